@@ -1,0 +1,104 @@
+// Wire types of the Voucherify-compatible API (see ../shared/reference/voucherify-api.md).
+// Field names follow Voucherify exactly; where Vouchsafe goes further it adds fields, never renames.
+
+export interface ApiErrorBody {
+  code: number;
+  key: string;
+  message: string;
+  details?: string;
+  request_id: string;
+  resource_id?: string;
+  resource_type?: string;
+}
+
+export interface Address {
+  city: string | null;
+  state: string | null;
+  line_1: string | null;
+  line_2: string | null;
+  country: string | null;
+  postal_code: string | null;
+}
+
+export type Metadata = Record<string, unknown>;
+
+export interface CustomerSummary {
+  redemptions: {
+    total_redeemed: number;
+    total_failed: number;
+    total_succeeded: number;
+    total_rolled_back: number;
+    total_rollback_failed: number;
+    total_rollback_succeeded: number;
+    gift: { redeemed_amount: number; amount_to_go: number };
+    loyalty_card: { redeemed_points: number; points_to_go: number };
+  };
+  orders: {
+    total_amount: number;
+    total_count: number;
+    average_amount: number;
+    last_order_amount: number;
+    last_order_date?: string;
+  };
+}
+
+export interface Customer {
+  id: string;
+  source_id: string | null;
+  name: string | null;
+  description: string | null;
+  email: string | null;
+  phone: string | null;
+  birthdate: string | null;
+  address: Address | null;
+  summary: CustomerSummary;
+  loyalty: { points: number; referred_customers: number; campaigns: Record<string, unknown> };
+  referrals: { total: number; campaigns: unknown[] };
+  metadata: Metadata;
+  system_metadata: Metadata;
+  created_at: string;
+  updated_at?: string;
+  object: 'customer';
+}
+
+export interface CustomerList {
+  object: 'list';
+  data_ref: 'customers';
+  customers: Customer[];
+  total: number;
+  has_more: boolean;
+}
+
+export interface AsyncAction {
+  id: string;
+  type: 'CUSTOMERS.BULK_UPDATE' | 'CUSTOMERS.METADATA_UPDATE';
+  status: 'DONE';
+  operation_status: 'SUCCESS' | 'PARTIAL_SUCCESS' | 'FAILED';
+  result: AsyncActionResult;
+  created_at: string;
+  updated_at: string;
+  request_id: string;
+  progress: 100;
+  processing_time: number;
+  object: 'async_action';
+}
+
+export interface AsyncActionResult {
+  done_count: number;
+  failed_count: number;
+  /** One entry per submitted record that succeeded, in submission order. */
+  results: { row: number; customer_id: string; status: 'CREATED' | 'UPDATED' }[];
+  /** One entry per record that could not be applied. */
+  failed: { row: number; source_id: string; reason: string }[];
+}
+
+export interface CustomerDeletion {
+  id: string;
+  created_at: string;
+  related_object_id: string;
+  related_object: 'customer';
+  status: 'DONE';
+  data_json: Record<string, number>;
+  /** Spelled as the Voucherify API spells it. */
+  object: 'pernament_deletion';
+}

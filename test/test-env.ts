@@ -1,0 +1,9 @@
+/** The secrets every test run uses (worker tests inside workerd, node tests against Miniflare). */
+export const TEST_ENV = {
+  APP_ID: 'test-app-id',
+  APP_TOKEN: 'test-app-token',
+  CLIENT_APP_ID: 'test-client-app-id',
+  CLIENT_TOKEN: 'test-client-token',
+  ALLOWED_ORIGINS: 'https://shop.example,http://127.0.0.1:5173',
+  TRACKING_SECRET: 'test-tracking-secret',
+} as const;

@@ -1,0 +1,24 @@
+/** Bindings and secrets of the Worker (wrangler.toml, Worker secrets, .dev.vars). */
+export interface Env {
+  DB: D1Database;
+  CACHE: KVNamespace;
+  /** Server-side key pair (X-App-Id / X-App-Token). */
+  APP_ID: string;
+  APP_TOKEN: string;
+  /** Client-side key pair (X-Client-Application-Id / X-Client-Token), safe to ship to browsers. */
+  CLIENT_APP_ID: string;
+  CLIENT_TOKEN: string;
+  /** Comma-separated origins allowed to use the client key; `*` allows any origin. */
+  ALLOWED_ORIGINS: string;
+  /** Key of HMAC(TRACKING_SECRET, identity hash) for tracking profiles. */
+  TRACKING_SECRET: string;
+}
+
+export interface AppVariables {
+  requestId: string;
+}
+
+export interface AppBindings {
+  Bindings: Env;
+  Variables: AppVariables;
+}

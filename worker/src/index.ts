@@ -1,0 +1,15 @@
+import { app } from './app';
+import type { Env } from './env';
+
+export default {
+  fetch(request: Request, env: Env, ctx: ExecutionContext) {
+    // The official SDK joins apiUrl and the base path with '/', so an apiUrl with a trailing slash
+    // requests `//v1/...`; collapse the leading slashes instead of answering 404.
+    const url = new URL(request.url);
+    if (url.pathname.startsWith('//')) {
+      url.pathname = url.pathname.replace(/^\/+/, '/');
+      request = new Request(url, request);
+    }
+    return app.fetch(request, env, ctx);
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,48 @@
+import { Hono } from 'hono';
+import type { AppBindings } from '../env';
+import { invalidQueryParams } from '../errors';
+import { parseInput, parseJsonBody } from '../lib/validation';
+import {
+  customerBulkSchema,
+  customerCreateSchema,
+  customerListQuerySchema,
+  customerMetadataBulkSchema,
+  customerUpdateSchema,
+} from '../schemas/customers';
+import * as service from '../services/customers';
+
+export const customerRoutes = new Hono<AppBindings>()
+  .post('/', async (c) => {
+    const { id, write } = await parseJsonBody(c, customerCreateSchema);
+    return c.json(await service.createOrUpsertCustomer(c.env.DB, id, write));
+  })
+  .get('/', async (c) => {
+    const query = parseInput(customerListQuerySchema, c.req.query(), invalidQueryParams);
+    return c.json(await service.listCustomers(c.env.DB, query));
+  })
+  .post('/bulk/async', async (c) => {
+    const records = await parseJsonBody(c, customerBulkSchema);
+    const action = await service.bulkUpsertCustomers(c.env.DB, records, c.get('requestId'));
+    return c.json({ async_action_id: action.id }, 202);
+  })
+  .post('/metadata/async', async (c) => {
+    const { source_ids, metadata } = await parseJsonBody(c, customerMetadataBulkSchema);
+    const action = await service.bulkMergeMetadata(c.env.DB, source_ids, metadata, c.get('requestId'));
+    return c.json({ async_action_id: action.id }, 202);
+  })
+  .get('/:id', async (c) => c.json(await service.getCustomer(c.env.DB, c.req.param('id'))))
+  .put('/:id', async (c) => {
+    const write = await parseJsonBody(c, customerUpdateSchema);
+    return c.json(await service.updateCustomer(c.env.DB, c.req.param('id'), write));
+  })
+  .delete('/:id', async (c) => {
+    await service.deleteCustomer(c.env.DB, c.req.param('id'));
+    return c.body(null, 204);
+  })
+  .post('/:id/permanent-deletion', async (c) =>
+    c.json(await service.deleteCustomerPermanently(c.env.DB, c.req.param('id'))),
+  );
+
+export const asyncActionRoutes = new Hono<AppBindings>().get('/:id', async (c) =>
+  c.json(await service.getAsyncAction(c.env.DB, c.req.param('id'))),
+);

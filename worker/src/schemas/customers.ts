@@ -1,0 +1,173 @@
+import { z } from 'zod';
+import { parseIsoMs } from '../lib/time';
+
+// Input schemas of the customers API. Unknown properties are dropped rather than refused, so that a
+// customer object read from the API can be sent back as it is (the official SDK's update() does so).
+
+const MAX_TEXT = 255;
+const MAX_METADATA_BYTES = 32 * 1024;
+
+const optionalText = (max = MAX_TEXT) => z.string().max(max).nullable().optional();
+
+const isCalendarDate = (value: string): boolean => {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!match) return false;
+  const [y, m, d] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const date = new Date(Date.UTC(y, m - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+};
+
+const birthdate = z
+  .string()
+  .refine(isCalendarDate, { message: 'must be a calendar date in the format YYYY-MM-DD' })
+  .nullable()
+  .optional();
+
+export const metadataSchema = z
+  .record(z.string().min(1).max(100), z.unknown())
+  .refine((value) => new TextEncoder().encode(JSON.stringify(value)).length <= MAX_METADATA_BYTES, {
+    message: `must be at most ${MAX_METADATA_BYTES} bytes as JSON`,
+  });
+
+const addressSchema = z.object({
+  city: optionalText(),
+  state: optionalText(),
+  line_1: optionalText(),
+  line_2: optionalText(),
+  country: optionalText(),
+  postal_code: optionalText(64),
+});
+
+const sourceId = z.string().min(1, 'must not be empty').max(MAX_TEXT);
+
+/** The writable fields of a customer, shared by create, update and bulk upsert. */
+const customerFields = {
+  source_id: sourceId.nullable().optional(),
+  name: optionalText(),
+  description: optionalText(1024),
+  email: z
+    .string()
+    .max(254)
+    .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address')
+    .nullable()
+    .optional(),
+  phone: optionalText(64),
+  birthdate,
+  /** Deprecated Voucherify alias of birthdate. */
+  birthday: birthdate,
+  address: addressSchema.nullable().optional(),
+  metadata: metadataSchema.nullable().optional(),
+};
+
+/** The customer fields in the shape the storage layer writes; `undefined` means "leave unchanged". */
+export type CustomerWrite = {
+  source_id?: string | null;
+  name?: string | null;
+  description?: string | null;
+  email?: string | null;
+  phone?: string | null;
+  birthdate?: string | null;
+  address?: z.output<typeof addressSchema> | null;
+  metadata?: Record<string, unknown> | null;
+};
+
+const toWrite = ({ birthday, birthdate, ...rest }: z.output<z.ZodObject<typeof customerFields>>): CustomerWrite => {
+  const write: CustomerWrite = { ...rest };
+  const date = birthdate !== undefined ? birthdate : birthday;
+  if (date !== undefined) write.birthdate = date;
+  return write;
+};
+
+/** POST /v1/customers: create, or upsert by `id` / `source_id`. */
+export const customerCreateSchema = z
+  .object({ id: z.string().min(1).max(MAX_TEXT).optional(), ...customerFields })
+  .transform(({ id, ...fields }) => ({ id, write: toWrite(fields) }));
+
+/** PUT /v1/customers/{id}: a partial update. */
+export const customerUpdateSchema = z.object(customerFields).transform(toWrite);
+
+export const MAX_BULK_RECORDS = 100;
+
+/** POST /v1/customers/bulk/async: upserts by source_id, which each record must carry. */
+export const customerBulkSchema = z
+  .array(
+    z
+      .object({ ...customerFields, source_id: sourceId })
+      .transform((record) => ({ ...toWrite(record), source_id: record.source_id })),
+  )
+  .min(1, 'must hold at least one customer')
+  .max(MAX_BULK_RECORDS, `must hold at most ${MAX_BULK_RECORDS} customers`);
+
+/** POST /v1/customers/metadata/async. */
+export const customerMetadataBulkSchema = z.object({
+  source_ids: z
+    .array(sourceId)
+    .max(MAX_BULK_RECORDS, `must hold at most ${MAX_BULK_RECORDS} source ids`),
+  metadata: metadataSchema,
+});
+
+export const CUSTOMER_LIST_ORDERS = [
+  'created_at',
+  '-created_at',
+  'updated_at',
+  '-updated_at',
+  'source_id',
+  '-source_id',
+] as const;
+export type CustomerListOrder = (typeof CUSTOMER_LIST_ORDERS)[number];
+
+const isoDateParam = z
+  .string()
+  .transform((value, ctx) => {
+    const ms = parseIsoMs(value);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date or date-time' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const intParam = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be an integer')
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+/** The deepest page offered; deeper walks use the `starting_after` cursor as scroll() does. */
+export const MAX_LIST_PAGE = 99;
+
+/** GET /v1/customers query (qs-style keys such as `created_at[before]` arrive flattened). */
+export const customerListQuerySchema = z
+  .object({
+    limit: intParam(1, 100).optional(),
+    page: intParam(1, MAX_LIST_PAGE).optional(),
+    email: z.string().max(254).optional(),
+    city: z.string().max(MAX_TEXT).optional(),
+    name: z.string().max(MAX_TEXT).optional(),
+    'created_at[before]': isoDateParam.optional(),
+    'created_at[after]': isoDateParam.optional(),
+    'updated_at[before]': isoDateParam.optional(),
+    'updated_at[after]': isoDateParam.optional(),
+    order: z.enum(CUSTOMER_LIST_ORDERS).optional(),
+    starting_after: isoDateParam.optional(),
+  })
+  .refine(
+    (q) => q.starting_after === undefined || q.order === undefined || q.order.endsWith('created_at'),
+    { message: 'starting_after is a created_at cursor: order must be created_at or -created_at', path: ['starting_after'] },
+  )
+  .transform((q) => ({
+    limit: q.limit ?? 10,
+    page: q.page ?? 1,
+    order: q.order ?? '-created_at',
+    email: q.email,
+    city: q.city,
+    name: q.name,
+    createdBefore: q['created_at[before]'],
+    createdAfter: q['created_at[after]'],
+    updatedBefore: q['updated_at[before]'],
+    updatedAfter: q['updated_at[after]'],
+    startingAfter: q.starting_after,
+  }));
+
+export type CustomerListQuery = z.output<typeof customerListQuerySchema>;

@@ -40,8 +40,6 @@ export interface CustomerRow {
   updated_at: number | null;
 }
 
-/** The generated column is not in `*` of RETURNING/SELECT unless named, so every read names it. */
-const SELECT_COLUMNS = '*, orders_average_amount';
 
 const ADDRESS_COLUMNS = {
   city: 'address_city',
@@ -85,7 +83,7 @@ export function insertCustomer(db: D1Database, id: string, write: CustomerWrite,
   const columns = ['id', ...set.map(([c]) => c), 'created_at'];
   const placeholders = [...columns.slice(0, -1).map(() => '?'), NEXT_CREATED_AT];
   return db
-    .prepare(`INSERT INTO customers (${columns.join(', ')}) VALUES (${placeholders.join(', ')}) RETURNING ${SELECT_COLUMNS}`)
+    .prepare(`INSERT INTO customers (${columns.join(', ')}) VALUES (${placeholders.join(', ')}) RETURNING *`)
     .bind(id, ...set.map(([, v]) => v), now);
 }
 
@@ -108,7 +106,7 @@ export function upsertCustomerBySourceId(
     .prepare(
       `INSERT INTO customers (${columns.join(', ')}) VALUES (${placeholders.join(', ')})
        ON CONFLICT (source_id) DO UPDATE SET ${updates.join(', ')}
-       RETURNING ${SELECT_COLUMNS}`,
+       RETURNING *`,
     )
     .bind(newId, ...set.map(([, v]) => v), now, now);
 }
@@ -117,7 +115,7 @@ export function updateCustomer(db: D1Database, id: string, write: CustomerWrite,
   const set = assignments(write);
   const clauses = [...set.map(([c]) => `${c} = ?`), 'updated_at = ?'];
   return db
-    .prepare(`UPDATE customers SET ${clauses.join(', ')} WHERE id = ? RETURNING ${SELECT_COLUMNS}`)
+    .prepare(`UPDATE customers SET ${clauses.join(', ')} WHERE id = ? RETURNING *`)
     .bind(...set.map(([, v]) => v), now, id);
 }
 
@@ -125,7 +123,7 @@ export function updateCustomer(db: D1Database, id: string, write: CustomerWrite,
 export async function findCustomer(db: D1Database, idOrSourceId: string): Promise<CustomerRow | null> {
   return db
     .prepare(
-      `SELECT ${SELECT_COLUMNS} FROM customers WHERE id = ?1 OR source_id = ?1 ORDER BY id = ?1 DESC LIMIT 1`,
+      `SELECT * FROM customers WHERE id = ?1 OR source_id = ?1 ORDER BY id = ?1 DESC LIMIT 1`,
     )
     .bind(idOrSourceId)
     .first<CustomerRow>();
@@ -215,7 +213,7 @@ export async function listCustomers(
 
   const [page, count] = await db.batch<Record<string, unknown>>([
     db
-      .prepare(`SELECT ${SELECT_COLUMNS} FROM customers ${pageSql} ORDER BY ${ORDER_BY[q.order]} LIMIT ? OFFSET ?`)
+      .prepare(`SELECT * FROM customers ${pageSql} ORDER BY ${ORDER_BY[q.order]} LIMIT ? OFFSET ?`)
       .bind(...pageParams, q.limit + 1, (q.page - 1) * q.limit),
     db.prepare(`SELECT count(*) AS total FROM customers ${filterSql}`).bind(...params),
   ]);

@@ -1,11 +1,16 @@
 import type { D1Migration } from '@cloudflare/vitest-pool-workers';
-import type { Env } from '../../worker/src/env';
+import type { Env as WorkerEnv } from '../../worker/src/env';
 
+// Types of `env` and `exports` from 'cloudflare:workers' inside the worker tests.
 declare global {
   namespace Cloudflare {
-    interface Env extends import('../../worker/src/env').Env {
+    interface Env extends WorkerEnv {
       TEST_MIGRATIONS: D1Migration[];
+    }
+    interface GlobalProps {
+      mainModule: typeof import('../../worker/src/index');
     }
   }
 }
-export type { Env };
+
+export {};

@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+// `npm start`: everything a fresh clone needs to serve the API locally.
+//   1. .dev.vars from .dev.vars.example when missing (demo keys, local only);
+//   2. the D1 migrations applied to the local database (.wrangler/state);
+//   3. `wrangler dev` on 127.0.0.1:$PORT (default 8787) with local D1 and KV;
+//   4. demo customers seeded through the API once it answers (only those missing).
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { demoCustomers } from './demo-data.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const wrangler = fileURLToPath(new URL('../node_modules/wrangler/bin/wrangler.js', import.meta.url));
+const port = Number(process.env.PORT ?? 8787);
+const host = '127.0.0.1';
+// wrangler's usage reporting cannot reach its host from sandboxes; it only adds noise there.
+const env = { ...process.env, WRANGLER_SEND_METRICS: process.env.WRANGLER_SEND_METRICS ?? 'false' };
+
+const log = (message) => console.log(`[vouchsafe] ${message}`);
+
+function ensureDevVars() {
+  if (existsSync(`${root}/.dev.vars`)) return;
+  copyFileSync(`${root}/.dev.vars.example`, `${root}/.dev.vars`);
+  log('created .dev.vars from .dev.vars.example (demo keys; never use them in production)');
+}
+
+function readDevVars() {
+  const vars = {};
+  for (const line of readFileSync(`${root}/.dev.vars`, 'utf8').split('\n')) {
+    const match = /^\s*([A-Z_][A-Z0-9_]*)\s*=\s*(.*)\s*$/.exec(line);
+    if (match) vars[match[1]] = match[2].replace(/^"(.*)"$/, '$1');
+  }
+  return vars;
+}
+
+function applyMigrations() {
+  log('applying D1 migrations to the local database');
+  const result = spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local'], {
+    cwd: root,
+    // CI=true answers wrangler's "apply these migrations?" prompt, which would block a script.
+    env: { ...env, CI: 'true' },
+    stdio: 'inherit',
+  });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+async function waitForHealth(baseUrl, child) {
+  for (let attempt = 0; attempt < 240; attempt++) {
+    if (child.exitCode !== null) return false;
+    try {
+      const res = await fetch(`${baseUrl}/health`);
+      if (res.ok) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return false;
+}
+
+async function seedDemoData(baseUrl, vars) {
+  const headers = { 'X-App-Id': vars.APP_ID, 'X-App-Token': vars.APP_TOKEN, 'Content-Type': 'application/json' };
+  let created = 0;
+  for (const customer of demoCustomers) {
+    const existing = await fetch(`${baseUrl}/v1/customers/${encodeURIComponent(customer.source_id)}`, { headers });
+    if (existing.status === 200) continue;
+    const res = await fetch(`${baseUrl}/v1/customers`, { method: 'POST', headers, body: JSON.stringify(customer) });
+    if (!res.ok) throw new Error(`seeding ${customer.source_id} failed: ${res.status} ${await res.text()}`);
+    created++;
+  }
+  log(`demo data: ${created} customers created, ${demoCustomers.length - created} already there`);
+}
+
+ensureDevVars();
+applyMigrations();
+
+const dev = spawn(process.execPath, [wrangler, 'dev', '--ip', host, '--port', String(port)], {
+  cwd: root,
+  env,
+  stdio: 'inherit',
+});
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => dev.kill(signal));
+dev.on('exit', (code) => process.exit(code ?? 0));
+
+const baseUrl = `http://${host}:${port}`;
+if (await waitForHealth(baseUrl, dev)) {
+  try {
+    await seedDemoData(baseUrl, readDevVars());
+    log(`ready on ${baseUrl} (health: ${baseUrl}/health)`);
+  } catch (error) {
+    log(`could not seed demo data: ${error.message}`);
+  }
+}

@@ -1,0 +1,48 @@
+import { readD1Migrations } from '@cloudflare/vitest-pool-workers';
+import { build } from 'esbuild';
+import { Miniflare } from 'miniflare';
+import { TEST_ENV } from '../../test-env';
+
+export interface LocalWorker {
+  /** e.g. http://127.0.0.1:41234, no trailing slash (as the official SDK wants apiUrl). */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Serves the worker on a real loopback port (Miniflare = the workerd of `wrangler dev`) with fresh
+ * in-memory D1 and KV and the migrations applied, so that clients running in Node, like the
+ * official @voucherify/sdk, can talk to it over HTTP.
+ */
+export async function startLocalWorker(): Promise<LocalWorker> {
+  const bundle = await build({
+    entryPoints: ['worker/src/index.ts'],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['module', 'main'],
+    write: false,
+    logLevel: 'silent',
+  });
+  const script = bundle.outputFiles[0]?.text;
+  if (!script) throw new Error('worker bundle is empty');
+
+  const mf = new Miniflare({
+    modules: true,
+    script,
+    compatibilityDate: '2026-04-20',
+    d1Databases: ['DB'],
+    kvNamespaces: ['CACHE'],
+    bindings: { ...TEST_ENV },
+    host: '127.0.0.1',
+    port: 0,
+  });
+  const url = await mf.ready;
+  const db = await mf.getD1Database('DB');
+  for (const migration of await readD1Migrations('worker/migrations')) {
+    await db.batch(migration.queries.map((q) => db.prepare(q)));
+  }
+  return { url: url.origin, stop: () => mf.dispose() };
+}

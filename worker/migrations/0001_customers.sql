@@ -57,8 +57,8 @@ CREATE INDEX customers_updated_at ON customers (updated_at);
 
 -- Bulk operations (POST /v1/customers/bulk/async, /metadata/async). They run to completion inside the
 -- request (at most 100 records, one D1 batch), so an action is stored already DONE; the row keeps the
--- per-record report for GET /v1/async-actions/{id}. Reports hold customer ids and row numbers, never
--- the submitted personal data.
+-- per-record report for GET /v1/async-actions/{id}. Reports name customers by id and row number only;
+-- a source id appears only where it matched no customer.
 CREATE TABLE async_actions (
   id               TEXT PRIMARY KEY,              -- aa_ + 24 base62
   type             TEXT NOT NULL,                 -- CUSTOMERS.BULK_UPDATE | CUSTOMERS.METADATA_UPDATE

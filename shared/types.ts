@@ -102,3 +102,36 @@ export interface CustomerDeletion {
   /** Spelled as the Voucherify API spells it. */
   object: 'pernament_deletion';
 }
+
+export type SegmentType = 'static' | 'auto-update' | 'passive';
+
+export interface Segment {
+  id: string;
+  name: string;
+  created_at: string;
+  updated_at?: string;
+  type: SegmentType;
+  /** The filter as submitted; null for a static segment. */
+  filter: Record<string, unknown> | null;
+  initial_sync_status: 'DONE' | 'IN_PROGRESS';
+  metadata: Record<string, unknown>;
+  object: 'segment';
+}
+
+/** An entry of GET /v1/customers/{id}/activity. */
+export interface CustomerActivity {
+  id: string;
+  type: string;
+  data: Record<string, unknown>;
+  created_at: string;
+  object: 'customer_activity';
+}
+
+/** The response of POST /v1/events and /client/v1/events. */
+export interface EventResponse {
+  object: 'event';
+  type: string;
+  customer: { id: string; source_id: string | null; name: string | null; email: string | null; metadata: Metadata; object: 'customer' };
+  referral: null;
+  loyalty: null;
+}

@@ -223,6 +223,21 @@ describe('POST /v1/customers/{id}/permanent-deletion', () => {
     expect(left?.n).toBe(0);
   });
 
+  it('removes the person from every table: events, segment memberships, profile', async () => {
+    const seg = await json(await api('POST', '/v1/segments', { name: 'all named', filter: { name: { conditions: { $has_value: true } } } }));
+    const c = await create({ source_id: 'forget-all', name: 'Forget' });
+    await api('POST', '/v1/events', { event: 'viewed', customer: { source_id: 'forget-all' } });
+    await api('POST', '/v1/events', { event: 'viewed', customer: { source_id: 'forget-all' } });
+    const deletion = await json(await api('POST', `/v1/customers/${c.id}/permanent-deletion`, {}));
+    // Two custom events plus the segment-entered event; one membership.
+    expect(deletion.data_json).toMatchObject({ customer: 1, events: 3, segments: 1 });
+    for (const [table, column] of [['customers', 'id'], ['customer_events', 'customer_id'], ['segment_members', 'customer_id']]) {
+      const left = await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${column} = ?`).bind(c.id).first<{ n: number }>();
+      expect(left?.n).toBe(0);
+    }
+    expect((await json(await api('GET', `/v1/customers?segment_id=${seg.id}`))).total).toBe(0);
+  });
+
   it('answers 404 for an unknown customer', async () => {
     expect((await api('POST', '/v1/customers/cust_nope/permanent-deletion', {})).status).toBe(404);
   });

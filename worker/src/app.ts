@@ -6,6 +6,8 @@ import { ApiError, internalError } from './errors';
 import { requestId as newRequestId } from './lib/ids';
 import { clientAuth, serverAuth } from './middleware/auth';
 import { asyncActionRoutes, customerRoutes } from './routes/customers';
+import { eventRoutes } from './routes/events';
+import { segmentRoutes } from './routes/segments';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -28,8 +30,11 @@ app.get('/health', (c) => c.json({ ok: true }));
 app.use('/v1/*', serverAuth);
 app.route('/v1/customers', customerRoutes);
 app.route('/v1/async-actions', asyncActionRoutes);
+app.route('/v1/segments', segmentRoutes);
+app.route('/v1/events', eventRoutes('server'));
 
 app.use('/client/v1/*', clientAuth);
+app.route('/client/v1/events', eventRoutes('client'));
 
 app.notFound(() => {
   throw new ApiError(404, 'not_found', 'Resource not found', 'No such route');

@@ -1,5 +1,6 @@
 import { app } from './app';
 import type { Env } from './env';
+import { recomputeTimeRelativeSegments } from './services/membership';
 
 export default {
   fetch(request: Request, env: Env, ctx: ExecutionContext) {
@@ -11,5 +12,10 @@ export default {
       request = new Request(url, request);
     }
     return app.fetch(request, env, ctx);
+  },
+
+  /** Cron trigger (wrangler.toml [triggers]): keeps clock-relative segments true without writes. */
+  async scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
+    ctx.waitUntil(recomputeTimeRelativeSegments(env.DB, controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env>;

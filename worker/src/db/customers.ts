@@ -50,6 +50,28 @@ const ADDRESS_COLUMNS = {
   postal_code: 'address_postal_code',
 } as const;
 
+/** A SQL boolean expression over `customers c` with its bound values (see shared/filter compileSql). */
+export interface Predicate {
+  sql: string;
+  params: (string | number | null)[];
+}
+
+/** Which customers a statement applies to: the ones just written, or all (the cron). */
+export type CustomerSelector = { ids: string[] } | { sourceIds: string[] } | 'all';
+
+/** The selected customers as a predicate over `customers c`. */
+export function selectorSql(selector: CustomerSelector): Predicate {
+  if (selector === 'all') return { sql: '1', params: [] };
+  if ('ids' in selector) return { sql: 'c.id IN (SELECT value FROM json_each(?))', params: [JSON.stringify(selector.ids)] };
+  return { sql: 'c.source_id IN (SELECT value FROM json_each(?))', params: [JSON.stringify(selector.sourceIds)] };
+}
+
+/** Reads the selected customers back (e.g. at the end of a batch that changed them). */
+export function selectCustomers(db: D1Database, selector: CustomerSelector): D1PreparedStatement {
+  const sel = selectorSql(selector);
+  return db.prepare(`SELECT * FROM customers c WHERE ${sel.sql}`).bind(...sel.params);
+}
+
 type Assignment = [column: string, value: string | number | null];
 
 /** Maps the fields present in `write` to column assignments; absent fields are left out. */
@@ -111,6 +133,16 @@ export function upsertCustomerBySourceId(
     .bind(newId, ...set.map(([, v]) => v), now, now);
 }
 
+/** Creates a customer with this source_id unless one exists; never changes an existing one. */
+export function insertCustomerIfMissing(db: D1Database, id: string, sourceId: string, now: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO customers (id, source_id, created_at) VALUES (?, ?, ${NEXT_CREATED_AT})
+       ON CONFLICT (source_id) DO NOTHING`,
+    )
+    .bind(id, sourceId, now);
+}
+
 export function updateCustomer(db: D1Database, id: string, write: CustomerWrite, now: number): D1PreparedStatement {
   const set = assignments(write);
   const clauses = [...set.map(([c]) => `${c} = ?`), 'updated_at = ?'];
@@ -140,6 +172,9 @@ export async function deleteCustomer(db: D1Database, id: string): Promise<boolea
  * the permanent-deletion test checks each one.
  */
 const PERSONAL_DATA: { table: string; column: string; report: string }[] = [
+  { table: 'customer_events', column: 'customer_id', report: 'events' },
+  // Before the customer row, whose deletion would cascade to these uncounted.
+  { table: 'segment_members', column: 'customer_id', report: 'segments' },
   { table: 'customers', column: 'id', report: 'customer' },
 ];
 
@@ -186,9 +221,14 @@ const ORDER_BY: Record<CustomerListQuery['order'], string> = {
 export async function listCustomers(
   db: D1Database,
   q: CustomerListQuery,
+  restrict?: Predicate,
 ): Promise<{ rows: CustomerRow[]; total: number; hasMore: boolean }> {
   const where: string[] = [];
-  const params: (string | number)[] = [];
+  const params: (string | number | null)[] = [];
+  if (restrict) {
+    where.push(`coalesce((${restrict.sql}), 0)`);
+    params.push(...restrict.params);
+  }
   const add = (clause: string, value: string | number | undefined) => {
     if (value === undefined) return;
     where.push(clause);
@@ -213,9 +253,9 @@ export async function listCustomers(
 
   const [page, count] = await db.batch<Record<string, unknown>>([
     db
-      .prepare(`SELECT * FROM customers ${pageSql} ORDER BY ${ORDER_BY[q.order]} LIMIT ? OFFSET ?`)
+      .prepare(`SELECT * FROM customers c ${pageSql} ORDER BY ${ORDER_BY[q.order]} LIMIT ? OFFSET ?`)
       .bind(...pageParams, q.limit + 1, (q.page - 1) * q.limit),
-    db.prepare(`SELECT count(*) AS total FROM customers ${filterSql}`).bind(...params),
+    db.prepare(`SELECT count(*) AS total FROM customers c ${filterSql}`).bind(...params),
   ]);
   const rows = (page?.results ?? []) as unknown as CustomerRow[];
   return {

@@ -9,7 +9,10 @@ import {
   customerMetadataBulkSchema,
   customerUpdateSchema,
 } from '../schemas/customers';
+import { activityQuerySchema } from '../schemas/segments';
 import * as service from '../services/customers';
+import { customerActivity } from '../services/events';
+import { customerSegments } from '../services/segments';
 
 export const customerRoutes = new Hono<AppBindings>()
   .post('/', async (c) => {
@@ -41,7 +44,12 @@ export const customerRoutes = new Hono<AppBindings>()
   })
   .post('/:id/permanent-deletion', async (c) =>
     c.json(await service.deleteCustomerPermanently(c.env.DB, c.req.param('id'))),
-  );
+  )
+  .get('/:id/segments', async (c) => c.json(await customerSegments(c.env.DB, c.req.param('id'), Date.now())))
+  .get('/:id/activity', async (c) => {
+    const { limit, startingAfterId } = parseInput(activityQuerySchema, c.req.query(), invalidQueryParams);
+    return c.json(await customerActivity(c.env.DB, c.req.param('id'), limit, startingAfterId));
+  });
 
 export const asyncActionRoutes = new Hono<AppBindings>().get('/:id', async (c) =>
   c.json(await service.getAsyncAction(c.env.DB, c.req.param('id'))),

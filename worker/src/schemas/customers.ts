@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseIsoMs } from '../lib/time';
+import { intParam, isoDateParam } from './common';
 
 // Input schemas of the customers API. Unknown properties are dropped rather than refused, so that a
 // customer object read from the API can be sent back as it is (the official SDK's update() does so).
@@ -41,7 +41,7 @@ const addressSchema = z.object({
 const sourceId = z.string().min(1, 'must not be empty').max(MAX_TEXT);
 
 /** The writable fields of a customer, shared by create, update and bulk upsert. */
-const customerFields = {
+export const customerWriteFields = {
   source_id: sourceId.nullable().optional(),
   name: optionalText(),
   description: optionalText(1024),
@@ -71,7 +71,7 @@ export type CustomerWrite = {
   metadata?: Record<string, unknown> | null;
 };
 
-const toWrite = ({ birthday, birthdate, ...rest }: z.output<z.ZodObject<typeof customerFields>>): CustomerWrite => {
+export const toCustomerWrite = ({ birthday, birthdate, ...rest }: z.output<z.ZodObject<typeof customerWriteFields>>): CustomerWrite => {
   const write: CustomerWrite = { ...rest };
   const date = birthdate !== undefined ? birthdate : birthday;
   if (date !== undefined) write.birthdate = date;
@@ -80,11 +80,11 @@ const toWrite = ({ birthday, birthdate, ...rest }: z.output<z.ZodObject<typeof c
 
 /** POST /v1/customers: create, or upsert by `id` / `source_id`. */
 export const customerCreateSchema = z
-  .object({ id: z.string().min(1).max(MAX_TEXT).optional(), ...customerFields })
-  .transform(({ id, ...fields }) => ({ id, write: toWrite(fields) }));
+  .object({ id: z.string().min(1).max(MAX_TEXT).optional(), ...customerWriteFields })
+  .transform(({ id, ...fields }) => ({ id, write: toCustomerWrite(fields) }));
 
 /** PUT /v1/customers/{id}: a partial update. */
-export const customerUpdateSchema = z.object(customerFields).transform(toWrite);
+export const customerUpdateSchema = z.object(customerWriteFields).transform(toCustomerWrite);
 
 export const MAX_BULK_RECORDS = 100;
 
@@ -92,8 +92,8 @@ export const MAX_BULK_RECORDS = 100;
 export const customerBulkSchema = z
   .array(
     z
-      .object({ ...customerFields, source_id: sourceId })
-      .transform((record) => ({ ...toWrite(record), source_id: record.source_id })),
+      .object({ ...customerWriteFields, source_id: sourceId })
+      .transform((record) => ({ ...toCustomerWrite(record), source_id: record.source_id })),
   )
   .min(1, 'must hold at least one customer')
   .max(MAX_BULK_RECORDS, `must hold at most ${MAX_BULK_RECORDS} customers`);
@@ -116,24 +116,6 @@ export const CUSTOMER_LIST_ORDERS = [
 ] as const;
 export type CustomerListOrder = (typeof CUSTOMER_LIST_ORDERS)[number];
 
-const isoDateParam = z
-  .string()
-  .transform((value, ctx) => {
-    const ms = parseIsoMs(value);
-    if (ms === null) {
-      ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date or date-time' });
-      return z.NEVER;
-    }
-    return ms;
-  });
-
-const intParam = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, 'must be an integer')
-    .transform(Number)
-    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
-
 /** The deepest page offered; deeper walks use the `starting_after` cursor as scroll() does. */
 export const MAX_LIST_PAGE = 99;
 
@@ -151,6 +133,7 @@ export const customerListQuerySchema = z
     'updated_at[after]': isoDateParam.optional(),
     order: z.enum(CUSTOMER_LIST_ORDERS).optional(),
     starting_after: isoDateParam.optional(),
+    segment_id: z.string().min(1).max(64).optional(),
   })
   .refine(
     (q) => q.starting_after === undefined || q.order === undefined || q.order.endsWith('created_at'),
@@ -168,6 +151,7 @@ export const customerListQuerySchema = z
     updatedBefore: q['updated_at[before]'],
     updatedAfter: q['updated_at[after]'],
     startingAfter: q.starting_after,
+    segmentId: q.segment_id,
   }));
 
 export type CustomerListQuery = z.output<typeof customerListQuerySchema>;

@@ -5,14 +5,31 @@ import { ApiError, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
 import type { CustomerListQuery, CustomerWrite } from '../schemas/customers';
+import * as membership from './membership';
+import { membersPredicate } from './segments';
 
 const duplicateSourceId = (sourceId: string | null | undefined): ApiError =>
   new ApiError(409, 'duplicate_source_id', 'Duplicate source_id', `Another customer already has source_id ${sourceId}`);
 
-/** Runs one statement returning a customer row, turning a taken source_id into a 409. */
-async function writeOne(statement: D1PreparedStatement, write: CustomerWrite): Promise<customers.CustomerRow | null> {
+/**
+ * Runs a customer write together with the refresh of the customer's auto-update segment
+ * memberships, in one batch, so that the write and the entered/left events it causes commit
+ * together. A taken source_id becomes a 409 with nothing written.
+ */
+async function writeCustomer(
+  db: D1Database,
+  statement: D1PreparedStatement,
+  selector: customers.CustomerSelector,
+  write: CustomerWrite,
+  now: number,
+): Promise<customers.CustomerRow | null> {
+  const active = await membership.loadActiveSegments(db);
   try {
-    return await statement.first<customers.CustomerRow>();
+    const [written] = await db.batch<customers.CustomerRow>([
+      statement,
+      ...membership.refreshMemberships(db, active, selector, now),
+    ]);
+    return written?.results[0] ?? null;
   } catch (error) {
     if (customers.isUniqueViolation(error, 'customers', 'source_id')) throw duplicateSourceId(write.source_id);
     throw error;
@@ -34,14 +51,14 @@ export async function createOrUpsertCustomer(db: D1Database, id: string | undefi
   let row: customers.CustomerRow | null;
   if (id !== undefined) {
     const existing = await requireCustomer(db, id);
-    row = await writeOne(customers.updateCustomer(db, existing.id, write, now), write);
+    row = await writeCustomer(db, customers.updateCustomer(db, existing.id, write, now), { ids: [existing.id] }, write, now);
   } else if (typeof write.source_id === 'string') {
-    row = await writeOne(
-      customers.upsertCustomerBySourceId(db, randomId('cust_'), { ...write, source_id: write.source_id }, now),
-      write,
-    );
+    const sourceId = write.source_id;
+    const upsert = customers.upsertCustomerBySourceId(db, randomId('cust_'), { ...write, source_id: sourceId }, now);
+    row = await writeCustomer(db, upsert, { sourceIds: [sourceId] }, write, now);
   } else {
-    row = await writeOne(customers.insertCustomer(db, randomId('cust_'), write, now), write);
+    const newId = randomId('cust_');
+    row = await writeCustomer(db, customers.insertCustomer(db, newId, write, now), { ids: [newId] }, write, now);
   }
   if (!row) throw new Error('customer write returned no row');
   return customers.rowToCustomer(row);
@@ -54,7 +71,8 @@ export async function getCustomer(db: D1Database, idOrSourceId: string): Promise
 /** PUT /v1/customers/{id}: fields not given stay as they are; no upsert. */
 export async function updateCustomer(db: D1Database, idOrSourceId: string, write: CustomerWrite): Promise<Customer> {
   const existing = await requireCustomer(db, idOrSourceId);
-  const row = await writeOne(customers.updateCustomer(db, existing.id, write, Date.now()), write);
+  const now = Date.now();
+  const row = await writeCustomer(db, customers.updateCustomer(db, existing.id, write, now), { ids: [existing.id] }, write, now);
   // The row vanished between the read and the write: a concurrent delete won.
   if (!row) throw notFound('customer', idOrSourceId);
   return customers.rowToCustomer(row);
@@ -82,7 +100,8 @@ export async function deleteCustomerPermanently(db: D1Database, idOrSourceId: st
 }
 
 export async function listCustomers(db: D1Database, query: CustomerListQuery): Promise<CustomerList> {
-  const { rows, total, hasMore } = await customers.listCustomers(db, query);
+  const restrict = query.segmentId ? await membersPredicate(db, query.segmentId, Date.now()) : undefined;
+  const { rows, total, hasMore } = await customers.listCustomers(db, query, restrict);
   return {
     object: 'list',
     data_ref: 'customers',
@@ -124,12 +143,14 @@ export async function bulkUpsertCustomers(
   requestId: string,
 ): Promise<AsyncAction> {
   const startedAt = Date.now();
-  const statements = records.map((write) =>
-    customers.upsertCustomerBySourceId(db, randomId('cust_'), write, startedAt),
-  );
+  const upserts = records.map((write) => customers.upsertCustomerBySourceId(db, randomId('cust_'), write, startedAt));
+  const selector = { sourceIds: records.map((r) => r.source_id) };
+  const active = await membership.loadActiveSegments(db);
   // The report depends on what the upserts return, so the action is written after them; the
   // upserts are idempotent, so a failure between the two leaves nothing a retry would not mend.
-  const results = await db.batch<customers.CustomerRow>(statements);
+  const results = (
+    await db.batch<customers.CustomerRow>([...upserts, ...membership.refreshMemberships(db, active, selector, startedAt)])
+  ).slice(0, upserts.length);
   const report: AsyncActionResult = {
     done_count: records.length,
     failed_count: 0,
@@ -156,8 +177,12 @@ export async function bulkMergeMetadata(
     throw new ApiError(400, 'not_enough_source_ids', 'Not enough source_ids', 'source_ids must hold at least one source id');
   }
   const startedAt = Date.now();
-  const updated = await customers.mergeMetadataBySourceIds(db, sourceIds, metadata, startedAt).all<{ id: string; source_id: string }>();
-  const idBySourceId = new Map(updated.results.map((r) => [r.source_id, r.id]));
+  const active = await membership.loadActiveSegments(db);
+  const [updated] = await db.batch<{ id: string; source_id: string }>([
+    customers.mergeMetadataBySourceIds(db, sourceIds, metadata, startedAt),
+    ...membership.refreshMemberships(db, active, { sourceIds }, startedAt),
+  ]);
+  const idBySourceId = new Map((updated?.results ?? []).map((r) => [r.source_id, r.id]));
   const report: AsyncActionResult = { done_count: 0, failed_count: 0, results: [], failed: [] };
   sourceIds.forEach((sourceId, row) => {
     const customerId = idBySourceId.get(sourceId);

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { CLIENT_HEADERS, api, call, json } from './helpers';
+
+const track = (body: unknown) => api('POST', '/v1/events', body);
+const clientTrack = (body: unknown) =>
+  call('/client/v1/events', { method: 'POST', headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
+describe('POST /v1/events', () => {
+  it('stores the event, upserts the customer and answers in the Voucherify shape', async () => {
+    const res = await track({ event: 'cart_abandoned', customer: { source_id: 'ev-1', name: 'Eva' }, metadata: { cart: 3 } });
+    expect(res.status).toBe(200);
+    const body = await json(res);
+    expect(body).toMatchObject({
+      object: 'event',
+      type: 'cart_abandoned',
+      customer: { source_id: 'ev-1', name: 'Eva', object: 'customer' },
+      referral: null,
+      loyalty: null,
+    });
+    const activity = await json(await api('GET', '/v1/customers/ev-1/activity'));
+    expect(activity.data).toMatchObject([{ type: 'cart_abandoned', data: { cart: 3 } }]);
+  });
+
+  it('moves customers into event-count segments as events arrive', async () => {
+    const seg = await json(
+      await api('POST', '/v1/segments', { name: 'abandoners', filter: { 'events.cart_abandoned.count': { conditions: { $more_than: [1] } } } }),
+    );
+    await track({ event: 'cart_abandoned', customer: { source_id: 'ev-2' } });
+    let members = await json(await api('GET', `/v1/customers?segment_id=${seg.id}`));
+    expect(members.total).toBe(0);
+    await track({ event: 'cart_abandoned', customer: { source_id: 'ev-2' } });
+    members = await json(await api('GET', `/v1/customers?segment_id=${seg.id}`));
+    expect(members.customers.map((c: any) => c.source_id)).toEqual(['ev-2']);
+  });
+
+  it('names an existing customer by id, and 404s for an unknown id', async () => {
+    const c = await json(await api('POST', '/v1/customers', { name: 'Id' }));
+    expect((await track({ event: 'login', customer: { id: c.id } })).status).toBe(200);
+    const res = await track({ event: 'login', customer: { id: 'cust_nope' } });
+    expect(res.status).toBe(404);
+  });
+
+  it.each([
+    ['no event', { customer: { source_id: 'x' } }, 'invalid_payload', 'event'],
+    ['a reserved event name', { event: 'customer.segment.entered', customer: { source_id: 'x' } }, 'invalid_payload', 'event'],
+    ['no customer', { event: 'x' }, 'invalid_payload', 'customer'],
+    ['a customer without id or source_id', { event: 'x', customer: { name: 'n' } }, 'missing_customer', ''],
+    ['metadata that is not an object', { event: 'x', customer: { source_id: 'x' }, metadata: 'm' }, 'invalid_payload', 'metadata'],
+  ])('refuses %s with 400', async (_, body, key, field) => {
+    const res = await track(body);
+    expect(res.status).toBe(400);
+    const err = await json(res);
+    expect(err.key).toBe(key);
+    if (field) expect(err.details.startsWith(`${field}:`)).toBe(true);
+  });
+});
+
+describe('POST /client/v1/events', () => {
+  it('tracks with the client key, creating a missing customer by source_id', async () => {
+    const res = await clientTrack({ event: 'viewed', customer: { source_id: 'client-ev-1' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('Access-Control-Allow-Origin')).toBe(CLIENT_HEADERS.Origin);
+    expect((await json(res)).customer.source_id).toBe('client-ev-1');
+  });
+
+  it('never rewrites an existing customer from the browser', async () => {
+    await api('POST', '/v1/customers', { source_id: 'client-ev-2', email: 'real@example.com', name: 'Real' });
+    const res = await clientTrack({ event: 'viewed', customer: { source_id: 'client-ev-2', email: 'attacker@example.com' } });
+    expect(res.status).toBe(200);
+    const c = await json(await api('GET', '/v1/customers/client-ev-2'));
+    expect(c).toMatchObject({ email: 'real@example.com', name: 'Real' });
+  });
+
+  it('needs the client key', async () => {
+    const res = await call('/client/v1/events', { method: 'POST', headers: { Origin: CLIENT_HEADERS.Origin }, body: '{}' });
+    expect(res.status).toBe(401);
+  });
+});

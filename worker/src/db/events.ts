@@ -1,0 +1,68 @@
+import type { CustomerActivity } from '../../../shared/types';
+import { toIso } from '../lib/time';
+import { type CustomerSelector, selectorSql } from './customers';
+
+/**
+ * Records an event for the selected customer. Selecting inside the statement lets the event share a
+ * batch with the upsert that creates the customer, whose id is not known before the batch runs.
+ */
+export function insertCustomerEvent(
+  db: D1Database,
+  event: { id: string; type: string; metadata: Record<string, unknown>; createdAt: number },
+  customer: CustomerSelector,
+): D1PreparedStatement {
+  const sel = selectorSql(customer);
+  return db
+    .prepare(
+      `INSERT INTO customer_events (id, customer_id, type, metadata, created_at)
+       SELECT ?, c.id, ?, ?, ? FROM customers c WHERE ${sel.sql} LIMIT 1`,
+    )
+    .bind(event.id, event.type, JSON.stringify(event.metadata), event.createdAt, ...sel.params);
+}
+
+/** How many events of each type the customer has (for `events.<type>.count` in filters). */
+export async function eventCounts(db: D1Database, customerId: string): Promise<Record<string, { count: number }>> {
+  const { results } = await db
+    .prepare('SELECT type, count(*) AS n FROM customer_events WHERE customer_id = ? GROUP BY type')
+    .bind(customerId)
+    .all<{ type: string; n: number }>();
+  return Object.fromEntries(results.map((r) => [r.type, { count: r.n }]));
+}
+
+interface EventRow {
+  id: string;
+  type: string;
+  metadata: string;
+  created_at: number;
+}
+
+/** Newest first; `startingAfterId` continues after that entry. */
+export async function listActivity(
+  db: D1Database,
+  customerId: string,
+  limit: number,
+  startingAfterId: string | undefined,
+): Promise<{ data: CustomerActivity[]; hasMore: boolean }> {
+  const cursor = startingAfterId
+    ? 'AND (created_at, id) < (SELECT created_at, id FROM customer_events WHERE id = ? AND customer_id = ?)'
+    : '';
+  const params: (string | number)[] = [customerId];
+  if (startingAfterId) params.push(startingAfterId, customerId);
+  const { results } = await db
+    .prepare(
+      `SELECT id, type, metadata, created_at FROM customer_events WHERE customer_id = ? ${cursor}
+       ORDER BY created_at DESC, id DESC LIMIT ?`,
+    )
+    .bind(...params, limit + 1)
+    .all<EventRow>();
+  return {
+    data: results.slice(0, limit).map((r) => ({
+      id: r.id,
+      type: r.type,
+      data: JSON.parse(r.metadata) as Record<string, unknown>,
+      created_at: toIso(r.created_at),
+      object: 'customer_activity',
+    })),
+    hasMore: results.length > limit,
+  };
+}

@@ -1,0 +1,18 @@
+import { Hono } from 'hono';
+import type { AppBindings } from '../env';
+import { invalidQueryParams } from '../errors';
+import { parseInput, parseJsonBody } from '../lib/validation';
+import { segmentCreateSchema, segmentListQuerySchema } from '../schemas/segments';
+import * as service from '../services/segments';
+
+export const segmentRoutes = new Hono<AppBindings>()
+  .post('/', async (c) => c.json(await service.createSegment(c.env.DB, await parseJsonBody(c, segmentCreateSchema))))
+  .get('/', async (c) => {
+    const { limit, page } = parseInput(segmentListQuerySchema, c.req.query(), invalidQueryParams);
+    return c.json(await service.listSegments(c.env.DB, limit, page));
+  })
+  .get('/:id', async (c) => c.json(await service.getSegment(c.env.DB, c.req.param('id'))))
+  .delete('/:id', async (c) => {
+    await service.deleteSegment(c.env.DB, c.req.param('id'));
+    return c.body(null, 204);
+  });

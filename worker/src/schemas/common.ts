@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { parseIsoMs } from '../lib/time';
+
+// Query-string parameters arrive as strings; these parse and bound them.
+
+export const isoDateParam = z
+  .string()
+  .transform((value, ctx) => {
+    const ms = parseIsoMs(value);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date or date-time' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+export const intParam = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be an integer')
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+

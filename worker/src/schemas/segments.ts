@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { intParam } from './common';
+import { metadataSchema } from './customers';
+
+/** The documented cap of a static segment. */
+export const MAX_STATIC_SEGMENT_CUSTOMERS = 20_000;
+/** The documented cap of filter-based (auto-update plus passive) segments. */
+export const MAX_FILTER_SEGMENTS = 100;
+
+export const segmentCreateSchema = z
+  .object({
+    name: z.string().min(1, 'must not be empty').max(200),
+    type: z.enum(['static', 'auto-update', 'passive']).optional(),
+    filter: z.record(z.string(), z.unknown()).nullable().optional(),
+    customers: z
+      .array(z.string().min(1).max(255))
+      .max(MAX_STATIC_SEGMENT_CUSTOMERS, `a static segment holds at most ${MAX_STATIC_SEGMENT_CUSTOMERS} customers`)
+      .nullable()
+      .optional(),
+    metadata: metadataSchema.nullable().optional(),
+  })
+  // Voucherify's own example creates a filter segment without `type`; it is then auto-update.
+  .transform((s) => ({ ...s, type: s.type ?? (s.customers ? 'static' : 'auto-update') }))
+  .superRefine((s, ctx) => {
+    if (s.type === 'static') {
+      if (!s.customers || s.customers.length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['customers'], message: 'a static segment needs at least one customer' });
+      }
+      if (s.filter) ctx.addIssue({ code: 'custom', path: ['filter'], message: 'a static segment has no filter' });
+    } else {
+      if (!s.filter) ctx.addIssue({ code: 'custom', path: ['filter'], message: `a ${s.type} segment needs a filter` });
+      if (s.customers) ctx.addIssue({ code: 'custom', path: ['customers'], message: `a ${s.type} segment takes no customer list` });
+    }
+  });
+
+export type SegmentCreate = z.output<typeof segmentCreateSchema>;
+
+export const segmentListQuerySchema = z
+  .object({ limit: intParam(1, 100).optional(), page: intParam(1, 99).optional() })
+  .transform((q) => ({ limit: q.limit ?? 10, page: q.page ?? 1 }));
+
+export const activityQuerySchema = z
+  .object({ limit: intParam(1, 100).optional(), starting_after_id: z.string().max(64).optional() })
+  .transform((q) => ({ limit: q.limit ?? 10, startingAfterId: q.starting_after_id }));

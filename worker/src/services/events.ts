@@ -1,0 +1,69 @@
+import type { EventResponse } from '../../../shared/types';
+import * as customersDb from '../db/customers';
+import * as eventsDb from '../db/events';
+import { ApiError, notFound } from '../errors';
+import { randomId } from '../lib/ids';
+import type { EventCreate } from '../schemas/events';
+import * as membership from './membership';
+
+/**
+ * Who may change the customer an event names: the server key upserts the customer's fields as
+ * Voucherify does; the client key (public, in browsers) may only create a missing customer by
+ * source_id, never rewrite an existing one's name, email or metadata.
+ */
+export type EventCaller = 'server' | 'client';
+
+export async function trackEvent(db: D1Database, input: EventCreate, caller: EventCaller): Promise<EventResponse> {
+  const now = Date.now();
+  const { id, source_id, ...fields } = input.customer;
+  const statements: D1PreparedStatement[] = [];
+  let selector: customersDb.CustomerSelector;
+
+  if (id !== undefined) {
+    const existing = await customersDb.findCustomer(db, id);
+    if (!existing) throw notFound('customer', id);
+    selector = { ids: [existing.id] };
+    if (caller === 'server' && Object.keys(fields).length > 0) {
+      statements.push(customersDb.updateCustomer(db, existing.id, fields, now));
+    }
+  } else if (source_id) {
+    selector = { sourceIds: [source_id] };
+    statements.push(
+      caller === 'server'
+        ? customersDb.upsertCustomerBySourceId(db, randomId('cust_'), { ...fields, source_id }, now)
+        : customersDb.insertCustomerIfMissing(db, randomId('cust_'), source_id, now),
+    );
+  } else {
+    throw new ApiError(400, 'missing_customer', 'Missing customer', 'customer: give id or source_id');
+  }
+
+  const active = await membership.loadActiveSegments(db);
+  statements.push(
+    eventsDb.insertCustomerEvent(db, { id: randomId('evcus_'), type: input.event, metadata: input.metadata ?? {}, createdAt: now }, selector),
+    ...membership.refreshMemberships(db, active, selector, now),
+    customersDb.selectCustomers(db, selector),
+  );
+  const results = await db.batch<customersDb.CustomerRow>(statements);
+  const row = results.at(-1)?.results[0];
+  if (!row) throw new Error('event customer vanished inside its batch');
+  return {
+    object: 'event',
+    type: input.event,
+    customer: { id: row.id, source_id: row.source_id, name: row.name, email: row.email, metadata: JSON.parse(row.metadata), object: 'customer' },
+    referral: null,
+    loyalty: null,
+  };
+}
+
+export async function customerActivity(db: D1Database, idOrSourceId: string, limit: number, startingAfterId?: string) {
+  const row = await customersDb.findCustomer(db, idOrSourceId);
+  if (!row) throw notFound('customer', idOrSourceId);
+  const { data, hasMore } = await eventsDb.listActivity(db, row.id, limit, startingAfterId);
+  return {
+    object: 'list' as const,
+    data_ref: 'data' as const,
+    data,
+    has_more: hasMore,
+    more_starting_after: hasMore ? data.at(-1)?.id : undefined,
+  };
+}

@@ -224,8 +224,8 @@ describe('POST /v1/customers/{id}/permanent-deletion', () => {
   });
 
   it('removes the person from every table: events, segment memberships, profile', async () => {
-    const seg = await json(await api('POST', '/v1/segments', { name: 'all named', filter: { name: { conditions: { $has_value: true } } } }));
-    const c = await create({ source_id: 'forget-all', name: 'Forget' });
+    const seg = await json(await api('POST', '/v1/segments', { name: 'forgettable', filter: { 'metadata.forget': { conditions: { $is: [true] } } } }));
+    const c = await create({ source_id: 'forget-all', metadata: { forget: true } });
     await api('POST', '/v1/events', { event: 'viewed', customer: { source_id: 'forget-all' } });
     await api('POST', '/v1/events', { event: 'viewed', customer: { source_id: 'forget-all' } });
     const deletion = await json(await api('POST', `/v1/customers/${c.id}/permanent-deletion`, {}));

@@ -1,0 +1,156 @@
+/** @module Decides whether one customer profile matches a filter, in JavaScript (see semantics.ts). */
+
+import type { Customer } from '../types';
+import type { Condition, FieldFilter, FilterAst, Scalar } from './ast';
+import type { Field } from './fields';
+import {
+  foldAscii,
+  numericValue,
+  parseIsoDate,
+  planCondition,
+  type Comparison,
+  type Predicate,
+  type TimeRange,
+} from './semantics';
+
+/** A customer as the API returns it, plus how many events of each type it has. */
+export type FilterProfile = Customer & { events?: Record<string, { count: number }> };
+
+/**
+ * True when `profile` matches the filter at `now` (epoch ms). Gives the same answer as the SQL of
+ * compileSql(ast, now) over the stored customer.
+ */
+export function evaluate(ast: FilterAst, profile: FilterProfile, now: number): boolean {
+  const matches = ({ field, conditions }: FieldFilter): boolean =>
+    conditions.every((condition) => matchesCondition(field, condition, profile, now));
+  if (ast.fields.length === 0) return true;
+  return ast.junction === 'and' ? ast.fields.every(matches) : ast.fields.some(matches);
+}
+
+function matchesCondition(field: Field, condition: Condition, profile: FilterProfile, now: number): boolean {
+  const { predicate, negate } = planCondition(field.kind, condition, now);
+  return test(field, predicate, profile) !== negate;
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Walks own properties only, so a key such as "constructor" never reaches the prototype. */
+function lookup(root: unknown, path: readonly string[]): unknown {
+  let value = root;
+  for (const key of path) {
+    if (!isPlainObject(value) || !Object.hasOwn(value, key)) return undefined;
+    value = value[key];
+  }
+  return value;
+}
+
+function compare(a: number, cmp: Comparison, b: number): boolean {
+  switch (cmp) {
+    case '=':
+      return a === b;
+    case '<':
+      return a < b;
+    case '>':
+      return a > b;
+    case '<=':
+      return a <= b;
+    case '>=':
+      return a >= b;
+  }
+}
+
+const inRanges = (t: number, ranges: readonly TimeRange[]): boolean =>
+  ranges.some(({ from, to }) => (from === null || t >= from) && (to === null || t < to));
+
+const unsupported = (field: Field, predicate: Predicate): never => {
+  throw new TypeError(`filter AST: ${predicate.test} cannot test ${field.kind} field ${field.path}`);
+};
+
+function textMatches(value: string, predicate: Predicate & { values: readonly string[] }): boolean {
+  const folded = foldAscii(value);
+  return predicate.values.some((operand) => {
+    const needle = foldAscii(operand);
+    if (predicate.test === 'contains') return folded.includes(needle);
+    return predicate.test === 'starts_with' ? folded.startsWith(needle) : folded.endsWith(needle);
+  });
+}
+
+/** JSON equality between a stored metadata item and an operand (semantics.ts, "JSON equality"). */
+function jsonEquals(item: unknown, operand: Scalar): boolean {
+  if (typeof item === 'string' && typeof operand === 'string' && item === operand) return true;
+  const a = numericValue(item);
+  const b = numericValue(operand);
+  if (a !== null && b !== null && a === b) return true;
+  if (typeof item === 'boolean') return operand === item || operand === String(item);
+  return typeof item === 'string' && typeof operand === 'boolean' && item === String(operand);
+}
+
+/** The positive test (before negation); a missing or unusable value fails it. */
+function test(field: Field, predicate: Predicate, profile: FilterProfile): boolean {
+  switch (field.kind) {
+    case 'text': {
+      const raw = lookup(profile, field.profilePath);
+      const value = typeof raw === 'string' && raw !== '' ? raw : null;
+      if (predicate.test === 'present') return value !== null;
+      if (value === null) return false;
+      if (predicate.test === 'equals') {
+        const fold = field.foldCase ? foldAscii : (s: string) => s;
+        return predicate.values.some((operand) => fold(value) === fold(String(operand)));
+      }
+      if (predicate.test === 'contains' || predicate.test === 'starts_with' || predicate.test === 'ends_with') {
+        return textMatches(value, predicate);
+      }
+      return unsupported(field, predicate);
+    }
+
+    case 'number':
+    case 'event_count': {
+      const raw = field.kind === 'event_count' ? (lookup(profile.events, [field.event, 'count']) ?? 0) : lookup(profile, field.profilePath);
+      const value = typeof raw === 'number' && Number.isFinite(raw) ? raw : null;
+      if (predicate.test === 'present') return value !== null;
+      if (value === null) return false;
+      if (predicate.test === 'equals') return predicate.values.some((operand) => operand === value);
+      if (predicate.test === 'compare') return compare(value, predicate.cmp, predicate.value);
+      return unsupported(field, predicate);
+    }
+
+    case 'timestamp':
+    case 'calendar_date': {
+      const raw = lookup(profile, field.profilePath);
+      if (predicate.test === 'present') return typeof raw === 'string' && raw !== '';
+      const t = typeof raw === 'string' ? parseIsoDate(raw) : null;
+      if (predicate.test === 'in_ranges') return t !== null && inRanges(t, predicate.ranges);
+      return unsupported(field, predicate);
+    }
+
+    case 'json': {
+      const value = lookup(profile[field.column], field.keys);
+      switch (predicate.test) {
+        case 'present':
+          return value !== undefined && value !== null && value !== '';
+        case 'equals': {
+          const items: unknown[] = Array.isArray(value) ? value : value === undefined || isPlainObject(value) ? [] : [value];
+          return items.some((item) => predicate.values.some((operand) => jsonEquals(item, operand)));
+        }
+        case 'contains':
+          // A list is searched for the element; a string for the substring.
+          if (Array.isArray(value)) return value.some((item) => predicate.values.some((operand) => jsonEquals(item, operand)));
+          return typeof value === 'string' && textMatches(value, predicate);
+        case 'starts_with':
+        case 'ends_with':
+          return typeof value === 'string' && textMatches(value, predicate);
+        case 'compare': {
+          const n = numericValue(value);
+          return n !== null && compare(n, predicate.cmp, predicate.value);
+        }
+        case 'in_ranges': {
+          const t = typeof value === 'string' ? parseIsoDate(value) : null;
+          return t !== null && inRanges(t, predicate.ranges);
+        }
+        case 'array_length':
+          return Array.isArray(value) && compare(value.length, predicate.cmp, predicate.value);
+      }
+    }
+  }
+}

@@ -1,0 +1,10 @@
+/** @module Segment filters: parse once, then evaluate one profile or compile SQL for many. */
+
+export type { Condition, FieldFilter, FilterAst, Junction, Scalar } from './ast';
+export { FilterError, type FilterErrorCode } from './errors';
+export { evaluate, type FilterProfile } from './evaluate';
+export type { Field, FieldKind } from './fields';
+export { MAX_CONDITIONS, MAX_STRING_LENGTH, MAX_VALUES, OPERATORS, type Operator } from './operators';
+export { parseFilter } from './parse';
+export { isTimeRelative } from './time-relative';
+export { compileSql, MAX_SQL_PARAMS, type CompiledFilter, type SqlParam } from './sql';

@@ -25,6 +25,9 @@ export const MAX_PATH_SEGMENTS = 5;
 /** Metadata keys and event names a path may name; keeps JSON paths free of quoting problems. */
 export const KEY_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** Event names the events API accepts: exactly the ones `events.<name>.count` can name. */
+export const EVENT_NAME_PATTERN = KEY_PATTERN;
+
 type FixedField = Exclude<Field, { kind: 'event_count' | 'json' }>;
 
 const text = (path: string, column: string, foldCase = false): FixedField => ({

@@ -3,7 +3,7 @@
 export type { Condition, FieldFilter, FilterAst, Junction, Scalar } from './ast';
 export { FilterError, type FilterErrorCode } from './errors';
 export { evaluate, type FilterProfile } from './evaluate';
-export type { Field, FieldKind } from './fields';
+export { EVENT_NAME_PATTERN, type Field, type FieldKind } from './fields';
 export { MAX_CONDITIONS, MAX_STRING_LENGTH, MAX_VALUES, OPERATORS, type Operator } from './operators';
 export { parseFilter } from './parse';
 export { isTimeRelative } from './time-relative';

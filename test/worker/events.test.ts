@@ -43,6 +43,7 @@ describe('POST /v1/events', () => {
   it.each([
     ['no event', { customer: { source_id: 'x' } }, 'invalid_payload', 'event'],
     ['a reserved event name', { event: 'customer.segment.entered', customer: { source_id: 'x' } }, 'invalid_payload', 'event'],
+    ['an event name no filter could count', { event: 'Order Completed', customer: { source_id: 'x' } }, 'invalid_payload', 'event'],
     ['no customer', { event: 'x' }, 'invalid_payload', 'customer'],
     ['a customer without id or source_id', { event: 'x', customer: { name: 'n' } }, 'missing_customer', ''],
     ['metadata that is not an object', { event: 'x', customer: { source_id: 'x' }, metadata: 'm' }, 'invalid_payload', 'metadata'],

@@ -1,5 +1,4 @@
-import { compileSql, evaluate, FilterError, type FilterAst, parseFilter } from '../../../shared/filter';
-import { isTimeRelative } from '../../../shared/filter/time-relative';
+import { compileSql, evaluate, FilterError, type FilterAst, isTimeRelative, parseFilter } from '../../../shared/filter';
 import type { Segment } from '../../../shared/types';
 import * as customersDb from '../db/customers';
 import * as eventsDb from '../db/events';

@@ -1,14 +1,16 @@
 /** @module Decides whether one customer profile matches a filter, in JavaScript (see semantics.ts). */
 
 import type { Customer } from '../types';
-import type { Condition, FieldFilter, FilterAst, Scalar } from './ast';
+import type { FieldFilter, FilterAst, Scalar } from './ast';
 import type { Field } from './fields';
 import {
+  DAY_MS,
   foldAscii,
   numericValue,
   parseIsoDate,
   planCondition,
   type Comparison,
+  type Plan,
   type Predicate,
   type TimeRange,
 } from './semantics';
@@ -17,19 +19,32 @@ import {
 export type FilterProfile = Customer & { events?: Record<string, { count: number }> };
 
 /**
+ * Plans (see semantics.ts) depend on `now` only through its UTC day, so each parsed filter keeps the
+ * plans of the day it last ran on: evaluating many profiles, or one profile per request all day,
+ * plans once instead of once per condition per call.
+ */
+const planCache = new WeakMap<FilterAst, { day: number; plans: Plan[][] }>();
+
+function plansFor(ast: FilterAst, now: number): Plan[][] {
+  const day = Math.floor(now / DAY_MS);
+  let cached = planCache.get(ast);
+  if (cached?.day !== day) {
+    cached = { day, plans: ast.fields.map(({ field, conditions }) => conditions.map((c) => planCondition(field.kind, c, now))) };
+    planCache.set(ast, cached);
+  }
+  return cached.plans;
+}
+
+/**
  * True when `profile` matches the filter at `now` (epoch ms). Gives the same answer as the SQL of
  * compileSql(ast, now) over the stored customer.
  */
 export function evaluate(ast: FilterAst, profile: FilterProfile, now: number): boolean {
-  const matches = ({ field, conditions }: FieldFilter): boolean =>
-    conditions.every((condition) => matchesCondition(field, condition, profile, now));
   if (ast.fields.length === 0) return true;
+  const plans = plansFor(ast, now);
+  const matches = ({ field }: FieldFilter, i: number): boolean =>
+    (plans[i] ?? []).every(({ predicate, negate }) => test(field, predicate, profile) !== negate);
   return ast.junction === 'and' ? ast.fields.every(matches) : ast.fields.some(matches);
-}
-
-function matchesCondition(field: Field, condition: Condition, profile: FilterProfile, now: number): boolean {
-  const { predicate, negate } = planCondition(field.kind, condition, now);
-  return test(field, predicate, profile) !== negate;
 }
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>

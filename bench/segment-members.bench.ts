@@ -34,7 +34,7 @@ await db
             CASE i % 4 WHEN 0 THEN 'Germany' WHEN 1 THEN 'Poland' ELSE 'France' END,
             json_object('tier', CASE i % 4 WHEN 0 THEN 'gold' WHEN 1 THEN 'silver' WHEN 2 THEN 'platinum' ELSE 'bronze' END,
                         'age', 18 + i % 60, 'newsletter', json(CASE i % 2 WHEN 0 THEN 'true' ELSE 'false' END)),
-            (i * 7919) % 100000, i % 12, CASE WHEN i % 6 = 0 THEN NULL ELSE ? - (i % 90) * ? END,
+            (i * 7919) % 100000, i % 12, CASE WHEN i % 7 = 0 THEN NULL ELSE ? - (i % 90) * ? END,
             ? + i
      FROM n`,
   )
@@ -75,12 +75,16 @@ const sqlPath = await median('compileSql, in D1', async () => {
   const { results } = await db.prepare(`SELECT id FROM customers c WHERE ${sql}`).bind(...params).all();
   return results.length;
 });
+let evaluateMs = 0;
 const jsPath = await median('load all + evaluate() in JS', async () => {
   const { results } = await db.prepare('SELECT * FROM customers').all<CustomerRow>();
+  const start = performance.now();
   let members = 0;
   for (const row of results) if (evaluate(ast, { ...rowToCustomer(row), events: {} }, now)) members++;
+  evaluateMs = performance.now() - start;
   return members;
 });
+console.log(`  of which mapping + evaluate() of the loaded rows: ${evaluateMs.toFixed(0)} ms (the rest is moving 100,000 rows out of D1)`);
 
 if (sqlPath.count !== jsPath.count) throw new Error(`back ends disagree: ${sqlPath.count} vs ${jsPath.count}`);
 console.log(`ratio (JS path / SQL path): ${(jsPath.ms / sqlPath.ms).toFixed(1)}x faster in SQL`);

@@ -22,6 +22,14 @@ export default defineConfig({
         },
       },
       {
+        // The browser SDK in a DOM (cookies, WebCrypto, fetch), and the size budget of its builds.
+        test: {
+          name: 'client',
+          environment: 'happy-dom',
+          include: ['test/client/**/*.test.ts'],
+        },
+      },
+      {
         // Pure code (shared/) and the official SDK driving a real local server.
         test: {
           name: 'node',

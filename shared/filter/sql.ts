@@ -166,7 +166,7 @@ function compilePredicate(params: Params, field: Field, predicate: Predicate): s
     case 'event_count': {
       const value =
         field.kind === 'event_count'
-          ? `(SELECT count(*) FROM customer_events AS ev WHERE ev.customer_id = c.id AND ev.type = ${params.bind(field.event)})`
+          ? `(SELECT count(*) FROM events AS ev WHERE ev.profile_id = c.id AND ev.type = ${params.bind(field.event)})`
           : `c.${field.column}`;
       switch (predicate.test) {
         case 'present':

@@ -231,7 +231,7 @@ describe('POST /v1/customers/{id}/permanent-deletion', () => {
     const deletion = await json(await api('POST', `/v1/customers/${c.id}/permanent-deletion`, {}));
     // Two custom events plus the segment-entered event; one membership.
     expect(deletion.data_json).toMatchObject({ customer: 1, events: 3, segments: 1 });
-    for (const [table, column] of [['customers', 'id'], ['customer_events', 'customer_id'], ['segment_members', 'customer_id']]) {
+    for (const [table, column] of [['customers', 'id'], ['events', 'profile_id'], ['segment_members', 'customer_id']]) {
       const left = await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${column} = ?`).bind(c.id).first<{ n: number }>();
       expect(left?.n).toBe(0);
     }

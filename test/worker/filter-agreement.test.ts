@@ -510,12 +510,6 @@ async function sqlIds(where: string, params: unknown[]): Promise<string[]> {
 let profiles: FilterProfile[] = [];
 
 beforeAll(async () => {
-  // Migration 0002 creates this table; the statement keeps the file independent of that.
-  await env.DB.prepare(
-    `CREATE TABLE IF NOT EXISTS customer_events (id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, type TEXT NOT NULL,
-     metadata TEXT NOT NULL DEFAULT '{}', created_at INTEGER NOT NULL)`,
-  ).run();
-
   const inserts = CUSTOMERS.map((customer) => {
     const values: Record<string, unknown> = {
       ...customer,
@@ -529,7 +523,7 @@ beforeAll(async () => {
   });
   const events = EVENTS.flatMap(([customerId, type, count]) =>
     Array.from({ length: count }, (_, i) =>
-      env.DB.prepare('INSERT INTO customer_events (id, customer_id, type, created_at) VALUES (?, ?, ?, ?)').bind(
+      env.DB.prepare('INSERT INTO events (id, profile_id, type, created_at) VALUES (?, ?, ?, ?)').bind(
         `ev_${customerId}_${type}_${i}`,
         customerId,
         type,
@@ -539,13 +533,13 @@ beforeAll(async () => {
   );
   await env.DB.batch([...inserts, ...events]);
 
-  const { results: rows } = await env.DB.prepare('SELECT *, orders_average_amount FROM customers ORDER BY id').all<CustomerRow>();
+  const { results: rows } = await env.DB.prepare('SELECT * FROM customers ORDER BY id').all<CustomerRow>();
   const { results: counts } = await env.DB.prepare(
-    'SELECT customer_id, type, count(*) AS count FROM customer_events GROUP BY customer_id, type',
-  ).all<{ customer_id: string; type: string; count: number }>();
+    'SELECT profile_id, type, count(*) AS count FROM events GROUP BY profile_id, type',
+  ).all<{ profile_id: string; type: string; count: number }>();
   profiles = rows.map((row) => {
     const events: Record<string, { count: number }> = {};
-    for (const c of counts) if (c.customer_id === row.id) events[c.type] = { count: c.count };
+    for (const c of counts) if (c.profile_id === row.id) events[c.type] = { count: c.count };
     return { ...rowToCustomer(row), events };
   });
 });

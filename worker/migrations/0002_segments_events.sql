@@ -24,15 +24,17 @@ CREATE TABLE segment_members (
 ) WITHOUT ROWID;
 CREATE INDEX segment_members_customer ON segment_members (customer_id);
 
--- What happened to a customer: custom events (POST /v1/events) and customer.segment.entered/left.
--- Kept when a customer is deleted (history), removed by permanent deletion. `events.<type>.count`
--- in segment filters counts these rows.
-CREATE TABLE customer_events (
-  id          TEXT PRIMARY KEY,                   -- evcus_ + 24 hex (made in SQL for set-based inserts)
-  customer_id TEXT NOT NULL,
+-- What happened to a profile: custom events (POST /v1/events, /client/v1/events) and
+-- customer.segment.entered/left. The profile is a customer (cust_…) or, while the visitor is still
+-- anonymous, a tracking profile (track_…) whose events move to the customer when a redemption links
+-- the two. Kept when a customer is deleted (history), removed by permanent deletion.
+-- `events.<type>.count` in segment filters counts these rows.
+CREATE TABLE events (
+  id          TEXT PRIMARY KEY,                   -- evcus_ + 24 hex/base62
+  profile_id  TEXT NOT NULL,
   type        TEXT NOT NULL,
   metadata    TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metadata)),
   created_at  INTEGER NOT NULL
 );
-CREATE INDEX customer_events_customer_type ON customer_events (customer_id, type);
-CREATE INDEX customer_events_customer_created ON customer_events (customer_id, created_at);
+CREATE INDEX events_profile_type ON events (profile_id, type);
+CREATE INDEX events_profile_created ON events (profile_id, created_at);

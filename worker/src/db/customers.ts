@@ -172,7 +172,7 @@ export async function deleteCustomer(db: D1Database, id: string): Promise<boolea
  * the permanent-deletion test checks each one.
  */
 const PERSONAL_DATA: { table: string; column: string; report: string }[] = [
-  { table: 'customer_events', column: 'customer_id', report: 'events' },
+  { table: 'events', column: 'profile_id', report: 'events' },
   // Before the customer row, whose deletion would cascade to these uncounted.
   { table: 'segment_members', column: 'customer_id', report: 'segments' },
   { table: 'customers', column: 'id', report: 'customer' },

@@ -14,7 +14,7 @@ export function insertCustomerEvent(
   const sel = selectorSql(customer);
   return db
     .prepare(
-      `INSERT INTO customer_events (id, customer_id, type, metadata, created_at)
+      `INSERT INTO events (id, profile_id, type, metadata, created_at)
        SELECT ?, c.id, ?, ?, ? FROM customers c WHERE ${sel.sql} LIMIT 1`,
     )
     .bind(event.id, event.type, JSON.stringify(event.metadata), event.createdAt, ...sel.params);
@@ -23,7 +23,7 @@ export function insertCustomerEvent(
 /** How many events of each type the customer has (for `events.<type>.count` in filters). */
 export async function eventCounts(db: D1Database, customerId: string): Promise<Record<string, { count: number }>> {
   const { results } = await db
-    .prepare('SELECT type, count(*) AS n FROM customer_events WHERE customer_id = ? GROUP BY type')
+    .prepare('SELECT type, count(*) AS n FROM events WHERE profile_id = ? GROUP BY type')
     .bind(customerId)
     .all<{ type: string; n: number }>();
   return Object.fromEntries(results.map((r) => [r.type, { count: r.n }]));
@@ -44,13 +44,13 @@ export async function listActivity(
   startingAfterId: string | undefined,
 ): Promise<{ data: CustomerActivity[]; hasMore: boolean }> {
   const cursor = startingAfterId
-    ? 'AND (created_at, id) < (SELECT created_at, id FROM customer_events WHERE id = ? AND customer_id = ?)'
+    ? 'AND (created_at, id) < (SELECT created_at, id FROM events WHERE id = ? AND profile_id = ?)'
     : '';
   const params: (string | number)[] = [customerId];
   if (startingAfterId) params.push(startingAfterId, customerId);
   const { results } = await db
     .prepare(
-      `SELECT id, type, metadata, created_at FROM customer_events WHERE customer_id = ? ${cursor}
+      `SELECT id, type, metadata, created_at FROM events WHERE profile_id = ? ${cursor}
        ORDER BY created_at DESC, id DESC LIMIT ?`,
     )
     .bind(...params, limit + 1)

@@ -140,7 +140,7 @@ export function membershipDiff(
   return [
     db
       .prepare(
-        `INSERT INTO customer_events (id, customer_id, type, metadata, created_at)
+        `INSERT INTO events (id, profile_id, type, metadata, created_at)
          SELECT ${NEW_EVENT_ID}, c.id, 'customer.segment.entered', ${eventData}, ?
          FROM customers c
          WHERE ${sel.sql} AND ${match}
@@ -156,7 +156,7 @@ export function membershipDiff(
       .bind(segment.id, now, ...sel.params, ...predicate.params),
     db
       .prepare(
-        `INSERT INTO customer_events (id, customer_id, type, metadata, created_at)
+        `INSERT INTO events (id, profile_id, type, metadata, created_at)
          SELECT ${NEW_EVENT_ID}, c.id, 'customer.segment.left', ${eventData}, ?
          FROM segment_members m JOIN customers c ON c.id = m.customer_id
          WHERE m.segment_id = ? AND ${sel.sql} AND NOT ${match}`,

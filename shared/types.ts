@@ -135,3 +135,78 @@ export interface EventResponse {
   referral: null;
   loyalty: null;
 }
+
+export type Discount =
+  | { type: 'AMOUNT'; amount_off: number; effect?: string }
+  | { type: 'PERCENT'; percent_off: number; amount_limit?: number; effect?: string }
+  | { type: 'FIXED'; fixed_amount: number; effect?: string };
+
+export interface Voucher {
+  id: string;
+  code: string;
+  type: 'DISCOUNT_VOUCHER';
+  discount: Discount;
+  start_date: string | null;
+  expiration_date: string | null;
+  active: boolean;
+  redemption: { quantity: number | null; redeemed_quantity: number; object: 'list' };
+  metadata: Metadata;
+  validation_rules_assignments: { object: 'list'; data_ref: 'data'; data: { id: string; rule_id: string; related_object_id: string; related_object_type: string; object: 'validation_rules_assignment' }[]; total: number };
+  created_at: string;
+  updated_at?: string;
+  object: 'voucher';
+}
+
+export interface RuleCondition {
+  name: string;
+  conditions: Record<string, unknown>;
+  error?: { message: string };
+  rules?: Record<string, unknown>;
+  property?: string | null;
+}
+
+export interface ValidationRule {
+  id: string;
+  name: string;
+  rules: Record<string, RuleCondition | string>;
+  error?: { message: string };
+  applicable_to: { excluded: unknown[]; included: unknown[]; included_all: boolean };
+  type: 'expression';
+  context_type: 'global';
+  created_at: string;
+  updated_at?: string;
+  assignments_count: number;
+  object: 'validation_rules';
+}
+
+export interface OrderItemInput {
+  sku_id?: string;
+  product_id?: string;
+  source_id?: string;
+  related_object?: string;
+  quantity?: number;
+  price?: number;
+  amount?: number;
+}
+
+export interface OrderSummary {
+  amount: number;
+  discount_amount: number;
+  total_discount_amount: number;
+  total_amount: number;
+  applied_discount_amount: number;
+  total_applied_discount_amount: number;
+  items?: OrderItemInput[];
+  metadata: Metadata;
+  customer_id: string | null;
+  referrer_id: null;
+  object: 'order';
+}
+
+export interface ValidateFailure {
+  code?: number;
+  key: string;
+  message: string;
+  details?: string;
+  request_id?: string;
+}

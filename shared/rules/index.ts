@@ -1,0 +1,189 @@
+/**
+ * @module Validation rules of vouchers: which customers and orders may use a voucher.
+ *
+ * A rule set is Voucherify's `rules` object: numbered rules plus a `logic` expression over their
+ * numbers ("1 and (2 or 3)"; all rules joined by "and" when absent). Supported rules:
+ * - `customer.segment`: `$is` / `$in` (member of any of the segments), `$is_not` / `$not_in`
+ *   (member of none of them). Membership is decided by the caller, at validation time.
+ * - `order.amount`, `order.items.count`: `$is`, `$is_not`, `$more_than`, `$less_than`,
+ *   `$more_than_equal` / `$more_than_or_equal` / `$greater_than_or_equal`,
+ *   `$less_than_equal` / `$less_than_or_equal`, on numbers (cents for amounts).
+ * - `customer.metadata.<key>`: any operator of the segment filter on `metadata.<key>`, with the
+ *   filter's semantics (shared/filter/semantics.ts).
+ */
+import { evaluate, FilterError, parseFilter, type FilterAst, type FilterProfile } from '../filter';
+import { evaluateLogic, type Logic, LogicError, parseLogic } from './logic';
+
+export class RuleError extends Error {
+  override readonly name = 'RuleError';
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Comparison = '=' | '!=' | '>' | '<' | '>=' | '<=';
+
+const NUMERIC_OPERATORS: Readonly<Record<string, Comparison>> = {
+  $is: '=',
+  $is_not: '!=',
+  $more_than: '>',
+  $less_than: '<',
+  $more_than_equal: '>=',
+  $more_than_or_equal: '>=',
+  $greater_than_or_equal: '>=',
+  $less_than_equal: '<=',
+  $less_than_or_equal: '<=',
+};
+
+export type Rule =
+  | { key: string; kind: 'segment'; include: boolean; segmentIds: string[]; message?: string }
+  | { key: string; kind: 'order_amount' | 'order_items_count'; tests: { cmp: Comparison; value: number }[]; message?: string }
+  | { key: string; kind: 'customer_metadata'; filter: FilterAst; message?: string };
+
+export interface RuleSet {
+  rules: Rule[];
+  logic: Logic;
+  /** The rule set's fallback message (the validation rule's `error.message`). */
+  message?: string;
+}
+
+/** Everything a rule set is judged on. */
+export interface RuleContext {
+  orderAmount: number;
+  itemsCount: number;
+  /** The segments the customer (or anonymous visitor) belongs to right now. */
+  segmentIds: ReadonlySet<string>;
+  profile: FilterProfile;
+  now: number;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v]);
+
+function ruleMessage(value: unknown, path: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value) || (value.message !== undefined && typeof value.message !== 'string')) {
+    throw new RuleError(path, 'must be an object with a string message');
+  }
+  return typeof value.message === 'string' ? value.message.slice(0, 500) : undefined;
+}
+
+function parseRule(key: string, input: unknown): Rule {
+  if (!isObject(input)) throw new RuleError(key, 'must be an object with name and conditions');
+  const { name, conditions } = input;
+  const message = ruleMessage(input.error, `${key}.error`);
+  if (typeof name !== 'string') throw new RuleError(`${key}.name`, 'must be a string');
+  if (!isObject(conditions) || Object.keys(conditions).length === 0) {
+    throw new RuleError(`${key}.conditions`, 'must be an object with at least one operator');
+  }
+  const entries = Object.entries(conditions);
+
+  if (name === 'customer.segment') {
+    if (entries.length !== 1) throw new RuleError(`${key}.conditions`, 'takes one operator: $is, $in, $is_not or $not_in');
+    const [op, raw] = entries[0] as [string, unknown];
+    if (!['$is', '$in', '$is_not', '$not_in'].includes(op)) {
+      throw new RuleError(`${key}.conditions.${op}`, 'customer.segment takes $is, $in, $is_not or $not_in');
+    }
+    const ids = asArray(raw);
+    if (ids.length === 0 || ids.length > 50 || !ids.every((id) => typeof id === 'string' && id.length > 0 && id.length <= 64)) {
+      throw new RuleError(`${key}.conditions.${op}`, 'must be 1 to 50 segment ids');
+    }
+    return { key, kind: 'segment', include: op === '$is' || op === '$in', segmentIds: ids as string[], message };
+  }
+
+  if (name === 'order.amount' || name === 'order.items.count') {
+    const tests = entries.map(([op, raw]) => {
+      const cmp = NUMERIC_OPERATORS[op];
+      if (!cmp) throw new RuleError(`${key}.conditions.${op}`, `unknown operator for ${name}`);
+      const value = asArray(raw)[0];
+      const n = typeof value === 'string' && /^-?[0-9]+$/.test(value) ? Number(value) : value;
+      if (typeof n !== 'number' || !Number.isFinite(n)) throw new RuleError(`${key}.conditions.${op}`, 'must be a number');
+      return { cmp, value: n };
+    });
+    return { key, kind: name === 'order.amount' ? 'order_amount' : 'order_items_count', tests, message };
+  }
+
+  if (name.startsWith('customer.metadata.')) {
+    const field = name.slice('customer.'.length);
+    try {
+      return { key, kind: 'customer_metadata', filter: parseFilter({ [field]: { conditions } }), message };
+    } catch (error) {
+      if (error instanceof FilterError) throw new RuleError(`${key}.${error.path.replace(`${field}.`, '')}`, error.message);
+      throw error;
+    }
+  }
+
+  throw new RuleError(`${key}.name`, `unknown rule "${name}": use customer.segment, order.amount, order.items.count or customer.metadata.<key>`);
+}
+
+/** Validates a rule set once (on create); the stored input parses again without error. */
+export function parseRuleSet(rules: unknown, error?: unknown): RuleSet {
+  if (!isObject(rules)) throw new RuleError('', 'must be an object of numbered rules and a logic expression');
+  const keys = Object.keys(rules).filter((k) => k !== 'logic');
+  if (keys.length === 0 || keys.length > 20) throw new RuleError('', 'must hold 1 to 20 rules');
+  const bad = keys.find((k) => !/^[0-9]{1,3}$/.test(k));
+  if (bad !== undefined) throw new RuleError(bad, 'rule keys are numbers: "1", "2", …');
+  const parsed = keys.map((k) => parseRule(k, rules[k]));
+  const logicSource = rules.logic ?? keys.join(' and ');
+  if (typeof logicSource !== 'string' || logicSource.length > 500) throw new RuleError('logic', 'must be a string');
+  let logic: Logic;
+  try {
+    logic = parseLogic(logicSource, new Set(keys));
+  } catch (e) {
+    if (e instanceof LogicError) throw new RuleError('logic', e.message);
+    throw e;
+  }
+  return { rules: parsed, logic, message: ruleMessage(error, 'error') };
+}
+
+/** The segments a rule set asks about, so the caller can decide membership for just these. */
+export function ruleSetSegmentIds(ruleSet: RuleSet): string[] {
+  return [...new Set(ruleSet.rules.flatMap((r) => (r.kind === 'segment' ? r.segmentIds : [])))];
+}
+
+function compare(a: number, cmp: Comparison, b: number): boolean {
+  switch (cmp) {
+    case '=':
+      return a === b;
+    case '!=':
+      return a !== b;
+    case '>':
+      return a > b;
+    case '<':
+      return a < b;
+    case '>=':
+      return a >= b;
+    case '<=':
+      return a <= b;
+  }
+}
+
+function ruleHolds(rule: Rule, ctx: RuleContext): boolean {
+  switch (rule.kind) {
+    case 'segment': {
+      const member = rule.segmentIds.some((id) => ctx.segmentIds.has(id));
+      return rule.include ? member : !member;
+    }
+    case 'order_amount':
+      return rule.tests.every((t) => compare(ctx.orderAmount, t.cmp, t.value));
+    case 'order_items_count':
+      return rule.tests.every((t) => compare(ctx.itemsCount, t.cmp, t.value));
+    case 'customer_metadata':
+      return evaluate(rule.filter, ctx.profile, ctx.now);
+  }
+}
+
+export type RuleViolation = { category: 'customer' | 'order'; message?: string };
+
+/** null when the rule set holds; otherwise which kind of rule failed and its message. */
+export function checkRuleSet(ruleSet: RuleSet, ctx: RuleContext): RuleViolation | null {
+  const truth = new Map(ruleSet.rules.map((rule) => [rule.key, ruleHolds(rule, ctx)]));
+  if (evaluateLogic(ruleSet.logic, (key) => truth.get(key) === true)) return null;
+  // Blame the first rule that does not hold (by number); under "or" logic several may.
+  const failed = ruleSet.rules.filter((r) => !truth.get(r.key)).sort((a, b) => Number(a.key) - Number(b.key))[0];
+  const category = failed && (failed.kind === 'order_amount' || failed.kind === 'order_items_count') ? 'order' : 'customer';
+  return { category, message: failed?.message ?? ruleSet.message };
+}

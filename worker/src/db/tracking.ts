@@ -1,0 +1,139 @@
+import type { CustomerRow } from './customers';
+
+/** The fields a validation needs about its subject, read in one D1 batch (one round trip). */
+export interface ValidationSubject {
+  profile: TrackingProfileRow;
+  customer: CustomerRow | null;
+  events: Record<string, { count: number }>;
+  /** Stored memberships (static, auto-update) of the customer among the segments asked about. */
+  memberOf: Set<string>;
+  vouchers: Map<string, { id: string; quantity: number | null; redeemed_quantity: number; active: number }>;
+}
+
+export interface TrackingProfileRow {
+  id: string;
+  customer_id: string | null;
+  identity_hmac: string | null;
+  first_seen: number;
+  last_seen: number;
+  validations_count: number;
+  codes: string;
+}
+
+/** Codes a profile remembers trying; older ones are forgotten past this. */
+const MAX_CODES = 50;
+
+/**
+ * The customer a validation is about: the one named in the request (id or source id), else the
+ * one the tracking profile was linked to by a redemption, else one linked to another tracking
+ * profile with the same identity hash (the same person on another device).
+ */
+const SUBJECT_CUSTOMER_ID = `coalesce(
+    (SELECT id FROM customers WHERE id = ?1 OR source_id = ?1 ORDER BY id = ?1 DESC LIMIT 1),
+    (SELECT customer_id FROM tracking_profiles WHERE id = ?2),
+    (SELECT customer_id FROM tracking_profiles WHERE identity_hmac = ?3 AND customer_id IS NOT NULL LIMIT 1))`;
+
+export interface SubjectQuery {
+  trackingId: string;
+  customerRef: string | null;
+  identityHmac: string | null;
+  segmentIds: string[];
+  voucherIds: string[];
+  /** The validation attempt to record, when this read belongs to a validate call. */
+  attempt?: { id: string; code: string; amount: number | null; now: number };
+}
+
+/**
+ * One batch: record the visit (and the attempt) on the tracking profile, and read everything the
+ * rules need: the customer, event counts, memberships and the vouchers' live counters.
+ */
+export async function readValidationSubject(db: D1Database, q: SubjectQuery): Promise<ValidationSubject> {
+  const now = q.attempt?.now ?? Date.now();
+  const code = q.attempt?.code ?? null;
+  const subjectParams = [q.customerRef, q.trackingId, q.identityHmac] as const;
+  const statements: D1PreparedStatement[] = [
+    db
+      .prepare(
+        `INSERT INTO tracking_profiles (id, identity_hmac, first_seen, last_seen, validations_count, codes)
+         VALUES (?1, ?2, ?3, ?3, ?4, CASE WHEN ?5 IS NULL THEN '[]' ELSE json_array(?5) END)
+         ON CONFLICT (id) DO UPDATE SET
+           last_seen = excluded.last_seen,
+           identity_hmac = coalesce(excluded.identity_hmac, identity_hmac),
+           validations_count = validations_count + excluded.validations_count,
+           codes = CASE
+             WHEN ?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(codes) WHERE value = ?5) THEN codes
+             WHEN json_array_length(codes) >= ${MAX_CODES} THEN json_insert(json_remove(codes, '$[0]'), '$[#]', ?5)
+             ELSE json_insert(codes, '$[#]', ?5) END
+         RETURNING *`,
+      )
+      .bind(q.trackingId, q.identityHmac, now, q.attempt ? 1 : 0, code),
+    db.prepare(`SELECT * FROM customers WHERE id = ${SUBJECT_CUSTOMER_ID}`).bind(...subjectParams),
+    // The customer's events and the tracking profile's events not yet merged into it.
+    db
+      .prepare(
+        `SELECT type, count(*) AS n FROM events WHERE profile_id IN (${SUBJECT_CUSTOMER_ID}, ?2) GROUP BY type`,
+      )
+      .bind(...subjectParams),
+    db
+      .prepare(
+        `SELECT segment_id FROM segment_members WHERE customer_id = ${SUBJECT_CUSTOMER_ID}
+         AND segment_id IN (SELECT value FROM json_each(?4))`,
+      )
+      .bind(...subjectParams, JSON.stringify(q.segmentIds)),
+    db
+      .prepare('SELECT id, quantity, redeemed_quantity, active FROM vouchers WHERE id IN (SELECT value FROM json_each(?))')
+      .bind(JSON.stringify(q.voucherIds)),
+  ];
+  if (q.attempt) {
+    statements.push(
+      db
+        .prepare(
+          `INSERT INTO validations (id, tracking_id, customer_id, code, amount, created_at)
+           VALUES (?4, ?2, ${SUBJECT_CUSTOMER_ID}, ?5, ?6, ?7)`,
+        )
+        .bind(...subjectParams, q.attempt.id, q.attempt.code, q.attempt.amount, now),
+    );
+  }
+  const [profile, customer, events, members, vouchers] = await db.batch<Record<string, unknown>>(statements);
+  return {
+    profile: profile?.results[0] as unknown as TrackingProfileRow,
+    customer: (customer?.results[0] as unknown as CustomerRow | undefined) ?? null,
+    events: Object.fromEntries((events?.results ?? []).map((r) => [String(r.type), { count: Number(r.n) }])),
+    memberOf: new Set((members?.results ?? []).map((r) => String(r.segment_id))),
+    vouchers: new Map(
+      ((vouchers?.results ?? []) as unknown as { id: string; quantity: number | null; redeemed_quantity: number; active: number }[]).map(
+        (v) => [v.id, v],
+      ),
+    ),
+  };
+}
+
+export function findTrackingProfile(db: D1Database, id: string): Promise<TrackingProfileRow | null> {
+  return db.prepare('SELECT * FROM tracking_profiles WHERE id = ?').bind(id).first<TrackingProfileRow>();
+}
+
+/**
+ * Links the tracking profile to the customer selected by `customerSql` (creating the profile if it
+ * was never seen) and moves its events and validations onto the customer. The trigger of migration
+ * 0003 aborts the batch when the profile already belongs to another customer.
+ */
+export function linkAndMerge(
+  db: D1Database,
+  trackingId: string,
+  customer: { sql: string; params: (string | number | null)[] },
+  now: number,
+): D1PreparedStatement[] {
+  const customerId = `(SELECT c.id FROM customers c WHERE ${customer.sql} LIMIT 1)`;
+  return [
+    db
+      .prepare(
+        `INSERT INTO tracking_profiles (id, customer_id, first_seen, last_seen) VALUES (?, ${customerId}, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, last_seen = excluded.last_seen`,
+      )
+      .bind(trackingId, ...customer.params, now, now),
+    db.prepare(`UPDATE events SET profile_id = ${customerId} WHERE profile_id = ?`).bind(...customer.params, trackingId),
+    db
+      .prepare(`UPDATE validations SET customer_id = ${customerId} WHERE tracking_id = ? AND customer_id IS NULL`)
+      .bind(...customer.params, trackingId),
+  ];
+}

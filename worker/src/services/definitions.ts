@@ -1,0 +1,86 @@
+import { type FilterAst, parseFilter } from '../../../shared/filter';
+import { parseRuleSet, type RuleSet, ruleSetSegmentIds } from '../../../shared/rules';
+import type { Discount, SegmentType } from '../../../shared/types';
+import * as segmentsDb from '../db/segments';
+import * as vouchersDb from '../db/vouchers';
+
+/**
+ * What validating a voucher needs besides the visitor: the voucher's terms, its rules and the
+ * definitions of the segments those rules name. Cached in KV per code, so the hot path reads it
+ * with one KV get; every write that changes any part deletes the entry (invalidate*).
+ */
+export interface VoucherDefinition {
+  voucher: {
+    id: string;
+    code: string;
+    discount: Discount;
+    start_date: number | null;
+    expiration_date: number | null;
+    metadata: Record<string, unknown>;
+  };
+  /** Raw rule sets as stored (parsed again on use; parsing is cheap and keeps the cache plain JSON). */
+  rules: { id: string; rules: unknown; error: unknown }[];
+  segments: { id: string; type: SegmentType; filter: unknown }[];
+}
+
+/** The definition, ready to judge with. */
+export interface LoadedDefinition extends VoucherDefinition {
+  ruleSets: RuleSet[];
+  segmentFilters: Map<string, { type: SegmentType; ast: FilterAst | null }>;
+  segmentIds: string[];
+}
+
+const cacheKey = (code: string) => `voucher-def:v1:${code}`;
+/** A safety net only: writes delete entries; this bounds the life of one whose delete was lost. */
+const CACHE_TTL_SECONDS = 3600;
+
+async function readDefinition(db: D1Database, code: string): Promise<VoucherDefinition | null> {
+  const row = await vouchersDb.findVoucher(db, code).first<vouchersDb.VoucherRow>();
+  if (!row || row.code !== code) return null;
+  const rules = await vouchersDb.rulesOfVoucher(db, row.id);
+  const parsed = rules.map((r) => parseRuleSet(JSON.parse(r.rules), r.error === null ? undefined : JSON.parse(r.error)));
+  const ids = [...new Set(parsed.flatMap(ruleSetSegmentIds))];
+  const segments = (await Promise.all(ids.map((id) => segmentsDb.findSegment(db, id)))).filter((s) => s !== null);
+  return {
+    voucher: {
+      id: row.id,
+      code: row.code,
+      discount: JSON.parse(row.discount) as Discount,
+      start_date: row.start_date,
+      expiration_date: row.expiration_date,
+      metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    },
+    rules: rules.map((r) => ({ id: r.id, rules: JSON.parse(r.rules), error: r.error === null ? null : JSON.parse(r.error) })),
+    segments: segments.map((s) => ({ id: s.id, type: s.type, filter: s.filter === null ? null : JSON.parse(s.filter) })),
+  };
+}
+
+function load(definition: VoucherDefinition): LoadedDefinition {
+  const ruleSets = definition.rules.map((r) => parseRuleSet(r.rules, r.error ?? undefined));
+  const segmentFilters = new Map(
+    definition.segments.map((s) => [s.id, { type: s.type, ast: s.filter === null ? null : parseFilter(s.filter) }]),
+  );
+  return { ...definition, ruleSets, segmentFilters, segmentIds: [...new Set(ruleSets.flatMap(ruleSetSegmentIds))] };
+}
+
+/** One KV read when warm; on a miss, D1 reads and a KV write. null: no such voucher. */
+export async function loadVoucherDefinition(env: { DB: D1Database; CACHE: KVNamespace }, code: string): Promise<LoadedDefinition | null> {
+  const cached = await env.CACHE.get<{ definition: VoucherDefinition | null }>(cacheKey(code), 'json');
+  if (cached) return cached.definition ? load(cached.definition) : null;
+  const definition = await readDefinition(env.DB, code);
+  // Unknown codes are cached too, so guessing codes does not reach D1 for definitions.
+  await env.CACHE.put(cacheKey(code), JSON.stringify({ definition }), { expirationTtl: CACHE_TTL_SECONDS });
+  return definition ? load(definition) : null;
+}
+
+export async function invalidateVoucherCodes(cache: KVNamespace, codes: string[]): Promise<void> {
+  await Promise.all([...new Set(codes)].map((code) => cache.delete(cacheKey(code))));
+}
+
+export async function invalidateRule(env: { DB: D1Database; CACHE: KVNamespace }, ruleId: string): Promise<void> {
+  await invalidateVoucherCodes(env.CACHE, await vouchersDb.voucherCodesOfRule(env.DB, ruleId));
+}
+
+export async function invalidateSegment(env: { DB: D1Database; CACHE: KVNamespace }, segmentId: string): Promise<void> {
+  await invalidateVoucherCodes(env.CACHE, await vouchersDb.voucherCodesUsingSegment(env.DB, segmentId));
+}

@@ -131,7 +131,8 @@ export interface CustomerActivity {
 export interface EventResponse {
   object: 'event';
   type: string;
-  customer: { id: string; source_id: string | null; name: string | null; email: string | null; metadata: Metadata; object: 'customer' };
+  /** id is null while the event belongs to an anonymous tracking profile (source_id: the tracking id). */
+  customer: { id: string | null; source_id: string | null; name: string | null; email: string | null; metadata: Metadata; object: 'customer' };
   referral: null;
   loyalty: null;
 }

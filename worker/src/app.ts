@@ -6,8 +6,12 @@ import { ApiError, internalError } from './errors';
 import { requestId as newRequestId } from './lib/ids';
 import { clientAuth, serverAuth } from './middleware/auth';
 import { asyncActionRoutes, customerRoutes } from './routes/customers';
+import { clientValidateRoutes, clientValidationsRoutes } from './routes/client';
 import { eventRoutes } from './routes/events';
+import { redemptionRoutes, stackableValidationRoutes } from './routes/redemptions';
 import { segmentRoutes } from './routes/segments';
+import { validationRuleRoutes } from './routes/validation-rules';
+import { voucherRoutes } from './routes/vouchers';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -32,9 +36,15 @@ app.route('/v1/customers', customerRoutes);
 app.route('/v1/async-actions', asyncActionRoutes);
 app.route('/v1/segments', segmentRoutes);
 app.route('/v1/events', eventRoutes('server'));
+app.route('/v1/vouchers', voucherRoutes);
+app.route('/v1/validation-rules', validationRuleRoutes);
+app.route('/v1/validations', stackableValidationRoutes);
+app.route('/v1/redemptions', redemptionRoutes);
 
 app.use('/client/v1/*', clientAuth);
 app.route('/client/v1/events', eventRoutes('client'));
+app.route('/client/v1/validate', clientValidateRoutes);
+app.route('/client/v1/validations', clientValidationsRoutes);
 
 app.notFound(() => {
   throw new ApiError(404, 'not_found', 'Resource not found', 'No such route');

@@ -12,6 +12,11 @@ export interface Env {
   ALLOWED_ORIGINS: string;
   /** Key of HMAC(TRACKING_SECRET, identity hash) for tracking profiles. */
   TRACKING_SECRET: string;
+  /** Workers Rate Limiting bindings of client validate (wrangler.toml [[ratelimits]]). */
+  VALIDATE_BY_IP: RateLimit;
+  VALIDATE_BY_TRACKING_ID: RateLimit;
+  /** "off" disables the rate limits, for local benchmarks only; anything else keeps them on. */
+  RATE_LIMITS?: string;
 }
 
 export interface AppVariables {

@@ -173,6 +173,9 @@ export async function deleteCustomer(db: D1Database, id: string): Promise<boolea
  */
 const PERSONAL_DATA: { table: string; column: string; report: string }[] = [
   { table: 'events', column: 'profile_id', report: 'events' },
+  { table: 'validations', column: 'customer_id', report: 'validations' },
+  { table: 'redemptions', column: 'customer_id', report: 'redemptions' },
+  { table: 'tracking_profiles', column: 'customer_id', report: 'tracking_profiles' },
   // Before the customer row, whose deletion would cascade to these uncounted.
   { table: 'segment_members', column: 'customer_id', report: 'segments' },
   { table: 'customers', column: 'id', report: 'customer' },

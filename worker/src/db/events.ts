@@ -20,6 +20,17 @@ export function insertCustomerEvent(
     .bind(event.id, event.type, JSON.stringify(event.metadata), event.createdAt, ...sel.params);
 }
 
+/** Records an event of a known profile id (a tracking profile not yet linked to a customer). */
+export function insertProfileEvent(
+  db: D1Database,
+  event: { id: string; type: string; metadata: Record<string, unknown>; createdAt: number },
+  profileId: string,
+): D1PreparedStatement {
+  return db
+    .prepare('INSERT INTO events (id, profile_id, type, metadata, created_at) VALUES (?, ?, ?, ?, ?)')
+    .bind(event.id, profileId, event.type, JSON.stringify(event.metadata), event.createdAt);
+}
+
 /** How many events of each type the customer has (for `events.<type>.count` in filters). */
 export async function eventCounts(db: D1Database, customerId: string): Promise<Record<string, { count: number }>> {
   const { results } = await db

@@ -2,7 +2,8 @@ import type { CustomerRow } from './customers';
 
 /** The fields a validation needs about its subject, read in one D1 batch (one round trip). */
 export interface ValidationSubject {
-  profile: TrackingProfileRow;
+  /** null when the call carried no tracking id (a server-side call may not). */
+  profile: TrackingProfileRow | null;
   customer: CustomerRow | null;
   events: Record<string, { count: number }>;
   /** Stored memberships (static, auto-update) of the customer among the segments asked about. */
@@ -34,13 +35,13 @@ const SUBJECT_CUSTOMER_ID = `coalesce(
     (SELECT customer_id FROM tracking_profiles WHERE identity_hmac = ?3 AND customer_id IS NOT NULL LIMIT 1))`;
 
 export interface SubjectQuery {
-  trackingId: string;
+  trackingId: string | null;
   customerRef: string | null;
   identityHmac: string | null;
   segmentIds: string[];
   voucherIds: string[];
-  /** The validation attempt to record, when this read belongs to a validate call. */
-  attempt?: { id: string; code: string; amount: number | null; now: number };
+  /** The validation attempt (one row per code) to record, when this read belongs to a validate call. */
+  attempt?: { codes: string[]; amount: number | null; now: number };
 }
 
 /**
@@ -49,10 +50,12 @@ export interface SubjectQuery {
  */
 export async function readValidationSubject(db: D1Database, q: SubjectQuery): Promise<ValidationSubject> {
   const now = q.attempt?.now ?? Date.now();
-  const code = q.attempt?.code ?? null;
+  // The profile remembers the first code of the call among the codes it tried.
+  const code = q.attempt?.codes[0] ?? null;
   const subjectParams = [q.customerRef, q.trackingId, q.identityHmac] as const;
-  const statements: D1PreparedStatement[] = [
-    db
+  const profileStatement = q.trackingId === null
+    ? db.prepare('SELECT NULL WHERE 0')
+    : db
       .prepare(
         `INSERT INTO tracking_profiles (id, identity_hmac, first_seen, last_seen, validations_count, codes)
          VALUES (?1, ?2, ?3, ?3, ?4, CASE WHEN ?5 IS NULL THEN '[]' ELSE json_array(?5) END)
@@ -66,7 +69,9 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
              ELSE json_insert(codes, '$[#]', ?5) END
          RETURNING *`,
       )
-      .bind(q.trackingId, q.identityHmac, now, q.attempt ? 1 : 0, code),
+      .bind(q.trackingId, q.identityHmac, now, q.attempt ? 1 : 0, code);
+  const statements: D1PreparedStatement[] = [
+    profileStatement,
     db.prepare(`SELECT * FROM customers WHERE id = ${SUBJECT_CUSTOMER_ID}`).bind(...subjectParams),
     // The customer's events and the tracking profile's events not yet merged into it.
     db
@@ -89,14 +94,14 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
       db
         .prepare(
           `INSERT INTO validations (id, tracking_id, customer_id, code, amount, created_at)
-           VALUES (?4, ?2, ${SUBJECT_CUSTOMER_ID}, ?5, ?6, ?7)`,
+           SELECT 'valid_' || lower(hex(randomblob(12))), ?2, ${SUBJECT_CUSTOMER_ID}, value, ?5, ?6 FROM json_each(?4)`,
         )
-        .bind(...subjectParams, q.attempt.id, q.attempt.code, q.attempt.amount, now),
+        .bind(...subjectParams, JSON.stringify(q.attempt.codes), q.attempt.amount, now),
     );
   }
   const [profile, customer, events, members, vouchers] = await db.batch<Record<string, unknown>>(statements);
   return {
-    profile: profile?.results[0] as unknown as TrackingProfileRow,
+    profile: (profile?.results[0] as unknown as TrackingProfileRow | undefined) ?? null,
     customer: (customer?.results[0] as unknown as CustomerRow | undefined) ?? null,
     events: Object.fromEntries((events?.results ?? []).map((r) => [String(r.type), { count: Number(r.n) }])),
     memberOf: new Set((members?.results ?? []).map((r) => String(r.segment_id))),
@@ -106,6 +111,16 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
       ),
     ),
   };
+}
+
+/** Notes a visit of a tracking id, creating its profile on first sight. */
+export function touchTrackingProfile(db: D1Database, id: string, now: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO tracking_profiles (id, first_seen, last_seen) VALUES (?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen`,
+    )
+    .bind(id, now, now);
 }
 
 export function findTrackingProfile(db: D1Database, id: string): Promise<TrackingProfileRow | null> {

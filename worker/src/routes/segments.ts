@@ -13,6 +13,6 @@ export const segmentRoutes = new Hono<AppBindings>()
   })
   .get('/:id', async (c) => c.json(await service.getSegment(c.env.DB, c.req.param('id'))))
   .delete('/:id', async (c) => {
-    await service.deleteSegment(c.env.DB, c.req.param('id'));
+    await service.deleteSegment(c.env, c.req.param('id'));
     return c.body(null, 204);
   });

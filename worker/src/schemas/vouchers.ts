@@ -48,7 +48,7 @@ const voucherFields = {
 };
 
 export const voucherCreateSchema = z
-  .object({ code: codeSchema.transform(cleanCode).pipe(codeSchema).optional(), ...voucherFields })
+  .object({ code: z.string().max(200).transform(cleanCode).pipe(codeSchema).optional(), ...voucherFields })
   .refine((v) => !v.start_date || !v.expiration_date || v.start_date < v.expiration_date, {
     message: 'must be after start_date',
     path: ['expiration_date'],
@@ -124,7 +124,7 @@ export type ValidationContext = z.output<typeof validationContextSchema>;
 
 /** GET /client/v1/validate, after the qs-style query is parsed into an object. */
 export const clientValidateQuerySchema = validationContextSchema.extend({
-  code: codeSchema.transform(cleanCode).pipe(codeSchema),
+  code: z.string().max(200).transform(cleanCode).pipe(codeSchema),
   item: z.array(itemSchema).max(500).optional(),
   // The string shortcut customer=<source id> of Voucherify's own examples.
   customer: z.union([contextCustomerSchema, z.string().min(1).max(255).transform((source_id) => ({ source_id }))]).optional(),

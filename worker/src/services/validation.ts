@@ -5,7 +5,6 @@ import type { Customer, OrderSummary, ValidateFailure } from '../../../shared/ty
 import { rowToCustomer } from '../db/customers';
 import { readValidationSubject, type ValidationSubject } from '../db/tracking';
 import type { Env } from '../env';
-import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
 import type { OrderInput, ValidationContext } from '../schemas/vouchers';
 import { type LoadedDefinition, loadVoucherDefinition } from './definitions';
@@ -48,7 +47,7 @@ function subjectProfile(subject: ValidationSubject, context: ValidationContext):
     ? rowToCustomer(subject.customer)
     : {
         ...rowToCustomer({
-          id: subject.profile.id,
+          id: subject.profile?.id ?? 'anonymous',
           source_id: null, name: null, description: null, email: null, phone: null, birthdate: null,
           address_city: null, address_state: null, address_line_1: null, address_line_2: null,
           address_country: null, address_postal_code: null, metadata: '{}', system_metadata: '{}',
@@ -57,7 +56,7 @@ function subjectProfile(subject: ValidationSubject, context: ValidationContext):
           redemptions_gift_redeemed_amount: 0, redemptions_gift_amount_to_go: 0, redemptions_loyalty_redeemed_points: 0,
           redemptions_loyalty_points_to_go: 0, orders_total_amount: 0, orders_total_count: 0, orders_average_amount: 0,
           orders_last_order_amount: 0, orders_last_order_date: null, loyalty_points: 0, loyalty_referred_customers: 0,
-          created_at: subject.profile.first_seen, updated_at: null,
+          created_at: subject.profile?.first_seen ?? Date.now(), updated_at: null,
         }),
       };
   const metadata = context.customer?.metadata ? { ...base.metadata, ...context.customer.metadata } : base.metadata;
@@ -201,9 +200,66 @@ export async function validateVoucher(env: Env, code: string, context: Validatio
     identityHmac: hmac,
     segmentIds: definition?.segmentIds ?? [],
     voucherIds: definition ? [definition.voucher.id] : [],
-    attempt: { id: randomId('valid_'), code, amount: orderFigures(context.order, context.amount).amount, now },
+    attempt: { codes: [code], amount: orderFigures(context.order, context.amount).amount, now },
   });
   const judgement: Judgement = definition ? judge(definition, subject, context, now) : { valid: false, ...voucherNotFound(code) };
   const body = validateResponse(code, definition, judgement, context, tracking.id, subject.customer?.id ?? null, requestId);
   return { body, trackingId: tracking.id };
+}
+
+/** POST /v1/validations and /client/v1/validations: several vouchers for one visitor and order. */
+export async function validateStackable(env: Env, codes: string[], context: ValidationContext, requestId: string) {
+  const now = Date.now();
+  const [definitions, tracking, hmac] = await Promise.all([
+    Promise.all(codes.map((code) => loadVoucherDefinition(env, code))),
+    resolveTrackingId(env.TRACKING_SECRET, context.tracking_id),
+    identityHmac(env.TRACKING_SECRET, context.identity_hash),
+  ]);
+  const known = definitions.filter((d): d is LoadedDefinition => d !== null);
+  const figures = orderFigures(context.order, context.amount);
+  const subject = await readValidationSubject(env.DB, {
+    trackingId: tracking.id,
+    customerRef: context.customer?.id ?? context.customer?.source_id ?? null,
+    identityHmac: hmac,
+    segmentIds: [...new Set(known.flatMap((d) => d.segmentIds))],
+    voucherIds: known.map((d) => d.voucher.id),
+    attempt: { codes, amount: figures.amount, now },
+  });
+  const customerId = subject.customer?.id ?? null;
+  const results = codes.map((code, i) => {
+    const definition = definitions[i] ?? null;
+    const judgement: Judgement = definition ? judge(definition, subject, context, now) : { valid: false, ...voucherNotFound(code) };
+    return { code, definition, judgement };
+  });
+  const applicable = results.filter((r) => r.judgement.valid && r.definition);
+  const discount = applicable.reduce((sum, r) => sum + (r.judgement.valid ? r.judgement.discountAmount : 0), 0);
+  const orderTotal = Math.min(discount, figures.amount ?? 0);
+  return {
+    body: {
+      valid: applicable.length === results.length,
+      redeemables: applicable.map(({ code, definition, judgement }) => ({
+        status: 'APPLICABLE',
+        id: code,
+        object: 'voucher',
+        order: orderSummary(context.order, figures.amount, judgement.valid ? judgement.discountAmount : 0, customerId),
+        applicable_to: emptyList(),
+        inapplicable_to: emptyList(),
+        result: { discount: definition?.voucher.discount },
+        metadata: definition?.voucher.metadata ?? {},
+      })),
+      inapplicable_redeemables: results
+        .filter((r) => !r.judgement.valid)
+        .map(({ code, judgement }) => ({
+          status: 'INAPPLICABLE',
+          id: code,
+          object: 'voucher',
+          result: judgement.valid ? {} : { error: { ...judgement.error, request_id: requestId }, details: { message: judgement.reason } },
+        })),
+      skipped_redeemables: [],
+      order: orderSummary(context.order, figures.amount, orderTotal, customerId),
+      tracking_id: tracking.id,
+      stacking_rules: { redeemables_limit: 30, applicable_redeemables_limit: 5, applicable_exclusive_redeemables_limit: 1, exclusive_categories: [], joint_categories: [] },
+    },
+    trackingId: tracking.id,
+  };
 }

@@ -1,0 +1,48 @@
+import { Hono } from 'hono';
+import type { AppBindings } from '../env';
+import { invalidPayload } from '../errors';
+import { parseInput, parseJsonBody, readJsonBody } from '../lib/validation';
+import { cleanCode, validationContextSchema, voucherCreateSchema, voucherUpdateSchema } from '../schemas/vouchers';
+import { redeem } from '../services/redemptions';
+import { validateVoucher } from '../services/validation';
+import * as service from '../services/vouchers';
+
+/** A code in the path, cleaned as the official SDK cleans codes. */
+const pathCode = (raw: string) => cleanCode(raw);
+
+export const voucherRoutes = new Hono<AppBindings>()
+  .post('/', async (c) => c.json(await service.createVoucher(c.env, await parseJsonBody(c, voucherCreateSchema))))
+  // Specific paths first: "/{code}/validate" must not read as a voucher created under that code.
+  .post('/:code/validate', async (c) => {
+    const context = await parseJsonBody(c, validationContextSchema.default({}));
+    context.tracking_id ??= c.req.query('tracking_id');
+    const { body } = await validateVoucher(c.env, pathCode(c.req.param('code')), context, c.get('requestId'));
+    return c.json(body);
+  })
+  .post('/:code/redemption', async (c) => {
+    const context = await parseJsonBody(c, validationContextSchema.default({}));
+    const result = await redeem(c.env, {
+      codes: [pathCode(c.req.param('code'))],
+      context,
+      trackingIdParam: c.req.query('tracking_id'),
+      idempotencyKey: c.req.header('idempotency-key'),
+      requestId: c.get('requestId'),
+    });
+    return c.json(result);
+  })
+  .post('/:code/enable', async (c) => c.json(await service.setVoucherActive(c.env, pathCode(c.req.param('code')), true)))
+  .post('/:code/disable', async (c) => c.json(await service.setVoucherActive(c.env, pathCode(c.req.param('code')), false)))
+  .post('/:code', async (c) => {
+    const body = await readJsonBody(c);
+    if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) throw invalidPayload('The body must be a JSON object.');
+    const input = parseInput(voucherCreateSchema, { ...(body as object | undefined), code: pathCode(c.req.param('code')) });
+    return c.json(await service.createVoucher(c.env, input));
+  })
+  .get('/:code', async (c) => c.json(await service.getVoucher(c.env.DB, pathCode(c.req.param('code')))))
+  .put('/:code', async (c) =>
+    c.json(await service.updateVoucher(c.env, pathCode(c.req.param('code')), await parseJsonBody(c, voucherUpdateSchema))),
+  )
+  .delete('/:code', async (c) => {
+    await service.deleteVoucher(c.env, pathCode(c.req.param('code')));
+    return c.body(null, 204);
+  });

@@ -1,0 +1,249 @@
+import { env, exports } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { ALLOWED_ORIGIN, CLIENT_HEADERS, api, call, json } from './helpers';
+
+const DAY = 86_400_000;
+const voucher = async (code: string, body: Record<string, unknown>) => {
+  const res = await api('POST', `/v1/vouchers/${encodeURIComponent(code)}`, body);
+  expect(res.status).toBe(200);
+  return json(res);
+};
+const rule = async (rules: Record<string, unknown>, code: string, error?: { message: string }) => {
+  const r = await json(await api('POST', '/v1/validation-rules', { name: `rule for ${code}`, rules, error }));
+  expect((await api('POST', `/v1/validation-rules/${r.id}/assignments`, { related_object_type: 'voucher', related_object_id: code })).status).toBe(200);
+  return r;
+};
+const validate = async (code: string, body: unknown = {}) => {
+  const res = await api('POST', `/v1/vouchers/${encodeURIComponent(code)}/validate`, body);
+  expect(res.status).toBe(200);
+  return json(res);
+};
+const clientValidate = (query: string, headers: Record<string, string> = {}) =>
+  call(`/client/v1/validate?${query}`, { headers: { ...CLIENT_HEADERS, ...headers } });
+
+describe('discounts', () => {
+  it.each([
+    ['AMOUNT', { type: 'AMOUNT', amount_off: 1500 }, 10000, 1500],
+    ['AMOUNT larger than the order, clamped to it', { type: 'AMOUNT', amount_off: 1500 }, 1000, 1000],
+    ['PERCENT', { type: 'PERCENT', percent_off: 15 }, 10000, 1500],
+    ['PERCENT rounded half up to the cent', { type: 'PERCENT', percent_off: 12.5 }, 1001, 125],
+    ['PERCENT clamped by amount_limit', { type: 'PERCENT', percent_off: 50, amount_limit: 2000 }, 10000, 2000],
+    ['FIXED', { type: 'FIXED', fixed_amount: 7000 }, 10000, 3000],
+    ['FIXED above the order: no discount', { type: 'FIXED', fixed_amount: 12000 }, 10000, 0],
+  ])('%s', async (name, discount, amount, expected) => {
+    const code = `D-${name.replace(/\W+/g, '-')}`;
+    await voucher(code, { discount });
+    const v = await validate(code, { order: { amount } });
+    expect(v).toMatchObject({
+      valid: true,
+      code,
+      discount,
+      order: { amount, discount_amount: expected, total_discount_amount: expected, total_amount: amount - expected, object: 'order' },
+      applicable_to: { object: 'list', total: 0 },
+    });
+    expect(v.tracking_id).toMatch(/^track_[A-Za-z0-9_-]{22}$/);
+  });
+
+  it('takes the order amount from the items when none is given', async () => {
+    await voucher('ITEMS', { discount: { type: 'PERCENT', percent_off: 10 } });
+    const v = await validate('ITEMS', { order: { items: [{ sku_id: 'a', quantity: 2, price: 1500 }, { product_id: 'b', amount: 1000 }] } });
+    expect(v.order).toMatchObject({ amount: 4000, discount_amount: 400, total_amount: 3600 });
+  });
+});
+
+describe('failure reasons (HTTP 200, valid:false)', () => {
+  it.each([
+    ['an unknown code', 'NOPE', null, 'voucher not found', 'not_found'],
+    ['an expired voucher', 'OLD', { expiration_date: new Date(Date.now() - DAY).toISOString() }, 'voucher expired', 'voucher_expired'],
+    ['a voucher not active yet', 'SOON', { start_date: new Date(Date.now() + DAY).toISOString() }, 'voucher not active', 'voucher_not_active'],
+    ['a disabled voucher', 'OFF', { active: false }, 'voucher is disabled', 'voucher_disabled'],
+  ])('%s', async (_, code, extra, reason, key) => {
+    if (extra) await voucher(code, { discount: { type: 'AMOUNT', amount_off: 100 }, ...extra });
+    const v = await validate(code, { order: { amount: 1000 } });
+    expect(v).toMatchObject({ valid: false, reason, code, error: { key } });
+    expect(v.tracking_id).toMatch(/^track_/);
+    expect(v.error.request_id).toMatch(/^v-/);
+  });
+
+  it('quantity exceeded once every unit is redeemed', async () => {
+    await voucher('ONCE', { discount: { type: 'AMOUNT', amount_off: 100 }, redemption: { quantity: 1 } });
+    expect((await validate('ONCE')).valid).toBe(true);
+    expect((await api('POST', '/v1/vouchers/ONCE/redemption', { customer: { source_id: 'once-1' }, order: { amount: 1000 } })).status).toBe(200);
+    expect(await validate('ONCE')).toMatchObject({ valid: false, reason: 'quantity exceeded', error: { key: 'quantity_exceeded' } });
+  });
+
+  it('order rules: amount and item count, with the rule custom message', async () => {
+    await voucher('BIG', { discount: { type: 'AMOUNT', amount_off: 100 } });
+    await rule(
+      {
+        '1': { name: 'order.amount', conditions: { $more_than_or_equal: [5000] }, error: { message: 'Spend at least 50.00' } },
+        '2': { name: 'order.items.count', conditions: { $more_than: [1] } },
+        logic: '1 and 2',
+      },
+      'BIG',
+    );
+    expect(await validate('BIG', { order: { amount: 4999, items: [{ sku_id: 'a', quantity: 3 }] } })).toMatchObject({
+      valid: false,
+      reason: 'order does not match validation rules',
+      error: { key: 'order_rules_violated', message: 'Spend at least 50.00' },
+    });
+    expect((await validate('BIG', { order: { amount: 5000, items: [{ sku_id: 'a', quantity: 1 }] } })).error.key).toBe('order_rules_violated');
+    expect((await validate('BIG', { order: { amount: 5000, items: [{ sku_id: 'a', quantity: 2 }] } })).valid).toBe(true);
+  });
+
+  it('customer metadata rules, with the rule set fallback message', async () => {
+    await voucher('VIPONLY', { discount: { type: 'AMOUNT', amount_off: 100 } });
+    await rule({ '1': { name: 'customer.metadata.vip', conditions: { $is: [true] } } }, 'VIPONLY', { message: 'VIPs only' });
+    await api('POST', '/v1/customers', { source_id: 'vip-1', metadata: { vip: true } });
+    await api('POST', '/v1/customers', { source_id: 'plain-1', metadata: { vip: false } });
+    expect((await validate('VIPONLY', { customer: { source_id: 'vip-1' } })).valid).toBe(true);
+    expect(await validate('VIPONLY', { customer: { source_id: 'plain-1' } })).toMatchObject({
+      valid: false,
+      reason: 'customer does not match segment rules',
+      error: { key: 'customer_rules_violated', message: 'VIPs only' },
+    });
+  });
+});
+
+describe('segment rules', () => {
+  it('includes and excludes known customers by static, auto-update and passive segments', async () => {
+    const gold = await json(await api('POST', '/v1/customers', { source_id: 'seg-gold', metadata: { tier: 'gold' } }));
+    await api('POST', '/v1/customers', { source_id: 'seg-plain', metadata: { tier: 'plain' } });
+    const banned = await json(await api('POST', '/v1/customers', { source_id: 'seg-banned', metadata: { tier: 'gold' } }));
+    const auto = await json(await api('POST', '/v1/segments', { name: 'gold', type: 'auto-update', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } }));
+    const passive = await json(await api('POST', '/v1/segments', { name: 'gold (passive)', type: 'passive', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } }));
+    const blocklist = await json(await api('POST', '/v1/segments', { name: 'blocked', type: 'static', customers: [banned.id] }));
+
+    for (const [code, segment] of [['AUTO', auto.id], ['PASSIVE', passive.id]]) {
+      await voucher(code, { discount: { type: 'AMOUNT', amount_off: 100 } });
+      await rule({ '1': { name: 'customer.segment', conditions: { $is: [segment] } }, '2': { name: 'customer.segment', conditions: { $is_not: [blocklist.id] } }, logic: '1 and 2' }, code);
+      expect((await validate(code, { customer: { id: gold.id } })).valid).toBe(true);
+      expect((await validate(code, { customer: { source_id: 'seg-plain' } })).error.key).toBe('customer_rules_violated');
+      expect((await validate(code, { customer: { source_id: 'seg-banned' } })).error.key).toBe('customer_rules_violated');
+    }
+    // A change of the customer shows at the next validation (the cached definition does not hold members).
+    await api('PUT', '/v1/customers/seg-plain', { metadata: { tier: 'gold' } });
+    expect((await validate('AUTO', { customer: { source_id: 'seg-plain' } })).valid).toBe(true);
+    expect((await validate('PASSIVE', { customer: { source_id: 'seg-plain' } })).valid).toBe(true);
+  });
+
+  it('judges an anonymous visitor by its tracking profile: an event-count segment', async () => {
+    const browsing = await json(
+      await api('POST', '/v1/segments', { name: 'browsers', type: 'auto-update', filter: { 'events.viewed_product.count': { conditions: { $more_than_equal: [3] } } } }),
+    );
+    await voucher('BROWSER', { discount: { type: 'PERCENT', percent_off: 5 } });
+    await rule({ '1': { name: 'customer.segment', conditions: { $is: [browsing.id] } } }, 'BROWSER');
+    const first = await json(await clientValidate('code=BROWSER&amount=1000'));
+    expect(first).toMatchObject({ valid: false, error: { key: 'customer_rules_violated' } });
+    const tid = first.tracking_id;
+    for (let i = 0; i < 3; i++) {
+      const res = await call('/client/v1/events', {
+        method: 'POST',
+        headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ event: 'viewed_product', customer: { source_id: tid } }),
+      });
+      expect(res.status).toBe(200);
+    }
+    expect(await json(await clientValidate(`code=BROWSER&amount=1000&tracking_id=${tid}`))).toMatchObject({ valid: true, tracking_id: tid });
+  });
+
+  it('an exclude rule lets an anonymous visitor in', async () => {
+    const seg = await json(await api('POST', '/v1/segments', { name: 'fraudsters', type: 'static', customers: [(await json(await api('POST', '/v1/customers', { source_id: 'fraud-1' }))).id] }));
+    await voucher('NOTFRAUD', { discount: { type: 'AMOUNT', amount_off: 100 } });
+    await rule({ '1': { name: 'customer.segment', conditions: { $is_not: [seg.id] } } }, 'NOTFRAUD');
+    expect((await json(await clientValidate('code=NOTFRAUD'))).valid).toBe(true);
+    expect((await validate('NOTFRAUD', { customer: { source_id: 'fraud-1' } })).valid).toBe(false);
+  });
+});
+
+describe('client validate', () => {
+  it('reads the exact query format of the official client SDK', async () => {
+    await voucher('AB C', { discount: { type: 'PERCENT', percent_off: 10 } });
+    await api('POST', '/v1/customers', { source_id: 's1', metadata: { age: 2 } });
+    const query =
+      'code=AB%20C&item%5B0%5D%5Bsku_id%5D=sku_1&item%5B0%5D%5Bquantity%5D=2&amount=5000' +
+      '&metadata%5Bshop%5D=1&order%5Bmetadata%5D%5Bcurrency%5D=EUR&customer%5Bsource_id%5D=s1' +
+      '&customer%5Bmetadata%5D%5Bage%5D=2&tracking_id=alice%40x.com';
+    const res = await clientValidate(query);
+    expect(res.status).toBe(200);
+    const v = await json(res);
+    expect(v).toMatchObject({
+      valid: true,
+      code: 'AB C',
+      order: { amount: 5000, discount_amount: 500, metadata: { currency: 'EUR' }, items: [{ sku_id: 'sku_1', quantity: 2 }] },
+    });
+    expect(v.order.customer_id).toMatch(/^cust_/);
+    // A raw identity as tracking id is never stored: it becomes a stable track_ id.
+    expect(v.tracking_id).toMatch(/^track_[A-Za-z0-9_-]{22}$/);
+    expect((await json(await clientValidate(query))).tracking_id).toBe(v.tracking_id);
+    const raw = await env.DB.prepare("SELECT count(*) AS n FROM tracking_profiles WHERE id LIKE '%alice%'").first<{ n: number }>();
+    expect(raw?.n).toBe(0);
+  });
+
+  it('mints a tracking id, records the attempt on its profile, and stores only the HMAC of the identity', async () => {
+    await voucher('TRACKME', { discount: { type: 'AMOUNT', amount_off: 100 } });
+    const hash = 'a'.repeat(64);
+    const v = await json(await clientValidate(`code=TRACKME&identity_hash=${hash}`));
+    const profile = await env.DB.prepare('SELECT * FROM tracking_profiles WHERE id = ?').bind(v.tracking_id).first<any>();
+    expect(profile).toMatchObject({ validations_count: 1, codes: '["TRACKME"]' });
+    expect(profile.identity_hmac).toMatch(/^[0-9a-f]{64}$/);
+    expect(profile.identity_hmac).not.toBe(hash);
+    await clientValidate(`code=NOSUCH&tracking_id=${v.tracking_id}`);
+    const after = await env.DB.prepare('SELECT * FROM tracking_profiles WHERE id = ?').bind(v.tracking_id).first<any>();
+    expect(after).toMatchObject({ validations_count: 2, codes: '["TRACKME","NOSUCH"]' });
+    expect(after.last_seen).toBeGreaterThanOrEqual(after.first_seen);
+  });
+
+  it('sets the tracking cookie only on same-site requests, with the id of the response', async () => {
+    await voucher('COOKIE', { discount: { type: 'AMOUNT', amount_off: 100 } });
+    const cross = await clientValidate('code=COOKIE', { 'Sec-Fetch-Site': 'cross-site' });
+    expect(cross.headers.get('Set-Cookie')).toBeNull();
+    const same = await clientValidate('code=COOKIE', { 'Sec-Fetch-Site': 'same-origin' });
+    const body = await json(same);
+    const cookie = same.headers.get('Set-Cookie') ?? '';
+    expect(cookie).toContain(`vs_tid=${body.tracking_id}`);
+    expect(cookie).toMatch(/Path=\//);
+    expect(cookie).toMatch(/SameSite=Lax/);
+    expect(cookie).toMatch(/Max-Age=34560000/);
+    expect(cookie).toMatch(/Secure/);
+    expect(same.headers.get('Cache-Control')).toBe('no-store');
+    // Same site, another host (api.shop.example serving www pages of shop.example): the cookie goes
+    // on the domain both share, so the storefront's script can read it.
+    const site = await exports.default.fetch(
+      new Request(`https://api.shop.example/client/v1/validate?code=COOKIE&tracking_id=${body.tracking_id}`, {
+        headers: { ...CLIENT_HEADERS, Origin: ALLOWED_ORIGIN, 'Sec-Fetch-Site': 'same-site' },
+      }),
+    );
+    expect(site.headers.get('Set-Cookie')).toContain(`vs_tid=${body.tracking_id}`);
+    expect(site.headers.get('Set-Cookie')).toContain('Domain=shop.example');
+  });
+
+  it('refuses a malformed query with 400 naming the field', async () => {
+    const res = await clientValidate('code=');
+    expect(res.status).toBe(400);
+    expect((await json(res)).details).toMatch(/^code:/);
+    const amount = await clientValidate('code=X&amount=abc');
+    expect(amount.status).toBe(400);
+    expect((await json(amount)).details).toMatch(/^amount:/);
+    const bad = await clientValidate('code=X&identity_hash=raw@example.com');
+    expect(bad.status).toBe(400);
+    expect((await json(bad)).details).toMatch(/^identity_hash:/);
+  });
+
+  it('answers stackable validations for several vouchers', async () => {
+    await voucher('S1', { discount: { type: 'AMOUNT', amount_off: 300 } });
+    await voucher('S2', { discount: { type: 'PERCENT', percent_off: 10 } });
+    const res = await call('/client/v1/validations', {
+      method: 'POST',
+      headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ redeemables: [{ object: 'voucher', id: 'S1' }, { object: 'voucher', id: 'S2' }, { object: 'voucher', id: 'S3' }], order: { amount: 10000 } }),
+    });
+    expect(res.status).toBe(200);
+    const body = await json(res);
+    expect(body.valid).toBe(false);
+    expect(body.redeemables.map((r: any) => [r.id, r.status])).toEqual([['S1', 'APPLICABLE'], ['S2', 'APPLICABLE']]);
+    expect(body.inapplicable_redeemables).toMatchObject([{ id: 'S3', status: 'INAPPLICABLE', result: { error: { key: 'not_found' } } }]);
+    expect(body.order).toMatchObject({ amount: 10000, discount_amount: 1300, total_amount: 8700 });
+    expect(body.tracking_id).toMatch(/^track_/);
+  });
+});

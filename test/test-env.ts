@@ -6,4 +6,7 @@ export const TEST_ENV = {
   CLIENT_TOKEN: 'test-client-token',
   ALLOWED_ORIGINS: 'https://shop.example,http://127.0.0.1:5173',
   TRACKING_SECRET: 'test-tracking-secret',
+  // Tests share one rate-limit bucket per IP across files; test/worker/rate-limit.test.ts turns the
+  // limits back on (the production default) for itself.
+  RATE_LIMITS: 'off',
 } as const;

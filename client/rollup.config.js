@@ -1,0 +1,84 @@
+/**
+ * @module Builds of the browser SDK (`npm run build`):
+ * - dist/public/sdk/v1.js          IIFE for the script tag (global `Vouchsafe`, js-cookie inside), minified
+ * - dist/public/sdk/snippet.min.js the loader snippet, minified
+ * - dist/client/index.js (+ .d.ts) ESM for bundlers, js-cookie inside so the file also loads as is
+ */
+import { fileURLToPath } from 'node:url';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
+import terser from '@rollup/plugin-terser';
+import { transform } from 'esbuild';
+import ts from 'typescript';
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const root = here('..');
+
+// ES2020 keeps `?.` and `??` native (every browser with fetch + WebCrypto has them) instead of
+// paying bytes for their down-levelled form.
+const TARGET = 'es2020';
+
+/** TypeScript to JavaScript, file by file; type-checking is `tsc`'s job, not the bundler's. */
+const esbuildTs = () => ({
+  name: 'esbuild-ts',
+  async transform(code, id) {
+    if (!id.endsWith('.ts')) return null;
+    const out = await transform(code, { loader: 'ts', target: TARGET, sourcefile: id, sourcemap: true });
+    return { code: out.code, map: out.map };
+  },
+});
+
+/**
+ * Emits the .d.ts files next to the ESM build with the TypeScript API. The program sees the DOM
+ * lib and no Workers types, like a consumer's project would, and a type error fails the build.
+ */
+const declarations = () => ({
+  name: 'declarations',
+  generateBundle() {
+    const program = ts.createProgram([here('./index.ts')], {
+      declaration: true,
+      emitDeclarationOnly: true,
+      rootDir: here('.'),
+      outDir: here('.'),
+      lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
+      types: [],
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      strict: true,
+      noUncheckedIndexedAccess: true,
+      verbatimModuleSyntax: true,
+      skipLibCheck: true,
+    });
+    const diagnostics = ts.getPreEmitDiagnostics(program);
+    if (diagnostics.length) {
+      const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' };
+      this.error(ts.formatDiagnostics(diagnostics, host));
+    }
+    program.emit(undefined, (fileName, text) => {
+      this.emitFile({ type: 'asset', fileName: fileName.slice(here('.').length), source: text });
+    });
+  },
+});
+
+const resolve = () => nodeResolve({ extensions: ['.ts', '.mjs', '.js'], browser: true });
+
+const minify = () =>
+  // 'some' keeps /*! ... */ notices: js-cookie's MIT licence line ships with the bundle.
+  terser({ ecma: 2020, compress: { passes: 2 }, format: { comments: 'some' } });
+
+export default [
+  {
+    input: here('./global.ts'),
+    output: { file: here('../dist/public/sdk/v1.js'), format: 'iife', plugins: [minify()] },
+    plugins: [resolve(), esbuildTs()],
+  },
+  {
+    input: here('./snippet.js'),
+    output: { file: here('../dist/public/sdk/snippet.min.js'), format: 'es', plugins: [minify()] },
+  },
+  {
+    input: here('./index.ts'),
+    output: { dir: here('../dist/client'), format: 'es', entryFileNames: 'index.js' },
+    plugins: [resolve(), esbuildTs(), declarations()],
+  },
+];

@@ -1,0 +1,84 @@
+/** @module Public types of the browser SDK, self-contained so that `dist/client/index.d.ts` needs nothing else. */
+
+/** Options of `init()`. The same values can come from `data-` attributes of the SDK's script tag. */
+export interface InitOptions {
+  /** Base URL of the Vouchsafe worker, e.g. `https://api.shop.example` (a trailing slash is dropped). */
+  apiUrl: string;
+  clientApplicationId: string;
+  clientToken: string;
+  /** Name of the tracking cookie. Default `vs_tid`. */
+  cookieName?: string;
+  /** Cookie domain; by default the registrable domain found by probing, host-only on IPs and `localhost`. */
+  cookieDomain?: string;
+  /** When true, no cookie is written (and none is sent) until `consent(true)`. */
+  requireConsent?: boolean;
+}
+
+/** One order line, sent as `item[i][key]` like the official SDK does. */
+export interface ValidateItem {
+  source_id?: string;
+  related_object?: 'product' | 'sku';
+  product_id?: string;
+  sku_id?: string;
+  quantity?: number;
+  price?: number;
+  amount?: number;
+  [key: string]: unknown;
+}
+
+/** The official SDK's `ClientSideValidateParams`, minus `tracking_id`: the SDK always sends its own. */
+export interface ValidateParams {
+  code: string;
+  amount?: number;
+  items?: ValidateItem[];
+  metadata?: Record<string, unknown>;
+  orderMetadata?: Record<string, unknown>;
+  customer?: { source_id?: string; metadata?: Record<string, unknown> };
+  session_type?: 'LOCK';
+  session_key?: string;
+  session_ttl?: number;
+  session_ttl_unit?: 'MILLISECONDS' | 'SECONDS' | 'MINUTES' | 'HOURS' | 'DAYS';
+}
+
+/** Voucherify's error object; `message` is always there (filled in when the server sent none). */
+export interface ApiError {
+  message: string;
+  code?: number;
+  key?: string;
+  details?: string;
+  request_id?: string;
+  [key: string]: unknown;
+}
+
+/** Body of a 2xx `GET /client/v1/validate`: `valid` says whether the code applies. */
+export interface ValidateResponse {
+  valid: boolean;
+  code?: string;
+  tracking_id?: string;
+  reason?: string;
+  error?: ApiError;
+  discount?: Record<string, unknown>;
+  order?: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** What `validate()` resolves to when no validation happened (bad input, HTTP error, network error). */
+export interface ValidateFailure {
+  valid: false;
+  error: ApiError;
+}
+
+/** Body of a 2xx `POST /client/v1/events`. No index signature, so `'error' in result` narrows. */
+export interface EventResponse {
+  object: 'event';
+  type: string;
+  customer: { id?: string; source_id?: string | null; object?: 'customer'; [key: string]: unknown };
+  referral?: unknown;
+  loyalty?: unknown;
+}
+
+/** What `track()` resolves to when the event was not recorded. */
+export interface TrackFailure {
+  error: ApiError;
+}

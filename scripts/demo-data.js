@@ -23,3 +23,33 @@ export const demoCustomers = [
     metadata: { tier: 'bronze', newsletter: false },
   },
 ];
+
+/** Segments by name: seeding skips a name that exists. */
+export const demoSegments = [
+  {
+    name: 'Gold customers',
+    type: 'auto-update',
+    filter: { junction: 'and', 'metadata.tier': { conditions: { $is: ['gold'] } } },
+  },
+  {
+    name: 'Engaged visitors',
+    type: 'auto-update',
+    filter: { junction: 'and', 'events.viewed_product.count': { conditions: { $more_than_equal: [3] } } },
+  },
+  {
+    name: 'Repeat buyers',
+    type: 'auto-update',
+    filter: { junction: 'and', 'summary.orders.total_count': { conditions: { $more_than_equal: [2] } } },
+  },
+];
+
+/**
+ * Vouchers by code; `segment` names a demo segment the voucher is restricted to (a validation rule
+ * customer.segment $is).
+ */
+export const demoVouchers = [
+  { code: 'WELCOME10', discount: { type: 'PERCENT', percent_off: 10 }, metadata: { demo: true } },
+  { code: 'GOLD20', discount: { type: 'PERCENT', percent_off: 20, amount_limit: 5000 }, segment: 'Gold customers' },
+  { code: 'BROWSE5', discount: { type: 'AMOUNT', amount_off: 500 }, segment: 'Engaged visitors' },
+  { code: 'LIMITED', discount: { type: 'FIXED', fixed_amount: 1000 }, redemption: { quantity: 3 } },
+];

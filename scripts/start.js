@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { demoCustomers } from './demo-data.js';
+import { demoCustomers, demoSegments, demoVouchers } from './demo-data.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const wrangler = fileURLToPath(new URL('../node_modules/wrangler/bin/wrangler.js', import.meta.url));
@@ -60,15 +60,48 @@ async function waitForHealth(baseUrl, child) {
 
 async function seedDemoData(baseUrl, vars) {
   const headers = { 'X-App-Id': vars.APP_ID, 'X-App-Token': vars.APP_TOKEN, 'Content-Type': 'application/json' };
-  let created = 0;
+  const api = async (method, path, body) => {
+    const res = await fetch(`${baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+  const must = (res, what) => {
+    if (res.status !== 200) throw new Error(`seeding ${what} failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  };
+  const created = { customers: 0, segments: 0, vouchers: 0 };
+
   for (const customer of demoCustomers) {
-    const existing = await fetch(`${baseUrl}/v1/customers/${encodeURIComponent(customer.source_id)}`, { headers });
-    if (existing.status === 200) continue;
-    const res = await fetch(`${baseUrl}/v1/customers`, { method: 'POST', headers, body: JSON.stringify(customer) });
-    if (!res.ok) throw new Error(`seeding ${customer.source_id} failed: ${res.status} ${await res.text()}`);
-    created++;
+    if ((await api('GET', `/v1/customers/${encodeURIComponent(customer.source_id)}`)).status === 200) continue;
+    must(await api('POST', '/v1/customers', customer), customer.source_id);
+    created.customers++;
   }
-  log(`demo data: ${created} customers created, ${demoCustomers.length - created} already there`);
+
+  const existing = must(await api('GET', '/v1/segments?limit=100'), 'segment list').data;
+  const segmentIds = new Map(existing.map((s) => [s.name, s.id]));
+  for (const segment of demoSegments) {
+    if (segmentIds.has(segment.name)) continue;
+    segmentIds.set(segment.name, must(await api('POST', '/v1/segments', segment), segment.name).id);
+    created.segments++;
+  }
+
+  for (const { segment, ...voucher } of demoVouchers) {
+    if ((await api('GET', `/v1/vouchers/${encodeURIComponent(voucher.code)}`)).status === 200) continue;
+    must(await api('POST', '/v1/vouchers', voucher), voucher.code);
+    if (segment) {
+      const rule = must(
+        await api('POST', '/v1/validation-rules', {
+          name: `${voucher.code}: ${segment} only`,
+          error: { message: `This code is for ${segment.toLowerCase()} only.` },
+          rules: { 1: { name: 'customer.segment', conditions: { $is: [segmentIds.get(segment)] } } },
+        }),
+        `rule of ${voucher.code}`,
+      );
+      must(await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: voucher.code }), `assignment of ${voucher.code}`);
+    }
+    created.vouchers++;
+  }
+  log(`demo data created: ${created.customers} customers, ${created.segments} segments, ${created.vouchers} vouchers (the rest were there)`);
 }
 
 ensureDevVars();
@@ -86,7 +119,7 @@ const baseUrl = `http://${host}:${port}`;
 if (await waitForHealth(baseUrl, dev)) {
   try {
     await seedDemoData(baseUrl, readDevVars());
-    log(`ready on ${baseUrl} (health: ${baseUrl}/health)`);
+    log(`ready on ${baseUrl}: demo storefront ${baseUrl}/demo/, health ${baseUrl}/health`);
   } catch (error) {
     log(`could not seed demo data: ${error.message}`);
   }

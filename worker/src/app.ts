@@ -7,9 +7,11 @@ import { requestId as newRequestId } from './lib/ids';
 import { clientAuth, serverAuth } from './middleware/auth';
 import { asyncActionRoutes, customerRoutes } from './routes/customers';
 import { clientValidateRoutes, clientValidationsRoutes } from './routes/client';
+import { demoRoutes } from './routes/demo';
 import { eventRoutes } from './routes/events';
 import { redemptionRoutes, stackableValidationRoutes } from './routes/redemptions';
 import { segmentRoutes } from './routes/segments';
+import { sdkRoutes } from './routes/static';
 import { validationRuleRoutes } from './routes/validation-rules';
 import { voucherRoutes } from './routes/vouchers';
 
@@ -30,6 +32,8 @@ app.use(
 );
 
 app.get('/health', (c) => c.json({ ok: true }));
+app.route('/sdk', sdkRoutes);
+app.route('/demo', demoRoutes((request, env, ctx) => app.fetch(request, env, ctx)));
 
 app.use('/v1/*', serverAuth);
 app.route('/v1/customers', customerRoutes);

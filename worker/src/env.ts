@@ -17,6 +17,10 @@ export interface Env {
   VALIDATE_BY_TRACKING_ID: RateLimit;
   /** "off" disables the rate limits, for local benchmarks only; anything else keeps them on. */
   RATE_LIMITS?: string;
+  /** Static files: the SDK builds and the demo storefront (dist/public). */
+  ASSETS: Fetcher;
+  /** "on" serves the demo storefront's backend route (.dev.vars.example); off unless set. */
+  DEMO?: string;
 }
 
 export interface AppVariables {

@@ -1,0 +1,17 @@
+import { Hono } from 'hono';
+import type { AppBindings } from '../env';
+import { ApiError } from '../errors';
+
+/**
+ * /sdk/v1.js: the script-tag SDK. v1 changes only compatibly, so browsers may keep it a day and
+ * serve a stale copy while revalidating for a month; CORS lets any storefront load it.
+ */
+export const sdkRoutes = new Hono<AppBindings>().get('/*', async (c) => {
+  const asset = await c.env.ASSETS.fetch(c.req.raw);
+  if (!asset.ok) throw new ApiError(404, 'not_found', 'Resource not found', 'No such file');
+  const res = new Response(asset.body, asset);
+  res.headers.set('Cache-Control', 'public, max-age=86400, stale-while-revalidate=2592000');
+  res.headers.set('Access-Control-Allow-Origin', '*');
+  res.headers.set('X-Content-Type-Options', 'nosniff');
+  return res;
+});

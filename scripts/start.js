@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // `npm start`: everything a fresh clone needs to serve the API locally.
 //   1. .dev.vars from .dev.vars.example when missing (demo keys, local only);
-//   2. the D1 migrations applied to the local database (.wrangler/state);
-//   3. `wrangler dev` on 127.0.0.1:$PORT (default 8787) with local D1 and KV;
-//   4. demo customers seeded through the API once it answers (only those missing).
+//   2. the browser SDK and the demo page built into dist/public (served by the worker);
+//   3. the D1 migrations applied to the local database (.wrangler/state);
+//   4. `wrangler dev` on 127.0.0.1:$PORT (default 8787) with local D1 and KV;
+//   5. demo customers, segments and vouchers seeded through the API once it answers (only those missing).
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +32,13 @@ function readDevVars() {
     if (match) vars[match[1]] = match[2].replace(/^"(.*)"$/, '$1');
   }
   return vars;
+}
+
+function build() {
+  log('building the browser SDK and the demo page (dist/public)');
+  const rollup = fileURLToPath(new URL('../node_modules/rollup/dist/bin/rollup', import.meta.url));
+  const result = spawnSync(process.execPath, [rollup, '-c', 'client/rollup.config.js', '--silent'], { cwd: root, env, stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
 function applyMigrations() {
@@ -105,6 +113,7 @@ async function seedDemoData(baseUrl, vars) {
 }
 
 ensureDevVars();
+build();
 applyMigrations();
 
 const dev = spawn(process.execPath, [wrangler, 'dev', '--ip', host, '--port', String(port)], {

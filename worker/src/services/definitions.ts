@@ -63,14 +63,32 @@ function load(definition: VoucherDefinition): LoadedDefinition {
   return { ...definition, ruleSets, segmentFilters, segmentIds: [...new Set(ruleSets.flatMap(ruleSetSegmentIds))] };
 }
 
+/**
+ * Parsed definitions of this isolate, keyed by the exact cached text: a hot voucher is parsed once
+ * per isolate, not once per request, and a changed KV value is a different key.
+ */
+const parsed = new Map<string, LoadedDefinition | null>();
+const MAX_PARSED = 200;
+
+function parseCached(text: string): LoadedDefinition | null {
+  let entry = parsed.get(text);
+  if (entry === undefined) {
+    const { definition } = JSON.parse(text) as { definition: VoucherDefinition | null };
+    entry = definition ? load(definition) : null;
+    if (parsed.size >= MAX_PARSED) parsed.delete(parsed.keys().next().value as string);
+    parsed.set(text, entry);
+  }
+  return entry;
+}
+
 /** One KV read when warm; on a miss, D1 reads and a KV write. null: no such voucher. */
 export async function loadVoucherDefinition(env: { DB: D1Database; CACHE: KVNamespace }, code: string): Promise<LoadedDefinition | null> {
-  const cached = await env.CACHE.get<{ definition: VoucherDefinition | null }>(cacheKey(code), 'json');
-  if (cached) return cached.definition ? load(cached.definition) : null;
-  const definition = await readDefinition(env.DB, code);
+  const cached = await env.CACHE.get(cacheKey(code), 'text');
+  if (cached !== null) return parseCached(cached);
+  const text = JSON.stringify({ definition: await readDefinition(env.DB, code) });
   // Unknown codes are cached too, so guessing codes does not reach D1 for definitions.
-  await env.CACHE.put(cacheKey(code), JSON.stringify({ definition }), { expirationTtl: CACHE_TTL_SECONDS });
-  return definition ? load(definition) : null;
+  await env.CACHE.put(cacheKey(code), text, { expirationTtl: CACHE_TTL_SECONDS });
+  return parseCached(text);
 }
 
 export async function invalidateVoucherCodes(cache: KVNamespace, codes: string[]): Promise<void> {

@@ -1,0 +1,130 @@
+// Client validate against `wrangler dev`, next to GET /health in the same run: requests per second
+// and p50/p99 latency of each, and their ratio (goal: validate keeps at least half of the health
+// route's throughput). The voucher has a segment rule over a 10-condition passive filter and an
+// order rule, and the customer matches, so every validate runs the whole judgement.
+//
+// By default this starts its own `wrangler dev` (fresh local storage, RATE_LIMITS=off) on a free
+// port. To measure `npm start`'s server instead, put RATE_LIMITS=off in .dev.vars, restart it, and
+// run: BENCH_URL=http://127.0.0.1:8787 npm run bench -- validate-throughput
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 10) * 1000;
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const ORIGIN = 'https://bench.example';
+const wrangler = 'node_modules/wrangler/bin/wrangler.js';
+
+function devVars(): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const line of readFileSync('.dev.vars.example', 'utf8').split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (m?.[1] && m[2] !== undefined) vars[m[1]] = m[2];
+  }
+  return vars;
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+
+async function waitForHealth(url: string) {
+  for (let i = 0; i < 240; i++) {
+    try {
+      if ((await fetch(`${url}/health`)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+let child: ChildProcess | undefined;
+let persist: string | undefined;
+const vars = devVars();
+let baseUrl = process.env.BENCH_URL;
+if (!baseUrl) {
+  persist = mkdtempSync(join(tmpdir(), 'vouchsafe-bench-'));
+  const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' };
+  spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], { env, stdio: 'inherit' });
+  spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { env, stdio: 'ignore' });
+  const port = await freePort();
+  const varArgs = Object.entries({ ...vars, ALLOWED_ORIGINS: ORIGIN, RATE_LIMITS: 'off' }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
+  child = spawn(process.execPath, [wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persist, ...varArgs], { env, stdio: 'ignore' });
+  baseUrl = `http://127.0.0.1:${port}`;
+}
+await waitForHealth(baseUrl);
+
+const server = { 'X-App-Id': vars.APP_ID ?? '', 'X-App-Token': vars.APP_TOKEN ?? '', 'Content-Type': 'application/json' };
+const api = async (method: string, path: string, body?: unknown) => {
+  const res = await fetch(`${baseUrl}${path}`, { method, headers: server, body: body === undefined ? undefined : JSON.stringify(body) });
+  return (await res.json()) as Record<string, unknown>;
+};
+const code = `BENCH-${Date.now()}`;
+const filter = {
+  junction: 'and',
+  email: { conditions: { $ends_with: ['@example.com'] } },
+  name: { conditions: { $has_value: true } },
+  'address.city': { conditions: { $in: ['Berlin', 'Warsaw'] } },
+  'address.country': { conditions: { $is_not: ['Narnia'] } },
+  created_at: { conditions: { $before: ['2100-01-01T00:00:00.000Z'] } },
+  'metadata.tier': { conditions: { $in: ['gold', 'platinum'] } },
+  'metadata.age': { conditions: { $more_than: [18] } },
+  'metadata.tags': { conditions: { $contains: ['vip'] } },
+  'summary.orders.total_count': { conditions: { $less_than: [100] } },
+  source_id: { conditions: { $starts_with: ['bench-'] } },
+};
+const segment = await api('POST', '/v1/segments', { name: `bench ${code}`, type: 'passive', filter });
+await api('POST', '/v1/customers', { source_id: 'bench-1', name: 'Bench', email: 'bench@example.com', address: { city: 'Berlin', country: 'Germany' }, metadata: { tier: 'gold', age: 40, tags: ['vip'] } });
+await api('POST', `/v1/vouchers/${code}`, { discount: { type: 'PERCENT', percent_off: 10 } });
+const rule = await api('POST', '/v1/validation-rules', {
+  name: 'bench rule',
+  rules: { '1': { name: 'customer.segment', conditions: { $is: [segment.id] } }, '2': { name: 'order.amount', conditions: { $more_than: [1000] } }, logic: '1 and 2' },
+});
+await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: code });
+
+const client = { 'X-Client-Application-Id': vars.CLIENT_APP_ID ?? '', 'X-Client-Token': vars.CLIENT_TOKEN ?? '', Origin: process.env.BENCH_URL ? 'http://127.0.0.1:8787' : ORIGIN };
+const validateUrl = `${baseUrl}/client/v1/validate?code=${code}&amount=5000&item%5B0%5D%5Bsku_id%5D=sku_1&item%5B0%5D%5Bquantity%5D=1&customer%5Bsource_id%5D=bench-1&tracking_id=track_BENCHBENCHBENCHBENCH00`;
+const probe = (await (await fetch(validateUrl, { headers: client })).json()) as { valid: boolean; reason?: string };
+if (!probe.valid) throw new Error(`the benchmark voucher should validate: ${JSON.stringify(probe)}`);
+
+async function load(label: string, url: string, headers: Record<string, string>) {
+  const latencies: number[] = [];
+  let errors = 0;
+  const end = performance.now() + DURATION_MS;
+  const worker = async () => {
+    while (performance.now() < end) {
+      const start = performance.now();
+      const res = await fetch(url, { headers });
+      await res.arrayBuffer();
+      if (res.status !== 200) errors++;
+      latencies.push(performance.now() - start);
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
+  const rps = latencies.length / seconds;
+  console.log(`${label.padEnd(16)} ${Math.round(rps).toString().padStart(6)} req/s   p50 ${pct(50).toFixed(1)} ms   p99 ${pct(99).toFixed(1)} ms   (${latencies.length} requests, ${errors} non-200)`);
+  return rps;
+}
+
+console.log(`${CONCURRENCY} concurrent connections, ${DURATION_MS / 1000} s per route, against ${baseUrl}`);
+await load('warm-up', `${baseUrl}/health`, {});
+const health = await load('GET /health', `${baseUrl}/health`, {});
+const validate = await load('client validate', validateUrl, client);
+console.log(`ratio validate / health: ${(validate / health).toFixed(2)} (goal: at least 0.50)`);
+
+child?.kill('SIGTERM');
+if (persist) rmSync(persist, { recursive: true, force: true });
+process.exit(0);

@@ -118,6 +118,11 @@ describe('redeem', () => {
     expect((await json(await api('GET', '/v1/vouchers/AMB'))).redemption.redeemed_quantity).toBe(1);
     // The same customer again is fine.
     expect((await redeem('AMB', { customer: { source_id: 'amb-1' }, tracking_id: tid })).status).toBe(200);
+    // Validate refuses the same mix-up before judging anything.
+    const validate = await api('POST', `/v1/vouchers/AMB/validate`, { customer: { source_id: 'amb-2' }, tracking_id: tid });
+    expect(validate.status).toBe(400);
+    expect(await json(validate)).toMatchObject({ key: 'ambiguous_tracking_id', resource_id: tid });
+    expect((await api('POST', `/v1/vouchers/AMB/validate`, { customer: { source_id: 'amb-1' }, tracking_id: tid })).status).toBe(200);
   });
 
   it('returns the first answer to a retry with the same Idempotency-Key and changes nothing', async () => {

@@ -12,7 +12,7 @@ import type { StackableInput, ValidationContext } from '../schemas/vouchers';
 import { type LoadedDefinition, loadVoucherDefinition } from './definitions';
 import * as membership from './membership';
 import { identityHmac, resolveTrackingId, TRACKING_ID } from './tracking';
-import { judge, type Judgement, orderFigures, orderSummary, type Refusal } from './validation';
+import { ambiguousTrackingId, assertOneCustomer, judge, type Judgement, orderFigures, orderSummary, type Refusal } from './validation';
 
 export interface RedeemRequest {
   codes: string[];
@@ -22,15 +22,6 @@ export interface RedeemRequest {
   idempotencyKey?: string;
   requestId: string;
 }
-
-const ambiguous = (trackingId: string, a: string, b: string) =>
-  new ApiError(
-    400,
-    'ambiguous_tracking_id',
-    `Ambiguous trackingId ('${a}' vs. '${b}')`,
-    'The customer cannot be identified as two different identifiers have been used between requests from same origin.',
-    { id: trackingId, type: 'tracking_id' },
-  );
 
 /** The tracking id a redemption names: body, query, or a customer source id that is one. */
 async function redemptionTrackingId(env: Env, context: ValidationContext, param: string | undefined): Promise<string | null> {
@@ -61,11 +52,9 @@ function customerPlan(db: D1Database, context: ValidationContext, subject: Valid
   const hasFields = Object.keys(fields).length > 0;
 
   const explicit = id ?? source_id;
+  assertOneCustomer(subject, explicit);
   const found = subject.customer && explicit && (subject.customer.id === explicit || subject.customer.source_id === explicit) ? subject.customer : null;
   const linked = subject.profile?.customer_id ?? null;
-  if (trackingId && linked && explicit && found?.id !== linked) {
-    throw ambiguous(trackingId, linked, explicit);
-  }
 
   if (id !== undefined) {
     if (!found) throw notFound('customer', id);
@@ -242,7 +231,10 @@ export async function redeem(env: Env, request: RedeemRequest) {
       const failure = { valid: false as const, reason: 'quantity exceeded', error: { code: 400, key: 'quantity_exceeded', message: 'Quantity exceeded' } };
       throw await recordFailure(env, plan, sel, { ...base, code: request.codes[0] ?? '', voucher_id: loaded[0]?.voucher.id ?? null }, failure, idempotencyKey, context);
     }
-    if (reason === 'ambiguous_tracking_id' && trackingId) throw ambiguous(trackingId, 'linked customer', context.customer?.source_id ?? context.customer?.id ?? 'customer');
+    if (reason === 'ambiguous_tracking_id' && trackingId) {
+      // A concurrent redemption linked the profile to someone else after our read.
+      throw ambiguousTrackingId(trackingId, 'another customer', context.customer?.source_id ?? context.customer?.id ?? 'this customer');
+    }
     if (reason === 'duplicate_idempotency_key' && idempotencyKey) {
       const first = await redemptionsDb.findRedemptionsByIdempotencyKey(env.DB, idempotencyKey);
       if (first) return replay(env.DB, first);

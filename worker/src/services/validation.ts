@@ -5,6 +5,7 @@ import type { Customer, OrderSummary, ValidateFailure } from '../../../shared/ty
 import { rowToCustomer } from '../db/customers';
 import { readValidationSubject, type ValidationSubject } from '../db/tracking';
 import type { Env } from '../env';
+import { ApiError } from '../errors';
 import { toIso } from '../lib/time';
 import type { OrderInput, ValidationContext } from '../schemas/vouchers';
 import { type LoadedDefinition, loadVoucherDefinition } from './definitions';
@@ -20,6 +21,26 @@ const refusal = (reason: string, code: number, key: string, message: string, det
   reason,
   error: details === undefined ? { code, key, message } : { code, key, message, details },
 });
+
+export const ambiguousTrackingId = (trackingId: string, linked: string, claimed: string) =>
+  new ApiError(
+    400,
+    'ambiguous_tracking_id',
+    `Ambiguous trackingId ('${linked}' vs. '${claimed}')`,
+    'The customer cannot be identified as two different identifiers have been used between requests from same origin.',
+    { id: trackingId, type: 'tracking_id' },
+  );
+
+/**
+ * A tracking profile belongs to the customer a redemption linked it to; a request that names
+ * another customer with it cannot say who the visitor is.
+ */
+export function assertOneCustomer(subject: ValidationSubject, claimed: string | undefined): void {
+  const linked = subject.profile?.customer_id;
+  if (!linked || !claimed || !subject.profile) return;
+  const found = subject.customer && (subject.customer.id === claimed || subject.customer.source_id === claimed) ? subject.customer : null;
+  if (found?.id !== linked) throw ambiguousTrackingId(subject.profile.id, linked, claimed);
+}
 
 export const voucherNotFound = (code: string) =>
   refusal('voucher not found', 404, 'not_found', 'Resource not found', `Cannot find voucher with id ${code}`);
@@ -202,6 +223,7 @@ export async function validateVoucher(env: Env, code: string, context: Validatio
     voucherIds: definition ? [definition.voucher.id] : [],
     attempt: { codes: [code], amount: orderFigures(context.order, context.amount).amount, now },
   });
+  assertOneCustomer(subject, context.customer?.id ?? context.customer?.source_id);
   const judgement: Judgement = definition ? judge(definition, subject, context, now) : { valid: false, ...voucherNotFound(code) };
   const body = validateResponse(code, definition, judgement, context, tracking.id, subject.customer?.id ?? null, requestId);
   return { body, trackingId: tracking.id };
@@ -225,6 +247,7 @@ export async function validateStackable(env: Env, codes: string[], context: Vali
     voucherIds: known.map((d) => d.voucher.id),
     attempt: { codes, amount: figures.amount, now },
   });
+  assertOneCustomer(subject, context.customer?.id ?? context.customer?.source_id);
   const customerId = subject.customer?.id ?? null;
   const results = codes.map((code, i) => {
     const definition = definitions[i] ?? null;

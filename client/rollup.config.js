@@ -3,7 +3,9 @@
  * - dist/public/sdk/v1.js          IIFE for the script tag (global `Vouchsafe`, js-cookie inside), minified
  * - dist/public/sdk/snippet.min.js the loader snippet, minified
  * - dist/client/index.js (+ .d.ts) ESM for bundlers, js-cookie inside so the file also loads as is
+ * - dist/public/demo/              the demo storefront (client/demo), copied as is
  */
+import { cpSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
@@ -60,6 +62,18 @@ const declarations = () => ({
   },
 });
 
+/** Copies the demo storefront (plain HTML, CSS and JS, no build step) next to the SDK it loads. */
+const copyDemo = () => ({
+  name: 'copy-demo',
+  buildStart() {
+    for (const file of readdirSync(here('./demo'))) this.addWatchFile(here(`./demo/${file}`));
+  },
+  writeBundle() {
+    rmSync(here('../dist/public/demo'), { recursive: true, force: true });
+    cpSync(here('./demo'), here('../dist/public/demo'), { recursive: true });
+  },
+});
+
 const resolve = () => nodeResolve({ extensions: ['.ts', '.mjs', '.js'], browser: true });
 
 const minify = () =>
@@ -70,7 +84,7 @@ export default [
   {
     input: here('./global.ts'),
     output: { file: here('../dist/public/sdk/v1.js'), format: 'iife', plugins: [minify()] },
-    plugins: [resolve(), esbuildTs()],
+    plugins: [resolve(), esbuildTs(), copyDemo()],
   },
   {
     input: here('./snippet.js'),

@@ -16,6 +16,9 @@ const port = Number(process.env.PORT ?? 8787);
 const host = '127.0.0.1';
 // wrangler's usage reporting cannot reach its host from sandboxes; it only adds noise there.
 const env = { ...process.env, WRANGLER_SEND_METRICS: process.env.WRANGLER_SEND_METRICS ?? 'false' };
+// PERSIST_TO=<dir> keeps the local D1 and KV state there instead of .wrangler/state (a clean
+// database for the end-to-end tests).
+const persist = process.env.PERSIST_TO ? ['--persist-to', process.env.PERSIST_TO] : [];
 
 const log = (message) => console.log(`[vouchsafe] ${message}`);
 
@@ -43,7 +46,7 @@ function build() {
 
 function applyMigrations() {
   log('applying D1 migrations to the local database');
-  const result = spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local'], {
+  const result = spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', ...persist], {
     cwd: root,
     // CI=true answers wrangler's "apply these migrations?" prompt, which would block a script.
     env: { ...env, CI: 'true' },
@@ -116,7 +119,7 @@ ensureDevVars();
 build();
 applyMigrations();
 
-const dev = spawn(process.execPath, [wrangler, 'dev', '--ip', host, '--port', String(port)], {
+const dev = spawn(process.execPath, [wrangler, 'dev', '--ip', host, '--port', String(port), ...persist], {
   cwd: root,
   env,
   stdio: 'inherit',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseIsoMs } from '../lib/time';
 
-// Query-string parameters arrive as strings; these parse and bound them.
+// Parameters that arrive as strings (query strings, ISO dates in bodies): these parse and bound them.
 
 export const isoDateParam = z
   .string()

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseIsoMs } from '../lib/time';
+import { isoDateParam } from './common';
 import { metadataSchema } from './customers';
 
 const cents = z.number().int('must be an integer number of cents').min(0).max(1_000_000_000_000);
@@ -15,17 +15,7 @@ const discountSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('FIXED'), fixed_amount: cents, effect: z.string().max(64).optional() }),
 ]);
 
-const isoDate = z
-  .string()
-  .transform((value, ctx) => {
-    const ms = parseIsoMs(value);
-    if (ms === null) {
-      ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date-time' });
-      return z.NEVER;
-    }
-    return ms;
-  })
-  .nullable();
+const isoDate = isoDateParam.nullable();
 
 /** Codes: what the official SDK sends after its clean-up, bounded and printable. */
 export const codeSchema = z

@@ -3,60 +3,24 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { app } from '../../worker/src/app';
 import type { Env } from '../../worker/src/env';
-import { CLIENT_HEADERS, api, json } from './helpers';
+import { CLIENT_HEADERS, SERVER_HEADERS, api, json } from './helpers';
 
-/** The bindings of the worker, wrapped to count D1 round trips and KV reads. */
-function countingEnv() {
-  const counts = { d1: 0, kvReads: 0 };
-  const countStatement = (statement: D1PreparedStatement): D1PreparedStatement =>
-    new Proxy(statement, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target);
-        if (prop === 'bind') return (...args: unknown[]) => countStatement((value as (...a: unknown[]) => D1PreparedStatement).apply(target, args));
-        if (prop === 'first' || prop === 'all' || prop === 'run' || prop === 'raw') {
-          return (...args: unknown[]) => {
-            counts.d1++;
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        }
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-  const db = new Proxy(env.DB, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target);
-      if (prop === 'prepare') return (sql: string) => countStatement(target.prepare(sql));
-      if (prop === 'batch') {
-        return (statements: D1PreparedStatement[]) => {
-          counts.d1++;
-          return target.batch(statements);
-        };
-      }
-      if (prop === 'exec') return (...args: unknown[]) => { counts.d1++; return (value as (...a: unknown[]) => unknown).apply(target, args); };
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  const cache = new Proxy(env.CACHE, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target);
-      if (prop === 'get' || prop === 'getWithMetadata') {
-        return (...args: unknown[]) => {
-          counts.kvReads++;
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      }
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return { counts, env: { ...env, DB: db, CACHE: cache } as unknown as Env };
-}
-
-async function clientValidate(query: string, bindings: Env) {
+/** A request to the worker with COUNT_OPS=on: the X-Vouchsafe-Ops header says what it cost. */
+async function counted(path: string, init: RequestInit = {}) {
+  const bindings = { ...env, COUNT_OPS: 'on' } as unknown as Env;
   const ctx = createExecutionContext();
-  const res = await app.fetch(new Request(`https://vouchsafe.test/client/v1/validate?${query}`, { headers: CLIENT_HEADERS }), bindings, ctx);
+  const res = await app.fetch(new Request(`https://vouchsafe.test${path}`, init), bindings, ctx);
   await waitOnExecutionContext(ctx);
-  return res;
+  const ops = Object.fromEntries(
+    (res.headers.get('X-Vouchsafe-Ops') ?? '').split(', ').map((pair) => {
+      const [key, value] = pair.split('=');
+      return [key, Number(value)];
+    }),
+  );
+  return { res, ops };
 }
+
+const clientValidate = (query: string) => counted(`/client/v1/validate?${query}`, { headers: CLIENT_HEADERS });
 
 describe('the client validate hot path', () => {
   it('costs one D1 round trip and one KV read once the definition is cached', async () => {
@@ -69,31 +33,51 @@ describe('the client validate hot path', () => {
     await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'HOT' });
     await api('POST', '/v1/customers', { source_id: 'hot-1', metadata: { tier: 'gold' } });
 
-    const cold = countingEnv();
-    const first = await clientValidate('code=HOT&amount=5000&customer%5Bsource_id%5D=hot-1', cold.env);
-    expect((await json(first)).valid).toBe(true);
+    const cold = await clientValidate('code=HOT&amount=5000&customer%5Bsource_id%5D=hot-1');
+    expect((await json(cold.res)).valid).toBe(true);
+    // Cold: the definition comes from D1 and is written to KV.
+    expect(cold.ops.kv_reads).toBe(1);
+    expect(cold.ops.kv_writes).toBe(1);
+    expect(cold.ops.d1).toBeGreaterThan(1);
 
-    const warm = countingEnv();
-    const res = await clientValidate('code=HOT&amount=5000&customer%5Bsource_id%5D=hot-1', warm.env);
-    expect(res.status).toBe(200);
-    expect((await json(res)).valid).toBe(true);
-    expect(warm.counts).toEqual({ d1: 1, kvReads: 1 });
-    // Cold, the definition is read from D1 once and written to KV.
-    expect(cold.counts.kvReads).toBe(1);
-    expect(cold.counts.d1).toBeGreaterThan(1);
+    const warm = await clientValidate('code=HOT&amount=5000&customer%5Bsource_id%5D=hot-1');
+    expect((await json(warm.res)).valid).toBe(true);
+    expect(warm.ops).toEqual({ d1: 1, kv_reads: 1, kv_writes: 0 });
+  });
+
+  it('costs three D1 round trips and one KV read to redeem once warm', async () => {
+    await api('POST', '/v1/vouchers/HOT-R', { discount: { type: 'AMOUNT', amount_off: 100 } });
+    const redeem = (n: number) =>
+      counted('/v1/vouchers/HOT-R/redemption', {
+        method: 'POST',
+        headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ customer: { source_id: `hot-r-${n}` }, order: { amount: 1000 } }),
+      });
+    await redeem(0);
+    const warm = await redeem(1);
+    expect(warm.res.status).toBe(200);
+    // Read the visitor (one batch), load the auto-update segment definitions, write and read back
+    // the answer (one batch).
+    expect(warm.ops).toEqual({ d1: 3, kv_reads: 1, kv_writes: 0 });
   });
 
   it('sees a change of the voucher at once: writes invalidate the cached definition', async () => {
     await api('POST', '/v1/vouchers/CHANGE', { discount: { type: 'AMOUNT', amount_off: 100 } });
-    const { env: bindings } = countingEnv();
-    expect((await json(await clientValidate('code=CHANGE&amount=5000', bindings))).discount.amount_off).toBe(100);
+    expect((await json((await clientValidate('code=CHANGE&amount=5000')).res)).discount.amount_off).toBe(100);
     await api('PUT', '/v1/vouchers/CHANGE', { discount: { type: 'AMOUNT', amount_off: 250 } });
-    expect((await json(await clientValidate('code=CHANGE&amount=5000', bindings))).discount.amount_off).toBe(250);
+    expect((await json((await clientValidate('code=CHANGE&amount=5000')).res)).discount.amount_off).toBe(250);
     await api('POST', '/v1/vouchers/CHANGE/disable');
-    expect((await json(await clientValidate('code=CHANGE&amount=5000', bindings))).valid).toBe(false);
+    expect((await json((await clientValidate('code=CHANGE&amount=5000')).res)).valid).toBe(false);
     // A code guessed before it existed is cached as unknown; creating it clears that.
-    expect((await json(await clientValidate('code=LATER', bindings))).reason).toBe('voucher not found');
+    expect((await json((await clientValidate('code=LATER')).res)).reason).toBe('voucher not found');
     await api('POST', '/v1/vouchers/LATER', { discount: { type: 'AMOUNT', amount_off: 1 } });
-    expect((await json(await clientValidate('code=LATER', bindings))).valid).toBe(true);
+    expect((await json((await clientValidate('code=LATER')).res)).valid).toBe(true);
+  });
+
+  it('adds no header unless COUNT_OPS=on', async () => {
+    const ctx = createExecutionContext();
+    const res = await app.fetch(new Request('https://vouchsafe.test/health'), env as unknown as Env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.headers.get('X-Vouchsafe-Ops')).toBeNull();
   });
 });

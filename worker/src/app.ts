@@ -5,6 +5,7 @@ import type { AppBindings } from './env';
 import { ApiError, internalError } from './errors';
 import { requestId as newRequestId } from './lib/ids';
 import { clientAuth, serverAuth } from './middleware/auth';
+import { countOps } from './middleware/op-count';
 import { asyncActionRoutes, customerRoutes } from './routes/customers';
 import { clientValidateRoutes, clientValidationsRoutes } from './routes/client';
 import { demoRoutes } from './routes/demo';
@@ -21,6 +22,8 @@ export const app = new Hono<AppBindings>();
 
 // Every response, errors included, carries X-Request-Id; error bodies repeat it as request_id.
 app.use(requestId({ generator: newRequestId, headerName: 'X-Request-Id' }));
+
+app.use(countOps);
 
 app.use(
   bodyLimit({

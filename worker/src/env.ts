@@ -21,6 +21,8 @@ export interface Env {
   ASSETS: Fetcher;
   /** "on" serves the demo storefront's backend route (.dev.vars.example); off unless set. */
   DEMO?: string;
+  /** "on" adds X-Vouchsafe-Ops (storage operations per request) to responses: local benchmarks only. */
+  COUNT_OPS?: string;
 }
 
 export interface AppVariables {

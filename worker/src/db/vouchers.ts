@@ -82,6 +82,10 @@ export function findVoucher(db: D1Database, codeOrId: string): D1PreparedStateme
   return db.prepare('SELECT * FROM vouchers WHERE code = ?1 OR id = ?1 ORDER BY code = ?1 DESC LIMIT 1').bind(codeOrId);
 }
 
+export function selectVouchers(db: D1Database, ids: string[]): D1PreparedStatement {
+  return db.prepare('SELECT * FROM vouchers WHERE id IN (SELECT value FROM json_each(?))').bind(JSON.stringify(ids));
+}
+
 export function deleteVoucher(db: D1Database, id: string): D1PreparedStatement {
   return db.prepare('DELETE FROM vouchers WHERE id = ?').bind(id);
 }

@@ -221,9 +221,13 @@ export async function redeem(env: Env, request: RedeemRequest) {
     redemptionsDb.recordRedemptionInSummary(env.DB, sel, { succeeded: true, orderAmount: figures.amount, now }),
     ...rows.map((row) => redemptionsDb.insertRedemption(env.DB, row, sel)),
     ...membership.refreshMemberships(env.DB, active, plan.selector, now),
+    // Read the answer back inside the same batch: no round trip after it.
+    customersDb.selectCustomers(env.DB, plan.selector),
+    vouchersDb.selectVouchers(env.DB, loaded.map((d) => d.voucher.id)),
   ];
+  let results: D1Result<Record<string, unknown>>[];
   try {
-    await env.DB.batch(statements);
+    results = await env.DB.batch<Record<string, unknown>>(statements);
   } catch (error) {
     const reason = redemptionsDb.abortReason(error);
     if (reason === 'voucher_quantity_exceeded') {
@@ -241,9 +245,13 @@ export async function redeem(env: Env, request: RedeemRequest) {
     }
     throw error;
   }
-  const stored = await redemptionsDb.findRedemption(env.DB, rows[0]?.id ?? '');
-  if (!stored) throw new Error('redemption vanished after its batch');
-  return redemptionResponse(env.DB, stored);
+  const customer = (results.at(-2)?.results[0] as unknown as customersDb.CustomerRow | undefined) ?? null;
+  const vouchers = new Map(((results.at(-1)?.results ?? []) as unknown as vouchersDb.VoucherRow[]).map((v) => [v.id, vouchersDb.rowToVoucher(v, [])]));
+  const answer = (row: redemptionsDb.RedemptionRow) =>
+    redemptionJson({ ...row, customer_id: customer?.id ?? null }, customer, row.voucher_id ? (vouchers.get(row.voucher_id) ?? null) : null);
+  if (!parentId) return answer(rows[0] as redemptionsDb.RedemptionRow);
+  const [parent, ...children] = rows as [redemptionsDb.RedemptionRow, ...redemptionsDb.RedemptionRow[]];
+  return { redemptions: children.map(answer), parent_redemption: answer(parent), order: JSON.parse(parent.order_json) };
 }
 
 /** A retry of a request already answered: the same answer, nothing written again. */

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Runs the TypeScript benchmarks of this folder: `npm run bench` (all) or `npm run bench -- NAME`.
-// Each is bundled with esbuild (packages stay external) and run in this Node process.
+// `npm run bench`: runs every bench/*.bench.ts (or those named: `npm run bench -- edge`) and prints
+// one table of what they measured. Each file is bundled with esbuild (packages stay external) and
+// its exported run() returns rows. Every load loop is bounded in count and time and talks only to
+// 127.0.0.1.
 import { build } from 'esbuild';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -8,11 +10,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const outdir = fileURLToPath(new URL('../node_modules/.cache/vouchsafe-bench/', import.meta.url));
 const wanted = process.argv.slice(2);
+const ORDER = ['sdk-size', 'filter-evaluate', 'segment-members', 'edge'];
 const names = readdirSync(here)
   .filter((f) => f.endsWith('.bench.ts'))
   .map((f) => f.replace(/\.bench\.ts$/, ''))
-  .filter((n) => wanted.length === 0 || wanted.includes(n));
+  .filter((n) => wanted.length === 0 || wanted.includes(n))
+  .sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b));
 
+const rows = [];
 for (const name of names) {
   const outfile = `${outdir}${name}.mjs`;
   await build({
@@ -26,5 +31,13 @@ for (const name of names) {
     logLevel: 'warning',
   });
   console.log(`\n## ${name}`);
-  await import(pathToFileURL(outfile).href);
+  const { run } = await import(pathToFileURL(outfile).href);
+  rows.push(...(await run()));
 }
+
+const widths = ['area', 'measure', 'value'].map((k) => Math.max(k.length, ...rows.map((r) => String(r[k]).length)));
+const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+console.log(`\n${line(['area', 'measure', 'value'])}`);
+console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+for (const r of rows) console.log(line([r.area, r.measure, r.value]));
+process.exit(0);

@@ -181,13 +181,29 @@ const PERSONAL_DATA: { table: string; column: string; report: string }[] = [
   { table: 'customers', column: 'id', report: 'customer' },
 ];
 
+/**
+ * The tracking profiles of the same person: linked to the customer, or carrying the identity hash
+ * of one that is (other devices, never linked by a redemption).
+ */
+const PERSON_TRACKING_PROFILES = `SELECT id FROM tracking_profiles WHERE customer_id = ?1 OR identity_hmac IN
+  (SELECT identity_hmac FROM tracking_profiles WHERE customer_id = ?1 AND identity_hmac IS NOT NULL)`;
+
 /** Removes every row about the customer in one batch (all or nothing); returns counts per kind. */
 export async function deleteCustomerPermanently(db: D1Database, id: string): Promise<Record<string, number>> {
-  const results = await db.batch(
-    PERSONAL_DATA.map(({ table, column }) => db.prepare(`DELETE FROM ${table} WHERE ${column} = ?`).bind(id)),
-  );
+  // The anonymous history of the person's other tracking profiles goes first, while the profiles
+  // that name it still exist.
+  const anonymous = [
+    { report: 'events', statement: db.prepare(`DELETE FROM events WHERE profile_id IN (${PERSON_TRACKING_PROFILES})`).bind(id) },
+    { report: 'validations', statement: db.prepare(`DELETE FROM validations WHERE tracking_id IN (${PERSON_TRACKING_PROFILES})`).bind(id) },
+    { report: 'tracking_profiles', statement: db.prepare(`DELETE FROM tracking_profiles WHERE id IN (${PERSON_TRACKING_PROFILES})`).bind(id) },
+  ];
+  const steps = [
+    ...anonymous,
+    ...PERSONAL_DATA.map(({ table, column, report }) => ({ report, statement: db.prepare(`DELETE FROM ${table} WHERE ${column} = ?`).bind(id) })),
+  ];
+  const results = await db.batch(steps.map((s) => s.statement));
   const counts: Record<string, number> = {};
-  PERSONAL_DATA.forEach(({ report }, i) => {
+  steps.forEach(({ report }, i) => {
     counts[report] = (counts[report] ?? 0) + (results[i]?.meta.changes ?? 0);
   });
   return counts;

@@ -1,22 +1,24 @@
 // Demo records `npm start` seeds into the local database through the API, so that a fresh clone has
-// something to show. Seeding creates only what is missing, so restarts keep local edits.
+// something to show. Seeding creates only what is missing, so restarts keep local edits. Customer
+// source ids are their e-mails, as the demo's checkout names customers: signing in as
+// alice@example.com on the demo page is Alice, a gold customer (GOLD20).
 export const demoCustomers = [
   {
-    source_id: 'demo-alice@example.com',
+    source_id: 'alice@example.com',
     name: 'Alice Morgan',
     email: 'alice@example.com',
     address: { city: 'Berlin', country: 'Germany' },
     metadata: { tier: 'gold', newsletter: true },
   },
   {
-    source_id: 'demo-bob@example.com',
+    source_id: 'bob@example.com',
     name: 'Bob Smith',
     email: 'bob@example.com',
     address: { city: 'Warsaw', country: 'Poland' },
     metadata: { tier: 'silver' },
   },
   {
-    source_id: 'demo-carol@example.com',
+    source_id: 'carol@example.com',
     name: 'Carol Jones',
     email: 'carol@example.com',
     address: { city: 'London', country: 'United Kingdom' },

@@ -9,4 +9,7 @@ export const TEST_ENV = {
   // Tests share one rate-limit bucket per IP across files; test/worker/rate-limit.test.ts turns the
   // limits back on (the production default) for itself.
   RATE_LIMITS: 'off',
+  // Set explicitly: the pool also reads a developer's .dev.vars, whose demo values must not leak in.
+  DEMO: 'off',
+  COUNT_OPS: 'off',
 } as const;

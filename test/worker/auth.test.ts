@@ -1,3 +1,4 @@
+import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { ALLOWED_ORIGIN, CLIENT_HEADERS, SERVER_HEADERS, call, json } from './helpers';
 
@@ -58,6 +59,19 @@ describe('client key on /client/v1/*', () => {
     const body = await json(res);
     expect(body.code).toBe(status);
     expect(body.key).toBe(status === 401 ? 'unauthorized' : 'forbidden');
+  });
+
+  it('takes a same-origin browser request without Origin as coming from the worker itself', async () => {
+    // Chrome sends no Origin on a same-origin GET; Sec-Fetch-Site (not settable by scripts) says so.
+    const keys = { 'X-Client-Application-Id': CLIENT_HEADERS['X-Client-Application-Id'], 'X-Client-Token': CLIENT_HEADERS['X-Client-Token'] };
+    const own = await exports.default.fetch(
+      new Request('https://shop.example/client/v1/nothing-here', { headers: { ...keys, 'Sec-Fetch-Site': 'same-origin' } }),
+    );
+    expect(own.status).toBe(404); // past auth, at the router
+    const other = await exports.default.fetch(
+      new Request('https://elsewhere.example/client/v1/nothing-here', { headers: { ...keys, 'Sec-Fetch-Site': 'same-origin' } }),
+    );
+    expect(other.status).toBe(403); // its own origin is not an allowed one
   });
 
   it('does not hand CORS headers to a disallowed origin', async () => {

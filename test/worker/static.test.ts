@@ -15,6 +15,15 @@ describe('static files', () => {
     expect(await res.text()).toContain('Vouchsafe');
   });
 
+  it('passes a revalidation (304) through instead of calling it missing', async () => {
+    const first = await call('/sdk/v1.js');
+    const etag = first.headers.get('ETag');
+    await first.arrayBuffer();
+    expect(etag).toBeTruthy();
+    const again = await call('/sdk/v1.js', { headers: { 'If-None-Match': etag as string } });
+    expect(again.status).toBe(304);
+  });
+
   it('answers 404 in the error shape for a missing file', async () => {
     const res = await call('/sdk/v2.js');
     expect(res.status).toBe(404);
@@ -24,8 +33,16 @@ describe('static files', () => {
 
 describe('the demo storefront', () => {
   it('is off unless DEMO=on', async () => {
-    expect((await call('/demo/')).status).toBe(404);
-    const res = await call('/demo/api/checkout', { method: 'POST', body: '{}' });
+    // Through the worker's own fetch: wrangler.toml runs the worker first for every path.
+    const send = async (path: string, init: RequestInit = {}) => {
+      const ctx = createExecutionContext();
+      const res = await app.fetch(new Request(`https://vouchsafe.test${path}`, init), env as unknown as Env, ctx);
+      await waitOnExecutionContext(ctx);
+      return res;
+    };
+    expect((await send('/demo/')).status).toBe(404);
+    expect((await send('/demo/api/config')).status).toBe(404);
+    const res = await send('/demo/api/checkout', { method: 'POST', body: '{}' });
     expect(res.status).toBe(404);
   });
 

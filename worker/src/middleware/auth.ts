@@ -65,7 +65,10 @@ const CLIENT_ALLOW_HEADERS = [
  * with credentials allowed, as the legacy client sends cookies (withCredentials).
  */
 export const clientAuth: MiddlewareHandler<AppBindings> = async (c, next) => {
-  const origin = c.req.header('origin');
+  // Browsers send no Origin on a same-origin GET (a page served by this worker, like the demo);
+  // Sec-Fetch-Site, which page scripts cannot set, says so, and the origin is then our own.
+  const origin =
+    c.req.header('origin') ?? (c.req.header('sec-fetch-site') === 'same-origin' ? new URL(c.req.url).origin : undefined);
   const allowed = originAllowed(origin, c.env.ALLOWED_ORIGINS);
   if (allowed && origin) {
     c.header('Access-Control-Allow-Origin', origin);

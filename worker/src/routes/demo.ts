@@ -67,7 +67,8 @@ export function demoRoutes(api: ApiFetch) {
       // /demo and /demo/ are the page itself.
       if (url.pathname === '/demo') return c.redirect('/demo/', 301);
       const asset = await c.env.ASSETS.fetch(c.req.raw);
-      if (!asset.ok) throw new ApiError(404, 'not_found', 'Resource not found', 'No such file');
+      // 304 answers a revalidation (If-None-Match): the browser's copy is still good.
+      if (!asset.ok && asset.status !== 304) throw new ApiError(404, 'not_found', 'Resource not found', 'No such file');
       const res = new Response(asset.body, asset);
       res.headers.set('Cache-Control', 'no-cache');
       return res;

@@ -81,12 +81,17 @@ function parseCached(text: string): LoadedDefinition | null {
   return entry;
 }
 
-/** One KV read when warm; on a miss, D1 reads and a KV write. null: no such voucher. */
+/**
+ * One KV read when warm; on a miss, D1 reads and a KV write. null: no such voucher. Unknown codes
+ * are not cached: a guessed code would otherwise cost a KV write each (billed, and limited to one
+ * write per second per key), so a stream of guesses costs one indexed D1 read each instead.
+ */
 export async function loadVoucherDefinition(env: { DB: D1Database; CACHE: KVNamespace }, code: string): Promise<LoadedDefinition | null> {
   const cached = await env.CACHE.get(cacheKey(code), 'text');
   if (cached !== null) return parseCached(cached);
-  const text = JSON.stringify({ definition: await readDefinition(env.DB, code) });
-  // Unknown codes are cached too, so guessing codes does not reach D1 for definitions.
+  const definition = await readDefinition(env.DB, code);
+  if (!definition) return null;
+  const text = JSON.stringify({ definition });
   await env.CACHE.put(cacheKey(code), text, { expirationTtl: CACHE_TTL_SECONDS });
   return parseCached(text);
 }

@@ -55,8 +55,6 @@ export async function createVoucher(env: Bindings, input: VoucherCreate): Promis
       if (!generated) throw new ApiError(409, 'duplicate_found', 'Duplicate resource key', `A voucher with code ${row.code} already exists`);
       continue;
     }
-    // "Unknown code" may be cached from a guess made before the voucher existed.
-    await invalidateVoucherCodes(env.CACHE, [row.code]);
     return vouchersDb.rowToVoucher(row, []);
   }
   throw new ApiError(409, 'duplicate_found', 'Duplicate resource key', 'Could not generate a free voucher code');

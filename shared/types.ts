@@ -71,16 +71,38 @@ export interface CustomerList {
 
 export interface AsyncAction {
   id: string;
-  type: 'CUSTOMERS.BULK_UPDATE' | 'CUSTOMERS.METADATA_UPDATE';
-  status: 'DONE';
-  operation_status: 'SUCCESS' | 'PARTIAL_SUCCESS' | 'FAILED';
-  result: AsyncActionResult;
+  type: 'CUSTOMERS.BULK_UPDATE' | 'CUSTOMERS.METADATA_UPDATE' | 'CUSTOMERS.IMPORT_CSV';
+  /** Bulk and metadata actions are DONE when answered; a CSV import moves IN_PROGRESS → DONE (or FAILED). */
+  status: 'IN_PROGRESS' | 'DONE' | 'FAILED';
+  /** Absent while the action is IN_PROGRESS. */
+  operation_status?: 'SUCCESS' | 'PARTIAL_SUCCESS' | 'FAILED';
+  result: AsyncActionResult | ImportCsvResult;
   created_at: string;
   updated_at: string;
   request_id: string;
-  progress: 100;
+  /** 0-100; a CSV import advances it chunk by chunk. */
+  progress: number;
   processing_time: number;
   object: 'async_action';
+}
+
+/** The result of a CUSTOMERS.IMPORT_CSV action (per-row outcomes are counted, not listed). */
+export interface ImportCsvResult {
+  /** Data rows in the file (the header excluded, blank lines skipped). */
+  total_count: number;
+  /** Rows applied: created + updated + unchanged. */
+  done_count: number;
+  failed_count: number;
+  created_count: number;
+  updated_count: number;
+  /** Rows that matched a customer already holding exactly these values: nothing was written. */
+  unchanged_count: number;
+  /** The first failures (at most 1,000), by CSV line number; failed_count counts all of them. */
+  failed: { row: number; source_id: string | null; reason: string }[];
+  /** Set when more rows failed than `failed` lists. */
+  failed_truncated?: true;
+  /** Why the import stopped, when status is FAILED. */
+  error?: string;
 }
 
 export interface AsyncActionResult {
@@ -210,4 +232,32 @@ export interface ValidateFailure {
   message: string;
   details?: string;
   request_id?: string;
+}
+
+export type ExportStatus = 'SCHEDULED' | 'IN_PROGRESS' | 'DONE' | 'ERROR';
+
+/** An export (POST /v1/exports); the CSV is generated when result.url is fetched. */
+export interface Export {
+  id: string;
+  object: 'export';
+  created_at: string;
+  status: ExportStatus;
+  channel: 'API';
+  exported_object: 'customer';
+  parameters: {
+    order: string;
+    fields: string[];
+    filters: Record<string, unknown>;
+    response_format: 'CSV';
+  };
+  /** A signed download URL served by the worker; a fresh one, valid for an hour, on every read. */
+  result: { url: string } | null;
+  user_id: null;
+}
+
+export interface ExportList {
+  object: 'list';
+  data_ref: 'exports';
+  exports: Export[];
+  total: number;
 }

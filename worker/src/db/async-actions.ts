@@ -1,14 +1,16 @@
-import type { AsyncAction, AsyncActionResult } from '../../../shared/types';
+import type { AsyncAction, AsyncActionResult, ImportCsvResult } from '../../../shared/types';
 import { toIso } from '../lib/time';
 
 interface AsyncActionRow {
   id: string;
   type: AsyncAction['type'];
-  status: 'DONE';
-  operation_status: AsyncAction['operation_status'];
+  status: AsyncAction['status'];
+  /** IN_PROGRESS while the action runs (never on the wire). */
+  operation_status: NonNullable<AsyncAction['operation_status']> | 'IN_PROGRESS';
   result: string;
   request_id: string;
   processing_time: number;
+  progress: number;
   created_at: number;
   updated_at: number;
 }
@@ -16,36 +18,66 @@ interface AsyncActionRow {
 export function insertAsyncAction(db: D1Database, action: AsyncAction): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO async_actions (id, type, status, operation_status, result, request_id, processing_time, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO async_actions (id, type, status, operation_status, result, request_id, processing_time, progress, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .bind(
       action.id,
       action.type,
       action.status,
-      action.operation_status,
+      action.operation_status ?? 'IN_PROGRESS',
       JSON.stringify(action.result),
       action.request_id,
       action.processing_time,
+      action.progress,
       Date.parse(action.created_at),
       Date.parse(action.updated_at),
+    );
+}
+
+/** The state of a running action (a CSV import after each chunk, and when it ends). */
+export interface AsyncActionUpdate {
+  status: AsyncAction['status'];
+  operationStatus?: AsyncAction['operation_status'];
+  progress: number;
+  result: AsyncActionResult | ImportCsvResult;
+  processingTime: number;
+  updatedAt: number;
+}
+
+export function updateAsyncAction(db: D1Database, id: string, update: AsyncActionUpdate): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE async_actions SET status = ?, operation_status = ?, progress = ?, result = ?, processing_time = ?, updated_at = ?
+       WHERE id = ?`,
+    )
+    .bind(
+      update.status,
+      update.operationStatus ?? 'IN_PROGRESS',
+      update.progress,
+      JSON.stringify(update.result),
+      update.processingTime,
+      update.updatedAt,
+      id,
     );
 }
 
 export async function findAsyncAction(db: D1Database, id: string): Promise<AsyncAction | null> {
   const row = await db.prepare('SELECT * FROM async_actions WHERE id = ?').bind(id).first<AsyncActionRow>();
   if (!row) return null;
-  return {
+  const action: AsyncAction = {
     id: row.id,
     type: row.type,
     status: row.status,
-    operation_status: row.operation_status,
-    result: JSON.parse(row.result) as AsyncActionResult,
+    // Not yet known while the action runs.
+    ...(row.operation_status === 'IN_PROGRESS' ? {} : { operation_status: row.operation_status }),
+    result: JSON.parse(row.result) as AsyncActionResult | ImportCsvResult,
     created_at: toIso(row.created_at),
     updated_at: toIso(row.updated_at),
     request_id: row.request_id,
-    progress: 100,
+    progress: row.progress,
     processing_time: row.processing_time,
     object: 'async_action',
   };
+  return action;
 }

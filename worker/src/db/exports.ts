@@ -1,0 +1,99 @@
+import type { Predicate } from './customers';
+
+export interface ExportRow {
+  id: string;
+  exported_object: string;
+  parameters: string;
+  channel: string;
+  created_at: number;
+  updated_at: number | null;
+}
+
+export function insertExport(db: D1Database, row: ExportRow): D1PreparedStatement {
+  return db
+    .prepare('INSERT INTO exports (id, exported_object, parameters, channel, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
+    .bind(row.id, row.exported_object, row.parameters, row.channel, row.created_at, row.updated_at);
+}
+
+export function findExport(db: D1Database, id: string): Promise<ExportRow | null> {
+  return db.prepare('SELECT * FROM exports WHERE id = ?').bind(id).first<ExportRow>();
+}
+
+export async function deleteExport(db: D1Database, id: string): Promise<boolean> {
+  return (await db.prepare('DELETE FROM exports WHERE id = ?').bind(id).run()).meta.changes > 0;
+}
+
+export async function listExports(
+  db: D1Database,
+  limit: number,
+  offset: number,
+  order: 'created_at' | '-created_at',
+): Promise<{ rows: ExportRow[]; total: number }> {
+  const direction = order === 'created_at' ? 'ASC' : 'DESC';
+  const [page, count] = await db.batch<Record<string, unknown>>([
+    db.prepare(`SELECT * FROM exports ORDER BY created_at ${direction}, id ${direction} LIMIT ? OFFSET ?`).bind(limit, offset),
+    db.prepare('SELECT count(*) AS total FROM exports'),
+  ]);
+  return { rows: (page?.results ?? []) as unknown as ExportRow[], total: Number(count?.results[0]?.total ?? 0) };
+}
+
+/** Customer columns an export may read. Names reach SQL only from this list. */
+export const EXPORTABLE_COLUMNS = [
+  'id',
+  'source_id',
+  'name',
+  'description',
+  'email',
+  'phone',
+  'birthdate',
+  'address_city',
+  'address_state',
+  'address_line_1',
+  'address_line_2',
+  'address_country',
+  'address_postal_code',
+  'metadata',
+  'redemptions_total_redeemed',
+  'redemptions_total_failed',
+  'redemptions_total_succeeded',
+  'redemptions_total_rolled_back',
+  'redemptions_total_rollback_failed',
+  'redemptions_total_rollback_succeeded',
+  'orders_total_amount',
+  'orders_total_count',
+  'orders_average_amount',
+  'orders_last_order_amount',
+  'orders_last_order_date',
+  'loyalty_points',
+  'loyalty_referred_customers',
+  'created_at',
+  'updated_at',
+] as const;
+export type ExportableColumn = (typeof EXPORTABLE_COLUMNS)[number];
+
+export type ExportPageRow = Partial<Record<ExportableColumn, string | number | null>> & { created_at: number };
+
+/**
+ * One page of an export: the customers matching `where`, strictly after `cursor` in created_at
+ * order (keyset pagination; created_at is unique, so every customer comes exactly once).
+ */
+export async function exportPage(
+  db: D1Database,
+  columns: readonly ExportableColumn[],
+  where: Predicate | null,
+  cursor: number,
+  descending: boolean,
+  limit: number,
+): Promise<ExportPageRow[]> {
+  const select = [...new Set<ExportableColumn>([...columns, 'created_at'])].map((c) => `c.${c}`).join(', ');
+  const filter = where ? `coalesce((${where.sql}), 0) AND ` : '';
+  const { results } = await db
+    .prepare(
+      `SELECT ${select} FROM customers c
+       WHERE ${filter}c.created_at ${descending ? '<' : '>'} ?
+       ORDER BY c.created_at ${descending ? 'DESC' : 'ASC'} LIMIT ?`,
+    )
+    .bind(...(where?.params ?? []), cursor, limit)
+    .all<ExportPageRow>();
+  return results;
+}

@@ -1,0 +1,260 @@
+import { z } from 'zod';
+import {
+  customerBulkSchema,
+  customerCreateSchema,
+  customerListQuerySchema,
+  customerMetadataBulkSchema,
+  customerUpdateSchema,
+} from './schemas/customers';
+import { eventCreateSchema } from './schemas/events';
+import { exportCreateSchema, exportDownloadQuerySchema, exportListQuerySchema } from './schemas/exports';
+import { customerImportFormSchema } from './schemas/imports';
+import { activityQuerySchema, segmentCreateSchema, segmentListQuerySchema } from './schemas/segments';
+import {
+  assignmentCreateSchema,
+  clientValidateQuerySchema,
+  stackableSchema,
+  validationContextSchema,
+  validationRuleCreateSchema,
+  voucherCreateSchema,
+  voucherUpdateSchema,
+} from './schemas/vouchers';
+import { intParam } from './schemas/common';
+
+// The OpenAPI 3.1 description of every route the worker serves (GET /openapi.json). Request bodies
+// and query parameters are generated from the zod schemas the routes validate with, in their
+// input form (z.toJSONSchema io:'input': what a client sends, before transforms), so the document
+// cannot drift from the validation. test/worker/openapi.test.ts checks that every route mounted
+// in app.ts is listed here.
+
+type Method = 'get' | 'post' | 'put' | 'delete';
+type Auth = 'server' | 'client' | 'none' | 'download-token';
+type Success = { status: 200 | 201 | 202 | 204 | 301; media?: 'application/json' | 'text/csv' | 'text/javascript' | 'text/html' };
+
+export interface RouteDoc {
+  method: Method;
+  /** OpenAPI path, parameters in braces: /v1/customers/{id}. */
+  path: string;
+  tag: string;
+  summary: string;
+  auth: Auth;
+  /** application/json body. */
+  body?: z.ZodType;
+  /** multipart/form-data body. */
+  form?: z.ZodType;
+  query?: z.ZodType;
+  headers?: { name: string; description: string }[];
+  success?: Success;
+}
+
+/** GET /v1/redemptions query: mirrors the schema inside routes/redemptions.ts, which is not exported. */
+const redemptionListQuerySchema = z.object({
+  limit: intParam(1, 100).optional(),
+  page: intParam(1, 99).optional(),
+  customer: z.string().max(255).optional(),
+});
+const trackingIdQuery = z.object({ tracking_id: z.string().max(255).optional() });
+const rollbackQuery = z.object({ reason: z.string().optional() });
+const idempotencyKey = { name: 'Idempotency-Key', description: 'A retry with the same key returns the first answer and changes nothing.' };
+
+const JSON_OK: Success = { status: 200 };
+const NO_CONTENT: Success = { status: 204 };
+const ACCEPTED: Success = { status: 202 };
+
+export const ROUTES: RouteDoc[] = [
+  { method: 'get', path: '/health', tag: 'meta', summary: 'Liveness: {"ok":true}', auth: 'none' },
+  { method: 'get', path: '/openapi.json', tag: 'meta', summary: 'This document', auth: 'none' },
+  { method: 'get', path: '/sdk/v1.js', tag: 'meta', summary: 'The browser SDK (script tag)', auth: 'none', success: { status: 200, media: 'text/javascript' } },
+  { method: 'get', path: '/demo/', tag: 'demo', summary: 'The demo storefront (DEMO=on only)', auth: 'none', success: { status: 200, media: 'text/html' } },
+  { method: 'get', path: '/demo/api/config', tag: 'demo', summary: 'The client key of the demo page (DEMO=on only)', auth: 'none' },
+  { method: 'post', path: '/demo/api/checkout', tag: 'demo', summary: "The demo shop's backend: redeems with the server key (DEMO=on only)", auth: 'none' },
+
+  // Customers
+  { method: 'post', path: '/v1/customers', tag: 'customers', summary: 'Create, or upsert by id / source_id', auth: 'server', body: customerCreateSchema },
+  { method: 'get', path: '/v1/customers', tag: 'customers', summary: 'List customers (page or starting_after cursor; segment_id for members)', auth: 'server', query: customerListQuerySchema },
+  { method: 'post', path: '/v1/customers/bulk/async', tag: 'customers', summary: 'Upsert 1-100 customers by source_id', auth: 'server', body: customerBulkSchema, success: ACCEPTED },
+  { method: 'post', path: '/v1/customers/metadata/async', tag: 'customers', summary: 'Merge metadata into customers by source_id', auth: 'server', body: customerMetadataBulkSchema, success: ACCEPTED },
+  {
+    method: 'post',
+    path: '/v1/customers/importCSV',
+    tag: 'customers',
+    summary: 'Import customers from a CSV file (header row; upsert by Source_id; other columns go to metadata); up to 25 MiB',
+    auth: 'server',
+    form: customerImportFormSchema,
+    success: ACCEPTED,
+  },
+  { method: 'get', path: '/v1/customers/{id}', tag: 'customers', summary: 'Get a customer by id or source_id', auth: 'server' },
+  { method: 'put', path: '/v1/customers/{id}', tag: 'customers', summary: 'Update a customer (partial; null clears)', auth: 'server', body: customerUpdateSchema },
+  { method: 'delete', path: '/v1/customers/{id}', tag: 'customers', summary: 'Delete a customer', auth: 'server', success: NO_CONTENT },
+  { method: 'post', path: '/v1/customers/{id}/permanent-deletion', tag: 'customers', summary: 'Delete every row about the customer', auth: 'server' },
+  { method: 'get', path: '/v1/customers/{id}/segments', tag: 'segments', summary: "The customer's segments", auth: 'server' },
+  { method: 'get', path: '/v1/customers/{id}/activity', tag: 'customers', summary: 'Custom events and segment transitions, newest first', auth: 'server', query: activityQuerySchema },
+  { method: 'get', path: '/v1/async-actions/{id}', tag: 'customers', summary: 'An async action (bulk, metadata, CSV import) and its report', auth: 'server' },
+
+  // Segments
+  { method: 'post', path: '/v1/segments', tag: 'segments', summary: 'Create a static, auto-update or passive segment', auth: 'server', body: segmentCreateSchema },
+  { method: 'get', path: '/v1/segments', tag: 'segments', summary: 'List segments', auth: 'server', query: segmentListQuerySchema },
+  { method: 'get', path: '/v1/segments/{id}', tag: 'segments', summary: 'Get a segment', auth: 'server' },
+  { method: 'delete', path: '/v1/segments/{id}', tag: 'segments', summary: 'Delete a segment', auth: 'server', success: NO_CONTENT },
+
+  // Events
+  { method: 'post', path: '/v1/events', tag: 'events', summary: 'Track a custom event (customer upserted by source_id)', auth: 'server', body: eventCreateSchema },
+  { method: 'post', path: '/client/v1/events', tag: 'client', summary: 'Track a custom event with the client key', auth: 'client', body: eventCreateSchema },
+
+  // Vouchers and rules
+  { method: 'post', path: '/v1/vouchers', tag: 'vouchers', summary: 'Create a voucher (code generated when absent)', auth: 'server', body: voucherCreateSchema },
+  { method: 'post', path: '/v1/vouchers/{code}', tag: 'vouchers', summary: 'Create a voucher with this code', auth: 'server', body: voucherCreateSchema },
+  { method: 'get', path: '/v1/vouchers/{code}', tag: 'vouchers', summary: 'Get a voucher', auth: 'server' },
+  { method: 'put', path: '/v1/vouchers/{code}', tag: 'vouchers', summary: 'Update a voucher', auth: 'server', body: voucherUpdateSchema },
+  { method: 'delete', path: '/v1/vouchers/{code}', tag: 'vouchers', summary: 'Delete a voucher', auth: 'server', success: NO_CONTENT },
+  { method: 'post', path: '/v1/vouchers/{code}/enable', tag: 'vouchers', summary: 'Enable a voucher', auth: 'server' },
+  { method: 'post', path: '/v1/vouchers/{code}/disable', tag: 'vouchers', summary: 'Disable a voucher', auth: 'server' },
+  { method: 'post', path: '/v1/vouchers/{code}/validate', tag: 'validation', summary: 'Validate a voucher (always 200 with valid)', auth: 'server', body: validationContextSchema, query: trackingIdQuery },
+  {
+    method: 'post',
+    path: '/v1/vouchers/{code}/redemption',
+    tag: 'redemptions',
+    summary: 'Redeem a voucher; merges the tracking profile into the customer',
+    auth: 'server',
+    body: validationContextSchema,
+    query: trackingIdQuery,
+    headers: [idempotencyKey],
+  },
+  { method: 'post', path: '/v1/validation-rules', tag: 'vouchers', summary: 'Create a validation rule', auth: 'server', body: validationRuleCreateSchema },
+  { method: 'get', path: '/v1/validation-rules/{id}', tag: 'vouchers', summary: 'Get a validation rule', auth: 'server' },
+  { method: 'delete', path: '/v1/validation-rules/{id}', tag: 'vouchers', summary: 'Delete a validation rule', auth: 'server', success: NO_CONTENT },
+  { method: 'post', path: '/v1/validation-rules/{id}/assignments', tag: 'vouchers', summary: 'Assign a rule to a voucher', auth: 'server', body: assignmentCreateSchema },
+  { method: 'post', path: '/v1/validations', tag: 'validation', summary: 'Stackable validate', auth: 'server', body: stackableSchema },
+  { method: 'post', path: '/v1/redemptions', tag: 'redemptions', summary: 'Stackable redeem (all or nothing)', auth: 'server', body: stackableSchema, query: trackingIdQuery, headers: [idempotencyKey] },
+  { method: 'get', path: '/v1/redemptions', tag: 'redemptions', summary: 'List redemptions', auth: 'server', query: redemptionListQuerySchema },
+  { method: 'get', path: '/v1/redemptions/{id}', tag: 'redemptions', summary: 'Get a redemption', auth: 'server' },
+  { method: 'post', path: '/v1/redemptions/{id}/rollback', tag: 'redemptions', summary: 'Roll a redemption back', auth: 'server', query: rollbackQuery },
+
+  // Exports
+  { method: 'post', path: '/v1/exports', tag: 'exports', summary: 'Create a customer export (fields, order, filters incl. segment_id)', auth: 'server', body: exportCreateSchema },
+  { method: 'get', path: '/v1/exports', tag: 'exports', summary: 'List exports', auth: 'server', query: exportListQuerySchema },
+  { method: 'get', path: '/v1/exports/{id}', tag: 'exports', summary: 'Get an export; result.url is a fresh signed download URL (1 hour)', auth: 'server' },
+  { method: 'delete', path: '/v1/exports/{id}', tag: 'exports', summary: 'Delete an export', auth: 'server', success: NO_CONTENT },
+  {
+    method: 'get',
+    path: '/v1/exports/{id}/download',
+    tag: 'exports',
+    summary: 'The CSV, streamed (no key: the signed token of result.url)',
+    auth: 'download-token',
+    query: exportDownloadQuerySchema,
+    success: { status: 200, media: 'text/csv' },
+  },
+
+  // Client side (browser key + allowed Origin)
+  { method: 'get', path: '/client/v1/validate', tag: 'client', summary: "Validate with the client key, in the official client SDK's query format", auth: 'client', query: clientValidateQuerySchema },
+  { method: 'post', path: '/client/v1/validations', tag: 'client', summary: 'Stackable validate with the client key', auth: 'client', body: stackableSchema },
+];
+
+type JsonSchema = Record<string, unknown>;
+
+/** The input side of a schema (before transforms) as JSON Schema 2020-12, the dialect of OpenAPI 3.1. */
+function jsonSchema(schema: z.ZodType): JsonSchema {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12' }) as JsonSchema;
+  return rest;
+}
+
+function queryParameters(schema: z.ZodType): JsonSchema[] {
+  const object = jsonSchema(schema);
+  const properties = (object.properties ?? {}) as Record<string, JsonSchema>;
+  const required = new Set((object.required as string[] | undefined) ?? []);
+  return Object.entries(properties).map(([name, property]) => {
+    const nested = property.type === 'object' || property.type === 'array' || 'anyOf' in property;
+    // Objects and lists travel qs-style (item[0][sku_id]=…), as the official SDK writes them.
+    return { name, in: 'query', required: required.has(name), schema: property, ...(nested ? { style: 'deepObject', explode: true } : {}) };
+  });
+}
+
+const SECURITY: Record<Auth, JsonSchema[]> = {
+  server: [{ appId: [], appToken: [] }],
+  client: [{ clientApplicationId: [], clientToken: [] }],
+  'download-token': [{ downloadToken: [] }],
+  none: [],
+};
+
+const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+
+function operation(route: RouteDoc): JsonSchema {
+  const parameters: JsonSchema[] = [...route.path.matchAll(/\{([^}]+)\}/g)].map(([, name]) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }));
+  if (route.query) parameters.push(...queryParameters(route.query));
+  for (const header of route.headers ?? []) parameters.push({ name: header.name, in: 'header', required: false, description: header.description, schema: { type: 'string', maxLength: 255 } });
+
+  const success = route.success ?? JSON_OK;
+  const media = success.media ?? 'application/json';
+  const responses: JsonSchema = {
+    [success.status]: success.status === 204 ? { description: 'No content' } : { description: 'Success', content: { [media]: { schema: media === 'application/json' ? { type: 'object' } : { type: 'string' } } } },
+  };
+  if (route.body || route.form || route.query) responses['400'] = errorResponse('Invalid input; details names the field');
+  if (route.auth === 'server' || route.auth === 'client') responses['401'] = errorResponse('Missing or wrong key');
+  if (route.auth === 'download-token') responses['401'] = errorResponse('No token');
+  if (route.auth === 'client' || route.auth === 'download-token') responses['403'] = errorResponse(route.auth === 'client' ? 'Origin not allowed' : 'Token wrong or expired');
+  if (route.path.includes('{')) responses['404'] = errorResponse('Not found');
+  if (route.body || route.form) responses['413'] = errorResponse('Body too large');
+
+  const op: JsonSchema = {
+    operationId: `${route.method}${route.path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_, ch: string | undefined) => (ch ?? '').toUpperCase())}`,
+    tags: [route.tag],
+    summary: route.summary,
+    security: SECURITY[route.auth],
+    responses,
+  };
+  if (parameters.length > 0) op.parameters = parameters;
+  if (route.body) op.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(route.body) } } };
+  if (route.form) op.requestBody = { required: true, content: { 'multipart/form-data': { schema: jsonSchema(route.form) } } };
+  return op;
+}
+
+/** The OpenAPI 3.1 document (built once per isolate; it depends on the code only). */
+export function openApiDocument(): JsonSchema {
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  for (const route of ROUTES) {
+    const item = (paths[route.path] ??= {});
+    if (item[route.method]) throw new Error(`openapi: ${route.method.toUpperCase()} ${route.path} is listed twice`);
+    item[route.method] = operation(route);
+  }
+  return {
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    info: {
+      title: 'Vouchsafe',
+      version: '0.1.0',
+      description:
+        "Customer tracking, segments and voucher validation at the edge, wire-compatible with Voucherify's public API. Errors are Voucherify's error object.",
+      license: { name: 'MIT', identifier: 'MIT' },
+    },
+    paths,
+    components: {
+      securitySchemes: {
+        appId: { type: 'apiKey', in: 'header', name: 'X-App-Id' },
+        appToken: { type: 'apiKey', in: 'header', name: 'X-App-Token' },
+        clientApplicationId: { type: 'apiKey', in: 'header', name: 'X-Client-Application-Id' },
+        clientToken: { type: 'apiKey', in: 'header', name: 'X-Client-Token' },
+        downloadToken: { type: 'apiKey', in: 'query', name: 'token' },
+      },
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['code', 'key', 'message', 'request_id'],
+          properties: {
+            code: { type: 'integer' },
+            key: { type: 'string' },
+            message: { type: 'string' },
+            details: { type: 'string' },
+            request_id: { type: 'string' },
+            resource_id: { type: 'string' },
+            resource_type: { type: 'string' },
+          },
+        },
+      },
+    },
+  };
+}

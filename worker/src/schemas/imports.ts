@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import { customerWriteFields, toCustomerWrite } from './customers';
+
+/** Largest CSV file POST /v1/customers/importCSV takes (the body limit of that path in app.ts). */
+export const MAX_IMPORT_BYTES = 25 * 1024 * 1024;
+/** Most data rows one import takes: keeps the chunked writes inside one invocation's D1 query budget. */
+export const MAX_IMPORT_ROWS = 100_000;
+
+/** POST /v1/customers/importCSV: multipart/form-data with the CSV in the field `file`. */
+export const customerImportFormSchema = z.object({
+  file: z
+    .file({ message: 'must be a file (multipart/form-data field "file")' })
+    .max(MAX_IMPORT_BYTES, `must be at most ${MAX_IMPORT_BYTES} bytes`),
+});
+
+/**
+ * One CSV row once its cells are mapped to customer fields: the same rules as the customers API
+ * (customerWriteFields), plus the optional `Id` of an existing customer to update.
+ */
+export const customerImportRowSchema = z
+  .object({ id: z.string().min(1).max(255).optional(), ...customerWriteFields })
+  .transform(({ id, ...fields }) => ({ id, write: toCustomerWrite(fields) }));

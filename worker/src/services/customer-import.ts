@@ -1,0 +1,440 @@
+import type { AsyncAction, ImportCsvResult } from '../../../shared/types';
+import * as asyncActions from '../db/async-actions';
+import * as importDb from '../db/customer-import';
+import { isUniqueViolation } from '../db/customers';
+import { ApiError, invalidPayload } from '../errors';
+import { parseCsv } from '../lib/csv';
+import { randomId } from '../lib/ids';
+import { toIso } from '../lib/time';
+import { parseInput } from '../lib/validation';
+import { customerImportRowSchema, MAX_IMPORT_ROWS } from '../schemas/imports';
+import * as membership from './membership';
+
+// POST /v1/customers/importCSV. The file is parsed and every row validated inside the request
+// (a bad header is a 400 right there); the rows are then written after the 202, in chunks, one D1
+// batch per chunk: the chunk's upserts, the refresh of its customers' auto-update segments, and
+// the progress of the action, committed together.
+
+/** The columns Voucherify maps to customer fields (header match ignores case and spaces around). */
+const MAPPED_COLUMNS: Record<string, MappedField> = {
+  id: 'id',
+  name: 'name',
+  email: 'email',
+  phone: 'phone',
+  birthdate: 'birthdate',
+  source_id: 'source_id',
+  description: 'description',
+  address_line_1: 'address.line_1',
+  address_line_2: 'address.line_2',
+  address_postal_code: 'address.postal_code',
+  address_city: 'address.city',
+  address_state: 'address.state',
+  address_country: 'address.country',
+};
+type MappedField =
+  | 'id'
+  | 'name'
+  | 'email'
+  | 'phone'
+  | 'birthdate'
+  | 'source_id'
+  | 'description'
+  | `address.${'line_1' | 'line_2' | 'postal_code' | 'city' | 'state' | 'country'}`;
+
+type Column = { kind: 'field'; field: MappedField } | { kind: 'metadata'; key: string };
+
+/** Metadata keys the customers API accepts (metadataSchema). */
+const MAX_METADATA_KEY = 100;
+/** The report lists this many failures; failed_count counts them all. */
+export const MAX_REPORTED_FAILURES = 1_000;
+
+type RowKind = 'id' | 'source_id' | 'new';
+interface ImportRow {
+  line: number;
+  kind: RowKind;
+  record: importDb.ImportRecord;
+  /** JSON size of the record, to bound the statements' parameters. */
+  size: number;
+}
+type Failure = ImportCsvResult['failed'][number];
+
+export interface PreparedImport {
+  /** Data rows in the file. */
+  total: number;
+  rows: ImportRow[];
+  /** Rows that failed before any write (malformed, invalid). */
+  failed: Failure[];
+}
+
+/**
+ * A cell of a metadata column, typed: integers and decimals become numbers (not when they have a
+ * leading zero, like a postal code, or lose precision), true/false (any case, as spreadsheets
+ * write TRUE) become booleans; anything else stays text.
+ */
+export function typedCell(value: string): string | number | boolean {
+  if (/^-?(0|[1-9]\d*)(\.\d+)?$/.test(value)) {
+    const n = Number(value);
+    if (Number.isFinite(n) && (value.includes('.') || Number.isSafeInteger(n))) return n;
+    return value;
+  }
+  const lower = value.toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
+  return value;
+}
+
+function readHeader(fields: string[]): Column[] {
+  const seen = new Set<string>();
+  const columns = fields.map((raw, i): Column => {
+    const name = raw.trim();
+    const where = `file: column ${i + 1} of the header`;
+    if (name === '') throw invalidPayload(`${where} has no name`);
+    const mapped = MAPPED_COLUMNS[name.toLowerCase()];
+    const identity = mapped ? `field:${mapped}` : `metadata:${name}`;
+    if (seen.has(identity)) throw invalidPayload(`${where} ("${name}") repeats an earlier column`);
+    seen.add(identity);
+    if (mapped) return { kind: 'field', field: mapped };
+    if (name.length > MAX_METADATA_KEY) throw invalidPayload(`${where} is longer than ${MAX_METADATA_KEY} characters`);
+    return { kind: 'metadata', key: name };
+  });
+  if (!columns.some((c) => c.kind === 'field')) {
+    throw invalidPayload(
+      `file: the header row names no customer column (${Object.keys(MAPPED_COLUMNS).join(', ')}); is the header missing?`,
+    );
+  }
+  return columns;
+}
+
+/** The cells of one row as the input of customerImportRowSchema; empty cells are left out. */
+function rowInput(columns: Column[], fields: string[]): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  const address: Record<string, string> = {};
+  const metadata: Record<string, unknown> = {};
+  columns.forEach((column, i) => {
+    const value = fields[i] ?? '';
+    if (value === '') return;
+    if (column.kind === 'metadata') metadata[column.key] = typedCell(value);
+    else if (column.field.startsWith('address.')) address[column.field.slice('address.'.length)] = value;
+    else input[column.field] = value;
+  });
+  if (Object.keys(address).length > 0) input.address = address;
+  if (Object.keys(metadata).length > 0) input.metadata = metadata;
+  return input;
+}
+
+const ADDRESS_COLUMNS = {
+  city: 'address_city',
+  state: 'address_state',
+  line_1: 'address_line_1',
+  line_2: 'address_line_2',
+  country: 'address_country',
+  postal_code: 'address_postal_code',
+} as const;
+
+/** The validated write as the record the import statements read (column names as keys). */
+function toRecord(id: string | undefined, write: ReturnType<typeof customerImportRowSchema.parse>['write']): importDb.ImportRecord {
+  const record: importDb.ImportRecord = {};
+  if (id !== undefined) record.id = id;
+  for (const key of ['source_id', 'name', 'description', 'email', 'phone', 'birthdate'] as const) {
+    const value = write[key];
+    if (typeof value === 'string') record[key] = value;
+  }
+  for (const [field, column] of Object.entries(ADDRESS_COLUMNS) as [keyof typeof ADDRESS_COLUMNS, (typeof ADDRESS_COLUMNS)[keyof typeof ADDRESS_COLUMNS]][]) {
+    const value = write.address?.[field];
+    if (typeof value === 'string') record[column] = value;
+  }
+  if (write.metadata) record.metadata = write.metadata;
+  return record;
+}
+
+const clip = (value: unknown): string | null => (typeof value === 'string' ? value.slice(0, 255) : null);
+
+/**
+ * Parses and validates the whole file. A missing or unusable header is a 400 (ApiError); a bad
+ * row only fails itself, reported with its line number.
+ */
+export function prepareImport(text: string): PreparedImport {
+  const records = parseCsv(text);
+  const first = records.next();
+  if (first.done) throw invalidPayload('file: the CSV is empty; a header row is required');
+  if (first.value.error !== undefined) throw invalidPayload(`file: the header row is malformed: ${first.value.error}`);
+  const columns = readHeader(first.value.fields);
+
+  const prepared: PreparedImport = { total: 0, rows: [], failed: [] };
+  for (const { line, fields, error } of records) {
+    prepared.total += 1;
+    if (prepared.total > MAX_IMPORT_ROWS) throw invalidPayload(`file: an import takes at most ${MAX_IMPORT_ROWS} rows`);
+    if (error !== undefined) {
+      prepared.failed.push({ row: line, source_id: null, reason: `malformed CSV: ${error}` });
+      continue;
+    }
+    if (fields.length !== columns.length) {
+      const sourceAt = columns.findIndex((c) => c.kind === 'field' && c.field === 'source_id');
+      prepared.failed.push({
+        row: line,
+        source_id: clip(fields[sourceAt]) || null,
+        reason: `the row has ${fields.length} fields, the header ${columns.length}`,
+      });
+      continue;
+    }
+    const input = rowInput(columns, fields);
+    let parsed: ReturnType<typeof customerImportRowSchema.parse>;
+    try {
+      parsed = parseInput(customerImportRowSchema, input);
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      prepared.failed.push({ row: line, source_id: clip(input.source_id), reason: e.details ?? e.message });
+      continue;
+    }
+    const record = toRecord(parsed.id, parsed.write);
+    const kind: RowKind = record.id !== undefined ? 'id' : record.source_id !== undefined ? 'source_id' : 'new';
+    // New customers get their id here, so that the chunk's segment refresh can select them.
+    if (kind !== 'id') record.id = randomId('cust_');
+    prepared.rows.push({ line, kind, record, size: JSON.stringify(record).length });
+  }
+  return prepared;
+}
+
+// ---- Writing, after the 202
+
+/**
+ * D1 allows 1,000 queries per Worker invocation (paid plan), and the whole import runs in one (the
+ * request's waitUntil). Counting every statement of a batch as a query (the pessimistic reading), a
+ * chunk costs its upsert, its progress update and 4 statements per auto-update segment
+ * (membership.refreshMemberships), so chunks grow with the segments to keep the import inside this
+ * many, with room left for the request's own queries and for halving a chunk on a source_id clash.
+ */
+const QUERY_BUDGET = 800;
+export const MIN_CHUNK_ROWS = 500;
+export const MAX_CHUNK_ROWS = 5_000;
+/** Characters of row JSON per chunk: one statement parameter stays well under D1's 2 MB. */
+const MAX_CHUNK_CHARS = 500_000;
+
+export function rowsPerChunk(rows: number, activeSegments: number): number {
+  const chunks = Math.max(1, Math.floor(QUERY_BUDGET / (2 + 4 * activeSegments)));
+  return Math.min(MAX_CHUNK_ROWS, Math.max(MIN_CHUNK_ROWS, Math.ceil(rows / chunks)));
+}
+
+function* chunked(rows: ImportRow[], maxRows: number): Generator<ImportRow[]> {
+  let chunk: ImportRow[] = [];
+  let chars = 0;
+  for (const row of rows) {
+    if (chunk.length > 0 && (chunk.length >= maxRows || chars + row.size > MAX_CHUNK_CHARS)) {
+      yield chunk;
+      chunk = [];
+      chars = 0;
+    }
+    chunk.push(row);
+    chars += row.size;
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+/** Splits rows so that no group names one id twice (UPDATE … FROM applies one row per target). */
+function distinctIdGroups(rows: ImportRow[]): ImportRow[][] {
+  const groups: { ids: Set<string>; rows: ImportRow[] }[] = [];
+  for (const row of rows) {
+    const id = row.record.id as string;
+    let group = groups.find((g) => !g.ids.has(id));
+    if (!group) groups.push((group = { ids: new Set(), rows: [] }));
+    group.ids.add(id);
+    group.rows.push(row);
+  }
+  return groups.map((g) => g.rows);
+}
+
+interface Tally {
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: Failure[];
+}
+
+type Plan = { statement: D1PreparedStatement; read: (results: { created: number }[], tally: Tally) => void };
+
+/** The statements of one chunk, each with how to read its result into the tally. */
+function planChunk(db: D1Database, rows: ImportRow[], active: membership.ActiveSegment[], now: number): Plan[] {
+  const byKind = (kind: RowKind) => rows.filter((r) => r.kind === kind);
+  const [idRows, sourceRows, newRows] = [byKind('id'), byKind('source_id'), byKind('new')];
+  const plans: Plan[] = [];
+
+  if (idRows.length > 0) {
+    // Read first in the batch (results are read in order): which ids name no customer.
+    let unknown = new Set<string>();
+    const isUnknown = (row: ImportRow) => unknown.has(row.record.id as string);
+    plans.push({
+      statement: importDb.unknownIds(db, [...new Set(idRows.map((r) => r.record.id as string))]),
+      read: (results, tally) => {
+        unknown = new Set((results as unknown as { id: string }[]).map((r) => r.id));
+        for (const row of idRows.filter(isUnknown)) {
+          tally.failed.push({ row: row.line, source_id: row.record.source_id ?? null, reason: `Cannot find customer with id ${row.record.id}` });
+        }
+      },
+    });
+    for (const group of distinctIdGroups(idRows)) {
+      plans.push({
+        statement: importDb.updateById(db, group.map((r) => r.record), now),
+        read: (results, tally) => {
+          tally.updated += results.length;
+          tally.unchanged += group.filter((row) => !isUnknown(row)).length - results.length;
+        },
+      });
+    }
+  }
+  const countUpserts = (count: number) => (results: { created: number }[], tally: Tally) => {
+    const created = results.filter((r) => r.created === 1).length;
+    tally.created += created;
+    tally.updated += results.length - created;
+    tally.unchanged += count - results.length;
+  };
+  if (sourceRows.length > 0) {
+    plans.push({ statement: importDb.upsertBySourceId(db, sourceRows.map((r) => r.record), now), read: countUpserts(sourceRows.length) });
+  }
+  if (newRows.length > 0) {
+    plans.push({ statement: importDb.insertNew(db, newRows.map((r) => r.record), now), read: countUpserts(newRows.length) });
+  }
+
+  // The chunk's customers, to re-evaluate their auto-update segments in the same transaction.
+  const refresh = (selector: { ids: string[] } | { sourceIds: string[] }) =>
+    membership.refreshMemberships(db, active, selector, now).map((statement) => ({ statement, read: () => {} }));
+  const ids = [...idRows, ...newRows].map((r) => r.record.id as string);
+  if (ids.length > 0) plans.push(...refresh({ ids }));
+  if (sourceRows.length > 0) plans.push(...refresh({ sourceIds: sourceRows.map((r) => r.record.source_id as string) }));
+  return plans;
+}
+
+class ImportRun {
+  private readonly result: ImportCsvResult;
+  private pendingProgress: D1PreparedStatement | undefined;
+  private written = 0;
+
+  constructor(
+    private readonly db: D1Database,
+    private readonly action: AsyncAction,
+    private readonly prepared: PreparedImport,
+  ) {
+    this.result = initialResult(prepared);
+  }
+
+  async run(): Promise<void> {
+    try {
+      const active = await membership.loadActiveSegments(this.db);
+      const chunks = [...chunked(this.prepared.rows, rowsPerChunk(this.prepared.rows.length, active.length))];
+      for (const [i, chunk] of chunks.entries()) {
+        await this.writeChunk(chunk, active);
+        this.written += chunk.length;
+        // Recorded with the next chunk's batch: no query of its own. The last chunk's is the DONE.
+        if (i < chunks.length - 1) this.pendingProgress = this.update('IN_PROGRESS');
+      }
+      await this.update('DONE').run();
+    } catch (error) {
+      console.error(JSON.stringify({ async_action_id: this.action.id, error: String(error), stack: (error as Error).stack }));
+      this.result.error = 'The import stopped on an internal error; rows reported as done were written. Importing the file again is safe.';
+      await this.update('FAILED').run();
+    }
+  }
+
+  /**
+   * Writes one chunk in one batch. A source_id already held by another customer (a row that names
+   * an `Id` and a taken `Source_id`) aborts the batch; the chunk is then halved until that row is
+   * alone, and only it fails. Any other error stops the import.
+   */
+  private async writeChunk(rows: ImportRow[], active: membership.ActiveSegment[]): Promise<void> {
+    const plans = planChunk(this.db, rows, active, Date.now());
+    const statements = plans.map((p) => p.statement);
+    if (this.pendingProgress) statements.push(this.pendingProgress);
+    let results: D1Result<{ created: number }>[];
+    try {
+      results = await this.db.batch<{ created: number }>(statements);
+    } catch (error) {
+      if (!isUniqueViolation(error, 'customers', 'source_id')) throw error;
+      if (rows.length > 1) {
+        const middle = Math.ceil(rows.length / 2);
+        await this.writeChunk(rows.slice(0, middle), active);
+        await this.writeChunk(rows.slice(middle), active);
+        return;
+      }
+      const [row] = rows as [ImportRow];
+      this.fail({ row: row.line, source_id: row.record.source_id ?? null, reason: `source_id ${row.record.source_id} already belongs to another customer` });
+      return;
+    }
+    this.pendingProgress = undefined;
+    const tally: Tally = { created: 0, updated: 0, unchanged: 0, failed: [] };
+    plans.forEach((plan, i) => plan.read(results[i]?.results ?? [], tally));
+    this.result.created_count += tally.created;
+    this.result.updated_count += tally.updated;
+    this.result.unchanged_count += tally.unchanged;
+    this.result.done_count += tally.created + tally.updated + tally.unchanged;
+    for (const failure of tally.failed) this.fail(failure);
+  }
+
+  private fail(failure: Failure): void {
+    this.result.failed_count += 1;
+    if (this.result.failed.length < MAX_REPORTED_FAILURES) this.result.failed.push(failure);
+    else this.result.failed_truncated = true;
+  }
+
+  private update(status: AsyncAction['status']): D1PreparedStatement {
+    const now = Date.now();
+    const rows = this.prepared.rows.length;
+    const progress = status === 'DONE' ? 100 : rows === 0 ? 0 : Math.min(99, Math.floor((100 * this.written) / rows));
+    return asyncActions.updateAsyncAction(this.db, this.action.id, {
+      status,
+      operationStatus: status === 'IN_PROGRESS' ? undefined : operationStatus(this.result, status),
+      progress,
+      result: this.result,
+      processingTime: now - Date.parse(this.action.created_at),
+      updatedAt: now,
+    });
+  }
+}
+
+function operationStatus(result: ImportCsvResult, status: AsyncAction['status']): NonNullable<AsyncAction['operation_status']> {
+  if (status === 'FAILED' || (result.done_count === 0 && result.failed_count > 0)) return 'FAILED';
+  return result.failed_count === 0 ? 'SUCCESS' : 'PARTIAL_SUCCESS';
+}
+
+function initialResult(prepared: PreparedImport): ImportCsvResult {
+  const result: ImportCsvResult = {
+    total_count: prepared.total,
+    done_count: 0,
+    failed_count: prepared.failed.length,
+    created_count: 0,
+    updated_count: 0,
+    unchanged_count: 0,
+    failed: prepared.failed.slice(0, MAX_REPORTED_FAILURES),
+  };
+  if (prepared.failed.length > MAX_REPORTED_FAILURES) result.failed_truncated = true;
+  return result;
+}
+
+/**
+ * Parses and validates the file, stores the action IN_PROGRESS and hands the writes to
+ * `background`, which starts them (the route: in the request's waitUntil), so the caller can
+ * answer 202 at once.
+ */
+export async function startCustomerImport(
+  db: D1Database,
+  text: string,
+  requestId: string,
+  background: (work: () => Promise<void>) => void,
+): Promise<AsyncAction> {
+  const prepared = prepareImport(text);
+  const now = Date.now();
+  const action: AsyncAction = {
+    id: randomId('aa_'),
+    type: 'CUSTOMERS.IMPORT_CSV',
+    status: 'IN_PROGRESS',
+    result: initialResult(prepared),
+    created_at: toIso(now),
+    updated_at: toIso(now),
+    request_id: requestId,
+    progress: 0,
+    processing_time: 0,
+    object: 'async_action',
+  };
+  await asyncActions.insertAsyncAction(db, action).run();
+  const run = new ImportRun(db, action, prepared);
+  background(() => run.run());
+  return action;
+}

@@ -1,0 +1,299 @@
+import { compileSql, FilterError, type FilterAst, MAX_SQL_PARAMS, parseFilter } from '../../../shared/filter';
+import type { Export, ExportList } from '../../../shared/types';
+import type { Predicate } from '../db/customers';
+import * as exportsDb from '../db/exports';
+import { ApiError, notFound } from '../errors';
+import { csvRow } from '../lib/csv';
+import { randomId } from '../lib/ids';
+import { signToken, verifyToken } from '../lib/signed-token';
+import { toIso } from '../lib/time';
+import {
+  CUSTOMER_EXPORT_FIELDS,
+  type CustomerExportField,
+  DEFAULT_EXPORT_FIELDS,
+  EXPORT_ORDERS,
+  type ExportCreate,
+} from '../schemas/exports';
+import { membersPredicate } from './segments';
+
+// Customer exports. An export stores only its definition; its CSV is generated when the signed
+// download URL is fetched, streamed page by page (keyset pagination on the unique created_at), so
+// 100,000 customers never sit in memory at once and every customer comes exactly once.
+
+/** How long a download URL works. GET /v1/exports/{id} mints a fresh one each time. */
+export const DOWNLOAD_TTL_SECONDS = 60 * 60;
+/** Customers per D1 query while streaming (D1 allows 1,000 queries an invocation: 5 M customers). */
+export const EXPORT_PAGE_SIZE = 5_000;
+/** `segment_id: {conditions: {$is|$in: [...]}}` may name this many segments. */
+const MAX_EXPORT_SEGMENTS = 10;
+const TOKEN_PURPOSE = 'export-download';
+
+interface StoredParameters {
+  order: string;
+  fields: string[];
+  filters: Record<string, unknown>;
+  response_format: 'CSV';
+}
+
+interface ExportEnv {
+  DB: D1Database;
+  /** The download token is an HMAC under the server key: rotating the key revokes every URL. */
+  APP_TOKEN: string;
+}
+
+const invalidParams = (details: string) => new ApiError(400, 'invalid_export_params', 'Invalid export params', details);
+
+// ---- Fields
+
+type FieldSpec = { column: exportsDb.ExportableColumn; format: 'text' | 'number' | 'instant' | 'json' } | { metadataPath: string[] };
+
+const TIMESTAMPS = new Set<string>(['created_at', 'updated_at', 'orders_last_order_date']);
+
+function fieldSpec(field: string): FieldSpec | null {
+  if (field.startsWith('metadata.')) {
+    const path = field.slice('metadata.'.length).split('.');
+    return path.every((key) => key.length > 0 && key.length <= 100) ? { metadataPath: path } : null;
+  }
+  if (!(CUSTOMER_EXPORT_FIELDS as readonly string[]).includes(field)) return null;
+  const known = field as CustomerExportField;
+  // `birthday` is Voucherify's deprecated alias of birthdate.
+  const column: exportsDb.ExportableColumn = known === 'birthday' ? 'birthdate' : known;
+  if (column === 'metadata') return { column, format: 'json' };
+  if (TIMESTAMPS.has(column)) return { column, format: 'instant' };
+  return { column, format: /^(redemptions|orders|loyalty)_/.test(column) ? 'number' : 'text' };
+}
+
+function checkFields(fields: string[] | undefined): string[] {
+  const list = fields ?? DEFAULT_EXPORT_FIELDS;
+  if (list.length === 0) throw new ApiError(400, 'invalid_export_fields', 'Invalid export fields', 'parameters.fields: list at least one field');
+  const unknown = list.filter((f) => fieldSpec(f) === null);
+  const repeated = list.filter((f, i) => list.indexOf(f) !== i);
+  if (unknown.length > 0 || repeated.length > 0) {
+    const problems = [
+      ...(unknown.length ? [`unknown field(s) ${unknown.map((f) => `"${f}"`).join(', ')}`] : []),
+      ...(repeated.length ? [`repeated field(s) ${repeated.map((f) => `"${f}"`).join(', ')}`] : []),
+    ];
+    throw new ApiError(
+      400,
+      'invalid_export_fields',
+      'Invalid export fields',
+      `parameters.fields: ${problems.join('; ')}; use ${CUSTOMER_EXPORT_FIELDS.join(', ')} or metadata.<key>`,
+    );
+  }
+  return list;
+}
+
+/**
+ * A metadata value in a cell: text as is, other JSON values as JSON, nothing for null or absent.
+ * `metadata.a.b` reads the key "a.b" when there is one, else the nested key b of a.
+ */
+function metadataCell(metadata: Record<string, unknown>, path: string[]): string {
+  let value: unknown = Object.hasOwn(metadata, path.join('.')) ? metadata[path.join('.')] : undefined;
+  if (value === undefined && path.length > 1) {
+    value = path.reduce<unknown>(
+      (node, key) => (node !== null && typeof node === 'object' && !Array.isArray(node) && Object.hasOwn(node, key) ? (node as Record<string, unknown>)[key] : undefined),
+      metadata,
+    );
+  }
+  if (value === undefined || value === null) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function rowFormatter(fields: string[]): { columns: exportsDb.ExportableColumn[]; format: (row: exportsDb.ExportPageRow) => string } {
+  const specs = fields.map((f) => fieldSpec(f) as FieldSpec);
+  const columns = specs.map((s) => ('column' in s ? s.column : 'metadata'));
+  const format = (row: exportsDb.ExportPageRow) => {
+    let metadata: Record<string, unknown> | undefined;
+    const cells = specs.map((spec) => {
+      if ('metadataPath' in spec) {
+        metadata ??= JSON.parse(String(row.metadata ?? '{}')) as Record<string, unknown>;
+        return metadataCell(metadata, spec.metadataPath);
+      }
+      const value = row[spec.column];
+      if (value === null || value === undefined) return '';
+      if (spec.format === 'instant') return toIso(Number(value));
+      return String(value);
+    });
+    return csvRow(cells);
+  };
+  return { columns, format };
+}
+
+// ---- Filters
+
+/** `segment_id: {conditions: {$is: ['seg_…']}}` (or `$in` with several: members of any). */
+function segmentIds(condition: unknown): string[] {
+  const where = 'parameters.filters.segment_id';
+  const conditions = (condition as { conditions?: unknown } | null)?.conditions;
+  if (typeof conditions !== 'object' || conditions === null || Array.isArray(conditions)) {
+    throw invalidParams(`${where}: must look like {"conditions": {"$is": ["seg_…"]}}`);
+  }
+  const entries = Object.entries(conditions);
+  const [op, values] = entries[0] ?? [];
+  if (entries.length !== 1 || (op !== '$is' && op !== '$in')) throw invalidParams(`${where}.conditions: takes exactly one operator, $is or $in`);
+  const list = Array.isArray(values) ? values : [values];
+  if (list.length === 0 || list.length > MAX_EXPORT_SEGMENTS || !list.every((v) => typeof v === 'string' && v.length > 0 && v.length <= 64)) {
+    throw invalidParams(`${where}.conditions.${op}: must list 1 to ${MAX_EXPORT_SEGMENTS} segment ids`);
+  }
+  return [...new Set(list as string[])];
+}
+
+function parseExportFilter(filters: Record<string, unknown>): { ast: FilterAst; segments: string[] } {
+  const { segment_id, ...rest } = filters;
+  try {
+    return { ast: parseFilter(rest), segments: segment_id === undefined ? [] : segmentIds(segment_id) };
+  } catch (error) {
+    if (error instanceof FilterError) {
+      throw invalidParams(error.path ? `parameters.filters.${error.path}: ${error.message}` : `parameters.filters: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * The export's filters as one predicate over `customers c` at `now`: the segment filter grammar
+ * (compileSql), joined by the filter's junction with membership of the named segments.
+ */
+async function exportPredicate(db: D1Database, filters: Record<string, unknown>, now: number): Promise<Predicate | null> {
+  const { ast, segments } = parseExportFilter(filters);
+  const parts: Predicate[] = [];
+  if (ast.fields.length > 0) parts.push(compileSql(ast, now));
+  if (segments.length > 0) {
+    const members = await Promise.all(segments.map((id) => membersPredicate(db, id, now)));
+    parts.push({ sql: members.map((m) => `coalesce((${m.sql}), 0)`).join(' OR '), params: members.flatMap((m) => m.params) });
+  }
+  if (parts.length === 0) return null;
+  const predicate = {
+    sql: parts.map((p) => `(${p.sql})`).join(ast.junction === 'or' ? ' OR ' : ' AND '),
+    params: parts.flatMap((p) => p.params),
+  };
+  // The page query binds the cursor and the limit besides.
+  if (predicate.params.length + 2 > MAX_SQL_PARAMS) {
+    throw invalidParams(`parameters.filters: the filters need ${predicate.params.length} SQL parameters; at most ${MAX_SQL_PARAMS - 2} fit`);
+  }
+  return predicate;
+}
+
+// ---- The export object
+
+async function downloadUrl(env: ExportEnv, origin: string, id: string, now: number): Promise<string> {
+  const token = await signToken(env.APP_TOKEN, TOKEN_PURPOSE, id, Math.floor(now / 1000) + DOWNLOAD_TTL_SECONDS);
+  return `${origin}/v1/exports/${encodeURIComponent(id)}/download?token=${token}`;
+}
+
+async function toExport(env: ExportEnv, origin: string, row: exportsDb.ExportRow, now: number): Promise<Export> {
+  const parameters = JSON.parse(row.parameters) as StoredParameters;
+  return {
+    id: row.id,
+    object: 'export',
+    created_at: toIso(row.created_at),
+    // Nothing to wait for: the file is generated when its URL is fetched.
+    status: 'DONE',
+    channel: 'API',
+    exported_object: 'customer',
+    parameters,
+    result: { url: await downloadUrl(env, origin, row.id, now) },
+    user_id: null,
+  };
+}
+
+/** POST /v1/exports. Checks everything the download will need, so that a stored export works. */
+export async function createExport(env: ExportEnv, origin: string, input: ExportCreate): Promise<Export> {
+  if (input.exported_object !== 'customer') {
+    throw invalidParams(`exported_object: only "customer" exports are supported, not "${input.exported_object}"`);
+  }
+  const params = input.parameters ?? {};
+  const fields = checkFields(params.fields);
+  const order = params.order ?? '';
+  if (order !== '' && !(EXPORT_ORDERS as readonly string[]).includes(order)) {
+    throw invalidParams(`parameters.order: must be ${EXPORT_ORDERS.join(' or ')}`);
+  }
+  const filters = { junction: 'and', ...params.filters };
+  const now = Date.now();
+  await exportPredicate(env.DB, filters, now);
+
+  const row: exportsDb.ExportRow = {
+    id: randomId('exp_'),
+    exported_object: 'customer',
+    parameters: JSON.stringify({ order, fields, filters, response_format: 'CSV' } satisfies StoredParameters),
+    channel: 'API',
+    created_at: now,
+    updated_at: null,
+  };
+  await exportsDb.insertExport(env.DB, row).run();
+  return toExport(env, origin, row, now);
+}
+
+async function requireExport(db: D1Database, id: string): Promise<exportsDb.ExportRow> {
+  const row = await exportsDb.findExport(db, id);
+  if (!row) throw notFound('export', id);
+  return row;
+}
+
+export async function getExport(env: ExportEnv, origin: string, id: string): Promise<Export> {
+  return toExport(env, origin, await requireExport(env.DB, id), Date.now());
+}
+
+export async function listExports(
+  env: ExportEnv,
+  origin: string,
+  query: { limit: number; page: number; order: 'created_at' | '-created_at' },
+): Promise<ExportList> {
+  const { rows, total } = await exportsDb.listExports(env.DB, query.limit, (query.page - 1) * query.limit, query.order);
+  const now = Date.now();
+  return { object: 'list', data_ref: 'exports', exports: await Promise.all(rows.map((r) => toExport(env, origin, r, now))), total };
+}
+
+export async function deleteExport(db: D1Database, id: string): Promise<void> {
+  if (!(await exportsDb.deleteExport(db, id))) throw notFound('export', id);
+}
+
+// ---- The download
+
+const encoder = new TextEncoder();
+
+/**
+ * GET /v1/exports/{id}/download?token=…: the CSV as a stream. The token is checked before the
+ * export is looked up, so the endpoint tells nothing about ids to those without a valid link:
+ * no token → 401, a wrong or expired one → 403, then an unknown (deleted) export → 404.
+ */
+export async function downloadExport(
+  env: ExportEnv,
+  id: string,
+  token: string | undefined,
+  now: number,
+): Promise<{ filename: string; body: ReadableStream<Uint8Array> }> {
+  // No credential at all is a 401, as everywhere under /v1; a token that is wrong or stale, a 403.
+  if (token === undefined || token === '') throw new ApiError(401, 'unauthorized', 'Unauthorized', 'A download link carries its token: read the export for its result.url.');
+  const check = await verifyToken(env.APP_TOKEN, TOKEN_PURPOSE, id, token, now);
+  if (check === 'expired') throw new ApiError(403, 'forbidden', 'Forbidden', 'The download link has expired; read the export again for a fresh one.');
+  if (check !== 'valid') throw new ApiError(403, 'forbidden', 'Forbidden', 'The download link is not valid.');
+  const row = await requireExport(env.DB, id);
+  const parameters = JSON.parse(row.parameters) as StoredParameters;
+  // Filters are compiled now (clock-relative conditions mean "now"); a deleted segment is a 404 here.
+  const where = await exportPredicate(env.DB, parameters.filters, now);
+  const { columns, format } = rowFormatter(parameters.fields);
+  const descending = parameters.order === '-created_at';
+
+  let cursor = descending ? Number.MAX_SAFE_INTEGER : Number.MIN_SAFE_INTEGER;
+  let header: string | null = csvRow(parameters.fields);
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const rows = await exportsDb.exportPage(env.DB, columns, where, cursor, descending, EXPORT_PAGE_SIZE);
+        let text = header ?? '';
+        header = null;
+        for (const r of rows) text += format(r);
+        if (text) controller.enqueue(encoder.encode(text));
+        const last = rows[rows.length - 1];
+        if (last) cursor = last.created_at;
+        if (rows.length < EXPORT_PAGE_SIZE) controller.close();
+      } catch (error) {
+        // The status line is gone already: the client sees a truncated body, the operator this log.
+        console.error(JSON.stringify({ export_id: id, error: String(error), stack: (error as Error).stack }));
+        controller.error(error);
+      }
+    },
+  });
+  return { filename: `${row.id}.csv`, body };
+}

@@ -107,3 +107,17 @@ describe('GET /v1/async-actions/{id}', () => {
     expect(await json(res)).toMatchObject({ key: 'not_found', resource_type: 'async_action' });
   });
 });
+
+describe('an import cut off by the Worker limit', () => {
+  it('reads as FAILED once its progress has not moved for five minutes', async () => {
+    const { async_action_id: id } = await json(await api('POST', '/v1/customers/bulk/async', [{ source_id: 'stall-1' }]));
+    const old = Date.now() - 6 * 60_000;
+    // As a CSV import looks when waitUntil was stopped halfway: IN_PROGRESS, untouched since.
+    await env.DB.prepare("UPDATE async_actions SET status = 'IN_PROGRESS', updated_at = ? WHERE id = ?").bind(old, id).run();
+    const stalled = await action(id);
+    expect(stalled).toMatchObject({ status: 'FAILED', operation_status: 'FAILED' });
+    expect(stalled.result.error).toMatch(/stopped before it finished/);
+    await env.DB.prepare('UPDATE async_actions SET updated_at = ? WHERE id = ?').bind(Date.now(), id).run();
+    expect((await action(id)).status).toBe('IN_PROGRESS');
+  });
+});

@@ -13,13 +13,13 @@ import { activityQuerySchema, segmentCreateSchema, segmentListQuerySchema } from
 import {
   assignmentCreateSchema,
   clientValidateQuerySchema,
+  redemptionListQuerySchema,
   stackableSchema,
   validationContextSchema,
   validationRuleCreateSchema,
   voucherCreateSchema,
   voucherUpdateSchema,
 } from './schemas/vouchers';
-import { intParam } from './schemas/common';
 
 // The OpenAPI 3.1 description of every route the worker serves (GET /openapi.json). Request bodies
 // and query parameters are generated from the zod schemas the routes validate with, in their
@@ -47,12 +47,6 @@ export interface RouteDoc {
   success?: Success;
 }
 
-/** GET /v1/redemptions query: mirrors the schema inside routes/redemptions.ts, which is not exported. */
-const redemptionListQuerySchema = z.object({
-  limit: intParam(1, 100).optional(),
-  page: intParam(1, 99).optional(),
-  customer: z.string().max(255).optional(),
-});
 const trackingIdQuery = z.object({ tracking_id: z.string().max(255).optional() });
 const rollbackQuery = z.object({ reason: z.string().optional() });
 const idempotencyKey = { name: 'Idempotency-Key', description: 'A retry with the same key returns the first answer and changes nothing.' };

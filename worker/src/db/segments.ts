@@ -125,7 +125,9 @@ const NEW_EVENT_ID = "'evcus_' || lower(hex(randomblob(12)))";
  * customers, recording each transition as a customer.segment.entered / left event. Four set-based
  * statements, to run inside one batch (one transaction): the events are derived from the membership
  * before it changes, so each transition is recorded exactly once, however often this runs.
- * `coalesce(…, 0)` makes an unknown (NULL) result count as "does not match" on both sides.
+ * `coalesce(…, 0)` makes an unknown (NULL) result count as "does not match" on both sides. The
+ * "left" statement walks the selected customers first (CROSS JOIN fixes the order): after one
+ * write that is a handful of rows, where walking the segment's members would read all of them.
  */
 export function membershipDiff(
   db: D1Database,
@@ -158,8 +160,8 @@ export function membershipDiff(
       .prepare(
         `INSERT INTO events (id, profile_id, type, metadata, created_at)
          SELECT ${NEW_EVENT_ID}, c.id, 'customer.segment.left', ${eventData}, ?
-         FROM segment_members m JOIN customers c ON c.id = m.customer_id
-         WHERE m.segment_id = ? AND ${sel.sql} AND NOT ${match}`,
+         FROM customers c CROSS JOIN segment_members m ON m.segment_id = ? AND m.customer_id = c.id
+         WHERE ${sel.sql} AND NOT ${match}`,
       )
       .bind(segment.id, segment.name, now, segment.id, ...sel.params, ...predicate.params),
     db

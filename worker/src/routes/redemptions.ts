@@ -1,16 +1,10 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
 import type { AppBindings } from '../env';
 import { invalidQueryParams } from '../errors';
 import { parseInput, parseJsonBody } from '../lib/validation';
-import { intParam } from '../schemas/common';
-import { stackableSchema } from '../schemas/vouchers';
+import { redemptionListQuerySchema, stackableSchema } from '../schemas/vouchers';
 import * as service from '../services/redemptions';
 import { validateStackable } from '../services/validation';
-
-const listQuery = z
-  .object({ limit: intParam(1, 100).optional(), page: intParam(1, 99).optional(), customer: z.string().max(255).optional() })
-  .transform((q) => ({ limit: q.limit ?? 10, page: q.page ?? 1, customer: q.customer }));
 
 export const redemptionRoutes = new Hono<AppBindings>()
   .post('/', async (c) => {
@@ -24,7 +18,7 @@ export const redemptionRoutes = new Hono<AppBindings>()
     });
     return c.json(result);
   })
-  .get('/', async (c) => c.json(await service.listRedemptions(c.env.DB, parseInput(listQuery, c.req.query(), invalidQueryParams))))
+  .get('/', async (c) => c.json(await service.listRedemptions(c.env.DB, parseInput(redemptionListQuerySchema, c.req.query(), invalidQueryParams))))
   .get('/:id', async (c) => c.json(await service.getRedemption(c.env.DB, c.req.param('id'))))
   .post('/:id/rollback', async (c) => c.json(await service.rollbackRedemption(c.env, c.req.param('id'), c.req.query('reason'))));
 

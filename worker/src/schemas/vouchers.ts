@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoDateParam } from './common';
+import { intParam, isoDateParam } from './common';
 import { metadataSchema } from './customers';
 
 const cents = z.number().int('must be an integer number of cents').min(0).max(1_000_000_000_000);
@@ -129,3 +129,8 @@ export const stackableSchema = validationContextSchema.extend({
   redeemables: z.array(redeemableSchema).min(1, 'must hold at least one redeemable').max(30),
 });
 export type StackableInput = z.output<typeof stackableSchema>;
+
+/** GET /v1/redemptions. */
+export const redemptionListQuerySchema = z
+  .object({ limit: intParam(1, 100).optional(), page: intParam(1, 99).optional(), customer: z.string().max(255).optional() })
+  .transform((q) => ({ limit: q.limit ?? 10, page: q.page ?? 1, customer: q.customer }));

@@ -196,8 +196,22 @@ export async function bulkMergeMetadata(
   return action;
 }
 
-export async function getAsyncAction(db: D1Database, id: string): Promise<AsyncAction> {
+/**
+ * A CSV import writes its chunks after answering (waitUntil), which Workers stop 30 s after the
+ * response. An import whose progress has not moved for this long was cut off and will not finish.
+ */
+const IMPORT_STALLED_AFTER_MS = 5 * 60_000;
+
+export async function getAsyncAction(db: D1Database, id: string, now = Date.now()): Promise<AsyncAction> {
   const action = await asyncActions.findAsyncAction(db, id);
   if (!action) throw notFound('async_action', id);
+  if (action.status === 'IN_PROGRESS' && now - Date.parse(action.updated_at) > IMPORT_STALLED_AFTER_MS) {
+    return {
+      ...action,
+      status: 'FAILED',
+      operation_status: 'FAILED',
+      result: { ...action.result, error: 'The import stopped before it finished (it ran past the Worker limit); import the remaining rows again.' },
+    };
+  }
   return action;
 }

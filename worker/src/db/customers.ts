@@ -41,7 +41,8 @@ export interface CustomerRow {
 }
 
 
-const ADDRESS_COLUMNS = {
+/** address.<field> of the wire object and the column that stores it. */
+export const ADDRESS_COLUMNS = {
   city: 'address_city',
   state: 'address_state',
   line_1: 'address_line_1',

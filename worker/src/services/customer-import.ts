@@ -1,7 +1,7 @@
 import type { AsyncAction, ImportCsvResult } from '../../../shared/types';
 import * as asyncActions from '../db/async-actions';
 import * as importDb from '../db/customer-import';
-import { isUniqueViolation } from '../db/customers';
+import { ADDRESS_COLUMNS, isUniqueViolation } from '../db/customers';
 import { ApiError, invalidPayload } from '../errors';
 import { parseCsv } from '../lib/csv';
 import { randomId } from '../lib/ids';
@@ -122,14 +122,6 @@ function rowInput(columns: Column[], fields: string[]): Record<string, unknown> 
   return input;
 }
 
-const ADDRESS_COLUMNS = {
-  city: 'address_city',
-  state: 'address_state',
-  line_1: 'address_line_1',
-  line_2: 'address_line_2',
-  country: 'address_country',
-  postal_code: 'address_postal_code',
-} as const;
 
 /** The validated write as the record the import statements read (column names as keys). */
 function toRecord(id: string | undefined, write: ReturnType<typeof customerImportRowSchema.parse>['write']): importDb.ImportRecord {

@@ -167,7 +167,15 @@ describe('export download links', () => {
       expect(res.status).toBe(401);
       expect(await json(res)).toMatchObject({ code: 401, key: 'unauthorized' });
     }
-    await expectForbidden(`${good.pathname}?token=${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`, invalid);
+    // A changed signature character (in the middle: every bit of it counts), and a non-canonical
+    // spelling of the last one (its two low bits are unused by base64url).
+    const [head, sig] = token.split('.') as [string, string];
+    const flip = (ch: string) => (ch === 'A' ? 'Q' : 'A');
+    await expectForbidden(`${good.pathname}?token=${head}.${sig.slice(0, 10)}${flip(sig[10] as string)}${sig.slice(11)}`, invalid);
+    const last = sig.at(-1) as string;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const sibling = alphabet[alphabet.indexOf(last) ^ 1] as string;
+    await expectForbidden(`${good.pathname}?token=${head}.${sig.slice(0, -1)}${sibling}`, invalid);
     // Another export's token, and a later expiry with the old signature.
     await expectForbidden(`/v1/exports/${other.id}/download?token=${token}`, invalid);
     const [expiry, signature] = token.split('.');

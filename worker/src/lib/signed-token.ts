@@ -50,6 +50,9 @@ export async function verifyToken(
   if (!secret || !match) return 'invalid';
   const expiresAt = Number(match[1]);
   const signature = fromBase64url(match[2] as string);
+  // The last of 43 characters carries 2 unused bits: refuse spellings other than the canonical one,
+  // so that one signature has one token.
+  if (base64url(signature.buffer as ArrayBuffer) !== match[2]) return 'invalid';
   const ok = await crypto.subtle.verify('HMAC', await hmacKey(secret), signature, message(purpose, subject, expiresAt));
   if (!ok) return 'invalid';
   return expiresAt * 1000 > nowMs ? 'valid' : 'expired';

@@ -18,6 +18,16 @@ export const WINDOW_OPERATORS = [
   '$next_year',
 ] as const;
 
+/** Operators that count days from `now` (the calendar windows aside). */
+export const DAY_COUNT_OPERATORS = [
+  '$is_days_ago',
+  '$is_days_in_future',
+  '$more_than_ago',
+  '$less_than_ago',
+  '$more_than_future',
+  '$less_than_future',
+] as const;
+
 export const OPERATORS = [
   '$is',
   '$is_not',
@@ -35,12 +45,7 @@ export const OPERATORS = [
   '$less_than_equal',
   '$before',
   '$after',
-  '$is_days_ago',
-  '$is_days_in_future',
-  '$more_than_ago',
-  '$less_than_ago',
-  '$more_than_future',
-  '$less_than_future',
+  ...DAY_COUNT_OPERATORS,
   '$count',
   '$count_less',
   '$count_more',

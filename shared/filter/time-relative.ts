@@ -1,18 +1,10 @@
 /** @module Whether a filter's answer can change with the clock alone, with no write to the data. */
 
 import type { Condition, FieldFilter, FilterAst } from './ast';
-import { WINDOW_OPERATORS } from './operators';
+import { DAY_COUNT_OPERATORS, WINDOW_OPERATORS } from './operators';
 
 /** Operators measured from `now` on any date value (timestamps, birthdate, metadata dates). */
-const RELATIVE_OPERATORS: ReadonlySet<string> = new Set([
-  '$is_days_ago',
-  '$is_days_in_future',
-  '$more_than_ago',
-  '$less_than_ago',
-  '$more_than_future',
-  '$less_than_future',
-  ...WINDOW_OPERATORS,
-]);
+const RELATIVE_OPERATORS: ReadonlySet<string> = new Set([...DAY_COUNT_OPERATORS, ...WINDOW_OPERATORS]);
 
 /** On date fields the numeric comparisons count days ago (see semantics.ts). */
 const DAYS_AGO_COMPARISONS: ReadonlySet<string> = new Set(['$more_than', '$less_than', '$more_than_equal', '$less_than_equal']);

@@ -5,6 +5,8 @@
 // stored value as it is; metadata cells are merged into the stored metadata (json_patch). A row that
 // would change nothing writes nothing: updated_at stays, and the row is counted as unchanged.
 
+import { CUSTOMER_TEXT_COLUMNS } from './customers';
+
 /** One row, keyed by customers column; metadata is an object. Only present cells are set. */
 export interface ImportRecord {
   id?: string;
@@ -23,20 +25,8 @@ export interface ImportRecord {
   metadata?: Record<string, unknown>;
 }
 
-/** The text columns a row may set. Column names come only from here, never from the file. */
-const TEXT_COLUMNS = [
-  'name',
-  'description',
-  'email',
-  'phone',
-  'birthdate',
-  'address_city',
-  'address_state',
-  'address_line_1',
-  'address_line_2',
-  'address_country',
-  'address_postal_code',
-] as const;
+/** The text columns a row may set. Column names come only from this list, never from the file. */
+const TEXT_COLUMNS = CUSTOMER_TEXT_COLUMNS;
 
 const cell = (column: string) => `r.value->>'${column}'`;
 const ROW_METADATA = `coalesce(${cell('metadata')}, '{}')`;

@@ -73,12 +73,26 @@ export function selectCustomers(db: D1Database, selector: CustomerSelector): D1P
   return db.prepare(`SELECT * FROM customers c WHERE ${sel.sql}`).bind(...sel.params);
 }
 
+/** The customer's own text fields besides source_id and the address; names reach SQL only from here. */
+const PROFILE_COLUMNS = ['name', 'description', 'email', 'phone', 'birthdate'] as const;
+
+/** Every text column a write may set, source_id aside (the CSV import writes these too). */
+export const CUSTOMER_TEXT_COLUMNS = [
+  ...PROFILE_COLUMNS,
+  'address_city',
+  'address_state',
+  'address_line_1',
+  'address_line_2',
+  'address_country',
+  'address_postal_code',
+] as const satisfies readonly (string & keyof CustomerRow)[];
+
 type Assignment = [column: string, value: string | number | null];
 
 /** Maps the fields present in `write` to column assignments; absent fields are left out. */
 function assignments(write: CustomerWrite): Assignment[] {
   const out: Assignment[] = [];
-  for (const key of ['source_id', 'name', 'description', 'email', 'phone', 'birthdate'] as const) {
+  for (const key of ['source_id', ...PROFILE_COLUMNS] as const) {
     const value = write[key];
     if (value !== undefined) out.push([key, value]);
   }

@@ -1,4 +1,4 @@
-import type { Predicate } from './customers';
+import { CUSTOMER_TEXT_COLUMNS, type Predicate } from './customers';
 
 export interface ExportRow {
   id: string;
@@ -41,17 +41,7 @@ export async function listExports(
 export const EXPORTABLE_COLUMNS = [
   'id',
   'source_id',
-  'name',
-  'description',
-  'email',
-  'phone',
-  'birthdate',
-  'address_city',
-  'address_state',
-  'address_line_1',
-  'address_line_2',
-  'address_country',
-  'address_postal_code',
+  ...CUSTOMER_TEXT_COLUMNS,
   'metadata',
   'redemptions_total_redeemed',
   'redemptions_total_failed',

@@ -1,5 +1,6 @@
 /** @module The field paths a filter may name, what kind each is, and where it lives in D1. */
 
+import { CUSTOMER_FIELDS } from '../customer-fields';
 import { FilterError } from './errors';
 
 /**
@@ -30,56 +31,16 @@ export const EVENT_NAME_PATTERN = KEY_PATTERN;
 
 type FixedField = Exclude<Field, { kind: 'event_count' | 'json' }>;
 
-const text = (path: string, column: string, foldCase = false): FixedField => ({
-  kind: 'text',
-  path,
-  column,
-  profilePath: path.split('.'),
-  foldCase,
-});
-const typed = (kind: 'number' | 'timestamp' | 'calendar_date', path: string, column: string): FixedField => ({
-  kind,
-  path,
-  column,
-  profilePath: path.split('.'),
-});
-
-/** Every field with a column of its own. Column names come only from here, never from input. */
+/** Every customer field with a column of its own. Column names come only from the catalogue, never from input. */
 const FIXED_FIELDS: ReadonlyMap<string, FixedField> = new Map(
-  [
-    text('name', 'name'),
-    // Addresses are case-insensitive in practice (RFC 5321 local parts aside), and users type them in any case.
-    text('email', 'email', true),
-    text('phone', 'phone'),
-    text('source_id', 'source_id'),
-    text('description', 'description'),
-    text('address.city', 'address_city'),
-    text('address.state', 'address_state'),
-    text('address.country', 'address_country'),
-    text('address.postal_code', 'address_postal_code'),
-    text('address.line_1', 'address_line_1'),
-    text('address.line_2', 'address_line_2'),
-    typed('timestamp', 'created_at', 'created_at'),
-    typed('timestamp', 'updated_at', 'updated_at'),
-    typed('timestamp', 'summary.orders.last_order_date', 'orders_last_order_date'),
-    typed('calendar_date', 'birthdate', 'birthdate'),
-    typed('number', 'summary.orders.total_amount', 'orders_total_amount'),
-    typed('number', 'summary.orders.total_count', 'orders_total_count'),
-    typed('number', 'summary.orders.average_amount', 'orders_average_amount'),
-    typed('number', 'summary.orders.last_order_amount', 'orders_last_order_amount'),
-    typed('number', 'summary.redemptions.total_redeemed', 'redemptions_total_redeemed'),
-    typed('number', 'summary.redemptions.total_failed', 'redemptions_total_failed'),
-    typed('number', 'summary.redemptions.total_succeeded', 'redemptions_total_succeeded'),
-    typed('number', 'summary.redemptions.total_rolled_back', 'redemptions_total_rolled_back'),
-    typed('number', 'summary.redemptions.total_rollback_failed', 'redemptions_total_rollback_failed'),
-    typed('number', 'summary.redemptions.total_rollback_succeeded', 'redemptions_total_rollback_succeeded'),
-    typed('number', 'summary.redemptions.gift.redeemed_amount', 'redemptions_gift_redeemed_amount'),
-    typed('number', 'summary.redemptions.gift.amount_to_go', 'redemptions_gift_amount_to_go'),
-    typed('number', 'summary.redemptions.loyalty_card.redeemed_points', 'redemptions_loyalty_redeemed_points'),
-    typed('number', 'summary.redemptions.loyalty_card.points_to_go', 'redemptions_loyalty_points_to_go'),
-    typed('number', 'loyalty.points', 'loyalty_points'),
-    typed('number', 'loyalty.referred_customers', 'loyalty_referred_customers'),
-  ].map((field) => [field.path, field]),
+  CUSTOMER_FIELDS.map((f): [string, FixedField] => {
+    const profilePath = f.path.split('.');
+    const field: FixedField =
+      f.kind === 'text'
+        ? { kind: 'text', path: f.path, column: f.column, profilePath, foldCase: 'foldCase' in f }
+        : { kind: f.kind, path: f.path, column: f.column, profilePath };
+    return [f.path, field];
+  }),
 );
 
 /** Resolves a field path of a filter; throws FilterError (at `path`) for anything not supported. */

@@ -5,25 +5,11 @@
 // stored value as it is; metadata cells are merged into the stored metadata (json_patch). A row that
 // would change nothing writes nothing: updated_at stays, and the row is counted as unchanged.
 
+import type { WritableColumn } from '../../../shared/customer-fields';
 import { CUSTOMER_TEXT_COLUMNS } from './customers';
 
 /** One row, keyed by customers column; metadata is an object. Only present cells are set. */
-export interface ImportRecord {
-  id?: string;
-  source_id?: string;
-  name?: string;
-  description?: string;
-  email?: string;
-  phone?: string;
-  birthdate?: string;
-  address_city?: string;
-  address_state?: string;
-  address_line_1?: string;
-  address_line_2?: string;
-  address_country?: string;
-  address_postal_code?: string;
-  metadata?: Record<string, unknown>;
-}
+export type ImportRecord = { [C in WritableColumn | 'id']?: string } & { metadata?: Record<string, unknown> };
 
 /** The text columns a row may set. Column names come only from this list, never from the file. */
 const TEXT_COLUMNS = CUSTOMER_TEXT_COLUMNS;

@@ -1,55 +1,26 @@
+import {
+  ADDRESS_FIELDS,
+  type AddressKey,
+  type ColumnValue,
+  CUSTOMER_FIELDS,
+  TOP_LEVEL_WRITABLE_FIELDS,
+  WRITABLE_FIELDS,
+  type WritableColumn,
+} from '../../../shared/customer-fields';
 import type { Customer } from '../../../shared/types';
 import type { CustomerListQuery, CustomerWrite } from '../schemas/customers';
 import { toIso } from '../lib/time';
 
-/** A row of the customers table, as D1 returns it. */
-export interface CustomerRow {
+/** A row of the customers table, as D1 returns it: one column per catalogue field. */
+export type CustomerRow = { [F in (typeof CUSTOMER_FIELDS)[number] as F['column']]: ColumnValue<F['kind']> } & {
   id: string;
-  source_id: string | null;
-  name: string | null;
-  description: string | null;
-  email: string | null;
-  phone: string | null;
-  birthdate: string | null;
-  address_city: string | null;
-  address_state: string | null;
-  address_line_1: string | null;
-  address_line_2: string | null;
-  address_country: string | null;
-  address_postal_code: string | null;
   metadata: string;
   system_metadata: string;
-  redemptions_total_redeemed: number;
-  redemptions_total_failed: number;
-  redemptions_total_succeeded: number;
-  redemptions_total_rolled_back: number;
-  redemptions_total_rollback_failed: number;
-  redemptions_total_rollback_succeeded: number;
-  redemptions_gift_redeemed_amount: number;
-  redemptions_gift_amount_to_go: number;
-  redemptions_loyalty_redeemed_points: number;
-  redemptions_loyalty_points_to_go: number;
-  orders_total_amount: number;
-  orders_total_count: number;
-  orders_average_amount: number;
-  orders_last_order_amount: number;
-  orders_last_order_date: number | null;
-  loyalty_points: number;
-  loyalty_referred_customers: number;
   created_at: number;
-  updated_at: number | null;
-}
+};
 
-
-/** address.<field> of the wire object and the column that stores it. */
-export const ADDRESS_COLUMNS = {
-  city: 'address_city',
-  state: 'address_state',
-  line_1: 'address_line_1',
-  line_2: 'address_line_2',
-  country: 'address_country',
-  postal_code: 'address_postal_code',
-} as const;
+/** address.<key> of the wire object and the column that stores it. */
+export const ADDRESS_COLUMNS = Object.fromEntries(ADDRESS_FIELDS.map((f) => [f.key, f.column])) as Record<AddressKey, WritableColumn>;
 
 /** A SQL boolean expression over `customers c` with its bound values (see shared/filter compileSql). */
 export interface Predicate {
@@ -73,36 +44,23 @@ export function selectCustomers(db: D1Database, selector: CustomerSelector): D1P
   return db.prepare(`SELECT * FROM customers c WHERE ${sel.sql}`).bind(...sel.params);
 }
 
-/** The customer's own text fields besides source_id and the address; names reach SQL only from here. */
-const PROFILE_COLUMNS = ['name', 'description', 'email', 'phone', 'birthdate'] as const;
-
-/** Every text column a write may set, source_id aside (the CSV import writes these too). */
-export const CUSTOMER_TEXT_COLUMNS = [
-  ...PROFILE_COLUMNS,
-  'address_city',
-  'address_state',
-  'address_line_1',
-  'address_line_2',
-  'address_country',
-  'address_postal_code',
-] as const satisfies readonly (string & keyof CustomerRow)[];
+/** Every text column a write may set, source_id aside (the CSV import and the export read these too). */
+export const CUSTOMER_TEXT_COLUMNS = WRITABLE_FIELDS.map((f) => f.column).filter(
+  (c): c is Exclude<WritableColumn, 'source_id'> => c !== 'source_id',
+);
 
 type Assignment = [column: string, value: string | number | null];
 
 /** Maps the fields present in `write` to column assignments; absent fields are left out. */
 function assignments(write: CustomerWrite): Assignment[] {
   const out: Assignment[] = [];
-  for (const key of ['source_id', ...PROFILE_COLUMNS] as const) {
-    const value = write[key];
-    if (value !== undefined) out.push([key, value]);
+  for (const field of TOP_LEVEL_WRITABLE_FIELDS) {
+    const value = write[field.path];
+    if (value !== undefined) out.push([field.column, value]);
   }
-  if (write.address === null) {
-    for (const column of Object.values(ADDRESS_COLUMNS)) out.push([column, null]);
-  } else if (write.address !== undefined) {
-    for (const [field, column] of Object.entries(ADDRESS_COLUMNS)) {
-      const value = write.address[field as keyof typeof ADDRESS_COLUMNS];
-      if (value !== undefined) out.push([column, value]);
-    }
+  for (const field of ADDRESS_FIELDS) {
+    const value = write.address === null ? null : write.address?.[field.key];
+    if (value !== undefined) out.push([field.column, value]);
   }
   if (write.metadata !== undefined) out.push(['metadata', JSON.stringify(write.metadata ?? {})]);
   return out;
@@ -304,56 +262,42 @@ const parseJsonObject = (text: string): Record<string, unknown> => {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 };
 
+/** Sets `value` at a dot path of `target`, creating the objects on the way. */
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+  node[keys[keys.length - 1] as string] = value;
+}
+
+/** The wire customer object of a row: every catalogue field at its path, in its wire type. */
 export function rowToCustomer(row: CustomerRow): Customer {
-  const address = {
-    city: row.address_city,
-    state: row.address_state,
-    line_1: row.address_line_1,
-    line_2: row.address_line_2,
-    country: row.address_country,
-    postal_code: row.address_postal_code,
-  };
-  const orders: Customer['summary']['orders'] = {
-    total_amount: row.orders_total_amount,
-    total_count: row.orders_total_count,
-    average_amount: row.orders_average_amount,
-    last_order_amount: row.orders_last_order_amount,
-  };
-  if (row.orders_last_order_date !== null) orders.last_order_date = toIso(row.orders_last_order_date);
-  const customer: Customer = {
-    id: row.id,
-    source_id: row.source_id,
-    name: row.name,
-    description: row.description,
-    email: row.email,
-    phone: row.phone,
-    birthdate: row.birthdate,
-    address: Object.values(address).some((v) => v !== null) ? address : null,
-    summary: {
-      redemptions: {
-        total_redeemed: row.redemptions_total_redeemed,
-        total_failed: row.redemptions_total_failed,
-        total_succeeded: row.redemptions_total_succeeded,
-        total_rolled_back: row.redemptions_total_rolled_back,
-        total_rollback_failed: row.redemptions_total_rollback_failed,
-        total_rollback_succeeded: row.redemptions_total_rollback_succeeded,
-        gift: { redeemed_amount: row.redemptions_gift_redeemed_amount, amount_to_go: row.redemptions_gift_amount_to_go },
-        loyalty_card: {
-          redeemed_points: row.redemptions_loyalty_redeemed_points,
-          points_to_go: row.redemptions_loyalty_points_to_go,
-        },
-      },
-      orders,
-    },
-    loyalty: { points: row.loyalty_points, referred_customers: row.loyalty_referred_customers, campaigns: {} },
-    referrals: { total: 0, campaigns: [] },
-    metadata: parseJsonObject(row.metadata),
-    system_metadata: parseJsonObject(row.system_metadata),
-    created_at: toIso(row.created_at),
-    object: 'customer',
-  };
-  if (row.updated_at !== null) customer.updated_at = toIso(row.updated_at);
-  return customer;
+  const customer: Record<string, unknown> = { id: row.id };
+  for (const field of CUSTOMER_FIELDS) {
+    const value = row[field.column];
+    if (value === null && 'omitWhenNull' in field) continue;
+    setPath(customer, field.path, field.kind === 'timestamp' && value !== null ? toIso(value as number) : value);
+  }
+  const address = customer.address as Record<string, unknown>;
+  // Voucherify answers `address: null` for a customer without any address line.
+  if (Object.values(address).every((v) => v === null)) customer.address = null;
+  (customer.loyalty as Record<string, unknown>).campaigns = {};
+  customer.referrals = { total: 0, campaigns: [] };
+  customer.metadata = parseJsonObject(row.metadata);
+  customer.system_metadata = parseJsonObject(row.system_metadata);
+  customer.object = 'customer';
+  return customer as unknown as Customer;
+}
+
+/**
+ * The row of a visitor who is no customer yet: no fields, zero counters. Rules judge an anonymous
+ * visitor against it, so a rule on a customer field sees exactly what a new customer would have.
+ */
+export function emptyCustomerRow(id: string, createdAt: number): CustomerRow {
+  const row: Record<string, unknown> = { id, metadata: '{}', system_metadata: '{}' };
+  for (const field of CUSTOMER_FIELDS) row[field.column] = field.kind === 'number' ? 0 : null;
+  row.created_at = createdAt;
+  return row as CustomerRow;
 }
 
 /** True when `error` is D1 refusing a duplicate value of `table.column`. */

@@ -1,4 +1,5 @@
-import { CUSTOMER_TEXT_COLUMNS, type Predicate } from './customers';
+import { CUSTOMER_FIELDS } from '../../../shared/customer-fields';
+import type { Predicate } from './customers';
 
 export interface ExportRow {
   id: string;
@@ -37,28 +38,8 @@ export async function listExports(
   return { rows: (page?.results ?? []) as unknown as ExportRow[], total: Number(count?.results[0]?.total ?? 0) };
 }
 
-/** Customer columns an export may read. Names reach SQL only from this list. */
-export const EXPORTABLE_COLUMNS = [
-  'id',
-  'source_id',
-  ...CUSTOMER_TEXT_COLUMNS,
-  'metadata',
-  'redemptions_total_redeemed',
-  'redemptions_total_failed',
-  'redemptions_total_succeeded',
-  'redemptions_total_rolled_back',
-  'redemptions_total_rollback_failed',
-  'redemptions_total_rollback_succeeded',
-  'orders_total_amount',
-  'orders_total_count',
-  'orders_average_amount',
-  'orders_last_order_amount',
-  'orders_last_order_date',
-  'loyalty_points',
-  'loyalty_referred_customers',
-  'created_at',
-  'updated_at',
-] as const;
+/** Customer columns an export may read. Names reach SQL only from this list (the catalogue's columns). */
+export const EXPORTABLE_COLUMNS = ['id', ...CUSTOMER_FIELDS.map((f) => f.column), 'metadata'] as const;
 export type ExportableColumn = (typeof EXPORTABLE_COLUMNS)[number];
 
 export type ExportPageRow = Partial<Record<ExportableColumn, string | number | null>> & { created_at: number };

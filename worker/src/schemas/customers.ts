@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import {
+  ADDRESS_FIELDS,
+  type AddressKey,
+  TOP_LEVEL_WRITABLE_FIELDS,
+  type TopLevelWritablePath,
+  type Writable,
+} from '../../../shared/customer-fields';
 import { intParam, isoDateParam } from './common';
 
 // Input schemas of the customers API. Unknown properties are dropped rather than refused, so that a
@@ -6,8 +13,6 @@ import { intParam, isoDateParam } from './common';
 
 const MAX_TEXT = 255;
 const MAX_METADATA_BYTES = 32 * 1024;
-
-const optionalText = (max = MAX_TEXT) => z.string().max(max).nullable().optional();
 
 const isCalendarDate = (value: string): boolean => {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
@@ -17,11 +22,19 @@ const isCalendarDate = (value: string): boolean => {
   return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
 };
 
-const birthdate = z
-  .string()
-  .refine(isCalendarDate, { message: 'must be a calendar date in the format YYYY-MM-DD' })
-  .nullable()
-  .optional();
+/** The rule of one writable catalogue field; `null` clears it, absence leaves it as it is. */
+function fieldSchema(field: { path: string; write: Writable }) {
+  const { max, format } = field.write;
+  let text = z.string();
+  if (field.path === 'source_id') text = text.min(1, 'must not be empty');
+  if (format === 'calendar_date') {
+    return text.refine(isCalendarDate, { message: 'must be a calendar date in the format YYYY-MM-DD' }).nullable().optional();
+  }
+  text = text.max(max);
+  if (format === 'email') text = text.regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address');
+  return text.nullable().optional();
+}
+type FieldSchema = ReturnType<typeof fieldSchema>;
 
 export const metadataSchema = z
   .record(z.string().min(1).max(100), z.unknown())
@@ -29,45 +42,27 @@ export const metadataSchema = z
     message: `must be at most ${MAX_METADATA_BYTES} bytes as JSON`,
   });
 
-const addressSchema = z.object({
-  city: optionalText(),
-  state: optionalText(),
-  line_1: optionalText(),
-  line_2: optionalText(),
-  country: optionalText(),
-  postal_code: optionalText(64),
-});
+const addressSchema = z.object(
+  Object.fromEntries(ADDRESS_FIELDS.map((f) => [f.key, fieldSchema(f)])) as Record<AddressKey, FieldSchema>,
+);
 
 const sourceId = z.string().min(1, 'must not be empty').max(MAX_TEXT);
 
-/** The writable fields of a customer, shared by create, update and bulk upsert. */
+/**
+ * The writable fields of a customer (shared/customer-fields.ts), as the customers API, bulk upsert,
+ * the CSV import, events and the customer of validate/redeem bodies accept them.
+ */
 export const customerWriteFields = {
-  source_id: sourceId.nullable().optional(),
-  name: optionalText(),
-  description: optionalText(1024),
-  email: z
-    .string()
-    .max(254)
-    .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address')
-    .nullable()
-    .optional(),
-  phone: optionalText(64),
-  birthdate,
+  ...(Object.fromEntries(TOP_LEVEL_WRITABLE_FIELDS.map((f) => [f.path, fieldSchema(f)])) as Record<TopLevelWritablePath, FieldSchema>),
   /** Deprecated Voucherify alias of birthdate. */
-  birthday: birthdate,
+  birthday: fieldSchema({ path: 'birthday', write: { max: 10, format: 'calendar_date' } }),
   address: addressSchema.nullable().optional(),
   metadata: metadataSchema.nullable().optional(),
 };
 
 /** The customer fields in the shape the storage layer writes; `undefined` means "leave unchanged". */
-export type CustomerWrite = {
-  source_id?: string | null;
-  name?: string | null;
-  description?: string | null;
-  email?: string | null;
-  phone?: string | null;
-  birthdate?: string | null;
-  address?: z.output<typeof addressSchema> | null;
+export type CustomerWrite = { [P in TopLevelWritablePath]?: string | null } & {
+  address?: { [K in AddressKey]?: string | null } | null;
   metadata?: Record<string, unknown> | null;
 };
 

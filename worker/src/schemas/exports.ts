@@ -1,39 +1,13 @@
 import { z } from 'zod';
+import { CUSTOMER_FIELDS } from '../../../shared/customer-fields';
 import { intParam } from './common';
 
-/** The customer fields an export may list (Voucherify's list), plus `metadata.<key>`. */
-export const CUSTOMER_EXPORT_FIELDS = [
-  'name',
-  'id',
-  'description',
-  'email',
-  'source_id',
-  'created_at',
-  'address_city',
-  'address_state',
-  'address_line_1',
-  'address_line_2',
-  'address_country',
-  'address_postal_code',
-  'redemptions_total_redeemed',
-  'redemptions_total_failed',
-  'redemptions_total_succeeded',
-  'redemptions_total_rolled_back',
-  'redemptions_total_rollback_failed',
-  'redemptions_total_rollback_succeeded',
-  'orders_total_amount',
-  'orders_total_count',
-  'orders_average_amount',
-  'orders_last_order_amount',
-  'orders_last_order_date',
-  'loyalty_points',
-  'loyalty_referred_customers',
-  'updated_at',
-  'phone',
-  'birthday',
-  'birthdate',
-  'metadata',
-] as const;
+/**
+ * The customer fields an export may list: Voucherify's names, which are the catalogue's columns,
+ * plus `id`, `metadata` (the whole object) and `birthday` (the deprecated alias of birthdate);
+ * `metadata.<key>` is checked separately.
+ */
+export const CUSTOMER_EXPORT_FIELDS = ['id', ...CUSTOMER_FIELDS.map((f) => f.column), 'birthday', 'metadata'] as const;
 export type CustomerExportField = (typeof CUSTOMER_EXPORT_FIELDS)[number];
 
 export const DEFAULT_EXPORT_FIELDS: CustomerExportField[] = ['name', 'source_id'];

@@ -1,7 +1,8 @@
 import type { AsyncAction, ImportCsvResult } from '../../../shared/types';
 import * as asyncActions from '../db/async-actions';
 import * as importDb from '../db/customer-import';
-import { ADDRESS_COLUMNS, isUniqueViolation } from '../db/customers';
+import { ADDRESS_FIELDS, TOP_LEVEL_WRITABLE_FIELDS, WRITABLE_FIELDS, type WritablePath } from '../../../shared/customer-fields';
+import { isUniqueViolation } from '../db/customers';
 import { ApiError, invalidPayload } from '../errors';
 import { parseCsv } from '../lib/csv';
 import { randomId } from '../lib/ids';
@@ -15,31 +16,15 @@ import * as membership from './membership';
 // batch per chunk: the chunk's upserts, the refresh of its customers' auto-update segments, and
 // the progress of the action, committed together.
 
-/** The columns Voucherify maps to customer fields (header match ignores case and spaces around). */
+/**
+ * The columns Voucherify maps to customer fields: `Id` and the catalogue's columns (`Address_city`
+ * …); the header match ignores case and spaces around.
+ */
 const MAPPED_COLUMNS: Record<string, MappedField> = {
   id: 'id',
-  name: 'name',
-  email: 'email',
-  phone: 'phone',
-  birthdate: 'birthdate',
-  source_id: 'source_id',
-  description: 'description',
-  address_line_1: 'address.line_1',
-  address_line_2: 'address.line_2',
-  address_postal_code: 'address.postal_code',
-  address_city: 'address.city',
-  address_state: 'address.state',
-  address_country: 'address.country',
+  ...Object.fromEntries(WRITABLE_FIELDS.map((f) => [f.column, f.path])),
 };
-type MappedField =
-  | 'id'
-  | 'name'
-  | 'email'
-  | 'phone'
-  | 'birthdate'
-  | 'source_id'
-  | 'description'
-  | `address.${'line_1' | 'line_2' | 'postal_code' | 'city' | 'state' | 'country'}`;
+type MappedField = 'id' | WritablePath;
 
 type Column = { kind: 'field'; field: MappedField } | { kind: 'metadata'; key: string };
 
@@ -127,13 +112,13 @@ function rowInput(columns: Column[], fields: string[]): Record<string, unknown> 
 function toRecord(id: string | undefined, write: ReturnType<typeof customerImportRowSchema.parse>['write']): importDb.ImportRecord {
   const record: importDb.ImportRecord = {};
   if (id !== undefined) record.id = id;
-  for (const key of ['source_id', 'name', 'description', 'email', 'phone', 'birthdate'] as const) {
-    const value = write[key];
-    if (typeof value === 'string') record[key] = value;
+  for (const field of TOP_LEVEL_WRITABLE_FIELDS) {
+    const value = write[field.path];
+    if (typeof value === 'string') record[field.column] = value;
   }
-  for (const [field, column] of Object.entries(ADDRESS_COLUMNS) as [keyof typeof ADDRESS_COLUMNS, (typeof ADDRESS_COLUMNS)[keyof typeof ADDRESS_COLUMNS]][]) {
-    const value = write.address?.[field];
-    if (typeof value === 'string') record[column] = value;
+  for (const field of ADDRESS_FIELDS) {
+    const value = write.address?.[field.key];
+    if (typeof value === 'string') record[field.column] = value;
   }
   if (write.metadata) record.metadata = write.metadata;
   return record;

@@ -1,4 +1,5 @@
 import { compileSql, FilterError, type FilterAst, MAX_SQL_PARAMS, parseFilter } from '../../../shared/filter';
+import { CUSTOMER_FIELDS } from '../../../shared/customer-fields';
 import type { Export, ExportList } from '../../../shared/types';
 import type { Predicate } from '../db/customers';
 import * as exportsDb from '../db/exports';
@@ -47,7 +48,10 @@ const invalidParams = (details: string) => new ApiError(400, 'invalid_export_par
 
 type FieldSpec = { column: exportsDb.ExportableColumn; format: 'text' | 'number' | 'instant' | 'json' } | { metadataPath: string[] };
 
-const TIMESTAMPS = new Set<string>(['created_at', 'updated_at', 'orders_last_order_date']);
+/** How each catalogue column is written into a CSV cell. */
+const CELL_FORMAT = new Map<string, 'text' | 'number' | 'instant'>(
+  CUSTOMER_FIELDS.map((f) => [f.column, f.kind === 'timestamp' ? 'instant' : f.kind === 'number' ? 'number' : 'text']),
+);
 
 function fieldSpec(field: string): FieldSpec | null {
   if (field.startsWith('metadata.')) {
@@ -59,8 +63,7 @@ function fieldSpec(field: string): FieldSpec | null {
   // `birthday` is Voucherify's deprecated alias of birthdate.
   const column: exportsDb.ExportableColumn = known === 'birthday' ? 'birthdate' : known;
   if (column === 'metadata') return { column, format: 'json' };
-  if (TIMESTAMPS.has(column)) return { column, format: 'instant' };
-  return { column, format: /^(redemptions|orders|loyalty)_/.test(column) ? 'number' : 'text' };
+  return { column, format: CELL_FORMAT.get(column) ?? 'text' };
 }
 
 function checkFields(fields: string[] | undefined): string[] {

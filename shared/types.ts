@@ -232,6 +232,8 @@ export interface ValidateFailure {
   message: string;
   details?: string;
   request_id?: string;
+  resource_id?: string;
+  resource_type?: string;
 }
 
 export type ExportStatus = 'SCHEDULED' | 'IN_PROGRESS' | 'DONE' | 'ERROR';

@@ -63,7 +63,7 @@ describe('the auth matrix over every route', () => {
     expect(res.status).toBe(400);
     expect((await json(res)).key).toBe('ambiguous_tracking_id');
     // A made-up tracking id is just a new, empty profile.
-    const forged = await json(await call('/client/v1/validate?code=SEC&tracking_id=track_ForgedForgedForged0000', { headers: CLIENT_HEADERS }));
+    const forged = await json(await call('/client/v1/validate?code=SEC&amount=1000&tracking_id=track_ForgedForgedForged0000', { headers: CLIENT_HEADERS }));
     expect(forged.order.customer_id).toBeNull();
   });
 });

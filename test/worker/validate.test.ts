@@ -63,6 +63,27 @@ describe('failure reasons (HTTP 200, valid:false)', () => {
     expect(v).toMatchObject({ valid: false, reason, code, error: { key } });
     expect(v.tracking_id).toMatch(/^track_/);
     expect(v.error.request_id).toMatch(/^v-/);
+    // OA24 reference/OpenAPI.json:L3789 (VouchersValidateInvalidResponseBody): error.details is required.
+    expect(v.error.details).toEqual(expect.any(String));
+  });
+
+  it('words refusals as the spec does: lower-case message, the code as details', async () => {
+    await voucher('WORDS-OFF', { discount: { type: 'AMOUNT', amount_off: 100 }, active: false });
+    await voucher('WORDS-OLD', { discount: { type: 'AMOUNT', amount_off: 100 }, expiration_date: new Date(Date.now() - DAY).toISOString() });
+    // OA24 reference/OpenAPI.json:L64325-L64328: {code:400, key:'voucher_disabled', message:'voucher is disabled', details:<code>}.
+    expect((await validate('WORDS-OFF')).error).toMatchObject({ code: 400, key: 'voucher_disabled', message: 'voucher is disabled', details: 'WORDS-OFF' });
+    // OA24 reference/OpenAPI.json:L58929-L58932: {key:'voucher_expired', message:'voucher expired', details:<code>}.
+    expect((await validate('WORDS-OLD')).error).toMatchObject({ code: 400, key: 'voucher_expired', message: 'voucher expired', details: 'WORDS-OLD' });
+    // An unknown code names the resource (OA example "False", readOnly-openAPI.json:L33194).
+    expect((await validate('WORDS-NONE')).error).toMatchObject({ code: 404, key: 'not_found', resource_id: 'WORDS-NONE', resource_type: 'voucher' });
+  });
+
+  it('answers no order when the request describes none (no fabricated order)', async () => {
+    await voucher('NO-ORDER', { discount: { type: 'AMOUNT', amount_off: 100 } });
+    const v = await validate('NO-ORDER');
+    expect(v.valid).toBe(true);
+    expect(v).not.toHaveProperty('order');
+    expect((await validate('NO-ORDER', { order: { amount: 500 } })).order).toMatchObject({ amount: 500, total_amount: 400 });
   });
 
   it('quantity exceeded once every unit is redeemed', async () => {
@@ -241,9 +262,44 @@ describe('client validate', () => {
     expect(res.status).toBe(200);
     const body = await json(res);
     expect(body.valid).toBe(false);
-    expect(body.redeemables.map((r: any) => [r.id, r.status])).toEqual([['S1', 'APPLICABLE'], ['S2', 'APPLICABLE']]);
-    expect(body.inapplicable_redeemables).toMatchObject([{ id: 'S3', status: 'INAPPLICABLE', result: { error: { key: 'not_found' } } }]);
-    expect(body.order).toMatchObject({ amount: 10000, discount_amount: 1300, total_amount: 8700 });
+    // OA production/readOnly-openAPI.json:L30305 (ValidationsValidateResponseBody): `redeemables`
+    // lists the result of EACH redeemable; example "False" (OA:L33194) holds INAPPLICABLE and
+    // SKIPPED entries. Under ALL, "if one incentive is invalid ... no incentives are applied"
+    // (documentation/orchestrate/stacking-rules.mdx l.40-41): the good codes are SKIPPED with
+    // preceding_validation_failed and the order carries no discount.
+    expect(body.redeemables.map((r: any) => [r.id, r.status])).toEqual([['S1', 'SKIPPED'], ['S2', 'SKIPPED'], ['S3', 'INAPPLICABLE']]);
+    expect(body.skipped_redeemables).toMatchObject([
+      { id: 'S1', status: 'SKIPPED', result: { details: { key: 'preceding_validation_failed' } } },
+      { id: 'S2', status: 'SKIPPED' },
+    ]);
+    expect(body.inapplicable_redeemables).toMatchObject([
+      { id: 'S3', status: 'INAPPLICABLE', result: { error: { key: 'not_found', resource_id: 'S3', resource_type: 'voucher' }, details: { key: 'not_found' } } },
+    ]);
+    expect(body.order).toMatchObject({ amount: 10000, discount_amount: 0, total_discount_amount: 0, total_amount: 10000 });
+    expect(body.id).toMatch(/^valid_/);
+    // SDK dist/types/Validations.d.ts:94 (ValidationsStackingRules) requires these two.
+    expect(body.stacking_rules).toMatchObject({ redeemables_application_mode: 'ALL', redeemables_sorting_rule: 'REQUESTED_ORDER' });
     expect(body.tracking_id).toMatch(/^track_/);
+  });
+
+  it('applies every redeemable when all are applicable, each order showing the running total', async () => {
+    await voucher('R1', { discount: { type: 'AMOUNT', amount_off: 300 } });
+    await voucher('R2', { discount: { type: 'PERCENT', percent_off: 10 } });
+    const res = await call('/client/v1/validations', {
+      method: 'POST',
+      headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ redeemables: [{ object: 'voucher', id: 'R1' }, { object: 'voucher', id: 'R2' }], order: { amount: 10000 } }),
+    });
+    const body = await json(res);
+    expect(body.valid).toBe(true);
+    expect(body.skipped_redeemables).toEqual([]);
+    expect(body.inapplicable_redeemables).toEqual([]);
+    // OA example "True - 5 Redeemables" (readOnly-openAPI.json:L33250): each APPLICABLE
+    // redeemable's order carries the discount of the redeemables up to and including it.
+    expect(body.redeemables.map((r: any) => [r.status, r.order.total_discount_amount, r.order.total_amount])).toEqual([
+      ['APPLICABLE', 300, 9700],
+      ['APPLICABLE', 1300, 8700],
+    ]);
+    expect(body.order).toMatchObject({ amount: 10000, total_discount_amount: 1300, total_amount: 8700 });
   });
 });

@@ -190,3 +190,22 @@ export async function segmentsWithMember(db: D1Database, customerId: string): Pr
       .all<SegmentRow>()
   ).results;
 }
+
+/** The version of the segment definitions (migration 0009 bumps it on every change). */
+export function selectSegmentsVersion(db: D1Database): D1PreparedStatement {
+  return db.prepare("SELECT version FROM definition_versions WHERE name = 'segments'");
+}
+
+/** Reads the version out of the result of selectSegmentsVersion. */
+export function segmentsVersionOf(result: D1Result<Record<string, unknown>> | undefined): string {
+  return String(result?.results[0]?.version ?? '');
+}
+
+/** The auto-update segments and the version they belong to, read together (one batch). */
+export async function autoUpdateSegmentsWithVersion(db: D1Database): Promise<{ version: string; rows: SegmentRow[] }> {
+  const [version, rows] = await db.batch<Record<string, unknown>>([
+    selectSegmentsVersion(db),
+    db.prepare("SELECT * FROM segments WHERE type = 'auto-update' ORDER BY created_at"),
+  ]);
+  return { version: segmentsVersionOf(version), rows: (rows?.results ?? []) as unknown as SegmentRow[] };
+}

@@ -1,4 +1,5 @@
 import type { CustomerRow } from './customers';
+import { segmentsVersionOf, selectSegmentsVersion } from './segments';
 
 /** The fields a validation needs about its subject, read in one D1 batch (one round trip). */
 export interface ValidationSubject {
@@ -9,6 +10,8 @@ export interface ValidationSubject {
   /** Stored memberships (static, auto-update) of the customer among the segments asked about. */
   memberOf: Set<string>;
   vouchers: Map<string, { id: string; quantity: number | null; redeemed_quantity: number; active: number }>;
+  /** The version of the segment definitions, read with the rest: the customer-write pipeline's cache key. */
+  segmentsVersion: string;
 }
 
 export interface TrackingProfileRow {
@@ -88,6 +91,7 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
     db
       .prepare('SELECT id, quantity, redeemed_quantity, active FROM vouchers WHERE id IN (SELECT value FROM json_each(?))')
       .bind(JSON.stringify(q.voucherIds)),
+    selectSegmentsVersion(db),
   ];
   if (q.attempt) {
     statements.push(
@@ -99,7 +103,7 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
         .bind(...subjectParams, JSON.stringify(q.attempt.codes), q.attempt.amount, now),
     );
   }
-  const [profile, customer, events, members, vouchers] = await db.batch<Record<string, unknown>>(statements);
+  const [profile, customer, events, members, vouchers, version] = await db.batch<Record<string, unknown>>(statements);
   return {
     profile: (profile?.results[0] as unknown as TrackingProfileRow | undefined) ?? null,
     customer: (customer?.results[0] as unknown as CustomerRow | undefined) ?? null,
@@ -110,6 +114,7 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
         (v) => [v.id, v],
       ),
     ),
+    segmentsVersion: segmentsVersionOf(version),
   };
 }
 

@@ -11,11 +11,7 @@ import { membersPredicate } from './segments';
 const duplicateSourceId = (sourceId: string | null | undefined): ApiError =>
   new ApiError(409, 'duplicate_source_id', 'Duplicate source_id', `Another customer already has source_id ${sourceId}`);
 
-/**
- * Runs a customer write together with the refresh of the customer's auto-update segment
- * memberships, in one batch, so that the write and the entered/left events it causes commit
- * together. A taken source_id becomes a 409 with nothing written.
- */
+/** Runs one customer write through the customer-write pipeline; a taken source_id is a 409 with nothing written. */
 async function writeCustomer(
   db: D1Database,
   statement: D1PreparedStatement,
@@ -23,13 +19,9 @@ async function writeCustomer(
   write: CustomerWrite,
   now: number,
 ): Promise<customers.CustomerRow | null> {
-  const active = await membership.loadActiveSegments(db);
   try {
-    const [written] = await db.batch<customers.CustomerRow>([
-      statement,
-      ...membership.refreshMemberships(db, active, selector, now),
-    ]);
-    return written?.results[0] ?? null;
+    const { customers: written } = await membership.writeCustomers(db, [statement], selector, now);
+    return written[0] ?? null;
   } catch (error) {
     if (customers.isUniqueViolation(error, 'customers', 'source_id')) throw duplicateSourceId(write.source_id);
     throw error;
@@ -145,12 +137,9 @@ export async function bulkUpsertCustomers(
   const startedAt = Date.now();
   const upserts = records.map((write) => customers.upsertCustomerBySourceId(db, randomId('cust_'), write, startedAt));
   const selector = { sourceIds: records.map((r) => r.source_id) };
-  const active = await membership.loadActiveSegments(db);
   // The report depends on what the upserts return, so the action is written after them; the
   // upserts are idempotent, so a failure between the two leaves nothing a retry would not mend.
-  const results = (
-    await db.batch<customers.CustomerRow>([...upserts, ...membership.refreshMemberships(db, active, selector, startedAt)])
-  ).slice(0, upserts.length);
+  const results = (await membership.writeCustomers(db, upserts, selector, startedAt)).results.slice(0, upserts.length) as D1Result<customers.CustomerRow>[];
   const report: AsyncActionResult = {
     done_count: records.length,
     failed_count: 0,
@@ -177,11 +166,8 @@ export async function bulkMergeMetadata(
     throw new ApiError(400, 'not_enough_source_ids', 'Not enough source_ids', 'source_ids must hold at least one source id');
   }
   const startedAt = Date.now();
-  const active = await membership.loadActiveSegments(db);
-  const [updated] = await db.batch<{ id: string; source_id: string }>([
-    customers.mergeMetadataBySourceIds(db, sourceIds, metadata, startedAt),
-    ...membership.refreshMemberships(db, active, { sourceIds }, startedAt),
-  ]);
+  const { results } = await membership.writeCustomers(db, [customers.mergeMetadataBySourceIds(db, sourceIds, metadata, startedAt)], { sourceIds }, startedAt);
+  const updated = results[0] as D1Result<{ id: string; source_id: string }> | undefined;
   const idBySourceId = new Map((updated?.results ?? []).map((r) => [r.source_id, r.id]));
   const report: AsyncActionResult = { done_count: 0, failed_count: 0, results: [], failed: [] };
   sourceIds.forEach((sourceId, row) => {

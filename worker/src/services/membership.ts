@@ -1,5 +1,5 @@
 import { compileSql, type FilterAst, parseFilter } from '../../../shared/filter';
-import { type CustomerSelector } from '../db/customers';
+import { type CustomerRow, type CustomerSelector, selectCustomers } from '../db/customers';
 import * as segmentsDb from '../db/segments';
 
 /** An auto-update segment, ready to judge customers. */
@@ -12,9 +12,35 @@ export interface ActiveSegment {
 /** Filters were validated when the segment was created, so parsing a stored one cannot fail. */
 const storedAst = (row: segmentsDb.SegmentRow): FilterAst => parseFilter(JSON.parse(row.filter ?? '{}'));
 
+/**
+ * The auto-update segments of this isolate, parsed, with the version they were read at. Staleness:
+ * every use is keyed by a version read from D1 in the same request (migration 0009's triggers replace
+ * it on any segment change), so a changed segment is never judged with an old filter; a request
+ * that read the version before a concurrent change commits judges with the segments of its read,
+ * exactly as if it had committed first.
+ */
+let cache: { version: string; segments: ActiveSegment[] } | null = null;
+
+function remember(version: string, rows: segmentsDb.SegmentRow[]): ActiveSegment[] {
+  const segments = rows.map((row) => ({ id: row.id, name: row.name, ast: storedAst(row) }));
+  cache = { version, segments };
+  return segments;
+}
+
+/**
+ * The active segments at `version` (read by the caller inside a batch it makes anyway): no round
+ * trip while this isolate's copy is current, one batch when it is not.
+ */
+export async function activeSegmentsAt(db: D1Database, version: string): Promise<ActiveSegment[]> {
+  if (cache?.version === version) return cache.segments;
+  const fresh = await segmentsDb.autoUpdateSegmentsWithVersion(db);
+  return remember(fresh.version, fresh.rows);
+}
+
+/** The active segments, for a caller with no batch to carry the version read: one small query when current. */
 export async function loadActiveSegments(db: D1Database): Promise<ActiveSegment[]> {
-  const rows = await segmentsDb.listSegmentsOfType(db, 'auto-update');
-  return rows.map((row) => ({ id: row.id, name: row.name, ast: storedAst(row) }));
+  const version = segmentsDb.segmentsVersionOf(await segmentsDb.selectSegmentsVersion(db).all());
+  return activeSegmentsAt(db, version);
 }
 
 /**
@@ -29,6 +55,46 @@ export function refreshMemberships(
   now: number,
 ): D1PreparedStatement[] {
   return segments.flatMap((segment) => segmentsDb.membershipDiff(db, segment, compileSql(segment.ast, now), selector, now));
+}
+
+/** A customer write as one batch, with a named accessor for what it read back. */
+export interface CustomerWriteBatch {
+  statements: D1PreparedStatement[];
+  /** The selected customers as the batch left them. */
+  customers(results: D1Result<Record<string, unknown>>[]): CustomerRow[];
+}
+
+/**
+ * The one way customers are written: the writes (and anything else that changes what the
+ * segments look at, e.g. a redemption's summary), then the refresh of the selected customers'
+ * auto-update memberships with their entered/left events, then the customers read back, all in
+ * one batch. Callers may append statements after these.
+ */
+export function customerWriteBatch(
+  db: D1Database,
+  segments: ActiveSegment[],
+  writes: D1PreparedStatement[],
+  selector: CustomerSelector,
+  now: number,
+): CustomerWriteBatch {
+  const refresh = refreshMemberships(db, segments, selector, now);
+  const readBack = writes.length + refresh.length;
+  return {
+    statements: [...writes, ...refresh, selectCustomers(db, selector)],
+    customers: (results) => (results[readBack]?.results ?? []) as unknown as CustomerRow[],
+  };
+}
+
+/** Runs customerWriteBatch on its own; returns the written customers. */
+export async function writeCustomers(
+  db: D1Database,
+  writes: D1PreparedStatement[],
+  selector: CustomerSelector,
+  now: number,
+): Promise<{ customers: CustomerRow[]; results: D1Result<Record<string, unknown>>[] }> {
+  const batch = customerWriteBatch(db, await loadActiveSegments(db), writes, selector, now);
+  const results = await db.batch<Record<string, unknown>>(batch.statements);
+  return { customers: batch.customers(results), results };
 }
 
 /**

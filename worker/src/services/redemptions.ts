@@ -12,7 +12,7 @@ import type { StackableInput, ValidationContext } from '../schemas/vouchers';
 import { type LoadedDefinition, loadVoucherDefinition } from './definitions';
 import * as membership from './membership';
 import { identityHmac, resolveTrackingId, TRACKING_ID } from './tracking';
-import { ambiguousTrackingId, assertOneCustomer, judge, type Judgement, orderFigures, orderSummary, type Refusal } from './validation';
+import { ambiguousTrackingId, assertOneCustomer, judge, quantityExceeded, type Judgement, orderFigures, orderSummary, type Refusal } from './validation';
 
 export interface RedeemRequest {
   codes: string[];
@@ -232,7 +232,7 @@ export async function redeem(env: Env, request: RedeemRequest) {
     const reason = redemptionsDb.abortReason(error);
     if (reason === 'voucher_quantity_exceeded') {
       // Another redemption took the last unit between our read and our write.
-      const failure = { valid: false as const, reason: 'quantity exceeded', error: { code: 400, key: 'quantity_exceeded', message: 'Quantity exceeded' } };
+      const failure = { valid: false as const, ...quantityExceeded(request.codes[0] ?? '') };
       throw await recordFailure(env, plan, sel, { ...base, code: request.codes[0] ?? '', voucher_id: loaded[0]?.voucher.id ?? null }, failure, idempotencyKey, context);
     }
     if (reason === 'ambiguous_tracking_id' && trackingId) {
@@ -257,7 +257,7 @@ export async function redeem(env: Env, request: RedeemRequest) {
 /** A retry of a request already answered: the same answer, nothing written again. */
 async function replay(db: D1Database, row: redemptionsDb.RedemptionRow) {
   if (row.result === 'FAILURE') {
-    throw failureError({ reason: row.failure_message ?? '', error: { code: 400, key: row.failure_code ?? 'invalid_voucher', message: row.failure_message ?? '' } }, row.id);
+    throw failureError({ reason: row.failure_message ?? '', error: { code: 400, key: row.failure_code ?? 'invalid_voucher', message: row.failure_message ?? '', details: row.code } }, row.id);
   }
   return redemptionResponse(db, row);
 }

@@ -2,24 +2,35 @@ import { discountAmount } from '../../../shared/discount';
 import { evaluate, type FilterProfile } from '../../../shared/filter';
 import { checkRuleSet } from '../../../shared/rules';
 import type { Customer, OrderSummary, ValidateFailure } from '../../../shared/types';
-import { rowToCustomer } from '../db/customers';
-import { readValidationSubject, type ValidationSubject } from '../db/tracking';
+import { emptyCustomerRow, rowToCustomer } from '../db/customers';
+import type { ValidationSubject } from '../db/tracking';
 import type { Env } from '../env';
 import { ApiError } from '../errors';
 import { toIso } from '../lib/time';
 import type { OrderInput, ValidationContext } from '../schemas/vouchers';
 import { type LoadedDefinition, loadVoucherDefinition } from './definitions';
-import { identityHmac, resolveTrackingId } from './tracking';
+import { resolveTrackingId } from './tracking';
+import { readVisitor } from './visitor';
+import { randomId } from '../lib/ids';
 
-/** Why a voucher cannot be used: the `reason` and `error` of a valid:false answer. */
+/**
+ * Why a voucher cannot be used: the `reason` and `error` of a valid:false answer. A validation
+ * rule's own message (errors.mdx, "Custom error messages") is kept apart: validate shows it as
+ * `error.message`, a refused redeem as the nested `error.message` under its generic message.
+ */
 export interface Refusal {
   reason: string;
-  error: ValidateFailure;
+  error: ValidateFailure & { details: string };
+  customMessage?: string;
 }
 
-const refusal = (reason: string, code: number, key: string, message: string, details?: string): Refusal => ({
+/**
+ * A refusal in the words of Voucherify's examples: a lower-case message and the code as details
+ * (OA24 reference/OpenAPI.json:L64323-L64328 voucher_disabled, :L58929-L58932 voucher_expired).
+ */
+const refusal = (reason: string, key: string, code: string): Refusal => ({
   reason,
-  error: details === undefined ? { code, key, message } : { code, key, message, details },
+  error: { code: 400, key, message: reason, details: code },
 });
 
 export const ambiguousTrackingId = (trackingId: string, linked: string, claimed: string) =>
@@ -42,8 +53,13 @@ export function assertOneCustomer(subject: ValidationSubject, claimed: string | 
   if (found?.id !== linked) throw ambiguousTrackingId(subject.profile.id, linked, claimed);
 }
 
-export const voucherNotFound = (code: string) =>
-  refusal('voucher not found', 404, 'not_found', 'Resource not found', `Cannot find voucher with id ${code}`);
+/** A unit taken by a concurrent redemption between the read and the write. */
+export const quantityExceeded = (code: string): Refusal => refusal('quantity exceeded', 'quantity_exceeded', code);
+
+export const voucherNotFound = (code: string): Refusal => ({
+  reason: 'voucher not found',
+  error: { code: 404, key: 'not_found', message: 'Resource not found', details: `Cannot find voucher with id ${code}`, resource_id: code, resource_type: 'voucher' },
+});
 
 /** The order as the rules and the discount see it. */
 export function orderFigures(order: OrderInput | undefined, amount: number | undefined): { amount: number | null; itemsCount: number } {
@@ -64,22 +80,7 @@ export function orderFigures(order: OrderInput | undefined, amount: number | und
  * visitor, an empty customer that only has its tracking profile's events.
  */
 function subjectProfile(subject: ValidationSubject, context: ValidationContext): FilterProfile {
-  const base: Customer = subject.customer
-    ? rowToCustomer(subject.customer)
-    : {
-        ...rowToCustomer({
-          id: subject.profile?.id ?? 'anonymous',
-          source_id: null, name: null, description: null, email: null, phone: null, birthdate: null,
-          address_city: null, address_state: null, address_line_1: null, address_line_2: null,
-          address_country: null, address_postal_code: null, metadata: '{}', system_metadata: '{}',
-          redemptions_total_redeemed: 0, redemptions_total_failed: 0, redemptions_total_succeeded: 0,
-          redemptions_total_rolled_back: 0, redemptions_total_rollback_failed: 0, redemptions_total_rollback_succeeded: 0,
-          redemptions_gift_redeemed_amount: 0, redemptions_gift_amount_to_go: 0, redemptions_loyalty_redeemed_points: 0,
-          redemptions_loyalty_points_to_go: 0, orders_total_amount: 0, orders_total_count: 0, orders_average_amount: 0,
-          orders_last_order_amount: 0, orders_last_order_date: null, loyalty_points: 0, loyalty_referred_customers: 0,
-          created_at: subject.profile?.first_seen ?? Date.now(), updated_at: null,
-        }),
-      };
+  const base: Customer = rowToCustomer(subject.customer ?? emptyCustomerRow(subject.profile?.id ?? 'anonymous', subject.profile?.first_seen ?? Date.now()));
   const metadata = context.customer?.metadata ? { ...base.metadata, ...context.customer.metadata } : base.metadata;
   return { ...base, metadata, events: subject.events };
 }
@@ -111,15 +112,15 @@ export function judge(
   const { voucher } = definition;
   const live = subject.vouchers.get(voucher.id);
   if (!live) return { valid: false, ...voucherNotFound(voucher.code) };
-  if (live.active !== 1) return { valid: false, ...refusal('voucher is disabled', 400, 'voucher_disabled', 'Voucher is disabled') };
+  if (live.active !== 1) return { valid: false, ...refusal('voucher is disabled', 'voucher_disabled', voucher.code) };
   if (voucher.start_date !== null && now < voucher.start_date) {
-    return { valid: false, ...refusal('voucher not active', 400, 'voucher_not_active', 'Voucher not active', `Voucher starts at ${toIso(voucher.start_date)}`) };
+    return { valid: false, ...refusal('voucher not active', 'voucher_not_active', voucher.code) };
   }
   if (voucher.expiration_date !== null && now > voucher.expiration_date) {
-    return { valid: false, ...refusal('voucher expired', 400, 'voucher_expired', 'Voucher expired', `Voucher expired at ${toIso(voucher.expiration_date)}`) };
+    return { valid: false, ...refusal('voucher expired', 'voucher_expired', voucher.code) };
   }
   if (live.quantity !== null && live.redeemed_quantity >= live.quantity) {
-    return { valid: false, ...refusal('quantity exceeded', 400, 'quantity_exceeded', 'Quantity exceeded') };
+    return { valid: false, ...quantityExceeded(voucher.code) };
   }
   const figures = orderFigures(context.order, context.amount);
   const profile = subjectProfile(subject, context);
@@ -135,10 +136,10 @@ export function judge(
     if (!violation) continue;
     const failure =
       violation.category === 'customer'
-        ? refusal('customer does not match segment rules', 400, 'customer_rules_violated', 'Customer does not match validation rules')
-        : refusal('order does not match validation rules', 400, 'order_rules_violated', 'Order does not match validation rules');
-    // A custom message of the failing rule (or of its rule set) is what the shop shows its customer.
-    if (violation.message) failure.error = { ...failure.error, message: violation.message };
+        ? refusal('customer does not match segment rules', 'customer_rules_violated', voucher.code)
+        : refusal('order does not match validation rules', 'order_rules_violated', voucher.code);
+    // The failing rule's (or its rule set's) own message: what the shop shows its customer.
+    if (violation.message) failure.customMessage = violation.message;
     return { valid: false, ...failure };
   }
   return {
@@ -173,6 +174,41 @@ export function orderSummary(
   return summary;
 }
 
+/**
+ * How this service stacks redeemables, in the words of Voucherify's stacking rules (OA
+ * production/readOnly-openAPI.json StackingRules, SDK Validations.d.ts:94): every redeemable of a
+ * request applies or none does (ALL), in the order sent, each percent discount on the initial
+ * amount. One object for stackable validate and redeem.
+ */
+export const STACKING_RULES = {
+  redeemables_limit: 30,
+  applicable_redeemables_limit: 30,
+  applicable_redeemables_per_category_limit: 30,
+  applicable_exclusive_redeemables_limit: 1,
+  applicable_exclusive_redeemables_per_category_limit: 1,
+  applicable_redeemables_category_limits: {},
+  exclusive_categories: [],
+  joint_categories: [],
+  redeemables_application_mode: 'ALL',
+  redeemables_sorting_rule: 'REQUESTED_ORDER',
+  redeemables_no_effect_rule: 'REDEEM_ANYWAY',
+  no_effect_skip_categories: [],
+  no_effect_redeem_anyway_categories: [],
+  redeemables_products_application_mode: 'STACK',
+  redeemables_rollback_order_mode: 'WITHOUT_ORDER',
+} as const;
+
+/** The error of a refusal as a validate answer shows it: the rule's own message, when it has one, as `message`. */
+const validateError = (failure: Refusal, requestId: string) => ({
+  ...failure.error,
+  ...(failure.customMessage ? { message: failure.customMessage } : {}),
+  request_id: requestId,
+});
+
+/** True when the request says anything about an order: only then does the answer carry one. */
+const hasOrder = (context: ValidationContext): boolean =>
+  context.order != null || context.amount != null;
+
 /** The answer of a validate call, valid or not (always HTTP 200), in Voucherify's shape. */
 export function validateResponse(
   code: string,
@@ -185,7 +221,7 @@ export function validateResponse(
 ) {
   if (!judgement.valid || !definition) {
     const failure = judgement.valid ? voucherNotFound(code) : judgement;
-    return { valid: false, reason: failure.reason, error: { ...failure.error, request_id: requestId }, tracking_id: trackingId, code, metadata: {} };
+    return { valid: false, reason: failure.reason, error: validateError(failure, requestId), tracking_id: trackingId, code, metadata: {} };
   }
   const { voucher } = definition;
   return {
@@ -194,7 +230,7 @@ export function validateResponse(
     applicable_to: emptyList(),
     inapplicable_to: emptyList(),
     tracking_id: trackingId,
-    order: orderSummary(context.order, judgement.orderAmount, judgement.discountAmount, customerId),
+    ...(hasOrder(context) ? { order: orderSummary(context.order, judgement.orderAmount, judgement.discountAmount, customerId) } : {}),
     discount: voucher.discount,
     metadata: voucher.metadata,
     start_date: voucher.start_date === null ? null : toIso(voucher.start_date),
@@ -210,78 +246,91 @@ export function validateResponse(
  */
 export async function validateVoucher(env: Env, code: string, context: ValidationContext, requestId: string) {
   const now = Date.now();
-  const [definition, tracking, hmac] = await Promise.all([
+  const [definition, tracking] = await Promise.all([
     loadVoucherDefinition(env, code),
     resolveTrackingId(env.TRACKING_SECRET, context.tracking_id),
-    identityHmac(env.TRACKING_SECRET, context.identity_hash),
   ]);
-  const subject = await readValidationSubject(env.DB, {
-    trackingId: tracking.id,
-    customerRef: context.customer?.id ?? context.customer?.source_id ?? null,
-    identityHmac: hmac,
-    segmentIds: definition?.segmentIds ?? [],
-    voucherIds: definition ? [definition.voucher.id] : [],
-    attempt: { codes: [code], amount: orderFigures(context.order, context.amount).amount, now },
+  const subject = await readVisitor(env, definition ? [definition] : [], context, tracking.id, {
+    codes: [code],
+    amount: orderFigures(context.order, context.amount).amount,
+    now,
   });
-  assertOneCustomer(subject, context.customer?.id ?? context.customer?.source_id);
   const judgement: Judgement = definition ? judge(definition, subject, context, now) : { valid: false, ...voucherNotFound(code) };
   const body = validateResponse(code, definition, judgement, context, tracking.id, subject.customer?.id ?? null, requestId);
   return { body, trackingId: tracking.id };
 }
 
-/** POST /v1/validations and /client/v1/validations: several vouchers for one visitor and order. */
+/** One redeemable of a stackable validate, judged. */
+interface StackedResult {
+  code: string;
+  definition: LoadedDefinition | null;
+  judgement: Judgement;
+}
+
+/** SKIPPED under the ALL mode: this one would apply, another of the request does not (OA ValidationsRedeemableSkippedResultPrecedingValidationFailed). */
+const PRECEDING_VALIDATION_FAILED = {
+  key: 'preceding_validation_failed',
+  message: 'Redeemable cannot be applied due to preceding validation failure',
+} as const;
+
+/**
+ * POST /v1/validations and /client/v1/validations: several vouchers for one visitor and order, in
+ * the shape of OA ValidationsValidateResponseBody (production/readOnly-openAPI.json:L30305):
+ * `redeemables` lists every redeemable in the order sent, APPLICABLE, INAPPLICABLE or SKIPPED; when
+ * one is inapplicable nothing applies (STACK l.40-41), so the others are SKIPPED and the order
+ * carries no discount. Each APPLICABLE redeemable's order shows the running total up to it.
+ */
 export async function validateStackable(env: Env, codes: string[], context: ValidationContext, requestId: string) {
   const now = Date.now();
-  const [definitions, tracking, hmac] = await Promise.all([
+  const [definitions, tracking] = await Promise.all([
     Promise.all(codes.map((code) => loadVoucherDefinition(env, code))),
     resolveTrackingId(env.TRACKING_SECRET, context.tracking_id),
-    identityHmac(env.TRACKING_SECRET, context.identity_hash),
   ]);
   const known = definitions.filter((d): d is LoadedDefinition => d !== null);
   const figures = orderFigures(context.order, context.amount);
-  const subject = await readValidationSubject(env.DB, {
-    trackingId: tracking.id,
-    customerRef: context.customer?.id ?? context.customer?.source_id ?? null,
-    identityHmac: hmac,
-    segmentIds: [...new Set(known.flatMap((d) => d.segmentIds))],
-    voucherIds: known.map((d) => d.voucher.id),
-    attempt: { codes, amount: figures.amount, now },
-  });
-  assertOneCustomer(subject, context.customer?.id ?? context.customer?.source_id);
+  const subject = await readVisitor(env, known, context, tracking.id, { codes, amount: figures.amount, now });
   const customerId = subject.customer?.id ?? null;
-  const results = codes.map((code, i) => {
+  const results: StackedResult[] = codes.map((code, i) => {
     const definition = definitions[i] ?? null;
     const judgement: Judgement = definition ? judge(definition, subject, context, now) : { valid: false, ...voucherNotFound(code) };
     return { code, definition, judgement };
   });
-  const applicable = results.filter((r) => r.judgement.valid && r.definition);
-  const discount = applicable.reduce((sum, r) => sum + (r.judgement.valid ? r.judgement.discountAmount : 0), 0);
-  const orderTotal = Math.min(discount, figures.amount ?? 0);
+  const valid = results.every((r) => r.judgement.valid);
+
+  let discounted = 0;
+  const redeemables = results.map(({ code, definition, judgement }) => {
+    const common = { id: code, object: 'voucher' as const, metadata: definition?.voucher.metadata ?? {}, categories: [] };
+    if (!judgement.valid) {
+      return {
+        status: 'INAPPLICABLE' as const,
+        ...common,
+        result: {
+          error: validateError(judgement, requestId),
+          details: { message: judgement.customMessage ?? judgement.error.message, key: judgement.error.key },
+        },
+      };
+    }
+    if (!valid) return { status: 'SKIPPED' as const, ...common, result: { details: PRECEDING_VALIDATION_FAILED } };
+    discounted += judgement.discountAmount;
+    return {
+      status: 'APPLICABLE' as const,
+      ...common,
+      order: orderSummary(context.order, figures.amount, Math.min(discounted, figures.amount ?? 0), customerId),
+      applicable_to: emptyList(),
+      inapplicable_to: emptyList(),
+      result: { discount: definition?.voucher.discount },
+    };
+  });
   return {
     body: {
-      valid: applicable.length === results.length,
-      redeemables: applicable.map(({ code, definition, judgement }) => ({
-        status: 'APPLICABLE',
-        id: code,
-        object: 'voucher',
-        order: orderSummary(context.order, figures.amount, judgement.valid ? judgement.discountAmount : 0, customerId),
-        applicable_to: emptyList(),
-        inapplicable_to: emptyList(),
-        result: { discount: definition?.voucher.discount },
-        metadata: definition?.voucher.metadata ?? {},
-      })),
-      inapplicable_redeemables: results
-        .filter((r) => !r.judgement.valid)
-        .map(({ code, judgement }) => ({
-          status: 'INAPPLICABLE',
-          id: code,
-          object: 'voucher',
-          result: judgement.valid ? {} : { error: { ...judgement.error, request_id: requestId }, details: { message: judgement.reason } },
-        })),
-      skipped_redeemables: [],
-      order: orderSummary(context.order, figures.amount, orderTotal, customerId),
+      id: randomId('valid_'),
+      valid,
+      redeemables,
+      skipped_redeemables: redeemables.filter((r) => r.status === 'SKIPPED'),
+      inapplicable_redeemables: redeemables.filter((r) => r.status === 'INAPPLICABLE'),
+      ...(hasOrder(context) ? { order: orderSummary(context.order, figures.amount, valid ? Math.min(discounted, figures.amount ?? 0) : 0, customerId) } : {}),
       tracking_id: tracking.id,
-      stacking_rules: { redeemables_limit: 30, applicable_redeemables_limit: 5, applicable_exclusive_redeemables_limit: 1, exclusive_categories: [], joint_categories: [] },
+      stacking_rules: STACKING_RULES,
     },
     trackingId: tracking.id,
   };

@@ -2,6 +2,7 @@ import { discountAmount } from '../../../shared/discount';
 import { evaluate, type FilterProfile } from '../../../shared/filter';
 import { checkRuleSet } from '../../../shared/rules';
 import type { Customer, OrderSummary, ValidateFailure } from '../../../shared/types';
+import { validityRefusal } from '../../../shared/validity';
 import { rowToCustomer } from '../db/customers';
 import { readValidationSubject, type ValidationSubject } from '../db/tracking';
 import type { Env } from '../env';
@@ -118,6 +119,9 @@ export function judge(
   if (voucher.expiration_date !== null && now > voucher.expiration_date) {
     return { valid: false, ...refusal('voucher expired', 400, 'voucher_expired', 'Voucher expired', `Voucher expired at ${toIso(voucher.expiration_date)}`) };
   }
+  // Recurring windows (days, hours, timeframe): OA24 POST /v1/vouchers/{code}/redemption 400 "Voucher Inactive" (OpenAPI24.json:L64354).
+  const outsideWindow = validityRefusal(voucher, now);
+  if (outsideWindow) return { valid: false, ...refusal('voucher not active now', 400, 'voucher_not_active_now', 'voucher not active now', outsideWindow.details) };
   if (live.quantity !== null && live.redeemed_quantity >= live.quantity) {
     return { valid: false, ...refusal('quantity exceeded', 400, 'quantity_exceeded', 'Quantity exceeded') };
   }

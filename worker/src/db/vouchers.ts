@@ -267,7 +267,10 @@ export function updateRule(db: D1Database, id: string, patch: RulePatch, now: nu
   const set = Object.entries(patch).filter(([, v]) => v !== undefined);
   const clauses = [...set.map(([c]) => `${c} = ?`), 'updated_at = ?'];
   return db
-    .prepare(`UPDATE validation_rules AS r SET ${clauses.join(', ')} WHERE r.id = ? RETURNING *, ${ASSIGNMENTS_COUNT}`)
+    .prepare(
+      `UPDATE validation_rules SET ${clauses.join(', ')} WHERE id = ?
+       RETURNING *, (SELECT count(*) FROM validation_rule_assignments a WHERE a.rule_id = validation_rules.id) AS assignments`,
+    )
     .bind(...set.map(([, v]) => v as string | null), now, id);
 }
 

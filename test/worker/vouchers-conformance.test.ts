@@ -314,6 +314,18 @@ describe('validation rules (audit #10)', () => {
     expect((await api('PUT', '/v1/validation-rules/val_missing', { name: 'x' })).status).toBe(404);
   });
 
+  it('refuses item targeting and unknown fields in a rule, and takes back a rule it returned', async () => {
+    const rules = { '1': { name: 'order.amount', conditions: { $more_than: [1] } }, logic: '1' };
+    // OA ValidationRuleBase.applicable_to: item-level targeting, which discounts here do not have.
+    const items = { included: [{ object: 'product', id: 'prod_1' }], excluded: [], included_all: false };
+    await expectInvalid(await api('POST', '/v1/validation-rules', { name: 'items', rules, applicable_to: items }), 'applicable_to.included: not supported');
+    await expectInvalid(await api('POST', '/v1/validation-rules', { name: 'typo', rules, errors: { message: 'x' } }), 'unknown field "errors"');
+    const r = await rule(1);
+    const echoed = await api('PUT', `/v1/validation-rules/${r.id}`, { ...r, name: 'renamed' });
+    expect(echoed.status, await echoed.clone().text()).toBe(200);
+    expect(await json(echoed)).toMatchObject({ id: r.id, name: 'renamed', rules: r.rules });
+  });
+
   it('lists and deletes assignments; a deleted assignment stops applying at once', async () => {
     const v = await create('UNASSIGN');
     const r = await rule(5000);

@@ -1,25 +1,53 @@
 import { z } from 'zod';
 import { intParam } from './common';
 
+/**
+ * Item targeting (which products a discount applies to) is not implemented: discounts apply to the
+ * whole order. A rule that names items is refused rather than stored and ignored, which would give
+ * a larger discount than the shop set.
+ */
+const applicableTo = z
+  .object({
+    included: z.array(z.unknown()).max(0, 'not supported: item-level targeting (discounts apply to the whole order)').nullable().optional(),
+    excluded: z.array(z.unknown()).max(0, 'not supported: item-level targeting (discounts apply to the whole order)').nullable().optional(),
+    included_all: z.boolean().nullable().optional(),
+  })
+  .nullable()
+  .optional();
+
+const readOnly = z.unknown().optional().describe('read-only; ignored');
+
 const ruleFields = {
   name: z.string().min(1, 'must not be empty').max(200),
   rules: z.record(z.string(), z.unknown()),
   error: z.object({ message: z.string().max(500) }).optional(),
-  applicable_to: z.unknown().optional(),
-  type: z.string().optional(),
-  context_type: z.string().optional(),
+  applicable_to: applicableTo,
+  bundle_rules: z.null({ error: 'not supported: bundle rules' }).optional(),
+  // Descriptive in the spec (ValidationRuleBase); the rules themselves say what is checked.
+  type: z.string().max(64).nullable().optional(),
+  context_type: z.string().max(200).nullable().optional(),
+  // What GET returns, so that a rule read from the API can be sent back.
+  id: readOnly,
+  object: readOnly,
+  created_at: readOnly,
+  updated_at: readOnly,
+  assignments_count: readOnly,
 };
 
-export const validationRuleCreateSchema = z.object(ruleFields);
+/** A rule body refuses keys it does not know (OA ValidationRuleBase lists them all). */
+const ruleObject = <T extends z.ZodRawShape>(shape: T) =>
+  z.strictObject(shape, {
+    error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}` : undefined),
+  });
+
+export const validationRuleCreateSchema = ruleObject(ruleFields);
 
 /** PUT /v1/validation-rules/{id} (OA ValidationRulesUpdateRequestBody): what is given replaces; `error: null` removes the message. */
-export const validationRuleUpdateSchema = z.object({
+export const validationRuleUpdateSchema = ruleObject({
+  ...ruleFields,
   name: ruleFields.name.optional(),
   rules: ruleFields.rules.optional(),
   error: ruleFields.error.unwrap().nullable().optional(),
-  applicable_to: ruleFields.applicable_to,
-  type: ruleFields.type,
-  context_type: ruleFields.context_type,
 });
 export type ValidationRuleUpdate = z.output<typeof validationRuleUpdateSchema>;
 

@@ -1,5 +1,9 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { api, json } from './helpers';
+import { app } from '../../worker/src/app';
+import type { Env } from '../../worker/src/env';
+import { SERVER_HEADERS, api, json } from './helpers';
 
 // Wire conformance of vouchers and validation rules (audit findings #10, #14, #15, #20).
 // OA = spec/readOnly-openAPI.json, OA24 = spec/OpenAPI24.json, SDK = node_modules/@voucherify/sdk/dist/types.
@@ -237,6 +241,25 @@ describe('GET /v1/vouchers', () => {
     expect(before).toMatchObject({ total: 0, vouchers: [] });
     // No voucher has a holder here (holder_id is null), so a holder filter matches none.
     expect(await json(await api('GET', '/v1/vouchers?customer=cust_1'))).toMatchObject({ total: 0, vouchers: [] });
+  });
+
+  it('costs one D1 round trip for a page, whatever its size and the rules of its vouchers (no N+1)', async () => {
+    const r = await rule(1);
+    for (let i = 0; i < 30; i++) {
+      await create(`N1-${String(i).padStart(2, '0')}`);
+      await api('POST', `/v1/validation-rules/${r.id}/assignments`, { voucher: `N1-${String(i).padStart(2, '0')}` });
+    }
+    const counted = async (path: string) => {
+      const ctx = createExecutionContext();
+      const res = await app.fetch(new Request(`https://vouchsafe.test${path}`, { headers: SERVER_HEADERS }), { ...env, COUNT_OPS: 'on' } as unknown as Env, ctx);
+      await waitOnExecutionContext(ctx);
+      return { body: await json(res), ops: res.headers.get('X-Vouchsafe-Ops') };
+    };
+    const small = await counted('/v1/vouchers?limit=1');
+    const large = await counted('/v1/vouchers?limit=100');
+    expect(large.body.vouchers.filter((v: { validation_rules_assignments: { total: number } }) => v.validation_rules_assignments.total === 1).length).toBeGreaterThanOrEqual(30);
+    expect(small.ops).toBe('d1=1, kv_reads=0, kv_writes=0');
+    expect(large.ops).toBe('d1=1, kv_reads=0, kv_writes=0');
   });
 
   it.each([

@@ -1,6 +1,8 @@
 // Wire types of the Voucherify-compatible API (see ../shared/reference/voucherify-api.md).
 // Field names follow Voucherify exactly; where Vouchsafe goes further it adds fields, never renames.
 
+import type { DayOfWeek, ValidityHours, ValidityTimeframe } from './validity';
+
 export interface ApiErrorBody {
   code: number;
   key: string;
@@ -159,25 +161,61 @@ export interface EventResponse {
   loyalty: null;
 }
 
-export type Discount =
-  | { type: 'AMOUNT'; amount_off: number; effect?: string }
-  | { type: 'PERCENT'; percent_off: number; amount_limit?: number; effect?: string }
-  | { type: 'FIXED'; fixed_amount: number; effect?: string };
+export type DiscountEffect = 'APPLY_TO_ORDER';
 
+export type Discount =
+  | { type: 'AMOUNT'; amount_off: number; effect?: DiscountEffect }
+  | { type: 'PERCENT'; percent_off: number; amount_limit?: number; effect?: DiscountEffect }
+  | { type: 'FIXED'; fixed_amount: number; effect?: DiscountEffect };
+
+export interface ValidationRuleAssignment {
+  id: string;
+  rule_id: string;
+  related_object_id: string;
+  related_object_type: 'voucher';
+  created_at: string;
+  object: 'validation_rules_assignment';
+}
+
+/** The voucher object (OA GET /v1/vouchers/{code} example, readOnly-openAPI.json:L35147; SDK VouchersResponse). */
 export interface Voucher {
   id: string;
   code: string;
+  campaign: null;
+  campaign_id: null;
+  category: null;
+  category_id: null;
+  categories: [];
   type: 'DISCOUNT_VOUCHER';
   discount: Discount;
+  gift: null;
+  loyalty_card: null;
   start_date: string | null;
   expiration_date: string | null;
+  validity_timeframe: ValidityTimeframe | null;
+  validity_day_of_week: DayOfWeek[] | null;
+  validity_hours: ValidityHours | null;
   active: boolean;
-  redemption: { quantity: number | null; redeemed_quantity: number; object: 'list' };
+  additional_info: string | null;
   metadata: Metadata;
-  validation_rules_assignments: { object: 'list'; data_ref: 'data'; data: { id: string; rule_id: string; related_object_id: string; related_object_type: string; object: 'validation_rules_assignment' }[]; total: number };
+  /** No images are rendered here: the ids name the assets, the urls are null. */
+  assets: { qr: { id: string; url: null }; barcode: { id: string; url: null } };
+  is_referral_code: false;
   created_at: string;
-  updated_at?: string;
+  updated_at: string | null;
+  holder_id: null;
+  referrer_id: null;
+  validation_rules_assignments: { object: 'list'; data_ref: 'data'; data: ValidationRuleAssignment[]; total: number };
+  redemption: { quantity: number | null; redeemed_quantity: number; object: 'list'; url: string };
+  publish: { object: 'list'; count: number; url: string };
   object: 'voucher';
+}
+
+export interface VoucherList {
+  object: 'list';
+  data_ref: 'vouchers';
+  vouchers: Voucher[];
+  total: number;
 }
 
 export interface RuleCondition {

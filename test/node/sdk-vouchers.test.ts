@@ -102,3 +102,83 @@ describe('@voucherify/sdk vouchers, validate and redeem against Vouchsafe', () =
     expect(r.redemptions).toHaveLength(2);
   });
 });
+
+// The SDK calls of audit findings #10, #14, #15 and #20 (SDK dist/voucherifysdk.esm.js: Vouchers.list L536,
+// ValidationRules L1588-L1668), asserting the shapes the SDK types and the spec give.
+describe('@voucherify/sdk voucher listing, restrictions and validation-rule management', () => {
+  it('vouchers.list: the OA envelope with paging and created_at filters, qs-encoded by the SDK', async () => {
+    const since = new Date(Date.now() - 1).toISOString();
+    for (const code of ['LIST-1', 'LIST-2', 'LIST-3']) {
+      await server.vouchers.create(voucher({ code, type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 10 } }));
+    }
+    // SDK Vouchers.d.ts:152 VouchersListParams; :172 VouchersListResponse {object, total, data_ref:'vouchers', vouchers}.
+    const page = await server.vouchers.list({ limit: 2, page: 1, order: 'code', created_at: { after: since } });
+    expect(page).toMatchObject({ object: 'list', data_ref: 'vouchers', total: 3 });
+    expect(page.vouchers.map((v) => v.code)).toEqual(['LIST-1', 'LIST-2']);
+    const next = await server.vouchers.list({ limit: 2, page: 2, order: 'code', created_at: { after: since } });
+    expect(next.vouchers.map((v) => v.code)).toEqual(['LIST-3']);
+    // SDK Vouchers.d.ts:76: is_referral_code is typed as always present; OA example L35147 has publish and assets.
+    expect(page.vouchers[0]).toMatchObject({ is_referral_code: false, publish: { object: 'list', count: 0 }, validation_rules_assignments: { total: 0 } });
+    // A filter that cannot be applied is refused, not ignored.
+    await expect(server.vouchers.list({ campaign: 'Summer' })).rejects.toMatchObject({ code: 400, key: 'invalid_query_params' });
+  });
+
+  it('vouchers.create keeps validity_day_of_week and refuses the voucher on other days, at validate and redeem', async () => {
+    const today = new Date().getUTCDay();
+    const otherDays = [0, 1, 2, 3, 4, 5, 6].filter((d) => d !== today && d !== (today + 1) % 7);
+    const v = await server.vouchers.create(voucher({ code: 'SDK-DOW', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 10 }, validity_day_of_week: otherDays }));
+    // SDK Vouchers.d.ts:45 validity_day_of_week?: number[].
+    expect(v.validity_day_of_week).toEqual(otherDays);
+    const validation = await server.validations.validateVoucher('SDK-DOW', { order: { amount: 1000 } });
+    // errors.mdx voucher_not_active_now; OA24 L64354 "Voucher Inactive".
+    expect(validation).toMatchObject({ valid: false, error: { key: 'voucher_not_active_now' } });
+    await expect(server.redemptions.redeem('SDK-DOW', { customer: { source_id: 'sdk-dow' }, order: { amount: 1000 } } as never)).rejects.toMatchObject({
+      code: 400,
+      key: 'voucher_not_active_now',
+    });
+  });
+
+  it('vouchers.create refuses a field the spec defines but Vouchsafe does not implement', async () => {
+    const error = await server.vouchers
+      .create(voucher({ code: 'SDK-CFG', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 10 }, code_config: { prefix: 'X-' } }))
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 400, key: 'invalid_payload', details: expect.stringContaining('code_config') });
+    await expect(server.vouchers.get('SDK-CFG')).rejects.toMatchObject({ code: 404 });
+  });
+
+  it('vouchers.update takes back the voucher the SDK read (read-only fields echoed)', async () => {
+    const v = await server.vouchers.create(voucher({ code: 'SDK-ECHO', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 10 } }));
+    const updated = await server.vouchers.update({ ...(v as never as object), code: 'SDK-ECHO', additional_info: 'echoed' } as never);
+    expect(updated).toMatchObject({ code: 'SDK-ECHO', additional_info: 'echoed' });
+  });
+
+  it('validationRules: createAssignment(id, {voucher}), list, update, listAssignments, deleteAssignment', async () => {
+    await server.vouchers.create(voucher({ code: 'SDK-RULED', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 10 } }));
+    const rule = await server.validationRules.create({ name: 'sdk over 5', rules: { '1': { name: 'order.amount', conditions: { $more_than: [500] } }, logic: '1' } });
+    // SDK ValidationRules.d.ts:38 ValidationRulesCreateAssignment {voucher?}; :43 the response requires updated_at.
+    const assignment = await server.validationRules.createAssignment(rule.id, { voucher: 'SDK-RULED' });
+    expect(assignment).toMatchObject({ rule_id: rule.id, related_object_type: 'voucher', object: 'validation_rules_assignment' });
+    expect(assignment.updated_at).toEqual(expect.any(String));
+    expect((await server.validations.validateVoucher('SDK-RULED', { order: { amount: 1000 } })).valid).toBe(true);
+
+    // SDK ValidationRules.d.ts:56 ValidationRulesListResponse {object:'list', total, data_ref:'data', data}.
+    const rules = await server.validationRules.list({ limit: 100 });
+    expect(rules).toMatchObject({ object: 'list', data_ref: 'data' });
+    expect(rules.data.map((r) => r.id)).toContain(rule.id);
+
+    // SDK ValidationRules.d.ts:34 update({id, ...}): PUT without the id in the body.
+    const updated = await server.validationRules.update({ id: rule.id, rules: { '1': { name: 'order.amount', conditions: { $more_than: [5000] } }, logic: '1' } });
+    expect(updated).toMatchObject({ id: rule.id, name: 'sdk over 5', object: 'validation_rules' });
+    expect((await server.validations.validateVoucher('SDK-RULED', { order: { amount: 1000 } })).valid).toBe(false);
+
+    // SDK ValidationRules.d.ts:66 ValidationRulesListAssignmentsResponse.
+    const assignments = await server.validationRules.listAssignments(rule.id, { limit: 10 });
+    expect(assignments).toMatchObject({ object: 'list', data_ref: 'data', total: 1, data: [{ id: assignment.id }] });
+    const everywhere = await server.validationRules.listRulesAssignments({ rule: rule.id });
+    expect(everywhere).toMatchObject({ total: 1, data: [{ id: assignment.id, rule_id: rule.id }] });
+
+    await server.validationRules.deleteAssignment(rule.id, assignment.id);
+    expect((await server.validationRules.listAssignments(rule.id)).total).toBe(0);
+    expect((await server.validations.validateVoucher('SDK-RULED', { order: { amount: 1000 } })).valid).toBe(true);
+  });
+});

@@ -112,17 +112,17 @@ describe('under faults', () => {
     await api('POST', '/v1/vouchers/STALE', { discount: { type: 'AMOUNT', amount_off: 100 } });
     const validate = async () => json(await call('/client/v1/validate?code=STALE', { headers: CLIENT_HEADERS }));
     expect((await validate()).valid).toBe(true);
-    const cached = await env.CACHE.get('voucher-def:v1:STALE');
+    const cached = await env.CACHE.get('voucher-def:v2:STALE');
     expect(cached).not.toBeNull();
     await api('DELETE', '/v1/vouchers/STALE');
     // As if the delete's invalidation had not reached this location yet.
-    await env.CACHE.put('voucher-def:v1:STALE', cached as string);
+    await env.CACHE.put('voucher-def:v2:STALE', cached as string);
     expect(await validate()).toMatchObject({ valid: false, reason: 'voucher not found' });
   });
 
   it('a missing cached definition falls back to D1', async () => {
     await api('POST', '/v1/vouchers/NOKV', { discount: { type: 'AMOUNT', amount_off: 100 } });
-    await env.CACHE.delete('voucher-def:v1:NOKV');
+    await env.CACHE.delete('voucher-def:v2:NOKV');
     expect((await json(await call('/client/v1/validate?code=NOKV', { headers: CLIENT_HEADERS }))).valid).toBe(true);
   });
 });

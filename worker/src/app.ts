@@ -16,7 +16,7 @@ import { openApiRoutes } from './routes/openapi';
 import { redemptionRoutes, stackableValidationRoutes } from './routes/redemptions';
 import { segmentRoutes } from './routes/segments';
 import { sdkRoutes } from './routes/static';
-import { validationRuleRoutes } from './routes/validation-rules';
+import { validationRuleAssignmentRoutes, validationRuleRoutes } from './routes/validation-rules';
 import { voucherRoutes } from './routes/vouchers';
 import { MAX_IMPORT_BYTES } from './schemas/imports';
 
@@ -59,6 +59,7 @@ app.route('/v1/segments', segmentRoutes);
 app.route('/v1/events', eventRoutes('server'));
 app.route('/v1/vouchers', voucherRoutes);
 app.route('/v1/validation-rules', validationRuleRoutes);
+app.route('/v1/validation-rules-assignments', validationRuleAssignmentRoutes);
 app.route('/v1/validations', stackableValidationRoutes);
 app.route('/v1/redemptions', redemptionRoutes);
 app.route('/v1/exports', exportRoutes);

@@ -12,12 +12,19 @@ import { customerImportFormSchema } from './schemas/imports';
 import { activityQuerySchema, segmentCreateSchema, segmentListQuerySchema } from './schemas/segments';
 import {
   assignmentCreateSchema,
+  assignmentListQuerySchema,
+  ruleAssignmentListQuerySchema,
+  validationRuleCreateSchema,
+  validationRuleListQuerySchema,
+  validationRuleUpdateSchema,
+} from './schemas/validation-rules';
+import {
   clientValidateQuerySchema,
   redemptionListQuerySchema,
   stackableSchema,
   validationContextSchema,
-  validationRuleCreateSchema,
   voucherCreateSchema,
+  voucherListQuerySchema,
   voucherUpdateSchema,
 } from './schemas/vouchers';
 
@@ -98,6 +105,7 @@ export const ROUTES: RouteDoc[] = [
   // Vouchers and rules
   { method: 'post', path: '/v1/vouchers', tag: 'vouchers', summary: 'Create a voucher (code generated when absent)', auth: 'server', body: voucherCreateSchema },
   { method: 'post', path: '/v1/vouchers/{code}', tag: 'vouchers', summary: 'Create a voucher with this code', auth: 'server', body: voucherCreateSchema },
+  { method: 'get', path: '/v1/vouchers', tag: 'vouchers', summary: 'List vouchers (code, ids, created_at/updated_at before|after, order; campaign/category filters refused)', auth: 'server', query: voucherListQuerySchema },
   { method: 'get', path: '/v1/vouchers/{code}', tag: 'vouchers', summary: 'Get a voucher', auth: 'server' },
   { method: 'put', path: '/v1/vouchers/{code}', tag: 'vouchers', summary: 'Update a voucher', auth: 'server', body: voucherUpdateSchema },
   { method: 'delete', path: '/v1/vouchers/{code}', tag: 'vouchers', summary: 'Delete a voucher', auth: 'server', success: NO_CONTENT },
@@ -115,9 +123,14 @@ export const ROUTES: RouteDoc[] = [
     headers: [idempotencyKey],
   },
   { method: 'post', path: '/v1/validation-rules', tag: 'vouchers', summary: 'Create a validation rule', auth: 'server', body: validationRuleCreateSchema },
+  { method: 'get', path: '/v1/validation-rules', tag: 'vouchers', summary: 'List validation rules', auth: 'server', query: validationRuleListQuerySchema },
   { method: 'get', path: '/v1/validation-rules/{id}', tag: 'vouchers', summary: 'Get a validation rule', auth: 'server' },
+  { method: 'put', path: '/v1/validation-rules/{id}', tag: 'vouchers', summary: 'Update a validation rule (the vouchers it is assigned to see the change at once)', auth: 'server', body: validationRuleUpdateSchema },
   { method: 'delete', path: '/v1/validation-rules/{id}', tag: 'vouchers', summary: 'Delete a validation rule', auth: 'server', success: NO_CONTENT },
-  { method: 'post', path: '/v1/validation-rules/{id}/assignments', tag: 'vouchers', summary: 'Assign a rule to a voucher', auth: 'server', body: assignmentCreateSchema },
+  { method: 'post', path: '/v1/validation-rules/{id}/assignments', tag: 'vouchers', summary: 'Assign a rule to a voucher ({voucher} or {related_object_type, related_object_id})', auth: 'server', body: assignmentCreateSchema },
+  { method: 'get', path: '/v1/validation-rules/{id}/assignments', tag: 'vouchers', summary: "A rule's assignments", auth: 'server', query: ruleAssignmentListQuerySchema },
+  { method: 'delete', path: '/v1/validation-rules/{id}/assignments/{assignmentId}', tag: 'vouchers', summary: 'Remove an assignment', auth: 'server', success: NO_CONTENT },
+  { method: 'get', path: '/v1/validation-rules-assignments', tag: 'vouchers', summary: 'Assignments of every rule (rule, related_object_id)', auth: 'server', query: assignmentListQuerySchema },
   { method: 'post', path: '/v1/validations', tag: 'validation', summary: 'Stackable validate', auth: 'server', body: stackableSchema },
   { method: 'post', path: '/v1/redemptions', tag: 'redemptions', summary: 'Stackable redeem (all or nothing)', auth: 'server', body: stackableSchema, query: trackingIdQuery, headers: [idempotencyKey] },
   { method: 'get', path: '/v1/redemptions', tag: 'redemptions', summary: 'List redemptions', auth: 'server', query: redemptionListQuerySchema },

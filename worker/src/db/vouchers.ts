@@ -1,5 +1,8 @@
-import type { Discount, ValidationRule, Voucher } from '../../../shared/types';
+import type { Discount, ValidationRule, ValidationRuleAssignment, Voucher } from '../../../shared/types';
+import type { DayOfWeek, ValidityHours, ValidityTimeframe } from '../../../shared/validity';
 import { toIso } from '../lib/time';
+import type { AssignmentListQuery, ValidationRuleListQuery } from '../schemas/validation-rules';
+import type { VoucherListQuery } from '../schemas/vouchers';
 
 export interface VoucherRow {
   id: string;
@@ -11,6 +14,11 @@ export interface VoucherRow {
   active: number;
   start_date: number | null;
   expiration_date: number | null;
+  /** JSON or NULL (migration 0005). */
+  validity_timeframe: string | null;
+  validity_day_of_week: string | null;
+  validity_hours: string | null;
+  additional_info: string | null;
   metadata: string;
   created_at: number;
   updated_at: number | null;
@@ -24,49 +32,92 @@ export interface AssignmentRow {
   created_at: number;
 }
 
+/** The stored discount; `effect` defaults to APPLY_TO_ORDER as in the spec's examples (rows written before it was stored lack it). */
+export function parseDiscount(text: string): Discount {
+  const discount = JSON.parse(text) as Discount;
+  return discount.effect ? discount : { ...discount, effect: 'APPLY_TO_ORDER' };
+}
+
+const parseJsonOrNull = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
+
+/** The validity windows of a row, parsed (shared/validity judges them). */
+export function rowValidity(row: VoucherRow) {
+  return {
+    validity_timeframe: parseJsonOrNull<ValidityTimeframe>(row.validity_timeframe),
+    validity_day_of_week: parseJsonOrNull<DayOfWeek[]>(row.validity_day_of_week),
+    validity_hours: parseJsonOrNull<ValidityHours>(row.validity_hours),
+  };
+}
+
+export function rowToAssignment(row: AssignmentRow): ValidationRuleAssignment {
+  return {
+    id: row.id,
+    rule_id: row.rule_id,
+    related_object_id: row.related_object_id,
+    related_object_type: 'voucher',
+    created_at: toIso(row.created_at),
+    object: 'validation_rules_assignment',
+  };
+}
+
+/** Links of the spec's voucher object (OA GET /v1/vouchers/{code} example: `…/redemptions?page=1&limit=10`). */
+const voucherLink = (code: string, list: 'redemptions' | 'publications') =>
+  `/v1/vouchers/${encodeURIComponent(code)}/${list}?page=1&limit=10`;
+
+/** The voucher object in the field order of the spec's example (OA readOnly-openAPI.json:L35147). */
 export function rowToVoucher(row: VoucherRow, assignments: AssignmentRow[]): Voucher {
-  const voucher: Voucher = {
+  return {
     id: row.id,
     code: row.code,
+    campaign: null,
+    campaign_id: null,
+    category: null,
+    category_id: null,
+    categories: [],
     type: row.type,
-    discount: JSON.parse(row.discount) as Discount,
+    discount: parseDiscount(row.discount),
+    gift: null,
+    loyalty_card: null,
     start_date: row.start_date === null ? null : toIso(row.start_date),
     expiration_date: row.expiration_date === null ? null : toIso(row.expiration_date),
+    ...rowValidity(row),
     active: row.active === 1,
-    redemption: { quantity: row.quantity, redeemed_quantity: row.redeemed_quantity, object: 'list' },
+    additional_info: row.additional_info,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
-    validation_rules_assignments: {
-      object: 'list',
-      data_ref: 'data',
-      data: assignments.map((a) => ({
-        id: a.id,
-        rule_id: a.rule_id,
-        related_object_id: a.related_object_id,
-        related_object_type: a.related_object_type,
-        object: 'validation_rules_assignment',
-      })),
-      total: assignments.length,
-    },
+    assets: { qr: { id: `qr_${row.id}`, url: null }, barcode: { id: `barcode_${row.id}`, url: null } },
+    is_referral_code: false,
     created_at: toIso(row.created_at),
+    updated_at: row.updated_at === null ? null : toIso(row.updated_at),
+    holder_id: null,
+    referrer_id: null,
+    validation_rules_assignments: { object: 'list', data_ref: 'data', data: assignments.map(rowToAssignment), total: assignments.length },
+    redemption: { quantity: row.quantity, redeemed_quantity: row.redeemed_quantity, object: 'list', url: voucherLink(row.code, 'redemptions') },
+    publish: { object: 'list', count: 0, url: voucherLink(row.code, 'publications') },
     object: 'voucher',
   };
-  if (row.updated_at !== null) voucher.updated_at = toIso(row.updated_at);
-  return voucher;
 }
 
 export function insertVoucher(db: D1Database, row: VoucherRow): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO vouchers (id, code, type, discount, quantity, redeemed_quantity, active, start_date, expiration_date, metadata, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO vouchers (id, code, type, discount, quantity, redeemed_quantity, active, start_date, expiration_date,
+         validity_timeframe, validity_day_of_week, validity_hours, additional_info, metadata, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .bind(
       row.id, row.code, row.type, row.discount, row.quantity, row.redeemed_quantity, row.active,
-      row.start_date, row.expiration_date, row.metadata, row.created_at, row.updated_at,
+      row.start_date, row.expiration_date, row.validity_timeframe, row.validity_day_of_week, row.validity_hours,
+      row.additional_info, row.metadata, row.created_at, row.updated_at,
     );
 }
 
-type VoucherPatch = Partial<Pick<VoucherRow, 'discount' | 'quantity' | 'active' | 'start_date' | 'expiration_date' | 'metadata'>>;
+type VoucherPatch = Partial<
+  Pick<
+    VoucherRow,
+    | 'discount' | 'quantity' | 'active' | 'start_date' | 'expiration_date' | 'metadata'
+    | 'validity_timeframe' | 'validity_day_of_week' | 'validity_hours' | 'additional_info'
+  >
+>;
 
 export function updateVoucher(db: D1Database, id: string, patch: VoucherPatch, now: number): D1PreparedStatement {
   // Column names come from the VoucherPatch keys the service sets, never from input.
@@ -75,6 +126,53 @@ export function updateVoucher(db: D1Database, id: string, patch: VoucherPatch, n
   return db
     .prepare(`UPDATE vouchers SET ${clauses.join(', ')} WHERE id = ? RETURNING *`)
     .bind(...set.map(([, v]) => v as string | number | null), now, id);
+}
+
+const VOUCHER_ORDER_BY: Record<VoucherListQuery['order'], string> = {
+  created_at: 'created_at ASC, id ASC',
+  '-created_at': 'created_at DESC, id DESC',
+  updated_at: 'updated_at ASC NULLS FIRST, created_at ASC, id ASC',
+  '-updated_at': 'updated_at DESC NULLS LAST, created_at DESC, id DESC',
+  code: 'code ASC',
+  '-code': 'code DESC',
+};
+
+/**
+ * One page of vouchers, the total matching the filters and the rule assignments of the page's
+ * vouchers: three statements in one batch, one round trip, whatever the page size.
+ */
+export async function listVouchers(
+  db: D1Database,
+  q: VoucherListQuery,
+): Promise<{ rows: VoucherRow[]; assignments: AssignmentRow[]; total: number }> {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  const add = (clause: string, value: string | number | undefined) => {
+    if (value === undefined) return;
+    where.push(clause);
+    params.push(value);
+  };
+  add('code = ?', q.code);
+  add('id IN (SELECT value FROM json_each(?))', q.ids === undefined ? undefined : JSON.stringify(q.ids));
+  add('created_at < ?', q.createdBefore);
+  add('created_at > ?', q.createdAfter);
+  add('updated_at < ?', q.updatedBefore);
+  add('updated_at > ?', q.updatedAfter);
+  const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const page = `SELECT * FROM vouchers ${filter} ORDER BY ${VOUCHER_ORDER_BY[q.order]} LIMIT ? OFFSET ?`;
+  const pageParams = [...params, q.limit, (q.page - 1) * q.limit];
+  const [rows, count, assignments] = await db.batch<Record<string, unknown>>([
+    db.prepare(page).bind(...pageParams),
+    db.prepare(`SELECT count(*) AS total FROM vouchers ${filter}`).bind(...params),
+    db
+      .prepare(`SELECT * FROM validation_rule_assignments WHERE related_object_id IN (SELECT id FROM (${page})) ORDER BY created_at, id`)
+      .bind(...pageParams),
+  ]);
+  return {
+    rows: (rows?.results ?? []) as unknown as VoucherRow[],
+    assignments: (assignments?.results ?? []) as unknown as AssignmentRow[],
+    total: Number(count?.results[0]?.total ?? 0),
+  };
 }
 
 /** By code (the API's key for vouchers) or by id. */
@@ -128,13 +226,105 @@ export function insertRule(db: D1Database, row: RuleRow): D1PreparedStatement {
 
 export function findRule(db: D1Database, id: string): Promise<(RuleRow & { assignments: number }) | null> {
   return db
-    .prepare('SELECT r.*, (SELECT count(*) FROM validation_rule_assignments a WHERE a.rule_id = r.id) AS assignments FROM validation_rules r WHERE r.id = ?')
+    .prepare(`SELECT r.*, ${ASSIGNMENTS_COUNT} FROM validation_rules r WHERE r.id = ?`)
     .bind(id)
     .first();
 }
 
 export function deleteRule(db: D1Database, id: string): D1PreparedStatement {
   return db.prepare('DELETE FROM validation_rules WHERE id = ?').bind(id);
+}
+
+const ASSIGNMENTS_COUNT = '(SELECT count(*) FROM validation_rule_assignments a WHERE a.rule_id = r.id) AS assignments';
+
+const RULE_ORDER_BY: Record<ValidationRuleListQuery['order'], string> = {
+  created_at: 'r.created_at ASC, r.id ASC',
+  '-created_at': 'r.created_at DESC, r.id DESC',
+  updated_at: 'r.updated_at ASC NULLS FIRST, r.created_at ASC, r.id ASC',
+  '-updated_at': 'r.updated_at DESC NULLS LAST, r.created_at DESC, r.id DESC',
+  name: 'r.name ASC, r.id ASC',
+  '-name': 'r.name DESC, r.id DESC',
+};
+
+/** One page of rules with their assignment counts, and the total: one batch. */
+export async function listRules(
+  db: D1Database,
+  q: ValidationRuleListQuery,
+): Promise<{ rows: (RuleRow & { assignments: number })[]; total: number }> {
+  const [page, count] = await db.batch<Record<string, unknown>>([
+    db
+      .prepare(`SELECT r.*, ${ASSIGNMENTS_COUNT} FROM validation_rules r ORDER BY ${RULE_ORDER_BY[q.order]} LIMIT ? OFFSET ?`)
+      .bind(q.limit, (q.page - 1) * q.limit),
+    db.prepare('SELECT count(*) AS total FROM validation_rules'),
+  ]);
+  return { rows: (page?.results ?? []) as unknown as (RuleRow & { assignments: number })[], total: Number(count?.results[0]?.total ?? 0) };
+}
+
+type RulePatch = Partial<Pick<RuleRow, 'name' | 'rules' | 'error'>>;
+
+export function updateRule(db: D1Database, id: string, patch: RulePatch, now: number): D1PreparedStatement {
+  // Column names come from the RulePatch keys the service sets, never from input.
+  const set = Object.entries(patch).filter(([, v]) => v !== undefined);
+  const clauses = [...set.map(([c]) => `${c} = ?`), 'updated_at = ?'];
+  return db
+    .prepare(
+      `UPDATE validation_rules SET ${clauses.join(', ')} WHERE id = ?
+       RETURNING *, (SELECT count(*) FROM validation_rule_assignments a WHERE a.rule_id = validation_rules.id) AS assignments`,
+    )
+    .bind(...set.map(([, v]) => v as string | null), now, id);
+}
+
+/** The ids among `ids` that name no rule. */
+export async function missingRuleIds(db: D1Database, ids: string[]): Promise<string[]> {
+  const { results } = await db
+    .prepare('SELECT j.value AS id FROM json_each(?) j WHERE NOT EXISTS (SELECT 1 FROM validation_rules r WHERE r.id = j.value)')
+    .bind(JSON.stringify(ids))
+    .all<{ id: string }>();
+  return results.map((r) => r.id);
+}
+
+/**
+ * One page of assignments and their total. `relatedObject` matches a voucher id, or the id of the
+ * voucher with that code.
+ */
+export async function listAssignments(
+  db: D1Database,
+  q: AssignmentListQuery,
+): Promise<{ rows: AssignmentRow[]; total: number }> {
+  const where: string[] = [];
+  const params: string[] = [];
+  if (q.ruleId !== undefined) {
+    where.push('rule_id = ?');
+    params.push(q.ruleId);
+  }
+  if (q.relatedObjectId !== undefined) {
+    where.push('related_object_id IN (SELECT id FROM vouchers WHERE id = ? OR code = ?)');
+    params.push(q.relatedObjectId, q.relatedObjectId);
+  }
+  const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const order = q.order === 'created_at' ? 'created_at ASC, id ASC' : 'created_at DESC, id DESC';
+  const [page, count] = await db.batch<Record<string, unknown>>([
+    db
+      .prepare(`SELECT * FROM validation_rule_assignments ${filter} ORDER BY ${order} LIMIT ? OFFSET ?`)
+      .bind(...params, q.limit, (q.page - 1) * q.limit),
+    db.prepare(`SELECT count(*) AS total FROM validation_rule_assignments ${filter}`).bind(...params),
+  ]);
+  return { rows: (page?.results ?? []) as unknown as AssignmentRow[], total: Number(count?.results[0]?.total ?? 0) };
+}
+
+/** An assignment of a rule, with the code of its voucher (whose cached definition embeds the rule). */
+export function findAssignment(db: D1Database, ruleId: string, assignmentId: string): Promise<(AssignmentRow & { code: string }) | null> {
+  return db
+    .prepare(
+      `SELECT a.*, v.code FROM validation_rule_assignments a JOIN vouchers v ON v.id = a.related_object_id
+       WHERE a.id = ? AND a.rule_id = ?`,
+    )
+    .bind(assignmentId, ruleId)
+    .first();
+}
+
+export function deleteAssignment(db: D1Database, id: string): D1PreparedStatement {
+  return db.prepare('DELETE FROM validation_rule_assignments WHERE id = ?').bind(id);
 }
 
 export function insertAssignment(db: D1Database, row: AssignmentRow): D1PreparedStatement {

@@ -1,8 +1,9 @@
 import { Hono } from 'hono';
 import type { AppBindings } from '../env';
-import { invalidPayload } from '../errors';
+import { invalidPayload, invalidQueryParams } from '../errors';
+import { parseQuery } from '../lib/qs';
 import { parseInput, parseJsonBody, readJsonBody } from '../lib/validation';
-import { cleanCode, validationContextSchema, voucherCreateSchema, voucherUpdateSchema } from '../schemas/vouchers';
+import { cleanCode, validationContextSchema, voucherCreateSchema, voucherListQuerySchema, voucherUpdateSchema } from '../schemas/vouchers';
 import { redeem } from '../services/redemptions';
 import { validateVoucher } from '../services/validation';
 import * as service from '../services/vouchers';
@@ -12,6 +13,10 @@ const pathCode = (raw: string) => cleanCode(raw);
 
 export const voucherRoutes = new Hono<AppBindings>()
   .post('/', async (c) => c.json(await service.createVoucher(c.env, await parseJsonBody(c, voucherCreateSchema))))
+  // created_at[after]=… arrives qs-style, as the official SDK's vouchers.list writes it.
+  .get('/', async (c) =>
+    c.json(await service.listVouchers(c.env.DB, parseInput(voucherListQuerySchema, parseQuery(new URL(c.req.url).searchParams), invalidQueryParams))),
+  )
   // Specific paths first: "/{code}/validate" must not read as a voucher created under that code.
   .post('/:code/validate', async (c) => {
     const context = await parseJsonBody(c, validationContextSchema.default({}));

@@ -1,18 +1,46 @@
 import { z } from 'zod';
 import { intParam, isoDateParam } from './common';
 import { metadataSchema } from './customers';
+import { type DayOfWeek, parseIsoDuration, parseTimeOfDay } from '../../../shared/validity';
 
 const cents = z.number().int('must be an integer number of cents').min(0).max(1_000_000_000_000);
 
+/**
+ * An object that refuses keys it does not know. A voucher field the spec defines but this service
+ * does not implement must be a 400, never silently dropped: a dropped restriction fails open.
+ */
+const strictObject = <T extends z.ZodRawShape>(shape: T) =>
+  z.strictObject(shape, {
+    error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}` : undefined),
+  });
+
+/** A field of the spec that this service does not implement: accepted only empty (as it echoes it back). */
+const unsupported = (why: string) => z.null({ error: `not supported: ${why}` }).optional();
+
+/** A field this service computes (counters, links, timestamps): accepted so that a voucher read from the API can be sent back, and ignored. */
+const readOnly = z.unknown().optional().describe('read-only; ignored');
+
+// Discounts apply to the whole order: item-level effects need applicable_to, which rules here do not have.
+const effect = z
+  .literal('APPLY_TO_ORDER', { error: 'only APPLY_TO_ORDER is supported (discounts apply to the whole order)' })
+  .default('APPLY_TO_ORDER');
+const noFormula = unsupported('discount formulas');
+const discountCommon = {
+  effect,
+  aggregated_amount_limit: unsupported('aggregated_amount_limit'),
+  is_dynamic: z.literal(false, { error: 'not supported: dynamic (formula) discounts' }).nullable().optional(),
+};
+
 const discountSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('AMOUNT'), amount_off: cents, effect: z.string().max(64).optional() }),
-  z.object({
+  strictObject({ type: z.literal('AMOUNT'), amount_off: cents, amount_off_formula: noFormula, ...discountCommon }),
+  strictObject({
     type: z.literal('PERCENT'),
     percent_off: z.number().gt(0).max(100),
     amount_limit: cents.optional(),
-    effect: z.string().max(64).optional(),
+    percent_off_formula: noFormula,
+    ...discountCommon,
   }),
-  z.object({ type: z.literal('FIXED'), fixed_amount: cents, effect: z.string().max(64).optional() }),
+  strictObject({ type: z.literal('FIXED'), fixed_amount: cents, fixed_amount_formula: noFormula, ...discountCommon }),
 ]);
 
 const isoDate = isoDateParam.nullable();
@@ -27,45 +55,121 @@ export const codeSchema = z
 /** The official SDK strips \r \n \t \f \v and trims; inner spaces survive. */
 export const cleanCode = (code: string): string => code.replace(/[\r\n\t\f\v]/g, '').trim();
 
+const isoDuration = z
+  .string()
+  .max(40)
+  .refine((text) => parseIsoDuration(text) !== null, 'must be a non-zero ISO-8601 duration in whole units, e.g. P2D or PT1H');
+
+/** 0 Sunday … 6 Saturday (OA ValidityDayOfWeek); kept sorted and without repeats. */
+const daysOfWeek = z
+  .array(z.number().int().min(0, 'must be 0 (Sunday) to 6 (Saturday)').max(6, 'must be 0 (Sunday) to 6 (Saturday)'))
+  .min(1, 'must name at least one day (omit the field for every day)')
+  .max(7)
+  .transform((days) => [...new Set(days)].sort((a, b) => a - b) as DayOfWeek[]);
+
+const timeOfDay = z.string().refine((text) => parseTimeOfDay(text) !== null, 'must be HH:mm (00:00 to 23:59)');
+
+const validityHoursSchema = strictObject({
+  daily: z
+    .array(
+      strictObject({ start_time: timeOfDay, expiration_time: timeOfDay, days_of_week: daysOfWeek }).refine(
+        (p) => p.start_time !== p.expiration_time,
+        { message: 'must differ from start_time', path: ['expiration_time'] },
+      ),
+    )
+    .min(1, 'must hold at least one period')
+    .max(20),
+});
+
 const voucherFields = {
-  type: z.literal('DISCOUNT_VOUCHER').optional(),
+  type: z.literal('DISCOUNT_VOUCHER', { error: 'only DISCOUNT_VOUCHER is supported' }).nullable().optional(),
   discount: discountSchema,
   start_date: isoDate.optional(),
   expiration_date: isoDate.optional(),
+  validity_timeframe: strictObject({ interval: isoDuration, duration: isoDuration }).nullable().optional(),
+  validity_day_of_week: daysOfWeek.nullable().optional(),
+  validity_hours: validityHoursSchema.nullable().optional(),
   active: z.boolean().optional(),
+  additional_info: z.string().max(1000).nullable().optional(),
+  // quantity is the one writable member; the others (redeemed_quantity, object, url) are counters and links.
   redemption: z.object({ quantity: z.number().int().min(1).nullable().optional() }).optional(),
   metadata: metadataSchema.nullable().optional(),
+  campaign: unsupported('campaigns'),
+  campaign_id: unsupported('campaigns'),
+  category: unsupported('categories'),
+  category_id: unsupported('categories'),
+  categories: z.array(z.unknown()).max(0, 'not supported: categories').optional(),
+  gift: unsupported('gift cards (only DISCOUNT_VOUCHER)'),
+  loyalty_card: unsupported('loyalty cards (only DISCOUNT_VOUCHER)'),
+  is_referral_code: z.literal(false, { error: 'not supported: referral codes' }).optional(),
+  holder_id: unsupported('voucher holders (publications)'),
+  referrer_id: unsupported('referrals'),
+  code_config: unsupported('code_config (generated codes are 8 characters without look-alikes; give code to choose one)'),
+  id: readOnly,
+  object: readOnly,
+  created_at: readOnly,
+  updated_at: readOnly,
+  assets: readOnly,
+  publish: readOnly,
+  validation_rules_assignments: readOnly,
 };
 
-export const voucherCreateSchema = z
-  .object({ code: z.string().max(200).transform(cleanCode).pipe(codeSchema).optional(), ...voucherFields })
-  .refine((v) => !v.start_date || !v.expiration_date || v.start_date < v.expiration_date, {
-    message: 'must be after start_date',
-    path: ['expiration_date'],
-  });
+const datesInOrder = (v: { start_date?: number | null; expiration_date?: number | null }) =>
+  !v.start_date || !v.expiration_date || v.start_date < v.expiration_date;
+
+export const voucherCreateSchema = strictObject({
+  code: z.string().max(200).transform(cleanCode).pipe(codeSchema).optional(),
+  ...voucherFields,
+  // Rules assigned in the same write as the voucher (SDK VouchersCreateParameters.validation_rules).
+  validation_rules: z.array(z.string().min(1).max(100)).max(10).nullable().optional(),
+})
+  .refine(datesInOrder, { message: 'must be after start_date', path: ['expiration_date'] })
+  // OA ValidityTimeframe: "start_date **required** when including the validity_timeframe".
+  .refine((v) => !v.validity_timeframe || v.start_date, { message: 'required with validity_timeframe (its windows count from it)', path: ['start_date'] });
 export type VoucherCreate = z.output<typeof voucherCreateSchema>;
 
-export const voucherUpdateSchema = z
-  .object({ ...voucherFields, discount: discountSchema.optional() })
-  .refine((v) => !v.start_date || !v.expiration_date || v.start_date < v.expiration_date, {
-    message: 'must be after start_date',
-    path: ['expiration_date'],
-  });
+export const voucherUpdateSchema = strictObject({
+  ...voucherFields,
+  discount: discountSchema.optional(),
+  // The official SDK's vouchers.update sends the code it puts in the path (SDK Vouchers.d.ts VouchersUpdate).
+  code: readOnly,
+}).refine(datesInOrder, { message: 'must be after start_date', path: ['expiration_date'] });
 export type VoucherUpdate = z.output<typeof voucherUpdateSchema>;
 
-export const validationRuleCreateSchema = z.object({
-  name: z.string().min(1, 'must not be empty').max(200),
-  rules: z.record(z.string(), z.unknown()),
-  error: z.object({ message: z.string().max(500) }).optional(),
-  applicable_to: z.unknown().optional(),
-  type: z.string().optional(),
-  context_type: z.string().optional(),
-});
+const VOUCHER_LIST_ORDERS = ['created_at', '-created_at', 'updated_at', '-updated_at', 'code', '-code'] as const;
+const beforeAfter = strictObject({ before: isoDateParam.optional(), after: isoDateParam.optional() });
 
-export const assignmentCreateSchema = z.object({
-  related_object_type: z.literal('voucher', { message: 'only voucher assignments are supported' }),
-  related_object_id: z.string().min(1).max(100),
-});
+/**
+ * GET /v1/vouchers, after the qs-style query is parsed (OA GET /v1/vouchers parameters). A filter
+ * this service cannot apply is a 400, never ignored: an ignored filter returns the wrong vouchers.
+ */
+export const voucherListQuerySchema = strictObject({
+  limit: intParam(1, 100).optional(),
+  page: intParam(1, 99).optional(),
+  code: z.string().max(200).optional(),
+  ids: z.union([z.string().max(100).transform((id) => [id]), z.array(z.string().max(100)).max(100)]).optional(),
+  // The holder of the vouchers. Nothing here publishes vouchers to customers, so none has one.
+  customer: z.string().min(1).max(255).optional(),
+  created_at: beforeAfter.optional(),
+  updated_at: beforeAfter.optional(),
+  order: z.enum(VOUCHER_LIST_ORDERS).optional(),
+  campaign: z.never({ error: 'not supported: campaigns' }).optional(),
+  campaign_id: z.never({ error: 'not supported: campaigns' }).optional(),
+  category: z.never({ error: 'not supported: categories' }).optional(),
+  filters: z.never({ error: 'not supported: advanced filters (use code, ids, created_at, updated_at)' }).optional(),
+}).transform((q) => ({
+  limit: q.limit ?? 10,
+  page: q.page ?? 1,
+  order: q.order ?? '-created_at',
+  code: q.code,
+  ids: q.ids,
+  customer: q.customer,
+  createdBefore: q.created_at?.before,
+  createdAfter: q.created_at?.after,
+  updatedBefore: q.updated_at?.before,
+  updatedAfter: q.updated_at?.after,
+}));
+export type VoucherListQuery = z.output<typeof voucherListQuerySchema>;
 
 const itemSchema = z.object({
   sku_id: z.string().max(255).optional(),

@@ -1,6 +1,7 @@
 import { type FilterAst, parseFilter } from '../../../shared/filter';
 import { parseRuleSet, type RuleSet, ruleSetSegmentIds } from '../../../shared/rules';
 import type { Discount, SegmentType } from '../../../shared/types';
+import type { DayOfWeek, ValidityHours, ValidityTimeframe } from '../../../shared/validity';
 import * as segmentsDb from '../db/segments';
 import * as vouchersDb from '../db/vouchers';
 
@@ -16,6 +17,9 @@ export interface VoucherDefinition {
     discount: Discount;
     start_date: number | null;
     expiration_date: number | null;
+    validity_timeframe: ValidityTimeframe | null;
+    validity_day_of_week: DayOfWeek[] | null;
+    validity_hours: ValidityHours | null;
     metadata: Record<string, unknown>;
   };
   /** Raw rule sets as stored (parsed again on use; parsing is cheap and keeps the cache plain JSON). */
@@ -30,7 +34,8 @@ export interface LoadedDefinition extends VoucherDefinition {
   segmentIds: string[];
 }
 
-const cacheKey = (code: string) => `voucher-def:v1:${code}`;
+// v2: the voucher carries its validity windows (a v1 entry lacks them and would judge them absent).
+const cacheKey = (code: string) => `voucher-def:v2:${code}`;
 /** A safety net only: writes delete entries; this bounds the life of one whose delete was lost. */
 const CACHE_TTL_SECONDS = 3600;
 
@@ -45,9 +50,10 @@ async function readDefinition(db: D1Database, code: string): Promise<VoucherDefi
     voucher: {
       id: row.id,
       code: row.code,
-      discount: JSON.parse(row.discount) as Discount,
+      discount: vouchersDb.parseDiscount(row.discount),
       start_date: row.start_date,
       expiration_date: row.expiration_date,
+      ...vouchersDb.rowValidity(row),
       metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     },
     rules: rules.map((r) => ({ id: r.id, rules: JSON.parse(r.rules), error: r.error === null ? null : JSON.parse(r.error) })),

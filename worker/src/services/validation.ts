@@ -2,6 +2,7 @@ import { discountAmount } from '../../../shared/discount';
 import { evaluate, type FilterProfile } from '../../../shared/filter';
 import { checkRuleSet } from '../../../shared/rules';
 import type { Customer, OrderSummary, ValidateFailure } from '../../../shared/types';
+import { validityRefusal } from '../../../shared/validity';
 import { emptyCustomerRow, rowToCustomer } from '../db/customers';
 import type { ValidationSubject } from '../db/tracking';
 import type { Env } from '../env';
@@ -119,6 +120,9 @@ export function judge(
   if (voucher.expiration_date !== null && now > voucher.expiration_date) {
     return { valid: false, ...refusal('voucher expired', 'voucher_expired', voucher.code) };
   }
+  // Recurring windows (days, hours, timeframe): OA24 POST /v1/vouchers/{code}/redemption 400 "Voucher Inactive" (OpenAPI24.json:L64354).
+  const outsideWindow = validityRefusal(voucher, now);
+  if (outsideWindow) return { valid: false, ...refusal('voucher not active now', 'voucher_not_active_now', voucher.code) };
   if (live.quantity !== null && live.redeemed_quantity >= live.quantity) {
     return { valid: false, ...quantityExceeded(voucher.code) };
   }

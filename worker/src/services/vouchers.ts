@@ -1,10 +1,11 @@
 import { parseRuleSet, RuleError } from '../../../shared/rules';
-import type { ValidationRule, Voucher } from '../../../shared/types';
+import type { ValidationRule, Voucher, VoucherList } from '../../../shared/types';
 import * as vouchersDb from '../db/vouchers';
 import type { Env } from '../env';
 import { ApiError, invalidPayload, notFound } from '../errors';
 import { randomId } from '../lib/ids';
-import type { VoucherCreate, VoucherUpdate } from '../schemas/vouchers';
+import type { AssignmentListQuery, ValidationRuleListQuery, ValidationRuleUpdate } from '../schemas/validation-rules';
+import type { VoucherCreate, VoucherListQuery, VoucherUpdate } from '../schemas/vouchers';
 import { invalidateRule, invalidateVoucherCodes } from './definitions';
 
 type Bindings = Pick<Env, 'DB' | 'CACHE'>;
@@ -28,8 +29,21 @@ async function withAssignments(db: D1Database, row: vouchersDb.VoucherRow): Prom
   return vouchersDb.rowToVoucher(row, results);
 }
 
-/** POST /v1/vouchers and POST /v1/vouchers/{code}. */
+/** OA24 POST /v1/vouchers/{code} 409 "Duplicate" (OpenAPI24.json:L53936). */
+const duplicateVoucher = (code: string) =>
+  new ApiError(409, 'duplicate_found', 'Duplicated resource found', `Duplicated voucher exists with id ${code}`, { id: code, type: 'voucher' });
+
+const jsonOrNull = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
+/** undefined: leave the column as it is; null: clear it. */
+const patchJson = (value: unknown) => (value === undefined ? undefined : jsonOrNull(value));
+
+/** POST /v1/vouchers and POST /v1/vouchers/{code}; `validation_rules` are assigned in the same batch. */
 export async function createVoucher(env: Bindings, input: VoucherCreate): Promise<Voucher> {
+  const ruleIds = [...new Set(input.validation_rules ?? [])];
+  if (ruleIds.length > 0) {
+    const [missing] = await vouchersDb.missingRuleIds(env.DB, ruleIds);
+    if (missing !== undefined) throw notFound('validation_rules', missing);
+  }
   const now = Date.now();
   const generated = input.code === undefined;
   // A generated code may collide with an existing one; try a few before giving up.
@@ -44,34 +58,75 @@ export async function createVoucher(env: Bindings, input: VoucherCreate): Promis
       active: input.active === false ? 0 : 1,
       start_date: input.start_date ?? null,
       expiration_date: input.expiration_date ?? null,
+      validity_timeframe: jsonOrNull(input.validity_timeframe),
+      validity_day_of_week: jsonOrNull(input.validity_day_of_week),
+      validity_hours: jsonOrNull(input.validity_hours),
+      additional_info: input.additional_info ?? null,
       metadata: JSON.stringify(input.metadata ?? {}),
       created_at: now,
       updated_at: null,
     };
+    const assignments: vouchersDb.AssignmentRow[] = ruleIds.map((ruleId) => ({
+      id: randomId('asgm_'),
+      rule_id: ruleId,
+      related_object_type: 'voucher',
+      related_object_id: row.id,
+      created_at: now,
+    }));
     try {
-      await vouchersDb.insertVoucher(env.DB, row).run();
+      await env.DB.batch([vouchersDb.insertVoucher(env.DB, row), ...assignments.map((a) => vouchersDb.insertAssignment(env.DB, a))]);
     } catch (error) {
+      if (isForeignKeyViolation(error)) throw notFound('validation_rules', ruleIds.join(', ')); // deleted since the check
       if (!vouchersDb.isUniqueCodeViolation(error)) throw error;
-      if (!generated) throw new ApiError(409, 'duplicate_found', 'Duplicate resource key', `A voucher with code ${row.code} already exists`);
+      if (!generated) throw duplicateVoucher(row.code);
       continue;
     }
-    return vouchersDb.rowToVoucher(row, []);
+    return vouchersDb.rowToVoucher(row, assignments);
   }
-  throw new ApiError(409, 'duplicate_found', 'Duplicate resource key', 'Could not generate a free voucher code');
+  throw new ApiError(409, 'duplicate_found', 'Duplicated resource found', 'Could not generate a free voucher code');
 }
+
+const isForeignKeyViolation = (error: unknown) => error instanceof Error && error.message.includes('FOREIGN KEY constraint failed');
 
 export async function getVoucher(db: D1Database, code: string): Promise<Voucher> {
   return withAssignments(db, await requireVoucher(db, code));
 }
 
+/** GET /v1/vouchers: one page, its vouchers' rule assignments included, in one D1 round trip. */
+export async function listVouchers(db: D1Database, query: VoucherListQuery): Promise<VoucherList> {
+  // No voucher here has a holder (nothing publishes vouchers to customers): a holder filter matches none.
+  if (query.customer !== undefined) return { object: 'list', data_ref: 'vouchers', vouchers: [], total: 0 };
+  const { rows, assignments, total } = await vouchersDb.listVouchers(db, query);
+  const byVoucher = new Map<string, vouchersDb.AssignmentRow[]>();
+  for (const a of assignments) byVoucher.set(a.related_object_id, [...(byVoucher.get(a.related_object_id) ?? []), a]);
+  return {
+    object: 'list',
+    data_ref: 'vouchers',
+    vouchers: rows.map((row) => vouchersDb.rowToVoucher(row, byVoucher.get(row.id) ?? [])),
+    total,
+  };
+}
+
 export async function updateVoucher(env: Bindings, code: string, input: VoucherUpdate): Promise<Voucher> {
   const existing = await requireVoucher(env.DB, code);
+  const startDate = input.start_date === undefined ? existing.start_date : input.start_date;
+  const expirationDate = input.expiration_date === undefined ? existing.expiration_date : input.expiration_date;
+  if (startDate !== null && expirationDate !== null && startDate >= expirationDate) {
+    throw invalidPayload('expiration_date: must be after start_date');
+  }
+  const timeframe = input.validity_timeframe === undefined ? existing.validity_timeframe : input.validity_timeframe;
+  // OA ValidityTimeframe: "start_date **required** when including the validity_timeframe".
+  if (timeframe !== null && startDate === null) throw invalidPayload('start_date: required with validity_timeframe (its windows count from it)');
   const patch: Parameters<typeof vouchersDb.updateVoucher>[2] = {
     discount: input.discount === undefined ? undefined : JSON.stringify(input.discount),
     quantity: input.redemption?.quantity,
     active: input.active === undefined ? undefined : input.active ? 1 : 0,
     start_date: input.start_date,
     expiration_date: input.expiration_date,
+    validity_timeframe: patchJson(input.validity_timeframe),
+    validity_day_of_week: patchJson(input.validity_day_of_week),
+    validity_hours: patchJson(input.validity_hours),
+    additional_info: input.additional_info,
     metadata: input.metadata === undefined ? undefined : JSON.stringify(input.metadata ?? {}),
   };
   let row: vouchersDb.VoucherRow | null;
@@ -98,17 +153,22 @@ export async function deleteVoucher(env: Bindings, code: string): Promise<void> 
   await invalidateVoucherCodes(env.CACHE, [existing.code]);
 }
 
-/** POST /v1/validation-rules: the rule set is validated once, here. */
+/** The rule set is validated once, on write: a 400 naming the path inside `rules`. */
+function checkRules(rules: Record<string, unknown>, error: { message: string } | null | undefined): void {
+  try {
+    parseRuleSet(rules, error ?? undefined);
+  } catch (e) {
+    if (e instanceof RuleError) throw invalidPayload(e.path ? `rules.${e.path}: ${e.message}` : `rules: ${e.message}`);
+    throw e;
+  }
+}
+
+/** POST /v1/validation-rules. */
 export async function createValidationRule(
   db: D1Database,
   input: { name: string; rules: Record<string, unknown>; error?: { message: string } },
 ): Promise<ValidationRule> {
-  try {
-    parseRuleSet(input.rules, input.error);
-  } catch (error) {
-    if (error instanceof RuleError) throw invalidPayload(error.path ? `rules.${error.path}: ${error.message}` : `rules: ${error.message}`);
-    throw error;
-  }
+  checkRules(input.rules, input.error);
   const row: vouchersDb.RuleRow = {
     id: randomId('val_'),
     name: input.name,
@@ -127,6 +187,31 @@ export async function getValidationRule(db: D1Database, id: string): Promise<Val
   return vouchersDb.rowToRule(row, row.assignments);
 }
 
+/** GET /v1/validation-rules (OA ValidationRulesListResponseBody: {object, data_ref:'data', data, total}). */
+export async function listValidationRules(db: D1Database, query: ValidationRuleListQuery) {
+  const { rows, total } = await vouchersDb.listRules(db, query);
+  return { object: 'list' as const, data_ref: 'data' as const, data: rows.map((r) => vouchersDb.rowToRule(r, r.assignments)), total };
+}
+
+/**
+ * PUT /v1/validation-rules/{id}. The vouchers the rule is assigned to cache it inside their
+ * definitions: those entries are deleted after the write, so the next validate reads the new rule.
+ */
+export async function updateValidationRule(env: Bindings, id: string, input: ValidationRuleUpdate): Promise<ValidationRule> {
+  const existing = await vouchersDb.findRule(env.DB, id);
+  if (!existing) throw notFound('validation_rules', id);
+  const rules = input.rules ?? (JSON.parse(existing.rules) as Record<string, unknown>);
+  const error = input.error === undefined ? (existing.error === null ? null : (JSON.parse(existing.error) as { message: string })) : input.error;
+  // A new custom message is checked with the rules it goes with, as on create.
+  checkRules(rules, error);
+  const row = await vouchersDb
+    .updateRule(env.DB, id, { name: input.name, rules: input.rules && JSON.stringify(input.rules), error: input.error === undefined ? undefined : jsonOrNull(input.error) }, Date.now())
+    .first<vouchersDb.RuleRow & { assignments: number }>();
+  if (!row) throw notFound('validation_rules', id);
+  await invalidateRule(env, id);
+  return vouchersDb.rowToRule(row, row.assignments);
+}
+
 export async function deleteValidationRule(env: Bindings, id: string): Promise<void> {
   if (!(await vouchersDb.findRule(env.DB, id))) throw notFound('validation_rules', id);
   // Invalidate while the assignments still say which vouchers embed the rule.
@@ -134,9 +219,16 @@ export async function deleteValidationRule(env: Bindings, id: string): Promise<v
   await vouchersDb.deleteRule(env.DB, id).run();
 }
 
-export async function assignValidationRule(env: Bindings, ruleId: string, voucherCode: string) {
+/** The assignment object (OA ValidationRuleAssignment); `updated_at` because SDK ValidationRulesCreateAssignmentResponse requires it, and an assignment never changes after it is made. */
+const assignmentJson = (row: vouchersDb.AssignmentRow) => {
+  const assignment = vouchersDb.rowToAssignment(row);
+  return { ...assignment, updated_at: assignment.created_at };
+};
+
+/** POST /v1/validation-rules/{id}/assignments: the voucher named by code or id. */
+export async function assignValidationRule(env: Bindings, ruleId: string, voucherRef: string) {
   if (!(await vouchersDb.findRule(env.DB, ruleId))) throw notFound('validation_rules', ruleId);
-  const voucher = await requireVoucher(env.DB, voucherCode);
+  const voucher = await requireVoucher(env.DB, voucherRef);
   const row: vouchersDb.AssignmentRow = {
     id: randomId('asgm_'),
     rule_id: ruleId,
@@ -148,10 +240,25 @@ export async function assignValidationRule(env: Bindings, ruleId: string, vouche
     await vouchersDb.insertAssignment(env.DB, row).run();
   } catch (error) {
     if (error instanceof Error && error.message.includes('UNIQUE constraint failed')) {
-      throw new ApiError(409, 'duplicate_found', 'Duplicate resource key', `Rule ${ruleId} is already assigned to voucher ${voucher.code}`);
+      throw new ApiError(409, 'duplicate_found', 'Duplicated resource found', `Rule ${ruleId} is already assigned to voucher ${voucher.code}`);
     }
     throw error;
   }
   await invalidateVoucherCodes(env.CACHE, [voucher.code]);
-  return { ...row, created_at: new Date(row.created_at).toISOString(), object: 'validation_rules_assignment' as const };
+  return assignmentJson(row);
+}
+
+/** GET /v1/validation-rules/{id}/assignments and GET /v1/validation-rules-assignments (OA ValidationRuleAssignmentsList). */
+export async function listAssignments(db: D1Database, query: AssignmentListQuery) {
+  if (query.ruleId !== undefined && !(await vouchersDb.findRule(db, query.ruleId))) throw notFound('validation_rules', query.ruleId);
+  const { rows, total } = await vouchersDb.listAssignments(db, query);
+  return { object: 'list' as const, data_ref: 'data' as const, data: rows.map(assignmentJson), total };
+}
+
+/** DELETE /v1/validation-rules/{id}/assignments/{assignmentId}: the voucher's cached definition goes with it. */
+export async function unassignValidationRule(env: Bindings, ruleId: string, assignmentId: string): Promise<void> {
+  const assignment = await vouchersDb.findAssignment(env.DB, ruleId, assignmentId);
+  if (!assignment) throw notFound('validation_rules_assignment', assignmentId);
+  await vouchersDb.deleteAssignment(env.DB, assignment.id).run();
+  await invalidateVoucherCodes(env.CACHE, [assignment.code]);
 }

@@ -11,6 +11,7 @@ export interface ApiErrorBody {
   request_id: string;
   resource_id?: string;
   resource_type?: string;
+  error?: { message: string };
 }
 
 export interface Address {

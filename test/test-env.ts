@@ -12,4 +12,6 @@ export const TEST_ENV = {
   // Set explicitly: the pool also reads a developer's .dev.vars, whose demo values must not leak in.
   DEMO: 'off',
   COUNT_OPS: 'off',
+  // POST /client/v1/redemptions is off by default; the tests of it need it on.
+  CLIENT_REDEMPTIONS: 'on',
 } as const;

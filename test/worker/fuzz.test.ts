@@ -23,8 +23,11 @@ const ROUTES: [method: string, path: string, client?: boolean][] = [
   ['POST', '/v1/validation-rules/val_x/assignments'],
   ['POST', '/v1/validations'],
   ['POST', '/v1/redemptions'],
+  ['POST', '/v1/redemptions/r_x/rollback'],
+  ['POST', '/v1/redemptions/r_x/rollbacks'],
   ['POST', '/client/v1/events', true],
   ['POST', '/client/v1/validations', true],
+  ['POST', '/client/v1/redemptions', true],
 ];
 
 const QUERY_ROUTES = ['/v1/customers', '/v1/segments', '/v1/redemptions', '/v1/customers/fz-1/activity', '/client/v1/validate'];
@@ -65,7 +68,9 @@ async function fingerprint(): Promise<string> {
   ).all<{ name: string }>();
   const parts: string[] = [];
   for (const { name } of tables) {
-    const { results } = await env.DB.prepare(`SELECT * FROM "${name}"`).all();
+    // Redeeming an unknown code records a failed redemption of nobody (OA24 "Failed Redemption"): that is the answer, not a leftover.
+    const where = name === 'redemptions' ? " WHERE failure_code IS NOT 'not_found'" : '';
+    const { results } = await env.DB.prepare(`SELECT * FROM "${name}"${where}`).all();
     parts.push(`${name}:${JSON.stringify(results)}`);
   }
   return parts.join('\n');

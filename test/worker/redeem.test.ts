@@ -29,8 +29,10 @@ describe('redeem', () => {
       object: 'redemption',
       result: 'SUCCESS',
       status: 'SUCCEEDED',
-      amount: 5000,
       metadata: { channel: 'web' },
+      // OA24 RedemptionBase (OA24:L18044) requires channel and redemption (null: no parent).
+      channel: { channel_id: 'test-app-id', channel_type: 'API' },
+      redemption: null,
       customer: { source_id: 'buyer-1', email: 'buyer@example.com', object: 'customer' },
       order: { amount: 5000, discount_amount: 1000, total_amount: 4000 },
       related_object_type: 'voucher',
@@ -42,6 +44,8 @@ describe('redeem', () => {
       redemptions: { total_redeemed: 1, total_succeeded: 1, total_failed: 0 },
     });
     expect(customer.summary.orders.last_order_date).toMatch(/Z$/);
+    // `amount` is for gift credits and loyalty points (OA RedemptionBase.amount); a discount coupon has none (OA24:L63945).
+    expect(r).not.toHaveProperty('amount');
     expect((await json(await api('GET', `/v1/redemptions/${r.id}`))).id).toBe(r.id);
   });
 

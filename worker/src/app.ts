@@ -13,7 +13,7 @@ import { eventRoutes } from './routes/events';
 import { exportDownloadRoutes, exportRoutes } from './routes/exports';
 import { CUSTOMER_IMPORT_PATH, customerImportRoutes } from './routes/imports';
 import { openApiRoutes } from './routes/openapi';
-import { redemptionRoutes, stackableValidationRoutes } from './routes/redemptions';
+import { clientRedemptionRoutes, redemptionRoutes, stackableValidationRoutes, voucherRedemptionRoutes } from './routes/redemptions';
 import { segmentRoutes } from './routes/segments';
 import { sdkRoutes } from './routes/static';
 import { validationRuleAssignmentRoutes, validationRuleRoutes } from './routes/validation-rules';
@@ -57,6 +57,7 @@ app.route('/v1/customers', customerRoutes);
 app.route('/v1/async-actions', asyncActionRoutes);
 app.route('/v1/segments', segmentRoutes);
 app.route('/v1/events', eventRoutes('server'));
+app.route('/v1/vouchers', voucherRedemptionRoutes);
 app.route('/v1/vouchers', voucherRoutes);
 app.route('/v1/validation-rules', validationRuleRoutes);
 app.route('/v1/validation-rules-assignments', validationRuleAssignmentRoutes);
@@ -68,6 +69,7 @@ app.use('/client/v1/*', clientAuth);
 app.route('/client/v1/events', eventRoutes('client'));
 app.route('/client/v1/validate', clientValidateRoutes);
 app.route('/client/v1/validations', clientValidationsRoutes);
+app.route('/client/v1/redemptions', clientRedemptionRoutes);
 
 app.notFound(() => {
   throw new ApiError(404, 'not_found', 'Resource not found', 'No such route');

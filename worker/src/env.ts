@@ -23,6 +23,8 @@ export interface Env {
   DEMO?: string;
   /** "on" adds X-Vouchsafe-Ops (storage operations per request) to responses: local benchmarks only. */
   COUNT_OPS?: string;
+  /** "on" serves POST /client/v1/redemptions (redeem with the public client key); off unless set. */
+  CLIENT_REDEMPTIONS?: string;
 }
 
 export interface AppVariables {

@@ -13,6 +13,8 @@ export class ApiError extends Error {
     message: string,
     readonly details?: string,
     readonly resource?: { id: string; type: string },
+    /** A custom (validation-rule) message, answered as error.message beside the generic one (ERR line 113). */
+    readonly customMessage?: string,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -25,6 +27,7 @@ export class ApiError extends Error {
       body.resource_id = this.resource.id;
       body.resource_type = this.resource.type;
     }
+    if (this.customMessage !== undefined) body.error = { message: this.customMessage };
     return body;
   }
 }

@@ -21,12 +21,13 @@ import {
 import {
   clientValidateQuerySchema,
   redemptionListQuerySchema,
+  rollbackBodySchema,
+  rollbackQuerySchema,
   stackableSchema,
   validationContextSchema,
-  voucherCreateSchema,
-  voucherListQuerySchema,
-  voucherUpdateSchema,
-} from './schemas/vouchers';
+  voucherRedemptionsQuerySchema,
+} from './schemas/checkout';
+import { voucherCreateSchema, voucherListQuerySchema, voucherUpdateSchema } from './schemas/vouchers';
 
 // The OpenAPI 3.1 description of every route the worker serves (GET /openapi.json). Request bodies
 // and query parameters are generated from the zod schemas the routes validate with, in their
@@ -55,8 +56,7 @@ export interface RouteDoc {
 }
 
 const trackingIdQuery = z.object({ tracking_id: z.string().max(255).optional() });
-const rollbackQuery = z.object({ reason: z.string().optional() });
-const idempotencyKey = { name: 'Idempotency-Key', description: 'A retry with the same key returns the first answer and changes nothing.' };
+const idempotencyKey = { name: 'Idempotency-Key', description: 'A retry with the same key and request returns the first answer and changes nothing; another request with the key is refused (409).' };
 
 const JSON_OK: Success = { status: 200 };
 const NO_CONTENT: Success = { status: 204 };
@@ -132,10 +132,12 @@ export const ROUTES: RouteDoc[] = [
   { method: 'delete', path: '/v1/validation-rules/{id}/assignments/{assignmentId}', tag: 'vouchers', summary: 'Remove an assignment', auth: 'server', success: NO_CONTENT },
   { method: 'get', path: '/v1/validation-rules-assignments', tag: 'vouchers', summary: 'Assignments of every rule (rule, related_object_id)', auth: 'server', query: assignmentListQuerySchema },
   { method: 'post', path: '/v1/validations', tag: 'validation', summary: 'Stackable validate', auth: 'server', body: stackableSchema },
-  { method: 'post', path: '/v1/redemptions', tag: 'redemptions', summary: 'Stackable redeem (all or nothing)', auth: 'server', body: stackableSchema, query: trackingIdQuery, headers: [idempotencyKey] },
-  { method: 'get', path: '/v1/redemptions', tag: 'redemptions', summary: 'List redemptions', auth: 'server', query: redemptionListQuerySchema },
-  { method: 'get', path: '/v1/redemptions/{id}', tag: 'redemptions', summary: 'Get a redemption', auth: 'server' },
-  { method: 'post', path: '/v1/redemptions/{id}/rollback', tag: 'redemptions', summary: 'Roll a redemption back', auth: 'server', query: rollbackQuery },
+  { method: 'post', path: '/v1/redemptions', tag: 'redemptions', summary: 'Stackable redeem (all or nothing): {redemptions, parent_redemption, order}', auth: 'server', body: stackableSchema, query: trackingIdQuery, headers: [idempotencyKey] },
+  { method: 'get', path: '/v1/redemptions', tag: 'redemptions', summary: 'List redemptions and rollbacks (result, customer, created_at, order, filters)', auth: 'server', query: redemptionListQuerySchema },
+  { method: 'get', path: '/v1/redemptions/{id}', tag: 'redemptions', summary: 'Get a redemption or rollback', auth: 'server' },
+  { method: 'post', path: '/v1/redemptions/{id}/rollback', tag: 'redemptions', summary: 'Roll back a redemption that is not stacked', auth: 'server', query: rollbackQuerySchema, body: rollbackBodySchema },
+  { method: 'post', path: '/v1/redemptions/{id}/rollbacks', tag: 'redemptions', summary: 'Roll back a stacked redemption (parent id) with all its children', auth: 'server', query: rollbackQuerySchema, body: rollbackBodySchema },
+  { method: 'get', path: '/v1/vouchers/{code}/redemption', tag: 'redemptions', summary: "A voucher's redemption entries", auth: 'server', query: voucherRedemptionsQuerySchema },
 
   // Exports
   { method: 'post', path: '/v1/exports', tag: 'exports', summary: 'Create a customer export (fields, order, filters incl. segment_id)', auth: 'server', body: exportCreateSchema },
@@ -155,6 +157,7 @@ export const ROUTES: RouteDoc[] = [
   // Client side (browser key + allowed Origin)
   { method: 'get', path: '/client/v1/validate', tag: 'client', summary: "Validate with the client key, in the official client SDK's query format", auth: 'client', query: clientValidateQuerySchema },
   { method: 'post', path: '/client/v1/validations', tag: 'client', summary: 'Stackable validate with the client key', auth: 'client', body: stackableSchema },
+  { method: 'post', path: '/client/v1/redemptions', tag: 'client', summary: 'Stackable redeem with the client key (CLIENT_REDEMPTIONS=on only; names existing customers, writes none)', auth: 'client', body: stackableSchema },
 ];
 
 type JsonSchema = Record<string, unknown>;

@@ -1,66 +1,198 @@
+import type { RedemptionFilterField, RedemptionListQuery, StringConditions } from '../schemas/checkout';
+import type { CustomerRow, Predicate } from './customers';
+import type { VoucherRow } from './vouchers';
+
 export interface RedemptionRow {
   id: string;
   object: 'redemption' | 'redemption_rollback';
   result: 'SUCCESS' | 'FAILURE';
   status: 'SUCCEEDED' | 'FAILED' | 'ROLLED_BACK';
   voucher_id: string | null;
+  /** The code redeemed; '' on a stacked parent (and its rollback). */
   code: string;
   customer_id: string | null;
   tracking_id: string | null;
+  /** The order amount (what a rollback takes off the customer's order summary), not a wire field. */
   amount: number | null;
   discount_amount: number | null;
   order_json: string;
   metadata: string;
   failure_code: string | null;
   failure_message: string | null;
+  /** A stacked child: its parent redemption; a stacked rollback's child: the parent rollback. */
   parent_id: string | null;
   rollback_of: string | null;
   idempotency_key: string | null;
   created_at: number;
+  request_hash: string | null;
+  reason: string | null;
+  error_message: string | null;
+  channel_id: string | null;
 }
 
-export function insertRedemption(db: D1Database, row: RedemptionRow, customerSql?: { sql: string; params: (string | number | null)[] }): D1PreparedStatement {
-  // The customer may be created by the same batch, so its id can be selected inside the statement.
-  const customerId = customerSql ? `(SELECT c.id FROM customers c WHERE ${customerSql.sql} LIMIT 1)` : '?';
-  return db
-    .prepare(
-      `INSERT INTO redemptions (id, object, result, status, voucher_id, code, customer_id, tracking_id, amount, discount_amount,
-         order_json, metadata, failure_code, failure_message, parent_id, rollback_of, idempotency_key, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ${customerId}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-    )
-    .bind(
-      row.id, row.object, row.result, row.status, row.voucher_id, row.code,
-      ...(customerSql ? customerSql.params : [row.customer_id]),
-      row.tracking_id, row.amount, row.discount_amount, row.order_json, row.metadata, row.failure_code,
-      row.failure_message, row.parent_id, row.rollback_of, row.idempotency_key, row.created_at,
-    );
+/** Rows, and the customers and vouchers they name, for shaping answers. */
+export interface RedemptionRelations {
+  customers: Map<string, CustomerRow>;
+  vouchers: Map<string, VoucherRow>;
 }
 
-export function findRedemption(db: D1Database, id: string): Promise<RedemptionRow | null> {
-  return db.prepare('SELECT * FROM redemptions WHERE id = ?').bind(id).first<RedemptionRow>();
+const COLUMNS = [
+  'id', 'object', 'result', 'status', 'voucher_id', 'code', 'customer_id', 'tracking_id', 'amount', 'discount_amount',
+  'order_json', 'metadata', 'failure_code', 'failure_message', 'parent_id', 'rollback_of', 'idempotency_key', 'created_at',
+  'request_hash', 'reason', 'error_message', 'channel_id',
+] as const satisfies readonly (keyof RedemptionRow)[];
+
+/**
+ * Inserts a row. With `customer`, customer_id is the customer that predicate selects at that point
+ * of the batch (it may be created by the same batch).
+ */
+export function insertRedemption(db: D1Database, row: RedemptionRow, customer?: Predicate | null): D1PreparedStatement {
+  const values = COLUMNS.map((column) => (column === 'customer_id' && customer ? `(SELECT c.id FROM customers c WHERE ${customer.sql} LIMIT 1)` : '?'));
+  const params = COLUMNS.flatMap((column) => (column === 'customer_id' && customer ? customer.params : [row[column]]));
+  return db.prepare(`INSERT INTO redemptions (${COLUMNS.join(', ')}) VALUES (${values.join(', ')})`).bind(...params);
 }
 
 export function findRedemptionsByIdempotencyKey(db: D1Database, key: string): Promise<RedemptionRow | null> {
   return db.prepare('SELECT * FROM redemptions WHERE idempotency_key = ?').bind(key).first<RedemptionRow>();
 }
 
-export function childRedemptions(db: D1Database, parentId: string): Promise<D1Result<RedemptionRow>> {
-  return db.prepare('SELECT * FROM redemptions WHERE parent_id = ? ORDER BY id').bind(parentId).all<RedemptionRow>();
+export interface RedemptionGroup extends RedemptionRelations {
+  head: RedemptionRow | null;
+  /** Rows whose parent_id is the head (a stacked parent's children), in the order they were written. */
+  children: RedemptionRow[];
 }
 
+/**
+ * A redemption (by id or by idempotency key), its children and the customers and vouchers they
+ * name, in one batch.
+ */
+export async function findRedemptionGroup(db: D1Database, by: { id: string } | { idempotencyKey: string }): Promise<RedemptionGroup> {
+  const head = 'id' in by ? '?1' : '(SELECT id FROM redemptions WHERE idempotency_key = ?1)';
+  const param = 'id' in by ? by.id : by.idempotencyKey;
+  const group = `SELECT %s FROM redemptions WHERE id = ${head} OR parent_id = ${head}`;
+  const [heads, children, customers, vouchers] = await db.batch<Record<string, unknown>>([
+    db.prepare(`SELECT * FROM redemptions WHERE id = ${head}`).bind(param),
+    db.prepare(`SELECT * FROM redemptions WHERE parent_id = ${head} ORDER BY rowid`).bind(param),
+    db.prepare(`SELECT * FROM customers WHERE id IN (${group.replace('%s', 'customer_id')})`).bind(param),
+    db.prepare(`SELECT * FROM vouchers WHERE id IN (${group.replace('%s', 'voucher_id')})`).bind(param),
+  ]);
+  return {
+    head: (heads?.results[0] as unknown as RedemptionRow | undefined) ?? null,
+    children: (children?.results ?? []) as unknown as RedemptionRow[],
+    ...relations(customers?.results, vouchers?.results),
+  };
+}
+
+function relations(customers: unknown[] | undefined, vouchers: unknown[] | undefined): RedemptionRelations {
+  return {
+    customers: new Map(((customers ?? []) as CustomerRow[]).map((c) => [c.id, c])),
+    vouchers: new Map(((vouchers ?? []) as VoucherRow[]).map((v) => [v.id, v])),
+  };
+}
+
+/** The customers and vouchers of some rows, in one statement each. */
+export function relationStatements(db: D1Database, rows: RedemptionRow[]): D1PreparedStatement[] {
+  const ids = (pick: (row: RedemptionRow) => string | null) => JSON.stringify([...new Set(rows.map(pick).filter((id) => id !== null))]);
+  return [
+    db.prepare('SELECT * FROM customers WHERE id IN (SELECT value FROM json_each(?))').bind(ids((r) => r.customer_id)),
+    db.prepare('SELECT * FROM vouchers WHERE id IN (SELECT value FROM json_each(?))').bind(ids((r) => r.voucher_id)),
+  ];
+}
+
+export function readRelations(results: D1Result<Record<string, unknown>>[]): RedemptionRelations {
+  return relations(results[0]?.results, results[1]?.results);
+}
+
+/**
+ * Each filterable field of GET /v1/redemptions as a SQL expression over `redemptions r`.
+ * Campaigns, their names and dashboard users do not exist here: those fields are null on every row.
+ */
+const FILTER_COLUMNS: Record<RedemptionFilterField, string> = {
+  voucher_code: "nullif(r.code, '')",
+  related_object_id: "CASE WHEN r.code = '' THEN coalesce(r.rollback_of, r.id) ELSE coalesce(r.voucher_id, r.id) END",
+  related_object_parent_id: 'NULL',
+  parent_redemption_id: 'r.parent_id',
+  failure_code: 'r.failure_code',
+  result: 'r.result',
+  object: 'r.object',
+  customer_id: 'r.customer_id',
+  campaign_name: 'NULL',
+  user_login: 'NULL',
+};
+
+const likeEscape = (value: string) => value.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+
+/** OA FilterConditionsString on one column; every condition given must hold. */
+function conditionsSql(column: string, conditions: StringConditions): Predicate {
+  const parts: Predicate[] = [];
+  const add = (sql: string, ...params: (string | number | null)[]) => parts.push({ sql, params });
+  if (conditions.$in) add(`${column} IN (SELECT value FROM json_each(?))`, JSON.stringify(conditions.$in));
+  if (conditions.$not_in) add(`(${column} IS NULL OR ${column} NOT IN (SELECT value FROM json_each(?)))`, JSON.stringify(conditions.$not_in));
+  if (conditions.$is !== undefined) add(`${column} = ?`, conditions.$is);
+  if (conditions.$is_not !== undefined) add(`(${column} IS NULL OR ${column} != ?)`, conditions.$is_not);
+  if (conditions.$has_value !== undefined) add(`${column} IS NOT NULL`);
+  if (conditions.$is_unknown !== undefined) add(`${column} IS NULL`);
+  if (conditions.$starts_with !== undefined) add(`${column} LIKE ? ESCAPE '\\'`, `${likeEscape(conditions.$starts_with)}%`);
+  if (conditions.$ends_with !== undefined) add(`${column} LIKE ? ESCAPE '\\'`, `%${likeEscape(conditions.$ends_with)}`);
+  if (conditions.$contains !== undefined) add(`${column} LIKE ? ESCAPE '\\'`, `%${likeEscape(conditions.$contains)}%`);
+  if (conditions.$not_contain !== undefined) add(`(${column} IS NULL OR ${column} NOT LIKE ? ESCAPE '\\')`, `%${likeEscape(conditions.$not_contain)}%`);
+  return join(parts, 'AND');
+}
+
+function join(parts: Predicate[], junction: 'AND' | 'OR'): Predicate {
+  if (parts.length === 0) return { sql: '1', params: [] };
+  return { sql: parts.map((p) => `(${p.sql})`).join(` ${junction} `), params: parts.flatMap((p) => p.params) };
+}
+
+/** The WHERE of a redemption list query, over `redemptions r`. */
+export function listPredicate(q: Omit<RedemptionListQuery, 'limit' | 'page' | 'order'>): Predicate {
+  const parts: Predicate[] = [];
+  // Redemptions of a deleted customer keep its id: an id that is no customer still matches.
+  if (q.customer !== undefined) parts.push({ sql: 'r.customer_id IN (SELECT id FROM customers WHERE id = ? OR source_id = ?) OR r.customer_id = ?', params: [q.customer, q.customer, q.customer] });
+  if (q.result) parts.push({ sql: 'r.result IN (SELECT value FROM json_each(?))', params: [JSON.stringify(q.result)] });
+  // No redemption belongs to a campaign here, so a campaign filter matches none.
+  if (q.campaign !== undefined) parts.push({ sql: '0', params: [] });
+  if (q.createdBefore !== undefined) parts.push({ sql: 'r.created_at < ?', params: [q.createdBefore] });
+  if (q.createdAfter !== undefined) parts.push({ sql: 'r.created_at > ?', params: [q.createdAfter] });
+  if (q.filters) {
+    const { junction, ...fields } = q.filters;
+    const filters = Object.entries(fields).map(([field, filter]) => conditionsSql(FILTER_COLUMNS[field as RedemptionFilterField], filter.conditions));
+    if (filters.length > 0) parts.push(join(filters, junction === 'or' ? 'OR' : 'AND'));
+  }
+  return join(parts, 'AND');
+}
+
+const ORDER_BY: Record<RedemptionListQuery['order'], string> = {
+  created_at: 'r.created_at ASC, r.rowid ASC',
+  '-created_at': 'r.created_at DESC, r.rowid DESC',
+  id: 'r.id ASC',
+  '-id': 'r.id DESC',
+  voucher_code: 'r.code ASC, r.created_at ASC',
+  '-voucher_code': 'r.code DESC, r.created_at DESC',
+  tracking_id: 'r.tracking_id ASC NULLS LAST, r.created_at ASC',
+  '-tracking_id': 'r.tracking_id DESC NULLS LAST, r.created_at DESC',
+  customer_id: 'r.customer_id ASC NULLS LAST, r.created_at ASC',
+  '-customer_id': 'r.customer_id DESC NULLS LAST, r.created_at DESC',
+};
+
+/**
+ * One page of redemptions with the total, and the customers and vouchers of the page: two
+ * batches whatever the page size.
+ */
 export async function listRedemptions(
   db: D1Database,
-  q: { limit: number; page: number; customerId?: string },
-): Promise<{ rows: RedemptionRow[]; total: number }> {
-  const where = q.customerId ? 'WHERE customer_id = ?' : '';
-  const params = q.customerId ? [q.customerId] : [];
-  const [page, count] = await db.batch<Record<string, unknown>>([
+  where: Predicate,
+  page: { limit: number; page: number; order: RedemptionListQuery['order'] },
+): Promise<{ rows: RedemptionRow[]; total: number } & RedemptionRelations> {
+  const [rows, count] = await db.batch<Record<string, unknown>>([
     db
-      .prepare(`SELECT * FROM redemptions ${where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`)
-      .bind(...params, q.limit, (q.page - 1) * q.limit),
-    db.prepare(`SELECT count(*) AS total FROM redemptions ${where}`).bind(...params),
+      .prepare(`SELECT r.* FROM redemptions r WHERE ${where.sql} ORDER BY ${ORDER_BY[page.order]} LIMIT ? OFFSET ?`)
+      .bind(...where.params, page.limit, (page.page - 1) * page.limit),
+    db.prepare(`SELECT count(*) AS total FROM redemptions r WHERE ${where.sql}`).bind(...where.params),
   ]);
-  return { rows: (page?.results ?? []) as unknown as RedemptionRow[], total: Number(count?.results[0]?.total ?? 0) };
+  const list = (rows?.results ?? []) as unknown as RedemptionRow[];
+  const related = list.length > 0 ? readRelations(await db.batch<Record<string, unknown>>(relationStatements(db, list))) : relations([], []);
+  return { rows: list, total: Number(count?.results[0]?.total ?? 0), ...related };
 }
 
 /** Takes one unit of quantity; past the quantity the table's CHECK fails and the batch rolls back. */
@@ -75,7 +207,7 @@ export function returnVoucherUnit(db: D1Database, voucherId: string, now: number
 /** summary.* after a redemption attempt of the selected customer. */
 export function recordRedemptionInSummary(
   db: D1Database,
-  customer: { sql: string; params: (string | number | null)[] },
+  customer: Predicate,
   outcome: { succeeded: boolean; orderAmount: number | null; now: number },
 ): D1PreparedStatement {
   const orders = outcome.succeeded && outcome.orderAmount !== null
@@ -110,8 +242,9 @@ export function recordRollbackInSummary(db: D1Database, customerId: string, orde
     .bind(orderAmount ?? 0, orderAmount === null ? 0 : 1, now, customerId);
 }
 
-export function markRolledBack(db: D1Database, id: string): D1PreparedStatement {
-  return db.prepare("UPDATE redemptions SET status = 'ROLLED_BACK' WHERE id = ?").bind(id);
+/** The redemption is rolled back; its order now reads as the rollback left it (status CANCELED). */
+export function markRolledBack(db: D1Database, id: string, orderJson: string): D1PreparedStatement {
+  return db.prepare("UPDATE redemptions SET status = 'ROLLED_BACK', order_json = ? WHERE id = ?").bind(orderJson, id);
 }
 
 /** Which named constraint or trigger aborted a batch, if one did. */

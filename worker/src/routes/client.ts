@@ -3,7 +3,7 @@ import type { AppBindings } from '../env';
 import { parseQuery } from '../lib/qs';
 import { parseInput, parseJsonBody } from '../lib/validation';
 import { rateLimitValidate } from '../middleware/rate-limit';
-import { clientValidateQuerySchema, stackableSchema } from '../schemas/vouchers';
+import { clientValidateQuerySchema, stackableSchema } from '../schemas/checkout';
 import { trackingCookie } from '../services/tracking';
 import { validateStackable, validateVoucher } from '../services/validation';
 

@@ -3,8 +3,8 @@ import type { AppBindings } from '../env';
 import { invalidPayload, invalidQueryParams } from '../errors';
 import { parseQuery } from '../lib/qs';
 import { parseInput, parseJsonBody, readJsonBody } from '../lib/validation';
-import { cleanCode, validationContextSchema, voucherCreateSchema, voucherListQuerySchema, voucherUpdateSchema } from '../schemas/vouchers';
-import { redeem } from '../services/redemptions';
+import { validationContextSchema } from '../schemas/checkout';
+import { cleanCode, voucherCreateSchema, voucherListQuerySchema, voucherUpdateSchema } from '../schemas/vouchers';
 import { validateVoucher } from '../services/validation';
 import * as service from '../services/vouchers';
 
@@ -23,17 +23,6 @@ export const voucherRoutes = new Hono<AppBindings>()
     context.tracking_id ??= c.req.query('tracking_id');
     const { body } = await validateVoucher(c.env, pathCode(c.req.param('code')), context, c.get('requestId'));
     return c.json(body);
-  })
-  .post('/:code/redemption', async (c) => {
-    const context = await parseJsonBody(c, validationContextSchema.default({}));
-    const result = await redeem(c.env, {
-      codes: [pathCode(c.req.param('code'))],
-      context,
-      trackingIdParam: c.req.query('tracking_id'),
-      idempotencyKey: c.req.header('idempotency-key'),
-      requestId: c.get('requestId'),
-    });
-    return c.json(result);
   })
   .post('/:code/enable', async (c) => c.json(await service.setVoucherActive(c.env, pathCode(c.req.param('code')), true)))
   .post('/:code/disable', async (c) => c.json(await service.setVoucherActive(c.env, pathCode(c.req.param('code')), false)))

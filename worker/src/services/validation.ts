@@ -1,14 +1,15 @@
 import { discountAmount } from '../../../shared/discount';
 import { evaluate, type FilterProfile } from '../../../shared/filter';
 import { checkRuleSet } from '../../../shared/rules';
-import type { Customer, OrderSummary, ValidateFailure } from '../../../shared/types';
+import type { Customer, ValidateFailure } from '../../../shared/types';
 import { validityRefusal } from '../../../shared/validity';
 import { emptyCustomerRow, rowToCustomer } from '../db/customers';
 import type { ValidationSubject } from '../db/tracking';
 import type { Env } from '../env';
 import { ApiError } from '../errors';
 import { toIso } from '../lib/time';
-import type { OrderInput, ValidationContext } from '../schemas/vouchers';
+import type { OrderInput, ValidationContext } from '../schemas/checkout';
+import { orderSummary } from '../views/redemption';
 import { type LoadedDefinition, loadVoucherDefinition } from './definitions';
 import { resolveTrackingId } from './tracking';
 import { readVisitor } from './visitor';
@@ -155,28 +156,6 @@ export function judge(
 }
 
 const emptyList = () => ({ object: 'list' as const, data_ref: 'data' as const, data: [], total: 0 });
-
-export function orderSummary(
-  order: OrderInput | undefined,
-  amount: number | null,
-  discount: number,
-  customerId: string | null,
-): OrderSummary {
-  const summary: OrderSummary = {
-    amount: amount ?? 0,
-    discount_amount: discount,
-    total_discount_amount: discount,
-    total_amount: Math.max(0, (amount ?? 0) - discount),
-    applied_discount_amount: discount,
-    total_applied_discount_amount: discount,
-    metadata: order?.metadata ?? {},
-    customer_id: customerId,
-    referrer_id: null,
-    object: 'order',
-  };
-  if (order?.items) summary.items = order.items;
-  return summary;
-}
 
 /**
  * How this service stacks redeemables, in the words of Voucherify's stacking rules (OA

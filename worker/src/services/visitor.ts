@@ -1,6 +1,6 @@
 import { readValidationSubject, type SubjectQuery, type ValidationSubject } from '../db/tracking';
 import type { Env } from '../env';
-import type { ValidationContext } from '../schemas/vouchers';
+import type { ValidationContext } from '../schemas/checkout';
 import type { LoadedDefinition } from './definitions';
 import { identityHmac } from './tracking';
 import { assertOneCustomer } from './validation';

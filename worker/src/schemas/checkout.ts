@@ -1,0 +1,237 @@
+import { z } from 'zod';
+import { intParam, isoDateParam } from './common';
+import { customerWriteFields, metadataSchema, toCustomerWrite } from './customers';
+import { cleanCode, codeSchema } from './vouchers';
+
+// Request schemas of checkout: validate and redeem bodies (server and client), the client validate
+// query, stackable redeemables, rollbacks and the redemption list.
+//
+// Voucherify marks almost every field of these bodies nullable (OA RedemptionsRedeemRequestBody
+// OA:L25457, Customer OA:L4614, Order/OrderItem): null is accepted everywhere. For the context and
+// the order, null means "not given" and reads as undefined; for the customer's own fields null
+// clears the stored value, as in the customers API.
+
+/** Accepts null; null and absent both read as undefined. */
+const absentIfNull = <T extends z.ZodType>(schema: T) =>
+  schema
+    .nullish()
+    .transform((value) => value ?? undefined)
+    .optional();
+
+/** Cents (and quantities): JSON numbers in bodies, digit strings in the client query. */
+type Int = (max: number) => z.ZodType<number, number> | z.ZodType<number, string>;
+const jsonInt: Int = (max) => z.number().int('must be an integer').min(0, 'must be at least 0').max(max);
+const queryInt: Int = (max) => intParam(0, max);
+
+const CENTS_MAX = 1_000_000_000_000;
+const text = (max = 255) => absentIfNull(z.string().max(max));
+
+function contextSchemas(int: Int) {
+  const item = z.object({
+    sku_id: text(),
+    product_id: text(),
+    source_id: text(),
+    related_object: absentIfNull(z.enum(['product', 'sku'])),
+    quantity: absentIfNull(int(1_000_000)),
+    price: absentIfNull(int(CENTS_MAX)),
+    amount: absentIfNull(int(CENTS_MAX)),
+    metadata: absentIfNull(metadataSchema),
+    product: absentIfNull(z.record(z.string().max(100), z.unknown())),
+    sku: absentIfNull(z.record(z.string().max(100), z.unknown())),
+  });
+  const order = z.object({
+    id: text(),
+    source_id: text(),
+    status: absentIfNull(z.enum(['CREATED', 'PAID', 'CANCELED', 'FULFILLED'])),
+    amount: absentIfNull(int(CENTS_MAX)),
+    items: absentIfNull(z.array(item).max(500)),
+    metadata: absentIfNull(metadataSchema),
+  });
+  return { item, order };
+}
+
+const json = contextSchemas(jsonInt);
+const query = contextSchemas(queryInt);
+
+export const orderSchema = json.order;
+export type OrderInput = z.output<typeof orderSchema>;
+export type OrderItemInput = z.output<typeof json.item>;
+
+/**
+ * The customer of a validate or redeem call: every field the customers API accepts (written on a
+ * server-side redeem, null clears), plus `id` to name an existing customer.
+ */
+export const contextCustomerSchema = z.object({
+  ...customerWriteFields,
+  id: absentIfNull(z.string().min(1).max(255)),
+  source_id: absentIfNull(z.string().min(1, 'must not be empty').max(255)),
+});
+export type ContextCustomer = z.output<typeof contextCustomerSchema>;
+
+/** The fields of a context customer to write, in the storage layer's shape (absent = unchanged). */
+export const contextCustomerWrite = ({ id: _id, source_id: _sourceId, ...fields }: ContextCustomer) => toCustomerWrite(fields);
+
+const trackingIdField = absentIfNull(z.string().min(1).max(255));
+const identityHashField = absentIfNull(z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters (SHA-256)'));
+
+function validationContext(order: z.ZodType<OrderInput, unknown>, int: Int) {
+  return z.object({
+    customer: absentIfNull(contextCustomerSchema),
+    order: absentIfNull(order),
+    amount: absentIfNull(int(CENTS_MAX)),
+    metadata: absentIfNull(metadataSchema),
+    tracking_id: trackingIdField,
+    identity_hash: identityHashField,
+    // Voucherify's LOCK sessions reserve a unit between validate and redeem (OA Session). Not built:
+    // refused by name rather than accepted and ignored, so nobody relies on a lock that is not there.
+    session: z
+      .unknown()
+      .refine((value) => value === null || value === undefined, 'validation sessions (LOCK) are not supported; validate and redeem without a session')
+      .optional(),
+    gift: z.unknown().optional(),
+    reward: z.unknown().optional(),
+    options: z.unknown().optional(),
+  });
+}
+
+/** The body of server validate / redeem. */
+export const validationContextSchema = validationContext(json.order, jsonInt);
+export type ValidationContext = z.output<typeof validationContextSchema>;
+
+/** GET /client/v1/validate, after the qs-style query is parsed into an object (values are strings). */
+export const clientValidateQuerySchema = validationContext(query.order, queryInt).extend({
+  code: z.string().max(200).transform(cleanCode).pipe(codeSchema),
+  item: z.array(query.item).max(500).optional(),
+  // The string shortcut customer=<source id> of Voucherify's own examples.
+  customer: z.union([contextCustomerSchema, z.string().min(1).max(255).transform((source_id) => ({ source_id }))]).optional(),
+});
+
+const redeemableSchema = z.object({
+  object: z.literal('voucher', { message: 'only vouchers are supported' }),
+  id: codeSchema,
+});
+
+/**
+ * POST /v1/validations, /v1/redemptions and their client twins. "Each unique redeemable can be sent
+ * in one request only once" (OA StackableValidateRedeemBase.redeemables): a code sent twice is
+ * refused rather than discounted twice.
+ */
+export const stackableSchema = validationContextSchema.extend({
+  redeemables: z
+    .array(redeemableSchema)
+    .min(1, 'must hold at least one redeemable')
+    .max(30)
+    .superRefine((redeemables, ctx) => {
+      const seen = new Set<string>();
+      redeemables.forEach((r, i) => {
+        if (seen.has(r.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `${r.id} is given more than once; each redeemable may be sent once` });
+        seen.add(r.id);
+      });
+    }),
+});
+export type StackableInput = z.output<typeof stackableSchema>;
+
+/**
+ * POST /v1/redemptions/{id}/rollback and /rollbacks: the body the official SDK sends
+ * ({customer}, with reason and tracking_id in the query) or the spec's body
+ * (OA RedemptionsRollbackCreateRequestBody: reason, tracking_id, customer, order, metadata).
+ */
+export const rollbackBodySchema = z
+  .object({
+    reason: text(1000),
+    tracking_id: trackingIdField,
+    customer: absentIfNull(contextCustomerSchema),
+    order: absentIfNull(orderSchema),
+    metadata: absentIfNull(metadataSchema),
+  })
+  .default({});
+export type RollbackBody = z.output<typeof rollbackBodySchema>;
+
+export const rollbackQuerySchema = z.object({ reason: z.string().max(1000).optional(), tracking_id: z.string().max(255).optional() });
+
+/** Filterable fields of GET /v1/redemptions (OA ParameterFiltersListRedemptions). */
+export const REDEMPTION_FILTER_FIELDS = [
+  'voucher_code',
+  'related_object_id',
+  'related_object_parent_id',
+  'parent_redemption_id',
+  'failure_code',
+  'result',
+  'object',
+  'customer_id',
+  'campaign_name',
+  'user_login',
+] as const;
+export type RedemptionFilterField = (typeof REDEMPTION_FILTER_FIELDS)[number];
+
+/** OA FilterConditionsString; qs may send a one-value list as an object {0: v} or an array. */
+const filterValue = z.string().max(255);
+const filterList = z.union([z.array(filterValue).max(100), filterValue.transform((v) => [v])]);
+const stringConditions = z.strictObject({
+  $in: filterList.optional(),
+  $not_in: filterList.optional(),
+  $is: filterValue.optional(),
+  $is_not: filterValue.optional(),
+  $has_value: z.string().max(10).optional(),
+  $is_unknown: z.string().max(10).optional(),
+  $starts_with: filterValue.optional(),
+  $ends_with: filterValue.optional(),
+  $contains: filterValue.optional(),
+  $not_contain: filterValue.optional(),
+});
+export type StringConditions = z.output<typeof stringConditions>;
+
+const filtersSchema = z.strictObject({
+  junction: z
+    .string()
+    .transform((j) => j.toLowerCase())
+    .pipe(z.enum(['and', 'or'], { message: 'must be and or or' }))
+    .optional(),
+  ...Object.fromEntries(REDEMPTION_FILTER_FIELDS.map((field) => [field, z.strictObject({ conditions: stringConditions }).optional()])),
+}) as z.ZodType<{ junction?: 'and' | 'or' } & Partial<Record<RedemptionFilterField, { conditions: StringConditions }>>>;
+
+export const REDEMPTION_LIST_ORDERS = [
+  'created_at',
+  '-created_at',
+  'id',
+  '-id',
+  'voucher_code',
+  '-voucher_code',
+  'tracking_id',
+  '-tracking_id',
+  'customer_id',
+  '-customer_id',
+] as const;
+
+const resultValue = z.enum(['SUCCESS', 'FAILURE']);
+
+/** GET /v1/redemptions (OA:L33796; SDK RedemptionsListParams Redemptions.d.ts:44), parsed qs-style. */
+export const redemptionListQuerySchema = z
+  .object({
+    limit: intParam(1, 100).optional(),
+    page: intParam(1, 99).optional(),
+    // "You can provide multiple values by repeating the param" (OA).
+    result: z.union([resultValue.transform((r) => [r]), z.array(resultValue).max(2)]).optional(),
+    campaign: z.string().max(255).optional(),
+    customer: z.string().max(255).optional(),
+    order: z.enum(REDEMPTION_LIST_ORDERS).optional(),
+    created_at: z.strictObject({ before: isoDateParam.optional(), after: isoDateParam.optional() }).optional(),
+    filters: filtersSchema.optional(),
+  })
+  .transform((q) => ({
+    limit: q.limit ?? 10,
+    page: q.page ?? 1,
+    result: q.result,
+    campaign: q.campaign,
+    customer: q.customer,
+    order: q.order ?? '-created_at',
+    createdBefore: q.created_at?.before,
+    createdAfter: q.created_at?.after,
+    filters: q.filters,
+  }));
+export type RedemptionListQuery = z.output<typeof redemptionListQuerySchema>;
+
+/** GET /v1/vouchers/{code}/redemption: the spec has no parameters; limit/page bound the entries. */
+export const voucherRedemptionsQuerySchema = z
+  .object({ limit: intParam(1, 100).optional(), page: intParam(1, 99).optional() })
+  .transform((q) => ({ limit: q.limit ?? 10, page: q.page ?? 1 }));

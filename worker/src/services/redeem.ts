@@ -1,0 +1,396 @@
+import * as customersDb from '../db/customers';
+import * as redemptionsDb from '../db/redemptions';
+import { findTrackingProfile, linkAndMerge, type ValidationSubject } from '../db/tracking';
+import * as vouchersDb from '../db/vouchers';
+import type { Env } from '../env';
+import { ApiError, notFound } from '../errors';
+import { randomId } from '../lib/ids';
+import { toIso } from '../lib/time';
+import { contextCustomerWrite, type ValidationContext } from '../schemas/checkout';
+import { type LoadedDefinition, loadVoucherDefinition } from './definitions';
+import * as membership from './membership';
+import { resolveTrackingId, TRACKING_ID } from './tracking';
+import { ambiguousTrackingId, judge, type Judgement, orderFigures, quantityExceeded, type Refusal } from './validation';
+import { readVisitor } from './visitor';
+import { type Audience, type OrderRedemptionsEntry, orderSummary, redemptionView, stackedRedemptionView } from '../views/redemption';
+
+export interface RedeemRequest {
+  /** POST /v1/vouchers/{code}/redemption answers one redemption; POST /v1/redemptions the stacked envelope. */
+  route: 'voucher' | 'stackable';
+  /** The client key is public: it may name an existing customer, never write one. */
+  caller: Audience;
+  codes: string[];
+  context: ValidationContext;
+  /** `?tracking_id=` of the URL; the body's tracking_id wins. */
+  trackingIdParam?: string;
+  idempotencyKey?: string;
+  /** The application id of the key used: the redemption's channel.channel_id. */
+  channelId: string;
+}
+
+type Refused = Extract<Judgement, { valid: false }>;
+
+/** The tracking id a redemption names: body, query, or a customer source id that is one. */
+async function redemptionTrackingId(env: Env, context: ValidationContext, param: string | undefined): Promise<string | null> {
+  const given = context.tracking_id ?? param;
+  if (given) return (await resolveTrackingId(env.TRACKING_SECRET, given)).id;
+  const sourceId = context.customer?.source_id;
+  if (sourceId && TRACKING_ID.test(sourceId) && (await findTrackingProfile(env.DB, sourceId))) return sourceId;
+  return null;
+}
+
+interface Visitor {
+  trackingId: string | null;
+  subject: ValidationSubject;
+}
+
+interface Plan {
+  /** The customer the redemption belongs to; null for a guest checkout. */
+  selector: customersDb.CustomerSelector | null;
+  /** The write that creates or updates the customer, if any. */
+  write: D1PreparedStatement | null;
+  /** Whether the visitor's tracking profile is linked to (and merged into) the customer. */
+  link: boolean;
+}
+
+const GUEST: Plan = { selector: null, write: null, link: false };
+
+/**
+ * Who is redeeming. Server key: the customer of the request, created or updated with every field
+ * it carries as the customers API would (null clears); else the customer the tracking profile is
+ * linked to; else a new customer whose source_id is the tracking id, so the anonymous history has a
+ * profile to merge into; else a new customer if the request gave customer fields without an id;
+ * else nobody (a guest checkout). Client key: only an existing customer named by id or source_id,
+ * or the one the tracking profile is linked to; nothing is written to customers and no profile is
+ * linked.
+ */
+function customerPlan(db: D1Database, request: RedeemRequest, visitor: Visitor, now: number): Plan {
+  const customer = request.context.customer;
+  const { subject, trackingId } = visitor;
+  const named = customer?.id ?? customer?.source_id;
+  const found = subject.customer && named !== undefined && (subject.customer.id === named || subject.customer.source_id === named) ? subject.customer : null;
+  const linked = subject.profile?.customer_id ?? null;
+
+  if (request.caller === 'client') {
+    if (named !== undefined) {
+      if (!found) throw notFound('customer', named);
+      return { selector: { ids: [found.id] }, write: null, link: false };
+    }
+    return linked ? { selector: { ids: [linked] }, write: null, link: false } : GUEST;
+  }
+
+  const fields = customer ? contextCustomerWrite(customer) : {};
+  const hasFields = Object.keys(fields).length > 0;
+  const update = (id: string): Plan => ({ selector: { ids: [id] }, write: hasFields ? customersDb.updateCustomer(db, id, fields, now) : null, link: true });
+  const upsert = (sourceId: string): Plan => ({
+    selector: { sourceIds: [sourceId] },
+    write: customersDb.upsertCustomerBySourceId(db, randomId('cust_'), { ...fields, source_id: sourceId }, now),
+    link: true,
+  });
+  if (customer?.id !== undefined) {
+    if (!found) throw notFound('customer', customer.id);
+    return update(found.id);
+  }
+  if (customer?.source_id !== undefined) return upsert(customer.source_id);
+  if (linked) return update(linked);
+  if (trackingId) return upsert(trackingId);
+  if (hasFields) {
+    const id = randomId('cust_');
+    return { selector: { ids: [id] }, write: customersDb.insertCustomer(db, id, fields, now), link: false };
+  }
+  return GUEST;
+}
+
+/**
+ * A refused redemption's error, as OA24 "Voucher disabled" (OA24:L64323): the generic reason in
+ * `message`, the code in `details`, the rf_ redemption as the resource, a custom message in `error`.
+ */
+function redeemError(row: Pick<redemptionsDb.RedemptionRow, 'id' | 'code' | 'failure_code' | 'failure_message' | 'error_message'>): ApiError {
+  const key = row.failure_code ?? 'invalid_voucher';
+  if (key === 'not_found') return notFound('voucher', row.code);
+  return new ApiError(400, key, row.failure_message ?? key, row.code, { id: row.id, type: 'redemption' }, row.error_message ?? undefined);
+}
+
+/** A guest cannot satisfy customer rules: Voucherify's answer is that the customer is missing (OA24 "Missing customer" example). */
+const missingCustomer = (code: string): Refused => ({
+  valid: false,
+  reason: 'customer was not specified',
+  error: { code: 400, key: 'missing_customer', message: 'customer was not specified', details: code },
+});
+
+/** Keys sorted at every level: two spellings of one request hash alike. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** What an Idempotency-Key is bound to: the route, the caller, the codes and the parsed body. */
+async function requestHash(request: RedeemRequest): Promise<string> {
+  const canonical = canonicalJson({ route: request.route, caller: request.caller, codes: request.codes, context: request.context, tracking_id_param: request.trackingIdParam });
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonical));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Stripe's semantics: a key names one request; another request with it is refused, never answered with the first one's result. */
+const idempotencyConflict = (key: string) =>
+  new ApiError(
+    409,
+    'idempotency_key_conflict',
+    'Idempotency key conflict',
+    `The Idempotency-Key ${key} was first used with a different request; use a new key for a new request.`,
+  );
+
+interface RowsInput {
+  request: RedeemRequest;
+  loaded: LoadedDefinition[];
+  discounts: number[];
+  orderAmount: number | null;
+  trackingId: string | null;
+  hash: string | null;
+  now: number;
+}
+
+/**
+ * The rows of a successful redemption: one per voucher, and for POST /v1/redemptions a parent
+ * that carries the idempotency key and the whole order. All of them share one order (its id, and
+ * its redemptions map naming the parent and the children it stacks).
+ */
+export function buildRedemptionRows(input: RowsInput): { head: redemptionsDb.RedemptionRow; children: redemptionsDb.RedemptionRow[] } {
+  const { request, loaded, discounts, orderAmount, now } = input;
+  const { context } = request;
+  const placed = { id: context.order?.id ?? randomId('ord_'), createdAt: now };
+  const date = toIso(now);
+  const row = (id: string, voucher: LoadedDefinition['voucher'] | null, discount: number, redemptions: Record<string, OrderRedemptionsEntry>): redemptionsDb.RedemptionRow => ({
+    id,
+    object: 'redemption',
+    result: 'SUCCESS',
+    status: 'SUCCEEDED',
+    voucher_id: voucher?.id ?? null,
+    code: voucher?.code ?? '',
+    customer_id: null,
+    tracking_id: input.trackingId,
+    amount: orderAmount,
+    discount_amount: discount,
+    order_json: JSON.stringify({ ...orderSummary(context.order, orderAmount, discount, null, placed), redemptions }),
+    metadata: JSON.stringify(context.metadata ?? {}),
+    failure_code: null,
+    failure_message: null,
+    parent_id: null,
+    rollback_of: null,
+    idempotency_key: null,
+    created_at: now,
+    request_hash: null,
+    reason: null,
+    error_message: null,
+    channel_id: request.channelId,
+  });
+  const keyed = (r: redemptionsDb.RedemptionRow) => ({ ...r, idempotency_key: request.idempotencyKey ?? null, request_hash: input.hash });
+
+  if (request.route === 'voucher') {
+    const id = randomId('r_');
+    const voucher = loaded[0]?.voucher ?? null;
+    const head = row(id, voucher, discounts[0] ?? 0, { [id]: { date, related_object_type: 'voucher', related_object_id: voucher?.id ?? null } });
+    return { head: keyed(head), children: [] };
+  }
+  const parentId = randomId('r_');
+  const childIds = loaded.map(() => randomId('r_'));
+  const redemptions = { [parentId]: { date, related_object_type: 'redemption' as const, related_object_id: parentId, stacked: childIds } };
+  const total = discounts.reduce((a, b) => a + b, 0);
+  return {
+    head: keyed(row(parentId, null, total, redemptions)),
+    children: loaded.map((d, i) => ({ ...row(childIds[i] as string, d.voucher, discounts[i] ?? 0, redemptions), parent_id: parentId })),
+  };
+}
+
+/**
+ * The write of a redemption as one batch, and how to read its answer back from the results:
+ * customer upsert, one unit of each voucher (the table's CHECK refuses the unit past the quantity
+ * and rolls everything back), link and merge of the tracking profile (its trigger refuses a second
+ * customer), summary, the rows, the customer's auto-update segments, then the customer and the
+ * vouchers as they are now.
+ */
+function redemptionBatch(
+  db: D1Database,
+  input: { plan: Plan; rows: redemptionsDb.RedemptionRow[]; loaded: LoadedDefinition[]; trackingId: string | null; orderAmount: number | null; active: membership.ActiveSegment[]; now: number },
+) {
+  const { plan, now } = input;
+  const sel = plan.selector ? customersDb.selectorSql(plan.selector) : null;
+  const writes: D1PreparedStatement[] = [];
+  if (plan.write) writes.push(plan.write);
+  writes.push(...input.loaded.map((d) => redemptionsDb.takeVoucherUnit(db, d.voucher.id, now)));
+  if (sel && plan.link && input.trackingId) writes.push(...linkAndMerge(db, input.trackingId, sel, now));
+  if (sel) writes.push(redemptionsDb.recordRedemptionInSummary(db, sel, { succeeded: true, orderAmount: input.orderAmount, now }));
+  writes.push(...input.rows.map((row) => redemptionsDb.insertRedemption(db, row, sel)));
+  // The customer-write pipeline: these writes, the customer's segments refreshed, the customer read back.
+  const customerWrite = plan.selector ? membership.customerWriteBatch(db, input.active, writes, plan.selector, now) : null;
+  const statements = customerWrite ? customerWrite.statements : writes;
+  const vouchersAt = statements.push(vouchersDb.selectVouchers(db, input.loaded.map((d) => d.voucher.id))) - 1;
+  return {
+    statements,
+    read(results: D1Result<Record<string, unknown>>[]): redemptionsDb.RedemptionRelations & { customerId: string | null } {
+      const customer = customerWrite?.customers(results)[0];
+      const vouchers = (results[vouchersAt]?.results ?? []) as unknown as vouchersDb.VoucherRow[];
+      return {
+        customerId: customer?.id ?? null,
+        customers: new Map(customer ? [[customer.id, customer]] : []),
+        vouchers: new Map(vouchers.map((v) => [v.id, v])),
+      };
+    },
+  };
+}
+
+/** The answer of a redeem route for rows already written (first answer, or a replay). */
+function answer(request: RedeemRequest, head: redemptionsDb.RedemptionRow, children: redemptionsDb.RedemptionRow[], related: redemptionsDb.RedemptionRelations) {
+  const stacked = head.code === '' && head.voucher_id === null;
+  if (request.route === 'stackable' && stacked) return stackedRedemptionView(head, children, related, request.caller);
+  return redemptionView(head, related, request.caller);
+}
+
+/**
+ * POST /v1/vouchers/{code}/redemption, POST /v1/redemptions and POST /client/v1/redemptions.
+ * Reads in one batch, judges every voucher, then writes in one batch; all or nothing.
+ */
+export async function redeem(env: Env, request: RedeemRequest) {
+  const { context, idempotencyKey } = request;
+  const hash = idempotencyKey ? await requestHash(request) : null;
+  if (idempotencyKey) {
+    const previous = await redemptionsDb.findRedemptionGroup(env.DB, { idempotencyKey });
+    if (previous.head) return replay(request, hash, previous);
+  }
+  const now = Date.now();
+  const definitions = await Promise.all(request.codes.map((code) => loadVoucherDefinition(env, code)));
+  const missing = definitions.findIndex((d) => d === null);
+  if (missing !== -1) throw await recordUnknownCode(env.DB, request, request.codes[missing] as string, hash, now);
+  const loaded = definitions as LoadedDefinition[];
+
+  const trackingId = await redemptionTrackingId(env, context, request.trackingIdParam);
+  const visitor: Visitor = { trackingId, subject: await readVisitor(env, loaded, context, trackingId) };
+  const plan = customerPlan(env.DB, request, visitor, now);
+  const figures = orderFigures(context.order, context.amount);
+  const judgements = loaded.map((definition) => judge(definition, visitor.subject, context, now));
+  const refusedAt = judgements.findIndex((j) => !j.valid);
+  if (refusedAt !== -1) {
+    let refusal = judgements[refusedAt] as Refused;
+    if (refusal.error.key === 'customer_rules_violated' && plan.selector === null) refusal = missingCustomer(refusal.error.details);
+    throw await recordFailure(env.DB, { request, plan, visitor, voucher: loaded[refusedAt]?.voucher ?? null, refusal, orderAmount: figures.amount, hash, now });
+  }
+
+  const discounts = judgements.map((j) => (j.valid ? j.discountAmount : 0));
+  const { head, children } = buildRedemptionRows({ request, loaded, discounts, orderAmount: figures.amount, trackingId: visitor.trackingId, hash, now });
+  // The segments' version came with the visitor read: a current isolate cache costs no round trip.
+  const active = plan.selector ? await membership.activeSegmentsAt(env.DB, visitor.subject.segmentsVersion) : [];
+  const batch = redemptionBatch(env.DB, { plan, rows: [head, ...children], loaded, trackingId: visitor.trackingId, orderAmount: figures.amount, active, now });
+  let results: D1Result<Record<string, unknown>>[];
+  try {
+    results = await env.DB.batch<Record<string, unknown>>(batch.statements);
+  } catch (error) {
+    const reason = redemptionsDb.abortReason(error);
+    if (reason === 'voucher_quantity_exceeded') {
+      // Another redemption took the last unit between our read and our write.
+      const limited = loaded.find((d) => visitor.subject.vouchers.get(d.voucher.id)?.quantity != null) ?? loaded[0];
+      const refusal = { valid: false as const, ...quantityExceeded(limited?.voucher.code ?? '') };
+      throw await recordFailure(env.DB, { request, plan, visitor, voucher: limited?.voucher ?? null, refusal, orderAmount: figures.amount, hash, now });
+    }
+    if (reason === 'ambiguous_tracking_id' && visitor.trackingId) {
+      // A concurrent redemption linked the profile to someone else after our read.
+      throw ambiguousTrackingId(visitor.trackingId, 'another customer', context.customer?.source_id ?? context.customer?.id ?? 'this customer');
+    }
+    if (reason === 'duplicate_idempotency_key' && idempotencyKey) {
+      const first = await redemptionsDb.findRedemptionGroup(env.DB, { idempotencyKey });
+      if (first.head) return replay(request, hash, first);
+    }
+    throw error;
+  }
+  const { customerId, ...related } = batch.read(results);
+  const written = (row: redemptionsDb.RedemptionRow) => ({ ...row, customer_id: customerId });
+  return answer(request, written(head), children.map(written), related);
+}
+
+/** A retry of a request already answered: the same answer, nothing written again; another request with the key: 409. */
+function replay(request: RedeemRequest, hash: string | null, previous: redemptionsDb.RedemptionGroup) {
+  const head = previous.head as redemptionsDb.RedemptionRow;
+  // Rows written before migration 0006 have no hash: they are answered as before.
+  if (head.request_hash !== null && head.request_hash !== hash) throw idempotencyConflict(request.idempotencyKey ?? '');
+  if (head.result === 'FAILURE') throw redeemError(head);
+  return answer(request, head, previous.children, previous);
+}
+
+function failureRow(
+  request: RedeemRequest,
+  fields: Pick<redemptionsDb.RedemptionRow, 'code' | 'voucher_id' | 'tracking_id' | 'amount' | 'failure_code' | 'failure_message' | 'error_message' | 'request_hash' | 'created_at'>,
+): redemptionsDb.RedemptionRow {
+  return {
+    ...fields,
+    id: randomId('rf_'),
+    object: 'redemption',
+    result: 'FAILURE',
+    status: 'FAILED',
+    customer_id: null,
+    discount_amount: 0,
+    order_json: '{}',
+    metadata: JSON.stringify(request.context.metadata ?? {}),
+    parent_id: null,
+    rollback_of: null,
+    idempotency_key: request.idempotencyKey ?? null,
+    reason: null,
+    channel_id: request.channelId,
+  };
+}
+
+/**
+ * An unknown code is recorded as a failed redemption of nobody (OA24 "Failed Redemption",
+ * OA24:L63225: customer null, related to itself): no customer is looked up, so nothing can race.
+ */
+async function recordUnknownCode(db: D1Database, request: RedeemRequest, code: string, hash: string | null, now: number): Promise<ApiError> {
+  const row = failureRow(request, {
+    code,
+    voucher_id: null,
+    tracking_id: null,
+    amount: null,
+    failure_code: 'not_found',
+    failure_message: 'Resource not found',
+    error_message: null,
+    request_hash: hash,
+    created_at: now,
+  });
+  try {
+    await redemptionsDb.insertRedemption(db, row).run();
+  } catch (error) {
+    if (redemptionsDb.abortReason(error) !== 'duplicate_idempotency_key') throw error;
+  }
+  return notFound('voucher', code);
+}
+
+/** A refused redemption is recorded (rf_) and counts in the customer's summary.redemptions. */
+async function recordFailure(
+  db: D1Database,
+  input: { request: RedeemRequest; plan: Plan; visitor: Visitor; voucher: LoadedDefinition['voucher'] | null; refusal: Refusal; orderAmount: number | null; hash: string | null; now: number },
+): Promise<ApiError> {
+  const { plan, refusal, now } = input;
+  const row = failureRow(input.request, {
+    code: input.voucher?.code ?? '',
+    voucher_id: input.voucher?.id ?? null,
+    tracking_id: input.visitor.trackingId,
+    amount: input.orderAmount,
+    failure_code: refusal.error.key,
+    failure_message: refusal.reason,
+    error_message: refusal.customMessage ?? null,
+    request_hash: input.hash,
+    created_at: now,
+  });
+  const sel = plan.selector ? customersDb.selectorSql(plan.selector) : null;
+  try {
+    await db.batch([
+      ...(plan.write ? [plan.write] : []),
+      ...(sel ? [redemptionsDb.recordRedemptionInSummary(db, sel, { succeeded: false, orderAmount: null, now })] : []),
+      redemptionsDb.insertRedemption(db, row, sel),
+    ]);
+  } catch (error) {
+    if (redemptionsDb.abortReason(error) !== 'duplicate_idempotency_key') throw error;
+  }
+  return redeemError(row);
+}

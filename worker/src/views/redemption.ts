@@ -1,0 +1,244 @@
+import type { Voucher } from '../../../shared/types';
+import type { CustomerRow } from '../db/customers';
+import type { RedemptionRelations, RedemptionRow } from '../db/redemptions';
+import { rowToVoucher } from '../db/vouchers';
+import { toIso } from '../lib/time';
+import type { OrderInput, OrderItemInput } from '../schemas/checkout';
+
+// The JSON of redemptions, rollbacks and their orders, in Voucherify's shapes. The citations are
+// where each shape is given: OA = readOnly-openAPI.json, OA24 = OpenAPI24.json, SDK =
+// node_modules/@voucherify/sdk/dist/types/Redemptions.d.ts.
+
+/** OA OrderCalculatedItem: an item of the request with its computed amounts. */
+export interface OrderCalculatedItem {
+  object: 'order_item';
+  sku_id?: string;
+  product_id?: string;
+  source_id?: string;
+  related_object?: 'product' | 'sku';
+  quantity?: number;
+  price?: number;
+  amount: number | null;
+  subtotal_amount: number | null;
+  metadata?: Record<string, unknown>;
+  product?: Record<string, unknown>;
+  sku?: Record<string, unknown>;
+}
+
+/** OA OrderRedemptionsEntry. */
+export interface OrderRedemptionsEntry {
+  date: string;
+  related_object_type: 'voucher' | 'redemption';
+  related_object_id: string | null;
+  stacked?: string[];
+  rollback_id?: string;
+  rollback_date?: string;
+  rollback_stacked?: string[];
+}
+
+/** OA OrderCalculated (what validate answers and what a redemption stores of its order). */
+export interface OrderCalculated {
+  id?: string;
+  source_id?: string | null;
+  status?: string;
+  created_at?: string;
+  updated_at?: string | null;
+  amount: number;
+  discount_amount: number;
+  total_discount_amount: number;
+  total_amount: number;
+  applied_discount_amount: number;
+  total_applied_discount_amount: number;
+  items?: OrderCalculatedItem[];
+  metadata: Record<string, unknown>;
+  customer_id: string | null;
+  referrer_id: null;
+  object: 'order';
+  customer?: { id: string; object: 'customer' } | null;
+  redemptions?: Record<string, OrderRedemptionsEntry>;
+}
+
+/** A redemption's order: it has an id and a creation date, and is PAID unless the request says otherwise. */
+export interface PlacedOrder {
+  id: string;
+  createdAt: number;
+}
+
+/** OA OrderCalculatedItem: `amount` = price × quantity when not given; no item-level discounts here. */
+function calculatedItem(item: OrderItemInput): OrderCalculatedItem {
+  const amount = item.amount ?? (item.price !== undefined ? item.price * (item.quantity ?? 1) : null);
+  const out: OrderCalculatedItem = { object: 'order_item', amount, subtotal_amount: amount };
+  for (const key of ['sku_id', 'product_id', 'source_id', 'related_object', 'quantity', 'price', 'metadata', 'product', 'sku'] as const) {
+    if (item[key] !== undefined) (out as unknown as Record<string, unknown>)[key] = item[key];
+  }
+  return out;
+}
+
+/**
+ * The order of a validate or redeem answer. A redemption's order (`placed`) has an id (the
+ * request's, else a new `ord_`), source_id, status (PAID unless given; OA24 "Discount Coupon"
+ * OA24:L63959) and created_at; a validation echoes what the request gave of those.
+ */
+export function orderSummary(
+  order: OrderInput | undefined,
+  amount: number | null,
+  discount: number,
+  customerId: string | null,
+  placed?: PlacedOrder,
+): OrderCalculated {
+  const identity: Partial<OrderCalculated> = placed
+    ? { id: placed.id, source_id: order?.source_id ?? null, status: order?.status ?? 'PAID', created_at: toIso(placed.createdAt), updated_at: null }
+    : {
+        ...(order?.id !== undefined ? { id: order.id } : {}),
+        ...(order?.source_id !== undefined ? { source_id: order.source_id } : {}),
+        ...(order?.status !== undefined ? { status: order.status } : {}),
+      };
+  const summary: OrderCalculated = {
+    ...identity,
+    amount: amount ?? 0,
+    discount_amount: discount,
+    total_discount_amount: discount,
+    total_amount: Math.max(0, (amount ?? 0) - discount),
+    applied_discount_amount: discount,
+    total_applied_discount_amount: discount,
+    metadata: order?.metadata ?? {},
+    customer_id: customerId,
+    referrer_id: null,
+    object: 'order',
+  };
+  if (order?.items) summary.items = order.items.map(calculatedItem);
+  return summary;
+}
+
+/** Who sees the answer: a client-key caller never gets a customer's stored fields (name, email, metadata). */
+export type Audience = 'server' | 'client';
+
+/** OA SimpleCustomer. */
+function customerJson(row: CustomerRow | undefined, audience: Audience) {
+  if (!row) return null;
+  if (audience === 'client') return { id: row.id, source_id: row.source_id, object: 'customer' as const };
+  return { id: row.id, name: row.name, email: row.email, source_id: row.source_id, metadata: JSON.parse(row.metadata) as Record<string, unknown>, object: 'customer' as const };
+}
+
+/** A stacked parent, or a rollback of one: no voucher of its own (OA "Stacked Redemption" OA:L44395). */
+const isStackedParent = (row: RedemptionRow) => row.code === '';
+
+/** What the row is about: its voucher; for a stacked parent, itself; for an unknown code, itself (OA24:L63247). */
+function relatedObject(row: RedemptionRow): { type: 'voucher' | 'redemption'; id: string } {
+  if (isStackedParent(row)) return { type: 'redemption', id: row.rollback_of ?? row.id };
+  if (row.voucher_id === null) return { type: 'redemption', id: row.id };
+  return { type: 'voucher', id: row.voucher_id };
+}
+
+function orderJson(row: RedemptionRow, customer: CustomerRow | undefined): OrderCalculated | null {
+  // A failed redemption has no order (OA "Failed Voucher" example, OA:L44469).
+  if (row.result === 'FAILURE') return null;
+  const stored = JSON.parse(row.order_json) as OrderCalculated;
+  const related = relatedObject(row);
+  return {
+    ...stored,
+    customer_id: row.customer_id,
+    customer: customer ? { id: customer.id, object: 'customer' } : null,
+    // Rows written before orders kept their redemptions map get the single-voucher entry.
+    redemptions: stored.redemptions ?? { [row.id]: { date: toIso(row.created_at), related_object_type: related.type, related_object_id: related.id } },
+  };
+}
+
+/**
+ * The order of `row` once the redemption `head` (the row itself, or its stacked parent) is rolled
+ * back: CANCELED, and its redemptions entry names the rollback (OA OrderRedemptionsEntry; OA24
+ * rollback example "Gift Card" OA24:L64785).
+ */
+export function rolledBackOrder(row: RedemptionRow, head: RedemptionRow, rollback: { id: string; date: number; stacked?: string[] }): OrderCalculated {
+  const order = JSON.parse(row.order_json) as OrderCalculated;
+  const related = relatedObject(head);
+  const entry = order.redemptions?.[head.id] ?? { date: toIso(head.created_at), related_object_type: related.type, related_object_id: related.id };
+  return {
+    ...order,
+    status: 'CANCELED',
+    updated_at: toIso(rollback.date),
+    redemptions: {
+      ...order.redemptions,
+      [head.id]: { ...entry, rollback_id: rollback.id, rollback_date: toIso(rollback.date), ...(rollback.stacked ? { rollback_stacked: rollback.stacked } : {}) },
+    },
+  };
+}
+
+/**
+ * A redemption (OA24 RedemptionBase OA24:L18044, whose required keys are all present) or a
+ * rollback (OA RedemptionRollback OA:L25204).
+ */
+export function redemptionView(row: RedemptionRow, related: RedemptionRelations, audience: Audience = 'server') {
+  const customer = row.customer_id ? related.customers.get(row.customer_id) : undefined;
+  const voucherRow = row.voucher_id ? related.vouchers.get(row.voucher_id) : undefined;
+  const voucher: Voucher | null = voucherRow ? rowToVoucher(voucherRow, []) : null;
+  const target = relatedObject(row);
+  const rollback = row.object === 'redemption_rollback';
+  return {
+    id: row.id,
+    object: row.object,
+    date: toIso(row.created_at),
+    customer_id: row.customer_id,
+    tracking_id: row.tracking_id,
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    // A child: its parent (OA:L24562; SDK Redemptions.d.ts:158). A rollback: what it rolled back.
+    redemption: rollback ? row.rollback_of : row.parent_id,
+    ...(rollback ? { reason: row.reason } : {}),
+    result: row.result,
+    status: row.status,
+    ...(row.result === 'FAILURE' ? { failure_code: row.failure_code, failure_message: row.failure_message } : {}),
+    order: orderJson(row, customer),
+    channel: { channel_id: row.channel_id, channel_type: 'API' as const },
+    customer: customerJson(customer, audience),
+    related_object_type: target.type,
+    related_object_id: target.id,
+    voucher,
+  };
+}
+export type RedemptionJson = ReturnType<typeof redemptionView>;
+
+/**
+ * POST /v1/redemptions, also with one redeemable (OA RedemptionsRedeemResponseBody OA:L25493; SDK
+ * RedemptionsRedeemStackableResponse Redemptions.d.ts:172). All or nothing: nothing is ever
+ * inapplicable or skipped in a successful answer.
+ */
+export function stackedRedemptionView(parent: RedemptionRow, children: RedemptionRow[], related: RedemptionRelations, audience: Audience = 'server') {
+  const parentJson = redemptionView(parent, related, audience);
+  return {
+    redemptions: children.map((child) => redemptionView(child, related, audience)),
+    parent_redemption: parentJson,
+    order: parentJson.order,
+    inapplicable_redeemables: [],
+    skipped_redeemables: [],
+  };
+}
+
+/** POST /v1/redemptions/{id}/rollbacks (OA RedemptionsRollbacksCreateResponseBody; SDK Redemptions.d.ts:191). */
+export function stackedRollbackView(parent: RedemptionRow, children: RedemptionRow[], related: RedemptionRelations) {
+  const parentJson = redemptionView(parent, related);
+  return { rollbacks: children.map((child) => redemptionView(child, related)), parent_rollback: parentJson, order: parentJson.order };
+}
+
+/** GET /v1/redemptions (OA:L33796; SDK RedemptionsListResponse Redemptions.d.ts:86). */
+export function redemptionListView(rows: RedemptionRow[], total: number, related: RedemptionRelations) {
+  return { object: 'list' as const, data_ref: 'redemptions' as const, redemptions: rows.map((row) => redemptionView(row, related)), total };
+}
+
+/** GET /v1/vouchers/{code}/redemption (OA24 VouchersRedemptionGetResponseBody, example at OA24:L63286). */
+export function voucherRedemptionsView(
+  voucher: { code: string; quantity: number | null; redeemed_quantity: number },
+  page: { limit: number; page: number },
+  rows: RedemptionRow[],
+  total: number,
+  related: RedemptionRelations,
+) {
+  return {
+    quantity: voucher.quantity,
+    redeemed_quantity: voucher.redeemed_quantity,
+    object: 'list' as const,
+    url: `/v1/vouchers/${encodeURIComponent(voucher.code)}/redemptions?page=${page.page}&limit=${page.limit}`,
+    data_ref: 'redemption_entries' as const,
+    total,
+    redemption_entries: rows.map((row) => redemptionView(row, related)),
+  };
+}

@@ -87,19 +87,78 @@ export async function membersPredicate(db: D1Database, segmentId: string, now: n
 }
 
 /**
+ * The profile a customer not stored yet would have if they were tracked now under this source id:
+ * every field empty, no orders, no events. Built from an empty customers row through rowToCustomer,
+ * so that it reads exactly as a stored customer with nothing set would.
+ */
+function untrackedProfile(sourceId: string, now: number) {
+  const row: customersDb.CustomerRow = {
+    id: '',
+    source_id: sourceId,
+    name: null,
+    description: null,
+    email: null,
+    phone: null,
+    birthdate: null,
+    address_city: null,
+    address_state: null,
+    address_line_1: null,
+    address_line_2: null,
+    address_country: null,
+    address_postal_code: null,
+    metadata: '{}',
+    system_metadata: '{}',
+    redemptions_total_redeemed: 0,
+    redemptions_total_failed: 0,
+    redemptions_total_succeeded: 0,
+    redemptions_total_rolled_back: 0,
+    redemptions_total_rollback_failed: 0,
+    redemptions_total_rollback_succeeded: 0,
+    redemptions_gift_redeemed_amount: 0,
+    redemptions_gift_amount_to_go: 0,
+    redemptions_loyalty_redeemed_points: 0,
+    redemptions_loyalty_points_to_go: 0,
+    orders_total_amount: 0,
+    orders_total_count: 0,
+    orders_average_amount: 0,
+    orders_last_order_amount: 0,
+    orders_last_order_date: null,
+    loyalty_points: 0,
+    loyalty_referred_customers: 0,
+    created_at: now,
+    updated_at: null,
+  };
+  return { ...customersDb.rowToCustomer(row), events: {} };
+}
+
+const storedFilter = (s: segmentsDb.SegmentRow): FilterAst => parseFilter(JSON.parse(s.filter ?? '{}'));
+
+/**
  * GET /v1/customers/{id}/segments: stored memberships (static, auto-update) plus the passive
- * segments the customer matches right now, judged by the one-profile back end.
+ * segments the customer matches right now, judged by the one-profile back end. For a customer not
+ * stored, the OA (OA:L57610) answers "the segments that the customer would potentially qualify
+ * for": the auto-update and passive segments whose filter an empty profile matches (a static
+ * segment never holds a customer that does not exist).
  */
 export async function customerSegments(db: D1Database, idOrSourceId: string, now: number) {
   const row = await customersDb.findCustomer(db, idOrSourceId);
-  if (!row) throw notFound('customer', idOrSourceId);
-  const [stored, passive, events] = await Promise.all([
-    segmentsDb.segmentsWithMember(db, row.id),
-    segmentsDb.listSegmentsOfType(db, 'passive'),
-    eventsDb.eventCounts(db, row.id),
-  ]);
-  const profile = { ...customersDb.rowToCustomer(row), events };
-  const matched = passive.filter((s) => evaluate(parseFilter(JSON.parse(s.filter ?? '{}')), profile, now));
-  const data = [...stored, ...matched].map((s) => ({ id: s.id, name: s.name, object: 'segment' as const }));
+  let matched: segmentsDb.SegmentRow[];
+  if (!row) {
+    const [autoUpdate, passive] = await Promise.all([
+      segmentsDb.listSegmentsOfType(db, 'auto-update'),
+      segmentsDb.listSegmentsOfType(db, 'passive'),
+    ]);
+    const profile = untrackedProfile(idOrSourceId, now);
+    matched = [...autoUpdate, ...passive].filter((s) => evaluate(storedFilter(s), profile, now));
+  } else {
+    const [stored, passive, events] = await Promise.all([
+      segmentsDb.segmentsWithMember(db, row.id),
+      segmentsDb.listSegmentsOfType(db, 'passive'),
+      eventsDb.eventCounts(db, row.id),
+    ]);
+    const profile = { ...customersDb.rowToCustomer(row), events };
+    matched = [...stored, ...passive.filter((s) => evaluate(storedFilter(s), profile, now))];
+  }
+  const data = matched.map((s) => ({ id: s.id, name: s.name, object: 'segment' as const }));
   return { object: 'list' as const, data_ref: 'data' as const, data, total: data.length };
 }

@@ -77,9 +77,9 @@ export interface AsyncAction {
   type: 'CUSTOMERS.BULK_UPDATE' | 'CUSTOMERS.METADATA_UPDATE' | 'CUSTOMERS.IMPORT_CSV';
   /** Bulk and metadata actions are DONE when answered; a CSV import moves IN_PROGRESS → DONE (or FAILED). */
   status: 'IN_PROGRESS' | 'DONE' | 'FAILED';
-  /** Absent while the action is IN_PROGRESS. */
-  operation_status?: 'SUCCESS' | 'PARTIAL_SUCCESS' | 'FAILED';
-  result: AsyncActionResult | ImportCsvResult;
+  /** The OA enum (AsyncActionBase.operation_status); absent while the action is IN_PROGRESS. */
+  operation_status?: 'SUCCESS' | 'FAILED' | 'UNKNOWN';
+  result: BulkUpdateResult | MetadataUpdateResult | ImportCsvResult;
   created_at: string;
   updated_at: string;
   request_id: string;
@@ -89,8 +89,46 @@ export interface AsyncAction {
   object: 'async_action';
 }
 
-/** The result of a CUSTOMERS.IMPORT_CSV action (per-row outcomes are counted, not listed). */
+/** An entry of GET /v1/async-actions: the action without its result (OA AsyncActionBase). */
+export type AsyncActionSummary = Omit<AsyncAction, 'result'>;
+
+export interface AsyncActionList {
+  object: 'list';
+  data_ref: 'async_actions';
+  async_actions: AsyncActionSummary[];
+  has_more: boolean;
+}
+
+/** One record a bulk action could not apply (OA AsyncActionResultCustomersBulkUpdateResponseBody.errors). */
+export interface AsyncActionError {
+  message: string;
+  details: string;
+  key: string;
+  /** The record's source_id; '' when the record has none (as the OA import example writes it). */
+  source_id: string;
+}
+
+/** The result of CUSTOMERS.BULK_UPDATE (OA AsyncActionResultCustomersBulkUpdateResponseBody). */
+export interface BulkUpdateResult {
+  done_count: number;
+  failed_count: number;
+  errors: AsyncActionError[];
+}
+
+/**
+ * The result of CUSTOMERS.METADATA_UPDATE (OA AsyncActionResultCustomersMetadataUpdateResponseBody,
+ * with the counts of its example). Unknown source ids are upserted, as the OA describes.
+ */
+export interface MetadataUpdateResult {
+  done_count: number;
+  failed_count: number;
+  errors: AsyncActionError[];
+}
+
+/** The result of a CUSTOMERS.IMPORT_CSV action (OA 17_res_obj_get_async_action_result_customers_import_csv). */
 export interface ImportCsvResult {
+  /** "N customer(s) imported successfully, M failed.", as the OA example words it. */
+  message?: string;
   /** Data rows in the file (the header excluded, blank lines skipped). */
   total_count: number;
   /** Rows applied: created + updated + unchanged. */
@@ -100,21 +138,15 @@ export interface ImportCsvResult {
   updated_count: number;
   /** Rows that matched a customer already holding exactly these values: nothing was written. */
   unchanged_count: number;
-  /** The first failures (at most 1,000), by CSV line number; failed_count counts all of them. */
+  /**
+   * The first failures (at most 1,000); failed_count counts all of them. `row` counts data rows
+   * from 1, the header excluded (OA: "The row counter excludes the file headers row").
+   */
   failed: { row: number; source_id: string | null; reason: string }[];
   /** Set when more rows failed than `failed` lists. */
   failed_truncated?: true;
   /** Why the import stopped, when status is FAILED. */
   error?: string;
-}
-
-export interface AsyncActionResult {
-  done_count: number;
-  failed_count: number;
-  /** One entry per submitted record that succeeded, in submission order. */
-  results: { row: number; customer_id: string; status: 'CREATED' | 'UPDATED' }[];
-  /** One entry per record that could not be applied. */
-  failed: { row: number; source_id: string; reason: string }[];
 }
 
 export interface CustomerDeletion {
@@ -143,13 +175,32 @@ export interface Segment {
   object: 'segment';
 }
 
-/** An entry of GET /v1/customers/{id}/activity. */
+/**
+ * An entry of GET /v1/customers/{id}/activity (OA CustomerActivity): `data.data` holds the event
+ * data object of the type (OA CustomerActivityData, e.g. EventCustomerCustomEvent).
+ */
 export interface CustomerActivity {
   id: string;
   type: string;
-  data: Record<string, unknown>;
+  data: { data: Record<string, unknown> };
   created_at: string;
-  object: 'customer_activity';
+}
+
+/** GET /v1/customers/{id}/activity (OA CustomersActivityListResponseBody). */
+export interface CustomerActivityList {
+  object: 'list';
+  data_ref: 'data';
+  data: CustomerActivity[];
+  has_more: boolean;
+  more_starting_after?: string;
+}
+
+/** GET /v1/customers/{id}/activities, deprecated (OA24 CustomersActivitiesListResponseBody). */
+export interface CustomerActivitiesList {
+  object: 'list';
+  data_ref: 'data';
+  data: CustomerActivity[];
+  total: number;
 }
 
 /** The response of POST /v1/events and /client/v1/events. */

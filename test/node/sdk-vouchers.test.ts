@@ -77,7 +77,10 @@ describe('@voucherify/sdk vouchers, validate and redeem against Vouchsafe', () =
     const customer = await server.customers.get('merged-sdk@example.com');
     expect(customer).toMatchObject({ summary: { orders: { total_count: 1, total_amount: 1000 } } });
     const activity = await server.customers.listActivity(r.customer_id as string, {});
-    expect((activity.data as { type: string }[]).some((e) => e.type === 'viewed_product')).toBe(true);
+    // OA CustomerActivity (OA:L4638) / EventCustomerCustomEvent (OA:L7429): the event name is in data.data.event.type.
+    type Entry = { type: string; data: { data: { event?: { type: string } } } };
+    expect((activity.data as Entry[]).some((e) => e.type === 'customer.custom_event' && e.data.data.event?.type === 'viewed_product')).toBe(true);
+    expect((activity.data as Entry[]).some((e) => e.type === 'customer.redemption.succeeded')).toBe(true);
 
     const rollback = await server.redemptions.rollback(r.id, { reason: 'wrong size' });
     expect(rollback).toMatchObject({ object: 'redemption_rollback', result: 'SUCCESS' });

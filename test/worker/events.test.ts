@@ -17,8 +17,9 @@ describe('POST /v1/events', () => {
       referral: null,
       loyalty: null,
     });
-    const activity = await json(await api('GET', '/v1/customers/ev-1/activity'));
-    expect(activity.data).toMatchObject([{ type: 'cart_abandoned', data: { cart: 3 } }]);
+    const activity = await json(await api('GET', '/v1/customers/ev-1/activity?type=customer.custom_event'));
+    // OA CustomerActivity (OA:L4638) with EventCustomerCustomEvent (OA:L7429) under data.data.
+    expect(activity.data).toMatchObject([{ type: 'customer.custom_event', data: { data: { event: { type: 'cart_abandoned', metadata: { cart: 3 } } } } }]);
   });
 
   it('moves customers into event-count segments as events arrive', async () => {

@@ -59,13 +59,13 @@ describe('import rows', () => {
     expect(typedCell('yes')).toBe('yes');
   });
 
-  it('validates each row with the customers API rules and reports the line', () => {
+  it('validates each row with the customers API rules and reports its row, the first data row being 1 (OA:L554)', () => {
     const prepared = prepareImport('Source_id,Email,Birthdate\na,a@example.com,2000-01-31\nb,not-an-email,\nc,,2001-02-30\n');
     expect(prepared.total).toBe(3);
     expect(prepared.rows.map((r) => r.record.source_id)).toEqual(['a']);
     expect(prepared.failed).toEqual([
-      { row: 3, source_id: 'b', reason: 'email: must be an email address' },
-      { row: 4, source_id: 'c', reason: 'birthdate: must be a calendar date in the format YYYY-MM-DD' },
+      { row: 2, source_id: 'b', reason: 'email: must be an email address' },
+      { row: 3, source_id: 'c', reason: 'birthdate: must be a calendar date in the format YYYY-MM-DD' },
     ]);
   });
 

@@ -80,7 +80,7 @@ describe('GET /openapi.json', () => {
     expect(create.properties.address.anyOf[0].properties.postal_code.anyOf[0]).toMatchObject({ maxLength: 64 });
 
     const bulk = body('/v1/customers/bulk/async');
-    expect(bulk).toMatchObject({ type: 'array', minItems: 1, maxItems: 100 });
+    expect(bulk).toMatchObject({ type: 'array', minItems: 1, maxItems: 500 });
     expect(bulk.items.required).toEqual(['source_id']);
 
     expect(body('/v1/customers/importCSV', 'post', 'multipart/form-data')).toMatchObject({

@@ -84,8 +84,10 @@ describe('redeem', () => {
     expect(r.tracking_id).toBe(tid);
     const customer = await json(await api('GET', '/v1/customers/merged@example.com'));
     const activity = (await json(await api('GET', `/v1/customers/${customer.id}/activity?limit=100`))).data;
-    expect(activity.filter((e: any) => e.type === 'viewed_product')).toHaveLength(2);
-    expect(activity.filter((e: any) => e.type === 'customer.segment.entered' && e.data.segment.id === loyal.id)).toHaveLength(1);
+    // A custom event is type customer.custom_event, its name in data.data.event.type (OA:L4638, OA:L7429).
+    const viewed = (list: any[]) => list.filter((e: any) => e.type === 'customer.custom_event' && e.data.data.event.type === 'viewed_product');
+    expect(viewed(activity)).toHaveLength(2);
+    expect(activity.filter((e: any) => e.type === 'customer.segment.entered' && e.data.data.segment.id === loyal.id)).toHaveLength(1);
     const validations = await env.DB.prepare('SELECT code FROM validations WHERE customer_id = ? ORDER BY created_at').bind(customer.id).all<{ code: string }>();
     expect(validations.results.map((v) => v.code)).toEqual(['MERGE', 'OTHER']);
     const profile = await env.DB.prepare('SELECT customer_id FROM tracking_profiles WHERE id = ?').bind(tid).first<{ customer_id: string }>();
@@ -94,7 +96,7 @@ describe('redeem', () => {
     // Later anonymous events of the same visitor land on the customer directly.
     await clientTrack('viewed_product', tid);
     const after = (await json(await api('GET', `/v1/customers/${customer.id}/activity?limit=100`))).data;
-    expect(after.filter((e: any) => e.type === 'viewed_product')).toHaveLength(3);
+    expect(viewed(after)).toHaveLength(3);
   });
 
   it('takes the tracking id from the body, and from a customer source_id that is a known tracking id', async () => {

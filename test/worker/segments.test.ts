@@ -95,7 +95,7 @@ describe('auto-update segments', () => {
     await api('PUT', '/v1/customers/tr-1', { name: 'Same' });
 
     const transitions = (await activity(c.id))
-      .filter((e: any) => e.data.segment?.id === seg.id)
+      .filter((e: any) => e.data.data.segment?.id === seg.id)
       .reverse()
       .map((e: any) => e.type);
     expect(transitions).toEqual([
@@ -105,7 +105,9 @@ describe('auto-update segments', () => {
       'customer.segment.left',
     ]);
     const entered = (await activity(c.id)).find((e: any) => e.type === 'customer.segment.entered');
-    expect(entered).toMatchObject({ data: { segment: { id: seg.id, name: 'vip' } }, object: 'customer_activity' });
+    // OA CustomerActivity (OA:L4638): the event data object under data.data; EventCustomerSegmentEntered
+    // is {customer, segment: SimpleSegment}.
+    expect(entered).toMatchObject({ data: { data: { segment: { id: seg.id, name: 'vip', object: 'segment' }, customer: { id: c.id, object: 'customer' } } } });
     expect(entered.id).toMatch(/^evcus_/);
   });
 
@@ -182,9 +184,8 @@ describe('segment endpoints', () => {
     expect((await api('DELETE', `/v1/segments/${seg.id}`)).status).toBe(404);
   });
 
-  it('answers 404 for members of an unknown segment and for segments of an unknown customer', async () => {
+  it('answers 404 for members of an unknown segment', async () => {
     expect((await api('GET', '/v1/customers?segment_id=seg_nope')).status).toBe(404);
-    expect((await api('GET', '/v1/customers/nobody/segments')).status).toBe(404);
   });
 
   it('pages the members of a segment', async () => {
@@ -196,5 +197,25 @@ describe('segment endpoints', () => {
     const last = await json(await api('GET', `/v1/customers?segment_id=${seg.id}&limit=5&page=3`));
     expect(last.customers).toHaveLength(2);
     expect(last.has_more).toBe(false);
+  });
+});
+
+describe('segments of a customer not stored (OA:L57610)', () => {
+  it('answers 200 with the auto-update and passive segments an empty profile would qualify for; never a static one', async () => {
+    const anyone = await createCustomer({ source_id: 'wq-anyone' });
+    const noOrders = await createSegment({ name: 'no orders yet', filter: { 'summary.orders.total_count': { conditions: { $less_than: [1] } } } });
+    const noEmail = await createSegment({ name: 'no email', type: 'passive', filter: { email: { conditions: { $is_unknown: true } } } });
+    await createSegment({ name: 'gold only', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } });
+    await createSegment({ name: 'picked', type: 'static', customers: [anyone.id] });
+    const res = await api('GET', '/v1/customers/not-yet-tracked/segments');
+    expect(res.status).toBe(200);
+    // OA CustomersSegmentsListResponseBody example (OA:L57649): {object:'list', data_ref:'data', data:[{id, name, object}], total}.
+    const body = await json(res);
+    expect(body).toMatchObject({ object: 'list', data_ref: 'data' });
+    expect(body.data.map((s: any) => s.id).sort()).toEqual([noOrders.id, noEmail.id].sort());
+    expect(body.data[0]).toEqual({ id: expect.any(String), name: expect.any(String), object: 'segment' });
+    expect(body.total).toBe(2);
+    // Nothing is created by asking.
+    expect((await api('GET', '/v1/customers/not-yet-tracked')).status).toBe(404);
   });
 });

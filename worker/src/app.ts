@@ -18,6 +18,7 @@ import { segmentRoutes } from './routes/segments';
 import { sdkRoutes } from './routes/static';
 import { validationRuleAssignmentRoutes, validationRuleRoutes } from './routes/validation-rules';
 import { voucherRoutes } from './routes/vouchers';
+import { MAX_BULK_BODY_BYTES } from './schemas/customers';
 import { MAX_IMPORT_BYTES } from './schemas/imports';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -39,7 +40,10 @@ const limitBody = (maxSize: number) =>
 // 1 MiB everywhere, except the paths listed here with their own limit (a CSV import of 50,000 rows
 // is several MiB). A path not listed never gets more than MAX_BODY_BYTES.
 const defaultBodyLimit = limitBody(MAX_BODY_BYTES);
-const largeBodyLimits = new Map([[CUSTOMER_IMPORT_PATH, limitBody(MAX_IMPORT_BYTES)]]);
+const largeBodyLimits = new Map([
+  [CUSTOMER_IMPORT_PATH, limitBody(MAX_IMPORT_BYTES)],
+  ['/v1/customers/bulk/async', limitBody(MAX_BULK_BODY_BYTES)],
+]);
 app.use((c, next) => (largeBodyLimits.get(c.req.path) ?? defaultBodyLimit)(c, next));
 
 app.get('/health', (c) => c.json({ ok: true }));

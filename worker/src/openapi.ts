@@ -1,15 +1,18 @@
 import { z } from 'zod';
 import {
-  customerBulkSchema,
+  customerBulkRecordSchema,
   customerCreateSchema,
   customerListQuerySchema,
   customerMetadataBulkSchema,
   customerUpdateSchema,
+  MAX_BULK_RECORDS,
 } from './schemas/customers';
 import { eventCreateSchema } from './schemas/events';
 import { exportCreateSchema, exportDownloadQuerySchema, exportListQuerySchema } from './schemas/exports';
 import { customerImportFormSchema } from './schemas/imports';
-import { activityQuerySchema, segmentCreateSchema, segmentListQuerySchema } from './schemas/segments';
+import { activitiesQuerySchema, activityQuerySchema } from './schemas/activity';
+import { asyncActionListQuerySchema } from './schemas/async-actions';
+import { segmentCreateSchema, segmentListQuerySchema } from './schemas/segments';
 import {
   assignmentCreateSchema,
   assignmentListQuerySchema,
@@ -73,8 +76,16 @@ export const ROUTES: RouteDoc[] = [
   // Customers
   { method: 'post', path: '/v1/customers', tag: 'customers', summary: 'Create, or upsert by id / source_id', auth: 'server', body: customerCreateSchema },
   { method: 'get', path: '/v1/customers', tag: 'customers', summary: 'List customers (page or starting_after cursor; segment_id for members)', auth: 'server', query: customerListQuerySchema },
-  { method: 'post', path: '/v1/customers/bulk/async', tag: 'customers', summary: 'Upsert 1-100 customers by source_id', auth: 'server', body: customerBulkSchema, success: ACCEPTED },
-  { method: 'post', path: '/v1/customers/metadata/async', tag: 'customers', summary: 'Merge metadata into customers by source_id', auth: 'server', body: customerMetadataBulkSchema, success: ACCEPTED },
+  {
+    method: 'post',
+    path: '/v1/customers/bulk/async',
+    tag: 'customers',
+    summary: `Upsert 1-${MAX_BULK_RECORDS} customers by source_id (up to 10 MiB); a bad record is reported in the action's errors, the valid ones are written`,
+    auth: 'server',
+    body: z.array(customerBulkRecordSchema).min(1).max(MAX_BULK_RECORDS),
+    success: ACCEPTED,
+  },
+  { method: 'post', path: '/v1/customers/metadata/async', tag: 'customers', summary: 'Merge metadata into customers by source_id (unknown source ids are upserted)', auth: 'server', body: customerMetadataBulkSchema, success: ACCEPTED },
   {
     method: 'post',
     path: '/v1/customers/importCSV',
@@ -89,7 +100,9 @@ export const ROUTES: RouteDoc[] = [
   { method: 'delete', path: '/v1/customers/{id}', tag: 'customers', summary: 'Delete a customer', auth: 'server', success: NO_CONTENT },
   { method: 'post', path: '/v1/customers/{id}/permanent-deletion', tag: 'customers', summary: 'Delete every row about the customer', auth: 'server' },
   { method: 'get', path: '/v1/customers/{id}/segments', tag: 'segments', summary: "The customer's segments", auth: 'server' },
-  { method: 'get', path: '/v1/customers/{id}/activity', tag: 'customers', summary: 'Custom events and segment transitions, newest first', auth: 'server', query: activityQuerySchema },
+  { method: 'get', path: '/v1/customers/{id}/activity', tag: 'customers', summary: 'Activity: customer.created, custom events, segment entered/left, redemptions and rollbacks', auth: 'server', query: activityQuerySchema },
+  { method: 'get', path: '/v1/customers/{id}/activities', tag: 'customers', summary: 'The same activity in the deprecated envelope with total (SDK listActivities)', auth: 'server', query: activitiesQuerySchema },
+  { method: 'get', path: '/v1/async-actions', tag: 'customers', summary: 'Async actions, newest first, without their results', auth: 'server', query: asyncActionListQuerySchema },
   { method: 'get', path: '/v1/async-actions/{id}', tag: 'customers', summary: 'An async action (bulk, metadata, CSV import) and its report', auth: 'server' },
 
   // Segments

@@ -1,12 +1,15 @@
-import type { AsyncAction, AsyncActionResult, ImportCsvResult } from '../../../shared/types';
+import type { AsyncAction } from '../../../shared/types';
 import { toIso } from '../lib/time';
 
 interface AsyncActionRow {
   id: string;
   type: AsyncAction['type'];
   status: AsyncAction['status'];
-  /** IN_PROGRESS while the action runs (never on the wire). */
-  operation_status: NonNullable<AsyncAction['operation_status']> | 'IN_PROGRESS';
+  /**
+   * IN_PROGRESS while the action runs (never on the wire). Rows written before the OA enum was
+   * followed may hold PARTIAL_SUCCESS, read as SUCCESS (see services/async-actions.ts).
+   */
+  operation_status: NonNullable<AsyncAction['operation_status']> | 'IN_PROGRESS' | 'PARTIAL_SUCCESS';
   result: string;
   request_id: string;
   processing_time: number;
@@ -40,7 +43,7 @@ export interface AsyncActionUpdate {
   status: AsyncAction['status'];
   operationStatus?: AsyncAction['operation_status'];
   progress: number;
-  result: AsyncActionResult | ImportCsvResult;
+  result: AsyncAction['result'];
   processingTime: number;
   updatedAt: number;
 }
@@ -62,16 +65,12 @@ export function updateAsyncAction(db: D1Database, id: string, update: AsyncActio
     );
 }
 
-export async function findAsyncAction(db: D1Database, id: string): Promise<AsyncAction | null> {
-  const row = await db.prepare('SELECT * FROM async_actions WHERE id = ?').bind(id).first<AsyncActionRow>();
-  if (!row) return null;
+function rowToAsyncAction(row: AsyncActionRow): AsyncAction {
   const action: AsyncAction = {
     id: row.id,
     type: row.type,
     status: row.status,
-    // Not yet known while the action runs.
-    ...(row.operation_status === 'IN_PROGRESS' ? {} : { operation_status: row.operation_status }),
-    result: JSON.parse(row.result) as AsyncActionResult | ImportCsvResult,
+    result: JSON.parse(row.result) as AsyncAction['result'],
     created_at: toIso(row.created_at),
     updated_at: toIso(row.updated_at),
     request_id: row.request_id,
@@ -79,5 +78,29 @@ export async function findAsyncAction(db: D1Database, id: string): Promise<Async
     processing_time: row.processing_time,
     object: 'async_action',
   };
+  // Not yet known while the action runs.
+  if (row.operation_status !== 'IN_PROGRESS') {
+    action.operation_status = row.operation_status === 'PARTIAL_SUCCESS' ? 'SUCCESS' : row.operation_status;
+  }
   return action;
+}
+
+export async function findAsyncAction(db: D1Database, id: string): Promise<AsyncAction | null> {
+  const row = await db.prepare('SELECT * FROM async_actions WHERE id = ?').bind(id).first<AsyncActionRow>();
+  return row ? rowToAsyncAction(row) : null;
+}
+
+/** Newest first; `createdBefore` keeps the actions scheduled before it (GET /v1/async-actions end_date). */
+export async function listAsyncActions(
+  db: D1Database,
+  q: { limit: number; createdBefore?: number },
+): Promise<{ actions: AsyncAction[]; hasMore: boolean }> {
+  const { results } = await db
+    .prepare(
+      `SELECT * FROM async_actions WHERE ?1 IS NULL OR created_at < ?1
+       ORDER BY created_at DESC, id DESC LIMIT ?2`,
+    )
+    .bind(q.createdBefore ?? null, q.limit + 1)
+    .all<AsyncActionRow>();
+  return { actions: results.slice(0, q.limit).map(rowToAsyncAction), hasMore: results.length > q.limit };
 }

@@ -1,5 +1,3 @@
-import type { CustomerActivity } from '../../../shared/types';
-import { toIso } from '../lib/time';
 import { type CustomerSelector, selectorSql } from './customers';
 
 /**
@@ -38,42 +36,4 @@ export async function eventCounts(db: D1Database, customerId: string): Promise<R
     .bind(customerId)
     .all<{ type: string; n: number }>();
   return Object.fromEntries(results.map((r) => [r.type, { count: r.n }]));
-}
-
-interface EventRow {
-  id: string;
-  type: string;
-  metadata: string;
-  created_at: number;
-}
-
-/** Newest first; `startingAfterId` continues after that entry. */
-export async function listActivity(
-  db: D1Database,
-  customerId: string,
-  limit: number,
-  startingAfterId: string | undefined,
-): Promise<{ data: CustomerActivity[]; hasMore: boolean }> {
-  const cursor = startingAfterId
-    ? 'AND (created_at, id) < (SELECT created_at, id FROM events WHERE id = ? AND profile_id = ?)'
-    : '';
-  const params: (string | number)[] = [customerId];
-  if (startingAfterId) params.push(startingAfterId, customerId);
-  const { results } = await db
-    .prepare(
-      `SELECT id, type, metadata, created_at FROM events WHERE profile_id = ? ${cursor}
-       ORDER BY created_at DESC, id DESC LIMIT ?`,
-    )
-    .bind(...params, limit + 1)
-    .all<EventRow>();
-  return {
-    data: results.slice(0, limit).map((r) => ({
-      id: r.id,
-      type: r.type,
-      data: JSON.parse(r.metadata) as Record<string, unknown>,
-      created_at: toIso(r.created_at),
-      object: 'customer_activity',
-    })),
-    hasMore: results.length > limit,
-  };
 }

@@ -9,9 +9,11 @@ import {
   customerMetadataBulkSchema,
   customerUpdateSchema,
 } from '../schemas/customers';
-import { activityQuerySchema } from '../schemas/segments';
+import { activitiesQuerySchema, activityQuerySchema } from '../schemas/activity';
+import { asyncActionListQuerySchema } from '../schemas/async-actions';
+import { customerActivities, customerActivity } from '../services/activity';
+import { getAsyncAction, listAsyncActions } from '../services/async-actions';
 import * as service from '../services/customers';
-import { customerActivity } from '../services/events';
 import { customerSegments } from '../services/segments';
 
 export const customerRoutes = new Hono<AppBindings>()
@@ -47,10 +49,17 @@ export const customerRoutes = new Hono<AppBindings>()
   )
   .get('/:id/segments', async (c) => c.json(await customerSegments(c.env.DB, c.req.param('id'), Date.now())))
   .get('/:id/activity', async (c) => {
-    const { limit, startingAfterId } = parseInput(activityQuerySchema, c.req.query(), invalidQueryParams);
-    return c.json(await customerActivity(c.env.DB, c.req.param('id'), limit, startingAfterId));
+    const query = parseInput(activityQuerySchema, c.req.query(), invalidQueryParams);
+    return c.json(await customerActivity(c.env.DB, c.req.param('id'), query));
+  })
+  .get('/:id/activities', async (c) => {
+    const query = parseInput(activitiesQuerySchema, c.req.query(), invalidQueryParams);
+    return c.json(await customerActivities(c.env.DB, c.req.param('id'), query));
   });
 
-export const asyncActionRoutes = new Hono<AppBindings>().get('/:id', async (c) =>
-  c.json(await service.getAsyncAction(c.env.DB, c.req.param('id'))),
-);
+export const asyncActionRoutes = new Hono<AppBindings>()
+  .get('/', async (c) => {
+    const query = parseInput(asyncActionListQuerySchema, c.req.query(), invalidQueryParams);
+    return c.json(await listAsyncActions(c.env.DB, query));
+  })
+  .get('/:id', async (c) => c.json(await getAsyncAction(c.env.DB, c.req.param('id'))));

@@ -15,6 +15,21 @@ const checkoutSchema = z.object({
   tracking_id: z.string().max(255).optional(),
 });
 
+type ActivityEntry = { id: string; type: string; created_at: string; data?: { data?: Record<string, any> } };
+
+/**
+ * The page's timeline line for one activity (GET /v1/customers/{id}/activity, OA CustomerActivity):
+ * a custom event under its own name with its metadata, the other kinds with the one detail shown.
+ */
+function timelineEntry(entry: ActivityEntry) {
+  const data = entry.data?.data ?? {};
+  const line = (type: string, detail: Record<string, unknown>) => ({ id: entry.id, type, data: detail, created_at: entry.created_at });
+  if (entry.type === 'customer.custom_event') return line(String(data.event?.type ?? entry.type), data.event?.metadata ?? {});
+  if (entry.type.startsWith('customer.segment.')) return line(entry.type, { segment: data.segment });
+  if (entry.type.startsWith('customer.redemption.')) return line(entry.type, { code: data.voucher?.code });
+  return line(entry.type, {});
+}
+
 /**
  * The demo storefront (npm start): its page and the backend route a real shop would run on its own
  * server. That route holds the server key and talks to the public API exactly like such a backend,
@@ -59,7 +74,7 @@ export function demoRoutes(api: ApiFetch) {
         redeemed: redemption.status === 200,
         customer: customer.status === 200 ? customer.body : null,
         segments: segments.status === 200 ? segments.body.data : [],
-        activity: activity.status === 200 ? activity.body.data : [],
+        activity: activity.status === 200 ? (activity.body.data as ActivityEntry[]).map(timelineEntry) : [],
       });
     })
     .get('/*', async (c) => {

@@ -38,7 +38,3 @@ export type SegmentCreate = z.output<typeof segmentCreateSchema>;
 export const segmentListQuerySchema = z
   .object({ limit: intParam(1, 100).optional(), page: intParam(1, 99).optional() })
   .transform((q) => ({ limit: q.limit ?? 10, page: q.page ?? 1 }));
-
-export const activityQuerySchema = z
-  .object({ limit: intParam(1, 100).optional(), starting_after_id: z.string().max(64).optional() })
-  .transform((q) => ({ limit: q.limit ?? 10, startingAfterId: q.starting_after_id }));

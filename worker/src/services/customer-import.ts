@@ -9,6 +9,7 @@ import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
 import { parseInput } from '../lib/validation';
 import { customerImportRowSchema, MAX_IMPORT_ROWS } from '../schemas/imports';
+import { operationStatus } from './async-actions';
 import * as membership from './membership';
 
 // POST /v1/customers/importCSV. The file is parsed and every row validated inside the request
@@ -35,7 +36,8 @@ export const MAX_REPORTED_FAILURES = 1_000;
 
 type RowKind = 'id' | 'source_id' | 'new';
 interface ImportRow {
-  line: number;
+  /** The data row it came from, counted from 1 without the header (as failures report it). */
+  row: number;
   kind: RowKind;
   record: importDb.ImportRecord;
   /** JSON size of the record, to bound the statements' parameters. */
@@ -128,7 +130,7 @@ const clip = (value: unknown): string | null => (typeof value === 'string' ? val
 
 /**
  * Parses and validates the whole file. A missing or unusable header is a 400 (ApiError); a bad
- * row only fails itself, reported with its line number.
+ * row only fails itself, reported with its row number (data rows from 1).
  */
 export function prepareImport(text: string): PreparedImport {
   const records = parseCsv(text);
@@ -138,17 +140,19 @@ export function prepareImport(text: string): PreparedImport {
   const columns = readHeader(first.value.fields);
 
   const prepared: PreparedImport = { total: 0, rows: [], failed: [] };
-  for (const { line, fields, error } of records) {
+  for (const { fields, error } of records) {
     prepared.total += 1;
+    // The OA counts rows without the header: the first data row is row 1 (blank lines do not count).
+    const row = prepared.total;
     if (prepared.total > MAX_IMPORT_ROWS) throw invalidPayload(`file: an import takes at most ${MAX_IMPORT_ROWS} rows`);
     if (error !== undefined) {
-      prepared.failed.push({ row: line, source_id: null, reason: `malformed CSV: ${error}` });
+      prepared.failed.push({ row, source_id: null, reason: `malformed CSV: ${error}` });
       continue;
     }
     if (fields.length !== columns.length) {
       const sourceAt = columns.findIndex((c) => c.kind === 'field' && c.field === 'source_id');
       prepared.failed.push({
-        row: line,
+        row,
         source_id: clip(fields[sourceAt]) || null,
         reason: `the row has ${fields.length} fields, the header ${columns.length}`,
       });
@@ -160,14 +164,14 @@ export function prepareImport(text: string): PreparedImport {
       parsed = parseInput(customerImportRowSchema, input);
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      prepared.failed.push({ row: line, source_id: clip(input.source_id), reason: e.details ?? e.message });
+      prepared.failed.push({ row, source_id: clip(input.source_id), reason: e.details ?? e.message });
       continue;
     }
     const record = toRecord(parsed.id, parsed.write);
     const kind: RowKind = record.id !== undefined ? 'id' : record.source_id !== undefined ? 'source_id' : 'new';
     // New customers get their id here, so that the chunk's segment refresh can select them.
     if (kind !== 'id') record.id = randomId('cust_');
-    prepared.rows.push({ line, kind, record, size: JSON.stringify(record).length });
+    prepared.rows.push({ row, kind, record, size: JSON.stringify(record).length });
   }
   return prepared;
 }
@@ -244,7 +248,7 @@ function planChunk(db: D1Database, rows: ImportRow[], active: membership.ActiveS
       read: (results, tally) => {
         unknown = new Set((results as unknown as { id: string }[]).map((r) => r.id));
         for (const row of idRows.filter(isUnknown)) {
-          tally.failed.push({ row: row.line, source_id: row.record.source_id ?? null, reason: `Cannot find customer with id ${row.record.id}` });
+          tally.failed.push({ row: row.row, source_id: row.record.source_id ?? null, reason: `Cannot find customer with id ${row.record.id}` });
         }
       },
     });
@@ -332,7 +336,7 @@ class ImportRun {
         return;
       }
       const [row] = rows as [ImportRow];
-      this.fail({ row: row.line, source_id: row.record.source_id ?? null, reason: `source_id ${row.record.source_id} already belongs to another customer` });
+      this.fail({ row: row.row, source_id: row.record.source_id ?? null, reason: `source_id ${row.record.source_id} already belongs to another customer` });
       return;
     }
     this.pendingProgress = undefined;
@@ -357,19 +361,19 @@ class ImportRun {
     const progress = status === 'DONE' ? 100 : rows === 0 ? 0 : Math.min(99, Math.floor((100 * this.written) / rows));
     return asyncActions.updateAsyncAction(this.db, this.action.id, {
       status,
-      operationStatus: status === 'IN_PROGRESS' ? undefined : operationStatus(this.result, status),
+      operationStatus: status === 'IN_PROGRESS' ? undefined : operationStatus(this.result, status === 'FAILED'),
       progress,
-      result: this.result,
+      result: status === 'IN_PROGRESS' ? this.result : { ...this.result, message: importMessage(this.result) },
       processingTime: now - Date.parse(this.action.created_at),
       updatedAt: now,
     });
   }
 }
 
-function operationStatus(result: ImportCsvResult, status: AsyncAction['status']): NonNullable<AsyncAction['operation_status']> {
-  if (status === 'FAILED' || (result.done_count === 0 && result.failed_count > 0)) return 'FAILED';
-  return result.failed_count === 0 ? 'SUCCESS' : 'PARTIAL_SUCCESS';
-}
+
+/** The OA example's wording: "0 customer(s) imported successfully, 2 failed." */
+const importMessage = (result: ImportCsvResult): string =>
+  `${result.done_count} customer(s) imported successfully, ${result.failed_count} failed.`;
 
 function initialResult(prepared: PreparedImport): ImportCsvResult {
   const result: ImportCsvResult = {

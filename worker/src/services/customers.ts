@@ -1,10 +1,20 @@
-import type { AsyncAction, AsyncActionResult, Customer, CustomerDeletion, CustomerList } from '../../../shared/types';
+import type {
+  AsyncAction,
+  AsyncActionError,
+  BulkUpdateResult,
+  Customer,
+  CustomerDeletion,
+  CustomerList,
+  MetadataUpdateResult,
+} from '../../../shared/types';
 import * as asyncActions from '../db/async-actions';
 import * as customers from '../db/customers';
 import { ApiError, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
-import type { CustomerListQuery, CustomerWrite } from '../schemas/customers';
+import { parseInput } from '../lib/validation';
+import { type CustomerBulkRecord, customerBulkRecordSchema, type CustomerListQuery, type CustomerWrite } from '../schemas/customers';
+import { completedAsyncAction } from './async-actions';
 import * as membership from './membership';
 import { membersPredicate } from './segments';
 
@@ -103,59 +113,47 @@ export async function listCustomers(db: D1Database, query: CustomerListQuery): P
   };
 }
 
-function asyncAction(
-  type: AsyncAction['type'],
-  result: AsyncActionResult,
-  requestId: string,
-  startedAt: number,
-): AsyncAction {
-  const now = Date.now();
-  return {
-    id: randomId('aa_'),
-    type,
-    status: 'DONE',
-    operation_status: result.failed_count === 0 ? 'SUCCESS' : result.done_count === 0 ? 'FAILED' : 'PARTIAL_SUCCESS',
-    result,
-    created_at: toIso(startedAt),
-    updated_at: toIso(now),
-    request_id: requestId,
-    progress: 100,
-    processing_time: now - startedAt,
-    object: 'async_action',
-  };
-}
-
 /**
- * POST /v1/customers/bulk/async: upserts every record by source_id in one D1 batch together with
- * the action that reports it, so either all of it is written or none.
+ * POST /v1/customers/bulk/async: each record is checked on its own, as Voucherify reports a bad
+ * record in the action's errors (OA AsyncActionResultCustomersBulkUpdateResponseBody) rather than
+ * refusing the batch. The valid records are upserted by source_id in one D1 batch together with
+ * their membership refresh and the action that reports them: all of it commits, or none.
  */
-export async function bulkUpsertCustomers(
-  db: D1Database,
-  records: (CustomerWrite & { source_id: string })[],
-  requestId: string,
-): Promise<AsyncAction> {
+export async function bulkUpsertCustomers(db: D1Database, records: unknown[], requestId: string): Promise<AsyncAction> {
   const startedAt = Date.now();
-  const upserts = records.map((write) => customers.upsertCustomerBySourceId(db, randomId('cust_'), write, startedAt));
-  const selector = { sourceIds: records.map((r) => r.source_id) };
-  // The report depends on what the upserts return, so the action is written after them; the
-  // upserts are idempotent, so a failure between the two leaves nothing a retry would not mend.
-  const results = (await membership.writeCustomers(db, upserts, selector, startedAt)).results.slice(0, upserts.length) as D1Result<customers.CustomerRow>[];
-  const report: AsyncActionResult = {
-    done_count: records.length,
-    failed_count: 0,
-    results: results.map((r, row) => {
-      const customer = r.results[0];
-      if (!customer) throw new Error('bulk upsert returned no row');
-      return { row, customer_id: customer.id, status: customer.updated_at === null ? 'CREATED' : 'UPDATED' };
-    }),
-    failed: [],
-  };
-  const action = asyncAction('CUSTOMERS.BULK_UPDATE', report, requestId, startedAt);
-  await asyncActions.insertAsyncAction(db, action).run();
+  const valid: CustomerBulkRecord[] = [];
+  const errors: AsyncActionError[] = [];
+  records.forEach((record, index) => {
+    try {
+      valid.push(parseInput(customerBulkRecordSchema, record));
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      errors.push({ message: error.message, details: `[${index}].${error.details ?? ''}`, key: error.key, source_id: sourceIdOf(record) });
+    }
+  });
+  const result: BulkUpdateResult = { done_count: valid.length, failed_count: errors.length, errors };
+  const action = completedAsyncAction('CUSTOMERS.BULK_UPDATE', result, requestId, startedAt);
+  const report = asyncActions.insertAsyncAction(db, action);
+  if (valid.length === 0) await report.run();
+  else {
+    // The valid records and the action's report commit together, through the customer-write pipeline.
+    const upserts = valid.map((write) => customers.upsertCustomerBySourceId(db, randomId('cust_'), write, startedAt));
+    await membership.writeCustomers(db, [...upserts, report], { sourceIds: valid.map((r) => r.source_id) }, startedAt);
+  }
   return action;
 }
 
-/** POST /v1/customers/metadata/async: merges metadata into existing customers; unknown ones fail. */
+/** The source_id of a record that failed validation, when it has a usable one. */
+const sourceIdOf = (record: unknown): string => {
+  const value = typeof record === 'object' && record !== null ? (record as Record<string, unknown>).source_id : undefined;
+  return typeof value === 'string' ? value.slice(0, 255) : '';
+};
+
+/**
+ * POST /v1/customers/metadata/async: merges metadata into the customers with these source ids. A
+ * source id no customer holds is upserted, as the OA describes ("If a customer object is not found,
+ * it is upserted"), so every source id given is applied.
+ */
 export async function bulkMergeMetadata(
   db: D1Database,
   sourceIds: string[],
@@ -166,38 +164,18 @@ export async function bulkMergeMetadata(
     throw new ApiError(400, 'not_enough_source_ids', 'Not enough source_ids', 'source_ids must hold at least one source id');
   }
   const startedAt = Date.now();
-  const { results } = await membership.writeCustomers(db, [customers.mergeMetadataBySourceIds(db, sourceIds, metadata, startedAt)], { sourceIds }, startedAt);
-  const updated = results[0] as D1Result<{ id: string; source_id: string }> | undefined;
-  const idBySourceId = new Map((updated?.results ?? []).map((r) => [r.source_id, r.id]));
-  const report: AsyncActionResult = { done_count: 0, failed_count: 0, results: [], failed: [] };
-  sourceIds.forEach((sourceId, row) => {
-    const customerId = idBySourceId.get(sourceId);
-    if (customerId) report.results.push({ row, customer_id: customerId, status: 'UPDATED' });
-    else report.failed.push({ row, source_id: sourceId, reason: 'customer not found' });
-  });
-  report.done_count = report.results.length;
-  report.failed_count = report.failed.length;
-  const action = asyncAction('CUSTOMERS.METADATA_UPDATE', report, requestId, startedAt);
-  await asyncActions.insertAsyncAction(db, action).run();
-  return action;
-}
-
-/**
- * A CSV import writes its chunks after answering (waitUntil), which Workers stop 30 s after the
- * response. An import whose progress has not moved for this long was cut off and will not finish.
- */
-const IMPORT_STALLED_AFTER_MS = 5 * 60_000;
-
-export async function getAsyncAction(db: D1Database, id: string, now = Date.now()): Promise<AsyncAction> {
-  const action = await asyncActions.findAsyncAction(db, id);
-  if (!action) throw notFound('async_action', id);
-  if (action.status === 'IN_PROGRESS' && now - Date.parse(action.updated_at) > IMPORT_STALLED_AFTER_MS) {
-    return {
-      ...action,
-      status: 'FAILED',
-      operation_status: 'FAILED',
-      result: { ...action.result, error: 'The import stopped before it finished (it ran past the Worker limit); import the remaining rows again.' },
-    };
-  }
+  const distinct = [...new Set(sourceIds)];
+  const result: MetadataUpdateResult = { done_count: distinct.length, failed_count: 0, errors: [] };
+  const action = completedAsyncAction('CUSTOMERS.METADATA_UPDATE', result, requestId, startedAt);
+  await membership.writeCustomers(
+    db,
+    [
+      ...distinct.map((sourceId) => customers.insertCustomerIfMissing(db, randomId('cust_'), sourceId, startedAt)),
+      customers.mergeMetadataBySourceIds(db, distinct, metadata, startedAt),
+      asyncActions.insertAsyncAction(db, action),
+    ],
+    { sourceIds: distinct },
+    startedAt,
+  );
   return action;
 }

@@ -90,16 +90,3 @@ const eventResponse = (type: string, row: customersDb.CustomerRow): EventRespons
   referral: null,
   loyalty: null,
 });
-
-export async function customerActivity(db: D1Database, idOrSourceId: string, limit: number, startingAfterId?: string) {
-  const row = await customersDb.findCustomer(db, idOrSourceId);
-  if (!row) throw notFound('customer', idOrSourceId);
-  const { data, hasMore } = await eventsDb.listActivity(db, row.id, limit, startingAfterId);
-  return {
-    object: 'list' as const,
-    data_ref: 'data' as const,
-    data,
-    has_more: hasMore,
-    more_starting_after: hasMore ? data.at(-1)?.id : undefined,
-  };
-}

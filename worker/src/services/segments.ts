@@ -87,19 +87,43 @@ export async function membersPredicate(db: D1Database, segmentId: string, now: n
 }
 
 /**
+ * The profile a customer not stored yet would have if they were tracked now under this source id:
+ * every field empty, no orders, no events. Built from the catalogue's empty row through rowToCustomer,
+ * so that it reads exactly as a stored customer with nothing set would.
+ */
+function untrackedProfile(sourceId: string, now: number) {
+  const row = { ...customersDb.emptyCustomerRow('', now), source_id: sourceId };
+  return { ...customersDb.rowToCustomer(row), events: {} };
+}
+
+const storedFilter = (s: segmentsDb.SegmentRow): FilterAst => parseFilter(JSON.parse(s.filter ?? '{}'));
+
+/**
  * GET /v1/customers/{id}/segments: stored memberships (static, auto-update) plus the passive
- * segments the customer matches right now, judged by the one-profile back end.
+ * segments the customer matches right now, judged by the one-profile back end. For a customer not
+ * stored, the OA (OA:L57610) answers "the segments that the customer would potentially qualify
+ * for": the auto-update and passive segments whose filter an empty profile matches (a static
+ * segment never holds a customer that does not exist).
  */
 export async function customerSegments(db: D1Database, idOrSourceId: string, now: number) {
   const row = await customersDb.findCustomer(db, idOrSourceId);
-  if (!row) throw notFound('customer', idOrSourceId);
-  const [stored, passive, events] = await Promise.all([
-    segmentsDb.segmentsWithMember(db, row.id),
-    segmentsDb.listSegmentsOfType(db, 'passive'),
-    eventsDb.eventCounts(db, row.id),
-  ]);
-  const profile = { ...customersDb.rowToCustomer(row), events };
-  const matched = passive.filter((s) => evaluate(parseFilter(JSON.parse(s.filter ?? '{}')), profile, now));
-  const data = [...stored, ...matched].map((s) => ({ id: s.id, name: s.name, object: 'segment' as const }));
+  let matched: segmentsDb.SegmentRow[];
+  if (!row) {
+    const [autoUpdate, passive] = await Promise.all([
+      segmentsDb.listSegmentsOfType(db, 'auto-update'),
+      segmentsDb.listSegmentsOfType(db, 'passive'),
+    ]);
+    const profile = untrackedProfile(idOrSourceId, now);
+    matched = [...autoUpdate, ...passive].filter((s) => evaluate(storedFilter(s), profile, now));
+  } else {
+    const [stored, passive, events] = await Promise.all([
+      segmentsDb.segmentsWithMember(db, row.id),
+      segmentsDb.listSegmentsOfType(db, 'passive'),
+      eventsDb.eventCounts(db, row.id),
+    ]);
+    const profile = { ...customersDb.rowToCustomer(row), events };
+    matched = [...stored, ...passive.filter((s) => evaluate(storedFilter(s), profile, now))];
+  }
+  const data = matched.map((s) => ({ id: s.id, name: s.name, object: 'segment' as const }));
   return { object: 'list' as const, data_ref: 'data' as const, data, total: data.length };
 }

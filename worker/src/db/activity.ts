@@ -1,0 +1,105 @@
+// The customer activity feed (GET /v1/customers/{id}/activity and /activities), read in one
+// statement from the three tables that record what happened to a customer: events (custom events
+// and segment transitions), redemptions (attempts, failures, rollbacks) and the customer row itself
+// (customer.created). Validations are not in it: the validations table records the attempt only,
+// not whether it succeeded, and the feed has no type for an attempt of unknown outcome.
+
+/** The activity types this feed can state (a subset of OA CustomerActivity.type). */
+export const ACTIVITY_TYPES = [
+  'customer.created',
+  'customer.custom_event',
+  'customer.segment.entered',
+  'customer.segment.left',
+  'customer.redemption.succeeded',
+  'customer.redemption.failed',
+  'customer.redemption.rollback.succeeded',
+] as const;
+export type ActivityType = (typeof ACTIVITY_TYPES)[number];
+
+export interface ActivityRow {
+  /** The id of the row the activity reports: evcus_… (events), r_/rf_/rr_… (redemptions), cust_… (created). */
+  id: string;
+  type: ActivityType;
+  created_at: number;
+  /** The stored event type (the custom event's name); null for other sources. */
+  name: string | null;
+  /** JSON: the event's metadata, or the redemption's columns; null for customer.created. */
+  detail: string | null;
+}
+
+export interface ActivityQuery {
+  customerId: string;
+  limit: number;
+  order: 'created_at' | '-created_at';
+  /** Continue after this activity id (OA `starting_after_id`). */
+  startingAfterId?: string;
+  /** Continue after this time (the deprecated /activities `starting_after`). */
+  startingAfter?: number;
+  /** Inclusive bounds (OA `start_date` / `end_date`). */
+  startDate?: number;
+  endDate?: number;
+  type?: string;
+}
+
+/**
+ * A stacked redemption's parent only groups its children (one activity each), so it is left out.
+ * A custom event name cannot contain a dot (schemas/events.ts), so the stored types
+ * customer.segment.* never collide with one.
+ */
+const ACTIVITY_CTE = `WITH activity (id, type, created_at, name, detail) AS (
+  SELECT id,
+         CASE WHEN type IN ('customer.segment.entered', 'customer.segment.left') THEN type ELSE 'customer.custom_event' END,
+         created_at, type, metadata
+  FROM events WHERE profile_id = ?1
+  UNION ALL
+  SELECT r.id,
+         CASE WHEN r.object = 'redemption_rollback' THEN 'customer.redemption.rollback.succeeded'
+              WHEN r.result = 'SUCCESS' THEN 'customer.redemption.succeeded'
+              ELSE 'customer.redemption.failed' END,
+         r.created_at, NULL,
+         json_object('voucher_id', r.voucher_id, 'code', r.code, 'tracking_id', r.tracking_id,
+                     'order', json(r.order_json), 'metadata', json(r.metadata), 'result', r.result,
+                     'failure_code', r.failure_code, 'failure_message', r.failure_message,
+                     'rollback_of', r.rollback_of, 'parent_id', r.parent_id)
+  FROM redemptions r
+  WHERE r.customer_id = ?1 AND NOT EXISTS (SELECT 1 FROM redemptions child WHERE child.parent_id = r.id)
+  UNION ALL
+  SELECT id, 'customer.created', created_at, NULL, NULL FROM customers WHERE id = ?1
+)`;
+
+/** Filters of the query; ?2 type, ?3 start, ?4 end (null: no bound). */
+const FILTERS = '(?2 IS NULL OR type = ?2) AND (?3 IS NULL OR created_at >= ?3) AND (?4 IS NULL OR created_at <= ?4)';
+
+/**
+ * One page of the feed (and, when asked, the number of activities matching the filters), in one
+ * batch. Ties on created_at are broken by id, so the cursor never skips or repeats an entry.
+ */
+export async function listActivity(
+  db: D1Database,
+  q: ActivityQuery,
+  withTotal = false,
+): Promise<{ rows: ActivityRow[]; hasMore: boolean; total?: number }> {
+  const ascending = q.order === 'created_at';
+  const direction = ascending ? 'ASC' : 'DESC';
+  const after = ascending ? '>' : '<';
+  const filterParams = [q.customerId, q.type ?? null, q.startDate ?? null, q.endDate ?? null];
+  const page = db
+    .prepare(
+      `${ACTIVITY_CTE}
+       SELECT id, type, created_at, name, detail FROM activity
+       WHERE ${FILTERS}
+         AND (?5 IS NULL OR (created_at, id) ${after} (SELECT created_at, id FROM activity WHERE id = ?5))
+         AND (?6 IS NULL OR created_at ${after} ?6)
+       ORDER BY created_at ${direction}, id ${direction} LIMIT ?7`,
+    )
+    .bind(...filterParams, q.startingAfterId ?? null, q.startingAfter ?? null, q.limit + 1);
+  const statements = [page];
+  if (withTotal) statements.push(db.prepare(`${ACTIVITY_CTE} SELECT count(*) AS total FROM activity WHERE ${FILTERS}`).bind(...filterParams));
+  const [rows, count] = await db.batch<Record<string, unknown>>(statements);
+  const results = (rows?.results ?? []) as unknown as ActivityRow[];
+  return {
+    rows: results.slice(0, q.limit),
+    hasMore: results.length > q.limit,
+    ...(withTotal ? { total: Number(count?.results[0]?.total ?? 0) } : {}),
+  };
+}

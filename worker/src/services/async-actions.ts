@@ -1,0 +1,82 @@
+import type { AsyncAction, AsyncActionList } from '../../../shared/types';
+import * as asyncActionsDb from '../db/async-actions';
+import { notFound } from '../errors';
+import { randomId } from '../lib/ids';
+import { toIso } from '../lib/time';
+import type { AsyncActionListQuery } from '../schemas/async-actions';
+
+/**
+ * operation_status within the OA enum FAILED | SUCCESS | UNKNOWN (OA:L1432), which has no partial
+ * value. The OA describes it as the status of the action's processing; the records it could not
+ * apply are what the result's failed_count and errors / failed report, record by record. So an
+ * action that ran to its end and applied at least one record is SUCCESS, one that applied none of
+ * what it was given (or stopped) is FAILED. UNKNOWN is never needed: the outcome is always known.
+ */
+export function operationStatus(
+  counts: { done_count: number; failed_count: number },
+  stopped = false,
+): NonNullable<AsyncAction['operation_status']> {
+  if (stopped || (counts.done_count === 0 && counts.failed_count > 0)) return 'FAILED';
+  return 'SUCCESS';
+}
+
+/** An action that ran to completion inside the request (bulk and metadata updates). */
+export function completedAsyncAction(
+  type: AsyncAction['type'],
+  result: AsyncAction['result'] & { done_count: number; failed_count: number },
+  requestId: string,
+  startedAt: number,
+): AsyncAction {
+  const now = Date.now();
+  return {
+    id: randomId('aa_'),
+    type,
+    status: 'DONE',
+    operation_status: operationStatus(result),
+    result,
+    created_at: toIso(startedAt),
+    updated_at: toIso(now),
+    request_id: requestId,
+    progress: 100,
+    processing_time: now - startedAt,
+    object: 'async_action',
+  };
+}
+
+/**
+ * A CSV import writes its chunks after answering (waitUntil), which Workers stop 30 s after the
+ * response. An import whose progress has not moved for this long was cut off and will not finish.
+ */
+const IMPORT_STALLED_AFTER_MS = 5 * 60_000;
+
+function asSeenAt(action: AsyncAction, now: number): AsyncAction {
+  if (action.status === 'IN_PROGRESS' && now - Date.parse(action.updated_at) > IMPORT_STALLED_AFTER_MS) {
+    return {
+      ...action,
+      status: 'FAILED',
+      operation_status: 'FAILED',
+      result: { ...action.result, error: 'The import stopped before it finished (it ran past the Worker limit); import the remaining rows again.' },
+    };
+  }
+  return action;
+}
+
+export async function getAsyncAction(db: D1Database, id: string, now = Date.now()): Promise<AsyncAction> {
+  const action = await asyncActionsDb.findAsyncAction(db, id);
+  if (!action) throw notFound('async_action', id);
+  return asSeenAt(action, now);
+}
+
+/** GET /v1/async-actions: newest first, without results (OA: "a status DONE doesn't include the result"). */
+export async function listAsyncActions(db: D1Database, query: AsyncActionListQuery, now = Date.now()): Promise<AsyncActionList> {
+  const { actions, hasMore } = await asyncActionsDb.listAsyncActions(db, query);
+  return {
+    object: 'list',
+    data_ref: 'async_actions',
+    async_actions: actions.map((action) => {
+      const { result: _result, ...summary } = asSeenAt(action, now);
+      return summary;
+    }),
+    has_more: hasMore,
+  };
+}

@@ -59,7 +59,7 @@ const ACTIVITY_CTE = `WITH activity (id, type, created_at, name, detail) AS (
          r.created_at, NULL,
          json_object('voucher_id', r.voucher_id, 'code', r.code, 'tracking_id', r.tracking_id,
                      'order', json(r.order_json), 'metadata', json(r.metadata), 'result', r.result,
-                     'failure_code', r.failure_code, 'failure_message', r.failure_message,
+                     'failure_code', r.failure_code, 'failure_message', r.failure_message, 'reason', r.reason,
                      'rollback_of', r.rollback_of, 'parent_id', r.parent_id)
   FROM redemptions r
   WHERE r.customer_id = ?1 AND NOT EXISTS (SELECT 1 FROM redemptions child WHERE child.parent_id = r.id)

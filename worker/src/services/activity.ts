@@ -29,6 +29,8 @@ interface RedemptionDetail {
   result: 'SUCCESS' | 'FAILURE';
   failure_code: string | null;
   failure_message: string | null;
+  /** A rollback's reason (migration 0006). */
+  reason: string | null;
   rollback_of: string | null;
   parent_id: string | null;
 }
@@ -49,7 +51,7 @@ function redemptionData(row: activityDb.ActivityRow, customer: Customer): Record
   };
   const data: Record<string, unknown> = { customer: simpleCustomer(customer), order: detail.order, voucher };
   if (row.type === 'customer.redemption.rollback.succeeded') {
-    // Only a successful redemption can be rolled back (services/redemptions.ts).
+    // Only a successful redemption can be rolled back (services/rollback.ts).
     data.redemption = { id: detail.rollback_of, ...common, result: 'SUCCESS', object: 'redemption' };
     data.redemption_rollback = {
       id: row.id,
@@ -57,7 +59,7 @@ function redemptionData(row: activityDb.ActivityRow, customer: Customer): Record
       date: toIso(row.created_at),
       result: 'SUCCESS',
       status: 'SUCCEEDED',
-      ...(detail.failure_message ? { reason: detail.failure_message } : {}),
+      ...(detail.reason ? { reason: detail.reason } : {}),
       redemption: detail.rollback_of,
       object: 'redemption_rollback',
     };

@@ -303,3 +303,59 @@ describe('client validate', () => {
     expect(body.order).toMatchObject({ amount: 10000, total_discount_amount: 1300, total_amount: 8700 });
   });
 });
+
+describe('customer data at validate (audit #2: the customer sent is upserted as the customers API would)', () => {
+  const FULL = {
+    source_id: 'val-up@example.com',
+    name: 'Val Up',
+    email: 'val-up@example.com',
+    phone: '+48 600 000 001',
+    description: 'vip',
+    birthdate: '1990-05-17',
+    address: { city: 'Berlin', country: 'DE', postal_code: '10115', line_1: 'Str 1' },
+    metadata: { tier: 'gold' },
+  };
+
+  it('a server validate writes every field; null clears one; the rules judge the customer as written', async () => {
+    await voucher('VAL-UP', { discount: { type: 'AMOUNT', amount_off: 100 } });
+    await rule({ '1': { name: 'customer.metadata.tier', conditions: { $is: ['gold'] } } }, 'VAL-UP');
+    // OA RedemptionsRedeemRequestBody.customer / Customer (production/readOnly-openAPI.json:L4614):
+    // the full customer object; the same fields the customers API stores.
+    expect((await validate('VAL-UP', { customer: FULL, order: { amount: 1000 } })).valid).toBe(true);
+    const stored = await json(await api('GET', `/v1/customers/${encodeURIComponent(FULL.source_id)}`));
+    expect(stored).toMatchObject({
+      name: 'Val Up',
+      phone: '+48 600 000 001',
+      description: 'vip',
+      birthdate: '1990-05-17',
+      address: { city: 'Berlin', country: 'DE', postal_code: '10115', line_1: 'Str 1' },
+      metadata: { tier: 'gold' },
+    });
+    // null clears (OA marks the fields nullable); the new metadata is what the rule now sees.
+    const refused = await validate('VAL-UP', { customer: { source_id: FULL.source_id, phone: null, metadata: { tier: 'silver' } } });
+    expect(refused).toMatchObject({ valid: false, error: { key: 'customer_rules_violated' } });
+    const after = await json(await api('GET', `/v1/customers/${encodeURIComponent(FULL.source_id)}`));
+    expect(after.phone).toBeNull();
+    expect(after.metadata).toEqual({ tier: 'silver' });
+    expect(after.name).toBe('Val Up');
+  });
+
+  it('a stackable server validate writes the customer too, and enters its auto-update segments', async () => {
+    await voucher('VAL-ST', { discount: { type: 'AMOUNT', amount_off: 100 } });
+    const seg = await json(await api('POST', '/v1/segments', { name: 'poznaniacy', type: 'auto-update', filter: { 'address.city': { conditions: { $is: ['Poznań'] } } } }));
+    const res = await api('POST', '/v1/validations', {
+      redeemables: [{ object: 'voucher', id: 'VAL-ST' }],
+      customer: { ...FULL, source_id: 'val-st@example.com', address: { city: 'Poznań' } },
+    });
+    expect((await json(res)).valid).toBe(true);
+    const members = await json(await api('GET', `/v1/customers?segment_id=${seg.id}`));
+    expect(members.customers.map((c: { source_id: string }) => c.source_id)).toEqual(['val-st@example.com']);
+  });
+
+  it('a client validate writes no customer', async () => {
+    await voucher('VAL-CL', { discount: { type: 'AMOUNT', amount_off: 100 } });
+    const res = await clientValidate('code=VAL-CL&customer[source_id]=val-client@example.com&customer[name]=Nobody');
+    expect(res.status).toBe(200);
+    expect((await api('GET', '/v1/customers/val-client@example.com')).status).toBe(404);
+  });
+});

@@ -45,6 +45,8 @@ export interface SubjectQuery {
   voucherIds: string[];
   /** The validation attempt (one row per code) to record, when this read belongs to a validate call. */
   attempt?: { codes: string[]; amount: number | null; now: number };
+  /** Writes that go first in the same batch, so the reads see them (a customer sent with a server validate). */
+  writes?: D1PreparedStatement[];
 }
 
 /**
@@ -103,7 +105,9 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
         .bind(...subjectParams, JSON.stringify(q.attempt.codes), q.attempt.amount, now),
     );
   }
-  const [profile, customer, events, members, vouchers, version] = await db.batch<Record<string, unknown>>(statements);
+  const writes = q.writes ?? [];
+  const results = await db.batch<Record<string, unknown>>([...writes, ...statements]);
+  const [profile, customer, events, members, vouchers, version] = results.slice(writes.length);
   return {
     profile: (profile?.results[0] as unknown as TrackingProfileRow | undefined) ?? null,
     customer: (customer?.results[0] as unknown as CustomerRow | undefined) ?? null,

@@ -76,7 +76,7 @@ export const voucherRedemptionRoutes = new Hono<AppBindings>()
 /** POST /v1/validations (stackable validate); the client route adds the tracking cookie. */
 export const stackableValidationRoutes = new Hono<AppBindings>().post('/', async (c) => {
   const { redeemables, ...context } = await parseJsonBody(c, stackableSchema);
-  const { body } = await validateStackable(c.env, redeemables.map((r) => r.id), context, c.get('requestId'));
+  const { body } = await validateStackable(c.env, redeemables.map((r) => r.id), context, c.get('requestId'), { upsertCustomer: true });
   return c.json(body);
 });
 

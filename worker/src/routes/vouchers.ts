@@ -21,7 +21,7 @@ export const voucherRoutes = new Hono<AppBindings>()
   .post('/:code/validate', async (c) => {
     const context = await parseJsonBody(c, validationContextSchema.default({}));
     context.tracking_id ??= c.req.query('tracking_id');
-    const { body } = await validateVoucher(c.env, pathCode(c.req.param('code')), context, c.get('requestId'));
+    const { body } = await validateVoucher(c.env, pathCode(c.req.param('code')), context, c.get('requestId'), { upsertCustomer: true });
     return c.json(body);
   })
   .post('/:code/enable', async (c) => c.json(await service.setVoucherActive(c.env, pathCode(c.req.param('code')), true)))

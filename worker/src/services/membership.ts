@@ -85,6 +85,17 @@ export function customerWriteBatch(
   };
 }
 
+/** One customer write and its membership refresh, without the read-back: for a batch that reads the customer itself. */
+export function refreshedWrite(
+  db: D1Database,
+  segments: ActiveSegment[],
+  write: D1PreparedStatement,
+  selector: CustomerSelector,
+  now: number,
+): D1PreparedStatement[] {
+  return [write, ...refreshMemberships(db, segments, selector, now)];
+}
+
 /** Runs customerWriteBatch on its own; returns the written customers. */
 export async function writeCustomers(
   db: D1Database,

@@ -12,7 +12,7 @@ import type { OrderInput, ValidationContext } from '../schemas/checkout';
 import { orderSummary } from '../views/redemption';
 import { type LoadedDefinition, loadVoucherDefinition } from './definitions';
 import { resolveTrackingId } from './tracking';
-import { readVisitor } from './visitor';
+import { checkoutCustomerWrites, readVisitor } from './visitor';
 import { randomId } from '../lib/ids';
 
 /**
@@ -223,21 +223,24 @@ export function validateResponse(
   };
 }
 
+export interface ValidateOptions {
+  /** Server key only: write the customer of the request first, as the customers API would. */
+  upsertCustomer?: boolean;
+}
+
 /**
  * Validates one voucher for a visitor: one KV read (the voucher's definition) and one D1 batch
  * (record the attempt on the tracking profile, read the visitor and the live counters).
  */
-export async function validateVoucher(env: Env, code: string, context: ValidationContext, requestId: string) {
+export async function validateVoucher(env: Env, code: string, context: ValidationContext, requestId: string, options: ValidateOptions = {}) {
   const now = Date.now();
-  const [definition, tracking] = await Promise.all([
+  const [definition, tracking, writes] = await Promise.all([
     loadVoucherDefinition(env, code),
     resolveTrackingId(env.TRACKING_SECRET, context.tracking_id),
+    options.upsertCustomer ? checkoutCustomerWrites(env.DB, context, now) : undefined,
   ]);
-  const subject = await readVisitor(env, definition ? [definition] : [], context, tracking.id, {
-    codes: [code],
-    amount: orderFigures(context.order, context.amount).amount,
-    now,
-  });
+  const attempt = { codes: [code], amount: orderFigures(context.order, context.amount).amount, now };
+  const subject = await readVisitor(env, definition ? [definition] : [], context, tracking.id, attempt, writes);
   const judgement: Judgement = definition ? judge(definition, subject, context, now) : { valid: false, ...voucherNotFound(code) };
   const body = validateResponse(code, definition, judgement, context, tracking.id, subject.customer?.id ?? null, requestId);
   return { body, trackingId: tracking.id };
@@ -263,15 +266,16 @@ const PRECEDING_VALIDATION_FAILED = {
  * one is inapplicable nothing applies (STACK l.40-41), so the others are SKIPPED and the order
  * carries no discount. Each APPLICABLE redeemable's order shows the running total up to it.
  */
-export async function validateStackable(env: Env, codes: string[], context: ValidationContext, requestId: string) {
+export async function validateStackable(env: Env, codes: string[], context: ValidationContext, requestId: string, options: ValidateOptions = {}) {
   const now = Date.now();
-  const [definitions, tracking] = await Promise.all([
+  const [definitions, tracking, writes] = await Promise.all([
     Promise.all(codes.map((code) => loadVoucherDefinition(env, code))),
     resolveTrackingId(env.TRACKING_SECRET, context.tracking_id),
+    options.upsertCustomer ? checkoutCustomerWrites(env.DB, context, now) : undefined,
   ]);
   const known = definitions.filter((d): d is LoadedDefinition => d !== null);
   const figures = orderFigures(context.order, context.amount);
-  const subject = await readVisitor(env, known, context, tracking.id, { codes, amount: figures.amount, now });
+  const subject = await readVisitor(env, known, context, tracking.id, { codes, amount: figures.amount, now }, writes);
   const customerId = subject.customer?.id ?? null;
   const results: StackedResult[] = codes.map((code, i) => {
     const definition = definitions[i] ?? null;

@@ -112,17 +112,20 @@ describe('under faults', () => {
     await api('POST', '/v1/vouchers/STALE', { discount: { type: 'AMOUNT', amount_off: 100 } });
     const validate = async () => json(await call('/client/v1/validate?code=STALE', { headers: CLIENT_HEADERS }));
     expect((await validate()).valid).toBe(true);
-    const cached = await env.CACHE.get('voucher-def:v2:STALE');
+    const version = (await env.DB.prepare("SELECT definition_version FROM vouchers WHERE code = 'STALE'").first<{ definition_version: string }>())?.definition_version;
+    const key = `voucher-def:v3:STALE:${version}`;
+    const cached = await env.CACHE.get(key);
     expect(cached).not.toBeNull();
     await api('DELETE', '/v1/vouchers/STALE');
-    // As if the delete's invalidation had not reached this location yet.
-    await env.CACHE.put('voucher-def:v2:STALE', cached as string);
+    // The cached definition outlives the voucher (KV is never told): the live read finds no voucher.
+    await env.CACHE.put(key, cached as string);
     expect(await validate()).toMatchObject({ valid: false, reason: 'voucher not found' });
   });
 
   it('a missing cached definition falls back to D1', async () => {
     await api('POST', '/v1/vouchers/NOKV', { discount: { type: 'AMOUNT', amount_off: 100 } });
-    await env.CACHE.delete('voucher-def:v2:NOKV');
+    const version = (await env.DB.prepare("SELECT definition_version FROM vouchers WHERE code = 'NOKV'").first<{ definition_version: string }>())?.definition_version;
+    await env.CACHE.delete(`voucher-def:v3:NOKV:${version}`);
     expect((await json(await call('/client/v1/validate?code=NOKV', { headers: CLIENT_HEADERS }))).valid).toBe(true);
   });
 });

@@ -209,3 +209,15 @@ export async function autoUpdateSegmentsWithVersion(db: D1Database): Promise<{ v
   ]);
   return { version: segmentsVersionOf(version), rows: (rows?.results ?? []) as unknown as SegmentRow[] };
 }
+
+/** Segments by id, with a voucher's definition version read in the same batch (services/definitions.ts). */
+export async function segmentsWithVoucherVersion(db: D1Database, ids: string[], voucherId: string): Promise<{ segments: SegmentRow[]; version: string | null }> {
+  const [segments, voucher] = await db.batch<Record<string, unknown>>([
+    db.prepare('SELECT * FROM segments WHERE id IN (SELECT value FROM json_each(?))').bind(JSON.stringify(ids)),
+    db.prepare('SELECT definition_version FROM vouchers WHERE id = ?').bind(voucherId),
+  ]);
+  return {
+    segments: (segments?.results ?? []) as unknown as SegmentRow[],
+    version: (voucher?.results[0]?.definition_version as string | undefined) ?? null,
+  };
+}

@@ -1,5 +1,6 @@
 import type { CustomerRow } from './customers';
 import { segmentsVersionOf, selectSegmentsVersion } from './segments';
+import { selectLiveVouchers } from './vouchers';
 
 /** The fields a validation needs about its subject, read in one D1 batch (one round trip). */
 export interface ValidationSubject {
@@ -7,11 +8,21 @@ export interface ValidationSubject {
   profile: TrackingProfileRow | null;
   customer: CustomerRow | null;
   events: Record<string, { count: number }>;
-  /** Stored memberships (static, auto-update) of the customer among the segments asked about. */
+  /** Stored memberships (static, auto-update) of the customer. */
   memberOf: Set<string>;
-  vouchers: Map<string, { id: string; quantity: number | null; redeemed_quantity: number; active: number }>;
+  /** The live state of the vouchers asked about, by code: counters, and the version of their definition. */
+  vouchers: Map<string, LiveVoucher>;
   /** The version of the segment definitions, read with the rest: the customer-write pipeline's cache key. */
   segmentsVersion: string;
+}
+
+export interface LiveVoucher {
+  id: string;
+  code: string;
+  quantity: number | null;
+  redeemed_quantity: number;
+  active: number;
+  definition_version: string;
 }
 
 export interface TrackingProfileRow {
@@ -41,8 +52,8 @@ export interface SubjectQuery {
   trackingId: string | null;
   customerRef: string | null;
   identityHmac: string | null;
-  segmentIds: string[];
-  voucherIds: string[];
+  /** The codes of the request: their live state and definition version are read with the visitor. */
+  codes: string[];
   /** The validation attempt (one row per code) to record, when this read belongs to a validate call. */
   attempt?: { codes: string[]; amount: number | null; now: number };
   /** Writes that go first in the same batch, so the reads see them (a customer sent with a server validate). */
@@ -84,15 +95,10 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
         `SELECT type, count(*) AS n FROM events WHERE profile_id IN (${SUBJECT_CUSTOMER_ID}, ?2) GROUP BY type`,
       )
       .bind(...subjectParams),
-    db
-      .prepare(
-        `SELECT segment_id FROM segment_members WHERE customer_id = ${SUBJECT_CUSTOMER_ID}
-         AND segment_id IN (SELECT value FROM json_each(?4))`,
-      )
-      .bind(...subjectParams, JSON.stringify(q.segmentIds)),
-    db
-      .prepare('SELECT id, quantity, redeemed_quantity, active FROM vouchers WHERE id IN (SELECT value FROM json_each(?))')
-      .bind(JSON.stringify(q.voucherIds)),
+    // Every stored membership: which segments matter is known only once the definitions are, and
+    // those are read by the version this batch returns.
+    db.prepare(`SELECT segment_id FROM segment_members WHERE customer_id = ${SUBJECT_CUSTOMER_ID}`).bind(...subjectParams),
+    selectLiveVouchers(db, q.codes),
     selectSegmentsVersion(db),
   ];
   if (q.attempt) {
@@ -113,11 +119,7 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
     customer: (customer?.results[0] as unknown as CustomerRow | undefined) ?? null,
     events: Object.fromEntries((events?.results ?? []).map((r) => [String(r.type), { count: Number(r.n) }])),
     memberOf: new Set((members?.results ?? []).map((r) => String(r.segment_id))),
-    vouchers: new Map(
-      ((vouchers?.results ?? []) as unknown as { id: string; quantity: number | null; redeemed_quantity: number; active: number }[]).map(
-        (v) => [v.id, v],
-      ),
-    ),
+    vouchers: new Map(((vouchers?.results ?? []) as unknown as LiveVoucher[]).map((v) => [v.code, v])),
     segmentsVersion: segmentsVersionOf(version),
   };
 }

@@ -22,6 +22,8 @@ export interface VoucherRow {
   metadata: string;
   created_at: number;
   updated_at: number | null;
+  /** Replaced by triggers on every change of what the voucher grants (migration 0012). */
+  definition_version: string;
 }
 
 export interface AssignmentRow {
@@ -336,28 +338,6 @@ export function insertAssignment(db: D1Database, row: AssignmentRow): D1Prepared
     .bind(row.id, row.rule_id, row.related_object_type, row.related_object_id, row.created_at);
 }
 
-/** Codes of the vouchers a rule is assigned to (their cached definitions go stale with the rule). */
-export async function voucherCodesOfRule(db: D1Database, ruleId: string): Promise<string[]> {
-  const { results } = await db
-    .prepare('SELECT v.code FROM vouchers v JOIN validation_rule_assignments a ON a.related_object_id = v.id WHERE a.rule_id = ?')
-    .bind(ruleId)
-    .all<{ code: string }>();
-  return results.map((r) => r.code);
-}
-
-/** Codes of the vouchers whose rules mention a segment (their cached definitions embed it). */
-export async function voucherCodesUsingSegment(db: D1Database, segmentId: string): Promise<string[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT DISTINCT v.code FROM vouchers v
-       JOIN validation_rule_assignments a ON a.related_object_id = v.id
-       JOIN validation_rules r ON r.id = a.rule_id
-       WHERE instr(r.rules, ?) > 0`,
-    )
-    .bind(JSON.stringify(segmentId))
-    .all<{ code: string }>();
-  return results.map((r) => r.code);
-}
 
 /** The rules assigned to a voucher, for its cached definition. */
 export async function rulesOfVoucher(db: D1Database, voucherId: string): Promise<RuleRow[]> {
@@ -373,4 +353,31 @@ export async function rulesOfVoucher(db: D1Database, voucherId: string): Promise
 
 export function isUniqueCodeViolation(error: unknown): boolean {
   return error instanceof Error && error.message.includes('UNIQUE constraint failed: vouchers.code');
+}
+
+/** A voucher by its exact code and the rules assigned to it, read together (one batch). */
+export async function definitionRows(db: D1Database, code: string): Promise<{ row: VoucherRow; rules: RuleRow[] } | null> {
+  const [voucher, rules] = await db.batch<Record<string, unknown>>([
+    db.prepare('SELECT * FROM vouchers WHERE code = ?').bind(code),
+    db
+      .prepare(
+        `SELECT r.* FROM validation_rules r JOIN validation_rule_assignments a ON a.rule_id = r.id
+         JOIN vouchers v ON v.id = a.related_object_id WHERE v.code = ? ORDER BY a.created_at`,
+      )
+      .bind(code),
+  ]);
+  const row = voucher?.results[0] as unknown as VoucherRow | undefined;
+  return row ? { row, rules: (rules?.results ?? []) as unknown as RuleRow[] } : null;
+}
+
+/** The live state of vouchers by code, as validate and redeem read it with the visitor. */
+export function selectLiveVouchers(db: D1Database, codes: string[]): D1PreparedStatement {
+  return db
+    .prepare('SELECT id, code, quantity, redeemed_quantity, active, definition_version FROM vouchers WHERE code IN (SELECT value FROM json_each(?))')
+    .bind(JSON.stringify(codes));
+}
+
+/** The redeem batch's guard: aborts it when the voucher is gone or changed since it was judged (migration 0012). */
+export function checkVoucherVersion(db: D1Database, voucherId: string, version: string): D1PreparedStatement {
+  return db.prepare('INSERT INTO voucher_version_checks (voucher_id, version) VALUES (?, ?)').bind(voucherId, version);
 }

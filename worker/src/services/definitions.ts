@@ -7,8 +7,15 @@ import * as vouchersDb from '../db/vouchers';
 
 /**
  * What validating a voucher needs besides the visitor: the voucher's terms, its rules and the
- * definitions of the segments those rules name. Cached in KV per code, so the hot path reads it
- * with one KV get; every write that changes any part deletes the entry (invalidate*).
+ * definitions of the segments those rules name, as they stood at one version of the voucher
+ * (migration 0012: triggers replace `definition_version` on every change to any part).
+ *
+ * Staleness: the hot path reads the live version with the counters (the visitor read) and asks for
+ * the definition AT that version. The isolate and KV keep definitions under `code:version`, so an
+ * entry of another version is never used and a late fill of an old version lands under a key that
+ * nobody asks for again; no invalidation exists to be lost. A change applies from the very next
+ * request that reads the new version, in every location: KV's eventual consistency only decides
+ * whether that request finds the entry cached (one D1 read when not), never what it grants.
  */
 export interface VoucherDefinition {
   voucher: {
@@ -27,89 +34,99 @@ export interface VoucherDefinition {
   segments: { id: string; type: SegmentType; filter: unknown }[];
 }
 
-/** The definition, ready to judge with. */
+/** The definition at one version, ready to judge with. */
 export interface LoadedDefinition extends VoucherDefinition {
+  version: string;
   ruleSets: RuleSet[];
   segmentFilters: Map<string, { type: SegmentType; ast: FilterAst | null }>;
   segmentIds: string[];
 }
 
-// v2: the voucher carries its validity windows (a v1 entry lacks them and would judge them absent).
-const cacheKey = (code: string) => `voucher-def:v2:${code}`;
-/** A safety net only: writes delete entries; this bounds the life of one whose delete was lost. */
-const CACHE_TTL_SECONDS = 3600;
+// v3: keyed by version (v2 entries, keyed by code alone, are never read again).
+const kvKey = (code: string, version: string) => `voucher-def:v3:${code}:${version}`;
+/** Old versions are never read again; this only bounds how long they occupy KV. */
+const CACHE_TTL_SECONDS = 86_400;
+/** Reads of a definition that a concurrent change interrupted are retried this often. */
+const MAX_READ_ATTEMPTS = 3;
 
-async function readDefinition(db: D1Database, code: string): Promise<VoucherDefinition | null> {
-  const row = await vouchersDb.findVoucher(db, code).first<vouchersDb.VoucherRow>();
-  if (!row || row.code !== code) return null;
-  const rules = await vouchersDb.rulesOfVoucher(db, row.id);
-  const parsed = rules.map((r) => parseRuleSet(JSON.parse(r.rules), r.error === null ? undefined : JSON.parse(r.error)));
-  const ids = [...new Set(parsed.flatMap(ruleSetSegmentIds))];
-  const segments = (await Promise.all(ids.map((id) => segmentsDb.findSegment(db, id)))).filter((s) => s !== null);
-  return {
-    voucher: {
-      id: row.id,
-      code: row.code,
-      discount: vouchersDb.parseDiscount(row.discount),
-      start_date: row.start_date,
-      expiration_date: row.expiration_date,
-      ...vouchersDb.rowValidity(row),
-      metadata: JSON.parse(row.metadata) as Record<string, unknown>,
-    },
-    rules: rules.map((r) => ({ id: r.id, rules: JSON.parse(r.rules), error: r.error === null ? null : JSON.parse(r.error) })),
-    segments: segments.map((s) => ({ id: s.id, type: s.type, filter: s.filter === null ? null : JSON.parse(s.filter) })),
-  };
+/**
+ * The definition of a code and the version it belongs to, read consistently: the voucher and its
+ * rules in one batch, then the segments the rules name together with the voucher's version again;
+ * if the version moved in between, the read starts over. null: no such voucher (deleted since).
+ */
+async function readDefinition(db: D1Database, code: string): Promise<{ version: string; definition: VoucherDefinition } | null> {
+  for (let attempt = 1; ; attempt++) {
+    const first = await vouchersDb.definitionRows(db, code);
+    if (!first) return null;
+    const { row, rules } = first;
+    const parsed = rules.map((r) => parseRuleSet(JSON.parse(r.rules), r.error === null ? undefined : JSON.parse(r.error)));
+    const ids = [...new Set(parsed.flatMap(ruleSetSegmentIds))];
+    const { segments, version } = await segmentsDb.segmentsWithVoucherVersion(db, ids, row.id);
+    if (version !== row.definition_version && attempt < MAX_READ_ATTEMPTS) continue;
+    return {
+      version: row.definition_version,
+      definition: {
+        voucher: {
+          id: row.id,
+          code: row.code,
+          discount: vouchersDb.parseDiscount(row.discount),
+          start_date: row.start_date,
+          expiration_date: row.expiration_date,
+          ...vouchersDb.rowValidity(row),
+          metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+        },
+        rules: rules.map((r) => ({ id: r.id, rules: JSON.parse(r.rules), error: r.error === null ? null : JSON.parse(r.error) })),
+        segments: segments.map((s) => ({ id: s.id, type: s.type, filter: s.filter === null ? null : JSON.parse(s.filter) })),
+      },
+    };
+  }
 }
 
-function load(definition: VoucherDefinition): LoadedDefinition {
+function load(version: string, definition: VoucherDefinition): LoadedDefinition {
   const ruleSets = definition.rules.map((r) => parseRuleSet(r.rules, r.error ?? undefined));
   const segmentFilters = new Map(
     definition.segments.map((s) => [s.id, { type: s.type, ast: s.filter === null ? null : parseFilter(s.filter) }]),
   );
-  return { ...definition, ruleSets, segmentFilters, segmentIds: [...new Set(ruleSets.flatMap(ruleSetSegmentIds))] };
+  return { ...definition, version, ruleSets, segmentFilters, segmentIds: [...new Set(ruleSets.flatMap(ruleSetSegmentIds))] };
 }
 
-/**
- * Parsed definitions of this isolate, keyed by the exact cached text: a hot voucher is parsed once
- * per isolate, not once per request, and a changed KV value is a different key.
- */
-const parsed = new Map<string, LoadedDefinition | null>();
+/** Parsed definitions of this isolate by `code:version`: a hot voucher costs no KV read at all. */
+const parsed = new Map<string, LoadedDefinition>();
 const MAX_PARSED = 200;
+/** Fills in flight in this isolate: concurrent misses of one version share one D1 read and one KV write. */
+const filling = new Map<string, Promise<LoadedDefinition | null>>();
 
-function parseCached(text: string): LoadedDefinition | null {
-  let entry = parsed.get(text);
-  if (entry === undefined) {
-    const { definition } = JSON.parse(text) as { definition: VoucherDefinition | null };
-    entry = definition ? load(definition) : null;
-    if (parsed.size >= MAX_PARSED) parsed.delete(parsed.keys().next().value as string);
-    parsed.set(text, entry);
-  }
-  return entry;
+function remember(definition: LoadedDefinition): LoadedDefinition {
+  const key = `${definition.voucher.code}:${definition.version}`;
+  if (!parsed.has(key) && parsed.size >= MAX_PARSED) parsed.delete(parsed.keys().next().value as string);
+  parsed.set(key, definition);
+  return definition;
+}
+
+async function fill(env: { DB: D1Database; CACHE: KVNamespace }, code: string, version: string): Promise<LoadedDefinition | null> {
+  const cached = await env.CACHE.get(kvKey(code, version), 'text');
+  if (cached !== null) return remember(load(version, JSON.parse(cached) as VoucherDefinition));
+  const read = await readDefinition(env.DB, code);
+  if (!read) return null;
+  // The read may have found a newer version than the one asked for (a change just committed): that
+  // one is cached under its own key and judged with; the redeem guard checks the version judged.
+  await env.CACHE.put(kvKey(code, read.version), JSON.stringify(read.definition), { expirationTtl: CACHE_TTL_SECONDS });
+  return remember(load(read.version, read.definition));
 }
 
 /**
- * One KV read when warm; on a miss, D1 reads and a KV write. null: no such voucher. Unknown codes
- * are not cached: a guessed code would otherwise cost a KV write each (billed, and limited to one
- * write per second per key), so a stream of guesses costs one indexed D1 read each instead.
+ * The definition of `code` at `version` (read live by the caller): from this isolate, else one KV
+ * read, else D1 and one KV write per isolate however many requests miss at once. null: the voucher
+ * is gone. Unknown codes never get here (the live read found no voucher): guesses cost no KV.
  */
-export async function loadVoucherDefinition(env: { DB: D1Database; CACHE: KVNamespace }, code: string): Promise<LoadedDefinition | null> {
-  const cached = await env.CACHE.get(cacheKey(code), 'text');
-  if (cached !== null) return parseCached(cached);
-  const definition = await readDefinition(env.DB, code);
-  if (!definition) return null;
-  const text = JSON.stringify({ definition });
-  await env.CACHE.put(cacheKey(code), text, { expirationTtl: CACHE_TTL_SECONDS });
-  return parseCached(text);
-}
-
-export async function invalidateVoucherCodes(cache: KVNamespace, codes: string[]): Promise<void> {
-  await Promise.all([...new Set(codes)].map((code) => cache.delete(cacheKey(code))));
-}
-
-export async function invalidateRule(env: { DB: D1Database; CACHE: KVNamespace }, ruleId: string): Promise<void> {
-  await invalidateVoucherCodes(env.CACHE, await vouchersDb.voucherCodesOfRule(env.DB, ruleId));
-}
-
-export async function invalidateSegment(env: { DB: D1Database; CACHE: KVNamespace }, segmentId: string): Promise<void> {
-  await invalidateVoucherCodes(env.CACHE, await vouchersDb.voucherCodesUsingSegment(env.DB, segmentId));
+export async function definitionAt(env: { DB: D1Database; CACHE: KVNamespace }, code: string, version: string): Promise<LoadedDefinition | null> {
+  const key = `${code}:${version}`;
+  const known = parsed.get(key);
+  if (known) return known;
+  let pending = filling.get(key);
+  if (!pending) {
+    pending = fill(env, code, version).finally(() => filling.delete(key));
+    filling.set(key, pending);
+  }
+  return pending;
 }

@@ -7,11 +7,11 @@ import { ApiError, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
 import { contextCustomerWrite, type ValidationContext } from '../schemas/checkout';
-import { type LoadedDefinition, loadVoucherDefinition } from './definitions';
+import type { LoadedDefinition } from './definitions';
 import * as membership from './membership';
 import { resolveTrackingId, TRACKING_ID } from './tracking';
 import { ambiguousTrackingId, judge, type Judgement, orderFigures, quantityExceeded, type Refusal } from './validation';
-import { readVisitor } from './visitor';
+import { definitionsOf, readVisitor } from './visitor';
 import { type Audience, type OrderRedemptionsEntry, orderSummary, redemptionView, stackedRedemptionView } from '../views/redemption';
 
 export interface RedeemRequest {
@@ -221,6 +221,8 @@ function redemptionBatch(
   const sel = plan.selector ? customersDb.selectorSql(plan.selector) : null;
   const writes: D1PreparedStatement[] = [];
   if (plan.write) writes.push(plan.write);
+  // First: each voucher is still the one judged (else the batch aborts: voucher_definition_changed).
+  writes.push(...input.loaded.map((d) => vouchersDb.checkVoucherVersion(db, d.voucher.id, d.version)));
   writes.push(...input.loaded.map((d) => redemptionsDb.takeVoucherUnit(db, d.voucher.id, now)));
   if (sel && plan.link && input.trackingId) writes.push(...linkAndMerge(db, input.trackingId, sel, now));
   if (sel) writes.push(redemptionsDb.recordRedemptionInSummary(db, sel, { succeeded: true, orderAmount: input.orderAmount, now }));
@@ -255,6 +257,24 @@ function answer(request: RedeemRequest, head: redemptionsDb.RedemptionRow, child
  * Reads in one batch, judges every voucher, then writes in one batch; all or nothing.
  */
 export async function redeem(env: Env, request: RedeemRequest) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await redeemOnce(env, request);
+    } catch (error) {
+      // The voucher changed (or went away) between the judgement and the write: judge again against
+      // what replaced it; a voucher that keeps changing under the request is a conflict.
+      if (!(error instanceof VoucherChanged)) throw error;
+      if (attempt === MAX_REDEEM_ATTEMPTS) {
+        throw new ApiError(409, 'voucher_changed', 'Voucher changed', 'The voucher changed while it was being redeemed; send the request again.');
+      }
+    }
+  }
+}
+
+class VoucherChanged extends Error {}
+const MAX_REDEEM_ATTEMPTS = 3;
+
+async function redeemOnce(env: Env, request: RedeemRequest) {
   const { context, idempotencyKey } = request;
   const hash = idempotencyKey ? await requestHash(request) : null;
   if (idempotencyKey) {
@@ -262,13 +282,13 @@ export async function redeem(env: Env, request: RedeemRequest) {
     if (previous.head) return replay(request, hash, previous);
   }
   const now = Date.now();
-  const definitions = await Promise.all(request.codes.map((code) => loadVoucherDefinition(env, code)));
+  const trackingId = await redemptionTrackingId(env, context, request.trackingIdParam);
+  const visitor: Visitor = { trackingId, subject: await readVisitor(env, request.codes, context, trackingId) };
+  const definitions = await definitionsOf(env, visitor.subject, request.codes);
   const missing = definitions.findIndex((d) => d === null);
   if (missing !== -1) throw await recordUnknownCode(env.DB, request, request.codes[missing] as string, hash, now);
   const loaded = definitions as LoadedDefinition[];
 
-  const trackingId = await redemptionTrackingId(env, context, request.trackingIdParam);
-  const visitor: Visitor = { trackingId, subject: await readVisitor(env, loaded, context, trackingId) };
   const plan = customerPlan(env.DB, request, visitor, now);
   const figures = orderFigures(context.order, context.amount);
   const judgements = loaded.map((definition) => judge(definition, visitor.subject, context, now));
@@ -289,9 +309,10 @@ export async function redeem(env: Env, request: RedeemRequest) {
     results = await env.DB.batch<Record<string, unknown>>(batch.statements);
   } catch (error) {
     const reason = redemptionsDb.abortReason(error);
+    if (reason === 'voucher_definition_changed') throw new VoucherChanged();
     if (reason === 'voucher_quantity_exceeded') {
       // Another redemption took the last unit between our read and our write.
-      const limited = loaded.find((d) => visitor.subject.vouchers.get(d.voucher.id)?.quantity != null) ?? loaded[0];
+      const limited = loaded.find((d) => visitor.subject.vouchers.get(d.voucher.code)?.quantity != null) ?? loaded[0];
       const refusal = { valid: false as const, ...quantityExceeded(limited?.voucher.code ?? '') };
       throw await recordFailure(env.DB, { request, plan, visitor, voucher: limited?.voucher ?? null, refusal, orderAmount: figures.amount, hash, now });
     }

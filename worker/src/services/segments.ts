@@ -5,7 +5,6 @@ import * as eventsDb from '../db/events';
 import * as segmentsDb from '../db/segments';
 import { ApiError, invalidPayload, notFound } from '../errors';
 import { randomId } from '../lib/ids';
-import { invalidateSegment } from './definitions';
 import { MAX_FILTER_SEGMENTS, type SegmentCreate } from '../schemas/segments';
 
 /** Validates a submitted filter once; a mistake becomes a 400 pointing into the filter. */
@@ -69,9 +68,8 @@ export async function getSegment(db: D1Database, id: string): Promise<Segment> {
 }
 
 export async function deleteSegment(env: { DB: D1Database; CACHE: KVNamespace }, id: string): Promise<void> {
+  // Vouchers whose rules name the segment move to a new definition version (migration 0012).
   if (!(await segmentsDb.deleteSegment(env.DB, id))) throw notFound('segment', id);
-  // Vouchers whose rules name the segment cache its definition: they must forget it.
-  await invalidateSegment(env, id);
 }
 
 export async function listSegments(db: D1Database, limit: number, page: number) {

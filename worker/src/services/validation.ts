@@ -10,9 +10,9 @@ import { ApiError } from '../errors';
 import { toIso } from '../lib/time';
 import type { OrderInput, ValidationContext } from '../schemas/checkout';
 import { orderSummary } from '../views/redemption';
-import { type LoadedDefinition, loadVoucherDefinition } from './definitions';
+import type { LoadedDefinition } from './definitions';
 import { resolveTrackingId } from './tracking';
-import { checkoutCustomerWrites, readVisitor } from './visitor';
+import { checkoutCustomerWrites, definitionsOf, readVisitor } from './visitor';
 import { randomId } from '../lib/ids';
 
 /**
@@ -112,7 +112,7 @@ export function judge(
   now: number,
 ): Judgement {
   const { voucher } = definition;
-  const live = subject.vouchers.get(voucher.id);
+  const live = subject.vouchers.get(voucher.code);
   if (!live) return { valid: false, ...voucherNotFound(voucher.code) };
   if (live.active !== 1) return { valid: false, ...refusal('voucher is disabled', 'voucher_disabled', voucher.code) };
   if (voucher.start_date !== null && now < voucher.start_date) {
@@ -234,13 +234,13 @@ export interface ValidateOptions {
  */
 export async function validateVoucher(env: Env, code: string, context: ValidationContext, requestId: string, options: ValidateOptions = {}) {
   const now = Date.now();
-  const [definition, tracking, writes] = await Promise.all([
-    loadVoucherDefinition(env, code),
+  const [tracking, writes] = await Promise.all([
     resolveTrackingId(env.TRACKING_SECRET, context.tracking_id),
     options.upsertCustomer ? checkoutCustomerWrites(env.DB, context, now) : undefined,
   ]);
   const attempt = { codes: [code], amount: orderFigures(context.order, context.amount).amount, now };
-  const subject = await readVisitor(env, definition ? [definition] : [], context, tracking.id, attempt, writes);
+  const subject = await readVisitor(env, [code], context, tracking.id, attempt, writes);
+  const [definition = null] = await definitionsOf(env, subject, [code]);
   const judgement: Judgement = definition ? judge(definition, subject, context, now) : { valid: false, ...voucherNotFound(code) };
   const body = validateResponse(code, definition, judgement, context, tracking.id, subject.customer?.id ?? null, requestId);
   return { body, trackingId: tracking.id };
@@ -268,14 +268,13 @@ const PRECEDING_VALIDATION_FAILED = {
  */
 export async function validateStackable(env: Env, codes: string[], context: ValidationContext, requestId: string, options: ValidateOptions = {}) {
   const now = Date.now();
-  const [definitions, tracking, writes] = await Promise.all([
-    Promise.all(codes.map((code) => loadVoucherDefinition(env, code))),
+  const [tracking, writes] = await Promise.all([
     resolveTrackingId(env.TRACKING_SECRET, context.tracking_id),
     options.upsertCustomer ? checkoutCustomerWrites(env.DB, context, now) : undefined,
   ]);
-  const known = definitions.filter((d): d is LoadedDefinition => d !== null);
   const figures = orderFigures(context.order, context.amount);
-  const subject = await readVisitor(env, known, context, tracking.id, { codes, amount: figures.amount, now }, writes);
+  const subject = await readVisitor(env, codes, context, tracking.id, { codes, amount: figures.amount, now }, writes);
+  const definitions = await definitionsOf(env, subject, codes);
   const customerId = subject.customer?.id ?? null;
   const results: StackedResult[] = codes.map((code, i) => {
     const definition = definitions[i] ?? null;

@@ -5,7 +5,7 @@ import { contextCustomerWrite } from '../schemas/checkout';
 import { loadActiveSegments, refreshedWrite } from './membership';
 import type { Env } from '../env';
 import type { ValidationContext } from '../schemas/checkout';
-import type { LoadedDefinition } from './definitions';
+import { definitionAt, type LoadedDefinition } from './definitions';
 import { identityHmac } from './tracking';
 import { assertOneCustomer } from './validation';
 
@@ -16,13 +16,13 @@ export const claimedCustomer = (context: ValidationContext): string | undefined 
 /**
  * The one read that validate, stackable validate and redeem share: who the visitor is (the
  * customer named, else the one the tracking profile or the identity hash leads to), what the
- * rules need about them (events, memberships), the vouchers' live counters and the segments'
- * version, in one D1 batch. A tracking profile linked to another customer than the one named is
+ * rules need about them (events, memberships), the vouchers' live counters and definition
+ * versions, and the segments' version, in one D1 batch. A tracking profile linked to another customer than the one named is
  * refused here (ambiguous_tracking_id), before anything is judged or written.
  */
 export async function readVisitor(
   env: Pick<Env, 'DB' | 'TRACKING_SECRET'>,
-  definitions: LoadedDefinition[],
+  codes: string[],
   context: ValidationContext,
   trackingId: string | null,
   attempt?: SubjectQuery['attempt'],
@@ -34,8 +34,7 @@ export async function readVisitor(
     trackingId,
     customerRef: claimed ?? null,
     identityHmac: await identityHmac(env.TRACKING_SECRET, context.identity_hash),
-    segmentIds: [...new Set(definitions.flatMap((d) => d.segmentIds))],
-    voucherIds: definitions.map((d) => d.voucher.id),
+    codes,
     ...(attempt ? { attempt } : {}),
   });
   assertOneCustomer(subject, claimed);
@@ -64,4 +63,17 @@ export async function checkoutCustomerWrites(db: D1Database, context: Validation
     return [];
   }
   return refreshedWrite(db, await loadActiveSegments(db), writes.statement, writes.selector, now);
+}
+
+/**
+ * The definitions of the codes at the versions the visitor read found; null for a code with no
+ * voucher (never looked up in KV: a guess costs nothing there).
+ */
+export function definitionsOf(env: Pick<Env, 'DB' | 'CACHE'>, subject: ValidationSubject, codes: string[]): Promise<(LoadedDefinition | null)[]> {
+  return Promise.all(
+    codes.map((code) => {
+      const live = subject.vouchers.get(code);
+      return live ? definitionAt(env, code, live.definition_version) : null;
+    }),
+  );
 }

@@ -6,7 +6,6 @@ import { ApiError, invalidPayload, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import type { AssignmentListQuery, ValidationRuleListQuery, ValidationRuleUpdate } from '../schemas/validation-rules';
 import type { VoucherCreate, VoucherListQuery, VoucherUpdate } from '../schemas/vouchers';
-import { invalidateRule, invalidateVoucherCodes } from './definitions';
 
 type Bindings = Pick<Env, 'DB' | 'CACHE'>;
 
@@ -58,6 +57,8 @@ export async function createVoucher(env: Bindings, input: VoucherCreate): Promis
       active: input.active === false ? 0 : 1,
       start_date: input.start_date ?? null,
       expiration_date: input.expiration_date ?? null,
+      // Set by the insert trigger (migration 0012).
+      definition_version: '',
       validity_timeframe: jsonOrNull(input.validity_timeframe),
       validity_day_of_week: jsonOrNull(input.validity_day_of_week),
       validity_hours: jsonOrNull(input.validity_hours),
@@ -139,7 +140,6 @@ export async function updateVoucher(env: Bindings, code: string, input: VoucherU
     throw error;
   }
   if (!row) throw notFound('voucher', code);
-  await invalidateVoucherCodes(env.CACHE, [row.code]);
   return withAssignments(env.DB, row);
 }
 
@@ -150,7 +150,6 @@ export async function setVoucherActive(env: Bindings, code: string, active: bool
 export async function deleteVoucher(env: Bindings, code: string): Promise<void> {
   const existing = await requireVoucher(env.DB, code);
   await vouchersDb.deleteVoucher(env.DB, existing.id).run();
-  await invalidateVoucherCodes(env.CACHE, [existing.code]);
 }
 
 /** The rule set is validated once, on write: a 400 naming the path inside `rules`. */
@@ -208,14 +207,11 @@ export async function updateValidationRule(env: Bindings, id: string, input: Val
     .updateRule(env.DB, id, { name: input.name, rules: input.rules && JSON.stringify(input.rules), error: input.error === undefined ? undefined : jsonOrNull(input.error) }, Date.now())
     .first<vouchersDb.RuleRow & { assignments: number }>();
   if (!row) throw notFound('validation_rules', id);
-  await invalidateRule(env, id);
   return vouchersDb.rowToRule(row, row.assignments);
 }
 
 export async function deleteValidationRule(env: Bindings, id: string): Promise<void> {
   if (!(await vouchersDb.findRule(env.DB, id))) throw notFound('validation_rules', id);
-  // Invalidate while the assignments still say which vouchers embed the rule.
-  await invalidateRule(env, id);
   await vouchersDb.deleteRule(env.DB, id).run();
 }
 
@@ -244,7 +240,6 @@ export async function assignValidationRule(env: Bindings, ruleId: string, vouche
     }
     throw error;
   }
-  await invalidateVoucherCodes(env.CACHE, [voucher.code]);
   return assignmentJson(row);
 }
 
@@ -255,10 +250,9 @@ export async function listAssignments(db: D1Database, query: AssignmentListQuery
   return { object: 'list' as const, data_ref: 'data' as const, data: rows.map(assignmentJson), total };
 }
 
-/** DELETE /v1/validation-rules/{id}/assignments/{assignmentId}: the voucher's cached definition goes with it. */
+/** DELETE /v1/validation-rules/{id}/assignments/{assignmentId} (the voucher's definition version moves on: migration 0012). */
 export async function unassignValidationRule(env: Bindings, ruleId: string, assignmentId: string): Promise<void> {
   const assignment = await vouchersDb.findAssignment(env.DB, ruleId, assignmentId);
   if (!assignment) throw notFound('validation_rules_assignment', assignmentId);
   await vouchersDb.deleteAssignment(env.DB, assignment.id).run();
-  await invalidateVoucherCodes(env.CACHE, [assignment.code]);
 }

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { app } from '../../worker/src/app';
-import { ALLOWED_ORIGIN, CLIENT_HEADERS, SERVER_HEADERS, api, call, json } from './helpers';
+import { ALLOWED_ORIGIN, CLIENT_HEADERS, SERVER_HEADERS, api, call, json, signHash } from './helpers';
 
 /** Every route the app serves under a key, with its parameters filled in. */
 const keyedRoutes = () => {
@@ -77,12 +77,13 @@ describe('permanent deletion', () => {
     await api('POST', '/v1/vouchers/ERASE', { discount: { type: 'AMOUNT', amount_off: 100 } });
     await api('POST', '/v1/segments', { name: 'erasable', filter: { email: { conditions: { $ends_with: ['@example.com'] } } } });
     // Device 1: anonymous history, then a redemption links it.
-    const d1 = await json(await call(`/client/v1/validate?code=ERASE&identity_hash=${hash}`, { headers: CLIENT_HEADERS }));
+    const signed = `identity_hash=${hash}&identity_signature=${await signHash(hash)}`;
+    const d1 = await json(await call(`/client/v1/validate?code=ERASE&${signed}`, { headers: CLIENT_HEADERS }));
     await call('/client/v1/events', { method: 'POST', headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify({ event: 'viewed', customer: { source_id: d1.tracking_id } }) });
     await api('POST', '/v1/vouchers/ERASE/redemption', { customer: { source_id: email, email, name }, order: { amount: 1000 }, tracking_id: d1.tracking_id });
     await api('PUT', `/v1/customers/${encodeURIComponent(email)}`, { phone });
     // Device 2: never redeemed, same identity.
-    const d2 = await json(await call(`/client/v1/validate?code=ERASE&identity_hash=${hash}`, { headers: CLIENT_HEADERS }));
+    const d2 = await json(await call(`/client/v1/validate?code=ERASE&${signed}`, { headers: CLIENT_HEADERS }));
     await api('POST', '/v1/events', { event: 'logged_in', customer: { source_id: email } });
 
     const customer = await json(await api('GET', `/v1/customers/${encodeURIComponent(email)}`));

@@ -22,11 +22,13 @@ const refusal = (reason: string, code: number, key: string, message: string, det
   error: details === undefined ? { code, key, message } : { code, key, message, details },
 });
 
-export const ambiguousTrackingId = (trackingId: string, linked: string, claimed: string) =>
+// The message names the two identifiers the caller itself used (Voucherify's own example pairs two
+// tracking ids), never the customer the profile is linked to: the client key is public.
+export const ambiguousTrackingId = (trackingId: string, _linked: string, claimed: string) =>
   new ApiError(
     400,
     'ambiguous_tracking_id',
-    `Ambiguous trackingId ('${linked}' vs. '${claimed}')`,
+    `Ambiguous trackingId ('${trackingId}' vs. '${claimed}')`,
     'The customer cannot be identified as two different identifiers have been used between requests from same origin.',
     { id: trackingId, type: 'tracking_id' },
   );

@@ -24,10 +24,13 @@ const encoder = new TextEncoder();
 
 const hex = (bytes: ArrayBuffer): string => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
 
-/** Lower-case hex SHA-256 of the normalised identity: what `setIdentity()` sends as `identity_hash`. */
-export async function hashIdentity(id: string): Promise<string> {
-  return hex(await crypto.subtle.digest('SHA-256', encoder.encode(normalizeIdentity(id))));
+/** Lower-case hex SHA-256 of a UTF-8 string. */
+export async function sha256Hex(text: string): Promise<string> {
+  return hex(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
 }
+
+/** Lower-case hex SHA-256 of the normalised identity: what `setIdentity()` sends as `identity_hash`. */
+export const hashIdentity = (id: string): Promise<string> => sha256Hex(normalizeIdentity(id));
 
 /** HMAC-SHA256(secret, identityHash) in lower-case hex: the signature of an identity hash. */
 export async function signIdentityHash(secret: string, identityHash: string): Promise<string> {

@@ -120,8 +120,8 @@ describe('known and unknown customers are told apart only by the verdict', () =>
   const stable = (body: string) => body.replace(/"(request_id|tracking_id)":"[^"]*"/g, '"$1":"*"');
 
   it.each([
-    ['source id', (s: string) => ({ customer: { source_id: s } }), () => [VICTIM.source_id, 'nobody-at-all']],
-    ['customer id', (s: string) => ({ customer: { id: s } }), () => [victimId, 'cust_NobodyNobodyNobody0000']],
+    ['source id', (s: string) => ({ customer: { source_id: s } }), (): [string, string] => [VICTIM.source_id, 'nobody-at-all']],
+    ['customer id', (s: string) => ({ customer: { id: s } }), (): [string, string] => [victimId, 'cust_NobodyNobodyNobody0000']],
   ] as const)('by %s, unsigned', async (_, claim, values) => {
     const [known, unknown] = values();
     for (const { method, path } of clientRoutes()) {

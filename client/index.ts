@@ -2,12 +2,14 @@
  * @module Public API of the browser SDK. The script-tag global `Vouchsafe` exposes the same functions.
  * None of them throws into the host page: failures resolve to a value and, at most, a console.warn.
  */
+import { TRACKING_ID } from '../shared/identity';
 import { mintTrackingId, readCookie, removeCookie, writeCookie } from './cookie';
 import { hashIdentity } from './identity';
 import { isObject, replyError, send, toQuery, type Target } from './transport';
 import type {
   ApiError,
   EventResponse,
+  IdentityOptions,
   InitOptions,
   TrackFailure,
   ValidateFailure,
@@ -24,12 +26,15 @@ interface Config extends Target {
 }
 
 let config: Config | undefined;
+/** null while tracking is not allowed: consent required and not given, or refused. */
 let trackingId: string | null = null;
 /** Whether `trackingId` lives in a cookie (ours or the server's) rather than in memory only. */
 let stored = false;
 /** The last `consent()` answer; undefined until one is given. */
 let granted: boolean | undefined;
-let identityHash: string | null = null;
+let identityHash: string | undefined;
+/** The shop backend's signature of `identityHash` (IDENTITY_SECRET), when it gave one. */
+let identitySignature: string | undefined;
 /** The last `setIdentity()` in flight: requests wait for it, so call order is send order. */
 let identityReady: Promise<void> = Promise.resolve();
 /** Bumped by `setIdentity()`/`reset()`, so that a hash finishing late cannot undo a later call. */
@@ -45,19 +50,26 @@ const messageOf = (e: unknown): string => (e instanceof Error ? e.message : Stri
 const mayStore = (): boolean => granted ?? !config?.requireConsent;
 
 /**
- * Adopts the tracking cookie if there is one, never rewriting it: a server-set cookie must stay
- * server-set, as Safari caps cookies written by scripts at 7 days. Otherwise keeps the id (minting
- * one if needed) and writes it when allowed, falling back to memory when the write does not stick.
+ * Once tracking is allowed: adopts the tracking cookie if it holds a well-formed id, never
+ * rewriting it (a server-set cookie must stay server-set, as Safari caps cookies written by
+ * scripts at 7 days); a value of another shape may have been planted by a sibling subdomain, and
+ * is replaced. Otherwise keeps the id (minting one if needed) and writes it, falling back to
+ * memory when the write does not stick. Before that, there is no id at all.
  */
 function settle(c: Config): void {
+  if (!mayStore()) {
+    trackingId = null;
+    stored = false;
+    return;
+  }
   const found = readCookie(c.cookieName);
-  if (found) {
+  if (found && TRACKING_ID.test(found)) {
     trackingId = found;
     stored = true;
     return;
   }
   trackingId ??= mintTrackingId();
-  stored = mayStore() && writeCookie(c.cookieName, trackingId, c.cookieDomain);
+  stored = writeCookie(c.cookieName, trackingId, c.cookieDomain);
 }
 
 /**
@@ -81,14 +93,15 @@ export function init(options: InitOptions): void {
   }
 }
 
-/** The tracking id sent as `tracking_id`, or `null` before `init()`. */
+/** The tracking id sent as `tracking_id`, or `null` before `init()` and while tracking is not allowed. */
 export function getTrackingId(): string | null {
   return trackingId;
 }
 
 /**
- * Records consent for the tracking cookie. `true` stores the current id; `false` removes the
- * cookie and switches to a fresh memory-only id, so later requests are not linked to the stored one.
+ * Records consent for tracking. `true` adopts or stores the tracking id; `false` removes the
+ * cookie and the id: later requests carry neither a tracking id nor an identity, and track()
+ * sends nothing.
  *
  * @example cmp.onChange((ok) => consent(ok))
  */
@@ -96,13 +109,8 @@ export function consent(ok: boolean): void {
   try {
     granted = !!ok;
     if (!config) return;
-    if (granted) {
-      if (!stored) settle(config);
-    } else {
-      removeCookie(config.cookieName, config.cookieDomain);
-      if (stored) trackingId = mintTrackingId();
-      stored = false;
-    }
+    if (!granted) removeCookie(config.cookieName, config.cookieDomain);
+    if (!granted || !stored) settle(config);
   } catch (e) {
     warn('consent() failed', e);
   }
@@ -111,13 +119,17 @@ export function consent(ok: boolean): void {
 /**
  * Sets who the visitor is, as a SHA-256 of the normalised id (trimmed, emails lowercased). The
  * raw value is never sent. Resolves without an identity where WebCrypto is missing (http pages).
+ * `signature` is what the shop's backend computed for this visitor with IDENTITY_SECRET
+ * (README "Identity verification"); without it the API judges the visitor as anonymous.
  *
- * @example await setIdentity('Alice@Example.com')
+ * @example await setIdentity('Alice@Example.com', { signature: signatureFromMyBackend })
  */
-export function setIdentity(id: string): Promise<void> {
+export function setIdentity(id: string, options?: IdentityOptions): Promise<void> {
   const epoch = ++identityEpoch;
   const keep = (hash: string | null): void => {
-    if (epoch === identityEpoch) identityHash = hash;
+    if (epoch !== identityEpoch) return;
+    identityHash = hash ?? undefined;
+    identitySignature = hash ? options?.signature : undefined;
   };
   identityReady = hashIdentity(id).then(keep, (e) => {
     keep(null);
@@ -130,11 +142,10 @@ export function setIdentity(id: string): Promise<void> {
 export function reset(): void {
   try {
     identityEpoch++;
-    identityHash = null;
+    identityHash = identitySignature = undefined;
     identityReady = Promise.resolve();
     if (!config) return;
-    trackingId = mintTrackingId();
-    stored = false;
+    trackingId = null;
     removeCookie(config.cookieName, config.cookieDomain);
     settle(config);
   } catch (e) {
@@ -145,8 +156,16 @@ export function reset(): void {
 const validateFailure = (error: ApiError): ValidateFailure => ({ valid: false, error });
 
 /**
+ * What identifies this visitor on a request: nothing at all while tracking is not allowed (no
+ * consent), else the tracking id and, after `setIdentity()`, the identity hash and its signature.
+ */
+const visitor = () =>
+  trackingId ? { tracking_id: trackingId, identity_hash: identityHash, identity_signature: identitySignature } : {};
+
+/**
  * Validates a voucher code for this visitor: `GET /client/v1/validate` in the official SDK's query
- * format, plus `tracking_id` and, after `setIdentity()`, `identity_hash`. Never rejects.
+ * format, plus `tracking_id` and, after `setIdentity()`, `identity_hash` (and its signature), unless
+ * tracking is not allowed. Never rejects.
  *
  * @example
  * const r = await validate({ code: 'SUMMER-10', amount: 5000, items: [{ sku_id: 'sku_1', quantity: 2 }] })
@@ -169,14 +188,13 @@ export async function validate(input: string | ValidateParams): Promise<Validate
       metadata: p.metadata,
       order: { metadata: p.orderMetadata },
       customer: p.customer,
-      tracking_id: trackingId,
-      identity_hash: identityHash ?? undefined,
+      ...visitor(),
       session_type: p.session_type,
       session_key: p.session_key,
       session_ttl: p.session_ttl,
       session_ttl_unit: p.session_ttl_unit,
     });
-    const reply = await send(config, '/client/v1/validate?' + query, undefined, mayStore());
+    const reply = await send(config, '/client/v1/validate?' + query, undefined, !!trackingId);
     return reply?.ok && isObject(reply.body) ? (reply.body as ValidateResponse) : validateFailure(replyError(reply));
   } catch (e) {
     warn('validate() failed', e);
@@ -186,7 +204,7 @@ export async function validate(input: string | ValidateParams): Promise<Validate
 
 /**
  * Records a custom event for this visitor: `POST /client/v1/events` with the tracking id as
- * `customer.source_id`. Never rejects.
+ * `customer.source_id`. Sends nothing while tracking is not allowed. Never rejects.
  *
  * @example await track('newsletter_signup', { list: 'weekly' })
  */
@@ -198,13 +216,9 @@ export async function track(
     await identityReady;
     if (!config) return { error: { message: NOT_INITIALISED } };
     if (!event || typeof event !== 'string') return { error: { message: 'An event name is required' } };
-    const body = {
-      event,
-      customer: { source_id: trackingId },
-      metadata: metadata ?? {},
-      identity_hash: identityHash ?? undefined,
-    };
-    const reply = await send(config, '/client/v1/events', body, mayStore());
+    if (!trackingId) return { error: { message: 'No consent' } };
+    const body = { event, customer: { source_id: trackingId }, metadata: metadata ?? {}, identity_hash: identityHash, identity_signature: identitySignature };
+    const reply = await send(config, '/client/v1/events', body, true);
     return reply?.ok && isObject(reply.body) ? (reply.body as unknown as EventResponse) : { error: replyError(reply) };
   } catch (e) {
     warn('track() failed', e);

@@ -3,6 +3,7 @@
  * - dist/public/sdk/v1.js          IIFE for the script tag (global `Vouchsafe`, js-cookie inside), minified
  * - dist/public/sdk/snippet.min.js the loader snippet, minified
  * - dist/client/index.js (+ .d.ts) ESM for bundlers, js-cookie inside so the file also loads as is
+ * - dist/server/identity.js (+ .d.ts) ESM for a shop's backend: signIdentity (identity verification)
  * - dist/public/demo/              the demo storefront (client/demo), copied as is
  */
 import { cpSync, readdirSync, rmSync } from 'node:fs';
@@ -30,17 +31,18 @@ const esbuildTs = () => ({
 });
 
 /**
- * Emits the .d.ts files next to the ESM build with the TypeScript API. The program sees the DOM
- * lib and no Workers types, like a consumer's project would, and a type error fails the build.
+ * Emits the .d.ts files of `entry` next to its ESM build with the TypeScript API: those of the
+ * files under `dir` (the entry's own folder; it may import from shared/ too). The program sees the
+ * DOM lib and no Workers types, like a consumer's project would, and a type error fails the build.
  */
-const declarations = () => ({
+const declarations = (entry, dir) => ({
   name: 'declarations',
   generateBundle() {
-    const program = ts.createProgram([here('./index.ts')], {
+    const program = ts.createProgram([here(entry)], {
       declaration: true,
       emitDeclarationOnly: true,
-      rootDir: here('.'),
-      outDir: here('.'),
+      rootDir: root,
+      outDir: root,
       lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
       types: [],
       target: ts.ScriptTarget.ES2022,
@@ -56,8 +58,9 @@ const declarations = () => ({
       const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' };
       this.error(ts.formatDiagnostics(diagnostics, host));
     }
+    const own = here(dir);
     program.emit(undefined, (fileName, text) => {
-      this.emitFile({ type: 'asset', fileName: fileName.slice(here('.').length), source: text });
+      if (fileName.startsWith(own)) this.emitFile({ type: 'asset', fileName: fileName.slice(own.length), source: text });
     });
   },
 });
@@ -93,6 +96,11 @@ export default [
   {
     input: here('./index.ts'),
     output: { dir: here('../dist/client'), format: 'es', entryFileNames: 'index.js' },
-    plugins: [resolve(), esbuildTs(), declarations()],
+    plugins: [resolve(), esbuildTs(), declarations('./index.ts', './')],
+  },
+  {
+    input: here('../shared/identity.ts'),
+    output: { file: here('../dist/server/identity.js'), format: 'es' },
+    plugins: [esbuildTs(), declarations('../shared/identity.ts', '../shared/')],
   },
 ];

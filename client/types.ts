@@ -10,8 +10,17 @@ export interface InitOptions {
   cookieName?: string;
   /** Cookie domain; by default the registrable domain found by probing, host-only on IPs and `localhost`. */
   cookieDomain?: string;
-  /** When true, no cookie is written (and none is sent) until `consent(true)`. */
+  /** When true, no cookie is written or sent, and no tracking id or identity is sent, until `consent(true)`. */
   requireConsent?: boolean;
+}
+
+/** Options of `setIdentity()`. */
+export interface IdentityOptions {
+  /**
+   * HMAC-SHA256 of the identity hash with the shop's IDENTITY_SECRET, computed by the shop's
+   * backend for the signed-in customer (hex). Without it the API treats the visitor as anonymous.
+   */
+  signature?: string;
 }
 
 /** One order line, sent as `item[i][key]` like the official SDK does. */

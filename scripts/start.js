@@ -119,7 +119,12 @@ ensureDevVars();
 build();
 applyMigrations();
 
-const dev = spawn(process.execPath, [wrangler, 'dev', '--ip', host, '--port', String(port), ...persist], {
+// The demo page calls the client API from its own origin, which must be an allowed one on any port.
+const devVars = readDevVars();
+const ownOrigins = [`http://${host}:${port}`, `http://localhost:${port}`];
+const origins = [...new Set([...(devVars.ALLOWED_ORIGINS ?? '').split(',').filter(Boolean), ...ownOrigins])].join(',');
+if (devVars.DEMO === 'on' && !devVars.IDENTITY_SECRET) log('.dev.vars has no IDENTITY_SECRET: the demo cannot sign shoppers in (see .dev.vars.example)');
+const dev = spawn(process.execPath, [wrangler, 'dev', '--ip', host, '--port', String(port), '--var', `ALLOWED_ORIGINS:${origins}`, ...persist], {
   cwd: root,
   env,
   stdio: 'inherit',
@@ -130,7 +135,7 @@ dev.on('exit', (code) => process.exit(code ?? 0));
 const baseUrl = `http://${host}:${port}`;
 if (await waitForHealth(baseUrl, dev)) {
   try {
-    await seedDemoData(baseUrl, readDevVars());
+    await seedDemoData(baseUrl, devVars);
     log(`ready on ${baseUrl}: demo storefront ${baseUrl}/demo/, health ${baseUrl}/health`);
   } catch (error) {
     log(`could not seed demo data: ${error.message}`);

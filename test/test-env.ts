@@ -6,6 +6,10 @@ export const TEST_ENV = {
   CLIENT_TOKEN: 'test-client-token',
   ALLOWED_ORIGINS: 'https://shop.example,http://127.0.0.1:5173',
   TRACKING_SECRET: 'test-tracking-secret',
+  IDENTITY_SECRET: 'test-identity-secret',
+  // The production default: identities claimed by the browser count only when signed. Test files
+  // about Voucherify's trust-the-browser behaviour set IDENTITY_VERIFICATION=off for themselves.
+  IDENTITY_VERIFICATION: 'required',
   // Tests share one rate-limit bucket per IP across files; test/worker/rate-limit.test.ts turns the
   // limits back on (the production default) for itself.
   RATE_LIMITS: 'off',

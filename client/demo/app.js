@@ -246,9 +246,30 @@
 
   // --- account ---------------------------------------------------------------------------------
 
+  /** POST or DELETE to the demo's own backend (same origin, JSON), which answers JSON or nothing. */
+  async function backend(method, path, body) {
+    var res = await fetch(path, {
+      method: method,
+      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    var data = res.status === 204 ? null : await res.json();
+    if (!res.ok) throw new Error((data && (data.details || data.message)) || 'HTTP ' + res.status);
+    return data;
+  }
+
   async function signIn(email, name) {
-    // The SDK hashes the email (SHA-256) before anything leaves the page.
-    await Vouchsafe.setIdentity(email);
+    // The shop's backend signs the shopper in and signs their identity (IDENTITY_SECRET): the API
+    // believes the identity only with that signature. The SDK hashes the email (SHA-256) before
+    // anything goes to the API.
+    var session;
+    try {
+      session = await backend('POST', '/demo/api/session', { email: email, name: name || undefined });
+    } catch (e) {
+      showNotice($('voucher-result'), 'error', ['Sign-in failed: ' + e.message]);
+      return;
+    }
+    await Vouchsafe.setIdentity(email, { signature: session.signature });
     state.user = { email: email, name: name };
     renderAccount();
     // The code was judged for an anonymous visitor; judge it again for this customer.
@@ -258,6 +279,7 @@
   function signOut() {
     // A new tracking id: what happens next is not linked to the signed-out customer.
     Vouchsafe.reset();
+    backend('DELETE', '/demo/api/session').catch(function () {});
     state.user = null;
     state.voucher = null;
     // A validation still in flight was for the signed-out customer: its answer is dropped.
@@ -308,18 +330,13 @@
     if (!state.user || !result || !result.valid) return;
     state.checkingOut = true;
     renderCheckout();
-    var order = { code: state.voucher.code, email: state.user.email, amount: subtotal(), items: cartItems() };
-    if (state.user.name) order.name = state.user.name;
-    order.tracking_id = Vouchsafe.getTrackingId();
+    // The backend redeems for the signed-in shopper (its session), never for an email sent here.
+    var order = { code: state.voucher.code, amount: subtotal(), items: cartItems() };
+    var trackingId = Vouchsafe.getTrackingId();
+    if (trackingId) order.tracking_id = trackingId;
     var body;
     try {
-      var res = await fetch('/demo/api/checkout', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify(order),
-      });
-      body = await res.json();
-      if (!res.ok) throw new Error((body && body.message) || 'HTTP ' + res.status);
+      body = await backend('POST', '/demo/api/checkout', order);
     } catch (e) {
       state.checkingOut = false;
       renderCheckout();
@@ -431,6 +448,13 @@
       signIn(email, $('signin-name').value.trim());
     });
     $('signout-button').addEventListener('click', signOut);
+    $('consent-banner').addEventListener('click', function (event) {
+      var button = event.target.closest('button[data-consent]');
+      if (!button) return;
+      Vouchsafe.consent(button.dataset.consent === 'yes');
+      $('consent-banner').hidden = true;
+      renderTrackingId();
+    });
     $('checkout-button').addEventListener('click', checkout);
   }
 
@@ -448,11 +472,15 @@
       showNotice($('voucher-result'), 'error', ['Could not load the demo configuration: ' + e.message]);
       return;
     }
+    // /demo/?consent=required: the SDK tracks nothing until the visitor accepts (data-require-consent).
+    var requireConsent = new URLSearchParams(location.search).get('consent') === 'required';
     Vouchsafe.init({
       apiUrl: location.origin,
       clientApplicationId: config.clientApplicationId,
       clientToken: config.clientToken,
+      requireConsent: requireConsent,
     });
+    $('consent-banner').hidden = !requireConsent;
     renderTrackingId();
     wire();
     document.body.dataset.ready = 'true';

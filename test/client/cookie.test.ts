@@ -124,7 +124,7 @@ describe('tracking cookie', () => {
   });
 
   it('never rewrites a cookie that is already there, such as one the server set', async () => {
-    win.document.cookie = 'vs_tid=track_fromTheServer0000000000; Path=/; Domain=example.co.uk';
+    win.document.cookie = 'vs_tid=track_fromTheServer000000000; Path=/; Domain=example.co.uk';
     const writes = spyCookieWrites();
     const { requests } = stubFetch();
     const sdk = await freshSdk();
@@ -134,9 +134,9 @@ describe('tracking cookie', () => {
     await sdk.validate('CODE');
     await sdk.track('page_view');
 
-    expect(sdk.getTrackingId()).toBe('track_fromTheServer0000000000');
+    expect(sdk.getTrackingId()).toBe('track_fromTheServer000000000');
     expect(writes).toEqual([]);
-    expect(requests[0]!.url).toContain('tracking_id=track_fromTheServer0000000000');
+    expect(requests[0]!.url).toContain('tracking_id=track_fromTheServer000000000');
   });
 
   it('reads its own cookie on the next page load instead of minting or writing again', async () => {
@@ -182,27 +182,33 @@ describe('tracking cookie', () => {
 });
 
 describe('consent', () => {
-  it('writes nothing, not even a probe, before consent(true) when consent is required', async () => {
+  it('sends no tracking id, no identity and no cookie, and writes none, before consent(true) when consent is required', async () => {
     const writes = spyCookieWrites();
     const { requests } = stubFetch();
     const sdk = await freshSdk();
     sdk.init({ apiUrl: API_URL, ...KEYS, requireConsent: true });
-    const id = sdk.getTrackingId();
-    expect(id).toMatch(/^track_/);
+    expect(sdk.getTrackingId()).toBeNull();
+    await sdk.setIdentity('alice@example.com', { signature: 'ab'.repeat(32) });
     await sdk.validate('CODE');
+    expect(await sdk.track('page_view')).toEqual({ error: { message: 'No consent' } });
     expect(writes).toEqual([]);
     expect(cookieJar()).toEqual({});
-    // Without consent the browser must neither send nor store the API's cookies either.
+    // One request (the validate; track sent nothing), anonymous, and without the API's cookies.
+    expect(requests).toHaveLength(1);
+    expect(requests[0]!.url).toBe(`${API_URL}/client/v1/validate?code=CODE`);
     expect(requests[0]!.init.credentials).toBe('omit');
 
     sdk.consent(true);
-    expect(sdk.getTrackingId()).toBe(id);
+    const id = sdk.getTrackingId();
+    expect(id).toMatch(/^track_[\w-]{22}$/);
     expect(cookieJar().vs_tid).toBe(id);
     await sdk.validate('CODE');
+    expect(requests[1]!.url).toContain(`tracking_id=${id}&identity_hash=`);
+    expect(requests[1]!.url).toContain(`identity_signature=${'ab'.repeat(32)}`);
     expect(requests[1]!.init.credentials).toBe('include');
   });
 
-  it('consent(false) removes the cookie and switches to a new memory-only id', async () => {
+  it('consent(false) removes the cookie and the id: nothing identifies the visitor any more', async () => {
     const { requests } = stubFetch();
     const sdk = await freshSdk();
     sdk.init({ apiUrl: API_URL, ...KEYS });
@@ -212,38 +218,40 @@ describe('consent', () => {
     const writes = spyCookieWrites();
     sdk.consent(false);
     expect(cookieJar()).not.toHaveProperty('vs_tid');
-    const memoryOnly = sdk.getTrackingId();
-    expect(memoryOnly).toMatch(/^track_/);
-    expect(memoryOnly).not.toBe(stored);
+    expect(sdk.getTrackingId()).toBeNull();
 
     sdk.init({ apiUrl: API_URL, ...KEYS });
     await sdk.validate('CODE');
     expect(valueWrites(writes, 'vs_tid')).toEqual([]);
     expect(cookieJar()).not.toHaveProperty('vs_tid');
-    expect(requests[0]!.url).toContain(`tracking_id=${memoryOnly}`);
+    expect(requests[0]!.url).not.toContain('tracking_id');
     expect(requests[0]!.init.credentials).toBe('omit');
 
     sdk.consent(true);
-    expect(cookieJar().vs_tid).toBe(memoryOnly);
+    const fresh = sdk.getTrackingId();
+    expect(fresh).toMatch(/^track_/);
+    expect(fresh).not.toBe(stored);
+    expect(cookieJar().vs_tid).toBe(fresh);
   });
 
   it('consent(false) also removes a cookie set on a parent domain by an earlier visit', async () => {
-    win.document.cookie = 'vs_tid=track_earlierVisit000000000000; Path=/; Domain=example.co.uk';
+    win.document.cookie = 'vs_tid=track_earlierVisit0000000000; Path=/; Domain=example.co.uk';
     const sdk = await freshSdk();
     sdk.init({ apiUrl: API_URL, ...KEYS, requireConsent: true });
-    expect(sdk.getTrackingId()).toBe('track_earlierVisit000000000000');
     sdk.consent(false);
     expect(cookieJar()).toEqual({});
     setURL('https://www.example.co.uk/');
     expect(cookieJar()).toEqual({});
   });
 
-  it('uses a cookie stored with earlier consent without writing, even when consent is required', async () => {
-    win.document.cookie = 'vs_tid=track_consentedBefore0000000000; Path=/';
+  it('leaves the cookie of an earlier consent alone until consent(true), then uses it without writing', async () => {
+    win.document.cookie = 'vs_tid=track_consentedBefore0000000; Path=/';
     const writes = spyCookieWrites();
     const sdk = await freshSdk();
     sdk.init({ apiUrl: API_URL, ...KEYS, requireConsent: true });
-    expect(sdk.getTrackingId()).toBe('track_consentedBefore0000000000');
+    expect(sdk.getTrackingId()).toBeNull();
+    sdk.consent(true);
+    expect(sdk.getTrackingId()).toBe('track_consentedBefore0000000');
     expect(writes).toEqual([]);
   });
 
@@ -252,6 +260,31 @@ describe('consent', () => {
     sdk.consent(true);
     sdk.init({ apiUrl: API_URL, ...KEYS, requireConsent: true });
     expect(cookieJar().vs_tid).toBe(sdk.getTrackingId());
+  });
+});
+
+describe('adopting an existing cookie (security review F11)', () => {
+  it.each([['too short', 'track_short'], ['not a tracking id', 'alice@example.com'], ['an injected attribute', 'track_AAAAAAAAAAAAAAAAAAAAAA;Domain=evil']])(
+    'replaces a vs_tid that is %s with a fresh id',
+    async (_, planted) => {
+      win.document.cookie = `vs_tid=${encodeURIComponent(planted)}; Path=/`;
+      const { requests } = stubFetch();
+      const sdk = await freshSdk();
+      sdk.init({ apiUrl: API_URL, ...KEYS });
+      const id = sdk.getTrackingId();
+      expect(id).toMatch(/^track_[\w-]{22}$/);
+      expect(id).not.toBe(planted);
+      expect(cookieJar().vs_tid).toBe(id);
+      await sdk.validate('CODE');
+      expect(requests[0]!.url).toContain(`tracking_id=${id}`);
+    },
+  );
+
+  it('keeps a well-formed one', async () => {
+    win.document.cookie = 'vs_tid=track_AAAAAAAAAAAAAAAAAAAAAA; Path=/';
+    const sdk = await freshSdk();
+    sdk.init({ apiUrl: API_URL, ...KEYS });
+    expect(sdk.getTrackingId()).toBe('track_AAAAAAAAAAAAAAAAAAAAAA');
   });
 });
 

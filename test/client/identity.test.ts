@@ -1,6 +1,7 @@
 import { createHash, webcrypto } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { hashIdentity, normalizeIdentity } from '../../client/identity';
+import { hashIdentity } from '../../client/identity';
+import { normalizeIdentity } from '../../shared/identity';
 import { API_URL, KEYS, clearCookies, freshSdk, restoreCookieAccess, setURL, stubFetch } from './helpers';
 
 /** Node's SHA-256, an implementation independent of the WebCrypto path under test. */
@@ -87,5 +88,25 @@ describe('setIdentity', () => {
     expect(requests[0]!.url).not.toContain('identity_hash');
     expect(JSON.parse(requests[1]!.init.body!)).not.toHaveProperty('identity_hash');
     for (const { url, init } of requests) expect(url + (init.body ?? '')).not.toMatch(/alice/i);
+  });
+
+  it('sends the signature the shop backend gave with the hash (validate and track), and forgets it on reset', async () => {
+    const { requests } = stubFetch();
+    const sdk = await freshSdk();
+    sdk.init({ apiUrl: API_URL, ...KEYS });
+    const signature = 'c0ffee'.repeat(10) + 'abcd';
+    await sdk.setIdentity('alice@example.com', { signature });
+    await sdk.validate('CODE');
+    await sdk.track('login');
+    expect(requests[0]!.url).toContain(`&identity_hash=${sha256('alice@example.com')}&identity_signature=${signature}`);
+    expect(JSON.parse(requests[1]!.init.body!)).toMatchObject({ identity_hash: sha256('alice@example.com'), identity_signature: signature });
+    // A later identity without a signature does not inherit the earlier one.
+    await sdk.setIdentity('bob@example.com');
+    await sdk.validate('CODE');
+    expect(requests[2]!.url).not.toContain('identity_signature');
+    await sdk.setIdentity('alice@example.com', { signature });
+    sdk.reset();
+    await sdk.validate('CODE');
+    expect(requests[3]!.url).not.toMatch(/identity_(hash|signature)/);
   });
 });

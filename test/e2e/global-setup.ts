@@ -1,13 +1,13 @@
 /**
- * Before the e2e tests: a Chromium to drive and a seeded server on 127.0.0.1:8787 (the port
- * .dev.vars.example allows as an origin). A server already answering /health there is reused;
+ * Before the e2e tests: a Chromium to drive and a seeded server on 127.0.0.1:$E2E_PORT (default
+ * 8787). A server already answering /health there is reused;
  * otherwise `npm start` runs with a fresh database (PERSIST_TO) and is stopped afterwards.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARTIFACTS, BASE_URL, CHROMIUM_PATH, ROOT } from './config.ts';
+import { ARTIFACTS, BASE_URL, CHROMIUM_PATH, PORT, ROOT } from './config.ts';
 
 const START_TIMEOUT_MS = 240_000;
 const STOP_TIMEOUT_MS = 15_000;
@@ -30,7 +30,7 @@ function startServer(persistTo: string): { child: ChildProcess; ready: Promise<v
   const log = createWriteStream(join(ARTIFACTS, 'server.log'));
   const child = spawn(process.execPath, ['scripts/start.js'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '8787', PERSIST_TO: persistTo, WRANGLER_SEND_METRICS: 'false' },
+    env: { ...process.env, PORT: String(PORT), PERSIST_TO: persistTo, WRANGLER_SEND_METRICS: 'false' },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so that stopping it also stops wrangler and workerd.
     detached: true,
@@ -94,7 +94,7 @@ export default async function setup(): Promise<() => Promise<void>> {
 
   const health = await probeHealth();
   if (health === 'other') {
-    throw new Error(`${BASE_URL} answers, but not as Vouchsafe (GET /health is not {"ok":true}); free port 8787 first.`);
+    throw new Error(`${BASE_URL} answers, but not as Vouchsafe (GET /health is not {"ok":true}); free port ${PORT} first (or set E2E_PORT).`);
   }
 
   let stop = async (): Promise<void> => {};

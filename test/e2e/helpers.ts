@@ -55,13 +55,13 @@ interface TestHooks {
   onTestFinished(fn: () => unknown): void;
 }
 
-/** A fresh browser context (no cookies) on /demo/, with every request the page makes captured. */
-export async function openDemo(browser: Browser, test: TestHooks): Promise<Demo> {
+/** A fresh browser context (no cookies) on /demo/ (or `path`), with every request the page makes captured. */
+export async function openDemo(browser: Browser, test: TestHooks, path = '/demo/'): Promise<Demo> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   context.setDefaultTimeout(20_000);
   await context.addInitScript({ content: COOKIE_WRITE_SPY });
   const page = await context.newPage();
-  const demo = new Demo(context, page);
+  const demo = new Demo(context, page, path);
   // Vitest runs onTestFinished before onTestFailed: the failure screenshot is taken here.
   test.onTestFinished(async () => {
     if (test.task.result?.state === 'fail') {
@@ -81,6 +81,7 @@ export class Demo {
   constructor(
     readonly context: BrowserContext,
     readonly page: Page,
+    readonly path = '/demo/',
   ) {
     page.on('request', (request) => {
       this.requests.push({ method: request.method(), url: new URL(request.url()), body: request.postData() ?? '', request });
@@ -89,7 +90,7 @@ export class Demo {
 
   /** Opens (or reopens) the page and waits until the SDK is initialised. */
   async load(): Promise<void> {
-    await this.loaded(await this.page.goto(`${BASE_URL}/demo/`));
+    await this.loaded(await this.page.goto(`${BASE_URL}${this.path}`));
   }
 
   /** Reloads like the browser's button: the page is revalidated (If-None-Match), not refetched. */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CustomerObject, VoucherifyClientSide, VoucherifyServerSide } from '@voucherify/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signIdentity } from '../../shared/identity';
 import { TEST_ENV } from '../test-env';
 import { type LocalWorker, startLocalWorker } from './support/local-worker';
 
@@ -15,14 +16,19 @@ let worker: LocalWorker;
 let server: ReturnType<typeof VoucherifyServerSide>;
 let dir: string;
 
-const client = (trackingId?: string) =>
+const client = (trackingId?: string, signature?: string) =>
   VoucherifyClientSide({
     clientApplicationId: TEST_ENV.CLIENT_APP_ID,
     clientSecretKey: TEST_ENV.CLIENT_TOKEN,
     apiUrl: worker.url,
     origin: ORIGIN,
     ...(trackingId ? { trackingId } : {}),
+    // SDK dist/VoucherifyClientSide.d.ts:74 customHeaders: how a page passes its backend's signature.
+    ...(signature ? { customHeaders: { 'X-Vouchsafe-Identity-Signature': signature } } : {}),
   });
+
+/** The signature a shop's backend gives its page for a customer it has signed in (README). */
+const signed = (identity: string) => signIdentity(TEST_ENV.IDENTITY_SECRET, identity);
 
 // The SDK's types are wider or stricter than the wire in places (enums, double opt-in unions).
 const asCustomer = (value: unknown) => value as CustomerObject;
@@ -161,7 +167,7 @@ describe.sequential('@voucherify/sdk conformance walk', () => {
   it('events: server and client tracking feed passive segments', async () => {
     const event = await server.events.create('conf_visit', { event: 'conf_visit', customer: { source_id: 'conf-bob' }, metadata: { page: '/' } });
     expect(event).toMatchObject({ object: 'event', type: 'conf_visit' });
-    const tracked = await client().track('conf_visit', { source_id: 'conf-bob' }, { page: '/shoes' });
+    const tracked = await client(undefined, await signed('conf-bob')).track('conf_visit', { source_id: 'conf-bob' }, { page: '/shoes' });
     expect(tracked).toMatchObject({ object: 'event', type: 'conf_visit' });
     expect((await server.segments.list(state.bob as string)).data.map((s) => s.id)).toEqual([state.frequent]);
   });
@@ -197,12 +203,16 @@ describe.sequential('@voucherify/sdk conformance walk', () => {
     const no = await server.validations.validateVoucher('CONF-GOLD', loose({ customer: { source_id: 'conf-bob' }, order: { amount: 10_000 } }));
     expect(no).toMatchObject({ valid: false, error: { key: 'customer_rules_violated', message: 'Gold members only' } });
 
-    const browser = client('alice@conf.example');
+    // The page of a signed-in customer: its identity as trackingId, signed by the shop's backend.
+    const browser = client('conf-alice', await signed('conf-alice'));
     const v = await browser.validate({ code: 'CONF-GOLD', amount: 4000, customer: { source_id: 'conf-alice' } } as never);
     expect(v).toMatchObject({ valid: true, order: { discount_amount: 800 } });
     expect(v.tracking_id).toMatch(/^track_/);
     state.tracking = v.tracking_id as string;
-    expect((await client('alice@conf.example').validate({ code: 'CONF-GOLD', amount: 100 })).tracking_id).toBe(v.tracking_id);
+    expect((await browser.validate({ code: 'CONF-GOLD', amount: 100 })).tracking_id).toBe(v.tracking_id);
+    // Unsigned, the same claim is an anonymous visitor (IDENTITY_VERIFICATION=required).
+    const unsigned = await client('conf-alice').validate({ code: 'CONF-GOLD', amount: 4000, customer: { source_id: 'conf-alice' } } as never);
+    expect(unsigned).toMatchObject({ valid: false, error: { key: 'customer_rules_violated' } });
   });
 
   it('redeem single and stackable; redemptions get, list and rollback', async () => {

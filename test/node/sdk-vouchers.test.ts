@@ -8,7 +8,9 @@ let worker: LocalWorker;
 let server: ReturnType<typeof VoucherifyServerSide>;
 
 beforeAll(async () => {
-  worker = await startLocalWorker();
+  // Voucherify's trust-the-browser behaviour (IDENTITY_VERIFICATION=off): the official SDK's raw
+  // trackingId and a named customer count unsigned. sdk-client-identity.test.ts covers `required`.
+  worker = await startLocalWorker({ IDENTITY_VERIFICATION: 'off' });
   server = VoucherifyServerSide({ applicationId: TEST_ENV.APP_ID, secretKey: TEST_ENV.APP_TOKEN, apiUrl: worker.url });
 });
 afterAll(() => worker?.stop());

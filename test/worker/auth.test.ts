@@ -102,4 +102,38 @@ describe('client key on /client/v1/*', () => {
     expect(res.status).toBe(403);
     expect(res.headers.get('Access-Control-Allow-Origin')).toBeNull();
   });
+
+  // Security review F21: a wildcard never goes with credentials, and `null` is nobody's origin.
+  describe('ALLOWED_ORIGINS=*', () => {
+    const anyOrigin = { ALLOWED_ORIGINS: '*' };
+
+    it('answers Access-Control-Allow-Origin: * without credentials', async () => {
+      const res = await call('/client/v1/validate?code=X', { headers: { ...CLIENT_HEADERS, Origin: 'https://any.example' } }, anyOrigin);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('Access-Control-Allow-Origin')).toBe('*');
+      expect(res.headers.get('Access-Control-Allow-Credentials')).toBeNull();
+      const preflight = await call('/client/v1/validate', { method: 'OPTIONS', headers: { Origin: 'https://any.example', 'Access-Control-Request-Method': 'GET' } }, anyOrigin);
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get('Access-Control-Allow-Origin')).toBe('*');
+      expect(preflight.headers.get('Access-Control-Allow-Credentials')).toBeNull();
+    });
+
+    it.each([['*'], [ALLOWED_ORIGIN], [`${ALLOWED_ORIGIN},null`]])('refuses the null origin with ALLOWED_ORIGINS=%s', async (allowed) => {
+      const bindings = { ALLOWED_ORIGINS: allowed };
+      const res = await call('/client/v1/validate?code=X', { headers: { ...CLIENT_HEADERS, Origin: 'null' } }, bindings);
+      expect(res.status).toBe(403);
+      expect(res.headers.get('Access-Control-Allow-Origin')).toBeNull();
+      const preflight = await call('/client/v1/validate', { method: 'OPTIONS', headers: { Origin: 'null', 'Access-Control-Request-Method': 'GET' } }, bindings);
+      expect(preflight.status).toBe(403);
+      expect(preflight.headers.get('Access-Control-Allow-Origin')).toBeNull();
+    });
+  });
+
+  it('allows the identity signature header in a preflight (official SDK customHeaders)', async () => {
+    const res = await call('/client/v1/validate', {
+      method: 'OPTIONS',
+      headers: { Origin: ALLOWED_ORIGIN, 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'x-vouchsafe-identity-signature' },
+    });
+    expect((res.headers.get('Access-Control-Allow-Headers') ?? '').toLowerCase()).toContain('x-vouchsafe-identity-signature');
+  });
 });

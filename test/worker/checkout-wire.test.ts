@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { app } from '../../worker/src/app';
 import type { Env } from '../../worker/src/env';
 import { CLIENT_HEADERS, SERVER_HEADERS, api, call, json } from './helpers';
+import { signIdentity } from '../../shared/identity';
+import { TEST_ENV } from '../test-env';
 
 // The checkout wire (redeem, stacked redeem, rollbacks, redemption lists) over raw HTTP, against the
 // spec: OA = readOnly-openAPI.json, OA24 = OpenAPI24.json, ERR = errors.mdx (in /work/spec), SDK =
@@ -352,20 +354,27 @@ describe('POST /client/v1/redemptions', () => {
     expect((await json(await api('GET', '/v1/vouchers/CL-0'))).redemption.redeemed_quantity).toBe(0);
   });
 
-  it('redeems in the stacked shape, names existing customers only, writes none and reveals no stored fields', async () => {
+  it('redeems in the stacked shape for a signed customer only, writes no customer field and names no customer', async () => {
     await voucher('CL-1', { redemption: { quantity: 5 } });
     await api('POST', '/v1/customers', { source_id: 'cl-1', name: 'Stored Name', email: 'stored@example.com', metadata: { tier: 'gold' } });
-    const { res } = await clientRedeem({ redeemables: [{ object: 'voucher', id: 'CL-1' }], customer: { source_id: 'cl-1', name: 'Forged', metadata: { tier: 'x' } }, order: { amount: 1000 } });
+    const signature = await signIdentity(TEST_ENV.IDENTITY_SECRET, 'cl-1');
+    const { res } = await clientRedeem({
+      redeemables: [{ object: 'voucher', id: 'CL-1' }],
+      customer: { source_id: 'cl-1', name: 'Forged', metadata: { tier: 'x' } },
+      identity_signature: signature,
+      order: { amount: 1000 },
+    });
     expect(res.status).toBe(200);
     const body = await json(res);
     expect(body.parent_redemption).toMatchObject({ related_object_type: 'redemption', channel: { channel_id: 'test-client-app-id', channel_type: 'API' } });
-    expect(body.redemptions[0].customer).toEqual({ id: body.parent_redemption.customer_id, source_id: 'cl-1', object: 'customer' });
+    // Issue 11: no client answer carries a stored customer's fields or internal ids.
+    expect(body.redemptions[0]).toMatchObject({ customer: null, customer_id: null, order: { customer_id: null, customer: null } });
     expect(await json(await api('GET', '/v1/customers/cl-1'))).toMatchObject({ name: 'Stored Name', metadata: { tier: 'gold' }, summary: { redemptions: { total_succeeded: 1 } } });
 
-    const unknown = await clientRedeem({ redeemables: [{ object: 'voucher', id: 'CL-1' }], customer: { source_id: 'cl-nobody' } });
-    expect(unknown.res.status).toBe(404);
+    // An unsigned claim counts for nothing: a guest redemption, no customer created or credited.
+    const unsigned = await clientRedeem({ redeemables: [{ object: 'voucher', id: 'CL-1' }], customer: { source_id: 'cl-nobody' } });
+    expect(unsigned.res.status).toBe(200);
     expect((await api('GET', '/v1/customers/cl-nobody')).status).toBe(404);
-    const guest = await json((await clientRedeem({ redeemables: [{ object: 'voucher', id: 'CL-1' }] })).res);
-    expect(guest.parent_redemption).toMatchObject({ customer_id: null, customer: null });
   });
+
 });

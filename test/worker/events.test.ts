@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CLIENT_HEADERS, api, call, json } from './helpers';
+import { hashIdentity } from '../../shared/identity';
+import { CLIENT_HEADERS, api, call, json, signHash } from './helpers';
 
 const track = (body: unknown) => api('POST', '/v1/events', body);
 const clientTrack = (body: unknown) =>
@@ -58,11 +59,24 @@ describe('POST /v1/events', () => {
 });
 
 describe('POST /client/v1/events', () => {
-  it('tracks with the client key, creating a missing customer by source_id', async () => {
+  it('tracks with the client key: an unsigned source id creates no customer', async () => {
     const res = await clientTrack({ event: 'viewed', customer: { source_id: 'client-ev-1' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('Access-Control-Allow-Origin')).toBe(CLIENT_HEADERS.Origin);
     expect((await json(res)).customer.source_id).toBe('client-ev-1');
+    expect((await api('GET', '/v1/customers/client-ev-1')).status).toBe(404);
+  });
+
+  it('creates a missing customer by a signed source id, as Voucherify does', async () => {
+    const signature = await signHash(await hashIdentity('client-ev-3'));
+    const res = await call('/client/v1/events', {
+      method: 'POST',
+      headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json', 'X-Vouchsafe-Identity-Signature': signature },
+      body: JSON.stringify({ event: 'viewed', customer: { source_id: 'client-ev-3' } }),
+    });
+    expect(res.status).toBe(200);
+    expect((await api('GET', '/v1/customers/client-ev-3/activity')).status).toBe(200);
+    expect((await json(await api('GET', '/v1/customers/client-ev-3/activity'))).data.map((e: { type: string }) => e.type)).toEqual(['viewed']);
   });
 
   it('never rewrites an existing customer from the browser', async () => {

@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers';
 import worker from '../../worker/src/index';
 import type { Env } from '../../worker/src/env';
+import { signIdentityHash } from '../../shared/identity';
 import { TEST_ENV } from '../test-env';
 
 export const SERVER_HEADERS = { 'X-App-Id': TEST_ENV.APP_ID, 'X-App-Token': TEST_ENV.APP_TOKEN };
@@ -13,13 +14,13 @@ export const CLIENT_HEADERS = {
 };
 
 /**
- * Sends a request to the worker's fetch handler (its default export) with the test bindings. The
- * handler is called in this isolate rather than through the pool's `exports.default` loopback,
+ * Sends a request to the worker's fetch handler (its default export) with the test bindings, or
+ * some of them replaced (`{ IDENTITY_VERIFICATION: 'off' }`). The handler is called in this isolate rather than through the pool's `exports.default` loopback,
  * which slows down by two orders of magnitude after a few hundred calls in one file.
  */
-export async function call(path: string, init: RequestInit = {}): Promise<Response> {
+export async function call(path: string, init: RequestInit = {}, bindings: Partial<Env> = {}): Promise<Response> {
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`https://vouchsafe.test${path}`, init), env as unknown as Env, ctx);
+  const res = await worker.fetch(new Request(`https://vouchsafe.test${path}`, init), { ...env, ...bindings } as unknown as Env, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }
@@ -36,3 +37,6 @@ export function api(method: string, path: string, body?: unknown, headers: Recor
 export async function json<T = any>(response: Response): Promise<T> {
   return (await response.json()) as T;
 }
+
+/** The signature a shop's backend would give its page for an identity hash (shared/identity.ts). */
+export const signHash = (identityHash: string): Promise<string> => signIdentityHash(TEST_ENV.IDENTITY_SECRET, identityHash);

@@ -93,10 +93,14 @@ describe('redeem', () => {
     const profile = await env.DB.prepare('SELECT customer_id FROM tracking_profiles WHERE id = ?').bind(tid).first<{ customer_id: string }>();
     expect(profile?.customer_id).toBe(customer.id);
     expect((await json(await api('GET', `/v1/customers?segment_id=${loyal.id}`))).customers.map((c: any) => c.id)).toEqual([customer.id]);
-    // Later anonymous events of the same visitor land on the customer directly.
+    // Later client events of the same visitor stay on its tracking profile (the public key writes
+    // into no customer, security review F4), and move onto the customer at its next redemption.
     await clientTrack('viewed_product', tid);
     const after = (await json(await api('GET', `/v1/customers/${customer.id}/activity?limit=100`))).data;
-    expect(viewed(after)).toHaveLength(3);
+    expect(viewed(after)).toHaveLength(2);
+    expect((await redeem('MERGE', { customer: { source_id: 'merged@example.com' }, order: { amount: 3000 } }, {}, `?tracking_id=${tid}`)).status).toBe(200);
+    const merged = (await json(await api('GET', `/v1/customers/${customer.id}/activity?limit=100`))).data;
+    expect(viewed(merged)).toHaveLength(3);
   });
 
   it('takes the tracking id from the body, and from a customer source_id that is a known tracking id', async () => {

@@ -1,7 +1,8 @@
 import { env } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { hashIdentity } from '../../shared/identity';
 import { app } from '../../worker/src/app';
-import { ALLOWED_ORIGIN, CLIENT_HEADERS, SERVER_HEADERS, api, call, json } from './helpers';
+import { ALLOWED_ORIGIN, CLIENT_HEADERS, SERVER_HEADERS, api, call, json, signHash } from './helpers';
 
 /** Every route the app serves under a key, with its parameters filled in. */
 const keyedRoutes = () => {
@@ -77,12 +78,13 @@ describe('permanent deletion', () => {
     await api('POST', '/v1/vouchers/ERASE', { discount: { type: 'AMOUNT', amount_off: 100 } });
     await api('POST', '/v1/segments', { name: 'erasable', filter: { email: { conditions: { $ends_with: ['@example.com'] } } } });
     // Device 1: anonymous history, then a redemption links it.
-    const d1 = await json(await call(`/client/v1/validate?code=ERASE&identity_hash=${hash}`, { headers: CLIENT_HEADERS }));
+    const signed = `identity_hash=${hash}&identity_signature=${await signHash(hash)}`;
+    const d1 = await json(await call(`/client/v1/validate?code=ERASE&${signed}`, { headers: CLIENT_HEADERS }));
     await call('/client/v1/events', { method: 'POST', headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify({ event: 'viewed', customer: { source_id: d1.tracking_id } }) });
     await api('POST', '/v1/vouchers/ERASE/redemption', { customer: { source_id: email, email, name }, order: { amount: 1000 }, tracking_id: d1.tracking_id });
     await api('PUT', `/v1/customers/${encodeURIComponent(email)}`, { phone });
     // Device 2: never redeemed, same identity.
-    const d2 = await json(await call(`/client/v1/validate?code=ERASE&identity_hash=${hash}`, { headers: CLIENT_HEADERS }));
+    const d2 = await json(await call(`/client/v1/validate?code=ERASE&${signed}`, { headers: CLIENT_HEADERS }));
     await api('POST', '/v1/events', { event: 'logged_in', customer: { source_id: email } });
 
     const customer = await json(await api('GET', `/v1/customers/${encodeURIComponent(email)}`));
@@ -100,5 +102,114 @@ describe('permanent deletion', () => {
       const text = JSON.stringify(results);
       for (const needle of needles) expect(`${table}: ${text.includes(needle)}`).toBe(`${table}: false`);
     }
+  });
+});
+
+describe('the public client key (security review F1, F4, F5, F6, F11)', () => {
+  const clientPost = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    call(path, { method: 'POST', headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const eventTypes = async (customer: string) =>
+    (await json(await api('GET', `/v1/customers/${encodeURIComponent(customer)}/activity?limit=100`))).data.map((e: { type: string }) => e.type);
+
+  let gold: string;
+  beforeAll(async () => {
+    await api('POST', '/v1/customers', { source_id: 'alice@sec.example', name: 'Alice Morgan', email: 'alice@sec.example', metadata: { tier: 'gold', vip: false } });
+    await api('POST', '/v1/customers', { source_id: 'bob@sec.example', name: 'Bob Smith', email: 'bob@sec.example', metadata: { tier: 'silver', vip: false } });
+    gold = (await json(await api('POST', '/v1/segments', { name: 'sec gold', type: 'auto-update', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } }))).id;
+    await api('POST', '/v1/vouchers/SECGOLD', { discount: { type: 'PERCENT', percent_off: 20 } });
+    await api('POST', '/v1/vouchers/SECVIP', { discount: { type: 'PERCENT', percent_off: 30 } });
+    const goldRule = await json(await api('POST', '/v1/validation-rules', { name: 'gold', rules: { '1': { name: 'customer.segment', conditions: { $is: [gold] } } } }));
+    await api('POST', `/v1/validation-rules/${goldRule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'SECGOLD' });
+    const vipRule = await json(await api('POST', '/v1/validation-rules', { name: 'vip', rules: { '1': { name: 'customer.metadata.vip', conditions: { $is: [true] } } } }));
+    await api('POST', `/v1/validation-rules/${vipRule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'SECVIP' });
+  });
+
+  it('F1: an event naming a customer by source id or id answers none of its data', async () => {
+    const alice = await json(await api('GET', '/v1/customers/alice%40sec.example'));
+    for (const customer of [{ source_id: 'alice@sec.example' }, { id: alice.id }]) {
+      const res = await clientPost('/client/v1/events', { event: 'probe', customer });
+      expect(res.status).toBe(200);
+      const body = await json(res);
+      expect(body).toEqual({
+        object: 'event',
+        type: 'probe',
+        customer: { id: customer.id ?? null, source_id: customer.source_id ?? null, name: null, email: null, metadata: {}, object: 'customer' },
+        referral: null,
+        loyalty: null,
+      });
+    }
+    // Nor does validate say whether the e-mail is a customer (order.customer_id), signed or not.
+    const v = await json(await call('/client/v1/validate?code=SECGOLD&customer=alice%40sec.example', { headers: CLIENT_HEADERS }, { IDENTITY_VERIFICATION: 'off' }));
+    expect(v.valid).toBe(true);
+    expect(JSON.stringify(v)).not.toContain(alice.id);
+  });
+
+  it('F4: client events never write into an existing customer named by the caller', async () => {
+    const before = await eventTypes('bob@sec.example');
+    for (let i = 0; i < 3; i++) await clientPost('/client/v1/events', { event: 'viewed_product', customer: { source_id: 'bob@sec.example' } });
+    const bob = await json(await api('GET', '/v1/customers/bob%40sec.example'));
+    await clientPost('/client/v1/events', { event: 'viewed_product', customer: { id: bob.id } });
+    expect(await eventTypes('bob@sec.example')).toEqual(before);
+    // Nor into the customer a tracking id is linked to: the event stays on the tracking profile.
+    const tid = 'track_BobsDeviceBobsDevice00';
+    await api('POST', '/v1/vouchers/SECGOLD/redemption', { customer: { source_id: 'alice@sec.example' }, tracking_id: tid, order: { amount: 100 } });
+    const linked = await eventTypes('alice@sec.example');
+    expect((await clientPost('/client/v1/events', { event: 'poison', customer: { source_id: tid } })).status).toBe(200);
+    expect(await eventTypes('alice@sec.example')).toEqual(linked);
+    const onProfile = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE profile_id = ? AND type = 'poison'").bind(tid).first<{ n: number }>();
+    expect(onProfile?.n).toBe(1);
+  });
+
+  it('F5: knowing an e-mail is not being its customer; a signed identity is', async () => {
+    const hash = await hashIdentity('alice@sec.example');
+    // Alice's own device links her identity hash to her through a redemption (the normal flow).
+    const device = 'track_AliceDeviceAliceDevic0';
+    await call(`/client/v1/validate?code=SECGOLD&tracking_id=${device}&identity_hash=${hash}&identity_signature=${await signHash(hash)}`, { headers: CLIENT_HEADERS });
+    await api('POST', '/v1/vouchers/SECGOLD/redemption', { customer: { source_id: 'alice@sec.example' }, tracking_id: device, order: { amount: 100 } });
+    // An attacker's fresh device with sha256(e-mail) only: an anonymous visitor.
+    const attacker = await json(await call(`/client/v1/validate?code=SECGOLD&amount=5000&identity_hash=${hash}`, { headers: CLIENT_HEADERS }));
+    expect(attacker).toMatchObject({ valid: false, error: { key: 'customer_rules_violated' } });
+    const wrong = await json(await call(`/client/v1/validate?code=SECGOLD&amount=5000&identity_hash=${hash}&identity_signature=${'0'.repeat(64)}`, { headers: CLIENT_HEADERS }));
+    expect(wrong).toMatchObject({ valid: false, error: { key: 'customer_rules_violated' } });
+    // Alice on a new device, with the signature her shop's backend gave her page.
+    const signed = await json(await call(`/client/v1/validate?code=SECGOLD&amount=5000&identity_hash=${hash}&identity_signature=${await signHash(hash)}`, { headers: CLIENT_HEADERS }));
+    expect(signed).toMatchObject({ valid: true, order: { customer_id: null } });
+    // The customer's source id works the same way, with the signature as a header (official SDK customHeaders).
+    const bySource = (signature: string) =>
+      call('/client/v1/validate?code=SECGOLD&amount=5000&customer%5Bsource_id%5D=alice%40sec.example', { headers: { ...CLIENT_HEADERS, 'X-Vouchsafe-Identity-Signature': signature } });
+    expect((await json(await bySource(await signHash(hash)))).valid).toBe(true);
+    expect((await json(await bySource(await signHash(await hashIdentity('bob@sec.example'))))).valid).toBe(false);
+    // IDENTITY_VERIFICATION=off: Voucherify's behaviour, the claim is believed.
+    const off = await json(await call(`/client/v1/validate?code=SECGOLD&amount=5000&identity_hash=${hash}`, { headers: CLIENT_HEADERS }, { IDENTITY_VERIFICATION: 'off' }));
+    expect(off.valid).toBe(true);
+  });
+
+  it('F6: customer metadata sent by the browser never changes a verdict', async () => {
+    const anonymous = await json(await call('/client/v1/validate?code=SECGOLD&amount=5000&customer%5Bmetadata%5D%5Btier%5D=gold', { headers: CLIENT_HEADERS }));
+    expect(anonymous).toMatchObject({ valid: false, error: { key: 'customer_rules_violated' } });
+    const bob = await hashIdentity('bob@sec.example');
+    const forged = '/client/v1/validate?code=SECVIP&amount=5000&customer%5Bsource_id%5D=bob%40sec.example&customer%5Bmetadata%5D%5Bvip%5D=true';
+    for (const bindings of [{}, { IDENTITY_VERIFICATION: 'off' }]) {
+      const res = await call(`${forged}&identity_signature=${await signHash(bob)}`, { headers: CLIENT_HEADERS }, bindings);
+      expect(await json(res)).toMatchObject({ valid: false, error: { key: 'customer_rules_violated' } });
+    }
+    const stacked = await json(
+      await clientPost('/client/v1/validations', { redeemables: [{ object: 'voucher', id: 'SECVIP' }], customer: { metadata: { vip: true } }, order: { amount: 5000 } }),
+    );
+    expect(stacked.redeemables).toEqual([]);
+  });
+
+  it('F11: a linked tracking id reads nothing of its customer, and the error of a replay names none', async () => {
+    const tid = 'track_F11F11F11F11F11F11F11F';
+    await api('POST', '/v1/vouchers/SECFREE', { discount: { type: 'AMOUNT', amount_off: 100 } });
+    expect((await api('POST', '/v1/vouchers/SECFREE/redemption', { customer: { source_id: 'bob@sec.example' }, tracking_id: tid, order: { amount: 100 } })).status).toBe(200);
+    const bob = await json(await api('GET', '/v1/customers/bob%40sec.example'));
+    const whoami = await clientPost('/client/v1/events', { event: 'whoami', customer: { source_id: tid } });
+    expect(JSON.stringify(await json(whoami))).not.toMatch(/Bob|bob@sec|cust_/);
+    const replay = await call(`/client/v1/validate?code=SECGOLD&tracking_id=${tid}&customer=nobody`, { headers: CLIENT_HEADERS }, { IDENTITY_VERIFICATION: 'off' });
+    expect(replay.status).toBe(400);
+    const error = await json(replay);
+    expect(error.key).toBe('ambiguous_tracking_id');
+    expect(JSON.stringify(error)).not.toContain(bob.id);
   });
 });

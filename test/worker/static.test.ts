@@ -1,9 +1,10 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { hashIdentity } from '../../shared/identity';
 import { app } from '../../worker/src/app';
 import type { Env } from '../../worker/src/env';
-import { call, json } from './helpers';
+import { call, json, signHash } from './helpers';
 
 describe('static files', () => {
   it('serves the SDK at /sdk/v1.js with long cache headers', async () => {
@@ -46,29 +47,72 @@ describe('the demo storefront', () => {
     expect(res.status).toBe(404);
   });
 
-  it('checks out through the public API with the server key, merging the tracking history', async () => {
-    const demo = { ...env, DEMO: 'on' } as unknown as Env;
-    const send = async (path: string, init: RequestInit = {}) => {
-      const ctx = createExecutionContext();
-      const res = await app.fetch(new Request(`https://vouchsafe.test${path}`, init), demo, ctx);
-      await waitOnExecutionContext(ctx);
-      return res;
-    };
+  const demo = { ...env, DEMO: 'on' } as unknown as Env;
+  const send = async (path: string, init: RequestInit = {}) => {
+    const ctx = createExecutionContext();
+    const res = await app.fetch(new Request(`https://vouchsafe.test${path}`, init), demo, ctx);
+    await waitOnExecutionContext(ctx);
+    return res;
+  };
+  /** What the demo page sends: same-origin JSON, with its session cookie when signed in. */
+  const page = (body: unknown, cookie?: string): RequestInit => ({
+    method: 'POST',
+    headers: { Origin: 'https://vouchsafe.test', 'Content-Type': 'application/json', ...(cookie ? { Cookie: cookie } : {}) },
+    body: JSON.stringify(body),
+  });
+  const signIn = async (email: string, name?: string) => {
+    const res = await send('/demo/api/session', page({ email, name }));
+    expect(res.status).toBe(200);
+    const cookie = (res.headers.get('Set-Cookie') ?? '').split(';')[0] as string;
+    expect(res.headers.get('Set-Cookie')).toMatch(/HttpOnly/i);
+    return { cookie, body: await json(res) };
+  };
+
+  it('checks out through the public API with the server key for the signed-in shopper, merging the tracking history', async () => {
     await send('/v1/vouchers/DEMO10', {
       method: 'POST',
       headers: { 'X-App-Id': env.APP_ID, 'X-App-Token': env.APP_TOKEN },
       body: JSON.stringify({ discount: { type: 'PERCENT', percent_off: 10 } }),
     });
+    const { cookie, body: session } = await signIn('shopper@example.com', 'Shopper');
+    // The signature the page hands to Vouchsafe.setIdentity.
+    expect(session.signature).toBe(await signHash(await hashIdentity('shopper@example.com')));
     const tid = 'track_CCCCCCCCCCCCCCCCCCCCCC';
-    const res = await send('/demo/api/checkout', {
-      method: 'POST',
-      body: JSON.stringify({ code: 'DEMO10', email: 'shopper@example.com', name: 'Shopper', amount: 5000, tracking_id: tid }),
-    });
+    const res = await send('/demo/api/checkout', page({ code: 'DEMO10', amount: 5000, tracking_id: tid }, cookie));
     expect(res.status).toBe(200);
     const body = await json(res);
-    expect(body).toMatchObject({ redeemed: true, customer: { source_id: 'shopper@example.com', summary: { orders: { total_count: 1 } } } });
+    expect(body).toMatchObject({ redeemed: true, customer: { source_id: 'shopper@example.com', name: 'Shopper', summary: { orders: { total_count: 1 } } } });
     expect(body.redemption.tracking_id).toBe(tid);
-    const bad = await send('/demo/api/checkout', { method: 'POST', body: JSON.stringify({ code: 'DEMO10', email: 'nope', amount: 1 }) });
+    const bad = await send('/demo/api/checkout', page({ code: 'DEMO10', amount: -1 }, cookie));
     expect(bad.status).toBe(400);
+  });
+
+  it('F15: acts only for the shopper signed in on the page, and only for the page itself', async () => {
+    await send('/v1/customers', {
+      method: 'POST',
+      headers: { 'X-App-Id': env.APP_ID, 'X-App-Token': env.APP_TOKEN },
+      body: JSON.stringify({ source_id: 'carol@example.com', email: 'carol@example.com', name: 'Carol Jones', metadata: { tier: 'bronze' } }),
+    });
+    const order = { code: 'NOPE', email: 'carol@example.com', name: 'Pwned', amount: 0 };
+    // Anyone (curl, another site): no session, no customer.
+    const anonymous = await send('/demo/api/checkout', page(order));
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.text()).not.toMatch(/Carol|bronze/);
+    // A cross-site form or fetch: text/plain, or another origin.
+    const { cookie } = await signIn('mallory@example.com');
+    const plain = await send('/demo/api/checkout', { ...page(order, cookie), headers: { Origin: 'https://vouchsafe.test', 'Content-Type': 'text/plain', Cookie: cookie } });
+    expect(plain.status).toBe(415);
+    const crossSite = await send('/demo/api/checkout', { ...page(order, cookie), headers: { Origin: 'https://evil.example', 'Content-Type': 'application/json', Cookie: cookie } });
+    expect(crossSite.status).toBe(403);
+    expect((await send('/demo/api/session', { ...page({ email: 'carol@example.com' }), headers: { Origin: 'https://evil.example', 'Content-Type': 'application/json' } })).status).toBe(403);
+    // Signed in as Mallory, naming Carol: the backend acts for Mallory.
+    const mallory = await json(await send('/demo/api/checkout', page(order, cookie)));
+    expect(JSON.stringify(mallory)).not.toMatch(/Carol|carol@|bronze|Pwned/);
+    expect(mallory.customer?.source_id ?? null).not.toBe('carol@example.com');
+    const carol = await json(await send('/v1/customers/carol%40example.com', { headers: { 'X-App-Id': env.APP_ID, 'X-App-Token': env.APP_TOKEN } }));
+    expect(carol.name).toBe('Carol Jones');
+    // A forged session cookie is nobody.
+    const forged = `vs_demo_session=${encodeURIComponent(JSON.stringify({ email: 'carol@example.com' }) + '.AAAA')}`;
+    expect((await send('/demo/api/checkout', page(order, forged))).status).toBe(401);
   });
 });

@@ -1,6 +1,6 @@
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { ALLOWED_ORIGIN, CLIENT_HEADERS, api, call, json } from './helpers';
+import { ALLOWED_ORIGIN, CLIENT_HEADERS, api, call, json, signHash } from './helpers';
 
 const DAY = 86_400_000;
 const voucher = async (code: string, body: Record<string, unknown>) => {
@@ -185,7 +185,9 @@ describe('client validate', () => {
       'code=AB%20C&item%5B0%5D%5Bsku_id%5D=sku_1&item%5B0%5D%5Bquantity%5D=2&amount=5000' +
       '&metadata%5Bshop%5D=1&order%5Bmetadata%5D%5Bcurrency%5D=EUR&customer%5Bsource_id%5D=s1' +
       '&customer%5Bmetadata%5D%5Bage%5D=2&tracking_id=alice%40x.com';
-    const res = await clientValidate(query);
+    // Voucherify's trust-the-browser behaviour: the claimed customer and raw tracking id count.
+    const off = { IDENTITY_VERIFICATION: 'off' };
+    const res = await call(`/client/v1/validate?${query}`, { headers: CLIENT_HEADERS }, off);
     expect(res.status).toBe(200);
     const v = await json(res);
     expect(v).toMatchObject({
@@ -193,18 +195,26 @@ describe('client validate', () => {
       code: 'AB C',
       order: { amount: 5000, discount_amount: 500, metadata: { currency: 'EUR' }, items: [{ sku_id: 'sku_1', quantity: 2 }] },
     });
-    expect(v.order.customer_id).toMatch(/^cust_/);
+    // The public key never learns a customer's internal id (security review F1).
+    expect(v.order.customer_id).toBeNull();
     // A raw identity as tracking id is never stored: it becomes a stable track_ id.
     expect(v.tracking_id).toMatch(/^track_[A-Za-z0-9_-]{22}$/);
-    expect((await json(await clientValidate(query))).tracking_id).toBe(v.tracking_id);
+    expect((await json(await call(`/client/v1/validate?${query}`, { headers: CLIENT_HEADERS }, off))).tracking_id).toBe(v.tracking_id);
     const raw = await env.DB.prepare("SELECT count(*) AS n FROM tracking_profiles WHERE id LIKE '%alice%'").first<{ n: number }>();
     expect(raw?.n).toBe(0);
+    // With verification required, the same query validates too, for an anonymous visitor: the
+    // unsigned raw identity is not used as a tracking id.
+    const anonymous = await json(await clientValidate(query));
+    expect(anonymous).toMatchObject({ valid: true, order: { customer_id: null } });
+    expect(anonymous.tracking_id).not.toBe(v.tracking_id);
   });
 
-  it('mints a tracking id, records the attempt on its profile, and stores only the HMAC of the identity', async () => {
+  it('records the attempt on the tracking profile the request carries, and stores only the HMAC of the identity', async () => {
     await voucher('TRACKME', { discount: { type: 'AMOUNT', amount_off: 100 } });
     const hash = 'a'.repeat(64);
-    const v = await json(await clientValidate(`code=TRACKME&identity_hash=${hash}`));
+    const tid = 'track_TrackMeTrackMeTrack000';
+    const v = await json(await clientValidate(`code=TRACKME&tracking_id=${tid}&identity_hash=${hash}&identity_signature=${await signHash(hash)}`));
+    expect(v.tracking_id).toBe(tid);
     const profile = await env.DB.prepare('SELECT * FROM tracking_profiles WHERE id = ?').bind(v.tracking_id).first<any>();
     expect(profile).toMatchObject({ validations_count: 1, codes: '["TRACKME"]' });
     expect(profile.identity_hmac).toMatch(/^[0-9a-f]{64}$/);
@@ -215,11 +225,32 @@ describe('client validate', () => {
     expect(after.last_seen).toBeGreaterThanOrEqual(after.first_seen);
   });
 
+  it('a request without a tracking id (no consent yet) writes nothing', async () => {
+    await voucher('NOTRACE', { discount: { type: 'AMOUNT', amount_off: 100 } });
+    const count = async () =>
+      (await env.DB.prepare('SELECT (SELECT count(*) FROM tracking_profiles) + (SELECT count(*) FROM validations) AS n').first<{ n: number }>())?.n;
+    const before = await count();
+    const single = await json(await clientValidate('code=NOTRACE&amount=1000'));
+    expect(single.valid).toBe(true);
+    const stacked = await call('/client/v1/validations', {
+      method: 'POST',
+      headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ redeemables: [{ object: 'voucher', id: 'NOTRACE' }], order: { amount: 1000 } }),
+    });
+    expect((await json(stacked)).valid).toBe(true);
+    expect(await count()).toBe(before);
+    expect(await env.DB.prepare('SELECT 1 FROM tracking_profiles WHERE id = ?').bind(single.tracking_id).first()).toBeNull();
+  });
+
   it('sets the tracking cookie only on same-site requests, with the id of the response', async () => {
     await voucher('COOKIE', { discount: { type: 'AMOUNT', amount_off: 100 } });
-    const cross = await clientValidate('code=COOKIE', { 'Sec-Fetch-Site': 'cross-site' });
+    const tid = 'track_CookieCookieCookie0000';
+    const cross = await clientValidate(`code=COOKIE&tracking_id=${tid}`, { 'Sec-Fetch-Site': 'cross-site' });
     expect(cross.headers.get('Set-Cookie')).toBeNull();
-    const same = await clientValidate('code=COOKIE', { 'Sec-Fetch-Site': 'same-origin' });
+    // No tracking id sent (no consent yet in the browser SDK): no cookie either.
+    const none = await clientValidate('code=COOKIE', { 'Sec-Fetch-Site': 'same-origin' });
+    expect(none.headers.get('Set-Cookie')).toBeNull();
+    const same = await clientValidate(`code=COOKIE&tracking_id=${tid}`, { 'Sec-Fetch-Site': 'same-origin' });
     const body = await json(same);
     const cookie = same.headers.get('Set-Cookie') ?? '';
     expect(cookie).toContain(`vs_tid=${body.tracking_id}`);

@@ -12,11 +12,22 @@ export interface Env {
   ALLOWED_ORIGINS: string;
   /** Key of HMAC(TRACKING_SECRET, identity hash) for tracking profiles. */
   TRACKING_SECRET: string;
-  /** Workers Rate Limiting bindings of client validate (wrangler.toml [[ratelimits]]). */
-  VALIDATE_BY_IP: RateLimit;
-  VALIDATE_BY_TRACKING_ID: RateLimit;
+  /** Key the shop's backend signs identity hashes with (shared/identity.ts signIdentity). */
+  IDENTITY_SECRET?: string;
+  /**
+   * "off" believes identities claimed by the browser (Voucherify's behaviour; README says the
+   * risk); anything else, unset included, requires them signed with IDENTITY_SECRET.
+   */
+  IDENTITY_VERIFICATION?: string;
+  /** Workers Rate Limiting bindings of every /client/v1/* route (wrangler.toml [[ratelimits]]). */
+  CLIENT_BY_IP: RateLimit;
+  CLIENT_BY_TRACKING_ID: RateLimit;
   /** "off" disables the rate limits, for local benchmarks only; anything else keeps them on. */
   RATE_LIMITS?: string;
+  /** Client events a tracking profile may record per UTC day (default 500); more answer 429. */
+  CLIENT_EVENTS_PER_DAY?: string;
+  /** Days after its last visit that the cron deletes an anonymous tracking profile (default 400). */
+  ANONYMOUS_RETENTION_DAYS?: string;
   /** Static files: the SDK builds and the demo storefront (dist/public). */
   ASSETS: Fetcher;
   /** "on" serves the demo storefront's backend route (.dev.vars.example); off unless set. */

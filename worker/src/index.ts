@@ -1,6 +1,7 @@
 import { app } from './app';
 import type { Env } from './env';
 import { recomputeTimeRelativeSegments } from './services/membership';
+import { deleteStaleAnonymousProfiles } from './services/retention';
 
 export default {
   fetch(request: Request, env: Env, ctx: ExecutionContext) {
@@ -14,8 +15,12 @@ export default {
     return app.fetch(request, env, ctx);
   },
 
-  /** Cron trigger (wrangler.toml [triggers]): keeps clock-relative segments true without writes. */
+  /**
+   * Cron trigger (wrangler.toml [triggers]): keeps clock-relative segments true without writes, and
+   * deletes anonymous tracking data past its retention.
+   */
   async scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
     ctx.waitUntil(recomputeTimeRelativeSegments(env.DB, controller.scheduledTime));
+    ctx.waitUntil(deleteStaleAnonymousProfiles(env, controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env>;

@@ -71,7 +71,9 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/sdk/v1.js', tag: 'meta', summary: 'The browser SDK (script tag)', auth: 'none', success: { status: 200, media: 'text/javascript' } },
   { method: 'get', path: '/demo/', tag: 'demo', summary: 'The demo storefront (DEMO=on only)', auth: 'none', success: { status: 200, media: 'text/html' } },
   { method: 'get', path: '/demo/api/config', tag: 'demo', summary: 'The client key of the demo page (DEMO=on only)', auth: 'none' },
-  { method: 'post', path: '/demo/api/checkout', tag: 'demo', summary: "The demo shop's backend: redeems with the server key (DEMO=on only)", auth: 'none' },
+  { method: 'post', path: '/demo/api/session', tag: 'demo', summary: "The demo shop's sign-in: a session cookie and the identity signature (DEMO=on only, same-origin JSON)", auth: 'none' },
+  { method: 'delete', path: '/demo/api/session', tag: 'demo', summary: "The demo shop's sign-out (DEMO=on only)", auth: 'none', success: { status: 204 } },
+  { method: 'post', path: '/demo/api/checkout', tag: 'demo', summary: "The demo shop's backend: redeems with the server key for the signed-in shopper (DEMO=on only, same-origin JSON)", auth: 'none' },
 
   // Customers
   { method: 'post', path: '/v1/customers', tag: 'customers', summary: 'Create, or upsert by id / source_id', auth: 'server', body: customerCreateSchema },

@@ -12,9 +12,10 @@ export interface LocalWorker {
 /**
  * Serves the worker on a real loopback port (Miniflare = the workerd of `wrangler dev`) with fresh
  * in-memory D1 and KV and the migrations applied, so that clients running in Node, like the
- * official @voucherify/sdk, can talk to it over HTTP.
+ * official @voucherify/sdk, can talk to it over HTTP. `bindings` replace some of the test ones
+ * (e.g. `{ IDENTITY_VERIFICATION: 'off' }`).
  */
-export async function startLocalWorker(): Promise<LocalWorker> {
+export async function startLocalWorker(bindings: Record<string, string> = {}): Promise<LocalWorker> {
   const bundle = await build({
     entryPoints: ['worker/src/index.ts'],
     bundle: true,
@@ -35,7 +36,7 @@ export async function startLocalWorker(): Promise<LocalWorker> {
     compatibilityDate: '2026-04-20',
     d1Databases: ['DB'],
     kvNamespaces: ['CACHE'],
-    bindings: { ...TEST_ENV },
+    bindings: { ...TEST_ENV, ...bindings },
     host: '127.0.0.1',
     port: 0,
   });

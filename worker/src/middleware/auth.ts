@@ -1,20 +1,8 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import { cors } from 'hono/cors';
+import { timingSafeEqual } from 'hono/utils/buffer';
 import type { AppBindings } from '../env';
 import { ApiError, unauthorized } from '../errors';
-
-const encoder = new TextEncoder();
-
-/**
- * Compares two secrets in constant time. Both are hashed first so that neither the length nor the
- * position of the first difference shows in the timing.
- */
-export async function secretsEqual(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([
-    crypto.subtle.digest('SHA-256', encoder.encode(given)),
-    crypto.subtle.digest('SHA-256', encoder.encode(expected)),
-  ]);
-  return crypto.subtle.timingSafeEqual(a, b);
-}
 
 /** True only when both headers are present and match a configured (non-empty) key pair. */
 async function keyPairMatches(
@@ -25,7 +13,7 @@ async function keyPairMatches(
 ): Promise<boolean> {
   // An unset secret must never match an empty header: fail closed.
   if (!expectedId || !expectedToken || id === undefined || token === undefined) return false;
-  const [idOk, tokenOk] = await Promise.all([secretsEqual(id, expectedId), secretsEqual(token, expectedToken)]);
+  const [idOk, tokenOk] = await Promise.all([timingSafeEqual(id, expectedId), timingSafeEqual(token, expectedToken)]);
   return idOk && tokenOk;
 }
 
@@ -36,55 +24,81 @@ export const serverAuth: MiddlewareHandler<AppBindings> = async (c, next) => {
   await next();
 };
 
-export function parseAllowedOrigins(value: string | undefined): { any: boolean; origins: Set<string> } {
+export interface AllowedOrigins {
+  /** `*` in the list: any origin, but then without credentials (a wildcard never carries them). */
+  any: boolean;
+  origins: Set<string>;
+}
+
+let parsed: { value: string | undefined; allowed: AllowedOrigins } | undefined;
+
+/** ALLOWED_ORIGINS as a set, parsed once per value rather than on every request. */
+export function allowedOrigins(value: string | undefined): AllowedOrigins {
+  if (parsed && parsed.value === value) return parsed.allowed;
   const entries = (value ?? '')
     .split(',')
     .map((s) => s.trim().replace(/\/+$/, ''))
     .filter(Boolean);
-  return { any: entries.includes('*'), origins: new Set(entries.filter((e) => e !== '*')) };
+  const allowed = { any: entries.includes('*'), origins: new Set(entries.filter((e) => e !== '*')) };
+  parsed = { value, allowed };
+  return allowed;
 }
 
-export function originAllowed(origin: string | undefined, allowedOrigins: string | undefined): boolean {
-  if (!origin) return false;
-  const allowed = parseAllowedOrigins(allowedOrigins);
-  return allowed.any || allowed.origins.has(origin);
+/**
+ * The origin of a client request. Browsers send no Origin on a same-origin GET (a page served by
+ * this worker, like the demo); Sec-Fetch-Site, which page scripts cannot set, says so, and the
+ * origin is then our own.
+ */
+function requestOrigin(c: Context<AppBindings>): string | undefined {
+  return c.req.header('origin') ?? (c.req.header('sec-fetch-site') === 'same-origin' ? new URL(c.req.url).origin : undefined);
 }
 
-/** Headers the official client-side SDK and the legacy Voucherify.js client send. */
-const CLIENT_ALLOW_HEADERS = [
+/**
+ * /client/v1/*, first: the request comes from an allowed origin, preflights included. `null`
+ * (sandboxed frames, file: pages) is never an allowed origin, not even under `*`.
+ */
+export const requireAllowedOrigin: MiddlewareHandler<AppBindings> = async (c, next) => {
+  const origin = requestOrigin(c);
+  const allowed = allowedOrigins(c.env.ALLOWED_ORIGINS);
+  const ok = origin !== undefined && origin !== 'null' && (allowed.any || allowed.origins.has(origin));
+  if (!ok) {
+    c.header('Vary', 'Origin', { append: true });
+    throw new ApiError(403, 'forbidden', 'Forbidden', 'Origin is not allowed');
+  }
+  await next();
+};
+
+/** Headers the official client-side SDK, the legacy Voucherify.js and the Vouchsafe SDK send. */
+export const CLIENT_ALLOW_HEADERS = [
   'X-Client-Application-Id',
   'X-Client-Token',
   'X-Voucherify-Channel',
   'X-Voucherify-Double-Opt-In',
+  'X-Vouchsafe-Identity-Signature',
   'Content-Type',
   'Accept',
-].join(', ');
+];
+const EXPOSED_HEADERS = ['X-Request-Id', 'Retry-After', 'X-Rate-Limit-Limit', 'X-Rate-Limit-Remaining'];
+const CORS_COMMON = {
+  allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+  allowHeaders: CLIENT_ALLOW_HEADERS,
+  exposeHeaders: EXPOSED_HEADERS,
+  maxAge: 86400,
+};
 
 /**
- * /client/v1/*: CORS for the allowed origins plus the client key pair. The exact Origin is echoed
- * with credentials allowed, as the legacy client sends cookies (withCredentials).
+ * An allow-list echoes the (already checked) Origin with credentials, as the legacy client sends
+ * cookies (withCredentials); `*` answers `*` without them, the only safe form of a wildcard.
  */
-export const clientAuth: MiddlewareHandler<AppBindings> = async (c, next) => {
-  // Browsers send no Origin on a same-origin GET (a page served by this worker, like the demo);
-  // Sec-Fetch-Site, which page scripts cannot set, says so, and the origin is then our own.
-  const origin =
-    c.req.header('origin') ?? (c.req.header('sec-fetch-site') === 'same-origin' ? new URL(c.req.url).origin : undefined);
-  const allowed = originAllowed(origin, c.env.ALLOWED_ORIGINS);
-  if (allowed && origin) {
-    c.header('Access-Control-Allow-Origin', origin);
-    c.header('Access-Control-Allow-Credentials', 'true');
-    c.header('Access-Control-Expose-Headers', 'X-Request-Id, Retry-After, X-Rate-Limit-Limit, X-Rate-Limit-Remaining');
-  }
-  c.header('Vary', 'Origin', { append: true });
+const listedCors = cors({ ...CORS_COMMON, origin: (origin) => origin || null, credentials: true });
+const wildcardCors = cors({ ...CORS_COMMON, origin: '*', credentials: false });
 
-  if (c.req.method === 'OPTIONS') {
-    if (!allowed) throw new ApiError(403, 'forbidden', 'Forbidden', 'Origin is not allowed');
-    c.header('Access-Control-Allow-Methods', 'GET, POST, PUT, DELETE, OPTIONS');
-    c.header('Access-Control-Allow-Headers', CLIENT_ALLOW_HEADERS);
-    c.header('Access-Control-Max-Age', '86400');
-    return c.body(null, 204);
-  }
+/** /client/v1/*, second: CORS headers, and the answer to a preflight (which carries no key). */
+export const clientCors: MiddlewareHandler<AppBindings> = (c, next) =>
+  (allowedOrigins(c.env.ALLOWED_ORIGINS).any ? wildcardCors : listedCors)(c, next);
 
+/** /client/v1/*, third: the client key pair. */
+export const clientKeyAuth: MiddlewareHandler<AppBindings> = async (c, next) => {
   const ok = await keyPairMatches(
     c.req.header('x-client-application-id'),
     c.req.header('x-client-token'),
@@ -92,6 +106,5 @@ export const clientAuth: MiddlewareHandler<AppBindings> = async (c, next) => {
     c.env.CLIENT_TOKEN,
   );
   if (!ok) throw unauthorized();
-  if (!allowed) throw new ApiError(403, 'forbidden', 'Forbidden', 'Origin is not allowed');
   await next();
 };

@@ -1,15 +1,19 @@
 import { type Context, Hono } from 'hono';
 import type { AppBindings } from '../env';
 import { parseQuery } from '../lib/qs';
-import { parseInput, parseJsonBody } from '../lib/validation';
-import { rateLimitValidate } from '../middleware/rate-limit';
+import { parseInput, readJsonBody } from '../lib/validation';
+import { clientIdentitySchema } from '../schemas/identity';
 import { clientValidateQuerySchema, stackableSchema } from '../schemas/checkout';
+import { requestSignature, SIGNATURE_HEADER, trustedClientContext, withoutCustomerIds } from '../services/identity';
 import { trackingCookie } from '../services/tracking';
 import { validateStackable, validateVoucher } from '../services/validation';
 
-/** A validate answer for a browser: the tracking cookie where allowed, and never cached. */
-function respond(c: Context<AppBindings>, body: unknown, trackingId: string) {
-  const cookie = trackingCookie(trackingId, c.req.raw);
+/**
+ * A validate answer for a browser: never cached, and the tracking cookie where allowed, but only
+ * for an id the request carried: a request without one (no consent yet) gets no cookie.
+ */
+function respond(c: Context<AppBindings>, body: unknown, trackingId: string, carried: boolean) {
+  const cookie = carried ? trackingCookie(trackingId, c.req.raw) : null;
   if (cookie) c.header('Set-Cookie', cookie);
   c.header('Cache-Control', 'no-store');
   return c.json(body);
@@ -18,20 +22,25 @@ function respond(c: Context<AppBindings>, body: unknown, trackingId: string) {
 /**
  * GET /client/v1/validate in the query format of the official client SDK:
  * code, amount, item[i][...], customer[source_id], metadata[k], order[metadata][k], tracking_id,
- * plus identity_hash from the Vouchsafe browser SDK.
+ * plus identity_hash and identity_signature from the Vouchsafe browser SDK.
  */
-export const clientValidateRoutes = new Hono<AppBindings>().get('/', rateLimitValidate, async (c) => {
+export const clientValidateRoutes = new Hono<AppBindings>().get('/', async (c) => {
   const query = parseQuery(new URL(c.req.url).searchParams);
   const { item, order, ...rest } = parseInput(clientValidateQuerySchema, query);
+  const { identity_signature } = parseInput(clientIdentitySchema, query);
   // The SDK sends items as `item`, outside the order.
-  const context = { ...rest, order: item ? { ...order, items: [...(order?.items ?? []), ...item] } : order };
-  const { body, trackingId } = await validateVoucher(c.env, rest.code, context, c.get('requestId'));
-  return respond(c, body, trackingId);
+  const raw = { ...rest, order: item ? { ...order, items: [...(order?.items ?? []), ...item] } : order };
+  const context = await trustedClientContext(c.env, raw, requestSignature(identity_signature, c.req.header(SIGNATURE_HEADER)));
+  const { body, trackingId } = await validateVoucher(c.env, rest.code, context, c.get('requestId'), { record: context.tracking_id !== undefined });
+  return respond(c, withoutCustomerIds(body), trackingId, context.tracking_id !== undefined);
 });
 
 /** POST /client/v1/validations: stackable validate with the client key. */
-export const clientValidationsRoutes = new Hono<AppBindings>().post('/', rateLimitValidate, async (c) => {
-  const { redeemables, ...context } = await parseJsonBody(c, stackableSchema);
-  const { body, trackingId } = await validateStackable(c.env, redeemables.map((r) => r.id), context, c.get('requestId'));
-  return respond(c, body, trackingId);
+export const clientValidationsRoutes = new Hono<AppBindings>().post('/', async (c) => {
+  const input = await readJsonBody(c);
+  const { redeemables, ...raw } = parseInput(stackableSchema, input);
+  const { identity_signature } = parseInput(clientIdentitySchema, input ?? {});
+  const context = await trustedClientContext(c.env, raw, requestSignature(identity_signature, c.req.header(SIGNATURE_HEADER)));
+  const { body, trackingId } = await validateStackable(c.env, redeemables.map((r) => r.id), context, c.get('requestId'), { record: context.tracking_id !== undefined });
+  return respond(c, withoutCustomerIds(body), trackingId, context.tracking_id !== undefined);
 });

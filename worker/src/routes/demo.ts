@@ -1,15 +1,19 @@
-import { Hono } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie';
 import { z } from 'zod';
+import { signIdentity } from '../../../shared/identity';
 import type { AppBindings, Env } from '../env';
-import { ApiError } from '../errors';
+import { ApiError, unauthorized } from '../errors';
 import { parseJsonBody } from '../lib/validation';
 
 type ApiFetch = (request: Request, env: Env, ctx: ExecutionContext) => Response | Promise<Response>;
 
+const email = z.string().max(254).regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address');
+
+const signInSchema = z.object({ email, name: z.string().max(255).optional() });
+
 const checkoutSchema = z.object({
   code: z.string().min(1).max(100),
-  email: z.string().max(254).regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address'),
-  name: z.string().max(255).optional(),
   amount: z.number().int().min(0),
   items: z.array(z.object({ sku_id: z.string().max(255), quantity: z.number().int().min(1), price: z.number().int().min(0) })).max(50).optional(),
   tracking_id: z.string().max(255).optional(),
@@ -30,11 +34,43 @@ function timelineEntry(entry: ActivityEntry) {
   return line(entry.type, {});
 }
 
+const SESSION_COOKIE = 'vs_demo_session';
+
+/** The demo's session key, apart from the identity signatures made with the same secret. */
+const sessionKey = (env: Env): string => {
+  if (!env.IDENTITY_SECRET) throw new ApiError(404, 'not_found', 'Resource not found', 'The demo needs IDENTITY_SECRET (.dev.vars.example).');
+  return `demo-session:${env.IDENTITY_SECRET}`;
+};
+
 /**
- * The demo storefront (npm start): its page and the backend route a real shop would run on its own
- * server. That route holds the server key and talks to the public API exactly like such a backend,
- * so the demo shows the real flow. Off unless DEMO=on (.dev.vars.example sets it): in production
- * it would let anyone redeem with the server key.
+ * The demo's backend routes change state with the server key: only the demo page itself may call
+ * them. JSON only (a cross-site form cannot send it without a preflight) and same origin, by
+ * Origin or, failing that, by Sec-Fetch-Site (neither can be set by a page's script).
+ */
+const sameOriginJson: MiddlewareHandler<AppBindings> = async (c, next) => {
+  const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+  if (c.req.method === 'POST' && type !== 'application/json') {
+    throw new ApiError(415, 'unsupported_media_type', 'Unsupported media type', 'Content-Type must be application/json.');
+  }
+  const origin = c.req.header('origin');
+  const sameOrigin = origin ? origin === new URL(c.req.url).origin : c.req.header('sec-fetch-site') === 'same-origin';
+  if (!sameOrigin) throw new ApiError(403, 'forbidden', 'Forbidden', 'The demo backend answers its own page only.');
+  await next();
+};
+
+/** The signed-in shopper of this browser: a signed, HttpOnly session cookie. */
+async function sessionOf(c: Context<AppBindings>): Promise<{ email: string; name?: string }> {
+  const value = await getSignedCookie(c, sessionKey(c.env), SESSION_COOKIE);
+  if (!value) throw unauthorized();
+  return JSON.parse(value) as { email: string; name?: string };
+}
+
+/**
+ * The demo storefront (npm start): its page and the backend routes a real shop would run on its
+ * own server. They hold the server key and IDENTITY_SECRET and talk to the public API exactly like
+ * such a backend, so the demo shows the real flow: sign-in gives the page the signature of the
+ * shopper's identity; checkout redeems for the signed-in shopper only. Off unless DEMO=on
+ * (.dev.vars.example sets it): the demo's sign-in asks for no password.
  */
 export function demoRoutes(api: ApiFetch) {
   return new Hono<AppBindings>()
@@ -44,7 +80,26 @@ export function demoRoutes(api: ApiFetch) {
     })
     // The page reads the client key from here, so editing .dev.vars needs no change to the page.
     .get('/api/config', (c) => c.json({ clientApplicationId: c.env.CLIENT_APP_ID, clientToken: c.env.CLIENT_TOKEN }))
+    .use('/api/session', sameOriginJson)
+    .use('/api/checkout', sameOriginJson)
+    // Sign-in: what a shop's login does, plus the identity signature for Vouchsafe.setIdentity.
+    .post('/api/session', async (c) => {
+      const { email: address, name } = await parseJsonBody(c, signInSchema);
+      const secure = new URL(c.req.url).protocol === 'https:';
+      await setSignedCookie(c, SESSION_COOKIE, JSON.stringify({ email: address, name }), sessionKey(c.env), {
+        path: '/demo/',
+        httpOnly: true,
+        sameSite: 'Strict',
+        secure,
+      });
+      return c.json({ email: address, name: name ?? null, signature: await signIdentity(c.env.IDENTITY_SECRET as string, address) });
+    })
+    .delete('/api/session', (c) => {
+      deleteCookie(c, SESSION_COOKIE, { path: '/demo/' });
+      return c.body(null, 204);
+    })
     .post('/api/checkout', async (c) => {
+      const shopper = await sessionOf(c);
       const input = await parseJsonBody(c, checkoutSchema);
       const call = async (method: string, path: string, body?: unknown) => {
         const res = await api(
@@ -59,16 +114,17 @@ export function demoRoutes(api: ApiFetch) {
         return { status: res.status, body: (await res.json()) as Record<string, unknown> };
       };
       const redemption = await call('POST', `/v1/vouchers/${encodeURIComponent(input.code)}/redemption`, {
-        customer: { source_id: input.email, email: input.email, ...(input.name ? { name: input.name } : {}) },
+        customer: { source_id: shopper.email, email: shopper.email, ...(shopper.name ? { name: shopper.name } : {}) },
         order: { amount: input.amount, items: input.items },
         tracking_id: input.tracking_id,
       });
-      const customer = await call('GET', `/v1/customers/${encodeURIComponent(input.email)}`);
-      const id = String(customer.body.id ?? input.email);
+      const customer = await call('GET', `/v1/customers/${encodeURIComponent(shopper.email)}`);
+      const id = String(customer.body.id ?? shopper.email);
       const [segments, activity] = await Promise.all([
         call('GET', `/v1/customers/${encodeURIComponent(id)}/segments`),
         call('GET', `/v1/customers/${encodeURIComponent(id)}/activity?limit=50`),
       ]);
+      // All of it is the signed-in shopper's own data.
       return c.json({
         redemption: redemption.body,
         redeemed: redemption.status === 200,

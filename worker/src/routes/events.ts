@@ -1,11 +1,26 @@
 import { Hono } from 'hono';
 import type { AppBindings } from '../env';
-import { parseJsonBody } from '../lib/validation';
+import { parseInput, parseJsonBody, readJsonBody } from '../lib/validation';
+import { clientIdentitySchema } from '../schemas/identity';
 import { eventCreateSchema } from '../schemas/events';
-import { type EventCaller, trackEvent } from '../services/events';
+import { DailyEventCapReached, trackClientEvent, trackEvent } from '../services/events';
+import { requestSignature, SIGNATURE_HEADER } from '../services/identity';
 
-/** POST /v1/events (server key) and POST /client/v1/events (client key) share the handler. */
-export const eventRoutes = (caller: EventCaller) =>
-  new Hono<AppBindings>().post('/', async (c) =>
-    c.json(await trackEvent(c.env.DB, await parseJsonBody(c, eventCreateSchema), caller)),
-  );
+/** POST /v1/events (server key). */
+export const eventRoutes = new Hono<AppBindings>().post('/', async (c) =>
+  c.json(await trackEvent(c.env.DB, await parseJsonBody(c, eventCreateSchema))),
+);
+
+/** POST /client/v1/events (public client key), with the browser SDK's identity_hash and its signature. */
+export const clientEventRoutes = new Hono<AppBindings>().post('/', async (c) => {
+  const body = await readJsonBody(c);
+  const input = parseInput(eventCreateSchema, body);
+  const { identity_hash, identity_signature } = parseInput(clientIdentitySchema, body ?? {});
+  const signature = requestSignature(identity_signature, c.req.header(SIGNATURE_HEADER));
+  try {
+    return c.json(await trackClientEvent(c.env, input, { identityHash: identity_hash, signature }));
+  } catch (error) {
+    if (error instanceof DailyEventCapReached) c.header('Retry-After', String(error.retryAfterSeconds));
+    throw error;
+  }
+});

@@ -2,8 +2,7 @@ import { type Context, Hono } from 'hono';
 import type { AppBindings } from '../env';
 import { ApiError, invalidQueryParams } from '../errors';
 import { parseQuery } from '../lib/qs';
-import { parseInput, parseJsonBody } from '../lib/validation';
-import { rateLimitValidate } from '../middleware/rate-limit';
+import { parseInput, parseJsonBody, readJsonBody } from '../lib/validation';
 import {
   redemptionListQuerySchema,
   rollbackBodySchema,
@@ -12,7 +11,9 @@ import {
   validationContextSchema,
   voucherRedemptionsQuerySchema,
 } from '../schemas/checkout';
+import { clientIdentitySchema } from '../schemas/identity';
 import { cleanCode } from '../schemas/vouchers';
+import { requestSignature, SIGNATURE_HEADER, trustedClientContext } from '../services/identity';
 import { redeem, type RedeemRequest } from '../services/redeem';
 import { getRedemption, listRedemptions, listVoucherRedemptions } from '../services/redemption-queries';
 import { rollbackRedemption, rollbackStackedRedemption } from '../services/rollback';
@@ -29,7 +30,13 @@ function listQuery(c: Context<AppBindings>) {
 
 /** POST /v1/redemptions and POST /client/v1/redemptions share everything but the caller. */
 async function redeemStackable(c: Context<AppBindings>, caller: RedeemRequest['caller']) {
-  const { redeemables, ...context } = await parseJsonBody(c, stackableSchema);
+  const input = await readJsonBody(c);
+  const { redeemables, ...raw } = parseInput(stackableSchema, input);
+  // The client key is public: only a signed identity counts, and no customer field is believed.
+  const context =
+    caller === 'client'
+      ? await trustedClientContext(c.env, raw, requestSignature(parseInput(clientIdentitySchema, input ?? {}).identity_signature, c.req.header(SIGNATURE_HEADER)))
+      : raw;
   return redeem(c.env, {
     route: 'stackable',
     caller,
@@ -85,7 +92,7 @@ export const stackableValidationRoutes = new Hono<AppBindings>().post('/', async
  * every storefront page, so this is off unless CLIENT_REDEMPTIONS=on (as Voucherify asks a project
  * to enable client-side redemption). It names existing customers only and writes none.
  */
-export const clientRedemptionRoutes = new Hono<AppBindings>().post('/', rateLimitValidate, async (c) => {
+export const clientRedemptionRoutes = new Hono<AppBindings>().post('/', async (c) => {
   if (c.env.CLIENT_REDEMPTIONS !== 'on') {
     throw new ApiError(403, 'forbidden', 'Forbidden', 'Client-side redemptions are disabled; the operator enables them with CLIENT_REDEMPTIONS=on.');
   }

@@ -1,7 +1,8 @@
 /** Tracking ids and identity hashes: the anonymous side of a visitor. */
 
-/** `track_` + 128 bits in base64url (22 characters), as minted here or by the browser SDK. */
-export const TRACKING_ID = /^track_[A-Za-z0-9_-]{22}$/;
+import { TRACKING_ID } from '../../../shared/identity';
+
+export { TRACKING_ID };
 
 /** The cookie the browser SDK reads (client/cookie.ts default) and the worker may set. */
 export const TRACKING_COOKIE = 'vs_tid';

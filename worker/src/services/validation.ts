@@ -35,11 +35,13 @@ const refusal = (reason: string, key: string, code: string): Refusal => ({
   error: { code: 400, key, message: reason, details: code },
 });
 
-export const ambiguousTrackingId = (trackingId: string, linked: string, claimed: string) =>
+// The message names the two identifiers the caller itself used (Voucherify's own example pairs two
+// tracking ids), never the customer the profile is linked to: the client key is public.
+export const ambiguousTrackingId = (trackingId: string, _linked: string, claimed: string) =>
   new ApiError(
     400,
     'ambiguous_tracking_id',
-    `Ambiguous trackingId ('${linked}' vs. '${claimed}')`,
+    `Ambiguous trackingId ('${trackingId}' vs. '${claimed}')`,
     'The customer cannot be identified as two different identifiers have been used between requests from same origin.',
     { id: trackingId, type: 'tracking_id' },
   );
@@ -226,6 +228,11 @@ export function validateResponse(
 export interface ValidateOptions {
   /** Server key only: write the customer of the request first, as the customers API would. */
   upsertCustomer?: boolean;
+  /**
+   * false: record nothing (no tracking profile, no attempt). A client request that carries no
+   * tracking id (a visitor who has not consented) leaves no trace; its answer's id is never stored.
+   */
+  record?: boolean;
 }
 
 /**
@@ -239,7 +246,8 @@ export async function validateVoucher(env: Env, code: string, context: Validatio
     options.upsertCustomer ? checkoutCustomerWrites(env.DB, context, now) : undefined,
   ]);
   const attempt = { codes: [code], amount: orderFigures(context.order, context.amount).amount, now };
-  const subject = await readVisitor(env, [code], context, tracking.id, attempt, writes);
+  const recorded = options.record !== false;
+  const subject = await readVisitor(env, [code], context, recorded ? tracking.id : null, recorded ? attempt : undefined, writes);
   const [definition = null] = await definitionsOf(env, subject, [code]);
   const judgement: Judgement = definition ? judge(definition, subject, context, now) : { valid: false, ...voucherNotFound(code) };
   const body = validateResponse(code, definition, judgement, context, tracking.id, subject.customer?.id ?? null, requestId);
@@ -273,7 +281,9 @@ export async function validateStackable(env: Env, codes: string[], context: Vali
     options.upsertCustomer ? checkoutCustomerWrites(env.DB, context, now) : undefined,
   ]);
   const figures = orderFigures(context.order, context.amount);
-  const subject = await readVisitor(env, codes, context, tracking.id, { codes, amount: figures.amount, now }, writes);
+  const recorded = options.record !== false;
+  const attempt = { codes, amount: figures.amount, now };
+  const subject = await readVisitor(env, codes, context, recorded ? tracking.id : null, recorded ? attempt : undefined, writes);
   const definitions = await definitionsOf(env, subject, codes);
   const customerId = subject.customer?.id ?? null;
   const results: StackedResult[] = codes.map((code, i) => {

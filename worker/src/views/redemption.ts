@@ -110,13 +110,16 @@ export function orderSummary(
   return summary;
 }
 
-/** Who sees the answer: a client-key caller never gets a customer's stored fields (name, email, metadata). */
+/**
+ * Who sees the answer: a client-key caller (the key is public) is told nothing stored about a
+ * customer, not even the internal id: the redemption is recorded for the customer, the answer
+ * names none.
+ */
 export type Audience = 'server' | 'client';
 
 /** OA SimpleCustomer. */
-function customerJson(row: CustomerRow | undefined, audience: Audience) {
+function customerJson(row: CustomerRow | undefined) {
   if (!row) return null;
-  if (audience === 'client') return { id: row.id, source_id: row.source_id, object: 'customer' as const };
   return { id: row.id, name: row.name, email: row.email, source_id: row.source_id, metadata: JSON.parse(row.metadata) as Record<string, unknown>, object: 'customer' as const };
 }
 
@@ -130,15 +133,15 @@ function relatedObject(row: RedemptionRow): { type: 'voucher' | 'redemption'; id
   return { type: 'voucher', id: row.voucher_id };
 }
 
-function orderJson(row: RedemptionRow, customer: CustomerRow | undefined): OrderCalculated | null {
+function orderJson(row: RedemptionRow, customer: CustomerRow | undefined, audience: Audience): OrderCalculated | null {
   // A failed redemption has no order (OA "Failed Voucher" example, OA:L44469).
   if (row.result === 'FAILURE') return null;
   const stored = JSON.parse(row.order_json) as OrderCalculated;
   const related = relatedObject(row);
   return {
     ...stored,
-    customer_id: row.customer_id,
-    customer: customer ? { id: customer.id, object: 'customer' } : null,
+    customer_id: audience === 'client' ? null : row.customer_id,
+    customer: customer && audience === 'server' ? { id: customer.id, object: 'customer' } : null,
     // Rows written before orders kept their redemptions map get the single-voucher entry.
     redemptions: stored.redemptions ?? { [row.id]: { date: toIso(row.created_at), related_object_type: related.type, related_object_id: related.id } },
   };
@@ -178,7 +181,7 @@ export function redemptionView(row: RedemptionRow, related: RedemptionRelations,
     id: row.id,
     object: row.object,
     date: toIso(row.created_at),
-    customer_id: row.customer_id,
+    customer_id: audience === 'client' ? null : row.customer_id,
     tracking_id: row.tracking_id,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     // A child: its parent (OA:L24562; SDK Redemptions.d.ts:158). A rollback: what it rolled back.
@@ -187,9 +190,9 @@ export function redemptionView(row: RedemptionRow, related: RedemptionRelations,
     result: row.result,
     status: row.status,
     ...(row.result === 'FAILURE' ? { failure_code: row.failure_code, failure_message: row.failure_message } : {}),
-    order: orderJson(row, customer),
+    order: orderJson(row, customer, audience),
     channel: { channel_id: row.channel_id, channel_type: 'API' as const },
-    customer: customerJson(customer, audience),
+    customer: audience === 'client' ? null : customerJson(customer),
     related_object_type: target.type,
     related_object_id: target.id,
     voucher,

@@ -37,7 +37,7 @@ export async function trackEvent(db: D1Database, input: EventCreate): Promise<Ev
 
 const missingCustomer = () => new ApiError(400, 'missing_customer', 'Missing customer', 'customer: give id or source_id');
 
-/** The event, the segment memberships it may change, and the customer as it now is: one batch. */
+/** The event through the customer-write pipeline: the event, the memberships it may change, and the customer as it now is, in one batch. */
 async function recordCustomerEvent(
   db: D1Database,
   input: EventCreate,
@@ -45,14 +45,9 @@ async function recordCustomerEvent(
   statements: D1PreparedStatement[],
   now: number,
 ): Promise<customersDb.CustomerRow | undefined> {
-  const active = await membership.loadActiveSegments(db);
-  statements.push(
-    eventsDb.insertCustomerEvent(db, { id: randomId('evcus_'), type: input.event, metadata: input.metadata ?? {}, createdAt: now }, selector),
-    ...membership.refreshMemberships(db, active, selector, now),
-    customersDb.selectCustomers(db, selector),
-  );
-  const results = await db.batch<customersDb.CustomerRow>(statements);
-  return results.at(-1)?.results[0];
+  const event = eventsDb.insertCustomerEvent(db, { id: randomId('evcus_'), type: input.event, metadata: input.metadata ?? {}, createdAt: now }, selector);
+  const { customers } = await membership.writeCustomers(db, [...statements, event], selector, now);
+  return customers[0];
 }
 
 /**

@@ -247,15 +247,3 @@ export function markRolledBack(db: D1Database, id: string, orderJson: string): D
   return db.prepare("UPDATE redemptions SET status = 'ROLLED_BACK', order_json = ? WHERE id = ?").bind(orderJson, id);
 }
 
-/** Which named constraint or trigger aborted a batch, if one did. */
-export function abortReason(
-  error: unknown,
-): 'voucher_definition_changed' | 'voucher_quantity_exceeded' | 'ambiguous_tracking_id' | 'duplicate_idempotency_key' | 'already_rolled_back' | null {
-  const message = error instanceof Error ? error.message : '';
-  if (message.includes('voucher_definition_changed')) return 'voucher_definition_changed';
-  if (message.includes('voucher_quantity_exceeded')) return 'voucher_quantity_exceeded';
-  if (message.includes('ambiguous_tracking_id')) return 'ambiguous_tracking_id';
-  if (message.includes('redemptions.idempotency_key')) return 'duplicate_idempotency_key';
-  if (message.includes('redemptions.rollback_of')) return 'already_rolled_back';
-  return null;
-}

@@ -338,7 +338,6 @@ export function insertAssignment(db: D1Database, row: AssignmentRow): D1Prepared
     .bind(row.id, row.rule_id, row.related_object_type, row.related_object_id, row.created_at);
 }
 
-
 /** The rules assigned to a voucher, for its cached definition. */
 export async function rulesOfVoucher(db: D1Database, voucherId: string): Promise<RuleRow[]> {
   const { results } = await db
@@ -349,10 +348,6 @@ export async function rulesOfVoucher(db: D1Database, voucherId: string): Promise
     .bind(voucherId)
     .all<RuleRow>();
   return results;
-}
-
-export function isUniqueCodeViolation(error: unknown): boolean {
-  return error instanceof Error && error.message.includes('UNIQUE constraint failed: vouchers.code');
 }
 
 /** A voucher by its exact code and the rules assigned to it, read together (one batch). */

@@ -17,6 +17,7 @@ import { type CustomerBulkRecord, customerBulkRecordSchema, type CustomerListQue
 import { completedAsyncAction } from './async-actions';
 import * as membership from './membership';
 import { membersPredicate } from './segments';
+import { d1Refusal } from '../db/errors';
 
 const duplicateSourceId = (sourceId: string | null | undefined): ApiError =>
   new ApiError(409, 'duplicate_source_id', 'Duplicate source_id', `Another customer already has source_id ${sourceId}`);
@@ -33,7 +34,7 @@ async function writeCustomer(
     const { customers: written } = await membership.writeCustomers(db, [statement], selector, now);
     return written[0] ?? null;
   } catch (error) {
-    if (customers.isUniqueViolation(error, 'customers', 'source_id')) throw duplicateSourceId(write.source_id);
+    if (d1Refusal(error) === 'duplicate_source_id') throw duplicateSourceId(write.source_id);
     throw error;
   }
 }

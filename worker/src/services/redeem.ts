@@ -13,6 +13,7 @@ import { resolveTrackingId, TRACKING_ID } from './tracking';
 import { ambiguousTrackingId, judge, type Judgement, orderFigures, quantityExceeded, type Refusal } from './validation';
 import { definitionsOf, readVisitor } from './visitor';
 import { type Audience, type OrderRedemptionsEntry, orderSummary, redemptionView, stackedRedemptionView } from '../views/redemption';
+import { d1Refusal } from '../db/errors';
 
 export interface RedeemRequest {
   /** POST /v1/vouchers/{code}/redemption answers one redemption; POST /v1/redemptions the stacked envelope. */
@@ -308,7 +309,7 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
   try {
     results = await env.DB.batch<Record<string, unknown>>(batch.statements);
   } catch (error) {
-    const reason = redemptionsDb.abortReason(error);
+    const reason = d1Refusal(error);
     if (reason === 'voucher_definition_changed') throw new VoucherChanged();
     if (reason === 'voucher_quantity_exceeded') {
       // Another redemption took the last unit between our read and our write.
@@ -381,7 +382,7 @@ async function recordUnknownCode(db: D1Database, request: RedeemRequest, code: s
   try {
     await redemptionsDb.insertRedemption(db, row).run();
   } catch (error) {
-    if (redemptionsDb.abortReason(error) !== 'duplicate_idempotency_key') throw error;
+    if (d1Refusal(error) !== 'duplicate_idempotency_key') throw error;
   }
   return notFound('voucher', code);
 }
@@ -411,7 +412,7 @@ async function recordFailure(
       redemptionsDb.insertRedemption(db, row, sel),
     ]);
   } catch (error) {
-    if (redemptionsDb.abortReason(error) !== 'duplicate_idempotency_key') throw error;
+    if (d1Refusal(error) !== 'duplicate_idempotency_key') throw error;
   }
   return redeemError(row);
 }

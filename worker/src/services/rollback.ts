@@ -6,6 +6,7 @@ import { randomId } from '../lib/ids';
 import { contextCustomerWrite, type RollbackBody } from '../schemas/checkout';
 import * as membership from './membership';
 import { redemptionView, rolledBackOrder, stackedRollbackView } from '../views/redemption';
+import { d1Refusal } from '../db/errors';
 
 export interface RollbackRequest {
   id: string;
@@ -110,7 +111,7 @@ async function rollback(env: Env, request: RollbackRequest, endpoint: 'single' |
     results = await env.DB.batch<Record<string, unknown>>(statements);
   } catch (error) {
     // A concurrent rollback of the same redemption inserted its rollback first.
-    if (redemptionsDb.abortReason(error) === 'already_rolled_back') throw alreadyRolledBack(request.id);
+    if (d1Refusal(error) === 'already_rolled_back') throw alreadyRolledBack(request.id);
     throw error;
   }
   const related = redemptionsDb.readRelations(results.slice(-2));

@@ -6,6 +6,7 @@ import { ApiError, invalidPayload, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import type { AssignmentListQuery, ValidationRuleListQuery, ValidationRuleUpdate } from '../schemas/validation-rules';
 import type { VoucherCreate, VoucherListQuery, VoucherUpdate } from '../schemas/vouchers';
+import { d1Refusal } from '../db/errors';
 
 type Bindings = Pick<Env, 'DB' | 'CACHE'>;
 
@@ -77,8 +78,8 @@ export async function createVoucher(env: Bindings, input: VoucherCreate): Promis
     try {
       await env.DB.batch([vouchersDb.insertVoucher(env.DB, row), ...assignments.map((a) => vouchersDb.insertAssignment(env.DB, a))]);
     } catch (error) {
-      if (isForeignKeyViolation(error)) throw notFound('validation_rules', ruleIds.join(', ')); // deleted since the check
-      if (!vouchersDb.isUniqueCodeViolation(error)) throw error;
+      if (d1Refusal(error) === 'missing_reference') throw notFound('validation_rules', ruleIds.join(', ')); // deleted since the check
+      if (d1Refusal(error) !== 'duplicate_voucher_code') throw error;
       if (!generated) throw duplicateVoucher(row.code);
       continue;
     }
@@ -86,8 +87,6 @@ export async function createVoucher(env: Bindings, input: VoucherCreate): Promis
   }
   throw new ApiError(409, 'duplicate_found', 'Duplicated resource found', 'Could not generate a free voucher code');
 }
-
-const isForeignKeyViolation = (error: unknown) => error instanceof Error && error.message.includes('FOREIGN KEY constraint failed');
 
 export async function getVoucher(db: D1Database, code: string): Promise<Voucher> {
   return withAssignments(db, await requireVoucher(db, code));
@@ -134,7 +133,7 @@ export async function updateVoucher(env: Bindings, code: string, input: VoucherU
   try {
     row = await vouchersDb.updateVoucher(env.DB, existing.id, patch, Date.now()).first<vouchersDb.VoucherRow>();
   } catch (error) {
-    if (error instanceof Error && error.message.includes('voucher_quantity_exceeded')) {
+    if (d1Refusal(error) === 'voucher_quantity_exceeded') {
       throw invalidPayload(`redemption.quantity: must be at least the redeemed quantity (${existing.redeemed_quantity})`);
     }
     throw error;
@@ -235,7 +234,7 @@ export async function assignValidationRule(env: Bindings, ruleId: string, vouche
   try {
     await vouchersDb.insertAssignment(env.DB, row).run();
   } catch (error) {
-    if (error instanceof Error && error.message.includes('UNIQUE constraint failed')) {
+    if (d1Refusal(error) === 'duplicate_assignment') {
       throw new ApiError(409, 'duplicate_found', 'Duplicated resource found', `Rule ${ruleId} is already assigned to voucher ${voucher.code}`);
     }
     throw error;

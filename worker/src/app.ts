@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import type { AppBindings } from './env';
-import { ApiError, internalError } from './errors';
+import { apiError, ApiError, internalError } from './errors';
 import { requestId as newRequestId } from './lib/ids';
 import { clientCors, clientKeyAuth, requireAllowedOrigin, serverAuth } from './middleware/auth';
 import { countOps } from './middleware/op-count';
@@ -35,7 +35,7 @@ const limitBody = (maxSize: number) =>
   bodyLimit({
     maxSize,
     onError: () => {
-      throw new ApiError(413, 'request_too_large', 'Request too large', `The request body must be at most ${maxSize} bytes.`);
+      throw apiError('request_too_large', `The request body must be at most ${maxSize} bytes.`);
     },
   });
 // 1 MiB everywhere, except the paths listed here with their own limit (a CSV import of 50,000 rows
@@ -77,7 +77,7 @@ app.route('/client/v1/validations', clientValidationsRoutes);
 app.route('/client/v1/redemptions', clientRedemptionRoutes);
 
 app.notFound(() => {
-  throw new ApiError(404, 'not_found', 'Resource not found', 'No such route');
+  throw apiError('not_found', 'No such route');
 });
 
 app.onError((error, c) => {

@@ -32,19 +32,53 @@ export class ApiError extends Error {
   }
 }
 
-export const invalidPayload = (details: string): ApiError =>
-  new ApiError(400, 'invalid_payload', 'Invalid payload', details);
+/**
+ * Every error key this service answers with, its status and its generic message: the error
+ * documentation of the wire contract in one place. The keys and messages are Voucherify's where it
+ * has them (errors.mdx, the OA examples); the refusals of a voucher (voucher_expired, …) are the
+ * validation's own catalogue (services/validation.ts), since their message is their reason.
+ */
+export const ERRORS = {
+  invalid_payload: [400, 'Invalid payload'],
+  invalid_query_params: [400, 'Invalid query params'],
+  invalid_export_params: [400, 'Invalid export params'],
+  invalid_export_fields: [400, 'Invalid export fields'],
+  missing_customer: [400, 'Missing customer'],
+  not_enough_source_ids: [400, 'Not enough source_ids'],
+  limit_exceeded: [400, 'Limit exceeded'],
+  already_rolled_back: [400, 'Already rolled back'],
+  invalid_redemption: [400, 'Invalid redemption'],
+  invalid_redemption_parent: [400, 'Invalid redemption parent'],
+  invalid_customer: [400, 'Invalid customer'],
+  invalid_rollback_params: [400, 'Invalid rollback'],
+  ambiguous_tracking_id: [400, 'Ambiguous tracking id'],
+  unauthorized: [401, 'Unauthorized'],
+  forbidden: [403, 'Forbidden'],
+  not_found: [404, 'Resource not found'],
+  duplicate_found: [409, 'Duplicated resource found'],
+  duplicate_source_id: [409, 'Duplicate source_id'],
+  idempotency_key_conflict: [409, 'Idempotency key conflict'],
+  voucher_changed: [409, 'Voucher changed'],
+  request_too_large: [413, 'Request too large'],
+  unsupported_media_type: [415, 'Unsupported media type'],
+  too_many_requests: [429, 'Too many requests hit the API too quickly.'],
+  internal_error: [500, 'Internal Server Error'],
+} as const satisfies Record<string, readonly [ErrorStatus, string]>;
+export type ErrorKey = keyof typeof ERRORS;
 
-export const invalidQueryParams = (details: string): ApiError =>
-  new ApiError(400, 'invalid_query_params', 'Invalid query params', details);
+/** An error of the catalogue: its status and generic message come with the key. */
+export function apiError(key: ErrorKey, details?: string, resource?: { id: string; type: string }, customMessage?: string): ApiError {
+  const [status, message] = ERRORS[key];
+  return new ApiError(status, key, message, details, resource, customMessage);
+}
+
+export const invalidPayload = (details: string): ApiError => apiError('invalid_payload', details);
+
+export const invalidQueryParams = (details: string): ApiError => apiError('invalid_query_params', details);
 
 export const notFound = (resourceType: string, id: string): ApiError =>
-  new ApiError(404, 'not_found', 'Resource not found', `Cannot find ${resourceType} with id ${id}`, {
-    id,
-    type: resourceType,
-  });
+  apiError('not_found', `Cannot find ${resourceType} with id ${id}`, { id, type: resourceType });
 
-export const unauthorized = (): ApiError => new ApiError(401, 'unauthorized', 'Unauthorized');
+export const unauthorized = (): ApiError => apiError('unauthorized');
 
-export const internalError = (): ApiError =>
-  new ApiError(500, 'internal_error', 'Internal Server Error', 'An unexpected error occurred; quote the request_id when reporting it.');
+export const internalError = (): ApiError => apiError('internal_error', 'An unexpected error occurred; quote the request_id when reporting it.');

@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { timingSafeEqual } from 'hono/utils/buffer';
 import type { AppBindings } from '../env';
-import { ApiError, unauthorized } from '../errors';
+import { apiError, unauthorized } from '../errors';
 
 /** True only when both headers are present and match a configured (non-empty) key pair. */
 async function keyPairMatches(
@@ -63,7 +63,7 @@ export const requireAllowedOrigin: MiddlewareHandler<AppBindings> = async (c, ne
   const ok = origin !== undefined && origin !== 'null' && (allowed.any || allowed.origins.has(origin));
   if (!ok) {
     c.header('Vary', 'Origin', { append: true });
-    throw new ApiError(403, 'forbidden', 'Forbidden', 'Origin is not allowed');
+    throw apiError('forbidden', 'Origin is not allowed');
   }
   await next();
 };

@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { TRACKING_ID } from '../../../shared/identity';
 import type { AppBindings } from '../env';
-import { ApiError } from '../errors';
+import { apiError } from '../errors';
 
 /** Both limiters count per minute (wrangler.toml), so a refused caller can retry after that. */
 const RETRY_AFTER_SECONDS = 60;
@@ -11,7 +11,7 @@ const MAX_UNITS = 30;
 
 export const tooManyRequests = (c: Context, retryAfterSeconds: number, details = `Retry after ${retryAfterSeconds} seconds.`) => {
   c.header('Retry-After', String(retryAfterSeconds));
-  return new ApiError(429, 'too_many_requests', 'Too many requests hit the API too quickly.', details);
+  return apiError('too_many_requests', details);
 };
 
 /** What a client request costs: one token per voucher code it tries, charged to these buckets. */

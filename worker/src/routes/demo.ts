@@ -3,7 +3,7 @@ import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { signIdentity } from '../../../shared/identity';
 import type { AppBindings, Env } from '../env';
-import { ApiError, unauthorized } from '../errors';
+import { apiError, unauthorized } from '../errors';
 import { parseJsonBody } from '../lib/validation';
 
 type ApiFetch = (request: Request, env: Env, ctx: ExecutionContext) => Response | Promise<Response>;
@@ -38,7 +38,7 @@ const SESSION_COOKIE = 'vs_demo_session';
 
 /** The demo's session key, apart from the identity signatures made with the same secret. */
 const sessionKey = (env: Env): string => {
-  if (!env.IDENTITY_SECRET) throw new ApiError(404, 'not_found', 'Resource not found', 'The demo needs IDENTITY_SECRET (.dev.vars.example).');
+  if (!env.IDENTITY_SECRET) throw apiError('not_found', 'The demo needs IDENTITY_SECRET (.dev.vars.example).');
   return `demo-session:${env.IDENTITY_SECRET}`;
 };
 
@@ -50,11 +50,11 @@ const sessionKey = (env: Env): string => {
 const sameOriginJson: MiddlewareHandler<AppBindings> = async (c, next) => {
   const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
   if (c.req.method === 'POST' && type !== 'application/json') {
-    throw new ApiError(415, 'unsupported_media_type', 'Unsupported media type', 'Content-Type must be application/json.');
+    throw apiError('unsupported_media_type', 'Content-Type must be application/json.');
   }
   const origin = c.req.header('origin');
   const sameOrigin = origin ? origin === new URL(c.req.url).origin : c.req.header('sec-fetch-site') === 'same-origin';
-  if (!sameOrigin) throw new ApiError(403, 'forbidden', 'Forbidden', 'The demo backend answers its own page only.');
+  if (!sameOrigin) throw apiError('forbidden', 'The demo backend answers its own page only.');
   await next();
 };
 
@@ -75,7 +75,7 @@ async function sessionOf(c: Context<AppBindings>): Promise<{ email: string; name
 export function demoRoutes(api: ApiFetch) {
   return new Hono<AppBindings>()
     .use('*', async (c, next) => {
-      if (c.env.DEMO !== 'on') throw new ApiError(404, 'not_found', 'Resource not found', 'The demo is off (DEMO=on enables it).');
+      if (c.env.DEMO !== 'on') throw apiError('not_found', 'The demo is off (DEMO=on enables it).');
       await next();
     })
     // The page reads the client key from here, so editing .dev.vars needs no change to the page.
@@ -139,7 +139,7 @@ export function demoRoutes(api: ApiFetch) {
       if (url.pathname === '/demo') return c.redirect('/demo/', 301);
       const asset = await c.env.ASSETS.fetch(c.req.raw);
       // 304 answers a revalidation (If-None-Match): the browser's copy is still good.
-      if (!asset.ok && asset.status !== 304) throw new ApiError(404, 'not_found', 'Resource not found', 'No such file');
+      if (!asset.ok && asset.status !== 304) throw apiError('not_found', 'No such file');
       const res = new Response(asset.body, asset);
       res.headers.set('Cache-Control', 'no-cache');
       return res;

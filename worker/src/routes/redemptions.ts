@@ -1,6 +1,6 @@
 import { type Context, Hono } from 'hono';
 import type { AppBindings } from '../env';
-import { ApiError, invalidQueryParams } from '../errors';
+import { apiError, invalidQueryParams } from '../errors';
 import { parseQuery } from '../lib/qs';
 import { parseInput, parseJsonBody, readJsonBody } from '../lib/validation';
 import {
@@ -94,7 +94,7 @@ export const stackableValidationRoutes = new Hono<AppBindings>().post('/', async
  */
 export const clientRedemptionRoutes = new Hono<AppBindings>().post('/', async (c) => {
   if (c.env.CLIENT_REDEMPTIONS !== 'on') {
-    throw new ApiError(403, 'forbidden', 'Forbidden', 'Client-side redemptions are disabled; the operator enables them with CLIENT_REDEMPTIONS=on.');
+    throw apiError('forbidden', 'Client-side redemptions are disabled; the operator enables them with CLIENT_REDEMPTIONS=on.');
   }
   c.header('Cache-Control', 'no-store');
   return c.json(await redeemStackable(c, 'client'));

@@ -9,7 +9,7 @@ import type {
 } from '../../../shared/types';
 import * as asyncActions from '../db/async-actions';
 import * as customers from '../db/customers';
-import { ApiError, notFound } from '../errors';
+import { apiError, ApiError, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
 import { parseInput } from '../lib/validation';
@@ -20,7 +20,7 @@ import { membersPredicate } from './segments';
 import { d1Refusal } from '../db/errors';
 
 const duplicateSourceId = (sourceId: string | null | undefined): ApiError =>
-  new ApiError(409, 'duplicate_source_id', 'Duplicate source_id', `Another customer already has source_id ${sourceId}`);
+  apiError('duplicate_source_id', `Another customer already has source_id ${sourceId}`);
 
 /** Runs one customer write through the customer-write pipeline; a taken source_id is a 409 with nothing written. */
 async function writeCustomer(
@@ -162,7 +162,7 @@ export async function bulkMergeMetadata(
   requestId: string,
 ): Promise<AsyncAction> {
   if (sourceIds.length === 0) {
-    throw new ApiError(400, 'not_enough_source_ids', 'Not enough source_ids', 'source_ids must hold at least one source id');
+    throw apiError('not_enough_source_ids', 'source_ids must hold at least one source id');
   }
   const startedAt = Date.now();
   const distinct = [...new Set(sourceIds)];

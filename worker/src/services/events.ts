@@ -3,7 +3,7 @@ import * as customersDb from '../db/customers';
 import * as eventsDb from '../db/events';
 import { recordCappedProfileEvent } from '../db/anonymous-profiles';
 import type { Env } from '../env';
-import { ApiError, invalidPayload, notFound } from '../errors';
+import { apiError, ApiError, invalidPayload, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import type { EventCreate } from '../schemas/events';
 import { findTrackingProfile, touchTrackingProfile } from '../db/tracking';
@@ -35,7 +35,7 @@ export async function trackEvent(db: D1Database, input: EventCreate): Promise<Ev
   return eventResponse(input.event, await recordCustomerEvent(db, input, selector, statements, now));
 }
 
-const missingCustomer = () => new ApiError(400, 'missing_customer', 'Missing customer', 'customer: give id or source_id');
+const missingCustomer = () => apiError('missing_customer', 'customer: give id or source_id');
 
 /** The event through the customer-write pipeline: the event, the memberships it may change, and the customer as it now is, in one batch. */
 async function recordCustomerEvent(

@@ -3,7 +3,7 @@ import * as redemptionsDb from '../db/redemptions';
 import { findTrackingProfile, linkAndMerge, type ValidationSubject } from '../db/tracking';
 import * as vouchersDb from '../db/vouchers';
 import type { Env } from '../env';
-import { ApiError, notFound } from '../errors';
+import { apiError, ApiError, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
 import { contextCustomerWrite, type ValidationContext } from '../schemas/checkout';
@@ -138,10 +138,7 @@ async function requestHash(request: RedeemRequest): Promise<string> {
 
 /** Stripe's semantics: a key names one request; another request with it is refused, never answered with the first one's result. */
 const idempotencyConflict = (key: string) =>
-  new ApiError(
-    409,
-    'idempotency_key_conflict',
-    'Idempotency key conflict',
+  apiError('idempotency_key_conflict',
     `The Idempotency-Key ${key} was first used with a different request; use a new key for a new request.`,
   );
 
@@ -266,7 +263,7 @@ export async function redeem(env: Env, request: RedeemRequest) {
       // what replaced it; a voucher that keeps changing under the request is a conflict.
       if (!(error instanceof VoucherChanged)) throw error;
       if (attempt === MAX_REDEEM_ATTEMPTS) {
-        throw new ApiError(409, 'voucher_changed', 'Voucher changed', 'The voucher changed while it was being redeemed; send the request again.');
+        throw apiError('voucher_changed', 'The voucher changed while it was being redeemed; send the request again.');
       }
     }
   }

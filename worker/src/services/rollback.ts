@@ -1,7 +1,7 @@
 import * as customersDb from '../db/customers';
 import * as redemptionsDb from '../db/redemptions';
 import type { Env } from '../env';
-import { ApiError, notFound } from '../errors';
+import { apiError, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import { contextCustomerWrite, type RollbackBody } from '../schemas/checkout';
 import * as membership from './membership';
@@ -17,15 +17,15 @@ export interface RollbackRequest {
 }
 
 const alreadyRolledBack = (id: string) =>
-  new ApiError(400, 'already_rolled_back', 'Already rolled back', `Redemption ${id} has already been rolled back`, { id, type: 'redemption' });
+  apiError('already_rolled_back', `Redemption ${id} has already been rolled back`, { id, type: 'redemption' });
 
 /** A stacked child is rolled back with its parent only (OA24 example "Invalid Redemption Parent", OA24:L65078). */
 const invalidRedemptionParent = () =>
-  new ApiError(400, 'invalid_redemption_parent', 'Invalid redemption parent', 'You can rollback only a redemption that does not have parent redemption.');
+  apiError('invalid_redemption_parent', 'You can rollback only a redemption that does not have parent redemption.');
 
 /** A stacked parent has its own endpoint (OA24 example "Invalid Redemption", OA24:L65086). */
 const invalidRedemption = () =>
-  new ApiError(400, 'invalid_redemption', 'Invalid redemption', 'You can rollback only a single redemption. Use different endpoint for stacked redemption.');
+  apiError('invalid_redemption', 'You can rollback only a single redemption. Use different endpoint for stacked redemption.');
 
 /**
  * The customer of the rollback body updates the redemption's customer ("Customer data … can be
@@ -36,7 +36,7 @@ function customerWrite(db: D1Database, body: RollbackBody, customer: customersDb
   if (!body.customer) return null;
   const named = body.customer.id ?? body.customer.source_id;
   if (!customer || (named !== undefined && named !== customer.id && named !== customer.source_id)) {
-    throw new ApiError(400, 'invalid_customer', 'Invalid customer', `The redemption was not made by customer ${named ?? '(none given)'}`);
+    throw apiError('invalid_customer', `The redemption was not made by customer ${named ?? '(none given)'}`);
   }
   const fields = contextCustomerWrite(body.customer);
   return Object.keys(fields).length > 0 ? customersDb.updateCustomer(db, customer.id, fields, now) : null;
@@ -57,7 +57,7 @@ async function rollback(env: Env, request: RollbackRequest, endpoint: 'single' |
   if (stack && endpoint === 'single') throw invalidRedemption();
   if (original.status === 'ROLLED_BACK') throw alreadyRolledBack(request.id);
   if (original.result !== 'SUCCESS') {
-    throw new ApiError(400, 'invalid_rollback_params', 'Invalid rollback', `Redemption ${request.id} did not succeed`, { id: request.id, type: 'redemption' });
+    throw apiError('invalid_rollback_params', `Redemption ${request.id} did not succeed`, { id: request.id, type: 'redemption' });
   }
 
   const now = Date.now();

@@ -2,7 +2,7 @@ import { parseRuleSet, RuleError } from '../../../shared/rules';
 import type { ValidationRule, Voucher, VoucherList } from '../../../shared/types';
 import * as vouchersDb from '../db/vouchers';
 import type { Env } from '../env';
-import { ApiError, invalidPayload, notFound } from '../errors';
+import { apiError, invalidPayload, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import type { AssignmentListQuery, ValidationRuleListQuery, ValidationRuleUpdate } from '../schemas/validation-rules';
 import type { VoucherCreate, VoucherListQuery, VoucherUpdate } from '../schemas/vouchers';
@@ -31,7 +31,7 @@ async function withAssignments(db: D1Database, row: vouchersDb.VoucherRow): Prom
 
 /** OA24 POST /v1/vouchers/{code} 409 "Duplicate" (OpenAPI24.json:L53936). */
 const duplicateVoucher = (code: string) =>
-  new ApiError(409, 'duplicate_found', 'Duplicated resource found', `Duplicated voucher exists with id ${code}`, { id: code, type: 'voucher' });
+  apiError('duplicate_found', `Duplicated voucher exists with id ${code}`, { id: code, type: 'voucher' });
 
 const jsonOrNull = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
 /** undefined: leave the column as it is; null: clear it. */
@@ -85,7 +85,7 @@ export async function createVoucher(env: Bindings, input: VoucherCreate): Promis
     }
     return vouchersDb.rowToVoucher(row, assignments);
   }
-  throw new ApiError(409, 'duplicate_found', 'Duplicated resource found', 'Could not generate a free voucher code');
+  throw apiError('duplicate_found', 'Could not generate a free voucher code');
 }
 
 export async function getVoucher(db: D1Database, code: string): Promise<Voucher> {
@@ -235,7 +235,7 @@ export async function assignValidationRule(env: Bindings, ruleId: string, vouche
     await vouchersDb.insertAssignment(env.DB, row).run();
   } catch (error) {
     if (d1Refusal(error) === 'duplicate_assignment') {
-      throw new ApiError(409, 'duplicate_found', 'Duplicated resource found', `Rule ${ruleId} is already assigned to voucher ${voucher.code}`);
+      throw apiError('duplicate_found', `Rule ${ruleId} is already assigned to voucher ${voucher.code}`);
     }
     throw error;
   }

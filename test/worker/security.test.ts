@@ -74,7 +74,8 @@ describe('permanent deletion', () => {
     const email = 'erase.me@example.com';
     const name = 'Erasable Person';
     const phone = '+48 555 010 999';
-    const hash = 'b'.repeat(64);
+    // Both devices signed in with the person's e-mail: the browser SDK sends its SHA-256.
+    const hash = await hashIdentity(email);
     await api('POST', '/v1/vouchers/ERASE', { discount: { type: 'AMOUNT', amount_off: 100 } });
     await api('POST', '/v1/segments', { name: 'erasable', filter: { email: { conditions: { $ends_with: ['@example.com'] } } } });
     // Device 1: anonymous history, then a redemption links it.
@@ -102,6 +103,27 @@ describe('permanent deletion', () => {
       const text = JSON.stringify(results);
       for (const needle of needles) expect(`${table}: ${text.includes(needle)}`).toBe(`${table}: false`);
     }
+  });
+
+  it('F13: erasing someone follows only their own identities, never a hash they claimed on their own profile', async () => {
+    await api('POST', '/v1/vouchers/F13', { discount: { type: 'AMOUNT', amount_off: 100 } });
+    const victimHash = await hashIdentity('f13-victim@example.com');
+    const signed = `identity_hash=${victimHash}&identity_signature=${await signHash(victimHash)}`;
+    // The victim's device: anonymous history under their own identity.
+    const victimDevice = 'track_F13VictimDeviceVictim0';
+    await call(`/client/v1/validate?code=F13&tracking_id=${victimDevice}&${signed}`, { headers: CLIENT_HEADERS });
+    await call('/client/v1/events', { method: 'POST', headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify({ event: 'viewed', customer: { source_id: victimDevice } }) });
+    // The attacker puts the victim's hash on their own device (IDENTITY_VERIFICATION=off believes it),
+    // redeems as themselves, then erases themselves.
+    const attackerDevice = 'track_F13AttackerDeviceAtt0';
+    await call(`/client/v1/validate?code=F13&tracking_id=${attackerDevice}&identity_hash=${victimHash}`, { headers: CLIENT_HEADERS }, { IDENTITY_VERIFICATION: 'off' });
+    await api('POST', '/v1/vouchers/F13/redemption', { customer: { source_id: 'f13-attacker@example.com', email: 'f13-attacker@example.com' }, tracking_id: attackerDevice });
+    const attacker = await json(await api('GET', '/v1/customers/f13-attacker@example.com'));
+    const report = await json(await api('POST', `/v1/customers/${attacker.id}/permanent-deletion`, {}));
+    expect(report.data_json.tracking_profiles).toBe(1);
+    // The victim's device and its history are untouched.
+    expect(await env.DB.prepare('SELECT 1 FROM tracking_profiles WHERE id = ?').bind(victimDevice).first()).not.toBeNull();
+    expect((await env.DB.prepare('SELECT count(*) AS n FROM events WHERE profile_id = ?').bind(victimDevice).first<{ n: number }>())?.n).toBe(1);
   });
 });
 

@@ -156,19 +156,21 @@ const PERSONAL_DATA: { table: string; column: string; report: string }[] = [
 
 /**
  * The tracking profiles of the same person: linked to the customer, or carrying the identity hash
- * of one that is (other devices, never linked by a redemption).
+ * of the person's own e-mail or source id (other devices where they signed in, never linked by a
+ * redemption). A hash someone merely claimed on their own profile does not reach anyone else's:
+ * only the hashes of the erased customer's own identities are followed (security review F13).
  */
-const PERSON_TRACKING_PROFILES = `SELECT id FROM tracking_profiles WHERE customer_id = ?1 OR identity_hmac IN
-  (SELECT identity_hmac FROM tracking_profiles WHERE customer_id = ?1 AND identity_hmac IS NOT NULL)`;
+const PERSON_TRACKING_PROFILES = `SELECT id FROM tracking_profiles WHERE customer_id = ?1 OR identity_hmac IN (SELECT value FROM json_each(?2))`;
 
 /** Removes every row about the customer in one batch (all or nothing); returns counts per kind. */
-export async function deleteCustomerPermanently(db: D1Database, id: string): Promise<Record<string, number>> {
+export async function deleteCustomerPermanently(db: D1Database, id: string, identityHmacs: string[]): Promise<Record<string, number>> {
+  const hmacs = JSON.stringify(identityHmacs);
   // The anonymous history of the person's other tracking profiles goes first, while the profiles
   // that name it still exist.
   const anonymous = [
-    { report: 'events', statement: db.prepare(`DELETE FROM events WHERE profile_id IN (${PERSON_TRACKING_PROFILES})`).bind(id) },
-    { report: 'validations', statement: db.prepare(`DELETE FROM validations WHERE tracking_id IN (${PERSON_TRACKING_PROFILES})`).bind(id) },
-    { report: 'tracking_profiles', statement: db.prepare(`DELETE FROM tracking_profiles WHERE id IN (${PERSON_TRACKING_PROFILES})`).bind(id) },
+    { report: 'events', statement: db.prepare(`DELETE FROM events WHERE profile_id IN (${PERSON_TRACKING_PROFILES})`).bind(id, hmacs) },
+    { report: 'validations', statement: db.prepare(`DELETE FROM validations WHERE tracking_id IN (${PERSON_TRACKING_PROFILES})`).bind(id, hmacs) },
+    { report: 'tracking_profiles', statement: db.prepare(`DELETE FROM tracking_profiles WHERE id IN (${PERSON_TRACKING_PROFILES})`).bind(id, hmacs) },
   ];
   const steps = [
     ...anonymous,

@@ -45,7 +45,7 @@ export const customerRoutes = new Hono<AppBindings>()
     return c.body(null, 204);
   })
   .post('/:id/permanent-deletion', async (c) =>
-    c.json(await service.deleteCustomerPermanently(c.env.DB, c.req.param('id'))),
+    c.json(await service.deleteCustomerPermanently(c.env, c.req.param('id'))),
   )
   .get('/:id/segments', async (c) => c.json(await customerSegments(c.env.DB, c.req.param('id'), Date.now())))
   .get('/:id/activity', async (c) => {

@@ -18,6 +18,9 @@ import { completedAsyncAction } from './async-actions';
 import * as membership from './membership';
 import { membersPredicate } from './segments';
 import { d1Refusal } from '../db/errors';
+import { hashIdentity } from '../../../shared/identity';
+import type { Env } from '../env';
+import { identityHmac } from './tracking';
 
 const duplicateSourceId = (sourceId: string | null | undefined): ApiError =>
   apiError('duplicate_source_id', `Another customer already has source_id ${sourceId}`);
@@ -87,9 +90,13 @@ export async function deleteCustomer(db: D1Database, idOrSourceId: string): Prom
 }
 
 /** POST /v1/customers/{id}/permanent-deletion: every row about the person, in one batch. */
-export async function deleteCustomerPermanently(db: D1Database, idOrSourceId: string): Promise<CustomerDeletion> {
+export async function deleteCustomerPermanently(env: Pick<Env, 'DB' | 'TRACKING_SECRET'>, idOrSourceId: string): Promise<CustomerDeletion> {
+  const db = env.DB;
   const existing = await requireCustomer(db, idOrSourceId);
-  const counts = await customers.deleteCustomerPermanently(db, existing.id);
+  // The identity hashes the person's own e-mail and source id give (as the browser SDK hashes them).
+  const identities = [...new Set([existing.email, existing.source_id].filter((v): v is string => !!v))];
+  const hmacs = await Promise.all(identities.map(async (identity) => identityHmac(env.TRACKING_SECRET, await hashIdentity(identity))));
+  const counts = await customers.deleteCustomerPermanently(db, existing.id, hmacs.filter((h): h is string => h !== null));
   return {
     id: randomId('del_'),
     created_at: toIso(Date.now()),

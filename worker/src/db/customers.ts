@@ -10,6 +10,7 @@ import {
 import type { Customer } from '../../../shared/types';
 import type { CustomerListQuery, CustomerWrite } from '../schemas/customers';
 import { toIso } from '../lib/time';
+import type { Sql } from './sql';
 
 /** A row of the customers table, as D1 returns it: one column per catalogue field. */
 export type CustomerRow = { [F in (typeof CUSTOMER_FIELDS)[number] as F['column']]: ColumnValue<F['kind']> } & {
@@ -22,11 +23,8 @@ export type CustomerRow = { [F in (typeof CUSTOMER_FIELDS)[number] as F['column'
 /** address.<key> of the wire object and the column that stores it. */
 export const ADDRESS_COLUMNS = Object.fromEntries(ADDRESS_FIELDS.map((f) => [f.key, f.column])) as Record<AddressKey, WritableColumn>;
 
-/** A SQL boolean expression over `customers c` with its bound values (see shared/filter compileSql). */
-export interface Predicate {
-  sql: string;
-  params: (string | number | null)[];
-}
+/** A SQL boolean expression over `customers c` with its bound values (a fragment of db/sql.ts, as compileSql returns). */
+export type Predicate = Sql;
 
 /** Which customers a statement applies to: the ones just written, or all (the cron). */
 export type CustomerSelector = { ids: string[] } | { sourceIds: string[] } | 'all';

@@ -1,6 +1,7 @@
 import type { RedemptionFilterField, RedemptionListQuery, StringConditions } from '../schemas/checkout';
 import type { CustomerRow, Predicate } from './customers';
 import type { VoucherRow } from './vouchers';
+import { prepare, type Sql, sql } from './sql';
 
 export interface RedemptionRow {
   id: string;
@@ -47,9 +48,8 @@ const COLUMNS = [
  * of the batch (it may be created by the same batch).
  */
 export function insertRedemption(db: D1Database, row: RedemptionRow, customer?: Predicate | null): D1PreparedStatement {
-  const values = COLUMNS.map((column) => (column === 'customer_id' && customer ? `(SELECT c.id FROM customers c WHERE ${customer.sql} LIMIT 1)` : '?'));
-  const params = COLUMNS.flatMap((column) => (column === 'customer_id' && customer ? customer.params : [row[column]]));
-  return db.prepare(`INSERT INTO redemptions (${COLUMNS.join(', ')}) VALUES (${values.join(', ')})`).bind(...params);
+  const values = COLUMNS.map((column) => (column === 'customer_id' && customer ? sql`(SELECT c.id FROM customers c WHERE ${customer} LIMIT 1)` : sql`${row[column]}`));
+  return prepare(db, sql`INSERT INTO redemptions (${sql.raw(COLUMNS.join(', '))}) VALUES (${sql.list(values)})`);
 }
 
 export function findRedemptionsByIdempotencyKey(db: D1Database, key: string): Promise<RedemptionRow | null> {
@@ -123,43 +123,38 @@ const FILTER_COLUMNS: Record<RedemptionFilterField, string> = {
 const likeEscape = (value: string) => value.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 
 /** OA FilterConditionsString on one column; every condition given must hold. */
-function conditionsSql(column: string, conditions: StringConditions): Predicate {
-  const parts: Predicate[] = [];
-  const add = (sql: string, ...params: (string | number | null)[]) => parts.push({ sql, params });
-  if (conditions.$in) add(`${column} IN (SELECT value FROM json_each(?))`, JSON.stringify(conditions.$in));
-  if (conditions.$not_in) add(`(${column} IS NULL OR ${column} NOT IN (SELECT value FROM json_each(?)))`, JSON.stringify(conditions.$not_in));
-  if (conditions.$is !== undefined) add(`${column} = ?`, conditions.$is);
-  if (conditions.$is_not !== undefined) add(`(${column} IS NULL OR ${column} != ?)`, conditions.$is_not);
-  if (conditions.$has_value !== undefined) add(`${column} IS NOT NULL`);
-  if (conditions.$is_unknown !== undefined) add(`${column} IS NULL`);
-  if (conditions.$starts_with !== undefined) add(`${column} LIKE ? ESCAPE '\\'`, `${likeEscape(conditions.$starts_with)}%`);
-  if (conditions.$ends_with !== undefined) add(`${column} LIKE ? ESCAPE '\\'`, `%${likeEscape(conditions.$ends_with)}`);
-  if (conditions.$contains !== undefined) add(`${column} LIKE ? ESCAPE '\\'`, `%${likeEscape(conditions.$contains)}%`);
-  if (conditions.$not_contain !== undefined) add(`(${column} IS NULL OR ${column} NOT LIKE ? ESCAPE '\\')`, `%${likeEscape(conditions.$not_contain)}%`);
-  return join(parts, 'AND');
-}
-
-function join(parts: Predicate[], junction: 'AND' | 'OR'): Predicate {
-  if (parts.length === 0) return { sql: '1', params: [] };
-  return { sql: parts.map((p) => `(${p.sql})`).join(` ${junction} `), params: parts.flatMap((p) => p.params) };
+function conditionsSql(expression: string, conditions: StringConditions): Sql {
+  const column = sql.raw(expression);
+  const parts: Sql[] = [];
+  if (conditions.$in) parts.push(sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(conditions.$in)}))`);
+  if (conditions.$not_in) parts.push(sql`${column} IS NULL OR ${column} NOT IN (SELECT value FROM json_each(${JSON.stringify(conditions.$not_in)}))`);
+  if (conditions.$is !== undefined) parts.push(sql`${column} = ${conditions.$is}`);
+  if (conditions.$is_not !== undefined) parts.push(sql`${column} IS NULL OR ${column} != ${conditions.$is_not}`);
+  if (conditions.$has_value !== undefined) parts.push(sql`${column} IS NOT NULL`);
+  if (conditions.$is_unknown !== undefined) parts.push(sql`${column} IS NULL`);
+  if (conditions.$starts_with !== undefined) parts.push(sql`${column} LIKE ${`${likeEscape(conditions.$starts_with)}%`} ESCAPE '\\'`);
+  if (conditions.$ends_with !== undefined) parts.push(sql`${column} LIKE ${`%${likeEscape(conditions.$ends_with)}`} ESCAPE '\\'`);
+  if (conditions.$contains !== undefined) parts.push(sql`${column} LIKE ${`%${likeEscape(conditions.$contains)}%`} ESCAPE '\\'`);
+  if (conditions.$not_contain !== undefined) parts.push(sql`${column} IS NULL OR ${column} NOT LIKE ${`%${likeEscape(conditions.$not_contain)}%`} ESCAPE '\\'`);
+  return sql.join(parts, 'AND');
 }
 
 /** The WHERE of a redemption list query, over `redemptions r`. */
-export function listPredicate(q: Omit<RedemptionListQuery, 'limit' | 'page' | 'order'>): Predicate {
-  const parts: Predicate[] = [];
+export function listPredicate(q: Omit<RedemptionListQuery, 'limit' | 'page' | 'order'>): Sql {
+  const parts: Sql[] = [];
   // Redemptions of a deleted customer keep its id: an id that is no customer still matches.
-  if (q.customer !== undefined) parts.push({ sql: 'r.customer_id IN (SELECT id FROM customers WHERE id = ? OR source_id = ?) OR r.customer_id = ?', params: [q.customer, q.customer, q.customer] });
-  if (q.result) parts.push({ sql: 'r.result IN (SELECT value FROM json_each(?))', params: [JSON.stringify(q.result)] });
+  if (q.customer !== undefined) parts.push(sql`r.customer_id IN (SELECT id FROM customers WHERE id = ${q.customer} OR source_id = ${q.customer}) OR r.customer_id = ${q.customer}`);
+  if (q.result) parts.push(sql`r.result IN (SELECT value FROM json_each(${JSON.stringify(q.result)}))`);
   // No redemption belongs to a campaign here, so a campaign filter matches none.
-  if (q.campaign !== undefined) parts.push({ sql: '0', params: [] });
-  if (q.createdBefore !== undefined) parts.push({ sql: 'r.created_at < ?', params: [q.createdBefore] });
-  if (q.createdAfter !== undefined) parts.push({ sql: 'r.created_at > ?', params: [q.createdAfter] });
+  if (q.campaign !== undefined) parts.push(sql.raw('0'));
+  if (q.createdBefore !== undefined) parts.push(sql`r.created_at < ${q.createdBefore}`);
+  if (q.createdAfter !== undefined) parts.push(sql`r.created_at > ${q.createdAfter}`);
   if (q.filters) {
     const { junction, ...fields } = q.filters;
     const filters = Object.entries(fields).map(([field, filter]) => conditionsSql(FILTER_COLUMNS[field as RedemptionFilterField], filter.conditions));
-    if (filters.length > 0) parts.push(join(filters, junction === 'or' ? 'OR' : 'AND'));
+    if (filters.length > 0) parts.push(sql.join(filters, junction === 'or' ? 'OR' : 'AND'));
   }
-  return join(parts, 'AND');
+  return sql.join(parts, 'AND');
 }
 
 const ORDER_BY: Record<RedemptionListQuery['order'], string> = {
@@ -185,10 +180,8 @@ export async function listRedemptions(
   page: { limit: number; page: number; order: RedemptionListQuery['order'] },
 ): Promise<{ rows: RedemptionRow[]; total: number } & RedemptionRelations> {
   const [rows, count] = await db.batch<Record<string, unknown>>([
-    db
-      .prepare(`SELECT r.* FROM redemptions r WHERE ${where.sql} ORDER BY ${ORDER_BY[page.order]} LIMIT ? OFFSET ?`)
-      .bind(...where.params, page.limit, (page.page - 1) * page.limit),
-    db.prepare(`SELECT count(*) AS total FROM redemptions r WHERE ${where.sql}`).bind(...where.params),
+    prepare(db, sql`SELECT r.* FROM redemptions r WHERE ${where} ORDER BY ${sql.raw(ORDER_BY[page.order])} LIMIT ${page.limit} OFFSET ${(page.page - 1) * page.limit}`),
+    prepare(db, sql`SELECT count(*) AS total FROM redemptions r WHERE ${where}`),
   ]);
   const list = (rows?.results ?? []) as unknown as RedemptionRow[];
   const related = list.length > 0 ? readRelations(await db.batch<Record<string, unknown>>(relationStatements(db, list))) : relations([], []);
@@ -210,21 +203,21 @@ export function recordRedemptionInSummary(
   customer: Predicate,
   outcome: { succeeded: boolean; orderAmount: number | null; now: number },
 ): D1PreparedStatement {
-  const orders = outcome.succeeded && outcome.orderAmount !== null
-    ? `, orders_total_amount = orders_total_amount + ?, orders_total_count = orders_total_count + 1,
-         orders_last_order_amount = ?, orders_last_order_date = ?`
-    : '';
-  const orderParams = outcome.succeeded && outcome.orderAmount !== null ? [outcome.orderAmount, outcome.orderAmount, outcome.now] : [];
-  return db
-    .prepare(
-      `UPDATE customers AS c SET
-         redemptions_total_redeemed = redemptions_total_redeemed + 1,
-         redemptions_total_succeeded = redemptions_total_succeeded + ?,
-         redemptions_total_failed = redemptions_total_failed + ?,
-         updated_at = ? ${orders}
-       WHERE ${customer.sql}`,
-    )
-    .bind(outcome.succeeded ? 1 : 0, outcome.succeeded ? 0 : 1, outcome.now, ...orderParams, ...customer.params);
+  const { succeeded, orderAmount, now } = outcome;
+  const orders =
+    succeeded && orderAmount !== null
+      ? sql`, orders_total_amount = orders_total_amount + ${orderAmount}, orders_total_count = orders_total_count + 1,
+            orders_last_order_amount = ${orderAmount}, orders_last_order_date = ${now}`
+      : sql.raw('');
+  return prepare(
+    db,
+    sql`UPDATE customers AS c SET
+          redemptions_total_redeemed = redemptions_total_redeemed + 1,
+          redemptions_total_succeeded = redemptions_total_succeeded + ${succeeded ? 1 : 0},
+          redemptions_total_failed = redemptions_total_failed + ${succeeded ? 0 : 1},
+          updated_at = ${now} ${orders}
+        WHERE ${customer}`,
+  );
 }
 
 /** summary.* after a rollback: the order no longer counts. */

@@ -1,6 +1,7 @@
 import type { CustomerRow } from './customers';
 import { segmentsVersionOf, selectSegmentsVersion } from './segments';
 import { selectLiveVouchers } from './vouchers';
+import { prepare, type Sql, sql } from './sql';
 
 /** The fields a validation needs about its subject, read in one D1 batch (one round trip). */
 export interface ValidationSubject {
@@ -143,23 +144,15 @@ export function findTrackingProfile(db: D1Database, id: string): Promise<Trackin
  * was never seen) and moves its events and validations onto the customer. The trigger of migration
  * 0003 aborts the batch when the profile already belongs to another customer.
  */
-export function linkAndMerge(
-  db: D1Database,
-  trackingId: string,
-  customer: { sql: string; params: (string | number | null)[] },
-  now: number,
-): D1PreparedStatement[] {
-  const customerId = `(SELECT c.id FROM customers c WHERE ${customer.sql} LIMIT 1)`;
+export function linkAndMerge(db: D1Database, trackingId: string, customer: Sql, now: number): D1PreparedStatement[] {
+  const customerId = sql`(SELECT c.id FROM customers c WHERE ${customer} LIMIT 1)`;
   return [
-    db
-      .prepare(
-        `INSERT INTO tracking_profiles (id, customer_id, first_seen, last_seen) VALUES (?, ${customerId}, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, last_seen = excluded.last_seen`,
-      )
-      .bind(trackingId, ...customer.params, now, now),
-    db.prepare(`UPDATE events SET profile_id = ${customerId} WHERE profile_id = ?`).bind(...customer.params, trackingId),
-    db
-      .prepare(`UPDATE validations SET customer_id = ${customerId} WHERE tracking_id = ? AND customer_id IS NULL`)
-      .bind(...customer.params, trackingId),
+    prepare(
+      db,
+      sql`INSERT INTO tracking_profiles (id, customer_id, first_seen, last_seen) VALUES (${trackingId}, ${customerId}, ${now}, ${now})
+          ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, last_seen = excluded.last_seen`,
+    ),
+    prepare(db, sql`UPDATE events SET profile_id = ${customerId} WHERE profile_id = ${trackingId}`),
+    prepare(db, sql`UPDATE validations SET customer_id = ${customerId} WHERE tracking_id = ${trackingId} AND customer_id IS NULL`),
   ];
 }

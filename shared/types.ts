@@ -292,30 +292,6 @@ export interface ValidationRule {
   object: 'validation_rules';
 }
 
-export interface OrderItemInput {
-  sku_id?: string;
-  product_id?: string;
-  source_id?: string;
-  related_object?: string;
-  quantity?: number;
-  price?: number;
-  amount?: number;
-}
-
-export interface OrderSummary {
-  amount: number;
-  discount_amount: number;
-  total_discount_amount: number;
-  total_amount: number;
-  applied_discount_amount: number;
-  total_applied_discount_amount: number;
-  items?: OrderItemInput[];
-  metadata: Metadata;
-  customer_id: string | null;
-  referrer_id: null;
-  object: 'order';
-}
-
 export interface ValidateFailure {
   code?: number;
   key: string;

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { csvField, csvRow, parseCsv } from '../../worker/src/lib/csv';
-import { prepareImport, rowsPerChunk, typedCell } from '../../worker/src/services/customer-import';
+import { readImportRows, rowsPerChunk, scanImport, typedCell } from '../../worker/src/services/customer-import';
+
+const file = (text: string) => [new TextEncoder().encode(text)];
 
 const parse = (text: string) => [...parseCsv(text)];
 
@@ -60,10 +62,11 @@ describe('import rows', () => {
   });
 
   it('validates each row with the customers API rules and reports its row, the first data row being 1 (OA:L554)', () => {
-    const prepared = prepareImport('Source_id,Email,Birthdate\na,a@example.com,2000-01-31\nb,not-an-email,\nc,,2001-02-30\n');
-    expect(prepared.total).toBe(3);
-    expect(prepared.rows.map((r) => r.record.source_id)).toEqual(['a']);
-    expect(prepared.failed).toEqual([
+    const csv = 'Source_id,Email,Birthdate\na,a@example.com,2000-01-31\nb,not-an-email,\nc,,2001-02-30\n';
+    const scan = scanImport(file(csv));
+    expect(scan).toMatchObject({ total: 3, valid: 1, failedCount: 2 });
+    expect([...readImportRows(file(csv))].flatMap((r) => (r.write ? [r.write.record.source_id] : []))).toEqual(['a']);
+    expect(scan.failed).toEqual([
       { row: 2, source_id: 'b', reason: 'email: must be an email address' },
       { row: 3, source_id: 'c', reason: 'birthdate: must be a calendar date in the format YYYY-MM-DD' },
     ]);

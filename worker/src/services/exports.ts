@@ -4,7 +4,7 @@ import type { Export, ExportList } from '../../../shared/types';
 import type { Predicate } from '../db/customers';
 import * as exportsDb from '../db/exports';
 import { ApiError, notFound } from '../errors';
-import { csvRow } from '../lib/csv';
+import { csvRow, neutraliseFormula } from '../lib/csv';
 import { randomId } from '../lib/ids';
 import { signToken, verifyToken } from '../lib/signed-token';
 import { toIso } from '../lib/time';
@@ -34,6 +34,8 @@ interface StoredParameters {
   fields: string[];
   filters: Record<string, unknown>;
   response_format: 'CSV';
+  /** Only when asked for (parameters.raw_values): stored exports keep the OA's shape otherwise. */
+  raw_values?: true;
 }
 
 interface ExportEnv {
@@ -102,7 +104,13 @@ function metadataCell(metadata: Record<string, unknown>, path: string[]): string
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-function rowFormatter(fields: string[]): { columns: exportsDb.ExportableColumn[]; format: (row: exportsDb.ExportPageRow) => string } {
+/**
+ * How cells are written: by default a value that would start a formula gets a leading ' (OWASP
+ * CSV injection: a public client can choose a source_id such as =HYPERLINK(…)); raw, as stored.
+ */
+const cellWriter = (raw: boolean) => (raw ? csvRow : (cells: string[]) => csvRow(cells.map(neutraliseFormula)));
+
+function rowFormatter(fields: string[], writeRow: (cells: string[]) => string): { columns: exportsDb.ExportableColumn[]; format: (row: exportsDb.ExportPageRow) => string } {
   const specs = fields.map((f) => fieldSpec(f) as FieldSpec);
   const columns = specs.map((s) => ('column' in s ? s.column : 'metadata'));
   const format = (row: exportsDb.ExportPageRow) => {
@@ -117,7 +125,7 @@ function rowFormatter(fields: string[]): { columns: exportsDb.ExportableColumn[]
       if (spec.format === 'instant') return toIso(Number(value));
       return String(value);
     });
-    return csvRow(cells);
+    return writeRow(cells);
   };
   return { columns, format };
 }
@@ -218,7 +226,7 @@ export async function createExport(env: ExportEnv, origin: string, input: Export
   const row: exportsDb.ExportRow = {
     id: randomId('exp_'),
     exported_object: 'customer',
-    parameters: JSON.stringify({ order, fields, filters, response_format: 'CSV' } satisfies StoredParameters),
+    parameters: JSON.stringify({ order, fields, filters, response_format: 'CSV', ...(params.raw_values ? { raw_values: true } : {}) } satisfies StoredParameters),
     channel: 'API',
     created_at: now,
     updated_at: null,
@@ -275,11 +283,12 @@ export async function downloadExport(
   const parameters = JSON.parse(row.parameters) as StoredParameters;
   // Filters are compiled now (clock-relative conditions mean "now"); a deleted segment is a 404 here.
   const where = await exportPredicate(env.DB, parameters.filters, now);
-  const { columns, format } = rowFormatter(parameters.fields);
+  const writeRow = cellWriter(parameters.raw_values === true);
+  const { columns, format } = rowFormatter(parameters.fields, writeRow);
   const descending = parameters.order === '-created_at';
 
   let cursor = descending ? Number.MAX_SAFE_INTEGER : Number.MIN_SAFE_INTEGER;
-  let header: string | null = csvRow(parameters.fields);
+  let header: string | null = writeRow(parameters.fields);
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {

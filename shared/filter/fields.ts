@@ -1,6 +1,7 @@
 /** @module The field paths a filter may name, what kind each is, and where it lives in D1. */
 
 import { CUSTOMER_FIELDS } from '../customer-fields';
+import { isPrototypeKey, PROTOTYPE_KEY_RULE, PROTOTYPE_KEYS } from '../prototype-keys';
 import { FilterError } from './errors';
 
 /**
@@ -23,8 +24,11 @@ export type Field =
 /** Longest field path, in dot-separated segments (`metadata.a.b.c.d`). */
 export const MAX_PATH_SEGMENTS = 5;
 
-/** Metadata keys and event names a path may name; keeps JSON paths free of quoting problems. */
-export const KEY_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/**
+ * Metadata keys and event names a path may name; keeps JSON paths free of quoting problems, and
+ * prototype keys out (the JSON body parser refuses them as keys anyway).
+ */
+export const KEY_PATTERN = new RegExp(`^(?!(?:${PROTOTYPE_KEYS.join('|')})$)[A-Za-z0-9_-]{1,64}$`);
 
 /** Event names the events API accepts: exactly the ones `events.<name>.count` can name. */
 export const EVENT_NAME_PATTERN = KEY_PATTERN;
@@ -53,6 +57,10 @@ export function resolveField(path: string): Field {
     throw new FilterError('unknown_field', path, `field path "${path}" is deeper than ${MAX_PATH_SEGMENTS} segments`);
   }
   const [root, ...rest] = segments;
+  const prototypeKey = rest.find(isPrototypeKey);
+  if (prototypeKey !== undefined) {
+    throw new FilterError('unknown_field', path, `"${prototypeKey}" in field path "${path}": ${PROTOTYPE_KEY_RULE}`);
+  }
 
   if (root === 'metadata' || root === 'system_metadata') {
     if (rest.length === 0) {

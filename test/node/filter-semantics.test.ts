@@ -194,9 +194,15 @@ describe('evaluate', () => {
     expect(check({ 'summary.orders.total_amount': { conditions: { $less_than: [1] } } })).toBe(false);
   });
 
-  it('does not read inherited properties as metadata', () => {
+  it('refuses prototype keys in field paths, and still reads only own properties as metadata', () => {
+    for (const path of ['metadata.constructor', 'metadata.a.__proto__', 'system_metadata.prototype', 'events.__proto__.count']) {
+      expect(() => parseFilter({ [path]: { conditions: { $has_value: true } } }), path).toThrow(FilterError);
+    }
+    // Metadata stored before keys were checked: an AST naming "constructor" must not see Object's.
     const profile = { metadata: {}, system_metadata: {} } as unknown as FilterProfile;
-    const ast = parseFilter({ 'metadata.constructor': { conditions: { $has_value: true } } });
+    const base = parseFilter({ 'metadata.ctor': { conditions: { $has_value: true } } });
+    const [entry] = base.fields as [FilterAst['fields'][number]];
+    const ast: FilterAst = { ...base, fields: [{ ...entry, field: { ...entry.field, keys: ['constructor'] } as typeof entry.field }] };
     expect(evaluate(ast, profile, 0)).toBe(false);
   });
 });

@@ -60,7 +60,45 @@ const badBodies: string[] = [
   JSON.stringify({ __proto__: { polluted: true }, constructor: { prototype: {} } }),
   JSON.stringify({ rules: { '1': { name: 'order.amount', conditions: { $more_than: [{}] } }, logic: '1 and and' } }),
   JSON.stringify({ source_ids: Array(200).fill('a'), metadata: {} }),
+  // Prototype keys at the top, in metadata and deeper (written as text: an object literal's
+  // __proto__ would set the prototype instead of making a key).
+  '{"__proto__": {"polluted": true}, "source_id": "fz-proto"}',
+  '{"source_id": "fz-proto", "metadata": {"__proto__": {"polluted": true}}}',
+  '{"source_id": "fz-proto", "metadata": {"list": [{"constructor": 1}]}}',
+  '{"customer": {"source_id": "fz-proto", "metadata": {"prototype": 1}}, "order": {"amount": 100, "metadata": {"__proto__": 1}}}',
+  '{"name": "fz", "type": "auto-update", "filter": {"junction": "and", "metadata.constructor": {"conditions": {"$is": ["x"]}}}}',
+  // Nesting past SQLite's json_valid limit (F18), and one level past ours.
+  `{"event": "deep", "source_id": "fz-deep", "customer": {"source_id": "fz-deep"}, "metadata": {"d": ${'['.repeat(1500)}${']'.repeat(1500)}}}`,
+  JSON.stringify({ source_id: 'fz-deep', event: 'deep', customer: { source_id: 'fz-deep' }, metadata: { d: deep(31) } }),
+  // Lone surrogates, as JSON escapes (F22).
+  '{"source_id": "sur-\\ud800-1", "event": "x", "customer": {"source_id": "sur-\\udc00"}}',
+  '{"code": "\\ud800", "name": "\\udfff\\ud800"}',
 ];
+
+const utf8 = (text: string) => new TextEncoder().encode(text);
+const bytes = (...parts: (string | number[])[]) => {
+  const chunks = parts.map((p) => (typeof p === 'string' ? utf8(p) : Uint8Array.from(p)));
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+};
+
+/** Bodies that are not UTF-8 text: Latin-1, stray bytes, a cut sequence, an encoded surrogate, UTF-16. */
+const badlyEncodedBodies: Uint8Array[] = [
+  bytes('{"source_id": "fz-enc", "name": "Jos', [0xe9], '"}'),
+  bytes('{"source_id": "fz-enc', [0xff, 0xfe], '"}'),
+  bytes('{"source_id": "fz-enc', [0xe2, 0x82], '"}'),
+  bytes('{"source_id": "fz-enc', [0xed, 0xa0, 0x80], '"}'),
+  bytes('{"source_id": "fz-enc', [0xc0, 0xaf], '"}'),
+  Uint8Array.from([0xff, 0xfe, ...[...'{"source_id": "fz-enc"}'].flatMap((ch) => [ch.charCodeAt(0), 0])]),
+];
+
+/** Query strings that must be refused by name on every route (prototype keys, percent-encoded non-UTF-8). */
+const hostileQueries = ['__proto__[x]=1', 'constructor=1', 'customer[prototype]=1', 'item[0][__proto__]=1', 'code=%FF', 'limit=%ED%A0%80', '%C0%AF=1', 'metadata[a]=%E2%82'];
 
 async function fingerprint(): Promise<string> {
   const { results: tables } = await env.DB.prepare(
@@ -106,6 +144,64 @@ describe('malformed requests', () => {
       }
     }
     expect(sent).toBe(badBodies.length * ROUTES.length);
+  }, 300_000);
+
+  it('bodies that are not UTF-8 get a 400 naming the byte on every route, and change nothing', async () => {
+    // Permanent deletion takes no body, so it never reads one.
+    const bodyRoutes = ROUTES.filter(([, path]) => !path.endsWith('/permanent-deletion'));
+    for (const body of badlyEncodedBodies) {
+      for (const [method, path, client] of bodyRoutes) {
+        const before = await fingerprint();
+        const res = await call(path, { method, headers: headersFor(client), body });
+        expect(res.status, `${method} ${path}`).toBe(400);
+        const error = (await res.json()) as { key: string; details: string };
+        expect(error.details).toMatch(/^The request body is not valid UTF-8: byte 0x[0-9A-F]{2} at byte offset \d+\.$/);
+        expect(await fingerprint()).toBe(before);
+      }
+    }
+  }, 300_000);
+
+  it('hostile query strings get a 400 naming the parameter on every route (body routes and list routes)', async () => {
+    const paths: [string, string, boolean][] = [
+      ...ROUTES.map(([method, path, client]): [string, string, boolean] => [method, path, client === true]),
+      ...QUERY_ROUTES.map((path): [string, string, boolean] => ['GET', path, path.startsWith('/client')]),
+      ['POST', '/v1/customers/importCSV', false],
+      ['POST', '/v1/exports', false],
+    ];
+    for (const query of hostileQueries) {
+      for (const [method, path, client] of paths) {
+        const res = await call(`${path}?${query}`, { method, headers: headersFor(client), body: method === 'GET' ? undefined : '{}' });
+        expect(res.status, `${method} ${path}?${query}`).toBe(400);
+        const error = (await res.json()) as { key: string; details: string };
+        expect(error.key).toBe('invalid_query_params');
+        expect(error.details).toMatch(/^query parameter /);
+      }
+    }
+  }, 300_000);
+
+  it('hostile CSV files (prototype headers, bad encodings, NULs, cut quotes) never get a 5xx and write nothing when refused', async () => {
+    const files: (string | Uint8Array)[] = [
+      'Source_id,constructor\nctor-1,x\n',
+      'Source_id,__proto__\nproto-1,x\n',
+      'Source_id,prototype,Name\nproto-2,x,y\n',
+      bytes('Source_id,Name\nlat-1,Jos', [0xe9], '\n'),
+      bytes('Source_id,Name\nbad-1,', [0xed, 0xa0, 0x80], '\n'),
+      bytes('Source_id,Name\ncut-1,', [0xe2, 0x82]),
+      Uint8Array.from([...'Source_id\nutf16-no-bom\n'].flatMap((ch) => [ch.charCodeAt(0), 0])),
+      Uint8Array.from([0xff, 0xfe, ...[...'Source_id\nx'].flatMap((ch) => [ch.charCodeAt(0), 0]), 0x00, 0xd8]),
+      Uint8Array.from([0xfe, 0xff, 0xdc, 0x00]),
+      'Source_id,Name\n"open,x\n',
+      `Source_id,Name\nwide,${'x'.repeat(70_000)}\n`,
+    ];
+    for (const file of files) {
+      const before = await fingerprint();
+      const form = new FormData();
+      form.append('file', new Blob([file]), 'hostile.csv');
+      const res = await call('/v1/customers/importCSV', { method: 'POST', headers: SERVER_HEADERS, body: form });
+      const status = res.status;
+      await expectRejectedCleanly(res);
+      if (status >= 400) expect(await fingerprint()).toBe(before);
+    }
   }, 300_000);
 
   it('random JSON bodies on every route: no 5xx (property-based, 400 cases)', async () => {

@@ -272,7 +272,7 @@ describe('POST /v1/customers/importCSV', () => {
     for (let i = 0; i < ROWS; i++) lines.push(`budget-${i},${i % 7}`);
     const { db, counts } = countingDb(env.DB);
     let work: (() => Promise<void>) | undefined;
-    const action = await startCustomerImport(db, lines.join('\n'), 'v-budget', (w) => (work = w));
+    const action = await startCustomerImport(db, [new TextEncoder().encode(lines.join('\n'))], 'v-budget', (w) => (work = w));
     // What the 202 leaves behind before any row is written: the action, IN_PROGRESS at 0.
     const pending = await json(await api('GET', `/v1/async-actions/${action.id}`));
     expect(pending).toMatchObject({ type: 'CUSTOMERS.IMPORT_CSV', status: 'IN_PROGRESS', progress: 0, result: { total_count: ROWS, done_count: 0 } });

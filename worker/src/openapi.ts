@@ -92,7 +92,7 @@ export const ROUTES: RouteDoc[] = [
     method: 'post',
     path: '/v1/customers/importCSV',
     tag: 'customers',
-    summary: 'Import customers from a CSV file (header row; upsert by Source_id; other columns go to metadata); up to 25 MiB',
+    summary: 'Import customers from a CSV file (header row; upsert by Source_id; other columns go to metadata); up to 25 MiB, UTF-8 or UTF-16 with a BOM',
     auth: 'server',
     form: customerImportFormSchema,
     success: ACCEPTED,
@@ -155,7 +155,7 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/v1/vouchers/{code}/redemption', tag: 'redemptions', summary: "A voucher's redemption entries", auth: 'server', query: voucherRedemptionsQuerySchema },
 
   // Exports
-  { method: 'post', path: '/v1/exports', tag: 'exports', summary: 'Create a customer export (fields, order, filters incl. segment_id)', auth: 'server', body: exportCreateSchema },
+  { method: 'post', path: '/v1/exports', tag: 'exports', summary: 'Create a customer export (fields, order, filters incl. segment_id; formulas neutralised unless parameters.raw_values)', auth: 'server', body: exportCreateSchema },
   { method: 'get', path: '/v1/exports', tag: 'exports', summary: 'List exports', auth: 'server', query: exportListQuerySchema },
   { method: 'get', path: '/v1/exports/{id}', tag: 'exports', summary: 'Get an export; result.url is a fresh signed download URL (1 hour)', auth: 'server' },
   { method: 'delete', path: '/v1/exports/{id}', tag: 'exports', summary: 'Delete an export', auth: 'server', success: NO_CONTENT },

@@ -299,8 +299,3 @@ export function emptyCustomerRow(id: string, createdAt: number): CustomerRow {
   row.created_at = createdAt;
   return row as CustomerRow;
 }
-
-/** True when `error` is D1 refusing a duplicate value of `table.column`. */
-export function isUniqueViolation(error: unknown, table: string, column: string): boolean {
-  return error instanceof Error && error.message.includes(`UNIQUE constraint failed: ${table}.${column}`);
-}

@@ -1,3 +1,7 @@
+import { isPrototypeKey, PROTOTYPE_KEY_RULE } from '../../../shared/prototype-keys';
+import { invalidQueryParams } from '../errors';
+import { hexByte, validUtf8Length } from './text';
+
 /**
  * Parses a query string the way `qs.parse` reads what the official SDK's `qs.stringify` writes:
  * `item[0][sku_id]=x&order[metadata][k]=v&customer[source_id]=s` becomes nested objects and
@@ -29,7 +33,43 @@ function keyPath(rawKey: string): string[] | null {
 }
 
 const isIndex = (key: string) => /^[0-9]{1,3}$/.test(key) && Number(key) <= MAX_ARRAY_INDEX;
-const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** The names inside a key: `a[b][c]` → a, b, c (whether or not the brackets are well formed). */
+const keyNames = (rawKey: string): string[] => rawKey.match(/[^[\]]+/g) ?? [];
+
+/**
+ * Refuses (400, naming the parameter) a query string that percent-encodes bytes that are not UTF-8
+ * (URLSearchParams would read them as U+FFFD: a silent change), or whose keys use a prototype key
+ * at any level, which the parsers would otherwise drop without a word. Runs for every request
+ * (app.ts), before any route reads its query.
+ */
+export function checkQueryString(search: string): void {
+  const query = search.startsWith('?') ? search.slice(1) : search;
+  if (query === '') return;
+  query.split('&').forEach((pair, i) => {
+    for (const run of pair.matchAll(/(?:%[0-9A-Fa-f]{2})+/g)) {
+      const bytes = Uint8Array.from(run[0].match(/%[0-9A-Fa-f]{2}/g) ?? [], (escape) => parseInt(escape.slice(1), 16));
+      const valid = validUtf8Length(bytes);
+      if (valid !== bytes.length) {
+        const eq = pair.indexOf('=');
+        const inKey = eq === -1 || (run.index ?? 0) < eq;
+        const name = inKey ? `query parameter ${i + 1}` : `query parameter "${safeDecode(pair.slice(0, eq))}"`;
+        throw invalidQueryParams(`${name}: percent-encodes byte ${hexByte(bytes[valid])}, which is not UTF-8 there; encode text as UTF-8.`);
+      }
+    }
+  });
+  for (const [rawKey] of new URLSearchParams(query)) {
+    if (keyNames(rawKey).some(isPrototypeKey)) throw invalidQueryParams(`query parameter "${rawKey}": ${PROTOTYPE_KEY_RULE}.`);
+  }
+}
+
+const safeDecode = (text: string): string => {
+  try {
+    return decodeURIComponent(text.replaceAll('+', ' '));
+  } catch {
+    return text;
+  }
+};
 
 export function parseQuery(search: URLSearchParams): ParsedQuery {
   const root: Record<string, unknown> = {};
@@ -37,7 +77,8 @@ export function parseQuery(search: URLSearchParams): ParsedQuery {
   for (const [rawKey, value] of search) {
     if (++count > MAX_PARAMS) break;
     const path = keyPath(rawKey);
-    if (!path || path.some((k) => UNSAFE_KEYS.has(k))) continue;
+    if (path?.some(isPrototypeKey)) throw invalidQueryParams(`query parameter "${rawKey}": ${PROTOTYPE_KEY_RULE}.`);
+    if (!path) continue;
     let node: Record<string, unknown> = root;
     path.forEach((key, i) => {
       const last = i === path.length - 1;

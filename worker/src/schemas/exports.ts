@@ -25,6 +25,16 @@ export const exportCreateSchema = z.object({
       order: z.string().max(64).optional(),
       fields: z.array(z.string().min(1).max(200)).max(MAX_EXPORT_FIELDS).optional(),
       filters: z.record(z.string(), z.unknown()).optional(),
+      /**
+       * Not in the OA: cells as stored. By default a cell that would start a spreadsheet formula
+       * (= + - @ tab CR) is written with a leading ' (OWASP CSV injection); the import removes it.
+       */
+      raw_values: z
+        .boolean()
+        .optional()
+        .describe(
+          "Not in Voucherify's API. Default false: a cell that starts with = + - @ tab or CR (a negative number excepted) is written with a leading ' so that spreadsheets do not run it as a formula (OWASP CSV injection), and the CSV import removes that ' again. true: every cell exactly as stored.",
+        ),
     })
     .optional(),
 });

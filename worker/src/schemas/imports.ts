@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import { customerWriteFields, toCustomerWrite } from './customers';
 
-/** Largest CSV file POST /v1/customers/importCSV takes (the body limit of that path in app.ts). */
+/** Largest body POST /v1/customers/importCSV takes (counted by routes/imports.ts as it streams). */
 export const MAX_IMPORT_BYTES = 25 * 1024 * 1024;
 /** Most data rows one import takes: keeps the chunked writes inside one invocation's D1 query budget. */
 export const MAX_IMPORT_ROWS = 100_000;
 
-/** POST /v1/customers/importCSV: multipart/form-data with the CSV in the field `file`. */
+/**
+ * POST /v1/customers/importCSV: multipart/form-data with the CSV in the field `file`. The route reads
+ * the body as a stream (lib/multipart.ts) with the same rules; this schema documents it (openapi.ts).
+ */
 export const customerImportFormSchema = z.object({
   file: z
     .file({ message: 'must be a file (multipart/form-data field "file")' })

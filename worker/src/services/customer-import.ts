@@ -1,10 +1,11 @@
+import { isPrototypeKey, PROTOTYPE_KEY_RULE } from '../../../shared/prototype-keys';
 import type { AsyncAction, ImportCsvResult } from '../../../shared/types';
 import * as asyncActions from '../db/async-actions';
 import * as importDb from '../db/customer-import';
 import { ADDRESS_FIELDS, TOP_LEVEL_WRITABLE_FIELDS, WRITABLE_FIELDS, type WritablePath } from '../../../shared/customer-fields';
-import { isUniqueViolation } from '../db/customers';
+import { d1Refusal } from '../db/errors';
 import { ApiError, invalidPayload } from '../errors';
-import { parseCsv } from '../lib/csv';
+import { type CsvRecord, CsvEncodingError, CsvParser, decodeCsv, restoreFormula } from '../lib/csv';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
 import { parseInput } from '../lib/validation';
@@ -12,19 +13,26 @@ import { customerImportRowSchema, MAX_IMPORT_ROWS } from '../schemas/imports';
 import { operationStatus } from './async-actions';
 import * as membership from './membership';
 
-// POST /v1/customers/importCSV. The file is parsed and every row validated inside the request
-// (a bad header is a 400 right there); the rows are then written after the 202, in chunks, one D1
-// batch per chunk: the chunk's upserts, the refresh of its customers' auto-update segments, and
-// the progress of the action, committed together.
+// POST /v1/customers/importCSV. The file arrives as byte chunks (routes/imports.ts reads the
+// multipart body as a stream and keeps only the file's bytes). It is read twice, piece by piece,
+// and never held as text, rows or records:
+// 1. inside the request, every row is decoded, parsed and validated, keeping only counts and the
+//    reported failures, so that a bad header, a byte that is not text or too many rows is a 400
+//    before anything is written;
+// 2. after the 202 (waitUntil), the same rows are read again and written in chunks, one D1 batch
+//    per chunk: the chunk's upserts, the refresh of its customers' auto-update segments, and the
+//    progress of the action, committed together.
+// Peak memory is then the file's bytes plus one chunk (`npm run bench -- import-heap`).
 
 /**
  * The columns Voucherify maps to customer fields: `Id` and the catalogue's columns (`Address_city`
- * …); the header match ignores case and spaces around.
+ * …); the header match ignores case and spaces around. A Map: a column named `constructor` must
+ * not find Object's.
  */
-const MAPPED_COLUMNS: Record<string, MappedField> = {
-  id: 'id',
-  ...Object.fromEntries(WRITABLE_FIELDS.map((f) => [f.column, f.path])),
-};
+const MAPPED_COLUMNS: ReadonlyMap<string, MappedField> = new Map<string, MappedField>([
+  ['id', 'id'],
+  ...WRITABLE_FIELDS.map((f): [string, MappedField] => [f.column, f.path]),
+]);
 type MappedField = 'id' | WritablePath;
 
 type Column = { kind: 'field'; field: MappedField } | { kind: 'metadata'; key: string };
@@ -34,22 +42,29 @@ const MAX_METADATA_KEY = 100;
 /** The report lists this many failures; failed_count counts them all. */
 export const MAX_REPORTED_FAILURES = 1_000;
 
+/** A CSV file as the byte chunks it arrived in. */
+export type CsvFile = Iterable<Uint8Array>;
+
 type RowKind = 'id' | 'source_id' | 'new';
 interface ImportRow {
   /** The data row it came from, counted from 1 without the header (as failures report it). */
   row: number;
   kind: RowKind;
   record: importDb.ImportRecord;
-  /** JSON size of the record, to bound the statements' parameters. */
-  size: number;
 }
 type Failure = ImportCsvResult['failed'][number];
 
-export interface PreparedImport {
+/** What reading a row gave: a record to write, or the reason it fails. */
+export type RowOutcome = { row: number; write: ImportRow; failure?: undefined } | { row: number; write?: undefined; failure: Failure };
+
+/** What the request learns of the file before answering: counts and the failures to report. */
+export interface ImportScan {
   /** Data rows in the file. */
   total: number;
-  rows: ImportRow[];
-  /** Rows that failed before any write (malformed, invalid). */
+  /** Rows that passed validation, to be written. */
+  valid: number;
+  /** Rows that failed before any write (malformed, invalid): all counted, the first ones kept. */
+  failedCount: number;
   failed: Failure[];
 }
 
@@ -76,7 +91,8 @@ function readHeader(fields: string[]): Column[] {
     const name = raw.trim();
     const where = `file: column ${i + 1} of the header`;
     if (name === '') throw invalidPayload(`${where} has no name`);
-    const mapped = MAPPED_COLUMNS[name.toLowerCase()];
+    if (isPrototypeKey(name)) throw invalidPayload(`${where} ("${name}"): ${PROTOTYPE_KEY_RULE}`);
+    const mapped = MAPPED_COLUMNS.get(name.toLowerCase());
     const identity = mapped ? `field:${mapped}` : `metadata:${name}`;
     if (seen.has(identity)) throw invalidPayload(`${where} ("${name}") repeats an earlier column`);
     seen.add(identity);
@@ -86,20 +102,24 @@ function readHeader(fields: string[]): Column[] {
   });
   if (!columns.some((c) => c.kind === 'field')) {
     throw invalidPayload(
-      `file: the header row names no customer column (${Object.keys(MAPPED_COLUMNS).join(', ')}); is the header missing?`,
+      `file: the header row names no customer column (${[...MAPPED_COLUMNS.keys()].join(', ')}); is the header missing?`,
     );
   }
   return columns;
 }
 
-/** The cells of one row as the input of customerImportRowSchema; empty cells are left out. */
+/**
+ * The cells of one row as the input of customerImportRowSchema; empty cells are left out. A cell
+ * an export neutralised as a formula (`'=…`) reads as the value it was (lib/csv.ts).
+ */
 function rowInput(columns: Column[], fields: string[]): Record<string, unknown> {
   const input: Record<string, unknown> = {};
   const address: Record<string, string> = {};
   const metadata: Record<string, unknown> = {};
   columns.forEach((column, i) => {
-    const value = fields[i] ?? '';
-    if (value === '') return;
+    const cell = fields[i] ?? '';
+    if (cell === '') return;
+    const value = restoreFormula(cell);
     if (column.kind === 'metadata') metadata[column.key] = typedCell(value);
     else if (column.field.startsWith('address.')) address[column.field.slice('address.'.length)] = value;
     else input[column.field] = value;
@@ -108,7 +128,6 @@ function rowInput(columns: Column[], fields: string[]): Record<string, unknown> 
   if (Object.keys(metadata).length > 0) input.metadata = metadata;
   return input;
 }
-
 
 /** The validated write as the record the import statements read (column names as keys). */
 function toRecord(id: string | undefined, write: ReturnType<typeof customerImportRowSchema.parse>['write']): importDb.ImportRecord {
@@ -128,34 +147,43 @@ function toRecord(id: string | undefined, write: ReturnType<typeof customerImpor
 
 const clip = (value: unknown): string | null => (typeof value === 'string' ? value.slice(0, 255) : null);
 
+/** The file's records, decoded piece by piece; bytes that are not text are a 400 naming the line. */
+function* csvRecords(file: CsvFile): Generator<CsvRecord> {
+  const parser = new CsvParser();
+  try {
+    for (const text of decodeCsv(file)) yield* parser.push(text);
+  } catch (error) {
+    if (error instanceof CsvEncodingError) throw invalidPayload(`file: line ${parser.line} ${error.problem}`);
+    throw error;
+  }
+  yield* parser.end();
+}
+
 /**
- * Parses and validates the whole file. A missing or unusable header is a 400 (ApiError); a bad
- * row only fails itself, reported with its row number (data rows from 1).
+ * Reads and validates the file row by row. A missing or unusable header, bytes that are not text,
+ * or too many rows is a 400 (ApiError); a bad row only fails itself, reported with its row number
+ * (data rows from 1). The same file always gives the same outcomes, so it can be read twice.
  */
-export function prepareImport(text: string): PreparedImport {
-  const records = parseCsv(text);
+export function* readImportRows(file: CsvFile): Generator<RowOutcome> {
+  const records = csvRecords(file);
   const first = records.next();
   if (first.done) throw invalidPayload('file: the CSV is empty; a header row is required');
   if (first.value.error !== undefined) throw invalidPayload(`file: the header row is malformed: ${first.value.error}`);
   const columns = readHeader(first.value.fields);
+  const sourceAt = columns.findIndex((c) => c.kind === 'field' && c.field === 'source_id');
 
-  const prepared: PreparedImport = { total: 0, rows: [], failed: [] };
+  let row = 0;
   for (const { fields, error } of records) {
-    prepared.total += 1;
     // The OA counts rows without the header: the first data row is row 1 (blank lines do not count).
-    const row = prepared.total;
-    if (prepared.total > MAX_IMPORT_ROWS) throw invalidPayload(`file: an import takes at most ${MAX_IMPORT_ROWS} rows`);
+    row += 1;
+    if (row > MAX_IMPORT_ROWS) throw invalidPayload(`file: an import takes at most ${MAX_IMPORT_ROWS} rows`);
     if (error !== undefined) {
-      prepared.failed.push({ row, source_id: null, reason: `malformed CSV: ${error}` });
+      yield { row, failure: { row, source_id: null, reason: `malformed CSV: ${error}` } };
       continue;
     }
     if (fields.length !== columns.length) {
-      const sourceAt = columns.findIndex((c) => c.kind === 'field' && c.field === 'source_id');
-      prepared.failed.push({
-        row,
-        source_id: clip(fields[sourceAt]) || null,
-        reason: `the row has ${fields.length} fields, the header ${columns.length}`,
-      });
+      const reason = `the row has ${fields.length} fields, the header ${columns.length}`;
+      yield { row, failure: { row, source_id: clip(restoreFormula(fields[sourceAt] ?? '')) || null, reason } };
       continue;
     }
     const input = rowInput(columns, fields);
@@ -164,16 +192,27 @@ export function prepareImport(text: string): PreparedImport {
       parsed = parseInput(customerImportRowSchema, input);
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      prepared.failed.push({ row, source_id: clip(input.source_id), reason: e.details ?? e.message });
+      yield { row, failure: { row, source_id: clip(input.source_id), reason: e.details ?? e.message } };
       continue;
     }
     const record = toRecord(parsed.id, parsed.write);
     const kind: RowKind = record.id !== undefined ? 'id' : record.source_id !== undefined ? 'source_id' : 'new';
-    // New customers get their id here, so that the chunk's segment refresh can select them.
-    if (kind !== 'id') record.id = randomId('cust_');
-    prepared.rows.push({ row, kind, record, size: JSON.stringify(record).length });
+    yield { row, write: { row, kind, record } };
   }
-  return prepared;
+}
+
+/** The first reading, inside the request: counts and reported failures only. */
+export function scanImport(file: CsvFile): ImportScan {
+  const scan: ImportScan = { total: 0, valid: 0, failedCount: 0, failed: [] };
+  for (const outcome of readImportRows(file)) {
+    scan.total += 1;
+    if (outcome.write) scan.valid += 1;
+    else {
+      scan.failedCount += 1;
+      if (scan.failed.length < MAX_REPORTED_FAILURES) scan.failed.push(outcome.failure);
+    }
+  }
+  return scan;
 }
 
 // ---- Writing, after the 202
@@ -196,17 +235,24 @@ export function rowsPerChunk(rows: number, activeSegments: number): number {
   return Math.min(MAX_CHUNK_ROWS, Math.max(MIN_CHUNK_ROWS, Math.ceil(rows / chunks)));
 }
 
-function* chunked(rows: ImportRow[], maxRows: number): Generator<ImportRow[]> {
+/**
+ * The file's valid rows in chunks of at most `maxRows` rows and MAX_CHUNK_CHARS of JSON. New
+ * customers get their id here, so that the chunk's segment refresh can select them.
+ */
+function* chunked(file: CsvFile, maxRows: number): Generator<ImportRow[]> {
   let chunk: ImportRow[] = [];
   let chars = 0;
-  for (const row of rows) {
-    if (chunk.length > 0 && (chunk.length >= maxRows || chars + row.size > MAX_CHUNK_CHARS)) {
+  for (const { write: row } of readImportRows(file)) {
+    if (!row) continue; // failed: reported when the import started
+    if (row.kind !== 'id') row.record.id = randomId('cust_');
+    const size = JSON.stringify(row.record).length;
+    if (chunk.length > 0 && (chunk.length >= maxRows || chars + size > MAX_CHUNK_CHARS)) {
       yield chunk;
       chunk = [];
       chars = 0;
     }
     chunk.push(row);
-    chars += row.size;
+    chars += size;
   }
   if (chunk.length > 0) yield chunk;
 }
@@ -292,20 +338,20 @@ class ImportRun {
   constructor(
     private readonly db: D1Database,
     private readonly action: AsyncAction,
-    private readonly prepared: PreparedImport,
+    private readonly file: CsvFile,
+    private readonly scan: ImportScan,
   ) {
-    this.result = initialResult(prepared);
+    this.result = initialResult(scan);
   }
 
   async run(): Promise<void> {
     try {
       const active = await membership.loadActiveSegments(this.db);
-      const chunks = [...chunked(this.prepared.rows, rowsPerChunk(this.prepared.rows.length, active.length))];
-      for (const [i, chunk] of chunks.entries()) {
+      for (const chunk of chunked(this.file, rowsPerChunk(this.scan.valid, active.length))) {
         await this.writeChunk(chunk, active);
         this.written += chunk.length;
         // Recorded with the next chunk's batch: no query of its own. The last chunk's is the DONE.
-        if (i < chunks.length - 1) this.pendingProgress = this.update('IN_PROGRESS');
+        if (this.written < this.scan.valid) this.pendingProgress = this.update('IN_PROGRESS');
       }
       await this.update('DONE').run();
     } catch (error) {
@@ -328,7 +374,7 @@ class ImportRun {
     try {
       results = await this.db.batch<{ created: number }>(statements);
     } catch (error) {
-      if (!isUniqueViolation(error, 'customers', 'source_id')) throw error;
+      if (d1Refusal(error) !== 'duplicate_source_id') throw error;
       if (rows.length > 1) {
         const middle = Math.ceil(rows.length / 2);
         await this.writeChunk(rows.slice(0, middle), active);
@@ -357,7 +403,7 @@ class ImportRun {
 
   private update(status: AsyncAction['status']): D1PreparedStatement {
     const now = Date.now();
-    const rows = this.prepared.rows.length;
+    const rows = this.scan.valid;
     const progress = status === 'DONE' ? 100 : rows === 0 ? 0 : Math.min(99, Math.floor((100 * this.written) / rows));
     return asyncActions.updateAsyncAction(this.db, this.action.id, {
       status,
@@ -375,38 +421,38 @@ class ImportRun {
 const importMessage = (result: ImportCsvResult): string =>
   `${result.done_count} customer(s) imported successfully, ${result.failed_count} failed.`;
 
-function initialResult(prepared: PreparedImport): ImportCsvResult {
+function initialResult(scan: ImportScan): ImportCsvResult {
   const result: ImportCsvResult = {
-    total_count: prepared.total,
+    total_count: scan.total,
     done_count: 0,
-    failed_count: prepared.failed.length,
+    failed_count: scan.failedCount,
     created_count: 0,
     updated_count: 0,
     unchanged_count: 0,
-    failed: prepared.failed.slice(0, MAX_REPORTED_FAILURES),
+    failed: [...scan.failed],
   };
-  if (prepared.failed.length > MAX_REPORTED_FAILURES) result.failed_truncated = true;
+  if (scan.failedCount > scan.failed.length) result.failed_truncated = true;
   return result;
 }
 
 /**
- * Parses and validates the file, stores the action IN_PROGRESS and hands the writes to
+ * Reads and validates the file, stores the action IN_PROGRESS and hands the writes to
  * `background`, which starts them (the route: in the request's waitUntil), so the caller can
- * answer 202 at once.
+ * answer 202 at once. `file` is read again by the writes: its chunks must stay as they are.
  */
 export async function startCustomerImport(
   db: D1Database,
-  text: string,
+  file: readonly Uint8Array[],
   requestId: string,
   background: (work: () => Promise<void>) => void,
 ): Promise<AsyncAction> {
-  const prepared = prepareImport(text);
+  const scan = scanImport(file);
   const now = Date.now();
   const action: AsyncAction = {
     id: randomId('aa_'),
     type: 'CUSTOMERS.IMPORT_CSV',
     status: 'IN_PROGRESS',
-    result: initialResult(prepared),
+    result: initialResult(scan),
     created_at: toIso(now),
     updated_at: toIso(now),
     request_id: requestId,
@@ -415,7 +461,7 @@ export async function startCustomerImport(
     object: 'async_action',
   };
   await asyncActions.insertAsyncAction(db, action).run();
-  const run = new ImportRun(db, action, prepared);
+  const run = new ImportRun(db, action, file, scan);
   background(() => run.run());
   return action;
 }

@@ -3,8 +3,8 @@ import { CUSTOMER_FIELDS } from '../../../shared/customer-fields';
 import type { Export, ExportList } from '../../../shared/types';
 import type { Predicate } from '../db/customers';
 import * as exportsDb from '../db/exports';
-import { ApiError, notFound } from '../errors';
-import { csvRow } from '../lib/csv';
+import { apiError, notFound } from '../errors';
+import { csvRow, neutraliseFormula } from '../lib/csv';
 import { randomId } from '../lib/ids';
 import { signToken, verifyToken } from '../lib/signed-token';
 import { toIso } from '../lib/time';
@@ -34,6 +34,8 @@ interface StoredParameters {
   fields: string[];
   filters: Record<string, unknown>;
   response_format: 'CSV';
+  /** Only when asked for (parameters.raw_values): stored exports keep the OA's shape otherwise. */
+  raw_values?: true;
 }
 
 interface ExportEnv {
@@ -42,7 +44,7 @@ interface ExportEnv {
   APP_TOKEN: string;
 }
 
-const invalidParams = (details: string) => new ApiError(400, 'invalid_export_params', 'Invalid export params', details);
+const invalidParams = (details: string) => apiError('invalid_export_params', details);
 
 // ---- Fields
 
@@ -68,7 +70,7 @@ function fieldSpec(field: string): FieldSpec | null {
 
 function checkFields(fields: string[] | undefined): string[] {
   const list = fields ?? DEFAULT_EXPORT_FIELDS;
-  if (list.length === 0) throw new ApiError(400, 'invalid_export_fields', 'Invalid export fields', 'parameters.fields: list at least one field');
+  if (list.length === 0) throw apiError('invalid_export_fields', 'parameters.fields: list at least one field');
   const unknown = list.filter((f) => fieldSpec(f) === null);
   const repeated = list.filter((f, i) => list.indexOf(f) !== i);
   if (unknown.length > 0 || repeated.length > 0) {
@@ -76,12 +78,7 @@ function checkFields(fields: string[] | undefined): string[] {
       ...(unknown.length ? [`unknown field(s) ${unknown.map((f) => `"${f}"`).join(', ')}`] : []),
       ...(repeated.length ? [`repeated field(s) ${repeated.map((f) => `"${f}"`).join(', ')}`] : []),
     ];
-    throw new ApiError(
-      400,
-      'invalid_export_fields',
-      'Invalid export fields',
-      `parameters.fields: ${problems.join('; ')}; use ${CUSTOMER_EXPORT_FIELDS.join(', ')} or metadata.<key>`,
-    );
+    throw apiError('invalid_export_fields', `parameters.fields: ${problems.join('; ')}; use ${CUSTOMER_EXPORT_FIELDS.join(', ')} or metadata.<key>`);
   }
   return list;
 }
@@ -102,7 +99,13 @@ function metadataCell(metadata: Record<string, unknown>, path: string[]): string
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-function rowFormatter(fields: string[]): { columns: exportsDb.ExportableColumn[]; format: (row: exportsDb.ExportPageRow) => string } {
+/**
+ * How cells are written: by default a value that would start a formula gets a leading ' (OWASP
+ * CSV injection: a public client can choose a source_id such as =HYPERLINK(…)); raw, as stored.
+ */
+const cellWriter = (raw: boolean) => (raw ? csvRow : (cells: string[]) => csvRow(cells.map(neutraliseFormula)));
+
+function rowFormatter(fields: string[], writeRow: (cells: string[]) => string): { columns: exportsDb.ExportableColumn[]; format: (row: exportsDb.ExportPageRow) => string } {
   const specs = fields.map((f) => fieldSpec(f) as FieldSpec);
   const columns = specs.map((s) => ('column' in s ? s.column : 'metadata'));
   const format = (row: exportsDb.ExportPageRow) => {
@@ -117,7 +120,7 @@ function rowFormatter(fields: string[]): { columns: exportsDb.ExportableColumn[]
       if (spec.format === 'instant') return toIso(Number(value));
       return String(value);
     });
-    return csvRow(cells);
+    return writeRow(cells);
   };
   return { columns, format };
 }
@@ -218,7 +221,7 @@ export async function createExport(env: ExportEnv, origin: string, input: Export
   const row: exportsDb.ExportRow = {
     id: randomId('exp_'),
     exported_object: 'customer',
-    parameters: JSON.stringify({ order, fields, filters, response_format: 'CSV' } satisfies StoredParameters),
+    parameters: JSON.stringify({ order, fields, filters, response_format: 'CSV', ...(params.raw_values ? { raw_values: true } : {}) } satisfies StoredParameters),
     channel: 'API',
     created_at: now,
     updated_at: null,
@@ -267,19 +270,20 @@ export async function downloadExport(
   now: number,
 ): Promise<{ filename: string; body: ReadableStream<Uint8Array> }> {
   // No credential at all is a 401, as everywhere under /v1; a token that is wrong or stale, a 403.
-  if (token === undefined || token === '') throw new ApiError(401, 'unauthorized', 'Unauthorized', 'A download link carries its token: read the export for its result.url.');
+  if (token === undefined || token === '') throw apiError('unauthorized', 'A download link carries its token: read the export for its result.url.');
   const check = await verifyToken(env.APP_TOKEN, TOKEN_PURPOSE, id, token, now);
-  if (check === 'expired') throw new ApiError(403, 'forbidden', 'Forbidden', 'The download link has expired; read the export again for a fresh one.');
-  if (check !== 'valid') throw new ApiError(403, 'forbidden', 'Forbidden', 'The download link is not valid.');
+  if (check === 'expired') throw apiError('forbidden', 'The download link has expired; read the export again for a fresh one.');
+  if (check !== 'valid') throw apiError('forbidden', 'The download link is not valid.');
   const row = await requireExport(env.DB, id);
   const parameters = JSON.parse(row.parameters) as StoredParameters;
   // Filters are compiled now (clock-relative conditions mean "now"); a deleted segment is a 404 here.
   const where = await exportPredicate(env.DB, parameters.filters, now);
-  const { columns, format } = rowFormatter(parameters.fields);
+  const writeRow = cellWriter(parameters.raw_values === true);
+  const { columns, format } = rowFormatter(parameters.fields, writeRow);
   const descending = parameters.order === '-created_at';
 
   let cursor = descending ? Number.MAX_SAFE_INTEGER : Number.MIN_SAFE_INTEGER;
-  let header: string | null = csvRow(parameters.fields);
+  let header: string | null = writeRow(parameters.fields);
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {

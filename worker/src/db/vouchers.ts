@@ -338,18 +338,6 @@ export function insertAssignment(db: D1Database, row: AssignmentRow): D1Prepared
     .bind(row.id, row.rule_id, row.related_object_type, row.related_object_id, row.created_at);
 }
 
-/** The rules assigned to a voucher, for its cached definition. */
-export async function rulesOfVoucher(db: D1Database, voucherId: string): Promise<RuleRow[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT r.* FROM validation_rules r JOIN validation_rule_assignments a ON a.rule_id = r.id
-       WHERE a.related_object_id = ? ORDER BY a.created_at`,
-    )
-    .bind(voucherId)
-    .all<RuleRow>();
-  return results;
-}
-
 /** A voucher by its exact code and the rules assigned to it, read together (one batch). */
 export async function definitionRows(db: D1Database, code: string): Promise<{ row: VoucherRow; rules: RuleRow[] } | null> {
   const [voucher, rules] = await db.batch<Record<string, unknown>>([

@@ -10,8 +10,8 @@ import { contextCustomerWrite, type ValidationContext } from '../schemas/checkou
 import type { LoadedDefinition } from './definitions';
 import * as membership from './membership';
 import { resolveTrackingId, TRACKING_ID } from './tracking';
-import { ambiguousTrackingId, judge, type Judgement, orderFigures, quantityExceeded, type Refusal } from './validation';
-import { definitionsOf, readVisitor } from './visitor';
+import { judge, type Judgement, orderFigures, quantityExceeded, type Refusal } from './validation';
+import { ambiguousTrackingId, definitionsOf, readVisitor } from './visitor';
 import { type Audience, type OrderRedemptionsEntry, orderSummary, redemptionView, stackedRedemptionView } from '../views/redemption';
 import { d1Refusal } from '../db/errors';
 
@@ -316,7 +316,7 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
     }
     if (reason === 'ambiguous_tracking_id' && visitor.trackingId) {
       // A concurrent redemption linked the profile to someone else after our read.
-      throw ambiguousTrackingId(visitor.trackingId, 'another customer', context.customer?.source_id ?? context.customer?.id ?? 'this customer');
+      throw ambiguousTrackingId(visitor.trackingId, context.customer?.source_id ?? context.customer?.id ?? 'this customer');
     }
     if (reason === 'duplicate_idempotency_key' && idempotencyKey) {
       const first = await redemptionsDb.findRedemptionGroup(env.DB, { idempotencyKey });

@@ -6,14 +6,13 @@ import { validityRefusal } from '../../../shared/validity';
 import { emptyCustomerRow, rowToCustomer } from '../db/customers';
 import type { ValidationSubject } from '../db/tracking';
 import type { Env } from '../env';
-import { ApiError } from '../errors';
+import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
 import type { OrderInput, ValidationContext } from '../schemas/checkout';
 import { orderSummary } from '../views/redemption';
 import type { LoadedDefinition } from './definitions';
 import { resolveTrackingId } from './tracking';
 import { checkoutCustomerWrites, definitionsOf, readVisitor } from './visitor';
-import { randomId } from '../lib/ids';
 
 /**
  * Why a voucher cannot be used: the `reason` and `error` of a valid:false answer. A validation
@@ -34,28 +33,6 @@ const refusal = (reason: string, key: string, code: string): Refusal => ({
   reason,
   error: { code: 400, key, message: reason, details: code },
 });
-
-// The message names the two identifiers the caller itself used (Voucherify's own example pairs two
-// tracking ids), never the customer the profile is linked to: the client key is public.
-export const ambiguousTrackingId = (trackingId: string, _linked: string, claimed: string) =>
-  new ApiError(
-    400,
-    'ambiguous_tracking_id',
-    `Ambiguous trackingId ('${trackingId}' vs. '${claimed}')`,
-    'The customer cannot be identified as two different identifiers have been used between requests from same origin.',
-    { id: trackingId, type: 'tracking_id' },
-  );
-
-/**
- * A tracking profile belongs to the customer a redemption linked it to; a request that names
- * another customer with it cannot say who the visitor is.
- */
-export function assertOneCustomer(subject: ValidationSubject, claimed: string | undefined): void {
-  const linked = subject.profile?.customer_id;
-  if (!linked || !claimed || !subject.profile) return;
-  const found = subject.customer && (subject.customer.id === claimed || subject.customer.source_id === claimed) ? subject.customer : null;
-  if (found?.id !== linked) throw ambiguousTrackingId(subject.profile.id, linked, claimed);
-}
 
 /** A unit taken by a concurrent redemption between the read and the write. */
 export const quantityExceeded = (code: string): Refusal => refusal('quantity exceeded', 'quantity_exceeded', code);

@@ -1,17 +1,38 @@
 import { type CustomerSelector, updateCustomer, upsertCustomerBySourceId } from '../db/customers';
 import { readValidationSubject, type SubjectQuery, type ValidationSubject } from '../db/tracking';
-import { randomId } from '../lib/ids';
-import { contextCustomerWrite } from '../schemas/checkout';
-import { loadActiveSegments, refreshedWrite } from './membership';
 import type { Env } from '../env';
-import type { ValidationContext } from '../schemas/checkout';
+import { ApiError, ERRORS } from '../errors';
+import { randomId } from '../lib/ids';
+import { contextCustomerWrite, type ValidationContext } from '../schemas/checkout';
 import { definitionAt, type LoadedDefinition } from './definitions';
+import { loadActiveSegments, refreshedWrite } from './membership';
 import { identityHmac } from './tracking';
-import { assertOneCustomer } from './validation';
 
 /** The customer a request names: `customer.id` wins over `customer.source_id`. */
 export const claimedCustomer = (context: ValidationContext): string | undefined =>
   context.customer?.id ?? context.customer?.source_id ?? undefined;
+
+// The message names the two identifiers the caller itself used (Voucherify's own example pairs two
+// tracking ids), never the customer the profile is linked to: the client key is public.
+export const ambiguousTrackingId = (trackingId: string, claimed: string) =>
+  new ApiError(
+    ERRORS.ambiguous_tracking_id[0],
+    'ambiguous_tracking_id',
+    `Ambiguous trackingId ('${trackingId}' vs. '${claimed}')`,
+    'The customer cannot be identified as two different identifiers have been used between requests from same origin.',
+    { id: trackingId, type: 'tracking_id' },
+  );
+
+/**
+ * A tracking profile belongs to the customer a redemption linked it to; a request that names
+ * another customer with it cannot say who the visitor is.
+ */
+export function assertOneCustomer(subject: ValidationSubject, claimed: string | undefined): void {
+  const linked = subject.profile?.customer_id;
+  if (!linked || !claimed || !subject.profile) return;
+  const found = subject.customer && (subject.customer.id === claimed || subject.customer.source_id === claimed) ? subject.customer : null;
+  if (found?.id !== linked) throw ambiguousTrackingId(subject.profile.id, claimed);
+}
 
 /**
  * The one read that validate, stackable validate and redeem share: who the visitor is (the

@@ -1,6 +1,6 @@
 import { app } from './app';
 import type { Env } from './env';
-import { recomputeTimeRelativeSegments } from './services/membership';
+import { runScheduledSegmentWork } from './services/segment-sync';
 
 export default {
   fetch(request: Request, env: Env, ctx: ExecutionContext) {
@@ -14,8 +14,11 @@ export default {
     return app.fetch(request, env, ctx);
   },
 
-  /** Cron trigger (wrangler.toml [triggers]): keeps clock-relative segments true without writes. */
+  /**
+   * Cron trigger (wrangler.toml [triggers]): keeps clock-relative segments true without writes and
+   * finishes initial syncs that outgrew their request, in bounded steps.
+   */
   async scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
-    ctx.waitUntil(recomputeTimeRelativeSegments(env.DB, controller.scheduledTime));
+    ctx.waitUntil(runScheduledSegmentWork(env.DB, controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env>;

@@ -38,6 +38,52 @@ export function selectorSql(selector: CustomerSelector): Predicate {
   return { sql: 'c.source_id IN (SELECT value FROM json_each(?))', params: [JSON.stringify(selector.sourceIds)] };
 }
 
+/**
+ * The next `size` customers after `after` in created_at order (descending: before it), as a
+ * predicate over `customers c`. created_at is unique, so consecutive ranges never overlap nor skip
+ * anyone; the far end is a scalar subquery over the created_at index (evaluated once), so the
+ * statement covers at most `size` customers whatever else it tests. This is how heavy work is cut
+ * into bounded D1 calls (F10): each call evaluates a filter over one range, and other requests run
+ * between the calls.
+ */
+export interface KeysetRange {
+  after: number;
+  size: number;
+  descending: boolean;
+}
+
+const rangeParts = (r: KeysetRange) =>
+  r.descending ? { cmp: '<', dir: 'DESC', edge: 'min', back: '>=' } : { cmp: '>', dir: 'ASC', edge: 'max', back: '<=' };
+
+const rangeKeys = (r: KeysetRange) => {
+  const { cmp, dir } = rangeParts(r);
+  return `SELECT created_at AS k FROM customers WHERE created_at ${cmp} ? ORDER BY created_at ${dir} LIMIT ?`;
+};
+
+export function rangePredicate(r: KeysetRange): Predicate {
+  const { cmp, edge, back } = rangeParts(r);
+  return {
+    sql: `(c.created_at ${cmp} ? AND c.created_at ${back} (SELECT ${edge}(k) FROM (${rangeKeys(r)})))`,
+    params: [r.after, r.after, r.size],
+  };
+}
+
+/** How many customers the range holds and the created_at of its far end (null when empty). */
+export function rangeEnd(db: D1Database, r: KeysetRange): D1PreparedStatement {
+  return db.prepare(`SELECT count(*) AS customers, ${rangeParts(r).edge}(k) AS last FROM (${rangeKeys(r)})`).bind(r.after, r.size);
+}
+
+export interface RangeEnd {
+  customers: number;
+  last: number | null;
+}
+
+/** Reads the result of rangeEnd. */
+export const rangeEndOf = (result: D1Result<Record<string, unknown>> | undefined): RangeEnd => {
+  const row = result?.results[0] as { customers?: number; last?: number | null } | undefined;
+  return { customers: Number(row?.customers ?? 0), last: row?.last ?? null };
+};
+
 /** Reads the selected customers back (e.g. at the end of a batch that changed them). */
 export function selectCustomers(db: D1Database, selector: CustomerSelector): D1PreparedStatement {
   const sel = selectorSql(selector);

@@ -113,11 +113,23 @@ export async function listSegments(db: D1Database, limit: number, page: number) 
   return { object: 'list' as const, data_ref: 'data' as const, data: rows.map(segmentsDb.rowToSegment), total };
 }
 
-/** Who belongs to a segment, as a predicate over customers: stored members, or the live filter. */
-export async function membersPredicate(db: D1Database, segmentId: string, now: number): Promise<customersDb.Predicate> {
+/**
+ * Who belongs to a segment, as a predicate over customers: stored members (an index lookup per
+ * customer), or the live filter of a passive segment (an evaluation per customer: callers walk it
+ * in bounded ranges).
+ */
+export async function segmentMembers(
+  db: D1Database,
+  segmentId: string,
+  now: number,
+): Promise<{ kind: 'stored' | 'filter'; predicate: customersDb.Predicate }> {
   const row = await requireSegment(db, segmentId);
-  if (row.type === 'passive') return compileSql(parseFilter(JSON.parse(row.filter ?? '{}')), now);
-  return segmentsDb.memberOf(row.id);
+  if (row.type === 'passive') return { kind: 'filter', predicate: compileSql(parseFilter(JSON.parse(row.filter ?? '{}')), now) };
+  return { kind: 'stored', predicate: segmentsDb.memberOf(row.id) };
+}
+
+export async function membersPredicate(db: D1Database, segmentId: string, now: number): Promise<customersDb.Predicate> {
+  return (await segmentMembers(db, segmentId, now)).predicate;
 }
 
 /**

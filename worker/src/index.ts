@@ -19,6 +19,7 @@ export default {
    * finishes initial syncs that outgrew their request, in bounded steps.
    */
   async scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
-    ctx.waitUntil(runScheduledSegmentWork(env.DB, controller.scheduledTime));
+    // Awaited (not only waitUntil): the invocation is the work, and its end is when the work ends.
+    await runScheduledSegmentWork(env.DB, controller.scheduledTime);
   },
 } satisfies ExportedHandler<Env>;

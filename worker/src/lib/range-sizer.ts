@@ -29,3 +29,12 @@ export interface WalkBudget {
 }
 
 export const budgetLeft = (budget: WalkBudget): boolean => budget.calls > 0 && Date.now() < budget.deadline;
+
+/**
+ * Between two steps of a walk, a walker gives way: without a pause, a loop that sends its next D1
+ * call the moment the last one answers was measured (local workerd, `npm run bench -- heavy-segment`)
+ * to starve other requests until the whole walk ended, checkouts included. A few milliseconds per
+ * step of 50 let them in.
+ */
+export const STEP_PAUSE_MS = 5;
+export const giveWay = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, STEP_PAUSE_MS));

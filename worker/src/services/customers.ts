@@ -17,7 +17,7 @@ import { type CustomerBulkRecord, customerBulkRecordSchema, type CustomerListQue
 import { completedAsyncAction } from './async-actions';
 import * as membership from './membership';
 import { segmentMembers } from './segments';
-import { RangeSizer } from '../lib/range-sizer';
+import { giveWay, RangeSizer } from '../lib/range-sizer';
 
 const duplicateSourceId = (sourceId: string | null | undefined): ApiError =>
   new ApiError(409, 'duplicate_source_id', 'Duplicate source_id', `Another customer already has source_id ${sourceId}`);
@@ -142,6 +142,7 @@ async function listFilterMembers(db: D1Database, query: CustomerListQuery, predi
     candidates = [...candidates, ...step.candidates].sort(compare).slice(0, keep);
     if (step.end.last === null || step.end.customers < range.size) break;
     after = step.end.last;
+    await giveWay();
   }
   const pageIds = candidates.slice(skip, skip + query.limit).map((c) => c.id);
   const byId = new Map((await customers.customersByIds(db, pageIds)).map((row) => [row.id, row]));

@@ -8,7 +8,7 @@ import { csvRow } from '../lib/csv';
 import { randomId } from '../lib/ids';
 import { signToken, verifyToken } from '../lib/signed-token';
 import { toIso } from '../lib/time';
-import { MAX_RANGE, RangeSizer } from '../lib/range-sizer';
+import { giveWay, MAX_RANGE, RangeSizer } from '../lib/range-sizer';
 import {
   CUSTOMER_EXPORT_FIELDS,
   type CustomerExportField,
@@ -305,6 +305,7 @@ export async function downloadExport(
           }
           cursor = end.last;
           if (text) return;
+          await giveWay();
         }
       } catch (error) {
         // The status line is gone already: the client sees a truncated body, the operator this log.

@@ -1,7 +1,7 @@
 import { compileSql } from '../../../shared/filter';
 import { type KeysetRange, type Predicate, rangeEndOf } from '../db/customers';
 import * as segmentsDb from '../db/segments';
-import { budgetLeft, RangeSizer, type WalkBudget } from '../lib/range-sizer';
+import { budgetLeft, giveWay, RangeSizer, type WalkBudget } from '../lib/range-sizer';
 import { storedAst } from './membership';
 
 // Heavy segment work as bounded steps (security review F10).
@@ -91,6 +91,7 @@ export async function runInitialSync(
     if (!progress) return { status: (await segmentsDb.findSegment(db, segmentId)) ? 'DONE' : 'GONE', steps };
     if (progress.initial_sync_status === 'DONE' || progress.sync_cursor === null) return { status: 'DONE', steps };
     after = progress.sync_cursor;
+    await giveWay();
   }
   return { status: 'IN_PROGRESS', steps };
 }
@@ -123,6 +124,7 @@ export async function recomputeSegment(
     const end = rangeEndOf(results[endAt]);
     if (end.last === null || end.customers < range.size) return { status: 'DONE', steps };
     after = end.last;
+    await giveWay();
   }
   return { status: 'IN_PROGRESS', steps };
 }

@@ -21,7 +21,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const ORIGIN = 'https://bench.example';
 const wrangler = 'node_modules/wrangler/bin/wrangler.js';
 
-function devVars(): Record<string, string> {
+export function devVars(): Record<string, string> {
   const vars: Record<string, string> = {};
   for (const line of readFileSync('.dev.vars.example', 'utf8').split('\n')) {
     const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
@@ -30,7 +30,7 @@ function devVars(): Record<string, string> {
   return vars;
 }
 
-const freePort = () =>
+export const freePort = () =>
   new Promise<number>((resolve) => {
     const srv = createServer();
     srv.listen(0, '127.0.0.1', () => {
@@ -39,7 +39,7 @@ const freePort = () =>
     });
   });
 
-async function waitForHealth(url: string) {
+export async function waitForHealth(url: string) {
   for (let i = 0; i < 240; i++) {
     try {
       if ((await fetch(`${url}/health`)).ok) return;

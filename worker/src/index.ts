@@ -1,7 +1,7 @@
 import { app } from './app';
 import type { Env } from './env';
-import { recomputeTimeRelativeSegments } from './services/membership';
 import { deleteStaleAnonymousProfiles } from './services/retention';
+import { runScheduledSegmentWork } from './services/segment-sync';
 
 export default {
   fetch(request: Request, env: Env, ctx: ExecutionContext) {
@@ -16,11 +16,13 @@ export default {
   },
 
   /**
-   * Cron trigger (wrangler.toml [triggers]): keeps clock-relative segments true without writes, and
-   * deletes anonymous tracking data past its retention.
+   * Cron trigger (wrangler.toml [triggers]): keeps clock-relative segments true without writes,
+   * finishes initial syncs that outgrew their request, in bounded steps, and deletes anonymous
+   * tracking data past its retention.
    */
   async scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
-    ctx.waitUntil(recomputeTimeRelativeSegments(env.DB, controller.scheduledTime));
     ctx.waitUntil(deleteStaleAnonymousProfiles(env, controller.scheduledTime));
+    // Awaited (not only waitUntil): the invocation is the work, and its end is when the work ends.
+    await runScheduledSegmentWork(env.DB, controller.scheduledTime);
   },
 } satisfies ExportedHandler<Env>;

@@ -36,6 +36,52 @@ export function selectorSql(selector: CustomerSelector): Predicate {
   return { sql: 'c.source_id IN (SELECT value FROM json_each(?))', params: [JSON.stringify(selector.sourceIds)] };
 }
 
+/**
+ * The next `size` customers after `after` in created_at order (descending: before it), as a
+ * predicate over `customers c`. created_at is unique, so consecutive ranges never overlap nor skip
+ * anyone; the far end is a scalar subquery over the created_at index (evaluated once), so the
+ * statement covers at most `size` customers whatever else it tests. This is how heavy work is cut
+ * into bounded D1 calls (F10): each call evaluates a filter over one range, and other requests run
+ * between the calls.
+ */
+export interface KeysetRange {
+  after: number;
+  size: number;
+  descending: boolean;
+}
+
+const rangeParts = (r: KeysetRange) =>
+  r.descending ? { cmp: '<', dir: 'DESC', edge: 'min', back: '>=' } : { cmp: '>', dir: 'ASC', edge: 'max', back: '<=' };
+
+const rangeKeys = (r: KeysetRange) => {
+  const { cmp, dir } = rangeParts(r);
+  return `SELECT created_at AS k FROM customers WHERE created_at ${cmp} ? ORDER BY created_at ${dir} LIMIT ?`;
+};
+
+export function rangePredicate(r: KeysetRange): Predicate {
+  const { cmp, edge, back } = rangeParts(r);
+  return {
+    sql: `(c.created_at ${cmp} ? AND c.created_at ${back} (SELECT ${edge}(k) FROM (${rangeKeys(r)})))`,
+    params: [r.after, r.after, r.size],
+  };
+}
+
+/** How many customers the range holds and the created_at of its far end (null when empty). */
+export function rangeEnd(db: D1Database, r: KeysetRange): D1PreparedStatement {
+  return db.prepare(`SELECT count(*) AS customers, ${rangeParts(r).edge}(k) AS last FROM (${rangeKeys(r)})`).bind(r.after, r.size);
+}
+
+export interface RangeEnd {
+  customers: number;
+  last: number | null;
+}
+
+/** Reads the result of rangeEnd. */
+export const rangeEndOf = (result: D1Result<Record<string, unknown>> | undefined): RangeEnd => {
+  const row = result?.results[0] as { customers?: number; last?: number | null } | undefined;
+  return { customers: Number(row?.customers ?? 0), last: row?.last ?? null };
+};
+
 /** Reads the selected customers back (e.g. at the end of a batch that changed them). */
 export function selectCustomers(db: D1Database, selector: CustomerSelector): D1PreparedStatement {
   const sel = selectorSql(selector);
@@ -200,21 +246,57 @@ export function mergeMetadataBySourceIds(
     .bind(JSON.stringify(patch), now, JSON.stringify(sourceIds));
 }
 
-const ORDER_BY: Record<CustomerListQuery['order'], string> = {
-  created_at: 'created_at ASC',
-  '-created_at': 'created_at DESC',
-  updated_at: 'updated_at ASC NULLS FIRST, created_at ASC',
-  '-updated_at': 'updated_at DESC NULLS LAST, created_at DESC',
-  source_id: 'source_id ASC NULLS LAST, created_at ASC',
-  '-source_id': 'source_id DESC NULLS LAST, created_at DESC',
+/** The keys a customer list sorts by. */
+export interface ListKeys {
+  id: string;
+  created_at: number;
+  updated_at: number | null;
+  source_id: string | null;
+}
+
+/** SQLite's BINARY collation compares UTF-8 bytes, which order as code points (not UTF-16 units). */
+function compareText(a: string, b: string): number {
+  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
+    const x = a.codePointAt(i) as number;
+    const y = b.codePointAt(j) as number;
+    if (x !== y) return x - y;
+    i += x > 0xffff ? 2 : 1;
+    j += y > 0xffff ? 2 : 1;
+  }
+  return a.length - b.length;
+}
+
+/** NULL first or last, else `compare`; created_at (unique) breaks every tie. */
+const byThen =
+  <K extends 'updated_at' | 'source_id'>(key: K, descending: boolean, compare: (x: NonNullable<ListKeys[K]>, y: NonNullable<ListKeys[K]>) => number) =>
+  (a: ListKeys, b: ListKeys): number => {
+    const x = a[key];
+    const y = b[key];
+    const sign = descending ? -1 : 1;
+    if (x === null || y === null) {
+      if (x === y) return sign * (a.created_at - b.created_at);
+      // ASC puts NULL first for updated_at (as SQLite does) and last for source_id; DESC NULLS LAST.
+      const nullFirst = key === 'updated_at' && !descending;
+      return (x === null ? -1 : 1) * (nullFirst ? 1 : -1);
+    }
+    return sign * (compare(x as NonNullable<ListKeys[K]>, y as NonNullable<ListKeys[K]>) || a.created_at - b.created_at);
+  };
+
+/**
+ * The orders of GET /v1/customers: the SQL of each, and the same order in JavaScript, for a list
+ * merged from bounded range queries (a passive segment's members).
+ */
+export const LIST_ORDERS: Record<CustomerListQuery['order'], { sql: string; compare: (a: ListKeys, b: ListKeys) => number }> = {
+  created_at: { sql: 'created_at ASC', compare: (a, b) => a.created_at - b.created_at },
+  '-created_at': { sql: 'created_at DESC', compare: (a, b) => b.created_at - a.created_at },
+  updated_at: { sql: 'updated_at ASC NULLS FIRST, created_at ASC', compare: byThen('updated_at', false, (x, y) => x - y) },
+  '-updated_at': { sql: 'updated_at DESC NULLS LAST, created_at DESC', compare: byThen('updated_at', true, (x, y) => x - y) },
+  source_id: { sql: 'source_id ASC NULLS LAST, created_at ASC', compare: byThen('source_id', false, compareText) },
+  '-source_id': { sql: 'source_id DESC NULLS LAST, created_at DESC', compare: byThen('source_id', true, compareText) },
 };
 
-/** One page of customers plus the total matching the filters (the cursor narrows the page only). */
-export async function listCustomers(
-  db: D1Database,
-  q: CustomerListQuery,
-  restrict?: Predicate,
-): Promise<{ rows: CustomerRow[]; total: number; hasMore: boolean }> {
+/** The list's filters as WHERE terms; the cursor apart, since it narrows the page and not the total. */
+function listConditions(q: CustomerListQuery, restrict?: Predicate): { where: string[]; params: (string | number | null)[]; cursor: Predicate | null } {
   const where: string[] = [];
   const params: (string | number | null)[] = [];
   if (restrict) {
@@ -226,26 +308,37 @@ export async function listCustomers(
     where.push(clause);
     params.push(value);
   };
-  add('email = ? COLLATE NOCASE', q.email);
-  add('address_city = ?', q.city);
-  add('name = ?', q.name);
-  add('created_at < ?', q.createdBefore);
-  add('created_at > ?', q.createdAfter);
-  add('updated_at < ?', q.updatedBefore);
-  add('updated_at > ?', q.updatedAfter);
-  const filterSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  add('c.email = ? COLLATE NOCASE', q.email);
+  add('c.address_city = ?', q.city);
+  add('c.name = ?', q.name);
+  add('c.created_at < ?', q.createdBefore);
+  add('c.created_at > ?', q.createdAfter);
+  add('c.updated_at < ?', q.updatedBefore);
+  add('c.updated_at > ?', q.updatedAfter);
+  const cursor =
+    q.startingAfter === undefined ? null : { sql: q.order === 'created_at' ? 'c.created_at > ?' : 'c.created_at < ?', params: [q.startingAfter] };
+  return { where, params, cursor };
+}
 
-  const pageWhere = [...where];
-  const pageParams = [...params];
-  if (q.startingAfter !== undefined) {
-    pageWhere.push(q.order === 'created_at' ? 'created_at > ?' : 'created_at < ?');
-    pageParams.push(q.startingAfter);
-  }
+/**
+ * One page of customers plus the total matching the filters (the cursor narrows the page only).
+ * `restrict` must be cheap per customer (stored members: an index lookup); a passive segment's
+ * filter goes through matchesInRange instead.
+ */
+export async function listCustomers(
+  db: D1Database,
+  q: CustomerListQuery,
+  restrict?: Predicate,
+): Promise<{ rows: CustomerRow[]; total: number; hasMore: boolean }> {
+  const { where, params, cursor } = listConditions(q, restrict);
+  const filterSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const pageWhere = cursor ? [...where, cursor.sql] : where;
+  const pageParams = cursor ? [...params, ...cursor.params] : params;
   const pageSql = pageWhere.length ? `WHERE ${pageWhere.join(' AND ')}` : '';
 
   const [page, count] = await db.batch<Record<string, unknown>>([
     db
-      .prepare(`SELECT * FROM customers c ${pageSql} ORDER BY ${ORDER_BY[q.order]} LIMIT ? OFFSET ?`)
+      .prepare(`SELECT * FROM customers c ${pageSql} ORDER BY ${LIST_ORDERS[q.order].sql} LIMIT ? OFFSET ?`)
       .bind(...pageParams, q.limit + 1, (q.page - 1) * q.limit),
     db.prepare(`SELECT count(*) AS total FROM customers c ${filterSql}`).bind(...params),
   ]);
@@ -255,6 +348,44 @@ export async function listCustomers(
     hasMore: rows.length > q.limit,
     total: Number(count?.results[0]?.total ?? 0),
   };
+}
+
+/**
+ * The customers of one keyset range that match the list's filters and `restrict`: how many match
+ * (for the total), and the first `keep` of those the page may show, in the list's order, by their
+ * sort keys. One D1 call over at most range.size customers (F10), with the range's end.
+ */
+export async function matchesInRange(
+  db: D1Database,
+  q: CustomerListQuery,
+  restrict: Predicate,
+  range: KeysetRange,
+  keep: number,
+): Promise<{ matched: number; candidates: ListKeys[]; end: RangeEnd }> {
+  const { where, params, cursor } = listConditions(q, restrict);
+  const inRange = rangePredicate(range);
+  const [matches, end] = await db.batch<Record<string, unknown>>([
+    db
+      .prepare(
+        `SELECT c.id, c.created_at, c.updated_at, c.source_id, count(*) OVER () AS matched, ${cursor ? cursor.sql : '1'} AS on_page
+         FROM customers c WHERE ${[inRange.sql, ...where].join(' AND ')}
+         ORDER BY on_page DESC, ${LIST_ORDERS[q.order].sql} LIMIT ?`,
+      )
+      .bind(...(cursor?.params ?? []), ...inRange.params, ...params, keep),
+    rangeEnd(db, range),
+  ]);
+  const rows = (matches?.results ?? []) as unknown as (ListKeys & { matched: number; on_page: number })[];
+  return {
+    matched: Number(rows[0]?.matched ?? 0),
+    candidates: rows.filter((r) => r.on_page).map(({ id, created_at, updated_at, source_id }) => ({ id, created_at, updated_at, source_id })),
+    end: rangeEndOf(end),
+  };
+}
+
+/** The customers with these ids (any order). */
+export async function customersByIds(db: D1Database, ids: string[]): Promise<CustomerRow[]> {
+  if (ids.length === 0) return [];
+  return (await db.prepare('SELECT * FROM customers WHERE id IN (SELECT value FROM json_each(?))').bind(JSON.stringify(ids)).all<CustomerRow>()).results;
 }
 
 const parseJsonObject = (text: string): Record<string, unknown> => {

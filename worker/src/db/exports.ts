@@ -1,5 +1,5 @@
 import { CUSTOMER_FIELDS } from '../../../shared/customer-fields';
-import type { Predicate } from './customers';
+import { type KeysetRange, type Predicate, type RangeEnd, rangeEnd, rangeEndOf, rangePredicate } from './customers';
 
 export interface ExportRow {
   id: string;
@@ -45,26 +45,24 @@ export type ExportableColumn = (typeof EXPORTABLE_COLUMNS)[number];
 export type ExportPageRow = Partial<Record<ExportableColumn, string | number | null>> & { created_at: number };
 
 /**
- * One page of an export: the customers matching `where`, strictly after `cursor` in created_at
- * order (keyset pagination; created_at is unique, so every customer comes exactly once).
+ * One keyset range of an export: the customers matching `where` among the (at most range.size)
+ * customers after range.after in created_at order, and where the range ended. A range, not a page
+ * of matches: a sparse or slow filter must not scan the whole table in one call (F10).
  */
-export async function exportPage(
+export async function exportRange(
   db: D1Database,
   columns: readonly ExportableColumn[],
   where: Predicate | null,
-  cursor: number,
-  descending: boolean,
-  limit: number,
-): Promise<ExportPageRow[]> {
+  range: KeysetRange,
+): Promise<{ rows: ExportPageRow[]; end: RangeEnd }> {
   const select = [...new Set<ExportableColumn>([...columns, 'created_at'])].map((c) => `c.${c}`).join(', ');
-  const filter = where ? `coalesce((${where.sql}), 0) AND ` : '';
-  const { results } = await db
-    .prepare(
-      `SELECT ${select} FROM customers c
-       WHERE ${filter}c.created_at ${descending ? '<' : '>'} ?
-       ORDER BY c.created_at ${descending ? 'DESC' : 'ASC'} LIMIT ?`,
-    )
-    .bind(...(where?.params ?? []), cursor, limit)
-    .all<ExportPageRow>();
-  return results;
+  const inRange = rangePredicate(range);
+  const filter = where ? ` AND coalesce((${where.sql}), 0)` : '';
+  const [page, end] = await db.batch<Record<string, unknown>>([
+    db
+      .prepare(`SELECT ${select} FROM customers c WHERE ${inRange.sql}${filter} ORDER BY c.created_at ${range.descending ? 'DESC' : 'ASC'}`)
+      .bind(...inRange.params, ...(where?.params ?? [])),
+    rangeEnd(db, range),
+  ]);
+  return { rows: (page?.results ?? []) as unknown as ExportPageRow[], end: rangeEndOf(end) };
 }

@@ -1,6 +1,6 @@
 import type { Segment } from '../../../shared/types';
 import { toIso } from '../lib/time';
-import { type CustomerSelector, type Predicate, selectorSql } from './customers';
+import { type KeysetRange, type Predicate, rangeEnd, rangePredicate } from './customers';
 
 export interface SegmentRow {
   id: string;
@@ -9,6 +9,8 @@ export interface SegmentRow {
   filter: string | null;
   time_relative: number;
   initial_sync_status: Segment['initial_sync_status'];
+  /** The created_at of the last customer the initial sync has judged; null once DONE (migration 0010). */
+  sync_cursor: number | null;
   created_at: number;
   updated_at: number | null;
 }
@@ -31,10 +33,10 @@ export function rowToSegment(row: SegmentRow): Segment {
 export function insertSegment(db: D1Database, row: SegmentRow): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO segments (id, name, type, filter, time_relative, initial_sync_status, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO segments (id, name, type, filter, time_relative, initial_sync_status, sync_cursor, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .bind(row.id, row.name, row.type, row.filter, row.time_relative, row.initial_sync_status, row.created_at, row.updated_at);
+    .bind(row.id, row.name, row.type, row.filter, row.time_relative, row.initial_sync_status, row.sync_cursor, row.created_at, row.updated_at);
 }
 
 export function findSegment(db: D1Database, id: string): Promise<SegmentRow | null> {
@@ -102,41 +104,33 @@ export function insertMembers(db: D1Database, segmentId: string, customerIds: st
     .bind(segmentId, now, JSON.stringify(customerIds));
 }
 
-/** Every customer matching `predicate` becomes a member (initial sync: no entered events). */
-export function insertMatchingMembers(
-  db: D1Database,
-  segmentId: string,
-  predicate: Predicate,
-  now: number,
-): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO segment_members (segment_id, customer_id, created_at)
-       SELECT ?, c.id, ? FROM customers c WHERE coalesce((${predicate.sql}), 0)
-       ON CONFLICT DO NOTHING`,
-    )
-    .bind(segmentId, now, ...predicate.params);
-}
-
 const NEW_EVENT_ID = "'evcus_' || lower(hex(randomblob(12)))";
 
 /**
+ * Whether the segment's initial sync has judged customer `c` already: always once the sync is DONE
+ * (sync_cursor null). Only such a customer's change is a transition worth an entered/left event;
+ * a customer the sync has not reached yet gets its membership set silently, as the sync would set
+ * it (the sync records no events: existing customers did not just do anything).
+ */
+const SYNCED = 'c.created_at <= coalesce((SELECT sync_cursor FROM segments WHERE id = ?), c.created_at)';
+
+/**
  * Brings the stored membership of one auto-update segment in line with its filter for the selected
- * customers, recording each transition as a customer.segment.entered / left event. Four set-based
- * statements, to run inside one batch (one transaction): the events are derived from the membership
- * before it changes, so each transition is recorded exactly once, however often this runs.
- * `coalesce(…, 0)` makes an unknown (NULL) result count as "does not match" on both sides. The
- * "left" statement walks the selected customers first (CROSS JOIN fixes the order): after one
- * write that is a handful of rows, where walking the segment's members would read all of them.
+ * customers (a few, named by a write), recording each transition as a customer.segment.entered /
+ * left event. Four set-based statements, to run inside one batch (one transaction): the events are
+ * derived from the membership before it changes, so each transition is recorded exactly once,
+ * however often this runs. `coalesce(…, 0)` makes an unknown (NULL) result count as "does not
+ * match" on both sides. The "left" statement walks the selected customers first (CROSS JOIN fixes
+ * the order): after one write that is a handful of rows, where walking the segment's members would
+ * read all of them.
  */
 export function membershipDiff(
   db: D1Database,
   segment: { id: string; name: string },
   predicate: Predicate,
-  selector: CustomerSelector,
+  selected: Predicate,
   now: number,
 ): D1PreparedStatement[] {
-  const sel = selectorSql(selector);
   const match = `coalesce((${predicate.sql}), 0)`;
   const eventData = "json_object('segment', json_object('id', ?, 'name', ?))";
   return [
@@ -145,32 +139,173 @@ export function membershipDiff(
         `INSERT INTO events (id, profile_id, type, metadata, created_at)
          SELECT ${NEW_EVENT_ID}, c.id, 'customer.segment.entered', ${eventData}, ?
          FROM customers c
-         WHERE ${sel.sql} AND ${match}
+         WHERE ${selected.sql} AND ${match} AND ${SYNCED}
            AND NOT EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = ? AND m.customer_id = c.id)`,
       )
-      .bind(segment.id, segment.name, now, ...sel.params, ...predicate.params, segment.id),
+      .bind(segment.id, segment.name, now, ...selected.params, ...predicate.params, segment.id, segment.id),
     db
       .prepare(
         `INSERT INTO segment_members (segment_id, customer_id, created_at)
-         SELECT ?, c.id, ? FROM customers c WHERE ${sel.sql} AND ${match}
+         SELECT ?, c.id, ? FROM customers c WHERE ${selected.sql} AND ${match}
          ON CONFLICT DO NOTHING`,
       )
-      .bind(segment.id, now, ...sel.params, ...predicate.params),
+      .bind(segment.id, now, ...selected.params, ...predicate.params),
     db
       .prepare(
         `INSERT INTO events (id, profile_id, type, metadata, created_at)
          SELECT ${NEW_EVENT_ID}, c.id, 'customer.segment.left', ${eventData}, ?
          FROM customers c CROSS JOIN segment_members m ON m.segment_id = ? AND m.customer_id = c.id
-         WHERE ${sel.sql} AND NOT ${match}`,
+         WHERE ${selected.sql} AND NOT ${match} AND ${SYNCED}`,
       )
-      .bind(segment.id, segment.name, now, segment.id, ...sel.params, ...predicate.params),
+      .bind(segment.id, segment.name, now, segment.id, ...selected.params, ...predicate.params, segment.id),
     db
       .prepare(
         `DELETE FROM segment_members WHERE segment_id = ? AND customer_id IN
-           (SELECT c.id FROM customers c WHERE ${sel.sql} AND NOT ${match})`,
+           (SELECT c.id FROM customers c WHERE ${selected.sql} AND NOT ${match})`,
       )
-      .bind(segment.id, ...sel.params, ...predicate.params),
+      .bind(segment.id, ...selected.params, ...predicate.params),
   ];
+}
+
+/**
+ * The written customers, recorded as pending for every auto-update segment the writer did not know
+ * (created after it read the segments' version). One statement in the write's own batch, so the
+ * write and this record commit together: see services/segment-sync.ts for why nothing is missed.
+ * It reads the segments table (at most 100 filter segments) and nothing when all are known.
+ */
+export function recordPendingForUnknownSegments(db: D1Database, knownIds: string[], selected: Predicate): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO segment_pending (segment_id, customer_id)
+       SELECT s.id, c.id FROM segments s CROSS JOIN customers c
+       WHERE s.type = 'auto-update' AND s.id NOT IN (SELECT value FROM json_each(?)) AND ${selected.sql}
+       ON CONFLICT DO NOTHING`,
+    )
+    .bind(JSON.stringify(knownIds), ...selected.params);
+}
+
+/** The customers pending for a segment, as a predicate over `customers c`. */
+export function pendingFor(segmentId: string): Predicate {
+  return { sql: 'c.id IN (SELECT customer_id FROM segment_pending WHERE segment_id = ?)', params: [segmentId] };
+}
+
+/** Forgets the pending customers of a segment (after their diff, in the same batch). */
+export function clearPending(db: D1Database, segmentId: string): D1PreparedStatement {
+  return db.prepare('DELETE FROM segment_pending WHERE segment_id = ?').bind(segmentId);
+}
+
+/** Auto-update segments with pending customers. */
+export async function segmentsWithPending(db: D1Database): Promise<SegmentRow[]> {
+  return (
+    await db
+      .prepare(
+        `SELECT * FROM segments s WHERE s.type = 'auto-update'
+           AND EXISTS (SELECT 1 FROM segment_pending p WHERE p.segment_id = s.id) ORDER BY s.created_at`,
+      )
+      .all<SegmentRow>()
+  ).results;
+}
+
+/** Auto-update segments whose initial sync has not finished (the cron resumes them). */
+export async function segmentsSyncing(db: D1Database): Promise<SegmentRow[]> {
+  return (
+    await db
+      .prepare("SELECT * FROM segments WHERE type = 'auto-update' AND initial_sync_status = 'IN_PROGRESS' ORDER BY created_at")
+      .all<SegmentRow>()
+  ).results;
+}
+
+/**
+ * One step of a walk over the segment's customers: brings the membership of the customers in
+ * `range` (at most range.size of them) in line with the filter, in one batch. The filter runs once
+ * per customer, into the scratch table; the diff then reads the scratch. With `events`, each
+ * transition is recorded as for a write (the cron's recompute); without, membership is set silently
+ * (the initial sync). The last statement reads where the range ended.
+ */
+export function syncStep(
+  db: D1Database,
+  segment: { id: string; name: string },
+  predicate: Predicate,
+  range: KeysetRange,
+  options: { events: boolean; now: number },
+): D1PreparedStatement[] {
+  const inRange = rangePredicate(range);
+  const matched = 'EXISTS (SELECT 1 FROM segment_sync_matches x WHERE x.segment_id = ? AND x.customer_id = c.id)';
+  const eventData = "json_object('segment', json_object('id', ?, 'name', ?))";
+  const { id, name } = segment;
+  const { now } = options;
+  const statements = [
+    db
+      .prepare(
+        `INSERT INTO segment_sync_matches (segment_id, customer_id)
+         SELECT ?, c.id FROM customers c WHERE ${inRange.sql} AND coalesce((${predicate.sql}), 0)`,
+      )
+      .bind(id, ...inRange.params, ...predicate.params),
+  ];
+  if (options.events) {
+    statements.push(
+      db
+        .prepare(
+          `INSERT INTO events (id, profile_id, type, metadata, created_at)
+           SELECT ${NEW_EVENT_ID}, x.customer_id, 'customer.segment.entered', ${eventData}, ?
+           FROM segment_sync_matches x WHERE x.segment_id = ?
+             AND NOT EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = ? AND m.customer_id = x.customer_id)`,
+        )
+        .bind(id, name, now, id, id),
+    );
+  }
+  statements.push(
+    db
+      .prepare(
+        `INSERT INTO segment_members (segment_id, customer_id, created_at)
+         SELECT ?, x.customer_id, ? FROM segment_sync_matches x WHERE x.segment_id = ?
+         ON CONFLICT DO NOTHING`,
+      )
+      .bind(id, now, id),
+  );
+  if (options.events) {
+    statements.push(
+      db
+        .prepare(
+          `INSERT INTO events (id, profile_id, type, metadata, created_at)
+           SELECT ${NEW_EVENT_ID}, c.id, 'customer.segment.left', ${eventData}, ?
+           FROM customers c CROSS JOIN segment_members m ON m.segment_id = ? AND m.customer_id = c.id
+           WHERE ${inRange.sql} AND NOT ${matched}`,
+        )
+        .bind(id, name, now, id, ...inRange.params, id),
+    );
+  }
+  statements.push(
+    db
+      .prepare(
+        `DELETE FROM segment_members WHERE segment_id = ? AND customer_id IN
+           (SELECT c.id FROM customers c WHERE ${inRange.sql} AND NOT ${matched})`,
+      )
+      .bind(id, ...inRange.params, id),
+    db.prepare('DELETE FROM segment_sync_matches WHERE segment_id = ?').bind(id),
+    rangeEnd(db, range),
+  );
+  return statements;
+}
+
+/**
+ * Records an initial-sync step: the cursor moves to the range's end, or, when no customer lies
+ * beyond it, the sync is DONE (cursor null). In the step's batch, after the diff, so progress and
+ * membership commit together. max() never moves the cursor back (two runners on one segment);
+ * max(NULL, …) is NULL, so a DONE sync stays DONE. Returns the row as it is now.
+ */
+export function recordSyncProgress(db: D1Database, segmentId: string, range: KeysetRange): D1PreparedStatement {
+  const end = `(SELECT max(k) FROM (${'SELECT created_at AS k FROM customers WHERE created_at > ? ORDER BY created_at LIMIT ?'}))`;
+  const beyond = `EXISTS (SELECT 1 FROM customers WHERE created_at > coalesce(${end}, ?))`;
+  return db
+    .prepare(
+      `UPDATE segments SET
+         sync_cursor = CASE WHEN ${beyond} THEN max(sync_cursor, ${end}) END,
+         initial_sync_status = CASE WHEN ${beyond} THEN initial_sync_status ELSE 'DONE' END
+       WHERE id = ? AND initial_sync_status = 'IN_PROGRESS'
+       RETURNING initial_sync_status, sync_cursor`,
+    )
+    .bind(range.after, range.size, range.after, range.after, range.size, range.after, range.size, range.after, segmentId);
 }
 
 /** The predicate "is a stored member of this segment" (static and auto-update segments). */

@@ -6,7 +6,11 @@ import { segmentCreateSchema, segmentListQuerySchema } from '../schemas/segments
 import * as service from '../services/segments';
 
 export const segmentRoutes = new Hono<AppBindings>()
-  .post('/', async (c) => c.json(await service.createSegment(c.env.DB, await parseJsonBody(c, segmentCreateSchema))))
+  .post('/', async (c) => {
+    const input = await parseJsonBody(c, segmentCreateSchema);
+    // An initial sync that outgrows the request continues after the answer (then the cron).
+    return c.json(await service.createSegment(c.env.DB, input, (work) => c.executionCtx.waitUntil(work())));
+  })
   .get('/', async (c) => {
     const { limit, page } = parseInput(segmentListQuerySchema, c.req.query(), invalidQueryParams);
     return c.json(await service.listSegments(c.env.DB, limit, page));

@@ -1,5 +1,5 @@
 import { compileSql, type FilterAst, parseFilter } from '../../../shared/filter';
-import { type CustomerRow, type CustomerSelector, selectCustomers } from '../db/customers';
+import { type CustomerRow, type CustomerSelector, selectCustomers, selectorSql } from '../db/customers';
 import * as segmentsDb from '../db/segments';
 
 /** An auto-update segment, ready to judge customers. */
@@ -10,7 +10,7 @@ export interface ActiveSegment {
 }
 
 /** Filters were validated when the segment was created, so parsing a stored one cannot fail. */
-const storedAst = (row: segmentsDb.SegmentRow): FilterAst => parseFilter(JSON.parse(row.filter ?? '{}'));
+export const storedAst = (row: segmentsDb.SegmentRow): FilterAst => parseFilter(JSON.parse(row.filter ?? '{}'));
 
 /**
  * The auto-update segments of this isolate, parsed, with the version they were read at. Staleness:
@@ -46,7 +46,9 @@ export async function loadActiveSegments(db: D1Database): Promise<ActiveSegment[
 /**
  * The statements that bring the selected customers' auto-update memberships up to date. They go
  * into the same batch as the write that changed the customers, after it: the write and the
- * entered/left events it causes commit together or not at all.
+ * entered/left events it causes commit together or not at all. The last one records the customers
+ * as pending for any auto-update segment created since `segments` was read, which the segment's
+ * sync then refreshes (services/segment-sync.ts): a write never leaves a membership stale.
  */
 export function refreshMemberships(
   db: D1Database,
@@ -54,7 +56,11 @@ export function refreshMemberships(
   selector: CustomerSelector,
   now: number,
 ): D1PreparedStatement[] {
-  return segments.flatMap((segment) => segmentsDb.membershipDiff(db, segment, compileSql(segment.ast, now), selector, now));
+  const selected = selectorSql(selector);
+  return [
+    ...segments.flatMap((segment) => segmentsDb.membershipDiff(db, segment, compileSql(segment.ast, now), selected, now)),
+    segmentsDb.recordPendingForUnknownSegments(db, segments.map((s) => s.id), selected),
+  ];
 }
 
 /** A customer write as one batch, with a named accessor for what it read back. */
@@ -106,16 +112,4 @@ export async function writeCustomers(
   const batch = customerWriteBatch(db, await loadActiveSegments(db), writes, selector, now);
   const results = await db.batch<Record<string, unknown>>(batch.statements);
   return { customers: batch.customers(results), results };
-}
-
-/**
- * Cron: customers cross the line of a clock-relative filter ("no order for 30 days") without any
- * write, so these segments are recomputed over all customers, one set-based diff per segment.
- */
-export async function recomputeTimeRelativeSegments(db: D1Database, now: number): Promise<number> {
-  const rows = (await segmentsDb.listSegmentsOfType(db, 'auto-update')).filter((row) => row.time_relative === 1);
-  for (const row of rows) {
-    await db.batch(segmentsDb.membershipDiff(db, row, compileSql(storedAst(row), now), 'all', now));
-  }
-  return rows.length;
 }

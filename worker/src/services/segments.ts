@@ -3,8 +3,10 @@ import type { Segment } from '../../../shared/types';
 import * as customersDb from '../db/customers';
 import * as eventsDb from '../db/events';
 import * as segmentsDb from '../db/segments';
-import { ApiError, invalidPayload, notFound } from '../errors';
+import { apiError, invalidPayload, notFound } from '../errors';
 import { randomId } from '../lib/ids';
+import { MAX_RANGE, type WalkBudget } from '../lib/range-sizer';
+import { backgroundBudget, BEFORE_ALL, runInitialSync } from './segment-sync';
 import { MAX_FILTER_SEGMENTS, type SegmentCreate } from '../schemas/segments';
 
 /** Validates a submitted filter once; a mistake becomes a 400 pointing into the filter. */
@@ -25,7 +27,24 @@ async function requireSegment(db: D1Database, id: string): Promise<segmentsDb.Se
   return row;
 }
 
-export async function createSegment(db: D1Database, input: SegmentCreate): Promise<Segment> {
+/** The create request runs the first steps of an initial sync itself; a small base is DONE in the answer. */
+const inlineBudget = (): WalkBudget => ({ calls: 2, deadline: Date.now() + 100 });
+
+const chunks = <T>(list: T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
+
+/**
+ * POST /v1/segments. An auto-update segment is stored IN_PROGRESS first, then its members are
+ * computed in bounded steps (services/segment-sync.ts): the first inline, the rest after the answer
+ * in `background` (the request's waitUntil), and whatever outlasts that by the cron. The answer says
+ * which: DONE when the walk finished inline, else IN_PROGRESS, as Voucherify answers a new dynamic
+ * segment (OA:L62535).
+ */
+export async function createSegment(
+  db: D1Database,
+  input: SegmentCreate,
+  background: (work: () => Promise<unknown>) => void = (work) => void work(),
+): Promise<Segment> {
   const now = Date.now();
   const row: segmentsDb.SegmentRow = {
     id: randomId('seg_'),
@@ -33,34 +52,49 @@ export async function createSegment(db: D1Database, input: SegmentCreate): Promi
     type: input.type,
     filter: null,
     time_relative: 0,
-    // Membership is computed inside the creating batch, so the sync is done when the answer leaves.
     initial_sync_status: 'DONE',
+    sync_cursor: null,
     created_at: now,
     updated_at: null,
   };
 
   if (input.type === 'static') {
+    // References resolve in reads of at most MAX_RANGE each; the segment and its members are then
+    // written in one batch (all or nothing), its member statements at most MAX_RANGE rows each.
     const refs = input.customers ?? [];
-    const { ids, unknown } = await segmentsDb.resolveCustomerRefs(db, refs);
+    const ids: string[] = [];
+    const unknown: string[] = [];
+    for (const part of chunks(refs, MAX_RANGE)) {
+      const resolved = await segmentsDb.resolveCustomerRefs(db, part);
+      ids.push(...resolved.ids);
+      unknown.push(...resolved.unknown);
+    }
     if (unknown.length > 0) {
       const shown = unknown.slice(0, 5).join(', ');
       throw invalidPayload(`customers: ${unknown.length} unknown customer(s): ${shown}${unknown.length > 5 ? ', …' : ''}`);
     }
-    await db.batch([segmentsDb.insertSegment(db, row), segmentsDb.insertMembers(db, row.id, ids, now)]);
+    const members = chunks([...new Set(ids)], MAX_RANGE).map((part) => segmentsDb.insertMembers(db, row.id, part, now));
+    await db.batch([segmentsDb.insertSegment(db, row), ...members]);
     return segmentsDb.rowToSegment(row);
   }
 
   const ast = parseSegmentFilter(input.filter);
   if ((await segmentsDb.countFilterSegments(db)) >= MAX_FILTER_SEGMENTS) {
-    throw new ApiError(400, 'limit_exceeded', 'Limit exceeded', `At most ${MAX_FILTER_SEGMENTS} auto-update and passive segments may exist.`);
+    throw apiError('limit_exceeded', `At most ${MAX_FILTER_SEGMENTS} auto-update and passive segments may exist.`);
   }
   row.filter = JSON.stringify(input.filter);
   row.time_relative = isTimeRelative(ast) ? 1 : 0;
-  const statements = [segmentsDb.insertSegment(db, row)];
-  // The initial sync records no entered events: existing customers did not just do anything.
-  if (input.type === 'auto-update') statements.push(segmentsDb.insertMatchingMembers(db, row.id, compileSql(ast, now), now));
-  await db.batch(statements);
-  return segmentsDb.rowToSegment(row);
+  // A passive segment stores no members: there is nothing to sync.
+  if (input.type === 'passive') {
+    await segmentsDb.insertSegment(db, row).run();
+    return segmentsDb.rowToSegment(row);
+  }
+  row.initial_sync_status = 'IN_PROGRESS';
+  row.sync_cursor = BEFORE_ALL;
+  await segmentsDb.insertSegment(db, row).run();
+  const inline = await runInitialSync(db, row.id, inlineBudget());
+  if (inline.status === 'IN_PROGRESS') background(() => runInitialSync(db, row.id, backgroundBudget()));
+  return segmentsDb.rowToSegment({ ...row, initial_sync_status: inline.status === 'IN_PROGRESS' ? 'IN_PROGRESS' : 'DONE' });
 }
 
 export async function getSegment(db: D1Database, id: string): Promise<Segment> {
@@ -77,11 +111,23 @@ export async function listSegments(db: D1Database, limit: number, page: number) 
   return { object: 'list' as const, data_ref: 'data' as const, data: rows.map(segmentsDb.rowToSegment), total };
 }
 
-/** Who belongs to a segment, as a predicate over customers: stored members, or the live filter. */
-export async function membersPredicate(db: D1Database, segmentId: string, now: number): Promise<customersDb.Predicate> {
+/**
+ * Who belongs to a segment, as a predicate over customers: stored members (an index lookup per
+ * customer), or the live filter of a passive segment (an evaluation per customer: callers walk it
+ * in bounded ranges).
+ */
+export async function segmentMembers(
+  db: D1Database,
+  segmentId: string,
+  now: number,
+): Promise<{ kind: 'stored' | 'filter'; predicate: customersDb.Predicate }> {
   const row = await requireSegment(db, segmentId);
-  if (row.type === 'passive') return compileSql(parseFilter(JSON.parse(row.filter ?? '{}')), now);
-  return segmentsDb.memberOf(row.id);
+  if (row.type === 'passive') return { kind: 'filter', predicate: compileSql(parseFilter(JSON.parse(row.filter ?? '{}')), now) };
+  return { kind: 'stored', predicate: segmentsDb.memberOf(row.id) };
+}
+
+export async function membersPredicate(db: D1Database, segmentId: string, now: number): Promise<customersDb.Predicate> {
+  return (await segmentMembers(db, segmentId, now)).predicate;
 }
 
 /**

@@ -296,12 +296,21 @@ export const LIST_ORDERS: Record<CustomerListQuery['order'], { sql: string; comp
 };
 
 /** The list's filters as WHERE terms; the cursor apart, since it narrows the page and not the total. */
-function listConditions(q: CustomerListQuery, restrict?: Predicate): { where: string[]; params: (string | number | null)[]; cursor: Predicate | null } {
+function listConditions(
+  q: CustomerListQuery,
+  restrict?: Predicate,
+  membersOf?: string,
+): { where: string[]; params: (string | number | null)[]; cursor: Predicate | null } {
   const where: string[] = [];
   const params: (string | number | null)[] = [];
   if (restrict) {
     where.push(`coalesce((${restrict.sql}), 0)`);
     params.push(...restrict.params);
+  }
+  if (membersOf !== undefined) {
+    // Bare (never NULL: customer_id is NOT NULL), so the planner may drive the query from the members' key.
+    where.push(STORED_MEMBER);
+    params.push(membersOf);
   }
   const add = (clause: string, value: string | number | undefined) => {
     if (value === undefined) return;
@@ -320,18 +329,23 @@ function listConditions(q: CustomerListQuery, restrict?: Predicate): { where: st
   return { where, params, cursor };
 }
 
+const STORED_MEMBER = 'c.id IN (SELECT customer_id FROM segment_members WHERE segment_id = ?)';
+
 /**
- * One page of customers plus the total matching the filters (the cursor narrows the page only).
- * `restrict` must be cheap per customer (stored members: an index lookup); a passive segment's
- * filter goes through matchesInRange instead.
+ * One page of customers plus the total matching the filters (the cursor narrows the page only),
+ * optionally among the stored members of a static or auto-update segment: index work only, no
+ * filter evaluated per customer. A passive segment's filter goes through matchesInRange instead.
+ * The members' total with no other filter is counted on segment_members' primary key alone (a
+ * stored counter would be one more row every membership change writes, on the checkout path).
  */
 export async function listCustomers(
   db: D1Database,
   q: CustomerListQuery,
-  restrict?: Predicate,
+  membersOf?: string,
 ): Promise<{ rows: CustomerRow[]; total: number; hasMore: boolean }> {
-  const { where, params, cursor } = listConditions(q, restrict);
+  const { where, params, cursor } = listConditions(q, undefined, membersOf);
   const filterSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const onlyMembers = membersOf !== undefined && where.length === 1;
   const pageWhere = cursor ? [...where, cursor.sql] : where;
   const pageParams = cursor ? [...params, ...cursor.params] : params;
   const pageSql = pageWhere.length ? `WHERE ${pageWhere.join(' AND ')}` : '';
@@ -340,7 +354,9 @@ export async function listCustomers(
     db
       .prepare(`SELECT * FROM customers c ${pageSql} ORDER BY ${LIST_ORDERS[q.order].sql} LIMIT ? OFFSET ?`)
       .bind(...pageParams, q.limit + 1, (q.page - 1) * q.limit),
-    db.prepare(`SELECT count(*) AS total FROM customers c ${filterSql}`).bind(...params),
+    onlyMembers
+      ? db.prepare('SELECT count(*) AS total FROM segment_members WHERE segment_id = ?').bind(membersOf)
+      : db.prepare(`SELECT count(*) AS total FROM customers c ${filterSql}`).bind(...params),
   ]);
   const rows = (page?.results ?? []) as unknown as CustomerRow[];
   return {

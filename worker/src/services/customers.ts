@@ -113,7 +113,7 @@ export async function deleteCustomerPermanently(env: Pick<Env, 'DB' | 'TRACKING_
 export async function listCustomers(db: D1Database, query: CustomerListQuery): Promise<CustomerList> {
   const members = query.segmentId ? await segmentMembers(db, query.segmentId, Date.now()) : undefined;
   const { rows, total, hasMore } =
-    members?.kind === 'filter' ? await listFilterMembers(db, query, members.predicate) : await customers.listCustomers(db, query, members?.predicate);
+    members?.kind === 'filter' ? await listFilterMembers(db, query, members.predicate) : await customers.listCustomers(db, query, members?.segmentId);
   return {
     object: 'list',
     data_ref: 'customers',

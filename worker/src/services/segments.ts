@@ -120,10 +120,10 @@ export async function segmentMembers(
   db: D1Database,
   segmentId: string,
   now: number,
-): Promise<{ kind: 'stored' | 'filter'; predicate: customersDb.Predicate }> {
+): Promise<{ kind: 'stored' | 'filter'; segmentId: string; predicate: customersDb.Predicate }> {
   const row = await requireSegment(db, segmentId);
-  if (row.type === 'passive') return { kind: 'filter', predicate: compileSql(parseFilter(JSON.parse(row.filter ?? '{}')), now) };
-  return { kind: 'stored', predicate: segmentsDb.memberOf(row.id) };
+  if (row.type === 'passive') return { kind: 'filter', segmentId: row.id, predicate: compileSql(parseFilter(JSON.parse(row.filter ?? '{}')), now) };
+  return { kind: 'stored', segmentId: row.id, predicate: segmentsDb.memberOf(row.id) };
 }
 
 export async function membersPredicate(db: D1Database, segmentId: string, now: number): Promise<customersDb.Predicate> {

@@ -220,7 +220,8 @@ export function scanImport(file: CsvFile): ImportScan {
 /**
  * D1 allows 1,000 queries per Worker invocation (paid plan), and the whole import runs in one (the
  * request's waitUntil). Counting every statement of a batch as a query (the pessimistic reading), a
- * chunk costs its upsert, its progress update and 4 statements per auto-update segment
+ * chunk costs its upsert, its progress update, 4 statements per auto-update segment and the one
+ * that records pending customers of segments newer than the list it read
  * (membership.refreshMemberships), so chunks grow with the segments to keep the import inside this
  * many, with room left for the request's own queries and for halving a chunk on a source_id clash.
  */
@@ -231,7 +232,7 @@ export const MAX_CHUNK_ROWS = 5_000;
 const MAX_CHUNK_CHARS = 500_000;
 
 export function rowsPerChunk(rows: number, activeSegments: number): number {
-  const chunks = Math.max(1, Math.floor(QUERY_BUDGET / (2 + 4 * activeSegments)));
+  const chunks = Math.max(1, Math.floor(QUERY_BUDGET / (3 + 4 * activeSegments)));
   return Math.min(MAX_CHUNK_ROWS, Math.max(MIN_CHUNK_ROWS, Math.ceil(rows / chunks)));
 }
 

@@ -152,7 +152,8 @@ describe('import rows', () => {
 
   it('grows chunks with the number of auto-update segments, within bounds', () => {
     expect(rowsPerChunk(50_000, 0)).toBe(500);
-    expect(rowsPerChunk(50_000, 5)).toBe(1_389);
+    // 800 queries / (3 + 4 × 5) per chunk = 34 chunks: 50,000 rows in chunks of 1,471.
+    expect(rowsPerChunk(50_000, 5)).toBe(1_471);
     expect(rowsPerChunk(50_000, 100)).toBe(5_000);
     expect(rowsPerChunk(10, 3)).toBe(500);
   });

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { devVars, freePort, waitForHealth } from './edge.bench';
 import { type BenchRow, formatCount } from './table';
+import { tenConditionFilter } from './support/ten-condition-filter';
 
 const CUSTOMERS = 100_000;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
@@ -19,19 +20,7 @@ const ORIGIN = 'https://bench.example';
 const wrangler = 'node_modules/wrangler/bin/wrangler.js';
 const DAY = 86_400_000;
 
-const FILTER = {
-  junction: 'and',
-  email: { conditions: { $ends_with: ['@example.com'] } },
-  name: { conditions: { $starts_with: ['Customer'] } },
-  'address.city': { conditions: { $in: ['Berlin', 'Warsaw', 'Paris'] } },
-  'address.country': { conditions: { $is_not: ['Narnia'] } },
-  created_at: { conditions: { $before: ['2100-01-01T00:00:00.000Z'] } },
-  'summary.orders.total_amount': { conditions: { $more_than: [20_000] } },
-  'summary.orders.total_count': { conditions: { $more_than_equal: [2] } },
-  'summary.orders.last_order_date': { conditions: { $less_than: [60] } },
-  'metadata.tier': { conditions: { $in: ['gold', 'platinum'] } },
-  'metadata.age': { conditions: { $more_than: [25] } },
-};
+const FILTER = tenConditionFilter('2100-01-01T00:00:00.000Z');
 
 const slow: [number, number][] = [];
 const phases: [string, number][] = [];

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CLIENT_HEADERS, SERVER_HEADERS, call } from './helpers';
+import { CLIENT_HEADERS, SERVER_HEADERS, call, bytes } from './helpers';
 
 // Malformed requests across every route: none may answer 5xx, every error must be the Voucherify
 // error object, and a rejected request must leave the database as it was.
@@ -75,17 +75,6 @@ const badBodies: string[] = [
   '{"code": "\\ud800", "name": "\\udfff\\ud800"}',
 ];
 
-const utf8 = (text: string) => new TextEncoder().encode(text);
-const bytes = (...parts: (string | number[])[]) => {
-  const chunks = parts.map((p) => (typeof p === 'string' ? utf8(p) : Uint8Array.from(p)));
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-};
 
 /** Bodies that are not UTF-8 text: Latin-1, stray bytes, a cut sequence, an encoded surrogate, UTF-16. */
 const badlyEncodedBodies: Uint8Array[] = [

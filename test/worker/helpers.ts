@@ -40,3 +40,15 @@ export async function json<T = any>(response: Response): Promise<T> {
 
 /** The signature a shop's backend would give its page for an identity hash (shared/identity.ts). */
 export const signHash = (identityHash: string): Promise<string> => signIdentityHash(TEST_ENV.IDENTITY_SECRET, identityHash);
+
+/** Bytes of text (UTF-8) and raw byte values, concatenated: bodies and files in any encoding. */
+export const bytes = (...parts: (string | number[])[]): Uint8Array => {
+  const chunks = parts.map((p) => (typeof p === 'string' ? new TextEncoder().encode(p) : Uint8Array.from(p)));
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+};

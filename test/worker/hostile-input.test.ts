@@ -1,22 +1,12 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../../worker/src/lib/csv';
-import { CLIENT_HEADERS, SERVER_HEADERS, api, call, json } from './helpers';
+import { CLIENT_HEADERS, SERVER_HEADERS, api, call, json, bytes } from './helpers';
 
 // Security review F17, F18, F19, F22 (findings/security-review.md): hostile input gets a 4xx that
 // names the place, never a 500 and never a silent change; exports never carry a live formula.
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
-const bytes = (...parts: (string | number[])[]): Uint8Array => {
-  const chunks = parts.map((p) => (typeof p === 'string' ? utf8(p) : Uint8Array.from(p)));
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-};
 /** UTF-16 code units of `text` as bytes, with the byte order mark of that byte order first. */
 const utf16 = (text: string, bigEndian: boolean): Uint8Array => {
   const out = new Uint8Array(2 + text.length * 2);

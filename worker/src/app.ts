@@ -6,7 +6,8 @@ import { apiError, ApiError, internalError, requestTooLarge } from './errors';
 import { requestId as newRequestId } from './lib/ids';
 import { checkQueryString } from './lib/qs';
 import { clientCors, clientKeyAuth, requireAllowedOrigin, serverAuth } from './middleware/auth';
-import { countOps } from './middleware/op-count';
+import { d1Session } from './middleware/d1-session';
+import { observeStorage } from './middleware/observe-storage';
 import { rateLimitClient } from './middleware/rate-limit';
 import { asyncActionRoutes, customerRoutes } from './routes/customers';
 import { clientValidateRoutes, clientValidationsRoutes } from './routes/client';
@@ -29,7 +30,9 @@ export const app = new Hono<AppBindings>();
 // Every response, errors included, carries X-Request-Id; error bodies repeat it as request_id.
 app.use(requestId({ generator: newRequestId, headerName: 'X-Request-Id' }));
 
-app.use(countOps);
+// Instruments first (they wrap the bindings), then the request's D1 session on the wrapped binding.
+app.use(observeStorage);
+app.use(d1Session);
 
 const limitBody = (maxSize: number) =>
   bodyLimit({

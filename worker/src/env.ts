@@ -1,7 +1,11 @@
+import type { WriteMessage } from './queue/messages';
+
 /** Bindings and secrets of the Worker (wrangler.toml, Worker secrets, .dev.vars). */
 export interface Env {
   DB: D1Database;
   CACHE: KVNamespace;
+  /** What validate and track record, and long work in chunks: consumed by this worker (queue/consumer.ts). */
+  WRITES: Queue<WriteMessage>;
   /** Server-side key pair (X-App-Id / X-App-Token). */
   APP_ID: string;
   APP_TOKEN: string;
@@ -34,6 +38,12 @@ export interface Env {
   DEMO?: string;
   /** "on" adds X-Vouchsafe-Ops (storage operations per request) to responses: local benchmarks only. */
   COUNT_OPS?: string;
+  /** "off" runs every D1 query on the primary, without sessions (the topology benchmark's comparison). */
+  READ_REPLICAS?: string;
+  /** "far" delays each storage operation as a location far from the D1 primary waits (lib/topology.ts); local only. */
+  SIMULATE_TOPOLOGY?: string;
+  /** Overrides of SIMULATE_TOPOLOGY's delays in ms: "d1_primary=150,queue_sends=5". */
+  TOPOLOGY_DELAYS?: string;
   /** "on" serves POST /client/v1/redemptions (redeem with the public client key); off unless set. */
   CLIENT_REDEMPTIONS?: string;
 }

@@ -1,4 +1,5 @@
 import { app } from './app';
+import { consumeWrites } from './queue/consumer';
 import type { Env } from './env';
 import { deleteStaleAnonymousProfiles } from './services/retention';
 import { runScheduledSegmentWork } from './services/segment-sync';
@@ -24,5 +25,10 @@ export default {
     ctx.waitUntil(deleteStaleAnonymousProfiles(env, controller.scheduledTime));
     // Awaited (not only waitUntil): the invocation is the work, and its end is when the work ends.
     await runScheduledSegmentWork(env.DB, controller.scheduledTime);
+  },
+
+  /** The WRITES queue and its dead-letter queue (wrangler.toml): queue/consumer.ts. */
+  async queue(batch: MessageBatch<unknown>, env: Env) {
+    await consumeWrites(batch, env);
   },
 } satisfies ExportedHandler<Env>;

@@ -8,33 +8,39 @@ export interface ProfileEvent {
 }
 
 /**
- * One batch: note the visit of the tracking profile (creating it, and keeping a verified identity
- * HMAC when given), then record the event unless the profile already has `cap` events since
- * `since`. Resolves to whether the event was recorded.
+ * The statements that note the visit of the tracking profile (creating it, and keeping a verified
+ * identity HMAC when given), then record the event unless the profile already has `cap.max`
+ * events since `cap.since`. Written by the queue consumer; the request checked the cap on a read
+ * already (countProfileEventsSince), this keeps it exact when requests race.
  */
-export async function recordCappedProfileEvent(
+export function cappedProfileEventStatements(
   db: D1Database,
   trackingId: string,
   identityHmac: string | null,
   event: ProfileEvent,
-  cap: { since: number; max: number },
-): Promise<boolean> {
-  const [, inserted] = await db.batch([
+  cap: { since: number; max: number } | null,
+): D1PreparedStatement[] {
+  return [
     db
       .prepare(
         `INSERT INTO tracking_profiles (id, identity_hmac, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
-         ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen, identity_hmac = coalesce(excluded.identity_hmac, identity_hmac)`,
+         ON CONFLICT (id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen), identity_hmac = coalesce(excluded.identity_hmac, identity_hmac)`,
       )
       .bind(trackingId, identityHmac, event.createdAt),
     db
       .prepare(
         `INSERT INTO events (id, profile_id, type, metadata, created_at)
          SELECT ?1, ?2, ?3, ?4, ?5
-         WHERE (SELECT count(*) FROM events WHERE profile_id = ?2 AND created_at >= ?6) < ?7`,
+         WHERE ?7 IS NULL OR (SELECT count(*) FROM events WHERE profile_id = ?2 AND created_at >= ?6) < ?7`,
       )
-      .bind(event.id, trackingId, event.type, JSON.stringify(event.metadata), event.createdAt, cap.since, cap.max),
-  ]);
-  return (inserted?.meta.changes ?? 0) > 0;
+      .bind(event.id, trackingId, event.type, JSON.stringify(event.metadata), event.createdAt, cap?.since ?? 0, cap?.max ?? null),
+  ];
+}
+
+/** How many events a tracking profile has recorded since `since` (the daily cap's read). */
+export async function countProfileEventsSince(db: D1Database, trackingId: string, since: number): Promise<number> {
+  const row = await db.prepare('SELECT count(*) AS n FROM events WHERE profile_id = ? AND created_at >= ?').bind(trackingId, since).first<{ n: number }>();
+  return row?.n ?? 0;
 }
 
 /**

@@ -36,15 +36,12 @@ export interface TrackingProfileRow {
   codes: string;
 }
 
-/** Codes a profile remembers trying; older ones are forgotten past this. */
-const MAX_CODES = 50;
-
 /**
  * The customer a validation is about: the one named in the request (id or source id), else the
  * one the tracking profile was linked to by a redemption, else one linked to another tracking
  * profile with the same identity hash (the same person on another device).
  */
-const SUBJECT_CUSTOMER_ID = `coalesce(
+export const SUBJECT_CUSTOMER_ID = `coalesce(
     (SELECT id FROM customers WHERE id = ?1 OR source_id = ?1 ORDER BY id = ?1 DESC LIMIT 1),
     (SELECT customer_id FROM tracking_profiles WHERE id = ?2),
     (SELECT customer_id FROM tracking_profiles WHERE identity_hmac = ?3 AND customer_id IS NOT NULL LIMIT 1))`;
@@ -55,38 +52,18 @@ export interface SubjectQuery {
   identityHmac: string | null;
   /** The codes of the request: their live state and definition version are read with the visitor. */
   codes: string[];
-  /** The validation attempt (one row per code) to record, when this read belongs to a validate call. */
-  attempt?: { codes: string[]; amount: number | null; now: number };
   /** Writes that go first in the same batch, so the reads see them (a customer sent with a server validate). */
   writes?: D1PreparedStatement[];
 }
 
 /**
- * One batch: record the visit (and the attempt) on the tracking profile, and read everything the
- * rules need: the customer, event counts, memberships and the vouchers' live counters.
+ * One batch that only reads (a replica may serve it), unless `writes` go first: the tracking
+ * profile, the customer, event counts, memberships, the vouchers' live counters and the segments'
+ * version. What a validate records goes through the queue (queue/messages.ts).
  */
 export async function readValidationSubject(db: D1Database, q: SubjectQuery): Promise<ValidationSubject> {
-  const now = q.attempt?.now ?? Date.now();
-  // The profile remembers the first code of the call among the codes it tried.
-  const code = q.attempt?.codes[0] ?? null;
   const subjectParams = [q.customerRef, q.trackingId, q.identityHmac] as const;
-  const profileStatement = q.trackingId === null
-    ? db.prepare('SELECT NULL WHERE 0')
-    : db
-      .prepare(
-        `INSERT INTO tracking_profiles (id, identity_hmac, first_seen, last_seen, validations_count, codes)
-         VALUES (?1, ?2, ?3, ?3, ?4, CASE WHEN ?5 IS NULL THEN '[]' ELSE json_array(?5) END)
-         ON CONFLICT (id) DO UPDATE SET
-           last_seen = excluded.last_seen,
-           identity_hmac = coalesce(excluded.identity_hmac, identity_hmac),
-           validations_count = validations_count + excluded.validations_count,
-           codes = CASE
-             WHEN ?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(codes) WHERE value = ?5) THEN codes
-             WHEN json_array_length(codes) >= ${MAX_CODES} THEN json_insert(json_remove(codes, '$[0]'), '$[#]', ?5)
-             ELSE json_insert(codes, '$[#]', ?5) END
-         RETURNING *`,
-      )
-      .bind(q.trackingId, q.identityHmac, now, q.attempt ? 1 : 0, code);
+  const profileStatement = db.prepare('SELECT * FROM tracking_profiles WHERE id = ?').bind(q.trackingId);
   const statements: D1PreparedStatement[] = [
     profileStatement,
     db.prepare(`SELECT * FROM customers WHERE id = ${SUBJECT_CUSTOMER_ID}`).bind(...subjectParams),
@@ -102,16 +79,6 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
     selectLiveVouchers(db, q.codes),
     selectSegmentsVersion(db),
   ];
-  if (q.attempt) {
-    statements.push(
-      db
-        .prepare(
-          `INSERT INTO validations (id, tracking_id, customer_id, code, amount, created_at)
-           SELECT 'valid_' || lower(hex(randomblob(12))), ?2, ${SUBJECT_CUSTOMER_ID}, value, ?5, ?6 FROM json_each(?4)`,
-        )
-        .bind(...subjectParams, JSON.stringify(q.attempt.codes), q.attempt.amount, now),
-    );
-  }
   const writes = q.writes ?? [];
   const results = await db.batch<Record<string, unknown>>([...writes, ...statements]);
   const [profile, customer, events, members, vouchers, version] = results.slice(writes.length);
@@ -130,7 +97,7 @@ export function touchTrackingProfile(db: D1Database, id: string, now: number): D
   return db
     .prepare(
       `INSERT INTO tracking_profiles (id, first_seen, last_seen) VALUES (?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen`,
+       ON CONFLICT (id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)`,
     )
     .bind(id, now, now);
 }

@@ -75,6 +75,8 @@ export const CLIENT_ALLOW_HEADERS = [
   'X-Voucherify-Channel',
   'X-Voucherify-Double-Opt-In',
   'X-Vouchsafe-Identity-Signature',
+  // A bookmark the shop's backend handed the browser (middleware/d1-session.ts).
+  'X-Vouchsafe-Bookmark',
   'Content-Type',
   'Accept',
 ];

@@ -8,7 +8,7 @@ import { requestSignature, SIGNATURE_HEADER } from '../services/identity';
 
 /** POST /v1/events (server key). */
 export const eventRoutes = new Hono<AppBindings>().post('/', async (c) =>
-  c.json(await trackEvent(c.env.DB, await parseJsonBody(c, eventCreateSchema))),
+  c.json(await trackEvent(c.env, await parseJsonBody(c, eventCreateSchema))),
 );
 
 /** POST /client/v1/events (public client key), with the browser SDK's identity_hash and its signature. */

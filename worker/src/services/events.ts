@@ -1,72 +1,100 @@
 import type { EventResponse } from '../../../shared/types';
 import * as customersDb from '../db/customers';
 import * as eventsDb from '../db/events';
-import { recordCappedProfileEvent } from '../db/anonymous-profiles';
+import { countProfileEventsSince } from '../db/anonymous-profiles';
 import type { Env } from '../env';
 import { apiError, ApiError, invalidPayload, notFound } from '../errors';
 import { randomId } from '../lib/ids';
+import type { CustomerWrite } from '../schemas/customers';
 import type { EventCreate } from '../schemas/events';
+import { type CustomerEventMessage, enqueue, type QueuedEvent } from '../queue/messages';
 import { findTrackingProfile, touchTrackingProfile } from '../db/tracking';
 import { identityVerifier } from './identity';
 import * as membership from './membership';
 import { identityHmac, TRACKING_ID } from './tracking';
 
-/** POST /v1/events (server key): the customer named is upserted with its fields, as Voucherify does. */
-export async function trackEvent(db: D1Database, input: EventCreate): Promise<EventResponse> {
+/**
+ * POST /v1/events (server key): the customer named is upserted with its fields, as Voucherify does.
+ * Nothing is written here: the event goes onto the queue and the consumer writes it with the
+ * customer and its memberships (customerEventStatements). The answer is read through the request's
+ * session (a replica may serve it) and shows the customer as the write will leave it.
+ */
+export async function trackEvent(env: Pick<Env, 'DB' | 'WRITES'>, input: EventCreate): Promise<EventResponse> {
   const now = Date.now();
   const { id, source_id, ...fields } = input.customer;
-  const statements: D1PreparedStatement[] = [];
-  let selector: customersDb.CustomerSelector;
-
+  const event = queuedEvent(input);
   if (id === undefined && source_id && TRACKING_ID.test(source_id)) {
-    return trackAnonymousEvent(db, input, source_id, now);
+    return trackAnonymousEvent(env, event, source_id, now);
   }
+  const sent = Object.keys(fields).length > 0 ? (fields as CustomerWrite) : undefined;
   if (id !== undefined) {
-    const existing = await customersDb.findCustomer(db, id);
+    const existing = await customersDb.findCustomer(env.DB, id);
     if (!existing) throw notFound('customer', id);
-    selector = { ids: [existing.id] };
-    if (Object.keys(fields).length > 0) statements.push(customersDb.updateCustomer(db, existing.id, fields, now));
-  } else if (source_id) {
-    selector = { sourceIds: [source_id] };
-    statements.push(customersDb.upsertCustomerBySourceId(db, randomId('cust_'), { ...fields, source_id }, now));
-  } else {
-    throw missingCustomer();
+    await enqueue(env.WRITES, { kind: 'customer_event', id: event.id, at: now, customer: { id: existing.id, ...(sent ? { fields: sent } : {}) }, event });
+    return eventResponse(input.event, withFields(existing, sent));
   }
-  return eventResponse(input.event, await recordCustomerEvent(db, input, selector, statements, now));
+  if (!source_id) throw missingCustomer();
+  const existing = await customersDb.findCustomer(env.DB, source_id);
+  const newId = existing?.id ?? randomId('cust_');
+  await enqueue(env.WRITES, { kind: 'customer_event', id: event.id, at: now, customer: { source_id, new_id: newId, fields: sent ?? {} }, event });
+  return eventResponse(input.event, withFields(existing ?? { ...customersDb.emptyCustomerRow(newId, now), source_id }, sent));
 }
 
 const missingCustomer = () => apiError('missing_customer', 'customer: give id or source_id');
 
-/** The event through the customer-write pipeline: the event, the memberships it may change, and the customer as it now is, in one batch. */
-async function recordCustomerEvent(
-  db: D1Database,
-  input: EventCreate,
-  selector: customersDb.CustomerSelector,
-  statements: D1PreparedStatement[],
-  now: number,
-): Promise<customersDb.CustomerRow | undefined> {
-  const event = eventsDb.insertCustomerEvent(db, { id: randomId('evcus_'), type: input.event, metadata: input.metadata ?? {}, createdAt: now }, selector);
-  const { customers } = await membership.writeCustomers(db, [...statements, event], selector, now);
-  return customers[0];
+const queuedEvent = (input: EventCreate): QueuedEvent => ({ id: randomId('evcus_'), type: input.event, metadata: input.metadata ?? {} });
+
+/** The answer's customer: as read, with the fields the event sets. */
+function withFields(row: customersDb.CustomerRow, fields: CustomerWrite | undefined): Pick<customersDb.CustomerRow, 'id' | 'source_id' | 'name' | 'email' | 'metadata'> {
+  const answer = { id: row.id, source_id: row.source_id, name: row.name, email: row.email, metadata: row.metadata };
+  if (fields?.name !== undefined) answer.name = fields.name;
+  if (fields?.email !== undefined) answer.email = fields.email;
+  if (fields?.metadata !== undefined) answer.metadata = JSON.stringify(fields.metadata ?? {});
+  return answer;
 }
 
 /**
  * An event of a visitor known only by a tracking id, sent with the server key: it goes on the
  * tracking profile, or on the customer a redemption already linked that profile to.
  */
-async function trackAnonymousEvent(db: D1Database, input: EventCreate, trackingId: string, now: number): Promise<EventResponse> {
-  const profile = await findTrackingProfile(db, trackingId);
-  const event = { id: randomId('evcus_'), type: input.event, metadata: input.metadata ?? {}, createdAt: now };
-  if (profile?.customer_id) {
-    const row = await recordCustomerEvent(db, input, { ids: [profile.customer_id] }, [touchTrackingProfile(db, trackingId, now)], now);
-    if (row) return eventResponse(input.event, row);
+async function trackAnonymousEvent(env: Pick<Env, 'DB' | 'WRITES'>, event: QueuedEvent, trackingId: string, now: number): Promise<EventResponse> {
+  const profile = await findTrackingProfile(env.DB, trackingId);
+  const linked = profile?.customer_id ? await customersDb.findCustomer(env.DB, profile.customer_id) : null;
+  if (linked) {
+    await enqueue(env.WRITES, { kind: 'customer_event', id: event.id, at: now, customer: { id: linked.id }, event, touch_tracking_id: trackingId });
+    return eventResponse(event.type, linked);
   }
-  await db.batch([touchTrackingProfile(db, trackingId, now), eventsDb.insertProfileEvent(db, event, trackingId)]);
-  return clientEventResponse(input.event, { source_id: trackingId });
+  await enqueue(env.WRITES, { kind: 'profile_event', id: event.id, at: now, tracking_id: trackingId, identity_hmac: null, event, cap: null });
+  return clientEventResponse(event.type, { source_id: trackingId });
 }
 
-const eventResponse = (type: string, row: customersDb.CustomerRow | undefined): EventResponse => {
-  if (!row) throw new Error('event customer vanished inside its batch');
+/**
+ * The queue consumer's statements for a customer event: the customer written (created by source
+ * id when missing, its fields when sent), the visit of the tracking profile it came with, the
+ * event, then the customer's memberships refreshed with their entered/left events, in the one
+ * batch of its message. An event for a customer id that does not exist records nothing.
+ */
+export function customerEventStatements(db: D1Database, m: CustomerEventMessage, segments: membership.ActiveSegment[]): D1PreparedStatement[] {
+  const writes: D1PreparedStatement[] = [];
+  let selector: customersDb.CustomerSelector;
+  if ('new_id' in m.customer) {
+    const { source_id, new_id, fields } = m.customer;
+    selector = { sourceIds: [source_id] };
+    writes.push(
+      fields
+        ? customersDb.upsertCustomerBySourceId(db, new_id, { ...fields, source_id }, m.at)
+        : customersDb.insertCustomerIfMissing(db, new_id, source_id, m.at),
+    );
+  } else {
+    selector = { ids: [m.customer.id] };
+    if (m.customer.fields && Object.keys(m.customer.fields).length > 0) writes.push(customersDb.updateCustomer(db, m.customer.id, m.customer.fields, m.at));
+  }
+  if (m.touch_tracking_id) writes.push(touchTrackingProfile(db, m.touch_tracking_id, m.at));
+  writes.push(eventsDb.insertCustomerEvent(db, { ...m.event, createdAt: m.at }, selector));
+  return membership.refreshedWrites(db, segments, writes, selector, m.at);
+}
+
+const eventResponse = (type: string, row: Pick<customersDb.CustomerRow, 'id' | 'source_id' | 'name' | 'email' | 'metadata'>): EventResponse => {
   return {
     object: 'event',
     type,
@@ -117,6 +145,7 @@ export async function trackClientEvent(env: Env, input: EventCreate, claims: Cli
   const { id } = input.customer;
   const source_id = input.customer.source_id ?? undefined;
   const answer = clientEventResponse(input.event, { id, source_id });
+  const event = { ...queuedEvent(input), metadata };
   const verifier = identityVerifier(env, claims.signature);
 
   if (id === undefined && source_id && TRACKING_ID.test(source_id)) {
@@ -124,23 +153,21 @@ export async function trackClientEvent(env: Env, input: EventCreate, claims: Cli
     const hmac = hash && (await verifier.trustsHash(hash)) ? await identityHmac(env.TRACKING_SECRET, hash) : null;
     const dayStart = now - (now % DAY_MS);
     const max = Number(env.CLIENT_EVENTS_PER_DAY) || DEFAULT_EVENTS_PER_DAY;
-    const event = { id: randomId('evcus_'), type: input.event, metadata, createdAt: now };
-    if (!(await recordCappedProfileEvent(env.DB, source_id, hmac, event, { since: dayStart, max }))) {
+    // The cap read may lag a replica behind; the consumer's write checks it again, exactly.
+    if ((await countProfileEventsSince(env.DB, source_id, dayStart)) >= max) {
       throw new DailyEventCapReached(Math.ceil((dayStart + DAY_MS - now) / 1000), max);
     }
+    await enqueue(env.WRITES, { kind: 'profile_event', id: event.id, at: now, tracking_id: source_id, identity_hmac: hmac, event, cap: { since: dayStart, max } });
     return answer;
   }
 
   const claim = id ?? source_id;
   if (claim === undefined) throw missingCustomer();
   if (!(await verifier.trustsIdentity(claim))) return answer;
-  const db = env.DB;
-  if (id !== undefined) {
-    const existing = await customersDb.findCustomer(db, id);
-    if (existing) await recordCustomerEvent(db, input, { ids: [existing.id] }, [], now);
-  } else if (source_id !== undefined) {
-    await recordCustomerEvent(db, input, { sourceIds: [source_id] }, [customersDb.insertCustomerIfMissing(db, randomId('cust_'), source_id, now)], now);
-  }
+  // Believed: recorded for that customer (a missing id records nothing; a missing source id is
+  // created), no field ever rewritten. Nothing is read: the answer is the same either way.
+  const customer = id !== undefined ? { id } : { source_id: source_id as string, new_id: randomId('cust_') };
+  await enqueue(env.WRITES, { kind: 'customer_event', id: event.id, at: now, customer, event });
   return answer;
 }
 

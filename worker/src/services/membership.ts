@@ -91,15 +91,15 @@ export function customerWriteBatch(
   };
 }
 
-/** One customer write and its membership refresh, without the read-back: for a batch that reads the customer itself. */
-export function refreshedWrite(
+/** Customer writes and their membership refresh, without the read-back: for a batch that reads the customer itself, or none. */
+export function refreshedWrites(
   db: D1Database,
   segments: ActiveSegment[],
-  write: D1PreparedStatement,
+  writes: D1PreparedStatement[],
   selector: CustomerSelector,
   now: number,
 ): D1PreparedStatement[] {
-  return [write, ...refreshMemberships(db, segments, selector, now)];
+  return [...writes, ...refreshMemberships(db, segments, selector, now)];
 }
 
 /** Runs customerWriteBatch on its own; returns the written customers. */

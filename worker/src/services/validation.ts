@@ -11,8 +11,9 @@ import { toIso } from '../lib/time';
 import type { OrderInput, ValidationContext } from '../schemas/checkout';
 import { orderSummary } from '../views/redemption';
 import type { LoadedDefinition } from './definitions';
-import { resolveTrackingId } from './tracking';
-import { checkoutCustomerWrites, definitionsOf, readVisitor } from './visitor';
+import { enqueue } from '../queue/messages';
+import { identityHmac, resolveTrackingId } from './tracking';
+import { checkoutCustomerWrites, claimedCustomer, definitionsOf, readVisitor } from './visitor';
 
 /**
  * Why a voucher cannot be used: the `reason` and `error` of a valid:false answer. A validation
@@ -213,22 +214,52 @@ export interface ValidateOptions {
 }
 
 /**
- * Validates one voucher for a visitor: one KV read (the voucher's definition) and one D1 batch
- * (record the attempt on the tracking profile, read the visitor and the live counters).
+ * Validates one voucher for a visitor: one D1 batch that only reads (a replica may serve it), the
+ * voucher's definition from this isolate or KV, and the attempt with its outcome sent to the queue.
  */
 export async function validateVoucher(env: Env, code: string, context: ValidationContext, requestId: string, options: ValidateOptions = {}) {
   const now = Date.now();
-  const [tracking, writes] = await Promise.all([
+  const visit = await readVisit(env, [code], context, options, now);
+  const [definition = null] = await definitionsOf(env, visit.subject, [code]);
+  const judgement: Judgement = definition ? judge(definition, visit.subject, context, now) : { valid: false, ...voucherNotFound(code) };
+  await visit.record([{ code, judgement }]);
+  const body = validateResponse(code, definition, judgement, context, visit.trackingId, visit.subject.customer?.id ?? null, requestId);
+  return { body, trackingId: visit.trackingId };
+}
+
+/**
+ * The visitor of a validate call, and how to record the call once judged: the attempt of each
+ * code with its outcome, and the visit of the tracking profile, as one queue message (the
+ * consumer writes it; nothing is written on the request's path). A call that records nothing (a
+ * client request without a tracking id) sends nothing.
+ */
+async function readVisit(env: Env, codes: string[], context: ValidationContext, options: ValidateOptions, now: number) {
+  const [tracking, writes, hmac] = await Promise.all([
     resolveTrackingId(env.TRACKING_SECRET, context.tracking_id),
     options.upsertCustomer ? checkoutCustomerWrites(env.DB, context, now) : undefined,
+    identityHmac(env.TRACKING_SECRET, context.identity_hash),
   ]);
-  const attempt = { codes: [code], amount: orderFigures(context.order, context.amount).amount, now };
   const recorded = options.record !== false;
-  const subject = await readVisitor(env, [code], context, recorded ? tracking.id : null, recorded ? attempt : undefined, writes);
-  const [definition = null] = await definitionsOf(env, subject, [code]);
-  const judgement: Judgement = definition ? judge(definition, subject, context, now) : { valid: false, ...voucherNotFound(code) };
-  const body = validateResponse(code, definition, judgement, context, tracking.id, subject.customer?.id ?? null, requestId);
-  return { body, trackingId: tracking.id };
+  const subject = await readVisitor(env, codes, context, recorded ? tracking.id : null, writes);
+  const record = async (judged: { code: string; judgement: Judgement }[]) => {
+    if (!recorded) return;
+    await enqueue(env.WRITES, {
+      kind: 'validation',
+      id: randomId('valmsg_'),
+      at: now,
+      tracking_id: tracking.id,
+      customer_ref: claimedCustomer(context) ?? null,
+      identity_hmac: hmac,
+      amount: orderFigures(context.order, context.amount).amount,
+      attempts: judged.map(({ code, judgement }) => ({
+        id: randomId('valid_'),
+        code,
+        result: judgement.valid ? 'VALID' : 'INVALID',
+        reason: judgement.valid ? null : judgement.error.key,
+      })),
+    });
+  };
+  return { trackingId: tracking.id, subject, record };
 }
 
 /** One redeemable of a stackable validate, judged. */
@@ -253,14 +284,9 @@ const PRECEDING_VALIDATION_FAILED = {
  */
 export async function validateStackable(env: Env, codes: string[], context: ValidationContext, requestId: string, options: ValidateOptions = {}) {
   const now = Date.now();
-  const [tracking, writes] = await Promise.all([
-    resolveTrackingId(env.TRACKING_SECRET, context.tracking_id),
-    options.upsertCustomer ? checkoutCustomerWrites(env.DB, context, now) : undefined,
-  ]);
   const figures = orderFigures(context.order, context.amount);
-  const recorded = options.record !== false;
-  const attempt = { codes, amount: figures.amount, now };
-  const subject = await readVisitor(env, codes, context, recorded ? tracking.id : null, recorded ? attempt : undefined, writes);
+  const visit = await readVisit(env, codes, context, options, now);
+  const { subject } = visit;
   const definitions = await definitionsOf(env, subject, codes);
   const customerId = subject.customer?.id ?? null;
   const results: StackedResult[] = codes.map((code, i) => {
@@ -269,6 +295,7 @@ export async function validateStackable(env: Env, codes: string[], context: Vali
     return { code, definition, judgement };
   });
   const valid = results.every((r) => r.judgement.valid);
+  await visit.record(results);
 
   let discounted = 0;
   const redeemables = results.map(({ code, definition, judgement }) => {
@@ -302,9 +329,9 @@ export async function validateStackable(env: Env, codes: string[], context: Vali
       skipped_redeemables: redeemables.filter((r) => r.status === 'SKIPPED'),
       inapplicable_redeemables: redeemables.filter((r) => r.status === 'INAPPLICABLE'),
       ...(hasOrder(context) ? { order: orderSummary(context.order, figures.amount, valid ? Math.min(discounted, figures.amount ?? 0) : 0, customerId) } : {}),
-      tracking_id: tracking.id,
+      tracking_id: visit.trackingId,
       stacking_rules: STACKING_RULES,
     },
-    trackingId: tracking.id,
+    trackingId: visit.trackingId,
   };
 }

@@ -1,11 +1,11 @@
 import { type CustomerSelector, updateCustomer, upsertCustomerBySourceId } from '../db/customers';
-import { readValidationSubject, type SubjectQuery, type ValidationSubject } from '../db/tracking';
+import { readValidationSubject, type ValidationSubject } from '../db/tracking';
 import type { Env } from '../env';
 import { ApiError, ERRORS } from '../errors';
 import { randomId } from '../lib/ids';
 import { contextCustomerWrite, type ValidationContext } from '../schemas/checkout';
 import { definitionAt, type LoadedDefinition } from './definitions';
-import { loadActiveSegments, refreshedWrite } from './membership';
+import { loadActiveSegments, refreshedWrites } from './membership';
 import { identityHmac } from './tracking';
 
 /** The customer a request names: `customer.id` wins over `customer.source_id`. */
@@ -46,7 +46,6 @@ export async function readVisitor(
   codes: string[],
   context: ValidationContext,
   trackingId: string | null,
-  attempt?: SubjectQuery['attempt'],
   writes?: D1PreparedStatement[],
 ): Promise<ValidationSubject> {
   const claimed = claimedCustomer(context);
@@ -56,7 +55,6 @@ export async function readVisitor(
     customerRef: claimed ?? null,
     identityHmac: await identityHmac(env.TRACKING_SECRET, context.identity_hash),
     codes,
-    ...(attempt ? { attempt } : {}),
   });
   assertOneCustomer(subject, claimed);
   return subject;
@@ -83,7 +81,7 @@ export async function checkoutCustomerWrites(db: D1Database, context: Validation
   } else {
     return [];
   }
-  return refreshedWrite(db, await loadActiveSegments(db), writes.statement, writes.selector, now);
+  return refreshedWrites(db, await loadActiveSegments(db), [writes.statement], writes.selector, now);
 }
 
 /**

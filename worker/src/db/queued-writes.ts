@@ -1,0 +1,81 @@
+import type { ValidationAttemptMessage } from '../queue/messages';
+import { SUBJECT_CUSTOMER_ID } from './tracking';
+
+/** Codes a profile remembers trying; older ones are forgotten past this. */
+const MAX_CODES = 50;
+
+/**
+ * A validate call's record: the visit on the tracking profile (created on first sight; its
+ * counters count the attempts, its codes the first code of the call), then one validations row a
+ * code with its outcome, on the customer the request was about when one is known by now.
+ * Messages may arrive out of order: `last_seen` only moves forward.
+ */
+export function validationAttemptStatements(db: D1Database, m: ValidationAttemptMessage): D1PreparedStatement[] {
+  const statements: D1PreparedStatement[] = [];
+  const code = m.attempts[0]?.code ?? null;
+  if (m.tracking_id !== null) {
+    statements.push(
+      db
+        .prepare(
+          `INSERT INTO tracking_profiles (id, identity_hmac, first_seen, last_seen, validations_count, codes)
+           VALUES (?1, ?2, ?3, ?3, ?4, CASE WHEN ?5 IS NULL THEN '[]' ELSE json_array(?5) END)
+           ON CONFLICT (id) DO UPDATE SET
+             last_seen = max(last_seen, excluded.last_seen),
+             first_seen = min(first_seen, excluded.first_seen),
+             identity_hmac = coalesce(excluded.identity_hmac, identity_hmac),
+             validations_count = validations_count + excluded.validations_count,
+             codes = CASE
+               WHEN ?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(codes) WHERE value = ?5) THEN codes
+               WHEN json_array_length(codes) >= ${MAX_CODES} THEN json_insert(json_remove(codes, '$[0]'), '$[#]', ?5)
+               ELSE json_insert(codes, '$[#]', ?5) END`,
+        )
+        .bind(m.tracking_id, m.identity_hmac, m.at, m.attempts.length > 0 ? 1 : 0, code),
+    );
+  }
+  if (m.attempts.length > 0) {
+    statements.push(
+      db
+        .prepare(
+          `INSERT INTO validations (id, tracking_id, customer_id, code, amount, created_at, result, reason)
+           SELECT a.value ->> 'id', ?2, ${SUBJECT_CUSTOMER_ID}, a.value ->> 'code', ?4, ?5, a.value ->> 'result', a.value ->> 'reason'
+           FROM json_each(?6) a`,
+        )
+        .bind(m.customer_ref, m.tracking_id, m.identity_hmac, m.amount, m.at, JSON.stringify(m.attempts)),
+    );
+  }
+  return statements;
+}
+
+/**
+ * The row that says a message was applied. A plain INSERT: for a message applied before it fails
+ * on the primary key, and the batch it is in (the message's effects) rolls back.
+ */
+export function markApplied(db: D1Database, messageId: string, now: number): D1PreparedStatement {
+  return db.prepare('INSERT INTO applied_messages (id, applied_at) VALUES (?, ?)').bind(messageId, now);
+}
+
+/** Whether a failed batch failed on markApplied, i.e. its message was applied before. */
+export const isAlreadyApplied = (error: unknown): boolean => /UNIQUE constraint failed: applied_messages\.id/.test(String(error));
+
+export function recordDeadLetters(db: D1Database, letters: { id: string; kind: string | null; body: string; attempts: number }[], now: number): Promise<unknown> {
+  return db
+    .prepare(
+      `INSERT INTO dead_letters (id, kind, body, attempts, dead_at)
+       SELECT l.value ->> 'id', l.value ->> 'kind', l.value ->> 'body', l.value ->> 'attempts', ?2 FROM json_each(?1) l
+       WHERE true ON CONFLICT (id) DO NOTHING`,
+    )
+    .bind(JSON.stringify(letters), now)
+    .run();
+}
+
+export function listDeadLetters(db: D1Database): Promise<{ id: string; kind: string | null; body: string; attempts: number; dead_at: number }[]> {
+  return db
+    .prepare('SELECT * FROM dead_letters ORDER BY dead_at DESC LIMIT 100')
+    .all<{ id: string; kind: string | null; body: string; attempts: number; dead_at: number }>()
+    .then((r) => r.results);
+}
+
+/** Forgets applied markers older than `before` (past Queues' retention no copy can arrive). */
+export function deleteAppliedBefore(db: D1Database, before: number): Promise<unknown> {
+  return db.prepare('DELETE FROM applied_messages WHERE applied_at < ?').bind(before).run();
+}

@@ -1,4 +1,6 @@
 /** @module Requests to the client API: the official SDK's query format, headers, and never a rejection. */
+import { BOOKMARK_COOKIE, BOOKMARK_HEADER } from '../shared/consistency';
+import { readCookie } from './cookie';
 import type { ApiError } from './types';
 
 /** Where requests go and the client key they carry. */
@@ -48,6 +50,9 @@ export async function send(t: Target, path: string, body: unknown, withCookies: 
     'X-Client-Token': t.clientToken,
     'X-Voucherify-Channel': 'Vouchsafe.js',
   };
+  // A bookmark the shop's backend left after a write (a redemption): this read sees that write.
+  const bookmark = withCookies ? readCookie(BOOKMARK_COOKIE) : undefined;
+  if (bookmark) headers[BOOKMARK_HEADER] = bookmark;
   const init: Record<string, unknown> = {
     method: 'GET',
     headers,

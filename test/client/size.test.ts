@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 // Budgets of the built files (`npm run build`, which `npm test` runs first). For scale, gzip:
 // Segment's core 30 KB, PostHog's array.js 122 KB, Plausible 2.7 KB, Segment's snippet 814 B.
 const BUDGETS = [
-  ['dist/public/sdk/v1.js', 3000],
+  // 3 KiB: 3,000 B until the bookmark cookie (read-your-writes after a redemption) took it to ~3,010.
+  ['dist/public/sdk/v1.js', 3072],
   ['dist/public/sdk/snippet.min.js', 600],
 ] as const;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { api, json } from './helpers';
+import { api, json, settled } from './helpers';
 
 // GET /v1/customers/{id}/activity against the OA: CustomersActivityListResponseBody (OA:L5348),
 // CustomerActivity (OA:L4638: {id, type, data: {data: CustomerActivityData, event_source}, created_at}),
@@ -12,8 +12,12 @@ const activity = async (customer: string, qs = '') => {
   expect(res.status).toBe(200);
   return json(res);
 };
-const track = (event: string, sourceId: string, metadata: Record<string, unknown> = {}) =>
-  api('POST', '/v1/events', { event, customer: { source_id: sourceId }, metadata });
+/** An event, written by the queue consumer before the test reads the feed. */
+const track = async (event: string, sourceId: string, metadata: Record<string, unknown> = {}) => {
+  const res = await api('POST', '/v1/events', { event, customer: { source_id: sourceId }, metadata });
+  await settled();
+  return res;
+};
 const pause = () => new Promise((r) => setTimeout(r, 3));
 
 describe('the customer activity feed', () => {

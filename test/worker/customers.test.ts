@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { api, json } from './helpers';
+import { api, json, settled } from './helpers';
 
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -228,6 +228,7 @@ describe('POST /v1/customers/{id}/permanent-deletion', () => {
     const c = await create({ source_id: 'forget-all', metadata: { forget: true } });
     await api('POST', '/v1/events', { event: 'viewed', customer: { source_id: 'forget-all' } });
     await api('POST', '/v1/events', { event: 'viewed', customer: { source_id: 'forget-all' } });
+    await settled();
     const deletion = await json(await api('POST', `/v1/customers/${c.id}/permanent-deletion`, {}));
     // Two custom events plus the segment-entered event; one membership.
     expect(deletion.data_json).toMatchObject({ customer: 1, events: 3, segments: 1 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hashIdentity } from '../../shared/identity';
-import { CLIENT_HEADERS, api, call, json, signHash } from './helpers';
+import { CLIENT_HEADERS, api, call, json, settled, signHash } from './helpers';
 
 const track = (body: unknown) => api('POST', '/v1/events', body);
 const clientTrack = (body: unknown) =>
@@ -18,6 +18,8 @@ describe('POST /v1/events', () => {
       referral: null,
       loyalty: null,
     });
+    // Written by the queue consumer (issue 13): readable once it has run.
+    await settled();
     const activity = await json(await api('GET', '/v1/customers/ev-1/activity?type=customer.custom_event'));
     // OA CustomerActivity (OA:L4638) with EventCustomerCustomEvent (OA:L7429) under data.data.
     expect(activity.data).toMatchObject([{ type: 'customer.custom_event', data: { data: { event: { type: 'cart_abandoned', metadata: { cart: 3 } } } } }]);
@@ -28,9 +30,11 @@ describe('POST /v1/events', () => {
       await api('POST', '/v1/segments', { name: 'abandoners', filter: { 'events.cart_abandoned.count': { conditions: { $more_than: [1] } } } }),
     );
     await track({ event: 'cart_abandoned', customer: { source_id: 'ev-2' } });
+    await settled();
     let members = await json(await api('GET', `/v1/customers?segment_id=${seg.id}`));
     expect(members.total).toBe(0);
     await track({ event: 'cart_abandoned', customer: { source_id: 'ev-2' } });
+    await settled();
     members = await json(await api('GET', `/v1/customers?segment_id=${seg.id}`));
     expect(members.customers.map((c: any) => c.source_id)).toEqual(['ev-2']);
   });
@@ -64,6 +68,7 @@ describe('POST /client/v1/events', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('Access-Control-Allow-Origin')).toBe(CLIENT_HEADERS.Origin);
     expect((await json(res)).customer.source_id).toBe('client-ev-1');
+    await settled();
     expect((await api('GET', '/v1/customers/client-ev-1')).status).toBe(404);
   });
 
@@ -75,6 +80,7 @@ describe('POST /client/v1/events', () => {
       body: JSON.stringify({ event: 'viewed', customer: { source_id: 'client-ev-3' } }),
     });
     expect(res.status).toBe(200);
+    await settled();
     expect((await api('GET', '/v1/customers/client-ev-3/activity')).status).toBe(200);
     const activity = (await json(await api('GET', '/v1/customers/client-ev-3/activity'))).data;
     // OA CustomerActivity: a custom event is customer.custom_event with data.data.event.type.
@@ -85,6 +91,7 @@ describe('POST /client/v1/events', () => {
     await api('POST', '/v1/customers', { source_id: 'client-ev-2', email: 'real@example.com', name: 'Real' });
     const res = await clientTrack({ event: 'viewed', customer: { source_id: 'client-ev-2', email: 'attacker@example.com' } });
     expect(res.status).toBe(200);
+    await settled();
     const c = await json(await api('GET', '/v1/customers/client-ev-2'));
     expect(c).toMatchObject({ email: 'real@example.com', name: 'Real' });
   });

@@ -2,6 +2,8 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers';
 import worker from '../../worker/src/index';
 import type { Env } from '../../worker/src/env';
+import { isStatementMessage } from '../../worker/src/queue/consumer';
+import type { WriteMessage } from '../../worker/src/queue/messages';
 import { signIdentityHash } from '../../shared/identity';
 import { TEST_ENV } from '../test-env';
 
@@ -23,6 +25,47 @@ export async function call(path: string, init: RequestInit = {}, bindings: Parti
   const res = await worker.fetch(new Request(`https://vouchsafe.test${path}`, init), { ...env, ...bindings } as unknown as Env, ctx);
   await waitOnExecutionContext(ctx);
   return res;
+}
+
+/** Ids of the messages the requests of this file sent that the consumer writes with a marker, not yet seen written. */
+const unsettled = new Set<string>();
+
+function recordingQueue(queue: Queue<WriteMessage>): Queue<WriteMessage> {
+  const note = (m: WriteMessage) => {
+    if (isStatementMessage(m)) unsettled.add(m.id);
+  };
+  return {
+    metrics: () => queue.metrics(),
+    send(message, options) {
+      note(message);
+      return queue.send(message, options);
+    },
+    sendBatch(messages, options) {
+      for (const m of messages) note(m.body);
+      return queue.sendBatch(messages, options);
+    },
+  };
+}
+
+// Every test that imports these helpers records what its requests send, whichever way it calls
+// the worker (call(), app.fetch with `env`): the pool's env object takes the recording binding.
+Object.defineProperty(env, 'WRITES', { value: recordingQueue((env as unknown as Env).WRITES), configurable: true, enumerable: true });
+
+/**
+ * Waits until the queue consumer has written every message the requests so far sent (their
+ * applied markers, migration 0013, are in D1): what validate and track record is then readable.
+ * Bounded: the consumer gets a batch within max_batch_timeout (1 s) of a send.
+ */
+export async function settled(timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (unsettled.size > 0) {
+    const ids = [...unsettled];
+    const { results } = await env.DB.prepare('SELECT id FROM applied_messages WHERE id IN (SELECT value FROM json_each(?))').bind(JSON.stringify(ids)).all<{ id: string }>();
+    for (const r of results) unsettled.delete(r.id);
+    if (unsettled.size === 0) return;
+    if (Date.now() > deadline) throw new Error(`queue consumer did not write ${unsettled.size} message(s) within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** A server-side call with the server key and, when given, a JSON body. */

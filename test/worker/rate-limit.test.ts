@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { app } from '../../worker/src/app';
 import type { Env } from '../../worker/src/env';
-import { CLIENT_HEADERS, json } from './helpers';
+import { CLIENT_HEADERS, json, settled } from './helpers';
 
 /** The worker with its production default: RATE_LIMITS unset, limits on. */
 const limitsOn = (): Env => ({ ...env, RATE_LIMITS: undefined }) as unknown as Env;
@@ -90,6 +90,7 @@ const tid = (i: number) => `track_${String(i).padStart(22, 'F')}`;
 describe('every client route is rate-limited (security review F3, F12)', () => {
   it('F3: a flood of 2,000 client events from one IP in 10 s: at most the limit accepted, the rest 429, the database bounded', async () => {
     await inOneWindow(10_000);
+    await settled();
     const before = await rowCount();
     const eventsBefore = (await env.DB.prepare('SELECT count(*) AS n FROM events').first<{ n: number }>())?.n ?? 0;
     const started = Date.now();
@@ -106,10 +107,12 @@ describe('every client route is rate-limited (security review F3, F12)', () => {
     expect(accepted).toBeGreaterThan(0);
     expect(accepted).toBeLessThanOrEqual(IP_LIMIT);
     expect(statuses.get(429)).toBe(2000 - accepted);
+    await settled();
     const eventsAfter = (await env.DB.prepare('SELECT count(*) AS n FROM events').first<{ n: number }>())?.n ?? 0;
     expect(eventsAfter - eventsBefore).toBe(accepted);
-    // Each accepted event is its row and at most one new tracking profile; no customer is created.
-    expect((await rowCount()) - before).toBeLessThanOrEqual(2 * accepted);
+    // Each accepted event is its row, at most one new tracking profile and the queue message's
+    // applied marker (kept 14 days); no customer is created.
+    expect((await rowCount()) - before).toBeLessThanOrEqual(3 * accepted);
     expect((await env.DB.prepare("SELECT count(*) AS n FROM customers").first<{ n: number }>())?.n).toBe(0);
   }, 90_000);
 
@@ -146,6 +149,9 @@ describe('every client route is rate-limited (security review F3, F12)', () => {
       statuses.push(res.status);
       if (res.status === 429) refused = res;
       else await res.arrayBuffer();
+      // The request reads the count the queue consumer wrote; events sent faster than it writes
+      // are capped when written (write-queue.test.ts races them).
+      await settled();
     }
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
     const retryAfter = Number(refused?.headers.get('Retry-After'));

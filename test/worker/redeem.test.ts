@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { CLIENT_HEADERS, api, call, json } from './helpers';
+import { CLIENT_HEADERS, api, call, json, settled } from './helpers';
 
 const voucher = async (code: string, body: Record<string, unknown> = {}) => {
   const res = await api('POST', `/v1/vouchers/${encodeURIComponent(code)}`, { discount: { type: 'AMOUNT', amount_off: 1000 }, ...body });
@@ -9,14 +9,22 @@ const voucher = async (code: string, body: Record<string, unknown> = {}) => {
 };
 const redeem = (code: string, body: unknown, headers: Record<string, string> = {}, query = '') =>
   api('POST', `/v1/vouchers/${encodeURIComponent(code)}/redemption${query}`, body, headers);
-const clientValidate = async (query: string) =>
-  json(await call(`/client/v1/validate?${query}`, { headers: CLIENT_HEADERS }));
-const clientTrack = (event: string, trackingId: string) =>
-  call('/client/v1/events', {
+// What validate and track record is written by the queue consumer: these wait for it, as the
+// anonymous history must be there before a redemption merges it.
+const clientValidate = async (query: string) => {
+  const body = await json(await call(`/client/v1/validate?${query}`, { headers: CLIENT_HEADERS }));
+  await settled();
+  return body;
+};
+const clientTrack = async (event: string, trackingId: string) => {
+  const res = await call('/client/v1/events', {
     method: 'POST',
     headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' },
     body: JSON.stringify({ event, customer: { source_id: trackingId } }),
   });
+  await settled();
+  return res;
+};
 
 describe('redeem', () => {
   it('redeems, counts the unit and answers in the Voucherify shape', async () => {

@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { app } from '../../worker/src/app';
 import type { Env } from '../../worker/src/env';
-import { CLIENT_HEADERS, SERVER_HEADERS, api, call, json } from './helpers';
+import { CLIENT_HEADERS, SERVER_HEADERS, api, call, json, settled } from './helpers';
 
 const count = async (sql: string, ...params: unknown[]) =>
   (await env.DB.prepare(sql).bind(...params).first<{ n: number }>())?.n ?? -1;
@@ -51,6 +51,8 @@ describe('under concurrency', () => {
     const [r, ...v] = await Promise.all([redemption, ...validations]);
     expect(r?.status).toBe(200);
     expect(v.every((res) => res.status === 200)).toBe(true);
+    // The attempts are written by the queue consumer, before or after the redemption's link.
+    await settled();
     const customer = await json(await api('GET', '/v1/customers/racer'));
     expect(await count('SELECT count(*) AS n FROM tracking_profiles WHERE id = ? AND customer_id = ?', tid, customer.id)).toBe(1);
     // Every validation of the tracking id ends on the customer, whenever it landed.
@@ -70,15 +72,22 @@ describe('under faults', () => {
     });
     // A D1 whose write batch (the redeem's second batch, after the read) fails halfway: a statement
     // that cannot run is put in its middle.
+    await settled();
     let batches = 0;
+    // The request runs its queries in a D1 session (middleware/d1-session.ts): its batches are broken.
+    const faultyBatch = (db: D1Database | D1DatabaseSession) => (statements: D1PreparedStatement[]) => {
+      if (++batches !== 2) return db.batch(statements);
+      const broken = [...statements];
+      broken.splice(Math.floor(statements.length / 2), 0, db.prepare('INSERT INTO no_such_table VALUES (1)'));
+      return db.batch(broken);
+    };
     const faulty = new Proxy(env.DB, {
       get(target, prop) {
-        if (prop === 'batch') {
-          return (statements: D1PreparedStatement[]) => {
-            if (++batches !== 2) return target.batch(statements);
-            const broken = [...statements];
-            broken.splice(Math.floor(statements.length / 2), 0, target.prepare('INSERT INTO no_such_table VALUES (1)'));
-            return target.batch(broken);
+        if (prop === 'batch') return faultyBatch(target);
+        if (prop === 'withSession') {
+          return (constraint?: string) => {
+            const session = target.withSession(constraint);
+            return { prepare: (q: string) => session.prepare(q), batch: faultyBatch(session), getBookmark: () => session.getBookmark() };
           };
         }
         const value = Reflect.get(target, prop, target);

@@ -10,7 +10,7 @@ import { deleteStaleAnonymousProfiles } from '../../worker/src/db/anonymous-prof
 import type { Env } from '../../worker/src/env';
 import worker from '../../worker/src/index';
 import { deleteStaleAnonymousProfiles as retention } from '../../worker/src/services/retention';
-import { CLIENT_HEADERS, api, call } from './helpers';
+import { CLIENT_HEADERS, api, call, settled } from './helpers';
 
 const DAY = 86_400_000;
 
@@ -21,6 +21,7 @@ const visit = async (trackingId: string) => {
     headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' },
     body: JSON.stringify({ event: 'viewed', customer: { source_id: trackingId } }),
   });
+  await settled();
 };
 const lastSeen = (trackingId: string, daysAgo: number) =>
   env.DB.prepare('UPDATE tracking_profiles SET last_seen = ? WHERE id = ?').bind(Date.now() - daysAgo * DAY, trackingId).run();

@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hashIdentity } from '../../shared/identity';
 import { app } from '../../worker/src/app';
-import { ALLOWED_ORIGIN, CLIENT_HEADERS, SERVER_HEADERS, api, call, json, signHash } from './helpers';
+import { ALLOWED_ORIGIN, CLIENT_HEADERS, SERVER_HEADERS, api, call, json, settled, signHash } from './helpers';
 
 /** Every route the app serves under a key, with its parameters filled in. */
 const keyedRoutes = () => {
@@ -82,11 +82,14 @@ describe('permanent deletion', () => {
     const signed = `identity_hash=${hash}&identity_signature=${await signHash(hash)}`;
     const d1 = await json(await call(`/client/v1/validate?code=ERASE&tracking_id=track_EraseDeviceOneErase000&${signed}`, { headers: CLIENT_HEADERS }));
     await call('/client/v1/events', { method: 'POST', headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify({ event: 'viewed', customer: { source_id: d1.tracking_id } }) });
+    // What the browser recorded is written (queue consumer) before the redemption merges it.
+    await settled();
     await api('POST', '/v1/vouchers/ERASE/redemption', { customer: { source_id: email, email, name }, order: { amount: 1000 }, tracking_id: d1.tracking_id });
     await api('PUT', `/v1/customers/${encodeURIComponent(email)}`, { phone });
     // Device 2: never redeemed, same identity.
     const d2 = await json(await call(`/client/v1/validate?code=ERASE&tracking_id=track_EraseDeviceTwoErase000&${signed}`, { headers: CLIENT_HEADERS }));
     await api('POST', '/v1/events', { event: 'logged_in', customer: { source_id: email } });
+    await settled();
 
     const customer = await json(await api('GET', `/v1/customers/${encodeURIComponent(email)}`));
     const hmac = (await env.DB.prepare('SELECT identity_hmac FROM tracking_profiles WHERE id = ?').bind(d2.tracking_id).first<{ identity_hmac: string }>())?.identity_hmac;
@@ -117,6 +120,7 @@ describe('permanent deletion', () => {
     // redeems as themselves, then erases themselves.
     const attackerDevice = 'track_F13AttackerDeviceAtt0';
     await call(`/client/v1/validate?code=F13&tracking_id=${attackerDevice}&identity_hash=${victimHash}`, { headers: CLIENT_HEADERS }, { IDENTITY_VERIFICATION: 'off' });
+    await settled();
     await api('POST', '/v1/vouchers/F13/redemption', { customer: { source_id: 'f13-attacker@example.com', email: 'f13-attacker@example.com' }, tracking_id: attackerDevice });
     const attacker = await json(await api('GET', '/v1/customers/f13-attacker@example.com'));
     const report = await json(await api('POST', `/v1/customers/${attacker.id}/permanent-deletion`, {}));
@@ -171,12 +175,14 @@ describe('the public client key (security review F1, F4, F5, F6, F11)', () => {
     for (let i = 0; i < 3; i++) await clientPost('/client/v1/events', { event: 'viewed_product', customer: { source_id: 'bob@sec.example' } });
     const bob = await json(await api('GET', '/v1/customers/bob%40sec.example'));
     await clientPost('/client/v1/events', { event: 'viewed_product', customer: { id: bob.id } });
+    await settled();
     expect(await eventTypes('bob@sec.example')).toEqual(before);
     // Nor into the customer a tracking id is linked to: the event stays on the tracking profile.
     const tid = 'track_BobsDeviceBobsDevice00';
     await api('POST', '/v1/vouchers/SECGOLD/redemption', { customer: { source_id: 'alice@sec.example' }, tracking_id: tid, order: { amount: 100 } });
     const linked = await eventTypes('alice@sec.example');
     expect((await clientPost('/client/v1/events', { event: 'poison', customer: { source_id: tid } })).status).toBe(200);
+    await settled();
     expect(await eventTypes('alice@sec.example')).toEqual(linked);
     const onProfile = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE profile_id = ? AND type = 'poison'").bind(tid).first<{ n: number }>();
     expect(onProfile?.n).toBe(1);
@@ -188,6 +194,7 @@ describe('the public client key (security review F1, F4, F5, F6, F11)', () => {
     const device = 'track_AliceDeviceAliceDevic0';
     await call(`/client/v1/validate?code=SECGOLD&tracking_id=${device}&identity_hash=${hash}&identity_signature=${await signHash(hash)}`, { headers: CLIENT_HEADERS });
     await api('POST', '/v1/vouchers/SECGOLD/redemption', { customer: { source_id: 'alice@sec.example' }, tracking_id: device, order: { amount: 100 } });
+    await settled();
     // An attacker's fresh device with sha256(e-mail) only: an anonymous visitor.
     const attacker = await json(await call(`/client/v1/validate?code=SECGOLD&amount=5000&identity_hash=${hash}`, { headers: CLIENT_HEADERS }));
     expect(attacker).toMatchObject({ valid: false, error: { key: 'customer_rules_violated' } });

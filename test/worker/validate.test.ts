@@ -1,6 +1,6 @@
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { ALLOWED_ORIGIN, CLIENT_HEADERS, api, call, json, signHash } from './helpers';
+import { ALLOWED_ORIGIN, CLIENT_HEADERS, api, call, json, settled, signHash } from './helpers';
 
 const DAY = 86_400_000;
 const voucher = async (code: string, body: Record<string, unknown>) => {
@@ -165,6 +165,8 @@ describe('segment rules', () => {
       });
       expect(res.status).toBe(200);
     }
+    // The events count once the queue consumer has written them (issue 13: eventual, about a second).
+    await settled();
     expect(await json(await clientValidate(`code=BROWSER&amount=1000&tracking_id=${tid}`))).toMatchObject({ valid: true, tracking_id: tid });
   });
 
@@ -215,20 +217,29 @@ describe('client validate', () => {
     const tid = 'track_TrackMeTrackMeTrack000';
     const v = await json(await clientValidate(`code=TRACKME&tracking_id=${tid}&identity_hash=${hash}&identity_signature=${await signHash(hash)}`));
     expect(v.tracking_id).toBe(tid);
+    await settled();
     const profile = await env.DB.prepare('SELECT * FROM tracking_profiles WHERE id = ?').bind(v.tracking_id).first<any>();
     expect(profile).toMatchObject({ validations_count: 1, codes: '["TRACKME"]' });
     expect(profile.identity_hmac).toMatch(/^[0-9a-f]{64}$/);
     expect(profile.identity_hmac).not.toBe(hash);
     await clientValidate(`code=NOSUCH&tracking_id=${v.tracking_id}`);
+    await settled();
     const after = await env.DB.prepare('SELECT * FROM tracking_profiles WHERE id = ?').bind(v.tracking_id).first<any>();
     expect(after).toMatchObject({ validations_count: 2, codes: '["TRACKME","NOSUCH"]' });
     expect(after.last_seen).toBeGreaterThanOrEqual(after.first_seen);
+    // Each attempt is kept with its outcome (issue 13: written after the judgement, off the request's path).
+    const attempts = await env.DB.prepare('SELECT code, result, reason FROM validations WHERE tracking_id = ? ORDER BY created_at').bind(tid).all();
+    expect(attempts.results).toEqual([
+      { code: 'TRACKME', result: 'VALID', reason: null },
+      { code: 'NOSUCH', result: 'INVALID', reason: 'not_found' },
+    ]);
   });
 
   it('a request without a tracking id (no consent yet) writes nothing', async () => {
     await voucher('NOTRACE', { discount: { type: 'AMOUNT', amount_off: 100 } });
     const count = async () =>
       (await env.DB.prepare('SELECT (SELECT count(*) FROM tracking_profiles) + (SELECT count(*) FROM validations) AS n').first<{ n: number }>())?.n;
+    await settled();
     const before = await count();
     const single = await json(await clientValidate('code=NOTRACE&amount=1000'));
     expect(single.valid).toBe(true);
@@ -238,6 +249,7 @@ describe('client validate', () => {
       body: JSON.stringify({ redeemables: [{ object: 'voucher', id: 'NOTRACE' }], order: { amount: 1000 } }),
     });
     expect((await json(stacked)).valid).toBe(true);
+    await settled();
     expect(await count()).toBe(before);
     expect(await env.DB.prepare('SELECT 1 FROM tracking_profiles WHERE id = ?').bind(single.tracking_id).first()).toBeNull();
   });

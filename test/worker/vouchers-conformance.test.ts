@@ -258,8 +258,8 @@ describe('GET /v1/vouchers', () => {
     const small = await counted('/v1/vouchers?limit=1');
     const large = await counted('/v1/vouchers?limit=100');
     expect(large.body.vouchers.filter((v: { validation_rules_assignments: { total: number } }) => v.validation_rules_assignments.total === 1).length).toBeGreaterThanOrEqual(30);
-    expect(small.ops).toBe('d1=1, kv_reads=0, kv_writes=0');
-    expect(large.ops).toBe('d1=1, kv_reads=0, kv_writes=0');
+    expect(small.ops).toBe('d1_primary=0, d1_replica=1, kv_reads=0, kv_writes=0, queue_sends=0');
+    expect(large.ops).toBe('d1_primary=0, d1_replica=1, kv_reads=0, kv_writes=0, queue_sends=0');
   });
 
   it.each([

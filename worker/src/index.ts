@@ -1,7 +1,7 @@
 import { app } from './app';
 import { consumeWrites } from './queue/consumer';
 import type { Env } from './env';
-import { deleteStaleAnonymousProfiles } from './services/retention';
+import { deleteStaleAnonymousProfiles, forgetAppliedMessages } from './services/retention';
 import { runScheduledSegmentWork } from './services/segment-sync';
 
 export default {
@@ -23,6 +23,7 @@ export default {
    */
   async scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
     ctx.waitUntil(deleteStaleAnonymousProfiles(env, controller.scheduledTime));
+    ctx.waitUntil(forgetAppliedMessages(env, controller.scheduledTime));
     // Awaited (not only waitUntil): the invocation is the work, and its end is when the work ends.
     await runScheduledSegmentWork(env.DB, controller.scheduledTime);
   },

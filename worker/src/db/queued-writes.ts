@@ -47,8 +47,8 @@ export function validationAttemptStatements(db: D1Database, m: ValidationAttempt
 }
 
 /**
- * The row that says a message was applied. A plain INSERT: for a message applied before it fails
- * on the primary key, and the batch it is in (the message's effects) rolls back.
+ * The row that says a message was applied, first in the message's statements. A plain INSERT: for
+ * a message applied before it fails on the primary key, and the batch (the message's effects) rolls back.
  */
 export function markApplied(db: D1Database, messageId: string, now: number): D1PreparedStatement {
   return db.prepare('INSERT INTO applied_messages (id, applied_at) VALUES (?, ?)').bind(messageId, now);
@@ -75,7 +75,14 @@ export function listDeadLetters(db: D1Database): Promise<{ id: string; kind: str
     .then((r) => r.results);
 }
 
-/** Forgets applied markers older than `before` (past Queues' retention no copy can arrive). */
-export function deleteAppliedBefore(db: D1Database, before: number): Promise<unknown> {
-  return db.prepare('DELETE FROM applied_messages WHERE applied_at < ?').bind(before).run();
+/**
+ * Forgets up to `limit` applied markers older than `before` (past Queues' longest retention no
+ * copy of their message can arrive). Resolves to how many went.
+ */
+export async function deleteAppliedBefore(db: D1Database, before: number, limit: number): Promise<number> {
+  const result = await db
+    .prepare('DELETE FROM applied_messages WHERE id IN (SELECT id FROM applied_messages WHERE applied_at < ? ORDER BY applied_at LIMIT ?)')
+    .bind(before, limit)
+    .run();
+  return result.meta.changes ?? 0;
 }

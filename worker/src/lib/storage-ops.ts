@@ -20,8 +20,9 @@ export type OpObserver = (op: StorageOp) => void | Promise<void>;
 
 type AnyFunction = (...args: unknown[]) => unknown;
 
-// Values are always bound, so a write keyword in a statement is the statement's own.
+// A write keyword outside string literals ('auto-update' is a value, not a statement).
 const WRITE_SQL = /\b(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b/i;
+const writes = (query: string): boolean => WRITE_SQL.test(query.replace(/'(?:[^']|'')*'/g, "''"));
 
 /** Whether each (wrapped) statement only reads, kept through bind(). */
 const readOnly = new WeakMap<object, boolean>();
@@ -53,7 +54,7 @@ function observedStatement(statement: D1PreparedStatement, reads: boolean, route
 /** prepare/batch of a binding or a session, classified. */
 function observedQueries<T extends D1Database | D1DatabaseSession>(target: T, route: Route, observe: OpObserver): Pick<T, 'prepare' | 'batch'> {
   return {
-    prepare: (query: string) => observedStatement(target.prepare(query), !WRITE_SQL.test(query), route, observe),
+    prepare: (query: string) => observedStatement(target.prepare(query), !writes(query), route, observe),
     batch: async <R>(statements: D1PreparedStatement[]) => {
       await observe(statements.every((s) => readOnly.get(s) === true) ? route.readClass() : 'd1_primary');
       return target.batch<R>(statements);

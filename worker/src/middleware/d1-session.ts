@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
+import { BOOKMARK_HEADER } from '../../../shared/consistency';
 import type { AppBindings } from '../env';
 
 /**
@@ -16,7 +17,7 @@ import type { AppBindings } from '../env';
  * READ_REPLICAS=off runs every query on the binding itself, i.e. on the primary: the path before
  * sessions, kept for the topology benchmark's comparison.
  */
-export const BOOKMARK_HEADER = 'X-Vouchsafe-Bookmark';
+export { BOOKMARK_HEADER };
 
 // D1's bookmarks (and miniflare's) are four dash-separated hex fields; anything else is ignored.
 const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32,64}$/i;

@@ -27,6 +27,9 @@ const WRITERS: { [K in WriteKind]: StatementWriter<MessageOf<K>> } = {
   customer_event: async (db, m, context) => customerEventStatements(db, m, await context.segments()),
 };
 
+/** Whether a message is one the statement writers apply (with its marker in applied_messages). */
+export const isStatementMessage = (body: unknown): body is WriteMessage => isWriteMessage(body);
+
 /** D1 statements per batch, and per delivery (Workers allow 1,000 queries an invocation): the rest is retried. */
 const STATEMENTS_PER_BATCH = 300;
 const STATEMENTS_PER_DELIVERY = 900;
@@ -75,7 +78,8 @@ export async function consumeWrites(batch: MessageBatch<unknown>, env: Env): Pro
     }
     try {
       const writer = WRITERS[body.kind] as StatementWriter<WriteMessage>;
-      const statements = [...(await writer(db, body, context)), markApplied(db, body.id, now)];
+      // The marker first: a message applied before fails on it, not on a row of its own effects.
+      const statements = [markApplied(db, body.id, now), ...(await writer(db, body, context))];
       if (statements.length > budget && prepared.length > 0) {
         message.retry();
         continue;

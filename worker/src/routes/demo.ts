@@ -1,5 +1,6 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
-import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie';
+import { deleteCookie, getSignedCookie, setCookie, setSignedCookie } from 'hono/cookie';
+import { BOOKMARK_COOKIE, BOOKMARK_COOKIE_SECONDS, BOOKMARK_HEADER } from '../../../shared/consistency';
 import { z } from 'zod';
 import { signIdentity } from '../../../shared/identity';
 import type { AppBindings, Env } from '../env';
@@ -101,16 +102,25 @@ export function demoRoutes(api: ApiFetch) {
     .post('/api/checkout', async (c) => {
       const shopper = await sessionOf(c);
       const input = await parseJsonBody(c, checkoutSchema);
+      // As a shop's backend does: each call passes on the bookmark of the writes before it, so the
+      // reads after the redemption see it whichever replica serves them.
+      let bookmark: string | null = null;
       const call = async (method: string, path: string, body?: unknown) => {
         const res = await api(
           new Request(new URL(path, c.req.url), {
             method,
-            headers: { 'X-App-Id': c.env.APP_ID, 'X-App-Token': c.env.APP_TOKEN, 'Content-Type': 'application/json' },
+            headers: {
+              'X-App-Id': c.env.APP_ID,
+              'X-App-Token': c.env.APP_TOKEN,
+              'Content-Type': 'application/json',
+              ...(bookmark ? { [BOOKMARK_HEADER]: bookmark } : {}),
+            },
             body: body === undefined ? undefined : JSON.stringify(body),
           }),
           c.env,
           c.executionCtx,
         );
+        bookmark = res.headers.get(BOOKMARK_HEADER) ?? bookmark;
         return { status: res.status, body: (await res.json()) as Record<string, unknown> };
       };
       const redemption = await call('POST', `/v1/vouchers/${encodeURIComponent(input.code)}/redemption`, {
@@ -124,6 +134,11 @@ export function demoRoutes(api: ApiFetch) {
         call('GET', `/v1/customers/${encodeURIComponent(id)}/segments`),
         call('GET', `/v1/customers/${encodeURIComponent(id)}/activity?limit=50`),
       ]);
+      // The page's next validate reads at least this state: the bookmark goes to the browser SDK
+      // in the tracking cookie's companion (readable by the page's script, like the tracking id).
+      if (bookmark) {
+        setCookie(c, BOOKMARK_COOKIE, bookmark, { path: '/', sameSite: 'Lax', maxAge: BOOKMARK_COOKIE_SECONDS, secure: new URL(c.req.url).protocol === 'https:' });
+      }
       // All of it is the signed-in shopper's own data.
       return c.json({
         redemption: redemption.body,

@@ -1,4 +1,5 @@
 import * as anonymousProfiles from '../db/anonymous-profiles';
+import { deleteAppliedBefore } from '../db/queued-writes';
 import type { Env } from '../env';
 
 const DAY_MS = 86_400_000;
@@ -20,6 +21,21 @@ export async function deleteStaleAnonymousProfiles(env: Env, now: number): Promi
     const n = await anonymousProfiles.deleteStaleAnonymousProfiles(env.DB, before, RETENTION_BATCH);
     deleted += n;
     if (n < RETENTION_BATCH) break;
+  }
+  return deleted;
+}
+
+/** Queues keep a message at most 14 days: an applied marker older than that guards nothing. */
+const APPLIED_MARKER_DAYS = 14;
+const MARKERS_PER_BATCH = 5_000;
+
+/** Forgets the write queue's applied markers (migration 0013) past any redelivery, in bounded batches. */
+export async function forgetAppliedMessages(env: Env, now: number): Promise<number> {
+  let deleted = 0;
+  for (let batch = 0; batch < RETENTION_BATCHES_PER_RUN; batch++) {
+    const n = await deleteAppliedBefore(env.DB, now - APPLIED_MARKER_DAYS * DAY_MS, MARKERS_PER_BATCH);
+    deleted += n;
+    if (n < MARKERS_PER_BATCH) break;
   }
   return deleted;
 }

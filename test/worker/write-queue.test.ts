@@ -122,6 +122,23 @@ describe('the write queue consumer', () => {
     expect(members.customers.map((c: { source_id: string }) => c.source_id)).toEqual(['once-1']);
   });
 
+  it('merges an anonymous event that reaches the consumer after the redemption that followed it; a later one stays on the profile', async () => {
+    await api('POST', '/v1/vouchers/LATE', { discount: { type: 'AMOUNT', amount_off: 100 } });
+    const seg = await json(await api('POST', '/v1/segments', { name: 'late viewers', type: 'auto-update', filter: { 'events.viewed_late.count': { conditions: { $more_than_equal: [1] } } } }));
+    const tid = 'track_LateLateLateLateLate00';
+    const sentBeforeCheckout = Date.now();
+    const redemption = await json(await api('POST', '/v1/vouchers/LATE/redemption', { customer: { source_id: 'late-1' }, tracking_id: tid }));
+    // The browser's event, sent before the checkout, is written after it.
+    await deliver([{ ...profileEvent('evmsg_late_before', tid, 'viewed_late'), at: sentBeforeCheckout }]);
+    const customerId = redemption.customer_id as string;
+    expect(await first('SELECT profile_id FROM events WHERE id = ?', 'evcus_evmsg_late_before')).toEqual({ profile_id: customerId });
+    const members = await json(await api('GET', `/v1/customers?segment_id=${seg.id}`));
+    expect(members.customers.map((c: { source_id: string }) => c.source_id)).toEqual(['late-1']);
+    // After the link, the browser is not evidence about the customer (security review F4).
+    await deliver([{ ...profileEvent('evmsg_late_after', tid, 'viewed_after'), at: Date.now() + 1 }]);
+    expect(await first('SELECT profile_id FROM events WHERE id = ?', 'evcus_evmsg_late_after')).toEqual({ profile_id: tid });
+  });
+
   it('caps a visitor\'s events exactly when requests race past the read of the cap', async () => {
     const tid = 'track_CapRaceCapRaceCapRac00';
     const bindings = { CLIENT_EVENTS_PER_DAY: '3' };

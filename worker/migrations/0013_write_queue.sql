@@ -22,3 +22,8 @@ CREATE TABLE dead_letters (
 -- request's path): VALID or INVALID and, when invalid, the reason key.
 ALTER TABLE validations ADD COLUMN result TEXT;
 ALTER TABLE validations ADD COLUMN reason TEXT;
+
+-- When a redemption linked the tracking profile to its customer. An anonymous event is written by
+-- the queue consumer, possibly after a redemption that followed it: one that happened before the
+-- link belongs to the customer, as it would have been merged had it been written first.
+ALTER TABLE tracking_profiles ADD COLUMN linked_at INTEGER;

@@ -36,6 +36,12 @@ export async function startLocalWorker(bindings: Record<string, string> = {}): P
     compatibilityDate: '2026-04-20',
     d1Databases: ['DB'],
     kvNamespaces: ['CACHE'],
+    // wrangler.toml's write queue, consumed by this same worker (a batch waits 50 ms for more, not 1 s).
+    queueProducers: { WRITES: 'vouchsafe-writes' },
+    queueConsumers: {
+      'vouchsafe-writes': { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 5, deadLetterQueue: 'vouchsafe-writes-dlq' },
+      'vouchsafe-writes-dlq': { maxBatchSize: 100, maxBatchTimeout: 0.05 },
+    },
     bindings: { ...TEST_ENV, ...bindings },
     host: '127.0.0.1',
     port: 0,

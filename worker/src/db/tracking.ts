@@ -102,6 +102,16 @@ export function touchTrackingProfile(db: D1Database, id: string, now: number): D
     .bind(id, now, now);
 }
 
+/** When each of these tracking profiles was last linked to its customer (queue consumer: late anonymous events). */
+export async function profileLinks(db: D1Database, ids: string[]): Promise<Map<string, { customer_id: string; linked_at: number }>> {
+  if (ids.length === 0) return new Map();
+  const { results } = await db
+    .prepare('SELECT id, customer_id, linked_at FROM tracking_profiles WHERE id IN (SELECT value FROM json_each(?)) AND customer_id IS NOT NULL AND linked_at IS NOT NULL')
+    .bind(JSON.stringify(ids))
+    .all<{ id: string; customer_id: string; linked_at: number }>();
+  return new Map(results.map((r) => [r.id, { customer_id: r.customer_id, linked_at: r.linked_at }]));
+}
+
 export function findTrackingProfile(db: D1Database, id: string): Promise<TrackingProfileRow | null> {
   return db.prepare('SELECT * FROM tracking_profiles WHERE id = ?').bind(id).first<TrackingProfileRow>();
 }
@@ -116,8 +126,8 @@ export function linkAndMerge(db: D1Database, trackingId: string, customer: Sql, 
   return [
     prepare(
       db,
-      sql`INSERT INTO tracking_profiles (id, customer_id, first_seen, last_seen) VALUES (${trackingId}, ${customerId}, ${now}, ${now})
-          ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, last_seen = excluded.last_seen`,
+      sql`INSERT INTO tracking_profiles (id, customer_id, first_seen, last_seen, linked_at) VALUES (${trackingId}, ${customerId}, ${now}, ${now}, ${now})
+          ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, last_seen = max(last_seen, excluded.last_seen), linked_at = excluded.linked_at`,
     ),
     prepare(db, sql`UPDATE events SET profile_id = ${customerId} WHERE profile_id = ${trackingId}`),
     prepare(db, sql`UPDATE validations SET customer_id = ${customerId} WHERE tracking_id = ${trackingId} AND customer_id IS NULL`),

@@ -1,7 +1,7 @@
-import { cappedProfileEventStatements } from '../db/anonymous-profiles';
 import { isAlreadyApplied, markApplied, recordDeadLetters, validationAttemptStatements } from '../db/queued-writes';
+import { profileLinks } from '../db/tracking';
 import type { Env } from '../env';
-import { customerEventStatements } from '../services/events';
+import { customerEventStatements, profileEventStatements } from '../services/events';
 import { type ActiveSegment, loadActiveSegments } from '../services/membership';
 import type { MessageOf, WriteKind, WriteMessage } from './messages';
 
@@ -12,6 +12,8 @@ export const DEAD_LETTER_QUEUE = 'vouchsafe-writes-dlq';
 interface ConsumerContext {
   /** The auto-update segments, loaded once per delivery for the messages that write customers. */
   segments(): Promise<ActiveSegment[]>;
+  /** The links of the delivery's tracking profiles to customers, read once per delivery. */
+  links(): Promise<Map<string, { customer_id: string; linked_at: number }>>;
 }
 
 /**
@@ -22,8 +24,7 @@ type StatementWriter<M> = (db: D1Database, message: M, context: ConsumerContext)
 
 const WRITERS: { [K in WriteKind]: StatementWriter<MessageOf<K>> } = {
   validation: (db, m) => validationAttemptStatements(db, m),
-  profile_event: (db, m) =>
-    cappedProfileEventStatements(db, m.tracking_id, m.identity_hmac, { ...m.event, createdAt: m.at }, m.cap),
+  profile_event: async (db, m, context) => profileEventStatements(db, m, (await context.links()).get(m.tracking_id), context.segments),
   customer_event: async (db, m, context) => customerEventStatements(db, m, await context.segments()),
 };
 
@@ -65,7 +66,12 @@ export async function consumeWrites(batch: MessageBatch<unknown>, env: Env): Pro
   }
   const db = env.DB;
   let segments: Promise<ActiveSegment[]> | null = null;
-  const context: ConsumerContext = { segments: () => (segments ??= loadActiveSegments(db)) };
+  let links: Promise<Map<string, { customer_id: string; linked_at: number }>> | null = null;
+  const profiles = batch.messages.flatMap((m) => (isWriteMessage(m.body) && m.body.kind === 'profile_event' ? [m.body.tracking_id] : []));
+  const context: ConsumerContext = {
+    segments: () => (segments ??= loadActiveSegments(db)),
+    links: () => (links ??= profileLinks(db, profiles)),
+  };
 
   const prepared: Prepared[] = [];
   let budget = STATEMENTS_PER_DELIVERY;

@@ -1,13 +1,13 @@
 import type { EventResponse } from '../../../shared/types';
 import * as customersDb from '../db/customers';
 import * as eventsDb from '../db/events';
-import { countProfileEventsSince } from '../db/anonymous-profiles';
+import { cappedProfileEventStatements, countProfileEventsSince } from '../db/anonymous-profiles';
 import type { Env } from '../env';
 import { apiError, ApiError, invalidPayload, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import type { CustomerWrite } from '../schemas/customers';
 import type { EventCreate } from '../schemas/events';
-import { type CustomerEventMessage, enqueue, type QueuedEvent } from '../queue/messages';
+import { type CustomerEventMessage, enqueue, type ProfileEventMessage, type QueuedEvent } from '../queue/messages';
 import { findTrackingProfile, touchTrackingProfile } from '../db/tracking';
 import { identityVerifier } from './identity';
 import * as membership from './membership';
@@ -66,6 +66,25 @@ async function trackAnonymousEvent(env: Pick<Env, 'DB' | 'WRITES'>, event: Queue
   }
   await enqueue(env.WRITES, { kind: 'profile_event', id: event.id, at: now, tracking_id: trackingId, identity_hmac: null, event, cap: null });
   return clientEventResponse(event.type, { source_id: trackingId });
+}
+
+/**
+ * The queue consumer's statements for an anonymous event: on the tracking profile, within its
+ * daily cap; but one that happened before a redemption linked the profile (it reached the consumer
+ * after it) goes to the customer, with its memberships refreshed: the merge it missed. One that
+ * happened after the link stays on the profile, as always (the browser is not the customer).
+ */
+export function profileEventStatements(
+  db: D1Database,
+  m: ProfileEventMessage,
+  link: { customer_id: string; linked_at: number } | undefined,
+  segments: () => Promise<membership.ActiveSegment[]>,
+): D1PreparedStatement[] | Promise<D1PreparedStatement[]> {
+  const event = { ...m.event, createdAt: m.at };
+  if (!link || m.at > link.linked_at) return cappedProfileEventStatements(db, m.tracking_id, m.identity_hmac, event, m.cap);
+  const selector = { ids: [link.customer_id] };
+  const writes = [touchTrackingProfile(db, m.tracking_id, m.at), eventsDb.insertCustomerEvent(db, event, selector)];
+  return segments().then((active) => membership.refreshedWrites(db, active, writes, selector, m.at));
 }
 
 /**

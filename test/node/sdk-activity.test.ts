@@ -64,6 +64,8 @@ describe('@voucherify/sdk async actions and activity against Vouchsafe', () => {
   it('customers.listActivity and listActivities answer OA CustomerActivity entries', async () => {
     const customer = await sdk.customers.create({ source_id: 'sdka-act', name: 'Act' });
     await sdk.events.create('signed_up', { event: 'signed_up', customer: { source_id: 'sdka-act' }, metadata: { via: 'sdk' } });
+    // The event is written by the queue consumer (issue 13): readable about a batch wait later.
+    await expect.poll(async () => (await sdk.customers.listActivity('sdka-act', { type: 'customer.custom_event' })).data.length, { timeout: 10_000 }).toBe(1);
     // SDK listActivity → GET /customers/{id}/activity (esm.js:950), params per CustomerActivityListQueryParams.
     const feed = await sdk.customers.listActivity('sdka-act', { order: '-created_at', type: 'customer.custom_event' });
     // OA CustomersActivityListResponseBody (OA:L5348); CustomerActivity (OA:L4638) with

@@ -78,10 +78,14 @@ describe('@voucherify/sdk vouchers, validate and redeem against Vouchsafe', () =
     expect(r).toMatchObject({ result: 'SUCCESS', tracking_id: trackingId, customer: { source_id: 'merged-sdk@example.com' } });
     const customer = await server.customers.get('merged-sdk@example.com');
     expect(customer).toMatchObject({ summary: { orders: { total_count: 1, total_amount: 1000 } } });
-    const activity = await server.customers.listActivity(r.customer_id as string, {});
     // OA CustomerActivity (OA:L4638) / EventCustomerCustomEvent (OA:L7429): the event name is in data.data.event.type.
     type Entry = { type: string; data: { data: { event?: { type: string } } } };
-    expect((activity.data as Entry[]).some((e) => e.type === 'customer.custom_event' && e.data.data.event?.type === 'viewed_product')).toBe(true);
+    // The browser's event goes through the queue: written before or after the redemption, it ends
+    // on the customer (an event sent before the link is merged either way).
+    await expect
+      .poll(async () => ((await server.customers.listActivity(r.customer_id as string, {})).data as Entry[]).some((e) => e.type === 'customer.custom_event' && e.data.data.event?.type === 'viewed_product'), { timeout: 10_000 })
+      .toBe(true);
+    const activity = await server.customers.listActivity(r.customer_id as string, {});
     expect((activity.data as Entry[]).some((e) => e.type === 'customer.redemption.succeeded')).toBe(true);
 
     const rollback = await server.redemptions.rollback(r.id, { reason: 'wrong size' });

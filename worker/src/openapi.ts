@@ -1,3 +1,4 @@
+import { BOOKMARK_HEADER } from '../../shared/consistency';
 import { z } from 'zod';
 import {
   customerBulkRecordSchema,
@@ -201,6 +202,18 @@ const SECURITY: Record<Auth, JsonSchema[]> = {
   none: [],
 };
 
+const BOOKMARK_PARAMETER = {
+  name: BOOKMARK_HEADER,
+  in: 'header',
+  required: false,
+  description: 'A bookmark from an earlier server response: this request reads at least the state it names (read-your-writes across read replicas). Malformed ones are ignored.',
+  schema: { type: 'string', maxLength: 128 },
+};
+const BOOKMARK_RESPONSE_HEADER = {
+  description: "The D1 session bookmark after this request's reads and writes; send it back to read your own writes. Never on client-key responses.",
+  schema: { type: 'string' },
+};
+
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 
 function operation(route: RouteDoc): JsonSchema {
@@ -212,12 +225,15 @@ function operation(route: RouteDoc): JsonSchema {
   }));
   if (route.query) parameters.push(...queryParameters(route.query));
   for (const header of route.headers ?? []) parameters.push({ name: header.name, in: 'header', required: false, description: header.description, schema: { type: 'string', maxLength: 255 } });
+  // Our addition on every keyed route (README "Consistency"; middleware/d1-session.ts).
+  if (route.auth === 'server' || route.auth === 'client') parameters.push(BOOKMARK_PARAMETER);
 
   const success = route.success ?? JSON_OK;
   const media = success.media ?? 'application/json';
   const responses: JsonSchema = {
     [success.status]: success.status === 204 ? { description: 'No content' } : { description: 'Success', content: { [media]: { schema: media === 'application/json' ? { type: 'object' } : { type: 'string' } } } },
   };
+  if (route.auth === 'server') (responses[success.status] as JsonSchema).headers = { [BOOKMARK_HEADER]: BOOKMARK_RESPONSE_HEADER };
   if (route.body || route.form || route.query) responses['400'] = errorResponse('Invalid input; details names the field');
   if (route.auth === 'server' || route.auth === 'client') responses['401'] = errorResponse('Missing or wrong key');
   if (route.auth === 'download-token') responses['401'] = errorResponse('No token');

@@ -21,17 +21,25 @@ export interface TopologySettings {
   TOPOLOGY_DELAYS?: string;
 }
 
+/** `class=milliseconds`, a non-negative decimal. */
+const OVERRIDE = /^\s*([a-z0-9_]+)\s*=\s*(\d+(?:\.\d+)?)\s*$/;
+
 /** The delay of each class under the configured topology, or null when nothing is simulated. */
 export function topologyDelays(settings: TopologySettings): Record<StorageOp, number> | null {
   if (settings.SIMULATE_TOPOLOGY !== 'far') return null;
   const delays = { ...FAR_DELAYS };
   for (const pair of (settings.TOPOLOGY_DELAYS ?? '').split(',')) {
-    const [key, value] = pair.split('=').map((s) => s.trim());
-    const ms = Number(value);
-    if ((STORAGE_OPS as readonly string[]).includes(key ?? '') && Number.isFinite(ms) && ms >= 0) delays[key as StorageOp] = ms;
+    // A pair the pattern refuses is ignored: `d1_replica=` must not turn into 0 ms (Number('') is 0).
+    const [, key = '', ms] = OVERRIDE.exec(pair) ?? [];
+    if ((STORAGE_OPS as readonly string[]).includes(key) && ms !== undefined) delays[key as StorageOp] = Number(ms);
   }
   return delays;
 }
 
-export const delaying = (delays: Record<StorageOp, number>): OpObserver => (op) =>
-  delays[op] > 0 ? new Promise<void>((resolve) => setTimeout(resolve, delays[op])) : undefined;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The observer that makes each operation wait its class's delay; `wait` is a timer unless a test records the waits. */
+export const delaying =
+  (delays: Record<StorageOp, number>, wait: (ms: number) => Promise<void> = sleep): OpObserver =>
+  (op) =>
+    delays[op] > 0 ? wait(delays[op]) : undefined;

@@ -1,0 +1,265 @@
+// The checkout routes as a shopper far from the D1 primary meets them: `wrangler dev` with
+// SIMULATE_TOPOLOGY=far (worker/src/lib/topology.ts) waits, for each storage operation, what that
+// location waits in production (D1 primary 120 ms, a replica-servable session read 8 ms, KV read
+// 2 ms, KV write 60 ms, queue send 3 ms). Measured twice: the edge path (reads through a D1 session,
+// validate and track record through the queue), then READ_REPLICAS=off, every query forced to the
+// primary. Prints p50/p99 of GET /health, client validate, client track and server redeem under
+// both, the ratio primary-only / edge, the goals (validate ≤ health + 30 ms, track ≤ health +
+// 15 ms, redeem ≤ health + 260 ms, at p50), the X-Vouchsafe-Ops of one warm request of each route,
+// how soon a client event counts in a segment rule (the queue consumer writes it; its batches wait
+// up to max_batch_timeout = 1 s), and the edge path once more with every delay 0: the local cost
+// that wrangler dev adds on top of the simulated waits.
+//
+// Requests are sequential (one at a time): latency, not throughput. BENCH_REQUESTS (default 150) and
+// BENCH_SECONDS (default 30) bound each route; BENCH_VISIBILITY_TRIES (default 20) the event tries.
+// TOPOLOGY_DELAYS="d1_primary=150,..." is handed to the worker (all zero: the local cost alone).
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { devVars, freePort, waitForHealth } from './edge.bench';
+import { STORAGE_OPS } from '../worker/src/lib/storage-ops';
+import type { BenchRow } from './table';
+
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 150);
+const ROUTE_MS = Number(process.env.BENCH_SECONDS ?? 30) * 1000;
+const VISIBILITY_TRIES = Number(process.env.BENCH_VISIBILITY_TRIES ?? 20);
+/** Longest wait for one event to count before the try is reported as never seen. */
+const VISIBILITY_TIMEOUT_MS = 15_000;
+const POLL_MS = 20;
+const WARM_UP = 10;
+const ORIGIN = 'https://bench.example';
+const wrangler = 'node_modules/wrangler/bin/wrangler.js';
+const GOALS = { validate: 30, track: 15, redeem: 260 } as const;
+const delayOverrides: Record<string, string> = process.env.TOPOLOGY_DELAYS ? { TOPOLOGY_DELAYS: process.env.TOPOLOGY_DELAYS } : {};
+
+interface Latency {
+  p50: number;
+  p99: number;
+  count: number;
+}
+
+interface Measured {
+  health: Latency;
+  validate: Latency;
+  track: Latency;
+  redeem: Latency;
+  ops: { validate: string; track: string; redeem: string };
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+
+function summary(latencies: number[]): Latency {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), count: sorted.length };
+}
+
+/** A tracking id of the shape the worker accepts (track_ + 22 characters), distinct per `n`. */
+const trackingId = (label: string, n: number) => {
+  const id = `${label}_${String(n).padStart(8, '0')}`;
+  if (id.length > 22) throw new Error(`tracking id label too long: ${label}`);
+  return `track_${id.padEnd(22, 'x')}`;
+};
+
+/** `wrangler dev` on a free port with fresh local storage and these vars; stop() ends its process group. */
+async function startWorker(vars: Record<string, string>) {
+  const persist = mkdtempSync(join(tmpdir(), 'vouchsafe-topology-'));
+  const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' };
+  spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { env, stdio: 'ignore' });
+  const port = await freePort();
+  const varArgs = Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
+  // Its own process group, so stopping it also ends the workerd it starts.
+  const child: ChildProcess = spawn(process.execPath, [wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persist, ...varArgs], {
+    env,
+    stdio: 'ignore',
+    detached: true,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.pid !== undefined && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      process.kill(-child.pid, 'SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid, 'SIGKILL');
+    }
+    rmSync(persist, { recursive: true, force: true });
+  };
+  try {
+    await waitForHealth(url);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, stop };
+}
+
+/**
+ * The data every measurement needs, through the API: a passive segment "has viewed a product"
+ * (events.bench_viewed.count > 0), a voucher whose rule needs that segment and an order over 10.00
+ * (client validate with a tracking id judges the visitor's tracking profile), a voucher with a
+ * large quantity and an order rule to redeem, and one visitor whose event already counts.
+ */
+async function seed(url: string, vars: Record<string, string>, label: string) {
+  const server = { 'X-App-Id': vars.APP_ID ?? '', 'X-App-Token': vars.APP_TOKEN ?? '', 'Content-Type': 'application/json' };
+  const client = { 'X-Client-Application-Id': vars.CLIENT_APP_ID ?? '', 'X-Client-Token': vars.CLIENT_TOKEN ?? '', Origin: ORIGIN };
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${url}${path}`, { method, headers: server, body: body === undefined ? undefined : JSON.stringify(body) });
+    const json = (await res.json()) as Record<string, unknown>;
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const viewers = await api('POST', '/v1/segments', { name: 'viewed a product', type: 'passive', filter: { 'events.bench_viewed.count': { conditions: { $more_than: [0] } } } });
+  await api('POST', '/v1/vouchers/TOPO-VALIDATE', { discount: { type: 'PERCENT', percent_off: 10 } });
+  const validateRule = await api('POST', '/v1/validation-rules', {
+    name: 'viewers, orders over 10.00',
+    rules: { '1': { name: 'customer.segment', conditions: { $is: [viewers.id] } }, '2': { name: 'order.amount', conditions: { $more_than: [1000] } }, logic: '1 and 2' },
+  });
+  await api('POST', `/v1/validation-rules/${validateRule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'TOPO-VALIDATE' });
+  await api('POST', '/v1/vouchers/TOPO-REDEEM', { discount: { type: 'AMOUNT', amount_off: 100 }, redemption: { quantity: 1_000_000 } });
+  const redeemRule = await api('POST', '/v1/validation-rules', { name: 'orders over 10.00', rules: { '1': { name: 'order.amount', conditions: { $more_than: [1000] } } } });
+  await api('POST', `/v1/validation-rules/${redeemRule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'TOPO-REDEEM' });
+
+  const validateUrl = (tid: string) => `${url}/client/v1/validate?code=TOPO-VALIDATE&amount=5000&tracking_id=${tid}`;
+  const isValid = async (tid: string) => {
+    const res = await fetch(validateUrl(tid), { headers: client });
+    const body = (await res.json()) as { valid?: boolean };
+    if (res.status !== 200) throw new Error(`client validate answered ${res.status}: ${JSON.stringify(body)}`);
+    return body.valid === true;
+  };
+  const track = (tid: string, event: string) =>
+    fetch(`${url}/client/v1/events`, {
+      method: 'POST',
+      headers: { ...client, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ event, customer: { source_id: tid } }),
+    });
+
+  /** Milliseconds from sending a visitor's first event to the first client validate it makes valid. */
+  async function eventVisibleAfter(tid: string): Promise<number> {
+    if (await isValid(tid)) throw new Error(`${tid} is valid before its event`);
+    const start = performance.now();
+    const sent = await track(tid, 'bench_viewed');
+    if (sent.status !== 200) throw new Error(`client track answered ${sent.status}: ${await sent.text()}`);
+    while (performance.now() - start < VISIBILITY_TIMEOUT_MS) {
+      if (await isValid(tid)) return performance.now() - start;
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    return Number.POSITIVE_INFINITY;
+  }
+
+  const visitor = trackingId(`${label}VISITOR`, 0);
+  if (!Number.isFinite(await eventVisibleAfter(visitor))) throw new Error('the seeded visitor\'s event never counted: is the queue consumer running?');
+  return { server, client, validateUrl: validateUrl(visitor), track, eventVisibleAfter };
+}
+
+/** One route, sequentially: at most REQUESTS requests and ROUTE_MS, after a warm-up; every answer must be 200. */
+async function measure(label: string, request: (n: number) => Promise<Response>): Promise<Latency> {
+  for (let n = 0; n < WARM_UP; n++) await (await request(-1 - n)).arrayBuffer();
+  const latencies: number[] = [];
+  const end = performance.now() + ROUTE_MS;
+  for (let n = 0; n < REQUESTS && performance.now() < end; n++) {
+    const start = performance.now();
+    const res = await request(n);
+    const body = await res.text();
+    latencies.push(performance.now() - start);
+    if (res.status !== 200) throw new Error(`${label} answered ${res.status}: ${body}`);
+  }
+  const result = summary(latencies);
+  console.log(`  ${label.padEnd(16)} p50 ${result.p50.toFixed(1).padStart(6)} ms   p99 ${result.p99.toFixed(1).padStart(6)} ms   (${result.count} requests)`);
+  return result;
+}
+
+async function measureRoutes(config: string, extraVars: Record<string, string>, visibility: boolean): Promise<Measured & { visible?: number[] }> {
+  const vars = { ...devVars(), ALLOWED_ORIGINS: ORIGIN, RATE_LIMITS: 'off', COUNT_OPS: 'on', SIMULATE_TOPOLOGY: 'far', ...delayOverrides, ...extraVars };
+  const worker = await startWorker(vars);
+  try {
+    console.log(`${config}: ${worker.url}, ${Object.entries(extraVars).map(([k, v]) => `${k}=${v}`).join(' ') || 'READ_REPLICAS on (default)'}`);
+    const label = config.charAt(0).toUpperCase();
+    const s = await seed(worker.url, vars, label);
+    const redeem = (n: number) =>
+      fetch(`${worker.url}/v1/vouchers/TOPO-REDEEM/redemption`, {
+        method: 'POST',
+        headers: s.server,
+        body: JSON.stringify({ customer: { source_id: `topo-${label}-${n}` }, order: { amount: 5000 } }),
+      });
+    const validate = () => fetch(s.validateUrl, { headers: s.client });
+    const track = (n: number) => s.track(trackingId(`${label}TRACK`, n + 100), 'bench_seen');
+
+    const health = await measure('GET /health', () => fetch(`${worker.url}/health`));
+    const validateLatency = await measure('client validate', validate);
+    const trackLatency = await measure('client track', track);
+    const redeemLatency = await measure('server redeem', redeem);
+    const opsOf = async (res: Promise<Response>) => (await res).headers.get('X-Vouchsafe-Ops') ?? 'n/a (COUNT_OPS is off)';
+    const ops = { validate: await opsOf(validate()), track: await opsOf(track(REQUESTS + 1)), redeem: await opsOf(redeem(REQUESTS + 1)) };
+    console.log(`  ops: validate ${ops.validate}\n       track    ${ops.track}\n       redeem   ${ops.redeem}`);
+
+    let visible: number[] | undefined;
+    if (visibility) {
+      visible = [];
+      for (let n = 0; n < VISIBILITY_TRIES; n++) visible.push(await s.eventVisibleAfter(trackingId(`${label}SEEN`, n)));
+      const v = summary(visible);
+      console.log(`  event → counts in a segment rule: p50 ${v.p50.toFixed(0)} ms, p99 ${v.p99.toFixed(0)} ms (${v.count} tries)`);
+    }
+    return { health, validate: validateLatency, track: trackLatency, redeem: redeemLatency, ops, ...(visible ? { visible } : {}) };
+  } finally {
+    await worker.stop();
+  }
+}
+
+export async function run(): Promise<BenchRow[]> {
+  if (!existsSync('dist/public')) {
+    const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' };
+    spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], { env, stdio: 'inherit' });
+  }
+  const overrides = delayOverrides.TOPOLOGY_DELAYS ? ` (TOPOLOGY_DELAYS=${delayOverrides.TOPOLOGY_DELAYS})` : '';
+  console.log(`SIMULATE_TOPOLOGY=far${overrides}, sequential requests: at most ${REQUESTS} and ${ROUTE_MS / 1000} s per route`);
+  const edge = await measureRoutes('edge', {}, true);
+  const primary = await measureRoutes('primary only', { READ_REPLICAS: 'off' }, false);
+  // The same edge path with every delay 0: what wrangler dev's own storage and this machine add on
+  // top of the simulated waits (in production the simulated wait takes the place of that cost).
+  const local = await measureRoutes('local cost', { TOPOLOGY_DELAYS: STORAGE_OPS.map((op) => `${op}=0`).join(',') }, false);
+
+  const ms = (n: number) => `${n.toFixed(1)} ms`;
+  const rows: BenchRow[] = [];
+  const routes = [
+    ['GET /health', 'health'],
+    ['client validate', 'validate'],
+    ['client track', 'track'],
+    ['server redeem', 'redeem'],
+  ] as const;
+  for (const [name, key] of routes) {
+    const e = edge[key];
+    const p = primary[key];
+    rows.push({
+      area: 'Topology (far)',
+      measure: `${name}: edge | primary only`,
+      value: `p50 ${ms(e.p50)}, p99 ${ms(e.p99)} | p50 ${ms(p.p50)}, p99 ${ms(p.p99)} (×${(p.p50 / e.p50).toFixed(1)} at p50)`,
+    });
+  }
+  for (const [name, key] of routes) {
+    rows.push({ area: 'Topology (far)', measure: `${name}: all delays 0 (local cost), edge`, value: `p50 ${ms(local[key].p50)}, p99 ${ms(local[key].p99)}` });
+  }
+  for (const key of ['validate', 'track', 'redeem'] as const) {
+    const budget = edge.health.p50 + GOALS[key];
+    const met = edge[key].p50 <= budget;
+    rows.push({
+      area: 'Topology (far)',
+      measure: `goal: ${key} p50 ≤ health p50 + ${GOALS[key]} ms`,
+      value: `${met ? 'met' : 'NOT met'}: ${ms(edge[key].p50)} ${met ? '≤' : '>'} ${ms(edge.health.p50)} + ${GOALS[key]} ms = ${ms(budget)} (delays 0: health + ${ms(local[key].p50 - local.health.p50)})`,
+    });
+  }
+  for (const key of ['validate', 'track', 'redeem'] as const) {
+    rows.push({ area: 'Topology (far)', measure: `ops of one warm ${key} (edge)`, value: edge.ops[key] });
+  }
+  for (const key of ['validate', 'track', 'redeem'] as const) {
+    rows.push({ area: 'Topology (far)', measure: `ops of one warm ${key} (primary only)`, value: primary.ops[key] });
+  }
+  const visible = summary(edge.visible ?? []);
+  const unseen = (edge.visible ?? []).filter((v) => !Number.isFinite(v)).length;
+  rows.push({
+    area: 'Topology (far)',
+    measure: 'client event → counts in a segment rule (local)',
+    value: `p50 ${visible.p50.toFixed(0)} ms, p99 ${visible.p99.toFixed(0)} ms (${visible.count} tries${unseen ? `, ${unseen} never within ${VISIBILITY_TIMEOUT_MS / 1000} s` : ''})`,
+  });
+  rows.push({ area: 'Topology (far)', measure: 'load', value: `sequential, ≤ ${REQUESTS} requests and ≤ ${ROUTE_MS / 1000} s per route, loopback${overrides}` });
+  return rows;
+}

@@ -172,11 +172,15 @@ export async function trackClientEvent(env: Env, input: EventCreate, claims: Cli
     const hmac = hash && (await verifier.trustsHash(hash)) ? await identityHmac(env.TRACKING_SECRET, hash) : null;
     const dayStart = now - (now % DAY_MS);
     const max = Number(env.CLIENT_EVENTS_PER_DAY) || DEFAULT_EVENTS_PER_DAY;
-    // The cap read may lag a replica behind; the consumer's write checks it again, exactly.
-    if ((await countProfileEventsSince(env.DB, source_id, dayStart)) >= max) {
-      throw new DailyEventCapReached(Math.ceil((dayStart + DAY_MS - now) / 1000), max);
-    }
-    await enqueue(env.WRITES, { kind: 'profile_event', id: event.id, at: now, tracking_id: source_id, identity_hmac: hmac, event, cap: { since: dayStart, max } });
+    // The cap is exact where the event is written (the consumer counts again in its statement), so
+    // the send does not wait for the read: a track costs the longer of the two, not their sum. The
+    // read (a replica may lag) only lets the caller know with a 429; an event sent past the cap is
+    // dropped by the consumer.
+    const [count] = await Promise.all([
+      countProfileEventsSince(env.DB, source_id, dayStart),
+      enqueue(env.WRITES, { kind: 'profile_event', id: event.id, at: now, tracking_id: source_id, identity_hmac: hmac, event, cap: { since: dayStart, max } }),
+    ]);
+    if (count >= max) throw new DailyEventCapReached(Math.ceil((dayStart + DAY_MS - now) / 1000), max);
     return answer;
   }
 

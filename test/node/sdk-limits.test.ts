@@ -49,10 +49,10 @@ describe('@voucherify/sdk: per-customer and holder-only limits (issue 14 item 3)
 
   it('lets only the holder redeem with publication.redeemable_by_linked_customer', async () => {
     await voucherWithRule('SDK-HELD', { '1': { name: 'publication.redeemable_by_linked_customer', conditions: { $is: [true] } }, logic: '1' });
-    const holder = await server.customers.create({ source_id: 'sdk-holder' });
+    const holder = (await server.customers.create({ source_id: 'sdk-holder' })) as { id: string };
     await server.customers.create({ source_id: 'sdk-other' });
     // What a publication will do (no voucher route sets holder_id: OA24 VouchersUpdateRequestBody).
-    await setVoucherHolder(worker.db, 'SDK-HELD', holder.id as string, Date.now()).run();
+    await setVoucherHolder(worker.db, 'SDK-HELD', holder.id, Date.now()).run();
     // OA24 Voucher.holder_id (OpenAPI24.json:L4511); SDK Vouchers.d.ts:78.
     expect((await server.vouchers.get('SDK-HELD')).holder_id).toBe(holder.id);
 

@@ -100,9 +100,14 @@ export function ruleRefusal(violation: RuleViolation, code: string): Refusal {
 }
 
 export type Judgement =
-  | { valid: true; orderAmount: number | null; discountAmount: number; itemsCount: number;
-      /** What a redemption of this judgement must find still true when it commits. */
-      commit: CommitChecks }
+  | {
+      valid: true;
+      orderAmount: number | null;
+      discountAmount: number;
+      itemsCount: number;
+      /** What a redemption of this judgement must find still true when it commits (the redeem batch's guards). */
+      commit: CommitChecks;
+    }
   | ({ valid: false } & Refusal);
 
 /** Every check of a voucher for one visitor and order, in Voucherify's order of reasons. */

@@ -255,7 +255,8 @@ export interface Voucher {
   is_referral_code: false;
   created_at: string;
   updated_at: string | null;
-  holder_id: null;
+  /** The customer the voucher was published to (OA24 Voucher.holder_id). */
+  holder_id: string | null;
   referrer_id: null;
   validation_rules_assignments: { object: 'list'; data_ref: 'data'; data: ValidationRuleAssignment[]; total: number };
   redemption: { quantity: number | null; redeemed_quantity: number; object: 'list'; url: string };

@@ -10,6 +10,13 @@
  *   `$less_than_equal` / `$less_than_or_equal`, on numbers (cents for amounts).
  * - `customer.metadata.<key>`: any operator of the segment filter on `metadata.<key>`, with the
  *   filter's semantics (shared/filter/semantics.ts).
+ * - `redemption.count.per_customer` (`.daily`, `.monthly`): the numeric operators on the number
+ *   this redemption would be for the customer (their earlier successful, not rolled back
+ *   redemptions of the voucher in the window, plus one), so `{"$less_than_or_equal": [1]}` is
+ *   "once per customer" as Voucherify's own examples write it. Windows are UTC calendar days and
+ *   months. Names: OA24 ValidationRuleRules `name` table (OpenAPI24.json:L29769).
+ * - `publication.redeemable_by_linked_customer`: only the voucher's holder (`holder_id`) may use
+ *   it. Conditions may be omitted, or `$is: [true]`; `$is: [false]` turns the rule off.
  */
 import { evaluate, FilterError, parseFilter, type FilterAst, type FilterProfile } from '../filter';
 import { evaluateLogic, type Logic, LogicError, parseLogic } from './logic';
@@ -38,10 +45,41 @@ const NUMERIC_OPERATORS: Readonly<Record<string, Comparison>> = {
   $less_than_or_equal: '<=',
 };
 
+type NumericTest = { cmp: Comparison; value: number };
+
+/** The windows a customer's redemptions of a voucher are counted in. */
+export type RedemptionWindow = 'total' | 'daily' | 'monthly';
+
+/** One catalogue: each per-customer count rule and the window it counts in. */
+export const REDEMPTION_COUNT_RULES: Readonly<Record<string, RedemptionWindow>> = {
+  'redemption.count.per_customer': 'total',
+  'redemption.count.per_customer.daily': 'daily',
+  'redemption.count.per_customer.monthly': 'monthly',
+};
+
+export const HOLDER_RULE = 'publication.redeemable_by_linked_customer';
+
 export type Rule =
   | { key: string; kind: 'segment'; include: boolean; segmentIds: string[]; message?: string }
-  | { key: string; kind: 'order_amount' | 'order_items_count'; tests: { cmp: Comparison; value: number }[]; message?: string }
-  | { key: string; kind: 'customer_metadata'; filter: FilterAst; message?: string };
+  | { key: string; kind: 'order_amount' | 'order_items_count'; tests: NumericTest[]; message?: string }
+  | { key: string; kind: 'customer_metadata'; filter: FilterAst; message?: string }
+  | { key: string; kind: 'customer_redemptions'; window: RedemptionWindow; tests: NumericTest[]; message?: string }
+  | { key: string; kind: 'holder'; required: boolean; message?: string };
+
+/** A customer's earlier successful, not rolled back redemptions of one voucher, by window. */
+export type RedemptionCounts = Record<RedemptionWindow, number>;
+
+export const NO_REDEMPTIONS: RedemptionCounts = { total: 0, daily: 0, monthly: 0 };
+
+/** Where the daily and monthly windows of `now` start (ms): the UTC day and month. */
+export function redemptionWindowStarts(now: number): Record<RedemptionWindow, number> {
+  const d = new Date(now);
+  return {
+    total: 0,
+    daily: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()),
+    monthly: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1),
+  };
+}
 
 export interface RuleSet {
   rules: Rule[];
@@ -58,6 +96,10 @@ export interface RuleContext {
   segmentIds: ReadonlySet<string>;
   profile: FilterProfile;
   now: number;
+  /** The customer's earlier redemptions of the voucher judged (all 0 for a visitor with no customer). */
+  redemptions: RedemptionCounts;
+  /** Whether the customer judged is the voucher's holder (never for a visitor with no customer). */
+  isHolder: boolean;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -71,11 +113,40 @@ function ruleMessage(value: unknown, path: string): string | undefined {
   return typeof value.message === 'string' ? value.message.slice(0, 500) : undefined;
 }
 
+function numericTests(key: string, name: string, entries: [string, unknown][], whole: boolean): NumericTest[] {
+  return entries.map(([op, raw]) => {
+    const cmp = NUMERIC_OPERATORS[op];
+    if (!cmp) throw new RuleError(`${key}.conditions.${op}`, `unknown operator for ${name}`);
+    const value = asArray(raw)[0];
+    const n = typeof value === 'string' && /^-?[0-9]+$/.test(value) ? Number(value) : value;
+    if (typeof n !== 'number' || !Number.isFinite(n)) throw new RuleError(`${key}.conditions.${op}`, 'must be a number');
+    // A count is whole: a fractional bound would only be a whole one spelt differently.
+    if (whole && (!Number.isInteger(n) || n < 0)) throw new RuleError(`${key}.conditions.${op}`, 'must be a whole number of redemptions');
+    return { cmp, value: n };
+  });
+}
+
+/** The holder rule's conditions: none (the rule's name says it all), `$is: [true]` or `$is: [false]`. */
+function holderRequired(key: string, conditions: unknown): boolean {
+  if (conditions === undefined || conditions === null) return true;
+  if (!isObject(conditions)) throw new RuleError(`${key}.conditions`, 'must be an object');
+  const entries = Object.entries(conditions);
+  if (entries.length === 0) return true;
+  const [op, raw] = entries[0] as [string, unknown];
+  const value = asArray(raw)[0];
+  const flag = value === true || value === 'true' ? true : value === false || value === 'false' ? false : undefined;
+  if (entries.length !== 1 || (op !== '$is' && op !== '$is_not') || flag === undefined) {
+    throw new RuleError(`${key}.conditions`, `${HOLDER_RULE} takes $is: [true] (or no conditions)`);
+  }
+  return op === '$is' ? flag : !flag;
+}
+
 function parseRule(key: string, input: unknown): Rule {
   if (!isObject(input)) throw new RuleError(key, 'must be an object with name and conditions');
   const { name, conditions } = input;
   const message = ruleMessage(input.error, `${key}.error`);
   if (typeof name !== 'string') throw new RuleError(`${key}.name`, 'must be a string');
+  if (name === HOLDER_RULE) return { key, kind: 'holder', required: holderRequired(key, conditions), message };
   if (!isObject(conditions) || Object.keys(conditions).length === 0) {
     throw new RuleError(`${key}.conditions`, 'must be an object with at least one operator');
   }
@@ -95,16 +166,12 @@ function parseRule(key: string, input: unknown): Rule {
   }
 
   if (name === 'order.amount' || name === 'order.items.count') {
-    const tests = entries.map(([op, raw]) => {
-      const cmp = NUMERIC_OPERATORS[op];
-      if (!cmp) throw new RuleError(`${key}.conditions.${op}`, `unknown operator for ${name}`);
-      const value = asArray(raw)[0];
-      const n = typeof value === 'string' && /^-?[0-9]+$/.test(value) ? Number(value) : value;
-      if (typeof n !== 'number' || !Number.isFinite(n)) throw new RuleError(`${key}.conditions.${op}`, 'must be a number');
-      return { cmp, value: n };
-    });
+    const tests = numericTests(key, name, entries, false);
     return { key, kind: name === 'order.amount' ? 'order_amount' : 'order_items_count', tests, message };
   }
+
+  const window = Object.hasOwn(REDEMPTION_COUNT_RULES, name) ? REDEMPTION_COUNT_RULES[name] : undefined;
+  if (window) return { key, kind: 'customer_redemptions', window, tests: numericTests(key, name, entries, true), message };
 
   if (name.startsWith('customer.metadata.')) {
     const field = name.slice('customer.'.length);
@@ -116,7 +183,8 @@ function parseRule(key: string, input: unknown): Rule {
     }
   }
 
-  throw new RuleError(`${key}.name`, `unknown rule "${name}": use customer.segment, order.amount, order.items.count or customer.metadata.<key>`);
+  const known = ['customer.segment', 'order.amount', 'order.items.count', 'customer.metadata.<key>', ...Object.keys(REDEMPTION_COUNT_RULES), HOLDER_RULE];
+  throw new RuleError(`${key}.name`, `unknown rule "${name}": use ${known.join(', ')}`);
 }
 
 /** Validates a rule set once (on create); the stored input parses again without error. */
@@ -173,10 +241,18 @@ function ruleHolds(rule: Rule, ctx: RuleContext): boolean {
       return rule.tests.every((t) => compare(ctx.itemsCount, t.cmp, t.value));
     case 'customer_metadata':
       return evaluate(rule.filter, ctx.profile, ctx.now);
+    case 'customer_redemptions': {
+      // The number this redemption would be: `$less_than_or_equal: [1]` allows the first only.
+      const nth = ctx.redemptions[rule.window] + 1;
+      return rule.tests.every((t) => compare(nth, t.cmp, t.value));
+    }
+    case 'holder':
+      return !rule.required || ctx.isHolder;
   }
 }
 
-export type RuleViolation = { category: 'customer' | 'order'; message?: string };
+/** Which kind of rule failed (it decides the error key) and the message the shop gave it. */
+export type RuleViolation = { kind: Rule['kind']; message?: string };
 
 /** null when the rule set holds; otherwise which kind of rule failed and its message. */
 export function checkRuleSet(ruleSet: RuleSet, ctx: RuleContext): RuleViolation | null {
@@ -184,6 +260,52 @@ export function checkRuleSet(ruleSet: RuleSet, ctx: RuleContext): RuleViolation 
   if (evaluateLogic(ruleSet.logic, (key) => truth.get(key) === true)) return null;
   // Blame the first rule that does not hold (by number); under "or" logic several may.
   const failed = ruleSet.rules.filter((r) => !truth.get(r.key)).sort((a, b) => Number(a.key) - Number(b.key))[0];
-  const category = failed && (failed.kind === 'order_amount' || failed.kind === 'order_items_count') ? 'order' : 'customer';
-  return { category, message: failed?.message ?? ruleSet.message };
+  return { kind: failed?.kind ?? 'segment', message: failed?.message ?? ruleSet.message };
+}
+
+/**
+ * What a redemption judged valid relies on that another request can change before it commits,
+ * for the redeem batch to check again at commit time (worker/migrations/0016):
+ * - `redemptions`: how many more redemptions of this customer may commit first (`headroom`) with
+ *   the rule sets still holding, in which windows the rules count, and the violation past that;
+ * - `holder`: the customer's holder status the rule sets need kept, and the violation otherwise.
+ * null members: nothing of that kind is relied on.
+ */
+export interface CommitChecks {
+  redemptions: { headroom: number; windows: RedemptionWindow[]; violation: RuleViolation } | null;
+  holder: { isHolder: boolean; violation: RuleViolation } | null;
+}
+
+/**
+ * The commit checks of rule sets that hold for `ctx`. Concurrent redemptions of the customer
+ * raise every window's count together, so the headroom is the largest n for which the rule sets
+ * hold with every count up to n higher; the truth of a count test changes only where the count
+ * reaches a bound, so only those points are tried.
+ */
+export function commitChecks(ruleSets: readonly RuleSet[], ctx: RuleContext): CommitChecks {
+  const checks: CommitChecks = { redemptions: null, holder: null };
+  const failing = (at: RuleContext) => ruleSets.map((rs) => checkRuleSet(rs, at)).find((v) => v !== null) ?? null;
+  const counting = ruleSets.flatMap((rs) => rs.rules).filter((r): r is Extract<Rule, { kind: 'customer_redemptions' }> => r.kind === 'customer_redemptions');
+  if (counting.length > 0) {
+    const steps = new Set<number>();
+    for (const rule of counting) {
+      for (const t of rule.tests) {
+        const reached = t.value - (ctx.redemptions[rule.window] + 1);
+        for (const step of [reached, reached + 1]) if (step > 0) steps.add(step);
+      }
+    }
+    for (const step of [...steps].sort((a, b) => a - b)) {
+      const raised = { total: ctx.redemptions.total + step, daily: ctx.redemptions.daily + step, monthly: ctx.redemptions.monthly + step };
+      const violation = failing({ ...ctx, redemptions: raised });
+      if (violation) {
+        checks.redemptions = { headroom: step - 1, windows: [...new Set(counting.map((r) => r.window))], violation };
+        break;
+      }
+    }
+  }
+  if (ruleSets.some((rs) => rs.rules.some((r) => r.kind === 'holder'))) {
+    const violation = failing({ ...ctx, isHolder: !ctx.isHolder });
+    if (violation) checks.holder = { isHolder: ctx.isHolder, violation };
+  }
+  return checks;
 }

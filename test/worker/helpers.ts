@@ -1,6 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import worker from '../../worker/src/index';
+import { setVoucherHolder } from '../../worker/src/db/vouchers';
 import type { Env } from '../../worker/src/env';
 import { isStatementMessage } from '../../worker/src/queue/consumer';
 import type { WriteMessage } from '../../worker/src/queue/messages';
@@ -95,3 +96,13 @@ export const bytes = (...parts: (string | number[])[]): Uint8Array => {
   }
   return out;
 };
+
+/**
+ * Makes the customer `customerRef` (id or source_id) the holder of voucher `code`, as a publication
+ * will (worker/src/db/vouchers.ts setVoucherHolder; no voucher route sets holder_id). null: no holder.
+ */
+export async function setHolder(code: string, customerRef: string | null): Promise<void> {
+  const customerId = customerRef === null ? null : (await json<{ id: string }>(await api('GET', `/v1/customers/${encodeURIComponent(customerRef)}`))).id;
+  const row = await setVoucherHolder(env.DB, code, customerId, Date.now()).first();
+  if (!row) throw new Error(`no voucher ${code}`);
+}

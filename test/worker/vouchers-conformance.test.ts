@@ -239,7 +239,7 @@ describe('GET /v1/vouchers', () => {
     expect((await json(await api('GET', '/v1/vouchers?code=L-C'))).vouchers.map((v: { id: string }) => v.id)).toEqual([made[2].id]);
     const before = await json(await api('GET', `/v1/vouchers?created_at[before]=${after}&code=L-A`));
     expect(before).toMatchObject({ total: 0, vouchers: [] });
-    // No voucher has a holder here (holder_id is null), so a holder filter matches none.
+    // No voucher of this file has a holder (holder_id null), so a holder filter matches none (holders: limits.test.ts).
     expect(await json(await api('GET', '/v1/vouchers?customer=cust_1'))).toMatchObject({ total: 0, vouchers: [] });
   });
 

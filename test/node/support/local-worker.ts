@@ -6,6 +6,8 @@ import { TEST_ENV } from '../../test-env';
 export interface LocalWorker {
   /** e.g. http://127.0.0.1:41234, no trailing slash (as the official SDK wants apiUrl). */
   url: string;
+  /** The worker's D1, for what no API route does (e.g. setVoucherHolder until publications exist). */
+  db: D1Database;
   stop(): Promise<void>;
 }
 
@@ -51,5 +53,5 @@ export async function startLocalWorker(bindings: Record<string, string> = {}): P
   for (const migration of await readD1Migrations('worker/migrations')) {
     await db.batch(migration.queries.map((q) => db.prepare(q)));
   }
-  return { url: url.origin, stop: () => mf.dispose() };
+  return { url: url.origin, db: db as unknown as D1Database, stop: () => mf.dispose() };
 }

@@ -5,6 +5,10 @@
 export type D1Refusal =
   /** The redeem guard: the voucher judged was deleted or changed (migration 0012). */
   | 'voucher_definition_changed'
+  /** The per-customer guard: the customer redeemed again since judged, past the rules' limit (migration 0016). */
+  | 'customer_redemption_limit_reached'
+  /** The holder guard: the customer's holder status changed since judged (migration 0016). */
+  | 'voucher_holder_mismatch'
   /** CHECK voucher_quantity_exceeded: a unit past the quantity (migration 0003). */
   | 'voucher_quantity_exceeded'
   /** Trigger tracking_profile_single_customer: a profile linked to a second customer (migration 0003). */
@@ -19,6 +23,8 @@ export type D1Refusal =
 
 const PATTERNS: [D1Refusal, string][] = [
   ['voucher_definition_changed', 'voucher_definition_changed'],
+  ['customer_redemption_limit_reached', 'customer_redemption_limit_reached'],
+  ['voucher_holder_mismatch', 'voucher_holder_mismatch'],
   ['voucher_quantity_exceeded', 'voucher_quantity_exceeded'],
   ['ambiguous_tracking_id', 'ambiguous_tracking_id'],
   ['duplicate_idempotency_key', 'UNIQUE constraint failed: redemptions.idempotency_key'],

@@ -188,6 +188,19 @@ export async function listRedemptions(
   return { rows: list, total: Number(count?.results[0]?.total ?? 0), ...related };
 }
 
+/**
+ * The redeem batch's per-customer guard (migration 0016): aborts it
+ * (customer_redemption_limit_reached) when the customer `customer` selects has more than
+ * `maxCount` successful, not rolled back redemptions of the voucher since `since`.
+ */
+export function checkCustomerRedemptions(db: D1Database, voucherId: string, customer: Predicate, since: number, maxCount: number): D1PreparedStatement {
+  return prepare(
+    db,
+    sql`INSERT INTO redemption_limit_checks (voucher_id, customer_id, since, max_count)
+        VALUES (${voucherId}, (SELECT c.id FROM customers c WHERE ${customer} LIMIT 1), ${since}, ${maxCount})`,
+  );
+}
+
 /** Takes one unit of quantity; past the quantity the table's CHECK fails and the batch rolls back. */
 export function takeVoucherUnit(db: D1Database, voucherId: string, now: number): D1PreparedStatement {
   return db.prepare('UPDATE vouchers SET redeemed_quantity = redeemed_quantity + 1, updated_at = ? WHERE id = ?').bind(now, voucherId);

@@ -1,3 +1,4 @@
+import { NO_REDEMPTIONS, type RedemptionCounts, redemptionWindowStarts } from '../../../shared/rules';
 import type { CustomerRow } from './customers';
 import { segmentsVersionOf, selectSegmentsVersion } from './segments';
 import { selectLiveVouchers } from './vouchers';
@@ -15,7 +16,16 @@ export interface ValidationSubject {
   vouchers: Map<string, LiveVoucher>;
   /** The version of the segment definitions, read with the rest: the customer-write pipeline's cache key. */
   segmentsVersion: string;
+  /**
+   * The customer's earlier successful, not rolled back redemptions of each voucher asked about, by
+   * voucher id and window (redemption.count.per_customer rules); absent: none (or no customer).
+   */
+  redemptionCounts: Map<string, RedemptionCounts>;
 }
+
+/** A customer's counts of one voucher, from the visitor read (all 0 when it found none). */
+export const redemptionCountsOf = (subject: ValidationSubject, voucherId: string): RedemptionCounts =>
+  subject.redemptionCounts.get(voucherId) ?? NO_REDEMPTIONS;
 
 export interface LiveVoucher {
   id: string;
@@ -24,6 +34,8 @@ export interface LiveVoucher {
   redeemed_quantity: number;
   active: number;
   definition_version: string;
+  /** Migration 0016: the customer the voucher was published to, read live (a publication does not change the definition). */
+  holder_id: string | null;
 }
 
 export interface TrackingProfileRow {
@@ -54,6 +66,8 @@ export interface SubjectQuery {
   codes: string[];
   /** Writes that go first in the same batch, so the reads see them (a customer sent with a server validate). */
   writes?: D1PreparedStatement[];
+  /** When the request is judged: where the daily and monthly redemption windows start. */
+  now: number;
 }
 
 /**
@@ -63,6 +77,7 @@ export interface SubjectQuery {
  */
 export async function readValidationSubject(db: D1Database, q: SubjectQuery): Promise<ValidationSubject> {
   const subjectParams = [q.customerRef, q.trackingId, q.identityHmac] as const;
+  const windows = redemptionWindowStarts(q.now);
   const profileStatement = db.prepare('SELECT * FROM tracking_profiles WHERE id = ?').bind(q.trackingId);
   const statements: D1PreparedStatement[] = [
     profileStatement,
@@ -78,10 +93,22 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
     db.prepare(`SELECT segment_id FROM segment_members WHERE customer_id = ${SUBJECT_CUSTOMER_ID}`).bind(...subjectParams),
     selectLiveVouchers(db, q.codes),
     selectSegmentsVersion(db),
+    // The customer's redemptions of these vouchers, for the per-customer rules: in this same batch,
+    // so the limits cost validate no round trip of their own.
+    db
+      .prepare(
+        `SELECT r.voucher_id, count(*) AS total, sum(r.created_at >= ?5) AS monthly, sum(r.created_at >= ?6) AS daily
+         FROM redemptions r
+         WHERE r.customer_id = ${SUBJECT_CUSTOMER_ID}
+           AND r.voucher_id IN (SELECT v.id FROM vouchers v WHERE v.code IN (SELECT value FROM json_each(?4)))
+           AND r.object = 'redemption' AND r.result = 'SUCCESS' AND r.status = 'SUCCEEDED'
+         GROUP BY r.voucher_id`,
+      )
+      .bind(...subjectParams, JSON.stringify(q.codes), windows.monthly, windows.daily),
   ];
   const writes = q.writes ?? [];
   const results = await db.batch<Record<string, unknown>>([...writes, ...statements]);
-  const [profile, customer, events, members, vouchers, version] = results.slice(writes.length);
+  const [profile, customer, events, members, vouchers, version, counts] = results.slice(writes.length);
   return {
     profile: (profile?.results[0] as unknown as TrackingProfileRow | undefined) ?? null,
     customer: (customer?.results[0] as unknown as CustomerRow | undefined) ?? null,
@@ -89,6 +116,9 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
     memberOf: new Set((members?.results ?? []).map((r) => String(r.segment_id))),
     vouchers: new Map(((vouchers?.results ?? []) as unknown as LiveVoucher[]).map((v) => [v.code, v])),
     segmentsVersion: segmentsVersionOf(version),
+    redemptionCounts: new Map(
+      (counts?.results ?? []).map((r) => [String(r.voucher_id), { total: Number(r.total), monthly: Number(r.monthly), daily: Number(r.daily) }]),
+    ),
   };
 }
 

@@ -3,6 +3,7 @@ import type { DayOfWeek, ValidityHours, ValidityTimeframe } from '../../../share
 import { toIso } from '../lib/time';
 import type { AssignmentListQuery, ValidationRuleListQuery } from '../schemas/validation-rules';
 import type { VoucherListQuery } from '../schemas/vouchers';
+import { prepare, type Sql, sql } from './sql';
 
 export interface VoucherRow {
   id: string;
@@ -24,6 +25,8 @@ export interface VoucherRow {
   updated_at: number | null;
   /** Replaced by triggers on every change of what the voucher grants (migration 0012). */
   definition_version: string;
+  /** The customer the voucher was published to (migration 0016); null: nobody holds it. */
+  holder_id: string | null;
 }
 
 export interface AssignmentRow {
@@ -90,7 +93,7 @@ export function rowToVoucher(row: VoucherRow, assignments: AssignmentRow[]): Vou
     is_referral_code: false,
     created_at: toIso(row.created_at),
     updated_at: row.updated_at === null ? null : toIso(row.updated_at),
-    holder_id: null,
+    holder_id: row.holder_id ?? null,
     referrer_id: null,
     validation_rules_assignments: { object: 'list', data_ref: 'data', data: assignments.map(rowToAssignment), total: assignments.length },
     redemption: { quantity: row.quantity, redeemed_quantity: row.redeemed_quantity, object: 'list', url: voucherLink(row.code, 'redemptions') },
@@ -155,6 +158,11 @@ export async function listVouchers(
     params.push(value);
   };
   add('code = ?', q.code);
+  if (q.customer !== undefined) {
+    // OA24 GET /v1/vouchers `customer`: the holder, by id or source_id.
+    where.push('holder_id IN (SELECT id FROM customers WHERE id = ? OR source_id = ?)');
+    params.push(q.customer, q.customer);
+  }
   add('id IN (SELECT value FROM json_each(?))', q.ids === undefined ? undefined : JSON.stringify(q.ids));
   add('created_at < ?', q.createdBefore);
   add('created_at > ?', q.createdAfter);
@@ -356,11 +364,36 @@ export async function definitionRows(db: D1Database, code: string): Promise<{ ro
 /** The live state of vouchers by code, as validate and redeem read it with the visitor. */
 export function selectLiveVouchers(db: D1Database, codes: string[]): D1PreparedStatement {
   return db
-    .prepare('SELECT id, code, quantity, redeemed_quantity, active, definition_version FROM vouchers WHERE code IN (SELECT value FROM json_each(?))')
+    .prepare('SELECT id, code, quantity, redeemed_quantity, active, definition_version, holder_id FROM vouchers WHERE code IN (SELECT value FROM json_each(?))')
     .bind(JSON.stringify(codes));
 }
 
 /** The redeem batch's guard: aborts it when the voucher is gone or changed since it was judged (migration 0012). */
 export function checkVoucherVersion(db: D1Database, voucherId: string, version: string): D1PreparedStatement {
   return db.prepare('INSERT INTO voucher_version_checks (voucher_id, version) VALUES (?, ?)').bind(voucherId, version);
+}
+
+/**
+ * Makes `customerId` the holder of the voucher with this code or id (null: nobody), as a publication
+ * does (OA24 Voucher.holder_id, OpenAPI24.json:L4511). Not an API field: the spec lets no voucher
+ * route set it (VouchersCreateWithSpecificCodeRequestBody, VouchersUpdateRequestBody). RETURNING
+ * the row: none when no voucher has that code or id. An unknown customer fails its foreign key
+ * (d1Refusal: missing_reference).
+ */
+export function setVoucherHolder(db: D1Database, codeOrId: string, customerId: string | null, now: number): D1PreparedStatement {
+  return db
+    .prepare('UPDATE vouchers SET holder_id = ?, updated_at = ? WHERE id = (SELECT id FROM vouchers WHERE code = ?3 OR id = ?3 ORDER BY code = ?3 DESC LIMIT 1) RETURNING *')
+    .bind(customerId, now, codeOrId);
+}
+
+/**
+ * The redeem batch's holder guard (migration 0016): aborts it (voucher_holder_mismatch) unless the
+ * customer `customer` selects is the voucher's holder exactly when `isHolder`.
+ */
+export function checkVoucherHolder(db: D1Database, voucherId: string, customer: Sql, isHolder: boolean): D1PreparedStatement {
+  return prepare(
+    db,
+    sql`INSERT INTO voucher_holder_checks (voucher_id, customer_id, is_holder)
+        VALUES (${voucherId}, (SELECT c.id FROM customers c WHERE ${customer} LIMIT 1), ${isHolder ? 1 : 0})`,
+  );
 }

@@ -102,7 +102,9 @@ const voucherFields = {
   gift: unsupported('gift cards (only DISCOUNT_VOUCHER)'),
   loyalty_card: unsupported('loyalty cards (only DISCOUNT_VOUCHER)'),
   is_referral_code: z.literal(false, { error: 'not supported: referral codes' }).optional(),
-  holder_id: unsupported('voucher holders (publications)'),
+  // Set by a publication, never by a voucher route (not in OA24 VouchersCreateWithSpecificCodeRequestBody
+  // nor VouchersUpdateRequestBody); accepted so that a voucher read from the API can be sent back.
+  holder_id: readOnly,
   referrer_id: unsupported('referrals'),
   code_config: unsupported('code_config (generated codes are 8 characters without look-alikes; give code to choose one)'),
   id: readOnly,
@@ -148,7 +150,7 @@ export const voucherListQuerySchema = strictObject({
   page: intParam(1, 99).optional(),
   code: z.string().max(200).optional(),
   ids: z.union([z.string().max(100).transform((id) => [id]), z.array(z.string().max(100)).max(100)]).optional(),
-  // The holder of the vouchers. Nothing here publishes vouchers to customers, so none has one.
+  // The holder of the vouchers (their holder_id), by id or source_id.
   customer: z.string().min(1).max(255).optional(),
   created_at: beforeAfter.optional(),
   updated_at: beforeAfter.optional(),

@@ -10,7 +10,9 @@ import { contextCustomerWrite, type ValidationContext } from '../schemas/checkou
 import type { LoadedDefinition } from './definitions';
 import * as membership from './membership';
 import { resolveTrackingId, TRACKING_ID } from './tracking';
-import { judge, type Judgement, orderFigures, quantityExceeded, type Refusal } from './validation';
+import { redemptionWindowStarts } from '../../../shared/rules';
+import { redemptionCountsOf } from '../db/tracking';
+import { judge, type Judgement, orderFigures, quantityExceeded, type Refusal, ruleRefusal } from './validation';
 import { ambiguousTrackingId, definitionsOf, readVisitor } from './visitor';
 import { type Audience, type OrderRedemptionsEntry, orderSummary, redemptionView, stackedRedemptionView } from '../views/redemption';
 import { d1Refusal } from '../db/errors';
@@ -30,6 +32,7 @@ export interface RedeemRequest {
 }
 
 type Refused = Extract<Judgement, { valid: false }>;
+type Accepted = Extract<Judgement, { valid: true }>;
 
 /** The tracking id a redemption names: body, query, or a customer source id that is one. */
 async function redemptionTrackingId(env: Env, context: ValidationContext, param: string | undefined): Promise<string | null> {
@@ -205,6 +208,36 @@ export function buildRedemptionRows(input: RowsInput): { head: redemptionsDb.Red
 }
 
 /**
+ * The guards of the limits the judgements relied on (migration 0016), for the customer `customer`
+ * selects at that point of the batch: per voucher, the most earlier redemptions the customer may
+ * have in each window the rules count in (what the judge counted plus the headroom), and the holder
+ * status the rules need kept. Any other redemption of the customer that commits first and uses up
+ * the headroom, or a change of holder, aborts the batch.
+ */
+function limitGuards(db: D1Database, input: { loaded: LoadedDefinition[]; judgements: Accepted[]; subject: ValidationSubject; customer: customersDb.Predicate; now: number }) {
+  const starts = redemptionWindowStarts(input.now);
+  return input.loaded.flatMap((definition, i) => {
+    const { redemptions, holder } = input.judgements[i]?.commit ?? { redemptions: null, holder: null };
+    const id = definition.voucher.id;
+    const counts = redemptionCountsOf(input.subject, id);
+    const guards: D1PreparedStatement[] = [];
+    for (const window of redemptions?.windows ?? []) {
+      guards.push(redemptionsDb.checkCustomerRedemptions(db, id, input.customer, starts[window], counts[window] + (redemptions?.headroom ?? 0)));
+    }
+    if (holder) guards.push(vouchersDb.checkVoucherHolder(db, id, input.customer, holder.isHolder));
+    return guards;
+  });
+}
+
+/** The refusal to record when a limit guard aborted the batch: the first voucher whose judgement relied on that limit. */
+function guardRefusal(loaded: LoadedDefinition[], judgements: Accepted[], guard: 'redemptions' | 'holder'): { voucher: LoadedDefinition['voucher'] | null; refusal: Refusal } {
+  const at = judgements.findIndex((j) => j.commit[guard] !== null);
+  const violation = judgements[at]?.commit[guard]?.violation ?? { kind: guard === 'holder' ? 'holder' : 'customer_redemptions' };
+  const voucher = loaded[Math.max(at, 0)]?.voucher ?? null;
+  return { voucher, refusal: ruleRefusal(violation, voucher?.code ?? '') };
+}
+
+/**
  * The write of a redemption as one batch, and how to read its answer back from the results:
  * customer upsert, one unit of each voucher (the table's CHECK refuses the unit past the quantity
  * and rolls everything back), link and merge of the tracking profile (its trigger refuses a second
@@ -213,7 +246,17 @@ export function buildRedemptionRows(input: RowsInput): { head: redemptionsDb.Red
  */
 function redemptionBatch(
   db: D1Database,
-  input: { plan: Plan; rows: redemptionsDb.RedemptionRow[]; loaded: LoadedDefinition[]; trackingId: string | null; orderAmount: number | null; active: membership.ActiveSegment[]; now: number },
+  input: {
+    plan: Plan;
+    rows: redemptionsDb.RedemptionRow[];
+    loaded: LoadedDefinition[];
+    judgements: Accepted[];
+    subject: ValidationSubject;
+    trackingId: string | null;
+    orderAmount: number | null;
+    active: membership.ActiveSegment[];
+    now: number;
+  },
 ) {
   const { plan, now } = input;
   const sel = plan.selector ? customersDb.selectorSql(plan.selector) : null;
@@ -221,6 +264,8 @@ function redemptionBatch(
   if (plan.write) writes.push(plan.write);
   // First: each voucher is still the one judged (else the batch aborts: voucher_definition_changed).
   writes.push(...input.loaded.map((d) => vouchersDb.checkVoucherVersion(db, d.voucher.id, d.version)));
+  // Then the per-customer and holder limits, against the customer as the plan's write left it.
+  if (sel) writes.push(...limitGuards(db, { ...input, customer: sel }));
   writes.push(...input.loaded.map((d) => redemptionsDb.takeVoucherUnit(db, d.voucher.id, now)));
   if (sel && plan.link && input.trackingId) writes.push(...linkAndMerge(db, input.trackingId, sel, now));
   if (sel) writes.push(redemptionsDb.recordRedemptionInSummary(db, sel, { succeeded: true, orderAmount: input.orderAmount, now }));
@@ -281,7 +326,7 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
   }
   const now = Date.now();
   const trackingId = await redemptionTrackingId(env, context, request.trackingIdParam);
-  const visitor: Visitor = { trackingId, subject: await readVisitor(env, request.codes, context, trackingId) };
+  const visitor: Visitor = { trackingId, subject: await readVisitor(env, request.codes, context, trackingId, now) };
   const definitions = await definitionsOf(env, visitor.subject, request.codes);
   const missing = definitions.findIndex((d) => d === null);
   if (missing !== -1) throw await recordUnknownCode(env.DB, request, request.codes[missing] as string, hash, now);
@@ -297,17 +342,42 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
     throw await recordFailure(env.DB, { request, plan, visitor, voucher: loaded[refusedAt]?.voucher ?? null, refusal, orderAmount: figures.amount, hash, now });
   }
 
-  const discounts = judgements.map((j) => (j.valid ? j.discountAmount : 0));
+  const accepted = judgements as Accepted[];
+  // A limit per customer (or to the holder) cannot be kept for a guest checkout: Voucherify's answer
+  // is that the customer is missing (OA24 "Missing customer" example).
+  const limitedAt = accepted.findIndex((j) => j.commit.redemptions !== null || j.commit.holder !== null);
+  if (plan.selector === null && limitedAt !== -1) {
+    const voucher = loaded[limitedAt]?.voucher ?? null;
+    throw await recordFailure(env.DB, { request, plan, visitor, voucher, refusal: missingCustomer(voucher?.code ?? ''), orderAmount: figures.amount, hash, now });
+  }
+
+  const discounts = accepted.map((j) => j.discountAmount);
   const { head, children } = buildRedemptionRows({ request, loaded, discounts, orderAmount: figures.amount, trackingId: visitor.trackingId, hash, now });
   // The segments' version came with the visitor read: a current isolate cache costs no round trip.
   const active = plan.selector ? await membership.activeSegmentsAt(env.DB, visitor.subject.segmentsVersion) : [];
-  const batch = redemptionBatch(env.DB, { plan, rows: [head, ...children], loaded, trackingId: visitor.trackingId, orderAmount: figures.amount, active, now });
+  const batch = redemptionBatch(env.DB, {
+    plan,
+    rows: [head, ...children],
+    loaded,
+    judgements: accepted,
+    subject: visitor.subject,
+    trackingId: visitor.trackingId,
+    orderAmount: figures.amount,
+    active,
+    now,
+  });
   let results: D1Result<Record<string, unknown>>[];
   try {
     results = await env.DB.batch<Record<string, unknown>>(batch.statements);
   } catch (error) {
     const reason = d1Refusal(error);
     if (reason === 'voucher_definition_changed') throw new VoucherChanged();
+    if (reason === 'customer_redemption_limit_reached' || reason === 'voucher_holder_mismatch') {
+      // Another redemption of this customer used the last allowed one (or the holder changed)
+      // between our read and our write: refused as the judge would refuse it now.
+      const { voucher, refusal } = guardRefusal(loaded, accepted, reason === 'voucher_holder_mismatch' ? 'holder' : 'redemptions');
+      throw await recordFailure(env.DB, { request, plan, visitor, voucher, refusal, orderAmount: figures.amount, hash, now });
+    }
     if (reason === 'voucher_quantity_exceeded') {
       // Another redemption took the last unit between our read and our write.
       const limited = loaded.find((d) => visitor.subject.vouchers.get(d.voucher.code)?.quantity != null) ?? loaded[0];

@@ -1,10 +1,10 @@
 import { discountAmount } from '../../../shared/discount';
 import { evaluate, type FilterProfile } from '../../../shared/filter';
-import { checkRuleSet } from '../../../shared/rules';
+import { checkRuleSet, type CommitChecks, commitChecks, type RuleViolation } from '../../../shared/rules';
 import type { Customer, ValidateFailure } from '../../../shared/types';
 import { validityRefusal } from '../../../shared/validity';
 import { emptyCustomerRow, rowToCustomer } from '../db/customers';
-import type { ValidationSubject } from '../db/tracking';
+import { redemptionCountsOf, type ValidationSubject } from '../db/tracking';
 import type { Env } from '../env';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
@@ -80,8 +80,34 @@ function segmentMemberships(definition: LoadedDefinition, subject: ValidationSub
   return members;
 }
 
+/**
+ * The refusal of a failed validation rule, by the kind of rule (errors.mdx:L63, :L96, :L101):
+ * per-customer limits are redemption rules (OA24 example "Validation Rule Not Satisfied",
+ * OpenAPI24.json:L93983-L93987); the holder rule is a customer rule in the words of OA24's
+ * "Wrong customer" example (OpenAPI24.json:L93968-L93973). The rule's own message rides along.
+ */
+export function ruleRefusal(violation: RuleViolation, code: string): Refusal {
+  const failure =
+    violation.kind === 'order_amount' || violation.kind === 'order_items_count'
+      ? refusal('order does not match validation rules', 'order_rules_violated', code)
+      : violation.kind === 'customer_redemptions'
+        ? refusal('redemption does not match validation rules', 'redemption_rules_violated', code)
+        : violation.kind === 'holder'
+          ? refusal('customer does not match validation rules', 'customer_rules_violated', code)
+          : refusal('customer does not match segment rules', 'customer_rules_violated', code);
+  if (violation.message) failure.customMessage = violation.message;
+  return failure;
+}
+
 export type Judgement =
-  | { valid: true; orderAmount: number | null; discountAmount: number; itemsCount: number }
+  | {
+      valid: true;
+      orderAmount: number | null;
+      discountAmount: number;
+      itemsCount: number;
+      /** What a redemption of this judgement must find still true when it commits (the redeem batch's guards). */
+      commit: CommitChecks;
+    }
   | ({ valid: false } & Refusal);
 
 /** Every check of a voucher for one visitor and order, in Voucherify's order of reasons. */
@@ -109,29 +135,27 @@ export function judge(
   }
   const figures = orderFigures(context.order, context.amount);
   const profile = subjectProfile(subject, context);
+  const customerId = subject.customer?.id ?? null;
   const ruleContext = {
     orderAmount: figures.amount ?? 0,
     itemsCount: figures.itemsCount,
     segmentIds: segmentMemberships(definition, subject, profile, now),
     profile,
     now,
+    redemptions: redemptionCountsOf(subject, live.id),
+    isHolder: customerId !== null && live.holder_id === customerId,
   };
   for (const ruleSet of definition.ruleSets) {
     const violation = checkRuleSet(ruleSet, ruleContext);
-    if (!violation) continue;
-    const failure =
-      violation.category === 'customer'
-        ? refusal('customer does not match segment rules', 'customer_rules_violated', voucher.code)
-        : refusal('order does not match validation rules', 'order_rules_violated', voucher.code);
     // The failing rule's (or its rule set's) own message: what the shop shows its customer.
-    if (violation.message) failure.customMessage = violation.message;
-    return { valid: false, ...failure };
+    if (violation) return { valid: false, ...ruleRefusal(violation, voucher.code) };
   }
   return {
     valid: true,
     orderAmount: figures.amount,
     discountAmount: discountAmount(voucher.discount, figures.amount ?? 0),
     itemsCount: figures.itemsCount,
+    commit: commitChecks(definition.ruleSets, ruleContext),
   };
 }
 
@@ -240,7 +264,7 @@ async function readVisit(env: Env, codes: string[], context: ValidationContext, 
     identityHmac(env.TRACKING_SECRET, context.identity_hash),
   ]);
   const recorded = options.record !== false;
-  const subject = await readVisitor(env, codes, context, recorded ? tracking.id : null, writes);
+  const subject = await readVisitor(env, codes, context, recorded ? tracking.id : null, now, writes);
   const record = async (judged: { code: string; judgement: Judgement }[]) => {
     if (!recorded) return;
     await enqueue(env.WRITES, {

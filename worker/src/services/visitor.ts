@@ -37,8 +37,8 @@ export function assertOneCustomer(subject: ValidationSubject, claimed: string | 
 /**
  * The one read that validate, stackable validate and redeem share: who the visitor is (the
  * customer named, else the one the tracking profile or the identity hash leads to), what the
- * rules need about them (events, memberships), the vouchers' live counters and definition
- * versions, and the segments' version, in one D1 batch. A tracking profile linked to another customer than the one named is
+ * rules need about them (events, memberships, their redemptions of the vouchers), the vouchers'
+ * live counters, holders and definition versions, and the segments' version, in one D1 batch. A tracking profile linked to another customer than the one named is
  * refused here (ambiguous_tracking_id), before anything is judged or written.
  */
 export async function readVisitor(
@@ -46,11 +46,13 @@ export async function readVisitor(
   codes: string[],
   context: ValidationContext,
   trackingId: string | null,
+  now: number,
   writes?: D1PreparedStatement[],
 ): Promise<ValidationSubject> {
   const claimed = claimedCustomer(context);
   const subject = await readValidationSubject(env.DB, {
     ...(writes ? { writes } : {}),
+    now,
     trackingId,
     customerRef: claimed ?? null,
     identityHmac: await identityHmac(env.TRACKING_SECRET, context.identity_hash),

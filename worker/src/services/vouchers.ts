@@ -60,6 +60,8 @@ export async function createVoucher(env: Bindings, input: VoucherCreate): Promis
       expiration_date: input.expiration_date ?? null,
       // Set by the insert trigger (migration 0012).
       definition_version: '',
+      // A publication hands it to a customer (setVoucherHolder); a new voucher has no holder.
+      holder_id: null,
       validity_timeframe: jsonOrNull(input.validity_timeframe),
       validity_day_of_week: jsonOrNull(input.validity_day_of_week),
       validity_hours: jsonOrNull(input.validity_hours),
@@ -94,8 +96,6 @@ export async function getVoucher(db: D1Database, code: string): Promise<Voucher>
 
 /** GET /v1/vouchers: one page, its vouchers' rule assignments included, in one D1 round trip. */
 export async function listVouchers(db: D1Database, query: VoucherListQuery): Promise<VoucherList> {
-  // No voucher here has a holder (nothing publishes vouchers to customers): a holder filter matches none.
-  if (query.customer !== undefined) return { object: 'list', data_ref: 'vouchers', vouchers: [], total: 0 };
   const { rows, assignments, total } = await vouchersDb.listVouchers(db, query);
   const byVoucher = new Map<string, vouchersDb.AssignmentRow[]>();
   for (const a of assignments) byVoucher.set(a.related_object_id, [...(byVoucher.get(a.related_object_id) ?? []), a]);

@@ -10,8 +10,11 @@
  *   `$less_than_equal` / `$less_than_or_equal`, on numbers (cents for amounts).
  * - `customer.metadata.<key>`: any operator of the segment filter on `metadata.<key>`, with the
  *   filter's semantics (shared/filter/semantics.ts).
+ * - `order.items.any` / `order.items.every` / `order.items.none` on products and SKUs (./items.ts).
  */
+import type { ItemRef, OrderLine } from '../discount';
 import { evaluate, FilterError, parseFilter, type FilterAst, type FilterProfile } from '../filter';
+import { ITEMS_RULES, itemsRuleHolds, type ItemsQuantifier, parseItemsConditions } from './items';
 import { evaluateLogic, type Logic, LogicError, parseLogic } from './logic';
 
 export class RuleError extends Error {
@@ -41,7 +44,8 @@ const NUMERIC_OPERATORS: Readonly<Record<string, Comparison>> = {
 export type Rule =
   | { key: string; kind: 'segment'; include: boolean; segmentIds: string[]; message?: string }
   | { key: string; kind: 'order_amount' | 'order_items_count'; tests: { cmp: Comparison; value: number }[]; message?: string }
-  | { key: string; kind: 'customer_metadata'; filter: FilterAst; message?: string };
+  | { key: string; kind: 'customer_metadata'; filter: FilterAst; message?: string }
+  | { key: string; kind: 'order_items'; quantifier: ItemsQuantifier; refs: ItemRef[]; message?: string };
 
 export interface RuleSet {
   rules: Rule[];
@@ -54,6 +58,8 @@ export interface RuleSet {
 export interface RuleContext {
   orderAmount: number;
   itemsCount: number;
+  /** The order's lines, for the order.items.* rules. */
+  items: OrderLine[];
   /** The segments the customer (or anonymous visitor) belongs to right now. */
   segmentIds: ReadonlySet<string>;
   profile: FilterProfile;
@@ -116,7 +122,21 @@ function parseRule(key: string, input: unknown): Rule {
     }
   }
 
-  throw new RuleError(`${key}.name`, `unknown rule "${name}": use customer.segment, order.amount, order.items.count or customer.metadata.<key>`);
+  const quantifier = ITEMS_RULES[name];
+  if (quantifier) {
+    // Nested item rules (e.g. order.items.metadata) are not built: refused, never ignored.
+    if (input.rules !== undefined && input.rules !== null && !(isObject(input.rules) && Object.keys(input.rules).length === 0)) {
+      throw new RuleError(`${key}.rules`, `not supported: nested rules under ${name}`);
+    }
+    const refs = parseItemsConditions(conditions);
+    if (!Array.isArray(refs)) throw new RuleError(`${key}.conditions.${refs.path}`, refs.message);
+    return { key, kind: 'order_items', quantifier, refs, message };
+  }
+
+  throw new RuleError(
+    `${key}.name`,
+    `unknown rule "${name}": use customer.segment, order.amount, order.items.count, order.items.any|every|none or customer.metadata.<key>`,
+  );
 }
 
 /** Validates a rule set once (on create); the stored input parses again without error. */
@@ -173,6 +193,8 @@ function ruleHolds(rule: Rule, ctx: RuleContext): boolean {
       return rule.tests.every((t) => compare(ctx.itemsCount, t.cmp, t.value));
     case 'customer_metadata':
       return evaluate(rule.filter, ctx.profile, ctx.now);
+    case 'order_items':
+      return itemsRuleHolds(rule.quantifier, rule.refs, ctx.items);
   }
 }
 
@@ -184,6 +206,6 @@ export function checkRuleSet(ruleSet: RuleSet, ctx: RuleContext): RuleViolation 
   if (evaluateLogic(ruleSet.logic, (key) => truth.get(key) === true)) return null;
   // Blame the first rule that does not hold (by number); under "or" logic several may.
   const failed = ruleSet.rules.filter((r) => !truth.get(r.key)).sort((a, b) => Number(a.key) - Number(b.key))[0];
-  const category = failed && (failed.kind === 'order_amount' || failed.kind === 'order_items_count') ? 'order' : 'customer';
+  const category = failed && (failed.kind === 'order_amount' || failed.kind === 'order_items_count' || failed.kind === 'order_items') ? 'order' : 'customer';
   return { category, message: failed?.message ?? ruleSet.message };
 }

@@ -292,3 +292,22 @@ describe('redeem, stacked and client-side', () => {
     expect(v).toMatchObject({ valid: true, order: { amount: 11000, items_discount_amount: 1500, total_amount: 9500 }, applicable_to: { total: 1 } });
   });
 });
+
+describe('the demo storefront (scripts/demo-data.js TEES15)', () => {
+  it('seeds as the start script does, and discounts only the tee of a demo cart', async () => {
+    // @ts-expect-error scripts/ is plain JavaScript (allowJs is off); the data is checked by the requests below.
+    const { demoVouchers } = await import('../../scripts/demo-data.js');
+    const { itemRule, ...tees } = (demoVouchers as { code: string; itemRule?: Record<string, unknown> }[]).find((v) => v.code === 'TEES15') ?? {};
+    expect((await api('POST', '/v1/vouchers', tees)).status).toBe(200);
+    const r = await json(await api('POST', '/v1/validation-rules', itemRule));
+    expect((await api('POST', `/v1/validation-rules/${r.id}/assignments`, { voucher: 'TEES15' })).status).toBe(200);
+    // The demo's cart lines (client/demo/app.js cartItems): sku_id, quantity, price.
+    const cart = [
+      { sku_id: 'sku_mug', quantity: 1, price: 1800 },
+      { sku_id: 'sku_tee', quantity: 2, price: 2900 },
+    ];
+    const v = await validate('TEES15', { order: { items: cart } });
+    expect(v.order).toMatchObject({ amount: 7600, items_discount_amount: 870, total_discount_amount: 870, total_amount: 6730 });
+    expect(await validate('TEES15', { order: { items: cart.slice(0, 1) } })).toMatchObject({ valid: false, error: { message: 'TEES15 is for tees: add an organic tee to your cart.' } });
+  });
+});

@@ -47,11 +47,22 @@ export const demoSegments = [
 
 /**
  * Vouchers by code; `segment` names a demo segment the voucher is restricted to (a validation rule
- * customer.segment $is).
+ * customer.segment $is); `itemRule` is the rest of a validation rule of its own (an item-scoped
+ * discount: applicable_to and an order.items.any rule).
  */
 export const demoVouchers = [
   { code: 'WELCOME10', discount: { type: 'PERCENT', percent_off: 10 }, metadata: { demo: true } },
   { code: 'GOLD20', discount: { type: 'PERCENT', percent_off: 20, amount_limit: 5000 }, segment: 'Gold customers' },
   { code: 'BROWSE5', discount: { type: 'AMOUNT', amount_off: 500 }, segment: 'Engaged visitors' },
   { code: 'LIMITED', discount: { type: 'FIXED', fixed_amount: 1000 }, redemption: { quantity: 3 } },
+  {
+    code: 'TEES15',
+    discount: { type: 'PERCENT', percent_off: 15, effect: 'APPLY_TO_ITEMS' },
+    itemRule: {
+      name: 'TEES15: tees only',
+      error: { message: 'TEES15 is for tees: add an organic tee to your cart.' },
+      rules: { 1: { name: 'order.items.any', conditions: { $is: [{ object: 'sku', id: 'sku_tee' }] } } },
+      applicable_to: { included: [{ object: 'sku', id: 'sku_tee' }] },
+    },
+  },
 ];

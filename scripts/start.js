@@ -96,7 +96,7 @@ async function seedDemoData(baseUrl, vars) {
     created.segments++;
   }
 
-  for (const { segment, ...voucher } of demoVouchers) {
+  for (const { segment, itemRule, ...voucher } of demoVouchers) {
     if ((await api('GET', `/v1/vouchers/${encodeURIComponent(voucher.code)}`)).status === 200) continue;
     must(await api('POST', '/v1/vouchers', voucher), voucher.code);
     if (segment) {
@@ -108,6 +108,10 @@ async function seedDemoData(baseUrl, vars) {
         }),
         `rule of ${voucher.code}`,
       );
+      must(await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: voucher.code }), `assignment of ${voucher.code}`);
+    }
+    if (itemRule) {
+      const rule = must(await api('POST', '/v1/validation-rules', itemRule), `item rule of ${voucher.code}`);
       must(await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: voucher.code }), `assignment of ${voucher.code}`);
     }
     created.vouchers++;

@@ -213,12 +213,34 @@ export interface EventResponse {
   loyalty: null;
 }
 
-export type DiscountEffect = 'APPLY_TO_ORDER';
+/** OA DiscountAmountVouchersEffectTypes (readOnly-openAPI.json:L6064). */
+export type AmountEffect =
+  | 'APPLY_TO_ORDER'
+  | 'APPLY_TO_ITEMS'
+  | 'APPLY_TO_ITEMS_PROPORTIONALLY'
+  | 'APPLY_TO_ITEMS_PROPORTIONALLY_BY_QUANTITY'
+  | 'APPLY_TO_ITEMS_BY_QUANTITY';
+/** OA DiscountPercentVouchersEffectTypes (L6206) and DiscountFixedVouchersEffectTypes (L6149). */
+export type PercentOrFixedEffect = 'APPLY_TO_ORDER' | 'APPLY_TO_ITEMS';
+/** OA DiscountUnitMultipleOneUnit.effect: how the free units join the order. */
+export type UnitEffect = 'ADD_MISSING_ITEMS' | 'ADD_NEW_ITEMS';
+export type DiscountEffect = AmountEffect | PercentOrFixedEffect | UnitEffect | 'ADD_MANY_ITEMS';
+
+/** One free-unit grant (OA DiscountUnit / DiscountUnitMultipleOneUnit): unit_off units of unit_type (a product or SKU id). */
+export interface DiscountUnitGrant {
+  unit_off: number;
+  unit_type: string;
+  effect: UnitEffect;
+  product?: { id?: string | null; source_id?: string | null; name?: string | null };
+  sku?: { id?: string | null; source_id?: string | null; name?: string | null };
+}
 
 export type Discount =
-  | { type: 'AMOUNT'; amount_off: number; effect?: DiscountEffect }
-  | { type: 'PERCENT'; percent_off: number; amount_limit?: number; effect?: DiscountEffect }
-  | { type: 'FIXED'; fixed_amount: number; effect?: DiscountEffect };
+  | { type: 'AMOUNT'; amount_off: number; aggregated_amount_limit?: number; effect?: AmountEffect }
+  | { type: 'PERCENT'; percent_off: number; amount_limit?: number; aggregated_amount_limit?: number; effect?: PercentOrFixedEffect }
+  | { type: 'FIXED'; fixed_amount: number; effect?: PercentOrFixedEffect }
+  | ({ type: 'UNIT' } & DiscountUnitGrant)
+  | { type: 'UNIT'; effect: 'ADD_MANY_ITEMS'; units: DiscountUnitGrant[] };
 
 export interface ValidationRuleAssignment {
   id: string;
@@ -279,12 +301,35 @@ export interface RuleCondition {
   property?: string | null;
 }
 
+/**
+ * A product or SKU a rule's discount may (or may not) touch: OA ApplicableTo (readOnly-openAPI.json:L949;
+ * OA24 requires object, id, strict, effect: OpenAPI24.json:L40046). Only APPLY_TO_EVERY is built.
+ * `order_item_indices` appears in validate answers: the order lines the entry matched.
+ */
+export interface ApplicableTo {
+  object: 'product' | 'sku';
+  id: string | null;
+  source_id?: string | null;
+  product_id?: string | null;
+  product_source_id?: string | null;
+  strict: boolean;
+  effect: 'APPLY_TO_EVERY';
+  order_item_indices?: number[];
+}
+
+/** OA ValidationRuleBase.applicable_to (readOnly-openAPI.json:L29530). */
+export interface ApplicableToRules {
+  excluded: ApplicableTo[];
+  included: ApplicableTo[];
+  included_all: boolean;
+}
+
 export interface ValidationRule {
   id: string;
   name: string;
   rules: Record<string, RuleCondition | string>;
   error?: { message: string };
-  applicable_to: { excluded: unknown[]; included: unknown[]; included_all: boolean };
+  applicable_to: ApplicableToRules;
   type: 'expression';
   context_type: 'global';
   created_at: string;

@@ -170,6 +170,7 @@
             el('span', { text: '× ' + item.quantity }),
           ]),
           el('span', { className: 'line-price', text: formatCents(item.price * item.quantity) }),
+          lineDiscount(item.sku_id),
         ]);
       })
     );
@@ -181,16 +182,29 @@
     $('discount-row').hidden = !valid;
     if (valid) {
       $('discount-code').textContent = state.voucher.code;
-      $('cart-discount').textContent = '−' + formatCents(result.order.discount_amount);
+      // Order-level and item-level discounts together (an item-scoped code like TEES15 has only the latter).
+      $('cart-discount').textContent = '−' + formatCents(result.order.total_discount_amount);
       total = result.order.total_amount;
     }
     $('cart-total').textContent = formatCents(total);
     renderCheckout();
   }
 
+  /** The discount the last validation gave this cart line (order.items[i].discount_amount), if any. */
+  function lineDiscount(sku) {
+    var result = state.voucher && state.voucher.result;
+    var items = (result && result.valid && result.order && result.order.items) || [];
+    var line = items.find(function (i) {
+      return i.sku_id === sku;
+    });
+    if (!line || !line.discount_amount) return null;
+    return el('span', { className: 'line-discount', 'data-testid': 'line-discount-' + sku, text: '−' + formatCents(line.discount_amount) });
+  }
+
   function describeDiscount(discount) {
     if (!discount) return 'discount';
-    if (discount.type === 'PERCENT') return discount.percent_off + '% off';
+    var onItems = discount.effect && discount.effect.indexOf('APPLY_TO_ITEMS') === 0;
+    if (discount.type === 'PERCENT') return discount.percent_off + '% off' + (onItems ? ' the eligible items' : '');
     if (discount.type === 'AMOUNT') return formatCents(discount.amount_off) + ' off';
     if (discount.type === 'FIXED') return 'fixed price of ' + formatCents(discount.fixed_amount);
     if (discount.type === 'UNIT') return discount.unit_off + ' free unit(s)';
@@ -227,7 +241,7 @@
       showNotice(box, 'success', [
         el('strong', { text: code }),
         ' applied: ' + describeDiscount(result.discount) + '. You save ',
-        el('strong', { 'data-testid': 'voucher-discount', text: formatCents(result.order.discount_amount) }),
+        el('strong', { 'data-testid': 'voucher-discount', text: formatCents(result.order.total_discount_amount) }),
         ', new total ',
         el('strong', { 'data-testid': 'voucher-total', text: formatCents(result.order.total_amount) }),
         '.',

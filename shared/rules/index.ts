@@ -17,8 +17,11 @@
  *   months. Names: OA24 ValidationRuleRules `name` table (OpenAPI24.json:L29769).
  * - `publication.redeemable_by_linked_customer`: only the voucher's holder (`holder_id`) may use
  *   it. Conditions may be omitted, or `$is: [true]`; `$is: [false]` turns the rule off.
+ * - `order.items.any` / `order.items.every` / `order.items.none` on products and SKUs (./items.ts).
  */
+import type { ItemRef, OrderLine } from '../discount';
 import { evaluate, FilterError, parseFilter, type FilterAst, type FilterProfile } from '../filter';
+import { ITEMS_RULES, itemsRuleHolds, type ItemsQuantifier, parseItemsConditions } from './items';
 import { evaluateLogic, type Logic, LogicError, parseLogic } from './logic';
 
 export class RuleError extends Error {
@@ -64,7 +67,8 @@ export type Rule =
   | { key: string; kind: 'order_amount' | 'order_items_count'; tests: NumericTest[]; message?: string }
   | { key: string; kind: 'customer_metadata'; filter: FilterAst; message?: string }
   | { key: string; kind: 'customer_redemptions'; window: RedemptionWindow; tests: NumericTest[]; message?: string }
-  | { key: string; kind: 'holder'; required: boolean; message?: string };
+  | { key: string; kind: 'holder'; required: boolean; message?: string }
+  | { key: string; kind: 'order_items'; quantifier: ItemsQuantifier; refs: ItemRef[]; message?: string };
 
 /** A customer's earlier successful, not rolled back redemptions of one voucher, by window. */
 export type RedemptionCounts = Record<RedemptionWindow, number>;
@@ -92,6 +96,8 @@ export interface RuleSet {
 export interface RuleContext {
   orderAmount: number;
   itemsCount: number;
+  /** The order's lines, for the order.items.* rules. */
+  items: OrderLine[];
   /** The segments the customer (or anonymous visitor) belongs to right now. */
   segmentIds: ReadonlySet<string>;
   profile: FilterProfile;
@@ -183,7 +189,18 @@ function parseRule(key: string, input: unknown): Rule {
     }
   }
 
-  const known = ['customer.segment', 'order.amount', 'order.items.count', 'customer.metadata.<key>', ...Object.keys(REDEMPTION_COUNT_RULES), HOLDER_RULE];
+  const quantifier = ITEMS_RULES[name];
+  if (quantifier) {
+    // Nested item rules (e.g. order.items.metadata) are not built: refused, never ignored.
+    if (input.rules !== undefined && input.rules !== null && !(isObject(input.rules) && Object.keys(input.rules).length === 0)) {
+      throw new RuleError(`${key}.rules`, `not supported: nested rules under ${name}`);
+    }
+    const refs = parseItemsConditions(conditions);
+    if (!Array.isArray(refs)) throw new RuleError(`${key}.conditions.${refs.path}`, refs.message);
+    return { key, kind: 'order_items', quantifier, refs, message };
+  }
+
+  const known = ['customer.segment', 'order.amount', 'order.items.count', ...Object.keys(ITEMS_RULES), 'customer.metadata.<key>', ...Object.keys(REDEMPTION_COUNT_RULES), HOLDER_RULE];
   throw new RuleError(`${key}.name`, `unknown rule "${name}": use ${known.join(', ')}`);
 }
 
@@ -248,6 +265,8 @@ function ruleHolds(rule: Rule, ctx: RuleContext): boolean {
     }
     case 'holder':
       return !rule.required || ctx.isHolder;
+    case 'order_items':
+      return itemsRuleHolds(rule.quantifier, rule.refs, ctx.items);
   }
 }
 

@@ -4,6 +4,7 @@ import { checkRuleSet, commitChecks, parseRuleSet, type RuleContext, redemptionW
 const context = (redemptions: Partial<RuleContext['redemptions']> = {}, isHolder = false): RuleContext => ({
   orderAmount: 1000,
   itemsCount: 1,
+  items: [],
   segmentIds: new Set(),
   profile: { metadata: {}, events: {} } as never,
   now: Date.UTC(2026, 4, 17, 12),

@@ -121,7 +121,9 @@ describe('request bodies: null means null', () => {
     const r = await json(await redeemOne('NUL-2', { customer: { source_id: 'nul-2' }, order: { amount: null, items } }));
     expect(r.order).toMatchObject({ amount: 4000, discount_amount: 400, total_amount: 3600 });
     // The item without a price has no amount (OA OrderCalculatedItem: amount = price * quantity).
-    expect(r.order.items[1]).toEqual({ object: 'order_item', product_id: 'p2', quantity: 1, amount: null, subtotal_amount: null });
+    // Each item carries its own discount (OA OrderCalculatedItem.discount_amount, applied_discount_amount): none
+    // for an order-level discount.
+    expect(r.order.items[1]).toEqual({ object: 'order_item', product_id: 'p2', quantity: 1, amount: null, discount_amount: 0, applied_discount_amount: 0, subtotal_amount: null });
   });
 
   it('takes no strings for numbers in JSON bodies (only the client query parses them)', async () => {

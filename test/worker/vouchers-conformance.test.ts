@@ -172,8 +172,10 @@ describe('voucher restrictions are kept or refused, never dropped (audit #14)', 
     ['gift', { gift: { amount: 100 } }, 'gift: not supported'],
     ['is_referral_code: true', { is_referral_code: true }, 'is_referral_code: not supported'],
     ['a discount formula', { discount: { type: 'AMOUNT', amount_off: 1, amount_off_formula: 'IF(1;2;3)' } }, 'discount.amount_off_formula: not supported'],
-    ['an item-level effect', { discount: { type: 'PERCENT', percent_off: 10, effect: 'APPLY_TO_ITEMS' } }, 'discount.effect: only APPLY_TO_ORDER'],
-    ['a UNIT discount', { discount: { type: 'UNIT', unit_off: 1 } }, 'discount.type'],
+    // OA DiscountPercentVouchersEffectTypes (readOnly-openAPI.json:L6206): APPLY_TO_ORDER | APPLY_TO_ITEMS.
+    ['an effect PERCENT does not have', { discount: { type: 'PERCENT', percent_off: 10, effect: 'APPLY_TO_ITEMS_BY_QUANTITY' } }, 'discount.effect: must be one of APPLY_TO_ORDER, APPLY_TO_ITEMS'],
+    // OA24 DiscountUnit requires unit_type (OpenAPI24.json:L3951-L3954).
+    ['a UNIT discount without unit_type', { discount: { type: 'UNIT', unit_off: 1 } }, 'discount.unit_type: required'],
     ['a GIFT_VOUCHER', { type: 'GIFT_VOUCHER' }, 'type: only DISCOUNT_VOUCHER'],
     ['an unknown field', { validity_days: [1] }, 'unknown field "validity_days"'],
     ['an unknown discount field', { discount: { type: 'AMOUNT', amount_off: 1, max: 5 } }, 'discount: unknown field "max"'],
@@ -337,11 +339,14 @@ describe('validation rules (audit #10)', () => {
     expect((await api('PUT', '/v1/validation-rules/val_missing', { name: 'x' })).status).toBe(404);
   });
 
-  it('refuses item targeting and unknown fields in a rule, and takes back a rule it returned', async () => {
+  it('refuses item targeting it cannot resolve and unknown fields in a rule, and takes back a rule it returned', async () => {
     const rules = { '1': { name: 'order.amount', conditions: { $more_than: [1] } }, logic: '1' };
-    // OA ValidationRuleBase.applicable_to: item-level targeting, which discounts here do not have.
-    const items = { included: [{ object: 'product', id: 'prod_1' }], excluded: [], included_all: false };
-    await expectInvalid(await api('POST', '/v1/validation-rules', { name: 'items', rules, applicable_to: items }), 'applicable_to.included: not supported');
+    // OA ApplicableTo.object (readOnly-openAPI.json:L949): product | sku | products_collection; there is no
+    // product catalogue here to resolve a collection, and no per-item limits.
+    const collection = { included: [{ object: 'products_collection', id: 'pc_1' }], excluded: [], included_all: false };
+    await expectInvalid(await api('POST', '/v1/validation-rules', { name: 'items', rules, applicable_to: collection }), 'applicable_to.included[0].object: not supported');
+    const limited = { included: [{ object: 'product', id: 'p1', quantity_limit: 1 }] };
+    await expectInvalid(await api('POST', '/v1/validation-rules', { name: 'items', rules, applicable_to: limited }), 'applicable_to.included[0].quantity_limit: not supported');
     await expectInvalid(await api('POST', '/v1/validation-rules', { name: 'typo', rules, errors: { message: 'x' } }), 'unknown field "errors"');
     const r = await rule(1);
     const echoed = await api('PUT', `/v1/validation-rules/${r.id}`, { ...r, name: 'renamed' });

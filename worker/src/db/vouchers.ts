@@ -1,4 +1,4 @@
-import type { Discount, ValidationRule, ValidationRuleAssignment, Voucher } from '../../../shared/types';
+import type { ApplicableToRules, Discount, ValidationRule, ValidationRuleAssignment, Voucher } from '../../../shared/types';
 import type { DayOfWeek, ValidityHours, ValidityTimeframe } from '../../../shared/validity';
 import { toIso } from '../lib/time';
 import type { AssignmentListQuery, ValidationRuleListQuery } from '../schemas/validation-rules';
@@ -207,16 +207,24 @@ export interface RuleRow {
   name: string;
   rules: string;
   error: string | null;
+  /** JSON ApplicableToRules or NULL (migration 0015). */
+  applicable_to: string | null;
   created_at: number;
   updated_at: number | null;
 }
+
+const NO_ITEMS_SCOPED: ApplicableToRules = { excluded: [], included: [], included_all: false };
+
+/** A rule's applicable_to as stored; rows written before migration 0015 scope no items. */
+export const ruleApplicableTo = (row: Pick<RuleRow, 'applicable_to'>): ApplicableToRules =>
+  row.applicable_to == null ? NO_ITEMS_SCOPED : (JSON.parse(row.applicable_to) as ApplicableToRules);
 
 export function rowToRule(row: RuleRow, assignmentsCount: number): ValidationRule {
   const rule: ValidationRule = {
     id: row.id,
     name: row.name,
     rules: JSON.parse(row.rules) as ValidationRule['rules'],
-    applicable_to: { excluded: [], included: [], included_all: false },
+    applicable_to: ruleApplicableTo(row),
     type: 'expression',
     context_type: 'global',
     created_at: toIso(row.created_at),
@@ -230,8 +238,8 @@ export function rowToRule(row: RuleRow, assignmentsCount: number): ValidationRul
 
 export function insertRule(db: D1Database, row: RuleRow): D1PreparedStatement {
   return db
-    .prepare('INSERT INTO validation_rules (id, name, rules, error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
-    .bind(row.id, row.name, row.rules, row.error, row.created_at, row.updated_at);
+    .prepare('INSERT INTO validation_rules (id, name, rules, error, applicable_to, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    .bind(row.id, row.name, row.rules, row.error, row.applicable_to, row.created_at, row.updated_at);
 }
 
 export function findRule(db: D1Database, id: string): Promise<(RuleRow & { assignments: number }) | null> {
@@ -270,7 +278,7 @@ export async function listRules(
   return { rows: (page?.results ?? []) as unknown as (RuleRow & { assignments: number })[], total: Number(count?.results[0]?.total ?? 0) };
 }
 
-type RulePatch = Partial<Pick<RuleRow, 'name' | 'rules' | 'error'>>;
+type RulePatch = Partial<Pick<RuleRow, 'name' | 'rules' | 'error' | 'applicable_to'>>;
 
 export function updateRule(db: D1Database, id: string, patch: RulePatch, now: number): D1PreparedStatement {
   // Column names come from the RulePatch keys the service sets, never from input.

@@ -1,21 +1,71 @@
 import { z } from 'zod';
+import type { ApplicableTo, ApplicableToRules } from '../../../shared/types';
 import { intParam } from './common';
 
+const readOnly = z.unknown().optional().describe('read-only; ignored');
+const unsupported = (what: string) => z.null({ error: `not supported: ${what}` }).optional();
+const ref = z.string().min(1, 'must not be empty').max(255);
+
 /**
- * Item targeting (which products a discount applies to) is not implemented: discounts apply to the
- * whole order. A rule that names items is refused rather than stored and ignored, which would give
- * a larger discount than the shop set.
+ * An entry of applicable_to (OA ApplicableTo, readOnly-openAPI.json:L949): a product or SKU, named
+ * by id and/or source_id as the order items name them. The per-item limits and other effects of the
+ * spec are not built: refused by name rather than stored and ignored (a larger discount than set).
  */
+const applicableToEntry = z
+  .strictObject(
+    {
+      object: z.enum(['product', 'sku', 'products_collection'], { error: 'must be product or sku' }),
+      id: ref.nullable().optional(),
+      source_id: ref.nullable().optional(),
+      product_id: ref.nullable().optional(),
+      product_source_id: ref.nullable().optional(),
+      strict: z.boolean().nullable().optional(),
+      effect: z.literal('APPLY_TO_EVERY', { error: 'only APPLY_TO_EVERY is supported' }).nullable().optional(),
+      quantity_limit: unsupported('quantity_limit'),
+      aggregated_quantity_limit: unsupported('aggregated_quantity_limit'),
+      amount_limit: unsupported('amount_limit per item (set it on the discount)'),
+      aggregated_amount_limit: unsupported('aggregated_amount_limit per item (set it on the discount)'),
+      price: unsupported('price (use a FIXED discount with effect APPLY_TO_ITEMS)'),
+      price_formula: unsupported('price_formula'),
+      repeat: unsupported('repeat'),
+      skip_initially: unsupported('skip_initially'),
+      target: z.literal('ITEM', { error: 'only ITEM is supported' }).nullable().optional(),
+      order_item_indices: readOnly,
+      order_item_units: readOnly,
+    },
+    { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}` : undefined) },
+  )
+  .superRefine((entry, ctx) => {
+    if (entry.object === 'products_collection') {
+      ctx.addIssue({ code: 'custom', path: ['object'], message: 'not supported: products_collection (there is no product catalogue); name products or SKUs' });
+    } else if (!entry.id && !entry.source_id) {
+      ctx.addIssue({ code: 'custom', path: ['id'], message: 'required (or source_id): the product or SKU id the order items carry' });
+    }
+  })
+  .transform(
+    (entry): ApplicableTo => ({
+      object: entry.object as ApplicableTo['object'],
+      id: entry.id ?? null,
+      ...(entry.source_id ? { source_id: entry.source_id } : {}),
+      ...(entry.product_id ? { product_id: entry.product_id } : {}),
+      ...(entry.product_source_id ? { product_source_id: entry.product_source_id } : {}),
+      strict: entry.strict ?? false,
+      effect: 'APPLY_TO_EVERY',
+    }),
+  );
+
+/** OA ValidationRuleBase.applicable_to; stored normalised, answered as stored. null: no items scoped. */
 const applicableTo = z
   .object({
-    included: z.array(z.unknown()).max(0, 'not supported: item-level targeting (discounts apply to the whole order)').nullable().optional(),
-    excluded: z.array(z.unknown()).max(0, 'not supported: item-level targeting (discounts apply to the whole order)').nullable().optional(),
+    included: z.array(applicableToEntry).max(100).nullable().optional(),
+    excluded: z.array(applicableToEntry).max(100).nullable().optional(),
     included_all: z.boolean().nullable().optional(),
   })
   .nullable()
-  .optional();
-
-const readOnly = z.unknown().optional().describe('read-only; ignored');
+  .optional()
+  .transform((value): ApplicableToRules | null | undefined =>
+    value == null ? value : { included: value.included ?? [], excluded: value.excluded ?? [], included_all: value.included_all ?? false },
+  );
 
 const ruleFields = {
   name: z.string().min(1, 'must not be empty').max(200),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { intParam, isoDateParam } from './common';
 import { metadataSchema } from './customers';
+import type { Discount } from '../../../shared/types';
 import { type DayOfWeek, parseIsoDuration, parseTimeOfDay } from '../../../shared/validity';
 
 const cents = z.number().int('must be an integer number of cents').min(0).max(1_000_000_000_000);
@@ -20,28 +21,93 @@ const unsupported = (why: string) => z.null({ error: `not supported: ${why}` }).
 /** A field this service computes (counters, links, timestamps): accepted so that a voucher read from the API can be sent back, and ignored. */
 const readOnly = z.unknown().optional().describe('read-only; ignored');
 
-// Discounts apply to the whole order: item-level effects need applicable_to, which rules here do not have.
-const effect = z
-  .literal('APPLY_TO_ORDER', { error: 'only APPLY_TO_ORDER is supported (discounts apply to the whole order)' })
-  .default('APPLY_TO_ORDER');
 const noFormula = unsupported('discount formulas');
-const discountCommon = {
-  effect,
-  aggregated_amount_limit: unsupported('aggregated_amount_limit'),
-  is_dynamic: z.literal(false, { error: 'not supported: dynamic (formula) discounts' }).nullable().optional(),
-};
+const notDynamic = z.literal(false, { error: 'not supported: dynamic (formula) discounts' }).nullable().optional();
 
-const discountSchema = z.discriminatedUnion('type', [
-  strictObject({ type: z.literal('AMOUNT'), amount_off: cents, amount_off_formula: noFormula, ...discountCommon }),
-  strictObject({
-    type: z.literal('PERCENT'),
-    percent_off: z.number().gt(0).max(100),
-    amount_limit: cents.optional(),
-    percent_off_formula: noFormula,
-    ...discountCommon,
-  }),
-  strictObject({ type: z.literal('FIXED'), fixed_amount: cents, fixed_amount_formula: noFormula, ...discountCommon }),
-]);
+/** OA DiscountAmountVouchersEffectTypes (readOnly-openAPI.json:L6064). */
+const AMOUNT_EFFECTS = ['APPLY_TO_ORDER', 'APPLY_TO_ITEMS', 'APPLY_TO_ITEMS_PROPORTIONALLY', 'APPLY_TO_ITEMS_PROPORTIONALLY_BY_QUANTITY', 'APPLY_TO_ITEMS_BY_QUANTITY'] as const;
+/** OA DiscountPercentVouchersEffectTypes (L6206) = DiscountFixedVouchersEffectTypes (L6149). */
+const ORDER_OR_ITEMS = ['APPLY_TO_ORDER', 'APPLY_TO_ITEMS'] as const;
+const effectOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `must be one of ${values.join(', ')}` }).default(values[0] as T[0]);
+
+/**
+ * aggregated_amount_limit caps the items' discounts together: OA24 names the effects it is
+ * definable for (OpenAPI24.json:L6050, L6081). Elsewhere it would be silently meaningless: a 400.
+ */
+const aggregatedFor =
+  (effects: readonly string[]) =>
+  (discount: { effect: string; aggregated_amount_limit?: number | null }, ctx: z.RefinementCtx) => {
+    if (discount.aggregated_amount_limit != null && !effects.includes(discount.effect)) {
+      ctx.addIssue({ code: 'custom', path: ['aggregated_amount_limit'], message: `only with effect ${effects.join(' or ')}` });
+    }
+  };
+
+const unitRef = strictObject({ id: z.string().max(255).nullable().optional(), source_id: z.string().max(255).nullable().optional(), name: z.string().max(255).nullable().optional() });
+/** OA DiscountUnitMultipleOneUnit (L6303): unit_off units of unit_type (the product or SKU id of the order item) free. */
+const unitGrant = {
+  unit_off: z.number().int('must be a whole number of units').min(1).max(1000),
+  unit_off_formula: noFormula,
+  unit_type: z.string().min(1, 'must name the product or SKU id').max(255),
+  product: unitRef.nullable().optional(),
+  sku: unitRef.nullable().optional(),
+};
+const UNIT_EFFECTS = ['ADD_MISSING_ITEMS', 'ADD_NEW_ITEMS'] as const;
+
+const unitDiscount = strictObject({
+  type: z.literal('UNIT'),
+  ...Object.fromEntries(Object.entries(unitGrant).map(([k, v]) => [k, v.optional()])),
+  effect: z
+    .enum([...UNIT_EFFECTS, 'ADD_MANY_ITEMS'], { error: 'must be ADD_MISSING_ITEMS, ADD_NEW_ITEMS or ADD_MANY_ITEMS' })
+    .default('ADD_MISSING_ITEMS'),
+  units: z.array(strictObject({ ...unitGrant, effect: effectOf(UNIT_EFFECTS) })).min(1).max(10).optional(),
+  is_dynamic: notDynamic,
+}).superRefine((d, ctx) => {
+  const record = d as Record<string, unknown>;
+  if (d.effect === 'ADD_MANY_ITEMS') {
+    if (!d.units) ctx.addIssue({ code: 'custom', path: ['units'], message: 'required with effect ADD_MANY_ITEMS' });
+    for (const key of ['unit_off', 'unit_type'] as const) {
+      if (record[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'goes inside units with effect ADD_MANY_ITEMS' });
+    }
+    return;
+  }
+  if (d.units) ctx.addIssue({ code: 'custom', path: ['units'], message: 'only with effect ADD_MANY_ITEMS' });
+  for (const key of ['unit_off', 'unit_type'] as const) {
+    if (record[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `required for a UNIT discount with effect ${d.effect}` });
+  }
+});
+
+const discountSchema = z
+  .discriminatedUnion('type', [
+    strictObject({
+      type: z.literal('AMOUNT'),
+      amount_off: cents,
+      amount_off_formula: noFormula,
+      aggregated_amount_limit: cents.nullable().optional(),
+      effect: effectOf(AMOUNT_EFFECTS),
+      is_dynamic: notDynamic,
+    }).superRefine(aggregatedFor(['APPLY_TO_ITEMS', 'APPLY_TO_ITEMS_BY_QUANTITY'])),
+    strictObject({
+      type: z.literal('PERCENT'),
+      percent_off: z.number().gt(0).max(100),
+      amount_limit: cents.optional(),
+      percent_off_formula: noFormula,
+      aggregated_amount_limit: cents.nullable().optional(),
+      effect: effectOf(ORDER_OR_ITEMS),
+      is_dynamic: notDynamic,
+    }).superRefine(aggregatedFor(['APPLY_TO_ITEMS'])),
+    strictObject({
+      type: z.literal('FIXED'),
+      fixed_amount: cents,
+      fixed_amount_formula: noFormula,
+      aggregated_amount_limit: unsupported('aggregated_amount_limit on a FIXED discount'),
+      effect: effectOf(ORDER_OR_ITEMS),
+      is_dynamic: notDynamic,
+    }),
+    unitDiscount,
+  ])
+  // Stored as the engine reads it (shared/types Discount): absent rather than null limits.
+  .transform((d) => Object.fromEntries(Object.entries(d).filter(([k, v]) => !(v === null && (k === 'aggregated_amount_limit' || k === 'product' || k === 'sku')))) as Discount);
 
 const isoDate = isoDateParam.nullable();
 

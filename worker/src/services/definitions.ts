@@ -1,6 +1,7 @@
 import { type FilterAst, parseFilter } from '../../../shared/filter';
 import { parseRuleSet, type RuleSet, ruleSetSegmentIds } from '../../../shared/rules';
-import type { Discount, SegmentType } from '../../../shared/types';
+import { type ItemScope, mergeScopes } from '../../../shared/discount';
+import type { ApplicableTo, ApplicableToRules, Discount, SegmentType } from '../../../shared/types';
 import type { DayOfWeek, ValidityHours, ValidityTimeframe } from '../../../shared/validity';
 import * as segmentsDb from '../db/segments';
 import * as vouchersDb from '../db/vouchers';
@@ -30,7 +31,7 @@ export interface VoucherDefinition {
     metadata: Record<string, unknown>;
   };
   /** Raw rule sets as stored (parsed again on use; parsing is cheap and keeps the cache plain JSON). */
-  rules: { id: string; rules: unknown; error: unknown }[];
+  rules: { id: string; rules: unknown; error: unknown; applicable_to?: ApplicableToRules | null }[];
   segments: { id: string; type: SegmentType; filter: unknown }[];
 }
 
@@ -40,6 +41,8 @@ export interface LoadedDefinition extends VoucherDefinition {
   ruleSets: RuleSet[];
   segmentFilters: Map<string, { type: SegmentType; ast: FilterAst | null }>;
   segmentIds: string[];
+  /** The items the discount may touch, merged over the rules (null: the whole order). */
+  scope: ItemScope<ApplicableTo> | null;
 }
 
 // v3: keyed by version (v2 entries, keyed by code alone, are never read again).
@@ -75,7 +78,12 @@ async function readDefinition(db: D1Database, code: string): Promise<{ version: 
           ...vouchersDb.rowValidity(row),
           metadata: JSON.parse(row.metadata) as Record<string, unknown>,
         },
-        rules: rules.map((r) => ({ id: r.id, rules: JSON.parse(r.rules), error: r.error === null ? null : JSON.parse(r.error) })),
+        rules: rules.map((r) => ({
+          id: r.id,
+          rules: JSON.parse(r.rules),
+          error: r.error === null ? null : JSON.parse(r.error),
+          applicable_to: r.applicable_to == null ? null : vouchersDb.ruleApplicableTo(r),
+        })),
         segments: segments.map((s) => ({ id: s.id, type: s.type, filter: s.filter === null ? null : JSON.parse(s.filter) })),
       },
     };
@@ -87,7 +95,9 @@ function load(version: string, definition: VoucherDefinition): LoadedDefinition 
   const segmentFilters = new Map(
     definition.segments.map((s) => [s.id, { type: s.type, ast: s.filter === null ? null : parseFilter(s.filter) }]),
   );
-  return { ...definition, version, ruleSets, segmentFilters, segmentIds: [...new Set(ruleSets.flatMap(ruleSetSegmentIds))] };
+  // Entries cached before migration 0015 have no applicable_to: no rule could scope items then.
+  const scope = mergeScopes(definition.rules.flatMap((r) => (r.applicable_to ? [r.applicable_to] : [])));
+  return { ...definition, version, ruleSets, segmentFilters, segmentIds: [...new Set(ruleSets.flatMap(ruleSetSegmentIds))], scope };
 }
 
 /** Parsed definitions of this isolate by `code:version`: a hot voucher costs no KV read at all. */

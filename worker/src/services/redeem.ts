@@ -12,7 +12,8 @@ import * as membership from './membership';
 import { resolveTrackingId, TRACKING_ID } from './tracking';
 import { redemptionWindowStarts } from '../../../shared/rules';
 import { redemptionCountsOf } from '../db/tracking';
-import { judge, type Judgement, orderFigures, quantityExceeded, type Refusal, ruleRefusal } from './validation';
+import { combine, type Pricing, totalDiscount, unpriced } from '../../../shared/discount';
+import { judge, type Judgement, orderFigures, orderOf, quantityExceeded, type Refusal, ruleRefusal } from './validation';
 import { ambiguousTrackingId, definitionsOf, readVisitor } from './visitor';
 import { type Audience, type OrderRedemptionsEntry, orderSummary, redemptionView, stackedRedemptionView } from '../views/redemption';
 import { d1Refusal } from '../db/errors';
@@ -148,7 +149,8 @@ const idempotencyConflict = (key: string) =>
 interface RowsInput {
   request: RedeemRequest;
   loaded: LoadedDefinition[];
-  discounts: number[];
+  /** What each voucher does to the order, in the order of `loaded`. */
+  pricings: Pricing[];
   orderAmount: number | null;
   trackingId: string | null;
   hash: string | null;
@@ -161,11 +163,12 @@ interface RowsInput {
  * its redemptions map naming the parent and the children it stacks).
  */
 export function buildRedemptionRows(input: RowsInput): { head: redemptionsDb.RedemptionRow; children: redemptionsDb.RedemptionRow[] } {
-  const { request, loaded, discounts, orderAmount, now } = input;
+  const { request, loaded, pricings, orderAmount, now } = input;
   const { context } = request;
   const placed = { id: context.order?.id ?? randomId('ord_'), createdAt: now };
+  const base = unpriced({ amount: orderAmount, lines: context.order?.items ?? [] });
   const date = toIso(now);
-  const row = (id: string, voucher: LoadedDefinition['voucher'] | null, discount: number, redemptions: Record<string, OrderRedemptionsEntry>): redemptionsDb.RedemptionRow => ({
+  const row = (id: string, voucher: LoadedDefinition['voucher'] | null, pricing: Pricing, redemptions: Record<string, OrderRedemptionsEntry>): redemptionsDb.RedemptionRow => ({
     id,
     object: 'redemption',
     result: 'SUCCESS',
@@ -175,8 +178,8 @@ export function buildRedemptionRows(input: RowsInput): { head: redemptionsDb.Red
     customer_id: null,
     tracking_id: input.trackingId,
     amount: orderAmount,
-    discount_amount: discount,
-    order_json: JSON.stringify({ ...orderSummary(context.order, orderAmount, discount, null, placed), redemptions }),
+    discount_amount: totalDiscount(pricing),
+    order_json: JSON.stringify({ ...orderSummary(context.order, pricing, null, placed), redemptions }),
     metadata: JSON.stringify(context.metadata ?? {}),
     failure_code: null,
     failure_message: null,
@@ -194,16 +197,15 @@ export function buildRedemptionRows(input: RowsInput): { head: redemptionsDb.Red
   if (request.route === 'voucher') {
     const id = randomId('r_');
     const voucher = loaded[0]?.voucher ?? null;
-    const head = row(id, voucher, discounts[0] ?? 0, { [id]: { date, related_object_type: 'voucher', related_object_id: voucher?.id ?? null } });
+    const head = row(id, voucher, pricings[0] ?? base, { [id]: { date, related_object_type: 'voucher', related_object_id: voucher?.id ?? null } });
     return { head: keyed(head), children: [] };
   }
   const parentId = randomId('r_');
   const childIds = loaded.map(() => randomId('r_'));
   const redemptions = { [parentId]: { date, related_object_type: 'redemption' as const, related_object_id: parentId, stacked: childIds } };
-  const total = discounts.reduce((a, b) => a + b, 0);
   return {
-    head: keyed(row(parentId, null, total, redemptions)),
-    children: loaded.map((d, i) => ({ ...row(childIds[i] as string, d.voucher, discounts[i] ?? 0, redemptions), parent_id: parentId })),
+    head: keyed(row(parentId, null, combine(base, pricings), redemptions)),
+    children: loaded.map((d, i) => ({ ...row(childIds[i] as string, d.voucher, pricings[i] ?? base, redemptions), parent_id: parentId })),
   };
 }
 
@@ -351,8 +353,8 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
     throw await recordFailure(env.DB, { request, plan, visitor, voucher, refusal: missingCustomer(voucher?.code ?? ''), orderAmount: figures.amount, hash, now });
   }
 
-  const discounts = accepted.map((j) => j.discountAmount);
-  const { head, children } = buildRedemptionRows({ request, loaded, discounts, orderAmount: figures.amount, trackingId: visitor.trackingId, hash, now });
+  const pricings = accepted.map((j) => j.pricing);
+  const { head, children } = buildRedemptionRows({ request, loaded, pricings, orderAmount: figures.amount, trackingId: visitor.trackingId, hash, now });
   // The segments' version came with the visitor read: a current isolate cache costs no round trip.
   const active = plan.selector ? await membership.activeSegmentsAt(env.DB, visitor.subject.segmentsVersion) : [];
   const batch = redemptionBatch(env.DB, {

@@ -1,7 +1,7 @@
-import { discountAmount } from '../../../shared/discount';
+import { combine, lineMatches, type Pricing, priceOrder, totalDiscount, unpriced, worksOnItems } from '../../../shared/discount';
 import { evaluate, type FilterProfile } from '../../../shared/filter';
 import { checkRuleSet, type CommitChecks, commitChecks, type RuleViolation } from '../../../shared/rules';
-import type { Customer, ValidateFailure } from '../../../shared/types';
+import type { ApplicableTo, Customer, ValidateFailure } from '../../../shared/types';
 import { validityRefusal } from '../../../shared/validity';
 import { emptyCustomerRow, rowToCustomer } from '../db/customers';
 import { redemptionCountsOf, type ValidationSubject } from '../db/tracking';
@@ -56,6 +56,12 @@ export function orderFigures(order: OrderInput | undefined, amount: number | und
   };
 }
 
+/** The order a discount is computed on: its amount as the rules see it, and its lines. */
+export const orderOf = (context: ValidationContext) => ({
+  amount: orderFigures(context.order, context.amount).amount,
+  lines: context.order?.items ?? [],
+});
+
 /**
  * The profile the customer rules judge: the stored customer, with metadata given in the request
  * laid over it, and the events of the customer and of its tracking profile; for an anonymous
@@ -88,7 +94,7 @@ function segmentMemberships(definition: LoadedDefinition, subject: ValidationSub
  */
 export function ruleRefusal(violation: RuleViolation, code: string): Refusal {
   const failure =
-    violation.kind === 'order_amount' || violation.kind === 'order_items_count'
+    violation.kind === 'order_amount' || violation.kind === 'order_items_count' || violation.kind === 'order_items'
       ? refusal('order does not match validation rules', 'order_rules_violated', code)
       : violation.kind === 'customer_redemptions'
         ? refusal('redemption does not match validation rules', 'redemption_rules_violated', code)
@@ -105,6 +111,7 @@ export type Judgement =
       orderAmount: number | null;
       discountAmount: number;
       itemsCount: number;
+      pricing: Pricing;
       /** What a redemption of this judgement must find still true when it commits (the redeem batch's guards). */
       commit: CommitChecks;
     }
@@ -139,6 +146,7 @@ export function judge(
   const ruleContext = {
     orderAmount: figures.amount ?? 0,
     itemsCount: figures.itemsCount,
+    items: context.order?.items ?? [],
     segmentIds: segmentMemberships(definition, subject, profile, now),
     profile,
     now,
@@ -150,16 +158,39 @@ export function judge(
     // The failing rule's (or its rule set's) own message: what the shop shows its customer.
     if (violation) return { valid: false, ...ruleRefusal(violation, voucher.code) };
   }
+  const order = orderOf(context);
+  // An item-level discount needs the items to work on (errors.mdx: missing_order_items).
+  if (order.lines.length === 0 && worksOnItems(voucher.discount, definition.scope)) {
+    return { valid: false, ...refusal('order items were not specified', 'missing_order_items', voucher.code) };
+  }
+  const pricing = priceOrder(voucher.discount, order, definition.scope);
   return {
     valid: true,
     orderAmount: figures.amount,
-    discountAmount: discountAmount(voucher.discount, figures.amount ?? 0),
+    discountAmount: totalDiscount(pricing),
     itemsCount: figures.itemsCount,
+    pricing,
     commit: commitChecks(definition.ruleSets, ruleContext),
   };
 }
 
-const emptyList = () => ({ object: 'list' as const, data_ref: 'data' as const, data: [], total: 0 });
+/** OA ApplicableToResultList (readOnly-openAPI.json:L1170). */
+const resultList = (data: ApplicableTo[]) => ({ object: 'list' as const, data_ref: 'data' as const, data, total: data.length });
+
+/**
+ * The `applicable_to` / `inapplicable_to` of a valid answer: the products and SKUs the voucher's
+ * rules include and exclude (as the OA24 stackable example lists them, OpenAPI24.json:L47218-L47248),
+ * each with the `order_item_indices` of the order lines it matched (OA ApplicableTo.order_item_indices).
+ */
+function applicability(definition: LoadedDefinition, context: ValidationContext) {
+  const lines = context.order?.items ?? [];
+  const withIndices = (ref: ApplicableTo): ApplicableTo => ({ ...ref, order_item_indices: lines.flatMap((line, i) => (lineMatches(line, ref) ? [i] : [])) });
+  const scope = definition.scope;
+  return {
+    applicable_to: resultList(scope ? scope.included.map(withIndices) : []),
+    inapplicable_to: resultList(scope ? scope.excluded.map(withIndices) : []),
+  };
+}
 
 /**
  * How this service stacks redeemables, in the words of Voucherify's stacking rules (OA
@@ -214,10 +245,9 @@ export function validateResponse(
   return {
     valid: true,
     code: voucher.code,
-    applicable_to: emptyList(),
-    inapplicable_to: emptyList(),
+    ...applicability(definition, context),
     tracking_id: trackingId,
-    ...(hasOrder(context) ? { order: orderSummary(context.order, judgement.orderAmount, judgement.discountAmount, customerId) } : {}),
+    ...(hasOrder(context) ? { order: orderSummary(context.order, judgement.pricing, customerId) } : {}),
     discount: voucher.discount,
     metadata: voucher.metadata,
     start_date: voucher.start_date === null ? null : toIso(voucher.start_date),
@@ -308,7 +338,7 @@ const PRECEDING_VALIDATION_FAILED = {
  */
 export async function validateStackable(env: Env, codes: string[], context: ValidationContext, requestId: string, options: ValidateOptions = {}) {
   const now = Date.now();
-  const figures = orderFigures(context.order, context.amount);
+  const base = unpriced(orderOf(context));
   const visit = await readVisit(env, codes, context, options, now);
   const { subject } = visit;
   const definitions = await definitionsOf(env, subject, codes);
@@ -321,7 +351,7 @@ export async function validateStackable(env: Env, codes: string[], context: Vali
   const valid = results.every((r) => r.judgement.valid);
   await visit.record(results);
 
-  let discounted = 0;
+  const applied: Pricing[] = [];
   const redeemables = results.map(({ code, definition, judgement }) => {
     const common = { id: code, object: 'voucher' as const, metadata: definition?.voucher.metadata ?? {}, categories: [] };
     if (!judgement.valid) {
@@ -335,13 +365,12 @@ export async function validateStackable(env: Env, codes: string[], context: Vali
       };
     }
     if (!valid) return { status: 'SKIPPED' as const, ...common, result: { details: PRECEDING_VALIDATION_FAILED } };
-    discounted += judgement.discountAmount;
+    applied.push(judgement.pricing);
     return {
       status: 'APPLICABLE' as const,
       ...common,
-      order: orderSummary(context.order, figures.amount, Math.min(discounted, figures.amount ?? 0), customerId),
-      applicable_to: emptyList(),
-      inapplicable_to: emptyList(),
+      order: orderSummary(context.order, combine(base, applied), customerId),
+      ...(definition ? applicability(definition, context) : {}),
       result: { discount: definition?.voucher.discount },
     };
   });
@@ -352,7 +381,7 @@ export async function validateStackable(env: Env, codes: string[], context: Vali
       redeemables,
       skipped_redeemables: redeemables.filter((r) => r.status === 'SKIPPED'),
       inapplicable_redeemables: redeemables.filter((r) => r.status === 'INAPPLICABLE'),
-      ...(hasOrder(context) ? { order: orderSummary(context.order, figures.amount, valid ? Math.min(discounted, figures.amount ?? 0) : 0, customerId) } : {}),
+      ...(hasOrder(context) ? { order: orderSummary(context.order, valid ? combine(base, applied) : base, customerId) } : {}),
       tracking_id: visit.trackingId,
       stacking_rules: STACKING_RULES,
     },

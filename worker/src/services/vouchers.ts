@@ -1,5 +1,5 @@
 import { parseRuleSet, RuleError } from '../../../shared/rules';
-import type { ValidationRule, Voucher, VoucherList } from '../../../shared/types';
+import type { ApplicableToRules, ValidationRule, Voucher, VoucherList } from '../../../shared/types';
 import * as vouchersDb from '../db/vouchers';
 import type { Env } from '../env';
 import { apiError, invalidPayload, notFound } from '../errors';
@@ -164,7 +164,7 @@ function checkRules(rules: Record<string, unknown>, error: { message: string } |
 /** POST /v1/validation-rules. */
 export async function createValidationRule(
   db: D1Database,
-  input: { name: string; rules: Record<string, unknown>; error?: { message: string } },
+  input: { name: string; rules: Record<string, unknown>; error?: { message: string }; applicable_to?: ApplicableToRules | null },
 ): Promise<ValidationRule> {
   checkRules(input.rules, input.error);
   const row: vouchersDb.RuleRow = {
@@ -172,6 +172,7 @@ export async function createValidationRule(
     name: input.name,
     rules: JSON.stringify(input.rules),
     error: input.error ? JSON.stringify(input.error) : null,
+    applicable_to: jsonOrNull(input.applicable_to),
     created_at: Date.now(),
     updated_at: null,
   };
@@ -203,7 +204,12 @@ export async function updateValidationRule(env: Bindings, id: string, input: Val
   // A new custom message is checked with the rules it goes with, as on create.
   checkRules(rules, error);
   const row = await vouchersDb
-    .updateRule(env.DB, id, { name: input.name, rules: input.rules && JSON.stringify(input.rules), error: input.error === undefined ? undefined : jsonOrNull(input.error) }, Date.now())
+    .updateRule(
+      env.DB,
+      id,
+      { name: input.name, rules: input.rules && JSON.stringify(input.rules), error: patchJson(input.error), applicable_to: patchJson(input.applicable_to) },
+      Date.now(),
+    )
     .first<vouchersDb.RuleRow & { assignments: number }>();
   if (!row) throw notFound('validation_rules', id);
   return vouchersDb.rowToRule(row, row.assignments);

@@ -1,3 +1,4 @@
+import { type LinePricing, type Pricing, totalDiscount } from '../../../shared/discount';
 import type { Voucher } from '../../../shared/types';
 import type { CustomerRow } from '../db/customers';
 import type { RedemptionRelations, RedemptionRow } from '../db/redemptions';
@@ -9,7 +10,7 @@ import type { OrderInput, OrderItemInput } from '../schemas/checkout';
 // where each shape is given: OA = readOnly-openAPI.json, OA24 = OpenAPI24.json, SDK =
 // node_modules/@voucherify/sdk/dist/types/Redemptions.d.ts.
 
-/** OA OrderCalculatedItem: an item of the request with its computed amounts. */
+/** OA OrderCalculatedItem (readOnly-openAPI.json:L18567): an item of the request with its computed amounts. */
 export interface OrderCalculatedItem {
   object: 'order_item';
   sku_id?: string;
@@ -19,7 +20,18 @@ export interface OrderCalculatedItem {
   quantity?: number;
   price?: number;
   amount: number | null;
+  discount_amount: number;
+  applied_discount_amount: number;
+  /** "`subtotal_amount`=`amount`-`applied_discount_amount`" (OA OrderCalculatedItem.subtotal_amount). */
   subtotal_amount: number | null;
+  /** Set when a UNIT discount added units: the line as sent, and what was added. */
+  initial_quantity?: number;
+  initial_amount?: number | null;
+  applied_quantity?: number;
+  applied_quantity_amount?: number;
+  /** Units a UNIT discount made free. */
+  discount_quantity?: number;
+  applied_discount_quantity?: number;
   metadata?: Record<string, unknown>;
   product?: Record<string, unknown>;
   sku?: Record<string, unknown>;
@@ -44,10 +56,15 @@ export interface OrderCalculated {
   created_at?: string;
   updated_at?: string | null;
   amount: number;
+  /** Before added units (OA: "before any discount or other effect (e.g. add missing units)"); set when they differ. */
+  initial_amount?: number;
   discount_amount: number;
+  /** Orders with items: the sum of the item-level discounts (OA OrderCalculated.items_discount_amount). */
+  items_discount_amount?: number;
   total_discount_amount: number;
   total_amount: number;
   applied_discount_amount: number;
+  items_applied_discount_amount?: number;
   total_applied_discount_amount: number;
   items?: OrderCalculatedItem[];
   metadata: Record<string, unknown>;
@@ -64,13 +81,28 @@ export interface PlacedOrder {
   createdAt: number;
 }
 
-/** OA OrderCalculatedItem: `amount` = price × quantity when not given; no item-level discounts here. */
-function calculatedItem(item: OrderItemInput): OrderCalculatedItem {
-  const amount = item.amount ?? (item.price !== undefined ? item.price * (item.quantity ?? 1) : null);
-  const out: OrderCalculatedItem = { object: 'order_item', amount, subtotal_amount: amount };
+/** OA OrderCalculatedItem: `amount` = price × quantity when not given, after any units a UNIT discount added. */
+function calculatedItem(item: OrderItemInput, line: LinePricing): OrderCalculatedItem {
+  const out: OrderCalculatedItem = {
+    object: 'order_item',
+    amount: line.amount,
+    discount_amount: line.discount,
+    applied_discount_amount: line.discount,
+    subtotal_amount: line.amount === null ? null : line.amount - line.discount,
+  };
   for (const key of ['sku_id', 'product_id', 'source_id', 'related_object', 'quantity', 'price', 'metadata', 'product', 'sku'] as const) {
     if (item[key] !== undefined) (out as unknown as Record<string, unknown>)[key] = item[key];
   }
+  if (line.addedQuantity > 0) {
+    Object.assign(out, {
+      quantity: line.quantity,
+      initial_quantity: item.quantity ?? 1,
+      initial_amount: line.amount === null ? null : line.amount - line.addedAmount,
+      applied_quantity: line.addedQuantity,
+      applied_quantity_amount: line.addedAmount,
+    });
+  }
+  if (line.discountQuantity > 0) Object.assign(out, { discount_quantity: line.discountQuantity, applied_discount_quantity: line.discountQuantity });
   return out;
 }
 
@@ -79,13 +111,7 @@ function calculatedItem(item: OrderItemInput): OrderCalculatedItem {
  * request's, else a new `ord_`), source_id, status (PAID unless given; OA24 "Discount Coupon"
  * OA24:L63959) and created_at; a validation echoes what the request gave of those.
  */
-export function orderSummary(
-  order: OrderInput | undefined,
-  amount: number | null,
-  discount: number,
-  customerId: string | null,
-  placed?: PlacedOrder,
-): OrderCalculated {
+export function orderSummary(order: OrderInput | undefined, pricing: Pricing, customerId: string | null, placed?: PlacedOrder): OrderCalculated {
   const identity: Partial<OrderCalculated> = placed
     ? { id: placed.id, source_id: order?.source_id ?? null, status: order?.status ?? 'PAID', created_at: toIso(placed.createdAt), updated_at: null }
     : {
@@ -93,20 +119,27 @@ export function orderSummary(
         ...(order?.source_id !== undefined ? { source_id: order.source_id } : {}),
         ...(order?.status !== undefined ? { status: order.status } : {}),
       };
+  const total = totalDiscount(pricing);
+  // Order-level and item-level discounts apart, and their sum (OA OrderCalculated; the APPLY_TO_ITEMS
+  // example of OA24 POST /v1/validations "True - 5 Redeemables", OpenAPI24.json:L47174-L47180).
+  const withItems = order?.items !== undefined;
   const summary: OrderCalculated = {
     ...identity,
-    amount: amount ?? 0,
-    discount_amount: discount,
-    total_discount_amount: discount,
-    total_amount: Math.max(0, (amount ?? 0) - discount),
-    applied_discount_amount: discount,
-    total_applied_discount_amount: discount,
+    amount: pricing.amount,
+    ...(pricing.amount !== pricing.initialAmount ? { initial_amount: pricing.initialAmount } : {}),
+    discount_amount: pricing.orderDiscount,
+    ...(withItems ? { items_discount_amount: pricing.itemsDiscount } : {}),
+    total_discount_amount: total,
+    total_amount: Math.max(0, pricing.amount - total),
+    applied_discount_amount: pricing.orderDiscount,
+    ...(withItems ? { items_applied_discount_amount: pricing.itemsDiscount } : {}),
+    total_applied_discount_amount: total,
     metadata: order?.metadata ?? {},
     customer_id: customerId,
     referrer_id: null,
     object: 'order',
   };
-  if (order?.items) summary.items = order.items.map(calculatedItem);
+  if (order?.items) summary.items = order.items.map((item, i) => calculatedItem(item, pricing.lines[i] as LinePricing));
   return summary;
 }
 

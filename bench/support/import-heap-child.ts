@@ -2,20 +2,20 @@
 // by bench/import-heap.bench.ts and test/node/import-heap.test.ts as
 //   node --expose-gc --max-old-space-size=64 <this file, bundled> <csv path>
 // What runs is what the route runs: the request body as a stream (64 KiB chunks from the file,
-// wrapped in a multipart/form-data envelope, no Content-Length) read by readMultipartFile, then
-// startCustomerImport (decode, parse and validate every row, keeping counts and failures) and the
-// background writes (the same rows read again, chunked, each chunk's statements built with its
-// JSON parameter and handed to D1). Only D1 is replaced, by a stub that drops every statement:
-// the database's memory is not the Worker's.
+// wrapped in a multipart/form-data envelope, no Content-Length) read by streamMultipartFile, then
+// startCustomerImport (decode, parse and validate every row as the bytes arrive, sending the valid
+// rows as chunk messages). D1 and the queue are replaced by stubs that drop what they are given:
+// the database's and the queue's memory are not the Worker's. (The consumer holds one delivery,
+// at most 100 messages under 128 KB each.)
 //
-// Sampling: every 16 body chunks (1 MiB) while the body streams, every 16 file chunks while each
-// reading of the file runs, and at every D1 batch, a full GC (--expose-gc) and then
-// process.memoryUsage(). heapUsed is the live V8 heap; arrayBuffers the bytes outside it (the file
-// kept for the second reading). --max-old-space-size=64 makes the run itself the proof: had the
-// live heap ever needed more than 64 MB, V8 would have aborted with an out-of-memory error.
+// Sampling: every 16 body chunks (1 MiB) while the body streams, and at every sendBatch, a full GC
+// (--expose-gc) and then process.memoryUsage(). heapUsed is the live V8 heap; arrayBuffers the
+// bytes outside it. --max-old-space-size=64 makes the run itself the proof: had the live heap ever
+// needed more than 64 MB, V8 would have aborted with an out-of-memory error.
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { readMultipartFile } from '../../worker/src/lib/multipart';
+import { streamMultipartFile } from '../../worker/src/lib/multipart';
+import type { WriteQueue } from '../../worker/src/queue/messages';
 import { MAX_IMPORT_BYTES } from '../../worker/src/schemas/imports';
 import { startCustomerImport } from '../../worker/src/services/customer-import';
 
@@ -86,18 +86,19 @@ function multipartBody(path: string, boundary: string): ReadableStream<Uint8Arra
   });
 }
 
-/** The kept chunks, read as an iterable that samples every 16 chunks (the code reads them twice). */
-function sampled(chunks: Uint8Array[]): Uint8Array[] {
-  const view = [...chunks];
-  Object.defineProperty(view, Symbol.iterator, {
-    value: function* () {
-      for (let i = 0; i < chunks.length; i++) {
-        if (i % 16 === 0) sample();
-        yield chunks[i] as Uint8Array;
-      }
+/** A queue that counts what it is sent and keeps nothing, sampling memory at each sendBatch. */
+function droppingQueue(): WriteQueue & { messages: number } {
+  const queue = {
+    messages: 0,
+    send: async () => {
+      queue.messages += 1;
     },
-  });
-  return view;
+    sendBatch: async (batch: Iterable<unknown>) => {
+      sample();
+      for (const _ of batch) queue.messages += 1;
+    },
+  };
+  return queue as unknown as WriteQueue & { messages: number };
 }
 
 async function main(path: string) {
@@ -109,20 +110,25 @@ async function main(path: string) {
     body: multipartBody(path, boundary),
     duplex: 'half',
   } as RequestInit);
-  const upload = await readMultipartFile(request, 'file', MAX_IMPORT_BYTES);
-  if (!upload) throw new Error('no file in the body');
-  sample();
+  let fileBytes = 0;
+  const upload = streamMultipartFile(request, 'file', MAX_IMPORT_BYTES, () => new Error('no file in the body'));
+  if (!upload) throw new Error('not a multipart body');
+  const counted = (async function* () {
+    for await (const bytes of upload) {
+      fileBytes += bytes.length;
+      yield bytes;
+    }
+  })();
   const db = droppingD1();
-  let work: (() => Promise<void>) | undefined;
-  const action = await startCustomerImport(db, sampled(upload.chunks), 'v-bench', (w) => (work = w));
+  const queue = droppingQueue();
+  const action = await startCustomerImport(db, queue, counted, 'v-bench');
   const answeredMs = performance.now() - started;
-  sample();
-  await work?.();
   sample();
   const result = action.result as { total_count: number; failed_count: number };
   process.stdout.write(
     `${JSON.stringify({
-      file_bytes: upload.size,
+      file_bytes: fileBytes,
+      messages: queue.messages,
       rows: result.total_count,
       failed: result.failed_count,
       answered_ms: Math.round(answeredMs),

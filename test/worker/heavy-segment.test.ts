@@ -5,7 +5,7 @@ import { updateCustomer } from '../../worker/src/db/customers';
 import { MAX_RANGE } from '../../worker/src/lib/range-sizer';
 import { customerWriteBatch } from '../../worker/src/services/membership';
 import { listCustomers } from '../../worker/src/services/customers';
-import { runInitialSync, runScheduledSegmentWork } from '../../worker/src/services/segment-sync';
+import { BEFORE_ALL, runInitialSync, runSegmentJob } from '../../worker/src/services/segment-sync';
 import { createSegment } from '../../worker/src/services/segments';
 import { api, call, CLIENT_HEADERS, json } from './helpers';
 
@@ -218,22 +218,25 @@ describe('F10: heavy segment work runs as bounded statements', () => {
     await api('DELETE', `/v1/segments/${segment.id}`);
   });
 
-  it('recomputes a clock-relative segment in the cron in bounded ranges, each transition once', async () => {
+  it('recomputes a clock-relative segment in the job the cron sends, in bounded ranges, each transition once', async () => {
     const recent = { ...FILTER, 'summary.orders.last_order_date': { conditions: { $less_than: [30] } } };
     const now = Date.now();
     await env.DB.prepare('UPDATE customers SET orders_last_order_date = ? WHERE id IN (?, ?)').bind(now - 10 * DAY, 'cust_heavy00015', 'cust_heavy00030').run();
     const segment = await json(await api('POST', '/v1/segments', { name: 'recent', type: 'auto-update', filter: recent }));
     expect((await members(segment.id)).sort()).toEqual(['cust_heavy00030']);
     const log: (Recorded[] | string)[] = [];
+    // The job message the cron sends for the segment (segments-cron.test.ts checks the sending).
+    const recompute = (at: number) => ({ kind: 'segment_recompute' as const, id: `job_${at}`, at, segment_id: segment.id, now: at, after: BEFORE_ALL });
+    const budget = () => ({ calls: 800, deadline: Date.now() + 60_000 });
     // 25 days on, the order is 35 days old: customer 30 leaves without a write.
-    await runScheduledSegmentWork(recordingDb(log), now + 25 * DAY);
+    await runSegmentJob(recordingDb(log), env.WRITES, recompute(now + 25 * DAY), budget());
     const recentSql = compileSql(parseFilter(recent), now).sql;
     const walk = log.flatMap((e) => (typeof e === 'string' ? [] : e)).filter((s) => s.sql.includes(recentSql));
     expect(walk.length).toBeGreaterThan(0);
     for (const s of walk) expect(s.sql.includes(RANGE) || s.sql.includes(PENDING)).toBe(true);
     expect(walk.filter((s) => s.sql.includes(RANGE)).length).toBeGreaterThanOrEqual(Math.ceil(CUSTOMERS / MAX_RANGE));
     expect(await members(segment.id)).toEqual([]);
-    await runScheduledSegmentWork(env.DB, now + 26 * DAY);
+    await runSegmentJob(env.DB, env.WRITES, recompute(now + 26 * DAY), budget());
     expect(await segmentEvents(segment.id)).toEqual([{ profile_id: 'cust_heavy00030', type: 'customer.segment.left' }]);
     await api('DELETE', `/v1/segments/${segment.id}`);
   });

@@ -1,10 +1,10 @@
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import worker from '../../worker/src/index';
 import { setVoucherHolder } from '../../worker/src/db/vouchers';
 import type { Env } from '../../worker/src/env';
-import { isStatementMessage } from '../../worker/src/queue/consumer';
-import type { WriteMessage } from '../../worker/src/queue/messages';
+import { isStatementMessage, WRITES_QUEUE } from '../../worker/src/queue/consumer';
+import type { WriteMessage, WriteQueue } from '../../worker/src/queue/messages';
 import { signIdentityHash } from '../../shared/identity';
 import { TEST_ENV } from '../test-env';
 
@@ -105,4 +105,54 @@ export async function setHolder(code: string, customerRef: string | null): Promi
   const customerId = customerRef === null ? null : (await json<{ id: string }>(await api('GET', `/v1/customers/${encodeURIComponent(customerRef)}`))).id;
   const row = await setVoucherHolder(env.DB, code, customerId, Date.now()).first();
   if (!row) throw new Error(`no voucher ${code}`);
+}
+
+/**
+ * A WRITES binding that keeps what is sent instead of queueing it (a test then delivers it with
+ * deliver(), as often and in whatever order it needs), with the size of every sendBatch call.
+ */
+export function capturingQueue(): WriteQueue & { sent: WriteMessage[]; batches: { messages: number; bytes: number }[] } {
+  const sent: WriteMessage[] = [];
+  const batches: { messages: number; bytes: number }[] = [];
+  return {
+    sent,
+    batches,
+    send: async (body: WriteMessage) => {
+      sent.push(structuredClone(body));
+    },
+    sendBatch: async (messages: Iterable<MessageSendRequest<WriteMessage>>) => {
+      let count = 0;
+      let bytes = 0;
+      for (const m of messages) {
+        sent.push(structuredClone(m.body));
+        count += 1;
+        bytes += new TextEncoder().encode(JSON.stringify(m.body)).length;
+      }
+      batches.push({ messages: count, bytes });
+    },
+  } as unknown as WriteQueue & { sent: WriteMessage[]; batches: { messages: number; bytes: number }[] };
+}
+
+let delivered = 0;
+
+/** Runs the worker's queue() on these message bodies as one delivery of the WRITES queue; returns what it acked and retried. */
+export async function deliver(bodies: WriteMessage[], bindings: Partial<Env> = {}) {
+  const batch = createMessageBatch<WriteMessage>(
+    WRITES_QUEUE,
+    bodies.map((body) => ({ id: `test-delivery-${++delivered}`, timestamp: new Date(), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch as MessageBatch<unknown>, { ...env, ...bindings } as unknown as Env);
+  return getQueueResult(batch, ctx);
+}
+
+/** Polls `check` until it returns something other than undefined, for at most `timeoutMs` (queue deliveries take about a second). */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'the condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../../worker/src/lib/csv';
-import { CLIENT_HEADERS, SERVER_HEADERS, api, call, json, bytes } from './helpers';
+import { CLIENT_HEADERS, SERVER_HEADERS, api, call, eventually, json, bytes } from './helpers';
 
 // Security review F17, F18, F19, F22 (findings/security-review.md): hostile input gets a 4xx that
 // names the place, never a 500 and never a silent change; exports never carry a live formula.
@@ -36,15 +36,18 @@ function importCsv(file: string | Uint8Array, init: { name?: string } = {}): Pro
   return call('/v1/customers/importCSV', { method: 'POST', headers: SERVER_HEADERS, body: form });
 }
 
-/** Waits for an import's background writes (the pool runs waitUntil before answering) and reads the action. */
+/** Waits (a bounded poll) for the queue consumer to write an import's chunks, and reads the action. */
 async function importAction(res: Response): Promise<any> {
   expect(res.status).toBe(202);
   const { async_action_id } = await json(res);
-  for (let i = 0; i < 200; i++) {
-    const action = await json(await api('GET', `/v1/async-actions/${async_action_id}`));
-    if (action.status !== 'IN_PROGRESS') return action;
-  }
-  throw new Error('import still running');
+  return eventually(
+    async () => {
+      const action = await json(await api('GET', `/v1/async-actions/${async_action_id}`));
+      return action.status !== 'IN_PROGRESS' ? action : undefined;
+    },
+    30_000,
+    'the import',
+  );
 }
 
 const nested = (levels: number): unknown => (levels === 0 ? 'leaf' : { n: nested(levels - 1) });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CsvEncodingError, CsvParser, csvField, csvRow, decodeCsv, neutraliseFormula, parseCsv, restoreFormula } from '../../worker/src/lib/csv';
-import { readImportRows, rowsPerChunk, scanImport, typedCell } from '../../worker/src/services/customer-import';
+import { readImportRows, scanImport, typedCell } from '../../worker/src/services/customer-import';
 
 const file = (text: string) => [new TextEncoder().encode(text)];
 
@@ -148,13 +148,5 @@ describe('import rows', () => {
       { row: 2, source_id: 'b', reason: 'email: must be an email address' },
       { row: 3, source_id: 'c', reason: 'birthdate: must be a calendar date in the format YYYY-MM-DD' },
     ]);
-  });
-
-  it('grows chunks with the number of auto-update segments, within bounds', () => {
-    expect(rowsPerChunk(50_000, 0)).toBe(500);
-    // 800 queries / (3 + 4 × 5) per chunk = 34 chunks: 50,000 rows in chunks of 1,471.
-    expect(rowsPerChunk(50_000, 5)).toBe(1_471);
-    expect(rowsPerChunk(50_000, 100)).toBe(5_000);
-    expect(rowsPerChunk(10, 3)).toBe(500);
   });
 });

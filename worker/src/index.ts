@@ -17,15 +17,15 @@ export default {
   },
 
   /**
-   * Cron trigger (wrangler.toml [triggers]): keeps clock-relative segments true without writes,
-   * finishes initial syncs that outgrew their request, in bounded steps, and deletes anonymous
-   * tracking data past its retention.
+   * Cron trigger (wrangler.toml [triggers]): sends the queue a job per clock-relative segment to
+   * recompute and per initial sync to finish (walked in bounded steps by the consumer), and
+   * deletes anonymous tracking data past its retention.
    */
   async scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
     ctx.waitUntil(deleteStaleAnonymousProfiles(env, controller.scheduledTime));
     ctx.waitUntil(forgetAppliedMessages(env, controller.scheduledTime));
     // Awaited (not only waitUntil): the invocation is the work, and its end is when the work ends.
-    await runScheduledSegmentWork(env.DB, controller.scheduledTime);
+    await runScheduledSegmentWork(env.DB, env.WRITES, controller.scheduledTime);
   },
 
   /** The WRITES queue and its dead-letter queue (wrangler.toml): queue/consumer.ts. */

@@ -38,7 +38,7 @@ export function insertAsyncAction(db: D1Database, action: AsyncAction): D1Prepar
     );
 }
 
-/** The state of a running action (a CSV import after each chunk, and when it ends). */
+/** How a running action ends (a CSV import, when its last chunk is written). */
 export interface AsyncActionUpdate {
   status: AsyncAction['status'];
   operationStatus?: AsyncAction['operation_status'];
@@ -52,7 +52,7 @@ export function updateAsyncAction(db: D1Database, id: string, update: AsyncActio
   return db
     .prepare(
       `UPDATE async_actions SET status = ?, operation_status = ?, progress = ?, result = ?, processing_time = ?, updated_at = ?
-       WHERE id = ?`,
+       WHERE id = ? AND status = 'IN_PROGRESS'`,
     )
     .bind(
       update.status,

@@ -97,3 +97,155 @@ export function unknownIds(db: D1Database, ids: string[]): D1PreparedStatement {
     .prepare(`SELECT r.value AS id FROM json_each(?) r WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = r.value)`)
     .bind(JSON.stringify(ids));
 }
+
+// ---- An import through the WRITES queue (migration 0014)
+
+/** Starts an import while its file is read: chunks that arrive before it is accepted wait. */
+export function receiveImport(db: D1Database, actionId: string, now: number): D1PreparedStatement {
+  return db.prepare('INSERT INTO customer_imports (action_id, created_at) VALUES (?, ?)').bind(actionId, now);
+}
+
+/** The file was refused (a 400): its chunks, sent already, find no import and are dropped. */
+export function refuseImport(db: D1Database, actionId: string): D1PreparedStatement {
+  return db.prepare('DELETE FROM customer_imports WHERE action_id = ? AND chunks IS NULL').bind(actionId);
+}
+
+/** The file was read to its end: how many chunks were sent. With the action's insert, in one batch. */
+export function acceptImport(db: D1Database, actionId: string, chunks: number): D1PreparedStatement {
+  return db.prepare('UPDATE customer_imports SET chunks = ? WHERE action_id = ?').bind(chunks, actionId);
+}
+
+export interface ImportState {
+  /** NULL while the request still reads the file. */
+  chunks: number | null;
+  chunks_done: number;
+  created_at: number;
+  /** The async action's status; NULL before the file is accepted. */
+  status: string | null;
+}
+
+export function findImport(db: D1Database, actionId: string): Promise<ImportState | null> {
+  return db
+    .prepare(
+      `SELECT i.chunks, i.chunks_done, i.created_at, a.status
+       FROM customer_imports i LEFT JOIN async_actions a ON a.id = i.action_id WHERE i.action_id = ?`,
+    )
+    .bind(actionId)
+    .first<ImportState>();
+}
+
+/** The parts of a chunk written already: its own id, or `<id>/<path>` of its halves ('/' < '0'). */
+export async function appliedChunkParts(db: D1Database, chunkId: string): Promise<string[]> {
+  const { results } = await db
+    .prepare(`SELECT id FROM import_chunks WHERE id = ?1 OR (id > ?1 || '/' AND id < ?1 || '0')`)
+    .bind(chunkId)
+    .all<{ id: string }>();
+  return results.map((r) => r.id);
+}
+
+/**
+ * Opens the batch of a chunk part: a plain INSERT, so a part written before fails on the primary
+ * key and its batch (writes and counts) rolls back. `failed`: failures known before the batch.
+ */
+export function openChunkPart(db: D1Database, partId: string, actionId: string, failed: unknown[], now: number): D1PreparedStatement {
+  return db
+    .prepare('INSERT INTO import_chunks (id, action_id, failed, applied_at) VALUES (?, ?, ?, ?)')
+    .bind(partId, actionId, JSON.stringify(failed), now);
+}
+
+/** Whether a batch failed on openChunkPart, i.e. the part was written before. */
+export const isChunkPartApplied = (error: unknown): boolean => /UNIQUE constraint failed: import_chunks\.id/.test(String(error));
+
+/** Before the updates by id: the failures of the rows whose id names no customer. */
+export function countUnknownIds(db: D1Database, partId: string, rows: { id: string; failure: unknown }[]): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE import_chunks SET failed = (
+         SELECT json_group_array(json(f)) FROM (
+           SELECT value AS f FROM json_each(import_chunks.failed)
+           UNION ALL
+           SELECT json(r.value -> 'failure') FROM json_each(?2) r
+           WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = r.value ->> 'id')))
+       WHERE id = ?1`,
+    )
+    .bind(partId, JSON.stringify(rows));
+}
+
+// SQLite's changes() is the number of rows the statement before (in the batch) inserted or
+// updated; an upsert whose DO UPDATE ... WHERE is false changes nothing, so it is not counted.
+
+/** Right after updateById(ids): those changed are updated, the other known ids unchanged. */
+export function countIdUpdates(db: D1Database, partId: string, ids: string[]): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE import_chunks SET updated = updated + changes(),
+         unchanged = unchanged + (SELECT count(*) FROM json_each(?2) r WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = r.value)) - changes()
+       WHERE id = ?1`,
+    )
+    .bind(partId, JSON.stringify(ids));
+}
+
+/** Right before upsertBySourceId: how many of its source ids no customer holds (each creates one). */
+export function countNewSourceIds(db: D1Database, partId: string, sourceIds: string[]): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE import_chunks SET pending = (
+         SELECT count(DISTINCT r.value) FROM json_each(?2) r WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.source_id = r.value))
+       WHERE id = ?1`,
+    )
+    .bind(partId, JSON.stringify(sourceIds));
+}
+
+/** Right after upsertBySourceId over `rows` rows: created, then updated and unchanged from changes(). */
+export function countSourceUpserts(db: D1Database, partId: string, rows: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE import_chunks SET created = created + pending, updated = updated + changes() - pending,
+         unchanged = unchanged + ?2 - changes(), pending = 0
+       WHERE id = ?1`,
+    )
+    .bind(partId, rows);
+}
+
+/** Right after insertNew: every row inserted is created. */
+export function countInserted(db: D1Database, partId: string): D1PreparedStatement {
+  return db.prepare('UPDATE import_chunks SET created = created + changes() WHERE id = ?1').bind(partId);
+}
+
+/**
+ * Closes a part's batch: adds its counts to the action's result, its failures to the result's
+ * list (up to `maxFailures`; failed_count counts them all).
+ */
+export function addChunkPartToAction(db: D1Database, actionId: string, partId: string, maxFailures: number, now: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE async_actions SET result = json_set(result,
+         '$.done_count', (result ->> 'done_count') + p.created + p.updated + p.unchanged,
+         '$.created_count', (result ->> 'created_count') + p.created,
+         '$.updated_count', (result ->> 'updated_count') + p.updated,
+         '$.unchanged_count', (result ->> 'unchanged_count') + p.unchanged,
+         '$.failed_count', (result ->> 'failed_count') + json_array_length(p.failed),
+         '$.failed', (SELECT json_group_array(json(f)) FROM (
+           SELECT value AS f FROM json_each(result, '$.failed') UNION ALL SELECT value FROM json_each(p.failed) LIMIT ?3))),
+         updated_at = ?4
+       FROM (SELECT * FROM import_chunks WHERE id = ?2) p
+       WHERE async_actions.id = ?1`,
+    )
+    .bind(actionId, partId, maxFailures, now);
+}
+
+/**
+ * A whole chunk written: one more chunk done, and the action's progress (99 at most: 100 is the
+ * DONE, set by whoever sees the last chunk done). Returns chunks_done and chunks.
+ */
+export function completeChunk(db: D1Database, actionId: string): D1PreparedStatement[] {
+  return [
+    db.prepare('UPDATE customer_imports SET chunks_done = chunks_done + 1 WHERE action_id = ? RETURNING chunks_done, chunks').bind(actionId),
+    db
+      .prepare(
+        `UPDATE async_actions SET progress = (SELECT min(99, 100 * chunks_done / chunks) FROM customer_imports WHERE action_id = ?1)
+         WHERE id = ?1 AND status = 'IN_PROGRESS'`,
+      )
+      .bind(actionId),
+  ];
+}

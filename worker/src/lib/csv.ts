@@ -264,31 +264,44 @@ const NOT_UTF8_HINT = 'save the file as UTF-8 (or as UTF-16 with a byte order ma
  * thrown, so a parser fed with the pieces knows the line.
  */
 export function* decodeCsv(chunks: Iterable<Uint8Array>): Generator<string> {
-  let encoding: Encoding | undefined;
-  let decoder: TextDecoder | undefined;
-  let carry: Uint8Array = new Uint8Array(0);
-  const piece = (bytes: Uint8Array, final: boolean): Generator<string> => {
-    if (encoding === undefined) {
-      encoding = bytes[0] === 0xff && bytes[1] === 0xfe ? 'utf-16le' : bytes[0] === 0xfe && bytes[1] === 0xff ? 'utf-16be' : 'utf-8';
-      const bom = encoding !== 'utf-8' ? 2 : bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  const decoder = new CsvDecoder();
+  for (const chunk of chunks) yield* decoder.push(chunk);
+  yield* decoder.end();
+}
+
+/** decodeCsv as chunks come (a body as it streams): push() each chunk, then end(). */
+export class CsvDecoder {
+  private encoding: Encoding | undefined;
+  private decoder: TextDecoder | undefined;
+  private carry: Uint8Array = new Uint8Array(0);
+
+  *push(chunk: Uint8Array): Generator<string> {
+    const bytes = this.carry.length === 0 ? chunk : concat(this.carry, chunk);
+    // Three bytes tell every BOM apart; a first chunk shorter than that waits for the next.
+    if (this.encoding === undefined && bytes.length < 3) {
+      this.carry = bytes;
+      return;
+    }
+    yield* this.piece(bytes, false);
+  }
+
+  *end(): Generator<string> {
+    if (this.carry.length > 0 || this.encoding === undefined) yield* this.piece(this.carry, true);
+  }
+
+  private piece(bytes: Uint8Array, final: boolean): Generator<string> {
+    if (this.encoding === undefined) {
+      this.encoding = bytes[0] === 0xff && bytes[1] === 0xfe ? 'utf-16le' : bytes[0] === 0xfe && bytes[1] === 0xff ? 'utf-16be' : 'utf-8';
+      const bom = this.encoding !== 'utf-8' ? 2 : bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
       bytes = bytes.subarray(bom);
       // The BOM is dropped above, so a U+FEFF inside the text (one per piece) is kept as it is.
-      decoder = new TextDecoder(encoding === 'utf-8' ? 'utf-8' : 'utf-16le', { fatal: true, ignoreBOM: true });
+      this.decoder = new TextDecoder(this.encoding === 'utf-8' ? 'utf-8' : 'utf-16le', { fatal: true, ignoreBOM: true });
     }
+    const encoding = this.encoding;
     const cut = final ? bytes.length : encoding === 'utf-8' ? utf8Boundary(bytes) : utf16Boundary(bytes, encoding === 'utf-16be');
-    carry = bytes.slice(cut);
-    return decodePiece(bytes.subarray(0, cut), encoding, decoder as TextDecoder);
-  };
-  for (const chunk of chunks) {
-    const bytes = carry.length === 0 ? chunk : concat(carry, chunk);
-    // Three bytes tell every BOM apart; a first chunk shorter than that waits for the next.
-    if (encoding === undefined && bytes.length < 3) {
-      carry = bytes;
-      continue;
-    }
-    yield* piece(bytes, false);
+    this.carry = bytes.slice(cut);
+    return decodePiece(bytes.subarray(0, cut), encoding, this.decoder as TextDecoder);
   }
-  if (carry.length > 0 || encoding === undefined) yield* piece(carry, true);
 }
 
 function* decodePiece(bytes: Uint8Array, encoding: Encoding, decoder: TextDecoder): Generator<string> {

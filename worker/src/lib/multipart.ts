@@ -1,7 +1,8 @@
 /**
  * One file field of a multipart/form-data body (RFC 7578), read as the body streams in. The file's
- * bytes are kept as the chunks they arrived in and every other part is dropped, so a 25 MiB upload
- * costs 25 MiB once: no FormData copy of the whole body, no File copy of the part, no string.
+ * bytes come as the chunks they arrived in and every other part is dropped: no FormData copy of
+ * the whole body, no File copy of the part, no string. streamMultipartFile hands each chunk on as
+ * it arrives (a CSV import keeps none of them); readMultipartFile keeps them all.
  */
 import { invalidPayload, requestTooLarge } from '../errors';
 
@@ -50,8 +51,41 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
  * over `maxBytes` is a 413 as soon as it is known (Content-Length, or counting as it streams).
  */
 export async function readMultipartFile(request: Request, field: string, maxBytes: number): Promise<UploadedFile | null> {
+  class NoFile extends Error {}
+  const stream = streamMultipartFile(request, field, maxBytes, () => new NoFile());
+  if (!stream) return null;
+  const file: UploadedFile = { chunks: [], size: 0 };
+  try {
+    for await (const bytes of stream) {
+      file.chunks.push(bytes);
+      file.size += bytes.length;
+    }
+  } catch (error) {
+    if (error instanceof NoFile) return null;
+    throw error;
+  }
+  return file;
+}
+
+/**
+ * The bytes of the file sent in the form field `field`, as the body streams in: each piece is
+ * yielded once and not kept. Null when the body is not multipart/form-data; when the body has no
+ * such file, the iteration throws `missing()` at its end. Same limits as readMultipartFile.
+ */
+export function streamMultipartFile(request: Request, field: string, maxBytes: number, missing: () => Error): AsyncGenerator<Uint8Array> | null {
   const boundary = boundaryOf(request.headers.get('Content-Type'));
   if (boundary === null || request.body === null) return null;
+  return fileBytes(request, request.body, boundary, field, maxBytes, missing);
+}
+
+async function* fileBytes(
+  request: Request,
+  body: ReadableStream<Uint8Array>,
+  boundary: string,
+  field: string,
+  maxBytes: number,
+  missing: () => Error,
+): AsyncGenerator<Uint8Array> {
   const length = Number(request.headers.get('Content-Length') ?? NaN);
   if (length > maxBytes) throw requestTooLarge(maxBytes);
 
@@ -63,14 +97,13 @@ export async function readMultipartFile(request: Request, field: string, maxByte
   // Changed inside step(): the cast keeps TypeScript from narrowing it to its first value.
   let state = 'preamble' as 'preamble' | 'after-delimiter' | 'headers' | 'content' | 'done';
   let keeping = false;
-  let file: UploadedFile | null = null;
+  let found = false;
   let received = 0;
+  /** The file's bytes found by the last steps, yielded before the next read. */
+  let out: Uint8Array[] = [];
 
   const take = (bytes: Uint8Array) => {
-    if (keeping && file && bytes.length > 0) {
-      file.chunks.push(bytes);
-      file.size += bytes.length;
-    }
+    if (keeping && bytes.length > 0) out.push(bytes);
   };
 
   /** Moves through `pending` as far as it can; false when it needs more bytes. */
@@ -123,8 +156,8 @@ export async function readMultipartFile(request: Request, field: string, maxByte
         const name = /(?:^|;)\s*name="([^"]*)"/i.exec(disposition)?.[1] ?? /(?:^|;)\s*name=([^;\s]+)/i.exec(disposition)?.[1];
         const isFile = /(?:^|;)\s*filename\*?=/i.test(disposition);
         if (name === field && isFile) {
-          if (file) throw invalidPayload(`${field}: send one file, not several`);
-          file = { chunks: [], size: 0 };
+          if (found) throw invalidPayload(`${field}: send one file, not several`);
+          found = true;
           keeping = true;
         }
         state = 'content';
@@ -135,7 +168,8 @@ export async function readMultipartFile(request: Request, field: string, maxByte
     }
   };
 
-  const reader = request.body.getReader();
+  const reader = body.getReader();
+  let finished = false;
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -145,12 +179,19 @@ export async function readMultipartFile(request: Request, field: string, maxByte
       if (state === 'done') continue; // the epilogue is ignored, but still counted
       pending = concat(pending, value);
       while (step(false));
+      if (out.length > 0) {
+        const ready = out;
+        out = [];
+        yield* ready;
+      }
     }
     while (step(true));
-  } catch (error) {
-    await reader.cancel().catch(() => {});
-    throw error;
+    finished = true;
+    yield* out;
+  } finally {
+    // Stopped early (an error here, or the reader of the file gave up): the rest is not read.
+    if (!finished) await reader.cancel().catch(() => {});
   }
   if (state !== 'done') throw notMultipart();
-  return file;
+  if (!found) throw missing();
 }

@@ -1,9 +1,11 @@
 import { isAlreadyApplied, markApplied, recordDeadLetters, validationAttemptStatements } from '../db/queued-writes';
 import { profileLinks } from '../db/tracking';
 import type { Env } from '../env';
+import { failImport, type JobOutcome, type StatementBudget, writeImportChunk } from '../services/customer-import';
 import { customerEventStatements, profileEventStatements } from '../services/events';
 import { type ActiveSegment, loadActiveSegments } from '../services/membership';
-import type { MessageOf, WriteKind, WriteMessage } from './messages';
+import { runSegmentJob, STATEMENTS_PER_STEP } from '../services/segment-sync';
+import { enqueue, type JobKind, type JobMessage, type MessageOf, type RecordKind, type RecordMessage, type WriteMessage } from './messages';
 
 /** The queues of wrangler.toml: the writes, and where the platform moves what failed max_retries times. */
 export const WRITES_QUEUE = 'vouchsafe-writes';
@@ -14,6 +16,8 @@ interface ConsumerContext {
   segments(): Promise<ActiveSegment[]>;
   /** The links of the delivery's tracking profiles to customers, read once per delivery. */
   links(): Promise<Map<string, { customer_id: string; linked_at: number }>>;
+  /** D1 statements left to this delivery: the record messages take theirs first, then each job. */
+  budget: StatementBudget;
 }
 
 /**
@@ -22,14 +26,39 @@ interface ConsumerContext {
  */
 type StatementWriter<M> = (db: D1Database, message: M, context: ConsumerContext) => Promise<D1PreparedStatement[]> | D1PreparedStatement[];
 
-const WRITERS: { [K in WriteKind]: StatementWriter<MessageOf<K>> } = {
+const WRITERS: { [K in RecordKind]: StatementWriter<MessageOf<K>> } = {
   validation: (db, m) => validationAttemptStatements(db, m),
   profile_event: async (db, m, context) => profileEventStatements(db, m, (await context.links()).get(m.tracking_id), context.segments),
   customer_event: async (db, m, context) => customerEventStatements(db, m, await context.segments()),
 };
 
-/** Whether a message is one the statement writers apply (with its marker in applied_messages). */
-export const isStatementMessage = (body: unknown): body is WriteMessage => isWriteMessage(body);
+/** Whether a message is one the statement writers apply (its marker in applied_messages), not a job. */
+export const isStatementMessage = (body: unknown): body is RecordMessage => isWriteMessage(body) && !isJob(body);
+
+/**
+ * How each kind of long work runs: one message at a time, by itself. It returns when done (the
+ * message is acknowledged), asks to run again later (sent again with a delay, as a new message, so
+ * waiting uses none of its retries), or throws (retried; past max_retries, dead-lettered). A job
+ * applies its own effects idempotently: import chunks with their markers (migration 0014),
+ * segment walks by exact steps.
+ */
+type JobRunner<M> = (env: Env, message: M, context: ConsumerContext) => Promise<JobOutcome>;
+
+/** Wall-clock time of one segment walk (a consumer invocation may run 15 minutes; D1 waits are most of it). */
+const WALK_MS = 25_000;
+
+async function segmentWalk(env: Env, message: MessageOf<'segment_sync' | 'segment_recompute'>, context: ConsumerContext): Promise<JobOutcome> {
+  const calls = Math.floor(context.budget.statements / STATEMENTS_PER_STEP);
+  if (calls < 1) return { retryAfterSeconds: 0 };
+  const report = await runSegmentJob(env.DB, env.WRITES, message, { calls, deadline: Date.now() + WALK_MS });
+  context.budget.statements -= report.steps.length * STATEMENTS_PER_STEP;
+}
+
+const JOBS: { [K in JobKind]: JobRunner<MessageOf<K>> } = {
+  import_chunk: (env, m, context) => writeImportChunk(env.DB, m, context.segments, context.budget),
+  segment_sync: segmentWalk,
+  segment_recompute: segmentWalk,
+};
 
 /** D1 statements per batch, and per delivery (Workers allow 1,000 queries an invocation): the rest is retried. */
 const STATEMENTS_PER_BATCH = 300;
@@ -38,8 +67,10 @@ const STATEMENTS_PER_DELIVERY = 900;
 function isWriteMessage(body: unknown): body is WriteMessage {
   if (typeof body !== 'object' || body === null) return false;
   const { kind, id, at } = body as Record<string, unknown>;
-  return typeof kind === 'string' && Object.hasOwn(WRITERS, kind) && typeof id === 'string' && typeof at === 'number';
+  return typeof kind === 'string' && (Object.hasOwn(WRITERS, kind) || Object.hasOwn(JOBS, kind)) && typeof id === 'string' && typeof at === 'number';
 }
+
+const isJob = (body: WriteMessage): body is JobMessage => Object.hasOwn(JOBS, body.kind);
 
 interface Prepared {
   message: Message<unknown>;
@@ -61,6 +92,8 @@ export async function consumeWrites(batch: MessageBatch<unknown>, env: Env): Pro
       batch.messages.map((m) => ({ id: m.id, kind: isWriteMessage(m.body) ? m.body.kind : null, body: JSON.stringify(m.body) ?? 'null', attempts: m.attempts })),
       now,
     );
+    // An import missing a chunk cannot finish: say so on its action.
+    for (const m of batch.messages) if (isWriteMessage(m.body) && m.body.kind === 'import_chunk') await failImport(env.DB, m.body.action_id);
     batch.ackAll();
     return;
   }
@@ -71,10 +104,12 @@ export async function consumeWrites(batch: MessageBatch<unknown>, env: Env): Pro
   const context: ConsumerContext = {
     segments: () => (segments ??= loadActiveSegments(db)),
     links: () => (links ??= profileLinks(db, profiles)),
+    budget: { statements: STATEMENTS_PER_DELIVERY },
   };
 
   const prepared: Prepared[] = [];
-  let budget = STATEMENTS_PER_DELIVERY;
+  const jobs: { message: Message<unknown>; body: JobMessage }[] = [];
+  const { budget } = context;
   for (const message of batch.messages) {
     const body = message.body;
     if (!isWriteMessage(body)) {
@@ -82,15 +117,19 @@ export async function consumeWrites(batch: MessageBatch<unknown>, env: Env): Pro
       message.retry();
       continue;
     }
+    if (isJob(body)) {
+      jobs.push({ message, body });
+      continue;
+    }
     try {
-      const writer = WRITERS[body.kind] as StatementWriter<WriteMessage>;
+      const writer = WRITERS[body.kind] as StatementWriter<RecordMessage>;
       // The marker first: a message applied before fails on it, not on a row of its own effects.
       const statements = [markApplied(db, body.id, now), ...(await writer(db, body, context))];
-      if (statements.length > budget && prepared.length > 0) {
+      if (statements.length > budget.statements && prepared.length > 0) {
         message.retry();
         continue;
       }
-      budget -= statements.length;
+      budget.statements -= statements.length;
       prepared.push({ message, statements });
     } catch (error) {
       console.error(JSON.stringify({ queue: batch.queue, message_id: message.id, kind: body.kind, error: String(error) }));
@@ -98,6 +137,20 @@ export async function consumeWrites(batch: MessageBatch<unknown>, env: Env): Pro
     }
   }
   for (const chunk of chunks(prepared)) await applyChunk(db, chunk);
+  for (const job of jobs) await runJob(env, job.message, job.body, context);
+}
+
+async function runJob(env: Env, message: Message<unknown>, body: JobMessage, context: ConsumerContext): Promise<void> {
+  try {
+    const run = JOBS[body.kind] as JobRunner<JobMessage>;
+    const outcome = await run(env, body, context);
+    // Again later, as a new message with the same body (and id): waiting costs no retry.
+    if (outcome) await enqueue(env.WRITES, body, outcome.retryAfterSeconds);
+    message.ack();
+  } catch (error) {
+    console.error(JSON.stringify({ queue: WRITES_QUEUE, message_id: message.id, kind: body.kind, attempts: message.attempts, error: String(error) }));
+    message.retry();
+  }
 }
 
 /** Consecutive messages whose statements fit one batch. */

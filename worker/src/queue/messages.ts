@@ -1,3 +1,4 @@
+import type { ImportRecord } from '../db/customer-import';
 import type { CustomerWrite } from '../schemas/customers';
 
 /**
@@ -48,9 +49,98 @@ export interface CustomerEventMessage extends Envelope<'customer_event'> {
   touch_tracking_id?: string;
 }
 
-export type WriteMessage = ValidationAttemptMessage | ProfileEventMessage | CustomerEventMessage;
+/** How an import row is written: update by `Id`, upsert by source_id, or insert (its id chosen when sent). */
+export type ImportRowKind = 'id' | 'source_id' | 'new';
+/** One valid row of a CSV import: its data row number (from 1, as failures report it), kind and record. */
+export type ImportChunkRow = [row: number, kind: ImportRowKind, record: ImportRecord];
+
+/**
+ * Rows of a CSV import, sent while the request reads the file (services/customer-import.ts). The
+ * consumer writes them once the import is accepted; `id` keys what the chunk wrote (migration 0014).
+ */
+export interface ImportChunkMessage extends Envelope<'import_chunk'> {
+  action_id: string;
+  rows: ImportChunkRow[];
+}
+
+/** Continue an auto-update segment's initial sync from its stored cursor (services/segment-sync.ts). */
+export interface SegmentSyncMessage extends Envelope<'segment_sync'> {
+  segment_id: string;
+}
+
+/** Walk a clock-relative segment's customers at `now` (the cron's time), from the cursor `after`. */
+export interface SegmentRecomputeMessage extends Envelope<'segment_recompute'> {
+  segment_id: string;
+  now: number;
+  after: number;
+}
+
+/** What a validate or a track records: D1 statements, batched with the other messages of a delivery. */
+export type RecordMessage = ValidationAttemptMessage | ProfileEventMessage | CustomerEventMessage;
+/** Long work in pieces: each message is run by itself (success: ack; failure: retry). */
+export type JobMessage = ImportChunkMessage | SegmentSyncMessage | SegmentRecomputeMessage;
+
+export type WriteMessage = RecordMessage | JobMessage;
 export type WriteKind = WriteMessage['kind'];
+export type RecordKind = RecordMessage['kind'];
+export type JobKind = JobMessage['kind'];
 export type MessageOf<K extends WriteKind> = Extract<WriteMessage, { kind: K }>;
 
+/** Where messages are sent: the WRITES binding (tests may pass anything with the same methods). */
+export type WriteQueue = Pick<Queue<WriteMessage>, 'send' | 'sendBatch'>;
+
 /** Sends a message (as JSON, readable in the dead-letter table and across deploys). */
-export const enqueue = (queue: Queue<WriteMessage>, message: WriteMessage): Promise<unknown> => queue.send(message, { contentType: 'json' });
+export const enqueue = (queue: WriteQueue, message: WriteMessage, delaySeconds?: number): Promise<unknown> =>
+  queue.send(message, delaySeconds ? { contentType: 'json', delaySeconds } : { contentType: 'json' });
+
+/** A message's size as Queues counts it: its JSON in UTF-8 bytes. */
+export const messageBytes = (message: WriteMessage): number => utf8Bytes(JSON.stringify(message));
+
+export function utf8Bytes(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x800) bytes += c >= 0xd800 && c <= 0xdfff ? 1 : 2; // a surrogate pair is 4 bytes: 2 per half
+    else if (c >= 0x80) bytes += 1;
+  }
+  return bytes;
+}
+
+/** Queues' limits: a message under 128 KB; a sendBatch of at most 100 messages and 256 KB. */
+export const MAX_MESSAGE_BYTES = 128_000;
+const MAX_BATCH_MESSAGES = 100;
+const MAX_BATCH_BYTES = 256_000;
+
+/**
+ * Gathers messages into sendBatch calls within Queues' limits: add() sends a full batch (one call
+ * in flight at a time, so reading goes on while it is sent), flush() the rest. `bytes` is the
+ * message's size when the caller knows it (messageBytes otherwise).
+ */
+export class BatchSender {
+  private pending: { body: WriteMessage; contentType: 'json' }[] = [];
+  private pendingBytes = 0;
+  private inFlight: Promise<unknown> = Promise.resolve();
+  sent = 0;
+
+  constructor(private readonly queue: WriteQueue) {}
+
+  async add(message: WriteMessage, bytes = messageBytes(message)): Promise<void> {
+    if (this.pending.length >= MAX_BATCH_MESSAGES || (this.pending.length > 0 && this.pendingBytes + bytes > MAX_BATCH_BYTES)) await this.send();
+    this.pending.push({ body: message, contentType: 'json' });
+    this.pendingBytes += bytes;
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.length > 0) await this.send();
+    await this.inFlight;
+  }
+
+  private async send(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    await this.inFlight;
+    this.inFlight = this.queue.sendBatch(batch);
+    this.sent += batch.length;
+  }
+}

@@ -9,7 +9,7 @@ export const segmentRoutes = new Hono<AppBindings>()
   .post('/', async (c) => {
     const input = await parseJsonBody(c, segmentCreateSchema);
     // An initial sync that outgrows the request continues after the answer (then the cron).
-    return c.json(await service.createSegment(c.env.DB, input, (work) => c.executionCtx.waitUntil(work())));
+    return c.json(await service.createSegment(c.env.DB, input, (work) => c.executionCtx.waitUntil(work()), c.env.WRITES));
   })
   .get('/', async (c) => {
     const { limit, page } = parseInput(segmentListQuerySchema, c.req.query(), invalidQueryParams);

@@ -5,24 +5,28 @@ import * as importDb from '../db/customer-import';
 import { ADDRESS_FIELDS, TOP_LEVEL_WRITABLE_FIELDS, WRITABLE_FIELDS, type WritablePath } from '../../../shared/customer-fields';
 import { d1Refusal } from '../db/errors';
 import { ApiError, invalidPayload } from '../errors';
-import { type CsvRecord, CsvEncodingError, CsvParser, decodeCsv, restoreFormula } from '../lib/csv';
+import { CsvDecoder, CsvEncodingError, CsvParser, type CsvRecord, restoreFormula } from '../lib/csv';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
 import { parseInput } from '../lib/validation';
+import { BatchSender, type ImportChunkMessage, type ImportChunkRow, type ImportRowKind, MAX_MESSAGE_BYTES, utf8Bytes, type WriteQueue } from '../queue/messages';
 import { customerImportRowSchema, MAX_IMPORT_ROWS } from '../schemas/imports';
 import { operationStatus } from './async-actions';
 import * as membership from './membership';
 
-// POST /v1/customers/importCSV. The file arrives as byte chunks (routes/imports.ts reads the
-// multipart body as a stream and keeps only the file's bytes). It is read twice, piece by piece,
-// and never held as text, rows or records:
-// 1. inside the request, every row is decoded, parsed and validated, keeping only counts and the
-//    reported failures, so that a bad header, a byte that is not text or too many rows is a 400
-//    before anything is written;
-// 2. after the 202 (waitUntil), the same rows are read again and written in chunks, one D1 batch
-//    per chunk: the chunk's upserts, the refresh of its customers' auto-update segments, and the
-//    progress of the action, committed together.
-// Peak memory is then the file's bytes plus one chunk (`npm run bench -- import-heap`).
+// POST /v1/customers/importCSV, as queue work (issue 13). The file arrives as byte chunks
+// (routes/imports.ts hands them on as the multipart body streams) and is never held whole, as
+// text, rows or records:
+// 1. inside the request, every row is decoded, parsed and validated as its bytes arrive; the valid
+//    rows go out at once as chunk messages on the WRITES queue (each under Queues' 128 KB), and
+//    only counts and the reported failures stay. The chunks wait in the queue until the file is
+//    accepted: a bad header, a byte that is not text or too many rows is a 400 that drops them,
+//    so nothing is written. Accepted, the async action is stored with the number of chunks;
+// 2. the queue consumer writes each chunk in one D1 batch: its upserts, the refresh of its
+//    customers' auto-update segments, its counts and failures added to the action, and its
+//    marker (migration 0014), so a chunk delivered twice is written and counted once. The chunk
+//    that completes the count makes the action DONE.
+// Peak memory of the request is one chunk and a sendBatch in flight (`npm run bench -- import-heap`).
 
 /**
  * The columns Voucherify maps to customer fields: `Id` and the catalogue's columns (`Address_city`
@@ -42,10 +46,10 @@ const MAX_METADATA_KEY = 100;
 /** The report lists this many failures; failed_count counts them all. */
 export const MAX_REPORTED_FAILURES = 1_000;
 
-/** A CSV file as the byte chunks it arrived in. */
+/** A CSV file held in memory, as byte chunks. */
 export type CsvFile = Iterable<Uint8Array>;
 
-type RowKind = 'id' | 'source_id' | 'new';
+type RowKind = ImportRowKind;
 interface ImportRow {
   /** The data row it came from, counted from 1 without the header (as failures report it). */
   row: number;
@@ -147,44 +151,58 @@ function toRecord(id: string | undefined, write: ReturnType<typeof customerImpor
 
 const clip = (value: unknown): string | null => (typeof value === 'string' ? value.slice(0, 255) : null);
 
-/** The file's records, decoded piece by piece; bytes that are not text are a 400 naming the line. */
-function* csvRecords(file: CsvFile): Generator<CsvRecord> {
-  const parser = new CsvParser();
-  try {
-    for (const text of decodeCsv(file)) yield* parser.push(text);
-  } catch (error) {
-    if (error instanceof CsvEncodingError) throw invalidPayload(`file: line ${parser.line} ${error.problem}`);
-    throw error;
-  }
-  yield* parser.end();
-}
-
 /**
- * Reads and validates the file row by row. A missing or unusable header, bytes that are not text,
- * or too many rows is a 400 (ApiError); a bad row only fails itself, reported with its row number
- * (data rows from 1). The same file always gives the same outcomes, so it can be read twice.
+ * Reads and validates a file as its bytes come: push() each byte chunk, then end(); both give the
+ * rows completed so far. A missing or unusable header, bytes that are not text, or too many rows
+ * is a 400 (ApiError); a bad row only fails itself, reported with its row number (data rows from 1).
  */
-export function* readImportRows(file: CsvFile): Generator<RowOutcome> {
-  const records = csvRecords(file);
-  const first = records.next();
-  if (first.done) throw invalidPayload('file: the CSV is empty; a header row is required');
-  if (first.value.error !== undefined) throw invalidPayload(`file: the header row is malformed: ${first.value.error}`);
-  const columns = readHeader(first.value.fields);
-  const sourceAt = columns.findIndex((c) => c.kind === 'field' && c.field === 'source_id');
+export class ImportRowReader {
+  private readonly decoder = new CsvDecoder();
+  private readonly parser = new CsvParser();
+  private columns: Column[] | null = null;
+  private sourceAt = -1;
+  private row = 0;
 
-  let row = 0;
-  for (const { fields, error } of records) {
-    // The OA counts rows without the header: the first data row is row 1 (blank lines do not count).
-    row += 1;
-    if (row > MAX_IMPORT_ROWS) throw invalidPayload(`file: an import takes at most ${MAX_IMPORT_ROWS} rows`);
-    if (error !== undefined) {
-      yield { row, failure: { row, source_id: null, reason: `malformed CSV: ${error}` } };
-      continue;
+  *push(bytes: Uint8Array): Generator<RowOutcome> {
+    yield* this.decoded(this.decoder.push(bytes));
+  }
+
+  *end(): Generator<RowOutcome> {
+    yield* this.decoded(this.decoder.end());
+    yield* this.rows(this.parser.end());
+    if (this.columns === null) throw invalidPayload('file: the CSV is empty; a header row is required');
+  }
+
+  /** Bytes that are not text are a 400 naming the line (the text before them is parsed first). */
+  private *decoded(texts: Generator<string>): Generator<RowOutcome> {
+    try {
+      for (const text of texts) yield* this.rows(this.parser.push(text));
+    } catch (error) {
+      if (error instanceof CsvEncodingError) throw invalidPayload(`file: line ${this.parser.line} ${error.problem}`);
+      throw error;
     }
+  }
+
+  private *rows(records: Iterable<CsvRecord>): Generator<RowOutcome> {
+    for (const record of records) {
+      if (this.columns === null) {
+        if (record.error !== undefined) throw invalidPayload(`file: the header row is malformed: ${record.error}`);
+        this.columns = readHeader(record.fields);
+        this.sourceAt = this.columns.findIndex((c) => c.kind === 'field' && c.field === 'source_id');
+        continue;
+      }
+      yield this.outcome(this.columns, record);
+    }
+  }
+
+  private outcome(columns: Column[], { fields, error }: CsvRecord): RowOutcome {
+    // The OA counts rows without the header: the first data row is row 1 (blank lines do not count).
+    const row = (this.row += 1);
+    if (row > MAX_IMPORT_ROWS) throw invalidPayload(`file: an import takes at most ${MAX_IMPORT_ROWS} rows`);
+    if (error !== undefined) return { row, failure: { row, source_id: null, reason: `malformed CSV: ${error}` } };
     if (fields.length !== columns.length) {
       const reason = `the row has ${fields.length} fields, the header ${columns.length}`;
-      yield { row, failure: { row, source_id: clip(restoreFormula(fields[sourceAt] ?? '')) || null, reason } };
-      continue;
+      return { row, failure: { row, source_id: clip(restoreFormula(fields[this.sourceAt] ?? '')) || null, reason } };
     }
     const input = rowInput(columns, fields);
     let parsed: ReturnType<typeof customerImportRowSchema.parse>;
@@ -192,71 +210,150 @@ export function* readImportRows(file: CsvFile): Generator<RowOutcome> {
       parsed = parseInput(customerImportRowSchema, input);
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      yield { row, failure: { row, source_id: clip(input.source_id), reason: e.details ?? e.message } };
-      continue;
+      return { row, failure: { row, source_id: clip(input.source_id), reason: e.details ?? e.message } };
     }
     const record = toRecord(parsed.id, parsed.write);
     const kind: RowKind = record.id !== undefined ? 'id' : record.source_id !== undefined ? 'source_id' : 'new';
-    yield { row, write: { row, kind, record } };
+    return { row, write: { row, kind, record } };
   }
 }
 
-/** The first reading, inside the request: counts and reported failures only. */
+/** The outcome of every row of a file held in memory. */
+export function* readImportRows(file: CsvFile): Generator<RowOutcome> {
+  const reader = new ImportRowReader();
+  for (const bytes of file) yield* reader.push(bytes);
+  yield* reader.end();
+}
+
+/** Counts and reported failures of a file held in memory (what the request learns of it). */
 export function scanImport(file: CsvFile): ImportScan {
-  const scan: ImportScan = { total: 0, valid: 0, failedCount: 0, failed: [] };
-  for (const outcome of readImportRows(file)) {
-    scan.total += 1;
-    if (outcome.write) scan.valid += 1;
-    else {
-      scan.failedCount += 1;
-      if (scan.failed.length < MAX_REPORTED_FAILURES) scan.failed.push(outcome.failure);
-    }
-  }
+  const scan = emptyScan();
+  for (const outcome of readImportRows(file)) count(scan, outcome);
   return scan;
 }
 
-// ---- Writing, after the 202
+const emptyScan = (): ImportScan => ({ total: 0, valid: 0, failedCount: 0, failed: [] });
 
-/**
- * D1 allows 1,000 queries per Worker invocation (paid plan), and the whole import runs in one (the
- * request's waitUntil). Counting every statement of a batch as a query (the pessimistic reading), a
- * chunk costs its upsert, its progress update, 4 statements per auto-update segment and the one
- * that records pending customers of segments newer than the list it read
- * (membership.refreshMemberships), so chunks grow with the segments to keep the import inside this
- * many, with room left for the request's own queries and for halving a chunk on a source_id clash.
- */
-const QUERY_BUDGET = 800;
-export const MIN_CHUNK_ROWS = 500;
-export const MAX_CHUNK_ROWS = 5_000;
-/** Characters of row JSON per chunk: one statement parameter stays well under D1's 2 MB. */
-const MAX_CHUNK_CHARS = 500_000;
-
-export function rowsPerChunk(rows: number, activeSegments: number): number {
-  const chunks = Math.max(1, Math.floor(QUERY_BUDGET / (3 + 4 * activeSegments)));
-  return Math.min(MAX_CHUNK_ROWS, Math.max(MIN_CHUNK_ROWS, Math.ceil(rows / chunks)));
-}
-
-/**
- * The file's valid rows in chunks of at most `maxRows` rows and MAX_CHUNK_CHARS of JSON. New
- * customers get their id here, so that the chunk's segment refresh can select them.
- */
-function* chunked(file: CsvFile, maxRows: number): Generator<ImportRow[]> {
-  let chunk: ImportRow[] = [];
-  let chars = 0;
-  for (const { write: row } of readImportRows(file)) {
-    if (!row) continue; // failed: reported when the import started
-    if (row.kind !== 'id') row.record.id = randomId('cust_');
-    const size = JSON.stringify(row.record).length;
-    if (chunk.length > 0 && (chunk.length >= maxRows || chars + size > MAX_CHUNK_CHARS)) {
-      yield chunk;
-      chunk = [];
-      chars = 0;
-    }
-    chunk.push(row);
-    chars += size;
+function count(scan: ImportScan, outcome: RowOutcome): void {
+  scan.total += 1;
+  if (outcome.write) scan.valid += 1;
+  else {
+    scan.failedCount += 1;
+    if (scan.failed.length < MAX_REPORTED_FAILURES) scan.failed.push(outcome.failure);
   }
-  if (chunk.length > 0) yield chunk;
 }
+
+// ---- The request: read, validate and send
+
+/**
+ * Bytes of one chunk message: Queues take messages under 128 KB (MAX_MESSAGE_BYTES), this leaves
+ * room for the envelope. A valid row is far smaller (metadata at most 32 KB as JSON, text columns
+ * 255 characters), so every row fits a chunk.
+ */
+export const MAX_CHUNK_BYTES = 120_000;
+/** Rows per chunk, however small: one upsert of json_each over this many rows stays short. */
+export const MAX_CHUNK_ROWS = 5_000;
+const ENVELOPE_BYTES = 200;
+
+/** Gathers valid rows into chunk messages of at most MAX_CHUNK_BYTES and MAX_CHUNK_ROWS. */
+class ChunkBuilder {
+  private rows: ImportChunkRow[] = [];
+  private bytes = ENVELOPE_BYTES;
+  count = 0;
+
+  constructor(
+    private readonly actionId: string,
+    private readonly at: number,
+  ) {}
+
+  /**
+   * Adds a row; returns the chunk it completed, if any. A row that may create a customer gets the
+   * new id here, once, so a chunk written twice names the same customers.
+   */
+  add(row: ImportRow): { message: ImportChunkMessage; bytes: number } | null {
+    if (row.kind !== 'id') row.record.id = randomId('cust_');
+    const entry: ImportChunkRow = [row.row, row.kind, row.record];
+    const size = utf8Bytes(JSON.stringify(entry)) + 1;
+    const full = this.rows.length >= MAX_CHUNK_ROWS || this.bytes + size > MAX_CHUNK_BYTES ? this.take() : null;
+    this.rows.push(entry);
+    this.bytes += size;
+    return full;
+  }
+
+  take(): { message: ImportChunkMessage; bytes: number } | null {
+    if (this.rows.length === 0) return null;
+    const message: ImportChunkMessage = { kind: 'import_chunk', id: randomId('ich_'), at: this.at, action_id: this.actionId, rows: this.rows };
+    const bytes = this.bytes;
+    this.rows = [];
+    this.bytes = ENVELOPE_BYTES;
+    this.count += 1;
+    return { message, bytes };
+  }
+}
+
+/**
+ * Reads and validates the file as it arrives, sends its valid rows as chunk messages, then stores
+ * the action (IN_PROGRESS with the number of chunks; DONE when there is nothing to write) and
+ * returns it, for the 202. A refused file (ApiError) leaves no action, and its chunks are dropped.
+ */
+export async function startCustomerImport(
+  db: D1Database,
+  queue: WriteQueue,
+  file: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  requestId: string,
+): Promise<AsyncAction> {
+  const startedAt = Date.now();
+  const actionId = randomId('aa_');
+  await importDb.receiveImport(db, actionId, startedAt).run();
+  const scan = emptyScan();
+  const chunks = new ChunkBuilder(actionId, startedAt);
+  const sender = new BatchSender(queue);
+  try {
+    const reader = new ImportRowReader();
+    const take = async (outcomes: Iterable<RowOutcome>) => {
+      for (const outcome of outcomes) {
+        count(scan, outcome);
+        const full = outcome.write ? chunks.add(outcome.write) : null;
+        if (full) await sender.add(full.message, full.bytes);
+      }
+    };
+    for await (const bytes of file) await take(reader.push(bytes));
+    await take(reader.end());
+    const last = chunks.take();
+    if (last) await sender.add(last.message, last.bytes);
+    await sender.flush();
+  } catch (error) {
+    await importDb.refuseImport(db, actionId).run();
+    throw error;
+  }
+
+  const now = Date.now();
+  const result = initialResult(scan);
+  const done = chunks.count === 0;
+  const action: AsyncAction = {
+    id: actionId,
+    type: 'CUSTOMERS.IMPORT_CSV',
+    status: done ? 'DONE' : 'IN_PROGRESS',
+    result: done ? finishedResult(result) : result,
+    created_at: toIso(startedAt),
+    updated_at: toIso(now),
+    request_id: requestId,
+    progress: done ? 100 : 0,
+    processing_time: done ? now - startedAt : 0,
+    object: 'async_action',
+  };
+  if (done) action.operation_status = operationStatus(result);
+  await db.batch([asyncActions.insertAsyncAction(db, action), importDb.acceptImport(db, actionId, chunks.count)]);
+  return action;
+}
+
+// ---- The queue consumer: one chunk
+
+/** What a job asks of the consumer: nothing (done: ack), or to run it again after a delay. */
+export type JobOutcome = void | { retryAfterSeconds: number };
+
+/** A request reading a file takes less than this; chunks of an import still unaccepted after it are dropped. */
+const RECEIVING_LIMIT_MS = 15 * 60_000;
 
 /** Splits rows so that no group names one id twice (UPDATE … FROM applies one row per target). */
 function distinctIdGroups(rows: ImportRow[]): ImportRow[][] {
@@ -271,159 +368,189 @@ function distinctIdGroups(rows: ImportRow[]): ImportRow[][] {
   return groups.map((g) => g.rows);
 }
 
-interface Tally {
-  created: number;
-  updated: number;
-  unchanged: number;
-  failed: Failure[];
-}
-
-type Plan = { statement: D1PreparedStatement; read: (results: { created: number }[], tally: Tally) => void };
-
-/** The statements of one chunk, each with how to read its result into the tally. */
-function planChunk(db: D1Database, rows: ImportRow[], active: membership.ActiveSegment[], now: number): Plan[] {
+/**
+ * The writes of some rows, each followed by the statement that counts what it did in the part's
+ * import_chunks row (db/customer-import.ts: changes() of the statement before), then the refresh
+ * of their customers' auto-update segments.
+ */
+function rowWrites(db: D1Database, partId: string, rows: ImportRow[], active: membership.ActiveSegment[], now: number): D1PreparedStatement[] {
   const byKind = (kind: RowKind) => rows.filter((r) => r.kind === kind);
   const [idRows, sourceRows, newRows] = [byKind('id'), byKind('source_id'), byKind('new')];
-  const plans: Plan[] = [];
-
+  const statements: D1PreparedStatement[] = [];
   if (idRows.length > 0) {
-    // Read first in the batch (results are read in order): which ids name no customer.
-    let unknown = new Set<string>();
-    const isUnknown = (row: ImportRow) => unknown.has(row.record.id as string);
-    plans.push({
-      statement: importDb.unknownIds(db, [...new Set(idRows.map((r) => r.record.id as string))]),
-      read: (results, tally) => {
-        unknown = new Set((results as unknown as { id: string }[]).map((r) => r.id));
-        for (const row of idRows.filter(isUnknown)) {
-          tally.failed.push({ row: row.row, source_id: row.record.source_id ?? null, reason: `Cannot find customer with id ${row.record.id}` });
-        }
-      },
-    });
+    const reason = (row: ImportRow) => `Cannot find customer with id ${row.record.id}`;
+    statements.push(
+      importDb.countUnknownIds(
+        db,
+        partId,
+        idRows.map((row) => ({ id: row.record.id as string, failure: { row: row.row, source_id: row.record.source_id ?? null, reason: reason(row) } })),
+      ),
+    );
     for (const group of distinctIdGroups(idRows)) {
-      plans.push({
-        statement: importDb.updateById(db, group.map((r) => r.record), now),
-        read: (results, tally) => {
-          tally.updated += results.length;
-          tally.unchanged += group.filter((row) => !isUnknown(row)).length - results.length;
-        },
-      });
+      statements.push(importDb.updateById(db, group.map((r) => r.record), now), importDb.countIdUpdates(db, partId, group.map((r) => r.record.id as string)));
     }
   }
-  const countUpserts = (count: number) => (results: { created: number }[], tally: Tally) => {
-    const created = results.filter((r) => r.created === 1).length;
-    tally.created += created;
-    tally.updated += results.length - created;
-    tally.unchanged += count - results.length;
-  };
   if (sourceRows.length > 0) {
-    plans.push({ statement: importDb.upsertBySourceId(db, sourceRows.map((r) => r.record), now), read: countUpserts(sourceRows.length) });
+    statements.push(
+      importDb.countNewSourceIds(db, partId, sourceRows.map((r) => r.record.source_id as string)),
+      importDb.upsertBySourceId(db, sourceRows.map((r) => r.record), now),
+      importDb.countSourceUpserts(db, partId, sourceRows.length),
+    );
   }
-  if (newRows.length > 0) {
-    plans.push({ statement: importDb.insertNew(db, newRows.map((r) => r.record), now), read: countUpserts(newRows.length) });
-  }
+  if (newRows.length > 0) statements.push(importDb.insertNew(db, newRows.map((r) => r.record), now), importDb.countInserted(db, partId));
 
-  // The chunk's customers, to re-evaluate their auto-update segments in the same transaction.
-  const refresh = (selector: { ids: string[] } | { sourceIds: string[] }) =>
-    membership.refreshMemberships(db, active, selector, now).map((statement) => ({ statement, read: () => {} }));
   const ids = [...idRows, ...newRows].map((r) => r.record.id as string);
-  if (ids.length > 0) plans.push(...refresh({ ids }));
-  if (sourceRows.length > 0) plans.push(...refresh({ sourceIds: sourceRows.map((r) => r.record.source_id as string) }));
-  return plans;
+  if (ids.length > 0) statements.push(...membership.refreshMemberships(db, active, { ids }, now));
+  if (sourceRows.length > 0) statements.push(...membership.refreshMemberships(db, active, { sourceIds: sourceRows.map((r) => r.record.source_id as string) }, now));
+  return statements;
 }
 
-class ImportRun {
-  private readonly result: ImportCsvResult;
-  private pendingProgress: D1PreparedStatement | undefined;
-  private written = 0;
+/** A delivery's allowance of D1 statements, shared by its messages (1,000 queries per invocation). */
+export interface StatementBudget {
+  statements: number;
+}
 
+/**
+ * Writes one chunk of an import (the consumer's import_chunk job). Chunks that arrive while the
+ * request still reads the file wait; those of a refused file, or of a finished action, are
+ * dropped. The chunk is written in one batch with its marker; when a row takes a source_id held
+ * by another customer the batch fails, and the chunk is halved until that row is alone, each part
+ * with its own marker `<id>/<path>`: a redelivered chunk skips the parts written and splits where
+ * the last attempt did. Then, if every chunk is written, the action is finished.
+ */
+export async function writeImportChunk(
+  db: D1Database,
+  message: ImportChunkMessage,
+  segments: () => Promise<membership.ActiveSegment[]>,
+  budget: StatementBudget,
+): Promise<JobOutcome> {
+  const state = await importDb.findImport(db, message.action_id);
+  if (!state) return; // a refused file
+  if (state.chunks === null) {
+    const waited = Date.now() - state.created_at;
+    if (waited > RECEIVING_LIMIT_MS) return; // the request stopped before accepting the file
+    return { retryAfterSeconds: Math.min(30, Math.max(1, Math.ceil(waited / 4_000))) };
+  }
+  if (state.status !== 'IN_PROGRESS') return;
+  const applied = new Set(await importDb.appliedChunkParts(db, message.id));
+  if (!applied.has(message.id)) {
+    const rows: ImportRow[] = message.rows.map(([row, kind, record]) => ({ row, kind, record }));
+    try {
+      await new ChunkWriter(db, message, await segments(), applied, budget).write(rows, '');
+    } catch (error) {
+      // The parts written are marked: the next delivery goes on from them.
+      if (error instanceof OutOfBudget) return { retryAfterSeconds: 0 };
+      throw error;
+    }
+  }
+  await finishImportIfComplete(db, message.action_id);
+}
+
+class OutOfBudget extends Error {}
+
+class ChunkWriter {
   constructor(
     private readonly db: D1Database,
-    private readonly action: AsyncAction,
-    private readonly file: CsvFile,
-    private readonly scan: ImportScan,
-  ) {
-    this.result = initialResult(scan);
-  }
+    private readonly message: ImportChunkMessage,
+    private readonly active: membership.ActiveSegment[],
+    private readonly applied: Set<string>,
+    private readonly budget: StatementBudget,
+  ) {}
 
-  async run(): Promise<void> {
-    try {
-      const active = await membership.loadActiveSegments(this.db);
-      for (const chunk of chunked(this.file, rowsPerChunk(this.scan.valid, active.length))) {
-        await this.writeChunk(chunk, active);
-        this.written += chunk.length;
-        // Recorded with the next chunk's batch: no query of its own. The last chunk's is the DONE.
-        if (this.written < this.scan.valid) this.pendingProgress = this.update('IN_PROGRESS');
-      }
-      await this.update('DONE').run();
-    } catch (error) {
-      console.error(JSON.stringify({ async_action_id: this.action.id, error: String(error), stack: (error as Error).stack }));
-      this.result.error = 'The import stopped on an internal error; rows reported as done were written. Importing the file again is safe.';
-      await this.update('FAILED').run();
-    }
-  }
-
-  /**
-   * Writes one chunk in one batch. A source_id already held by another customer (a row that names
-   * an `Id` and a taken `Source_id`) aborts the batch; the chunk is then halved until that row is
-   * alone, and only it fails. Any other error stops the import.
-   */
-  private async writeChunk(rows: ImportRow[], active: membership.ActiveSegment[]): Promise<void> {
-    const plans = planChunk(this.db, rows, active, Date.now());
-    const statements = plans.map((p) => p.statement);
-    if (this.pendingProgress) statements.push(this.pendingProgress);
-    let results: D1Result<{ created: number }>[];
-    try {
-      results = await this.db.batch<{ created: number }>(statements);
-    } catch (error) {
-      if (d1Refusal(error) !== 'duplicate_source_id') throw error;
-      if (rows.length > 1) {
-        const middle = Math.ceil(rows.length / 2);
-        await this.writeChunk(rows.slice(0, middle), active);
-        await this.writeChunk(rows.slice(middle), active);
+  /** Writes `rows` as the part at `path` ('' for the whole chunk; L and R for halves). */
+  async write(rows: ImportRow[], path: string): Promise<void> {
+    const { db, message } = this;
+    const partId = path === '' ? message.id : `${message.id}/${path}`;
+    if (this.applied.has(partId)) return;
+    const close = () => [
+      importDb.addChunkPartToAction(db, message.action_id, partId, MAX_REPORTED_FAILURES, Date.now()),
+      ...(path === '' ? importDb.completeChunk(db, message.action_id) : []),
+    ];
+    const splitBefore = [...this.applied].some((id) => id.startsWith(`${message.id}/${path}`) && id !== partId);
+    if (!splitBefore) {
+      const now = Date.now();
+      const outcome = await this.run([importDb.openChunkPart(db, partId, message.action_id, [], now), ...rowWrites(db, partId, rows, this.active, now), ...close()]);
+      if (outcome !== 'duplicate_source_id') return;
+      if (rows.length === 1) {
+        const [row] = rows as [ImportRow];
+        const failure = { row: row.row, source_id: row.record.source_id ?? null, reason: `source_id ${row.record.source_id} already belongs to another customer` };
+        await this.run([importDb.openChunkPart(db, partId, message.action_id, [failure], Date.now()), ...close()]);
         return;
       }
-      const [row] = rows as [ImportRow];
-      this.fail({ row: row.row, source_id: row.record.source_id ?? null, reason: `source_id ${row.record.source_id} already belongs to another customer` });
-      return;
     }
-    this.pendingProgress = undefined;
-    const tally: Tally = { created: 0, updated: 0, unchanged: 0, failed: [] };
-    plans.forEach((plan, i) => plan.read(results[i]?.results ?? [], tally));
-    this.result.created_count += tally.created;
-    this.result.updated_count += tally.updated;
-    this.result.unchanged_count += tally.unchanged;
-    this.result.done_count += tally.created + tally.updated + tally.unchanged;
-    for (const failure of tally.failed) this.fail(failure);
+    const middle = Math.ceil(rows.length / 2);
+    await this.write(rows.slice(0, middle), `${path}L`);
+    await this.write(rows.slice(middle), `${path}R`);
+    if (path === '') await this.run([importDb.openChunkPart(db, partId, message.action_id, [], Date.now()), ...importDb.completeChunk(db, message.action_id)]);
   }
 
-  private fail(failure: Failure): void {
-    this.result.failed_count += 1;
-    if (this.result.failed.length < MAX_REPORTED_FAILURES) this.result.failed.push(failure);
-    else this.result.failed_truncated = true;
-  }
-
-  private update(status: AsyncAction['status']): D1PreparedStatement {
-    const now = Date.now();
-    const rows = this.scan.valid;
-    const progress = status === 'DONE' ? 100 : rows === 0 ? 0 : Math.min(99, Math.floor((100 * this.written) / rows));
-    return asyncActions.updateAsyncAction(this.db, this.action.id, {
-      status,
-      operationStatus: status === 'IN_PROGRESS' ? undefined : operationStatus(this.result, status === 'FAILED'),
-      progress,
-      result: status === 'IN_PROGRESS' ? this.result : { ...this.result, message: importMessage(this.result) },
-      processingTime: now - Date.parse(this.action.created_at),
-      updatedAt: now,
-    });
+  /** One batch; a part written meanwhile (another delivery) is done; a taken source_id is reported. */
+  private async run(statements: D1PreparedStatement[]): Promise<'written' | 'duplicate_source_id'> {
+    if (statements.length > this.budget.statements) throw new OutOfBudget();
+    this.budget.statements -= statements.length;
+    try {
+      await this.db.batch(statements);
+      return 'written';
+    } catch (error) {
+      if (importDb.isChunkPartApplied(error)) return 'written';
+      if (d1Refusal(error) === 'duplicate_source_id') return 'duplicate_source_id';
+      throw error;
+    }
   }
 }
 
+/** Finishes the action once every chunk is written: any runner may, the first one does (WHERE status = IN_PROGRESS). */
+async function finishImportIfComplete(db: D1Database, actionId: string): Promise<void> {
+  const state = await importDb.findImport(db, actionId);
+  if (!state || state.chunks === null || state.chunks_done < state.chunks || state.status !== 'IN_PROGRESS') return;
+  const action = await asyncActions.findAsyncAction(db, actionId);
+  if (!action) return;
+  const result = action.result as ImportCsvResult;
+  const now = Date.now();
+  await asyncActions
+    .updateAsyncAction(db, actionId, {
+      status: 'DONE',
+      operationStatus: operationStatus(result),
+      progress: 100,
+      result: finishedResult(result),
+      processingTime: now - Date.parse(action.created_at),
+      updatedAt: now,
+    })
+    .run();
+}
+
+/** A chunk that failed past its retries (the dead-letter queue): the import cannot finish. */
+export async function failImport(db: D1Database, actionId: string): Promise<void> {
+  const action = await asyncActions.findAsyncAction(db, actionId);
+  if (!action || action.status !== 'IN_PROGRESS') return;
+  const result = action.result as ImportCsvResult;
+  result.error = 'The import stopped on an internal error; rows reported as done were written. Importing the file again is safe.';
+  const now = Date.now();
+  await asyncActions
+    .updateAsyncAction(db, actionId, {
+      status: 'FAILED',
+      operationStatus: operationStatus(result, true),
+      progress: action.progress,
+      result,
+      processingTime: now - Date.parse(action.created_at),
+      updatedAt: now,
+    })
+    .run();
+}
 
 /** The OA example's wording: "0 customer(s) imported successfully, 2 failed." */
 const importMessage = (result: ImportCsvResult): string =>
   `${result.done_count} customer(s) imported successfully, ${result.failed_count} failed.`;
 
+/** The result as DONE shows it: failures in row order, flagged when some were left out, and the message. */
+function finishedResult(result: ImportCsvResult): ImportCsvResult {
+  const finished: ImportCsvResult = { ...result, failed: [...result.failed].sort((a, b) => a.row - b.row) };
+  if (result.failed_count > result.failed.length) finished.failed_truncated = true;
+  return { ...finished, message: importMessage(finished) };
+}
+
 function initialResult(scan: ImportScan): ImportCsvResult {
-  const result: ImportCsvResult = {
+  return {
     total_count: scan.total,
     done_count: 0,
     failed_count: scan.failedCount,
@@ -432,37 +559,4 @@ function initialResult(scan: ImportScan): ImportCsvResult {
     unchanged_count: 0,
     failed: [...scan.failed],
   };
-  if (scan.failedCount > scan.failed.length) result.failed_truncated = true;
-  return result;
-}
-
-/**
- * Reads and validates the file, stores the action IN_PROGRESS and hands the writes to
- * `background`, which starts them (the route: in the request's waitUntil), so the caller can
- * answer 202 at once. `file` is read again by the writes: its chunks must stay as they are.
- */
-export async function startCustomerImport(
-  db: D1Database,
-  file: readonly Uint8Array[],
-  requestId: string,
-  background: (work: () => Promise<void>) => void,
-): Promise<AsyncAction> {
-  const scan = scanImport(file);
-  const now = Date.now();
-  const action: AsyncAction = {
-    id: randomId('aa_'),
-    type: 'CUSTOMERS.IMPORT_CSV',
-    status: 'IN_PROGRESS',
-    result: initialResult(scan),
-    created_at: toIso(now),
-    updated_at: toIso(now),
-    request_id: requestId,
-    progress: 0,
-    processing_time: 0,
-    object: 'async_action',
-  };
-  await asyncActions.insertAsyncAction(db, action).run();
-  const run = new ImportRun(db, action, file, scan);
-  background(() => run.run());
-  return action;
 }

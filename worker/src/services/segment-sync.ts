@@ -1,7 +1,9 @@
 import { compileSql } from '../../../shared/filter';
 import { type KeysetRange, type Predicate, rangeEndOf } from '../db/customers';
 import * as segmentsDb from '../db/segments';
+import { randomId } from '../lib/ids';
 import { budgetLeft, giveWay, RangeSizer, type WalkBudget } from '../lib/range-sizer';
+import { BatchSender, enqueue, type SegmentRecomputeMessage, type SegmentSyncMessage, type WriteQueue } from '../queue/messages';
 import { storedAst } from './membership';
 
 // Heavy segment work as bounded steps (security review F10).
@@ -10,8 +12,10 @@ import { storedAst } from './membership';
 // and every checkout waited. So an auto-update segment's initial sync and the cron's recompute walk
 // the customers in keyset ranges of created_at (db/customers.ts rangePredicate), each step one D1
 // call (one batch) over at most 5,000 customers, sized by time (lib/range-sizer.ts). Validates and
-// redemptions run between the steps. A step is a function of the database alone (the segment's
-// stored cursor), so a Queue consumer can run it later (issue 13) as the waitUntil and the cron do now.
+// redemptions run between the steps. A step is a function of the database and a cursor, so a walk
+// runs as WRITES queue jobs (issue 13): the creating request's waitUntil runs the first part of an
+// initial sync, and a job message carries the rest; the cron sends one job per clock-relative
+// segment. A job that runs out of its budget sends a message for the rest, with its cursor.
 //
 // Why membership stays exact while customers are written during the walk
 // ----------------------------------------------------------------------
@@ -47,11 +51,16 @@ const BACKGROUND_MS = 25_000;
 
 export const backgroundBudget = (): WalkBudget => ({ calls: CALLS_PER_INVOCATION, deadline: Date.now() + BACKGROUND_MS });
 
-/** What a walk over a segment achieved: its state and how many customers each step covered. */
+/** What a walk over a segment achieved: its state, how many customers each step covered, and where it stopped. */
 export interface WalkReport {
   status: 'DONE' | 'IN_PROGRESS' | 'GONE';
   steps: number[];
+  /** IN_PROGRESS: the created_at of the last customer covered (the next walk starts after it). */
+  cursor?: number;
 }
+
+/** D1 statements of one step at most (the range's diff, progress, the pending refresh): a job's budget is in statements. */
+export const STATEMENTS_PER_STEP = 16;
 
 /** The statements that refresh the customers pending for a segment, then forget them. */
 function drainPending(db: D1Database, row: segmentsDb.SegmentRow, predicate: Predicate, now: number): D1PreparedStatement[] {
@@ -97,9 +106,10 @@ export async function runInitialSync(
 }
 
 /**
- * Walks all customers of one auto-update segment at `now`, recording every transition (the cron,
- * for clock-relative filters), then refreshes its pending customers. Returns false when the budget
- * ran out first: the next cron run starts the walk again (each step is exact on its own).
+ * Walks the customers of one auto-update segment after `after` at `now`, recording every
+ * transition (for clock-relative filters), with its pending customers refreshed at each step.
+ * IN_PROGRESS when the budget ran out first, with the cursor to continue from (each step is exact
+ * on its own).
  */
 export async function recomputeSegment(
   db: D1Database,
@@ -107,10 +117,10 @@ export async function recomputeSegment(
   now: number,
   budget: WalkBudget,
   sizer = new RangeSizer(),
+  after = BEFORE_ALL,
 ): Promise<WalkReport> {
   const predicate = compileSql(storedAst(row), now);
   const steps: number[] = [];
-  let after = BEFORE_ALL;
   while (budgetLeft(budget)) {
     const range: KeysetRange = { after, size: sizer.size, descending: false };
     const statements = segmentsDb.syncStep(db, row, predicate, range, { events: true, now });
@@ -126,30 +136,74 @@ export async function recomputeSegment(
     after = end.last;
     await giveWay();
   }
-  return { status: 'IN_PROGRESS', steps };
+  return { status: 'IN_PROGRESS', steps, cursor: after };
+}
+
+/** A job message that continues a segment's initial sync from its stored cursor. */
+export const syncJob = (segmentId: string, at = Date.now()): SegmentSyncMessage => ({ kind: 'segment_sync', id: randomId('job_'), at, segment_id: segmentId });
+
+const recomputeJob = (segmentId: string, now: number, after: number): SegmentRecomputeMessage => ({
+  kind: 'segment_recompute',
+  id: randomId('job_'),
+  at: Date.now(),
+  segment_id: segmentId,
+  now,
+  after,
+});
+
+/**
+ * An initial sync after the creating request's answer (its waitUntil, 30 s at most): steps until
+ * the budget is spent, then a job message for the rest, so the queue finishes it without waiting
+ * for the cron.
+ */
+export async function continueInitialSync(db: D1Database, queue: WriteQueue, segmentId: string, budget = backgroundBudget()): Promise<WalkReport> {
+  const report = await runInitialSync(db, segmentId, budget);
+  if (report.status === 'IN_PROGRESS') await enqueue(queue, syncJob(segmentId));
+  return report;
 }
 
 /**
- * The cron's segment work, in bounded steps: resume unfinished initial syncs, refresh customers
- * left pending for finished segments, then recompute the clock-relative auto-update segments
- * (customers cross "no order for 30 days" without any write).
+ * The consumer's segment jobs: a walk within `budget`, then a message for the rest when the
+ * budget ran out. A message run twice (a redelivery, or the cron's next run while a walk goes
+ * on) only repeats exact steps.
  */
-export async function runScheduledSegmentWork(db: D1Database, now: number): Promise<void> {
-  const budget: WalkBudget = { calls: CALLS_PER_INVOCATION, deadline: Date.now() + 10 * 60_000 };
-  for (const row of await segmentsDb.segmentsSyncing(db)) {
-    if (!budgetLeft(budget)) return;
-    await runInitialSync(db, row.id, budget);
-  }
+export async function runSegmentJob(
+  db: D1Database,
+  queue: WriteQueue,
+  message: SegmentSyncMessage | SegmentRecomputeMessage,
+  budget: WalkBudget,
+): Promise<WalkReport> {
+  if (message.kind === 'segment_sync') return continueInitialSync(db, queue, message.segment_id, budget);
+  const row = await segmentsDb.findSegment(db, message.segment_id);
+  // Deleted, or changed back to a filter the clock does not move, or still in its initial sync
+  // (which computes it at its own time): nothing to recompute.
+  if (!row || row.type !== 'auto-update' || row.time_relative !== 1 || row.initial_sync_status !== 'DONE') return { status: 'GONE', steps: [] };
+  const report = await recomputeSegment(db, row, message.now, budget, new RangeSizer(), message.after);
+  if (report.status === 'IN_PROGRESS' && report.cursor !== undefined) await enqueue(queue, recomputeJob(row.id, message.now, report.cursor));
+  return report;
+}
+
+/**
+ * The cron's segment work: a job message per unfinished initial sync and per clock-relative
+ * auto-update segment (customers cross "no order for 30 days" without any write), which the
+ * queue consumer walks in bounded steps; and, here, the refresh of customers left pending for
+ * finished segments (one batch each).
+ */
+export async function runScheduledSegmentWork(db: D1Database, queue: WriteQueue, now: number): Promise<void> {
+  const jobs = [
+    ...(await segmentsDb.segmentsSyncing(db)).map((row) => syncJob(row.id)),
+    ...(await segmentsDb.listSegmentsOfType(db, 'auto-update'))
+      .filter((row) => row.time_relative === 1 && row.initial_sync_status === 'DONE')
+      .map((row) => recomputeJob(row.id, now, BEFORE_ALL)),
+  ];
+  const sender = new BatchSender(queue);
+  for (const job of jobs) await sender.add(job);
+  await sender.flush();
+
+  const budget: WalkBudget = { calls: CALLS_PER_INVOCATION, deadline: Date.now() + 60_000 };
   for (const row of await segmentsDb.segmentsWithPending(db)) {
     if (!budgetLeft(budget) || row.initial_sync_status !== 'DONE') continue;
     budget.calls--;
     await db.batch(drainPending(db, row, compileSql(storedAst(row), now), now));
-  }
-  const timeRelative = (await segmentsDb.listSegmentsOfType(db, 'auto-update')).filter(
-    (row) => row.time_relative === 1 && row.initial_sync_status === 'DONE',
-  );
-  for (const row of timeRelative) {
-    if (!budgetLeft(budget)) return;
-    await recomputeSegment(db, row, now, budget);
   }
 }

@@ -6,7 +6,8 @@ import * as segmentsDb from '../db/segments';
 import { apiError, invalidPayload, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import { MAX_RANGE, type WalkBudget } from '../lib/range-sizer';
-import { backgroundBudget, BEFORE_ALL, runInitialSync } from './segment-sync';
+import type { WriteQueue } from '../queue/messages';
+import { backgroundBudget, BEFORE_ALL, continueInitialSync, runInitialSync } from './segment-sync';
 import { MAX_FILTER_SEGMENTS, type SegmentCreate } from '../schemas/segments';
 
 /** Validates a submitted filter once; a mistake becomes a 400 pointing into the filter. */
@@ -35,15 +36,16 @@ const chunks = <T>(list: T[], size: number): T[][] =>
 
 /**
  * POST /v1/segments. An auto-update segment is stored IN_PROGRESS first, then its members are
- * computed in bounded steps (services/segment-sync.ts): the first inline, the rest after the answer
- * in `background` (the request's waitUntil), and whatever outlasts that by the cron. The answer says
- * which: DONE when the walk finished inline, else IN_PROGRESS, as Voucherify answers a new dynamic
- * segment (OA:L62535).
+ * computed in bounded steps (services/segment-sync.ts): the first inline, the next after the answer
+ * in `background` (the request's waitUntil), and whatever outlasts that as a job on `queue` (the
+ * cron's, without one). The answer says which: DONE when the walk finished inline, else
+ * IN_PROGRESS, as Voucherify answers a new dynamic segment (OA:L62535).
  */
 export async function createSegment(
   db: D1Database,
   input: SegmentCreate,
   background: (work: () => Promise<unknown>) => void = (work) => void work(),
+  queue?: WriteQueue,
 ): Promise<Segment> {
   const now = Date.now();
   const row: segmentsDb.SegmentRow = {
@@ -93,7 +95,9 @@ export async function createSegment(
   row.sync_cursor = BEFORE_ALL;
   await segmentsDb.insertSegment(db, row).run();
   const inline = await runInitialSync(db, row.id, inlineBudget());
-  if (inline.status === 'IN_PROGRESS') background(() => runInitialSync(db, row.id, backgroundBudget()));
+  if (inline.status === 'IN_PROGRESS') {
+    background(() => (queue ? continueInitialSync(db, queue, row.id) : runInitialSync(db, row.id, backgroundBudget())));
+  }
   return segmentsDb.rowToSegment({ ...row, initial_sync_status: inline.status === 'IN_PROGRESS' ? 'IN_PROGRESS' : 'DONE' });
 }
 

@@ -74,7 +74,15 @@ export interface CustomerList {
 
 export interface AsyncAction {
   id: string;
-  type: 'CUSTOMERS.BULK_UPDATE' | 'CUSTOMERS.METADATA_UPDATE' | 'CUSTOMERS.IMPORT_CSV';
+  type:
+    | 'CUSTOMERS.BULK_UPDATE'
+    | 'CUSTOMERS.METADATA_UPDATE'
+    | 'CUSTOMERS.IMPORT_CSV'
+    // OA AsyncActionBase.type values of campaigns (readOnly-openAPI.json, "CAMPAIGN.VOUCHERS_IMPORT" etc.).
+    | 'CAMPAIGN.VOUCHERS_IMPORT'
+    | 'CAMPAIGN.VOUCHERS_IMPORT_CSV'
+    | 'CAMPAIGN.VOUCHERS_GENERATE'
+    | 'CAMPAIGN.VOUCHERS_DELETE';
   /** Bulk and metadata actions are DONE when answered; a CSV import moves IN_PROGRESS → DONE (or FAILED). */
   status: 'IN_PROGRESS' | 'DONE' | 'FAILED';
   /** The OA enum (AsyncActionBase.operation_status); absent while the action is IN_PROGRESS. */
@@ -255,8 +263,9 @@ export interface ValidationRuleAssignment {
 export interface Voucher {
   id: string;
   code: string;
-  campaign: null;
-  campaign_id: null;
+  /** The campaign's name and id (issue 14); null for a standalone voucher. */
+  campaign: string | null;
+  campaign_id: string | null;
   category: null;
   category_id: null;
   categories: [];

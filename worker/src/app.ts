@@ -21,6 +21,8 @@ import { segmentRoutes } from './routes/segments';
 import { sdkRoutes } from './routes/static';
 import { validationRuleAssignmentRoutes, validationRuleRoutes } from './routes/validation-rules';
 import { voucherRoutes } from './routes/vouchers';
+import { campaignRoutes } from './routes/campaigns';
+import { publicationRoutes } from './routes/publications';
 import { MAX_BULK_BODY_BYTES } from './schemas/customers';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -81,6 +83,8 @@ app.route('/v1/validation-rules-assignments', validationRuleAssignmentRoutes);
 app.route('/v1/validations', stackableValidationRoutes);
 app.route('/v1/redemptions', redemptionRoutes);
 app.route('/v1/exports', exportRoutes);
+app.route('/v1/campaigns', campaignRoutes);
+app.route('/v1/publications', publicationRoutes);
 
 app.use('/client/v1/*', requireAllowedOrigin, clientCors, clientKeyAuth, rateLimitClient);
 app.route('/client/v1/events', clientEventRoutes);

@@ -52,6 +52,9 @@ export const ERRORS = {
   invalid_customer: [400, 'Invalid customer'],
   invalid_rollback_params: [400, 'Invalid rollback'],
   ambiguous_tracking_id: [400, 'Ambiguous tracking id'],
+  // OA24 POST /v1/publications 400 examples (OpenAPI24.json:L66933).
+  no_voucher_suitable_for_publication: [400, "Couldn't find any voucher suitable for publication"],
+  voucher_already_published: [400, 'Voucher already published'],
   unauthorized: [401, 'Unauthorized'],
   forbidden: [403, 'Forbidden'],
   not_found: [404, 'Resource not found'],

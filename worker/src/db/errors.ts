@@ -19,6 +19,8 @@ export type D1Refusal =
   | 'duplicate_source_id'
   | 'duplicate_voucher_code'
   | 'duplicate_assignment'
+  /** UNIQUE campaigns.name (migration 0017). */
+  | 'duplicate_campaign_name'
   | 'missing_reference';
 
 const PATTERNS: [D1Refusal, string][] = [
@@ -32,6 +34,8 @@ const PATTERNS: [D1Refusal, string][] = [
   ['duplicate_source_id', 'UNIQUE constraint failed: customers.source_id'],
   ['duplicate_voucher_code', 'UNIQUE constraint failed: vouchers.code'],
   ['duplicate_assignment', 'UNIQUE constraint failed: validation_rule_assignments'],
+  ['duplicate_assignment', 'UNIQUE constraint failed: campaign_rule_assignments'],
+  ['duplicate_campaign_name', 'UNIQUE constraint failed: campaigns.name'],
   ['missing_reference', 'FOREIGN KEY constraint failed'],
 ];
 

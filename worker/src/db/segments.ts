@@ -1,3 +1,4 @@
+import { VOUCHER_VERSION_SQL } from './vouchers';
 import type { Segment } from '../../../shared/types';
 import { toIso } from '../lib/time';
 import { type KeysetRange, type Predicate, rangeEnd, rangePredicate } from './customers';
@@ -349,7 +350,7 @@ export async function autoUpdateSegmentsWithVersion(db: D1Database): Promise<{ v
 export async function segmentsWithVoucherVersion(db: D1Database, ids: string[], voucherId: string): Promise<{ segments: SegmentRow[]; version: string | null }> {
   const [segments, voucher] = await db.batch<Record<string, unknown>>([
     db.prepare('SELECT * FROM segments WHERE id IN (SELECT value FROM json_each(?))').bind(JSON.stringify(ids)),
-    db.prepare('SELECT definition_version FROM vouchers WHERE id = ?').bind(voucherId),
+    db.prepare(`SELECT ${VOUCHER_VERSION_SQL('v')} AS definition_version FROM vouchers v WHERE v.id = ?`).bind(voucherId),
   ]);
   return {
     segments: (segments?.results ?? []) as unknown as SegmentRow[],

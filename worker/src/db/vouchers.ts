@@ -27,7 +27,18 @@ export interface VoucherRow {
   definition_version: string;
   /** The customer the voucher was published to (migration 0016); null: nobody holds it. */
   holder_id: string | null;
+  /** The campaign of the code and its name (migration 0017); null for a standalone voucher. */
+  campaign_id: string | null;
+  campaign: string | null;
 }
+
+/**
+ * A voucher's full definition version, as validate reads it and the redeem guard checks it: its own
+ * (migration 0012) joined with its campaign's (migration 0017: the campaign's rules are part of what
+ * its codes grant). A campaign's change moves one row's version, not every code's.
+ */
+export const VOUCHER_VERSION_SQL = (alias: string) =>
+  `${alias}.definition_version || coalesce((SELECT '.' || c.definition_version FROM campaigns c WHERE c.id = ${alias}.campaign_id), '')`;
 
 export interface AssignmentRow {
   id: string;
@@ -74,8 +85,8 @@ export function rowToVoucher(row: VoucherRow, assignments: AssignmentRow[]): Vou
   return {
     id: row.id,
     code: row.code,
-    campaign: null,
-    campaign_id: null,
+    campaign: row.campaign ?? null,
+    campaign_id: row.campaign_id ?? null,
     category: null,
     category_id: null,
     categories: [],
@@ -163,6 +174,8 @@ export async function listVouchers(
     where.push('holder_id IN (SELECT id FROM customers WHERE id = ? OR source_id = ?)');
     params.push(q.customer, q.customer);
   }
+  add('campaign_id = (SELECT id FROM campaigns WHERE name = ?)', q.campaign);
+  add('campaign_id = ?', q.campaignId);
   add('id IN (SELECT value FROM json_each(?))', q.ids === undefined ? undefined : JSON.stringify(q.ids));
   add('created_at < ?', q.createdBefore);
   add('created_at > ?', q.createdAfter);
@@ -357,11 +370,16 @@ export function insertAssignment(db: D1Database, row: AssignmentRow): D1Prepared
 /** A voucher by its exact code and the rules assigned to it, read together (one batch). */
 export async function definitionRows(db: D1Database, code: string): Promise<{ row: VoucherRow; rules: RuleRow[] } | null> {
   const [voucher, rules] = await db.batch<Record<string, unknown>>([
-    db.prepare('SELECT * FROM vouchers WHERE code = ?').bind(code),
+    db.prepare(`SELECT v.*, ${VOUCHER_VERSION_SQL('v')} AS definition_version FROM vouchers v WHERE v.code = ?`).bind(code),
+    // The voucher's own rules, then its campaign's (migration 0017): all of them judge its codes.
     db
       .prepare(
-        `SELECT r.* FROM validation_rules r JOIN validation_rule_assignments a ON a.rule_id = r.id
-         JOIN vouchers v ON v.id = a.related_object_id WHERE v.code = ? ORDER BY a.created_at`,
+        `SELECT r.*, 0 AS level, a.created_at AS assigned_at FROM validation_rule_assignments a JOIN validation_rules r ON r.id = a.rule_id
+         WHERE a.related_object_id = (SELECT id FROM vouchers WHERE code = ?1)
+         UNION ALL
+         SELECT r.*, 1, ca.created_at FROM campaign_rule_assignments ca JOIN validation_rules r ON r.id = ca.rule_id
+         WHERE ca.campaign_id = (SELECT campaign_id FROM vouchers WHERE code = ?1)
+         ORDER BY level, assigned_at`,
       )
       .bind(code),
   ]);
@@ -372,7 +390,10 @@ export async function definitionRows(db: D1Database, code: string): Promise<{ ro
 /** The live state of vouchers by code, as validate and redeem read it with the visitor. */
 export function selectLiveVouchers(db: D1Database, codes: string[]): D1PreparedStatement {
   return db
-    .prepare('SELECT id, code, quantity, redeemed_quantity, active, definition_version, holder_id FROM vouchers WHERE code IN (SELECT value FROM json_each(?))')
+    .prepare(
+      `SELECT v.id, v.code, v.quantity, v.redeemed_quantity, v.active, ${VOUCHER_VERSION_SQL('v')} AS definition_version, v.holder_id
+       FROM vouchers v WHERE v.code IN (SELECT value FROM json_each(?))`,
+    )
     .bind(JSON.stringify(codes));
 }
 

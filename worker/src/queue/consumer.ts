@@ -1,6 +1,8 @@
 import { isAlreadyApplied, markApplied, recordDeadLetters, validationAttemptStatements } from '../db/queued-writes';
 import { profileLinks } from '../db/tracking';
 import type { Env } from '../env';
+import { failGeneration } from '../db/campaigns';
+import { runCampaignCodes } from '../services/campaigns';
 import { failImport, type JobOutcome, type StatementBudget, writeImportChunk } from '../services/customer-import';
 import { customerEventStatements, profileEventStatements } from '../services/events';
 import { type ActiveSegment, loadActiveSegments } from '../services/membership';
@@ -58,6 +60,7 @@ const JOBS: { [K in JobKind]: JobRunner<MessageOf<K>> } = {
   import_chunk: (env, m, context) => writeImportChunk(env.DB, m, context.segments, context.budget),
   segment_sync: segmentWalk,
   segment_recompute: segmentWalk,
+  campaign_codes: (env, m, context) => runCampaignCodes(env, m, context.budget),
 };
 
 /** D1 statements per batch, and per delivery (Workers allow 1,000 queries an invocation): the rest is retried. */
@@ -94,6 +97,8 @@ export async function consumeWrites(batch: MessageBatch<unknown>, env: Env): Pro
     );
     // An import missing a chunk cannot finish: say so on its action.
     for (const m of batch.messages) if (isWriteMessage(m.body) && m.body.kind === 'import_chunk') await failImport(env.DB, m.body.action_id);
+    // Nor can a campaign's generation whose message gave up.
+    for (const m of batch.messages) if (isWriteMessage(m.body) && m.body.kind === 'campaign_codes') await failGeneration(env.DB, m.body.campaign_id).run();
     batch.ackAll();
     return;
   }

@@ -75,10 +75,15 @@ export interface SegmentRecomputeMessage extends Envelope<'segment_recompute'> {
   after: number;
 }
 
+/** Generate a campaign's codes up to its target, from where D1 says it stands (services/campaigns.ts). */
+export interface CampaignCodesMessage extends Envelope<'campaign_codes'> {
+  campaign_id: string;
+}
+
 /** What a validate or a track records: D1 statements, batched with the other messages of a delivery. */
 export type RecordMessage = ValidationAttemptMessage | ProfileEventMessage | CustomerEventMessage;
 /** Long work in pieces: each message is run by itself (success: ack; failure: retry). */
-export type JobMessage = ImportChunkMessage | SegmentSyncMessage | SegmentRecomputeMessage;
+export type JobMessage = ImportChunkMessage | SegmentSyncMessage | SegmentRecomputeMessage | CampaignCodesMessage;
 
 export type WriteMessage = RecordMessage | JobMessage;
 export type WriteKind = WriteMessage['kind'];

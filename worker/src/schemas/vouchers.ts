@@ -10,16 +10,16 @@ const cents = z.number().int('must be an integer number of cents').min(0).max(1_
  * An object that refuses keys it does not know. A voucher field the spec defines but this service
  * does not implement must be a 400, never silently dropped: a dropped restriction fails open.
  */
-const strictObject = <T extends z.ZodRawShape>(shape: T) =>
+export const strictObject = <T extends z.ZodRawShape>(shape: T) =>
   z.strictObject(shape, {
     error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}` : undefined),
   });
 
 /** A field of the spec that this service does not implement: accepted only empty (as it echoes it back). */
-const unsupported = (why: string) => z.null({ error: `not supported: ${why}` }).optional();
+export const unsupported = (why: string) => z.null({ error: `not supported: ${why}` }).optional();
 
 /** A field this service computes (counters, links, timestamps): accepted so that a voucher read from the API can be sent back, and ignored. */
-const readOnly = z.unknown().optional().describe('read-only; ignored');
+export const readOnly = z.unknown().optional().describe('read-only; ignored');
 
 const noFormula = unsupported('discount formulas');
 const notDynamic = z.literal(false, { error: 'not supported: dynamic (formula) discounts' }).nullable().optional();
@@ -77,7 +77,7 @@ const unitDiscount = strictObject({
   }
 });
 
-const discountSchema = z
+export const discountSchema = z
   .discriminatedUnion('type', [
     strictObject({
       type: z.literal('AMOUNT'),
@@ -109,7 +109,7 @@ const discountSchema = z
   // Stored as the engine reads it (shared/types Discount): absent rather than null limits.
   .transform((d) => Object.fromEntries(Object.entries(d).filter(([k, v]) => !(v === null && (k === 'aggregated_amount_limit' || k === 'product' || k === 'sku')))) as Discount);
 
-const isoDate = isoDateParam.nullable();
+export const isoDate = isoDateParam.nullable();
 
 /** Codes: what the official SDK sends after its clean-up, bounded and printable. */
 export const codeSchema = z
@@ -121,13 +121,13 @@ export const codeSchema = z
 /** The official SDK strips \r \n \t \f \v and trims; inner spaces survive. */
 export const cleanCode = (code: string): string => code.replace(/[\r\n\t\f\v]/g, '').trim();
 
-const isoDuration = z
+export const isoDuration = z
   .string()
   .max(40)
   .refine((text) => parseIsoDuration(text) !== null, 'must be a non-zero ISO-8601 duration in whole units, e.g. P2D or PT1H');
 
 /** 0 Sunday … 6 Saturday (OA ValidityDayOfWeek); kept sorted and without repeats. */
-const daysOfWeek = z
+export const daysOfWeek = z
   .array(z.number().int().min(0, 'must be 0 (Sunday) to 6 (Saturday)').max(6, 'must be 0 (Sunday) to 6 (Saturday)'))
   .min(1, 'must name at least one day (omit the field for every day)')
   .max(7)
@@ -135,7 +135,7 @@ const daysOfWeek = z
 
 const timeOfDay = z.string().refine((text) => parseTimeOfDay(text) !== null, 'must be HH:mm (00:00 to 23:59)');
 
-const validityHoursSchema = strictObject({
+export const validityHoursSchema = strictObject({
   daily: z
     .array(
       strictObject({ start_time: timeOfDay, expiration_time: timeOfDay, days_of_week: daysOfWeek }).refine(
@@ -160,8 +160,10 @@ const voucherFields = {
   // quantity is the one writable member; the others (redeemed_quantity, object, url) are counters and links.
   redemption: z.object({ quantity: z.number().int().min(1).nullable().optional() }).optional(),
   metadata: metadataSchema.nullable().optional(),
-  campaign: unsupported('campaigns'),
-  campaign_id: unsupported('campaigns'),
+  // A code's campaign is set where the code is made (POST /v1/campaigns/{id}/vouchers, import) and
+  // never moves: echoed back by an update, refused by a create (voucherCreateSchema).
+  campaign: readOnly,
+  campaign_id: readOnly,
   category: unsupported('categories'),
   category_id: unsupported('categories'),
   categories: z.array(z.unknown()).max(0, 'not supported: categories').optional(),
@@ -188,6 +190,8 @@ const datesInOrder = (v: { start_date?: number | null; expiration_date?: number 
 export const voucherCreateSchema = strictObject({
   code: z.string().max(200).transform(cleanCode).pipe(codeSchema).optional(),
   ...voucherFields,
+  campaign: unsupported('campaign here; add codes to a campaign with POST /v1/campaigns/{id}/vouchers'),
+  campaign_id: unsupported('campaign here; add codes to a campaign with POST /v1/campaigns/{id}/vouchers'),
   // Rules assigned in the same write as the voucher (SDK VouchersCreateParameters.validation_rules).
   validation_rules: z.array(z.string().min(1).max(100)).max(10).nullable().optional(),
 })
@@ -221,8 +225,9 @@ export const voucherListQuerySchema = strictObject({
   created_at: beforeAfter.optional(),
   updated_at: beforeAfter.optional(),
   order: z.enum(VOUCHER_LIST_ORDERS).optional(),
-  campaign: z.never({ error: 'not supported: campaigns' }).optional(),
-  campaign_id: z.never({ error: 'not supported: campaigns' }).optional(),
+  // OA GET /v1/vouchers `campaign` (name) and `campaign_id` (readOnly-openAPI.json, /v1/vouchers parameters).
+  campaign: z.string().min(1).max(255).optional(),
+  campaign_id: z.string().min(1).max(100).optional(),
   category: z.never({ error: 'not supported: categories' }).optional(),
   filters: z.never({ error: 'not supported: advanced filters (use code, ids, created_at, updated_at)' }).optional(),
 }).transform((q) => ({
@@ -232,6 +237,8 @@ export const voucherListQuerySchema = strictObject({
   code: q.code,
   ids: q.ids,
   customer: q.customer,
+  campaign: q.campaign,
+  campaignId: q.campaign_id,
   createdBefore: q.created_at?.before,
   createdAfter: q.created_at?.after,
   updatedBefore: q.updated_at?.before,

@@ -62,6 +62,9 @@ export async function createVoucher(env: Bindings, input: VoucherCreate): Promis
       definition_version: '',
       // A publication hands it to a customer (setVoucherHolder); a new voucher has no holder.
       holder_id: null,
+      // Codes of a campaign are made by the campaign routes (services/campaigns.ts).
+      campaign_id: null,
+      campaign: null,
       validity_timeframe: jsonOrNull(input.validity_timeframe),
       validity_day_of_week: jsonOrNull(input.validity_day_of_week),
       validity_hours: jsonOrNull(input.validity_hours),

@@ -1,0 +1,125 @@
+import type { PublicationListQuery } from '../schemas/publications';
+import type { VoucherRow } from './vouchers';
+
+export interface PublicationRow {
+  id: string;
+  voucher_id: string;
+  customer_id: string;
+  campaign_id: string | null;
+  source_id: string | null;
+  channel: string;
+  metadata: string;
+  created_at: number;
+}
+
+/** Which code a publication hands out: a free code of a campaign, or one given code. */
+export type PublicationTarget = { campaignId: string; joinOnce: boolean } | { voucher: string };
+
+export interface PublicationWrite {
+  id: string;
+  customerId: string;
+  sourceId: string | null;
+  channel: string;
+  metadata: string;
+  now: number;
+}
+
+/**
+ * A publication in one batch of two statements, so that no code is ever handed to two customers:
+ *
+ * 1. the publication's insert chooses the code: a campaign's code that nobody holds (and, with
+ *    join_once, only while the customer holds none of the campaign's), or the given code when nobody
+ *    else holds it;
+ * 2. the conditional setVoucherHolder (claimVoucherHolder) makes the customer its holder.
+ *
+ * D1 runs a batch's statements in one transaction and batches one after another, so between the
+ * choice and the claim no other publication runs: two concurrent publications can never choose the
+ * same free code. RETURNING: the publication (none chosen: no code suitable) and the voucher.
+ */
+export function publishStatements(db: D1Database, target: PublicationTarget, p: PublicationWrite): D1PreparedStatement[] {
+  const insert =
+    'campaignId' in target
+      ? db
+          .prepare(
+            `INSERT INTO publications (id, voucher_id, customer_id, campaign_id, source_id, channel, metadata, created_at)
+             SELECT ?1, v.id, ?2, v.campaign_id, ?3, ?4, ?5, ?6 FROM vouchers v
+             WHERE v.campaign_id = ?7 AND v.holder_id IS NULL
+               AND (?8 = 0 OR NOT EXISTS (SELECT 1 FROM vouchers h WHERE h.campaign_id = ?7 AND h.holder_id = ?2))
+             LIMIT 1
+             RETURNING *`,
+          )
+          .bind(p.id, p.customerId, p.sourceId, p.channel, p.metadata, p.now, target.campaignId, target.joinOnce ? 1 : 0)
+      : db
+          .prepare(
+            `INSERT INTO publications (id, voucher_id, customer_id, campaign_id, source_id, channel, metadata, created_at)
+             SELECT ?1, v.id, ?2, v.campaign_id, ?3, ?4, ?5, ?6 FROM vouchers v
+             WHERE v.id = (SELECT id FROM vouchers WHERE code = ?7 OR id = ?7 ORDER BY code = ?7 DESC LIMIT 1)
+               AND (v.holder_id IS NULL OR v.holder_id = ?2)
+             RETURNING *`,
+          )
+          .bind(p.id, p.customerId, p.sourceId, p.channel, p.metadata, p.now, target.voucher);
+  return [insert, claimVoucherHolder(db, p.id, p.customerId, p.now)];
+}
+
+/**
+ * setVoucherHolder's conditional variant (db/vouchers.ts): the voucher the publication chose gets
+ * its holder only if it has none yet (or already is this customer's). RETURNING the voucher.
+ */
+export function claimVoucherHolder(db: D1Database, publicationId: string, customerId: string, now: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE vouchers SET holder_id = ?1, updated_at = ?2
+       WHERE id = (SELECT voucher_id FROM publications WHERE id = ?3) AND (holder_id IS NULL OR holder_id = ?1)
+       RETURNING *`,
+    )
+    .bind(customerId, now, publicationId);
+}
+
+/** The customer's first publication of a campaign and its voucher (join_once hands it out again). */
+export async function publicationOfCustomer(db: D1Database, customerId: string, campaignId: string): Promise<{ publication: PublicationRow; voucher: VoucherRow } | null> {
+  const [pub, voucher] = await db.batch<Record<string, unknown>>([
+    db.prepare('SELECT * FROM publications WHERE customer_id = ? AND campaign_id = ? ORDER BY created_at, id LIMIT 1').bind(customerId, campaignId),
+    db
+      .prepare(
+        `SELECT * FROM vouchers WHERE id = (SELECT voucher_id FROM publications WHERE customer_id = ? AND campaign_id = ? ORDER BY created_at, id LIMIT 1)`,
+      )
+      .bind(customerId, campaignId),
+  ]);
+  const publication = pub?.results[0] as unknown as PublicationRow | undefined;
+  const v = voucher?.results[0] as unknown as VoucherRow | undefined;
+  return publication && v ? { publication, voucher: v } : null;
+}
+
+export type PublicationListRow = PublicationRow & { code: string; campaign: string | null; discount: string };
+
+/** One page of publications with their codes, and the total: one batch. */
+export async function listPublications(db: D1Database, q: PublicationListQuery): Promise<{ rows: PublicationListRow[]; total: number }> {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (q.customer !== undefined) {
+    where.push('p.customer_id IN (SELECT id FROM customers WHERE id = ? OR source_id = ?)');
+    params.push(q.customer, q.customer);
+  }
+  if (q.campaign !== undefined) {
+    where.push('p.campaign_id IN (SELECT id FROM campaigns WHERE id = ? OR name = ?)');
+    params.push(q.campaign, q.campaign);
+  }
+  if (q.voucher !== undefined) {
+    where.push('v.code = ?');
+    params.push(q.voucher);
+  }
+  if (q.sourceId !== undefined) {
+    where.push('p.source_id = ?');
+    params.push(q.sourceId);
+  }
+  // Every stored publication succeeded; a FAILURE filter matches none.
+  if (q.result === 'FAILURE') where.push('0');
+  const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const from = 'FROM publications p JOIN vouchers v ON v.id = p.voucher_id';
+  const order = q.order === 'created_at' ? 'p.created_at ASC, p.id ASC' : 'p.created_at DESC, p.id DESC';
+  const [page, count] = await db.batch<Record<string, unknown>>([
+    db.prepare(`SELECT p.*, v.code, v.campaign, v.discount ${from} ${filter} ORDER BY ${order} LIMIT ? OFFSET ?`).bind(...params, q.limit, (q.page - 1) * q.limit),
+    db.prepare(`SELECT count(*) AS total ${from} ${filter}`).bind(...params),
+  ]);
+  return { rows: (page?.results ?? []) as unknown as PublicationListRow[], total: Number(count?.results[0]?.total ?? 0) };
+}

@@ -1,0 +1,16 @@
+import { Hono } from 'hono';
+import type { AppBindings } from '../env';
+import { invalidQueryParams } from '../errors';
+import { parseQuery } from '../lib/qs';
+import { parseInput, parseJsonBody } from '../lib/validation';
+import { publicationCreateQuerySchema, publicationCreateSchema, publicationListQuerySchema } from '../schemas/publications';
+import * as service from '../services/publications';
+
+const query = (url: string) => parseQuery(new URL(url).searchParams);
+
+export const publicationRoutes = new Hono<AppBindings>()
+  .post('/', async (c) => {
+    const { join_once } = parseInput(publicationCreateQuerySchema, query(c.req.url), invalidQueryParams);
+    return c.json(await service.createPublication(c.env, await parseJsonBody(c, publicationCreateSchema), join_once));
+  })
+  .get('/', async (c) => c.json(await service.listPublications(c.env.DB, parseInput(publicationListQuerySchema, query(c.req.url), invalidQueryParams))));

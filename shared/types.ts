@@ -254,7 +254,7 @@ export interface ValidationRuleAssignment {
   id: string;
   rule_id: string;
   related_object_id: string;
-  related_object_type: 'voucher';
+  related_object_type: 'voucher' | 'campaign';
   created_at: string;
   object: 'validation_rules_assignment';
 }

@@ -222,3 +222,30 @@ describe('campaigns', () => {
     expect((await api('POST', '/v1/campaigns', { name: 'Dup', voucher: { discount } })).status).toBe(409);
   });
 });
+
+describe('validation rules assigned to a campaign', () => {
+  it('assigns with the spec body and the SDK body {campaign}, lists and removes the assignment; its codes follow', async () => {
+    const c = await createCampaign({ name: 'Assigned', vouchers_count: 2 });
+    await generated(c.id as string);
+    const [code] = (await campaignCodes('Assigned')).map((v) => v.code as string);
+    const rule = await json(await api('POST', '/v1/validation-rules', { name: 'min 50', rules: { '1': { name: 'order.amount', conditions: { $more_than: [5000] } }, logic: '1' } }));
+    const validate = () => api('POST', `/v1/vouchers/${code}/validate`, { order: { amount: 1000 } }).then(json);
+    expect(await validate()).toMatchObject({ valid: true });
+
+    // OA ValidationRulesAssignmentsCreateRequestBody (readOnly-openAPI.json:L29673): related_object_type 'campaign'.
+    const res = await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'campaign', related_object_id: c.id });
+    expect(res.status).toBe(200);
+    const assignment = await json(res);
+    expect(assignment).toMatchObject({ rule_id: rule.id, related_object_id: c.id, related_object_type: 'campaign', object: 'validation_rules_assignment' });
+    expect(await validate()).toMatchObject({ valid: false });
+    // SDK ValidationRules.d.ts:38 {campaign}: the same assignment again is a 409.
+    expect((await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { campaign: 'Assigned' })).status).toBe(409);
+
+    expect(await json(await api('GET', `/v1/validation-rules/${rule.id}`))).toMatchObject({ assignments_count: 1 });
+    expect(await json(await api('GET', `/v1/validation-rules-assignments?related_object_id=Assigned`))).toMatchObject({ total: 1, data: [{ id: assignment.id }] });
+    expect(await json(await api('GET', '/v1/campaigns/Assigned'))).toMatchObject({ validation_rules_assignments: { total: 1 } });
+
+    expect((await api('DELETE', `/v1/validation-rules/${rule.id}/assignments/${assignment.id}`)).status).toBe(204);
+    expect(await validate()).toMatchObject({ valid: true });
+  });
+});

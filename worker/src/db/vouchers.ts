@@ -70,7 +70,7 @@ export function rowToAssignment(row: AssignmentRow): ValidationRuleAssignment {
     id: row.id,
     rule_id: row.rule_id,
     related_object_id: row.related_object_id,
-    related_object_type: 'voucher',
+    related_object_type: row.related_object_type === 'campaign' ? 'campaign' : 'voucher',
     created_at: toIso(row.created_at),
     object: 'validation_rules_assignment',
   };
@@ -266,7 +266,12 @@ export function deleteRule(db: D1Database, id: string): D1PreparedStatement {
   return db.prepare('DELETE FROM validation_rules WHERE id = ?').bind(id);
 }
 
-const ASSIGNMENTS_COUNT = '(SELECT count(*) FROM validation_rule_assignments a WHERE a.rule_id = r.id) AS assignments';
+const ASSIGNMENTS_COUNT =
+  '((SELECT count(*) FROM validation_rule_assignments a WHERE a.rule_id = r.id) + (SELECT count(*) FROM campaign_rule_assignments a WHERE a.rule_id = r.id)) AS assignments';
+
+/** Every assignment, to a voucher or to a campaign (migration 0017), in the AssignmentRow shape. */
+const ALL_ASSIGNMENTS = `(SELECT id, rule_id, related_object_type, related_object_id, created_at FROM validation_rule_assignments
+  UNION ALL SELECT id, rule_id, 'campaign', campaign_id, created_at FROM campaign_rule_assignments)`;
 
 const RULE_ORDER_BY: Record<ValidationRuleListQuery['order'], string> = {
   created_at: 'r.created_at ASC, r.id ASC',
@@ -300,7 +305,8 @@ export function updateRule(db: D1Database, id: string, patch: RulePatch, now: nu
   return db
     .prepare(
       `UPDATE validation_rules SET ${clauses.join(', ')} WHERE id = ?
-       RETURNING *, (SELECT count(*) FROM validation_rule_assignments a WHERE a.rule_id = validation_rules.id) AS assignments`,
+       RETURNING *, (SELECT count(*) FROM validation_rule_assignments a WHERE a.rule_id = validation_rules.id)
+         + (SELECT count(*) FROM campaign_rule_assignments a WHERE a.rule_id = validation_rules.id) AS assignments`,
     )
     .bind(...set.map(([, v]) => v as string | null), now, id);
 }
@@ -329,33 +335,31 @@ export async function listAssignments(
     params.push(q.ruleId);
   }
   if (q.relatedObjectId !== undefined) {
-    where.push('related_object_id IN (SELECT id FROM vouchers WHERE id = ? OR code = ?)');
-    params.push(q.relatedObjectId, q.relatedObjectId);
+    where.push('(related_object_id IN (SELECT id FROM vouchers WHERE id = ? OR code = ?) OR related_object_id IN (SELECT id FROM campaigns WHERE id = ? OR name = ?))');
+    params.push(q.relatedObjectId, q.relatedObjectId, q.relatedObjectId, q.relatedObjectId);
   }
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const order = q.order === 'created_at' ? 'created_at ASC, id ASC' : 'created_at DESC, id DESC';
   const [page, count] = await db.batch<Record<string, unknown>>([
     db
-      .prepare(`SELECT * FROM validation_rule_assignments ${filter} ORDER BY ${order} LIMIT ? OFFSET ?`)
+      .prepare(`SELECT * FROM ${ALL_ASSIGNMENTS} ${filter} ORDER BY ${order} LIMIT ? OFFSET ?`)
       .bind(...params, q.limit, (q.page - 1) * q.limit),
-    db.prepare(`SELECT count(*) AS total FROM validation_rule_assignments ${filter}`).bind(...params),
+    db.prepare(`SELECT count(*) AS total FROM ${ALL_ASSIGNMENTS} ${filter}`).bind(...params),
   ]);
   return { rows: (page?.results ?? []) as unknown as AssignmentRow[], total: Number(count?.results[0]?.total ?? 0) };
 }
 
-/** An assignment of a rule, with the code of its voucher (whose cached definition embeds the rule). */
-export function findAssignment(db: D1Database, ruleId: string, assignmentId: string): Promise<(AssignmentRow & { code: string }) | null> {
-  return db
-    .prepare(
-      `SELECT a.*, v.code FROM validation_rule_assignments a JOIN vouchers v ON v.id = a.related_object_id
-       WHERE a.id = ? AND a.rule_id = ?`,
-    )
-    .bind(assignmentId, ruleId)
-    .first();
+/** An assignment of a rule, to a voucher or to a campaign. */
+export function findAssignment(db: D1Database, ruleId: string, assignmentId: string): Promise<AssignmentRow | null> {
+  return db.prepare(`SELECT * FROM ${ALL_ASSIGNMENTS} WHERE id = ? AND rule_id = ?`).bind(assignmentId, ruleId).first();
 }
 
-export function deleteAssignment(db: D1Database, id: string): D1PreparedStatement {
-  return db.prepare('DELETE FROM validation_rule_assignments WHERE id = ?').bind(id);
+/** Ids are unique across both tables (asgm_ + 24 random characters): the one holding it loses it. */
+export function deleteAssignment(db: D1Database, id: string): D1PreparedStatement[] {
+  return [
+    db.prepare('DELETE FROM validation_rule_assignments WHERE id = ?').bind(id),
+    db.prepare('DELETE FROM campaign_rule_assignments WHERE id = ?').bind(id),
+  ];
 }
 
 export function insertAssignment(db: D1Database, row: AssignmentRow): D1PreparedStatement {

@@ -24,8 +24,8 @@ export const validationRuleRoutes = new Hono<AppBindings>()
     return c.body(null, 204);
   })
   .post('/:id/assignments', async (c) => {
-    const { voucher } = await parseJsonBody(c, assignmentCreateSchema);
-    return c.json(await service.assignValidationRule(c.env, c.req.param('id'), voucher));
+    const target = await parseJsonBody(c, assignmentCreateSchema);
+    return c.json(await service.assignValidationRule(c.env, c.req.param('id'), target));
   })
   .get('/:id/assignments', async (c) => {
     const query = parseInput(ruleAssignmentListQuerySchema, c.req.query(), invalidQueryParams);

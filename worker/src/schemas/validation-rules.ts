@@ -101,30 +101,40 @@ export const validationRuleUpdateSchema = ruleObject({
 });
 export type ValidationRuleUpdate = z.output<typeof validationRuleUpdateSchema>;
 
-const onlyVouchers = 'not supported: only vouchers can have validation rules here';
+const notPromotions = 'not supported: promotion tiers (assign rules to vouchers and campaigns)';
 
 /**
  * POST /v1/validation-rules/{id}/assignments in both of its spellings: the spec's
- * `{related_object_type (default 'voucher'), related_object_id}` (OA
+ * `{related_object_type ('voucher' by default, or 'campaign'), related_object_id}` (OA
  * ValidationRulesAssignmentsCreateRequestBody, readOnly-openAPI.json:L29673) and the official SDK's
- * `{voucher}` (SDK ValidationRules.d.ts:38). Either names a voucher by code or id.
+ * `{voucher}` / `{campaign}` (SDK ValidationRules.d.ts:38). A voucher by code or id, a campaign by
+ * id or name; a campaign's rules judge every code of it (migration 0017).
  */
 export const assignmentCreateSchema = z
   .strictObject({
-    related_object_type: z.literal('voucher', { error: onlyVouchers }).nullable().optional(),
-    related_object_id: z.string().min(1).max(100).optional(),
+    related_object_type: z.enum(['voucher', 'campaign'], { error: 'must be voucher or campaign (promotion tiers are not supported)' }).nullable().optional(),
+    related_object_id: z.string().min(1).max(200).optional(),
     voucher: z.string().min(1).max(100).optional(),
-    campaign: z.never({ error: onlyVouchers }).optional(),
-    promotion_tier: z.never({ error: onlyVouchers }).optional(),
+    campaign: z.string().min(1).max(200).optional(),
+    promotion_tier: z.never({ error: notPromotions }).optional(),
   })
   .superRefine((body, ctx) => {
-    if (body.voucher !== undefined && body.related_object_id !== undefined && body.voucher !== body.related_object_id) {
-      ctx.addIssue({ code: 'custom', path: ['voucher'], message: 'names another voucher than related_object_id; give one of them' });
-    } else if (body.voucher === undefined && body.related_object_id === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['related_object_id'], message: 'required (or voucher): the code or id of the voucher' });
+    const named = [body.voucher, body.campaign].filter((v) => v !== undefined).length;
+    if (named > 1) ctx.addIssue({ code: 'custom', path: ['campaign'], message: 'give a voucher or a campaign, not both' });
+    const shortcut = body.voucher !== undefined ? 'voucher' : body.campaign !== undefined ? 'campaign' : undefined;
+    const shortcutId = body.voucher ?? body.campaign;
+    if (shortcut && body.related_object_type && body.related_object_type !== shortcut) {
+      ctx.addIssue({ code: 'custom', path: ['related_object_type'], message: `is ${body.related_object_type} but the body names a ${shortcut}` });
+    } else if (shortcutId !== undefined && body.related_object_id !== undefined && shortcutId !== body.related_object_id) {
+      ctx.addIssue({ code: 'custom', path: [shortcut as string], message: 'names another object than related_object_id; give one of them' });
+    } else if (shortcutId === undefined && body.related_object_id === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['related_object_id'], message: 'required (or voucher / campaign): the code or id of the voucher, or the id or name of the campaign' });
     }
   })
-  .transform((body) => ({ voucher: (body.voucher ?? body.related_object_id) as string }));
+  .transform((body) => ({
+    type: (body.campaign !== undefined ? 'campaign' : body.voucher !== undefined ? 'voucher' : (body.related_object_type ?? 'voucher')) as 'voucher' | 'campaign',
+    ref: (body.voucher ?? body.campaign ?? body.related_object_id) as string,
+  }));
 
 const pageFields = { limit: intParam(1, 100).optional(), page: intParam(1, 100).optional() };
 

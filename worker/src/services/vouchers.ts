@@ -6,6 +6,7 @@ import { apiError, invalidPayload, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import type { AssignmentListQuery, ValidationRuleListQuery, ValidationRuleUpdate } from '../schemas/validation-rules';
 import type { VoucherCreate, VoucherListQuery, VoucherUpdate } from '../schemas/vouchers';
+import { findCampaign, insertCampaignAssignment } from '../db/campaigns';
 import { d1Refusal } from '../db/errors';
 
 type Bindings = Pick<Env, 'DB' | 'CACHE'>;
@@ -229,23 +230,32 @@ const assignmentJson = (row: vouchersDb.AssignmentRow) => {
   return { ...assignment, updated_at: assignment.created_at };
 };
 
-/** POST /v1/validation-rules/{id}/assignments: the voucher named by code or id. */
-export async function assignValidationRule(env: Bindings, ruleId: string, voucherRef: string) {
+/**
+ * POST /v1/validation-rules/{id}/assignments: the voucher named by code or id, or the campaign by
+ * id or name (its codes' definitions take the rule through the campaign's version, migration 0017).
+ */
+export async function assignValidationRule(env: Bindings, ruleId: string, target: { type: 'voucher' | 'campaign'; ref: string }) {
   if (!(await vouchersDb.findRule(env.DB, ruleId))) throw notFound('validation_rules', ruleId);
-  const voucher = await requireVoucher(env.DB, voucherRef);
-  const row: vouchersDb.AssignmentRow = {
-    id: randomId('asgm_'),
-    rule_id: ruleId,
-    related_object_type: 'voucher',
-    related_object_id: voucher.id,
-    created_at: Date.now(),
-  };
+  const now = Date.now();
+  let row: vouchersDb.AssignmentRow;
+  let insert: D1PreparedStatement;
+  let name: string;
+  if (target.type === 'campaign') {
+    const campaign = await findCampaign(env.DB, target.ref).first<{ id: string; name: string }>();
+    if (!campaign) throw notFound('campaign', target.ref);
+    row = { id: randomId('asgm_'), rule_id: ruleId, related_object_type: 'campaign', related_object_id: campaign.id, created_at: now };
+    insert = insertCampaignAssignment(env.DB, { id: row.id, rule_id: ruleId, campaign_id: campaign.id, created_at: now });
+    name = `campaign ${campaign.name}`;
+  } else {
+    const voucher = await requireVoucher(env.DB, target.ref);
+    row = { id: randomId('asgm_'), rule_id: ruleId, related_object_type: 'voucher', related_object_id: voucher.id, created_at: now };
+    insert = vouchersDb.insertAssignment(env.DB, row);
+    name = `voucher ${voucher.code}`;
+  }
   try {
-    await vouchersDb.insertAssignment(env.DB, row).run();
+    await insert.run();
   } catch (error) {
-    if (d1Refusal(error) === 'duplicate_assignment') {
-      throw apiError('duplicate_found', `Rule ${ruleId} is already assigned to voucher ${voucher.code}`);
-    }
+    if (d1Refusal(error) === 'duplicate_assignment') throw apiError('duplicate_found', `Rule ${ruleId} is already assigned to ${name}`);
     throw error;
   }
   return assignmentJson(row);
@@ -262,5 +272,5 @@ export async function listAssignments(db: D1Database, query: AssignmentListQuery
 export async function unassignValidationRule(env: Bindings, ruleId: string, assignmentId: string): Promise<void> {
   const assignment = await vouchersDb.findAssignment(env.DB, ruleId, assignmentId);
   if (!assignment) throw notFound('validation_rules_assignment', assignmentId);
-  await vouchersDb.deleteAssignment(env.DB, assignment.id).run();
+  await env.DB.batch(vouchersDb.deleteAssignment(env.DB, assignment.id));
 }

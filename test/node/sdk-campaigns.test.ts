@@ -1,0 +1,109 @@
+import { VoucherifyServerSide } from '@voucherify/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_ENV } from '../test-env';
+import { type LocalWorker, startLocalWorker } from './support/local-worker';
+
+/**
+ * The official SDK drives campaigns and publications (issue 14 items 1-3): campaigns.create / get /
+ * update / list / addVoucher / importVouchers / delete (SDK voucherifysdk.esm.js:L252-L353, paths
+ * /campaigns[/{name}][/vouchers|/import]), vouchers.list({campaign}), distributions.publications.create
+ * (POST /publications with join_once in the body, Distributions.d.ts:L120-L130), then a validate and
+ * a redeem of a published code under the holder rule and a per-customer limit assigned to the
+ * campaign (SDK ValidationRules.d.ts:38 {campaign}).
+ */
+
+let worker: LocalWorker;
+let server: ReturnType<typeof VoucherifyServerSide>;
+
+beforeAll(async () => {
+  worker = await startLocalWorker();
+  server = VoucherifyServerSide({ applicationId: TEST_ENV.APP_ID, secretKey: TEST_ENV.APP_TOKEN, apiUrl: worker.url });
+});
+afterAll(() => worker?.stop());
+
+// The SDK types some bodies narrowly (enums, required fields it does not need on the wire).
+const loose = <T>(body: T) => body as never;
+type Json = Record<string, unknown>;
+
+async function untilGenerated(name: string): Promise<Json> {
+  for (let i = 0; i < 300; i++) {
+    const campaign = (await server.campaigns.get(name)) as unknown as Json;
+    if (campaign.vouchers_generation_status !== 'IN_PROGRESS') return campaign;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name}: generation did not finish`);
+}
+
+async function untilDone(id: string): Promise<Json> {
+  for (let i = 0; i < 300; i++) {
+    const action = (await server.asyncActions.get(id)) as unknown as Json;
+    if (action.status !== 'IN_PROGRESS') return action;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${id}: still in progress`);
+}
+
+describe('@voucherify/sdk: campaigns and publications', () => {
+  it('creates, reads, updates, lists, adds and imports codes, lists them, publishes, validates, redeems and deletes', async () => {
+    const created = await server.campaigns.create(
+      loose({
+        name: 'SDK Lapsed buyers',
+        campaign_type: 'DISCOUNT_COUPONS',
+        type: 'AUTO_UPDATE',
+        join_once: true,
+        vouchers_count: 25,
+        voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 15 }, redemption: { quantity: null }, code_config: { length: 10, charset: 'ABCDEFGHJKLMNPQRSTUVWXYZ', prefix: 'LB-' } },
+      }),
+    );
+    // SDK Campaigns.d.ts CampaignResponse: id, name, campaign_type, vouchers_generation_status, object 'campaign'.
+    expect(created).toMatchObject({ name: 'SDK Lapsed buyers', campaign_type: 'DISCOUNT_COUPONS', join_once: true, object: 'campaign' });
+    expect((await untilGenerated('SDK Lapsed buyers')).vouchers_count).toBe(25);
+
+    const updated = await server.campaigns.update('SDK Lapsed buyers', loose({ description: 'e-mail wave 1', metadata: { wave: 1 } }));
+    expect(updated).toMatchObject({ id: created.id, description: 'e-mail wave 1', metadata: { wave: 1 } });
+    const list = await server.campaigns.list({ limit: 10 });
+    expect(list).toMatchObject({ object: 'list', data_ref: 'campaigns' });
+    expect(list.campaigns.map((c) => c.id)).toContain(created.id);
+
+    const one = await server.campaigns.addVoucher('SDK Lapsed buyers');
+    expect(one).toMatchObject({ campaign: 'SDK Lapsed buyers', object: 'voucher' });
+    expect(one.code).toMatch(/^LB-[A-HJ-NP-Z]{10}$/);
+    const more = (await server.campaigns.addVoucher('SDK Lapsed buyers', {}, { vouchers_count: 4 })) as unknown as { async_action_id: string };
+    expect(await untilDone(more.async_action_id)).toMatchObject({ status: 'DONE' });
+    const imported = await server.campaigns.importVouchers('SDK Lapsed buyers', loose([{ code: 'LB-OWN-1' }, { code: 'LB-OWN-2', metadata: { crm: true } }]));
+    expect(await untilDone(imported.async_action_id)).toMatchObject({ status: 'DONE', result: { done_count: 2, failed_count: 0 } });
+
+    const codes = await server.vouchers.list({ campaign: 'SDK Lapsed buyers', limit: 100 } as never);
+    expect(codes.total).toBe(25 + 1 + 4 + 2);
+    expect(new Set(codes.vouchers.map((v) => v.code)).size).toBe(32);
+
+    // Rules on the campaign: only the holder, once per customer.
+    const holderOnly = await server.validationRules.create({ name: 'holder only', rules: { '1': { name: 'publication.redeemable_by_linked_customer', conditions: { $is: [true] } }, logic: '1' } } as never);
+    const once = await server.validationRules.create({ name: 'once', rules: { '1': { name: 'redemption.count.per_customer', conditions: { $less_than_or_equal: [1] } }, logic: '1' } } as never);
+    await server.validationRules.createAssignment(holderOnly.id, { campaign: 'SDK Lapsed buyers' });
+    await server.validationRules.createAssignment(once.id, { campaign: 'SDK Lapsed buyers' });
+
+    const pub = await server.distributions.publications.create({ campaign: { name: 'SDK Lapsed buyers' }, customer: { source_id: 'sdk-lapsed-1', email: 'lapsed1@example.com' }, channel: 'Email' });
+    // OA PublicationsCreateVoucherResponseBody; SDK DistributionsPublicationsCreateResponse.
+    expect(pub).toMatchObject({ object: 'publication', result: 'SUCCESS', channel: 'Email', voucher: { campaign: 'SDK Lapsed buyers' } });
+    expect(pub.id).toMatch(/^pub_/);
+    const code = pub.voucher.code;
+    // join_once (the campaign's, and the SDK's body field): the same code again.
+    const again = await server.distributions.publications.create({ campaign: { name: 'SDK Lapsed buyers' }, customer: { source_id: 'sdk-lapsed-1' }, join_once: true });
+    expect(again.voucher.code).toBe(code);
+    const other = await server.distributions.publications.create({ campaign: { name: 'SDK Lapsed buyers' }, customer: { source_id: 'sdk-lapsed-2' } });
+    expect(other.voucher.code).not.toBe(code);
+    const listed = await server.distributions.publications.list({ customer: 'sdk-lapsed-1' });
+    expect(listed).toMatchObject({ object: 'list', data_ref: 'publications', total: 1 });
+
+    const as = (source_id: string) => loose({ customer: { source_id }, order: { amount: 10_000 } });
+    expect(await server.validations.validateVoucher(code, as('sdk-lapsed-2'))).toMatchObject({ valid: false, error: { key: 'customer_rules_violated' } });
+    expect(await server.validations.validateVoucher(code, as('sdk-lapsed-1'))).toMatchObject({ valid: true, discount: { type: 'PERCENT', percent_off: 15 } });
+    expect(await server.redemptions.redeem(code, as('sdk-lapsed-1'))).toMatchObject({ result: 'SUCCESS', voucher: { code, campaign: 'SDK Lapsed buyers' }, order: { discount_amount: 1500 } });
+    await expect(server.redemptions.redeem(code, as('sdk-lapsed-1'))).rejects.toMatchObject({ code: 400, key: 'redemption_rules_violated' });
+
+    await server.campaigns.delete('SDK Lapsed buyers');
+    await expect(server.campaigns.get('SDK Lapsed buyers')).rejects.toMatchObject({ code: 404 });
+    await expect(server.vouchers.get(code)).rejects.toMatchObject({ code: 404 });
+  });
+});

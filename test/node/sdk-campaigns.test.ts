@@ -65,7 +65,7 @@ describe('@voucherify/sdk: campaigns and publications', () => {
     expect(list).toMatchObject({ object: 'list', data_ref: 'campaigns' });
     expect(list.campaigns.map((c) => c.id)).toContain(created.id);
 
-    const one = await server.campaigns.addVoucher('SDK Lapsed buyers');
+    const one = (await server.campaigns.addVoucher('SDK Lapsed buyers')) as { code: string };
     expect(one).toMatchObject({ campaign: 'SDK Lapsed buyers', object: 'voucher' });
     expect(one.code).toMatch(/^LB-[A-HJ-NP-Z]{10}$/);
     const more = (await server.campaigns.addVoucher('SDK Lapsed buyers', {}, { vouchers_count: 4 })) as unknown as { async_action_id: string };

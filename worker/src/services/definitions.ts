@@ -29,6 +29,9 @@ export interface VoucherDefinition {
     validity_day_of_week: DayOfWeek[] | null;
     validity_hours: ValidityHours | null;
     metadata: Record<string, unknown>;
+    /** The code's campaign (migration 0017; never changes). Absent in entries cached before it. */
+    campaign_id?: string | null;
+    campaign?: string | null;
   };
   /** Raw rule sets as stored (parsed again on use; parsing is cheap and keeps the cache plain JSON). */
   rules: { id: string; rules: unknown; error: unknown; applicable_to?: ApplicableToRules | null }[];
@@ -77,6 +80,8 @@ async function readDefinition(db: D1Database, code: string): Promise<{ version: 
           expiration_date: row.expiration_date,
           ...vouchersDb.rowValidity(row),
           metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+          campaign_id: row.campaign_id,
+          campaign: row.campaign,
         },
         rules: rules.map((r) => ({
           id: r.id,

@@ -252,8 +252,9 @@ export function validateResponse(
     metadata: voucher.metadata,
     start_date: voucher.start_date === null ? null : toIso(voucher.start_date),
     expiration_date: voucher.expiration_date === null ? null : toIso(voucher.expiration_date),
-    campaign: null,
-    campaign_id: null,
+    // The OA24 validate response's campaign name and id (null for a standalone voucher).
+    campaign: voucher.campaign ?? null,
+    campaign_id: voucher.campaign_id ?? null,
   };
 }
 

@@ -366,7 +366,7 @@ export interface Export {
   created_at: string;
   status: ExportStatus;
   channel: 'API';
-  exported_object: 'customer';
+  exported_object: 'customer' | 'voucher';
   parameters: {
     order: string;
     fields: string[];

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseCsv } from '../../worker/src/lib/csv';
 import { api, call, json, SERVER_HEADERS } from './helpers';
 
 /**
@@ -247,5 +248,34 @@ describe('validation rules assigned to a campaign', () => {
 
     expect((await api('DELETE', `/v1/validation-rules/${rule.id}/assignments/${assignment.id}`)).status).toBe(204);
     expect(await validate()).toMatchObject({ valid: true });
+  });
+});
+
+describe("exporting a campaign's codes", () => {
+  it("exports exported_object 'voucher' for one campaign, every code once, with its holder", async () => {
+    const c = await createCampaign({ name: 'Exported', vouchers_count: 1500 });
+    await createCampaign({ name: 'Not exported', vouchers_count: 7 });
+    await generated(c.id as string);
+    await generated('Not exported');
+    const pub = await json(await api('POST', '/v1/publications', { campaign: 'Exported', customer: { source_id: 'export-holder' } }));
+    // OA ExportVoucherBase (readOnly-openAPI.json "Export Vouchers"): parameters.campaign_id, fields of ExportVoucherFields.
+    const res = await api('POST', '/v1/exports', { exported_object: 'voucher', parameters: { campaign_id: c.id, fields: ['code', 'campaign', 'value', 'discount_type', 'customer_source_id', 'redemption_count'] } });
+    expect(res.status).toBe(200);
+    const exp = await json(res);
+    expect(exp).toMatchObject({ object: 'export', exported_object: 'voucher', status: 'DONE' });
+    const { pathname, search } = new URL((exp.result as { url: string }).url);
+    const csv = await call(pathname + search);
+    expect(csv.status).toBe(200);
+    const lines = [...parseCsv(await csv.text())].map((r) => r.fields as string[]);
+    expect(lines[0]).toEqual(['code', 'campaign', 'value', 'discount_type', 'customer_source_id', 'redemption_count']);
+    const body = lines.slice(1);
+    expect(body).toHaveLength(1500);
+    expect(new Set(body.map((l) => l[0])).size).toBe(1500);
+    expect(body.every((l) => l[1] === 'Exported' && l[2] === '500' && l[3] === 'AMOUNT' && l[5] === '0')).toBe(true);
+    expect(body.filter((l) => l[4] === 'export-holder').map((l) => l[0])).toEqual([(pub.voucher as Json).code]);
+
+    const bad = await api('POST', '/v1/exports', { exported_object: 'voucher', parameters: { fields: ['code', 'gift_balance'] } });
+    expect(bad.status).toBe(400);
+    expect(await json(bad)).toMatchObject({ key: 'invalid_export_fields' });
   });
 });

@@ -1,4 +1,5 @@
 import { CUSTOMER_FIELDS } from '../../../shared/customer-fields';
+import type { VoucherRow } from './vouchers';
 import { type KeysetRange, type Predicate, type RangeEnd, rangeEnd, rangeEndOf, rangePredicate } from './customers';
 
 export interface ExportRow {
@@ -65,4 +66,23 @@ export async function exportRange(
     rangeEnd(db, range),
   ]);
   return { rows: (page?.results ?? []) as unknown as ExportPageRow[], end: rangeEndOf(end) };
+}
+
+export type VoucherExportRow = VoucherRow & { position: number; customer_source_id: string | null };
+
+/**
+ * One page of a voucher export after `after` in insertion order (rowid: codes generated together
+ * share created_at), only the campaign's when `campaignId` is given, each with its holder's source id.
+ */
+export async function voucherExportPage(db: D1Database, campaignId: string | null, after: number, size: number, descending: boolean): Promise<VoucherExportRow[]> {
+  const order = descending ? 'DESC' : 'ASC';
+  const { results } = await db
+    .prepare(
+      `SELECT v.rowid AS position, v.*, (SELECT source_id FROM customers c WHERE c.id = v.holder_id) AS customer_source_id
+       FROM vouchers v WHERE v.rowid ${descending ? '<' : '>'} ? AND (?2 IS NULL OR v.campaign_id = ?2)
+       ORDER BY v.rowid ${order} LIMIT ?3`,
+    )
+    .bind(after, campaignId, size)
+    .all<VoucherExportRow>();
+  return results;
 }

@@ -11,6 +11,20 @@ export const CUSTOMER_EXPORT_FIELDS = ['id', ...CUSTOMER_FIELDS.map((f) => f.col
 export type CustomerExportField = (typeof CUSTOMER_EXPORT_FIELDS)[number];
 
 export const DEFAULT_EXPORT_FIELDS: CustomerExportField[] = ['name', 'source_id'];
+
+/**
+ * The voucher fields an export may list: those of OA ExportVoucherFields (readOnly-openAPI.json,
+ * "Export Voucher Fields") that a DISCOUNT_VOUCHER here has. `customer_id` / `customer_source_id`:
+ * the holder; `metadata.<key>` too.
+ */
+export const VOUCHER_EXPORT_FIELDS = [
+  'id', 'code', 'voucher_type', 'value', 'discount_type', 'discount_effect', 'discount_amount_limit', 'discount_unit_type',
+  'campaign', 'campaign_id', 'start_date', 'expiration_date', 'redemption_quantity', 'redemption_count', 'active',
+  'is_referral_code', 'metadata', 'additional_info', 'customer_id', 'customer_source_id', 'created_at', 'updated_at',
+  'validity_day_of_week', 'validity_timeframe_interval', 'validity_timeframe_duration',
+] as const;
+export type VoucherExportField = (typeof VOUCHER_EXPORT_FIELDS)[number];
+export const DEFAULT_VOUCHER_EXPORT_FIELDS: VoucherExportField[] = ['code', 'voucher_type', 'value', 'discount_type', 'campaign', 'redemption_quantity', 'redemption_count', 'active', 'customer_id'];
 export const EXPORT_ORDERS = ['created_at', '-created_at'] as const;
 export const MAX_EXPORT_FIELDS = 100;
 
@@ -25,6 +39,8 @@ export const exportCreateSchema = z.object({
       order: z.string().max(64).optional(),
       fields: z.array(z.string().min(1).max(200)).max(MAX_EXPORT_FIELDS).optional(),
       filters: z.record(z.string(), z.unknown()).optional(),
+      // OA ExportVoucherBase.parameters.campaign_id: the campaign whose vouchers are exported.
+      campaign_id: z.string().min(1).max(100).optional(),
       /**
        * Not in the OA: cells as stored. By default a cell that would start a spreadsheet formula
        * (= + - @ tab CR) is written with a leading ' (OWASP CSV injection); the import removes it.

@@ -13,9 +13,13 @@ import {
   CUSTOMER_EXPORT_FIELDS,
   type CustomerExportField,
   DEFAULT_EXPORT_FIELDS,
+  DEFAULT_VOUCHER_EXPORT_FIELDS,
   EXPORT_ORDERS,
   type ExportCreate,
+  VOUCHER_EXPORT_FIELDS,
+  type VoucherExportField,
 } from '../schemas/exports';
+import { parseDiscount, rowValidity } from '../db/vouchers';
 import { membersPredicate } from './segments';
 
 // Customer exports. An export stores only its definition; its CSV is generated when the signed
@@ -34,6 +38,8 @@ const MAX_EXPORT_SEGMENTS = 10;
 const TOKEN_PURPOSE = 'export-download';
 
 interface StoredParameters {
+  /** Voucher exports: only this campaign's codes (OA ExportVoucherBase.parameters.campaign_id). */
+  campaign_id?: string;
   order: string;
   fields: string[];
   filters: Record<string, unknown>;
@@ -200,7 +206,7 @@ async function toExport(env: ExportEnv, origin: string, row: exportsDb.ExportRow
     // Nothing to wait for: the file is generated when its URL is fetched.
     status: 'DONE',
     channel: 'API',
-    exported_object: 'customer',
+    exported_object: row.exported_object === 'voucher' ? 'voucher' : 'customer',
     parameters,
     result: { url: await downloadUrl(env, origin, row.id, now) },
     user_id: null,
@@ -209,8 +215,9 @@ async function toExport(env: ExportEnv, origin: string, row: exportsDb.ExportRow
 
 /** POST /v1/exports. Checks everything the download will need, so that a stored export works. */
 export async function createExport(env: ExportEnv, origin: string, input: ExportCreate): Promise<Export> {
+  if (input.exported_object === 'voucher') return createVoucherExport(env, origin, input);
   if (input.exported_object !== 'customer') {
-    throw invalidParams(`exported_object: only "customer" exports are supported, not "${input.exported_object}"`);
+    throw invalidParams(`exported_object: only "customer" and "voucher" exports are supported, not "${input.exported_object}"`);
   }
   const params = input.parameters ?? {};
   const fields = checkFields(params.fields);
@@ -280,6 +287,7 @@ export async function downloadExport(
   if (check !== 'valid') throw apiError('forbidden', 'The download link is not valid.');
   const row = await requireExport(env.DB, id);
   const parameters = JSON.parse(row.parameters) as StoredParameters;
+  if (row.exported_object === 'voucher') return { filename: `${row.id}.csv`, body: voucherCsv(env.DB, id, parameters) };
   // Filters are compiled now (clock-relative conditions mean "now"); a deleted segment is a 404 here.
   const where = await exportPredicate(env.DB, parameters.filters, now);
   const writeRow = cellWriter(parameters.raw_values === true);
@@ -319,4 +327,117 @@ export async function downloadExport(
     },
   });
   return { filename: `${row.id}.csv`, body };
+}
+
+// ---- Voucher exports (exported_object 'voucher': a campaign's codes, issue 14)
+
+const VOUCHER_EXPORT_ORDERS = ['created_at', '-created_at'] as const;
+const VOUCHER_PAGE = 1000;
+
+/** The campaign of a voucher export: parameters.campaign_id, or filters.campaign_id {conditions: {$is|$in: [one id]}}. */
+function voucherExportCampaign(params: NonNullable<ExportCreate['parameters']>): string | undefined {
+  const { campaign_id: filter, junction: _junction, ...rest } = params.filters ?? {};
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) throw invalidParams(`parameters.filters: only campaign_id is supported for vouchers, not ${unknown.map((k) => `"${k}"`).join(', ')}`);
+  if (filter === undefined) return params.campaign_id;
+  const conditions = (filter as { conditions?: Record<string, unknown> } | null)?.conditions ?? {};
+  const values = conditions.$is ?? conditions.$in;
+  const list = Array.isArray(values) ? values : [values];
+  if (Object.keys(conditions).length !== 1 || list.length !== 1 || typeof list[0] !== 'string') {
+    throw invalidParams('parameters.filters.campaign_id: must look like {"conditions": {"$is": ["camp_…"]}} (one campaign)');
+  }
+  if (params.campaign_id !== undefined && params.campaign_id !== list[0]) throw invalidParams('parameters.campaign_id: names another campaign than filters.campaign_id');
+  return list[0] as string;
+}
+
+async function createVoucherExport(env: ExportEnv, origin: string, input: ExportCreate): Promise<Export> {
+  const params = input.parameters ?? {};
+  const fields = params.fields ?? DEFAULT_VOUCHER_EXPORT_FIELDS;
+  const unknown = fields.filter((f) => !(VOUCHER_EXPORT_FIELDS as readonly string[]).includes(f) && !/^metadata\.[^.]{1,100}(\.[^.]{1,100})*$/.test(f));
+  if (fields.length === 0) throw apiError('invalid_export_fields', 'parameters.fields: list at least one field');
+  if (unknown.length > 0) {
+    throw apiError('invalid_export_fields', `parameters.fields: unknown field(s) ${unknown.map((f) => `"${f}"`).join(', ')}; use ${VOUCHER_EXPORT_FIELDS.join(', ')} or metadata.<key>`);
+  }
+  const order = params.order ?? '';
+  if (order !== '' && !(VOUCHER_EXPORT_ORDERS as readonly string[]).includes(order)) throw invalidParams(`parameters.order: must be ${VOUCHER_EXPORT_ORDERS.join(' or ')} for vouchers`);
+  const campaignId = voucherExportCampaign(params);
+  const now = Date.now();
+  const row: exportsDb.ExportRow = {
+    id: randomId('exp_'),
+    exported_object: 'voucher',
+    parameters: JSON.stringify({
+      order,
+      fields,
+      filters: campaignId ? { campaign_id: { conditions: { $in: [campaignId] } } } : {},
+      response_format: 'CSV',
+      ...(campaignId ? { campaign_id: campaignId } : {}),
+      ...(params.raw_values ? { raw_values: true } : {}),
+    } satisfies StoredParameters),
+    channel: 'API',
+    created_at: now,
+    updated_at: null,
+  };
+  await exportsDb.insertExport(env.DB, row).run();
+  return toExport(env, origin, row, now);
+}
+
+function voucherCell(row: exportsDb.VoucherExportRow, field: string): string {
+  if (field.startsWith('metadata.')) return metadataCell(JSON.parse(row.metadata) as Record<string, unknown>, field.slice('metadata.'.length).split('.'));
+  const discount = parseDiscount(row.discount);
+  const instant = (ms: number | null) => (ms === null ? '' : toIso(ms));
+  const known = field as VoucherExportField;
+  switch (known) {
+    case 'id': return row.id;
+    case 'code': return row.code;
+    case 'voucher_type': return row.type;
+    case 'value': {
+      const d = discount as unknown as Record<string, unknown>;
+      return String(d.amount_off ?? d.percent_off ?? d.fixed_amount ?? d.unit_off ?? '');
+    }
+    case 'discount_type': return discount.type;
+    case 'discount_effect': return String(discount.effect ?? '');
+    case 'discount_amount_limit': return String((discount as unknown as Record<string, unknown>).amount_limit ?? '');
+    case 'discount_unit_type': return String((discount as unknown as Record<string, unknown>).unit_type ?? '');
+    case 'campaign': return row.campaign ?? '';
+    case 'campaign_id': return row.campaign_id ?? '';
+    case 'start_date': return instant(row.start_date);
+    case 'expiration_date': return instant(row.expiration_date);
+    case 'redemption_quantity': return row.quantity === null ? '' : String(row.quantity);
+    case 'redemption_count': return String(row.redeemed_quantity);
+    case 'active': return row.active === 1 ? 'true' : 'false';
+    case 'is_referral_code': return 'false';
+    case 'metadata': return row.metadata;
+    case 'additional_info': return row.additional_info ?? '';
+    case 'customer_id': return row.holder_id ?? '';
+    case 'customer_source_id': return row.customer_source_id ?? '';
+    case 'created_at': return instant(row.created_at);
+    case 'updated_at': return instant(row.updated_at);
+    case 'validity_day_of_week': return (rowValidity(row).validity_day_of_week ?? []).join(',');
+    case 'validity_timeframe_interval': return rowValidity(row).validity_timeframe?.interval ?? '';
+    case 'validity_timeframe_duration': return rowValidity(row).validity_timeframe?.duration ?? '';
+  }
+}
+
+/** The voucher CSV, streamed a page of codes at a time (keyset on insertion order). */
+function voucherCsv(db: D1Database, id: string, parameters: StoredParameters): ReadableStream<Uint8Array> {
+  const writeRow = cellWriter(parameters.raw_values === true);
+  const descending = parameters.order === '-created_at';
+  let cursor = descending ? Number.MAX_SAFE_INTEGER : 0;
+  let header: string | null = writeRow(parameters.fields);
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const rows = await exportsDb.voucherExportPage(db, parameters.campaign_id ?? null, cursor, VOUCHER_PAGE, descending);
+        let text = header ?? '';
+        header = null;
+        for (const r of rows) text += writeRow(parameters.fields.map((f) => voucherCell(r, f)));
+        if (text) controller.enqueue(encoder.encode(text));
+        if (rows.length < VOUCHER_PAGE) controller.close();
+        else cursor = (rows.at(-1) as exportsDb.VoucherExportRow).position;
+      } catch (error) {
+        console.error(JSON.stringify({ export_id: id, error: String(error) }));
+        controller.error(error);
+      }
+    },
+  });
 }

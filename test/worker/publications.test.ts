@@ -67,7 +67,8 @@ describe('publications', () => {
   });
 
   it('never hands one code to two customers: 20 concurrent publications of 20 codes, and the 21st is refused', async () => {
-    await campaignWithCodes('Race', 20);
+    // STATIC: "vouchers need to be manually published" (OA CampaignBase.type): no code is made on demand.
+    await campaignWithCodes('Race', 20, { type: 'STATIC' });
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) => publish({ campaign: { name: 'Race', count: 1 }, customer: { source_id: `race-${i}` } })),
     );
@@ -97,6 +98,22 @@ describe('publications', () => {
     const b = await json(await publish({ campaign: 'Open', customer: { source_id: 'once-carol' }, join_once: true }));
     expect((b.voucher as Json).code).toBe((q.voucher as Json).code);
     expect(b.id).toBe(q.id);
+  });
+
+  it('makes a new code for an AUTO_UPDATE campaign without a free one, also for join_once customers racing', async () => {
+    // OA CampaignBase.type AUTO_UPDATE: "vouchers will generate based on set criteria".
+    await campaignWithCodes('Auto', 2, { type: 'AUTO_UPDATE', voucher: { discount, code_config: { prefix: 'AU-', length: 8 } } });
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => publish({ campaign: 'Auto', customer: { source_id: `auto-${i}` } })));
+    expect(results.map((r) => r.status)).toEqual(Array(6).fill(200));
+    const codes = (await Promise.all(results.map(json))).map((b) => (b.voucher as Json).code as string);
+    expect(new Set(codes).size).toBe(6);
+    expect(codes.every((c) => /^AU-/.test(c))).toBe(true);
+    expect(await json(await api('GET', '/v1/campaigns/Auto'))).toMatchObject({ vouchers_count: 6 });
+
+    await campaignWithCodes('Auto once', 0, { type: 'AUTO_UPDATE', join_once: true });
+    const racing = await Promise.all(Array.from({ length: 6 }, () => publish({ campaign: 'Auto once', customer: { source_id: 'auto-once' } })));
+    expect(racing.map((r) => r.status)).toEqual(Array(6).fill(200));
+    expect(new Set((await Promise.all(racing.map(json))).map((b) => (b.voucher as Json).code)).size).toBe(1);
   });
 
   it('publishes a given code; one held by another customer is refused', async () => {

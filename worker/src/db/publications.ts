@@ -13,7 +13,7 @@ export interface PublicationRow {
 }
 
 /** Which code a publication hands out: a free code of a campaign, or one given code. */
-export type PublicationTarget = { campaignId: string; joinOnce: boolean } | { voucher: string };
+export type PublicationTarget = { campaignId: string; joinOnce: boolean } | { voucher: string; joinOnceCampaignId?: string };
 
 export interface PublicationWrite {
   id: string;
@@ -55,9 +55,10 @@ export function publishStatements(db: D1Database, target: PublicationTarget, p: 
              SELECT ?1, v.id, ?2, v.campaign_id, ?3, ?4, ?5, ?6 FROM vouchers v
              WHERE v.id = (SELECT id FROM vouchers WHERE code = ?7 OR id = ?7 ORDER BY code = ?7 DESC LIMIT 1)
                AND (v.holder_id IS NULL OR v.holder_id = ?2)
+               AND (?8 IS NULL OR NOT EXISTS (SELECT 1 FROM vouchers h WHERE h.campaign_id = ?8 AND h.holder_id = ?2))
              RETURNING *`,
           )
-          .bind(p.id, p.customerId, p.sourceId, p.channel, p.metadata, p.now, target.voucher);
+          .bind(p.id, p.customerId, p.sourceId, p.channel, p.metadata, p.now, target.voucher, target.joinOnceCampaignId ?? null);
   return [insert, claimVoucherHolder(db, p.id, p.customerId, p.now)];
 }
 

@@ -6,6 +6,7 @@ import * as vouchersDb from '../db/vouchers';
 import type { Env } from '../env';
 import { apiError, notFound } from '../errors';
 import { randomId } from '../lib/ids';
+import { generateCodes } from '../lib/codes';
 import { toIso } from '../lib/time';
 import type { PublicationCreate, PublicationListQuery } from '../schemas/publications';
 import { createOrUpsertCustomer, getCustomer } from './customers';
@@ -71,30 +72,49 @@ export async function createPublication(env: Bindings, input: PublicationCreate,
     const earlier = await again();
     if (earlier) return earlier;
   }
-  const now = Date.now();
-  const write_: publicationsDb.PublicationWrite = {
-    id: randomId('pub_'),
-    customerId: customer.id,
-    sourceId: input.source_id ?? null,
-    channel: input.channel ?? 'API',
-    metadata: JSON.stringify(input.metadata ?? {}),
-    now,
+  const attempt = async (target: publicationsDb.PublicationTarget) => {
+    const now = Date.now();
+    const write: publicationsDb.PublicationWrite = {
+      id: randomId('pub_'),
+      customerId: customer.id,
+      sourceId: input.source_id ?? null,
+      channel: input.channel ?? 'API',
+      metadata: JSON.stringify(input.metadata ?? {}),
+      now,
+    };
+    const [published, claimed] = await db.batch<Record<string, unknown>>(publicationsDb.publishStatements(db, target, write));
+    const publication = published?.results[0] as unknown as publicationsDb.PublicationRow | undefined;
+    const voucher = claimed?.results[0] as unknown as vouchersDb.VoucherRow | undefined;
+    return publication && voucher ? publicationJson(publication, publicationCustomer(customer), await voucherJson(db, voucher)) : null;
   };
-  const target: publicationsDb.PublicationTarget = campaign ? { campaignId: campaign.id, joinOnce } : { voucher: input.voucher as string };
-  const [published, claimed] = await db.batch<Record<string, unknown>>(publicationsDb.publishStatements(db, target, write_));
-  const publication = published?.results[0] as unknown as publicationsDb.PublicationRow | undefined;
-  const voucher = claimed?.results[0] as unknown as vouchersDb.VoucherRow | undefined;
-  if (publication && voucher) return publicationJson(publication, publicationCustomer(customer), await voucherJson(db, voucher));
-  if (campaign) {
-    // join_once: a concurrent publication gave this customer a code between the look and the batch.
-    const earlier = joinOnce ? await again() : null;
-    if (earlier) return earlier;
-    // OA24 POST /v1/publications 400 (OpenAPI24.json:L66933).
-    throw apiError('no_voucher_suitable_for_publication', "Couldn't create new vouchers for publication");
+  if (!campaign) {
+    const done = await attempt({ voucher: input.voucher as string });
+    if (done) return done;
+    const exists = await vouchersDb.findVoucher(db, input.voucher as string).first<vouchersDb.VoucherRow>();
+    if (!exists) throw notFound('voucher', input.voucher as string);
+    throw apiError('voucher_already_published', `Voucher '${exists.id}' has already been published`);
   }
-  const exists = await vouchersDb.findVoucher(db, input.voucher as string).first<vouchersDb.VoucherRow>();
-  if (!exists) throw notFound('voucher', input.voucher as string);
-  throw apiError('voucher_already_published', `Voucher '${exists.id}' has already been published`);
+  const done = await attempt({ campaignId: campaign.id, joinOnce });
+  if (done) return done;
+  // join_once: a concurrent publication gave this customer a code between the look and the batch.
+  const earlier = joinOnce ? await again() : null;
+  if (earlier) return earlier;
+  // OA CampaignBase.type AUTO_UPDATE: "vouchers will generate based on set criteria": a new code
+  // for this publication (STATIC: "vouchers need to be manually published", none is made).
+  if (campaign.type === 'AUTO_UPDATE') {
+    const config = campaignsDb.templateOf(campaign).code_config;
+    for (let tries = 0; tries < 3; tries++) {
+      const [code] = generateCodes(config, 1) as [string];
+      const { results } = await campaignsDb.insertCampaignCodes(db, campaign, [{ code }], Date.now()).all<{ code: string }>();
+      // A concurrent publication may take the new code first: then another one.
+      const made = results.length === 1 ? await attempt({ voucher: code, ...(joinOnce ? { joinOnceCampaignId: campaign.id } : {}) }) : null;
+      if (made) return made;
+      const raced = joinOnce ? await again() : null;
+      if (raced) return raced;
+    }
+  }
+  // OA24 POST /v1/publications 400 (OpenAPI24.json:L66933).
+  throw apiError('no_voucher_suitable_for_publication', "Couldn't create new vouchers for publication");
 }
 
 /** GET /v1/publications (OA PublicationsListResponseBody: data_ref 'publications'), newest first. */

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { VoucherifyServerSide } from '@voucherify/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_ENV } from '../test-env';
@@ -73,9 +76,20 @@ describe('@voucherify/sdk: campaigns and publications', () => {
     const imported = await server.campaigns.importVouchers('SDK Lapsed buyers', loose([{ code: 'LB-OWN-1' }, { code: 'LB-OWN-2', metadata: { crm: true } }]));
     expect(await untilDone(imported.async_action_id)).toMatchObject({ status: 'DONE', result: { done_count: 2, failed_count: 0 } });
 
+    // importVouchersCSV (SDK voucherifysdk.esm.js L324-L337: multipart field `file`, by campaign id).
+    const dir = await mkdtemp(join(tmpdir(), 'sdk-campaign-csv-'));
+    try {
+      const file = join(dir, 'codes.csv');
+      await writeFile(file, 'Code,Active,segment\nLB-CSV-1,true,vip\nLB-OWN-1,true,dup\n');
+      const csv = await server.campaigns.importVouchersCSV(created.id, file);
+      expect(await untilDone((csv as unknown as { async_action_id: string }).async_action_id)).toMatchObject({ type: 'CAMPAIGN.VOUCHERS_IMPORT_CSV', result: { done_count: 1, failed_count: 1 } });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+
     const codes = await server.vouchers.list({ campaign: 'SDK Lapsed buyers', limit: 100 } as never);
-    expect(codes.total).toBe(25 + 1 + 4 + 2);
-    expect(new Set(codes.vouchers.map((v) => v.code)).size).toBe(32);
+    expect(codes.total).toBe(25 + 1 + 4 + 2 + 1);
+    expect(new Set(codes.vouchers.map((v) => v.code)).size).toBe(33);
 
     // Rules on the campaign: only the holder, once per customer.
     const holderOnly = await server.validationRules.create({ name: 'holder only', rules: { '1': { name: 'publication.redeemable_by_linked_customer', conditions: { $is: [true] } }, logic: '1' } } as never);

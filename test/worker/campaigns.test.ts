@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { env } from 'cloudflare:workers';
+import { checkVoucherVersion, selectLiveVouchers } from '../../worker/src/db/vouchers';
 import { parseCsv } from '../../worker/src/lib/csv';
 import { api, call, json, SERVER_HEADERS } from './helpers';
 
@@ -183,6 +185,10 @@ describe('campaigns', () => {
     for (const v of await campaignCodes('Lifecycle')) {
       expect(v).toMatchObject({ expiration_date: '2098-06-01T00:00:00.000Z', discount: { type: 'PERCENT', percent_off: 15 } });
     }
+    // OA ValidityTimeframe: start_date required with validity_timeframe, on update as on create.
+    const timeframe = await api('PUT', '/v1/campaigns/Lifecycle', { validity_timeframe: { interval: 'P1D', duration: 'PT1H' } });
+    expect(timeframe.status).toBe(400);
+    expect((await json(timeframe)).details).toMatch(/start_date/);
     // The name is not updatable (OA CampaignsUpdateDiscountCouponsCampaign has none): a 400, not ignored.
     expect((await api('PUT', '/v1/campaigns/Lifecycle', { name: 'Renamed' })).status).toBe(400);
 
@@ -248,6 +254,22 @@ describe('validation rules assigned to a campaign', () => {
 
     expect((await api('DELETE', `/v1/validation-rules/${rule.id}/assignments/${assignment.id}`)).status).toBe(204);
     expect(await validate()).toMatchObject({ valid: true });
+  });
+
+  it("moves the codes' definition version with the campaign's rules, so the redeem guard refuses a judgement made before", async () => {
+    const db = env.DB as D1Database;
+    const c = await createCampaign({ name: 'Versioned', vouchers_count: 1 });
+    await generated(c.id as string);
+    const [code] = (await campaignCodes('Versioned')).map((v) => v.code as string) as [string];
+    const live = async () => (await selectLiveVouchers(db, [code]).first<{ id: string; definition_version: string }>()) as { id: string; definition_version: string };
+    const before = await live();
+    const rule = await json(await api('POST', '/v1/validation-rules', { name: 'v', rules: { '1': { name: 'order.amount', conditions: { $more_than: [1] } }, logic: '1' } }));
+    await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { campaign: 'Versioned' });
+    const after = await live();
+    expect(after.definition_version).not.toBe(before.definition_version);
+    // migration 0017's voucher_version_check: the joined version judged before the change aborts the batch.
+    await expect(checkVoucherVersion(db, before.id, before.definition_version).run()).rejects.toThrow(/voucher_definition_changed/);
+    await checkVoucherVersion(db, after.id, after.definition_version).run();
   });
 });
 

@@ -136,6 +136,9 @@ export async function updateCampaign(env: Bindings, idOrName: string, input: Cam
   const startDate = input.start_date === undefined ? existing.start_date : input.start_date;
   const expirationDate = input.expiration_date === undefined ? existing.expiration_date : input.expiration_date;
   if (startDate !== null && expirationDate !== null && startDate >= expirationDate) throw invalidPayload('expiration_date: must be after start_date');
+  const timeframe = input.validity_timeframe === undefined ? existing.validity_timeframe : input.validity_timeframe;
+  // OA ValidityTimeframe: "start_date **required** when including the validity_timeframe".
+  if (timeframe !== null && startDate === null) throw invalidPayload('start_date: required with validity_timeframe (its windows count from it)');
   const template = campaignsDb.templateOf(existing);
   let metadata: Record<string, unknown> | undefined;
   if (input.metadata !== undefined || input.unset_metadata_fields !== undefined) {

@@ -14,7 +14,7 @@ export async function run(): Promise<BenchRow[]> {
   console.log(JSON.stringify(m));
   const q = await runImportThroughQueue();
   console.log(JSON.stringify(q));
-  const queued = `${formatCount(q.rows)} rows, ${(q.file_bytes / 1024 / 1024).toFixed(1)} MiB, ${formatCount(q.chunks)} chunks`;
+  const queued = `${formatCount(q.rows)} rows, ${(q.file_bytes / 1024 / 1024).toFixed(1)} MiB, ${formatCount(q.chunks)} chunks, batches of ${q.queue_batch}`;
   return [
     { area: 'Import', measure: `import peak heap (${size}; goal ≤ ${HEAP_LIMIT_MB} MB)`, value: `${m.peak_heap_mb.toFixed(1)} MB` },
     { area: 'Import', measure: 'import peak heap + ArrayBuffers (body pieces, messages in flight)', value: `${m.peak_heap_plus_buffers_mb.toFixed(1)} MB` },

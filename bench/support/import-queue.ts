@@ -5,15 +5,23 @@
 // 250 ms from /proc: workerd runs the worker (request and consumer) and the local D1 and queue.
 // The row count is BENCH_IMPORT_ROWS (default IMPORT_QUEUE_ROWS); the file has 3 columns, so that
 // 1,000,000 rows fit the 25 MiB body limit.
+//
+// Local limit: miniflare's queue broker stopped delivering after two deliveries of 100 import
+// chunks (~12 MB each; the consumer had finished the second, the broker never logged its result),
+// with 400,000 rows and more. So wrangler dev runs here with a copy of wrangler.toml whose consumer
+// takes batches of BENCH_QUEUE_BATCH (default 10) messages; set it to 100 to see the stall.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { devVars, freePort, waitForHealth } from '../edge.bench';
 
 export const IMPORT_QUEUE_ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 200_000);
+const QUEUE_BATCH = Number(process.env.BENCH_QUEUE_BATCH ?? 10);
+/** Next to wrangler.toml, as its paths are relative to it; removed when the run ends. */
+const BENCH_CONFIG = '.wrangler-import-bench.toml';
 const wrangler = 'node_modules/wrangler/bin/wrangler.js';
 
 export interface ImportQueueRun {
@@ -27,6 +35,7 @@ export interface ImportQueueRun {
   result: Record<string, unknown>;
   peak_workerd_rss_mb: number;
   peak_wrangler_rss_mb: number;
+  queue_batch: number;
 }
 
 async function writeCsv(path: string, rows: number): Promise<number> {
@@ -39,7 +48,7 @@ async function writeCsv(path: string, rows: number): Promise<number> {
   await write('Source_id,Name,tier\n');
   let block = '';
   for (let i = 0; i < rows; i++) {
-    block += `q${i},Customer ${i},${i % 3 === 0 ? 'gold' : 'basic'}\n`;
+    block += `q${i},N${i},${i % 3 === 0 ? 'gold' : 'basic'}\n`;
     if (block.length > 64 * 1024) {
       await write(block);
       block = '';
@@ -131,7 +140,8 @@ export async function runImportThroughQueue(rows = IMPORT_QUEUE_ROWS): Promise<I
     spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { env, stdio: 'ignore' });
     const port = await freePort();
     const varArgs = Object.entries({ ...vars, RATE_LIMITS: 'off' }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
-    child = spawn(process.execPath, [wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persist, ...varArgs], { env, stdio: 'ignore' });
+    writeFileSync(BENCH_CONFIG, readFileSync('wrangler.toml', 'utf8').replace(/^max_batch_size = 100$/m, `max_batch_size = ${QUEUE_BATCH}`));
+    child = spawn(process.execPath, [wrangler, 'dev', '-c', BENCH_CONFIG, '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persist, ...varArgs], { env, stdio: 'ignore' });
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitForHealth(baseUrl);
 
@@ -195,11 +205,13 @@ export async function runImportThroughQueue(rows = IMPORT_QUEUE_ROWS): Promise<I
       result: action.result,
       peak_workerd_rss_mb: +peak.workerd.toFixed(0),
       peak_wrangler_rss_mb: +peak.wrangler.toFixed(0),
+      queue_batch: QUEUE_BATCH,
     };
   } finally {
     if (sampler) clearInterval(sampler);
     child?.kill('SIGTERM');
     if (child) await Promise.race([once(child, 'exit'), new Promise((r) => setTimeout(r, 5_000))]);
     rmSync(dir, { recursive: true, force: true });
+    rmSync(BENCH_CONFIG, { force: true });
   }
 }

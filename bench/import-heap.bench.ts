@@ -3,7 +3,7 @@
 // multipart, every row read and validated, the chunk messages built and sent; D1 and the queue
 // stubbed): see support/import-heap-child.ts for exactly what is sampled. The goal: peak heap ≤ 64 MB.
 // Then an import end to end against `wrangler dev` through the WRITES queue (support/import-queue.ts):
-// BENCH_IMPORT_ROWS rows (default 200,000), its time and the peak RSS of workerd.
+// BENCH_IMPORT_ROWS rows (default 1,000,000: about 2.5 minutes here), its time and the peak RSS of workerd.
 import { formatCount, type BenchRow } from './table';
 import { HEAP_LIMIT_MB, measureImportHeap } from './support/import-heap';
 import { runImportThroughQueue } from './support/import-queue';

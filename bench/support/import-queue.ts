@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { devVars, freePort, waitForHealth } from '../edge.bench';
 
-export const IMPORT_QUEUE_ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 200_000);
+export const IMPORT_QUEUE_ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 1_000_000);
 const QUEUE_BATCH = Number(process.env.BENCH_QUEUE_BATCH ?? 10);
 /** Next to wrangler.toml, as its paths are relative to it; removed when the run ends. */
 const BENCH_CONFIG = '.wrangler-import-bench.toml';

@@ -91,11 +91,7 @@ function rssMb(pid: number): { name: string; mb: number } | null {
   }
 }
 
-/**
- * The file as multipart/form-data, streamed from disk on a connection of its own (node:http, closed
- * after): a keep-alive connection that carried the upload was seen to stall the next fetch through
- * wrangler dev's proxy.
- */
+/** The file as multipart/form-data, streamed from disk (node:http, a connection of its own). */
 function postFile(port: number, headers: Record<string, string>, path: string): Promise<{ status: number; body: { async_action_id?: string } }> {
   const boundary = '----vouchsafe-bench-import';
   const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="customers.csv"\r\nContent-Type: text/csv\r\n\r\n`);

@@ -44,10 +44,11 @@ export function completedAsyncAction(
 }
 
 /**
- * A CSV import writes its chunks after answering (waitUntil), which Workers stop 30 s after the
- * response. An import whose progress has not moved for this long was cut off and will not finish.
+ * A CSV import's chunks are written by the queue consumer; a chunk that fails past its retries
+ * marks the action FAILED (queue/consumer.ts). An import whose progress has not moved for this
+ * long (its chunks lost, the consumer not running) will not finish: it reads as FAILED.
  */
-const IMPORT_STALLED_AFTER_MS = 5 * 60_000;
+const IMPORT_STALLED_AFTER_MS = 30 * 60_000;
 
 function asSeenAt(action: AsyncAction, now: number): AsyncAction {
   if (action.status === 'IN_PROGRESS' && now - Date.parse(action.updated_at) > IMPORT_STALLED_AFTER_MS) {
@@ -55,7 +56,7 @@ function asSeenAt(action: AsyncAction, now: number): AsyncAction {
       ...action,
       status: 'FAILED',
       operation_status: 'FAILED',
-      result: { ...action.result, error: 'The import stopped before it finished (it ran past the Worker limit); import the remaining rows again.' },
+      result: { ...action.result, error: 'The import stopped before it finished (its chunks were not written); import the file again.' },
     };
   }
   return action;

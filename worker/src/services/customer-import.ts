@@ -323,7 +323,11 @@ export async function startCustomerImport(
     if (last) await sender.add(last.message, last.bytes);
     await sender.flush();
   } catch (error) {
-    await importDb.refuseImport(db, actionId).run();
+    // Should this delete fail too, the chunks wait RECEIVING_LIMIT_MS and are dropped then.
+    await importDb
+      .refuseImport(db, actionId)
+      .run()
+      .catch((e: unknown) => console.error(JSON.stringify({ async_action_id: actionId, error: String(e) })));
     throw error;
   }
 

@@ -142,7 +142,22 @@ export async function consumeWrites(batch: MessageBatch<unknown>, env: Env): Pro
     }
   }
   for (const chunk of chunks(prepared)) await applyChunk(db, chunk);
-  for (const job of jobs) await runJob(env, job.message, job.body, context);
+  // Jobs run one after another until the delivery's time is spent; the rest go back on the queue
+  // as new messages (no retry used). A delivery of 100 import chunks would otherwise hold one
+  // invocation for minutes (and the local queue broker stalls on such deliveries).
+  const jobsUntil = Date.now() + JOBS_PER_DELIVERY_MS;
+  for (const [i, job] of jobs.entries()) {
+    if (i > 0 && Date.now() > jobsUntil) await later(env, job.message, job.body, 0);
+    else await runJob(env, job.message, job.body, context);
+  }
+}
+
+/** Wall-clock time the jobs of one delivery may take, after the first (which always runs). */
+const JOBS_PER_DELIVERY_MS = 10_000;
+
+async function later(env: Env, message: Message<unknown>, body: JobMessage, delaySeconds: number): Promise<void> {
+  await enqueue(env.WRITES, body, delaySeconds);
+  message.ack();
 }
 
 async function runJob(env: Env, message: Message<unknown>, body: JobMessage, context: ConsumerContext): Promise<void> {
@@ -150,7 +165,7 @@ async function runJob(env: Env, message: Message<unknown>, body: JobMessage, con
     const run = JOBS[body.kind] as JobRunner<JobMessage>;
     const outcome = await run(env, body, context);
     // Again later, as a new message with the same body (and id): waiting costs no retry.
-    if (outcome) await enqueue(env.WRITES, body, outcome.retryAfterSeconds);
+    if (outcome) return later(env, message, body, outcome.retryAfterSeconds);
     message.ack();
   } catch (error) {
     console.error(JSON.stringify({ queue: WRITES_QUEUE, message_id: message.id, kind: body.kind, attempts: message.attempts, error: String(error) }));

@@ -3,6 +3,7 @@ import { profileLinks } from '../db/tracking';
 import type { Env } from '../env';
 import { failGeneration } from '../db/campaigns';
 import { runCampaignCodes } from '../services/campaigns';
+import { runDistribution } from '../services/distributions';
 import { failImport, type JobOutcome, type StatementBudget, writeImportChunk } from '../services/customer-import';
 import { customerEventStatements, profileEventStatements } from '../services/events';
 import { type ActiveSegment, loadActiveSegments } from '../services/membership';
@@ -61,6 +62,7 @@ const JOBS: { [K in JobKind]: JobRunner<MessageOf<K>> } = {
   segment_sync: segmentWalk,
   segment_recompute: segmentWalk,
   campaign_codes: (env, m, context) => runCampaignCodes(env, m, context.budget),
+  distribution: (env, m, context) => runDistribution(env, m, context.budget),
 };
 
 /** D1 statements per batch, and per delivery (Workers allow 1,000 queries an invocation): the rest is retried. */

@@ -380,7 +380,7 @@ export interface Export {
   created_at: string;
   status: ExportStatus;
   channel: 'API';
-  exported_object: 'customer' | 'voucher';
+  exported_object: 'customer' | 'voucher' | 'publication';
   parameters: {
     order: string;
     fields: string[];

@@ -97,11 +97,12 @@ describe('POST /v1/publications/segment', () => {
 
   it('a redelivered message and a step run twice publish nothing twice', async () => {
     const c = await campaign('Twice', 400);
-    const queue = capturingQueue();
+    const captured = capturingQueue();
+    const queue = captured as unknown as Queue<WriteMessage>;
     const res = await call('/v1/publications/segment', { method: 'POST', headers: { ...SERVER_HEADERS, 'content-type': 'application/json' }, body: JSON.stringify({ campaign: c.id, segment: segmentId }) }, { WRITES: queue });
     expect(res.status).toBe(202);
     const { async_action_id } = await json(res);
-    const [first] = queue.sent as WriteMessage[];
+    const [first] = captured.sent;
     expect(first).toMatchObject({ kind: 'distribution', distribution_id: async_action_id });
     // The same message delivered twice at once (two consumers), then again after the end.
     await Promise.all([deliver([first as WriteMessage], { WRITES: queue }), deliver([first as WriteMessage], { WRITES: queue })]);
@@ -151,6 +152,34 @@ describe('POST /v1/publications/segment', () => {
     const done = await finished((await json(res)).async_action_id);
     expect(done.result).toMatchObject({ done_count: 300, failed_count: 0 });
     expect(new Set((await publicationsOf(c.id)).map((p) => p.code)).size).toBe(300);
+  });
+
+  it("exports the result as CSV: exported_object 'publication' filtered by the campaign, one row per publication", async () => {
+    const c = await campaign('Exported', 300);
+    const started = await api('POST', '/v1/publications/segment', { campaign: 'Exported', segment: segmentId });
+    await finished((await json(started)).async_action_id);
+    const res = await api('POST', '/v1/exports', {
+      exported_object: 'publication',
+      parameters: { fields: ['customer_source_id', 'customer_id', 'voucher_code', 'campaign', 'date'], filters: { campaign_id: { conditions: { $is: [c.id] } } } },
+    });
+    expect(res.status).toBe(200);
+    const exp = await json(res);
+    // OA ExportPublicationBase: exported_object 'publication'; the fields echo the request.
+    expect(exp).toMatchObject({ object: 'export', exported_object: 'publication', status: 'DONE', parameters: { fields: ['customer_source_id', 'customer_id', 'voucher_code', 'campaign', 'date'] } });
+    const url = new URL(exp.result.url);
+    const csv = await call(url.pathname + url.search);
+    expect(csv.status).toBe(200);
+    const [header, ...rows] = [...parseCsv(await csv.text())].map((r) => (r as { fields: string[] }).fields);
+    expect(header).toEqual(['customer_source_id', 'customer_id', 'voucher_code', 'campaign', 'date']);
+    const pubs = await publicationsOf(c.id);
+    expect(rows.map((r) => `${r[1]} ${r[2]}`).sort()).toEqual(pubs.map((p) => `${p.customer_id} ${p.code}`).sort());
+    expect(rows.every((r) => r[0] === `lapsed-${Number(String(r[1]).slice('cust_dist'.length))}` && r[3] === 'Exported')).toBe(true);
+    // The OA's defaults for a publication export (POST /v1/exports description): code, customer_id, date, channel.
+    const plain = await json(await api('POST', '/v1/exports', { exported_object: 'publication' }));
+    expect(plain.parameters.fields).toEqual(['voucher_code', 'customer_id', 'date', 'channel']);
+    const bad = await api('POST', '/v1/exports', { exported_object: 'publication', parameters: { fields: ['code', 'nope'] } });
+    expect(bad.status).toBe(400);
+    expect((await json(bad)).key).toBe('invalid_export_fields');
   });
 
   it('refuses an unknown campaign or segment (404) and a bad body (400) before any work', async () => {

@@ -93,6 +93,21 @@ describe('POST /v1/publications/segment', () => {
     // GET /v1/publications lists them (OA PublicationsListResponseBody).
     const list = await json(await api('GET', `/v1/publications?campaign=${encodeURIComponent('Lapsed 15')}&limit=1`));
     expect(list.total).toBe(300);
+
+    // OA Voucher.publish.count (readOnly-openAPI.json:L13339, "Publication events counter"): 1 per handed-out code.
+    const first = pubs[0] as { customer_id: string; code: string };
+    expect((await json(await api('GET', `/v1/vouchers/${first.code}`))).publish).toMatchObject({ object: 'list', count: 1 });
+    // GET /v1/redemptions?campaign= (OA: "the campaign **name** that the redemption resources originate from").
+    const redeemed = await api('POST', `/v1/vouchers/${first.code}/redemption`, { customer: { id: first.customer_id }, order: { amount: 10_000 } });
+    expect(redeemed.status).toBe(200);
+    const redemption = await json(redeemed);
+    const byCampaign = await json(await api('GET', `/v1/redemptions?campaign=${encodeURIComponent('Lapsed 15')}`));
+    expect(byCampaign.redemptions.map((r: Json) => r.id)).toEqual([redemption.id]);
+    expect((await json(await api('GET', '/v1/redemptions?campaign=Twice'))).total).toBe(0);
+    const byName = await json(await api('GET', `/v1/redemptions?filters[campaign_name][conditions][$is]=${encodeURIComponent('Lapsed 15')}`));
+    expect(byName.total).toBe(1);
+    const byParent = await json(await api('GET', `/v1/redemptions?filters[related_object_parent_id][conditions][$is]=${c.id}`));
+    expect(byParent.total).toBe(1);
   });
 
   it('a redelivered message and a step run twice publish nothing twice', async () => {

@@ -27,3 +27,10 @@ ALTER TABLE publications ADD COLUMN distribution_id TEXT;
 CREATE INDEX publications_distribution ON publications (distribution_id, created_at) WHERE distribution_id IS NOT NULL;
 -- The publication export pages through a campaign's publications in insertion order.
 CREATE INDEX publications_campaign ON publications (campaign_id) WHERE campaign_id IS NOT NULL;
+
+-- OA Voucher.publish.count: "Publication events counter" of the code. Counted by the statement that
+-- claims the code for a publication (db/publications.ts claimVoucherHolder, db/distributions.ts), in
+-- the publication's batch; not part of what the voucher grants (no definition version trigger lists it).
+ALTER TABLE vouchers ADD COLUMN publish_count INTEGER NOT NULL DEFAULT 0;
+UPDATE vouchers SET publish_count = (SELECT count(*) FROM publications p WHERE p.voucher_id = vouchers.id)
+WHERE id IN (SELECT voucher_id FROM publications);

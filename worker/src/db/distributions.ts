@@ -92,7 +92,7 @@ export function distributionStepStatements(db: D1Database, step: DistributionSte
     .bind(...memberParams, ...(joinOnce ? holds.params : []), ...guard.params, d.campaign_id, d.campaign_id, now, d.id);
   const claim = db
     .prepare(
-      `UPDATE vouchers SET updated_at = ?1,
+      `UPDATE vouchers SET updated_at = ?1, publish_count = publish_count + 1,
          holder_id = (SELECT p.customer_id FROM publications p WHERE p.voucher_id = vouchers.id AND p.distribution_id = ?2 AND p.created_at = ?1)
        WHERE holder_id IS NULL AND id IN (SELECT voucher_id FROM publications WHERE distribution_id = ?2 AND created_at = ?1)`,
     )

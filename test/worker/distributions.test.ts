@@ -197,6 +197,20 @@ describe('POST /v1/publications/segment', () => {
     expect((await json(bad)).key).toBe('invalid_export_fields');
   });
 
+  it('ends FAILED, saying why, when the segment is deleted before the walk', async () => {
+    const c = await campaign('Orphan', 5);
+    const seg = await json(await api('POST', '/v1/segments', { name: 'gone soon', type: 'static', customers: memberIds.slice(0, 3) }));
+    const captured = capturingQueue();
+    const queue = captured as unknown as Queue<WriteMessage>;
+    const res = await call('/v1/publications/segment', { method: 'POST', headers: { ...SERVER_HEADERS, 'content-type': 'application/json' }, body: JSON.stringify({ campaign: c.id, segment: seg.id }) }, { WRITES: queue });
+    const { async_action_id } = await json(res);
+    expect((await api('DELETE', `/v1/segments/${seg.id}`)).status).toBe(204);
+    await deliver(captured.sent, { WRITES: queue });
+    const a = await action(async_action_id);
+    expect(a).toMatchObject({ status: 'FAILED', operation_status: 'FAILED', progress: 100, result: { done_count: 0, errors: [{ key: 'not_found' }] } });
+    expect(await publicationsOf(c.id)).toEqual([]);
+  });
+
   it('refuses an unknown campaign or segment (404) and a bad body (400) before any work', async () => {
     await campaign('Known', 1);
     const unknownSegment = await api('POST', '/v1/publications/segment', { campaign: 'Known', segment: 'seg_nope' });
@@ -204,6 +218,9 @@ describe('POST /v1/publications/segment', () => {
     expect(await json(unknownSegment)).toMatchObject({ key: 'not_found', resource_type: 'segment' });
     const unknownCampaign = await api('POST', '/v1/publications/segment', { campaign: 'Nope', segment: segmentId });
     expect(unknownCampaign.status).toBe(404);
+    // The server key only (the client key is public).
+    const anonymous = await call('/v1/publications/segment', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ campaign: 'Known', segment: segmentId }) });
+    expect(anonymous.status).toBe(401);
     const bad = await api('POST', '/v1/publications/segment', { campaign: 'Known' });
     expect(bad.status).toBe(400);
     expect((await json(bad)).details).toContain('segment');

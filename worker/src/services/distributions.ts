@@ -123,7 +123,12 @@ export async function runDistribution(env: Pick<Env, 'DB'>, message: MessageOf<'
     return;
   }
   const segment = await segmentsDb.findSegment(db, d.segment_id);
-  if (segment?.type === 'auto-update' && segment.initial_sync_status !== 'DONE') return { retryAfterSeconds: 5 };
+  // An auto-update segment still in its initial sync has not all its members yet: wait for it
+  // (the action's updated_at moves, so it does not read as stalled).
+  if (segment?.type === 'auto-update' && segment.initial_sync_status !== 'DONE') {
+    await asyncActionsDb.updateAsyncAction(db, d.id, actionUpdate(d, now)).run();
+    return { retryAfterSeconds: 5 };
+  }
   let members: Predicate;
   try {
     members = (await segmentMembers(db, d.segment_id, now)).predicate;
@@ -161,4 +166,10 @@ export async function runDistribution(env: Pick<Env, 'DB'>, message: MessageOf<'
     if (d.status !== 'IN_PROGRESS') return;
     await giveWay();
   }
+}
+
+/** A distribution whose message was dead-lettered cannot finish: it ends FAILED, with what it did. */
+export async function failDeadLetteredDistribution(db: D1Database, distributionId: string): Promise<void> {
+  const d = await distributionsDb.findDistribution(db, distributionId);
+  if (d?.status === 'IN_PROGRESS') await fail(db, d, { key: 'distribution_stopped', message: 'The distribution stopped', details: 'its queue message failed repeatedly; the members not reached got no code' });
 }

@@ -82,12 +82,14 @@ export interface AsyncAction {
     | 'CAMPAIGN.VOUCHERS_IMPORT'
     | 'CAMPAIGN.VOUCHERS_IMPORT_CSV'
     | 'CAMPAIGN.VOUCHERS_GENERATE'
-    | 'CAMPAIGN.VOUCHERS_DELETE';
+    | 'CAMPAIGN.VOUCHERS_DELETE'
+    // Ours (not in the OA enum): a campaign's codes published to a segment's members (POST /v1/publications/segment).
+    | 'CAMPAIGN.VOUCHERS_PUBLISH';
   /** Bulk and metadata actions are DONE when answered; a CSV import moves IN_PROGRESS → DONE (or FAILED). */
   status: 'IN_PROGRESS' | 'DONE' | 'FAILED';
   /** The OA enum (AsyncActionBase.operation_status); absent while the action is IN_PROGRESS. */
   operation_status?: 'SUCCESS' | 'FAILED' | 'UNKNOWN';
-  result: BulkUpdateResult | MetadataUpdateResult | ImportCsvResult;
+  result: BulkUpdateResult | MetadataUpdateResult | ImportCsvResult | DistributionResult;
   created_at: string;
   updated_at: string;
   request_id: string;
@@ -121,6 +123,18 @@ export interface BulkUpdateResult {
   done_count: number;
   failed_count: number;
   errors: AsyncActionError[];
+}
+
+/**
+ * The result of CAMPAIGN.VOUCHERS_PUBLISH (ours): done_count members got a code, skipped_count
+ * already held one of the campaign (join_once), failed_count found no free code (one error, the
+ * OA's no_voucher_suitable_for_publication, with the count). Who got which code: the publication
+ * export (exported_object 'publication', filtered by the campaign) or GET /v1/publications.
+ */
+export interface DistributionResult extends BulkUpdateResult {
+  skipped_count: number;
+  campaign_id: string;
+  segment_id: string;
 }
 
 /**
@@ -366,7 +380,7 @@ export interface Export {
   created_at: string;
   status: ExportStatus;
   channel: 'API';
-  exported_object: 'customer' | 'voucher';
+  exported_object: 'customer' | 'voucher' | 'publication';
   parameters: {
     order: string;
     fields: string[];

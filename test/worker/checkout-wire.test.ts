@@ -291,7 +291,7 @@ describe('GET /v1/redemptions', () => {
     expect(ids(await get('order=created_at'))).toEqual([ok.id, failed.resource_id]);
     expect(ids(await get(`created_at[after]=${encodeURIComponent(ok.date)}`))).toEqual([failed.resource_id]);
     expect((await get('created_at[before]=2000-01-01')).total).toBe(0);
-    // No redemption belongs to a campaign here: a campaign filter matches none.
+    // These codes belong to no campaign: a campaign filter matches none.
     expect((await get('campaign=Summer')).total).toBe(0);
     expect(ids(await get('filters[voucher_code][conditions][$in][0]=LF-A&filters[voucher_code][conditions][$in][1]=NOPE'))).toEqual([ok.id]);
     expect(ids(await get('filters[junction]=OR&filters[failure_code][conditions][$is]=voucher_disabled&filters[voucher_code][conditions][$starts_with]=LF-A'))).toEqual([failed.resource_id, ok.id]);

@@ -125,7 +125,7 @@ describe('POST /v1/exports (customers)', () => {
     ['a repeated field', { exported_object: 'customer', parameters: { fields: ['name', 'name'] } }, 'invalid_export_fields', 'parameters.fields: repeated field(s) "name"'],
     ['no field', { exported_object: 'customer', parameters: { fields: [] } }, 'invalid_export_fields', 'parameters.fields: list at least one field'],
     // Vouchers export since issue 14 (test/worker/campaigns.test.ts).
-    ['another object', { exported_object: 'order' }, 'invalid_export_params', 'exported_object: only "customer" and "voucher"'],
+    ['another object', { exported_object: 'order' }, 'invalid_export_params', 'exported_object: only "customer", "voucher" and "publication"'],
     ['an unknown order', { exported_object: 'customer', parameters: { order: 'name' } }, 'invalid_export_params', 'parameters.order:'],
     ['a bad filter', { exported_object: 'customer', parameters: { filters: { 'metadata.x': { conditions: { $nope: [1] } } } } }, 'invalid_export_params', 'parameters.filters.metadata.x.conditions.$nope:'],
     ['a bad segment condition', { exported_object: 'customer', parameters: { filters: { segment_id: { conditions: { $is_not: ['seg_x'] } } } } }, 'invalid_export_params', 'parameters.filters.segment_id.conditions:'],

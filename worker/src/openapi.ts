@@ -40,7 +40,7 @@ import {
   campaignVoucherAddQuerySchema,
   campaignVoucherAddSchema,
 } from './schemas/campaigns';
-import { publicationCreateQuerySchema, publicationCreateSchema, publicationListQuerySchema } from './schemas/publications';
+import { distributionCreateSchema, publicationCreateQuerySchema, publicationCreateSchema, publicationListQuerySchema } from './schemas/publications';
 
 // The OpenAPI 3.1 description of every route the worker serves (GET /openapi.json). Request bodies
 // and query parameters are generated from the zod schemas the routes validate with, in their
@@ -165,6 +165,16 @@ export const ROUTES: RouteDoc[] = [
     form: z.object({ file: z.string().describe('the CSV file') }),
   },
   { method: 'post', path: '/v1/publications', tag: 'campaigns', summary: "Publish a campaign's free code (or a given code) to a customer, who becomes its holder (join_once: the same code again)", auth: 'server', body: publicationCreateSchema, query: publicationCreateQuerySchema },
+  {
+    method: 'post',
+    path: '/v1/publications/segment',
+    tag: 'campaigns',
+    summary:
+      "Our addition (the spec has no segment-wide publication): one code of the campaign to every member of the segment, as the async action CAMPAIGN.VOUCHERS_PUBLISH (done/skipped/failed counts; who got which code: POST /v1/exports with exported_object 'publication')",
+    auth: 'server',
+    body: distributionCreateSchema,
+    success: ACCEPTED,
+  },
   { method: 'get', path: '/v1/publications', tag: 'campaigns', summary: 'List publications (customer, campaign, voucher, source_id)', auth: 'server', query: publicationListQuerySchema },
 
   { method: 'post', path: '/v1/validation-rules', tag: 'vouchers', summary: 'Create a validation rule', auth: 'server', body: validationRuleCreateSchema },

@@ -86,3 +86,32 @@ export async function voucherExportPage(db: D1Database, campaignId: string | nul
     .all<VoucherExportRow>();
   return results;
 }
+
+export type PublicationExportRow = {
+  position: number;
+  voucher_code: string;
+  customer_id: string;
+  customer_source_id: string | null;
+  created_at: number;
+  channel: string;
+  campaign: string | null;
+  metadata: string;
+};
+
+/**
+ * One page of a publication export after `after` in insertion order (rowid: a distribution's step
+ * writes its publications with one created_at), only the campaign's when `campaignId` is given.
+ */
+export async function publicationExportPage(db: D1Database, campaignId: string | null, after: number, size: number, descending: boolean): Promise<PublicationExportRow[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT p.rowid AS position, v.code AS voucher_code, p.customer_id, c.source_id AS customer_source_id, p.created_at, p.channel,
+         coalesce((SELECT name FROM campaigns WHERE id = p.campaign_id), v.campaign) AS campaign, p.metadata
+       FROM publications p JOIN vouchers v ON v.id = p.voucher_id LEFT JOIN customers c ON c.id = p.customer_id
+       WHERE p.rowid ${descending ? '<' : '>'} ?1 AND (?2 IS NULL OR p.campaign_id = ?2)
+       ORDER BY p.rowid ${descending ? 'DESC' : 'ASC'} LIMIT ?3`,
+    )
+    .bind(after, campaignId, size)
+    .all<PublicationExportRow>();
+  return results;
+}

@@ -69,7 +69,7 @@ export function publishStatements(db: D1Database, target: PublicationTarget, p: 
 export function claimVoucherHolder(db: D1Database, publicationId: string, customerId: string, now: number): D1PreparedStatement {
   return db
     .prepare(
-      `UPDATE vouchers SET holder_id = ?1, updated_at = ?2
+      `UPDATE vouchers SET holder_id = ?1, updated_at = ?2, publish_count = publish_count + 1
        WHERE id = (SELECT voucher_id FROM publications WHERE id = ?3) AND (holder_id IS NULL OR holder_id = ?1)
        RETURNING *`,
     )

@@ -103,20 +103,23 @@ export function readRelations(results: D1Result<Record<string, unknown>>[]): Red
   return relations(results[0]?.results, results[1]?.results);
 }
 
+/** The campaign of a redemption's voucher (migration 0017), as a SQL expression over `redemptions r`. */
+const REDEMPTION_CAMPAIGN_ID = '(SELECT v.campaign_id FROM vouchers v WHERE v.id = r.voucher_id)';
+
 /**
- * Each filterable field of GET /v1/redemptions as a SQL expression over `redemptions r`.
- * Campaigns, their names and dashboard users do not exist here: those fields are null on every row.
+ * Each filterable field of GET /v1/redemptions as a SQL expression over `redemptions r`. The
+ * parent object is the voucher's campaign; dashboard users do not exist here (null on every row).
  */
 const FILTER_COLUMNS: Record<RedemptionFilterField, string> = {
   voucher_code: "nullif(r.code, '')",
   related_object_id: "CASE WHEN r.code = '' THEN coalesce(r.rollback_of, r.id) ELSE coalesce(r.voucher_id, r.id) END",
-  related_object_parent_id: 'NULL',
+  related_object_parent_id: REDEMPTION_CAMPAIGN_ID,
   parent_redemption_id: 'r.parent_id',
   failure_code: 'r.failure_code',
   result: 'r.result',
   object: 'r.object',
   customer_id: 'r.customer_id',
-  campaign_name: 'NULL',
+  campaign_name: `(SELECT c.name FROM campaigns c WHERE c.id = ${REDEMPTION_CAMPAIGN_ID})`,
   user_login: 'NULL',
 };
 
@@ -145,8 +148,10 @@ export function listPredicate(q: Omit<RedemptionListQuery, 'limit' | 'page' | 'o
   // Redemptions of a deleted customer keep its id: an id that is no customer still matches.
   if (q.customer !== undefined) parts.push(sql`r.customer_id IN (SELECT id FROM customers WHERE id = ${q.customer} OR source_id = ${q.customer}) OR r.customer_id = ${q.customer}`);
   if (q.result) parts.push(sql`r.result IN (SELECT value FROM json_each(${JSON.stringify(q.result)}))`);
-  // No redemption belongs to a campaign here, so a campaign filter matches none.
-  if (q.campaign !== undefined) parts.push(sql.raw('0'));
+  // OA `campaign`: "the campaign **name** that the redemption resources originate from" (its id too, as elsewhere here).
+  if (q.campaign !== undefined) {
+    parts.push(sql`r.voucher_id IN (SELECT v.id FROM vouchers v WHERE v.campaign_id IN (SELECT id FROM campaigns WHERE name = ${q.campaign} OR id = ${q.campaign}))`);
+  }
   if (q.createdBefore !== undefined) parts.push(sql`r.created_at < ${q.createdBefore}`);
   if (q.createdAfter !== undefined) parts.push(sql`r.created_at > ${q.createdAfter}`);
   if (q.filters) {

@@ -27,6 +27,8 @@ export interface VoucherRow {
   definition_version: string;
   /** The customer the voucher was published to (migration 0016); null: nobody holds it. */
   holder_id: string | null;
+  /** Publications of the code (migration 0018): OA Voucher.publish.count. */
+  publish_count: number;
   /** The campaign of the code and its name (migration 0017); null for a standalone voucher. */
   campaign_id: string | null;
   campaign: string | null;
@@ -108,7 +110,8 @@ export function rowToVoucher(row: VoucherRow, assignments: AssignmentRow[]): Vou
     referrer_id: null,
     validation_rules_assignments: { object: 'list', data_ref: 'data', data: assignments.map(rowToAssignment), total: assignments.length },
     redemption: { quantity: row.quantity, redeemed_quantity: row.redeemed_quantity, object: 'list', url: voucherLink(row.code, 'redemptions') },
-    publish: { object: 'list', count: 0, url: voucherLink(row.code, 'publications') },
+    // OA Voucher.publish.count (readOnly-openAPI.json:L13339): "Publication events counter".
+    publish: { object: 'list', count: row.publish_count ?? 0, url: voucherLink(row.code, 'publications') },
     object: 'voucher',
   };
 }

@@ -3,6 +3,7 @@ import { profileLinks } from '../db/tracking';
 import type { Env } from '../env';
 import { failGeneration } from '../db/campaigns';
 import { runCampaignCodes } from '../services/campaigns';
+import { failDeadLetteredDistribution, runDistribution } from '../services/distributions';
 import { failImport, type JobOutcome, type StatementBudget, writeImportChunk } from '../services/customer-import';
 import { customerEventStatements, profileEventStatements } from '../services/events';
 import { type ActiveSegment, loadActiveSegments } from '../services/membership';
@@ -61,6 +62,7 @@ const JOBS: { [K in JobKind]: JobRunner<MessageOf<K>> } = {
   segment_sync: segmentWalk,
   segment_recompute: segmentWalk,
   campaign_codes: (env, m, context) => runCampaignCodes(env, m, context.budget),
+  distribution: (env, m, context) => runDistribution(env, m, context.budget),
 };
 
 /** D1 statements per batch, and per delivery (Workers allow 1,000 queries an invocation): the rest is retried. */
@@ -99,6 +101,8 @@ export async function consumeWrites(batch: MessageBatch<unknown>, env: Env): Pro
     for (const m of batch.messages) if (isWriteMessage(m.body) && m.body.kind === 'import_chunk') await failImport(env.DB, m.body.action_id);
     // Nor can a campaign's generation whose message gave up.
     for (const m of batch.messages) if (isWriteMessage(m.body) && m.body.kind === 'campaign_codes') await failGeneration(env.DB, m.body.campaign_id).run();
+    // Nor a segment distribution.
+    for (const m of batch.messages) if (isWriteMessage(m.body) && m.body.kind === 'distribution') await failDeadLetteredDistribution(env.DB, m.body.distribution_id);
     batch.ackAll();
     return;
   }

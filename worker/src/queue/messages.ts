@@ -80,10 +80,15 @@ export interface CampaignCodesMessage extends Envelope<'campaign_codes'> {
   campaign_id: string;
 }
 
+/** Continue a segment-wide distribution of a campaign's codes from where D1 says it stands (services/distributions.ts). */
+export interface DistributionMessage extends Envelope<'distribution'> {
+  distribution_id: string;
+}
+
 /** What a validate or a track records: D1 statements, batched with the other messages of a delivery. */
 export type RecordMessage = ValidationAttemptMessage | ProfileEventMessage | CustomerEventMessage;
 /** Long work in pieces: each message is run by itself (success: ack; failure: retry). */
-export type JobMessage = ImportChunkMessage | SegmentSyncMessage | SegmentRecomputeMessage | CampaignCodesMessage;
+export type JobMessage = ImportChunkMessage | SegmentSyncMessage | SegmentRecomputeMessage | CampaignCodesMessage | DistributionMessage;
 
 export type WriteMessage = RecordMessage | JobMessage;
 export type WriteKind = WriteMessage['kind'];

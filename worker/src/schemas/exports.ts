@@ -25,6 +25,14 @@ export const VOUCHER_EXPORT_FIELDS = [
 ] as const;
 export type VoucherExportField = (typeof VOUCHER_EXPORT_FIELDS)[number];
 export const DEFAULT_VOUCHER_EXPORT_FIELDS: VoucherExportField[] = ['code', 'voucher_type', 'value', 'discount_type', 'campaign', 'redemption_quantity', 'redemption_count', 'active', 'customer_id'];
+/**
+ * The publication fields of OA ExportPublicationFields (readOnly-openAPI.json "Export Publication
+ * Fields"); `metadata.<key>` too. The OA's defaults table (POST /v1/exports) lists `code`,
+ * `customer_id`, `date`, `channel`: `code` is the enum's `voucher_code`.
+ */
+export const PUBLICATION_EXPORT_FIELDS = ['voucher_code', 'customer_id', 'customer_source_id', 'date', 'channel', 'campaign', 'is_winner', 'metadata'] as const;
+export type PublicationExportField = (typeof PUBLICATION_EXPORT_FIELDS)[number];
+export const DEFAULT_PUBLICATION_EXPORT_FIELDS: PublicationExportField[] = ['voucher_code', 'customer_id', 'date', 'channel'];
 export const EXPORT_ORDERS = ['created_at', '-created_at'] as const;
 export const MAX_EXPORT_FIELDS = 100;
 

@@ -31,6 +31,18 @@ export type PublicationCreate = z.output<typeof publicationCreateSchema>;
 
 export const publicationCreateQuerySchema = strictObject({ join_once: z.enum(['true', 'false']).transform((v) => v === 'true').optional() });
 
+/**
+ * POST /v1/publications/segment (ours; the spec has no segment-wide publication): the campaign (id
+ * or name, or `{name}` as POST /v1/publications takes it), the segment's id, and join_once (the
+ * campaign's own join_once holds either way).
+ */
+export const distributionCreateSchema = strictObject({
+  campaign: z.union([z.string().min(1).max(200), strictObject({ name: z.string().min(1).max(200) }).transform((c) => c.name)]),
+  segment: z.union([z.string().min(1).max(64), strictObject({ id: z.string().min(1).max(64) }).transform((s) => s.id)]),
+  join_once: z.boolean().optional(),
+});
+export type DistributionCreate = z.output<typeof distributionCreateSchema>;
+
 /** GET /v1/publications (OA parameters: limit, page, order, campaign, customer, voucher, result, source_id). */
 export const publicationListQuerySchema = strictObject({
   limit: intParam(1, 100).optional(),

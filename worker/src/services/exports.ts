@@ -13,8 +13,11 @@ import {
   CUSTOMER_EXPORT_FIELDS,
   type CustomerExportField,
   DEFAULT_EXPORT_FIELDS,
+  DEFAULT_PUBLICATION_EXPORT_FIELDS,
   DEFAULT_VOUCHER_EXPORT_FIELDS,
   EXPORT_ORDERS,
+  PUBLICATION_EXPORT_FIELDS,
+  type PublicationExportField,
   type ExportCreate,
   VOUCHER_EXPORT_FIELDS,
   type VoucherExportField,
@@ -206,7 +209,7 @@ async function toExport(env: ExportEnv, origin: string, row: exportsDb.ExportRow
     // Nothing to wait for: the file is generated when its URL is fetched.
     status: 'DONE',
     channel: 'API',
-    exported_object: row.exported_object === 'voucher' ? 'voucher' : 'customer',
+    exported_object: row.exported_object === 'voucher' || row.exported_object === 'publication' ? row.exported_object : 'customer',
     parameters,
     result: { url: await downloadUrl(env, origin, row.id, now) },
     user_id: null,
@@ -216,8 +219,9 @@ async function toExport(env: ExportEnv, origin: string, row: exportsDb.ExportRow
 /** POST /v1/exports. Checks everything the download will need, so that a stored export works. */
 export async function createExport(env: ExportEnv, origin: string, input: ExportCreate): Promise<Export> {
   if (input.exported_object === 'voucher') return createVoucherExport(env, origin, input);
+  if (input.exported_object === 'publication') return createPublicationExport(env, origin, input);
   if (input.exported_object !== 'customer') {
-    throw invalidParams(`exported_object: only "customer" and "voucher" exports are supported, not "${input.exported_object}"`);
+    throw invalidParams(`exported_object: only "customer", "voucher" and "publication" exports are supported, not "${input.exported_object}"`);
   }
   const params = input.parameters ?? {};
   const fields = checkFields(params.fields);
@@ -288,6 +292,7 @@ export async function downloadExport(
   const row = await requireExport(env.DB, id);
   const parameters = JSON.parse(row.parameters) as StoredParameters;
   if (row.exported_object === 'voucher') return { filename: `${row.id}.csv`, body: voucherCsv(env.DB, id, parameters) };
+  if (row.exported_object === 'publication') return { filename: `${row.id}.csv`, body: publicationCsv(env.DB, id, parameters) };
   // Filters are compiled now (clock-relative conditions mean "now"); a deleted segment is a 404 here.
   const where = await exportPredicate(env.DB, parameters.filters, now);
   const writeRow = cellWriter(parameters.raw_values === true);
@@ -334,11 +339,11 @@ export async function downloadExport(
 const VOUCHER_EXPORT_ORDERS = ['created_at', '-created_at'] as const;
 const VOUCHER_PAGE = 1000;
 
-/** The campaign of a voucher export: parameters.campaign_id, or filters.campaign_id {conditions: {$is|$in: [one id]}}. */
-function voucherExportCampaign(params: NonNullable<ExportCreate['parameters']>): string | undefined {
+/** The campaign of a voucher (or publication) export: parameters.campaign_id, or filters.campaign_id {conditions: {$is|$in: [one id]}}. */
+function exportCampaign(params: NonNullable<ExportCreate['parameters']>, what = 'vouchers'): string | undefined {
   const { campaign_id: filter, junction: _junction, ...rest } = params.filters ?? {};
   const unknown = Object.keys(rest);
-  if (unknown.length > 0) throw invalidParams(`parameters.filters: only campaign_id is supported for vouchers, not ${unknown.map((k) => `"${k}"`).join(', ')}`);
+  if (unknown.length > 0) throw invalidParams(`parameters.filters: only campaign_id is supported for ${what}, not ${unknown.map((k) => `"${k}"`).join(', ')}`);
   if (filter === undefined) return params.campaign_id;
   const conditions = (filter as { conditions?: Record<string, unknown> } | null)?.conditions ?? {};
   const values = conditions.$is ?? conditions.$in;
@@ -360,7 +365,7 @@ async function createVoucherExport(env: ExportEnv, origin: string, input: Export
   }
   const order = params.order ?? '';
   if (order !== '' && !(VOUCHER_EXPORT_ORDERS as readonly string[]).includes(order)) throw invalidParams(`parameters.order: must be ${VOUCHER_EXPORT_ORDERS.join(' or ')} for vouchers`);
-  const campaignId = voucherExportCampaign(params);
+  const campaignId = exportCampaign(params);
   const now = Date.now();
   const row: exportsDb.ExportRow = {
     id: randomId('exp_'),
@@ -434,6 +439,88 @@ function voucherCsv(db: D1Database, id: string, parameters: StoredParameters): R
         if (text) controller.enqueue(encoder.encode(text));
         if (rows.length < VOUCHER_PAGE) controller.close();
         else cursor = (rows.at(-1) as exportsDb.VoucherExportRow).position;
+      } catch (error) {
+        console.error(JSON.stringify({ export_id: id, error: String(error) }));
+        controller.error(error);
+      }
+    },
+  });
+}
+
+// ---- Publication exports (exported_object 'publication': who got which code, issue 14 item 5)
+
+const PUBLICATION_PAGE = 1000;
+
+/**
+ * POST /v1/exports {exported_object: 'publication'}: OA ExportPublicationBase with the fields of
+ * ExportPublicationFields. Filters: `campaign_id` as the voucher export takes it (ours: the OA's
+ * ExportPublicationFilters names only metadata properties), so a segment distribution's result
+ * is "the campaign's publications".
+ */
+async function createPublicationExport(env: ExportEnv, origin: string, input: ExportCreate): Promise<Export> {
+  const params = input.parameters ?? {};
+  const fields = params.fields ?? DEFAULT_PUBLICATION_EXPORT_FIELDS;
+  if (fields.length === 0) throw apiError('invalid_export_fields', 'parameters.fields: list at least one field');
+  const unknown = fields.filter((f) => !(PUBLICATION_EXPORT_FIELDS as readonly string[]).includes(f) && !/^metadata\.[^.]{1,100}(\.[^.]{1,100})*$/.test(f));
+  if (unknown.length > 0) {
+    throw apiError('invalid_export_fields', `parameters.fields: unknown field(s) ${unknown.map((f) => `"${f}"`).join(', ')}; use ${PUBLICATION_EXPORT_FIELDS.join(', ')} or metadata.<key>`);
+  }
+  const order = params.order ?? '';
+  if (order !== '' && !(EXPORT_ORDERS as readonly string[]).includes(order)) throw invalidParams(`parameters.order: must be ${EXPORT_ORDERS.join(' or ')} for publications`);
+  if (params.campaign_id !== undefined) throw invalidParams('parameters.campaign_id: publications are filtered by filters.campaign_id');
+  const campaignId = exportCampaign(params, 'publications');
+  const now = Date.now();
+  const row: exportsDb.ExportRow = {
+    id: randomId('exp_'),
+    exported_object: 'publication',
+    parameters: JSON.stringify({
+      order,
+      fields,
+      filters: campaignId ? { campaign_id: { conditions: { $in: [campaignId] } } } : {},
+      response_format: 'CSV',
+      ...(campaignId ? { campaign_id: campaignId } : {}),
+      ...(params.raw_values ? { raw_values: true } : {}),
+    } satisfies StoredParameters),
+    channel: 'API',
+    created_at: now,
+    updated_at: null,
+  };
+  await exportsDb.insertExport(env.DB, row).run();
+  return toExport(env, origin, row, now);
+}
+
+function publicationCell(row: exportsDb.PublicationExportRow, field: string): string {
+  if (field.startsWith('metadata.')) return metadataCell(JSON.parse(row.metadata) as Record<string, unknown>, field.slice('metadata.'.length).split('.'));
+  switch (field as PublicationExportField) {
+    case 'voucher_code': return row.voucher_code;
+    case 'customer_id': return row.customer_id;
+    case 'customer_source_id': return row.customer_source_id ?? '';
+    case 'date': return toIso(row.created_at);
+    case 'channel': return row.channel;
+    case 'campaign': return row.campaign ?? '';
+    // No giveaway campaigns here: no publication is a draw's winner.
+    case 'is_winner': return 'false';
+    case 'metadata': return row.metadata;
+  }
+  return '';
+}
+
+/** The publication CSV, streamed a page at a time (keyset on insertion order). */
+function publicationCsv(db: D1Database, id: string, parameters: StoredParameters): ReadableStream<Uint8Array> {
+  const writeRow = cellWriter(parameters.raw_values === true);
+  const descending = parameters.order === '-created_at';
+  let cursor = descending ? Number.MAX_SAFE_INTEGER : 0;
+  let header: string | null = writeRow(parameters.fields);
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const rows = await exportsDb.publicationExportPage(db, parameters.campaign_id ?? null, cursor, PUBLICATION_PAGE, descending);
+        let text = header ?? '';
+        header = null;
+        for (const r of rows) text += writeRow(parameters.fields.map((f) => publicationCell(r, f)));
+        if (text) controller.enqueue(encoder.encode(text));
+        if (rows.length < PUBLICATION_PAGE) controller.close();
+        else cursor = (rows.at(-1) as exportsDb.PublicationExportRow).position;
       } catch (error) {
         console.error(JSON.stringify({ export_id: id, error: String(error) }));
         controller.error(error);

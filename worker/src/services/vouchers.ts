@@ -63,6 +63,7 @@ export async function createVoucher(env: Bindings, input: VoucherCreate): Promis
       definition_version: '',
       // A publication hands it to a customer (setVoucherHolder); a new voucher has no holder.
       holder_id: null,
+      publish_count: 0,
       // Codes of a campaign are made by the campaign routes (services/campaigns.ts).
       campaign_id: null,
       campaign: null,

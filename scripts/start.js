@@ -3,9 +3,11 @@
 //   1. .dev.vars from .dev.vars.example when missing (demo keys, local only);
 //   2. the browser SDK and the demo page built into dist/public (served by the worker);
 //   3. the D1 migrations applied to the local database (.wrangler/state);
-//   4. `wrangler dev` on 127.0.0.1:$PORT (default 8787) with local D1 and KV;
+//   4. `wrangler dev` on 127.0.0.1:$PORT (default 8787) with local D1, KV and the queue (the config
+//      of scripts/local-config.js: wrangler.toml with smaller consumer batches);
 //   5. demo customers, segments and vouchers seeded through the API once it answers (only those missing).
 import { spawn, spawnSync } from 'node:child_process';
+import { writeLocalConfig } from './local-config.js';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { demoCustomers, demoSegments, demoVouchers } from './demo-data.js';
@@ -128,7 +130,8 @@ const devVars = readDevVars();
 const ownOrigins = [`http://${host}:${port}`, `http://localhost:${port}`];
 const origins = [...new Set([...(devVars.ALLOWED_ORIGINS ?? '').split(',').filter(Boolean), ...ownOrigins])].join(',');
 if (devVars.DEMO === 'on' && !devVars.IDENTITY_SECRET) log('.dev.vars has no IDENTITY_SECRET: the demo cannot sign shoppers in (see .dev.vars.example)');
-const dev = spawn(process.execPath, [wrangler, 'dev', '--ip', host, '--port', String(port), '--var', `ALLOWED_ORIGINS:${origins}`, ...persist], {
+const config = writeLocalConfig(root);
+const dev = spawn(process.execPath, [wrangler, 'dev', '-c', config, '--ip', host, '--port', String(port), '--var', `ALLOWED_ORIGINS:${origins}`, ...persist], {
   cwd: root,
   env,
   stdio: 'inherit',

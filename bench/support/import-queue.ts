@@ -6,10 +6,11 @@
 // The row count is BENCH_IMPORT_ROWS (default IMPORT_QUEUE_ROWS); the file has 3 columns, so that
 // 1,000,000 rows fit the 25 MiB body limit.
 //
-// Local limit: miniflare's queue broker stopped delivering after two deliveries of 100 import
+// Local limit (scripts/local-config.js): miniflare's queue broker stopped delivering after two deliveries of 100 import
 // chunks (~12 MB each; the consumer had finished the second, the broker never logged its result),
 // with 400,000 rows and more. So wrangler dev runs here with a copy of wrangler.toml whose consumer
 // takes batches of BENCH_QUEUE_BATCH (default 10) messages; set it to 100 to see the stall.
+import { LOCAL_QUEUE_BATCH, writeLocalConfig } from '../../scripts/local-config.js';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ import { join } from 'node:path';
 import { devVars, freePort, waitForHealth } from '../edge.bench';
 
 export const IMPORT_QUEUE_ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 1_000_000);
-const QUEUE_BATCH = Number(process.env.BENCH_QUEUE_BATCH ?? 10);
+const QUEUE_BATCH = Number(process.env.BENCH_QUEUE_BATCH ?? LOCAL_QUEUE_BATCH);
 /** Next to wrangler.toml, as its paths are relative to it; removed when the run ends. */
 const BENCH_CONFIG = '.wrangler-import-bench.toml';
 const wrangler = 'node_modules/wrangler/bin/wrangler.js';
@@ -136,7 +137,7 @@ export async function runImportThroughQueue(rows = IMPORT_QUEUE_ROWS): Promise<I
     spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { env, stdio: 'ignore' });
     const port = await freePort();
     const varArgs = Object.entries({ ...vars, RATE_LIMITS: 'off' }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
-    writeFileSync(BENCH_CONFIG, readFileSync('wrangler.toml', 'utf8').replace(/^max_batch_size = 100$/m, `max_batch_size = ${QUEUE_BATCH}`));
+    writeLocalConfig('.', BENCH_CONFIG, QUEUE_BATCH);
     child = spawn(process.execPath, [wrangler, 'dev', '-c', BENCH_CONFIG, '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persist, ...varArgs], { env, stdio: 'ignore' });
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitForHealth(baseUrl);

@@ -4,11 +4,7 @@
 // /v1/publications/segment to the async action DONE, and client validate latency (p50/p99) alone
 // and meanwhile, as heavy-segment.bench.ts does (goal: p99 during ≤ 2x alone). Afterwards D1 is
 // counted: one publication per member, every code distinct and held by its member.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { devVars, freePort, waitForHealth } from './edge.bench';
+import { startFreshWorker } from './support/fresh-worker';
 import { type BenchRow, formatCount } from './table';
 
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 20_000);
@@ -17,38 +13,17 @@ const CUSTOMERS = Math.ceil((MEMBERS * 5) / 4);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const ALONE_MS = Number(process.env.BENCH_SECONDS ?? 10) * 1000;
 const ORIGIN = 'https://bench.example';
-const wrangler = 'node_modules/wrangler/bin/wrangler.js';
 const TIMEOUT_MS = 600_000;
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
 export async function run(): Promise<BenchRow[]> {
-  const vars = devVars();
-  const persist = mkdtempSync(join(tmpdir(), 'vouchsafe-distribution-'));
-  const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' };
-  let child: ChildProcess | undefined;
+  const generate = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${CUSTOMERS})
+     INSERT INTO customers (id, source_id, email, metadata, created_at)
+     SELECT 'cust_' || i, 'lapsed_' || i, 'l' || i || '@example.com', '{}', ${Date.now() - 400 * 86_400_000} + i FROM n`;
+  const worker = await startFreshWorker('distribution', { seedSql: generate, extraVars: { ALLOWED_ORIGINS: ORIGIN, RATE_LIMITS: 'off' } });
+  const { api, baseUrl, vars } = worker;
   try {
-    spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], { env, stdio: 'inherit' });
-    spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { env, stdio: 'ignore' });
-    const generate = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${CUSTOMERS})
-       INSERT INTO customers (id, source_id, email, metadata, created_at)
-       SELECT 'cust_' || i, 'lapsed_' || i, 'l' || i || '@example.com', '{}', ${Date.now() - 400 * 86_400_000} + i FROM n`;
-    const gen = spawnSync(process.execPath, [wrangler, 'd1', 'execute', 'DB', '--local', '--persist-to', persist, '--command', generate.replace(/\s+/g, ' ')], { env, encoding: 'utf8' });
-    if (gen.status !== 0) throw new Error(`generating customers failed: ${gen.stderr}`);
-
-    const port = await freePort();
-    const varArgs = Object.entries({ ...vars, ALLOWED_ORIGINS: ORIGIN, RATE_LIMITS: 'off' }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
-    child = spawn(process.execPath, [wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persist, ...varArgs], { env, stdio: 'ignore' });
-    const baseUrl = `http://127.0.0.1:${port}`;
-    await waitForHealth(baseUrl);
-    const server = { 'X-App-Id': vars.APP_ID ?? '', 'X-App-Token': vars.APP_TOKEN ?? '', 'Content-Type': 'application/json' };
-    const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${baseUrl}${path}`, { method, headers: server, body: body === undefined ? undefined : JSON.stringify(body) });
-      const json = (await res.json()) as Record<string, any>;
-      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json).slice(0, 500)}`);
-      return json;
-    };
-
     const members = Array.from({ length: CUSTOMERS }, (_, i) => i + 1).filter((i) => i % 5 !== 0).slice(0, MEMBERS).map((i) => `cust_${i}`);
     const segment = await api('POST', '/v1/segments', { name: 'Lapsed buyers', type: 'static', customers: members });
     const campaign = await api('POST', '/v1/campaigns', {
@@ -118,24 +93,12 @@ export async function run(): Promise<BenchRow[]> {
     console.log(`validate during: p50 ${during.p50.toFixed(1)} ms  p99 ${during.p99.toFixed(1)} ms  max ${during.max.toFixed(1)} ms  (${during.n} requests, ${during.errors} non-200)`);
     const ratio = during.p99 / alone.p99;
     console.log(`ratio p99 during / alone: ${ratio.toFixed(2)} (goal: at most 2)`);
-    child.kill('SIGTERM');
-    child = undefined;
-    await new Promise((r) => setTimeout(r, 1000));
-
-    const count = spawnSync(
-      process.execPath,
-      [
-        wrangler, 'd1', 'execute', 'DB', '--local', '--persist-to', persist, '--json', '--command',
-        `SELECT count(*) AS n, count(DISTINCT p.customer_id) AS customers, count(DISTINCT p.voucher_id) AS codes,
-           sum(v.holder_id = p.customer_id) AS held,
-           sum(p.customer_id IN (SELECT customer_id FROM segment_members WHERE segment_id = '${segment.id}')) AS members
-         FROM publications p JOIN vouchers v ON v.id = p.voucher_id WHERE p.campaign_id = '${campaign.id}'`.replace(/\s+/g, ' '),
-      ],
-      { env, encoding: 'utf8' },
-    );
-    if (count.status !== 0) throw new Error(`counting failed: ${count.stderr}`);
-    const [{ results }] = JSON.parse(count.stdout) as [{ results: Record<string, number>[] }];
-    const c = results[0] as { n: number; customers: number; codes: number; held: number; members: number };
+    const [c] = (await worker.queryAfterStop<{ n: number; customers: number; codes: number; held: number; members: number }>(
+      `SELECT count(*) AS n, count(DISTINCT p.customer_id) AS customers, count(DISTINCT p.voucher_id) AS codes,
+         sum(v.holder_id = p.customer_id) AS held,
+         sum(p.customer_id IN (SELECT customer_id FROM segment_members WHERE segment_id = '${segment.id}')) AS members
+       FROM publications p JOIN vouchers v ON v.id = p.voucher_id WHERE p.campaign_id = '${campaign.id}'`,
+    )) as [{ n: number; customers: number; codes: number; held: number; members: number }];
     console.log(`stored ${formatCount(c.n)} publications: ${formatCount(c.customers)} customers, ${formatCount(c.codes)} codes, ${formatCount(c.held)} held by their member, ${formatCount(c.members)} to members`);
     if (action.status !== 'DONE' || done_count !== MEMBERS || c.n !== MEMBERS || c.customers !== MEMBERS || c.codes !== MEMBERS || c.held !== MEMBERS || c.members !== MEMBERS) {
       throw new Error('the distribution wrote the wrong publications');
@@ -149,7 +112,6 @@ export async function run(): Promise<BenchRow[]> {
       { area: 'Distribution', measure: 'publications = members, distinct codes, held by their member', value: `${formatCount(c.n)} / ${formatCount(c.codes)} / ${formatCount(c.held)}` },
     ];
   } finally {
-    child?.kill('SIGTERM');
-    rmSync(persist, { recursive: true, force: true });
+    worker.dispose();
   }
 }

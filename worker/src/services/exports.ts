@@ -218,8 +218,8 @@ async function toExport(env: ExportEnv, origin: string, row: exportsDb.ExportRow
 
 /** POST /v1/exports. Checks everything the download will need, so that a stored export works. */
 export async function createExport(env: ExportEnv, origin: string, input: ExportCreate): Promise<Export> {
-  if (input.exported_object === 'voucher') return createVoucherExport(env, origin, input);
-  if (input.exported_object === 'publication') return createPublicationExport(env, origin, input);
+  if (input.exported_object === 'voucher') return createCampaignObjectExport(env, origin, input, VOUCHER_EXPORT);
+  if (input.exported_object === 'publication') return createCampaignObjectExport(env, origin, input, PUBLICATION_EXPORT);
   if (input.exported_object !== 'customer') {
     throw invalidParams(`exported_object: only "customer", "voucher" and "publication" exports are supported, not "${input.exported_object}"`);
   }
@@ -340,7 +340,7 @@ const VOUCHER_EXPORT_ORDERS = ['created_at', '-created_at'] as const;
 const VOUCHER_PAGE = 1000;
 
 /** The campaign of a voucher (or publication) export: parameters.campaign_id, or filters.campaign_id {conditions: {$is|$in: [one id]}}. */
-function exportCampaign(params: NonNullable<ExportCreate['parameters']>, what = 'vouchers'): string | undefined {
+function exportCampaign(params: NonNullable<ExportCreate['parameters']>, what: string): string | undefined {
   const { campaign_id: filter, junction: _junction, ...rest } = params.filters ?? {};
   const unknown = Object.keys(rest);
   if (unknown.length > 0) throw invalidParams(`parameters.filters: only campaign_id is supported for ${what}, not ${unknown.map((k) => `"${k}"`).join(', ')}`);
@@ -355,21 +355,59 @@ function exportCampaign(params: NonNullable<ExportCreate['parameters']>, what = 
   return list[0] as string;
 }
 
-async function createVoucherExport(env: ExportEnv, origin: string, input: ExportCreate): Promise<Export> {
+/** What differs between the exports of a campaign's objects (vouchers, publications). */
+interface CampaignObjectExport {
+  object: 'voucher' | 'publication';
+  /** Plural, for messages. */
+  noun: string;
+  fields: readonly string[];
+  defaults: string[];
+  orders: readonly string[];
+  /** Publications take the campaign only as filters.campaign_id. */
+  campaignOnlyInFilters: boolean;
+}
+
+const VOUCHER_EXPORT: CampaignObjectExport = {
+  object: 'voucher',
+  noun: 'vouchers',
+  fields: VOUCHER_EXPORT_FIELDS,
+  defaults: DEFAULT_VOUCHER_EXPORT_FIELDS,
+  orders: VOUCHER_EXPORT_ORDERS,
+  campaignOnlyInFilters: false,
+};
+
+/**
+ * POST /v1/exports {exported_object: 'publication'}: OA ExportPublicationBase with the fields of
+ * ExportPublicationFields. Filters: `campaign_id` as the voucher export takes it (ours: the OA's
+ * ExportPublicationFilters names only metadata properties), so a segment distribution's result
+ * is "the campaign's publications".
+ */
+const PUBLICATION_EXPORT: CampaignObjectExport = {
+  object: 'publication',
+  noun: 'publications',
+  fields: PUBLICATION_EXPORT_FIELDS,
+  defaults: DEFAULT_PUBLICATION_EXPORT_FIELDS,
+  orders: EXPORT_ORDERS,
+  campaignOnlyInFilters: true,
+};
+
+/** POST /v1/exports of a campaign's vouchers or publications: fields, order and campaign checked, the export stored. */
+async function createCampaignObjectExport(env: ExportEnv, origin: string, input: ExportCreate, kind: CampaignObjectExport): Promise<Export> {
   const params = input.parameters ?? {};
-  const fields = params.fields ?? DEFAULT_VOUCHER_EXPORT_FIELDS;
-  const unknown = fields.filter((f) => !(VOUCHER_EXPORT_FIELDS as readonly string[]).includes(f) && !/^metadata\.[^.]{1,100}(\.[^.]{1,100})*$/.test(f));
+  const fields = params.fields ?? kind.defaults;
   if (fields.length === 0) throw apiError('invalid_export_fields', 'parameters.fields: list at least one field');
+  const unknown = fields.filter((f) => !kind.fields.includes(f) && !/^metadata\.[^.]{1,100}(\.[^.]{1,100})*$/.test(f));
   if (unknown.length > 0) {
-    throw apiError('invalid_export_fields', `parameters.fields: unknown field(s) ${unknown.map((f) => `"${f}"`).join(', ')}; use ${VOUCHER_EXPORT_FIELDS.join(', ')} or metadata.<key>`);
+    throw apiError('invalid_export_fields', `parameters.fields: unknown field(s) ${unknown.map((f) => `"${f}"`).join(', ')}; use ${kind.fields.join(', ')} or metadata.<key>`);
   }
   const order = params.order ?? '';
-  if (order !== '' && !(VOUCHER_EXPORT_ORDERS as readonly string[]).includes(order)) throw invalidParams(`parameters.order: must be ${VOUCHER_EXPORT_ORDERS.join(' or ')} for vouchers`);
-  const campaignId = exportCampaign(params);
+  if (order !== '' && !kind.orders.includes(order)) throw invalidParams(`parameters.order: must be ${kind.orders.join(' or ')} for ${kind.noun}`);
+  if (kind.campaignOnlyInFilters && params.campaign_id !== undefined) throw invalidParams(`parameters.campaign_id: ${kind.noun} are filtered by filters.campaign_id`);
+  const campaignId = exportCampaign(params, kind.noun);
   const now = Date.now();
   const row: exportsDb.ExportRow = {
     id: randomId('exp_'),
-    exported_object: 'voucher',
+    exported_object: kind.object,
     parameters: JSON.stringify({
       order,
       fields,
@@ -450,44 +488,6 @@ function voucherCsv(db: D1Database, id: string, parameters: StoredParameters): R
 // ---- Publication exports (exported_object 'publication': who got which code, issue 14 item 5)
 
 const PUBLICATION_PAGE = 1000;
-
-/**
- * POST /v1/exports {exported_object: 'publication'}: OA ExportPublicationBase with the fields of
- * ExportPublicationFields. Filters: `campaign_id` as the voucher export takes it (ours: the OA's
- * ExportPublicationFilters names only metadata properties), so a segment distribution's result
- * is "the campaign's publications".
- */
-async function createPublicationExport(env: ExportEnv, origin: string, input: ExportCreate): Promise<Export> {
-  const params = input.parameters ?? {};
-  const fields = params.fields ?? DEFAULT_PUBLICATION_EXPORT_FIELDS;
-  if (fields.length === 0) throw apiError('invalid_export_fields', 'parameters.fields: list at least one field');
-  const unknown = fields.filter((f) => !(PUBLICATION_EXPORT_FIELDS as readonly string[]).includes(f) && !/^metadata\.[^.]{1,100}(\.[^.]{1,100})*$/.test(f));
-  if (unknown.length > 0) {
-    throw apiError('invalid_export_fields', `parameters.fields: unknown field(s) ${unknown.map((f) => `"${f}"`).join(', ')}; use ${PUBLICATION_EXPORT_FIELDS.join(', ')} or metadata.<key>`);
-  }
-  const order = params.order ?? '';
-  if (order !== '' && !(EXPORT_ORDERS as readonly string[]).includes(order)) throw invalidParams(`parameters.order: must be ${EXPORT_ORDERS.join(' or ')} for publications`);
-  if (params.campaign_id !== undefined) throw invalidParams('parameters.campaign_id: publications are filtered by filters.campaign_id');
-  const campaignId = exportCampaign(params, 'publications');
-  const now = Date.now();
-  const row: exportsDb.ExportRow = {
-    id: randomId('exp_'),
-    exported_object: 'publication',
-    parameters: JSON.stringify({
-      order,
-      fields,
-      filters: campaignId ? { campaign_id: { conditions: { $in: [campaignId] } } } : {},
-      response_format: 'CSV',
-      ...(campaignId ? { campaign_id: campaignId } : {}),
-      ...(params.raw_values ? { raw_values: true } : {}),
-    } satisfies StoredParameters),
-    channel: 'API',
-    created_at: now,
-    updated_at: null,
-  };
-  await exportsDb.insertExport(env.DB, row).run();
-  return toExport(env, origin, row, now);
-}
 
 function publicationCell(row: exportsDb.PublicationExportRow, field: string): string {
   if (field.startsWith('metadata.')) return metadataCell(JSON.parse(row.metadata) as Record<string, unknown>, field.slice('metadata.'.length).split('.'));

@@ -12,7 +12,7 @@ import type { OrderInput, ValidationContext } from '../schemas/checkout';
 import { orderSummary } from '../views/redemption';
 import type { LoadedDefinition } from './definitions';
 import { enqueue } from '../queue/messages';
-import { identityHmac, resolveTrackingId } from './tracking';
+import { resolveTrackingId } from './tracking';
 import { checkoutCustomerWrites, claimedCustomer, definitionsOf, readVisitor } from './visitor';
 
 /**
@@ -289,10 +289,9 @@ export async function validateVoucher(env: Env, code: string, context: Validatio
  * client request without a tracking id) sends nothing.
  */
 async function readVisit(env: Env, codes: string[], context: ValidationContext, options: ValidateOptions, now: number) {
-  const [tracking, writes, hmac] = await Promise.all([
+  const [tracking, writes] = await Promise.all([
     resolveTrackingId(env.TRACKING_SECRET, context.tracking_id),
     options.upsertCustomer ? checkoutCustomerWrites(env.DB, context, now) : undefined,
-    identityHmac(env.TRACKING_SECRET, context.identity_hash),
   ]);
   const recorded = options.record !== false;
   const subject = await readVisitor(env, codes, context, recorded ? tracking.id : null, now, writes);
@@ -304,7 +303,7 @@ async function readVisit(env: Env, codes: string[], context: ValidationContext, 
       at: now,
       tracking_id: tracking.id,
       customer_ref: claimedCustomer(context) ?? null,
-      identity_hmac: hmac,
+      identity_hmac: subject.identityHmac,
       amount: orderFigures(context.order, context.amount).amount,
       attempts: judged.map(({ code, judgement }) => ({
         id: randomId('valid_'),

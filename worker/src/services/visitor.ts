@@ -48,18 +48,20 @@ export async function readVisitor(
   trackingId: string | null,
   now: number,
   writes?: D1PreparedStatement[],
-): Promise<ValidationSubject> {
+): Promise<ValidationSubject & { identityHmac: string | null }> {
   const claimed = claimedCustomer(context);
+  const hmac = await identityHmac(env.TRACKING_SECRET, context.identity_hash);
   const subject = await readValidationSubject(env.DB, {
     ...(writes ? { writes } : {}),
     now,
     trackingId,
     customerRef: claimed ?? null,
-    identityHmac: await identityHmac(env.TRACKING_SECRET, context.identity_hash),
+    identityHmac: hmac,
     codes,
   });
   assertOneCustomer(subject, claimed);
-  return subject;
+  // The HMAC the read used, for the caller's record of the visit (computed once a request).
+  return { ...subject, identityHmac: hmac };
 }
 
 /**

@@ -1,6 +1,7 @@
 // Wire types of the Voucherify-compatible API (see ../shared/reference/voucherify-api.md).
 // Field names follow Voucherify exactly; where Vouchsafe goes further it adds fields, never renames.
 
+import type { ExplainNode } from './explain';
 import type { DayOfWeek, ValidityHours, ValidityTimeframe } from './validity';
 
 export interface ApiErrorBody {
@@ -201,6 +202,48 @@ export interface Segment {
  * An entry of GET /v1/customers/{id}/activity (OA CustomerActivity): `data.data` holds the event
  * data object of the type (OA CustomerActivityData, e.g. EventCustomerCustomEvent).
  */
+/** A customer as a segment preview samples it. */
+export interface SegmentPreviewCustomer {
+  id: string;
+  source_id: string | null;
+  name: string | null;
+  email: string | null;
+}
+
+/** Who a filter matches, or would add and drop, without saving (POST /v1/segments/preview). */
+export interface SegmentPreview {
+  object: 'segment_preview';
+  count: number;
+  sample: SegmentPreviewCustomer[];
+  took_ms: number;
+  /** With `against: seg_…`: who would enter and who would leave that segment if it had this filter. */
+  against?: {
+    segment_id: string;
+    entering: { count: number; sample: SegmentPreviewCustomer[] };
+    leaving: { count: number; sample: SegmentPreviewCustomer[] };
+  };
+}
+
+/** POST /v1/segments/{id}/explain: why a customer is or is not in a segment. */
+export interface SegmentExplanation {
+  object: 'segment_explanation';
+  segment: { id: string; name: string; type: SegmentType };
+  /** null when the reference names no stored customer (judged as an empty profile). */
+  customer: { id: string; source_id: string | null } | null;
+  /** Membership as the API reports it (stored members; the live filter for a passive segment). */
+  member: boolean;
+  /** `stored`: member comes from the stored member list; `filter`: from judging the filter now. */
+  basis: 'stored' | 'filter';
+  /** The filter's trace now (null for a static segment, which has no filter). */
+  explanation: ExplainNode | null;
+}
+
+/** One day of a segment's size history (kept by the cron). */
+export interface SegmentSize {
+  day: string;
+  size: number;
+}
+
 export interface CustomerActivity {
   id: string;
   type: string;

@@ -5,7 +5,7 @@ import type { AppBindings } from './env';
 import { apiError, ApiError, internalError, requestTooLarge } from './errors';
 import { requestId as newRequestId } from './lib/ids';
 import { checkQueryString } from './lib/qs';
-import { clientCors, clientKeyAuth, requireAllowedOrigin, serverAuth } from './middleware/auth';
+import { clientCors, clientKeyAuth, requireAllowedOrigin, segmentAuth, serverAuth } from './middleware/auth';
 import { d1Session } from './middleware/d1-session';
 import { observeStorage } from './middleware/observe-storage';
 import { rateLimitClient } from './middleware/rate-limit';
@@ -18,6 +18,7 @@ import { CUSTOMER_IMPORT_PATH, customerImportRoutes } from './routes/imports';
 import { openApiRoutes } from './routes/openapi';
 import { clientRedemptionRoutes, redemptionRoutes, stackableValidationRoutes, voucherRedemptionRoutes } from './routes/redemptions';
 import { segmentRoutes } from './routes/segments';
+import { segmentioRoutes } from './routes/segmentio';
 import { sdkRoutes } from './routes/static';
 import { validationRuleAssignmentRoutes, validationRuleRoutes } from './routes/validation-rules';
 import { voucherRoutes } from './routes/vouchers';
@@ -85,6 +86,10 @@ app.route('/v1/redemptions', redemptionRoutes);
 app.route('/v1/exports', exportRoutes);
 app.route('/v1/campaigns', campaignRoutes);
 app.route('/v1/publications', publicationRoutes);
+
+// Segment's (and PostHog's) Voucherify (Actions) destination: the server key pair in its own headers.
+app.use('/segmentio/*', segmentAuth);
+app.route('/segmentio', segmentioRoutes);
 
 app.use('/client/v1/*', requireAllowedOrigin, clientCors, clientKeyAuth, rateLimitClient);
 app.route('/client/v1/events', clientEventRoutes);

@@ -41,6 +41,7 @@ import {
   campaignVoucherAddSchema,
 } from './schemas/campaigns';
 import { distributionCreateSchema, publicationCreateQuerySchema, publicationCreateSchema, publicationListQuerySchema } from './schemas/publications';
+import { segmentEventSchema, segmentGroupSchema, segmentIdentifySchema } from './schemas/segmentio';
 
 // The OpenAPI 3.1 description of every route the worker serves (GET /openapi.json). Request bodies
 // and query parameters are generated from the zod schemas the routes validate with, in their
@@ -49,7 +50,7 @@ import { distributionCreateSchema, publicationCreateQuerySchema, publicationCrea
 // in app.ts is listed here.
 
 type Method = 'get' | 'post' | 'put' | 'delete';
-type Auth = 'server' | 'client' | 'none' | 'download-token';
+type Auth = 'server' | 'client' | 'none' | 'download-token' | 'segment';
 type Success = { status: 200 | 201 | 202 | 204 | 301; media?: 'application/json' | 'text/csv' | 'text/javascript' | 'text/html' };
 
 export interface RouteDoc {
@@ -209,6 +210,34 @@ export const ROUTES: RouteDoc[] = [
     success: { status: 200, media: 'text/csv' },
   },
 
+  // Segment (Actions) destination compatibility: our addition, the routes Segment's (and PostHog's)
+  // "Voucherify (Actions)" destination posts to its Custom URL, with the server key pair in its headers.
+  { method: 'get', path: '/segmentio/test-authentication', tag: 'segmentio', summary: "Segment (Actions) destination compatibility: the destination's key check (200, or 401)", auth: 'segment' },
+  {
+    method: 'post',
+    path: '/segmentio/customer-processing',
+    tag: 'segmentio',
+    summary: 'Segment (Actions) destination compatibility: identify → the customer upserted by source_id (first_name + last_name → name, street → address.line_1, metadata merged; null and "" leave a field as it is)',
+    auth: 'segment',
+    body: segmentIdentifySchema,
+  },
+  {
+    method: 'post',
+    path: '/segmentio/event-processing',
+    tag: 'segmentio',
+    summary: 'Segment (Actions) destination compatibility: track / page / screen → a custom event as POST /v1/events records it; each run of characters outside A-Z a-z 0-9 _ - in the name becomes "_" ("Order Completed" → Order_Completed)',
+    auth: 'segment',
+    body: segmentEventSchema,
+  },
+  {
+    method: 'post',
+    path: '/segmentio/group-processing',
+    tag: 'segmentio',
+    summary: 'Segment (Actions) destination compatibility: group → the group\'s traits merged into the customer\'s metadata.groups.<group_id> (customer upserted by source_id)',
+    auth: 'segment',
+    body: segmentGroupSchema,
+  },
+
   // Client side (browser key + allowed Origin)
   { method: 'get', path: '/client/v1/validate', tag: 'client', summary: "Validate with the client key, in the official client SDK's query format", auth: 'client', query: clientValidateQuerySchema },
   { method: 'post', path: '/client/v1/validations', tag: 'client', summary: 'Stackable validate with the client key', auth: 'client', body: stackableSchema },
@@ -238,6 +267,7 @@ const SECURITY: Record<Auth, JsonSchema[]> = {
   server: [{ appId: [], appToken: [] }],
   client: [{ clientApplicationId: [], clientToken: [] }],
   'download-token': [{ downloadToken: [] }],
+  segment: [{ segmentApplicationId: [], segmentSecretKey: [] }],
   none: [],
 };
 
@@ -274,7 +304,7 @@ function operation(route: RouteDoc): JsonSchema {
   };
   if (route.auth === 'server') (responses[success.status] as JsonSchema).headers = { [BOOKMARK_HEADER]: BOOKMARK_RESPONSE_HEADER };
   if (route.body || route.form || route.query) responses['400'] = errorResponse('Invalid input; details names the field');
-  if (route.auth === 'server' || route.auth === 'client') responses['401'] = errorResponse('Missing or wrong key');
+  if (route.auth === 'server' || route.auth === 'client' || route.auth === 'segment') responses['401'] = errorResponse('Missing or wrong key');
   if (route.auth === 'download-token') responses['401'] = errorResponse('No token');
   if (route.auth === 'client' || route.auth === 'download-token') responses['403'] = errorResponse(route.auth === 'client' ? 'Origin not allowed' : 'Token wrong or expired');
   if (route.path.includes('{')) responses['404'] = errorResponse('Not found');
@@ -319,6 +349,9 @@ export function openApiDocument(): JsonSchema {
         clientApplicationId: { type: 'apiKey', in: 'header', name: 'X-Client-Application-Id' },
         clientToken: { type: 'apiKey', in: 'header', name: 'X-Client-Token' },
         downloadToken: { type: 'apiKey', in: 'query', name: 'token' },
+        // The Voucherify (Actions) destination's encoding of the server key pair (its index.ts extendRequest).
+        segmentApplicationId: { type: 'apiKey', in: 'header', name: 'Authorization', description: '"Basic " and base64 of APP_ID alone (not RFC 7617 id:password)' },
+        segmentSecretKey: { type: 'apiKey', in: 'header', name: 'secret-key', description: 'base64 of APP_TOKEN' },
       },
       schemas: {
         Error: {

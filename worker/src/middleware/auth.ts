@@ -3,6 +3,7 @@ import { cors } from 'hono/cors';
 import { timingSafeEqual } from 'hono/utils/buffer';
 import type { AppBindings } from '../env';
 import { apiError, unauthorized } from '../errors';
+import { decodeUtf8 } from '../lib/text';
 
 /** True only when both headers are present and match a configured (non-empty) key pair. */
 async function keyPairMatches(
@@ -20,6 +21,32 @@ async function keyPairMatches(
 /** /v1/*: the server key pair only. A client key never opens these routes. */
 export const serverAuth: MiddlewareHandler<AppBindings> = async (c, next) => {
   const ok = await keyPairMatches(c.req.header('x-app-id'), c.req.header('x-app-token'), c.env.APP_ID, c.env.APP_TOKEN);
+  if (!ok) throw unauthorized();
+  await next();
+};
+
+/** A header value as the Voucherify (Actions) destination encodes it: base64 of the UTF-8 text. */
+function fromBase64(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let binary: string;
+  try {
+    binary = atob(value.trim());
+  } catch {
+    return undefined;
+  }
+  const decoded = decodeUtf8(Uint8Array.from(binary, (ch) => ch.charCodeAt(0)));
+  return 'text' in decoded ? decoded.text : undefined;
+}
+
+/**
+ * /segmentio/*: the server key pair as Segment's Voucherify (Actions) destination sends it
+ * (destinations/voucherify/index.ts extendRequest): `Authorization: Basic base64(Application ID)`,
+ * which is not RFC 7617's `id:password`, and `secret-key: base64(Secret Key)`. Same pair, same
+ * constant-time check as /v1/*; the client key never matches it.
+ */
+export const segmentAuth: MiddlewareHandler<AppBindings> = async (c, next) => {
+  const basic = /^basic +(\S+)$/i.exec(c.req.header('authorization')?.trim() ?? '');
+  const ok = await keyPairMatches(fromBase64(basic?.[1]), fromBase64(c.req.header('secret-key')), c.env.APP_ID, c.env.APP_TOKEN);
   if (!ok) throw unauthorized();
   await next();
 };

@@ -26,6 +26,7 @@ const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32,64}$/i;
 const READ_ONLY_POSTS = [
   /^\/client\/v1\/(validations|events)\/?$/,
   /^\/v1\/(validations|events)\/?$/,
+  /^\/segmentio\/event-processing\/?$/,
   /^\/v1\/vouchers\/[^/]+\/validate\/?$/,
 ];
 

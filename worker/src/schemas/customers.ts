@@ -42,7 +42,7 @@ export const metadataSchema = z
     message: `must be at most ${MAX_METADATA_BYTES} bytes as JSON`,
   });
 
-const addressSchema = z.object(
+export const addressSchema = z.object(
   Object.fromEntries(ADDRESS_FIELDS.map((f) => [f.key, fieldSchema(f)])) as Record<AddressKey, FieldSchema>,
 );
 

@@ -26,16 +26,16 @@ import { identityHmac } from './tracking';
 const duplicateSourceId = (sourceId: string | null | undefined): ApiError =>
   apiError('duplicate_source_id', `Another customer already has source_id ${sourceId}`);
 
-/** Runs one customer write through the customer-write pipeline; a taken source_id is a 409 with nothing written. */
+/** Runs the writes of one customer through the customer-write pipeline; a taken source_id is a 409 with nothing written. */
 async function writeCustomer(
   db: D1Database,
-  statement: D1PreparedStatement,
+  statements: D1PreparedStatement | D1PreparedStatement[],
   selector: customers.CustomerSelector,
   write: CustomerWrite,
   now: number,
 ): Promise<customers.CustomerRow | null> {
   try {
-    const { customers: written } = await membership.writeCustomers(db, [statement], selector, now);
+    const { customers: written } = await membership.writeCustomers(db, [statements].flat(), selector, now);
     return written[0] ?? null;
   } catch (error) {
     if (d1Refusal(error) === 'duplicate_source_id') throw duplicateSourceId(write.source_id);
@@ -60,13 +60,31 @@ export async function createOrUpsertCustomer(db: D1Database, id: string | undefi
     const existing = await requireCustomer(db, id);
     row = await writeCustomer(db, customers.updateCustomer(db, existing.id, write, now), { ids: [existing.id] }, write, now);
   } else if (typeof write.source_id === 'string') {
-    const sourceId = write.source_id;
-    const upsert = customers.upsertCustomerBySourceId(db, randomId('cust_'), { ...write, source_id: sourceId }, now);
-    row = await writeCustomer(db, upsert, { sourceIds: [sourceId] }, write, now);
+    return upsertCustomerBySourceId(db, write.source_id, write);
   } else {
     const newId = randomId('cust_');
     row = await writeCustomer(db, customers.insertCustomer(db, newId, write, now), { ids: [newId] }, write, now);
   }
+  if (!row) throw new Error('customer write returned no row');
+  return customers.rowToCustomer(row);
+}
+
+/**
+ * Upsert by source_id: created when no customer has it, else the fields given replace the stored
+ * ones. `metadataPatch`, when given, is merged into the stored metadata (RFC 7396: a null removes
+ * the key) in the same batch, for writers whose metadata names only what changed (the CDP routes,
+ * services/segmentio.ts) rather than the whole object (POST /v1/customers).
+ */
+export async function upsertCustomerBySourceId(
+  db: D1Database,
+  sourceId: string,
+  write: CustomerWrite,
+  metadataPatch?: Record<string, unknown>,
+): Promise<Customer> {
+  const now = Date.now();
+  const statements = [customers.upsertCustomerBySourceId(db, randomId('cust_'), { ...write, source_id: sourceId }, now)];
+  if (metadataPatch !== undefined) statements.push(customers.mergeMetadataBySourceIds(db, [sourceId], metadataPatch, now));
+  const row = await writeCustomer(db, statements, { sourceIds: [sourceId] }, write, now);
   if (!row) throw new Error('customer write returned no row');
   return customers.rowToCustomer(row);
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TEST_ENV } from '../test-env';
 import { api, call, json, settled } from './helpers';
@@ -268,4 +269,41 @@ describe('POST /segmentio/group-processing (group)', () => {
     await expectRefused(await post('group-processing', body), 400, 'invalid_payload', field);
     expect(await customer('sg-group-bad')).toBeNull();
   });
+});
+
+describe('hostile bodies', () => {
+  it("random bodies in the destination's shape and random JSON: never a 5xx, every error the Voucherify object, every accepted event written", async () => {
+    const value = fc.oneof(
+      fc.constant(null),
+      fc.constant(''),
+      fc.string({ maxLength: 80 }),
+      fc.constantFrom('Order Completed', '$pageview', 'x@example.com', '1990-05-14T00:00:00Z', 'a'.repeat(300)),
+      fc.integer(),
+      fc.boolean(),
+      fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }),
+    );
+    const ref = fc.oneof(value, fc.record({ source_id: value, email: value }, { requiredKeys: [] }));
+    const shaped = fc.record(
+      { source_id: value, name: value, first_name: value, last_name: value, email: value, phone: value, birthdate: value, address: value, metadata: value, customer: ref, event: value, group_id: value, traits: value, referral: value, type: value },
+      { requiredKeys: [] },
+    );
+    let sent = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('customer-processing', 'event-processing', 'group-processing'), fc.oneof(shaped, fc.jsonValue({ maxDepth: 3 })), async (route, body) => {
+        const res = await post(route, body);
+        sent++;
+        expect(res.status).toBeLessThan(500);
+        if (res.status >= 400) {
+          const error = await json(res);
+          expect(error).toMatchObject({ code: res.status, key: expect.any(String), request_id: expect.any(String) });
+        } else {
+          await res.arrayBuffer();
+        }
+      }),
+      { numRuns: 300 },
+    );
+    expect(sent).toBe(300);
+    // The events the route accepted were written by the consumer, none left failing on the queue.
+    await settled();
+  }, 180_000);
 });

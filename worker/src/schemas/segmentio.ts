@@ -42,24 +42,19 @@ const customerRef = z.object(
  */
 export const normaliseEventName = (name: string): string => name.replace(/[^A-Za-z0-9_-]+/g, '_');
 
-const eventName = z
-  .string()
-  .nullable()
-  .optional()
-  .transform(blankToAbsent)
-  .pipe(
-    z
-      .string({ error: 'is required' })
-      .transform(normaliseEventName)
-      .pipe(
-        z
-          .string()
-          .regex(
-            EVENT_NAME_PATTERN,
-            `must be 1 to 64 characters once each run of characters other than A-Z a-z 0-9 _ - is replaced by "_" (${PROTOTYPE_KEY_RULE})`,
-          ),
-      ),
-  )
+const eventName = text(
+  z
+    .string({ error: 'is required' })
+    .transform(normaliseEventName)
+    .pipe(
+      z
+        .string()
+        .regex(
+          EVENT_NAME_PATTERN,
+          `must be 1 to 64 characters once each run of characters other than A-Z a-z 0-9 _ - is replaced by "_" (${PROTOTYPE_KEY_RULE})`,
+        ),
+    ),
+)
   .describe('required; each run of characters other than A-Z a-z 0-9 _ - becomes "_" ("Order Completed" is recorded as Order_Completed)');
 
 /** Segment's birthdate field takes a date or an ISO 8601 date-time; the customer keeps the date as written. */

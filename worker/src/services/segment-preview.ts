@@ -26,8 +26,7 @@ function currentMembers(row: segmentsDb.SegmentRow, now: number): Predicate {
  * saved segment would have. Like every walk over all customers (F10), it goes in keyset ranges of
  * created_at, each one D1 call over at most 5,000 customers, sized by time: a preview of a heavy
  * filter never holds the database for longer than a step while checkouts wait. The sample is the
- * first customers by created_at (unique), which is also the walk's order: once a kind's sample is
- * full, later steps only count it.
+ * first customers by created_at (unique), which is also the walk's order.
  */
 export async function previewSegment(db: D1Database, input: SegmentPreviewInput): Promise<SegmentPreview> {
   const started = Date.now();
@@ -46,6 +45,7 @@ export async function previewSegment(db: D1Database, input: SegmentPreviewInput)
     }
   }
 
+  const KINDS = ['match', 'enter', 'leave'] as const;
   const counts: Record<PreviewKind, number> = { match: 0, enter: 0, leave: 0 };
   const samples: Record<PreviewKind, SegmentPreviewCustomer[]> = { match: [], enter: [], leave: [] };
   // Reads are cheaper than a sync's writes: start at the largest step and let the time shrink it.
@@ -54,11 +54,14 @@ export async function previewSegment(db: D1Database, input: SegmentPreviewInput)
   for (;;) {
     const range = { after, size: sizer.size, descending: false };
     const stepStarted = Date.now();
-    const step = await previewStep(db, filter, against?.members ?? null, range, input.limit);
+    // A kind whose sample is full is only counted from here on (the walk is in sample order).
+    const room = (kind: PreviewKind) => (kind === 'match' || against ? input.limit - samples[kind].length : 0);
+    const keep = { match: room('match'), enter: room('enter'), leave: room('leave') };
+    const step = await previewStep(db, filter, against?.members ?? null, range, keep);
     sizer.record(Date.now() - stepStarted);
-    for (const kind of ['match', 'enter', 'leave'] as const) {
+    for (const kind of KINDS) {
       counts[kind] += step.counts[kind];
-      samples[kind].push(...step.samples[kind].slice(0, input.limit - samples[kind].length));
+      samples[kind].push(...step.samples[kind]);
     }
     if (step.end.last === null || step.end.customers < range.size) break;
     after = step.end.last;

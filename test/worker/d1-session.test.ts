@@ -55,6 +55,21 @@ describe('D1 sessions', () => {
     expect(redeem.starts).toEqual(['first-primary']);
   });
 
+  it('lets a replica answer a segment preview (a POST that only reads), and not a segment update', async () => {
+    const post = (path: string, body: unknown, method = 'POST') =>
+      opened(path, { method, headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const filter = { 'metadata.tier': { conditions: { $is: ['gold'] } } };
+    const preview = await post('/v1/segments/preview', { filter });
+    expect(preview.res.status).toBe(200);
+    expect(preview.starts).toEqual(['first-unconstrained']);
+    const created = await post('/v1/segments', { name: 'session', type: 'passive', filter });
+    expect(created.starts).toEqual(['first-primary']);
+    const id = ((await json(created.res)) as { id: string }).id;
+    const update = await post(`/v1/segments/${id}`, { name: 'session 2' }, 'PUT');
+    expect(update.res.status).toBe(200);
+    expect(update.starts).toEqual(['first-primary']);
+  });
+
   it('hands a server its bookmark, and a request that sends it back starts its session there: it sees the redemption', async () => {
     await api('POST', '/v1/vouchers/SESS-RYW', { discount: { type: 'AMOUNT', amount_off: 100 }, redemption: { quantity: 1 } });
     const redeem = await api('POST', '/v1/vouchers/SESS-RYW/redemption', { customer: { source_id: 'sess-ryw' } });

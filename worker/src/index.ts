@@ -2,6 +2,7 @@ import { app } from './app';
 import { consumeWrites } from './queue/consumer';
 import type { Env } from './env';
 import { deleteStaleAnonymousProfiles, forgetAppliedMessages } from './services/retention';
+import { recordSegmentSizes } from './services/segment-sizes';
 import { runScheduledSegmentWork } from './services/segment-sync';
 
 export default {
@@ -18,14 +19,16 @@ export default {
 
   /**
    * Cron trigger (wrangler.toml [triggers]): sends the queue a job per clock-relative segment to
-   * recompute and per initial sync to finish (walked in bounded steps by the consumer), and
-   * deletes anonymous tracking data past its retention.
+   * recompute and per initial sync to finish (walked in bounded steps by the consumer), records
+   * today's size of every segment (its history), and deletes anonymous tracking data past its
+   * retention.
    */
   async scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
     ctx.waitUntil(deleteStaleAnonymousProfiles(env, controller.scheduledTime));
     ctx.waitUntil(forgetAppliedMessages(env, controller.scheduledTime));
     // Awaited (not only waitUntil): the invocation is the work, and its end is when the work ends.
     await runScheduledSegmentWork(env.DB, env.WRITES, controller.scheduledTime);
+    await recordSegmentSizes(env.DB, controller.scheduledTime);
   },
 
   /** The WRITES queue and its dead-letter queue (wrangler.toml): queue/consumer.ts. */

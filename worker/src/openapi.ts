@@ -13,7 +13,7 @@ import { exportCreateSchema, exportDownloadQuerySchema, exportListQuerySchema } 
 import { customerImportFormSchema } from './schemas/imports';
 import { activitiesQuerySchema, activityQuerySchema } from './schemas/activity';
 import { asyncActionListQuerySchema } from './schemas/async-actions';
-import { segmentCreateSchema, segmentListQuerySchema } from './schemas/segments';
+import { segmentCreateSchema, segmentListQuerySchema, segmentPreviewSchema, segmentSizesQuerySchema, segmentUpdateSchema } from './schemas/segments';
 import {
   assignmentCreateSchema,
   assignmentListQuerySchema,
@@ -123,6 +123,31 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/v1/segments', tag: 'segments', summary: 'List segments', auth: 'server', query: segmentListQuerySchema },
   { method: 'get', path: '/v1/segments/{id}', tag: 'segments', summary: 'Get a segment', auth: 'server' },
   { method: 'delete', path: '/v1/segments/{id}', tag: 'segments', summary: 'Delete a segment', auth: 'server', success: NO_CONTENT },
+  {
+    method: 'post',
+    path: '/v1/segments/preview',
+    tag: 'segments',
+    summary:
+      "Our addition: who a filter (the grammar of POST /v1/segments) matches now, `count` and the first `limit` (0-100, default 10) by created_at, and with `against: seg_…` who would enter and leave that segment (its stored members; a passive one's stored filter); writes nothing, may be answered by a read replica",
+    auth: 'server',
+    body: segmentPreviewSchema,
+  },
+  {
+    method: 'put',
+    path: '/v1/segments/{id}',
+    tag: 'segments',
+    summary: "Our addition: rename a segment; a passive segment's filter may change too (vouchers whose rules name it judge with the new one at once); an auto-update segment's filter is fixed",
+    auth: 'server',
+    body: segmentUpdateSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/segments/{id}/sizes',
+    tag: 'segments',
+    summary: "Our addition: the segment's size per UTC day as the cron recorded it (stored members; a passive segment's filter count), the last `days` (1-365, default 30), oldest first",
+    auth: 'server',
+    query: segmentSizesQuerySchema,
+  },
 
   // Events
   { method: 'post', path: '/v1/events', tag: 'events', summary: 'Track a custom event (customer upserted by source_id)', auth: 'server', body: eventCreateSchema },

@@ -44,6 +44,34 @@ export function findSegment(db: D1Database, id: string): Promise<SegmentRow | nu
   return db.prepare('SELECT * FROM segments WHERE id = ?').bind(id).first<SegmentRow>();
 }
 
+/**
+ * Renames a segment and/or gives it a new filter, in one statement; returns the row as it is now
+ * (null: no such segment). Only the columns given are set: migration 0012's triggers move the
+ * vouchers whose rules name the segment to a new definition version when `filter` is set, and a
+ * rename leaves their cached definitions alone.
+ */
+export async function updateSegment(
+  db: D1Database,
+  id: string,
+  changes: { name?: string; filter?: { json: string; timeRelative: boolean } },
+  now: number,
+): Promise<SegmentRow | null> {
+  const set: string[] = [];
+  const params: (string | number)[] = [];
+  if (changes.name !== undefined) {
+    set.push('name = ?');
+    params.push(changes.name);
+  }
+  if (changes.filter !== undefined) {
+    set.push('filter = ?', 'time_relative = ?');
+    params.push(changes.filter.json, changes.filter.timeRelative ? 1 : 0);
+  }
+  return db
+    .prepare(`UPDATE segments SET ${[...set, 'updated_at = ?'].join(', ')} WHERE id = ? RETURNING *`)
+    .bind(...params, now, id)
+    .first<SegmentRow>();
+}
+
 export async function deleteSegment(db: D1Database, id: string): Promise<boolean> {
   return (await db.prepare('DELETE FROM segments WHERE id = ?').bind(id).run()).meta.changes > 0;
 }
@@ -65,8 +93,8 @@ export async function countFilterSegments(db: D1Database): Promise<number> {
   return row?.n ?? 0;
 }
 
-/** Segments of a type whose definitions are needed to judge customers (auto-update, passive). */
-export async function listSegmentsOfType(db: D1Database, type: 'auto-update' | 'passive'): Promise<SegmentRow[]> {
+/** Segments of a type (e.g. the auto-update and passive ones, whose definitions judge customers). */
+export async function listSegmentsOfType(db: D1Database, type: Segment['type']): Promise<SegmentRow[]> {
   return (await db.prepare('SELECT * FROM segments WHERE type = ? ORDER BY created_at').bind(type).all<SegmentRow>())
     .results;
 }

@@ -2,7 +2,9 @@ import { Hono } from 'hono';
 import type { AppBindings } from '../env';
 import { invalidQueryParams } from '../errors';
 import { parseInput, parseJsonBody } from '../lib/validation';
-import { segmentCreateSchema, segmentListQuerySchema } from '../schemas/segments';
+import { segmentCreateSchema, segmentListQuerySchema, segmentPreviewSchema, segmentSizesQuerySchema, segmentUpdateSchema } from '../schemas/segments';
+import { previewSegment } from '../services/segment-preview';
+import { segmentSizes } from '../services/segment-sizes';
 import * as service from '../services/segments';
 
 export const segmentRoutes = new Hono<AppBindings>()
@@ -15,7 +17,14 @@ export const segmentRoutes = new Hono<AppBindings>()
     const { limit, page } = parseInput(segmentListQuerySchema, c.req.query(), invalidQueryParams);
     return c.json(await service.listSegments(c.env.DB, limit, page));
   })
+  // Our addition (issue 15): reads only, so middleware/d1-session.ts lets a replica answer it.
+  .post('/preview', async (c) => c.json(await previewSegment(c.env.DB, await parseJsonBody(c, segmentPreviewSchema))))
   .get('/:id', async (c) => c.json(await service.getSegment(c.env.DB, c.req.param('id'))))
+  .put('/:id', async (c) => c.json(await service.updateSegment(c.env.DB, c.req.param('id'), await parseJsonBody(c, segmentUpdateSchema))))
+  .get('/:id/sizes', async (c) => {
+    const { days } = parseInput(segmentSizesQuerySchema, c.req.query(), invalidQueryParams);
+    return c.json(await segmentSizes(c.env.DB, c.req.param('id'), days, Date.now()));
+  })
   .delete('/:id', async (c) => {
     await service.deleteSegment(c.env, c.req.param('id'));
     return c.body(null, 204);

@@ -38,3 +38,42 @@ export type SegmentCreate = z.output<typeof segmentCreateSchema>;
 export const segmentListQuerySchema = z
   .object({ limit: intParam(1, 100).optional(), page: intParam(1, 99).optional() })
   .transform((q) => ({ limit: q.limit ?? 10, page: q.page ?? 1 }));
+
+/** The sample a preview returns at most (POST /v1/segments/preview `limit`). */
+export const MAX_PREVIEW_SAMPLE = 100;
+
+/** POST /v1/segments/preview (our addition): a filter in the grammar of POST /v1/segments, checked by parseSegmentFilter. */
+export const segmentPreviewSchema = z
+  .object({
+    filter: z.record(z.string(), z.unknown()),
+    against: z.string().min(1).max(255).optional(),
+    limit: z.number().int().min(0).max(MAX_PREVIEW_SAMPLE).optional(),
+  })
+  .transform((p) => ({ ...p, limit: p.limit ?? 10 }));
+
+export type SegmentPreviewInput = z.output<typeof segmentPreviewSchema>;
+
+/**
+ * PUT /v1/segments/{id} (our addition): a new name for any segment, a new filter for a passive one.
+ * `type` may be sent back as it is (a client PUTting the object it read) but never changes.
+ */
+export const segmentUpdateSchema = z
+  .object({
+    name: z.string().min(1, 'must not be empty').max(200).optional(),
+    filter: z.record(z.string(), z.unknown()).nullable().optional(),
+    type: z.enum(['static', 'auto-update', 'passive']).optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.name === undefined && s.filter === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['name'], message: 'give a new name or filter' });
+    }
+  });
+
+export type SegmentUpdate = z.output<typeof segmentUpdateSchema>;
+
+/** The longest size history GET /v1/segments/{id}/sizes serves, in days (the cron keeps that long). */
+export const MAX_SIZE_HISTORY_DAYS = 365;
+
+export const segmentSizesQuerySchema = z
+  .object({ days: intParam(1, MAX_SIZE_HISTORY_DAYS).optional() })
+  .transform((q) => ({ days: q.days ?? 30 }));

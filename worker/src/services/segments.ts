@@ -8,7 +8,7 @@ import { randomId } from '../lib/ids';
 import { MAX_RANGE, type WalkBudget } from '../lib/range-sizer';
 import type { WriteQueue } from '../queue/messages';
 import { backgroundBudget, BEFORE_ALL, continueInitialSync, runInitialSync } from './segment-sync';
-import { MAX_FILTER_SEGMENTS, type SegmentCreate } from '../schemas/segments';
+import { MAX_FILTER_SEGMENTS, type SegmentCreate, type SegmentUpdate } from '../schemas/segments';
 
 /** Validates a submitted filter once; a mistake becomes a 400 pointing into the filter. */
 export function parseSegmentFilter(filter: unknown): FilterAst {
@@ -103,6 +103,39 @@ export async function createSegment(
 
 export async function getSegment(db: D1Database, id: string): Promise<Segment> {
   return segmentsDb.rowToSegment(await requireSegment(db, id));
+}
+
+/**
+ * PUT /v1/segments/{id} (our addition; the OA has no segment update). Any segment may be renamed.
+ * A passive segment takes a new filter, validated as on create, in one write: it stores no members,
+ * so nothing else changes, and vouchers whose rules name it judge with the new filter from the next
+ * validate (migration 0012's trigger gives them a new definition version). An auto-update segment's
+ * filter is fixed: its stored members, and the entered/left events recorded for them, follow the
+ * filter it has; a change would need a walk over every customer racing writes that still judge with
+ * the old filter. A static segment has no filter. The type never changes.
+ */
+export async function updateSegment(db: D1Database, id: string, input: SegmentUpdate): Promise<Segment> {
+  const row = await requireSegment(db, id);
+  if (input.type !== undefined && input.type !== row.type) throw invalidPayload(`type: a segment's type cannot change (this one is ${row.type})`);
+  let filter: { json: string; timeRelative: boolean } | undefined;
+  if (input.filter !== undefined) {
+    if (row.type === 'static') {
+      if (input.filter !== null) throw invalidPayload('filter: a static segment has no filter');
+    } else {
+      if (input.filter === null) throw invalidPayload(`filter: a ${row.type} segment needs a filter`);
+      const ast = parseSegmentFilter(input.filter);
+      const json = JSON.stringify(input.filter);
+      if (row.type === 'auto-update' && json !== row.filter) {
+        throw invalidPayload(
+          'filter: the filter of an auto-update segment is fixed; create a new segment with this filter (POST /v1/segments/preview with `against` shows who would enter and leave)',
+        );
+      }
+      if (json !== row.filter) filter = { json, timeRelative: isTimeRelative(ast) };
+    }
+  }
+  const updated = await segmentsDb.updateSegment(db, id, { name: input.name, filter }, Date.now());
+  if (!updated) throw notFound('segment', id);
+  return segmentsDb.rowToSegment(updated);
 }
 
 export async function deleteSegment(env: { DB: D1Database; CACHE: KVNamespace }, id: string): Promise<void> {

@@ -2,7 +2,8 @@ import { Hono } from 'hono';
 import type { AppBindings } from '../env';
 import { invalidQueryParams } from '../errors';
 import { parseInput, parseJsonBody } from '../lib/validation';
-import { segmentCreateSchema, segmentListQuerySchema } from '../schemas/segments';
+import { segmentCreateSchema, segmentExplainSchema, segmentListQuerySchema } from '../schemas/segments';
+import { explainSegment } from '../services/segment-explain';
 import * as service from '../services/segments';
 
 export const segmentRoutes = new Hono<AppBindings>()
@@ -16,6 +17,7 @@ export const segmentRoutes = new Hono<AppBindings>()
     return c.json(await service.listSegments(c.env.DB, limit, page));
   })
   .get('/:id', async (c) => c.json(await service.getSegment(c.env.DB, c.req.param('id'))))
+  .post('/:id/explain', async (c) => c.json(await explainSegment(c.env, c.req.param('id'), await parseJsonBody(c, segmentExplainSchema))))
   .delete('/:id', async (c) => {
     await service.deleteSegment(c.env, c.req.param('id'));
     return c.body(null, 204);

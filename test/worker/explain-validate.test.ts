@@ -12,7 +12,7 @@ import { SERVER_HEADERS, api, json, setHolder } from './helpers';
 // The trace is recorded by the judgement itself (services/validation.ts judgeCode), so its verdict
 // is the answer's `valid`; without explain the answer is exactly what it was.
 
-const TRACKING_ID = 'track_ExplainValidateExpl00';
+const TRACKING_ID = 'track_ExplainValidateExpl000';
 
 async function rule(code: string, rules: Record<string, unknown>): Promise<void> {
   const created = await json(await api('POST', '/v1/validation-rules', { name: `explain ${code}`, rules }));

@@ -161,7 +161,10 @@ export function judge(
   return judgeCode(definition.voucher.code, definition, subject, context, now, null);
 }
 
-/** A check of a validation, for its explanation. */
+/**
+ * A check of a validation, for its explanation. `actual` is what was read (for the dates: now),
+ * and `operator` how it must compare with `expected` ("now $before expiration_date").
+ */
 const checkNode = (label: string, passed: boolean, facts: Omit<ExplainNode, 'kind' | 'label' | 'passed'>): ExplainNode => ({ kind: 'check', label, passed, ...facts });
 
 const isoOrNull = (ms: number | null) => (ms === null ? null : toIso(ms));
@@ -191,12 +194,12 @@ export function judgeCode(
 
   if (voucher.start_date !== null) {
     const started = now >= voucher.start_date;
-    trace?.push(checkNode('start_date', started, { field: 'start_date', operator: '$before', expected: isoOrNull(voucher.start_date), actual: toIso(now), ...(started ? {} : { detail: 'voucher not active yet' }) }));
+    trace?.push(checkNode('start_date', started, { field: 'start_date', operator: '$after', expected: isoOrNull(voucher.start_date), actual: toIso(now), ...(started ? {} : { detail: 'voucher not active yet' }) }));
     if (!started) return { valid: false, ...refusal('voucher not active', 'voucher_not_active', voucher.code) };
   }
   if (voucher.expiration_date !== null) {
     const unexpired = now <= voucher.expiration_date;
-    trace?.push(checkNode('expiration_date', unexpired, { field: 'expiration_date', operator: '$after', expected: isoOrNull(voucher.expiration_date), actual: toIso(now), ...(unexpired ? {} : { detail: 'voucher expired' }) }));
+    trace?.push(checkNode('expiration_date', unexpired, { field: 'expiration_date', operator: '$before', expected: isoOrNull(voucher.expiration_date), actual: toIso(now), ...(unexpired ? {} : { detail: 'voucher expired' }) }));
     if (!unexpired) return { valid: false, ...refusal('voucher expired', 'voucher_expired', voucher.code) };
   }
   // Recurring windows (days, hours, timeframe): OA24 POST /v1/vouchers/{code}/redemption 400 "Voucher Inactive" (OpenAPI24.json:L64354).

@@ -5,6 +5,7 @@
  * Times are read in UTC: the spec names no time zone for these fields, and a service spread over
  * every Cloudflare location has no local one. A shop in another zone states its windows in UTC.
  */
+import type { ExplainNode } from './explain';
 
 /** 0 Sunday … 6 Saturday, as in the spec and as `Date.getUTCDay()` counts. */
 export type DayOfWeek = 0 | 1 | 2 | 3 | 4 | 5 | 6;
@@ -116,31 +117,39 @@ function inValidityHours(hours: ValidityHours, now: number): boolean {
   });
 }
 
+const hhmm = (date: Date) => `${String(date.getUTCHours()).padStart(2, '0')}:${String(date.getUTCMinutes()).padStart(2, '0')}`;
+
 /**
  * null when the voucher's recurring windows allow `now`; otherwise the first restriction that
  * refuses it. Restrictions combine with AND. start_date and expiration_date are judged elsewhere.
+ * With `trace`, one `check` node is appended per restriction the voucher has, up to the refusing
+ * one, with what was read of `now` (UTC).
  */
-export function validityRefusal(terms: ValidityTerms, now: number): ValidityRefusal | null {
+export function validityRefusal(terms: ValidityTerms, now: number, trace: ExplainNode[] | null = null): ValidityRefusal | null {
   const timeframe = terms.validity_timeframe;
   if (timeframe) {
     const interval = parseIsoDuration(timeframe.interval);
     const duration = parseIsoDuration(timeframe.duration);
     // Without a start the windows have no origin; the write path refuses that, so it fails closed here.
-    if (terms.start_date === null || !interval || !duration || !inTimeframe(terms.start_date, interval, duration, now)) {
-      return {
-        restriction: 'validity_timeframe',
-        details: `Voucher is valid for ${timeframe.duration} every ${timeframe.interval} from its start_date`,
-      };
-    }
+    const inside = terms.start_date !== null && interval !== null && duration !== null && inTimeframe(terms.start_date, interval, duration, now);
+    const details = inside ? null : `Voucher is valid for ${timeframe.duration} every ${timeframe.interval} from its start_date`;
+    trace?.push({ kind: 'check', label: 'validity_timeframe', passed: inside, field: 'validity_timeframe', expected: timeframe, actual: new Date(now).toISOString(), ...(details ? { detail: details } : {}) });
+    if (details) return { restriction: 'validity_timeframe', details };
   }
   const days = terms.validity_day_of_week;
-  if (days && !(days as readonly number[]).includes(new Date(now).getUTCDay())) {
-    return { restriction: 'validity_day_of_week', details: `Voucher is valid on ${dayList(days)} (UTC)` };
+  if (days) {
+    const day = new Date(now).getUTCDay();
+    const inside = (days as readonly number[]).includes(day);
+    const details = inside ? null : `Voucher is valid on ${dayList(days)} (UTC)`;
+    trace?.push({ kind: 'check', label: 'validity_day_of_week', passed: inside, field: 'validity_day_of_week', operator: '$in', expected: days, actual: day, ...(details ? { detail: details } : {}) });
+    if (details) return { restriction: 'validity_day_of_week', details };
   }
   const hours = terms.validity_hours;
-  if (hours && !inValidityHours(hours, now)) {
-    const periods = hours.daily.map((p) => `${p.start_time}-${p.expiration_time} on ${dayList(p.days_of_week)}`).join('; ');
-    return { restriction: 'validity_hours', details: `Voucher is valid ${periods} (UTC)` };
+  if (hours) {
+    const inside = inValidityHours(hours, now);
+    const details = inside ? null : `Voucher is valid ${hours.daily.map((p) => `${p.start_time}-${p.expiration_time} on ${dayList(p.days_of_week)}`).join('; ')} (UTC)`;
+    trace?.push({ kind: 'check', label: 'validity_hours', passed: inside, field: 'validity_hours', expected: hours, actual: { day_of_week: new Date(now).getUTCDay(), time: hhmm(new Date(now)) }, ...(details ? { detail: details } : {}) });
+    if (details) return { restriction: 'validity_hours', details };
   }
   return null;
 }

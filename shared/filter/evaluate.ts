@@ -1,8 +1,10 @@
-/** @module Decides whether one customer profile matches a filter, in JavaScript (see semantics.ts). */
+/** @module Decides whether one customer profile matches a filter, in JavaScript (see semantics.ts), and explains why. */
 
+import type { ExplainNode } from '../explain';
 import type { Customer } from '../types';
-import type { FieldFilter, FilterAst, Scalar } from './ast';
+import type { Condition, FieldFilter, FilterAst, Scalar } from './ast';
 import type { Field } from './fields';
+import { writtenOperands } from './parse';
 import {
   DAY_MS,
   foldAscii,
@@ -40,11 +42,77 @@ function plansFor(ast: FilterAst, now: number): Plan[][] {
  * compileSql(ast, now) over the stored customer.
  */
 export function evaluate(ast: FilterAst, profile: FilterProfile, now: number): boolean {
-  if (ast.fields.length === 0) return true;
+  return walk(ast, profile, now, null);
+}
+
+/**
+ * Why `profile` does or does not match the filter at `now`: the same walk as evaluate(), recording
+ * each field and condition with the value it read. The root's `passed` is evaluate()'s answer.
+ */
+export function explainFilter(ast: FilterAst, profile: FilterProfile, now: number): ExplainNode {
+  const fields: ExplainNode[] = [];
+  const passed = walk(ast, profile, now, fields);
+  return { kind: 'filter', label: ast.junction === 'and' ? 'match all' : 'match any', passed, logic: ast.junction, children: fields };
+}
+
+/**
+ * The one walk of a filter over a profile. With `trace` null it decides only: it stops at the first
+ * field that settles the junction and allocates nothing per condition. With a `trace` it goes
+ * through every field and condition and appends one node per field, so the trace shows every
+ * reason, and its verdict is the same, as the junction does not depend on the order.
+ */
+function walk(ast: FilterAst, profile: FilterProfile, now: number, trace: ExplainNode[] | null): boolean {
+  const { fields } = ast;
+  if (fields.length === 0) return true;
   const plans = plansFor(ast, now);
-  const matches = ({ field }: FieldFilter, i: number): boolean =>
-    (plans[i] ?? []).every(({ predicate, negate }) => test(field, predicate, profile) !== negate);
-  return ast.junction === 'and' ? ast.fields.every(matches) : ast.fields.some(matches);
+  const all = ast.junction === 'and';
+  let verdict = all;
+  for (let i = 0; i < fields.length; i++) {
+    const { field, conditions } = fields[i] as FieldFilter;
+    const fieldPlans = plans[i] ?? [];
+    const value = read(field, profile);
+    const conditionNodes: ExplainNode[] | null = trace && [];
+    let matches = true;
+    for (let j = 0; j < fieldPlans.length; j++) {
+      const { predicate, negate } = fieldPlans[j] as Plan;
+      const passed = test(field, predicate, value) !== negate;
+      conditionNodes?.push(conditionNode(field, conditions[j] as Condition, value, passed));
+      if (!passed) {
+        matches = false;
+        if (!conditionNodes) break;
+      }
+    }
+    trace?.push({ kind: 'field', label: field.path, passed: matches, field: field.path, logic: 'and', children: conditionNodes ?? [] });
+    if (matches !== all) {
+      verdict = matches;
+      if (!trace) break;
+    }
+  }
+  return verdict;
+}
+
+function conditionNode(field: Field, condition: Condition, value: unknown, passed: boolean): ExplainNode {
+  return {
+    kind: 'condition',
+    label: `${field.path} ${condition.op}`,
+    passed,
+    field: field.path,
+    operator: condition.op,
+    expected: writtenOperands(condition),
+    actual: value === undefined ? null : value,
+  };
+}
+
+/** The value a field holds in the profile, as stored (undefined when missing); an event count is 0 when none. */
+function read(field: Field, profile: FilterProfile): unknown {
+  switch (field.kind) {
+    case 'event_count':
+      return lookup(profile.events, [field.event, 'count']) ?? 0;
+    case 'json':
+      return lookup(profile[field.column], field.keys);
+    default:
+      return lookup(profile, field.profilePath);
+  }
 }
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
@@ -101,11 +169,10 @@ function jsonEquals(item: unknown, operand: Scalar): boolean {
   return typeof item === 'string' && typeof operand === 'boolean' && item === String(operand);
 }
 
-/** The positive test (before negation); a missing or unusable value fails it. */
-function test(field: Field, predicate: Predicate, profile: FilterProfile): boolean {
+/** The positive test (before negation) of the value `raw` read for `field`; a missing or unusable value fails it. */
+function test(field: Field, predicate: Predicate, raw: unknown): boolean {
   switch (field.kind) {
     case 'text': {
-      const raw = lookup(profile, field.profilePath);
       const value = typeof raw === 'string' && raw !== '' ? raw : null;
       if (predicate.test === 'present') return value !== null;
       if (value === null) return false;
@@ -121,7 +188,6 @@ function test(field: Field, predicate: Predicate, profile: FilterProfile): boole
 
     case 'number':
     case 'event_count': {
-      const raw = field.kind === 'event_count' ? (lookup(profile.events, [field.event, 'count']) ?? 0) : lookup(profile, field.profilePath);
       const value = typeof raw === 'number' && Number.isFinite(raw) ? raw : null;
       if (predicate.test === 'present') return value !== null;
       if (value === null) return false;
@@ -132,7 +198,6 @@ function test(field: Field, predicate: Predicate, profile: FilterProfile): boole
 
     case 'timestamp':
     case 'calendar_date': {
-      const raw = lookup(profile, field.profilePath);
       if (predicate.test === 'present') return typeof raw === 'string' && raw !== '';
       const t = typeof raw === 'string' ? parseIsoDate(raw) : null;
       if (predicate.test === 'in_ranges') return t !== null && inRanges(t, predicate.ranges);
@@ -140,7 +205,7 @@ function test(field: Field, predicate: Predicate, profile: FilterProfile): boole
     }
 
     case 'json': {
-      const value = lookup(profile[field.column], field.keys);
+      const value = raw;
       switch (predicate.test) {
         case 'present':
           return value !== undefined && value !== null && value !== '';

@@ -2,9 +2,9 @@
 
 export type { Condition, FieldFilter, FilterAst, Junction, Scalar } from './ast';
 export { FilterError, type FilterErrorCode } from './errors';
-export { evaluate, type FilterProfile } from './evaluate';
+export { evaluate, explainFilter, type FilterProfile } from './evaluate';
 export { EVENT_NAME_PATTERN, type Field, type FieldKind } from './fields';
 export { MAX_CONDITIONS, MAX_STRING_LENGTH, MAX_VALUES, OPERATORS, type Operator } from './operators';
-export { parseFilter } from './parse';
+export { parseFilter, writtenOperands } from './parse';
 export { isTimeRelative } from './time-relative';
 export { compileSql, MAX_SQL_PARAMS, type CompiledFilter, type SqlParam } from './sql';

@@ -87,13 +87,25 @@ const FIELD_KIND_NAMES: Record<Field['kind'], string> = {
   json: 'a metadata field',
 };
 
+/**
+ * The operands of each parsed condition as its author wrote them ("2026-05-16", "30"), for
+ * explanations: the AST itself holds the normalised values both back ends read (epoch ms, 30).
+ * Kept beside the AST rather than in it, so the AST stays exactly what the back ends consume.
+ */
+const written = new WeakMap<Condition, readonly unknown[]>();
+
+/** A condition's operands as written, a single operand as a one-element list (semantics.ts, "Operands"). */
+export const writtenOperands = (condition: Condition): readonly unknown[] => written.get(condition) ?? condition.values;
+
 function parseCondition(field: Field, op: string, raw: unknown, path: string): Condition {
   if (!isOperator(op)) throw new FilterError('unknown_operator', path, `unknown operator "${op}"`);
   const valueClass = OPERATOR_VALUES[op][field.kind];
   if (valueClass === undefined) {
     throw new FilterError('unknown_operator', path, `${op} does not apply to ${FIELD_KIND_NAMES[field.kind]} ("${field.path}")`);
   }
-  return { op, values: parseValues(valueClass, raw, path, op) };
+  const condition: Condition = { op, values: parseValues(valueClass, raw, path, op) };
+  written.set(condition, Array.isArray(raw) ? [...raw] : [raw]);
+  return condition;
 }
 
 const SINGLE: ReadonlySet<ValueClass> = new Set(['number', 'day_count', 'instant', 'count']);

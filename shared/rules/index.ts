@@ -20,7 +20,8 @@
  * - `order.items.any` / `order.items.every` / `order.items.none` on products and SKUs (./items.ts).
  */
 import type { ItemRef, OrderLine } from '../discount';
-import { evaluate, FilterError, parseFilter, type FilterAst, type FilterProfile } from '../filter';
+import type { ExplainNode } from '../explain';
+import { evaluate, explainFilter, FilterError, parseFilter, type FilterAst, type FilterProfile } from '../filter';
 import { ITEMS_RULES, itemsRuleHolds, type ItemsQuantifier, parseItemsConditions } from './items';
 import { evaluateLogic, type Logic, LogicError, parseLogic } from './logic';
 
@@ -48,7 +49,8 @@ const NUMERIC_OPERATORS: Readonly<Record<string, Comparison>> = {
   $less_than_or_equal: '<=',
 };
 
-type NumericTest = { cmp: Comparison; value: number };
+/** One numeric condition; `op` and `operand` as written, for explanations. */
+type NumericTest = { cmp: Comparison; value: number; op: string; operand: unknown[] };
 
 /** The windows a customer's redemptions of a voucher are counted in. */
 export type RedemptionWindow = 'total' | 'daily' | 'monthly';
@@ -62,13 +64,18 @@ export const REDEMPTION_COUNT_RULES: Readonly<Record<string, RedemptionWindow>> 
 
 export const HOLDER_RULE = 'publication.redeemable_by_linked_customer';
 
-export type Rule =
-  | { key: string; kind: 'segment'; include: boolean; segmentIds: string[]; message?: string }
-  | { key: string; kind: 'order_amount' | 'order_items_count'; tests: NumericTest[]; message?: string }
-  | { key: string; kind: 'customer_metadata'; filter: FilterAst; message?: string }
-  | { key: string; kind: 'customer_redemptions'; window: RedemptionWindow; tests: NumericTest[]; message?: string }
-  | { key: string; kind: 'holder'; required: boolean; message?: string }
-  | { key: string; kind: 'order_items'; quantifier: ItemsQuantifier; refs: ItemRef[]; message?: string };
+/** What every rule has: its number, its `name` as written (`order.amount`), its own message. */
+type RuleBase = { key: string; name: string; message?: string };
+
+export type Rule = RuleBase &
+  (
+    | { kind: 'segment'; include: boolean; operator: string; segmentIds: string[] }
+    | { kind: 'order_amount' | 'order_items_count'; tests: NumericTest[] }
+    | { kind: 'customer_metadata'; filter: FilterAst }
+    | { kind: 'customer_redemptions'; window: RedemptionWindow; tests: NumericTest[] }
+    | { kind: 'holder'; required: boolean }
+    | { kind: 'order_items'; quantifier: ItemsQuantifier; operator: string; refs: ItemRef[] }
+  );
 
 /** A customer's earlier successful, not rolled back redemptions of one voucher, by window. */
 export type RedemptionCounts = Record<RedemptionWindow, number>;
@@ -88,6 +95,8 @@ export function redemptionWindowStarts(now: number): Record<RedemptionWindow, nu
 export interface RuleSet {
   rules: Rule[];
   logic: Logic;
+  /** The logic as written (all rules joined by "and" when the rule set gave none), for explanations. */
+  logicSource: string;
   /** The rule set's fallback message (the validation rule's `error.message`). */
   message?: string;
 }
@@ -106,6 +115,11 @@ export interface RuleContext {
   redemptions: RedemptionCounts;
   /** Whether the customer judged is the voucher's holder (never for a visitor with no customer). */
   isHolder: boolean;
+  /**
+   * When explaining: how each segment's membership was decided (`segment` nodes by segment id),
+   * for the customer.segment conditions' children. Absent: the trace names the segment only.
+   */
+  segmentTraces?: ReadonlyMap<string, ExplainNode>;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -128,7 +142,7 @@ function numericTests(key: string, name: string, entries: [string, unknown][], w
     if (typeof n !== 'number' || !Number.isFinite(n)) throw new RuleError(`${key}.conditions.${op}`, 'must be a number');
     // A count is whole: a fractional bound would only be a whole one spelt differently.
     if (whole && (!Number.isInteger(n) || n < 0)) throw new RuleError(`${key}.conditions.${op}`, 'must be a whole number of redemptions');
-    return { cmp, value: n };
+    return { cmp, value: n, op, operand: asArray(raw) };
   });
 }
 
@@ -152,7 +166,7 @@ function parseRule(key: string, input: unknown): Rule {
   const { name, conditions } = input;
   const message = ruleMessage(input.error, `${key}.error`);
   if (typeof name !== 'string') throw new RuleError(`${key}.name`, 'must be a string');
-  if (name === HOLDER_RULE) return { key, kind: 'holder', required: holderRequired(key, conditions), message };
+  if (name === HOLDER_RULE) return { key, name, kind: 'holder', required: holderRequired(key, conditions), message };
   if (!isObject(conditions) || Object.keys(conditions).length === 0) {
     throw new RuleError(`${key}.conditions`, 'must be an object with at least one operator');
   }
@@ -168,21 +182,21 @@ function parseRule(key: string, input: unknown): Rule {
     if (ids.length === 0 || ids.length > 50 || !ids.every((id) => typeof id === 'string' && id.length > 0 && id.length <= 64)) {
       throw new RuleError(`${key}.conditions.${op}`, 'must be 1 to 50 segment ids');
     }
-    return { key, kind: 'segment', include: op === '$is' || op === '$in', segmentIds: ids as string[], message };
+    return { key, name, kind: 'segment', include: op === '$is' || op === '$in', operator: op, segmentIds: ids as string[], message };
   }
 
   if (name === 'order.amount' || name === 'order.items.count') {
     const tests = numericTests(key, name, entries, false);
-    return { key, kind: name === 'order.amount' ? 'order_amount' : 'order_items_count', tests, message };
+    return { key, name, kind: name === 'order.amount' ? 'order_amount' : 'order_items_count', tests, message };
   }
 
   const window = Object.hasOwn(REDEMPTION_COUNT_RULES, name) ? REDEMPTION_COUNT_RULES[name] : undefined;
-  if (window) return { key, kind: 'customer_redemptions', window, tests: numericTests(key, name, entries, true), message };
+  if (window) return { key, name, kind: 'customer_redemptions', window, tests: numericTests(key, name, entries, true), message };
 
   if (name.startsWith('customer.metadata.')) {
     const field = name.slice('customer.'.length);
     try {
-      return { key, kind: 'customer_metadata', filter: parseFilter({ [field]: { conditions } }), message };
+      return { key, name, kind: 'customer_metadata', filter: parseFilter({ [field]: { conditions } }), message };
     } catch (error) {
       if (error instanceof FilterError) throw new RuleError(`${key}.${error.path.replace(`${field}.`, '')}`, error.message);
       throw error;
@@ -197,7 +211,7 @@ function parseRule(key: string, input: unknown): Rule {
     }
     const refs = parseItemsConditions(conditions);
     if (!Array.isArray(refs)) throw new RuleError(`${key}.conditions.${refs.path}`, refs.message);
-    return { key, kind: 'order_items', quantifier, refs, message };
+    return { key, name, kind: 'order_items', quantifier, operator: Object.keys(conditions)[0] ?? '$is', refs, message };
   }
 
   const known = ['customer.segment', 'order.amount', 'order.items.count', ...Object.keys(ITEMS_RULES), 'customer.metadata.<key>', ...Object.keys(REDEMPTION_COUNT_RULES), HOLDER_RULE];
@@ -221,7 +235,7 @@ export function parseRuleSet(rules: unknown, error?: unknown): RuleSet {
     if (e instanceof LogicError) throw new RuleError('logic', e.message);
     throw e;
   }
-  return { rules: parsed, logic, message: ruleMessage(error, 'error') };
+  return { rules: parsed, logic, logicSource, message: ruleMessage(error, 'error') };
 }
 
 /** The segments a rule set asks about, so the caller can decide membership for just these. */
@@ -246,37 +260,105 @@ function compare(a: number, cmp: Comparison, b: number): boolean {
   }
 }
 
-function ruleHolds(rule: Rule, ctx: RuleContext): boolean {
+/**
+ * Whether the numbers pass every test. With `trace`, every test is tried and recorded; without,
+ * the first failure ends it.
+ */
+function numbersHold(tests: readonly NumericTest[], actual: number, field: string, trace: ExplainNode[] | null): boolean {
+  let holds = true;
+  for (const t of tests) {
+    const passed = compare(actual, t.cmp, t.value);
+    trace?.push({ kind: 'condition', label: `${field} ${t.op}`, passed, field, operator: t.op, expected: t.operand, actual });
+    if (!passed) {
+      holds = false;
+      if (!trace) break;
+    }
+  }
+  return holds;
+}
+
+/** The product and SKU ids of the order's lines, as an order.items.* condition read them. */
+const itemRefsOf = (lines: readonly OrderLine[]) =>
+  lines.map((line) => ({ product_id: line.product_id ?? null, sku_id: line.sku_id ?? null, source_id: line.source_id ?? null, quantity: line.quantity ?? 1 }));
+
+/** The segment node of a customer.segment condition: the caller's trace of it, or its bare verdict. */
+const segmentNode = (id: string, ctx: RuleContext): ExplainNode =>
+  ctx.segmentTraces?.get(id) ?? { kind: 'segment', label: id, passed: ctx.segmentIds.has(id) };
+
+/**
+ * Whether one rule holds for `ctx`; with `trace`, its conditions are appended to it, each with the
+ * value it read (the one walk decides and records: there is no second implementation to drift).
+ */
+function ruleHolds(rule: Rule, ctx: RuleContext, trace: ExplainNode[] | null): boolean {
   switch (rule.kind) {
     case 'segment': {
       const member = rule.segmentIds.some((id) => ctx.segmentIds.has(id));
-      return rule.include ? member : !member;
+      const passed = rule.include ? member : !member;
+      trace?.push({
+        kind: 'condition',
+        label: `${rule.name} ${rule.operator}`,
+        passed,
+        field: rule.name,
+        operator: rule.operator,
+        expected: rule.segmentIds,
+        actual: rule.segmentIds.filter((id) => ctx.segmentIds.has(id)),
+        logic: rule.include ? 'or' : 'none',
+        children: rule.segmentIds.map((id) => segmentNode(id, ctx)),
+      });
+      return passed;
     }
     case 'order_amount':
-      return rule.tests.every((t) => compare(ctx.orderAmount, t.cmp, t.value));
+      return numbersHold(rule.tests, ctx.orderAmount, rule.name, trace);
     case 'order_items_count':
-      return rule.tests.every((t) => compare(ctx.itemsCount, t.cmp, t.value));
-    case 'customer_metadata':
-      return evaluate(rule.filter, ctx.profile, ctx.now);
-    case 'customer_redemptions': {
-      // The number this redemption would be: `$less_than_or_equal: [1]` allows the first only.
-      const nth = ctx.redemptions[rule.window] + 1;
-      return rule.tests.every((t) => compare(nth, t.cmp, t.value));
+      return numbersHold(rule.tests, ctx.itemsCount, rule.name, trace);
+    case 'customer_metadata': {
+      if (!trace) return evaluate(rule.filter, ctx.profile, ctx.now);
+      // The same walk, recording: its conditions, named as the rule names the field.
+      const explained = explainFilter(rule.filter, ctx.profile, ctx.now);
+      for (const field of explained.children ?? []) {
+        for (const condition of field.children ?? []) {
+          trace.push({ ...condition, label: `${rule.name} ${condition.operator}`, field: rule.name });
+        }
+      }
+      return explained.passed;
     }
-    case 'holder':
-      return !rule.required || ctx.isHolder;
-    case 'order_items':
-      return itemsRuleHolds(rule.quantifier, rule.refs, ctx.items);
+    case 'customer_redemptions':
+      // The number this redemption would be: `$less_than_or_equal: [1]` allows the first only.
+      return numbersHold(rule.tests, ctx.redemptions[rule.window] + 1, rule.name, trace);
+    case 'holder': {
+      const passed = !rule.required || ctx.isHolder;
+      trace?.push({ kind: 'condition', label: rule.name, passed, field: rule.name, operator: '$is', expected: [rule.required], actual: ctx.isHolder });
+      return passed;
+    }
+    case 'order_items': {
+      const passed = itemsRuleHolds(rule.quantifier, rule.refs, ctx.items);
+      trace?.push({ kind: 'condition', label: `${rule.name} ${rule.operator}`, passed, field: rule.name, operator: rule.operator, expected: rule.refs, actual: itemRefsOf(ctx.items) });
+      return passed;
+    }
   }
 }
 
 /** Which kind of rule failed (it decides the error key) and the message the shop gave it. */
 export type RuleViolation = { kind: Rule['kind']; message?: string };
 
-/** null when the rule set holds; otherwise which kind of rule failed and its message. */
-export function checkRuleSet(ruleSet: RuleSet, ctx: RuleContext): RuleViolation | null {
-  const truth = new Map(ruleSet.rules.map((rule) => [rule.key, ruleHolds(rule, ctx)]));
-  if (evaluateLogic(ruleSet.logic, (key) => truth.get(key) === true)) return null;
+/**
+ * null when the rule set holds; otherwise which kind of rule failed and its message. With `trace`,
+ * a `rules` node (labelled `label`) is appended with one `rule` node per rule, each with its
+ * conditions: the rules are judged once, and the trace is that judgement.
+ */
+export function checkRuleSet(ruleSet: RuleSet, ctx: RuleContext, trace: ExplainNode[] | null = null, label = 'validation rules'): RuleViolation | null {
+  const ruleNodes: ExplainNode[] | null = trace && [];
+  const truth = new Map(
+    ruleSet.rules.map((rule) => {
+      const conditions: ExplainNode[] | null = trace && [];
+      const passed = ruleHolds(rule, ctx, conditions);
+      ruleNodes?.push({ kind: 'rule', label: `rule ${rule.key}: ${rule.name}`, passed, logic: 'and', children: conditions ?? [], ...(!passed && rule.message ? { detail: rule.message } : {}) });
+      return [rule.key, passed];
+    }),
+  );
+  const holds = evaluateLogic(ruleSet.logic, (key) => truth.get(key) === true);
+  trace?.push({ kind: 'rules', label, passed: holds, logic: ruleSet.logicSource, children: ruleNodes ?? [] });
+  if (holds) return null;
   // Blame the first rule that does not hold (by number); under "or" logic several may.
   const failed = ruleSet.rules.filter((r) => !truth.get(r.key)).sort((a, b) => Number(a.key) - Number(b.key))[0];
   return { kind: failed?.kind ?? 'segment', message: failed?.message ?? ruleSet.message };

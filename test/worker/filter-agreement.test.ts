@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compileSql, evaluate, parseFilter, type FilterProfile } from '../../shared/filter';
+import { compileSql, evaluate, explainFilter, parseFilter, type FilterAst, type FilterProfile } from '../../shared/filter';
+import { traceInconsistencies } from '../explain-consistency';
 import { rowToCustomer, type CustomerRow } from '../../worker/src/db/customers';
 
 // One table of filters, run through both back ends over the same customers in D1. Each case states
@@ -500,6 +501,21 @@ const CASES: Case[] = [
 
 const sorted = (ids: string[]): string[] => [...ids].sort();
 
+/** Over every fixture customer: trace verdict = evaluate() = selected by the SQL (`selected`), and a consistent trace. */
+function expectTracesAgree(ast: FilterAst, selected: readonly string[]): void {
+  for (const profile of profiles) {
+    const trace = explainFilter(ast, profile, NOW);
+    expect(trace.kind).toBe('filter');
+    expect(trace.logic).toBe(ast.junction);
+    expect([profile.id, trace.passed]).toEqual([profile.id, evaluate(ast, profile, NOW)]);
+    expect([profile.id, trace.passed]).toEqual([profile.id, selected.includes(profile.id)]);
+    expect(traceInconsistencies(trace)).toEqual([]);
+    // Every field and condition is in the trace, whatever decided early.
+    expect(trace.children?.map((f) => f.field)).toEqual(ast.fields.map((f) => f.field.path));
+    expect(trace.children?.map((f) => f.children?.map((c) => c.operator))).toEqual(ast.fields.map((f) => f.conditions.map((c) => c.op)));
+  }
+}
+
 async function sqlIds(where: string, params: unknown[]): Promise<string[]> {
   const { results } = await env.DB.prepare(`SELECT id FROM customers c WHERE ${where} ORDER BY id`)
     .bind(...params)
@@ -556,8 +572,12 @@ describe('filter back ends agree over D1', () => {
     const { sql, params } = compileSql(ast, NOW);
     const fromJs = profiles.filter((profile) => evaluate(ast, profile, NOW)).map((p) => p.id);
 
-    expect(await sqlIds(sql, params)).toEqual(sorted(expected));
+    const fromSql = await sqlIds(sql, params);
+    expect(fromSql).toEqual(sorted(expected));
     expect(fromJs).toEqual(sorted(expected));
+    // The trace is the same walk, recording: its verdict is evaluate()'s and the SQL's, for every
+    // customer, and each of its nodes follows from its children (feature-research.md §3.1 bar).
+    expectTracesAgree(ast, fromSql);
     // The expression is never NULL, so its negation selects exactly the rest.
     expect(await sqlIds(`NOT (${sql})`, params)).toEqual(ALL.filter((id) => !expected.includes(id)));
   });
@@ -575,6 +595,7 @@ describe('compiled SQL within D1 limits', () => {
     expect(params.length).toBeLessThanOrEqual(100);
     expect(await sqlIds(sql, params)).toEqual([]);
     expect(profiles.filter((p) => evaluate(ast, p, NOW))).toEqual([]);
+    expectTracesAgree(ast, []);
   });
 
   it('takes 100 values of $in as one parameter', async () => {
@@ -611,7 +632,13 @@ describe('date and number spellings in metadata agree', () => {
     const ast = parseFilter(filter);
     const { sql, params } = compileSql(ast, NOW);
     const profile: FilterProfile = { ...profiles[0]!, metadata: { x: value } };
-    return [await matchesInSql({ x: value }, sql, params), evaluate(ast, profile, NOW)];
+    const fromJs = evaluate(ast, profile, NOW);
+    const trace = explainFilter(ast, profile, NOW);
+    expect(trace.passed).toBe(fromJs);
+    expect(traceInconsistencies(trace)).toEqual([]);
+    // The value the trace shows is the one stored, as it was read.
+    for (const condition of trace.children?.[0]?.children ?? []) expect(condition.actual).toEqual(value);
+    return [await matchesInSql({ x: value }, sql, params), fromJs];
   }
 
   const iso = (ms: number) => new Date(ms).toISOString();

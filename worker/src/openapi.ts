@@ -13,7 +13,7 @@ import { exportCreateSchema, exportDownloadQuerySchema, exportListQuerySchema } 
 import { customerImportFormSchema } from './schemas/imports';
 import { activitiesQuerySchema, activityQuerySchema } from './schemas/activity';
 import { asyncActionListQuerySchema } from './schemas/async-actions';
-import { segmentCreateSchema, segmentListQuerySchema, segmentPreviewSchema, segmentSizesQuerySchema, segmentUpdateSchema } from './schemas/segments';
+import { segmentCreateSchema, segmentExplainSchema, segmentListQuerySchema, segmentPreviewSchema, segmentSizesQuerySchema, segmentUpdateSchema } from './schemas/segments';
 import {
   assignmentCreateSchema,
   assignmentListQuerySchema,
@@ -24,6 +24,7 @@ import {
 } from './schemas/validation-rules';
 import {
   clientValidateQuerySchema,
+  explainQueryFields,
   redemptionListQuerySchema,
   rollbackBodySchema,
   rollbackQuerySchema,
@@ -67,9 +68,17 @@ export interface RouteDoc {
   query?: z.ZodType;
   headers?: { name: string; description: string }[];
   success?: Success;
+  /** Longer words than the summary: what the route adds to Voucherify's API. */
+  description?: string;
+  /** The JSON answer's schema, where one is documented (a $ref into components.schemas). */
+  answer?: JsonSchema;
 }
 
 const trackingIdQuery = z.object({ tracking_id: z.string().max(255).optional() });
+
+/** Our addition, shared/explain.ts: why a decision came out as it did. */
+const EXPLAIN_NOTE = 'Our addition: with explain=true (server key only) each judgement carries `explanation` (ExplainNode), the checks it made in order with the values read; without it the answer is unchanged.';
+const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
 const idempotencyKey = { name: 'Idempotency-Key', description: 'A retry with the same key and request returns the first answer and changes nothing; another request with the key is refused (409).' };
 
 const JSON_OK: Success = { status: 200 };
@@ -122,6 +131,16 @@ export const ROUTES: RouteDoc[] = [
   { method: 'post', path: '/v1/segments', tag: 'segments', summary: 'Create a static, auto-update or passive segment', auth: 'server', body: segmentCreateSchema },
   { method: 'get', path: '/v1/segments', tag: 'segments', summary: 'List segments', auth: 'server', query: segmentListQuerySchema },
   { method: 'get', path: '/v1/segments/{id}', tag: 'segments', summary: 'Get a segment', auth: 'server' },
+  {
+    method: 'post',
+    path: '/v1/segments/{id}/explain',
+    tag: 'segments',
+    summary: 'Explain why a customer or visitor is or is not in a segment',
+    description: 'Our addition. `member` as GET /v1/customers/{id}/segments reports it (stored members; the filter now for a passive segment), and the filter\'s trace now. A customer reference naming nobody is judged as an empty profile.',
+    auth: 'server',
+    body: segmentExplainSchema,
+    answer: ref('SegmentExplanation'),
+  },
   { method: 'delete', path: '/v1/segments/{id}', tag: 'segments', summary: 'Delete a segment', auth: 'server', success: NO_CONTENT },
   {
     method: 'post',
@@ -162,7 +181,7 @@ export const ROUTES: RouteDoc[] = [
   { method: 'delete', path: '/v1/vouchers/{code}', tag: 'vouchers', summary: 'Delete a voucher', auth: 'server', success: NO_CONTENT },
   { method: 'post', path: '/v1/vouchers/{code}/enable', tag: 'vouchers', summary: 'Enable a voucher', auth: 'server' },
   { method: 'post', path: '/v1/vouchers/{code}/disable', tag: 'vouchers', summary: 'Disable a voucher', auth: 'server' },
-  { method: 'post', path: '/v1/vouchers/{code}/validate', tag: 'validation', summary: 'Validate a voucher (always 200 with valid)', auth: 'server', body: validationContextSchema, query: trackingIdQuery },
+  { method: 'post', path: '/v1/vouchers/{code}/validate', tag: 'validation', summary: 'Validate a voucher (always 200 with valid)', auth: 'server', body: validationContextSchema, query: trackingIdQuery.extend(explainQueryFields.shape), description: EXPLAIN_NOTE },
   {
     method: 'post',
     path: '/v1/vouchers/{code}/redemption',
@@ -212,7 +231,7 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/v1/validation-rules/{id}/assignments', tag: 'vouchers', summary: "A rule's assignments", auth: 'server', query: ruleAssignmentListQuerySchema },
   { method: 'delete', path: '/v1/validation-rules/{id}/assignments/{assignmentId}', tag: 'vouchers', summary: 'Remove an assignment', auth: 'server', success: NO_CONTENT },
   { method: 'get', path: '/v1/validation-rules-assignments', tag: 'vouchers', summary: 'Assignments of every rule (rule, related_object_id)', auth: 'server', query: assignmentListQuerySchema },
-  { method: 'post', path: '/v1/validations', tag: 'validation', summary: 'Stackable validate', auth: 'server', body: stackableSchema },
+  { method: 'post', path: '/v1/validations', tag: 'validation', summary: 'Stackable validate', auth: 'server', body: stackableSchema, query: explainQueryFields, description: `${EXPLAIN_NOTE} Each redeemable carries its own.` },
   { method: 'post', path: '/v1/redemptions', tag: 'redemptions', summary: 'Stackable redeem (all or nothing): {redemptions, parent_redemption, order}', auth: 'server', body: stackableSchema, query: trackingIdQuery, headers: [idempotencyKey] },
   { method: 'get', path: '/v1/redemptions', tag: 'redemptions', summary: 'List redemptions and rollbacks (result, customer, created_at, order, filters)', auth: 'server', query: redemptionListQuerySchema },
   { method: 'get', path: '/v1/redemptions/{id}', tag: 'redemptions', summary: 'Get a redemption or rollback', auth: 'server' },
@@ -335,10 +354,12 @@ function operation(route: RouteDoc): JsonSchema {
   if (route.path.includes('{')) responses['404'] = errorResponse('Not found');
   if (route.body || route.form) responses['413'] = errorResponse('Body too large');
 
+  if (route.answer) (responses[success.status] as JsonSchema).content = { 'application/json': { schema: route.answer } };
   const op: JsonSchema = {
     operationId: `${route.method}${route.path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_, ch: string | undefined) => (ch ?? '').toUpperCase())}`,
     tags: [route.tag],
     summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
     security: SECURITY[route.auth],
     responses,
   };
@@ -379,6 +400,35 @@ export function openApiDocument(): JsonSchema {
         segmentSecretKey: { type: 'apiKey', in: 'header', name: 'secret-key', description: 'base64 of APP_TOKEN' },
       },
       schemas: {
+        // Our additions (shared/explain.ts, shared/types.ts SegmentExplanation).
+        ExplainNode: {
+          type: 'object',
+          required: ['kind', 'label', 'passed'],
+          properties: {
+            kind: { enum: ['filter', 'field', 'condition', 'rules', 'rule', 'segment', 'check', 'validation'] },
+            label: { type: 'string' },
+            passed: { type: 'boolean' },
+            field: { type: 'string', description: 'The field path a condition read.' },
+            operator: { type: 'string', description: 'The operator as written ($is, $more_than).' },
+            expected: { description: 'The operand(s) as written.' },
+            actual: { description: 'The value actually read (null when missing; an event count for events.<type>.count).' },
+            logic: { type: 'string', description: 'How the children combine: and, or, none, or a rule logic expression.' },
+            detail: { type: 'string' },
+            children: { type: 'array', items: { $ref: '#/components/schemas/ExplainNode' } },
+          },
+        },
+        SegmentExplanation: {
+          type: 'object',
+          required: ['object', 'segment', 'customer', 'member', 'basis', 'explanation'],
+          properties: {
+            object: { const: 'segment_explanation' },
+            segment: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, type: { enum: ['static', 'auto-update', 'passive'] } } },
+            customer: { anyOf: [{ type: 'object', properties: { id: { type: 'string' }, source_id: { type: ['string', 'null'] } } }, { type: 'null' }] },
+            member: { type: 'boolean' },
+            basis: { enum: ['stored', 'filter'] },
+            explanation: { anyOf: [{ $ref: '#/components/schemas/ExplainNode' }, { type: 'null' }] },
+          },
+        },
         Error: {
           type: 'object',
           required: ['code', 'key', 'message', 'request_id'],

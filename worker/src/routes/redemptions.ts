@@ -4,6 +4,7 @@ import { apiError, invalidQueryParams } from '../errors';
 import { parseQuery } from '../lib/qs';
 import { parseInput, parseJsonBody, readJsonBody } from '../lib/validation';
 import {
+  explainQuerySchema,
   redemptionListQuerySchema,
   rollbackBodySchema,
   rollbackQuerySchema,
@@ -82,8 +83,9 @@ export const voucherRedemptionRoutes = new Hono<AppBindings>()
 
 /** POST /v1/validations (stackable validate); the client route adds the tracking cookie. */
 export const stackableValidationRoutes = new Hono<AppBindings>().post('/', async (c) => {
+  const explain = parseInput(explainQuerySchema, c.req.query(), invalidQueryParams);
   const { redeemables, ...context } = await parseJsonBody(c, stackableSchema);
-  const { body } = await validateStackable(c.env, redeemables.map((r) => r.id), context, c.get('requestId'), { upsertCustomer: true });
+  const { body } = await validateStackable(c.env, redeemables.map((r) => r.id), context, c.get('requestId'), { upsertCustomer: true, explain });
   return c.json(body);
 });
 

@@ -2,7 +2,8 @@ import { Hono } from 'hono';
 import type { AppBindings } from '../env';
 import { invalidQueryParams } from '../errors';
 import { parseInput, parseJsonBody } from '../lib/validation';
-import { segmentCreateSchema, segmentListQuerySchema, segmentPreviewSchema, segmentSizesQuerySchema, segmentUpdateSchema } from '../schemas/segments';
+import { segmentCreateSchema, segmentExplainSchema, segmentListQuerySchema, segmentPreviewSchema, segmentSizesQuerySchema, segmentUpdateSchema } from '../schemas/segments';
+import { explainSegment } from '../services/segment-explain';
 import { previewSegment } from '../services/segment-preview';
 import { segmentSizes } from '../services/segment-sizes';
 import * as service from '../services/segments';
@@ -25,6 +26,7 @@ export const segmentRoutes = new Hono<AppBindings>()
     const { days } = parseInput(segmentSizesQuerySchema, c.req.query(), invalidQueryParams);
     return c.json(await segmentSizes(c.env.DB, c.req.param('id'), days, Date.now()));
   })
+  .post('/:id/explain', async (c) => c.json(await explainSegment(c.env, c.req.param('id'), await parseJsonBody(c, segmentExplainSchema))))
   .delete('/:id', async (c) => {
     await service.deleteSegment(c.env, c.req.param('id'));
     return c.body(null, 204);

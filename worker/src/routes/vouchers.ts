@@ -3,7 +3,7 @@ import type { AppBindings } from '../env';
 import { invalidPayload, invalidQueryParams } from '../errors';
 import { parseQuery } from '../lib/qs';
 import { parseInput, parseJsonBody, readJsonBody } from '../lib/validation';
-import { validationContextSchema } from '../schemas/checkout';
+import { explainQuerySchema, validationContextSchema } from '../schemas/checkout';
 import { cleanCode, voucherCreateSchema, voucherListQuerySchema, voucherUpdateSchema } from '../schemas/vouchers';
 import { validateVoucher } from '../services/validation';
 import * as service from '../services/vouchers';
@@ -19,9 +19,10 @@ export const voucherRoutes = new Hono<AppBindings>()
   )
   // Specific paths first: "/{code}/validate" must not read as a voucher created under that code.
   .post('/:code/validate', async (c) => {
+    const explain = parseInput(explainQuerySchema, c.req.query(), invalidQueryParams);
     const context = await parseJsonBody(c, validationContextSchema.default({}));
     context.tracking_id ??= c.req.query('tracking_id');
-    const { body } = await validateVoucher(c.env, pathCode(c.req.param('code')), context, c.get('requestId'), { upsertCustomer: true });
+    const { body } = await validateVoucher(c.env, pathCode(c.req.param('code')), context, c.get('requestId'), { upsertCustomer: true, explain });
     return c.json(body);
   })
   .post('/:code/enable', async (c) => c.json(await service.setVoucherActive(c.env, pathCode(c.req.param('code')), true)))

@@ -147,6 +147,18 @@ export const rollbackBodySchema = z
   .default({});
 export type RollbackBody = z.output<typeof rollbackBodySchema>;
 
+/**
+ * `?explain=true` on server validate (our addition, server key only): the answer gains the trace of
+ * each judgement (shared/explain.ts). Anything but true / false is refused, naming the parameter.
+ */
+export const explainQueryFields = z.object({
+  explain: z
+    .enum(['true', 'false'], { message: 'must be true or false' })
+    .optional()
+    .describe('Our addition (server key only): true adds `explanation`, the trace of each judgement (ExplainNode). The client key never gets one.'),
+});
+export const explainQuerySchema = explainQueryFields.transform((q) => q.explain === 'true');
+
 export const rollbackQuerySchema = z.object({ reason: z.string().max(1000).optional(), tracking_id: z.string().max(255).optional() });
 
 /** Filterable fields of GET /v1/redemptions (OA ParameterFiltersListRedemptions). */

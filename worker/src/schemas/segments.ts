@@ -77,3 +77,16 @@ export const MAX_SIZE_HISTORY_DAYS = 365;
 export const segmentSizesQuerySchema = z
   .object({ days: intParam(1, MAX_SIZE_HISTORY_DAYS).optional() })
   .transform((q) => ({ days: q.days ?? 30 }));
+const subjectRef = z.string().min(1, 'must not be empty').max(255);
+
+/** POST /v1/segments/{id}/explain: whom to explain, a customer (id or source_id) or a tracking id, never both. */
+export const segmentExplainSchema = z
+  .strictObject({ customer: subjectRef.optional(), tracking_id: subjectRef.optional() })
+  .superRefine((body, ctx) => {
+    if (body.customer === undefined && body.tracking_id === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['customer'], message: 'give customer (an id or source_id) or tracking_id' });
+    } else if (body.customer !== undefined && body.tracking_id !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['tracking_id'], message: 'give customer or tracking_id, not both' });
+    }
+  })
+  .transform((body) => (body.customer !== undefined ? { customer: body.customer } : { tracking_id: body.tracking_id as string }));

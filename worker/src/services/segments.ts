@@ -172,7 +172,7 @@ export async function membersPredicate(db: D1Database, segmentId: string, now: n
  * every field empty, no orders, no events. Built from the catalogue's empty row through rowToCustomer,
  * so that it reads exactly as a stored customer with nothing set would.
  */
-function untrackedProfile(sourceId: string, now: number) {
+export function untrackedProfile(sourceId: string, now: number) {
   const row = { ...customersDb.emptyCustomerRow('', now), source_id: sourceId };
   return { ...customersDb.rowToCustomer(row), events: {} };
 }

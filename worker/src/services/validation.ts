@@ -1,7 +1,8 @@
 import { combine, lineMatches, type Pricing, priceOrder, totalDiscount, unpriced, worksOnItems } from '../../../shared/discount';
-import { evaluate, type FilterProfile } from '../../../shared/filter';
+import type { ExplainNode } from '../../../shared/explain';
+import { evaluate, explainFilter, type FilterProfile } from '../../../shared/filter';
 import { checkRuleSet, type CommitChecks, commitChecks, type RuleViolation } from '../../../shared/rules';
-import type { ApplicableTo, Customer, ValidateFailure } from '../../../shared/types';
+import type { ApplicableTo, Customer, SegmentType, ValidateFailure } from '../../../shared/types';
 import { validityRefusal } from '../../../shared/validity';
 import { emptyCustomerRow, rowToCustomer } from '../db/customers';
 import { redemptionCountsOf, type ValidationSubject } from '../db/tracking';
@@ -67,20 +68,53 @@ export const orderOf = (context: ValidationContext) => ({
  * laid over it, and the events of the customer and of its tracking profile; for an anonymous
  * visitor, an empty customer that only has its tracking profile's events.
  */
-function subjectProfile(subject: ValidationSubject, context: ValidationContext): FilterProfile {
+export function subjectProfile(subject: ValidationSubject, context: ValidationContext): FilterProfile {
   const base: Customer = rowToCustomer(subject.customer ?? emptyCustomerRow(subject.profile?.id ?? 'anonymous', subject.profile?.first_seen ?? Date.now()));
   const metadata = context.customer?.metadata ? { ...base.metadata, ...context.customer.metadata } : base.metadata;
   return { ...base, metadata, events: subject.events };
 }
 
-/** Membership of each segment the rules name, decided now (see shared/rules). */
-function segmentMemberships(definition: LoadedDefinition, subject: ValidationSubject, profile: FilterProfile, now: number): Set<string> {
+/**
+ * Where a visitor's membership of a segment comes from: the stored members (a static segment; an
+ * auto-update one, for a stored customer) or the filter judged now (a passive segment; an
+ * auto-update one for a visitor with no customer, who cannot be a stored member). One rule for
+ * validate, GET /v1/customers/{id}/segments and POST /v1/segments/{id}/explain.
+ */
+export const membershipBasis = (type: SegmentType, hasCustomer: boolean): 'stored' | 'filter' =>
+  type === 'static' || (type === 'auto-update' && hasCustomer) ? 'stored' : 'filter';
+
+/**
+ * Membership of each segment the rules name, decided now (see shared/rules). With `traces`, each
+ * segment's `segment` node goes there: its stored membership, or its filter's trace (the walk that
+ * decides it).
+ */
+function segmentMemberships(
+  definition: LoadedDefinition,
+  subject: ValidationSubject,
+  profile: FilterProfile,
+  now: number,
+  traces: Map<string, ExplainNode> | null,
+): Set<string> {
   const members = new Set<string>();
   for (const id of definition.segmentIds) {
     const segment = definition.segmentFilters.get(id);
-    if (!segment) continue; // deleted since: nobody is a member
-    const stored = segment.type === 'static' || (segment.type === 'auto-update' && subject.customer !== null);
-    const member = stored ? subject.memberOf.has(id) : segment.ast !== null && evaluate(segment.ast, profile, now);
+    if (!segment) {
+      // Deleted since: nobody is a member.
+      traces?.set(id, { kind: 'segment', label: id, passed: false, detail: 'segment deleted' });
+      continue;
+    }
+    const basis = membershipBasis(segment.type, subject.customer !== null);
+    let member: boolean;
+    if (basis === 'stored') {
+      member = subject.memberOf.has(id);
+      traces?.set(id, { kind: 'segment', label: id, passed: member, detail: member ? 'stored member' : 'not a stored member' });
+    } else if (traces && segment.ast !== null) {
+      const explained = explainFilter(segment.ast, profile, now);
+      member = explained.passed;
+      traces.set(id, { kind: 'segment', label: id, passed: member, detail: 'filter judged now', children: [explained] });
+    } else {
+      member = segment.ast !== null && evaluate(segment.ast, profile, now);
+    }
     if (member) members.add(id);
   }
   return members;
@@ -124,44 +158,85 @@ export function judge(
   context: ValidationContext,
   now: number,
 ): Judgement {
+  return judgeCode(definition.voucher.code, definition, subject, context, now, null);
+}
+
+/**
+ * A check of a validation, for its explanation. `actual` is what was read (for the dates: now),
+ * and `operator` how it must compare with `expected` ("now $before expiration_date").
+ */
+const checkNode = (label: string, passed: boolean, facts: Omit<ExplainNode, 'kind' | 'label' | 'passed'>): ExplainNode => ({ kind: 'check', label, passed, ...facts });
+
+const isoOrNull = (ms: number | null) => (ms === null ? null : toIso(ms));
+
+/**
+ * Judges one code (null definition: no such voucher). With `trace`, each check is appended as it
+ * is made, with what it read, up to the one that refuses: the trace is this judgement, recorded,
+ * never a second implementation of it. Without, nothing is allocated for it.
+ */
+export function judgeCode(
+  code: string,
+  definition: LoadedDefinition | null,
+  subject: ValidationSubject,
+  context: ValidationContext,
+  now: number,
+  trace: ExplainNode[] | null,
+): Judgement {
+  const live = subject.vouchers.get(code);
+  const found = definition !== null && live !== undefined;
+  trace?.push(checkNode('voucher exists', found, { field: 'code', expected: code, actual: found ? code : null, ...(found ? {} : { detail: 'no voucher with this code' }) }));
+  if (!definition || !live) return { valid: false, ...voucherNotFound(code) };
   const { voucher } = definition;
-  const live = subject.vouchers.get(voucher.code);
-  if (!live) return { valid: false, ...voucherNotFound(voucher.code) };
-  if (live.active !== 1) return { valid: false, ...refusal('voucher is disabled', 'voucher_disabled', voucher.code) };
-  if (voucher.start_date !== null && now < voucher.start_date) {
-    return { valid: false, ...refusal('voucher not active', 'voucher_not_active', voucher.code) };
+
+  const active = live.active === 1;
+  trace?.push(checkNode('active', active, { field: 'active', operator: '$is', expected: [true], actual: active, ...(active ? {} : { detail: 'voucher is disabled' }) }));
+  if (!active) return { valid: false, ...refusal('voucher is disabled', 'voucher_disabled', voucher.code) };
+
+  if (voucher.start_date !== null) {
+    const started = now >= voucher.start_date;
+    trace?.push(checkNode('start_date', started, { field: 'start_date', operator: '$after', expected: isoOrNull(voucher.start_date), actual: toIso(now), ...(started ? {} : { detail: 'voucher not active yet' }) }));
+    if (!started) return { valid: false, ...refusal('voucher not active', 'voucher_not_active', voucher.code) };
   }
-  if (voucher.expiration_date !== null && now > voucher.expiration_date) {
-    return { valid: false, ...refusal('voucher expired', 'voucher_expired', voucher.code) };
+  if (voucher.expiration_date !== null) {
+    const unexpired = now <= voucher.expiration_date;
+    trace?.push(checkNode('expiration_date', unexpired, { field: 'expiration_date', operator: '$before', expected: isoOrNull(voucher.expiration_date), actual: toIso(now), ...(unexpired ? {} : { detail: 'voucher expired' }) }));
+    if (!unexpired) return { valid: false, ...refusal('voucher expired', 'voucher_expired', voucher.code) };
   }
   // Recurring windows (days, hours, timeframe): OA24 POST /v1/vouchers/{code}/redemption 400 "Voucher Inactive" (OpenAPI24.json:L64354).
-  const outsideWindow = validityRefusal(voucher, now);
+  const outsideWindow = validityRefusal(voucher, now, trace);
   if (outsideWindow) return { valid: false, ...refusal('voucher not active now', 'voucher_not_active_now', voucher.code) };
-  if (live.quantity !== null && live.redeemed_quantity >= live.quantity) {
-    return { valid: false, ...quantityExceeded(voucher.code) };
+
+  if (live.quantity !== null) {
+    const left = live.redeemed_quantity < live.quantity;
+    trace?.push(checkNode('quantity', left, { field: 'redeemed_quantity', operator: '$less_than', expected: [live.quantity], actual: live.redeemed_quantity, ...(left ? {} : { detail: 'quantity exceeded' }) }));
+    if (!left) return { valid: false, ...quantityExceeded(voucher.code) };
   }
   const figures = orderFigures(context.order, context.amount);
   const profile = subjectProfile(subject, context);
   const customerId = subject.customer?.id ?? null;
+  const segmentTraces = trace && new Map<string, ExplainNode>();
   const ruleContext = {
     orderAmount: figures.amount ?? 0,
     itemsCount: figures.itemsCount,
     items: context.order?.items ?? [],
-    segmentIds: segmentMemberships(definition, subject, profile, now),
+    segmentIds: segmentMemberships(definition, subject, profile, now, segmentTraces),
     profile,
     now,
     redemptions: redemptionCountsOf(subject, live.id),
     isHolder: customerId !== null && live.holder_id === customerId,
+    ...(segmentTraces ? { segmentTraces } : {}),
   };
-  for (const ruleSet of definition.ruleSets) {
-    const violation = checkRuleSet(ruleSet, ruleContext);
+  for (const [i, ruleSet] of definition.ruleSets.entries()) {
+    const violation = checkRuleSet(ruleSet, ruleContext, trace, definition.rules[i]?.id);
     // The failing rule's (or its rule set's) own message: what the shop shows its customer.
     if (violation) return { valid: false, ...ruleRefusal(violation, voucher.code) };
   }
   const order = orderOf(context);
   // An item-level discount needs the items to work on (errors.mdx: missing_order_items).
-  if (order.lines.length === 0 && worksOnItems(voucher.discount, definition.scope)) {
-    return { valid: false, ...refusal('order items were not specified', 'missing_order_items', voucher.code) };
+  if (worksOnItems(voucher.discount, definition.scope)) {
+    const itemsGiven = order.lines.length > 0;
+    trace?.push(checkNode('order items', itemsGiven, { field: 'order.items', operator: '$has_value', expected: [true], actual: order.lines.length, ...(itemsGiven ? {} : { detail: 'the discount applies to items and the order lists none' }) }));
+    if (!itemsGiven) return { valid: false, ...refusal('order items were not specified', 'missing_order_items', voucher.code) };
   }
   const pricing = priceOrder(voucher.discount, order, definition.scope);
   return {
@@ -173,6 +248,16 @@ export function judge(
     commit: commitChecks(definition.ruleSets, ruleContext),
   };
 }
+
+/** The explanation of one code's validation: its checks, in the order made, under one root. */
+export const validationExplanation = (code: string, judgement: Judgement, checks: ExplainNode[]): ExplainNode => ({
+  kind: 'validation',
+  label: code,
+  passed: judgement.valid,
+  logic: 'and',
+  children: checks,
+  ...(judgement.valid ? {} : { detail: judgement.reason }),
+});
 
 /** OA ApplicableToResultList (readOnly-openAPI.json:L1170). */
 const resultList = (data: ApplicableTo[]) => ({ object: 'list' as const, data_ref: 'data' as const, data, total: data.length });
@@ -266,6 +351,11 @@ export interface ValidateOptions {
    * tracking id (a visitor who has not consented) leaves no trace; its answer's id is never stored.
    */
   record?: boolean;
+  /**
+   * Server key only (`?explain=true`): the answer gains `explanation`, the trace of each judgement.
+   * It costs no storage operation: the trace is recorded by the judgement already being made.
+   */
+  explain?: boolean;
 }
 
 /**
@@ -276,10 +366,11 @@ export async function validateVoucher(env: Env, code: string, context: Validatio
   const now = Date.now();
   const visit = await readVisit(env, [code], context, options, now);
   const [definition = null] = await definitionsOf(env, visit.subject, [code]);
-  const judgement: Judgement = definition ? judge(definition, visit.subject, context, now) : { valid: false, ...voucherNotFound(code) };
+  const checks: ExplainNode[] | null = options.explain ? [] : null;
+  const judgement = judgeCode(code, definition, visit.subject, context, now, checks);
   await visit.record([{ code, judgement }]);
   const body = validateResponse(code, definition, judgement, context, visit.trackingId, visit.subject.customer?.id ?? null, requestId);
-  return { body, trackingId: visit.trackingId };
+  return { body: checks ? { ...body, explanation: validationExplanation(code, judgement, checks) } : body, trackingId: visit.trackingId };
 }
 
 /**
@@ -321,6 +412,8 @@ interface StackedResult {
   code: string;
   definition: LoadedDefinition | null;
   judgement: Judgement;
+  /** With explain: the trace of the judgement. */
+  explanation: ExplainNode | null;
 }
 
 /** SKIPPED under the ALL mode: this one would apply, another of the request does not (OA ValidationsRedeemableSkippedResultPrecedingValidationFailed). */
@@ -345,15 +438,16 @@ export async function validateStackable(env: Env, codes: string[], context: Vali
   const customerId = subject.customer?.id ?? null;
   const results: StackedResult[] = codes.map((code, i) => {
     const definition = definitions[i] ?? null;
-    const judgement: Judgement = definition ? judge(definition, subject, context, now) : { valid: false, ...voucherNotFound(code) };
-    return { code, definition, judgement };
+    const checks: ExplainNode[] | null = options.explain ? [] : null;
+    const judgement = judgeCode(code, definition, subject, context, now, checks);
+    return { code, definition, judgement, explanation: checks && validationExplanation(code, judgement, checks) };
   });
   const valid = results.every((r) => r.judgement.valid);
   await visit.record(results);
 
   const applied: Pricing[] = [];
-  const redeemables = results.map(({ code, definition, judgement }) => {
-    const common = { id: code, object: 'voucher' as const, metadata: definition?.voucher.metadata ?? {}, categories: [] };
+  const redeemables = results.map(({ code, definition, judgement, explanation }) => {
+    const common = { id: code, object: 'voucher' as const, metadata: definition?.voucher.metadata ?? {}, categories: [], ...(explanation ? { explanation } : {}) };
     if (!judgement.valid) {
       return {
         status: 'INAPPLICABLE' as const,

@@ -197,6 +197,18 @@ describe('with an enabled endpoint', () => {
     expect(voucher.code).toBe('WH-R1');
   });
 
+  it('two concurrent rollbacks of one redemption: one rollback, one event, the unit given back once', async () => {
+    await ok(api('POST', '/v1/vouchers/WH-RR', { discount: { type: 'AMOUNT', amount_off: 100 }, redemption: { quantity: 1 } }));
+    const redemption = await ok(api('POST', '/v1/vouchers/WH-RR/redemption', { customer: { source_id: 'wh-rr' }, order: { amount: 1000 } }));
+    const since = await lastSeq();
+    const answers = await Promise.all([1, 2, 3].map(() => api('POST', `/v1/redemptions/${redemption.id}/rollback`, {})));
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 400, 400]);
+    for (const refused of answers.filter((r) => r.status === 400)) expect((await json(refused)).key).toBe('already_rolled_back');
+    const rollback = (await db.prepare('SELECT id FROM redemptions WHERE rollback_of = ?').bind(redemption.id).first<{ id: string }>())?.id;
+    expect((await eventsSince(since)).map((e) => [e.type, e.object_id])).toEqual([['redemption.rollback.succeeded', rollback]]);
+    expect((await ok(api('GET', '/v1/vouchers/WH-RR'))).redemption.redeemed_quantity).toBe(0);
+  });
+
   it('redemption.failed for a refused redemption and for an unknown code', async () => {
     await ok(api('POST', '/v1/vouchers/WH-F1', { discount: { type: 'AMOUNT', amount_off: 100 }, active: false }));
     await ok(api('POST', '/v1/customers', { source_id: 'wh-f1' }));

@@ -126,9 +126,10 @@ END;
 -- redemption's parent (code '', no voucher of its own; views/redemption.ts isStackedParent) only
 -- groups its children, which each fire, as does a failure (always a single row, whatever its code).
 -- The snapshot holds the rows as the batch left them at this point: the voucher after its unit was
--- taken (redeem: the unit is taken before the rows are inserted) and the customer after its upsert and
--- summary; for a rollback, the redemption rolled back as it was (status SUCCEEDED, order PAID:
--- the rollback batch marks it after inserting the rollback rows).
+-- taken (redeem: the unit is taken before the rows are inserted) or given back (rollback: likewise),
+-- the customer after its upsert and summary; for a rollback, also the redemption rolled back as it
+-- was (status SUCCEEDED, order PAID: the rollback batch marks it after inserting the rollback rows),
+-- as Voucherify's example shows it (OpenAPIWebhooks.json EVENTS.REDEMPTION.ROLLBACK.SUCCEEDED, L12691).
 CREATE TRIGGER webhook_redemption AFTER INSERT ON redemptions
 WHEN (NEW.code != '' OR NEW.result = 'FAILURE')
   AND EXISTS (SELECT 1 FROM webhook_endpoints WHERE enabled = 1)

@@ -150,14 +150,18 @@ export function upsertCustomerBySourceId(
     .bind(newId, ...set.map(([, v]) => v), now, now);
 }
 
-/** Creates a customer with this source_id unless one exists; never changes an existing one. */
-export function insertCustomerIfMissing(db: D1Database, id: string, sourceId: string, now: number): D1PreparedStatement {
+/**
+ * Creates a customer with this source_id unless one exists; never changes an existing one. A new
+ * one starts with `metadata` applied as a merge patch (the metadata bulk update's upsert), so it is
+ * created as it ends up: one customer.created webhook event, not a creation and then an update.
+ */
+export function insertCustomerIfMissing(db: D1Database, id: string, sourceId: string, now: number, metadata: Record<string, unknown> = {}): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO customers (id, source_id, created_at) VALUES (?, ?, ${NEXT_CREATED_AT})
+      `INSERT INTO customers (id, source_id, metadata, created_at) VALUES (?, ?, json_patch('{}', ?), ${NEXT_CREATED_AT})
        ON CONFLICT (source_id) DO NOTHING`,
     )
-    .bind(id, sourceId, now);
+    .bind(id, sourceId, JSON.stringify(metadata), now);
 }
 
 export function updateCustomer(db: D1Database, id: string, write: CustomerWrite, now: number): D1PreparedStatement {

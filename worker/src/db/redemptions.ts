@@ -211,8 +211,19 @@ export function takeVoucherUnit(db: D1Database, voucherId: string, now: number):
   return db.prepare('UPDATE vouchers SET redeemed_quantity = redeemed_quantity + 1, updated_at = ? WHERE id = ?').bind(now, voucherId);
 }
 
-export function returnVoucherUnit(db: D1Database, voucherId: string, now: number): D1PreparedStatement {
-  return db.prepare('UPDATE vouchers SET redeemed_quantity = redeemed_quantity - 1, updated_at = ? WHERE id = ?').bind(now, voucherId);
+/**
+ * Gives back the unit `redemptionId` took, unless that redemption is rolled back already: so the
+ * rollback batch may return units before it inserts its rollback rows (their rows then see the
+ * voucher as the rollback leaves it, migration 0022), and a concurrent second rollback still fails
+ * on the rows' UNIQUE rollback_of (already_rolled_back), never on the quantity's CHECK.
+ */
+export function returnVoucherUnit(db: D1Database, voucherId: string, redemptionId: string, now: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE vouchers SET redeemed_quantity = redeemed_quantity - 1, updated_at = ?
+       WHERE id = ? AND NOT EXISTS (SELECT 1 FROM redemptions WHERE rollback_of = ?)`,
+    )
+    .bind(now, voucherId, redemptionId);
 }
 
 /** summary.* after a redemption attempt of the selected customer. */

@@ -233,7 +233,7 @@ export async function bulkMergeMetadata(
   await membership.writeCustomers(
     db,
     [
-      ...distinct.map((sourceId) => customers.insertCustomerIfMissing(db, randomId('cust_'), sourceId, startedAt)),
+      ...distinct.map((sourceId) => customers.insertCustomerIfMissing(db, randomId('cust_'), sourceId, startedAt, metadata)),
       customers.mergeMetadataBySourceIds(db, distinct, metadata, startedAt),
       asyncActions.insertAsyncAction(db, action),
     ],

@@ -92,14 +92,17 @@ async function rollback(env: Env, request: RollbackRequest, endpoint: 'single' |
   const childRollbacks = targets.map((child, i) => rollbackRow(child, childRollbackIds[i] as string, rollbackId));
   const returned = stack ? targets : [original];
 
+  // The units and the summary first, then the rollback rows, then the redemptions marked: each
+  // rollback row's webhook event (migration 0022) sees the voucher and the customer as the rollback
+  // leaves them, and the redemption as it was.
   const writes = [
     ...(write ? [write] : []),
+    ...returned.filter((row) => row.voucher_id !== null).map((row) => redemptionsDb.returnVoucherUnit(env.DB, row.voucher_id as string, row.id, now)),
+    // One order, however many vouchers it stacked: the summary reverses once.
+    ...(customerId ? [redemptionsDb.recordRollbackInSummary(env.DB, customerId, original.amount, now)] : []),
     redemptionsDb.insertRedemption(env.DB, parentRollback),
     ...childRollbacks.map((row) => redemptionsDb.insertRedemption(env.DB, row)),
     ...[original, ...targets].map((row) => redemptionsDb.markRolledBack(env.DB, row.id, reorder(row))),
-    ...returned.filter((row) => row.voucher_id !== null).map((row) => redemptionsDb.returnVoucherUnit(env.DB, row.voucher_id as string, now)),
-    // One order, however many vouchers it stacked: the summary reverses once.
-    ...(customerId ? [redemptionsDb.recordRollbackInSummary(env.DB, customerId, original.amount, now)] : []),
   ];
   // Through the customer-write pipeline when there is a customer: its segments follow the reversed summary.
   const statements = [

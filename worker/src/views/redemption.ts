@@ -151,7 +151,7 @@ export function orderSummary(order: OrderInput | undefined, pricing: Pricing, cu
 export type Audience = 'server' | 'client';
 
 /** OA SimpleCustomer. */
-function customerJson(row: CustomerRow | undefined) {
+export function customerJson(row: CustomerRow | undefined) {
   if (!row) return null;
   return { id: row.id, name: row.name, email: row.email, source_id: row.source_id, metadata: JSON.parse(row.metadata) as Record<string, unknown>, object: 'customer' as const };
 }

@@ -5,7 +5,7 @@ import type { AppBindings } from '../env';
 import { apiError, unauthorized } from '../errors';
 
 /** True only when both headers are present and match a configured (non-empty) key pair. */
-async function keyPairMatches(
+export async function keyPairMatches(
   id: string | undefined,
   token: string | undefined,
   expectedId: string | undefined,

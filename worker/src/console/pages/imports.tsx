@@ -1,0 +1,7 @@
+import { Hono } from 'hono';
+import type { AppBindings } from '../../env';
+import type { ApiFetch } from '../api';
+
+export function importPages(_fetcher: ApiFetch) {
+  return new Hono<AppBindings>();
+}

@@ -255,7 +255,7 @@ export const Redemptions: FC<{ customerId: string; redemptions: RedemptionEntry[
                 <td>{r.object === 'redemption_rollback' ? 'rollback' : 'redemption'}</td>
                 <td>{r.voucher?.code ?? '—'}</td>
                 <td>
-                  {r.result} {r.failure_code ? `(${r.failure_code})` : ''} {r.status && r.status !== r.result ? r.status : ''}
+                  {r.status || r.result} {r.failure_code ? `(${r.failure_code})` : ''}
                 </td>
                 <td>{money(r.order?.amount)}</td>
                 <td>{money(r.order?.discount_amount)}</td>

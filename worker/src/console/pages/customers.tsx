@@ -361,7 +361,7 @@ export function customerPages(fetcher: ApiFetch) {
     // "Why?": the segment's explanation for this customer (POST /v1/segments/{id}/explain), as a fragment.
     .get('/:id/why/:segmentId', async (c) => {
       const api = new ConsoleApi(fetcher, c);
-      const res = await api.post<SegmentExplanation>(`/v1/segments/${enc(c.req.param('segmentId'))}/explain`, { customer: { id: c.req.param('id') } });
+      const res = await api.post<SegmentExplanation>(`/v1/segments/${enc(c.req.param('segmentId'))}/explain`, { customer: c.req.param('id') });
       const body = !res.ok ? (
         <ErrorAlert error={res.error} testId="why-error" />
       ) : (

@@ -297,12 +297,14 @@ export function customerPages(fetcher: ApiFetch) {
       const by = (SEARCH_BY.find(([v]) => v === c.req.query('by'))?.[0] ?? 'email') as SearchBy;
       const q = (c.req.query('q') ?? '').trim();
       const pageNo = Math.max(1, Math.min(99, Number(c.req.query('page')) || 1));
+      const segmentId = (c.req.query('segment_id') ?? '').trim();
       const query = new URLSearchParams({ limit: String(PAGE_SIZE), page: String(pageNo) });
       if (q) query.set(by, q);
+      if (segmentId) query.set('segment_id', segmentId);
       const res = await api.get<CustomerList>(`/v1/customers?${query}`);
       return page(
         c,
-        <Layout title="Customers" section="customers">
+        <Layout title={segmentId ? `Customers in ${segmentId}` : 'Customers'} section="customers">
           <section>
             <SearchForm by={by} q={q} />
             <OpenForm />
@@ -311,12 +313,18 @@ export function customerPages(fetcher: ApiFetch) {
             {!res.ok ? (
               <ErrorAlert error={res.error} />
             ) : res.body.customers.length === 0 ? (
-              <Empty>{q ? `No customer has ${by} “${q}”.` : 'No customers yet. Import a CSV under Imports and exports, or create them through the API.'}</Empty>
+              <Empty>
+                {q
+                  ? `No customer has ${by} “${q}”.`
+                  : segmentId
+                    ? 'Nobody is in this segment.'
+                    : 'No customers yet. Import a CSV under Imports and exports, or create them through the API.'}
+              </Empty>
             ) : (
               <>
                 <p class="muted">{res.body.total} customers{q ? ' found' : ''}.</p>
                 <CustomerTable customers={res.body.customers} />
-                <Pager base="/console/customers" params={{ by: q ? by : undefined, q: q || undefined }} page={pageNo} hasMore={res.body.has_more} />
+                <Pager base="/console/customers" params={{ by: q ? by : undefined, q: q || undefined, segment_id: segmentId || undefined }} page={pageNo} hasMore={res.body.has_more} />
               </>
             )}
           </section>

@@ -13,7 +13,7 @@ function mountedRoutes(): { method: string; path: string }[] {
   const seen = new Set<string>();
   const out: { method: string; path: string }[] = [];
   for (const route of app.routes) {
-    if (route.method === 'ALL' || route.path.includes('*') || route.path.startsWith('/console/')) continue;
+    if (route.method === 'ALL' || route.path.includes('*') || route.path === '/console' || route.path.startsWith('/console/')) continue;
     const path = route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
     const key = `${route.method} ${path}`;
     if (seen.has(key)) continue;

@@ -29,10 +29,14 @@ import { Empty, ErrorAlert, fragment, Layout, Notice, page, when } from '../ui';
 const enc = encodeURIComponent;
 const SAMPLE_SIZE = 10;
 const SIZE_HISTORY_DAYS = 30;
-/** Typing pauses this long before the count is asked for. */
-const LIVE = { 'hx-post': '/console/segments/preview', 'hx-trigger': 'input changed delay:300ms', 'hx-target': '#preview', 'hx-swap': 'outerHTML' };
+/**
+ * Typing pauses 300 ms before the count is asked for; a newer question aborts the one in flight
+ * (hx-sync), so an older count never lands after a newer one. The preview shows "counting…" meanwhile.
+ */
+const COUNT = { 'hx-post': '/console/segments/preview', 'hx-target': '#preview', 'hx-swap': 'outerHTML', 'hx-sync': '#builder:replace', 'hx-indicator': '#preview' };
+const LIVE = { ...COUNT, 'hx-trigger': 'input changed delay:300ms' };
 /** A change of structure (field, operator, a row added or removed) re-renders the rows, and the count with them. */
-const RESHAPE = { 'hx-post': '/console/segments/builder', 'hx-target': '#rows', 'hx-swap': 'outerHTML' };
+const RESHAPE = { 'hx-post': '/console/segments/builder', 'hx-target': '#rows', 'hx-swap': 'outerHTML', 'hx-indicator': '#preview' };
 
 const BLANK_ROW: BuilderRow = { field: '', key: '', op: '', value: '' };
 
@@ -305,11 +309,11 @@ const BuilderPage: FC<{ form: BuilderForm; segment?: Segment; preview: PreviewSt
       <fieldset>
         <legend>Match</legend>
         <label>
-          <input type="radio" name="junction" value="and" checked={form.junction === 'and'} hx-post="/console/segments/preview" hx-trigger="change" hx-target="#preview" hx-swap="outerHTML" /> all
+          <input type="radio" name="junction" value="and" checked={form.junction === 'and'} {...COUNT} hx-trigger="change" /> all
           conditions
         </label>
         <label>
-          <input type="radio" name="junction" value="or" checked={form.junction === 'or'} hx-post="/console/segments/preview" hx-trigger="change" hx-target="#preview" hx-swap="outerHTML" /> any
+          <input type="radio" name="junction" value="or" checked={form.junction === 'or'} {...COUNT} hx-trigger="change" /> any
           condition
         </label>
       </fieldset>

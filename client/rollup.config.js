@@ -5,8 +5,11 @@
  * - dist/client/index.js (+ .d.ts) ESM for bundlers, js-cookie inside so the file also loads as is
  * - dist/server/identity.js (+ .d.ts) ESM for a shop's backend: signIdentity (identity verification)
  * - dist/public/demo/              the demo storefront (client/demo), copied as is
+ * - dist/public/console/assets/    the operator console's static files: its stylesheet
+ *                                  (client/console) and htmx, named by htmx's version so that
+ *                                  browsers may keep it for a year (worker/src/console/assets.ts)
  */
-import { cpSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
@@ -77,6 +80,23 @@ const copyDemo = () => ({
   },
 });
 
+/** The console's own stylesheet and the htmx build it loads, never from a CDN. */
+const copyConsole = () => ({
+  name: 'copy-console',
+  buildStart() {
+    for (const file of readdirSync(here('./console'))) this.addWatchFile(here(`./console/${file}`));
+  },
+  writeBundle() {
+    rmSync(here('../dist/public/console'), { recursive: true, force: true });
+    const out = here('../dist/public/console/assets');
+    cpSync(here('./console'), out, { recursive: true });
+    const htmx = here('../node_modules/htmx.org');
+    const { version } = JSON.parse(readFileSync(`${htmx}/package.json`, 'utf8'));
+    mkdirSync(out, { recursive: true });
+    copyFileSync(`${htmx}/dist/htmx.min.js`, `${out}/htmx-${version}.min.js`);
+  },
+});
+
 const resolve = () => nodeResolve({ extensions: ['.ts', '.mjs', '.js'], browser: true });
 
 const minify = () =>
@@ -87,7 +107,7 @@ export default [
   {
     input: here('./global.ts'),
     output: { file: here('../dist/public/sdk/v1.js'), format: 'iife', plugins: [minify()] },
-    plugins: [resolve(), esbuildTs(), copyDemo()],
+    plugins: [resolve(), esbuildTs(), copyDemo(), copyConsole()],
   },
   {
     input: here('./snippet.js'),

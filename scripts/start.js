@@ -143,7 +143,7 @@ const baseUrl = `http://${host}:${port}`;
 if (await waitForHealth(baseUrl, dev)) {
   try {
     await seedDemoData(baseUrl, devVars);
-    log(`ready on ${baseUrl}: demo storefront ${baseUrl}/demo/, health ${baseUrl}/health`);
+    log(`ready on ${baseUrl}: demo storefront ${baseUrl}/demo/, operator console ${baseUrl}/console/ (sign in with APP_ID and APP_TOKEN of .dev.vars), health ${baseUrl}/health`);
   } catch (error) {
     log(`could not seed demo data: ${error.message}`);
   }

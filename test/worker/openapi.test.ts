@@ -4,12 +4,16 @@ import { call, json } from './helpers';
 
 const METHODS = ['get', 'post', 'put', 'delete', 'patch'] as const;
 
-/** The routes app.ts mounts, as OpenAPI paths: middleware (ALL) and wildcard routes left out. */
+/**
+ * The routes app.ts mounts, as OpenAPI paths: middleware (ALL) and wildcard routes left out, and
+ * the operator console's HTML pages (/console, README "Operator console"), which are a client of
+ * this API rather than a part of it.
+ */
 function mountedRoutes(): { method: string; path: string }[] {
   const seen = new Set<string>();
   const out: { method: string; path: string }[] = [];
   for (const route of app.routes) {
-    if (route.method === 'ALL' || route.path.includes('*')) continue;
+    if (route.method === 'ALL' || route.path.includes('*') || route.path === '/console' || route.path.startsWith('/console/')) continue;
     const path = route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
     const key = `${route.method} ${path}`;
     if (seen.has(key)) continue;

@@ -11,6 +11,7 @@ import { observeStorage } from './middleware/observe-storage';
 import { rateLimitClient } from './middleware/rate-limit';
 import { asyncActionRoutes, customerRoutes } from './routes/customers';
 import { clientValidateRoutes, clientValidationsRoutes } from './routes/client';
+import { CONSOLE_IMPORT_PATH, consoleRoutes } from './console/routes';
 import { demoRoutes } from './routes/demo';
 import { clientEventRoutes, eventRoutes } from './routes/events';
 import { exportDownloadRoutes, exportRoutes } from './routes/exports';
@@ -51,6 +52,8 @@ const largeBodyLimits = new Map<string, ReturnType<typeof limitBody>>([
   // The import streams its body and counts the bytes itself (routes/imports.ts): hono's limit
   // would buffer a body sent without Content-Length whole.
   [CUSTOMER_IMPORT_PATH, (_c, next) => next()],
+  // The console's upload passes its body on, as it streams, to the import above.
+  [CONSOLE_IMPORT_PATH, (_c, next) => next()],
   ['/v1/customers/bulk/async', limitBody(MAX_BULK_BODY_BYTES)],
 ]);
 app.use((c, next) => (largeBodyLimits.get(c.req.path) ?? defaultBodyLimit)(c, next));
@@ -66,6 +69,8 @@ app.get('/health', (c) => c.json({ ok: true }));
 app.route('/openapi.json', openApiRoutes);
 app.route('/sdk', sdkRoutes);
 app.route('/demo', demoRoutes((request, env, ctx) => app.fetch(request, env, ctx)));
+// The operator console: pages that call this same API in-process with the server key.
+app.route('/console', consoleRoutes((request, env, ctx) => app.fetch(request, env, ctx)));
 
 // The export download carries its own credential (a signed, expiring token), so it comes before
 // the server-key check.

@@ -6,7 +6,7 @@ import { apiError, unauthorized } from '../errors';
 import { decodeUtf8 } from '../lib/text';
 
 /** True only when both headers are present and match a configured (non-empty) key pair. */
-async function keyPairMatches(
+export async function keyPairMatches(
   id: string | undefined,
   token: string | undefined,
   expectedId: string | undefined,

@@ -1,0 +1,74 @@
+/**
+ * The operator console's size budget, part 2: the HTML of every page as the worker serves it,
+ * with data in it (a page of 25 customers, a builder with 3 conditions), at most PAGE_BUDGET bytes
+ * gzipped (what travels; a builder's rows repeat the catalogue's options and compress well), and a
+ * builder at MAX_CONDITIONS rows too. Part 1 (htmx and the stylesheet) is test/client/console-size.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { api, json } from './helpers';
+import { consoleGet, consolePost, html, signIn } from './console-helpers';
+
+const PAGE_BUDGET = 4 * 1024;
+/** The builder at the grammar's most conditions (30): still one small download. */
+const FULL_BUILDER_BUDGET = 8 * 1024;
+
+async function gzipped(text: string): Promise<number> {
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'));
+  return (await new Response(stream).arrayBuffer()).byteLength;
+}
+
+describe('console page size budget', () => {
+  it(`every page's HTML is at most ${PAGE_BUDGET} bytes gzipped`, async () => {
+    const cookie = await signIn();
+    for (let i = 0; i < 25; i++) {
+      await api('POST', '/v1/customers', { source_id: `size-${i}@example.com`, email: `size-${i}@example.com`, name: `Size Customer ${i}`, metadata: { tier: 'gold' } });
+    }
+    const segment = await json(
+      await api('POST', '/v1/segments', {
+        name: 'Three conditions',
+        type: 'auto-update',
+        filter: {
+          'metadata.tier': { conditions: { $is: ['gold'] } },
+          'summary.orders.total_count': { conditions: { $less_than: [5] } },
+          'events.viewed.count': { conditions: { $count_more: [0] } },
+        },
+      }),
+    );
+    await api('POST', '/v1/vouchers', { code: 'SIZE10', discount: { type: 'PERCENT', percent_off: 10 } });
+    const customer = await json(await api('GET', '/v1/customers/size-0@example.com'));
+    const pages = [
+      '/console/sign-in',
+      '/console/segments',
+      '/console/segments/new',
+      `/console/segments/${segment.id}`,
+      '/console/customers',
+      `/console/customers/${customer.id}`,
+      '/console/vouchers',
+      '/console/campaigns',
+      '/console/simulator',
+      '/console/imports',
+    ];
+    for (const path of pages) {
+      const markup = path === '/console/sign-in' ? await (await consoleGet(path)).text() : await html(path, cookie);
+      const bytes = await gzipped(markup);
+      console.log(`${path}: ${markup.length} B raw, ${bytes} B gzip (budget ${PAGE_BUDGET} B)`);
+      expect(bytes, path).toBeLessThanOrEqual(PAGE_BUDGET);
+    }
+    const verdict = await consolePost('/console/simulator', { code: 'SIZE10', amount: '20' }, { cookie });
+    expect(await gzipped(await verdict.text())).toBeLessThanOrEqual(PAGE_BUDGET);
+
+    // A builder with 30 conditions (MAX_CONDITIONS), as its re-render sends it.
+    const rows = Array.from({ length: 30 }, (_, i) => i);
+    const full = await consolePost(
+      '/console/segments/builder',
+      { name: 'x', type: 'auto-update', junction: 'and', against: '', field: rows.map(() => 'metadata'), key: rows.map((i) => `k${i}`), op: rows.map(() => '$is'), value: rows.map((i) => `v${i}`) },
+      { cookie, headers: { 'HX-Request': 'true' } },
+    );
+    const fullMarkup = await full.text();
+    expect(fullMarkup.match(/data-testid="builder-row"/g)?.length).toBe(30);
+    const fullBytes = await gzipped(fullMarkup);
+    console.log(`builder with 30 conditions: ${fullMarkup.length} B raw, ${fullBytes} B gzip (budget ${FULL_BUILDER_BUDGET} B)`);
+    expect(fullBytes).toBeLessThanOrEqual(FULL_BUILDER_BUDGET);
+  });
+});
+

@@ -55,7 +55,7 @@ describe('D1 sessions', () => {
     expect(redeem.starts).toEqual(['first-primary']);
   });
 
-  it('lets a replica answer a segment preview (a POST that only reads), and not a segment update', async () => {
+  it('lets a replica answer a segment preview and an explanation (POSTs that only read), and not a segment update', async () => {
     const post = (path: string, body: unknown, method = 'POST') =>
       opened(path, { method, headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     const filter = { 'metadata.tier': { conditions: { $is: ['gold'] } } };
@@ -65,6 +65,9 @@ describe('D1 sessions', () => {
     const created = await post('/v1/segments', { name: 'session', type: 'passive', filter });
     expect(created.starts).toEqual(['first-primary']);
     const id = ((await json(created.res)) as { id: string }).id;
+    const explained = await post(`/v1/segments/${id}/explain`, { customer: 'nobody-yet' });
+    expect(explained.res.status).toBe(200);
+    expect(explained.starts).toEqual(['first-unconstrained']);
     const update = await post(`/v1/segments/${id}`, { name: 'session 2' }, 'PUT');
     expect(update.res.status).toBe(200);
     expect(update.starts).toEqual(['first-primary']);

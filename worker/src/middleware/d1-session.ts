@@ -22,13 +22,14 @@ export { BOOKMARK_HEADER };
 // D1's bookmarks (and miniflare's) are four dash-separated hex fields; anything else is ignored.
 const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32,64}$/i;
 
-/** POST routes that only read D1 (their records go through the queue; a segment preview records nothing). */
+/** POST routes that only read D1 (their records go through the queue; a segment preview or explanation records nothing). */
 const READ_ONLY_POSTS = [
   /^\/client\/v1\/(validations|events)\/?$/,
   /^\/v1\/(validations|events)\/?$/,
   /^\/segmentio\/event-processing\/?$/,
   /^\/v1\/vouchers\/[^/]+\/validate\/?$/,
   /^\/v1\/segments\/preview\/?$/,
+  /^\/v1\/segments\/[^/]+\/explain\/?$/,
 ];
 
 function startOf(c: Context<AppBindings>): string {

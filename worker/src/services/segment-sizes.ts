@@ -54,7 +54,10 @@ function groupByParams(filters: Predicate[]): Predicate[][] {
 export async function recordSegmentSizes(db: D1Database, at: number, budget: WalkBudget = { calls: 300, deadline: Date.now() + 60_000 }): Promise<{ stored: number; passive: number }> {
   const day = utcDay(at);
   const [stored, passive] = await Promise.all([
-    Promise.all([segmentsDb.listSegmentsOfType(db, 'auto-update'), segmentsDb.listSegmentsOfType(db, 'static')]).then((lists) => lists.flat()),
+    // An auto-update segment still in its initial sync has no size yet: its members are being counted in.
+    Promise.all([segmentsDb.listSegmentsOfType(db, 'auto-update'), segmentsDb.listSegmentsOfType(db, 'static')]).then((lists) =>
+      lists.flat().filter((row) => row.initial_sync_status === 'DONE'),
+    ),
     segmentsDb.listSegmentsOfType(db, 'passive'),
   ]);
   for (let i = 0; i < stored.length; i += STORED_PER_CALL) {

@@ -147,7 +147,8 @@ export async function runAttempts(env: Bindings, claims: AttemptClaim[], queue: 
     }
     failingSince.set(r.row.endpoint_id, Math.min(failingSince.get(r.row.endpoint_id) ?? r.at, r.at));
     if (r.code === 410) gone.add(r.row.endpoint_id);
-    const delay = r.final ? null : nextDelaySeconds(delays, r.row.attempts, Math.random(), r.retryAfter);
+    // 410 Gone: the receiver wants no more (the endpoint is disabled below), so no retry either.
+    const delay = r.final || r.code === 410 ? null : nextDelaySeconds(delays, r.row.attempts, Math.random(), r.retryAfter);
     outcomes.push({
       id: r.row.id,
       attempts: r.row.attempts,

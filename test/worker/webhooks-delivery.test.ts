@@ -7,11 +7,11 @@
 import { createExecutionContext, createScheduledController } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import worker, { WEBHOOK_SWEEP_CRON } from '../../worker/src/index';
+import worker from '../../worker/src/index';
 import { type DeliveryRow, insertOutboxEvent } from '../../worker/src/db/webhooks';
 import type { Env } from '../../worker/src/env';
 import type { WebhookMessage, WebhookQueue } from '../../worker/src/queue/webhook-messages';
-import { DEFAULT_RETRY_DELAYS, dispatch, FAILING_DISABLES_AFTER_MS, nextDelaySeconds, runAttempts, SWEEP_OVERDUE_MS } from '../../worker/src/services/webhook-delivery';
+import { DEFAULT_RETRY_DELAYS, dispatch, WEBHOOK_SWEEP_CRON, FAILING_DISABLES_AFTER_MS, nextDelaySeconds, runAttempts, SWEEP_OVERDUE_MS } from '../../worker/src/services/webhook-delivery';
 import { api, call, json, SERVER_HEADERS } from './helpers';
 
 const REFUSED = 'http://127.0.0.1:1/hook';

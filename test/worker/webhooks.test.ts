@@ -237,11 +237,11 @@ describe('async_action.done (migration 0021 triggers)', () => {
     // An action that runs (a CSV import, a generation) writes its event when it ends, once.
     const now = Date.now();
     const running = { id: 'aa_running_1', type: 'CUSTOMERS.IMPORT_CSV' as const, status: 'IN_PROGRESS' as const, result: {}, created_at: new Date(now).toISOString(), updated_at: new Date(now).toISOString(), request_id: 'v-1', progress: 0, processing_time: 0, object: 'async_action' as const };
-    await insertAsyncAction(env.DB, running).run();
+    await insertAsyncAction(env.DB, running as never).run();
     expect(await outbox('aa_running_1')).toEqual([]);
     const end = { status: 'FAILED' as const, operationStatus: 'FAILED' as const, progress: 100, result: { done_count: 0, failed_count: 1 }, processingTime: 5, updatedAt: now + 5 };
-    await updateAsyncAction(env.DB, 'aa_running_1', end).run();
-    await updateAsyncAction(env.DB, 'aa_running_1', end).run();
+    await updateAsyncAction(env.DB, 'aa_running_1', end as never).run();
+    await updateAsyncAction(env.DB, 'aa_running_1', end as never).run();
     const [ended, ...twice] = await outbox('aa_running_1');
     expect(twice).toEqual([]);
     expect(ended).toMatchObject({ created_at: now + 5 });

@@ -1,14 +1,11 @@
 import { app } from './app';
 import { consumeWrites, WRITES_QUEUE } from './queue/consumer';
 import { WEBHOOKS_DEAD_LETTER_QUEUE, WEBHOOKS_QUEUE } from './queue/webhook-messages';
-import { consumeWebhooks, sweepWebhooks } from './services/webhook-delivery';
+import { consumeWebhooks, sweepWebhooks, WEBHOOK_SWEEP_CRON } from './services/webhook-delivery';
 import { wakeDispatcher, writesMayHaveWrittenEvents } from './services/webhook-wake';
 import type { Env } from './env';
 import { deleteStaleAnonymousProfiles, forgetAppliedMessages } from './services/retention';
 import { runScheduledSegmentWork } from './services/segment-sync';
-
-/** wrangler.toml's every-minute cron: the webhook sweep (the 15-minute one runs the segment work). */
-export const WEBHOOK_SWEEP_CRON = '* * * * *';
 
 export default {
   fetch(request: Request, env: Env, ctx: ExecutionContext) {

@@ -20,6 +20,9 @@ import { webhookUrlProblem } from './webhooks';
 // a delivery pending with a due time in the past: the cron's sweep sends it again (at least once;
 // receivers dedupe on `webhook-id`, the event's id, the same on every attempt and endpoint).
 
+/** wrangler.toml's every-minute cron: the webhook sweep (the 15-minute one runs the segment work). Only handlers may be exported by index.ts. */
+export const WEBHOOK_SWEEP_CRON = '* * * * *';
+
 /** A 2xx within this is delivered; anything else is a failed attempt (spec: 15-30 s; Voucherify: 10 s). */
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 export const DEFAULT_RETRY_DELAYS = [5, 300, 1800, 7200, 18000, 36000, 36000];

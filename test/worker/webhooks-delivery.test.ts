@@ -12,7 +12,7 @@ import { type DeliveryRow, insertOutboxEvent } from '../../worker/src/db/webhook
 import type { Env } from '../../worker/src/env';
 import type { WebhookMessage, WebhookQueue } from '../../worker/src/queue/webhook-messages';
 import { DEFAULT_RETRY_DELAYS, dispatch, WEBHOOK_SWEEP_CRON, FAILING_DISABLES_AFTER_MS, nextDelaySeconds, runAttempts, SWEEP_OVERDUE_MS } from '../../worker/src/services/webhook-delivery';
-import { api, call, json, SERVER_HEADERS } from './helpers';
+import { api, call, deliver, json, SERVER_HEADERS } from './helpers';
 
 const REFUSED = 'http://127.0.0.1:1/hook';
 
@@ -30,7 +30,7 @@ function webhookQueue(): WebhookQueue & { sent: { body: WebhookMessage; delaySec
   } as unknown as WebhookQueue & { sent: { body: WebhookMessage; delaySeconds?: number }[] };
 }
 
-const bindings = (queue: WebhookQueue, extra: Partial<Env> = {}) => ({ ...(env as unknown as Env), WEBHOOKS: queue as Env['WEBHOOKS'], ...extra });
+const bindings = (queue: WebhookQueue, extra: Partial<Env> = {}) => ({ ...(env as unknown as Env), WEBHOOKS: queue as unknown as Env['WEBHOOKS'], ...extra });
 
 async function endpoint(events: string[] = ['customer.created'], url = REFUSED): Promise<{ id: string; secret: string }> {
   const res = await api('POST', '/v1/webhooks', { url, events });
@@ -208,7 +208,7 @@ describe('attempts', () => {
 
 describe('POST /v1/webhooks/{id}/deliveries/{delivery_id}/retry', () => {
   const retry = (hookId: string, deliveryId: string, queue: WebhookQueue) =>
-    call(`/v1/webhooks/${hookId}/deliveries/${deliveryId}/retry`, { method: 'POST', headers: SERVER_HEADERS }, { WEBHOOKS: queue as Env['WEBHOOKS'] });
+    call(`/v1/webhooks/${hookId}/deliveries/${deliveryId}/retry`, { method: 'POST', headers: SERVER_HEADERS }, { WEBHOOKS: queue as unknown as Env['WEBHOOKS'] });
 
   it('attempts a dead or failed delivery again now, and refuses the others', async () => {
     await disableAll();
@@ -321,5 +321,44 @@ describe('the cron sweep', () => {
     expect(resent).toHaveLength(2);
     // Sent once per lease: the next sweep right after sends nothing.
     expect((await sweep(now + SWEEP_OVERDUE_MS + 5_001)).sent).toEqual([]);
+  });
+});
+
+describe('wake-ups of the dispatcher', () => {
+  const post = (path: string, body: unknown, queue: WebhookQueue) =>
+    call(path, { method: 'POST', headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify(body) }, { WEBHOOKS: queue as unknown as Env['WEBHOOKS'] });
+  const wakeUps = (queue: ReturnType<typeof webhookQueue>) => queue.sent.filter((m) => m.body.kind === 'dispatch').length;
+
+  it('a mutating request sends one after answering, only while an enabled endpoint exists', async () => {
+    for (const w of (await json(await api('GET', '/v1/webhooks'))).webhooks) await api('DELETE', `/v1/webhooks/${w.id}`);
+    const none = webhookQueue();
+    expect((await post('/v1/customers', { source_id: 'wake-none' }, none)).status).toBe(200);
+    expect(wakeUps(none)).toBe(0);
+
+    await endpoint();
+    const write = webhookQueue();
+    expect((await post('/v1/customers', { source_id: 'wake-1' }, write)).status).toBe(200);
+    expect(write.sent).toEqual([{ body: { kind: 'dispatch', at: expect.any(Number) }, delaySeconds: undefined }]);
+    // Reads, refused writes, validations (recorded through the WRITES queue) and the webhook routes wake nobody.
+    const quiet = webhookQueue();
+    await call('/v1/customers/wake-1', { headers: SERVER_HEADERS }, { WEBHOOKS: quiet as unknown as Env['WEBHOOKS'] });
+    expect((await post('/v1/customers', { source_id: 'wake-2', email: 'not an email' }, quiet)).status).toBe(400);
+    await post('/v1/vouchers/NOPE/validate', {}, quiet);
+    await post('/v1/validations', { redeemables: [{ object: 'voucher', id: 'NOPE' }] }, quiet);
+    await post('/v1/webhooks', { url: REFUSED, events: ['customer.created'] }, quiet);
+    expect(wakeUps(quiet)).toBe(0);
+  });
+
+  it('the WRITES consumer sends one after a batch that may have written events, none after validation records alone', async () => {
+    await endpoint();
+    const records = webhookQueue();
+    await deliver([{ kind: 'validation', id: 'msg-wake-v', at: Date.now(), tracking_id: null, customer_ref: null, identity_hmac: null, amount: null, attempts: [] }], { WEBHOOKS: records as unknown as Env['WEBHOOKS'] });
+    expect(wakeUps(records)).toBe(0);
+    const events = webhookQueue();
+    await deliver(
+      [{ kind: 'customer_event', id: 'msg-wake-e', at: Date.now(), customer: { source_id: 'wake-consumer', new_id: 'cust_wake_consumer' }, event: { id: 'evt_custom_wake', type: 'viewed', metadata: {} } }],
+      { WEBHOOKS: events as unknown as Env['WEBHOOKS'] },
+    );
+    expect(wakeUps(events)).toBe(1);
   });
 });

@@ -143,6 +143,15 @@ async function fanOut(): Promise<BenchRow[]> {
         console.log(`  ${((lastLog - t0) / 1000).toFixed(0)} s: ${receivers.map((r) => formatCount(r.acknowledged.size)).join(' / ')} delivered`);
       }
     }
+    if (receivers.some((r) => r.acknowledged.size < EVENTS)) {
+      // Say where the rest stand before giving up.
+      const states = await worker.queryAfterStop<{ endpoint_id: string; status: string; n: number; attempts: number }>(
+        `SELECT endpoint_id, status, count(*) AS n, max(attempts) AS attempts FROM webhook_deliveries GROUP BY endpoint_id, status`,
+      );
+      const undispatched = await worker.queryAfterStop<{ n: number }>('SELECT count(*) AS n FROM webhook_outbox WHERE dispatched_at IS NULL');
+      console.log(`not drained: deliveries ${JSON.stringify(states)}; undispatched events ${undispatched[0]?.n}`);
+      throw new Error(`webhook fan-out: not drained within ${DRAIN_TIMEOUT_MS / 1000} s`);
+    }
     const drained = Math.max(...receivers.map((r) => Math.max(0, ...r.acknowledged.values()))) - t0;
     // Late duplicates would show after the drain: wait a little for them.
     await new Promise((r) => setTimeout(r, 5000));

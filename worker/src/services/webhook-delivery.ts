@@ -39,8 +39,18 @@ export const SWEEP_OVERDUE_MS = 10 * 60_000;
 const SWEEP_LIMIT = 1000;
 /** Outbox events claimed per dispatch batch (each becomes up to one delivery per endpoint). */
 const DISPATCH_EVENTS_PER_BATCH = 100;
-/** Wall-clock time of one dispatch run; the rest is left to a new dispatch message. */
-const DISPATCH_BUDGET_MS = 20_000;
+/**
+ * One dispatch run's bounds: wall-clock time, and batches (each 1 D1 batch and up to 3 sendBatch
+ * calls: 150 stay under the 1,000 subrequests of an invocation). The rest is left to a new
+ * dispatch message, and, sooner, to this isolate's next delivery (dispatchLeftWork).
+ */
+const DISPATCH_BUDGET_MS = 60_000;
+const DISPATCH_BATCHES_PER_RUN = 150;
+/**
+ * Set when this isolate's last dispatch run stopped with events left: its next queue delivery
+ * dispatches again first, rather than waiting for the continuation message behind the attempts.
+ */
+let dispatchLeftWork = false;
 /** Workers keep at most six connections open per invocation: more in flight would only wait (and time out waiting). */
 const PARALLEL_ATTEMPTS = 6;
 /** Delivered and dead deliveries, and dispatched events, are kept this long. */
@@ -83,7 +93,7 @@ export async function dispatch(env: Bindings, queue: WebhookQueue = env.WEBHOOKS
   const until = clock() + DISPATCH_BUDGET_MS;
   let events = 0;
   let deliveries = 0;
-  for (;;) {
+  for (let batches = 1; ; batches++) {
     const [inserted, claimed] = await env.DB.batch<{ id?: string; seq?: number }>(webhooksDb.dispatchStatements(env.DB, DISPATCH_EVENTS_PER_BATCH, clock()));
     const ids = (inserted?.results ?? []).map((r) => r.id as string);
     // If this send is lost, the deliveries are pending and due: the sweeper sends them.
@@ -91,8 +101,12 @@ export async function dispatch(env: Bindings, queue: WebhookQueue = env.WEBHOOKS
     const count = claimed?.results.length ?? 0;
     events += count;
     deliveries += ids.length;
-    if (count < DISPATCH_EVENTS_PER_BATCH) return { events, deliveries };
-    if (clock() > until) {
+    if (count < DISPATCH_EVENTS_PER_BATCH) {
+      dispatchLeftWork = false;
+      return { events, deliveries };
+    }
+    if (clock() > until || batches >= DISPATCH_BATCHES_PER_RUN) {
+      dispatchLeftWork = true;
       await queue.send({ kind: 'dispatch', at: clock() }, { contentType: 'json' });
       return { events, deliveries };
     }
@@ -300,7 +314,7 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): P
     } else if (body.kind === 'dispatch') wakeUps.push(message);
     else attempts.push(message);
   }
-  if (wakeUps.length > 0) {
+  if (wakeUps.length > 0 || dispatchLeftWork) {
     try {
       await dispatch(env);
       for (const m of wakeUps) m.ack();

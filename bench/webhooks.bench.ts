@@ -23,7 +23,7 @@ const EVENTS = Number(process.env.BENCH_WEBHOOK_EVENTS ?? 10_000);
 const WRITE_EVERY_MS = 100;
 /** (b)'s flaky receiver fails half the time: 16 retries make a dead delivery a 1-in-130,000 event. */
 const FLAKY_DELAYS = '1,1,2,2,2,2,2,2,2,2,2,2,2,2,2,2';
-const DRAIN_TIMEOUT_MS = 20 * 60_000;
+const DRAIN_TIMEOUT_MS = 30 * 60_000;
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppBindings } from '../env';
-import { requestMayHaveWrittenEvents, wakeDispatcher } from '../services/webhook-wake';
+import { requestMayHaveWrittenEvents, wakeDispatcher, webhooksKnownOff } from '../services/webhook-wake';
 
 /**
  * After a mutating request has answered, one wake-up for the webhook dispatcher, when an enabled
@@ -9,7 +9,8 @@ import { requestMayHaveWrittenEvents, wakeDispatcher } from '../services/webhook
  */
 export const wakeWebhookDispatcher: MiddlewareHandler<AppBindings> = async (c, next) => {
   await next();
-  if (!requestMayHaveWrittenEvents(c.req.method, c.req.path, c.res.status)) return;
+  // Webhooks off, as this isolate knows: not even a waitUntil.
+  if (!requestMayHaveWrittenEvents(c.req.method, c.req.path, c.res.status) || webhooksKnownOff()) return;
   let ctx: ExecutionContext;
   try {
     ctx = c.executionCtx;

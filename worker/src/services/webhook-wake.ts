@@ -42,6 +42,9 @@ export async function webhooksOn(db: D1Database, now = Date.now()): Promise<bool
   return on;
 }
 
+/** Whether this isolate read "no enabled endpoint" less than ENDPOINTS_FLAG_TTL_MS ago: then a request schedules nothing at all. */
+export const webhooksKnownOff = (now = Date.now()): boolean => flag !== null && !flag.on && now < flag.until;
+
 /** An endpoint was created, enabled, disabled or deleted here: `true` sets the flag now, anything else re-reads it next time. */
 export function noteEndpointsChanged(on?: true): void {
   flag = on ? { on, until: Date.now() + ENDPOINTS_FLAG_TTL_MS } : null;

@@ -19,6 +19,8 @@ export default defineConfig({
               queueConsumers: {
                 'vouchsafe-writes': { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 5, deadLetterQueue: 'vouchsafe-writes-dlq' },
                 'vouchsafe-writes-dlq': { maxBatchSize: 100, maxBatchTimeout: 0.05 },
+                'vouchsafe-webhooks': { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: 3, deadLetterQueue: 'vouchsafe-webhooks-dlq' },
+                'vouchsafe-webhooks-dlq': { maxBatchSize: 10, maxBatchTimeout: 0.05 },
               },
             },
           }),

@@ -18,4 +18,6 @@ export const TEST_ENV = {
   COUNT_OPS: 'off',
   // POST /client/v1/redemptions is off by default; the tests of it need it on.
   CLIENT_REDEMPTIONS: 'on',
+  // Test receivers listen on http://127.0.0.1:<port>; production URLs must be https.
+  WEBHOOK_ALLOW_HTTP_LOOPBACK: 'on',
 } as const;

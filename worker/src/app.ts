@@ -25,6 +25,8 @@ import { validationRuleAssignmentRoutes, validationRuleRoutes } from './routes/v
 import { voucherRoutes } from './routes/vouchers';
 import { campaignRoutes } from './routes/campaigns';
 import { publicationRoutes } from './routes/publications';
+import { webhookRoutes } from './routes/webhooks';
+import { wakeWebhookDispatcher } from './middleware/webhook-wake';
 import { MAX_BULK_BODY_BYTES } from './schemas/customers';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -77,6 +79,7 @@ app.route('/console', consoleRoutes((request, env, ctx) => app.fetch(request, en
 app.route('/v1/exports', exportDownloadRoutes);
 
 app.use('/v1/*', serverAuth);
+app.use('/v1/*', wakeWebhookDispatcher);
 app.route(CUSTOMER_IMPORT_PATH, customerImportRoutes);
 app.route('/v1/customers', customerRoutes);
 app.route('/v1/async-actions', asyncActionRoutes);
@@ -91,12 +94,13 @@ app.route('/v1/redemptions', redemptionRoutes);
 app.route('/v1/exports', exportRoutes);
 app.route('/v1/campaigns', campaignRoutes);
 app.route('/v1/publications', publicationRoutes);
+app.route('/v1/webhooks', webhookRoutes);
 
 // Segment's (and PostHog's) Voucherify (Actions) destination: the server key pair in its own headers.
-app.use('/segmentio/*', segmentAuth);
+app.use('/segmentio/*', segmentAuth, wakeWebhookDispatcher);
 app.route('/segmentio', segmentioRoutes);
 
-app.use('/client/v1/*', requireAllowedOrigin, clientCors, clientKeyAuth, rateLimitClient);
+app.use('/client/v1/*', requireAllowedOrigin, clientCors, clientKeyAuth, rateLimitClient, wakeWebhookDispatcher);
 app.route('/client/v1/events', clientEventRoutes);
 app.route('/client/v1/validate', clientValidateRoutes);
 app.route('/client/v1/validations', clientValidationsRoutes);

@@ -1,4 +1,5 @@
 import type { WriteMessage } from './queue/messages';
+import type { WebhookMessage } from './queue/webhook-messages';
 
 /** Bindings and secrets of the Worker (wrangler.toml, Worker secrets, .dev.vars). */
 export interface Env {
@@ -6,6 +7,15 @@ export interface Env {
   CACHE: KVNamespace;
   /** What validate and track record, and long work in chunks: consumed by this worker (queue/consumer.ts). */
   WRITES: Queue<WriteMessage>;
+  /** Webhook dispatch wake-ups and delivery attempts: consumed by this worker (services/webhook-delivery.ts). */
+  WEBHOOKS: Queue<WebhookMessage>;
+  /**
+   * Seconds between a failed webhook attempt and the next, comma-separated; past the last, the
+   * delivery is dead. Default: Standard Webhooks' 5,300,1800,7200,18000,36000,36000.
+   */
+  WEBHOOK_RETRY_DELAYS?: string;
+  /** "on" lets a webhook URL be http:// on a loopback host (127.0.0.1, localhost, [::1]): tests only. DEMO=on allows it too. */
+  WEBHOOK_ALLOW_HTTP_LOOPBACK?: string;
   /** Server-side key pair (X-App-Id / X-App-Token). */
   APP_ID: string;
   APP_TOKEN: string;

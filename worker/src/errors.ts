@@ -62,6 +62,9 @@ export const ERRORS = {
   duplicate_source_id: [409, 'Duplicate source_id'],
   idempotency_key_conflict: [409, 'Idempotency key conflict'],
   voucher_changed: [409, 'Voucher changed'],
+  // Our webhooks API (no Voucherify counterpart): a state that refuses the request.
+  webhook_disabled: [409, 'Webhook disabled'],
+  delivery_not_retryable: [409, 'Delivery not retryable'],
   request_too_large: [413, 'Request too large'],
   unsupported_media_type: [415, 'Unsupported media type'],
   too_many_requests: [429, 'Too many requests hit the API too quickly.'],

@@ -1,5 +1,8 @@
 import { app } from './app';
-import { consumeWrites } from './queue/consumer';
+import { consumeWrites, WRITES_QUEUE } from './queue/consumer';
+import { WEBHOOKS_DEAD_LETTER_QUEUE, WEBHOOKS_QUEUE } from './queue/webhook-messages';
+import { consumeWebhooks, sweepWebhooks, WEBHOOK_SWEEP_CRON } from './services/webhook-delivery';
+import { wakeDispatcher, writesMayHaveWrittenEvents } from './services/webhook-wake';
 import type { Env } from './env';
 import { deleteStaleAnonymousProfiles, forgetAppliedMessages } from './services/retention';
 import { recordSegmentSizes } from './services/segment-sizes';
@@ -18,12 +21,17 @@ export default {
   },
 
   /**
-   * Cron trigger (wrangler.toml [triggers]): sends the queue a job per clock-relative segment to
-   * recompute and per initial sync to finish (walked in bounded steps by the consumer), records
-   * today's size of every segment (its history), and deletes anonymous tracking data past its
-   * retention.
+   * Cron triggers (wrangler.toml [triggers]). Every minute (WEBHOOK_SWEEP_CRON): the webhook
+   * dispatcher's sweep (services/webhook-delivery.ts). Every 15 minutes: sends the queue a job per
+   * clock-relative segment to recompute and per initial sync to finish (walked in bounded steps by
+   * the consumer), records today's size of every segment (its history), and deletes anonymous
+   * tracking data past its retention.
    */
   async scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
+    if (controller.cron === WEBHOOK_SWEEP_CRON) {
+      await sweepWebhooks(env, controller.scheduledTime);
+      return;
+    }
     ctx.waitUntil(deleteStaleAnonymousProfiles(env, controller.scheduledTime));
     ctx.waitUntil(forgetAppliedMessages(env, controller.scheduledTime));
     // Awaited (not only waitUntil): the invocation is the work, and its end is when the work ends.
@@ -31,8 +39,17 @@ export default {
     await recordSegmentSizes(env.DB, controller.scheduledTime);
   },
 
-  /** The WRITES queue and its dead-letter queue (wrangler.toml): queue/consumer.ts. */
+  /**
+   * The WEBHOOKS queue and its dead-letter queue: services/webhook-delivery.ts. The WRITES queue
+   * and its dead-letter queue: queue/consumer.ts; a WRITES delivery that may have written events
+   * (through the outbox triggers) then wakes the webhook dispatcher (services/webhook-wake.ts).
+   */
   async queue(batch: MessageBatch<unknown>, env: Env) {
+    if (batch.queue === WEBHOOKS_QUEUE || batch.queue === WEBHOOKS_DEAD_LETTER_QUEUE) {
+      await consumeWebhooks(batch, env);
+      return;
+    }
     await consumeWrites(batch, env);
+    if (batch.queue === WRITES_QUEUE && writesMayHaveWrittenEvents(batch.messages.map((m) => m.body))) await wakeDispatcher(env);
   },
 } satisfies ExportedHandler<Env>;

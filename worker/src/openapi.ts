@@ -43,6 +43,7 @@ import {
 } from './schemas/campaigns';
 import { distributionCreateSchema, publicationCreateQuerySchema, publicationCreateSchema, publicationListQuerySchema } from './schemas/publications';
 import { segmentEventSchema, segmentGroupSchema, segmentIdentifySchema } from './schemas/segmentio';
+import { deliveryListQuerySchema, webhookCreateSchema, webhookUpdateSchema } from './schemas/webhooks';
 
 // The OpenAPI 3.1 description of every route the worker serves (GET /openapi.json). Request bodies
 // and query parameters are generated from the zod schemas the routes validate with, in their
@@ -281,6 +282,15 @@ export const ROUTES: RouteDoc[] = [
     auth: 'segment',
     body: segmentGroupSchema,
   },
+  // Webhooks (our addition: Voucherify configures them in its dashboard). README "Webhooks".
+  { method: 'post', path: '/v1/webhooks', tag: 'webhooks', summary: 'Create a webhook endpoint (https URL, event types); the answer carries its signing secret (whsec_…), shown once', auth: 'server', body: webhookCreateSchema },
+  { method: 'get', path: '/v1/webhooks', tag: 'webhooks', summary: 'List webhook endpoints (secrets masked)', auth: 'server' },
+  { method: 'get', path: '/v1/webhooks/{id}', tag: 'webhooks', summary: 'Get a webhook endpoint (secret masked; disabled_reason when Vouchsafe disabled it)', auth: 'server' },
+  { method: 'put', path: '/v1/webhooks/{id}', tag: 'webhooks', summary: 'Update url, events, description or enabled (re-enabling clears disabled_reason and failing_since)', auth: 'server', body: webhookUpdateSchema },
+  { method: 'delete', path: '/v1/webhooks/{id}', tag: 'webhooks', summary: 'Delete a webhook endpoint and its delivery log', auth: 'server', success: NO_CONTENT },
+  { method: 'post', path: '/v1/webhooks/{id}/secret/rotate', tag: 'webhooks', summary: 'A new signing secret; deliveries are signed with the old one too for 24 hours', auth: 'server' },
+  { method: 'get', path: '/v1/webhooks/{id}/deliveries', tag: 'webhooks', summary: 'The delivery log, newest first (status, attempts, last response code and time)', auth: 'server', query: deliveryListQuerySchema },
+  { method: 'post', path: '/v1/webhooks/{id}/deliveries/{deliveryId}/retry', tag: 'webhooks', summary: 'Attempt a dead or failed delivery again now (same webhook-id)', auth: 'server', success: ACCEPTED },
 
   // Client side (browser key + allowed Origin)
   { method: 'get', path: '/client/v1/validate', tag: 'client', summary: "Validate with the client key, in the official client SDK's query format", auth: 'client', query: clientValidateQuerySchema },

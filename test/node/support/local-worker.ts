@@ -38,11 +38,13 @@ export async function startLocalWorker(bindings: Record<string, string> = {}): P
     compatibilityDate: '2026-04-20',
     d1Databases: ['DB'],
     kvNamespaces: ['CACHE'],
-    // wrangler.toml's write queue, consumed by this same worker (a batch waits 50 ms for more, not 1 s).
-    queueProducers: { WRITES: 'vouchsafe-writes' },
+    // wrangler.toml's write and webhook queues, consumed by this same worker (a batch waits 50 ms for more, not 1 s).
+    queueProducers: { WRITES: 'vouchsafe-writes', WEBHOOKS: 'vouchsafe-webhooks' },
     queueConsumers: {
       'vouchsafe-writes': { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 5, deadLetterQueue: 'vouchsafe-writes-dlq' },
       'vouchsafe-writes-dlq': { maxBatchSize: 100, maxBatchTimeout: 0.05 },
+      'vouchsafe-webhooks': { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: 3, deadLetterQueue: 'vouchsafe-webhooks-dlq' },
+      'vouchsafe-webhooks-dlq': { maxBatchSize: 10, maxBatchTimeout: 0.05 },
     },
     bindings: { ...TEST_ENV, ...bindings },
     host: '127.0.0.1',

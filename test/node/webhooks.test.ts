@@ -100,7 +100,7 @@ describe('webhook deliveries', () => {
     console.log(`write -> receiver: ${(delivery.at - at).toFixed(0)} ms`);
 
     const payload = verify(hook.secret, delivery);
-    expect(payload).toMatchObject({ type: 'async_action.done', object: 'event', data: { id: actionId, status: 'DONE', type: 'CUSTOMERS.BULK_UPDATE' } });
+    expect(payload).toMatchObject({ type: 'async_action.done', object: 'event', data: { async_action: { id: actionId, status: 'DONE', type: 'CUSTOMERS.BULK_UPDATE' } } });
     expect(payload.id).toMatch(/^evt_/);
     expect(delivery.headers['webhook-id']).toBe(payload.id);
     expect(delivery.headers['content-type']).toBe('application/json');

@@ -8,6 +8,7 @@ import { createExecutionContext, createScheduledController } from 'cloudflare:te
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import worker from '../../worker/src/index';
+import { emptyCustomerRow } from '../../worker/src/db/customers';
 import { type DeliveryRow, insertOutboxEvent } from '../../worker/src/db/webhooks';
 import type { Env } from '../../worker/src/env';
 import type { WebhookMessage, WebhookQueue } from '../../worker/src/queue/webhook-messages';
@@ -45,7 +46,11 @@ async function disableAll(): Promise<void> {
 async function events(count: number, type = 'customer.created'): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < count; i += 50) {
-    const statements = Array.from({ length: Math.min(50, count - i) }, (_, j) => insertOutboxEvent(env.DB, { type, object_id: `cust_${i + j}`, snapshot: { n: i + j }, created_at: Date.now() }));
+    // The snapshot the customer triggers take (migration 0022): `{customer: <the row>}`, so that
+    // the payload builds as a real event's would.
+    const statements = Array.from({ length: Math.min(50, count - i) }, (_, j) =>
+      insertOutboxEvent(env.DB, { type, object_id: `cust_${i + j}`, snapshot: { customer: emptyCustomerRow(`cust_${i + j}`, Date.now()) }, created_at: Date.now() }),
+    );
     for (const r of await env.DB.batch<{ id: string }>(statements)) ids.push((r.results[0] as { id: string }).id);
   }
   return ids;

@@ -43,35 +43,86 @@ class Params {
  * ```
  */
 export function compileSql(ast: FilterAst, now: number): CompiledFilter {
-  const params = new Params();
   const fields = ast.fields.map(({ field, conditions }) =>
-    balanced(
-      conditions.map((condition) => compileCondition(params, field, condition, now)),
+    joined(
+      conditions.map((condition) => compileCondition(field, condition, now)),
       'AND',
     ),
   );
-  const sql = fields.length === 0 ? '1' : balanced(fields, ast.junction === 'and' ? 'AND' : 'OR');
-  if (params.list.length > MAX_SQL_PARAMS) {
+  const { sql, params } = fields.length === 0 ? { sql: '1', params: [] } : joined(fields, ast.junction === 'and' ? 'AND' : 'OR');
+  if (params.length > MAX_SQL_PARAMS) {
     throw new FilterError(
       'too_large',
       '',
-      `the filter needs ${params.list.length} SQL parameters, more than the ${MAX_SQL_PARAMS} D1 allows`,
+      `the filter needs ${params.length} SQL parameters, more than the ${MAX_SQL_PARAMS} D1 allows`,
     );
   }
-  return { sql, params: params.list };
+  return { sql, params };
 }
 
-/** Joins as a balanced tree: SQLite limits expression depth to 100, and a chain of 30 would nest 30 deep. */
+/** A compiled operand of a junction, with what it costs to evaluate per customer (see `costOf`). */
+interface Part extends CompiledFilter {
+  cost: number;
+}
+
+/**
+ * Joins the parts cheapest first. SQLite evaluates AND / OR left to right and stops at the first
+ * operand that decides the result, but only in a WHERE clause does it move subqueries last on its
+ * own: where a filter is a column of a statement (the preview's verdicts, a sync's diff) the written
+ * order was the evaluation order, and a metadata or event test written first ran for every customer.
+ * Filters are pure, so the order changes the time, never the answer. Explanations keep the written
+ * order: they come from evaluate(), not from this text.
+ */
+function joined(parts: Part[], op: 'AND' | 'OR'): Part {
+  const ordered = [...parts].sort((a, b) => a.cost - b.cost);
+  return {
+    sql: balanced(ordered.map((part) => part.sql), op),
+    params: ordered.flatMap((part) => part.params),
+    cost: parts.reduce((sum, part) => sum + part.cost, 0),
+  };
+}
+
+/**
+ * Joins as a balanced tree (SQLite limits expression depth to 100, and a chain of 30 would nest 30
+ * deep) of CASEs rather than AND / OR: SQLite short-circuits a CASE, but computes both operands of
+ * an AND or OR outside a WHERE clause. Every part is 0 or 1, never NULL, and so is the join.
+ */
 function balanced(parts: string[], op: 'AND' | 'OR'): string {
   if (parts.length === 1) return parts[0] ?? '1';
   const middle = Math.ceil(parts.length / 2);
-  return `(${balanced(parts.slice(0, middle), op)} ${op} ${balanced(parts.slice(middle), op)})`;
+  const [left, right] = [balanced(parts.slice(0, middle), op), balanced(parts.slice(middle), op)];
+  return op === 'AND' ? `(CASE WHEN ${left} THEN ${right} ELSE 0 END)` : `(CASE WHEN ${left} THEN 1 ELSE ${right} END)`;
 }
 
-function compileCondition(params: Params, field: Field, condition: Condition, now: number): string {
+function compileCondition(field: Field, condition: Condition, now: number): Part {
   const { predicate, negate } = planCondition(field.kind, condition, now);
+  // Each part binds its own parameters, so that parts can be reordered with them.
+  const params = new Params();
   const positive = compilePredicate(params, field, predicate);
-  return negate ? `NOT ${positive}` : positive;
+  return { sql: negate ? `NOT ${positive}` : positive, params: params.list, cost: costOf(field, predicate) };
+}
+
+/**
+ * Rough relative cost per customer of a compiled test, measured on SQLite 3.40 over the 100,000
+ * customers of bench/segment-preview.bench.ts: a column comparison, a lookup in a list built once per
+ * statement, a scan of the operands for each customer (text tests, several day ranges), a date parsed
+ * from text, a walk of the metadata JSON, an index search in events.
+ */
+function costOf(field: Field, predicate: Predicate): number {
+  switch (field.kind) {
+    case 'event_count':
+      return 32;
+    case 'json':
+      return 16;
+    case 'calendar_date':
+      return predicate.test === 'present' ? 1 : 8;
+    case 'text':
+      return predicate.test === 'present' ? 1 : predicate.test === 'equals' ? 2 : 4;
+    case 'number':
+      return predicate.test === 'equals' ? 2 : 1;
+    case 'timestamp':
+      return predicate.test === 'in_ranges' && predicate.ranges.length > 1 ? 4 : 1;
+  }
 }
 
 // ===== SQL spellings of the rules in semantics.ts

@@ -10,7 +10,7 @@
 import type { Condition, FilterAst } from './ast';
 import { FilterError } from './errors';
 import type { Field } from './fields';
-import { planCondition, type Predicate, type TimeRange } from './semantics';
+import { compare, planCondition, type Comparison, type Predicate, type TimeRange } from './semantics';
 
 export type SqlParam = string | number | null;
 
@@ -190,6 +190,24 @@ const unsupported = (field: Field, predicate: Predicate): never => {
 
 const jsonPath = (keys: readonly string[]): string => `$${keys.map((key) => `."${key}"`).join('')}`;
 
+/**
+ * `count of the customer's events of this type <cmp> value`, without counting past the count that
+ * decides it: every count from `enough` (the least integer above value) up compares alike, so the
+ * count stops there (LIMIT); when that is 1 the test is "has one" or "has none" (EXISTS, which
+ * stops at the first event) or holds for every customer either way.
+ */
+function eventCountTest(params: Params, event: string, cmp: Comparison, value: number): string {
+  const events = () => `FROM events AS ev WHERE ev.profile_id = c.id AND ev.type = ${params.bind(event)}`;
+  const enough = Math.max(0, Math.floor(value) + 1);
+  if (enough <= 1) {
+    const [none, some] = [compare(0, cmp, value), compare(1, cmp, value)];
+    if (none === some) return none ? '1' : '0';
+    return `${none ? 'NOT ' : ''}EXISTS (SELECT 1 ${events()})`;
+  }
+  if (!Number.isSafeInteger(enough)) return `coalesce((SELECT count(*) ${events()}) ${cmp} ${params.bind(value)}, 0)`;
+  return `coalesce((SELECT count(*) FROM (SELECT 1 ${events()} LIMIT ${params.bind(enough)})) ${cmp} ${params.bind(value)}, 0)`;
+}
+
 /** The positive test as a 0/1 expression (never NULL), so callers may negate it with NOT. */
 function compilePredicate(params: Params, field: Field, predicate: Predicate): string {
   switch (field.kind) {
@@ -215,6 +233,7 @@ function compilePredicate(params: Params, field: Field, predicate: Predicate): s
 
     case 'number':
     case 'event_count': {
+      if (field.kind === 'event_count' && predicate.test === 'compare') return eventCountTest(params, field.event, predicate.cmp, predicate.value);
       const value =
         field.kind === 'event_count'
           ? `(SELECT count(*) FROM events AS ev WHERE ev.profile_id = c.id AND ev.type = ${params.bind(field.event)})`

@@ -139,6 +139,7 @@ describe('compileSql', () => {
       '$."x"',
       JSON.stringify([hostile, 7, true]),
       'sign_up',
+      3, // the count stops at 3 events: every count from 3 up is more than 2
       2,
     ]);
     expect(placeholders(sql)).toBe(params.length);

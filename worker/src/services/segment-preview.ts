@@ -4,7 +4,7 @@ import type { Predicate } from '../db/customers';
 import { MAX_STATEMENT_PARAMS, previewStep, type PreviewKind, STEP_OWN_PARAMS } from '../db/segment-preview';
 import * as segmentsDb from '../db/segments';
 import { invalidPayload, notFound } from '../errors';
-import { giveWay, MAX_RANGE, RangeSizer } from '../lib/range-sizer';
+import { MAX_RANGE, RangeSizer } from '../lib/range-sizer';
 import type { SegmentPreviewInput } from '../schemas/segments';
 import { storedAst } from './membership';
 import { BEFORE_ALL } from './segment-sync';
@@ -65,7 +65,10 @@ export async function previewSegment(db: D1Database, input: SegmentPreviewInput)
     }
     if (step.end.last === null || step.end.customers < range.size) break;
     after = step.end.last;
-    await giveWay();
+    // No giveWay() between steps, unlike the walks that write: a pause lets writers in at the
+    // single primary, and a preview writes nothing and reads in a first-unconstrained session (the
+    // d1-session middleware), i.e. on a read replica in production. The pauses were a sixth of its
+    // time (21 steps × 5 ms over 100,000 customers).
   }
 
   const preview: SegmentPreview = { object: 'segment_preview', count: counts.match, sample: samples.match, took_ms: 0 };

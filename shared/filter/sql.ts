@@ -110,14 +110,17 @@ function compileCondition(field: Field, condition: Condition, now: number): Part
  */
 function costOf(field: Field, predicate: Predicate): number {
   switch (field.kind) {
-    case 'event_count':
-      return 32;
     case 'json':
+      // Matching against an operand list (json_each of it for every customer) costs twice an event lookup.
+      return predicate.test === 'equals' || predicate.test === 'contains' ? 24 : 12;
+    case 'event_count':
       return 16;
     case 'calendar_date':
       return predicate.test === 'present' ? 1 : 8;
     case 'text':
-      return predicate.test === 'present' ? 1 : predicate.test === 'equals' ? 2 : 4;
+      if (predicate.test === 'present') return 1;
+      if (predicate.test === 'equals') return 2;
+      return 'values' in predicate && predicate.values.length === 1 ? 3 : 8;
     case 'number':
       return predicate.test === 'equals' ? 2 : 1;
     case 'timestamp':
@@ -155,15 +158,18 @@ const dateMs = (x: string): string =>
   ` THEN unixepoch(substr(${x}, 1, 19)) * 1000 + (CASE WHEN length(${x}) = 24 THEN CAST(substr(${x}, 21, 3) AS INTEGER) ELSE 0 END)` +
   ` END)`;
 
-/** `haystack` and `needle` are already lower()-ed SQL expressions; needle is never empty. */
-function textTest(test: 'contains' | 'starts_with' | 'ends_with', haystack: string, needle: string): string {
+/**
+ * `haystack` and `needle()` are already lower()-ed SQL expressions; the needle is never empty.
+ * `needle()` is called where each copy of its text goes, as it may bind a parameter.
+ */
+function textTest(test: 'contains' | 'starts_with' | 'ends_with', haystack: string, needle: () => string): string {
   switch (test) {
     case 'contains':
-      return `instr(${haystack}, ${needle}) > 0`;
+      return `instr(${haystack}, ${needle()}) > 0`;
     case 'starts_with':
-      return `instr(${haystack}, ${needle}) = 1`;
+      return `instr(${haystack}, ${needle()}) = 1`;
     case 'ends_with':
-      return `substr(${haystack}, -length(${needle})) = ${needle}`;
+      return `substr(${haystack}, -length(${needle()})) = ${needle()}`;
   }
 }
 
@@ -224,8 +230,15 @@ function compilePredicate(params: Params, field: Field, predicate: Predicate): s
         }
         case 'contains':
         case 'starts_with':
-        case 'ends_with':
-          return `EXISTS (SELECT 1 FROM json_each(${params.bind(JSON.stringify(predicate.values))}) AS p WHERE ${textTest(predicate.test, `lower(${column})`, 'lower(p.value)')})`;
+        case 'ends_with': {
+          const [only] = predicate.values;
+          // One operand (the usual case) is bound as itself: json_each over the list runs again for
+          // every customer, three times the cost of the test it feeds.
+          if (predicate.values.length === 1 && only !== undefined) {
+            return `coalesce(${textTest(predicate.test, `lower(${column})`, () => `lower(${params.bind(only)})`)}, 0)`;
+          }
+          return `EXISTS (SELECT 1 FROM json_each(${params.bind(JSON.stringify(predicate.values))}) AS p WHERE ${textTest(predicate.test, `lower(${column})`, () => 'lower(p.value)')})`;
+        }
         default:
           return unsupported(field, predicate);
       }
@@ -283,12 +296,12 @@ function compilePredicate(params: Params, field: Field, predicate: Predicate): s
         case 'contains':
           return (
             `EXISTS (SELECT 1 FROM ${items()}, json_each(${params.bind(JSON.stringify(predicate.values))}) AS p` +
-            ` WHERE (m.key IS NULL AND m.type = 'text' AND ${textTest('contains', 'lower(m.value)', 'lower(p.value)')})` +
+            ` WHERE (m.key IS NULL AND m.type = 'text' AND ${textTest('contains', 'lower(m.value)', () => 'lower(p.value)')})` +
             ` OR (typeof(m.key) = 'integer' AND ${jsonEquals('m', 'p')}))`
           );
         case 'starts_with':
         case 'ends_with':
-          return `EXISTS (SELECT 1 FROM ${items()}, json_each(${params.bind(JSON.stringify(predicate.values))}) AS p WHERE m.key IS NULL AND m.type = 'text' AND ${textTest(predicate.test, 'lower(m.value)', 'lower(p.value)')})`;
+          return `EXISTS (SELECT 1 FROM ${items()}, json_each(${params.bind(JSON.stringify(predicate.values))}) AS p WHERE m.key IS NULL AND m.type = 'text' AND ${textTest(predicate.test, 'lower(m.value)', () => 'lower(p.value)')})`;
         case 'compare':
           return `EXISTS (SELECT 1 FROM ${items()} WHERE m.key IS NULL AND ${isNumeric('m')} AND CAST(m.value AS REAL) ${predicate.cmp} ${params.bind(predicate.value)})`;
         case 'in_ranges':

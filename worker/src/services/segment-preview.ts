@@ -1,7 +1,7 @@
 import { compileSql } from '../../../shared/filter';
 import type { SegmentPreview, SegmentPreviewCustomer } from '../../../shared/types';
 import type { Predicate } from '../db/customers';
-import { MAX_STATEMENT_PARAMS, previewStep, type PreviewKind, STEP_OWN_PARAMS } from '../db/segment-preview';
+import { MAX_STATEMENT_PARAMS, PREVIEW_KINDS, previewStep, type PreviewKind, STEP_OWN_PARAMS } from '../db/segment-preview';
 import * as segmentsDb from '../db/segments';
 import { invalidPayload, notFound } from '../errors';
 import { MAX_RANGE, RangeSizer } from '../lib/range-sizer';
@@ -45,7 +45,6 @@ export async function previewSegment(db: D1Database, input: SegmentPreviewInput)
     }
   }
 
-  const KINDS = ['match', 'enter', 'leave'] as const;
   const counts: Record<PreviewKind, number> = { match: 0, enter: 0, leave: 0 };
   const samples: Record<PreviewKind, SegmentPreviewCustomer[]> = { match: [], enter: [], leave: [] };
   // Reads are cheaper than a sync's writes: start at the largest step and let the time shrink it.
@@ -59,7 +58,7 @@ export async function previewSegment(db: D1Database, input: SegmentPreviewInput)
     const keep = { match: room('match'), enter: room('enter'), leave: room('leave') };
     const step = await previewStep(db, filter, against?.members ?? null, range, keep);
     sizer.record(Date.now() - stepStarted);
-    for (const kind of KINDS) {
+    for (const kind of PREVIEW_KINDS) {
       counts[kind] += step.counts[kind];
       samples[kind].push(...step.samples[kind]);
     }

@@ -4,7 +4,7 @@ import type { Predicate } from '../db/customers';
 import { MAX_STATEMENT_PARAMS, PREVIEW_KINDS, previewStep, type PreviewKind, STEP_OWN_PARAMS } from '../db/segment-preview';
 import * as segmentsDb from '../db/segments';
 import { invalidPayload, notFound } from '../errors';
-import { MAX_RANGE, RangeSizer } from '../lib/range-sizer';
+import { RangeSizer, READ_MAX_RANGE } from '../lib/range-sizer';
 import type { SegmentPreviewInput } from '../schemas/segments';
 import { storedAst } from './membership';
 import { BEFORE_ALL } from './segment-sync';
@@ -24,8 +24,8 @@ function currentMembers(row: segmentsDb.SegmentRow, now: number): Predicate {
  * segment who would enter and leave it, without writing anything. The filter is compiled by the
  * one SQL back end (compileSql) that member lists, syncs and exports use, so the count is the one a
  * saved segment would have. Like every walk over all customers (F10), it goes in keyset ranges of
- * created_at, each one D1 call over at most 5,000 customers, sized by time: a preview of a heavy
- * filter never holds the database for longer than a step while checkouts wait. The sample is the
+ * created_at, each one D1 call over at most READ_MAX_RANGE (20,000) customers, sized by time: a
+ * preview of a heavy filter never holds the database for longer than a step while checkouts wait. The sample is the
  * first customers by created_at (unique), which is also the walk's order.
  */
 export async function previewSegment(db: D1Database, input: SegmentPreviewInput): Promise<SegmentPreview> {
@@ -48,7 +48,7 @@ export async function previewSegment(db: D1Database, input: SegmentPreviewInput)
   const counts: Record<PreviewKind, number> = { match: 0, enter: 0, leave: 0 };
   const samples: Record<PreviewKind, SegmentPreviewCustomer[]> = { match: [], enter: [], leave: [] };
   // Reads are cheaper than a sync's writes: start at the largest step and let the time shrink it.
-  const sizer = new RangeSizer(MAX_RANGE, 500);
+  const sizer = new RangeSizer(READ_MAX_RANGE, 500, READ_MAX_RANGE);
   let after = BEFORE_ALL;
   for (;;) {
     const range = { after, size: sizer.size, descending: false };

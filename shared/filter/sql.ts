@@ -66,12 +66,12 @@ interface Part extends CompiledFilter {
 }
 
 /**
- * Joins the parts cheapest first. SQLite evaluates AND / OR left to right and stops at the first
- * operand that decides the result, but only in a WHERE clause does it move subqueries last on its
- * own: where a filter is a column of a statement (the preview's verdicts, a sync's diff) the written
- * order was the evaluation order, and a metadata or event test written first ran for every customer.
- * Filters are pure, so the order changes the time, never the answer. Explanations keep the written
- * order: they come from evaluate(), not from this text.
+ * Joins the parts cheapest first, so that an expensive test (metadata JSON, an event lookup) runs
+ * only for the customers the cheap ones have not decided already (balanced() joins with CASE,
+ * which stops at the first operand that decides). In a WHERE clause SQLite would defer subqueries
+ * on its own, but where a filter is a column (the preview's verdicts, a sync's diff) it was judged
+ * as written, every operand for every customer. Filters are pure, so the order changes the time,
+ * never the answer. Explanations keep the written order: they come from evaluate(), not this text.
  */
 function joined(parts: Part[], op: 'AND' | 'OR'): Part {
   const ordered = [...parts].sort((a, b) => a.cost - b.cost);
@@ -85,7 +85,8 @@ function joined(parts: Part[], op: 'AND' | 'OR'): Part {
 /**
  * Joins as a balanced tree (SQLite limits expression depth to 100, and a chain of 30 would nest 30
  * deep) of CASEs rather than AND / OR: SQLite short-circuits a CASE, but computes both operands of
- * an AND or OR outside a WHERE clause. Every part is 0 or 1, never NULL, and so is the join.
+ * an AND or OR outside a WHERE clause (measured on SQLite 3.40 and on workerd's 3.47: the order of
+ * the operands made no difference there). Every part is 0 or 1, never NULL, and so is the join.
  */
 function balanced(parts: string[], op: 'AND' | 'OR'): string {
   if (parts.length === 1) return parts[0] ?? '1';

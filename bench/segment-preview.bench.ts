@@ -2,8 +2,8 @@
 // `wrangler dev` (fresh local D1). A 10-condition filter mixing text, number, timestamp, metadata and
 // event-count fields, previewed 50 times against a saved auto-update segment (the enter/leave diff
 // included), alternating junction `and` and `or`. Prints p50/p95/p99 of the request as the client
-// sees it. Goal: p95 ≤ 300 ms. The preview walks created_at ranges of at most 5,000 customers per
-// D1 call (F10), so that time includes 20+ D1 calls and the pause between them.
+// sees it. Goal: p95 ≤ 300 ms. The preview walks created_at ranges of at most 20,000 customers per
+// D1 call (F10, READ_MAX_RANGE), so that time includes 5 or more D1 calls.
 import { startFreshWorker } from './support/fresh-worker';
 import { type BenchRow, formatCount } from './table';
 

@@ -6,12 +6,12 @@ import type { Condition, FieldFilter, FilterAst, Scalar } from './ast';
 import type { Field } from './fields';
 import { writtenOperands } from './parse';
 import {
+  compare,
   DAY_MS,
   foldAscii,
   numericValue,
   parseIsoDate,
   planCondition,
-  type Comparison,
   type Plan,
   type Predicate,
   type TimeRange,
@@ -126,21 +126,6 @@ function lookup(root: unknown, path: readonly string[]): unknown {
     value = value[key];
   }
   return value;
-}
-
-function compare(a: number, cmp: Comparison, b: number): boolean {
-  switch (cmp) {
-    case '=':
-      return a === b;
-    case '<':
-      return a < b;
-    case '>':
-      return a > b;
-    case '<=':
-      return a <= b;
-    case '>=':
-      return a >= b;
-  }
 }
 
 const inRanges = (t: number, ranges: readonly TimeRange[]): boolean =>

@@ -102,6 +102,22 @@ export type Predicate =
   | { readonly test: 'in_ranges'; readonly ranges: readonly TimeRange[] }
   | { readonly test: 'array_length'; readonly cmp: Comparison; readonly value: number };
 
+/** `a cmp b`: the one reading of a comparison, for evaluate() and for what compileSql decides ahead. */
+export function compare(a: number, cmp: Comparison, b: number): boolean {
+  switch (cmp) {
+    case '=':
+      return a === b;
+    case '<':
+      return a < b;
+    case '>':
+      return a > b;
+    case '<=':
+      return a <= b;
+    case '>=':
+      return a >= b;
+  }
+}
+
 /** A predicate, and whether the operator asks for its opposite (which unknown values satisfy). */
 export interface Plan {
   readonly predicate: Predicate;

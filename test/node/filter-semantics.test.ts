@@ -133,13 +133,15 @@ describe('compileSql', () => {
     );
     expect(sql).not.toContain('DROP');
     expect(sql).not.toContain('sign_up');
+    // Cheapest test first (sql.ts costOf): the name, the event count, then the metadata list.
     expect(params).toEqual([
       JSON.stringify([hostile]),
-      JSON.stringify(['%_\\']),
+      '%_\\', // a single text operand is bound as itself
+      'sign_up',
+      3, // the count stops at 3 events: every count from 3 up is more than 2
+      2,
       '$."x"',
       JSON.stringify([hostile, 7, true]),
-      'sign_up',
-      2,
     ]);
     expect(placeholders(sql)).toBe(params.length);
   });

@@ -371,6 +371,14 @@ const CASES: Case[] = [
   { name: 'events count $is_not 0', filter: on('events.cart_abandoned.count', { $is_not: [0] }), expected: ['c01', 'c02'] },
   { name: 'events count per type', filter: on('events.purchase.count', { $more_than_equal: [2] }), expected: ['c03'] },
   { name: 'events count $less_than_equal', filter: on('events.purchase.count', { $less_than_equal: [1] }), expected: except('c03') },
+  // The SQL stops counting once the count decides the comparison (EXISTS, LIMIT): the edges of that.
+  { name: 'events $count 3 at the count stop', filter: on('events.cart_abandoned.count', { $count: [3] }), expected: ['c01'] },
+  { name: 'events $more_than_equal 1 is having one', filter: on('events.cart_abandoned.count', { $more_than_equal: [1] }), expected: ['c01', 'c02'] },
+  { name: 'events $less_than 1 is having none', filter: on('events.cart_abandoned.count', { $less_than: [1] }), expected: except('c01', 'c02') },
+  { name: 'events $more_than a fraction', filter: on('events.cart_abandoned.count', { $more_than: [2.5] }), expected: ['c01'] },
+  { name: 'events $less_than_equal a fraction', filter: on('events.cart_abandoned.count', { $less_than_equal: [0.5] }), expected: except('c01', 'c02') },
+  { name: 'events $more_than a negative number holds for everyone', filter: on('events.cart_abandoned.count', { $more_than: [-1] }), expected: ALL },
+  { name: 'events $count_less 0 holds for no one', filter: on('events.cart_abandoned.count', { $count_less: [0] }), expected: [] },
   { name: 'events of an unseen type count 0', filter: on('events.never_seen.count', { $is: [0] }), expected: ALL },
 
   // ----- metadata: numbers stored as numbers and strings

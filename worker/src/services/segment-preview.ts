@@ -1,10 +1,10 @@
 import { compileSql } from '../../../shared/filter';
 import type { SegmentPreview, SegmentPreviewCustomer } from '../../../shared/types';
 import type { Predicate } from '../db/customers';
-import { MAX_STATEMENT_PARAMS, previewStep, type PreviewKind, STEP_OWN_PARAMS } from '../db/segment-preview';
+import { MAX_STATEMENT_PARAMS, PREVIEW_KINDS, previewStep, type PreviewKind, STEP_OWN_PARAMS } from '../db/segment-preview';
 import * as segmentsDb from '../db/segments';
 import { invalidPayload, notFound } from '../errors';
-import { giveWay, MAX_RANGE, RangeSizer } from '../lib/range-sizer';
+import { RangeSizer, READ_MAX_RANGE } from '../lib/range-sizer';
 import type { SegmentPreviewInput } from '../schemas/segments';
 import { storedAst } from './membership';
 import { BEFORE_ALL } from './segment-sync';
@@ -24,8 +24,8 @@ function currentMembers(row: segmentsDb.SegmentRow, now: number): Predicate {
  * segment who would enter and leave it, without writing anything. The filter is compiled by the
  * one SQL back end (compileSql) that member lists, syncs and exports use, so the count is the one a
  * saved segment would have. Like every walk over all customers (F10), it goes in keyset ranges of
- * created_at, each one D1 call over at most 5,000 customers, sized by time: a preview of a heavy
- * filter never holds the database for longer than a step while checkouts wait. The sample is the
+ * created_at, each one D1 call over at most READ_MAX_RANGE (20,000) customers, sized by time: a
+ * preview of a heavy filter never holds the database for longer than a step while checkouts wait. The sample is the
  * first customers by created_at (unique), which is also the walk's order.
  */
 export async function previewSegment(db: D1Database, input: SegmentPreviewInput): Promise<SegmentPreview> {
@@ -45,11 +45,10 @@ export async function previewSegment(db: D1Database, input: SegmentPreviewInput)
     }
   }
 
-  const KINDS = ['match', 'enter', 'leave'] as const;
   const counts: Record<PreviewKind, number> = { match: 0, enter: 0, leave: 0 };
   const samples: Record<PreviewKind, SegmentPreviewCustomer[]> = { match: [], enter: [], leave: [] };
   // Reads are cheaper than a sync's writes: start at the largest step and let the time shrink it.
-  const sizer = new RangeSizer(MAX_RANGE, 500);
+  const sizer = new RangeSizer(READ_MAX_RANGE, 500, READ_MAX_RANGE);
   let after = BEFORE_ALL;
   for (;;) {
     const range = { after, size: sizer.size, descending: false };
@@ -59,13 +58,16 @@ export async function previewSegment(db: D1Database, input: SegmentPreviewInput)
     const keep = { match: room('match'), enter: room('enter'), leave: room('leave') };
     const step = await previewStep(db, filter, against?.members ?? null, range, keep);
     sizer.record(Date.now() - stepStarted);
-    for (const kind of KINDS) {
+    for (const kind of PREVIEW_KINDS) {
       counts[kind] += step.counts[kind];
       samples[kind].push(...step.samples[kind]);
     }
     if (step.end.last === null || step.end.customers < range.size) break;
     after = step.end.last;
-    await giveWay();
+    // No giveWay() between steps, unlike the walks that write: a pause lets writers in at the
+    // single primary, and a preview writes nothing and reads in a first-unconstrained session (the
+    // d1-session middleware), i.e. on a read replica in production. The pauses were a sixth of its
+    // time (21 steps × 5 ms over 100,000 customers).
   }
 
   const preview: SegmentPreview = { object: 'segment_preview', count: counts.match, sample: samples.match, took_ms: 0 };

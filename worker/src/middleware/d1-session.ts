@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { BOOKMARK_HEADER } from '../../../shared/consistency';
 import type { AppBindings } from '../env';
+import { isReadOnlyPost } from '../lib/read-only-posts';
 
 /**
  * Every request talks to D1 through one Sessions API session (read-replication.mdx), so reads may
@@ -22,21 +23,11 @@ export { BOOKMARK_HEADER };
 // D1's bookmarks (and miniflare's) are four dash-separated hex fields; anything else is ignored.
 const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32,64}$/i;
 
-/** POST routes that only read D1 (their records go through the queue; a segment preview or explanation records nothing). */
-const READ_ONLY_POSTS = [
-  /^\/client\/v1\/(validations|events)\/?$/,
-  /^\/v1\/(validations|events)\/?$/,
-  /^\/segmentio\/event-processing\/?$/,
-  /^\/v1\/vouchers\/[^/]+\/validate\/?$/,
-  /^\/v1\/segments\/preview\/?$/,
-  /^\/v1\/segments\/[^/]+\/explain\/?$/,
-];
-
 function startOf(c: Context<AppBindings>): string {
   const bookmark = c.req.header(BOOKMARK_HEADER);
   if (bookmark && BOOKMARK.test(bookmark)) return bookmark;
   const method = c.req.method;
-  if (method === 'GET' || method === 'HEAD' || (method === 'POST' && READ_ONLY_POSTS.some((route) => route.test(c.req.path)))) {
+  if (method === 'GET' || method === 'HEAD' || (method === 'POST' && isReadOnlyPost(c.req.path))) {
     return 'first-unconstrained';
   }
   return 'first-primary';

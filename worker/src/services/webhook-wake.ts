@@ -1,4 +1,5 @@
 import { anyEnabledEndpoint } from '../db/webhooks';
+import { isReadOnlyPost } from '../lib/read-only-posts';
 import type { Env } from '../env';
 
 // What wakes the webhook dispatcher (services/webhook-delivery.ts dispatch()).
@@ -10,8 +11,9 @@ import type { Env } from '../env';
 //
 // 1. A mutating request (POST/PUT/DELETE on /v1/* or /client/v1/*, answered 2xx/3xx) sends one
 //    `dispatch` message after it has answered (waitUntil), except on routes that write no event
-//    synchronously (NO_EVENT_PATHS: validations record through the WRITES queue, which rings below;
-//    the webhook routes themselves write no event).
+//    synchronously (lib/read-only-posts.ts: validations and events record through the WRITES
+//    queue, which rings below; previews and explanations record nothing; the webhook routes
+//    themselves write no event).
 // 2. The WRITES consumer sends one `dispatch` message after each delivery that applied anything
 //    but validation records (customer events, import chunks, segment walks, code generation and
 //    distribution all write through triggers).
@@ -60,14 +62,14 @@ export async function wakeDispatcher(env: Pick<Env, 'DB' | 'WEBHOOKS'>): Promise
   }
 }
 
-/** Routes whose request writes no event itself (see 1. above). */
-const NO_EVENT_PATHS = [/^\/v1\/webhooks(\/|$)/, /\/validate$/, /\/validations$/, /\/events$/];
+/** The webhook endpoints API writes endpoints and deliveries, never an event. */
+const WEBHOOK_ROUTES = /^\/v1\/webhooks(\/|$)/;
 
 /** Whether a request should wake the dispatcher once it has answered. */
 export function requestMayHaveWrittenEvents(method: string, path: string, status: number): boolean {
   if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return false;
   if (status >= 400) return false;
-  return !NO_EVENT_PATHS.some((p) => p.test(path));
+  return !WEBHOOK_ROUTES.test(path) && !isReadOnlyPost(path);
 }
 
 /** Whether a WRITES delivery may have written events: anything but validation records (see 2. above). */

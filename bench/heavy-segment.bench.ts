@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { devVars, freePort, waitForHealth } from './edge.bench';
 import { type BenchRow, formatCount } from './table';
 import { tenConditionFilter } from './support/ten-condition-filter';
+import { customerSpreadSql } from './support/customer-spread';
 
 const CUSTOMERS = 100_000;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
@@ -37,18 +38,7 @@ export async function run(): Promise<BenchRow[]> {
     const now = Date.now();
     const t0 = performance.now();
     // The same spread as segment-members.bench.ts, in one SQL statement before the server starts.
-    const generate = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${CUSTOMERS})
-       INSERT INTO customers (id, source_id, name, email, address_city, address_country, metadata,
-                              orders_total_amount, orders_total_count, orders_last_order_date, created_at)
-       SELECT 'cust_' || i, 'src_' || i, 'Customer ' || i,
-              'c' || i || CASE i % 3 WHEN 0 THEN '@example.com' WHEN 1 THEN '@example.org' ELSE '@mail.test' END,
-              CASE i % 5 WHEN 0 THEN 'Berlin' WHEN 1 THEN 'Warsaw' WHEN 2 THEN 'Paris' WHEN 3 THEN 'Rome' ELSE NULL END,
-              CASE i % 4 WHEN 0 THEN 'Germany' WHEN 1 THEN 'Poland' ELSE 'France' END,
-              json_object('tier', CASE i % 4 WHEN 0 THEN 'gold' WHEN 1 THEN 'silver' WHEN 2 THEN 'platinum' ELSE 'bronze' END,
-                          'age', 18 + i % 60),
-              (i * 7919) % 100000, i % 12, CASE WHEN i % 7 = 0 THEN NULL ELSE ${now} - (i % 90) * ${DAY} END,
-              ${now - 400 * DAY} + i
-       FROM n`;
+    const generate = customerSpreadSql(CUSTOMERS, now);
     const gen = spawnSync(process.execPath, [wrangler, 'd1', 'execute', 'DB', '--local', '--persist-to', persist, '--command', generate.replace(/\s+/g, ' ')], { env, encoding: 'utf8' });
     if (gen.status !== 0) throw new Error(`generating customers failed: ${gen.stderr}`);
     console.log(`generated ${formatCount(CUSTOMERS)} customers in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

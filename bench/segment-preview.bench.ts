@@ -6,6 +6,7 @@
 // D1 call (F10, READ_MAX_RANGE), so that time includes 5 or more D1 calls.
 import { startFreshWorker } from './support/fresh-worker';
 import { type BenchRow, formatCount } from './table';
+import { customerSpreadSql } from './support/customer-spread';
 
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 100_000);
 const PREVIEWS = 50;
@@ -30,18 +31,7 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 export async function run(): Promise<BenchRow[]> {
   const now = Date.now();
   // The spread of heavy-segment.bench.ts, plus 1–3 viewed_product events for every platinum customer.
-  const seedSql = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${CUSTOMERS})
-     INSERT INTO customers (id, source_id, name, email, address_city, address_country, metadata,
-                            orders_total_amount, orders_total_count, orders_last_order_date, created_at)
-     SELECT 'cust_' || i, 'src_' || i, 'Customer ' || i,
-            'c' || i || CASE i % 3 WHEN 0 THEN '@example.com' WHEN 1 THEN '@example.org' ELSE '@mail.test' END,
-            CASE i % 5 WHEN 0 THEN 'Berlin' WHEN 1 THEN 'Warsaw' WHEN 2 THEN 'Paris' WHEN 3 THEN 'Rome' ELSE NULL END,
-            CASE i % 4 WHEN 0 THEN 'Germany' WHEN 1 THEN 'Poland' ELSE 'France' END,
-            json_object('tier', CASE i % 4 WHEN 0 THEN 'gold' WHEN 1 THEN 'silver' WHEN 2 THEN 'platinum' ELSE 'bronze' END,
-                        'age', 18 + i % 60),
-            (i * 7919) % 100000, i % 12, CASE WHEN i % 7 = 0 THEN NULL ELSE ${now} - (i % 90) * ${DAY} END,
-            ${now - 400 * DAY} + i
-     FROM n;
+  const seedSql = `${customerSpreadSql(CUSTOMERS, now)};
      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${CUSTOMERS * 3})
      INSERT INTO events (id, profile_id, type, metadata, created_at)
      SELECT 'evcus_bench' || i, 'cust_' || ((i - 1) % ${CUSTOMERS} + 1), 'viewed_product', '{}', ${now - DAY} + i

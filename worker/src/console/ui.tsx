@@ -91,6 +91,18 @@ export const Empty: FC<{ children?: Child }> = ({ children }) => (
   </p>
 );
 
+/** Labelled values as a description list, the one way the pages show facts. */
+export const Facts: FC<{ items: readonly (readonly [string, string | number])[] }> = ({ items }) => (
+  <dl class="grid">
+    {items.map(([label, value]) => (
+      <div>
+        <dt>{label}</dt>
+        <dd>{value}</dd>
+      </div>
+    ))}
+  </dl>
+);
+
 /** Previous / next links that keep the other query parameters. */
 export const Pager: FC<{ base: string; params: Record<string, string | undefined>; page: number; hasMore: boolean }> = ({ base, params, page, hasMore }) => {
   const href = (p: number) => {

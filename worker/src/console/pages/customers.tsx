@@ -5,7 +5,7 @@ import type { Customer, CustomerActivity, CustomerActivityList, CustomerList, Se
 import type { AppBindings } from '../../env';
 import { type ApiFetch, type ApiProblem, ConsoleApi } from '../api';
 import { ExplainTree } from '../explain';
-import { Empty, ErrorAlert, fragment, isHtmx, Layout, money, Notice, page, Pager, when } from '../ui';
+import { Empty, ErrorAlert, Facts, fragment, isHtmx, Layout, money, Notice, page, Pager, when } from '../ui';
 
 const SEARCH_BY = [
   ['email', 'E-mail'],
@@ -115,14 +115,7 @@ const Profile: FC<{ customer: Customer }> = ({ customer: c }) => {
   return (
     <section aria-labelledby="profile-h" data-testid="profile">
       <h2 id="profile-h">Profile</h2>
-      <dl class="grid">
-        {fields.map(([label, value]) => (
-          <div>
-            <dt>{label}</dt>
-            <dd>{value}</dd>
-          </div>
-        ))}
-      </dl>
+      <Facts items={fields} />
       <h3>Metadata</h3>
       {Object.keys(c.metadata ?? {}).length ? <pre>{JSON.stringify(c.metadata, null, 2)}</pre> : <Empty>No metadata.</Empty>}
     </section>
@@ -144,14 +137,7 @@ const Summary: FC<{ customer: Customer }> = ({ customer: c }) => {
   return (
     <section aria-labelledby="summary-h">
       <h2 id="summary-h">Summary</h2>
-      <dl class="grid">
-        {fields.map(([label, value]) => (
-          <div>
-            <dt>{label}</dt>
-            <dd>{value}</dd>
-          </div>
-        ))}
-      </dl>
+      <Facts items={fields} />
     </section>
   );
 };

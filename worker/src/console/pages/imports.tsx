@@ -8,7 +8,7 @@ import type { FC } from 'hono/jsx';
 import type { AsyncAction, AsyncActionList, Export, ExportList, ImportCsvResult } from '../../../../shared/types';
 import type { AppBindings } from '../../env';
 import { type ApiFetch, type ApiProblem, ConsoleApi } from '../api';
-import { Empty, ErrorAlert, fragment, isHtmx, Layout, Notice, page, when } from '../ui';
+import { Empty, ErrorAlert, Facts, fragment, isHtmx, Layout, Notice, page, when } from '../ui';
 
 const enc = encodeURIComponent;
 const EXPORT_OBJECTS = [
@@ -74,22 +74,15 @@ export const Progress: FC<{ action: AsyncAction | ApiProblem; id: string }> = ({
         <>
           {result.message && <Notice>{result.message}</Notice>}
           {result.error && <ErrorAlert error={result.error} />}
-          <dl class="grid">
-            {(
-              [
-                ['Rows', result.total_count],
-                ['Created', result.created_count],
-                ['Updated', result.updated_count],
-                ['Unchanged', result.unchanged_count],
-                ['Failed', result.failed_count],
-              ] as const
-            ).map(([label, value]) => (
-              <div>
-                <dt>{label}</dt>
-                <dd>{value ?? 0}</dd>
-              </div>
-            ))}
-          </dl>
+          <Facts
+            items={[
+              ['Rows', result.total_count ?? 0],
+              ['Created', result.created_count ?? 0],
+              ['Updated', result.updated_count ?? 0],
+              ['Unchanged', result.unchanged_count ?? 0],
+              ['Failed', result.failed_count ?? 0],
+            ]}
+          />
           <h2>Failed rows</h2>
           {(result.failed ?? []).length === 0 ? (
             <Empty>No row failed.</Empty>

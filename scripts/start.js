@@ -121,6 +121,26 @@ async function seedDemoData(baseUrl, vars) {
   log(`demo data created: ${created.customers} customers, ${created.segments} segments, ${created.vouchers} vouchers (the rest were there)`);
 }
 
+// The cron triggers of wrangler.toml, run locally as production runs them: `wrangler dev` fires
+// none by itself, so every minute this calls /__scheduled (--test-scheduled) for each cron due then
+// (the webhook sweeper every minute, segment recomputes and size history every 15). Only the forms
+// wrangler.toml uses are understood: "* * * * *" and "*/N * * * *".
+function driveCrons(baseUrl) {
+  const line = /^\s*crons\s*=\s*\[(.*)\]/m.exec(readFileSync(`${root}/wrangler.toml`, 'utf8'));
+  const crons = [...(line?.[1] ?? '').matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+  const everyMinutes = (cron) => (cron.startsWith('* ') ? 1 : Number(/^\*\/(\d+) /.exec(cron)?.[1] ?? 0));
+  const timer = setInterval(() => {
+    const minute = Math.floor(Date.now() / 60_000);
+    for (const cron of crons) {
+      const every = everyMinutes(cron);
+      if (every > 0 && minute % every === 0) {
+        fetch(`${baseUrl}/__scheduled?cron=${encodeURIComponent(cron)}`).catch(() => {});
+      }
+    }
+  }, 60_000);
+  timer.unref();
+}
+
 ensureDevVars();
 build();
 applyMigrations();
@@ -131,7 +151,8 @@ const ownOrigins = [`http://${host}:${port}`, `http://localhost:${port}`];
 const origins = [...new Set([...(devVars.ALLOWED_ORIGINS ?? '').split(',').filter(Boolean), ...ownOrigins])].join(',');
 if (devVars.DEMO === 'on' && !devVars.IDENTITY_SECRET) log('.dev.vars has no IDENTITY_SECRET: the demo cannot sign shoppers in (see .dev.vars.example)');
 const config = writeLocalConfig(root);
-const dev = spawn(process.execPath, [wrangler, 'dev', '-c', config, '--ip', host, '--port', String(port), '--var', `ALLOWED_ORIGINS:${origins}`, ...persist], {
+// --test-scheduled: wrangler dev runs no cron by itself; driveCrons() below calls /__scheduled.
+const dev = spawn(process.execPath, [wrangler, 'dev', '-c', config, '--ip', host, '--port', String(port), '--test-scheduled', '--var', `ALLOWED_ORIGINS:${origins}`, ...persist], {
   cwd: root,
   env,
   stdio: 'inherit',
@@ -143,6 +164,7 @@ const baseUrl = `http://${host}:${port}`;
 if (await waitForHealth(baseUrl, dev)) {
   try {
     await seedDemoData(baseUrl, devVars);
+    driveCrons(baseUrl);
     log(`ready on ${baseUrl}: demo storefront ${baseUrl}/demo/, operator console ${baseUrl}/console/ (sign in with APP_ID and APP_TOKEN of .dev.vars), health ${baseUrl}/health`);
   } catch (error) {
     log(`could not seed demo data: ${error.message}`);

@@ -6,6 +6,7 @@
 //   4. `wrangler dev` on 127.0.0.1:$PORT (default 8787) with local D1, KV and the queue (the config
 //      of scripts/local-config.js: wrangler.toml with smaller consumer batches);
 //   5. demo customers, segments and vouchers seeded through the API once it answers (only those missing).
+//   6. the cron triggers of wrangler.toml fired on their schedule (driveCrons).
 import { spawn, spawnSync } from 'node:child_process';
 import { writeLocalConfig } from './local-config.js';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';

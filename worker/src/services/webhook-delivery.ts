@@ -41,10 +41,12 @@ const SWEEP_LIMIT = 1000;
 const DISPATCH_EVENTS_PER_BATCH = 100;
 /**
  * One dispatch run's bounds: wall-clock time, and batches (each 1 D1 batch and up to 3 sendBatch
- * calls: 150 stay under the 1,000 subrequests of an invocation). The rest is left to a new
- * dispatch message, and, sooner, to this isolate's next delivery (dispatchLeftWork).
+ * calls). Short on purpose: an invocation stopped between a batch and its sends (the runtime's
+ * limits, a deploy) leaves those deliveries to the sweeper, 10 minutes later, so the window is
+ * kept small. The rest is left to a new dispatch message, and, sooner, to this isolate's next
+ * delivery (dispatchLeftWork).
  */
-const DISPATCH_BUDGET_MS = 60_000;
+const DISPATCH_BUDGET_MS = 5_000;
 const DISPATCH_BATCHES_PER_RUN = 150;
 /**
  * Set when this isolate's last dispatch run stopped with events left: its next queue delivery

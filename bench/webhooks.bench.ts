@@ -21,8 +21,8 @@ const WRITES = Number(process.env.BENCH_WEBHOOK_WRITES ?? 100);
 const EVENTS = Number(process.env.BENCH_WEBHOOK_EVENTS ?? 10_000);
 /** One write every this many ms in (a): a steady trickle, not a burst. */
 const WRITE_EVERY_MS = 100;
-/** (b)'s flaky receiver fails half the time: 16 retries make a dead delivery a 1-in-130,000 event. */
-const FLAKY_DELAYS = '1,1,2,2,2,2,2,2,2,2,2,2,2,2,2,2';
+/** (b)'s flaky receiver fails half the time: 24 retries make a dead delivery a 1-in-33-million event. */
+const FLAKY_DELAYS = ['1', '1', ...Array.from({ length: 22 }, () => '2')].join(',');
 const DRAIN_TIMEOUT_MS = 30 * 60_000;
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;

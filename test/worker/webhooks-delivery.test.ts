@@ -12,7 +12,7 @@ import { emptyCustomerRow } from '../../worker/src/db/customers';
 import { type DeliveryRow, insertOutboxEvent } from '../../worker/src/db/webhooks';
 import type { Env } from '../../worker/src/env';
 import type { WebhookMessage, WebhookQueue } from '../../worker/src/queue/webhook-messages';
-import { DEFAULT_RETRY_DELAYS, dispatch, WEBHOOK_SWEEP_CRON, FAILING_DISABLES_AFTER_MS, nextDelaySeconds, runAttempts, SWEEP_OVERDUE_MS } from '../../worker/src/services/webhook-delivery';
+import { DEFAULT_RETRY_DELAYS, dispatch, MAX_UNATTEMPTED_DELIVERIES, WEBHOOK_SWEEP_CRON, FAILING_DISABLES_AFTER_MS, nextDelaySeconds, runAttempts, SWEEP_OVERDUE_MS } from '../../worker/src/services/webhook-delivery';
 import { api, call, deliver, json, SERVER_HEADERS } from './helpers';
 
 const REFUSED = 'http://127.0.0.1:1/hook';
@@ -367,5 +367,32 @@ describe('wake-ups of the dispatcher', () => {
       { WEBHOOKS: events as unknown as Env['WEBHOOKS'] },
     );
     expect(wakeUps(events)).toBe(1);
+  });
+});
+
+describe('dispatch backpressure', () => {
+  const unattempted = async () => (await env.DB.prepare("SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'pending' AND attempts = 0").first<number>('n')) ?? 0;
+  const undispatched = async () => (await env.DB.prepare('SELECT count(*) AS n FROM webhook_outbox WHERE dispatched_at IS NULL').first<number>('n')) ?? 0;
+
+  it(`claims no event while ${MAX_UNATTEMPTED_DELIVERIES} deliveries wait for their first attempt, and resumes below`, async () => {
+    await disableAll();
+    await endpoint();
+    await endpoint();
+    await events(Math.ceil((MAX_UNATTEMPTED_DELIVERIES - (await unattempted())) / 2));
+    const q = webhookQueue();
+    await dispatch(bindings(q), q);
+    expect(await unattempted()).toBeGreaterThanOrEqual(MAX_UNATTEMPTED_DELIVERIES);
+    expect(await undispatched()).toBe(0);
+
+    await events(10);
+    const full = webhookQueue();
+    expect(await dispatch(bindings(full), full)).toEqual({ events: 0, deliveries: 0 });
+    expect(full.sent).toEqual([]);
+    expect(await undispatched()).toBe(10);
+
+    // The backlog drained (attempted): the events go out.
+    await env.DB.prepare("UPDATE webhook_deliveries SET status = 'dead', next_attempt_at = NULL WHERE status = 'pending' AND attempts = 0").run();
+    const drained = webhookQueue();
+    expect(await dispatch(bindings(drained), drained)).toEqual({ events: 10, deliveries: 20 });
   });
 });

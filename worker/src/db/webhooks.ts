@@ -385,3 +385,16 @@ export function markDeliveriesDead(db: D1Database, ids: string[], error: string)
     )
     .bind(JSON.stringify(ids), error);
 }
+
+/**
+ * Deliveries dispatched and not yet attempted (their first attempt is in the queue), counted up
+ * to `cap`: the dispatcher's backpressure.
+ */
+export async function countUnattempted(db: D1Database, cap: number): Promise<number> {
+  return (
+    (await db
+      .prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM webhook_deliveries WHERE status IN ('pending', 'failed') AND status = 'pending' AND attempts = 0 LIMIT ?)`)
+      .bind(cap)
+      .first<number>('n')) ?? 0
+  );
+}

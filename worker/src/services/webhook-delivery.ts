@@ -41,16 +41,27 @@ const SWEEP_LIMIT = 1000;
 const DISPATCH_EVENTS_PER_BATCH = 100;
 /**
  * One dispatch run's bounds: wall-clock time, and batches (each 1 D1 batch and up to 3 sendBatch
- * calls: 150 stay under the 1,000 subrequests of an invocation). The rest is left to a new
- * dispatch message, and, sooner, to this isolate's next delivery (dispatchLeftWork).
+ * calls). Short on purpose: an invocation stopped between a batch and its sends (the runtime's
+ * limits, a deploy) leaves those deliveries to the sweeper, 10 minutes later, so the window is
+ * kept small. The rest is left to a new dispatch message, and, sooner, to this isolate's next
+ * delivery (dispatchLeftWork).
  */
-const DISPATCH_BUDGET_MS = 60_000;
+const DISPATCH_BUDGET_MS = 5_000;
 const DISPATCH_BATCHES_PER_RUN = 150;
 /**
  * Set when this isolate's last dispatch run stopped with events left: its next queue delivery
  * dispatches again first, rather than waiting for the continuation message behind the attempts.
  */
 let dispatchLeftWork = false;
+/**
+ * Backpressure: the dispatcher claims no more events while this many deliveries wait for their
+ * first attempt. Fanning out faster than receivers take it only grows the queue's backlog (the
+ * local broker refuses sends past about 10,000 waiting messages, and a delivery waiting longer
+ * than the sweep's grace would be sent twice); the outbox holds the rest meanwhile. The cost: in a
+ * burst, everyone's next events wait behind a slow endpoint's backlog of first attempts.
+ */
+export const MAX_UNATTEMPTED_DELIVERIES = 3_000;
+
 /** Workers keep at most six connections open per invocation: more in flight would only wait (and time out waiting). */
 const PARALLEL_ATTEMPTS = 6;
 /** Delivered and dead deliveries, and dispatched events, are kept this long. */
@@ -94,6 +105,12 @@ export async function dispatch(env: Bindings, queue: WebhookQueue = env.WEBHOOKS
   let events = 0;
   let deliveries = 0;
   for (let batches = 1; ; batches++) {
+    if ((await webhooksDb.countUnattempted(env.DB, MAX_UNATTEMPTED_DELIVERIES)) >= MAX_UNATTEMPTED_DELIVERIES) {
+      // No message: the backlog's own deliveries bring this isolate back (dispatchLeftWork), and
+      // any write's wake-up or the minute's cron bring any other.
+      dispatchLeftWork = true;
+      return { events, deliveries };
+    }
     const [inserted, claimed] = await env.DB.batch<{ id?: string; seq?: number }>(webhooksDb.dispatchStatements(env.DB, DISPATCH_EVENTS_PER_BATCH, clock()));
     const ids = (inserted?.results ?? []).map((r) => r.id as string);
     // If this send is lost, the deliveries are pending and due: the sweeper sends them.

@@ -1,7 +1,7 @@
 import { VoucherifyServerSide } from '@voucherify/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_ENV } from '../test-env';
 import { type LocalWorker, startLocalWorker } from './support/local-worker';
+import { serverSdk } from './support/server-sdk';
 
 // The official SDK, unchanged, on the customer-side calls of issue 10: async actions (get, list),
 // bulk updates with a bad record, the activity feed (listActivity, listActivities) and the segments
@@ -11,7 +11,7 @@ let sdk: ReturnType<typeof VoucherifyServerSide>;
 
 beforeAll(async () => {
   worker = await startLocalWorker();
-  sdk = VoucherifyServerSide({ applicationId: TEST_ENV.APP_ID, secretKey: TEST_ENV.APP_TOKEN, apiUrl: worker.url });
+  sdk = serverSdk(worker);
 });
 afterAll(() => worker?.stop());
 

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VoucherifyServerSide } from '@voucherify/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_ENV } from '../test-env';
 import { type LocalWorker, startLocalWorker } from './support/local-worker';
+import { serverSdk, loose } from './support/server-sdk';
 
 /**
  * The official SDK drives campaigns and publications (issue 14 items 1-3): campaigns.create / get /
@@ -20,12 +20,10 @@ let server: ReturnType<typeof VoucherifyServerSide>;
 
 beforeAll(async () => {
   worker = await startLocalWorker();
-  server = VoucherifyServerSide({ applicationId: TEST_ENV.APP_ID, secretKey: TEST_ENV.APP_TOKEN, apiUrl: worker.url });
+  server = serverSdk(worker);
 });
 afterAll(() => worker?.stop());
 
-// The SDK types some bodies narrowly (enums, required fields it does not need on the wire).
-const loose = <T>(body: T) => body as never;
 type Json = Record<string, unknown>;
 
 async function untilGenerated(name: string): Promise<Json> {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signIdentity } from '../../shared/identity';
 import { TEST_ENV } from '../test-env';
 import { type LocalWorker, startLocalWorker } from './support/local-worker';
+import { serverSdk } from './support/server-sdk';
 
 // The official client SDK (unchanged) against identity verification: anonymous validation works as
 // it always did, a named customer counts only with the shop backend's signature, passed with the
@@ -24,7 +25,7 @@ const client = (worker: LocalWorker, options: { trackingId?: string; signature?:
 
 /** A gold customer and a voucher for gold customers only, on a fresh worker. */
 async function seed(worker: LocalWorker) {
-  const server = VoucherifyServerSide({ applicationId: TEST_ENV.APP_ID, secretKey: TEST_ENV.APP_TOKEN, apiUrl: worker.url });
+  const server = serverSdk(worker);
   await server.customers.create({ source_id: 'gold@id.example', name: 'Goldie', email: 'gold@id.example', metadata: { tier: 'gold' } });
   const segment = await server.segments.create({ name: 'gold', type: 'auto-update', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } } as never);
   await server.vouchers.create({ code: 'ANYONE', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 } } as never);

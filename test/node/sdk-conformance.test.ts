@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signIdentity } from '../../shared/identity';
 import { TEST_ENV } from '../test-env';
 import { type LocalWorker, startLocalWorker } from './support/local-worker';
+import { serverSdk, loose } from './support/server-sdk';
 
 // The conformance walk: every part of the API Vouchsafe covers, driven only through the official
 // @voucherify/sdk (server and client side, unchanged) against the worker on a real loopback port.
@@ -32,8 +33,6 @@ const signed = (identity: string) => signIdentity(TEST_ENV.IDENTITY_SECRET, iden
 
 // The SDK's types are wider or stricter than the wire in places (enums, double opt-in unions).
 const asCustomer = (value: unknown) => value as CustomerObject;
-const loose = <T>(value: T) => value as never;
-
 /** Any call that must fail: returns what it threw, checked to be the SDK's VoucherifyError. */
 async function refusal(call: Promise<unknown>): Promise<Record<string, any>> {
   const error = await call.then(
@@ -66,7 +65,7 @@ async function settled(id: string): Promise<any> {
 
 beforeAll(async () => {
   worker = await startLocalWorker();
-  server = VoucherifyServerSide({ applicationId: TEST_ENV.APP_ID, secretKey: TEST_ENV.APP_TOKEN, apiUrl: worker.url });
+  server = serverSdk(worker);
   dir = await mkdtemp(join(tmpdir(), 'vouchsafe-conformance-'));
 });
 afterAll(async () => {
@@ -274,7 +273,7 @@ describe.sequential('@voucherify/sdk conformance walk', () => {
     expect(missing).toMatchObject({ code: 404, key: 'not_found', details: 'Cannot find customer with id conf-nobody', resource_type: 'customer' });
     const invalid = await refusal(server.customers.create({ source_id: 'conf-bad', email: 'not-an-email' }));
     expect(invalid).toMatchObject({ code: 400, key: 'invalid_payload', details: 'email: must be an email address' });
-    const wrongKey = VoucherifyServerSide({ applicationId: TEST_ENV.APP_ID, secretKey: 'wrong', apiUrl: worker.url });
+    const wrongKey = serverSdk(worker, 'wrong');
     expect(await refusal(wrongKey.customers.list({}))).toMatchObject({ code: 401, key: 'unauthorized' });
     const otherOrigin = VoucherifyClientSide({ clientApplicationId: TEST_ENV.CLIENT_APP_ID, clientSecretKey: TEST_ENV.CLIENT_TOKEN, apiUrl: worker.url, origin: 'https://evil.example' });
     expect(await refusal(otherOrigin.validate('CONF-GOLD'))).toMatchObject({ code: 403, key: 'forbidden' });

@@ -2,6 +2,7 @@ import { type CustomerObject, VoucherifyServerSide } from '@voucherify/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_ENV } from '../test-env';
 import { type LocalWorker, startLocalWorker } from './support/local-worker';
+import { serverSdk } from './support/server-sdk';
 
 // The official client, unchanged, pointed at Vouchsafe: the wire-compatibility promise.
 let worker: LocalWorker;
@@ -15,7 +16,7 @@ const scroll = (params: Parameters<typeof sdk.customers.scroll>[0]) =>
 
 beforeAll(async () => {
   worker = await startLocalWorker();
-  sdk = VoucherifyServerSide({ applicationId: TEST_ENV.APP_ID, secretKey: TEST_ENV.APP_TOKEN, apiUrl: worker.url });
+  sdk = serverSdk(worker);
 });
 afterAll(() => worker?.stop());
 
@@ -84,12 +85,12 @@ describe('@voucherify/sdk customers against Vouchsafe', () => {
   });
 
   it('refuses a wrong secret with 401', async () => {
-    const wrong = VoucherifyServerSide({ applicationId: TEST_ENV.APP_ID, secretKey: 'nope', apiUrl: worker.url });
+    const wrong = serverSdk(worker, 'nope');
     await expect(wrong.customers.list({})).rejects.toMatchObject({ code: 401, key: 'unauthorized' });
   });
 
   it('tolerates an apiUrl with a trailing slash', async () => {
-    const slashed = VoucherifyServerSide({ applicationId: TEST_ENV.APP_ID, secretKey: TEST_ENV.APP_TOKEN, apiUrl: `${worker.url}/` });
+    const slashed = serverSdk(worker, TEST_ENV.APP_TOKEN, `${worker.url}/`);
     expect((await slashed.customers.list({ limit: 1 })).object).toBe('list');
   });
 });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_ENV } from '../test-env';
 import { traceInconsistencies } from '../explain-consistency';
 import { type LocalWorker, startLocalWorker } from './support/local-worker';
+import { serverSdk } from './support/server-sdk';
 
 // `?explain=true` (our addition) beside the official @voucherify/sdk 2.9.0. The SDK cannot send it:
 // validations.validateVoucher(code, params) and validateStackable(params) post `params` as the body
@@ -36,7 +37,7 @@ function stable(value: unknown): unknown {
 
 beforeAll(async () => {
   worker = await startLocalWorker();
-  server = VoucherifyServerSide({ applicationId: TEST_ENV.APP_ID, secretKey: TEST_ENV.APP_TOKEN, apiUrl: worker.url });
+  server = serverSdk(worker);
   await server.vouchers.create({ code: 'SX-OK', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 500 } } as never);
   await server.vouchers.create({ code: 'SX-OLD', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 500 }, expiration_date: '2020-01-01T00:00:00Z' } as never);
 }, 60_000);

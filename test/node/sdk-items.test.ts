@@ -2,6 +2,7 @@ import { VoucherifyClientSide, VoucherifyServerSide } from '@voucherify/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_ENV } from '../test-env';
 import { type LocalWorker, startLocalWorker } from './support/local-worker';
+import { serverSdk, loose } from './support/server-sdk';
 
 // The official SDK drives an item-scoped discount through validate and redeem (issue 14: "the
 // per-customer and holder rules and an item-scoped discount through a validate and a redeem").
@@ -16,11 +17,10 @@ let server: ReturnType<typeof VoucherifyServerSide>;
 
 beforeAll(async () => {
   worker = await startLocalWorker({ IDENTITY_VERIFICATION: 'off' });
-  server = VoucherifyServerSide({ applicationId: TEST_ENV.APP_ID, secretKey: TEST_ENV.APP_TOKEN, apiUrl: worker.url });
+  server = serverSdk(worker);
 });
 afterAll(() => worker?.stop());
 
-const loose = <T>(value: T) => value as never;
 const ITEMS = [
   { product_id: 'shoes', quantity: 2, price: 5000 },
   { product_id: 'socks', quantity: 1, price: 1000 },

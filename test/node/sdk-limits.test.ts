@@ -1,20 +1,17 @@
 import { VoucherifyServerSide } from '@voucherify/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setVoucherHolder } from '../../worker/src/db/vouchers';
-import { TEST_ENV } from '../test-env';
 import { type LocalWorker, startLocalWorker } from './support/local-worker';
+import { serverSdk, loose } from './support/server-sdk';
 
 let worker: LocalWorker;
 let server: ReturnType<typeof VoucherifyServerSide>;
 
 beforeAll(async () => {
   worker = await startLocalWorker();
-  server = VoucherifyServerSide({ applicationId: TEST_ENV.APP_ID, secretKey: TEST_ENV.APP_TOKEN, apiUrl: worker.url });
+  server = serverSdk(worker);
 });
 afterAll(() => worker?.stop());
-
-// The SDK types discount types as an enum and the redeem params loosely; the wire takes these shapes.
-const loose = <T>(body: T) => body as never;
 
 /** A voucher with one validation rule, made and assigned through the SDK (SDK ValidationRules.d.ts:2, :38). */
 async function voucherWithRule(code: string, rules: Record<string, unknown>) {

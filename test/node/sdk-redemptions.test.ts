@@ -3,6 +3,7 @@ import { VoucherifyClientSide, VoucherifyServerSide } from '@voucherify/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_ENV } from '../test-env';
 import { type LocalWorker, startLocalWorker } from './support/local-worker';
+import { serverSdk, loose } from './support/server-sdk';
 
 // Checkout through the official @voucherify/sdk, unchanged, against the worker on a loopback port.
 // Shapes are the spec's: OA = /work/spec/readOnly-openAPI.json, OA24 = /work/spec/OpenAPI24.json,
@@ -14,12 +15,10 @@ let server: ReturnType<typeof VoucherifyServerSide>;
 
 beforeAll(async () => {
   worker = await startLocalWorker();
-  server = VoucherifyServerSide({ applicationId: TEST_ENV.APP_ID, secretKey: TEST_ENV.APP_TOKEN, apiUrl: worker.url });
+  server = serverSdk(worker);
 });
 afterAll(() => worker?.stop());
 
-// The SDK types are stricter than the wire in places (discount enums, customer unions).
-const loose = <T>(value: T) => value as never;
 const createVoucher = (code: string, extra: object = {}) =>
   server.vouchers.create(loose({ code, type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 }, ...extra }));
 const redeemables = (...codes: string[]) => loose(codes.map((id) => ({ object: 'voucher', id })));

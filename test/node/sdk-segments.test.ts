@@ -1,14 +1,14 @@
 import { VoucherifyServerSide } from '@voucherify/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_ENV } from '../test-env';
 import { type LocalWorker, startLocalWorker } from './support/local-worker';
+import { serverSdk } from './support/server-sdk';
 
 let worker: LocalWorker;
 let sdk: ReturnType<typeof VoucherifyServerSide>;
 
 beforeAll(async () => {
   worker = await startLocalWorker();
-  sdk = VoucherifyServerSide({ applicationId: TEST_ENV.APP_ID, secretKey: TEST_ENV.APP_TOKEN, apiUrl: worker.url });
+  sdk = serverSdk(worker);
 });
 afterAll(() => worker?.stop());
 

@@ -1,7 +1,7 @@
 import { VoucherifyServerSide } from '@voucherify/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_ENV } from '../test-env';
 import { type LocalWorker, startLocalWorker } from './support/local-worker';
+import { serverSdk } from './support/server-sdk';
 
 // Validation as the official @voucherify/sdk 2.9.0 sees it, asserted against the spec:
 // - OA  = voucherifyio/voucherify-openapi production/readOnly-openAPI.json @65c33a7
@@ -13,7 +13,7 @@ let server: ReturnType<typeof VoucherifyServerSide>;
 
 beforeAll(async () => {
   worker = await startLocalWorker();
-  server = VoucherifyServerSide({ applicationId: TEST_ENV.APP_ID, secretKey: TEST_ENV.APP_TOKEN, apiUrl: worker.url });
+  server = serverSdk(worker);
   await server.vouchers.create({ code: 'SV-AMOUNT', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 500 } } as never);
   await server.vouchers.create({ code: 'SV-PERCENT', type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 10 } } as never);
   await server.vouchers.create({ code: 'SV-OFF', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 }, active: false } as never);

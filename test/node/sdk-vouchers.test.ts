@@ -2,6 +2,7 @@ import { VoucherifyClientSide, VoucherifyServerSide } from '@voucherify/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_ENV } from '../test-env';
 import { type LocalWorker, startLocalWorker } from './support/local-worker';
+import { serverSdk } from './support/server-sdk';
 
 const ORIGIN = 'https://shop.example';
 let worker: LocalWorker;
@@ -11,7 +12,7 @@ beforeAll(async () => {
   // Voucherify's trust-the-browser behaviour (IDENTITY_VERIFICATION=off): the official SDK's raw
   // trackingId and a named customer count unsigned. sdk-client-identity.test.ts covers `required`.
   worker = await startLocalWorker({ IDENTITY_VERIFICATION: 'off' });
-  server = VoucherifyServerSide({ applicationId: TEST_ENV.APP_ID, secretKey: TEST_ENV.APP_TOKEN, apiUrl: worker.url });
+  server = serverSdk(worker);
 });
 afterAll(() => worker?.stop());
 

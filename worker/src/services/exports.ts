@@ -291,8 +291,8 @@ export async function downloadExport(
   if (check !== 'valid') throw apiError('forbidden', 'The download link is not valid.');
   const row = await requireExport(env.DB, id);
   const parameters = JSON.parse(row.parameters) as StoredParameters;
-  if (row.exported_object === 'voucher') return { filename: `${row.id}.csv`, body: voucherCsv(env.DB, id, parameters) };
-  if (row.exported_object === 'publication') return { filename: `${row.id}.csv`, body: publicationCsv(env.DB, id, parameters) };
+  if (row.exported_object === 'voucher') return { filename: `${row.id}.csv`, body: campaignObjectCsv(id, parameters, (...page) => exportsDb.voucherExportPage(env.DB, ...page), voucherCell) };
+  if (row.exported_object === 'publication') return { filename: `${row.id}.csv`, body: campaignObjectCsv(id, parameters, (...page) => exportsDb.publicationExportPage(env.DB, ...page), publicationCell) };
   // Filters are compiled now (clock-relative conditions mean "now"); a deleted segment is a 404 here.
   const where = await exportPredicate(env.DB, parameters.filters, now);
   const writeRow = cellWriter(parameters.raw_values === true);
@@ -337,7 +337,8 @@ export async function downloadExport(
 // ---- Voucher exports (exported_object 'voucher': a campaign's codes, issue 14)
 
 const VOUCHER_EXPORT_ORDERS = ['created_at', '-created_at'] as const;
-const VOUCHER_PAGE = 1000;
+/** Rows per D1 read of a voucher or publication export. */
+const CAMPAIGN_OBJECT_PAGE = 1000;
 
 /** The campaign of a voucher (or publication) export: parameters.campaign_id, or filters.campaign_id {conditions: {$is|$in: [one id]}}. */
 function exportCampaign(params: NonNullable<ExportCreate['parameters']>, what: string): string | undefined {
@@ -461,8 +462,16 @@ function voucherCell(row: exportsDb.VoucherExportRow, field: string): string {
   }
 }
 
-/** The voucher CSV, streamed a page of codes at a time (keyset on insertion order). */
-function voucherCsv(db: D1Database, id: string, parameters: StoredParameters): ReadableStream<Uint8Array> {
+/**
+ * A campaign object's CSV (vouchers, publications), streamed a page at a time: keyset on insertion
+ * order (`position`), `-created_at` walking it backwards.
+ */
+function campaignObjectCsv<R extends { position: number }>(
+  id: string,
+  parameters: StoredParameters,
+  readPage: (campaignId: string | null, cursor: number, size: number, descending: boolean) => Promise<R[]>,
+  cell: (row: R, field: string) => string,
+): ReadableStream<Uint8Array> {
   const writeRow = cellWriter(parameters.raw_values === true);
   const descending = parameters.order === '-created_at';
   let cursor = descending ? Number.MAX_SAFE_INTEGER : 0;
@@ -470,13 +479,13 @@ function voucherCsv(db: D1Database, id: string, parameters: StoredParameters): R
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        const rows = await exportsDb.voucherExportPage(db, parameters.campaign_id ?? null, cursor, VOUCHER_PAGE, descending);
+        const rows = await readPage(parameters.campaign_id ?? null, cursor, CAMPAIGN_OBJECT_PAGE, descending);
         let text = header ?? '';
         header = null;
-        for (const r of rows) text += writeRow(parameters.fields.map((f) => voucherCell(r, f)));
+        for (const r of rows) text += writeRow(parameters.fields.map((f) => cell(r, f)));
         if (text) controller.enqueue(encoder.encode(text));
-        if (rows.length < VOUCHER_PAGE) controller.close();
-        else cursor = (rows.at(-1) as exportsDb.VoucherExportRow).position;
+        if (rows.length < CAMPAIGN_OBJECT_PAGE) controller.close();
+        else cursor = (rows.at(-1) as R).position;
       } catch (error) {
         console.error(JSON.stringify({ export_id: id, error: String(error) }));
         controller.error(error);
@@ -487,7 +496,6 @@ function voucherCsv(db: D1Database, id: string, parameters: StoredParameters): R
 
 // ---- Publication exports (exported_object 'publication': who got which code, issue 14 item 5)
 
-const PUBLICATION_PAGE = 1000;
 
 function publicationCell(row: exportsDb.PublicationExportRow, field: string): string {
   if (field.startsWith('metadata.')) return metadataCell(JSON.parse(row.metadata) as Record<string, unknown>, field.slice('metadata.'.length).split('.'));
@@ -503,28 +511,4 @@ function publicationCell(row: exportsDb.PublicationExportRow, field: string): st
     case 'metadata': return row.metadata;
   }
   return '';
-}
-
-/** The publication CSV, streamed a page at a time (keyset on insertion order). */
-function publicationCsv(db: D1Database, id: string, parameters: StoredParameters): ReadableStream<Uint8Array> {
-  const writeRow = cellWriter(parameters.raw_values === true);
-  const descending = parameters.order === '-created_at';
-  let cursor = descending ? Number.MAX_SAFE_INTEGER : 0;
-  let header: string | null = writeRow(parameters.fields);
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const rows = await exportsDb.publicationExportPage(db, parameters.campaign_id ?? null, cursor, PUBLICATION_PAGE, descending);
-        let text = header ?? '';
-        header = null;
-        for (const r of rows) text += writeRow(parameters.fields.map((f) => publicationCell(r, f)));
-        if (text) controller.enqueue(encoder.encode(text));
-        if (rows.length < PUBLICATION_PAGE) controller.close();
-        else cursor = (rows.at(-1) as exportsDb.PublicationExportRow).position;
-      } catch (error) {
-        console.error(JSON.stringify({ export_id: id, error: String(error) }));
-        controller.error(error);
-      }
-    },
-  });
 }

@@ -1,7 +1,8 @@
 /** The secrets every test run uses (worker tests inside workerd, node tests against Miniflare). */
 export const TEST_ENV = {
   APP_ID: 'test-app-id',
-  APP_TOKEN: 'test-app-token',
+  // 24 characters or more: the console refuses a shorter server key on any host but loopback.
+  APP_TOKEN: 'test-app-token-0123456789abcdef',
   CLIENT_APP_ID: 'test-client-app-id',
   CLIENT_TOKEN: 'test-client-token',
   ALLOWED_ORIGINS: 'https://shop.example,http://127.0.0.1:5173',

@@ -13,11 +13,13 @@ export interface ConsoleInit {
   origin?: string | null;
   fetchSite?: string;
   scheme?: 'https' | 'http';
+  /** The host (and port) the request is sent to. Default: vouchsafe.test, a deployed worker's. */
+  host?: string;
   headers?: Record<string, string>;
 }
 
 async function send(method: string, path: string, body: BodyInit | undefined, init: ConsoleInit, bindings: Partial<Env>): Promise<Response> {
-  const base = `${init.scheme ?? 'https'}://vouchsafe.test`;
+  const base = `${init.scheme ?? 'https'}://${init.host ?? 'vouchsafe.test'}`;
   const headers: Record<string, string> = { ...(init.headers ?? {}) };
   if (init.cookie) headers.Cookie = init.cookie;
   const origin = init.origin === undefined ? (method === 'GET' ? null : base) : init.origin;
@@ -39,6 +41,9 @@ export function consolePost(path: string, form: Record<string, string | string[]
   for (const [k, v] of Object.entries(form)) for (const one of Array.isArray(v) ? v : [v]) body.append(k, one);
   return send('POST', path, body.toString(), { ...init, headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...(init.headers ?? {}) } }, bindings);
 }
+
+/** The `name=value` of the session cookie a response sets. */
+export const sessionCookieOf = (res: Response): string => (res.headers.get('Set-Cookie') ?? '').split(';')[0] ?? '';
 
 /** A multipart post (the CSV upload). */
 export function consoleUpload(path: string, form: FormData, init: ConsoleInit = {}): Promise<Response> {

@@ -36,7 +36,9 @@ export interface Env {
   /** Workers Rate Limiting bindings of every /client/v1/* route (wrangler.toml [[ratelimits]]). */
   CLIENT_BY_IP: RateLimit;
   CLIENT_BY_TRACKING_ID: RateLimit;
-  /** "off" disables the rate limits, for local benchmarks only; anything else keeps them on. */
+  /** Workers Rate Limiting binding of POST /console/sign-in, per IP (wrangler.toml [[ratelimits]]). */
+  CONSOLE_SIGNIN_BY_IP: RateLimit;
+  /** "off" disables the rate limits (the console sign-in's too), for local benchmarks only; anything else keeps them on. */
   RATE_LIMITS?: string;
   /** Client events a tracking profile may record per UTC day (default 500); more answer 429. */
   CLIENT_EVENTS_PER_DAY?: string;

@@ -11,15 +11,34 @@ import { customerPages } from './pages/customers';
 import { importPages } from './pages/imports';
 import { segmentPages } from './pages/segments';
 import { campaignPages, simulatorPages, voucherPages } from './pages/vouchers';
-import { consoleGuard, endSession, hasSession, signInMatches, startSession } from './session';
+import {
+  CONSOLE_PATH,
+  callerIp,
+  consoleGuard,
+  endSession,
+  hasSession,
+  MIN_APP_TOKEN_LENGTH,
+  SIGN_IN_RETRY_AFTER_SECONDS,
+  signInMatches,
+  startSession,
+  takeSignInAttempt,
+  weakAppTokenProblem,
+} from './session';
 import { ErrorAlert, Layout, page } from './ui';
 
 /** The upload of a customer CSV (pages/imports.tsx): app.ts lets its body stream through unbuffered. */
 export const CONSOLE_IMPORT_PATH = '/console/imports/customers';
 
-/** Where sign-in sends a person back to: a console path only, never another site. */
+/** The console's first page: what /console and /console/ (the URL `npm start` prints) open. */
+const HOME = '/console/segments';
+
+/**
+ * Where sign-in sends a person back to: a console path only, never another site. The console's
+ * root, with or without its slash, is its first page (a page needing sign-in sends its own path).
+ */
 function safeNext(value: unknown): string {
-  return typeof value === 'string' && /^\/console\/[A-Za-z0-9/_-]*$/.test(value) ? value : '/console/segments';
+  if (typeof value !== 'string' || !/^\/console\/[A-Za-z0-9/_-]*$/.test(value) || value === '/console/') return HOME;
+  return value;
 }
 
 const SignInPage = ({ error, next, appId }: { error?: string; next: string; appId?: string }) => (
@@ -38,6 +57,21 @@ const SignInPage = ({ error, next, appId }: { error?: string; next: string; appI
         </p>
       </form>
     </section>
+  </Layout>
+);
+
+/** What the console shows, on every path, while APP_TOKEN is too weak to be typed into a public form. */
+const WeakKeyPage = ({ problem }: { problem: string }) => (
+  <Layout title="Console turned off" signedIn={false}>
+    <ErrorAlert
+      testId="weak-app-token"
+      error={`The console is turned off on this server: ${problem}. Its sign-in form would let anyone who can reach it guess the server key, which opens the whole API.`}
+    />
+    <p>
+      Set a random secret key of at least {MIN_APP_TOKEN_LENGTH} characters, for example{' '}
+      <code>openssl rand -base64 32 | npx wrangler secret put APP_TOKEN</code>, give the shop's backend the new value, and reload this
+      page. The demo key is accepted only on 127.0.0.1 or localhost, for the local demo.
+    </p>
   </Layout>
 );
 
@@ -83,7 +117,20 @@ export function consoleRoutes(fetcher: ApiFetch) {
         res.headers.set('Cache-Control', versioned ? 'public, max-age=31536000, immutable' : 'no-cache');
         return res;
       })
-      .get('/', (c) => c.redirect('/console/segments', 303))
+      // Every page, sign-in included, is refused while the server key is guessable (not the assets
+      // above: the refusal page needs its stylesheet).
+      .use('*', async (c, next) => {
+        const problem = weakAppTokenProblem(c.env, c.req.url);
+        if (problem) return page(c, <WeakKeyPage problem={problem} />, 403);
+        return next();
+      })
+      // `/console` and `/console/` (the URL `npm start` and the README print) are two paths to Hono,
+      // and a sub-app's routes can name only the first: both open the first page.
+      .use('*', async (c, next) => {
+        if (c.req.method === 'GET' && c.req.path === `${CONSOLE_PATH}/`) return c.redirect(HOME, 303);
+        return next();
+      })
+      .get('/', (c) => c.redirect(HOME, 303))
       .get('/sign-in', async (c) => {
         if (await hasSession(c)) return c.redirect(safeNext(c.req.query('next')), 303);
         return page(c, <SignInPage next={safeNext(c.req.query('next'))} />);
@@ -93,14 +140,30 @@ export function consoleRoutes(fetcher: ApiFetch) {
         const appId = typeof form.app_id === 'string' ? form.app_id : '';
         const secretKey = typeof form.secret_key === 'string' ? form.secret_key : '';
         const next = safeNext(form.next);
+        // Neither the typed id nor the key is logged: a key typed into the id field is still a key.
+        const log = (event: string) => console.warn(JSON.stringify({ event, ip: callerIp(c), request_id: c.get('requestId') }));
+        if (!(await takeSignInAttempt(c))) {
+          log('console_sign_in_rate_limited');
+          c.header('Retry-After', String(SIGN_IN_RETRY_AFTER_SECONDS));
+          return page(
+            c,
+            <SignInPage
+              next={next}
+              appId={appId}
+              error={`Too many sign-in attempts from your address. Wait ${SIGN_IN_RETRY_AFTER_SECONDS} seconds, then try again.`}
+            />,
+            429,
+          );
+        }
         if (!(await signInMatches(c.env, appId, secretKey))) {
+          log('console_sign_in_failed');
           return page(c, <SignInPage next={next} appId={appId} error="The Application ID or Secret Key is wrong." />, 401);
         }
         await startSession(c);
         return c.redirect(next, 303);
       })
-      .post('/sign-out', (c) => {
-        endSession(c);
+      .post('/sign-out', async (c) => {
+        await endSession(c);
         return c.redirect('/console/sign-in', 303);
       })
       .use('*', requireSession)

@@ -133,7 +133,7 @@ export function toMinor(text: string): number | null {
 export const when = (iso: unknown): string => (typeof iso === 'string' && iso ? iso.replace('T', ' ').replace(/\.\d{3}Z$/, 'Z') : '—');
 
 /** Renders a full page: doctype, the frame, a status. */
-export function page(c: Context<AppBindings>, node: Child, status: 200 | 400 | 401 | 403 | 404 | 409 | 422 | 500 = 200): Response {
+export function page(c: Context<AppBindings>, node: Child, status: 200 | 400 | 401 | 403 | 404 | 409 | 422 | 429 | 500 = 200): Response {
   return c.html(`<!doctype html>${String(node)}`, status);
 }
 

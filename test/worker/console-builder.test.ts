@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { CUSTOMER_FIELDS } from '../../shared/customer-fields';
 import { evaluate, parseFilter } from '../../shared/filter';
-import { OPERATOR_VALUES, OPERATORS } from '../../shared/filter/operators';
+import { MAX_CONDITIONS, OPERATOR_VALUES, OPERATORS } from '../../shared/filter/operators';
 import {
   type BuilderRow,
   FIXED_FIELDS,
@@ -159,11 +159,19 @@ describe('filterToRows, normaliseRow, rowsFromForm', () => {
   });
 
   it('reads the rows of a form, in order', () => {
-    expect(rowsFromForm({ field: ['name', 'metadata'], key: ['', 'tier'], op: ['$is', '$in'], value: ['Ada', 'a, b'] })).toEqual([
-      row('name', '$is', 'Ada'),
-      row('metadata', '$in', 'a, b', 'tier'),
-    ]);
-    expect(rowsFromForm({ field: 'name', key: '', op: '$is', value: 'Ada' })).toEqual([row('name', '$is', 'Ada')]);
-    expect(rowsFromForm({})).toEqual([]);
+    expect(rowsFromForm({ field: ['name', 'metadata'], key: ['', 'tier'], op: ['$is', '$in'], value: ['Ada', 'a, b'] })).toEqual({
+      ok: true,
+      rows: [row('name', '$is', 'Ada'), row('metadata', '$in', 'a, b', 'tier')],
+    });
+    expect(rowsFromForm({ field: 'name', key: '', op: '$is', value: 'Ada' })).toEqual({ ok: true, rows: [row('name', '$is', 'Ada')] });
+    expect(rowsFromForm({})).toEqual({ ok: true, rows: [] });
+  });
+
+  it('reads at most as many rows as a filter may hold, and refuses a form with more', () => {
+    const form = (n: number) => ({ field: Array.from({ length: n }, () => 'name'), op: Array.from({ length: n }, () => '$is'), value: Array.from({ length: n }, () => 'x') });
+    const full = rowsFromForm(form(MAX_CONDITIONS));
+    expect(full.ok && full.rows.length).toBe(MAX_CONDITIONS);
+    expect(rowsFromForm(form(MAX_CONDITIONS + 1))).toEqual({ ok: false, count: MAX_CONDITIONS + 1 });
+    expect(rowsFromForm(form(30_000))).toEqual({ ok: false, count: 30_000 });
   });
 });

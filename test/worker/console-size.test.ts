@@ -5,6 +5,7 @@
  * builder at MAX_CONDITIONS rows too. Part 1 (htmx and the stylesheet) is test/client/console-size.test.ts.
  */
 import { describe, expect, it } from 'vitest';
+import { MAX_CONDITIONS } from '../../shared/filter/operators';
 import { api, json } from './helpers';
 import { consoleGet, consolePost, html, signIn } from './console-helpers';
 
@@ -72,3 +73,54 @@ describe('console page size budget', () => {
   });
 });
 
+
+describe('the builder refuses more rows than a filter may hold before rendering them', () => {
+  /** `n` bare rows as a hand-made form sends them: about 33 bytes of form per row. */
+  const rowsForm = (n: number) => ({
+    name: 'x',
+    type: 'auto-update',
+    junction: 'and',
+    against: '',
+    field: Array.from({ length: n }, () => 'name'),
+    key: Array.from({ length: n }, () => ''),
+    op: Array.from({ length: n }, () => '$is'),
+    value: Array.from({ length: n }, () => 'x'),
+  });
+  /** The refusal: one alert, no row; a rendered row alone is about 4 KB. */
+  const REFUSAL_BUDGET = 2 * 1024;
+
+  it('a large form of rows to the builder, the preview and both saves answers a small 400, renders no row and saves nothing', async () => {
+    const cookie = await signIn();
+    const saved = await json(await api('POST', '/v1/segments', { name: 'Kept as it was', type: 'auto-update', filter: { name: { conditions: { $is: ['Ada'] } } } }));
+    const before = await json(await api('GET', '/v1/segments?limit=100'));
+    for (const n of [MAX_CONDITIONS + 1, 2000]) {
+      for (const [path, headers] of [
+        ['/console/segments/builder', { 'HX-Request': 'true' }],
+        ['/console/segments/preview', { 'HX-Request': 'true' }],
+        ['/console/segments', {}],
+        [`/console/segments/${saved.id}`, {}],
+      ] as const) {
+        const res = await consolePost(path, { ...rowsForm(n), ...(path.endsWith('builder') ? { add: '1' } : {}) }, { cookie, headers });
+        const markup = await res.text();
+        console.log(`${n} rows to ${path}: ${res.status}, ${markup.length} B of HTML`);
+        expect(res.status, `${n} rows to ${path}`).toBe(400);
+        expect(markup.length, `${n} rows to ${path}`).toBeLessThanOrEqual(REFUSAL_BUDGET);
+        expect(markup).not.toContain('data-testid="builder-row"');
+        expect(markup).toContain(`This form has ${n} conditions; a filter may have at most ${MAX_CONDITIONS}.`);
+      }
+    }
+    expect(await json(await api('GET', '/v1/segments?limit=100'))).toEqual(before);
+    expect((await json(await api('GET', `/v1/segments/${saved.id}`))).filter).toEqual(saved.filter);
+  });
+
+  it('at the limit, Add condition is turned off and adds nothing', async () => {
+    const cookie = await signIn();
+    const res = await consolePost('/console/segments/builder', { ...rowsForm(MAX_CONDITIONS), add: '1' }, { cookie, headers: { 'HX-Request': 'true' } });
+    expect(res.status).toBe(200);
+    const markup = await res.text();
+    expect(markup.match(/data-testid="builder-row"/g)?.length).toBe(MAX_CONDITIONS);
+    expect(markup).toMatch(/<button[^>]*id="add-row"[^>]*disabled/);
+    const fewer = await (await consolePost('/console/segments/builder', rowsForm(MAX_CONDITIONS - 1), { cookie, headers: { 'HX-Request': 'true' } })).text();
+    expect(fewer).not.toMatch(/<button[^>]*id="add-row"[^>]*disabled/);
+  });
+});

@@ -215,15 +215,24 @@ export function normaliseRow(row: BuilderRow): BuilderRow {
   return { field: row.field, key: isFreeField(row.field) ? row.key : '', op, value: op && valueShape(op, row.field) === 'none' ? '' : row.value };
 }
 
-/** The rows of a submitted builder form: its `field`, `key`, `op` and `value` inputs, in order. */
-export function rowsFromForm(body: Record<string, unknown>): BuilderRow[] {
+/** The rows of a submitted builder form, or how many it had when that is more than a filter may hold. */
+export type FormRows = { ok: true; rows: BuilderRow[] } | { ok: false; count: number };
+
+/**
+ * The rows of a submitted builder form: its `field`, `key`, `op` and `value` inputs, in order.
+ * More than MAX_CONDITIONS rows is refused here, before anything is built or rendered from them:
+ * no filter can hold them, and every row re-renders as about 4 KB of HTML, so a 1 MiB form of
+ * bare rows would otherwise come back as over 100 MB.
+ */
+export function rowsFromForm(body: Record<string, unknown>): FormRows {
   const list = (name: string): string[] => {
     const v = body[name];
     return (Array.isArray(v) ? v : v === undefined ? [] : [v]).map((x) => (typeof x === 'string' ? x : ''));
   };
   const fields = list('field');
+  if (fields.length > MAX_CONDITIONS) return { ok: false, count: fields.length };
   const keys = list('key');
   const ops = list('op');
   const values = list('value');
-  return fields.map((field, i) => ({ field, key: keys[i] ?? '', op: ops[i] ?? '', value: values[i] ?? '' }));
+  return { ok: true, rows: fields.map((field, i) => ({ field, key: keys[i] ?? '', op: ops[i] ?? '', value: values[i] ?? '' })) };
 }

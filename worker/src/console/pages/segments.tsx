@@ -6,6 +6,7 @@
  */
 import { type Context, Hono } from 'hono';
 import type { FC } from 'hono/jsx';
+import { MAX_CONDITIONS } from '../../../../shared/filter/operators';
 import type { CustomerList, Segment, SegmentPreview, SegmentPreviewCustomer, SegmentSize } from '../../../../shared/types';
 import type { AppBindings } from '../../env';
 import { type ApiFetch, type ApiProblem, ConsoleApi } from '../api';
@@ -24,7 +25,7 @@ import {
   rowsToFilter,
   valueShape,
 } from '../builder';
-import { Empty, ErrorAlert, fragment, Layout, Notice, page, when } from '../ui';
+import { Empty, ErrorAlert, fragment, isHtmx, Layout, Notice, page, when } from '../ui';
 
 const enc = encodeURIComponent;
 const SAMPLE_SIZE = 10;
@@ -187,9 +188,18 @@ const Rows: FC<{ rows: BuilderRow[]; focus?: number | 'add' }> = ({ rows, focus 
       <Row row={row} i={i} autofocus={focus === i} />
     ))}
     <p>
-      <button type="button" id="add-row" class="secondary" {...RESHAPE} hx-vals={JSON.stringify({ add: '1' })} autofocus={focus === 'add'}>
+      <button
+        type="button"
+        id="add-row"
+        class="secondary"
+        {...RESHAPE}
+        hx-vals={JSON.stringify({ add: '1' })}
+        autofocus={focus === 'add'}
+        disabled={rows.length >= MAX_CONDITIONS}
+      >
         Add condition
       </button>
+      {rows.length >= MAX_CONDITIONS && <span class="muted"> A filter may have at most {MAX_CONDITIONS} conditions.</span>}
     </p>
   </div>
 );
@@ -264,15 +274,36 @@ interface BuilderForm {
   against: string;
 }
 
-async function readBuilder(c: Context<AppBindings>): Promise<BuilderForm & { body: Record<string, unknown> }> {
+/**
+ * The submitted builder, or its refusal when it has more rows than a filter may hold: refused
+ * before any row is rendered (a page never sends that many: its Add button stops at the limit).
+ */
+async function readBuilder(c: Context<AppBindings>): Promise<(BuilderForm & { body: Record<string, unknown> }) | { refused: Response }> {
   const body = (await c.req.parseBody({ all: true })) as Record<string, unknown>;
   const text = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
+  const rows = rowsFromForm(body);
+  if (!rows.ok) {
+    const message = `This form has ${rows.count} conditions; a filter may have at most ${MAX_CONDITIONS}. Nothing was read from it.`;
+    const alert = <ErrorAlert error={message} testId="too-many-conditions" />;
+    return {
+      refused: isHtmx(c)
+        ? fragment(c, alert, 400)
+        : page(
+            c,
+            <Layout title="Too many conditions" section="segments">
+              {alert}
+              <a href="/console/segments">All segments</a>
+            </Layout>,
+            400,
+          ),
+    };
+  }
   return {
     body,
     name: text('name'),
     type: text('type') || 'auto-update',
     junction: text('junction') === 'or' ? 'or' : 'and',
-    rows: rowsFromForm(body).map(normaliseRow),
+    rows: rows.rows.map(normaliseRow),
     against: text('against'),
   };
 }
@@ -366,14 +397,16 @@ export function segmentPages(fetcher: ApiFetch) {
     })
     .post('/preview', async (c) => {
       const form = await readBuilder(c);
+      if ('refused' in form) return form.refused;
       return fragment(c, <Preview state={await previewOf(new ConsoleApi(fetcher, c), form.junction, form.rows, form.against)} />);
     })
     // A structural change: a row added or removed, a field or operator changed.
     .post('/builder', async (c) => {
       const form = await readBuilder(c);
+      if ('refused' in form) return form.refused;
       let rows = form.rows;
       let focus: number | 'add' | undefined;
-      if (form.body.add !== undefined) {
+      if (form.body.add !== undefined && rows.length < MAX_CONDITIONS) {
         rows = [...rows, BLANK_ROW];
         focus = rows.length - 1;
       } else if (form.body.remove !== undefined) {
@@ -386,6 +419,7 @@ export function segmentPages(fetcher: ApiFetch) {
     })
     .post('/', async (c) => {
       const form = await readBuilder(c);
+      if ('refused' in form) return form.refused;
       const api = new ConsoleApi(fetcher, c);
       const converted = rowsToFilter(form.junction, form.rows);
       const problem = !converted.ok
@@ -411,6 +445,7 @@ export function segmentPages(fetcher: ApiFetch) {
     .post('/:id', async (c) => {
       const id = c.req.param('id');
       const form = await readBuilder(c);
+      if ('refused' in form) return form.refused;
       const converted = rowsToFilter(form.junction, form.rows);
       if (!converted.ok) {
         return showSegment(c, id, { form, problem: converted.problems.map((p) => (p.row ? `Condition ${p.row}: ${p.message}` : p.message)).join('; ') });

@@ -24,6 +24,8 @@ const env = { ...process.env, WRANGLER_SEND_METRICS: process.env.WRANGLER_SEND_M
 const persist = process.env.PERSIST_TO ? ['--persist-to', process.env.PERSIST_TO] : [];
 
 const log = (message) => console.log(`[vouchsafe] ${message}`);
+/** A count with its noun in the right number: "1 customer", "0 customers". */
+const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 function ensureDevVars() {
   if (existsSync(`${root}/.dev.vars`)) return;
@@ -119,7 +121,7 @@ async function seedDemoData(baseUrl, vars) {
     }
     created.vouchers++;
   }
-  log(`demo data created: ${created.customers} customers, ${created.segments} segments, ${created.vouchers} vouchers (the rest were there)`);
+  log(`demo data created: ${plural(created.customers, 'customer')}, ${plural(created.segments, 'segment')}, ${plural(created.vouchers, 'voucher')} (the rest were there)`);
 }
 
 // The cron triggers of wrangler.toml, run locally as production runs them: `wrangler dev` fires
@@ -166,7 +168,7 @@ if (await waitForHealth(baseUrl, dev)) {
   try {
     await seedDemoData(baseUrl, devVars);
     driveCrons(baseUrl);
-    log(`ready on ${baseUrl}: demo storefront ${baseUrl}/demo/, operator console ${baseUrl}/console/ (sign in with APP_ID and APP_TOKEN of .dev.vars), health ${baseUrl}/health`);
+    log(`ready: demo storefront ${baseUrl}/demo/, operator console ${baseUrl}/console/ (sign in with APP_ID and APP_TOKEN of .dev.vars), health ${baseUrl}/health`);
   } catch (error) {
     log(`could not seed demo data: ${error.message}`);
   }

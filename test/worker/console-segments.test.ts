@@ -29,7 +29,7 @@ describe('console segments list', () => {
     const goldSize = await (await consoleGet(`/console/segments/${gold.id}/size`, { cookie, headers: htmx })).text();
     expect(text(goldSize).trim()).toMatch(/^2 customers/);
     const passiveSize = await (await consoleGet(`/console/segments/${passive.id}/size`, { cookie, headers: htmx })).text();
-    expect(text(passiveSize).trim()).toMatch(/^1 customers/);
+    expect(text(passiveSize).trim()).toMatch(/^1 customer$/);
     // No history yet: no sparkline, and no error either.
     expect(goldSize).not.toContain('<svg');
     expect(goldSize).not.toContain('role="alert"');

@@ -120,6 +120,9 @@ export const Pager: FC<{ base: string; params: Record<string, string | undefined
   );
 };
 
+/** A count with its noun in the right number: "1 customer", "0 customers", "2 customers". */
+export const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
 /** Amounts on the wire are in the currency's smallest unit (cents). */
 export const money = (minor: unknown): string => (typeof minor === 'number' ? (minor / 100).toFixed(2) : '—');
 

@@ -5,7 +5,7 @@ import type { Customer, CustomerActivity, CustomerActivityList, CustomerList, Se
 import type { AppBindings } from '../../env';
 import { type ApiFetch, type ApiProblem, ConsoleApi } from '../api';
 import { ExplainTree } from '../explain';
-import { Empty, ErrorAlert, Facts, fragment, isHtmx, Layout, money, Notice, page, Pager, when } from '../ui';
+import { Empty, ErrorAlert, Facts, fragment, isHtmx, Layout, money, Notice, page, Pager, plural, when } from '../ui';
 
 const SEARCH_BY = [
   ['email', 'E-mail'],
@@ -308,7 +308,10 @@ export function customerPages(fetcher: ApiFetch) {
               </Empty>
             ) : (
               <>
-                <p class="muted">{res.body.total} customers{q ? ' found' : ''}.</p>
+                <p class="muted">
+                  {plural(res.body.total, 'customer')}
+                  {q ? ' found' : ''}.
+                </p>
                 <CustomerTable customers={res.body.customers} />
                 <Pager base="/console/customers" params={{ by: q ? by : undefined, q: q || undefined, segment_id: segmentId || undefined }} page={pageNo} hasMore={res.body.has_more} />
               </>

@@ -25,7 +25,7 @@ import {
   rowsToFilter,
   valueShape,
 } from '../builder';
-import { Empty, ErrorAlert, fragment, isHtmx, Layout, Notice, page, when } from '../ui';
+import { Empty, ErrorAlert, fragment, isHtmx, Layout, Notice, page, plural, when } from '../ui';
 
 const enc = encodeURIComponent;
 const SAMPLE_SIZE = 10;
@@ -53,7 +53,7 @@ export const Sparkline: FC<{ sizes: SegmentSize[] }> = ({ sizes }) => {
   const max = Math.max(...values);
   const span = max - min || 1;
   const points = values.map((v, i) => `${((i / (values.length - 1)) * width).toFixed(1)},${(height - 2 - ((v - min) / span) * (height - 4)).toFixed(1)}`).join(' ');
-  const label = `Size over ${sizes.length} days, from ${sizes[0]?.day}: between ${min} and ${max}, now ${values[values.length - 1]}`;
+  const label = `Size over ${plural(sizes.length, 'day')}, from ${sizes[0]?.day}: between ${min} and ${max}, now ${values[values.length - 1]}`;
   return (
     <svg class="spark" width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="img" aria-label={label} data-testid="sparkline">
       <title>{label}</title>
@@ -64,7 +64,7 @@ export const Sparkline: FC<{ sizes: SegmentSize[] }> = ({ sizes }) => {
 
 const SizeCell: FC<{ total?: number; problem?: ApiProblem; sizes: SegmentSize[] | null }> = ({ total, problem, sizes }) => (
   <span data-testid="segment-size">
-    {problem ? <ErrorAlert error={problem} /> : <>{total} customers</>} {sizes && <Sparkline sizes={sizes} />}
+    {problem ? <ErrorAlert error={problem} /> : <>{plural(total ?? 0, 'customer')}</>} {sizes && <Sparkline sizes={sizes} />}
   </span>
 );
 

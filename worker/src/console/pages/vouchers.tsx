@@ -9,7 +9,7 @@ import type { Voucher, VoucherList } from '../../../../shared/types';
 import type { AppBindings } from '../../env';
 import { type ApiFetch, type ApiProblem, ConsoleApi } from '../api';
 import { ExplainTree, findExplanations } from '../explain';
-import { Empty, ErrorAlert, fragment, isHtmx, Layout, money, Notice, page, Pager, toMinor, when } from '../ui';
+import { Empty, ErrorAlert, fragment, isHtmx, Layout, money, Notice, page, Pager, plural, toMinor, when } from '../ui';
 
 const enc = encodeURIComponent;
 const PAGE_SIZE = 25;
@@ -153,7 +153,7 @@ async function vouchersPage(fetcher: ApiFetch, c: Context<AppBindings>, form: Fo
           <Empty>No vouchers yet.</Empty>
         ) : (
           <>
-            <p class="muted">{res.body.total} vouchers.</p>
+            <p class="muted">{plural(res.body.total, 'voucher')}.</p>
             <table data-testid="voucher-table">
               <thead>
                 <tr>

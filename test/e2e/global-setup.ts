@@ -47,7 +47,7 @@ function startServer(persistTo: string): { child: ChildProcess; ready: Promise<v
       if (output.includes('[vouchsafe] could not seed demo data')) {
         clearTimeout(timer);
         reject(new Error(`npm start could not seed the demo data; see ${join(ARTIFACTS, 'server.log')}`));
-      } else if (output.includes('[vouchsafe] ready on')) {
+      } else if (output.includes('[vouchsafe] ready:')) {
         clearTimeout(timer);
         resolve();
       }

@@ -99,7 +99,7 @@ describe('console sign-in', () => {
     const flipped = `${mac.slice(0, 10)}${mac[10] === 'A' ? 'B' : 'A'}${mac.slice(11)}`;
     const otherId = `${sessionId.slice(0, 5)}${sessionId[5] === 'A' ? 'B' : 'A'}${sessionId.slice(6)}`;
     const nowS = Math.floor(Date.now() / 1000);
-    const subject = (id: string, appId = TEST_ENV.APP_ID) => `${id}.${appId}`;
+    const subject = (id: string, appId: string = TEST_ENV.APP_ID) => `${id}.${appId}`;
     const refused = [
       `${name}=${sessionId}.${expiry}.${flipped}`,
       `${name}=${sessionId}.${Number(expiry) + 3600}.${mac}`,

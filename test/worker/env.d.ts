@@ -13,10 +13,4 @@ declare global {
   }
 }
 
-// A repository file's text, imported with Vite's `?raw` suffix (the README, scripts/start.js).
-declare module '*?raw' {
-  const text: string;
-  export default text;
-}
-
 export {};

@@ -16,11 +16,11 @@ import type { Env } from '../../worker/src/env';
 import worker from '../../worker/src/index';
 
 const ORIGIN = 'http://127.0.0.1:8787';
-/** A printed URL: up to a space, quote, backtick, Markdown bold or bracket, without trailing punctuation. */
-const URLS = /http:\/\/127\.0\.0\.1:8787\/[^\s`'"*<>()[\]]*/g;
+/** A printed URL (the bare origin too): up to a space, quote, backtick, Markdown bold or bracket, without trailing punctuation. */
+const URLS = /http:\/\/127\.0\.0\.1:8787(?:\/[^\s`'"*<>()[\]]*)?/g;
 const urlsIn = (text: string) => [...text.matchAll(URLS)].map((m) => m[0].replace(/[.,:;]+$/, ''));
 
-/** The README's URLs with a path (a bare origin there is an API base, e.g. the SDK's apiUrl). */
+/** The README's URLs, the bare origin (the SDK's apiUrl, and what a person opens first) included. */
 const README_URLS = [...new Set(urlsIn(readme))];
 
 /** The URLs of start.js's ready line, `${baseUrl}` being what it prints by default. */
@@ -118,6 +118,7 @@ describe('every URL the README and npm start print works as printed', () => {
       expect(readyUrls, `the ready line prints ${path}`).toContain(`${ORIGIN}${path}`);
     }
     expect(README_URLS).toContain(`${ORIGIN}/v1/customers`);
+    expect(README_URLS, 'the bare origin the README gives as the server and apiUrl').toContain(ORIGIN);
   });
 
   it('signed out: each answers, and a console page that asks for sign-in lands on a real page after it', async () => {

@@ -20,7 +20,7 @@ import { openApiRoutes } from './routes/openapi';
 import { clientRedemptionRoutes, redemptionRoutes, stackableValidationRoutes, voucherRedemptionRoutes } from './routes/redemptions';
 import { segmentRoutes } from './routes/segments';
 import { segmentioRoutes } from './routes/segmentio';
-import { sdkRoutes } from './routes/static';
+import { rootRoutes, sdkRoutes } from './routes/static';
 import { validationRuleAssignmentRoutes, validationRuleRoutes } from './routes/validation-rules';
 import { voucherRoutes } from './routes/vouchers';
 import { campaignRoutes } from './routes/campaigns';
@@ -67,6 +67,7 @@ app.use((c, next) => {
   return next();
 });
 
+app.route('/', rootRoutes);
 app.get('/health', (c) => c.json({ ok: true }));
 app.route('/openapi.json', openApiRoutes);
 app.route('/sdk', sdkRoutes);

@@ -16,3 +16,15 @@ export const sdkRoutes = new Hono<AppBindings>().get('/*', async (c) => {
   res.headers.set('X-Content-Type-Options', 'nosniff');
   return res;
 });
+
+/**
+ * GET /: what this server is, for a person who opens the address `npm start` and the README print
+ * (the same address is the official SDK's apiUrl, so it answers JSON, not a redirect into a page).
+ */
+export const rootRoutes = new Hono<AppBindings>().get('/', (c) =>
+  c.json({
+    name: 'vouchsafe',
+    description: "Customer tracking, customer segments and voucher validation at the edge, wire-compatible with Voucherify's API.",
+    links: { demo: '/demo/', console: '/console/', health: '/health', openapi: '/openapi.json', sdk: '/sdk/v1.js' },
+  }),
+);

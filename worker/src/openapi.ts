@@ -87,6 +87,7 @@ const NO_CONTENT: Success = { status: 204 };
 const ACCEPTED: Success = { status: 202 };
 
 export const ROUTES: RouteDoc[] = [
+  { method: 'get', path: '/', tag: 'meta', summary: 'What this server is, with links to the demo, console, health, this document and the SDK', auth: 'none' },
   { method: 'get', path: '/health', tag: 'meta', summary: 'Liveness: {"ok":true}', auth: 'none' },
   { method: 'get', path: '/openapi.json', tag: 'meta', summary: 'This document', auth: 'none' },
   { method: 'get', path: '/sdk/v1.js', tag: 'meta', summary: 'The browser SDK (script tag)', auth: 'none', success: { status: 200, media: 'text/javascript' } },

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CustomerObject, VoucherifyClientSide, VoucherifyServerSide } from '@voucherify/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIdentity } from '../../shared/identity';
+import { signClaim } from '../../shared/identity';
 import { TEST_ENV } from '../test-env';
 import { type LocalWorker, startLocalWorker } from './support/local-worker';
 import { serverSdk, loose } from './support/server-sdk';
@@ -28,8 +28,13 @@ const client = (trackingId?: string, signature?: string) =>
     ...(signature ? { customHeaders: { 'X-Vouchsafe-Identity-Signature': signature } } : {}),
   });
 
-/** The signature a shop's backend gives its page for a customer it has signed in (README). */
-const signed = (identity: string) => signIdentity(TEST_ENV.IDENTITY_SECRET, identity);
+/**
+ * The signatures a shop's backend gives its page for a customer it has signed in (README): one per
+ * kind the official SDK names the customer as (customer.source_id, and the trackingId of its
+ * setIdentity), comma-separated in the one header.
+ */
+const signed = async (identity: string) =>
+  [await signClaim(TEST_ENV.IDENTITY_SECRET, 'source_id', identity), await signClaim(TEST_ENV.IDENTITY_SECRET, 'tracking_id', identity)].join(', ');
 
 // The SDK's types are wider or stricter than the wire in places (enums, double opt-in unions).
 const asCustomer = (value: unknown) => value as CustomerObject;

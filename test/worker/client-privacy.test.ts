@@ -72,7 +72,7 @@ beforeAll(async () => {
   const rule = await json(await api('POST', '/v1/validation-rules', { name: 'gold only', rules: { '1': { name: 'customer.segment', conditions: { $is: [segment.id] } } } }));
   await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'GATED' });
   // The victim's own device: redeemed once with this tracking id and a signed identity hash.
-  await call(`/client/v1/validate?code=GATED&tracking_id=${LINKED_TID}&identity_hash=${emailHash}&identity_signature=${await signHash(emailHash)}`, { headers: CLIENT_HEADERS });
+  await call(`/client/v1/validate?code=GATED&tracking_id=${LINKED_TID}&identity_hash=${emailHash}`, { headers: { ...CLIENT_HEADERS, 'X-Vouchsafe-Identity-Signature': await signHash(emailHash) } });
   expect((await api('POST', '/v1/vouchers/GATED/redemption', { customer: { source_id: VICTIM.source_id }, tracking_id: LINKED_TID, order: { amount: 1000 } })).status).toBe(200);
 });
 

@@ -33,7 +33,8 @@ const clientRoutes = () => {
 };
 
 interface Claims {
-  customer?: Record<string, unknown>;
+  /** An object, or Voucherify's `customer=<source id>` shortcut. */
+  customer?: Record<string, unknown> | string;
   tracking_id?: string;
   identity_hash?: string;
   identity_signature?: string;
@@ -158,6 +159,7 @@ describe('an identity claim counts only signed, on every client route and in eve
   const claimsOfVictim = (): [string, Claims][] => [
     ['the e-mail as raw tracking id', { tracking_id: VICTIM.email }],
     ['the source id', { customer: { source_id: VICTIM.source_id } }],
+    ['the source id as the customer=<source id> shortcut', { customer: VICTIM.source_id }],
     ['the customer id', { customer: { id: victimId } }],
     ['the identity hash of the e-mail', { identity_hash: emailHash }],
   ];
@@ -171,12 +173,14 @@ describe('an identity claim counts only signed, on every client route and in eve
     if (place === 'header') {
       // Headers nothing reads as an identity today; a change that starts to must sign them too.
       if (claims.tracking_id) Object.assign(headers, { 'X-Tracking-Id': claims.tracking_id, 'X-Vouchsafe-Tracking-Id': claims.tracking_id });
-      if (claims.customer?.source_id) headers['X-Customer-Source-Id'] = String(claims.customer.source_id);
-      if (claims.customer?.id) headers['X-Customer-Id'] = String(claims.customer.id);
+      const customer = typeof claims.customer === 'string' ? { source_id: claims.customer } : claims.customer;
+      if (customer?.source_id) headers['X-Customer-Source-Id'] = String(customer.source_id);
+      if (customer?.id) headers['X-Customer-Id'] = String(customer.id);
       if (claims.identity_hash) headers['X-Vouchsafe-Identity-Hash'] = claims.identity_hash;
     }
     if (place === 'cookie') {
-      const value = claims.tracking_id ?? claims.customer?.source_id ?? claims.customer?.id ?? claims.identity_hash;
+      const customer = typeof claims.customer === 'string' ? { source_id: claims.customer } : claims.customer;
+      const value = claims.tracking_id ?? customer?.source_id ?? customer?.id ?? claims.identity_hash;
       headers.Cookie = `vs_tid=${encodeURIComponent(String(value))}; vs_identity=${encodeURIComponent(String(value))}`;
     }
     let body: string | undefined;
@@ -217,7 +221,7 @@ describe('an identity claim counts only signed, on every client route and in eve
         }
       }
     }
-    expect(checked).toBeGreaterThanOrEqual(4 * 3 + 3 * 4 * 4);
+    expect(checked).toBeGreaterThanOrEqual(5 * 3 + 3 * 4 * 5);
     await settled();
     expect(await victimProbeEvents()).toBe(before);
   });

@@ -157,15 +157,18 @@ const validateFailure = (error: ApiError): ValidateFailure => ({ valid: false, e
 
 /**
  * What identifies this visitor on a request: nothing at all while tracking is not allowed (no
- * consent), else the tracking id and, after `setIdentity()`, the identity hash and its signature.
+ * consent), else the tracking id and, after `setIdentity()`, the identity hash. Its signature
+ * travels in a header (`signed()`), never in the URL.
  */
-const visitor = () =>
-  trackingId ? { tracking_id: trackingId, identity_hash: identityHash, identity_signature: identitySignature } : {};
+const visitor = () => (trackingId ? { tracking_id: trackingId, identity_hash: identityHash } : {});
+
+/** The identity signature a request carries (X-Vouchsafe-Identity-Signature), with its identity only. */
+const signed = () => (trackingId ? identitySignature : undefined);
 
 /**
  * Validates a voucher code for this visitor: `GET /client/v1/validate` in the official SDK's query
- * format, plus `tracking_id` and, after `setIdentity()`, `identity_hash` (and its signature), unless
- * tracking is not allowed. Never rejects.
+ * format, plus `tracking_id` and, after `setIdentity()`, `identity_hash` (its signature in the
+ * X-Vouchsafe-Identity-Signature header), unless tracking is not allowed. Never rejects.
  *
  * @example
  * const r = await validate({ code: 'SUMMER-10', amount: 5000, items: [{ sku_id: 'sku_1', quantity: 2 }] })
@@ -194,7 +197,7 @@ export async function validate(input: string | ValidateParams): Promise<Validate
       session_ttl: p.session_ttl,
       session_ttl_unit: p.session_ttl_unit,
     });
-    const reply = await send(config, '/client/v1/validate?' + query, undefined, !!trackingId);
+    const reply = await send(config, '/client/v1/validate?' + query, undefined, !!trackingId, signed());
     return reply?.ok && isObject(reply.body) ? (reply.body as ValidateResponse) : validateFailure(replyError(reply));
   } catch (e) {
     warn('validate() failed', e);
@@ -217,8 +220,8 @@ export async function track(
     if (!config) return { error: { message: NOT_INITIALISED } };
     if (!event || typeof event !== 'string') return { error: { message: 'An event name is required' } };
     if (!trackingId) return { error: { message: 'No consent' } };
-    const body = { event, customer: { source_id: trackingId }, metadata: metadata ?? {}, identity_hash: identityHash, identity_signature: identitySignature };
-    const reply = await send(config, '/client/v1/events', body, true);
+    const body = { event, customer: { source_id: trackingId }, metadata: metadata ?? {}, identity_hash: identityHash };
+    const reply = await send(config, '/client/v1/events', body, true, signed());
     return reply?.ok && isObject(reply.body) ? (reply.body as unknown as EventResponse) : { error: replyError(reply) };
   } catch (e) {
     warn('track() failed', e);

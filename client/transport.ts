@@ -42,14 +42,16 @@ export function toQuery(params: Record<string, unknown>): string {
 /**
  * Sends a GET (no body) or a JSON POST. `withCookies` decides `credentials`: 'include' lets a
  * server-set tracking cookie flow to (and be renewed by) the API; 'omit' keeps the browser from
- * sending or storing any cookie, which is what a refused or pending consent needs.
+ * sending or storing any cookie, which is what a refused or pending consent needs. An identity
+ * `signature` goes in a header, never in the URL: URLs are kept by proxies and logs.
  */
-export async function send(t: Target, path: string, body: unknown, withCookies: boolean): Promise<Reply> {
+export async function send(t: Target, path: string, body: unknown, withCookies: boolean, signature?: string): Promise<Reply> {
   const headers: Record<string, string> = {
     'X-Client-Application-Id': t.clientApplicationId,
     'X-Client-Token': t.clientToken,
     'X-Voucherify-Channel': 'Vouchsafe.js',
   };
+  if (signature) headers['X-Vouchsafe-Identity-Signature'] = signature;
   // A bookmark the shop's backend left after a write (a redemption): this read sees that write.
   const bookmark = withCookies ? readCookie(BOOKMARK_COOKIE) : undefined;
   if (bookmark) headers[BOOKMARK_HEADER] = bookmark;

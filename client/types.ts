@@ -17,8 +17,9 @@ export interface InitOptions {
 /** Options of `setIdentity()`. */
 export interface IdentityOptions {
   /**
-   * HMAC-SHA256 of the identity hash with the shop's IDENTITY_SECRET, computed by the shop's
-   * backend for the signed-in customer (hex). Without it the API treats the visitor as anonymous.
+   * The signature of the identity hash (`<expiry>.<hex>`, README "Identity verification"), computed
+   * by the shop's backend for the signed-in customer; sent in the X-Vouchsafe-Identity-Signature
+   * header. Without it (or once it expires) the API treats the visitor as anonymous.
    */
   signature?: string;
 }

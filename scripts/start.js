@@ -12,6 +12,7 @@ import { writeLocalConfig } from './local-config.js';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { demoCustomers, demoSegments, demoVouchers } from './demo-data.js';
+import { demoWarnings } from './demo-warning.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const wrangler = fileURLToPath(new URL('../node_modules/wrangler/bin/wrangler.js', import.meta.url));
@@ -152,7 +153,7 @@ applyMigrations();
 const devVars = readDevVars();
 const ownOrigins = [`http://${host}:${port}`, `http://localhost:${port}`];
 const origins = [...new Set([...(devVars.ALLOWED_ORIGINS ?? '').split(',').filter(Boolean), ...ownOrigins])].join(',');
-if (devVars.DEMO === 'on' && !devVars.IDENTITY_SECRET) log('.dev.vars has no IDENTITY_SECRET: the demo cannot sign shoppers in (see .dev.vars.example)');
+for (const warning of demoWarnings(devVars)) log(warning);
 const config = writeLocalConfig(root);
 // --test-scheduled: wrangler dev runs no cron by itself; driveCrons() below calls /__scheduled.
 const dev = spawn(process.execPath, [wrangler, 'dev', '-c', config, '--ip', host, '--port', String(port), '--test-scheduled', '--var', `ALLOWED_ORIGINS:${origins}`, ...persist], {

@@ -273,9 +273,10 @@
   }
 
   async function signIn(email, name) {
-    // The shop's backend signs the shopper in and signs their identity (IDENTITY_SECRET): the API
-    // believes the identity only with that signature. The SDK hashes the email (SHA-256) before
-    // anything goes to the API.
+    // The shop's backend signs the shopper in and signs their identity (IDENTITY_SECRET, valid for
+    // a day): the API believes the identity only with that signature, which the SDK sends in the
+    // X-Vouchsafe-Identity-Signature header, never in a URL. The SDK hashes the email (SHA-256)
+    // before anything goes to the API.
     var session;
     try {
       session = await backend('POST', '/demo/api/session', { email: email, name: name || undefined });

@@ -197,6 +197,7 @@ describe('consent', () => {
     expect(requests).toHaveLength(1);
     expect(requests[0]!.url).toBe(`${API_URL}/client/v1/validate?code=CODE`);
     expect(requests[0]!.init.credentials).toBe('omit');
+    expect(requests[0]!.init.headers).not.toHaveProperty('X-Vouchsafe-Identity-Signature');
 
     sdk.consent(true);
     const id = sdk.getTrackingId();
@@ -204,7 +205,9 @@ describe('consent', () => {
     expect(cookieJar().vs_tid).toBe(id);
     await sdk.validate('CODE');
     expect(requests[1]!.url).toContain(`tracking_id=${id}&identity_hash=`);
-    expect(requests[1]!.url).toContain(`identity_signature=${'ab'.repeat(32)}`);
+    // The signature is a credential: in a header, never in the URL (which logs keep).
+    expect(requests[1]!.url).not.toContain('identity_signature');
+    expect(requests[1]!.init.headers).toMatchObject({ 'X-Vouchsafe-Identity-Signature': 'ab'.repeat(32) });
     expect(requests[1]!.init.credentials).toBe('include');
   });
 
@@ -226,6 +229,7 @@ describe('consent', () => {
     expect(cookieJar()).not.toHaveProperty('vs_tid');
     expect(requests[0]!.url).not.toContain('tracking_id');
     expect(requests[0]!.init.credentials).toBe('omit');
+    expect(requests[0]!.init.headers).not.toHaveProperty('X-Vouchsafe-Identity-Signature');
 
     sdk.consent(true);
     const fresh = sdk.getTrackingId();

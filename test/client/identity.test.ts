@@ -90,23 +90,28 @@ describe('setIdentity', () => {
     for (const { url, init } of requests) expect(url + (init.body ?? '')).not.toMatch(/alice/i);
   });
 
-  it('sends the signature the shop backend gave with the hash (validate and track), and forgets it on reset', async () => {
+  it('sends the signature the shop backend gave in a header, never in a URL or body (validate and track), and forgets it on reset', async () => {
     const { requests } = stubFetch();
     const sdk = await freshSdk();
     sdk.init({ apiUrl: API_URL, ...KEYS });
-    const signature = 'c0ffee'.repeat(10) + 'abcd';
+    const signature = `1900000000.${'c0ffee'.repeat(10)}abcd`;
     await sdk.setIdentity('alice@example.com', { signature });
     await sdk.validate('CODE');
     await sdk.track('login');
-    expect(requests[0]!.url).toContain(`&identity_hash=${sha256('alice@example.com')}&identity_signature=${signature}`);
-    expect(JSON.parse(requests[1]!.init.body!)).toMatchObject({ identity_hash: sha256('alice@example.com'), identity_signature: signature });
+    expect(requests[0]!.url).toContain(`&identity_hash=${sha256('alice@example.com')}`);
+    expect(JSON.parse(requests[1]!.init.body!)).toMatchObject({ identity_hash: sha256('alice@example.com') });
+    for (const { url, init } of requests.slice(0, 2)) {
+      expect(init.headers).toMatchObject({ 'X-Vouchsafe-Identity-Signature': signature });
+      expect(url + (init.body ?? '')).not.toContain(signature);
+    }
     // A later identity without a signature does not inherit the earlier one.
     await sdk.setIdentity('bob@example.com');
     await sdk.validate('CODE');
-    expect(requests[2]!.url).not.toContain('identity_signature');
+    expect(requests[2]!.init.headers).not.toHaveProperty('X-Vouchsafe-Identity-Signature');
     await sdk.setIdentity('alice@example.com', { signature });
     sdk.reset();
     await sdk.validate('CODE');
     expect(requests[3]!.url).not.toMatch(/identity_(hash|signature)/);
+    expect(requests[3]!.init.headers).not.toHaveProperty('X-Vouchsafe-Identity-Signature');
   });
 });

@@ -19,9 +19,11 @@ afterAll(async () => {
 
 /** What in a request could identify the visitor to the API. */
 const identifying = (r: Captured) =>
-  [...r.url.searchParams.keys(), ...Object.keys((JSON.parse(r.body || '{}') as Record<string, unknown>) ?? {})].filter((k) =>
-    ['tracking_id', 'identity_hash', 'identity_signature'].includes(k),
-  );
+  [
+    ...r.url.searchParams.keys(),
+    ...Object.keys((JSON.parse(r.body || '{}') as Record<string, unknown>) ?? {}),
+    ...(r.request.headers()['x-vouchsafe-identity-signature'] ? ['identity_signature'] : []),
+  ].filter((k) => ['tracking_id', 'identity_hash', 'identity_signature'].includes(k));
 
 describe('consent required (/demo/?consent=required)', () => {
   it('sends nothing that identifies the visitor before consent; after it a signed identity counts and an unsigned one does not', async (t) => {
@@ -60,7 +62,9 @@ describe('consent required (/demo/?consent=required)', () => {
     expect(cookie?.value).toMatch(TRACKING_ID);
     const signed = await demo.applyVoucher('GOLD20');
     expect(signed.request.url.searchParams.get('tracking_id')).toBe(cookie?.value);
-    expect(signed.request.url.searchParams.get('identity_signature')).toMatch(/^[0-9a-f]{64}$/);
+    // The signature travels in a header, never in the URL (which logs keep).
+    expect(signed.request.url.searchParams.has('identity_signature')).toBe(false);
+    expect(signed.request.request.headers()['x-vouchsafe-identity-signature']).toMatch(/^\d+\.[0-9a-f]{64}$/);
     expect(signed.body.valid, JSON.stringify(signed.body)).toBe(true);
 
     // The same identity without the backend's signature: an anonymous visitor again.
@@ -68,6 +72,7 @@ describe('consent required (/demo/?consent=required)', () => {
     const unsigned = await demo.applyVoucher('GOLD20');
     expect(unsigned.request.url.searchParams.get('identity_hash')).toMatch(/^[0-9a-f]{64}$/);
     expect(unsigned.request.url.searchParams.has('identity_signature')).toBe(false);
+    expect(unsigned.request.request.headers()['x-vouchsafe-identity-signature']).toBeUndefined();
     expect(unsigned.body.valid).toBe(false);
     expect(unsigned.body.error?.message).toBe('This code is for gold customers only.');
   });

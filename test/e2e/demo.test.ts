@@ -131,8 +131,12 @@ describe('setIdentity', () => {
     expect(body.valid, JSON.stringify(body)).toBe(true);
 
     // The shop's backend signed the identity at sign-in; the page passes the signature along.
-    expect(request.url.searchParams.get('identity_signature')).toMatch(/^[0-9a-f]{64}$/);
-    expect(trackBody).toMatchObject({ identity_signature: request.url.searchParams.get('identity_signature') });
+    // It travels in the X-Vouchsafe-Identity-Signature header, never in a URL or a body.
+    const signature = request.request.headers()['x-vouchsafe-identity-signature'];
+    expect(signature).toMatch(/^\d+\.[0-9a-f]{64}$/);
+    expect(request.url.searchParams.has('identity_signature')).toBe(false);
+    expect(trackBody.identity_signature).toBeUndefined();
+    expect(track?.request.headers()['x-vouchsafe-identity-signature']).toBe(signature);
 
     // Nothing the page sent to the API carries the email: URLs (raw and decoded), bodies, headers.
     // (Only the shop's own backend, /demo/api/session, learns it at sign-in.)

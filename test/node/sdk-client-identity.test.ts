@@ -1,6 +1,6 @@
 import { VoucherifyClientSide, VoucherifyServerSide } from '@voucherify/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIdentity } from '../../shared/identity';
+import { signClaim } from '../../shared/identity';
 import { TEST_ENV } from '../test-env';
 import { type LocalWorker, startLocalWorker } from './support/local-worker';
 import { serverSdk } from './support/server-sdk';
@@ -57,18 +57,26 @@ describe('@voucherify/sdk client side with IDENTITY_VERIFICATION=required', () =
     const worker = workers.required as LocalWorker;
     const named = { code: 'GOLDONLY', amount: 1000, customer: { source_id: 'gold@id.example' } };
     expect(await client(worker).validate(named)).toMatchObject({ valid: false, error: { key: 'customer_rules_violated' } });
-    const wrong = await signIdentity(TEST_ENV.IDENTITY_SECRET, 'someone-else@id.example');
+    const wrong = await signClaim(TEST_ENV.IDENTITY_SECRET, 'source_id', 'someone-else@id.example');
     expect(await client(worker, { signature: wrong }).validate(named)).toMatchObject({ valid: false });
-    const signature = await signIdentity(TEST_ENV.IDENTITY_SECRET, 'gold@id.example');
+    // A signature covers the kind it was made for only: the same e-mail signed as a customer id is
+    // not a source id.
+    const asId = await signClaim(TEST_ENV.IDENTITY_SECRET, 'id', 'gold@id.example');
+    expect(await client(worker, { signature: asId }).validate(named)).toMatchObject({ valid: false });
+    const signature = await signClaim(TEST_ENV.IDENTITY_SECRET, 'source_id', 'gold@id.example');
     const ok = await client(worker, { signature }).validate(named);
     expect(ok).toMatchObject({ valid: true, order: { discount_amount: 500, customer_id: null } });
     expect(JSON.stringify(ok)).not.toMatch(/Goldie|cust_/);
-    // setIdentity's raw trackingId is a claim of the same kind: signed, it is a stable track_ id.
-    const first = await client(worker, { trackingId: 'gold@id.example', signature }).validate({ code: 'ANYONE', amount: 100 });
-    const again = await client(worker, { trackingId: 'gold@id.example', signature }).validate({ code: 'ANYONE', amount: 100 });
-    expect(again.tracking_id).toBe(first.tracking_id);
+    // setIdentity's raw trackingId is a claim of its own kind (tracking_id): signed, it is believed
+    // (stored as a stable HMAC-derived track_ id) and the answer names it as sent, never derived.
+    const tracked = await signClaim(TEST_ENV.IDENTITY_SECRET, 'tracking_id', 'gold@id.example');
+    const first = await client(worker, { trackingId: 'gold@id.example', signature: tracked }).validate({ code: 'ANYONE', amount: 100 });
+    expect(first.tracking_id).toBe('gold@id.example');
     const unsigned = await client(worker, { trackingId: 'gold@id.example' }).validate({ code: 'ANYONE', amount: 100 });
-    expect(unsigned.tracking_id).not.toBe(first.tracking_id);
+    expect(unsigned.tracking_id).toMatch(/^track_[A-Za-z0-9_-]{22}$/);
+    // The source id's signature is not the tracking id's: that visitor is anonymous too.
+    const crossed = await client(worker, { trackingId: 'gold@id.example', signature }).validate({ code: 'ANYONE', amount: 100 });
+    expect(crossed.tracking_id).not.toBe('gold@id.example');
   });
 });
 

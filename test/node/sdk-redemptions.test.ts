@@ -1,4 +1,4 @@
-import { signIdentity } from '../../shared/identity';
+import { signClaim } from '../../shared/identity';
 import { VoucherifyClientSide, VoucherifyServerSide } from '@voucherify/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_ENV } from '../test-env';
@@ -107,7 +107,7 @@ describe('@voucherify/sdk redemptions', () => {
     await createVoucher('SR-CL');
     await server.customers.create({ source_id: 'sr-cl', email: 'sr-cl@example.com' });
     // The shop's backend signs the identity; the official client passes it as a custom header.
-    const signature = await signIdentity(TEST_ENV.IDENTITY_SECRET, 'sr-cl');
+    const signature = await signClaim(TEST_ENV.IDENTITY_SECRET, 'source_id', 'sr-cl');
     const client = VoucherifyClientSide({
       clientApplicationId: TEST_ENV.CLIENT_APP_ID,
       clientSecretKey: TEST_ENV.CLIENT_TOKEN,

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { app } from '../../worker/src/app';
 import type { Env } from '../../worker/src/env';
 import { CLIENT_HEADERS, SERVER_HEADERS, api, call, json } from './helpers';
-import { signIdentity } from '../../shared/identity';
+import { signClaim } from '../../shared/identity';
 import { TEST_ENV } from '../test-env';
 
 // The checkout wire (redeem, stacked redeem, rollbacks, redemption lists) over raw HTTP, against the
@@ -360,7 +360,7 @@ describe('POST /client/v1/redemptions', () => {
   it('redeems in the stacked shape for a signed customer only, writes no customer field and names no customer', async () => {
     await voucher('CL-1', { redemption: { quantity: 5 } });
     await api('POST', '/v1/customers', { source_id: 'cl-1', name: 'Stored Name', email: 'stored@example.com', metadata: { tier: 'gold' } });
-    const signature = await signIdentity(TEST_ENV.IDENTITY_SECRET, 'cl-1');
+    const signature = await signClaim(TEST_ENV.IDENTITY_SECRET, 'source_id', 'cl-1');
     const { res } = await clientRedeem({
       redeemables: [{ object: 'voucher', id: 'CL-1' }],
       customer: { source_id: 'cl-1', name: 'Forged', metadata: { tier: 'x' } },

@@ -3,11 +3,14 @@
  * method the app mounts, and every way a caller can name a customer, no answer carries a stored
  * field of a customer that the caller did not send itself (security review F1, F11).
  */
+import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hashIdentity } from '../../shared/identity';
+import { hashIdentity, signClaim } from '../../shared/identity';
 import { app } from '../../worker/src/app';
 import type { Env } from '../../worker/src/env';
-import { CLIENT_HEADERS, api, call, json, signHash } from './helpers';
+import { resolveTrackingId } from '../../worker/src/services/tracking';
+import { TEST_ENV } from '../test-env';
+import { CLIENT_HEADERS, api, call, json, settled, signAs, signHash } from './helpers';
 
 const VICTIM = {
   source_id: 'zq-source-1',
@@ -30,7 +33,8 @@ const clientRoutes = () => {
 };
 
 interface Claims {
-  customer?: Record<string, unknown>;
+  /** An object, or Voucherify's `customer=<source id>` shortcut. */
+  customer?: Record<string, unknown> | string;
   tracking_id?: string;
   identity_hash?: string;
   identity_signature?: string;
@@ -69,10 +73,11 @@ beforeAll(async () => {
   emailHash = await hashIdentity(VICTIM.email);
   const segment = await json(await api('POST', '/v1/segments', { name: 'gold', type: 'auto-update', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } }));
   await api('POST', '/v1/vouchers/GATED', { discount: { type: 'AMOUNT', amount_off: 100 } });
+  await api('POST', '/v1/vouchers/OPEN-Q', { discount: { type: 'AMOUNT', amount_off: 100 } });
   const rule = await json(await api('POST', '/v1/validation-rules', { name: 'gold only', rules: { '1': { name: 'customer.segment', conditions: { $is: [segment.id] } } } }));
   await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'GATED' });
   // The victim's own device: redeemed once with this tracking id and a signed identity hash.
-  await call(`/client/v1/validate?code=GATED&tracking_id=${LINKED_TID}&identity_hash=${emailHash}&identity_signature=${await signHash(emailHash)}`, { headers: CLIENT_HEADERS });
+  await call(`/client/v1/validate?code=GATED&tracking_id=${LINKED_TID}&identity_hash=${emailHash}`, { headers: { ...CLIENT_HEADERS, 'X-Vouchsafe-Identity-Signature': await signHash(emailHash) } });
   expect((await api('POST', '/v1/vouchers/GATED/redemption', { customer: { source_id: VICTIM.source_id }, tracking_id: LINKED_TID, order: { amount: 1000 } })).status).toBe(200);
 });
 
@@ -131,5 +136,160 @@ describe('known and unknown customers are told apart only by the verdict', () =>
       const answer = async (value: string) => stable((await (await send(method, path, claim(value), {}).res).text()).replaceAll(value, '<sent>'));
       expect(await answer(known), `${method} ${path}`).toBe(await answer(unknown));
     }
+  });
+});
+
+/**
+ * An identity claim counts only with the shop backend's signature, whatever client route it is
+ * sent to and wherever in the request it is put. The victim's own backend once redeemed with the
+ * raw e-mail as tracking id (the official SDK's setIdentity convention), which links the profile
+ * derived from that e-mail to them: naming the e-mail anywhere must not make a stranger the victim.
+ */
+describe('an identity claim counts only signed, on every client route and in every place', () => {
+  type Place = 'body' | 'query' | 'header' | 'cookie';
+  const PLACES: Place[] = ['body', 'query', 'header', 'cookie'];
+  let derivedTid: string;
+
+  beforeAll(async () => {
+    expect((await api('POST', '/v1/vouchers/GATED/redemption', { customer: { source_id: VICTIM.source_id }, tracking_id: VICTIM.email, order: { amount: 1000 } })).status).toBe(200);
+    derivedTid = (await resolveTrackingId(TEST_ENV.TRACKING_SECRET, VICTIM.email)).id;
+  });
+
+  /** Every name of the victim a stranger may try, unsigned. */
+  const claimsOfVictim = (): [string, Claims][] => [
+    ['the e-mail as raw tracking id', { tracking_id: VICTIM.email }],
+    ['the source id', { customer: { source_id: VICTIM.source_id } }],
+    ['the source id as the customer=<source id> shortcut', { customer: VICTIM.source_id }],
+    ['the customer id', { customer: { id: victimId } }],
+    ['the identity hash of the e-mail', { identity_hash: emailHash }],
+  ];
+
+  /** The claims put in one place of a request to one route; `signature` in the header when given. */
+  function claimRequest(method: string, path: string, place: Place, claims: Claims, signature?: string) {
+    const query = method === 'GET' ? { code: 'GATED', amount: 1000, ...(place === 'query' ? claims : {}) } : place === 'query' ? claims : {};
+    const qs = toQuery(query).join('&');
+    const headers: Record<string, string> = { ...CLIENT_HEADERS, 'Sec-Fetch-Site': 'same-site' };
+    if (signature) headers['X-Vouchsafe-Identity-Signature'] = signature;
+    if (place === 'header') {
+      // Headers nothing reads as an identity today; a change that starts to must sign them too.
+      if (claims.tracking_id) Object.assign(headers, { 'X-Tracking-Id': claims.tracking_id, 'X-Vouchsafe-Tracking-Id': claims.tracking_id });
+      const customer = typeof claims.customer === 'string' ? { source_id: claims.customer } : claims.customer;
+      if (customer?.source_id) headers['X-Customer-Source-Id'] = String(customer.source_id);
+      if (customer?.id) headers['X-Customer-Id'] = String(customer.id);
+      if (claims.identity_hash) headers['X-Vouchsafe-Identity-Hash'] = claims.identity_hash;
+    }
+    if (place === 'cookie') {
+      const customer = typeof claims.customer === 'string' ? { source_id: claims.customer } : claims.customer;
+      const value = claims.tracking_id ?? customer?.source_id ?? customer?.id ?? claims.identity_hash;
+      headers.Cookie = `vs_tid=${encodeURIComponent(String(value))}; vs_identity=${encodeURIComponent(String(value))}`;
+    }
+    let body: string | undefined;
+    if (method !== 'GET') {
+      headers['Content-Type'] = 'application/json';
+      const base = { event: 'claim_probe', customer: { source_id: FRESH_TID }, redeemables: [{ object: 'voucher', id: 'GATED' }], order: { amount: 1000 } };
+      body = JSON.stringify(place === 'body' ? { ...base, ...claims } : base);
+    }
+    return call(`${path}${qs ? `?${qs}` : ''}`, { method, headers, ...(body ? { body } : {}) });
+  }
+
+  /** Whether the answer judged the caller as the victim (a gold customer): GATED granted. */
+  const grantedGated = async (path: string, res: Response): Promise<boolean> => {
+    const body = await json(res.clone());
+    if (path === '/client/v1/redemptions') return res.status === 200;
+    if (path === '/client/v1/events') return false; // judged by what was written, below
+    return body.valid === true;
+  };
+
+  const victimProbeEvents = async () =>
+    (await env.DB.prepare("SELECT count(*) AS n FROM events WHERE profile_id = ? AND type = 'claim_probe'").bind(victimId).first<{ n: number }>())?.n ?? 0;
+
+  it('unsigned, in the body, the query string, a header or a cookie: judged as a stranger, nothing written to the victim', async () => {
+    const before = await victimProbeEvents();
+    let checked = 0;
+    for (const { method, path } of clientRoutes()) {
+      for (const place of PLACES) {
+        if (method === 'GET' && place === 'body') continue;
+        for (const [name, claims] of claimsOfVictim()) {
+          const res = await claimRequest(method, path, place, claims);
+          const what = `${method} ${path} / ${name} in the ${place}`;
+          expect(res.status, what).toBeLessThan(500);
+          expect(await grantedGated(path, res), what).toBe(false);
+          // The profile the e-mail derives to is never named back: it would be a bearer of the victim.
+          expect(await res.text(), what).not.toContain(derivedTid);
+          expect(res.headers.get('Set-Cookie') ?? '', what).not.toContain(derivedTid);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(5 * 3 + 3 * 4 * 5);
+    await settled();
+    expect(await victimProbeEvents()).toBe(before);
+  });
+
+  it('signed for another kind, another value or past its expiry: still a stranger', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const wrong: [string, Claims, string][] = [
+      // The same string signed as a source id is not a customer id, nor a raw tracking id.
+      ['an id with a source-id signature', { customer: { id: victimId } }, await signAs('source_id', victimId)],
+      ['a source id with an id signature', { customer: { source_id: VICTIM.source_id } }, await signAs('id', VICTIM.source_id)],
+      ['the raw e-mail with an identity-hash signature', { tracking_id: VICTIM.email }, await signHash(emailHash)],
+      ['the raw e-mail with a source-id signature', { tracking_id: VICTIM.email }, await signAs('source_id', VICTIM.email)],
+      ['the identity hash with a source-id signature', { identity_hash: emailHash }, await signAs('source_id', emailHash)],
+      ['an upper-cased e-mail signed lower-case', { tracking_id: VICTIM.email.toUpperCase() }, await signAs('tracking_id', VICTIM.email)],
+      ['an expired signature', { customer: { source_id: VICTIM.source_id } }, await signAs('source_id', VICTIM.source_id, { expiresAt: now - 1 })],
+      ['a signature under another secret', { customer: { source_id: VICTIM.source_id } }, await signClaim('not-the-secret', 'source_id', VICTIM.source_id)],
+    ];
+    const before = await victimProbeEvents();
+    for (const { method, path } of clientRoutes()) {
+      for (const [name, claims, signature] of wrong) {
+        const res = await claimRequest(method, path, method === 'GET' ? 'query' : 'body', claims, signature);
+        expect(await grantedGated(path, res), `${method} ${path} / ${name}`).toBe(false);
+      }
+    }
+    await settled();
+    expect(await victimProbeEvents()).toBe(before);
+  });
+
+  it('signed for its kind, the same claims are the victim on every route, and the answer names only the tracking id sent', async () => {
+    const signedRoutes = clientRoutes();
+    const before = await victimProbeEvents();
+    for (const { method, path } of signedRoutes) {
+      const place: Place = method === 'GET' ? 'query' : 'body';
+      const bySource = await claimRequest(method, path, place, { customer: { source_id: VICTIM.source_id } }, await signAs('source_id', VICTIM.source_id));
+      if (path !== '/client/v1/events') expect(await grantedGated(path, bySource), `${method} ${path} signed source id`).toBe(true);
+      if (path === '/client/v1/events') continue;
+      // The raw e-mail as tracking id, signed as such (the official SDK's setIdentity): believed,
+      // and answered as sent, never as the track_ id the worker derives from it.
+      const raw = await claimRequest(method, path, place, { tracking_id: VICTIM.email }, await signAs('tracking_id', VICTIM.email));
+      expect(await grantedGated(path, raw), `${method} ${path} signed raw tracking id`).toBe(true);
+      const text = await raw.text();
+      expect(text, `${method} ${path}`).not.toContain(derivedTid);
+      expect(JSON.parse(text).tracking_id ?? JSON.parse(text).redemptions?.[0]?.tracking_id, `${method} ${path}`).toBe(VICTIM.email);
+      expect(raw.headers.get('Set-Cookie') ?? '', `${method} ${path}: no cookie holds a derived id`).not.toContain(derivedTid);
+    }
+    await settled();
+    expect(await victimProbeEvents()).toBe(before + 1);
+  });
+
+  it('a query-string tracking id cannot claim a customer on the public key (client redemptions)', async () => {
+    const query = `?tracking_id=${encodeURIComponent(VICTIM.email)}`;
+    const res = await call(`/client/v1/redemptions${query}`, {
+      method: 'POST',
+      headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ redeemables: [{ object: 'voucher', id: 'GATED' }], order: { amount: 1000 } }),
+    });
+    const text = await res.text();
+    expect(res.status).toBe(400);
+    expect(JSON.parse(text).key).toBe('missing_customer');
+    expect(text).not.toContain(derivedTid);
+    // A device's own random id in the query is no claim: it is kept, and named back as sent.
+    const device = 'track_QueryDeviceQueryDevic0';
+    const anon = await call(`/client/v1/redemptions?tracking_id=${device}`, {
+      method: 'POST',
+      headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ redeemables: [{ object: 'voucher', id: 'OPEN-Q' }], order: { amount: 1000 } }),
+    });
+    expect(anon.status).toBe(200);
+    expect((await json(anon)).redemptions[0].tracking_id).toBe(device);
   });
 });

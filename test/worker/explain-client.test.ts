@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CLIENT_HEADERS, api, call, json, signHash } from './helpers';
-import { hashIdentity } from '../../shared/identity';
+import { CLIENT_HEADERS, api, call, json, signAs } from './helpers';
 
 // The client key is public (feature-research.md §3.1, "tier it"): a trace would tell a guesser why a
 // code fails (expired, "spend €8 more", which segment). So /client/v1/validate and
@@ -47,7 +46,7 @@ beforeAll(async () => {
   await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'XC-RULED' });
   await api('POST', '/v1/vouchers/XC-EXPIRED', { discount: { type: 'AMOUNT', amount_off: 100 }, expiration_date: '2020-01-01T00:00:00Z' });
   await api('POST', '/v1/customers', { source_id: 'xc-gold', metadata: { tier: 'gold' } });
-  signed = { 'X-Vouchsafe-Identity-Signature': await signHash(await hashIdentity('xc-gold')) };
+  signed = { 'X-Vouchsafe-Identity-Signature': await signAs('source_id', 'xc-gold') };
 });
 
 describe('the client key never gets a trace', () => {

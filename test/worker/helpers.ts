@@ -5,7 +5,7 @@ import { setVoucherHolder } from '../../worker/src/db/vouchers';
 import type { Env } from '../../worker/src/env';
 import { isStatementMessage, WRITES_QUEUE } from '../../worker/src/queue/consumer';
 import type { WriteMessage, WriteQueue } from '../../worker/src/queue/messages';
-import { signIdentityHash } from '../../shared/identity';
+import { type IdentityKind, signClaim, type SignOptions, signIdentityHash } from '../../shared/identity';
 import { TEST_ENV } from '../test-env';
 
 export const SERVER_HEADERS = { 'X-App-Id': TEST_ENV.APP_ID, 'X-App-Token': TEST_ENV.APP_TOKEN };
@@ -84,6 +84,8 @@ export async function json<T = any>(response: Response): Promise<T> {
 
 /** The signature a shop's backend would give its page for an identity hash (shared/identity.ts). */
 export const signHash = (identityHash: string): Promise<string> => signIdentityHash(TEST_ENV.IDENTITY_SECRET, identityHash);
+/** The shop backend's signature of `value` claimed as `kind` (customer.source_id, customer.id, a raw tracking_id). */
+export const signAs = (kind: IdentityKind, value: string, options?: SignOptions): Promise<string> => signClaim(TEST_ENV.IDENTITY_SECRET, kind, value, options);
 
 /** Bytes of text (UTF-8) and raw byte values, concatenated: bodies and files in any encoding. */
 export const bytes = (...parts: (string | number[])[]): Uint8Array => {

@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hashIdentity } from '../../shared/identity';
 import { app } from '../../worker/src/app';
-import { ALLOWED_ORIGIN, CLIENT_HEADERS, SERVER_HEADERS, api, call, json, settled, signHash } from './helpers';
+import { ALLOWED_ORIGIN, CLIENT_HEADERS, SERVER_HEADERS, api, call, json, settled, signAs, signHash } from './helpers';
 
 /** Every route the app serves under a key, with its parameters filled in. */
 const keyedRoutes = () => {
@@ -79,15 +79,16 @@ describe('permanent deletion', () => {
     await api('POST', '/v1/vouchers/ERASE', { discount: { type: 'AMOUNT', amount_off: 100 } });
     await api('POST', '/v1/segments', { name: 'erasable', filter: { email: { conditions: { $ends_with: ['@example.com'] } } } });
     // Device 1: anonymous history, then a redemption links it.
-    const signed = `identity_hash=${hash}&identity_signature=${await signHash(hash)}`;
-    const d1 = await json(await call(`/client/v1/validate?code=ERASE&tracking_id=track_EraseDeviceOneErase000&${signed}`, { headers: CLIENT_HEADERS }));
+    const signed = `identity_hash=${hash}`;
+    const signedHeaders = { ...CLIENT_HEADERS, 'X-Vouchsafe-Identity-Signature': await signHash(hash) };
+    const d1 = await json(await call(`/client/v1/validate?code=ERASE&tracking_id=track_EraseDeviceOneErase000&${signed}`, { headers: signedHeaders }));
     await call('/client/v1/events', { method: 'POST', headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify({ event: 'viewed', customer: { source_id: d1.tracking_id } }) });
     // What the browser recorded is written (queue consumer) before the redemption merges it.
     await settled();
     await api('POST', '/v1/vouchers/ERASE/redemption', { customer: { source_id: email, email, name }, order: { amount: 1000 }, tracking_id: d1.tracking_id });
     await api('PUT', `/v1/customers/${encodeURIComponent(email)}`, { phone });
     // Device 2: never redeemed, same identity.
-    const d2 = await json(await call(`/client/v1/validate?code=ERASE&tracking_id=track_EraseDeviceTwoErase000&${signed}`, { headers: CLIENT_HEADERS }));
+    const d2 = await json(await call(`/client/v1/validate?code=ERASE&tracking_id=track_EraseDeviceTwoErase000&${signed}`, { headers: signedHeaders }));
     await api('POST', '/v1/events', { event: 'logged_in', customer: { source_id: email } });
     await settled();
 
@@ -111,10 +112,10 @@ describe('permanent deletion', () => {
   it('F13: erasing someone follows only their own identities, never a hash they claimed on their own profile', async () => {
     await api('POST', '/v1/vouchers/F13', { discount: { type: 'AMOUNT', amount_off: 100 } });
     const victimHash = await hashIdentity('f13-victim@example.com');
-    const signed = `identity_hash=${victimHash}&identity_signature=${await signHash(victimHash)}`;
+    const signed = `identity_hash=${victimHash}`;
     // The victim's device: anonymous history under their own identity.
     const victimDevice = 'track_F13VictimDeviceVictim0';
-    await call(`/client/v1/validate?code=F13&tracking_id=${victimDevice}&${signed}`, { headers: CLIENT_HEADERS });
+    await call(`/client/v1/validate?code=F13&tracking_id=${victimDevice}&${signed}`, { headers: { ...CLIENT_HEADERS, 'X-Vouchsafe-Identity-Signature': await signHash(victimHash) } });
     await call('/client/v1/events', { method: 'POST', headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify({ event: 'viewed', customer: { source_id: victimDevice } }) });
     // The attacker puts the victim's hash on their own device (IDENTITY_VERIFICATION=off believes it),
     // redeems as themselves, then erases themselves.
@@ -192,22 +193,23 @@ describe('the public client key (security review F1, F4, F5, F6, F11)', () => {
     const hash = await hashIdentity('alice@sec.example');
     // Alice's own device links her identity hash to her through a redemption (the normal flow).
     const device = 'track_AliceDeviceAliceDevic0';
-    await call(`/client/v1/validate?code=SECGOLD&tracking_id=${device}&identity_hash=${hash}&identity_signature=${await signHash(hash)}`, { headers: CLIENT_HEADERS });
+    const signedHeaders = { ...CLIENT_HEADERS, 'X-Vouchsafe-Identity-Signature': await signHash(hash) };
+    await call(`/client/v1/validate?code=SECGOLD&tracking_id=${device}&identity_hash=${hash}`, { headers: signedHeaders });
     await api('POST', '/v1/vouchers/SECGOLD/redemption', { customer: { source_id: 'alice@sec.example' }, tracking_id: device, order: { amount: 100 } });
     await settled();
     // An attacker's fresh device with sha256(e-mail) only: an anonymous visitor.
     const attacker = await json(await call(`/client/v1/validate?code=SECGOLD&amount=5000&identity_hash=${hash}`, { headers: CLIENT_HEADERS }));
     expect(attacker).toMatchObject({ valid: false, error: { key: 'customer_rules_violated' } });
-    const wrong = await json(await call(`/client/v1/validate?code=SECGOLD&amount=5000&identity_hash=${hash}&identity_signature=${'0'.repeat(64)}`, { headers: CLIENT_HEADERS }));
+    const wrong = await json(await call(`/client/v1/validate?code=SECGOLD&amount=5000&identity_hash=${hash}`, { headers: { ...CLIENT_HEADERS, 'X-Vouchsafe-Identity-Signature': `0.${'0'.repeat(64)}` } }));
     expect(wrong).toMatchObject({ valid: false, error: { key: 'customer_rules_violated' } });
     // Alice on a new device, with the signature her shop's backend gave her page.
-    const signed = await json(await call(`/client/v1/validate?code=SECGOLD&amount=5000&identity_hash=${hash}&identity_signature=${await signHash(hash)}`, { headers: CLIENT_HEADERS }));
+    const signed = await json(await call(`/client/v1/validate?code=SECGOLD&amount=5000&identity_hash=${hash}`, { headers: signedHeaders }));
     expect(signed).toMatchObject({ valid: true, order: { customer_id: null } });
     // The customer's source id works the same way, with the signature as a header (official SDK customHeaders).
     const bySource = (signature: string) =>
       call('/client/v1/validate?code=SECGOLD&amount=5000&customer%5Bsource_id%5D=alice%40sec.example', { headers: { ...CLIENT_HEADERS, 'X-Vouchsafe-Identity-Signature': signature } });
-    expect((await json(await bySource(await signHash(hash)))).valid).toBe(true);
-    expect((await json(await bySource(await signHash(await hashIdentity('bob@sec.example'))))).valid).toBe(false);
+    expect((await json(await bySource(await signAs('source_id', 'alice@sec.example')))).valid).toBe(true);
+    expect((await json(await bySource(await signAs('source_id', 'bob@sec.example')))).valid).toBe(false);
     // IDENTITY_VERIFICATION=off: Voucherify's behaviour, the claim is believed.
     const off = await json(await call(`/client/v1/validate?code=SECGOLD&amount=5000&identity_hash=${hash}`, { headers: CLIENT_HEADERS }, { IDENTITY_VERIFICATION: 'off' }));
     expect(off.valid).toBe(true);
@@ -216,10 +218,9 @@ describe('the public client key (security review F1, F4, F5, F6, F11)', () => {
   it('F6: customer metadata sent by the browser never changes a verdict', async () => {
     const anonymous = await json(await call('/client/v1/validate?code=SECGOLD&amount=5000&customer%5Bmetadata%5D%5Btier%5D=gold', { headers: CLIENT_HEADERS }));
     expect(anonymous).toMatchObject({ valid: false, error: { key: 'customer_rules_violated' } });
-    const bob = await hashIdentity('bob@sec.example');
     const forged = '/client/v1/validate?code=SECVIP&amount=5000&customer%5Bsource_id%5D=bob%40sec.example&customer%5Bmetadata%5D%5Bvip%5D=true';
     for (const bindings of [{}, { IDENTITY_VERIFICATION: 'off' }]) {
-      const res = await call(`${forged}&identity_signature=${await signHash(bob)}`, { headers: CLIENT_HEADERS }, bindings);
+      const res = await call(forged, { headers: { ...CLIENT_HEADERS, 'X-Vouchsafe-Identity-Signature': await signAs('source_id', 'bob@sec.example') } }, bindings);
       expect(await json(res)).toMatchObject({ valid: false, error: { key: 'customer_rules_violated' } });
     }
     const stacked = await json(

@@ -26,8 +26,14 @@ export interface Env {
   ALLOWED_ORIGINS: string;
   /** Key of HMAC(TRACKING_SECRET, identity hash) for tracking profiles. */
   TRACKING_SECRET: string;
-  /** Key the shop's backend signs identity hashes with (shared/identity.ts signIdentity). */
+  /** Key the shop's backend signs identity claims with (shared/identity.ts signClaim). */
   IDENTITY_SECRET?: string;
+  /**
+   * The key IDENTITY_SECRET replaced, during a rotation: signatures made with it are still believed
+   * (until they expire) so no signed-in shopper drops to anonymous at the switch. Remove it after
+   * the longest signature lifetime the shop uses (a day by default).
+   */
+  IDENTITY_SECRET_PREVIOUS?: string;
   /**
    * "off" believes identities claimed by the browser (Voucherify's behaviour; README says the
    * risk); anything else, unset included, requires them signed with IDENTITY_SECRET.
@@ -46,8 +52,17 @@ export interface Env {
   ANONYMOUS_RETENTION_DAYS?: string;
   /** Static files: the SDK builds and the demo storefront (dist/public). */
   ASSETS: Fetcher;
-  /** "on" serves the demo storefront's backend route (.dev.vars.example); off unless set. */
+  /**
+   * "on" serves the demo storefront (.dev.vars.example); off unless set. Its sign-in signs any
+   * e-mail without a password, so it answers loopback hosts only (127.0.0.1, localhost, [::1])
+   * unless DEMO_PUBLIC_SIGNIN=on.
+   */
   DEMO?: string;
+  /**
+   * "on" serves the demo's passwordless sign-in on any host: then anyone can sign in as anyone,
+   * and the worker says so (console.warn). Only for a throwaway public demo, never a shop.
+   */
+  DEMO_PUBLIC_SIGNIN?: string;
   /** "on" adds X-Vouchsafe-Ops (storage operations per request) to responses: local benchmarks only. */
   COUNT_OPS?: string;
   /** "off" runs every D1 query on the primary, without sessions (the topology benchmark's comparison). */

@@ -5,6 +5,18 @@ import { SUBJECT_CUSTOMER_ID } from './tracking';
 const MAX_CODES = 50;
 
 /**
+ * The subject parameters (?1 id, ?2 tracking id, ?3 identity HMAC, ?4 source id) of an attempt: its
+ * customer by the kind the request named it as. A message queued before the kind was recorded
+ * names it either way, as it was judged then.
+ */
+const attemptCustomer = (m: ValidationAttemptMessage) => {
+  const kind = m.customer_ref_kind;
+  const id = kind === 'source_id' ? null : m.customer_ref;
+  const sourceId = kind === 'id' ? null : m.customer_ref;
+  return [id, m.tracking_id, m.identity_hmac, sourceId] as const;
+};
+
+/**
  * A validate call's record: the visit on the tracking profile (created on first sight; its
  * counters count the attempts, its codes the first code of the call), then one validations row a
  * code with its outcome, on the customer the request was about when one is known by now.
@@ -37,10 +49,10 @@ export function validationAttemptStatements(db: D1Database, m: ValidationAttempt
       db
         .prepare(
           `INSERT INTO validations (id, tracking_id, customer_id, code, amount, created_at, result, reason)
-           SELECT a.value ->> 'id', ?2, ${SUBJECT_CUSTOMER_ID}, a.value ->> 'code', ?4, ?5, a.value ->> 'result', a.value ->> 'reason'
-           FROM json_each(?6) a`,
+           SELECT a.value ->> 'id', ?2, ${SUBJECT_CUSTOMER_ID}, a.value ->> 'code', ?5, ?6, a.value ->> 'result', a.value ->> 'reason'
+           FROM json_each(?7) a`,
         )
-        .bind(m.customer_ref, m.tracking_id, m.identity_hmac, m.amount, m.at, JSON.stringify(m.attempts)),
+        .bind(...attemptCustomer(m), m.amount, m.at, JSON.stringify(m.attempts)),
     );
   }
   return statements;

@@ -49,18 +49,27 @@ export interface TrackingProfileRow {
 }
 
 /**
- * The customer a validation is about: the one named in the request (id or source id), else the
- * one the tracking profile was linked to by a redemption, else one linked to another tracking
- * profile with the same identity hash (the same person on another device).
+ * The customer a validation is about: the one named in the request, by the kind it was named as
+ * (?1 a customer id matches ids only, ?4 a source id matches source ids only, so a source id that
+ * happens to equal another customer's id never finds that customer), else the one the tracking
+ * profile (?2) was linked to by a redemption, else one linked to another tracking profile with the
+ * same identity hash (?3: the same person on another device).
  */
 export const SUBJECT_CUSTOMER_ID = `coalesce(
-    (SELECT id FROM customers WHERE id = ?1 OR source_id = ?1 ORDER BY id = ?1 DESC LIMIT 1),
+    (SELECT id FROM customers WHERE id = ?1),
+    (SELECT id FROM customers WHERE source_id = ?4),
     (SELECT customer_id FROM tracking_profiles WHERE id = ?2),
     (SELECT customer_id FROM tracking_profiles WHERE identity_hmac = ?3 AND customer_id IS NOT NULL LIMIT 1))`;
 
+/** The customer a request names, by kind; at most one of the two is set by a checkout request. */
+export interface CustomerRef {
+  id: string | null;
+  sourceId: string | null;
+}
+
 export interface SubjectQuery {
   trackingId: string | null;
-  customerRef: string | null;
+  customerRef: CustomerRef;
   identityHmac: string | null;
   /** The codes of the request: their live state and definition version are read with the visitor. */
   codes: string[];
@@ -76,7 +85,7 @@ export interface SubjectQuery {
  * version. What a validate records goes through the queue (queue/messages.ts).
  */
 export async function readValidationSubject(db: D1Database, q: SubjectQuery): Promise<ValidationSubject> {
-  const subjectParams = [q.customerRef, q.trackingId, q.identityHmac] as const;
+  const subjectParams = [q.customerRef.id, q.trackingId, q.identityHmac, q.customerRef.sourceId] as const;
   const windows = redemptionWindowStarts(q.now);
   const profileStatement = db.prepare('SELECT * FROM tracking_profiles WHERE id = ?').bind(q.trackingId);
   const statements: D1PreparedStatement[] = [
@@ -97,10 +106,10 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
     // so the limits cost validate no round trip of their own.
     db
       .prepare(
-        `SELECT r.voucher_id, count(*) AS total, sum(r.created_at >= ?5) AS monthly, sum(r.created_at >= ?6) AS daily
+        `SELECT r.voucher_id, count(*) AS total, sum(r.created_at >= ?6) AS monthly, sum(r.created_at >= ?7) AS daily
          FROM redemptions r
          WHERE r.customer_id = ${SUBJECT_CUSTOMER_ID}
-           AND r.voucher_id IN (SELECT v.id FROM vouchers v WHERE v.code IN (SELECT value FROM json_each(?4)))
+           AND r.voucher_id IN (SELECT v.id FROM vouchers v WHERE v.code IN (SELECT value FROM json_each(?5)))
            AND r.object = 'redemption' AND r.result = 'SUCCESS' AND r.status = 'SUCCEEDED'
          GROUP BY r.voucher_id`,
       )

@@ -18,6 +18,8 @@ export interface ValidationAttemptMessage extends Envelope<'validation'> {
   tracking_id: string | null;
   /** customer.id or customer.source_id as the request named it (server key, or a believed claim). */
   customer_ref: string | null;
+  /** Which of the two customer_ref is; absent in messages queued before it was recorded. */
+  customer_ref_kind?: 'id' | 'source_id';
   identity_hmac: string | null;
   amount: number | null;
   attempts: { id: string; code: string; result: 'VALID' | 'INVALID'; reason: string | null }[];

@@ -4,35 +4,36 @@ import { parseQuery } from '../lib/qs';
 import { parseInput, readJsonBody } from '../lib/validation';
 import { clientIdentitySchema } from '../schemas/identity';
 import { clientValidateQuerySchema, stackableSchema } from '../schemas/checkout';
-import { requestSignature, SIGNATURE_HEADER, trustedClientContext, withoutCustomerIds } from '../services/identity';
-import { trackingCookie } from '../services/tracking';
+import { trustedClientContext, withoutCustomerIds, withTrackingIdShown } from '../services/identity';
+import { TRACKING_ID, trackingCookie } from '../services/tracking';
 import { validateStackable, validateVoucher } from '../services/validation';
 
 /**
- * A validate answer for a browser: never cached, and the tracking cookie where allowed, but only
- * for an id the request carried: a request without one (no consent yet) gets no cookie.
+ * A validate answer for a browser: never cached, naming only the tracking id the request carried
+ * (or, with none, the fresh one it was judged under, which nothing stores), and the tracking cookie
+ * where allowed, but only for a device id (`track_…`) the request carried: a request without one
+ * (no consent yet) gets no cookie, and a raw identity is never turned into one.
  */
-function respond(c: Context<AppBindings>, body: unknown, trackingId: string, carried: boolean) {
-  const cookie = carried ? trackingCookie(trackingId, c.req.raw) : null;
+function respond(c: Context<AppBindings>, body: object, trackingId: string, carried: string | undefined) {
+  const cookie = carried !== undefined && TRACKING_ID.test(carried) ? trackingCookie(carried, c.req.raw) : null;
   if (cookie) c.header('Set-Cookie', cookie);
   c.header('Cache-Control', 'no-store');
-  return c.json(body);
+  return c.json(withTrackingIdShown(withoutCustomerIds(body), carried ?? trackingId));
 }
 
 /**
  * GET /client/v1/validate in the query format of the official client SDK:
  * code, amount, item[i][...], customer[source_id], metadata[k], order[metadata][k], tracking_id,
- * plus identity_hash and identity_signature from the Vouchsafe browser SDK.
+ * plus identity_hash from the Vouchsafe browser SDK. Its signature comes in the header only.
  */
 export const clientValidateRoutes = new Hono<AppBindings>().get('/', async (c) => {
   const query = parseQuery(new URL(c.req.url).searchParams);
   const { item, order, ...rest } = parseInput(clientValidateQuerySchema, query);
-  const { identity_signature } = parseInput(clientIdentitySchema, query);
   // The SDK sends items as `item`, outside the order.
   const raw = { ...rest, order: item ? { ...order, items: [...(order?.items ?? []), ...item] } : order };
-  const context = await trustedClientContext(c.env, raw, requestSignature(identity_signature, c.req.header(SIGNATURE_HEADER)));
+  const context = await trustedClientContext(c.env, raw, { request: c.req.raw });
   const { body, trackingId } = await validateVoucher(c.env, rest.code, context, c.get('requestId'), { record: context.tracking_id !== undefined });
-  return respond(c, withoutCustomerIds(body), trackingId, context.tracking_id !== undefined);
+  return respond(c, body, trackingId, context.tracking_id);
 });
 
 /** POST /client/v1/validations: stackable validate with the client key. */
@@ -40,7 +41,7 @@ export const clientValidationsRoutes = new Hono<AppBindings>().post('/', async (
   const input = await readJsonBody(c);
   const { redeemables, ...raw } = parseInput(stackableSchema, input);
   const { identity_signature } = parseInput(clientIdentitySchema, input ?? {});
-  const context = await trustedClientContext(c.env, raw, requestSignature(identity_signature, c.req.header(SIGNATURE_HEADER)));
+  const context = await trustedClientContext(c.env, raw, { request: c.req.raw, bodySignature: identity_signature });
   const { body, trackingId } = await validateStackable(c.env, redeemables.map((r) => r.id), context, c.get('requestId'), { record: context.tracking_id !== undefined });
-  return respond(c, withoutCustomerIds(body), trackingId, context.tracking_id !== undefined);
+  return respond(c, body, trackingId, context.tracking_id);
 });

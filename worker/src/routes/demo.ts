@@ -37,6 +37,46 @@ function timelineEntry(entry: ActivityEntry) {
 
 const SESSION_COOKIE = 'vs_demo_session';
 
+/**
+ * What the worker (once per isolate) and scripts/start.js say when DEMO_PUBLIC_SIGNIN=on: the demo
+ * sign-in asks for no password and signs the identity with the real IDENTITY_SECRET.
+ */
+export const PUBLIC_SIGNIN_WARNING =
+  'DEMO_PUBLIC_SIGNIN=on: the demo sign-in is open on every host, so ANYONE CAN SIGN IN AS ANY CUSTOMER (no password) and get a valid identity signature. Never on a shop: unset DEMO_PUBLIC_SIGNIN (or DEMO).';
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+const isLoopback = (url: string): boolean => {
+  try {
+    return LOOPBACK.has(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+};
+
+let warned = false;
+
+/**
+ * The demo's sign-in signs any e-mail without a password, with the same IDENTITY_SECRET every
+ * client route trusts: on a real deployment left with DEMO=on it would switch identity
+ * verification off for everyone. So it answers only a loopback host (and a loopback Origin, when
+ * the browser sends one), unless the operator says DEMO_PUBLIC_SIGNIN=on, which the worker then
+ * repeats loudly in its log.
+ */
+const loopbackOnly: MiddlewareHandler<AppBindings> = async (c, next) => {
+  if (c.env.DEMO_PUBLIC_SIGNIN === 'on') {
+    if (!warned) {
+      warned = true;
+      console.warn(`[vouchsafe] ${PUBLIC_SIGNIN_WARNING}`);
+    }
+  } else {
+    const origin = c.req.header('origin');
+    if (!isLoopback(c.req.url) || (origin !== undefined && !isLoopback(origin))) {
+      throw apiError('forbidden', 'The demo sign-in answers 127.0.0.1, localhost and [::1] only: it signs anyone in without a password. DEMO_PUBLIC_SIGNIN=on opens it on other hosts (never on a shop).');
+    }
+  }
+  await next();
+};
+
 /** The demo's session key, apart from the identity signatures made with the same secret. */
 const sessionKey = (env: Env): string => {
   if (!env.IDENTITY_SECRET) throw apiError('not_found', 'The demo needs IDENTITY_SECRET (.dev.vars.example).');
@@ -81,8 +121,8 @@ export function demoRoutes(api: ApiFetch) {
     })
     // The page reads the client key from here, so editing .dev.vars needs no change to the page.
     .get('/api/config', (c) => c.json({ clientApplicationId: c.env.CLIENT_APP_ID, clientToken: c.env.CLIENT_TOKEN }))
-    .use('/api/session', sameOriginJson)
-    .use('/api/checkout', sameOriginJson)
+    .use('/api/session', loopbackOnly, sameOriginJson)
+    .use('/api/checkout', loopbackOnly, sameOriginJson)
     // Sign-in: what a shop's login does, plus the identity signature for Vouchsafe.setIdentity.
     .post('/api/session', async (c) => {
       const { email: address, name } = await parseJsonBody(c, signInSchema);
@@ -93,6 +133,7 @@ export function demoRoutes(api: ApiFetch) {
         sameSite: 'Strict',
         secure,
       });
+      // The signature of the e-mail's identity hash, for Vouchsafe.setIdentity (a day, as a shop would).
       return c.json({ email: address, name: name ?? null, signature: await signIdentity(c.env.IDENTITY_SECRET as string, address) });
     })
     .delete('/api/session', (c) => {

@@ -4,7 +4,6 @@ import { parseInput, parseJsonBody, readJsonBody } from '../lib/validation';
 import { clientIdentitySchema } from '../schemas/identity';
 import { eventCreateSchema } from '../schemas/events';
 import { DailyEventCapReached, trackClientEvent, trackEvent } from '../services/events';
-import { requestSignature, SIGNATURE_HEADER } from '../services/identity';
 
 /** POST /v1/events (server key). */
 export const eventRoutes = new Hono<AppBindings>().post('/', async (c) =>
@@ -16,9 +15,8 @@ export const clientEventRoutes = new Hono<AppBindings>().post('/', async (c) => 
   const body = await readJsonBody(c);
   const input = parseInput(eventCreateSchema, body);
   const { identity_hash, identity_signature } = parseInput(clientIdentitySchema, body ?? {});
-  const signature = requestSignature(identity_signature, c.req.header(SIGNATURE_HEADER));
   try {
-    return c.json(await trackClientEvent(c.env, input, { identityHash: identity_hash, signature }));
+    return c.json(await trackClientEvent(c.env, input, { identityHash: identity_hash, proof: { request: c.req.raw, bodySignature: identity_signature } }));
   } catch (error) {
     if (error instanceof DailyEventCapReached) c.header('Retry-After', String(error.retryAfterSeconds));
     throw error;

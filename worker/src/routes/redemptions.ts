@@ -14,7 +14,7 @@ import {
 } from '../schemas/checkout';
 import { clientIdentitySchema } from '../schemas/identity';
 import { cleanCode } from '../schemas/vouchers';
-import { requestSignature, SIGNATURE_HEADER, trustedClientContext } from '../services/identity';
+import { trustedClientContext, withTrackingIdShown } from '../services/identity';
 import { redeem, type RedeemRequest } from '../services/redeem';
 import { getRedemption, listRedemptions, listVoucherRedemptions } from '../services/redemption-queries';
 import { rollbackRedemption, rollbackStackedRedemption } from '../services/rollback';
@@ -33,20 +33,17 @@ function listQuery(c: Context<AppBindings>) {
 async function redeemStackable(c: Context<AppBindings>, caller: RedeemRequest['caller']) {
   const input = await readJsonBody(c);
   const { redeemables, ...raw } = parseInput(stackableSchema, input);
-  // The client key is public: only a signed identity counts, and no customer field is believed.
-  const context =
-    caller === 'client'
-      ? await trustedClientContext(c.env, raw, requestSignature(parseInput(clientIdentitySchema, input ?? {}).identity_signature, c.req.header(SIGNATURE_HEADER)))
-      : raw;
-  return redeem(c.env, {
-    route: 'stackable',
-    caller,
-    codes: redeemables.map((r) => r.id),
-    context,
-    trackingIdParam: c.req.query('tracking_id'),
-    idempotencyKey: c.req.header('idempotency-key'),
-    channelId: caller === 'client' ? c.env.CLIENT_APP_ID : c.env.APP_ID,
-  });
+  const common = { route: 'stackable', caller, codes: redeemables.map((r) => r.id), idempotencyKey: c.req.header('idempotency-key') } as const;
+  if (caller === 'server') {
+    return redeem(c.env, { ...common, context: raw, trackingIdParam: c.req.query('tracking_id'), channelId: c.env.APP_ID });
+  }
+  // The client key is public: the URL's tracking_id is a claim like the body's (the body's wins),
+  // judged by the same rule; only a signed identity counts, and no customer field is believed. The
+  // answer names only the tracking id the request carried.
+  const claimed = { ...raw, tracking_id: raw.tracking_id ?? c.req.query('tracking_id') };
+  const context = await trustedClientContext(c.env, claimed, { request: c.req.raw, bodySignature: parseInput(clientIdentitySchema, input ?? {}).identity_signature });
+  const answer = await redeem(c.env, { ...common, context, channelId: c.env.CLIENT_APP_ID });
+  return withTrackingIdShown(answer, context.tracking_id ?? null);
 }
 
 async function rollbackRequest(c: Context<AppBindings>) {

@@ -1,11 +1,14 @@
 import { z } from 'zod';
 
-/** HMAC-SHA256 in hex (shared/identity.ts signIdentityHash). */
-export const identitySignatureSchema = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (HMAC-SHA256)');
+/** `<expiry>.<hex HMAC-SHA256>` (shared/identity.ts signClaim), or a few of them comma-separated. */
+export const identitySignatureSchema = z
+  .string()
+  .max(400)
+  .regex(/^\s*\d{1,12}\.[0-9a-fA-F]{64}\s*(,\s*\d{1,12}\.[0-9a-fA-F]{64}\s*)*$/, 'must be <expiry>.<64 hex characters> (README "Identity verification"), or several comma-separated');
 
 /**
  * What a client request may carry besides its route's own schema: the signature of its identity
- * (query, body or X-Vouchsafe-Identity-Signature), and on events the SDK's identity hash.
+ * (a JSON body's field or the X-Vouchsafe-Identity-Signature header; never a URL), and on events the SDK's identity hash.
  */
 export const clientIdentitySchema = z.object({
   identity_signature: identitySignatureSchema.optional(),

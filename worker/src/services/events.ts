@@ -9,7 +9,7 @@ import type { CustomerWrite } from '../schemas/customers';
 import type { EventCreate } from '../schemas/events';
 import { type CustomerEventMessage, enqueue, type ProfileEventMessage, type QueuedEvent } from '../queue/messages';
 import { findTrackingProfile, touchTrackingProfile } from '../db/tracking';
-import { identityVerifier } from './identity';
+import { type ClientProof, trustedClientContext } from './identity';
 import * as membership from './membership';
 import { identityHmac, TRACKING_ID } from './tracking';
 
@@ -142,7 +142,8 @@ const DAY_MS = 86_400_000;
 
 export interface ClientEventClaims {
   identityHash?: string;
-  signature?: string;
+  /** Where the request's identity signatures are (services/identity.ts judges them). */
+  proof: ClientProof;
 }
 
 /**
@@ -165,11 +166,18 @@ export async function trackClientEvent(env: Env, input: EventCreate, claims: Cli
   const source_id = input.customer.source_id ?? undefined;
   const answer = clientEventResponse(input.event, { id, source_id });
   const event = { ...queuedEvent(input), metadata };
-  const verifier = identityVerifier(env, claims.signature);
+  // The visitor's own `track_…` id is its device, not a claim; every other name is judged by the
+  // one rule of all client routes (trustedClientContext).
+  const ownProfile = id === undefined && source_id !== undefined && TRACKING_ID.test(source_id);
+  const trusted = await trustedClientContext(
+    env,
+    ownProfile ? { tracking_id: source_id, identity_hash: claims.identityHash } : { customer: { id, source_id }, identity_hash: claims.identityHash },
+    claims.proof,
+  );
 
-  if (id === undefined && source_id && TRACKING_ID.test(source_id)) {
-    const hash = claims.identityHash;
-    const hmac = hash && (await verifier.trustsHash(hash)) ? await identityHmac(env.TRACKING_SECRET, hash) : null;
+  if (ownProfile) {
+    const hash = trusted.identity_hash;
+    const hmac = hash ? await identityHmac(env.TRACKING_SECRET, hash) : null;
     const dayStart = now - (now % DAY_MS);
     const max = Number(env.CLIENT_EVENTS_PER_DAY) || DEFAULT_EVENTS_PER_DAY;
     // The cap is exact where the event is written (the consumer counts again in its statement), so
@@ -184,12 +192,15 @@ export async function trackClientEvent(env: Env, input: EventCreate, claims: Cli
     return answer;
   }
 
-  const claim = id ?? source_id;
-  if (claim === undefined) throw missingCustomer();
-  if (!(await verifier.trustsIdentity(claim))) return answer;
+  if (id === undefined && source_id === undefined) throw missingCustomer();
+  // A named customer counts as the kind it was named and signed as: the id when one is given (as
+  // for every customer reference), else the source id.
+  const believedId = id !== undefined ? trusted.customer?.id : undefined;
+  const believedSource = id === undefined ? trusted.customer?.source_id : undefined;
+  if (believedId === undefined && believedSource === undefined) return answer;
   // Believed: recorded for that customer (a missing id records nothing; a missing source id is
   // created), no field ever rewritten. Nothing is read: the answer is the same either way.
-  const customer = id !== undefined ? { id } : { source_id: source_id as string, new_id: randomId('cust_') };
+  const customer = believedId !== undefined ? { id: believedId } : { source_id: believedSource as string, new_id: randomId('cust_') };
   await enqueue(env.WRITES, { kind: 'customer_event', id: event.id, at: now, customer, event });
   return answer;
 }

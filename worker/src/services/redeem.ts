@@ -14,7 +14,7 @@ import { redemptionWindowStarts } from '../../../shared/rules';
 import { redemptionCountsOf } from '../db/tracking';
 import { combine, type Pricing, totalDiscount, unpriced } from '../../../shared/discount';
 import { judge, type Judgement, orderFigures, orderOf, quantityExceeded, type Refusal, ruleRefusal } from './validation';
-import { ambiguousTrackingId, definitionsOf, readVisitor } from './visitor';
+import { ambiguousTrackingId, definitionsOf, isClaimedCustomer, readVisitor } from './visitor';
 import { type Audience, type OrderRedemptionsEntry, orderSummary, redemptionView, stackedRedemptionView } from '../views/redemption';
 import { d1Refusal } from '../db/errors';
 
@@ -73,7 +73,7 @@ function customerPlan(db: D1Database, request: RedeemRequest, visitor: Visitor, 
   const customer = request.context.customer;
   const { subject, trackingId } = visitor;
   const named = customer?.id ?? customer?.source_id;
-  const found = subject.customer && named !== undefined && (subject.customer.id === named || subject.customer.source_id === named) ? subject.customer : null;
+  const found = isClaimedCustomer(subject.customer, request.context) ? subject.customer : null;
   const linked = subject.profile?.customer_id ?? null;
 
   if (request.caller === 'client') {
@@ -388,7 +388,8 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
     }
     if (reason === 'ambiguous_tracking_id' && visitor.trackingId) {
       // A concurrent redemption linked the profile to someone else after our read.
-      throw ambiguousTrackingId(visitor.trackingId, context.customer?.source_id ?? context.customer?.id ?? 'this customer');
+      // Named as the caller sent it: a raw identity's derived `track_…` id is never shown.
+      throw ambiguousTrackingId(context.tracking_id ?? request.trackingIdParam ?? visitor.trackingId, context.customer?.source_id ?? context.customer?.id ?? 'this customer');
     }
     if (reason === 'duplicate_idempotency_key' && idempotencyKey) {
       const first = await redemptionsDb.findRedemptionGroup(env.DB, { idempotencyKey });

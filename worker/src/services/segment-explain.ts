@@ -39,7 +39,8 @@ export async function explainSegment(
   const trackingId = 'tracking_id' in subject ? (await resolveTrackingId(env.TRACKING_SECRET, subject.tracking_id)).id : null;
   const [row, visitor] = await Promise.all([
     segmentsDb.findSegment(env.DB, segmentId),
-    readValidationSubject(env.DB, { now, trackingId, customerRef, identityHmac: null, codes: [] }),
+    // The server key names a customer by id or source id, as /v1/customers/{id} does.
+    readValidationSubject(env.DB, { now, trackingId, customerRef: { id: customerRef, sourceId: customerRef }, identityHmac: null, codes: [] }),
   ]);
   if (!row) throw notFound('segment', segmentId);
 

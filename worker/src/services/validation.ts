@@ -394,6 +394,7 @@ async function readVisit(env: Env, codes: string[], context: ValidationContext, 
       at: now,
       tracking_id: tracking.id,
       customer_ref: claimedCustomer(context) ?? null,
+      customer_ref_kind: context.customer?.id !== undefined ? 'id' : 'source_id',
       identity_hmac: subject.identityHmac,
       amount: orderFigures(context.order, context.amount).amount,
       attempts: judged.map(({ code, judgement }) => ({

@@ -1,5 +1,6 @@
 import { type CustomerSelector, updateCustomer, upsertCustomerBySourceId } from '../db/customers';
-import { readValidationSubject, type ValidationSubject } from '../db/tracking';
+import { type CustomerRef, readValidationSubject, type ValidationSubject } from '../db/tracking';
+import type { CustomerRow } from '../db/customers';
 import type { Env } from '../env';
 import { ApiError, ERRORS } from '../errors';
 import { randomId } from '../lib/ids';
@@ -11,6 +12,21 @@ import { identityHmac } from './tracking';
 /** The customer a request names: `customer.id` wins over `customer.source_id`. */
 export const claimedCustomer = (context: ValidationContext): string | undefined =>
   context.customer?.id ?? context.customer?.source_id ?? undefined;
+
+/**
+ * The customer a request names, by the kind it named: an id is looked up as an id only, a source
+ * id as a source id only (a source id equal to some customer's id is not that customer).
+ */
+export const claimedCustomerRef = (context: ValidationContext): CustomerRef => {
+  const id = context.customer?.id;
+  return { id: id ?? null, sourceId: id === undefined ? (context.customer?.source_id ?? null) : null };
+};
+
+/** Whether `row` is the customer the request names, by the kind it named. */
+export const isClaimedCustomer = (row: Pick<CustomerRow, 'id' | 'source_id'> | null, context: ValidationContext): boolean => {
+  const ref = claimedCustomerRef(context);
+  return !!row && (ref.id !== null ? row.id === ref.id : ref.sourceId !== null && row.source_id === ref.sourceId);
+};
 
 // The message names the two identifiers the caller itself used (Voucherify's own example pairs two
 // tracking ids), never the customer the profile is linked to: the client key is public.
@@ -27,11 +43,13 @@ export const ambiguousTrackingId = (trackingId: string, claimed: string) =>
  * A tracking profile belongs to the customer a redemption linked it to; a request that names
  * another customer with it cannot say who the visitor is.
  */
-export function assertOneCustomer(subject: ValidationSubject, claimed: string | undefined): void {
+export function assertOneCustomer(subject: ValidationSubject, context: ValidationContext): void {
   const linked = subject.profile?.customer_id;
+  const claimed = claimedCustomer(context);
   if (!linked || !claimed || !subject.profile) return;
-  const found = subject.customer && (subject.customer.id === claimed || subject.customer.source_id === claimed) ? subject.customer : null;
-  if (found?.id !== linked) throw ambiguousTrackingId(subject.profile.id, claimed);
+  const found = isClaimedCustomer(subject.customer, context) ? subject.customer : null;
+  // The tracking id as the caller sent it: a raw identity's derived `track_…` id is never shown.
+  if (found?.id !== linked) throw ambiguousTrackingId(context.tracking_id ?? subject.profile.id, claimed);
 }
 
 /**
@@ -49,17 +67,16 @@ export async function readVisitor(
   now: number,
   writes?: D1PreparedStatement[],
 ): Promise<ValidationSubject & { identityHmac: string | null }> {
-  const claimed = claimedCustomer(context);
   const hmac = await identityHmac(env.TRACKING_SECRET, context.identity_hash);
   const subject = await readValidationSubject(env.DB, {
     ...(writes ? { writes } : {}),
     now,
     trackingId,
-    customerRef: claimed ?? null,
+    customerRef: claimedCustomerRef(context),
     identityHmac: hmac,
     codes,
   });
-  assertOneCustomer(subject, claimed);
+  assertOneCustomer(subject, context);
   // The HMAC the read used, for the caller's record of the visit (computed once a request).
   return { ...subject, identityHmac: hmac };
 }

@@ -273,6 +273,39 @@ export async function deleteCustomerPermanently(db: D1Database, id: string, iden
 }
 
 /**
+ * The guard of the metadata size limit (migration 0023): placed in a batch after the writes of
+ * these customers, it rolls the whole batch back (D1 refusal 'customer_metadata_too_large') when
+ * any of them then stores more than `maxBytes` bytes of metadata, and writes nothing otherwise.
+ */
+export function metadataSizeCheck(db: D1Database, customers: { ids?: string[]; sourceIds?: string[] }, maxBytes: number): D1PreparedStatement {
+  return db
+    .prepare('INSERT INTO customer_metadata_checks (ids, source_ids, max_bytes) VALUES (?, ?, ?)')
+    .bind(JSON.stringify(customers.ids ?? []), JSON.stringify(customers.sourceIds ?? []), maxBytes);
+}
+
+/**
+ * Of these source ids, the customers whose metadata with `patch` merged in (RFC 7396) would be
+ * more than `maxBytes` bytes as JSON, with that size: the failed rows of a bulk metadata merge.
+ */
+export async function metadataMergesOverLimit(
+  db: D1Database,
+  sourceIds: string[],
+  patch: Record<string, unknown>,
+  maxBytes: number,
+): Promise<{ source_id: string; bytes: number }[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT source_id, bytes FROM (
+         SELECT source_id, length(CAST(json_patch(metadata, ?1) AS BLOB)) AS bytes FROM customers
+         WHERE source_id IN (SELECT value FROM json_each(?2)))
+       WHERE bytes > ?3`,
+    )
+    .bind(JSON.stringify(patch), JSON.stringify(sourceIds), maxBytes)
+    .all<{ source_id: string; bytes: number }>();
+  return results;
+}
+
+/**
  * Merges `patch` into the metadata of the customers with these source ids (RFC 7396 merge patch:
  * a null value removes the key). Returns the customers it changed.
  */

@@ -74,6 +74,8 @@ describe('erasure and the webhook outbox', () => {
   it('a permanent deletion leaves no outbox event naming the person and no delivery still owed; customer.deleted keeps only the id', async () => {
     const hook = await api('POST', '/v1/webhooks', { url: REFUSED, events: [...WEBHOOK_EVENT_TYPES] });
     const source = 'erase-eve';
+    // She enters an auto-update segment as she is created: customer.segment.entered carries her too.
+    await api('POST', '/v1/segments', { name: 'secret colour', type: 'auto-update', filter: { 'metadata.favourite': { conditions: { $is: ['secret-colour'] } } } });
     const eve = await api('POST', '/v1/customers', { source_id: source, ...PERSON });
     await api('PUT', `/v1/customers/${eve.id}`, { description: 'likes gardening' });
     await api('POST', '/v1/vouchers/ERASE-10', { discount: { type: 'AMOUNT', amount_off: 100 } });
@@ -90,13 +92,13 @@ describe('erasure and the webhook outbox', () => {
     // One more event not dispatched yet.
     await api('PUT', `/v1/customers/${eve.id}`, { description: 'likes gardening and tennis' });
     expect((await rowsNaming(eve.id, source)).map((r) => r.type).sort()).toEqual(
-      ['customer.created', 'customer.updated', 'customer.updated', 'redemption.succeeded'].sort(),
+      ['customer.created', 'customer.segment.entered', 'customer.updated', 'customer.updated', 'redemption.succeeded'].sort(),
     );
     const owed = await db
       .prepare(`SELECT count(*) AS n FROM webhook_deliveries WHERE status IN ('pending', 'failed') AND event_id IN (SELECT id FROM webhook_outbox WHERE object_id = ?1 OR snapshot LIKE '%' || ?1 || '%')`)
       .bind(eve.id)
       .first<number>('n');
-    expect(owed).toBe(3);
+    expect(owed).toBe(4);
 
     const report = await api('POST', `/v1/customers/${eve.id}/permanent-deletion`);
     expect(report.data_json.customer).toBe(1);
@@ -116,7 +118,7 @@ describe('erasure and the webhook outbox', () => {
       .prepare(`SELECT status, last_error, next_attempt_at FROM webhook_deliveries WHERE endpoint_id = ? AND event_id NOT IN (SELECT id FROM webhook_outbox)`)
       .bind(hook.id)
       .all<{ status: string; last_error: string; next_attempt_at: number | null }>();
-    expect(results.length).toBe(3); // customer.created, customer.updated, redemption.succeeded
+    expect(results.length).toBe(4); // customer.created, customer.segment.entered, customer.updated, redemption.succeeded
     for (const d of results) expect(d).toEqual({ status: 'dead', last_error: ERASED_DELIVERY_ERROR, next_attempt_at: null });
 
     // The other customer's event is untouched, and still owed.
@@ -167,5 +169,15 @@ describe('erasure and the webhook outbox', () => {
     expect(await db.prepare("SELECT count(*) AS n FROM webhook_outbox WHERE type = 'customer.deleted'").first<number>('n')).toBeGreaterThan(0);
     expect(on).toEqual(off);
     expect(on).toMatchObject({ customer: 1, redemptions: 1 });
+  });
+
+  it('stays cheap: the triggers ask one primary-key probe, and the erasure finds the events and their deliveries through indexes', async () => {
+    const plan = async (sql: string, ...params: unknown[]) =>
+      (await db.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...params).all<{ detail: string }>()).results.map((r) => r.detail).join(' | ');
+    expect(await plan("SELECT 1 FROM webhook_subscriptions WHERE type = 'customer.updated'")).toMatch(/SEARCH webhook_subscriptions USING PRIMARY KEY \(type=\?\)/);
+    expect(await plan('SELECT id FROM webhook_outbox WHERE customer_id = ?', 'cust_x')).toMatch(/SEARCH webhook_outbox USING (COVERING )?INDEX webhook_outbox_customer/);
+    expect(
+      await plan(`SELECT 1 FROM webhook_deliveries WHERE event_id IN (SELECT id FROM webhook_outbox WHERE customer_id = ?) AND status IN ('pending', 'failed')`, 'cust_x'),
+    ).toMatch(/SEARCH webhook_deliveries USING INDEX webhook_deliveries_event/);
   });
 });

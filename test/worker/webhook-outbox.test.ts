@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WRITABLE_FIELDS } from '../../shared/customer-fields';
+import { WEBHOOK_EVENT_TYPES } from '../../shared/webhook-events';
 import { api, call, CLIENT_HEADERS, json, SERVER_HEADERS, settled } from './helpers';
 
 // Migration 0022: the triggers that fill the webhook outbox (migration 0020). What is checked here is
@@ -38,12 +39,16 @@ const ok = async (res: Response | Promise<Response>, status = 200): Promise<Json
   return body;
 };
 
-/** An endpoint row as the endpoints API will store it (another branch): the triggers only ask whether one is enabled. */
+/**
+ * An endpoint row as the endpoints API stores it, subscribed to every type but async_action.done
+ * (webhooks.test.ts covers that one): each trigger records its type only while an enabled endpoint
+ * subscribes to it (what is recorded without a subscription: webhook-erasure.test.ts).
+ */
 async function endpoint(id: string, enabled: boolean): Promise<void> {
   await db
-    .prepare(`INSERT INTO webhook_endpoints (id, url, events, secret, enabled, created_at) VALUES (?, 'https://hooks.example/in', '["customer.created"]', 'whsec_dGVzdA==', ?, ?)
+    .prepare(`INSERT INTO webhook_endpoints (id, url, events, secret, enabled, created_at) VALUES (?, 'https://hooks.example/in', ?, 'whsec_dGVzdA==', ?, ?)
               ON CONFLICT (id) DO UPDATE SET enabled = excluded.enabled`)
-    .bind(id, enabled ? 1 : 0, Date.now())
+    .bind(id, JSON.stringify(WEBHOOK_EVENT_TYPES.filter((t) => t !== 'async_action.done')), enabled ? 1 : 0, Date.now())
     .run();
 }
 

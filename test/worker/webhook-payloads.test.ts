@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { WEBHOOK_EVENT_TYPES } from '../../shared/webhook-events';
 import type { OutboxRow } from '../../worker/src/db/webhook-outbox';
 import { webhookPayload } from '../../worker/src/services/webhook-payloads';
 import { api, json } from './helpers';
@@ -195,10 +196,11 @@ const ok = async (res: Response | Promise<Response>, status = 200): Promise<Json
   return body;
 };
 
+// Subscribed to every type: the triggers record a type only while an enabled endpoint subscribes to it.
 beforeAll(async () => {
   await db
-    .prepare(`INSERT INTO webhook_endpoints (id, url, events, secret, enabled, created_at) VALUES ('wh_p', 'https://hooks.example/in', '[]', 'whsec_dGVzdA==', 1, ?)`)
-    .bind(Date.now())
+    .prepare(`INSERT INTO webhook_endpoints (id, url, events, secret, enabled, created_at) VALUES ('wh_p', 'https://hooks.example/in', ?, 'whsec_dGVzdA==', 1, ?)`)
+    .bind(JSON.stringify(WEBHOOK_EVENT_TYPES), Date.now())
     .run();
 });
 

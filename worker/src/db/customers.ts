@@ -210,26 +210,99 @@ const PERSONAL_DATA: { table: string; column: string; report: string }[] = [
  */
 const PERSON_TRACKING_PROFILES = `SELECT id FROM tracking_profiles WHERE customer_id = ?1 OR identity_hmac IN (SELECT value FROM json_each(?2))`;
 
-/** Removes every row about the customer in one batch (all or nothing); returns counts per kind. */
+/**
+ * The webhook events that hold the customer (migration 0023: webhook_outbox.customer_id names the
+ * customer of customer.*, customer.segment.* and redemption.* events).
+ */
+const PERSON_EVENTS = `SELECT id FROM webhook_outbox WHERE customer_id = ?1`;
+
+/** Why a delivery of an erased person's event was never made (the delivery log shows it). */
+export const ERASED_DELIVERY_ERROR = 'Cancelled: the customer was permanently deleted before this event was delivered.';
+
+/**
+ * Removes every row about the customer in one batch (all or nothing); returns counts per kind.
+ *
+ * Counted by a `count(*)` just before each DELETE, in the same batch, not by D1's meta.changes:
+ * that also counts the rows triggers write (the customer.deleted outbox row), so a project with
+ * webhooks would report two customers deleted for one.
+ *
+ * The webhook outbox: the events naming the person go, and their deliveries not yet made are
+ * cancelled (status dead), so no retry sends the person's data after the erasure; deliveries made
+ * already are the receivers' copy. The one event kept is the customer.deleted this deletion fires
+ * (when an endpoint subscribes to it), emptied to the customer's id: receivers learn which
+ * customer to erase on their side, and nothing else about them.
+ */
 export async function deleteCustomerPermanently(db: D1Database, id: string, identityHmacs: string[]): Promise<Record<string, number>> {
   const hmacs = JSON.stringify(identityHmacs);
+  const rowsOf = (table: string, where: string, ...params: unknown[]) => ({
+    count: db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${where}`).bind(...params),
+    remove: db.prepare(`DELETE FROM ${table} WHERE ${where}`).bind(...params),
+  });
   // The anonymous history of the person's other tracking profiles goes first, while the profiles
   // that name it still exist.
-  const anonymous = [
-    { report: 'events', statement: db.prepare(`DELETE FROM events WHERE profile_id IN (${PERSON_TRACKING_PROFILES})`).bind(id, hmacs) },
-    { report: 'validations', statement: db.prepare(`DELETE FROM validations WHERE tracking_id IN (${PERSON_TRACKING_PROFILES})`).bind(id, hmacs) },
-    { report: 'tracking_profiles', statement: db.prepare(`DELETE FROM tracking_profiles WHERE id IN (${PERSON_TRACKING_PROFILES})`).bind(id, hmacs) },
+  const steps: { report: string; count: D1PreparedStatement; remove: D1PreparedStatement }[] = [
+    { report: 'events', ...rowsOf('events', `profile_id IN (${PERSON_TRACKING_PROFILES})`, id, hmacs) },
+    { report: 'validations', ...rowsOf('validations', `tracking_id IN (${PERSON_TRACKING_PROFILES})`, id, hmacs) },
+    { report: 'tracking_profiles', ...rowsOf('tracking_profiles', `id IN (${PERSON_TRACKING_PROFILES})`, id, hmacs) },
+    ...PERSONAL_DATA.map(({ table, column, report }) => ({ report, ...rowsOf(table, `${column} = ?`, id) })),
   ];
-  const steps = [
-    ...anonymous,
-    ...PERSONAL_DATA.map(({ table, column, report }) => ({ report, statement: db.prepare(`DELETE FROM ${table} WHERE ${column} = ?`).bind(id) })),
+  // The outbox first, so that what the deletes below fire (customer.deleted) is not taken with it.
+  const outbox = [
+    db
+      .prepare(
+        `UPDATE webhook_deliveries SET status = 'dead', last_error = ?2, next_attempt_at = NULL
+         WHERE event_id IN (${PERSON_EVENTS}) AND status IN ('pending', 'failed')`,
+      )
+      .bind(id, ERASED_DELIVERY_ERROR),
+    db.prepare('DELETE FROM webhook_outbox WHERE customer_id = ?1').bind(id),
   ];
-  const results = await db.batch(steps.map((s) => s.statement));
+  // Last: the customer.deleted event just fired keeps only the customer's id and creation time
+  // (an empty customer row: no field, zero counters).
+  const redact = db
+    .prepare(
+      `UPDATE webhook_outbox SET snapshot = json_object('customer', json_set(json(?2), '$.created_at', snapshot -> '$.customer.created_at'))
+       WHERE customer_id = ?1 AND type = 'customer.deleted'`,
+    )
+    .bind(id, JSON.stringify(emptyCustomerRow(id, 0)));
+  const results = await db.batch<Record<string, unknown>>([...outbox, ...steps.flatMap((s) => [s.count, s.remove]), redact]);
   const counts: Record<string, number> = {};
   steps.forEach(({ report }, i) => {
-    counts[report] = (counts[report] ?? 0) + (results[i]?.meta.changes ?? 0);
+    counts[report] = (counts[report] ?? 0) + Number(results[outbox.length + 2 * i]?.results[0]?.n ?? 0);
   });
   return counts;
+}
+
+/**
+ * The guard of the metadata size limit (migration 0023): placed in a batch after the writes of
+ * these customers, it rolls the whole batch back (D1 refusal 'customer_metadata_too_large') when
+ * any of them then stores more than `maxBytes` bytes of metadata, and writes nothing otherwise.
+ */
+export function metadataSizeCheck(db: D1Database, customers: { ids?: string[]; sourceIds?: string[] }, maxBytes: number): D1PreparedStatement {
+  return db
+    .prepare('INSERT INTO customer_metadata_checks (ids, source_ids, max_bytes) VALUES (?, ?, ?)')
+    .bind(JSON.stringify(customers.ids ?? []), JSON.stringify(customers.sourceIds ?? []), maxBytes);
+}
+
+/**
+ * Of these source ids, the customers whose metadata with `patch` merged in (RFC 7396) would be
+ * more than `maxBytes` bytes as JSON, with that size: the failed rows of a bulk metadata merge.
+ */
+export async function metadataMergesOverLimit(
+  db: D1Database,
+  sourceIds: string[],
+  patch: Record<string, unknown>,
+  maxBytes: number,
+): Promise<{ source_id: string; bytes: number }[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT source_id, bytes FROM (
+         SELECT source_id, length(CAST(json_patch(metadata, ?1) AS BLOB)) AS bytes FROM customers
+         WHERE source_id IN (SELECT value FROM json_each(?2)))
+       WHERE bytes > ?3`,
+    )
+    .bind(JSON.stringify(patch), JSON.stringify(sourceIds), maxBytes)
+    .all<{ source_id: string; bytes: number }>();
+  return results;
 }
 
 /**

@@ -21,6 +21,8 @@ export type D1Refusal =
   | 'duplicate_assignment'
   /** UNIQUE campaigns.name (migration 0017). */
   | 'duplicate_campaign_name'
+  /** Guard customer_metadata_check: a customer's stored metadata past the size limit after a write (migration 0023). */
+  | 'customer_metadata_too_large'
   | 'missing_reference';
 
 const PATTERNS: [D1Refusal, string][] = [
@@ -36,6 +38,7 @@ const PATTERNS: [D1Refusal, string][] = [
   ['duplicate_assignment', 'UNIQUE constraint failed: validation_rule_assignments'],
   ['duplicate_assignment', 'UNIQUE constraint failed: campaign_rule_assignments'],
   ['duplicate_campaign_name', 'UNIQUE constraint failed: campaigns.name'],
+  ['customer_metadata_too_large', 'customer_metadata_too_large'],
   ['missing_reference', 'FOREIGN KEY constraint failed'],
 ];
 

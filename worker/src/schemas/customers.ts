@@ -12,7 +12,12 @@ import { intParam, isoDateParam } from './common';
 // customer object read from the API can be sent back as it is (the official SDK's update() does so).
 
 const MAX_TEXT = 255;
-const MAX_METADATA_BYTES = 32 * 1024;
+/**
+ * The size limit of a metadata object as JSON (UTF-8 bytes): of each request's metadata, and of a
+ * customer's stored metadata after any merge (Segment identify/group, the metadata bulk update, a
+ * CSV import's metadata cells), which the writes check in SQL (db/customers.ts metadataSizeCheck).
+ */
+export const MAX_METADATA_BYTES = 32 * 1024;
 
 const isCalendarDate = (value: string): boolean => {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);

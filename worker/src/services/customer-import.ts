@@ -2,6 +2,7 @@ import { isPrototypeKey, PROTOTYPE_KEY_RULE } from '../../../shared/prototype-ke
 import type { AsyncAction, ImportCsvResult } from '../../../shared/types';
 import * as asyncActions from '../db/async-actions';
 import * as importDb from '../db/customer-import';
+import { metadataSizeCheck } from '../db/customers';
 import { ADDRESS_FIELDS, TOP_LEVEL_WRITABLE_FIELDS, WRITABLE_FIELDS, type WritablePath } from '../../../shared/customer-fields';
 import { d1Refusal } from '../db/errors';
 import { ApiError, invalidPayload } from '../errors';
@@ -10,6 +11,7 @@ import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
 import { parseInput } from '../lib/validation';
 import { BatchSender, type ImportChunkMessage, type ImportChunkRow, type ImportRowKind, MAX_MESSAGE_BYTES, utf8Bytes, type WriteQueue } from '../queue/messages';
+import { MAX_METADATA_BYTES } from '../schemas/customers';
 import { customerImportRowSchema, MAX_IMPORT_ROWS } from '../schemas/imports';
 import { operationStatus } from './async-actions';
 import * as membership from './membership';
@@ -402,6 +404,14 @@ function rowWrites(db: D1Database, partId: string, rows: ImportRow[], active: me
     );
   }
   if (newRows.length > 0) statements.push(importDb.insertNew(db, newRows.map((r) => r.record), now), importDb.countInserted(db, partId));
+  // Metadata cells merge into what is stored: the size guard rolls the part back when a customer
+  // would then store more than the limit (the part is split until that row is alone, and failed).
+  const withMetadata = rows.filter((r) => r.record.metadata !== undefined);
+  if (withMetadata.length > 0) {
+    const byId = withMetadata.filter((r) => r.kind !== 'source_id').map((r) => r.record.id as string);
+    const bySourceId = withMetadata.filter((r) => r.kind === 'source_id').map((r) => r.record.source_id as string);
+    statements.push(metadataSizeCheck(db, { ids: byId, sourceIds: bySourceId }, MAX_METADATA_BYTES));
+  }
 
   const ids = [...idRows, ...newRows].map((r) => r.record.id as string);
   if (ids.length > 0) statements.push(...membership.refreshMemberships(db, active, { ids }, now));
@@ -474,10 +484,14 @@ class ChunkWriter {
     if (!splitBefore) {
       const now = Date.now();
       const outcome = await this.run([importDb.openChunkPart(db, partId, message.action_id, [], now), ...rowWrites(db, partId, rows, this.active, now), ...close()]);
-      if (outcome !== 'duplicate_source_id') return;
+      if (outcome === 'written') return;
       if (rows.length === 1) {
         const [row] = rows as [ImportRow];
-        const failure = { row: row.row, source_id: row.record.source_id ?? null, reason: `source_id ${row.record.source_id} already belongs to another customer` };
+        const reason =
+          outcome === 'duplicate_source_id'
+            ? `source_id ${row.record.source_id} already belongs to another customer`
+            : `the customer's metadata would be more than ${MAX_METADATA_BYTES} bytes as JSON once this row's metadata is merged into it`;
+        const failure = { row: row.row, source_id: row.record.source_id ?? null, reason };
         await this.run([importDb.openChunkPart(db, partId, message.action_id, [failure], Date.now()), ...close()]);
         return;
       }
@@ -488,8 +502,8 @@ class ChunkWriter {
     if (path === '') await this.run([importDb.openChunkPart(db, partId, message.action_id, [], Date.now()), ...importDb.completeChunk(db, message.action_id)]);
   }
 
-  /** One batch; a part written meanwhile (another delivery) is done; a taken source_id is reported. */
-  private async run(statements: D1PreparedStatement[]): Promise<'written' | 'duplicate_source_id'> {
+  /** One batch; a part written meanwhile (another delivery) is done; a taken source_id or metadata past the limit is reported. */
+  private async run(statements: D1PreparedStatement[]): Promise<'written' | 'duplicate_source_id' | 'customer_metadata_too_large'> {
     if (statements.length > this.budget.statements) throw new OutOfBudget();
     this.budget.statements -= statements.length;
     try {
@@ -497,7 +511,8 @@ class ChunkWriter {
       return 'written';
     } catch (error) {
       if (importDb.isChunkPartApplied(error)) return 'written';
-      if (d1Refusal(error) === 'duplicate_source_id') return 'duplicate_source_id';
+      const refusal = d1Refusal(error);
+      if (refusal === 'duplicate_source_id' || refusal === 'customer_metadata_too_large') return refusal;
       throw error;
     }
   }

@@ -9,11 +9,11 @@ import type {
 } from '../../../shared/types';
 import * as asyncActions from '../db/async-actions';
 import * as customers from '../db/customers';
-import { apiError, ApiError, notFound } from '../errors';
+import { apiError, ApiError, ERRORS, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
 import { parseInput } from '../lib/validation';
-import { type CustomerBulkRecord, customerBulkRecordSchema, type CustomerListQuery, type CustomerWrite } from '../schemas/customers';
+import { type CustomerBulkRecord, customerBulkRecordSchema, type CustomerListQuery, type CustomerWrite, MAX_METADATA_BYTES } from '../schemas/customers';
 import { completedAsyncAction } from './async-actions';
 import * as membership from './membership';
 import { hashIdentity } from '../../../shared/identity';
@@ -26,19 +26,37 @@ import { identityHmac } from './tracking';
 const duplicateSourceId = (sourceId: string | null | undefined): ApiError =>
   apiError('duplicate_source_id', `Another customer already has source_id ${sourceId}`);
 
-/** Runs the writes of one customer through the customer-write pipeline; a taken source_id is a 409 with nothing written. */
+/** Why a write was refused whose customer would then store more metadata than the limit. */
+const metadataLimitDetails = (bytes?: number): string =>
+  `metadata: a customer's metadata must be at most ${MAX_METADATA_BYTES} bytes as JSON once merged into what is stored` +
+  (bytes === undefined ? '' : ` (this change would make it ${bytes} bytes)`);
+
+/** The customers a selector of one write names, as the metadata size guard takes them. */
+const guardTarget = (selector: { ids: string[] } | { sourceIds: string[] }) => ('ids' in selector ? { ids: selector.ids } : { sourceIds: selector.sourceIds });
+
+/**
+ * Runs the writes of one customer through the customer-write pipeline; a taken source_id is a 409
+ * with nothing written. When the writes touch metadata (`write.metadata`, or a merge patch among
+ * the statements), the batch ends with the size guard: a customer that would store more metadata
+ * than MAX_METADATA_BYTES is a 400, again with nothing written.
+ */
 async function writeCustomer(
   db: D1Database,
   statements: D1PreparedStatement | D1PreparedStatement[],
-  selector: customers.CustomerSelector,
+  selector: { ids: string[] } | { sourceIds: string[] },
   write: CustomerWrite,
   now: number,
+  metadataPatched = false,
 ): Promise<customers.CustomerRow | null> {
+  const writes = [statements].flat();
+  if (write.metadata !== undefined || metadataPatched) writes.push(customers.metadataSizeCheck(db, guardTarget(selector), MAX_METADATA_BYTES));
   try {
-    const { customers: written } = await membership.writeCustomers(db, [statements].flat(), selector, now);
+    const { customers: written } = await membership.writeCustomers(db, writes, selector, now);
     return written[0] ?? null;
   } catch (error) {
-    if (d1Refusal(error) === 'duplicate_source_id') throw duplicateSourceId(write.source_id);
+    const refusal = d1Refusal(error);
+    if (refusal === 'duplicate_source_id') throw duplicateSourceId(write.source_id);
+    if (refusal === 'customer_metadata_too_large') throw apiError('limit_exceeded', metadataLimitDetails());
     throw error;
   }
 }
@@ -84,7 +102,7 @@ export async function upsertCustomerBySourceId(
   const now = Date.now();
   const statements = [customers.upsertCustomerBySourceId(db, randomId('cust_'), { ...write, source_id: sourceId }, now)];
   if (metadataPatch !== undefined) statements.push(customers.mergeMetadataBySourceIds(db, [sourceId], metadataPatch, now));
-  const row = await writeCustomer(db, statements, { sourceIds: [sourceId] }, write, now);
+  const row = await writeCustomer(db, statements, { sourceIds: [sourceId] }, write, now, metadataPatch !== undefined);
   if (!row) throw new Error('customer write returned no row');
   return customers.rowToCustomer(row);
 }
@@ -215,7 +233,10 @@ const sourceIdOf = (record: unknown): string => {
 /**
  * POST /v1/customers/metadata/async: merges metadata into the customers with these source ids. A
  * source id no customer holds is upserted, as the OA describes ("If a customer object is not found,
- * it is upserted"), so every source id given is applied.
+ * it is upserted"). A customer whose merged metadata would be more than MAX_METADATA_BYTES is not
+ * written and is reported in the action's errors; the others are. The sizes are read first, and
+ * the batch ends with the size guard: a concurrent write that grew one of them in between rolls
+ * the batch back, and the merge is judged again from the new sizes.
  */
 export async function bulkMergeMetadata(
   db: D1Database,
@@ -226,19 +247,35 @@ export async function bulkMergeMetadata(
   if (sourceIds.length === 0) {
     throw apiError('not_enough_source_ids', 'source_ids must hold at least one source id');
   }
-  const startedAt = Date.now();
   const distinct = [...new Set(sourceIds)];
-  const result: MetadataUpdateResult = { done_count: distinct.length, failed_count: 0, errors: [] };
-  const action = completedAsyncAction('CUSTOMERS.METADATA_UPDATE', result, requestId, startedAt);
-  await membership.writeCustomers(
-    db,
-    [
-      ...distinct.map((sourceId) => customers.insertCustomerIfMissing(db, randomId('cust_'), sourceId, startedAt, metadata)),
-      customers.mergeMetadataBySourceIds(db, distinct, metadata, startedAt),
-      asyncActions.insertAsyncAction(db, action),
-    ],
-    { sourceIds: distinct },
-    startedAt,
-  );
-  return action;
+  for (let attempt = 1; ; attempt++) {
+    const startedAt = Date.now();
+    const over = await customers.metadataMergesOverLimit(db, distinct, metadata, MAX_METADATA_BYTES);
+    const refused = new Set(over.map((o) => o.source_id));
+    const applied = distinct.filter((sourceId) => !refused.has(sourceId));
+    const errors: AsyncActionError[] = over.map((o) => ({ message: ERRORS.limit_exceeded[1], details: metadataLimitDetails(o.bytes), key: 'limit_exceeded', source_id: o.source_id }));
+    const result: MetadataUpdateResult = { done_count: applied.length, failed_count: errors.length, errors };
+    const action = completedAsyncAction('CUSTOMERS.METADATA_UPDATE', result, requestId, startedAt);
+    const report = asyncActions.insertAsyncAction(db, action);
+    try {
+      if (applied.length === 0) await report.run();
+      else {
+        await membership.writeCustomers(
+          db,
+          [
+            ...applied.map((sourceId) => customers.insertCustomerIfMissing(db, randomId('cust_'), sourceId, startedAt, metadata)),
+            customers.mergeMetadataBySourceIds(db, applied, metadata, startedAt),
+            customers.metadataSizeCheck(db, { sourceIds: applied }, MAX_METADATA_BYTES),
+            report,
+          ],
+          { sourceIds: applied },
+          startedAt,
+        );
+      }
+      return action;
+    } catch (error) {
+      if (d1Refusal(error) !== 'customer_metadata_too_large') throw error;
+      if (attempt === 3) throw apiError('limit_exceeded', metadataLimitDetails());
+    }
+  }
 }

@@ -124,7 +124,9 @@ async function fill(env: { DB: D1Database; CACHE: KVNamespace }, code: string, v
   const read = await readDefinition(env.DB, code);
   if (!read) return null;
   // The read may have found a newer version than the one asked for (a change just committed): that
-  // one is cached under its own key and judged with; the redeem guard checks the version judged.
+  // one is cached under its own key and returned with its own version. It is not the definition of
+  // the live state the caller read at the version it asked for, so a caller that writes on the
+  // strength of both (redeem) compares the versions and reads again when they differ.
   await env.CACHE.put(kvKey(code, read.version), JSON.stringify(read.definition), { expirationTtl: CACHE_TTL_SECONDS });
   return remember(load(read.version, read.definition));
 }
@@ -133,6 +135,8 @@ async function fill(env: { DB: D1Database; CACHE: KVNamespace }, code: string, v
  * The definition of `code` at `version` (read live by the caller): from this isolate, else one KV
  * read, else D1 and one KV write per isolate however many requests miss at once. null: the voucher
  * is gone. Unknown codes never get here (the live read found no voucher): guesses cost no KV.
+ * When the version asked for was replaced before D1 was read, the answer is the newer definition,
+ * its `version` says so: compare it with the version read live before relying on the two together.
  */
 export async function definitionAt(env: { DB: D1Database; CACHE: KVNamespace }, code: string, version: string): Promise<LoadedDefinition | null> {
   const key = `${code}:${version}`;

@@ -1,4 +1,6 @@
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { definitionAt } from '../../worker/src/services/definitions';
 import { api, call, CLIENT_HEADERS, json } from './helpers';
 
 // A redemption is judged on two reads: the voucher's live state (active, quantity, holder), read with
@@ -155,4 +157,50 @@ describe('a change to a voucher that commits before a redemption applies to it',
     expect(refusals).toBeGreaterThan(0);
     expect(split).toBeGreaterThan(0);
   }, RACE_TIMEOUT_MS);
+});
+
+describe('a definition read while its voucher keeps changing', () => {
+  const liveVersion = async (code: string) =>
+    (await env.DB.prepare('SELECT definition_version FROM vouchers WHERE code = ?').bind(code).first<{ definition_version: string }>())?.definition_version as string;
+  /** The real database, with the voucher changed (its version replaced) before every `every`-th batch. */
+  const churning = (code: string, every: number) => {
+    let batches = 0;
+    const db = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === 'batch') {
+          return async (statements: D1PreparedStatement[]) => {
+            batches++;
+            if (every > 0 && batches % every === 0) {
+              await target.prepare('UPDATE vouchers SET metadata = ? WHERE code = ?').bind(JSON.stringify({ change: batches }), code).run();
+            }
+            return target.batch(statements);
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    return { db, batches: () => batches };
+  };
+
+  it('serves the request that read it but is never cached under a version its parts do not share', async () => {
+    await api('POST', '/v1/vouchers/CHURN', { discount: { type: 'AMOUNT', amount_off: 100 } });
+    const asked = await liveVersion('CHURN');
+    // Every second batch is the fill's second read (segments and the version again): the version
+    // moves between the two reads of each of the fill's attempts.
+    const churn = churning('CHURN', 2);
+    const definition = await definitionAt({ DB: churn.db, CACHE: env.CACHE }, 'CHURN', asked);
+    expect(churn.batches()).toBe(6);
+    expect(definition?.voucher.code).toBe('CHURN');
+    const label = definition?.version as string;
+    expect(label).not.toBe(await liveVersion('CHURN'));
+    // Not in KV, under any version, and not in this isolate: asking for that version reads D1 again.
+    expect((await env.CACHE.list({ prefix: 'voucher-def:v3:CHURN:' })).keys).toEqual([]);
+    const quiet = churning('CHURN', 0);
+    const again = await definitionAt({ DB: quiet.db, CACHE: env.CACHE }, 'CHURN', label);
+    expect(quiet.batches()).toBe(2);
+    // Once the voucher holds still, the read is consistent and cached under the version it found.
+    expect(again?.version).toBe(await liveVersion('CHURN'));
+    expect((await env.CACHE.list({ prefix: 'voucher-def:v3:CHURN:' })).keys.map((k) => k.name)).toEqual([`voucher-def:v3:CHURN:${again?.version}`]);
+  });
 });

@@ -8,9 +8,11 @@ import { api, call, CLIENT_HEADERS, json } from './helpers';
 // definition is not cached, it is read from D1 after the live state, so a disable, delete or PUT that
 // commits between the two reads used to pair the old live state ("active") with the new definition,
 // whose version the write batch's guard then accepted: the redemption committed after the disable.
-// These races start the redemptions on a voucher no request has loaded yet, which is when that window
-// is open, and check every successful answer against the order in which D1 committed the writes.
+// Half the races start the redemptions on a voucher no request has loaded yet, which is when that
+// window is open; the other half on a cached one, where redemptions commit on both sides of the
+// change. Every successful answer is checked against the order in which D1 committed the writes.
 
+/** 14 rounds of every change × route × cold/warm (6 × 3 × 2). */
 const TRIALS = 504;
 const REDEMPTIONS = 8;
 /** A bound for the trials on a loaded shared machine, not a speed claim (bench/ measures speed). */

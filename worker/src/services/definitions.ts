@@ -59,8 +59,11 @@ const MAX_READ_ATTEMPTS = 3;
  * The definition of a code and the version it belongs to, read consistently: the voucher and its
  * rules in one batch, then the segments the rules name together with the voucher's version again;
  * if the version moved in between, the read starts over. null: no such voucher (deleted since).
+ * `consistent` is false when the version still moved on the last attempt: the segments may be of a
+ * later version than the rest, so the definition serves the request that read it but is never
+ * cached under a version its parts do not share.
  */
-async function readDefinition(db: D1Database, code: string): Promise<{ version: string; definition: VoucherDefinition } | null> {
+async function readDefinition(db: D1Database, code: string): Promise<{ version: string; definition: VoucherDefinition; consistent: boolean } | null> {
   for (let attempt = 1; ; attempt++) {
     const first = await vouchersDb.definitionRows(db, code);
     if (!first) return null;
@@ -68,9 +71,11 @@ async function readDefinition(db: D1Database, code: string): Promise<{ version: 
     const parsed = rules.map((r) => parseRuleSet(JSON.parse(r.rules), r.error === null ? undefined : JSON.parse(r.error)));
     const ids = [...new Set(parsed.flatMap(ruleSetSegmentIds))];
     const { segments, version } = await segmentsDb.segmentsWithVoucherVersion(db, ids, row.id);
-    if (version !== row.definition_version && attempt < MAX_READ_ATTEMPTS) continue;
+    const consistent = version === row.definition_version;
+    if (!consistent && attempt < MAX_READ_ATTEMPTS) continue;
     return {
       version: row.definition_version,
+      consistent,
       definition: {
         voucher: {
           id: row.id,
@@ -123,8 +128,11 @@ async function fill(env: { DB: D1Database; CACHE: KVNamespace }, code: string, v
   if (cached !== null) return remember(load(version, JSON.parse(cached) as VoucherDefinition));
   const read = await readDefinition(env.DB, code);
   if (!read) return null;
+  if (!read.consistent) return load(read.version, read.definition);
   // The read may have found a newer version than the one asked for (a change just committed): that
-  // one is cached under its own key and judged with; the redeem guard checks the version judged.
+  // one is cached under its own key and returned with its own version. It is not the definition of
+  // the live state the caller read at the version it asked for, so a caller that writes on the
+  // strength of both (redeem) compares the versions and reads again when they differ.
   await env.CACHE.put(kvKey(code, read.version), JSON.stringify(read.definition), { expirationTtl: CACHE_TTL_SECONDS });
   return remember(load(read.version, read.definition));
 }
@@ -133,6 +141,8 @@ async function fill(env: { DB: D1Database; CACHE: KVNamespace }, code: string, v
  * The definition of `code` at `version` (read live by the caller): from this isolate, else one KV
  * read, else D1 and one KV write per isolate however many requests miss at once. null: the voucher
  * is gone. Unknown codes never get here (the live read found no voucher): guesses cost no KV.
+ * When the version asked for was replaced before D1 was read, the answer is the newer definition,
+ * its `version` says so: compare it with the version read live before relying on the two together.
  */
 export async function definitionAt(env: { DB: D1Database; CACHE: KVNamespace }, code: string, version: string): Promise<LoadedDefinition | null> {
   const key = `${code}:${version}`;

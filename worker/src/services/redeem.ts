@@ -333,6 +333,15 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
   const missing = definitions.findIndex((d) => d === null);
   if (missing !== -1) throw await recordUnknownCode(env.DB, request, request.codes[missing] as string, hash, now);
   const loaded = definitions as LoadedDefinition[];
+  // The judgement rests on two reads: the live state read with the visitor (active, quantity,
+  // holder, at version V) and the definition of V. A definition missing from the caches is read
+  // from D1 after the visitor read and comes back at whatever version is current then (a disable
+  // or PUT that committed in between gives V+1), and the batch's guard checks the definition's
+  // version: it would let a redemption judged "active" on V commit after the disable that made
+  // V+1, as if the voucher were still enabled. Both halves must be of one version; else the
+  // voucher changed under the request and it is judged again from a fresh read, where that
+  // definition is now cached.
+  if (loaded.some((d, i) => d.version !== visitor.subject.vouchers.get(request.codes[i] as string)?.definition_version)) throw new VoucherChanged();
 
   const plan = customerPlan(env.DB, request, visitor, now);
   const figures = orderFigures(context.order, context.amount);

@@ -9,6 +9,7 @@ import type { FC } from 'hono/jsx';
 import type { CustomerList, Segment, SegmentPreview, SegmentPreviewCustomer, SegmentSize } from '../../../../shared/types';
 import type { AppBindings } from '../../env';
 import { type ApiFetch, type ApiProblem, ConsoleApi } from '../api';
+import { readForm } from '../form';
 import {
   type BuilderRow,
   FIXED_FIELDS,
@@ -265,7 +266,7 @@ interface BuilderForm {
 }
 
 async function readBuilder(c: Context<AppBindings>): Promise<BuilderForm & { body: Record<string, unknown> }> {
-  const body = (await c.req.parseBody({ all: true })) as Record<string, unknown>;
+  const body = (await readForm(c, { all: true })) as Record<string, unknown>;
   const text = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
   return {
     body,

@@ -8,8 +8,9 @@ import { signIn } from './console-helpers';
 import { bodyRoutes, fillPath, type FuzzRoute, fuzzRoutes, NOT_FUZZED, queryRoutes, routeKey } from './fuzz-routes';
 import { CLIENT_HEADERS, SERVER_HEADERS, call, bytes, settled } from './helpers';
 
-// Malformed requests across every mounted route (fuzz-routes.ts derives them from the app): none may answer 5xx, every error must be the Voucherify
-// error object, and a rejected request must leave the database as it was.
+// Malformed requests across every mounted route (fuzz-routes.ts derives the list from the app, so
+// a new route is fuzzed without being listed): none may answer 5xx, every error must be the
+// Voucherify error object, and a rejected request must leave the database as it was.
 
 const deep = (depth: number): unknown => (depth === 0 ? 'x' : { a: deep(depth - 1) });
 
@@ -106,7 +107,7 @@ let consoleCookie = '';
 
 /** Each family's credentials, so that a request reaches the route's own handler rather than stopping at auth. */
 function headersFor(route: FuzzRoute, withBody: boolean): Record<string, string> {
-  const json = withBody ? { 'Content-Type': 'application/json' } : {};
+  const json: Record<string, string> = withBody ? { 'Content-Type': 'application/json' } : {};
   switch (route.family) {
     case 'server':
       return { ...SERVER_HEADERS, ...json };
@@ -116,7 +117,7 @@ function headersFor(route: FuzzRoute, withBody: boolean): Record<string, string>
       return { ...SEGMENT_HEADERS, ...json };
     // Console pages post forms, signed in, from their own origin.
     case 'console':
-      return { Cookie: consoleCookie, Origin: OWN_ORIGIN, ...(withBody ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}) };
+      return { Cookie: consoleCookie, Origin: OWN_ORIGIN, ...(withBody ? { 'Content-Type': 'application/x-www-form-urlencoded' } : ({} as Record<string, string>)) };
     // The demo's backend answers its own page only, and only with DEMO=on (below).
     case 'demo':
       return { Origin: OWN_ORIGIN, ...json };
@@ -351,7 +352,7 @@ describe('malformed requests', () => {
         ['multipart/form-data', '--x\r\nContent-Disposition: form-data; name="name"\r\n\r\nfz\r\n--x--'],
         ['multipart/form-data; boundary=x', 'no parts at all'],
         ['multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="name"\r\n\r\ncut short'],
-      ]) {
+      ] as const) {
         const what = label(route, ` as ${contentType}`);
         const res = await call(route.path, { method: 'POST', headers: { ...headersFor(route, false), 'Content-Type': contentType }, body, redirect: 'manual' });
         const status = res.status;

@@ -61,8 +61,10 @@ function ipv6Problem(g: number[]): { kind: HostKind; what: string } | null {
   const embedded = (hi: number, lo: number) => ipv4Problem(hi * 65536 + lo);
   if (g.every((x) => x === 0)) return { kind: 'internal', what: 'an unspecified address' };
   if (g.slice(0, 7).every((x) => x === 0) && g7 === 1) return { kind: 'loopback', what: 'a loopback address' };
-  // An IPv4 address inside IPv6: mapped (::ffff:a.b.c.d), compatible (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d), 6to4 (2002:aabb:ccdd::).
-  if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0 && (g5 === 0xffff || g5 === 0)) {
+  // An IPv4 address inside IPv6: mapped (::ffff:a.b.c.d), compatible (::a.b.c.d), translated
+  // (::ffff:0:a.b.c.d), NAT64 (64:ff9b::a.b.c.d), 6to4 (2002:aabb:ccdd::). The rest of ::/64 is reserved.
+  if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0) {
+    if (!((g4 === 0 && (g5 === 0xffff || g5 === 0)) || (g4 === 0xffff && g5 === 0))) return { kind: 'internal', what: 'a reserved address' };
     const v4 = embedded(g6, g7);
     return v4 ? { kind: 'internal', what: `${v4.what} inside an IPv6 address` } : null;
   }

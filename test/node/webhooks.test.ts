@@ -162,7 +162,8 @@ describe('webhook deliveries', () => {
     );
     // The first attempt and one per delay of 1,2,4.
     expect(received.map((r) => r.status)).toEqual([503, 503, 503, 503]);
-    expect(dead).toMatchObject({ status: 'dead', attempts: 4, last_status_code: 503, last_error: 'HTTP 503: receiver says no', next_attempt_at: null, delivered_at: null });
+    // The log keeps the status and its standard reason, not the receiver's body ("receiver says no").
+    expect(dead).toMatchObject({ status: 'dead', attempts: 4, last_status_code: 503, last_error: 'HTTP 503: Service Unavailable', next_attempt_at: null, delivered_at: null });
     expect((await api('GET', `/v1/webhooks/${hook.id}`)).failing_since).toEqual(expect.any(String));
 
     failing = false;

@@ -143,6 +143,41 @@ describe('query strings and filters: prototype keys and bad percent-encoding', (
     );
   });
 
+  const nested = (levels: number) => `a${Array.from({ length: levels }, (_, i) => `[k${i}]`).join('')}=1`;
+
+  it.each([
+    ['a server route', '/v1/customers', SERVER_HEADERS],
+    ['a client route', '/client/v1/validate', CLIENT_HEADERS],
+    ['a console page', '/console/segments', {}],
+    ['the export download (its own credential)', '/v1/exports/exp_x/download', {}],
+    ['no route at all', '/nowhere', {}],
+  ])('a key nested more than 8 brackets deep is a 400 naming it on %s', async (_what, path, headers) => {
+    for (const query of [nested(9), `code=X&customer[metadata]${'[x]'.repeat(30)}=1`, `item${'[0]'.repeat(9)}=1`, `x${'['.repeat(9)}=1`]) {
+      const res = await call(`${path}?${query}`, { headers });
+      const details = await expectError(res, 400, 'invalid_query_params');
+      const key = decodeURIComponent(query.split('&').pop()?.split('=')[0] ?? '');
+      expect(details, query).toBe(`query parameter "${key}": nests ${key.split('[').length - 1} brackets deep; at most 8 (a[b][c] is 2).`);
+    }
+  });
+
+  it('eight bracket levels are still read, on the server and the client routes', async () => {
+    expect((await api('GET', `/v1/customers?limit=1&${nested(8)}`)).status).toBe(200);
+    const res = await call(`/client/v1/validate?code=NOPE&customer[metadata]${'[x]'.repeat(6)}=1`, { headers: CLIENT_HEADERS });
+    expect((await json(res)).key).not.toBe('invalid_query_params');
+  });
+
+  it('more than 1000 parameters is a 400 naming the first one past the bound, on every route', async () => {
+    const many = (n: number) => Array.from({ length: n }, (_, i) => `p${i}=1`).join('&');
+    for (const [path, headers] of [
+      ['/v1/customers', SERVER_HEADERS],
+      ['/client/v1/validate', CLIENT_HEADERS],
+      ['/console/sign-in', {}],
+    ] as const) {
+      expect(await expectError(await call(`${path}?${many(1001)}`, { headers }), 400, 'invalid_query_params'), path).toBe('query parameter 1001: a query string carries at most 1000 parameters.');
+    }
+    expect((await api('GET', `/v1/customers?limit=1&${many(999)}`)).status).toBe(200);
+  });
+
   it('text percent-encoded as UTF-8 is read as before', async () => {
     await api('POST', '/v1/customers', { source_id: 'qs-é', name: 'É' });
     const res = await api('GET', `/v1/customers/${encodeURIComponent('qs-é')}?limit=%31`);

@@ -6,7 +6,7 @@
 // deliveries, signatures and timing against real receivers: test/node/webhooks.test.ts.
 import { createExecutionContext, createScheduledController } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import worker from '../../worker/src/index';
 import { emptyCustomerRow } from '../../worker/src/db/customers';
 import { type DeliveryRow, insertOutboxEvent } from '../../worker/src/db/webhooks';
@@ -208,6 +208,99 @@ describe('attempts', () => {
     // Enabled again: the reason and the failing streak are history.
     const enabled = await json(await api('PUT', `/v1/webhooks/${hook.id}`, { enabled: true }));
     expect(enabled).toMatchObject({ enabled: true, disabled_reason: null, failing_since: null });
+  });
+});
+
+describe('what an attempt may reach, and what the log keeps of the answer', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  /** One delivery of a new event to a new endpoint at `url` (created at a public URL, then set as a row saved earlier would hold it). */
+  async function oneDelivery(url: string): Promise<{ hookId: string; id: string }> {
+    await disableAll();
+    const hook = await endpoint(['customer.created'], 'https://receiver.example/hook');
+    await env.DB.prepare('UPDATE webhook_endpoints SET url = ? WHERE id = ?').bind(url, hook.id).run();
+    await events(1);
+    const q = webhookQueue();
+    await dispatch(bindings(q), q);
+    const [id] = attemptIds(q);
+    if (!id) throw new Error('no delivery');
+    return { hookId: hook.id, id };
+  }
+
+  /** Global fetch answering `url` with what `answer` makes, every other URL as before; the calls to `url` are counted. */
+  function receiverAt(url: string, answer: () => Response | Promise<Response>): { calls: number } {
+    const original = globalThis.fetch;
+    const seen = { calls: 0 };
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (String(input instanceof Request ? input.url : input) !== url) return original(input, init);
+      seen.calls++;
+      return answer();
+    });
+    return seen;
+  }
+
+  it('an endpoint saved before its host was refused is not called: the attempt is recorded as not sent', async () => {
+    for (const [url, problem, extra] of [
+      ['https://169.254.169.254/latest/meta-data/', 'must name a public host: 169.254.169.254 is a link-local address', {}],
+      ['https://metadata.google.internal/computeMetadata/v1/', 'must name a public host: metadata.google.internal is a local or metadata name', {}],
+      // Saved while the local switch was on, attempted with it off.
+      ['http://127.0.0.1:8932/internal', 'must be https', { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'off', DEMO: 'off' }],
+    ] as const) {
+      const { id } = await oneDelivery(url);
+      const reached = receiverAt(url, () => new Response('reached'));
+      const q = webhookQueue();
+      await runAttempts(bindings(q, extra), [[id, 0]], q);
+      expect(reached.calls, url).toBe(0);
+      expect(await delivery(id)).toMatchObject({ status: 'failed', attempts: 1, last_status_code: null, last_error: `Not sent: ${problem}` });
+      vi.restoreAllMocks();
+    }
+  });
+
+  it("keeps the status and its standard reason phrase, never the receiver's body or status text", async () => {
+    const url = 'https://receiver.example/hook';
+    for (const [status, headers, expected] of [
+      [500, {}, 'HTTP 500: Internal Server Error'],
+      [503, { 'Retry-After': '1' }, 'HTTP 503: Service Unavailable'],
+      [404, {}, 'HTTP 404: Not Found'],
+      [418, {}, 'HTTP 418: Client Error'],
+      [599, {}, 'HTTP 599: Server Error'],
+      [302, { Location: 'http://10.0.0.1/' }, 'HTTP 302: Found (redirects are not followed)'],
+    ] as const) {
+      const { id } = await oneDelivery(url);
+      const reached = receiverAt(url, () => new Response(status === 302 ? null : 'internal: db password=hunter2\u0007\n stack at /srv/app/secret.js:42', { status, statusText: 'secret status text', headers }));
+      const q = webhookQueue();
+      await runAttempts(bindings(q), [[id, 0]], q);
+      expect(reached.calls).toBe(1);
+      const row = await delivery(id);
+      expect(row).toMatchObject({ status: 'failed', last_status_code: status, last_error: expected });
+      const [logged] = (await json(await api('GET', `/v1/webhooks/${row?.endpoint_id}/deliveries?limit=1`))).deliveries;
+      expect(logged).toMatchObject({ last_status_code: status, last_error: expected });
+      vi.restoreAllMocks();
+    }
+  });
+
+  it('a network failure reads the same whatever the runtime said, so ports cannot be told apart', async () => {
+    const texts = new Set<string | null>();
+    for (const [url, failure] of [
+      ['https://receiver.example/a', new Error('Network connection lost.')],
+      ['https://receiver.example/b', new TypeError('internal error; reference = 4uikh8hbdeflg5pcfuq3i7jl')],
+      ['https://receiver.example/c', new TypeError('fetch failed: connect ECONNREFUSED 127.0.0.1:22')],
+    ] as const) {
+      const { id } = await oneDelivery(url);
+      receiverAt(url, () => Promise.reject(failure));
+      const q = webhookQueue();
+      await runAttempts(bindings(q), [[id, 0]], q);
+      texts.add((await delivery(id))?.last_error ?? null);
+      vi.restoreAllMocks();
+    }
+    // And a real refused connection on loopback (the test switch allows it).
+    const { id } = await oneDelivery(REFUSED);
+    const q = webhookQueue();
+    await runAttempts(bindings(q), [[id, 0]], q);
+    texts.add((await delivery(id))?.last_error ?? null);
+    expect([...texts]).toEqual(['Network error: the receiver could not be reached.']);
   });
 });
 

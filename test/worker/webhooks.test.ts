@@ -91,20 +91,31 @@ describe('POST /v1/webhooks', () => {
     expect(error.details).toMatch(details);
   });
 
-  it('allows http only to loopback, and only with WEBHOOK_ALLOW_HTTP_LOOPBACK=on or DEMO=on', async () => {
+  it('allows loopback only as an IP literal, and only with WEBHOOK_ALLOW_HTTP_LOOPBACK=on or DEMO=on', async () => {
     const post = (url: string, bindings: Record<string, string>) =>
       call('/v1/webhooks', { method: 'POST', headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify({ url, events: ['customer.created'] }) }, bindings);
     const off = { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'off', DEMO: 'off' };
     expect((await post('http://127.0.0.1:8080/hook', off)).status).toBe(400);
     expect((await json(await post('http://localhost:8080/hook', off))).details).toBe('url: must be https');
-    for (const url of ['http://127.0.0.1:8080/hook', 'http://localhost/hook', 'http://[::1]:9000/hook']) {
-      expect((await post(url, { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'on', DEMO: 'off' })).status).toBe(200);
-      expect((await post(url, { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'off', DEMO: 'on' })).status).toBe(200);
+    expect((await json(await post('https://127.0.0.1:8080/hook', off))).details).toBe('url: must name a public host: 127.0.0.1 is a loopback address');
+    // The URL parser's other spellings of 127.0.0.1 are the same loopback literal.
+    for (const url of ['http://127.0.0.1:8080/hook', 'https://127.0.0.1/hook', 'http://[::1]:9000/hook', 'http://127.1:8080/hook', 'http://0x7f000001/hook', 'http://2130706433/hook', 'http://127.0.0.2/hook']) {
+      for (const allowed of [{ WEBHOOK_ALLOW_HTTP_LOOPBACK: 'on', DEMO: 'off' }, { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'off', DEMO: 'on' }]) {
+        const res = await post(url, allowed);
+        expect(res.status, url).toBe(200);
+        // Room for the endpoint limit's test below.
+        await api('DELETE', `/v1/webhooks/${(await json(res)).id}`);
+      }
+      expect((await post(url, off)).status, url).toBe(400);
     }
-    // Loopback means the loopback host, not a name that resolves anywhere.
-    const res = await post('http://127.0.0.1.nip.io/hook', { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'on', DEMO: 'off' });
+    // Loopback means a loopback address, not a name (localhost included) and not any other internal address.
+    const on = { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'on', DEMO: 'off' };
+    const res = await post('http://127.0.0.1.nip.io/hook', on);
     expect(res.status).toBe(400);
-    expect((await json(res)).details).toBe('url: must be https (http only to 127.0.0.1, localhost or [::1])');
+    expect((await json(res)).details).toBe('url: must be https (http only to a loopback address: 127.0.0.1 or [::1])');
+    expect((await json(await post('http://localhost/hook', on))).details).toBe('url: must be https (http only to a loopback address: 127.0.0.1 or [::1])');
+    expect((await json(await post('https://localhost/hook', on))).details).toBe('url: must name a public host: localhost is a local or metadata name');
+    expect((await json(await post('https://10.0.0.1/hook', { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'off', DEMO: 'on' }))).details).toBe('url: must name a public host: 10.0.0.1 is a private address');
   });
 
   it(`keeps at most ${MAX_WEBHOOK_ENDPOINTS} endpoints`, async () => {
@@ -116,6 +127,81 @@ describe('POST /v1/webhooks', () => {
     // Make room again for the tests after this one.
     const { webhooks } = await json(await api('GET', '/v1/webhooks'));
     for (const w of webhooks.slice(0, 10)) expect((await api('DELETE', `/v1/webhooks/${w.id}`)).status).toBe(204);
+  });
+});
+
+describe('webhook URLs that name an internal host', () => {
+  // Whoever holds the server key must not be able to make the worker call what only its own
+  // network reaches (a local service, a cloud's metadata endpoint) and read how it answers.
+  const internal: [url: string, details: string][] = [
+    ['https://127.0.0.1:22/', 'url: must name a public host: 127.0.0.1 is a loopback address'],
+    ['https://127.1/', 'url: must name a public host: 127.0.0.1 is a loopback address'],
+    ['https://0x7f000001/', 'url: must name a public host: 127.0.0.1 is a loopback address'],
+    ['https://2130706433/', 'url: must name a public host: 127.0.0.1 is a loopback address'],
+    ['https://0177.0.0.1/', 'url: must name a public host: 127.0.0.1 is a loopback address'],
+    ['https://[::1]/', 'url: must name a public host: [::1] is a loopback address'],
+    ['https://[::ffff:127.0.0.1]/', 'url: must name a public host: [::ffff:7f00:1] is a loopback address inside an IPv6 address'],
+    ['https://[::ffff:10.1.2.3]/', 'url: must name a public host: [::ffff:a01:203] is a private address inside an IPv6 address'],
+    ['https://[::ffff:0:127.0.0.1]/', 'url: must name a public host: [::ffff:0:7f00:1] is a loopback address inside an IPv6 address'],
+    ['https://[0:0:0:0:0:ffff:127.0.0.1]/', 'url: must name a public host: [::ffff:7f00:1] is a loopback address inside an IPv6 address'],
+    ['https://[::1:2:3:4]/', 'url: must name a public host: [::1:2:3:4] is a reserved address'],
+    ['https://0x7f.1/', 'url: must name a public host: 127.0.0.1 is a loopback address'],
+    ['https://\uff11\uff12\uff17.\uff10.\uff10.\uff11/', 'url: must name a public host: 127.0.0.1 is a loopback address'],
+    ['https://\u24db\u24de\u24d2\u24d0\u24db\u24d7\u24de\u24e2\u24e3/', 'url: must name a public host: localhost is a local or metadata name'],
+    ['https://[64:ff9b::169.254.169.254]/', 'url: must name a public host: [64:ff9b::a9fe:a9fe] is a link-local address inside an IPv6 address'],
+    ['https://10.0.0.1/admin', 'url: must name a public host: 10.0.0.1 is a private address'],
+    ['https://172.16.5.4/', 'url: must name a public host: 172.16.5.4 is a private address'],
+    ['https://172.31.255.255/', 'url: must name a public host: 172.31.255.255 is a private address'],
+    ['https://192.168.1.1/', 'url: must name a public host: 192.168.1.1 is a private address'],
+    ['https://0xc0a80101/', 'url: must name a public host: 192.168.1.1 is a private address'],
+    ['https://169.254.169.254/latest/meta-data/', 'url: must name a public host: 169.254.169.254 is a link-local address'],
+    ['https://100.64.0.1/', 'url: must name a public host: 100.64.0.1 is a carrier-grade NAT address'],
+    ['https://100.100.100.200/', 'url: must name a public host: 100.100.100.200 is a carrier-grade NAT address'],
+    ['https://0.0.0.0/', 'url: must name a public host: 0.0.0.0 is an unspecified address'],
+    ['https://0/', 'url: must name a public host: 0.0.0.0 is an unspecified address'],
+    ['https://[::]/', 'url: must name a public host: [::] is an unspecified address'],
+    ['https://[fd00:ec2::254]/', 'url: must name a public host: [fd00:ec2::254] is a unique local address'],
+    ['https://[fc00::1]/', 'url: must name a public host: [fc00::1] is a unique local address'],
+    ['https://[fe80::1]/', 'url: must name a public host: [fe80::1] is a link-local address'],
+    ['https://localhost/', 'url: must name a public host: localhost is a local or metadata name'],
+    ['https://LOCALHOST./', 'url: must name a public host: localhost. is a local or metadata name'],
+    ['https://api.localhost/', 'url: must name a public host: api.localhost is a local or metadata name'],
+    ['https://metadata.google.internal/computeMetadata/v1/', 'url: must name a public host: metadata.google.internal is a local or metadata name'],
+    ['https://metadata/', 'url: must name a public host: metadata is a local or metadata name'],
+    ['https://intranet/', 'url: must name a public host: intranet is a name without a domain'],
+    ['https://printer.local/', 'url: must name a public host: printer.local is a local or metadata name'],
+  ];
+
+  it.each(internal)('%s is refused at create, naming url, with or without the loopback switch', async (url, details) => {
+    for (const bindings of [{ WEBHOOK_ALLOW_HTTP_LOOPBACK: 'off', DEMO: 'off' }, { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'on', DEMO: 'on' }]) {
+      const res = await call('/v1/webhooks', { method: 'POST', headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify({ url, events: ['customer.created'] }) }, bindings);
+      // With the switch, a loopback IP literal is the one internal host allowed (local work).
+      if (bindings.DEMO === 'on' && /is a loopback address$/.test(details)) {
+        expect(res.status, url).toBe(200);
+        await api('DELETE', `/v1/webhooks/${(await json(res)).id}`);
+        continue;
+      }
+      expect(res.status, url).toBe(400);
+      expect(await json(res)).toMatchObject({ code: 400, key: 'invalid_payload', details });
+    }
+  });
+
+  it('an internal host is refused at update too, and the endpoint keeps its URL', async () => {
+    const hook = await create({ url: 'https://hooks.example/in' });
+    for (const [url, details] of internal) {
+      const res = await call('/v1/webhooks/' + hook.id, { method: 'PUT', headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify({ url }) }, { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'off', DEMO: 'off' });
+      expect(res.status, url).toBe(400);
+      expect((await json(res)).details).toBe(details);
+    }
+    expect((await json(await api('GET', `/v1/webhooks/${hook.id}`))).url).toBe('https://hooks.example/in');
+  });
+
+  it('public hosts and addresses next to the internal ranges are accepted', async () => {
+    for (const url of ['https://hooks.example/in', 'https://8.8.8.8/hook', 'https://172.32.0.1/', 'https://100.128.0.1/', 'https://169.255.0.1/', 'https://[2606:4700:4700::1111]/hook', 'https://[::ffff:8.8.8.8]/', 'https://xn--bcher-kva.example/']) {
+      const res = await call('/v1/webhooks', { method: 'POST', headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify({ url, events: ['customer.created'] }) }, { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'off', DEMO: 'off' });
+      expect(res.status, url).toBe(200);
+      await api('DELETE', `/v1/webhooks/${(await json(res)).id}`);
+    }
   });
 });
 

@@ -14,7 +14,7 @@ export interface Env {
    * delivery is dead. Default: Standard Webhooks' 5,300,1800,7200,18000,36000,36000.
    */
   WEBHOOK_RETRY_DELAYS?: string;
-  /** "on" lets a webhook URL be http:// on a loopback host (127.0.0.1, localhost, [::1]): tests only. DEMO=on allows it too. */
+  /** "on" lets a webhook URL name a loopback IP literal (127.0.0.0/8, [::1]), over http or https: tests only. DEMO=on allows it too. */
   WEBHOOK_ALLOW_HTTP_LOOPBACK?: string;
   /** Server-side key pair (X-App-Id / X-App-Token). */
   APP_ID: string;

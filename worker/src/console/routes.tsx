@@ -11,6 +11,7 @@ import { customerPages } from './pages/customers';
 import { importPages } from './pages/imports';
 import { segmentPages } from './pages/segments';
 import { campaignPages, simulatorPages, voucherPages } from './pages/vouchers';
+import { readForm } from './form';
 import {
   CONSOLE_PATH,
   callerIp,
@@ -136,7 +137,7 @@ export function consoleRoutes(fetcher: ApiFetch) {
         return page(c, <SignInPage next={safeNext(c.req.query('next'))} />);
       })
       .post('/sign-in', async (c) => {
-        const form = await c.req.parseBody();
+        const form = await readForm(c);
         const appId = typeof form.app_id === 'string' ? form.app_id : '';
         const secretKey = typeof form.secret_key === 'string' ? form.secret_key : '';
         const next = safeNext(form.next);

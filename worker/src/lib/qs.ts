@@ -13,9 +13,13 @@ export interface ParsedQuery {
   [key: string]: string | ParsedQuery | ParsedQuery[] | string[] | undefined;
 }
 
-const MAX_DEPTH = 5;
+/** Bracket levels a key may nest (`a[b][c]` is 2): a deeper key is a 400 on every route (checkQueryString). */
+export const MAX_QUERY_NESTING = 8;
+/** Parameters a query string may carry: more is a 400 on every route (checkQueryString). */
+export const MAX_QUERY_PARAMS = 1000;
+/** A key's path: its head and one name per bracket level. */
+const MAX_DEPTH = 1 + MAX_QUERY_NESTING;
 const MAX_ARRAY_INDEX = 499;
-const MAX_PARAMS = 1000;
 
 function keyPath(rawKey: string): string[] | null {
   const path: string[] = [];
@@ -39,8 +43,11 @@ const keyNames = (rawKey: string): string[] => rawKey.match(/[^[\]]+/g) ?? [];
 
 /**
  * Refuses (400, naming the parameter) a query string that percent-encodes bytes that are not UTF-8
- * (URLSearchParams would read them as U+FFFD: a silent change), or whose keys use a prototype key
- * at any level, which the parsers would otherwise drop without a word. Runs for every request
+ * (URLSearchParams would read them as U+FFFD: a silent change), whose keys use a prototype key at
+ * any level, which the parsers would otherwise drop without a word, whose keys nest deeper than
+ * MAX_QUERY_NESTING brackets, or that carries more than MAX_QUERY_PARAMS parameters: bounds that
+ * keep a hostile query from building deep or huge structures in any route's parser, and that are
+ * said rather than applied by silently dropping what is past them. Runs for every request
  * (app.ts), before any route reads its query.
  */
 export function checkQueryString(search: string): void {
@@ -58,8 +65,14 @@ export function checkQueryString(search: string): void {
       }
     }
   });
+  let count = 0;
   for (const [rawKey] of new URLSearchParams(query)) {
+    if (++count > MAX_QUERY_PARAMS) throw invalidQueryParams(`query parameter ${count}: a query string carries at most ${MAX_QUERY_PARAMS} parameters.`);
     if (keyNames(rawKey).some(isPrototypeKey)) throw invalidQueryParams(`query parameter "${rawKey}": ${PROTOTYPE_KEY_RULE}.`);
+    const nesting = rawKey.split('[').length - 1;
+    if (nesting > MAX_QUERY_NESTING) {
+      throw invalidQueryParams(`query parameter "${rawKey.length > 200 ? `${rawKey.slice(0, 200)}…` : rawKey}": nests ${nesting} brackets deep; at most ${MAX_QUERY_NESTING} (a[b][c] is 2).`);
+    }
   }
 }
 
@@ -75,7 +88,7 @@ export function parseQuery(search: URLSearchParams): ParsedQuery {
   const root: Record<string, unknown> = {};
   let count = 0;
   for (const [rawKey, value] of search) {
-    if (++count > MAX_PARAMS) break;
+    if (++count > MAX_QUERY_PARAMS) break;
     const path = keyPath(rawKey);
     if (path?.some(isPrototypeKey)) throw invalidQueryParams(`query parameter "${rawKey}": ${PROTOTYPE_KEY_RULE}.`);
     if (!path) continue;

@@ -257,42 +257,55 @@ async function attempt(env: Bindings, row: AttemptRow, clock: () => number): Pro
       signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
     });
     const ok = response.status >= 200 && response.status < 300;
-    const excerpt = ok ? '' : await bodyExcerpt(response);
-    if (ok) await response.body?.cancel();
+    // The body is never read: the log says what the status says, nothing the receiver wrote.
+    await response.body?.cancel();
     if (ok) return { row, ok, code: response.status, error: null, retryAfter: null, final: false, at: clock() };
-    return failure(`HTTP ${response.status}${excerpt ? `: ${excerpt}` : ''}`, false, response.status, retryAfterSeconds(response.headers.get('Retry-After'), Date.now()));
+    return failure(statusError(response.status), false, response.status, retryAfterSeconds(response.headers.get('Retry-After'), Date.now()));
   } catch (error) {
     const name = (error as Error)?.name;
     if (name === 'TimeoutError' || name === 'AbortError') return failure(`No response within ${WEBHOOK_TIMEOUT_MS / 1000} s.`);
-    return failure(`Network error: ${String((error as Error)?.message ?? error)}`);
+    // One fixed text whatever the runtime said: its wording differs by what listens on the port.
+    return failure(NETWORK_ERROR);
   }
 }
 
-/** The first 200 characters of an error response, for the delivery log; the rest is not read. */
-async function bodyExcerpt(response: Response): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < 800) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
-    }
-  } catch {
-    // An excerpt is a courtesy: a body that breaks off leaves what was read.
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
-  }
-  return new TextDecoder().decode(bytes).replace(/\s+/g, ' ').trim().slice(0, 200);
+const NETWORK_ERROR = 'Network error: the receiver could not be reached.';
+
+/** RFC 9110's reason phrases for the statuses a receiver commonly answers. */
+const REASONS: Record<number, string> = {
+  300: 'Multiple Choices',
+  301: 'Moved Permanently',
+  302: 'Found',
+  303: 'See Other',
+  307: 'Temporary Redirect',
+  308: 'Permanent Redirect',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+/**
+ * The delivery log's text for a non-2xx answer: the status and its standard reason phrase, never
+ * the receiver's body or status text. A URL pointing somewhere it should not must not become a way
+ * to read what answers there; the receiver's own logs hold the details.
+ */
+export function statusError(status: number): string {
+  const reason = REASONS[status] ?? (status < 400 ? 'Redirection' : status < 500 ? 'Client Error' : 'Server Error');
+  return status >= 300 && status < 400 ? `HTTP ${status}: ${reason} (redirects are not followed)` : `HTTP ${status}: ${reason}`;
 }
 
 /** Retry-After in seconds (delta-seconds or an HTTP date), or null. */

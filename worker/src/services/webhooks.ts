@@ -2,6 +2,7 @@ import * as webhooksDb from '../db/webhooks';
 import type { DeliveryRow, EndpointRow } from '../db/webhooks';
 import type { Env } from '../env';
 import { apiError, invalidPayload, invalidQueryParams, notFound } from '../errors';
+import { classifyHost } from '../lib/hosts';
 import { randomId } from '../lib/ids';
 import { maskSecret, newWebhookSecret } from '../lib/standard-webhooks';
 import { toIso } from '../lib/time';
@@ -91,12 +92,13 @@ function toDeliveryView(row: DeliveryRow): DeliveryView {
   };
 }
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
 /**
- * Why a URL cannot receive webhooks, or null when it can: https, or http to a loopback host when
- * DEMO=on or WEBHOOK_ALLOW_HTTP_LOOPBACK=on (local development and tests); no credentials in it
- * (they would show in every list). Checked on create and update, and again before each attempt.
+ * Why a URL cannot receive webhooks, or null when it can: https to a public host (lib/hosts.ts: no
+ * loopback, private, link-local, CGNAT or unique-local address in any of its spellings, no
+ * localhost, no metadata name); no credentials in it (they would show in every list). The one
+ * exception, for local development and tests: with DEMO=on or WEBHOOK_ALLOW_HTTP_LOOPBACK=on, a
+ * loopback IP literal (127.0.0.0/8, [::1]), over http or https. Checked on create and update, and
+ * again before each attempt, so an endpoint stored before a rule tightened is not called either.
  */
 export function webhookUrlProblem(raw: string, env: Partial<Pick<Env, 'DEMO' | 'WEBHOOK_ALLOW_HTTP_LOOPBACK'>>): string | null {
   let url: URL;
@@ -106,10 +108,13 @@ export function webhookUrlProblem(raw: string, env: Partial<Pick<Env, 'DEMO' | '
     return 'must be an absolute URL (https://…)';
   }
   if (url.username || url.password) return 'must not carry credentials (user:password@)';
-  if (url.protocol === 'https:') return null;
   const loopbackAllowed = env.DEMO === 'on' || env.WEBHOOK_ALLOW_HTTP_LOOPBACK === 'on';
-  if (url.protocol === 'http:' && loopbackAllowed && LOOPBACK_HOSTS.has(url.hostname)) return null;
-  return loopbackAllowed ? 'must be https (http only to 127.0.0.1, localhost or [::1])' : 'must be https';
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return loopbackAllowed ? 'must be https (http only to a loopback address: 127.0.0.1 or [::1])' : 'must be https';
+  const host = classifyHost(url);
+  if (host.kind === 'loopback' && loopbackAllowed) return null;
+  if (url.protocol === 'http:') return loopbackAllowed ? 'must be https (http only to a loopback address: 127.0.0.1 or [::1])' : 'must be https';
+  if (host.kind !== 'public') return `must name a public host: ${url.hostname} is ${host.what}`;
+  return null;
 }
 
 function checkUrl(url: string, env: Partial<Env>): void {

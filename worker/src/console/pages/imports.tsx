@@ -8,6 +8,7 @@ import type { FC } from 'hono/jsx';
 import type { AsyncAction, AsyncActionList, Export, ExportList, ImportCsvResult } from '../../../../shared/types';
 import type { AppBindings } from '../../env';
 import { type ApiFetch, type ApiProblem, ConsoleApi } from '../api';
+import { readForm } from '../form';
 import { Empty, ErrorAlert, Facts, fragment, isHtmx, Layout, Notice, page, when } from '../ui';
 
 const enc = encodeURIComponent;
@@ -212,7 +213,7 @@ export function importPages(fetcher: ApiFetch) {
     })
     .post('/exports', async (c) => {
       const api = new ConsoleApi(fetcher, c);
-      const form = await c.req.parseBody();
+      const form = await readForm(c);
       const text = (k: string) => (typeof form[k] === 'string' ? (form[k] as string).trim() : '');
       const object = text('exported_object') || 'customer';
       const parameters: Record<string, unknown> = {};

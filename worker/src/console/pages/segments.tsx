@@ -10,6 +10,7 @@ import { MAX_CONDITIONS } from '../../../../shared/filter/operators';
 import type { CustomerList, Segment, SegmentPreview, SegmentPreviewCustomer, SegmentSize } from '../../../../shared/types';
 import type { AppBindings } from '../../env';
 import { type ApiFetch, type ApiProblem, ConsoleApi } from '../api';
+import { readForm } from '../form';
 import {
   type BuilderRow,
   FIXED_FIELDS,
@@ -279,7 +280,7 @@ interface BuilderForm {
  * before any row is rendered (a page never sends that many: its Add button stops at the limit).
  */
 async function readBuilder(c: Context<AppBindings>): Promise<(BuilderForm & { body: Record<string, unknown> }) | { refused: Response }> {
-  const body = (await c.req.parseBody({ all: true })) as Record<string, unknown>;
+  const body = (await readForm(c, { all: true })) as Record<string, unknown>;
   const text = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
   const rows = rowsFromForm(body);
   if (!rows.ok) {

@@ -8,6 +8,7 @@ import type { ExplainNode } from '../../../../shared/explain';
 import type { Voucher, VoucherList } from '../../../../shared/types';
 import type { AppBindings } from '../../env';
 import { type ApiFetch, type ApiProblem, ConsoleApi } from '../api';
+import { readForm } from '../form';
 import { ExplainTree, findExplanations } from '../explain';
 import { Empty, ErrorAlert, fragment, isHtmx, Layout, money, Notice, page, Pager, plural, toMinor, when } from '../ui';
 
@@ -16,7 +17,7 @@ const PAGE_SIZE = 25;
 type Form = Record<string, string>;
 
 async function formOf(c: Context<AppBindings>): Promise<Form> {
-  const body = await c.req.parseBody();
+  const body = await readForm(c);
   const out: Form = {};
   for (const [k, v] of Object.entries(body)) if (typeof v === 'string') out[k] = v.trim();
   return out;

@@ -105,8 +105,12 @@ const SEGMENT_HEADERS = { authorization: `Basic ${btoa(TEST_ENV.APP_ID)}`, 'secr
 const OWN_ORIGIN = 'https://vouchsafe.test';
 let consoleCookie = '';
 
-/** Each family's credentials, so that a request reaches the route's own handler rather than stopping at auth. */
-function headersFor(route: FuzzRoute, withBody: boolean): Record<string, string> {
+/**
+ * Each family's credentials, so that a request reaches the route's own handler rather than stopping at auth.
+ * Sign-out ends its session on the server, so each sign-out gets a session of its own and the
+ * other console routes keep theirs.
+ */
+async function headersFor(route: FuzzRoute, withBody: boolean): Promise<Record<string, string>> {
   const json: Record<string, string> = withBody ? { 'Content-Type': 'application/json' } : {};
   switch (route.family) {
     case 'server':
@@ -117,7 +121,7 @@ function headersFor(route: FuzzRoute, withBody: boolean): Record<string, string>
       return { ...SEGMENT_HEADERS, ...json };
     // Console pages post forms, signed in, from their own origin.
     case 'console':
-      return { Cookie: consoleCookie, Origin: OWN_ORIGIN, ...(withBody ? { 'Content-Type': 'application/x-www-form-urlencoded' } : ({} as Record<string, string>)) };
+      return { Cookie: route.pattern === '/console/sign-out' ? await signIn() : consoleCookie, Origin: OWN_ORIGIN, ...(withBody ? { 'Content-Type': 'application/x-www-form-urlencoded' } : ({} as Record<string, string>)) };
     // The demo's backend answers its own page only, and only with DEMO=on (below).
     case 'demo':
       return { Origin: OWN_ORIGIN, ...json };
@@ -128,10 +132,10 @@ function headersFor(route: FuzzRoute, withBody: boolean): Record<string, string>
 
 const bindingsFor = (route: FuzzRoute): Partial<Env> => (route.family === 'demo' ? { DEMO: 'on' } : {});
 
-function send(route: FuzzRoute, init: { query?: string; body?: BodyInit; path?: string } = {}): Promise<Response> {
+async function send(route: FuzzRoute, init: { query?: string; body?: BodyInit; path?: string } = {}): Promise<Response> {
   const withBody = init.body !== undefined;
   const path = `${init.path ?? route.path}${init.query ? `?${init.query}` : ''}`;
-  return call(path, { method: route.method, headers: headersFor(route, withBody), body: init.body, redirect: 'manual' }, bindingsFor(route));
+  return call(path, { method: route.method, headers: await headersFor(route, withBody), body: init.body, redirect: 'manual' }, bindingsFor(route));
 }
 
 const label = (route: FuzzRoute, extra = '') => `${route.method} ${route.path}${extra}`;
@@ -335,8 +339,8 @@ describe('malformed requests', () => {
     ];
     for (const [i, route] of bodyRoutes(real).entries()) {
       for (const [contentType, body] of sample(bodies, i, CONTENT_TYPES_PER_ROUTE)) {
-        await checked(state, label(route, ` as ${contentType}`), route, () =>
-          call(route.path, { method: route.method, headers: { ...headersFor(route, false), 'Content-Type': contentType }, body, redirect: 'manual' }, bindingsFor(route)),
+        await checked(state, label(route, ` as ${contentType}`), route, async () =>
+          call(route.path, { method: route.method, headers: { ...(await headersFor(route, false)), 'Content-Type': contentType }, body, redirect: 'manual' }, bindingsFor(route)),
         );
       }
     }
@@ -354,7 +358,7 @@ describe('malformed requests', () => {
         ['multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="name"\r\n\r\ncut short'],
       ] as const) {
         const what = label(route, ` as ${contentType}`);
-        const res = await call(route.path, { method: 'POST', headers: { ...headersFor(route, false), 'Content-Type': contentType }, body, redirect: 'manual' });
+        const res = await call(route.path, { method: 'POST', headers: { ...(await headersFor(route, false)), 'Content-Type': contentType }, body, redirect: 'manual' });
         const status = res.status;
         const error = (await res.clone().json().catch(() => ({}))) as { key?: string; details?: string };
         // A route that reads no form (sign-out, enable, the catch-all's 404 page) answers as ever; one that reads it says why it cannot.

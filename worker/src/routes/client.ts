@@ -7,6 +7,7 @@ import { clientValidateQuerySchema, stackableSchema } from '../schemas/checkout'
 import { requestSignature, SIGNATURE_HEADER, trustedClientContext, withoutCustomerIds } from '../services/identity';
 import { trackingCookie } from '../services/tracking';
 import { validateStackable, validateVoucher } from '../services/validation';
+import { clientSeesVoucherMetadata, withoutVoucherMetadata } from '../views/client-voucher';
 
 /**
  * A validate answer for a browser: never cached, and the tracking cookie where allowed, but only
@@ -32,7 +33,7 @@ export const clientValidateRoutes = new Hono<AppBindings>().get('/', async (c) =
   const raw = { ...rest, order: item ? { ...order, items: [...(order?.items ?? []), ...item] } : order };
   const context = await trustedClientContext(c.env, raw, requestSignature(identity_signature, c.req.header(SIGNATURE_HEADER)));
   const { body, trackingId } = await validateVoucher(c.env, rest.code, context, c.get('requestId'), { record: context.tracking_id !== undefined });
-  return respond(c, withoutCustomerIds(body), trackingId, context.tracking_id !== undefined);
+  return respond(c, withoutVoucherMetadata(withoutCustomerIds(body), { voucherMetadata: clientSeesVoucherMetadata(c.env) }), trackingId, context.tracking_id !== undefined);
 });
 
 /** POST /client/v1/validations: stackable validate with the client key. */
@@ -42,5 +43,5 @@ export const clientValidationsRoutes = new Hono<AppBindings>().post('/', async (
   const { identity_signature } = parseInput(clientIdentitySchema, input ?? {});
   const context = await trustedClientContext(c.env, raw, requestSignature(identity_signature, c.req.header(SIGNATURE_HEADER)));
   const { body, trackingId } = await validateStackable(c.env, redeemables.map((r) => r.id), context, c.get('requestId'), { record: context.tracking_id !== undefined });
-  return respond(c, withoutCustomerIds(body), trackingId, context.tracking_id !== undefined);
+  return respond(c, withoutVoucherMetadata(withoutCustomerIds(body), { voucherMetadata: clientSeesVoucherMetadata(c.env) }), trackingId, context.tracking_id !== undefined);
 });

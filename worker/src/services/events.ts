@@ -109,7 +109,7 @@ export function customerEventStatements(db: D1Database, m: CustomerEventMessage,
     if (m.customer.fields && Object.keys(m.customer.fields).length > 0) writes.push(customersDb.updateCustomer(db, m.customer.id, m.customer.fields, m.at));
   }
   if (m.touch_tracking_id) writes.push(touchTrackingProfile(db, m.touch_tracking_id, m.at));
-  writes.push(eventsDb.insertCustomerEvent(db, { ...m.event, createdAt: m.at }, selector));
+  writes.push(eventsDb.insertCustomerEvent(db, { ...m.event, createdAt: m.at }, selector, m.cap ?? null));
   return membership.refreshedWrites(db, segments, writes, selector, m.at);
 }
 
@@ -167,11 +167,11 @@ export async function trackClientEvent(env: Env, input: EventCreate, claims: Cli
   const event = { ...queuedEvent(input), metadata };
   const verifier = identityVerifier(env, claims.signature);
 
+  const dayStart = now - (now % DAY_MS);
+  const max = Number(env.CLIENT_EVENTS_PER_DAY) || DEFAULT_EVENTS_PER_DAY;
   if (id === undefined && source_id && TRACKING_ID.test(source_id)) {
     const hash = claims.identityHash;
     const hmac = hash && (await verifier.trustsHash(hash)) ? await identityHmac(env.TRACKING_SECRET, hash) : null;
-    const dayStart = now - (now % DAY_MS);
-    const max = Number(env.CLIENT_EVENTS_PER_DAY) || DEFAULT_EVENTS_PER_DAY;
     // The cap is exact where the event is written (the consumer counts again in its statement), so
     // the send does not wait for the read: a track costs the longer of the two, not their sum. The
     // read (a replica may lag) only lets the caller know with a 429; an event sent past the cap is
@@ -188,9 +188,15 @@ export async function trackClientEvent(env: Env, input: EventCreate, claims: Cli
   if (claim === undefined) throw missingCustomer();
   if (!(await verifier.trustsIdentity(claim))) return answer;
   // Believed: recorded for that customer (a missing id records nothing; a missing source id is
-  // created), no field ever rewritten. Nothing is read: the answer is the same either way.
+  // created), no field ever rewritten. A signed shopper is as public as an anonymous visitor, so
+  // the same daily cap holds, counted over the customer's events: exact in the consumer, and read
+  // here alongside the send only to answer 429 (the answer is otherwise the same for anyone).
   const customer = id !== undefined ? { id } : { source_id: source_id as string, new_id: randomId('cust_') };
-  await enqueue(env.WRITES, { kind: 'customer_event', id: event.id, at: now, customer, event });
+  const [count] = await Promise.all([
+    eventsDb.countCustomerEventsSince(env.DB, id !== undefined ? { id } : { source_id: source_id as string }, dayStart),
+    enqueue(env.WRITES, { kind: 'customer_event', id: event.id, at: now, customer, event, cap: { since: dayStart, max } }),
+  ]);
+  if (count >= max) throw new DailyEventCapReached(Math.ceil((dayStart + DAY_MS - now) / 1000), max);
   return answer;
 }
 

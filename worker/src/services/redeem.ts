@@ -15,6 +15,7 @@ import { redemptionCountsOf } from '../db/tracking';
 import { combine, type Pricing, totalDiscount, unpriced } from '../../../shared/discount';
 import { judge, type Judgement, orderFigures, orderOf, quantityExceeded, type Refusal, ruleRefusal } from './validation';
 import { ambiguousTrackingId, definitionsOf, readVisitor } from './visitor';
+import { clientSeesVoucherMetadata } from '../views/client-voucher';
 import { type Audience, type OrderRedemptionsEntry, orderSummary, redemptionView, stackedRedemptionView } from '../views/redemption';
 import { d1Refusal } from '../db/errors';
 
@@ -251,6 +252,8 @@ function redemptionBatch(
   input: {
     plan: Plan;
     rows: redemptionsDb.RedemptionRow[];
+    /** The key that made the request: its rows carry its class and its idempotency key namespace. */
+    keyClass: redemptionsDb.KeyClass;
     loaded: LoadedDefinition[];
     judgements: Accepted[];
     subject: ValidationSubject;
@@ -271,7 +274,7 @@ function redemptionBatch(
   writes.push(...input.loaded.map((d) => redemptionsDb.takeVoucherUnit(db, d.voucher.id, now)));
   if (sel && plan.link && input.trackingId) writes.push(...linkAndMerge(db, input.trackingId, sel, now));
   if (sel) writes.push(redemptionsDb.recordRedemptionInSummary(db, sel, { succeeded: true, orderAmount: input.orderAmount, now }));
-  writes.push(...input.rows.map((row) => redemptionsDb.insertRedemption(db, row, sel)));
+  writes.push(...input.rows.map((row) => redemptionsDb.insertRedemption(db, row, sel, input.keyClass)));
   // The customer-write pipeline: these writes, the customer's segments refreshed, the customer read back.
   const customerWrite = plan.selector ? membership.customerWriteBatch(db, input.active, writes, plan.selector, now) : null;
   const statements = customerWrite ? customerWrite.statements : writes;
@@ -291,10 +294,11 @@ function redemptionBatch(
 }
 
 /** The answer of a redeem route for rows already written (first answer, or a replay). */
-function answer(request: RedeemRequest, head: redemptionsDb.RedemptionRow, children: redemptionsDb.RedemptionRow[], related: redemptionsDb.RedemptionRelations) {
+function answer(env: Env, request: RedeemRequest, head: redemptionsDb.RedemptionRow, children: redemptionsDb.RedemptionRow[], related: redemptionsDb.RedemptionRelations) {
   const stacked = head.code === '' && head.voucher_id === null;
-  if (request.route === 'stackable' && stacked) return stackedRedemptionView(head, children, related, request.caller);
-  return redemptionView(head, related, request.caller);
+  const shown = { voucherMetadata: clientSeesVoucherMetadata(env) };
+  if (request.route === 'stackable' && stacked) return stackedRedemptionView(head, children, related, request.caller, shown);
+  return redemptionView(head, related, request.caller, shown);
 }
 
 /**
@@ -323,8 +327,9 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
   const { context, idempotencyKey } = request;
   const hash = idempotencyKey ? await requestHash(request) : null;
   if (idempotencyKey) {
-    const previous = await redemptionsDb.findRedemptionGroup(env.DB, { idempotencyKey });
-    if (previous.head) return replay(request, hash, previous);
+    // Looked up in the namespace of the caller's class of key only (migration 0024).
+    const previous = await redemptionsDb.findRedemptionGroup(env.DB, { idempotencyKey, keyClass: request.caller });
+    if (previous.head) return replay(env, request, hash, previous);
   }
   const now = Date.now();
   const trackingId = await redemptionTrackingId(env, context, request.trackingIdParam);
@@ -360,6 +365,7 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
   const batch = redemptionBatch(env.DB, {
     plan,
     rows: [head, ...children],
+    keyClass: request.caller,
     loaded,
     judgements: accepted,
     subject: visitor.subject,
@@ -391,23 +397,23 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
       throw ambiguousTrackingId(visitor.trackingId, context.customer?.source_id ?? context.customer?.id ?? 'this customer');
     }
     if (reason === 'duplicate_idempotency_key' && idempotencyKey) {
-      const first = await redemptionsDb.findRedemptionGroup(env.DB, { idempotencyKey });
-      if (first.head) return replay(request, hash, first);
+      const first = await redemptionsDb.findRedemptionGroup(env.DB, { idempotencyKey, keyClass: request.caller });
+      if (first.head) return replay(env, request, hash, first);
     }
     throw error;
   }
   const { customerId, ...related } = batch.read(results);
   const written = (row: redemptionsDb.RedemptionRow) => ({ ...row, customer_id: customerId });
-  return answer(request, written(head), children.map(written), related);
+  return answer(env, request, written(head), children.map(written), related);
 }
 
 /** A retry of a request already answered: the same answer, nothing written again; another request with the key: 409. */
-function replay(request: RedeemRequest, hash: string | null, previous: redemptionsDb.RedemptionGroup) {
+function replay(env: Env, request: RedeemRequest, hash: string | null, previous: redemptionsDb.RedemptionGroup) {
   const head = previous.head as redemptionsDb.RedemptionRow;
   // Rows written before migration 0006 have no hash: they are answered as before.
   if (head.request_hash !== null && head.request_hash !== hash) throw idempotencyConflict(request.idempotencyKey ?? '');
   if (head.result === 'FAILURE') throw redeemError(head);
-  return answer(request, head, previous.children, previous);
+  return answer(env, request, head, previous.children, previous);
 }
 
 function failureRow(
@@ -435,8 +441,11 @@ function failureRow(
 /**
  * An unknown code is recorded as a failed redemption of nobody (OA24 "Failed Redemption",
  * OA24:L63225: customer null, related to itself): no customer is looked up, so nothing can race.
+ * Not for the public client key: anyone can send it codes that do not exist, as fast as the rate
+ * limit allows, and each row would be stored for them; its 404 records nothing.
  */
 async function recordUnknownCode(db: D1Database, request: RedeemRequest, code: string, hash: string | null, now: number): Promise<ApiError> {
+  if (request.caller === 'client') return notFound('voucher', code);
   const row = failureRow(request, {
     code,
     voucher_id: null,
@@ -449,7 +458,7 @@ async function recordUnknownCode(db: D1Database, request: RedeemRequest, code: s
     created_at: now,
   });
   try {
-    await redemptionsDb.insertRedemption(db, row).run();
+    await redemptionsDb.insertRedemption(db, row, null, request.caller).run();
   } catch (error) {
     if (d1Refusal(error) !== 'duplicate_idempotency_key') throw error;
   }
@@ -478,7 +487,7 @@ async function recordFailure(
     await db.batch([
       ...(plan.write ? [plan.write] : []),
       ...(sel ? [redemptionsDb.recordRedemptionInSummary(db, sel, { succeeded: false, orderAmount: null, now })] : []),
-      redemptionsDb.insertRedemption(db, row, sel),
+      redemptionsDb.insertRedemption(db, row, sel, input.request.caller),
     ]);
   } catch (error) {
     if (d1Refusal(error) !== 'duplicate_idempotency_key') throw error;

@@ -458,6 +458,27 @@ describe('what the public key may store and see through client redemptions', () 
       expect((await json(await api('GET', '/v1/vouchers/BIG-1'))).redemption.redeemed_quantity).toBe(0);
     });
 
+    it('a stacked public redemption stores the order and metadata as sent once, on its parent', async () => {
+      await voucher('ECHO-1');
+      await voucher('ECHO-2', { discount: { type: 'PERCENT', percent_off: 10 } });
+      const order = { amount: 2000, metadata: { note: 'o'.repeat(1500) }, items: [item(0, { product: { d: 'p'.repeat(900) }, sku: { d: 's'.repeat(900) }, metadata: { m: 1 } }), item(1)] };
+      const res = await clientRedeem({ redeemables: [{ object: 'voucher', id: 'ECHO-1' }, { object: 'voucher', id: 'ECHO-2' }], metadata: { pad: 'x'.repeat(1500) }, order });
+      expect(res.status).toBe(200);
+      const answer = await json(res);
+      const stored = async (id: string) => env.DB.prepare('SELECT order_json, metadata FROM redemptions WHERE id = ?').bind(id).first<{ order_json: string; metadata: string }>();
+      const parent = await stored(answer.parent_redemption.id);
+      expect(parent?.order_json).toContain('p'.repeat(900));
+      expect(JSON.parse(parent?.metadata ?? '{}')).toEqual({ pad: 'x'.repeat(1500) });
+      for (const child of answer.redemptions) {
+        const row = await stored(child.id);
+        // Each voucher's row keeps its own figures, not the echo of what the browser sent.
+        expect(row?.order_json.length).toBeLessThan(1500);
+        expect(JSON.parse(row?.metadata ?? '')).toEqual({});
+        expect(JSON.parse(row?.order_json ?? '{}')).toMatchObject({ amount: 2000, items: [{ sku_id: 's0', amount: 100 }, { sku_id: 's1', amount: 100 }] });
+      }
+      expect(answer.redemptions.map((r: any) => r.order.total_discount_amount)).toEqual([100, 200]);
+    });
+
     it("the server key's orders keep their own, larger bounds", async () => {
       await voucher('BIG-2');
       const items = Array.from({ length: 150 }, (_, i) => item(i, { product: { d: 'p'.repeat(1100) } }));

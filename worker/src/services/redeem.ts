@@ -6,7 +6,7 @@ import type { Env } from '../env';
 import { apiError, ApiError, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
-import { contextCustomerWrite, type ValidationContext } from '../schemas/checkout';
+import { contextCustomerWrite, type OrderInput, type ValidationContext } from '../schemas/checkout';
 import type { LoadedDefinition } from './definitions';
 import * as membership from './membership';
 import { resolveTrackingId, TRACKING_ID } from './tracking';
@@ -159,9 +159,22 @@ interface RowsInput {
 }
 
 /**
+ * What a stacked child of the public client key stores of the order and metadata: its own figures,
+ * without the free-form echo of the request (the order's and items' metadata, items' product and
+ * sku records), which its parent keeps once. Anyone holding the public key can stack up to 30
+ * codes, and each row would otherwise store the same echo again.
+ */
+function withoutEcho(order: OrderInput | undefined): OrderInput | undefined {
+  if (!order) return order;
+  const { metadata: _metadata, items, ...figures } = order;
+  return { ...figures, ...(items ? { items: items.map(({ metadata: _m, product: _p, sku: _s, ...line }) => line) } : {}) };
+}
+
+/**
  * The rows of a successful redemption: one per voucher, and for POST /v1/redemptions a parent
  * that carries the idempotency key and the whole order. All of them share one order (its id, and
- * its redemptions map naming the parent and the children it stacks).
+ * its redemptions map naming the parent and the children it stacks). The public key's children
+ * keep their figures only (withoutEcho).
  */
 export function buildRedemptionRows(input: RowsInput): { head: redemptionsDb.RedemptionRow; children: redemptionsDb.RedemptionRow[] } {
   const { request, loaded, pricings, orderAmount, now } = input;
@@ -169,7 +182,13 @@ export function buildRedemptionRows(input: RowsInput): { head: redemptionsDb.Red
   const placed = { id: context.order?.id ?? randomId('ord_'), createdAt: now };
   const base = unpriced({ amount: orderAmount, lines: context.order?.items ?? [] });
   const date = toIso(now);
-  const row = (id: string, voucher: LoadedDefinition['voucher'] | null, pricing: Pricing, redemptions: Record<string, OrderRedemptionsEntry>): redemptionsDb.RedemptionRow => ({
+  const row = (
+    id: string,
+    voucher: LoadedDefinition['voucher'] | null,
+    pricing: Pricing,
+    redemptions: Record<string, OrderRedemptionsEntry>,
+    echo = true,
+  ): redemptionsDb.RedemptionRow => ({
     id,
     object: 'redemption',
     result: 'SUCCESS',
@@ -180,8 +199,8 @@ export function buildRedemptionRows(input: RowsInput): { head: redemptionsDb.Red
     tracking_id: input.trackingId,
     amount: orderAmount,
     discount_amount: totalDiscount(pricing),
-    order_json: JSON.stringify({ ...orderSummary(context.order, pricing, null, placed), redemptions }),
-    metadata: JSON.stringify(context.metadata ?? {}),
+    order_json: JSON.stringify({ ...orderSummary(echo ? context.order : withoutEcho(context.order), pricing, null, placed), redemptions }),
+    metadata: JSON.stringify((echo ? context.metadata : undefined) ?? {}),
     failure_code: null,
     failure_message: null,
     parent_id: null,
@@ -206,7 +225,7 @@ export function buildRedemptionRows(input: RowsInput): { head: redemptionsDb.Red
   const redemptions = { [parentId]: { date, related_object_type: 'redemption' as const, related_object_id: parentId, stacked: childIds } };
   return {
     head: keyed(row(parentId, null, combine(base, pricings), redemptions)),
-    children: loaded.map((d, i) => ({ ...row(childIds[i] as string, d.voucher, pricings[i] ?? base, redemptions), parent_id: parentId })),
+    children: loaded.map((d, i) => ({ ...row(childIds[i] as string, d.voucher, pricings[i] ?? base, redemptions, request.caller === 'server'), parent_id: parentId })),
   };
 }
 

@@ -13,3 +13,14 @@ CREATE UNIQUE INDEX redemptions_client_idempotency_key ON redemptions (client_id
 -- Rows from before this migration read 'server' (client redemptions were new and off by default).
 ALTER TABLE redemptions ADD COLUMN key_class TEXT NOT NULL DEFAULT 'server' CHECK (key_class IN ('server', 'client'));
 CREATE INDEX redemptions_client_created ON redemptions (created_at) WHERE key_class = 'client';
+
+-- The redemption snapshot of webhook events holds every column (migration 0022): the two above too.
+DROP VIEW webhook_redemption_rows;
+CREATE VIEW webhook_redemption_rows AS SELECT id, json_object(
+  'id', id, 'object', object, 'result', result, 'status', status, 'voucher_id', voucher_id, 'code', code,
+  'customer_id', customer_id, 'tracking_id', tracking_id, 'amount', amount, 'discount_amount', discount_amount,
+  'order_json', order_json, 'metadata', metadata, 'failure_code', failure_code, 'failure_message', failure_message,
+  'parent_id', parent_id, 'rollback_of', rollback_of, 'idempotency_key', idempotency_key, 'created_at', created_at,
+  'request_hash', request_hash, 'reason', reason, 'error_message', error_message, 'channel_id', channel_id,
+  'client_idempotency_key', client_idempotency_key, 'key_class', key_class
+) AS row FROM redemptions;

@@ -4,7 +4,6 @@ import { apiError, invalidQueryParams } from '../errors';
 import { parseQuery } from '../lib/qs';
 import { parseInput, parseJsonBody, readJsonBody } from '../lib/validation';
 import {
-  clientStackableSchema,
   explainQuerySchema,
   redemptionListQuerySchema,
   rollbackBodySchema,
@@ -33,8 +32,7 @@ function listQuery(c: Context<AppBindings>) {
 /** POST /v1/redemptions and POST /client/v1/redemptions share everything but the caller. */
 async function redeemStackable(c: Context<AppBindings>, caller: RedeemRequest['caller']) {
   const input = await readJsonBody(c);
-  // The client key is public: what it may store is bounded (CLIENT_REDEMPTION_LIMITS).
-  const { redeemables, ...raw } = caller === 'client' ? parseInput(clientStackableSchema, input) : parseInput(stackableSchema, input);
+  const { redeemables, ...raw } = parseInput(stackableSchema, input);
   // The client key is public: only a signed identity counts, and no customer field is believed.
   const context =
     caller === 'client'

@@ -163,11 +163,11 @@ const clientOrder = atMostBytes(
   CLIENT_REDEMPTION_LIMITS.orderBytes,
 );
 
-/** The body of POST /client/v1/redemptions: the stackable body within CLIENT_REDEMPTION_LIMITS. */
-export const clientStackableSchema = stackableSchema.extend({
-  metadata: clientMetadata,
-  order: absentIfNull(clientOrder),
-});
+/** What a client redemption's context may hold of metadata and order (CLIENT_REDEMPTION_LIMITS). */
+export const clientRedemptionBoundsSchema = z.object({ metadata: clientMetadata, order: absentIfNull(clientOrder) });
+
+/** The body of POST /client/v1/redemptions, as documented: the stackable body within CLIENT_REDEMPTION_LIMITS. */
+export const clientStackableSchema = stackableSchema.extend(clientRedemptionBoundsSchema.shape);
 
 /**
  * POST /v1/redemptions/{id}/rollback and /rollbacks: the body the official SDK sends

@@ -6,7 +6,8 @@ import type { Env } from '../env';
 import { apiError, ApiError, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
-import { contextCustomerWrite, type OrderInput, type ValidationContext } from '../schemas/checkout';
+import { clientRedemptionBoundsSchema, contextCustomerWrite, type OrderInput, type ValidationContext } from '../schemas/checkout';
+import { parseInput } from '../lib/validation';
 import type { LoadedDefinition } from './definitions';
 import * as membership from './membership';
 import { resolveTrackingId, TRACKING_ID } from './tracking';
@@ -325,6 +326,8 @@ function answer(env: Env, request: RedeemRequest, head: redemptionsDb.Redemption
  * Reads in one batch, judges every voucher, then writes in one batch; all or nothing.
  */
 export async function redeem(env: Env, request: RedeemRequest) {
+  // The public key's request is bounded before anything is read or written: a 400 names the field.
+  if (request.caller === 'client') parseInput(clientRedemptionBoundsSchema, { metadata: request.context.metadata, order: request.context.order });
   for (let attempt = 1; ; attempt++) {
     try {
       return await redeemOnce(env, request);

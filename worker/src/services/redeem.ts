@@ -16,9 +16,9 @@ import { redemptionCountsOf } from '../db/tracking';
 import { combine, type Pricing, totalDiscount, unpriced } from '../../../shared/discount';
 import { judge, type Judgement, orderFigures, orderOf, quantityExceeded, type Refusal, ruleRefusal } from './validation';
 import { ambiguousTrackingId, definitionsOf, readVisitor } from './visitor';
-import { clientSeesVoucherMetadata } from '../views/client-voucher';
 import { type Audience, type OrderRedemptionsEntry, orderSummary, redemptionView, stackedRedemptionView } from '../views/redemption';
 import { d1Refusal } from '../db/errors';
+import { clientSeesVoucherMetadata } from '../views/client-voucher';
 
 export interface RedeemRequest {
   /** POST /v1/vouchers/{code}/redemption answers one redemption; POST /v1/redemptions the stacked envelope. */

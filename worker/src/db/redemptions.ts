@@ -289,7 +289,6 @@ export function markRolledBack(db: D1Database, id: string, orderJson: string): D
   return db.prepare("UPDATE redemptions SET status = 'ROLLED_BACK', order_json = ? WHERE id = ?").bind(orderJson, id);
 }
 
-
 /**
  * Deletes up to `limit` redemptions the public client key stored for nobody, made before `before`:
  * guest redemptions (no customer) and failed ones, each with its stacked children and any rollback

@@ -167,11 +167,11 @@ export async function trackClientEvent(env: Env, input: EventCreate, claims: Cli
   const event = { ...queuedEvent(input), metadata };
   const verifier = identityVerifier(env, claims.signature);
 
-  const dayStart = now - (now % DAY_MS);
-  const max = Number(env.CLIENT_EVENTS_PER_DAY) || DEFAULT_EVENTS_PER_DAY;
   if (id === undefined && source_id && TRACKING_ID.test(source_id)) {
     const hash = claims.identityHash;
     const hmac = hash && (await verifier.trustsHash(hash)) ? await identityHmac(env.TRACKING_SECRET, hash) : null;
+    const dayStart = now - (now % DAY_MS);
+    const max = Number(env.CLIENT_EVENTS_PER_DAY) || DEFAULT_EVENTS_PER_DAY;
     // The cap is exact where the event is written (the consumer counts again in its statement), so
     // the send does not wait for the read: a track costs the longer of the two, not their sum. The
     // read (a replica may lag) only lets the caller know with a 429; an event sent past the cap is
@@ -188,16 +188,24 @@ export async function trackClientEvent(env: Env, input: EventCreate, claims: Cli
   if (claim === undefined) throw missingCustomer();
   if (!(await verifier.trustsIdentity(claim))) return answer;
   // Believed: recorded for that customer (a missing id records nothing; a missing source id is
-  // created), no field ever rewritten. A signed shopper is as public as an anonymous visitor, so
-  // the same daily cap holds, counted over the customer's events: exact in the consumer, and read
-  // here alongside the send only to answer 429 (the answer is otherwise the same for anyone).
+  // created), no field ever rewritten, within a visitor's daily cap (sendCappedCustomerEvent).
   const customer = id !== undefined ? { id } : { source_id: source_id as string, new_id: randomId('cust_') };
-  const [count] = await Promise.all([
-    eventsDb.countCustomerEventsSince(env.DB, id !== undefined ? { id } : { source_id: source_id as string }, dayStart),
-    enqueue(env.WRITES, { kind: 'customer_event', id: event.id, at: now, customer, event, cap: { since: dayStart, max } }),
-  ]);
-  if (count >= max) throw new DailyEventCapReached(Math.ceil((dayStart + DAY_MS - now) / 1000), max);
+  await sendCappedCustomerEvent(env, { kind: 'customer_event', id: event.id, at: now, customer, event }, now);
   return answer;
+}
+
+/**
+ * Sends a client event of a believed customer under the daily cap of a tracking profile
+ * (CLIENT_EVENTS_PER_DAY a UTC day), counted over the customer's events: a signed shopper holds a
+ * signature as public as the anonymous visitor's cookie. As for profiles, the consumer keeps the
+ * cap exact where it writes; the read beside the send (a replica may lag) only answers 429.
+ */
+async function sendCappedCustomerEvent(env: Env, message: CustomerEventMessage, now: number): Promise<void> {
+  const since = now - (now % DAY_MS);
+  const max = Number(env.CLIENT_EVENTS_PER_DAY) || DEFAULT_EVENTS_PER_DAY;
+  const named = 'id' in message.customer ? { id: message.customer.id } : { source_id: message.customer.source_id };
+  const [count] = await Promise.all([eventsDb.countCustomerEventsSince(env.DB, named, since), enqueue(env.WRITES, { ...message, cap: { since, max } })]);
+  if (count >= max) throw new DailyEventCapReached(Math.ceil((since + DAY_MS - now) / 1000), max);
 }
 
 /** Thrown with its Retry-After (seconds to the next UTC day) set by the route. */

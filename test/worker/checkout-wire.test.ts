@@ -418,6 +418,16 @@ describe('what the public key may store and see through client redemptions', () 
       expect((await json(await clientRedeem(body, { 'Idempotency-Key': 'order-2001' }))).parent_redemption.id).toBe(first.parent_redemption.id);
     });
 
+    it('concurrent retries with one key from the public key make one redemption, answered alike', async () => {
+      await voucher('IKC-4', { redemption: { quantity: 10 } });
+      const body = { redeemables: [{ object: 'voucher', id: 'IKC-4' }], order: { amount: 900 } };
+      const answers = await Promise.all([1, 2, 3].map(() => clientRedeem(body, { 'Idempotency-Key': 'order-4001' })));
+      expect(answers.map((r) => r.status)).toEqual([200, 200, 200]);
+      const ids = await Promise.all(answers.map(async (r) => (await json(r)).parent_redemption.id));
+      expect(new Set(ids).size).toBe(1);
+      expect((await json(await api('GET', '/v1/vouchers/IKC-4'))).redemption.redeemed_quantity).toBe(1);
+    });
+
     it("an unknown code sent with the public key takes no key of the shop's backend", async () => {
       await voucher('IKC-3');
       expect((await clientRedeem({ redeemables: [{ object: 'voucher', id: 'NO-SUCH-CODE' }] }, { 'Idempotency-Key': 'order-3001' })).status).toBe(404);

@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { app } from '../../worker/src/app';
 import type { Env } from '../../worker/src/env';
 import { CLIENT_HEADERS, SERVER_HEADERS, api, call, json } from './helpers';
@@ -380,4 +380,119 @@ describe('POST /client/v1/redemptions', () => {
     expect((await api('GET', '/v1/customers/cl-nobody')).status).toBe(404);
   });
 
+});
+
+describe('what the public key may store and see through client redemptions', () => {
+  const clientRedeem = (body: unknown, headers: Record<string, string> = {}) =>
+    call('/client/v1/redemptions', { method: 'POST', headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const redemptionRows = () => count('SELECT count(*) AS n FROM redemptions');
+
+  describe('idempotency keys are scoped by the class of key', () => {
+    it("the public key cannot tell which keys the shop's backend used", async () => {
+      await voucher('IKC-1');
+      expect((await redeemOne('IKC-1', { customer: { source_id: 'ikc-1' }, order: { amount: 1000 } }, { 'Idempotency-Key': 'order-1001' })).status).toBe(200);
+      // A key the backend used and one it did not get the same answer from the public key.
+      for (const key of ['order-1001', 'order-1002']) {
+        const unknown = await clientRedeem({ redeemables: [{ object: 'voucher', id: 'NO-SUCH-CODE' }] }, { 'Idempotency-Key': key });
+        expect(unknown.status, key).toBe(404);
+        const known = await clientRedeem({ redeemables: [{ object: 'voucher', id: 'IKC-1' }], order: { amount: 500 } }, { 'Idempotency-Key': key });
+        expect(known.status, key).toBe(200);
+      }
+    });
+
+    it("a key the public key used first does not block the shop's backend, and replays for the public key only", async () => {
+      await voucher('IKC-2');
+      const body = { redeemables: [{ object: 'voucher', id: 'IKC-2' }], order: { amount: 700 } };
+      const first = await json(await clientRedeem(body, { 'Idempotency-Key': 'order-2001' }));
+      const retry = await json(await clientRedeem(body, { 'Idempotency-Key': 'order-2001' }));
+      expect(retry.parent_redemption.id).toBe(first.parent_redemption.id);
+      expect((await clientRedeem({ ...body, order: { amount: 800 } }, { 'Idempotency-Key': 'order-2001' })).status).toBe(409);
+      // The backend's redemption with that key is its own, not refused nor answered with the client's.
+      const shop = await redeemOne('IKC-2', { customer: { source_id: 'ikc-2' }, order: { amount: 700 } }, { 'Idempotency-Key': 'order-2001' });
+      expect(shop.status).toBe(200);
+      const shopAnswer = await json(shop);
+      expect(shopAnswer.id).not.toBe(first.parent_redemption.id);
+      expect(shopAnswer.customer).toMatchObject({ source_id: 'ikc-2' });
+      // Each side replays its own.
+      expect((await json(await redeemOne('IKC-2', { customer: { source_id: 'ikc-2' }, order: { amount: 700 } }, { 'Idempotency-Key': 'order-2001' }))).id).toBe(shopAnswer.id);
+      expect((await json(await clientRedeem(body, { 'Idempotency-Key': 'order-2001' }))).parent_redemption.id).toBe(first.parent_redemption.id);
+    });
+
+    it('concurrent retries with one key from the public key make one redemption, answered alike', async () => {
+      await voucher('IKC-4', { redemption: { quantity: 10 } });
+      const body = { redeemables: [{ object: 'voucher', id: 'IKC-4' }], order: { amount: 900 } };
+      const answers = await Promise.all([1, 2, 3].map(() => clientRedeem(body, { 'Idempotency-Key': 'order-4001' })));
+      expect(answers.map((r) => r.status)).toEqual([200, 200, 200]);
+      const ids = await Promise.all(answers.map(async (r) => (await json(r)).parent_redemption.id));
+      expect(new Set(ids).size).toBe(1);
+      expect((await json(await api('GET', '/v1/vouchers/IKC-4'))).redemption.redeemed_quantity).toBe(1);
+    });
+
+    it("an unknown code sent with the public key takes no key of the shop's backend", async () => {
+      await voucher('IKC-3');
+      expect((await clientRedeem({ redeemables: [{ object: 'voucher', id: 'NO-SUCH-CODE' }] }, { 'Idempotency-Key': 'order-3001' })).status).toBe(404);
+      expect((await redeemOne('IKC-3', { customer: { source_id: 'ikc-3' }, order: { amount: 1000 } }, { 'Idempotency-Key': 'order-3001' })).status).toBe(200);
+    });
+  });
+
+  describe('bounded storage', () => {
+    it('an unknown code sent with the public key stores nothing', async () => {
+      const before = await redemptionRows();
+      for (let i = 0; i < 5; i++) {
+        const res = await clientRedeem({ redeemables: [{ object: 'voucher', id: `GUESS-${i}` }], metadata: { pad: 'x'.repeat(1500) } });
+        expect(res.status).toBe(404);
+        expect(await json(res)).toMatchObject({ code: 404, key: 'not_found', resource_type: 'voucher' });
+      }
+      expect(await redemptionRows()).toBe(before);
+      // The server key's unknown codes are recorded as before (a failed redemption of nobody).
+      expect((await redeemOne('GUESS-SERVER', { order: { amount: 100 } })).status).toBe(404);
+      expect(await redemptionRows()).toBe(before + 1);
+    });
+
+    const item = (i: number, extra: Record<string, unknown> = {}) => ({ sku_id: `s${i}`, quantity: 1, price: 100, ...extra });
+    beforeAll(() => voucher('BIG-1'));
+    it.each([
+      ['request metadata over 2 KiB', { metadata: { pad: 'x'.repeat(2100) } }, /^metadata: must be at most 2048 bytes/],
+      ['order metadata over 2 KiB', { order: { amount: 100, metadata: { pad: 'x'.repeat(2100) } } }, /^order\.metadata: must be at most 2048 bytes/],
+      ['more than 100 items', { order: { amount: 10_100, items: Array.from({ length: 101 }, (_, i) => item(i)) } }, /^order\.items: must hold at most 100 items/],
+      ['a product record over 1 KiB', { order: { amount: 100, items: [item(0, { product: { d: 'p'.repeat(1100) } })] } }, /^order\.items\[0\]\.product: must be at most 1024 bytes/],
+      ['a sku record over 1 KiB', { order: { amount: 200, items: [item(0), item(1, { sku: { d: 's'.repeat(1100) } })] } }, /^order\.items\[1\]\.sku: must be at most 1024 bytes/],
+      ['item metadata over 2 KiB', { order: { amount: 100, items: [item(0, { metadata: { d: 'm'.repeat(2100) } })] } }, /^order\.items\[0\]\.metadata: must be at most 2048 bytes/],
+      ['an order over 16 KiB in all', { order: { amount: 2000, items: Array.from({ length: 20 }, (_, i) => item(i, { product: { d: 'p'.repeat(900) } })) } }, /^order: must be at most 16384 bytes/],
+    ])('refuses %s from the public key with a 400 naming the field, and writes nothing', async (_, extra, details) => {
+      const before = await redemptionRows();
+      const res = await clientRedeem({ redeemables: [{ object: 'voucher', id: 'BIG-1' }], ...extra });
+      expect(res.status).toBe(400);
+      expect(await json(res)).toMatchObject({ code: 400, key: 'invalid_payload', details: expect.stringMatching(details) });
+      expect(await redemptionRows()).toBe(before);
+      expect((await json(await api('GET', '/v1/vouchers/BIG-1'))).redemption.redeemed_quantity).toBe(0);
+    });
+
+    it('a stacked public redemption stores the order and metadata as sent once, on its parent', async () => {
+      await voucher('ECHO-1');
+      await voucher('ECHO-2', { discount: { type: 'PERCENT', percent_off: 10 } });
+      const order = { amount: 2000, metadata: { note: 'o'.repeat(1500) }, items: [item(0, { product: { d: 'p'.repeat(900) }, sku: { d: 's'.repeat(900) }, metadata: { m: 1 } }), item(1)] };
+      const res = await clientRedeem({ redeemables: [{ object: 'voucher', id: 'ECHO-1' }, { object: 'voucher', id: 'ECHO-2' }], metadata: { pad: 'x'.repeat(1500) }, order });
+      expect(res.status).toBe(200);
+      const answer = await json(res);
+      const stored = async (id: string) => env.DB.prepare('SELECT order_json, metadata FROM redemptions WHERE id = ?').bind(id).first<{ order_json: string; metadata: string }>();
+      const parent = await stored(answer.parent_redemption.id);
+      expect(parent?.order_json).toContain('p'.repeat(900));
+      expect(JSON.parse(parent?.metadata ?? '{}')).toEqual({ pad: 'x'.repeat(1500) });
+      for (const child of answer.redemptions) {
+        const row = await stored(child.id);
+        // Each voucher's row keeps its own figures, not the echo of what the browser sent.
+        expect(row?.order_json.length).toBeLessThan(1500);
+        expect(JSON.parse(row?.metadata ?? '')).toEqual({});
+        expect(JSON.parse(row?.order_json ?? '{}')).toMatchObject({ amount: 2000, items: [{ sku_id: 's0', amount: 100 }, { sku_id: 's1', amount: 100 }] });
+      }
+      expect(answer.redemptions.map((r: any) => r.order.total_discount_amount)).toEqual([100, 200]);
+    });
+
+    it("the server key's orders keep their own, larger bounds", async () => {
+      await voucher('BIG-2');
+      const items = Array.from({ length: 150 }, (_, i) => item(i, { product: { d: 'p'.repeat(1100) } }));
+      expect((await redeemOne('BIG-2', { customer: { source_id: 'big-2' }, metadata: { pad: 'x'.repeat(3000) }, order: { amount: 15_000, items } })).status).toBe(200);
+    });
+  });
 });

@@ -10,7 +10,7 @@ import { app } from '../../worker/src/app';
 import type { Env } from '../../worker/src/env';
 import { resolveTrackingId } from '../../worker/src/services/tracking';
 import { TEST_ENV } from '../test-env';
-import { CLIENT_HEADERS, api, call, json, settled, signAs, signHash } from './helpers';
+import { CLIENT_HEADERS, api, call, json, setHolder, settled, signAs, signHash } from './helpers';
 
 const VICTIM = {
   source_id: 'zq-source-1',
@@ -291,5 +291,54 @@ describe('an identity claim counts only signed, on every client route and in eve
     });
     expect(anon.status).toBe(200);
     expect((await json(anon)).redemptions[0].tracking_id).toBe(device);
+  });
+});
+
+describe('a voucher as the public key sees it', () => {
+  const NOTE = 'merchant-note-needle-41x';
+  const bodyOf = (path: string) => ({
+    // validations and redemptions take redeemables; a guest redeems the public code.
+    redeemables: [{ object: 'voucher', id: 'HELD-NOTE' }],
+    order: { amount: 1000 },
+    ...(path.endsWith('/events') ? { event: 'probe', customer: { source_id: FRESH_TID } } : {}),
+  });
+  const ask = (method: string, path: string, bindings: Partial<Env> = {}) =>
+    method === 'GET'
+      ? call(`${path}?code=HELD-NOTE&amount=1000`, { headers: CLIENT_HEADERS }, bindings)
+      : call(path, { method, headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify(bodyOf(path)) }, bindings);
+
+  beforeAll(async () => {
+    // A code published to the victim (its holder), with the shop's own note in its metadata.
+    await api('POST', '/v1/vouchers/HELD-NOTE', { discount: { type: 'AMOUNT', amount_off: 100 }, metadata: { internal_note: NOTE } });
+    await setHolder('HELD-NOTE', VICTIM.source_id);
+  });
+
+  it("no client answer names the voucher's holder nor carries the merchant's voucher metadata", async () => {
+    const answered: string[] = [];
+    for (const { method, path } of clientRoutes()) {
+      const res = await ask(method, path);
+      expect(res.status, `${method} ${path}`).toBeLessThan(500);
+      const text = await res.text();
+      for (const needle of [victimId, NOTE, '"holder_id"', '"validation_rules_assignments"']) {
+        expect(text.includes(needle), `${method} ${path}: answer contains ${needle}`).toBe(false);
+      }
+      if (res.status === 200) answered.push(`${method} ${path}`);
+    }
+    // The voucher was in the answers checked: validate, validations, and a guest redemption of it.
+    expect(answered).toEqual(expect.arrayContaining(['GET /client/v1/validate', 'POST /client/v1/validations', 'POST /client/v1/redemptions']));
+  });
+
+  it('the redemption answer still shows the offer, and the metadata when the operator opts in', async () => {
+    const hidden = await json(await ask('POST', '/client/v1/redemptions'));
+    expect(hidden.redemptions[0].voucher).toMatchObject({ code: 'HELD-NOTE', discount: { type: 'AMOUNT', amount_off: 100 }, metadata: {} });
+    const on = { CLIENT_VOUCHER_METADATA: 'on' };
+    const shown = await json(await ask('POST', '/client/v1/redemptions', on));
+    expect(shown.redemptions[0].voucher.metadata).toEqual({ internal_note: NOTE });
+    expect(shown.redemptions[0].voucher).not.toHaveProperty('holder_id');
+    expect((await json(await ask('GET', '/client/v1/validate', on))).metadata).toEqual({ internal_note: NOTE });
+    expect((await json(await ask('POST', '/client/v1/validations', on))).redeemables[0].metadata).toEqual({ internal_note: NOTE });
+    // The server key sees the voucher whole, as before.
+    const server = await json(await api('POST', '/v1/redemptions', bodyOf('/v1/redemptions')));
+    expect(server.redemptions[0].voucher).toMatchObject({ holder_id: victimId, metadata: { internal_note: NOTE } });
   });
 });

@@ -1,3 +1,4 @@
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { CLIENT_HEADERS, api, call, json, settled, signAs } from './helpers';
 
@@ -93,6 +94,51 @@ describe('POST /client/v1/events', () => {
     await settled();
     const c = await json(await api('GET', '/v1/customers/client-ev-2'));
     expect(c).toMatchObject({ email: 'real@example.com', name: 'Real' });
+  });
+
+  it("a signed customer's client events stop at the daily cap, exactly, however fast they are sent", async () => {
+    // A shopper's own signature is handed to every signed-in page: it must not open an unbounded
+    // write into their record (the anonymous visitor's CLIENT_EVENTS_PER_DAY holds for them too).
+    const signature = await signAs('source_id', 'capped-shopper');
+    const bindings = { CLIENT_EVENTS_PER_DAY: '3' };
+    const signedTrack = () =>
+      call(
+        '/client/v1/events',
+        {
+          method: 'POST',
+          headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json', 'X-Vouchsafe-Identity-Signature': signature },
+          body: JSON.stringify({ event: 'flood', customer: { source_id: 'capped-shopper' }, metadata: { pad: 'm'.repeat(1900) } }),
+        },
+        bindings,
+      );
+    // Five at once all pass the request's read (nothing is written yet): the consumer keeps three.
+    const answers = await Promise.all(Array.from({ length: 5 }, signedTrack));
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    await settled();
+    const customer = await json(await api('GET', '/v1/customers/capped-shopper'));
+    const stored = async () => (await env.DB.prepare('SELECT count(*) AS n FROM events WHERE profile_id = ?').bind(customer.id).first<{ n: number }>())?.n;
+    expect(await stored()).toBe(3);
+    // Past the cap the answer says so, with when to retry, by id as by source id.
+    const refused = await signedTrack();
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('Retry-After'))).toBeGreaterThan(0);
+    expect(await json(refused)).toMatchObject({ code: 429, key: 'too_many_requests' });
+    const byId = await call(
+      '/client/v1/events',
+      {
+        method: 'POST',
+        headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json', 'X-Vouchsafe-Identity-Signature': await signAs('id', customer.id) },
+        body: JSON.stringify({ event: 'flood', customer: { id: customer.id } }),
+      },
+      bindings,
+    );
+    expect(byId.status).toBe(429);
+    await settled();
+    expect(await stored()).toBe(3);
+    // The shop's own backend is not capped.
+    expect((await track({ event: 'flood', customer: { source_id: 'capped-shopper' } })).status).toBe(200);
+    await settled();
+    expect(await stored()).toBe(4);
   });
 
   it('needs the client key', async () => {

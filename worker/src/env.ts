@@ -50,6 +50,13 @@ export interface Env {
   CLIENT_EVENTS_PER_DAY?: string;
   /** Days after its last visit that the cron deletes an anonymous tracking profile (default 400). */
   ANONYMOUS_RETENTION_DAYS?: string;
+  /**
+   * Days after which the cron deletes what the public key's redemptions stored for nobody: guest
+   * redemptions and failed ones (default: ANONYMOUS_RETENTION_DAYS, else 400).
+   */
+  CLIENT_REDEMPTION_RETENTION_DAYS?: string;
+  /** "on" shows vouchers' metadata in /client/v1/* answers (Voucherify's behaviour); hidden unless set. */
+  CLIENT_VOUCHER_METADATA?: string;
   /** Static files: the SDK builds and the demo storefront (dist/public). */
   ASSETS: Fetcher;
   /**

@@ -4,7 +4,7 @@ import { WEBHOOKS_DEAD_LETTER_QUEUE, WEBHOOKS_QUEUE } from './queue/webhook-mess
 import { consumeWebhooks, sweepWebhooks, WEBHOOK_SWEEP_CRON } from './services/webhook-delivery';
 import { wakeDispatcher, writesMayHaveWrittenEvents } from './services/webhook-wake';
 import type { Env } from './env';
-import { deleteStaleAnonymousProfiles, forgetAppliedMessages } from './services/retention';
+import { deleteExpiredClientRedemptionRows, deleteStaleAnonymousProfiles, forgetAppliedMessages } from './services/retention';
 import { recordSegmentSizes } from './services/segment-sizes';
 import { runScheduledSegmentWork } from './services/segment-sync';
 
@@ -25,7 +25,7 @@ export default {
    * dispatcher's sweep (services/webhook-delivery.ts). Every 15 minutes: sends the queue a job per
    * clock-relative segment to recompute and per initial sync to finish (walked in bounded steps by
    * the consumer), records today's size of every segment (its history), and deletes anonymous
-   * tracking data past its retention.
+   * tracking data and the public key's guest and failed redemptions past their retention.
    */
   async scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
     if (controller.cron === WEBHOOK_SWEEP_CRON) {
@@ -33,6 +33,7 @@ export default {
       return;
     }
     ctx.waitUntil(deleteStaleAnonymousProfiles(env, controller.scheduledTime));
+    ctx.waitUntil(deleteExpiredClientRedemptionRows(env, controller.scheduledTime));
     ctx.waitUntil(forgetAppliedMessages(env, controller.scheduledTime));
     // Awaited (not only waitUntil): the invocation is the work, and its end is when the work ends.
     await runScheduledSegmentWork(env.DB, env.WRITES, controller.scheduledTime);

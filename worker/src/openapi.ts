@@ -23,6 +23,7 @@ import {
   validationRuleUpdateSchema,
 } from './schemas/validation-rules';
 import {
+  clientStackableSchema,
   clientValidateQuerySchema,
   explainQueryFields,
   redemptionListQuerySchema,
@@ -81,6 +82,7 @@ const trackingIdQuery = z.object({ tracking_id: z.string().max(255).optional() }
 const EXPLAIN_NOTE = 'Our addition: with explain=true (server key only) each judgement carries `explanation` (ExplainNode), the checks it made in order with the values read; without it the answer is unchanged.';
 const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
 const idempotencyKey = { name: 'Idempotency-Key', description: 'A retry with the same key and request returns the first answer and changes nothing; another request with the key is refused (409).' };
+const clientIdempotencyKey = { ...idempotencyKey, description: `${idempotencyKey.description} Keys sent with the client key are a namespace of their own: they neither see nor take the server key's.` };
 
 const JSON_OK: Success = { status: 200 };
 const NO_CONTENT: Success = { status: 204 };
@@ -296,7 +298,7 @@ export const ROUTES: RouteDoc[] = [
   // Client side (browser key + allowed Origin)
   { method: 'get', path: '/client/v1/validate', tag: 'client', summary: "Validate with the client key, in the official client SDK's query format", auth: 'client', query: clientValidateQuerySchema },
   { method: 'post', path: '/client/v1/validations', tag: 'client', summary: 'Stackable validate with the client key', auth: 'client', body: stackableSchema },
-  { method: 'post', path: '/client/v1/redemptions', tag: 'client', summary: 'Stackable redeem with the client key (CLIENT_REDEMPTIONS=on only; names existing customers, writes none)', auth: 'client', body: stackableSchema },
+  { method: 'post', path: '/client/v1/redemptions', tag: 'client', summary: 'Stackable redeem with the client key (CLIENT_REDEMPTIONS=on only; names existing customers, writes none; metadata, items and order bounded)', auth: 'client', body: clientStackableSchema, headers: [clientIdempotencyKey] },
 ];
 
 type JsonSchema = Record<string, unknown>;

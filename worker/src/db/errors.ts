@@ -32,6 +32,8 @@ const PATTERNS: [D1Refusal, string][] = [
   ['voucher_quantity_exceeded', 'voucher_quantity_exceeded'],
   ['ambiguous_tracking_id', 'ambiguous_tracking_id'],
   ['duplicate_idempotency_key', 'UNIQUE constraint failed: redemptions.idempotency_key'],
+  // The public client key's own namespace of keys (migration 0024).
+  ['duplicate_idempotency_key', 'UNIQUE constraint failed: redemptions.client_idempotency_key'],
   ['already_rolled_back', 'UNIQUE constraint failed: redemptions.rollback_of'],
   ['duplicate_source_id', 'UNIQUE constraint failed: customers.source_id'],
   ['duplicate_voucher_code', 'UNIQUE constraint failed: vouchers.code'],

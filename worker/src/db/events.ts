@@ -8,14 +8,28 @@ export function insertCustomerEvent(
   db: D1Database,
   event: { id: string; type: string; metadata: Record<string, unknown>; createdAt: number },
   customer: CustomerSelector,
+  cap: { since: number; max: number } | null = null,
 ): D1PreparedStatement {
   const sel = selectorSql(customer);
+  // With a cap (client events of a signed customer), nothing is recorded once the customer has
+  // `cap.max` events since `cap.since`: the same count as a tracking profile's daily cap
+  // (cappedProfileEventStatements), exact here where the consumer writes.
   return db
     .prepare(
       `INSERT INTO events (id, profile_id, type, metadata, created_at)
-       SELECT ?, c.id, ?, ?, ? FROM customers c WHERE ${sel.sql} LIMIT 1`,
+       SELECT ?, c.id, ?, ?, ? FROM customers c WHERE ${sel.sql}
+         AND (? IS NULL OR (SELECT count(*) FROM events e WHERE e.profile_id = c.id AND e.created_at >= ?) < ?)
+       LIMIT 1`,
     )
-    .bind(event.id, event.type, JSON.stringify(event.metadata), event.createdAt, ...sel.params);
+    .bind(event.id, event.type, JSON.stringify(event.metadata), event.createdAt, ...sel.params, cap?.max ?? null, cap?.since ?? 0, cap?.max ?? null);
+}
+
+/** How many events the customer named by id or source id has recorded since `since` (the daily cap's read). */
+export async function countCustomerEventsSince(db: D1Database, customer: { id: string } | { source_id: string }, since: number): Promise<number> {
+  const who = 'id' in customer ? 'SELECT id FROM customers WHERE id = ?1' : 'SELECT id FROM customers WHERE source_id = ?1';
+  const value = 'id' in customer ? customer.id : customer.source_id;
+  const row = await db.prepare(`SELECT count(*) AS n FROM events WHERE profile_id = (${who}) AND created_at >= ?2`).bind(value, since).first<{ n: number }>();
+  return row?.n ?? 0;
 }
 
 /** Records an event of a known profile id (a tracking profile not yet linked to a customer). */

@@ -44,16 +44,36 @@ const COLUMNS = [
 ] as const satisfies readonly (keyof RedemptionRow)[];
 
 /**
- * Inserts a row. With `customer`, customer_id is the customer that predicate selects at that point
- * of the batch (it may be created by the same batch).
+ * Which key wrote a row (migration 0024). Each class has its own namespace of idempotency keys: the
+ * public client key can neither see nor take a key of the shop's backend, nor the reverse.
  */
-export function insertRedemption(db: D1Database, row: RedemptionRow, customer?: Predicate | null): D1PreparedStatement {
-  const values = COLUMNS.map((column) => (column === 'customer_id' && customer ? sql`(SELECT c.id FROM customers c WHERE ${customer} LIMIT 1)` : sql`${row[column]}`));
-  return prepare(db, sql`INSERT INTO redemptions (${sql.raw(COLUMNS.join(', '))}) VALUES (${sql.list(values)})`);
+export type KeyClass = 'server' | 'client';
+
+/** The column that holds the idempotency keys of a class. */
+const KEY_COLUMN: Record<KeyClass, string> = { server: 'idempotency_key', client: 'client_idempotency_key' };
+
+/**
+ * Inserts a row. With `customer`, customer_id is the customer that predicate selects at that point
+ * of the batch (it may be created by the same batch). `keyClass` is the key that made the request:
+ * the row's idempotency_key is stored in that class's column.
+ */
+export function insertRedemption(db: D1Database, row: RedemptionRow, customer?: Predicate | null, keyClass: KeyClass = 'server'): D1PreparedStatement {
+  const values = COLUMNS.map((column) =>
+    column === 'customer_id' && customer
+      ? sql`(SELECT c.id FROM customers c WHERE ${customer} LIMIT 1)`
+      : column === 'idempotency_key' && keyClass !== 'server'
+        ? sql`${null}`
+        : sql`${row[column]}`,
+  );
+  const classed = [sql`${keyClass}`, sql`${keyClass === 'client' ? row.idempotency_key : null}`];
+  return prepare(
+    db,
+    sql`INSERT INTO redemptions (${sql.raw(COLUMNS.join(', '))}, key_class, client_idempotency_key) VALUES (${sql.list([...values, ...classed])})`,
+  );
 }
 
-export function findRedemptionsByIdempotencyKey(db: D1Database, key: string): Promise<RedemptionRow | null> {
-  return db.prepare('SELECT * FROM redemptions WHERE idempotency_key = ?').bind(key).first<RedemptionRow>();
+export function findRedemptionsByIdempotencyKey(db: D1Database, key: string, keyClass: KeyClass = 'server'): Promise<RedemptionRow | null> {
+  return db.prepare(`SELECT * FROM redemptions WHERE ${KEY_COLUMN[keyClass]} = ?`).bind(key).first<RedemptionRow>();
 }
 
 export interface RedemptionGroup extends RedemptionRelations {
@@ -63,11 +83,11 @@ export interface RedemptionGroup extends RedemptionRelations {
 }
 
 /**
- * A redemption (by id or by idempotency key), its children and the customers and vouchers they
- * name, in one batch.
+ * A redemption (by id, or by idempotency key within the namespace of the class of key that sent
+ * it), its children and the customers and vouchers they name, in one batch.
  */
-export async function findRedemptionGroup(db: D1Database, by: { id: string } | { idempotencyKey: string }): Promise<RedemptionGroup> {
-  const head = 'id' in by ? '?1' : '(SELECT id FROM redemptions WHERE idempotency_key = ?1)';
+export async function findRedemptionGroup(db: D1Database, by: { id: string } | { idempotencyKey: string; keyClass: KeyClass }): Promise<RedemptionGroup> {
+  const head = 'id' in by ? '?1' : `(SELECT id FROM redemptions WHERE ${KEY_COLUMN[by.keyClass]} = ?1)`;
   const param = 'id' in by ? by.id : by.idempotencyKey;
   const group = `SELECT %s FROM redemptions WHERE id = ${head} OR parent_id = ${head}`;
   const [heads, children, customers, vouchers] = await db.batch<Record<string, unknown>>([
@@ -269,3 +289,28 @@ export function markRolledBack(db: D1Database, id: string, orderJson: string): D
   return db.prepare("UPDATE redemptions SET status = 'ROLLED_BACK', order_json = ? WHERE id = ?").bind(orderJson, id);
 }
 
+/**
+ * Deletes up to `limit` redemptions the public client key stored for nobody, made before `before`:
+ * guest redemptions (no customer) and failed ones, each with its stacked children and any rollback
+ * of them, in one batch. Resolves to how many were picked; fewer than `limit` means none is left.
+ * Oldest first, through the partial index of client rows (migration 0024).
+ */
+export async function deleteExpiredClientRedemptions(db: D1Database, before: number, limit: number): Promise<number> {
+  const { results } = await db
+    .prepare(
+      `SELECT id FROM redemptions
+       WHERE key_class = 'client' AND created_at < ?1 AND parent_id IS NULL AND (customer_id IS NULL OR result = 'FAILURE')
+       ORDER BY created_at LIMIT ?2`,
+    )
+    .bind(before, limit)
+    .all<{ id: string }>();
+  if (results.length === 0) return 0;
+  const heads = JSON.stringify(results.map((r) => r.id));
+  const group = 'SELECT id FROM redemptions WHERE id IN (SELECT value FROM json_each(?1)) OR parent_id IN (SELECT value FROM json_each(?1))';
+  await db.batch([
+    // A rollback (and each child's rollback) names what it rolled back: it goes with it.
+    db.prepare(`DELETE FROM redemptions WHERE rollback_of IN (${group})`).bind(heads),
+    db.prepare(`DELETE FROM redemptions WHERE id IN (${group})`).bind(heads),
+  ]);
+  return results.length;
+}

@@ -49,6 +49,8 @@ export interface CustomerEventMessage extends Envelope<'customer_event'> {
   event: QueuedEvent;
   /** The tracking profile the event came with (a linked visitor, server key): its visit is noted. */
   touch_tracking_id?: string;
+  /** A client event (public key, signed customer): recorded only while the customer has fewer than `max` events since `since`. */
+  cap?: { since: number; max: number };
 }
 
 /** How an import row is written: update by `Id`, upsert by source_id, or insert (its id chosen when sent). */

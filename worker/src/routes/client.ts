@@ -7,6 +7,7 @@ import { clientValidateQuerySchema, stackableSchema } from '../schemas/checkout'
 import { trustedClientContext, withoutCustomerIds, withTrackingIdShown } from '../services/identity';
 import { TRACKING_ID, trackingCookie } from '../services/tracking';
 import { validateStackable, validateVoucher } from '../services/validation';
+import { clientSeesVoucherMetadata, withoutVoucherMetadata } from '../views/client-voucher';
 
 /**
  * A validate answer for a browser: never cached, naming only the tracking id the request carried
@@ -33,7 +34,7 @@ export const clientValidateRoutes = new Hono<AppBindings>().get('/', async (c) =
   const raw = { ...rest, order: item ? { ...order, items: [...(order?.items ?? []), ...item] } : order };
   const context = await trustedClientContext(c.env, raw, { request: c.req.raw });
   const { body, trackingId } = await validateVoucher(c.env, rest.code, context, c.get('requestId'), { record: context.tracking_id !== undefined });
-  return respond(c, body, trackingId, context.tracking_id);
+  return respond(c, withoutVoucherMetadata(body, { voucherMetadata: clientSeesVoucherMetadata(c.env) }), trackingId, context.tracking_id);
 });
 
 /** POST /client/v1/validations: stackable validate with the client key. */
@@ -43,5 +44,5 @@ export const clientValidationsRoutes = new Hono<AppBindings>().post('/', async (
   const { identity_signature } = parseInput(clientIdentitySchema, input ?? {});
   const context = await trustedClientContext(c.env, raw, { request: c.req.raw, bodySignature: identity_signature });
   const { body, trackingId } = await validateStackable(c.env, redeemables.map((r) => r.id), context, c.get('requestId'), { record: context.tracking_id !== undefined });
-  return respond(c, body, trackingId, context.tracking_id);
+  return respond(c, withoutVoucherMetadata(body, { voucherMetadata: clientSeesVoucherMetadata(c.env) }), trackingId, context.tracking_id);
 });

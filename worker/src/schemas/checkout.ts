@@ -132,6 +132,44 @@ export const stackableSchema = validationContextSchema.extend({
 export type StackableInput = z.output<typeof stackableSchema>;
 
 /**
+ * What POST /client/v1/redemptions may store. The client key is public, and a redemption stores its
+ * request's metadata and order on every row it writes (the stacked parent and each voucher's row)
+ * for as long as the row lives: so the public key gets the bounds of client events (2 KiB of
+ * metadata, CLIENT_EVENT_METADATA_BYTES) and a small order, each refused with a 400 naming the field.
+ */
+export const CLIENT_REDEMPTION_LIMITS = {
+  /** The request's, the order's and each item's metadata, as JSON. */
+  metadataBytes: 2048,
+  /** Items of the order: a large real cart, far from the 500 of the server key. */
+  items: 100,
+  /** Each item's free-form `product` and `sku` records, as JSON. */
+  recordBytes: 1024,
+  /** The whole order, as JSON. */
+  orderBytes: 16_384,
+} as const;
+
+const jsonBytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
+const atMostBytes = <T extends z.ZodType>(schema: T, max: number) =>
+  schema.refine((value) => jsonBytes(value) <= max, { message: `must be at most ${max} bytes as JSON with the client key` });
+
+const clientMetadata = absentIfNull(atMostBytes(metadataSchema, CLIENT_REDEMPTION_LIMITS.metadataBytes));
+const clientRecord = absentIfNull(atMostBytes(z.record(z.string().max(100), z.unknown()), CLIENT_REDEMPTION_LIMITS.recordBytes));
+const clientItem = json.item.extend({ metadata: clientMetadata, product: clientRecord, sku: clientRecord });
+const clientOrder = atMostBytes(
+  json.order.extend({
+    items: absentIfNull(z.array(clientItem).max(CLIENT_REDEMPTION_LIMITS.items, `must hold at most ${CLIENT_REDEMPTION_LIMITS.items} items with the client key`)),
+    metadata: clientMetadata,
+  }),
+  CLIENT_REDEMPTION_LIMITS.orderBytes,
+);
+
+/** What a client redemption's context may hold of metadata and order (CLIENT_REDEMPTION_LIMITS). */
+export const clientRedemptionBoundsSchema = z.object({ metadata: clientMetadata, order: absentIfNull(clientOrder) });
+
+/** The body of POST /client/v1/redemptions, as documented: the stackable body within CLIENT_REDEMPTION_LIMITS. */
+export const clientStackableSchema = stackableSchema.extend(clientRedemptionBoundsSchema.shape);
+
+/**
  * POST /v1/redemptions/{id}/rollback and /rollbacks: the body the official SDK sends
  * ({customer}, with reason and tracking_id in the query) or the spec's body
  * (OA RedemptionsRollbackCreateRequestBody: reason, tracking_id, customer, order, metadata).

@@ -109,7 +109,7 @@ export function customerEventStatements(db: D1Database, m: CustomerEventMessage,
     if (m.customer.fields && Object.keys(m.customer.fields).length > 0) writes.push(customersDb.updateCustomer(db, m.customer.id, m.customer.fields, m.at));
   }
   if (m.touch_tracking_id) writes.push(touchTrackingProfile(db, m.touch_tracking_id, m.at));
-  writes.push(eventsDb.insertCustomerEvent(db, { ...m.event, createdAt: m.at }, selector));
+  writes.push(eventsDb.insertCustomerEvent(db, { ...m.event, createdAt: m.at }, selector, m.cap ?? null));
   return membership.refreshedWrites(db, segments, writes, selector, m.at);
 }
 
@@ -199,10 +199,25 @@ export async function trackClientEvent(env: Env, input: EventCreate, claims: Cli
   const believedSource = id === undefined ? trusted.customer?.source_id : undefined;
   if (believedId === undefined && believedSource === undefined) return answer;
   // Believed: recorded for that customer (a missing id records nothing; a missing source id is
-  // created), no field ever rewritten. Nothing is read: the answer is the same either way.
+  // created), no field ever rewritten, within a visitor's daily cap (sendCappedCustomerEvent).
+  // Nothing else is read: the answer is the same either way.
   const customer = believedId !== undefined ? { id: believedId } : { source_id: believedSource as string, new_id: randomId('cust_') };
-  await enqueue(env.WRITES, { kind: 'customer_event', id: event.id, at: now, customer, event });
+  await sendCappedCustomerEvent(env, { kind: 'customer_event', id: event.id, at: now, customer, event }, now);
   return answer;
+}
+
+/**
+ * Sends a client event of a believed customer under the daily cap of a tracking profile
+ * (CLIENT_EVENTS_PER_DAY a UTC day), counted over the customer's events: a signed shopper holds a
+ * signature as public as the anonymous visitor's cookie. As for profiles, the consumer keeps the
+ * cap exact where it writes; the read beside the send (a replica may lag) only answers 429.
+ */
+async function sendCappedCustomerEvent(env: Env, message: CustomerEventMessage, now: number): Promise<void> {
+  const since = now - (now % DAY_MS);
+  const max = Number(env.CLIENT_EVENTS_PER_DAY) || DEFAULT_EVENTS_PER_DAY;
+  const named = 'id' in message.customer ? { id: message.customer.id } : { source_id: message.customer.source_id };
+  const [count] = await Promise.all([eventsDb.countCustomerEventsSince(env.DB, named, since), enqueue(env.WRITES, { ...message, cap: { since, max } })]);
+  if (count >= max) throw new DailyEventCapReached(Math.ceil((since + DAY_MS - now) / 1000), max);
 }
 
 /** Thrown with its Retry-After (seconds to the next UTC day) set by the route. */

@@ -6,7 +6,8 @@ import type { Env } from '../env';
 import { apiError, ApiError, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
-import { contextCustomerWrite, type ValidationContext } from '../schemas/checkout';
+import { clientRedemptionBoundsSchema, contextCustomerWrite, type OrderInput, type ValidationContext } from '../schemas/checkout';
+import { parseInput } from '../lib/validation';
 import type { LoadedDefinition } from './definitions';
 import * as membership from './membership';
 import { resolveTrackingId, TRACKING_ID } from './tracking';
@@ -17,6 +18,7 @@ import { judge, type Judgement, orderFigures, orderOf, quantityExceeded, type Re
 import { ambiguousTrackingId, definitionsOf, isClaimedCustomer, readVisitor } from './visitor';
 import { type Audience, type OrderRedemptionsEntry, orderSummary, redemptionView, stackedRedemptionView } from '../views/redemption';
 import { d1Refusal } from '../db/errors';
+import { clientSeesVoucherMetadata } from '../views/client-voucher';
 
 export interface RedeemRequest {
   /** POST /v1/vouchers/{code}/redemption answers one redemption; POST /v1/redemptions the stacked envelope. */
@@ -158,9 +160,22 @@ interface RowsInput {
 }
 
 /**
+ * What a stacked child of the public client key stores of the order and metadata: its own figures,
+ * without the free-form echo of the request (the order's and items' metadata, items' product and
+ * sku records), which its parent keeps once. Anyone holding the public key can stack up to 30
+ * codes, and each row would otherwise store the same echo again.
+ */
+function withoutEcho(order: OrderInput | undefined): OrderInput | undefined {
+  if (!order) return order;
+  const { metadata: _metadata, items, ...figures } = order;
+  return { ...figures, ...(items ? { items: items.map(({ metadata: _m, product: _p, sku: _s, ...line }) => line) } : {}) };
+}
+
+/**
  * The rows of a successful redemption: one per voucher, and for POST /v1/redemptions a parent
  * that carries the idempotency key and the whole order. All of them share one order (its id, and
- * its redemptions map naming the parent and the children it stacks).
+ * its redemptions map naming the parent and the children it stacks). The public key's children
+ * keep their figures only (withoutEcho).
  */
 export function buildRedemptionRows(input: RowsInput): { head: redemptionsDb.RedemptionRow; children: redemptionsDb.RedemptionRow[] } {
   const { request, loaded, pricings, orderAmount, now } = input;
@@ -168,7 +183,13 @@ export function buildRedemptionRows(input: RowsInput): { head: redemptionsDb.Red
   const placed = { id: context.order?.id ?? randomId('ord_'), createdAt: now };
   const base = unpriced({ amount: orderAmount, lines: context.order?.items ?? [] });
   const date = toIso(now);
-  const row = (id: string, voucher: LoadedDefinition['voucher'] | null, pricing: Pricing, redemptions: Record<string, OrderRedemptionsEntry>): redemptionsDb.RedemptionRow => ({
+  const row = (
+    id: string,
+    voucher: LoadedDefinition['voucher'] | null,
+    pricing: Pricing,
+    redemptions: Record<string, OrderRedemptionsEntry>,
+    echo = true,
+  ): redemptionsDb.RedemptionRow => ({
     id,
     object: 'redemption',
     result: 'SUCCESS',
@@ -179,8 +200,8 @@ export function buildRedemptionRows(input: RowsInput): { head: redemptionsDb.Red
     tracking_id: input.trackingId,
     amount: orderAmount,
     discount_amount: totalDiscount(pricing),
-    order_json: JSON.stringify({ ...orderSummary(context.order, pricing, null, placed), redemptions }),
-    metadata: JSON.stringify(context.metadata ?? {}),
+    order_json: JSON.stringify({ ...orderSummary(echo ? context.order : withoutEcho(context.order), pricing, null, placed), redemptions }),
+    metadata: JSON.stringify((echo ? context.metadata : undefined) ?? {}),
     failure_code: null,
     failure_message: null,
     parent_id: null,
@@ -205,7 +226,7 @@ export function buildRedemptionRows(input: RowsInput): { head: redemptionsDb.Red
   const redemptions = { [parentId]: { date, related_object_type: 'redemption' as const, related_object_id: parentId, stacked: childIds } };
   return {
     head: keyed(row(parentId, null, combine(base, pricings), redemptions)),
-    children: loaded.map((d, i) => ({ ...row(childIds[i] as string, d.voucher, pricings[i] ?? base, redemptions), parent_id: parentId })),
+    children: loaded.map((d, i) => ({ ...row(childIds[i] as string, d.voucher, pricings[i] ?? base, redemptions, request.caller === 'server'), parent_id: parentId })),
   };
 }
 
@@ -251,6 +272,8 @@ function redemptionBatch(
   input: {
     plan: Plan;
     rows: redemptionsDb.RedemptionRow[];
+    /** The key that made the request: its rows carry its class and its idempotency key namespace. */
+    keyClass: redemptionsDb.KeyClass;
     loaded: LoadedDefinition[];
     judgements: Accepted[];
     subject: ValidationSubject;
@@ -271,7 +294,7 @@ function redemptionBatch(
   writes.push(...input.loaded.map((d) => redemptionsDb.takeVoucherUnit(db, d.voucher.id, now)));
   if (sel && plan.link && input.trackingId) writes.push(...linkAndMerge(db, input.trackingId, sel, now));
   if (sel) writes.push(redemptionsDb.recordRedemptionInSummary(db, sel, { succeeded: true, orderAmount: input.orderAmount, now }));
-  writes.push(...input.rows.map((row) => redemptionsDb.insertRedemption(db, row, sel)));
+  writes.push(...input.rows.map((row) => redemptionsDb.insertRedemption(db, row, sel, input.keyClass)));
   // The customer-write pipeline: these writes, the customer's segments refreshed, the customer read back.
   const customerWrite = plan.selector ? membership.customerWriteBatch(db, input.active, writes, plan.selector, now) : null;
   const statements = customerWrite ? customerWrite.statements : writes;
@@ -291,10 +314,11 @@ function redemptionBatch(
 }
 
 /** The answer of a redeem route for rows already written (first answer, or a replay). */
-function answer(request: RedeemRequest, head: redemptionsDb.RedemptionRow, children: redemptionsDb.RedemptionRow[], related: redemptionsDb.RedemptionRelations) {
+function answer(env: Env, request: RedeemRequest, head: redemptionsDb.RedemptionRow, children: redemptionsDb.RedemptionRow[], related: redemptionsDb.RedemptionRelations) {
   const stacked = head.code === '' && head.voucher_id === null;
-  if (request.route === 'stackable' && stacked) return stackedRedemptionView(head, children, related, request.caller);
-  return redemptionView(head, related, request.caller);
+  const shown = { voucherMetadata: clientSeesVoucherMetadata(env) };
+  if (request.route === 'stackable' && stacked) return stackedRedemptionView(head, children, related, request.caller, shown);
+  return redemptionView(head, related, request.caller, shown);
 }
 
 /**
@@ -302,6 +326,8 @@ function answer(request: RedeemRequest, head: redemptionsDb.RedemptionRow, child
  * Reads in one batch, judges every voucher, then writes in one batch; all or nothing.
  */
 export async function redeem(env: Env, request: RedeemRequest) {
+  // The public key's request is bounded before anything is read or written: a 400 names the field.
+  if (request.caller === 'client') parseInput(clientRedemptionBoundsSchema, { metadata: request.context.metadata, order: request.context.order });
   for (let attempt = 1; ; attempt++) {
     try {
       return await redeemOnce(env, request);
@@ -323,8 +349,9 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
   const { context, idempotencyKey } = request;
   const hash = idempotencyKey ? await requestHash(request) : null;
   if (idempotencyKey) {
-    const previous = await redemptionsDb.findRedemptionGroup(env.DB, { idempotencyKey });
-    if (previous.head) return replay(request, hash, previous);
+    // Looked up in the namespace of the caller's class of key only (migration 0024).
+    const previous = await redemptionsDb.findRedemptionGroup(env.DB, { idempotencyKey, keyClass: request.caller });
+    if (previous.head) return replay(env, request, hash, previous);
   }
   const now = Date.now();
   const trackingId = await redemptionTrackingId(env, context, request.trackingIdParam);
@@ -369,6 +396,7 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
   const batch = redemptionBatch(env.DB, {
     plan,
     rows: [head, ...children],
+    keyClass: request.caller,
     loaded,
     judgements: accepted,
     subject: visitor.subject,
@@ -401,23 +429,23 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
       throw ambiguousTrackingId(context.tracking_id ?? request.trackingIdParam ?? visitor.trackingId, context.customer?.source_id ?? context.customer?.id ?? 'this customer');
     }
     if (reason === 'duplicate_idempotency_key' && idempotencyKey) {
-      const first = await redemptionsDb.findRedemptionGroup(env.DB, { idempotencyKey });
-      if (first.head) return replay(request, hash, first);
+      const first = await redemptionsDb.findRedemptionGroup(env.DB, { idempotencyKey, keyClass: request.caller });
+      if (first.head) return replay(env, request, hash, first);
     }
     throw error;
   }
   const { customerId, ...related } = batch.read(results);
   const written = (row: redemptionsDb.RedemptionRow) => ({ ...row, customer_id: customerId });
-  return answer(request, written(head), children.map(written), related);
+  return answer(env, request, written(head), children.map(written), related);
 }
 
 /** A retry of a request already answered: the same answer, nothing written again; another request with the key: 409. */
-function replay(request: RedeemRequest, hash: string | null, previous: redemptionsDb.RedemptionGroup) {
+function replay(env: Env, request: RedeemRequest, hash: string | null, previous: redemptionsDb.RedemptionGroup) {
   const head = previous.head as redemptionsDb.RedemptionRow;
   // Rows written before migration 0006 have no hash: they are answered as before.
   if (head.request_hash !== null && head.request_hash !== hash) throw idempotencyConflict(request.idempotencyKey ?? '');
   if (head.result === 'FAILURE') throw redeemError(head);
-  return answer(request, head, previous.children, previous);
+  return answer(env, request, head, previous.children, previous);
 }
 
 function failureRow(
@@ -445,8 +473,11 @@ function failureRow(
 /**
  * An unknown code is recorded as a failed redemption of nobody (OA24 "Failed Redemption",
  * OA24:L63225: customer null, related to itself): no customer is looked up, so nothing can race.
+ * Not for the public client key: anyone can send it codes that do not exist, as fast as the rate
+ * limit allows, and each row would be stored for them; its 404 records nothing.
  */
 async function recordUnknownCode(db: D1Database, request: RedeemRequest, code: string, hash: string | null, now: number): Promise<ApiError> {
+  if (request.caller === 'client') return notFound('voucher', code);
   const row = failureRow(request, {
     code,
     voucher_id: null,
@@ -459,7 +490,7 @@ async function recordUnknownCode(db: D1Database, request: RedeemRequest, code: s
     created_at: now,
   });
   try {
-    await redemptionsDb.insertRedemption(db, row).run();
+    await redemptionsDb.insertRedemption(db, row, null, request.caller).run();
   } catch (error) {
     if (d1Refusal(error) !== 'duplicate_idempotency_key') throw error;
   }
@@ -488,7 +519,7 @@ async function recordFailure(
     await db.batch([
       ...(plan.write ? [plan.write] : []),
       ...(sel ? [redemptionsDb.recordRedemptionInSummary(db, sel, { succeeded: false, orderAmount: null, now })] : []),
-      redemptionsDb.insertRedemption(db, row, sel),
+      redemptionsDb.insertRedemption(db, row, sel, input.request.caller),
     ]);
   } catch (error) {
     if (d1Refusal(error) !== 'duplicate_idempotency_key') throw error;

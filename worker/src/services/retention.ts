@@ -1,4 +1,5 @@
 import * as anonymousProfiles from '../db/anonymous-profiles';
+import { deleteExpiredClientRedemptions } from '../db/redemptions';
 import { deleteAppliedBefore } from '../db/queued-writes';
 import type { Env } from '../env';
 
@@ -19,6 +20,25 @@ export async function deleteStaleAnonymousProfiles(env: Env, now: number): Promi
   let deleted = 0;
   for (let batch = 0; batch < RETENTION_BATCHES_PER_RUN; batch++) {
     const n = await anonymousProfiles.deleteStaleAnonymousProfiles(env.DB, before, RETENTION_BATCH);
+    deleted += n;
+    if (n < RETENTION_BATCH) break;
+  }
+  return deleted;
+}
+
+/**
+ * Deletes what the public client key's redemptions stored for nobody (guest redemptions, and failed
+ * ones) CLIENT_REDEMPTION_RETENTION_DAYS after they were made (default: ANONYMOUS_RETENTION_DAYS,
+ * else 400, as anonymous profiles), in batches; what is left waits for the next run. Anyone holding
+ * the public key can make them, so they must not accumulate forever. A client redemption credited
+ * to a customer is that customer's record and stays. Resolves to how many went.
+ */
+export async function deleteExpiredClientRedemptionRows(env: Env, now: number): Promise<number> {
+  const days = [env.CLIENT_REDEMPTION_RETENTION_DAYS, env.ANONYMOUS_RETENTION_DAYS].map(Number).find((d) => d > 0) ?? DEFAULT_RETENTION_DAYS;
+  const before = now - days * DAY_MS;
+  let deleted = 0;
+  for (let batch = 0; batch < RETENTION_BATCHES_PER_RUN; batch++) {
+    const n = await deleteExpiredClientRedemptions(env.DB, before, RETENTION_BATCH);
     deleted += n;
     if (n < RETENTION_BATCH) break;
   }

@@ -4,6 +4,7 @@ import type { CustomerRow } from '../db/customers';
 import type { RedemptionRelations, RedemptionRow } from '../db/redemptions';
 import { rowToVoucher } from '../db/vouchers';
 import { toIso } from '../lib/time';
+import { type ClientShown, clientVoucher } from './client-voucher';
 import type { OrderInput, OrderItemInput } from '../schemas/checkout';
 
 // The JSON of redemptions, rollbacks and their orders, in Voucherify's shapes. The citations are
@@ -204,10 +205,11 @@ export function rolledBackOrder(row: RedemptionRow, head: RedemptionRow, rollbac
  * A redemption (OA24 RedemptionBase OA24:L18044, whose required keys are all present) or a
  * rollback (OA RedemptionRollback OA:L25204).
  */
-export function redemptionView(row: RedemptionRow, related: RedemptionRelations, audience: Audience = 'server') {
+export function redemptionView(row: RedemptionRow, related: RedemptionRelations, audience: Audience = 'server', shown: ClientShown = { voucherMetadata: false }) {
   const customer = row.customer_id ? related.customers.get(row.customer_id) : undefined;
   const voucherRow = row.voucher_id ? related.vouchers.get(row.voucher_id) : undefined;
-  const voucher: Voucher | null = voucherRow ? rowToVoucher(voucherRow, []) : null;
+  const full: Voucher | null = voucherRow ? rowToVoucher(voucherRow, []) : null;
+  const voucher = full && audience === 'client' ? clientVoucher(full, shown) : full;
   const target = relatedObject(row);
   const rollback = row.object === 'redemption_rollback';
   return {
@@ -238,10 +240,16 @@ export type RedemptionJson = ReturnType<typeof redemptionView>;
  * RedemptionsRedeemStackableResponse Redemptions.d.ts:172). All or nothing: nothing is ever
  * inapplicable or skipped in a successful answer.
  */
-export function stackedRedemptionView(parent: RedemptionRow, children: RedemptionRow[], related: RedemptionRelations, audience: Audience = 'server') {
-  const parentJson = redemptionView(parent, related, audience);
+export function stackedRedemptionView(
+  parent: RedemptionRow,
+  children: RedemptionRow[],
+  related: RedemptionRelations,
+  audience: Audience = 'server',
+  shown: ClientShown = { voucherMetadata: false },
+) {
+  const parentJson = redemptionView(parent, related, audience, shown);
   return {
-    redemptions: children.map((child) => redemptionView(child, related, audience)),
+    redemptions: children.map((child) => redemptionView(child, related, audience, shown)),
     parent_redemption: parentJson,
     order: parentJson.order,
     inapplicable_redeemables: [],

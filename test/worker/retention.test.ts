@@ -11,9 +11,8 @@ import { deleteExpiredClientRedemptions } from '../../worker/src/db/redemptions'
 import type { Env } from '../../worker/src/env';
 import worker from '../../worker/src/index';
 import { deleteExpiredClientRedemptionRows, deleteStaleAnonymousProfiles as retention } from '../../worker/src/services/retention';
-import { signIdentity } from '../../shared/identity';
 import { TEST_ENV } from '../test-env';
-import { CLIENT_HEADERS, api, call, json, settled } from './helpers';
+import { CLIENT_HEADERS, api, call, json, settled, signAs } from './helpers';
 
 const DAY = 86_400_000;
 
@@ -110,7 +109,7 @@ describe("retention of the public key's redemptions", () => {
     expect((await api('POST', `/v1/redemptions/${rolledBack}/rollbacks`)).status).toBe(200);
     const failed = (await clientRedeem('RET-OFF')).resource_id as string;
     expect(failed).toMatch(/^rf_/);
-    const signed = (await clientRedeem('RET-PUB', { customer: { source_id: 'ret-signed' }, identity_signature: await signIdentity(TEST_ENV.IDENTITY_SECRET, 'ret-signed') }))
+    const signed = (await clientRedeem('RET-PUB', { customer: { source_id: 'ret-signed' }, identity_signature: await signAs('source_id', 'ret-signed') }))
       .parent_redemption.id as string;
     const backendGuest = (await json(await api('POST', '/v1/redemptions', { redeemables: [{ object: 'voucher', id: 'RET-PUB' }], order: { amount: 1000 } }))).parent_redemption.id as string;
     const recent = (await clientRedeem('RET-PUB')).parent_redemption.id as string;

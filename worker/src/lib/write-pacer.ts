@@ -99,11 +99,19 @@ export class WritePacer {
 /**
  * Writes `items` in consecutive batches as the pacer sizes them. `write` gets each slice and
  * whether it is the last one (the batch that may also record the work as done), and returns the
- * batch's D1 results.
+ * batch's D1 results. `maxBatches` bounds their number where each batch costs statements of its
+ * own (a membership refresh) and the invocation's 1,000 D1 queries must hold them all: a batch
+ * then takes at least its share of what is left, whatever the pacer says.
  */
-export async function writeInBatches<T>(pacer: WritePacer, items: readonly T[], write: (slice: T[], last: boolean) => Promise<unknown>): Promise<void> {
-  for (let at = 0; at < items.length; ) {
-    const slice = items.slice(at, at + pacer.size);
+export async function writeInBatches<T>(
+  pacer: WritePacer,
+  items: readonly T[],
+  write: (slice: T[], last: boolean) => Promise<unknown>,
+  maxBatches = Number.POSITIVE_INFINITY,
+): Promise<void> {
+  for (let at = 0, batches = 0; at < items.length; batches++) {
+    const share = Math.ceil((items.length - at) / Math.max(1, maxBatches - batches));
+    const slice = items.slice(at, at + Math.max(pacer.size, share));
     at += slice.length;
     await pacer.write(slice.length, () => write(slice, at >= items.length));
   }

@@ -13,13 +13,14 @@ import { apiError, ApiError, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
 import { parseInput } from '../lib/validation';
-import { type CustomerBulkRecord, customerBulkRecordSchema, type CustomerListQuery, type CustomerWrite } from '../schemas/customers';
+import { type CustomerBulkRecord, customerBulkRecordSchema, type CustomerListQuery, type CustomerWrite, MAX_BULK_RECORDS, MAX_METADATA_SOURCE_IDS } from '../schemas/customers';
 import { completedAsyncAction } from './async-actions';
 import * as membership from './membership';
 import { hashIdentity } from '../../../shared/identity';
 import { d1Refusal } from '../db/errors';
 import type { Env } from '../env';
 import { giveWay, RangeSizer } from '../lib/range-sizer';
+import { type BulkWriteSettings, bulkWriteTarget, type PaceLimits, WritePacer, writeInBatches } from '../lib/write-pacer';
 import { segmentMembers } from './segments';
 import { identityHmac } from './tracking';
 
@@ -177,12 +178,35 @@ async function listFilterMembers(db: D1Database, query: CustomerListQuery, predi
 }
 
 /**
+ * D1 statements a bulk or metadata update may send (Workers: 1,000 queries per invocation, each
+ * statement of a batch counted): every batch repeats the membership refresh (4 statements per
+ * auto-update segment), so with many segments the batches are fewer and larger.
+ */
+const BULK_REQUEST_STATEMENTS = 950;
+
+/**
+ * How many batches the request's statements allow: `rows` statements in all, `fixed` more once, and
+ * per batch the membership refresh and `perBatch` more.
+ */
+function batchesAllowed(db: D1Database, segments: membership.ActiveSegment[], rows: number, fixed: number, perBatch = 0): number {
+  const each = perBatch + membership.refreshMemberships(db, segments, { sourceIds: [] }, Date.now()).length;
+  return Math.max(1, Math.floor((BULK_REQUEST_STATEMENTS - rows - fixed) / each));
+}
+
+/** Records per batch of a bulk update (upserts, with their membership refresh): 500 is the request's bound. */
+export const BULK_UPDATE_PACE: PaceLimits = { initial: 100, min: 10, max: MAX_BULK_RECORDS };
+/** Source ids per batch of a metadata update: 100 is the request's bound. */
+export const METADATA_UPDATE_PACE: PaceLimits = { initial: 100, min: 10, max: MAX_METADATA_SOURCE_IDS };
+
+/**
  * POST /v1/customers/bulk/async: each record is checked on its own, as Voucherify reports a bad
  * record in the action's errors (OA AsyncActionResultCustomersBulkUpdateResponseBody) rather than
- * refusing the batch. The valid records are upserted by source_id in one D1 batch together with
- * their membership refresh and the action that reports them: all of it commits, or none.
+ * refusing the batch. The valid records are upserted by source_id, each with its membership
+ * refresh, in batches sized by time (lib/write-pacer.ts) so checkouts get the database between
+ * them; the action that reports them commits with the last batch, so it exists only once every
+ * record is written.
  */
-export async function bulkUpsertCustomers(db: D1Database, records: unknown[], requestId: string): Promise<AsyncAction> {
+export async function bulkUpsertCustomers(db: D1Database, records: unknown[], requestId: string, settings: BulkWriteSettings = {}): Promise<AsyncAction> {
   const startedAt = Date.now();
   const valid: CustomerBulkRecord[] = [];
   const errors: AsyncActionError[] = [];
@@ -199,9 +223,17 @@ export async function bulkUpsertCustomers(db: D1Database, records: unknown[], re
   const report = asyncActions.insertAsyncAction(db, action);
   if (valid.length === 0) await report.run();
   else {
-    // The valid records and the action's report commit together, through the customer-write pipeline.
-    const upserts = valid.map((write) => customers.upsertCustomerBySourceId(db, randomId('cust_'), write, startedAt));
-    await membership.writeCustomers(db, [...upserts, report], { sourceIds: valid.map((r) => r.source_id) }, startedAt);
+    // Through the customer-write pipeline, batch by batch; the action's report with the last one.
+    // The segments are read once: a segment created meanwhile finds the later batches' customers
+    // pending (membership.ts refreshMemberships), as it does any customer write's.
+    const segments = await membership.loadActiveSegments(db);
+    const pacer = new WritePacer(bulkWriteTarget(settings), BULK_UPDATE_PACE);
+    const writeSlice = (slice: CustomerBulkRecord[], last: boolean) => {
+      const upserts = slice.map((write) => customers.upsertCustomerBySourceId(db, randomId('cust_'), write, startedAt));
+      const selector = { sourceIds: slice.map((r) => r.source_id) };
+      return db.batch(membership.refreshedWrites(db, segments, [...upserts, ...(last ? [report] : [])], selector, startedAt));
+    };
+    await writeInBatches(pacer, valid, writeSlice, batchesAllowed(db, segments, valid.length, 2));
   }
   return action;
 }
@@ -215,13 +247,15 @@ const sourceIdOf = (record: unknown): string => {
 /**
  * POST /v1/customers/metadata/async: merges metadata into the customers with these source ids. A
  * source id no customer holds is upserted, as the OA describes ("If a customer object is not found,
- * it is upserted"), so every source id given is applied.
+ * it is upserted"), so every source id given is applied. Written in batches sized by time, as the
+ * bulk update is; the action commits with the last one.
  */
 export async function bulkMergeMetadata(
   db: D1Database,
   sourceIds: string[],
   metadata: Record<string, unknown>,
   requestId: string,
+  settings: BulkWriteSettings = {},
 ): Promise<AsyncAction> {
   if (sourceIds.length === 0) {
     throw apiError('not_enough_source_ids', 'source_ids must hold at least one source id');
@@ -230,15 +264,22 @@ export async function bulkMergeMetadata(
   const distinct = [...new Set(sourceIds)];
   const result: MetadataUpdateResult = { done_count: distinct.length, failed_count: 0, errors: [] };
   const action = completedAsyncAction('CUSTOMERS.METADATA_UPDATE', result, requestId, startedAt);
-  await membership.writeCustomers(
-    db,
-    [
-      ...distinct.map((sourceId) => customers.insertCustomerIfMissing(db, randomId('cust_'), sourceId, startedAt, metadata)),
-      customers.mergeMetadataBySourceIds(db, distinct, metadata, startedAt),
-      asyncActions.insertAsyncAction(db, action),
-    ],
-    { sourceIds: distinct },
-    startedAt,
-  );
+  const segments = await membership.loadActiveSegments(db);
+  const pacer = new WritePacer(bulkWriteTarget(settings), METADATA_UPDATE_PACE);
+  const writeSlice = (slice: string[], last: boolean) =>
+    db.batch(
+      membership.refreshedWrites(
+        db,
+        segments,
+        [
+          ...slice.map((sourceId) => customers.insertCustomerIfMissing(db, randomId('cust_'), sourceId, startedAt, metadata)),
+          customers.mergeMetadataBySourceIds(db, slice, metadata, startedAt),
+          ...(last ? [asyncActions.insertAsyncAction(db, action)] : []),
+        ],
+        { sourceIds: slice },
+        startedAt,
+      ),
+    );
+  await writeInBatches(pacer, distinct, writeSlice, batchesAllowed(db, segments, distinct.length, 2, 1));
   return action;
 }

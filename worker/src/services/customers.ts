@@ -196,7 +196,7 @@ function batchesAllowed(db: D1Database, segments: membership.ActiveSegment[], ro
 /** Records per batch of a bulk update (upserts, with their membership refresh): 500 is the request's bound. */
 export const BULK_UPDATE_PACE: PaceLimits = { initial: 100, min: 10, max: MAX_BULK_RECORDS };
 /** Source ids per batch of a metadata update: 100 is the request's bound. */
-export const METADATA_UPDATE_PACE: PaceLimits = { initial: 100, min: 10, max: MAX_METADATA_SOURCE_IDS };
+export const METADATA_UPDATE_PACE: PaceLimits = { initial: 50, min: 10, max: MAX_METADATA_SOURCE_IDS };
 
 /**
  * POST /v1/customers/bulk/async: each record is checked on its own, as Voucherify reports a bad

@@ -175,7 +175,7 @@ export async function run(): Promise<BenchRow[]> {
       const met = during.p99 <= bound && during.max <= 1_000;
       return `${(during.p99 / alone.p99).toFixed(2)}× (p99 ${during.p99.toFixed(0)} ≤ ${bound.toFixed(0)} ms, max ${during.max.toFixed(0)} ≤ 1,000 ms: ${met ? 'met' : 'NOT met'})`;
     };
-    const target = TARGET ?? '25 (default)';
+    const target = TARGET || '25 (default)';
     const cpus = readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length;
     console.log(`BULK_WRITE_TARGET_MS=${target}; load average ${loadAlone.toFixed(1)} alone, ${loadDuring.toFixed(1)} at the end (${cpus} CPUs)`);
     console.log(`validate alone:  ${fmt(validateAlone)}\nvalidate during: ${fmt(validateDuring)}\nredeem alone:    ${fmt(redeemAlone)}\nredeem during:   ${fmt(redeemDuring)}`);

@@ -30,6 +30,9 @@ const ORIGIN = 'https://bench.example';
 const CONFIG = '.wrangler-bulk-bench.toml';
 const wrangler = 'node_modules/wrangler/bin/wrangler.js';
 
+/** Requests over 500 ms (start, end, which) and the import's moments, relative to the run's start: BENCH_DEBUG prints them. */
+const slow: [number, number, string][] = [];
+const moments: [string, number][] = [];
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
 interface Latencies {
@@ -41,7 +44,7 @@ interface Latencies {
 }
 
 /** Runs `call` on `connections` loops until `until` resolves (or for `until` ms). */
-async function load(call: (n: number) => Promise<Response>, connections: number, until: Promise<unknown> | number): Promise<Latencies> {
+async function load(call: (n: number) => Promise<Response>, connections: number, until: Promise<unknown> | number, name = ''): Promise<Latencies> {
   const latencies: number[] = [];
   let errors = 0;
   let done = false;
@@ -56,6 +59,7 @@ async function load(call: (n: number) => Promise<Response>, connections: number,
         await res.arrayBuffer();
         if (res.status !== 200) errors++;
         latencies.push(performance.now() - start);
+        if (performance.now() - start > 500) slow.push([Math.round(start), Math.round(performance.now()), name]);
       }
     }),
   );
@@ -135,7 +139,7 @@ export async function run(): Promise<BenchRow[]> {
     if (!probe.valid) throw new Error(`the benchmark voucher should validate: ${JSON.stringify(probe)}`);
     if ((await redeem(0)).status !== 200) throw new Error('the benchmark redeem failed');
 
-    const both = (until: Promise<unknown> | number) => Promise.all([load(validate, CONCURRENCY, until), load(redeem, 1, until)]);
+    const both = (until: Promise<unknown> | number) => Promise.all([load(validate, CONCURRENCY, until, 'validate'), load(redeem, 1, until, 'redeem')]);
     await both(2_000); // warm-up
     phase = 'alone';
     const [validateAlone, redeemAlone] = await both(ALONE_MS);
@@ -151,6 +155,7 @@ export async function run(): Promise<BenchRow[]> {
       const started = performance.now();
       const { status, body } = await postFile(server, file);
       answeredMs = performance.now() - started;
+      moments.push(['post', Math.round(started)], ['202', Math.round(performance.now())]);
       if (status !== 202 || !body.async_action_id) throw new Error(`import answered ${status}: ${JSON.stringify(body)}`);
       while (performance.now() - started < 20 * 60_000) {
         const action = await api('GET', `/v1/async-actions/${body.async_action_id}`);
@@ -162,6 +167,7 @@ export async function run(): Promise<BenchRow[]> {
         await new Promise((r) => setTimeout(r, 250));
       }
       importMs = performance.now() - started;
+      moments.push(['done', Math.round(performance.now())]);
     })();
     const [validateDuring, redeemDuring] = await both(importing);
     await importing;
@@ -180,6 +186,7 @@ export async function run(): Promise<BenchRow[]> {
     console.log(`BULK_WRITE_TARGET_MS=${target}; load average ${loadAlone.toFixed(1)} alone, ${loadDuring.toFixed(1)} at the end (${cpus} CPUs)`);
     console.log(`validate alone:  ${fmt(validateAlone)}\nvalidate during: ${fmt(validateDuring)}\nredeem alone:    ${fmt(redeemAlone)}\nredeem during:   ${fmt(redeemDuring)}`);
     console.log(`import: ${formatCount(ROWS)} rows, 202 after ${(answeredMs / 1000).toFixed(1)} s, DONE after ${(importMs / 1000).toFixed(1)} s: ${formatCount(rowsPerSecond)} rows/s`);
+    if (process.env.BENCH_DEBUG) console.log(JSON.stringify({ slow, moments }));
     const area = `Bulk writes (target ${target})`;
     return [
       { area, measure: `client validate alone / during a ${formatCount(ROWS)}-row CSV import (${CONCURRENCY} connections)`, value: `${fmt(validateAlone)} / ${fmt(validateDuring)}` },

@@ -196,12 +196,15 @@ describe('a CSV import writes each chunk in parts sized by time', () => {
 
 describe('bulk and metadata updates write in batches sized by time', () => {
   const upserted = (batch: Sent[]) => batch.filter((s) => s.sql.trimStart().startsWith('INSERT INTO customers')).length;
+  /** The batches that write customers (not the read of the active segments, when it is not cached). */
+  const writing = (batches: Sent[][]) => batches.filter((b) => upserted(b) > 0);
   const reportsAction = (batch: Sent[]) => batch.some((s) => s.sql.trimStart().startsWith('INSERT INTO async_actions'));
 
   it('a bulk update of 300 customers goes in the sizes the pacer chose, its action with the last batch only', async () => {
     const records = Array.from({ length: 300 }, (_, i) => ({ source_id: `bulk-paced-${i}`, name: `Bulk ${i}` }));
-    const { db, batches } = recordingDb(env.DB);
+    const { db, batches: all } = recordingDb(env.DB);
     const action = await bulkUpsertCustomers(db, records, 'v-bulk-paced', { BULK_WRITE_TARGET_MS: '0' });
+    const batches = writing(all);
     expect(batches.map(upserted)).toEqual(shrinkingSizes(BULK_UPDATE_PACE, 300));
     expect(batches.map(reportsAction)).toEqual(batches.map((_, i) => i === batches.length - 1));
     expect(await count("SELECT count(*) AS n FROM customers WHERE source_id LIKE 'bulk-paced-%'")).toBe(300);
@@ -209,13 +212,14 @@ describe('bulk and metadata updates write in batches sized by time', () => {
 
     const { db: whole, batches: once } = recordingDb(env.DB);
     await bulkUpsertCustomers(whole, records, 'v-bulk-whole', { BULK_WRITE_TARGET_MS: 'unbounded' });
-    expect(once.map(upserted)).toEqual([300]);
+    expect(writing(once).map(upserted)).toEqual([300]);
   });
 
   it('a metadata update of 100 source ids goes in the sizes the pacer chose, its action with the last batch only', async () => {
     const ids = Array.from({ length: 100 }, (_, i) => `meta-paced-${i}`);
-    const { db, batches } = recordingDb(env.DB);
+    const { db, batches: all } = recordingDb(env.DB);
     const action = await bulkMergeMetadata(db, ids, { tier: 'gold' }, 'v-meta-paced', { BULK_WRITE_TARGET_MS: '0' });
+    const batches = writing(all);
     expect(batches.map(upserted)).toEqual(shrinkingSizes(METADATA_UPDATE_PACE, 100));
     expect(batches.length).toBeGreaterThan(2);
     expect(batches.map(reportsAction)).toEqual(batches.map((_, i) => i === batches.length - 1));
@@ -232,8 +236,9 @@ describe('bulk and metadata updates write in batches sized by time', () => {
     const { db, batches } = recordingDb(env.DB);
     await bulkUpsertCustomers(db, records, 'v-bulk-many', { BULK_WRITE_TARGET_MS: '0' });
     expect(batches.flat().length).toBeLessThanOrEqual(1_000);
-    expect(batches.length).toBeGreaterThan(1);
-    expect(batches.map(upserted).reduce((a, b) => a + b, 0)).toBe(500);
+    // The pacer asks for 100, then 50, …: 30 refreshes of 121 statements each would not fit, so
+    // each batch takes its share of what three batches allow.
+    expect(writing(batches).map(upserted)).toEqual([167, 167, 166]);
     expect(await count("SELECT count(*) AS n FROM segment_members m JOIN segments s ON s.id = m.segment_id WHERE s.name = 'bulk refresh 7'")).toBe(17);
   });
 });

@@ -98,7 +98,7 @@ function postFile(headers: Record<string, string>, file: Buffer): Promise<{ stat
 }
 
 export async function run(): Promise<BenchRow[]> {
-  const vars = { ...devVars(), ALLOWED_ORIGINS: ORIGIN, RATE_LIMITS: 'off', ...(TARGET ? { BULK_WRITE_TARGET_MS: TARGET } : {}) };
+  const vars: Record<string, string> = { ...devVars(), ALLOWED_ORIGINS: ORIGIN, RATE_LIMITS: 'off', ...(TARGET ? { BULK_WRITE_TARGET_MS: TARGET } : {}) };
   const dir = mkdtempSync(join(tmpdir(), 'vouchsafe-bulk-'));
   const persist = join(dir, 'state');
   const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' };

@@ -138,7 +138,7 @@ describe('a CSV import writes each chunk in parts sized by time', () => {
 
     const slices = Math.ceil(ROWS / IMPORT_SLICE_ROWS);
     const expected = shrinkingSizes(IMPORT_PACE, slices).map((n) => n * IMPORT_SLICE_ROWS);
-    expected[expected.length - 1] -= slices * IMPORT_SLICE_ROWS - ROWS;
+    expected.push((expected.pop() ?? 0) - (slices * IMPORT_SLICE_ROWS - ROWS)); // the last slice is short
     expect(expected.slice(0, 4)).toEqual([500, 250, 100, 50]);
     expect(await partRows(chunks[0]!.id)).toEqual(expected);
     // One D1 batch per part: each upsert statement carries exactly its part's rows.
@@ -251,7 +251,7 @@ describe('code generation, segment distributions and the webhook fan-out write i
     const res = await call(
       '/v1/campaigns',
       { method: 'POST', headers: { ...SERVER_HEADERS, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Paced codes', campaign_type: 'DISCOUNT_COUPONS', vouchers_count: 2_000, voucher: { type: 'DISCOUNT_VOUCHER', discount, code_config: { length: 10 } } }) },
-      { WRITES: queue },
+      { WRITES: queue as unknown as Queue<WriteMessage> },
     );
     expect(res.status).toBe(200);
     const { db, batches } = recordingDb(env.DB);
@@ -272,7 +272,7 @@ describe('code generation, segment distributions and the webhook fan-out write i
     await bulkUpsertCustomers(env.DB, Array.from({ length: MEMBERS }, (_, i) => ({ source_id: `dist-paced-${i}`, metadata: { paced: true } })).slice(1_000), 'v-d3');
     const seg = await json(await api('POST', '/v1/segments', { name: 'paced members', type: 'passive', filter: { 'metadata.paced': { conditions: { $is: [true] } } } }));
     const queue = capturingQueue();
-    const res = await call('/v1/publications/segment', { method: 'POST', headers: { ...SERVER_HEADERS, 'content-type': 'application/json' }, body: JSON.stringify({ campaign: c.id, segment: seg.id }) }, { WRITES: queue });
+    const res = await call('/v1/publications/segment', { method: 'POST', headers: { ...SERVER_HEADERS, 'content-type': 'application/json' }, body: JSON.stringify({ campaign: c.id, segment: seg.id }) }, { WRITES: queue as unknown as Queue<WriteMessage> });
     expect(res.status).toBe(202);
     const { async_action_id } = await json(res);
     const { db, batches } = recordingDb(env.DB);
@@ -294,7 +294,7 @@ describe('code generation, segment distributions and the webhook fan-out write i
     await env.DB.prepare('UPDATE webhook_outbox SET dispatched_at = 1 WHERE dispatched_at IS NULL').run();
     await bulkUpsertCustomers(env.DB, Array.from({ length: 250 }, (_, i) => ({ source_id: `hook-paced-${i}` })), 'v-hooks');
     const { db, batches } = recordingDb(env.DB);
-    const result = await dispatch({ DB: db, WEBHOOKS: queue, BULK_WRITE_TARGET_MS: '0' }, queue);
+    const result = await dispatch({ DB: db, WEBHOOKS: queue as unknown as Queue<WebhookMessage>, BULK_WRITE_TARGET_MS: '0' }, queue);
     expect(result.events).toBeGreaterThanOrEqual(250);
     // Each batch claims as many events as the pacer says (the claim's LIMIT), until one finds fewer.
     const limits = batches.map((b) => b[1]!.args[1] as number);

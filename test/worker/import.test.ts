@@ -59,7 +59,7 @@ async function deliverAll(bodies: WriteMessage[]): Promise<number[]> {
   for (let pending = bodies; pending.length > 0; ) {
     const { db, counts } = countingDb(env.DB);
     const continued = capturingQueue();
-    const result = await deliver(pending, { DB: db, WRITES: continued });
+    const result = await deliver(pending, { DB: db, WRITES: continued as unknown as Queue<WriteMessage> });
     expect(result.explicitAcks.length).toBe(pending.length);
     statements.push(counts.statements);
     pending = continued.sent;

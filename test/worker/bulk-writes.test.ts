@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { bulkWriteTarget, DEFAULT_BULK_WRITE_TARGET_MS, type PaceLimits, WritePacer, writeInBatches } from '../../worker/src/lib/write-pacer';
 import type { ImportChunkMessage, WriteMessage } from '../../worker/src/queue/messages';
 import { loadActiveSegments } from '../../worker/src/services/membership';
-import { CODE_WRITE_PACE } from '../../worker/src/services/campaigns';
+import { CODE_WRITE_PACE, importCampaignVouchers } from '../../worker/src/services/campaigns';
+import type { CampaignImportItem } from '../../worker/src/schemas/campaigns';
 import { IMPORT_PACE, IMPORT_SLICE_ROWS, startCustomerImport, writeImportChunk } from '../../worker/src/services/customer-import';
 import { BULK_UPDATE_PACE, bulkMergeMetadata, bulkUpsertCustomers, METADATA_UPDATE_PACE } from '../../worker/src/services/customers';
 import { DISPATCH_PACE, dispatch } from '../../worker/src/services/webhook-delivery';
@@ -21,15 +22,25 @@ interface Sent {
   args: unknown[];
 }
 
-/** The real D1, with every batch recorded as the statements it held (nothing is faked: each call goes to D1). */
-function recordingDb(db: D1Database): { db: D1Database; batches: Sent[][] } {
+/**
+ * The real D1, with every batch recorded as the statements it held, and every statement run on its
+ * own (nothing is faked: each call goes to D1).
+ */
+function recordingDb(db: D1Database): { db: D1Database; batches: Sent[][]; singles: Sent[] } {
   const batches: Sent[][] = [];
+  const singles: Sent[] = [];
   const sent = new WeakMap<object, Sent>();
   const statement = (s: D1PreparedStatement, info: Sent): D1PreparedStatement => {
     const proxy: D1PreparedStatement = new Proxy(s, {
       get(target, prop) {
         const value = Reflect.get(target, prop, target) as unknown;
         if (prop === 'bind') return (...args: unknown[]) => statement((value as (...a: unknown[]) => D1PreparedStatement).apply(target, args), { sql: info.sql, args });
+        if (prop === 'all' || prop === 'run' || prop === 'first' || prop === 'raw') {
+          return (...args: unknown[]) => {
+            singles.push(info);
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
@@ -49,7 +60,7 @@ function recordingDb(db: D1Database): { db: D1Database; batches: Sent[][] } {
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-  return { db: wrapped, batches };
+  return { db: wrapped, batches, singles };
 }
 
 /** The batch sizes a 0 ms target gives `total` units: the first batch, then halves down to the minimum. */
@@ -262,6 +273,19 @@ describe('code generation, segment distributions and the webhook fan-out write i
     expect(candidates.slice(0, 4)).toEqual([1_000, 500, 250, 125]);
     expect(candidates.slice(4).every((n) => n <= CODE_WRITE_PACE.min)).toBe(true);
     expect(await json(await api('GET', '/v1/campaigns/Paced%20codes'))).toMatchObject({ vouchers_generation_status: 'DONE', vouchers_count: 2_000 });
+  });
+
+  it('imports a campaign’s own codes in statements of the sizes the pacer chose; a code taken before fails alone', async () => {
+    const c = await json(await api('POST', '/v1/campaigns', { name: 'Paced import', campaign_type: 'DISCOUNT_COUPONS', voucher: { type: 'DISCOUNT_VOUCHER', discount } }));
+    await api('POST', '/v1/vouchers/PACED-IMPORT-7', { discount });
+    const items = Array.from({ length: 2_000 }, (_, i) => ({ code: `PACED-IMPORT-${i}` })) as CampaignImportItem[];
+    const { db, singles } = recordingDb(env.DB);
+    const { async_action_id } = await importCampaignVouchers({ DB: db, WRITES: env.WRITES, BULK_WRITE_TARGET_MS: '0' }, c.id, items, 'v-codes', 'CAMPAIGN.VOUCHERS_IMPORT');
+    // Each slice is one statement of its own: its codes are the JSON parameter ?4.
+    const inserts = singles.filter((st) => st.sql.includes('INSERT INTO vouchers'));
+    expect(inserts.map((st) => (JSON.parse(st.args[3] as string) as unknown[]).length)).toEqual(shrinkingSizes(CODE_WRITE_PACE, 2_000));
+    expect(await count('SELECT count(*) AS n FROM vouchers WHERE campaign_id = ?', c.id)).toBe(1_999);
+    expect(await json(await api('GET', `/v1/async-actions/${async_action_id}`))).toMatchObject({ result: { done_count: 1_999, failed_count: 1 } });
   });
 
   it('distributes to a segment in customer ranges of the sizes the pacer chose, one code per member', async () => {

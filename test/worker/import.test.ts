@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../../worker/src/lib/csv';
-import type { ImportChunkMessage } from '../../worker/src/queue/messages';
+import type { ImportChunkMessage, WriteMessage } from '../../worker/src/queue/messages';
 import { MAX_CHUNK_BYTES, startCustomerImport } from '../../worker/src/services/customer-import';
 import { SERVER_HEADERS, api, call, capturingQueue, deliver, json } from './helpers';
 
@@ -46,6 +46,25 @@ function countingDb(db: D1Database): { db: D1Database; counts: { statements: num
     },
   });
   return { db: wrapped, counts };
+}
+
+/**
+ * One delivery of these messages, then one of whatever it sent on (a chunk whose delivery ran out
+ * of its D1 statements continues as a new message, captured here rather than left to the local
+ * queue), until nothing is left; each delivery acknowledges all it got. Returns each delivery's
+ * D1 statements.
+ */
+async function deliverAll(bodies: WriteMessage[]): Promise<number[]> {
+  const statements: number[] = [];
+  for (let pending = bodies; pending.length > 0; ) {
+    const { db, counts } = countingDb(env.DB);
+    const continued = capturingQueue();
+    const result = await deliver(pending, { DB: db, WRITES: continued as unknown as Queue<WriteMessage> });
+    expect(result.explicitAcks.length).toBe(pending.length);
+    statements.push(counts.statements);
+    pending = continued.sent;
+  }
+  return statements;
 }
 
 /** POST /v1/customers/importCSV with `csv` as the multipart field `file`. */
@@ -295,15 +314,16 @@ describe('POST /v1/customers/importCSV', () => {
     expect(new TextEncoder().encode(JSON.stringify(chunks[0])).length).toBeGreaterThan(MAX_CHUNK_BYTES * 0.9);
     expect(await count('SELECT chunks AS n FROM customer_imports WHERE action_id = ?', action.id)).toBe(chunks.length);
 
-    // All chunks in one delivery: within the statement budget of one invocation.
-    const { db, counts } = countingDb(env.DB);
+    // All chunks but the last in one delivery: within the statement budget of one invocation. The
+    // chunks are written in parts sized by time, each with its membership refresh, so a delivery
+    // may end before its last chunk: it acknowledges every message and sends the rest on as new
+    // ones, each delivery of them within the budget too.
     const progress: number[] = [];
-    const first = await deliver(chunks.slice(0, -1), { DB: db });
-    console.log(`${chunks.length - 1} chunks of ${ROWS.toLocaleString('en')} rows with 5 auto-update segments in one delivery: ${counts.statements} D1 statements`);
-    expect(counts.statements).toBeLessThanOrEqual(1_000);
-    expect(first.explicitAcks.length).toBe(chunks.length - 1);
+    const statements = await deliverAll(chunks.slice(0, -1));
+    console.log(`${chunks.length - 1} chunks of ${ROWS.toLocaleString('en')} rows with 5 auto-update segments: deliveries of ${statements.join(', ')} D1 statements`);
+    for (const n of statements) expect(n).toBeLessThanOrEqual(1_000);
     progress.push((await json(await api('GET', `/v1/async-actions/${action.id}`))).progress);
-    await deliver(chunks.slice(-1));
+    await deliverAll(chunks.slice(-1));
     const done = await json(await api('GET', `/v1/async-actions/${action.id}`));
     progress.push(done.progress);
     expect(progress[0]).toBe(Math.floor((100 * (chunks.length - 1)) / chunks.length));
@@ -330,8 +350,8 @@ describe('POST /v1/customers/importCSV', () => {
     expect(chunks.length).toBeGreaterThanOrEqual(3);
 
     // The first chunk twice at once, then again with the others, then everything again.
-    await Promise.all([deliver([chunks[0] as ImportChunkMessage]), deliver([chunks[0] as ImportChunkMessage])]);
-    await deliver(chunks);
+    await Promise.all([deliverAll([chunks[0] as ImportChunkMessage]), deliverAll([chunks[0] as ImportChunkMessage])]);
+    await deliverAll(chunks);
     const done = await env.DB.prepare('SELECT * FROM async_actions WHERE id = ?').bind(action.id).first();
     const again = await deliver([...chunks, ...chunks]);
     expect(again.explicitAcks.length).toBe(2 * chunks.length);

@@ -78,6 +78,12 @@ export interface Env {
   SIMULATE_TOPOLOGY?: string;
   /** Overrides of SIMULATE_TOPOLOGY's delays in ms: "d1_primary=150,queue_sends=5". */
   TOPOLOGY_DELAYS?: string;
+  /**
+   * D1 time, in ms, that one batch of a bulk writer aims at (imports, bulk and metadata updates,
+   * distributions, code generation, webhook fan-out; lib/write-pacer.ts). Default 25; 0 keeps
+   * every batch at its minimum; "unbounded" writes each at its maximum without pauses.
+   */
+  BULK_WRITE_TARGET_MS?: string;
   /** "on" serves POST /client/v1/redemptions (redeem with the public client key); off unless set. */
   CLIENT_REDEMPTIONS?: string;
 }

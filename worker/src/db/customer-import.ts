@@ -153,6 +153,16 @@ export function openChunkPart(db: D1Database, partId: string, actionId: string, 
     .bind(partId, actionId, JSON.stringify(failed), now);
 }
 
+/**
+ * Beside openChunkPart, in the same batch: the markers of the other slices a part covers (no
+ * counts of their own), so a part that overlaps one written before fails on its primary key too.
+ */
+export function openChunkMarkers(db: D1Database, partIds: string[], actionId: string, now: number): D1PreparedStatement {
+  return db
+    .prepare(`INSERT INTO import_chunks (id, action_id, failed, applied_at) SELECT r.value, ?2, '[]', ?3 FROM json_each(?1) r`)
+    .bind(JSON.stringify(partIds), actionId, now);
+}
+
 /** Whether a batch failed on openChunkPart, i.e. the part was written before. */
 export const isChunkPartApplied = (error: unknown): boolean => /UNIQUE constraint failed: import_chunks\.id/.test(String(error));
 

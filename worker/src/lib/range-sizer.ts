@@ -21,14 +21,16 @@ export class RangeSizer {
     public size = 1_000,
     private readonly min = 100,
     private readonly max = MAX_RANGE,
+    /** The time a step aims at; the bulk writers pass theirs (lib/write-pacer.ts). 0 keeps every step at `min`. */
+    private readonly target = TARGET_MS,
   ) {
     this.size = Math.min(max, Math.max(min, size));
   }
 
   /** Adjusts the size after a step over `this.size` customers took `ms`. */
   record(ms: number): void {
-    if (ms > TARGET_MS) this.size = Math.max(this.min, Math.floor(this.size / 2));
-    else if (ms < TARGET_MS / 2) this.size = Math.min(this.max, this.size * 2);
+    if (ms > this.target || this.target <= 0) this.size = Math.max(this.min, Math.floor(this.size / 2));
+    else if (ms < this.target / 2) this.size = Math.min(this.max, this.size * 2);
   }
 }
 

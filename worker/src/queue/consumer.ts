@@ -4,7 +4,8 @@ import type { Env } from '../env';
 import { failGeneration } from '../db/campaigns';
 import { runCampaignCodes } from '../services/campaigns';
 import { failDeadLetteredDistribution, runDistribution } from '../services/distributions';
-import { failImport, type JobOutcome, type StatementBudget, writeImportChunk } from '../services/customer-import';
+import { failImport, IMPORT_PACE, type JobOutcome, type StatementBudget, writeImportChunk } from '../services/customer-import';
+import { bulkWriteTarget, WritePacer } from '../lib/write-pacer';
 import { customerEventStatements, profileEventStatements } from '../services/events';
 import { type ActiveSegment, loadActiveSegments } from '../services/membership';
 import { runSegmentJob, STATEMENTS_PER_STEP } from '../services/segment-sync';
@@ -21,6 +22,8 @@ interface ConsumerContext {
   links(): Promise<Map<string, { customer_id: string; linked_at: number }>>;
   /** D1 statements left to this delivery: the record messages take theirs first, then each job. */
   budget: StatementBudget;
+  /** Sizes the import chunks' parts by time: one per delivery, so each chunk starts from what the last one learned. */
+  importPacer(): WritePacer;
 }
 
 /**
@@ -58,7 +61,7 @@ async function segmentWalk(env: Env, message: MessageOf<'segment_sync' | 'segmen
 }
 
 const JOBS: { [K in JobKind]: JobRunner<MessageOf<K>> } = {
-  import_chunk: (env, m, context) => writeImportChunk(env.DB, m, context.segments, context.budget),
+  import_chunk: (env, m, context) => writeImportChunk(env.DB, m, context.segments, context.budget, context.importPacer()),
   segment_sync: segmentWalk,
   segment_recompute: segmentWalk,
   campaign_codes: (env, m, context) => runCampaignCodes(env, m, context.budget),
@@ -110,10 +113,12 @@ export async function consumeWrites(batch: MessageBatch<unknown>, env: Env): Pro
   let segments: Promise<ActiveSegment[]> | null = null;
   let links: Promise<Map<string, { customer_id: string; linked_at: number }>> | null = null;
   const profiles = batch.messages.flatMap((m) => (isWriteMessage(m.body) && m.body.kind === 'profile_event' ? [m.body.tracking_id] : []));
+  let importPacer: WritePacer | null = null;
   const context: ConsumerContext = {
     segments: () => (segments ??= loadActiveSegments(db)),
     links: () => (links ??= profileLinks(db, profiles)),
     budget: { statements: STATEMENTS_PER_DELIVERY },
+    importPacer: () => (importPacer ??= new WritePacer(bulkWriteTarget(env), IMPORT_PACE)),
   };
 
   const prepared: Prepared[] = [];

@@ -27,12 +27,12 @@ export const customerRoutes = new Hono<AppBindings>()
   })
   .post('/bulk/async', async (c) => {
     const records = await parseJsonBody(c, customerBulkSchema);
-    const action = await service.bulkUpsertCustomers(c.env.DB, records, c.get('requestId'));
+    const action = await service.bulkUpsertCustomers(c.env.DB, records, c.get('requestId'), c.env);
     return c.json({ async_action_id: action.id }, 202);
   })
   .post('/metadata/async', async (c) => {
     const { source_ids, metadata } = await parseJsonBody(c, customerMetadataBulkSchema);
-    const action = await service.bulkMergeMetadata(c.env.DB, source_ids, metadata, c.get('requestId'));
+    const action = await service.bulkMergeMetadata(c.env.DB, source_ids, metadata, c.get('requestId'), c.env);
     return c.json({ async_action_id: action.id }, 202);
   })
   .get('/:id', async (c) => c.json(await service.getCustomer(c.env.DB, c.req.param('id'))))

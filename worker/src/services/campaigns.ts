@@ -9,6 +9,7 @@ import { codeSpace, generateCodes } from '../lib/codes';
 import { CsvEncodingError, decodeCsv, parseCsv } from '../lib/csv';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
+import { bulkWriteTarget, type PaceLimits, WritePacer, writeInBatches } from '../lib/write-pacer';
 import { enqueue, type MessageOf } from '../queue/messages';
 import {
   type CampaignCreate,
@@ -24,7 +25,7 @@ import {
 import type { JobOutcome, StatementBudget } from './customer-import';
 import { operationStatus } from './async-actions';
 
-type Bindings = Pick<Env, 'DB' | 'WRITES'>;
+type Bindings = Pick<Env, 'DB' | 'WRITES' | 'BULK_WRITE_TARGET_MS'>;
 
 const jsonOrNull = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
 /** undefined: leave the column as it is; null: clear it. */
@@ -291,10 +292,12 @@ export async function importCampaignVouchers(
     ...(item.expiration_date !== undefined ? { expiration_date: item.expiration_date } : {}),
   }));
   const written = new Set<string>();
-  if (codes.length > 0) {
-    const { results } = await campaignsDb.insertCampaignCodes(env.DB, campaign, codes, startedAt).all<{ code: string }>();
-    for (const r of results) written.add(r.code);
-  }
+  // In statements sized by time (lib/write-pacer.ts), checkouts getting the database between them.
+  await writeInBatches(new WritePacer(bulkWriteTarget(env), CODE_WRITE_PACE), codes, async (slice) => {
+    const result = await campaignsDb.insertCampaignCodes(env.DB, campaign, slice, startedAt).all<{ code: string }>();
+    for (const r of result.results) written.add(r.code);
+    return result;
+  });
   for (const item of unique) {
     if (!written.has(item.code)) {
       errors.push({ key: 'duplicate_found', message: 'Duplicated resource found', details: `Duplicated voucher exists with id ${item.code}`, source_id: item.code });
@@ -307,8 +310,11 @@ export async function importCampaignVouchers(
 
 // ---- The queue consumer: the campaign_codes job
 
-/** Candidate codes per statement: one JSON parameter of ~100 KB, one D1 write of a few hundred ms. */
-const CODES_PER_CHUNK = 5000;
+/**
+ * Codes per statement, generated or imported: sized by the bulk writers' D1 time target
+ * (lib/write-pacer.ts). 5,000 at most: one JSON parameter of ~100 KB, a D1 write of a few hundred ms.
+ */
+export const CODE_WRITE_PACE: PaceLimits = { initial: 1_000, min: 100, max: 5_000 };
 /** Wall-clock time of one run (a consumer invocation may run 15 minutes; the rest goes in another message). */
 const RUN_MS = 20_000;
 /** Chunks in a row that found no free code: the pattern's space is as good as full. */
@@ -320,19 +326,20 @@ const MAX_IDLE_CHUNKS = 8;
  * yielding new codes (FAILED). Idempotent: the counters live in D1 with the codes, so a redelivered
  * message only continues; the insert's LIMIT never writes past the target.
  */
-export async function runCampaignCodes(env: Pick<Env, 'DB'>, message: MessageOf<'campaign_codes'>, budget: StatementBudget): Promise<JobOutcome> {
+export async function runCampaignCodes(env: Pick<Env, 'DB' | 'BULK_WRITE_TARGET_MS'>, message: MessageOf<'campaign_codes'>, budget: StatementBudget): Promise<JobOutcome> {
   const db = env.DB;
   const campaign = await campaignsDb.campaignForJob(db, message.campaign_id);
   if (!campaign || campaign.generation_status !== 'IN_PROGRESS') return;
   const config = campaignsDb.templateOf(campaign).code_config;
   const deadline = Date.now() + RUN_MS;
+  const pacer = new WritePacer(bulkWriteTarget(env), CODE_WRITE_PACE);
   let remaining = campaign.generation_target - campaign.generated_count;
   let idle = 0;
   while (remaining > 0) {
     if (budget.statements < 4 || Date.now() > deadline) return { retryAfterSeconds: 0 };
-    const candidates = [...new Set(generateCodes(config, Math.min(CODES_PER_CHUNK, Math.ceil(remaining * 1.1) + 64)))];
+    const candidates = [...new Set(generateCodes(config, Math.min(pacer.size, Math.ceil(remaining * 1.1) + 64)))];
     const now = Date.now();
-    const [inserted, counters] = await db.batch<Record<string, unknown>>(campaignsDb.generationChunk(db, campaign, candidates, now));
+    const [inserted, counters] = await pacer.write(candidates.length, () => db.batch<Record<string, unknown>>(campaignsDb.generationChunk(db, campaign, candidates, now)));
     budget.statements -= 2;
     const after = counters?.results[0] as { generated_count: number; generation_target: number; generation_status: string; generation_action_id: string | null } | undefined;
     if (!after) return; // deleted meanwhile

@@ -9,6 +9,7 @@ import { ApiError, invalidPayload } from '../errors';
 import { CsvDecoder, CsvEncodingError, CsvParser, type CsvRecord, restoreFormula } from '../lib/csv';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
+import type { PaceLimits, WritePacer } from '../lib/write-pacer';
 import { parseInput } from '../lib/validation';
 import { BatchSender, type ImportChunkMessage, type ImportChunkRow, type ImportRowKind, MAX_MESSAGE_BYTES, utf8Bytes, type WriteQueue } from '../queue/messages';
 import { MAX_METADATA_BYTES } from '../schemas/customers';
@@ -24,10 +25,12 @@ import * as membership from './membership';
 //    only counts and the reported failures stay. The chunks wait in the queue until the file is
 //    accepted: a bad header, a byte that is not text or too many rows is a 400 that drops them,
 //    so nothing is written. Accepted, the async action is stored with the number of chunks;
-// 2. the queue consumer writes each chunk in one D1 batch: its upserts, the refresh of its
-//    customers' auto-update segments, its counts and failures added to the action, and its
-//    marker (migration 0014), so a chunk delivered twice is written and counted once. The chunk
-//    that completes the count makes the action DONE.
+// 2. the queue consumer writes each chunk in parts of whole slices (IMPORT_SLICE_ROWS rows), as
+//    many slices per part as fit the bulk writers' D1 time target (lib/write-pacer.ts), pausing
+//    between parts so checkouts get the database. A part is one D1 batch: its upserts, the refresh
+//    of its customers' auto-update segments, its counts and failures added to the action, and a
+//    marker per slice (migration 0014), so a chunk delivered twice, or two runners at once,
+//    write and count each slice once. The chunk that completes the count makes the action DONE.
 // Peak memory of the request is one chunk and a sendBatch in flight (`npm run bench -- import-heap`).
 
 /**
@@ -294,6 +297,15 @@ class ChunkBuilder {
 }
 
 /**
+ * Rows read between two turns given to the isolate's other requests. Reading and validating a
+ * row is CPU only, and a network read or a queue send (the only awaits that wait) may come
+ * thousands of rows apart: measured locally, a 50,000-row file held every validate and redeem
+ * of the same isolate for a second. A turn every 500 rows (a few ms of work) lets them in.
+ */
+const ROWS_PER_TURN = 500;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
+/**
  * Reads and validates the file as it arrives, sends its valid rows as chunk messages, then stores
  * the action (IN_PROGRESS with the number of chunks; DONE when there is nothing to write) and
  * returns it, for the 202. A refused file (ApiError) leaves no action, and its chunks are dropped.
@@ -314,6 +326,7 @@ export async function startCustomerImport(
     const reader = new ImportRowReader();
     const take = async (outcomes: Iterable<RowOutcome>) => {
       for (const outcome of outcomes) {
+        if (scan.total % ROWS_PER_TURN === ROWS_PER_TURN - 1) await nextTurn();
         count(scan, outcome);
         const full = outcome.write ? chunks.add(outcome.write) : null;
         if (full) await sender.add(full.message, full.bytes);
@@ -425,18 +438,34 @@ export interface StatementBudget {
 }
 
 /**
+ * Rows of one slice: the unit a part of a chunk is sized in, and the grain of its markers. Every
+ * runner of a chunk cuts it into the same slices, whatever size its pacer chose, so markers of
+ * two runners collide instead of overlapping. 50: a chunk of 5,000 rows leaves 100 markers.
+ */
+export const IMPORT_SLICE_ROWS = 50;
+
+/** Slices per part: 500 rows to start with, one slice at least, a whole chunk at most. */
+export const IMPORT_PACE: PaceLimits = { initial: 10, min: 1, max: Math.ceil(MAX_CHUNK_ROWS / IMPORT_SLICE_ROWS) };
+
+/** A slice's path in its chunk: fixed width, so no slice's marker is a prefix of another's. */
+const slicePath = (index: number): string => String(index).padStart(3, '0');
+
+/**
  * Writes one chunk of an import (the consumer's import_chunk job). Chunks that arrive while the
  * request still reads the file wait; those of a refused file, or of a finished action, are
- * dropped. The chunk is written in one batch with its marker; when a row takes a source_id held
- * by another customer the batch fails, and the chunk is halved until that row is alone, each part
- * with its own marker `<id>/<path>`: a redelivered chunk skips the parts written and splits where
- * the last attempt did. Then, if every chunk is written, the action is finished.
+ * dropped. The chunk is written in parts of whole slices sized by `pacer`, each part one batch
+ * with a marker per slice `<id>/<slice>`; when a row takes a source_id held by another customer
+ * the part fails, its slices are written one by one, and the failing slice is halved until that
+ * row is alone, each half with its own marker `<id>/<slice><path>`. A redelivered chunk skips the
+ * slices written and splits where the last attempt did. Then, if every chunk is written, the
+ * action is finished.
  */
 export async function writeImportChunk(
   db: D1Database,
   message: ImportChunkMessage,
   segments: () => Promise<membership.ActiveSegment[]>,
   budget: StatementBudget,
+  pacer: WritePacer,
 ): Promise<JobOutcome> {
   const state = await importDb.findImport(db, message.action_id);
   if (!state) return; // a refused file
@@ -450,7 +479,7 @@ export async function writeImportChunk(
   if (!applied.has(message.id)) {
     const rows: ImportRow[] = message.rows.map(([row, kind, record]) => ({ row, kind, record }));
     try {
-      await new ChunkWriter(db, message, await segments(), applied, budget).write(rows, '');
+      await new ChunkWriter(db, message, await segments(), applied, budget, pacer).writeChunk(rows);
     } catch (error) {
       // The parts written are marked: the next delivery goes on from them.
       if (error instanceof OutOfBudget) return { retryAfterSeconds: 0 };
@@ -467,11 +496,74 @@ class ChunkWriter {
     private readonly db: D1Database,
     private readonly message: ImportChunkMessage,
     private readonly active: membership.ActiveSegment[],
-    private readonly applied: Set<string>,
+    private applied: Set<string>,
     private readonly budget: StatementBudget,
+    private readonly pacer: WritePacer,
   ) {}
 
-  /** Writes `rows` as the part at `path` ('' for the whole chunk; L and R for halves). */
+  /** Whether the part at `path` was split: one of its halves is written. */
+  private splitBefore(path: string): boolean {
+    const partId = path === '' ? this.message.id : `${this.message.id}/${path}`;
+    return [...this.applied].some((id) => id.startsWith(`${this.message.id}/${path}`) && id !== partId);
+  }
+
+  /** Writes the chunk's slices not written yet, in parts sized by the pacer, then marks the chunk done. */
+  async writeChunk(rows: ImportRow[]): Promise<void> {
+    const { db, message } = this;
+    // Markers of a chunk halved as a whole (before chunks were written in slices): go on that way.
+    if ([...this.applied].some((id) => /^[LR]/.test(id.slice(message.id.length + 1)))) return this.write(rows, '');
+    const sliceCount = Math.ceil(rows.length / IMPORT_SLICE_ROWS);
+    const sliceId = (index: number) => `${message.id}/${slicePath(index)}`;
+    const sliceRows = (from: number, count: number) => rows.slice(from * IMPORT_SLICE_ROWS, (from + count) * IMPORT_SLICE_ROWS);
+    /** Slices before this one are written one by one: a part over them failed on a taken source_id. */
+    let singlesUntil = 0;
+    for (;;) {
+      const pending: number[] = [];
+      for (let i = 0; i < sliceCount; i++) if (!this.applied.has(sliceId(i))) pending.push(i);
+      const first = pending[0];
+      if (first === undefined) break;
+      // A slice split before (by this runner or an earlier delivery): its halves, as then.
+      if (this.splitBefore(slicePath(first))) {
+        await this.write(sliceRows(first, 1), slicePath(first));
+        continue;
+      }
+      const most = first < singlesUntil ? 1 : this.pacer.size;
+      let count = 1;
+      while (count < most && pending[count] === first + count && !this.splitBefore(slicePath(first + count))) count++;
+      const ids = Array.from({ length: count }, (_, i) => sliceId(first + i));
+      const partId = ids[0] as string;
+      const completes = count === pending.length;
+      const now = Date.now();
+      const statements = [
+        importDb.openChunkPart(db, partId, message.action_id, [], now),
+        ...(count > 1 ? [importDb.openChunkMarkers(db, ids.slice(1), message.action_id, now)] : []),
+        ...rowWrites(db, partId, sliceRows(first, count), this.active, now),
+        importDb.addChunkPartToAction(db, message.action_id, partId, MAX_REPORTED_FAILURES, now),
+        // The part that leaves nothing pending also marks the chunk done.
+        ...(completes ? [importDb.openChunkPart(db, message.id, message.action_id, [], now), ...importDb.completeChunk(db, message.action_id)] : []),
+      ];
+      const outcome = await this.run(statements, count);
+      if (outcome === 'written') {
+        for (const id of completes ? [...ids, message.id] : ids) this.applied.add(id);
+      } else if (outcome === 'taken') {
+        // Another runner wrote some of these slices meanwhile: go on from what D1 holds.
+        this.applied = new Set(await importDb.appliedChunkParts(db, message.id));
+      } else if (count > 1) {
+        singlesUntil = first + count;
+      } else {
+        await this.write(sliceRows(first, 1), slicePath(first));
+      }
+    }
+    if (!this.applied.has(message.id)) {
+      await this.run([importDb.openChunkPart(db, message.id, message.action_id, [], Date.now()), ...importDb.completeChunk(db, message.action_id)], 0);
+    }
+  }
+
+  /**
+   * Writes `rows` as the part at `path`, halving it while a row takes another customer's
+   * source_id: '' for a whole chunk (as chunks were written before slices), a slice's path for a
+   * slice; L and R appended for halves. The part's own marker closes it when its halves are done.
+   */
   async write(rows: ImportRow[], path: string): Promise<void> {
     const { db, message } = this;
     const partId = path === '' ? message.id : `${message.id}/${path}`;
@@ -480,11 +572,12 @@ class ChunkWriter {
       importDb.addChunkPartToAction(db, message.action_id, partId, MAX_REPORTED_FAILURES, Date.now()),
       ...(path === '' ? importDb.completeChunk(db, message.action_id) : []),
     ];
-    const splitBefore = [...this.applied].some((id) => id.startsWith(`${message.id}/${path}`) && id !== partId);
-    if (!splitBefore) {
+    if (!this.splitBefore(path)) {
       const now = Date.now();
-      const outcome = await this.run([importDb.openChunkPart(db, partId, message.action_id, [], now), ...rowWrites(db, partId, rows, this.active, now), ...close()]);
-      if (outcome === 'written') return;
+      const outcome = await this.run([importDb.openChunkPart(db, partId, message.action_id, [], now), ...rowWrites(db, partId, rows, this.active, now), ...close()], units(rows));
+      this.applied.add(partId);
+      if (outcome === 'written' || outcome === 'taken') return;
+      this.applied.delete(partId);
       if (rows.length === 1) {
         const [row] = rows as [ImportRow];
         const reason =
@@ -492,31 +585,40 @@ class ChunkWriter {
             ? `source_id ${row.record.source_id} already belongs to another customer`
             : `the customer's metadata would be more than ${MAX_METADATA_BYTES} bytes as JSON once this row's metadata is merged into it`;
         const failure = { row: row.row, source_id: row.record.source_id ?? null, reason };
-        await this.run([importDb.openChunkPart(db, partId, message.action_id, [failure], Date.now()), ...close()]);
+        await this.run([importDb.openChunkPart(db, partId, message.action_id, [failure], Date.now()), ...close()], 0);
+        this.applied.add(partId);
         return;
       }
     }
     const middle = Math.ceil(rows.length / 2);
     await this.write(rows.slice(0, middle), `${path}L`);
     await this.write(rows.slice(middle), `${path}R`);
-    if (path === '') await this.run([importDb.openChunkPart(db, partId, message.action_id, [], Date.now()), ...importDb.completeChunk(db, message.action_id)]);
+    await this.run([importDb.openChunkPart(db, partId, message.action_id, [], Date.now()), ...(path === '' ? importDb.completeChunk(db, message.action_id) : [])], 0);
+    this.applied.add(partId);
   }
 
-  /** One batch; a part written meanwhile (another delivery) is done; a taken source_id or metadata past the limit is reported. */
-  private async run(statements: D1PreparedStatement[]): Promise<'written' | 'duplicate_source_id' | 'customer_metadata_too_large'> {
+  /**
+   * One batch of `slices` slices through the pacer. `written`, or `taken`: a marker was written
+   * meanwhile (another delivery), so the part, or some of its slices, is done; or a taken
+   * source_id or metadata past the limit, to report.
+   */
+  private async run(statements: D1PreparedStatement[], slices: number): Promise<'written' | 'taken' | 'duplicate_source_id' | 'customer_metadata_too_large'> {
     if (statements.length > this.budget.statements) throw new OutOfBudget();
     this.budget.statements -= statements.length;
     try {
-      await this.db.batch(statements);
+      await this.pacer.write(slices, () => this.db.batch(statements));
       return 'written';
     } catch (error) {
-      if (importDb.isChunkPartApplied(error)) return 'written';
+      if (importDb.isChunkPartApplied(error)) return 'taken';
       const refusal = d1Refusal(error);
       if (refusal === 'duplicate_source_id' || refusal === 'customer_metadata_too_large') return refusal;
       throw error;
     }
   }
 }
+
+/** The rows of a half-slice, as the pacer counts them: in slices. */
+const units = (rows: ImportRow[]): number => rows.length / IMPORT_SLICE_ROWS;
 
 /** Finishes the action once every chunk is written: any runner may, the first one does (WHERE status = IN_PROGRESS). */
 async function finishImportIfComplete(db: D1Database, actionId: string): Promise<void> {

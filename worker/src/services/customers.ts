@@ -13,13 +13,14 @@ import { apiError, ApiError, ERRORS, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
 import { parseInput } from '../lib/validation';
-import { type CustomerBulkRecord, customerBulkRecordSchema, type CustomerListQuery, type CustomerWrite, MAX_METADATA_BYTES } from '../schemas/customers';
+import { type CustomerBulkRecord, customerBulkRecordSchema, type CustomerListQuery, type CustomerWrite, MAX_BULK_RECORDS, MAX_METADATA_BYTES, MAX_METADATA_SOURCE_IDS } from '../schemas/customers';
 import { completedAsyncAction } from './async-actions';
 import * as membership from './membership';
 import { hashIdentity } from '../../../shared/identity';
 import { d1Refusal } from '../db/errors';
 import type { Env } from '../env';
 import { giveWay, RangeSizer } from '../lib/range-sizer';
+import { type BulkWriteSettings, bulkWriteTarget, type PaceLimits, WritePacer, writeInBatches } from '../lib/write-pacer';
 import { segmentMembers } from './segments';
 import { identityHmac } from './tracking';
 
@@ -195,12 +196,35 @@ async function listFilterMembers(db: D1Database, query: CustomerListQuery, predi
 }
 
 /**
+ * D1 statements a bulk or metadata update may send (Workers: 1,000 queries per invocation, each
+ * statement of a batch counted): every batch repeats the membership refresh (4 statements per
+ * auto-update segment), so with many segments the batches are fewer and larger.
+ */
+const BULK_REQUEST_STATEMENTS = 950;
+
+/**
+ * How many batches the request's statements allow: `rows` statements in all, `fixed` more once, and
+ * per batch the membership refresh and `perBatch` more.
+ */
+function batchesAllowed(db: D1Database, segments: membership.ActiveSegment[], rows: number, fixed: number, perBatch = 0): number {
+  const each = perBatch + membership.refreshMemberships(db, segments, { sourceIds: [] }, Date.now()).length;
+  return Math.max(1, Math.floor((BULK_REQUEST_STATEMENTS - rows - fixed) / each));
+}
+
+/** Records per batch of a bulk update (upserts, with their membership refresh): 500 is the request's bound. */
+export const BULK_UPDATE_PACE: PaceLimits = { initial: 100, min: 10, max: MAX_BULK_RECORDS };
+/** Source ids per batch of a metadata update: 100 is the request's bound. */
+export const METADATA_UPDATE_PACE: PaceLimits = { initial: 50, min: 10, max: MAX_METADATA_SOURCE_IDS };
+
+/**
  * POST /v1/customers/bulk/async: each record is checked on its own, as Voucherify reports a bad
  * record in the action's errors (OA AsyncActionResultCustomersBulkUpdateResponseBody) rather than
- * refusing the batch. The valid records are upserted by source_id in one D1 batch together with
- * their membership refresh and the action that reports them: all of it commits, or none.
+ * refusing the batch. The valid records are upserted by source_id, each with its membership
+ * refresh, in batches sized by time (lib/write-pacer.ts) so checkouts get the database between
+ * them; the action that reports them commits with the last batch, so it exists only once every
+ * record is written.
  */
-export async function bulkUpsertCustomers(db: D1Database, records: unknown[], requestId: string): Promise<AsyncAction> {
+export async function bulkUpsertCustomers(db: D1Database, records: unknown[], requestId: string, settings: BulkWriteSettings = {}): Promise<AsyncAction> {
   const startedAt = Date.now();
   const valid: CustomerBulkRecord[] = [];
   const errors: AsyncActionError[] = [];
@@ -217,9 +241,17 @@ export async function bulkUpsertCustomers(db: D1Database, records: unknown[], re
   const report = asyncActions.insertAsyncAction(db, action);
   if (valid.length === 0) await report.run();
   else {
-    // The valid records and the action's report commit together, through the customer-write pipeline.
-    const upserts = valid.map((write) => customers.upsertCustomerBySourceId(db, randomId('cust_'), write, startedAt));
-    await membership.writeCustomers(db, [...upserts, report], { sourceIds: valid.map((r) => r.source_id) }, startedAt);
+    // Through the customer-write pipeline, batch by batch; the action's report with the last one.
+    // The segments are read once: a segment created meanwhile finds the later batches' customers
+    // pending (membership.ts refreshMemberships), as it does any customer write's.
+    const segments = await membership.loadActiveSegments(db);
+    const pacer = new WritePacer(bulkWriteTarget(settings), BULK_UPDATE_PACE);
+    const writeSlice = (slice: CustomerBulkRecord[], last: boolean) => {
+      const upserts = slice.map((write) => customers.upsertCustomerBySourceId(db, randomId('cust_'), write, startedAt));
+      const selector = { sourceIds: slice.map((r) => r.source_id) };
+      return db.batch(membership.refreshedWrites(db, segments, [...upserts, ...(last ? [report] : [])], selector, startedAt));
+    };
+    await writeInBatches(pacer, valid, writeSlice, batchesAllowed(db, segments, valid.length, 2));
   }
   return action;
 }
@@ -234,48 +266,73 @@ const sourceIdOf = (record: unknown): string => {
  * POST /v1/customers/metadata/async: merges metadata into the customers with these source ids. A
  * source id no customer holds is upserted, as the OA describes ("If a customer object is not found,
  * it is upserted"). A customer whose merged metadata would be more than MAX_METADATA_BYTES is not
- * written and is reported in the action's errors; the others are. The sizes are read first, and
- * the batch ends with the size guard: a concurrent write that grew one of them in between rolls
- * the batch back, and the merge is judged again from the new sizes.
+ * written and is reported in the action's errors; the others are, in batches sized by time as the
+ * bulk update is, the action with the last one. The sizes are read first, and each batch ends with
+ * the size guard: a concurrent write that grew one of them in between rolls that batch back, and
+ * its merges are judged again from the new sizes.
  */
 export async function bulkMergeMetadata(
   db: D1Database,
   sourceIds: string[],
   metadata: Record<string, unknown>,
   requestId: string,
+  settings: BulkWriteSettings = {},
 ): Promise<AsyncAction> {
   if (sourceIds.length === 0) {
     throw apiError('not_enough_source_ids', 'source_ids must hold at least one source id');
   }
   const distinct = [...new Set(sourceIds)];
-  for (let attempt = 1; ; attempt++) {
-    const startedAt = Date.now();
-    const over = await customers.metadataMergesOverLimit(db, distinct, metadata, MAX_METADATA_BYTES);
+  const startedAt = Date.now();
+  const errors: AsyncActionError[] = [];
+  /** Reports the merges the size limit refuses; answers the source ids still to write. */
+  const judge = async (ids: string[]): Promise<string[]> => {
+    const over = await customers.metadataMergesOverLimit(db, ids, metadata, MAX_METADATA_BYTES);
+    for (const o of over) errors.push({ message: ERRORS.limit_exceeded[1], details: metadataLimitDetails(o.bytes), key: 'limit_exceeded', source_id: o.source_id });
     const refused = new Set(over.map((o) => o.source_id));
-    const applied = distinct.filter((sourceId) => !refused.has(sourceId));
-    const errors: AsyncActionError[] = over.map((o) => ({ message: ERRORS.limit_exceeded[1], details: metadataLimitDetails(o.bytes), key: 'limit_exceeded', source_id: o.source_id }));
-    const result: MetadataUpdateResult = { done_count: applied.length, failed_count: errors.length, errors };
-    const action = completedAsyncAction('CUSTOMERS.METADATA_UPDATE', result, requestId, startedAt);
-    const report = asyncActions.insertAsyncAction(db, action);
-    try {
-      if (applied.length === 0) await report.run();
-      else {
-        await membership.writeCustomers(
-          db,
-          [
-            ...applied.map((sourceId) => customers.insertCustomerIfMissing(db, randomId('cust_'), sourceId, startedAt, metadata)),
-            customers.mergeMetadataBySourceIds(db, applied, metadata, startedAt),
-            customers.metadataSizeCheck(db, { sourceIds: applied }, MAX_METADATA_BYTES),
-            report,
-          ],
-          { sourceIds: applied },
-          startedAt,
-        );
-      }
-      return action;
-    } catch (error) {
-      if (d1Refusal(error) !== 'customer_metadata_too_large') throw error;
-      if (attempt === 3) throw apiError('limit_exceeded', metadataLimitDetails());
-    }
+    return ids.filter((sourceId) => !refused.has(sourceId));
+  };
+  // Built when the last batch is written, so it counts every refusal of the batches before it.
+  const report = (): AsyncAction => {
+    const result: MetadataUpdateResult = { done_count: distinct.length - errors.length, failed_count: errors.length, errors };
+    return completedAsyncAction('CUSTOMERS.METADATA_UPDATE', result, requestId, startedAt);
+  };
+  const applied = await judge(distinct);
+  if (applied.length === 0) {
+    const action = report();
+    await asyncActions.insertAsyncAction(db, action).run();
+    return action;
   }
+  let action: AsyncAction | undefined;
+  const segments = await membership.loadActiveSegments(db);
+  const pacer = new WritePacer(bulkWriteTarget(settings), METADATA_UPDATE_PACE);
+  const writeSlice = async (slice: string[], last: boolean) => {
+    let todo = slice;
+    for (let attempt = 1; ; attempt++) {
+      if (last) action = report();
+      const reportWrite = last ? [asyncActions.insertAsyncAction(db, action as AsyncAction)] : [];
+      try {
+        if (todo.length === 0) return reportWrite.length ? await db.batch(reportWrite) : undefined;
+        return await db.batch(
+          membership.refreshedWrites(
+            db,
+            segments,
+            [
+              ...todo.map((sourceId) => customers.insertCustomerIfMissing(db, randomId('cust_'), sourceId, startedAt, metadata)),
+              customers.mergeMetadataBySourceIds(db, todo, metadata, startedAt),
+              customers.metadataSizeCheck(db, { sourceIds: todo }, MAX_METADATA_BYTES),
+              ...reportWrite,
+            ],
+            { sourceIds: todo },
+            startedAt,
+          ),
+        );
+      } catch (error) {
+        if (d1Refusal(error) !== 'customer_metadata_too_large') throw error;
+        if (attempt === 3) throw apiError('limit_exceeded', metadataLimitDetails());
+        todo = await judge(todo);
+      }
+    }
+  };
+  await writeInBatches(pacer, applied, writeSlice, batchesAllowed(db, segments, applied.length, 2, 2));
+  return action as AsyncAction;
 }

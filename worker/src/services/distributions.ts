@@ -8,7 +8,8 @@ import type { Env } from '../env';
 import { ApiError, notFound } from '../errors';
 import { generateCodes } from '../lib/codes';
 import { randomId } from '../lib/ids';
-import { giveWay, RangeSizer } from '../lib/range-sizer';
+import { MAX_RANGE } from '../lib/range-sizer';
+import { bulkWriteTarget, type PaceLimits, WritePacer } from '../lib/write-pacer';
 import { toIso } from '../lib/time';
 import { enqueue, type MessageOf } from '../queue/messages';
 import type { DistributionCreate } from '../schemas/publications';
@@ -34,6 +35,8 @@ const NO_CODE = { key: 'no_voucher_suitable_for_publication', message: "Couldn't
 const RUN_MS = 20_000;
 /** A step's batch holds at most this many statements (a code insert for AUTO_UPDATE campaigns, the four of the step, the action). */
 const STATEMENTS_PER_STEP = 6;
+/** Customers a step walks: sized by the bulk writers' D1 time target (lib/write-pacer.ts), 5,000 at most as the segment walks. */
+export const DISTRIBUTION_PACE: PaceLimits = { initial: 1_000, min: 100, max: MAX_RANGE };
 
 const jobMessage = (distributionId: string): MessageOf<'distribution'> => ({ kind: 'distribution', id: randomId('job_'), at: Date.now(), distribution_id: distributionId });
 
@@ -104,7 +107,7 @@ async function fail(db: D1Database, d: distributionsDb.DistributionRow, error: {
  * batch holds only while the cursor it started from is current), so a redelivered message or two
  * runners at once only continue where D1 says the walk stands.
  */
-export async function runDistribution(env: Pick<Env, 'DB'>, message: MessageOf<'distribution'>, budget: StatementBudget): Promise<JobOutcome> {
+export async function runDistribution(env: Pick<Env, 'DB' | 'BULK_WRITE_TARGET_MS'>, message: MessageOf<'distribution'>, budget: StatementBudget): Promise<JobOutcome> {
   const db = env.DB;
   const found = await distributionsDb.findDistribution(db, message.distribution_id);
   const now = Date.now();
@@ -139,12 +142,12 @@ export async function runDistribution(env: Pick<Env, 'DB'>, message: MessageOf<'
   const campaign = await campaignsDb.campaignForJob(db, d.campaign_id);
   if (!campaign) return fail(db, d, { key: 'not_found', message: 'Resource not found', details: 'the campaign was deleted during the distribution' });
   const codeConfig = campaignsDb.templateOf(campaign).code_config;
-  const sizer = new RangeSizer();
+  const pacer = new WritePacer(bulkWriteTarget(env), DISTRIBUTION_PACE);
   const deadline = Date.now() + RUN_MS;
   for (;;) {
     if (budget.statements < STATEMENTS_PER_STEP || Date.now() > deadline) return { retryAfterSeconds: 0 };
     const stepAt = Date.now();
-    const range = { after: d.cursor, size: sizer.size, descending: false };
+    const range = { after: d.cursor, size: pacer.size, descending: false };
     const statements = distributionsDb.distributionStepStatements(db, { distribution: d, members, range, now: stepAt });
     // OA CampaignBase.type AUTO_UPDATE: codes are made as they are needed; the step's members can
     // take at most range.size of them (spares stay free for later publications).
@@ -154,9 +157,9 @@ export async function runDistribution(env: Pick<Env, 'DB'>, message: MessageOf<'
         campaignsDb.insertCampaignCodes(db, campaign, candidates, stepAt, `max(0, ${range.size} - (SELECT count(*) FROM vouchers WHERE campaign_id = ?5 AND holder_id IS NULL))`),
       );
     }
-    const results = await db.batch<Record<string, unknown>>(statements);
+    // The pacer gives way before every step but the first, and sizes the next by this one's D1 time.
+    const results = await pacer.write(range.size, () => db.batch<Record<string, unknown>>(statements));
     budget.statements -= statements.length + 1;
-    sizer.record(Date.now() - stepAt);
     const after = results.at(-1)?.results[0] as unknown as distributionsDb.DistributionRow | undefined;
     // No row: another runner moved the cursor first (or ended it): continue from what D1 holds.
     const next: distributionsDb.DistributionRow | null = after ?? (await distributionsDb.findDistribution(db, d.id));
@@ -164,7 +167,6 @@ export async function runDistribution(env: Pick<Env, 'DB'>, message: MessageOf<'
     d = next;
     await asyncActionsDb.updateAsyncAction(db, d.id, actionUpdate(d, Date.now())).run();
     if (d.status !== 'IN_PROGRESS') return;
-    await giveWay();
   }
 }
 

@@ -3,6 +3,7 @@ import * as webhooksDb from '../db/webhooks';
 import type { AttemptClaim, AttemptOutcome, AttemptRow, OutboxRow } from '../db/webhooks';
 import type { Env } from '../env';
 import { signatureHeader } from '../lib/standard-webhooks';
+import { bulkWriteTarget, type PaceLimits, WritePacer } from '../lib/write-pacer';
 import { isWebhookMessage, sendWebhookMessages, WEBHOOKS_DEAD_LETTER_QUEUE, type WebhookMessage, type WebhookQueue } from '../queue/webhook-messages';
 import { webhookPayload } from './webhook-payloads';
 import { noteEndpointsChanged } from './webhook-wake';
@@ -37,8 +38,11 @@ const ATTEMPT_LEASE_MS = 60_000;
 /** A delivery still not attempted this long after it was due lost its message: the sweeper sends another. */
 export const SWEEP_OVERDUE_MS = 10 * 60_000;
 const SWEEP_LIMIT = 1000;
-/** Outbox events claimed per dispatch batch (each becomes up to one delivery per endpoint). */
-const DISPATCH_EVENTS_PER_BATCH = 100;
+/**
+ * Outbox events claimed per dispatch batch (each becomes up to one delivery per endpoint): sized by
+ * the bulk writers' D1 time target (lib/write-pacer.ts), 100 at most, with a pause between batches.
+ */
+export const DISPATCH_PACE: PaceLimits = { initial: 100, min: 10, max: 100 };
 /**
  * One dispatch run's bounds: wall-clock time, and batches (each 1 D1 batch and up to 3 sendBatch
  * calls). Short on purpose: an invocation stopped between a batch and its sends (the runtime's
@@ -93,7 +97,7 @@ export function nextDelaySeconds(delays: number[], attemptsMade: number, random 
   return Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(jittered, retryAfter ?? 0));
 }
 
-type Bindings = Pick<Env, 'DB' | 'WEBHOOKS'> & Partial<Pick<Env, 'WEBHOOK_RETRY_DELAYS' | 'WEBHOOK_ALLOW_HTTP_LOOPBACK' | 'DEMO'>>;
+type Bindings = Pick<Env, 'DB' | 'WEBHOOKS'> & Partial<Pick<Env, 'WEBHOOK_RETRY_DELAYS' | 'WEBHOOK_ALLOW_HTTP_LOOPBACK' | 'DEMO' | 'BULK_WRITE_TARGET_MS'>>;
 
 /**
  * Fans the outbox's unclaimed events out to their endpoints and sends one attempt message per new
@@ -102,6 +106,7 @@ type Bindings = Pick<Env, 'DB' | 'WEBHOOKS'> & Partial<Pick<Env, 'WEBHOOK_RETRY_
  */
 export async function dispatch(env: Bindings, queue: WebhookQueue = env.WEBHOOKS, clock: () => number = Date.now): Promise<{ events: number; deliveries: number }> {
   const until = clock() + DISPATCH_BUDGET_MS;
+  const pacer = new WritePacer(bulkWriteTarget(env), DISPATCH_PACE);
   let events = 0;
   let deliveries = 0;
   for (let batches = 1; ; batches++) {
@@ -111,14 +116,15 @@ export async function dispatch(env: Bindings, queue: WebhookQueue = env.WEBHOOKS
       dispatchLeftWork = true;
       return { events, deliveries };
     }
-    const [inserted, claimed] = await env.DB.batch<{ id?: string; seq?: number }>(webhooksDb.dispatchStatements(env.DB, DISPATCH_EVENTS_PER_BATCH, clock()));
+    const size = pacer.size;
+    const [inserted, claimed] = await pacer.write(size, () => env.DB.batch<{ id?: string; seq?: number }>(webhooksDb.dispatchStatements(env.DB, size, clock())));
     const ids = (inserted?.results ?? []).map((r) => r.id as string);
     // If this send is lost, the deliveries are pending and due: the sweeper sends them.
     await sendWebhookMessages(queue, ids.map((id) => ({ body: { kind: 'attempt', delivery_id: id, attempts: 0 } })));
     const count = claimed?.results.length ?? 0;
     events += count;
     deliveries += ids.length;
-    if (count < DISPATCH_EVENTS_PER_BATCH) {
+    if (count < size) {
       dispatchLeftWork = false;
       return { events, deliveries };
     }

@@ -13,11 +13,11 @@
 import { LOCAL_QUEUE_BATCH, writeLocalConfig } from '../scripts/local-config.js';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { devVars, waitForHealth } from './edge.bench';
+import { postCsvFile } from './support/import-queue';
 import { type BenchRow, formatCount } from './table';
 
 const ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 50_000);
@@ -67,34 +67,11 @@ async function load(call: (n: number) => Promise<Response>, connections: number,
   return { n: latencies.length, errors, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? 0 };
 }
 
-/** The CSV file in memory: Source_id, Name, Email and a metadata column the segments read. */
-function csv(rows: number): Buffer {
+/** The CSV file: Source_id, Name, Email and a metadata column the segments read. */
+function writeCsv(path: string, rows: number): void {
   const lines = ['Source_id,Name,Email,tier'];
   for (let i = 0; i < rows; i++) lines.push(`bulk-${i},Customer ${i},c${i}@example.com,${['gold', 'silver', 'bronze'][i % 3]}`);
-  return Buffer.from(lines.join('\r\n'));
-}
-
-/** POST /v1/customers/importCSV as multipart/form-data, on a connection of its own. */
-function postFile(headers: Record<string, string>, file: Buffer): Promise<{ status: number; body: { async_action_id?: string } }> {
-  const boundary = '----vouchsafe-bulk-bench';
-  const body = Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="customers.csv"\r\nContent-Type: text/csv\r\n\r\n`),
-    file,
-    Buffer.from(`\r\n--${boundary}--\r\n`),
-  ]);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port: PORT, path: '/v1/customers/importCSV', method: 'POST', agent: false, headers: { ...headers, 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': body.length } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text || '{}') }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+  writeFileSync(path, lines.join('\r\n'));
 }
 
 export async function run(): Promise<BenchRow[]> {
@@ -145,7 +122,8 @@ export async function run(): Promise<BenchRow[]> {
     const [validateAlone, redeemAlone] = await both(ALONE_MS);
     const loadAlone = loadavg()[0] as number;
 
-    const file = csv(ROWS);
+    const file = join(dir, 'customers.csv');
+    writeCsv(file, ROWS);
     let importMs = 0;
     let answeredMs = 0;
     let result: Record<string, unknown> = {};
@@ -153,7 +131,7 @@ export async function run(): Promise<BenchRow[]> {
     const importing = (async () => {
       await new Promise((r) => setTimeout(r, 300)); // the window starts under load
       const started = performance.now();
-      const { status, body } = await postFile(server, file);
+      const { status, body } = await postCsvFile(PORT, server, file);
       answeredMs = performance.now() - started;
       moments.push(['post', Math.round(started)], ['202', Math.round(performance.now())]);
       if (status !== 202 || !body.async_action_id) throw new Error(`import answered ${status}: ${JSON.stringify(body)}`);

@@ -92,8 +92,8 @@ function rssMb(pid: number): { name: string; mb: number } | null {
   }
 }
 
-/** The file as multipart/form-data, streamed from disk (node:http, a connection of its own). */
-function postFile(port: number, headers: Record<string, string>, path: string): Promise<{ status: number; body: { async_action_id?: string } }> {
+/** POST /v1/customers/importCSV with the file as multipart/form-data, streamed from disk (node:http, a connection of its own). */
+export function postCsvFile(port: number, headers: Record<string, string>, path: string): Promise<{ status: number; body: { async_action_id?: string } }> {
   const boundary = '----vouchsafe-bench-import';
   const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="customers.csv"\r\nContent-Type: text/csv\r\n\r\n`);
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
@@ -159,7 +159,7 @@ export async function runImportThroughQueue(rows = IMPORT_QUEUE_ROWS): Promise<I
 
     const headers = { 'X-App-Id': vars.APP_ID ?? '', 'X-App-Token': vars.APP_TOKEN ?? '' };
     const started = performance.now();
-    const { status, body } = await postFile(port, headers, csv);
+    const { status, body } = await postCsvFile(port, headers, csv);
     const answered = performance.now() - started;
     if (status !== 202 || !body.async_action_id) throw new Error(`import answered ${status}: ${JSON.stringify(body)}`);
     console.log(`${rows.toLocaleString('en')} rows (${(statSync(csv).size / 1024 / 1024).toFixed(1)} MiB): 202 after ${(answered / 1000).toFixed(1)} s`);

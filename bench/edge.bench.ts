@@ -14,6 +14,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { signClaim } from '../shared/identity';
 import { type BenchRow, formatCount } from './table';
 
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 10) * 1000;
@@ -96,7 +97,15 @@ export async function run(): Promise<BenchRow[]> {
   });
   await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: code });
 
-  const client = { 'X-Client-Application-Id': vars.CLIENT_APP_ID ?? '', 'X-Client-Token': vars.CLIENT_TOKEN ?? '', Origin: process.env.BENCH_URL ? 'http://127.0.0.1:8787' : ORIGIN };
+  // The shopper is signed in: the shop's backend signs the source id the page claims (identity
+  // verification), so the segment rule may read the stored customer.
+  const signature = await signClaim(vars.IDENTITY_SECRET ?? '', 'source_id', 'bench-1');
+  const client = {
+    'X-Client-Application-Id': vars.CLIENT_APP_ID ?? '',
+    'X-Client-Token': vars.CLIENT_TOKEN ?? '',
+    'X-Vouchsafe-Identity-Signature': signature,
+    Origin: process.env.BENCH_URL ? 'http://127.0.0.1:8787' : ORIGIN,
+  };
   const validateUrl = `${baseUrl}/client/v1/validate?code=${code}&amount=5000&item%5B0%5D%5Bsku_id%5D=sku_1&item%5B0%5D%5Bquantity%5D=1&customer%5Bsource_id%5D=bench-1&tracking_id=track_BENCHBENCHBENCHBENCH00`;
   const probe = (await (await fetch(validateUrl, { headers: client })).json()) as { valid: boolean; reason?: string };
   if (!probe.valid) throw new Error(`the benchmark voucher should validate: ${JSON.stringify(probe)}`);

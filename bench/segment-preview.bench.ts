@@ -3,7 +3,7 @@
 // event-count fields, previewed 50 times against a saved auto-update segment (the enter/leave diff
 // included), alternating junction `and` and `or`. Prints p50/p95/p99 of the request as the client
 // sees it. Goal: p95 ≤ 300 ms. The preview walks created_at ranges of at most 20,000 customers per
-// D1 call (READ_MAX_RANGE, so that no one call holds the database long), so that time includes 5 or more D1 calls.
+// D1 call (READ_MAX_RANGE keeps each call short), so that time includes 5 or more D1 calls.
 import { startFreshWorker } from './support/fresh-worker';
 import { type BenchRow, formatCount } from './table';
 import { customerSpreadSql } from './support/customer-spread';

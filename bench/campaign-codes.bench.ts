@@ -1,4 +1,4 @@
-// Issue 14: 100,000 unique codes of a 10-character pattern, generated locally against `wrangler dev`
+// Campaign codes: 100,000 unique codes of a 10-character pattern, generated locally against `wrangler dev`
 // through the WRITES queue (the campaign_codes job), from POST /v1/campaigns to
 // vouchers_generation_status DONE. Goal: ≤ 30 s (Voucherify publishes ~60 s for 100k) and zero
 // duplicates, counted in D1 afterwards (count(*) against count(DISTINCT code), and the pattern).

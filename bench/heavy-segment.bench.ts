@@ -1,4 +1,4 @@
-// Security review F10: heavy segment work must not stall checkout. Against `wrangler dev` with
+// Heavy segment work must not stall checkout (D1 runs one statement at a time per database). Against `wrangler dev` with
 // 100,000 generated customers, client validate latency (p50/p99) alone, then while a 10-condition
 // auto-update segment (clock-relative, so the cron recomputes it) is created, synced and recomputed
 // by the cron. D1 runs one statement at a time: before the fix the creation was one statement over

@@ -1,4 +1,4 @@
-// Issue 14 item 5: a campaign's codes published to every member of a 20,000-member static segment
+// Segment-wide distribution: a campaign's codes published to every member of a 20,000-member static segment
 // (BENCH_MEMBERS) against `wrangler dev`, through the WRITES queue (the `distribution` job: keyset
 // steps of at most 5,000 customers, one D1 batch each). Measures the time from POST
 // /v1/publications/segment to the async action DONE, and client validate latency (p50/p99) alone

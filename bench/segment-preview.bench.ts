@@ -1,9 +1,9 @@
-// Issue 15 (feature-research §3.2): POST /v1/segments/preview over 100,000 customers against
+// Segment preview: POST /v1/segments/preview over 100,000 customers against
 // `wrangler dev` (fresh local D1). A 10-condition filter mixing text, number, timestamp, metadata and
 // event-count fields, previewed 50 times against a saved auto-update segment (the enter/leave diff
 // included), alternating junction `and` and `or`. Prints p50/p95/p99 of the request as the client
 // sees it. Goal: p95 ≤ 300 ms. The preview walks created_at ranges of at most 20,000 customers per
-// D1 call (F10, READ_MAX_RANGE), so that time includes 5 or more D1 calls.
+// D1 call (READ_MAX_RANGE keeps each call short), so that time includes 5 or more D1 calls.
 import { startFreshWorker } from './support/fresh-worker';
 import { type BenchRow, formatCount } from './table';
 import { customerSpreadSql } from './support/customer-spread';

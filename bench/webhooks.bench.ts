@@ -1,4 +1,4 @@
-// Issue 16, webhook delivery against `wrangler dev` (its local queues and D1) and real receivers
+// Webhook delivery against `wrangler dev` (its local queues and D1) and real receivers
 // on 127.0.0.1 that verify every delivery with the standardwebhooks library:
 //
 // (a) latency from a write to the receiver's 2xx, p50/p99 over BENCH_WEBHOOK_WRITES writes (goal:

@@ -1,4 +1,4 @@
-// Wire types of the Voucherify-compatible API (see ../shared/reference/voucherify-api.md).
+// Wire types of the Voucherify-compatible API (the shapes of Voucherify's public API reference).
 // Field names follow Voucherify exactly; where Vouchsafe goes further it adds fields, never renames.
 
 import type { ExplainNode } from './explain';
@@ -320,7 +320,7 @@ export interface ValidationRuleAssignment {
 export interface Voucher {
   id: string;
   code: string;
-  /** The campaign's name and id (issue 14); null for a standalone voucher. */
+  /** The campaign's name and id; null for a standalone voucher. */
   campaign: string | null;
   campaign_id: string | null;
   category: null;

@@ -267,7 +267,7 @@ describe('consent', () => {
   });
 });
 
-describe('adopting an existing cookie (security review F11)', () => {
+describe('adopting an existing cookie (a pre-set tracking id is never taken on trust)', () => {
   it.each([['too short', 'track_short'], ['not a tracking id', 'alice@example.com'], ['an injected attribute', 'track_AAAAAAAAAAAAAAAAAAAAAA;Domain=evil']])(
     'replaces a vs_tid that is %s with a fresh id',
     async (_, planted) => {

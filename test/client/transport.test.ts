@@ -42,7 +42,7 @@ describe('toQuery', () => {
 });
 
 describe('validate', () => {
-  it('sends the official SDK query format (voucherify-api.md §2.2) plus tracking_id and identity_hash', async () => {
+  it('sends the official SDK query format plus tracking_id and identity_hash', async () => {
     const { requests } = stubFetch();
     const sdk = await ready();
     await sdk.setIdentity('alice@x.com');

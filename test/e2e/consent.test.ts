@@ -1,7 +1,7 @@
 /**
  * Consent and identity verification in a real Chromium: with consent required nothing identifies
  * the visitor before consent(true) (no tracking id, no identity hash, no cookie), and afterwards
- * only an identity the shop's backend signed counts (security review F5, the consent gap).
+ * only an identity the shop's backend signed counts (knowing an e-mail is not being its customer).
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

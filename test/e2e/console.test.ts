@@ -1,12 +1,12 @@
 /**
- * The operator console (/console) in a real Chromium against npm start's server (issue 15 part 3):
+ * The operator console (/console) in a real Chromium against npm start's server:
  * sign-in and the cookie's flags as the browser keeps them, the segment builder's live count equal
  * to the saved segment's members, a customer's explanation, a CSV import followed to 100 % with its
  * failed row, a cross-origin POST refused, sign-out, and an axe-core scan of every page (no serious
  * or critical violation) with the console's CSP on (no violation reported either).
  *
  * The builder's count needs POST /v1/segments/preview and the explanation POST /v1/segments/{id}/explain
- * (other issue-15 branches): those two tests pass once they are merged.
+ * (segment routes of our own, beyond Voucherify's API).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';

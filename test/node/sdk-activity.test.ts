@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalWorker, startLocalWorker } from './support/local-worker';
 import { serverSdk } from './support/server-sdk';
 
-// The official SDK, unchanged, on the customer-side calls of issue 10: async actions (get, list),
+// The official SDK, unchanged, on the customer-side calls: async actions (get, list),
 // bulk updates with a bad record, the activity feed (listActivity, listActivities) and the segments
 // of a customer not stored. Each assertion is the shape the OA gives, cited by line.
 let worker: LocalWorker;
@@ -64,7 +64,7 @@ describe('@voucherify/sdk async actions and activity against Vouchsafe', () => {
   it('customers.listActivity and listActivities answer OA CustomerActivity entries', async () => {
     const customer = await sdk.customers.create({ source_id: 'sdka-act', name: 'Act' });
     await sdk.events.create('signed_up', { event: 'signed_up', customer: { source_id: 'sdka-act' }, metadata: { via: 'sdk' } });
-    // The event is written by the queue consumer (issue 13): readable about a batch wait later.
+    // The event is written by the queue consumer, off the request's path: readable about a batch wait later.
     await expect.poll(async () => (await sdk.customers.listActivity('sdka-act', { type: 'customer.custom_event' })).data.length, { timeout: 10_000 }).toBe(1);
     // SDK listActivity → GET /customers/{id}/activity (esm.js:950), params per CustomerActivityListQueryParams.
     const feed = await sdk.customers.listActivity('sdka-act', { order: '-created_at', type: 'customer.custom_event' });

@@ -7,7 +7,7 @@ import { type LocalWorker, startLocalWorker } from './support/local-worker';
 import { serverSdk, loose } from './support/server-sdk';
 
 /**
- * The official SDK drives campaigns and publications (issue 14 items 1-3): campaigns.create / get /
+ * The official SDK drives campaigns and publications: campaigns.create / get /
  * update / list / addVoucher / importVouchers / delete (SDK voucherifysdk.esm.js:L252-L353, paths
  * /campaigns[/{name}][/vouchers|/import]), vouchers.list({campaign}), distributions.publications.create
  * (POST /publications with join_once in the body, Distributions.d.ts:L120-L130), then a validate and

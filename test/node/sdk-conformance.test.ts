@@ -173,7 +173,7 @@ describe.sequential('@voucherify/sdk conformance walk', () => {
     expect(event).toMatchObject({ object: 'event', type: 'conf_visit' });
     const tracked = await client(undefined, await signed('conf-bob')).track('conf_visit', { source_id: 'conf-bob' }, { page: '/shoes' });
     expect(tracked).toMatchObject({ object: 'event', type: 'conf_visit' });
-    // The events are written by the queue consumer (issue 13): bounded wait for the segment.
+    // The events are written by the queue consumer, off the request's path: bounded wait for the segment.
     await expect.poll(async () => (await server.segments.list(state.bob as string)).data.map((s) => s.id), { timeout: 10_000 }).toEqual([state.frequent]);
   });
 

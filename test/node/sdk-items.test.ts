@@ -4,7 +4,7 @@ import { TEST_ENV } from '../test-env';
 import { type LocalWorker, startLocalWorker } from './support/local-worker';
 import { serverSdk, loose } from './support/server-sdk';
 
-// The official SDK drives an item-scoped discount through validate and redeem (issue 14: "the
+// The official SDK drives an item-scoped discount through validate and redeem ("the
 // per-customer and holder rules and an item-scoped discount through a validate and a redeem").
 // Shapes: SDK dist/types/DiscountVoucher.d.ts (DiscountPercent, effect APPLY_TO_ITEMS), Orders.d.ts
 // (OrdersItem: discount_amount, applied_discount_amount, subtotal_amount), ApplicableTo.d.ts

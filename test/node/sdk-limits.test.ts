@@ -21,7 +21,7 @@ async function voucherWithRule(code: string, rules: Record<string, unknown>) {
   await server.validationRules.createAssignment(rule.id, { voucher: code });
 }
 
-describe('@voucherify/sdk: per-customer and holder-only limits (issue 14 item 3)', () => {
+describe('@voucherify/sdk: per-customer and holder-only limits', () => {
   it('redeems once per customer with redemption.count.per_customer (OA24 rule names, OpenAPI24.json:L29769)', async () => {
     await voucherWithRule('SDK-ONCE', {
       '1': { name: 'redemption.count.per_customer', conditions: { $less_than_or_equal: [1] }, error: { message: 'Once per customer' } },

@@ -6,7 +6,7 @@ import { type LocalWorker, startLocalWorker } from './support/local-worker';
 import { serverSdk, loose } from './support/server-sdk';
 
 // Checkout through the official @voucherify/sdk, unchanged, against the worker on a loopback port.
-// Shapes are the spec's: OA = /work/spec/readOnly-openAPI.json, OA24 = /work/spec/OpenAPI24.json,
+// Shapes are the spec's (Voucherify's published OpenAPI): OA = readOnly-openAPI.json, OA24 = OpenAPI24.json,
 // SDK = node_modules/@voucherify/sdk/dist/types/Redemptions.d.ts and dist/voucherifysdk.esm.js.
 
 const ORIGIN = 'https://shop.example';

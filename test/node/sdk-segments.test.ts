@@ -33,7 +33,7 @@ describe('@voucherify/sdk segments and events against Vouchsafe', () => {
 
     const event = await sdk.events.create('logged_in', { event: 'logged_in', customer: { source_id: 'sdk-seg-1' }, metadata: { via: 'sdk' } });
     expect(event).toMatchObject({ object: 'event', type: 'logged_in' });
-    // The event is written by the queue consumer (issue 13): bounded wait for the segment.
+    // The event is written by the queue consumer, off the request's path: bounded wait for the segment.
     await expect.poll(async () => (await sdk.segments.list('sdk-seg-1')).data.map((s) => s.id).sort(), { timeout: 10_000 }).toEqual([gold.id, active.id].sort());
 
     await sdk.segments.delete(gold.id);

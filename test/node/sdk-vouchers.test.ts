@@ -114,7 +114,7 @@ describe('@voucherify/sdk vouchers, validate and redeem against Vouchsafe', () =
   });
 });
 
-// The SDK calls of audit findings #10, #14, #15 and #20 (SDK dist/voucherifysdk.esm.js: Vouchers.list L536,
+// The SDK's voucher and validation-rule calls (SDK dist/voucherifysdk.esm.js: Vouchers.list L536,
 // ValidationRules L1588-L1668), asserting the shapes the SDK types and the spec give.
 describe('@voucherify/sdk voucher listing, restrictions and validation-rule management', () => {
   it('vouchers.list: the OA envelope with paging and created_at filters, qs-encoded by the SDK', async () => {
@@ -132,7 +132,7 @@ describe('@voucherify/sdk voucher listing, restrictions and validation-rule mana
     expect(page.vouchers[0]).toMatchObject({ is_referral_code: false, publish: { object: 'list', count: 0 }, validation_rules_assignments: { total: 0 } });
     // A filter that cannot be applied is refused, not ignored.
     await expect(server.vouchers.list({ category: 'Summer' } as never)).rejects.toMatchObject({ code: 400, key: 'invalid_query_params' });
-    // Campaigns exist since issue 14: an unknown campaign's vouchers are none (test/node/sdk-campaigns.test.ts lists a real one).
+    // Campaigns exist: an unknown campaign's vouchers are none (test/node/sdk-campaigns.test.ts lists a real one).
     expect(await server.vouchers.list({ campaign: 'Summer' })).toMatchObject({ object: 'list', data_ref: 'vouchers', total: 0 });
   });
 

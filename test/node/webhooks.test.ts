@@ -1,4 +1,4 @@
-// Issue 16: webhook deliveries to real receivers (node:http on 127.0.0.1) from the real worker
+// Webhook deliveries to real receivers (node:http on 127.0.0.1) from the real worker
 // (Miniflare, its real queues and D1), each verified with the Standard Webhooks library
 // (`new Webhook(secret).verify(body, headers)`, node_modules/standardwebhooks/dist/index.js:L41),
 // not with our code. Events come from real writes: POST /v1/customers/bulk/async ends an async

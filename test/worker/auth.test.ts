@@ -103,7 +103,7 @@ describe('client key on /client/v1/*', () => {
     expect(res.headers.get('Access-Control-Allow-Origin')).toBeNull();
   });
 
-  // Security review F21: a wildcard never goes with credentials, and `null` is nobody's origin.
+  // A wildcard never goes with credentials, and `null` is nobody's origin.
   describe('ALLOWED_ORIGINS=*', () => {
     const anyOrigin = { ALLOWED_ORIGINS: '*' };
 

@@ -5,7 +5,7 @@ import { parseCsv } from '../../worker/src/lib/csv';
 import { api, call, json, SERVER_HEADERS } from './helpers';
 
 /**
- * Campaigns of unique codes (issue 14 item 1). Shapes from the spec: the campaign object OA
+ * Campaigns of unique codes. Shapes from the spec: the campaign object OA
  * CampaignBase (readOnly-openAPI.json:L2068) with `vouchers_count` and `vouchers_generation_status`
  * (enum DONE | IN_PROGRESS | FAILED …), CodeConfig (L4479: length, charset, prefix, postfix, pattern
  * whose # are random characters), POST /v1/campaigns (L38033), /v1/campaigns/{campaignId} by id or

@@ -8,7 +8,7 @@ import { signClaim } from '../../shared/identity';
 import { TEST_ENV } from '../test-env';
 
 // The checkout wire (redeem, stacked redeem, rollbacks, redemption lists) over raw HTTP, against the
-// spec: OA = readOnly-openAPI.json, OA24 = OpenAPI24.json, ERR = errors.mdx (in /work/spec), SDK =
+// spec: OA = readOnly-openAPI.json, OA24 = OpenAPI24.json, ERR = errors.mdx (Voucherify's docs), SDK =
 // node_modules/@voucherify/sdk/dist/types/Redemptions.d.ts. test/node/sdk-redemptions.test.ts drives
 // the same routes through the official SDK.
 
@@ -137,7 +137,7 @@ describe('request bodies: null means null', () => {
 });
 
 describe('the customer and the order of a redemption', () => {
-  it('upserts every customer field the customers API accepts (#2)', async () => {
+  it('upserts every customer field the customers API accepts', async () => {
     await voucher('CF-1');
     const customer = {
       source_id: 'cf-1', name: 'C F', email: 'cf@example.com', phone: '+48 600 000 000', description: 'vip', birthdate: '1990-05-17',
@@ -147,7 +147,7 @@ describe('the customer and the order of a redemption', () => {
     expect(await json(await api('GET', '/v1/customers/cf-1'))).toMatchObject({ ...customer, address: { ...customer.address, state: null, line_2: null } });
   });
 
-  it('keeps and answers the order: id (ord_ when none), source_id, status, metadata, created_at, customer_id, enriched items (#11)', async () => {
+  it('keeps and answers the order: id (ord_ when none), source_id, status, metadata, created_at, customer_id, enriched items', async () => {
     await voucher('ORD-1');
     const r = await json(await redeemOne('ORD-1', {
       customer: { source_id: 'ord-1' },
@@ -167,7 +167,7 @@ describe('the customer and the order of a redemption', () => {
     expect((await json(await api('GET', `/v1/redemptions/${r.id}`))).order).toEqual(r.order);
   });
 
-  it('redeems for a guest: no customer, no tracking id, nothing written to customers (#3)', async () => {
+  it('redeems for a guest: no customer, no tracking id, nothing written to customers', async () => {
     await voucher('GUEST-1', { redemption: { quantity: 5 } });
     const before = await count('SELECT count(*) AS n FROM customers');
     for (const body of [undefined, {}]) {
@@ -192,7 +192,7 @@ describe('the customer and the order of a redemption', () => {
 });
 
 describe('redeem errors', () => {
-  it('keeps the generic message in message, the custom rule message in error.message, details = the code (#9)', async () => {
+  it('keeps the generic message in message, the custom rule message in error.message, details = the code', async () => {
     await voucher('ERR-1');
     const rule = await json(await api('POST', '/v1/validation-rules', {
       name: 'min', rules: { '1': { name: 'order.amount', conditions: { $more_than: [5000] }, error: { message: 'Spend more than 50' } }, logic: '1' },
@@ -229,7 +229,7 @@ describe('redeem errors', () => {
 });
 
 describe('rollbacks', () => {
-  it('rolls a stack back once: units, children, summary reversed once, segments refreshed (#6)', async () => {
+  it('rolls a stack back once: units, children, summary reversed once, segments refreshed', async () => {
     await voucher('RB-A');
     await voucher('RB-B');
     const repeat = await json(await api('POST', '/v1/segments', { name: 'repeat buyers', filter: { junction: 'and', 'summary.orders.total_count': { conditions: { $more_than_equal: [2] } } } }));
@@ -264,7 +264,7 @@ describe('rollbacks', () => {
     expect(await json(await api('POST', `/v1/redemptions/${stack.parent_redemption.id}/rollbacks`))).toMatchObject({ key: 'already_rolled_back' });
   });
 
-  it('echoes the reason of a single rollback and takes the body the SDK sends (#20)', async () => {
+  it('echoes the reason of a single rollback and takes the body the SDK sends', async () => {
     await voucher('RB-C');
     const r = await json(await redeemOne('RB-C', { customer: { source_id: 'rb-2' }, order: { amount: 1000 } }));
     const res = await api('POST', `/v1/redemptions/${r.id}/rollback?reason=changed%20mind`, { customer: { source_id: 'rb-2', phone: '+1 222' } });
@@ -278,7 +278,7 @@ describe('rollbacks', () => {
 });
 
 describe('GET /v1/redemptions', () => {
-  it('applies result, created_at, order, customer, campaign and filters (#13, OA:L33796)', async () => {
+  it('applies result, created_at, order, customer, campaign and filters (OA:L33796)', async () => {
     await voucher('LF-A');
     await voucher('LF-OFF', { active: false });
     const ok = await json(await redeemOne('LF-A', { customer: { source_id: 'lf-1' } }));
@@ -306,7 +306,7 @@ describe('GET /v1/redemptions', () => {
     expect((await json(badOp)).details).toContain('$more_than');
   });
 
-  it('answers a stacked parent as a Redemption, in get and in lists (#5, OA:L44395)', async () => {
+  it('answers a stacked parent as a Redemption, in get and in lists (OA:L44395)', async () => {
     await voucher('LP-A');
     await voucher('LP-B');
     const stack = await json(await redeemStack(['LP-A', 'LP-B'], { customer: { source_id: 'lp-1' }, order: { amount: 1000 } }));
@@ -327,7 +327,7 @@ describe('GET /v1/redemptions', () => {
     const large = await list(50);
     expect((await json(large.res)).redemptions).toHaveLength(50);
     // One batch for the page and the total, one for the customers and vouchers of the page: reads
-    // a replica may serve (issue 13), none on the primary.
+    // a replica may serve, none on the primary (the checkout's writes own the primary).
     expect(small.ops).toMatchObject({ d1_primary: 0, d1_replica: 2 });
     expect(large.ops).toMatchObject({ d1_primary: 0, d1_replica: 2 });
   });
@@ -370,7 +370,7 @@ describe('POST /client/v1/redemptions', () => {
     expect(res.status).toBe(200);
     const body = await json(res);
     expect(body.parent_redemption).toMatchObject({ related_object_type: 'redemption', channel: { channel_id: 'test-client-app-id', channel_type: 'API' } });
-    // Issue 11: no client answer carries a stored customer's fields or internal ids.
+    // The client key is public: no client answer carries a stored customer's fields or internal ids.
     expect(body.redemptions[0]).toMatchObject({ customer: null, customer_id: null, order: { customer_id: null, customer: null } });
     expect(await json(await api('GET', '/v1/customers/cl-1'))).toMatchObject({ name: 'Stored Name', metadata: { tier: 'gold' }, summary: { redemptions: { total_succeeded: 1 } } });
 

@@ -1,7 +1,7 @@
 /**
  * The client key is public (it ships in every storefront page): over every /client/v1/* route and
  * method the app mounts, and every way a caller can name a customer, no answer carries a stored
- * field of a customer that the caller did not send itself (security review F1, F11).
+ * field of a customer that the caller did not send itself.
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';

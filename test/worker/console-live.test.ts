@@ -1,5 +1,5 @@
 /**
- * The console over the issue-15 API additions built on other branches: POST /v1/segments/preview,
+ * The console over our segment API additions: POST /v1/segments/preview,
  * PUT /v1/segments/{id}, GET /v1/segments/{id}/sizes, POST /v1/segments/{id}/explain and
  * POST /v1/validations?explain=true. Written against their contract (shared/types.ts
  * SegmentPreview, SegmentExplanation, SegmentSize; shared/explain.ts ExplainNode): these tests

@@ -1,6 +1,6 @@
 /**
- * The console's pages render what the API holds, and their empty and error states (issue 15
- * part 2). Each empty state is checked before the data it is about exists (storage is per file).
+ * The console's pages render what the API holds, and their empty and error states.
+ * Each empty state is checked before the data it is about exists (storage is per file).
  */
 import { describe, expect, it } from 'vitest';
 import { api, eventually, json } from './helpers';

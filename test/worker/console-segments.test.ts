@@ -1,6 +1,6 @@
 /**
  * The console's segments pages: the list with sizes, the builder's rows (catalogue fields, their
- * operators), its structural re-renders, and saving (issue 15 part 2). What needs the preview,
+ * operators), its structural re-renders, and saving. What needs the preview,
  * PUT and size-history routes is in console-live.test.ts.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * The operator console's sign-in, session cookie and same-origin checks (issue 15 part 2). The
+ * The operator console's sign-in, session cookie and same-origin checks. The
  * console runs at /console and talks to /v1/* in-process; these tests drive it like a browser:
  * form posts with Origin, the cookie sent back as a Cookie header.
  */

@@ -1,5 +1,5 @@
 /**
- * Every request reads through one D1 session (middleware/d1-session.ts, issue 13 item 1): where it
+ * Every request reads through one D1 session (middleware/d1-session.ts): where it
  * starts, the bookmark a server response hands on, and that a client response never reveals one.
  * Locally D1 has no replicas, so what is asserted is what reaches the Sessions API: the constraint
  * or bookmark each request opens its session with, and the classes of its round trips.

@@ -7,7 +7,7 @@ import { parseCsv } from '../../worker/src/lib/csv';
 import { api, call, capturingQueue, deliver, eventually, json, SERVER_HEADERS } from './helpers';
 
 /**
- * Segment-wide distribution (issue 14 item 5). The spec has no call that publishes to a segment
+ * Segment-wide distribution. The spec has no call that publishes to a segment
  * (readOnly-openAPI.json paths hold only /v1/publications and /v1/publications/create), so
  * POST /v1/publications/segment is ours: 202 with `async_action_id`, as the OA's bulk calls answer
  * (CampaignsImportCreateResponseBody). A member without a free code fails with the OA's

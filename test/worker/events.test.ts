@@ -18,7 +18,7 @@ describe('POST /v1/events', () => {
       referral: null,
       loyalty: null,
     });
-    // Written by the queue consumer (issue 13): readable once it has run.
+    // Written by the queue consumer, off the request's path: readable once it has run.
     await settled();
     const activity = await json(await api('GET', '/v1/customers/ev-1/activity?type=customer.custom_event'));
     // OA CustomerActivity (OA:L4638) with EventCustomerCustomEvent (OA:L7429) under data.data.

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_HEADERS, api, call, json, signAs } from './helpers';
 
-// The client key is public (feature-research.md §3.1, "tier it"): a trace would tell a guesser why a
+// The client key is public (it ships in every storefront page): a trace would tell a guesser why a
 // code fails (expired, "spend €8 more", which segment). So /client/v1/validate and
 // /client/v1/validations ignore `explain`: the answer with ?explain=true is the answer without it.
 

@@ -7,7 +7,7 @@ import type { Env } from '../../worker/src/env';
 import { traceInconsistencies, traceNodes } from '../explain-consistency';
 import { SERVER_HEADERS, api, json, setHolder } from './helpers';
 
-// `?explain=true` on server validate (our addition, feature-research.md §3.1): the answer gains
+// `?explain=true` on server validate (our addition): the answer gains
 // `explanation`, the checks the validation made in the order it made them, each with what it read.
 // The trace is recorded by the judgement itself (services/validation.ts judgeCode), so its verdict
 // is the answer's `valid`; without explain the answer is exactly what it was.

@@ -124,7 +124,7 @@ describe('POST /v1/exports (customers)', () => {
     ['an unknown field', { exported_object: 'customer', parameters: { fields: ['name', 'shoe_size'] } }, 'invalid_export_fields', 'parameters.fields: unknown field(s) "shoe_size"'],
     ['a repeated field', { exported_object: 'customer', parameters: { fields: ['name', 'name'] } }, 'invalid_export_fields', 'parameters.fields: repeated field(s) "name"'],
     ['no field', { exported_object: 'customer', parameters: { fields: [] } }, 'invalid_export_fields', 'parameters.fields: list at least one field'],
-    // Vouchers export since issue 14 (test/worker/campaigns.test.ts).
+    // Vouchers and publications export too (test/worker/campaigns.test.ts).
     ['another object', { exported_object: 'order' }, 'invalid_export_params', 'exported_object: only "customer", "voucher" and "publication"'],
     ['an unknown order', { exported_object: 'customer', parameters: { order: 'name' } }, 'invalid_export_params', 'parameters.order:'],
     ['a bad filter', { exported_object: 'customer', parameters: { filters: { 'metadata.x': { conditions: { $nope: [1] } } } } }, 'invalid_export_params', 'parameters.filters.metadata.x.conditions.$nope:'],

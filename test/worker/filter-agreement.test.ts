@@ -584,7 +584,7 @@ describe('filter back ends agree over D1', () => {
     expect(fromSql).toEqual(sorted(expected));
     expect(fromJs).toEqual(sorted(expected));
     // The trace is the same walk, recording: its verdict is evaluate()'s and the SQL's, for every
-    // customer, and each of its nodes follows from its children (feature-research.md §3.1 bar).
+    // customer, and each of its nodes follows from its children.
     expectTracesAgree(ast, fromSql);
     // The expression is never NULL, so its negation selects exactly the rest.
     expect(await sqlIds(`NOT (${sql})`, params)).toEqual(ALL.filter((id) => !expected.includes(id)));

@@ -51,10 +51,10 @@ const badBodies: string[] = [
   '{"source_id": "fz-proto", "metadata": {"list": [{"constructor": 1}]}}',
   '{"customer": {"source_id": "fz-proto", "metadata": {"prototype": 1}}, "order": {"amount": 100, "metadata": {"__proto__": 1}}}',
   '{"name": "fz", "type": "auto-update", "filter": {"junction": "and", "metadata.constructor": {"conditions": {"$is": ["x"]}}}}',
-  // Nesting past SQLite's json_valid limit (F18), and one level past ours.
+  // Nesting past SQLite's json_valid limit (once a 500), and one level past ours.
   `{"event": "deep", "source_id": "fz-deep", "customer": {"source_id": "fz-deep"}, "metadata": {"d": ${'['.repeat(1500)}${']'.repeat(1500)}}}`,
   JSON.stringify({ source_id: 'fz-deep', event: 'deep', customer: { source_id: 'fz-deep' }, metadata: { d: deep(31) } }),
-  // Lone surrogates, as JSON escapes (F22).
+  // Lone surrogates, as JSON escapes (refused, never silently mangled).
   '{"source_id": "sur-\\ud800-1", "event": "x", "customer": {"source_id": "sur-\\udc00"}}',
   '{"code": "\\ud800", "name": "\\udfff\\ud800"}',
 ];

@@ -9,7 +9,7 @@ import { BEFORE_ALL, runInitialSync, runSegmentJob } from '../../worker/src/serv
 import { createSegment } from '../../worker/src/services/segments';
 import { api, call, CLIENT_HEADERS, json } from './helpers';
 
-// Security review F10: one filter over ~100k customers held D1 for 37 s and a validate waited 36.5 s,
+// One filter over ~100k customers once held D1 for 37 s and a validate waited 36.5 s,
 // because segment creation, the cron's recompute and member lists each ran the filter over every
 // customer in ONE statement. Now each D1 call judges one keyset range of at most 5,000 customers.
 // Counted, not timed: every statement that evaluates the filter is recorded, and each must be
@@ -130,7 +130,7 @@ beforeAll(async () => {
   expect((await api('POST', '/v1/vouchers/HEAVY-1', { discount: { type: 'AMOUNT', amount_off: 100 } })).status).toBe(200);
 });
 
-describe('F10: heavy segment work runs as bounded statements', () => {
+describe('heavy segment work runs as bounded statements', () => {
   it('creates an auto-update segment over 12,000 customers in ranges of at most 5,000, validates answering between them', async () => {
     const log: (Recorded[] | string)[] = [];
     const db = recordingDb(log);

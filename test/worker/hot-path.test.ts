@@ -46,7 +46,7 @@ describe('the client validate hot path', () => {
     // Warm: the definition at the version the visitor read found is held by this isolate (keyed by
     // code:version, so it is never one of another version): no KV read. The visitor read is one
     // batch that only reads, in a session a replica may serve; the attempt goes to the queue
-    // (issue 13: warm client validate d1_primary=0, kv_writes=0).
+    // (the hot path's budget: warm client validate d1_primary=0, kv_writes=0).
     const warm = await clientValidate('code=HOT&amount=5000&customer%5Bsource_id%5D=hot-1&tracking_id=track_HotPathHotPathHotPat00', signed);
     expect((await json(warm.res)).valid).toBe(true);
     expect(warm.ops).toEqual({ d1_primary: 0, d1_replica: 1, kv_reads: 0, kv_writes: 0, queue_sends: 1 });
@@ -94,8 +94,8 @@ describe('the client validate hot path', () => {
     expect(warm.res.status).toBe(200);
     // Read the visitor with the segments' version (one batch), then write, refresh the segments and
     // read the answer back (one batch), both on the primary. The parsed auto-update segments come
-    // from the isolate's cache, keyed by the version the first batch read (code-review.md §c-4;
-    // issue 13: redeem d1_primary ≤ 2, ≤ 1 KV read warm).
+    // from the isolate's cache, keyed by the version the first batch read
+    // (redeem's budget: d1_primary ≤ 2, ≤ 1 KV read warm).
     expect(warm.ops).toEqual({ d1_primary: 2, d1_replica: 0, kv_reads: 0, kv_writes: 0, queue_sends: 0 });
     // A segment change is seen by the next redeem (one more round trip to reload the segments once).
     await api('POST', '/v1/segments', { name: 'hot-r-new', type: 'auto-update', filter: { 'summary.orders.total_count': { conditions: { $more_than: [0] } } } });

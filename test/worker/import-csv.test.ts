@@ -50,7 +50,7 @@ describe('parseCsv (RFC 4180)', () => {
   });
 });
 
-describe('reading piece by piece (F16: the import never holds the file as one string)', () => {
+describe('reading piece by piece (the import never holds the file as one string)', () => {
   /** Feeds `pieces` to one parser, as the import does with each decoded chunk. */
   const parsePieces = (pieces: string[]) => {
     const parser = new CsvParser();
@@ -105,7 +105,7 @@ describe('reading piece by piece (F16: the import never holds the file as one st
   });
 });
 
-describe('formula neutralisation (F19)', () => {
+describe('formula neutralisation', () => {
   it("prefixes = + - @ tab CR with ', not negative numbers, and restoreFormula undoes it for every string (property-based)", () => {
     expect(neutraliseFormula('=1+1')).toBe("'=1+1");
     expect(neutraliseFormula('@A1')).toBe("'@A1");

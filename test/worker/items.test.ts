@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CLIENT_HEADERS, api, call, json } from './helpers';
 
-// Product-scoped discounts (issue 14 item 4). Citations: OA = /work/spec/readOnly-openAPI.json,
-// OA24 = /work/spec/OpenAPI24.json.
+// Product-scoped discounts. Citations (Voucherify's published OpenAPI): OA = readOnly-openAPI.json,
+// OA24 = OpenAPI24.json.
 
 const voucher = async (code: string, discount: Record<string, unknown>) => {
   const res = await api('POST', `/v1/vouchers/${encodeURIComponent(code)}`, { discount });

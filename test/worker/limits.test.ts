@@ -7,7 +7,7 @@ import { sql } from '../../worker/src/db/sql';
 import { CLIENT_HEADERS, api, call, json, setHolder } from './helpers';
 
 /**
- * Issue 14 item 3, limits. Rule names: OA24 ValidationRuleRules `name` table
+ * Per-customer and holder-only limits. Rule names: OA24 ValidationRuleRules `name` table
  * (OpenAPI24.json:L29769: redemption.count.per_customer, .daily, .monthly;
  * publication.redeemable_by_linked_customer). Conditions as Voucherify writes the "once per
  * customer" rule: `{"$less_than_or_equal": [1]}` (ValidationRuleConditions, OpenAPI24.json:L29925).

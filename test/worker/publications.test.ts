@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { api, json } from './helpers';
 
 /**
- * Publications (issue 14 item 2). POST /v1/publications (readOnly-openAPI.json:L42716; body OA
+ * Publications. POST /v1/publications (readOnly-openAPI.json:L42716; body OA
  * PublicationsCreateRequestBody L23028: a `campaign` {name, count} or a `voucher` code, `customer`,
  * `source_id`, `metadata`, `channel`; `join_once` a query parameter) answers the publication OA
  * PublicationsCreateVoucherResponseBody: `id` pub_…, `object: 'publication'`, `customer_id`,

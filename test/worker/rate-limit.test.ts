@@ -87,8 +87,8 @@ async function inOneWindow(ms: number): Promise<void> {
 
 const tid = (i: number) => `track_${String(i).padStart(22, 'F')}`;
 
-describe('every client route is rate-limited (security review F3, F12)', () => {
-  it('F3: a flood of 2,000 client events from one IP in 10 s: at most the limit accepted, the rest 429, the database bounded', async () => {
+describe('every client route is rate-limited (the public key can neither flood storage nor guess codes fast)', () => {
+  it('a flood of 2,000 client events from one IP in 10 s: at most the limit accepted, the rest 429, the database bounded', async () => {
     await inOneWindow(10_000);
     await settled();
     const before = await rowCount();
@@ -116,7 +116,7 @@ describe('every client route is rate-limited (security review F3, F12)', () => {
     expect((await env.DB.prepare("SELECT count(*) AS n FROM customers").first<{ n: number }>())?.n).toBe(0);
   }, 90_000);
 
-  it('F12: a stacked request costs one token per code', async () => {
+  it('a stacked request costs one token per code', async () => {
     const body = { redeemables: Array.from({ length: 30 }, (_, i) => ({ object: 'voucher', id: `GUESS-${i}` })), order: { amount: 100 } };
     const statuses: number[] = [];
     await inOneWindow(3_000);
@@ -128,7 +128,7 @@ describe('every client route is rate-limited (security review F3, F12)', () => {
     expect(statuses).toEqual([200, 200, 200, 200, 429]);
   }, 90_000);
 
-  it("F12: the body's tracking id is limited too", async () => {
+  it("the body's tracking id is limited too", async () => {
     let refusedAt = 0;
     await inOneWindow(3_000);
     for (let i = 1; i <= TRACKING_ID_LIMIT + 10 && !refusedAt; i++) {

@@ -103,7 +103,7 @@ describe('redeem', () => {
     expect(profile?.customer_id).toBe(customer.id);
     expect((await json(await api('GET', `/v1/customers?segment_id=${loyal.id}`))).customers.map((c: any) => c.id)).toEqual([customer.id]);
     // Later client events of the same visitor stay on its tracking profile (the public key writes
-    // into no customer, security review F4), and move onto the customer at its next redemption.
+    // into no customer), and move onto the customer at its next redemption.
     await clientTrack('viewed_product', tid);
     const after = (await json(await api('GET', `/v1/customers/${customer.id}/activity?limit=100`))).data;
     expect(viewed(after)).toHaveLength(2);

@@ -1,7 +1,7 @@
 /**
  * Storage written through the public client key is bounded in time too: anonymous tracking
  * profiles, with their events and validations, are deleted by the cron after
- * ANONYMOUS_RETENTION_DAYS (default 400) without a visit (security review F3).
+ * ANONYMOUS_RETENTION_DAYS (default 400) without a visit, so the public key cannot grow storage for ever.
  */
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';

@@ -109,21 +109,21 @@ describe('permanent deletion', () => {
     }
   });
 
-  it('F13: erasing someone follows only their own identities, never a hash they claimed on their own profile', async () => {
-    await api('POST', '/v1/vouchers/F13', { discount: { type: 'AMOUNT', amount_off: 100 } });
-    const victimHash = await hashIdentity('f13-victim@example.com');
+  it('erasing someone follows only their own identities, never a hash they claimed on their own profile', async () => {
+    await api('POST', '/v1/vouchers/CLAIMED-HASH', { discount: { type: 'AMOUNT', amount_off: 100 } });
+    const victimHash = await hashIdentity('claim-victim@example.com');
     const signed = `identity_hash=${victimHash}`;
     // The victim's device: anonymous history under their own identity.
     const victimDevice = 'track_F13VictimDeviceVictim0';
-    await call(`/client/v1/validate?code=F13&tracking_id=${victimDevice}&${signed}`, { headers: { ...CLIENT_HEADERS, 'X-Vouchsafe-Identity-Signature': await signHash(victimHash) } });
+    await call(`/client/v1/validate?code=CLAIMED-HASH&tracking_id=${victimDevice}&${signed}`, { headers: { ...CLIENT_HEADERS, 'X-Vouchsafe-Identity-Signature': await signHash(victimHash) } });
     await call('/client/v1/events', { method: 'POST', headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify({ event: 'viewed', customer: { source_id: victimDevice } }) });
     // The attacker puts the victim's hash on their own device (IDENTITY_VERIFICATION=off believes it),
     // redeems as themselves, then erases themselves.
     const attackerDevice = 'track_F13AttackerDeviceAtt0';
-    await call(`/client/v1/validate?code=F13&tracking_id=${attackerDevice}&identity_hash=${victimHash}`, { headers: CLIENT_HEADERS }, { IDENTITY_VERIFICATION: 'off' });
+    await call(`/client/v1/validate?code=CLAIMED-HASH&tracking_id=${attackerDevice}&identity_hash=${victimHash}`, { headers: CLIENT_HEADERS }, { IDENTITY_VERIFICATION: 'off' });
     await settled();
-    await api('POST', '/v1/vouchers/F13/redemption', { customer: { source_id: 'f13-attacker@example.com', email: 'f13-attacker@example.com' }, tracking_id: attackerDevice });
-    const attacker = await json(await api('GET', '/v1/customers/f13-attacker@example.com'));
+    await api('POST', '/v1/vouchers/CLAIMED-HASH/redemption', { customer: { source_id: 'claim-attacker@example.com', email: 'claim-attacker@example.com' }, tracking_id: attackerDevice });
+    const attacker = await json(await api('GET', '/v1/customers/claim-attacker@example.com'));
     const report = await json(await api('POST', `/v1/customers/${attacker.id}/permanent-deletion`, {}));
     expect(report.data_json.tracking_profiles).toBe(1);
     // The victim's device and its history are untouched.
@@ -132,7 +132,7 @@ describe('permanent deletion', () => {
   });
 });
 
-describe('the public client key (security review F1, F4, F5, F6, F11)', () => {
+describe('the public client key: nothing stored leaks, nothing claimed counts', () => {
   const clientPost = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     call(path, { method: 'POST', headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
   const eventTypes = async (customer: string) =>
@@ -151,7 +151,7 @@ describe('the public client key (security review F1, F4, F5, F6, F11)', () => {
     await api('POST', `/v1/validation-rules/${vipRule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'SECVIP' });
   });
 
-  it('F1: an event naming a customer by source id or id answers none of its data', async () => {
+  it('an event naming a customer by source id or id answers none of its data', async () => {
     const alice = await json(await api('GET', '/v1/customers/alice%40sec.example'));
     for (const customer of [{ source_id: 'alice@sec.example' }, { id: alice.id }]) {
       const res = await clientPost('/client/v1/events', { event: 'probe', customer });
@@ -171,7 +171,7 @@ describe('the public client key (security review F1, F4, F5, F6, F11)', () => {
     expect(JSON.stringify(v)).not.toContain(alice.id);
   });
 
-  it('F4: client events never write into an existing customer named by the caller', async () => {
+  it('client events never write into an existing customer named by the caller', async () => {
     const before = await eventTypes('bob@sec.example');
     for (let i = 0; i < 3; i++) await clientPost('/client/v1/events', { event: 'viewed_product', customer: { source_id: 'bob@sec.example' } });
     const bob = await json(await api('GET', '/v1/customers/bob%40sec.example'));
@@ -189,7 +189,7 @@ describe('the public client key (security review F1, F4, F5, F6, F11)', () => {
     expect(onProfile?.n).toBe(1);
   });
 
-  it('F5: knowing an e-mail is not being its customer; a signed identity is', async () => {
+  it('knowing an e-mail is not being its customer; a signed identity is', async () => {
     const hash = await hashIdentity('alice@sec.example');
     // Alice's own device links her identity hash to her through a redemption (the normal flow).
     const device = 'track_AliceDeviceAliceDevic0';
@@ -215,7 +215,7 @@ describe('the public client key (security review F1, F4, F5, F6, F11)', () => {
     expect(off.valid).toBe(true);
   });
 
-  it('F6: customer metadata sent by the browser never changes a verdict', async () => {
+  it('customer metadata sent by the browser never changes a verdict', async () => {
     const anonymous = await json(await call('/client/v1/validate?code=SECGOLD&amount=5000&customer%5Bmetadata%5D%5Btier%5D=gold', { headers: CLIENT_HEADERS }));
     expect(anonymous).toMatchObject({ valid: false, error: { key: 'customer_rules_violated' } });
     const forged = '/client/v1/validate?code=SECVIP&amount=5000&customer%5Bsource_id%5D=bob%40sec.example&customer%5Bmetadata%5D%5Bvip%5D=true';
@@ -232,7 +232,7 @@ describe('the public client key (security review F1, F4, F5, F6, F11)', () => {
     expect(stacked.inapplicable_redeemables[0].result.error.key).toBe('customer_rules_violated');
   });
 
-  it('F11: a linked tracking id reads nothing of its customer, and the error of a replay names none', async () => {
+  it('a linked tracking id reads nothing of its customer, and the error of a replay names none', async () => {
     const tid = 'track_F11F11F11F11F11F11F11F';
     await api('POST', '/v1/vouchers/SECFREE', { discount: { type: 'AMOUNT', amount_off: 100 } });
     expect((await api('POST', '/v1/vouchers/SECFREE/redemption', { customer: { source_id: 'bob@sec.example' }, tracking_id: tid, order: { amount: 100 } })).status).toBe(200);

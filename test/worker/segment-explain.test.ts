@@ -4,7 +4,7 @@ import type { SegmentExplanation } from '../../shared/types';
 import { traceInconsistencies } from '../explain-consistency';
 import { CLIENT_HEADERS, api, call, json, settled } from './helpers';
 
-// POST /v1/segments/{id}/explain (our addition, feature-research.md §3.1): why a customer or a
+// POST /v1/segments/{id}/explain (our addition): why a customer or a
 // visitor is or is not in a segment. `member` is what the API reports (GET
 // /v1/customers/{id}/segments), `explanation` the filter's trace now.
 

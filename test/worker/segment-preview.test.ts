@@ -1,8 +1,8 @@
 /**
- * POST /v1/segments/preview (our addition, issue 15; feature-research §3.2): who a filter matches
+ * POST /v1/segments/preview (our addition): who a filter matches
  * now, and against a saved segment who would enter and leave, with no write. The bar: the enter /
  * leave diff equals what the real save writes, and the preview is bounded as every walk over all
- * customers is (security review F10).
+ * customers is (no one D1 call over all of them).
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -187,7 +187,7 @@ describe('POST /v1/segments/preview', () => {
   });
 });
 
-describe('a preview over many customers (F10)', () => {
+describe('a preview over many customers walks them in bounded ranges', () => {
   // More than one READ_MAX_RANGE (the preview reads only: its bound is 20,000, range-sizer.ts).
   const MANY = 21_000;
   const FILTER = { junction: 'and', 'metadata.bulk': { conditions: { $is: ['yes'] } }, email: { conditions: { $ends_with: ['@bulk.test'] } } };

@@ -1,5 +1,5 @@
 /**
- * A segment's size history (our addition, issue 15; migration 0019): the cron records each
+ * A segment's size history (our addition; migration 0019): the cron records each
  * segment's size once per UTC day, GET /v1/segments/{id}/sizes reads it back oldest first.
  */
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';

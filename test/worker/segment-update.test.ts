@@ -1,5 +1,5 @@
 /**
- * PUT /v1/segments/{id} (our addition, issue 15). The OA has no segment update: its paths for
+ * PUT /v1/segments/{id} (our addition). The OA has no segment update: its paths for
  * segments are POST /v1/segments, GET and DELETE /v1/segments/{segmentId} (readOnly-openAPI.json,
  * "/v1/segments/{segmentId}": parameters, get, delete). A passive segment, which stores no members,
  * takes a new filter; any segment a new name; an auto-update segment's filter stays fixed.

@@ -33,7 +33,7 @@ const segmentMembers = async (filter: unknown): Promise<string[]> => {
 async function expectRefused(res: Response, status: number, key: string, field?: string) {
   expect(res.status).toBe(status);
   const body = await json(res);
-  // The Voucherify error object (voucherify-api.md; errors.mdx).
+  // The Voucherify error object (errors.mdx).
   expect(body).toMatchObject({ code: status, key, message: expect.any(String), request_id: expect.any(String) });
   if (field !== undefined) expect(body.details).toMatch(new RegExp(`^${field.replace(/[.[\]]/g, '\\$&')}:`));
 }

@@ -89,7 +89,7 @@ describe('the demo storefront', () => {
     expect(bad.status).toBe(400);
   });
 
-  it('F15: acts only for the shopper signed in on the page, and only for the page itself', async () => {
+  it('the demo checkout acts only for the shopper signed in on the page, and only for the page itself', async () => {
     await send('/v1/customers', {
       method: 'POST',
       headers: { 'X-App-Id': env.APP_ID, 'X-App-Token': env.APP_TOKEN },

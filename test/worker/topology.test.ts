@@ -5,7 +5,7 @@ import { observedBindings, STORAGE_OPS, type StorageOp } from '../../worker/src/
 import { delaying, FAR_DELAYS, topologyDelays } from '../../worker/src/lib/topology';
 import { api, call, CLIENT_HEADERS, json, SERVER_HEADERS } from './helpers';
 
-// The far location of issue 13 (item 6): a D1 primary round trip 120 ms, a read a replica may serve
+// A far location, the worst case the hot path is designed for: a D1 primary round trip 120 ms, a read a replica may serve
 // 8 ms, a KV read 2 ms, a KV write 60 ms, a queue send 3 ms.
 const ISSUE_DELAYS = { d1_primary: 120, d1_replica: 8, kv_reads: 2, kv_writes: 60, queue_sends: 3 };
 

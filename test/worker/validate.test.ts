@@ -165,7 +165,7 @@ describe('segment rules', () => {
       });
       expect(res.status).toBe(200);
     }
-    // The events count once the queue consumer has written them (issue 13: eventual, about a second).
+    // The events count once the queue consumer has written them (eventual, about a second).
     await settled();
     expect(await json(await clientValidate(`code=BROWSER&amount=1000&tracking_id=${tid}`))).toMatchObject({ valid: true, tracking_id: tid });
   });
@@ -197,7 +197,7 @@ describe('client validate', () => {
       code: 'AB C',
       order: { amount: 5000, discount_amount: 500, metadata: { currency: 'EUR' }, items: [{ sku_id: 'sku_1', quantity: 2 }] },
     });
-    // The public key never learns a customer's internal id (security review F1).
+    // The public key never learns a customer's internal id.
     expect(v.order.customer_id).toBeNull();
     // A raw identity as tracking id is never stored (it becomes a stable track_ id under an HMAC),
     // and the client answer names it as sent, never as the derived id.
@@ -228,7 +228,7 @@ describe('client validate', () => {
     const after = await env.DB.prepare('SELECT * FROM tracking_profiles WHERE id = ?').bind(v.tracking_id).first<any>();
     expect(after).toMatchObject({ validations_count: 2, codes: '["TRACKME","NOSUCH"]' });
     expect(after.last_seen).toBeGreaterThanOrEqual(after.first_seen);
-    // Each attempt is kept with its outcome (issue 13: written after the judgement, off the request's path).
+    // Each attempt is kept with its outcome (written after the judgement, off the request's path).
     const attempts = await env.DB.prepare('SELECT code, result, reason FROM validations WHERE tracking_id = ? ORDER BY created_at').bind(tid).all();
     expect(attempts.results).toEqual([
       { code: 'TRACKME', result: 'VALID', reason: null },
@@ -348,7 +348,7 @@ describe('client validate', () => {
   });
 });
 
-describe('customer data at validate (audit #2: the customer sent is upserted as the customers API would)', () => {
+describe('customer data at validate (the customer sent is upserted as the customers API would)', () => {
   const FULL = {
     source_id: 'val-up@example.com',
     name: 'Val Up',

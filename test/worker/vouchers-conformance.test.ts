@@ -5,8 +5,8 @@ import { app } from '../../worker/src/app';
 import type { Env } from '../../worker/src/env';
 import { SERVER_HEADERS, api, json } from './helpers';
 
-// Wire conformance of vouchers and validation rules (audit findings #10, #14, #15, #20).
-// OA = spec/readOnly-openAPI.json, OA24 = spec/OpenAPI24.json, SDK = node_modules/@voucherify/sdk/dist/types.
+// Wire conformance of vouchers and validation rules.
+// OA = readOnly-openAPI.json, OA24 = OpenAPI24.json (Voucherify's published OpenAPI), SDK = node_modules/@voucherify/sdk/dist/types.
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -36,7 +36,7 @@ function daysExcludingNow(): number[] {
 }
 const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 
-describe('the voucher object (audit #15)', () => {
+describe('the voucher object', () => {
   it('has every field of the spec example, in the spec shape', async () => {
     const created = await create('SHAPE', { metadata: { a: 1 } });
     const v = await json(await api('GET', '/v1/vouchers/SHAPE'));
@@ -106,7 +106,7 @@ describe('the voucher object (audit #15)', () => {
   });
 });
 
-describe('voucher restrictions are kept or refused, never dropped (audit #14)', () => {
+describe('voucher restrictions are kept or refused, never dropped', () => {
   it('stores validity_timeframe, validity_day_of_week, validity_hours and additional_info and returns them', async () => {
     const body = {
       start_date: '2030-01-01T00:00:00.000Z',
@@ -278,7 +278,7 @@ describe('GET /v1/vouchers', () => {
   });
 });
 
-describe('validation rules (audit #10)', () => {
+describe('validation rules', () => {
   it('assigns with the SDK body {voucher} and the spec body without related_object_type', async () => {
     await create('AS-1');
     const v2 = await create('AS-2');

@@ -112,7 +112,7 @@ describe('validation rules', () => {
     const rule = await json(await api('POST', '/v1/validation-rules', { name: 'r', rules: { '1': { name: 'order.amount', conditions: { $more_than: [1] } } } }));
     expect((await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'NOPE' })).status).toBe(404);
     expect((await api('POST', '/v1/validation-rules/val_nope/assignments', { related_object_type: 'voucher', related_object_id: 'NOPE' })).status).toBe(404);
-    // Campaigns take rules since issue 14 (test/worker/campaigns.test.ts): an unknown one is a 404.
+    // Campaigns take rules too (test/worker/campaigns.test.ts): an unknown one is a 404.
     const campaign = await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'campaign', related_object_id: 'camp_1' });
     expect(campaign.status).toBe(404);
     expect((await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'promotion_tier', related_object_id: 'p_1' })).status).toBe(400);

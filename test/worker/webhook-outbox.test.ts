@@ -215,13 +215,13 @@ describe('with an enabled endpoint', () => {
   });
 
   it('redemption.failed for a refused redemption and for an unknown code', async () => {
-    await ok(api('POST', '/v1/vouchers/WH-F1', { discount: { type: 'AMOUNT', amount_off: 100 }, active: false }));
-    await ok(api('POST', '/v1/customers', { source_id: 'wh-f1' }));
-    const refused = await eventsOf(async () => expect((await api('POST', '/v1/vouchers/WH-F1/redemption', { customer: { source_id: 'wh-f1' } })).status).toBe(400));
+    await ok(api('POST', '/v1/vouchers/WH-FAIL', { discount: { type: 'AMOUNT', amount_off: 100 }, active: false }));
+    await ok(api('POST', '/v1/customers', { source_id: 'wh-fail' }));
+    const refused = await eventsOf(async () => expect((await api('POST', '/v1/vouchers/WH-FAIL/redemption', { customer: { source_id: 'wh-fail' } })).status).toBe(400));
     const unknown = await eventsOf(async () => expect((await api('POST', '/v1/vouchers/WH-NOPE/redemption', {})).status).toBe(404));
-    const failed = (await db.prepare("SELECT id, code FROM redemptions WHERE result = 'FAILURE' AND code IN ('WH-F1', 'WH-NOPE') ORDER BY code").all<{ id: string; code: string }>()).results;
+    const failed = (await db.prepare("SELECT id, code FROM redemptions WHERE result = 'FAILURE' AND code IN ('WH-FAIL', 'WH-NOPE') ORDER BY code").all<{ id: string; code: string }>()).results;
     expect(failed).toHaveLength(2);
-    expect(refused).toEqual([['redemption.failed', failed.find((r) => r.code === 'WH-F1')?.id]]);
+    expect(refused).toEqual([['redemption.failed', failed.find((r) => r.code === 'WH-FAIL')?.id]]);
     expect(unknown).toEqual([['redemption.failed', failed.find((r) => r.code === 'WH-NOPE')?.id]]);
   });
 

@@ -6,7 +6,7 @@ import { webhookPayload } from '../../worker/src/services/webhook-payloads';
 import { api, json } from './helpers';
 
 // The body of each webhook event (services/webhook-payloads.ts), checked against the shapes of
-// Voucherify's webhook reference. WH = /work/spec/OpenAPIWebhooks.json: `webhooks["EVENTS.…"]`
+// Voucherify's webhook reference. WH = reference/OpenAPIWebhooks.json of voucherifyio/voucherify-openapi: `webhooks["EVENTS.…"]`
 // names each event's data schema, `components.schemas` the objects inside; the line of each is cited.
 
 type Json = Record<string, any>;

@@ -1,4 +1,4 @@
-// Issue 16: the webhook delivery engine's bookkeeping, against real D1: the dispatcher's claim
+// The webhook delivery engine's bookkeeping, against real D1: the dispatcher's claim
 // (two at once deliver each event once per endpoint), attempts recorded once per queue message,
 // the retry schedule and its jitter, dead-lettering, an endpoint disabled after 24 h of failures
 // (explicit clock, no waiting), the retry route, the delivery log and the cron's sweep.

@@ -1,5 +1,5 @@
-// Issue 16: the webhook endpoints API (our addition: Voucherify configures webhooks in its
-// dashboard, /work/spec/project-settings-webhooks.mdx), its validation, secret rotation, and the
+// The webhook endpoints API (our addition: Voucherify configures webhooks in its
+// dashboard, its docs' project-settings-webhooks.mdx), its validation, secret rotation, and the
 // async_action.done trigger of migration 0021. Delivery itself: webhooks-delivery.test.ts (the
 // engine's bookkeeping) and test/node/webhooks.test.ts (real receivers, the standardwebhooks library).
 import { env } from 'cloudflare:workers';

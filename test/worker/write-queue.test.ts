@@ -1,5 +1,5 @@
 /**
- * The WRITES queue's consumer (issue 13): what validate and track record is written at least once
+ * The WRITES queue's consumer (the hot path records off the request's path): what validate and track record is written at least once
  * by worker/src/queue/consumer.ts; these drive its queue() handler with the pool's queue helpers
  * (createMessageBatch, getQueueResult) and through the real local queue.
  */
@@ -134,7 +134,7 @@ describe('the write queue consumer', () => {
     expect(await first('SELECT profile_id FROM events WHERE id = ?', 'evcus_evmsg_late_before')).toEqual({ profile_id: customerId });
     const members = await json(await api('GET', `/v1/customers?segment_id=${seg.id}`));
     expect(members.customers.map((c: { source_id: string }) => c.source_id)).toEqual(['late-1']);
-    // After the link, the browser is not evidence about the customer (security review F4).
+    // After the link, the browser is not evidence about the customer.
     await deliver([{ ...profileEvent('evmsg_late_after', tid, 'viewed_after'), at: Date.now() + 1 }]);
     expect(await first('SELECT profile_id FROM events WHERE id = ?', 'evcus_evmsg_late_after')).toEqual({ profile_id: tid });
   });

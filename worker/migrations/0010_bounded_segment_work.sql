@@ -1,4 +1,4 @@
--- Heavy segment work in bounded steps (security review F10: one filter over 100k customers held the
+-- Heavy segment work in bounded steps (one filter over 100k customers held the
 -- database for 37 s, and every checkout waited). D1 runs one statement at a time per database, so
 -- a segment's initial sync, the cron's recompute, member lists and exports now walk the customers
 -- in keyset ranges of created_at (unique, migration 0001): each D1 call covers at most 5,000

@@ -1,4 +1,4 @@
--- CSV imports through the WRITES queue (issue 13): the request reads the upload and sends its rows
+-- CSV imports through the WRITES queue, so no request writes a whole file: the request reads the upload and sends its rows
 -- as chunk messages while it streams; the queue consumer writes each chunk.
 
 -- One row per import. `chunks` stays NULL while the request is still reading the file: chunks that

@@ -1,4 +1,4 @@
--- Limits of issue 14: the voucher's holder (the customer a publication hands it to) and the
+-- Voucher limits: the voucher's holder (the customer a publication hands it to) and the
 -- redeem batch's guards for the rules `redemption.count.per_customer[.daily|.monthly]` and
 -- `publication.redeemable_by_linked_customer`.
 

@@ -1,4 +1,4 @@
--- Issue 14: campaigns of unique codes (DISCOUNT_COUPONS) and publications of their codes to customers.
+-- Campaigns of unique codes (DISCOUNT_COUPONS) and publications of their codes to customers.
 
 -- OA CampaignBase (readOnly-openAPI.json:L2068). `voucher` is the template every generated code copies
 -- (OA CampaignVoucher: type, discount, redemption, code_config); the campaign-level dates and validity

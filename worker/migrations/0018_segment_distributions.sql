@@ -1,4 +1,4 @@
--- Issue 14 item 5: a campaign's codes published to every member of a segment, as an async action
+-- Segment-wide distribution: a campaign's codes published to every member of a segment, as an async action
 -- walked by WRITES queue jobs (services/distributions.ts). One row per distribution: where the walk
 -- stands (`cursor`, a customers.created_at) and its running counts. Every step of the walk is one
 -- D1 batch whose statements hold only while the row's cursor is the one the step started from, and

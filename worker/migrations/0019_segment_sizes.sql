@@ -1,4 +1,4 @@
--- Issue 15: a segment's size history, one row per segment per UTC day, written by the cron
+-- A segment's size history, one row per segment per UTC day, written by the cron
 -- (services/segment-sizes.ts): the stored member count of a static or auto-update segment, the
 -- filter's count now for a passive one. A later run on the same day overwrites that day's row, so
 -- the row holds the day's last count. Rows go with their segment (ON DELETE CASCADE); the cron

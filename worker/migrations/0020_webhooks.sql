@@ -1,4 +1,4 @@
--- Issue 16: webhooks out. Two tables are the contract between the writes and the delivery engine.
+-- Webhooks out. Two tables are the contract between the writes and the delivery engine.
 --
 -- webhook_outbox is a transactional outbox: triggers (migration 0022) insert one row per event in
 -- the same statement, so in the same D1 batch, as the write that caused it. An event exists if and

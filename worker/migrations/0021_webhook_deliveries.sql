@@ -1,4 +1,4 @@
--- Issue 16: the delivery engine's side of webhooks (0020 is the contract with the writes).
+-- The delivery engine's side of webhooks (0020 is the contract with the writes).
 --
 -- One row per (endpoint, event): the dispatcher inserts it in the same D1 batch as it claims the
 -- outbox row, so an event reaches each subscribed endpoint's log exactly once, whatever the

@@ -1,4 +1,4 @@
--- Issue 16: what fills the webhook outbox (migration 0020). Triggers write one outbox row per event
+-- What fills the webhook outbox (migration 0020). Triggers write one outbox row per event
 -- inside the statement that made the change, so an event exists if and only if its write committed,
 -- whichever code path wrote it: a route, a bulk or metadata-bulk action, a CSV import chunk, a
 -- campaign's code generation job, the WRITES queue consumer, the segments cron. A write that fails

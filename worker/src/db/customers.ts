@@ -41,7 +41,7 @@ export function selectorSql(selector: CustomerSelector): Predicate {
  * predicate over `customers c`. created_at is unique, so consecutive ranges never overlap nor skip
  * anyone; the far end is a scalar subquery over the created_at index (evaluated once), so the
  * statement covers at most `size` customers whatever else it tests. This is how heavy work is cut
- * into bounded D1 calls (F10): each call evaluates a filter over one range, and other requests run
+ * into bounded D1 calls: each call evaluates a filter over one range, and other requests run
  * between the calls.
  */
 export interface KeysetRange {
@@ -206,7 +206,7 @@ const PERSONAL_DATA: { table: string; column: string; report: string }[] = [
  * The tracking profiles of the same person: linked to the customer, or carrying the identity hash
  * of the person's own e-mail or source id (other devices where they signed in, never linked by a
  * redemption). A hash someone merely claimed on their own profile does not reach anyone else's:
- * only the hashes of the erased customer's own identities are followed (security review F13).
+ * only the hashes of the erased customer's own identities are followed.
  */
 const PERSON_TRACKING_PROFILES = `SELECT id FROM tracking_profiles WHERE customer_id = ?1 OR identity_hmac IN (SELECT value FROM json_each(?2))`;
 
@@ -446,7 +446,7 @@ export async function listCustomers(
 /**
  * The customers of one keyset range that match the list's filters and `restrict`: how many match
  * (for the total), and the first `keep` of those the page may show, in the list's order, by their
- * sort keys. One D1 call over at most range.size customers (F10), with the range's end.
+ * sort keys. One D1 call over at most range.size customers, with the range's end.
  */
 export async function matchesInRange(
   db: D1Database,

@@ -48,7 +48,7 @@ export type ExportPageRow = Partial<Record<ExportableColumn, string | number | n
 /**
  * One keyset range of an export: the customers matching `where` among the (at most range.size)
  * customers after range.after in created_at order, and where the range ended. A range, not a page
- * of matches: a sparse or slow filter must not scan the whole table in one call (F10).
+ * of matches: a sparse or slow filter must not scan the whole table in one call.
  */
 export async function exportRange(
   db: D1Database,

@@ -24,7 +24,7 @@ export const STEP_OWN_PARAMS = 6;
 type Row = SegmentPreviewCustomer & { kind: PreviewKind | 'total'; created_at: number; match_n: number; enter_n: number; leave_n: number };
 
 /**
- * One step of a preview over the customers of `range` (at most range.size of them: F10, one D1
+ * One step of a preview over the customers of `range` (at most range.size of them: one short D1
  * call, reads only): how many match `filter`, and with `current` (who belongs to the segment now:
  * its stored members, or its stored filter for a passive segment) how many match and are not in it
  * (would enter) and are in it and do not match (would leave), with the first `keep[kind]` of each

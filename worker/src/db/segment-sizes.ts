@@ -41,7 +41,7 @@ export function pruneSizesBefore(db: D1Database, firstKept: string): D1PreparedS
 /**
  * How many customers of `range` each filter matches: one statement per group of filters (the
  * caller groups them so that each statement stays within D1's 100 bound parameters), all in one
- * D1 call over at most range.size customers (F10), with the range's end.
+ * D1 call over at most range.size customers, with the range's end.
  */
 export async function filterCountsInRange(db: D1Database, groups: Predicate[][], range: KeysetRange): Promise<{ counts: number[][]; end: RangeEnd }> {
   const inRange = rangePredicate(range);

@@ -1,5 +1,5 @@
 /**
- * How many customers the next step of a keyset walk covers (F10). Never more than MAX_RANGE (5,000),
+ * How many customers the next step of a keyset walk covers. Never more than MAX_RANGE (5,000),
  * or READ_MAX_RANGE for a walk that only reads:
  * that bound is what keeps one D1 call short however the data grows. Within it the size follows
  * the time the last step took, aiming at TARGET_MS, so an expensive filter takes smaller steps and

@@ -18,7 +18,7 @@ export const segmentRoutes = new Hono<AppBindings>()
     const { limit, page } = parseInput(segmentListQuerySchema, c.req.query(), invalidQueryParams);
     return c.json(await service.listSegments(c.env.DB, limit, page));
   })
-  // Our addition (issue 15): reads only, so middleware/d1-session.ts lets a replica answer it.
+  // Our addition: reads only, so middleware/d1-session.ts lets a replica answer it.
   .post('/preview', async (c) => c.json(await previewSegment(c.env.DB, await parseJsonBody(c, segmentPreviewSchema))))
   .get('/:id', async (c) => c.json(await service.getSegment(c.env.DB, c.req.param('id'))))
   .put('/:id', async (c) => c.json(await service.updateSegment(c.env.DB, c.req.param('id'), await parseJsonBody(c, segmentUpdateSchema))))

@@ -17,7 +17,7 @@ import { customerImportRowSchema, MAX_IMPORT_ROWS } from '../schemas/imports';
 import { operationStatus } from './async-actions';
 import * as membership from './membership';
 
-// POST /v1/customers/importCSV, as queue work (issue 13). The file arrives as byte chunks
+// POST /v1/customers/importCSV, as queue work. The file arrives as byte chunks
 // (routes/imports.ts hands them on as the multipart body streams) and is never held whole, as
 // text, rows or records:
 // 1. inside the request, every row is decoded, parsed and validated as its bytes arrive; the valid

@@ -162,7 +162,7 @@ export async function listCustomers(db: D1Database, query: CustomerListQuery): P
 
 /**
  * A page of a passive segment's members, and their total. Its filter is evaluated per customer, so
- * one query over all customers would hold the database for as long as that takes (F10: 37 s for a
+ * one query over all customers would hold the database for as long as that takes (37 s for a
  * heavy filter over 100k, with every checkout waiting). Instead the customers are walked in keyset
  * ranges, each one D1 call over at most 5,000 customers (fewer when the filter is slow): each call
  * counts its matches and returns the sort keys of the first few the page may show; the page is

@@ -18,9 +18,9 @@ import type { JobOutcome, StatementBudget } from './customer-import';
 import { segmentMembers } from './segments';
 import { BEFORE_ALL } from './segment-sync';
 
-// Segment-wide distribution (issue 14 item 5): "e-mail every lapsed buyer their own code". One call
+// Segment-wide distribution: "e-mail every lapsed buyer their own code". One call
 // records the distribution and its async action; WRITES queue jobs walk the segment's customers in
-// keyset ranges of created_at (at most 5,000 a step, sized by time as the segment walks are, F10)
+// keyset ranges of created_at (at most 5,000 a step, sized by time as the segment walks are)
 // and publish one code to each member a step finds, through the same choose-and-claim batch as a
 // single publication (db/distributions.ts). Members are taken as each step finds them when it runs:
 // someone who joins the segment after the walk passed their place gets nothing, someone who leaves

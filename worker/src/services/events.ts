@@ -135,7 +135,7 @@ const clientEventResponse = (type: string, sent: { id?: string; source_id?: stri
   loyalty: null,
 });
 
-/** Client event metadata is stored for anyone who holds the public key: kept small (F3). */
+/** Client event metadata is stored for anyone who holds the public key: kept small, so the key cannot fill the database. */
 export const CLIENT_EVENT_METADATA_BYTES = 2048;
 const DEFAULT_EVENTS_PER_DAY = 500;
 const DAY_MS = 86_400_000;

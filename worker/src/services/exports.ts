@@ -33,7 +33,7 @@ import { membersPredicate } from './segments';
 export const DOWNLOAD_TTL_SECONDS = 60 * 60;
 /**
  * Customers per D1 query while streaming, at most (D1 allows 1,000 queries an invocation: 5 M
- * customers); fewer when the filters are slow, so no query holds the database long (F10).
+ * customers); fewer when the filters are slow, so no query holds the database long.
  */
 export const EXPORT_PAGE_SIZE = MAX_RANGE;
 /** `segment_id: {conditions: {$is|$in: [...]}}` may name this many segments. */
@@ -334,7 +334,7 @@ export async function downloadExport(
   return { filename: `${row.id}.csv`, body };
 }
 
-// ---- Voucher exports (exported_object 'voucher': a campaign's codes, issue 14)
+// ---- Voucher exports (exported_object 'voucher': a campaign's codes)
 
 const VOUCHER_EXPORT_ORDERS = ['created_at', '-created_at'] as const;
 /** Rows per D1 read of a voucher or publication export. */
@@ -494,7 +494,7 @@ function campaignObjectCsv<R extends { position: number }>(
   });
 }
 
-// ---- Publication exports (exported_object 'publication': who got which code, issue 14 item 5)
+// ---- Publication exports (exported_object 'publication': who got which code)
 
 
 function publicationCell(row: exportsDb.PublicationExportRow, field: string): string {

@@ -1,6 +1,6 @@
 /**
  * @module Why a customer (or a visitor) is or is not in a segment: POST /v1/segments/{id}/explain,
- * our addition (feature-research.md §3.1). Server key only; the console calls explainSegment() in
+ * our addition. Server key only; the console calls explainSegment() in
  * process.
  */
 import { explainFilter, parseFilter } from '../../../shared/filter';

@@ -20,10 +20,10 @@ function currentMembers(row: segmentsDb.SegmentRow, now: number): Predicate {
 }
 
 /**
- * POST /v1/segments/preview (our addition, issue 15): who a filter matches now, and against a
+ * POST /v1/segments/preview (our addition): who a filter matches now, and against a
  * segment who would enter and leave it, without writing anything. The filter is compiled by the
  * one SQL back end (compileSql) that member lists, syncs and exports use, so the count is the one a
- * saved segment would have. Like every walk over all customers (F10), it goes in keyset ranges of
+ * saved segment would have. Like every walk over all customers, it goes in keyset ranges of
  * created_at, each one D1 call over at most READ_MAX_RANGE (20,000) customers, sized by time: a
  * preview of a heavy filter never holds the database for longer than a step while checkouts wait. The sample is the
  * first customers by created_at (unique), which is also the walk's order.

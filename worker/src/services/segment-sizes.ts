@@ -43,10 +43,10 @@ function groupByParams(filters: Predicate[]): Predicate[][] {
 }
 
 /**
- * The cron's size history (issue 15): today's size of every segment, one row per segment per UTC
+ * The cron's size history: today's size of every segment, one row per segment per UTC
  * day (a later run the same day overwrites it). Static and auto-update segments count their stored
  * members; passive ones store none, so their filters are counted over every customer in ONE walk
- * in keyset ranges (F10: each D1 call covers at most 5,000 customers, however many filters), all
+ * in keyset ranges (each D1 call covers at most 5,000 customers, however many filters), all
  * filters judged in each step. A walk the budget cannot finish writes no passive size for this run
  * (a partial count would be a wrong one); the next run tries again. Days past the longest history
  * served are dropped.

@@ -6,14 +6,14 @@ import { budgetLeft, giveWay, RangeSizer, type WalkBudget } from '../lib/range-s
 import { BatchSender, enqueue, type SegmentRecomputeMessage, type SegmentSyncMessage, type WriteQueue } from '../queue/messages';
 import { storedAst } from './membership';
 
-// Heavy segment work as bounded steps (security review F10).
+// Heavy segment work as bounded steps.
 //
 // D1 runs one statement at a time per database: one filter over 100,000 customers held it for 37 s
 // and every checkout waited. So an auto-update segment's initial sync and the cron's recompute walk
 // the customers in keyset ranges of created_at (db/customers.ts rangePredicate), each step one D1
 // call (one batch) over at most 5,000 customers, sized by time (lib/range-sizer.ts). Validates and
 // redemptions run between the steps. A step is a function of the database and a cursor, so a walk
-// runs as WRITES queue jobs (issue 13): the creating request's waitUntil runs the first part of an
+// runs as WRITES queue jobs: the creating request's waitUntil runs the first part of an
 // initial sync, and a job message carries the rest; the cron sends one job per clock-relative
 // segment. A job that runs out of its budget sends a message for the rest, with its cursor.
 //

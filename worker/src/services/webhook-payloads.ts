@@ -1,5 +1,5 @@
 // The body of each webhook event, in Voucherify's shapes where Voucherify has the event. WH =
-// /work/spec/OpenAPIWebhooks.json (Voucherify's webhook reference): `webhooks["EVENTS.…"]` gives
+// reference/OpenAPIWebhooks.json of voucherifyio/voucherify-openapi (Voucherify's webhook reference): `webhooks["EVENTS.…"]` gives
 // each event's data schema, `components.schemas` the objects inside. The objects are the ones our
 // API answers with (rowToCustomer, rowToVoucher, redemptionView, rowToCampaign), so a receiver
 // parses one shape for both.

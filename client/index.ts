@@ -120,7 +120,7 @@ export function consent(ok: boolean): void {
  * Sets who the visitor is, as a SHA-256 of the normalised id (trimmed, emails lowercased). The
  * raw value is never sent. Resolves without an identity where WebCrypto is missing (http pages).
  * `signature` is what the shop's backend computed for this visitor with IDENTITY_SECRET
- * (README "Identity verification"); without it the API judges the visitor as anonymous.
+ * (docs/identity.md, "Identity verification"); without it the API judges the visitor as anonymous.
  *
  * @example await setIdentity('Alice@Example.com', { signature: signatureFromMyBackend })
  */

@@ -17,7 +17,7 @@ export interface InitOptions {
 /** Options of `setIdentity()`. */
 export interface IdentityOptions {
   /**
-   * The signature of the identity hash (`<expiry>.<hex>`, README "Identity verification"), computed
+   * The signature of the identity hash (`<expiry>.<hex>`, docs/identity.md, "Identity verification"), computed
    * by the shop's backend for the signed-in customer; sent in the X-Vouchsafe-Identity-Signature
    * header. Without it (or once it expires) the API treats the visitor as anonymous.
    */

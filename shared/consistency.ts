@@ -1,5 +1,5 @@
 /**
- * Read-your-writes across requests (README "Consistency"): a server-key response carries the D1
+ * Read-your-writes across requests (docs/architecture.md, "Consistency"): a server-key response carries the D1
  * session bookmark of what it wrote in BOOKMARK_HEADER; a later request that sends it back reads
  * at least that state, from whichever replica. A shop's backend hands it to the browser in the
  * BOOKMARK_COOKIE companion of the tracking cookie, which the browser SDK sends back.

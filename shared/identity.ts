@@ -17,7 +17,7 @@
  * as a customer id, nor a tracking id. Only the identity hash normalises (trim; e-mails lowercased)
  * because both the browser and the backend compute it; every other kind is signed exactly as the
  * request names it and matched exactly, so signing and lookup always agree. Any language with an
- * HMAC can compute it; see README "Identity verification".
+ * HMAC can compute it; see docs/identity.md, "Identity verification".
  */
 
 /** `track_` + 128 bits in base64url (22 characters), as the browser SDK and the worker mint them. */

@@ -150,7 +150,7 @@ export class Demo {
   /** Types a code, clicks Apply, and waits for the validate answer to be shown. */
   /**
    * Applies a code until it is valid, for at most `withinMs`: what the page sent just before (product
-   * views) is written by the queue consumer about a second later (README "Consistency"), as a
+   * views) is written by the queue consumer about a second later (docs/architecture.md, "Consistency"), as a
    * shopper who applies the code right after browsing would see. Resolves to the last answer.
    */
   async applyVoucherOnceCounted(code: string, withinMs = 15_000): Promise<{ request: Captured; response: Response; body: ValidateBody }> {

@@ -23,8 +23,8 @@ beforeAll(async () => {
 });
 
 describe('the signature format', () => {
-  it('is the README worked example: <expiry>.<hex HMAC-SHA256 of kind:expiry:value>', async () => {
-    // README "Identity verification" shows these exact values (computed there with openssl).
+  it('is the documented worked example: <expiry>.<hex HMAC-SHA256 of kind:expiry:value>', async () => {
+    // docs/identity.md, "Identity verification", shows these exact values (computed there with openssl).
     expect(await signClaim('example-secret', 'source_id', 'alice@example.com', { expiresAt: 1767225600 })).toBe(
       '1767225600.21e1d87700d7634b3ebac204a5ba7c867cbea9d41d6d3af8034e1ff9f8a772ed',
     );

@@ -6,7 +6,7 @@ const METHODS = ['get', 'post', 'put', 'delete', 'patch'] as const;
 
 /**
  * The routes app.ts mounts, as OpenAPI paths: middleware (ALL) and wildcard routes left out, and
- * the operator console's HTML pages (/console, README "Operator console"), which are a client of
+ * the operator console's HTML pages (/console, docs/console.md), which are a client of
  * this API rather than a part of it.
  */
 function mountedRoutes(): { method: string; path: string }[] {

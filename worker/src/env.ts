@@ -35,7 +35,7 @@ export interface Env {
    */
   IDENTITY_SECRET_PREVIOUS?: string;
   /**
-   * "off" believes identities claimed by the browser (Voucherify's behaviour; README says the
+   * "off" believes identities claimed by the browser (Voucherify's behaviour; docs/identity.md says the
    * risk); anything else, unset included, requires them signed with IDENTITY_SECRET.
    */
   IDENTITY_VERIFICATION?: string;

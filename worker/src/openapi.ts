@@ -285,7 +285,7 @@ export const ROUTES: RouteDoc[] = [
     auth: 'segment',
     body: segmentGroupSchema,
   },
-  // Webhooks (our addition: Voucherify configures them in its dashboard). README "Webhooks".
+  // Webhooks (our addition: Voucherify configures them in its dashboard). docs/webhooks.md.
   { method: 'post', path: '/v1/webhooks', tag: 'webhooks', summary: 'Create a webhook endpoint (https URL, event types); the answer carries its signing secret (whsec_…), shown once', auth: 'server', body: webhookCreateSchema },
   { method: 'get', path: '/v1/webhooks', tag: 'webhooks', summary: 'List webhook endpoints (secrets masked)', auth: 'server' },
   { method: 'get', path: '/v1/webhooks/{id}', tag: 'webhooks', summary: 'Get a webhook endpoint (secret masked; disabled_reason when Vouchsafe disabled it)', auth: 'server' },
@@ -351,7 +351,7 @@ function operation(route: RouteDoc): JsonSchema {
   }));
   if (route.query) parameters.push(...queryParameters(route.query));
   for (const header of route.headers ?? []) parameters.push({ name: header.name, in: 'header', required: false, description: header.description, schema: { type: 'string', maxLength: 255 } });
-  // Our addition on every keyed route (README "Consistency"; middleware/d1-session.ts).
+  // Our addition on every keyed route (docs/architecture.md, "Consistency"; middleware/d1-session.ts).
   if (route.auth === 'server' || route.auth === 'client') parameters.push(BOOKMARK_PARAMETER);
 
   const success = route.success ?? JSON_OK;

@@ -1,6 +1,6 @@
 /**
  * @module The segment builder's model: rows of field + operator + value, and their conversion to
- * and from the filter grammar of POST /v1/segments (shared/filter/parse.ts, README "Segments").
+ * and from the filter grammar of POST /v1/segments (shared/filter/parse.ts, docs/segments.md).
  *
  * Pure, and fed only by the filter catalogue: the fields are the customer catalogue's
  * (shared/customer-fields.ts) plus the free-keyed metadata, system_metadata and event counts that

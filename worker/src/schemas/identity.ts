@@ -4,7 +4,7 @@ import { z } from 'zod';
 export const identitySignatureSchema = z
   .string()
   .max(400)
-  .regex(/^\s*\d{1,12}\.[0-9a-fA-F]{64}\s*(,\s*\d{1,12}\.[0-9a-fA-F]{64}\s*)*$/, 'must be <expiry>.<64 hex characters> (README "Identity verification"), or several comma-separated');
+  .regex(/^\s*\d{1,12}\.[0-9a-fA-F]{64}\s*(,\s*\d{1,12}\.[0-9a-fA-F]{64}\s*)*$/, 'must be <expiry>.<64 hex characters> (docs/identity.md, "Identity verification"), or several comma-separated');
 
 /**
  * What a client request may carry besides its route's own schema: the signature of its identity

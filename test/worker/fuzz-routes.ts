@@ -1,11 +1,13 @@
 import { app } from '../../worker/src/app';
+import { type Auth, CATALOGUE } from '../../worker/src/routes/catalogue';
 
 /**
- * The routes the fuzz suite (fuzz.test.ts) sends malformed requests to, derived from what the app
- * actually mounts (Hono's `app.routes`, sub-apps included: the API, the client routes, Segment's
- * destination, the console, the demo and the static files), so that a route added later is fuzzed
- * without anyone remembering to list it. This is the one place that knows where the list comes
- * from: a full route catalogue can replace its body without touching the tests.
+ * The routes the fuzz suite (fuzz.test.ts) sends malformed requests to: every route of the route
+ * catalogue (worker/src/routes/catalogue.ts: the API, the client routes, Segment's destination,
+ * the console, the demo and the static files), so that a route added later is fuzzed without
+ * anyone remembering to list it, and the middleware and catch-alls the app mounts (Hono's
+ * `app.routes`, method ALL), which are no route of their own. openapi.test.ts checks that the
+ * catalogue is what the app mounts.
  */
 
 export type RouteFamily = 'server' | 'client' | 'segmentio' | 'console' | 'demo' | 'public';
@@ -31,13 +33,31 @@ export const NOT_FUZZED: Readonly<Record<string, string>> = {};
 /** The key of a route in NOT_FUZZED and in the coverage check: `METHOD /pattern`. */
 export const routeKey = (method: string, pattern: string): string => `${method} ${pattern}`;
 
-/** Every distinct (method, path) the app mounts, middleware included (method ALL). */
-export function mountedRoutes(): { method: string; pattern: string }[] {
-  const seen = new Map<string, { method: string; pattern: string }>();
-  for (const r of app.routes) seen.set(routeKey(r.method, r.path), { method: r.method, pattern: r.path });
+/** Every route of the catalogue, then every distinct middleware and catch-all the app mounts (method ALL). */
+export function mountedRoutes(): { method: string; pattern: string; family: RouteFamily }[] {
+  const seen = new Map<string, { method: string; pattern: string; family: RouteFamily }>();
+  for (const r of CATALOGUE) seen.set(routeKey(r.method.toUpperCase(), r.path), { method: r.method.toUpperCase(), pattern: r.path, family: FAMILY[r.auth] });
+  for (const r of app.routes) {
+    if (r.method === 'ALL') seen.set(routeKey(r.method, r.path), { method: r.method, pattern: r.path, family: familyOf(r.path) });
+  }
   return [...seen.values()];
 }
 
+/**
+ * The credentials a route is called with, by its auth class. The export download is sent with the
+ * server key, as every /v1 route: it reads its own token and nothing else.
+ */
+const FAMILY: Record<Auth, RouteFamily> = {
+  none: 'public',
+  server: 'server',
+  client: 'client',
+  segment: 'segmentio',
+  console: 'console',
+  'export-token': 'server',
+  demo: 'demo',
+};
+
+/** A middleware's or catch-all's credentials, by the prefix it is mounted under. */
 function familyOf(pattern: string): RouteFamily {
   if (pattern.startsWith('/client/v1')) return 'client';
   if (pattern.startsWith('/v1')) return 'server';
@@ -70,7 +90,7 @@ export function fillPath(pattern: string, param: ParamValue): string {
 export function fuzzRoutes(param: ParamValue = 'fz-1'): FuzzRoute[] {
   return mountedRoutes()
     .filter((r) => !(routeKey(r.method, r.pattern) in NOT_FUZZED))
-    .map((r) => ({ method: r.method, pattern: r.pattern, path: fillPath(r.pattern, param), family: familyOf(r.pattern) }));
+    .map((r) => ({ method: r.method, pattern: r.pattern, path: fillPath(r.pattern, param), family: r.family }));
 }
 
 /** Routes that take a body: every method but GET (ALL is sent as POST). */

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { app } from '../../worker/src/app';
+import { isReadOnlyPost } from '../../worker/src/lib/read-only-posts';
+import { type Auth, BODY_LIMITS, CATALOGUE, MAX_BODY_BYTES } from '../../worker/src/routes/catalogue';
+import { MAX_BULK_BODY_BYTES } from '../../worker/src/schemas/customers';
 import { call, json } from './helpers';
 
 const METHODS = ['get', 'post', 'put', 'delete', 'patch'] as const;
@@ -106,5 +109,63 @@ describe('GET /openapi.json', () => {
     expect(doc.paths['/v1/exports/{id}/download'].get.security).toEqual([{ downloadToken: [] }]);
     expect(doc.paths['/health'].get.security).toEqual([]);
     expect(doc.paths['/v1/customers/{id}'].delete.responses['204']).toBeDefined();
+  });
+});
+
+const key = (method: string, path: string) => `${method.toUpperCase()} ${path}`;
+
+/** The guard app.ts puts in front of a path, as an auth class (the export download is mounted before the server key's). */
+function guardOf(method: string, path: string): Auth {
+  if (method === 'GET' && path === '/v1/exports/:id/download') return 'export-token';
+  if (path.startsWith('/v1/')) return 'server';
+  if (path.startsWith('/client/v1/')) return 'client';
+  if (path.startsWith('/segmentio/')) return 'segment';
+  if (path === '/console' || path.startsWith('/console/')) return 'console';
+  if (path.startsWith('/demo/')) return 'demo';
+  return 'none';
+}
+
+describe('the route catalogue (worker/src/routes/catalogue.ts)', () => {
+  it('is every route app.ts mounts, each once, and only those', () => {
+    // Middleware and catch-alls are mounted as ALL: they are no route of their own.
+    const mounted = new Set(app.routes.filter((r) => r.method !== 'ALL').map((r) => key(r.method, r.path)));
+    const listed = CATALOGUE.map((r) => key(r.method, r.path));
+    expect(mounted.size).toBeGreaterThan(100);
+    expect(listed.filter((k, i) => listed.indexOf(k) !== i), 'listed twice').toEqual([]);
+    expect([...mounted].filter((k) => !listed.includes(k)), 'mounted but not in the catalogue').toEqual([]);
+    expect(listed.filter((k) => !mounted.has(k)), 'in the catalogue but not mounted').toEqual([]);
+  });
+
+  it("gives each route the auth class of the guard app.ts mounts in front of it", () => {
+    const wrong = CATALOGUE.filter((r) => r.auth !== guardOf(r.method.toUpperCase(), r.path)).map((r) => `${key(r.method, r.path)}: ${r.auth}`);
+    expect(wrong).toEqual([]);
+  });
+
+  it('derives the read-only POSTs from the routes that write nothing', () => {
+    const sample = (path: string) => path.replace(/:[A-Za-z0-9_]+/g, 'x-1');
+    const readOnly = CATALOGUE.filter((r) => r.writes === false);
+    expect(readOnly.every((r) => r.method === 'post')).toBe(true);
+    expect(readOnly.map((r) => r.path).sort()).toEqual(
+      ['/client/v1/events', '/client/v1/validations', '/segmentio/event-processing', '/v1/events', '/v1/segments/:id/explain', '/v1/segments/preview', '/v1/validations', '/v1/vouchers/:code/validate'].sort(),
+    );
+    for (const r of readOnly) {
+      expect(isReadOnlyPost(sample(r.path)), r.path).toBe(true);
+      expect(isReadOnlyPost(`${sample(r.path)}/`), `${r.path}/`).toBe(true);
+    }
+    // Every other POST writes: the redemption beside the validation, the segment's other routes.
+    for (const r of CATALOGUE.filter((r) => r.method === 'post' && r.writes !== false)) {
+      expect(isReadOnlyPost(sample(r.path)), r.path).toBe(false);
+    }
+    expect(isReadOnlyPost('/v1/vouchers/x-1/redemption')).toBe(false);
+    expect(isReadOnlyPost('/v1/vouchers/a/b/validate')).toBe(false);
+  });
+
+  it('derives the body limits: 1 MiB but for the imports that stream and the bulk upsert', () => {
+    expect(MAX_BODY_BYTES).toBe(1024 * 1024);
+    expect(Object.fromEntries(BODY_LIMITS)).toEqual({
+      '/v1/customers/importCSV': 'streamed',
+      '/console/imports/customers': 'streamed',
+      '/v1/customers/bulk/async': MAX_BULK_BODY_BYTES,
+    });
   });
 });

@@ -11,7 +11,7 @@ import { observeStorage } from './middleware/observe-storage';
 import { rateLimitClient } from './middleware/rate-limit';
 import { asyncActionRoutes, customerRoutes } from './routes/customers';
 import { clientValidateRoutes, clientValidationsRoutes } from './routes/client';
-import { CONSOLE_IMPORT_PATH, consoleRoutes } from './console/routes';
+import { consoleRoutes } from './console/routes';
 import { demoRoutes } from './routes/demo';
 import { clientEventRoutes, eventRoutes } from './routes/events';
 import { exportDownloadRoutes, exportRoutes } from './routes/exports';
@@ -27,9 +27,7 @@ import { campaignRoutes } from './routes/campaigns';
 import { publicationRoutes } from './routes/publications';
 import { webhookRoutes } from './routes/webhooks';
 import { wakeWebhookDispatcher } from './middleware/webhook-wake';
-import { MAX_BULK_BODY_BYTES } from './schemas/customers';
-
-export const MAX_BODY_BYTES = 1024 * 1024;
+import { BODY_LIMITS, MAX_BODY_BYTES } from './routes/catalogue';
 
 export const app = new Hono<AppBindings>();
 
@@ -47,17 +45,14 @@ const limitBody = (maxSize: number) =>
       throw requestTooLarge(maxSize);
     },
   });
-// 1 MiB everywhere, except the paths listed here with their own limit (a CSV import of 50,000 rows
-// is several MiB). A path not listed never gets more than MAX_BODY_BYTES.
+// 1 MiB everywhere, except the paths the route catalogue gives a limit of their own (a CSV import
+// of 50,000 rows is several MiB; an import that streams its body counts the bytes itself, where
+// hono's limit would buffer a body sent without Content-Length whole). A path not listed never
+// gets more than MAX_BODY_BYTES.
 const defaultBodyLimit = limitBody(MAX_BODY_BYTES);
-const largeBodyLimits = new Map<string, ReturnType<typeof limitBody>>([
-  // The import streams its body and counts the bytes itself (routes/imports.ts): hono's limit
-  // would buffer a body sent without Content-Length whole.
-  [CUSTOMER_IMPORT_PATH, (_c, next) => next()],
-  // The console's upload passes its body on, as it streams, to the import above.
-  [CONSOLE_IMPORT_PATH, (_c, next) => next()],
-  ['/v1/customers/bulk/async', limitBody(MAX_BULK_BODY_BYTES)],
-]);
+const largeBodyLimits = new Map<string, ReturnType<typeof limitBody>>(
+  [...BODY_LIMITS].map(([path, limit]) => [path, limit === 'streamed' ? (_c, next) => next() : limitBody(limit)]),
+);
 app.use((c, next) => (largeBodyLimits.get(c.req.path) ?? defaultBodyLimit)(c, next));
 
 // Every route's query string: bad percent-encoded UTF-8 and prototype keys are a 400 naming the parameter.

@@ -27,9 +27,6 @@ import {
 } from './session';
 import { ErrorAlert, Layout, page } from './ui';
 
-/** The upload of a customer CSV (pages/imports.tsx): app.ts lets its body stream through unbuffered. */
-export const CONSOLE_IMPORT_PATH = '/console/imports/customers';
-
 /** The console's first page: what /console and /console/ (the URL `npm start` prints) open. */
 const HOME = '/console/segments';
 

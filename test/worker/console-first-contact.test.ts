@@ -11,9 +11,15 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import devVarsExample from '../../.dev.vars.example?raw';
 import readme from '../../README.md?raw';
-import startScript from '../../scripts/start.js?raw';
+import startScriptText from '../../scripts/start.js?raw';
 import type { Env } from '../../worker/src/env';
 import worker from '../../worker/src/index';
+
+/**
+ * scripts/start.js's text, each log( call's message on the line of its log( (Prettier moves a long
+ * one to the next line), so the lines below find every message whatever the formatter did.
+ */
+const startScript = startScriptText.replace(/\blog\(\s*\n\s*/g, 'log(');
 
 const ORIGIN = 'http://127.0.0.1:8787';
 /** A printed URL (the bare origin too): up to a space, quote, backtick, Markdown bold or bracket, without trailing punctuation. */

@@ -1,6 +1,6 @@
 /**
  * The WRITES queue's consumer (issue 13): what validate and track record is written at least once
- * by worker/src/queue/consumer.ts; these drive its queue() handler with the pool's queue helpers
+ * by worker/src/consumers/writes.ts; these drive its queue() handler with the pool's queue helpers
  * (createMessageBatch, getQueueResult) and through the real local queue.
  */
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
@@ -8,7 +8,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../worker/src/env';
 import worker from '../../worker/src/index';
-import { DEAD_LETTER_QUEUE, WRITES_QUEUE } from '../../worker/src/queue/consumer';
+import { DEAD_LETTER_QUEUE, WRITES_QUEUE } from '../../worker/src/consumers/writes';
 import type { WriteMessage } from '../../worker/src/queue/messages';
 import { CLIENT_HEADERS, api, call, json, settled } from './helpers';
 

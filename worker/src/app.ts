@@ -19,7 +19,7 @@ import { CUSTOMER_IMPORT_PATH, customerImportRoutes } from './routes/imports';
 import { openApiRoutes } from './routes/openapi';
 import { clientRedemptionRoutes, redemptionRoutes, stackableValidationRoutes, voucherRedemptionRoutes } from './routes/redemptions';
 import { segmentRoutes } from './routes/segments';
-import { segmentioRoutes } from './routes/segmentio';
+import { segmentioRoutes } from './routes/cdp-segment';
 import { rootRoutes, sdkRoutes } from './routes/static';
 import { validationRuleAssignmentRoutes, validationRuleRoutes } from './routes/validation-rules';
 import { voucherRoutes } from './routes/vouchers';

@@ -1,5 +1,5 @@
 import { app } from './app';
-import { consumeWrites, WRITES_QUEUE } from './queue/consumer';
+import { consumeWrites, WRITES_QUEUE } from './consumers/writes';
 import { WEBHOOKS_DEAD_LETTER_QUEUE, WEBHOOKS_QUEUE } from './queue/webhook-messages';
 import { consumeWebhooks, sweepWebhooks, WEBHOOK_SWEEP_CRON } from './services/webhook-delivery';
 import { wakeDispatcher, writesMayHaveWrittenEvents } from './services/webhook-wake';
@@ -42,7 +42,7 @@ export default {
 
   /**
    * The WEBHOOKS queue and its dead-letter queue: services/webhook-delivery.ts. The WRITES queue
-   * and its dead-letter queue: queue/consumer.ts; a WRITES delivery that may have written events
+   * and its dead-letter queue: consumers/writes.ts; a WRITES delivery that may have written events
    * (through the outbox triggers) then wakes the webhook dispatcher (services/webhook-wake.ts).
    */
   async queue(batch: MessageBatch<unknown>, env: Env) {

@@ -43,7 +43,7 @@ import {
   campaignVoucherAddSchema,
 } from './schemas/campaigns';
 import { distributionCreateSchema, publicationCreateQuerySchema, publicationCreateSchema, publicationListQuerySchema } from './schemas/publications';
-import { segmentEventSchema, segmentGroupSchema, segmentIdentifySchema } from './schemas/segmentio';
+import { segmentEventSchema, segmentGroupSchema, segmentIdentifySchema } from './schemas/cdp-segment';
 import { deliveryListQuerySchema, webhookCreateSchema, webhookUpdateSchema } from './schemas/webhooks';
 
 // The OpenAPI 3.1 description of every route the worker serves (GET /openapi.json). Request bodies

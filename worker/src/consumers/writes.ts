@@ -9,7 +9,7 @@ import { bulkWriteTarget, WritePacer } from '../lib/write-pacer';
 import { customerEventStatements, profileEventStatements } from '../services/events';
 import { type ActiveSegment, loadActiveSegments } from '../services/membership';
 import { runSegmentJob, STATEMENTS_PER_STEP } from '../services/segment-sync';
-import { enqueue, type JobKind, type JobMessage, type MessageOf, type RecordKind, type RecordMessage, type WriteMessage } from './messages';
+import { enqueue, type JobKind, type JobMessage, type MessageOf, type RecordKind, type RecordMessage, type WriteMessage } from '../queue/messages';
 
 /** The queues of wrangler.toml: the writes, and where the platform moves what failed max_retries times. */
 export const WRITES_QUEUE = 'vouchsafe-writes';

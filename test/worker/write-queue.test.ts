@@ -8,8 +8,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../worker/src/env';
 import worker from '../../worker/src/index';
-import { DEAD_LETTER_QUEUE, WRITES_QUEUE } from '../../worker/src/consumers/writes';
-import type { WriteMessage } from '../../worker/src/queue/messages';
+import { DEAD_LETTER_QUEUE, WRITES_QUEUE, type WriteMessage } from '../../worker/src/queue/messages';
 import { CLIENT_HEADERS, api, call, json, settled } from './helpers';
 
 let delivery = 0;

@@ -76,12 +76,12 @@ const JOBS: { [K in JobKind]: Job<MessageOf<K>> } = {
   segment_recompute: { run: segmentWalk },
   campaign_codes: {
     run: (env, m, context) => runCampaignCodes(env, m, context.budget),
-    // Nor can a campaign's generation whose message gave up.
+    // A campaign's generation whose message gave up cannot finish either.
     deadLettered: (env, m) => failGeneration(env.DB, m.campaign_id).run(),
   },
   distribution: {
     run: (env, m, context) => runDistribution(env, m, context.budget),
-    // Nor a segment distribution.
+    // Nor can a segment distribution.
     deadLettered: (env, m) => failDeadLetteredDistribution(env.DB, m.distribution_id),
   },
 };

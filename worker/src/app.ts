@@ -26,7 +26,7 @@ import { voucherRoutes } from './routes/vouchers';
 import { campaignRoutes } from './routes/campaigns';
 import { publicationRoutes } from './routes/publications';
 import { webhookRoutes } from './routes/webhooks';
-import { wakeWebhookDispatcher } from './middleware/webhook-wake';
+import { wakeWebhookDispatcher } from './middleware/wake-webhook-dispatcher';
 import { MAX_BULK_BODY_BYTES } from './schemas/customers';
 
 export const MAX_BODY_BYTES = 1024 * 1024;

@@ -1,9 +1,9 @@
 import { app } from '../../worker/src/app';
-import { type Auth, CATALOGUE } from '../../worker/src/routes/catalogue';
+import { type Auth, CATALOGUE } from '../../worker/src/catalogue';
 
 /**
  * The routes the fuzz suite (fuzz.test.ts) sends malformed requests to: every route of the route
- * catalogue (worker/src/routes/catalogue.ts: the API, the client routes, Segment's destination,
+ * catalogue (worker/src/catalogue.ts: the API, the client routes, Segment's destination,
  * the console, the demo and the static files), so that a route added later is fuzzed without
  * anyone remembering to list it, and the middleware and catch-alls the app mounts (Hono's
  * `app.routes`, method ALL), which are no route of their own. openapi.test.ts checks that the

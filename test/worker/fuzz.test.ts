@@ -312,7 +312,7 @@ describe('malformed requests', () => {
         const res = await send(route, { body });
         const text = await res.clone().text();
         await checked(state, what, route, async () => res);
-        // A route that reads the body as text refuses it by the byte (lib/validation.ts); none may
+        // A route that reads the body as text refuses it by the byte (lib/parse-input.ts); none may
         // read it with U+FFFD in place of the bytes, in its answer or in what it stores.
         if (text.includes('\uFFFD') || (state.fingerprint.includes('\uFFFD') && !before.includes('\uFFFD'))) state.problems.push(`${what} read the body with U+FFFD: ${text.slice(0, 200)}`);
         let error: { key?: string; details?: string } | null = null;

@@ -3,8 +3,8 @@ import { env } from 'cloudflare:workers';
 import worker from '../../worker/src/index';
 import { setVoucherHolder } from '../../worker/src/db/vouchers';
 import type { Env } from '../../worker/src/env';
-import { isStatementMessage, WRITES_QUEUE } from '../../worker/src/queue/consumer';
-import type { WriteMessage, WriteQueue } from '../../worker/src/queue/messages';
+import { isStatementMessage } from '../../worker/src/consumers/writes';
+import { WRITES_QUEUE, type WriteMessage, type WriteQueue } from '../../worker/src/queue/messages';
 import { type IdentityKind, signClaim, type SignOptions, signIdentityHash } from '../../shared/identity';
 import { TEST_ENV } from '../test-env';
 

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { app } from '../../worker/src/app';
-import { isReadOnlyPost } from '../../worker/src/lib/read-only-posts';
-import { type Auth, BODY_LIMITS, CATALOGUE, MAX_BODY_BYTES } from '../../worker/src/routes/catalogue';
+import { type Auth, BODY_LIMITS, CATALOGUE, isReadOnlyPost, MAX_BODY_BYTES } from '../../worker/src/catalogue';
 import { MAX_BULK_BODY_BYTES } from '../../worker/src/schemas/customers';
 import { call, json } from './helpers';
 
@@ -125,7 +124,7 @@ function guardOf(method: string, path: string): Auth {
   return 'none';
 }
 
-describe('the route catalogue (worker/src/routes/catalogue.ts)', () => {
+describe('the route catalogue (worker/src/catalogue.ts)', () => {
   it('is every route app.ts mounts, each once, and only those', () => {
     // Middleware and catch-alls are mounted as ALL: they are no route of their own.
     const mounted = new Set(app.routes.filter((r) => r.method !== 'ALL').map((r) => key(r.method, r.path)));

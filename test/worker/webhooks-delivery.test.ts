@@ -444,7 +444,7 @@ describe('wake-ups of the dispatcher', () => {
     await post('/v1/vouchers/NOPE/validate', {}, quiet);
     await post('/v1/validations', { redeemables: [{ object: 'voucher', id: 'NOPE' }] }, quiet);
     await post('/v1/webhooks', { url: REFUSED, events: ['customer.created'] }, quiet);
-    // A segment preview records nothing (lib/read-only-posts.ts, the catalogue the D1 session reads too).
+    // A segment preview records nothing (catalogue.ts isReadOnlyPost, the catalogue the D1 session reads too).
     expect((await post('/v1/segments/preview', { filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } }, quiet)).status).toBe(200);
     expect(wakeUps(quiet)).toBe(0);
   });

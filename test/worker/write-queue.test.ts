@@ -1,6 +1,6 @@
 /**
  * The WRITES queue's consumer (the hot path records off the request's path): what validate and track record is written at least once
- * by worker/src/queue/consumer.ts; these drive its queue() handler with the pool's queue helpers
+ * by worker/src/consumers/writes.ts; these drive its queue() handler with the pool's queue helpers
  * (createMessageBatch, getQueueResult) and through the real local queue.
  */
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
@@ -8,9 +8,8 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../worker/src/env';
 import worker from '../../worker/src/index';
-import { DEAD_LETTER_QUEUE, WRITES_QUEUE } from '../../worker/src/queue/consumer';
-import type { WriteMessage } from '../../worker/src/queue/messages';
-import { CLIENT_HEADERS, api, call, json, settled } from './helpers';
+import { DEAD_LETTER_QUEUE, WRITES_QUEUE, type WriteMessage } from '../../worker/src/queue/messages';
+import { CLIENT_HEADERS, SERVER_HEADERS, api, call, json, settled } from './helpers';
 
 let delivery = 0;
 
@@ -92,6 +91,31 @@ describe('the write queue consumer', () => {
     expect(result.acked).toEqual(result.ids);
     const row = await first<{ kind: string | null; body: string }>('SELECT kind, body FROM dead_letters WHERE id = ?', result.ids[0]);
     expect(row).toEqual({ kind: null, body: '{"kind":"no_such_kind","id":"gone","at":1}' });
+  });
+
+  it('a dead-lettered job says so on the work it belonged to: an import and a code generation fail, a segment walk is only kept', async () => {
+    const form = new FormData();
+    form.append('file', new Blob(['Source_id,Name\ndlq-import-1,Ada\n'], { type: 'text/csv' }), 'customers.csv');
+    const imported = await json(await call('/v1/customers/importCSV', { method: 'POST', headers: SERVER_HEADERS, body: form }));
+    const campaign = await json(
+      await api('POST', '/v1/campaigns', { name: 'dlq generation', campaign_type: 'DISCOUNT_COUPONS', vouchers_count: 3, voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 } } }),
+    );
+    await settled();
+    // Both finished; put them back in progress, as when their message gave up past its retries.
+    await env.DB.prepare(`UPDATE async_actions SET status = 'IN_PROGRESS' WHERE id = ?`).bind(imported.async_action_id).run();
+    await env.DB.prepare(`UPDATE campaigns SET generation_status = 'IN_PROGRESS' WHERE id = ?`).bind(campaign.id).run();
+    const result = await deliver(
+      [
+        { kind: 'import_chunk', id: 'dlq-chunk', at: 1, action_id: imported.async_action_id, rows: [] },
+        { kind: 'campaign_codes', id: 'dlq-codes', at: 1, campaign_id: campaign.id },
+        { kind: 'segment_sync', id: 'dlq-walk', at: 1, segment_id: 'seg_none' },
+      ],
+      DEAD_LETTER_QUEUE,
+    );
+    expect(result.acked).toEqual(result.ids);
+    expect(await json(await api('GET', `/v1/async-actions/${imported.async_action_id}`))).toMatchObject({ status: 'FAILED' });
+    expect(await json(await api('GET', `/v1/campaigns/${campaign.id}`))).toMatchObject({ vouchers_generation_status: 'FAILED' });
+    expect(await first('SELECT count(*) AS n FROM dead_letters WHERE kind IN (?, ?, ?)', 'import_chunk', 'campaign_codes', 'segment_sync')).toEqual({ n: 3 });
   });
 
   it('moves a poison message sent through the real queue to the dead-letter queue after its retries', async () => {

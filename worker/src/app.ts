@@ -19,15 +19,15 @@ import { CUSTOMER_IMPORT_PATH, customerImportRoutes } from './routes/imports';
 import { openApiRoutes } from './routes/openapi';
 import { clientRedemptionRoutes, redemptionRoutes, stackableValidationRoutes, voucherRedemptionRoutes } from './routes/redemptions';
 import { segmentRoutes } from './routes/segments';
-import { segmentioRoutes } from './routes/segmentio';
+import { segmentioRoutes } from './routes/cdp-segment';
 import { rootRoutes, sdkRoutes } from './routes/static';
 import { validationRuleAssignmentRoutes, validationRuleRoutes } from './routes/validation-rules';
 import { voucherRoutes } from './routes/vouchers';
 import { campaignRoutes } from './routes/campaigns';
 import { publicationRoutes } from './routes/publications';
 import { webhookRoutes } from './routes/webhooks';
-import { wakeWebhookDispatcher } from './middleware/webhook-wake';
-import { BODY_LIMITS, MAX_BODY_BYTES } from './routes/catalogue';
+import { wakeWebhookDispatcher } from './middleware/wake-webhook-dispatcher';
+import { BODY_LIMITS, MAX_BODY_BYTES } from './catalogue';
 
 export const app = new Hono<AppBindings>();
 

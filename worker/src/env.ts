@@ -5,9 +5,9 @@ import type { WebhookMessage } from './queue/webhook-messages';
 export interface Env {
   DB: D1Database;
   CACHE: KVNamespace;
-  /** What validate and track record, and long work in chunks: consumed by this worker (queue/consumer.ts). */
+  /** What validate and track record, and long work in chunks: consumed by this worker (consumers/writes.ts). */
   WRITES: Queue<WriteMessage>;
-  /** Webhook dispatch wake-ups and delivery attempts: consumed by this worker (services/webhook-delivery.ts). */
+  /** Webhook dispatch wake-ups and delivery attempts: consumed by this worker (consumers/webhooks.ts). */
   WEBHOOKS: Queue<WebhookMessage>;
   /**
    * Seconds between a failed webhook attempt and the next, comma-separated; past the last, the

@@ -1,7 +1,9 @@
 import { app } from './app';
-import { consumeWrites, WRITES_QUEUE } from './queue/consumer';
+import { consumeWrites } from './consumers/writes';
+import { WRITES_QUEUE } from './queue/messages';
 import { WEBHOOKS_DEAD_LETTER_QUEUE, WEBHOOKS_QUEUE } from './queue/webhook-messages';
-import { consumeWebhooks, sweepWebhooks, WEBHOOK_SWEEP_CRON } from './services/webhook-delivery';
+import { consumeWebhooks } from './consumers/webhooks';
+import { sweepWebhooks, WEBHOOK_SWEEP_CRON } from './services/webhook-delivery';
 import { wakeDispatcher, writesMayHaveWrittenEvents } from './services/webhook-wake';
 import type { Env } from './env';
 import { deleteExpiredClientRedemptionRows, deleteStaleAnonymousProfiles, forgetAppliedMessages } from './services/retention';
@@ -41,8 +43,8 @@ export default {
   },
 
   /**
-   * The WEBHOOKS queue and its dead-letter queue: services/webhook-delivery.ts. The WRITES queue
-   * and its dead-letter queue: queue/consumer.ts; a WRITES delivery that may have written events
+   * The WEBHOOKS queue and its dead-letter queue: consumers/webhooks.ts. The WRITES queue
+   * and its dead-letter queue: consumers/writes.ts; a WRITES delivery that may have written events
    * (through the outbox triggers) then wakes the webhook dispatcher (services/webhook-wake.ts).
    */
   async queue(batch: MessageBatch<unknown>, env: Env) {

@@ -1,9 +1,9 @@
 import { BOOKMARK_HEADER } from '../../shared/consistency';
 import { z } from 'zod';
-import { type Auth, CATALOGUE, type Route, type Success } from './routes/catalogue';
+import { type Auth, CATALOGUE, type Route, type Success } from './catalogue';
 
 // The OpenAPI 3.1 description of every route the worker serves (GET /openapi.json), built from the
-// route catalogue (routes/catalogue.ts) without the console's pages. Request bodies and query
+// route catalogue (catalogue.ts) without the console's pages. Request bodies and query
 // parameters are generated from the zod schemas the routes validate with, in their input form
 // (z.toJSONSchema io:'input': what a client sends, before transforms), so the document cannot
 // drift from the validation.

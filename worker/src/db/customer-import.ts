@@ -5,11 +5,11 @@
 // stored value as it is; metadata cells are merged into the stored metadata (json_patch). A row that
 // would change nothing writes nothing: updated_at stays, and the row is counted as unchanged.
 
-import type { WritableColumn } from '../../../shared/customer-fields';
+import type { ImportRecord } from '../queue/messages';
 import { CUSTOMER_TEXT_COLUMNS } from './customers';
 
-/** One row, keyed by customers column; metadata is an object. Only present cells are set. */
-export type ImportRecord = { [C in WritableColumn | 'id']?: string } & { metadata?: Record<string, unknown> };
+/** The row of an import chunk message: defined with the message, which the queue carries without knowing D1. */
+export type { ImportRecord };
 
 /** The text columns a row may set. Column names come only from this list, never from the file. */
 const TEXT_COLUMNS = CUSTOMER_TEXT_COLUMNS;

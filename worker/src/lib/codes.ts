@@ -1,4 +1,11 @@
-import type { CodeConfig } from '../schemas/campaigns';
+/** What generation reads: the full pattern (prefix and postfix included) and the charset. */
+export interface CodeConfig {
+  length: number | null;
+  charset: string;
+  prefix: string | null;
+  postfix: string | null;
+  pattern: string;
+}
 
 /** Random characters a pattern holds (its #s). */
 export const randomSlots = (config: CodeConfig): number => [...config.pattern].filter((c) => c === '#').length;

@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { BOOKMARK_HEADER } from '../../../shared/consistency';
 import type { AppBindings } from '../env';
-import { isReadOnlyPost } from '../lib/read-only-posts';
+import { isReadOnlyPost } from '../catalogue';
 
 /**
  * Every request talks to D1 through one Sessions API session (read-replication.mdx), so reads may

@@ -1,5 +1,9 @@
-import type { ImportRecord } from '../db/customer-import';
+import type { WritableColumn } from '../../../shared/customer-fields';
 import type { CustomerWrite } from '../schemas/customers';
+
+/** The queues of wrangler.toml: the writes, and where the platform moves what failed max_retries times. */
+export const WRITES_QUEUE = 'vouchsafe-writes';
+export const DEAD_LETTER_QUEUE = 'vouchsafe-writes-dlq';
 
 /**
  * What goes through the WRITES queue: the one catalogue of message kinds. Every message has an id,
@@ -52,6 +56,9 @@ export interface CustomerEventMessage extends Envelope<'customer_event'> {
   /** A client event (public key, signed customer): recorded only while the customer has fewer than `max` events since `since`. */
   cap?: { since: number; max: number };
 }
+
+/** One import row, keyed by customers column; metadata is an object. Only present cells are set (db/customer-import.ts writes it). */
+export type ImportRecord = { [C in WritableColumn | 'id']?: string } & { metadata?: Record<string, unknown> };
 
 /** How an import row is written: update by `Id`, upsert by source_id, or insert (its id chosen when sent). */
 export type ImportRowKind = 'id' | 'source_id' | 'new';

@@ -1,6 +1,6 @@
 /**
  * What goes through the WEBHOOKS queue (wrangler.toml `vouchsafe-webhooks`), consumed by
- * services/webhook-delivery.ts. A queue of its own, so that a slow or failing receiver never
+ * consumers/webhooks.ts (the delivery logic: services/webhook-delivery.ts). A queue of its own, so that a slow or failing receiver never
  * holds back the WRITES consumer (validation records, imports, segment walks), and with its own
  * batch size, retries and dead-letter queue.
  */

@@ -3,7 +3,7 @@ import type { AppBindings } from '../env';
 import { invalidPayload, invalidQueryParams } from '../errors';
 import { readMultipartFile } from '../lib/multipart';
 import { parseQuery } from '../lib/qs';
-import { parseInput, parseJsonBody } from '../lib/validation';
+import { parseInput, parseJsonBody } from '../lib/parse-input';
 import {
   campaignCreateSchema,
   campaignImportItemSchema,

@@ -1,7 +1,7 @@
 import { type Context, Hono } from 'hono';
 import type { AppBindings } from '../env';
 import { parseQuery } from '../lib/qs';
-import { parseInput, readJsonBody } from '../lib/validation';
+import { parseInput, readJsonBody } from '../lib/parse-input';
 import { clientIdentitySchema } from '../schemas/identity';
 import { clientValidateQuerySchema, stackableSchema } from '../schemas/checkout';
 import { trustedClientContext, withoutCustomerIds, withTrackingIdShown } from '../services/identity';

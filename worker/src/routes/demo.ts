@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { signIdentity } from '../../../shared/identity';
 import type { AppBindings, Env } from '../env';
 import { apiError, unauthorized } from '../errors';
-import { parseJsonBody } from '../lib/validation';
+import { parseJsonBody } from '../lib/parse-input';
 
 type ApiFetch = (request: Request, env: Env, ctx: ExecutionContext) => Response | Promise<Response>;
 

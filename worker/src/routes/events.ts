@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { AppBindings } from '../env';
-import { parseInput, parseJsonBody, readJsonBody } from '../lib/validation';
+import { parseInput, parseJsonBody, readJsonBody } from '../lib/parse-input';
 import { clientIdentitySchema } from '../schemas/identity';
 import { eventCreateSchema } from '../schemas/events';
 import { DailyEventCapReached, trackClientEvent, trackEvent } from '../services/events';

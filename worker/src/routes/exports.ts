@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { AppBindings } from '../env';
 import { invalidQueryParams } from '../errors';
-import { parseInput, parseJsonBody } from '../lib/validation';
+import { parseInput, parseJsonBody } from '../lib/parse-input';
 import { exportCreateSchema, exportDownloadQuerySchema, exportListQuerySchema } from '../schemas/exports';
 import * as service from '../services/exports';
 

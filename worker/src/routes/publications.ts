@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import type { AppBindings } from '../env';
 import { invalidQueryParams } from '../errors';
 import { parseQuery } from '../lib/qs';
-import { parseInput, parseJsonBody } from '../lib/validation';
+import { parseInput, parseJsonBody } from '../lib/parse-input';
 import { distributionCreateSchema, publicationCreateQuerySchema, publicationCreateSchema, publicationListQuerySchema } from '../schemas/publications';
 import * as distributions from '../services/distributions';
 import * as service from '../services/publications';

@@ -2,7 +2,7 @@ import { type Context, Hono } from 'hono';
 import type { AppBindings } from '../env';
 import { apiError, invalidQueryParams } from '../errors';
 import { parseQuery } from '../lib/qs';
-import { parseInput, parseJsonBody, readJsonBody } from '../lib/validation';
+import { parseInput, parseJsonBody, readJsonBody } from '../lib/parse-input';
 import {
   explainQuerySchema,
   redemptionListQuerySchema,

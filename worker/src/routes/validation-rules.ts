@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { AppBindings } from '../env';
 import { invalidQueryParams } from '../errors';
-import { parseJsonBody, parseInput } from '../lib/validation';
+import { parseJsonBody, parseInput } from '../lib/parse-input';
 import {
   assignmentCreateSchema,
   assignmentListQuerySchema,

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import type { AppBindings } from '../env';
 import { invalidPayload, invalidQueryParams } from '../errors';
 import { parseQuery } from '../lib/qs';
-import { parseInput, parseJsonBody, readJsonBody } from '../lib/validation';
+import { parseInput, parseJsonBody, readJsonBody } from '../lib/parse-input';
 import { explainQuerySchema, validationContextSchema } from '../schemas/checkout';
 import { cleanCode, voucherCreateSchema, voucherListQuerySchema, voucherUpdateSchema } from '../schemas/vouchers';
 import { validateVoucher } from '../services/validation';

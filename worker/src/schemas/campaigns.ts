@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { CodeConfig } from '../lib/codes';
 import { intParam } from './common';
 import { metadataSchema } from './customers';
 import {
@@ -49,14 +50,8 @@ export const codeConfigSchema = strictObject({
 });
 export type CodeConfigInput = z.output<typeof codeConfigSchema>;
 
-/** What generation reads: the full pattern (prefix and postfix included) and the charset. */
-export interface CodeConfig {
-  length: number | null;
-  charset: string;
-  prefix: string | null;
-  postfix: string | null;
-  pattern: string;
-}
+/** What generation reads (lib/codes.ts, the code generator, defines it): the full pattern and the charset. */
+export type { CodeConfig };
 
 export function normaliseCodeConfig(input: CodeConfigInput | null | undefined): CodeConfig {
   const length = input?.length ?? null;

@@ -45,7 +45,7 @@ export function completedAsyncAction(
 
 /**
  * A CSV import's chunks are written by the queue consumer; a chunk that fails past its retries
- * marks the action FAILED (queue/consumer.ts). An import whose progress has not moved for this
+ * marks the action FAILED (consumers/writes.ts). An import whose progress has not moved for this
  * long (its chunks lost, the consumer not running) will not finish: it reads as FAILED.
  */
 const IMPORT_STALLED_AFTER_MS = 30 * 60_000;

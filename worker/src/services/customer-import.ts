@@ -10,7 +10,7 @@ import { CsvDecoder, CsvEncodingError, CsvParser, type CsvRecord, restoreFormula
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
 import type { PaceLimits, WritePacer } from '../lib/write-pacer';
-import { parseInput } from '../lib/validation';
+import { parseInput } from '../lib/parse-input';
 import { BatchSender, type ImportChunkMessage, type ImportChunkRow, type ImportRowKind, MAX_MESSAGE_BYTES, utf8Bytes, type WriteQueue } from '../queue/messages';
 import { MAX_METADATA_BYTES } from '../schemas/customers';
 import { customerImportRowSchema, MAX_IMPORT_ROWS } from '../schemas/imports';

@@ -12,7 +12,7 @@ import * as customers from '../db/customers';
 import { apiError, ApiError, ERRORS, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
-import { parseInput } from '../lib/validation';
+import { parseInput } from '../lib/parse-input';
 import { type CustomerBulkRecord, customerBulkRecordSchema, type CustomerListQuery, type CustomerWrite, MAX_BULK_RECORDS, MAX_METADATA_BYTES, MAX_METADATA_SOURCE_IDS } from '../schemas/customers';
 import { completedAsyncAction } from './async-actions';
 import * as membership from './membership';
@@ -92,7 +92,7 @@ export async function createOrUpsertCustomer(db: D1Database, id: string | undefi
  * Upsert by source_id: created when no customer has it, else the fields given replace the stored
  * ones. `metadataPatch`, when given, is merged into the stored metadata (RFC 7396: a null removes
  * the key) in the same batch, for writers whose metadata names only what changed (the CDP routes,
- * services/segmentio.ts) rather than the whole object (POST /v1/customers).
+ * services/cdp-segment.ts) rather than the whole object (POST /v1/customers).
  */
 export async function upsertCustomerBySourceId(
   db: D1Database,

@@ -7,7 +7,7 @@ import { apiError, ApiError, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
 import { clientRedemptionBoundsSchema, contextCustomerWrite, type OrderInput, type ValidationContext } from '../schemas/checkout';
-import { parseInput } from '../lib/validation';
+import { parseInput } from '../lib/parse-input';
 import type { LoadedDefinition } from './definitions';
 import * as membership from './membership';
 import { resolveTrackingId, TRACKING_ID } from './tracking';

@@ -1,10 +1,9 @@
-import { recordDeadLetters } from '../db/queued-writes';
 import * as webhooksDb from '../db/webhooks';
 import type { AttemptClaim, AttemptOutcome, AttemptRow, OutboxRow } from '../db/webhooks';
 import type { Env } from '../env';
 import { signatureHeader } from '../lib/standard-webhooks';
 import { bulkWriteTarget, type PaceLimits, WritePacer } from '../lib/write-pacer';
-import { isWebhookMessage, sendWebhookMessages, WEBHOOKS_DEAD_LETTER_QUEUE, type WebhookMessage, type WebhookQueue } from '../queue/webhook-messages';
+import { sendWebhookMessages, type WebhookMessage, type WebhookQueue } from '../queue/webhook-messages';
 import { webhookPayload } from './webhook-payloads';
 import { noteEndpointsChanged } from './webhook-wake';
 import { webhookUrlProblem } from './webhooks';
@@ -57,6 +56,8 @@ const DISPATCH_BATCHES_PER_RUN = 150;
  * dispatches again first, rather than waiting for the continuation message behind the attempts.
  */
 let dispatchLeftWork = false;
+/** Whether this isolate's last dispatch run stopped with events left (its queue consumer then dispatches first). */
+export const dispatchHasLeftWork = (): boolean => dispatchLeftWork;
 /**
  * Backpressure: the dispatcher claims no more events while this many deliveries wait for their
  * first attempt. Fanning out faster than receivers take it only grows the queue's backlog (the
@@ -320,59 +321,6 @@ function retryAfterSeconds(header: string | null, now: number): number | null {
   if (/^\d+$/.test(header.trim())) return Number(header.trim());
   const at = Date.parse(header);
   return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
-}
-
-/**
- * The WEBHOOKS queue's consumer. Dispatch wake-ups coalesce into one dispatcher run; attempts run
- * together, their bookkeeping in two batches. The queue's own retries are for what throws here (a
- * D1 outage); past them, the dead-letter consumer keeps the message and marks its delivery dead.
- */
-export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  if (batch.queue === WEBHOOKS_DEAD_LETTER_QUEUE) {
-    const now = Date.now();
-    await recordDeadLetters(
-      env.DB,
-      batch.messages.map((m) => ({ id: m.id, kind: isWebhookMessage(m.body) ? `webhook_${m.body.kind}` : null, body: JSON.stringify(m.body) ?? 'null', attempts: m.attempts })),
-      now,
-    );
-    const ids = batch.messages.flatMap((m) => (isWebhookMessage(m.body) && m.body.kind === 'attempt' ? [m.body.delivery_id] : []));
-    if (ids.length > 0) await webhooksDb.markDeliveriesDead(env.DB, ids, 'The delivery engine failed on this attempt past its retries (see dead_letters).').run();
-    batch.ackAll();
-    return;
-  }
-  const wakeUps: Message<unknown>[] = [];
-  const attempts: Message<unknown>[] = [];
-  for (const message of batch.messages) {
-    const body = message.body;
-    if (!isWebhookMessage(body)) {
-      console.error(JSON.stringify({ queue: batch.queue, message_id: message.id, error: 'unknown message' }));
-      message.retry();
-    } else if (body.kind === 'dispatch') wakeUps.push(message);
-    else attempts.push(message);
-  }
-  if (wakeUps.length > 0 || dispatchLeftWork) {
-    try {
-      await dispatch(env);
-      for (const m of wakeUps) m.ack();
-    } catch (error) {
-      console.error(JSON.stringify({ queue: batch.queue, webhooks: 'dispatch failed', error: String(error) }));
-      for (const m of wakeUps) m.retry();
-    }
-  }
-  if (attempts.length > 0) {
-    try {
-      const claims = attempts.map((m) => {
-        const body = m.body as Extract<WebhookMessage, { kind: 'attempt' }>;
-        return [body.delivery_id, body.attempts] as AttemptClaim;
-      });
-      await runAttempts(env, claims);
-      for (const m of attempts) m.ack();
-    } catch (error) {
-      // The claims are compare-and-set: a retried message attempts nothing already attempted.
-      console.error(JSON.stringify({ queue: batch.queue, webhooks: 'attempts failed', error: String(error) }));
-      for (const m of attempts) m.retry();
-    }
-  }
 }
 
 /**

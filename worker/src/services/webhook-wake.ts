@@ -1,5 +1,5 @@
 import { anyEnabledEndpoint } from '../db/webhooks';
-import { isReadOnlyPost } from '../lib/read-only-posts';
+import { isReadOnlyPost } from '../catalogue';
 import type { Env } from '../env';
 
 // What wakes the webhook dispatcher (services/webhook-delivery.ts dispatch()).
@@ -11,7 +11,7 @@ import type { Env } from '../env';
 //
 // 1. A mutating request (POST/PUT/DELETE on /v1/* or /client/v1/*, answered 2xx/3xx) sends one
 //    `dispatch` message after it has answered (waitUntil), except on routes that write no event
-//    synchronously (lib/read-only-posts.ts: validations and events record through the WRITES
+//    synchronously (catalogue.ts isReadOnlyPost: validations and events record through the WRITES
 //    queue, which rings below; previews and explanations record nothing; the webhook routes
 //    themselves write no event).
 // 2. The WRITES consumer sends one `dispatch` message after each delivery that applied anything

@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import type { AppBindings } from '../env';
-import { parseJsonBody } from '../lib/validation';
-import { segmentEventSchema, segmentGroupSchema, segmentIdentifySchema } from '../schemas/segmentio';
-import * as service from '../services/segmentio';
+import { parseJsonBody } from '../lib/parse-input';
+import { segmentEventSchema, segmentGroupSchema, segmentIdentifySchema } from '../schemas/cdp-segment';
+import * as service from '../services/cdp-segment';
 
 /**
  * /segmentio/*: the routes Segment's "Voucherify (Actions)" destination calls on its Custom URL

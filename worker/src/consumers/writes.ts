@@ -4,16 +4,13 @@ import type { Env } from '../env';
 import { failGeneration } from '../db/campaigns';
 import { runCampaignCodes } from '../services/campaigns';
 import { failDeadLetteredDistribution, runDistribution } from '../services/distributions';
-import { failImport, IMPORT_PACE, type JobOutcome, type StatementBudget, writeImportChunk } from '../services/customer-import';
+import { failImport, IMPORT_PACE, writeImportChunk } from '../services/customer-import';
+import type { JobOutcome, StatementBudget } from '../queue/jobs';
 import { bulkWriteTarget, WritePacer } from '../lib/write-pacer';
 import { customerEventStatements, profileEventStatements } from '../services/events';
 import { type ActiveSegment, loadActiveSegments } from '../services/membership';
 import { runSegmentJob, STATEMENTS_PER_STEP } from '../services/segment-sync';
-import { enqueue, type JobKind, type JobMessage, type MessageOf, type RecordKind, type RecordMessage, type WriteMessage } from './messages';
-
-/** The queues of wrangler.toml: the writes, and where the platform moves what failed max_retries times. */
-export const WRITES_QUEUE = 'vouchsafe-writes';
-export const DEAD_LETTER_QUEUE = 'vouchsafe-writes-dlq';
+import { DEAD_LETTER_QUEUE, enqueue, type JobKind, type JobMessage, type MessageOf, type RecordKind, type RecordMessage, type WriteMessage, WRITES_QUEUE } from '../queue/messages';
 
 interface ConsumerContext {
   /** The auto-update segments, loaded once per delivery for the messages that write customers. */
@@ -50,6 +47,15 @@ export const isStatementMessage = (body: unknown): body is RecordMessage => isWr
  */
 type JobRunner<M> = (env: Env, message: M, context: ConsumerContext) => Promise<JobOutcome>;
 
+/**
+ * A job kind: how it runs, and what its dead-lettered message (one that gave up past max_retries)
+ * leaves behind, when the work it belonged to can no longer finish and must say so.
+ */
+interface Job<M> {
+  run: JobRunner<M>;
+  deadLettered?: (env: Env, message: M) => Promise<unknown>;
+}
+
 /** Wall-clock time of one segment walk (a consumer invocation may run 15 minutes; D1 waits are most of it). */
 const WALK_MS = 25_000;
 
@@ -60,12 +66,24 @@ async function segmentWalk(env: Env, message: MessageOf<'segment_sync' | 'segmen
   context.budget.statements -= report.steps.length * STATEMENTS_PER_STEP;
 }
 
-const JOBS: { [K in JobKind]: JobRunner<MessageOf<K>> } = {
-  import_chunk: (env, m, context) => writeImportChunk(env.DB, m, context.segments, context.budget, context.importPacer()),
-  segment_sync: segmentWalk,
-  segment_recompute: segmentWalk,
-  campaign_codes: (env, m, context) => runCampaignCodes(env, m, context.budget),
-  distribution: (env, m, context) => runDistribution(env, m, context.budget),
+const JOBS: { [K in JobKind]: Job<MessageOf<K>> } = {
+  import_chunk: {
+    run: (env, m, context) => writeImportChunk(env.DB, m, context.segments, context.budget, context.importPacer()),
+    // An import missing a chunk cannot finish: say so on its action.
+    deadLettered: (env, m) => failImport(env.DB, m.action_id),
+  },
+  segment_sync: { run: segmentWalk },
+  segment_recompute: { run: segmentWalk },
+  campaign_codes: {
+    run: (env, m, context) => runCampaignCodes(env, m, context.budget),
+    // A campaign's generation whose message gave up cannot finish either.
+    deadLettered: (env, m) => failGeneration(env.DB, m.campaign_id).run(),
+  },
+  distribution: {
+    run: (env, m, context) => runDistribution(env, m, context.budget),
+    // Nor can a segment distribution.
+    deadLettered: (env, m) => failDeadLetteredDistribution(env.DB, m.distribution_id),
+  },
 };
 
 /** D1 statements per batch, and per delivery (Workers allow 1,000 queries an invocation): the rest is retried. */
@@ -100,12 +118,12 @@ export async function consumeWrites(batch: MessageBatch<unknown>, env: Env): Pro
       batch.messages.map((m) => ({ id: m.id, kind: isWriteMessage(m.body) ? m.body.kind : null, body: JSON.stringify(m.body) ?? 'null', attempts: m.attempts })),
       now,
     );
-    // An import missing a chunk cannot finish: say so on its action.
-    for (const m of batch.messages) if (isWriteMessage(m.body) && m.body.kind === 'import_chunk') await failImport(env.DB, m.body.action_id);
-    // Nor can a campaign's generation whose message gave up.
-    for (const m of batch.messages) if (isWriteMessage(m.body) && m.body.kind === 'campaign_codes') await failGeneration(env.DB, m.body.campaign_id).run();
-    // Nor a segment distribution.
-    for (const m of batch.messages) if (isWriteMessage(m.body) && m.body.kind === 'distribution') await failDeadLetteredDistribution(env.DB, m.body.distribution_id);
+    // Each job kind's own dead-letter handling (its JOBS entry), in the order the messages came.
+    for (const m of batch.messages) {
+      if (!isWriteMessage(m.body) || !isJob(m.body)) continue;
+      const job = JOBS[m.body.kind] as Job<JobMessage>;
+      await job.deadLettered?.(env, m.body);
+    }
     batch.ackAll();
     return;
   }
@@ -171,8 +189,8 @@ async function later(env: Env, message: Message<unknown>, body: JobMessage, dela
 
 async function runJob(env: Env, message: Message<unknown>, body: JobMessage, context: ConsumerContext): Promise<void> {
   try {
-    const run = JOBS[body.kind] as JobRunner<JobMessage>;
-    const outcome = await run(env, body, context);
+    const job = JOBS[body.kind] as Job<JobMessage>;
+    const outcome = await job.run(env, body, context);
     // Again later, as a new message with the same body (and id): waiting costs no retry.
     if (outcome) return later(env, message, body, outcome.retryAfterSeconds);
     message.ack();

@@ -7,13 +7,13 @@ import {
   customerUpdateSchema,
   MAX_BULK_BODY_BYTES,
   MAX_BULK_RECORDS,
-} from '../schemas/customers';
-import { eventCreateSchema } from '../schemas/events';
-import { exportCreateSchema, exportDownloadQuerySchema, exportListQuerySchema } from '../schemas/exports';
-import { customerImportFormSchema } from '../schemas/imports';
-import { activitiesQuerySchema, activityQuerySchema } from '../schemas/activity';
-import { asyncActionListQuerySchema } from '../schemas/async-actions';
-import { segmentCreateSchema, segmentExplainSchema, segmentListQuerySchema, segmentPreviewSchema, segmentSizesQuerySchema, segmentUpdateSchema } from '../schemas/segments';
+} from './schemas/customers';
+import { eventCreateSchema } from './schemas/events';
+import { exportCreateSchema, exportDownloadQuerySchema, exportListQuerySchema } from './schemas/exports';
+import { customerImportFormSchema } from './schemas/imports';
+import { activitiesQuerySchema, activityQuerySchema } from './schemas/activity';
+import { asyncActionListQuerySchema } from './schemas/async-actions';
+import { segmentCreateSchema, segmentExplainSchema, segmentListQuerySchema, segmentPreviewSchema, segmentSizesQuerySchema, segmentUpdateSchema } from './schemas/segments';
 import {
   assignmentCreateSchema,
   assignmentListQuerySchema,
@@ -21,7 +21,7 @@ import {
   validationRuleCreateSchema,
   validationRuleListQuerySchema,
   validationRuleUpdateSchema,
-} from '../schemas/validation-rules';
+} from './schemas/validation-rules';
 import {
   clientStackableSchema,
   clientValidateQuerySchema,
@@ -32,8 +32,8 @@ import {
   stackableSchema,
   validationContextSchema,
   voucherRedemptionsQuerySchema,
-} from '../schemas/checkout';
-import { voucherCreateSchema, voucherListQuerySchema, voucherUpdateSchema } from '../schemas/vouchers';
+} from './schemas/checkout';
+import { voucherCreateSchema, voucherListQuerySchema, voucherUpdateSchema } from './schemas/vouchers';
 import {
   campaignCreateSchema,
   campaignImportItemSchema,
@@ -41,10 +41,10 @@ import {
   campaignUpdateSchema,
   campaignVoucherAddQuerySchema,
   campaignVoucherAddSchema,
-} from '../schemas/campaigns';
-import { distributionCreateSchema, publicationCreateQuerySchema, publicationCreateSchema, publicationListQuerySchema } from '../schemas/publications';
-import { segmentEventSchema, segmentGroupSchema, segmentIdentifySchema } from '../schemas/segmentio';
-import { deliveryListQuerySchema, webhookCreateSchema, webhookUpdateSchema } from '../schemas/webhooks';
+} from './schemas/campaigns';
+import { distributionCreateSchema, publicationCreateQuerySchema, publicationCreateSchema, publicationListQuerySchema } from './schemas/publications';
+import { segmentEventSchema, segmentGroupSchema, segmentIdentifySchema } from './schemas/cdp-segment';
+import { deliveryListQuerySchema, webhookCreateSchema, webhookUpdateSchema } from './schemas/webhooks';
 
 /**
  * Every route the worker serves, declared once: method, path as mounted, who may call it, the zod
@@ -52,7 +52,7 @@ import { deliveryListQuerySchema, webhookCreateSchema, webhookUpdateSchema } fro
  * The rest is derived from this list, so that a route added here is documented, limited and
  * fuzzed without anyone remembering the other places:
  * - GET /openapi.json (openapi.ts builds the document from the entries outside the console);
- * - the POSTs that write nothing (lib/read-only-posts.ts: the D1 session may start them on a
+ * - the POSTs that write nothing (isReadOnlyPost below: the D1 session may start them on a
  *   replica, and they wake no webhook dispatcher);
  * - the body limit of each path (app.ts: 1 MiB unless an entry says otherwise);
  * - the fuzz suite's routes (test/worker/fuzz-routes.ts).
@@ -399,3 +399,17 @@ export const BODY_LIMITS: ReadonlyMap<string, number | 'streamed'> = new Map(
     return [[route.path, route.bodyLimit] as const];
   }),
 );
+
+/**
+ * POST routes that write nothing to D1 themselves (`writes: false` above): what they record goes
+ * through the WRITES queue (validations, events), or they record nothing (a segment preview or
+ * explanation). Read by the D1 session (such a request may start on a replica:
+ * middleware/d1-session.ts) and by the webhook wake-up (such a request wrote no event itself:
+ * services/webhook-wake.ts).
+ */
+const READ_ONLY_POSTS: readonly RegExp[] = CATALOGUE.filter((route) => route.method === 'post' && route.writes === false).map(
+  // A parameter is one path segment, a wildcard anything; a trailing slash is the same route.
+  (route) => new RegExp(`^${route.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z0-9_]+/g, '[^/]+').replace(/\*/g, '.*')}/?$`),
+);
+
+export const isReadOnlyPost = (path: string): boolean => READ_ONLY_POSTS.some((route) => route.test(path));

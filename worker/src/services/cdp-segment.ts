@@ -1,6 +1,6 @@
 import type { Customer, EventResponse } from '../../../shared/types';
 import type { Env } from '../env';
-import type { SegmentGroup, SegmentIdentify } from '../schemas/segmentio';
+import type { SegmentGroup, SegmentIdentify } from '../schemas/cdp-segment';
 import type { EventCreate } from '../schemas/events';
 import { upsertCustomerBySourceId } from './customers';
 import { trackEvent } from './events';

@@ -22,7 +22,7 @@ import {
   MAX_IMPORT_CODES,
   normaliseCodeConfig,
 } from '../schemas/campaigns';
-import type { JobOutcome, StatementBudget } from './customer-import';
+import type { JobOutcome, StatementBudget } from './customer-import-chunks';
 import { operationStatus } from './async-actions';
 
 type Bindings = Pick<Env, 'DB' | 'WRITES' | 'BULK_WRITE_TARGET_MS'>;

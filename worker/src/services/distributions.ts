@@ -14,7 +14,7 @@ import { toIso } from '../lib/time';
 import { enqueue, type MessageOf } from '../queue/messages';
 import type { DistributionCreate } from '../schemas/publications';
 import { operationStatus } from './async-actions';
-import type { JobOutcome, StatementBudget } from './customer-import';
+import type { JobOutcome, StatementBudget } from './customer-import-chunks';
 import { segmentMembers } from './segments';
 import { BEFORE_ALL } from './segment-sync';
 

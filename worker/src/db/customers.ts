@@ -23,14 +23,11 @@ export type CustomerRow = { [F in (typeof CUSTOMER_FIELDS)[number] as F['column'
 /** address.<key> of the wire object and the column that stores it. */
 export const ADDRESS_COLUMNS = Object.fromEntries(ADDRESS_FIELDS.map((f) => [f.key, f.column])) as Record<AddressKey, WritableColumn>;
 
-/** A SQL boolean expression over `customers c` with its bound values (a fragment of db/sql.ts, as compileSql returns). */
-export type Predicate = Sql;
-
 /** Which customers a statement applies to: the ones just written, or all (the cron). */
 export type CustomerSelector = { ids: string[] } | { sourceIds: string[] } | 'all';
 
 /** The selected customers as a predicate over `customers c`. */
-export function selectorSql(selector: CustomerSelector): Predicate {
+export function selectorSql(selector: CustomerSelector): Sql {
   if (selector === 'all') return { sql: '1', params: [] };
   if ('ids' in selector) return { sql: 'c.id IN (SELECT value FROM json_each(?))', params: [JSON.stringify(selector.ids)] };
   return { sql: 'c.source_id IN (SELECT value FROM json_each(?))', params: [JSON.stringify(selector.sourceIds)] };
@@ -58,7 +55,7 @@ const rangeKeys = (r: KeysetRange) => {
   return `SELECT created_at AS k FROM customers WHERE created_at ${cmp} ? ORDER BY created_at ${dir} LIMIT ?`;
 };
 
-export function rangePredicate(r: KeysetRange): Predicate {
+export function rangePredicate(r: KeysetRange): Sql {
   const { cmp, edge, back } = rangeParts(r);
   return {
     sql: `(c.created_at ${cmp} ? AND c.created_at ${back} (SELECT ${edge}(k) FROM (${rangeKeys(r)})))`,
@@ -375,9 +372,9 @@ export const LIST_ORDERS: Record<CustomerListQuery['order'], { sql: string; comp
 /** The list's filters as WHERE terms; the cursor apart, since it narrows the page and not the total. */
 function listConditions(
   q: CustomerListQuery,
-  restrict?: Predicate,
+  restrict?: Sql,
   membersOf?: string,
-): { where: string[]; params: (string | number | null)[]; cursor: Predicate | null } {
+): { where: string[]; params: (string | number | null)[]; cursor: Sql | null } {
   const where: string[] = [];
   const params: (string | number | null)[] = [];
   if (restrict) {
@@ -451,7 +448,7 @@ export async function listCustomers(
 export async function matchesInRange(
   db: D1Database,
   q: CustomerListQuery,
-  restrict: Predicate,
+  restrict: Sql,
   range: KeysetRange,
   keep: number,
 ): Promise<{ matched: number; candidates: ListKeys[]; end: RangeEnd }> {

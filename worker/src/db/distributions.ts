@@ -1,4 +1,5 @@
-import { type KeysetRange, type Predicate, rangePredicate } from './customers';
+import { type KeysetRange, rangePredicate } from './customers';
+import type { Sql } from './sql';
 
 /** A segment-wide distribution of a campaign's codes (migration 0018). */
 export interface DistributionRow {
@@ -40,7 +41,7 @@ export function endDistribution(db: D1Database, id: string, status: 'DONE' | 'FA
 /** What one step needs: the distribution where it stands, its members' predicate, the range of customers. */
 export interface DistributionStep {
   distribution: DistributionRow;
-  members: Predicate;
+  members: Sql;
   range: KeysetRange;
   now: number;
 }

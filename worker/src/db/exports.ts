@@ -1,6 +1,7 @@
 import { CUSTOMER_FIELDS } from '../../../shared/customer-fields';
 import type { VoucherRow } from './vouchers';
-import { type KeysetRange, type Predicate, type RangeEnd, rangeEnd, rangeEndOf, rangePredicate } from './customers';
+import { type KeysetRange, type RangeEnd, rangeEnd, rangeEndOf, rangePredicate } from './customers';
+import type { Sql } from './sql';
 
 export interface ExportRow {
   id: string;
@@ -53,7 +54,7 @@ export type ExportPageRow = Partial<Record<ExportableColumn, string | number | n
 export async function exportRange(
   db: D1Database,
   columns: readonly ExportableColumn[],
-  where: Predicate | null,
+  where: Sql | null,
   range: KeysetRange,
 ): Promise<{ rows: ExportPageRow[]; end: RangeEnd }> {
   const select = [...new Set<ExportableColumn>([...columns, 'created_at'])].map((c) => `c.${c}`).join(', ');

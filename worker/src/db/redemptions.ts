@@ -1,5 +1,5 @@
 import type { RedemptionFilterField, RedemptionListQuery, StringConditions } from '../schemas/checkout';
-import type { CustomerRow, Predicate } from './customers';
+import type { CustomerRow } from './customers';
 import type { VoucherRow } from './vouchers';
 import { prepare, type Sql, sql } from './sql';
 
@@ -57,7 +57,7 @@ const KEY_COLUMN: Record<KeyClass, string> = { server: 'idempotency_key', client
  * of the batch (it may be created by the same batch). `keyClass` is the key that made the request:
  * the row's idempotency_key is stored in that class's column.
  */
-export function insertRedemption(db: D1Database, row: RedemptionRow, customer?: Predicate | null, keyClass: KeyClass = 'server'): D1PreparedStatement {
+export function insertRedemption(db: D1Database, row: RedemptionRow, customer?: Sql | null, keyClass: KeyClass = 'server'): D1PreparedStatement {
   const values = COLUMNS.map((column) =>
     column === 'customer_id' && customer
       ? sql`(SELECT c.id FROM customers c WHERE ${customer} LIMIT 1)`
@@ -201,7 +201,7 @@ const ORDER_BY: Record<RedemptionListQuery['order'], string> = {
  */
 export async function listRedemptions(
   db: D1Database,
-  where: Predicate,
+  where: Sql,
   page: { limit: number; page: number; order: RedemptionListQuery['order'] },
 ): Promise<{ rows: RedemptionRow[]; total: number } & RedemptionRelations> {
   const [rows, count] = await db.batch<Record<string, unknown>>([
@@ -218,7 +218,7 @@ export async function listRedemptions(
  * (customer_redemption_limit_reached) when the customer `customer` selects has more than
  * `maxCount` successful, not rolled back redemptions of the voucher since `since`.
  */
-export function checkCustomerRedemptions(db: D1Database, voucherId: string, customer: Predicate, since: number, maxCount: number): D1PreparedStatement {
+export function checkCustomerRedemptions(db: D1Database, voucherId: string, customer: Sql, since: number, maxCount: number): D1PreparedStatement {
   return prepare(
     db,
     sql`INSERT INTO redemption_limit_checks (voucher_id, customer_id, since, max_count)
@@ -249,7 +249,7 @@ export function returnVoucherUnit(db: D1Database, voucherId: string, redemptionI
 /** summary.* after a redemption attempt of the selected customer. */
 export function recordRedemptionInSummary(
   db: D1Database,
-  customer: Predicate,
+  customer: Sql,
   outcome: { succeeded: boolean; orderAmount: number | null; now: number },
 ): D1PreparedStatement {
   const { succeeded, orderAmount, now } = outcome;

@@ -1,6 +1,6 @@
 import type { SegmentSize } from '../../../shared/types';
-import { type KeysetRange, type Predicate, type RangeEnd, rangeEnd, rangeEndOf, rangePredicate } from './customers';
-import { prepare, sql } from './sql';
+import { type KeysetRange, type RangeEnd, rangeEnd, rangeEndOf, rangePredicate } from './customers';
+import { type Sql, prepare, sql } from './sql';
 
 // Migration 0019: a segment's size per UTC day, kept by the cron (services/segment-sizes.ts).
 
@@ -43,7 +43,7 @@ export function pruneSizesBefore(db: D1Database, firstKept: string): D1PreparedS
  * caller groups them so that each statement stays within D1's 100 bound parameters), all in one
  * D1 call over at most range.size customers (F10), with the range's end.
  */
-export async function filterCountsInRange(db: D1Database, groups: Predicate[][], range: KeysetRange): Promise<{ counts: number[][]; end: RangeEnd }> {
+export async function filterCountsInRange(db: D1Database, groups: Sql[][], range: KeysetRange): Promise<{ counts: number[][]; end: RangeEnd }> {
   const inRange = rangePredicate(range);
   const statements = groups.map((filters) => {
     const sums = sql.list(filters.map((f, i) => sql`sum(coalesce((${f}), 0)) AS ${sql.raw(`n${i}`)}`));

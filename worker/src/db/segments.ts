@@ -1,7 +1,8 @@
 import { VOUCHER_VERSION_SQL } from './vouchers';
 import type { Segment } from '../../../shared/types';
 import { toIso } from '../lib/time';
-import { type KeysetRange, type Predicate, rangeEnd, rangePredicate } from './customers';
+import { type KeysetRange, rangeEnd, rangePredicate } from './customers';
+import type { Sql } from './sql';
 
 export interface SegmentRow {
   id: string;
@@ -156,8 +157,8 @@ const SYNCED = 'c.created_at <= coalesce((SELECT sync_cursor FROM segments WHERE
 export function membershipDiff(
   db: D1Database,
   segment: { id: string; name: string },
-  predicate: Predicate,
-  selected: Predicate,
+  predicate: Sql,
+  selected: Sql,
   now: number,
 ): D1PreparedStatement[] {
   const match = `coalesce((${predicate.sql}), 0)`;
@@ -202,7 +203,7 @@ export function membershipDiff(
  * write and this record commit together: see services/segment-sync.ts for why nothing is missed.
  * It reads the segments table (at most 100 filter segments) and nothing when all are known.
  */
-export function recordPendingForUnknownSegments(db: D1Database, knownIds: string[], selected: Predicate): D1PreparedStatement {
+export function recordPendingForUnknownSegments(db: D1Database, knownIds: string[], selected: Sql): D1PreparedStatement {
   return db
     .prepare(
       `INSERT INTO segment_pending (segment_id, customer_id)
@@ -214,7 +215,7 @@ export function recordPendingForUnknownSegments(db: D1Database, knownIds: string
 }
 
 /** The customers pending for a segment, as a predicate over `customers c`. */
-export function pendingFor(segmentId: string): Predicate {
+export function pendingFor(segmentId: string): Sql {
   return { sql: 'c.id IN (SELECT customer_id FROM segment_pending WHERE segment_id = ?)', params: [segmentId] };
 }
 
@@ -254,7 +255,7 @@ export async function segmentsSyncing(db: D1Database): Promise<SegmentRow[]> {
 export function syncStep(
   db: D1Database,
   segment: { id: string; name: string },
-  predicate: Predicate,
+  predicate: Sql,
   range: KeysetRange,
   options: { events: boolean; now: number },
 ): D1PreparedStatement[] {
@@ -343,7 +344,7 @@ export function recordSyncProgress(db: D1Database, segmentId: string, range: Key
  * `IN (SELECT …)` spelling it replaced built the list of every member of the segment again for each
  * step (3 of the 5 ms a preview step spent on it, 16,667 members, SQLite 3.40).
  */
-export function memberOf(segmentId: string): Predicate {
+export function memberOf(segmentId: string): Sql {
   return { sql: 'EXISTS (SELECT 1 FROM segment_members AS sm WHERE sm.segment_id = ? AND sm.customer_id = c.id)', params: [segmentId] };
 }
 

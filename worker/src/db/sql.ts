@@ -1,18 +1,15 @@
+import type { Sql, SqlValue } from '../../../shared/filter';
+
 /**
  * SQL with its bound values kept beside the text they belong to (Kysely's `sql` tag, without the
  * query builder): a fragment interpolated into another brings its values along in the right place,
  * so no caller ever orders parameters by hand. Values are always bound (`?`), never spliced in;
  * `sql.raw` is only for names that come from the code's own catalogues.
  *
- * The shape `{sql, params}` is the one shared/filter's compileSql already returns, so a compiled
- * filter is a fragment as it is.
+ * The fragment type is shared/filter's, the one compileSql returns, so a compiled filter is a
+ * fragment as it is: one name, `Sql`, for SQL text with its values.
  */
-export type SqlValue = string | number | null;
-
-export interface Sql {
-  sql: string;
-  params: SqlValue[];
-}
+export type { Sql, SqlValue };
 
 const isSql = (value: unknown): value is Sql =>
   typeof value === 'object' && value !== null && typeof (value as Sql).sql === 'string' && Array.isArray((value as Sql).params);

@@ -23,6 +23,7 @@ import { giveWay, RangeSizer } from '../lib/range-sizer';
 import { type BulkWriteSettings, bulkWriteTarget, type PaceLimits, WritePacer, writeInBatches } from '../lib/write-pacer';
 import { segmentMembers } from './segments';
 import { identityHmac } from './tracking';
+import type { Sql } from '../db/sql';
 
 const duplicateSourceId = (sourceId: string | null | undefined): ApiError =>
   apiError('duplicate_source_id', `Another customer already has source_id ${sourceId}`);
@@ -170,7 +171,7 @@ export async function listCustomers(db: D1Database, query: CustomerListQuery): P
  * and this way that work is bounded per call rather than skipped: a passive segment stores nothing
  * to count (auto-update and static ones count their stored members, an index range).
  */
-async function listFilterMembers(db: D1Database, query: CustomerListQuery, predicate: customers.Predicate) {
+async function listFilterMembers(db: D1Database, query: CustomerListQuery, predicate: Sql) {
   const skip = (query.page - 1) * query.limit;
   const keep = skip + query.limit + 1;
   const { compare } = customers.LIST_ORDERS[query.order];

@@ -1,7 +1,6 @@
 import type { AsyncAction, DistributionResult } from '../../../shared/types';
 import * as asyncActionsDb from '../db/async-actions';
 import * as campaignsDb from '../db/campaigns';
-import type { Predicate } from '../db/customers';
 import * as distributionsDb from '../db/distributions';
 import * as segmentsDb from '../db/segments';
 import type { Env } from '../env';
@@ -17,6 +16,7 @@ import { operationStatus } from './async-actions';
 import type { JobOutcome, StatementBudget } from './customer-import-chunks';
 import { segmentMembers } from './segments';
 import { BEFORE_ALL } from './segment-sync';
+import type { Sql } from '../db/sql';
 
 // Segment-wide distribution (issue 14 item 5): "e-mail every lapsed buyer their own code". One call
 // records the distribution and its async action; WRITES queue jobs walk the segment's customers in
@@ -132,7 +132,7 @@ export async function runDistribution(env: Pick<Env, 'DB' | 'BULK_WRITE_TARGET_M
     await asyncActionsDb.updateAsyncAction(db, d.id, actionUpdate(d, now)).run();
     return { retryAfterSeconds: 5 };
   }
-  let members: Predicate;
+  let members: Sql;
   try {
     members = (await segmentMembers(db, d.segment_id, now)).predicate;
   } catch (error) {

@@ -1,6 +1,5 @@
 import { compileSql, FilterError, type FilterAst, MAX_SQL_PARAMS, parseFilter } from '../../../shared/filter';
 import { CUSTOMER_FIELDS } from '../../../shared/customer-fields';
-import type { Predicate } from '../db/customers';
 import * as exportsDb from '../db/exports';
 import { apiError } from '../errors';
 import { randomId } from '../lib/ids';
@@ -9,6 +8,7 @@ import { giveWay, MAX_RANGE, RangeSizer } from '../lib/range-sizer';
 import { CUSTOMER_EXPORT_FIELDS, type CustomerExportField, DEFAULT_EXPORT_FIELDS, EXPORT_ORDERS, type ExportCreate } from '../schemas/exports';
 import { membersPredicate } from './segments';
 import { cellWriter, encoder, invalidParams, metadataCell, type StoredParameters } from './export-csv';
+import type { Sql } from '../db/sql';
 
 // Customer exports: their fields, their filters, and their CSV.
 
@@ -113,9 +113,9 @@ function parseExportFilter(filters: Record<string, unknown>): { ast: FilterAst; 
  * The export's filters as one predicate over `customers c` at `now`: the segment filter grammar
  * (compileSql), joined by the filter's junction with membership of the named segments.
  */
-async function exportPredicate(db: D1Database, filters: Record<string, unknown>, now: number): Promise<Predicate | null> {
+async function exportPredicate(db: D1Database, filters: Record<string, unknown>, now: number): Promise<Sql | null> {
   const { ast, segments } = parseExportFilter(filters);
-  const parts: Predicate[] = [];
+  const parts: Sql[] = [];
   if (ast.fields.length > 0) parts.push(compileSql(ast, now));
   if (segments.length > 0) {
     const members = await Promise.all(segments.map((id) => membersPredicate(db, id, now)));

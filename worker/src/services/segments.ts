@@ -9,6 +9,7 @@ import { MAX_RANGE, type WalkBudget } from '../lib/range-sizer';
 import type { WriteQueue } from '../queue/messages';
 import { backgroundBudget, BEFORE_ALL, continueInitialSync, runInitialSync } from './segment-sync';
 import { MAX_FILTER_SEGMENTS, type SegmentCreate, type SegmentUpdate } from '../schemas/segments';
+import type { Sql } from '../db/sql';
 
 /** Validates a submitted filter once; a mistake becomes a 400 pointing into the filter. */
 export function parseSegmentFilter(filter: unknown): FilterAst {
@@ -157,13 +158,13 @@ export async function segmentMembers(
   db: D1Database,
   segmentId: string,
   now: number,
-): Promise<{ kind: 'stored' | 'filter'; segmentId: string; predicate: customersDb.Predicate }> {
+): Promise<{ kind: 'stored' | 'filter'; segmentId: string; predicate: Sql }> {
   const row = await requireSegment(db, segmentId);
   if (row.type === 'passive') return { kind: 'filter', segmentId: row.id, predicate: compileSql(parseFilter(JSON.parse(row.filter ?? '{}')), now) };
   return { kind: 'stored', segmentId: row.id, predicate: segmentsDb.memberOf(row.id) };
 }
 
-export async function membersPredicate(db: D1Database, segmentId: string, now: number): Promise<customersDb.Predicate> {
+export async function membersPredicate(db: D1Database, segmentId: string, now: number): Promise<Sql> {
   return (await segmentMembers(db, segmentId, now)).predicate;
 }
 

@@ -57,20 +57,11 @@ export async function updateSegment(
   changes: { name?: string; filter?: { json: string; timeRelative: boolean } },
   now: number,
 ): Promise<SegmentRow | null> {
-  const set: string[] = [];
-  const params: (string | number)[] = [];
-  if (changes.name !== undefined) {
-    set.push('name = ?');
-    params.push(changes.name);
-  }
-  if (changes.filter !== undefined) {
-    set.push('filter = ?', 'time_relative = ?');
-    params.push(changes.filter.json, changes.filter.timeRelative ? 1 : 0);
-  }
-  return db
-    .prepare(`UPDATE segments SET ${[...set, 'updated_at = ?'].join(', ')} WHERE id = ? RETURNING *`)
-    .bind(...params, now, id)
-    .first<SegmentRow>();
+  const set: Sql[] = [];
+  if (changes.name !== undefined) set.push(sql`name = ${changes.name}`);
+  if (changes.filter !== undefined) set.push(sql`filter = ${changes.filter.json}`, sql`time_relative = ${changes.filter.timeRelative ? 1 : 0}`);
+  set.push(sql`updated_at = ${now}`);
+  return prepare(db, sql`UPDATE segments SET ${sql.list(set)} WHERE id = ${id} RETURNING *`).first<SegmentRow>();
 }
 
 export async function deleteSegment(db: D1Database, id: string): Promise<boolean> {

@@ -7,9 +7,7 @@ import {
   WRITABLE_FIELDS,
   type WritableColumn,
 } from '../../../shared/customer-fields';
-import type { Customer } from '../../../shared/types';
 import type { CustomerListQuery, CustomerWrite } from '../schemas/customers';
-import { toIso } from '../lib/time';
 import type { Sql } from './sql';
 
 /** A row of the customers table, as D1 returns it: one column per catalogue field. */
@@ -476,38 +474,6 @@ export async function matchesInRange(
 export async function customersByIds(db: D1Database, ids: string[]): Promise<CustomerRow[]> {
   if (ids.length === 0) return [];
   return (await db.prepare('SELECT * FROM customers WHERE id IN (SELECT value FROM json_each(?))').bind(JSON.stringify(ids)).all<CustomerRow>()).results;
-}
-
-const parseJsonObject = (text: string): Record<string, unknown> => {
-  const value: unknown = JSON.parse(text);
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-};
-
-/** Sets `value` at a dot path of `target`, creating the objects on the way. */
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const keys = path.split('.');
-  let node = target;
-  for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
-  node[keys[keys.length - 1] as string] = value;
-}
-
-/** The wire customer object of a row: every catalogue field at its path, in its wire type. */
-export function rowToCustomer(row: CustomerRow): Customer {
-  const customer: Record<string, unknown> = { id: row.id };
-  for (const field of CUSTOMER_FIELDS) {
-    const value = row[field.column];
-    if (value === null && 'omitWhenNull' in field) continue;
-    setPath(customer, field.path, field.kind === 'timestamp' && value !== null ? toIso(value as number) : value);
-  }
-  const address = customer.address as Record<string, unknown>;
-  // Voucherify answers `address: null` for a customer without any address line.
-  if (Object.values(address).every((v) => v === null)) customer.address = null;
-  (customer.loyalty as Record<string, unknown>).campaigns = {};
-  customer.referrals = { total: 0, campaigns: [] };
-  customer.metadata = parseJsonObject(row.metadata);
-  customer.system_metadata = parseJsonObject(row.system_metadata);
-  customer.object = 'customer';
-  return customer as unknown as Customer;
 }
 
 /**

@@ -1,6 +1,5 @@
 import { VOUCHER_VERSION_SQL } from './vouchers';
 import type { Segment } from '../../../shared/types';
-import { toIso } from '../lib/time';
 import { type KeysetRange, rangeEnd, rangePredicate } from './customers';
 import { prepare, type Sql, sql } from './sql';
 
@@ -15,21 +14,6 @@ export interface SegmentRow {
   sync_cursor: number | null;
   created_at: number;
   updated_at: number | null;
-}
-
-export function rowToSegment(row: SegmentRow): Segment {
-  const segment: Segment = {
-    id: row.id,
-    name: row.name,
-    created_at: toIso(row.created_at),
-    type: row.type,
-    filter: row.filter === null ? null : (JSON.parse(row.filter) as Record<string, unknown>),
-    initial_sync_status: row.initial_sync_status,
-    metadata: {},
-    object: 'segment',
-  };
-  if (row.updated_at !== null) segment.updated_at = toIso(row.updated_at);
-  return segment;
 }
 
 export function insertSegment(db: D1Database, row: SegmentRow): D1PreparedStatement {

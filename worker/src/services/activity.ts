@@ -4,6 +4,7 @@ import * as customersDb from '../db/customers';
 import { notFound } from '../errors';
 import { toIso } from '../lib/time';
 import type { ActivitiesQueryInput, ActivityQueryInput } from '../schemas/activity';
+import { rowToCustomer } from '../views/customer';
 
 // The customer activity feed in the OA's shapes: CustomerActivity (OA:L4638) puts the event data
 // object of each type under `data.data` (OA CustomerActivityData): EventCustomerCustomEvent
@@ -121,7 +122,7 @@ function toActivity(row: activityDb.ActivityRow, customer: Customer): CustomerAc
 async function requireCustomer(db: D1Database, idOrSourceId: string): Promise<Customer> {
   const row = await customersDb.findCustomer(db, idOrSourceId);
   if (!row) throw notFound('customer', idOrSourceId);
-  return customersDb.rowToCustomer(row);
+  return rowToCustomer(row);
 }
 
 /** GET /v1/customers/{id}/activity. */

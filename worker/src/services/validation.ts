@@ -4,7 +4,7 @@ import { evaluate, explainFilter, type FilterProfile } from '../../../shared/fil
 import { checkRuleSet, type CommitChecks, commitChecks, type RuleViolation } from '../../../shared/rules';
 import type { Customer, SegmentType, ValidateFailure } from '../../../shared/types';
 import { validityRefusal } from '../../../shared/validity';
-import { emptyCustomerRow, rowToCustomer } from '../db/customers';
+import { emptyCustomerRow } from '../db/customers';
 import { redemptionCountsOf, type ValidationSubject } from '../db/tracking';
 import type { Env } from '../env';
 import { randomId } from '../lib/ids';
@@ -15,6 +15,7 @@ import type { LoadedDefinition } from './definitions';
 import { enqueue } from '../queue/messages';
 import { resolveTrackingId } from './tracking';
 import { checkoutCustomerWrites, claimedCustomer, definitionsOf, readVisitor } from './visitor';
+import { rowToCustomer } from '../views/customer';
 
 /**
  * Why a voucher cannot be used: the `reason` and `error` of a valid:false answer. A validation

@@ -1,7 +1,6 @@
 import type { AsyncAction } from '../../../shared/types';
-import { toIso } from '../lib/time';
 
-interface AsyncActionRow {
+export interface AsyncActionRow {
   id: string;
   type: AsyncAction['type'];
   status: AsyncAction['status'];
@@ -65,36 +64,15 @@ export function updateAsyncAction(db: D1Database, id: string, update: AsyncActio
     );
 }
 
-function rowToAsyncAction(row: AsyncActionRow): AsyncAction {
-  const action: AsyncAction = {
-    id: row.id,
-    type: row.type,
-    status: row.status,
-    result: JSON.parse(row.result) as AsyncAction['result'],
-    created_at: toIso(row.created_at),
-    updated_at: toIso(row.updated_at),
-    request_id: row.request_id,
-    progress: row.progress,
-    processing_time: row.processing_time,
-    object: 'async_action',
-  };
-  // Not yet known while the action runs.
-  if (row.operation_status !== 'IN_PROGRESS') {
-    action.operation_status = row.operation_status === 'PARTIAL_SUCCESS' ? 'SUCCESS' : row.operation_status;
-  }
-  return action;
-}
-
-export async function findAsyncAction(db: D1Database, id: string): Promise<AsyncAction | null> {
-  const row = await db.prepare('SELECT * FROM async_actions WHERE id = ?').bind(id).first<AsyncActionRow>();
-  return row ? rowToAsyncAction(row) : null;
+export function findAsyncAction(db: D1Database, id: string): Promise<AsyncActionRow | null> {
+  return db.prepare('SELECT * FROM async_actions WHERE id = ?').bind(id).first<AsyncActionRow>();
 }
 
 /** Newest first; `createdBefore` keeps the actions scheduled before it (GET /v1/async-actions end_date). */
 export async function listAsyncActions(
   db: D1Database,
   q: { limit: number; createdBefore?: number },
-): Promise<{ actions: AsyncAction[]; hasMore: boolean }> {
+): Promise<{ rows: AsyncActionRow[]; hasMore: boolean }> {
   const { results } = await db
     .prepare(
       `SELECT * FROM async_actions WHERE ?1 IS NULL OR created_at < ?1
@@ -102,5 +80,5 @@ export async function listAsyncActions(
     )
     .bind(q.createdBefore ?? null, q.limit + 1)
     .all<AsyncActionRow>();
-  return { actions: results.slice(0, q.limit).map(rowToAsyncAction), hasMore: results.length > q.limit };
+  return { rows: results.slice(0, q.limit), hasMore: results.length > q.limit };
 }

@@ -11,6 +11,7 @@ import * as membership from './membership';
 import { type ImportRow, MAX_REPORTED_FAILURES, type RowKind } from './customer-import-rows';
 import { MAX_CHUNK_ROWS } from './customer-import';
 import { finishedResult } from './customer-import-report';
+import { asyncActionView } from '../views/async-action';
 
 // A customer import's chunks, as the queue consumer writes them (see services/customer-import.ts).
 
@@ -272,7 +273,8 @@ const units = (rows: ImportRow[]): number => rows.length / IMPORT_SLICE_ROWS;
 async function finishImportIfComplete(db: D1Database, actionId: string): Promise<void> {
   const state = await importDb.findImport(db, actionId);
   if (!state || state.chunks === null || state.chunks_done < state.chunks || state.status !== 'IN_PROGRESS') return;
-  const action = await asyncActions.findAsyncAction(db, actionId);
+  const row = await asyncActions.findAsyncAction(db, actionId);
+  const action = row && asyncActionView(row);
   if (!action) return;
   const result = action.result as ImportCsvResult;
   const now = Date.now();

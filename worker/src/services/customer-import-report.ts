@@ -2,12 +2,14 @@ import type { ImportCsvResult } from '../../../shared/types';
 import * as asyncActions from '../db/async-actions';
 import { operationStatus } from './async-actions';
 import type { ImportScan } from './customer-import-rows';
+import { asyncActionView } from '../views/async-action';
 
 // A customer import's result, as its async action reports it: at the start, done and failed.
 
 /** A chunk that failed past its retries (the dead-letter queue): the import cannot finish. */
 export async function failImport(db: D1Database, actionId: string): Promise<void> {
-  const action = await asyncActions.findAsyncAction(db, actionId);
+  const row = await asyncActions.findAsyncAction(db, actionId);
+  const action = row && asyncActionView(row);
   if (!action || action.status !== 'IN_PROGRESS') return;
   const result = action.result as ImportCsvResult;
   result.error = 'The import stopped on an internal error; rows reported as done were written. Importing the file again is safe.';

@@ -1,4 +1,5 @@
 import { type CustomerSelector, selectorSql } from './customers';
+import { prepare, sql } from './sql';
 
 /**
  * Records an event for the selected customer. Selecting inside the statement lets the event share a
@@ -14,14 +15,13 @@ export function insertCustomerEvent(
   // With a cap (client events of a signed customer), nothing is recorded once the customer has
   // `cap.max` events since `cap.since`: the same count as a tracking profile's daily cap
   // (cappedProfileEventStatements), exact here where the consumer writes.
-  return db
-    .prepare(
-      `INSERT INTO events (id, profile_id, type, metadata, created_at)
-       SELECT ?, c.id, ?, ?, ? FROM customers c WHERE ${sel.sql}
-         AND (? IS NULL OR (SELECT count(*) FROM events e WHERE e.profile_id = c.id AND e.created_at >= ?) < ?)
+  return prepare(
+    db,
+    sql`INSERT INTO events (id, profile_id, type, metadata, created_at)
+       SELECT ${event.id}, c.id, ${event.type}, ${JSON.stringify(event.metadata)}, ${event.createdAt} FROM customers c WHERE ${sel}
+         AND (${cap?.max ?? null} IS NULL OR (SELECT count(*) FROM events e WHERE e.profile_id = c.id AND e.created_at >= ${cap?.since ?? 0}) < ${cap?.max ?? null})
        LIMIT 1`,
-    )
-    .bind(event.id, event.type, JSON.stringify(event.metadata), event.createdAt, ...sel.params, cap?.max ?? null, cap?.since ?? 0, cap?.max ?? null);
+  );
 }
 
 /** How many events the customer named by id or source id has recorded since `since` (the daily cap's read). */

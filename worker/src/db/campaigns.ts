@@ -1,5 +1,6 @@
 import type { Discount } from '../../../shared/types';
 import type { CampaignListQuery, CodeConfig } from '../schemas/campaigns';
+import { prepare, sql } from './sql';
 
 /** A campaign's code template as stored (migration 0017). */
 export interface CampaignTemplate {
@@ -160,16 +161,27 @@ export interface CampaignCode {
  * codes written (the caller dedupes its list: a code twice in it would fail the statement). `limit` bounds how many are written (SQL, so it holds against any concurrent
  * writer of the same campaign's generation).
  */
-export function insertCampaignCodes(db: D1Database, campaign: CampaignRow, codes: CampaignCode[], now: number, limit: string | number = -1): D1PreparedStatement {
+/**
+ * How many codes one insert may write: a number (-1: all), what the campaign's generation still
+ * lacks of its target ('generation'), or what `free` free codes of the campaign still lack (an
+ * auto-update campaign's distribution step: spares stay free for later publications).
+ */
+export type CodesLimit = number | 'generation' | { free: number };
+
+export function insertCampaignCodes(db: D1Database, campaign: CampaignRow, codes: CampaignCode[], now: number, limit: CodesLimit = -1): D1PreparedStatement {
   const template = templateOf(campaign);
-  const limitSql = typeof limit === 'number' ? '?' : limit;
-  const limitParams = typeof limit === 'number' ? [limit] : [];
-  return db
-    .prepare(
-      `INSERT INTO vouchers (id, code, type, discount, quantity, redeemed_quantity, active, start_date, expiration_date,
+  const limitSql =
+    typeof limit === 'number'
+      ? sql`${limit}`
+      : limit === 'generation'
+        ? sql`max(0, (SELECT generation_target - generated_count FROM campaigns WHERE id = ${campaign.id}))`
+        : sql`max(0, ${limit.free} - (SELECT count(*) FROM vouchers WHERE campaign_id = ${campaign.id} AND holder_id IS NULL))`;
+  return prepare(
+    db,
+    sql`INSERT INTO vouchers (id, code, type, discount, quantity, redeemed_quantity, active, start_date, expiration_date,
          validity_timeframe, validity_day_of_week, validity_hours, additional_info, metadata, created_at, updated_at, campaign_id, campaign)
-       SELECT 'v_' || lower(hex(randomblob(12))), json_extract(j.value, '$.code'), 'DISCOUNT_VOUCHER', ?1,
-         CASE WHEN json_type(j.value, '$.quantity') IS NULL THEN ?2 ELSE json_extract(j.value, '$.quantity') END,
+       SELECT 'v_' || lower(hex(randomblob(12))), json_extract(j.value, '$.code'), 'DISCOUNT_VOUCHER', ${JSON.stringify(template.discount)},
+         CASE WHEN json_type(j.value, '$.quantity') IS NULL THEN ${template.redemption.quantity} ELSE json_extract(j.value, '$.quantity') END,
          0,
          coalesce(json_extract(j.value, '$.active'), c.active),
          CASE WHEN json_type(j.value, '$.start_date') IS NULL THEN c.start_date ELSE json_extract(j.value, '$.start_date') END,
@@ -177,15 +189,14 @@ export function insertCampaignCodes(db: D1Database, campaign: CampaignRow, codes
          c.validity_timeframe, c.validity_day_of_week, c.validity_hours,
          json_extract(j.value, '$.additional_info'),
          coalesce(json_extract(j.value, '$.metadata'), '{}'),
-         ?3, NULL, c.id, c.name
-       FROM json_each(?4) j JOIN campaigns c ON c.id = ?5
+         ${now}, NULL, c.id, c.name
+       FROM json_each(${JSON.stringify(codes)}) j JOIN campaigns c ON c.id = ${campaign.id}
        -- Taken codes are passed over before the LIMIT counts rows (ON CONFLICT would count them).
        WHERE NOT EXISTS (SELECT 1 FROM vouchers x WHERE x.code = json_extract(j.value, '$.code'))
        LIMIT ${limitSql}
        ON CONFLICT (code) DO NOTHING
        RETURNING code`,
-    )
-    .bind(JSON.stringify(template.discount), template.redemption.quantity, now, JSON.stringify(codes), campaign.id, ...limitParams);
+  );
 }
 
 /**
@@ -200,7 +211,7 @@ export function generationChunk(db: D1Database, campaign: CampaignRow, candidate
       campaign,
       candidates.map((code) => ({ code })),
       now,
-      `max(0, (SELECT generation_target - generated_count FROM campaigns WHERE id = ?5))`,
+      'generation',
     ),
     db
       .prepare(

@@ -1,7 +1,7 @@
 import { CUSTOMER_FIELDS } from '../../../shared/customer-fields';
 import type { VoucherRow } from './vouchers';
 import { type KeysetRange, type RangeEnd, rangeEnd, rangeEndOf, rangePredicate } from './customers';
-import type { Sql } from './sql';
+import { prepare, type Sql, sql } from './sql';
 
 export interface ExportRow {
   id: string;
@@ -59,11 +59,9 @@ export async function exportRange(
 ): Promise<{ rows: ExportPageRow[]; end: RangeEnd }> {
   const select = [...new Set<ExportableColumn>([...columns, 'created_at'])].map((c) => `c.${c}`).join(', ');
   const inRange = rangePredicate(range);
-  const filter = where ? ` AND coalesce((${where.sql}), 0)` : '';
+  const filter = where ? sql` AND coalesce((${where}), 0)` : sql.raw('');
   const [page, end] = await db.batch<Record<string, unknown>>([
-    db
-      .prepare(`SELECT ${select} FROM customers c WHERE ${inRange.sql}${filter} ORDER BY c.created_at ${range.descending ? 'DESC' : 'ASC'}`)
-      .bind(...inRange.params, ...(where?.params ?? [])),
+    prepare(db, sql`SELECT ${sql.raw(select)} FROM customers c WHERE ${inRange}${filter} ORDER BY c.created_at ${sql.raw(range.descending ? 'DESC' : 'ASC')}`),
     rangeEnd(db, range),
   ]);
   return { rows: (page?.results ?? []) as unknown as ExportPageRow[], end: rangeEndOf(end) };

@@ -154,7 +154,7 @@ export async function runDistribution(env: Pick<Env, 'DB' | 'BULK_WRITE_TARGET_M
     if (campaign.type === 'AUTO_UPDATE') {
       const candidates = [...new Set(generateCodes(codeConfig, range.size + 16))].map((code) => ({ code }));
       statements.unshift(
-        campaignsDb.insertCampaignCodes(db, campaign, candidates, stepAt, `max(0, ${range.size} - (SELECT count(*) FROM vouchers WHERE campaign_id = ?5 AND holder_id IS NULL))`),
+        campaignsDb.insertCampaignCodes(db, campaign, candidates, stepAt, { free: range.size }),
       );
     }
     // The pacer gives way before every step but the first, and sizes the next by this one's D1 time.

@@ -8,7 +8,7 @@ import {
   type WritableColumn,
 } from '../../../shared/customer-fields';
 import type { CustomerListQuery, CustomerWrite } from '../schemas/customers';
-import type { Sql } from './sql';
+import { prepare, type Sql, sql } from './sql';
 
 /** A row of the customers table, as D1 returns it: one column per catalogue field. */
 export type CustomerRow = { [F in (typeof CUSTOMER_FIELDS)[number] as F['column']]: ColumnValue<F['kind']> } & {
@@ -110,15 +110,19 @@ function assignments(write: CustomerWrite): Assignment[] {
  * This keeps created_at unique (see migration 0001) inside a batch and across requests, since D1
  * runs statements one at a time.
  */
-const NEXT_CREATED_AT = 'max(?, coalesce((SELECT max(created_at) FROM customers), 0) + 1)';
+const nextCreatedAt = (now: number): Sql => sql`max(${now}, coalesce((SELECT max(created_at) FROM customers), 0) + 1)`;
+
+/** The columns and values of a new row: id, the write's fields, created_at. */
+function insertedRow(id: string, set: Assignment[], now: number): { columns: Sql; values: Sql } {
+  return {
+    columns: sql.raw(['id', ...set.map(([c]) => c), 'created_at'].join(', ')),
+    values: sql.list([sql`${id}`, ...set.map(([, v]) => sql`${v}`), nextCreatedAt(now)]),
+  };
+}
 
 export function insertCustomer(db: D1Database, id: string, write: CustomerWrite, now: number): D1PreparedStatement {
-  const set = assignments(write);
-  const columns = ['id', ...set.map(([c]) => c), 'created_at'];
-  const placeholders = [...columns.slice(0, -1).map(() => '?'), NEXT_CREATED_AT];
-  return db
-    .prepare(`INSERT INTO customers (${columns.join(', ')}) VALUES (${placeholders.join(', ')}) RETURNING *`)
-    .bind(id, ...set.map(([, v]) => v), now);
+  const { columns, values } = insertedRow(id, assignments(write), now);
+  return prepare(db, sql`INSERT INTO customers (${columns}) VALUES (${values}) RETURNING *`);
 }
 
 /**
@@ -133,16 +137,14 @@ export function upsertCustomerBySourceId(
   now: number,
 ): D1PreparedStatement {
   const set = assignments(write);
-  const columns = ['id', ...set.map(([c]) => c), 'created_at'];
-  const placeholders = [...columns.slice(0, -1).map(() => '?'), NEXT_CREATED_AT];
-  const updates = [...set.filter(([c]) => c !== 'source_id').map(([c]) => `${c} = excluded.${c}`), 'updated_at = ?'];
-  return db
-    .prepare(
-      `INSERT INTO customers (${columns.join(', ')}) VALUES (${placeholders.join(', ')})
-       ON CONFLICT (source_id) DO UPDATE SET ${updates.join(', ')}
+  const { columns, values } = insertedRow(newId, set, now);
+  const updates = sql.list([...set.filter(([c]) => c !== 'source_id').map(([c]) => sql.raw(`${c} = excluded.${c}`)), sql`updated_at = ${now}`]);
+  return prepare(
+    db,
+    sql`INSERT INTO customers (${columns}) VALUES (${values})
+       ON CONFLICT (source_id) DO UPDATE SET ${updates}
        RETURNING *`,
-    )
-    .bind(newId, ...set.map(([, v]) => v), now, now);
+  );
 }
 
 /**
@@ -151,20 +153,16 @@ export function upsertCustomerBySourceId(
  * created as it ends up: one customer.created webhook event, not a creation and then an update.
  */
 export function insertCustomerIfMissing(db: D1Database, id: string, sourceId: string, now: number, metadata: Record<string, unknown> = {}): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO customers (id, source_id, metadata, created_at) VALUES (?, ?, json_patch('{}', ?), ${NEXT_CREATED_AT})
+  return prepare(
+    db,
+    sql`INSERT INTO customers (id, source_id, metadata, created_at) VALUES (${id}, ${sourceId}, json_patch('{}', ${JSON.stringify(metadata)}), ${nextCreatedAt(now)})
        ON CONFLICT (source_id) DO NOTHING`,
-    )
-    .bind(id, sourceId, JSON.stringify(metadata), now);
+  );
 }
 
 export function updateCustomer(db: D1Database, id: string, write: CustomerWrite, now: number): D1PreparedStatement {
-  const set = assignments(write);
-  const clauses = [...set.map(([c]) => `${c} = ?`), 'updated_at = ?'];
-  return db
-    .prepare(`UPDATE customers SET ${clauses.join(', ')} WHERE id = ? RETURNING *`)
-    .bind(...set.map(([, v]) => v), now, id);
+  const clauses = sql.list([...assignments(write).map(([c, v]) => sql`${sql.raw(c)} = ${v}`), sql`updated_at = ${now}`]);
+  return prepare(db, sql`UPDATE customers SET ${clauses} WHERE id = ${id} RETURNING *`);
 }
 
 /** Looks a customer up by id, or else by source_id (an id match wins if both match). */

@@ -370,36 +370,33 @@ function listConditions(
   q: CustomerListQuery,
   restrict?: Sql,
   membersOf?: string,
-): { where: string[]; params: (string | number | null)[]; cursor: Sql | null } {
-  const where: string[] = [];
-  const params: (string | number | null)[] = [];
-  if (restrict) {
-    where.push(`coalesce((${restrict.sql}), 0)`);
-    params.push(...restrict.params);
-  }
+): { where: Sql[]; cursor: Sql | null } {
+  const where: Sql[] = [];
+  if (restrict) where.push(sql`coalesce((${restrict}), 0)`);
   if (membersOf !== undefined) {
     // Bare (never NULL: customer_id is NOT NULL), so the planner may drive the query from the members' key.
-    where.push(STORED_MEMBER);
-    params.push(membersOf);
+    where.push(storedMember(membersOf));
   }
-  const add = (clause: string, value: string | number | undefined) => {
-    if (value === undefined) return;
-    where.push(clause);
-    params.push(value);
+  const add = (clause: (value: string | number) => Sql, value: string | number | undefined) => {
+    if (value !== undefined) where.push(clause(value));
   };
-  add('c.email = ? COLLATE NOCASE', q.email);
-  add('c.address_city = ?', q.city);
-  add('c.name = ?', q.name);
-  add('c.created_at < ?', q.createdBefore);
-  add('c.created_at > ?', q.createdAfter);
-  add('c.updated_at < ?', q.updatedBefore);
-  add('c.updated_at > ?', q.updatedAfter);
+  add((v) => sql`c.email = ${v} COLLATE NOCASE`, q.email);
+  add((v) => sql`c.address_city = ${v}`, q.city);
+  add((v) => sql`c.name = ${v}`, q.name);
+  add((v) => sql`c.created_at < ${v}`, q.createdBefore);
+  add((v) => sql`c.created_at > ${v}`, q.createdAfter);
+  add((v) => sql`c.updated_at < ${v}`, q.updatedBefore);
+  add((v) => sql`c.updated_at > ${v}`, q.updatedAfter);
   const cursor =
-    q.startingAfter === undefined ? null : { sql: q.order === 'created_at' ? 'c.created_at > ?' : 'c.created_at < ?', params: [q.startingAfter] };
-  return { where, params, cursor };
+    q.startingAfter === undefined ? null : q.order === 'created_at' ? sql`c.created_at > ${q.startingAfter}` : sql`c.created_at < ${q.startingAfter}`;
+  return { where, cursor };
 }
 
-const STORED_MEMBER = 'c.id IN (SELECT customer_id FROM segment_members WHERE segment_id = ?)';
+/** Conditions joined by AND, as written (an empty list: no WHERE clause). */
+const whereClause = (conditions: Sql[]): Sql => (conditions.length ? sql`WHERE ${conjunction(conditions)}` : sql.raw(''));
+const conjunction = (conditions: Sql[]): Sql => ({ sql: conditions.map((c) => c.sql).join(' AND '), params: conditions.flatMap((c) => c.params) });
+
+const storedMember = (segmentId: string): Sql => sql`c.id IN (SELECT customer_id FROM segment_members WHERE segment_id = ${segmentId})`;
 
 /**
  * One page of customers plus the total matching the filters (the cursor narrows the page only),
@@ -413,20 +410,15 @@ export async function listCustomers(
   q: CustomerListQuery,
   membersOf?: string,
 ): Promise<{ rows: CustomerRow[]; total: number; hasMore: boolean }> {
-  const { where, params, cursor } = listConditions(q, undefined, membersOf);
-  const filterSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const { where, cursor } = listConditions(q, undefined, membersOf);
   const onlyMembers = membersOf !== undefined && where.length === 1;
-  const pageWhere = cursor ? [...where, cursor.sql] : where;
-  const pageParams = cursor ? [...params, ...cursor.params] : params;
-  const pageSql = pageWhere.length ? `WHERE ${pageWhere.join(' AND ')}` : '';
+  const pageWhere = whereClause(cursor ? [...where, cursor] : where);
 
   const [page, count] = await db.batch<Record<string, unknown>>([
-    db
-      .prepare(`SELECT * FROM customers c ${pageSql} ORDER BY ${LIST_ORDERS[q.order].sql} LIMIT ? OFFSET ?`)
-      .bind(...pageParams, q.limit + 1, (q.page - 1) * q.limit),
+    prepare(db, sql`SELECT * FROM customers c ${pageWhere} ORDER BY ${sql.raw(LIST_ORDERS[q.order].sql)} LIMIT ${q.limit + 1} OFFSET ${(q.page - 1) * q.limit}`),
     onlyMembers
       ? db.prepare('SELECT count(*) AS total FROM segment_members WHERE segment_id = ?').bind(membersOf)
-      : db.prepare(`SELECT count(*) AS total FROM customers c ${filterSql}`).bind(...params),
+      : prepare(db, sql`SELECT count(*) AS total FROM customers c ${whereClause(where)}`),
   ]);
   const rows = (page?.results ?? []) as unknown as CustomerRow[];
   return {
@@ -448,16 +440,15 @@ export async function matchesInRange(
   range: KeysetRange,
   keep: number,
 ): Promise<{ matched: number; candidates: ListKeys[]; end: RangeEnd }> {
-  const { where, params, cursor } = listConditions(q, restrict);
+  const { where, cursor } = listConditions(q, restrict);
   const inRange = rangePredicate(range);
   const [matches, end] = await db.batch<Record<string, unknown>>([
-    db
-      .prepare(
-        `SELECT c.id, c.created_at, c.updated_at, c.source_id, count(*) OVER () AS matched, ${cursor ? cursor.sql : '1'} AS on_page
-         FROM customers c WHERE ${[inRange.sql, ...where].join(' AND ')}
-         ORDER BY on_page DESC, ${LIST_ORDERS[q.order].sql} LIMIT ?`,
-      )
-      .bind(...(cursor?.params ?? []), ...inRange.params, ...params, keep),
+    prepare(
+      db,
+      sql`SELECT c.id, c.created_at, c.updated_at, c.source_id, count(*) OVER () AS matched, ${cursor ?? sql.raw('1')} AS on_page
+         FROM customers c WHERE ${conjunction([inRange, ...where])}
+         ORDER BY on_page DESC, ${sql.raw(LIST_ORDERS[q.order].sql)} LIMIT ${keep}`,
+    ),
     rangeEnd(db, range),
   ]);
   const rows = (matches?.results ?? []) as unknown as (ListKeys & { matched: number; on_page: number })[];

@@ -1,6 +1,6 @@
 import type { Discount } from '../../../shared/types';
 import type { CampaignListQuery, CodeConfig } from '../schemas/campaigns';
-import { prepare, sql } from './sql';
+import { prepare, sql, type SqlValue } from './sql';
 
 /** A campaign's code template as stored (migration 0017). */
 export interface CampaignTemplate {
@@ -121,19 +121,11 @@ export function updateCampaign(
   now: number,
 ): D1PreparedStatement[] {
   // Column names come from the patch keys the service sets, never from input.
-  const set = Object.entries(patch).filter(([, v]) => v !== undefined);
-  const statements = [
-    db
-      .prepare(`UPDATE campaigns SET ${[...set.map(([c]) => `${c} = ?`), 'updated_at = ?'].join(', ')} WHERE id = ?`)
-      .bind(...set.map(([, v]) => v as string | number | null), now, id),
-  ];
-  const codeSet = Object.entries(codePatch).filter(([, v]) => v !== undefined);
+  const set = Object.entries(patch).filter(([, v]) => v !== undefined) as [string, SqlValue][];
+  const statements = [prepare(db, sql`UPDATE campaigns SET ${sql.assignments([...set, ['updated_at', now]])} WHERE id = ${id}`)];
+  const codeSet = Object.entries(codePatch).filter(([, v]) => v !== undefined) as [string, SqlValue][];
   if (codeSet.length > 0) {
-    statements.push(
-      db
-        .prepare(`UPDATE vouchers SET ${[...codeSet.map(([c]) => `${c} = ?`), 'updated_at = ?'].join(', ')} WHERE campaign_id = ?`)
-        .bind(...codeSet.map(([, v]) => v as string | number | null), now, id),
-    );
+    statements.push(prepare(db, sql`UPDATE vouchers SET ${sql.assignments([...codeSet, ['updated_at', now]])} WHERE campaign_id = ${id}`));
   }
   return statements;
 }

@@ -161,7 +161,7 @@ export function insertCustomerIfMissing(db: D1Database, id: string, sourceId: st
 }
 
 export function updateCustomer(db: D1Database, id: string, write: CustomerWrite, now: number): D1PreparedStatement {
-  const clauses = sql.list([...assignments(write).map(([c, v]) => sql`${sql.raw(c)} = ${v}`), sql`updated_at = ${now}`]);
+  const clauses = sql.assignments([...assignments(write), ['updated_at', now]]);
   return prepare(db, sql`UPDATE customers SET ${clauses} WHERE id = ${id} RETURNING *`);
 }
 

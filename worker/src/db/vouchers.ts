@@ -2,7 +2,7 @@ import type { ApplicableToRules, Discount } from '../../../shared/types';
 import type { DayOfWeek, ValidityHours, ValidityTimeframe } from '../../../shared/validity';
 import type { AssignmentListQuery, ValidationRuleListQuery } from '../schemas/validation-rules';
 import type { VoucherListQuery } from '../schemas/vouchers';
-import { prepare, type Sql, sql } from './sql';
+import { prepare, type Sql, sql, type SqlValue } from './sql';
 
 export interface VoucherRow {
   id: string;
@@ -91,10 +91,8 @@ type VoucherPatch = Partial<
 export function updateVoucher(db: D1Database, id: string, patch: VoucherPatch, now: number): D1PreparedStatement {
   // Column names come from the VoucherPatch keys the service sets, never from input.
   const set = Object.entries(patch).filter(([, v]) => v !== undefined);
-  const clauses = [...set.map(([c]) => `${c} = ?`), 'updated_at = ?'];
-  return db
-    .prepare(`UPDATE vouchers SET ${clauses.join(', ')} WHERE id = ? RETURNING *`)
-    .bind(...set.map(([, v]) => v as string | number | null), now, id);
+  const clauses = sql.assignments([...(set as [string, SqlValue][]), ['updated_at', now]]);
+  return prepare(db, sql`UPDATE vouchers SET ${clauses} WHERE id = ${id} RETURNING *`);
 }
 
 const VOUCHER_ORDER_BY: Record<VoucherListQuery['order'], string> = {
@@ -114,35 +112,26 @@ export async function listVouchers(
   db: D1Database,
   q: VoucherListQuery,
 ): Promise<{ rows: VoucherRow[]; assignments: AssignmentRow[]; total: number }> {
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  const add = (clause: string, value: string | number | undefined) => {
-    if (value === undefined) return;
-    where.push(clause);
-    params.push(value);
+  const where: Sql[] = [];
+  const add = (clause: (value: string | number) => Sql, value: string | number | undefined) => {
+    if (value !== undefined) where.push(clause(value));
   };
-  add('code = ?', q.code);
-  if (q.customer !== undefined) {
-    // OA24 GET /v1/vouchers `customer`: the holder, by id or source_id.
-    where.push('holder_id IN (SELECT id FROM customers WHERE id = ? OR source_id = ?)');
-    params.push(q.customer, q.customer);
-  }
-  add('campaign_id = (SELECT id FROM campaigns WHERE name = ?)', q.campaign);
-  add('campaign_id = ?', q.campaignId);
-  add('id IN (SELECT value FROM json_each(?))', q.ids === undefined ? undefined : JSON.stringify(q.ids));
-  add('created_at < ?', q.createdBefore);
-  add('created_at > ?', q.createdAfter);
-  add('updated_at < ?', q.updatedBefore);
-  add('updated_at > ?', q.updatedAfter);
-  const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  const page = `SELECT * FROM vouchers ${filter} ORDER BY ${VOUCHER_ORDER_BY[q.order]} LIMIT ? OFFSET ?`;
-  const pageParams = [...params, q.limit, (q.page - 1) * q.limit];
+  add((v) => sql`code = ${v}`, q.code);
+  // OA24 GET /v1/vouchers `customer`: the holder, by id or source_id.
+  add((v) => sql`holder_id IN (SELECT id FROM customers WHERE id = ${v} OR source_id = ${v})`, q.customer);
+  add((v) => sql`campaign_id = (SELECT id FROM campaigns WHERE name = ${v})`, q.campaign);
+  add((v) => sql`campaign_id = ${v}`, q.campaignId);
+  add((v) => sql`id IN (SELECT value FROM json_each(${v}))`, q.ids === undefined ? undefined : JSON.stringify(q.ids));
+  add((v) => sql`created_at < ${v}`, q.createdBefore);
+  add((v) => sql`created_at > ${v}`, q.createdAfter);
+  add((v) => sql`updated_at < ${v}`, q.updatedBefore);
+  add((v) => sql`updated_at > ${v}`, q.updatedAfter);
+  const filter = where.length ? sql`WHERE ${sql.join(where, 'AND')}` : sql.raw('');
+  const page = sql`SELECT * FROM vouchers ${filter} ORDER BY ${sql.raw(VOUCHER_ORDER_BY[q.order])} LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`;
   const [rows, count, assignments] = await db.batch<Record<string, unknown>>([
-    db.prepare(page).bind(...pageParams),
-    db.prepare(`SELECT count(*) AS total FROM vouchers ${filter}`).bind(...params),
-    db
-      .prepare(`SELECT * FROM validation_rule_assignments WHERE related_object_id IN (SELECT id FROM (${page})) ORDER BY created_at, id`)
-      .bind(...pageParams),
+    prepare(db, page),
+    prepare(db, sql`SELECT count(*) AS total FROM vouchers ${filter}`),
+    prepare(db, sql`SELECT * FROM validation_rule_assignments WHERE related_object_id IN (SELECT id FROM (${page})) ORDER BY created_at, id`),
   ]);
   return {
     rows: (rows?.results ?? []) as unknown as VoucherRow[],
@@ -236,15 +225,13 @@ type RulePatch = Partial<Pick<RuleRow, 'name' | 'rules' | 'error' | 'applicable_
 
 export function updateRule(db: D1Database, id: string, patch: RulePatch, now: number): D1PreparedStatement {
   // Column names come from the RulePatch keys the service sets, never from input.
-  const set = Object.entries(patch).filter(([, v]) => v !== undefined);
-  const clauses = [...set.map(([c]) => `${c} = ?`), 'updated_at = ?'];
-  return db
-    .prepare(
-      `UPDATE validation_rules SET ${clauses.join(', ')} WHERE id = ?
+  const set = Object.entries(patch).filter(([, v]) => v !== undefined) as [string, SqlValue][];
+  return prepare(
+    db,
+    sql`UPDATE validation_rules SET ${sql.assignments([...set, ['updated_at', now]])} WHERE id = ${id}
        RETURNING *, (SELECT count(*) FROM validation_rule_assignments a WHERE a.rule_id = validation_rules.id)
          + (SELECT count(*) FROM campaign_rule_assignments a WHERE a.rule_id = validation_rules.id) AS assignments`,
-    )
-    .bind(...set.map(([, v]) => v as string | null), now, id);
+  );
 }
 
 /** The ids among `ids` that name no rule. */
@@ -264,23 +251,18 @@ export async function listAssignments(
   db: D1Database,
   q: AssignmentListQuery,
 ): Promise<{ rows: AssignmentRow[]; total: number }> {
-  const where: string[] = [];
-  const params: string[] = [];
-  if (q.ruleId !== undefined) {
-    where.push('rule_id = ?');
-    params.push(q.ruleId);
-  }
+  const where: Sql[] = [];
+  if (q.ruleId !== undefined) where.push(sql`rule_id = ${q.ruleId}`);
   if (q.relatedObjectId !== undefined) {
-    where.push('(related_object_id IN (SELECT id FROM vouchers WHERE id = ? OR code = ?) OR related_object_id IN (SELECT id FROM campaigns WHERE id = ? OR name = ?))');
-    params.push(q.relatedObjectId, q.relatedObjectId, q.relatedObjectId, q.relatedObjectId);
+    const related = q.relatedObjectId;
+    where.push(sql`(related_object_id IN (SELECT id FROM vouchers WHERE id = ${related} OR code = ${related}) OR related_object_id IN (SELECT id FROM campaigns WHERE id = ${related} OR name = ${related}))`);
   }
-  const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  const order = q.order === 'created_at' ? 'created_at ASC, id ASC' : 'created_at DESC, id DESC';
+  const filter = where.length ? sql`WHERE ${sql.join(where, 'AND')}` : sql.raw('');
+  const order = sql.raw(q.order === 'created_at' ? 'created_at ASC, id ASC' : 'created_at DESC, id DESC');
+  const from = sql.raw(ALL_ASSIGNMENTS);
   const [page, count] = await db.batch<Record<string, unknown>>([
-    db
-      .prepare(`SELECT * FROM ${ALL_ASSIGNMENTS} ${filter} ORDER BY ${order} LIMIT ? OFFSET ?`)
-      .bind(...params, q.limit, (q.page - 1) * q.limit),
-    db.prepare(`SELECT count(*) AS total FROM ${ALL_ASSIGNMENTS} ${filter}`).bind(...params),
+    prepare(db, sql`SELECT * FROM ${from} ${filter} ORDER BY ${order} LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`),
+    prepare(db, sql`SELECT count(*) AS total FROM ${from} ${filter}`),
   ]);
   return { rows: (page?.results ?? []) as unknown as AssignmentRow[], total: Number(count?.results[0]?.total ?? 0) };
 }

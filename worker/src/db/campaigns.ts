@@ -50,17 +50,9 @@ export interface CampaignAssignmentRow {
 const READ = 'SELECT c.*, (SELECT count(*) FROM vouchers v WHERE v.campaign_id = c.id) AS vouchers_count FROM campaigns c';
 
 export function insertCampaign(db: D1Database, row: CampaignRow): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO campaigns (id, name, description, type, join_once, voucher, start_date, expiration_date, validity_timeframe,
+  return prepare(db, sql`INSERT INTO campaigns (id, name, description, type, join_once, voucher, start_date, expiration_date, validity_timeframe,
          validity_day_of_week, validity_hours, active, metadata, generation_target, generated_count, generation_status, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, NULL)`,
-    )
-    .bind(
-      row.id, row.name, row.description, row.type, row.join_once, row.voucher, row.start_date, row.expiration_date,
-      row.validity_timeframe, row.validity_day_of_week, row.validity_hours, row.active, row.metadata,
-      row.generation_target, row.generation_status, row.created_at,
-    );
+       VALUES (${row.id}, ${row.name}, ${row.description}, ${row.type}, ${row.join_once}, ${row.voucher}, ${row.start_date}, ${row.expiration_date}, ${row.validity_timeframe}, ${row.validity_day_of_week}, ${row.validity_hours}, ${row.active}, ${row.metadata}, ${row.generation_target}, 0, ${row.generation_status}, ${row.created_at}, NULL)`);
 }
 
 /** By id, else by name (the path takes either: OA /v1/campaigns/{campaignId}). */
@@ -73,9 +65,7 @@ export function assignmentsOfCampaign(db: D1Database, campaignId: string): D1Pre
 }
 
 export function insertCampaignAssignment(db: D1Database, row: CampaignAssignmentRow): D1PreparedStatement {
-  return db
-    .prepare('INSERT INTO campaign_rule_assignments (id, rule_id, campaign_id, created_at) VALUES (?, ?, ?, ?)')
-    .bind(row.id, row.rule_id, row.campaign_id, row.created_at);
+  return prepare(db, sql`INSERT INTO campaign_rule_assignments (id, rule_id, campaign_id, created_at) VALUES (${row.id}, ${row.rule_id}, ${row.campaign_id}, ${row.created_at})`);
 }
 
 const ORDER_BY: Record<CampaignListQuery['order'], string> = {
@@ -217,12 +207,8 @@ export function generationChunk(db: D1Database, campaign: CampaignRow, candidate
 
 /** Asks for `count` more generated codes (addVoucher with vouchers_count): the job writes them. */
 export function requestMoreCodes(db: D1Database, campaignId: string, count: number, actionId: string | null, now: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE campaigns SET generation_target = generation_target + ?, generation_status = 'IN_PROGRESS',
-         generation_action_id = coalesce(?, generation_action_id), updated_at = ? WHERE id = ?`,
-    )
-    .bind(count, actionId, now, campaignId);
+  return prepare(db, sql`UPDATE campaigns SET generation_target = generation_target + ${count}, generation_status = 'IN_PROGRESS',
+         generation_action_id = coalesce(${actionId}, generation_action_id), updated_at = ${now} WHERE id = ${campaignId}`);
 }
 
 export function failGeneration(db: D1Database, campaignId: string): D1PreparedStatement {

@@ -5,6 +5,8 @@
 // stored value as it is; metadata cells are merged into the stored metadata (json_patch). A row that
 // would change nothing writes nothing: updated_at stays, and the row is counted as unchanged.
 
+import { prepare, sql } from './sql';
+
 import type { WritableColumn } from '../../../shared/customer-fields';
 import { CUSTOMER_TEXT_COLUMNS } from './customers';
 
@@ -136,9 +138,7 @@ export function findImport(db: D1Database, actionId: string): Promise<ImportStat
 
 /** The parts of a chunk written already: its own id, or `<id>/<path>` of its halves ('/' < '0'). */
 export async function appliedChunkParts(db: D1Database, chunkId: string): Promise<string[]> {
-  const { results } = await db
-    .prepare(`SELECT id FROM import_chunks WHERE id = ?1 OR (id > ?1 || '/' AND id < ?1 || '0')`)
-    .bind(chunkId)
+  const { results } = await prepare(db, sql`SELECT id FROM import_chunks WHERE id = ${chunkId} OR (id > ${chunkId} || '/' AND id < ${chunkId} || '0')`)
     .all<{ id: string }>();
   return results.map((r) => r.id);
 }
@@ -148,9 +148,7 @@ export async function appliedChunkParts(db: D1Database, chunkId: string): Promis
  * key and its batch (writes and counts) rolls back. `failed`: failures known before the batch.
  */
 export function openChunkPart(db: D1Database, partId: string, actionId: string, failed: unknown[], now: number): D1PreparedStatement {
-  return db
-    .prepare('INSERT INTO import_chunks (id, action_id, failed, applied_at) VALUES (?, ?, ?, ?)')
-    .bind(partId, actionId, JSON.stringify(failed), now);
+  return prepare(db, sql`INSERT INTO import_chunks (id, action_id, failed, applied_at) VALUES (${partId}, ${actionId}, ${JSON.stringify(failed)}, ${now})`);
 }
 
 /**
@@ -158,9 +156,7 @@ export function openChunkPart(db: D1Database, partId: string, actionId: string, 
  * counts of their own), so a part that overlaps one written before fails on its primary key too.
  */
 export function openChunkMarkers(db: D1Database, partIds: string[], actionId: string, now: number): D1PreparedStatement {
-  return db
-    .prepare(`INSERT INTO import_chunks (id, action_id, failed, applied_at) SELECT r.value, ?2, '[]', ?3 FROM json_each(?1) r`)
-    .bind(JSON.stringify(partIds), actionId, now);
+  return prepare(db, sql`INSERT INTO import_chunks (id, action_id, failed, applied_at) SELECT r.value, ${actionId}, '[]', ${now} FROM json_each(${JSON.stringify(partIds)}) r`);
 }
 
 /** Whether a batch failed on openChunkPart, i.e. the part was written before. */
@@ -168,17 +164,13 @@ export const isChunkPartApplied = (error: unknown): boolean => /UNIQUE constrain
 
 /** Before the updates by id: the failures of the rows whose id names no customer. */
 export function countUnknownIds(db: D1Database, partId: string, rows: { id: string; failure: unknown }[]): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE import_chunks SET failed = (
+  return prepare(db, sql`UPDATE import_chunks SET failed = (
          SELECT json_group_array(json(f)) FROM (
            SELECT value AS f FROM json_each(import_chunks.failed)
            UNION ALL
-           SELECT json(r.value -> 'failure') FROM json_each(?2) r
+           SELECT json(r.value -> 'failure') FROM json_each(${JSON.stringify(rows)}) r
            WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = r.value ->> 'id')))
-       WHERE id = ?1`,
-    )
-    .bind(partId, JSON.stringify(rows));
+       WHERE id = ${partId}`);
 }
 
 // SQLite's changes() is the number of rows the statement before (in the batch) inserted or
@@ -186,40 +178,28 @@ export function countUnknownIds(db: D1Database, partId: string, rows: { id: stri
 
 /** Right after updateById(ids): those changed are updated, the other known ids unchanged. */
 export function countIdUpdates(db: D1Database, partId: string, ids: string[]): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE import_chunks SET updated = updated + changes(),
-         unchanged = unchanged + (SELECT count(*) FROM json_each(?2) r WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = r.value)) - changes()
-       WHERE id = ?1`,
-    )
-    .bind(partId, JSON.stringify(ids));
+  return prepare(db, sql`UPDATE import_chunks SET updated = updated + changes(),
+         unchanged = unchanged + (SELECT count(*) FROM json_each(${JSON.stringify(ids)}) r WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = r.value)) - changes()
+       WHERE id = ${partId}`);
 }
 
 /** Right before upsertBySourceId: how many of its source ids no customer holds (each creates one). */
 export function countNewSourceIds(db: D1Database, partId: string, sourceIds: string[]): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE import_chunks SET pending = (
-         SELECT count(DISTINCT r.value) FROM json_each(?2) r WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.source_id = r.value))
-       WHERE id = ?1`,
-    )
-    .bind(partId, JSON.stringify(sourceIds));
+  return prepare(db, sql`UPDATE import_chunks SET pending = (
+         SELECT count(DISTINCT r.value) FROM json_each(${JSON.stringify(sourceIds)}) r WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.source_id = r.value))
+       WHERE id = ${partId}`);
 }
 
 /** Right after upsertBySourceId over `rows` rows: created, then updated and unchanged from changes(). */
 export function countSourceUpserts(db: D1Database, partId: string, rows: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE import_chunks SET created = created + pending, updated = updated + changes() - pending,
-         unchanged = unchanged + ?2 - changes(), pending = 0
-       WHERE id = ?1`,
-    )
-    .bind(partId, rows);
+  return prepare(db, sql`UPDATE import_chunks SET created = created + pending, updated = updated + changes() - pending,
+         unchanged = unchanged + ${rows} - changes(), pending = 0
+       WHERE id = ${partId}`);
 }
 
 /** Right after insertNew: every row inserted is created. */
 export function countInserted(db: D1Database, partId: string): D1PreparedStatement {
-  return db.prepare('UPDATE import_chunks SET created = created + changes() WHERE id = ?1').bind(partId);
+  return prepare(db, sql`UPDATE import_chunks SET created = created + changes() WHERE id = ${partId}`);
 }
 
 /**
@@ -227,21 +207,17 @@ export function countInserted(db: D1Database, partId: string): D1PreparedStateme
  * list (up to `maxFailures`; failed_count counts them all).
  */
 export function addChunkPartToAction(db: D1Database, actionId: string, partId: string, maxFailures: number, now: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE async_actions SET result = json_set(result,
+  return prepare(db, sql`UPDATE async_actions SET result = json_set(result,
          '$.done_count', (result ->> 'done_count') + p.created + p.updated + p.unchanged,
          '$.created_count', (result ->> 'created_count') + p.created,
          '$.updated_count', (result ->> 'updated_count') + p.updated,
          '$.unchanged_count', (result ->> 'unchanged_count') + p.unchanged,
          '$.failed_count', (result ->> 'failed_count') + json_array_length(p.failed),
          '$.failed', (SELECT json_group_array(json(f)) FROM (
-           SELECT value AS f FROM json_each(result, '$.failed') UNION ALL SELECT value FROM json_each(p.failed) LIMIT ?3))),
-         updated_at = ?4
-       FROM (SELECT * FROM import_chunks WHERE id = ?2) p
-       WHERE async_actions.id = ?1`,
-    )
-    .bind(actionId, partId, maxFailures, now);
+           SELECT value AS f FROM json_each(result, '$.failed') UNION ALL SELECT value FROM json_each(p.failed) LIMIT ${maxFailures}))),
+         updated_at = ${now}
+       FROM (SELECT * FROM import_chunks WHERE id = ${partId}) p
+       WHERE async_actions.id = ${actionId}`);
 }
 
 /**
@@ -251,11 +227,7 @@ export function addChunkPartToAction(db: D1Database, actionId: string, partId: s
 export function completeChunk(db: D1Database, actionId: string): D1PreparedStatement[] {
   return [
     db.prepare('UPDATE customer_imports SET chunks_done = chunks_done + 1 WHERE action_id = ? RETURNING chunks_done, chunks').bind(actionId),
-    db
-      .prepare(
-        `UPDATE async_actions SET progress = (SELECT min(99, 100 * chunks_done / chunks) FROM customer_imports WHERE action_id = ?1)
-         WHERE id = ?1 AND status = 'IN_PROGRESS'`,
-      )
-      .bind(actionId),
+    prepare(db, sql`UPDATE async_actions SET progress = (SELECT min(99, 100 * chunks_done / chunks) FROM customer_imports WHERE action_id = ${actionId})
+         WHERE id = ${actionId} AND status = 'IN_PROGRESS'`),
   ];
 }

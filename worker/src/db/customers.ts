@@ -167,11 +167,7 @@ export function updateCustomer(db: D1Database, id: string, write: CustomerWrite,
 
 /** Looks a customer up by id, or else by source_id (an id match wins if both match). */
 export async function findCustomer(db: D1Database, idOrSourceId: string): Promise<CustomerRow | null> {
-  return db
-    .prepare(
-      `SELECT * FROM customers WHERE id = ?1 OR source_id = ?1 ORDER BY id = ?1 DESC LIMIT 1`,
-    )
-    .bind(idOrSourceId)
+  return prepare(db, sql`SELECT * FROM customers WHERE id = ${idOrSourceId} OR source_id = ${idOrSourceId} ORDER BY id = ${idOrSourceId} DESC LIMIT 1`)
     .first<CustomerRow>();
 }
 
@@ -247,16 +243,12 @@ export async function deleteCustomerPermanently(db: D1Database, id: string, iden
          WHERE event_id IN (${PERSON_EVENTS}) AND status IN ('pending', 'failed')`,
       )
       .bind(id, ERASED_DELIVERY_ERROR),
-    db.prepare('DELETE FROM webhook_outbox WHERE customer_id = ?1').bind(id),
+    prepare(db, sql`DELETE FROM webhook_outbox WHERE customer_id = ${id}`),
   ];
   // Last: the customer.deleted event just fired keeps only the customer's id and creation time
   // (an empty customer row: no field, zero counters).
-  const redact = db
-    .prepare(
-      `UPDATE webhook_outbox SET snapshot = json_object('customer', json_set(json(?2), '$.created_at', snapshot -> '$.customer.created_at'))
-       WHERE customer_id = ?1 AND type = 'customer.deleted'`,
-    )
-    .bind(id, JSON.stringify(emptyCustomerRow(id, 0)));
+  const redact = prepare(db, sql`UPDATE webhook_outbox SET snapshot = json_object('customer', json_set(json(${JSON.stringify(emptyCustomerRow(id, 0))}), '$.created_at', snapshot -> '$.customer.created_at'))
+       WHERE customer_id = ${id} AND type = 'customer.deleted'`);
   const results = await db.batch<Record<string, unknown>>([...outbox, ...steps.flatMap((s) => [s.count, s.remove]), redact]);
   const counts: Record<string, number> = {};
   steps.forEach(({ report }, i) => {
@@ -271,9 +263,7 @@ export async function deleteCustomerPermanently(db: D1Database, id: string, iden
  * any of them then stores more than `maxBytes` bytes of metadata, and writes nothing otherwise.
  */
 export function metadataSizeCheck(db: D1Database, customers: { ids?: string[]; sourceIds?: string[] }, maxBytes: number): D1PreparedStatement {
-  return db
-    .prepare('INSERT INTO customer_metadata_checks (ids, source_ids, max_bytes) VALUES (?, ?, ?)')
-    .bind(JSON.stringify(customers.ids ?? []), JSON.stringify(customers.sourceIds ?? []), maxBytes);
+  return prepare(db, sql`INSERT INTO customer_metadata_checks (ids, source_ids, max_bytes) VALUES (${JSON.stringify(customers.ids ?? [])}, ${JSON.stringify(customers.sourceIds ?? [])}, ${maxBytes})`);
 }
 
 /**
@@ -286,14 +276,10 @@ export async function metadataMergesOverLimit(
   patch: Record<string, unknown>,
   maxBytes: number,
 ): Promise<{ source_id: string; bytes: number }[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT source_id, bytes FROM (
-         SELECT source_id, length(CAST(json_patch(metadata, ?1) AS BLOB)) AS bytes FROM customers
-         WHERE source_id IN (SELECT value FROM json_each(?2)))
-       WHERE bytes > ?3`,
-    )
-    .bind(JSON.stringify(patch), JSON.stringify(sourceIds), maxBytes)
+  const { results } = await prepare(db, sql`SELECT source_id, bytes FROM (
+         SELECT source_id, length(CAST(json_patch(metadata, ${JSON.stringify(patch)}) AS BLOB)) AS bytes FROM customers
+         WHERE source_id IN (SELECT value FROM json_each(${JSON.stringify(sourceIds)})))
+       WHERE bytes > ${maxBytes}`)
     .all<{ source_id: string; bytes: number }>();
   return results;
 }
@@ -308,12 +294,8 @@ export function mergeMetadataBySourceIds(
   patch: Record<string, unknown>,
   now: number,
 ): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE customers SET metadata = json_patch(metadata, ?), updated_at = ?
-       WHERE source_id IN (SELECT value FROM json_each(?)) RETURNING id, source_id`,
-    )
-    .bind(JSON.stringify(patch), now, JSON.stringify(sourceIds));
+  return prepare(db, sql`UPDATE customers SET metadata = json_patch(metadata, ${JSON.stringify(patch)}), updated_at = ${now}
+       WHERE source_id IN (SELECT value FROM json_each(${JSON.stringify(sourceIds)})) RETURNING id, source_id`);
 }
 
 /** The keys a customer list sorts by. */

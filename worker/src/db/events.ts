@@ -38,9 +38,7 @@ export function insertProfileEvent(
   event: { id: string; type: string; metadata: Record<string, unknown>; createdAt: number },
   profileId: string,
 ): D1PreparedStatement {
-  return db
-    .prepare('INSERT INTO events (id, profile_id, type, metadata, created_at) VALUES (?, ?, ?, ?, ?)')
-    .bind(event.id, profileId, event.type, JSON.stringify(event.metadata), event.createdAt);
+  return prepare(db, sql`INSERT INTO events (id, profile_id, type, metadata, created_at) VALUES (${event.id}, ${profileId}, ${event.type}, ${JSON.stringify(event.metadata)}, ${event.createdAt})`);
 }
 
 /** How many events of each type the customer has (for `events.<type>.count` in filters). */

@@ -13,9 +13,7 @@ export interface ExportRow {
 }
 
 export function insertExport(db: D1Database, row: ExportRow): D1PreparedStatement {
-  return db
-    .prepare('INSERT INTO exports (id, exported_object, parameters, channel, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
-    .bind(row.id, row.exported_object, row.parameters, row.channel, row.created_at, row.updated_at);
+  return prepare(db, sql`INSERT INTO exports (id, exported_object, parameters, channel, created_at, updated_at) VALUES (${row.id}, ${row.exported_object}, ${row.parameters}, ${row.channel}, ${row.created_at}, ${row.updated_at})`);
 }
 
 export function findExport(db: D1Database, id: string): Promise<ExportRow | null> {

@@ -66,13 +66,9 @@ export function publishStatements(db: D1Database, target: PublicationTarget, p: 
  * its holder only if it has none yet (or already is this customer's). RETURNING the voucher.
  */
 export function claimVoucherHolder(db: D1Database, publicationId: string, customerId: string, now: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE vouchers SET holder_id = ?1, updated_at = ?2, publish_count = publish_count + 1
-       WHERE id = (SELECT voucher_id FROM publications WHERE id = ?3) AND (holder_id IS NULL OR holder_id = ?1)
-       RETURNING *`,
-    )
-    .bind(customerId, now, publicationId);
+  return prepare(db, sql`UPDATE vouchers SET holder_id = ${customerId}, updated_at = ${now}, publish_count = publish_count + 1
+       WHERE id = (SELECT voucher_id FROM publications WHERE id = ${publicationId}) AND (holder_id IS NULL OR holder_id = ${customerId})
+       RETURNING *`);
 }
 
 /** The customer's first publication of a campaign and its voucher (join_once hands it out again). */

@@ -71,13 +71,9 @@ export function markApplied(db: D1Database, messageId: string, now: number): D1P
 export const isAlreadyApplied = (error: unknown): boolean => /UNIQUE constraint failed: applied_messages\.id/.test(String(error));
 
 export function recordDeadLetters(db: D1Database, letters: { id: string; kind: string | null; body: string; attempts: number }[], now: number): Promise<unknown> {
-  return db
-    .prepare(
-      `INSERT INTO dead_letters (id, kind, body, attempts, dead_at)
-       SELECT l.value ->> 'id', l.value ->> 'kind', l.value ->> 'body', l.value ->> 'attempts', ?2 FROM json_each(?1) l
-       WHERE true ON CONFLICT (id) DO NOTHING`,
-    )
-    .bind(JSON.stringify(letters), now)
+  return prepare(db, sql`INSERT INTO dead_letters (id, kind, body, attempts, dead_at)
+       SELECT l.value ->> 'id', l.value ->> 'kind', l.value ->> 'body', l.value ->> 'attempts', ${now} FROM json_each(${JSON.stringify(letters)}) l
+       WHERE true ON CONFLICT (id) DO NOTHING`)
     .run();
 }
 

@@ -238,12 +238,8 @@ export function takeVoucherUnit(db: D1Database, voucherId: string, now: number):
  * on the rows' UNIQUE rollback_of (already_rolled_back), never on the quantity's CHECK.
  */
 export function returnVoucherUnit(db: D1Database, voucherId: string, redemptionId: string, now: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE vouchers SET redeemed_quantity = redeemed_quantity - 1, updated_at = ?
-       WHERE id = ? AND NOT EXISTS (SELECT 1 FROM redemptions WHERE rollback_of = ?)`,
-    )
-    .bind(now, voucherId, redemptionId);
+  return prepare(db, sql`UPDATE vouchers SET redeemed_quantity = redeemed_quantity - 1, updated_at = ${now}
+       WHERE id = ${voucherId} AND NOT EXISTS (SELECT 1 FROM redemptions WHERE rollback_of = ${redemptionId})`);
 }
 
 /** summary.* after a redemption attempt of the selected customer. */
@@ -271,17 +267,13 @@ export function recordRedemptionInSummary(
 
 /** summary.* after a rollback: the order no longer counts. */
 export function recordRollbackInSummary(db: D1Database, customerId: string, orderAmount: number | null, now: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE customers SET
+  return prepare(db, sql`UPDATE customers SET
          redemptions_total_rolled_back = redemptions_total_rolled_back + 1,
          redemptions_total_rollback_succeeded = redemptions_total_rollback_succeeded + 1,
-         orders_total_amount = max(0, orders_total_amount - ?),
-         orders_total_count = max(0, orders_total_count - ?),
-         updated_at = ?
-       WHERE id = ?`,
-    )
-    .bind(orderAmount ?? 0, orderAmount === null ? 0 : 1, now, customerId);
+         orders_total_amount = max(0, orders_total_amount - ${orderAmount ?? 0}),
+         orders_total_count = max(0, orders_total_count - ${orderAmount === null ? 0 : 1}),
+         updated_at = ${now}
+       WHERE id = ${customerId}`);
 }
 
 /** The redemption is rolled back; its order now reads as the rollback left it (status CANCELED). */
@@ -296,13 +288,9 @@ export function markRolledBack(db: D1Database, id: string, orderJson: string): D
  * Oldest first, through the partial index of client rows (migration 0024).
  */
 export async function deleteExpiredClientRedemptions(db: D1Database, before: number, limit: number): Promise<number> {
-  const { results } = await db
-    .prepare(
-      `SELECT id FROM redemptions
-       WHERE key_class = 'client' AND created_at < ?1 AND parent_id IS NULL AND (customer_id IS NULL OR result = 'FAILURE')
-       ORDER BY created_at LIMIT ?2`,
-    )
-    .bind(before, limit)
+  const { results } = await prepare(db, sql`SELECT id FROM redemptions
+       WHERE key_class = 'client' AND created_at < ${before} AND parent_id IS NULL AND (customer_id IS NULL OR result = 'FAILURE')
+       ORDER BY created_at LIMIT ${limit}`)
     .all<{ id: string }>();
   if (results.length === 0) return 0;
   const heads = JSON.stringify(results.map((r) => r.id));

@@ -24,13 +24,9 @@ export function recordStoredSize(db: D1Database, segmentId: string, day: string)
  * (`filter` is the stored text the count judged with): a count of an old filter is never written.
  */
 export function recordFilterSize(db: D1Database, segmentId: string, filter: string, day: string, size: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO segment_sizes (segment_id, day, size)
-       SELECT s.id, ?, ? FROM segments s WHERE s.id = ? AND s.filter = ?
-       ON CONFLICT (segment_id, day) DO UPDATE SET size = excluded.size`,
-    )
-    .bind(day, size, segmentId, filter);
+  return prepare(db, sql`INSERT INTO segment_sizes (segment_id, day, size)
+       SELECT s.id, ${day}, ${size} FROM segments s WHERE s.id = ${segmentId} AND s.filter = ${filter}
+       ON CONFLICT (segment_id, day) DO UPDATE SET size = excluded.size`);
 }
 
 /** Forgets the days before `firstKept` (YYYY-MM-DD). */

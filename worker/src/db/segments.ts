@@ -17,12 +17,8 @@ export interface SegmentRow {
 }
 
 export function insertSegment(db: D1Database, row: SegmentRow): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO segments (id, name, type, filter, time_relative, initial_sync_status, sync_cursor, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    .bind(row.id, row.name, row.type, row.filter, row.time_relative, row.initial_sync_status, row.sync_cursor, row.created_at, row.updated_at);
+  return prepare(db, sql`INSERT INTO segments (id, name, type, filter, time_relative, initial_sync_status, sync_cursor, created_at, updated_at)
+       VALUES (${row.id}, ${row.name}, ${row.type}, ${row.filter}, ${row.time_relative}, ${row.initial_sync_status}, ${row.sync_cursor}, ${row.created_at}, ${row.updated_at})`);
 }
 
 export function findSegment(db: D1Database, id: string): Promise<SegmentRow | null> {
@@ -100,13 +96,9 @@ export async function resolveCustomerRefs(
 }
 
 export function insertMembers(db: D1Database, segmentId: string, customerIds: string[], now: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO segment_members (segment_id, customer_id, created_at)
-       SELECT ?, c.id, ? FROM customers c WHERE c.id IN (SELECT value FROM json_each(?))
-       ON CONFLICT DO NOTHING`,
-    )
-    .bind(segmentId, now, JSON.stringify(customerIds));
+  return prepare(db, sql`INSERT INTO segment_members (segment_id, customer_id, created_at)
+       SELECT ${segmentId}, c.id, ${now} FROM customers c WHERE c.id IN (SELECT value FROM json_each(${JSON.stringify(customerIds)}))
+       ON CONFLICT DO NOTHING`);
 }
 
 const NEW_EVENT_ID = sql.raw("'evcus_' || lower(hex(randomblob(12)))");

@@ -136,12 +136,8 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
 
 /** Notes a visit of a tracking id, creating its profile on first sight. */
 export function touchTrackingProfile(db: D1Database, id: string, now: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO tracking_profiles (id, first_seen, last_seen) VALUES (?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)`,
-    )
-    .bind(id, now, now);
+  return prepare(db, sql`INSERT INTO tracking_profiles (id, first_seen, last_seen) VALUES (${id}, ${now}, ${now})
+       ON CONFLICT (id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)`);
 }
 
 /** When each of these tracking profiles was last linked to its customer (queue consumer: late anonymous events). */

@@ -67,17 +67,9 @@ export function rowValidity(row: VoucherRow) {
 }
 
 export function insertVoucher(db: D1Database, row: VoucherRow): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO vouchers (id, code, type, discount, quantity, redeemed_quantity, active, start_date, expiration_date,
+  return prepare(db, sql`INSERT INTO vouchers (id, code, type, discount, quantity, redeemed_quantity, active, start_date, expiration_date,
          validity_timeframe, validity_day_of_week, validity_hours, additional_info, metadata, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    .bind(
-      row.id, row.code, row.type, row.discount, row.quantity, row.redeemed_quantity, row.active,
-      row.start_date, row.expiration_date, row.validity_timeframe, row.validity_day_of_week, row.validity_hours,
-      row.additional_info, row.metadata, row.created_at, row.updated_at,
-    );
+       VALUES (${row.id}, ${row.code}, ${row.type}, ${row.discount}, ${row.quantity}, ${row.redeemed_quantity}, ${row.active}, ${row.start_date}, ${row.expiration_date}, ${row.validity_timeframe}, ${row.validity_day_of_week}, ${row.validity_hours}, ${row.additional_info}, ${row.metadata}, ${row.created_at}, ${row.updated_at})`);
 }
 
 type VoucherPatch = Partial<
@@ -142,7 +134,7 @@ export async function listVouchers(
 
 /** By code (the API's key for vouchers) or by id. */
 export function findVoucher(db: D1Database, codeOrId: string): D1PreparedStatement {
-  return db.prepare('SELECT * FROM vouchers WHERE code = ?1 OR id = ?1 ORDER BY code = ?1 DESC LIMIT 1').bind(codeOrId);
+  return prepare(db, sql`SELECT * FROM vouchers WHERE code = ${codeOrId} OR id = ${codeOrId} ORDER BY code = ${codeOrId} DESC LIMIT 1`);
 }
 
 export function selectVouchers(db: D1Database, ids: string[]): D1PreparedStatement {
@@ -175,9 +167,7 @@ export const ruleApplicableTo = (row: Pick<RuleRow, 'applicable_to'>): Applicabl
   row.applicable_to == null ? NO_ITEMS_SCOPED : (JSON.parse(row.applicable_to) as ApplicableToRules);
 
 export function insertRule(db: D1Database, row: RuleRow): D1PreparedStatement {
-  return db
-    .prepare('INSERT INTO validation_rules (id, name, rules, error, applicable_to, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-    .bind(row.id, row.name, row.rules, row.error, row.applicable_to, row.created_at, row.updated_at);
+  return prepare(db, sql`INSERT INTO validation_rules (id, name, rules, error, applicable_to, created_at, updated_at) VALUES (${row.id}, ${row.name}, ${row.rules}, ${row.error}, ${row.applicable_to}, ${row.created_at}, ${row.updated_at})`);
 }
 
 export function findRule(db: D1Database, id: string): Promise<(RuleRow & { assignments: number }) | null> {
@@ -281,12 +271,8 @@ export function deleteAssignment(db: D1Database, id: string): D1PreparedStatemen
 }
 
 export function insertAssignment(db: D1Database, row: AssignmentRow): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO validation_rule_assignments (id, rule_id, related_object_type, related_object_id, created_at)
-       VALUES (?, ?, ?, ?, ?)`,
-    )
-    .bind(row.id, row.rule_id, row.related_object_type, row.related_object_id, row.created_at);
+  return prepare(db, sql`INSERT INTO validation_rule_assignments (id, rule_id, related_object_type, related_object_id, created_at)
+       VALUES (${row.id}, ${row.rule_id}, ${row.related_object_type}, ${row.related_object_id}, ${row.created_at})`);
 }
 
 /** A voucher by its exact code and the rules assigned to it, read together (one batch). */
@@ -294,16 +280,12 @@ export async function definitionRows(db: D1Database, code: string): Promise<{ ro
   const [voucher, rules] = await db.batch<Record<string, unknown>>([
     db.prepare(`SELECT v.*, ${VOUCHER_VERSION_SQL('v')} AS definition_version FROM vouchers v WHERE v.code = ?`).bind(code),
     // The voucher's own rules, then its campaign's (migration 0017): all of them judge its codes.
-    db
-      .prepare(
-        `SELECT r.*, 0 AS level, a.created_at AS assigned_at FROM validation_rule_assignments a JOIN validation_rules r ON r.id = a.rule_id
-         WHERE a.related_object_id = (SELECT id FROM vouchers WHERE code = ?1)
+    prepare(db, sql`SELECT r.*, 0 AS level, a.created_at AS assigned_at FROM validation_rule_assignments a JOIN validation_rules r ON r.id = a.rule_id
+         WHERE a.related_object_id = (SELECT id FROM vouchers WHERE code = ${code})
          UNION ALL
          SELECT r.*, 1, ca.created_at FROM campaign_rule_assignments ca JOIN validation_rules r ON r.id = ca.rule_id
-         WHERE ca.campaign_id = (SELECT campaign_id FROM vouchers WHERE code = ?1)
-         ORDER BY level, assigned_at`,
-      )
-      .bind(code),
+         WHERE ca.campaign_id = (SELECT campaign_id FROM vouchers WHERE code = ${code})
+         ORDER BY level, assigned_at`),
   ]);
   const row = voucher?.results[0] as unknown as VoucherRow | undefined;
   return row ? { row, rules: (rules?.results ?? []) as unknown as RuleRow[] } : null;

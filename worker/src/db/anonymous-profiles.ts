@@ -50,11 +50,11 @@ export async function deleteStaleAnonymousProfiles(db: D1Database, before: numbe
   if (results.length === 0) return 0;
   const ids = JSON.stringify(results.map((r) => r.id));
   // A redemption may link one of them between the read and this batch: the guard keeps it.
-  const stale = `SELECT id FROM tracking_profiles WHERE id IN (SELECT value FROM json_each(?1)) AND customer_id IS NULL AND last_seen < ?2`;
+  const stale = sql`SELECT id FROM tracking_profiles WHERE id IN (SELECT value FROM json_each(${ids})) AND customer_id IS NULL AND last_seen < ${before}`;
   await db.batch([
-    db.prepare(`DELETE FROM events WHERE profile_id IN (${stale})`).bind(ids, before),
-    db.prepare(`DELETE FROM validations WHERE customer_id IS NULL AND tracking_id IN (${stale})`).bind(ids, before),
-    db.prepare(`DELETE FROM tracking_profiles WHERE id IN (${stale})`).bind(ids, before),
+    prepare(db, sql`DELETE FROM events WHERE profile_id IN (${stale})`),
+    prepare(db, sql`DELETE FROM validations WHERE customer_id IS NULL AND tracking_id IN (${stale})`),
+    prepare(db, sql`DELETE FROM tracking_profiles WHERE id IN (${stale})`),
   ]);
   return results.length;
 }

@@ -197,13 +197,14 @@ const PERSONAL_DATA: { table: string; column: string; report: string }[] = [
  * redemption). A hash someone merely claimed on their own profile does not reach anyone else's:
  * only the hashes of the erased customer's own identities are followed (security review F13).
  */
-const PERSON_TRACKING_PROFILES = `SELECT id FROM tracking_profiles WHERE customer_id = ?1 OR identity_hmac IN (SELECT value FROM json_each(?2))`;
+const personTrackingProfiles = (id: string, hmacs: string): Sql =>
+  sql`SELECT id FROM tracking_profiles WHERE customer_id = ${id} OR identity_hmac IN (SELECT value FROM json_each(${hmacs}))`;
 
 /**
  * The webhook events that hold the customer (migration 0023: webhook_outbox.customer_id names the
  * customer of customer.*, customer.segment.* and redemption.* events).
  */
-const PERSON_EVENTS = `SELECT id FROM webhook_outbox WHERE customer_id = ?1`;
+const personEvents = (id: string): Sql => sql`SELECT id FROM webhook_outbox WHERE customer_id = ${id}`;
 
 /** Why a delivery of an erased person's event was never made (the delivery log shows it). */
 export const ERASED_DELIVERY_ERROR = 'Cancelled: the customer was permanently deleted before this event was delivered.';
@@ -223,26 +224,26 @@ export const ERASED_DELIVERY_ERROR = 'Cancelled: the customer was permanently de
  */
 export async function deleteCustomerPermanently(db: D1Database, id: string, identityHmacs: string[]): Promise<Record<string, number>> {
   const hmacs = JSON.stringify(identityHmacs);
-  const rowsOf = (table: string, where: string, ...params: unknown[]) => ({
-    count: db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${where}`).bind(...params),
-    remove: db.prepare(`DELETE FROM ${table} WHERE ${where}`).bind(...params),
+  const profiles = personTrackingProfiles(id, hmacs);
+  const rowsOf = (table: string, where: Sql) => ({
+    count: prepare(db, sql`SELECT count(*) AS n FROM ${sql.raw(table)} WHERE ${where}`),
+    remove: prepare(db, sql`DELETE FROM ${sql.raw(table)} WHERE ${where}`),
   });
   // The anonymous history of the person's other tracking profiles goes first, while the profiles
   // that name it still exist.
   const steps: { report: string; count: D1PreparedStatement; remove: D1PreparedStatement }[] = [
-    { report: 'events', ...rowsOf('events', `profile_id IN (${PERSON_TRACKING_PROFILES})`, id, hmacs) },
-    { report: 'validations', ...rowsOf('validations', `tracking_id IN (${PERSON_TRACKING_PROFILES})`, id, hmacs) },
-    { report: 'tracking_profiles', ...rowsOf('tracking_profiles', `id IN (${PERSON_TRACKING_PROFILES})`, id, hmacs) },
-    ...PERSONAL_DATA.map(({ table, column, report }) => ({ report, ...rowsOf(table, `${column} = ?`, id) })),
+    { report: 'events', ...rowsOf('events', sql`profile_id IN (${profiles})`) },
+    { report: 'validations', ...rowsOf('validations', sql`tracking_id IN (${profiles})`) },
+    { report: 'tracking_profiles', ...rowsOf('tracking_profiles', sql`id IN (${profiles})`) },
+    ...PERSONAL_DATA.map(({ table, column, report }) => ({ report, ...rowsOf(table, sql`${sql.raw(column)} = ${id}`) })),
   ];
   // The outbox first, so that what the deletes below fire (customer.deleted) is not taken with it.
   const outbox = [
-    db
-      .prepare(
-        `UPDATE webhook_deliveries SET status = 'dead', last_error = ?2, next_attempt_at = NULL
-         WHERE event_id IN (${PERSON_EVENTS}) AND status IN ('pending', 'failed')`,
-      )
-      .bind(id, ERASED_DELIVERY_ERROR),
+    prepare(
+      db,
+      sql`UPDATE webhook_deliveries SET status = 'dead', last_error = ${ERASED_DELIVERY_ERROR}, next_attempt_at = NULL
+         WHERE event_id IN (${personEvents(id)}) AND status IN ('pending', 'failed')`,
+    ),
     prepare(db, sql`DELETE FROM webhook_outbox WHERE customer_id = ${id}`),
   ];
   // Last: the customer.deleted event just fired keeps only the customer's id and creation time

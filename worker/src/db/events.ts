@@ -26,9 +26,8 @@ export function insertCustomerEvent(
 
 /** How many events the customer named by id or source id has recorded since `since` (the daily cap's read). */
 export async function countCustomerEventsSince(db: D1Database, customer: { id: string } | { source_id: string }, since: number): Promise<number> {
-  const who = 'id' in customer ? 'SELECT id FROM customers WHERE id = ?1' : 'SELECT id FROM customers WHERE source_id = ?1';
-  const value = 'id' in customer ? customer.id : customer.source_id;
-  const row = await db.prepare(`SELECT count(*) AS n FROM events WHERE profile_id = (${who}) AND created_at >= ?2`).bind(value, since).first<{ n: number }>();
+  const who = 'id' in customer ? sql`SELECT id FROM customers WHERE id = ${customer.id}` : sql`SELECT id FROM customers WHERE source_id = ${customer.source_id}`;
+  const row = await prepare(db, sql`SELECT count(*) AS n FROM events WHERE profile_id = (${who}) AND created_at >= ${since}`).first<{ n: number }>();
   return row?.n ?? 0;
 }
 

@@ -72,15 +72,12 @@ export type VoucherExportRow = VoucherRow & { position: number; customer_source_
  * share created_at), only the campaign's when `campaignId` is given, each with its holder's source id.
  */
 export async function voucherExportPage(db: D1Database, campaignId: string | null, after: number, size: number, descending: boolean): Promise<VoucherExportRow[]> {
-  const order = descending ? 'DESC' : 'ASC';
-  const { results } = await db
-    .prepare(
-      `SELECT v.rowid AS position, v.*, (SELECT source_id FROM customers c WHERE c.id = v.holder_id) AS customer_source_id
-       FROM vouchers v WHERE v.rowid ${descending ? '<' : '>'} ? AND (?2 IS NULL OR v.campaign_id = ?2)
-       ORDER BY v.rowid ${order} LIMIT ?3`,
-    )
-    .bind(after, campaignId, size)
-    .all<VoucherExportRow>();
+  const { results } = await prepare(
+    db,
+    sql`SELECT v.rowid AS position, v.*, (SELECT source_id FROM customers c WHERE c.id = v.holder_id) AS customer_source_id
+       FROM vouchers v WHERE v.rowid ${sql.raw(descending ? '<' : '>')} ${after} AND (${campaignId} IS NULL OR v.campaign_id = ${campaignId})
+       ORDER BY v.rowid ${sql.raw(descending ? 'DESC' : 'ASC')} LIMIT ${size}`,
+  ).all<VoucherExportRow>();
   return results;
 }
 
@@ -100,15 +97,13 @@ export type PublicationExportRow = {
  * writes its publications with one created_at), only the campaign's when `campaignId` is given.
  */
 export async function publicationExportPage(db: D1Database, campaignId: string | null, after: number, size: number, descending: boolean): Promise<PublicationExportRow[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT p.rowid AS position, v.code AS voucher_code, p.customer_id, c.source_id AS customer_source_id, p.created_at, p.channel,
+  const { results } = await prepare(
+    db,
+    sql`SELECT p.rowid AS position, v.code AS voucher_code, p.customer_id, c.source_id AS customer_source_id, p.created_at, p.channel,
          coalesce((SELECT name FROM campaigns WHERE id = p.campaign_id), v.campaign) AS campaign, p.metadata
        FROM publications p JOIN vouchers v ON v.id = p.voucher_id LEFT JOIN customers c ON c.id = p.customer_id
-       WHERE p.rowid ${descending ? '<' : '>'} ?1 AND (?2 IS NULL OR p.campaign_id = ?2)
-       ORDER BY p.rowid ${descending ? 'DESC' : 'ASC'} LIMIT ?3`,
-    )
-    .bind(after, campaignId, size)
-    .all<PublicationExportRow>();
+       WHERE p.rowid ${sql.raw(descending ? '<' : '>')} ${after} AND (${campaignId} IS NULL OR p.campaign_id = ${campaignId})
+       ORDER BY p.rowid ${sql.raw(descending ? 'DESC' : 'ASC')} LIMIT ${size}`,
+  ).all<PublicationExportRow>();
   return results;
 }

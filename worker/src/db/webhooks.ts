@@ -167,27 +167,25 @@ export type AttemptClaim = [deliveryId: string, attempts: number];
  */
 export function claimAttemptStatements(db: D1Database, claims: AttemptClaim[], now: number, leaseUntil: number, disabledError: string): D1PreparedStatement[] {
   const json = JSON.stringify(claims);
-  const matching = `(SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS attempts FROM json_each(?1)) AS m`;
+  const matching = sql`(SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS attempts FROM json_each(${json})) AS m`;
   return [
-    db
-      .prepare(
-        `UPDATE webhook_deliveries SET attempts = webhook_deliveries.attempts + 1, status = 'pending', last_attempt_at = ?2, next_attempt_at = ?3
+    prepare(
+      db,
+      sql`UPDATE webhook_deliveries SET attempts = webhook_deliveries.attempts + 1, status = 'pending', last_attempt_at = ${now}, next_attempt_at = ${leaseUntil}
          FROM ${matching}
          WHERE webhook_deliveries.id = m.id AND webhook_deliveries.attempts = m.attempts
            AND webhook_deliveries.status IN ('pending', 'failed')
            AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = webhook_deliveries.endpoint_id AND e.enabled = 1)
          RETURNING webhook_deliveries.id`,
-      )
-      .bind(json, now, leaseUntil),
-    db
-      .prepare(
-        `UPDATE webhook_deliveries SET status = 'dead', last_error = ?2, next_attempt_at = NULL
+    ),
+    prepare(
+      db,
+      sql`UPDATE webhook_deliveries SET status = 'dead', last_error = ${disabledError}, next_attempt_at = NULL
          FROM ${matching}
          WHERE webhook_deliveries.id = m.id AND webhook_deliveries.attempts = m.attempts
            AND webhook_deliveries.status IN ('pending', 'failed')
            AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = webhook_deliveries.endpoint_id AND e.enabled = 0)`,
-      )
-      .bind(json, disabledError),
+    ),
     prepare(db, sql`SELECT d.id, d.endpoint_id, d.status, d.attempts, d.last_attempt_at,
                 e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, e.enabled,
                 o.seq AS event_seq, d.event_id, d.event_type, o.object_id AS event_object_id, o.snapshot AS event_snapshot,

@@ -57,7 +57,7 @@ export function insertCampaign(db: D1Database, row: CampaignRow): D1PreparedStat
 
 /** By id, else by name (the path takes either: OA /v1/campaigns/{campaignId}). */
 export function findCampaign(db: D1Database, idOrName: string): D1PreparedStatement {
-  return db.prepare(`${READ} WHERE c.id = ?1 OR c.name = ?1 ORDER BY c.id = ?1 DESC LIMIT 1`).bind(idOrName);
+  return prepare(db, sql`${sql.raw(READ)} WHERE c.id = ${idOrName} OR c.name = ${idOrName} ORDER BY c.id = ${idOrName} DESC LIMIT 1`);
 }
 
 export function assignmentsOfCampaign(db: D1Database, campaignId: string): D1PreparedStatement {

@@ -87,14 +87,13 @@ export interface RedemptionGroup extends RedemptionRelations {
  * it), its children and the customers and vouchers they name, in one batch.
  */
 export async function findRedemptionGroup(db: D1Database, by: { id: string } | { idempotencyKey: string; keyClass: KeyClass }): Promise<RedemptionGroup> {
-  const head = 'id' in by ? '?1' : `(SELECT id FROM redemptions WHERE ${KEY_COLUMN[by.keyClass]} = ?1)`;
-  const param = 'id' in by ? by.id : by.idempotencyKey;
-  const group = `SELECT %s FROM redemptions WHERE id = ${head} OR parent_id = ${head}`;
+  const head = 'id' in by ? sql`${by.id}` : sql`(SELECT id FROM redemptions WHERE ${sql.raw(KEY_COLUMN[by.keyClass])} = ${by.idempotencyKey})`;
+  const group = (column: string) => sql`SELECT ${sql.raw(column)} FROM redemptions WHERE id = ${head} OR parent_id = ${head}`;
   const [heads, children, customers, vouchers] = await db.batch<Record<string, unknown>>([
-    db.prepare(`SELECT * FROM redemptions WHERE id = ${head}`).bind(param),
-    db.prepare(`SELECT * FROM redemptions WHERE parent_id = ${head} ORDER BY rowid`).bind(param),
-    db.prepare(`SELECT * FROM customers WHERE id IN (${group.replace('%s', 'customer_id')})`).bind(param),
-    db.prepare(`SELECT * FROM vouchers WHERE id IN (${group.replace('%s', 'voucher_id')})`).bind(param),
+    prepare(db, sql`SELECT * FROM redemptions WHERE id = ${head}`),
+    prepare(db, sql`SELECT * FROM redemptions WHERE parent_id = ${head} ORDER BY rowid`),
+    prepare(db, sql`SELECT * FROM customers WHERE id IN (${group('customer_id')})`),
+    prepare(db, sql`SELECT * FROM vouchers WHERE id IN (${group('voucher_id')})`),
   ]);
   return {
     head: (heads?.results[0] as unknown as RedemptionRow | undefined) ?? null,
@@ -294,11 +293,11 @@ export async function deleteExpiredClientRedemptions(db: D1Database, before: num
     .all<{ id: string }>();
   if (results.length === 0) return 0;
   const heads = JSON.stringify(results.map((r) => r.id));
-  const group = 'SELECT id FROM redemptions WHERE id IN (SELECT value FROM json_each(?1)) OR parent_id IN (SELECT value FROM json_each(?1))';
+  const group = sql`SELECT id FROM redemptions WHERE id IN (SELECT value FROM json_each(${heads})) OR parent_id IN (SELECT value FROM json_each(${heads}))`;
   await db.batch([
     // A rollback (and each child's rollback) names what it rolled back: it goes with it.
-    db.prepare(`DELETE FROM redemptions WHERE rollback_of IN (${group})`).bind(heads),
-    db.prepare(`DELETE FROM redemptions WHERE id IN (${group})`).bind(heads),
+    prepare(db, sql`DELETE FROM redemptions WHERE rollback_of IN (${group})`),
+    prepare(db, sql`DELETE FROM redemptions WHERE id IN (${group})`),
   ]);
   return results.length;
 }

@@ -314,9 +314,10 @@ export function checkVoucherVersion(db: D1Database, voucherId: string, version: 
  * (d1Refusal: missing_reference).
  */
 export function setVoucherHolder(db: D1Database, codeOrId: string, customerId: string | null, now: number): D1PreparedStatement {
-  return db
-    .prepare('UPDATE vouchers SET holder_id = ?, updated_at = ? WHERE id = (SELECT id FROM vouchers WHERE code = ?3 OR id = ?3 ORDER BY code = ?3 DESC LIMIT 1) RETURNING *')
-    .bind(customerId, now, codeOrId);
+  return prepare(
+    db,
+    sql`UPDATE vouchers SET holder_id = ${customerId}, updated_at = ${now} WHERE id = (SELECT id FROM vouchers WHERE code = ${codeOrId} OR id = ${codeOrId} ORDER BY code = ${codeOrId} DESC LIMIT 1) RETURNING *`,
+  );
 }
 
 /**

@@ -5,7 +5,7 @@
 // stored value as it is; metadata cells are merged into the stored metadata (json_patch). A row that
 // would change nothing writes nothing: updated_at stays, and the row is counted as unchanged.
 
-import { prepare, sql } from './sql';
+import { prepare, type Sql, sql } from './sql';
 
 import type { WritableColumn } from '../../../shared/customer-fields';
 import { CUSTOMER_TEXT_COLUMNS } from './customers';
@@ -23,10 +23,10 @@ const ROW_METADATA = `coalesce(${cell('metadata')}, '{}')`;
  * created_at of the new rows: one base (now, or past the newest customer), plus the row's index,
  * so the column stays unique (migration 0001). MATERIALIZED: computed once per statement.
  */
-const BASE_CTE = `WITH base(t) AS MATERIALIZED (SELECT max(?1, coalesce((SELECT max(created_at) FROM customers), 0) + 1))`;
+const baseCte = (now: number): Sql => sql`WITH base(t) AS MATERIALIZED (SELECT max(${now}, coalesce((SELECT max(created_at) FROM customers), 0) + 1))`;
 
-const INSERT_COLUMNS = ['id', 'source_id', ...TEXT_COLUMNS, 'metadata', 'created_at'];
-const INSERT_VALUES = [cell('id'), cell('source_id'), ...TEXT_COLUMNS.map(cell), ROW_METADATA, 'base.t + r.key'];
+const INSERT_COLUMNS = sql.raw(['id', 'source_id', ...TEXT_COLUMNS, 'metadata', 'created_at'].join(', '));
+const INSERT_VALUES = sql.raw([cell('id'), cell('source_id'), ...TEXT_COLUMNS.map(cell), ROW_METADATA, 'base.t + r.key'].join(', '));
 
 /** True when applying the row to the stored customer would change a value (SQL, over `target`). */
 function changes(target: string, row: (column: string) => string, rowMetadata: string, withSourceId: boolean): string {
@@ -43,33 +43,27 @@ function changes(target: string, row: (column: string) => string, rowMetadata: s
  * created or changed, with `created` 1 for new ones; unchanged rows return nothing.
  */
 export function upsertBySourceId(db: D1Database, records: ImportRecord[], now: number): D1PreparedStatement {
-  const set = [
-    ...TEXT_COLUMNS.map((c) => `${c} = coalesce(excluded.${c}, ${c})`),
-    'metadata = json_patch(metadata, excluded.metadata)',
-    'updated_at = ?1',
-  ];
-  return db
-    .prepare(
-      `${BASE_CTE}
-       INSERT INTO customers (${INSERT_COLUMNS.join(', ')})
-       SELECT ${INSERT_VALUES.join(', ')} FROM json_each(?2) r, base WHERE true
-       ON CONFLICT (source_id) DO UPDATE SET ${set.join(', ')}
-       WHERE ${changes('customers', (c) => `excluded.${c}`, 'excluded.metadata', false)}
+  const set = sql.raw([...TEXT_COLUMNS.map((c) => `${c} = coalesce(excluded.${c}, ${c})`), 'metadata = json_patch(metadata, excluded.metadata)'].join(', '));
+  return prepare(
+    db,
+    sql`${baseCte(now)}
+       INSERT INTO customers (${INSERT_COLUMNS})
+       SELECT ${INSERT_VALUES} FROM json_each(${JSON.stringify(records)}) r, base WHERE true
+       ON CONFLICT (source_id) DO UPDATE SET ${set}, updated_at = ${now}
+       WHERE ${sql.raw(changes('customers', (c) => `excluded.${c}`, 'excluded.metadata', false))}
        RETURNING id, updated_at IS NULL AS created`,
-    )
-    .bind(now, JSON.stringify(records));
+  );
 }
 
 /** Rows with neither id nor source_id: always new customers (ids chosen by the caller). */
 export function insertNew(db: D1Database, records: ImportRecord[], now: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `${BASE_CTE}
-       INSERT INTO customers (${INSERT_COLUMNS.join(', ')})
-       SELECT ${INSERT_VALUES.join(', ')} FROM json_each(?2) r, base WHERE true
+  return prepare(
+    db,
+    sql`${baseCte(now)}
+       INSERT INTO customers (${INSERT_COLUMNS})
+       SELECT ${INSERT_VALUES} FROM json_each(${JSON.stringify(records)}) r, base WHERE true
        RETURNING id, 1 AS created`,
-    )
-    .bind(now, JSON.stringify(records));
+  );
 }
 
 /**
@@ -78,19 +72,16 @@ export function insertNew(db: D1Database, records: ImportRecord[], now: number):
  * another customer fails the statement with a UNIQUE error.
  */
 export function updateById(db: D1Database, records: ImportRecord[], now: number): D1PreparedStatement {
-  const set = [
-    ...['source_id', ...TEXT_COLUMNS].map((c) => `${c} = coalesce(${cell(c)}, customers.${c})`),
-    `metadata = json_patch(customers.metadata, ${ROW_METADATA})`,
-    'updated_at = ?1',
-  ];
-  return db
-    .prepare(
-      `UPDATE customers SET ${set.join(', ')}
-       FROM json_each(?2) r
-       WHERE customers.id = ${cell('id')} AND (${changes('customers', cell, ROW_METADATA, true)})
+  const set = sql.raw(
+    [...['source_id', ...TEXT_COLUMNS].map((c) => `${c} = coalesce(${cell(c)}, customers.${c})`), `metadata = json_patch(customers.metadata, ${ROW_METADATA})`].join(', '),
+  );
+  return prepare(
+    db,
+    sql`UPDATE customers SET ${set}, updated_at = ${now}
+       FROM json_each(${JSON.stringify(records)}) r
+       WHERE customers.id = ${sql.raw(cell('id'))} AND (${sql.raw(changes('customers', cell, ROW_METADATA, true))})
        RETURNING customers.id AS id, 0 AS created`,
-    )
-    .bind(now, JSON.stringify(records));
+  );
 }
 
 /** Of these ids, the ones that name no customer. */

@@ -77,12 +77,11 @@ const ORDER_BY: Record<CampaignListQuery['order'], string> = {
 
 /** One page of campaigns, their rule assignments and the total: one batch. */
 export async function listCampaigns(db: D1Database, q: CampaignListQuery) {
-  const page = `${READ} ORDER BY ${ORDER_BY[q.order]} LIMIT ? OFFSET ?`;
-  const params = [q.limit, (q.page - 1) * q.limit];
+  const page = sql`${sql.raw(READ)} ORDER BY ${sql.raw(ORDER_BY[q.order])} LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`;
   const [rows, count, assignments] = await db.batch<Record<string, unknown>>([
-    db.prepare(page).bind(...params),
+    prepare(db, page),
     db.prepare('SELECT count(*) AS total FROM campaigns'),
-    db.prepare(`SELECT * FROM campaign_rule_assignments WHERE campaign_id IN (SELECT id FROM (${page})) ORDER BY created_at, id`).bind(...params),
+    prepare(db, sql`SELECT * FROM campaign_rule_assignments WHERE campaign_id IN (SELECT id FROM (${page})) ORDER BY created_at, id`),
   ]);
   return {
     rows: (rows?.results ?? []) as unknown as CampaignRead[],

@@ -79,8 +79,7 @@ export const rangeEndOf = (result: D1Result<Record<string, unknown>> | undefined
 
 /** Reads the selected customers back (e.g. at the end of a batch that changed them). */
 export function selectCustomers(db: D1Database, selector: CustomerSelector): D1PreparedStatement {
-  const sel = selectorSql(selector);
-  return db.prepare(`SELECT * FROM customers c WHERE ${sel.sql}`).bind(...sel.params);
+  return prepare(db, sql`SELECT * FROM customers c WHERE ${selectorSql(selector)}`);
 }
 
 /** Every text column a write may set, source_id aside (the CSV import and the export read these too). */

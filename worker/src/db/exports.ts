@@ -45,6 +45,17 @@ export type ExportableColumn = (typeof EXPORTABLE_COLUMNS)[number];
 export type ExportPageRow = Partial<Record<ExportableColumn, string | number | null>> & { created_at: number };
 
 /**
+ * An export's filter over `customers c`: the compiled field conditions and membership of any of
+ * the named segments, joined by the filter's junction; null when there is neither.
+ */
+export function exportFilter(fields: Sql | null, members: Sql[], junction: 'AND' | 'OR'): Sql | null {
+  const parts: Sql[] = [];
+  if (fields) parts.push(fields);
+  if (members.length > 0) parts.push({ sql: members.map((m) => `coalesce((${m.sql}), 0)`).join(' OR '), params: members.flatMap((m) => m.params) });
+  return parts.length === 0 ? null : sql.join(parts, junction);
+}
+
+/**
  * One keyset range of an export: the customers matching `where` among the (at most range.size)
  * customers after range.after in created_at order, and where the range ended. A range, not a page
  * of matches: a sparse or slow filter must not scan the whole table in one call (F10).

@@ -115,17 +115,10 @@ function parseExportFilter(filters: Record<string, unknown>): { ast: FilterAst; 
  */
 async function exportPredicate(db: D1Database, filters: Record<string, unknown>, now: number): Promise<Sql | null> {
   const { ast, segments } = parseExportFilter(filters);
-  const parts: Sql[] = [];
-  if (ast.fields.length > 0) parts.push(compileSql(ast, now));
-  if (segments.length > 0) {
-    const members = await Promise.all(segments.map((id) => membersPredicate(db, id, now)));
-    parts.push({ sql: members.map((m) => `coalesce((${m.sql}), 0)`).join(' OR '), params: members.flatMap((m) => m.params) });
-  }
-  if (parts.length === 0) return null;
-  const predicate = {
-    sql: parts.map((p) => `(${p.sql})`).join(ast.junction === 'or' ? ' OR ' : ' AND '),
-    params: parts.flatMap((p) => p.params),
-  };
+  const fields = ast.fields.length > 0 ? compileSql(ast, now) : null;
+  const members = await Promise.all(segments.map((id) => membersPredicate(db, id, now)));
+  const predicate = exportsDb.exportFilter(fields, members, ast.junction === 'or' ? 'OR' : 'AND');
+  if (!predicate) return null;
   // The page query binds the cursor and the limit besides.
   if (predicate.params.length + 2 > MAX_SQL_PARAMS) {
     throw invalidParams(`parameters.filters: the filters need ${predicate.params.length} SQL parameters; at most ${MAX_SQL_PARAMS - 2} fit`);

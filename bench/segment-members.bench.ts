@@ -4,9 +4,10 @@
 import { readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { Miniflare } from 'miniflare';
 import { compileSql, evaluate, parseFilter } from '../shared/filter';
-import { type CustomerRow, rowToCustomer } from '../worker/src/db/customers';
+import { type CustomerRow } from '../worker/src/db/customers';
 import { type BenchRow, formatCount } from './table';
 import { tenConditionFilter } from './support/ten-condition-filter';
+import { rowToCustomer } from '../worker/src/views/customer';
 
 const CUSTOMERS = 100_000;
 const now = Date.UTC(2026, 5, 15, 12);

@@ -7,4 +7,4 @@ export { EVENT_NAME_PATTERN, type Field, type FieldKind } from './fields';
 export { MAX_CONDITIONS, MAX_STRING_LENGTH, MAX_VALUES, OPERATORS, type Operator } from './operators';
 export { parseFilter, writtenOperands } from './parse';
 export { isTimeRelative } from './time-relative';
-export { compileSql, MAX_SQL_PARAMS, type CompiledFilter, type SqlParam } from './sql';
+export { compileSql, MAX_SQL_PARAMS, type Sql, type SqlValue } from './sql';

@@ -12,21 +12,24 @@ import { FilterError } from './errors';
 import type { Field } from './fields';
 import { compare, planCondition, type Comparison, type Predicate, type TimeRange } from './semantics';
 
-export type SqlParam = string | number | null;
+export type SqlValue = string | number | null;
 
-export interface CompiledFilter {
-  /** A boolean expression for a WHERE clause; never NULL. */
+/**
+ * SQL text with its bound values beside it: the one fragment type of the worker's statements
+ * (worker/src/db/sql.ts). What compileSql returns is a boolean expression for a WHERE clause, never NULL.
+ */
+export interface Sql {
   sql: string;
-  params: SqlParam[];
+  params: SqlValue[];
 }
 
 /** D1 refuses statements with more than 100 bound parameters. */
 export const MAX_SQL_PARAMS = 100;
 
 class Params {
-  readonly list: SqlParam[] = [];
+  readonly list: SqlValue[] = [];
   /** Returns the placeholder; call in the order the placeholders appear in the text. */
-  bind(value: SqlParam): '?' {
+  bind(value: SqlValue): '?' {
     this.list.push(value);
     return '?';
   }
@@ -42,7 +45,7 @@ class Params {
  * await db.prepare(`SELECT id FROM customers c WHERE ${sql}`).bind(...params).all()
  * ```
  */
-export function compileSql(ast: FilterAst, now: number): CompiledFilter {
+export function compileSql(ast: FilterAst, now: number): Sql {
   const fields = ast.fields.map(({ field, conditions }) =>
     joined(
       conditions.map((condition) => compileCondition(field, condition, now)),
@@ -61,7 +64,7 @@ export function compileSql(ast: FilterAst, now: number): CompiledFilter {
 }
 
 /** A compiled operand of a junction, with what it costs to evaluate per customer (see `costOf`). */
-interface Part extends CompiledFilter {
+interface Part extends Sql {
   cost: number;
 }
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { evaluate, explainFilter, parseFilter, type FilterProfile } from '../../shared/filter';
 import { checkRuleSet, parseRuleSet, type RuleContext } from '../../shared/rules';
-import { emptyCustomerRow, rowToCustomer } from '../../worker/src/db/customers';
+import { emptyCustomerRow } from '../../worker/src/db/customers';
 import { traceInconsistencies } from '../explain-consistency';
+import { rowToCustomer } from '../../worker/src/views/customer';
 
 // What a trace says (shared/explain.ts): per condition the field, the operator and operands as
 // written, and the value actually read from the profile; per field `and`; the root's junction.

@@ -5,7 +5,8 @@ import type { ImportChunkMessage, WriteMessage } from '../../worker/src/queue/me
 import { loadActiveSegments } from '../../worker/src/services/membership';
 import { CODE_WRITE_PACE, importCampaignVouchers } from '../../worker/src/services/campaigns';
 import type { CampaignImportItem } from '../../worker/src/schemas/campaigns';
-import { IMPORT_PACE, IMPORT_SLICE_ROWS, startCustomerImport, writeImportChunk } from '../../worker/src/services/customer-import';
+import { startCustomerImport } from '../../worker/src/services/customer-import';
+import { IMPORT_PACE, IMPORT_SLICE_ROWS, writeImportChunk } from '../../worker/src/services/customer-import-chunks';
 import { BULK_UPDATE_PACE, bulkMergeMetadata, bulkUpsertCustomers, METADATA_UPDATE_PACE } from '../../worker/src/services/customers';
 import { DISPATCH_PACE, dispatch } from '../../worker/src/services/webhook-delivery';
 import type { WebhookMessage, WebhookQueue } from '../../worker/src/queue/webhook-messages';

@@ -2,7 +2,8 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileSql, evaluate, explainFilter, parseFilter, type FilterAst, type FilterProfile } from '../../shared/filter';
 import { traceInconsistencies } from '../explain-consistency';
-import { rowToCustomer, type CustomerRow } from '../../worker/src/db/customers';
+import { type CustomerRow } from '../../worker/src/db/customers';
+import { rowToCustomer } from '../../worker/src/views/customer';
 
 // One table of filters, run through both back ends over the same customers in D1. Each case states
 // the customers it must select, so a back end that is wrong in the same way as the other still fails.

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CsvEncodingError, CsvParser, csvField, csvRow, decodeCsv, neutraliseFormula, parseCsv, restoreFormula } from '../../worker/src/lib/csv';
-import { readImportRows, scanImport, typedCell } from '../../worker/src/services/customer-import';
+import { readImportRows, scanImport, typedCell } from '../../worker/src/services/customer-import-rows';
 
 const file = (text: string) => [new TextEncoder().encode(text)];
 

@@ -10,7 +10,9 @@ import type { ApiFetch } from './api';
 import { customerPages } from './pages/customers';
 import { importPages } from './pages/imports';
 import { segmentPages } from './pages/segments';
-import { campaignPages, simulatorPages, voucherPages } from './pages/vouchers';
+import { campaignPages } from './pages/campaigns';
+import { simulatorPages } from './pages/simulator';
+import { voucherPages } from './pages/vouchers';
 import { readForm } from './form';
 import {
   CONSOLE_PATH,

@@ -1,3 +1,5 @@
+import { prepare, type Sql, sql } from './sql';
+
 // The customer activity feed (GET /v1/customers/{id}/activity and /activities), read in one
 // statement from the three tables that record what happened to a customer: events (custom events
 // and segment transitions), redemptions (attempts, failures, rollbacks) and the customer row itself
@@ -46,11 +48,11 @@ export interface ActivityQuery {
  * A custom event name cannot contain a dot (schemas/events.ts), so the stored types
  * customer.segment.* never collide with one.
  */
-const ACTIVITY_CTE = `WITH activity (id, type, created_at, name, detail) AS (
+const activityCte = (customerId: string): Sql => sql`WITH activity (id, type, created_at, name, detail) AS (
   SELECT id,
          CASE WHEN type IN ('customer.segment.entered', 'customer.segment.left') THEN type ELSE 'customer.custom_event' END,
          created_at, type, metadata
-  FROM events WHERE profile_id = ?1
+  FROM events WHERE profile_id = ${customerId}
   UNION ALL
   SELECT r.id,
          CASE WHEN r.object = 'redemption_rollback' THEN 'customer.redemption.rollback.succeeded'
@@ -62,13 +64,19 @@ const ACTIVITY_CTE = `WITH activity (id, type, created_at, name, detail) AS (
                      'failure_code', r.failure_code, 'failure_message', r.failure_message, 'reason', r.reason,
                      'rollback_of', r.rollback_of, 'parent_id', r.parent_id)
   FROM redemptions r
-  WHERE r.customer_id = ?1 AND NOT EXISTS (SELECT 1 FROM redemptions child WHERE child.parent_id = r.id)
+  WHERE r.customer_id = ${customerId} AND NOT EXISTS (SELECT 1 FROM redemptions child WHERE child.parent_id = r.id)
   UNION ALL
-  SELECT id, 'customer.created', created_at, NULL, NULL FROM customers WHERE id = ?1
+  SELECT id, 'customer.created', created_at, NULL, NULL FROM customers WHERE id = ${customerId}
 )`;
 
-/** Filters of the query; ?2 type, ?3 start, ?4 end (null: no bound). */
-const FILTERS = '(?2 IS NULL OR type = ?2) AND (?3 IS NULL OR created_at >= ?3) AND (?4 IS NULL OR created_at <= ?4)';
+/** Filters of the query: type, start and end (each optional). */
+function activityFilters(q: ActivityQuery): Sql {
+  const parts: Sql[] = [];
+  if (q.type !== undefined) parts.push(sql`type = ${q.type}`);
+  if (q.startDate !== undefined) parts.push(sql`created_at >= ${q.startDate}`);
+  if (q.endDate !== undefined) parts.push(sql`created_at <= ${q.endDate}`);
+  return sql.join(parts, 'AND');
+}
 
 /**
  * One page of the feed (and, when asked, the number of activities matching the filters), in one
@@ -82,19 +90,20 @@ export async function listActivity(
   const ascending = q.order === 'created_at';
   const direction = ascending ? 'ASC' : 'DESC';
   const after = ascending ? '>' : '<';
-  const filterParams = [q.customerId, q.type ?? null, q.startDate ?? null, q.endDate ?? null];
-  const page = db
-    .prepare(
-      `${ACTIVITY_CTE}
+  const cte = activityCte(q.customerId);
+  const filters = activityFilters(q);
+  const cursor: Sql[] = [];
+  if (q.startingAfterId !== undefined) cursor.push(sql`(created_at, id) ${sql.raw(after)} (SELECT created_at, id FROM activity WHERE id = ${q.startingAfterId})`);
+  if (q.startingAfter !== undefined) cursor.push(sql`created_at ${sql.raw(after)} ${q.startingAfter}`);
+  const page = prepare(
+    db,
+    sql`${cte}
        SELECT id, type, created_at, name, detail FROM activity
-       WHERE ${FILTERS}
-         AND (?5 IS NULL OR (created_at, id) ${after} (SELECT created_at, id FROM activity WHERE id = ?5))
-         AND (?6 IS NULL OR created_at ${after} ?6)
-       ORDER BY created_at ${direction}, id ${direction} LIMIT ?7`,
-    )
-    .bind(...filterParams, q.startingAfterId ?? null, q.startingAfter ?? null, q.limit + 1);
+       WHERE ${filters} AND ${sql.join(cursor, 'AND')}
+       ORDER BY created_at ${sql.raw(direction)}, id ${sql.raw(direction)} LIMIT ${q.limit + 1}`,
+  );
   const statements = [page];
-  if (withTotal) statements.push(db.prepare(`${ACTIVITY_CTE} SELECT count(*) AS total FROM activity WHERE ${FILTERS}`).bind(...filterParams));
+  if (withTotal) statements.push(prepare(db, sql`${cte} SELECT count(*) AS total FROM activity WHERE ${filters}`));
   const [rows, count] = await db.batch<Record<string, unknown>>(statements);
   const results = (rows?.results ?? []) as unknown as ActivityRow[];
   return {

@@ -1,3 +1,5 @@
+import { prepare, sql } from './sql';
+
 /** Writes by the public client key, bounded: capped events of a tracking profile, and retention. */
 
 export interface ProfileEvent {
@@ -21,19 +23,11 @@ export function cappedProfileEventStatements(
   cap: { since: number; max: number } | null,
 ): D1PreparedStatement[] {
   return [
-    db
-      .prepare(
-        `INSERT INTO tracking_profiles (id, identity_hmac, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
-         ON CONFLICT (id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen), identity_hmac = coalesce(excluded.identity_hmac, identity_hmac)`,
-      )
-      .bind(trackingId, identityHmac, event.createdAt),
-    db
-      .prepare(
-        `INSERT INTO events (id, profile_id, type, metadata, created_at)
-         SELECT ?1, ?2, ?3, ?4, ?5
-         WHERE ?7 IS NULL OR (SELECT count(*) FROM events WHERE profile_id = ?2 AND created_at >= ?6) < ?7`,
-      )
-      .bind(event.id, trackingId, event.type, JSON.stringify(event.metadata), event.createdAt, cap?.since ?? 0, cap?.max ?? null),
+    prepare(db, sql`INSERT INTO tracking_profiles (id, identity_hmac, first_seen, last_seen) VALUES (${trackingId}, ${identityHmac}, ${event.createdAt}, ${event.createdAt})
+         ON CONFLICT (id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen), identity_hmac = coalesce(excluded.identity_hmac, identity_hmac)`),
+    prepare(db, sql`INSERT INTO events (id, profile_id, type, metadata, created_at)
+         SELECT ${event.id}, ${trackingId}, ${event.type}, ${JSON.stringify(event.metadata)}, ${event.createdAt}
+         WHERE ${cap?.max ?? null} IS NULL OR (SELECT count(*) FROM events WHERE profile_id = ${trackingId} AND created_at >= ${cap?.since ?? 0}) < ${cap?.max ?? null}`),
   ];
 }
 
@@ -56,11 +50,11 @@ export async function deleteStaleAnonymousProfiles(db: D1Database, before: numbe
   if (results.length === 0) return 0;
   const ids = JSON.stringify(results.map((r) => r.id));
   // A redemption may link one of them between the read and this batch: the guard keeps it.
-  const stale = `SELECT id FROM tracking_profiles WHERE id IN (SELECT value FROM json_each(?1)) AND customer_id IS NULL AND last_seen < ?2`;
+  const stale = sql`SELECT id FROM tracking_profiles WHERE id IN (SELECT value FROM json_each(${ids})) AND customer_id IS NULL AND last_seen < ${before}`;
   await db.batch([
-    db.prepare(`DELETE FROM events WHERE profile_id IN (${stale})`).bind(ids, before),
-    db.prepare(`DELETE FROM validations WHERE customer_id IS NULL AND tracking_id IN (${stale})`).bind(ids, before),
-    db.prepare(`DELETE FROM tracking_profiles WHERE id IN (${stale})`).bind(ids, before),
+    prepare(db, sql`DELETE FROM events WHERE profile_id IN (${stale})`),
+    prepare(db, sql`DELETE FROM validations WHERE customer_id IS NULL AND tracking_id IN (${stale})`),
+    prepare(db, sql`DELETE FROM tracking_profiles WHERE id IN (${stale})`),
   ]);
   return results.length;
 }

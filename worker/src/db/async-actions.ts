@@ -1,7 +1,7 @@
+import { prepare, sql } from './sql';
 import type { AsyncAction } from '../../../shared/types';
-import { toIso } from '../lib/time';
 
-interface AsyncActionRow {
+export interface AsyncActionRow {
   id: string;
   type: AsyncAction['type'];
   status: AsyncAction['status'];
@@ -19,23 +19,8 @@ interface AsyncActionRow {
 }
 
 export function insertAsyncAction(db: D1Database, action: AsyncAction): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO async_actions (id, type, status, operation_status, result, request_id, processing_time, progress, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    .bind(
-      action.id,
-      action.type,
-      action.status,
-      action.operation_status ?? 'IN_PROGRESS',
-      JSON.stringify(action.result),
-      action.request_id,
-      action.processing_time,
-      action.progress,
-      Date.parse(action.created_at),
-      Date.parse(action.updated_at),
-    );
+  return prepare(db, sql`INSERT INTO async_actions (id, type, status, operation_status, result, request_id, processing_time, progress, created_at, updated_at)
+       VALUES (${action.id}, ${action.type}, ${action.status}, ${action.operation_status ?? 'IN_PROGRESS'}, ${JSON.stringify(action.result)}, ${action.request_id}, ${action.processing_time}, ${action.progress}, ${Date.parse(action.created_at)}, ${Date.parse(action.updated_at)})`);
 }
 
 /** How a running action ends (a CSV import, when its last chunk is written). */
@@ -49,58 +34,21 @@ export interface AsyncActionUpdate {
 }
 
 export function updateAsyncAction(db: D1Database, id: string, update: AsyncActionUpdate): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE async_actions SET status = ?, operation_status = ?, progress = ?, result = ?, processing_time = ?, updated_at = ?
-       WHERE id = ? AND status = 'IN_PROGRESS'`,
-    )
-    .bind(
-      update.status,
-      update.operationStatus ?? 'IN_PROGRESS',
-      update.progress,
-      JSON.stringify(update.result),
-      update.processingTime,
-      update.updatedAt,
-      id,
-    );
+  return prepare(db, sql`UPDATE async_actions SET status = ${update.status}, operation_status = ${update.operationStatus ?? 'IN_PROGRESS'}, progress = ${update.progress}, result = ${JSON.stringify(update.result)}, processing_time = ${update.processingTime}, updated_at = ${update.updatedAt}
+       WHERE id = ${id} AND status = 'IN_PROGRESS'`);
 }
 
-function rowToAsyncAction(row: AsyncActionRow): AsyncAction {
-  const action: AsyncAction = {
-    id: row.id,
-    type: row.type,
-    status: row.status,
-    result: JSON.parse(row.result) as AsyncAction['result'],
-    created_at: toIso(row.created_at),
-    updated_at: toIso(row.updated_at),
-    request_id: row.request_id,
-    progress: row.progress,
-    processing_time: row.processing_time,
-    object: 'async_action',
-  };
-  // Not yet known while the action runs.
-  if (row.operation_status !== 'IN_PROGRESS') {
-    action.operation_status = row.operation_status === 'PARTIAL_SUCCESS' ? 'SUCCESS' : row.operation_status;
-  }
-  return action;
-}
-
-export async function findAsyncAction(db: D1Database, id: string): Promise<AsyncAction | null> {
-  const row = await db.prepare('SELECT * FROM async_actions WHERE id = ?').bind(id).first<AsyncActionRow>();
-  return row ? rowToAsyncAction(row) : null;
+export function findAsyncAction(db: D1Database, id: string): Promise<AsyncActionRow | null> {
+  return db.prepare('SELECT * FROM async_actions WHERE id = ?').bind(id).first<AsyncActionRow>();
 }
 
 /** Newest first; `createdBefore` keeps the actions scheduled before it (GET /v1/async-actions end_date). */
 export async function listAsyncActions(
   db: D1Database,
   q: { limit: number; createdBefore?: number },
-): Promise<{ actions: AsyncAction[]; hasMore: boolean }> {
-  const { results } = await db
-    .prepare(
-      `SELECT * FROM async_actions WHERE ?1 IS NULL OR created_at < ?1
-       ORDER BY created_at DESC, id DESC LIMIT ?2`,
-    )
-    .bind(q.createdBefore ?? null, q.limit + 1)
+): Promise<{ rows: AsyncActionRow[]; hasMore: boolean }> {
+  const { results } = await prepare(db, sql`SELECT * FROM async_actions WHERE ${q.createdBefore ?? null} IS NULL OR created_at < ${q.createdBefore ?? null}
+       ORDER BY created_at DESC, id DESC LIMIT ${q.limit + 1}`)
     .all<AsyncActionRow>();
-  return { actions: results.slice(0, q.limit).map(rowToAsyncAction), hasMore: results.length > q.limit };
+  return { rows: results.slice(0, q.limit), hasMore: results.length > q.limit };
 }

@@ -1,7 +1,6 @@
 import type { Discount } from '../../../shared/types';
-import { toIso } from '../lib/time';
 import type { CampaignListQuery, CodeConfig } from '../schemas/campaigns';
-import { type AssignmentRow, rowToAssignment } from './vouchers';
+import { prepare, sql, type SqlValue } from './sql';
 
 /** A campaign's code template as stored (migration 0017). */
 export interface CampaignTemplate {
@@ -39,7 +38,6 @@ export type CampaignRead = CampaignRow & { vouchers_count: number };
 
 export const templateOf = (row: Pick<CampaignRow, 'voucher'>): CampaignTemplate => JSON.parse(row.voucher) as CampaignTemplate;
 
-const jsonOrNull = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 
 /** Campaign-level rule assignments, as the spec's assignment object (related_object_type 'campaign'). */
 export interface CampaignAssignmentRow {
@@ -49,80 +47,17 @@ export interface CampaignAssignmentRow {
   created_at: number;
 }
 
-export const campaignAssignmentJson = (a: CampaignAssignmentRow) => ({
-  ...rowToAssignment({ id: a.id, rule_id: a.rule_id, related_object_type: 'campaign', related_object_id: a.campaign_id, created_at: a.created_at } as AssignmentRow),
-  related_object_type: 'campaign' as const,
-});
-
-/** The campaign object in the order of the spec's example (OA CampaignsCreateResponseBody, readOnly-openAPI.json:L2068 CampaignBase). */
-export function rowToCampaign(row: CampaignRead, assignments: CampaignAssignmentRow[]) {
-  const template = templateOf(row);
-  const { length, charset, prefix, postfix, pattern } = template.code_config;
-  return {
-    id: row.id,
-    name: row.name,
-    description: row.description,
-    campaign_type: 'DISCOUNT_COUPONS' as const,
-    type: row.type,
-    voucher: {
-      type: template.type,
-      discount: template.discount,
-      code_config: { length: length ?? [...pattern].filter((c) => c === '#').length, charset, prefix, postfix, pattern },
-      redemption: { quantity: template.redemption.quantity },
-      is_referral_code: false,
-    },
-    auto_join: false,
-    join_once: row.join_once === 1,
-    use_voucher_metadata_schema: false,
-    start_date: row.start_date === null ? null : toIso(row.start_date),
-    expiration_date: row.expiration_date === null ? null : toIso(row.expiration_date),
-    validity_timeframe: jsonOrNull(row.validity_timeframe),
-    validity_day_of_week: jsonOrNull(row.validity_day_of_week),
-    validity_hours: jsonOrNull(row.validity_hours),
-    vouchers_count: row.vouchers_count,
-    active: row.active === 1,
-    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
-    created_at: toIso(row.created_at),
-    updated_at: row.updated_at === null ? null : toIso(row.updated_at),
-    category: null,
-    category_id: null,
-    categories: [],
-    creation_status: row.generation_status,
-    vouchers_generation_status: row.generation_status,
-    // Not in the spec: how far generation got, for the progress the issue asks for.
-    vouchers_generation_progress: { generated: row.generated_count, requested: row.generation_target },
-    readonly: false,
-    protected: false,
-    validation_rules_assignments: {
-      object: 'list' as const,
-      data_ref: 'data' as const,
-      data: assignments.map(campaignAssignmentJson),
-      total: assignments.length,
-    },
-    object: 'campaign' as const,
-  };
-}
-export type Campaign = ReturnType<typeof rowToCampaign>;
-
 const READ = 'SELECT c.*, (SELECT count(*) FROM vouchers v WHERE v.campaign_id = c.id) AS vouchers_count FROM campaigns c';
 
 export function insertCampaign(db: D1Database, row: CampaignRow): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO campaigns (id, name, description, type, join_once, voucher, start_date, expiration_date, validity_timeframe,
+  return prepare(db, sql`INSERT INTO campaigns (id, name, description, type, join_once, voucher, start_date, expiration_date, validity_timeframe,
          validity_day_of_week, validity_hours, active, metadata, generation_target, generated_count, generation_status, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, NULL)`,
-    )
-    .bind(
-      row.id, row.name, row.description, row.type, row.join_once, row.voucher, row.start_date, row.expiration_date,
-      row.validity_timeframe, row.validity_day_of_week, row.validity_hours, row.active, row.metadata,
-      row.generation_target, row.generation_status, row.created_at,
-    );
+       VALUES (${row.id}, ${row.name}, ${row.description}, ${row.type}, ${row.join_once}, ${row.voucher}, ${row.start_date}, ${row.expiration_date}, ${row.validity_timeframe}, ${row.validity_day_of_week}, ${row.validity_hours}, ${row.active}, ${row.metadata}, ${row.generation_target}, 0, ${row.generation_status}, ${row.created_at}, NULL)`);
 }
 
 /** By id, else by name (the path takes either: OA /v1/campaigns/{campaignId}). */
 export function findCampaign(db: D1Database, idOrName: string): D1PreparedStatement {
-  return db.prepare(`${READ} WHERE c.id = ?1 OR c.name = ?1 ORDER BY c.id = ?1 DESC LIMIT 1`).bind(idOrName);
+  return prepare(db, sql`${sql.raw(READ)} WHERE c.id = ${idOrName} OR c.name = ${idOrName} ORDER BY c.id = ${idOrName} DESC LIMIT 1`);
 }
 
 export function assignmentsOfCampaign(db: D1Database, campaignId: string): D1PreparedStatement {
@@ -130,9 +65,7 @@ export function assignmentsOfCampaign(db: D1Database, campaignId: string): D1Pre
 }
 
 export function insertCampaignAssignment(db: D1Database, row: CampaignAssignmentRow): D1PreparedStatement {
-  return db
-    .prepare('INSERT INTO campaign_rule_assignments (id, rule_id, campaign_id, created_at) VALUES (?, ?, ?, ?)')
-    .bind(row.id, row.rule_id, row.campaign_id, row.created_at);
+  return prepare(db, sql`INSERT INTO campaign_rule_assignments (id, rule_id, campaign_id, created_at) VALUES (${row.id}, ${row.rule_id}, ${row.campaign_id}, ${row.created_at})`);
 }
 
 const ORDER_BY: Record<CampaignListQuery['order'], string> = {
@@ -144,12 +77,11 @@ const ORDER_BY: Record<CampaignListQuery['order'], string> = {
 
 /** One page of campaigns, their rule assignments and the total: one batch. */
 export async function listCampaigns(db: D1Database, q: CampaignListQuery) {
-  const page = `${READ} ORDER BY ${ORDER_BY[q.order]} LIMIT ? OFFSET ?`;
-  const params = [q.limit, (q.page - 1) * q.limit];
+  const page = sql`${sql.raw(READ)} ORDER BY ${sql.raw(ORDER_BY[q.order])} LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`;
   const [rows, count, assignments] = await db.batch<Record<string, unknown>>([
-    db.prepare(page).bind(...params),
+    prepare(db, page),
     db.prepare('SELECT count(*) AS total FROM campaigns'),
-    db.prepare(`SELECT * FROM campaign_rule_assignments WHERE campaign_id IN (SELECT id FROM (${page})) ORDER BY created_at, id`).bind(...params),
+    prepare(db, sql`SELECT * FROM campaign_rule_assignments WHERE campaign_id IN (SELECT id FROM (${page})) ORDER BY created_at, id`),
   ]);
   return {
     rows: (rows?.results ?? []) as unknown as CampaignRead[],
@@ -178,19 +110,11 @@ export function updateCampaign(
   now: number,
 ): D1PreparedStatement[] {
   // Column names come from the patch keys the service sets, never from input.
-  const set = Object.entries(patch).filter(([, v]) => v !== undefined);
-  const statements = [
-    db
-      .prepare(`UPDATE campaigns SET ${[...set.map(([c]) => `${c} = ?`), 'updated_at = ?'].join(', ')} WHERE id = ?`)
-      .bind(...set.map(([, v]) => v as string | number | null), now, id),
-  ];
-  const codeSet = Object.entries(codePatch).filter(([, v]) => v !== undefined);
+  const set = Object.entries(patch).filter(([, v]) => v !== undefined) as [string, SqlValue][];
+  const statements = [prepare(db, sql`UPDATE campaigns SET ${sql.assignments([...set, ['updated_at', now]])} WHERE id = ${id}`)];
+  const codeSet = Object.entries(codePatch).filter(([, v]) => v !== undefined) as [string, SqlValue][];
   if (codeSet.length > 0) {
-    statements.push(
-      db
-        .prepare(`UPDATE vouchers SET ${[...codeSet.map(([c]) => `${c} = ?`), 'updated_at = ?'].join(', ')} WHERE campaign_id = ?`)
-        .bind(...codeSet.map(([, v]) => v as string | number | null), now, id),
-    );
+    statements.push(prepare(db, sql`UPDATE vouchers SET ${sql.assignments([...codeSet, ['updated_at', now]])} WHERE campaign_id = ${id}`));
   }
   return statements;
 }
@@ -218,16 +142,27 @@ export interface CampaignCode {
  * codes written (the caller dedupes its list: a code twice in it would fail the statement). `limit` bounds how many are written (SQL, so it holds against any concurrent
  * writer of the same campaign's generation).
  */
-export function insertCampaignCodes(db: D1Database, campaign: CampaignRow, codes: CampaignCode[], now: number, limit: string | number = -1): D1PreparedStatement {
+/**
+ * How many codes one insert may write: a number (-1: all), what the campaign's generation still
+ * lacks of its target ('generation'), or what `free` free codes of the campaign still lack (an
+ * auto-update campaign's distribution step: spares stay free for later publications).
+ */
+export type CodesLimit = number | 'generation' | { free: number };
+
+export function insertCampaignCodes(db: D1Database, campaign: CampaignRow, codes: CampaignCode[], now: number, limit: CodesLimit = -1): D1PreparedStatement {
   const template = templateOf(campaign);
-  const limitSql = typeof limit === 'number' ? '?' : limit;
-  const limitParams = typeof limit === 'number' ? [limit] : [];
-  return db
-    .prepare(
-      `INSERT INTO vouchers (id, code, type, discount, quantity, redeemed_quantity, active, start_date, expiration_date,
+  const limitSql =
+    typeof limit === 'number'
+      ? sql`${limit}`
+      : limit === 'generation'
+        ? sql`max(0, (SELECT generation_target - generated_count FROM campaigns WHERE id = ${campaign.id}))`
+        : sql`max(0, ${limit.free} - (SELECT count(*) FROM vouchers WHERE campaign_id = ${campaign.id} AND holder_id IS NULL))`;
+  return prepare(
+    db,
+    sql`INSERT INTO vouchers (id, code, type, discount, quantity, redeemed_quantity, active, start_date, expiration_date,
          validity_timeframe, validity_day_of_week, validity_hours, additional_info, metadata, created_at, updated_at, campaign_id, campaign)
-       SELECT 'v_' || lower(hex(randomblob(12))), json_extract(j.value, '$.code'), 'DISCOUNT_VOUCHER', ?1,
-         CASE WHEN json_type(j.value, '$.quantity') IS NULL THEN ?2 ELSE json_extract(j.value, '$.quantity') END,
+       SELECT 'v_' || lower(hex(randomblob(12))), json_extract(j.value, '$.code'), 'DISCOUNT_VOUCHER', ${JSON.stringify(template.discount)},
+         CASE WHEN json_type(j.value, '$.quantity') IS NULL THEN ${template.redemption.quantity} ELSE json_extract(j.value, '$.quantity') END,
          0,
          coalesce(json_extract(j.value, '$.active'), c.active),
          CASE WHEN json_type(j.value, '$.start_date') IS NULL THEN c.start_date ELSE json_extract(j.value, '$.start_date') END,
@@ -235,15 +170,14 @@ export function insertCampaignCodes(db: D1Database, campaign: CampaignRow, codes
          c.validity_timeframe, c.validity_day_of_week, c.validity_hours,
          json_extract(j.value, '$.additional_info'),
          coalesce(json_extract(j.value, '$.metadata'), '{}'),
-         ?3, NULL, c.id, c.name
-       FROM json_each(?4) j JOIN campaigns c ON c.id = ?5
+         ${now}, NULL, c.id, c.name
+       FROM json_each(${JSON.stringify(codes)}) j JOIN campaigns c ON c.id = ${campaign.id}
        -- Taken codes are passed over before the LIMIT counts rows (ON CONFLICT would count them).
        WHERE NOT EXISTS (SELECT 1 FROM vouchers x WHERE x.code = json_extract(j.value, '$.code'))
        LIMIT ${limitSql}
        ON CONFLICT (code) DO NOTHING
        RETURNING code`,
-    )
-    .bind(JSON.stringify(template.discount), template.redemption.quantity, now, JSON.stringify(codes), campaign.id, ...limitParams);
+  );
 }
 
 /**
@@ -258,7 +192,7 @@ export function generationChunk(db: D1Database, campaign: CampaignRow, candidate
       campaign,
       candidates.map((code) => ({ code })),
       now,
-      `max(0, (SELECT generation_target - generated_count FROM campaigns WHERE id = ?5))`,
+      'generation',
     ),
     db
       .prepare(
@@ -272,12 +206,8 @@ export function generationChunk(db: D1Database, campaign: CampaignRow, candidate
 
 /** Asks for `count` more generated codes (addVoucher with vouchers_count): the job writes them. */
 export function requestMoreCodes(db: D1Database, campaignId: string, count: number, actionId: string | null, now: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE campaigns SET generation_target = generation_target + ?, generation_status = 'IN_PROGRESS',
-         generation_action_id = coalesce(?, generation_action_id), updated_at = ? WHERE id = ?`,
-    )
-    .bind(count, actionId, now, campaignId);
+  return prepare(db, sql`UPDATE campaigns SET generation_target = generation_target + ${count}, generation_status = 'IN_PROGRESS',
+         generation_action_id = coalesce(${actionId}, generation_action_id), updated_at = ${now} WHERE id = ${campaignId}`);
 }
 
 export function failGeneration(db: D1Database, campaignId: string): D1PreparedStatement {

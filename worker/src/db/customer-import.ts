@@ -6,6 +6,7 @@
 // would change nothing writes nothing: updated_at stays, and the row is counted as unchanged.
 
 import type { ImportRecord } from '../queue/messages';
+import { prepare, type Sql, sql } from './sql';
 import { CUSTOMER_TEXT_COLUMNS } from './customers';
 
 /** The row of an import chunk message: defined with the message, which the queue carries without knowing D1. */
@@ -21,10 +22,10 @@ const ROW_METADATA = `coalesce(${cell('metadata')}, '{}')`;
  * created_at of the new rows: one base (now, or past the newest customer), plus the row's index,
  * so the column stays unique (migration 0001). MATERIALIZED: computed once per statement.
  */
-const BASE_CTE = `WITH base(t) AS MATERIALIZED (SELECT max(?1, coalesce((SELECT max(created_at) FROM customers), 0) + 1))`;
+const baseCte = (now: number): Sql => sql`WITH base(t) AS MATERIALIZED (SELECT max(${now}, coalesce((SELECT max(created_at) FROM customers), 0) + 1))`;
 
-const INSERT_COLUMNS = ['id', 'source_id', ...TEXT_COLUMNS, 'metadata', 'created_at'];
-const INSERT_VALUES = [cell('id'), cell('source_id'), ...TEXT_COLUMNS.map(cell), ROW_METADATA, 'base.t + r.key'];
+const INSERT_COLUMNS = sql.raw(['id', 'source_id', ...TEXT_COLUMNS, 'metadata', 'created_at'].join(', '));
+const INSERT_VALUES = sql.raw([cell('id'), cell('source_id'), ...TEXT_COLUMNS.map(cell), ROW_METADATA, 'base.t + r.key'].join(', '));
 
 /** True when applying the row to the stored customer would change a value (SQL, over `target`). */
 function changes(target: string, row: (column: string) => string, rowMetadata: string, withSourceId: boolean): string {
@@ -41,33 +42,27 @@ function changes(target: string, row: (column: string) => string, rowMetadata: s
  * created or changed, with `created` 1 for new ones; unchanged rows return nothing.
  */
 export function upsertBySourceId(db: D1Database, records: ImportRecord[], now: number): D1PreparedStatement {
-  const set = [
-    ...TEXT_COLUMNS.map((c) => `${c} = coalesce(excluded.${c}, ${c})`),
-    'metadata = json_patch(metadata, excluded.metadata)',
-    'updated_at = ?1',
-  ];
-  return db
-    .prepare(
-      `${BASE_CTE}
-       INSERT INTO customers (${INSERT_COLUMNS.join(', ')})
-       SELECT ${INSERT_VALUES.join(', ')} FROM json_each(?2) r, base WHERE true
-       ON CONFLICT (source_id) DO UPDATE SET ${set.join(', ')}
-       WHERE ${changes('customers', (c) => `excluded.${c}`, 'excluded.metadata', false)}
+  const set = sql.raw([...TEXT_COLUMNS.map((c) => `${c} = coalesce(excluded.${c}, ${c})`), 'metadata = json_patch(metadata, excluded.metadata)'].join(', '));
+  return prepare(
+    db,
+    sql`${baseCte(now)}
+       INSERT INTO customers (${INSERT_COLUMNS})
+       SELECT ${INSERT_VALUES} FROM json_each(${JSON.stringify(records)}) r, base WHERE true
+       ON CONFLICT (source_id) DO UPDATE SET ${set}, updated_at = ${now}
+       WHERE ${sql.raw(changes('customers', (c) => `excluded.${c}`, 'excluded.metadata', false))}
        RETURNING id, updated_at IS NULL AS created`,
-    )
-    .bind(now, JSON.stringify(records));
+  );
 }
 
 /** Rows with neither id nor source_id: always new customers (ids chosen by the caller). */
 export function insertNew(db: D1Database, records: ImportRecord[], now: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `${BASE_CTE}
-       INSERT INTO customers (${INSERT_COLUMNS.join(', ')})
-       SELECT ${INSERT_VALUES.join(', ')} FROM json_each(?2) r, base WHERE true
+  return prepare(
+    db,
+    sql`${baseCte(now)}
+       INSERT INTO customers (${INSERT_COLUMNS})
+       SELECT ${INSERT_VALUES} FROM json_each(${JSON.stringify(records)}) r, base WHERE true
        RETURNING id, 1 AS created`,
-    )
-    .bind(now, JSON.stringify(records));
+  );
 }
 
 /**
@@ -76,19 +71,16 @@ export function insertNew(db: D1Database, records: ImportRecord[], now: number):
  * another customer fails the statement with a UNIQUE error.
  */
 export function updateById(db: D1Database, records: ImportRecord[], now: number): D1PreparedStatement {
-  const set = [
-    ...['source_id', ...TEXT_COLUMNS].map((c) => `${c} = coalesce(${cell(c)}, customers.${c})`),
-    `metadata = json_patch(customers.metadata, ${ROW_METADATA})`,
-    'updated_at = ?1',
-  ];
-  return db
-    .prepare(
-      `UPDATE customers SET ${set.join(', ')}
-       FROM json_each(?2) r
-       WHERE customers.id = ${cell('id')} AND (${changes('customers', cell, ROW_METADATA, true)})
+  const set = sql.raw(
+    [...['source_id', ...TEXT_COLUMNS].map((c) => `${c} = coalesce(${cell(c)}, customers.${c})`), `metadata = json_patch(customers.metadata, ${ROW_METADATA})`].join(', '),
+  );
+  return prepare(
+    db,
+    sql`UPDATE customers SET ${set}, updated_at = ${now}
+       FROM json_each(${JSON.stringify(records)}) r
+       WHERE customers.id = ${sql.raw(cell('id'))} AND (${sql.raw(changes('customers', cell, ROW_METADATA, true))})
        RETURNING customers.id AS id, 0 AS created`,
-    )
-    .bind(now, JSON.stringify(records));
+  );
 }
 
 /** Of these ids, the ones that name no customer. */
@@ -136,9 +128,7 @@ export function findImport(db: D1Database, actionId: string): Promise<ImportStat
 
 /** The parts of a chunk written already: its own id, or `<id>/<path>` of its halves ('/' < '0'). */
 export async function appliedChunkParts(db: D1Database, chunkId: string): Promise<string[]> {
-  const { results } = await db
-    .prepare(`SELECT id FROM import_chunks WHERE id = ?1 OR (id > ?1 || '/' AND id < ?1 || '0')`)
-    .bind(chunkId)
+  const { results } = await prepare(db, sql`SELECT id FROM import_chunks WHERE id = ${chunkId} OR (id > ${chunkId} || '/' AND id < ${chunkId} || '0')`)
     .all<{ id: string }>();
   return results.map((r) => r.id);
 }
@@ -148,9 +138,7 @@ export async function appliedChunkParts(db: D1Database, chunkId: string): Promis
  * key and its batch (writes and counts) rolls back. `failed`: failures known before the batch.
  */
 export function openChunkPart(db: D1Database, partId: string, actionId: string, failed: unknown[], now: number): D1PreparedStatement {
-  return db
-    .prepare('INSERT INTO import_chunks (id, action_id, failed, applied_at) VALUES (?, ?, ?, ?)')
-    .bind(partId, actionId, JSON.stringify(failed), now);
+  return prepare(db, sql`INSERT INTO import_chunks (id, action_id, failed, applied_at) VALUES (${partId}, ${actionId}, ${JSON.stringify(failed)}, ${now})`);
 }
 
 /**
@@ -158,9 +146,7 @@ export function openChunkPart(db: D1Database, partId: string, actionId: string, 
  * counts of their own), so a part that overlaps one written before fails on its primary key too.
  */
 export function openChunkMarkers(db: D1Database, partIds: string[], actionId: string, now: number): D1PreparedStatement {
-  return db
-    .prepare(`INSERT INTO import_chunks (id, action_id, failed, applied_at) SELECT r.value, ?2, '[]', ?3 FROM json_each(?1) r`)
-    .bind(JSON.stringify(partIds), actionId, now);
+  return prepare(db, sql`INSERT INTO import_chunks (id, action_id, failed, applied_at) SELECT r.value, ${actionId}, '[]', ${now} FROM json_each(${JSON.stringify(partIds)}) r`);
 }
 
 /** Whether a batch failed on openChunkPart, i.e. the part was written before. */
@@ -168,17 +154,13 @@ export const isChunkPartApplied = (error: unknown): boolean => /UNIQUE constrain
 
 /** Before the updates by id: the failures of the rows whose id names no customer. */
 export function countUnknownIds(db: D1Database, partId: string, rows: { id: string; failure: unknown }[]): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE import_chunks SET failed = (
+  return prepare(db, sql`UPDATE import_chunks SET failed = (
          SELECT json_group_array(json(f)) FROM (
            SELECT value AS f FROM json_each(import_chunks.failed)
            UNION ALL
-           SELECT json(r.value -> 'failure') FROM json_each(?2) r
+           SELECT json(r.value -> 'failure') FROM json_each(${JSON.stringify(rows)}) r
            WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = r.value ->> 'id')))
-       WHERE id = ?1`,
-    )
-    .bind(partId, JSON.stringify(rows));
+       WHERE id = ${partId}`);
 }
 
 // SQLite's changes() is the number of rows the statement before (in the batch) inserted or
@@ -186,40 +168,28 @@ export function countUnknownIds(db: D1Database, partId: string, rows: { id: stri
 
 /** Right after updateById(ids): those changed are updated, the other known ids unchanged. */
 export function countIdUpdates(db: D1Database, partId: string, ids: string[]): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE import_chunks SET updated = updated + changes(),
-         unchanged = unchanged + (SELECT count(*) FROM json_each(?2) r WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = r.value)) - changes()
-       WHERE id = ?1`,
-    )
-    .bind(partId, JSON.stringify(ids));
+  return prepare(db, sql`UPDATE import_chunks SET updated = updated + changes(),
+         unchanged = unchanged + (SELECT count(*) FROM json_each(${JSON.stringify(ids)}) r WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = r.value)) - changes()
+       WHERE id = ${partId}`);
 }
 
 /** Right before upsertBySourceId: how many of its source ids no customer holds (each creates one). */
 export function countNewSourceIds(db: D1Database, partId: string, sourceIds: string[]): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE import_chunks SET pending = (
-         SELECT count(DISTINCT r.value) FROM json_each(?2) r WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.source_id = r.value))
-       WHERE id = ?1`,
-    )
-    .bind(partId, JSON.stringify(sourceIds));
+  return prepare(db, sql`UPDATE import_chunks SET pending = (
+         SELECT count(DISTINCT r.value) FROM json_each(${JSON.stringify(sourceIds)}) r WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.source_id = r.value))
+       WHERE id = ${partId}`);
 }
 
 /** Right after upsertBySourceId over `rows` rows: created, then updated and unchanged from changes(). */
 export function countSourceUpserts(db: D1Database, partId: string, rows: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE import_chunks SET created = created + pending, updated = updated + changes() - pending,
-         unchanged = unchanged + ?2 - changes(), pending = 0
-       WHERE id = ?1`,
-    )
-    .bind(partId, rows);
+  return prepare(db, sql`UPDATE import_chunks SET created = created + pending, updated = updated + changes() - pending,
+         unchanged = unchanged + ${rows} - changes(), pending = 0
+       WHERE id = ${partId}`);
 }
 
 /** Right after insertNew: every row inserted is created. */
 export function countInserted(db: D1Database, partId: string): D1PreparedStatement {
-  return db.prepare('UPDATE import_chunks SET created = created + changes() WHERE id = ?1').bind(partId);
+  return prepare(db, sql`UPDATE import_chunks SET created = created + changes() WHERE id = ${partId}`);
 }
 
 /**
@@ -227,21 +197,17 @@ export function countInserted(db: D1Database, partId: string): D1PreparedStateme
  * list (up to `maxFailures`; failed_count counts them all).
  */
 export function addChunkPartToAction(db: D1Database, actionId: string, partId: string, maxFailures: number, now: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE async_actions SET result = json_set(result,
+  return prepare(db, sql`UPDATE async_actions SET result = json_set(result,
          '$.done_count', (result ->> 'done_count') + p.created + p.updated + p.unchanged,
          '$.created_count', (result ->> 'created_count') + p.created,
          '$.updated_count', (result ->> 'updated_count') + p.updated,
          '$.unchanged_count', (result ->> 'unchanged_count') + p.unchanged,
          '$.failed_count', (result ->> 'failed_count') + json_array_length(p.failed),
          '$.failed', (SELECT json_group_array(json(f)) FROM (
-           SELECT value AS f FROM json_each(result, '$.failed') UNION ALL SELECT value FROM json_each(p.failed) LIMIT ?3))),
-         updated_at = ?4
-       FROM (SELECT * FROM import_chunks WHERE id = ?2) p
-       WHERE async_actions.id = ?1`,
-    )
-    .bind(actionId, partId, maxFailures, now);
+           SELECT value AS f FROM json_each(result, '$.failed') UNION ALL SELECT value FROM json_each(p.failed) LIMIT ${maxFailures}))),
+         updated_at = ${now}
+       FROM (SELECT * FROM import_chunks WHERE id = ${partId}) p
+       WHERE async_actions.id = ${actionId}`);
 }
 
 /**
@@ -251,11 +217,7 @@ export function addChunkPartToAction(db: D1Database, actionId: string, partId: s
 export function completeChunk(db: D1Database, actionId: string): D1PreparedStatement[] {
   return [
     db.prepare('UPDATE customer_imports SET chunks_done = chunks_done + 1 WHERE action_id = ? RETURNING chunks_done, chunks').bind(actionId),
-    db
-      .prepare(
-        `UPDATE async_actions SET progress = (SELECT min(99, 100 * chunks_done / chunks) FROM customer_imports WHERE action_id = ?1)
-         WHERE id = ?1 AND status = 'IN_PROGRESS'`,
-      )
-      .bind(actionId),
+    prepare(db, sql`UPDATE async_actions SET progress = (SELECT min(99, 100 * chunks_done / chunks) FROM customer_imports WHERE action_id = ${actionId})
+         WHERE id = ${actionId} AND status = 'IN_PROGRESS'`),
   ];
 }

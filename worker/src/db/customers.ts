@@ -7,10 +7,8 @@ import {
   WRITABLE_FIELDS,
   type WritableColumn,
 } from '../../../shared/customer-fields';
-import type { Customer } from '../../../shared/types';
 import type { CustomerListQuery, CustomerWrite } from '../schemas/customers';
-import { toIso } from '../lib/time';
-import type { Sql } from './sql';
+import { prepare, type Sql, sql } from './sql';
 
 /** A row of the customers table, as D1 returns it: one column per catalogue field. */
 export type CustomerRow = { [F in (typeof CUSTOMER_FIELDS)[number] as F['column']]: ColumnValue<F['kind']> } & {
@@ -23,14 +21,11 @@ export type CustomerRow = { [F in (typeof CUSTOMER_FIELDS)[number] as F['column'
 /** address.<key> of the wire object and the column that stores it. */
 export const ADDRESS_COLUMNS = Object.fromEntries(ADDRESS_FIELDS.map((f) => [f.key, f.column])) as Record<AddressKey, WritableColumn>;
 
-/** A SQL boolean expression over `customers c` with its bound values (a fragment of db/sql.ts, as compileSql returns). */
-export type Predicate = Sql;
-
 /** Which customers a statement applies to: the ones just written, or all (the cron). */
 export type CustomerSelector = { ids: string[] } | { sourceIds: string[] } | 'all';
 
 /** The selected customers as a predicate over `customers c`. */
-export function selectorSql(selector: CustomerSelector): Predicate {
+export function selectorSql(selector: CustomerSelector): Sql {
   if (selector === 'all') return { sql: '1', params: [] };
   if ('ids' in selector) return { sql: 'c.id IN (SELECT value FROM json_each(?))', params: [JSON.stringify(selector.ids)] };
   return { sql: 'c.source_id IN (SELECT value FROM json_each(?))', params: [JSON.stringify(selector.sourceIds)] };
@@ -58,7 +53,7 @@ const rangeKeys = (r: KeysetRange) => {
   return `SELECT created_at AS k FROM customers WHERE created_at ${cmp} ? ORDER BY created_at ${dir} LIMIT ?`;
 };
 
-export function rangePredicate(r: KeysetRange): Predicate {
+export function rangePredicate(r: KeysetRange): Sql {
   const { cmp, edge, back } = rangeParts(r);
   return {
     sql: `(c.created_at ${cmp} ? AND c.created_at ${back} (SELECT ${edge}(k) FROM (${rangeKeys(r)})))`,
@@ -84,8 +79,7 @@ export const rangeEndOf = (result: D1Result<Record<string, unknown>> | undefined
 
 /** Reads the selected customers back (e.g. at the end of a batch that changed them). */
 export function selectCustomers(db: D1Database, selector: CustomerSelector): D1PreparedStatement {
-  const sel = selectorSql(selector);
-  return db.prepare(`SELECT * FROM customers c WHERE ${sel.sql}`).bind(...sel.params);
+  return prepare(db, sql`SELECT * FROM customers c WHERE ${selectorSql(selector)}`);
 }
 
 /** Every text column a write may set, source_id aside (the CSV import and the export read these too). */
@@ -115,15 +109,19 @@ function assignments(write: CustomerWrite): Assignment[] {
  * This keeps created_at unique (see migration 0001) inside a batch and across requests, since D1
  * runs statements one at a time.
  */
-const NEXT_CREATED_AT = 'max(?, coalesce((SELECT max(created_at) FROM customers), 0) + 1)';
+const nextCreatedAt = (now: number): Sql => sql`max(${now}, coalesce((SELECT max(created_at) FROM customers), 0) + 1)`;
+
+/** The columns and values of a new row: id, the write's fields, created_at. */
+function insertedRow(id: string, set: Assignment[], now: number): { columns: Sql; values: Sql } {
+  return {
+    columns: sql.raw(['id', ...set.map(([c]) => c), 'created_at'].join(', ')),
+    values: sql.list([sql`${id}`, ...set.map(([, v]) => sql`${v}`), nextCreatedAt(now)]),
+  };
+}
 
 export function insertCustomer(db: D1Database, id: string, write: CustomerWrite, now: number): D1PreparedStatement {
-  const set = assignments(write);
-  const columns = ['id', ...set.map(([c]) => c), 'created_at'];
-  const placeholders = [...columns.slice(0, -1).map(() => '?'), NEXT_CREATED_AT];
-  return db
-    .prepare(`INSERT INTO customers (${columns.join(', ')}) VALUES (${placeholders.join(', ')}) RETURNING *`)
-    .bind(id, ...set.map(([, v]) => v), now);
+  const { columns, values } = insertedRow(id, assignments(write), now);
+  return prepare(db, sql`INSERT INTO customers (${columns}) VALUES (${values}) RETURNING *`);
 }
 
 /**
@@ -138,16 +136,14 @@ export function upsertCustomerBySourceId(
   now: number,
 ): D1PreparedStatement {
   const set = assignments(write);
-  const columns = ['id', ...set.map(([c]) => c), 'created_at'];
-  const placeholders = [...columns.slice(0, -1).map(() => '?'), NEXT_CREATED_AT];
-  const updates = [...set.filter(([c]) => c !== 'source_id').map(([c]) => `${c} = excluded.${c}`), 'updated_at = ?'];
-  return db
-    .prepare(
-      `INSERT INTO customers (${columns.join(', ')}) VALUES (${placeholders.join(', ')})
-       ON CONFLICT (source_id) DO UPDATE SET ${updates.join(', ')}
+  const { columns, values } = insertedRow(newId, set, now);
+  const updates = sql.list([...set.filter(([c]) => c !== 'source_id').map(([c]) => sql.raw(`${c} = excluded.${c}`)), sql`updated_at = ${now}`]);
+  return prepare(
+    db,
+    sql`INSERT INTO customers (${columns}) VALUES (${values})
+       ON CONFLICT (source_id) DO UPDATE SET ${updates}
        RETURNING *`,
-    )
-    .bind(newId, ...set.map(([, v]) => v), now, now);
+  );
 }
 
 /**
@@ -156,29 +152,21 @@ export function upsertCustomerBySourceId(
  * created as it ends up: one customer.created webhook event, not a creation and then an update.
  */
 export function insertCustomerIfMissing(db: D1Database, id: string, sourceId: string, now: number, metadata: Record<string, unknown> = {}): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO customers (id, source_id, metadata, created_at) VALUES (?, ?, json_patch('{}', ?), ${NEXT_CREATED_AT})
+  return prepare(
+    db,
+    sql`INSERT INTO customers (id, source_id, metadata, created_at) VALUES (${id}, ${sourceId}, json_patch('{}', ${JSON.stringify(metadata)}), ${nextCreatedAt(now)})
        ON CONFLICT (source_id) DO NOTHING`,
-    )
-    .bind(id, sourceId, JSON.stringify(metadata), now);
+  );
 }
 
 export function updateCustomer(db: D1Database, id: string, write: CustomerWrite, now: number): D1PreparedStatement {
-  const set = assignments(write);
-  const clauses = [...set.map(([c]) => `${c} = ?`), 'updated_at = ?'];
-  return db
-    .prepare(`UPDATE customers SET ${clauses.join(', ')} WHERE id = ? RETURNING *`)
-    .bind(...set.map(([, v]) => v), now, id);
+  const clauses = sql.assignments([...assignments(write), ['updated_at', now]]);
+  return prepare(db, sql`UPDATE customers SET ${clauses} WHERE id = ${id} RETURNING *`);
 }
 
 /** Looks a customer up by id, or else by source_id (an id match wins if both match). */
 export async function findCustomer(db: D1Database, idOrSourceId: string): Promise<CustomerRow | null> {
-  return db
-    .prepare(
-      `SELECT * FROM customers WHERE id = ?1 OR source_id = ?1 ORDER BY id = ?1 DESC LIMIT 1`,
-    )
-    .bind(idOrSourceId)
+  return prepare(db, sql`SELECT * FROM customers WHERE id = ${idOrSourceId} OR source_id = ${idOrSourceId} ORDER BY id = ${idOrSourceId} DESC LIMIT 1`)
     .first<CustomerRow>();
 }
 
@@ -208,13 +196,14 @@ const PERSONAL_DATA: { table: string; column: string; report: string }[] = [
  * redemption). A hash someone merely claimed on their own profile does not reach anyone else's:
  * only the hashes of the erased customer's own identities are followed.
  */
-const PERSON_TRACKING_PROFILES = `SELECT id FROM tracking_profiles WHERE customer_id = ?1 OR identity_hmac IN (SELECT value FROM json_each(?2))`;
+const personTrackingProfiles = (id: string, hmacs: string): Sql =>
+  sql`SELECT id FROM tracking_profiles WHERE customer_id = ${id} OR identity_hmac IN (SELECT value FROM json_each(${hmacs}))`;
 
 /**
  * The webhook events that hold the customer (migration 0023: webhook_outbox.customer_id names the
  * customer of customer.*, customer.segment.* and redemption.* events).
  */
-const PERSON_EVENTS = `SELECT id FROM webhook_outbox WHERE customer_id = ?1`;
+const personEvents = (id: string): Sql => sql`SELECT id FROM webhook_outbox WHERE customer_id = ${id}`;
 
 /** Why a delivery of an erased person's event was never made (the delivery log shows it). */
 export const ERASED_DELIVERY_ERROR = 'Cancelled: the customer was permanently deleted before this event was delivered.';
@@ -234,36 +223,32 @@ export const ERASED_DELIVERY_ERROR = 'Cancelled: the customer was permanently de
  */
 export async function deleteCustomerPermanently(db: D1Database, id: string, identityHmacs: string[]): Promise<Record<string, number>> {
   const hmacs = JSON.stringify(identityHmacs);
-  const rowsOf = (table: string, where: string, ...params: unknown[]) => ({
-    count: db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${where}`).bind(...params),
-    remove: db.prepare(`DELETE FROM ${table} WHERE ${where}`).bind(...params),
+  const profiles = personTrackingProfiles(id, hmacs);
+  const rowsOf = (table: string, where: Sql) => ({
+    count: prepare(db, sql`SELECT count(*) AS n FROM ${sql.raw(table)} WHERE ${where}`),
+    remove: prepare(db, sql`DELETE FROM ${sql.raw(table)} WHERE ${where}`),
   });
   // The anonymous history of the person's other tracking profiles goes first, while the profiles
   // that name it still exist.
   const steps: { report: string; count: D1PreparedStatement; remove: D1PreparedStatement }[] = [
-    { report: 'events', ...rowsOf('events', `profile_id IN (${PERSON_TRACKING_PROFILES})`, id, hmacs) },
-    { report: 'validations', ...rowsOf('validations', `tracking_id IN (${PERSON_TRACKING_PROFILES})`, id, hmacs) },
-    { report: 'tracking_profiles', ...rowsOf('tracking_profiles', `id IN (${PERSON_TRACKING_PROFILES})`, id, hmacs) },
-    ...PERSONAL_DATA.map(({ table, column, report }) => ({ report, ...rowsOf(table, `${column} = ?`, id) })),
+    { report: 'events', ...rowsOf('events', sql`profile_id IN (${profiles})`) },
+    { report: 'validations', ...rowsOf('validations', sql`tracking_id IN (${profiles})`) },
+    { report: 'tracking_profiles', ...rowsOf('tracking_profiles', sql`id IN (${profiles})`) },
+    ...PERSONAL_DATA.map(({ table, column, report }) => ({ report, ...rowsOf(table, sql`${sql.raw(column)} = ${id}`) })),
   ];
   // The outbox first, so that what the deletes below fire (customer.deleted) is not taken with it.
   const outbox = [
-    db
-      .prepare(
-        `UPDATE webhook_deliveries SET status = 'dead', last_error = ?2, next_attempt_at = NULL
-         WHERE event_id IN (${PERSON_EVENTS}) AND status IN ('pending', 'failed')`,
-      )
-      .bind(id, ERASED_DELIVERY_ERROR),
-    db.prepare('DELETE FROM webhook_outbox WHERE customer_id = ?1').bind(id),
+    prepare(
+      db,
+      sql`UPDATE webhook_deliveries SET status = 'dead', last_error = ${ERASED_DELIVERY_ERROR}, next_attempt_at = NULL
+         WHERE event_id IN (${personEvents(id)}) AND status IN ('pending', 'failed')`,
+    ),
+    prepare(db, sql`DELETE FROM webhook_outbox WHERE customer_id = ${id}`),
   ];
   // Last: the customer.deleted event just fired keeps only the customer's id and creation time
   // (an empty customer row: no field, zero counters).
-  const redact = db
-    .prepare(
-      `UPDATE webhook_outbox SET snapshot = json_object('customer', json_set(json(?2), '$.created_at', snapshot -> '$.customer.created_at'))
-       WHERE customer_id = ?1 AND type = 'customer.deleted'`,
-    )
-    .bind(id, JSON.stringify(emptyCustomerRow(id, 0)));
+  const redact = prepare(db, sql`UPDATE webhook_outbox SET snapshot = json_object('customer', json_set(json(${JSON.stringify(emptyCustomerRow(id, 0))}), '$.created_at', snapshot -> '$.customer.created_at'))
+       WHERE customer_id = ${id} AND type = 'customer.deleted'`);
   const results = await db.batch<Record<string, unknown>>([...outbox, ...steps.flatMap((s) => [s.count, s.remove]), redact]);
   const counts: Record<string, number> = {};
   steps.forEach(({ report }, i) => {
@@ -278,9 +263,7 @@ export async function deleteCustomerPermanently(db: D1Database, id: string, iden
  * any of them then stores more than `maxBytes` bytes of metadata, and writes nothing otherwise.
  */
 export function metadataSizeCheck(db: D1Database, customers: { ids?: string[]; sourceIds?: string[] }, maxBytes: number): D1PreparedStatement {
-  return db
-    .prepare('INSERT INTO customer_metadata_checks (ids, source_ids, max_bytes) VALUES (?, ?, ?)')
-    .bind(JSON.stringify(customers.ids ?? []), JSON.stringify(customers.sourceIds ?? []), maxBytes);
+  return prepare(db, sql`INSERT INTO customer_metadata_checks (ids, source_ids, max_bytes) VALUES (${JSON.stringify(customers.ids ?? [])}, ${JSON.stringify(customers.sourceIds ?? [])}, ${maxBytes})`);
 }
 
 /**
@@ -293,14 +276,10 @@ export async function metadataMergesOverLimit(
   patch: Record<string, unknown>,
   maxBytes: number,
 ): Promise<{ source_id: string; bytes: number }[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT source_id, bytes FROM (
-         SELECT source_id, length(CAST(json_patch(metadata, ?1) AS BLOB)) AS bytes FROM customers
-         WHERE source_id IN (SELECT value FROM json_each(?2)))
-       WHERE bytes > ?3`,
-    )
-    .bind(JSON.stringify(patch), JSON.stringify(sourceIds), maxBytes)
+  const { results } = await prepare(db, sql`SELECT source_id, bytes FROM (
+         SELECT source_id, length(CAST(json_patch(metadata, ${JSON.stringify(patch)}) AS BLOB)) AS bytes FROM customers
+         WHERE source_id IN (SELECT value FROM json_each(${JSON.stringify(sourceIds)})))
+       WHERE bytes > ${maxBytes}`)
     .all<{ source_id: string; bytes: number }>();
   return results;
 }
@@ -315,12 +294,8 @@ export function mergeMetadataBySourceIds(
   patch: Record<string, unknown>,
   now: number,
 ): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE customers SET metadata = json_patch(metadata, ?), updated_at = ?
-       WHERE source_id IN (SELECT value FROM json_each(?)) RETURNING id, source_id`,
-    )
-    .bind(JSON.stringify(patch), now, JSON.stringify(sourceIds));
+  return prepare(db, sql`UPDATE customers SET metadata = json_patch(metadata, ${JSON.stringify(patch)}), updated_at = ${now}
+       WHERE source_id IN (SELECT value FROM json_each(${JSON.stringify(sourceIds)})) RETURNING id, source_id`);
 }
 
 /** The keys a customer list sorts by. */
@@ -375,38 +350,35 @@ export const LIST_ORDERS: Record<CustomerListQuery['order'], { sql: string; comp
 /** The list's filters as WHERE terms; the cursor apart, since it narrows the page and not the total. */
 function listConditions(
   q: CustomerListQuery,
-  restrict?: Predicate,
+  restrict?: Sql,
   membersOf?: string,
-): { where: string[]; params: (string | number | null)[]; cursor: Predicate | null } {
-  const where: string[] = [];
-  const params: (string | number | null)[] = [];
-  if (restrict) {
-    where.push(`coalesce((${restrict.sql}), 0)`);
-    params.push(...restrict.params);
-  }
+): { where: Sql[]; cursor: Sql | null } {
+  const where: Sql[] = [];
+  if (restrict) where.push(sql`coalesce((${restrict}), 0)`);
   if (membersOf !== undefined) {
     // Bare (never NULL: customer_id is NOT NULL), so the planner may drive the query from the members' key.
-    where.push(STORED_MEMBER);
-    params.push(membersOf);
+    where.push(storedMember(membersOf));
   }
-  const add = (clause: string, value: string | number | undefined) => {
-    if (value === undefined) return;
-    where.push(clause);
-    params.push(value);
+  const add = (clause: (value: string | number) => Sql, value: string | number | undefined) => {
+    if (value !== undefined) where.push(clause(value));
   };
-  add('c.email = ? COLLATE NOCASE', q.email);
-  add('c.address_city = ?', q.city);
-  add('c.name = ?', q.name);
-  add('c.created_at < ?', q.createdBefore);
-  add('c.created_at > ?', q.createdAfter);
-  add('c.updated_at < ?', q.updatedBefore);
-  add('c.updated_at > ?', q.updatedAfter);
+  add((v) => sql`c.email = ${v} COLLATE NOCASE`, q.email);
+  add((v) => sql`c.address_city = ${v}`, q.city);
+  add((v) => sql`c.name = ${v}`, q.name);
+  add((v) => sql`c.created_at < ${v}`, q.createdBefore);
+  add((v) => sql`c.created_at > ${v}`, q.createdAfter);
+  add((v) => sql`c.updated_at < ${v}`, q.updatedBefore);
+  add((v) => sql`c.updated_at > ${v}`, q.updatedAfter);
   const cursor =
-    q.startingAfter === undefined ? null : { sql: q.order === 'created_at' ? 'c.created_at > ?' : 'c.created_at < ?', params: [q.startingAfter] };
-  return { where, params, cursor };
+    q.startingAfter === undefined ? null : q.order === 'created_at' ? sql`c.created_at > ${q.startingAfter}` : sql`c.created_at < ${q.startingAfter}`;
+  return { where, cursor };
 }
 
-const STORED_MEMBER = 'c.id IN (SELECT customer_id FROM segment_members WHERE segment_id = ?)';
+/** Conditions joined by AND, as written (an empty list: no WHERE clause). */
+const whereClause = (conditions: Sql[]): Sql => (conditions.length ? sql`WHERE ${conjunction(conditions)}` : sql.raw(''));
+const conjunction = (conditions: Sql[]): Sql => ({ sql: conditions.map((c) => c.sql).join(' AND '), params: conditions.flatMap((c) => c.params) });
+
+const storedMember = (segmentId: string): Sql => sql`c.id IN (SELECT customer_id FROM segment_members WHERE segment_id = ${segmentId})`;
 
 /**
  * One page of customers plus the total matching the filters (the cursor narrows the page only),
@@ -420,20 +392,15 @@ export async function listCustomers(
   q: CustomerListQuery,
   membersOf?: string,
 ): Promise<{ rows: CustomerRow[]; total: number; hasMore: boolean }> {
-  const { where, params, cursor } = listConditions(q, undefined, membersOf);
-  const filterSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const { where, cursor } = listConditions(q, undefined, membersOf);
   const onlyMembers = membersOf !== undefined && where.length === 1;
-  const pageWhere = cursor ? [...where, cursor.sql] : where;
-  const pageParams = cursor ? [...params, ...cursor.params] : params;
-  const pageSql = pageWhere.length ? `WHERE ${pageWhere.join(' AND ')}` : '';
+  const pageWhere = whereClause(cursor ? [...where, cursor] : where);
 
   const [page, count] = await db.batch<Record<string, unknown>>([
-    db
-      .prepare(`SELECT * FROM customers c ${pageSql} ORDER BY ${LIST_ORDERS[q.order].sql} LIMIT ? OFFSET ?`)
-      .bind(...pageParams, q.limit + 1, (q.page - 1) * q.limit),
+    prepare(db, sql`SELECT * FROM customers c ${pageWhere} ORDER BY ${sql.raw(LIST_ORDERS[q.order].sql)} LIMIT ${q.limit + 1} OFFSET ${(q.page - 1) * q.limit}`),
     onlyMembers
       ? db.prepare('SELECT count(*) AS total FROM segment_members WHERE segment_id = ?').bind(membersOf)
-      : db.prepare(`SELECT count(*) AS total FROM customers c ${filterSql}`).bind(...params),
+      : prepare(db, sql`SELECT count(*) AS total FROM customers c ${whereClause(where)}`),
   ]);
   const rows = (page?.results ?? []) as unknown as CustomerRow[];
   return {
@@ -451,20 +418,19 @@ export async function listCustomers(
 export async function matchesInRange(
   db: D1Database,
   q: CustomerListQuery,
-  restrict: Predicate,
+  restrict: Sql,
   range: KeysetRange,
   keep: number,
 ): Promise<{ matched: number; candidates: ListKeys[]; end: RangeEnd }> {
-  const { where, params, cursor } = listConditions(q, restrict);
+  const { where, cursor } = listConditions(q, restrict);
   const inRange = rangePredicate(range);
   const [matches, end] = await db.batch<Record<string, unknown>>([
-    db
-      .prepare(
-        `SELECT c.id, c.created_at, c.updated_at, c.source_id, count(*) OVER () AS matched, ${cursor ? cursor.sql : '1'} AS on_page
-         FROM customers c WHERE ${[inRange.sql, ...where].join(' AND ')}
-         ORDER BY on_page DESC, ${LIST_ORDERS[q.order].sql} LIMIT ?`,
-      )
-      .bind(...(cursor?.params ?? []), ...inRange.params, ...params, keep),
+    prepare(
+      db,
+      sql`SELECT c.id, c.created_at, c.updated_at, c.source_id, count(*) OVER () AS matched, ${cursor ?? sql.raw('1')} AS on_page
+         FROM customers c WHERE ${conjunction([inRange, ...where])}
+         ORDER BY on_page DESC, ${sql.raw(LIST_ORDERS[q.order].sql)} LIMIT ${keep}`,
+    ),
     rangeEnd(db, range),
   ]);
   const rows = (matches?.results ?? []) as unknown as (ListKeys & { matched: number; on_page: number })[];
@@ -479,38 +445,6 @@ export async function matchesInRange(
 export async function customersByIds(db: D1Database, ids: string[]): Promise<CustomerRow[]> {
   if (ids.length === 0) return [];
   return (await db.prepare('SELECT * FROM customers WHERE id IN (SELECT value FROM json_each(?))').bind(JSON.stringify(ids)).all<CustomerRow>()).results;
-}
-
-const parseJsonObject = (text: string): Record<string, unknown> => {
-  const value: unknown = JSON.parse(text);
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-};
-
-/** Sets `value` at a dot path of `target`, creating the objects on the way. */
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const keys = path.split('.');
-  let node = target;
-  for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
-  node[keys[keys.length - 1] as string] = value;
-}
-
-/** The wire customer object of a row: every catalogue field at its path, in its wire type. */
-export function rowToCustomer(row: CustomerRow): Customer {
-  const customer: Record<string, unknown> = { id: row.id };
-  for (const field of CUSTOMER_FIELDS) {
-    const value = row[field.column];
-    if (value === null && 'omitWhenNull' in field) continue;
-    setPath(customer, field.path, field.kind === 'timestamp' && value !== null ? toIso(value as number) : value);
-  }
-  const address = customer.address as Record<string, unknown>;
-  // Voucherify answers `address: null` for a customer without any address line.
-  if (Object.values(address).every((v) => v === null)) customer.address = null;
-  (customer.loyalty as Record<string, unknown>).campaigns = {};
-  customer.referrals = { total: 0, campaigns: [] };
-  customer.metadata = parseJsonObject(row.metadata);
-  customer.system_metadata = parseJsonObject(row.system_metadata);
-  customer.object = 'customer';
-  return customer as unknown as Customer;
 }
 
 /**

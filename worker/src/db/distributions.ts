@@ -1,4 +1,5 @@
-import { type KeysetRange, type Predicate, rangePredicate } from './customers';
+import { type KeysetRange, rangePredicate } from './customers';
+import { prepare, type Sql, sql } from './sql';
 
 /** A segment-wide distribution of a campaign's codes (migration 0018). */
 export interface DistributionRow {
@@ -21,12 +22,8 @@ export function insertDistribution(
   db: D1Database,
   d: { id: string; campaignId: string; segmentId: string; joinOnce: boolean; cursor: number; now: number },
 ): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO distributions (id, campaign_id, segment_id, join_once, cursor, customers_total, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, (SELECT count(*) FROM customers), ?, ?)`,
-    )
-    .bind(d.id, d.campaignId, d.segmentId, d.joinOnce ? 1 : 0, d.cursor, d.now, d.now);
+  return prepare(db, sql`INSERT INTO distributions (id, campaign_id, segment_id, join_once, cursor, customers_total, created_at, updated_at)
+       VALUES (${d.id}, ${d.campaignId}, ${d.segmentId}, ${d.joinOnce ? 1 : 0}, ${d.cursor}, (SELECT count(*) FROM customers), ${d.now}, ${d.now})`);
 }
 
 export function findDistribution(db: D1Database, id: string): Promise<DistributionRow | null> {
@@ -34,13 +31,13 @@ export function findDistribution(db: D1Database, id: string): Promise<Distributi
 }
 
 export function endDistribution(db: D1Database, id: string, status: 'DONE' | 'FAILED', now: number): D1PreparedStatement {
-  return db.prepare(`UPDATE distributions SET status = ?, updated_at = ? WHERE id = ? AND status = 'IN_PROGRESS' RETURNING *`).bind(status, now, id);
+  return prepare(db, sql`UPDATE distributions SET status = ${status}, updated_at = ${now} WHERE id = ${id} AND status = 'IN_PROGRESS' RETURNING *`);
 }
 
 /** What one step needs: the distribution where it stands, its members' predicate, the range of customers. */
 export interface DistributionStep {
   distribution: DistributionRow;
-  members: Predicate;
+  members: Sql;
   range: KeysetRange;
   now: number;
 }
@@ -62,56 +59,52 @@ export interface DistributionStep {
  */
 export function distributionStepStatements(db: D1Database, step: DistributionStep): D1PreparedStatement[] {
   const { distribution: d, members, range, now } = step;
-  const guard = { sql: `EXISTS (SELECT 1 FROM distributions WHERE id = ? AND cursor = ? AND status = 'IN_PROGRESS')`, params: [d.id, d.cursor] };
+  const guard = sql`EXISTS (SELECT 1 FROM distributions WHERE id = ${d.id} AND cursor = ${d.cursor} AND status = 'IN_PROGRESS')`;
   const inRange = rangePredicate(range);
-  const holds = { sql: 'EXISTS (SELECT 1 FROM vouchers h WHERE h.campaign_id = ? AND h.holder_id = c.id)', params: [d.campaign_id] };
-  const membersOfRange = `FROM customers c WHERE ${inRange.sql} AND coalesce((${members.sql}), 0)`;
-  const memberParams = [...inRange.params, ...members.params];
+  const holds = sql`EXISTS (SELECT 1 FROM vouchers h WHERE h.campaign_id = ${d.campaign_id} AND h.holder_id = c.id)`;
+  const membersOfRange = sql`FROM customers c WHERE ${inRange} AND coalesce((${members}), 0)`;
   const joinOnce = d.join_once === 1;
-  const count = db
-    .prepare(
-      `UPDATE distributions SET
+  const count = prepare(
+    db,
+    sql`UPDATE distributions SET
          step_members = (SELECT count(*) ${membersOfRange}),
-         step_skipped = ${joinOnce ? `(SELECT count(*) ${membersOfRange} AND ${holds.sql})` : '0'}
-       WHERE id = ? AND cursor = ? AND status = 'IN_PROGRESS'`,
-    )
-    .bind(...memberParams, ...(joinOnce ? [...memberParams, ...holds.params] : []), d.id, d.cursor);
-  const publish = db
-    .prepare(
-      `WITH m AS (
+         step_skipped = ${joinOnce ? sql`(SELECT count(*) ${membersOfRange} AND ${holds})` : sql.raw('0')}
+       WHERE id = ${d.id} AND cursor = ${d.cursor} AND status = 'IN_PROGRESS'`,
+  );
+  const publish = prepare(
+    db,
+    sql`WITH m AS (
          SELECT c.id, row_number() OVER (ORDER BY c.created_at) AS n ${membersOfRange}
-           ${joinOnce ? `AND NOT ${holds.sql}` : ''} AND ${guard.sql}
+           ${joinOnce ? sql`AND NOT ${holds}` : sql.raw('')} AND ${guard}
        ),
        f AS (
          SELECT v.id, row_number() OVER (ORDER BY v.rowid) AS n FROM vouchers v
-         WHERE v.campaign_id = ? AND v.holder_id IS NULL ORDER BY v.rowid LIMIT (SELECT count(*) FROM m)
+         WHERE v.campaign_id = ${d.campaign_id} AND v.holder_id IS NULL ORDER BY v.rowid LIMIT (SELECT count(*) FROM m)
        )
        INSERT INTO publications (id, voucher_id, customer_id, campaign_id, source_id, channel, metadata, created_at, distribution_id)
-       SELECT 'pub_' || lower(hex(randomblob(12))), f.id, m.id, ?, NULL, 'API', '{}', ?, ? FROM m JOIN f ON f.n = m.n`,
-    )
-    .bind(...memberParams, ...(joinOnce ? holds.params : []), ...guard.params, d.campaign_id, d.campaign_id, now, d.id);
-  const claim = db
-    .prepare(
-      `UPDATE vouchers SET updated_at = ?1, publish_count = publish_count + 1,
-         holder_id = (SELECT p.customer_id FROM publications p WHERE p.voucher_id = vouchers.id AND p.distribution_id = ?2 AND p.created_at = ?1)
-       WHERE holder_id IS NULL AND id IN (SELECT voucher_id FROM publications WHERE distribution_id = ?2 AND created_at = ?1)`,
-    )
-    .bind(now, d.id);
-  const dir = range.descending ? 'DESC' : 'ASC';
-  const keys = `SELECT created_at AS k FROM customers WHERE created_at ${range.descending ? '<' : '>'} ?3 ORDER BY created_at ${dir} LIMIT ?4`;
-  const advance = db
-    .prepare(
-      `UPDATE distributions SET
-         published = published + (SELECT count(*) FROM publications WHERE distribution_id = ?1 AND created_at = ?2),
+       SELECT 'pub_' || lower(hex(randomblob(12))), f.id, m.id, ${d.campaign_id}, NULL, 'API', '{}', ${now}, ${d.id} FROM m JOIN f ON f.n = m.n`,
+  );
+  const claim = prepare(
+    db,
+    sql`UPDATE vouchers SET updated_at = ${now}, publish_count = publish_count + 1,
+         holder_id = (SELECT p.customer_id FROM publications p WHERE p.voucher_id = vouchers.id AND p.distribution_id = ${d.id} AND p.created_at = ${now})
+       WHERE holder_id IS NULL AND id IN (SELECT voucher_id FROM publications WHERE distribution_id = ${d.id} AND created_at = ${now})`,
+  );
+  const dir = sql.raw(range.descending ? 'DESC' : 'ASC');
+  const keys = sql`SELECT created_at AS k FROM customers WHERE created_at ${sql.raw(range.descending ? '<' : '>')} ${d.cursor} ORDER BY created_at ${dir} LIMIT ${range.size}`;
+  const stepPublished = sql`(SELECT count(*) FROM publications WHERE distribution_id = ${d.id} AND created_at = ${now})`;
+  const advance = prepare(
+    db,
+    sql`UPDATE distributions SET
+         published = published + ${stepPublished},
          skipped = skipped + step_skipped,
-         failed = failed + step_members - step_skipped - (SELECT count(*) FROM publications WHERE distribution_id = ?1 AND created_at = ?2),
+         failed = failed + step_members - step_skipped - ${stepPublished},
          customers_walked = customers_walked + (SELECT count(*) FROM (${keys})),
-         status = CASE WHEN (SELECT count(*) FROM (${keys})) < ?4 THEN 'DONE' ELSE status END,
-         cursor = coalesce((SELECT ${range.descending ? 'min' : 'max'}(k) FROM (${keys})), cursor),
-         step_members = 0, step_skipped = 0, updated_at = ?2
-       WHERE id = ?1 AND cursor = ?3 AND status = 'IN_PROGRESS'
+         status = CASE WHEN (SELECT count(*) FROM (${keys})) < ${range.size} THEN 'DONE' ELSE status END,
+         cursor = coalesce((SELECT ${sql.raw(range.descending ? 'min' : 'max')}(k) FROM (${keys})), cursor),
+         step_members = 0, step_skipped = 0, updated_at = ${now}
+       WHERE id = ${d.id} AND cursor = ${d.cursor} AND status = 'IN_PROGRESS'
        RETURNING *`,
-    )
-    .bind(d.id, now, d.cursor, range.size);
+  );
   return [count, publish, claim, advance];
 }

@@ -1,4 +1,5 @@
 import { type CustomerSelector, selectorSql } from './customers';
+import { prepare, sql } from './sql';
 
 /**
  * Records an event for the selected customer. Selecting inside the statement lets the event share a
@@ -14,21 +15,19 @@ export function insertCustomerEvent(
   // With a cap (client events of a signed customer), nothing is recorded once the customer has
   // `cap.max` events since `cap.since`: the same count as a tracking profile's daily cap
   // (cappedProfileEventStatements), exact here where the consumer writes.
-  return db
-    .prepare(
-      `INSERT INTO events (id, profile_id, type, metadata, created_at)
-       SELECT ?, c.id, ?, ?, ? FROM customers c WHERE ${sel.sql}
-         AND (? IS NULL OR (SELECT count(*) FROM events e WHERE e.profile_id = c.id AND e.created_at >= ?) < ?)
+  return prepare(
+    db,
+    sql`INSERT INTO events (id, profile_id, type, metadata, created_at)
+       SELECT ${event.id}, c.id, ${event.type}, ${JSON.stringify(event.metadata)}, ${event.createdAt} FROM customers c WHERE ${sel}
+         AND (${cap?.max ?? null} IS NULL OR (SELECT count(*) FROM events e WHERE e.profile_id = c.id AND e.created_at >= ${cap?.since ?? 0}) < ${cap?.max ?? null})
        LIMIT 1`,
-    )
-    .bind(event.id, event.type, JSON.stringify(event.metadata), event.createdAt, ...sel.params, cap?.max ?? null, cap?.since ?? 0, cap?.max ?? null);
+  );
 }
 
 /** How many events the customer named by id or source id has recorded since `since` (the daily cap's read). */
 export async function countCustomerEventsSince(db: D1Database, customer: { id: string } | { source_id: string }, since: number): Promise<number> {
-  const who = 'id' in customer ? 'SELECT id FROM customers WHERE id = ?1' : 'SELECT id FROM customers WHERE source_id = ?1';
-  const value = 'id' in customer ? customer.id : customer.source_id;
-  const row = await db.prepare(`SELECT count(*) AS n FROM events WHERE profile_id = (${who}) AND created_at >= ?2`).bind(value, since).first<{ n: number }>();
+  const who = 'id' in customer ? sql`SELECT id FROM customers WHERE id = ${customer.id}` : sql`SELECT id FROM customers WHERE source_id = ${customer.source_id}`;
+  const row = await prepare(db, sql`SELECT count(*) AS n FROM events WHERE profile_id = (${who}) AND created_at >= ${since}`).first<{ n: number }>();
   return row?.n ?? 0;
 }
 
@@ -38,9 +37,7 @@ export function insertProfileEvent(
   event: { id: string; type: string; metadata: Record<string, unknown>; createdAt: number },
   profileId: string,
 ): D1PreparedStatement {
-  return db
-    .prepare('INSERT INTO events (id, profile_id, type, metadata, created_at) VALUES (?, ?, ?, ?, ?)')
-    .bind(event.id, profileId, event.type, JSON.stringify(event.metadata), event.createdAt);
+  return prepare(db, sql`INSERT INTO events (id, profile_id, type, metadata, created_at) VALUES (${event.id}, ${profileId}, ${event.type}, ${JSON.stringify(event.metadata)}, ${event.createdAt})`);
 }
 
 /** How many events of each type the customer has (for `events.<type>.count` in filters). */

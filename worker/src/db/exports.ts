@@ -1,6 +1,7 @@
 import { CUSTOMER_FIELDS } from '../../../shared/customer-fields';
 import type { VoucherRow } from './vouchers';
-import { type KeysetRange, type Predicate, type RangeEnd, rangeEnd, rangeEndOf, rangePredicate } from './customers';
+import { type KeysetRange, type RangeEnd, rangeEnd, rangeEndOf, rangePredicate } from './customers';
+import { prepare, type Sql, sql } from './sql';
 
 export interface ExportRow {
   id: string;
@@ -12,9 +13,7 @@ export interface ExportRow {
 }
 
 export function insertExport(db: D1Database, row: ExportRow): D1PreparedStatement {
-  return db
-    .prepare('INSERT INTO exports (id, exported_object, parameters, channel, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
-    .bind(row.id, row.exported_object, row.parameters, row.channel, row.created_at, row.updated_at);
+  return prepare(db, sql`INSERT INTO exports (id, exported_object, parameters, channel, created_at, updated_at) VALUES (${row.id}, ${row.exported_object}, ${row.parameters}, ${row.channel}, ${row.created_at}, ${row.updated_at})`);
 }
 
 export function findExport(db: D1Database, id: string): Promise<ExportRow | null> {
@@ -46,6 +45,17 @@ export type ExportableColumn = (typeof EXPORTABLE_COLUMNS)[number];
 export type ExportPageRow = Partial<Record<ExportableColumn, string | number | null>> & { created_at: number };
 
 /**
+ * An export's filter over `customers c`: the compiled field conditions and membership of any of
+ * the named segments, joined by the filter's junction; null when there is neither.
+ */
+export function exportFilter(fields: Sql | null, members: Sql[], junction: 'AND' | 'OR'): Sql | null {
+  const parts: Sql[] = [];
+  if (fields) parts.push(fields);
+  if (members.length > 0) parts.push({ sql: members.map((m) => `coalesce((${m.sql}), 0)`).join(' OR '), params: members.flatMap((m) => m.params) });
+  return parts.length === 0 ? null : sql.join(parts, junction);
+}
+
+/**
  * One keyset range of an export: the customers matching `where` among the (at most range.size)
  * customers after range.after in created_at order, and where the range ended. A range, not a page
  * of matches: a sparse or slow filter must not scan the whole table in one call.
@@ -53,16 +63,14 @@ export type ExportPageRow = Partial<Record<ExportableColumn, string | number | n
 export async function exportRange(
   db: D1Database,
   columns: readonly ExportableColumn[],
-  where: Predicate | null,
+  where: Sql | null,
   range: KeysetRange,
 ): Promise<{ rows: ExportPageRow[]; end: RangeEnd }> {
   const select = [...new Set<ExportableColumn>([...columns, 'created_at'])].map((c) => `c.${c}`).join(', ');
   const inRange = rangePredicate(range);
-  const filter = where ? ` AND coalesce((${where.sql}), 0)` : '';
+  const filter = where ? sql` AND coalesce((${where}), 0)` : sql.raw('');
   const [page, end] = await db.batch<Record<string, unknown>>([
-    db
-      .prepare(`SELECT ${select} FROM customers c WHERE ${inRange.sql}${filter} ORDER BY c.created_at ${range.descending ? 'DESC' : 'ASC'}`)
-      .bind(...inRange.params, ...(where?.params ?? [])),
+    prepare(db, sql`SELECT ${sql.raw(select)} FROM customers c WHERE ${inRange}${filter} ORDER BY c.created_at ${sql.raw(range.descending ? 'DESC' : 'ASC')}`),
     rangeEnd(db, range),
   ]);
   return { rows: (page?.results ?? []) as unknown as ExportPageRow[], end: rangeEndOf(end) };
@@ -75,15 +83,12 @@ export type VoucherExportRow = VoucherRow & { position: number; customer_source_
  * share created_at), only the campaign's when `campaignId` is given, each with its holder's source id.
  */
 export async function voucherExportPage(db: D1Database, campaignId: string | null, after: number, size: number, descending: boolean): Promise<VoucherExportRow[]> {
-  const order = descending ? 'DESC' : 'ASC';
-  const { results } = await db
-    .prepare(
-      `SELECT v.rowid AS position, v.*, (SELECT source_id FROM customers c WHERE c.id = v.holder_id) AS customer_source_id
-       FROM vouchers v WHERE v.rowid ${descending ? '<' : '>'} ? AND (?2 IS NULL OR v.campaign_id = ?2)
-       ORDER BY v.rowid ${order} LIMIT ?3`,
-    )
-    .bind(after, campaignId, size)
-    .all<VoucherExportRow>();
+  const { results } = await prepare(
+    db,
+    sql`SELECT v.rowid AS position, v.*, (SELECT source_id FROM customers c WHERE c.id = v.holder_id) AS customer_source_id
+       FROM vouchers v WHERE v.rowid ${sql.raw(descending ? '<' : '>')} ${after} AND (${campaignId} IS NULL OR v.campaign_id = ${campaignId})
+       ORDER BY v.rowid ${sql.raw(descending ? 'DESC' : 'ASC')} LIMIT ${size}`,
+  ).all<VoucherExportRow>();
   return results;
 }
 
@@ -103,15 +108,13 @@ export type PublicationExportRow = {
  * writes its publications with one created_at), only the campaign's when `campaignId` is given.
  */
 export async function publicationExportPage(db: D1Database, campaignId: string | null, after: number, size: number, descending: boolean): Promise<PublicationExportRow[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT p.rowid AS position, v.code AS voucher_code, p.customer_id, c.source_id AS customer_source_id, p.created_at, p.channel,
+  const { results } = await prepare(
+    db,
+    sql`SELECT p.rowid AS position, v.code AS voucher_code, p.customer_id, c.source_id AS customer_source_id, p.created_at, p.channel,
          coalesce((SELECT name FROM campaigns WHERE id = p.campaign_id), v.campaign) AS campaign, p.metadata
        FROM publications p JOIN vouchers v ON v.id = p.voucher_id LEFT JOIN customers c ON c.id = p.customer_id
-       WHERE p.rowid ${descending ? '<' : '>'} ?1 AND (?2 IS NULL OR p.campaign_id = ?2)
-       ORDER BY p.rowid ${descending ? 'DESC' : 'ASC'} LIMIT ?3`,
-    )
-    .bind(after, campaignId, size)
-    .all<PublicationExportRow>();
+       WHERE p.rowid ${sql.raw(descending ? '<' : '>')} ${after} AND (${campaignId} IS NULL OR p.campaign_id = ${campaignId})
+       ORDER BY p.rowid ${sql.raw(descending ? 'DESC' : 'ASC')} LIMIT ${size}`,
+  ).all<PublicationExportRow>();
   return results;
 }

@@ -1,4 +1,5 @@
 import type { PublicationListQuery } from '../schemas/publications';
+import { prepare, type Sql, sql } from './sql';
 import type { VoucherRow } from './vouchers';
 
 export interface PublicationRow {
@@ -39,26 +40,24 @@ export interface PublicationWrite {
 export function publishStatements(db: D1Database, target: PublicationTarget, p: PublicationWrite): D1PreparedStatement[] {
   const insert =
     'campaignId' in target
-      ? db
-          .prepare(
-            `INSERT INTO publications (id, voucher_id, customer_id, campaign_id, source_id, channel, metadata, created_at)
-             SELECT ?1, v.id, ?2, v.campaign_id, ?3, ?4, ?5, ?6 FROM vouchers v
-             WHERE v.campaign_id = ?7 AND v.holder_id IS NULL
-               AND (?8 = 0 OR NOT EXISTS (SELECT 1 FROM vouchers h WHERE h.campaign_id = ?7 AND h.holder_id = ?2))
+      ? prepare(
+          db,
+          sql`INSERT INTO publications (id, voucher_id, customer_id, campaign_id, source_id, channel, metadata, created_at)
+             SELECT ${p.id}, v.id, ${p.customerId}, v.campaign_id, ${p.sourceId}, ${p.channel}, ${p.metadata}, ${p.now} FROM vouchers v
+             WHERE v.campaign_id = ${target.campaignId} AND v.holder_id IS NULL
+               AND (${target.joinOnce ? 1 : 0} = 0 OR NOT EXISTS (SELECT 1 FROM vouchers h WHERE h.campaign_id = ${target.campaignId} AND h.holder_id = ${p.customerId}))
              LIMIT 1
              RETURNING *`,
-          )
-          .bind(p.id, p.customerId, p.sourceId, p.channel, p.metadata, p.now, target.campaignId, target.joinOnce ? 1 : 0)
-      : db
-          .prepare(
-            `INSERT INTO publications (id, voucher_id, customer_id, campaign_id, source_id, channel, metadata, created_at)
-             SELECT ?1, v.id, ?2, v.campaign_id, ?3, ?4, ?5, ?6 FROM vouchers v
-             WHERE v.id = (SELECT id FROM vouchers WHERE code = ?7 OR id = ?7 ORDER BY code = ?7 DESC LIMIT 1)
-               AND (v.holder_id IS NULL OR v.holder_id = ?2)
-               AND (?8 IS NULL OR NOT EXISTS (SELECT 1 FROM vouchers h WHERE h.campaign_id = ?8 AND h.holder_id = ?2))
+        )
+      : prepare(
+          db,
+          sql`INSERT INTO publications (id, voucher_id, customer_id, campaign_id, source_id, channel, metadata, created_at)
+             SELECT ${p.id}, v.id, ${p.customerId}, v.campaign_id, ${p.sourceId}, ${p.channel}, ${p.metadata}, ${p.now} FROM vouchers v
+             WHERE v.id = (SELECT id FROM vouchers WHERE code = ${target.voucher} OR id = ${target.voucher} ORDER BY code = ${target.voucher} DESC LIMIT 1)
+               AND (v.holder_id IS NULL OR v.holder_id = ${p.customerId})
+               AND (${target.joinOnceCampaignId ?? null} IS NULL OR NOT EXISTS (SELECT 1 FROM vouchers h WHERE h.campaign_id = ${target.joinOnceCampaignId ?? null} AND h.holder_id = ${p.customerId}))
              RETURNING *`,
-          )
-          .bind(p.id, p.customerId, p.sourceId, p.channel, p.metadata, p.now, target.voucher, target.joinOnceCampaignId ?? null);
+        );
   return [insert, claimVoucherHolder(db, p.id, p.customerId, p.now)];
 }
 
@@ -67,13 +66,9 @@ export function publishStatements(db: D1Database, target: PublicationTarget, p: 
  * its holder only if it has none yet (or already is this customer's). RETURNING the voucher.
  */
 export function claimVoucherHolder(db: D1Database, publicationId: string, customerId: string, now: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE vouchers SET holder_id = ?1, updated_at = ?2, publish_count = publish_count + 1
-       WHERE id = (SELECT voucher_id FROM publications WHERE id = ?3) AND (holder_id IS NULL OR holder_id = ?1)
-       RETURNING *`,
-    )
-    .bind(customerId, now, publicationId);
+  return prepare(db, sql`UPDATE vouchers SET holder_id = ${customerId}, updated_at = ${now}, publish_count = publish_count + 1
+       WHERE id = (SELECT voucher_id FROM publications WHERE id = ${publicationId}) AND (holder_id IS NULL OR holder_id = ${customerId})
+       RETURNING *`);
 }
 
 /** The customer's first publication of a campaign and its voucher (join_once hands it out again). */
@@ -95,32 +90,19 @@ export type PublicationListRow = PublicationRow & { code: string; campaign: stri
 
 /** One page of publications with their codes, and the total: one batch. */
 export async function listPublications(db: D1Database, q: PublicationListQuery): Promise<{ rows: PublicationListRow[]; total: number }> {
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  if (q.customer !== undefined) {
-    where.push('p.customer_id IN (SELECT id FROM customers WHERE id = ? OR source_id = ?)');
-    params.push(q.customer, q.customer);
-  }
-  if (q.campaign !== undefined) {
-    where.push('p.campaign_id IN (SELECT id FROM campaigns WHERE id = ? OR name = ?)');
-    params.push(q.campaign, q.campaign);
-  }
-  if (q.voucher !== undefined) {
-    where.push('v.code = ?');
-    params.push(q.voucher);
-  }
-  if (q.sourceId !== undefined) {
-    where.push('p.source_id = ?');
-    params.push(q.sourceId);
-  }
+  const where: Sql[] = [];
+  if (q.customer !== undefined) where.push(sql`p.customer_id IN (SELECT id FROM customers WHERE id = ${q.customer} OR source_id = ${q.customer})`);
+  if (q.campaign !== undefined) where.push(sql`p.campaign_id IN (SELECT id FROM campaigns WHERE id = ${q.campaign} OR name = ${q.campaign})`);
+  if (q.voucher !== undefined) where.push(sql`v.code = ${q.voucher}`);
+  if (q.sourceId !== undefined) where.push(sql`p.source_id = ${q.sourceId}`);
   // Every stored publication succeeded; a FAILURE filter matches none.
-  if (q.result === 'FAILURE') where.push('0');
-  const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  const from = 'FROM publications p JOIN vouchers v ON v.id = p.voucher_id';
-  const order = q.order === 'created_at' ? 'p.created_at ASC, p.id ASC' : 'p.created_at DESC, p.id DESC';
+  if (q.result === 'FAILURE') where.push(sql.raw('0'));
+  const filter = where.length ? sql`WHERE ${sql.join(where, 'AND')}` : sql.raw('');
+  const from = sql.raw('FROM publications p JOIN vouchers v ON v.id = p.voucher_id');
+  const order = sql.raw(q.order === 'created_at' ? 'p.created_at ASC, p.id ASC' : 'p.created_at DESC, p.id DESC');
   const [page, count] = await db.batch<Record<string, unknown>>([
-    db.prepare(`SELECT p.*, v.code, v.campaign, v.discount ${from} ${filter} ORDER BY ${order} LIMIT ? OFFSET ?`).bind(...params, q.limit, (q.page - 1) * q.limit),
-    db.prepare(`SELECT count(*) AS total ${from} ${filter}`).bind(...params),
+    prepare(db, sql`SELECT p.*, v.code, v.campaign, v.discount ${from} ${filter} ORDER BY ${order} LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`),
+    prepare(db, sql`SELECT count(*) AS total ${from} ${filter}`),
   ]);
   return { rows: (page?.results ?? []) as unknown as PublicationListRow[], total: Number(count?.results[0]?.total ?? 0) };
 }

@@ -1,19 +1,22 @@
 import type { ValidationAttemptMessage } from '../queue/messages';
-import { SUBJECT_CUSTOMER_ID } from './tracking';
+import { prepare, sql } from './sql';
+import { type SubjectKeys, subjectCustomerId } from './tracking';
 
 /** Codes a profile remembers trying; older ones are forgotten past this. */
 const MAX_CODES = 50;
 
 /**
- * The subject parameters (?1 id, ?2 tracking id, ?3 identity HMAC, ?4 source id) of an attempt: its
- * customer by the kind the request named it as. A message queued before the kind was recorded
- * names it either way, as it was judged then.
+ * What an attempt's customer is looked up by: its customer by the kind the request named it as. A
+ * message queued before the kind was recorded names it either way, as it was judged then.
  */
-const attemptCustomer = (m: ValidationAttemptMessage) => {
+const attemptCustomer = (m: ValidationAttemptMessage): SubjectKeys => {
   const kind = m.customer_ref_kind;
-  const id = kind === 'source_id' ? null : m.customer_ref;
-  const sourceId = kind === 'id' ? null : m.customer_ref;
-  return [id, m.tracking_id, m.identity_hmac, sourceId] as const;
+  return {
+    customerId: kind === 'source_id' ? null : m.customer_ref,
+    sourceId: kind === 'id' ? null : m.customer_ref,
+    trackingId: m.tracking_id,
+    identityHmac: m.identity_hmac,
+  };
 };
 
 /**
@@ -27,32 +30,30 @@ export function validationAttemptStatements(db: D1Database, m: ValidationAttempt
   const code = m.attempts[0]?.code ?? null;
   if (m.tracking_id !== null) {
     statements.push(
-      db
-        .prepare(
-          `INSERT INTO tracking_profiles (id, identity_hmac, first_seen, last_seen, validations_count, codes)
-           VALUES (?1, ?2, ?3, ?3, ?4, CASE WHEN ?5 IS NULL THEN '[]' ELSE json_array(?5) END)
+      prepare(
+        db,
+        sql`INSERT INTO tracking_profiles (id, identity_hmac, first_seen, last_seen, validations_count, codes)
+           VALUES (${m.tracking_id}, ${m.identity_hmac}, ${m.at}, ${m.at}, ${m.attempts.length > 0 ? 1 : 0}, CASE WHEN ${code} IS NULL THEN '[]' ELSE json_array(${code}) END)
            ON CONFLICT (id) DO UPDATE SET
              last_seen = max(last_seen, excluded.last_seen),
              first_seen = min(first_seen, excluded.first_seen),
              identity_hmac = coalesce(excluded.identity_hmac, identity_hmac),
              validations_count = validations_count + excluded.validations_count,
              codes = CASE
-               WHEN ?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(codes) WHERE value = ?5) THEN codes
-               WHEN json_array_length(codes) >= ${MAX_CODES} THEN json_insert(json_remove(codes, '$[0]'), '$[#]', ?5)
-               ELSE json_insert(codes, '$[#]', ?5) END`,
-        )
-        .bind(m.tracking_id, m.identity_hmac, m.at, m.attempts.length > 0 ? 1 : 0, code),
+               WHEN ${code} IS NULL OR EXISTS (SELECT 1 FROM json_each(codes) WHERE value = ${code}) THEN codes
+               WHEN json_array_length(codes) >= ${sql.raw(String(MAX_CODES))} THEN json_insert(json_remove(codes, '$[0]'), '$[#]', ${code})
+               ELSE json_insert(codes, '$[#]', ${code}) END`,
+      ),
     );
   }
   if (m.attempts.length > 0) {
     statements.push(
-      db
-        .prepare(
-          `INSERT INTO validations (id, tracking_id, customer_id, code, amount, created_at, result, reason)
-           SELECT a.value ->> 'id', ?2, ${SUBJECT_CUSTOMER_ID}, a.value ->> 'code', ?5, ?6, a.value ->> 'result', a.value ->> 'reason'
-           FROM json_each(?7) a`,
-        )
-        .bind(...attemptCustomer(m), m.amount, m.at, JSON.stringify(m.attempts)),
+      prepare(
+        db,
+        sql`INSERT INTO validations (id, tracking_id, customer_id, code, amount, created_at, result, reason)
+           SELECT a.value ->> 'id', ${m.tracking_id}, ${subjectCustomerId(attemptCustomer(m))}, a.value ->> 'code', ${m.amount}, ${m.at}, a.value ->> 'result', a.value ->> 'reason'
+           FROM json_each(${JSON.stringify(m.attempts)}) a`,
+      ),
     );
   }
   return statements;
@@ -70,13 +71,9 @@ export function markApplied(db: D1Database, messageId: string, now: number): D1P
 export const isAlreadyApplied = (error: unknown): boolean => /UNIQUE constraint failed: applied_messages\.id/.test(String(error));
 
 export function recordDeadLetters(db: D1Database, letters: { id: string; kind: string | null; body: string; attempts: number }[], now: number): Promise<unknown> {
-  return db
-    .prepare(
-      `INSERT INTO dead_letters (id, kind, body, attempts, dead_at)
-       SELECT l.value ->> 'id', l.value ->> 'kind', l.value ->> 'body', l.value ->> 'attempts', ?2 FROM json_each(?1) l
-       WHERE true ON CONFLICT (id) DO NOTHING`,
-    )
-    .bind(JSON.stringify(letters), now)
+  return prepare(db, sql`INSERT INTO dead_letters (id, kind, body, attempts, dead_at)
+       SELECT l.value ->> 'id', l.value ->> 'kind', l.value ->> 'body', l.value ->> 'attempts', ${now} FROM json_each(${JSON.stringify(letters)}) l
+       WHERE true ON CONFLICT (id) DO NOTHING`)
     .run();
 }
 

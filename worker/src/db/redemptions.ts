@@ -1,5 +1,5 @@
 import type { RedemptionFilterField, RedemptionListQuery, StringConditions } from '../schemas/checkout';
-import type { CustomerRow, Predicate } from './customers';
+import type { CustomerRow } from './customers';
 import type { VoucherRow } from './vouchers';
 import { prepare, type Sql, sql } from './sql';
 
@@ -57,7 +57,7 @@ const KEY_COLUMN: Record<KeyClass, string> = { server: 'idempotency_key', client
  * of the batch (it may be created by the same batch). `keyClass` is the key that made the request:
  * the row's idempotency_key is stored in that class's column.
  */
-export function insertRedemption(db: D1Database, row: RedemptionRow, customer?: Predicate | null, keyClass: KeyClass = 'server'): D1PreparedStatement {
+export function insertRedemption(db: D1Database, row: RedemptionRow, customer?: Sql | null, keyClass: KeyClass = 'server'): D1PreparedStatement {
   const values = COLUMNS.map((column) =>
     column === 'customer_id' && customer
       ? sql`(SELECT c.id FROM customers c WHERE ${customer} LIMIT 1)`
@@ -87,14 +87,13 @@ export interface RedemptionGroup extends RedemptionRelations {
  * it), its children and the customers and vouchers they name, in one batch.
  */
 export async function findRedemptionGroup(db: D1Database, by: { id: string } | { idempotencyKey: string; keyClass: KeyClass }): Promise<RedemptionGroup> {
-  const head = 'id' in by ? '?1' : `(SELECT id FROM redemptions WHERE ${KEY_COLUMN[by.keyClass]} = ?1)`;
-  const param = 'id' in by ? by.id : by.idempotencyKey;
-  const group = `SELECT %s FROM redemptions WHERE id = ${head} OR parent_id = ${head}`;
+  const head = 'id' in by ? sql`${by.id}` : sql`(SELECT id FROM redemptions WHERE ${sql.raw(KEY_COLUMN[by.keyClass])} = ${by.idempotencyKey})`;
+  const group = (column: string) => sql`SELECT ${sql.raw(column)} FROM redemptions WHERE id = ${head} OR parent_id = ${head}`;
   const [heads, children, customers, vouchers] = await db.batch<Record<string, unknown>>([
-    db.prepare(`SELECT * FROM redemptions WHERE id = ${head}`).bind(param),
-    db.prepare(`SELECT * FROM redemptions WHERE parent_id = ${head} ORDER BY rowid`).bind(param),
-    db.prepare(`SELECT * FROM customers WHERE id IN (${group.replace('%s', 'customer_id')})`).bind(param),
-    db.prepare(`SELECT * FROM vouchers WHERE id IN (${group.replace('%s', 'voucher_id')})`).bind(param),
+    prepare(db, sql`SELECT * FROM redemptions WHERE id = ${head}`),
+    prepare(db, sql`SELECT * FROM redemptions WHERE parent_id = ${head} ORDER BY rowid`),
+    prepare(db, sql`SELECT * FROM customers WHERE id IN (${group('customer_id')})`),
+    prepare(db, sql`SELECT * FROM vouchers WHERE id IN (${group('voucher_id')})`),
   ]);
   return {
     head: (heads?.results[0] as unknown as RedemptionRow | undefined) ?? null,
@@ -201,7 +200,7 @@ const ORDER_BY: Record<RedemptionListQuery['order'], string> = {
  */
 export async function listRedemptions(
   db: D1Database,
-  where: Predicate,
+  where: Sql,
   page: { limit: number; page: number; order: RedemptionListQuery['order'] },
 ): Promise<{ rows: RedemptionRow[]; total: number } & RedemptionRelations> {
   const [rows, count] = await db.batch<Record<string, unknown>>([
@@ -218,7 +217,7 @@ export async function listRedemptions(
  * (customer_redemption_limit_reached) when the customer `customer` selects has more than
  * `maxCount` successful, not rolled back redemptions of the voucher since `since`.
  */
-export function checkCustomerRedemptions(db: D1Database, voucherId: string, customer: Predicate, since: number, maxCount: number): D1PreparedStatement {
+export function checkCustomerRedemptions(db: D1Database, voucherId: string, customer: Sql, since: number, maxCount: number): D1PreparedStatement {
   return prepare(
     db,
     sql`INSERT INTO redemption_limit_checks (voucher_id, customer_id, since, max_count)
@@ -238,18 +237,14 @@ export function takeVoucherUnit(db: D1Database, voucherId: string, now: number):
  * on the rows' UNIQUE rollback_of (already_rolled_back), never on the quantity's CHECK.
  */
 export function returnVoucherUnit(db: D1Database, voucherId: string, redemptionId: string, now: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE vouchers SET redeemed_quantity = redeemed_quantity - 1, updated_at = ?
-       WHERE id = ? AND NOT EXISTS (SELECT 1 FROM redemptions WHERE rollback_of = ?)`,
-    )
-    .bind(now, voucherId, redemptionId);
+  return prepare(db, sql`UPDATE vouchers SET redeemed_quantity = redeemed_quantity - 1, updated_at = ${now}
+       WHERE id = ${voucherId} AND NOT EXISTS (SELECT 1 FROM redemptions WHERE rollback_of = ${redemptionId})`);
 }
 
 /** summary.* after a redemption attempt of the selected customer. */
 export function recordRedemptionInSummary(
   db: D1Database,
-  customer: Predicate,
+  customer: Sql,
   outcome: { succeeded: boolean; orderAmount: number | null; now: number },
 ): D1PreparedStatement {
   const { succeeded, orderAmount, now } = outcome;
@@ -271,17 +266,13 @@ export function recordRedemptionInSummary(
 
 /** summary.* after a rollback: the order no longer counts. */
 export function recordRollbackInSummary(db: D1Database, customerId: string, orderAmount: number | null, now: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE customers SET
+  return prepare(db, sql`UPDATE customers SET
          redemptions_total_rolled_back = redemptions_total_rolled_back + 1,
          redemptions_total_rollback_succeeded = redemptions_total_rollback_succeeded + 1,
-         orders_total_amount = max(0, orders_total_amount - ?),
-         orders_total_count = max(0, orders_total_count - ?),
-         updated_at = ?
-       WHERE id = ?`,
-    )
-    .bind(orderAmount ?? 0, orderAmount === null ? 0 : 1, now, customerId);
+         orders_total_amount = max(0, orders_total_amount - ${orderAmount ?? 0}),
+         orders_total_count = max(0, orders_total_count - ${orderAmount === null ? 0 : 1}),
+         updated_at = ${now}
+       WHERE id = ${customerId}`);
 }
 
 /** The redemption is rolled back; its order now reads as the rollback left it (status CANCELED). */
@@ -296,21 +287,17 @@ export function markRolledBack(db: D1Database, id: string, orderJson: string): D
  * Oldest first, through the partial index of client rows (migration 0024).
  */
 export async function deleteExpiredClientRedemptions(db: D1Database, before: number, limit: number): Promise<number> {
-  const { results } = await db
-    .prepare(
-      `SELECT id FROM redemptions
-       WHERE key_class = 'client' AND created_at < ?1 AND parent_id IS NULL AND (customer_id IS NULL OR result = 'FAILURE')
-       ORDER BY created_at LIMIT ?2`,
-    )
-    .bind(before, limit)
+  const { results } = await prepare(db, sql`SELECT id FROM redemptions
+       WHERE key_class = 'client' AND created_at < ${before} AND parent_id IS NULL AND (customer_id IS NULL OR result = 'FAILURE')
+       ORDER BY created_at LIMIT ${limit}`)
     .all<{ id: string }>();
   if (results.length === 0) return 0;
   const heads = JSON.stringify(results.map((r) => r.id));
-  const group = 'SELECT id FROM redemptions WHERE id IN (SELECT value FROM json_each(?1)) OR parent_id IN (SELECT value FROM json_each(?1))';
+  const group = sql`SELECT id FROM redemptions WHERE id IN (SELECT value FROM json_each(${heads})) OR parent_id IN (SELECT value FROM json_each(${heads}))`;
   await db.batch([
     // A rollback (and each child's rollback) names what it rolled back: it goes with it.
-    db.prepare(`DELETE FROM redemptions WHERE rollback_of IN (${group})`).bind(heads),
-    db.prepare(`DELETE FROM redemptions WHERE id IN (${group})`).bind(heads),
+    prepare(db, sql`DELETE FROM redemptions WHERE rollback_of IN (${group})`),
+    prepare(db, sql`DELETE FROM redemptions WHERE id IN (${group})`),
   ]);
   return results.length;
 }

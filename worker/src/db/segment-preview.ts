@@ -1,5 +1,5 @@
 import type { SegmentPreviewCustomer } from '../../../shared/types';
-import { type KeysetRange, type Predicate, type RangeEnd, rangeEnd, rangeEndOf, rangePredicate } from './customers';
+import { type KeysetRange, type RangeEnd, rangeEnd, rangeEndOf, rangePredicate } from './customers';
 import { prepare, type Sql, sql } from './sql';
 
 /** What a preview counts: who matches the filter, and against a segment who would enter or leave it. */
@@ -35,8 +35,8 @@ type Row = SegmentPreviewCustomer & { kind: PreviewKind | 'total'; created_at: n
  */
 export async function previewStep(
   db: D1Database,
-  filter: Predicate,
-  current: Predicate | null,
+  filter: Sql,
+  current: Sql | null,
   range: KeysetRange,
   keep: Record<PreviewKind, number>,
 ): Promise<PreviewStep> {

@@ -1,7 +1,7 @@
 import { VOUCHER_VERSION_SQL } from './vouchers';
 import type { Segment } from '../../../shared/types';
-import { toIso } from '../lib/time';
-import { type KeysetRange, type Predicate, rangeEnd, rangePredicate } from './customers';
+import { type KeysetRange, rangeEnd, rangePredicate } from './customers';
+import { prepare, type Sql, sql } from './sql';
 
 export interface SegmentRow {
   id: string;
@@ -16,28 +16,9 @@ export interface SegmentRow {
   updated_at: number | null;
 }
 
-export function rowToSegment(row: SegmentRow): Segment {
-  const segment: Segment = {
-    id: row.id,
-    name: row.name,
-    created_at: toIso(row.created_at),
-    type: row.type,
-    filter: row.filter === null ? null : (JSON.parse(row.filter) as Record<string, unknown>),
-    initial_sync_status: row.initial_sync_status,
-    metadata: {},
-    object: 'segment',
-  };
-  if (row.updated_at !== null) segment.updated_at = toIso(row.updated_at);
-  return segment;
-}
-
 export function insertSegment(db: D1Database, row: SegmentRow): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO segments (id, name, type, filter, time_relative, initial_sync_status, sync_cursor, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    .bind(row.id, row.name, row.type, row.filter, row.time_relative, row.initial_sync_status, row.sync_cursor, row.created_at, row.updated_at);
+  return prepare(db, sql`INSERT INTO segments (id, name, type, filter, time_relative, initial_sync_status, sync_cursor, created_at, updated_at)
+       VALUES (${row.id}, ${row.name}, ${row.type}, ${row.filter}, ${row.time_relative}, ${row.initial_sync_status}, ${row.sync_cursor}, ${row.created_at}, ${row.updated_at})`);
 }
 
 export function findSegment(db: D1Database, id: string): Promise<SegmentRow | null> {
@@ -56,20 +37,11 @@ export async function updateSegment(
   changes: { name?: string; filter?: { json: string; timeRelative: boolean } },
   now: number,
 ): Promise<SegmentRow | null> {
-  const set: string[] = [];
-  const params: (string | number)[] = [];
-  if (changes.name !== undefined) {
-    set.push('name = ?');
-    params.push(changes.name);
-  }
-  if (changes.filter !== undefined) {
-    set.push('filter = ?', 'time_relative = ?');
-    params.push(changes.filter.json, changes.filter.timeRelative ? 1 : 0);
-  }
-  return db
-    .prepare(`UPDATE segments SET ${[...set, 'updated_at = ?'].join(', ')} WHERE id = ? RETURNING *`)
-    .bind(...params, now, id)
-    .first<SegmentRow>();
+  const set: Sql[] = [];
+  if (changes.name !== undefined) set.push(sql`name = ${changes.name}`);
+  if (changes.filter !== undefined) set.push(sql`filter = ${changes.filter.json}`, sql`time_relative = ${changes.filter.timeRelative ? 1 : 0}`);
+  set.push(sql`updated_at = ${now}`);
+  return prepare(db, sql`UPDATE segments SET ${sql.list(set)} WHERE id = ${id} RETURNING *`).first<SegmentRow>();
 }
 
 export async function deleteSegment(db: D1Database, id: string): Promise<boolean> {
@@ -124,16 +96,12 @@ export async function resolveCustomerRefs(
 }
 
 export function insertMembers(db: D1Database, segmentId: string, customerIds: string[], now: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO segment_members (segment_id, customer_id, created_at)
-       SELECT ?, c.id, ? FROM customers c WHERE c.id IN (SELECT value FROM json_each(?))
-       ON CONFLICT DO NOTHING`,
-    )
-    .bind(segmentId, now, JSON.stringify(customerIds));
+  return prepare(db, sql`INSERT INTO segment_members (segment_id, customer_id, created_at)
+       SELECT ${segmentId}, c.id, ${now} FROM customers c WHERE c.id IN (SELECT value FROM json_each(${JSON.stringify(customerIds)}))
+       ON CONFLICT DO NOTHING`);
 }
 
-const NEW_EVENT_ID = "'evcus_' || lower(hex(randomblob(12)))";
+const NEW_EVENT_ID = sql.raw("'evcus_' || lower(hex(randomblob(12)))");
 
 /**
  * Whether the segment's initial sync has judged customer `c` already: always once the sync is DONE
@@ -141,7 +109,10 @@ const NEW_EVENT_ID = "'evcus_' || lower(hex(randomblob(12)))";
  * a customer the sync has not reached yet gets its membership set silently, as the sync would set
  * it (the sync records no events: existing customers did not just do anything).
  */
-const SYNCED = 'c.created_at <= coalesce((SELECT sync_cursor FROM segments WHERE id = ?), c.created_at)';
+const synced = (segmentId: string): Sql => sql`c.created_at <= coalesce((SELECT sync_cursor FROM segments WHERE id = ${segmentId}), c.created_at)`;
+
+/** The metadata of a customer.segment.entered / left event. */
+const segmentEventData = (segment: { id: string; name: string }): Sql => sql`json_object('segment', json_object('id', ${segment.id}, 'name', ${segment.name}))`;
 
 /**
  * Brings the stored membership of one auto-update segment in line with its filter for the selected
@@ -156,43 +127,40 @@ const SYNCED = 'c.created_at <= coalesce((SELECT sync_cursor FROM segments WHERE
 export function membershipDiff(
   db: D1Database,
   segment: { id: string; name: string },
-  predicate: Predicate,
-  selected: Predicate,
+  predicate: Sql,
+  selected: Sql,
   now: number,
 ): D1PreparedStatement[] {
-  const match = `coalesce((${predicate.sql}), 0)`;
-  const eventData = "json_object('segment', json_object('id', ?, 'name', ?))";
+  const match = sql`coalesce((${predicate}), 0)`;
+  const eventData = segmentEventData(segment);
+  const isSynced = synced(segment.id);
   return [
-    db
-      .prepare(
-        `INSERT INTO events (id, profile_id, type, metadata, created_at)
-         SELECT ${NEW_EVENT_ID}, c.id, 'customer.segment.entered', ${eventData}, ?
+    prepare(
+      db,
+      sql`INSERT INTO events (id, profile_id, type, metadata, created_at)
+         SELECT ${NEW_EVENT_ID}, c.id, 'customer.segment.entered', ${eventData}, ${now}
          FROM customers c
-         WHERE ${selected.sql} AND ${match} AND ${SYNCED}
-           AND NOT EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = ? AND m.customer_id = c.id)`,
-      )
-      .bind(segment.id, segment.name, now, ...selected.params, ...predicate.params, segment.id, segment.id),
-    db
-      .prepare(
-        `INSERT INTO segment_members (segment_id, customer_id, created_at)
-         SELECT ?, c.id, ? FROM customers c WHERE ${selected.sql} AND ${match}
+         WHERE ${selected} AND ${match} AND ${isSynced}
+           AND NOT EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = ${segment.id} AND m.customer_id = c.id)`,
+    ),
+    prepare(
+      db,
+      sql`INSERT INTO segment_members (segment_id, customer_id, created_at)
+         SELECT ${segment.id}, c.id, ${now} FROM customers c WHERE ${selected} AND ${match}
          ON CONFLICT DO NOTHING`,
-      )
-      .bind(segment.id, now, ...selected.params, ...predicate.params),
-    db
-      .prepare(
-        `INSERT INTO events (id, profile_id, type, metadata, created_at)
-         SELECT ${NEW_EVENT_ID}, c.id, 'customer.segment.left', ${eventData}, ?
-         FROM customers c CROSS JOIN segment_members m ON m.segment_id = ? AND m.customer_id = c.id
-         WHERE ${selected.sql} AND NOT ${match} AND ${SYNCED}`,
-      )
-      .bind(segment.id, segment.name, now, segment.id, ...selected.params, ...predicate.params, segment.id),
-    db
-      .prepare(
-        `DELETE FROM segment_members WHERE segment_id = ? AND customer_id IN
-           (SELECT c.id FROM customers c WHERE ${selected.sql} AND NOT ${match})`,
-      )
-      .bind(segment.id, ...selected.params, ...predicate.params),
+    ),
+    prepare(
+      db,
+      sql`INSERT INTO events (id, profile_id, type, metadata, created_at)
+         SELECT ${NEW_EVENT_ID}, c.id, 'customer.segment.left', ${eventData}, ${now}
+         FROM customers c CROSS JOIN segment_members m ON m.segment_id = ${segment.id} AND m.customer_id = c.id
+         WHERE ${selected} AND NOT ${match} AND ${isSynced}`,
+    ),
+    prepare(
+      db,
+      sql`DELETE FROM segment_members WHERE segment_id = ${segment.id} AND customer_id IN
+           (SELECT c.id FROM customers c WHERE ${selected} AND NOT ${match})`,
+    ),
   ];
 }
 
@@ -202,19 +170,18 @@ export function membershipDiff(
  * write and this record commit together: see services/segment-sync.ts for why nothing is missed.
  * It reads the segments table (at most 100 filter segments) and nothing when all are known.
  */
-export function recordPendingForUnknownSegments(db: D1Database, knownIds: string[], selected: Predicate): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO segment_pending (segment_id, customer_id)
+export function recordPendingForUnknownSegments(db: D1Database, knownIds: string[], selected: Sql): D1PreparedStatement {
+  return prepare(
+    db,
+    sql`INSERT INTO segment_pending (segment_id, customer_id)
        SELECT s.id, c.id FROM segments s CROSS JOIN customers c
-       WHERE s.type = 'auto-update' AND s.id NOT IN (SELECT value FROM json_each(?)) AND ${selected.sql}
+       WHERE s.type = 'auto-update' AND s.id NOT IN (SELECT value FROM json_each(${JSON.stringify(knownIds)})) AND ${selected}
        ON CONFLICT DO NOTHING`,
-    )
-    .bind(JSON.stringify(knownIds), ...selected.params);
+  );
 }
 
 /** The customers pending for a segment, as a predicate over `customers c`. */
-export function pendingFor(segmentId: string): Predicate {
+export function pendingFor(segmentId: string): Sql {
   return { sql: 'c.id IN (SELECT customer_id FROM segment_pending WHERE segment_id = ?)', params: [segmentId] };
 }
 
@@ -254,63 +221,58 @@ export async function segmentsSyncing(db: D1Database): Promise<SegmentRow[]> {
 export function syncStep(
   db: D1Database,
   segment: { id: string; name: string },
-  predicate: Predicate,
+  predicate: Sql,
   range: KeysetRange,
   options: { events: boolean; now: number },
 ): D1PreparedStatement[] {
   const inRange = rangePredicate(range);
-  const matched = 'EXISTS (SELECT 1 FROM segment_sync_matches x WHERE x.segment_id = ? AND x.customer_id = c.id)';
-  const eventData = "json_object('segment', json_object('id', ?, 'name', ?))";
-  const { id, name } = segment;
+  const { id } = segment;
+  const matched = sql`EXISTS (SELECT 1 FROM segment_sync_matches x WHERE x.segment_id = ${id} AND x.customer_id = c.id)`;
+  const eventData = segmentEventData(segment);
   const { now } = options;
   const statements = [
-    db
-      .prepare(
-        `INSERT INTO segment_sync_matches (segment_id, customer_id)
-         SELECT ?, c.id FROM customers c WHERE ${inRange.sql} AND coalesce((${predicate.sql}), 0)`,
-      )
-      .bind(id, ...inRange.params, ...predicate.params),
+    prepare(
+      db,
+      sql`INSERT INTO segment_sync_matches (segment_id, customer_id)
+         SELECT ${id}, c.id FROM customers c WHERE ${inRange} AND coalesce((${predicate}), 0)`,
+    ),
   ];
   if (options.events) {
     statements.push(
-      db
-        .prepare(
-          `INSERT INTO events (id, profile_id, type, metadata, created_at)
-           SELECT ${NEW_EVENT_ID}, x.customer_id, 'customer.segment.entered', ${eventData}, ?
-           FROM segment_sync_matches x WHERE x.segment_id = ?
-             AND NOT EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = ? AND m.customer_id = x.customer_id)`,
-        )
-        .bind(id, name, now, id, id),
+      prepare(
+        db,
+        sql`INSERT INTO events (id, profile_id, type, metadata, created_at)
+           SELECT ${NEW_EVENT_ID}, x.customer_id, 'customer.segment.entered', ${eventData}, ${now}
+           FROM segment_sync_matches x WHERE x.segment_id = ${id}
+             AND NOT EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = ${id} AND m.customer_id = x.customer_id)`,
+      ),
     );
   }
   statements.push(
-    db
-      .prepare(
-        `INSERT INTO segment_members (segment_id, customer_id, created_at)
-         SELECT ?, x.customer_id, ? FROM segment_sync_matches x WHERE x.segment_id = ?
+    prepare(
+      db,
+      sql`INSERT INTO segment_members (segment_id, customer_id, created_at)
+         SELECT ${id}, x.customer_id, ${now} FROM segment_sync_matches x WHERE x.segment_id = ${id}
          ON CONFLICT DO NOTHING`,
-      )
-      .bind(id, now, id),
+    ),
   );
   if (options.events) {
     statements.push(
-      db
-        .prepare(
-          `INSERT INTO events (id, profile_id, type, metadata, created_at)
-           SELECT ${NEW_EVENT_ID}, c.id, 'customer.segment.left', ${eventData}, ?
-           FROM customers c CROSS JOIN segment_members m ON m.segment_id = ? AND m.customer_id = c.id
-           WHERE ${inRange.sql} AND NOT ${matched}`,
-        )
-        .bind(id, name, now, id, ...inRange.params, id),
+      prepare(
+        db,
+        sql`INSERT INTO events (id, profile_id, type, metadata, created_at)
+           SELECT ${NEW_EVENT_ID}, c.id, 'customer.segment.left', ${eventData}, ${now}
+           FROM customers c CROSS JOIN segment_members m ON m.segment_id = ${id} AND m.customer_id = c.id
+           WHERE ${inRange} AND NOT ${matched}`,
+      ),
     );
   }
   statements.push(
-    db
-      .prepare(
-        `DELETE FROM segment_members WHERE segment_id = ? AND customer_id IN
-           (SELECT c.id FROM customers c WHERE ${inRange.sql} AND NOT ${matched})`,
-      )
-      .bind(id, ...inRange.params, id),
+    prepare(
+      db,
+      sql`DELETE FROM segment_members WHERE segment_id = ${id} AND customer_id IN
+           (SELECT c.id FROM customers c WHERE ${inRange} AND NOT ${matched})`,
+    ),
     db.prepare('DELETE FROM segment_sync_matches WHERE segment_id = ?').bind(id),
     rangeEnd(db, range),
   );
@@ -324,17 +286,16 @@ export function syncStep(
  * max(NULL, …) is NULL, so a DONE sync stays DONE. Returns the row as it is now.
  */
 export function recordSyncProgress(db: D1Database, segmentId: string, range: KeysetRange): D1PreparedStatement {
-  const end = `(SELECT max(k) FROM (${'SELECT created_at AS k FROM customers WHERE created_at > ? ORDER BY created_at LIMIT ?'}))`;
-  const beyond = `EXISTS (SELECT 1 FROM customers WHERE created_at > coalesce(${end}, ?))`;
-  return db
-    .prepare(
-      `UPDATE segments SET
+  const end = sql`(SELECT max(k) FROM (SELECT created_at AS k FROM customers WHERE created_at > ${range.after} ORDER BY created_at LIMIT ${range.size}))`;
+  const beyond = sql`EXISTS (SELECT 1 FROM customers WHERE created_at > coalesce(${end}, ${range.after}))`;
+  return prepare(
+    db,
+    sql`UPDATE segments SET
          sync_cursor = CASE WHEN ${beyond} THEN max(sync_cursor, ${end}) END,
          initial_sync_status = CASE WHEN ${beyond} THEN initial_sync_status ELSE 'DONE' END
-       WHERE id = ? AND initial_sync_status = 'IN_PROGRESS'
+       WHERE id = ${segmentId} AND initial_sync_status = 'IN_PROGRESS'
        RETURNING initial_sync_status, sync_cursor`,
-    )
-    .bind(range.after, range.size, range.after, range.after, range.size, range.after, range.size, range.after, segmentId);
+  );
 }
 
 /**
@@ -343,7 +304,7 @@ export function recordSyncProgress(db: D1Database, segmentId: string, range: Key
  * `IN (SELECT …)` spelling it replaced built the list of every member of the segment again for each
  * step (3 of the 5 ms a preview step spent on it, 16,667 members, SQLite 3.40).
  */
-export function memberOf(segmentId: string): Predicate {
+export function memberOf(segmentId: string): Sql {
   return { sql: 'EXISTS (SELECT 1 FROM segment_members AS sm WHERE sm.segment_id = ? AND sm.customer_id = c.id)', params: [segmentId] };
 }
 

@@ -1,18 +1,15 @@
+import type { Sql, SqlValue } from '../../../shared/filter';
+
 /**
  * SQL with its bound values kept beside the text they belong to (Kysely's `sql` tag, without the
  * query builder): a fragment interpolated into another brings its values along in the right place,
  * so no caller ever orders parameters by hand. Values are always bound (`?`), never spliced in;
  * `sql.raw` is only for names that come from the code's own catalogues.
  *
- * The shape `{sql, params}` is the one shared/filter's compileSql already returns, so a compiled
- * filter is a fragment as it is.
+ * The fragment type is shared/filter's, the one compileSql returns, so a compiled filter is a
+ * fragment as it is: one name, `Sql`, for SQL text with its values.
  */
-export type SqlValue = string | number | null;
-
-export interface Sql {
-  sql: string;
-  params: SqlValue[];
-}
+export type { Sql, SqlValue };
 
 const isSql = (value: unknown): value is Sql =>
   typeof value === 'object' && value !== null && typeof (value as Sql).sql === 'string' && Array.isArray((value as Sql).params);
@@ -44,6 +41,9 @@ sql.join = (parts: Sql[], junction: 'AND' | 'OR', empty: Sql = sql.raw('1')): Sq
 
 /** Fragments separated by commas (a VALUES list). */
 sql.list = (parts: Sql[]): Sql => ({ sql: parts.map((p) => p.sql).join(', '), params: parts.flatMap((p) => p.params) });
+
+/** The `column = value, …` of a SET clause; the columns come from the code's own row and patch types, never from input. */
+sql.assignments = (entries: [column: string, value: SqlValue][]): Sql => sql.list(entries.map(([column, value]) => sql`${sql.raw(column)} = ${value}`));
 
 /** A prepared statement of a fragment. */
 export const prepare = (db: D1Database, query: Sql): D1PreparedStatement => db.prepare(query.sql).bind(...query.params);

@@ -48,18 +48,26 @@ export interface TrackingProfileRow {
   codes: string;
 }
 
+/** What a validation's customer is looked up by (see subjectCustomerId). */
+export interface SubjectKeys {
+  customerId: string | null;
+  sourceId: string | null;
+  trackingId: string | null;
+  identityHmac: string | null;
+}
+
 /**
  * The customer a validation is about: the one named in the request, by the kind it was named as
- * (?1 a customer id matches ids only, ?4 a source id matches source ids only, so a source id that
+ * (a customer id matches ids only, a source id matches source ids only, so a source id that
  * happens to equal another customer's id never finds that customer), else the one the tracking
- * profile (?2) was linked to by a redemption, else one linked to another tracking profile with the
- * same identity hash (?3: the same person on another device).
+ * profile was linked to by a redemption, else one linked to another tracking profile with the
+ * same identity hash (the same person on another device).
  */
-export const SUBJECT_CUSTOMER_ID = `coalesce(
-    (SELECT id FROM customers WHERE id = ?1),
-    (SELECT id FROM customers WHERE source_id = ?4),
-    (SELECT customer_id FROM tracking_profiles WHERE id = ?2),
-    (SELECT customer_id FROM tracking_profiles WHERE identity_hmac = ?3 AND customer_id IS NOT NULL LIMIT 1))`;
+export const subjectCustomerId = (k: SubjectKeys): Sql => sql`coalesce(
+    (SELECT id FROM customers WHERE id = ${k.customerId}),
+    (SELECT id FROM customers WHERE source_id = ${k.sourceId}),
+    (SELECT customer_id FROM tracking_profiles WHERE id = ${k.trackingId}),
+    (SELECT customer_id FROM tracking_profiles WHERE identity_hmac = ${k.identityHmac} AND customer_id IS NOT NULL LIMIT 1))`;
 
 /** The customer a request names, by kind; at most one of the two is set by a checkout request. */
 export interface CustomerRef {
@@ -85,35 +93,30 @@ export interface SubjectQuery {
  * version. What a validate records goes through the queue (queue/messages.ts).
  */
 export async function readValidationSubject(db: D1Database, q: SubjectQuery): Promise<ValidationSubject> {
-  const subjectParams = [q.customerRef.id, q.trackingId, q.identityHmac, q.customerRef.sourceId] as const;
+  const subject = subjectCustomerId({ customerId: q.customerRef.id, sourceId: q.customerRef.sourceId, trackingId: q.trackingId, identityHmac: q.identityHmac });
   const windows = redemptionWindowStarts(q.now);
   const profileStatement = db.prepare('SELECT * FROM tracking_profiles WHERE id = ?').bind(q.trackingId);
   const statements: D1PreparedStatement[] = [
     profileStatement,
-    db.prepare(`SELECT * FROM customers WHERE id = ${SUBJECT_CUSTOMER_ID}`).bind(...subjectParams),
+    prepare(db, sql`SELECT * FROM customers WHERE id = ${subject}`),
     // The customer's events and the tracking profile's events not yet merged into it.
-    db
-      .prepare(
-        `SELECT type, count(*) AS n FROM events WHERE profile_id IN (${SUBJECT_CUSTOMER_ID}, ?2) GROUP BY type`,
-      )
-      .bind(...subjectParams),
+    prepare(db, sql`SELECT type, count(*) AS n FROM events WHERE profile_id IN (${subject}, ${q.trackingId}) GROUP BY type`),
     // Every stored membership: which segments matter is known only once the definitions are, and
     // those are read by the version this batch returns.
-    db.prepare(`SELECT segment_id FROM segment_members WHERE customer_id = ${SUBJECT_CUSTOMER_ID}`).bind(...subjectParams),
+    prepare(db, sql`SELECT segment_id FROM segment_members WHERE customer_id = ${subject}`),
     selectLiveVouchers(db, q.codes),
     selectSegmentsVersion(db),
     // The customer's redemptions of these vouchers, for the per-customer rules: in this same batch,
     // so the limits cost validate no round trip of their own.
-    db
-      .prepare(
-        `SELECT r.voucher_id, count(*) AS total, sum(r.created_at >= ?6) AS monthly, sum(r.created_at >= ?7) AS daily
+    prepare(
+      db,
+      sql`SELECT r.voucher_id, count(*) AS total, sum(r.created_at >= ${windows.monthly}) AS monthly, sum(r.created_at >= ${windows.daily}) AS daily
          FROM redemptions r
-         WHERE r.customer_id = ${SUBJECT_CUSTOMER_ID}
-           AND r.voucher_id IN (SELECT v.id FROM vouchers v WHERE v.code IN (SELECT value FROM json_each(?5)))
+         WHERE r.customer_id = ${subject}
+           AND r.voucher_id IN (SELECT v.id FROM vouchers v WHERE v.code IN (SELECT value FROM json_each(${JSON.stringify(q.codes)})))
            AND r.object = 'redemption' AND r.result = 'SUCCESS' AND r.status = 'SUCCEEDED'
          GROUP BY r.voucher_id`,
-      )
-      .bind(...subjectParams, JSON.stringify(q.codes), windows.monthly, windows.daily),
+    ),
   ];
   const writes = q.writes ?? [];
   const results = await db.batch<Record<string, unknown>>([...writes, ...statements]);
@@ -133,12 +136,8 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
 
 /** Notes a visit of a tracking id, creating its profile on first sight. */
 export function touchTrackingProfile(db: D1Database, id: string, now: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO tracking_profiles (id, first_seen, last_seen) VALUES (?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)`,
-    )
-    .bind(id, now, now);
+  return prepare(db, sql`INSERT INTO tracking_profiles (id, first_seen, last_seen) VALUES (${id}, ${now}, ${now})
+       ON CONFLICT (id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)`);
 }
 
 /** When each of these tracking profiles was last linked to its customer (queue consumer: late anonymous events). */

@@ -1,9 +1,8 @@
-import type { ApplicableToRules, Discount, ValidationRule, ValidationRuleAssignment, Voucher } from '../../../shared/types';
+import type { ApplicableToRules, Discount } from '../../../shared/types';
 import type { DayOfWeek, ValidityHours, ValidityTimeframe } from '../../../shared/validity';
-import { toIso } from '../lib/time';
 import type { AssignmentListQuery, ValidationRuleListQuery } from '../schemas/validation-rules';
 import type { VoucherListQuery } from '../schemas/vouchers';
-import { prepare, type Sql, sql } from './sql';
+import { prepare, type Sql, sql, type SqlValue } from './sql';
 
 export interface VoucherRow {
   id: string;
@@ -67,67 +66,10 @@ export function rowValidity(row: VoucherRow) {
   };
 }
 
-export function rowToAssignment(row: AssignmentRow): ValidationRuleAssignment {
-  return {
-    id: row.id,
-    rule_id: row.rule_id,
-    related_object_id: row.related_object_id,
-    related_object_type: row.related_object_type === 'campaign' ? 'campaign' : 'voucher',
-    created_at: toIso(row.created_at),
-    object: 'validation_rules_assignment',
-  };
-}
-
-/** Links of the spec's voucher object (OA GET /v1/vouchers/{code} example: `…/redemptions?page=1&limit=10`). */
-const voucherLink = (code: string, list: 'redemptions' | 'publications') =>
-  `/v1/vouchers/${encodeURIComponent(code)}/${list}?page=1&limit=10`;
-
-/** The voucher object in the field order of the spec's example (OA readOnly-openAPI.json:L35147). */
-export function rowToVoucher(row: VoucherRow, assignments: AssignmentRow[]): Voucher {
-  return {
-    id: row.id,
-    code: row.code,
-    campaign: row.campaign ?? null,
-    campaign_id: row.campaign_id ?? null,
-    category: null,
-    category_id: null,
-    categories: [],
-    type: row.type,
-    discount: parseDiscount(row.discount),
-    gift: null,
-    loyalty_card: null,
-    start_date: row.start_date === null ? null : toIso(row.start_date),
-    expiration_date: row.expiration_date === null ? null : toIso(row.expiration_date),
-    ...rowValidity(row),
-    active: row.active === 1,
-    additional_info: row.additional_info,
-    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
-    assets: { qr: { id: `qr_${row.id}`, url: null }, barcode: { id: `barcode_${row.id}`, url: null } },
-    is_referral_code: false,
-    created_at: toIso(row.created_at),
-    updated_at: row.updated_at === null ? null : toIso(row.updated_at),
-    holder_id: row.holder_id ?? null,
-    referrer_id: null,
-    validation_rules_assignments: { object: 'list', data_ref: 'data', data: assignments.map(rowToAssignment), total: assignments.length },
-    redemption: { quantity: row.quantity, redeemed_quantity: row.redeemed_quantity, object: 'list', url: voucherLink(row.code, 'redemptions') },
-    // OA Voucher.publish.count (readOnly-openAPI.json:L13339): "Publication events counter".
-    publish: { object: 'list', count: row.publish_count ?? 0, url: voucherLink(row.code, 'publications') },
-    object: 'voucher',
-  };
-}
-
 export function insertVoucher(db: D1Database, row: VoucherRow): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO vouchers (id, code, type, discount, quantity, redeemed_quantity, active, start_date, expiration_date,
+  return prepare(db, sql`INSERT INTO vouchers (id, code, type, discount, quantity, redeemed_quantity, active, start_date, expiration_date,
          validity_timeframe, validity_day_of_week, validity_hours, additional_info, metadata, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    .bind(
-      row.id, row.code, row.type, row.discount, row.quantity, row.redeemed_quantity, row.active,
-      row.start_date, row.expiration_date, row.validity_timeframe, row.validity_day_of_week, row.validity_hours,
-      row.additional_info, row.metadata, row.created_at, row.updated_at,
-    );
+       VALUES (${row.id}, ${row.code}, ${row.type}, ${row.discount}, ${row.quantity}, ${row.redeemed_quantity}, ${row.active}, ${row.start_date}, ${row.expiration_date}, ${row.validity_timeframe}, ${row.validity_day_of_week}, ${row.validity_hours}, ${row.additional_info}, ${row.metadata}, ${row.created_at}, ${row.updated_at})`);
 }
 
 type VoucherPatch = Partial<
@@ -141,10 +83,8 @@ type VoucherPatch = Partial<
 export function updateVoucher(db: D1Database, id: string, patch: VoucherPatch, now: number): D1PreparedStatement {
   // Column names come from the VoucherPatch keys the service sets, never from input.
   const set = Object.entries(patch).filter(([, v]) => v !== undefined);
-  const clauses = [...set.map(([c]) => `${c} = ?`), 'updated_at = ?'];
-  return db
-    .prepare(`UPDATE vouchers SET ${clauses.join(', ')} WHERE id = ? RETURNING *`)
-    .bind(...set.map(([, v]) => v as string | number | null), now, id);
+  const clauses = sql.assignments([...(set as [string, SqlValue][]), ['updated_at', now]]);
+  return prepare(db, sql`UPDATE vouchers SET ${clauses} WHERE id = ${id} RETURNING *`);
 }
 
 const VOUCHER_ORDER_BY: Record<VoucherListQuery['order'], string> = {
@@ -164,35 +104,26 @@ export async function listVouchers(
   db: D1Database,
   q: VoucherListQuery,
 ): Promise<{ rows: VoucherRow[]; assignments: AssignmentRow[]; total: number }> {
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  const add = (clause: string, value: string | number | undefined) => {
-    if (value === undefined) return;
-    where.push(clause);
-    params.push(value);
+  const where: Sql[] = [];
+  const add = (clause: (value: string | number) => Sql, value: string | number | undefined) => {
+    if (value !== undefined) where.push(clause(value));
   };
-  add('code = ?', q.code);
-  if (q.customer !== undefined) {
-    // OA24 GET /v1/vouchers `customer`: the holder, by id or source_id.
-    where.push('holder_id IN (SELECT id FROM customers WHERE id = ? OR source_id = ?)');
-    params.push(q.customer, q.customer);
-  }
-  add('campaign_id = (SELECT id FROM campaigns WHERE name = ?)', q.campaign);
-  add('campaign_id = ?', q.campaignId);
-  add('id IN (SELECT value FROM json_each(?))', q.ids === undefined ? undefined : JSON.stringify(q.ids));
-  add('created_at < ?', q.createdBefore);
-  add('created_at > ?', q.createdAfter);
-  add('updated_at < ?', q.updatedBefore);
-  add('updated_at > ?', q.updatedAfter);
-  const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  const page = `SELECT * FROM vouchers ${filter} ORDER BY ${VOUCHER_ORDER_BY[q.order]} LIMIT ? OFFSET ?`;
-  const pageParams = [...params, q.limit, (q.page - 1) * q.limit];
+  add((v) => sql`code = ${v}`, q.code);
+  // OA24 GET /v1/vouchers `customer`: the holder, by id or source_id.
+  add((v) => sql`holder_id IN (SELECT id FROM customers WHERE id = ${v} OR source_id = ${v})`, q.customer);
+  add((v) => sql`campaign_id = (SELECT id FROM campaigns WHERE name = ${v})`, q.campaign);
+  add((v) => sql`campaign_id = ${v}`, q.campaignId);
+  add((v) => sql`id IN (SELECT value FROM json_each(${v}))`, q.ids === undefined ? undefined : JSON.stringify(q.ids));
+  add((v) => sql`created_at < ${v}`, q.createdBefore);
+  add((v) => sql`created_at > ${v}`, q.createdAfter);
+  add((v) => sql`updated_at < ${v}`, q.updatedBefore);
+  add((v) => sql`updated_at > ${v}`, q.updatedAfter);
+  const filter = where.length ? sql`WHERE ${sql.join(where, 'AND')}` : sql.raw('');
+  const page = sql`SELECT * FROM vouchers ${filter} ORDER BY ${sql.raw(VOUCHER_ORDER_BY[q.order])} LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`;
   const [rows, count, assignments] = await db.batch<Record<string, unknown>>([
-    db.prepare(page).bind(...pageParams),
-    db.prepare(`SELECT count(*) AS total FROM vouchers ${filter}`).bind(...params),
-    db
-      .prepare(`SELECT * FROM validation_rule_assignments WHERE related_object_id IN (SELECT id FROM (${page})) ORDER BY created_at, id`)
-      .bind(...pageParams),
+    prepare(db, page),
+    prepare(db, sql`SELECT count(*) AS total FROM vouchers ${filter}`),
+    prepare(db, sql`SELECT * FROM validation_rule_assignments WHERE related_object_id IN (SELECT id FROM (${page})) ORDER BY created_at, id`),
   ]);
   return {
     rows: (rows?.results ?? []) as unknown as VoucherRow[],
@@ -203,7 +134,7 @@ export async function listVouchers(
 
 /** By code (the API's key for vouchers) or by id. */
 export function findVoucher(db: D1Database, codeOrId: string): D1PreparedStatement {
-  return db.prepare('SELECT * FROM vouchers WHERE code = ?1 OR id = ?1 ORDER BY code = ?1 DESC LIMIT 1').bind(codeOrId);
+  return prepare(db, sql`SELECT * FROM vouchers WHERE code = ${codeOrId} OR id = ${codeOrId} ORDER BY code = ${codeOrId} DESC LIMIT 1`);
 }
 
 export function selectVouchers(db: D1Database, ids: string[]): D1PreparedStatement {
@@ -235,27 +166,8 @@ const NO_ITEMS_SCOPED: ApplicableToRules = { excluded: [], included: [], include
 export const ruleApplicableTo = (row: Pick<RuleRow, 'applicable_to'>): ApplicableToRules =>
   row.applicable_to == null ? NO_ITEMS_SCOPED : (JSON.parse(row.applicable_to) as ApplicableToRules);
 
-export function rowToRule(row: RuleRow, assignmentsCount: number): ValidationRule {
-  const rule: ValidationRule = {
-    id: row.id,
-    name: row.name,
-    rules: JSON.parse(row.rules) as ValidationRule['rules'],
-    applicable_to: ruleApplicableTo(row),
-    type: 'expression',
-    context_type: 'global',
-    created_at: toIso(row.created_at),
-    assignments_count: assignmentsCount,
-    object: 'validation_rules',
-  };
-  if (row.error !== null) rule.error = JSON.parse(row.error) as { message: string };
-  if (row.updated_at !== null) rule.updated_at = toIso(row.updated_at);
-  return rule;
-}
-
 export function insertRule(db: D1Database, row: RuleRow): D1PreparedStatement {
-  return db
-    .prepare('INSERT INTO validation_rules (id, name, rules, error, applicable_to, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-    .bind(row.id, row.name, row.rules, row.error, row.applicable_to, row.created_at, row.updated_at);
+  return prepare(db, sql`INSERT INTO validation_rules (id, name, rules, error, applicable_to, created_at, updated_at) VALUES (${row.id}, ${row.name}, ${row.rules}, ${row.error}, ${row.applicable_to}, ${row.created_at}, ${row.updated_at})`);
 }
 
 export function findRule(db: D1Database, id: string): Promise<(RuleRow & { assignments: number }) | null> {
@@ -303,15 +215,13 @@ type RulePatch = Partial<Pick<RuleRow, 'name' | 'rules' | 'error' | 'applicable_
 
 export function updateRule(db: D1Database, id: string, patch: RulePatch, now: number): D1PreparedStatement {
   // Column names come from the RulePatch keys the service sets, never from input.
-  const set = Object.entries(patch).filter(([, v]) => v !== undefined);
-  const clauses = [...set.map(([c]) => `${c} = ?`), 'updated_at = ?'];
-  return db
-    .prepare(
-      `UPDATE validation_rules SET ${clauses.join(', ')} WHERE id = ?
+  const set = Object.entries(patch).filter(([, v]) => v !== undefined) as [string, SqlValue][];
+  return prepare(
+    db,
+    sql`UPDATE validation_rules SET ${sql.assignments([...set, ['updated_at', now]])} WHERE id = ${id}
        RETURNING *, (SELECT count(*) FROM validation_rule_assignments a WHERE a.rule_id = validation_rules.id)
          + (SELECT count(*) FROM campaign_rule_assignments a WHERE a.rule_id = validation_rules.id) AS assignments`,
-    )
-    .bind(...set.map(([, v]) => v as string | null), now, id);
+  );
 }
 
 /** The ids among `ids` that name no rule. */
@@ -331,23 +241,18 @@ export async function listAssignments(
   db: D1Database,
   q: AssignmentListQuery,
 ): Promise<{ rows: AssignmentRow[]; total: number }> {
-  const where: string[] = [];
-  const params: string[] = [];
-  if (q.ruleId !== undefined) {
-    where.push('rule_id = ?');
-    params.push(q.ruleId);
-  }
+  const where: Sql[] = [];
+  if (q.ruleId !== undefined) where.push(sql`rule_id = ${q.ruleId}`);
   if (q.relatedObjectId !== undefined) {
-    where.push('(related_object_id IN (SELECT id FROM vouchers WHERE id = ? OR code = ?) OR related_object_id IN (SELECT id FROM campaigns WHERE id = ? OR name = ?))');
-    params.push(q.relatedObjectId, q.relatedObjectId, q.relatedObjectId, q.relatedObjectId);
+    const related = q.relatedObjectId;
+    where.push(sql`(related_object_id IN (SELECT id FROM vouchers WHERE id = ${related} OR code = ${related}) OR related_object_id IN (SELECT id FROM campaigns WHERE id = ${related} OR name = ${related}))`);
   }
-  const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  const order = q.order === 'created_at' ? 'created_at ASC, id ASC' : 'created_at DESC, id DESC';
+  const filter = where.length ? sql`WHERE ${sql.join(where, 'AND')}` : sql.raw('');
+  const order = sql.raw(q.order === 'created_at' ? 'created_at ASC, id ASC' : 'created_at DESC, id DESC');
+  const from = sql.raw(ALL_ASSIGNMENTS);
   const [page, count] = await db.batch<Record<string, unknown>>([
-    db
-      .prepare(`SELECT * FROM ${ALL_ASSIGNMENTS} ${filter} ORDER BY ${order} LIMIT ? OFFSET ?`)
-      .bind(...params, q.limit, (q.page - 1) * q.limit),
-    db.prepare(`SELECT count(*) AS total FROM ${ALL_ASSIGNMENTS} ${filter}`).bind(...params),
+    prepare(db, sql`SELECT * FROM ${from} ${filter} ORDER BY ${order} LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`),
+    prepare(db, sql`SELECT count(*) AS total FROM ${from} ${filter}`),
   ]);
   return { rows: (page?.results ?? []) as unknown as AssignmentRow[], total: Number(count?.results[0]?.total ?? 0) };
 }
@@ -366,12 +271,8 @@ export function deleteAssignment(db: D1Database, id: string): D1PreparedStatemen
 }
 
 export function insertAssignment(db: D1Database, row: AssignmentRow): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO validation_rule_assignments (id, rule_id, related_object_type, related_object_id, created_at)
-       VALUES (?, ?, ?, ?, ?)`,
-    )
-    .bind(row.id, row.rule_id, row.related_object_type, row.related_object_id, row.created_at);
+  return prepare(db, sql`INSERT INTO validation_rule_assignments (id, rule_id, related_object_type, related_object_id, created_at)
+       VALUES (${row.id}, ${row.rule_id}, ${row.related_object_type}, ${row.related_object_id}, ${row.created_at})`);
 }
 
 /** A voucher by its exact code and the rules assigned to it, read together (one batch). */
@@ -379,16 +280,12 @@ export async function definitionRows(db: D1Database, code: string): Promise<{ ro
   const [voucher, rules] = await db.batch<Record<string, unknown>>([
     db.prepare(`SELECT v.*, ${VOUCHER_VERSION_SQL('v')} AS definition_version FROM vouchers v WHERE v.code = ?`).bind(code),
     // The voucher's own rules, then its campaign's (migration 0017): all of them judge its codes.
-    db
-      .prepare(
-        `SELECT r.*, 0 AS level, a.created_at AS assigned_at FROM validation_rule_assignments a JOIN validation_rules r ON r.id = a.rule_id
-         WHERE a.related_object_id = (SELECT id FROM vouchers WHERE code = ?1)
+    prepare(db, sql`SELECT r.*, 0 AS level, a.created_at AS assigned_at FROM validation_rule_assignments a JOIN validation_rules r ON r.id = a.rule_id
+         WHERE a.related_object_id = (SELECT id FROM vouchers WHERE code = ${code})
          UNION ALL
          SELECT r.*, 1, ca.created_at FROM campaign_rule_assignments ca JOIN validation_rules r ON r.id = ca.rule_id
-         WHERE ca.campaign_id = (SELECT campaign_id FROM vouchers WHERE code = ?1)
-         ORDER BY level, assigned_at`,
-      )
-      .bind(code),
+         WHERE ca.campaign_id = (SELECT campaign_id FROM vouchers WHERE code = ${code})
+         ORDER BY level, assigned_at`),
   ]);
   const row = voucher?.results[0] as unknown as VoucherRow | undefined;
   return row ? { row, rules: (rules?.results ?? []) as unknown as RuleRow[] } : null;
@@ -417,9 +314,10 @@ export function checkVoucherVersion(db: D1Database, voucherId: string, version: 
  * (d1Refusal: missing_reference).
  */
 export function setVoucherHolder(db: D1Database, codeOrId: string, customerId: string | null, now: number): D1PreparedStatement {
-  return db
-    .prepare('UPDATE vouchers SET holder_id = ?, updated_at = ? WHERE id = (SELECT id FROM vouchers WHERE code = ?3 OR id = ?3 ORDER BY code = ?3 DESC LIMIT 1) RETURNING *')
-    .bind(customerId, now, codeOrId);
+  return prepare(
+    db,
+    sql`UPDATE vouchers SET holder_id = ${customerId}, updated_at = ${now} WHERE id = (SELECT id FROM vouchers WHERE code = ${codeOrId} OR id = ${codeOrId} ORDER BY code = ${codeOrId} DESC LIMIT 1) RETURNING *`,
+  );
 }
 
 /**

@@ -1,144 +1,29 @@
-import type { Customer, CustomerActivitiesList, CustomerActivity, CustomerActivityList } from '../../../shared/types';
+import type { Customer, CustomerActivitiesList, CustomerActivityList } from '../../../shared/types';
 import * as activityDb from '../db/activity';
 import * as customersDb from '../db/customers';
 import { notFound } from '../errors';
-import { toIso } from '../lib/time';
 import type { ActivitiesQueryInput, ActivityQueryInput } from '../schemas/activity';
-
-// The customer activity feed in the OA's shapes: CustomerActivity (OA:L4638) puts the event data
-// object of each type under `data.data` (OA CustomerActivityData): EventCustomerCustomEvent
-// (OA:L7429), EventCustomerSegmentEntered/Left, EventCustomerCreated, EventCustomerRedemption….
-// The customer inside is the customer as stored now (Vouchsafe keeps no snapshot per event).
-
-/** OA SimpleCustomer. */
-const simpleCustomer = (c: Customer) => ({
-  id: c.id,
-  name: c.name,
-  email: c.email,
-  source_id: c.source_id,
-  metadata: c.metadata,
-  object: 'customer' as const,
-});
-
-interface RedemptionDetail {
-  voucher_id: string | null;
-  code: string;
-  tracking_id: string | null;
-  order: Record<string, unknown>;
-  metadata: Record<string, unknown>;
-  result: 'SUCCESS' | 'FAILURE';
-  failure_code: string | null;
-  failure_message: string | null;
-  /** A rollback's reason (migration 0006). */
-  reason: string | null;
-  rollback_of: string | null;
-  parent_id: string | null;
-}
-
-/** OA EventCustomerRedemption (and …RollbackSucceeded, which adds redemption_rollback). */
-function redemptionData(row: activityDb.ActivityRow, customer: Customer): Record<string, unknown> {
-  const detail = JSON.parse(row.detail ?? '{}') as RedemptionDetail;
-  const voucher = { ...(detail.voucher_id ? { id: detail.voucher_id } : {}), code: detail.code, object: 'voucher' as const };
-  // OA SimpleRedemption, as the redemption stood when this activity happened.
-  const common = {
-    customer_id: customer.id,
-    tracking_id: detail.tracking_id,
-    order: detail.order,
-    customer: simpleCustomer(customer),
-    voucher,
-    metadata: detail.metadata,
-    ...(detail.parent_id ? { redemption: detail.parent_id } : {}),
-  };
-  const data: Record<string, unknown> = { customer: simpleCustomer(customer), order: detail.order, voucher };
-  if (row.type === 'customer.redemption.rollback.succeeded') {
-    // Only a successful redemption can be rolled back (services/rollback.ts).
-    data.redemption = { id: detail.rollback_of, ...common, result: 'SUCCESS', object: 'redemption' };
-    data.redemption_rollback = {
-      id: row.id,
-      ...common,
-      date: toIso(row.created_at),
-      result: 'SUCCESS',
-      status: 'SUCCEEDED',
-      ...(detail.reason ? { reason: detail.reason } : {}),
-      redemption: detail.rollback_of,
-      object: 'redemption_rollback',
-    };
-  } else {
-    const succeeded = detail.result === 'SUCCESS';
-    data.redemption = {
-      id: row.id,
-      ...common,
-      date: toIso(row.created_at),
-      result: detail.result,
-      status: succeeded ? 'SUCCEEDED' : 'FAILED',
-      ...(succeeded ? {} : { failure_code: detail.failure_code, failure_message: detail.failure_message }),
-      object: 'redemption',
-    };
-  }
-  return data;
-}
-
-function toActivity(row: activityDb.ActivityRow, customer: Customer): CustomerActivity {
-  let data: Record<string, unknown>;
-  switch (row.type) {
-    case 'customer.custom_event': {
-      const metadata = JSON.parse(row.detail ?? '{}') as Record<string, unknown>;
-      data = {
-        // OA CustomEvent.
-        event: {
-          id: row.id,
-          object: 'event',
-          type: row.name,
-          customer: { id: customer.id, object: 'customer' },
-          referral: null,
-          loyalty: null,
-          metadata,
-          created_at: toIso(row.created_at),
-        },
-        // OA SimpleCustomEvent: Vouchsafe keeps no event schemas, so it has the name only.
-        event_schema: { name: row.name },
-        customer: simpleCustomer(customer),
-        referral: null,
-        loyalty: null,
-      };
-      break;
-    }
-    case 'customer.segment.entered':
-    case 'customer.segment.left': {
-      const { segment } = JSON.parse(row.detail ?? '{}') as { segment: { id: string; name: string } };
-      data = { customer, segment: { id: segment.id, name: segment.name, object: 'segment' } };
-      break;
-    }
-    case 'customer.created':
-      data = { customer };
-      break;
-    default:
-      data = redemptionData(row, customer);
-  }
-  return { id: row.id, type: row.type, data: { data }, created_at: toIso(row.created_at) };
-}
+import { activitiesListView, activityListView, activityView } from '../views/activity';
+import { rowToCustomer } from '../views/customer';
 
 async function requireCustomer(db: D1Database, idOrSourceId: string): Promise<Customer> {
   const row = await customersDb.findCustomer(db, idOrSourceId);
   if (!row) throw notFound('customer', idOrSourceId);
-  return customersDb.rowToCustomer(row);
+  return rowToCustomer(row);
 }
 
 /** GET /v1/customers/{id}/activity. */
 export async function customerActivity(db: D1Database, idOrSourceId: string, q: ActivityQueryInput): Promise<CustomerActivityList> {
   const customer = await requireCustomer(db, idOrSourceId);
-  if (q.campaignFilter) return { object: 'list', data_ref: 'data', data: [], has_more: false };
+  if (q.campaignFilter) return activityListView([], false);
   const { rows, hasMore } = await activityDb.listActivity(db, { ...q, customerId: customer.id });
-  const data = rows.map((row) => toActivity(row, customer));
-  const list: CustomerActivityList = { object: 'list', data_ref: 'data', data, has_more: hasMore };
-  if (hasMore) list.more_starting_after = data.at(-1)?.id;
-  return list;
+  return activityListView(rows.map((row) => activityView(row, customer)), hasMore);
 }
 
 /** GET /v1/customers/{id}/activities (deprecated; the SDK's customers.listActivities). */
 export async function customerActivities(db: D1Database, idOrSourceId: string, q: ActivitiesQueryInput): Promise<CustomerActivitiesList> {
   const customer = await requireCustomer(db, idOrSourceId);
-  if (q.campaignFilter) return { object: 'list', data_ref: 'data', data: [], total: 0 };
+  if (q.campaignFilter) return activitiesListView([], 0);
   const { rows, total } = await activityDb.listActivity(db, { ...q, customerId: customer.id }, true);
-  return { object: 'list', data_ref: 'data', data: rows.map((row) => toActivity(row, customer)), total: total ?? 0 };
+  return activitiesListView(rows.map((row) => activityView(row, customer)), total ?? 0);
 }

@@ -4,6 +4,7 @@ import { notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
 import type { AsyncActionListQuery } from '../schemas/async-actions';
+import { asyncActionListView, asyncActionView } from '../views/async-action';
 
 /**
  * operation_status within the OA enum FAILED | SUCCESS | UNKNOWN (OA:L1432), which has no partial
@@ -63,21 +64,19 @@ function asSeenAt(action: AsyncAction, now: number): AsyncAction {
 }
 
 export async function getAsyncAction(db: D1Database, id: string, now = Date.now()): Promise<AsyncAction> {
-  const action = await asyncActionsDb.findAsyncAction(db, id);
-  if (!action) throw notFound('async_action', id);
-  return asSeenAt(action, now);
+  const row = await asyncActionsDb.findAsyncAction(db, id);
+  if (!row) throw notFound('async_action', id);
+  return asSeenAt(asyncActionView(row), now);
 }
 
 /** GET /v1/async-actions: newest first, without results (OA: "a status DONE doesn't include the result"). */
 export async function listAsyncActions(db: D1Database, query: AsyncActionListQuery, now = Date.now()): Promise<AsyncActionList> {
-  const { actions, hasMore } = await asyncActionsDb.listAsyncActions(db, query);
-  return {
-    object: 'list',
-    data_ref: 'async_actions',
-    async_actions: actions.map((action) => {
-      const { result: _result, ...summary } = asSeenAt(action, now);
+  const { rows, hasMore } = await asyncActionsDb.listAsyncActions(db, query);
+  return asyncActionListView(
+    rows.map((row) => {
+      const { result: _result, ...summary } = asSeenAt(asyncActionView(row), now);
       return summary;
     }),
-    has_more: hasMore,
-  };
+    hasMore,
+  );
 }

@@ -24,6 +24,8 @@ import {
 } from '../schemas/campaigns';
 import type { JobOutcome, StatementBudget } from '../queue/jobs';
 import { operationStatus } from './async-actions';
+import { rowToVoucher } from '../views/voucher';
+import { rowToCampaign } from '../views/campaign';
 
 type Bindings = Pick<Env, 'DB' | 'WRITES' | 'BULK_WRITE_TARGET_MS'>;
 
@@ -40,7 +42,7 @@ async function requireCampaign(db: D1Database, idOrName: string): Promise<campai
 async function readCampaign(db: D1Database, idOrName: string) {
   const row = await requireCampaign(db, idOrName);
   const { results } = await campaignsDb.assignmentsOfCampaign(db, row.id).all<campaignsDb.CampaignAssignmentRow>();
-  return campaignsDb.rowToCampaign(row, results);
+  return rowToCampaign(row, results);
 }
 
 /**
@@ -126,7 +128,7 @@ export async function listCampaigns(db: D1Database, query: CampaignListQuery) {
   return {
     object: 'list' as const,
     data_ref: 'campaigns' as const,
-    campaigns: rows.map((row) => campaignsDb.rowToCampaign(row, assignments.filter((a) => a.campaign_id === row.id))),
+    campaigns: rows.map((row) => rowToCampaign(row, assignments.filter((a) => a.campaign_id === row.id))),
     total,
   };
 }
@@ -247,7 +249,7 @@ export async function addCampaignVouchers(
     if (results.length === 1) {
       const row = await vouchersDb.findVoucher(env.DB, code).first<vouchersDb.VoucherRow>();
       if (!row) throw notFound('voucher', code);
-      return { status: 200, body: vouchersDb.rowToVoucher(row, []) };
+      return { status: 200, body: rowToVoucher(row, []) };
     }
     // OA24 POST /v1/vouchers/{code} 409 "Duplicate" (OpenAPI24.json:L53936).
     if (given !== null) throw apiError('duplicate_found', `Duplicated voucher exists with id ${code}`, { id: code, type: 'voucher' });

@@ -23,6 +23,8 @@ import { giveWay, RangeSizer } from '../lib/range-sizer';
 import { type BulkWriteSettings, bulkWriteTarget, type PaceLimits, WritePacer, writeInBatches } from '../lib/write-pacer';
 import { segmentMembers } from './segments';
 import { identityHmac } from './tracking';
+import type { Sql } from '../db/sql';
+import { rowToCustomer } from '../views/customer';
 
 const duplicateSourceId = (sourceId: string | null | undefined): ApiError =>
   apiError('duplicate_source_id', `Another customer already has source_id ${sourceId}`);
@@ -85,7 +87,7 @@ export async function createOrUpsertCustomer(db: D1Database, id: string | undefi
     row = await writeCustomer(db, customers.insertCustomer(db, newId, write, now), { ids: [newId] }, write, now);
   }
   if (!row) throw new Error('customer write returned no row');
-  return customers.rowToCustomer(row);
+  return rowToCustomer(row);
 }
 
 /**
@@ -105,11 +107,11 @@ export async function upsertCustomerBySourceId(
   if (metadataPatch !== undefined) statements.push(customers.mergeMetadataBySourceIds(db, [sourceId], metadataPatch, now));
   const row = await writeCustomer(db, statements, { sourceIds: [sourceId] }, write, now, metadataPatch !== undefined);
   if (!row) throw new Error('customer write returned no row');
-  return customers.rowToCustomer(row);
+  return rowToCustomer(row);
 }
 
 export async function getCustomer(db: D1Database, idOrSourceId: string): Promise<Customer> {
-  return customers.rowToCustomer(await requireCustomer(db, idOrSourceId));
+  return rowToCustomer(await requireCustomer(db, idOrSourceId));
 }
 
 /** PUT /v1/customers/{id}: fields not given stay as they are; no upsert. */
@@ -119,7 +121,7 @@ export async function updateCustomer(db: D1Database, idOrSourceId: string, write
   const row = await writeCustomer(db, customers.updateCustomer(db, existing.id, write, now), { ids: [existing.id] }, write, now);
   // The row vanished between the read and the write: a concurrent delete won.
   if (!row) throw notFound('customer', idOrSourceId);
-  return customers.rowToCustomer(row);
+  return rowToCustomer(row);
 }
 
 export async function deleteCustomer(db: D1Database, idOrSourceId: string): Promise<void> {
@@ -154,7 +156,7 @@ export async function listCustomers(db: D1Database, query: CustomerListQuery): P
   return {
     object: 'list',
     data_ref: 'customers',
-    customers: rows.map(customers.rowToCustomer),
+    customers: rows.map(rowToCustomer),
     total,
     has_more: hasMore,
   };
@@ -170,7 +172,7 @@ export async function listCustomers(db: D1Database, query: CustomerListQuery): P
  * and this way that work is bounded per call rather than skipped: a passive segment stores nothing
  * to count (auto-update and static ones count their stored members, an index range).
  */
-async function listFilterMembers(db: D1Database, query: CustomerListQuery, predicate: customers.Predicate) {
+async function listFilterMembers(db: D1Database, query: CustomerListQuery, predicate: Sql) {
   const skip = (query.page - 1) * query.limit;
   const keep = skip + query.limit + 1;
   const { compare } = customers.LIST_ORDERS[query.order];

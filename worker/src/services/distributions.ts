@@ -1,7 +1,6 @@
 import type { AsyncAction, DistributionResult } from '../../../shared/types';
 import * as asyncActionsDb from '../db/async-actions';
 import * as campaignsDb from '../db/campaigns';
-import type { Predicate } from '../db/customers';
 import * as distributionsDb from '../db/distributions';
 import * as segmentsDb from '../db/segments';
 import type { Env } from '../env';
@@ -17,6 +16,7 @@ import { operationStatus } from './async-actions';
 import type { JobOutcome, StatementBudget } from '../queue/jobs';
 import { segmentMembers } from './segments';
 import { BEFORE_ALL } from './segment-sync';
+import type { Sql } from '../db/sql';
 
 // Segment-wide distribution: "e-mail every lapsed buyer their own code". One call
 // records the distribution and its async action; WRITES queue jobs walk the segment's customers in
@@ -132,7 +132,7 @@ export async function runDistribution(env: Pick<Env, 'DB' | 'BULK_WRITE_TARGET_M
     await asyncActionsDb.updateAsyncAction(db, d.id, actionUpdate(d, now)).run();
     return { retryAfterSeconds: 5 };
   }
-  let members: Predicate;
+  let members: Sql;
   try {
     members = (await segmentMembers(db, d.segment_id, now)).predicate;
   } catch (error) {
@@ -154,7 +154,7 @@ export async function runDistribution(env: Pick<Env, 'DB' | 'BULK_WRITE_TARGET_M
     if (campaign.type === 'AUTO_UPDATE') {
       const candidates = [...new Set(generateCodes(codeConfig, range.size + 16))].map((code) => ({ code }));
       statements.unshift(
-        campaignsDb.insertCampaignCodes(db, campaign, candidates, stepAt, `max(0, ${range.size} - (SELECT count(*) FROM vouchers WHERE campaign_id = ?5 AND holder_id IS NULL))`),
+        campaignsDb.insertCampaignCodes(db, campaign, candidates, stepAt, { free: range.size }),
       );
     }
     // The pacer gives way before every step but the first, and sizes the next by this one's D1 time.

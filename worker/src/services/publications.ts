@@ -10,6 +10,8 @@ import { generateCodes } from '../lib/codes';
 import { toIso } from '../lib/time';
 import type { PublicationCreate, PublicationListQuery } from '../schemas/publications';
 import { createOrUpsertCustomer, getCustomer } from './customers';
+import { rowToVoucher } from '../views/voucher';
+import { rowToCustomer } from '../views/customer';
 
 type Bindings = Pick<Env, 'DB'>;
 
@@ -43,7 +45,7 @@ function publicationJson(p: publicationsDb.PublicationRow, customer: ReturnType<
 
 async function voucherJson(db: D1Database, row: vouchersDb.VoucherRow) {
   const { results } = await vouchersDb.assignmentsOfVoucher(db, row.id).all<vouchersDb.AssignmentRow>();
-  return vouchersDb.rowToVoucher(row, results);
+  return rowToVoucher(row, results);
 }
 
 /**
@@ -120,7 +122,7 @@ export async function createPublication(env: Bindings, input: PublicationCreate,
 /** GET /v1/publications (OA PublicationsListResponseBody: data_ref 'publications'), newest first. */
 export async function listPublications(db: D1Database, query: PublicationListQuery) {
   const { rows, total } = await publicationsDb.listPublications(db, query);
-  const customers = new Map((await customersDb.customersByIds(db, [...new Set(rows.map((r) => r.customer_id))])).map((c) => [c.id, customersDb.rowToCustomer(c)]));
+  const customers = new Map((await customersDb.customersByIds(db, [...new Set(rows.map((r) => r.customer_id))])).map((c) => [c.id, rowToCustomer(c)]));
   return {
     object: 'list' as const,
     data_ref: 'publications' as const,

@@ -19,6 +19,7 @@ import { ambiguousTrackingId, definitionsOf, isClaimedCustomer, readVisitor } fr
 import { type Audience, type OrderRedemptionsEntry, orderSummary, redemptionView, stackedRedemptionView } from '../views/redemption';
 import { d1Refusal } from '../db/errors';
 import { clientSeesVoucherMetadata } from '../views/client-voucher';
+import type { Sql } from '../db/sql';
 
 export interface RedeemRequest {
   /** POST /v1/vouchers/{code}/redemption answers one redemption; POST /v1/redemptions the stacked envelope. */
@@ -237,7 +238,7 @@ export function buildRedemptionRows(input: RowsInput): { head: redemptionsDb.Red
  * status the rules need kept. Any other redemption of the customer that commits first and uses up
  * the headroom, or a change of holder, aborts the batch.
  */
-function limitGuards(db: D1Database, input: { loaded: LoadedDefinition[]; judgements: Accepted[]; subject: ValidationSubject; customer: customersDb.Predicate; now: number }) {
+function limitGuards(db: D1Database, input: { loaded: LoadedDefinition[]; judgements: Accepted[]; subject: ValidationSubject; customer: Sql; now: number }) {
   const starts = redemptionWindowStarts(input.now);
   return input.loaded.flatMap((definition, i) => {
     const { redemptions, holder } = input.judgements[i]?.commit ?? { redemptions: null, holder: null };

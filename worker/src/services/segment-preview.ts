@@ -1,6 +1,5 @@
 import { compileSql } from '../../../shared/filter';
 import type { SegmentPreview, SegmentPreviewCustomer } from '../../../shared/types';
-import type { Predicate } from '../db/customers';
 import { MAX_STATEMENT_PARAMS, PREVIEW_KINDS, previewStep, type PreviewKind, STEP_OWN_PARAMS } from '../db/segment-preview';
 import * as segmentsDb from '../db/segments';
 import { invalidPayload, notFound } from '../errors';
@@ -9,12 +8,13 @@ import type { SegmentPreviewInput } from '../schemas/segments';
 import { storedAst } from './membership';
 import { BEFORE_ALL } from './segment-sync';
 import { parseSegmentFilter } from './segments';
+import type { Sql } from '../db/sql';
 
 /**
  * Who belongs to a segment now, as the preview compares with: its stored members (static and
  * auto-update: what a save would change), or its stored filter judged now (passive: it stores none).
  */
-function currentMembers(row: segmentsDb.SegmentRow, now: number): Predicate {
+function currentMembers(row: segmentsDb.SegmentRow, now: number): Sql {
   if (row.type === 'passive') return compileSql(storedAst(row), now);
   return segmentsDb.memberOf(row.id);
 }
@@ -32,7 +32,7 @@ export async function previewSegment(db: D1Database, input: SegmentPreviewInput)
   const started = Date.now();
   const now = started;
   const filter = compileSql(parseSegmentFilter(input.filter), now);
-  let against: { row: segmentsDb.SegmentRow; members: Predicate } | null = null;
+  let against: { row: segmentsDb.SegmentRow; members: Sql } | null = null;
   if (input.against !== undefined) {
     const row = await segmentsDb.findSegment(db, input.against);
     if (!row) throw notFound('segment', input.against);

@@ -1,6 +1,5 @@
 import { compileSql } from '../../../shared/filter';
 import type { SegmentSize } from '../../../shared/types';
-import type { Predicate } from '../db/customers';
 import { MAX_STATEMENT_PARAMS } from '../db/segment-preview';
 import * as sizesDb from '../db/segment-sizes';
 import * as segmentsDb from '../db/segments';
@@ -9,6 +8,7 @@ import { budgetLeft, giveWay, RangeSizer, type WalkBudget } from '../lib/range-s
 import { MAX_SIZE_HISTORY_DAYS } from '../schemas/segments';
 import { storedAst } from './membership';
 import { BEFORE_ALL } from './segment-sync';
+import type { Sql } from '../db/sql';
 
 const DAY_MS = 86_400_000;
 
@@ -25,9 +25,9 @@ const RANGE_PARAMS = 3;
  * (a filter alone never needs more than 97: compileSql caps it at 100, and the caller skips any
  * that do not fit with the range).
  */
-function groupByParams(filters: Predicate[]): Predicate[][] {
-  const groups: Predicate[][] = [];
-  let current: Predicate[] = [];
+function groupByParams(filters: Sql[]): Sql[][] {
+  const groups: Sql[][] = [];
+  let current: Sql[] = [];
   let used = RANGE_PARAMS;
   for (const filter of filters) {
     if (current.length > 0 && used + filter.params.length > MAX_STATEMENT_PARAMS) {

@@ -1,10 +1,11 @@
 import { compileSql } from '../../../shared/filter';
-import { type KeysetRange, type Predicate, rangeEndOf } from '../db/customers';
+import { type KeysetRange, rangeEndOf } from '../db/customers';
 import * as segmentsDb from '../db/segments';
 import { randomId } from '../lib/ids';
 import { budgetLeft, giveWay, RangeSizer, type WalkBudget } from '../lib/range-sizer';
 import { BatchSender, enqueue, type SegmentRecomputeMessage, type SegmentSyncMessage, type WriteQueue } from '../queue/messages';
 import { storedAst } from './membership';
+import type { Sql } from '../db/sql';
 
 // Heavy segment work as bounded steps.
 //
@@ -63,7 +64,7 @@ export interface WalkReport {
 export const STATEMENTS_PER_STEP = 16;
 
 /** The statements that refresh the customers pending for a segment, then forget them. */
-function drainPending(db: D1Database, row: segmentsDb.SegmentRow, predicate: Predicate, now: number): D1PreparedStatement[] {
+function drainPending(db: D1Database, row: segmentsDb.SegmentRow, predicate: Sql, now: number): D1PreparedStatement[] {
   return [...segmentsDb.membershipDiff(db, row, predicate, segmentsDb.pendingFor(row.id), now), segmentsDb.clearPending(db, row.id)];
 }
 

@@ -9,6 +9,9 @@ import { MAX_RANGE, type WalkBudget } from '../lib/range-sizer';
 import type { WriteQueue } from '../queue/messages';
 import { backgroundBudget, BEFORE_ALL, continueInitialSync, runInitialSync } from './segment-sync';
 import { MAX_FILTER_SEGMENTS, type SegmentCreate, type SegmentUpdate } from '../schemas/segments';
+import type { Sql } from '../db/sql';
+import { rowToSegment } from '../views/segment';
+import { rowToCustomer } from '../views/customer';
 
 /** Validates a submitted filter once; a mistake becomes a 400 pointing into the filter. */
 export function parseSegmentFilter(filter: unknown): FilterAst {
@@ -77,7 +80,7 @@ export async function createSegment(
     }
     const members = chunks([...new Set(ids)], MAX_RANGE).map((part) => segmentsDb.insertMembers(db, row.id, part, now));
     await db.batch([segmentsDb.insertSegment(db, row), ...members]);
-    return segmentsDb.rowToSegment(row);
+    return rowToSegment(row);
   }
 
   const ast = parseSegmentFilter(input.filter);
@@ -89,7 +92,7 @@ export async function createSegment(
   // A passive segment stores no members: there is nothing to sync.
   if (input.type === 'passive') {
     await segmentsDb.insertSegment(db, row).run();
-    return segmentsDb.rowToSegment(row);
+    return rowToSegment(row);
   }
   row.initial_sync_status = 'IN_PROGRESS';
   row.sync_cursor = BEFORE_ALL;
@@ -98,11 +101,11 @@ export async function createSegment(
   if (inline.status === 'IN_PROGRESS') {
     background(() => (queue ? continueInitialSync(db, queue, row.id) : runInitialSync(db, row.id, backgroundBudget())));
   }
-  return segmentsDb.rowToSegment({ ...row, initial_sync_status: inline.status === 'IN_PROGRESS' ? 'IN_PROGRESS' : 'DONE' });
+  return rowToSegment({ ...row, initial_sync_status: inline.status === 'IN_PROGRESS' ? 'IN_PROGRESS' : 'DONE' });
 }
 
 export async function getSegment(db: D1Database, id: string): Promise<Segment> {
-  return segmentsDb.rowToSegment(await requireSegment(db, id));
+  return rowToSegment(await requireSegment(db, id));
 }
 
 /**
@@ -135,7 +138,7 @@ export async function updateSegment(db: D1Database, id: string, input: SegmentUp
   }
   const updated = await segmentsDb.updateSegment(db, id, { name: input.name, filter }, Date.now());
   if (!updated) throw notFound('segment', id);
-  return segmentsDb.rowToSegment(updated);
+  return rowToSegment(updated);
 }
 
 export async function deleteSegment(env: { DB: D1Database; CACHE: KVNamespace }, id: string): Promise<void> {
@@ -145,7 +148,7 @@ export async function deleteSegment(env: { DB: D1Database; CACHE: KVNamespace },
 
 export async function listSegments(db: D1Database, limit: number, page: number) {
   const { rows, total } = await segmentsDb.listSegments(db, limit, (page - 1) * limit);
-  return { object: 'list' as const, data_ref: 'data' as const, data: rows.map(segmentsDb.rowToSegment), total };
+  return { object: 'list' as const, data_ref: 'data' as const, data: rows.map(rowToSegment), total };
 }
 
 /**
@@ -157,13 +160,13 @@ export async function segmentMembers(
   db: D1Database,
   segmentId: string,
   now: number,
-): Promise<{ kind: 'stored' | 'filter'; segmentId: string; predicate: customersDb.Predicate }> {
+): Promise<{ kind: 'stored' | 'filter'; segmentId: string; predicate: Sql }> {
   const row = await requireSegment(db, segmentId);
   if (row.type === 'passive') return { kind: 'filter', segmentId: row.id, predicate: compileSql(parseFilter(JSON.parse(row.filter ?? '{}')), now) };
   return { kind: 'stored', segmentId: row.id, predicate: segmentsDb.memberOf(row.id) };
 }
 
-export async function membersPredicate(db: D1Database, segmentId: string, now: number): Promise<customersDb.Predicate> {
+export async function membersPredicate(db: D1Database, segmentId: string, now: number): Promise<Sql> {
   return (await segmentMembers(db, segmentId, now)).predicate;
 }
 
@@ -174,7 +177,7 @@ export async function membersPredicate(db: D1Database, segmentId: string, now: n
  */
 export function untrackedProfile(sourceId: string, now: number) {
   const row = { ...customersDb.emptyCustomerRow('', now), source_id: sourceId };
-  return { ...customersDb.rowToCustomer(row), events: {} };
+  return { ...rowToCustomer(row), events: {} };
 }
 
 const storedFilter = (s: segmentsDb.SegmentRow): FilterAst => parseFilter(JSON.parse(s.filter ?? '{}'));
@@ -202,7 +205,7 @@ export async function customerSegments(db: D1Database, idOrSourceId: string, now
       segmentsDb.listSegmentsOfType(db, 'passive'),
       eventsDb.eventCounts(db, row.id),
     ]);
-    const profile = { ...customersDb.rowToCustomer(row), events };
+    const profile = { ...rowToCustomer(row), events };
     matched = [...stored, ...passive.filter((s) => evaluate(storedFilter(s), profile, now))];
   }
   const data = matched.map((s) => ({ id: s.id, name: s.name, object: 'segment' as const }));

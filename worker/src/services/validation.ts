@@ -1,20 +1,21 @@
-import { combine, lineMatches, type Pricing, priceOrder, totalDiscount, unpriced, worksOnItems } from '../../../shared/discount';
+import { type Pricing, priceOrder, totalDiscount, unpriced, worksOnItems } from '../../../shared/discount';
 import type { ExplainNode } from '../../../shared/explain';
 import { evaluate, explainFilter, type FilterProfile } from '../../../shared/filter';
 import { checkRuleSet, type CommitChecks, commitChecks, type RuleViolation } from '../../../shared/rules';
-import type { ApplicableTo, Customer, SegmentType, ValidateFailure } from '../../../shared/types';
+import type { Customer, SegmentType, ValidateFailure } from '../../../shared/types';
 import { validityRefusal } from '../../../shared/validity';
-import { emptyCustomerRow, rowToCustomer } from '../db/customers';
+import { emptyCustomerRow } from '../db/customers';
 import { redemptionCountsOf, type ValidationSubject } from '../db/tracking';
 import type { Env } from '../env';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
 import type { OrderInput, ValidationContext } from '../schemas/checkout';
-import { orderSummary } from '../views/redemption';
+import { type StackedResult, stackableValidateView, type ValidateAnswer, validateView } from '../views/validation';
 import type { LoadedDefinition } from './definitions';
 import { enqueue } from '../queue/messages';
 import { resolveTrackingId } from './tracking';
 import { checkoutCustomerWrites, claimedCustomer, definitionsOf, readVisitor } from './visitor';
+import { rowToCustomer } from '../views/customer';
 
 /**
  * Why a voucher cannot be used: the `reason` and `error` of a valid:false answer. A validation
@@ -259,90 +260,6 @@ export const validationExplanation = (code: string, judgement: Judgement, checks
   ...(judgement.valid ? {} : { detail: judgement.reason }),
 });
 
-/** OA ApplicableToResultList (readOnly-openAPI.json:L1170). */
-const resultList = (data: ApplicableTo[]) => ({ object: 'list' as const, data_ref: 'data' as const, data, total: data.length });
-
-/**
- * The `applicable_to` / `inapplicable_to` of a valid answer: the products and SKUs the voucher's
- * rules include and exclude (as the OA24 stackable example lists them, OpenAPI24.json:L47218-L47248),
- * each with the `order_item_indices` of the order lines it matched (OA ApplicableTo.order_item_indices).
- */
-function applicability(definition: LoadedDefinition, context: ValidationContext) {
-  const lines = context.order?.items ?? [];
-  const withIndices = (ref: ApplicableTo): ApplicableTo => ({ ...ref, order_item_indices: lines.flatMap((line, i) => (lineMatches(line, ref) ? [i] : [])) });
-  const scope = definition.scope;
-  return {
-    applicable_to: resultList(scope ? scope.included.map(withIndices) : []),
-    inapplicable_to: resultList(scope ? scope.excluded.map(withIndices) : []),
-  };
-}
-
-/**
- * How this service stacks redeemables, in the words of Voucherify's stacking rules (OA
- * production/readOnly-openAPI.json StackingRules, SDK Validations.d.ts:94): every redeemable of a
- * request applies or none does (ALL), in the order sent, each percent discount on the initial
- * amount. One object for stackable validate and redeem.
- */
-export const STACKING_RULES = {
-  redeemables_limit: 30,
-  applicable_redeemables_limit: 30,
-  applicable_redeemables_per_category_limit: 30,
-  applicable_exclusive_redeemables_limit: 1,
-  applicable_exclusive_redeemables_per_category_limit: 1,
-  applicable_redeemables_category_limits: {},
-  exclusive_categories: [],
-  joint_categories: [],
-  redeemables_application_mode: 'ALL',
-  redeemables_sorting_rule: 'REQUESTED_ORDER',
-  redeemables_no_effect_rule: 'REDEEM_ANYWAY',
-  no_effect_skip_categories: [],
-  no_effect_redeem_anyway_categories: [],
-  redeemables_products_application_mode: 'STACK',
-  redeemables_rollback_order_mode: 'WITHOUT_ORDER',
-} as const;
-
-/** The error of a refusal as a validate answer shows it: the rule's own message, when it has one, as `message`. */
-const validateError = (failure: Refusal, requestId: string) => ({
-  ...failure.error,
-  ...(failure.customMessage ? { message: failure.customMessage } : {}),
-  request_id: requestId,
-});
-
-/** True when the request says anything about an order: only then does the answer carry one. */
-const hasOrder = (context: ValidationContext): boolean =>
-  context.order != null || context.amount != null;
-
-/** The answer of a validate call, valid or not (always HTTP 200), in Voucherify's shape. */
-export function validateResponse(
-  code: string,
-  definition: LoadedDefinition | null,
-  judgement: Judgement,
-  context: ValidationContext,
-  trackingId: string,
-  customerId: string | null,
-  requestId: string,
-) {
-  if (!judgement.valid || !definition) {
-    const failure = judgement.valid ? voucherNotFound(code) : judgement;
-    return { valid: false, reason: failure.reason, error: validateError(failure, requestId), tracking_id: trackingId, code, metadata: {} };
-  }
-  const { voucher } = definition;
-  return {
-    valid: true,
-    code: voucher.code,
-    ...applicability(definition, context),
-    tracking_id: trackingId,
-    ...(hasOrder(context) ? { order: orderSummary(context.order, judgement.pricing, customerId) } : {}),
-    discount: voucher.discount,
-    metadata: voucher.metadata,
-    start_date: voucher.start_date === null ? null : toIso(voucher.start_date),
-    expiration_date: voucher.expiration_date === null ? null : toIso(voucher.expiration_date),
-    // The OA24 validate response's campaign name and id (null for a standalone voucher).
-    campaign: voucher.campaign ?? null,
-    campaign_id: voucher.campaign_id ?? null,
-  };
-}
-
 export interface ValidateOptions {
   /** Server key only: write the customer of the request first, as the customers API would. */
   upsertCustomer?: boolean;
@@ -369,7 +286,12 @@ export async function validateVoucher(env: Env, code: string, context: Validatio
   const checks: ExplainNode[] | null = options.explain ? [] : null;
   const judgement = judgeCode(code, definition, visit.subject, context, now, checks);
   await visit.record([{ code, judgement }]);
-  const body = validateResponse(code, definition, judgement, context, visit.trackingId, visit.subject.customer?.id ?? null, requestId);
+  const answer: ValidateAnswer = !judgement.valid
+    ? { failure: judgement }
+    : definition
+      ? { definition, pricing: judgement.pricing }
+      : { failure: voucherNotFound(code) };
+  const body = validateView(code, answer, context, visit.trackingId, visit.subject.customer?.id ?? null, requestId);
   return { body: checks ? { ...body, explanation: validationExplanation(code, judgement, checks) } : body, trackingId: visit.trackingId };
 }
 
@@ -408,27 +330,9 @@ async function readVisit(env: Env, codes: string[], context: ValidationContext, 
   return { trackingId: tracking.id, subject, record };
 }
 
-/** One redeemable of a stackable validate, judged. */
-interface StackedResult {
-  code: string;
-  definition: LoadedDefinition | null;
-  judgement: Judgement;
-  /** With explain: the trace of the judgement. */
-  explanation: ExplainNode | null;
-}
-
-/** SKIPPED under the ALL mode: this one would apply, another of the request does not (OA ValidationsRedeemableSkippedResultPrecedingValidationFailed). */
-const PRECEDING_VALIDATION_FAILED = {
-  key: 'preceding_validation_failed',
-  message: 'Redeemable cannot be applied due to preceding validation failure',
-} as const;
-
 /**
- * POST /v1/validations and /client/v1/validations: several vouchers for one visitor and order, in
- * the shape of OA ValidationsValidateResponseBody (production/readOnly-openAPI.json:L30305):
- * `redeemables` lists every redeemable in the order sent, APPLICABLE, INAPPLICABLE or SKIPPED; when
- * one is inapplicable nothing applies (STACK l.40-41), so the others are SKIPPED and the order
- * carries no discount. Each APPLICABLE redeemable's order shows the running total up to it.
+ * POST /v1/validations and /client/v1/validations: several vouchers for one visitor and order,
+ * each judged; the answer is built by views/validation.
  */
 export async function validateStackable(env: Env, codes: string[], context: ValidationContext, requestId: string, options: ValidateOptions = {}) {
   const now = Date.now();
@@ -443,43 +347,9 @@ export async function validateStackable(env: Env, codes: string[], context: Vali
     const judgement = judgeCode(code, definition, subject, context, now, checks);
     return { code, definition, judgement, explanation: checks && validationExplanation(code, judgement, checks) };
   });
-  const valid = results.every((r) => r.judgement.valid);
   await visit.record(results);
-
-  const applied: Pricing[] = [];
-  const redeemables = results.map(({ code, definition, judgement, explanation }) => {
-    const common = { id: code, object: 'voucher' as const, metadata: definition?.voucher.metadata ?? {}, categories: [], ...(explanation ? { explanation } : {}) };
-    if (!judgement.valid) {
-      return {
-        status: 'INAPPLICABLE' as const,
-        ...common,
-        result: {
-          error: validateError(judgement, requestId),
-          details: { message: judgement.customMessage ?? judgement.error.message, key: judgement.error.key },
-        },
-      };
-    }
-    if (!valid) return { status: 'SKIPPED' as const, ...common, result: { details: PRECEDING_VALIDATION_FAILED } };
-    applied.push(judgement.pricing);
-    return {
-      status: 'APPLICABLE' as const,
-      ...common,
-      order: orderSummary(context.order, combine(base, applied), customerId),
-      ...(definition ? applicability(definition, context) : {}),
-      result: { discount: definition?.voucher.discount },
-    };
-  });
   return {
-    body: {
-      id: randomId('valid_'),
-      valid,
-      redeemables,
-      skipped_redeemables: redeemables.filter((r) => r.status === 'SKIPPED'),
-      inapplicable_redeemables: redeemables.filter((r) => r.status === 'INAPPLICABLE'),
-      ...(hasOrder(context) ? { order: orderSummary(context.order, valid ? combine(base, applied) : base, customerId) } : {}),
-      tracking_id: visit.trackingId,
-      stacking_rules: STACKING_RULES,
-    },
+    body: stackableValidateView(randomId('valid_'), results, base, context, visit.trackingId, customerId, requestId),
     trackingId: visit.trackingId,
   };
 }

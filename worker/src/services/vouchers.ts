@@ -8,6 +8,7 @@ import type { AssignmentListQuery, ValidationRuleListQuery, ValidationRuleUpdate
 import type { VoucherCreate, VoucherListQuery, VoucherUpdate } from '../schemas/vouchers';
 import { findCampaign, insertCampaignAssignment } from '../db/campaigns';
 import { d1Refusal } from '../db/errors';
+import { rowToAssignment, rowToVoucher, rowToRule } from '../views/voucher';
 
 type Bindings = Pick<Env, 'DB' | 'CACHE'>;
 
@@ -27,7 +28,7 @@ async function requireVoucher(db: D1Database, code: string): Promise<vouchersDb.
 
 async function withAssignments(db: D1Database, row: vouchersDb.VoucherRow): Promise<Voucher> {
   const { results } = await vouchersDb.assignmentsOfVoucher(db, row.id).all<vouchersDb.AssignmentRow>();
-  return vouchersDb.rowToVoucher(row, results);
+  return rowToVoucher(row, results);
 }
 
 /** OA24 POST /v1/vouchers/{code} 409 "Duplicate" (OpenAPI24.json:L53936). */
@@ -90,7 +91,7 @@ export async function createVoucher(env: Bindings, input: VoucherCreate): Promis
       if (!generated) throw duplicateVoucher(row.code);
       continue;
     }
-    return vouchersDb.rowToVoucher(row, assignments);
+    return rowToVoucher(row, assignments);
   }
   throw apiError('duplicate_found', 'Could not generate a free voucher code');
 }
@@ -107,7 +108,7 @@ export async function listVouchers(db: D1Database, query: VoucherListQuery): Pro
   return {
     object: 'list',
     data_ref: 'vouchers',
-    vouchers: rows.map((row) => vouchersDb.rowToVoucher(row, byVoucher.get(row.id) ?? [])),
+    vouchers: rows.map((row) => rowToVoucher(row, byVoucher.get(row.id) ?? [])),
     total,
   };
 }
@@ -182,19 +183,19 @@ export async function createValidationRule(
     updated_at: null,
   };
   await vouchersDb.insertRule(db, row).run();
-  return vouchersDb.rowToRule(row, 0);
+  return rowToRule(row, 0);
 }
 
 export async function getValidationRule(db: D1Database, id: string): Promise<ValidationRule> {
   const row = await vouchersDb.findRule(db, id);
   if (!row) throw notFound('validation_rules', id);
-  return vouchersDb.rowToRule(row, row.assignments);
+  return rowToRule(row, row.assignments);
 }
 
 /** GET /v1/validation-rules (OA ValidationRulesListResponseBody: {object, data_ref:'data', data, total}). */
 export async function listValidationRules(db: D1Database, query: ValidationRuleListQuery) {
   const { rows, total } = await vouchersDb.listRules(db, query);
-  return { object: 'list' as const, data_ref: 'data' as const, data: rows.map((r) => vouchersDb.rowToRule(r, r.assignments)), total };
+  return { object: 'list' as const, data_ref: 'data' as const, data: rows.map((r) => rowToRule(r, r.assignments)), total };
 }
 
 /**
@@ -217,7 +218,7 @@ export async function updateValidationRule(env: Bindings, id: string, input: Val
     )
     .first<vouchersDb.RuleRow & { assignments: number }>();
   if (!row) throw notFound('validation_rules', id);
-  return vouchersDb.rowToRule(row, row.assignments);
+  return rowToRule(row, row.assignments);
 }
 
 export async function deleteValidationRule(env: Bindings, id: string): Promise<void> {
@@ -227,7 +228,7 @@ export async function deleteValidationRule(env: Bindings, id: string): Promise<v
 
 /** The assignment object (OA ValidationRuleAssignment); `updated_at` because SDK ValidationRulesCreateAssignmentResponse requires it, and an assignment never changes after it is made. */
 const assignmentJson = (row: vouchersDb.AssignmentRow) => {
-  const assignment = vouchersDb.rowToAssignment(row);
+  const assignment = rowToAssignment(row);
   return { ...assignment, updated_at: assignment.created_at };
 };
 

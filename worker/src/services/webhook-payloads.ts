@@ -13,14 +13,17 @@
 // read as it is at delivery.
 
 import type { WebhookEventType } from '../../../shared/webhook-events';
-import { type CampaignRow, rowToCampaign } from '../db/campaigns';
-import { type CustomerRow, rowToCustomer } from '../db/customers';
+import { type CampaignRow } from '../db/campaigns';
+import { type CustomerRow } from '../db/customers';
 import type { RedemptionRow } from '../db/redemptions';
-import { type VoucherRow, rowToVoucher } from '../db/vouchers';
+import { type VoucherRow } from '../db/vouchers';
 import { type OutboxRow, voucherContext } from '../db/webhook-outbox';
 import { toIso } from '../lib/time';
 import { customerJson, redemptionView } from '../views/redemption';
 import { getAsyncAction } from './async-actions';
+import { rowToVoucher } from '../views/voucher';
+import { rowToCampaign } from '../views/campaign';
+import { rowToCustomer } from '../views/customer';
 
 export type { OutboxRow } from '../db/webhook-outbox';
 

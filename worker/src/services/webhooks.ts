@@ -1,13 +1,13 @@
 import * as webhooksDb from '../db/webhooks';
-import type { DeliveryRow, EndpointRow } from '../db/webhooks';
+import type { EndpointRow } from '../db/webhooks';
 import type { Env } from '../env';
 import { apiError, invalidPayload, invalidQueryParams, notFound } from '../errors';
 import { classifyHost } from '../lib/hosts';
 import { randomId } from '../lib/ids';
-import { maskSecret, newWebhookSecret } from '../lib/standard-webhooks';
-import { toIso } from '../lib/time';
+import { newWebhookSecret } from '../lib/standard-webhooks';
 import { sendWebhookMessages, type WebhookQueue } from '../queue/webhook-messages';
 import type { DeliveryListQuery, WebhookCreate, WebhookUpdate } from '../schemas/webhooks';
+import { deliveryListView, type DeliveryView, toDeliveryView, toView, webhookListView, type WebhookView } from '../views/webhook';
 import { noteEndpointsChanged } from './webhook-wake';
 
 // Webhook endpoints (our addition to Voucherify's API: it configures webhooks in its dashboard):
@@ -17,80 +17,6 @@ import { noteEndpointsChanged } from './webhook-wake';
 export const MAX_WEBHOOK_ENDPOINTS = 50;
 /** How long a rotated-out secret keeps signing deliveries beside the new one. */
 export const PREVIOUS_SECRET_VALID_MS = 24 * 3600_000;
-
-export interface WebhookView {
-  id: string;
-  object: 'webhook';
-  url: string;
-  events: string[];
-  description: string | null;
-  enabled: boolean;
-  /** Why Vouchsafe disabled it (failing for 24 h, or 410 Gone); null when enabled or disabled by an operator. */
-  disabled_reason: string | null;
-  /** The first failed attempt since the last success; null when the last attempt succeeded. */
-  failing_since: string | null;
-  /** The secret in full: only in the answers to create and rotate. */
-  secret?: string;
-  secret_masked: string;
-  /** Until when the secret before the last rotation still signs deliveries beside the current one. */
-  previous_secret_expires_at: string | null;
-  created_at: string;
-  updated_at: string | null;
-}
-
-export interface DeliveryView {
-  id: string;
-  object: 'webhook_delivery';
-  webhook_id: string;
-  /** The event delivered; its id is the `webhook-id` header of every attempt. */
-  event: { id: string; type: string };
-  status: DeliveryRow['status'];
-  attempts: number;
-  last_status_code: number | null;
-  last_error: string | null;
-  last_attempt_at: string | null;
-  next_attempt_at: string | null;
-  delivered_at: string | null;
-  created_at: string;
-}
-
-const isoOrNull = (ms: number | null): string | null => (ms === null ? null : toIso(ms));
-
-function toView(row: EndpointRow, now: number, withSecret = false): WebhookView {
-  const previousValid = row.previous_secret !== null && row.previous_secret_expires_at !== null && row.previous_secret_expires_at > now;
-  return {
-    id: row.id,
-    object: 'webhook',
-    url: row.url,
-    events: JSON.parse(row.events) as string[],
-    description: row.description,
-    enabled: row.enabled === 1,
-    disabled_reason: row.disabled_reason,
-    failing_since: isoOrNull(row.failing_since),
-    ...(withSecret ? { secret: row.secret } : {}),
-    secret_masked: maskSecret(row.secret),
-    previous_secret_expires_at: previousValid ? isoOrNull(row.previous_secret_expires_at) : null,
-    created_at: toIso(row.created_at),
-    updated_at: isoOrNull(row.updated_at),
-  };
-}
-
-function toDeliveryView(row: DeliveryRow): DeliveryView {
-  return {
-    id: row.id,
-    object: 'webhook_delivery',
-    webhook_id: row.endpoint_id,
-    event: { id: row.event_id, type: row.event_type },
-    status: row.status,
-    attempts: row.attempts,
-    last_status_code: row.last_status_code,
-    last_error: row.last_error,
-    last_attempt_at: isoOrNull(row.last_attempt_at),
-    next_attempt_at: isoOrNull(row.next_attempt_at),
-    delivered_at: isoOrNull(row.delivered_at),
-    created_at: toIso(row.created_at),
-  };
-}
 
 /**
  * Why a URL cannot receive webhooks, or null when it can: https to a public host (lib/hosts.ts: no
@@ -154,7 +80,7 @@ export async function createWebhook(env: Env, input: WebhookCreate, now = Date.n
 
 export async function listWebhooks(db: D1Database, now = Date.now()): Promise<{ object: 'list'; data_ref: 'webhooks'; webhooks: WebhookView[]; total: number }> {
   const rows = await webhooksDb.listEndpoints(db);
-  return { object: 'list', data_ref: 'webhooks', webhooks: rows.map((r) => toView(r, now)), total: rows.length };
+  return webhookListView(rows.map((r) => toView(r, now)));
 }
 
 export async function getWebhook(db: D1Database, id: string, now = Date.now()): Promise<WebhookView> {
@@ -211,7 +137,7 @@ export async function listDeliveries(
     startingAfter = { created_at: after.created_at, id: after.id };
   }
   const { rows, hasMore } = await webhooksDb.listDeliveries(db, id, { limit: query.limit, status: query.status, startingAfter });
-  return { object: 'list', data_ref: 'deliveries', deliveries: rows.map(toDeliveryView), has_more: hasMore };
+  return deliveryListView(rows.map(toDeliveryView), hasMore);
 }
 
 /**

@@ -2,10 +2,10 @@ import { type LinePricing, type Pricing, totalDiscount } from '../../../shared/d
 import type { Voucher } from '../../../shared/types';
 import type { CustomerRow } from '../db/customers';
 import type { RedemptionRelations, RedemptionRow } from '../db/redemptions';
-import { rowToVoucher } from '../db/vouchers';
 import { toIso } from '../lib/time';
 import { type ClientShown, clientVoucher } from './client-voucher';
 import type { OrderInput, OrderItemInput } from '../schemas/checkout';
+import { rowToVoucher } from './voucher';
 
 // The JSON of redemptions, rollbacks and their orders, in Voucherify's shapes. The citations are
 // where each shape is given: OA = readOnly-openAPI.json, OA24 = OpenAPI24.json, SDK =

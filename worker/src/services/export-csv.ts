@@ -1,0 +1,42 @@
+import { apiError } from '../errors';
+import { csvRow, neutraliseFormula } from '../lib/csv';
+
+// What the CSV of every kind of export shares: the stored parameters, and how cells are written.
+
+export interface StoredParameters {
+  /** Voucher exports: only this campaign's codes (OA ExportVoucherBase.parameters.campaign_id). */
+  campaign_id?: string;
+  order: string;
+  fields: string[];
+  filters: Record<string, unknown>;
+  response_format: 'CSV';
+  /** Only when asked for (parameters.raw_values): stored exports keep the OA's shape otherwise. */
+  raw_values?: true;
+}
+
+/** A refused export parameter. */
+export const invalidParams = (details: string) => apiError('invalid_export_params', details);
+
+/**
+ * A metadata value in a cell: text as is, other JSON values as JSON, nothing for null or absent.
+ * `metadata.a.b` reads the key "a.b" when there is one, else the nested key b of a.
+ */
+export function metadataCell(metadata: Record<string, unknown>, path: string[]): string {
+  let value: unknown = Object.hasOwn(metadata, path.join('.')) ? metadata[path.join('.')] : undefined;
+  if (value === undefined && path.length > 1) {
+    value = path.reduce<unknown>(
+      (node, key) => (node !== null && typeof node === 'object' && !Array.isArray(node) && Object.hasOwn(node, key) ? (node as Record<string, unknown>)[key] : undefined),
+      metadata,
+    );
+  }
+  if (value === undefined || value === null) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/**
+ * How cells are written: by default a value that would start a formula gets a leading ' (OWASP
+ * CSV injection: a public client can choose a source_id such as =HYPERLINK(…)); raw, as stored.
+ */
+export const cellWriter = (raw: boolean) => (raw ? csvRow : (cells: string[]) => csvRow(cells.map(neutraliseFormula)));
+
+export const encoder = new TextEncoder();

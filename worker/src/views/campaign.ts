@@ -1,0 +1,64 @@
+import { type CampaignAssignmentRow, type CampaignRead, templateOf } from '../db/campaigns';
+import type { AssignmentRow } from '../db/vouchers';
+import { toIso } from '../lib/time';
+import { rowToAssignment } from './voucher';
+
+// The campaign object and its rule assignments, built from their rows.
+
+const jsonOrNull = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
+
+export const campaignAssignmentJson = (a: CampaignAssignmentRow) => ({
+  ...rowToAssignment({ id: a.id, rule_id: a.rule_id, related_object_type: 'campaign', related_object_id: a.campaign_id, created_at: a.created_at } as AssignmentRow),
+  related_object_type: 'campaign' as const,
+});
+
+/** The campaign object in the order of the spec's example (OA CampaignsCreateResponseBody, readOnly-openAPI.json:L2068 CampaignBase). */
+export function rowToCampaign(row: CampaignRead, assignments: CampaignAssignmentRow[]) {
+  const template = templateOf(row);
+  const { length, charset, prefix, postfix, pattern } = template.code_config;
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    campaign_type: 'DISCOUNT_COUPONS' as const,
+    type: row.type,
+    voucher: {
+      type: template.type,
+      discount: template.discount,
+      code_config: { length: length ?? [...pattern].filter((c) => c === '#').length, charset, prefix, postfix, pattern },
+      redemption: { quantity: template.redemption.quantity },
+      is_referral_code: false,
+    },
+    auto_join: false,
+    join_once: row.join_once === 1,
+    use_voucher_metadata_schema: false,
+    start_date: row.start_date === null ? null : toIso(row.start_date),
+    expiration_date: row.expiration_date === null ? null : toIso(row.expiration_date),
+    validity_timeframe: jsonOrNull(row.validity_timeframe),
+    validity_day_of_week: jsonOrNull(row.validity_day_of_week),
+    validity_hours: jsonOrNull(row.validity_hours),
+    vouchers_count: row.vouchers_count,
+    active: row.active === 1,
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    created_at: toIso(row.created_at),
+    updated_at: row.updated_at === null ? null : toIso(row.updated_at),
+    category: null,
+    category_id: null,
+    categories: [],
+    creation_status: row.generation_status,
+    vouchers_generation_status: row.generation_status,
+    // Not in the spec: how far generation got, for the progress the issue asks for.
+    vouchers_generation_progress: { generated: row.generated_count, requested: row.generation_target },
+    readonly: false,
+    protected: false,
+    validation_rules_assignments: {
+      object: 'list' as const,
+      data_ref: 'data' as const,
+      data: assignments.map(campaignAssignmentJson),
+      total: assignments.length,
+    },
+    object: 'campaign' as const,
+  };
+}
+
+export type Campaign = ReturnType<typeof rowToCampaign>;

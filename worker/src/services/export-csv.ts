@@ -1,18 +1,10 @@
 import { apiError } from '../errors';
 import { csvRow, neutraliseFormula } from '../lib/csv';
 
-// What the CSV of every kind of export shares: the stored parameters, and how cells are written.
+// What the CSV of every kind of export shares: how cells are written (the stored parameters' type
+// is the export view's).
 
-export interface StoredParameters {
-  /** Voucher exports: only this campaign's codes (OA ExportVoucherBase.parameters.campaign_id). */
-  campaign_id?: string;
-  order: string;
-  fields: string[];
-  filters: Record<string, unknown>;
-  response_format: 'CSV';
-  /** Only when asked for (parameters.raw_values): stored exports keep the OA's shape otherwise. */
-  raw_values?: true;
-}
+export type { StoredParameters } from '../views/export';
 
 /** A refused export parameter. */
 export const invalidParams = (details: string) => apiError('invalid_export_params', details);

@@ -2,7 +2,10 @@ import { type Pricing, priceOrder, totalDiscount, unpriced, worksOnItems } from 
 import type { ExplainNode } from '../../../shared/explain';
 import { evaluate, explainFilter, type FilterProfile } from '../../../shared/filter';
 import { checkRuleSet, type CommitChecks, commitChecks, type RuleViolation } from '../../../shared/rules';
-import type { Customer, SegmentType, ValidateFailure } from '../../../shared/types';
+import type { Customer, SegmentType } from '../../../shared/types';
+import type { Judgement, Refusal } from '../views/validation';
+
+export type { Judgement, Refusal };
 import { validityRefusal } from '../../../shared/validity';
 import { emptyCustomerRow } from '../db/customers';
 import { redemptionCountsOf, type ValidationSubject } from '../db/tracking';
@@ -17,16 +20,6 @@ import { resolveTrackingId } from './tracking';
 import { checkoutCustomerWrites, claimedCustomer, definitionsOf, readVisitor } from './visitor';
 import { rowToCustomer } from '../views/customer';
 
-/**
- * Why a voucher cannot be used: the `reason` and `error` of a valid:false answer. A validation
- * rule's own message (errors.mdx, "Custom error messages") is kept apart: validate shows it as
- * `error.message`, a refused redeem as the nested `error.message` under its generic message.
- */
-export interface Refusal {
-  reason: string;
-  error: ValidateFailure & { details: string };
-  customMessage?: string;
-}
 
 /**
  * A refusal in the words of Voucherify's examples: a lower-case message and the code as details
@@ -140,17 +133,6 @@ export function ruleRefusal(violation: RuleViolation, code: string): Refusal {
   return failure;
 }
 
-export type Judgement =
-  | {
-      valid: true;
-      orderAmount: number | null;
-      discountAmount: number;
-      itemsCount: number;
-      pricing: Pricing;
-      /** What a redemption of this judgement must find still true when it commits (the redeem batch's guards). */
-      commit: CommitChecks;
-    }
-  | ({ valid: false } & Refusal);
 
 /** Every check of a voucher for one visitor and order, in Voucherify's order of reasons. */
 export function judge(

@@ -1,7 +1,18 @@
 import type { Export, ExportList } from '../../../shared/types';
 import type { ExportRow } from '../db/exports';
 import { toIso } from '../lib/time';
-import type { StoredParameters } from '../services/export-csv';
+
+/** The parameters an export was created with, as stored in its row. */
+export interface StoredParameters {
+  /** Voucher exports: only this campaign's codes (OA ExportVoucherBase.parameters.campaign_id). */
+  campaign_id?: string;
+  order: string;
+  fields: string[];
+  filters: Record<string, unknown>;
+  response_format: 'CSV';
+  /** Only when asked for (parameters.raw_values): stored exports keep the OA's shape otherwise. */
+  raw_values?: true;
+}
 
 /** OA Export, from its stored row and its download URL (minted afresh by each read). */
 export function exportView(row: ExportRow, url: string): Export {

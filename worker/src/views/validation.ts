@@ -3,9 +3,34 @@ import type { ExplainNode } from '../../../shared/explain';
 import type { ApplicableTo } from '../../../shared/types';
 import { toIso } from '../lib/time';
 import type { ValidationContext } from '../schemas/checkout';
-import type { LoadedDefinition } from '../services/definitions';
-import type { Judgement, Refusal } from '../services/validation';
+import type { LoadedDefinition } from '../../../shared/voucher-definition';
 import { orderSummary } from './redemption';
+import type { CommitChecks } from '../../../shared/rules';
+import type { ValidateFailure } from '../../../shared/types';
+
+/**
+ * Why a voucher cannot be used: the `reason` and `error` of a valid:false answer. A validation
+ * rule's own message (errors.mdx, "Custom error messages") is kept apart: validate shows it as
+ * `error.message`, a refused redeem as the nested `error.message` under its generic message.
+ */
+export interface Refusal {
+  reason: string;
+  error: ValidateFailure & { details: string };
+  customMessage?: string;
+}
+
+/** What judging a voucher for one visitor and order concludes, as the answers show it. */
+export type Judgement =
+  | {
+      valid: true;
+      orderAmount: number | null;
+      discountAmount: number;
+      itemsCount: number;
+      pricing: Pricing;
+      /** What a redemption of this judgement must find still true when it commits (the redeem batch's guards). */
+      commit: CommitChecks;
+    }
+  | ({ valid: false } & Refusal);
 
 // The JSON of validate answers (one code, and stackable), in Voucherify's shapes, built from what
 // services/validation judged.

@@ -44,7 +44,12 @@ interface Latencies {
 }
 
 /** Runs `call` on `connections` loops until `until` resolves (or for `until` ms). */
-async function load(call: (n: number) => Promise<Response>, connections: number, until: Promise<unknown> | number, name = ''): Promise<Latencies> {
+async function load(
+  call: (n: number) => Promise<Response>,
+  connections: number,
+  until: Promise<unknown> | number,
+  name = '',
+): Promise<Latencies> {
   const latencies: number[] = [];
   let errors = 0;
   let done = false;
@@ -75,24 +80,43 @@ function writeCsv(path: string, rows: number): void {
 }
 
 export async function run(): Promise<BenchRow[]> {
-  const vars: Record<string, string> = { ...devVars(), ALLOWED_ORIGINS: ORIGIN, RATE_LIMITS: 'off', ...(TARGET ? { BULK_WRITE_TARGET_MS: TARGET } : {}) };
+  const vars: Record<string, string> = {
+    ...devVars(),
+    ALLOWED_ORIGINS: ORIGIN,
+    RATE_LIMITS: 'off',
+    ...(TARGET ? { BULK_WRITE_TARGET_MS: TARGET } : {}),
+  };
   const dir = mkdtempSync(join(tmpdir(), 'vouchsafe-bulk-'));
   const persist = join(dir, 'state');
   const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' };
   let child: ChildProcess | undefined;
   try {
-    spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], { env, stdio: 'inherit' });
-    spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { env, stdio: 'ignore' });
+    spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], {
+      env,
+      stdio: 'inherit',
+    });
+    spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], {
+      env,
+      stdio: 'ignore',
+    });
     // The local queue broker stalls on 100-message deliveries of import chunks (scripts/local-config.js).
     writeLocalConfig('.', CONFIG, LOCAL_QUEUE_BATCH);
     const varArgs = Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
-    child = spawn(process.execPath, [wrangler, 'dev', '-c', CONFIG, '--ip', '127.0.0.1', '--port', String(PORT), '--persist-to', persist, ...varArgs], { env, stdio: 'ignore' });
+    child = spawn(
+      process.execPath,
+      [wrangler, 'dev', '-c', CONFIG, '--ip', '127.0.0.1', '--port', String(PORT), '--persist-to', persist, ...varArgs],
+      { env, stdio: 'ignore' },
+    );
     const baseUrl = `http://127.0.0.1:${PORT}`;
     await waitForHealth(baseUrl);
 
     const server = { 'X-App-Id': vars.APP_ID ?? '', 'X-App-Token': vars.APP_TOKEN ?? '' };
     const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${baseUrl}${path}`, { method, headers: { ...server, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers: { ...server, 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       const json = (await res.json()) as Record<string, any>;
       if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json).slice(0, 300)}`);
       return json;
@@ -100,7 +124,11 @@ export async function run(): Promise<BenchRow[]> {
     const code = `BULK-${Date.now()}`;
     await api('POST', `/v1/vouchers/${code}`, { discount: { type: 'PERCENT', percent_off: 10 }, redemption: { quantity: 10_000_000 } });
     for (let i = 0; i < SEGMENTS; i++) {
-      await api('POST', '/v1/segments', { name: `bulk tier ${i}`, type: 'auto-update', filter: { 'metadata.tier': { conditions: { $is: [['gold', 'silver', 'bronze'][i % 3]] } } } });
+      await api('POST', '/v1/segments', {
+        name: `bulk tier ${i}`,
+        type: 'auto-update',
+        filter: { 'metadata.tier': { conditions: { $is: [['gold', 'silver', 'bronze'][i % 3]] } } },
+      });
     }
     const client = { 'X-Client-Application-Id': vars.CLIENT_APP_ID ?? '', 'X-Client-Token': vars.CLIENT_TOKEN ?? '', Origin: ORIGIN };
     const validateUrl = `${baseUrl}/client/v1/validate?code=${code}&amount=5000&tracking_id=track_BULKBULKBULKBULKBULK00`;
@@ -116,7 +144,8 @@ export async function run(): Promise<BenchRow[]> {
     if (!probe.valid) throw new Error(`the benchmark voucher should validate: ${JSON.stringify(probe)}`);
     if ((await redeem(0)).status !== 200) throw new Error('the benchmark redeem failed');
 
-    const both = (until: Promise<unknown> | number) => Promise.all([load(validate, CONCURRENCY, until, 'validate'), load(redeem, 1, until, 'redeem')]);
+    const both = (until: Promise<unknown> | number) =>
+      Promise.all([load(validate, CONCURRENCY, until, 'validate'), load(redeem, 1, until, 'redeem')]);
     await both(2_000); // warm-up
     phase = 'alone';
     const [validateAlone, redeemAlone] = await both(ALONE_MS);
@@ -153,25 +182,46 @@ export async function run(): Promise<BenchRow[]> {
     if (result.done_count !== ROWS) throw new Error(`import not complete: ${JSON.stringify(result).slice(0, 300)}`);
     const rowsPerSecond = ROWS / (importMs / 1000);
 
-    const fmt = (r: Latencies) => `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(0)} ms (${formatCount(r.n)}, ${r.errors} non-200)`;
+    const fmt = (r: Latencies) =>
+      `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(0)} ms (${formatCount(r.n)}, ${r.errors} non-200)`;
     const goal = (alone: Latencies, during: Latencies) => {
       const bound = Math.max(2 * alone.p99, 250);
       const met = during.p99 <= bound && during.max <= 1_000;
       return `${(during.p99 / alone.p99).toFixed(2)}× (p99 ${during.p99.toFixed(0)} ≤ ${bound.toFixed(0)} ms, max ${during.max.toFixed(0)} ≤ 1,000 ms: ${met ? 'met' : 'NOT met'})`;
     };
     const target = TARGET || '25 (default)';
-    const cpus = readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length;
-    console.log(`BULK_WRITE_TARGET_MS=${target}; load average ${loadAlone.toFixed(1)} alone, ${loadDuring.toFixed(1)} at the end (${cpus} CPUs)`);
-    console.log(`validate alone:  ${fmt(validateAlone)}\nvalidate during: ${fmt(validateDuring)}\nredeem alone:    ${fmt(redeemAlone)}\nredeem during:   ${fmt(redeemDuring)}`);
-    console.log(`import: ${formatCount(ROWS)} rows, 202 after ${(answeredMs / 1000).toFixed(1)} s, DONE after ${(importMs / 1000).toFixed(1)} s: ${formatCount(rowsPerSecond)} rows/s`);
+    const cpus = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('processor')).length;
+    console.log(
+      `BULK_WRITE_TARGET_MS=${target}; load average ${loadAlone.toFixed(1)} alone, ${loadDuring.toFixed(1)} at the end (${cpus} CPUs)`,
+    );
+    console.log(
+      `validate alone:  ${fmt(validateAlone)}\nvalidate during: ${fmt(validateDuring)}\nredeem alone:    ${fmt(redeemAlone)}\nredeem during:   ${fmt(redeemDuring)}`,
+    );
+    console.log(
+      `import: ${formatCount(ROWS)} rows, 202 after ${(answeredMs / 1000).toFixed(1)} s, DONE after ${(importMs / 1000).toFixed(1)} s: ${formatCount(rowsPerSecond)} rows/s`,
+    );
     if (process.env.BENCH_DEBUG) console.log(JSON.stringify({ slow, moments }));
     const area = `Bulk writes (target ${target})`;
     return [
-      { area, measure: `client validate alone / during a ${formatCount(ROWS)}-row CSV import (${CONCURRENCY} connections)`, value: `${fmt(validateAlone)} / ${fmt(validateDuring)}` },
+      {
+        area,
+        measure: `client validate alone / during a ${formatCount(ROWS)}-row CSV import (${CONCURRENCY} connections)`,
+        value: `${fmt(validateAlone)} / ${fmt(validateDuring)}`,
+      },
       { area, measure: 'server redeem alone / during the import (1 connection)', value: `${fmt(redeemAlone)} / ${fmt(redeemDuring)}` },
-      { area, measure: 'p99 during / alone (goal ≤ 2×, floor 250 ms; none over 1 s): validate', value: goal(validateAlone, validateDuring) },
+      {
+        area,
+        measure: 'p99 during / alone (goal ≤ 2×, floor 250 ms; none over 1 s): validate',
+        value: goal(validateAlone, validateDuring),
+      },
       { area, measure: 'p99 during / alone: redeem', value: goal(redeemAlone, redeemDuring) },
-      { area, measure: `import throughput (${SEGMENTS} auto-update segments; load average ${loadAlone.toFixed(1)} → ${loadDuring.toFixed(1)}, ${cpus} CPUs)`, value: `${formatCount(rowsPerSecond)} rows/s (DONE after ${(importMs / 1000).toFixed(1)} s)` },
+      {
+        area,
+        measure: `import throughput (${SEGMENTS} auto-update segments; load average ${loadAlone.toFixed(1)} → ${loadDuring.toFixed(1)}, ${cpus} CPUs)`,
+        value: `${formatCount(rowsPerSecond)} rows/s (DONE after ${(importMs / 1000).toFixed(1)} s)`,
+      },
     ];
   } finally {
     child?.kill('SIGTERM');

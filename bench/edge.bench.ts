@@ -60,11 +60,23 @@ export async function run(): Promise<BenchRow[]> {
   if (!baseUrl) {
     persist = mkdtempSync(join(tmpdir(), 'vouchsafe-bench-'));
     const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' };
-    spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], { env, stdio: 'inherit' });
-    spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { env, stdio: 'ignore' });
+    spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], {
+      env,
+      stdio: 'inherit',
+    });
+    spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], {
+      env,
+      stdio: 'ignore',
+    });
     const port = await freePort();
-    const varArgs = Object.entries({ ...vars, ALLOWED_ORIGINS: ORIGIN, RATE_LIMITS: 'off', COUNT_OPS: 'on' }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
-    child = spawn(process.execPath, [wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persist, ...varArgs], { env, stdio: 'ignore' });
+    const varArgs = Object.entries({ ...vars, ALLOWED_ORIGINS: ORIGIN, RATE_LIMITS: 'off', COUNT_OPS: 'on' }).flatMap(([k, v]) => [
+      '--var',
+      `${k}:${v}`,
+    ]);
+    child = spawn(process.execPath, [wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persist, ...varArgs], {
+      env,
+      stdio: 'ignore',
+    });
     baseUrl = `http://127.0.0.1:${port}`;
   }
   await waitForHealth(baseUrl);
@@ -89,11 +101,21 @@ export async function run(): Promise<BenchRow[]> {
     source_id: { conditions: { $starts_with: ['bench-'] } },
   };
   const segment = await api('POST', '/v1/segments', { name: `bench ${code}`, type: 'passive', filter });
-  await api('POST', '/v1/customers', { source_id: 'bench-1', name: 'Bench', email: 'bench@example.com', address: { city: 'Berlin', country: 'Germany' }, metadata: { tier: 'gold', age: 40, tags: ['vip'] } });
+  await api('POST', '/v1/customers', {
+    source_id: 'bench-1',
+    name: 'Bench',
+    email: 'bench@example.com',
+    address: { city: 'Berlin', country: 'Germany' },
+    metadata: { tier: 'gold', age: 40, tags: ['vip'] },
+  });
   await api('POST', `/v1/vouchers/${code}`, { discount: { type: 'PERCENT', percent_off: 10 } });
   const rule = await api('POST', '/v1/validation-rules', {
     name: 'bench rule',
-    rules: { '1': { name: 'customer.segment', conditions: { $is: [segment.id] } }, '2': { name: 'order.amount', conditions: { $more_than: [1000] } }, logic: '1 and 2' },
+    rules: {
+      '1': { name: 'customer.segment', conditions: { $is: [segment.id] } },
+      '2': { name: 'order.amount', conditions: { $more_than: [1000] } },
+      logic: '1 and 2',
+    },
   });
   await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: code });
 
@@ -129,16 +151,22 @@ export async function run(): Promise<BenchRow[]> {
     latencies.sort((a, b) => a - b);
     const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
     const rps = latencies.length / seconds;
-    console.log(`${label.padEnd(16)} ${Math.round(rps).toString().padStart(6)} req/s   p50 ${pct(50).toFixed(1)} ms   p99 ${pct(99).toFixed(1)} ms   (${latencies.length} requests, ${errors} non-200)`);
+    console.log(
+      `${label.padEnd(16)} ${Math.round(rps).toString().padStart(6)} req/s   p50 ${pct(50).toFixed(1)} ms   p99 ${pct(99).toFixed(1)} ms   (${latencies.length} requests, ${errors} non-200)`,
+    );
     return { label, rps, p50: pct(50), p99: pct(99), errors };
   }
 
-  const opsOf = async (url: string, init: RequestInit) => (await fetch(url, init)).headers.get('X-Vouchsafe-Ops') ?? 'n/a (COUNT_OPS is off)';
+  const opsOf = async (url: string, init: RequestInit) =>
+    (await fetch(url, init)).headers.get('X-Vouchsafe-Ops') ?? 'n/a (COUNT_OPS is off)';
 
   const redeemUrl = `${baseUrl}/v1/vouchers/${code}/redemption`;
   const redeemInit: RequestInit = {
     method: 'POST',
-    body: JSON.stringify({ customer: { source_id: 'bench-1' }, order: { amount: 5000, items: [{ sku_id: 'sku_1', quantity: 1, price: 5000 }] } }),
+    body: JSON.stringify({
+      customer: { source_id: 'bench-1' },
+      order: { amount: 5000, items: [{ sku_id: 'sku_1', quantity: 1, price: 5000 }] },
+    }),
   };
   console.log(`${CONCURRENCY} concurrent connections, ${DURATION_MS / 1000} s per route, against ${baseUrl}`);
   await load('warm-up', `${baseUrl}/health`, {});
@@ -146,7 +174,9 @@ export async function run(): Promise<BenchRow[]> {
   const validate = await load('client validate', validateUrl, client);
   const redeem = await load('server redeem', redeemUrl, server, redeemInit);
   if (redeem.errors > 0) throw new Error(`${redeem.errors} redemptions were refused: the benchmark voucher should always redeem`);
-  console.log(`ratio validate / health: ${(validate.rps / health.rps).toFixed(2)} (goal: at least 0.50); redeem / health: ${(redeem.rps / health.rps).toFixed(2)}`);
+  console.log(
+    `ratio validate / health: ${(validate.rps / health.rps).toFixed(2)} (goal: at least 0.50); redeem / health: ${(redeem.rps / health.rps).toFixed(2)}`,
+  );
   const validateOps = await opsOf(validateUrl, { headers: client });
   const redeemOps = await opsOf(redeemUrl, { ...redeemInit, headers: server });
   console.log(`storage operations: validate ${validateOps}; redeem ${redeemOps}`);

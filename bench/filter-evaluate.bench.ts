@@ -33,10 +33,22 @@ const profile: Customer & { events: Record<string, { count: number }> } = {
   address: { city: 'Warsaw', state: null, line_1: null, line_2: null, country: 'Poland', postal_code: null },
   summary: {
     redemptions: {
-      total_redeemed: 0, total_failed: 0, total_succeeded: 0, total_rolled_back: 0, total_rollback_failed: 0,
-      total_rollback_succeeded: 0, gift: { redeemed_amount: 0, amount_to_go: 0 }, loyalty_card: { redeemed_points: 0, points_to_go: 0 },
+      total_redeemed: 0,
+      total_failed: 0,
+      total_succeeded: 0,
+      total_rolled_back: 0,
+      total_rollback_failed: 0,
+      total_rollback_succeeded: 0,
+      gift: { redeemed_amount: 0, amount_to_go: 0 },
+      loyalty_card: { redeemed_points: 0, points_to_go: 0 },
     },
-    orders: { total_amount: 25_000, total_count: 3, average_amount: 8_333, last_order_amount: 5_000, last_order_date: '2026-06-10T10:00:00.000Z' },
+    orders: {
+      total_amount: 25_000,
+      total_count: 3,
+      average_amount: 8_333,
+      last_order_amount: 5_000,
+      last_order_date: '2026-06-10T10:00:00.000Z',
+    },
   },
   loyalty: { points: 0, referred_customers: 0, campaigns: {} },
   referrals: { total: 0, campaigns: [] },
@@ -56,9 +68,13 @@ export async function run(): Promise<BenchRow[]> {
   const start = performance.now();
   for (let i = 0; i < runs; i++) if (evaluate(filter, profile, now)) matched++;
   const seconds = (performance.now() - start) / 1000;
-  console.log(`evaluate, 12 conditions: ${Math.round(runs / seconds).toLocaleString('en')} evaluations/s (${runs.toLocaleString('en')} runs in ${seconds.toFixed(2)} s)`);
+  console.log(
+    `evaluate, 12 conditions: ${Math.round(runs / seconds).toLocaleString('en')} evaluations/s (${runs.toLocaleString('en')} runs in ${seconds.toFixed(2)} s)`,
+  );
   console.log(`conditions tested: ${Math.round((12 * runs) / seconds).toLocaleString('en')}/s`);
-  console.log(`ratio to the json-logic-js anchor of 1M simple evaluations/s: ${(runs / seconds / 1_000_000).toFixed(2)}x per 12-condition filter, ${((12 * runs) / seconds / 1_000_000).toFixed(1)}x per condition`);
+  console.log(
+    `ratio to the json-logic-js anchor of 1M simple evaluations/s: ${(runs / seconds / 1_000_000).toFixed(2)}x per 12-condition filter, ${((12 * runs) / seconds / 1_000_000).toFixed(1)}x per condition`,
+  );
   return [
     { area: 'Segments', measure: 'evaluate(), 12-condition filter', value: `${formatCount(runs / seconds)} /s` },
     { area: 'Segments', measure: 'conditions tested', value: `${formatCount((12 * runs) / seconds)} /s` },

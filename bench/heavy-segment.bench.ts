@@ -33,25 +33,43 @@ export async function run(): Promise<BenchRow[]> {
   const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' };
   let child: ChildProcess | undefined;
   try {
-    spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], { env, stdio: 'inherit' });
-    spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { env, stdio: 'ignore' });
+    spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], {
+      env,
+      stdio: 'inherit',
+    });
+    spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], {
+      env,
+      stdio: 'ignore',
+    });
     const now = Date.now();
     const t0 = performance.now();
     // The same spread as segment-members.bench.ts, in one SQL statement before the server starts.
     const generate = customerSpreadSql(CUSTOMERS, now);
-    const gen = spawnSync(process.execPath, [wrangler, 'd1', 'execute', 'DB', '--local', '--persist-to', persist, '--command', generate.replace(/\s+/g, ' ')], { env, encoding: 'utf8' });
+    const gen = spawnSync(
+      process.execPath,
+      [wrangler, 'd1', 'execute', 'DB', '--local', '--persist-to', persist, '--command', generate.replace(/\s+/g, ' ')],
+      { env, encoding: 'utf8' },
+    );
     if (gen.status !== 0) throw new Error(`generating customers failed: ${gen.stderr}`);
     console.log(`generated ${formatCount(CUSTOMERS)} customers in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
     const port = await freePort();
     const varArgs = Object.entries({ ...vars, ALLOWED_ORIGINS: ORIGIN, RATE_LIMITS: 'off' }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
-    child = spawn(process.execPath, [wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persist, '--test-scheduled', ...varArgs], { env, stdio: 'ignore' });
+    child = spawn(
+      process.execPath,
+      [wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persist, '--test-scheduled', ...varArgs],
+      { env, stdio: 'ignore' },
+    );
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitForHealth(baseUrl);
 
     const server = { 'X-App-Id': vars.APP_ID ?? '', 'X-App-Token': vars.APP_TOKEN ?? '', 'Content-Type': 'application/json' };
     const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${baseUrl}${path}`, { method, headers: server, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers: server,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       return (res.status === 204 ? {} : await res.json()) as Record<string, any>;
     };
     const code = `HEAVY-${Date.now()}`;
@@ -86,7 +104,9 @@ export async function run(): Promise<BenchRow[]> {
 
     await validates(2_000); // warm-up
     const alone = await validates(ALONE_MS);
-    console.log(`validate alone:  p50 ${alone.p50.toFixed(1)} ms  p99 ${alone.p99.toFixed(1)} ms  max ${alone.max.toFixed(1)} ms  (${alone.n} requests, ${alone.errors} non-200)`);
+    console.log(
+      `validate alone:  p50 ${alone.p50.toFixed(1)} ms  p99 ${alone.p99.toFixed(1)} ms  max ${alone.max.toFixed(1)} ms  (${alone.n} requests, ${alone.errors} non-200)`,
+    );
 
     const timings: Record<string, number> = {};
     let segmentId = '';
@@ -118,16 +138,24 @@ export async function run(): Promise<BenchRow[]> {
         if (segmentId) await api('DELETE', `/v1/segments/${segmentId}`);
         segmentId = segment.id;
       }
-      const median = (k: 'answer' | 'sync' | 'recompute') => cycles.map((c) => c[k]).sort((a, b) => a - b)[Math.floor(cycles.length / 2)] ?? 0;
+      const median = (k: 'answer' | 'sync' | 'recompute') =>
+        cycles.map((c) => c[k]).sort((a, b) => a - b)[Math.floor(cycles.length / 2)] ?? 0;
       timings.answer = median('answer');
       timings.sync = median('sync');
       timings.recompute = median('recompute');
     })();
     const during = await validates(heavy);
     await heavy;
-    console.log(`${cycles.length} cycles; medians: answer ${timings.answer?.toFixed(0)} ms, initial sync DONE after ${timings.sync?.toFixed(0)} ms, cron recompute ${timings.recompute?.toFixed(0)} ms`);
-    console.log(`validate during: p50 ${during.p50.toFixed(1)} ms  p99 ${during.p99.toFixed(1)} ms  max ${during.max.toFixed(1)} ms  (${during.n} requests, ${during.errors} non-200)`);
-    if (process.env.BENCH_DEBUG) console.log(JSON.stringify({ slow: slow.map(([a, b]) => [Math.round(a), Math.round(b)]), phases: phases.map(([k, v]) => [k, Math.round(v)]) }));
+    console.log(
+      `${cycles.length} cycles; medians: answer ${timings.answer?.toFixed(0)} ms, initial sync DONE after ${timings.sync?.toFixed(0)} ms, cron recompute ${timings.recompute?.toFixed(0)} ms`,
+    );
+    console.log(
+      `validate during: p50 ${during.p50.toFixed(1)} ms  p99 ${during.p99.toFixed(1)} ms  max ${during.max.toFixed(1)} ms  (${during.n} requests, ${during.errors} non-200)`,
+    );
+    if (process.env.BENCH_DEBUG)
+      console.log(
+        JSON.stringify({ slow: slow.map(([a, b]) => [Math.round(a), Math.round(b)]), phases: phases.map(([k, v]) => [k, Math.round(v)]) }),
+      );
     const ratio = during.p99 / alone.p99;
     console.log(`ratio p99 during / alone: ${ratio.toFixed(2)} (goal: at most 2)`);
 
@@ -138,11 +166,17 @@ export async function run(): Promise<BenchRow[]> {
     const live = (await api('GET', `/v1/customers?segment_id=${twin.id}&limit=1`)).total as number;
     const liveMs = performance.now() - t;
     if (stored !== live) throw new Error(`membership disagrees: stored ${stored}, live filter ${live}`);
-    console.log(`members: ${formatCount(stored)} stored = ${formatCount(live)} by the live filter (listed in ${liveMs.toFixed(0)} ms, bounded ranges)`);
+    console.log(
+      `members: ${formatCount(stored)} stored = ${formatCount(live)} by the live filter (listed in ${liveMs.toFixed(0)} ms, bounded ranges)`,
+    );
 
     const fmt = (r: typeof alone) => `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (${formatCount(r.n)} requests)`;
     return [
-      { area: 'Heavy work', measure: `client validate alone (${CONCURRENCY} connections, ${formatCount(CUSTOMERS)} customers)`, value: fmt(alone) },
+      {
+        area: 'Heavy work',
+        measure: `client validate alone (${CONCURRENCY} connections, ${formatCount(CUSTOMERS)} customers)`,
+        value: fmt(alone),
+      },
       {
         area: 'Heavy work',
         measure: 'client validate during creation + sync + cron recompute of a 10-condition auto-update segment',
@@ -154,7 +188,11 @@ export async function run(): Promise<BenchRow[]> {
         measure: `segment (median of ${cycles.length} cycles): answer / initial sync DONE / cron recompute`,
         value: `${timings.answer?.toFixed(0)} ms / ${((timings.sync ?? 0) / 1000).toFixed(1)} s / ${((timings.recompute ?? 0) / 1000).toFixed(1)} s`,
       },
-      { area: 'Heavy work', measure: 'members stored = passive twin total (counted in ranges)', value: `${formatCount(stored)} = ${formatCount(live)} (list ${liveMs.toFixed(0)} ms)` },
+      {
+        area: 'Heavy work',
+        measure: 'members stored = passive twin total (counted in ranges)',
+        value: `${formatCount(stored)} = ${formatCount(live)} (list ${liveMs.toFixed(0)} ms)`,
+      },
     ];
   } finally {
     child?.kill('SIGTERM');

@@ -17,13 +17,25 @@ export async function run(): Promise<BenchRow[]> {
   const queued = `${formatCount(q.rows)} rows, ${(q.file_bytes / 1024 / 1024).toFixed(1)} MiB, ${formatCount(q.chunks)} chunks, batches of ${q.queue_batch}`;
   return [
     { area: 'Import', measure: `import peak heap (${size}; goal ≤ ${HEAP_LIMIT_MB} MB)`, value: `${m.peak_heap_mb.toFixed(1)} MB` },
-    { area: 'Import', measure: 'import peak heap + ArrayBuffers (body pieces, messages in flight)', value: `${m.peak_heap_plus_buffers_mb.toFixed(1)} MB` },
-    { area: 'Import', measure: 'import: rows read, validated and sent as chunk messages (node, D1 and queue stubbed)', value: `${(m.answered_ms / 1000).toFixed(1)} s` },
+    {
+      area: 'Import',
+      measure: 'import peak heap + ArrayBuffers (body pieces, messages in flight)',
+      value: `${m.peak_heap_plus_buffers_mb.toFixed(1)} MB`,
+    },
+    {
+      area: 'Import',
+      measure: 'import: rows read, validated and sent as chunk messages (node, D1 and queue stubbed)',
+      value: `${(m.answered_ms / 1000).toFixed(1)} s`,
+    },
     {
       area: 'Import',
       measure: `import through the queue, wrangler dev (${queued}): 202 / DONE (processing_time)`,
       value: `${(q.answered_ms / 1000).toFixed(1)} s / ${(q.processing_ms / 1000).toFixed(1)} s (${formatCount(q.rows / (q.processing_ms / 1000))} rows/s)`,
     },
-    { area: 'Import', measure: 'import through the queue: peak RSS of workerd (worker, local D1, queue) / wrangler', value: `${q.peak_workerd_rss_mb} MB / ${q.peak_wrangler_rss_mb} MB` },
+    {
+      area: 'Import',
+      measure: 'import through the queue: peak RSS of workerd (worker, local D1, queue) / wrangler',
+      value: `${q.peak_workerd_rss_mb} MB / ${q.peak_wrangler_rss_mb} MB`,
+    },
   ];
 }

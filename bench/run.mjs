@@ -10,7 +10,20 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const outdir = fileURLToPath(new URL('../node_modules/.cache/vouchsafe-bench/', import.meta.url));
 const wanted = process.argv.slice(2);
-const ORDER = ['sdk-size', 'filter-evaluate', 'segment-members', 'import-heap', 'edge', 'topology', 'heavy-segment', 'bulk-import', 'segment-preview', 'campaign-codes', 'segment-distribution', 'webhooks'];
+const ORDER = [
+  'sdk-size',
+  'filter-evaluate',
+  'segment-members',
+  'import-heap',
+  'edge',
+  'topology',
+  'heavy-segment',
+  'bulk-import',
+  'segment-preview',
+  'campaign-codes',
+  'segment-distribution',
+  'webhooks',
+];
 const names = readdirSync(here)
   .filter((f) => f.endsWith('.bench.ts'))
   .map((f) => f.replace(/\.bench\.ts$/, ''))

@@ -11,7 +11,9 @@ const FILES = [
 ] as const;
 
 export async function run(): Promise<BenchRow[]> {
-  const built = spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], { stdio: 'inherit' });
+  const built = spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], {
+    stdio: 'inherit',
+  });
   if (built.status !== 0) throw new Error('npm run build failed');
   return FILES.map(([label, path, budget]) => {
     const bytes = readFileSync(path);

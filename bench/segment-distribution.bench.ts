@@ -24,7 +24,10 @@ export async function run(): Promise<BenchRow[]> {
   const worker = await startFreshWorker('distribution', { seedSql: generate, extraVars: { ALLOWED_ORIGINS: ORIGIN, RATE_LIMITS: 'off' } });
   const { api, baseUrl, vars } = worker;
   try {
-    const members = Array.from({ length: CUSTOMERS }, (_, i) => i + 1).filter((i) => i % 5 !== 0).slice(0, MEMBERS).map((i) => `cust_${i}`);
+    const members = Array.from({ length: CUSTOMERS }, (_, i) => i + 1)
+      .filter((i) => i % 5 !== 0)
+      .slice(0, MEMBERS)
+      .map((i) => `cust_${i}`);
     const segment = await api('POST', '/v1/segments', { name: 'Lapsed buyers', type: 'static', customers: members });
     const campaign = await api('POST', '/v1/campaigns', {
       name: 'Lapsed 15',
@@ -32,10 +35,16 @@ export async function run(): Promise<BenchRow[]> {
       vouchers_count: MEMBERS,
       voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 15 }, redemption: { quantity: 1 } },
     });
-    for (let state = campaign; state.vouchers_generation_status === 'IN_PROGRESS'; state = await api('GET', `/v1/campaigns/${campaign.id}`)) {
+    for (
+      let state = campaign;
+      state.vouchers_generation_status === 'IN_PROGRESS';
+      state = await api('GET', `/v1/campaigns/${campaign.id}`)
+    ) {
       await new Promise((r) => setTimeout(r, 200));
     }
-    console.log(`${formatCount(CUSTOMERS)} customers, a static segment of ${formatCount(members.length)}, ${formatCount(MEMBERS)} codes generated`);
+    console.log(
+      `${formatCount(CUSTOMERS)} customers, a static segment of ${formatCount(members.length)}, ${formatCount(MEMBERS)} codes generated`,
+    );
 
     const code = `DIST-${Date.now()}`;
     await api('POST', `/v1/vouchers/${code}`, { discount: { type: 'PERCENT', percent_off: 10 } });
@@ -65,7 +74,9 @@ export async function run(): Promise<BenchRow[]> {
 
     await validates(2_000); // warm-up
     const alone = await validates(ALONE_MS);
-    console.log(`validate alone:  p50 ${alone.p50.toFixed(1)} ms  p99 ${alone.p99.toFixed(1)} ms  (${alone.n} requests, ${alone.errors} non-200)`);
+    console.log(
+      `validate alone:  p50 ${alone.p50.toFixed(1)} ms  p99 ${alone.p99.toFixed(1)} ms  (${alone.n} requests, ${alone.errors} non-200)`,
+    );
 
     let seconds = 0;
     let action: Record<string, any> = {};
@@ -77,10 +88,13 @@ export async function run(): Promise<BenchRow[]> {
       for (;;) {
         action = await api('GET', `/v1/async-actions/${async_action_id}`);
         if (action.status !== 'IN_PROGRESS') break;
-        if (performance.now() - t0 > TIMEOUT_MS) throw new Error(`distribution not done after ${TIMEOUT_MS / 1000} s: ${JSON.stringify(action.result)}`);
+        if (performance.now() - t0 > TIMEOUT_MS)
+          throw new Error(`distribution not done after ${TIMEOUT_MS / 1000} s: ${JSON.stringify(action.result)}`);
         if (performance.now() - lastLog > 5000) {
           lastLog = performance.now();
-          console.log(`  progress ${action.progress}%: ${formatCount(action.result.done_count)} published after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+          console.log(
+            `  progress ${action.progress}%: ${formatCount(action.result.done_count)} published after ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+          );
         }
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -88,9 +102,17 @@ export async function run(): Promise<BenchRow[]> {
     })();
     const during = await validates(distribution);
     await distribution;
-    const { done_count, skipped_count, failed_count } = action.result as { done_count: number; skipped_count: number; failed_count: number };
-    console.log(`distribution ${action.status} in ${seconds.toFixed(1)} s: ${done_count} published, ${skipped_count} skipped, ${failed_count} failed`);
-    console.log(`validate during: p50 ${during.p50.toFixed(1)} ms  p99 ${during.p99.toFixed(1)} ms  max ${during.max.toFixed(1)} ms  (${during.n} requests, ${during.errors} non-200)`);
+    const { done_count, skipped_count, failed_count } = action.result as {
+      done_count: number;
+      skipped_count: number;
+      failed_count: number;
+    };
+    console.log(
+      `distribution ${action.status} in ${seconds.toFixed(1)} s: ${done_count} published, ${skipped_count} skipped, ${failed_count} failed`,
+    );
+    console.log(
+      `validate during: p50 ${during.p50.toFixed(1)} ms  p99 ${during.p99.toFixed(1)} ms  max ${during.max.toFixed(1)} ms  (${during.n} requests, ${during.errors} non-200)`,
+    );
     const ratio = during.p99 / alone.p99;
     console.log(`ratio p99 during / alone: ${ratio.toFixed(2)} (goal: at most 2)`);
     const [c] = (await worker.queryAfterStop<{ n: number; customers: number; codes: number; held: number; members: number }>(
@@ -99,17 +121,39 @@ export async function run(): Promise<BenchRow[]> {
          sum(p.customer_id IN (SELECT customer_id FROM segment_members WHERE segment_id = '${segment.id}')) AS members
        FROM publications p JOIN vouchers v ON v.id = p.voucher_id WHERE p.campaign_id = '${campaign.id}'`,
     )) as [{ n: number; customers: number; codes: number; held: number; members: number }];
-    console.log(`stored ${formatCount(c.n)} publications: ${formatCount(c.customers)} customers, ${formatCount(c.codes)} codes, ${formatCount(c.held)} held by their member, ${formatCount(c.members)} to members`);
-    if (action.status !== 'DONE' || done_count !== MEMBERS || c.n !== MEMBERS || c.customers !== MEMBERS || c.codes !== MEMBERS || c.held !== MEMBERS || c.members !== MEMBERS) {
+    console.log(
+      `stored ${formatCount(c.n)} publications: ${formatCount(c.customers)} customers, ${formatCount(c.codes)} codes, ${formatCount(c.held)} held by their member, ${formatCount(c.members)} to members`,
+    );
+    if (
+      action.status !== 'DONE' ||
+      done_count !== MEMBERS ||
+      c.n !== MEMBERS ||
+      c.customers !== MEMBERS ||
+      c.codes !== MEMBERS ||
+      c.held !== MEMBERS ||
+      c.members !== MEMBERS
+    ) {
       throw new Error('the distribution wrote the wrong publications');
     }
     const fmt = (r: typeof alone) => `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (${formatCount(r.n)} requests)`;
     return [
-      { area: 'Distribution', measure: `codes published to a ${formatCount(MEMBERS)}-member segment (${formatCount(CUSTOMERS)} customers), POST to action DONE`, value: `${seconds.toFixed(1)} s` },
+      {
+        area: 'Distribution',
+        measure: `codes published to a ${formatCount(MEMBERS)}-member segment (${formatCount(CUSTOMERS)} customers), POST to action DONE`,
+        value: `${seconds.toFixed(1)} s`,
+      },
       { area: 'Distribution', measure: `client validate alone (${CONCURRENCY} connections)`, value: fmt(alone) },
-      { area: 'Distribution', measure: 'client validate while the distribution runs', value: `${fmt(during)}, max ${during.max.toFixed(0)} ms` },
+      {
+        area: 'Distribution',
+        measure: 'client validate while the distribution runs',
+        value: `${fmt(during)}, max ${during.max.toFixed(0)} ms`,
+      },
       { area: 'Distribution', measure: 'ratio p99 during / alone (goal ≤ 2)', value: ratio.toFixed(2) },
-      { area: 'Distribution', measure: 'publications = members, distinct codes, held by their member', value: `${formatCount(c.n)} / ${formatCount(c.codes)} / ${formatCount(c.held)}` },
+      {
+        area: 'Distribution',
+        measure: 'publications = members, distinct codes, held by their member',
+        value: `${formatCount(c.n)} / ${formatCount(c.codes)} / ${formatCount(c.held)}`,
+      },
     ];
   } finally {
     worker.dispose();

@@ -64,7 +64,10 @@ export async function run(): Promise<BenchRow[]> {
 
   const sqlPath = await median('compileSql, in D1', async () => {
     const { sql, params } = compileSql(ast, now);
-    const { results } = await db.prepare(`SELECT id FROM customers c WHERE ${sql}`).bind(...params).all();
+    const { results } = await db
+      .prepare(`SELECT id FROM customers c WHERE ${sql}`)
+      .bind(...params)
+      .all();
     return results.length;
   });
   let evaluateMs = 0;
@@ -76,14 +79,24 @@ export async function run(): Promise<BenchRow[]> {
     evaluateMs = performance.now() - start;
     return members;
   });
-  console.log(`  of which mapping + evaluate() of the loaded rows: ${evaluateMs.toFixed(0)} ms (the rest is moving 100,000 rows out of D1)`);
+  console.log(
+    `  of which mapping + evaluate() of the loaded rows: ${evaluateMs.toFixed(0)} ms (the rest is moving 100,000 rows out of D1)`,
+  );
 
   if (sqlPath.count !== jsPath.count) throw new Error(`back ends disagree: ${sqlPath.count} vs ${jsPath.count}`);
   console.log(`ratio (JS path / SQL path): ${(jsPath.ms / sqlPath.ms).toFixed(1)}x faster in SQL`);
   await mf.dispose();
   return [
-    { area: 'Segments', measure: `members of a 10-condition segment over ${formatCount(CUSTOMERS)} customers, compileSql() in D1`, value: `${sqlPath.ms.toFixed(0)} ms (${formatCount(sqlPath.count)} members)` },
-    { area: 'Segments', measure: 'the same, loading all rows + evaluate() in JS', value: `${jsPath.ms.toFixed(0)} ms (evaluate alone ${evaluateMs.toFixed(0)} ms)` },
+    {
+      area: 'Segments',
+      measure: `members of a 10-condition segment over ${formatCount(CUSTOMERS)} customers, compileSql() in D1`,
+      value: `${sqlPath.ms.toFixed(0)} ms (${formatCount(sqlPath.count)} members)`,
+    },
+    {
+      area: 'Segments',
+      measure: 'the same, loading all rows + evaluate() in JS',
+      value: `${jsPath.ms.toFixed(0)} ms (evaluate alone ${evaluateMs.toFixed(0)} ms)`,
+    },
     { area: 'Segments', measure: 'ratio JS / SQL', value: `${(jsPath.ms / sqlPath.ms).toFixed(1)}x` },
   ];
 }

@@ -69,11 +69,15 @@ async function startWorker(vars: Record<string, string>) {
   const port = await freePort();
   const varArgs = Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   // Its own process group, so stopping it also ends the workerd it starts.
-  const child: ChildProcess = spawn(process.execPath, [wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persist, ...varArgs], {
-    env,
-    stdio: 'ignore',
-    detached: true,
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persist, ...varArgs],
+    {
+      env,
+      stdio: 'ignore',
+      detached: true,
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (child.pid !== undefined && child.exitCode === null) {
@@ -108,16 +112,33 @@ async function seed(url: string, vars: Record<string, string>, label: string) {
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
     return json;
   };
-  const viewers = await api('POST', '/v1/segments', { name: 'viewed a product', type: 'passive', filter: { 'events.bench_viewed.count': { conditions: { $more_than: [0] } } } });
+  const viewers = await api('POST', '/v1/segments', {
+    name: 'viewed a product',
+    type: 'passive',
+    filter: { 'events.bench_viewed.count': { conditions: { $more_than: [0] } } },
+  });
   await api('POST', '/v1/vouchers/TOPO-VALIDATE', { discount: { type: 'PERCENT', percent_off: 10 } });
   const validateRule = await api('POST', '/v1/validation-rules', {
     name: 'viewers, orders over 10.00',
-    rules: { '1': { name: 'customer.segment', conditions: { $is: [viewers.id] } }, '2': { name: 'order.amount', conditions: { $more_than: [1000] } }, logic: '1 and 2' },
+    rules: {
+      '1': { name: 'customer.segment', conditions: { $is: [viewers.id] } },
+      '2': { name: 'order.amount', conditions: { $more_than: [1000] } },
+      logic: '1 and 2',
+    },
   });
-  await api('POST', `/v1/validation-rules/${validateRule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'TOPO-VALIDATE' });
+  await api('POST', `/v1/validation-rules/${validateRule.id}/assignments`, {
+    related_object_type: 'voucher',
+    related_object_id: 'TOPO-VALIDATE',
+  });
   await api('POST', '/v1/vouchers/TOPO-REDEEM', { discount: { type: 'AMOUNT', amount_off: 100 }, redemption: { quantity: 1_000_000 } });
-  const redeemRule = await api('POST', '/v1/validation-rules', { name: 'orders over 10.00', rules: { '1': { name: 'order.amount', conditions: { $more_than: [1000] } } } });
-  await api('POST', `/v1/validation-rules/${redeemRule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'TOPO-REDEEM' });
+  const redeemRule = await api('POST', '/v1/validation-rules', {
+    name: 'orders over 10.00',
+    rules: { '1': { name: 'order.amount', conditions: { $more_than: [1000] } } },
+  });
+  await api('POST', `/v1/validation-rules/${redeemRule.id}/assignments`, {
+    related_object_type: 'voucher',
+    related_object_id: 'TOPO-REDEEM',
+  });
 
   const validateUrl = (tid: string) => `${url}/client/v1/validate?code=TOPO-VALIDATE&amount=5000&tracking_id=${tid}`;
   const isValid = async (tid: string) => {
@@ -147,7 +168,8 @@ async function seed(url: string, vars: Record<string, string>, label: string) {
   }
 
   const visitor = trackingId(`${label}VISITOR`, 0);
-  if (!Number.isFinite(await eventVisibleAfter(visitor))) throw new Error('the seeded visitor\'s event never counted: is the queue consumer running?');
+  if (!Number.isFinite(await eventVisibleAfter(visitor)))
+    throw new Error("the seeded visitor's event never counted: is the queue consumer running?");
   return { server, client, validateUrl: validateUrl(visitor), track, eventVisibleAfter };
 }
 
@@ -164,15 +186,35 @@ async function measure(label: string, request: (n: number) => Promise<Response>)
     if (res.status !== 200) throw new Error(`${label} answered ${res.status}: ${body}`);
   }
   const result = summary(latencies);
-  console.log(`  ${label.padEnd(16)} p50 ${result.p50.toFixed(1).padStart(6)} ms   p99 ${result.p99.toFixed(1).padStart(6)} ms   (${result.count} requests)`);
+  console.log(
+    `  ${label.padEnd(16)} p50 ${result.p50.toFixed(1).padStart(6)} ms   p99 ${result.p99.toFixed(1).padStart(6)} ms   (${result.count} requests)`,
+  );
   return result;
 }
 
-async function measureRoutes(config: string, extraVars: Record<string, string>, visibility: boolean): Promise<Measured & { visible?: number[] }> {
-  const vars = { ...devVars(), ALLOWED_ORIGINS: ORIGIN, RATE_LIMITS: 'off', COUNT_OPS: 'on', SIMULATE_TOPOLOGY: 'far', ...delayOverrides, ...extraVars };
+async function measureRoutes(
+  config: string,
+  extraVars: Record<string, string>,
+  visibility: boolean,
+): Promise<Measured & { visible?: number[] }> {
+  const vars = {
+    ...devVars(),
+    ALLOWED_ORIGINS: ORIGIN,
+    RATE_LIMITS: 'off',
+    COUNT_OPS: 'on',
+    SIMULATE_TOPOLOGY: 'far',
+    ...delayOverrides,
+    ...extraVars,
+  };
   const worker = await startWorker(vars);
   try {
-    console.log(`${config}: ${worker.url}, ${Object.entries(extraVars).map(([k, v]) => `${k}=${v}`).join(' ') || 'READ_REPLICAS on (default)'}`);
+    console.log(
+      `${config}: ${worker.url}, ${
+        Object.entries(extraVars)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ') || 'READ_REPLICAS on (default)'
+      }`,
+    );
     const label = config.charAt(0).toUpperCase();
     const s = await seed(worker.url, vars, label);
     const redeem = (n: number) =>
@@ -208,7 +250,10 @@ async function measureRoutes(config: string, extraVars: Record<string, string>, 
 export async function run(): Promise<BenchRow[]> {
   if (!existsSync('dist/public')) {
     const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' };
-    spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], { env, stdio: 'inherit' });
+    spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], {
+      env,
+      stdio: 'inherit',
+    });
   }
   const overrides = delayOverrides.TOPOLOGY_DELAYS ? ` (TOPOLOGY_DELAYS=${delayOverrides.TOPOLOGY_DELAYS})` : '';
   console.log(`SIMULATE_TOPOLOGY=far${overrides}, sequential requests: at most ${REQUESTS} and ${ROUTE_MS / 1000} s per route`);
@@ -236,7 +281,11 @@ export async function run(): Promise<BenchRow[]> {
     });
   }
   for (const [name, key] of routes) {
-    rows.push({ area: 'Topology (far)', measure: `${name}: all delays 0 (local cost), edge`, value: `p50 ${ms(local[key].p50)}, p99 ${ms(local[key].p99)}` });
+    rows.push({
+      area: 'Topology (far)',
+      measure: `${name}: all delays 0 (local cost), edge`,
+      value: `p50 ${ms(local[key].p50)}, p99 ${ms(local[key].p99)}`,
+    });
   }
   for (const key of ['validate', 'track', 'redeem'] as const) {
     const budget = edge.health.p50 + GOALS[key];
@@ -260,6 +309,10 @@ export async function run(): Promise<BenchRow[]> {
     measure: 'client event → counts in a segment rule (local)',
     value: `p50 ${visible.p50.toFixed(0)} ms, p99 ${visible.p99.toFixed(0)} ms (${visible.count} tries${unseen ? `, ${unseen} never within ${VISIBILITY_TIMEOUT_MS / 1000} s` : ''})`,
   });
-  rows.push({ area: 'Topology (far)', measure: 'load', value: `sequential, ≤ ${REQUESTS} requests and ≤ ${ROUTE_MS / 1000} s per route, loopback${overrides}` });
+  rows.push({
+    area: 'Topology (far)',
+    measure: 'load',
+    value: `sequential, ≤ ${REQUESTS} requests and ≤ ${ROUTE_MS / 1000} s per route, loopback${overrides}`,
+  });
   return rows;
 }

@@ -41,7 +41,15 @@ interface Receiver {
 }
 
 async function receiver(secret: () => string, fails: () => boolean): Promise<Receiver> {
-  const r: Receiver = { url: '', server: undefined as unknown as Server, acknowledged: new Map(), duplicates: 0, requests: 0, badSignatures: 0, objects: new Map() };
+  const r: Receiver = {
+    url: '',
+    server: undefined as unknown as Server,
+    acknowledged: new Map(),
+    duplicates: 0,
+    requests: 0,
+    badSignatures: 0,
+    objects: new Map(),
+  };
   r.server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -80,7 +88,10 @@ const close = (r: Receiver) =>
 
 async function latency(): Promise<BenchRow[]> {
   let secret = '';
-  const rx = await receiver(() => secret, () => false);
+  const rx = await receiver(
+    () => secret,
+    () => false,
+  );
   const worker: FreshWorker = await startFreshWorker('webhooks-latency', { extraVars: { RATE_LIMITS: 'off' } });
   try {
     const hook = await worker.api('POST', '/v1/webhooks', { url: rx.url, events: ['async_action.done'] });
@@ -101,15 +112,24 @@ async function latency(): Promise<BenchRow[]> {
     }
     await Promise.all(writes);
     const deadline = performance.now() + 60_000;
-    while ([...started.keys()].some((id) => !rx.objects.has(id)) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    const latencies = [...started].flatMap(([id, at]) => (rx.objects.has(id) ? [(rx.objects.get(id) as number) - at] : [])).sort((a, b) => a - b);
+    while ([...started.keys()].some((id) => !rx.objects.has(id)) && performance.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    const latencies = [...started]
+      .flatMap(([id, at]) => (rx.objects.has(id) ? [(rx.objects.get(id) as number) - at] : []))
+      .sort((a, b) => a - b);
     const missing = started.size - latencies.length;
     const p50 = percentile(latencies, 50);
     const p99 = percentile(latencies, 99);
-    console.log(`write -> receiver 2xx over ${latencies.length} writes: p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms, max ${(latencies.at(-1) ?? 0).toFixed(0)} ms; ${missing} not delivered; ${rx.badSignatures} bad signatures`);
+    console.log(
+      `write -> receiver 2xx over ${latencies.length} writes: p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms, max ${(latencies.at(-1) ?? 0).toFixed(0)} ms; ${missing} not delivered; ${rx.badSignatures} bad signatures`,
+    );
     if (missing > 0 || rx.badSignatures > 0) throw new Error('webhook latency: deliveries missing or unverifiable');
     return [
-      { area: 'Webhooks', measure: `write (bulk/async, async_action.done) to receiver 2xx, ${formatCount(latencies.length)} writes 1 per ${WRITE_EVERY_MS} ms (goal p99 ≤ 5 s)`, value: `p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms` },
+      {
+        area: 'Webhooks',
+        measure: `write (bulk/async, async_action.done) to receiver 2xx, ${formatCount(latencies.length)} writes 1 per ${WRITE_EVERY_MS} ms (goal p99 ≤ 5 s)`,
+        value: `p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms`,
+      },
     ];
   } finally {
     worker.dispose();
@@ -119,12 +139,28 @@ async function latency(): Promise<BenchRow[]> {
 
 async function fanOut(): Promise<BenchRow[]> {
   const secrets: string[] = ['', '', ''];
-  const receivers = [await receiver(() => secrets[0] as string, () => false), await receiver(() => secrets[1] as string, () => false), await receiver(() => secrets[2] as string, () => Math.random() < 0.5)];
+  const receivers = [
+    await receiver(
+      () => secrets[0] as string,
+      () => false,
+    ),
+    await receiver(
+      () => secrets[1] as string,
+      () => false,
+    ),
+    await receiver(
+      () => secrets[2] as string,
+      () => Math.random() < 0.5,
+    ),
+  ];
   const now = Date.now();
   const seedSql = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${EVENTS})
      INSERT INTO webhook_outbox (id, type, object_id, snapshot, created_at)
      SELECT 'evt_bench_' || i, 'customer.created', 'cust_' || i, json_object('id', 'cust_' || i, 'object', 'customer'), ${now} + i FROM n`;
-  const worker = await startFreshWorker('webhooks-fanout', { seedSql, extraVars: { RATE_LIMITS: 'off', WEBHOOK_RETRY_DELAYS: FLAKY_DELAYS } });
+  const worker = await startFreshWorker('webhooks-fanout', {
+    seedSql,
+    extraVars: { RATE_LIMITS: 'off', WEBHOOK_RETRY_DELAYS: FLAKY_DELAYS },
+  });
   try {
     const hooks = [];
     for (const [i, r] of receivers.entries()) {
@@ -140,7 +176,9 @@ async function fanOut(): Promise<BenchRow[]> {
       await new Promise((r) => setTimeout(r, 200));
       if (performance.now() - lastLog > 10_000) {
         lastLog = performance.now();
-        console.log(`  ${((lastLog - t0) / 1000).toFixed(0)} s: ${receivers.map((r) => formatCount(r.acknowledged.size)).join(' / ')} delivered`);
+        console.log(
+          `  ${((lastLog - t0) / 1000).toFixed(0)} s: ${receivers.map((r) => formatCount(r.acknowledged.size)).join(' / ')} delivered`,
+        );
       }
     }
     if (receivers.some((r) => r.acknowledged.size < EVENTS)) {
@@ -148,22 +186,43 @@ async function fanOut(): Promise<BenchRow[]> {
       const states = await worker.queryAfterStop<{ endpoint_id: string; status: string; n: number; attempts: number }>(
         `SELECT endpoint_id, status, count(*) AS n, max(attempts) AS attempts FROM webhook_deliveries GROUP BY endpoint_id, status`,
       );
-      const undispatched = await worker.queryAfterStop<{ n: number }>('SELECT count(*) AS n FROM webhook_outbox WHERE dispatched_at IS NULL');
+      const undispatched = await worker.queryAfterStop<{ n: number }>(
+        'SELECT count(*) AS n FROM webhook_outbox WHERE dispatched_at IS NULL',
+      );
       console.log(`not drained: deliveries ${JSON.stringify(states)}; undispatched events ${undispatched[0]?.n}`);
       throw new Error(`webhook fan-out: not drained within ${DRAIN_TIMEOUT_MS / 1000} s`);
     }
     const drained = Math.max(...receivers.map((r) => Math.max(0, ...r.acknowledged.values()))) - t0;
     // Late duplicates would show after the drain: wait a little for them.
     await new Promise((r) => setTimeout(r, 5000));
-    const dead = (await worker.api('GET', `/v1/webhooks/${(hooks[2] as { id: string }).id}/deliveries?status=dead&limit=100`)).deliveries.length;
-    const line = receivers.map((r, i) => `${['steady A', 'steady B', 'flaky C'][i]}: ${formatCount(r.acknowledged.size)} distinct, ${r.duplicates} duplicates, ${formatCount(r.requests)} requests, ${r.badSignatures} bad signatures`);
-    console.log(`drained in ${(drained / 1000).toFixed(1)} s (${formatCount((EVENTS * 3) / (drained / 1000))} deliveries/s); ${line.join('; ')}; ${dead} dead`);
-    if (receivers.some((r) => r.acknowledged.size !== EVENTS || r.badSignatures > 0)) throw new Error('webhook fan-out: not every event delivered to every endpoint');
+    const dead = (await worker.api('GET', `/v1/webhooks/${(hooks[2] as { id: string }).id}/deliveries?status=dead&limit=100`)).deliveries
+      .length;
+    const line = receivers.map(
+      (r, i) =>
+        `${['steady A', 'steady B', 'flaky C'][i]}: ${formatCount(r.acknowledged.size)} distinct, ${r.duplicates} duplicates, ${formatCount(r.requests)} requests, ${r.badSignatures} bad signatures`,
+    );
+    console.log(
+      `drained in ${(drained / 1000).toFixed(1)} s (${formatCount((EVENTS * 3) / (drained / 1000))} deliveries/s); ${line.join('; ')}; ${dead} dead`,
+    );
+    if (receivers.some((r) => r.acknowledged.size !== EVENTS || r.badSignatures > 0))
+      throw new Error('webhook fan-out: not every event delivered to every endpoint');
     const flaky = receivers[2] as Receiver;
     return [
-      { area: 'Webhooks', measure: `${formatCount(EVENTS)} events x 3 endpoints (one failing 50%), time to drain`, value: `${(drained / 1000).toFixed(1)} s (${formatCount((EVENTS * 3) / (drained / 1000))} deliveries/s)` },
-      { area: 'Webhooks', measure: 'distinct events delivered per endpoint (A / B / flaky C)', value: receivers.map((r) => formatCount(r.acknowledged.size)).join(' / ') },
-      { area: 'Webhooks', measure: 'duplicates seen after a 2xx (A / B / C), at least once allows them', value: receivers.map((r) => r.duplicates).join(' / ') },
+      {
+        area: 'Webhooks',
+        measure: `${formatCount(EVENTS)} events x 3 endpoints (one failing 50%), time to drain`,
+        value: `${(drained / 1000).toFixed(1)} s (${formatCount((EVENTS * 3) / (drained / 1000))} deliveries/s)`,
+      },
+      {
+        area: 'Webhooks',
+        measure: 'distinct events delivered per endpoint (A / B / flaky C)',
+        value: receivers.map((r) => formatCount(r.acknowledged.size)).join(' / '),
+      },
+      {
+        area: 'Webhooks',
+        measure: 'duplicates seen after a 2xx (A / B / C), at least once allows them',
+        value: receivers.map((r) => r.duplicates).join(' / '),
+      },
       { area: 'Webhooks', measure: 'flaky C: requests for its events (retries included)', value: formatCount(flaky.requests) },
     ];
   } finally {

@@ -211,10 +211,7 @@ export async function validate(input: string | ValidateParams): Promise<Validate
  *
  * @example await track('newsletter_signup', { list: 'weekly' })
  */
-export async function track(
-  event: string,
-  metadata?: Record<string, unknown>
-): Promise<EventResponse | TrackFailure> {
+export async function track(event: string, metadata?: Record<string, unknown>): Promise<EventResponse | TrackFailure> {
   try {
     await identityReady;
     if (!config) return { error: { message: NOT_INITIALISED } };

@@ -14,8 +14,7 @@ export interface Target {
 export type Reply = { ok: boolean; status: number; body: unknown } | null;
 
 // qs encodes RFC 3986 unreserved characters only; encodeURIComponent also keeps !'()*.
-const encode = (s: string): string =>
-  encodeURIComponent(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+const encode = (s: string): string => encodeURIComponent(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
 
 /**
  * `qs.stringify` with qs 6.9 defaults (what `@voucherify/sdk` sends) for JSON-like values:
@@ -81,8 +80,7 @@ export async function send(t: Target, path: string, body: unknown, withCookies: 
   return { ok: res.ok, status: res.status, body: data };
 }
 
-export const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The error to hand back for a reply that is not a usable 2xx JSON object. */
 export function replyError(r: Reply): ApiError {

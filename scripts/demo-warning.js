@@ -8,7 +8,8 @@ export const PUBLIC_SIGNIN_WARNING =
 /** The warnings for these .dev.vars (an empty list when there is nothing to say). */
 export function demoWarnings(vars) {
   const warnings = [];
-  if (vars.DEMO === 'on' && !vars.IDENTITY_SECRET) warnings.push('.dev.vars has no IDENTITY_SECRET: the demo cannot sign shoppers in (see .dev.vars.example)');
+  if (vars.DEMO === 'on' && !vars.IDENTITY_SECRET)
+    warnings.push('.dev.vars has no IDENTITY_SECRET: the demo cannot sign shoppers in (see .dev.vars.example)');
   if (vars.DEMO === 'on' && vars.DEMO_PUBLIC_SIGNIN === 'on') warnings.push(`WARNING: ${PUBLIC_SIGNIN_WARNING}`);
   return warnings;
 }

@@ -114,15 +114,29 @@ async function seedDemoData(baseUrl, vars) {
         }),
         `rule of ${voucher.code}`,
       );
-      must(await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: voucher.code }), `assignment of ${voucher.code}`);
+      must(
+        await api('POST', `/v1/validation-rules/${rule.id}/assignments`, {
+          related_object_type: 'voucher',
+          related_object_id: voucher.code,
+        }),
+        `assignment of ${voucher.code}`,
+      );
     }
     if (itemRule) {
       const rule = must(await api('POST', '/v1/validation-rules', itemRule), `item rule of ${voucher.code}`);
-      must(await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: voucher.code }), `assignment of ${voucher.code}`);
+      must(
+        await api('POST', `/v1/validation-rules/${rule.id}/assignments`, {
+          related_object_type: 'voucher',
+          related_object_id: voucher.code,
+        }),
+        `assignment of ${voucher.code}`,
+      );
     }
     created.vouchers++;
   }
-  log(`demo data created: ${plural(created.customers, 'customer')}, ${plural(created.segments, 'segment')}, ${plural(created.vouchers, 'voucher')} (the rest were there)`);
+  log(
+    `demo data created: ${plural(created.customers, 'customer')}, ${plural(created.segments, 'segment')}, ${plural(created.vouchers, 'voucher')} (the rest were there)`,
+  );
 }
 
 // The cron triggers of wrangler.toml, run locally as production runs them: `wrangler dev` fires
@@ -156,11 +170,28 @@ const origins = [...new Set([...(devVars.ALLOWED_ORIGINS ?? '').split(',').filte
 for (const warning of demoWarnings(devVars)) log(warning);
 const config = writeLocalConfig(root);
 // --test-scheduled: wrangler dev runs no cron by itself; driveCrons() below calls /__scheduled.
-const dev = spawn(process.execPath, [wrangler, 'dev', '-c', config, '--ip', host, '--port', String(port), '--test-scheduled', '--var', `ALLOWED_ORIGINS:${origins}`, ...persist], {
-  cwd: root,
-  env,
-  stdio: 'inherit',
-});
+const dev = spawn(
+  process.execPath,
+  [
+    wrangler,
+    'dev',
+    '-c',
+    config,
+    '--ip',
+    host,
+    '--port',
+    String(port),
+    '--test-scheduled',
+    '--var',
+    `ALLOWED_ORIGINS:${origins}`,
+    ...persist,
+  ],
+  {
+    cwd: root,
+    env,
+    stdio: 'inherit',
+  },
+);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => dev.kill(signal));
 dev.on('exit', (code) => process.exit(code ?? 0));
 
@@ -169,7 +200,9 @@ if (await waitForHealth(baseUrl, dev)) {
   try {
     await seedDemoData(baseUrl, devVars);
     driveCrons(baseUrl);
-    log(`ready: demo storefront ${baseUrl}/demo/, operator console ${baseUrl}/console/ (sign in with APP_ID and APP_TOKEN of .dev.vars), health ${baseUrl}/health`);
+    log(
+      `ready: demo storefront ${baseUrl}/demo/, operator console ${baseUrl}/console/ (sign in with APP_ID and APP_TOKEN of .dev.vars), health ${baseUrl}/health`,
+    );
   } catch (error) {
     log(`could not seed demo data: ${error.message}`);
   }

@@ -87,9 +87,7 @@ export type AddressKey = WritablePath extends infer P ? (P extends `address.${in
 /** The columns a client may write, `source_id` included. */
 export type WritableColumn = WritableFields['column'];
 
-export const WRITABLE_FIELDS: readonly WritableFields[] = CUSTOMER_FIELDS.filter(
-  (f): f is WritableFields => 'write' in f,
-);
+export const WRITABLE_FIELDS: readonly WritableFields[] = CUSTOMER_FIELDS.filter((f): f is WritableFields => 'write' in f);
 
 /** The writable fields inside the wire `address` object, with their key there. */
 export const ADDRESS_FIELDS = WRITABLE_FIELDS.filter((f) => f.path.startsWith('address.')).map((f) => ({

@@ -230,8 +230,10 @@ function itemDiscounts(discount: Exclude<Discount, { type: 'UNIT' }>, lines: Ord
       break;
     case 'AMOUNT':
       if (effect === 'APPLY_TO_ITEMS_PROPORTIONALLY') off = allocate(Math.min(discount.amount_off, sum(eligible)), eligible, eligible);
-      else if (effect === 'APPLY_TO_ITEMS_PROPORTIONALLY_BY_QUANTITY') off = allocate(Math.min(discount.amount_off, sum(eligible)), quantities, eligible);
-      else if (effect === 'APPLY_TO_ITEMS_BY_QUANTITY') off = eligible.map((e, i) => (e > 0 ? discount.amount_off * (quantities[i] as number) : 0));
+      else if (effect === 'APPLY_TO_ITEMS_PROPORTIONALLY_BY_QUANTITY')
+        off = allocate(Math.min(discount.amount_off, sum(eligible)), quantities, eligible);
+      else if (effect === 'APPLY_TO_ITEMS_BY_QUANTITY')
+        off = eligible.map((e, i) => (e > 0 ? discount.amount_off * (quantities[i] as number) : 0));
       else off = eligible.map((e) => (e > 0 ? discount.amount_off : 0));
       break;
   }
@@ -284,7 +286,10 @@ export function priceOrder(discount: Discount, order: { amount: number | null; l
     });
   }
   // The lines may say more than the order's given amount: the items never take more than the order.
-  capTotal(pricing.lines.map((l) => l.discount), pricing.amount).forEach((d, i) => {
+  capTotal(
+    pricing.lines.map((l) => l.discount),
+    pricing.amount,
+  ).forEach((d, i) => {
     (pricing.lines[i] as LinePricing).discount = d;
   });
   pricing.itemsDiscount = sum(pricing.lines.map((l) => l.discount));
@@ -312,7 +317,10 @@ export function combine(base: Pricing, pricings: Pricing[]): Pricing {
     };
   });
   const amount = base.initialAmount + sum(lines.map((l) => l.addedAmount));
-  capTotal(lines.map((l) => l.discount), amount).forEach((d, i) => {
+  capTotal(
+    lines.map((l) => l.discount),
+    amount,
+  ).forEach((d, i) => {
     (lines[i] as LinePricing).discount = d;
   });
   const itemsDiscount = sum(lines.map((l) => l.discount));

@@ -273,7 +273,14 @@ export interface EventResponse {
   object: 'event';
   type: string;
   /** id is null while the event belongs to an anonymous tracking profile (source_id: the tracking id). */
-  customer: { id: string | null; source_id: string | null; name: string | null; email: string | null; metadata: Metadata; object: 'customer' };
+  customer: {
+    id: string | null;
+    source_id: string | null;
+    name: string | null;
+    email: string | null;
+    metadata: Metadata;
+    object: 'customer';
+  };
   referral: null;
   loyalty: null;
 }

@@ -98,7 +98,11 @@ export function parseTimeOfDay(text: string): number | null {
 }
 
 const DAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const dayList = (days: readonly number[]) => [...days].sort((a, b) => a - b).map((d) => DAY_NAMES[d]).join(', ');
+const dayList = (days: readonly number[]) =>
+  [...days]
+    .sort((a, b) => a - b)
+    .map((d) => DAY_NAMES[d])
+    .join(', ');
 
 /** True when the instant (UTC) is inside one of the daily periods. */
 function inValidityHours(hours: ValidityHours, now: number): boolean {
@@ -131,9 +135,18 @@ export function validityRefusal(terms: ValidityTerms, now: number, trace: Explai
     const interval = parseIsoDuration(timeframe.interval);
     const duration = parseIsoDuration(timeframe.duration);
     // Without a start the windows have no origin; the write path refuses that, so it fails closed here.
-    const inside = terms.start_date !== null && interval !== null && duration !== null && inTimeframe(terms.start_date, interval, duration, now);
+    const inside =
+      terms.start_date !== null && interval !== null && duration !== null && inTimeframe(terms.start_date, interval, duration, now);
     const details = inside ? null : `Voucher is valid for ${timeframe.duration} every ${timeframe.interval} from its start_date`;
-    trace?.push({ kind: 'check', label: 'validity_timeframe', passed: inside, field: 'validity_timeframe', expected: timeframe, actual: new Date(now).toISOString(), ...(details ? { detail: details } : {}) });
+    trace?.push({
+      kind: 'check',
+      label: 'validity_timeframe',
+      passed: inside,
+      field: 'validity_timeframe',
+      expected: timeframe,
+      actual: new Date(now).toISOString(),
+      ...(details ? { detail: details } : {}),
+    });
     if (details) return { restriction: 'validity_timeframe', details };
   }
   const days = terms.validity_day_of_week;
@@ -141,14 +154,33 @@ export function validityRefusal(terms: ValidityTerms, now: number, trace: Explai
     const day = new Date(now).getUTCDay();
     const inside = (days as readonly number[]).includes(day);
     const details = inside ? null : `Voucher is valid on ${dayList(days)} (UTC)`;
-    trace?.push({ kind: 'check', label: 'validity_day_of_week', passed: inside, field: 'validity_day_of_week', operator: '$in', expected: days, actual: day, ...(details ? { detail: details } : {}) });
+    trace?.push({
+      kind: 'check',
+      label: 'validity_day_of_week',
+      passed: inside,
+      field: 'validity_day_of_week',
+      operator: '$in',
+      expected: days,
+      actual: day,
+      ...(details ? { detail: details } : {}),
+    });
     if (details) return { restriction: 'validity_day_of_week', details };
   }
   const hours = terms.validity_hours;
   if (hours) {
     const inside = inValidityHours(hours, now);
-    const details = inside ? null : `Voucher is valid ${hours.daily.map((p) => `${p.start_time}-${p.expiration_time} on ${dayList(p.days_of_week)}`).join('; ')} (UTC)`;
-    trace?.push({ kind: 'check', label: 'validity_hours', passed: inside, field: 'validity_hours', expected: hours, actual: { day_of_week: new Date(now).getUTCDay(), time: hhmm(new Date(now)) }, ...(details ? { detail: details } : {}) });
+    const details = inside
+      ? null
+      : `Voucher is valid ${hours.daily.map((p) => `${p.start_time}-${p.expiration_time} on ${dayList(p.days_of_week)}`).join('; ')} (UTC)`;
+    trace?.push({
+      kind: 'check',
+      label: 'validity_hours',
+      passed: inside,
+      field: 'validity_hours',
+      expected: hours,
+      actual: { day_of_week: new Date(now).getUTCDay(), time: hhmm(new Date(now)) },
+      ...(details ? { detail: details } : {}),
+    });
     if (details) return { restriction: 'validity_hours', details };
   }
   return null;

@@ -36,7 +36,8 @@ export function traceInconsistencies(node: ExplainNode, path = node.label): stri
       expected = evaluateLogic(parseLogic(node.logic, new Set(truth.keys())), (key) => truth.get(key) === true);
     }
   }
-  if (expected !== undefined && expected !== node.passed) problems.push(`${path}: passed=${node.passed}, but its children and logic ${node.logic ?? '(one child)'} give ${expected}`);
+  if (expected !== undefined && expected !== node.passed)
+    problems.push(`${path}: passed=${node.passed}, but its children and logic ${node.logic ?? '(one child)'} give ${expected}`);
   if (node.kind === 'condition' && !('actual' in node)) problems.push(`${path}: a condition without the value it read`);
   return problems;
 }

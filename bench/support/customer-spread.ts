@@ -5,7 +5,10 @@ const DAY = 86_400_000;
  * (tenConditionFilter matches about 1.5 % of them): cities, countries, tiers, ages, order totals
  * and counts, last orders within 90 days or none, created one ms apart from 400 days before `now`.
  */
-export const customerSpreadSql = (count: number, now: number): string => `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${count})
+export const customerSpreadSql = (
+  count: number,
+  now: number,
+): string => `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${count})
   INSERT INTO customers (id, source_id, name, email, address_city, address_country, metadata,
                          orders_total_amount, orders_total_count, orders_last_order_date, created_at)
   SELECT 'cust_' || i, 'src_' || i, 'Customer ' || i,

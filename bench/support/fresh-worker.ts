@@ -21,28 +21,55 @@ export interface FreshWorker {
   dispose(): void;
 }
 
-export async function startFreshWorker(prefix: string, options: { seedSql?: string; extraVars?: Record<string, string> } = {}): Promise<FreshWorker> {
+export async function startFreshWorker(
+  prefix: string,
+  options: { seedSql?: string; extraVars?: Record<string, string> } = {},
+): Promise<FreshWorker> {
   const vars = devVars();
   const persist = mkdtempSync(join(tmpdir(), `vouchsafe-${prefix}-`));
   const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' };
   let child: ChildProcess | undefined;
   const d1 = (sql: string, json: boolean) =>
-    spawnSync(process.execPath, [wrangler, 'd1', 'execute', 'DB', '--local', '--persist-to', persist, ...(json ? ['--json'] : []), '--command', sql.replace(/\s+/g, ' ')], { env, encoding: 'utf8' });
+    spawnSync(
+      process.execPath,
+      [
+        wrangler,
+        'd1',
+        'execute',
+        'DB',
+        '--local',
+        '--persist-to',
+        persist,
+        ...(json ? ['--json'] : []),
+        '--command',
+        sql.replace(/\s+/g, ' '),
+      ],
+      { env, encoding: 'utf8' },
+    );
   const dispose = () => {
     child?.kill('SIGTERM');
     child = undefined;
     rmSync(persist, { recursive: true, force: true });
   };
   try {
-    spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], { env, stdio: 'inherit' });
-    spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { env, stdio: 'ignore' });
+    spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], {
+      env,
+      stdio: 'inherit',
+    });
+    spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], {
+      env,
+      stdio: 'ignore',
+    });
     if (options.seedSql) {
       const seeded = d1(options.seedSql, false);
       if (seeded.status !== 0) throw new Error(`seeding failed: ${seeded.stderr}`);
     }
     const port = await freePort();
     const varArgs = Object.entries({ ...vars, ...options.extraVars }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
-    child = spawn(process.execPath, [wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persist, ...varArgs], { env, stdio: 'ignore' });
+    child = spawn(process.execPath, [wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persist, ...varArgs], {
+      env,
+      stdio: 'ignore',
+    });
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitForHealth(baseUrl);
     const headers = { 'X-App-Id': vars.APP_ID ?? '', 'X-App-Token': vars.APP_TOKEN ?? '', 'Content-Type': 'application/json' };

@@ -48,7 +48,9 @@ export async function measureImportHeap(): Promise<ImportHeap> {
       timeout: 300_000,
     });
     if (run.status !== 0) {
-      throw new Error(`the import ran out of its ${HEAP_LIMIT_MB} MB heap or failed (exit ${run.status}, ${run.signal ?? 'no signal'}):\n${run.stderr.slice(-2000)}`);
+      throw new Error(
+        `the import ran out of its ${HEAP_LIMIT_MB} MB heap or failed (exit ${run.status}, ${run.signal ?? 'no signal'}):\n${run.stderr.slice(-2000)}`,
+      );
     }
     return JSON.parse(run.stdout.trim().split('\n').at(-1) as string) as ImportHeap;
   } finally {

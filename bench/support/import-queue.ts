@@ -93,9 +93,15 @@ function rssMb(pid: number): { name: string; mb: number } | null {
 }
 
 /** POST /v1/customers/importCSV with the file as multipart/form-data, streamed from disk (node:http, a connection of its own). */
-export function postCsvFile(port: number, headers: Record<string, string>, path: string): Promise<{ status: number; body: { async_action_id?: string } }> {
+export function postCsvFile(
+  port: number,
+  headers: Record<string, string>,
+  path: string,
+): Promise<{ status: number; body: { async_action_id?: string } }> {
   const boundary = '----vouchsafe-bench-import';
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="customers.csv"\r\nContent-Type: text/csv\r\n\r\n`);
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="customers.csv"\r\nContent-Type: text/csv\r\n\r\n`,
+  );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -105,7 +111,11 @@ export function postCsvFile(port: number, headers: Record<string, string>, path:
         path: '/v1/customers/importCSV',
         method: 'POST',
         agent: false,
-        headers: { ...headers, 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': head.length + statSync(path).size + tail.length },
+        headers: {
+          ...headers,
+          'Content-Type': `multipart/form-data; boundary=${boundary}`,
+          'Content-Length': head.length + statSync(path).size + tail.length,
+        },
       },
       (res) => {
         let text = '';
@@ -133,12 +143,22 @@ export async function runImportThroughQueue(rows = IMPORT_QUEUE_ROWS): Promise<I
   try {
     const csv = join(dir, 'customers.csv');
     const fileBytes = await writeCsv(csv, rows);
-    spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], { env, stdio: 'inherit' });
-    spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { env, stdio: 'ignore' });
+    spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], {
+      env,
+      stdio: 'inherit',
+    });
+    spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], {
+      env,
+      stdio: 'ignore',
+    });
     const port = await freePort();
     const varArgs = Object.entries({ ...vars, RATE_LIMITS: 'off' }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
     writeLocalConfig('.', BENCH_CONFIG, QUEUE_BATCH);
-    child = spawn(process.execPath, [wrangler, 'dev', '-c', BENCH_CONFIG, '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persist, ...varArgs], { env, stdio: 'ignore' });
+    child = spawn(
+      process.execPath,
+      [wrangler, 'dev', '-c', BENCH_CONFIG, '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persist, ...varArgs],
+      { env, stdio: 'ignore' },
+    );
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitForHealth(baseUrl);
 
@@ -162,7 +182,9 @@ export async function runImportThroughQueue(rows = IMPORT_QUEUE_ROWS): Promise<I
     const { status, body } = await postCsvFile(port, headers, csv);
     const answered = performance.now() - started;
     if (status !== 202 || !body.async_action_id) throw new Error(`import answered ${status}: ${JSON.stringify(body)}`);
-    console.log(`${rows.toLocaleString('en')} rows (${(statSync(csv).size / 1024 / 1024).toFixed(1)} MiB): 202 after ${(answered / 1000).toFixed(1)} s`);
+    console.log(
+      `${rows.toLocaleString('en')} rows (${(statSync(csv).size / 1024 / 1024).toFixed(1)} MiB): 202 after ${(answered / 1000).toFixed(1)} s`,
+    );
     let action: { status: string; progress: number; result: Record<string, unknown> } | undefined;
     let lastLog = 0;
     let stalledPolls = 0;
@@ -170,7 +192,9 @@ export async function runImportThroughQueue(rows = IMPORT_QUEUE_ROWS): Promise<I
     while (performance.now() - started < 40 * 60_000) {
       try {
         // A request sent while the local queue runs a delivery was seen to hang in wrangler dev: each poll is bounded.
-        action = (await (await fetch(`${baseUrl}/v1/async-actions/${body.async_action_id}`, { headers, signal: AbortSignal.timeout(5_000) })).json()) as typeof action;
+        action = (await (
+          await fetch(`${baseUrl}/v1/async-actions/${body.async_action_id}`, { headers, signal: AbortSignal.timeout(5_000) })
+        ).json()) as typeof action;
       } catch (error) {
         if ((error as Error).name !== 'TimeoutError') throw error;
         stalledPolls++;
@@ -179,17 +203,36 @@ export async function runImportThroughQueue(rows = IMPORT_QUEUE_ROWS): Promise<I
       if (action?.status !== 'IN_PROGRESS') break;
       if (performance.now() - lastLog > 15_000) {
         lastLog = performance.now();
-        console.log(`  ${((performance.now() - started) / 1000).toFixed(0)} s: progress ${action.progress}%, workerd RSS peak ${peak.workerd.toFixed(0)} MB`);
+        console.log(
+          `  ${((performance.now() - started) / 1000).toFixed(0)} s: progress ${action.progress}%, workerd RSS peak ${peak.workerd.toFixed(0)} MB`,
+        );
       }
       await new Promise((r) => setTimeout(r, 500));
     }
     const done = performance.now() - started;
     sample();
     if (action?.status !== 'DONE') throw new Error(`import not DONE: ${JSON.stringify(action)?.slice(0, 500)}`);
-    console.log(`DONE after ${(done / 1000).toFixed(1)} s (seen within 5 s; ${stalledPolls} polls timed out); idle RSS before: workerd ${idle.workerd.toFixed(0)} MB, wrangler ${idle.wrangler.toFixed(0)} MB`);
+    console.log(
+      `DONE after ${(done / 1000).toFixed(1)} s (seen within 5 s; ${stalledPolls} polls timed out); idle RSS before: workerd ${idle.workerd.toFixed(0)} MB, wrangler ${idle.wrangler.toFixed(0)} MB`,
+    );
     const chunks = Number(
       /"n":(\d+)/.exec(
-        spawnSync(process.execPath, [wrangler, 'd1', 'execute', 'DB', '--local', '--persist-to', persist, '--json', '--command', 'SELECT chunks AS n FROM customer_imports'], { env, encoding: 'utf8' }).stdout.replace(/\s/g, ''),
+        spawnSync(
+          process.execPath,
+          [
+            wrangler,
+            'd1',
+            'execute',
+            'DB',
+            '--local',
+            '--persist-to',
+            persist,
+            '--json',
+            '--command',
+            'SELECT chunks AS n FROM customer_imports',
+          ],
+          { env, encoding: 'utf8' },
+        ).stdout.replace(/\s/g, ''),
       )?.[1] ?? 0,
     );
     return {

@@ -110,7 +110,7 @@
             }),
           ]),
         ]);
-      })
+      }),
     );
   }
 
@@ -121,8 +121,7 @@
     if (result && !('error' in result)) {
       state.views++;
       button.closest('.product').classList.add('viewed');
-      $('views').textContent =
-        state.views + (state.views === 1 ? ' product view' : ' product views') + ' recorded in this session.';
+      $('views').textContent = state.views + (state.views === 1 ? ' product view' : ' product views') + ' recorded in this session.';
     } else {
       $('views').textContent = 'Could not record the view: ' + ((result && result.error && result.error.message) || 'unknown error');
     }
@@ -172,7 +171,7 @@
           el('span', { className: 'line-price', text: formatCents(item.price * item.quantity) }),
           lineDiscount(item.sku_id),
         ]);
-      })
+      }),
     );
 
     var total = subtotal();
@@ -415,7 +414,7 @@
         ? segments.map(function (s) {
             return el('li', { className: 'chip', 'data-segment-id': s.id, text: s.name || s.id });
           })
-        : [el('li', { className: 'muted', text: 'No segment yet.' })]
+        : [el('li', { className: 'muted', text: 'No segment yet.' })],
     );
 
     var activity = body.activity || [];
@@ -431,7 +430,7 @@
               el('time', { datetime: a.created_at, text: isNaN(when) ? '' : when.toLocaleTimeString('en-US') }),
             ]);
           })
-        : [el('li', { className: 'muted', text: 'No activity.' })]
+        : [el('li', { className: 'muted', text: 'No activity.' })],
     );
 
     $('profile').hidden = false;

@@ -1,12 +1,7 @@
 /** @module The one error type of the segment filter: bad input, with where it is and why. */
 
 /** What kind of mistake a filter has; lets the API choose a message without parsing text. */
-export type FilterErrorCode =
-  | 'bad_shape'
-  | 'unknown_field'
-  | 'unknown_operator'
-  | 'bad_value'
-  | 'too_large';
+export type FilterErrorCode = 'bad_shape' | 'unknown_field' | 'unknown_operator' | 'bad_value' | 'too_large';
 
 /**
  * A filter that cannot be accepted. `path` points into the submitted filter object, e.g.

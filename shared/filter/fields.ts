@@ -68,11 +68,7 @@ export function resolveField(path: string): Field {
     }
     const bad = rest.find((key) => !KEY_PATTERN.test(key));
     if (bad !== undefined) {
-      throw new FilterError(
-        'unknown_field',
-        path,
-        `"${bad}" in field path "${path}" is not a valid key: use 1 to 64 of A-Z a-z 0-9 _ -`,
-      );
+      throw new FilterError('unknown_field', path, `"${bad}" in field path "${path}" is not a valid key: use 1 to 64 of A-Z a-z 0-9 _ -`);
     }
     return { kind: 'json', path, column: root, keys: rest };
   }

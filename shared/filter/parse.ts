@@ -3,15 +3,7 @@
 import type { Condition, FieldFilter, FilterAst, Junction, Scalar } from './ast';
 import { FilterError } from './errors';
 import { resolveField, type Field } from './fields';
-import {
-  isOperator,
-  MAX_CONDITIONS,
-  MAX_DAY_COUNT,
-  MAX_STRING_LENGTH,
-  MAX_VALUES,
-  OPERATOR_VALUES,
-  type ValueClass,
-} from './operators';
+import { isOperator, MAX_CONDITIONS, MAX_DAY_COUNT, MAX_STRING_LENGTH, MAX_VALUES, OPERATOR_VALUES, type ValueClass } from './operators';
 import { isNumericText, parseIsoDate, startOfUtcDay } from './semantics';
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
@@ -156,11 +148,7 @@ function toWholeNumber(value: unknown, path: string, max: number): number {
 function toDate(value: unknown, path: string): number {
   const ms = typeof value === 'string' ? parseIsoDate(value) : null;
   if (ms === null) {
-    throw new FilterError(
-      'bad_value',
-      path,
-      `expected a date as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS.sssZ, not ${describe(value)}`,
-    );
+    throw new FilterError('bad_value', path, `expected a date as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS.sssZ, not ${describe(value)}`);
   }
   return ms;
 }

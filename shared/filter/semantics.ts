@@ -146,7 +146,6 @@ export function numericValue(value: unknown): number | null {
   return null;
 }
 
-
 const isLeapYear = (y: number): boolean => y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 

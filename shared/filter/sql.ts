@@ -54,11 +54,7 @@ export function compileSql(ast: FilterAst, now: number): Sql {
   );
   const { sql, params } = fields.length === 0 ? { sql: '1', params: [] } : joined(fields, ast.junction === 'and' ? 'AND' : 'OR');
   if (params.length > MAX_SQL_PARAMS) {
-    throw new FilterError(
-      'too_large',
-      '',
-      `the filter needs ${params.length} SQL parameters, more than the ${MAX_SQL_PARAMS} D1 allows`,
-    );
+    throw new FilterError('too_large', '', `the filter needs ${params.length} SQL parameters, more than the ${MAX_SQL_PARAMS} D1 allows`);
   }
   return { sql, params };
 }
@@ -79,7 +75,10 @@ interface Part extends Sql {
 function joined(parts: Part[], op: 'AND' | 'OR'): Part {
   const ordered = [...parts].sort((a, b) => a.cost - b.cost);
   return {
-    sql: balanced(ordered.map((part) => part.sql), op),
+    sql: balanced(
+      ordered.map((part) => part.sql),
+      op,
+    ),
     params: ordered.flatMap((part) => part.params),
     cost: parts.reduce((sum, part) => sum + part.cost, 0),
   };
@@ -250,7 +249,8 @@ function compilePredicate(params: Params, field: Field, predicate: Predicate): s
 
     case 'number':
     case 'event_count': {
-      if (field.kind === 'event_count' && predicate.test === 'compare') return eventCountTest(params, field.event, predicate.cmp, predicate.value);
+      if (field.kind === 'event_count' && predicate.test === 'compare')
+        return eventCountTest(params, field.event, predicate.cmp, predicate.value);
       const value =
         field.kind === 'event_count'
           ? `(SELECT count(*) FROM events AS ev WHERE ev.profile_id = c.id AND ev.type = ${params.bind(field.event)})`

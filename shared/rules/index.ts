@@ -214,7 +214,15 @@ function parseRule(key: string, input: unknown): Rule {
     return { key, name, kind: 'order_items', quantifier, operator: Object.keys(conditions)[0] ?? '$is', refs, message };
   }
 
-  const known = ['customer.segment', 'order.amount', 'order.items.count', ...Object.keys(ITEMS_RULES), 'customer.metadata.<key>', ...Object.keys(REDEMPTION_COUNT_RULES), HOLDER_RULE];
+  const known = [
+    'customer.segment',
+    'order.amount',
+    'order.items.count',
+    ...Object.keys(ITEMS_RULES),
+    'customer.metadata.<key>',
+    ...Object.keys(REDEMPTION_COUNT_RULES),
+    HOLDER_RULE,
+  ];
   throw new RuleError(`${key}.name`, `unknown rule "${name}": use ${known.join(', ')}`);
 }
 
@@ -279,7 +287,12 @@ function numbersHold(tests: readonly NumericTest[], actual: number, field: strin
 
 /** The product and SKU ids of the order's lines, as an order.items.* condition read them. */
 const itemRefsOf = (lines: readonly OrderLine[]) =>
-  lines.map((line) => ({ product_id: line.product_id ?? null, sku_id: line.sku_id ?? null, source_id: line.source_id ?? null, quantity: line.quantity ?? 1 }));
+  lines.map((line) => ({
+    product_id: line.product_id ?? null,
+    sku_id: line.sku_id ?? null,
+    source_id: line.source_id ?? null,
+    quantity: line.quantity ?? 1,
+  }));
 
 /** The segment node of a customer.segment condition: the caller's trace of it, or its bare verdict. */
 const segmentNode = (id: string, ctx: RuleContext): ExplainNode =>
@@ -327,12 +340,28 @@ function ruleHolds(rule: Rule, ctx: RuleContext, trace: ExplainNode[] | null): b
       return numbersHold(rule.tests, ctx.redemptions[rule.window] + 1, rule.name, trace);
     case 'holder': {
       const passed = !rule.required || ctx.isHolder;
-      trace?.push({ kind: 'condition', label: rule.name, passed, field: rule.name, operator: '$is', expected: [rule.required], actual: ctx.isHolder });
+      trace?.push({
+        kind: 'condition',
+        label: rule.name,
+        passed,
+        field: rule.name,
+        operator: '$is',
+        expected: [rule.required],
+        actual: ctx.isHolder,
+      });
       return passed;
     }
     case 'order_items': {
       const passed = itemsRuleHolds(rule.quantifier, rule.refs, ctx.items);
-      trace?.push({ kind: 'condition', label: `${rule.name} ${rule.operator}`, passed, field: rule.name, operator: rule.operator, expected: rule.refs, actual: itemRefsOf(ctx.items) });
+      trace?.push({
+        kind: 'condition',
+        label: `${rule.name} ${rule.operator}`,
+        passed,
+        field: rule.name,
+        operator: rule.operator,
+        expected: rule.refs,
+        actual: itemRefsOf(ctx.items),
+      });
       return passed;
     }
   }
@@ -346,13 +375,25 @@ export type RuleViolation = { kind: Rule['kind']; message?: string };
  * a `rules` node (labelled `label`) is appended with one `rule` node per rule, each with its
  * conditions: the rules are judged once, and the trace is that judgement.
  */
-export function checkRuleSet(ruleSet: RuleSet, ctx: RuleContext, trace: ExplainNode[] | null = null, label = 'validation rules'): RuleViolation | null {
+export function checkRuleSet(
+  ruleSet: RuleSet,
+  ctx: RuleContext,
+  trace: ExplainNode[] | null = null,
+  label = 'validation rules',
+): RuleViolation | null {
   const ruleNodes: ExplainNode[] | null = trace && [];
   const truth = new Map(
     ruleSet.rules.map((rule) => {
       const conditions: ExplainNode[] | null = trace && [];
       const passed = ruleHolds(rule, ctx, conditions);
-      ruleNodes?.push({ kind: 'rule', label: `rule ${rule.key}: ${rule.name}`, passed, logic: 'and', children: conditions ?? [], ...(!passed && rule.message ? { detail: rule.message } : {}) });
+      ruleNodes?.push({
+        kind: 'rule',
+        label: `rule ${rule.key}: ${rule.name}`,
+        passed,
+        logic: 'and',
+        children: conditions ?? [],
+        ...(!passed && rule.message ? { detail: rule.message } : {}),
+      });
       return [rule.key, passed];
     }),
   );
@@ -386,7 +427,9 @@ export interface CommitChecks {
 export function commitChecks(ruleSets: readonly RuleSet[], ctx: RuleContext): CommitChecks {
   const checks: CommitChecks = { redemptions: null, holder: null };
   const failing = (at: RuleContext) => ruleSets.map((rs) => checkRuleSet(rs, at)).find((v) => v !== null) ?? null;
-  const counting = ruleSets.flatMap((rs) => rs.rules).filter((r): r is Extract<Rule, { kind: 'customer_redemptions' }> => r.kind === 'customer_redemptions');
+  const counting = ruleSets
+    .flatMap((rs) => rs.rules)
+    .filter((r): r is Extract<Rule, { kind: 'customer_redemptions' }> => r.kind === 'customer_redemptions');
   if (counting.length > 0) {
     const steps = new Set<number>();
     for (const rule of counting) {

@@ -25,11 +25,13 @@ const optionalId = (v: unknown) => v === undefined || v === null || (typeof v ==
 export function parseItemRef(input: unknown): ItemRef | string {
   if (!isObject(input)) return 'must be an object {object, id}';
   const { object, id, source_id } = input;
-  if (object === 'products_collection') return 'object: products_collection is not supported (there is no product catalogue); name products or SKUs';
+  if (object === 'products_collection')
+    return 'object: products_collection is not supported (there is no product catalogue); name products or SKUs';
   if (object !== 'product' && object !== 'sku') return 'object: must be product or sku';
   if (!optionalId(id) || !optionalId(source_id)) return 'id and source_id: must be strings of 1 to 255 characters';
   if (typeof id !== 'string' && typeof source_id !== 'string') return 'needs id or source_id';
-  if (input.effect !== undefined && input.effect !== null && input.effect !== 'APPLY_TO_EVERY') return 'effect: only APPLY_TO_EVERY is supported';
+  if (input.effect !== undefined && input.effect !== null && input.effect !== 'APPLY_TO_EVERY')
+    return 'effect: only APPLY_TO_EVERY is supported';
   return { object, id: (id as string | null | undefined) ?? null, source_id: (source_id as string | null | undefined) ?? null };
 }
 
@@ -37,7 +39,8 @@ export function parseItemRef(input: unknown): ItemRef | string {
 export function parseItemsConditions(conditions: Record<string, unknown>): ItemRef[] | { path: string; message: string } {
   const entries = Object.entries(conditions);
   const [op, raw] = entries[0] as [string, unknown];
-  if (entries.length !== 1 || (op !== '$is' && op !== '$in')) return { path: op, message: 'takes one operator, $is (or $in), with a list of products or SKUs' };
+  if (entries.length !== 1 || (op !== '$is' && op !== '$in'))
+    return { path: op, message: 'takes one operator, $is (or $in), with a list of products or SKUs' };
   const list = Array.isArray(raw) ? raw : [raw];
   if (list.length === 0 || list.length > 50) return { path: op, message: 'must list 1 to 50 products or SKUs' };
   const refs: ItemRef[] = [];

@@ -1,9 +1,6 @@
 /** @module The `logic` of a validation rule set: rule keys joined by and / or / not with parentheses. */
 
-export type Logic =
-  | { kind: 'rule'; key: string }
-  | { kind: 'not'; operand: Logic }
-  | { kind: 'and' | 'or'; left: Logic; right: Logic };
+export type Logic = { kind: 'rule'; key: string } | { kind: 'not'; operand: Logic } | { kind: 'and' | 'or'; left: Logic; right: Logic };
 
 export class LogicError extends Error {
   override readonly name = 'LogicError';

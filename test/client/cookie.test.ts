@@ -268,21 +268,22 @@ describe('consent', () => {
 });
 
 describe('adopting an existing cookie (a pre-set tracking id is never taken on trust)', () => {
-  it.each([['too short', 'track_short'], ['not a tracking id', 'alice@example.com'], ['an injected attribute', 'track_AAAAAAAAAAAAAAAAAAAAAA;Domain=evil']])(
-    'replaces a vs_tid that is %s with a fresh id',
-    async (_, planted) => {
-      win.document.cookie = `vs_tid=${encodeURIComponent(planted)}; Path=/`;
-      const { requests } = stubFetch();
-      const sdk = await freshSdk();
-      sdk.init({ apiUrl: API_URL, ...KEYS });
-      const id = sdk.getTrackingId();
-      expect(id).toMatch(/^track_[\w-]{22}$/);
-      expect(id).not.toBe(planted);
-      expect(cookieJar().vs_tid).toBe(id);
-      await sdk.validate('CODE');
-      expect(requests[0]!.url).toContain(`tracking_id=${id}`);
-    },
-  );
+  it.each([
+    ['too short', 'track_short'],
+    ['not a tracking id', 'alice@example.com'],
+    ['an injected attribute', 'track_AAAAAAAAAAAAAAAAAAAAAA;Domain=evil'],
+  ])('replaces a vs_tid that is %s with a fresh id', async (_, planted) => {
+    win.document.cookie = `vs_tid=${encodeURIComponent(planted)}; Path=/`;
+    const { requests } = stubFetch();
+    const sdk = await freshSdk();
+    sdk.init({ apiUrl: API_URL, ...KEYS });
+    const id = sdk.getTrackingId();
+    expect(id).toMatch(/^track_[\w-]{22}$/);
+    expect(id).not.toBe(planted);
+    expect(cookieJar().vs_tid).toBe(id);
+    await sdk.validate('CODE');
+    expect(requests[0]!.url).toContain(`tracking_id=${id}`);
+  });
 
   it('keeps a well-formed one', async () => {
     win.document.cookie = 'vs_tid=track_AAAAAAAAAAAAAAAAAAAAAA; Path=/';

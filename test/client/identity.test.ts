@@ -8,8 +8,7 @@ import { API_URL, KEYS, clearCookies, freshSdk, restoreCookieAccess, setURL, stu
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
 /** What an http page has: getRandomValues, but no crypto.subtle outside secure contexts. */
-const stubCryptoWithoutSubtle = () =>
-  vi.stubGlobal('crypto', { getRandomValues: webcrypto.getRandomValues.bind(webcrypto) });
+const stubCryptoWithoutSubtle = () => vi.stubGlobal('crypto', { getRandomValues: webcrypto.getRandomValues.bind(webcrypto) });
 
 beforeEach(() => {
   setURL('https://shop.example.com/');

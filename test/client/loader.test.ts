@@ -79,7 +79,9 @@ describe.each([
     expect(validation).toEqual({ valid: true, code: 'EARLY' });
     expect(event).toMatchObject({ object: 'event' });
     expect(trackingId).toBe(sdk.getTrackingId());
-    expect(requests[0]!.url).toMatch(/^https:\/\/vs\.example\.com\/client\/v1\/validate\?code=EARLY&tracking_id=track_[\w-]{22}&identity_hash=[0-9a-f]{64}$/);
+    expect(requests[0]!.url).toMatch(
+      /^https:\/\/vs\.example\.com\/client\/v1\/validate\?code=EARLY&tracking_id=track_[\w-]{22}&identity_hash=[0-9a-f]{64}$/,
+    );
     expect(win.Vouchsafe).toBe(sdk.api);
   });
 
@@ -107,7 +109,12 @@ describe('install', () => {
     const sdk = await freshSdk();
     sdk.install(
       win,
-      scriptTag({ src: 'https://vs.example.com/sdk/v1.js', ...keyAttrs, 'data-api-url': 'https://api.shop.example/', 'data-cookie-name': 'shop_tid' })
+      scriptTag({
+        src: 'https://vs.example.com/sdk/v1.js',
+        ...keyAttrs,
+        'data-api-url': 'https://api.shop.example/',
+        'data-cookie-name': 'shop_tid',
+      }),
     );
     expect(cookieJar().shop_tid).toBe(sdk.getTrackingId());
     await sdk.validate('A');
@@ -136,12 +143,21 @@ describe('install', () => {
 
 describe('scriptOptions', () => {
   it.each([
-    [{ src: 'https://vs.example.com/sdk/v1.js?v=1', ...keyAttrs }, { apiUrl: 'https://vs.example.com', requireConsent: false }],
+    [
+      { src: 'https://vs.example.com/sdk/v1.js?v=1', ...keyAttrs },
+      { apiUrl: 'https://vs.example.com', requireConsent: false },
+    ],
     [{ src: 'https://vs.example.com/sdk/v1.js', 'data-api-url': 'https://api.x', ...keyAttrs }, { apiUrl: 'https://api.x' }],
-    [{ ...keyAttrs, 'data-require-consent': '' }, { apiUrl: '', requireConsent: true }],
+    [
+      { ...keyAttrs, 'data-require-consent': '' },
+      { apiUrl: '', requireConsent: true },
+    ],
     [{ ...keyAttrs, 'data-require-consent': 'true' }, { requireConsent: true }],
     [{ ...keyAttrs, 'data-require-consent': 'false' }, { requireConsent: false }],
-    [{ ...keyAttrs, 'data-cookie-name': 'n', 'data-cookie-domain': 'shop.example' }, { cookieName: 'n', cookieDomain: 'shop.example' }],
+    [
+      { ...keyAttrs, 'data-cookie-name': 'n', 'data-cookie-domain': 'shop.example' },
+      { cookieName: 'n', cookieDomain: 'shop.example' },
+    ],
   ])('%j -> %j', (attrs, expected) => {
     expect(scriptOptions(scriptTag(attrs))).toMatchObject({ ...KEYS, ...expected });
   });

@@ -31,8 +31,13 @@ afterEach(() => {
 describe('toQuery', () => {
   it.each([
     { code: 'AB C', amount: 5000 },
-    { item: [{ sku_id: 'sku_1', quantity: 2 }, { product_id: 'p 2', price: 1.5 }] },
-    { metadata: { "it's": "(a)*!~-_.", 'a&b=c': 'x+y/z?#', nested: { deep: [1, [2, 3]] } } },
+    {
+      item: [
+        { sku_id: 'sku_1', quantity: 2 },
+        { product_id: 'p 2', price: 1.5 },
+      ],
+    },
+    { metadata: { "it's": '(a)*!~-_.', 'a&b=c': 'x+y/z?#', nested: { deep: [1, [2, 3]] } } },
     { customer: { source_id: 'zoë@example.com', metadata: { vip: true, score: 0, none: null } } },
     { order: { metadata: {} }, empty: [], skipped: undefined, when: new Date(Date.UTC(2024, 0, 2, 3, 4, 5)) },
     { emoji: '🎟️ 10%', tab: 'a\tb' },
@@ -58,7 +63,7 @@ describe('validate', () => {
     expect(requests[0]!.url).toBe(
       'https://api.vouchsafe.test/client/v1/validate?code=AB%20C&item%5B0%5D%5Bsku_id%5D=sku_1&item%5B0%5D%5Bquantity%5D=2&amount=5000' +
         '&metadata%5Bshop%5D=1&order%5Bmetadata%5D%5Bcurrency%5D=EUR&customer%5Bsource_id%5D=s1' +
-        `&customer%5Bmetadata%5D%5Bage%5D=2&tracking_id=${TRACKING_ID}&identity_hash=${sha256('alice@x.com')}`
+        `&customer%5Bmetadata%5D%5Bage%5D=2&tracking_id=${TRACKING_ID}&identity_hash=${sha256('alice@x.com')}`,
     );
   });
 

@@ -78,7 +78,12 @@ beforeAll(async () => {
   });
   // Customers of this run only: visits 0..5, the builder below selects visits > 2 (3 of them).
   for (let i = 0; i < 6; i++) {
-    const res = await apiCall('POST', '/v1/customers', { source_id: `console-${RUN}-${i}`, name: `Console ${i}`, email: `console-${RUN}-${i}@example.com`, metadata: { e2e_run: RUN, visits: i } });
+    const res = await apiCall('POST', '/v1/customers', {
+      source_id: `console-${RUN}-${i}`,
+      name: `Console ${i}`,
+      email: `console-${RUN}-${i}@example.com`,
+      metadata: { e2e_run: RUN, visits: i },
+    });
     if (res.status !== 200) throw new Error(`seeding customer ${i}: ${res.status} ${JSON.stringify(res.body)}`);
   }
 });
@@ -86,7 +91,10 @@ beforeAll(async () => {
 afterEach(async (t) => {
   if (t.task.result?.state !== 'fail') return;
   mkdirSync(ARTIFACTS, { recursive: true });
-  const name = t.task.name.replace(/[^a-z0-9]+/gi, '-').toLowerCase().slice(0, 80);
+  const name = t.task.name
+    .replace(/[^a-z0-9]+/gi, '-')
+    .toLowerCase()
+    .slice(0, 80);
   await page.screenshot({ path: join(ARTIFACTS, `console-failed-${name}.png`), fullPage: true }).catch(() => undefined);
 });
 
@@ -126,7 +134,7 @@ describe('the operator console in Chromium', () => {
     await expectAccessible('segments list');
   });
 
-  it("builds a segment whose live count equals GET /v1/customers?segment_id= after saving (needs POST /v1/segments/preview)", async () => {
+  it('builds a segment whose live count equals GET /v1/customers?segment_id= after saving (needs POST /v1/segments/preview)', async () => {
     await page.getByRole('link', { name: 'New segment' }).click();
     await page.waitForURL(`${BASE_URL}/console/segments/new`);
     await page.getByLabel('Name', { exact: true }).fill(`Frequent ${RUN}`);
@@ -134,7 +142,8 @@ describe('the operator console in Chromium', () => {
 
     // A field or operator change re-renders the rows (htmx); type into the new ones only, as a
     // person sees them: the server marks the chosen option `selected` in what it renders.
-    const rendered = (row: number, part: 'field' | 'op', value: string) => page.locator(`#row-${row}-${part} option[value="${value}"][selected]`).waitFor({ state: 'attached' });
+    const rendered = (row: number, part: 'field' | 'op', value: string) =>
+      page.locator(`#row-${row}-${part} option[value="${value}"][selected]`).waitFor({ state: 'attached' });
 
     // Condition 1: metadata.e2e_run is this run.
     await Promise.all([reshaped(), page.locator('#row-0-field').selectOption('metadata')]);
@@ -165,7 +174,10 @@ describe('the operator console in Chromium', () => {
     expect(members.status).toBe(200);
     expect(members.body.total).toBe(live);
     // The saved segment's page counts the same, against itself: nobody would enter or leave.
-    await page.getByTestId('preview-count').filter({ hasText: String(live) }).waitFor();
+    await page
+      .getByTestId('preview-count')
+      .filter({ hasText: String(live) })
+      .waitFor();
     expect(await page.getByTestId('entering').textContent()).toMatch(/^0 would enter/);
     await expectAccessible('saved segment');
   });
@@ -190,7 +202,12 @@ describe('the operator console in Chromium', () => {
   it('imports a CSV: the progress bar reaches 100 % and the one failed row is shown', async () => {
     await page.getByRole('link', { name: 'Imports and exports' }).click();
     await expectAccessible('imports and exports');
-    const csv = ['Source_id,Name,Email', `imp-${RUN}-1,Imported One,imp-${RUN}-1@example.com`, `imp-${RUN}-2,Imported Two,not-an-email`, `imp-${RUN}-3,Imported Three,imp-${RUN}-3@example.com`].join('\n');
+    const csv = [
+      'Source_id,Name,Email',
+      `imp-${RUN}-1,Imported One,imp-${RUN}-1@example.com`,
+      `imp-${RUN}-2,Imported Two,not-an-email`,
+      `imp-${RUN}-3,Imported Three,imp-${RUN}-3@example.com`,
+    ].join('\n');
     await page.getByLabel('CSV file').setInputFiles({ name: 'customers.csv', mimeType: 'text/csv', buffer: Buffer.from(`${csv}\n`) });
     await page.getByRole('button', { name: 'Upload and import' }).click();
     await page.waitForURL(/\/console\/imports\/actions\/aa_/);

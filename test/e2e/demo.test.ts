@@ -120,7 +120,11 @@ describe('setIdentity', () => {
     const event = await demo.viewProduct('sku_cap', 1);
     expect(event.status()).toBe(200);
     const track = demo.to('/client/v1/events', 'POST')[0];
-    const trackBody = JSON.parse(track?.body ?? '{}') as { identity_hash?: string; identity_signature?: string; customer?: { source_id?: string } };
+    const trackBody = JSON.parse(track?.body ?? '{}') as {
+      identity_hash?: string;
+      identity_signature?: string;
+      customer?: { source_id?: string };
+    };
     expect(trackBody.identity_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(trackBody.identity_hash).toBe(hash);
     expect(trackBody.customer?.source_id).toBe((await demo.trackingCookie())?.value);
@@ -186,7 +190,11 @@ describe('segments of anonymous visitors', () => {
     }
     const events = demo.to('/client/v1/events', 'POST').map((r) => JSON.parse(r.body) as Record<string, unknown>);
     expect(events).toEqual(
-      ['sku_mug', 'sku_tee', 'sku_tote'].map((sku) => ({ event: 'viewed_product', customer: { source_id: trackingId }, metadata: { sku } })),
+      ['sku_mug', 'sku_tee', 'sku_tote'].map((sku) => ({
+        event: 'viewed_product',
+        customer: { source_id: trackingId },
+        metadata: { sku },
+      })),
     );
 
     const accepted = await demo.applyVoucherOnceCounted('BROWSE5');

@@ -94,7 +94,9 @@ export default async function setup(): Promise<() => Promise<void>> {
 
   const health = await probeHealth();
   if (health === 'other') {
-    throw new Error(`${BASE_URL} answers, but not as Vouchsafe (GET /health is not {"ok":true}); free port ${PORT} first (or set E2E_PORT).`);
+    throw new Error(
+      `${BASE_URL} answers, but not as Vouchsafe (GET /health is not {"ok":true}); free port ${PORT} first (or set E2E_PORT).`,
+    );
   }
 
   let stop = async (): Promise<void> => {};
@@ -123,7 +125,9 @@ export default async function setup(): Promise<() => Promise<void>> {
   const config = await fetch(`${BASE_URL}/demo/api/config`).catch(() => null);
   if (!config?.ok) {
     await stop();
-    throw new Error(`${BASE_URL}/demo/api/config answers ${config?.status ?? 'nothing'}: the demo is off (DEMO=on in .dev.vars enables it).`);
+    throw new Error(
+      `${BASE_URL}/demo/api/config answers ${config?.status ?? 'nothing'}: the demo is off (DEMO=on in .dev.vars enables it).`,
+    );
   }
   return stop;
 }

@@ -138,7 +138,9 @@ export class Demo {
   /** Clicks "View" and waits for the recorded event and the count on the page. */
   async viewProduct(sku: string, expectedViews: number): Promise<Response> {
     const [response] = await Promise.all([this.waitFor('/client/v1/events', 'POST'), this.testId(`view-${sku}`).click()]);
-    await this.testId('views-count').filter({ hasText: new RegExp(`^${expectedViews} product views? recorded`) }).waitFor();
+    await this.testId('views-count')
+      .filter({ hasText: new RegExp(`^${expectedViews} product views? recorded`) })
+      .waitFor();
     return response;
   }
 
@@ -155,7 +157,7 @@ export class Demo {
    */
   async applyVoucherOnceCounted(code: string, withinMs = 15_000): Promise<{ request: Captured; response: Response; body: ValidateBody }> {
     let answer = await this.applyVoucher(code);
-    for (const deadline = Date.now() + withinMs; !answer.body.valid && Date.now() < deadline; ) answer = await this.applyVoucher(code);
+    for (const deadline = Date.now() + withinMs; !answer.body.valid && Date.now() < deadline;) answer = await this.applyVoucher(code);
     return answer;
   }
 

@@ -38,10 +38,22 @@ function code(path: string): string {
     const c = src[i] as string;
     const next = src[i + 1];
     if (stack.at(-1) === 'template') {
-      if (c === '\\') { out += src.slice(i, i + 2); i += 2; }
-      else if (c === '`') { out += c; i++; stack.pop(); }
-      else if (c === '$' && next === '{') { out += '${'; i += 2; stack.push('code'); braces.push(0); }
-      else { out += c; i++; }
+      if (c === '\\') {
+        out += src.slice(i, i + 2);
+        i += 2;
+      } else if (c === '`') {
+        out += c;
+        i++;
+        stack.pop();
+      } else if (c === '$' && next === '{') {
+        out += '${';
+        i += 2;
+        stack.push('code');
+        braces.push(0);
+      } else {
+        out += c;
+        i++;
+      }
       continue;
     }
     if (c === '/' && next === '/') {
@@ -66,14 +78,23 @@ function code(path: string): string {
       out += src.slice(i, j + 1);
       i = j + 1;
     } else if (c === '`') {
-      out += c; i++; stack.push('template');
+      out += c;
+      i++;
+      stack.push('template');
     } else {
       if (c === '{') braces = [...braces.slice(0, -1), (braces.at(-1) ?? 0) + 1];
       if (c === '}') {
-        if (braces.at(-1) === 0 && stack.length > 1) { stack.pop(); braces = braces.slice(0, -1); out += c; i++; continue; }
+        if (braces.at(-1) === 0 && stack.length > 1) {
+          stack.pop();
+          braces = braces.slice(0, -1);
+          out += c;
+          i++;
+          continue;
+        }
         braces = [...braces.slice(0, -1), (braces.at(-1) ?? 0) - 1];
       }
-      out += c; i++;
+      out += c;
+      i++;
     }
   }
   return out;
@@ -176,7 +197,11 @@ describe('SQL is written only in worker/src/db', () => {
   // starts a statement. The D1 wrappers (middleware/d1-session.ts, lib/storage-ops.ts) pass on a
   // query they were given, which is not SQL written there; shared/filter compiles a WHERE fragment
   // that db/ places in its statements.
-  const SQL = [/\bprepare\(\s*['"`]/, /\bsql`/, /['"`]\s*(?:SELECT|INSERT(?: OR [A-Z]+)? INTO|UPDATE\s+\w+\s+SET|DELETE FROM|WITH\s+\w+\s+AS)\b/];
+  const SQL = [
+    /\bprepare\(\s*['"`]/,
+    /\bsql`/,
+    /['"`]\s*(?:SELECT|INSERT(?: OR [A-Z]+)? INTO|UPDATE\s+\w+\s+SET|DELETE FROM|WITH\s+\w+\s+AS)\b/,
+  ];
   const findSql = (file: string): string[] =>
     code(file)
       .split('\n')
@@ -187,7 +212,9 @@ describe('SQL is written only in worker/src/db', () => {
   });
 
   it('finds none anywhere else in worker/src, shared/ or client/', () => {
-    const files = [WORKER, join(ROOT, 'shared'), join(ROOT, 'client')].flatMap(sourceFiles).filter((file) => !inside(file, join(WORKER, 'db')));
+    const files = [WORKER, join(ROOT, 'shared'), join(ROOT, 'client')]
+      .flatMap(sourceFiles)
+      .filter((file) => !inside(file, join(WORKER, 'db')));
     const found = files.flatMap(findSql);
     expect(found, found.join('\n')).toEqual([]);
   });

@@ -43,12 +43,22 @@ const scope: fc.Arbitrary<ItemScope | null> = fc.option(
 );
 
 const limit = fc.option(cents, { nil: undefined });
-const grant = fc.record({ unit_off: fc.integer({ min: 1, max: 5 }), unit_type: fc.constantFrom(...PRODUCTS, 's1'), effect: fc.constantFrom('ADD_MISSING_ITEMS' as const, 'ADD_NEW_ITEMS' as const) });
+const grant = fc.record({
+  unit_off: fc.integer({ min: 1, max: 5 }),
+  unit_type: fc.constantFrom(...PRODUCTS, 's1'),
+  effect: fc.constantFrom('ADD_MISSING_ITEMS' as const, 'ADD_NEW_ITEMS' as const),
+});
 const discount: fc.Arbitrary<Discount> = fc.oneof(
   fc.record({
     type: fc.constant('AMOUNT' as const),
     amount_off: cents,
-    effect: fc.constantFrom('APPLY_TO_ORDER' as const, 'APPLY_TO_ITEMS' as const, 'APPLY_TO_ITEMS_PROPORTIONALLY' as const, 'APPLY_TO_ITEMS_PROPORTIONALLY_BY_QUANTITY' as const, 'APPLY_TO_ITEMS_BY_QUANTITY' as const),
+    effect: fc.constantFrom(
+      'APPLY_TO_ORDER' as const,
+      'APPLY_TO_ITEMS' as const,
+      'APPLY_TO_ITEMS_PROPORTIONALLY' as const,
+      'APPLY_TO_ITEMS_PROPORTIONALLY_BY_QUANTITY' as const,
+      'APPLY_TO_ITEMS_BY_QUANTITY' as const,
+    ),
     aggregated_amount_limit: limit,
   }),
   fc.record({
@@ -58,7 +68,11 @@ const discount: fc.Arbitrary<Discount> = fc.oneof(
     aggregated_amount_limit: limit,
     effect: fc.constantFrom('APPLY_TO_ORDER' as const, 'APPLY_TO_ITEMS' as const),
   }),
-  fc.record({ type: fc.constant('FIXED' as const), fixed_amount: cents, effect: fc.constantFrom('APPLY_TO_ORDER' as const, 'APPLY_TO_ITEMS' as const) }),
+  fc.record({
+    type: fc.constant('FIXED' as const),
+    fixed_amount: cents,
+    effect: fc.constantFrom('APPLY_TO_ORDER' as const, 'APPLY_TO_ITEMS' as const),
+  }),
   grant.map((g) => ({ type: 'UNIT' as const, ...g })),
   fc.array(grant, { minLength: 1, maxLength: 3 }).map((units) => ({ type: 'UNIT' as const, effect: 'ADD_MANY_ITEMS' as const, units })),
 );
@@ -121,7 +135,8 @@ describe('priceOrder', () => {
           expect(p.orderDiscount).toBeLessThanOrEqual(d.amount_limit);
           for (const l of p.lines) expect(l.discount).toBeLessThanOrEqual(d.amount_limit);
         }
-        if (d.effect === 'APPLY_TO_ITEMS' && d.aggregated_amount_limit !== undefined) expect(p.itemsDiscount).toBeLessThanOrEqual(d.aggregated_amount_limit);
+        if (d.effect === 'APPLY_TO_ITEMS' && d.aggregated_amount_limit !== undefined)
+          expect(p.itemsDiscount).toBeLessThanOrEqual(d.aggregated_amount_limit);
       }),
       { numRuns: 2000 },
     );
@@ -140,7 +155,11 @@ describe('priceOrder', () => {
   it('spreads AMOUNT proportionally to the cent: the parts sum to what the items can take', () => {
     fc.assert(
       fc.property(cents, fc.array(line, { minLength: 1, maxLength: 6 }), (amountOff, lines) => {
-        const p = priceOrder({ type: 'AMOUNT', amount_off: amountOff, effect: 'APPLY_TO_ITEMS_PROPORTIONALLY' }, { amount: null, lines }, null);
+        const p = priceOrder(
+          { type: 'AMOUNT', amount_off: amountOff, effect: 'APPLY_TO_ITEMS_PROPORTIONALLY' },
+          { amount: null, lines },
+          null,
+        );
         const eligible = p.lines.reduce((s, l) => s + (l.amount ?? 0), 0);
         expect(p.itemsDiscount).toBe(Math.min(amountOff, eligible));
       }),
@@ -153,10 +172,20 @@ describe('priceOrder', () => {
       { product_id: 'socks', quantity: 1, price: 1000 },
     ];
     const shoes: ItemScope = { included: [{ object: 'product', id: 'shoes' }], excluded: [], included_all: false };
-    expect(priceOrder({ type: 'PERCENT', percent_off: 15, effect: 'APPLY_TO_ITEMS' }, { amount: null, lines: items }, shoes).lines.map((l) => l.discount)).toEqual([1500, 0]);
+    expect(
+      priceOrder({ type: 'PERCENT', percent_off: 15, effect: 'APPLY_TO_ITEMS' }, { amount: null, lines: items }, shoes).lines.map(
+        (l) => l.discount,
+      ),
+    ).toEqual([1500, 0]);
     // An order amount lower than the items' sum: the items never take more than the order.
-    expect(priceOrder({ type: 'AMOUNT', amount_off: 5000, effect: 'APPLY_TO_ITEMS' }, { amount: 3000, lines: items }, null).itemsDiscount).toBe(3000);
-    const mug = priceOrder({ type: 'UNIT', unit_off: 3, unit_type: 'socks', effect: 'ADD_MISSING_ITEMS' }, { amount: null, lines: items }, null);
+    expect(
+      priceOrder({ type: 'AMOUNT', amount_off: 5000, effect: 'APPLY_TO_ITEMS' }, { amount: 3000, lines: items }, null).itemsDiscount,
+    ).toBe(3000);
+    const mug = priceOrder(
+      { type: 'UNIT', unit_off: 3, unit_type: 'socks', effect: 'ADD_MISSING_ITEMS' },
+      { amount: null, lines: items },
+      null,
+    );
     expect(mug).toMatchObject({ initialAmount: 11000, amount: 13000, itemsDiscount: 3000 });
     expect(mug.lines[1]).toMatchObject({ quantity: 3, addedQuantity: 2, addedAmount: 2000, discountQuantity: 3, discount: 3000 });
   });
@@ -166,7 +195,10 @@ describe('combine (a stack)', () => {
   it('keeps the invariants for any stack of discounts on one order', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(discount, scope), { maxLength: 4 }), order, (stack, o) => {
-        const p = combine(unpriced(o), stack.map(([d, s]) => priceOrder(d, o, s)));
+        const p = combine(
+          unpriced(o),
+          stack.map(([d, s]) => priceOrder(d, o, s)),
+        );
         checkInvariants(p);
       }),
       { numRuns: 1500 },

@@ -123,7 +123,14 @@ describe('the checker itself', () => {
         '```',
       ].join('\n'),
     );
-    expect([...anchors]).toEqual(['vouchsafe', 'rotating-identity_secret', 'segment-and-posthog-the-cdp-destination', 'queue-consumers-and-cron', 'tables', 'tables-1']);
+    expect([...anchors]).toEqual([
+      'vouchsafe',
+      'rotating-identity_secret',
+      'segment-and-posthog-the-cdp-destination',
+      'queue-consumers-and-cron',
+      'tables',
+      'tables-1',
+    ]);
   });
 
   it('reports a missing file and a missing anchor, and passes links that hold', () => {

@@ -11,7 +11,12 @@ import { rowToCustomer } from '../../worker/src/views/customer';
 const NOW = Date.UTC(2026, 5, 15, 12);
 
 const profile: FilterProfile = {
-  ...rowToCustomer({ ...emptyCustomerRow('cust_x', Date.UTC(2026, 4, 1)), name: 'Alice', email: 'alice@example.com', orders_total_amount: 2500 }),
+  ...rowToCustomer({
+    ...emptyCustomerRow('cust_x', Date.UTC(2026, 4, 1)),
+    name: 'Alice',
+    email: 'alice@example.com',
+    orders_total_amount: 2500,
+  }),
   metadata: { tier: 'silver', tags: ['vip'] },
   events: { cart_abandoned: { count: 3 } },
 };
@@ -46,12 +51,52 @@ describe('explainFilter', () => {
       // A scalar operand stands for a one-element list; the name read is the stored one.
       { kind: 'condition', label: 'name $is', passed: false, field: 'name', operator: '$is', expected: ['Frank'], actual: 'Alice' },
       // Dates and numbers as the author wrote them, not the epoch ms and numbers the back ends use.
-      { kind: 'condition', label: 'created_at $before', passed: true, field: 'created_at', operator: '$before', expected: ['2026-05-16'], actual: '2026-05-01T00:00:00.000Z' },
-      { kind: 'condition', label: 'created_at $more_than_ago', passed: true, field: 'created_at', operator: '$more_than_ago', expected: ['30'], actual: '2026-05-01T00:00:00.000Z' },
+      {
+        kind: 'condition',
+        label: 'created_at $before',
+        passed: true,
+        field: 'created_at',
+        operator: '$before',
+        expected: ['2026-05-16'],
+        actual: '2026-05-01T00:00:00.000Z',
+      },
+      {
+        kind: 'condition',
+        label: 'created_at $more_than_ago',
+        passed: true,
+        field: 'created_at',
+        operator: '$more_than_ago',
+        expected: ['30'],
+        actual: '2026-05-01T00:00:00.000Z',
+      },
       // An event count reads the count; no event of the type reads 0.
-      { kind: 'condition', label: 'events.cart_abandoned.count $more_than', passed: true, field: 'events.cart_abandoned.count', operator: '$more_than', expected: [2], actual: 3 },
-      { kind: 'condition', label: 'events.purchase.count $more_than_equal', passed: false, field: 'events.purchase.count', operator: '$more_than_equal', expected: [1], actual: 0 },
-      { kind: 'condition', label: 'metadata.tier $is_unknown', passed: false, field: 'metadata.tier', operator: '$is_unknown', expected: [true], actual: 'silver' },
+      {
+        kind: 'condition',
+        label: 'events.cart_abandoned.count $more_than',
+        passed: true,
+        field: 'events.cart_abandoned.count',
+        operator: '$more_than',
+        expected: [2],
+        actual: 3,
+      },
+      {
+        kind: 'condition',
+        label: 'events.purchase.count $more_than_equal',
+        passed: false,
+        field: 'events.purchase.count',
+        operator: '$more_than_equal',
+        expected: [1],
+        actual: 0,
+      },
+      {
+        kind: 'condition',
+        label: 'metadata.tier $is_unknown',
+        passed: false,
+        field: 'metadata.tier',
+        operator: '$is_unknown',
+        expected: [true],
+        actual: 'silver',
+      },
     ]);
   });
 
@@ -63,7 +108,11 @@ describe('explainFilter', () => {
       'address.city': { conditions: { $has_value: true } },
     });
     expect(trace).toMatchObject({ kind: 'filter', label: 'match any', logic: 'or', passed: true });
-    expect(trace.children?.map((f) => f.children?.map((c) => [c.actual, c.passed]))).toEqual([[[2500, true]], [[null, false]], [[null, false]]]);
+    expect(trace.children?.map((f) => f.children?.map((c) => [c.actual, c.passed]))).toEqual([
+      [[2500, true]],
+      [[null, false]],
+      [[null, false]],
+    ]);
   });
 
   it('explains an empty filter as a match with no conditions', () => {
@@ -107,14 +156,33 @@ describe('checkRuleSet with a trace', () => {
     ]);
     const [amount, tier, segment, count] = rules!.children!.map((r) => r.children?.[0]);
     expect(amount).toMatchObject({ field: 'order.amount', operator: '$more_than', expected: ['1000'], actual: 800, passed: false });
-    expect(tier).toMatchObject({ field: 'customer.metadata.tier', operator: '$in', expected: ['gold', 'silver'], actual: 'silver', passed: true });
-    expect(segment).toMatchObject({ field: 'customer.segment', operator: '$is_not', expected: ['seg_in', 'seg_out'], actual: ['seg_in'], logic: 'none', passed: false });
+    expect(tier).toMatchObject({
+      field: 'customer.metadata.tier',
+      operator: '$in',
+      expected: ['gold', 'silver'],
+      actual: 'silver',
+      passed: true,
+    });
+    expect(segment).toMatchObject({
+      field: 'customer.segment',
+      operator: '$is_not',
+      expected: ['seg_in', 'seg_out'],
+      actual: ['seg_in'],
+      logic: 'none',
+      passed: false,
+    });
     expect(segment?.children?.map((s) => [s.kind, s.label, s.passed])).toEqual([
       ['segment', 'seg_in', true],
       ['segment', 'seg_out', false],
     ]);
     // The number this redemption would be: the customer's second.
-    expect(count).toMatchObject({ field: 'redemption.count.per_customer', operator: '$less_than_or_equal', expected: [1], actual: 2, passed: false });
+    expect(count).toMatchObject({
+      field: 'redemption.count.per_customer',
+      operator: '$less_than_or_equal',
+      expected: [1],
+      actual: 2,
+      passed: false,
+    });
     // Without a trace the verdict is the same.
     expect(checkRuleSet(ruleSet, context)).toEqual(violation);
   });

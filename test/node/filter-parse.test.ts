@@ -107,7 +107,8 @@ describe('parseFilter accepts', () => {
 
   it('30 conditions and 100 values, the limits', () => {
     const filter: Record<string, unknown> = {};
-    for (let i = 0; i < 10; i++) filter[`metadata.k${i}`] = { conditions: { $is: ['a'], $in: Array.from({ length: 100 }, (_, j) => j), $has_value: true } };
+    for (let i = 0; i < 10; i++)
+      filter[`metadata.k${i}`] = { conditions: { $is: ['a'], $in: Array.from({ length: 100 }, (_, j) => j), $has_value: true } };
     expect(parseFilter(filter).fields).toHaveLength(10);
   });
 
@@ -191,12 +192,22 @@ describe('parseFilter rejects', () => {
     ['an unknown field', { foo: { conditions: { $is: ['a'] } } }, 'unknown_field', 'foo'],
     ['an unknown address field', { 'address.zip': { conditions: { $is: ['a'] } } }, 'unknown_field', 'address.zip'],
     ['a summary group instead of a field', { 'summary.orders': { conditions: { $is: [1] } } }, 'unknown_field', 'summary.orders'],
-    ['loyalty_points.campaigns', { 'loyalty_points.campaigns.c.points': { conditions: { $is: [1] } } }, 'unknown_field', 'loyalty_points.campaigns.c.points'],
+    [
+      'loyalty_points.campaigns',
+      { 'loyalty_points.campaigns.c.points': { conditions: { $is: [1] } } },
+      'unknown_field',
+      'loyalty_points.campaigns.c.points',
+    ],
     ['metadata without a key', { metadata: { conditions: { $is: ['a'] } } }, 'unknown_field', 'metadata'],
     ['an empty metadata key', { 'metadata.': { conditions: { $is: ['a'] } } }, 'unknown_field', 'metadata.'],
     ['a metadata key with a space', { 'metadata.a b': { conditions: { $is: ['a'] } } }, 'unknown_field', 'metadata.a b'],
     ['a metadata key with a quote', { 'metadata.a"b': { conditions: { $is: ['a'] } } }, 'unknown_field', 'metadata.a"b'],
-    ['a metadata key of 65 characters', { [`metadata.${'k'.repeat(65)}`]: { conditions: { $is: ['a'] } } }, 'unknown_field', `metadata.${'k'.repeat(65)}`],
+    [
+      'a metadata key of 65 characters',
+      { [`metadata.${'k'.repeat(65)}`]: { conditions: { $is: ['a'] } } },
+      'unknown_field',
+      `metadata.${'k'.repeat(65)}`,
+    ],
     ['a path of 6 segments', { 'metadata.a.b.c.d.e': { conditions: { $is: ['a'] } } }, 'unknown_field', 'metadata.a.b.c.d.e'],
     ['an event path without count', { 'events.signup': { conditions: { $is: [1] } } }, 'unknown_field', 'events.signup'],
     ['an event path with another leaf', { 'events.signup.total': { conditions: { $is: [1] } } }, 'unknown_field', 'events.signup.total'],
@@ -207,34 +218,99 @@ describe('parseFilter rejects', () => {
     ['missing conditions', { name: {} }, 'bad_shape', 'name.conditions'],
     ['an extra key beside conditions', { name: { conditions: { $is: ['a'] }, junction: 'or' } }, 'bad_shape', 'name.junction'],
     ['an unknown operator', { name: { conditions: { $equals: ['a'] } } }, 'unknown_operator', 'name.conditions.$equals'],
-    ['the validation-rule spelling $more_than_or_equal', { 'loyalty.points': { conditions: { $more_than_or_equal: [1] } } }, 'unknown_operator', 'loyalty.points.conditions.$more_than_or_equal'],
+    [
+      'the validation-rule spelling $more_than_or_equal',
+      { 'loyalty.points': { conditions: { $more_than_or_equal: [1] } } },
+      'unknown_operator',
+      'loyalty.points.conditions.$more_than_or_equal',
+    ],
     ['$more_than on text', { name: { conditions: { $more_than: [1] } } }, 'unknown_operator', 'name.conditions.$more_than'],
-    ['$contains on a number', { 'summary.orders.total_amount': { conditions: { $contains: ['1'] } } }, 'unknown_operator', 'summary.orders.total_amount.conditions.$contains'],
+    [
+      '$contains on a number',
+      { 'summary.orders.total_amount': { conditions: { $contains: ['1'] } } },
+      'unknown_operator',
+      'summary.orders.total_amount.conditions.$contains',
+    ],
     ['$in on a date', { created_at: { conditions: { $in: ['2026-01-01'] } } }, 'unknown_operator', 'created_at.conditions.$in'],
-    ['$starts_with on a date', { birthdate: { conditions: { $starts_with: ['1990'] } } }, 'unknown_operator', 'birthdate.conditions.$starts_with'],
-    ['$before on a number', { 'loyalty.points': { conditions: { $before: ['2026-01-01'] } } }, 'unknown_operator', 'loyalty.points.conditions.$before'],
+    [
+      '$starts_with on a date',
+      { birthdate: { conditions: { $starts_with: ['1990'] } } },
+      'unknown_operator',
+      'birthdate.conditions.$starts_with',
+    ],
+    [
+      '$before on a number',
+      { 'loyalty.points': { conditions: { $before: ['2026-01-01'] } } },
+      'unknown_operator',
+      'loyalty.points.conditions.$before',
+    ],
     ['$today on text', { name: { conditions: { $today: true } } }, 'unknown_operator', 'name.conditions.$today'],
-    ['$count on a number column', { 'loyalty.points': { conditions: { $count: [1] } } }, 'unknown_operator', 'loyalty.points.conditions.$count'],
-    ['$has_value on an event count', { 'events.x.count': { conditions: { $has_value: true } } }, 'unknown_operator', 'events.x.count.conditions.$has_value'],
+    [
+      '$count on a number column',
+      { 'loyalty.points': { conditions: { $count: [1] } } },
+      'unknown_operator',
+      'loyalty.points.conditions.$count',
+    ],
+    [
+      '$has_value on an event count',
+      { 'events.x.count': { conditions: { $has_value: true } } },
+      'unknown_operator',
+      'events.x.count.conditions.$has_value',
+    ],
     ['a boolean for text', { name: { conditions: { $is: [true] } } }, 'bad_value', 'name.conditions.$is[0]'],
     ['a scalar boolean for text (no index)', { name: { conditions: { $is: true } } }, 'bad_value', 'name.conditions.$is'],
     ['null in a list', { name: { conditions: { $in: ['a', null] } } }, 'bad_value', 'name.conditions.$in[1]'],
-    ['an object in a metadata list', { 'metadata.age': { conditions: { $in: [1, 2, {}] } } }, 'bad_value', 'metadata.age.conditions.$in[2]'],
+    [
+      'an object in a metadata list',
+      { 'metadata.age': { conditions: { $in: [1, 2, {}] } } },
+      'bad_value',
+      'metadata.age.conditions.$in[2]',
+    ],
     ['an array in a metadata list', { 'metadata.age': { conditions: { $is: [[1]] } } }, 'bad_value', 'metadata.age.conditions.$is[0]'],
-    ['a boolean for a string operator on metadata', { 'metadata.tags': { conditions: { $contains: [true] } } }, 'bad_value', 'metadata.tags.conditions.$contains[0]'],
-    ['a non-numeric string for a number', { 'summary.orders.total_amount': { conditions: { $is: ['abc'] } } }, 'bad_value', 'summary.orders.total_amount.conditions.$is[0]'],
-    ['an exponent string for a number', { 'metadata.x': { conditions: { $more_than: ['1e3'] } } }, 'bad_value', 'metadata.x.conditions.$more_than[0]'],
+    [
+      'a boolean for a string operator on metadata',
+      { 'metadata.tags': { conditions: { $contains: [true] } } },
+      'bad_value',
+      'metadata.tags.conditions.$contains[0]',
+    ],
+    [
+      'a non-numeric string for a number',
+      { 'summary.orders.total_amount': { conditions: { $is: ['abc'] } } },
+      'bad_value',
+      'summary.orders.total_amount.conditions.$is[0]',
+    ],
+    [
+      'an exponent string for a number',
+      { 'metadata.x': { conditions: { $more_than: ['1e3'] } } },
+      'bad_value',
+      'metadata.x.conditions.$more_than[0]',
+    ],
     ['Infinity', { 'loyalty.points': { conditions: { $less_than: [Infinity] } } }, 'bad_value', 'loyalty.points.conditions.$less_than[0]'],
     ['NaN', { 'metadata.x': { conditions: { $is: [NaN] } } }, 'bad_value', 'metadata.x.conditions.$is[0]'],
-    ['two values for a comparison', { 'loyalty.points': { conditions: { $more_than: [1, 2] } } }, 'bad_value', 'loyalty.points.conditions.$more_than'],
+    [
+      'two values for a comparison',
+      { 'loyalty.points': { conditions: { $more_than: [1, 2] } } },
+      'bad_value',
+      'loyalty.points.conditions.$more_than',
+    ],
     ['an empty list', { name: { conditions: { $is: [] } } }, 'bad_value', 'name.conditions.$is'],
     ['an impossible date', { created_at: { conditions: { $after: ['2026-02-30'] } } }, 'bad_value', 'created_at.conditions.$after[0]'],
-    ['a date with an offset', { created_at: { conditions: { $before: ['2026-01-01T00:00:00+01:00'] } } }, 'bad_value', 'created_at.conditions.$before[0]'],
+    [
+      'a date with an offset',
+      { created_at: { conditions: { $before: ['2026-01-01T00:00:00+01:00'] } } },
+      'bad_value',
+      'created_at.conditions.$before[0]',
+    ],
     ['a word for a date', { 'metadata.d': { conditions: { $after: 'yesterday' } } }, 'bad_value', 'metadata.d.conditions.$after'],
     ['a number for a date', { created_at: { conditions: { $is: [1781524800000] } } }, 'bad_value', 'created_at.conditions.$is[0]'],
     ['a fractional day count', { created_at: { conditions: { $less_than: [1.5] } } }, 'bad_value', 'created_at.conditions.$less_than[0]'],
     ['a negative day count', { created_at: { conditions: { $is_days_ago: [-1] } } }, 'bad_value', 'created_at.conditions.$is_days_ago[0]'],
-    ['a day count over 100000', { birthdate: { conditions: { $more_than_ago: [100_001] } } }, 'bad_value', 'birthdate.conditions.$more_than_ago[0]'],
+    [
+      'a day count over 100000',
+      { birthdate: { conditions: { $more_than_ago: [100_001] } } },
+      'bad_value',
+      'birthdate.conditions.$more_than_ago[0]',
+    ],
     ['a negative count', { 'events.x.count': { conditions: { $count: [-1] } } }, 'bad_value', 'events.x.count.conditions.$count[0]'],
     ['false for $has_value', { name: { conditions: { $has_value: false } } }, 'bad_value', 'name.conditions.$has_value'],
     ['a word for $is_unknown', { name: { conditions: { $is_unknown: 'yes' } } }, 'bad_value', 'name.conditions.$is_unknown'],
@@ -243,7 +319,12 @@ describe('parseFilter rejects', () => {
     ['a string of 256 characters', { name: { conditions: { $contains: ['a', long] } } }, 'bad_value', 'name.conditions.$contains[1]'],
     ['a NUL character', { name: { conditions: { $is: ['a\u0000b'] } } }, 'bad_value', 'name.conditions.$is[0]'],
     ['31 conditions', tooManyConditions, 'too_large', 'metadata.k30.conditions.$has_value'],
-    ['101 values', { 'metadata.x': { conditions: { $in: Array.from({ length: 101 }, (_, i) => i) } } }, 'too_large', 'metadata.x.conditions.$in'],
+    [
+      '101 values',
+      { 'metadata.x': { conditions: { $in: Array.from({ length: 101 }, (_, i) => i) } } },
+      'too_large',
+      'metadata.x.conditions.$in',
+    ],
   ];
 
   it.each(CASES)('%s', (_name, input, code, path) => {

@@ -8,7 +8,9 @@ import { HEAP_LIMIT_MB, IMPORT_LIMITS, measureImportHeap } from '../../bench/sup
 describe('CSV import memory (the file is streamed, never held whole)', () => {
   it(`imports ${IMPORT_LIMITS.rows.toLocaleString('en')} rows / 25 MiB within a ${HEAP_LIMIT_MB} MB heap, file bytes included`, async () => {
     const m = await measureImportHeap();
-    console.log(`import peak heap: ${m.peak_heap_mb} MB live V8 heap, ${m.peak_heap_plus_buffers_mb} MB with the file's bytes (${JSON.stringify(m)})`);
+    console.log(
+      `import peak heap: ${m.peak_heap_mb} MB live V8 heap, ${m.peak_heap_plus_buffers_mb} MB with the file's bytes (${JSON.stringify(m)})`,
+    );
     expect(m.rows).toBe(IMPORT_LIMITS.rows);
     expect(m.failed).toBe(0);
     expect(m.file_bytes).toBeGreaterThan(0.99 * IMPORT_LIMITS.bytes);

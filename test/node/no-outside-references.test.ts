@@ -63,7 +63,11 @@ const SKIPPED = [/^package-lock\.json$/, /(^|\/)node_modules\//, /^dist\//, /^\.
 function repositoryFiles(): string[] {
   let files: string[];
   try {
-    files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+    files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    })
       .split('\0')
       .filter(Boolean);
   } catch {
@@ -78,14 +82,23 @@ function repositoryFiles(): string[] {
     };
     walk(ROOT);
   }
-  return [...new Set(files)].filter((file) => file !== SELF && !SKIPPED.some((skip) => skip.test(file)) && existsSync(join(ROOT, file))).sort();
+  return [...new Set(files)]
+    .filter((file) => file !== SELF && !SKIPPED.some((skip) => skip.test(file)) && existsSync(join(ROOT, file)))
+    .sort();
 }
 
 describe('no references that leave the repository', () => {
   it('no file cites a finding, an issue, an audit item or a document the repository does not hold', () => {
     const files = repositoryFiles();
     // The scan reaches what it must: code, tests, migrations and the README.
-    for (const expected of ['worker/src/app.ts', 'shared/types.ts', 'client/index.ts', 'worker/migrations/0001_customers.sql', 'README.md', 'test/node/discount.test.ts']) {
+    for (const expected of [
+      'worker/src/app.ts',
+      'shared/types.ts',
+      'client/index.ts',
+      'worker/migrations/0001_customers.sql',
+      'README.md',
+      'test/node/discount.test.ts',
+    ]) {
       expect(files).toContain(expected);
     }
     const found: string[] = [];
@@ -105,7 +118,7 @@ describe('no references that leave the repository', () => {
       "describe('every client route is rate-limited (F3, F12)', () => {",
       '// F16 (security review): a 100,000-row import',
       '-- CSV imports through the WRITES queue (issue 13): the request',
-      '// Issue 14 item 5: a campaign\'s codes',
+      "// Issue 14 item 5: a campaign's codes",
       ' * The console over the issue-15 API additions',
       '// The SDK calls of audit findings #10, #14',
       "  it('redeems for a guest (#3)', async () => {",

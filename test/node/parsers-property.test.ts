@@ -8,15 +8,34 @@ import { parseQuery } from '../../worker/src/lib/qs';
 // typed error; they never throw anything else (which would surface as a 500).
 
 const fieldPath = fc.oneof(
-  fc.constantFrom('name', 'email', 'created_at', 'birthdate', 'address.city', 'summary.orders.total_amount', 'loyalty.points', 'events.x.count', 'metadata.a', 'metadata.a.b', 'system_metadata.s'),
+  fc.constantFrom(
+    'name',
+    'email',
+    'created_at',
+    'birthdate',
+    'address.city',
+    'summary.orders.total_amount',
+    'loyalty.points',
+    'events.x.count',
+    'metadata.a',
+    'metadata.a.b',
+    'system_metadata.s',
+  ),
   fc.string({ maxLength: 30 }),
 );
-const operand = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.array(fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.double(), fc.boolean()), { maxLength: 5 }));
+const operand = fc.oneof(
+  fc.jsonValue({ maxDepth: 2 }),
+  fc.array(fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.double(), fc.boolean()), { maxLength: 5 }),
+);
 const condition = fc.dictionary(fc.oneof(fc.constantFrom(...OPERATORS), fc.string({ maxLength: 12 })), operand, { maxKeys: 3 });
 const filter = fc.oneof(
-  fc.record({ junction: fc.oneof(fc.constantFrom('and', 'or', 'AND', 'Or'), fc.string()) }, { requiredKeys: [] }).chain((base) =>
-    fc.dictionary(fieldPath, fc.oneof(fc.record({ conditions: condition }), fc.jsonValue({ maxDepth: 2 })), { maxKeys: 4 }).map((fields) => ({ ...fields, ...base })),
-  ),
+  fc
+    .record({ junction: fc.oneof(fc.constantFrom('and', 'or', 'AND', 'Or'), fc.string()) }, { requiredKeys: [] })
+    .chain((base) =>
+      fc
+        .dictionary(fieldPath, fc.oneof(fc.record({ conditions: condition }), fc.jsonValue({ maxDepth: 2 })), { maxKeys: 4 })
+        .map((fields) => ({ ...fields, ...base })),
+    ),
   fc.jsonValue({ maxDepth: 3 }),
 );
 
@@ -34,7 +53,13 @@ describe('parseFilter', () => {
         const { sql, params } = compileSql(ast, Date.UTC(2026, 5, 15));
         expect(typeof sql).toBe('string');
         expect(params.length).toBeLessThanOrEqual(100);
-        expect(typeof evaluate(ast, { metadata: {}, system_metadata: {}, summary: { orders: {}, redemptions: {} } } as never, Date.UTC(2026, 5, 15))).toBe('boolean');
+        expect(
+          typeof evaluate(
+            ast,
+            { metadata: {}, system_metadata: {}, summary: { orders: {}, redemptions: {} } } as never,
+            Date.UTC(2026, 5, 15),
+          ),
+        ).toBe('boolean');
       }),
       { numRuns: 2000 },
     );
@@ -44,7 +69,17 @@ describe('parseFilter', () => {
 describe('parseQuery (client validate query strings)', () => {
   it('parses, or refuses a prototype key with a 400 naming it (no longer drops it silently); never builds an object through __proto__ (2,000 cases)', () => {
     const key = fc.oneof(
-      fc.constantFrom('item[0][sku_id]', 'customer[metadata][a]', '[order][metadata][x]', '__proto__[polluted]', 'a[constructor][prototype]', 'a[b][c][d][e][f][g]', 'item[999][x]', 'x[', ']y'),
+      fc.constantFrom(
+        'item[0][sku_id]',
+        'customer[metadata][a]',
+        '[order][metadata][x]',
+        '__proto__[polluted]',
+        'a[constructor][prototype]',
+        'a[b][c][d][e][f][g]',
+        'item[999][x]',
+        'x[',
+        ']y',
+      ),
       fc.string({ maxLength: 25 }),
     );
     fc.assert(
@@ -56,7 +91,9 @@ describe('parseQuery (client validate query strings)', () => {
           expect(error).toBeInstanceOf(ApiError);
           expect(error).toMatchObject({ status: 400, key: 'invalid_query_params' });
           expect((error as ApiError).details).toMatch(/cannot be used as keys/);
-          expect(pairs.some(([k]) => (k.match(/[^[\]]+/g) ?? []).some((name) => ['__proto__', 'constructor', 'prototype'].includes(name)))).toBe(true);
+          expect(
+            pairs.some(([k]) => (k.match(/[^[\]]+/g) ?? []).some((name) => ['__proto__', 'constructor', 'prototype'].includes(name))),
+          ).toBe(true);
           return;
         }
         expect(typeof parsed).toBe('object');

@@ -31,11 +31,18 @@ describe('per-customer rules (OA24 ValidationRuleRules names, OpenAPI24.json:L29
     // A lower bound only gets truer as the count grows: nothing to guard.
     expect(commitChecks([perCustomer({ $more_than_or_equal: [1] })], context({ total: 3 })).redemptions).toBeNull();
     // Under "or" another rule that holds keeps the set true whatever the count.
-    const either = parseRuleSet({ '1': { name: 'redemption.count.per_customer', conditions: { $is: [1] } }, '2': { name: 'order.amount', conditions: { $more_than: [500] } }, logic: '1 or 2' });
+    const either = parseRuleSet({
+      '1': { name: 'redemption.count.per_customer', conditions: { $is: [1] } },
+      '2': { name: 'order.amount', conditions: { $more_than: [500] } },
+      logic: '1 or 2',
+    });
     expect(commitChecks([either], context()).redemptions).toBeNull();
     // The tightest of several windows and rule sets wins.
     const monthly = perCustomer({ $less_than_or_equal: [3] }, 'redemption.count.per_customer.monthly');
-    expect(commitChecks([atMostFive, monthly], context({ total: 1, monthly: 1 })).redemptions).toMatchObject({ headroom: 1, windows: ['total', 'monthly'] });
+    expect(commitChecks([atMostFive, monthly], context({ total: 1, monthly: 1 })).redemptions).toMatchObject({
+      headroom: 1,
+      windows: ['total', 'monthly'],
+    });
   });
 
   it('needs the holder kept only where the rules rely on it', () => {
@@ -53,6 +60,10 @@ describe('per-customer rules (OA24 ValidationRuleRules names, OpenAPI24.json:L29
   });
 
   it('starts the windows at the UTC day and month', () => {
-    expect(redemptionWindowStarts(Date.UTC(2026, 4, 17, 12, 30))).toEqual({ total: 0, daily: Date.UTC(2026, 4, 17), monthly: Date.UTC(2026, 4, 1) });
+    expect(redemptionWindowStarts(Date.UTC(2026, 4, 17, 12, 30))).toEqual({
+      total: 0,
+      daily: Date.UTC(2026, 4, 17),
+      monthly: Date.UTC(2026, 4, 1),
+    });
   });
 });

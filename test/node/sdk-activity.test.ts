@@ -36,7 +36,9 @@ describe('@voucherify/sdk async actions and activity against Vouchsafe', () => {
       result: {
         done_count: 2,
         failed_count: 1,
-        errors: [{ message: 'Invalid payload', details: '[1].email: must be an email address', key: 'invalid_payload', source_id: 'sdka-2' }],
+        errors: [
+          { message: 'Invalid payload', details: '[1].email: must be an email address', key: 'invalid_payload', source_id: 'sdka-2' },
+        ],
       },
     });
     expect(['FAILED', 'SUCCESS', 'UNKNOWN']).toContain((action as { operation_status?: string }).operation_status);
@@ -65,7 +67,9 @@ describe('@voucherify/sdk async actions and activity against Vouchsafe', () => {
     const customer = await sdk.customers.create({ source_id: 'sdka-act', name: 'Act' });
     await sdk.events.create('signed_up', { event: 'signed_up', customer: { source_id: 'sdka-act' }, metadata: { via: 'sdk' } });
     // The event is written by the queue consumer, off the request's path: readable about a batch wait later.
-    await expect.poll(async () => (await sdk.customers.listActivity('sdka-act', { type: 'customer.custom_event' })).data.length, { timeout: 10_000 }).toBe(1);
+    await expect
+      .poll(async () => (await sdk.customers.listActivity('sdka-act', { type: 'customer.custom_event' })).data.length, { timeout: 10_000 })
+      .toBe(1);
     // SDK listActivity → GET /customers/{id}/activity (esm.js:950), params per CustomerActivityListQueryParams.
     const feed = await sdk.customers.listActivity('sdka-act', { order: '-created_at', type: 'customer.custom_event' });
     // OA CustomersActivityListResponseBody (OA:L5348); CustomerActivity (OA:L4638) with
@@ -90,8 +94,16 @@ describe('@voucherify/sdk async actions and activity against Vouchsafe', () => {
   });
 
   it('segments.list of a customer not stored: 200 with the segments they would qualify for (OA:L57610)', async () => {
-    const open = await sdk.segments.create({ name: 'sdka no orders', type: 'auto-update', filter: { 'summary.orders.total_count': { conditions: { $less_than: [1] } } } } as never);
-    await sdk.segments.create({ name: 'sdka gold', type: 'auto-update', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } } as never);
+    const open = await sdk.segments.create({
+      name: 'sdka no orders',
+      type: 'auto-update',
+      filter: { 'summary.orders.total_count': { conditions: { $less_than: [1] } } },
+    } as never);
+    await sdk.segments.create({
+      name: 'sdka gold',
+      type: 'auto-update',
+      filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } },
+    } as never);
     const segments = await sdk.segments.list('sdka-not-stored');
     // OA CustomersSegmentsListResponseBody example (OA:L57649).
     expect(segments).toMatchObject({ object: 'list', data_ref: 'data' });

@@ -53,7 +53,12 @@ describe('@voucherify/sdk: campaigns and publications', () => {
         type: 'AUTO_UPDATE',
         join_once: true,
         vouchers_count: 25,
-        voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 15 }, redemption: { quantity: null }, code_config: { length: 10, charset: 'ABCDEFGHJKLMNPQRSTUVWXYZ', prefix: 'LB-' } },
+        voucher: {
+          type: 'DISCOUNT_VOUCHER',
+          discount: { type: 'PERCENT', percent_off: 15 },
+          redemption: { quantity: null },
+          code_config: { length: 10, charset: 'ABCDEFGHJKLMNPQRSTUVWXYZ', prefix: 'LB-' },
+        },
       }),
     );
     // SDK Campaigns.d.ts CampaignResponse: id, name, campaign_type, vouchers_generation_status, object 'campaign'.
@@ -69,9 +74,14 @@ describe('@voucherify/sdk: campaigns and publications', () => {
     const one = (await server.campaigns.addVoucher('SDK Lapsed buyers')) as { code: string };
     expect(one).toMatchObject({ campaign: 'SDK Lapsed buyers', object: 'voucher' });
     expect(one.code).toMatch(/^LB-[A-HJ-NP-Z]{10}$/);
-    const more = (await server.campaigns.addVoucher('SDK Lapsed buyers', {}, { vouchers_count: 4 })) as unknown as { async_action_id: string };
+    const more = (await server.campaigns.addVoucher('SDK Lapsed buyers', {}, { vouchers_count: 4 })) as unknown as {
+      async_action_id: string;
+    };
     expect(await untilDone(more.async_action_id)).toMatchObject({ status: 'DONE' });
-    const imported = await server.campaigns.importVouchers('SDK Lapsed buyers', loose([{ code: 'LB-OWN-1' }, { code: 'LB-OWN-2', metadata: { crm: true } }]));
+    const imported = await server.campaigns.importVouchers(
+      'SDK Lapsed buyers',
+      loose([{ code: 'LB-OWN-1' }, { code: 'LB-OWN-2', metadata: { crm: true } }]),
+    );
     expect(await untilDone(imported.async_action_id)).toMatchObject({ status: 'DONE', result: { done_count: 2, failed_count: 0 } });
 
     // importVouchersCSV (SDK voucherifysdk.esm.js L324-L337: multipart field `file`, by campaign id).
@@ -80,7 +90,10 @@ describe('@voucherify/sdk: campaigns and publications', () => {
       const file = join(dir, 'codes.csv');
       await writeFile(file, 'Code,Active,segment\nLB-CSV-1,true,vip\nLB-OWN-1,true,dup\n');
       const csv = await server.campaigns.importVouchersCSV(created.id, file);
-      expect(await untilDone((csv as unknown as { async_action_id: string }).async_action_id)).toMatchObject({ type: 'CAMPAIGN.VOUCHERS_IMPORT_CSV', result: { done_count: 1, failed_count: 1 } });
+      expect(await untilDone((csv as unknown as { async_action_id: string }).async_action_id)).toMatchObject({
+        type: 'CAMPAIGN.VOUCHERS_IMPORT_CSV',
+        result: { done_count: 1, failed_count: 1 },
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -90,29 +103,59 @@ describe('@voucherify/sdk: campaigns and publications', () => {
     expect(new Set(codes.vouchers.map((v) => v.code)).size).toBe(33);
 
     // Rules on the campaign: only the holder, once per customer.
-    const holderOnly = await server.validationRules.create({ name: 'holder only', rules: { '1': { name: 'publication.redeemable_by_linked_customer', conditions: { $is: [true] } }, logic: '1' } } as never);
-    const once = await server.validationRules.create({ name: 'once', rules: { '1': { name: 'redemption.count.per_customer', conditions: { $less_than_or_equal: [1] } }, logic: '1' } } as never);
+    const holderOnly = await server.validationRules.create({
+      name: 'holder only',
+      rules: { '1': { name: 'publication.redeemable_by_linked_customer', conditions: { $is: [true] } }, logic: '1' },
+    } as never);
+    const once = await server.validationRules.create({
+      name: 'once',
+      rules: { '1': { name: 'redemption.count.per_customer', conditions: { $less_than_or_equal: [1] } }, logic: '1' },
+    } as never);
     await server.validationRules.createAssignment(holderOnly.id, { campaign: 'SDK Lapsed buyers' });
     await server.validationRules.createAssignment(once.id, { campaign: 'SDK Lapsed buyers' });
 
-    const pub = await server.distributions.publications.create({ campaign: { name: 'SDK Lapsed buyers' }, customer: { source_id: 'sdk-lapsed-1', email: 'lapsed1@example.com' }, channel: 'Email' });
+    const pub = await server.distributions.publications.create({
+      campaign: { name: 'SDK Lapsed buyers' },
+      customer: { source_id: 'sdk-lapsed-1', email: 'lapsed1@example.com' },
+      channel: 'Email',
+    });
     // OA PublicationsCreateVoucherResponseBody; SDK DistributionsPublicationsCreateResponse.
     expect(pub).toMatchObject({ object: 'publication', result: 'SUCCESS', channel: 'Email', voucher: { campaign: 'SDK Lapsed buyers' } });
     expect(pub.id).toMatch(/^pub_/);
     const code = pub.voucher.code;
     // join_once (the campaign's, and the SDK's body field): the same code again.
-    const again = await server.distributions.publications.create({ campaign: { name: 'SDK Lapsed buyers' }, customer: { source_id: 'sdk-lapsed-1' }, join_once: true });
+    const again = await server.distributions.publications.create({
+      campaign: { name: 'SDK Lapsed buyers' },
+      customer: { source_id: 'sdk-lapsed-1' },
+      join_once: true,
+    });
     expect(again.voucher.code).toBe(code);
-    const other = await server.distributions.publications.create({ campaign: { name: 'SDK Lapsed buyers' }, customer: { source_id: 'sdk-lapsed-2' } });
+    const other = await server.distributions.publications.create({
+      campaign: { name: 'SDK Lapsed buyers' },
+      customer: { source_id: 'sdk-lapsed-2' },
+    });
     expect(other.voucher.code).not.toBe(code);
     const listed = await server.distributions.publications.list({ customer: 'sdk-lapsed-1' });
     expect(listed).toMatchObject({ object: 'list', data_ref: 'publications', total: 1 });
 
     const as = (source_id: string) => loose({ customer: { source_id }, order: { amount: 10_000 } });
-    expect(await server.validations.validateVoucher(code, as('sdk-lapsed-2'))).toMatchObject({ valid: false, error: { key: 'customer_rules_violated' } });
-    expect(await server.validations.validateVoucher(code, as('sdk-lapsed-1'))).toMatchObject({ valid: true, discount: { type: 'PERCENT', percent_off: 15 } });
-    expect(await server.redemptions.redeem(code, as('sdk-lapsed-1'))).toMatchObject({ result: 'SUCCESS', voucher: { code, campaign: 'SDK Lapsed buyers' }, order: { discount_amount: 1500 } });
-    await expect(server.redemptions.redeem(code, as('sdk-lapsed-1'))).rejects.toMatchObject({ code: 400, key: 'redemption_rules_violated' });
+    expect(await server.validations.validateVoucher(code, as('sdk-lapsed-2'))).toMatchObject({
+      valid: false,
+      error: { key: 'customer_rules_violated' },
+    });
+    expect(await server.validations.validateVoucher(code, as('sdk-lapsed-1'))).toMatchObject({
+      valid: true,
+      discount: { type: 'PERCENT', percent_off: 15 },
+    });
+    expect(await server.redemptions.redeem(code, as('sdk-lapsed-1'))).toMatchObject({
+      result: 'SUCCESS',
+      voucher: { code, campaign: 'SDK Lapsed buyers' },
+      order: { discount_amount: 1500 },
+    });
+    await expect(server.redemptions.redeem(code, as('sdk-lapsed-1'))).rejects.toMatchObject({
+      code: 400,
+      key: 'redemption_rules_violated',
+    });
 
     await server.campaigns.delete('SDK Lapsed buyers');
     await expect(server.campaigns.get('SDK Lapsed buyers')).rejects.toMatchObject({ code: 404 });

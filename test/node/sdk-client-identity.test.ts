@@ -27,11 +27,21 @@ const client = (worker: LocalWorker, options: { trackingId?: string; signature?:
 async function seed(worker: LocalWorker) {
   const server = serverSdk(worker);
   await server.customers.create({ source_id: 'gold@id.example', name: 'Goldie', email: 'gold@id.example', metadata: { tier: 'gold' } });
-  const segment = await server.segments.create({ name: 'gold', type: 'auto-update', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } } as never);
+  const segment = await server.segments.create({
+    name: 'gold',
+    type: 'auto-update',
+    filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } },
+  } as never);
   await server.vouchers.create({ code: 'ANYONE', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 } } as never);
   await server.vouchers.create({ code: 'GOLDONLY', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 500 } } as never);
-  const rule = await server.validationRules.create({ name: 'gold', rules: { '1': { name: 'customer.segment', conditions: { $is: [segment.id] }, rules: {} }, logic: '1' } } as never);
-  await server.validationRules.createAssignment(rule.id as string, { related_object_type: 'voucher', related_object_id: 'GOLDONLY' } as never);
+  const rule = await server.validationRules.create({
+    name: 'gold',
+    rules: { '1': { name: 'customer.segment', conditions: { $is: [segment.id] }, rules: {} }, logic: '1' },
+  } as never);
+  await server.validationRules.createAssignment(
+    rule.id as string,
+    { related_object_type: 'voucher', related_object_id: 'GOLDONLY' } as never,
+  );
 }
 
 beforeAll(async () => {
@@ -83,10 +93,18 @@ describe('@voucherify/sdk client side with IDENTITY_VERIFICATION=required', () =
 describe('@voucherify/sdk client side with IDENTITY_VERIFICATION=off', () => {
   it("judges a named customer unsigned, as Voucherify does, and still answers none of the customer's data", async () => {
     const worker = workers.off as LocalWorker;
-    const v = await client(worker, { trackingId: 'gold@id.example' }).validate({ code: 'GOLDONLY', amount: 1000, customer: { source_id: 'gold@id.example' } });
+    const v = await client(worker, { trackingId: 'gold@id.example' }).validate({
+      code: 'GOLDONLY',
+      amount: 1000,
+      customer: { source_id: 'gold@id.example' },
+    });
     expect(v).toMatchObject({ valid: true, order: { discount_amount: 500, customer_id: null } });
     expect(JSON.stringify(v)).not.toMatch(/Goldie|cust_/);
     const tracked = await client(worker, { trackingId: 'gold@id.example' }).track('visited', {});
-    expect(tracked).toMatchObject({ object: 'event', type: 'visited', customer: { source_id: 'gold@id.example', name: null, email: null } });
+    expect(tracked).toMatchObject({
+      object: 'event',
+      type: 'visited',
+      customer: { source_id: 'gold@id.example', name: null, email: null },
+    });
   });
 });

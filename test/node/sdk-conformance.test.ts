@@ -34,7 +34,10 @@ const client = (trackingId?: string, signature?: string) =>
  * setIdentity), comma-separated in the one header.
  */
 const signed = async (identity: string) =>
-  [await signClaim(TEST_ENV.IDENTITY_SECRET, 'source_id', identity), await signClaim(TEST_ENV.IDENTITY_SECRET, 'tracking_id', identity)].join(', ');
+  [
+    await signClaim(TEST_ENV.IDENTITY_SECRET, 'source_id', identity),
+    await signClaim(TEST_ENV.IDENTITY_SECRET, 'tracking_id', identity),
+  ].join(', ');
 
 // The SDK's types are wider or stricter than the wire in places (enums, double opt-in unions).
 const asCustomer = (value: unknown) => value as CustomerObject;
@@ -50,7 +53,16 @@ async function refusal(call: Promise<unknown>): Promise<Record<string, any>> {
   // the body as own properties, the optional ones included.
   expect(error).toBeInstanceOf(Error);
   const fields = error as Record<string, any>;
-  for (const key of ['code', 'key', 'details', 'request_id', 'resource_id', 'resource_type', 'related_object_ids', 'related_object_total']) {
+  for (const key of [
+    'code',
+    'key',
+    'details',
+    'request_id',
+    'resource_id',
+    'resource_type',
+    'related_object_ids',
+    'related_object_total',
+  ]) {
     expect(Object.hasOwn(fields, key)).toBe(true);
   }
   expect(fields.message).toEqual(expect.any(String));
@@ -82,7 +94,14 @@ describe.sequential('@voucherify/sdk conformance walk', () => {
   const state: Record<string, string> = {};
 
   it('customers: create, upsert, get by id and source id, update, list, scroll, delete, permanent deletion', async () => {
-    const alice = asCustomer(await server.customers.create({ source_id: 'conf-alice', name: 'Alice', email: 'alice@conf.example', metadata: { tier: 'gold', visits: 3 } }));
+    const alice = asCustomer(
+      await server.customers.create({
+        source_id: 'conf-alice',
+        name: 'Alice',
+        email: 'alice@conf.example',
+        metadata: { tier: 'gold', visits: 3 },
+      }),
+    );
     expect(alice).toMatchObject({ object: 'customer', source_id: 'conf-alice', metadata: { tier: 'gold', visits: 3 } });
     expect(alice.id).toMatch(/^cust_/);
     state.alice = alice.id as string;
@@ -110,7 +129,11 @@ describe.sequential('@voucherify/sdk conformance walk', () => {
 
     const temp = asCustomer(await server.customers.create({ source_id: 'conf-temp' }));
     await server.customers.delete(temp.id as string); // 204
-    expect(await refusal(server.customers.get(temp.id as string))).toMatchObject({ code: 404, key: 'not_found', resource_type: 'customer' });
+    expect(await refusal(server.customers.get(temp.id as string))).toMatchObject({
+      code: 404,
+      key: 'not_found',
+      resource_type: 'customer',
+    });
 
     const gone = asCustomer(await server.customers.create({ source_id: 'conf-gone' }));
     const deletion = await server.customers.deletePermanently(gone.id as string);
@@ -119,11 +142,21 @@ describe.sequential('@voucherify/sdk conformance walk', () => {
   });
 
   it('customers in bulk: updateInBulk, updateMetadataInBulk and importCSV, each an async action', async () => {
-    const bulk = await server.customers.updateInBulk([{ source_id: 'conf-bulk-1', name: 'One' }, { source_id: 'conf-bulk-2', email: 'two@conf.example' }]);
+    const bulk = await server.customers.updateInBulk([
+      { source_id: 'conf-bulk-1', name: 'One' },
+      { source_id: 'conf-bulk-2', email: 'two@conf.example' },
+    ]);
     expect(bulk.async_action_id).toMatch(/^aa_/);
-    expect(await settled(bulk.async_action_id)).toMatchObject({ type: 'CUSTOMERS.BULK_UPDATE', status: 'DONE', result: { done_count: 2, failed_count: 0 } });
+    expect(await settled(bulk.async_action_id)).toMatchObject({
+      type: 'CUSTOMERS.BULK_UPDATE',
+      status: 'DONE',
+      result: { done_count: 2, failed_count: 0 },
+    });
 
-    const meta = await server.customers.updateMetadataInBulk({ source_ids: ['conf-bulk-1', 'conf-meta-new'], metadata: { newsletter: true } });
+    const meta = await server.customers.updateMetadataInBulk({
+      source_ids: ['conf-bulk-1', 'conf-meta-new'],
+      metadata: { newsletter: true },
+    });
     // OA: unknown source ids are upserted; result {done_count, failed_count, errors} (OA:L62961 example).
     expect(await settled(meta.async_action_id)).toMatchObject({
       type: 'CUSTOMERS.METADATA_UPDATE',
@@ -133,7 +166,10 @@ describe.sequential('@voucherify/sdk conformance walk', () => {
     expect(asCustomer(await server.customers.get('conf-meta-new')).metadata).toEqual({ newsletter: true });
 
     const file = join(dir, 'customers.csv');
-    await writeFile(file, '\uFEFFSource_id,Name,Email,Address_City,tier,visits\r\nconf-csv-1,"Csv, One",csv1@conf.example,Paris,gold,7\r\nconf-csv-2,Csv Two,not-an-email,Rome,silver,1\r\nconf-bulk-2,Two,,Oslo,,\r\n');
+    await writeFile(
+      file,
+      '\uFEFFSource_id,Name,Email,Address_City,tier,visits\r\nconf-csv-1,"Csv, One",csv1@conf.example,Paris,gold,7\r\nconf-csv-2,Csv Two,not-an-email,Rome,silver,1\r\nconf-bulk-2,Two,,Oslo,,\r\n',
+    );
     const imported = await server.customers.importCSV(file);
     expect(imported.async_action_id).toMatch(/^aa_/);
     const action = await settled(imported.async_action_id);
@@ -144,20 +180,43 @@ describe.sequential('@voucherify/sdk conformance walk', () => {
       operation_status: 'SUCCESS',
       progress: 100,
       // The first data row is row 1 (OA:L554, example OA:L62810).
-      result: { message: '2 customer(s) imported successfully, 1 failed.', done_count: 2, created_count: 1, updated_count: 1, failed_count: 1, failed: [{ row: 2, source_id: 'conf-csv-2', reason: 'email: must be an email address' }] },
+      result: {
+        message: '2 customer(s) imported successfully, 1 failed.',
+        done_count: 2,
+        created_count: 1,
+        updated_count: 1,
+        failed_count: 1,
+        failed: [{ row: 2, source_id: 'conf-csv-2', reason: 'email: must be an email address' }],
+      },
     });
-    expect(asCustomer(await server.customers.get('conf-csv-1'))).toMatchObject({ name: 'Csv, One', address: { city: 'Paris' }, metadata: { tier: 'gold', visits: 7 } });
-    expect(asCustomer(await server.customers.get('conf-bulk-2'))).toMatchObject({ name: 'Two', email: 'two@conf.example', address: { city: 'Oslo' } });
+    expect(asCustomer(await server.customers.get('conf-csv-1'))).toMatchObject({
+      name: 'Csv, One',
+      address: { city: 'Paris' },
+      metadata: { tier: 'gold', visits: 7 },
+    });
+    expect(asCustomer(await server.customers.get('conf-bulk-2'))).toMatchObject({
+      name: 'Two',
+      email: 'two@conf.example',
+      address: { city: 'Oslo' },
+    });
   });
 
   it("segments: static, auto-update and passive; get, delete, and a customer's segments", async () => {
     const fixed = await server.segments.create({ name: 'conf static', type: 'static', customers: [state.bob as string] } as never);
     expect(fixed).toMatchObject({ type: 'static', filter: null, object: 'segment' });
-    const gold = await server.segments.create({ name: 'conf gold', type: 'auto-update', filter: { junction: 'AND', 'metadata.tier': { conditions: { $is: ['gold'] } } } });
+    const gold = await server.segments.create({
+      name: 'conf gold',
+      type: 'auto-update',
+      filter: { junction: 'AND', 'metadata.tier': { conditions: { $is: ['gold'] } } },
+    });
     expect(gold).toMatchObject({ type: 'auto-update', initial_sync_status: 'DONE' });
     state.gold = gold.id;
     const frequent = await server.segments.create(
-      loose({ name: 'conf frequent', type: 'passive', filter: { junction: 'and', 'events.conf_visit.count': { conditions: { $more_than_equal: [2] } } } }),
+      loose({
+        name: 'conf frequent',
+        type: 'passive',
+        filter: { junction: 'and', 'events.conf_visit.count': { conditions: { $more_than_equal: [2] } } },
+      }),
     );
     state.frequent = (frequent as { id: string }).id;
 
@@ -169,16 +228,29 @@ describe.sequential('@voucherify/sdk conformance walk', () => {
   });
 
   it('events: server and client tracking feed passive segments', async () => {
-    const event = await server.events.create('conf_visit', { event: 'conf_visit', customer: { source_id: 'conf-bob' }, metadata: { page: '/' } });
+    const event = await server.events.create('conf_visit', {
+      event: 'conf_visit',
+      customer: { source_id: 'conf-bob' },
+      metadata: { page: '/' },
+    });
     expect(event).toMatchObject({ object: 'event', type: 'conf_visit' });
     const tracked = await client(undefined, await signed('conf-bob')).track('conf_visit', { source_id: 'conf-bob' }, { page: '/shoes' });
     expect(tracked).toMatchObject({ object: 'event', type: 'conf_visit' });
     // The events are written by the queue consumer, off the request's path: bounded wait for the segment.
-    await expect.poll(async () => (await server.segments.list(state.bob as string)).data.map((s) => s.id), { timeout: 10_000 }).toEqual([state.frequent]);
+    await expect
+      .poll(async () => (await server.segments.list(state.bob as string)).data.map((s) => s.id), { timeout: 10_000 })
+      .toEqual([state.frequent]);
   });
 
   it('vouchers: create, get, update, disable, enable, delete', async () => {
-    const created = await server.vouchers.create(loose({ code: 'CONF-GOLD', type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 20, amount_limit: 1500 }, redemption: { quantity: 5 } }));
+    const created = await server.vouchers.create(
+      loose({
+        code: 'CONF-GOLD',
+        type: 'DISCOUNT_VOUCHER',
+        discount: { type: 'PERCENT', percent_off: 20, amount_limit: 1500 },
+        redemption: { quantity: 5 },
+      }),
+    );
     expect(created).toMatchObject({ code: 'CONF-GOLD', object: 'voucher', discount: { type: 'PERCENT', percent_off: 20 } });
     expect((await server.vouchers.get('CONF-GOLD')).redemption).toMatchObject({ quantity: 5, redeemed_quantity: 0 });
     const updated = await server.vouchers.update(loose({ code: 'CONF-GOLD', metadata: { campaign: 'conformance' } }));
@@ -193,19 +265,32 @@ describe.sequential('@voucherify/sdk conformance walk', () => {
 
   it('validation rules and assignments', async () => {
     const rule = await server.validationRules.create(
-      loose({ name: 'gold members', rules: { '1': { name: 'customer.segment', conditions: { $is: [state.gold] }, rules: {} }, logic: '1' }, error: { message: 'Gold members only' } }),
+      loose({
+        name: 'gold members',
+        rules: { '1': { name: 'customer.segment', conditions: { $is: [state.gold] }, rules: {} }, logic: '1' },
+        error: { message: 'Gold members only' },
+      }),
     );
     expect(rule.id).toMatch(/^val_/);
     state.rule = rule.id as string;
     expect((await server.validationRules.get(rule.id as string)).name).toBe('gold members');
-    const assignment = await server.validationRules.createAssignment(rule.id as string, loose({ related_object_type: 'voucher', related_object_id: 'CONF-GOLD' }));
+    const assignment = await server.validationRules.createAssignment(
+      rule.id as string,
+      loose({ related_object_type: 'voucher', related_object_id: 'CONF-GOLD' }),
+    );
     expect(assignment).toMatchObject({ related_object_id: expect.any(String), object: 'validation_rules_assignment' });
   });
 
   it('validate: server side, and client side with a tracking id', async () => {
-    const ok = await server.validations.validateVoucher('CONF-GOLD', loose({ customer: { source_id: 'conf-alice' }, order: { amount: 10_000 } }));
+    const ok = await server.validations.validateVoucher(
+      'CONF-GOLD',
+      loose({ customer: { source_id: 'conf-alice' }, order: { amount: 10_000 } }),
+    );
     expect(ok).toMatchObject({ valid: true, code: 'CONF-GOLD', order: { amount: 10_000, discount_amount: 1500, total_amount: 8500 } });
-    const no = await server.validations.validateVoucher('CONF-GOLD', loose({ customer: { source_id: 'conf-bob' }, order: { amount: 10_000 } }));
+    const no = await server.validations.validateVoucher(
+      'CONF-GOLD',
+      loose({ customer: { source_id: 'conf-bob' }, order: { amount: 10_000 } }),
+    );
     expect(no).toMatchObject({ valid: false, error: { key: 'customer_rules_violated', message: 'Gold members only' } });
 
     // The page of a signed-in customer: its identity as trackingId, signed by the shop's backend.
@@ -217,23 +302,40 @@ describe.sequential('@voucherify/sdk conformance walk', () => {
     state.tracking = v.tracking_id as string;
     expect((await browser.validate({ code: 'CONF-GOLD', amount: 100 })).tracking_id).toBe(v.tracking_id);
     // Unsigned, the same claim is an anonymous visitor (IDENTITY_VERIFICATION=required).
-    const unsigned = await client('conf-alice').validate({ code: 'CONF-GOLD', amount: 4000, customer: { source_id: 'conf-alice' } } as never);
+    const unsigned = await client('conf-alice').validate({
+      code: 'CONF-GOLD',
+      amount: 4000,
+      customer: { source_id: 'conf-alice' },
+    } as never);
     expect(unsigned).toMatchObject({ valid: false, error: { key: 'customer_rules_violated' } });
   });
 
   it('redeem single and stackable; redemptions get, list and rollback', async () => {
-    const r = await server.redemptions.redeem('CONF-GOLD', loose({ customer: { source_id: 'conf-alice' }, order: { amount: 5000 }, tracking_id: state.tracking }));
+    const r = await server.redemptions.redeem(
+      'CONF-GOLD',
+      loose({ customer: { source_id: 'conf-alice' }, order: { amount: 5000 }, tracking_id: state.tracking }),
+    );
     // The server key sees the stored profile: the raw identity's HMAC-derived track_ id.
-    expect(r).toMatchObject({ object: 'redemption', result: 'SUCCESS', tracking_id: expect.stringMatching(/^track_[A-Za-z0-9_-]{22}$/), customer: { source_id: 'conf-alice' } });
+    expect(r).toMatchObject({
+      object: 'redemption',
+      result: 'SUCCESS',
+      tracking_id: expect.stringMatching(/^track_[A-Za-z0-9_-]{22}$/),
+      customer: { source_id: 'conf-alice' },
+    });
     expect(r.id).toMatch(/^r_/);
     expect(await server.redemptions.get(r.id)).toMatchObject({ id: r.id, result: 'SUCCESS' });
 
     await server.vouchers.create(loose({ code: 'CONF-S1', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 } }));
     await server.vouchers.create(loose({ code: 'CONF-S2', type: 'DISCOUNT_VOUCHER', discount: { type: 'FIXED', fixed_amount: 700 } }));
-    const redeemables = loose([{ object: 'voucher', id: 'CONF-S1' }, { object: 'voucher', id: 'CONF-S2' }]);
+    const redeemables = loose([
+      { object: 'voucher', id: 'CONF-S1' },
+      { object: 'voucher', id: 'CONF-S2' },
+    ]);
     const stacked = await server.validations.validateStackable(loose({ redeemables, order: { amount: 1000 } }));
     expect(stacked).toMatchObject({ valid: true });
-    const both = await server.redemptions.redeemStackable(loose({ redeemables, order: { amount: 1000 }, customer: { source_id: 'conf-bob' } }));
+    const both = await server.redemptions.redeemStackable(
+      loose({ redeemables, order: { amount: 1000 }, customer: { source_id: 'conf-bob' } }),
+    );
     expect(both.redemptions).toHaveLength(2);
     expect(both.redemptions.every((x) => x.result === 'SUCCESS')).toBe(true);
 
@@ -251,12 +353,19 @@ describe.sequential('@voucherify/sdk conformance walk', () => {
     const exports = server.distributions.exports;
     const created = await exports.create({
       exported_object: 'customer',
-      parameters: { fields: ['source_id', 'name', 'metadata.tier'], filters: loose({ junction: 'and', segment_id: { conditions: { $is: [state.gold] } } }) },
+      parameters: {
+        fields: ['source_id', 'name', 'metadata.tier'],
+        filters: loose({ junction: 'and', segment_id: { conditions: { $is: [state.gold] } } }),
+      },
     });
     expect(created).toMatchObject({ object: 'export', exported_object: 'customer', status: 'DONE' });
     expect(created.id).toMatch(/^exp_/);
     const got = await exports.get(created.id);
-    expect(got).toMatchObject({ id: created.id, status: 'DONE', result: { url: expect.stringContaining(`/v1/exports/${created.id}/download?token=`) } });
+    expect(got).toMatchObject({
+      id: created.id,
+      status: 'DONE',
+      result: { url: expect.stringContaining(`/v1/exports/${created.id}/download?token=`) },
+    });
 
     // The URL needs no key.
     const res = await fetch((got.result as { url: string }).url);
@@ -277,12 +386,22 @@ describe.sequential('@voucherify/sdk conformance walk', () => {
 
   it('errors come back as VoucherifyError with code, key, details and request_id', async () => {
     const missing = await refusal(server.customers.get('conf-nobody'));
-    expect(missing).toMatchObject({ code: 404, key: 'not_found', details: 'Cannot find customer with id conf-nobody', resource_type: 'customer' });
+    expect(missing).toMatchObject({
+      code: 404,
+      key: 'not_found',
+      details: 'Cannot find customer with id conf-nobody',
+      resource_type: 'customer',
+    });
     const invalid = await refusal(server.customers.create({ source_id: 'conf-bad', email: 'not-an-email' }));
     expect(invalid).toMatchObject({ code: 400, key: 'invalid_payload', details: 'email: must be an email address' });
     const wrongKey = serverSdk(worker, 'wrong');
     expect(await refusal(wrongKey.customers.list({}))).toMatchObject({ code: 401, key: 'unauthorized' });
-    const otherOrigin = VoucherifyClientSide({ clientApplicationId: TEST_ENV.CLIENT_APP_ID, clientSecretKey: TEST_ENV.CLIENT_TOKEN, apiUrl: worker.url, origin: 'https://evil.example' });
+    const otherOrigin = VoucherifyClientSide({
+      clientApplicationId: TEST_ENV.CLIENT_APP_ID,
+      clientSecretKey: TEST_ENV.CLIENT_TOKEN,
+      apiUrl: worker.url,
+      origin: 'https://evil.example',
+    });
     expect(await refusal(otherOrigin.validate('CONF-GOLD'))).toMatchObject({ code: 403, key: 'forbidden' });
   });
 });

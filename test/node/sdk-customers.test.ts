@@ -11,8 +11,7 @@ let sdk: ReturnType<typeof VoucherifyServerSide>;
 // The SDK types a create/get response as "customer | unconfirmed customer" (double opt-in), and
 // scroll() as a generator expecting values back; Vouchsafe answers plain customers.
 const asCustomer = (value: unknown) => value as CustomerObject;
-const scroll = (params: Parameters<typeof sdk.customers.scroll>[0]) =>
-  sdk.customers.scroll(params) as AsyncIterable<CustomerObject>;
+const scroll = (params: Parameters<typeof sdk.customers.scroll>[0]) => sdk.customers.scroll(params) as AsyncIterable<CustomerObject>;
 
 beforeAll(async () => {
   worker = await startLocalWorker();
@@ -22,12 +21,14 @@ afterAll(() => worker?.stop());
 
 describe('@voucherify/sdk customers against Vouchsafe', () => {
   it('creates, reads (by id and source id), updates, lists and deletes', async () => {
-    const created = asCustomer(await sdk.customers.create({
-      source_id: 'sdk-alice@example.com',
-      name: 'Alice',
-      email: 'sdk-alice@example.com',
-      metadata: { tier: 'gold' },
-    }));
+    const created = asCustomer(
+      await sdk.customers.create({
+        source_id: 'sdk-alice@example.com',
+        name: 'Alice',
+        email: 'sdk-alice@example.com',
+        metadata: { tier: 'gold' },
+      }),
+    );
     expect(created.id).toMatch(/^cust_/);
     expect(created.object).toBe('customer');
 
@@ -48,9 +49,7 @@ describe('@voucherify/sdk customers against Vouchsafe', () => {
   it('scroll() walks every customer exactly once, across customers made in one batch', async () => {
     const before: string[] = [];
     for await (const c of scroll({ limit: 100 })) before.push(c.id);
-    const { async_action_id } = await sdk.customers.updateInBulk(
-      Array.from({ length: 45 }, (_, i) => ({ source_id: `scroll-${i}` })),
-    );
+    const { async_action_id } = await sdk.customers.updateInBulk(Array.from({ length: 45 }, (_, i) => ({ source_id: `scroll-${i}` })));
     const action = await sdk.asyncActions.get(async_action_id);
     expect(action).toMatchObject({ status: 'DONE', result: { done_count: 45 } });
 

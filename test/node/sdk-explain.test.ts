@@ -39,7 +39,12 @@ beforeAll(async () => {
   worker = await startLocalWorker();
   server = serverSdk(worker);
   await server.vouchers.create({ code: 'SX-OK', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 500 } } as never);
-  await server.vouchers.create({ code: 'SX-OLD', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 500 }, expiration_date: '2020-01-01T00:00:00Z' } as never);
+  await server.vouchers.create({
+    code: 'SX-OLD',
+    type: 'DISCOUNT_VOUCHER',
+    discount: { type: 'AMOUNT', amount_off: 500 },
+    expiration_date: '2020-01-01T00:00:00Z',
+  } as never);
 }, 60_000);
 afterAll(async () => {
   await worker?.stop();
@@ -59,7 +64,14 @@ describe('explain beside the official SDK', () => {
   });
 
   it('validateStackable: the same, each redeemable with its own explanation', async () => {
-    const params = { redeemables: [{ object: 'voucher', id: 'SX-OK' }, { object: 'voucher', id: 'SX-OLD' }], order: { amount: 10_000 }, tracking_id: TRACKING_ID };
+    const params = {
+      redeemables: [
+        { object: 'voucher', id: 'SX-OK' },
+        { object: 'voucher', id: 'SX-OLD' },
+      ],
+      order: { amount: 10_000 },
+      tracking_id: TRACKING_ID,
+    };
     const viaSdk: any = await server.validations.validateStackable(params as never);
     const withTrace = await explained('/v1/validations', params);
     expect(JSON.stringify(viaSdk)).not.toContain('"explanation"');

@@ -41,11 +41,16 @@ describe('@voucherify/sdk: per-customer and holder-only limits', () => {
     const fresh = loose({ customer: { source_id: 'sdk-once-2' }, order: { amount: 2000 } });
     const outcomes = await Promise.allSettled(Array.from({ length: 5 }, () => server.redemptions.redeem('SDK-ONCE', fresh)));
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
-    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason.key)).toEqual(Array(4).fill('redemption_rules_violated'));
+    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason.key)).toEqual(
+      Array(4).fill('redemption_rules_violated'),
+    );
   });
 
   it('lets only the holder redeem with publication.redeemable_by_linked_customer', async () => {
-    await voucherWithRule('SDK-HELD', { '1': { name: 'publication.redeemable_by_linked_customer', conditions: { $is: [true] } }, logic: '1' });
+    await voucherWithRule('SDK-HELD', {
+      '1': { name: 'publication.redeemable_by_linked_customer', conditions: { $is: [true] } },
+      logic: '1',
+    });
     const holder = (await server.customers.create({ source_id: 'sdk-holder' })) as { id: string };
     await server.customers.create({ source_id: 'sdk-other' });
     // What a publication will do (no voucher route sets holder_id: OA24 VouchersUpdateRequestBody).
@@ -60,8 +65,14 @@ describe('@voucherify/sdk: per-customer and holder-only limits', () => {
       reason: 'customer does not match validation rules',
       error: { key: 'customer_rules_violated' },
     });
-    await expect(server.redemptions.redeem('SDK-HELD', as('sdk-other'))).rejects.toMatchObject({ code: 400, key: 'customer_rules_violated' });
+    await expect(server.redemptions.redeem('SDK-HELD', as('sdk-other'))).rejects.toMatchObject({
+      code: 400,
+      key: 'customer_rules_violated',
+    });
     expect(await server.validations.validateVoucher('SDK-HELD', as('sdk-holder'))).toMatchObject({ valid: true });
-    expect(await server.redemptions.redeem('SDK-HELD', as('sdk-holder'))).toMatchObject({ result: 'SUCCESS', customer: { source_id: 'sdk-holder' } });
+    expect(await server.redemptions.redeem('SDK-HELD', as('sdk-holder'))).toMatchObject({
+      result: 'SUCCESS',
+      customer: { source_id: 'sdk-holder' },
+    });
   });
 });

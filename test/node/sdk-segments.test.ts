@@ -31,10 +31,16 @@ describe('@voucherify/sdk segments and events against Vouchsafe', () => {
     const mine = await sdk.segments.list('sdk-seg-1');
     expect(mine.data.map((s) => s.id)).toEqual([gold.id]);
 
-    const event = await sdk.events.create('logged_in', { event: 'logged_in', customer: { source_id: 'sdk-seg-1' }, metadata: { via: 'sdk' } });
+    const event = await sdk.events.create('logged_in', {
+      event: 'logged_in',
+      customer: { source_id: 'sdk-seg-1' },
+      metadata: { via: 'sdk' },
+    });
     expect(event).toMatchObject({ object: 'event', type: 'logged_in' });
     // The event is written by the queue consumer, off the request's path: bounded wait for the segment.
-    await expect.poll(async () => (await sdk.segments.list('sdk-seg-1')).data.map((s) => s.id).sort(), { timeout: 10_000 }).toEqual([gold.id, active.id].sort());
+    await expect
+      .poll(async () => (await sdk.segments.list('sdk-seg-1')).data.map((s) => s.id).sort(), { timeout: 10_000 })
+      .toEqual([gold.id, active.id].sort());
 
     await sdk.segments.delete(gold.id);
     await expect(sdk.segments.get(gold.id)).rejects.toMatchObject({ code: 404, key: 'not_found', resource_type: 'segment' });

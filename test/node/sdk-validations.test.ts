@@ -16,7 +16,12 @@ beforeAll(async () => {
   server = serverSdk(worker);
   await server.vouchers.create({ code: 'SV-AMOUNT', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 500 } } as never);
   await server.vouchers.create({ code: 'SV-PERCENT', type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 10 } } as never);
-  await server.vouchers.create({ code: 'SV-OFF', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 }, active: false } as never);
+  await server.vouchers.create({
+    code: 'SV-OFF',
+    type: 'DISCOUNT_VOUCHER',
+    discount: { type: 'AMOUNT', amount_off: 100 },
+    active: false,
+  } as never);
 });
 afterAll(async () => {
   await worker?.stop();
@@ -25,7 +30,10 @@ afterAll(async () => {
 describe('validations.validateStackable through the official SDK', () => {
   it('valid: every redeemable APPLICABLE, in the order sent, with the whole stacking_rules', async () => {
     const res: any = await server.validations.validateStackable({
-      redeemables: [{ object: 'voucher', id: 'SV-AMOUNT' }, { object: 'voucher', id: 'SV-PERCENT' }],
+      redeemables: [
+        { object: 'voucher', id: 'SV-AMOUNT' },
+        { object: 'voucher', id: 'SV-PERCENT' },
+      ],
       order: { amount: 10000 },
     });
     // OA:L30305 ValidationsValidateResponseBody: id, valid, redeemables, skipped_redeemables,
@@ -50,7 +58,10 @@ describe('validations.validateStackable through the official SDK', () => {
 
   it('invalid: the bad code INAPPLICABLE, the good one SKIPPED, and no discount anywhere', async () => {
     const res: any = await server.validations.validateStackable({
-      redeemables: [{ object: 'voucher', id: 'SV-AMOUNT' }, { object: 'voucher', id: 'SV-OFF' }],
+      redeemables: [
+        { object: 'voucher', id: 'SV-AMOUNT' },
+        { object: 'voucher', id: 'SV-OFF' },
+      ],
       order: { amount: 10000 },
     });
     expect(res.valid).toBe(false);
@@ -66,7 +77,13 @@ describe('validations.validateStackable through the official SDK', () => {
     });
     // OA ValidationsRedeemableInapplicable: result.error is the Error object, result.details {message, key}.
     expect(res.inapplicable_redeemables[0].result).toMatchObject({
-      error: { code: 400, key: 'voucher_disabled', message: 'voucher is disabled', details: 'SV-OFF', request_id: expect.stringMatching(/^v-/) },
+      error: {
+        code: 400,
+        key: 'voucher_disabled',
+        message: 'voucher is disabled',
+        details: 'SV-OFF',
+        request_id: expect.stringMatching(/^v-/),
+      },
       details: { key: 'voucher_disabled', message: 'voucher is disabled' },
     });
     // stacking-rules.mdx l.40-41 (ALL): "No incentives are applied."

@@ -30,7 +30,9 @@ const client = (trackingId?: string) =>
 
 describe('@voucherify/sdk vouchers, validate and redeem against Vouchsafe', () => {
   it('manages vouchers and validation rules', async () => {
-    const v = await server.vouchers.create(voucher({ code: 'SDK-10', type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 10 }, redemption: { quantity: 2 } }));
+    const v = await server.vouchers.create(
+      voucher({ code: 'SDK-10', type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 10 }, redemption: { quantity: 2 } }),
+    );
     expect(v).toMatchObject({ code: 'SDK-10', object: 'voucher' });
     expect((await server.vouchers.get('SDK-10')).discount).toMatchObject({ percent_off: 10 });
     expect((await server.vouchers.disable('SDK-10')).active).toBe(false);
@@ -39,7 +41,10 @@ describe('@voucherify/sdk vouchers, validate and redeem against Vouchsafe', () =
       name: 'orders over 20',
       rules: { '1': { name: 'order.amount', conditions: { $more_than: [2000] }, rules: {} }, logic: '1' },
     } as never);
-    await server.validationRules.createAssignment(rule.id as string, { related_object_type: 'voucher', related_object_id: 'SDK-10' } as never);
+    await server.validationRules.createAssignment(
+      rule.id as string,
+      { related_object_type: 'voucher', related_object_id: 'SDK-10' } as never,
+    );
     const refused = await server.validations.validateVoucher('SDK-10', { order: { amount: 1000 } });
     expect(refused).toMatchObject({ valid: false, reason: 'order does not match validation rules' });
   });
@@ -56,7 +61,11 @@ describe('@voucherify/sdk vouchers, validate and redeem against Vouchsafe', () =
       orderMetadata: { currency: 'EUR' },
       customer: { source_id: 'sdk-client-1', metadata: { age: 30 } },
     });
-    expect(v).toMatchObject({ valid: true, code: 'CLIENT 5', order: { amount: 5000, discount_amount: 500, total_amount: 4500, metadata: { currency: 'EUR' } } });
+    expect(v).toMatchObject({
+      valid: true,
+      code: 'CLIENT 5',
+      order: { amount: 5000, discount_amount: 500, total_amount: 4500, metadata: { currency: 'EUR' } },
+    });
     // The raw identity of setIdentity is an identity claim: the answer names it as sent, never the
     // stable track_ id derived from it, which would be a bearer credential for that customer.
     expect(v.tracking_id).toBe('alice@example.com');
@@ -85,7 +94,13 @@ describe('@voucherify/sdk vouchers, validate and redeem against Vouchsafe', () =
     // The browser's event goes through the queue: written before or after the redemption, it ends
     // on the customer (an event sent before the link is merged either way).
     await expect
-      .poll(async () => ((await server.customers.listActivity(r.customer_id as string, {})).data as Entry[]).some((e) => e.type === 'customer.custom_event' && e.data.data.event?.type === 'viewed_product'), { timeout: 10_000 })
+      .poll(
+        async () =>
+          ((await server.customers.listActivity(r.customer_id as string, {})).data as Entry[]).some(
+            (e) => e.type === 'customer.custom_event' && e.data.data.event?.type === 'viewed_product',
+          ),
+        { timeout: 10_000 },
+      )
       .toBe(true);
     const activity = await server.customers.listActivity(r.customer_id as string, {});
     expect((activity.data as Entry[]).some((e) => e.type === 'customer.redemption.succeeded')).toBe(true);
@@ -96,7 +111,9 @@ describe('@voucherify/sdk vouchers, validate and redeem against Vouchsafe', () =
   });
 
   it('surfaces a refused redemption as a VoucherifyError', async () => {
-    await server.vouchers.create(voucher({ code: 'SDK-ONCE', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 }, redemption: { quantity: 1 } }));
+    await server.vouchers.create(
+      voucher({ code: 'SDK-ONCE', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 }, redemption: { quantity: 1 } }),
+    );
     await server.redemptions.redeem('SDK-ONCE', { customer: { source_id: 'once-a' } } as never);
     const error = await server.redemptions.redeem('SDK-ONCE', { customer: { source_id: 'once-b' } } as never).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 400, key: 'quantity_exceeded', resource_type: 'redemption' });
@@ -106,7 +123,10 @@ describe('@voucherify/sdk vouchers, validate and redeem against Vouchsafe', () =
   it('validates and redeems stackable', async () => {
     await server.vouchers.create(voucher({ code: 'STK-1', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 } }));
     await server.vouchers.create(voucher({ code: 'STK-2', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 200 } }));
-    const redeemables = [{ object: 'voucher', id: 'STK-1' }, { object: 'voucher', id: 'STK-2' }] as never;
+    const redeemables = [
+      { object: 'voucher', id: 'STK-1' },
+      { object: 'voucher', id: 'STK-2' },
+    ] as never;
     const v = await server.validations.validateStackable({ redeemables, order: { amount: 1000 } } as never);
     expect(v).toMatchObject({ valid: true, order: { discount_amount: 300 } });
     const r = await server.redemptions.redeemStackable({ redeemables, order: { amount: 1000 }, customer: { source_id: 'stk-1' } } as never);
@@ -129,7 +149,11 @@ describe('@voucherify/sdk voucher listing, restrictions and validation-rule mana
     const next = await server.vouchers.list({ limit: 2, page: 2, order: 'code', created_at: { after: since } });
     expect(next.vouchers.map((v) => v.code)).toEqual(['LIST-3']);
     // SDK Vouchers.d.ts:76: is_referral_code is typed as always present; OA example L35147 has publish and assets.
-    expect(page.vouchers[0]).toMatchObject({ is_referral_code: false, publish: { object: 'list', count: 0 }, validation_rules_assignments: { total: 0 } });
+    expect(page.vouchers[0]).toMatchObject({
+      is_referral_code: false,
+      publish: { object: 'list', count: 0 },
+      validation_rules_assignments: { total: 0 },
+    });
     // A filter that cannot be applied is refused, not ignored.
     await expect(server.vouchers.list({ category: 'Summer' } as never)).rejects.toMatchObject({ code: 400, key: 'invalid_query_params' });
     // Campaigns exist: an unknown campaign's vouchers are none (test/node/sdk-campaigns.test.ts lists a real one).
@@ -139,13 +163,17 @@ describe('@voucherify/sdk voucher listing, restrictions and validation-rule mana
   it('vouchers.create keeps validity_day_of_week and refuses the voucher on other days, at validate and redeem', async () => {
     const today = new Date().getUTCDay();
     const otherDays = [0, 1, 2, 3, 4, 5, 6].filter((d) => d !== today && d !== (today + 1) % 7);
-    const v = await server.vouchers.create(voucher({ code: 'SDK-DOW', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 10 }, validity_day_of_week: otherDays }));
+    const v = await server.vouchers.create(
+      voucher({ code: 'SDK-DOW', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 10 }, validity_day_of_week: otherDays }),
+    );
     // SDK Vouchers.d.ts:45 validity_day_of_week?: number[].
     expect(v.validity_day_of_week).toEqual(otherDays);
     const validation = await server.validations.validateVoucher('SDK-DOW', { order: { amount: 1000 } });
     // errors.mdx voucher_not_active_now; OA24 L64354 "Voucher Inactive".
     expect(validation).toMatchObject({ valid: false, error: { key: 'voucher_not_active_now' } });
-    await expect(server.redemptions.redeem('SDK-DOW', { customer: { source_id: 'sdk-dow' }, order: { amount: 1000 } } as never)).rejects.toMatchObject({
+    await expect(
+      server.redemptions.redeem('SDK-DOW', { customer: { source_id: 'sdk-dow' }, order: { amount: 1000 } } as never),
+    ).rejects.toMatchObject({
       code: 400,
       key: 'voucher_not_active_now',
     });
@@ -153,21 +181,28 @@ describe('@voucherify/sdk voucher listing, restrictions and validation-rule mana
 
   it('vouchers.create refuses a field the spec defines but Vouchsafe does not implement', async () => {
     const error = await server.vouchers
-      .create(voucher({ code: 'SDK-CFG', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 10 }, code_config: { prefix: 'X-' } }))
+      .create(
+        voucher({ code: 'SDK-CFG', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 10 }, code_config: { prefix: 'X-' } }),
+      )
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 400, key: 'invalid_payload', details: expect.stringContaining('code_config') });
     await expect(server.vouchers.get('SDK-CFG')).rejects.toMatchObject({ code: 404 });
   });
 
   it('vouchers.update takes back the voucher the SDK read (read-only fields echoed)', async () => {
-    const v = await server.vouchers.create(voucher({ code: 'SDK-ECHO', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 10 } }));
+    const v = await server.vouchers.create(
+      voucher({ code: 'SDK-ECHO', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 10 } }),
+    );
     const updated = await server.vouchers.update({ ...(v as never as object), code: 'SDK-ECHO', additional_info: 'echoed' } as never);
     expect(updated).toMatchObject({ code: 'SDK-ECHO', additional_info: 'echoed' });
   });
 
   it('validationRules: createAssignment(id, {voucher}), list, update, listAssignments, deleteAssignment', async () => {
     await server.vouchers.create(voucher({ code: 'SDK-RULED', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 10 } }));
-    const rule = await server.validationRules.create({ name: 'sdk over 5', rules: { '1': { name: 'order.amount', conditions: { $more_than: [500] } }, logic: '1' } });
+    const rule = await server.validationRules.create({
+      name: 'sdk over 5',
+      rules: { '1': { name: 'order.amount', conditions: { $more_than: [500] } }, logic: '1' },
+    });
     // SDK ValidationRules.d.ts:38 ValidationRulesCreateAssignment {voucher?}; :43 the response requires updated_at.
     const assignment = await server.validationRules.createAssignment(rule.id, { voucher: 'SDK-RULED' });
     expect(assignment).toMatchObject({ rule_id: rule.id, related_object_type: 'voucher', object: 'validation_rules_assignment' });
@@ -180,7 +215,10 @@ describe('@voucherify/sdk voucher listing, restrictions and validation-rule mana
     expect(rules.data.map((r) => r.id)).toContain(rule.id);
 
     // SDK ValidationRules.d.ts:34 update({id, ...}): PUT without the id in the body.
-    const updated = await server.validationRules.update({ id: rule.id, rules: { '1': { name: 'order.amount', conditions: { $more_than: [5000] } }, logic: '1' } });
+    const updated = await server.validationRules.update({
+      id: rule.id,
+      rules: { '1': { name: 'order.amount', conditions: { $more_than: [5000] } }, logic: '1' },
+    });
     expect(updated).toMatchObject({ id: rule.id, name: 'sdk over 5', object: 'validation_rules' });
     expect((await server.validations.validateVoucher('SDK-RULED', { order: { amount: 1000 } })).valid).toBe(false);
 

@@ -100,7 +100,11 @@ describe('webhook deliveries', () => {
     console.log(`write -> receiver: ${(delivery.at - at).toFixed(0)} ms`);
 
     const payload = verify(hook.secret, delivery);
-    expect(payload).toMatchObject({ type: 'async_action.done', object: 'event', data: { async_action: { id: actionId, status: 'DONE', type: 'CUSTOMERS.BULK_UPDATE' } } });
+    expect(payload).toMatchObject({
+      type: 'async_action.done',
+      object: 'event',
+      data: { async_action: { id: actionId, status: 'DONE', type: 'CUSTOMERS.BULK_UPDATE' } },
+    });
     expect(payload.id).toMatch(/^evt_/);
     expect(delivery.headers['webhook-id']).toBe(payload.id);
     expect(delivery.headers['content-type']).toBe('application/json');
@@ -109,7 +113,9 @@ describe('webhook deliveries', () => {
     // One signature (no rotation): `v1,<base64>`.
     expect(delivery.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
     // A receiver holding another secret refuses it: the verification can fail.
-    expect(() => verify(`whsec_${Buffer.from('another secret, 24 bytes long').toString('base64')}`, delivery)).toThrow(/No matching signature/);
+    expect(() => verify(`whsec_${Buffer.from('another secret, 24 bytes long').toString('base64')}`, delivery)).toThrow(
+      /No matching signature/,
+    );
     // So does one given a body changed by a byte.
     expect(() => verify(hook.secret, { ...delivery, body: delivery.body.replace('DONE', 'D0NE') })).toThrow(/No matching signature/);
 
@@ -118,7 +124,13 @@ describe('webhook deliveries', () => {
       return deliveries[0]?.status === 'delivered' ? deliveries : undefined;
     });
     expect(log).toHaveLength(1);
-    expect(log[0]).toMatchObject({ event: { id: payload.id, type: 'async_action.done' }, attempts: 1, last_status_code: 200, last_error: null, next_attempt_at: null });
+    expect(log[0]).toMatchObject({
+      event: { id: payload.id, type: 'async_action.done' },
+      attempts: 1,
+      last_status_code: 200,
+      last_error: null,
+      next_attempt_at: null,
+    });
     expect(log[0].delivered_at).toEqual(expect.any(String));
   });
 
@@ -163,7 +175,14 @@ describe('webhook deliveries', () => {
     // The first attempt and one per delay of 1,2,4.
     expect(received.map((r) => r.status)).toEqual([503, 503, 503, 503]);
     // The log keeps the status and its standard reason, not the receiver's body ("receiver says no").
-    expect(dead).toMatchObject({ status: 'dead', attempts: 4, last_status_code: 503, last_error: 'HTTP 503: Service Unavailable', next_attempt_at: null, delivered_at: null });
+    expect(dead).toMatchObject({
+      status: 'dead',
+      attempts: 4,
+      last_status_code: 503,
+      last_error: 'HTTP 503: Service Unavailable',
+      next_attempt_at: null,
+      delivered_at: null,
+    });
     expect((await api('GET', `/v1/webhooks/${hook.id}`)).failing_since).toEqual(expect.any(String));
 
     failing = false;

@@ -22,8 +22,12 @@ const pause = () => new Promise((r) => setTimeout(r, 3));
 
 describe('the customer activity feed', () => {
   it('answers custom events, segment transitions and customer.created in the OA shapes', async () => {
-    const seg = await json(await api('POST', '/v1/segments', { name: 'likers', filter: { 'events.liked.count': { conditions: { $more_than: [0] } } } }));
-    const c = await json(await api('POST', '/v1/customers', { source_id: 'act-1', name: 'Ann', email: 'ann@example.com', metadata: { a: 1 } }));
+    const seg = await json(
+      await api('POST', '/v1/segments', { name: 'likers', filter: { 'events.liked.count': { conditions: { $more_than: [0] } } } }),
+    );
+    const c = await json(
+      await api('POST', '/v1/customers', { source_id: 'act-1', name: 'Ann', email: 'ann@example.com', metadata: { a: 1 } }),
+    );
     await pause();
     expect((await track('liked', 'act-1', { item: 'book' })).status).toBe(200);
 
@@ -37,7 +41,11 @@ describe('the customer activity feed', () => {
     expect(list.data[0]).toBe(created);
 
     // customer.created: EventCustomerCreated {customer: CustomerWithSummaryLoyaltyReferrals}.
-    expect(created).toMatchObject({ id: c.id, created_at: c.created_at, data: { data: { customer: { id: c.id, summary: expect.any(Object), object: 'customer' } } } });
+    expect(created).toMatchObject({
+      id: c.id,
+      created_at: c.created_at,
+      data: { data: { customer: { id: c.id, summary: expect.any(Object), object: 'customer' } } },
+    });
 
     // customer.custom_event: EventCustomerCustomEvent {event: CustomEvent, event_schema: SimpleCustomEvent, customer: SimpleCustomer}.
     expect(custom.id).toMatch(/^evcus_/);
@@ -60,7 +68,10 @@ describe('the customer activity feed', () => {
     });
 
     // customer.segment.entered: EventCustomerSegmentEntered {customer, segment: SimpleSegment}.
-    expect(entered.data.data).toMatchObject({ segment: { id: seg.id, name: 'likers', object: 'segment' }, customer: { id: c.id, object: 'customer' } });
+    expect(entered.data.data).toMatchObject({
+      segment: { id: seg.id, name: 'likers', object: 'segment' },
+      customer: { id: c.id, object: 'customer' },
+    });
     for (const entry of list.data) expect(Object.keys(entry).sort()).toEqual(['created_at', 'data', 'id', 'type']);
   });
 
@@ -69,14 +80,29 @@ describe('the customer activity feed', () => {
     await api('POST', '/v1/vouchers/ACT-OFF', { discount: { type: 'AMOUNT', amount_off: 500 }, active: false });
     await api('POST', '/v1/vouchers/ACT-S1', { discount: { type: 'AMOUNT', amount_off: 100 } });
     await api('POST', '/v1/vouchers/ACT-S2', { discount: { type: 'AMOUNT', amount_off: 100 } });
-    const ok = await json(await api('POST', '/v1/vouchers/ACT-OK/redemption', { customer: { source_id: 'act-r' }, order: { amount: 2000 }, metadata: { m: 1 } }));
+    const ok = await json(
+      await api('POST', '/v1/vouchers/ACT-OK/redemption', {
+        customer: { source_id: 'act-r' },
+        order: { amount: 2000 },
+        metadata: { m: 1 },
+      }),
+    );
     await pause();
-    const refused = await json(await api('POST', '/v1/vouchers/ACT-OFF/redemption', { customer: { source_id: 'act-r' }, order: { amount: 2000 } }));
+    const refused = await json(
+      await api('POST', '/v1/vouchers/ACT-OFF/redemption', { customer: { source_id: 'act-r' }, order: { amount: 2000 } }),
+    );
     await pause();
     const rollback = await json(await api('POST', `/v1/redemptions/${ok.id}/rollback?reason=changed%20mind`));
     await pause();
     const stacked = await json(
-      await api('POST', '/v1/redemptions', { redeemables: [{ object: 'voucher', id: 'ACT-S1' }, { object: 'voucher', id: 'ACT-S2' }], customer: { source_id: 'act-r' }, order: { amount: 3000 } }),
+      await api('POST', '/v1/redemptions', {
+        redeemables: [
+          { object: 'voucher', id: 'ACT-S1' },
+          { object: 'voucher', id: 'ACT-S2' },
+        ],
+        customer: { source_id: 'act-r' },
+        order: { amount: 3000 },
+      }),
     );
 
     const list = await activity('act-r', '?limit=100');
@@ -97,14 +123,35 @@ describe('the customer activity feed', () => {
       customer: { id: ok.customer_id, source_id: 'act-r', object: 'customer' },
       order: { amount: 2000, object: 'order' },
       voucher: { code: 'ACT-OK', object: 'voucher' },
-      redemption: { id: ok.id, customer_id: ok.customer_id, date: ok.date, result: 'SUCCESS', status: 'SUCCEEDED', metadata: { m: 1 }, object: 'redemption' },
+      redemption: {
+        id: ok.id,
+        customer_id: ok.customer_id,
+        date: ok.date,
+        result: 'SUCCESS',
+        status: 'SUCCEEDED',
+        metadata: { m: 1 },
+        object: 'redemption',
+      },
     });
     const failed = redemptions[3];
-    expect(failed.data.data.redemption).toMatchObject({ id: refused.resource_id, result: 'FAILURE', status: 'FAILED', failure_code: 'voucher_disabled', object: 'redemption' });
+    expect(failed.data.data.redemption).toMatchObject({
+      id: refused.resource_id,
+      result: 'FAILURE',
+      status: 'FAILED',
+      failure_code: 'voucher_disabled',
+      object: 'redemption',
+    });
     // EventCustomerRedemptionRollbackSucceeded adds redemption_rollback: SimpleRedemption.
     const rolled = redemptions[2];
     expect(rolled.data.data.redemption).toMatchObject({ id: ok.id, object: 'redemption' });
-    expect(rolled.data.data.redemption_rollback).toMatchObject({ id: rollback.id, result: 'SUCCESS', status: 'SUCCEEDED', reason: 'changed mind', redemption: ok.id, object: 'redemption_rollback' });
+    expect(rolled.data.data.redemption_rollback).toMatchObject({
+      id: rollback.id,
+      result: 'SUCCESS',
+      status: 'SUCCEEDED',
+      reason: 'changed mind',
+      redemption: ok.id,
+      object: 'redemption_rollback',
+    });
   });
 
   it('orders both ways and pages with starting_after_id without skipping or repeating (ties included)', async () => {
@@ -170,7 +217,9 @@ describe('the customer activity feed', () => {
     expect(body.data).toHaveLength(2);
     expect(body.data[0]).toMatchObject({ type: 'customer.custom_event', data: { data: { event: { type: 'd' } } } });
     // starting_after: a created_at cursor (OA24 list-customer-activities).
-    const next = await json(await api('GET', `/v1/customers/act-d/activities?limit=10&starting_after=${encodeURIComponent(body.data[1].created_at)}`));
+    const next = await json(
+      await api('GET', `/v1/customers/act-d/activities?limit=10&starting_after=${encodeURIComponent(body.data[1].created_at)}`),
+    );
     expect(next.data.every((e: any) => e.created_at < body.data[1].created_at)).toBe(true);
   });
 });

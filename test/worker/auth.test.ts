@@ -11,8 +11,18 @@ describe('server key on /v1/*', () => {
     ['a wrong token', { ...SERVER_HEADERS, 'X-App-Token': 'wrong' }],
     ['a wrong app id', { ...SERVER_HEADERS, 'X-App-Id': 'wrong' }],
     ['an empty token', { ...SERVER_HEADERS, 'X-App-Token': '' }],
-    ['the client key pair', { 'X-Client-Application-Id': CLIENT_HEADERS['X-Client-Application-Id'], 'X-Client-Token': CLIENT_HEADERS['X-Client-Token'], Origin: ALLOWED_ORIGIN }],
-    ['the client key in the server headers', { 'X-App-Id': CLIENT_HEADERS['X-Client-Application-Id'], 'X-App-Token': CLIENT_HEADERS['X-Client-Token'] }],
+    [
+      'the client key pair',
+      {
+        'X-Client-Application-Id': CLIENT_HEADERS['X-Client-Application-Id'],
+        'X-Client-Token': CLIENT_HEADERS['X-Client-Token'],
+        Origin: ALLOWED_ORIGIN,
+      },
+    ],
+    [
+      'the client key in the server headers',
+      { 'X-App-Id': CLIENT_HEADERS['X-Client-Application-Id'], 'X-App-Token': CLIENT_HEADERS['X-Client-Token'] },
+    ],
   ])('refuses %s with 401', async (_, headers) => {
     const res = await call('/v1/customers', { headers });
     expect(res.status).toBe(401);
@@ -49,9 +59,17 @@ describe('client key on /client/v1/*', () => {
   it.each([
     ['no key', { Origin: ALLOWED_ORIGIN }, 401],
     ['a wrong client token', { ...CLIENT_HEADERS, 'X-Client-Token': 'wrong' }, 401],
-    ['the server key pair', { 'X-Client-Application-Id': SERVER_HEADERS['X-App-Id'], 'X-Client-Token': SERVER_HEADERS['X-App-Token'], Origin: ALLOWED_ORIGIN }, 401],
+    [
+      'the server key pair',
+      { 'X-Client-Application-Id': SERVER_HEADERS['X-App-Id'], 'X-Client-Token': SERVER_HEADERS['X-App-Token'], Origin: ALLOWED_ORIGIN },
+      401,
+    ],
     ['a disallowed origin', { ...CLIENT_HEADERS, Origin: 'https://evil.example' }, 403],
-    ['no origin', { 'X-Client-Application-Id': CLIENT_HEADERS['X-Client-Application-Id'], 'X-Client-Token': CLIENT_HEADERS['X-Client-Token'] }, 403],
+    [
+      'no origin',
+      { 'X-Client-Application-Id': CLIENT_HEADERS['X-Client-Application-Id'], 'X-Client-Token': CLIENT_HEADERS['X-Client-Token'] },
+      403,
+    ],
     ['an origin that only shares a prefix', { ...CLIENT_HEADERS, Origin: 'https://shop.example.evil.com' }, 403],
   ])('refuses %s', async (_, headers, status) => {
     const res = await call('/client/v1/validate?code=X', { headers });
@@ -63,7 +81,10 @@ describe('client key on /client/v1/*', () => {
 
   it('takes a same-origin browser request without Origin as coming from the worker itself', async () => {
     // Chrome sends no Origin on a same-origin GET; Sec-Fetch-Site (not settable by scripts) says so.
-    const keys = { 'X-Client-Application-Id': CLIENT_HEADERS['X-Client-Application-Id'], 'X-Client-Token': CLIENT_HEADERS['X-Client-Token'] };
+    const keys = {
+      'X-Client-Application-Id': CLIENT_HEADERS['X-Client-Application-Id'],
+      'X-Client-Token': CLIENT_HEADERS['X-Client-Token'],
+    };
     const own = await exports.default.fetch(
       new Request('https://shop.example/client/v1/nothing-here', { headers: { ...keys, 'Sec-Fetch-Site': 'same-origin' } }),
     );
@@ -112,7 +133,11 @@ describe('client key on /client/v1/*', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('Access-Control-Allow-Origin')).toBe('*');
       expect(res.headers.get('Access-Control-Allow-Credentials')).toBeNull();
-      const preflight = await call('/client/v1/validate', { method: 'OPTIONS', headers: { Origin: 'https://any.example', 'Access-Control-Request-Method': 'GET' } }, anyOrigin);
+      const preflight = await call(
+        '/client/v1/validate',
+        { method: 'OPTIONS', headers: { Origin: 'https://any.example', 'Access-Control-Request-Method': 'GET' } },
+        anyOrigin,
+      );
       expect(preflight.status).toBe(204);
       expect(preflight.headers.get('Access-Control-Allow-Origin')).toBe('*');
       expect(preflight.headers.get('Access-Control-Allow-Credentials')).toBeNull();
@@ -123,7 +148,11 @@ describe('client key on /client/v1/*', () => {
       const res = await call('/client/v1/validate?code=X', { headers: { ...CLIENT_HEADERS, Origin: 'null' } }, bindings);
       expect(res.status).toBe(403);
       expect(res.headers.get('Access-Control-Allow-Origin')).toBeNull();
-      const preflight = await call('/client/v1/validate', { method: 'OPTIONS', headers: { Origin: 'null', 'Access-Control-Request-Method': 'GET' } }, bindings);
+      const preflight = await call(
+        '/client/v1/validate',
+        { method: 'OPTIONS', headers: { Origin: 'null', 'Access-Control-Request-Method': 'GET' } },
+        bindings,
+      );
       expect(preflight.status).toBe(403);
       expect(preflight.headers.get('Access-Control-Allow-Origin')).toBeNull();
     });
@@ -132,7 +161,11 @@ describe('client key on /client/v1/*', () => {
   it('allows the identity signature header in a preflight (official SDK customHeaders)', async () => {
     const res = await call('/client/v1/validate', {
       method: 'OPTIONS',
-      headers: { Origin: ALLOWED_ORIGIN, 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'x-vouchsafe-identity-signature' },
+      headers: {
+        Origin: ALLOWED_ORIGIN,
+        'Access-Control-Request-Method': 'GET',
+        'Access-Control-Request-Headers': 'x-vouchsafe-identity-signature',
+      },
     });
     expect((res.headers.get('Access-Control-Allow-Headers') ?? '').toLowerCase()).toContain('x-vouchsafe-identity-signature');
   });

@@ -1,6 +1,12 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { bulkWriteTarget, DEFAULT_BULK_WRITE_TARGET_MS, type PaceLimits, WritePacer, writeInBatches } from '../../worker/src/lib/write-pacer';
+import {
+  bulkWriteTarget,
+  DEFAULT_BULK_WRITE_TARGET_MS,
+  type PaceLimits,
+  WritePacer,
+  writeInBatches,
+} from '../../worker/src/lib/write-pacer';
 import type { ImportChunkMessage, WriteMessage } from '../../worker/src/queue/messages';
 import { loadActiveSegments } from '../../worker/src/services/membership';
 import { CODE_WRITE_PACE, importCampaignVouchers } from '../../worker/src/services/campaigns';
@@ -35,7 +41,9 @@ function recordingDb(db: D1Database): { db: D1Database; batches: Sent[][]; singl
     const proxy: D1PreparedStatement = new Proxy(s, {
       get(target, prop) {
         const value = Reflect.get(target, prop, target) as unknown;
-        if (prop === 'bind') return (...args: unknown[]) => statement((value as (...a: unknown[]) => D1PreparedStatement).apply(target, args), { sql: info.sql, args });
+        if (prop === 'bind')
+          return (...args: unknown[]) =>
+            statement((value as (...a: unknown[]) => D1PreparedStatement).apply(target, args), { sql: info.sql, args });
         if (prop === 'all' || prop === 'run' || prop === 'first' || prop === 'raw') {
           return (...args: unknown[]) => {
             singles.push(info);
@@ -75,7 +83,12 @@ function shrinkingSizes(limits: PaceLimits, total: number): number[] {
   return sizes;
 }
 
-const count = async (sql: string, ...args: unknown[]) => ((await env.DB.prepare(sql).bind(...args).first<{ n: number }>())?.n ?? 0) as number;
+const count = async (sql: string, ...args: unknown[]) =>
+  ((
+    await env.DB.prepare(sql)
+      .bind(...args)
+      .first<{ n: number }>()
+  )?.n ?? 0) as number;
 
 const d1Result = (duration: number) => ({ success: true, results: [], meta: { duration } });
 
@@ -114,7 +127,12 @@ describe('the bulk writers’ pacer', () => {
     expect(unbounded.size).toBe(300);
     const tiny = new WritePacer(0, { initial: 10, min: 1, max: 300 });
     const slices: number[] = [];
-    await writeInBatches(tiny, Array.from({ length: 100 }, (_, i) => i), async (slice) => (slices.push(slice.length), d1Result(0)), 4);
+    await writeInBatches(
+      tiny,
+      Array.from({ length: 100 }, (_, i) => i),
+      async (slice) => (slices.push(slice.length), d1Result(0)),
+      4,
+    );
     // The pacer asks for 10, then 5, 2, 1; four batches must hold 100: 25 each.
     expect(slices).toEqual([25, 25, 25, 25]);
   });
@@ -169,14 +187,24 @@ describe('a CSV import writes each chunk in parts sized by time', () => {
     await deliver(chunks, { DB: db, BULK_WRITE_TARGET_MS: 'unbounded' });
     expect(await partRows(chunks[0]!.id)).toEqual([1_120]);
     expect(batches.filter((b) => b.some((s) => s.sql.includes('ON CONFLICT (source_id) DO UPDATE')))).toHaveLength(1);
-    expect((await json(await api('GET', `/v1/async-actions/${action.id}`))).result).toMatchObject({ done_count: 1_120, created_count: 1_120 });
+    expect((await json(await api('GET', `/v1/async-actions/${action.id}`))).result).toMatchObject({
+      done_count: 1_120,
+      created_count: 1_120,
+    });
   });
 
   it('a chunk stopped between parts, then run twice at once with different part sizes, writes and counts each row once', async () => {
     const ROWS = 1_000; // one chunk
     const taken = await json(await api('POST', '/v1/customers', { source_id: 'overlap-taken', name: 'Holder' }));
     const lines = ['Id,Source_id,Name'];
-    for (let i = 0; i < ROWS; i++) lines.push(i === 777 ? `,,Fresh ${i}` : i === 901 ? `${(await json(await api('POST', '/v1/customers', { name: 'By id' }))).id},overlap-taken,Moved` : `,overlap-${i},Name ${i}`);
+    for (let i = 0; i < ROWS; i++)
+      lines.push(
+        i === 777
+          ? `,,Fresh ${i}`
+          : i === 901
+            ? `${(await json(await api('POST', '/v1/customers', { name: 'By id' }))).id},overlap-taken,Moved`
+            : `,overlap-${i},Name ${i}`,
+      );
     const queue = capturingQueue();
     const action = await startCustomerImport(env.DB, queue, [new TextEncoder().encode(lines.join('\n'))], 'v-overlap');
     expect(queue.sent).toHaveLength(1);
@@ -198,8 +226,12 @@ describe('a CSV import writes each chunk in parts sized by time', () => {
     await deliver([chunk as WriteMessage]);
     const result = (await json(await api('GET', `/v1/async-actions/${action.id}`))).result;
     expect(result).toMatchObject({ total_count: ROWS, done_count: ROWS - 1, created_count: ROWS - 1, updated_count: 0, failed_count: 1 });
-    expect(result.failed).toEqual([{ row: 902, source_id: 'overlap-taken', reason: 'source_id overlap-taken already belongs to another customer' }]);
-    expect(await count("SELECT count(*) AS n FROM customers WHERE source_id LIKE 'overlap-%' AND source_id <> 'overlap-taken'")).toBe(ROWS - 2);
+    expect(result.failed).toEqual([
+      { row: 902, source_id: 'overlap-taken', reason: 'source_id overlap-taken already belongs to another customer' },
+    ]);
+    expect(await count("SELECT count(*) AS n FROM customers WHERE source_id LIKE 'overlap-%' AND source_id <> 'overlap-taken'")).toBe(
+      ROWS - 2,
+    );
     expect(await count("SELECT count(*) AS n FROM customers WHERE name = 'Fresh 777'")).toBe(1);
     expect(await count('SELECT chunks_done AS n FROM customer_imports WHERE action_id = ?', action.id)).toBe(1);
     expect((await json(await api('GET', `/v1/customers/${taken.id}`))).name).toBe('Holder');
@@ -220,7 +252,10 @@ describe('bulk and metadata updates write in batches sized by time', () => {
     expect(batches.map(upserted)).toEqual(shrinkingSizes(BULK_UPDATE_PACE, 300));
     expect(batches.map(reportsAction)).toEqual(batches.map((_, i) => i === batches.length - 1));
     expect(await count("SELECT count(*) AS n FROM customers WHERE source_id LIKE 'bulk-paced-%'")).toBe(300);
-    expect(await json(await api('GET', `/v1/async-actions/${action.id}`))).toMatchObject({ status: 'DONE', result: { done_count: 300, failed_count: 0 } });
+    expect(await json(await api('GET', `/v1/async-actions/${action.id}`))).toMatchObject({
+      status: 'DONE',
+      result: { done_count: 300, failed_count: 0 },
+    });
 
     const { db: whole, batches: once } = recordingDb(env.DB);
     await bulkUpsertCustomers(whole, records, 'v-bulk-whole', { BULK_WRITE_TARGET_MS: 'unbounded' });
@@ -235,13 +270,19 @@ describe('bulk and metadata updates write in batches sized by time', () => {
     expect(batches.map(upserted)).toEqual(shrinkingSizes(METADATA_UPDATE_PACE, 100));
     expect(batches.length).toBeGreaterThan(2);
     expect(batches.map(reportsAction)).toEqual(batches.map((_, i) => i === batches.length - 1));
-    expect(await count("SELECT count(*) AS n FROM customers WHERE source_id LIKE 'meta-paced-%' AND metadata ->> 'tier' = 'gold'")).toBe(100);
+    expect(await count("SELECT count(*) AS n FROM customers WHERE source_id LIKE 'meta-paced-%' AND metadata ->> 'tier' = 'gold'")).toBe(
+      100,
+    );
     expect(await json(await api('GET', `/v1/async-actions/${action.id}`))).toMatchObject({ status: 'DONE', result: { done_count: 100 } });
   });
 
   it('a bulk update never sends more D1 statements than one invocation allows, however many auto-update segments each batch refreshes', async () => {
     for (let i = 0; i < 30; i++) {
-      const res = await api('POST', '/v1/segments', { name: `bulk refresh ${i}`, type: 'auto-update', filter: { 'metadata.n': { conditions: { $is: [String(i)] } } } });
+      const res = await api('POST', '/v1/segments', {
+        name: `bulk refresh ${i}`,
+        type: 'auto-update',
+        filter: { 'metadata.n': { conditions: { $is: [String(i)] } } },
+      });
       expect(res.status).toBe(200);
     }
     const records = Array.from({ length: 500 }, (_, i) => ({ source_id: `bulk-many-${i}`, metadata: { n: String(i % 30) } }));
@@ -251,7 +292,9 @@ describe('bulk and metadata updates write in batches sized by time', () => {
     // The pacer asks for 100, then 50, …: 30 refreshes of 121 statements each would not fit, so
     // each batch takes its share of what three batches allow.
     expect(writing(batches).map(upserted)).toEqual([167, 167, 166]);
-    expect(await count("SELECT count(*) AS n FROM segment_members m JOIN segments s ON s.id = m.segment_id WHERE s.name = 'bulk refresh 7'")).toBe(17);
+    expect(
+      await count("SELECT count(*) AS n FROM segment_members m JOIN segments s ON s.id = m.segment_id WHERE s.name = 'bulk refresh 7'"),
+    ).toBe(17);
   });
 });
 
@@ -262,7 +305,16 @@ describe('code generation, segment distributions and the webhook fan-out write i
     const queue = capturingQueue();
     const res = await call(
       '/v1/campaigns',
-      { method: 'POST', headers: { ...SERVER_HEADERS, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Paced codes', campaign_type: 'DISCOUNT_COUPONS', vouchers_count: 2_000, voucher: { type: 'DISCOUNT_VOUCHER', discount, code_config: { length: 10 } } }) },
+      {
+        method: 'POST',
+        headers: { ...SERVER_HEADERS, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: 'Paced codes',
+          campaign_type: 'DISCOUNT_COUPONS',
+          vouchers_count: 2_000,
+          voucher: { type: 'DISCOUNT_VOUCHER', discount, code_config: { length: 10 } },
+        }),
+      },
       { WRITES: queue as unknown as Queue<WriteMessage> },
     );
     expect(res.status).toBe(200);
@@ -273,31 +325,81 @@ describe('code generation, segment distributions and the webhook fan-out write i
     const candidates = batches.map((b) => (JSON.parse(b[0]!.args[3] as string) as unknown[]).length);
     expect(candidates.slice(0, 4)).toEqual([1_000, 500, 250, 125]);
     expect(candidates.slice(4).every((n) => n <= CODE_WRITE_PACE.min)).toBe(true);
-    expect(await json(await api('GET', '/v1/campaigns/Paced%20codes'))).toMatchObject({ vouchers_generation_status: 'DONE', vouchers_count: 2_000 });
+    expect(await json(await api('GET', '/v1/campaigns/Paced%20codes'))).toMatchObject({
+      vouchers_generation_status: 'DONE',
+      vouchers_count: 2_000,
+    });
   });
 
   it('imports a campaign’s own codes in statements of the sizes the pacer chose; a code taken before fails alone', async () => {
-    const c = await json(await api('POST', '/v1/campaigns', { name: 'Paced import', campaign_type: 'DISCOUNT_COUPONS', voucher: { type: 'DISCOUNT_VOUCHER', discount } }));
+    const c = await json(
+      await api('POST', '/v1/campaigns', {
+        name: 'Paced import',
+        campaign_type: 'DISCOUNT_COUPONS',
+        voucher: { type: 'DISCOUNT_VOUCHER', discount },
+      }),
+    );
     await api('POST', '/v1/vouchers/PACED-IMPORT-7', { discount });
     const items = Array.from({ length: 2_000 }, (_, i) => ({ code: `PACED-IMPORT-${i}` })) as CampaignImportItem[];
     const { db, singles } = recordingDb(env.DB);
-    const { async_action_id } = await importCampaignVouchers({ DB: db, WRITES: env.WRITES, BULK_WRITE_TARGET_MS: '0' }, c.id, items, 'v-codes', 'CAMPAIGN.VOUCHERS_IMPORT');
+    const { async_action_id } = await importCampaignVouchers(
+      { DB: db, WRITES: env.WRITES, BULK_WRITE_TARGET_MS: '0' },
+      c.id,
+      items,
+      'v-codes',
+      'CAMPAIGN.VOUCHERS_IMPORT',
+    );
     // Each slice is one statement of its own: its codes are the JSON parameter ?4.
     const inserts = singles.filter((st) => st.sql.includes('INSERT INTO vouchers'));
     expect(inserts.map((st) => (JSON.parse(st.args[3] as string) as unknown[]).length)).toEqual(shrinkingSizes(CODE_WRITE_PACE, 2_000));
     expect(await count('SELECT count(*) AS n FROM vouchers WHERE campaign_id = ?', c.id)).toBe(1_999);
-    expect(await json(await api('GET', `/v1/async-actions/${async_action_id}`))).toMatchObject({ result: { done_count: 1_999, failed_count: 1 } });
+    expect(await json(await api('GET', `/v1/async-actions/${async_action_id}`))).toMatchObject({
+      result: { done_count: 1_999, failed_count: 1 },
+    });
   });
 
   it('distributes to a segment in customer ranges of the sizes the pacer chose, one code per member', async () => {
     const MEMBERS = 1_500;
-    const c = await json(await api('POST', '/v1/campaigns', { name: 'Paced distribution', campaign_type: 'DISCOUNT_COUPONS', type: 'AUTO_UPDATE', voucher: { type: 'DISCOUNT_VOUCHER', discount, code_config: { length: 12 } } }));
-    await bulkUpsertCustomers(env.DB, Array.from({ length: MEMBERS }, (_, i) => ({ source_id: `dist-paced-${i}`, metadata: { paced: true } })).slice(0, 500), 'v-d1');
-    await bulkUpsertCustomers(env.DB, Array.from({ length: MEMBERS }, (_, i) => ({ source_id: `dist-paced-${i}`, metadata: { paced: true } })).slice(500, 1_000), 'v-d2');
-    await bulkUpsertCustomers(env.DB, Array.from({ length: MEMBERS }, (_, i) => ({ source_id: `dist-paced-${i}`, metadata: { paced: true } })).slice(1_000), 'v-d3');
-    const seg = await json(await api('POST', '/v1/segments', { name: 'paced members', type: 'passive', filter: { 'metadata.paced': { conditions: { $is: [true] } } } }));
+    const c = await json(
+      await api('POST', '/v1/campaigns', {
+        name: 'Paced distribution',
+        campaign_type: 'DISCOUNT_COUPONS',
+        type: 'AUTO_UPDATE',
+        voucher: { type: 'DISCOUNT_VOUCHER', discount, code_config: { length: 12 } },
+      }),
+    );
+    await bulkUpsertCustomers(
+      env.DB,
+      Array.from({ length: MEMBERS }, (_, i) => ({ source_id: `dist-paced-${i}`, metadata: { paced: true } })).slice(0, 500),
+      'v-d1',
+    );
+    await bulkUpsertCustomers(
+      env.DB,
+      Array.from({ length: MEMBERS }, (_, i) => ({ source_id: `dist-paced-${i}`, metadata: { paced: true } })).slice(500, 1_000),
+      'v-d2',
+    );
+    await bulkUpsertCustomers(
+      env.DB,
+      Array.from({ length: MEMBERS }, (_, i) => ({ source_id: `dist-paced-${i}`, metadata: { paced: true } })).slice(1_000),
+      'v-d3',
+    );
+    const seg = await json(
+      await api('POST', '/v1/segments', {
+        name: 'paced members',
+        type: 'passive',
+        filter: { 'metadata.paced': { conditions: { $is: [true] } } },
+      }),
+    );
     const queue = capturingQueue();
-    const res = await call('/v1/publications/segment', { method: 'POST', headers: { ...SERVER_HEADERS, 'content-type': 'application/json' }, body: JSON.stringify({ campaign: c.id, segment: seg.id }) }, { WRITES: queue as unknown as Queue<WriteMessage> });
+    const res = await call(
+      '/v1/publications/segment',
+      {
+        method: 'POST',
+        headers: { ...SERVER_HEADERS, 'content-type': 'application/json' },
+        body: JSON.stringify({ campaign: c.id, segment: seg.id }),
+      },
+      { WRITES: queue as unknown as Queue<WriteMessage> },
+    );
     expect(res.status).toBe(202);
     const { async_action_id } = await json(res);
     const { db, batches } = recordingDb(env.DB);
@@ -305,8 +407,16 @@ describe('code generation, segment distributions and the webhook fan-out write i
     // AUTO_UPDATE: each step's batch opens with the insert of up to its range's size of new codes.
     const ranges = batches.map((b) => (JSON.parse(b[0]!.args[3] as string) as unknown[]).length - 16);
     expect(ranges.slice(0, 3)).toEqual([1_000, 500, 250]);
-    expect(await json(await api('GET', `/v1/async-actions/${async_action_id}`))).toMatchObject({ status: 'DONE', result: { done_count: MEMBERS } });
-    expect(await count('SELECT count(DISTINCT customer_id) AS n FROM publications p JOIN vouchers v ON v.id = p.voucher_id WHERE v.campaign_id = ?', c.id)).toBe(MEMBERS);
+    expect(await json(await api('GET', `/v1/async-actions/${async_action_id}`))).toMatchObject({
+      status: 'DONE',
+      result: { done_count: MEMBERS },
+    });
+    expect(
+      await count(
+        'SELECT count(DISTINCT customer_id) AS n FROM publications p JOIN vouchers v ON v.id = p.voucher_id WHERE v.campaign_id = ?',
+        c.id,
+      ),
+    ).toBe(MEMBERS);
   });
 
   it('fans the webhook outbox out in the sizes the pacer chose', async () => {
@@ -315,9 +425,16 @@ describe('code generation, segment distributions and the webhook fan-out write i
     // The writes below each leave a customer.created event in the outbox; a capturing queue keeps
     // the wake-ups and attempts from running meanwhile.
     const sent: WebhookMessage[] = [];
-    const queue = { send: async (m: WebhookMessage) => void sent.push(m), sendBatch: async (ms: Iterable<{ body: WebhookMessage }>) => void [...ms].forEach((m) => sent.push(m.body)) } as unknown as WebhookQueue;
+    const queue = {
+      send: async (m: WebhookMessage) => void sent.push(m),
+      sendBatch: async (ms: Iterable<{ body: WebhookMessage }>) => void [...ms].forEach((m) => sent.push(m.body)),
+    } as unknown as WebhookQueue;
     await env.DB.prepare('UPDATE webhook_outbox SET dispatched_at = 1 WHERE dispatched_at IS NULL').run();
-    await bulkUpsertCustomers(env.DB, Array.from({ length: 250 }, (_, i) => ({ source_id: `hook-paced-${i}` })), 'v-hooks');
+    await bulkUpsertCustomers(
+      env.DB,
+      Array.from({ length: 250 }, (_, i) => ({ source_id: `hook-paced-${i}` })),
+      'v-hooks',
+    );
     const { db, batches } = recordingDb(env.DB);
     const result = await dispatch({ DB: db, WEBHOOKS: queue as unknown as Queue<WebhookMessage>, BULK_WRITE_TARGET_MS: '0' }, queue);
     expect(result.events).toBeGreaterThanOrEqual(250);

@@ -18,7 +18,11 @@ type Json = Record<string, unknown>;
 const discount = { type: 'AMOUNT', amount_off: 500 };
 
 async function createCampaign(body: Json): Promise<Json> {
-  const res = await api('POST', '/v1/campaigns', { campaign_type: 'DISCOUNT_COUPONS', voucher: { type: 'DISCOUNT_VOUCHER', discount }, ...body });
+  const res = await api('POST', '/v1/campaigns', {
+    campaign_type: 'DISCOUNT_COUPONS',
+    voucher: { type: 'DISCOUNT_VOUCHER', discount },
+    ...body,
+  });
   expect(res.status).toBe(200);
   return json(res);
 }
@@ -29,7 +33,8 @@ async function generated(idOrName: string, timeoutMs = 30_000): Promise<Json> {
   for (;;) {
     const campaign = await json(await api('GET', `/v1/campaigns/${encodeURIComponent(idOrName)}`));
     if (campaign.vouchers_generation_status !== 'IN_PROGRESS') return campaign;
-    if (Date.now() > deadline) throw new Error(`generation of ${idOrName} not done: ${JSON.stringify(campaign.vouchers_generation_progress)}`);
+    if (Date.now() > deadline)
+      throw new Error(`generation of ${idOrName} not done: ${JSON.stringify(campaign.vouchers_generation_progress)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -60,7 +65,12 @@ describe('campaigns', () => {
       name: 'Spring coupons',
       vouchers_count: 300,
       expiration_date: '2099-01-01T00:00:00.000Z',
-      voucher: { type: 'DISCOUNT_VOUCHER', discount, redemption: { quantity: 1 }, code_config: { pattern: 'SP-####-##', charset: 'ABCDEF12345' } },
+      voucher: {
+        type: 'DISCOUNT_VOUCHER',
+        discount,
+        redemption: { quantity: 1 },
+        code_config: { pattern: 'SP-####-##', charset: 'ABCDEF12345' },
+      },
     });
     // OA CampaignBase fields, as the spec names them.
     expect(created).toMatchObject({
@@ -70,7 +80,12 @@ describe('campaigns', () => {
       join_once: false,
       active: true,
       object: 'campaign',
-      voucher: { type: 'DISCOUNT_VOUCHER', discount, redemption: { quantity: 1 }, code_config: { pattern: 'SP-####-##', charset: 'ABCDEF12345' } },
+      voucher: {
+        type: 'DISCOUNT_VOUCHER',
+        discount,
+        redemption: { quantity: 1 },
+        code_config: { pattern: 'SP-####-##', charset: 'ABCDEF12345' },
+      },
     });
     expect(created.id).toMatch(/^camp_/);
     expect(['IN_PROGRESS', 'DONE']).toContain(created.vouchers_generation_status);
@@ -86,7 +101,13 @@ describe('campaigns', () => {
     for (const v of codes) {
       expect(v.code).toMatch(/^SP-[A-F1-5]{4}-[A-F1-5]{2}$/);
       // The voucher object's campaign / campaign_id (OA Voucher, readOnly-openAPI.json:L35147 example).
-      expect(v).toMatchObject({ campaign: 'Spring coupons', campaign_id: created.id, discount, redemption: { quantity: 1 }, expiration_date: '2099-01-01T00:00:00.000Z' });
+      expect(v).toMatchObject({
+        campaign: 'Spring coupons',
+        campaign_id: created.id,
+        discount,
+        redemption: { quantity: 1 },
+        expiration_date: '2099-01-01T00:00:00.000Z',
+      });
     }
     // campaign_id filter too (OA GET /v1/vouchers `campaign_id`).
     const byId = await json(await api('GET', `/v1/vouchers?campaign_id=${created.id}&limit=5`));
@@ -105,10 +126,18 @@ describe('campaigns', () => {
     expect(error.details).toMatch(/voucher\.code_config.*at most 4 distinct codes/);
     expect((await api('GET', '/v1/campaigns/Too%20small')).status).toBe(404);
 
-    const length = await api('POST', '/v1/campaigns', { name: 'Short', vouchers_count: 11, voucher: { discount, code_config: { length: 1, charset: '0123456789' } } });
+    const length = await api('POST', '/v1/campaigns', {
+      name: 'Short',
+      vouchers_count: 11,
+      voucher: { discount, code_config: { length: 1, charset: '0123456789' } },
+    });
     expect(length.status).toBe(400);
     // A campaign of exactly the space's size is fine.
-    const exact = await createCampaign({ name: 'Exact', vouchers_count: 10, voucher: { discount, code_config: { length: 1, charset: '0123456789' } } });
+    const exact = await createCampaign({
+      name: 'Exact',
+      vouchers_count: 10,
+      voucher: { discount, code_config: { length: 1, charset: '0123456789' } },
+    });
     expect(await generated(exact.id as string)).toMatchObject({ vouchers_generation_status: 'DONE', vouchers_count: 10 });
   });
 
@@ -135,7 +164,7 @@ describe('campaigns', () => {
     expect(codes.filter((v) => /^ADD-[A-HJ-NP-Z2-9]{6}$/.test(v.code as string))).toHaveLength(41);
   });
 
-  it('imports a shop\'s own codes (JSON and CSV): a duplicate code fails its row alone', async () => {
+  it("imports a shop's own codes (JSON and CSV): a duplicate code fails its row alone", async () => {
     await createCampaign({ name: 'Imports', voucher: { discount, redemption: { quantity: 2 } } });
     expect((await api('POST', '/v1/vouchers/TAKEN-1', { discount })).status).toBe(200);
     const res = await api('POST', '/v1/campaigns/Imports/import', [
@@ -149,18 +178,31 @@ describe('campaigns', () => {
     const action = await waitAction((await json(res)).async_action_id as string);
     expect(action).toMatchObject({ type: 'CAMPAIGN.VOUCHERS_IMPORT', status: 'DONE', result: { done_count: 2, failed_count: 2 } });
     expect(((action.result as Json).errors as Json[]).map((e) => e.source_id).sort()).toEqual(['IMP-1', 'TAKEN-1']);
-    expect(await json(await api('GET', '/v1/vouchers/IMP-1'))).toMatchObject({ campaign: 'Imports', redemption: { quantity: 2 }, metadata: { source: 'crm' }, discount });
+    expect(await json(await api('GET', '/v1/vouchers/IMP-1'))).toMatchObject({
+      campaign: 'Imports',
+      redemption: { quantity: 2 },
+      metadata: { source: 'crm' },
+      discount,
+    });
     expect(await json(await api('GET', '/v1/vouchers/IMP-2'))).toMatchObject({ active: false, redemption: { quantity: 9 } });
     // The code outside the campaign stays as it was.
     expect(await json(await api('GET', '/v1/vouchers/TAKEN-1'))).toMatchObject({ campaign: null, campaign_id: null });
 
     const form = new FormData();
-    form.append('file', new Blob(['Code,Active,region\nCSV-1,true,north\nIMP-2,,south\nCSV-2,false,\n'], { type: 'text/csv' }), 'codes.csv');
+    form.append(
+      'file',
+      new Blob(['Code,Active,region\nCSV-1,true,north\nIMP-2,,south\nCSV-2,false,\n'], { type: 'text/csv' }),
+      'codes.csv',
+    );
     const csv = await call('/v1/campaigns/Imports/importCSV', { method: 'POST', headers: SERVER_HEADERS, body: form });
     expect(csv.status).toBe(200);
     const csvAction = await waitAction((await json(csv)).async_action_id as string);
     expect(csvAction).toMatchObject({ type: 'CAMPAIGN.VOUCHERS_IMPORT_CSV', result: { done_count: 2, failed_count: 1 } });
-    expect(await json(await api('GET', '/v1/vouchers/CSV-1'))).toMatchObject({ campaign: 'Imports', active: true, metadata: { region: 'north' } });
+    expect(await json(await api('GET', '/v1/vouchers/CSV-1'))).toMatchObject({
+      campaign: 'Imports',
+      active: true,
+      metadata: { region: 'north' },
+    });
     expect(await json(await api('GET', '/v1/vouchers/CSV-2'))).toMatchObject({ active: false, metadata: {} });
   });
 
@@ -205,16 +247,30 @@ describe('campaigns', () => {
   });
 
   it("applies the campaign's validation rules to its codes, and a rule's change at once", async () => {
-    const rule = await json(await api('POST', '/v1/validation-rules', { name: 'big orders', rules: { '1': { name: 'order.amount', conditions: { $more_than: [5000] } }, logic: '1' } }));
+    const rule = await json(
+      await api('POST', '/v1/validation-rules', {
+        name: 'big orders',
+        rules: { '1': { name: 'order.amount', conditions: { $more_than: [5000] } }, logic: '1' },
+      }),
+    );
     const c = await createCampaign({ name: 'Ruled', vouchers_count: 3, validation_rules: [rule.id] });
-    expect(c.validation_rules_assignments).toMatchObject({ total: 1, data: [{ rule_id: rule.id, related_object_id: c.id, related_object_type: 'campaign' }] });
+    expect(c.validation_rules_assignments).toMatchObject({
+      total: 1,
+      data: [{ rule_id: rule.id, related_object_id: c.id, related_object_type: 'campaign' }],
+    });
     await generated(c.id as string);
     const [code] = (await campaignCodes('Ruled')).map((v) => v.code as string);
     const validate = (amount: number) => api('POST', `/v1/vouchers/${code}/validate`, { order: { amount } }).then(json);
     expect(await validate(3000)).toMatchObject({ valid: false });
     expect(await validate(6000)).toMatchObject({ valid: true });
     // The rule changes: the code's definition version moves on through its campaign's (migration 0017).
-    expect((await api('PUT', `/v1/validation-rules/${rule.id}`, { rules: { '1': { name: 'order.amount', conditions: { $more_than: [1000] } }, logic: '1' } })).status).toBe(200);
+    expect(
+      (
+        await api('PUT', `/v1/validation-rules/${rule.id}`, {
+          rules: { '1': { name: 'order.amount', conditions: { $more_than: [1000] } }, logic: '1' },
+        })
+      ).status,
+    ).toBe(200);
     expect(await validate(3000)).toMatchObject({ valid: true });
   });
 
@@ -235,21 +291,37 @@ describe('validation rules assigned to a campaign', () => {
     const c = await createCampaign({ name: 'Assigned', vouchers_count: 2 });
     await generated(c.id as string);
     const [code] = (await campaignCodes('Assigned')).map((v) => v.code as string);
-    const rule = await json(await api('POST', '/v1/validation-rules', { name: 'min 50', rules: { '1': { name: 'order.amount', conditions: { $more_than: [5000] } }, logic: '1' } }));
+    const rule = await json(
+      await api('POST', '/v1/validation-rules', {
+        name: 'min 50',
+        rules: { '1': { name: 'order.amount', conditions: { $more_than: [5000] } }, logic: '1' },
+      }),
+    );
     const validate = () => api('POST', `/v1/vouchers/${code}/validate`, { order: { amount: 1000 } }).then(json);
     expect(await validate()).toMatchObject({ valid: true });
 
     // OA ValidationRulesAssignmentsCreateRequestBody (readOnly-openAPI.json:L29673): related_object_type 'campaign'.
-    const res = await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'campaign', related_object_id: c.id });
+    const res = await api('POST', `/v1/validation-rules/${rule.id}/assignments`, {
+      related_object_type: 'campaign',
+      related_object_id: c.id,
+    });
     expect(res.status).toBe(200);
     const assignment = await json(res);
-    expect(assignment).toMatchObject({ rule_id: rule.id, related_object_id: c.id, related_object_type: 'campaign', object: 'validation_rules_assignment' });
+    expect(assignment).toMatchObject({
+      rule_id: rule.id,
+      related_object_id: c.id,
+      related_object_type: 'campaign',
+      object: 'validation_rules_assignment',
+    });
     expect(await validate()).toMatchObject({ valid: false });
     // SDK ValidationRules.d.ts:38 {campaign}: the same assignment again is a 409.
     expect((await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { campaign: 'Assigned' })).status).toBe(409);
 
     expect(await json(await api('GET', `/v1/validation-rules/${rule.id}`))).toMatchObject({ assignments_count: 1 });
-    expect(await json(await api('GET', `/v1/validation-rules-assignments?related_object_id=Assigned`))).toMatchObject({ total: 1, data: [{ id: assignment.id }] });
+    expect(await json(await api('GET', `/v1/validation-rules-assignments?related_object_id=Assigned`))).toMatchObject({
+      total: 1,
+      data: [{ id: assignment.id }],
+    });
     expect(await json(await api('GET', '/v1/campaigns/Assigned'))).toMatchObject({ validation_rules_assignments: { total: 1 } });
 
     expect((await api('DELETE', `/v1/validation-rules/${rule.id}/assignments/${assignment.id}`)).status).toBe(204);
@@ -261,9 +333,18 @@ describe('validation rules assigned to a campaign', () => {
     const c = await createCampaign({ name: 'Versioned', vouchers_count: 1 });
     await generated(c.id as string);
     const [code] = (await campaignCodes('Versioned')).map((v) => v.code as string) as [string];
-    const live = async () => (await selectLiveVouchers(db, [code]).first<{ id: string; definition_version: string }>()) as { id: string; definition_version: string };
+    const live = async () =>
+      (await selectLiveVouchers(db, [code]).first<{ id: string; definition_version: string }>()) as {
+        id: string;
+        definition_version: string;
+      };
     const before = await live();
-    const rule = await json(await api('POST', '/v1/validation-rules', { name: 'v', rules: { '1': { name: 'order.amount', conditions: { $more_than: [1] } }, logic: '1' } }));
+    const rule = await json(
+      await api('POST', '/v1/validation-rules', {
+        name: 'v',
+        rules: { '1': { name: 'order.amount', conditions: { $more_than: [1] } }, logic: '1' },
+      }),
+    );
     await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { campaign: 'Versioned' });
     const after = await live();
     expect(after.definition_version).not.toBe(before.definition_version);
@@ -281,7 +362,10 @@ describe("exporting a campaign's codes", () => {
     await generated('Not exported');
     const pub = await json(await api('POST', '/v1/publications', { campaign: 'Exported', customer: { source_id: 'export-holder' } }));
     // OA ExportVoucherBase (readOnly-openAPI.json "Export Vouchers"): parameters.campaign_id, fields of ExportVoucherFields.
-    const res = await api('POST', '/v1/exports', { exported_object: 'voucher', parameters: { campaign_id: c.id, fields: ['code', 'campaign', 'value', 'discount_type', 'customer_source_id', 'redemption_count'] } });
+    const res = await api('POST', '/v1/exports', {
+      exported_object: 'voucher',
+      parameters: { campaign_id: c.id, fields: ['code', 'campaign', 'value', 'discount_type', 'customer_source_id', 'redemption_count'] },
+    });
     expect(res.status).toBe(200);
     const exp = await json(res);
     expect(exp).toMatchObject({ object: 'export', exported_object: 'voucher', status: 'DONE' });

@@ -51,7 +51,10 @@ describe('GET /segmentio/test-authentication', () => {
     ['the application id wrong', destinationHeaders('wrong', TEST_ENV.APP_TOKEN)],
     ['no secret-key header', { authorization: `Basic ${b64(TEST_ENV.APP_ID)}` }],
     ['the keys not base64-encoded', { authorization: `Basic ${TEST_ENV.APP_ID}`, 'secret-key': TEST_ENV.APP_TOKEN }],
-    ['RFC 7617 id:password instead of the destination scheme', { authorization: `Basic ${b64(`${TEST_ENV.APP_ID}:${TEST_ENV.APP_TOKEN}`)}` }],
+    [
+      'RFC 7617 id:password instead of the destination scheme',
+      { authorization: `Basic ${b64(`${TEST_ENV.APP_ID}:${TEST_ENV.APP_TOKEN}`)}` },
+    ],
     ['a Bearer scheme', { authorization: `Bearer ${b64(TEST_ENV.APP_ID)}`, 'secret-key': b64(TEST_ENV.APP_TOKEN) }],
     ['the client key pair', destinationHeaders(TEST_ENV.CLIENT_APP_ID, TEST_ENV.CLIENT_TOKEN)],
     ['the /v1 headers (X-App-Id / X-App-Token)', { 'X-App-Id': TEST_ENV.APP_ID, 'X-App-Token': TEST_ENV.APP_TOKEN }],
@@ -115,7 +118,14 @@ describe('POST /segmentio/customer-processing (identify)', () => {
   });
 
   it('merges first_name and last_name into name, merges metadata, and leaves null and "" fields as they are', async () => {
-    await post('customer-processing', { source_id: 'sg-identify-2', name: 'Old Name', email: 'old@example.com', phone: '1', metadata: { a: 1, keep: true }, type: 'identify' });
+    await post('customer-processing', {
+      source_id: 'sg-identify-2',
+      name: 'Old Name',
+      email: 'old@example.com',
+      phone: '1',
+      metadata: { a: 1, keep: true },
+      type: 'identify',
+    });
     // DEST/upsertCustomer/index.ts:L33,L43: first_name and last_name "will be merged ... to create the name field".
     // PostHog renders a property the person lacks as "" (PostHog nodejs/src/cdp/segment/coerce-inputs.ts).
     const res = await post('customer-processing', {
@@ -147,7 +157,11 @@ describe('POST /segmentio/customer-processing (identify)', () => {
     ['a date-time whose date does not exist', { source_id: 'sg-bad', birthdate: '1990-02-30T00:00:00Z', type: 'identify' }, 'birthdate'],
     ['metadata that is not an object', { source_id: 'sg-bad', metadata: 5, type: 'identify' }, 'metadata'],
     ['an address that is not an object', { source_id: 'sg-bad', address: 'Main St', type: 'identify' }, 'address'],
-    ['a name over 255 characters from its parts', { source_id: 'sg-bad', first_name: 'a'.repeat(200), last_name: 'b'.repeat(200), type: 'identify' }, 'first_name'],
+    [
+      'a name over 255 characters from its parts',
+      { source_id: 'sg-bad', first_name: 'a'.repeat(200), last_name: 'b'.repeat(200), type: 'identify' },
+      'first_name',
+    ],
   ])('refuses %s with a 400 naming the field, writing nothing', async (_, body, field) => {
     await expectRefused(await post('customer-processing', body), 400, 'invalid_payload', field);
     expect(await customer('sg-bad')).toBeNull();
@@ -169,7 +183,11 @@ describe('POST /segmentio/event-processing (track, page, screen)', () => {
     const res = await post('event-processing', { event: 'Test Track Event', type: 'track', customer: { source_id: 'test_customer_1' } });
     expect(res.status).toBe(200);
     // The events API's answer (OA EventsCreateResponseBody), with the name as recorded.
-    expect(await json(res)).toMatchObject({ object: 'event', type: 'Test_Track_Event', customer: { source_id: 'test_customer_1', object: 'customer' } });
+    expect(await json(res)).toMatchObject({
+      object: 'event',
+      type: 'Test_Track_Event',
+      customer: { source_id: 'test_customer_1', object: 'customer' },
+    });
 
     await settled();
     // The customer is created by source_id, as POST /v1/events does.
@@ -192,11 +210,21 @@ describe('POST /segmentio/event-processing (track, page, screen)', () => {
     });
     expect(page.status).toBe(200);
     expect((await json(page)).type).toBe('Viewed_Home_Page');
-    const screen = await post('event-processing', { customer: { source_id: 'user1234' }, event: 'Viewed Checkout Screen', type: 'screen', metadata: { step: 2 } });
+    const screen = await post('event-processing', {
+      customer: { source_id: 'user1234' },
+      event: 'Viewed Checkout Screen',
+      type: 'screen',
+      metadata: { step: 2 },
+    });
     expect((await json(screen)).type).toBe('Viewed_Checkout_Screen');
     // PostHog maps the event name to event.event (its segment-templates.ts), e.g. "$pageview", and an
     // absent email to "" (coerce-inputs.ts).
-    const posthog = await post('event-processing', { customer: { source_id: 'user1234', email: '' }, event: '$pageview', type: 'page', metadata: '' });
+    const posthog = await post('event-processing', {
+      customer: { source_id: 'user1234', email: '' },
+      event: '$pageview',
+      type: 'page',
+      metadata: '',
+    });
     expect((await json(posthog)).type).toBe('_pageview');
     // A name the events API accepts is kept as it is.
     const plain = await post('event-processing', { customer: { source_id: 'user1234' }, event: 'order_completed-v2', type: 'track' });
@@ -213,14 +241,22 @@ describe('POST /segmentio/event-processing (track, page, screen)', () => {
 
   it.each([
     // DEST/__tests__/customEvent.test.ts:L87-117: a customer without source_id.
-    ['a customer without source_id', { event: 'Test Track Event', type: 'track', customer: { email: 'test_customer_1@test.com' } }, 'customer.source_id'],
+    [
+      'a customer without source_id',
+      { event: 'Test Track Event', type: 'track', customer: { email: 'test_customer_1@test.com' } },
+      'customer.source_id',
+    ],
     // DEST/__tests__/customEvent.test.ts:L119-144: no customer object.
     ['no customer', { event: 'Test Track Event', type: 'track' }, 'customer'],
     ['no event name', { customer: { source_id: 'sg-ev-bad' }, type: 'page' }, 'event'],
     ['an empty event name', { customer: { source_id: 'sg-ev-bad' }, event: '', type: 'track' }, 'event'],
     ['an event name over 64 characters', { customer: { source_id: 'sg-ev-bad' }, event: 'Viewed '.repeat(10), type: 'track' }, 'event'],
     ['a prototype key as event name', { customer: { source_id: 'sg-ev-bad' }, event: 'constructor', type: 'track' }, 'event'],
-    ['a customer email that is not one', { customer: { source_id: 'sg-ev-bad', email: 'nope' }, event: 'x', type: 'track' }, 'customer.email'],
+    [
+      'a customer email that is not one',
+      { customer: { source_id: 'sg-ev-bad', email: 'nope' }, event: 'x', type: 'track' },
+      'customer.email',
+    ],
     ['metadata that is not an object', { customer: { source_id: 'sg-ev-bad' }, event: 'x', type: 'track', metadata: [1] }, 'metadata'],
   ])('refuses %s with a 400 naming the field, recording nothing', async (_, body, field) => {
     await expectRefused(await post('event-processing', body), 400, 'invalid_payload', field);
@@ -236,9 +272,18 @@ describe('POST /segmentio/group-processing (group)', () => {
     // group_id ← $.groupId, traits ← $.traits ("Traits of the group that will be created in customer metadata", L51).
     // The event of DEST/__tests__/customer.test.ts:L35-45 (traits { name: 'Test' }, userId 'user1234'), with a groupId.
     await post('customer-processing', { source_id: 'sg-group-1', metadata: { own: 'kept' }, type: 'identify' });
-    const res = await post('group-processing', { customer: { source_id: 'sg-group-1' }, group_id: 'acme', traits: { name: 'Test', plan: 'enterprise' }, type: 'group' });
+    const res = await post('group-processing', {
+      customer: { source_id: 'sg-group-1' },
+      group_id: 'acme',
+      traits: { name: 'Test', plan: 'enterprise' },
+      type: 'group',
+    });
     expect(res.status).toBe(200);
-    expect(await json(res)).toMatchObject({ object: 'customer', source_id: 'sg-group-1', metadata: { own: 'kept', groups: { acme: { name: 'Test', plan: 'enterprise' } } } });
+    expect(await json(res)).toMatchObject({
+      object: 'customer',
+      source_id: 'sg-group-1',
+      metadata: { own: 'kept', groups: { acme: { name: 'Test', plan: 'enterprise' } } },
+    });
 
     // A second group is added beside the first; the same group again updates the traits it names.
     await post('group-processing', { customer: { source_id: 'sg-group-1' }, group_id: 'initech', traits: { plan: 'free' }, type: 'group' });
@@ -254,7 +299,11 @@ describe('POST /segmentio/group-processing (group)', () => {
   });
 
   it('creates the customer it names, with its email, and a group without traits', async () => {
-    const res = await post('group-processing', { customer: { source_id: 'sg-group-2', email: 'g2@example.com' }, group_id: 'solo', type: 'group' });
+    const res = await post('group-processing', {
+      customer: { source_id: 'sg-group-2', email: 'g2@example.com' },
+      group_id: 'solo',
+      type: 'group',
+    });
     expect(res.status).toBe(200);
     expect(await customer('sg-group-2')).toMatchObject({ email: 'g2@example.com', metadata: { groups: { solo: {} } } });
   });
@@ -264,7 +313,11 @@ describe('POST /segmentio/group-processing (group)', () => {
     ['no group_id', { customer: { source_id: 'sg-group-bad' }, traits: { name: 'Test' }, type: 'group' }, 'group_id'],
     ['a prototype key as group_id', { customer: { source_id: 'sg-group-bad' }, group_id: '__proto__', type: 'group' }, 'group_id'],
     ['no customer', { group_id: 'acme', type: 'group' }, 'customer'],
-    ['traits that are not an object', { customer: { source_id: 'sg-group-bad' }, group_id: 'acme', traits: 'big', type: 'group' }, 'traits'],
+    [
+      'traits that are not an object',
+      { customer: { source_id: 'sg-group-bad' }, group_id: 'acme', traits: 'big', type: 'group' },
+      'traits',
+    ],
   ])('refuses %s with a 400 naming the field', async (_, body, field) => {
     await expectRefused(await post('group-processing', body), 400, 'invalid_payload', field);
     expect(await customer('sg-group-bad')).toBeNull();
@@ -284,22 +337,42 @@ describe('hostile bodies', () => {
     );
     const ref = fc.oneof(value, fc.record({ source_id: value, email: value }, { requiredKeys: [] }));
     const shaped = fc.record(
-      { source_id: value, name: value, first_name: value, last_name: value, email: value, phone: value, birthdate: value, address: value, metadata: value, customer: ref, event: value, group_id: value, traits: value, referral: value, type: value },
+      {
+        source_id: value,
+        name: value,
+        first_name: value,
+        last_name: value,
+        email: value,
+        phone: value,
+        birthdate: value,
+        address: value,
+        metadata: value,
+        customer: ref,
+        event: value,
+        group_id: value,
+        traits: value,
+        referral: value,
+        type: value,
+      },
       { requiredKeys: [] },
     );
     let sent = 0;
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('customer-processing', 'event-processing', 'group-processing'), fc.oneof(shaped, fc.jsonValue({ maxDepth: 3 })), async (route, body) => {
-        const res = await post(route, body);
-        sent++;
-        expect(res.status).toBeLessThan(500);
-        if (res.status >= 400) {
-          const error = await json(res);
-          expect(error).toMatchObject({ code: res.status, key: expect.any(String), request_id: expect.any(String) });
-        } else {
-          await res.arrayBuffer();
-        }
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('customer-processing', 'event-processing', 'group-processing'),
+        fc.oneof(shaped, fc.jsonValue({ maxDepth: 3 })),
+        async (route, body) => {
+          const res = await post(route, body);
+          sent++;
+          expect(res.status).toBeLessThan(500);
+          if (res.status >= 400) {
+            const error = await json(res);
+            expect(error).toMatchObject({ code: res.status, key: expect.any(String), request_id: expect.any(String) });
+          } else {
+            await res.arrayBuffer();
+          }
+        },
+      ),
       { numRuns: 300 },
     );
     expect(sent).toBe(300);

@@ -71,14 +71,35 @@ beforeAll(async () => {
   const customer = await json(await api('POST', '/v1/customers', VICTIM));
   victimId = customer.id;
   emailHash = await hashIdentity(VICTIM.email);
-  const segment = await json(await api('POST', '/v1/segments', { name: 'gold', type: 'auto-update', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } }));
+  const segment = await json(
+    await api('POST', '/v1/segments', {
+      name: 'gold',
+      type: 'auto-update',
+      filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } },
+    }),
+  );
   await api('POST', '/v1/vouchers/GATED', { discount: { type: 'AMOUNT', amount_off: 100 } });
   await api('POST', '/v1/vouchers/OPEN-Q', { discount: { type: 'AMOUNT', amount_off: 100 } });
-  const rule = await json(await api('POST', '/v1/validation-rules', { name: 'gold only', rules: { '1': { name: 'customer.segment', conditions: { $is: [segment.id] } } } }));
+  const rule = await json(
+    await api('POST', '/v1/validation-rules', {
+      name: 'gold only',
+      rules: { '1': { name: 'customer.segment', conditions: { $is: [segment.id] } } },
+    }),
+  );
   await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'GATED' });
   // The victim's own device: redeemed once with this tracking id and a signed identity hash.
-  await call(`/client/v1/validate?code=GATED&tracking_id=${LINKED_TID}&identity_hash=${emailHash}`, { headers: { ...CLIENT_HEADERS, 'X-Vouchsafe-Identity-Signature': await signHash(emailHash) } });
-  expect((await api('POST', '/v1/vouchers/GATED/redemption', { customer: { source_id: VICTIM.source_id }, tracking_id: LINKED_TID, order: { amount: 1000 } })).status).toBe(200);
+  await call(`/client/v1/validate?code=GATED&tracking_id=${LINKED_TID}&identity_hash=${emailHash}`, {
+    headers: { ...CLIENT_HEADERS, 'X-Vouchsafe-Identity-Signature': await signHash(emailHash) },
+  });
+  expect(
+    (
+      await api('POST', '/v1/vouchers/GATED/redemption', {
+        customer: { source_id: VICTIM.source_id },
+        tracking_id: LINKED_TID,
+        order: { amount: 1000 },
+      })
+    ).status,
+  ).toBe(200);
 });
 
 /** The ways a caller can point at the victim. */
@@ -98,7 +119,9 @@ describe.each([['required'], ['off']])('IDENTITY_VERIFICATION=%s', (mode) => {
 
   it('covers every client route', () => {
     const routes = clientRoutes();
-    expect(routes.map((r) => `${r.method} ${r.path}`)).toEqual(expect.arrayContaining(['GET /client/v1/validate', 'POST /client/v1/validations', 'POST /client/v1/events']));
+    expect(routes.map((r) => `${r.method} ${r.path}`)).toEqual(
+      expect.arrayContaining(['GET /client/v1/validate', 'POST /client/v1/validations', 'POST /client/v1/events']),
+    );
   });
 
   it('no answer carries a stored field of the customer beyond what the caller sent', async () => {
@@ -123,7 +146,10 @@ describe.each([['required'], ['off']])('IDENTITY_VERIFICATION=%s', (mode) => {
 describe('known and unknown customers are told apart only by the verdict', () => {
   // Fields that differ per request whoever the customer is.
   // Ids minted per request (a stackable validation's valid_ id) differ between any two answers.
-  const stable = (body: string) => body.replace(/"(request_id|tracking_id)":"[^"]*"/g, '"$1":"*"').replace(/"id":"valid_[^"]*"/g, '"id":"valid_*"')
+  const stable = (body: string) =>
+    body
+      .replace(/"(request_id|tracking_id)":"[^"]*"/g, '"$1":"*"')
+      .replace(/"id":"valid_[^"]*"/g, '"id":"valid_*"')
       // A refused client redemption is recorded as its own rf_ (the record, not anyone's data).
       .replace(/"resource_id":"rf_[^"]*"/g, '"resource_id":"rf_*"');
 
@@ -133,7 +159,8 @@ describe('known and unknown customers are told apart only by the verdict', () =>
   ] as const)('by %s, unsigned', async (_, claim, values) => {
     const [known, unknown] = values();
     for (const { method, path } of clientRoutes()) {
-      const answer = async (value: string) => stable((await (await send(method, path, claim(value), {}).res).text()).replaceAll(value, '<sent>'));
+      const answer = async (value: string) =>
+        stable((await (await send(method, path, claim(value), {}).res).text()).replaceAll(value, '<sent>'));
       expect(await answer(known), `${method} ${path}`).toBe(await answer(unknown));
     }
   });
@@ -151,7 +178,15 @@ describe('an identity claim counts only signed, on every client route and in eve
   let derivedTid: string;
 
   beforeAll(async () => {
-    expect((await api('POST', '/v1/vouchers/GATED/redemption', { customer: { source_id: VICTIM.source_id }, tracking_id: VICTIM.email, order: { amount: 1000 } })).status).toBe(200);
+    expect(
+      (
+        await api('POST', '/v1/vouchers/GATED/redemption', {
+          customer: { source_id: VICTIM.source_id },
+          tracking_id: VICTIM.email,
+          order: { amount: 1000 },
+        })
+      ).status,
+    ).toBe(200);
     derivedTid = (await resolveTrackingId(TEST_ENV.TRACKING_SECRET, VICTIM.email)).id;
   });
 
@@ -166,13 +201,15 @@ describe('an identity claim counts only signed, on every client route and in eve
 
   /** The claims put in one place of a request to one route; `signature` in the header when given. */
   function claimRequest(method: string, path: string, place: Place, claims: Claims, signature?: string) {
-    const query = method === 'GET' ? { code: 'GATED', amount: 1000, ...(place === 'query' ? claims : {}) } : place === 'query' ? claims : {};
+    const query =
+      method === 'GET' ? { code: 'GATED', amount: 1000, ...(place === 'query' ? claims : {}) } : place === 'query' ? claims : {};
     const qs = toQuery(query).join('&');
     const headers: Record<string, string> = { ...CLIENT_HEADERS, 'Sec-Fetch-Site': 'same-site' };
     if (signature) headers['X-Vouchsafe-Identity-Signature'] = signature;
     if (place === 'header') {
       // Headers nothing reads as an identity today; a change that starts to must sign them too.
-      if (claims.tracking_id) Object.assign(headers, { 'X-Tracking-Id': claims.tracking_id, 'X-Vouchsafe-Tracking-Id': claims.tracking_id });
+      if (claims.tracking_id)
+        Object.assign(headers, { 'X-Tracking-Id': claims.tracking_id, 'X-Vouchsafe-Tracking-Id': claims.tracking_id });
       const customer = typeof claims.customer === 'string' ? { source_id: claims.customer } : claims.customer;
       if (customer?.source_id) headers['X-Customer-Source-Id'] = String(customer.source_id);
       if (customer?.id) headers['X-Customer-Id'] = String(customer.id);
@@ -186,7 +223,12 @@ describe('an identity claim counts only signed, on every client route and in eve
     let body: string | undefined;
     if (method !== 'GET') {
       headers['Content-Type'] = 'application/json';
-      const base = { event: 'claim_probe', customer: { source_id: FRESH_TID }, redeemables: [{ object: 'voucher', id: 'GATED' }], order: { amount: 1000 } };
+      const base = {
+        event: 'claim_probe',
+        customer: { source_id: FRESH_TID },
+        redeemables: [{ object: 'voucher', id: 'GATED' }],
+        order: { amount: 1000 },
+      };
       body = JSON.stringify(place === 'body' ? { ...base, ...claims } : base);
     }
     return call(`${path}${qs ? `?${qs}` : ''}`, { method, headers, ...(body ? { body } : {}) });
@@ -201,7 +243,11 @@ describe('an identity claim counts only signed, on every client route and in eve
   };
 
   const victimProbeEvents = async () =>
-    (await env.DB.prepare("SELECT count(*) AS n FROM events WHERE profile_id = ? AND type = 'claim_probe'").bind(victimId).first<{ n: number }>())?.n ?? 0;
+    (
+      await env.DB.prepare("SELECT count(*) AS n FROM events WHERE profile_id = ? AND type = 'claim_probe'")
+        .bind(victimId)
+        .first<{ n: number }>()
+    )?.n ?? 0;
 
   it('unsigned, in the body, the query string, a header or a cookie: judged as a stranger, nothing written to the victim', async () => {
     const before = await victimProbeEvents();
@@ -236,8 +282,16 @@ describe('an identity claim counts only signed, on every client route and in eve
       ['the raw e-mail with a source-id signature', { tracking_id: VICTIM.email }, await signAs('source_id', VICTIM.email)],
       ['the identity hash with a source-id signature', { identity_hash: emailHash }, await signAs('source_id', emailHash)],
       ['an upper-cased e-mail signed lower-case', { tracking_id: VICTIM.email.toUpperCase() }, await signAs('tracking_id', VICTIM.email)],
-      ['an expired signature', { customer: { source_id: VICTIM.source_id } }, await signAs('source_id', VICTIM.source_id, { expiresAt: now - 1 })],
-      ['a signature under another secret', { customer: { source_id: VICTIM.source_id } }, await signClaim('not-the-secret', 'source_id', VICTIM.source_id)],
+      [
+        'an expired signature',
+        { customer: { source_id: VICTIM.source_id } },
+        await signAs('source_id', VICTIM.source_id, { expiresAt: now - 1 }),
+      ],
+      [
+        'a signature under another secret',
+        { customer: { source_id: VICTIM.source_id } },
+        await signClaim('not-the-secret', 'source_id', VICTIM.source_id),
+      ],
     ];
     const before = await victimProbeEvents();
     for (const { method, path } of clientRoutes()) {
@@ -255,7 +309,13 @@ describe('an identity claim counts only signed, on every client route and in eve
     const before = await victimProbeEvents();
     for (const { method, path } of signedRoutes) {
       const place: Place = method === 'GET' ? 'query' : 'body';
-      const bySource = await claimRequest(method, path, place, { customer: { source_id: VICTIM.source_id } }, await signAs('source_id', VICTIM.source_id));
+      const bySource = await claimRequest(
+        method,
+        path,
+        place,
+        { customer: { source_id: VICTIM.source_id } },
+        await signAs('source_id', VICTIM.source_id),
+      );
       if (path !== '/client/v1/events') expect(await grantedGated(path, bySource), `${method} ${path} signed source id`).toBe(true);
       if (path === '/client/v1/events') continue;
       // The raw e-mail as tracking id, signed as such (the official SDK's setIdentity): believed,
@@ -305,7 +365,11 @@ describe('a voucher as the public key sees it', () => {
   const ask = (method: string, path: string, bindings: Partial<Env> = {}) =>
     method === 'GET'
       ? call(`${path}?code=HELD-NOTE&amount=1000`, { headers: CLIENT_HEADERS }, bindings)
-      : call(path, { method, headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify(bodyOf(path)) }, bindings);
+      : call(
+          path,
+          { method, headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify(bodyOf(path)) },
+          bindings,
+        );
 
   beforeAll(async () => {
     // A code published to the victim (its holder), with the shop's own note in its metadata.
@@ -325,7 +389,9 @@ describe('a voucher as the public key sees it', () => {
       if (res.status === 200) answered.push(`${method} ${path}`);
     }
     // The voucher was in the answers checked: validate, validations, and a guest redemption of it.
-    expect(answered).toEqual(expect.arrayContaining(['GET /client/v1/validate', 'POST /client/v1/validations', 'POST /client/v1/redemptions']));
+    expect(answered).toEqual(
+      expect.arrayContaining(['GET /client/v1/validate', 'POST /client/v1/validations', 'POST /client/v1/redemptions']),
+    );
   });
 
   it('the redemption answer still shows the offer, and the metadata when the operator opts in', async () => {

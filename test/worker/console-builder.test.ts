@@ -29,7 +29,18 @@ describe('the builder offers exactly the filter catalogue', () => {
       // And each offered operator parses on that field (a value of the right shape given).
       for (const op of offered) {
         const shape = valueShape(op, field.path);
-        const value = shape === 'none' ? '' : field.kind === 'text' ? 'x' : /before|after/.test(op) ? '2026-01-01' : field.kind === 'number' ? '3' : /^\$is(_not)?$/.test(op) ? '2026-01-01' : '3';
+        const value =
+          shape === 'none'
+            ? ''
+            : field.kind === 'text'
+              ? 'x'
+              : /before|after/.test(op)
+                ? '2026-01-01'
+                : field.kind === 'number'
+                  ? '3'
+                  : /^\$is(_not)?$/.test(op)
+                    ? '2026-01-01'
+                    : '3';
         const result = rowsToFilter('and', [row(field.path, op, value)]);
         expect(result.ok, `${field.path} ${op} ${JSON.stringify(result)}`).toBe(true);
       }
@@ -87,7 +98,8 @@ describe('rowsToFilter', () => {
     });
     const twice = rowsToFilter('or', [row('name', '$is', 'Ada'), row('name', '$starts_with', 'B')]);
     expect(twice.ok).toBe(false);
-    if (!twice.ok) expect(twice.problems).toEqual([{ row: 2, message: 'with "match any", name may appear once (use "is one of" for several values)' }]);
+    if (!twice.ok)
+      expect(twice.problems).toEqual([{ row: 2, message: 'with "match any", name may appear once (use "is one of" for several values)' }]);
   });
 
   it('names the row of every problem: no field, no key, no operator, no value, a repeated operator', () => {
@@ -168,7 +180,11 @@ describe('filterToRows, normaliseRow, rowsFromForm', () => {
   });
 
   it('reads at most as many rows as a filter may hold, and refuses a form with more', () => {
-    const form = (n: number) => ({ field: Array.from({ length: n }, () => 'name'), op: Array.from({ length: n }, () => '$is'), value: Array.from({ length: n }, () => 'x') });
+    const form = (n: number) => ({
+      field: Array.from({ length: n }, () => 'name'),
+      op: Array.from({ length: n }, () => '$is'),
+      value: Array.from({ length: n }, () => 'x'),
+    });
     const full = rowsFromForm(form(MAX_CONDITIONS));
     expect(full.ok && full.rows.length).toBe(MAX_CONDITIONS);
     expect(rowsFromForm(form(MAX_CONDITIONS + 1))).toEqual({ ok: false, count: MAX_CONDITIONS + 1 });

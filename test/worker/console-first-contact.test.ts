@@ -102,7 +102,11 @@ function expectWorks(landing: Landing, what: string): void {
 async function signInFrom(page: Landing): Promise<{ cookie: string; location: string }> {
   const next = /<input type="hidden" name="next" value="([^"]*)"/.exec(page.html)?.[1];
   expect(next, `the sign-in form at ${page.url} carries where to go next`).toBeDefined();
-  const body = new URLSearchParams({ next: (next as string).replace(/&#x2F;|&#47;/g, '/'), app_id: NPM_START.APP_ID as string, secret_key: NPM_START.APP_TOKEN as string });
+  const body = new URLSearchParams({
+    next: (next as string).replace(/&#x2F;|&#47;/g, '/'),
+    app_id: NPM_START.APP_ID as string,
+    secret_key: NPM_START.APP_TOKEN as string,
+  });
   const res = await fetchOnce(`${ORIGIN}/console/sign-in`, {
     method: 'POST',
     headers: { Origin: ORIGIN, 'Content-Type': 'application/x-www-form-urlencoded' },
@@ -160,16 +164,24 @@ describe('counts read in the right number', () => {
     const call = (method: string, path: string, body: unknown) =>
       fetchOnce(`${ORIGIN}${path}`, { method, headers: { ...SERVER_KEY, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
-    const segment = await (await call('POST', '/v1/segments', { name: 'Only Ada', type: 'auto-update', filter: { name: { conditions: { $is: ['Ada'] } } } })).json<{ id: string }>();
+    const segment = await (
+      await call('POST', '/v1/segments', { name: 'Only Ada', type: 'auto-update', filter: { name: { conditions: { $is: ['Ada'] } } } })
+    ).json<{ id: string }>();
     expect((await call('POST', '/v1/customers', { source_id: 'ada@example.com', name: 'Ada' })).status).toBe(200);
-    expect((await call('POST', '/v1/vouchers', { code: 'ONE10', type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 10 } })).status).toBe(200);
+    expect(
+      (await call('POST', '/v1/vouchers', { code: 'ONE10', type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 10 } }))
+        .status,
+    ).toBe(200);
 
     expect(await page('/console/customers')).toContain('1 customer.');
     expect(await page('/console/vouchers')).toContain('1 voucher.');
     expect(await page(`/console/segments/${segment.id}/size`)).toMatch(/^ ?1 customer\b(?!s)/);
 
     expect((await call('POST', '/v1/customers', { source_id: 'bob@example.com', name: 'Bob' })).status).toBe(200);
-    expect((await call('POST', '/v1/vouchers', { code: 'TWO10', type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 10 } })).status).toBe(200);
+    expect(
+      (await call('POST', '/v1/vouchers', { code: 'TWO10', type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 10 } }))
+        .status,
+    ).toBe(200);
     expect(await page('/console/customers')).toContain('2 customers.');
     expect(await page('/console/vouchers')).toContain('2 vouchers.');
     expect(await page(`/console/segments/${segment.id}/size`)).toMatch(/^ ?1 customer\b(?!s)/);

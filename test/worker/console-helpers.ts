@@ -18,7 +18,13 @@ export interface ConsoleInit {
   headers?: Record<string, string>;
 }
 
-async function send(method: string, path: string, body: BodyInit | undefined, init: ConsoleInit, bindings: Partial<Env>): Promise<Response> {
+async function send(
+  method: string,
+  path: string,
+  body: BodyInit | undefined,
+  init: ConsoleInit,
+  bindings: Partial<Env>,
+): Promise<Response> {
   const base = `${init.scheme ?? 'https'}://${init.host ?? 'vouchsafe.test'}`;
   const headers: Record<string, string> = { ...(init.headers ?? {}) };
   if (init.cookie) headers.Cookie = init.cookie;
@@ -26,7 +32,11 @@ async function send(method: string, path: string, body: BodyInit | undefined, in
   if (origin) headers.Origin = origin;
   if (init.fetchSite) headers['Sec-Fetch-Site'] = init.fetchSite;
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`${base}${path}`, { method, headers, body, redirect: 'manual' }), { ...env, ...bindings } as unknown as Env, ctx);
+  const res = await worker.fetch(
+    new Request(`${base}${path}`, { method, headers, body, redirect: 'manual' }),
+    { ...env, ...bindings } as unknown as Env,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
   return res;
 }
@@ -36,10 +46,21 @@ export function consoleGet(path: string, init: ConsoleInit = {}, bindings: Parti
 }
 
 /** A form post (application/x-www-form-urlencoded), as a console page sends it. */
-export function consolePost(path: string, form: Record<string, string | string[]>, init: ConsoleInit = {}, bindings: Partial<Env> = {}): Promise<Response> {
+export function consolePost(
+  path: string,
+  form: Record<string, string | string[]>,
+  init: ConsoleInit = {},
+  bindings: Partial<Env> = {},
+): Promise<Response> {
   const body = new URLSearchParams();
   for (const [k, v] of Object.entries(form)) for (const one of Array.isArray(v) ? v : [v]) body.append(k, one);
-  return send('POST', path, body.toString(), { ...init, headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...(init.headers ?? {}) } }, bindings);
+  return send(
+    'POST',
+    path,
+    body.toString(),
+    { ...init, headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...(init.headers ?? {}) } },
+    bindings,
+  );
 }
 
 /** The `name=value` of the session cookie a response sets. */

@@ -11,9 +11,21 @@ import { api, json } from './helpers';
 import { consoleGet, consolePost, html, signIn } from './console-helpers';
 
 let cookie: string;
-const text = (markup: string) => markup.replace(/<[^>]+>/g, ' ').replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/&#39;/g, "'").replace(/\s+/g, ' ');
+const text = (markup: string) =>
+  markup
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&')
+    .replace(/&#39;/g, "'")
+    .replace(/\s+/g, ' ');
 const htmx = { 'HX-Request': 'true' };
-const builder = (fields: Record<string, string | string[]>) => ({ name: 'Live', type: 'auto-update', junction: 'and', against: '', ...fields });
+const builder = (fields: Record<string, string | string[]>) => ({
+  name: 'Live',
+  type: 'auto-update',
+  junction: 'and',
+  against: '',
+  ...fields,
+});
 
 describe('console live preview (POST /v1/segments/preview)', () => {
   it("shows a live count and sample that equal the saved segment's members", async () => {
@@ -36,24 +48,42 @@ describe('console live preview (POST /v1/segments/preview)', () => {
   });
 
   it('editing a passive segment shows who would enter and leave, then saves it with PUT', async () => {
-    const segment = await json(await api('POST', '/v1/segments', { name: 'Mid', type: 'passive', filter: { 'metadata.visits': { conditions: { $in: [1, 2] } } } }));
+    const segment = await json(
+      await api('POST', '/v1/segments', { name: 'Mid', type: 'passive', filter: { 'metadata.visits': { conditions: { $in: [1, 2] } } } }),
+    );
     const page = await html(`/console/segments/${segment.id}`, cookie);
     expect(page).toContain('value="1, 2"');
     const diff = await (
-      await consolePost('/console/segments/preview', { ...builder({ field: 'metadata', key: 'visits', op: '$in', value: '2, 3' }), against: segment.id }, { cookie, headers: htmx })
+      await consolePost(
+        '/console/segments/preview',
+        { ...builder({ field: 'metadata', key: 'visits', op: '$in', value: '2, 3' }), against: segment.id },
+        { cookie, headers: htmx },
+      )
     ).text();
     expect(text(diff)).toMatch(/1 would enter/);
     expect(text(diff)).toMatch(/1 would leave/);
     expect(text(diff)).toContain('Live 3');
     expect(text(diff)).toContain('Live 1');
 
-    const put = await consolePost(`/console/segments/${segment.id}`, { ...builder({ field: 'metadata', key: 'visits', op: '$in', value: '2, 3' }), name: 'Mid', type: 'passive', against: segment.id }, { cookie });
+    const put = await consolePost(
+      `/console/segments/${segment.id}`,
+      { ...builder({ field: 'metadata', key: 'visits', op: '$in', value: '2, 3' }), name: 'Mid', type: 'passive', against: segment.id },
+      { cookie },
+    );
     expect(put.status).toBe(303);
-    expect((await json(await api('GET', `/v1/segments/${segment.id}`))).filter).toMatchObject({ 'metadata.visits': { conditions: { $in: ['2', '3'] } } });
+    expect((await json(await api('GET', `/v1/segments/${segment.id}`))).filter).toMatchObject({
+      'metadata.visits': { conditions: { $in: ['2', '3'] } },
+    });
   });
 
   it('draws the size history the cron keeps', async () => {
-    const segment = await json(await api('POST', '/v1/segments', { name: 'Sized', type: 'auto-update', filter: { 'metadata.visits': { conditions: { $more_than: [4] } } } }));
+    const segment = await json(
+      await api('POST', '/v1/segments', {
+        name: 'Sized',
+        type: 'auto-update',
+        filter: { 'metadata.visits': { conditions: { $more_than: [4] } } },
+      }),
+    );
     const today = new Date().toISOString().slice(0, 10);
     const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
     await env.DB.batch([
@@ -82,7 +112,11 @@ describe('console explanations', () => {
   });
 
   it('shows the validation explanation in the simulator', async () => {
-    await api('POST', '/v1/vouchers', { code: 'LIVE10', discount: { type: 'PERCENT', percent_off: 10 }, expiration_date: '2020-01-01T00:00:00.000Z' });
+    await api('POST', '/v1/vouchers', {
+      code: 'LIVE10',
+      discount: { type: 'PERCENT', percent_off: 10 },
+      expiration_date: '2020-01-01T00:00:00.000Z',
+    });
     const res = await consolePost('/console/simulator', { code: 'LIVE10', customer: 'live-5', amount: '30' }, { cookie });
     const markup = await res.text();
     expect(text(markup)).toContain('Verdict: Not valid');

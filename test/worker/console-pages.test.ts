@@ -9,7 +9,12 @@ import { consoleGet, consolePost, consoleUpload, html, signIn } from './console-
 let cookie: string;
 
 /** Text content without tags, whitespace collapsed: what a person reads. */
-const text = (markup: string) => markup.replace(/<[^>]+>/g, ' ').replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/\s+/g, ' ');
+const text = (markup: string) =>
+  markup
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');
 
 describe('console pages, empty', () => {
   it('customers, imports, vouchers, campaigns and segments say they are empty', async () => {
@@ -31,8 +36,23 @@ describe('console customers', () => {
   it('lists customers and searches them', async () => {
     cookie ??= await signIn();
     // Before the customer, so that she enters it (an initial sync records no entered event).
-    segmentId = (await json(await api('POST', '/v1/segments', { name: 'Gold tier', type: 'auto-update', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } }))).id;
-    const created = await json(await api('POST', '/v1/customers', { source_id: 'ada@example.com', email: 'ada@example.com', name: 'Ada Lovelace', metadata: { tier: 'gold' } }));
+    segmentId = (
+      await json(
+        await api('POST', '/v1/segments', {
+          name: 'Gold tier',
+          type: 'auto-update',
+          filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } },
+        }),
+      )
+    ).id;
+    const created = await json(
+      await api('POST', '/v1/customers', {
+        source_id: 'ada@example.com',
+        email: 'ada@example.com',
+        name: 'Ada Lovelace',
+        metadata: { tier: 'gold' },
+      }),
+    );
     customerId = created.id;
     await api('POST', '/v1/customers', { source_id: 'bob@example.com', email: 'bob@example.com', name: 'Bob' });
     const list = await html('/console/customers', cookie);
@@ -53,7 +73,9 @@ describe('console customers', () => {
     const segment = { id: segmentId };
     expect(segment.id).toMatch(/^seg_/);
     expect((await api('POST', '/v1/vouchers', { code: 'CONSOLE5', discount: { type: 'AMOUNT', amount_off: 500 } })).status).toBe(200);
-    const redeemed = await json(await api('POST', '/v1/vouchers/CONSOLE5/redemption', { customer: { source_id: 'ada@example.com' }, order: { amount: 2500 } }));
+    const redeemed = await json(
+      await api('POST', '/v1/vouchers/CONSOLE5/redemption', { customer: { source_id: 'ada@example.com' }, order: { amount: 2500 } }),
+    );
     redemptionId = redeemed.id;
     expect(redemptionId).toBeTruthy();
 
@@ -72,7 +94,11 @@ describe('console customers', () => {
     expect(markup).toMatch(/customer\.redemption\.succeeded/);
 
     // Rollback through the console (htmx): the section comes back without the button, rollback listed.
-    const rolled = await consolePost(`/console/customers/${customerId}/redemptions/${redemptionId}/rollback`, {}, { cookie, headers: { 'HX-Request': 'true' } });
+    const rolled = await consolePost(
+      `/console/customers/${customerId}/redemptions/${redemptionId}/rollback`,
+      {},
+      { cookie, headers: { 'HX-Request': 'true' } },
+    );
     expect(rolled.status).toBe(200);
     const section = await rolled.text();
     expect(section.startsWith('<section id="redemptions"')).toBe(true);
@@ -83,7 +109,11 @@ describe('console customers', () => {
     expect(after.summary.redemptions.total_rolled_back).toBe(1);
 
     // A second rollback of the same redemption: the API refuses, the page shows its error.
-    const again = await consolePost(`/console/customers/${customerId}/redemptions/${redemptionId}/rollback`, {}, { cookie, headers: { 'HX-Request': 'true' } });
+    const again = await consolePost(
+      `/console/customers/${customerId}/redemptions/${redemptionId}/rollback`,
+      {},
+      { cookie, headers: { 'HX-Request': 'true' } },
+    );
     expect(await again.text()).toContain('role="alert"');
   });
 
@@ -100,7 +130,8 @@ describe('console imports and exports', () => {
   it('uploads a CSV, follows the action to DONE and lists the failed row', async () => {
     cookie ??= await signIn();
     const form = new FormData();
-    const csv = 'Source_id,Name,Email\nimp-1,Imported One,one@example.com\nimp-2,Imported Two,not-an-email\nimp-3,Imported Three,three@example.com\n';
+    const csv =
+      'Source_id,Name,Email\nimp-1,Imported One,one@example.com\nimp-2,Imported Two,not-an-email\nimp-3,Imported Three,three@example.com\n';
     form.append('file', new Blob([csv], { type: 'text/csv' }), 'customers.csv');
     const res = await consoleUpload('/console/imports/customers', form, { cookie });
     expect(res.status).toBe(303);
@@ -157,7 +188,18 @@ describe('console vouchers, campaigns and the simulator', () => {
     const badText = text(await bad.text());
     expect(badText).toContain('a percentage above 0 and at most 100');
     // The form keeps what was typed.
-    const created = await consolePost('/console/vouchers', { code: 'SPRING', discount_type: 'PERCENT', discount_value: '15', start_date: '2026-01-01', expiration_date: '2099-12-31', quantity: '3' }, { cookie });
+    const created = await consolePost(
+      '/console/vouchers',
+      {
+        code: 'SPRING',
+        discount_type: 'PERCENT',
+        discount_value: '15',
+        start_date: '2026-01-01',
+        expiration_date: '2099-12-31',
+        quantity: '3',
+      },
+      { cookie },
+    );
     expect(created.status).toBe(200);
     const createdText = text(await created.text());
     expect(createdText).toContain('Voucher SPRING created.');
@@ -184,7 +226,11 @@ describe('console vouchers, campaigns and the simulator', () => {
   });
 
   it('creates a campaign with generated codes and lists it', async () => {
-    const res = await consolePost('/console/campaigns', { name: 'Autumn', discount_type: 'AMOUNT', discount_value: '7.50', vouchers_count: '3', prefix: 'AUT-' }, { cookie });
+    const res = await consolePost(
+      '/console/campaigns',
+      { name: 'Autumn', discount_type: 'AMOUNT', discount_value: '7.50', vouchers_count: '3', prefix: 'AUT-' },
+      { cookie },
+    );
     expect(res.status).toBe(200);
     const markup = await res.text();
     expect(text(markup)).toContain('Campaign Autumn created.');
@@ -196,7 +242,11 @@ describe('console vouchers, campaigns and the simulator', () => {
       const codes = text(await html(`/console/vouchers?campaign_id=${campaignId}`, cookie));
       return codes.match(/AUT-[A-Z0-9]{8}/g)?.length === 3 ? true : undefined;
     });
-    const bad = await consolePost('/console/campaigns', { name: '', discount_type: 'AMOUNT', discount_value: '5', vouchers_count: '1' }, { cookie });
+    const bad = await consolePost(
+      '/console/campaigns',
+      { name: '', discount_type: 'AMOUNT', discount_value: '5', vouchers_count: '1' },
+      { cookie },
+    );
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain('role="alert"');
   });
@@ -204,12 +254,20 @@ describe('console vouchers, campaigns and the simulator', () => {
   it('simulates a validation: valid with its discount, and refused with the reason', async () => {
     const page = await html('/console/simulator', cookie);
     expect(page).toContain('<label for="sim-code">');
-    const valid = await consolePost('/console/simulator', { code: 'SPRING', customer: 'ada@example.com', amount: '40', items: 'shoes,2,20' }, { cookie });
+    const valid = await consolePost(
+      '/console/simulator',
+      { code: 'SPRING', customer: 'ada@example.com', amount: '40', items: 'shoes,2,20' },
+      { cookie },
+    );
     expect(valid.status).toBe(200);
     const verdict = text(await valid.text());
     expect(verdict).toContain('Verdict: Valid');
     expect(verdict).toContain('order 40.00, discount 6.00, to pay 34.00');
-    const refused = await consolePost('/console/simulator', { code: 'NO-SUCH-CODE', amount: '40' }, { cookie, headers: { 'HX-Request': 'true' } });
+    const refused = await consolePost(
+      '/console/simulator',
+      { code: 'NO-SUCH-CODE', amount: '40' },
+      { cookie, headers: { 'HX-Request': 'true' } },
+    );
     const refusedText = text(await refused.text());
     expect(refusedText).toContain('Verdict: Not valid');
     expect(refusedText).toMatch(/NO-SUCH-CODE/);

@@ -10,16 +10,35 @@ import { api, json } from './helpers';
 import { consoleGet, consolePost, html, signIn } from './console-helpers';
 
 let cookie: string;
-const text = (markup: string) => markup.replace(/<[^>]+>/g, ' ').replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/&#39;/g, "'").replace(/\s+/g, ' ');
+const text = (markup: string) =>
+  markup
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&')
+    .replace(/&#39;/g, "'")
+    .replace(/\s+/g, ' ');
 const htmx = { 'HX-Request': 'true' };
 
 describe('console segments list', () => {
   it('says it is empty, then lists segments with their size counted after the page shows', async () => {
     cookie = await signIn();
     expect(text(await html('/console/segments', cookie))).toContain('No segments yet');
-    for (const source_id of ['s1', 's2', 's3']) await api('POST', '/v1/customers', { source_id, metadata: { tier: source_id === 's3' ? 'silver' : 'gold' } });
-    const gold = await json(await api('POST', '/v1/segments', { name: 'Gold', type: 'auto-update', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } }));
-    const passive = await json(await api('POST', '/v1/segments', { name: 'Silver live', type: 'passive', filter: { 'metadata.tier': { conditions: { $is: ['silver'] } } } }));
+    for (const source_id of ['s1', 's2', 's3'])
+      await api('POST', '/v1/customers', { source_id, metadata: { tier: source_id === 's3' ? 'silver' : 'gold' } });
+    const gold = await json(
+      await api('POST', '/v1/segments', {
+        name: 'Gold',
+        type: 'auto-update',
+        filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } },
+      }),
+    );
+    const passive = await json(
+      await api('POST', '/v1/segments', {
+        name: 'Silver live',
+        type: 'passive',
+        filter: { 'metadata.tier': { conditions: { $is: ['silver'] } } },
+      }),
+    );
     const list = await html('/console/segments', cookie);
     expect(list).toContain(`href="/console/segments/${gold.id}"`);
     expect(list).toContain(`hx-get="/console/segments/${gold.id}/size"`);
@@ -38,7 +57,15 @@ describe('console segments list', () => {
   });
 
   it('draws a size history as an inline SVG line with a text alternative', () => {
-    const svg = String(Sparkline({ sizes: [{ day: '2026-11-01', size: 3 }, { day: '2026-11-02', size: 5 }, { day: '2026-11-03', size: 4 }] }));
+    const svg = String(
+      Sparkline({
+        sizes: [
+          { day: '2026-11-01', size: 3 },
+          { day: '2026-11-02', size: 5 },
+          { day: '2026-11-03', size: 4 },
+        ],
+      }),
+    );
     expect(svg).toContain('role="img"');
     expect(svg).toContain('aria-label="Size over 3 days, from 2026-11-01: between 3 and 5, now 4"');
     expect(svg).toMatch(/<polyline points="0\.0,22\.0 60\.0,2\.0 120\.0,12\.0"/);
@@ -63,7 +90,16 @@ describe('console segment builder', () => {
   });
 
   it('re-renders the rows when a field changes (its operators), a row is added or removed', async () => {
-    const form = { name: 'x', type: 'auto-update', junction: 'and', against: '', field: 'summary.orders.total_count', key: '', op: '$contains', value: '3' };
+    const form = {
+      name: 'x',
+      type: 'auto-update',
+      junction: 'and',
+      against: '',
+      field: 'summary.orders.total_count',
+      key: '',
+      op: '$contains',
+      value: '3',
+    };
     const res = await consolePost('/console/segments/builder', form, { cookie, headers: htmx });
     expect(res.status).toBe(200);
     const markup = await res.text();
@@ -80,11 +116,23 @@ describe('console segment builder', () => {
     expect(added.match(/data-testid="builder-row"/g)?.length).toBe(2);
     expect(added).toMatch(/<select id="row-1-field" name="field" autofocus=""/);
 
-    const metadata = await (await consolePost('/console/segments/builder', { ...form, field: ['name', 'metadata'], key: ['', ''], op: ['$is', '$is'], value: ['Ada', ''] }, { cookie, headers: htmx })).text();
+    const metadata = await (
+      await consolePost(
+        '/console/segments/builder',
+        { ...form, field: ['name', 'metadata'], key: ['', ''], op: ['$is', '$is'], value: ['Ada', ''] },
+        { cookie, headers: htmx },
+      )
+    ).text();
     expect(metadata).toContain('<label for="row-1-key">Metadata key</label>');
     expect(text(metadata)).toContain('Condition 2: type the metadata key');
 
-    const removed = await (await consolePost('/console/segments/builder', { ...form, field: ['name', 'email'], key: ['', ''], op: ['$is', '$is'], value: ['Ada', 'a@b.c'], remove: '0' }, { cookie, headers: htmx })).text();
+    const removed = await (
+      await consolePost(
+        '/console/segments/builder',
+        { ...form, field: ['name', 'email'], key: ['', ''], op: ['$is', '$is'], value: ['Ada', 'a@b.c'], remove: '0' },
+        { cookie, headers: htmx },
+      )
+    ).text();
     expect(removed.match(/data-testid="builder-row"/g)?.length).toBe(1);
     expect(removed).toContain('value="a@b.c"');
     expect(removed).not.toContain('value="Ada"');
@@ -105,7 +153,16 @@ describe('console segment builder', () => {
   it('saves a new segment (POST /v1/segments) with the filter the rows build, and shows it', async () => {
     const res = await consolePost(
       '/console/segments',
-      { name: 'Gold by builder', type: 'auto-update', junction: 'and', against: '', field: ['metadata', 'summary.orders.total_count'], key: ['tier', ''], op: ['$in', '$less_than'], value: ['gold, platinum', '5'] },
+      {
+        name: 'Gold by builder',
+        type: 'auto-update',
+        junction: 'and',
+        against: '',
+        field: ['metadata', 'summary.orders.total_count'],
+        key: ['tier', ''],
+        op: ['$in', '$less_than'],
+        value: ['gold, platinum', '5'],
+      },
       { cookie },
     );
     expect(res.status).toBe(303);
@@ -116,7 +173,11 @@ describe('console segment builder', () => {
     expect(saved).toMatchObject({
       name: 'Gold by builder',
       type: 'auto-update',
-      filter: { junction: 'and', 'metadata.tier': { conditions: { $in: ['gold', 'platinum'] } }, 'summary.orders.total_count': { conditions: { $less_than: ['5'] } } },
+      filter: {
+        junction: 'and',
+        'metadata.tier': { conditions: { $in: ['gold', 'platinum'] } },
+        'summary.orders.total_count': { conditions: { $less_than: ['5'] } },
+      },
     });
     // Its page shows the same rows back, and its members are the API's.
     const markup = await html(location, cookie);
@@ -130,13 +191,21 @@ describe('console segment builder', () => {
   });
 
   it('shows why a segment was not saved: the rows, or the API', async () => {
-    const rows = await consolePost('/console/segments', { name: 'Half', type: 'auto-update', junction: 'and', against: '', field: 'name', key: '', op: '$is', value: '' }, { cookie });
+    const rows = await consolePost(
+      '/console/segments',
+      { name: 'Half', type: 'auto-update', junction: 'and', against: '', field: 'name', key: '', op: '$is', value: '' },
+      { cookie },
+    );
     expect(rows.status).toBe(400);
     const rowsText = text(await rows.text());
     expect(rowsText).toContain('Condition 1: type a value');
     expect((await json(await api('GET', '/v1/segments?limit=100'))).data.some((s: { name: string }) => s.name === 'Half')).toBe(false);
 
-    const refused = await consolePost('/console/segments', { name: '', type: 'auto-update', junction: 'and', against: '', field: 'name', key: '', op: '$is', value: 'Ada' }, { cookie });
+    const refused = await consolePost(
+      '/console/segments',
+      { name: '', type: 'auto-update', junction: 'and', against: '', field: 'name', key: '', op: '$is', value: 'Ada' },
+      { cookie },
+    );
     expect(refused.status).toBe(400);
     const markup = await refused.text();
     expect(markup).toContain('data-testid="save-error"');

@@ -13,7 +13,11 @@ import { api, json } from './helpers';
 
 describe('console sign-in', () => {
   it('sets an HttpOnly, SameSite=Strict, 8-hour __Host- cookie (Secure, Path=/) on https for the right key', async () => {
-    const res = await consolePost('/console/sign-in', { app_id: TEST_ENV.APP_ID, secret_key: TEST_ENV.APP_TOKEN, next: '/console/customers' });
+    const res = await consolePost('/console/sign-in', {
+      app_id: TEST_ENV.APP_ID,
+      secret_key: TEST_ENV.APP_TOKEN,
+      next: '/console/customers',
+    });
     expect(res.status).toBe(303);
     expect(res.headers.get('Location')).toBe('/console/customers');
     const cookie = res.headers.get('Set-Cookie') ?? '';
@@ -80,7 +84,14 @@ describe('console sign-in', () => {
   });
 
   it('sends pages without a session to sign-in, and htmx requests with HX-Redirect', async () => {
-    for (const path of ['/console/segments', '/console/customers', '/console/vouchers', '/console/campaigns', '/console/simulator', '/console/imports']) {
+    for (const path of [
+      '/console/segments',
+      '/console/customers',
+      '/console/vouchers',
+      '/console/campaigns',
+      '/console/simulator',
+      '/console/imports',
+    ]) {
       const res = await consoleGet(path);
       expect(res.status, path).toBe(303);
       expect(res.headers.get('Location')).toBe(`/console/sign-in?next=${encodeURIComponent(path)}`);
@@ -140,7 +151,9 @@ describe('console sign-in', () => {
 describe('a signed-out session is over on the server', () => {
   it('a copy of the cookie kept after sign-out opens no page and changes nothing', async () => {
     const code = `SIGNOUT-${crypto.randomUUID().slice(0, 8)}`;
-    expect((await api('POST', '/v1/vouchers', { code, type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 500 } })).status).toBe(200);
+    expect(
+      (await api('POST', '/v1/vouchers', { code, type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 500 } })).status,
+    ).toBe(200);
     const copied = await signIn();
     expect((await consoleGet('/console/customers', { cookie: copied })).status).toBe(200);
 
@@ -195,7 +208,12 @@ describe('sign-in guessing', () => {
       expect(html).toContain('role="alert"');
       expect(html).toContain('Too many sign-in attempts from your address. Wait 60 seconds, then try again.');
       // Another address is not held back by this one.
-      const elsewhere = await consolePost('/console/sign-in', { app_id: TEST_ENV.APP_ID, secret_key: TEST_ENV.APP_TOKEN }, from('203.0.113.62'), limitsOn);
+      const elsewhere = await consolePost(
+        '/console/sign-in',
+        { app_id: TEST_ENV.APP_ID, secret_key: TEST_ENV.APP_TOKEN },
+        from('203.0.113.62'),
+        limitsOn,
+      );
       expect(elsewhere.status).toBe(303);
 
       const logged = warn.mock.calls.map((args) => String(args[0]));
@@ -212,10 +230,14 @@ describe('sign-in guessing', () => {
 
   it('RATE_LIMITS=off (local benchmarks) lets every attempt through', async () => {
     for (let i = 0; i < 8; i++) {
-      const res = await consolePost('/console/sign-in', { app_id: TEST_ENV.APP_ID, secret_key: 'wrong' }, from('203.0.113.63'), { RATE_LIMITS: 'off' });
+      const res = await consolePost('/console/sign-in', { app_id: TEST_ENV.APP_ID, secret_key: 'wrong' }, from('203.0.113.63'), {
+        RATE_LIMITS: 'off',
+      });
       expect(res.status).toBe(401);
     }
-    const right = await consolePost('/console/sign-in', { app_id: TEST_ENV.APP_ID, secret_key: TEST_ENV.APP_TOKEN }, from('203.0.113.63'), { RATE_LIMITS: 'off' });
+    const right = await consolePost('/console/sign-in', { app_id: TEST_ENV.APP_ID, secret_key: TEST_ENV.APP_TOKEN }, from('203.0.113.63'), {
+      RATE_LIMITS: 'off',
+    });
     expect(right.status).toBe(303);
   });
 });
@@ -247,7 +269,12 @@ describe('a guessable server key turns the console off', () => {
   it('keeps the local demo working with the demo key on 127.0.0.1 and localhost', async () => {
     for (const host of ['127.0.0.1:8787', 'localhost:8787']) {
       expect((await consoleGet('/console/sign-in', { scheme: 'http', host }, DEMO)).status, host).toBe(200);
-      const res = await consolePost('/console/sign-in', { app_id: DEMO.APP_ID, secret_key: DEMO.APP_TOKEN }, { scheme: 'http', host }, DEMO);
+      const res = await consolePost(
+        '/console/sign-in',
+        { app_id: DEMO.APP_ID, secret_key: DEMO.APP_TOKEN },
+        { scheme: 'http', host },
+        DEMO,
+      );
       expect(res.status, host).toBe(303);
     }
   });

@@ -22,7 +22,12 @@ describe('console page size budget', () => {
   it(`every page's HTML is at most ${PAGE_BUDGET} bytes gzipped`, async () => {
     const cookie = await signIn();
     for (let i = 0; i < 25; i++) {
-      await api('POST', '/v1/customers', { source_id: `size-${i}@example.com`, email: `size-${i}@example.com`, name: `Size Customer ${i}`, metadata: { tier: 'gold' } });
+      await api('POST', '/v1/customers', {
+        source_id: `size-${i}@example.com`,
+        email: `size-${i}@example.com`,
+        name: `Size Customer ${i}`,
+        metadata: { tier: 'gold' },
+      });
     }
     const segment = await json(
       await api('POST', '/v1/segments', {
@@ -62,7 +67,16 @@ describe('console page size budget', () => {
     const rows = Array.from({ length: 30 }, (_, i) => i);
     const full = await consolePost(
       '/console/segments/builder',
-      { name: 'x', type: 'auto-update', junction: 'and', against: '', field: rows.map(() => 'metadata'), key: rows.map((i) => `k${i}`), op: rows.map(() => '$is'), value: rows.map((i) => `v${i}`) },
+      {
+        name: 'x',
+        type: 'auto-update',
+        junction: 'and',
+        against: '',
+        field: rows.map(() => 'metadata'),
+        key: rows.map((i) => `k${i}`),
+        op: rows.map(() => '$is'),
+        value: rows.map((i) => `v${i}`),
+      },
       { cookie, headers: { 'HX-Request': 'true' } },
     );
     const fullMarkup = await full.text();
@@ -72,7 +86,6 @@ describe('console page size budget', () => {
     expect(fullBytes).toBeLessThanOrEqual(FULL_BUILDER_BUDGET);
   });
 });
-
 
 describe('the builder refuses more rows than a filter may hold before rendering them', () => {
   /** `n` bare rows as a hand-made form sends them: about 33 bytes of form per row. */
@@ -91,7 +104,13 @@ describe('the builder refuses more rows than a filter may hold before rendering 
 
   it('a large form of rows to the builder, the preview and both saves answers a small 400, renders no row and saves nothing', async () => {
     const cookie = await signIn();
-    const saved = await json(await api('POST', '/v1/segments', { name: 'Kept as it was', type: 'auto-update', filter: { name: { conditions: { $is: ['Ada'] } } } }));
+    const saved = await json(
+      await api('POST', '/v1/segments', {
+        name: 'Kept as it was',
+        type: 'auto-update',
+        filter: { name: { conditions: { $is: ['Ada'] } } },
+      }),
+    );
     const before = await json(await api('GET', '/v1/segments?limit=100'));
     for (const n of [MAX_CONDITIONS + 1, 2000]) {
       for (const [path, headers] of [
@@ -115,12 +134,18 @@ describe('the builder refuses more rows than a filter may hold before rendering 
 
   it('at the limit, Add condition is turned off and adds nothing', async () => {
     const cookie = await signIn();
-    const res = await consolePost('/console/segments/builder', { ...rowsForm(MAX_CONDITIONS), add: '1' }, { cookie, headers: { 'HX-Request': 'true' } });
+    const res = await consolePost(
+      '/console/segments/builder',
+      { ...rowsForm(MAX_CONDITIONS), add: '1' },
+      { cookie, headers: { 'HX-Request': 'true' } },
+    );
     expect(res.status).toBe(200);
     const markup = await res.text();
     expect(markup.match(/data-testid="builder-row"/g)?.length).toBe(MAX_CONDITIONS);
     expect(markup).toMatch(/<button[^>]*id="add-row"[^>]*disabled/);
-    const fewer = await (await consolePost('/console/segments/builder', rowsForm(MAX_CONDITIONS - 1), { cookie, headers: { 'HX-Request': 'true' } })).text();
+    const fewer = await (
+      await consolePost('/console/segments/builder', rowsForm(MAX_CONDITIONS - 1), { cookie, headers: { 'HX-Request': 'true' } })
+    ).text();
     expect(fewer).not.toMatch(/<button[^>]*id="add-row"[^>]*disabled/);
   });
 });

@@ -2,8 +2,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { api, json } from './helpers';
 
-const count = async () =>
-  (await env.DB.prepare('SELECT count(*) AS n FROM customers').first<{ n: number }>())?.n ?? -1;
+const count = async () => (await env.DB.prepare('SELECT count(*) AS n FROM customers').first<{ n: number }>())?.n ?? -1;
 
 async function action(id: string) {
   const res = await api('GET', `/v1/async-actions/${id}`);
@@ -87,7 +86,11 @@ describe('POST /v1/customers/bulk/async', () => {
   });
 
   it('accepts exactly 500 records (one D1 batch)', async () => {
-    const res = await api('POST', '/v1/customers/bulk/async', Array.from({ length: 500 }, (_, i) => ({ source_id: `fivehundred-${i}` })));
+    const res = await api(
+      'POST',
+      '/v1/customers/bulk/async',
+      Array.from({ length: 500 }, (_, i) => ({ source_id: `fivehundred-${i}` })),
+    );
     expect(res.status).toBe(202);
     expect((await action((await json(res)).async_action_id)).result).toMatchObject({ done_count: 500, failed_count: 0 });
   });
@@ -171,7 +174,13 @@ describe('GET /v1/async-actions', () => {
     // {object:'list', data_ref:'async_actions', async_actions: AsyncActionBase[]}; no result.
     expect(list).toMatchObject({ object: 'list', data_ref: 'async_actions', has_more: true });
     expect(list.async_actions.map((a: any) => a.id)).toEqual([ids[2], ids[1]]);
-    expect(list.async_actions[0]).toMatchObject({ type: 'CUSTOMERS.BULK_UPDATE', status: 'DONE', operation_status: 'SUCCESS', progress: 100, object: 'async_action' });
+    expect(list.async_actions[0]).toMatchObject({
+      type: 'CUSTOMERS.BULK_UPDATE',
+      status: 'DONE',
+      operation_status: 'SUCCESS',
+      progress: 100,
+      object: 'async_action',
+    });
     expect(list.async_actions[0]).not.toHaveProperty('result');
 
     // end_date: "Limits results to actions scheduled before the end_date" (OA list-async-actions).

@@ -33,7 +33,12 @@ describe('GET /v1/customers', () => {
 
   it('pages with limit and page; the last page has has_more false', async () => {
     const third = await list('?limit=10&page=3');
-    expect(third.customers.map((c: any) => c.id)).toEqual(made.slice(0, 5).reverse().map((c) => c.id));
+    expect(third.customers.map((c: any) => c.id)).toEqual(
+      made
+        .slice(0, 5)
+        .reverse()
+        .map((c) => c.id),
+    );
     expect(third.has_more).toBe(false);
   });
 
@@ -57,7 +62,12 @@ describe('GET /v1/customers', () => {
   it('filters by created_at[before|after] in the qs format of the SDK', async () => {
     const after = made[19].created_at;
     const page = await list(`?${encodeURIComponent('created_at[after]')}=${encodeURIComponent(after)}&limit=100`);
-    expect(page.customers.map((c: any) => c.id).sort()).toEqual(made.slice(20).map((c) => c.id).sort());
+    expect(page.customers.map((c: any) => c.id).sort()).toEqual(
+      made
+        .slice(20)
+        .map((c) => c.id)
+        .sort(),
+    );
     const before = await list(`?created_at[before]=${encodeURIComponent(made[2].created_at)}&limit=100`);
     expect(before.total).toBe(2);
   });

@@ -105,7 +105,9 @@ describe('POST /v1/customers', () => {
     expect(err).toMatchObject({ code: 400, key: 'invalid_payload', message: 'Invalid payload' });
     expect(err.request_id).toBe(res.headers.get('X-Request-Id'));
     if (field) expect(err.details.startsWith(`${field}:`)).toBe(true);
-    const { total } = await env.DB.prepare("SELECT count(*) AS total FROM customers WHERE name = 'x'").first<{ total: number }>() ?? { total: -1 };
+    const { total } = (await env.DB.prepare("SELECT count(*) AS total FROM customers WHERE name = 'x'").first<{ total: number }>()) ?? {
+      total: -1,
+    };
     expect(total).toBe(0);
   });
 
@@ -224,7 +226,9 @@ describe('POST /v1/customers/{id}/permanent-deletion', () => {
   });
 
   it('removes the person from every table: events, segment memberships, profile', async () => {
-    const seg = await json(await api('POST', '/v1/segments', { name: 'forgettable', filter: { 'metadata.forget': { conditions: { $is: [true] } } } }));
+    const seg = await json(
+      await api('POST', '/v1/segments', { name: 'forgettable', filter: { 'metadata.forget': { conditions: { $is: [true] } } } }),
+    );
     const c = await create({ source_id: 'forget-all', metadata: { forget: true } });
     await api('POST', '/v1/events', { event: 'viewed', customer: { source_id: 'forget-all' } });
     await api('POST', '/v1/events', { event: 'viewed', customer: { source_id: 'forget-all' } });
@@ -232,7 +236,11 @@ describe('POST /v1/customers/{id}/permanent-deletion', () => {
     const deletion = await json(await api('POST', `/v1/customers/${c.id}/permanent-deletion`, {}));
     // Two custom events plus the segment-entered event; one membership.
     expect(deletion.data_json).toMatchObject({ customer: 1, events: 3, segments: 1 });
-    for (const [table, column] of [['customers', 'id'], ['events', 'profile_id'], ['segment_members', 'customer_id']]) {
+    for (const [table, column] of [
+      ['customers', 'id'],
+      ['events', 'profile_id'],
+      ['segment_members', 'customer_id'],
+    ]) {
       const left = await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${column} = ?`).bind(c.id).first<{ n: number }>();
       expect(left?.n).toBe(0);
     }

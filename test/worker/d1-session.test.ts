@@ -28,7 +28,11 @@ async function opened(path: string, init: RequestInit = {}, bindings: Partial<En
     },
   });
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`https://vouchsafe.test${path}`, init), { ...env, ...bindings, DB: db } as unknown as Env, ctx);
+  const res = await worker.fetch(
+    new Request(`https://vouchsafe.test${path}`, init),
+    { ...env, ...bindings, DB: db } as unknown as Env,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
   return { res, starts };
 }
@@ -38,7 +42,9 @@ const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32,64}$/;
 describe('D1 sessions', () => {
   it('reads anywhere on read routes, at the primary on writing ones', async () => {
     await api('POST', '/v1/vouchers/SESS', { discount: { type: 'AMOUNT', amount_off: 100 }, redemption: { quantity: 1 } });
-    expect((await opened('/client/v1/validate?code=SESS&tracking_id=track_SessionSessionSession0', { headers: CLIENT_HEADERS })).starts).toEqual(['first-unconstrained']);
+    expect(
+      (await opened('/client/v1/validate?code=SESS&tracking_id=track_SessionSessionSession0', { headers: CLIENT_HEADERS })).starts,
+    ).toEqual(['first-unconstrained']);
     expect((await opened('/v1/vouchers/SESS', { headers: SERVER_HEADERS })).starts).toEqual(['first-unconstrained']);
     const track = await opened('/client/v1/events', {
       method: 'POST',
@@ -80,7 +86,9 @@ describe('D1 sessions', () => {
     const bookmark = redeem.headers.get(BOOKMARK_HEADER) as string;
     expect(bookmark).toMatch(BOOKMARK);
     // The shopper's next validate, with the bookmark the shop's backend handed the browser (vs_bm).
-    const next = await opened('/client/v1/validate?code=SESS-RYW&tracking_id=track_SessionRywSessionRyw0', { headers: { ...CLIENT_HEADERS, [BOOKMARK_HEADER]: bookmark } });
+    const next = await opened('/client/v1/validate?code=SESS-RYW&tracking_id=track_SessionRywSessionRyw0', {
+      headers: { ...CLIENT_HEADERS, [BOOKMARK_HEADER]: bookmark },
+    });
     expect(next.starts).toEqual([bookmark]);
     expect(await json(next.res)).toMatchObject({ valid: false, error: { key: 'quantity_exceeded' } });
     // A later write's bookmark is later.
@@ -88,7 +96,7 @@ describe('D1 sessions', () => {
     expect((later.headers.get(BOOKMARK_HEADER) as string) > bookmark).toBe(true);
   });
 
-  it('never reveals a bookmark to the client key (it would count the shop\'s writes), and ignores a malformed one', async () => {
+  it("never reveals a bookmark to the client key (it would count the shop's writes), and ignores a malformed one", async () => {
     const client = await opened('/client/v1/validate?code=NOPE', { headers: { ...CLIENT_HEADERS, [BOOKMARK_HEADER]: 'not-a-bookmark' } });
     expect(client.res.status).toBe(200);
     expect(client.res.headers.get(BOOKMARK_HEADER)).toBeNull();
@@ -96,12 +104,16 @@ describe('D1 sessions', () => {
     // The browser may send it: CORS allows the header on a preflight.
     const preflight = await opened('/client/v1/validate', {
       method: 'OPTIONS',
-      headers: { Origin: CLIENT_HEADERS.Origin, 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': BOOKMARK_HEADER.toLowerCase() },
+      headers: {
+        Origin: CLIENT_HEADERS.Origin,
+        'Access-Control-Request-Method': 'GET',
+        'Access-Control-Request-Headers': BOOKMARK_HEADER.toLowerCase(),
+      },
     });
     expect(preflight.res.headers.get('Access-Control-Allow-Headers')?.toLowerCase()).toContain(BOOKMARK_HEADER.toLowerCase());
   });
 
-  it('READ_REPLICAS=off opens no session: every query on the primary (the benchmark\'s comparison)', async () => {
+  it("READ_REPLICAS=off opens no session: every query on the primary (the benchmark's comparison)", async () => {
     const off = await opened('/client/v1/validate?code=NOPE', { headers: CLIENT_HEADERS }, { READ_REPLICAS: 'off', COUNT_OPS: 'on' });
     expect(off.starts).toEqual([]);
     expect(off.res.headers.get('X-Vouchsafe-Ops')).toBe('d1_primary=1, d1_replica=0, kv_reads=0, kv_writes=0, queue_sends=0');

@@ -16,33 +16,39 @@ const PAST = '2020-01-01T00:00:00.000Z';
 const RACE_TIMEOUT_MS = 120_000;
 
 const validate = async (code: string) => json(await call(`/client/v1/validate?code=${code}&amount=1000`, { headers: CLIENT_HEADERS }));
-const redeem = (code: string, customer: string) => api('POST', `/v1/vouchers/${code}/redemption`, { customer: { source_id: customer }, order: { amount: 1000 } });
+const redeem = (code: string, customer: string) =>
+  api('POST', `/v1/vouchers/${code}/redemption`, { customer: { source_id: customer }, order: { amount: 1000 } });
 const liveVersion = async (code: string) =>
-  (await env.DB.prepare('SELECT definition_version FROM vouchers WHERE code = ?').bind(code).first<{ definition_version: string }>())?.definition_version;
+  (await env.DB.prepare('SELECT definition_version FROM vouchers WHERE code = ?').bind(code).first<{ definition_version: string }>())
+    ?.definition_version;
 
 describe('a change applies to the very next request, whatever the cache holds', () => {
-  it(`${TRIALS} races of an update against validations: never a stale grant`, async () => {
-    let staleGrants = 0;
-    for (let i = 0; i < TRIALS; i++) {
-      const code = `UPDATE-${i}`;
-      await api('POST', `/v1/vouchers/${code}`, { discount: { type: 'AMOUNT', amount_off: 100 } });
-      expect((await validate(code)).valid).toBe(true);
-      // Validations (and so cache fills) in flight while the terms change.
-      const change =
-        i % 2 === 0
-          ? api('PUT', `/v1/vouchers/${code}`, { expiration_date: PAST })
-          : api('PUT', `/v1/vouchers/${code}`, { discount: { type: 'AMOUNT', amount_off: 1 } });
-      await Promise.all([validate(code), validate(code), change, validate(code)]);
-      const after = await validate(code);
-      const redeemed = await redeem(code, `update-${i}`);
-      if (i % 2 === 0) {
-        if (after.valid !== false || redeemed.status !== 400) staleGrants++;
-      } else if (after.order?.discount_amount !== 1 || (await json(redeemed)).order?.discount_amount !== 1) {
-        staleGrants++;
+  it(
+    `${TRIALS} races of an update against validations: never a stale grant`,
+    async () => {
+      let staleGrants = 0;
+      for (let i = 0; i < TRIALS; i++) {
+        const code = `UPDATE-${i}`;
+        await api('POST', `/v1/vouchers/${code}`, { discount: { type: 'AMOUNT', amount_off: 100 } });
+        expect((await validate(code)).valid).toBe(true);
+        // Validations (and so cache fills) in flight while the terms change.
+        const change =
+          i % 2 === 0
+            ? api('PUT', `/v1/vouchers/${code}`, { expiration_date: PAST })
+            : api('PUT', `/v1/vouchers/${code}`, { discount: { type: 'AMOUNT', amount_off: 1 } });
+        await Promise.all([validate(code), validate(code), change, validate(code)]);
+        const after = await validate(code);
+        const redeemed = await redeem(code, `update-${i}`);
+        if (i % 2 === 0) {
+          if (after.valid !== false || redeemed.status !== 400) staleGrants++;
+        } else if (after.order?.discount_amount !== 1 || (await json(redeemed)).order?.discount_amount !== 1) {
+          staleGrants++;
+        }
       }
-    }
-    expect(staleGrants).toBe(0);
-  }, RACE_TIMEOUT_MS);
+      expect(staleGrants).toBe(0);
+    },
+    RACE_TIMEOUT_MS,
+  );
 
   it('a late fill of the old version, landing after the change, is never read', async () => {
     await api('POST', '/v1/vouchers/LATE-FILL', { discount: { type: 'AMOUNT', amount_off: 100 } });
@@ -61,8 +67,15 @@ describe('a change applies to the very next request, whatever the cache holds', 
   it('a rule assigned, changed or removed, and a segment deleted, each move the version', async () => {
     await api('POST', '/v1/vouchers/RULE-CHANGE', { discount: { type: 'AMOUNT', amount_off: 100 } });
     const versions = [await liveVersion('RULE-CHANGE')];
-    const seg = await json(await api('POST', '/v1/segments', { name: 'rule-change', type: 'passive', filter: { 'metadata.x': { conditions: { $is: ['y'] } } } }));
-    const rule = await json(await api('POST', '/v1/validation-rules', { name: 'rule-change', rules: { '1': { name: 'customer.segment', conditions: { $is: [seg.id] } } } }));
+    const seg = await json(
+      await api('POST', '/v1/segments', { name: 'rule-change', type: 'passive', filter: { 'metadata.x': { conditions: { $is: ['y'] } } } }),
+    );
+    const rule = await json(
+      await api('POST', '/v1/validation-rules', {
+        name: 'rule-change',
+        rules: { '1': { name: 'customer.segment', conditions: { $is: [seg.id] } } },
+      }),
+    );
     const assignment = await json(await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { voucher: 'RULE-CHANGE' }));
     versions.push(await liveVersion('RULE-CHANGE'));
     expect((await validate('RULE-CHANGE')).valid).toBe(false);
@@ -78,31 +91,39 @@ describe('a change applies to the very next request, whatever the cache holds', 
 });
 
 describe('a voucher deleted or changed while redemptions are in flight', () => {
-  it(`${TRIALS} races of a delete against redemptions of a one-unit voucher: never past the quantity, never after the delete`, async () => {
-    let overRedeemed = 0;
-    for (let i = 0; i < TRIALS; i++) {
-      const code = `DELETE-${i}`;
-      await api('POST', `/v1/vouchers/${code}`, { discount: { type: 'AMOUNT', amount_off: 100 }, redemption: { quantity: 1 } });
-      await validate(code);
-      const results = await Promise.all([
-        redeem(code, `delete-${i}-a`),
-        redeem(code, `delete-${i}-b`),
-        api('DELETE', `/v1/vouchers/${code}`),
-        redeem(code, `delete-${i}-c`),
-      ]);
-      for (const res of results) expect(res.status).toBeLessThan(500);
-      const succeeded = [results[0], results[1], results[3]].filter((r) => r?.status === 200).length;
-      if (succeeded > 1) overRedeemed++;
-      // Once the delete committed, the code is unknown.
-      const after = await redeem(code, `delete-${i}-d`);
-      expect(after.status).toBe(404);
-    }
-    expect(overRedeemed).toBe(0);
-  }, RACE_TIMEOUT_MS);
+  it(
+    `${TRIALS} races of a delete against redemptions of a one-unit voucher: never past the quantity, never after the delete`,
+    async () => {
+      let overRedeemed = 0;
+      for (let i = 0; i < TRIALS; i++) {
+        const code = `DELETE-${i}`;
+        await api('POST', `/v1/vouchers/${code}`, { discount: { type: 'AMOUNT', amount_off: 100 }, redemption: { quantity: 1 } });
+        await validate(code);
+        const results = await Promise.all([
+          redeem(code, `delete-${i}-a`),
+          redeem(code, `delete-${i}-b`),
+          api('DELETE', `/v1/vouchers/${code}`),
+          redeem(code, `delete-${i}-c`),
+        ]);
+        for (const res of results) expect(res.status).toBeLessThan(500);
+        const succeeded = [results[0], results[1], results[3]].filter((r) => r?.status === 200).length;
+        if (succeeded > 1) overRedeemed++;
+        // Once the delete committed, the code is unknown.
+        const after = await redeem(code, `delete-${i}-d`);
+        expect(after.status).toBe(404);
+      }
+      expect(overRedeemed).toBe(0);
+    },
+    RACE_TIMEOUT_MS,
+  );
 
   it('a redemption judged before a change is judged again, and refused when the change forbids it', async () => {
     await api('POST', '/v1/vouchers/INFLIGHT-CHANGE', { discount: { type: 'AMOUNT', amount_off: 100 } });
-    const results = await Promise.all([redeem('INFLIGHT-CHANGE', 'inflight-change-1'), api('POST', '/v1/vouchers/INFLIGHT-CHANGE/disable'), redeem('INFLIGHT-CHANGE', 'inflight-change-2')]);
+    const results = await Promise.all([
+      redeem('INFLIGHT-CHANGE', 'inflight-change-1'),
+      api('POST', '/v1/vouchers/INFLIGHT-CHANGE/disable'),
+      redeem('INFLIGHT-CHANGE', 'inflight-change-2'),
+    ]);
     const voucher = await json(await api('GET', '/v1/vouchers/INFLIGHT-CHANGE'));
     expect(voucher.active).toBe(false);
     // Each redemption either committed before the disable, or was refused: the count of successes
@@ -130,7 +151,11 @@ describe('concurrent misses of one definition', () => {
     const bindings = { ...env, CACHE: cache } as unknown as Env;
     const counted = async () => {
       const ctx = createExecutionContext();
-      const res = await worker.fetch(new Request('https://vouchsafe.test/client/v1/validate?code=COLD-MISS&amount=1000', { headers: CLIENT_HEADERS }), bindings, ctx);
+      const res = await worker.fetch(
+        new Request('https://vouchsafe.test/client/v1/validate?code=COLD-MISS&amount=1000', { headers: CLIENT_HEADERS }),
+        bindings,
+        ctx,
+      );
       await waitOnExecutionContext(ctx);
       return json(res);
     };

@@ -14,7 +14,11 @@ import { json } from './helpers';
 const signIn = async (origin: string, bindings: Partial<Env>, email = 'carol@example.com') => {
   const ctx = createExecutionContext();
   const res = await app.fetch(
-    new Request(`${origin}/demo/api/session`, { method: 'POST', headers: { Origin: origin, 'Content-Type': 'application/json' }, body: JSON.stringify({ email }) }),
+    new Request(`${origin}/demo/api/session`, {
+      method: 'POST',
+      headers: { Origin: origin, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email }),
+    }),
     { ...env, DEMO: 'on', ...bindings } as unknown as Env,
     ctx,
   );
@@ -31,19 +35,30 @@ describe('the demo sign-in is never reachable by accident on a real deployment',
     expect((await json(res)).signature).toMatch(/^\d+\.[0-9a-f]{64}$/);
   });
 
-  it.each(['https://shop.example', 'https://demo.workers.dev', 'http://10.0.0.5:8787'])('refuses any other host with DEMO=on alone, signing nothing: %s', async (origin) => {
-    const res = await signIn(origin, {});
-    expect(res.status).toBe(403);
-    const body = await json(res);
-    expect(body).toMatchObject({ key: 'forbidden', details: expect.stringContaining('DEMO_PUBLIC_SIGNIN'), request_id: expect.any(String) });
-    expect(JSON.stringify(body)).not.toMatch(/signature/);
-    expect(res.headers.get('Set-Cookie')).toBeNull();
-  });
+  it.each(['https://shop.example', 'https://demo.workers.dev', 'http://10.0.0.5:8787'])(
+    'refuses any other host with DEMO=on alone, signing nothing: %s',
+    async (origin) => {
+      const res = await signIn(origin, {});
+      expect(res.status).toBe(403);
+      const body = await json(res);
+      expect(body).toMatchObject({
+        key: 'forbidden',
+        details: expect.stringContaining('DEMO_PUBLIC_SIGNIN'),
+        request_id: expect.any(String),
+      });
+      expect(JSON.stringify(body)).not.toMatch(/signature/);
+      expect(res.headers.get('Set-Cookie')).toBeNull();
+    },
+  );
 
   it('refuses a loopback host called from a page of another origin', async () => {
     const ctx = createExecutionContext();
     const res = await app.fetch(
-      new Request('http://127.0.0.1:8787/demo/api/session', { method: 'POST', headers: { Origin: 'https://evil.example', 'Content-Type': 'application/json' }, body: '{"email":"carol@example.com"}' }),
+      new Request('http://127.0.0.1:8787/demo/api/session', {
+        method: 'POST',
+        headers: { Origin: 'https://evil.example', 'Content-Type': 'application/json' },
+        body: '{"email":"carol@example.com"}',
+      }),
       { ...env, DEMO: 'on' } as unknown as Env,
       ctx,
     );

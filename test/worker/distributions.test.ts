@@ -27,13 +27,22 @@ const memberIds = Array.from({ length: CUSTOMERS }, (_, i) => i + 1)
 let segmentId = '';
 
 async function campaign(name: string, count: number, extra: Json = {}): Promise<Json> {
-  const res = await api('POST', '/v1/campaigns', { name, vouchers_count: count, voucher: { discount, redemption: { quantity: 1 } }, ...extra });
+  const res = await api('POST', '/v1/campaigns', {
+    name,
+    vouchers_count: count,
+    voucher: { discount, redemption: { quantity: 1 } },
+    ...extra,
+  });
   expect(res.status).toBe(200);
   const created = await json(res);
-  return eventually(async () => {
-    const c = await json(await api('GET', `/v1/campaigns/${created.id}`));
-    return c.vouchers_generation_status === 'DONE' ? c : undefined;
-  }, 30_000, `generation of ${name}`);
+  return eventually(
+    async () => {
+      const c = await json(await api('GET', `/v1/campaigns/${created.id}`));
+      return c.vouchers_generation_status === 'DONE' ? c : undefined;
+    },
+    30_000,
+    `generation of ${name}`,
+  );
 }
 
 async function action(id: string): Promise<Json> {
@@ -41,10 +50,14 @@ async function action(id: string): Promise<Json> {
 }
 
 const finished = (id: string) =>
-  eventually(async () => {
-    const a = await action(id);
-    return a.status === 'IN_PROGRESS' ? undefined : a;
-  }, 60_000, `distribution ${id}`);
+  eventually(
+    async () => {
+      const a = await action(id);
+      return a.status === 'IN_PROGRESS' ? undefined : a;
+    },
+    60_000,
+    `distribution ${id}`,
+  );
 
 /** Every publication of a campaign, straight from D1: customer id and code. */
 async function publicationsOf(campaignId: string): Promise<{ customer_id: string; code: string; distribution_id: string | null }[]> {
@@ -88,7 +101,9 @@ describe('POST /v1/publications/segment', () => {
     expect(pubs.map((p) => p.customer_id)).toEqual([...memberIds].sort());
     expect(new Set(pubs.map((p) => p.code)).size).toBe(300);
     // Each code's holder is the member it went to (the holder-only rule reads this).
-    const { results } = await env.DB.prepare('SELECT code, holder_id FROM vouchers WHERE campaign_id = ? AND holder_id IS NOT NULL').bind(c.id).all<{ code: string; holder_id: string }>();
+    const { results } = await env.DB.prepare('SELECT code, holder_id FROM vouchers WHERE campaign_id = ? AND holder_id IS NOT NULL')
+      .bind(c.id)
+      .all<{ code: string; holder_id: string }>();
     expect(new Map(results.map((r) => [r.code, r.holder_id]))).toEqual(new Map(pubs.map((p) => [p.code, p.customer_id])));
     // GET /v1/publications lists them (OA PublicationsListResponseBody).
     const list = await json(await api('GET', `/v1/publications?campaign=${encodeURIComponent('Lapsed 15')}&limit=1`));
@@ -98,13 +113,18 @@ describe('POST /v1/publications/segment', () => {
     const first = pubs[0] as { customer_id: string; code: string };
     expect((await json(await api('GET', `/v1/vouchers/${first.code}`))).publish).toMatchObject({ object: 'list', count: 1 });
     // GET /v1/redemptions?campaign= (OA: "the campaign **name** that the redemption resources originate from").
-    const redeemed = await api('POST', `/v1/vouchers/${first.code}/redemption`, { customer: { id: first.customer_id }, order: { amount: 10_000 } });
+    const redeemed = await api('POST', `/v1/vouchers/${first.code}/redemption`, {
+      customer: { id: first.customer_id },
+      order: { amount: 10_000 },
+    });
     expect(redeemed.status).toBe(200);
     const redemption = await json(redeemed);
     const byCampaign = await json(await api('GET', `/v1/redemptions?campaign=${encodeURIComponent('Lapsed 15')}`));
     expect(byCampaign.redemptions.map((r: Json) => r.id)).toEqual([redemption.id]);
     expect((await json(await api('GET', '/v1/redemptions?campaign=Twice'))).total).toBe(0);
-    const byName = await json(await api('GET', `/v1/redemptions?filters[campaign_name][conditions][$is]=${encodeURIComponent('Lapsed 15')}`));
+    const byName = await json(
+      await api('GET', `/v1/redemptions?filters[campaign_name][conditions][$is]=${encodeURIComponent('Lapsed 15')}`),
+    );
     expect(byName.total).toBe(1);
     const byParent = await json(await api('GET', `/v1/redemptions?filters[related_object_parent_id][conditions][$is]=${c.id}`));
     expect(byParent.total).toBe(1);
@@ -114,14 +134,23 @@ describe('POST /v1/publications/segment', () => {
     const c = await campaign('Twice', 400);
     const captured = capturingQueue();
     const queue = captured as unknown as Queue<WriteMessage>;
-    const res = await call('/v1/publications/segment', { method: 'POST', headers: { ...SERVER_HEADERS, 'content-type': 'application/json' }, body: JSON.stringify({ campaign: c.id, segment: segmentId }) }, { WRITES: queue });
+    const res = await call(
+      '/v1/publications/segment',
+      {
+        method: 'POST',
+        headers: { ...SERVER_HEADERS, 'content-type': 'application/json' },
+        body: JSON.stringify({ campaign: c.id, segment: segmentId }),
+      },
+      { WRITES: queue },
+    );
     expect(res.status).toBe(202);
     const { async_action_id } = await json(res);
     const [first] = captured.sent;
     expect(first).toMatchObject({ kind: 'distribution', distribution_id: async_action_id });
     // The same message delivered twice at once (two consumers), then again after the end.
     await Promise.all([deliver([first as WriteMessage], { WRITES: queue }), deliver([first as WriteMessage], { WRITES: queue })]);
-    for (let i = 0; i < 20 && (await action(async_action_id)).status === 'IN_PROGRESS'; i++) await deliver([first as WriteMessage], { WRITES: queue });
+    for (let i = 0; i < 20 && (await action(async_action_id)).status === 'IN_PROGRESS'; i++)
+      await deliver([first as WriteMessage], { WRITES: queue });
     await deliver([first as WriteMessage], { WRITES: queue });
     expect((await action(async_action_id)).result).toMatchObject({ done_count: 300, failed_count: 0, skipped_count: 0 });
     const pubs = await publicationsOf(c.id);
@@ -134,7 +163,12 @@ describe('POST /v1/publications/segment', () => {
     const d = (await distributionsDb.findDistribution(env.DB, async_action_id)) as distributionsDb.DistributionRow;
     const stale = { ...d, status: 'IN_PROGRESS' as const, cursor: Number.MIN_SAFE_INTEGER };
     const results = await env.DB.batch(
-      distributionsDb.distributionStepStatements(env.DB, { distribution: stale, members: memberOf(segmentId), range: { after: stale.cursor, size: 1000, descending: false }, now: Date.now() }),
+      distributionsDb.distributionStepStatements(env.DB, {
+        distribution: stale,
+        members: memberOf(segmentId),
+        range: { after: stale.cursor, size: 1000, descending: false },
+        now: Date.now(),
+      }),
     );
     expect(results.at(-1)?.results).toEqual([]);
     expect(await publicationsOf(c.id)).toHaveLength(300);
@@ -153,7 +187,12 @@ describe('POST /v1/publications/segment', () => {
     expect(done.operation_status).toBe('SUCCESS');
     expect(done.result).toMatchObject({ done_count: 119, skipped_count: 1, failed_count: 180 });
     expect(done.result.errors).toEqual([
-      { key: 'no_voucher_suitable_for_publication', message: "Couldn't find any voucher suitable for publication", details: expect.stringContaining('180 member(s)'), source_id: '' },
+      {
+        key: 'no_voucher_suitable_for_publication',
+        message: "Couldn't find any voucher suitable for publication",
+        details: expect.stringContaining('180 member(s)'),
+        source_id: '',
+      },
     ]);
     const pubs = await publicationsOf(c.id);
     expect(pubs).toHaveLength(120);
@@ -175,12 +214,20 @@ describe('POST /v1/publications/segment', () => {
     await finished((await json(started)).async_action_id);
     const res = await api('POST', '/v1/exports', {
       exported_object: 'publication',
-      parameters: { fields: ['customer_source_id', 'customer_id', 'voucher_code', 'campaign', 'date'], filters: { campaign_id: { conditions: { $is: [c.id] } } } },
+      parameters: {
+        fields: ['customer_source_id', 'customer_id', 'voucher_code', 'campaign', 'date'],
+        filters: { campaign_id: { conditions: { $is: [c.id] } } },
+      },
     });
     expect(res.status).toBe(200);
     const exp = await json(res);
     // OA ExportPublicationBase: exported_object 'publication'; the fields echo the request.
-    expect(exp).toMatchObject({ object: 'export', exported_object: 'publication', status: 'DONE', parameters: { fields: ['customer_source_id', 'customer_id', 'voucher_code', 'campaign', 'date'] } });
+    expect(exp).toMatchObject({
+      object: 'export',
+      exported_object: 'publication',
+      status: 'DONE',
+      parameters: { fields: ['customer_source_id', 'customer_id', 'voucher_code', 'campaign', 'date'] },
+    });
     const url = new URL(exp.result.url);
     const csv = await call(url.pathname + url.search);
     expect(csv.status).toBe(200);
@@ -202,12 +249,25 @@ describe('POST /v1/publications/segment', () => {
     const seg = await json(await api('POST', '/v1/segments', { name: 'gone soon', type: 'static', customers: memberIds.slice(0, 3) }));
     const captured = capturingQueue();
     const queue = captured as unknown as Queue<WriteMessage>;
-    const res = await call('/v1/publications/segment', { method: 'POST', headers: { ...SERVER_HEADERS, 'content-type': 'application/json' }, body: JSON.stringify({ campaign: c.id, segment: seg.id }) }, { WRITES: queue });
+    const res = await call(
+      '/v1/publications/segment',
+      {
+        method: 'POST',
+        headers: { ...SERVER_HEADERS, 'content-type': 'application/json' },
+        body: JSON.stringify({ campaign: c.id, segment: seg.id }),
+      },
+      { WRITES: queue },
+    );
     const { async_action_id } = await json(res);
     expect((await api('DELETE', `/v1/segments/${seg.id}`)).status).toBe(204);
     await deliver(captured.sent, { WRITES: queue });
     const a = await action(async_action_id);
-    expect(a).toMatchObject({ status: 'FAILED', operation_status: 'FAILED', progress: 100, result: { done_count: 0, errors: [{ key: 'not_found' }] } });
+    expect(a).toMatchObject({
+      status: 'FAILED',
+      operation_status: 'FAILED',
+      progress: 100,
+      result: { done_count: 0, errors: [{ key: 'not_found' }] },
+    });
     expect(await publicationsOf(c.id)).toEqual([]);
   });
 
@@ -219,7 +279,11 @@ describe('POST /v1/publications/segment', () => {
     const unknownCampaign = await api('POST', '/v1/publications/segment', { campaign: 'Nope', segment: segmentId });
     expect(unknownCampaign.status).toBe(404);
     // The server key only (the client key is public).
-    const anonymous = await call('/v1/publications/segment', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ campaign: 'Known', segment: segmentId }) });
+    const anonymous = await call('/v1/publications/segment', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ campaign: 'Known', segment: segmentId }),
+    });
     expect(anonymous.status).toBe(401);
     const bad = await api('POST', '/v1/publications/segment', { campaign: 'Known' });
     expect(bad.status).toBe(400);

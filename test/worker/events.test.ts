@@ -4,7 +4,11 @@ import { CLIENT_HEADERS, api, call, json, settled, signAs } from './helpers';
 
 const track = (body: unknown) => api('POST', '/v1/events', body);
 const clientTrack = (body: unknown) =>
-  call('/client/v1/events', { method: 'POST', headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  call('/client/v1/events', {
+    method: 'POST',
+    headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 describe('POST /v1/events', () => {
   it('stores the event, upserts the customer and answers in the Voucherify shape', async () => {
@@ -22,12 +26,17 @@ describe('POST /v1/events', () => {
     await settled();
     const activity = await json(await api('GET', '/v1/customers/ev-1/activity?type=customer.custom_event'));
     // OA CustomerActivity (OA:L4638) with EventCustomerCustomEvent (OA:L7429) under data.data.
-    expect(activity.data).toMatchObject([{ type: 'customer.custom_event', data: { data: { event: { type: 'cart_abandoned', metadata: { cart: 3 } } } } }]);
+    expect(activity.data).toMatchObject([
+      { type: 'customer.custom_event', data: { data: { event: { type: 'cart_abandoned', metadata: { cart: 3 } } } } },
+    ]);
   });
 
   it('moves customers into event-count segments as events arrive', async () => {
     const seg = await json(
-      await api('POST', '/v1/segments', { name: 'abandoners', filter: { 'events.cart_abandoned.count': { conditions: { $more_than: [1] } } } }),
+      await api('POST', '/v1/segments', {
+        name: 'abandoners',
+        filter: { 'events.cart_abandoned.count': { conditions: { $more_than: [1] } } },
+      }),
     );
     await track({ event: 'cart_abandoned', customer: { source_id: 'ev-2' } });
     await settled();
@@ -116,7 +125,8 @@ describe('POST /client/v1/events', () => {
     expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     await settled();
     const customer = await json(await api('GET', '/v1/customers/capped-shopper'));
-    const stored = async () => (await env.DB.prepare('SELECT count(*) AS n FROM events WHERE profile_id = ?').bind(customer.id).first<{ n: number }>())?.n;
+    const stored = async () =>
+      (await env.DB.prepare('SELECT count(*) AS n FROM events WHERE profile_id = ?').bind(customer.id).first<{ n: number }>())?.n;
     expect(await stored()).toBe(3);
     // Past the cap the answer says so, with when to retry, by id as by source id.
     const refused = await signedTrack();
@@ -127,7 +137,11 @@ describe('POST /client/v1/events', () => {
       '/client/v1/events',
       {
         method: 'POST',
-        headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json', 'X-Vouchsafe-Identity-Signature': await signAs('id', customer.id) },
+        headers: {
+          ...CLIENT_HEADERS,
+          'Content-Type': 'application/json',
+          'X-Vouchsafe-Identity-Signature': await signAs('id', customer.id),
+        },
         body: JSON.stringify({ event: 'flood', customer: { id: customer.id } }),
       },
       bindings,

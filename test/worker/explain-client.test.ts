@@ -35,12 +35,21 @@ function stable(value: unknown): unknown {
 let signed: Record<string, string>;
 
 beforeAll(async () => {
-  const seg = await json(await api('POST', '/v1/segments', { name: 'explain-client gold', type: 'passive', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } }));
+  const seg = await json(
+    await api('POST', '/v1/segments', {
+      name: 'explain-client gold',
+      type: 'passive',
+      filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } },
+    }),
+  );
   await api('POST', '/v1/vouchers/XC-RULED', { discount: { type: 'AMOUNT', amount_off: 100 } });
   const rule = await json(
     await api('POST', '/v1/validation-rules', {
       name: 'gold and big',
-      rules: { '1': { name: 'customer.segment', conditions: { $is: [seg.id] } }, '2': { name: 'order.amount', conditions: { $more_than: [1000] } } },
+      rules: {
+        '1': { name: 'customer.segment', conditions: { $is: [seg.id] } },
+        '2': { name: 'order.amount', conditions: { $more_than: [1000] } },
+      },
     }),
   );
   await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'XC-RULED' });
@@ -58,7 +67,8 @@ describe('the client key never gets a trace', () => {
   ] as const;
 
   it.each(queries)('GET /client/v1/validate ignores explain=true (%s)', async (_, query) => {
-    const get = (extra: string) => call(`/client/v1/validate?${query}&tracking_id=${TRACKING_ID}${extra}`, { headers: { ...CLIENT_HEADERS, ...signed } });
+    const get = (extra: string) =>
+      call(`/client/v1/validate?${query}&tracking_id=${TRACKING_ID}${extra}`, { headers: { ...CLIENT_HEADERS, ...signed } });
     const explained = await get('&explain=true');
     const plain = await get('');
     expect(explained.status).toBe(200);
@@ -69,13 +79,21 @@ describe('the client key never gets a trace', () => {
 
   it('POST /client/v1/validations ignores explain=true, in the query and in the body', async () => {
     const body = {
-      redeemables: [{ object: 'voucher', id: 'XC-RULED' }, { object: 'voucher', id: 'XC-EXPIRED' }, { object: 'voucher', id: 'XC-NOPE' }],
+      redeemables: [
+        { object: 'voucher', id: 'XC-RULED' },
+        { object: 'voucher', id: 'XC-EXPIRED' },
+        { object: 'voucher', id: 'XC-NOPE' },
+      ],
       order: { amount: 5000 },
       customer: { source_id: 'xc-gold' },
       tracking_id: TRACKING_ID,
     };
     const post = (path: string, payload: unknown) =>
-      call(path, { method: 'POST', headers: { ...CLIENT_HEADERS, ...signed, 'Content-Type': 'application/json' }, body: JSON.stringify(payload) });
+      call(path, {
+        method: 'POST',
+        headers: { ...CLIENT_HEADERS, ...signed, 'Content-Type': 'application/json' },
+        body: JSON.stringify(payload),
+      });
     const plain = stable(await json(await post('/client/v1/validations', body)));
     for (const [path, payload] of [
       ['/client/v1/validations?explain=true', body],

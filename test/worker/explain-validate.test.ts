@@ -16,7 +16,10 @@ const TRACKING_ID = 'track_ExplainValidateExpl000';
 
 async function rule(code: string, rules: Record<string, unknown>): Promise<void> {
   const created = await json(await api('POST', '/v1/validation-rules', { name: `explain ${code}`, rules }));
-  expect((await api('POST', `/v1/validation-rules/${created.id}/assignments`, { related_object_type: 'voucher', related_object_id: code })).status).toBe(200);
+  expect(
+    (await api('POST', `/v1/validation-rules/${created.id}/assignments`, { related_object_type: 'voucher', related_object_id: code }))
+      .status,
+  ).toBe(200);
 }
 
 const voucher = async (code: string, extra: Record<string, unknown> = {}) => {
@@ -37,7 +40,8 @@ function stable(value: unknown): unknown {
   return value;
 }
 
-const validate = (code: string, body: Record<string, unknown>, query = '') => api('POST', `/v1/vouchers/${code}/validate${query}`, { ...body, tracking_id: TRACKING_ID });
+const validate = (code: string, body: Record<string, unknown>, query = '') =>
+  api('POST', `/v1/vouchers/${code}/validate${query}`, { ...body, tracking_id: TRACKING_ID });
 
 let goldSegment: string;
 let storedSegment: string;
@@ -45,8 +49,24 @@ let storedSegment: string;
 beforeAll(async () => {
   await api('POST', '/v1/customers', { source_id: 'ex-gold', metadata: { tier: 'gold' } });
   await api('POST', '/v1/customers', { source_id: 'ex-plain', metadata: { tier: 'silver' } });
-  goldSegment = (await json(await api('POST', '/v1/segments', { name: 'ex gold now', type: 'passive', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } }))).id;
-  storedSegment = (await json(await api('POST', '/v1/segments', { name: 'ex gold stored', type: 'auto-update', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } }))).id;
+  goldSegment = (
+    await json(
+      await api('POST', '/v1/segments', {
+        name: 'ex gold now',
+        type: 'passive',
+        filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } },
+      }),
+    )
+  ).id;
+  storedSegment = (
+    await json(
+      await api('POST', '/v1/segments', {
+        name: 'ex gold stored',
+        type: 'auto-update',
+        filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } },
+      }),
+    )
+  ).id;
 
   await voucher('EX-PLAIN');
   await voucher('EX-OFF', { active: false });
@@ -54,7 +74,11 @@ beforeAll(async () => {
   await voucher('EX-OLD', { expiration_date: '2020-01-01T00:00:00Z' });
   const today = new Date().getUTCDay();
   await voucher('EX-NOTTODAY', { validity_day_of_week: [0, 1, 2, 3, 4, 5, 6].filter((d) => d !== today) });
-  await voucher('EX-EVERYDAY', { validity_day_of_week: [0, 1, 2, 3, 4, 5, 6], start_date: '2020-01-01T00:00:00Z', expiration_date: '2099-01-01T00:00:00Z' });
+  await voucher('EX-EVERYDAY', {
+    validity_day_of_week: [0, 1, 2, 3, 4, 5, 6],
+    start_date: '2020-01-01T00:00:00Z',
+    expiration_date: '2099-01-01T00:00:00Z',
+  });
   await voucher('EX-ONE', { redemption: { quantity: 1 } });
   await voucher('EX-BIG');
   await rule('EX-BIG', { '1': { name: 'order.amount', conditions: { $more_than: [1000] } } });
@@ -63,7 +87,11 @@ beforeAll(async () => {
   await voucher('EX-STORED');
   await rule('EX-STORED', { '1': { name: 'customer.segment', conditions: { $in: [storedSegment] } } });
   await voucher('EX-META');
-  await rule('EX-META', { '1': { name: 'customer.metadata.tier', conditions: { $is: ['gold'] } }, '2': { name: 'order.items.count', conditions: { $more_than_equal: [1] } }, logic: '1 or 2' });
+  await rule('EX-META', {
+    '1': { name: 'customer.metadata.tier', conditions: { $is: ['gold'] } },
+    '2': { name: 'order.items.count', conditions: { $more_than_equal: [1] } },
+    logic: '1 or 2',
+  });
   await voucher('EX-ONCE');
   await rule('EX-ONCE', { '1': { name: 'redemption.count.per_customer', conditions: { $less_than_or_equal: [1] } } });
   await voucher('EX-HELD');
@@ -74,7 +102,9 @@ beforeAll(async () => {
   await voucher('EX-MUG', { discount: { type: 'UNIT', unit_off: 1, unit_type: 'mug' } });
 
   for (const code of ['EX-ONE', 'EX-ONCE']) {
-    expect((await api('POST', `/v1/vouchers/${code}/redemption`, { customer: { source_id: 'ex-gold' }, order: { amount: 5000 } })).status).toBe(200);
+    expect(
+      (await api('POST', `/v1/vouchers/${code}/redemption`, { customer: { source_id: 'ex-gold' }, order: { amount: 5000 } })).status,
+    ).toBe(200);
   }
 });
 
@@ -106,7 +136,13 @@ const TABLE: [string, string, Record<string, unknown>, string | null, string | n
   ['neither metadata nor items', 'EX-META', { ...plain, amount: 500 }, 'customer_rules_violated', 'rules'],
   ['used once already', 'EX-ONCE', { ...gold, amount: 500 }, 'redemption_rules_violated', 'rules'],
   ['not the holder', 'EX-HELD', { ...plain, amount: 500 }, 'customer_rules_violated', 'rules'],
-  ['the product missing', 'EX-ITEMS', { order: { amount: 800, items: [{ product_id: 'cup', quantity: 1, price: 800 }] } }, 'order_rules_violated', 'rules'],
+  [
+    'the product missing',
+    'EX-ITEMS',
+    { order: { amount: 800, items: [{ product_id: 'cup', quantity: 1, price: 800 }] } },
+    'order_rules_violated',
+    'rules',
+  ],
   ['a unit discount without items', 'EX-MUG', { amount: 800 }, 'missing_order_items', 'order items'],
 ];
 
@@ -121,7 +157,18 @@ describe('POST /v1/vouchers/{code}/validate?explain=true', () => {
   it('covers every refusal reason a validate can give', () => {
     // refusal() keys of services/validation.ts: each is reached by a row of the table.
     const keys = new Set(TABLE.map(([, , , key]) => key));
-    for (const key of ['not_found', 'voucher_disabled', 'voucher_not_active', 'voucher_expired', 'voucher_not_active_now', 'quantity_exceeded', 'order_rules_violated', 'customer_rules_violated', 'redemption_rules_violated', 'missing_order_items']) {
+    for (const key of [
+      'not_found',
+      'voucher_disabled',
+      'voucher_not_active',
+      'voucher_expired',
+      'voucher_not_active_now',
+      'quantity_exceeded',
+      'order_rules_violated',
+      'customer_rules_violated',
+      'redemption_rules_violated',
+      'missing_order_items',
+    ]) {
       expect(keys.has(key)).toBe(true);
     }
   });
@@ -163,28 +210,71 @@ describe('POST /v1/vouchers/{code}/validate?explain=true', () => {
     expect(rules).toMatchObject({ kind: 'rules', logic: '1', passed: false });
     expect(rules.label).toMatch(/^val_/);
     expect(rules.children?.[0]).toMatchObject({ kind: 'rule', label: 'rule 1: order.amount', passed: false });
-    expect(rules.children?.[0]?.children?.[0]).toMatchObject({ kind: 'condition', field: 'order.amount', operator: '$more_than', expected: [1000], actual: 500, passed: false });
+    expect(rules.children?.[0]?.children?.[0]).toMatchObject({
+      kind: 'condition',
+      field: 'order.amount',
+      operator: '$more_than',
+      expected: [1000],
+      actual: 500,
+      passed: false,
+    });
 
     // A passive segment is judged now: the segment node carries its filter's trace, which read the metadata.
     const notGold = (await json(await validate('EX-GOLD', { ...plain, amount: 500 }, '?explain=true'))).explanation as ExplainNode;
     const condition = refusingCheck(notGold).children?.[0]?.children?.[0];
-    expect(condition).toMatchObject({ field: 'customer.segment', operator: '$is', expected: [goldSegment], actual: [], logic: 'or', passed: false });
+    expect(condition).toMatchObject({
+      field: 'customer.segment',
+      operator: '$is',
+      expected: [goldSegment],
+      actual: [],
+      logic: 'or',
+      passed: false,
+    });
     const segment = condition?.children?.[0];
     expect(segment).toMatchObject({ kind: 'segment', label: goldSegment, passed: false, detail: 'filter judged now' });
-    expect(segment?.children?.[0]?.children?.[0]?.children?.[0]).toMatchObject({ field: 'metadata.tier', operator: '$is', expected: ['gold'], actual: 'silver', passed: false });
+    expect(segment?.children?.[0]?.children?.[0]?.children?.[0]).toMatchObject({
+      field: 'metadata.tier',
+      operator: '$is',
+      expected: ['gold'],
+      actual: 'silver',
+      passed: false,
+    });
     // An auto-update segment of a stored customer: stored membership, no filter walk.
     const stored = (await json(await validate('EX-STORED', { ...gold, amount: 500 }, '?explain=true'))).explanation as ExplainNode;
-    expect(refusingCheck(stored).children?.[0]?.children?.[0]?.children?.[0]).toEqual({ kind: 'segment', label: storedSegment, passed: true, detail: 'stored member' });
+    expect(refusingCheck(stored).children?.[0]?.children?.[0]?.children?.[0]).toEqual({
+      kind: 'segment',
+      label: storedSegment,
+      passed: true,
+      detail: 'stored member',
+    });
 
     const twice = (await json(await validate('EX-ONCE', { ...gold, amount: 500 }, '?explain=true'))).explanation as ExplainNode;
-    expect(refusingCheck(twice).children?.[0]?.children?.[0]).toMatchObject({ field: 'redemption.count.per_customer', operator: '$less_than_or_equal', expected: [1], actual: 2, passed: false });
+    expect(refusingCheck(twice).children?.[0]?.children?.[0]).toMatchObject({
+      field: 'redemption.count.per_customer',
+      operator: '$less_than_or_equal',
+      expected: [1],
+      actual: 2,
+      passed: false,
+    });
 
     const expired = (await json(await validate('EX-OLD', {}, '?explain=true'))).explanation as ExplainNode;
-    expect(refusingCheck(expired)).toMatchObject({ kind: 'check', field: 'expiration_date', expected: '2020-01-01T00:00:00.000Z', passed: false, detail: 'voucher expired' });
+    expect(refusingCheck(expired)).toMatchObject({
+      kind: 'check',
+      field: 'expiration_date',
+      expected: '2020-01-01T00:00:00.000Z',
+      passed: false,
+      detail: 'voucher expired',
+    });
     expect(Date.parse(refusingCheck(expired).actual as string)).toBeGreaterThan(Date.parse('2020-01-01'));
 
     const used = (await json(await validate('EX-ONE', { amount: 500 }, '?explain=true'))).explanation as ExplainNode;
-    expect(refusingCheck(used)).toMatchObject({ field: 'redeemed_quantity', operator: '$less_than', expected: [1], actual: 1, passed: false });
+    expect(refusingCheck(used)).toMatchObject({
+      field: 'redeemed_quantity',
+      operator: '$less_than',
+      expected: [1],
+      actual: 1,
+      passed: false,
+    });
   });
 
   it('refuses an explain that is not true or false, naming the parameter', async () => {
@@ -198,7 +288,11 @@ describe('POST /v1/vouchers/{code}/validate?explain=true', () => {
   });
 });
 
-const STACK = { redeemables: ['EX-PLAIN', 'EX-OLD', 'EX-NOPE', 'EX-BIG'].map((id) => ({ object: 'voucher', id })), order: { amount: 500 }, tracking_id: TRACKING_ID };
+const STACK = {
+  redeemables: ['EX-PLAIN', 'EX-OLD', 'EX-NOPE', 'EX-BIG'].map((id) => ({ object: 'voucher', id })),
+  order: { amount: 500 },
+  tracking_id: TRACKING_ID,
+};
 
 describe('POST /v1/validations?explain=true', () => {
   it('gives every redeemable the explanation of its own judgement, and changes nothing else', async () => {
@@ -206,7 +300,9 @@ describe('POST /v1/validations?explain=true', () => {
     const before = await json(await api('POST', '/v1/validations', STACK));
     expect(JSON.stringify(before)).not.toContain('"explanation"');
     expect(stable(explained)).toEqual(stable(before));
-    expect(explained.redeemables.map((r: { id: string; status: string; explanation: ExplainNode }) => [r.id, r.status, r.explanation.passed])).toEqual([
+    expect(
+      explained.redeemables.map((r: { id: string; status: string; explanation: ExplainNode }) => [r.id, r.status, r.explanation.passed]),
+    ).toEqual([
       ['EX-PLAIN', 'SKIPPED', true],
       ['EX-OLD', 'INAPPLICABLE', false],
       ['EX-NOPE', 'INAPPLICABLE', false],
@@ -217,7 +313,12 @@ describe('POST /v1/validations?explain=true', () => {
       expect(traceInconsistencies(r.explanation)).toEqual([]);
     }
     const lastChecks = explained.redeemables.map((r: { explanation: ExplainNode }) => refusingCheck(r.explanation));
-    expect(lastChecks.map((c: ExplainNode) => [c.kind, c.passed])).toEqual([['check', true], ['check', false], ['check', false], ['rules', false]]);
+    expect(lastChecks.map((c: ExplainNode) => [c.kind, c.passed])).toEqual([
+      ['check', true],
+      ['check', false],
+      ['check', false],
+      ['rules', false],
+    ]);
     expect(lastChecks.slice(1, 3).map((c: ExplainNode) => c.label)).toEqual(['expiration_date', 'voucher exists']);
     expect(explained.inapplicable_redeemables.every((r: { explanation?: ExplainNode }) => r.explanation?.passed === false)).toBe(true);
   });
@@ -228,7 +329,11 @@ describe('what explain costs', () => {
   async function counted(path: string, payload: unknown) {
     const ctx = createExecutionContext();
     const res = await app.fetch(
-      new Request(`https://vouchsafe.test${path}`, { method: 'POST', headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify(payload) }),
+      new Request(`https://vouchsafe.test${path}`, {
+        method: 'POST',
+        headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' },
+        body: JSON.stringify(payload),
+      }),
       { ...env, COUNT_OPS: 'on' } as unknown as Env,
       ctx,
     );

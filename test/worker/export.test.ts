@@ -43,7 +43,23 @@ describe('POST /v1/exports (customers)', () => {
       birthdate: '1815-12-10',
       metadata: { tier: 'gold', age: 36, vip: true, prefs: { color: 'green' }, tags: ['a', 'b'] },
     });
-    const fields = ['id', 'name', 'email', 'description', 'created_at', 'address_city', 'birthday', 'orders_total_amount', 'metadata', 'metadata.tier', 'metadata.age', 'metadata.vip', 'metadata.prefs.color', 'metadata.tags', 'metadata.missing'];
+    const fields = [
+      'id',
+      'name',
+      'email',
+      'description',
+      'created_at',
+      'address_city',
+      'birthday',
+      'orders_total_amount',
+      'metadata',
+      'metadata.tier',
+      'metadata.age',
+      'metadata.vip',
+      'metadata.prefs.color',
+      'metadata.tags',
+      'metadata.missing',
+    ];
     const exp = await createExport({ fields, filters: { junction: 'and', source_id: { conditions: { $is: ['exp-ada'] } } } });
     expect(exp).toMatchObject({
       object: 'export',
@@ -96,21 +112,36 @@ describe('POST /v1/exports (customers)', () => {
     const rome = await customer({ source_id: 'exp-f-rome', address: { city: 'Rome' }, metadata: { spend: 10 } });
     const seg = await json(await api('POST', '/v1/segments', { name: 'picked', type: 'static', customers: [paris.id, rome.id] }));
     const big = await json(
-      await api('POST', '/v1/segments', { name: 'big spenders', type: 'passive', filter: { 'metadata.spend': { conditions: { $more_than: [100] } } } }),
+      await api('POST', '/v1/segments', {
+        name: 'big spenders',
+        type: 'passive',
+        filter: { 'metadata.spend': { conditions: { $more_than: [100] } } },
+      }),
     );
     const ids = async (filters: Record<string, unknown>) =>
-      (await rows(await createExport({ fields: ['source_id'], filters }))).slice(1).map((r) => r[0]).filter((s) => s?.startsWith('exp-f-')).sort();
+      (await rows(await createExport({ fields: ['source_id'], filters })))
+        .slice(1)
+        .map((r) => r[0])
+        .filter((s) => s?.startsWith('exp-f-'))
+        .sort();
 
-    expect(await ids({ junction: 'and', 'address.city': { conditions: { $in: ['Berlin', 'Rome'] } } })).toEqual(['exp-f-berlin', 'exp-f-rome']);
+    expect(await ids({ junction: 'and', 'address.city': { conditions: { $in: ['Berlin', 'Rome'] } } })).toEqual([
+      'exp-f-berlin',
+      'exp-f-rome',
+    ]);
     expect(await ids({ segment_id: { conditions: { $is: [seg.id] } } })).toEqual(['exp-f-paris', 'exp-f-rome']);
     expect(await ids({ segment_id: { conditions: { $is: [big.id] } } })).toEqual(['exp-f-berlin', 'exp-f-paris']);
     expect(await ids({ segment_id: { conditions: { $in: [seg.id, big.id] } } })).toEqual(['exp-f-berlin', 'exp-f-paris', 'exp-f-rome']);
-    expect(await ids({ junction: 'and', 'metadata.spend': { conditions: { $more_than: [100] } }, segment_id: { conditions: { $is: [seg.id] } } })).toEqual(['exp-f-paris']);
-    expect(await ids({ junction: 'OR', 'address.city': { conditions: { $is: ['Berlin'] } }, segment_id: { conditions: { $is: [seg.id] } } })).toEqual([
-      'exp-f-berlin',
-      'exp-f-paris',
-      'exp-f-rome',
-    ]);
+    expect(
+      await ids({
+        junction: 'and',
+        'metadata.spend': { conditions: { $more_than: [100] } },
+        segment_id: { conditions: { $is: [seg.id] } },
+      }),
+    ).toEqual(['exp-f-paris']);
+    expect(
+      await ids({ junction: 'OR', 'address.city': { conditions: { $is: ['Berlin'] } }, segment_id: { conditions: { $is: [seg.id] } } }),
+    ).toEqual(['exp-f-berlin', 'exp-f-paris', 'exp-f-rome']);
   });
 
   it('orders newest first with order=-created_at', async () => {
@@ -121,14 +152,44 @@ describe('POST /v1/exports (customers)', () => {
   });
 
   it.each([
-    ['an unknown field', { exported_object: 'customer', parameters: { fields: ['name', 'shoe_size'] } }, 'invalid_export_fields', 'parameters.fields: unknown field(s) "shoe_size"'],
-    ['a repeated field', { exported_object: 'customer', parameters: { fields: ['name', 'name'] } }, 'invalid_export_fields', 'parameters.fields: repeated field(s) "name"'],
-    ['no field', { exported_object: 'customer', parameters: { fields: [] } }, 'invalid_export_fields', 'parameters.fields: list at least one field'],
+    [
+      'an unknown field',
+      { exported_object: 'customer', parameters: { fields: ['name', 'shoe_size'] } },
+      'invalid_export_fields',
+      'parameters.fields: unknown field(s) "shoe_size"',
+    ],
+    [
+      'a repeated field',
+      { exported_object: 'customer', parameters: { fields: ['name', 'name'] } },
+      'invalid_export_fields',
+      'parameters.fields: repeated field(s) "name"',
+    ],
+    [
+      'no field',
+      { exported_object: 'customer', parameters: { fields: [] } },
+      'invalid_export_fields',
+      'parameters.fields: list at least one field',
+    ],
     // Vouchers and publications export too (test/worker/campaigns.test.ts).
-    ['another object', { exported_object: 'order' }, 'invalid_export_params', 'exported_object: only "customer", "voucher" and "publication"'],
+    [
+      'another object',
+      { exported_object: 'order' },
+      'invalid_export_params',
+      'exported_object: only "customer", "voucher" and "publication"',
+    ],
     ['an unknown order', { exported_object: 'customer', parameters: { order: 'name' } }, 'invalid_export_params', 'parameters.order:'],
-    ['a bad filter', { exported_object: 'customer', parameters: { filters: { 'metadata.x': { conditions: { $nope: [1] } } } } }, 'invalid_export_params', 'parameters.filters.metadata.x.conditions.$nope:'],
-    ['a bad segment condition', { exported_object: 'customer', parameters: { filters: { segment_id: { conditions: { $is_not: ['seg_x'] } } } } }, 'invalid_export_params', 'parameters.filters.segment_id.conditions:'],
+    [
+      'a bad filter',
+      { exported_object: 'customer', parameters: { filters: { 'metadata.x': { conditions: { $nope: [1] } } } } },
+      'invalid_export_params',
+      'parameters.filters.metadata.x.conditions.$nope:',
+    ],
+    [
+      'a bad segment condition',
+      { exported_object: 'customer', parameters: { filters: { segment_id: { conditions: { $is_not: ['seg_x'] } } } } },
+      'invalid_export_params',
+      'parameters.filters.segment_id.conditions:',
+    ],
     ['no exported_object', { parameters: {} }, 'invalid_payload', 'exported_object:'],
   ])('answers 400 for %s', async (_, body, key, details) => {
     const before = (await env.DB.prepare('SELECT count(*) AS n FROM exports').first<{ n: number }>())?.n;
@@ -141,7 +202,10 @@ describe('POST /v1/exports (customers)', () => {
   });
 
   it('answers 404 for an unknown segment', async () => {
-    const res = await api('POST', '/v1/exports', { exported_object: 'customer', parameters: { filters: { segment_id: { conditions: { $is: ['seg_nope'] } } } } });
+    const res = await api('POST', '/v1/exports', {
+      exported_object: 'customer',
+      parameters: { filters: { segment_id: { conditions: { $is: ['seg_nope'] } } } },
+    });
     expect(res.status).toBe(404);
     expect(await json(res)).toMatchObject({ key: 'not_found', resource_type: 'segment' });
   });
@@ -192,7 +256,12 @@ describe('export download links', () => {
   it('GET returns a fresh URL; list and DELETE work; a deleted export is a 404 even with its token', async () => {
     const exp = await createExport({ fields: ['email'] });
     const got = await json(await api('GET', `/v1/exports/${exp.id}`));
-    expect(got).toMatchObject({ id: exp.id, status: 'DONE', parameters: { fields: ['email'] }, result: { url: expect.stringContaining(`/v1/exports/${exp.id}/download?token=`) } });
+    expect(got).toMatchObject({
+      id: exp.id,
+      status: 'DONE',
+      parameters: { fields: ['email'] },
+      result: { url: expect.stringContaining(`/v1/exports/${exp.id}/download?token=`) },
+    });
     expect((await download(got.result.url)).status).toBe(200);
 
     const list = await json(await api('GET', '/v1/exports?limit=100'));
@@ -226,11 +295,19 @@ describe('exporting 100,000 customers', () => {
          INSERT INTO customers (id, source_id, name, email, metadata, created_at)
          SELECT 'cust_bulk_' || i, 'bulk-' || i, 'Bulk, ' || i, 'b' || i || '@example.com', json_object('n', i), ? + i FROM n`,
       ).bind(N, base),
-      env.DB.prepare(`INSERT INTO segments (id, name, type, initial_sync_status, created_at) VALUES (?, 'half', 'static', 'DONE', ?)`).bind(segment, base),
-      env.DB.prepare(`INSERT INTO segment_members (segment_id, customer_id, created_at) SELECT ?, id, ? FROM customers WHERE id LIKE 'cust_bulk_%' AND created_at % 2 = 0`).bind(segment, base),
+      env.DB.prepare(`INSERT INTO segments (id, name, type, initial_sync_status, created_at) VALUES (?, 'half', 'static', 'DONE', ?)`).bind(
+        segment,
+        base,
+      ),
+      env.DB.prepare(
+        `INSERT INTO segment_members (segment_id, customer_id, created_at) SELECT ?, id, ? FROM customers WHERE id LIKE 'cust_bulk_%' AND created_at % 2 = 0`,
+      ).bind(segment, base),
     ]);
 
-    const exp = await createExport({ fields: ['id', 'name', 'metadata.n'], filters: { junction: 'and', source_id: { conditions: { $starts_with: ['bulk-'] } } } });
+    const exp = await createExport({
+      fields: ['id', 'name', 'metadata.n'],
+      filters: { junction: 'and', source_id: { conditions: { $starts_with: ['bulk-'] } } },
+    });
     let started = performance.now();
     const res = await download(exp.result.url);
     expect(res.status).toBe(200);

@@ -211,7 +211,11 @@ const CASES: Case[] = [
   { name: 'name $contains non-ASCII letter', filter: on('name', { $contains: ['ë'] }), expected: ['c03'] },
   { name: 'name $contains does not fold non-ASCII case', filter: on('name', { $contains: ['Ë'] }), expected: [] },
   { name: 'name $contains ß word, ASCII part folded', filter: on('name', { $contains: ['STRAße'] }), expected: ['c03'] },
-  { name: 'name $contains any of several values', filter: on('name', { $contains: ['i', 'ü'] }), expected: ['c01', 'c04', 'c08', 'c09', 'c12'] },
+  {
+    name: 'name $contains any of several values',
+    filter: on('name', { $contains: ['i', 'ü'] }),
+    expected: ['c01', 'c04', 'c08', 'c09', 'c12'],
+  },
   {
     name: 'name $not_contain holds for unknown names',
     filter: on('name', { $not_contain: ['a'] }),
@@ -237,7 +241,11 @@ const CASES: Case[] = [
     filter: on('address.city', { $is_unknown: true }),
     expected: ['c05', 'c07', 'c08', 'c09', 'c10', 'c11', 'c12'],
   },
-  { name: 'address.country $is_not holds for null', filter: on('address.country', { $is_not: ['Germany'] }), expected: except('c01', 'c04') },
+  {
+    name: 'address.country $is_not holds for null',
+    filter: on('address.country', { $is_not: ['Germany'] }),
+    expected: except('c01', 'c04'),
+  },
   { name: 'address.postal_code $is with a number operand', filter: on('address.postal_code', { $is: [10115] }), expected: ['c01'] },
   { name: 'address.postal_code $starts_with number', filter: on('address.postal_code', { $starts_with: [10] }), expected: ['c01', 'c02'] },
   { name: 'phone $starts_with', filter: on('phone', { $starts_with: ['48'] }), expected: ['c02'] },
@@ -254,7 +262,11 @@ const CASES: Case[] = [
   { name: 'description $starts_with an emoji', filter: on('description', { $starts_with: ['🎉'] }), expected: [] },
 
   // ----- timestamps (created_at, updated_at, last order)
-  { name: 'created_at $is_days_ago 30 covers the whole UTC day', filter: on('created_at', { $is_days_ago: [30] }), expected: ['c01', 'c02'] },
+  {
+    name: 'created_at $is_days_ago 30 covers the whole UTC day',
+    filter: on('created_at', { $is_days_ago: [30] }),
+    expected: ['c01', 'c02'],
+  },
   { name: 'created_at $more_than_ago 30', filter: on('created_at', { $more_than_ago: [30] }), expected: ['c04', 'c06', 'c11'] },
   { name: 'created_at $more_than 30 counts days', filter: on('created_at', { $more_than: [30] }), expected: ['c04', 'c06', 'c11'] },
   {
@@ -267,7 +279,11 @@ const CASES: Case[] = [
     filter: on('created_at', { $less_than_ago: [30] }),
     expected: ['c03', 'c05', 'c07', 'c08', 'c10'],
   },
-  { name: 'created_at $less_than 30 counts days', filter: on('created_at', { $less_than: 30 }), expected: ['c03', 'c05', 'c07', 'c08', 'c10'] },
+  {
+    name: 'created_at $less_than 30 counts days',
+    filter: on('created_at', { $less_than: 30 }),
+    expected: ['c03', 'c05', 'c07', 'c08', 'c10'],
+  },
   {
     name: 'created_at $less_than_equal 30',
     filter: on('created_at', { $less_than_equal: [30] }),
@@ -302,7 +318,11 @@ const CASES: Case[] = [
     expected: ['c03', 'c05', 'c07', 'c08', 'c09', 'c10', 'c12'],
   },
   { name: 'created_at $is a date compares the UTC day', filter: on('created_at', { $is: ['2026-05-16'] }), expected: ['c01', 'c02'] },
-  { name: 'created_at $is an instant compares its day', filter: on('created_at', { $is: ['2026-05-16T18:00:00Z'] }), expected: ['c01', 'c02'] },
+  {
+    name: 'created_at $is an instant compares its day',
+    filter: on('created_at', { $is: ['2026-05-16T18:00:00Z'] }),
+    expected: ['c01', 'c02'],
+  },
   { name: 'created_at $is several days', filter: on('created_at', { $is: ['2026-05-16', '2026-06-08'] }), expected: ['c01', 'c02', 'c07'] },
   { name: 'created_at $is_not a day', filter: on('created_at', { $is_not: ['2026-05-16'] }), expected: except('c01', 'c02') },
   {
@@ -314,10 +334,18 @@ const CASES: Case[] = [
   { name: 'updated_at $is_unknown', filter: on('updated_at', { $is_unknown: true }), expected: except('c01', 'c03', 'c05') },
   { name: 'updated_at $is_not today holds for null', filter: on('updated_at', { $is_not: ['2026-06-15'] }), expected: except('c01') },
   { name: 'updated_at $after', filter: on('updated_at', { $after: ['2026-06-15'] }), expected: ['c01', 'c05'] },
-  { name: 'last_order_date $less_than 30 days (Voucherify example)', filter: on('summary.orders.last_order_date', { $less_than: [30] }), expected: ['c03'] },
+  {
+    name: 'last_order_date $less_than 30 days (Voucherify example)',
+    filter: on('summary.orders.last_order_date', { $less_than: [30] }),
+    expected: ['c03'],
+  },
   { name: 'last_order_date $more_than 30 days', filter: on('summary.orders.last_order_date', { $more_than: [30] }), expected: ['c04'] },
   { name: 'last_order_date $is_days_ago 30', filter: on('summary.orders.last_order_date', { $is_days_ago: [30] }), expected: ['c01'] },
-  { name: 'last_order_date $is_days_in_future 2', filter: on('summary.orders.last_order_date', { $is_days_in_future: [2] }), expected: ['c05'] },
+  {
+    name: 'last_order_date $is_days_in_future 2',
+    filter: on('summary.orders.last_order_date', { $is_days_in_future: [2] }),
+    expected: ['c05'],
+  },
   {
     name: 'last_order_date $is_unknown without orders',
     filter: on('summary.orders.last_order_date', { $is_unknown: true }),
@@ -337,35 +365,71 @@ const CASES: Case[] = [
     filter: on('birthdate', { $is_not: ['2026-06-14'] }),
     expected: except('c02'),
   },
-  { name: 'birthdate $has_value counts an invalid date', filter: on('birthdate', { $has_value: true }), expected: ['c01', 'c02', 'c03', 'c07', 'c08'] },
-  { name: 'birthdate $is_unknown', filter: on('birthdate', { $is_unknown: true }), expected: ['c04', 'c05', 'c06', 'c09', 'c10', 'c11', 'c12'] },
+  {
+    name: 'birthdate $has_value counts an invalid date',
+    filter: on('birthdate', { $has_value: true }),
+    expected: ['c01', 'c02', 'c03', 'c07', 'c08'],
+  },
+  {
+    name: 'birthdate $is_unknown',
+    filter: on('birthdate', { $is_unknown: true }),
+    expected: ['c04', 'c05', 'c06', 'c09', 'c10', 'c11', 'c12'],
+  },
   { name: 'birthdate $more_than_ago 10000 days', filter: on('birthdate', { $more_than_ago: [10_000] }), expected: ['c01'] },
   { name: 'birthdate $less_than_future 2', filter: on('birthdate', { $less_than_future: [2] }), expected: ['c03'] },
   { name: 'birthdate $this_year skips an invalid date', filter: on('birthdate', { $this_year: true }), expected: ['c02', 'c03'] },
 
   // ----- numbers
   { name: 'orders.total_amount $more_than', filter: on('summary.orders.total_amount', { $more_than: [2500] }), expected: ['c01'] },
-  { name: 'orders.total_amount $more_than_equal', filter: on('summary.orders.total_amount', { $more_than_equal: [2500] }), expected: ['c01', 'c03'] },
-  { name: 'orders.total_amount $less_than', filter: on('summary.orders.total_amount', { $less_than: [100] }), expected: except('c01', 'c03', 'c04') },
-  { name: 'orders.total_amount $less_than_equal', filter: on('summary.orders.total_amount', { $less_than_equal: [100] }), expected: except('c01', 'c03') },
+  {
+    name: 'orders.total_amount $more_than_equal',
+    filter: on('summary.orders.total_amount', { $more_than_equal: [2500] }),
+    expected: ['c01', 'c03'],
+  },
+  {
+    name: 'orders.total_amount $less_than',
+    filter: on('summary.orders.total_amount', { $less_than: [100] }),
+    expected: except('c01', 'c03', 'c04'),
+  },
+  {
+    name: 'orders.total_amount $less_than_equal',
+    filter: on('summary.orders.total_amount', { $less_than_equal: [100] }),
+    expected: except('c01', 'c03'),
+  },
   { name: 'orders.total_amount $is a numeric string', filter: on('summary.orders.total_amount', { $is: ['2500'] }), expected: ['c03'] },
   { name: 'orders.total_amount $in', filter: on('summary.orders.total_amount', { $in: [100, 2500] }), expected: ['c03', 'c04'] },
   { name: 'orders.total_amount $not_in', filter: on('summary.orders.total_amount', { $not_in: [0] }), expected: ['c01', 'c03', 'c04'] },
   { name: 'orders.total_amount $is_not', filter: on('summary.orders.total_amount', { $is_not: [0] }), expected: ['c01', 'c03', 'c04'] },
-  { name: 'orders.average_amount (generated column)', filter: on('summary.orders.average_amount', { $more_than: [5000] }), expected: ['c01'] },
+  {
+    name: 'orders.average_amount (generated column)',
+    filter: on('summary.orders.average_amount', { $more_than: [5000] }),
+    expected: ['c01'],
+  },
   { name: 'orders.total_count $is', filter: on('summary.orders.total_count', { $is: [1] }), expected: ['c03', 'c04'] },
   { name: 'numbers always $has_value', filter: on('summary.orders.total_count', { $has_value: true }), expected: ALL },
   { name: 'numbers are never $is_unknown', filter: on('loyalty.points', { $is_unknown: true }), expected: [] },
   { name: 'redemptions.total_succeeded $is', filter: on('summary.redemptions.total_succeeded', { $is: [3] }), expected: ['c01'] },
-  { name: 'redemptions.gift.redeemed_amount', filter: on('summary.redemptions.gift.redeemed_amount', { $more_than: [0] }), expected: ['c01'] },
-  { name: 'redemptions.loyalty_card.points_to_go', filter: on('summary.redemptions.loyalty_card.points_to_go', { $is: [0] }), expected: ALL },
+  {
+    name: 'redemptions.gift.redeemed_amount',
+    filter: on('summary.redemptions.gift.redeemed_amount', { $more_than: [0] }),
+    expected: ['c01'],
+  },
+  {
+    name: 'redemptions.loyalty_card.points_to_go',
+    filter: on('summary.redemptions.loyalty_card.points_to_go', { $is: [0] }),
+    expected: ALL,
+  },
   { name: 'loyalty.points $less_than_equal', filter: on('loyalty.points', { $less_than_equal: [20] }), expected: except('c01') },
   { name: 'loyalty.referred_customers $more_than', filter: on('loyalty.referred_customers', { $more_than: [1] }), expected: ['c01'] },
 
   // ----- events
   { name: 'events count $is a numeric string', filter: on('events.cart_abandoned.count', { $is: ['1'] }), expected: ['c02'] },
   { name: 'events count $more_than 0', filter: on('events.cart_abandoned.count', { $more_than: [0] }), expected: ['c01', 'c02'] },
-  { name: 'events $count 0 includes customers without events', filter: on('events.cart_abandoned.count', { $count: [0] }), expected: except('c01', 'c02') },
+  {
+    name: 'events $count 0 includes customers without events',
+    filter: on('events.cart_abandoned.count', { $count: [0] }),
+    expected: except('c01', 'c02'),
+  },
   { name: 'events $count_more', filter: on('events.cart_abandoned.count', { $count_more: [2] }), expected: ['c01'] },
   { name: 'events $count_less', filter: on('events.cart_abandoned.count', { $count_less: [2] }), expected: except('c01') },
   { name: 'events count $in', filter: on('events.cart_abandoned.count', { $in: [1, 3] }), expected: ['c01', 'c02'] },
@@ -374,16 +438,36 @@ const CASES: Case[] = [
   { name: 'events count $less_than_equal', filter: on('events.purchase.count', { $less_than_equal: [1] }), expected: except('c03') },
   // The SQL stops counting once the count decides the comparison (EXISTS, LIMIT): the edges of that.
   { name: 'events $count 3 at the count stop', filter: on('events.cart_abandoned.count', { $count: [3] }), expected: ['c01'] },
-  { name: 'events $more_than_equal 1 is having one', filter: on('events.cart_abandoned.count', { $more_than_equal: [1] }), expected: ['c01', 'c02'] },
-  { name: 'events $less_than 1 is having none', filter: on('events.cart_abandoned.count', { $less_than: [1] }), expected: except('c01', 'c02') },
+  {
+    name: 'events $more_than_equal 1 is having one',
+    filter: on('events.cart_abandoned.count', { $more_than_equal: [1] }),
+    expected: ['c01', 'c02'],
+  },
+  {
+    name: 'events $less_than 1 is having none',
+    filter: on('events.cart_abandoned.count', { $less_than: [1] }),
+    expected: except('c01', 'c02'),
+  },
   { name: 'events $more_than a fraction', filter: on('events.cart_abandoned.count', { $more_than: [2.5] }), expected: ['c01'] },
-  { name: 'events $less_than_equal a fraction', filter: on('events.cart_abandoned.count', { $less_than_equal: [0.5] }), expected: except('c01', 'c02') },
-  { name: 'events $more_than a negative number holds for everyone', filter: on('events.cart_abandoned.count', { $more_than: [-1] }), expected: ALL },
+  {
+    name: 'events $less_than_equal a fraction',
+    filter: on('events.cart_abandoned.count', { $less_than_equal: [0.5] }),
+    expected: except('c01', 'c02'),
+  },
+  {
+    name: 'events $more_than a negative number holds for everyone',
+    filter: on('events.cart_abandoned.count', { $more_than: [-1] }),
+    expected: ALL,
+  },
   { name: 'events $count_less 0 holds for no one', filter: on('events.cart_abandoned.count', { $count_less: [0] }), expected: [] },
   { name: 'events of an unseen type count 0', filter: on('events.never_seen.count', { $is: [0] }), expected: ALL },
 
   // ----- metadata: numbers stored as numbers and strings
-  { name: 'metadata $is number matches numeric strings and arrays', filter: on('metadata.age', { $is: [34] }), expected: ['c01', 'c02', 'c03', 'c08'] },
+  {
+    name: 'metadata $is number matches numeric strings and arrays',
+    filter: on('metadata.age', { $is: [34] }),
+    expected: ['c01', 'c02', 'c03', 'c08'],
+  },
   { name: 'metadata $is numeric string', filter: on('metadata.age', { $is: ['34'] }), expected: ['c01', 'c02', 'c03', 'c08'] },
   { name: 'metadata $is "34.0"', filter: on('metadata.age', { $is: ['34.0'] }), expected: ['c01', 'c02', 'c03', 'c08'] },
   {
@@ -422,7 +506,11 @@ const CASES: Case[] = [
   { name: 'metadata key with a hyphen', filter: on('metadata.favourite-brand', { $starts_with: ['arm'] }), expected: ['c01'] },
 
   // ----- metadata: arrays
-  { name: 'metadata array $contains is exact membership', filter: on('metadata.tags', { $contains: ['vip'] }), expected: ['c01', 'c04', 'c05'] },
+  {
+    name: 'metadata array $contains is exact membership',
+    filter: on('metadata.tags', { $contains: ['vip'] }),
+    expected: ['c01', 'c04', 'c05'],
+  },
   {
     name: 'metadata array $not_contain',
     filter: on('metadata.tags', { $not_contain: ['vip'] }),
@@ -435,7 +523,11 @@ const CASES: Case[] = [
   { name: 'metadata $count 0 needs an empty array', filter: on('metadata.tags', { $count: [0] }), expected: ['c02'] },
   { name: 'metadata $count_less', filter: on('metadata.tags', { $count_less: [2] }), expected: ['c02', 'c03', 'c06', 'c08'] },
   { name: 'metadata $count_more', filter: on('metadata.tags', { $count_more: [2] }), expected: ['c05', 'c07'] },
-  { name: 'metadata [] has a value', filter: on('metadata.tags', { $has_value: true }), expected: ['c01', 'c02', 'c03', 'c04', 'c05', 'c06', 'c07', 'c08'] },
+  {
+    name: 'metadata [] has a value',
+    filter: on('metadata.tags', { $has_value: true }),
+    expected: ['c01', 'c02', 'c03', 'c04', 'c05', 'c06', 'c07', 'c08'],
+  },
   { name: 'metadata $contains a number in a list', filter: on('metadata.lucky', { $contains: [7] }), expected: ['c01', 'c02'] },
   { name: 'metadata $is a number in lists and scalars', filter: on('metadata.lucky', { $is: [7] }), expected: ['c01', 'c02', 'c04'] },
   { name: 'metadata $is true in a list', filter: on('metadata.lucky', { $is: [true] }), expected: ['c05'] },
@@ -464,8 +556,16 @@ const CASES: Case[] = [
   { name: 'metadata date $next_week', filter: on('metadata.signup', { $next_week: true }), expected: ['c10'] },
   { name: 'metadata date $last_month', filter: on('metadata.signup', { $last_month: true }), expected: ['c08'] },
   { name: 'metadata date $next_year', filter: on('metadata.signup', { $next_year: true }), expected: ['c09'] },
-  { name: 'metadata date $this_month', filter: on('metadata.signup', { $this_month: true }), expected: ['c01', 'c02', 'c05', 'c07', 'c10'] },
-  { name: 'metadata date $less_than_ago 8', filter: on('metadata.signup', { $less_than_ago: [8] }), expected: ['c01', 'c02', 'c05', 'c07'] },
+  {
+    name: 'metadata date $this_month',
+    filter: on('metadata.signup', { $this_month: true }),
+    expected: ['c01', 'c02', 'c05', 'c07', 'c10'],
+  },
+  {
+    name: 'metadata date $less_than_ago 8',
+    filter: on('metadata.signup', { $less_than_ago: [8] }),
+    expected: ['c01', 'c02', 'c05', 'c07'],
+  },
   { name: 'metadata date $more_than_ago 7', filter: on('metadata.signup', { $more_than_ago: [7] }), expected: ['c08'] },
   { name: 'metadata date $more_than_future 6', filter: on('metadata.signup', { $more_than_future: [6] }), expected: ['c09', 'c10'] },
   { name: 'metadata date $is_days_in_future 7', filter: on('metadata.signup', { $is_days_in_future: [7] }), expected: ['c10'] },
@@ -479,7 +579,11 @@ const CASES: Case[] = [
   { name: 'an object has a value', filter: on('metadata.profile.level', { $has_value: true }), expected: ['c01', 'c02'] },
   { name: 'an object equals nothing', filter: on('metadata.profile.level', { $is: ['x'] }), expected: ['c02'] },
   { name: 'system_metadata $is', filter: on('system_metadata.source', { $is: ['web_widget'] }), expected: ['c01'] },
-  { name: 'system_metadata nested list membership', filter: on('system_metadata.web_widget.widgets', { $is: ['general'] }), expected: ['c01', 'c03'] },
+  {
+    name: 'system_metadata nested list membership',
+    filter: on('system_metadata.web_widget.widgets', { $is: ['general'] }),
+    expected: ['c01', 'c03'],
+  },
   { name: 'system_metadata $is_unknown', filter: on('system_metadata.source', { $is_unknown: true }), expected: except('c01', 'c02') },
 
   // ----- junctions
@@ -490,7 +594,11 @@ const CASES: Case[] = [
   },
   {
     name: 'junction AND in upper case',
-    filter: { junction: 'AND', 'address.city': { conditions: { $is: ['Berlin'] } }, 'summary.orders.total_amount': { conditions: { $more_than: [100] } } },
+    filter: {
+      junction: 'AND',
+      'address.city': { conditions: { $is: ['Berlin'] } },
+      'summary.orders.total_amount': { conditions: { $more_than: [100] } },
+    },
     expected: ['c01'],
   },
   {
@@ -503,7 +611,11 @@ const CASES: Case[] = [
     filter: on('metadata.age', { $more_than_equal: [34], $less_than: [35] }),
     expected: ['c01', 'c02', 'c03', 'c07'],
   },
-  { name: 'default junction is and', filter: on('name', { $starts_with: ['a'] }, on('email', { $ends_with: ['.com'] })), expected: ['c01'] },
+  {
+    name: 'default junction is and',
+    filter: on('name', { $starts_with: ['a'] }, on('email', { $ends_with: ['.com'] })),
+    expected: ['c01'],
+  },
   { name: 'an empty filter matches everyone', filter: {}, expected: ALL },
   { name: 'an empty or-filter matches everyone', filter: { junction: 'or' }, expected: ALL },
 ];
@@ -559,9 +671,11 @@ beforeAll(async () => {
   await env.DB.batch([...inserts, ...events]);
 
   const { results: rows } = await env.DB.prepare('SELECT * FROM customers ORDER BY id').all<CustomerRow>();
-  const { results: counts } = await env.DB.prepare(
-    'SELECT profile_id, type, count(*) AS count FROM events GROUP BY profile_id, type',
-  ).all<{ profile_id: string; type: string; count: number }>();
+  const { results: counts } = await env.DB.prepare('SELECT profile_id, type, count(*) AS count FROM events GROUP BY profile_id, type').all<{
+    profile_id: string;
+    type: string;
+    count: number;
+  }>();
   profiles = rows.map((row) => {
     const events: Record<string, { count: number }> = {};
     for (const c of counts) if (c.profile_id === row.id) events[c.type] = { count: c.count };
@@ -691,9 +805,7 @@ describe('date and number spellings in metadata agree', () => {
   it.each(DATES)('date spelling %j', async (spelling, ms) => {
     // Both bounds one ms away pin the exact instant each back end reads.
     const filter =
-      ms === null
-        ? on('metadata.x', { $after: ['0000-01-01'] })
-        : on('metadata.x', { $after: [iso(ms - 1)], $before: [iso(ms + 1)] });
+      ms === null ? on('metadata.x', { $after: ['0000-01-01'] }) : on('metadata.x', { $after: [iso(ms - 1)], $before: [iso(ms + 1)] });
     const expected = ms !== null;
     expect(await bothBackEnds(spelling, filter)).toEqual([expected, expected]);
   });
@@ -729,9 +841,7 @@ describe('date and number spellings in metadata agree', () => {
 
   it.each(NUMBERS)('number spelling %j', async (spelling, n) => {
     const filter =
-      n === null
-        ? on('metadata.x', { $more_than: [-1e15] })
-        : on('metadata.x', { $more_than_equal: [n], $less_than_equal: [n], $is: [n] });
+      n === null ? on('metadata.x', { $more_than: [-1e15] }) : on('metadata.x', { $more_than_equal: [n], $less_than_equal: [n], $is: [n] });
     const expected = n !== null;
     expect(await bothBackEnds(spelling, filter)).toEqual([expected, expected]);
   });

@@ -36,7 +36,8 @@ export const routeKey = (method: string, pattern: string): string => `${method} 
 /** Every route of the catalogue, then every distinct middleware and catch-all the app mounts (method ALL). */
 export function mountedRoutes(): { method: string; pattern: string; family: RouteFamily }[] {
   const seen = new Map<string, { method: string; pattern: string; family: RouteFamily }>();
-  for (const r of CATALOGUE) seen.set(routeKey(r.method.toUpperCase(), r.path), { method: r.method.toUpperCase(), pattern: r.path, family: FAMILY[r.auth] });
+  for (const r of CATALOGUE)
+    seen.set(routeKey(r.method.toUpperCase(), r.path), { method: r.method.toUpperCase(), pattern: r.path, family: FAMILY[r.auth] });
   for (const r of app.routes) {
     if (r.method === 'ALL') seen.set(routeKey(r.method, r.path), { method: r.method, pattern: r.path, family: familyOf(r.path) });
   }

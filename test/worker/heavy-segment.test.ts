@@ -96,18 +96,26 @@ const ranged = (statements: Recorded[]) => statements.filter((s) => s.sql.includ
 
 async function truth(at = Date.now()): Promise<string[]> {
   const { sql, params } = compileSql(ast, at);
-  return (await env.DB.prepare(`SELECT id FROM customers c WHERE ${sql} ORDER BY id`).bind(...params).all<{ id: string }>()).results.map((r) => r.id);
+  return (
+    await env.DB.prepare(`SELECT id FROM customers c WHERE ${sql} ORDER BY id`)
+      .bind(...params)
+      .all<{ id: string }>()
+  ).results.map((r) => r.id);
 }
 
 async function members(segmentId: string): Promise<string[]> {
   return (
-    await env.DB.prepare('SELECT customer_id AS id FROM segment_members WHERE segment_id = ? ORDER BY customer_id').bind(segmentId).all<{ id: string }>()
+    await env.DB.prepare('SELECT customer_id AS id FROM segment_members WHERE segment_id = ? ORDER BY customer_id')
+      .bind(segmentId)
+      .all<{ id: string }>()
   ).results.map((r) => r.id);
 }
 
 async function segmentEvents(segmentId: string): Promise<{ profile_id: string; type: string }[]> {
   return (
-    await env.DB.prepare("SELECT profile_id, type FROM events WHERE type LIKE 'customer.segment.%' AND metadata ->> '$.segment.id' = ? ORDER BY profile_id, type")
+    await env.DB.prepare(
+      "SELECT profile_id, type FROM events WHERE type LIKE 'customer.segment.%' AND metadata ->> '$.segment.id' = ? ORDER BY profile_id, type",
+    )
       .bind(segmentId)
       .all<{ profile_id: string; type: string }>()
   ).results;
@@ -160,7 +168,9 @@ describe('heavy segment work runs as bounded statements', () => {
     // 12,000 customers in ranges of at most 5,000: at least three calls (the old code: one statement, no range).
     expect(steps.length).toBeGreaterThanOrEqual(Math.ceil(CUSTOMERS / MAX_RANGE));
     // Validates were answered between the first and the last step of the walk.
-    const callsWithFilter = log.flatMap((entry, i) => (typeof entry !== 'string' && entry.some((s) => s.sql.includes(FILTER_SQL)) ? [i] : []));
+    const callsWithFilter = log.flatMap((entry, i) =>
+      typeof entry !== 'string' && entry.some((s) => s.sql.includes(FILTER_SQL)) ? [i] : [],
+    );
     const between = log.slice(callsWithFilter[0], callsWithFilter.at(-1)).filter((e) => e === 'validate').length;
     expect(between).toBeGreaterThan(0);
 
@@ -178,7 +188,8 @@ describe('heavy segment work runs as bounded statements', () => {
     const sync: (() => Promise<unknown>)[] = [];
     const segment = await createSegment(env.DB, { name: 'walked', type: 'auto-update', filter: FILTER }, (work) => sync.push(work));
     expect(segment.initial_sync_status).toBe('IN_PROGRESS');
-    const cursor = (await env.DB.prepare('SELECT sync_cursor FROM segments WHERE id = ?').bind(segment.id).first<{ sync_cursor: number }>())?.sync_cursor as number;
+    const cursor = (await env.DB.prepare('SELECT sync_cursor FROM segments WHERE id = ?').bind(segment.id).first<{ sync_cursor: number }>())
+      ?.sync_cursor as number;
     expect(cursor).toBeLessThan(BASE + CUSTOMERS * 1000);
     const id = (i: number) => `cust_heavy${String(i).padStart(5, '0')}`;
     const matching = { email: 'm@example.com', address: { city: 'Berlin' }, metadata: { tier: 'gold' } };
@@ -195,7 +206,13 @@ describe('heavy segment work runs as bounded statements', () => {
     // A writer that read the segments before this one existed: it refreshes none, so its batch
     // records the customer as pending. Customer 36 leaves the filter.
     expect(await members(segment.id)).toContain(id(36));
-    const stale = customerWriteBatch(env.DB, [], [updateCustomer(env.DB, id(36), { email: 'left@example.org' }, Date.now())], { ids: [id(36)] }, Date.now());
+    const stale = customerWriteBatch(
+      env.DB,
+      [],
+      [updateCustomer(env.DB, id(36), { email: 'left@example.org' }, Date.now())],
+      { ids: [id(36)] },
+      Date.now(),
+    );
     await env.DB.batch(stale.statements);
     const pending = await env.DB.prepare('SELECT customer_id FROM segment_pending WHERE segment_id = ?').bind(segment.id).all();
     expect(pending.results).toEqual([{ customer_id: id(36) }]);
@@ -221,12 +238,21 @@ describe('heavy segment work runs as bounded statements', () => {
   it('recomputes a clock-relative segment in the job the cron sends, in bounded ranges, each transition once', async () => {
     const recent = { ...FILTER, 'summary.orders.last_order_date': { conditions: { $less_than: [30] } } };
     const now = Date.now();
-    await env.DB.prepare('UPDATE customers SET orders_last_order_date = ? WHERE id IN (?, ?)').bind(now - 10 * DAY, 'cust_heavy00015', 'cust_heavy00030').run();
+    await env.DB.prepare('UPDATE customers SET orders_last_order_date = ? WHERE id IN (?, ?)')
+      .bind(now - 10 * DAY, 'cust_heavy00015', 'cust_heavy00030')
+      .run();
     const segment = await json(await api('POST', '/v1/segments', { name: 'recent', type: 'auto-update', filter: recent }));
     expect((await members(segment.id)).sort()).toEqual(['cust_heavy00030']);
     const log: (Recorded[] | string)[] = [];
     // The job message the cron sends for the segment (segments-cron.test.ts checks the sending).
-    const recompute = (at: number) => ({ kind: 'segment_recompute' as const, id: `job_${at}`, at, segment_id: segment.id, now: at, after: BEFORE_ALL });
+    const recompute = (at: number) => ({
+      kind: 'segment_recompute' as const,
+      id: `job_${at}`,
+      at,
+      segment_id: segment.id,
+      now: at,
+      after: BEFORE_ALL,
+    });
     const budget = () => ({ calls: 800, deadline: Date.now() + 60_000 });
     // 25 days on, the order is 35 days old: customer 30 leaves without a write.
     await runSegmentJob(recordingDb(log), env.WRITES, recompute(now + 25 * DAY), budget());
@@ -249,12 +275,20 @@ describe('heavy segment work runs as bounded statements', () => {
     expect(ranged(filterStatements(log)).length).toBeGreaterThanOrEqual(Math.ceil(CUSTOMERS / MAX_RANGE));
     const expected = await truth();
     expect(list.total).toBe(expected.length);
-    const byNewest = (await env.DB.prepare(`SELECT id FROM customers c WHERE ${FILTER_SQL} ORDER BY created_at DESC LIMIT 5 OFFSET 10`).bind(...compileSql(ast, Date.now()).params).all<{ id: string }>()).results.map((r) => r.id);
+    const byNewest = (
+      await env.DB.prepare(`SELECT id FROM customers c WHERE ${FILTER_SQL} ORDER BY created_at DESC LIMIT 5 OFFSET 10`)
+        .bind(...compileSql(ast, Date.now()).params)
+        .all<{ id: string }>()
+    ).results.map((r) => r.id);
     expect(list.customers.map((c) => c.id)).toEqual(byNewest);
     expect(list.has_more).toBe(true);
     // Other orders merge the same way: source_id compares as SQLite does (UTF-8 bytes).
     const bySource = await json(await api('GET', `/v1/customers?segment_id=${segment.id}&order=-source_id&limit=4`));
-    const sourceTruth = (await env.DB.prepare(`SELECT id FROM customers c WHERE ${FILTER_SQL} ORDER BY source_id DESC NULLS LAST, created_at DESC LIMIT 4`).bind(...compileSql(ast, Date.now()).params).all<{ id: string }>()).results.map((r) => r.id);
+    const sourceTruth = (
+      await env.DB.prepare(`SELECT id FROM customers c WHERE ${FILTER_SQL} ORDER BY source_id DESC NULLS LAST, created_at DESC LIMIT 4`)
+        .bind(...compileSql(ast, Date.now()).params)
+        .all<{ id: string }>()
+    ).results.map((r) => r.id);
     expect(bySource.customers.map((c: { id: string }) => c.id)).toEqual(sourceTruth);
     expect(bySource.total).toBe(expected.length);
   });

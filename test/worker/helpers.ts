@@ -61,7 +61,9 @@ export async function settled(timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (unsettled.size > 0) {
     const ids = [...unsettled];
-    const { results } = await env.DB.prepare('SELECT id FROM applied_messages WHERE id IN (SELECT value FROM json_each(?))').bind(JSON.stringify(ids)).all<{ id: string }>();
+    const { results } = await env.DB.prepare('SELECT id FROM applied_messages WHERE id IN (SELECT value FROM json_each(?))')
+      .bind(JSON.stringify(ids))
+      .all<{ id: string }>();
     for (const r of results) unsettled.delete(r.id);
     if (unsettled.size === 0) return;
     if (Date.now() > deadline) throw new Error(`queue consumer did not write ${unsettled.size} message(s) within ${timeoutMs} ms`);
@@ -85,7 +87,8 @@ export async function json<T = any>(response: Response): Promise<T> {
 /** The signature a shop's backend would give its page for an identity hash (shared/identity.ts). */
 export const signHash = (identityHash: string): Promise<string> => signIdentityHash(TEST_ENV.IDENTITY_SECRET, identityHash);
 /** The shop backend's signature of `value` claimed as `kind` (customer.source_id, customer.id, a raw tracking_id). */
-export const signAs = (kind: IdentityKind, value: string, options?: SignOptions): Promise<string> => signClaim(TEST_ENV.IDENTITY_SECRET, kind, value, options);
+export const signAs = (kind: IdentityKind, value: string, options?: SignOptions): Promise<string> =>
+  signClaim(TEST_ENV.IDENTITY_SECRET, kind, value, options);
 
 /** Bytes of text (UTF-8) and raw byte values, concatenated: bodies and files in any encoding. */
 export const bytes = (...parts: (string | number[])[]): Uint8Array => {
@@ -104,7 +107,8 @@ export const bytes = (...parts: (string | number[])[]): Uint8Array => {
  * will (worker/src/db/vouchers.ts setVoucherHolder; no voucher route sets holder_id). null: no holder.
  */
 export async function setHolder(code: string, customerRef: string | null): Promise<void> {
-  const customerId = customerRef === null ? null : (await json<{ id: string }>(await api('GET', `/v1/customers/${encodeURIComponent(customerRef)}`))).id;
+  const customerId =
+    customerRef === null ? null : (await json<{ id: string }>(await api('GET', `/v1/customers/${encodeURIComponent(customerRef)}`))).id;
   const row = await setVoucherHolder(env.DB, code, customerId, Date.now()).first();
   if (!row) throw new Error(`no voucher ${code}`);
 }

@@ -26,7 +26,12 @@ async function expectError(res: Response, status: number, key: string): Promise<
   return body.details as string;
 }
 
-const count = async (sql: string, ...params: unknown[]) => (await env.DB.prepare(sql).bind(...params).first<{ n: number }>())?.n ?? -1;
+const count = async (sql: string, ...params: unknown[]) =>
+  (
+    await env.DB.prepare(sql)
+      .bind(...params)
+      .first<{ n: number }>()
+  )?.n ?? -1;
 const customers = () => count('SELECT count(*) AS n FROM customers');
 const actions = () => count('SELECT count(*) AS n FROM async_actions');
 
@@ -75,13 +80,19 @@ describe('JSON bodies: nesting past what SQLite parses', () => {
     expect(ok.status).toBe(200);
     expect((await json(await api('GET', '/v1/customers/deep-32'))).metadata).toEqual({ n: nested(30) });
     const tooDeep = await api('POST', '/v1/customers', { source_id: 'deep-33', metadata: { n: nested(31) } });
-    expect(await expectError(tooDeep, 400, 'invalid_payload')).toBe(`metadata${'.n'.repeat(31)}: JSON may nest at most 32 levels of objects and arrays.`);
+    expect(await expectError(tooDeep, 400, 'invalid_payload')).toBe(
+      `metadata${'.n'.repeat(31)}: JSON may nest at most 32 levels of objects and arrays.`,
+    );
   });
 });
 
 describe('JSON bodies: prototype keys, lone surrogates, bytes that are not UTF-8', () => {
   it.each([
-    ['a metadata key __proto__ (zod dropped it silently)', '{"source_id":"proto-1","metadata":{"__proto__":{"admin":true},"tier":"gold"}}', 'metadata.__proto__'],
+    [
+      'a metadata key __proto__ (zod dropped it silently)',
+      '{"source_id":"proto-1","metadata":{"__proto__":{"admin":true},"tier":"gold"}}',
+      'metadata.__proto__',
+    ],
     ['a metadata key constructor', '{"source_id":"proto-2","metadata":{"constructor":"x"}}', 'metadata.constructor'],
     ['a prototype key inside an array', '{"source_id":"proto-3","metadata":{"list":[{"prototype":1}]}}', 'metadata.list[0].prototype'],
     ['a top-level __proto__', '{"__proto__":{"source_id":"proto-4"}}', '__proto__'],
@@ -93,8 +104,14 @@ describe('JSON bodies: prototype keys, lone surrogates, bytes that are not UTF-8
   });
 
   it('a prototype key in an order’s metadata on validate is refused too (one parser for every body)', async () => {
-    const res = await api('POST', '/v1/validations', '{"redeemables":[{"object":"voucher","id":"NOPE"}],"order":{"amount":100,"metadata":{"__proto__":1}}}');
-    expect(await expectError(res, 400, 'invalid_payload')).toBe('order.metadata.__proto__: "__proto__", "constructor", "prototype" cannot be used as keys.');
+    const res = await api(
+      'POST',
+      '/v1/validations',
+      '{"redeemables":[{"object":"voucher","id":"NOPE"}],"order":{"amount":100,"metadata":{"__proto__":1}}}',
+    );
+    expect(await expectError(res, 400, 'invalid_payload')).toBe(
+      'order.metadata.__proto__: "__proto__", "constructor", "prototype" cannot be used as keys.',
+    );
   });
 
   it('a lone surrogate in a string or a key is a 400 naming it (it was stored as U+FFFD and lost); pairs are kept exactly', async () => {
@@ -102,9 +119,9 @@ describe('JSON bodies: prototype keys, lone surrogates, bytes that are not UTF-8
     expect(await expectError(await api('POST', '/v1/customers', '{"source_id":"sur-\\ud800-1"}'), 400, 'invalid_payload')).toBe(
       'source_id: contains a lone UTF-16 surrogate, which is not text; send valid Unicode.',
     );
-    expect(await expectError(await api('POST', '/v1/customers', '{"source_id":"sur-2","metadata":{"k\\udc00":1}}'), 400, 'invalid_payload')).toMatch(
-      /^metadata\.k.: the key contains a lone UTF-16 surrogate/,
-    );
+    expect(
+      await expectError(await api('POST', '/v1/customers', '{"source_id":"sur-2","metadata":{"k\\udc00":1}}'), 400, 'invalid_payload'),
+    ).toMatch(/^metadata\.k.: the key contains a lone UTF-16 surrogate/);
     expect(await customers()).toBe(before);
 
     const pair = 'sur-\ud83d\ude00-ok';
@@ -128,9 +145,15 @@ describe('JSON bodies: prototype keys, lone surrogates, bytes that are not UTF-8
 describe('query strings and filters: prototype keys and bad percent-encoding', () => {
   it.each([
     ['/v1/customers?__proto__[x]=1', 'query parameter "__proto__[x]": "__proto__", "constructor", "prototype" cannot be used as keys.'],
-    ['/v1/customers?limit=10&constructor=1', 'query parameter "constructor": "__proto__", "constructor", "prototype" cannot be used as keys.'],
+    [
+      '/v1/customers?limit=10&constructor=1',
+      'query parameter "constructor": "__proto__", "constructor", "prototype" cannot be used as keys.',
+    ],
     ['/v1/customers?limit=%FF', 'query parameter "limit": percent-encodes byte 0xFF, which is not UTF-8 there; encode text as UTF-8.'],
-    ['/v1/customers?email=%ED%A0%80', 'query parameter "email": percent-encodes byte 0xED, which is not UTF-8 there; encode text as UTF-8.'],
+    [
+      '/v1/customers?email=%ED%A0%80',
+      'query parameter "email": percent-encodes byte 0xED, which is not UTF-8 there; encode text as UTF-8.',
+    ],
     ['/v1/customers?%C0%AF=1', 'query parameter 1: percent-encodes byte 0xC0, which is not UTF-8 there; encode text as UTF-8.'],
   ])('GET %s is a 400 naming the parameter', async (path, details) => {
     expect(await expectError(await api('GET', path), 400, 'invalid_query_params')).toBe(details);
@@ -173,7 +196,9 @@ describe('query strings and filters: prototype keys and bad percent-encoding', (
       ['/client/v1/validate', CLIENT_HEADERS],
       ['/console/sign-in', {}],
     ] as const) {
-      expect(await expectError(await call(`${path}?${many(1001)}`, { headers }), 400, 'invalid_query_params'), path).toBe('query parameter 1001: a query string carries at most 1000 parameters.');
+      expect(await expectError(await call(`${path}?${many(1001)}`, { headers }), 400, 'invalid_query_params'), path).toBe(
+        'query parameter 1001: a query string carries at most 1000 parameters.',
+      );
     }
     expect((await api('GET', `/v1/customers?limit=1&${many(999)}`)).status).toBe(200);
   });
@@ -186,20 +211,34 @@ describe('query strings and filters: prototype keys and bad percent-encoding', (
   });
 
   it('a filter naming metadata.constructor or events.__proto__.count is a 400 naming the field', async () => {
-    const segment = await api('POST', '/v1/segments', { name: 'proto', type: 'auto-update', filter: { 'metadata.constructor': { conditions: { $is: ['x'] } } } });
-    expect(await expectError(segment, 400, 'invalid_payload')).toMatch(/metadata\.constructor.*"constructor" in field path "metadata\.constructor": "__proto__", "constructor", "prototype" cannot be used as keys/);
-    const exp = await api('POST', '/v1/exports', { exported_object: 'customer', parameters: { filters: { 'events.__proto__.count': { conditions: { $more_than: [0] } } } } });
-    expect(await expectError(exp, 400, 'invalid_export_params')).toMatch(/^parameters\.filters\.events\.__proto__\.count: "__proto__" in field path/);
+    const segment = await api('POST', '/v1/segments', {
+      name: 'proto',
+      type: 'auto-update',
+      filter: { 'metadata.constructor': { conditions: { $is: ['x'] } } },
+    });
+    expect(await expectError(segment, 400, 'invalid_payload')).toMatch(
+      /metadata\.constructor.*"constructor" in field path "metadata\.constructor": "__proto__", "constructor", "prototype" cannot be used as keys/,
+    );
+    const exp = await api('POST', '/v1/exports', {
+      exported_object: 'customer',
+      parameters: { filters: { 'events.__proto__.count': { conditions: { $more_than: [0] } } } },
+    });
+    expect(await expectError(exp, 400, 'invalid_export_params')).toMatch(
+      /^parameters\.filters\.events\.__proto__\.count: "__proto__" in field path/,
+    );
   });
 });
 
 describe('CSV import: hostile headers and encodings', () => {
-  it.each(['constructor', '__proto__', 'prototype'])('a column named %s is a 400 naming the column (was a 500), and nothing is written', async (name) => {
-    const before = await actions();
-    const details = await expectError(await importCsv(`Source_id,${name}\nctor-1,x\n`), 400, 'invalid_payload');
-    expect(details).toBe(`file: column 2 of the header ("${name}"): "__proto__", "constructor", "prototype" cannot be used as keys`);
-    expect(await actions()).toBe(before);
-  });
+  it.each(['constructor', '__proto__', 'prototype'])(
+    'a column named %s is a 400 naming the column (was a 500), and nothing is written',
+    async (name) => {
+      const before = await actions();
+      const details = await expectError(await importCsv(`Source_id,${name}\nctor-1,x\n`), 400, 'invalid_payload');
+      expect(details).toBe(`file: column 2 of the header ("${name}"): "__proto__", "constructor", "prototype" cannot be used as keys`);
+      expect(await actions()).toBe(before);
+    },
+  );
 
   it('a Latin-1 file is a 400 naming the line and the byte (was imported with U+FFFD)', async () => {
     const before = await actions();
@@ -223,9 +262,13 @@ describe('CSV import: hostile headers and encodings', () => {
   });
 
   it('a file cut inside a character, or with NULs (UTF-16 without a BOM), is refused by line', async () => {
-    expect(await expectError(await importCsv(bytes('Source_id,Name\ncut-1,Ren', [0xc3])), 400, 'invalid_payload')).toMatch(/^file: line 2 is not valid UTF-8 \(byte 0xC3\)/);
+    expect(await expectError(await importCsv(bytes('Source_id,Name\ncut-1,Ren', [0xc3])), 400, 'invalid_payload')).toMatch(
+      /^file: line 2 is not valid UTF-8 \(byte 0xC3\)/,
+    );
     const noBom = Uint8Array.from([...'Source_id\nnobom\n'].flatMap((ch) => [ch.charCodeAt(0), 0]));
-    expect(await expectError(await importCsv(noBom), 400, 'invalid_payload')).toMatch(/^file: line 1 holds a NUL character; is the file UTF-16 without a byte order mark\?/);
+    expect(await expectError(await importCsv(noBom), 400, 'invalid_payload')).toMatch(
+      /^file: line 1 holds a NUL character; is the file UTF-16 without a byte order mark\?/,
+    );
   });
 
   it.each([
@@ -233,20 +276,29 @@ describe('CSV import: hostile headers and encodings', () => {
     ['UTF-16BE', true],
   ])('a %s file with a BOM is decoded, astral characters included', async (_, bigEndian) => {
     const name = `Zoë Łódź 😀 ${bigEndian ? 'be' : 'le'}`;
-    const action = await importAction(await importCsv(utf16(`Source_id,Name,city\r\nu16-${bigEndian ? 'be' : 'le'},${name},Kraków\r\n`, bigEndian)));
+    const action = await importAction(
+      await importCsv(utf16(`Source_id,Name,city\r\nu16-${bigEndian ? 'be' : 'le'},${name},Kraków\r\n`, bigEndian)),
+    );
     expect(action.result).toMatchObject({ total_count: 1, done_count: 1, failed_count: 0 });
-    expect(await json(await api('GET', `/v1/customers/u16-${bigEndian ? 'be' : 'le'}`))).toMatchObject({ name, metadata: { city: 'Kraków' } });
+    expect(await json(await api('GET', `/v1/customers/u16-${bigEndian ? 'be' : 'le'}`))).toMatchObject({
+      name,
+      metadata: { city: 'Kraków' },
+    });
   });
 
   it('a UTF-16 file with a lone surrogate is refused by line', async () => {
     const file = utf16('Source_id,Name\nu16-bad,x\ud800y\n', false);
-    expect(await expectError(await importCsv(file), 400, 'invalid_payload')).toBe('file: line 2 is not valid UTF-16 (a lone surrogate 0xD800)');
+    expect(await expectError(await importCsv(file), 400, 'invalid_payload')).toBe(
+      'file: line 2 is not valid UTF-16 (a lone surrogate 0xD800)',
+    );
   });
 
   it('a field over 65,536 characters fails its row alone; the body is read as a stream without Content-Length', async () => {
     const csv = `Source_id,Name\nwide-1,${'x'.repeat(70_000)}\nwide-2,Fine\n`;
     const boundary = 'hostile-stream-boundary';
-    const body = utf8(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="c.csv"\r\n\r\n${csv}\r\n--${boundary}--\r\n`);
+    const body = utf8(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="c.csv"\r\n\r\n${csv}\r\n--${boundary}--\r\n`,
+    );
     // Handed over in 7-byte pieces, so the boundary and the CRLFs fall across chunks.
     let at = 0;
     const stream = new ReadableStream<Uint8Array>({
@@ -274,7 +326,8 @@ describe('CSV import: hostile headers and encodings', () => {
     const boundary = 'big-boundary';
     const stream = new ReadableStream<Uint8Array>({
       pull(controller) {
-        if (sent === 0) controller.enqueue(utf8(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="c.csv"\r\n\r\nSource_id\n`));
+        if (sent === 0)
+          controller.enqueue(utf8(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="c.csv"\r\n\r\nSource_id\n`));
         if (sent > 27) return controller.close();
         controller.enqueue(piece);
         sent += 1;
@@ -365,12 +418,21 @@ describe('exports neutralise formulas', () => {
   });
 
   it('the default export re-imports exactly: every row unchanged', async () => {
-    const res = await api('POST', '/v1/exports', { exported_object: 'customer', parameters: { order: 'created_at', fields: ['source_id', 'name', 'metadata.note'], filters } });
+    const res = await api('POST', '/v1/exports', {
+      exported_object: 'customer',
+      parameters: { order: 'created_at', fields: ['source_id', 'name', 'metadata.note'], filters },
+    });
     const { pathname, search } = new URL((await json(res)).result.url);
     const csv = (await (await call(pathname + search)).text()).replace('metadata.note', 'note');
     const action = await importAction(await importCsv(csv));
     // Unchanged: the import wrote nothing, so every value read back is the one exported.
-    expect(action.result).toMatchObject({ total_count: hostile.length, failed_count: 0, unchanged_count: hostile.length, updated_count: 0, created_count: 0 });
+    expect(action.result).toMatchObject({
+      total_count: hostile.length,
+      failed_count: 0,
+      unchanged_count: hostile.length,
+      updated_count: 0,
+      created_count: 0,
+    });
     for (const [source_id, value] of hostile) {
       const customer = await json(await api('GET', `/v1/customers/${source_id}`));
       expect(customer.name).toBe(value);

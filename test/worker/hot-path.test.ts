@@ -25,12 +25,19 @@ const clientValidate = (query: string, headers: Record<string, string> = {}) =>
 
 describe('the client validate hot path', () => {
   it('costs one D1 round trip, and no KV read once this isolate holds the definition at its version', async () => {
-    const seg = await json(await api('POST', '/v1/segments', { name: 'hot', type: 'passive', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } }));
+    const seg = await json(
+      await api('POST', '/v1/segments', { name: 'hot', type: 'passive', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } }),
+    );
     await api('POST', '/v1/vouchers/HOT', { discount: { type: 'PERCENT', percent_off: 10 } });
-    const rule = await json(await api('POST', '/v1/validation-rules', {
-      name: 'gold, big orders',
-      rules: { '1': { name: 'customer.segment', conditions: { $is: [seg.id] } }, '2': { name: 'order.amount', conditions: { $more_than: [1000] } } },
-    }));
+    const rule = await json(
+      await api('POST', '/v1/validation-rules', {
+        name: 'gold, big orders',
+        rules: {
+          '1': { name: 'customer.segment', conditions: { $is: [seg.id] } },
+          '2': { name: 'order.amount', conditions: { $more_than: [1000] } },
+        },
+      }),
+    );
     await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'HOT' });
     await api('POST', '/v1/customers', { source_id: 'hot-1', metadata: { tier: 'gold' } });
     // The customer's identity signed by the shop's backend: verifying it costs no storage operation.
@@ -47,7 +54,10 @@ describe('the client validate hot path', () => {
     // code:version, so it is never one of another version): no KV read. The visitor read is one
     // batch that only reads, in a session a replica may serve; the attempt goes to the queue
     // (the hot path's budget: warm client validate d1_primary=0, kv_writes=0).
-    const warm = await clientValidate('code=HOT&amount=5000&customer%5Bsource_id%5D=hot-1&tracking_id=track_HotPathHotPathHotPat00', signed);
+    const warm = await clientValidate(
+      'code=HOT&amount=5000&customer%5Bsource_id%5D=hot-1&tracking_id=track_HotPathHotPathHotPat00',
+      signed,
+    );
     expect((await json(warm.res)).valid).toBe(true);
     expect(warm.ops).toEqual({ d1_primary: 0, d1_replica: 1, kv_reads: 0, kv_writes: 0, queue_sends: 1 });
     // Without a tracking id (no consent yet) nothing is recorded: not even a queue message.
@@ -57,7 +67,12 @@ describe('the client validate hot path', () => {
     const stacked = await counted('/client/v1/validations', {
       method: 'POST',
       headers: { ...CLIENT_HEADERS, ...signed, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ redeemables: [{ object: 'voucher', id: 'HOT' }], order: { amount: 5000 }, customer: { source_id: 'hot-1' }, tracking_id: 'track_HotPathHotPathHotPat00' }),
+      body: JSON.stringify({
+        redeemables: [{ object: 'voucher', id: 'HOT' }],
+        order: { amount: 5000 },
+        customer: { source_id: 'hot-1' },
+        tracking_id: 'track_HotPathHotPathHotPat00',
+      }),
     });
     expect((await json(stacked.res)).valid).toBe(true);
     expect(stacked.ops).toEqual({ d1_primary: 0, d1_replica: 1, kv_reads: 0, kv_writes: 0, queue_sends: 1 });
@@ -74,7 +89,11 @@ describe('the client validate hot path', () => {
     // A believed customer claim reads only the customer's daily cap, as a tracking profile's (a replica may answer).
     const claim = await counted('/client/v1/events', {
       method: 'POST',
-      headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json', 'X-Vouchsafe-Identity-Signature': await signAs('source_id', 'hot-ev') },
+      headers: {
+        ...CLIENT_HEADERS,
+        'Content-Type': 'application/json',
+        'X-Vouchsafe-Identity-Signature': await signAs('source_id', 'hot-ev'),
+      },
       body: JSON.stringify({ event: 'viewed_product', customer: { source_id: 'hot-ev' } }),
     });
     expect(claim.ops).toEqual({ d1_primary: 0, d1_replica: 1, kv_reads: 0, kv_writes: 0, queue_sends: 1 });
@@ -82,7 +101,11 @@ describe('the client validate hot path', () => {
 
   it('costs two D1 round trips to redeem once warm (with an auto-update segment)', async () => {
     await api('POST', '/v1/vouchers/HOT-R', { discount: { type: 'AMOUNT', amount_off: 100 } });
-    await api('POST', '/v1/segments', { name: 'hot-r-buyers', type: 'auto-update', filter: { 'summary.orders.total_amount': { conditions: { $more_than: [0] } } } });
+    await api('POST', '/v1/segments', {
+      name: 'hot-r-buyers',
+      type: 'auto-update',
+      filter: { 'summary.orders.total_amount': { conditions: { $more_than: [0] } } },
+    });
     const redeem = (n: number) =>
       counted('/v1/vouchers/HOT-R/redemption', {
         method: 'POST',
@@ -98,7 +121,11 @@ describe('the client validate hot path', () => {
     // (redeem's budget: d1_primary ≤ 2, ≤ 1 KV read warm).
     expect(warm.ops).toEqual({ d1_primary: 2, d1_replica: 0, kv_reads: 0, kv_writes: 0, queue_sends: 0 });
     // A segment change is seen by the next redeem (one more round trip to reload the segments once).
-    await api('POST', '/v1/segments', { name: 'hot-r-new', type: 'auto-update', filter: { 'summary.orders.total_count': { conditions: { $more_than: [0] } } } });
+    await api('POST', '/v1/segments', {
+      name: 'hot-r-new',
+      type: 'auto-update',
+      filter: { 'summary.orders.total_count': { conditions: { $more_than: [0] } } },
+    });
     const reloaded = await redeem(2);
     expect(reloaded.ops).toMatchObject({ d1_primary: 2, kv_reads: 0, kv_writes: 0 });
     expect(reloaded.ops.d1_primary + reloaded.ops.d1_replica).toBe(3);

@@ -10,15 +10,30 @@ import { TEST_ENV } from '../test-env';
 import { CLIENT_HEADERS, api, call, json, signAs, signHash } from './helpers';
 
 const validate = (query: string, signature?: string, bindings = {}) =>
-  call(`/client/v1/validate?code=SIGGOLD&amount=5000&${query}`, { headers: { ...CLIENT_HEADERS, ...(signature ? { 'X-Vouchsafe-Identity-Signature': signature } : {}) } }, bindings);
+  call(
+    `/client/v1/validate?code=SIGGOLD&amount=5000&${query}`,
+    { headers: { ...CLIENT_HEADERS, ...(signature ? { 'X-Vouchsafe-Identity-Signature': signature } : {}) } },
+    bindings,
+  );
 
 let alice: { id: string };
 
 beforeAll(async () => {
   alice = await json(await api('POST', '/v1/customers', { source_id: 'alice@sig.example', metadata: { tier: 'gold' } }));
-  const segment = await json(await api('POST', '/v1/segments', { name: 'sig gold', type: 'auto-update', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } }));
+  const segment = await json(
+    await api('POST', '/v1/segments', {
+      name: 'sig gold',
+      type: 'auto-update',
+      filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } },
+    }),
+  );
   await api('POST', '/v1/vouchers/SIGGOLD', { discount: { type: 'AMOUNT', amount_off: 500 } });
-  const rule = await json(await api('POST', '/v1/validation-rules', { name: 'sig gold', rules: { '1': { name: 'customer.segment', conditions: { $is: [segment.id] } } } }));
+  const rule = await json(
+    await api('POST', '/v1/validation-rules', {
+      name: 'sig gold',
+      rules: { '1': { name: 'customer.segment', conditions: { $is: [segment.id] } } },
+    }),
+  );
   await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'SIGGOLD' });
 });
 
@@ -61,7 +76,9 @@ describe('a signature is believed', () => {
     // Another kind of the same value, and the same kind of another case: not this claim.
     expect((await json(await validate(claim, await signAs('id', 'alice@sig.example')))).valid).toBe(false);
     expect((await json(await validate(claim, await signHash(await hashIdentity('alice@sig.example'))))).valid).toBe(false);
-    expect((await json(await validate('customer%5Bsource_id%5D=ALICE%40sig.example', await signAs('source_id', 'alice@sig.example')))).valid).toBe(false);
+    expect(
+      (await json(await validate('customer%5Bsource_id%5D=ALICE%40sig.example', await signAs('source_id', 'alice@sig.example')))).valid,
+    ).toBe(false);
   });
 
   it('with IDENTITY_SECRET_PREVIOUS during a rotation, and not once that is removed', async () => {
@@ -70,7 +87,10 @@ describe('a signature is believed', () => {
     expect((await json(await validate(claim, old))).valid).toBe(false);
     expect((await json(await validate(claim, old, { IDENTITY_SECRET_PREVIOUS: 'the-old-secret' }))).valid).toBe(true);
     // The new secret keeps working during the rotation.
-    expect((await json(await validate(claim, await signAs('source_id', 'alice@sig.example'), { IDENTITY_SECRET_PREVIOUS: 'the-old-secret' }))).valid).toBe(true);
+    expect(
+      (await json(await validate(claim, await signAs('source_id', 'alice@sig.example'), { IDENTITY_SECRET_PREVIOUS: 'the-old-secret' })))
+        .valid,
+    ).toBe(true);
   });
 
   it('from a comma-separated list in the header: one signature per kind the request claims', async () => {
@@ -93,7 +113,11 @@ describe('a signature never travels in a URL', () => {
     const sig = await signAs('source_id', 'alice@sig.example');
     const res = await validate(`customer%5Bsource_id%5D=alice%40sig.example&identity_signature=${sig}`);
     expect(res.status).toBe(400);
-    expect(await json(res)).toMatchObject({ key: 'invalid_query_params', details: expect.stringContaining('X-Vouchsafe-Identity-Signature'), request_id: expect.any(String) });
+    expect(await json(res)).toMatchObject({
+      key: 'invalid_query_params',
+      details: expect.stringContaining('X-Vouchsafe-Identity-Signature'),
+      request_id: expect.any(String),
+    });
     const post = await call(`/client/v1/validations?identity_signature=${sig}`, {
       method: 'POST',
       headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' },
@@ -105,7 +129,11 @@ describe('a signature never travels in a URL', () => {
   it('is allowed by CORS as the X-Vouchsafe-Identity-Signature header', async () => {
     const res = await call('/client/v1/validate', {
       method: 'OPTIONS',
-      headers: { Origin: CLIENT_HEADERS.Origin, 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'x-vouchsafe-identity-signature' },
+      headers: {
+        Origin: CLIENT_HEADERS.Origin,
+        'Access-Control-Request-Method': 'GET',
+        'Access-Control-Request-Headers': 'x-vouchsafe-identity-signature',
+      },
     });
     expect((res.headers.get('Access-Control-Allow-Headers') ?? '').toLowerCase()).toContain('x-vouchsafe-identity-signature');
   });
@@ -125,6 +153,8 @@ describe('a signed customer is matched as the kind the caller named', () => {
   it('the server key too: a source id never finds a customer by id', async () => {
     const res = await api('POST', '/v1/vouchers/SIGGOLD/validate', { customer: { source_id: alice.id }, order: { amount: 5000 } });
     expect((await json(res)).valid).toBe(false);
-    expect((await json(await api('POST', '/v1/vouchers/SIGGOLD/validate', { customer: { id: alice.id }, order: { amount: 5000 } }))).valid).toBe(true);
+    expect(
+      (await json(await api('POST', '/v1/vouchers/SIGGOLD/validate', { customer: { id: alice.id }, order: { amount: 5000 } }))).valid,
+    ).toBe(true);
   });
 });

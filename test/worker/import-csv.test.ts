@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CsvEncodingError, CsvParser, csvField, csvRow, decodeCsv, neutraliseFormula, parseCsv, restoreFormula } from '../../worker/src/lib/csv';
+import {
+  CsvEncodingError,
+  CsvParser,
+  csvField,
+  csvRow,
+  decodeCsv,
+  neutraliseFormula,
+  parseCsv,
+  restoreFormula,
+} from '../../worker/src/lib/csv';
 import { readImportRows, scanImport, typedCell } from '../../worker/src/services/customer-import-rows';
 
 const file = (text: string) => [new TextEncoder().encode(text)];
@@ -63,7 +72,9 @@ describe('reading piece by piece (the import never holds the file as one string)
   };
 
   it('gives the same records however the text is cut (property-based, 500 cases)', () => {
-    const csvText = fc.array(fc.constantFrom('a', 'é', ',', '"', '""', '\r', '\n', '\r\n', ' ', '😀'), { maxLength: 60 }).map((parts) => parts.join(''));
+    const csvText = fc
+      .array(fc.constantFrom('a', 'é', ',', '"', '""', '\r', '\n', '\r\n', ' ', '😀'), { maxLength: 60 })
+      .map((parts) => parts.join(''));
     fc.assert(
       fc.property(csvText, fc.array(fc.nat(), { maxLength: 8 }), (text, at) => {
         expect(parsePieces(cut(text, at))).toEqual(parse(text));
@@ -83,8 +94,16 @@ describe('reading piece by piece (the import never holds the file as one string)
   it('decodes bytes cut anywhere: inside UTF-8 sequences, UTF-16 units and surrogate pairs', () => {
     const text = 'Source_id,Name\r\nz-1,Zoë 😀 Łódź\r\n"é,\r\nx",€\n';
     const utf8 = new TextEncoder().encode(`\uFEFF${text}`);
-    const le = Uint8Array.from([0xff, 0xfe, ...[...text].flatMap((ch) => [...Array(ch.length).keys()].flatMap((k) => [ch.charCodeAt(k) & 0xff, ch.charCodeAt(k) >> 8]))]);
-    const be = Uint8Array.from([0xfe, 0xff, ...[...text].flatMap((ch) => [...Array(ch.length).keys()].flatMap((k) => [ch.charCodeAt(k) >> 8, ch.charCodeAt(k) & 0xff]))]);
+    const le = Uint8Array.from([
+      0xff,
+      0xfe,
+      ...[...text].flatMap((ch) => [...Array(ch.length).keys()].flatMap((k) => [ch.charCodeAt(k) & 0xff, ch.charCodeAt(k) >> 8])),
+    ]);
+    const be = Uint8Array.from([
+      0xfe,
+      0xff,
+      ...[...text].flatMap((ch) => [...Array(ch.length).keys()].flatMap((k) => [ch.charCodeAt(k) >> 8, ch.charCodeAt(k) & 0xff])),
+    ]);
     for (const bytes of [utf8, le, be]) {
       for (const size of [1, 2, 3, 5, 7]) {
         const chunks = [...Array(Math.ceil(bytes.length / size)).keys()].map((i) => bytes.slice(i * size, (i + 1) * size));

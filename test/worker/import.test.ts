@@ -56,7 +56,7 @@ function countingDb(db: D1Database): { db: D1Database; counts: { statements: num
  */
 async function deliverAll(bodies: WriteMessage[]): Promise<number[]> {
   const statements: number[] = [];
-  for (let pending = bodies; pending.length > 0; ) {
+  for (let pending = bodies; pending.length > 0;) {
     const { db, counts } = countingDb(env.DB);
     const continued = capturingQueue();
     const result = await deliver(pending, { DB: db, WRITES: continued as unknown as Queue<WriteMessage> });
@@ -83,7 +83,9 @@ async function finished(id: string, timeoutMs = 120_000): Promise<{ action: any;
   const progress: number[] = [];
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const row = await env.DB.prepare('SELECT status, progress FROM async_actions WHERE id = ?').bind(id).first<{ status: string; progress: number }>();
+    const row = await env.DB.prepare('SELECT status, progress FROM async_actions WHERE id = ?')
+      .bind(id)
+      .first<{ status: string; progress: number }>();
     if (!row) throw new Error(`no async action ${id}`);
     progress.push(row.progress);
     if (row.status !== 'IN_PROGRESS') break;
@@ -106,7 +108,11 @@ async function runImport(csv: string): Promise<any> {
 
 const customer = async (ref: string) => json(await api('GET', `/v1/customers/${encodeURIComponent(ref)}`));
 const count = async (sql = 'SELECT count(*) AS n FROM customers', ...params: unknown[]) =>
-  (await env.DB.prepare(sql).bind(...params).first<{ n: number }>())?.n ?? -1;
+  (
+    await env.DB.prepare(sql)
+      .bind(...params)
+      .first<{ n: number }>()
+  )?.n ?? -1;
 
 describe('POST /v1/customers/importCSV', () => {
   it('maps the Voucherify columns (any case) and types the other columns into metadata', async () => {
@@ -121,7 +127,16 @@ describe('POST /v1/customers/importCSV', () => {
       operation_status: 'SUCCESS',
       progress: 100,
       object: 'async_action',
-      result: { message: '1 customer(s) imported successfully, 0 failed.', total_count: 1, done_count: 1, created_count: 1, updated_count: 0, unchanged_count: 0, failed_count: 0, failed: [] },
+      result: {
+        message: '1 customer(s) imported successfully, 0 failed.',
+        total_count: 1,
+        done_count: 1,
+        created_count: 1,
+        updated_count: 0,
+        unchanged_count: 0,
+        failed_count: 0,
+        failed: [],
+      },
     });
     const ada = await customer('imp-ada');
     expect(ada).toMatchObject({
@@ -130,7 +145,14 @@ describe('POST /v1/customers/importCSV', () => {
       phone: '+44 20 1234',
       birthdate: '1815-12-10',
       description: 'First programmer',
-      address: { line_1: '12 St James Sq', line_2: 'Flat 1', postal_code: 'SW1Y 4JH', city: 'London', state: 'Greater London', country: 'United Kingdom' },
+      address: {
+        line_1: '12 St James Sq',
+        line_2: 'Flat 1',
+        postal_code: 'SW1Y 4JH',
+        city: 'London',
+        state: 'Greater London',
+        country: 'United Kingdom',
+      },
     });
     // Empty cell: no key. A leading zero keeps the text.
     expect(ada.metadata).toEqual({ tier: 'gold', age: 36, vip: true, score: 4.5, zip: '01234' });
@@ -147,7 +169,9 @@ describe('POST /v1/customers/importCSV', () => {
     expect(action.result).toMatchObject({ total_count: 3, done_count: 2, failed_count: 1 });
     // OA CUSTOMERS.IMPORT_CSV: "The row counter excludes the file headers row" (OA:L554); the
     // example's first data row is row 1 (OA:L62810).
-    expect(action.result.failed).toEqual([{ row: 3, source_id: null, reason: 'malformed CSV: unexpected text after the closing quote of field 2' }]);
+    expect(action.result.failed).toEqual([
+      { row: 3, source_id: null, reason: 'malformed CSV: unexpected text after the closing quote of field 2' },
+    ]);
     // OA:L1432 has no partial value: rows applied make it SUCCESS, failed_count reports the rest.
     expect(action.operation_status).toBe('SUCCESS');
     expect(action.result.message).toBe('2 customer(s) imported successfully, 1 failed.');
@@ -180,11 +204,24 @@ describe('POST /v1/customers/importCSV', () => {
   });
 
   it('upserts by source_id: given cells replace, empty cells keep, metadata merges; created_at stays', async () => {
-    const old = await json(await api('POST', '/v1/customers', { source_id: 'imp-up', name: 'Old', email: 'old@example.com', metadata: { keep: 1, tier: 'bronze' } }));
+    const old = await json(
+      await api('POST', '/v1/customers', {
+        source_id: 'imp-up',
+        name: 'Old',
+        email: 'old@example.com',
+        metadata: { keep: 1, tier: 'bronze' },
+      }),
+    );
     const action = await runImport('Source_id,Name,Email,tier\nimp-up,New,,gold\nimp-up-new,Fresh,,silver\n');
     expect(action.result).toMatchObject({ done_count: 2, created_count: 1, updated_count: 1, unchanged_count: 0 });
     const now = await customer('imp-up');
-    expect(now).toMatchObject({ id: old.id, name: 'New', email: 'old@example.com', metadata: { keep: 1, tier: 'gold' }, created_at: old.created_at });
+    expect(now).toMatchObject({
+      id: old.id,
+      name: 'New',
+      email: 'old@example.com',
+      metadata: { keep: 1, tier: 'gold' },
+      created_at: old.created_at,
+    });
     expect(now.updated_at).toEqual(expect.any(String));
     expect(await count('SELECT count(*) AS n FROM customers WHERE source_id = ?', 'imp-up')).toBe(1);
   });
@@ -198,7 +235,9 @@ describe('POST /v1/customers/importCSV', () => {
 
     const again = await runImport(csv);
     expect(again.result).toMatchObject({ done_count: 2, created_count: 0, updated_count: 0, unchanged_count: 2, failed_count: 0 });
-    expect((await env.DB.prepare("SELECT * FROM customers WHERE source_id LIKE 'imp-r%' ORDER BY source_id").all()).results).toEqual(snapshot.results);
+    expect((await env.DB.prepare("SELECT * FROM customers WHERE source_id LIKE 'imp-r%' ORDER BY source_id").all()).results).toEqual(
+      snapshot.results,
+    );
     expect((await customer('imp-r1')).updated_at).toBeUndefined();
     expect(await count('SELECT count(*) AS n FROM events')).toBe(events);
   });
@@ -229,7 +268,11 @@ describe('POST /v1/customers/importCSV', () => {
   it('re-evaluates auto-update segments for the imported customers (entered and left)', async () => {
     const leaver = await json(await api('POST', '/v1/customers', { source_id: 'imp-seg-leave', metadata: { tier: 'vip' } }));
     const seg = await json(
-      await api('POST', '/v1/segments', { name: 'imported vips', type: 'auto-update', filter: { junction: 'and', 'metadata.tier': { conditions: { $is: ['vip'] } } } }),
+      await api('POST', '/v1/segments', {
+        name: 'imported vips',
+        type: 'auto-update',
+        filter: { junction: 'and', 'metadata.tier': { conditions: { $is: ['vip'] } } },
+      }),
     );
     const csv = 'Source_id,Name,tier\nimp-seg-1,One,vip\nimp-seg-2,Two,basic\nimp-seg-leave,,basic\n,No source,vip\n';
     const action = await runImport(csv);
@@ -265,7 +308,11 @@ describe('POST /v1/customers/importCSV', () => {
     ['a JSON body', () => api('POST', '/v1/customers/importCSV', { file: 'Source_id\na' }), 'file: '],
     ['an empty file', () => importCsv(''), 'file: the CSV is empty'],
     ['only blank lines', () => importCsv('\r\n\n'), 'file: the CSV is empty'],
-    ['a header naming no customer column', () => importCsv('alice@example.com,Alice\nbob@example.com,Bob\n'), 'file: the header row names no customer column'],
+    [
+      'a header naming no customer column',
+      () => importCsv('alice@example.com,Alice\nbob@example.com,Bob\n'),
+      'file: the header row names no customer column',
+    ],
     ['a header with an empty column name', () => importCsv('Source_id,,Name\n'), 'file: column 2 of the header has no name'],
     ['a header repeating a column', () => importCsv('source_id,Source_Id\n'), 'file: column 2 of the header ("Source_Id") repeats'],
   ])('answers 400 for %s, and writes nothing', async (_, send, details) => {
@@ -286,7 +333,11 @@ describe('POST /v1/customers/importCSV', () => {
 
   it('answers before writing: the rows go out as chunk messages within Queues limits, each delivery within 1,000 D1 statements, progress per chunk', async () => {
     for (let i = 0; i < 5; i++) {
-      await api('POST', '/v1/segments', { name: `budget ${i}`, type: 'auto-update', filter: { 'metadata.band': { conditions: { $is: [String(i)] } } } });
+      await api('POST', '/v1/segments', {
+        name: `budget ${i}`,
+        type: 'auto-update',
+        filter: { 'metadata.band': { conditions: { $is: [String(i)] } } },
+      });
     }
     const ROWS = 20_000;
     const lines = ['Source_id,band'];
@@ -295,7 +346,12 @@ describe('POST /v1/customers/importCSV', () => {
     const action = await startCustomerImport(env.DB, queue, [new TextEncoder().encode(lines.join('\n'))], 'v-budget');
     // What the 202 leaves behind before any row is written: the action, IN_PROGRESS at 0.
     const pending = await json(await api('GET', `/v1/async-actions/${action.id}`));
-    expect(pending).toMatchObject({ type: 'CUSTOMERS.IMPORT_CSV', status: 'IN_PROGRESS', progress: 0, result: { total_count: ROWS, done_count: 0 } });
+    expect(pending).toMatchObject({
+      type: 'CUSTOMERS.IMPORT_CSV',
+      status: 'IN_PROGRESS',
+      progress: 0,
+      result: { total_count: ROWS, done_count: 0 },
+    });
     expect(pending.operation_status).toBeUndefined();
     expect(await count("SELECT count(*) AS n FROM customers WHERE source_id LIKE 'budget-%'")).toBe(0);
 
@@ -320,7 +376,9 @@ describe('POST /v1/customers/importCSV', () => {
     // ones, each delivery of them within the budget too.
     const progress: number[] = [];
     const statements = await deliverAll(chunks.slice(0, -1));
-    console.log(`${chunks.length - 1} chunks of ${ROWS.toLocaleString('en')} rows with 5 auto-update segments: deliveries of ${statements.join(', ')} D1 statements`);
+    console.log(
+      `${chunks.length - 1} chunks of ${ROWS.toLocaleString('en')} rows with 5 auto-update segments: deliveries of ${statements.join(', ')} D1 statements`,
+    );
     for (const n of statements) expect(n).toBeLessThanOrEqual(1_000);
     progress.push((await json(await api('GET', `/v1/async-actions/${action.id}`))).progress);
     await deliverAll(chunks.slice(-1));
@@ -328,10 +386,14 @@ describe('POST /v1/customers/importCSV', () => {
     progress.push(done.progress);
     expect(progress[0]).toBe(Math.floor((100 * (chunks.length - 1)) / chunks.length));
     expect(progress[1]).toBe(100);
-    expect(done).toMatchObject({ status: 'DONE', operation_status: 'SUCCESS', result: { done_count: ROWS, created_count: ROWS, failed_count: 0, message: `${ROWS} customer(s) imported successfully, 0 failed.` } });
-    expect(await count("SELECT count(*) AS n FROM segment_members m JOIN segments s ON s.id = m.segment_id WHERE s.name = 'budget 3'")).toBe(
-      Math.floor(ROWS / 7) + (ROWS % 7 > 3 ? 1 : 0),
-    );
+    expect(done).toMatchObject({
+      status: 'DONE',
+      operation_status: 'SUCCESS',
+      result: { done_count: ROWS, created_count: ROWS, failed_count: 0, message: `${ROWS} customer(s) imported successfully, 0 failed.` },
+    });
+    expect(
+      await count("SELECT count(*) AS n FROM segment_members m JOIN segments s ON s.id = m.segment_id WHERE s.name = 'budget 3'"),
+    ).toBe(Math.floor(ROWS / 7) + (ROWS % 7 > 3 ? 1 : 0));
   }, 120_000);
 
   it('writes and counts a chunk delivered twice (again, and at the same time) once, its split parts included; DONE once', async () => {
@@ -359,7 +421,14 @@ describe('POST /v1/customers/importCSV', () => {
 
     const result = (await json(await api('GET', `/v1/async-actions/${action.id}`))).result;
     const created = ROWS - 2;
-    expect(result).toMatchObject({ total_count: ROWS, done_count: ROWS - 1, created_count: created, updated_count: 1, unchanged_count: 0, failed_count: 1 });
+    expect(result).toMatchObject({
+      total_count: ROWS,
+      done_count: ROWS - 1,
+      created_count: created,
+      updated_count: 1,
+      unchanged_count: 0,
+      failed_count: 1,
+    });
     expect(result.failed).toEqual([{ row: 1, source_id: 'twice-a', reason: 'source_id twice-a already belongs to another customer' }]);
     expect(await count()).toBe(before + created);
     expect(await count('SELECT chunks_done AS n FROM customer_imports WHERE action_id = ?', action.id)).toBe(chunks.length);
@@ -387,9 +456,14 @@ describe('POST /v1/customers/importCSV', () => {
 
   it('imports 50,000 rows through the endpoint', async () => {
     const ROWS = 50_000;
-    await api('POST', '/v1/segments', { name: 'big gold', type: 'auto-update', filter: { 'metadata.big_tier': { conditions: { $is: ['gold'] } } } });
+    await api('POST', '/v1/segments', {
+      name: 'big gold',
+      type: 'auto-update',
+      filter: { 'metadata.big_tier': { conditions: { $is: ['gold'] } } },
+    });
     const lines = ['Source_id,Name,Email,Address_City,big_tier,points'];
-    for (let i = 0; i < ROWS; i++) lines.push(`big-${i},Customer ${i},c${i}@example.com,${['Berlin', 'Paris', 'Rome'][i % 3]},${i % 4 === 0 ? 'gold' : 'silver'},${i}`);
+    for (let i = 0; i < ROWS; i++)
+      lines.push(`big-${i},Customer ${i},c${i}@example.com,${['Berlin', 'Paris', 'Rome'][i % 3]},${i % 4 === 0 ? 'gold' : 'silver'},${i}`);
     const csv = lines.join('\r\n');
     const before = await count();
 
@@ -404,12 +478,19 @@ describe('POST /v1/customers/importCSV', () => {
       `import of ${ROWS.toLocaleString('en')} rows (${(csv.length / 1024 / 1024).toFixed(1)} MiB): response after ${answeredMs.toFixed(0)} ms, DONE after ${(totalMs / 1000).toFixed(1)} s (processing_time ${action.processing_time} ms)`,
     );
 
-    expect(action).toMatchObject({ status: 'DONE', operation_status: 'SUCCESS', progress: 100, result: { total_count: ROWS, done_count: ROWS, created_count: ROWS, failed_count: 0 } });
+    expect(action).toMatchObject({
+      status: 'DONE',
+      operation_status: 'SUCCESS',
+      progress: 100,
+      result: { total_count: ROWS, done_count: ROWS, created_count: ROWS, failed_count: 0 },
+    });
     // Progress, as sampled, only went up (the test above checks every chunk's value).
     expect(progress).toEqual([...progress].sort((x, y) => x - y));
     expect(await count()).toBe(before + ROWS);
     expect(await count("SELECT count(*) AS n FROM customers WHERE source_id LIKE 'big-%' AND metadata ->> 'points' = 49999")).toBe(1);
-    expect(await count("SELECT count(*) AS n FROM segment_members m JOIN segments s ON s.id = m.segment_id WHERE s.name = 'big gold'")).toBe(ROWS / 4);
+    expect(
+      await count("SELECT count(*) AS n FROM segment_members m JOIN segments s ON s.id = m.segment_id WHERE s.name = 'big gold'"),
+    ).toBe(ROWS / 4);
     // created_at stays unique and the scroll cursor sees every imported customer.
     expect(await count('SELECT count(DISTINCT created_at) AS n FROM customers')).toBe(await count());
 

@@ -18,7 +18,8 @@ const rule = async (code: string, body: Record<string, unknown>) => {
 };
 /** A rule set needs one rule: this one always holds. */
 const ANY_ORDER = { '1': { name: 'order.amount', conditions: { $more_than_or_equal: [0] } }, logic: '1' };
-const scoped = (code: string, applicable_to: Record<string, unknown>, rules: Record<string, unknown> = ANY_ORDER) => rule(code, { rules, applicable_to });
+const scoped = (code: string, applicable_to: Record<string, unknown>, rules: Record<string, unknown> = ANY_ORDER) =>
+  rule(code, { rules, applicable_to });
 const validate = async (code: string, body: unknown) => {
   const res = await api('POST', `/v1/vouchers/${encodeURIComponent(code)}/validate`, body);
   expect(res.status).toBe(200);
@@ -34,7 +35,15 @@ describe('item effects (OA DiscountAmount/DiscountPercentVouchersEffectTypes, re
     await voucher('EX-ITEMS', { type: 'AMOUNT', amount_off: 1000, effect: 'APPLY_TO_ITEMS' });
     await scoped('EX-ITEMS', {
       included: [
-        { object: 'sku', id: 'sku_0a3efc90375d1217e2', source_id: 'test_standard_ultra_hd', product_id: 'prod_s3C0nDpr0DuC7', product_source_id: 'test_prod_id_2', strict: true, effect: 'APPLY_TO_EVERY' },
+        {
+          object: 'sku',
+          id: 'sku_0a3efc90375d1217e2',
+          source_id: 'test_standard_ultra_hd',
+          product_id: 'prod_s3C0nDpr0DuC7',
+          product_source_id: 'test_prod_id_2',
+          strict: true,
+          effect: 'APPLY_TO_EVERY',
+        },
         { object: 'product', id: 'prod_0bc3bd8a4e072c5275', source_id: 'prod_0bc3bd8a4e072c5275', strict: true, effect: 'APPLY_TO_EVERY' },
       ],
     });
@@ -54,8 +63,27 @@ describe('item effects (OA DiscountAmount/DiscountPercentVouchersEffectTypes, re
       items_applied_discount_amount: 1700,
       total_applied_discount_amount: 1700,
       items: [
-        { object: 'order_item', product_id: 'prod_s3C0nDpr0DuC7', sku_id: 'sku_0a3efc90375d1217e2', quantity: 1, amount: 2000, discount_amount: 1000, applied_discount_amount: 1000, price: 2000, subtotal_amount: 1000 },
-        { object: 'order_item', product_id: 'prod_0bc3bd8a4e072c5275', quantity: 1, amount: 700, discount_amount: 700, applied_discount_amount: 700, price: 700, subtotal_amount: 0 },
+        {
+          object: 'order_item',
+          product_id: 'prod_s3C0nDpr0DuC7',
+          sku_id: 'sku_0a3efc90375d1217e2',
+          quantity: 1,
+          amount: 2000,
+          discount_amount: 1000,
+          applied_discount_amount: 1000,
+          price: 2000,
+          subtotal_amount: 1000,
+        },
+        {
+          object: 'order_item',
+          product_id: 'prod_0bc3bd8a4e072c5275',
+          quantity: 1,
+          amount: 700,
+          discount_amount: 700,
+          applied_discount_amount: 700,
+          price: 700,
+          subtotal_amount: 0,
+        },
       ],
       object: 'order',
     });
@@ -65,8 +93,24 @@ describe('item effects (OA DiscountAmount/DiscountPercentVouchersEffectTypes, re
       data_ref: 'data',
       total: 2,
       data: [
-        { object: 'sku', id: 'sku_0a3efc90375d1217e2', source_id: 'test_standard_ultra_hd', product_id: 'prod_s3C0nDpr0DuC7', product_source_id: 'test_prod_id_2', strict: true, effect: 'APPLY_TO_EVERY', order_item_indices: [0] },
-        { object: 'product', id: 'prod_0bc3bd8a4e072c5275', source_id: 'prod_0bc3bd8a4e072c5275', strict: true, effect: 'APPLY_TO_EVERY', order_item_indices: [1] },
+        {
+          object: 'sku',
+          id: 'sku_0a3efc90375d1217e2',
+          source_id: 'test_standard_ultra_hd',
+          product_id: 'prod_s3C0nDpr0DuC7',
+          product_source_id: 'test_prod_id_2',
+          strict: true,
+          effect: 'APPLY_TO_EVERY',
+          order_item_indices: [0],
+        },
+        {
+          object: 'product',
+          id: 'prod_0bc3bd8a4e072c5275',
+          source_id: 'prod_0bc3bd8a4e072c5275',
+          strict: true,
+          effect: 'APPLY_TO_EVERY',
+          order_item_indices: [1],
+        },
       ],
     });
     expect(body.redeemables[0].result.discount).toMatchObject({ type: 'AMOUNT', effect: 'APPLY_TO_ITEMS', amount_off: 1000 });
@@ -76,15 +120,28 @@ describe('item effects (OA DiscountAmount/DiscountPercentVouchersEffectTypes, re
   it('discounts only the included items, and fills applicable_to / inapplicable_to (until now always empty)', async () => {
     await voucher('SHOES15', { type: 'PERCENT', percent_off: 15, effect: 'APPLY_TO_ITEMS' });
     await scoped('SHOES15', { included: [product('shoes')], excluded: [{ object: 'sku', id: 'shoes-gift-box' }] });
-    const v = await validate('SHOES15', { order: { items: [SHOES, SOCKS, { product_id: 'shoes', sku_id: 'shoes-gift-box', quantity: 1, price: 500 }] } });
+    const v = await validate('SHOES15', {
+      order: { items: [SHOES, SOCKS, { product_id: 'shoes', sku_id: 'shoes-gift-box', quantity: 1, price: 500 }] },
+    });
     expect(v).toMatchObject({ valid: true, discount: { type: 'PERCENT', percent_off: 15, effect: 'APPLY_TO_ITEMS' } });
-    expect(v.order).toMatchObject({ amount: 11500, discount_amount: 0, items_discount_amount: 1500, total_discount_amount: 1500, total_amount: 10000 });
+    expect(v.order).toMatchObject({
+      amount: 11500,
+      discount_amount: 0,
+      items_discount_amount: 1500,
+      total_discount_amount: 1500,
+      total_amount: 10000,
+    });
     expect(v.order.items.map((i: { discount_amount: number; subtotal_amount: number }) => [i.discount_amount, i.subtotal_amount])).toEqual([
       [1500, 8500],
       [0, 1000],
       [0, 500],
     ]);
-    expect(v.applicable_to).toMatchObject({ object: 'list', data_ref: 'data', total: 1, data: [{ object: 'product', id: 'shoes', strict: false, effect: 'APPLY_TO_EVERY', order_item_indices: [0, 2] }] });
+    expect(v.applicable_to).toMatchObject({
+      object: 'list',
+      data_ref: 'data',
+      total: 1,
+      data: [{ object: 'product', id: 'shoes', strict: false, effect: 'APPLY_TO_EVERY', order_item_indices: [0, 2] }],
+    });
     expect(v.inapplicable_to).toMatchObject({ total: 1, data: [{ object: 'sku', id: 'shoes-gift-box', order_item_indices: [2] }] });
   });
 
@@ -102,7 +159,14 @@ describe('item effects (OA DiscountAmount/DiscountPercentVouchersEffectTypes, re
   ])('AMOUNT %s %j', async (effect, fields, expected) => {
     const code = `AMT-${effect}-${Object.keys(fields).length}`;
     await voucher(code, { type: 'AMOUNT', effect, ...fields });
-    const v = await validate(code, { order: { items: [{ product_id: 'a', quantity: 3, price: 1000 }, { product_id: 'b', quantity: 1, price: 1000 }] } });
+    const v = await validate(code, {
+      order: {
+        items: [
+          { product_id: 'a', quantity: 3, price: 1000 },
+          { product_id: 'b', quantity: 1, price: 1000 },
+        ],
+      },
+    });
     expect(v.order.items.map((i: { discount_amount: number }) => i.discount_amount)).toEqual(expected);
     const total = (expected as number[]).reduce((a, b) => a + b, 0);
     expect(v.order).toMatchObject({ amount: 4000, items_discount_amount: total, total_amount: 4000 - total });
@@ -110,8 +174,21 @@ describe('item effects (OA DiscountAmount/DiscountPercentVouchersEffectTypes, re
 
   it('caps each line by a PERCENT amount_limit and the items together by aggregated_amount_limit', async () => {
     // amount_limit: "Upper limit allowed to be applied as a discount per order line item" (OA24 L6079).
-    await voucher('PCT-LIMITS', { type: 'PERCENT', percent_off: 50, amount_limit: 3000, aggregated_amount_limit: 3500, effect: 'APPLY_TO_ITEMS' });
-    const v = await validate('PCT-LIMITS', { order: { items: [{ product_id: 'a', amount: 10000 }, { product_id: 'b', amount: 2000 }] } });
+    await voucher('PCT-LIMITS', {
+      type: 'PERCENT',
+      percent_off: 50,
+      amount_limit: 3000,
+      aggregated_amount_limit: 3500,
+      effect: 'APPLY_TO_ITEMS',
+    });
+    const v = await validate('PCT-LIMITS', {
+      order: {
+        items: [
+          { product_id: 'a', amount: 10000 },
+          { product_id: 'b', amount: 2000 },
+        ],
+      },
+    });
     // 50 %: 5000 and 1000; per line at most 3000: 3000 and 1000; together at most 3500.
     expect(v.order.items_discount_amount).toBe(3500);
     expect(v.order.items.map((i: { discount_amount: number }) => i.discount_amount)).toEqual([2625, 875]);
@@ -119,7 +196,14 @@ describe('item effects (OA DiscountAmount/DiscountPercentVouchersEffectTypes, re
 
   it('FIXED APPLY_TO_ITEMS sets a new unit price where it is lower (OA24 L6128)', async () => {
     await voucher('FIX-ITEMS', { type: 'FIXED', fixed_amount: 1500, effect: 'APPLY_TO_ITEMS' });
-    const v = await validate('FIX-ITEMS', { order: { items: [{ product_id: 'a', quantity: 2, price: 2000 }, { product_id: 'b', quantity: 1, price: 1000 }] } });
+    const v = await validate('FIX-ITEMS', {
+      order: {
+        items: [
+          { product_id: 'a', quantity: 2, price: 2000 },
+          { product_id: 'b', quantity: 1, price: 1000 },
+        ],
+      },
+    });
     expect(v.order.items.map((i: { discount_amount: number }) => i.discount_amount)).toEqual([1000, 0]);
   });
 
@@ -149,7 +233,12 @@ describe('UNIT discounts (OA DiscountUnit readOnly-openAPI.json:L6214, DiscountU
 
   it('makes unit_off units of unit_type free; ADD_MISSING_ITEMS adds the missing ones to the order', async () => {
     await voucher('FREE-MUG', { type: 'UNIT', unit_off: 2, unit_type: 'mug' });
-    expect((await json(await api('GET', '/v1/vouchers/FREE-MUG'))).discount).toEqual({ type: 'UNIT', unit_off: 2, unit_type: 'mug', effect: 'ADD_MISSING_ITEMS' });
+    expect((await json(await api('GET', '/v1/vouchers/FREE-MUG'))).discount).toEqual({
+      type: 'UNIT',
+      unit_off: 2,
+      unit_type: 'mug',
+      effect: 'ADD_MISSING_ITEMS',
+    });
     const v = await validate('FREE-MUG', { order: { items: [SOCKS, MUG] } });
     // OA OrderCalculated.initial_amount: "before any discount or other effect (e.g. add missing units)".
     expect(v.order).toMatchObject({ initial_amount: 1800, amount: 2600, items_discount_amount: 1600, total_amount: 1000 });
@@ -173,7 +262,14 @@ describe('UNIT discounts (OA DiscountUnit readOnly-openAPI.json:L6214, DiscountU
     expect(v.order).toMatchObject({ amount: 2400, items_discount_amount: 800, total_amount: 1600 });
     expect(v.order.items[0]).toMatchObject({ quantity: 3, initial_quantity: 2, discount_quantity: 1 });
 
-    await voucher('MANY', { type: 'UNIT', effect: 'ADD_MANY_ITEMS', units: [{ unit_off: 1, unit_type: 'mug', effect: 'ADD_MISSING_ITEMS' }, { unit_off: 1, unit_type: 'socks' }] });
+    await voucher('MANY', {
+      type: 'UNIT',
+      effect: 'ADD_MANY_ITEMS',
+      units: [
+        { unit_off: 1, unit_type: 'mug', effect: 'ADD_MISSING_ITEMS' },
+        { unit_off: 1, unit_type: 'socks' },
+      ],
+    });
     const many = await validate('MANY', { order: { items: [MUG, SOCKS, SHOES] } });
     expect(many.order).toMatchObject({ amount: 11800, items_discount_amount: 1800, total_amount: 10000 });
   });
@@ -186,7 +282,10 @@ describe('UNIT discounts (OA DiscountUnit readOnly-openAPI.json:L6214, DiscountU
 });
 
 describe('order.items.any / every / none (OA24 rule names, OpenAPI24.json:L29769; condition shape L81336-L81350)', () => {
-  const itemsRule = (name: string, ids: string[]) => ({ '1': { name, conditions: { $is: ids.map((id) => ({ object: 'product', id, effect: 'APPLY_TO_EVERY' })) }, rules: {} }, logic: '1' });
+  const itemsRule = (name: string, ids: string[]) => ({
+    '1': { name, conditions: { $is: ids.map((id) => ({ object: 'product', id, effect: 'APPLY_TO_EVERY' })) }, rules: {} },
+    logic: '1',
+  });
 
   it.each([
     ['order.items.any', ['shoes', 'boots'], [SOCKS, SHOES], [SOCKS]],
@@ -197,14 +296,36 @@ describe('order.items.any / every / none (OA24 rule names, OpenAPI24.json:L29769
     await voucher(code, { type: 'AMOUNT', amount_off: 100 });
     await rule(code, { rules: itemsRule(name, ids) });
     expect((await validate(code, { order: { items: passing } })).valid).toBe(true);
-    expect(await validate(code, { order: { items: failing } })).toMatchObject({ valid: false, reason: 'order does not match validation rules', error: { key: 'order_rules_violated' } });
+    expect(await validate(code, { order: { items: failing } })).toMatchObject({
+      valid: false,
+      reason: 'order does not match validation rules',
+      error: { key: 'order_rules_violated' },
+    });
   });
 
   it.each([
-    ['a products collection', { '1': { name: 'order.items.any', conditions: { $is: [{ object: 'products_collection', id: 'pc_1' }] } } }, 'rules.1.conditions.$is.0'],
+    [
+      'a products collection',
+      { '1': { name: 'order.items.any', conditions: { $is: [{ object: 'products_collection', id: 'pc_1' }] } } },
+      'rules.1.conditions.$is.0',
+    ],
     ['no list', { '1': { name: 'order.items.any', conditions: { $is: [] } } }, 'rules.1.conditions.$is'],
-    ['an unknown operator', { '1': { name: 'order.items.none', conditions: { $contains: [product('x')] } } }, 'rules.1.conditions.$contains'],
-    ['nested item rules', { '1': { name: 'order.items.every', conditions: { $is: [product('x')] }, rules: { '1': { name: 'order.items.metadata', property: 'a', conditions: { $is: [1] } } } } }, 'rules.1.rules: not supported'],
+    [
+      'an unknown operator',
+      { '1': { name: 'order.items.none', conditions: { $contains: [product('x')] } } },
+      'rules.1.conditions.$contains',
+    ],
+    [
+      'nested item rules',
+      {
+        '1': {
+          name: 'order.items.every',
+          conditions: { $is: [product('x')] },
+          rules: { '1': { name: 'order.items.metadata', property: 'a', conditions: { $is: [1] } } },
+        },
+      },
+      'rules.1.rules: not supported',
+    ],
   ])('refuses %s with 400 naming the path', async (_, rules, path) => {
     const res = await api('POST', '/v1/validation-rules', { name: 'bad', rules });
     expect(res.status).toBe(400);
@@ -217,7 +338,11 @@ describe('validation rules carry applicable_to (OA ValidationRuleBase.applicable
     await voucher('MOVING', { type: 'AMOUNT', amount_off: 300, effect: 'APPLY_TO_ITEMS' });
     const r = await scoped('MOVING', { included: [product('shoes')] });
     // OA24 ApplicableTo requires object, id, strict, effect (OpenAPI24.json:L40046).
-    expect(r.applicable_to).toEqual({ included: [{ object: 'product', id: 'shoes', strict: false, effect: 'APPLY_TO_EVERY' }], excluded: [], included_all: false });
+    expect(r.applicable_to).toEqual({
+      included: [{ object: 'product', id: 'shoes', strict: false, effect: 'APPLY_TO_EVERY' }],
+      excluded: [],
+      included_all: false,
+    });
     const got = await json(await api('GET', `/v1/validation-rules/${r.id}`));
     expect(got.applicable_to).toEqual(r.applicable_to);
     const first = await validate('MOVING', { order: { items: [SHOES, SOCKS] } });
@@ -238,10 +363,18 @@ describe('validation rules carry applicable_to (OA ValidationRuleBase.applicable
 
 describe('voucher discounts are checked on write: 400 naming the field, never a 500', () => {
   it.each([
-    ['aggregated_amount_limit with APPLY_TO_ORDER', { type: 'AMOUNT', amount_off: 1, aggregated_amount_limit: 5 }, 'discount.aggregated_amount_limit: only with effect'],
+    [
+      'aggregated_amount_limit with APPLY_TO_ORDER',
+      { type: 'AMOUNT', amount_off: 1, aggregated_amount_limit: 5 },
+      'discount.aggregated_amount_limit: only with effect',
+    ],
     ['an AMOUNT effect PERCENT lacks', { type: 'PERCENT', percent_off: 5, effect: 'APPLY_TO_ITEMS_PROPORTIONALLY' }, 'discount.effect'],
     ['ADD_MANY_ITEMS without units', { type: 'UNIT', effect: 'ADD_MANY_ITEMS' }, 'discount.units: required'],
-    ['units without ADD_MANY_ITEMS', { type: 'UNIT', unit_off: 1, unit_type: 'x', units: [{ unit_off: 1, unit_type: 'y' }] }, 'discount.units: only with effect ADD_MANY_ITEMS'],
+    [
+      'units without ADD_MANY_ITEMS',
+      { type: 'UNIT', unit_off: 1, unit_type: 'x', units: [{ unit_off: 1, unit_type: 'y' }] },
+      'discount.units: only with effect ADD_MANY_ITEMS',
+    ],
     ['ADD_SAME_ITEMS', { type: 'UNIT', unit_off: 1, unit_type: 'x', effect: 'ADD_SAME_ITEMS' }, 'discount.effect'],
     ['a fractional unit_off', { type: 'UNIT', unit_off: 1.5, unit_type: 'x' }, 'discount.unit_off'],
     ['a unit formula', { type: 'UNIT', unit_off: 1, unit_type: 'x', unit_off_formula: 'x' }, 'discount.unit_off_formula: not supported'],
@@ -255,25 +388,47 @@ describe('voucher discounts are checked on write: 400 naming the field, never a 
 });
 
 describe('redeem, stacked and client-side', () => {
-  it('redeems an item-scoped voucher: the redemption keeps each item\'s discount', async () => {
+  it("redeems an item-scoped voucher: the redemption keeps each item's discount", async () => {
     await voucher('SHOES-RDM', { type: 'PERCENT', percent_off: 15, effect: 'APPLY_TO_ITEMS' });
     await scoped('SHOES-RDM', { included: [product('shoes')] });
-    const res = await api('POST', '/v1/vouchers/SHOES-RDM/redemption', { customer: { source_id: 'items-1' }, order: { items: [SHOES, SOCKS] } });
+    const res = await api('POST', '/v1/vouchers/SHOES-RDM/redemption', {
+      customer: { source_id: 'items-1' },
+      order: { items: [SHOES, SOCKS] },
+    });
     expect(res.status, await res.clone().text()).toBe(200);
     const r = await json(res);
-    expect(r).toMatchObject({ result: 'SUCCESS', order: { amount: 11000, items_discount_amount: 1500, total_amount: 9500, status: 'PAID' } });
+    expect(r).toMatchObject({
+      result: 'SUCCESS',
+      order: { amount: 11000, items_discount_amount: 1500, total_amount: 9500, status: 'PAID' },
+    });
     expect(r.order.items.map((i: { applied_discount_amount: number }) => i.applied_discount_amount)).toEqual([1500, 0]);
     const stored = await json(await api('GET', `/v1/redemptions/${r.id}`));
-    expect(stored.order).toMatchObject({ items_discount_amount: 1500, total_amount: 9500, items: [{ discount_amount: 1500 }, { discount_amount: 0 }] });
+    expect(stored.order).toMatchObject({
+      items_discount_amount: 1500,
+      total_amount: 9500,
+      items: [{ discount_amount: 1500 }, { discount_amount: 0 }],
+    });
   });
 
   it('stacks an item discount and an order discount (POST /v1/validations and /v1/redemptions)', async () => {
     await voucher('STACK-SHOES', { type: 'PERCENT', percent_off: 15, effect: 'APPLY_TO_ITEMS' });
     await scoped('STACK-SHOES', { included: [product('shoes')] });
     await voucher('STACK-5', { type: 'AMOUNT', amount_off: 500 });
-    const body = { redeemables: [{ object: 'voucher', id: 'STACK-SHOES' }, { object: 'voucher', id: 'STACK-5' }], order: { items: [SHOES, SOCKS] } };
+    const body = {
+      redeemables: [
+        { object: 'voucher', id: 'STACK-SHOES' },
+        { object: 'voucher', id: 'STACK-5' },
+      ],
+      order: { items: [SHOES, SOCKS] },
+    };
     const v = await json(await api('POST', '/v1/validations', body));
-    expect(v.order).toMatchObject({ amount: 11000, discount_amount: 500, items_discount_amount: 1500, total_discount_amount: 2000, total_amount: 9000 });
+    expect(v.order).toMatchObject({
+      amount: 11000,
+      discount_amount: 500,
+      items_discount_amount: 1500,
+      total_discount_amount: 2000,
+      total_amount: 9000,
+    });
     expect(v.redeemables[0].order).toMatchObject({ items_discount_amount: 1500, discount_amount: 0, total_amount: 9500 });
     const res = await api('POST', '/v1/redemptions', { ...body, customer: { source_id: 'items-2' } });
     expect(res.status, await res.clone().text()).toBe(200);
@@ -285,11 +440,16 @@ describe('redeem, stacked and client-side', () => {
   it('validates items from the client query format of the official SDK (item[i][...])', async () => {
     await voucher('CLIENT-SHOES', { type: 'PERCENT', percent_off: 15, effect: 'APPLY_TO_ITEMS' });
     await scoped('CLIENT-SHOES', { included: [product('shoes')] });
-    const q = 'code=CLIENT-SHOES&item[0][product_id]=shoes&item[0][quantity]=2&item[0][price]=5000&item[1][product_id]=socks&item[1][quantity]=1&item[1][price]=1000';
+    const q =
+      'code=CLIENT-SHOES&item[0][product_id]=shoes&item[0][quantity]=2&item[0][price]=5000&item[1][product_id]=socks&item[1][quantity]=1&item[1][price]=1000';
     const res = await call(`/client/v1/validate?${q}`, { headers: CLIENT_HEADERS });
     expect(res.status).toBe(200);
     const v = await json(res);
-    expect(v).toMatchObject({ valid: true, order: { amount: 11000, items_discount_amount: 1500, total_amount: 9500 }, applicable_to: { total: 1 } });
+    expect(v).toMatchObject({
+      valid: true,
+      order: { amount: 11000, items_discount_amount: 1500, total_amount: 9500 },
+      applicable_to: { total: 1 },
+    });
   });
 });
 
@@ -297,7 +457,8 @@ describe('the demo storefront (scripts/demo-data.js TEES15)', () => {
   it('seeds as the start script does, and discounts only the tee of a demo cart', async () => {
     // @ts-expect-error scripts/ is plain JavaScript (allowJs is off); the data is checked by the requests below.
     const { demoVouchers } = await import('../../scripts/demo-data.js');
-    const { itemRule, ...tees } = (demoVouchers as { code: string; itemRule?: Record<string, unknown> }[]).find((v) => v.code === 'TEES15') ?? {};
+    const { itemRule, ...tees } =
+      (demoVouchers as { code: string; itemRule?: Record<string, unknown> }[]).find((v) => v.code === 'TEES15') ?? {};
     expect((await api('POST', '/v1/vouchers', tees)).status).toBe(200);
     const r = await json(await api('POST', '/v1/validation-rules', itemRule));
     expect((await api('POST', `/v1/validation-rules/${r.id}/assignments`, { voucher: 'TEES15' })).status).toBe(200);
@@ -308,6 +469,9 @@ describe('the demo storefront (scripts/demo-data.js TEES15)', () => {
     ];
     const v = await validate('TEES15', { order: { items: cart } });
     expect(v.order).toMatchObject({ amount: 7600, items_discount_amount: 870, total_discount_amount: 870, total_amount: 6730 });
-    expect(await validate('TEES15', { order: { items: cart.slice(0, 1) } })).toMatchObject({ valid: false, error: { message: 'TEES15 is for tees: add an organic tee to your cart.' } });
+    expect(await validate('TEES15', { order: { items: cart.slice(0, 1) } })).toMatchObject({
+      valid: false,
+      error: { message: 'TEES15 is for tees: add an organic tee to your cart.' },
+    });
   });
 });

@@ -25,7 +25,9 @@ async function limitedVoucher(code: string, rules: Record<string, unknown>, erro
   const rule = await api('POST', '/v1/validation-rules', { name: `limits ${code}`, rules, ...(error ? { error } : {}) });
   expect(rule.status).toBe(200);
   const { id } = await json(rule);
-  expect((await api('POST', `/v1/validation-rules/${id}/assignments`, { related_object_type: 'voucher', related_object_id: code })).status).toBe(200);
+  expect(
+    (await api('POST', `/v1/validation-rules/${id}/assignments`, { related_object_type: 'voucher', related_object_id: code })).status,
+  ).toBe(200);
 }
 
 const oncePerCustomer = (name = 'redemption.count.per_customer', max = 1, message = 'Customer can redeem this voucher only once') => ({
@@ -34,12 +36,20 @@ const oncePerCustomer = (name = 'redemption.count.per_customer', max = 1, messag
 });
 
 const validate = (code: string, customer?: string) =>
-  api('POST', `/v1/vouchers/${code}/validate`, { order: { amount: 1000 }, ...(customer ? { customer: { source_id: customer } } : {}) }).then(json);
+  api('POST', `/v1/vouchers/${code}/validate`, {
+    order: { amount: 1000 },
+    ...(customer ? { customer: { source_id: customer } } : {}),
+  }).then(json);
 const redeem = (code: string, customer?: string, extra: Record<string, unknown> = {}) =>
-  api('POST', `/v1/vouchers/${code}/redemption`, { order: { amount: 1000 }, ...(customer ? { customer: { source_id: customer } } : {}), ...extra });
+  api('POST', `/v1/vouchers/${code}/redemption`, {
+    order: { amount: 1000 },
+    ...(customer ? { customer: { source_id: customer } } : {}),
+    ...extra,
+  });
 
 /** Moves a redemption back in time, as if it had been made then (the windows count by created_at). */
-const backdate = (redemptionId: string, at: number) => db.prepare('UPDATE redemptions SET created_at = ? WHERE id = ?').bind(at, redemptionId).run();
+const backdate = (redemptionId: string, at: number) =>
+  db.prepare('UPDATE redemptions SET created_at = ? WHERE id = ?').bind(at, redemptionId).run();
 
 describe('redemption.count.per_customer', () => {
   it('allows each customer the number of redemptions the rule gives, judged at validate and at redeem', async () => {
@@ -66,7 +76,10 @@ describe('redemption.count.per_customer', () => {
       error: { message: 'Customer can redeem this voucher only once' },
     });
     expect(error.resource_id).toMatch(/^rf_/);
-    expect(await json(await api('GET', `/v1/redemptions/${error.resource_id}`))).toMatchObject({ result: 'FAILURE', failure_code: 'redemption_rules_violated' });
+    expect(await json(await api('GET', `/v1/redemptions/${error.resource_id}`))).toMatchObject({
+      result: 'FAILURE',
+      failure_code: 'redemption_rules_violated',
+    });
 
     // Another customer has their own allowance.
     expect(await validate('ONCE', 'once-b')).toMatchObject({ valid: true });
@@ -86,7 +99,11 @@ describe('redemption.count.per_customer', () => {
 
     const list = await json(await api('GET', '/v1/redemptions?customer=racer&limit=100'));
     expect(list.redemptions.filter((r: { result: string }) => r.result === 'SUCCESS')).toHaveLength(1);
-    expect(list.redemptions.filter((r: { result: string; failure_code?: string }) => r.result === 'FAILURE' && r.failure_code === 'redemption_rules_violated')).toHaveLength(19);
+    expect(
+      list.redemptions.filter(
+        (r: { result: string; failure_code?: string }) => r.result === 'FAILURE' && r.failure_code === 'redemption_rules_violated',
+      ),
+    ).toHaveLength(19);
     const voucher = await json(await api('GET', '/v1/vouchers/RACE-1'));
     expect(voucher.redemption.redeemed_quantity).toBe(1);
     const customer = await json(await api('GET', '/v1/customers/racer'));
@@ -119,7 +136,10 @@ describe('redemption.count.per_customer', () => {
 
     await limitedVoucher('DAILY', oncePerCustomer('redemption.count.per_customer.daily', 1, 'Once a day'));
     const today = await json(await redeem('DAILY', 'daily-a'));
-    expect(await validate('DAILY', 'daily-a')).toMatchObject({ valid: false, error: { key: 'redemption_rules_violated', message: 'Once a day' } });
+    expect(await validate('DAILY', 'daily-a')).toMatchObject({
+      valid: false,
+      error: { key: 'redemption_rules_violated', message: 'Once a day' },
+    });
     expect(await json(await redeem('DAILY', 'daily-a'))).toMatchObject({ key: 'redemption_rules_violated' });
     // Made yesterday: today is free again.
     await backdate(today.id, startOfDay - 3_600_000);
@@ -141,7 +161,9 @@ describe('redemption.count.per_customer', () => {
 
   it('lets a visitor with no customer validate, but refuses a guest redemption it could not count (missing_customer)', async () => {
     await limitedVoucher('GUESTLIMIT', oncePerCustomer());
-    const anonymous = await json(await call('/client/v1/validate?code=GUESTLIMIT&tracking_id=track_LimitsLimitsLimitsLim0', { headers: CLIENT_HEADERS }));
+    const anonymous = await json(
+      await call('/client/v1/validate?code=GUESTLIMIT&tracking_id=track_LimitsLimitsLimitsLim0', { headers: CLIENT_HEADERS }),
+    );
     expect(anonymous).toMatchObject({ valid: true });
     const guest = await redeem('GUESTLIMIT');
     expect(guest.status).toBe(400);
@@ -151,7 +173,14 @@ describe('redemption.count.per_customer', () => {
   it('limits each code of a stacked redemption by its own rule', async () => {
     await limitedVoucher('STACK-LIM', oncePerCustomer());
     await api('POST', '/v1/vouchers/STACK-FREE', { discount: { type: 'AMOUNT', amount_off: 50 } });
-    const body = (n: number) => ({ redeemables: [{ object: 'voucher', id: 'STACK-FREE' }, { object: 'voucher', id: 'STACK-LIM' }], order: { id: `stack-order-${n}`, amount: 1000 }, customer: { source_id: 'stacker' } });
+    const body = (n: number) => ({
+      redeemables: [
+        { object: 'voucher', id: 'STACK-FREE' },
+        { object: 'voucher', id: 'STACK-LIM' },
+      ],
+      order: { id: `stack-order-${n}`, amount: 1000 },
+      customer: { source_id: 'stacker' },
+    });
     expect((await api('POST', '/v1/redemptions', body(1))).status).toBe(200);
     const second = await api('POST', '/v1/redemptions', body(2));
     expect(second.status).toBe(400);
@@ -160,7 +189,10 @@ describe('redemption.count.per_customer', () => {
 
   it('refuses conditions a count cannot meet (400 naming the rule)', async () => {
     for (const conditions of [{ $less_than_or_equal: [1.5] }, { $less_than_or_equal: [-1] }, { $starts_with: ['1'] }]) {
-      const res = await api('POST', '/v1/validation-rules', { name: 'bad', rules: { '1': { name: 'redemption.count.per_customer', conditions } } });
+      const res = await api('POST', '/v1/validation-rules', {
+        name: 'bad',
+        rules: { '1': { name: 'redemption.count.per_customer', conditions } },
+      });
       expect(res.status).toBe(400);
       expect((await json(res)).details).toContain('1.conditions');
     }
@@ -168,7 +200,14 @@ describe('redemption.count.per_customer', () => {
 });
 
 describe('publication.redeemable_by_linked_customer', () => {
-  const holderRule = { '1': { name: 'publication.redeemable_by_linked_customer', conditions: { $is: [true] }, error: { message: 'Only the holder can use this code' } }, logic: '1' };
+  const holderRule = {
+    '1': {
+      name: 'publication.redeemable_by_linked_customer',
+      conditions: { $is: [true] },
+      error: { message: 'Only the holder can use this code' },
+    },
+    logic: '1',
+  };
 
   it('accepts the holder only: refused for another customer, for an anonymous visitor and for a guest', async () => {
     await api('POST', '/v1/customers', { source_id: 'holder-a' });
@@ -183,7 +222,9 @@ describe('publication.redeemable_by_linked_customer', () => {
     expect((await json(await api('GET', '/v1/vouchers/HELD'))).holder_id).toBe(a.id);
     // GET /v1/vouchers?customer= lists the vouchers the customer holds, by id or source_id.
     for (const ref of ['holder-a', a.id]) {
-      expect((await json(await api('GET', `/v1/vouchers?customer=${ref}`))).vouchers.map((v: { code: string }) => v.code)).toEqual(['HELD']);
+      expect((await json(await api('GET', `/v1/vouchers?customer=${ref}`))).vouchers.map((v: { code: string }) => v.code)).toEqual([
+        'HELD',
+      ]);
     }
 
     expect(await validate('HELD', 'holder-a')).toMatchObject({ valid: true });
@@ -192,14 +233,24 @@ describe('publication.redeemable_by_linked_customer', () => {
       reason: 'customer does not match validation rules',
       error: { key: 'customer_rules_violated', message: 'Only the holder can use this code' },
     });
-    const anonymous = await json(await call('/client/v1/validate?code=HELD&tracking_id=track_HolderHolderHolderHol0', { headers: CLIENT_HEADERS }));
+    const anonymous = await json(
+      await call('/client/v1/validate?code=HELD&tracking_id=track_HolderHolderHolderHol0', { headers: CLIENT_HEADERS }),
+    );
     expect(anonymous).toMatchObject({ valid: false, error: { key: 'customer_rules_violated' } });
 
     const other = await redeem('HELD', 'holder-b');
     expect(other.status).toBe(400);
     const error = await json(other);
-    expect(error).toMatchObject({ key: 'customer_rules_violated', message: 'customer does not match validation rules', details: 'HELD', error: { message: 'Only the holder can use this code' } });
-    expect(await json(await api('GET', `/v1/redemptions/${error.resource_id}`))).toMatchObject({ result: 'FAILURE', failure_code: 'customer_rules_violated' });
+    expect(error).toMatchObject({
+      key: 'customer_rules_violated',
+      message: 'customer does not match validation rules',
+      details: 'HELD',
+      error: { message: 'Only the holder can use this code' },
+    });
+    expect(await json(await api('GET', `/v1/redemptions/${error.resource_id}`))).toMatchObject({
+      result: 'FAILURE',
+      failure_code: 'customer_rules_violated',
+    });
     // A guest cannot be the holder: the customer is missing (as for any customer rule).
     expect(await json(await redeem('HELD'))).toMatchObject({ key: 'missing_customer' });
 
@@ -220,11 +271,16 @@ describe('publication.redeemable_by_linked_customer', () => {
     await setHolder('HELD-ONCE', 'combo');
     const results = await Promise.all(Array.from({ length: 5 }, () => redeem('HELD-ONCE', 'combo')));
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
-    expect((await Promise.all(results.filter((r) => r.status !== 200).map(json))).map((e) => e.key)).toEqual(Array(4).fill('redemption_rules_violated'));
+    expect((await Promise.all(results.filter((r) => r.status !== 200).map(json))).map((e) => e.key)).toEqual(
+      Array(4).fill('redemption_rules_violated'),
+    );
   });
 
   it('refuses holder conditions it cannot read', async () => {
-    const res = await api('POST', '/v1/validation-rules', { name: 'bad', rules: { '1': { name: 'publication.redeemable_by_linked_customer', conditions: { $in: ['x'] } } } });
+    const res = await api('POST', '/v1/validation-rules', {
+      name: 'bad',
+      rules: { '1': { name: 'publication.redeemable_by_linked_customer', conditions: { $in: ['x'] } } },
+    });
     expect(res.status).toBe(400);
     expect((await json(res)).details).toContain('1.conditions');
   });

@@ -17,7 +17,8 @@ type Json = Record<string, any>;
 const db = env.DB;
 
 const storedBytes = async (sourceId: string): Promise<number> =>
-  (await db.prepare('SELECT length(CAST(metadata AS BLOB)) AS n FROM customers WHERE source_id = ?').bind(sourceId).first<number>('n')) ?? -1;
+  (await db.prepare('SELECT length(CAST(metadata AS BLOB)) AS n FROM customers WHERE source_id = ?').bind(sourceId).first<number>('n')) ??
+  -1;
 const stored = async (sourceId: string): Promise<Json> =>
   JSON.parse((await db.prepare('SELECT metadata FROM customers WHERE source_id = ?').bind(sourceId).first<string>('metadata')) ?? 'null');
 
@@ -97,11 +98,19 @@ describe("a customer's stored metadata has one size limit on every write path", 
     await customerWith('ml-merge-full', 20);
     await customerWith('ml-merge-ok', 1);
     const patch = { more: filler(20) };
-    const action = await ok(api('POST', '/v1/customers/metadata/async', { source_ids: ['ml-merge-full', 'ml-merge-ok', 'ml-merge-new'], metadata: patch }), 202);
+    const action = await ok(
+      api('POST', '/v1/customers/metadata/async', { source_ids: ['ml-merge-full', 'ml-merge-ok', 'ml-merge-new'], metadata: patch }),
+      202,
+    );
     const done = await ok(api('GET', `/v1/async-actions/${action.async_action_id}`));
     expect(done.result).toMatchObject({ done_count: 2, failed_count: 1 });
     expect(done.result.errors).toEqual([
-      { source_id: 'ml-merge-full', key: 'limit_exceeded', message: expect.any(String), details: expect.stringContaining(String(MAX_METADATA_BYTES)) },
+      {
+        source_id: 'ml-merge-full',
+        key: 'limit_exceeded',
+        message: expect.any(String),
+        details: expect.stringContaining(String(MAX_METADATA_BYTES)),
+      },
     ]);
     expect(Object.keys(await stored('ml-merge-full'))).toEqual(['big']);
     expect(Object.keys(await stored('ml-merge-ok')).sort()).toEqual(['big', 'more']);
@@ -116,7 +125,9 @@ describe("a customer's stored metadata has one size limit on every write path", 
   it('a CSV import: a row whose metadata cells would take its customer past the limit is a failed row with its reason; the rows beside it are written', async () => {
     await customerWith('ml-csv-full', 20);
     const result = (
-      await importCsv(['source_id,name,notes', `ml-csv-full,Changed Name,${filler(20)}`, 'ml-csv-ok,Fine,short', 'ml-csv-ok2,Fine too,short'].join('\n'))
+      await importCsv(
+        ['source_id,name,notes', `ml-csv-full,Changed Name,${filler(20)}`, 'ml-csv-ok,Fine,short', 'ml-csv-ok2,Fine too,short'].join('\n'),
+      )
     ).result;
     expect(result).toMatchObject({ failed_count: 1, created_count: 2 });
     expect(result.failed).toEqual([{ row: 1, source_id: 'ml-csv-full', reason: expect.stringContaining(String(MAX_METADATA_BYTES)) }]);
@@ -129,7 +140,9 @@ describe("a customer's stored metadata has one size limit on every write path", 
 
   it('Segment identify: traits that would take the merged metadata past the limit are a 400, nothing written', async () => {
     await customerWith('ml-identify', 20);
-    await refusedForSize(segment('customer-processing', { source_id: 'ml-identify', name: 'New Name', metadata: { more: filler(20) }, type: 'identify' }));
+    await refusedForSize(
+      segment('customer-processing', { source_id: 'ml-identify', name: 'New Name', metadata: { more: filler(20) }, type: 'identify' }),
+    );
     expect((await ok(api('GET', '/v1/customers/ml-identify'))).name).toBe('Metadata Grower');
     expect(Object.keys(await stored('ml-identify'))).toEqual(['big']);
   });
@@ -140,11 +153,17 @@ describe("a customer's stored metadata has one size limit on every write path", 
     });
 
     it('group calls stop at the limit (a 400 each once full), and no customer.updated snapshot is larger than the bounded row', async () => {
-      const id = (await ok(segment('customer-processing', { source_id: 'ml-group', email: 'grow@example.com', type: 'identify' }))).id as string;
+      const id = (await ok(segment('customer-processing', { source_id: 'ml-group', email: 'grow@example.com', type: 'identify' })))
+        .id as string;
       const traits = { name: 'Acme', plan: 'enterprise', notes: filler(3) };
       const answers: number[] = [];
       for (let i = 0; i < 15; i++) {
-        const res = await segment('group-processing', { customer: { source_id: 'ml-group' }, group_id: `group-${i}`, traits, type: 'group' });
+        const res = await segment('group-processing', {
+          customer: { source_id: 'ml-group' },
+          group_id: `group-${i}`,
+          traits,
+          type: 'group',
+        });
         answers.push(res.status);
         if (res.status === 400) await refusedForSize(res);
         else expect(res.status).toBe(200);

@@ -58,7 +58,8 @@ describe('GET /openapi.json', () => {
         }
         const params = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
         expect(op.parameters?.filter((p: any) => p.in === 'path').map((p: any) => p.name) ?? []).toEqual(params);
-        for (const scheme of (op.security ?? []).flatMap((s: object) => Object.keys(s))) expect(doc.components.securitySchemes[scheme]).toBeDefined();
+        for (const scheme of (op.security ?? []).flatMap((s: object) => Object.keys(s)))
+          expect(doc.components.securitySchemes[scheme]).toBeDefined();
       }
     }
   });
@@ -67,7 +68,9 @@ describe('GET /openapi.json', () => {
     const doc = await json(await call('/openapi.json'));
     const mounted = mountedRoutes();
     expect(mounted.length).toBeGreaterThan(30);
-    const missing = mounted.filter(({ method, path }) => !doc.paths[path]?.[method]).map(({ method, path }) => `${method.toUpperCase()} ${path}`);
+    const missing = mounted
+      .filter(({ method, path }) => !doc.paths[path]?.[method])
+      .map(({ method, path }) => `${method.toUpperCase()} ${path}`);
     expect(missing).toEqual([]);
     const extra: string[] = [];
     for (const [path, item] of Object.entries<any>(doc.paths)) {
@@ -98,7 +101,11 @@ describe('GET /openapi.json', () => {
 
     // Query strings: what the client sends (strings), not what the transforms make of them.
     const list = doc.paths['/v1/customers'].get.parameters;
-    expect(list.find((p: any) => p.name === 'limit')).toMatchObject({ in: 'query', required: false, schema: { type: 'string', pattern: '^\\d+$' } });
+    expect(list.find((p: any) => p.name === 'limit')).toMatchObject({
+      in: 'query',
+      required: false,
+      schema: { type: 'string', pattern: '^\\d+$' },
+    });
     expect(list.find((p: any) => p.name === 'order').schema.enum).toContain('-created_at');
     const validate = doc.paths['/client/v1/validate'].get;
     expect(validate.security).toEqual([{ clientApplicationId: [], clientToken: [] }]);
@@ -130,13 +137,24 @@ describe('the route catalogue (worker/src/catalogue.ts)', () => {
     const mounted = new Set(app.routes.filter((r) => r.method !== 'ALL').map((r) => key(r.method, r.path)));
     const listed = CATALOGUE.map((r) => key(r.method, r.path));
     expect(mounted.size).toBeGreaterThan(100);
-    expect(listed.filter((k, i) => listed.indexOf(k) !== i), 'listed twice').toEqual([]);
-    expect([...mounted].filter((k) => !listed.includes(k)), 'mounted but not in the catalogue').toEqual([]);
-    expect(listed.filter((k) => !mounted.has(k)), 'in the catalogue but not mounted').toEqual([]);
+    expect(
+      listed.filter((k, i) => listed.indexOf(k) !== i),
+      'listed twice',
+    ).toEqual([]);
+    expect(
+      [...mounted].filter((k) => !listed.includes(k)),
+      'mounted but not in the catalogue',
+    ).toEqual([]);
+    expect(
+      listed.filter((k) => !mounted.has(k)),
+      'in the catalogue but not mounted',
+    ).toEqual([]);
   });
 
-  it("gives each route the auth class of the guard app.ts mounts in front of it", () => {
-    const wrong = CATALOGUE.filter((r) => r.auth !== guardOf(r.method.toUpperCase(), r.path)).map((r) => `${key(r.method, r.path)}: ${r.auth}`);
+  it('gives each route the auth class of the guard app.ts mounts in front of it', () => {
+    const wrong = CATALOGUE.filter((r) => r.auth !== guardOf(r.method.toUpperCase(), r.path)).map(
+      (r) => `${key(r.method, r.path)}: ${r.auth}`,
+    );
     expect(wrong).toEqual([]);
   });
 
@@ -145,7 +163,16 @@ describe('the route catalogue (worker/src/catalogue.ts)', () => {
     const readOnly = CATALOGUE.filter((r) => r.writes === false);
     expect(readOnly.every((r) => r.method === 'post')).toBe(true);
     expect(readOnly.map((r) => r.path).sort()).toEqual(
-      ['/client/v1/events', '/client/v1/validations', '/segmentio/event-processing', '/v1/events', '/v1/segments/:id/explain', '/v1/segments/preview', '/v1/validations', '/v1/vouchers/:code/validate'].sort(),
+      [
+        '/client/v1/events',
+        '/client/v1/validations',
+        '/segmentio/event-processing',
+        '/v1/events',
+        '/v1/segments/:id/explain',
+        '/v1/segments/preview',
+        '/v1/validations',
+        '/v1/vouchers/:code/validate',
+      ].sort(),
     );
     for (const r of readOnly) {
       expect(isReadOnlyPost(sample(r.path)), r.path).toBe(true);

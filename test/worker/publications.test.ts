@@ -16,7 +16,12 @@ type Json = Record<string, unknown>;
 const discount = { type: 'AMOUNT', amount_off: 500 };
 
 async function campaignWithCodes(name: string, count: number, extra: Json = {}): Promise<Json> {
-  const res = await api('POST', '/v1/campaigns', { name, vouchers_count: count, voucher: { discount, redemption: { quantity: 1 } }, ...extra });
+  const res = await api('POST', '/v1/campaigns', {
+    name,
+    vouchers_count: count,
+    voucher: { discount, redemption: { quantity: 1 } },
+    ...extra,
+  });
   expect(res.status).toBe(200);
   const created = await json(res);
   for (let i = 0; i < 300; i++) {
@@ -32,7 +37,13 @@ const publish = (body: Json, query = '') => api('POST', `/v1/publications${query
 describe('publications', () => {
   it("hands a customer a free code of a campaign, in the spec's shape, creating the customer by source_id", async () => {
     const c = await campaignWithCodes('Welcome', 3);
-    const res = await publish({ campaign: { name: 'Welcome' }, customer: { source_id: 'pub-alice', email: 'alice@example.com', name: 'Alice' }, channel: 'Email', metadata: { wave: 1 }, source_id: 'wave-1-alice' });
+    const res = await publish({
+      campaign: { name: 'Welcome' },
+      customer: { source_id: 'pub-alice', email: 'alice@example.com', name: 'Alice' },
+      channel: 'Email',
+      metadata: { wave: 1 },
+      source_id: 'wave-1-alice',
+    });
     expect(res.status).toBe(200);
     const pub = await json(res);
     expect(pub.id).toMatch(/^pub_/);
@@ -62,8 +73,15 @@ describe('publications', () => {
     const list = await json(await api('GET', '/v1/publications?customer=pub-alice'));
     expect(list).toMatchObject({ object: 'list', data_ref: 'publications', total: 2 });
     expect((list.publications as Json[]).map((p) => p.id)).toEqual([second.id, pub.id]);
-    expect((list.publications as Json[])[1]).toMatchObject({ object: 'publication', result: 'SUCCESS', voucher: { code, object: 'voucher', campaign: 'Welcome' }, customer: { source_id: 'pub-alice' } });
-    expect(await json(await api('GET', '/v1/publications?campaign=Welcome&voucher=' + encodeURIComponent(code)))).toMatchObject({ total: 1 });
+    expect((list.publications as Json[])[1]).toMatchObject({
+      object: 'publication',
+      result: 'SUCCESS',
+      voucher: { code, object: 'voucher', campaign: 'Welcome' },
+      customer: { source_id: 'pub-alice' },
+    });
+    expect(await json(await api('GET', '/v1/publications?campaign=Welcome&voucher=' + encodeURIComponent(code)))).toMatchObject({
+      total: 1,
+    });
   });
 
   it('never hands one code to two customers: 20 concurrent publications of 20 codes, and the 21st is refused', async () => {
@@ -81,12 +99,18 @@ describe('publications', () => {
 
     const late = await publish({ campaign: { name: 'Race' }, customer: { source_id: 'race-late' } });
     expect(late.status).toBe(400);
-    expect(await json(late)).toMatchObject({ code: 400, key: 'no_voucher_suitable_for_publication', message: "Couldn't find any voucher suitable for publication" });
+    expect(await json(late)).toMatchObject({
+      code: 400,
+      key: 'no_voucher_suitable_for_publication',
+      message: "Couldn't find any voucher suitable for publication",
+    });
   });
 
   it('join_once gives a customer the same code again, never a second one, also under concurrency', async () => {
     await campaignWithCodes('Once', 10, { join_once: true });
-    const many = await Promise.all(Array.from({ length: 8 }, () => publish({ campaign: { name: 'Once' }, customer: { source_id: 'once-bob' } })));
+    const many = await Promise.all(
+      Array.from({ length: 8 }, () => publish({ campaign: { name: 'Once' }, customer: { source_id: 'once-bob' } })),
+    );
     expect(many.map((r) => r.status)).toEqual(Array(8).fill(200));
     const codes = new Set((await Promise.all(many.map(json))).map((b) => (b.voucher as Json).code));
     expect(codes.size).toBe(1);
@@ -103,7 +127,9 @@ describe('publications', () => {
   it('makes a new code for an AUTO_UPDATE campaign without a free one, also for join_once customers racing', async () => {
     // OA CampaignBase.type AUTO_UPDATE: "vouchers will generate based on set criteria".
     await campaignWithCodes('Auto', 2, { type: 'AUTO_UPDATE', voucher: { discount, code_config: { prefix: 'AU-', length: 8 } } });
-    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => publish({ campaign: 'Auto', customer: { source_id: `auto-${i}` } })));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => publish({ campaign: 'Auto', customer: { source_id: `auto-${i}` } })),
+    );
     expect(results.map((r) => r.status)).toEqual(Array(6).fill(200));
     const codes = (await Promise.all(results.map(json))).map((b) => (b.voucher as Json).code as string);
     expect(new Set(codes).size).toBe(6);
@@ -111,7 +137,9 @@ describe('publications', () => {
     expect(await json(await api('GET', '/v1/campaigns/Auto'))).toMatchObject({ vouchers_count: 6 });
 
     await campaignWithCodes('Auto once', 0, { type: 'AUTO_UPDATE', join_once: true });
-    const racing = await Promise.all(Array.from({ length: 6 }, () => publish({ campaign: 'Auto once', customer: { source_id: 'auto-once' } })));
+    const racing = await Promise.all(
+      Array.from({ length: 6 }, () => publish({ campaign: 'Auto once', customer: { source_id: 'auto-once' } })),
+    );
     expect(racing.map((r) => r.status)).toEqual(Array(6).fill(200));
     expect(new Set((await Promise.all(racing.map(json))).map((b) => (b.voucher as Json).code)).size).toBe(1);
   });

@@ -10,7 +10,11 @@ const limitsOn = (): Env => ({ ...env, RATE_LIMITS: undefined }) as unknown as E
 
 async function validate(query: string, headers: Record<string, string> = {}, bindings: Env = limitsOn()) {
   const ctx = createExecutionContext();
-  const res = await app.fetch(new Request(`https://vouchsafe.test/client/v1/validate?${query}`, { headers: { ...CLIENT_HEADERS, ...headers } }), bindings, ctx);
+  const res = await app.fetch(
+    new Request(`https://vouchsafe.test/client/v1/validate?${query}`, { headers: { ...CLIENT_HEADERS, ...headers } }),
+    bindings,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
   return res;
 }
@@ -59,7 +63,11 @@ const TRACKING_ID_LIMIT = 30;
 async function post(path: string, body: unknown, headers: Record<string, string>, bindings: Env = limitsOn()) {
   const ctx = createExecutionContext();
   const res = await app.fetch(
-    new Request(`https://vouchsafe.test${path}`, { method: 'POST', headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) }),
+    new Request(`https://vouchsafe.test${path}`, {
+      method: 'POST',
+      headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    }),
     bindings,
     ctx,
   );
@@ -97,7 +105,11 @@ describe('every client route is rate-limited (the public key can neither flood s
     const statuses = new Map<number, number>();
     for (let i = 0; i < 2000; i++) {
       // A fresh tracking id each time: the per-tracking-id limit does not help, the per-IP one must.
-      const res = await post('/client/v1/events', { event: 'flood', customer: { source_id: tid(i) }, metadata: { pad: 'x'.repeat(1500) } }, { 'CF-Connecting-IP': '203.0.113.50' });
+      const res = await post(
+        '/client/v1/events',
+        { event: 'flood', customer: { source_id: tid(i) }, metadata: { pad: 'x'.repeat(1500) } },
+        { 'CF-Connecting-IP': '203.0.113.50' },
+      );
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
       if (res.status === 429) expect(res.headers.get('Retry-After')).toBe('60');
       await res.arrayBuffer();
@@ -113,7 +125,7 @@ describe('every client route is rate-limited (the public key can neither flood s
     // Each accepted event is its row, at most one new tracking profile and the queue message's
     // applied marker (kept 14 days); no customer is created.
     expect((await rowCount()) - before).toBeLessThanOrEqual(3 * accepted);
-    expect((await env.DB.prepare("SELECT count(*) AS n FROM customers").first<{ n: number }>())?.n).toBe(0);
+    expect((await env.DB.prepare('SELECT count(*) AS n FROM customers').first<{ n: number }>())?.n).toBe(0);
   }, 90_000);
 
   it('a stacked request costs one token per code', async () => {
@@ -132,7 +144,11 @@ describe('every client route is rate-limited (the public key can neither flood s
     let refusedAt = 0;
     await inOneWindow(3_000);
     for (let i = 1; i <= TRACKING_ID_LIMIT + 10 && !refusedAt; i++) {
-      const res = await post('/client/v1/validations', { redeemables: [{ object: 'voucher', id: 'X' }], tracking_id: 'track_CCCCCCCCCCCCCCCCCCCCCC' }, { 'CF-Connecting-IP': `198.18.0.${i}` });
+      const res = await post(
+        '/client/v1/validations',
+        { redeemables: [{ object: 'voucher', id: 'X' }], tracking_id: 'track_CCCCCCCCCCCCCCCCCCCCCC' },
+        { 'CF-Connecting-IP': `198.18.0.${i}` },
+      );
       if (res.status === 429) refusedAt = i;
       await res.arrayBuffer();
     }
@@ -162,7 +178,11 @@ describe('every client route is rate-limited (the public key can neither flood s
   });
 
   it('refuses client event metadata over 2 KB with a 400 naming the field', async () => {
-    const res = await post('/client/v1/events', { event: 'big', customer: { source_id: tid(99_999) }, metadata: { pad: 'x'.repeat(3000) } }, { 'CF-Connecting-IP': '198.18.1.1' });
+    const res = await post(
+      '/client/v1/events',
+      { event: 'big', customer: { source_id: tid(99_999) }, metadata: { pad: 'x'.repeat(3000) } },
+      { 'CF-Connecting-IP': '198.18.1.1' },
+    );
     expect(res.status).toBe(400);
     expect((await json(res)).details).toMatch(/^metadata:/);
   });

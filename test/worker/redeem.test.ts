@@ -29,7 +29,11 @@ const clientTrack = async (event: string, trackingId: string) => {
 describe('redeem', () => {
   it('redeems, counts the unit and answers in the Voucherify shape', async () => {
     await voucher('R1', { redemption: { quantity: 3 } });
-    const res = await redeem('R1', { customer: { source_id: 'buyer-1', email: 'buyer@example.com' }, order: { amount: 5000 }, metadata: { channel: 'web' } });
+    const res = await redeem('R1', {
+      customer: { source_id: 'buyer-1', email: 'buyer@example.com' },
+      order: { amount: 5000 },
+      metadata: { channel: 'web' },
+    });
     expect(res.status).toBe(200);
     const r = await json(res);
     expect(r.id).toMatch(/^r_/);
@@ -78,7 +82,14 @@ describe('redeem', () => {
   it('merges the anonymous history of the tracking id into the customer, and enters segments', async () => {
     await voucher('MERGE');
     const loyal = await json(
-      await api('POST', '/v1/segments', { name: 'engaged buyers', filter: { junction: 'and', 'events.viewed_product.count': { conditions: { $more_than_equal: [2] } }, 'summary.orders.total_count': { conditions: { $more_than_equal: [1] } } } }),
+      await api('POST', '/v1/segments', {
+        name: 'engaged buyers',
+        filter: {
+          junction: 'and',
+          'events.viewed_product.count': { conditions: { $more_than_equal: [2] } },
+          'summary.orders.total_count': { conditions: { $more_than_equal: [1] } },
+        },
+      }),
     );
     // The browser SDK sends the tracking id of its cookie with every call (without one nothing is recorded).
     const first = await clientValidate('code=MERGE&amount=3000&tracking_id=track_MergeMergeMergeMerge00');
@@ -87,19 +98,29 @@ describe('redeem', () => {
     await clientTrack('viewed_product', tid);
     await clientValidate(`code=OTHER&tracking_id=${tid}`);
 
-    const res = await redeem('MERGE', { customer: { source_id: 'merged@example.com', name: 'Merged' }, order: { amount: 3000 } }, {}, `?tracking_id=${tid}`);
+    const res = await redeem(
+      'MERGE',
+      { customer: { source_id: 'merged@example.com', name: 'Merged' }, order: { amount: 3000 } },
+      {},
+      `?tracking_id=${tid}`,
+    );
     expect(res.status).toBe(200);
     const r = await json(res);
     expect(r.tracking_id).toBe(tid);
     const customer = await json(await api('GET', '/v1/customers/merged@example.com'));
     const activity = (await json(await api('GET', `/v1/customers/${customer.id}/activity?limit=100`))).data;
     // A custom event is type customer.custom_event, its name in data.data.event.type (OA:L4638, OA:L7429).
-    const viewed = (list: any[]) => list.filter((e: any) => e.type === 'customer.custom_event' && e.data.data.event.type === 'viewed_product');
+    const viewed = (list: any[]) =>
+      list.filter((e: any) => e.type === 'customer.custom_event' && e.data.data.event.type === 'viewed_product');
     expect(viewed(activity)).toHaveLength(2);
     expect(activity.filter((e: any) => e.type === 'customer.segment.entered' && e.data.data.segment.id === loyal.id)).toHaveLength(1);
-    const validations = await env.DB.prepare('SELECT code FROM validations WHERE customer_id = ? ORDER BY created_at').bind(customer.id).all<{ code: string }>();
+    const validations = await env.DB.prepare('SELECT code FROM validations WHERE customer_id = ? ORDER BY created_at')
+      .bind(customer.id)
+      .all<{ code: string }>();
     expect(validations.results.map((v) => v.code)).toEqual(['MERGE', 'OTHER']);
-    const profile = await env.DB.prepare('SELECT customer_id FROM tracking_profiles WHERE id = ?').bind(tid).first<{ customer_id: string }>();
+    const profile = await env.DB.prepare('SELECT customer_id FROM tracking_profiles WHERE id = ?')
+      .bind(tid)
+      .first<{ customer_id: string }>();
     expect(profile?.customer_id).toBe(customer.id);
     expect((await json(await api('GET', `/v1/customers?segment_id=${loyal.id}`))).customers.map((c: any) => c.id)).toEqual([customer.id]);
     // Later client events of the same visitor stay on its tracking profile (the public key writes
@@ -107,7 +128,9 @@ describe('redeem', () => {
     await clientTrack('viewed_product', tid);
     const after = (await json(await api('GET', `/v1/customers/${customer.id}/activity?limit=100`))).data;
     expect(viewed(after)).toHaveLength(2);
-    expect((await redeem('MERGE', { customer: { source_id: 'merged@example.com' }, order: { amount: 3000 } }, {}, `?tracking_id=${tid}`)).status).toBe(200);
+    expect(
+      (await redeem('MERGE', { customer: { source_id: 'merged@example.com' }, order: { amount: 3000 } }, {}, `?tracking_id=${tid}`)).status,
+    ).toBe(200);
     const merged = (await json(await api('GET', `/v1/customers/${customer.id}/activity?limit=100`))).data;
     expect(viewed(merged)).toHaveLength(3);
   });
@@ -116,7 +139,9 @@ describe('redeem', () => {
     await voucher('TID-BODY');
     const a = await clientValidate('code=TID-BODY&tracking_id=track_BodyBodyBodyBodyBody00');
     expect((await redeem('TID-BODY', { customer: { source_id: 'body-tid' }, tracking_id: a.tracking_id })).status).toBe(200);
-    const linkedA = await env.DB.prepare('SELECT customer_id FROM tracking_profiles WHERE id = ?').bind(a.tracking_id).first<{ customer_id: string }>();
+    const linkedA = await env.DB.prepare('SELECT customer_id FROM tracking_profiles WHERE id = ?')
+      .bind(a.tracking_id)
+      .first<{ customer_id: string }>();
     expect(linkedA?.customer_id).toBe((await json(await api('GET', '/v1/customers/body-tid'))).id);
 
     const b = await clientValidate('code=TID-BODY&tracking_id=track_SourceSourceSource0000');
@@ -193,13 +218,27 @@ describe('redeem', () => {
   it('redeems several vouchers at once (stackable), all or nothing', async () => {
     await voucher('ST-A', { redemption: { quantity: 1 } });
     await voucher('ST-B');
-    const ok = await api('POST', '/v1/redemptions', { redeemables: [{ object: 'voucher', id: 'ST-A' }, { object: 'voucher', id: 'ST-B' }], customer: { source_id: 'stack-1' }, order: { amount: 5000 } });
+    const ok = await api('POST', '/v1/redemptions', {
+      redeemables: [
+        { object: 'voucher', id: 'ST-A' },
+        { object: 'voucher', id: 'ST-B' },
+      ],
+      customer: { source_id: 'stack-1' },
+      order: { amount: 5000 },
+    });
     expect(ok.status).toBe(200);
     const body = await json(ok);
     expect(body.redemptions).toHaveLength(2);
     expect(body.parent_redemption.id).toMatch(/^r_/);
     expect(body.redemptions.every((r: any) => r.result === 'SUCCESS')).toBe(true);
-    const refused = await api('POST', '/v1/redemptions', { redeemables: [{ object: 'voucher', id: 'ST-B' }, { object: 'voucher', id: 'ST-A' }], customer: { source_id: 'stack-2' }, order: { amount: 5000 } });
+    const refused = await api('POST', '/v1/redemptions', {
+      redeemables: [
+        { object: 'voucher', id: 'ST-B' },
+        { object: 'voucher', id: 'ST-A' },
+      ],
+      customer: { source_id: 'stack-2' },
+      order: { amount: 5000 },
+    });
     expect(refused.status).toBe(400);
     expect((await json(refused)).key).toBe('quantity_exceeded');
     expect((await json(await api('GET', '/v1/vouchers/ST-B'))).redemption.redeemed_quantity).toBe(1);

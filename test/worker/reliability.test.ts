@@ -6,13 +6,19 @@ import type { Env } from '../../worker/src/env';
 import { CLIENT_HEADERS, SERVER_HEADERS, api, call, json, settled } from './helpers';
 
 const count = async (sql: string, ...params: unknown[]) =>
-  (await env.DB.prepare(sql).bind(...params).first<{ n: number }>())?.n ?? -1;
+  (
+    await env.DB.prepare(sql)
+      .bind(...params)
+      .first<{ n: number }>()
+  )?.n ?? -1;
 
 describe('under concurrency', () => {
   it('100 concurrent redemptions of a 10-unit voucher: exactly 10 succeed', async () => {
     await api('POST', '/v1/vouchers/HUNDRED', { discount: { type: 'AMOUNT', amount_off: 100 }, redemption: { quantity: 10 } });
     const results = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => api('POST', '/v1/vouchers/HUNDRED/redemption', { customer: { source_id: `h-${i % 7}` }, order: { amount: 1000 } })),
+      Array.from({ length: 100 }, (_, i) =>
+        api('POST', '/v1/vouchers/HUNDRED/redemption', { customer: { source_id: `h-${i % 7}` }, order: { amount: 1000 } }),
+      ),
     );
     expect(results.filter((r) => r.status === 200)).toHaveLength(10);
     expect(results.filter((r) => r.status === 400)).toHaveLength(90);
@@ -34,7 +40,12 @@ describe('under concurrency', () => {
     await api('POST', '/v1/vouchers/RETRY', { discount: { type: 'AMOUNT', amount_off: 100 } });
     const results = await Promise.all(
       Array.from({ length: 20 }, () =>
-        api('POST', '/v1/vouchers/RETRY/redemption', { customer: { source_id: 'retrier' }, order: { amount: 1000 } }, { 'Idempotency-Key': 'checkout-7' }),
+        api(
+          'POST',
+          '/v1/vouchers/RETRY/redemption',
+          { customer: { source_id: 'retrier' }, order: { amount: 1000 } },
+          { 'Idempotency-Key': 'checkout-7' },
+        ),
       ),
     );
     const ids = new Set(await Promise.all(results.map(async (r) => (await json(r)).id)));
@@ -46,7 +57,9 @@ describe('under concurrency', () => {
   it('concurrent validations and a redemption of one tracking id end in one merged profile', async () => {
     await api('POST', '/v1/vouchers/RACE', { discount: { type: 'AMOUNT', amount_off: 100 } });
     const tid = 'track_RACERACERACERACERACE00';
-    const validations = Array.from({ length: 10 }, () => call(`/client/v1/validate?code=RACE&tracking_id=${tid}`, { headers: CLIENT_HEADERS }));
+    const validations = Array.from({ length: 10 }, () =>
+      call(`/client/v1/validate?code=RACE&tracking_id=${tid}`, { headers: CLIENT_HEADERS }),
+    );
     const redemption = api('POST', '/v1/vouchers/RACE/redemption', { customer: { source_id: 'racer' }, tracking_id: tid });
     const [r, ...v] = await Promise.all([redemption, ...validations]);
     expect(r?.status).toBe(200);
@@ -114,14 +127,24 @@ describe('under faults', () => {
     expect(await count('SELECT count(*) AS n FROM events WHERE profile_id = ?', tid)).toBe(1);
     expect(await count('SELECT count(*) AS n FROM tracking_profiles WHERE id = ? AND customer_id IS NOT NULL', tid)).toBe(0);
     // The same request on a healthy database then succeeds.
-    expect((await api('POST', '/v1/vouchers/FAULT/redemption', { customer: { source_id: 'faulty-1' }, order: { amount: 1000 }, tracking_id: tid })).status).toBe(200);
+    expect(
+      (
+        await api('POST', '/v1/vouchers/FAULT/redemption', {
+          customer: { source_id: 'faulty-1' },
+          order: { amount: 1000 },
+          tracking_id: tid,
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it('a stale cached definition never validates a deleted voucher', async () => {
     await api('POST', '/v1/vouchers/STALE', { discount: { type: 'AMOUNT', amount_off: 100 } });
     const validate = async () => json(await call('/client/v1/validate?code=STALE', { headers: CLIENT_HEADERS }));
     expect((await validate()).valid).toBe(true);
-    const version = (await env.DB.prepare("SELECT definition_version FROM vouchers WHERE code = 'STALE'").first<{ definition_version: string }>())?.definition_version;
+    const version = (
+      await env.DB.prepare("SELECT definition_version FROM vouchers WHERE code = 'STALE'").first<{ definition_version: string }>()
+    )?.definition_version;
     const key = `voucher-def:v3:STALE:${version}`;
     const cached = await env.CACHE.get(key);
     expect(cached).not.toBeNull();
@@ -133,7 +156,9 @@ describe('under faults', () => {
 
   it('a missing cached definition falls back to D1', async () => {
     await api('POST', '/v1/vouchers/NOKV', { discount: { type: 'AMOUNT', amount_off: 100 } });
-    const version = (await env.DB.prepare("SELECT definition_version FROM vouchers WHERE code = 'NOKV'").first<{ definition_version: string }>())?.definition_version;
+    const version = (
+      await env.DB.prepare("SELECT definition_version FROM vouchers WHERE code = 'NOKV'").first<{ definition_version: string }>()
+    )?.definition_version;
     await env.CACHE.delete(`voucher-def:v3:NOKV:${version}`);
     expect((await json(await call('/client/v1/validate?code=NOKV', { headers: CLIENT_HEADERS }))).valid).toBe(true);
   });

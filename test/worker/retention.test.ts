@@ -26,7 +26,9 @@ const visit = async (trackingId: string) => {
   await settled();
 };
 const lastSeen = (trackingId: string, daysAgo: number) =>
-  env.DB.prepare('UPDATE tracking_profiles SET last_seen = ? WHERE id = ?').bind(Date.now() - daysAgo * DAY, trackingId).run();
+  env.DB.prepare('UPDATE tracking_profiles SET last_seen = ? WHERE id = ?')
+    .bind(Date.now() - daysAgo * DAY, trackingId)
+    .run();
 const rows = async (trackingId: string) => {
   const n = async (sql: string) => (await env.DB.prepare(sql).bind(trackingId).first<{ n: number }>())?.n ?? 0;
   return {
@@ -43,7 +45,11 @@ describe('retention of anonymous tracking data', () => {
     const recent = 'track_RecentRecentRecent0000';
     const linked = 'track_LinkedLinkedLinked1111';
     for (const id of [stale, recent, linked]) await visit(id);
-    await api('POST', '/v1/vouchers/KEEP/redemption', { customer: { source_id: 'kept-customer' }, tracking_id: linked, order: { amount: 100 } });
+    await api('POST', '/v1/vouchers/KEEP/redemption', {
+      customer: { source_id: 'kept-customer' },
+      tracking_id: linked,
+      order: { amount: 100 },
+    });
     await lastSeen(stale, 401);
     await lastSeen(recent, 399);
     await lastSeen(linked, 500);
@@ -68,7 +74,11 @@ describe('retention of anonymous tracking data', () => {
     // One batch takes at most its limit, oldest first.
     const before = Date.now() - 30 * DAY;
     const due = async () =>
-      (await env.DB.prepare('SELECT count(*) AS n FROM tracking_profiles WHERE customer_id IS NULL AND last_seen < ?').bind(before).first<{ n: number }>())?.n ?? 0;
+      (
+        await env.DB.prepare('SELECT count(*) AS n FROM tracking_profiles WHERE customer_id IS NULL AND last_seen < ?')
+          .bind(before)
+          .first<{ n: number }>()
+      )?.n ?? 0;
     const dueBefore = await due();
     expect(dueBefore).toBeGreaterThanOrEqual(5);
     expect(await deleteStaleAnonymousProfiles(env.DB, before, 2)).toBe(2);
@@ -82,20 +92,33 @@ describe('retention of anonymous tracking data', () => {
 
 describe("retention of the public key's redemptions", () => {
   const clientRedeem = async (code: string, extra: Record<string, unknown> = {}) =>
-    json(await call('/client/v1/redemptions', {
-      method: 'POST',
-      headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ redeemables: [{ object: 'voucher', id: code }], order: { amount: 1000 }, ...extra }),
-    }));
+    json(
+      await call('/client/v1/redemptions', {
+        method: 'POST',
+        headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ redeemables: [{ object: 'voucher', id: code }], order: { amount: 1000 }, ...extra }),
+      }),
+    );
   /** Ids of a redemption's group: the row, its stacked children, and rollbacks of either. */
   const group = async (id: string) =>
-    (await env.DB.prepare('SELECT id FROM redemptions WHERE id = ?1 OR parent_id = ?1 OR rollback_of = ?1 OR rollback_of IN (SELECT id FROM redemptions WHERE parent_id = ?1) OR parent_id IN (SELECT id FROM redemptions WHERE rollback_of = ?1)')
-      .bind(id).all<{ id: string }>()).results.map((r) => r.id);
+    (
+      await env.DB.prepare(
+        'SELECT id FROM redemptions WHERE id = ?1 OR parent_id = ?1 OR rollback_of = ?1 OR rollback_of IN (SELECT id FROM redemptions WHERE parent_id = ?1) OR parent_id IN (SELECT id FROM redemptions WHERE rollback_of = ?1)',
+      )
+        .bind(id)
+        .all<{ id: string }>()
+    ).results.map((r) => r.id);
   const age = (ids: string[], daysAgo: number) =>
-    env.DB.prepare('UPDATE redemptions SET created_at = ? WHERE id IN (SELECT value FROM json_each(?))').bind(Date.now() - daysAgo * DAY, JSON.stringify(ids)).run();
+    env.DB.prepare('UPDATE redemptions SET created_at = ? WHERE id IN (SELECT value FROM json_each(?))')
+      .bind(Date.now() - daysAgo * DAY, JSON.stringify(ids))
+      .run();
   const runCron = async (bindings: Partial<Env> = {}) => {
     const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: '*/15 * * * *' }), { ...env, ...bindings } as unknown as Env, ctx);
+    await worker.scheduled(
+      createScheduledController({ scheduledTime: Date.now(), cron: '*/15 * * * *' }),
+      { ...env, ...bindings } as unknown as Env,
+      ctx,
+    );
     await waitOnExecutionContext(ctx);
   };
 
@@ -109,9 +132,12 @@ describe("retention of the public key's redemptions", () => {
     expect((await api('POST', `/v1/redemptions/${rolledBack}/rollbacks`)).status).toBe(200);
     const failed = (await clientRedeem('RET-OFF')).resource_id as string;
     expect(failed).toMatch(/^rf_/);
-    const signed = (await clientRedeem('RET-PUB', { customer: { source_id: 'ret-signed' }, identity_signature: await signAs('source_id', 'ret-signed') }))
-      .parent_redemption.id as string;
-    const backendGuest = (await json(await api('POST', '/v1/redemptions', { redeemables: [{ object: 'voucher', id: 'RET-PUB' }], order: { amount: 1000 } }))).parent_redemption.id as string;
+    const signed = (
+      await clientRedeem('RET-PUB', { customer: { source_id: 'ret-signed' }, identity_signature: await signAs('source_id', 'ret-signed') })
+    ).parent_redemption.id as string;
+    const backendGuest = (
+      await json(await api('POST', '/v1/redemptions', { redeemables: [{ object: 'voucher', id: 'RET-PUB' }], order: { amount: 1000 } }))
+    ).parent_redemption.id as string;
     const recent = (await clientRedeem('RET-PUB')).parent_redemption.id as string;
 
     const expired = { guest: await group(guest), rolledBack: await group(rolledBack), failed: await group(failed) };
@@ -142,7 +168,12 @@ describe("retention of the public key's redemptions", () => {
     expect(await deleteExpiredClientRedemptions(env.DB, Date.now() - 30 * DAY, 1)).toBe(1);
     expect(await left()).toBe(2);
     // CLIENT_REDEMPTION_RETENTION_DAYS wins over ANONYMOUS_RETENTION_DAYS.
-    expect(await deleteExpiredClientRedemptionRows({ ...env, ANONYMOUS_RETENTION_DAYS: '60', CLIENT_REDEMPTION_RETENTION_DAYS: '30' } as unknown as Env, Date.now())).toBe(2);
+    expect(
+      await deleteExpiredClientRedemptionRows(
+        { ...env, ANONYMOUS_RETENTION_DAYS: '60', CLIENT_REDEMPTION_RETENTION_DAYS: '30' } as unknown as Env,
+        Date.now(),
+      ),
+    ).toBe(2);
     expect(await left()).toBe(0);
   });
 });

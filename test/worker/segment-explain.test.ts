@@ -21,7 +21,8 @@ const explained = async (segment: string, body: unknown): Promise<SegmentExplana
 };
 
 /** The segments GET /v1/customers/{ref}/segments lists for the reference. */
-const listed = async (ref: string): Promise<string[]> => (await json(await api('GET', `/v1/customers/${encodeURIComponent(ref)}/segments`))).data.map((s: { id: string }) => s.id);
+const listed = async (ref: string): Promise<string[]> =>
+  (await json(await api('GET', `/v1/customers/${encodeURIComponent(ref)}/segments`))).data.map((s: { id: string }) => s.id);
 
 const conditionsOf = (trace: ExplainNode | null) => (trace?.children ?? []).flatMap((f) => f.children ?? []);
 
@@ -29,22 +30,45 @@ beforeAll(async () => {
   const gold = await json(await api('POST', '/v1/customers', { source_id: 'se-gold', name: 'Gold', metadata: { tier: 'gold' } }));
   ids.goldCustomer = gold.id;
   await api('POST', '/v1/customers', { source_id: 'se-plain', metadata: { tier: 'silver' } });
-  const make = async (name: string, body: Record<string, unknown>) => (ids[name] = (await json(await api('POST', '/v1/segments', { name, ...body }))).id);
-  await make('passive-gold', { type: 'passive', filter: { junction: 'or', 'metadata.tier': { conditions: { $is: ['gold'] } }, name: { conditions: { $is: ['Nobody'] } } } });
+  const make = async (name: string, body: Record<string, unknown>) =>
+    (ids[name] = (await json(await api('POST', '/v1/segments', { name, ...body }))).id);
+  await make('passive-gold', {
+    type: 'passive',
+    filter: { junction: 'or', 'metadata.tier': { conditions: { $is: ['gold'] } }, name: { conditions: { $is: ['Nobody'] } } },
+  });
   await make('auto-gold', { type: 'auto-update', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } });
   await make('static', { type: 'static', customers: ['se-gold'] });
   await make('unknown-tier', { type: 'passive', filter: { 'metadata.tier': { conditions: { $is_unknown: true } } } });
   await make('viewers', { type: 'passive', filter: { 'events.viewed_product.count': { conditions: { $more_than: [0] } } } });
   // An anonymous visitor who viewed a product, and a tracking profile a redemption linked to se-gold.
-  expect((await call('/client/v1/events', { method: 'POST', headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify({ event: 'viewed_product', customer: { source_id: ANON } }) })).status).toBe(200);
+  expect(
+    (
+      await call('/client/v1/events', {
+        method: 'POST',
+        headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ event: 'viewed_product', customer: { source_id: ANON } }),
+      })
+    ).status,
+  ).toBe(200);
   await api('POST', '/v1/vouchers/SE-LINK', { discount: { type: 'AMOUNT', amount_off: 1 } });
-  expect((await api('POST', '/v1/vouchers/SE-LINK/redemption', { customer: { source_id: 'se-gold' }, tracking_id: LINKED, order: { amount: 100 } })).status).toBe(200);
+  expect(
+    (
+      await api('POST', '/v1/vouchers/SE-LINK/redemption', {
+        customer: { source_id: 'se-gold' },
+        tracking_id: LINKED,
+        order: { amount: 100 },
+      })
+    ).status,
+  ).toBe(200);
   await settled();
 });
 
 describe('POST /v1/segments/{id}/explain', () => {
-  it('explains a passive segment: the filter judged now, with what it read, agreeing with the customer\'s segments', async () => {
-    for (const [ref, member] of [['se-gold', true], ['se-plain', false]] as const) {
+  it("explains a passive segment: the filter judged now, with what it read, agreeing with the customer's segments", async () => {
+    for (const [ref, member] of [
+      ['se-gold', true],
+      ['se-plain', false],
+    ] as const) {
       const answer = await explained(ids['passive-gold']!, { customer: ref });
       expect(answer).toMatchObject({
         object: 'segment_explanation',
@@ -62,10 +86,13 @@ describe('POST /v1/segments/{id}/explain', () => {
       expect((await listed(ref)).includes(ids['passive-gold']!)).toBe(member);
     }
     // By customer id, the same.
-    expect(await explained(ids['passive-gold']!, { customer: ids.goldCustomer })).toMatchObject({ customer: { id: ids.goldCustomer, source_id: 'se-gold' }, member: true });
+    expect(await explained(ids['passive-gold']!, { customer: ids.goldCustomer })).toMatchObject({
+      customer: { id: ids.goldCustomer, source_id: 'se-gold' },
+      member: true,
+    });
   });
 
-  it('explains an auto-update segment by its stored members, with the filter\'s trace beside them', async () => {
+  it("explains an auto-update segment by its stored members, with the filter's trace beside them", async () => {
     const answer = await explained(ids['auto-gold']!, { customer: 'se-gold' });
     expect(answer).toMatchObject({ member: true, basis: 'stored', explanation: { passed: true } });
     expect((await explained(ids['auto-gold']!, { customer: 'se-plain' })).member).toBe(false);
@@ -85,13 +112,24 @@ describe('POST /v1/segments/{id}/explain', () => {
     }
     const unknownTier = await explained(ids['unknown-tier']!, { customer: 'se-nobody' });
     expect(unknownTier).toMatchObject({ member: true, basis: 'filter' });
-    expect(conditionsOf(unknownTier.explanation)[0]).toMatchObject({ field: 'metadata.tier', operator: '$is_unknown', actual: null, passed: true });
+    expect(conditionsOf(unknownTier.explanation)[0]).toMatchObject({
+      field: 'metadata.tier',
+      operator: '$is_unknown',
+      actual: null,
+      passed: true,
+    });
   });
 
   it('resolves a tracking id as validate does: the anonymous visitor with its events, or the customer it was linked to', async () => {
     const anonymous = await explained(ids.viewers!, { tracking_id: ANON });
     expect(anonymous).toMatchObject({ customer: null, member: true, basis: 'filter' });
-    expect(conditionsOf(anonymous.explanation)[0]).toMatchObject({ field: 'events.viewed_product.count', operator: '$more_than', expected: [0], actual: 1, passed: true });
+    expect(conditionsOf(anonymous.explanation)[0]).toMatchObject({
+      field: 'events.viewed_product.count',
+      operator: '$more_than',
+      expected: [0],
+      actual: 1,
+      passed: true,
+    });
     // An anonymous visitor is never a stored member: an auto-update segment is judged by its filter.
     expect(await explained(ids['auto-gold']!, { tracking_id: ANON })).toMatchObject({ customer: null, member: false, basis: 'filter' });
 
@@ -131,7 +169,11 @@ describe('POST /v1/segments/{id}/explain', () => {
   });
 
   it('needs the server key', async () => {
-    const res = await call(`/v1/segments/${ids['passive-gold']}/explain`, { method: 'POST', headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify({ customer: 'se-gold' }) });
+    const res = await call(`/v1/segments/${ids['passive-gold']}/explain`, {
+      method: 'POST',
+      headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ customer: 'se-gold' }),
+    });
     expect(res.status).toBe(401);
   });
 });

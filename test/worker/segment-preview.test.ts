@@ -28,7 +28,9 @@ const preview = async (body: unknown): Promise<SegmentPreview> => {
 
 /** The content of every table of the schema (miniflare's bookmark moves on every query, so it cannot tell). */
 async function everyRow(): Promise<Record<string, unknown[]>> {
-  const tables = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name").all<{ name: string }>();
+  const tables = await env.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name",
+  ).all<{ name: string }>();
   const dump: Record<string, unknown[]> = {};
   for (const { name } of tables.results) dump[name] = (await env.DB.prepare(`SELECT * FROM "${name}" ORDER BY 1`).all()).results;
   expect(Object.keys(dump)).toContain('customers');
@@ -43,7 +45,12 @@ const created: { id: string; source_id: string }[] = [];
 beforeAll(async () => {
   const tiers = ['gold', 'silver', 'platinum', 'bronze'];
   for (let i = 0; i < 12; i++) {
-    const body = { source_id: `preview-${i}`, name: `Preview ${i}`, email: `p${i}@preview.test`, metadata: { ptier: tiers[i % 4], pscore: i } };
+    const body = {
+      source_id: `preview-${i}`,
+      name: `Preview ${i}`,
+      email: `p${i}@preview.test`,
+      metadata: { ptier: tiers[i % 4], pscore: i },
+    };
     created.push(await json(await api('POST', '/v1/customers', body)));
   }
 });
@@ -58,7 +65,9 @@ describe('POST /v1/segments/preview', () => {
     expect(result.object).toBe('segment_preview');
     expect(result.count).toBe(listed.length);
     expect(result.count).toBe(5); // gold: p0, p4, p8; score > 9: p10, p11
-    expect(result.sample).toEqual([0, 4, 8].map((i) => ({ id: created[i]?.id, source_id: `preview-${i}`, name: `Preview ${i}`, email: `p${i}@preview.test` })));
+    expect(result.sample).toEqual(
+      [0, 4, 8].map((i) => ({ id: created[i]?.id, source_id: `preview-${i}`, name: `Preview ${i}`, email: `p${i}@preview.test` })),
+    );
     expect(typeof result.took_ms).toBe('number');
     expect(result.against).toBeUndefined();
 
@@ -126,7 +135,11 @@ describe('POST /v1/segments/preview', () => {
     expect(result.against?.entering.count).toBe(entering.length);
     expect(result.against?.leaving.count).toBe(leaving.length);
     // limit 2: the first two of each by created_at (customer ids are random, created_at is the order).
-    const order = (list: string[]) => created.map((c) => c.id).filter((id) => list.includes(id)).slice(0, 2);
+    const order = (list: string[]) =>
+      created
+        .map((c) => c.id)
+        .filter((id) => list.includes(id))
+        .slice(0, 2);
     expect(result.against?.entering.sample.map((c) => c.id)).toEqual(order(entering));
     expect(result.against?.leaving.sample.map((c) => c.id)).toEqual(order(leaving));
     expect(entering.length).toBeGreaterThan(0);
@@ -136,7 +149,9 @@ describe('POST /v1/segments/preview', () => {
   });
 
   it('against a static segment: its stored members are who is in it now', async () => {
-    const seg = await json(await api('POST', '/v1/segments', { name: 'hand-picked', type: 'static', customers: [created[0]?.id, created[1]?.id] }));
+    const seg = await json(
+      await api('POST', '/v1/segments', { name: 'hand-picked', type: 'static', customers: [created[0]?.id, created[1]?.id] }),
+    );
     const result = await preview({ filter: tier('silver'), against: seg.id, limit: 100 });
     // silver: p1, p5, p9; members p0 (gold, leaves) and p1 (silver, stays).
     expect(ids(result.against?.entering.sample ?? [])).toEqual([5, 9].map((i) => created[i]?.id).sort());
@@ -190,7 +205,11 @@ describe('POST /v1/segments/preview', () => {
 describe('a preview over many customers walks them in bounded ranges', () => {
   // More than one READ_MAX_RANGE (the preview reads only: its bound is 20,000, range-sizer.ts).
   const MANY = 21_000;
-  const FILTER = { junction: 'and', 'metadata.bulk': { conditions: { $is: ['yes'] } }, email: { conditions: { $ends_with: ['@bulk.test'] } } };
+  const FILTER = {
+    junction: 'and',
+    'metadata.bulk': { conditions: { $is: ['yes'] } },
+    email: { conditions: { $ends_with: ['@bulk.test'] } },
+  };
   // The fragment of db/customers.ts rangePredicate (ascending).
   const RANGE = 'c.created_at > ? AND c.created_at <= (SELECT max(k) FROM (';
 
@@ -205,7 +224,11 @@ describe('a preview over many customers walks them in bounded ranges', () => {
       .bind(MANY, Date.now() + 1_000_000)
       .run();
     const { sql, params } = compileSql(parseFilter(FILTER), Date.now());
-    const truth = (await env.DB.prepare(`SELECT count(*) AS n FROM customers c WHERE ${sql}`).bind(...params).first<{ n: number }>())?.n;
+    const truth = (
+      await env.DB.prepare(`SELECT count(*) AS n FROM customers c WHERE ${sql}`)
+        .bind(...params)
+        .first<{ n: number }>()
+    )?.n;
     expect(truth).toBe(Math.floor(MANY / 6));
 
     const calls: { sql: string; params: unknown[] }[][] = [];

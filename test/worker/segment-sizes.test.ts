@@ -15,12 +15,20 @@ const NOON = Date.UTC(2031, 4, 10, 12);
 
 async function runCron(at: number): Promise<void> {
   const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ scheduledTime: at, cron: '*/15 * * * *' }), { ...env, WRITES: capturingQueue() } as unknown as Env, ctx);
+  await worker.scheduled(
+    createScheduledController({ scheduledTime: at, cron: '*/15 * * * *' }),
+    { ...env, WRITES: capturingQueue() } as unknown as Env,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
 }
 
 const rows = async (segmentId: string) =>
-  (await env.DB.prepare('SELECT day, size FROM segment_sizes WHERE segment_id = ? ORDER BY day').bind(segmentId).all<{ day: string; size: number }>()).results;
+  (
+    await env.DB.prepare('SELECT day, size FROM segment_sizes WHERE segment_id = ? ORDER BY day')
+      .bind(segmentId)
+      .all<{ day: string; size: number }>()
+  ).results;
 
 const tier = (t: string) => ({ 'metadata.stier': { conditions: { $is: [t] } } });
 
@@ -93,7 +101,12 @@ describe('segment size history', () => {
     const seg = await json(await api('POST', '/v1/segments', { name: 'history', type: 'passive', filter: tier('none') }));
     const today = new Date().toISOString().slice(0, 10);
     const dayBefore = (n: number) => new Date(Date.now() - n * DAY).toISOString().slice(0, 10);
-    for (const [day, size] of [[dayBefore(40), 4], [dayBefore(29), 29], [dayBefore(1), 1], [today, 0]] as const) {
+    for (const [day, size] of [
+      [dayBefore(40), 4],
+      [dayBefore(29), 29],
+      [dayBefore(1), 1],
+      [today, 0],
+    ] as const) {
       await env.DB.prepare('INSERT INTO segment_sizes (segment_id, day, size) VALUES (?, ?, ?)').bind(seg.id, day, size).run();
     }
     const list = await json(await api('GET', `/v1/segments/${seg.id}/sizes`));

@@ -11,12 +11,18 @@ import { api, json } from './helpers';
 
 const city = (...cities: string[]) => ({ 'address.city': { conditions: { $in: cities } } });
 const members = async (segmentId: string): Promise<string[]> =>
-  (await json(await api('GET', `/v1/customers?segment_id=${segmentId}&limit=100`))).customers.map((c: { source_id: string }) => c.source_id).sort();
+  (await json(await api('GET', `/v1/customers?segment_id=${segmentId}&limit=100`))).customers
+    .map((c: { source_id: string }) => c.source_id)
+    .sort();
 const stored = (id: string) => env.DB.prepare('SELECT name, filter, time_relative, updated_at FROM segments WHERE id = ?').bind(id).first();
 
 describe('PUT /v1/segments/{id}', () => {
   it('gives a passive segment a new name and filter in one write: its members follow, updated_at is set', async () => {
-    for (const [source_id, c] of [['upd-berlin', 'Berlin'], ['upd-paris', 'Paris'], ['upd-rome', 'Rome']]) {
+    for (const [source_id, c] of [
+      ['upd-berlin', 'Berlin'],
+      ['upd-paris', 'Paris'],
+      ['upd-rome', 'Rome'],
+    ]) {
       await api('POST', '/v1/customers', { source_id, address: { city: c } });
     }
     const seg = await json(await api('POST', '/v1/segments', { name: 'capitals', type: 'passive', filter: city('Berlin', 'Paris') }));
@@ -26,13 +32,23 @@ describe('PUT /v1/segments/{id}', () => {
     const res = await api('PUT', `/v1/segments/${seg.id}`, { name: 'south', filter: city('Paris', 'Rome') });
     expect(res.status).toBe(200);
     const updated = await json(res);
-    expect(updated).toMatchObject({ id: seg.id, name: 'south', type: 'passive', filter: city('Paris', 'Rome'), object: 'segment', created_at: seg.created_at });
+    expect(updated).toMatchObject({
+      id: seg.id,
+      name: 'south',
+      type: 'passive',
+      filter: city('Paris', 'Rome'),
+      object: 'segment',
+      created_at: seg.created_at,
+    });
     expect(Date.parse(updated.updated_at)).toBeGreaterThanOrEqual(Date.parse(seg.created_at));
     expect(await json(await api('GET', `/v1/segments/${seg.id}`))).toEqual(updated);
     expect(await members(seg.id)).toEqual(['upd-paris', 'upd-rome']);
 
     // Name alone leaves the filter; a clock-relative filter is marked as such.
-    expect(await json(await api('PUT', `/v1/segments/${seg.id}`, { name: 'renamed' }))).toMatchObject({ name: 'renamed', filter: city('Paris', 'Rome') });
+    expect(await json(await api('PUT', `/v1/segments/${seg.id}`, { name: 'renamed' }))).toMatchObject({
+      name: 'renamed',
+      filter: city('Paris', 'Rome'),
+    });
     await api('PUT', `/v1/segments/${seg.id}`, { filter: { 'summary.orders.last_order_date': { conditions: { $less_than: [30] } } } });
     expect(await stored(seg.id)).toMatchObject({ time_relative: 1 });
   });
@@ -40,10 +56,15 @@ describe('PUT /v1/segments/{id}', () => {
   it('refuses a bad filter naming its path, and changes nothing', async () => {
     const seg = await json(await api('POST', '/v1/segments', { name: 'kept', type: 'passive', filter: city('Oslo') }));
     const before = await stored(seg.id);
-    const res = await api('PUT', `/v1/segments/${seg.id}`, { name: 'not kept', filter: { 'address.city': { conditions: { $sometimes: ['x'] } } } });
+    const res = await api('PUT', `/v1/segments/${seg.id}`, {
+      name: 'not kept',
+      filter: { 'address.city': { conditions: { $sometimes: ['x'] } } },
+    });
     expect(res.status).toBe(400);
     expect(await json(res)).toMatchObject({ code: 400, key: 'invalid_payload' });
-    expect((await json(await api('PUT', `/v1/segments/${seg.id}`, { filter: { nope: { conditions: { $is: ['x'] } } } }))).details).toMatch(/^filter\./);
+    expect((await json(await api('PUT', `/v1/segments/${seg.id}`, { filter: { nope: { conditions: { $is: ['x'] } } } }))).details).toMatch(
+      /^filter\./,
+    );
     expect((await api('PUT', `/v1/segments/${seg.id}`, { filter: null })).status).toBe(400);
     expect((await api('PUT', `/v1/segments/${seg.id}`, { name: '' })).status).toBe(400);
     expect((await api('PUT', `/v1/segments/${seg.id}`, {})).status).toBe(400);
@@ -77,17 +98,32 @@ describe('PUT /v1/segments/{id}', () => {
   it('renames a static segment; a static segment takes no filter', async () => {
     const c = await json(await api('POST', '/v1/customers', { source_id: 'upd-static' }));
     const seg = await json(await api('POST', '/v1/segments', { name: 'picked', type: 'static', customers: [c.id] }));
-    expect((await json(await api('PUT', `/v1/segments/${seg.id}`, { filter: city('Oslo') }))).details).toBe('filter: a static segment has no filter');
-    expect(await json(await api('PUT', `/v1/segments/${seg.id}`, { name: 'hand-picked' }))).toMatchObject({ name: 'hand-picked', filter: null });
+    expect((await json(await api('PUT', `/v1/segments/${seg.id}`, { filter: city('Oslo') }))).details).toBe(
+      'filter: a static segment has no filter',
+    );
+    expect(await json(await api('PUT', `/v1/segments/${seg.id}`, { name: 'hand-picked' }))).toMatchObject({
+      name: 'hand-picked',
+      filter: null,
+    });
     expect(await members(seg.id)).toEqual(['upd-static']);
   });
 
-  it("reaches vouchers whose rules name the passive segment at once: validate judges with the new filter, cached definitions included", async () => {
+  it('reaches vouchers whose rules name the passive segment at once: validate judges with the new filter, cached definitions included', async () => {
     const vip = await json(await api('POST', '/v1/customers', { source_id: 'upd-vip', metadata: { vip: 'yes' } }));
-    const seg = await json(await api('POST', '/v1/segments', { name: 'vips', type: 'passive', filter: { 'metadata.vip': { conditions: { $is: ['yes'] } } } }));
+    const seg = await json(
+      await api('POST', '/v1/segments', { name: 'vips', type: 'passive', filter: { 'metadata.vip': { conditions: { $is: ['yes'] } } } }),
+    );
     expect((await api('POST', '/v1/vouchers/UPD-VIP', { discount: { type: 'AMOUNT', amount_off: 100 } })).status).toBe(200);
-    const rule = await json(await api('POST', '/v1/validation-rules', { name: 'vips only', rules: { '1': { name: 'customer.segment', conditions: { $is: [seg.id] } }, logic: '1' } }));
-    expect((await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'UPD-VIP' })).status).toBe(200);
+    const rule = await json(
+      await api('POST', '/v1/validation-rules', {
+        name: 'vips only',
+        rules: { '1': { name: 'customer.segment', conditions: { $is: [seg.id] } }, logic: '1' },
+      }),
+    );
+    expect(
+      (await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'UPD-VIP' }))
+        .status,
+    ).toBe(200);
     const validate = async () => json(await api('POST', '/v1/vouchers/UPD-VIP/validate', { customer: { id: vip.id } }));
     // Twice: the second is served from the cached definition (isolate and KV).
     expect(await validate()).toMatchObject({ valid: true });
@@ -98,7 +134,9 @@ describe('PUT /v1/segments/{id}', () => {
     // A rename changes nothing the voucher grants: same version.
     await api('PUT', `/v1/segments/${seg.id}`, { name: 'V.I.P.' });
     expect(await version()).toBe(before);
-    expect((await api('PUT', `/v1/segments/${seg.id}`, { filter: { 'metadata.vip': { conditions: { $is: ['platinum'] } } } })).status).toBe(200);
+    expect((await api('PUT', `/v1/segments/${seg.id}`, { filter: { 'metadata.vip': { conditions: { $is: ['platinum'] } } } })).status).toBe(
+      200,
+    );
     expect(await version()).not.toBe(before);
     expect(await validate()).toMatchObject({ valid: false, error: { key: 'customer_rules_violated' } });
     await api('PUT', '/v1/customers/upd-vip', { metadata: { vip: 'platinum' } });

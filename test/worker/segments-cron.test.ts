@@ -13,7 +13,11 @@ const DAY = 86_400_000;
 async function runCron(at: number): Promise<WriteMessage[]> {
   const queue = capturingQueue();
   const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ scheduledTime: at, cron: '*/15 * * * *' }), { ...env, WRITES: queue } as unknown as Env, ctx);
+  await worker.scheduled(
+    createScheduledController({ scheduledTime: at, cron: '*/15 * * * *' }),
+    { ...env, WRITES: queue } as unknown as Env,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
   if (queue.sent.length > 0) {
     const result = await deliver(queue.sent);
@@ -54,13 +58,23 @@ describe('the cron trigger', () => {
 
   it('sends one job message per clock-relative segment and none for the others; the consumer walks each', async () => {
     const a = await json(await api('POST', '/v1/segments', { name: 'recent a', filter: recentBuyers }));
-    const b = await json(await api('POST', '/v1/segments', { name: 'recent b', type: 'auto-update', filter: { 'summary.orders.last_order_date': { conditions: { $less_than: [60] } } } }));
+    const b = await json(
+      await api('POST', '/v1/segments', {
+        name: 'recent b',
+        type: 'auto-update',
+        filter: { 'summary.orders.last_order_date': { conditions: { $less_than: [60] } } },
+      }),
+    );
     const named = await json(await api('POST', '/v1/segments', { name: 'named', filter: { name: { conditions: { $has_value: true } } } }));
-    const stored = await env.DB.prepare('SELECT time_relative FROM segments WHERE id = ?').bind(named.id).first<{ time_relative: number }>();
+    const stored = await env.DB.prepare('SELECT time_relative FROM segments WHERE id = ?')
+      .bind(named.id)
+      .first<{ time_relative: number }>();
     expect(stored?.time_relative).toBe(0);
     const c = await json(await api('POST', '/v1/customers', { source_id: 'cron-jobs', name: 'Named' }));
     const now = Date.now();
-    await env.DB.prepare('UPDATE customers SET orders_last_order_date = ?, orders_total_count = 1 WHERE id = ?').bind(now - 40 * DAY, c.id).run();
+    await env.DB.prepare('UPDATE customers SET orders_last_order_date = ?, orders_total_count = 1 WHERE id = ?')
+      .bind(now - 40 * DAY, c.id)
+      .run();
 
     // The raw write above refreshed no membership: only the walk can put c in b.
     expect(await members(b.id)).not.toContain(c.id);
@@ -79,7 +93,9 @@ describe('the cron trigger', () => {
     const seg = await json(await api('POST', '/v1/segments', { name: 'recent, queued', filter: recentBuyers }));
     const c = await json(await api('POST', '/v1/customers', { source_id: 'cron-queued' }));
     const now = Date.now();
-    await env.DB.prepare('UPDATE customers SET orders_last_order_date = ? WHERE id = ?').bind(now - 10 * DAY, c.id).run();
+    await env.DB.prepare('UPDATE customers SET orders_last_order_date = ? WHERE id = ?')
+      .bind(now - 10 * DAY, c.id)
+      .run();
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ scheduledTime: now, cron: '*/15 * * * *' }), env, ctx);
     await waitOnExecutionContext(ctx);
@@ -99,7 +115,11 @@ describe('the cron trigger', () => {
     const seg = await json(await api('POST', '/v1/segments', { name: 'recent, walked', filter: recentBuyers }));
     expect((await members(seg.id)).length).toBeGreaterThan(0);
     const count = async () =>
-      (await env.DB.prepare("SELECT count(*) AS n FROM segment_members WHERE segment_id = ? AND customer_id LIKE 'cust_walk%'").bind(seg.id).first<{ n: number }>())?.n;
+      (
+        await env.DB.prepare("SELECT count(*) AS n FROM segment_members WHERE segment_id = ? AND customer_id LIKE 'cust_walk%'")
+          .bind(seg.id)
+          .first<{ n: number }>()
+      )?.n;
     expect(await count()).toBe(CUSTOMERS);
 
     // 40 days on, every one of them leaves: one step per job, each sending the rest.
@@ -122,7 +142,9 @@ describe('the cron trigger', () => {
     expect(await count()).toBe(0);
 
     // An initial sync that outlasts its budget goes on as a segment_sync job, delivered to the consumer.
-    await env.DB.prepare("UPDATE segments SET initial_sync_status = 'IN_PROGRESS', sync_cursor = ? WHERE id = ?").bind(BEFORE_ALL, seg.id).run();
+    await env.DB.prepare("UPDATE segments SET initial_sync_status = 'IN_PROGRESS', sync_cursor = ? WHERE id = ?")
+      .bind(BEFORE_ALL, seg.id)
+      .run();
     await env.DB.prepare('DELETE FROM segment_members WHERE segment_id = ?').bind(seg.id).run();
     const syncQueue = capturingQueue();
     expect((await continueInitialSync(env.DB, syncQueue, seg.id, { calls: 1, deadline: Date.now() + 60_000 })).status).toBe('IN_PROGRESS');

@@ -76,7 +76,10 @@ describe('auto-update segments', () => {
     const fresh = await createCustomer({ source_id: 'au-new', metadata: { level: 'gold' } });
     expect(await memberIds(seg.id)).toEqual([silver.id, fresh.id].sort());
     // bulk
-    await api('POST', '/v1/customers/bulk/async', [{ source_id: 'au-new', metadata: { level: 'none' } }, { source_id: 'au-bulk', metadata: { level: 'gold' } }]);
+    await api('POST', '/v1/customers/bulk/async', [
+      { source_id: 'au-new', metadata: { level: 'none' } },
+      { source_id: 'au-bulk', metadata: { level: 'gold' } },
+    ]);
     const bulk = await json(await api('GET', '/v1/customers/au-bulk'));
     expect(await memberIds(seg.id)).toEqual([silver.id, bulk.id].sort());
     // metadata bulk
@@ -98,16 +101,13 @@ describe('auto-update segments', () => {
       .filter((e: any) => e.data.data.segment?.id === seg.id)
       .reverse()
       .map((e: any) => e.type);
-    expect(transitions).toEqual([
-      'customer.segment.entered',
-      'customer.segment.left',
-      'customer.segment.entered',
-      'customer.segment.left',
-    ]);
+    expect(transitions).toEqual(['customer.segment.entered', 'customer.segment.left', 'customer.segment.entered', 'customer.segment.left']);
     const entered = (await activity(c.id)).find((e: any) => e.type === 'customer.segment.entered');
     // OA CustomerActivity (OA:L4638): the event data object under data.data; EventCustomerSegmentEntered
     // is {customer, segment: SimpleSegment}.
-    expect(entered).toMatchObject({ data: { data: { segment: { id: seg.id, name: 'vip', object: 'segment' }, customer: { id: c.id, object: 'customer' } } } });
+    expect(entered).toMatchObject({
+      data: { data: { segment: { id: seg.id, name: 'vip', object: 'segment' }, customer: { id: c.id, object: 'customer' } } },
+    });
     expect(entered.id).toMatch(/^evcus_/);
   });
 
@@ -122,13 +122,19 @@ describe('auto-update segments', () => {
 
 describe('passive segments', () => {
   it('are evaluated live, store no members and emit no events', async () => {
-    const seg = await createSegment({ name: 'big spenders', type: 'passive', filter: { 'metadata.spent': { conditions: { $more_than: [100] } } } });
+    const seg = await createSegment({
+      name: 'big spenders',
+      type: 'passive',
+      filter: { 'metadata.spent': { conditions: { $more_than: [100] } } },
+    });
     const c = await createCustomer({ source_id: 'pv-1', metadata: { spent: 50 } });
     expect(await memberIds(seg.id)).toEqual([]);
     await api('PUT', '/v1/customers/pv-1', { metadata: { spent: 500 } });
     expect(await memberIds(seg.id)).toEqual([c.id]);
     expect(await segmentIdsOf('pv-1')).toEqual([seg.id]);
-    const stored = await env.DB.prepare('SELECT count(*) AS n FROM segment_members WHERE segment_id = ?').bind(seg.id).first<{ n: number }>();
+    const stored = await env.DB.prepare('SELECT count(*) AS n FROM segment_members WHERE segment_id = ?')
+      .bind(seg.id)
+      .first<{ n: number }>();
     expect(stored?.n).toBe(0);
     expect((await activity(c.id)).filter((e: any) => e.type.startsWith('customer.segment'))).toEqual([]);
   });
@@ -138,7 +144,11 @@ describe('segment filters are validated on create', () => {
   it.each([
     ['an unknown field', { 'shoe.size': { conditions: { $is: ['5'] } } }, 'filter.shoe.size'],
     ['an unknown operator', { name: { conditions: { $sounds_like: ['x'] } } }, 'filter.name.conditions.$sounds_like'],
-    ['a wrong value type', { 'summary.orders.total_amount': { conditions: { $more_than: ['lots'] } } }, 'filter.summary.orders.total_amount.conditions.$more_than'],
+    [
+      'a wrong value type',
+      { 'summary.orders.total_amount': { conditions: { $more_than: ['lots'] } } },
+      'filter.summary.orders.total_amount.conditions.$more_than',
+    ],
     ['a bad junction', { junction: 'xor', name: { conditions: { $is: ['x'] } } }, 'filter.junction'],
     ['a quote in a metadata key', { "metadata.a'b": { conditions: { $is: ['x'] } } }, "filter.metadata.a'b"],
   ])('refuses %s with 400 naming the path', async (_, filter, path) => {
@@ -180,7 +190,11 @@ describe('segment endpoints', () => {
     expect((await api('DELETE', `/v1/segments/${seg.id}`)).status).toBe(204);
     const gone = await api('GET', `/v1/segments/${seg.id}`);
     expect(gone.status).toBe(404);
-    expect(await json(gone)).toMatchObject({ key: 'not_found', resource_type: 'segment', details: `Cannot find segment with id ${seg.id}` });
+    expect(await json(gone)).toMatchObject({
+      key: 'not_found',
+      resource_type: 'segment',
+      details: `Cannot find segment with id ${seg.id}`,
+    });
     expect((await api('DELETE', `/v1/segments/${seg.id}`)).status).toBe(404);
   });
 
@@ -203,7 +217,10 @@ describe('segment endpoints', () => {
 describe('segments of a customer not stored (OA:L57610)', () => {
   it('answers 200 with the auto-update and passive segments an empty profile would qualify for; never a static one', async () => {
     const anyone = await createCustomer({ source_id: 'wq-anyone' });
-    const noOrders = await createSegment({ name: 'no orders yet', filter: { 'summary.orders.total_count': { conditions: { $less_than: [1] } } } });
+    const noOrders = await createSegment({
+      name: 'no orders yet',
+      filter: { 'summary.orders.total_count': { conditions: { $less_than: [1] } } },
+    });
     const noEmail = await createSegment({ name: 'no email', type: 'passive', filter: { email: { conditions: { $is_unknown: true } } } });
     await createSegment({ name: 'gold only', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } });
     await createSegment({ name: 'picked', type: 'static', customers: [anyone.id] });

@@ -83,7 +83,10 @@ describe('the demo storefront', () => {
     const res = await send('/demo/api/checkout', page({ code: 'DEMO10', amount: 5000, tracking_id: tid }, cookie));
     expect(res.status).toBe(200);
     const body = await json(res);
-    expect(body).toMatchObject({ redeemed: true, customer: { source_id: 'shopper@example.com', name: 'Shopper', summary: { orders: { total_count: 1 } } } });
+    expect(body).toMatchObject({
+      redeemed: true,
+      customer: { source_id: 'shopper@example.com', name: 'Shopper', summary: { orders: { total_count: 1 } } },
+    });
     expect(body.redemption.tracking_id).toBe(tid);
     const bad = await send('/demo/api/checkout', page({ code: 'DEMO10', amount: -1 }, cookie));
     expect(bad.status).toBe(400);
@@ -93,7 +96,12 @@ describe('the demo storefront', () => {
     await send('/v1/customers', {
       method: 'POST',
       headers: { 'X-App-Id': env.APP_ID, 'X-App-Token': env.APP_TOKEN },
-      body: JSON.stringify({ source_id: 'carol@example.com', email: 'carol@example.com', name: 'Carol Jones', metadata: { tier: 'bronze' } }),
+      body: JSON.stringify({
+        source_id: 'carol@example.com',
+        email: 'carol@example.com',
+        name: 'Carol Jones',
+        metadata: { tier: 'bronze' },
+      }),
     });
     const order = { code: 'NOPE', email: 'carol@example.com', name: 'Pwned', amount: 0 };
     // Anyone (curl, another site): no session, no customer.
@@ -102,16 +110,31 @@ describe('the demo storefront', () => {
     expect(await anonymous.text()).not.toMatch(/Carol|bronze/);
     // A cross-site form or fetch: text/plain, or another origin.
     const { cookie } = await signIn('mallory@example.com');
-    const plain = await send('/demo/api/checkout', { ...page(order, cookie), headers: { Origin: 'http://127.0.0.1:8787', 'Content-Type': 'text/plain', Cookie: cookie } });
+    const plain = await send('/demo/api/checkout', {
+      ...page(order, cookie),
+      headers: { Origin: 'http://127.0.0.1:8787', 'Content-Type': 'text/plain', Cookie: cookie },
+    });
     expect(plain.status).toBe(415);
-    const crossSite = await send('/demo/api/checkout', { ...page(order, cookie), headers: { Origin: 'https://evil.example', 'Content-Type': 'application/json', Cookie: cookie } });
+    const crossSite = await send('/demo/api/checkout', {
+      ...page(order, cookie),
+      headers: { Origin: 'https://evil.example', 'Content-Type': 'application/json', Cookie: cookie },
+    });
     expect(crossSite.status).toBe(403);
-    expect((await send('/demo/api/session', { ...page({ email: 'carol@example.com' }), headers: { Origin: 'https://evil.example', 'Content-Type': 'application/json' } })).status).toBe(403);
+    expect(
+      (
+        await send('/demo/api/session', {
+          ...page({ email: 'carol@example.com' }),
+          headers: { Origin: 'https://evil.example', 'Content-Type': 'application/json' },
+        })
+      ).status,
+    ).toBe(403);
     // Signed in as Mallory, naming Carol: the backend acts for Mallory.
     const mallory = await json(await send('/demo/api/checkout', page(order, cookie)));
     expect(JSON.stringify(mallory)).not.toMatch(/Carol|carol@|bronze|Pwned/);
     expect(mallory.customer?.source_id ?? null).not.toBe('carol@example.com');
-    const carol = await json(await send('/v1/customers/carol%40example.com', { headers: { 'X-App-Id': env.APP_ID, 'X-App-Token': env.APP_TOKEN } }));
+    const carol = await json(
+      await send('/v1/customers/carol%40example.com', { headers: { 'X-App-Id': env.APP_ID, 'X-App-Token': env.APP_TOKEN } }),
+    );
     expect(carol.name).toBe('Carol Jones');
     // A forged session cookie is nobody.
     const forged = `vs_demo_session=${encodeURIComponent(JSON.stringify({ email: 'carol@example.com' }) + '.AAAA')}`;

@@ -24,7 +24,12 @@ describe('topologyDelays (SIMULATE_TOPOLOGY, TOPOLOGY_DELAYS)', () => {
   });
 
   it('applies each override, spaces around the pairs allowed, 0 included, the last of a repeated class winning', () => {
-    expect(topologyDelays({ SIMULATE_TOPOLOGY: 'far', TOPOLOGY_DELAYS: 'd1_primary=150, queue_sends = 5 ,kv_reads=0,d1_replica=1.5,d1_replica=9' })).toEqual({
+    expect(
+      topologyDelays({
+        SIMULATE_TOPOLOGY: 'far',
+        TOPOLOGY_DELAYS: 'd1_primary=150, queue_sends = 5 ,kv_reads=0,d1_replica=1.5,d1_replica=9',
+      }),
+    ).toEqual({
       ...ISSUE_DELAYS,
       d1_primary: 150,
       queue_sends: 5,
@@ -54,7 +59,10 @@ describe('topologyDelays (SIMULATE_TOPOLOGY, TOPOLOGY_DELAYS)', () => {
     expect(delays).toEqual(ISSUE_DELAYS);
     expect(Object.getPrototypeOf(delays)).toBe(Object.prototype);
     // A good pair among junk still counts.
-    expect(topologyDelays({ SIMULATE_TOPOLOGY: 'far', TOPOLOGY_DELAYS: `${junk},kv_writes=11` })).toEqual({ ...ISSUE_DELAYS, kv_writes: 11 });
+    expect(topologyDelays({ SIMULATE_TOPOLOGY: 'far', TOPOLOGY_DELAYS: `${junk},kv_writes=11` })).toEqual({
+      ...ISSUE_DELAYS,
+      kv_writes: 11,
+    });
   });
 
   it('never changes the defaults it starts from', () => {
@@ -182,7 +190,8 @@ describe('SIMULATE_TOPOLOGY=far on the worker: what is counted is what is delaye
 
   it('client validate and redeem: every counted operation waits its class delay, overrides included', async () => {
     await api('POST', '/v1/vouchers/TOPO-1', { discount: { type: 'AMOUNT', amount_off: 100 }, redemption: { quantity: 10 } });
-    const validate = () => simulated('/client/v1/validate?code=TOPO-1&amount=5000&tracking_id=track_TopologyTopologyTopo03', { headers: CLIENT_HEADERS });
+    const validate = () =>
+      simulated('/client/v1/validate?code=TOPO-1&amount=5000&tracking_id=track_TopologyTopologyTopo03', { headers: CLIENT_HEADERS });
     const cold = await validate();
     expect(JSON.parse(cold.body)).toMatchObject({ valid: true });
     // Cold, the definition is read from D1 and KV and written to KV: several classes in one request.
@@ -195,7 +204,11 @@ describe('SIMULATE_TOPOLOGY=far on the worker: what is counted is what is delaye
     const overrides = 'd1_primary=150,kv_writes=61';
     const redeem = await simulated(
       '/v1/vouchers/TOPO-1/redemption',
-      { method: 'POST', headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify({ customer: { source_id: 'topo-1' }, order: { amount: 5000 } }) },
+      {
+        method: 'POST',
+        headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ customer: { source_id: 'topo-1' }, order: { amount: 5000 } }),
+      },
       { TOPOLOGY_DELAYS: overrides },
     );
     expect(redeem.status).toBe(200);

@@ -10,7 +10,9 @@ const voucher = async (code: string, body: Record<string, unknown>) => {
 };
 const rule = async (rules: Record<string, unknown>, code: string, error?: { message: string }) => {
   const r = await json(await api('POST', '/v1/validation-rules', { name: `rule for ${code}`, rules, error }));
-  expect((await api('POST', `/v1/validation-rules/${r.id}/assignments`, { related_object_type: 'voucher', related_object_id: code })).status).toBe(200);
+  expect(
+    (await api('POST', `/v1/validation-rules/${r.id}/assignments`, { related_object_type: 'voucher', related_object_id: code })).status,
+  ).toBe(200);
   return r;
 };
 const validate = async (code: string, body: unknown = {}) => {
@@ -46,7 +48,14 @@ describe('discounts', () => {
 
   it('takes the order amount from the items when none is given', async () => {
     await voucher('ITEMS', { discount: { type: 'PERCENT', percent_off: 10 } });
-    const v = await validate('ITEMS', { order: { items: [{ sku_id: 'a', quantity: 2, price: 1500 }, { product_id: 'b', amount: 1000 }] } });
+    const v = await validate('ITEMS', {
+      order: {
+        items: [
+          { sku_id: 'a', quantity: 2, price: 1500 },
+          { product_id: 'b', amount: 1000 },
+        ],
+      },
+    });
     expect(v.order).toMatchObject({ amount: 4000, discount_amount: 400, total_amount: 3600 });
   });
 });
@@ -55,7 +64,13 @@ describe('failure reasons (HTTP 200, valid:false)', () => {
   it.each([
     ['an unknown code', 'NOPE', null, 'voucher not found', 'not_found'],
     ['an expired voucher', 'OLD', { expiration_date: new Date(Date.now() - DAY).toISOString() }, 'voucher expired', 'voucher_expired'],
-    ['a voucher not active yet', 'SOON', { start_date: new Date(Date.now() + DAY).toISOString() }, 'voucher not active', 'voucher_not_active'],
+    [
+      'a voucher not active yet',
+      'SOON',
+      { start_date: new Date(Date.now() + DAY).toISOString() },
+      'voucher not active',
+      'voucher_not_active',
+    ],
     ['a disabled voucher', 'OFF', { active: false }, 'voucher is disabled', 'voucher_disabled'],
   ])('%s', async (_, code, extra, reason, key) => {
     if (extra) await voucher(code, { discount: { type: 'AMOUNT', amount_off: 100 }, ...extra });
@@ -69,13 +84,31 @@ describe('failure reasons (HTTP 200, valid:false)', () => {
 
   it('words refusals as the spec does: lower-case message, the code as details', async () => {
     await voucher('WORDS-OFF', { discount: { type: 'AMOUNT', amount_off: 100 }, active: false });
-    await voucher('WORDS-OLD', { discount: { type: 'AMOUNT', amount_off: 100 }, expiration_date: new Date(Date.now() - DAY).toISOString() });
+    await voucher('WORDS-OLD', {
+      discount: { type: 'AMOUNT', amount_off: 100 },
+      expiration_date: new Date(Date.now() - DAY).toISOString(),
+    });
     // OA24 reference/OpenAPI.json:L64325-L64328: {code:400, key:'voucher_disabled', message:'voucher is disabled', details:<code>}.
-    expect((await validate('WORDS-OFF')).error).toMatchObject({ code: 400, key: 'voucher_disabled', message: 'voucher is disabled', details: 'WORDS-OFF' });
+    expect((await validate('WORDS-OFF')).error).toMatchObject({
+      code: 400,
+      key: 'voucher_disabled',
+      message: 'voucher is disabled',
+      details: 'WORDS-OFF',
+    });
     // OA24 reference/OpenAPI.json:L58929-L58932: {key:'voucher_expired', message:'voucher expired', details:<code>}.
-    expect((await validate('WORDS-OLD')).error).toMatchObject({ code: 400, key: 'voucher_expired', message: 'voucher expired', details: 'WORDS-OLD' });
+    expect((await validate('WORDS-OLD')).error).toMatchObject({
+      code: 400,
+      key: 'voucher_expired',
+      message: 'voucher expired',
+      details: 'WORDS-OLD',
+    });
     // An unknown code names the resource (OA example "False", readOnly-openAPI.json:L33194).
-    expect((await validate('WORDS-NONE')).error).toMatchObject({ code: 404, key: 'not_found', resource_id: 'WORDS-NONE', resource_type: 'voucher' });
+    expect((await validate('WORDS-NONE')).error).toMatchObject({
+      code: 404,
+      key: 'not_found',
+      resource_id: 'WORDS-NONE',
+      resource_type: 'voucher',
+    });
   });
 
   it('answers no order when the request describes none (no fabricated order)', async () => {
@@ -89,7 +122,9 @@ describe('failure reasons (HTTP 200, valid:false)', () => {
   it('quantity exceeded once every unit is redeemed', async () => {
     await voucher('ONCE', { discount: { type: 'AMOUNT', amount_off: 100 }, redemption: { quantity: 1 } });
     expect((await validate('ONCE')).valid).toBe(true);
-    expect((await api('POST', '/v1/vouchers/ONCE/redemption', { customer: { source_id: 'once-1' }, order: { amount: 1000 } })).status).toBe(200);
+    expect((await api('POST', '/v1/vouchers/ONCE/redemption', { customer: { source_id: 'once-1' }, order: { amount: 1000 } })).status).toBe(
+      200,
+    );
     expect(await validate('ONCE')).toMatchObject({ valid: false, reason: 'quantity exceeded', error: { key: 'quantity_exceeded' } });
   });
 
@@ -108,7 +143,9 @@ describe('failure reasons (HTTP 200, valid:false)', () => {
       reason: 'order does not match validation rules',
       error: { key: 'order_rules_violated', message: 'Spend at least 50.00' },
     });
-    expect((await validate('BIG', { order: { amount: 5000, items: [{ sku_id: 'a', quantity: 1 }] } })).error.key).toBe('order_rules_violated');
+    expect((await validate('BIG', { order: { amount: 5000, items: [{ sku_id: 'a', quantity: 1 }] } })).error.key).toBe(
+      'order_rules_violated',
+    );
     expect((await validate('BIG', { order: { amount: 5000, items: [{ sku_id: 'a', quantity: 2 }] } })).valid).toBe(true);
   });
 
@@ -131,13 +168,35 @@ describe('segment rules', () => {
     const gold = await json(await api('POST', '/v1/customers', { source_id: 'seg-gold', metadata: { tier: 'gold' } }));
     await api('POST', '/v1/customers', { source_id: 'seg-plain', metadata: { tier: 'plain' } });
     const banned = await json(await api('POST', '/v1/customers', { source_id: 'seg-banned', metadata: { tier: 'gold' } }));
-    const auto = await json(await api('POST', '/v1/segments', { name: 'gold', type: 'auto-update', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } }));
-    const passive = await json(await api('POST', '/v1/segments', { name: 'gold (passive)', type: 'passive', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } }));
+    const auto = await json(
+      await api('POST', '/v1/segments', {
+        name: 'gold',
+        type: 'auto-update',
+        filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } },
+      }),
+    );
+    const passive = await json(
+      await api('POST', '/v1/segments', {
+        name: 'gold (passive)',
+        type: 'passive',
+        filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } },
+      }),
+    );
     const blocklist = await json(await api('POST', '/v1/segments', { name: 'blocked', type: 'static', customers: [banned.id] }));
 
-    for (const [code, segment] of [['AUTO', auto.id], ['PASSIVE', passive.id]]) {
+    for (const [code, segment] of [
+      ['AUTO', auto.id],
+      ['PASSIVE', passive.id],
+    ]) {
       await voucher(code, { discount: { type: 'AMOUNT', amount_off: 100 } });
-      await rule({ '1': { name: 'customer.segment', conditions: { $is: [segment] } }, '2': { name: 'customer.segment', conditions: { $is_not: [blocklist.id] } }, logic: '1 and 2' }, code);
+      await rule(
+        {
+          '1': { name: 'customer.segment', conditions: { $is: [segment] } },
+          '2': { name: 'customer.segment', conditions: { $is_not: [blocklist.id] } },
+          logic: '1 and 2',
+        },
+        code,
+      );
       expect((await validate(code, { customer: { id: gold.id } })).valid).toBe(true);
       expect((await validate(code, { customer: { source_id: 'seg-plain' } })).error.key).toBe('customer_rules_violated');
       expect((await validate(code, { customer: { source_id: 'seg-banned' } })).error.key).toBe('customer_rules_violated');
@@ -150,7 +209,11 @@ describe('segment rules', () => {
 
   it('judges an anonymous visitor by its tracking profile: an event-count segment', async () => {
     const browsing = await json(
-      await api('POST', '/v1/segments', { name: 'browsers', type: 'auto-update', filter: { 'events.viewed_product.count': { conditions: { $more_than_equal: [3] } } } }),
+      await api('POST', '/v1/segments', {
+        name: 'browsers',
+        type: 'auto-update',
+        filter: { 'events.viewed_product.count': { conditions: { $more_than_equal: [3] } } },
+      }),
     );
     await voucher('BROWSER', { discount: { type: 'PERCENT', percent_off: 5 } });
     await rule({ '1': { name: 'customer.segment', conditions: { $is: [browsing.id] } } }, 'BROWSER');
@@ -167,11 +230,20 @@ describe('segment rules', () => {
     }
     // The events count once the queue consumer has written them (eventual, about a second).
     await settled();
-    expect(await json(await clientValidate(`code=BROWSER&amount=1000&tracking_id=${tid}`))).toMatchObject({ valid: true, tracking_id: tid });
+    expect(await json(await clientValidate(`code=BROWSER&amount=1000&tracking_id=${tid}`))).toMatchObject({
+      valid: true,
+      tracking_id: tid,
+    });
   });
 
   it('an exclude rule lets an anonymous visitor in', async () => {
-    const seg = await json(await api('POST', '/v1/segments', { name: 'fraudsters', type: 'static', customers: [(await json(await api('POST', '/v1/customers', { source_id: 'fraud-1' }))).id] }));
+    const seg = await json(
+      await api('POST', '/v1/segments', {
+        name: 'fraudsters',
+        type: 'static',
+        customers: [(await json(await api('POST', '/v1/customers', { source_id: 'fraud-1' }))).id],
+      }),
+    );
     await voucher('NOTFRAUD', { discount: { type: 'AMOUNT', amount_off: 100 } });
     await rule({ '1': { name: 'customer.segment', conditions: { $is_not: [seg.id] } } }, 'NOTFRAUD');
     expect((await json(await clientValidate('code=NOTFRAUD'))).valid).toBe(true);
@@ -216,7 +288,11 @@ describe('client validate', () => {
     await voucher('TRACKME', { discount: { type: 'AMOUNT', amount_off: 100 } });
     const hash = 'a'.repeat(64);
     const tid = 'track_TrackMeTrackMeTrack000';
-    const v = await json(await clientValidate(`code=TRACKME&tracking_id=${tid}&identity_hash=${hash}`, { 'X-Vouchsafe-Identity-Signature': await signHash(hash) }));
+    const v = await json(
+      await clientValidate(`code=TRACKME&tracking_id=${tid}&identity_hash=${hash}`, {
+        'X-Vouchsafe-Identity-Signature': await signHash(hash),
+      }),
+    );
     expect(v.tracking_id).toBe(tid);
     await settled();
     const profile = await env.DB.prepare('SELECT * FROM tracking_profiles WHERE id = ?').bind(v.tracking_id).first<any>();
@@ -229,7 +305,9 @@ describe('client validate', () => {
     expect(after).toMatchObject({ validations_count: 2, codes: '["TRACKME","NOSUCH"]' });
     expect(after.last_seen).toBeGreaterThanOrEqual(after.first_seen);
     // Each attempt is kept with its outcome (written after the judgement, off the request's path).
-    const attempts = await env.DB.prepare('SELECT code, result, reason FROM validations WHERE tracking_id = ? ORDER BY created_at').bind(tid).all();
+    const attempts = await env.DB.prepare('SELECT code, result, reason FROM validations WHERE tracking_id = ? ORDER BY created_at')
+      .bind(tid)
+      .all();
     expect(attempts.results).toEqual([
       { code: 'TRACKME', result: 'VALID', reason: null },
       { code: 'NOSUCH', result: 'INVALID', reason: 'not_found' },
@@ -239,7 +317,11 @@ describe('client validate', () => {
   it('a request without a tracking id (no consent yet) writes nothing', async () => {
     await voucher('NOTRACE', { discount: { type: 'AMOUNT', amount_off: 100 } });
     const count = async () =>
-      (await env.DB.prepare('SELECT (SELECT count(*) FROM tracking_profiles) + (SELECT count(*) FROM validations) AS n').first<{ n: number }>())?.n;
+      (
+        await env.DB.prepare('SELECT (SELECT count(*) FROM tracking_profiles) + (SELECT count(*) FROM validations) AS n').first<{
+          n: number;
+        }>()
+      )?.n;
     await settled();
     const before = await count();
     const single = await json(await clientValidate('code=NOTRACE&amount=1000'));
@@ -301,7 +383,14 @@ describe('client validate', () => {
     const res = await call('/client/v1/validations', {
       method: 'POST',
       headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ redeemables: [{ object: 'voucher', id: 'S1' }, { object: 'voucher', id: 'S2' }, { object: 'voucher', id: 'S3' }], order: { amount: 10000 } }),
+      body: JSON.stringify({
+        redeemables: [
+          { object: 'voucher', id: 'S1' },
+          { object: 'voucher', id: 'S2' },
+          { object: 'voucher', id: 'S3' },
+        ],
+        order: { amount: 10000 },
+      }),
     });
     expect(res.status).toBe(200);
     const body = await json(res);
@@ -311,13 +400,21 @@ describe('client validate', () => {
     // SKIPPED entries. Under ALL, "if one incentive is invalid ... no incentives are applied"
     // (documentation/orchestrate/stacking-rules.mdx l.40-41): the good codes are SKIPPED with
     // preceding_validation_failed and the order carries no discount.
-    expect(body.redeemables.map((r: any) => [r.id, r.status])).toEqual([['S1', 'SKIPPED'], ['S2', 'SKIPPED'], ['S3', 'INAPPLICABLE']]);
+    expect(body.redeemables.map((r: any) => [r.id, r.status])).toEqual([
+      ['S1', 'SKIPPED'],
+      ['S2', 'SKIPPED'],
+      ['S3', 'INAPPLICABLE'],
+    ]);
     expect(body.skipped_redeemables).toMatchObject([
       { id: 'S1', status: 'SKIPPED', result: { details: { key: 'preceding_validation_failed' } } },
       { id: 'S2', status: 'SKIPPED' },
     ]);
     expect(body.inapplicable_redeemables).toMatchObject([
-      { id: 'S3', status: 'INAPPLICABLE', result: { error: { key: 'not_found', resource_id: 'S3', resource_type: 'voucher' }, details: { key: 'not_found' } } },
+      {
+        id: 'S3',
+        status: 'INAPPLICABLE',
+        result: { error: { key: 'not_found', resource_id: 'S3', resource_type: 'voucher' }, details: { key: 'not_found' } },
+      },
     ]);
     expect(body.order).toMatchObject({ amount: 10000, discount_amount: 0, total_discount_amount: 0, total_amount: 10000 });
     expect(body.id).toMatch(/^valid_/);
@@ -332,7 +429,13 @@ describe('client validate', () => {
     const res = await call('/client/v1/validations', {
       method: 'POST',
       headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ redeemables: [{ object: 'voucher', id: 'R1' }, { object: 'voucher', id: 'R2' }], order: { amount: 10000 } }),
+      body: JSON.stringify({
+        redeemables: [
+          { object: 'voucher', id: 'R1' },
+          { object: 'voucher', id: 'R2' },
+        ],
+        order: { amount: 10000 },
+      }),
     });
     const body = await json(res);
     expect(body.valid).toBe(true);
@@ -386,7 +489,13 @@ describe('customer data at validate (the customer sent is upserted as the custom
 
   it('a stackable server validate writes the customer too, and enters its auto-update segments', async () => {
     await voucher('VAL-ST', { discount: { type: 'AMOUNT', amount_off: 100 } });
-    const seg = await json(await api('POST', '/v1/segments', { name: 'poznaniacy', type: 'auto-update', filter: { 'address.city': { conditions: { $is: ['Poznań'] } } } }));
+    const seg = await json(
+      await api('POST', '/v1/segments', {
+        name: 'poznaniacy',
+        type: 'auto-update',
+        filter: { 'address.city': { conditions: { $is: ['Poznań'] } } },
+      }),
+    );
     const res = await api('POST', '/v1/validations', {
       redeemables: [{ object: 'voucher', id: 'VAL-ST' }],
       customer: { ...FULL, source_id: 'val-st@example.com', address: { city: 'Poznań' } },

@@ -16,11 +16,17 @@ const create = async (code: string, body: Record<string, unknown> = {}) => {
   expect(res.status, await res.clone().text()).toBe(200);
   return json(res);
 };
-const validate = async (code: string) => json(await api('POST', `/v1/vouchers/${encodeURIComponent(code)}/validate`, { order: { amount: 1000 } }));
+const validate = async (code: string) =>
+  json(await api('POST', `/v1/vouchers/${encodeURIComponent(code)}/validate`, { order: { amount: 1000 } }));
 const redeem = (code: string) =>
   api('POST', `/v1/vouchers/${encodeURIComponent(code)}/redemption`, { customer: { source_id: `buyer-${code}` }, order: { amount: 1000 } });
 const rule = async (minAmount: number) =>
-  json(await api('POST', '/v1/validation-rules', { name: `over ${minAmount}`, rules: { '1': { name: 'order.amount', conditions: { $more_than: [minAmount] } }, logic: '1' } }));
+  json(
+    await api('POST', '/v1/validation-rules', {
+      name: `over ${minAmount}`,
+      rules: { '1': { name: 'order.amount', conditions: { $more_than: [minAmount] } }, logic: '1' },
+    }),
+  );
 const expectInvalid = async (res: Response, field: string) => {
   expect(res.status).toBe(400);
   const body = await json(res);
@@ -43,10 +49,35 @@ describe('the voucher object', () => {
     // OA GET /v1/vouchers/{code} "Amount Discount" example (readOnly-openAPI.json:L35147 onwards).
     expect(Object.keys(v).sort()).toEqual(
       [
-        'id', 'code', 'campaign', 'campaign_id', 'category', 'category_id', 'categories', 'type', 'discount', 'gift',
-        'loyalty_card', 'start_date', 'expiration_date', 'validity_timeframe', 'validity_day_of_week', 'validity_hours',
-        'active', 'additional_info', 'metadata', 'assets', 'is_referral_code', 'created_at', 'updated_at', 'holder_id',
-        'referrer_id', 'validation_rules_assignments', 'redemption', 'publish', 'object',
+        'id',
+        'code',
+        'campaign',
+        'campaign_id',
+        'category',
+        'category_id',
+        'categories',
+        'type',
+        'discount',
+        'gift',
+        'loyalty_card',
+        'start_date',
+        'expiration_date',
+        'validity_timeframe',
+        'validity_day_of_week',
+        'validity_hours',
+        'active',
+        'additional_info',
+        'metadata',
+        'assets',
+        'is_referral_code',
+        'created_at',
+        'updated_at',
+        'holder_id',
+        'referrer_id',
+        'validation_rules_assignments',
+        'redemption',
+        'publish',
+        'object',
       ].sort(),
     );
     expect(v).toMatchObject({
@@ -86,7 +117,10 @@ describe('the voucher object', () => {
     await api('POST', `/v1/validation-rules/${r.id}/assignments`, { voucher: 'ASSIGNED' });
     const v = await json(await api('GET', '/v1/vouchers/ASSIGNED'));
     // OA example "validation_rules_assignments.data[0]": {id, rule_id, related_object_id, related_object_type, created_at, object}.
-    expect(v.validation_rules_assignments).toMatchObject({ total: 1, data: [{ rule_id: r.id, related_object_id: v.id, related_object_type: 'voucher', object: 'validation_rules_assignment' }] });
+    expect(v.validation_rules_assignments).toMatchObject({
+      total: 1,
+      data: [{ rule_id: r.id, related_object_id: v.id, related_object_type: 'voucher', object: 'validation_rules_assignment' }],
+    });
     expect(v.validation_rules_assignments.data[0].created_at).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/);
   });
 
@@ -119,7 +153,14 @@ describe('voucher restrictions are kept or refused, never dropped', () => {
     const expected = { ...body, validity_day_of_week: [1, 5] };
     expect(v).toMatchObject(expected);
     expect(await json(await api('GET', '/v1/vouchers/KEPT'))).toMatchObject(expected);
-    const cleared = await json(await api('PUT', '/v1/vouchers/KEPT', { validity_timeframe: null, validity_day_of_week: null, validity_hours: null, additional_info: null }));
+    const cleared = await json(
+      await api('PUT', '/v1/vouchers/KEPT', {
+        validity_timeframe: null,
+        validity_day_of_week: null,
+        validity_hours: null,
+        additional_info: null,
+      }),
+    );
     expect(cleared).toMatchObject({ validity_timeframe: null, validity_day_of_week: null, validity_hours: null, additional_info: null });
   });
 
@@ -142,17 +183,27 @@ describe('voucher restrictions are kept or refused, never dropped', () => {
   it('judges validity_hours and validity_timeframe at validate and redeem', async () => {
     const now = Date.now();
     const allDays = [0, 1, 2, 3, 4, 5, 6];
-    await create('LATER-HOURS', { validity_hours: { daily: [{ start_time: hhmm(now + 3 * HOUR), expiration_time: hhmm(now + 4 * HOUR), days_of_week: allDays }] } });
+    await create('LATER-HOURS', {
+      validity_hours: { daily: [{ start_time: hhmm(now + 3 * HOUR), expiration_time: hhmm(now + 4 * HOUR), days_of_week: allDays }] },
+    });
     expect(await validate('LATER-HOURS')).toMatchObject({ valid: false, error: { key: 'voucher_not_active_now' } });
     expect((await redeem('LATER-HOURS')).status).toBe(400);
-    await create('NOW-HOURS', { validity_hours: { daily: [{ start_time: hhmm(now - HOUR), expiration_time: hhmm(now + 2 * HOUR), days_of_week: allDays }] } });
+    await create('NOW-HOURS', {
+      validity_hours: { daily: [{ start_time: hhmm(now - HOUR), expiration_time: hhmm(now + 2 * HOUR), days_of_week: allDays }] },
+    });
     expect((await validate('NOW-HOURS')).valid).toBe(true);
 
     // Windows of one hour every day from start_date: two hours after the start is between windows.
-    await create('PAST-WINDOW', { start_date: new Date(now - 2 * HOUR).toISOString(), validity_timeframe: { interval: 'P1D', duration: 'PT1H' } });
+    await create('PAST-WINDOW', {
+      start_date: new Date(now - 2 * HOUR).toISOString(),
+      validity_timeframe: { interval: 'P1D', duration: 'PT1H' },
+    });
     expect(await validate('PAST-WINDOW')).toMatchObject({ valid: false, error: { key: 'voucher_not_active_now' } });
     expect((await redeem('PAST-WINDOW')).status).toBe(400);
-    await create('IN-WINDOW', { start_date: new Date(now - DAY - 10 * 60_000).toISOString(), validity_timeframe: { interval: 'P1D', duration: 'PT1H' } });
+    await create('IN-WINDOW', {
+      start_date: new Date(now - DAY - 10 * 60_000).toISOString(),
+      validity_timeframe: { interval: 'P1D', duration: 'PT1H' },
+    });
     expect((await validate('IN-WINDOW')).valid).toBe(true);
     expect((await redeem('IN-WINDOW')).status).toBe(200);
   });
@@ -171,9 +222,17 @@ describe('voucher restrictions are kept or refused, never dropped', () => {
     ['campaign', { campaign: 'Summer' }, 'campaign: not supported'],
     ['gift', { gift: { amount: 100 } }, 'gift: not supported'],
     ['is_referral_code: true', { is_referral_code: true }, 'is_referral_code: not supported'],
-    ['a discount formula', { discount: { type: 'AMOUNT', amount_off: 1, amount_off_formula: 'IF(1;2;3)' } }, 'discount.amount_off_formula: not supported'],
+    [
+      'a discount formula',
+      { discount: { type: 'AMOUNT', amount_off: 1, amount_off_formula: 'IF(1;2;3)' } },
+      'discount.amount_off_formula: not supported',
+    ],
     // OA DiscountPercentVouchersEffectTypes (readOnly-openAPI.json:L6206): APPLY_TO_ORDER | APPLY_TO_ITEMS.
-    ['an effect PERCENT does not have', { discount: { type: 'PERCENT', percent_off: 10, effect: 'APPLY_TO_ITEMS_BY_QUANTITY' } }, 'discount.effect: must be one of APPLY_TO_ORDER, APPLY_TO_ITEMS'],
+    [
+      'an effect PERCENT does not have',
+      { discount: { type: 'PERCENT', percent_off: 10, effect: 'APPLY_TO_ITEMS_BY_QUANTITY' } },
+      'discount.effect: must be one of APPLY_TO_ORDER, APPLY_TO_ITEMS',
+    ],
     // OA24 DiscountUnit requires unit_type (OpenAPI24.json:L3951-L3954).
     ['a UNIT discount without unit_type', { discount: { type: 'UNIT', unit_off: 1 } }, 'discount.unit_type: required'],
     ['a GIFT_VOUCHER', { type: 'GIFT_VOUCHER' }, 'type: only DISCOUNT_VOUCHER'],
@@ -181,10 +240,26 @@ describe('voucher restrictions are kept or refused, never dropped', () => {
     ['an unknown discount field', { discount: { type: 'AMOUNT', amount_off: 1, max: 5 } }, 'discount: unknown field "max"'],
     ['a day 7', { validity_day_of_week: [7] }, 'validity_day_of_week[0]'],
     ['no day', { validity_day_of_week: [] }, 'validity_day_of_week: must name at least one day'],
-    ['a timeframe without start_date', { validity_timeframe: { interval: 'P1D', duration: 'PT1H' } }, 'start_date: required with validity_timeframe'],
-    ['a bad duration', { start_date: '2030-01-01', validity_timeframe: { interval: '2 days', duration: 'PT1H' } }, 'validity_timeframe.interval'],
-    ['a bad hour', { validity_hours: { daily: [{ start_time: '25:00', expiration_time: '14:00', days_of_week: [1] }] } }, 'validity_hours.daily[0].start_time'],
-    ['a period without days', { validity_hours: { daily: [{ start_time: '12:00', expiration_time: '14:00' }] } }, 'validity_hours.daily[0].days_of_week'],
+    [
+      'a timeframe without start_date',
+      { validity_timeframe: { interval: 'P1D', duration: 'PT1H' } },
+      'start_date: required with validity_timeframe',
+    ],
+    [
+      'a bad duration',
+      { start_date: '2030-01-01', validity_timeframe: { interval: '2 days', duration: 'PT1H' } },
+      'validity_timeframe.interval',
+    ],
+    [
+      'a bad hour',
+      { validity_hours: { daily: [{ start_time: '25:00', expiration_time: '14:00', days_of_week: [1] }] } },
+      'validity_hours.daily[0].start_time',
+    ],
+    [
+      'a period without days',
+      { validity_hours: { daily: [{ start_time: '12:00', expiration_time: '14:00' }] } },
+      'validity_hours.daily[0].days_of_week',
+    ],
   ])('refuses %s with 400 naming the field', async (_, extra, details) => {
     const res = await api('POST', '/v1/vouchers', { discount: { type: 'AMOUNT', amount_off: 100 }, ...extra });
     await expectInvalid(res, details);
@@ -193,7 +268,10 @@ describe('voucher restrictions are kept or refused, never dropped', () => {
   it('refuses an unsupported field on update too, and writes nothing', async () => {
     await create('UPD');
     await expectInvalid(await api('PUT', '/v1/vouchers/UPD', { category: 'x', metadata: { changed: true } }), 'category: not supported');
-    await expectInvalid(await api('PUT', '/v1/vouchers/UPD', { validity_timeframe: { interval: 'P1D', duration: 'PT1H' } }), 'start_date: required');
+    await expectInvalid(
+      await api('PUT', '/v1/vouchers/UPD', { validity_timeframe: { interval: 'P1D', duration: 'PT1H' } }),
+      'start_date: required',
+    );
     expect((await json(await api('GET', '/v1/vouchers/UPD'))).metadata).toEqual({});
   });
 
@@ -212,7 +290,10 @@ describe('voucher restrictions are kept or refused, never dropped', () => {
     const v = await json(await api('POST', '/v1/vouchers', { discount: { type: 'AMOUNT', amount_off: 1 }, validation_rules: [r.id] }));
     expect(v.validation_rules_assignments).toMatchObject({ total: 1, data: [{ rule_id: r.id, related_object_id: v.id }] });
     expect((await validate(v.code)).valid).toBe(false);
-    const missing = await api('POST', '/v1/vouchers/NO-RULE', { discount: { type: 'AMOUNT', amount_off: 1 }, validation_rules: ['val_missing'] });
+    const missing = await api('POST', '/v1/vouchers/NO-RULE', {
+      discount: { type: 'AMOUNT', amount_off: 1 },
+      validation_rules: ['val_missing'],
+    });
     expect(missing.status).toBe(404);
     expect((await api('GET', '/v1/vouchers/NO-RULE')).status).toBe(404);
   });
@@ -253,13 +334,20 @@ describe('GET /v1/vouchers', () => {
     }
     const counted = async (path: string) => {
       const ctx = createExecutionContext();
-      const res = await app.fetch(new Request(`https://vouchsafe.test${path}`, { headers: SERVER_HEADERS }), { ...env, COUNT_OPS: 'on' } as unknown as Env, ctx);
+      const res = await app.fetch(
+        new Request(`https://vouchsafe.test${path}`, { headers: SERVER_HEADERS }),
+        { ...env, COUNT_OPS: 'on' } as unknown as Env,
+        ctx,
+      );
       await waitOnExecutionContext(ctx);
       return { body: await json(res), ops: res.headers.get('X-Vouchsafe-Ops') };
     };
     const small = await counted('/v1/vouchers?limit=1');
     const large = await counted('/v1/vouchers?limit=100');
-    expect(large.body.vouchers.filter((v: { validation_rules_assignments: { total: number } }) => v.validation_rules_assignments.total === 1).length).toBeGreaterThanOrEqual(30);
+    expect(
+      large.body.vouchers.filter((v: { validation_rules_assignments: { total: number } }) => v.validation_rules_assignments.total === 1)
+        .length,
+    ).toBeGreaterThanOrEqual(30);
     expect(small.ops).toBe('d1_primary=0, d1_replica=1, kv_reads=0, kv_writes=0, queue_sends=0');
     expect(large.ops).toBe('d1_primary=0, d1_replica=1, kv_reads=0, kv_writes=0, queue_sends=0');
   });
@@ -291,7 +379,12 @@ describe('validation rules', () => {
     const a2 = await json(a2res);
     for (const a of [a1, a2]) {
       // OA ValidationRuleAssignment; SDK ValidationRulesCreateAssignmentResponse (ValidationRules.d.ts:43) requires updated_at.
-      expect(a).toMatchObject({ id: expect.stringMatching(/^asgm_/), rule_id: r.id, related_object_type: 'voucher', object: 'validation_rules_assignment' });
+      expect(a).toMatchObject({
+        id: expect.stringMatching(/^asgm_/),
+        rule_id: r.id,
+        related_object_type: 'voucher',
+        object: 'validation_rules_assignment',
+      });
       expect(a.created_at).toMatch(/Z$/);
       expect(a.updated_at).toMatch(/Z$/);
     }
@@ -300,7 +393,11 @@ describe('validation rules', () => {
 
   it.each([
     ['a promotion tier', { promotion_tier: 'promo_1' }, 'promotion_tier: not supported'],
-    ['related_object_type promotion_tier', { related_object_type: 'promotion_tier', related_object_id: 'promo_1' }, 'related_object_type: must be voucher or campaign'],
+    [
+      'related_object_type promotion_tier',
+      { related_object_type: 'promotion_tier', related_object_id: 'promo_1' },
+      'related_object_type: must be voucher or campaign',
+    ],
     ['a voucher and a campaign', { voucher: 'A', campaign: 'C' }, 'campaign: give a voucher or a campaign'],
     ['nothing to assign to', {}, 'related_object_id: required'],
     ['two different vouchers', { voucher: 'A', related_object_id: 'B' }, 'voucher: names another object'],
@@ -327,13 +424,19 @@ describe('validation rules', () => {
     const r = await rule(500); // order of 1000: passes
     await api('POST', `/v1/validation-rules/${r.id}/assignments`, { voucher: 'RUL-UPD' });
     expect((await validate('RUL-UPD')).valid).toBe(true); // cached with the rule
-    const res = await api('PUT', `/v1/validation-rules/${r.id}`, { name: 'over 5000', rules: { '1': { name: 'order.amount', conditions: { $more_than: [5000] } }, logic: '1' } });
+    const res = await api('PUT', `/v1/validation-rules/${r.id}`, {
+      name: 'over 5000',
+      rules: { '1': { name: 'order.amount', conditions: { $more_than: [5000] } }, logic: '1' },
+    });
     expect(res.status).toBe(200);
     const updated = await json(res);
     expect(updated).toMatchObject({ id: r.id, name: 'over 5000', assignments_count: 1, object: 'validation_rules' });
     expect(updated.updated_at).toMatch(/Z$/);
     expect(await validate('RUL-UPD')).toMatchObject({ valid: false, error: { key: 'order_rules_violated' } });
-    await expectInvalid(await api('PUT', `/v1/validation-rules/${r.id}`, { rules: { '1': { name: 'order.colour', conditions: { $is: ['red'] } } } }), 'rules.1.name');
+    await expectInvalid(
+      await api('PUT', `/v1/validation-rules/${r.id}`, { rules: { '1': { name: 'order.colour', conditions: { $is: ['red'] } } } }),
+      'rules.1.name',
+    );
     expect((await api('PUT', '/v1/validation-rules/val_missing', { name: 'x' })).status).toBe(404);
   });
 
@@ -342,10 +445,19 @@ describe('validation rules', () => {
     // OA ApplicableTo.object (readOnly-openAPI.json:L949): product | sku | products_collection; there is no
     // product catalogue here to resolve a collection, and no per-item limits.
     const collection = { included: [{ object: 'products_collection', id: 'pc_1' }], excluded: [], included_all: false };
-    await expectInvalid(await api('POST', '/v1/validation-rules', { name: 'items', rules, applicable_to: collection }), 'applicable_to.included[0].object: not supported');
+    await expectInvalid(
+      await api('POST', '/v1/validation-rules', { name: 'items', rules, applicable_to: collection }),
+      'applicable_to.included[0].object: not supported',
+    );
     const limited = { included: [{ object: 'product', id: 'p1', quantity_limit: 1 }] };
-    await expectInvalid(await api('POST', '/v1/validation-rules', { name: 'items', rules, applicable_to: limited }), 'applicable_to.included[0].quantity_limit: not supported');
-    await expectInvalid(await api('POST', '/v1/validation-rules', { name: 'typo', rules, errors: { message: 'x' } }), 'unknown field "errors"');
+    await expectInvalid(
+      await api('POST', '/v1/validation-rules', { name: 'items', rules, applicable_to: limited }),
+      'applicable_to.included[0].quantity_limit: not supported',
+    );
+    await expectInvalid(
+      await api('POST', '/v1/validation-rules', { name: 'typo', rules, errors: { message: 'x' } }),
+      'unknown field "errors"',
+    );
     const r = await rule(1);
     const echoed = await api('PUT', `/v1/validation-rules/${r.id}`, { ...r, name: 'renamed' });
     expect(echoed.status, await echoed.clone().text()).toBe(200);
@@ -360,10 +472,17 @@ describe('validation rules', () => {
 
     // OA ValidationRuleAssignmentsList: {object:'list', data_ref:'data', data, total}.
     const list = await json(await api('GET', `/v1/validation-rules/${r.id}/assignments`));
-    expect(list).toMatchObject({ object: 'list', data_ref: 'data', total: 1, data: [{ id: a.id, rule_id: r.id, related_object_id: v.id }] });
+    expect(list).toMatchObject({
+      object: 'list',
+      data_ref: 'data',
+      total: 1,
+      data: [{ id: a.id, rule_id: r.id, related_object_id: v.id }],
+    });
     const byVoucher = await json(await api('GET', '/v1/validation-rules-assignments?related_object_id=UNASSIGN'));
     expect(byVoucher).toMatchObject({ total: 1, data: [{ id: a.id }] });
-    expect(await json(await api('GET', `/v1/validation-rules-assignments?rule=${r.id}&related_object_id=${v.id}`))).toMatchObject({ total: 1 });
+    expect(await json(await api('GET', `/v1/validation-rules-assignments?rule=${r.id}&related_object_id=${v.id}`))).toMatchObject({
+      total: 1,
+    });
 
     expect((await api('DELETE', `/v1/validation-rules/${r.id}/assignments/${a.id}`)).status).toBe(204);
     expect((await validate('UNASSIGN')).valid).toBe(true);

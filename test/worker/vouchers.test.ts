@@ -9,7 +9,11 @@ const createVoucher = async (body: unknown, code?: string) => {
 
 describe('vouchers', () => {
   it('creates with a generated code, in the Voucherify shape', async () => {
-    const v = await createVoucher({ type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 1000 }, redemption: { quantity: 5 } });
+    const v = await createVoucher({
+      type: 'DISCOUNT_VOUCHER',
+      discount: { type: 'AMOUNT', amount_off: 1000 },
+      redemption: { quantity: 5 },
+    });
     expect(v.code).toMatch(/^[A-HJ-NP-Z2-9]{8}$/);
     expect(v.id).toMatch(/^v_/);
     expect(v).toMatchObject({
@@ -46,7 +50,11 @@ describe('vouchers', () => {
     ['cents that are not integers', { discount: { type: 'AMOUNT', amount_off: 9.99 } }, 'discount.amount_off'],
     ['percent over 100', { discount: { type: 'PERCENT', percent_off: 120 } }, 'discount.percent_off'],
     ['a bad date', { discount: { type: 'AMOUNT', amount_off: 1 }, expiration_date: 'soon' }, 'expiration_date'],
-    ['expiry before start', { discount: { type: 'AMOUNT', amount_off: 1 }, start_date: '2030-01-02T00:00:00Z', expiration_date: '2030-01-01T00:00:00Z' }, 'expiration_date'],
+    [
+      'expiry before start',
+      { discount: { type: 'AMOUNT', amount_off: 1 }, start_date: '2030-01-02T00:00:00Z', expiration_date: '2030-01-01T00:00:00Z' },
+      'expiration_date',
+    ],
     ['a zero quantity', { discount: { type: 'AMOUNT', amount_off: 1 }, redemption: { quantity: 0 } }, 'redemption.quantity'],
   ])('refuses %s with 400 naming the field', async (_, body, field) => {
     const res = await api('POST', '/v1/vouchers', body);
@@ -56,7 +64,9 @@ describe('vouchers', () => {
 
   it('updates, disables, enables and deletes', async () => {
     await createVoucher({ discount: { type: 'AMOUNT', amount_off: 100 } }, 'LIFE');
-    const updated = await json(await api('PUT', '/v1/vouchers/LIFE', { discount: { type: 'AMOUNT', amount_off: 200 }, metadata: { channel: 'mail' } }));
+    const updated = await json(
+      await api('PUT', '/v1/vouchers/LIFE', { discount: { type: 'AMOUNT', amount_off: 200 }, metadata: { channel: 'mail' } }),
+    );
     expect(updated).toMatchObject({ discount: { amount_off: 200 }, metadata: { channel: 'mail' } });
     expect(updated.updated_at).toBeDefined();
     expect((await json(await api('POST', '/v1/vouchers/LIFE/disable'))).active).toBe(false);
@@ -84,11 +94,16 @@ describe('validation rules', () => {
     const rule = await json(res);
     expect(rule.id).toMatch(/^val_/);
     expect(rule).toMatchObject({ name: 'big orders of VIPs', object: 'validation_rules', assignments_count: 0 });
-    const assignment = await json(await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'RULED' }));
+    const assignment = await json(
+      await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'RULED' }),
+    );
     expect(assignment).toMatchObject({ rule_id: rule.id, related_object_id: v.id, object: 'validation_rules_assignment' });
     expect((await json(await api('GET', `/v1/validation-rules/${rule.id}`))).assignments_count).toBe(1);
     expect((await json(await api('GET', '/v1/vouchers/RULED'))).validation_rules_assignments.total).toBe(1);
-    const again = await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: v.id });
+    const again = await api('POST', `/v1/validation-rules/${rule.id}/assignments`, {
+      related_object_type: 'voucher',
+      related_object_id: v.id,
+    });
     expect(again.status).toBe(409);
     expect((await api('DELETE', `/v1/validation-rules/${rule.id}`)).status).toBe(204);
     expect((await api('GET', `/v1/validation-rules/${rule.id}`)).status).toBe(404);
@@ -100,7 +115,11 @@ describe('validation rules', () => {
     ['a logic naming a missing rule', { '1': { name: 'order.amount', conditions: { $more_than: [1] } }, logic: '1 and 2' }, 'rules.logic'],
     ['a broken logic', { '1': { name: 'order.amount', conditions: { $more_than: [1] } }, logic: '1 and (' }, 'rules.logic'],
     ['a non-numeric amount', { '1': { name: 'order.amount', conditions: { $more_than: ['lots'] } } }, 'rules.1.conditions.$more_than'],
-    ['a segment rule with an unknown operator', { '1': { name: 'customer.segment', conditions: { $contains: ['seg_x'] } } }, 'rules.1.conditions.$contains'],
+    [
+      'a segment rule with an unknown operator',
+      { '1': { name: 'customer.segment', conditions: { $contains: ['seg_x'] } } },
+      'rules.1.conditions.$contains',
+    ],
     ['no rules', {}, 'rules'],
   ])('refuses %s with 400 naming the path', async (_, rules, path) => {
     const res = await api('POST', '/v1/validation-rules', { name: 'bad', rules });
@@ -109,12 +128,30 @@ describe('validation rules', () => {
   });
 
   it('refuses an assignment to an unknown voucher or of an unknown rule', async () => {
-    const rule = await json(await api('POST', '/v1/validation-rules', { name: 'r', rules: { '1': { name: 'order.amount', conditions: { $more_than: [1] } } } }));
-    expect((await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'NOPE' })).status).toBe(404);
-    expect((await api('POST', '/v1/validation-rules/val_nope/assignments', { related_object_type: 'voucher', related_object_id: 'NOPE' })).status).toBe(404);
+    const rule = await json(
+      await api('POST', '/v1/validation-rules', { name: 'r', rules: { '1': { name: 'order.amount', conditions: { $more_than: [1] } } } }),
+    );
+    expect(
+      (await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'NOPE' }))
+        .status,
+    ).toBe(404);
+    expect(
+      (await api('POST', '/v1/validation-rules/val_nope/assignments', { related_object_type: 'voucher', related_object_id: 'NOPE' }))
+        .status,
+    ).toBe(404);
     // Campaigns take rules too (test/worker/campaigns.test.ts): an unknown one is a 404.
-    const campaign = await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'campaign', related_object_id: 'camp_1' });
+    const campaign = await api('POST', `/v1/validation-rules/${rule.id}/assignments`, {
+      related_object_type: 'campaign',
+      related_object_id: 'camp_1',
+    });
     expect(campaign.status).toBe(404);
-    expect((await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'promotion_tier', related_object_id: 'p_1' })).status).toBe(400);
+    expect(
+      (
+        await api('POST', `/v1/validation-rules/${rule.id}/assignments`, {
+          related_object_type: 'promotion_tier',
+          related_object_id: 'p_1',
+        })
+      ).status,
+    ).toBe(400);
   });
 });

@@ -38,7 +38,11 @@ const bindings = (queue: WebhookQueue = quiet) => ({ ...(env as unknown as Env),
 async function api(method: string, path: string, body?: unknown, status = 200): Promise<Json> {
   const res = await call(
     path,
-    { method, headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) },
+    {
+      method,
+      headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    },
     { WEBHOOKS: quiet as unknown as Env['WEBHOOKS'] },
   );
   const text = await res.text();
@@ -64,7 +68,9 @@ const TRACES = ['Eve Erased', 'eve.erased@example.com', '+44 7700 900456', '2 Pr
 
 /** The outbox rows whose stored text carries anything of the person. */
 async function rowsNaming(customerId: string, sourceId: string): Promise<{ type: string; object_id: string; snapshot: string }[]> {
-  const { results } = await db.prepare('SELECT type, object_id, snapshot FROM webhook_outbox').all<{ type: string; object_id: string; snapshot: string }>();
+  const { results } = await db
+    .prepare('SELECT type, object_id, snapshot FROM webhook_outbox')
+    .all<{ type: string; object_id: string; snapshot: string }>();
   return results.filter((r) => [customerId, sourceId, ...TRACES].some((t) => r.object_id === customerId || (r.snapshot ?? '').includes(t)));
 }
 
@@ -75,7 +81,11 @@ describe('erasure and the webhook outbox', () => {
     const hook = await api('POST', '/v1/webhooks', { url: REFUSED, events: [...WEBHOOK_EVENT_TYPES] });
     const source = 'erase-eve';
     // She enters an auto-update segment as she is created: customer.segment.entered carries her too.
-    await api('POST', '/v1/segments', { name: 'secret colour', type: 'auto-update', filter: { 'metadata.favourite': { conditions: { $is: ['secret-colour'] } } } });
+    await api('POST', '/v1/segments', {
+      name: 'secret colour',
+      type: 'auto-update',
+      filter: { 'metadata.favourite': { conditions: { $is: ['secret-colour'] } } },
+    });
     const eve = await api('POST', '/v1/customers', { source_id: source, ...PERSON });
     await api('PUT', `/v1/customers/${eve.id}`, { description: 'likes gardening' });
     await api('POST', '/v1/vouchers/ERASE-10', { discount: { type: 'AMOUNT', amount_off: 100 } });
@@ -95,7 +105,9 @@ describe('erasure and the webhook outbox', () => {
       ['customer.created', 'customer.segment.entered', 'customer.updated', 'customer.updated', 'redemption.succeeded'].sort(),
     );
     const owed = await db
-      .prepare(`SELECT count(*) AS n FROM webhook_deliveries WHERE status IN ('pending', 'failed') AND event_id IN (SELECT id FROM webhook_outbox WHERE object_id = ?1 OR snapshot LIKE '%' || ?1 || '%')`)
+      .prepare(
+        `SELECT count(*) AS n FROM webhook_deliveries WHERE status IN ('pending', 'failed') AND event_id IN (SELECT id FROM webhook_outbox WHERE object_id = ?1 OR snapshot LIKE '%' || ?1 || '%')`,
+      )
       .bind(eve.id)
       .first<number>('n');
     expect(owed).toBe(4);
@@ -108,21 +120,36 @@ describe('erasure and the webhook outbox', () => {
     expect(left.map((r) => r.type)).toEqual(['customer.deleted']);
     const deleted = left[0] as { snapshot: string };
     for (const trace of [source, ...TRACES]) expect(deleted.snapshot).not.toContain(trace);
-    const event = await db.prepare("SELECT * FROM webhook_outbox WHERE type = 'customer.deleted' AND object_id = ?").bind(eve.id).first<OutboxRow>();
+    const event = await db
+      .prepare("SELECT * FROM webhook_outbox WHERE type = 'customer.deleted' AND object_id = ?")
+      .bind(eve.id)
+      .first<OutboxRow>();
     const payload = await webhookPayload(db, event as OutboxRow);
-    expect(payload.data.customer).toMatchObject({ id: eve.id, object: 'customer', source_id: null, name: null, email: null, metadata: {}, address: null });
+    expect(payload.data.customer).toMatchObject({
+      id: eve.id,
+      object: 'customer',
+      source_id: null,
+      name: null,
+      email: null,
+      metadata: {},
+      address: null,
+    });
     expect((payload.data.customer as Json).created_at).toBe(eve.created_at);
 
     // No delivery of the erased events is owed any more: cancelled, with the reason in the log.
     const { results } = await db
-      .prepare(`SELECT status, last_error, next_attempt_at FROM webhook_deliveries WHERE endpoint_id = ? AND event_id NOT IN (SELECT id FROM webhook_outbox)`)
+      .prepare(
+        `SELECT status, last_error, next_attempt_at FROM webhook_deliveries WHERE endpoint_id = ? AND event_id NOT IN (SELECT id FROM webhook_outbox)`,
+      )
       .bind(hook.id)
       .all<{ status: string; last_error: string; next_attempt_at: number | null }>();
     expect(results.length).toBe(4); // customer.created, customer.segment.entered, customer.updated, redemption.succeeded
     for (const d of results) expect(d).toEqual({ status: 'dead', last_error: ERASED_DELIVERY_ERROR, next_attempt_at: null });
 
     // The other customer's event is untouched, and still owed.
-    expect((await db.prepare('SELECT type FROM webhook_outbox WHERE object_id = ?').bind(other.id).all()).results).toEqual([{ type: 'customer.created' }]);
+    expect((await db.prepare('SELECT type FROM webhook_outbox WHERE object_id = ?').bind(other.id).all()).results).toEqual([
+      { type: 'customer.created' },
+    ]);
     const kept = await db
       .prepare(`SELECT d.status FROM webhook_deliveries d JOIN webhook_outbox o ON o.id = d.event_id WHERE o.object_id = ?`)
       .bind(other.id)
@@ -159,25 +186,44 @@ describe('erasure and the webhook outbox', () => {
     const erase = async (sourceId: string) => {
       const c = await api('POST', '/v1/customers', { source_id: sourceId, ...PERSON });
       await api('POST', '/v1/vouchers/' + sourceId.toUpperCase(), { discount: { type: 'AMOUNT', amount_off: 100 } });
-      await api('POST', `/v1/vouchers/${sourceId.toUpperCase()}/redemption`, { customer: { source_id: sourceId }, order: { amount: 1000 } });
+      await api('POST', `/v1/vouchers/${sourceId.toUpperCase()}/redemption`, {
+        customer: { source_id: sourceId },
+        order: { amount: 1000 },
+      });
       await api('PUT', `/v1/customers/${c.id}`, { name: 'Changed' });
       return (await api('POST', `/v1/customers/${c.id}/permanent-deletion`)).data_json as Record<string, number>;
     };
     const off = await erase('count-off');
     await api('POST', '/v1/webhooks', { url: REFUSED, events: [...WEBHOOK_EVENT_TYPES] });
     const on = await erase('count-on');
-    expect(await db.prepare("SELECT count(*) AS n FROM webhook_outbox WHERE type = 'customer.deleted'").first<number>('n')).toBeGreaterThan(0);
+    expect(await db.prepare("SELECT count(*) AS n FROM webhook_outbox WHERE type = 'customer.deleted'").first<number>('n')).toBeGreaterThan(
+      0,
+    );
     expect(on).toEqual(off);
     expect(on).toMatchObject({ customer: 1, redemptions: 1 });
   });
 
   it('stays cheap: the triggers ask one primary-key probe, and the erasure finds the events and their deliveries through indexes', async () => {
     const plan = async (sql: string, ...params: unknown[]) =>
-      (await db.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...params).all<{ detail: string }>()).results.map((r) => r.detail).join(' | ');
-    expect(await plan("SELECT 1 FROM webhook_subscriptions WHERE type = 'customer.updated'")).toMatch(/SEARCH webhook_subscriptions USING PRIMARY KEY \(type=\?\)/);
-    expect(await plan('SELECT id FROM webhook_outbox WHERE customer_id = ?', 'cust_x')).toMatch(/SEARCH webhook_outbox USING (COVERING )?INDEX webhook_outbox_customer/);
+      (
+        await db
+          .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+          .bind(...params)
+          .all<{ detail: string }>()
+      ).results
+        .map((r) => r.detail)
+        .join(' | ');
+    expect(await plan("SELECT 1 FROM webhook_subscriptions WHERE type = 'customer.updated'")).toMatch(
+      /SEARCH webhook_subscriptions USING PRIMARY KEY \(type=\?\)/,
+    );
+    expect(await plan('SELECT id FROM webhook_outbox WHERE customer_id = ?', 'cust_x')).toMatch(
+      /SEARCH webhook_outbox USING (COVERING )?INDEX webhook_outbox_customer/,
+    );
     expect(
-      await plan(`SELECT 1 FROM webhook_deliveries WHERE event_id IN (SELECT id FROM webhook_outbox WHERE customer_id = ?) AND status IN ('pending', 'failed')`, 'cust_x'),
+      await plan(
+        `SELECT 1 FROM webhook_deliveries WHERE event_id IN (SELECT id FROM webhook_outbox WHERE customer_id = ?) AND status IN ('pending', 'failed')`,
+        'cust_x',
+      ),
     ).toMatch(/SEARCH webhook_deliveries USING INDEX webhook_deliveries_event/);
   });
 });

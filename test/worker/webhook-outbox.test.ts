@@ -19,11 +19,15 @@ const db = env.DB;
 
 /** Events written after `since` (a seq), in order. */
 async function eventsSince(since: number): Promise<Event[]> {
-  const { results } = await db.prepare('SELECT seq, type, object_id FROM webhook_outbox WHERE seq > ? ORDER BY seq').bind(since).all<Event>();
+  const { results } = await db
+    .prepare('SELECT seq, type, object_id FROM webhook_outbox WHERE seq > ? ORDER BY seq')
+    .bind(since)
+    .all<Event>();
   return results;
 }
 
-const lastSeq = async () => (await db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM webhook_outbox').first<{ seq: number }>())?.seq ?? 0;
+const lastSeq = async () =>
+  (await db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM webhook_outbox').first<{ seq: number }>())?.seq ?? 0;
 
 /** Runs `write` and returns the events it caused, as [type, object_id] pairs. */
 async function eventsOf(write: () => Promise<unknown>): Promise<[string, string][]> {
@@ -46,8 +50,10 @@ const ok = async (res: Response | Promise<Response>, status = 200): Promise<Json
  */
 async function endpoint(id: string, enabled: boolean): Promise<void> {
   await db
-    .prepare(`INSERT INTO webhook_endpoints (id, url, events, secret, enabled, created_at) VALUES (?, 'https://hooks.example/in', ?, 'whsec_dGVzdA==', ?, ?)
-              ON CONFLICT (id) DO UPDATE SET enabled = excluded.enabled`)
+    .prepare(
+      `INSERT INTO webhook_endpoints (id, url, events, secret, enabled, created_at) VALUES (?, 'https://hooks.example/in', ?, 'whsec_dGVzdA==', ?, ?)
+              ON CONFLICT (id) DO UPDATE SET enabled = excluded.enabled`,
+    )
     .bind(id, JSON.stringify(WEBHOOK_EVENT_TYPES.filter((t) => t !== 'async_action.done')), enabled ? 1 : 0, Date.now())
     .run();
 }
@@ -76,14 +82,22 @@ describe('with an enabled endpoint', () => {
 
   it('customer.created, .updated and .deleted through the customers API, once each, about the customer', async () => {
     let id = '';
-    expect(await eventsOf(async () => (id = (await ok(api('POST', '/v1/customers', { source_id: 'wh-c1', name: 'Ada' }))).id))).toEqual([['customer.created', id]]);
-    expect(await eventsOf(() => ok(api('PUT', `/v1/customers/${id}`, { email: 'ada@example.com', address: { city: 'London' } })))).toEqual([['customer.updated', id]]);
+    expect(await eventsOf(async () => (id = (await ok(api('POST', '/v1/customers', { source_id: 'wh-c1', name: 'Ada' }))).id))).toEqual([
+      ['customer.created', id],
+    ]);
+    expect(await eventsOf(() => ok(api('PUT', `/v1/customers/${id}`, { email: 'ada@example.com', address: { city: 'London' } })))).toEqual([
+      ['customer.updated', id],
+    ]);
     // The same values again: written, but nothing changed, so no event.
     expect(await eventsOf(() => ok(api('PUT', `/v1/customers/${id}`, { email: 'ada@example.com', name: 'Ada' })))).toEqual([]);
     // An upsert by source_id that changes a field is an update, not a creation.
-    expect(await eventsOf(() => ok(api('POST', '/v1/customers', { source_id: 'wh-c1', phone: '+44 1' })))).toEqual([['customer.updated', id]]);
+    expect(await eventsOf(() => ok(api('POST', '/v1/customers', { source_id: 'wh-c1', phone: '+44 1' })))).toEqual([
+      ['customer.updated', id],
+    ]);
     expect(await eventsOf(() => ok(api('PUT', `/v1/customers/${id}`, { metadata: { tier: 'gold' } })))).toEqual([['customer.updated', id]]);
-    expect(await eventsOf(async () => expect((await api('DELETE', `/v1/customers/${id}`)).status).toBe(204))).toEqual([['customer.deleted', id]]);
+    expect(await eventsOf(async () => expect((await api('DELETE', `/v1/customers/${id}`)).status).toBe(204))).toEqual([
+      ['customer.deleted', id],
+    ]);
   });
 
   it('a refused write (400) leaves no event', async () => {
@@ -119,7 +133,14 @@ describe('with an enabled endpoint', () => {
     await ok(api('POST', '/v1/customers', { source_id: 'wh-b1', name: 'B1' }));
     await ok(api('POST', '/v1/customers', { source_id: 'wh-b2', name: 'B2' }));
     const events = await eventsOf(() =>
-      ok(api('POST', '/v1/customers/bulk/async', [{ source_id: 'wh-b1', name: 'B1 renamed' }, { source_id: 'wh-b2', name: 'B2' }, { source_id: 'wh-b3', name: 'B3' }]), 202),
+      ok(
+        api('POST', '/v1/customers/bulk/async', [
+          { source_id: 'wh-b1', name: 'B1 renamed' },
+          { source_id: 'wh-b2', name: 'B2' },
+          { source_id: 'wh-b3', name: 'B3' },
+        ]),
+        202,
+      ),
     );
     expect(events).toEqual([
       ['customer.updated', await customerId('wh-b1')],
@@ -130,7 +151,9 @@ describe('with an enabled endpoint', () => {
   it('metadata bulk: updated for each customer whose metadata changed, created for an upserted unknown source id', async () => {
     await ok(api('POST', '/v1/customers', { source_id: 'wh-m1', metadata: { vip: false } }));
     await ok(api('POST', '/v1/customers', { source_id: 'wh-m2', metadata: { vip: true } }));
-    const events = await eventsOf(() => ok(api('POST', '/v1/customers/metadata/async', { source_ids: ['wh-m1', 'wh-m2', 'wh-m3'], metadata: { vip: true } }), 202));
+    const events = await eventsOf(() =>
+      ok(api('POST', '/v1/customers/metadata/async', { source_ids: ['wh-m1', 'wh-m2', 'wh-m3'], metadata: { vip: true } }), 202),
+    );
     expect(events.sort()).toEqual(
       [
         ['customer.updated', await customerId('wh-m1')],
@@ -159,9 +182,12 @@ describe('with an enabled endpoint', () => {
   });
 
   it('customer.segment.entered and .left when an event moves a customer into an auto-update segment and out, through the WRITES consumer', async () => {
-    const seg = await ok(api('POST', '/v1/segments', { name: 'wh gold', type: 'auto-update', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } }));
+    const seg = await ok(
+      api('POST', '/v1/segments', { name: 'wh gold', type: 'auto-update', filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } }),
+    );
     const { id } = await ok(api('POST', '/v1/customers', { source_id: 'wh-seg' }));
-    const track = (tier: string) => ok(api('POST', '/v1/events', { event: 'tiered', customer: { source_id: 'wh-seg', metadata: { tier } } })).then(() => settled());
+    const track = (tier: string) =>
+      ok(api('POST', '/v1/events', { event: 'tiered', customer: { source_id: 'wh-seg', metadata: { tier } } })).then(() => settled());
     expect(await eventsOf(() => track('gold'))).toEqual([
       ['customer.updated', id],
       ['customer.segment.entered', id],
@@ -173,15 +199,27 @@ describe('with an enabled endpoint', () => {
       ['customer.segment.left', id],
     ]);
     const { segment } = JSON.parse(
-      (await db.prepare("SELECT snapshot FROM webhook_outbox WHERE type = 'customer.segment.left' AND object_id = ?").bind(id).first<{ snapshot: string }>())?.snapshot ?? '{}',
+      (
+        await db
+          .prepare("SELECT snapshot FROM webhook_outbox WHERE type = 'customer.segment.left' AND object_id = ?")
+          .bind(id)
+          .first<{ snapshot: string }>()
+      )?.snapshot ?? '{}',
     );
     expect(segment).toEqual({ id: seg.id, name: 'wh gold' });
   });
 
   it('a redemption: redemption.succeeded, customer.created for a new customer, and no customer.updated or voucher.updated for its counters', async () => {
-    const voucher = await ok(api('POST', '/v1/vouchers/WH-R1', { discount: { type: 'AMOUNT', amount_off: 100 }, redemption: { quantity: 10 } }));
+    const voucher = await ok(
+      api('POST', '/v1/vouchers/WH-R1', { discount: { type: 'AMOUNT', amount_off: 100 }, redemption: { quantity: 10 } }),
+    );
     let redemption: Json = {};
-    const events = await eventsOf(async () => (redemption = await ok(api('POST', '/v1/vouchers/WH-R1/redemption', { customer: { source_id: 'wh-r1' }, order: { amount: 1000 } }))));
+    const events = await eventsOf(
+      async () =>
+        (redemption = await ok(
+          api('POST', '/v1/vouchers/WH-R1/redemption', { customer: { source_id: 'wh-r1' }, order: { amount: 1000 } }),
+        )),
+    );
     expect(events).toEqual([
       ['customer.created', redemption.customer_id],
       ['redemption.succeeded', redemption.id],
@@ -189,9 +227,12 @@ describe('with an enabled endpoint', () => {
     // A second redemption by the same customer: summary.* and redeemed_quantity move, the customer
     // and the voucher a user sees (its terms) do not.
     let second: Json = {};
-    expect(await eventsOf(async () => (second = await ok(api('POST', '/v1/vouchers/WH-R1/redemption', { customer: { source_id: 'wh-r1' }, order: { amount: 500 } }))))).toEqual([
-      ['redemption.succeeded', second.id],
-    ]);
+    expect(
+      await eventsOf(
+        async () =>
+          (second = await ok(api('POST', '/v1/vouchers/WH-R1/redemption', { customer: { source_id: 'wh-r1' }, order: { amount: 500 } }))),
+      ),
+    ).toEqual([['redemption.succeeded', second.id]]);
     expect((await ok(api('GET', '/v1/vouchers/WH-R1'))).redemption.redeemed_quantity).toBe(2);
     // The rollback: redemption.rollback.succeeded about the rollback (rr_), no counter event.
     let rollback: Json = {};
@@ -204,7 +245,9 @@ describe('with an enabled endpoint', () => {
 
   it('two concurrent rollbacks of one redemption: one rollback, one event, the unit given back once', async () => {
     await ok(api('POST', '/v1/vouchers/WH-RR', { discount: { type: 'AMOUNT', amount_off: 100 }, redemption: { quantity: 1 } }));
-    const redemption = await ok(api('POST', '/v1/vouchers/WH-RR/redemption', { customer: { source_id: 'wh-rr' }, order: { amount: 1000 } }));
+    const redemption = await ok(
+      api('POST', '/v1/vouchers/WH-RR/redemption', { customer: { source_id: 'wh-rr' }, order: { amount: 1000 } }),
+    );
     const since = await lastSeq();
     const answers = await Promise.all([1, 2, 3].map(() => api('POST', `/v1/redemptions/${redemption.id}/rollback`, {})));
     expect(answers.map((r) => r.status).sort()).toEqual([200, 400, 400]);
@@ -217,9 +260,15 @@ describe('with an enabled endpoint', () => {
   it('redemption.failed for a refused redemption and for an unknown code', async () => {
     await ok(api('POST', '/v1/vouchers/WH-FAIL', { discount: { type: 'AMOUNT', amount_off: 100 }, active: false }));
     await ok(api('POST', '/v1/customers', { source_id: 'wh-fail' }));
-    const refused = await eventsOf(async () => expect((await api('POST', '/v1/vouchers/WH-FAIL/redemption', { customer: { source_id: 'wh-fail' } })).status).toBe(400));
+    const refused = await eventsOf(async () =>
+      expect((await api('POST', '/v1/vouchers/WH-FAIL/redemption', { customer: { source_id: 'wh-fail' } })).status).toBe(400),
+    );
     const unknown = await eventsOf(async () => expect((await api('POST', '/v1/vouchers/WH-NOPE/redemption', {})).status).toBe(404));
-    const failed = (await db.prepare("SELECT id, code FROM redemptions WHERE result = 'FAILURE' AND code IN ('WH-FAIL', 'WH-NOPE') ORDER BY code").all<{ id: string; code: string }>()).results;
+    const failed = (
+      await db
+        .prepare("SELECT id, code FROM redemptions WHERE result = 'FAILURE' AND code IN ('WH-FAIL', 'WH-NOPE') ORDER BY code")
+        .all<{ id: string; code: string }>()
+    ).results;
     expect(failed).toHaveLength(2);
     expect(refused).toEqual([['redemption.failed', failed.find((r) => r.code === 'WH-FAIL')?.id]]);
     expect(unknown).toEqual([['redemption.failed', failed.find((r) => r.code === 'WH-NOPE')?.id]]);
@@ -231,25 +280,44 @@ describe('with an enabled endpoint', () => {
     await ok(api('POST', '/v1/customers', { source_id: 'wh-s' }));
     let stack: Json = {};
     const events = await eventsOf(async () => {
-      stack = await ok(api('POST', '/v1/redemptions', { redeemables: [{ object: 'voucher', id: 'WH-S1' }, { object: 'voucher', id: 'WH-S2' }], customer: { source_id: 'wh-s' }, order: { amount: 3000 } }));
+      stack = await ok(
+        api('POST', '/v1/redemptions', {
+          redeemables: [
+            { object: 'voucher', id: 'WH-S1' },
+            { object: 'voucher', id: 'WH-S2' },
+          ],
+          customer: { source_id: 'wh-s' },
+          order: { amount: 3000 },
+        }),
+      );
     });
     expect(events).toEqual(stack.redemptions.map((r: Json) => ['redemption.succeeded', r.id]));
     let rolled: Json = {};
-    const rollbackEvents = await eventsOf(async () => (rolled = await ok(api('POST', `/v1/redemptions/${stack.parent_redemption.id}/rollbacks`, {}))));
+    const rollbackEvents = await eventsOf(
+      async () => (rolled = await ok(api('POST', `/v1/redemptions/${stack.parent_redemption.id}/rollbacks`, {}))),
+    );
     expect(rollbackEvents).toEqual(rolled.rollbacks.map((r: Json) => ['redemption.rollback.succeeded', r.id]));
   });
 
   it('concurrent redemptions refused by the redeem guard: an event for each committed row, none for the batches that rolled back', async () => {
     await ok(api('POST', '/v1/vouchers/WH-ONCE', { discount: { type: 'AMOUNT', amount_off: 100 } }));
-    const rule = await ok(api('POST', '/v1/validation-rules', { name: 'wh once', rules: { '1': { name: 'redemption.count.per_customer', conditions: { $less_than_or_equal: [1] } }, logic: '1' } }));
+    const rule = await ok(
+      api('POST', '/v1/validation-rules', {
+        name: 'wh once',
+        rules: { '1': { name: 'redemption.count.per_customer', conditions: { $less_than_or_equal: [1] } }, logic: '1' },
+      }),
+    );
     await ok(api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'WH-ONCE' }));
     await ok(api('POST', '/v1/customers', { source_id: 'wh-once' }));
     const since = await lastSeq();
     const answers = await Promise.all(
-      Array.from({ length: 6 }, () => api('POST', '/v1/vouchers/WH-ONCE/redemption', { customer: { source_id: 'wh-once' }, order: { amount: 1000 } })),
+      Array.from({ length: 6 }, () =>
+        api('POST', '/v1/vouchers/WH-ONCE/redemption', { customer: { source_id: 'wh-once' }, order: { amount: 1000 } }),
+      ),
     );
     expect(answers.filter((r) => r.status === 200)).toHaveLength(1);
-    const rows = (await db.prepare("SELECT id, result FROM redemptions WHERE code = 'WH-ONCE'").all<{ id: string; result: string }>()).results;
+    const rows = (await db.prepare("SELECT id, result FROM redemptions WHERE code = 'WH-ONCE'").all<{ id: string; result: string }>())
+      .results;
     const events = await eventsSince(since);
     expect(events.map((e) => [e.type, e.object_id]).sort()).toEqual(
       rows.map((r) => [r.result === 'SUCCESS' ? 'redemption.succeeded' : 'redemption.failed', r.id]).sort(),
@@ -260,14 +328,19 @@ describe('with an enabled endpoint', () => {
 
   it('voucher.created, .updated (terms, enable, disable) and .deleted; none for an update that changes nothing or a publication', async () => {
     let voucher: Json = {};
-    expect(await eventsOf(async () => (voucher = await ok(api('POST', '/v1/vouchers/WH-V1', { discount: { type: 'AMOUNT', amount_off: 100 }, metadata: { a: 1 } }))))).toEqual([
-      ['voucher.created', voucher.id],
-    ]);
+    expect(
+      await eventsOf(
+        async () =>
+          (voucher = await ok(api('POST', '/v1/vouchers/WH-V1', { discount: { type: 'AMOUNT', amount_off: 100 }, metadata: { a: 1 } }))),
+      ),
+    ).toEqual([['voucher.created', voucher.id]]);
     expect(await eventsOf(() => ok(api('PUT', '/v1/vouchers/WH-V1', { metadata: { a: 2 } })))).toEqual([['voucher.updated', voucher.id]]);
     expect(await eventsOf(() => ok(api('PUT', '/v1/vouchers/WH-V1', { metadata: { a: 2 } })))).toEqual([]);
     expect(await eventsOf(() => ok(api('POST', '/v1/vouchers/WH-V1/disable')))).toEqual([['voucher.updated', voucher.id]]);
     expect(await eventsOf(() => ok(api('POST', '/v1/vouchers/WH-V1/enable')))).toEqual([['voucher.updated', voucher.id]]);
-    expect(await eventsOf(async () => expect((await api('DELETE', '/v1/vouchers/WH-V1')).status).toBe(204))).toEqual([['voucher.deleted', voucher.id]]);
+    expect(await eventsOf(async () => expect((await api('DELETE', '/v1/vouchers/WH-V1')).status).toBe(204))).toEqual([
+      ['voucher.deleted', voucher.id],
+    ]);
   });
 
   it('a campaign: voucher.created per generated code (through the queue), .updated per code a campaign update writes through, .deleted per code of a deleted campaign', async () => {
@@ -285,13 +358,17 @@ describe('with an enabled endpoint', () => {
       if (i > 600) throw new Error('generation did not finish');
       await new Promise((r) => setTimeout(r, 50));
     }
-    const codes = (await db.prepare('SELECT id FROM vouchers WHERE campaign_id = ?').bind(campaign.id).all<{ id: string }>()).results.map((r) => r.id);
+    const codes = (await db.prepare('SELECT id FROM vouchers WHERE campaign_id = ?').bind(campaign.id).all<{ id: string }>()).results.map(
+      (r) => r.id,
+    );
     expect(codes).toHaveLength(25);
     const created = await eventsSince(since);
     expect(created.map((e) => [e.type, e.object_id]).sort()).toEqual(codes.map((id) => ['voucher.created', id]).sort());
 
     // A publication hands a code to a customer: holder_id and publish_count move, no voucher.updated.
-    expect(await eventsOf(() => ok(api('POST', '/v1/publications', { campaign: 'wh codes', customer: { source_id: 'wh-holder' } })))).toEqual([]);
+    expect(
+      await eventsOf(() => ok(api('POST', '/v1/publications', { campaign: 'wh codes', customer: { source_id: 'wh-holder' } }))),
+    ).toEqual([]);
 
     const updated = await eventsOf(() => ok(api('PUT', `/v1/campaigns/${campaign.id}`, { expiration_date: '2099-01-01T00:00:00.000Z' })));
     expect(updated.sort()).toEqual(codes.map((id) => ['voucher.updated', id]).sort());
@@ -313,8 +390,11 @@ describe('with an enabled endpoint', () => {
 
 describe('the snapshot views and the update triggers follow the tables and the catalogue', () => {
   const columns = async (table: string) =>
-    (await db.prepare('SELECT name FROM pragma_table_xinfo(?) ORDER BY cid').bind(table).all<{ name: string }>()).results.map((r) => r.name);
-  const viewSql = async (name: string) => (await db.prepare('SELECT sql FROM sqlite_master WHERE name = ?').bind(name).first<{ sql: string }>())?.sql ?? '';
+    (await db.prepare('SELECT name FROM pragma_table_xinfo(?) ORDER BY cid').bind(table).all<{ name: string }>()).results.map(
+      (r) => r.name,
+    );
+  const viewSql = async (name: string) =>
+    (await db.prepare('SELECT sql FROM sqlite_master WHERE name = ?').bind(name).first<{ sql: string }>())?.sql ?? '';
   const keysIn = (sql: string) => [...sql.matchAll(/'([a-z_0-9]+)', \1\b/g)].map((m) => m[1]);
 
   it.each([
@@ -327,10 +407,15 @@ describe('the snapshot views and the update triggers follow the tables and the c
 
   it('customer.updated fires on exactly the writable fields of the catalogue and metadata', async () => {
     const sql = await viewSql('webhook_customer_updated');
-    const updateOf = /AFTER UPDATE OF ([\s\S]+?) ON customers/.exec(sql)?.[1]?.split(',').map((c) => c.trim()) ?? [];
+    const updateOf =
+      /AFTER UPDATE OF ([\s\S]+?) ON customers/
+        .exec(sql)?.[1]
+        ?.split(',')
+        .map((c) => c.trim()) ?? [];
     const expected = [...WRITABLE_FIELDS.map((f) => f.column), 'metadata'];
     expect(updateOf.sort()).toEqual([...expected].sort());
     // Each listed column is compared old to new in the WHEN clause.
-    for (const column of expected) expect(sql).toMatch(new RegExp(`OLD\\.${column} IS NOT NEW\\.${column}|json\\(OLD\\.${column}\\) IS NOT json\\(NEW\\.${column}\\)`));
+    for (const column of expected)
+      expect(sql).toMatch(new RegExp(`OLD\\.${column} IS NOT NEW\\.${column}|json\\(OLD\\.${column}\\) IS NOT json\\(NEW\\.${column}\\)`));
   });
 });

@@ -34,8 +34,18 @@ const customerWithSummary: Schema = {
   type: 'object',
   required: ['summary', 'loyalty', 'referrals', 'object'],
   properties: {
-    id: str, source_id: str, name: str, description: str, email: str, phone: str, birthdate: str,
-    address: { type: 'object', nullable: true }, metadata: obj, system_metadata: obj, created_at: str, updated_at: str,
+    id: str,
+    source_id: str,
+    name: str,
+    description: str,
+    email: str,
+    phone: str,
+    birthdate: str,
+    address: { type: 'object', nullable: true },
+    metadata: obj,
+    system_metadata: obj,
+    created_at: str,
+    updated_at: str,
     summary: {
       type: 'object',
       nullable: true,
@@ -43,8 +53,26 @@ const customerWithSummary: Schema = {
       properties: {
         redemptions: {
           type: 'object',
-          required: ['gift', 'loyalty_card', 'total_failed', 'total_redeemed', 'total_rollback_failed', 'total_rollback_succeeded', 'total_rolled_back', 'total_succeeded'],
-          properties: { total_redeemed: int, total_failed: int, total_succeeded: int, total_rolled_back: int, total_rollback_failed: int, total_rollback_succeeded: int, gift: obj, loyalty_card: obj },
+          required: [
+            'gift',
+            'loyalty_card',
+            'total_failed',
+            'total_redeemed',
+            'total_rollback_failed',
+            'total_rollback_succeeded',
+            'total_rolled_back',
+            'total_succeeded',
+          ],
+          properties: {
+            total_redeemed: int,
+            total_failed: int,
+            total_succeeded: int,
+            total_rolled_back: int,
+            total_rollback_failed: int,
+            total_rollback_succeeded: int,
+            gift: obj,
+            loyalty_card: obj,
+          },
         },
         orders: {
           type: 'object',
@@ -53,24 +81,49 @@ const customerWithSummary: Schema = {
         },
       },
     },
-    loyalty: { type: 'object', nullable: true, required: ['campaigns', 'points', 'referred_customers'], properties: { points: int, referred_customers: int, campaigns: obj } },
+    loyalty: {
+      type: 'object',
+      nullable: true,
+      required: ['campaigns', 'points', 'referred_customers'],
+      properties: { points: int, referred_customers: int, campaigns: obj },
+    },
     referrals: { type: 'object', nullable: true, required: ['campaigns', 'total'], properties: { total: int, campaigns: arr } },
     object: { type: 'string', enum: ['customer'] },
   },
 };
 // WH SimpleSegment (L10302).
-const simpleSegment: Schema = { type: 'object', required: ['id', 'name', 'object'], properties: { id: str, name: str, object: { type: 'string', enum: ['segment'] } } };
+const simpleSegment: Schema = {
+  type: 'object',
+  required: ['id', 'name', 'object'],
+  properties: { id: str, name: str, object: { type: 'string', enum: ['segment'] } },
+};
 // WH SimpleCustomer (L9270).
-const simpleCustomer: Schema = { type: 'object', nullable: true, properties: { id: str, name: str, email: str, source_id: str, metadata: obj, object: { type: 'string', enum: ['customer'] } } };
+const simpleCustomer: Schema = {
+  type: 'object',
+  nullable: true,
+  properties: { id: str, name: str, email: str, source_id: str, metadata: obj, object: { type: 'string', enum: ['customer'] } },
+};
 // WH SimpleOrder (L9640).
 const simpleOrder: Schema = {
   type: 'object',
   nullable: true,
   required: ['object'],
   properties: {
-    id: str, source_id: str, status: { type: 'string', enum: ['CREATED', 'PAID', 'CANCELED', 'FULFILLED'] }, customer_id: { type: 'string', nullable: true },
-    referrer_id: { type: 'string', nullable: true }, amount: int, discount_amount: int, applied_discount_amount: int, items_discount_amount: int,
-    items_applied_discount_amount: int, total_discount_amount: int, total_applied_discount_amount: int, total_amount: int, items: arr, metadata: obj,
+    id: str,
+    source_id: str,
+    status: { type: 'string', enum: ['CREATED', 'PAID', 'CANCELED', 'FULFILLED'] },
+    customer_id: { type: 'string', nullable: true },
+    referrer_id: { type: 'string', nullable: true },
+    amount: int,
+    discount_amount: int,
+    applied_discount_amount: int,
+    items_discount_amount: int,
+    items_applied_discount_amount: int,
+    total_discount_amount: int,
+    total_applied_discount_amount: int,
+    total_amount: int,
+    items: arr,
+    metadata: obj,
     object: { type: 'string', enum: ['order'] },
   },
 };
@@ -80,20 +133,59 @@ const simpleVoucher: Schema = {
   nullable: true,
   required: ['code', 'created_at', 'object', 'type'],
   properties: {
-    id: str, code: str, discount: obj, type: { type: 'string', enum: ['DISCOUNT_VOUCHER', 'LOYALTY_CARD', 'GIFT_VOUCHER'] }, campaign: str, campaign_id: str,
-    is_referral_code: bool, holder_id: str, category_id: { type: 'string', nullable: true }, categories: arr, active: bool, created_at: str, updated_at: str,
-    redemption: obj, start_date: str, expiration_date: str, metadata: obj, object: { type: 'string', enum: ['voucher'] },
+    id: str,
+    code: str,
+    discount: obj,
+    type: { type: 'string', enum: ['DISCOUNT_VOUCHER', 'LOYALTY_CARD', 'GIFT_VOUCHER'] },
+    campaign: str,
+    campaign_id: str,
+    is_referral_code: bool,
+    holder_id: str,
+    category_id: { type: 'string', nullable: true },
+    categories: arr,
+    active: bool,
+    created_at: str,
+    updated_at: str,
+    redemption: obj,
+    start_date: str,
+    expiration_date: str,
+    metadata: obj,
+    object: { type: 'string', enum: ['voucher'] },
   },
 };
 // WH Voucher (L11370).
 const voucher: Schema = {
   type: 'object',
   properties: {
-    id: str, code: str, campaign: str, campaign_id: str, category: str, category_id: str, categories: arr,
-    type: { type: 'string', enum: ['GIFT_VOUCHER', 'DISCOUNT_VOUCHER', 'LOYALTY_CARD'] }, discount: obj, gift: obj, loyalty_card: obj, start_date: str,
-    expiration_date: str, validity_timeframe: obj, validity_day_of_week: arr, validity_hours: obj, active: { type: 'boolean', nullable: true }, additional_info: str,
-    metadata: obj, assets: obj, is_referral_code: { type: 'boolean', nullable: true }, created_at: str, updated_at: str, holder_id: str,
-    validation_rules_assignments: obj, referrer_id: str, object: str, publish: obj, redemption: obj,
+    id: str,
+    code: str,
+    campaign: str,
+    campaign_id: str,
+    category: str,
+    category_id: str,
+    categories: arr,
+    type: { type: 'string', enum: ['GIFT_VOUCHER', 'DISCOUNT_VOUCHER', 'LOYALTY_CARD'] },
+    discount: obj,
+    gift: obj,
+    loyalty_card: obj,
+    start_date: str,
+    expiration_date: str,
+    validity_timeframe: obj,
+    validity_day_of_week: arr,
+    validity_hours: obj,
+    active: { type: 'boolean', nullable: true },
+    additional_info: str,
+    metadata: obj,
+    assets: obj,
+    is_referral_code: { type: 'boolean', nullable: true },
+    created_at: str,
+    updated_at: str,
+    holder_id: str,
+    validation_rules_assignments: obj,
+    referrer_id: str,
+    object: str,
+    publish: obj,
+    redemption: obj,
   },
 };
 // WH SimpleCampaign (L9081).
@@ -101,9 +193,25 @@ const simpleCampaign: Schema = {
   type: 'object',
   nullable: true,
   properties: {
-    id: str, name: str, campaign_type: str, type: { type: 'string', enum: ['AUTO_UPDATE', 'STATIC', 'STANDALONE'] }, is_referral_code: bool, voucher: obj,
-    auto_join: bool, join_once: bool, active: bool, category_id: { type: 'string', nullable: true }, category: str, categories: arr, metadata: obj,
-    start_date: str, expiration_date: str, description: str, created_at: str, updated_at: str, object: str,
+    id: str,
+    name: str,
+    campaign_type: str,
+    type: { type: 'string', enum: ['AUTO_UPDATE', 'STATIC', 'STANDALONE'] },
+    is_referral_code: bool,
+    voucher: obj,
+    auto_join: bool,
+    join_once: bool,
+    active: bool,
+    category_id: { type: 'string', nullable: true },
+    category: str,
+    categories: arr,
+    metadata: obj,
+    start_date: str,
+    expiration_date: str,
+    description: str,
+    created_at: str,
+    updated_at: str,
+    object: str,
   },
 };
 // WH SimpleRedemption (L10022, required date, id, metadata, object, status).
@@ -112,14 +220,33 @@ const simpleRedemption: Schema = {
   nullable: true,
   required: ['date', 'id', 'metadata', 'object', 'status'],
   properties: {
-    id: str, customer_id: { type: 'string', nullable: true }, tracking_id: str, date: str, amount: int, order: simpleOrder, customer: simpleCustomer,
-    result: { type: 'string', enum: ['SUCCESS', 'FAILURE'] }, status: { type: 'string', nullable: true, enum: ['SUCCEEDED', 'FAILED', 'ROLLED BACK'] },
-    voucher: simpleVoucher, redemption: str, metadata: obj, failure_code: str, failure_message: str, reason: str, channel: obj, object: str,
+    id: str,
+    customer_id: { type: 'string', nullable: true },
+    tracking_id: str,
+    date: str,
+    amount: int,
+    order: simpleOrder,
+    customer: simpleCustomer,
+    result: { type: 'string', enum: ['SUCCESS', 'FAILURE'] },
+    status: { type: 'string', nullable: true, enum: ['SUCCEEDED', 'FAILED', 'ROLLED BACK'] },
+    voucher: simpleVoucher,
+    redemption: str,
+    metadata: obj,
+    failure_code: str,
+    failure_message: str,
+    reason: str,
+    channel: obj,
+    object: str,
   },
 };
 // WH EventCustomerRedemption (L4555): what redemption.* data holds.
 const customerRedemption: Record<string, Schema> = {
-  customer: simpleCustomer, order: simpleOrder, campaign: simpleCampaign, voucher: simpleVoucher, holder: simpleCustomer, redemption: simpleRedemption,
+  customer: simpleCustomer,
+  order: simpleOrder,
+  campaign: simpleCampaign,
+  voucher: simpleVoucher,
+  holder: simpleCustomer,
+  redemption: simpleRedemption,
 };
 
 /** Each event's data schema, as `webhooks["EVENTS.…"]` gives it. */
@@ -129,13 +256,25 @@ const DATA: Record<string, Schema> = {
   'customer.updated': { type: 'object', required: ['customer'], properties: { customer: customerWithSummary } },
   'customer.deleted': { type: 'object', required: ['customer'], properties: { customer: customerWithSummary } },
   // WH EVENTS.CUSTOMER.SEGMENT.ENTERED (L16218) → EventCustomerSegmentEnteredData (L4983, required customer, segment); LEFT (L16307) → L5013.
-  'customer.segment.entered': { type: 'object', required: ['customer', 'segment'], properties: { customer: customerWithSummary, segment: simpleSegment } },
-  'customer.segment.left': { type: 'object', required: ['customer', 'segment'], properties: { customer: customerWithSummary, segment: simpleSegment } },
+  'customer.segment.entered': {
+    type: 'object',
+    required: ['customer', 'segment'],
+    properties: { customer: customerWithSummary, segment: simpleSegment },
+  },
+  'customer.segment.left': {
+    type: 'object',
+    required: ['customer', 'segment'],
+    properties: { customer: customerWithSummary, segment: simpleSegment },
+  },
   // WH EVENTS.REDEMPTION.SUCCEEDED (L12395) → EventRedemptionSucceededData (L5700); FAILED (L12617) → L5511: EventCustomerRedemption + created_at.
   'redemption.succeeded': { type: 'object', required: ['redemption'], properties: { ...customerRedemption, created_at: str } },
   'redemption.failed': { type: 'object', required: ['redemption'], properties: { ...customerRedemption, created_at: str } },
   // WH EVENTS.REDEMPTION.ROLLBACK.SUCCEEDED (L12691) → EventRedemptionRollbackSucceededData (L5638): + redemption_rollback.
-  'redemption.rollback.succeeded': { type: 'object', required: ['redemption', 'redemption_rollback'], properties: { ...customerRedemption, redemption_rollback: simpleRedemption } },
+  'redemption.rollback.succeeded': {
+    type: 'object',
+    required: ['redemption', 'redemption_rollback'],
+    properties: { ...customerRedemption, redemption_rollback: simpleRedemption },
+  },
   // WH EVENTS.VOUCHER.CREATED (L17996) → EventVoucherCreatedData (L5819); UPDATED (L18351) → L6732; DELETED (L20307) → L5880.
   'voucher.created': { type: 'object', required: ['voucher'], properties: { voucher, campaign: simpleCampaign } },
   'voucher.updated': { type: 'object', required: ['voucher'], properties: { voucher, campaign: simpleCampaign } },
@@ -182,7 +321,13 @@ async function payloadOf(objectId: string, type: string): Promise<Json> {
   expect(rows, `${type} about ${objectId}`).toHaveLength(1);
   const row = rows[0] as OutboxRow;
   const payload = await webhookPayload(db, row);
-  expect(payload).toEqual({ id: row.id, type, created_at: new Date(row.created_at).toISOString(), object: 'event', data: expect.any(Object) });
+  expect(payload).toEqual({
+    id: row.id,
+    type,
+    created_at: new Date(row.created_at).toISOString(),
+    object: 'event',
+    data: expect.any(Object),
+  });
   expect(payload.id).toMatch(/^evt_[0-9a-f]{24}$/);
   const schema = DATA[type];
   if (schema) expect(violations(payload.data, schema, 'data')).toEqual([]);
@@ -199,7 +344,9 @@ const ok = async (res: Response | Promise<Response>, status = 200): Promise<Json
 // Subscribed to every type: the triggers record a type only while an enabled endpoint subscribes to it.
 beforeAll(async () => {
   await db
-    .prepare(`INSERT INTO webhook_endpoints (id, url, events, secret, enabled, created_at) VALUES ('wh_p', 'https://hooks.example/in', ?, 'whsec_dGVzdA==', 1, ?)`)
+    .prepare(
+      `INSERT INTO webhook_endpoints (id, url, events, secret, enabled, created_at) VALUES ('wh_p', 'https://hooks.example/in', ?, 'whsec_dGVzdA==', 1, ?)`,
+    )
     .bind(JSON.stringify(WEBHOOK_EVENT_TYPES), Date.now())
     .run();
 });
@@ -207,14 +354,25 @@ beforeAll(async () => {
 describe('the checker follows the schemas', () => {
   it('finds a missing required key, a wrong type, a value outside an enum and a null where none is allowed', () => {
     expect(violations({ id: 'seg_1', name: 'n', object: 'segment' }, simpleSegment, 'x')).toEqual([]);
-    expect(violations({ id: 'seg_1', object: 'segmnt' }, simpleSegment, 'x')).toEqual(['x.name: missing', 'x.object: "segmnt" not in ["segment"]']);
+    expect(violations({ id: 'seg_1', object: 'segmnt' }, simpleSegment, 'x')).toEqual([
+      'x.name: missing',
+      'x.object: "segmnt" not in ["segment"]',
+    ]);
     expect(violations({ id: 1, name: null, object: 'segment' }, simpleSegment, 'x')).toEqual(['x.id: integer, not string', 'x.name: null']);
   });
 });
 
 describe('customer events', () => {
   it('customer.created, .updated and .deleted: the customer as our API answers it, as each write left it (the snapshot), also once it is gone', async () => {
-    const created = await ok(api('POST', '/v1/customers', { source_id: 'pl-c', name: 'Ada', email: 'ada@example.com', address: { city: 'London' }, metadata: { tier: 'gold' } }));
+    const created = await ok(
+      api('POST', '/v1/customers', {
+        source_id: 'pl-c',
+        name: 'Ada',
+        email: 'ada@example.com',
+        address: { city: 'London' },
+        metadata: { tier: 'gold' },
+      }),
+    );
     const updated = await ok(api('PUT', `/v1/customers/${created.id}`, { name: 'Ada Lovelace' }));
     expect((await api('DELETE', `/v1/customers/${created.id}`)).status).toBe(204);
 
@@ -225,19 +383,37 @@ describe('customer events', () => {
   });
 
   it('customer.segment.entered and .left: the customer as it was when it moved, the segment as WH SimpleSegment', async () => {
-    const seg = await ok(api('POST', '/v1/segments', { name: 'pl big spenders', type: 'auto-update', filter: { 'metadata.score': { conditions: { $more_than: [10] } } } }));
+    const seg = await ok(
+      api('POST', '/v1/segments', {
+        name: 'pl big spenders',
+        type: 'auto-update',
+        filter: { 'metadata.score': { conditions: { $more_than: [10] } } },
+      }),
+    );
     const { id } = await ok(api('POST', '/v1/customers', { source_id: 'pl-seg', metadata: { score: 1 } }));
     const entered = await ok(api('PUT', `/v1/customers/${id}`, { metadata: { score: 50 } }));
     const left = await ok(api('PUT', `/v1/customers/${id}`, { metadata: { score: 2 } }));
-    expect(await payloadOf(id, 'customer.segment.entered')).toEqual({ customer: entered, segment: { id: seg.id, name: 'pl big spenders', object: 'segment' } });
-    expect(await payloadOf(id, 'customer.segment.left')).toEqual({ customer: left, segment: { id: seg.id, name: 'pl big spenders', object: 'segment' } });
+    expect(await payloadOf(id, 'customer.segment.entered')).toEqual({
+      customer: entered,
+      segment: { id: seg.id, name: 'pl big spenders', object: 'segment' },
+    });
+    expect(await payloadOf(id, 'customer.segment.left')).toEqual({
+      customer: left,
+      segment: { id: seg.id, name: 'pl big spenders', object: 'segment' },
+    });
   });
 });
 
 describe('redemption events', () => {
   it('redemption.succeeded: EventCustomerRedemption whose redemption is the redeem answer', async () => {
     await ok(api('POST', '/v1/vouchers/PL-R', { discount: { type: 'AMOUNT', amount_off: 500 }, redemption: { quantity: 5 } }));
-    const redemption = await ok(api('POST', '/v1/vouchers/PL-R/redemption', { customer: { source_id: 'pl-r', name: 'Rae' }, order: { amount: 4000 }, metadata: { channel: 'web' } }));
+    const redemption = await ok(
+      api('POST', '/v1/vouchers/PL-R/redemption', {
+        customer: { source_id: 'pl-r', name: 'Rae' },
+        order: { amount: 4000 },
+        metadata: { channel: 'web' },
+      }),
+    );
     const data = await payloadOf(redemption.id, 'redemption.succeeded');
     expect(data).toEqual({
       customer: redemption.customer,
@@ -256,21 +432,43 @@ describe('redemption events', () => {
 
   it('redemption.failed: no order (the WH example at L12617 has order null), the failure in the redemption', async () => {
     await ok(api('POST', '/v1/vouchers/PL-OFF', { discount: { type: 'AMOUNT', amount_off: 500 }, active: false }));
-    const refused = await ok(api('POST', '/v1/vouchers/PL-OFF/redemption', { customer: { source_id: 'pl-f' }, order: { amount: 1000 } }), 400);
+    const refused = await ok(
+      api('POST', '/v1/vouchers/PL-OFF/redemption', { customer: { source_id: 'pl-f' }, order: { amount: 1000 } }),
+      400,
+    );
     const data = await payloadOf(refused.resource_id, 'redemption.failed');
     expect(data.order).toBeNull();
-    expect(data.redemption).toMatchObject({ id: refused.resource_id, result: 'FAILURE', status: 'FAILED', failure_code: refused.key, object: 'redemption' });
+    expect(data.redemption).toMatchObject({
+      id: refused.resource_id,
+      result: 'FAILURE',
+      status: 'FAILED',
+      failure_code: refused.key,
+      object: 'redemption',
+    });
     expect(data.customer).toMatchObject({ source_id: 'pl-f', object: 'customer' });
   });
 
   it('redemption.rollback.succeeded: the redemption as it was (SUCCEEDED, PAID, as WH L12691 shows it), the rollback and its CANCELED order', async () => {
     await ok(api('POST', '/v1/vouchers/PL-RB', { discount: { type: 'AMOUNT', amount_off: 500 } }));
-    const redemption = await ok(api('POST', '/v1/vouchers/PL-RB/redemption', { customer: { source_id: 'pl-rb' }, order: { amount: 2000 } }));
+    const redemption = await ok(
+      api('POST', '/v1/vouchers/PL-RB/redemption', { customer: { source_id: 'pl-rb' }, order: { amount: 2000 } }),
+    );
     const rollback = await ok(api('POST', `/v1/redemptions/${redemption.id}/rollback?reason=refund`, {}));
     const data = await payloadOf(rollback.id, 'redemption.rollback.succeeded');
-    expect(data.redemption).toMatchObject({ id: redemption.id, status: 'SUCCEEDED', result: 'SUCCESS', order: { status: 'PAID' }, object: 'redemption' });
+    expect(data.redemption).toMatchObject({
+      id: redemption.id,
+      status: 'SUCCEEDED',
+      result: 'SUCCESS',
+      order: { status: 'PAID' },
+      object: 'redemption',
+    });
     expect(data.redemption_rollback).toEqual(rollback);
-    expect(data.redemption_rollback).toMatchObject({ object: 'redemption_rollback', reason: 'refund', redemption: redemption.id, order: { status: 'CANCELED' } });
+    expect(data.redemption_rollback).toMatchObject({
+      object: 'redemption_rollback',
+      reason: 'refund',
+      redemption: redemption.id,
+      order: { status: 'CANCELED' },
+    });
     expect(data.order).toEqual(rollback.order);
     // The succeeded event, delivered after the rollback, still says what happened then.
     expect((await payloadOf(redemption.id, 'redemption.succeeded')).redemption).toEqual(redemption);
@@ -278,17 +476,43 @@ describe('redemption events', () => {
 
   it('a campaign code held by a customer: campaign as WH SimpleCampaign, holder as WH SimpleCustomer', async () => {
     const campaign = await ok(
-      api('POST', '/v1/campaigns', { name: 'pl held', campaign_type: 'DISCOUNT_COUPONS', voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 } } }),
+      api('POST', '/v1/campaigns', {
+        name: 'pl held',
+        campaign_type: 'DISCOUNT_COUPONS',
+        voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 } },
+      }),
     );
     const code = await ok(api('POST', `/v1/campaigns/${campaign.id}/vouchers/PL-HELD`, {}));
     const holder = await ok(api('POST', '/v1/customers', { source_id: 'pl-holder', name: 'Holder', email: 'h@example.com' }));
     await ok(api('POST', '/v1/publications', { voucher: 'PL-HELD', customer: { source_id: 'pl-holder' } }));
-    const redemption = await ok(api('POST', '/v1/vouchers/PL-HELD/redemption', { customer: { source_id: 'pl-holder' }, order: { amount: 1000 } }));
+    const redemption = await ok(
+      api('POST', '/v1/vouchers/PL-HELD/redemption', { customer: { source_id: 'pl-holder' }, order: { amount: 1000 } }),
+    );
     const data = await payloadOf(redemption.id, 'redemption.succeeded');
-    expect(data.holder).toEqual({ id: holder.id, name: 'Holder', email: 'h@example.com', source_id: 'pl-holder', metadata: {}, object: 'customer' });
-    expect(data.campaign).toMatchObject({ id: campaign.id, name: 'pl held', campaign_type: 'DISCOUNT_COUPONS', type: 'AUTO_UPDATE', active: true, object: 'campaign' });
+    expect(data.holder).toEqual({
+      id: holder.id,
+      name: 'Holder',
+      email: 'h@example.com',
+      source_id: 'pl-holder',
+      metadata: {},
+      object: 'customer',
+    });
+    expect(data.campaign).toMatchObject({
+      id: campaign.id,
+      name: 'pl held',
+      campaign_type: 'DISCOUNT_COUPONS',
+      type: 'AUTO_UPDATE',
+      active: true,
+      object: 'campaign',
+    });
     expect(data.campaign).not.toHaveProperty('vouchers_count');
-    expect(data.voucher).toMatchObject({ id: code.id, code: 'PL-HELD', campaign: 'pl held', campaign_id: campaign.id, holder_id: holder.id });
+    expect(data.voucher).toMatchObject({
+      id: code.id,
+      code: 'PL-HELD',
+      campaign: 'pl held',
+      campaign_id: campaign.id,
+      holder_id: holder.id,
+    });
   });
 });
 
@@ -304,19 +528,37 @@ describe('voucher events', () => {
 
   it('a campaign code: the campaign beside it; once the campaign is deleted, named by what the code kept of it', async () => {
     const campaign = await ok(
-      api('POST', '/v1/campaigns', { name: 'pl gone', campaign_type: 'DISCOUNT_COUPONS', voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 } } }),
+      api('POST', '/v1/campaigns', {
+        name: 'pl gone',
+        campaign_type: 'DISCOUNT_COUPONS',
+        voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 } },
+      }),
     );
     const code = await ok(api('POST', `/v1/campaigns/${campaign.id}/vouchers/PL-GONE`, {}));
-    expect(await payloadOf(code.id, 'voucher.created')).toMatchObject({ voucher: code, campaign: { id: campaign.id, name: 'pl gone', object: 'campaign' } });
+    expect(await payloadOf(code.id, 'voucher.created')).toMatchObject({
+      voucher: code,
+      campaign: { id: campaign.id, name: 'pl gone', object: 'campaign' },
+    });
     await ok(api('DELETE', `/v1/campaigns/${campaign.id}`), 202);
-    expect(await payloadOf(code.id, 'voucher.deleted')).toEqual({ voucher: code, campaign: { id: campaign.id, name: 'pl gone', object: 'campaign' } });
+    expect(await payloadOf(code.id, 'voucher.deleted')).toEqual({
+      voucher: code,
+      campaign: { id: campaign.id, name: 'pl gone', object: 'campaign' },
+    });
   });
 });
 
 describe('async_action.done (written by the delivery branch; shaped here)', () => {
   it('is the action as GET /v1/async-actions/{id} answers it', async () => {
     const { async_action_id } = await ok(api('POST', '/v1/customers/metadata/async', { source_ids: ['pl-aa'], metadata: { x: 1 } }), 202);
-    const row: OutboxRow = { seq: 0, id: 'evt_000000000000000000000001', type: 'async_action.done', object_id: async_action_id, snapshot: null, created_at: 1_700_000_000_000, dispatched_at: null };
+    const row: OutboxRow = {
+      seq: 0,
+      id: 'evt_000000000000000000000001',
+      type: 'async_action.done',
+      object_id: async_action_id,
+      snapshot: null,
+      created_at: 1_700_000_000_000,
+      dispatched_at: null,
+    };
     expect(await webhookPayload(db, row)).toEqual({
       id: row.id,
       type: 'async_action.done',
@@ -327,7 +569,15 @@ describe('async_action.done (written by the delivery branch; shaped here)', () =
   });
 
   it('an unknown type is refused, not shaped', async () => {
-    const row: OutboxRow = { seq: 0, id: 'evt_x', type: 'customer.rewarded', object_id: null, snapshot: null, created_at: 0, dispatched_at: null };
+    const row: OutboxRow = {
+      seq: 0,
+      id: 'evt_x',
+      type: 'customer.rewarded',
+      object_id: null,
+      snapshot: null,
+      created_at: 0,
+      dispatched_at: null,
+    };
     await expect(webhookPayload(db, row)).rejects.toThrow(/unknown type customer.rewarded/);
   });
 });

@@ -12,7 +12,16 @@ import { emptyCustomerRow } from '../../worker/src/db/customers';
 import { type DeliveryRow, insertOutboxEvent } from '../../worker/src/db/webhooks';
 import type { Env } from '../../worker/src/env';
 import type { WebhookMessage, WebhookQueue } from '../../worker/src/queue/webhook-messages';
-import { DEFAULT_RETRY_DELAYS, dispatch, MAX_UNATTEMPTED_DELIVERIES, WEBHOOK_SWEEP_CRON, FAILING_DISABLES_AFTER_MS, nextDelaySeconds, runAttempts, SWEEP_OVERDUE_MS } from '../../worker/src/services/webhook-delivery';
+import {
+  DEFAULT_RETRY_DELAYS,
+  dispatch,
+  MAX_UNATTEMPTED_DELIVERIES,
+  WEBHOOK_SWEEP_CRON,
+  FAILING_DISABLES_AFTER_MS,
+  nextDelaySeconds,
+  runAttempts,
+  SWEEP_OVERDUE_MS,
+} from '../../worker/src/services/webhook-delivery';
 import { api, call, deliver, json, SERVER_HEADERS } from './helpers';
 
 const REFUSED = 'http://127.0.0.1:1/hook';
@@ -31,7 +40,11 @@ function webhookQueue(): WebhookQueue & { sent: { body: WebhookMessage; delaySec
   } as unknown as WebhookQueue & { sent: { body: WebhookMessage; delaySeconds?: number }[] };
 }
 
-const bindings = (queue: WebhookQueue, extra: Partial<Env> = {}) => ({ ...(env as unknown as Env), WEBHOOKS: queue as unknown as Env['WEBHOOKS'], ...extra });
+const bindings = (queue: WebhookQueue, extra: Partial<Env> = {}) => ({
+  ...(env as unknown as Env),
+  WEBHOOKS: queue as unknown as Env['WEBHOOKS'],
+  ...extra,
+});
 
 async function endpoint(events: string[] = ['customer.created'], url = REFUSED): Promise<{ id: string; secret: string }> {
   const res = await api('POST', '/v1/webhooks', { url, events });
@@ -49,7 +62,12 @@ async function events(count: number, type = 'customer.created'): Promise<string[
     // The snapshot the customer triggers take (migration 0022): `{customer: <the row>}`, so that
     // the payload builds as a real event's would.
     const statements = Array.from({ length: Math.min(50, count - i) }, (_, j) =>
-      insertOutboxEvent(env.DB, { type, object_id: `cust_${i + j}`, snapshot: { customer: emptyCustomerRow(`cust_${i + j}`, Date.now()) }, created_at: Date.now() }),
+      insertOutboxEvent(env.DB, {
+        type,
+        object_id: `cust_${i + j}`,
+        snapshot: { customer: emptyCustomerRow(`cust_${i + j}`, Date.now()) },
+        created_at: Date.now(),
+      }),
     );
     for (const r of await env.DB.batch<{ id: string }>(statements)) ids.push((r.results[0] as { id: string }).id);
   }
@@ -58,8 +76,13 @@ async function events(count: number, type = 'customer.created'): Promise<string[
 
 const delivery = (id: string) => env.DB.prepare('SELECT * FROM webhook_deliveries WHERE id = ?').bind(id).first<DeliveryRow>();
 const deliveriesOf = async (endpointId: string) =>
-  (await env.DB.prepare('SELECT * FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY created_at, id').bind(endpointId).all<DeliveryRow>()).results;
-const attemptIds = (queue: ReturnType<typeof webhookQueue>) => queue.sent.flatMap((m) => (m.body.kind === 'attempt' ? [m.body.delivery_id] : []));
+  (
+    await env.DB.prepare('SELECT * FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY created_at, id')
+      .bind(endpointId)
+      .all<DeliveryRow>()
+  ).results;
+const attemptIds = (queue: ReturnType<typeof webhookQueue>) =>
+  queue.sent.flatMap((m) => (m.body.kind === 'attempt' ? [m.body.delivery_id] : []));
 
 describe('dispatch', () => {
   it('two dispatchers at once deliver each event once per subscribed, enabled endpoint', async () => {
@@ -80,14 +103,21 @@ describe('dispatch', () => {
     const sent = [...attemptIds(q1), ...attemptIds(q2)];
     expect(new Set(sent).size).toBe(sent.length);
     expect(sent.length).toBe(510);
-    for (const m of [...q1.sent, ...q2.sent]) expect(m).toEqual({ body: { kind: 'attempt', delivery_id: expect.stringMatching(/^whd_/), attempts: 0 } });
+    for (const m of [...q1.sent, ...q2.sent])
+      expect(m).toEqual({ body: { kind: 'attempt', delivery_id: expect.stringMatching(/^whd_/), attempts: 0 } });
 
     const ofA = await deliveriesOf(a.id);
     expect(ofA.map((d) => d.event_id).sort()).toEqual([...created, ...updated].sort());
     expect((await deliveriesOf(b.id)).map((d) => d.event_id).sort()).toEqual([...created].sort());
     expect(await deliveriesOf(disabled.id)).toEqual([]);
     expect(await deliveriesOf(other.id)).toEqual([]);
-    expect(ofA[0]).toMatchObject({ status: 'pending', attempts: 0, event_type: 'customer.created', last_status_code: null, delivered_at: null });
+    expect(ofA[0]).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      event_type: 'customer.created',
+      last_status_code: null,
+      delivered_at: null,
+    });
     const pending = await env.DB.prepare('SELECT count(*) AS n FROM webhook_outbox WHERE dispatched_at IS NULL').first<number>('n');
     expect(pending).toBe(0);
 
@@ -172,7 +202,11 @@ describe('attempts', () => {
       else expect(sent).toBeUndefined();
     }
     expect(statuses).toEqual(['failed/1', 'failed/2', 'dead/3']);
-    expect(await delivery(id)).toMatchObject({ status: 'dead', next_attempt_at: null, last_error: expect.stringMatching(/^Network error/) });
+    expect(await delivery(id)).toMatchObject({
+      status: 'dead',
+      next_attempt_at: null,
+      last_error: expect.stringMatching(/^Network error/),
+    });
   });
 
   it('disable an endpoint whose attempts have all failed for 24 hours, and say why', async () => {
@@ -244,7 +278,11 @@ describe('what an attempt may reach, and what the log keeps of the answer', () =
   it('an endpoint saved before its host was refused is not called: the attempt is recorded as not sent', async () => {
     for (const [url, problem, extra] of [
       ['https://169.254.169.254/latest/meta-data/', 'must name a public host: 169.254.169.254 is a link-local address', {}],
-      ['https://metadata.google.internal/computeMetadata/v1/', 'must name a public host: metadata.google.internal is a local or metadata name', {}],
+      [
+        'https://metadata.google.internal/computeMetadata/v1/',
+        'must name a public host: metadata.google.internal is a local or metadata name',
+        {},
+      ],
       // Saved while the local switch was on, attempted with it off.
       ['http://127.0.0.1:8932/internal', 'must be https', { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'off', DEMO: 'off' }],
     ] as const) {
@@ -253,7 +291,12 @@ describe('what an attempt may reach, and what the log keeps of the answer', () =
       const q = webhookQueue();
       await runAttempts(bindings(q, extra), [[id, 0]], q);
       expect(reached.calls, url).toBe(0);
-      expect(await delivery(id)).toMatchObject({ status: 'failed', attempts: 1, last_status_code: null, last_error: `Not sent: ${problem}` });
+      expect(await delivery(id)).toMatchObject({
+        status: 'failed',
+        attempts: 1,
+        last_status_code: null,
+        last_error: `Not sent: ${problem}`,
+      });
       vi.restoreAllMocks();
     }
   });
@@ -269,7 +312,15 @@ describe('what an attempt may reach, and what the log keeps of the answer', () =
       [302, { Location: 'http://10.0.0.1/' }, 'HTTP 302: Found (redirects are not followed)'],
     ] as const) {
       const { id } = await oneDelivery(url);
-      const reached = receiverAt(url, () => new Response(status === 302 ? null : 'internal: db password=hunter2\u0007\n stack at /srv/app/secret.js:42', { status, statusText: 'secret status text', headers }));
+      const reached = receiverAt(
+        url,
+        () =>
+          new Response(status === 302 ? null : 'internal: db password=hunter2\u0007\n stack at /srv/app/secret.js:42', {
+            status,
+            statusText: 'secret status text',
+            headers,
+          }),
+      );
       const q = webhookQueue();
       await runAttempts(bindings(q), [[id, 0]], q);
       expect(reached.calls).toBe(1);
@@ -306,7 +357,11 @@ describe('what an attempt may reach, and what the log keeps of the answer', () =
 
 describe('POST /v1/webhooks/{id}/deliveries/{delivery_id}/retry', () => {
   const retry = (hookId: string, deliveryId: string, queue: WebhookQueue) =>
-    call(`/v1/webhooks/${hookId}/deliveries/${deliveryId}/retry`, { method: 'POST', headers: SERVER_HEADERS }, { WEBHOOKS: queue as unknown as Env['WEBHOOKS'] });
+    call(
+      `/v1/webhooks/${hookId}/deliveries/${deliveryId}/retry`,
+      { method: 'POST', headers: SERVER_HEADERS },
+      { WEBHOOKS: queue as unknown as Env['WEBHOOKS'] },
+    );
 
   it('attempts a dead or failed delivery again now, and refuses the others', async () => {
     await disableAll();
@@ -326,13 +381,24 @@ describe('POST /v1/webhooks/{id}/deliveries/{delivery_id}/retry', () => {
     const res = await retry(hook.id, deadId, queue);
     expect(res.status).toBe(202);
     const view = await json(res);
-    expect(view).toMatchObject({ id: deadId, object: 'webhook_delivery', webhook_id: hook.id, status: 'pending', attempts: 1, event: { id: expect.stringMatching(/^evt_/), type: 'customer.created' } });
+    expect(view).toMatchObject({
+      id: deadId,
+      object: 'webhook_delivery',
+      webhook_id: hook.id,
+      status: 'pending',
+      attempts: 1,
+      event: { id: expect.stringMatching(/^evt_/), type: 'customer.created' },
+    });
     expect(queue.sent).toEqual([{ body: { kind: 'attempt', delivery_id: deadId, attempts: 1 }, delaySeconds: undefined }]);
 
     // A pending one is on its way already.
     const refused = await retry(hook.id, pendingId, webhookQueue());
     expect(refused.status).toBe(409);
-    expect(await json(refused)).toMatchObject({ code: 409, key: 'delivery_not_retryable', details: `Delivery ${pendingId} is pending: only a dead or failed delivery is retried.` });
+    expect(await json(refused)).toMatchObject({
+      code: 409,
+      key: 'delivery_not_retryable',
+      details: `Delivery ${pendingId} is pending: only a dead or failed delivery is retried.`,
+    });
     const missing = await retry(hook.id, 'whd_missing', webhookQueue());
     expect(missing.status).toBe(404);
     expect(await json(missing)).toMatchObject({ key: 'not_found', resource_type: 'webhook_delivery', resource_id: 'whd_missing' });
@@ -382,9 +448,14 @@ describe('GET /v1/webhooks/{id}/deliveries', () => {
     });
     const bad = await api('GET', `/v1/webhooks/${hook.id}/deliveries?status=lost`);
     expect(bad.status).toBe(400);
-    expect(await json(bad)).toMatchObject({ key: 'invalid_query_params', details: expect.stringMatching(/^status: must be one of pending, failed, delivered, dead/) });
+    expect(await json(bad)).toMatchObject({
+      key: 'invalid_query_params',
+      details: expect.stringMatching(/^status: must be one of pending, failed, delivered, dead/),
+    });
     expect((await json(await api('GET', `/v1/webhooks/${hook.id}/deliveries?limit=0`))).details).toMatch(/^limit: /);
-    expect((await json(await api('GET', `/v1/webhooks/${hook.id}/deliveries?starting_after=whd_nope`))).details).toMatch(/^starting_after: /);
+    expect((await json(await api('GET', `/v1/webhooks/${hook.id}/deliveries?starting_after=whd_nope`))).details).toMatch(
+      /^starting_after: /,
+    );
 
     // Deleting the endpoint deletes its log.
     expect((await api('DELETE', `/v1/webhooks/${hook.id}`)).status).toBe(204);
@@ -424,7 +495,11 @@ describe('the cron sweep', () => {
 
 describe('wake-ups of the dispatcher', () => {
   const post = (path: string, body: unknown, queue: WebhookQueue) =>
-    call(path, { method: 'POST', headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify(body) }, { WEBHOOKS: queue as unknown as Env['WEBHOOKS'] });
+    call(
+      path,
+      { method: 'POST', headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify(body) },
+      { WEBHOOKS: queue as unknown as Env['WEBHOOKS'] },
+    );
   const wakeUps = (queue: ReturnType<typeof webhookQueue>) => queue.sent.filter((m) => m.body.kind === 'dispatch').length;
 
   it('a mutating request sends one after answering, only while an enabled endpoint exists', async () => {
@@ -445,18 +520,42 @@ describe('wake-ups of the dispatcher', () => {
     await post('/v1/validations', { redeemables: [{ object: 'voucher', id: 'NOPE' }] }, quiet);
     await post('/v1/webhooks', { url: REFUSED, events: ['customer.created'] }, quiet);
     // A segment preview records nothing (catalogue.ts isReadOnlyPost, the catalogue the D1 session reads too).
-    expect((await post('/v1/segments/preview', { filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } }, quiet)).status).toBe(200);
+    expect((await post('/v1/segments/preview', { filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } } }, quiet)).status).toBe(
+      200,
+    );
     expect(wakeUps(quiet)).toBe(0);
   });
 
   it('the WRITES consumer sends one after a batch that may have written events, none after validation records alone', async () => {
     await endpoint();
     const records = webhookQueue();
-    await deliver([{ kind: 'validation', id: 'msg-wake-v', at: Date.now(), tracking_id: null, customer_ref: null, identity_hmac: null, amount: null, attempts: [] }], { WEBHOOKS: records as unknown as Env['WEBHOOKS'] });
+    await deliver(
+      [
+        {
+          kind: 'validation',
+          id: 'msg-wake-v',
+          at: Date.now(),
+          tracking_id: null,
+          customer_ref: null,
+          identity_hmac: null,
+          amount: null,
+          attempts: [],
+        },
+      ],
+      { WEBHOOKS: records as unknown as Env['WEBHOOKS'] },
+    );
     expect(wakeUps(records)).toBe(0);
     const events = webhookQueue();
     await deliver(
-      [{ kind: 'customer_event', id: 'msg-wake-e', at: Date.now(), customer: { source_id: 'wake-consumer', new_id: 'cust_wake_consumer' }, event: { id: 'evt_custom_wake', type: 'viewed', metadata: {} } }],
+      [
+        {
+          kind: 'customer_event',
+          id: 'msg-wake-e',
+          at: Date.now(),
+          customer: { source_id: 'wake-consumer', new_id: 'cust_wake_consumer' },
+          event: { id: 'evt_custom_wake', type: 'viewed', metadata: {} },
+        },
+      ],
       { WEBHOOKS: events as unknown as Env['WEBHOOKS'] },
     );
     expect(wakeUps(events)).toBe(1);
@@ -464,8 +563,11 @@ describe('wake-ups of the dispatcher', () => {
 });
 
 describe('dispatch backpressure', () => {
-  const unattempted = async () => (await env.DB.prepare("SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'pending' AND attempts = 0").first<number>('n')) ?? 0;
-  const undispatched = async () => (await env.DB.prepare('SELECT count(*) AS n FROM webhook_outbox WHERE dispatched_at IS NULL').first<number>('n')) ?? 0;
+  const unattempted = async () =>
+    (await env.DB.prepare("SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'pending' AND attempts = 0").first<number>('n')) ??
+    0;
+  const undispatched = async () =>
+    (await env.DB.prepare('SELECT count(*) AS n FROM webhook_outbox WHERE dispatched_at IS NULL').first<number>('n')) ?? 0;
 
   it(`claims no event while ${MAX_UNATTEMPTED_DELIVERIES} deliveries wait for their first attempt, and resumes below`, async () => {
     await disableAll();
@@ -489,7 +591,9 @@ describe('dispatch backpressure', () => {
     expect(await undispatched()).toBe(10);
 
     // The backlog drained (attempted): the events go out.
-    await env.DB.prepare("UPDATE webhook_deliveries SET status = 'dead', next_attempt_at = NULL WHERE status = 'pending' AND attempts = 0").run();
+    await env.DB.prepare(
+      "UPDATE webhook_deliveries SET status = 'dead', next_attempt_at = NULL WHERE status = 'pending' AND attempts = 0",
+    ).run();
     const drained = webhookQueue();
     expect(await dispatch(bindings(drained), drained)).toEqual({ events: 10, deliveries: 20 });
   });

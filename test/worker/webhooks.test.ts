@@ -62,7 +62,10 @@ describe('POST /v1/webhooks', () => {
   });
 
   it('subscribes to a set of event types: a type named twice is kept once', async () => {
-    expect((await create({ events: ['voucher.created', 'voucher.created', 'voucher.deleted'] })).events).toEqual(['voucher.created', 'voucher.deleted']);
+    expect((await create({ events: ['voucher.created', 'voucher.created', 'voucher.deleted'] })).events).toEqual([
+      'voucher.created',
+      'voucher.deleted',
+    ]);
   });
 
   it('accepts every event type of the catalogue', async () => {
@@ -74,33 +77,71 @@ describe('POST /v1/webhooks', () => {
     ['a url that is not one', { url: 'not a url', events: ['customer.created'] }, /^url: must be an absolute URL/],
     ['http to a public host', { url: 'http://example.com/hook', events: ['customer.created'] }, /^url: must be https/],
     ['another scheme', { url: 'ftp://example.com/hook', events: ['customer.created'] }, /^url: must be https/],
-    ['credentials in the url', { url: 'https://user:pw@example.com/hook', events: ['customer.created'] }, /^url: must not carry credentials/],
+    [
+      'credentials in the url',
+      { url: 'https://user:pw@example.com/hook', events: ['customer.created'] },
+      /^url: must not carry credentials/,
+    ],
     ['no events', { url: 'https://example.com/hook' }, /^events: /],
     ['an empty event list', { url: 'https://example.com/hook', events: [] }, /^events: name at least one event type/],
-    ['an unknown event type', { url: 'https://example.com/hook', events: ['customer.created', 'customer.exploded'] }, /^events\[1\]: must be one of customer\.segment\.entered, /],
+    [
+      'an unknown event type',
+      { url: 'https://example.com/hook', events: ['customer.created', 'customer.exploded'] },
+      /^events\[1\]: must be one of customer\.segment\.entered, /,
+    ],
     ['a wildcard', { url: 'https://example.com/hook', events: ['*'] }, /^events\[0\]: must be one of /],
     ['events as a string', { url: 'https://example.com/hook', events: 'customer.created' }, /^events: /],
     ['a misspelt field', { url: 'https://example.com/hook', event: ['customer.created'], events: ['customer.created'] }, /event/],
-    ['a description too long', { url: 'https://example.com/hook', events: ['customer.created'], description: 'x'.repeat(501) }, /^description: /],
+    [
+      'a description too long',
+      { url: 'https://example.com/hook', events: ['customer.created'], description: 'x'.repeat(501) },
+      /^description: /,
+    ],
   ];
   it.each(refused)('refuses %s with a 400 naming the field', async (_what, body, details) => {
     const res = await api('POST', '/v1/webhooks', body);
     expect(res.status).toBe(400);
     const error = await json(res);
-    expect(error).toMatchObject({ code: 400, key: 'invalid_payload', message: 'Invalid payload', request_id: expect.stringMatching(/^v-/) });
+    expect(error).toMatchObject({
+      code: 400,
+      key: 'invalid_payload',
+      message: 'Invalid payload',
+      request_id: expect.stringMatching(/^v-/),
+    });
     expect(error.details).toMatch(details);
   });
 
   it('allows loopback only as an IP literal, and only with WEBHOOK_ALLOW_HTTP_LOOPBACK=on or DEMO=on', async () => {
     const post = (url: string, bindings: Record<string, string>) =>
-      call('/v1/webhooks', { method: 'POST', headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify({ url, events: ['customer.created'] }) }, bindings);
+      call(
+        '/v1/webhooks',
+        {
+          method: 'POST',
+          headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ url, events: ['customer.created'] }),
+        },
+        bindings,
+      );
     const off = { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'off', DEMO: 'off' };
     expect((await post('http://127.0.0.1:8080/hook', off)).status).toBe(400);
     expect((await json(await post('http://localhost:8080/hook', off))).details).toBe('url: must be https');
-    expect((await json(await post('https://127.0.0.1:8080/hook', off))).details).toBe('url: must name a public host: 127.0.0.1 is a loopback address');
+    expect((await json(await post('https://127.0.0.1:8080/hook', off))).details).toBe(
+      'url: must name a public host: 127.0.0.1 is a loopback address',
+    );
     // The URL parser's other spellings of 127.0.0.1 are the same loopback literal.
-    for (const url of ['http://127.0.0.1:8080/hook', 'https://127.0.0.1/hook', 'http://[::1]:9000/hook', 'http://127.1:8080/hook', 'http://0x7f000001/hook', 'http://2130706433/hook', 'http://127.0.0.2/hook']) {
-      for (const allowed of [{ WEBHOOK_ALLOW_HTTP_LOOPBACK: 'on', DEMO: 'off' }, { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'off', DEMO: 'on' }]) {
+    for (const url of [
+      'http://127.0.0.1:8080/hook',
+      'https://127.0.0.1/hook',
+      'http://[::1]:9000/hook',
+      'http://127.1:8080/hook',
+      'http://0x7f000001/hook',
+      'http://2130706433/hook',
+      'http://127.0.0.2/hook',
+    ]) {
+      for (const allowed of [
+        { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'on', DEMO: 'off' },
+        { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'off', DEMO: 'on' },
+      ]) {
         const res = await post(url, allowed);
         expect(res.status, url).toBe(200);
         // Room for the endpoint limit's test below.
@@ -113,9 +154,15 @@ describe('POST /v1/webhooks', () => {
     const res = await post('http://127.0.0.1.nip.io/hook', on);
     expect(res.status).toBe(400);
     expect((await json(res)).details).toBe('url: must be https (http only to a loopback address: 127.0.0.1 or [::1])');
-    expect((await json(await post('http://localhost/hook', on))).details).toBe('url: must be https (http only to a loopback address: 127.0.0.1 or [::1])');
-    expect((await json(await post('https://localhost/hook', on))).details).toBe('url: must name a public host: localhost is a local or metadata name');
-    expect((await json(await post('https://10.0.0.1/hook', { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'off', DEMO: 'on' }))).details).toBe('url: must name a public host: 10.0.0.1 is a private address');
+    expect((await json(await post('http://localhost/hook', on))).details).toBe(
+      'url: must be https (http only to a loopback address: 127.0.0.1 or [::1])',
+    );
+    expect((await json(await post('https://localhost/hook', on))).details).toBe(
+      'url: must name a public host: localhost is a local or metadata name',
+    );
+    expect((await json(await post('https://10.0.0.1/hook', { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'off', DEMO: 'on' }))).details).toBe(
+      'url: must name a public host: 10.0.0.1 is a private address',
+    );
   });
 
   it(`keeps at most ${MAX_WEBHOOK_ENDPOINTS} endpoints`, async () => {
@@ -123,7 +170,10 @@ describe('POST /v1/webhooks', () => {
     for (let i = total; i < MAX_WEBHOOK_ENDPOINTS; i++) await create();
     const res = await api('POST', '/v1/webhooks', { url: URL_, events: ['customer.created'] });
     expect(res.status).toBe(400);
-    expect(await json(res)).toMatchObject({ key: 'limit_exceeded', details: `A project has at most ${MAX_WEBHOOK_ENDPOINTS} webhooks; delete one first.` });
+    expect(await json(res)).toMatchObject({
+      key: 'limit_exceeded',
+      details: `A project has at most ${MAX_WEBHOOK_ENDPOINTS} webhooks; delete one first.`,
+    });
     // Make room again for the tests after this one.
     const { webhooks } = await json(await api('GET', '/v1/webhooks'));
     for (const w of webhooks.slice(0, 10)) expect((await api('DELETE', `/v1/webhooks/${w.id}`)).status).toBe(204);
@@ -147,8 +197,14 @@ describe('webhook URLs that name an internal host', () => {
     ['https://[::1:2:3:4]/', 'url: must name a public host: [::1:2:3:4] is a reserved address'],
     ['https://0x7f.1/', 'url: must name a public host: 127.0.0.1 is a loopback address'],
     ['https://\uff11\uff12\uff17.\uff10.\uff10.\uff11/', 'url: must name a public host: 127.0.0.1 is a loopback address'],
-    ['https://\u24db\u24de\u24d2\u24d0\u24db\u24d7\u24de\u24e2\u24e3/', 'url: must name a public host: localhost is a local or metadata name'],
-    ['https://[64:ff9b::169.254.169.254]/', 'url: must name a public host: [64:ff9b::a9fe:a9fe] is a link-local address inside an IPv6 address'],
+    [
+      'https://\u24db\u24de\u24d2\u24d0\u24db\u24d7\u24de\u24e2\u24e3/',
+      'url: must name a public host: localhost is a local or metadata name',
+    ],
+    [
+      'https://[64:ff9b::169.254.169.254]/',
+      'url: must name a public host: [64:ff9b::a9fe:a9fe] is a link-local address inside an IPv6 address',
+    ],
     ['https://10.0.0.1/admin', 'url: must name a public host: 10.0.0.1 is a private address'],
     ['https://172.16.5.4/', 'url: must name a public host: 172.16.5.4 is a private address'],
     ['https://172.31.255.255/', 'url: must name a public host: 172.31.255.255 is a private address'],
@@ -166,15 +222,29 @@ describe('webhook URLs that name an internal host', () => {
     ['https://localhost/', 'url: must name a public host: localhost is a local or metadata name'],
     ['https://LOCALHOST./', 'url: must name a public host: localhost. is a local or metadata name'],
     ['https://api.localhost/', 'url: must name a public host: api.localhost is a local or metadata name'],
-    ['https://metadata.google.internal/computeMetadata/v1/', 'url: must name a public host: metadata.google.internal is a local or metadata name'],
+    [
+      'https://metadata.google.internal/computeMetadata/v1/',
+      'url: must name a public host: metadata.google.internal is a local or metadata name',
+    ],
     ['https://metadata/', 'url: must name a public host: metadata is a local or metadata name'],
     ['https://intranet/', 'url: must name a public host: intranet is a name without a domain'],
     ['https://printer.local/', 'url: must name a public host: printer.local is a local or metadata name'],
   ];
 
   it.each(internal)('%s is refused at create, naming url, with or without the loopback switch', async (url, details) => {
-    for (const bindings of [{ WEBHOOK_ALLOW_HTTP_LOOPBACK: 'off', DEMO: 'off' }, { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'on', DEMO: 'on' }]) {
-      const res = await call('/v1/webhooks', { method: 'POST', headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify({ url, events: ['customer.created'] }) }, bindings);
+    for (const bindings of [
+      { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'off', DEMO: 'off' },
+      { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'on', DEMO: 'on' },
+    ]) {
+      const res = await call(
+        '/v1/webhooks',
+        {
+          method: 'POST',
+          headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ url, events: ['customer.created'] }),
+        },
+        bindings,
+      );
       // With the switch, a loopback IP literal is the one internal host allowed (local work).
       if (bindings.DEMO === 'on' && /is a loopback address$/.test(details)) {
         expect(res.status, url).toBe(200);
@@ -189,7 +259,11 @@ describe('webhook URLs that name an internal host', () => {
   it('an internal host is refused at update too, and the endpoint keeps its URL', async () => {
     const hook = await create({ url: 'https://hooks.example/in' });
     for (const [url, details] of internal) {
-      const res = await call('/v1/webhooks/' + hook.id, { method: 'PUT', headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify({ url }) }, { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'off', DEMO: 'off' });
+      const res = await call(
+        '/v1/webhooks/' + hook.id,
+        { method: 'PUT', headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify({ url }) },
+        { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'off', DEMO: 'off' },
+      );
       expect(res.status, url).toBe(400);
       expect((await json(res)).details).toBe(details);
     }
@@ -197,8 +271,25 @@ describe('webhook URLs that name an internal host', () => {
   });
 
   it('public hosts and addresses next to the internal ranges are accepted', async () => {
-    for (const url of ['https://hooks.example/in', 'https://8.8.8.8/hook', 'https://172.32.0.1/', 'https://100.128.0.1/', 'https://169.255.0.1/', 'https://[2606:4700:4700::1111]/hook', 'https://[::ffff:8.8.8.8]/', 'https://xn--bcher-kva.example/']) {
-      const res = await call('/v1/webhooks', { method: 'POST', headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify({ url, events: ['customer.created'] }) }, { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'off', DEMO: 'off' });
+    for (const url of [
+      'https://hooks.example/in',
+      'https://8.8.8.8/hook',
+      'https://172.32.0.1/',
+      'https://100.128.0.1/',
+      'https://169.255.0.1/',
+      'https://[2606:4700:4700::1111]/hook',
+      'https://[::ffff:8.8.8.8]/',
+      'https://xn--bcher-kva.example/',
+    ]) {
+      const res = await call(
+        '/v1/webhooks',
+        {
+          method: 'POST',
+          headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ url, events: ['customer.created'] }),
+        },
+        { WEBHOOK_ALLOW_HTTP_LOOPBACK: 'off', DEMO: 'off' },
+      );
       expect(res.status, url).toBe(200);
       await api('DELETE', `/v1/webhooks/${(await json(res)).id}`);
     }
@@ -232,10 +323,19 @@ describe('unknown webhooks', () => {
 describe('PUT /v1/webhooks/{id}', () => {
   it('changes what is given and keeps the rest', async () => {
     const hook = await create({ description: 'first' });
-    const res = await api('PUT', `/v1/webhooks/${hook.id}`, { events: ['redemption.succeeded', 'redemption.failed'], url: 'https://hooks.example/v2' });
+    const res = await api('PUT', `/v1/webhooks/${hook.id}`, {
+      events: ['redemption.succeeded', 'redemption.failed'],
+      url: 'https://hooks.example/v2',
+    });
     expect(res.status).toBe(200);
     const updated = await json(res);
-    expect(updated).toMatchObject({ id: hook.id, url: 'https://hooks.example/v2', events: ['redemption.succeeded', 'redemption.failed'], description: 'first', enabled: true });
+    expect(updated).toMatchObject({
+      id: hook.id,
+      url: 'https://hooks.example/v2',
+      events: ['redemption.succeeded', 'redemption.failed'],
+      description: 'first',
+      enabled: true,
+    });
     expect(updated.updated_at).toEqual(expect.any(String));
     expect(updated).not.toHaveProperty('secret');
     expect((await json(await api('PUT', `/v1/webhooks/${hook.id}`, { description: null }))).description).toBeNull();
@@ -243,9 +343,16 @@ describe('PUT /v1/webhooks/{id}', () => {
 
   it('disables and enables; an operator disabling gives no reason', async () => {
     const hook = await create();
-    expect(await json(await api('PUT', `/v1/webhooks/${hook.id}`, { enabled: false }))).toMatchObject({ enabled: false, disabled_reason: null });
+    expect(await json(await api('PUT', `/v1/webhooks/${hook.id}`, { enabled: false }))).toMatchObject({
+      enabled: false,
+      disabled_reason: null,
+    });
     expect((await json(await api('GET', `/v1/webhooks/${hook.id}`))).enabled).toBe(false);
-    expect(await json(await api('PUT', `/v1/webhooks/${hook.id}`, { enabled: true }))).toMatchObject({ enabled: true, disabled_reason: null, failing_since: null });
+    expect(await json(await api('PUT', `/v1/webhooks/${hook.id}`, { enabled: true }))).toMatchObject({
+      enabled: true,
+      disabled_reason: null,
+      failing_since: null,
+    });
   });
 
   it('validates like create, naming the field', async () => {
@@ -285,12 +392,16 @@ describe('POST /v1/webhooks/{id}/secret/rotate', () => {
     const expires = Date.parse(rotated.previous_secret_expires_at);
     expect(expires).toBeGreaterThanOrEqual(before + 24 * 3600_000 - 5);
     expect(expires).toBeLessThanOrEqual(Date.now() + 24 * 3600_000);
-    const row = await env.DB.prepare('SELECT secret, previous_secret FROM webhook_endpoints WHERE id = ?').bind(hook.id).first<{ secret: string; previous_secret: string }>();
+    const row = await env.DB.prepare('SELECT secret, previous_secret FROM webhook_endpoints WHERE id = ?')
+      .bind(hook.id)
+      .first<{ secret: string; previous_secret: string }>();
     expect(row).toEqual({ secret: rotated.secret, previous_secret: hook.secret });
 
     // A second rotation keeps only the secret it replaces.
     const again = await json(await api('POST', `/v1/webhooks/${hook.id}/secret/rotate`));
-    const after = await env.DB.prepare('SELECT secret, previous_secret FROM webhook_endpoints WHERE id = ?').bind(hook.id).first<{ secret: string; previous_secret: string }>();
+    const after = await env.DB.prepare('SELECT secret, previous_secret FROM webhook_endpoints WHERE id = ?')
+      .bind(hook.id)
+      .first<{ secret: string; previous_secret: string }>();
     expect(after).toEqual({ secret: again.secret, previous_secret: rotated.secret });
     expect((await json(await api('GET', `/v1/webhooks/${hook.id}`))).previous_secret_expires_at).toEqual(expect.any(String));
   });
@@ -298,11 +409,19 @@ describe('POST /v1/webhooks/{id}/secret/rotate', () => {
 
 describe('async_action.done (migration 0021 triggers)', () => {
   const outbox = async (objectId: string) =>
-    (await env.DB.prepare("SELECT * FROM webhook_outbox WHERE type = 'async_action.done' AND object_id = ?").bind(objectId).all<OutboxRow>()).results;
+    (
+      await env.DB.prepare("SELECT * FROM webhook_outbox WHERE type = 'async_action.done' AND object_id = ?")
+        .bind(objectId)
+        .all<OutboxRow>()
+    ).results;
 
   // The requests' dispatcher wake-ups go to a capturing queue: this file leaves no delivery running.
   const bulk = async (records: unknown[]) => {
-    const res = await call('/v1/customers/bulk/async', { method: 'POST', headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify(records) }, { WEBHOOKS: capturingQueue() as never });
+    const res = await call(
+      '/v1/customers/bulk/async',
+      { method: 'POST', headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify(records) },
+      { WEBHOOKS: capturingQueue() as never },
+    );
     expect(res.status).toBe(202);
     return json(res);
   };
@@ -318,14 +437,37 @@ describe('async_action.done (migration 0021 triggers)', () => {
     const [event, ...more] = await outbox(async_action_id);
     expect(more).toEqual([]);
     expect(event?.id).toMatch(/^evt_[0-9a-f]{24}$/);
-    expect(JSON.parse(event?.snapshot ?? 'null')).toMatchObject({ id: async_action_id, type: 'CUSTOMERS.BULK_UPDATE', status: 'DONE', result: { done_count: 1, failed_count: 0 } });
+    expect(JSON.parse(event?.snapshot ?? 'null')).toMatchObject({
+      id: async_action_id,
+      type: 'CUSTOMERS.BULK_UPDATE',
+      status: 'DONE',
+      result: { done_count: 1, failed_count: 0 },
+    });
 
     // An action that runs (a CSV import, a generation) writes its event when it ends, once.
     const now = Date.now();
-    const running = { id: 'aa_running_1', type: 'CUSTOMERS.IMPORT_CSV' as const, status: 'IN_PROGRESS' as const, result: {}, created_at: new Date(now).toISOString(), updated_at: new Date(now).toISOString(), request_id: 'v-1', progress: 0, processing_time: 0, object: 'async_action' as const };
+    const running = {
+      id: 'aa_running_1',
+      type: 'CUSTOMERS.IMPORT_CSV' as const,
+      status: 'IN_PROGRESS' as const,
+      result: {},
+      created_at: new Date(now).toISOString(),
+      updated_at: new Date(now).toISOString(),
+      request_id: 'v-1',
+      progress: 0,
+      processing_time: 0,
+      object: 'async_action' as const,
+    };
     await insertAsyncAction(env.DB, running as never).run();
     expect(await outbox('aa_running_1')).toEqual([]);
-    const end = { status: 'FAILED' as const, operationStatus: 'FAILED' as const, progress: 100, result: { done_count: 0, failed_count: 1 }, processingTime: 5, updatedAt: now + 5 };
+    const end = {
+      status: 'FAILED' as const,
+      operationStatus: 'FAILED' as const,
+      progress: 100,
+      result: { done_count: 0, failed_count: 1 },
+      processingTime: 5,
+      updatedAt: now + 5,
+    };
     await updateAsyncAction(env.DB, 'aa_running_1', end as never).run();
     await updateAsyncAction(env.DB, 'aa_running_1', end as never).run();
     const [ended, ...twice] = await outbox('aa_running_1');

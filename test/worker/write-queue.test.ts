@@ -31,7 +31,10 @@ async function deliver(bodies: unknown[], queue = WRITES_QUEUE) {
   };
 }
 
-const first = async <T>(sql: string, ...params: unknown[]) => (await env.DB.prepare(sql).bind(...params).first<T>()) as T;
+const first = async <T>(sql: string, ...params: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...params)
+    .first<T>()) as T;
 
 const profileEvent = (id: string, trackingId: string, type = 'viewed'): WriteMessage => ({
   kind: 'profile_event',
@@ -98,7 +101,12 @@ describe('the write queue consumer', () => {
     form.append('file', new Blob(['Source_id,Name\ndlq-import-1,Ada\n'], { type: 'text/csv' }), 'customers.csv');
     const imported = await json(await call('/v1/customers/importCSV', { method: 'POST', headers: SERVER_HEADERS, body: form }));
     const campaign = await json(
-      await api('POST', '/v1/campaigns', { name: 'dlq generation', campaign_type: 'DISCOUNT_COUPONS', vouchers_count: 3, voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 } } }),
+      await api('POST', '/v1/campaigns', {
+        name: 'dlq generation',
+        campaign_type: 'DISCOUNT_COUPONS',
+        vouchers_count: 3,
+        voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 } },
+      }),
     );
     await settled();
     // Both finished; put them back in progress, as when their message gave up past its retries.
@@ -115,7 +123,9 @@ describe('the write queue consumer', () => {
     expect(result.acked).toEqual(result.ids);
     expect(await json(await api('GET', `/v1/async-actions/${imported.async_action_id}`))).toMatchObject({ status: 'FAILED' });
     expect(await json(await api('GET', `/v1/campaigns/${campaign.id}`))).toMatchObject({ vouchers_generation_status: 'FAILED' });
-    expect(await first('SELECT count(*) AS n FROM dead_letters WHERE kind IN (?, ?, ?)', 'import_chunk', 'campaign_codes', 'segment_sync')).toEqual({ n: 3 });
+    expect(
+      await first('SELECT count(*) AS n FROM dead_letters WHERE kind IN (?, ?, ?)', 'import_chunk', 'campaign_codes', 'segment_sync'),
+    ).toEqual({ n: 3 });
   });
 
   it('moves a poison message sent through the real queue to the dead-letter queue after its retries', async () => {
@@ -131,9 +141,21 @@ describe('the write queue consumer', () => {
   }, 70_000);
 
   it('records segment entered/left exactly once when a customer event is delivered again, even concurrently', async () => {
-    const seg = await json(await api('POST', '/v1/segments', { name: 'once buyers', type: 'auto-update', filter: { 'events.bought.count': { conditions: { $more_than_equal: [1] } } } }));
+    const seg = await json(
+      await api('POST', '/v1/segments', {
+        name: 'once buyers',
+        type: 'auto-update',
+        filter: { 'events.bought.count': { conditions: { $more_than_equal: [1] } } },
+      }),
+    );
     const customer = await json(await api('POST', '/v1/customers', { source_id: 'once-1' }));
-    const message: WriteMessage = { kind: 'customer_event', id: 'evmsg_once', at: Date.now(), customer: { id: customer.id }, event: { id: 'evcus_once', type: 'bought', metadata: {} } };
+    const message: WriteMessage = {
+      kind: 'customer_event',
+      id: 'evmsg_once',
+      at: Date.now(),
+      customer: { id: customer.id },
+      event: { id: 'evcus_once', type: 'bought', metadata: {} },
+    };
     await Promise.all([deliver([message]), deliver([message]), deliver([message, message])]);
     await deliver([message]);
     const entered = await first<{ n: number }>(
@@ -148,10 +170,18 @@ describe('the write queue consumer', () => {
 
   it('merges an anonymous event that reaches the consumer after the redemption that followed it; a later one stays on the profile', async () => {
     await api('POST', '/v1/vouchers/LATE', { discount: { type: 'AMOUNT', amount_off: 100 } });
-    const seg = await json(await api('POST', '/v1/segments', { name: 'late viewers', type: 'auto-update', filter: { 'events.viewed_late.count': { conditions: { $more_than_equal: [1] } } } }));
+    const seg = await json(
+      await api('POST', '/v1/segments', {
+        name: 'late viewers',
+        type: 'auto-update',
+        filter: { 'events.viewed_late.count': { conditions: { $more_than_equal: [1] } } },
+      }),
+    );
     const tid = 'track_LateLateLateLateLate00';
     const sentBeforeCheckout = Date.now();
-    const redemption = await json(await api('POST', '/v1/vouchers/LATE/redemption', { customer: { source_id: 'late-1' }, tracking_id: tid }));
+    const redemption = await json(
+      await api('POST', '/v1/vouchers/LATE/redemption', { customer: { source_id: 'late-1' }, tracking_id: tid }),
+    );
     // The browser's event, sent before the checkout, is written after it.
     await deliver([{ ...profileEvent('evmsg_late_before', tid, 'viewed_late'), at: sentBeforeCheckout }]);
     const customerId = redemption.customer_id as string;
@@ -163,11 +193,19 @@ describe('the write queue consumer', () => {
     expect(await first('SELECT profile_id FROM events WHERE id = ?', 'evcus_evmsg_late_after')).toEqual({ profile_id: tid });
   });
 
-  it('caps a visitor\'s events exactly when requests race past the read of the cap', async () => {
+  it("caps a visitor's events exactly when requests race past the read of the cap", async () => {
     const tid = 'track_CapRaceCapRaceCapRac00';
     const bindings = { CLIENT_EVENTS_PER_DAY: '3' };
     const track = () =>
-      call('/client/v1/events', { method: 'POST', headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify({ event: 'viewed', customer: { source_id: tid } }) }, bindings);
+      call(
+        '/client/v1/events',
+        {
+          method: 'POST',
+          headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ event: 'viewed', customer: { source_id: tid } }),
+        },
+        bindings,
+      );
     // All five pass the read (nothing is written yet); the consumer keeps three.
     const answers = await Promise.all(Array.from({ length: 5 }, track));
     expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);

@@ -66,9 +66,15 @@ app.route('/', rootRoutes);
 app.get('/health', (c) => c.json({ ok: true }));
 app.route('/openapi.json', openApiRoutes);
 app.route('/sdk', sdkRoutes);
-app.route('/demo', demoRoutes((request, env, ctx) => app.fetch(request, env, ctx)));
+app.route(
+  '/demo',
+  demoRoutes((request, env, ctx) => app.fetch(request, env, ctx)),
+);
 // The operator console: pages that call this same API in-process with the server key.
-app.route('/console', consoleRoutes((request, env, ctx) => app.fetch(request, env, ctx)));
+app.route(
+  '/console',
+  consoleRoutes((request, env, ctx) => app.fetch(request, env, ctx)),
+);
 
 // The export download carries its own credential (a signed, expiring token), so it comes before
 // the server-key check.

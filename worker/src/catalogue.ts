@@ -13,7 +13,14 @@ import { exportCreateSchema, exportDownloadQuerySchema, exportListQuerySchema } 
 import { customerImportFormSchema } from './schemas/imports';
 import { activitiesQuerySchema, activityQuerySchema } from './schemas/activity';
 import { asyncActionListQuerySchema } from './schemas/async-actions';
-import { segmentCreateSchema, segmentExplainSchema, segmentListQuerySchema, segmentPreviewSchema, segmentSizesQuerySchema, segmentUpdateSchema } from './schemas/segments';
+import {
+  segmentCreateSchema,
+  segmentExplainSchema,
+  segmentListQuerySchema,
+  segmentPreviewSchema,
+  segmentSizesQuerySchema,
+  segmentUpdateSchema,
+} from './schemas/segments';
 import {
   assignmentCreateSchema,
   assignmentListQuerySchema,
@@ -42,7 +49,12 @@ import {
   campaignVoucherAddQuerySchema,
   campaignVoucherAddSchema,
 } from './schemas/campaigns';
-import { distributionCreateSchema, publicationCreateQuerySchema, publicationCreateSchema, publicationListQuerySchema } from './schemas/publications';
+import {
+  distributionCreateSchema,
+  publicationCreateQuerySchema,
+  publicationCreateSchema,
+  publicationListQuerySchema,
+} from './schemas/publications';
 import { segmentEventSchema, segmentGroupSchema, segmentIdentifySchema } from './schemas/cdp-segment';
 import { deliveryListQuerySchema, webhookCreateSchema, webhookUpdateSchema } from './schemas/webhooks';
 
@@ -75,7 +87,10 @@ export type Method = 'get' | 'post' | 'put' | 'delete';
  */
 export type Auth = 'none' | 'server' | 'client' | 'segment' | 'console' | 'export-token' | 'demo';
 
-export type Success = { status: 200 | 201 | 202 | 204 | 301 | 303; media?: 'application/json' | 'text/csv' | 'text/javascript' | 'text/html' };
+export type Success = {
+  status: 200 | 201 | 202 | 204 | 301 | 303;
+  media?: 'application/json' | 'text/csv' | 'text/javascript' | 'text/html';
+};
 
 /** The body limit of every path without one of its own. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -118,9 +133,17 @@ export interface Route {
 const trackingIdQuery = z.object({ tracking_id: z.string().max(255).optional() });
 
 /** Our addition, shared/explain.ts: why a decision came out as it did. */
-const EXPLAIN_NOTE = 'Our addition: with explain=true (server key only) each judgement carries `explanation` (ExplainNode), the checks it made in order with the values read; without it the answer is unchanged.';
-const idempotencyKey = { name: 'Idempotency-Key', description: 'A retry with the same key and request returns the first answer and changes nothing; another request with the key is refused (409).' };
-const clientIdempotencyKey = { ...idempotencyKey, description: `${idempotencyKey.description} Keys sent with the client key are a namespace of their own: they neither see nor take the server key's.` };
+const EXPLAIN_NOTE =
+  'Our addition: with explain=true (server key only) each judgement carries `explanation` (ExplainNode), the checks it made in order with the values read; without it the answer is unchanged.';
+const idempotencyKey = {
+  name: 'Idempotency-Key',
+  description:
+    'A retry with the same key and request returns the first answer and changes nothing; another request with the key is refused (409).',
+};
+const clientIdempotencyKey = {
+  ...idempotencyKey,
+  description: `${idempotencyKey.description} Keys sent with the client key are a namespace of their own: they neither see nor take the server key's.`,
+};
 
 const NO_CONTENT: Success = { status: 204 };
 const ACCEPTED: Success = { status: 202 };
@@ -128,19 +151,74 @@ const HTML: Success = { status: 200, media: 'text/html' };
 const REDIRECT: Success = { status: 303, media: 'text/html' };
 
 export const CATALOGUE: readonly Route[] = [
-  { method: 'get', path: '/', tag: 'meta', summary: 'What this server is, with links to the demo, console, health, this document and the SDK', auth: 'none' },
+  {
+    method: 'get',
+    path: '/',
+    tag: 'meta',
+    summary: 'What this server is, with links to the demo, console, health, this document and the SDK',
+    auth: 'none',
+  },
   { method: 'get', path: '/health', tag: 'meta', summary: 'Liveness: {"ok":true}', auth: 'none' },
   { method: 'get', path: '/openapi.json', tag: 'meta', summary: 'This document', auth: 'none' },
-  { method: 'get', path: '/sdk/*', docPath: '/sdk/v1.js', tag: 'meta', summary: 'The browser SDK (script tag)', auth: 'none', success: { status: 200, media: 'text/javascript' } },
-  { method: 'get', path: '/demo/*', docPath: '/demo/', tag: 'demo', summary: 'The demo storefront (DEMO=on only)', auth: 'demo', success: { status: 200, media: 'text/html' } },
+  {
+    method: 'get',
+    path: '/sdk/*',
+    docPath: '/sdk/v1.js',
+    tag: 'meta',
+    summary: 'The browser SDK (script tag)',
+    auth: 'none',
+    success: { status: 200, media: 'text/javascript' },
+  },
+  {
+    method: 'get',
+    path: '/demo/*',
+    docPath: '/demo/',
+    tag: 'demo',
+    summary: 'The demo storefront (DEMO=on only)',
+    auth: 'demo',
+    success: { status: 200, media: 'text/html' },
+  },
   { method: 'get', path: '/demo/api/config', tag: 'demo', summary: 'The client key of the demo page (DEMO=on only)', auth: 'demo' },
-  { method: 'post', path: '/demo/api/session', tag: 'demo', summary: "The demo shop's sign-in: a session cookie and the identity signature (DEMO=on only, same-origin JSON)", auth: 'demo' },
-  { method: 'delete', path: '/demo/api/session', tag: 'demo', summary: "The demo shop's sign-out (DEMO=on only)", auth: 'demo', success: { status: 204 } },
-  { method: 'post', path: '/demo/api/checkout', tag: 'demo', summary: "The demo shop's backend: redeems with the server key for the signed-in shopper (DEMO=on only, same-origin JSON)", auth: 'demo' },
+  {
+    method: 'post',
+    path: '/demo/api/session',
+    tag: 'demo',
+    summary: "The demo shop's sign-in: a session cookie and the identity signature (DEMO=on only, same-origin JSON)",
+    auth: 'demo',
+  },
+  {
+    method: 'delete',
+    path: '/demo/api/session',
+    tag: 'demo',
+    summary: "The demo shop's sign-out (DEMO=on only)",
+    auth: 'demo',
+    success: { status: 204 },
+  },
+  {
+    method: 'post',
+    path: '/demo/api/checkout',
+    tag: 'demo',
+    summary: "The demo shop's backend: redeems with the server key for the signed-in shopper (DEMO=on only, same-origin JSON)",
+    auth: 'demo',
+  },
 
   // Customers
-  { method: 'post', path: '/v1/customers', tag: 'customers', summary: 'Create, or upsert by id / source_id', auth: 'server', body: customerCreateSchema },
-  { method: 'get', path: '/v1/customers', tag: 'customers', summary: 'List customers (page or starting_after cursor; segment_id for members)', auth: 'server', query: customerListQuerySchema },
+  {
+    method: 'post',
+    path: '/v1/customers',
+    tag: 'customers',
+    summary: 'Create, or upsert by id / source_id',
+    auth: 'server',
+    body: customerCreateSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/customers',
+    tag: 'customers',
+    summary: 'List customers (page or starting_after cursor; segment_id for members)',
+    auth: 'server',
+    query: customerListQuerySchema,
+  },
   {
     method: 'post',
     path: '/v1/customers/bulk/async',
@@ -151,7 +229,15 @@ export const CATALOGUE: readonly Route[] = [
     body: z.array(customerBulkRecordSchema).min(1).max(MAX_BULK_RECORDS),
     success: ACCEPTED,
   },
-  { method: 'post', path: '/v1/customers/metadata/async', tag: 'customers', summary: 'Merge metadata into customers by source_id (unknown source ids are upserted)', auth: 'server', body: customerMetadataBulkSchema, success: ACCEPTED },
+  {
+    method: 'post',
+    path: '/v1/customers/metadata/async',
+    tag: 'customers',
+    summary: 'Merge metadata into customers by source_id (unknown source ids are upserted)',
+    auth: 'server',
+    body: customerMetadataBulkSchema,
+    success: ACCEPTED,
+  },
   {
     method: 'post',
     path: '/v1/customers/importCSV',
@@ -159,23 +245,71 @@ export const CATALOGUE: readonly Route[] = [
     // would buffer a body sent without Content-Length whole.
     bodyLimit: 'streamed',
     tag: 'customers',
-    summary: 'Import customers from a CSV file (header row; upsert by Source_id; other columns go to metadata); up to 25 MiB, UTF-8 or UTF-16 with a BOM',
+    summary:
+      'Import customers from a CSV file (header row; upsert by Source_id; other columns go to metadata); up to 25 MiB, UTF-8 or UTF-16 with a BOM',
     auth: 'server',
     form: customerImportFormSchema,
     success: ACCEPTED,
   },
   { method: 'get', path: '/v1/customers/:id', tag: 'customers', summary: 'Get a customer by id or source_id', auth: 'server' },
-  { method: 'put', path: '/v1/customers/:id', tag: 'customers', summary: 'Update a customer (partial; null clears)', auth: 'server', body: customerUpdateSchema },
+  {
+    method: 'put',
+    path: '/v1/customers/:id',
+    tag: 'customers',
+    summary: 'Update a customer (partial; null clears)',
+    auth: 'server',
+    body: customerUpdateSchema,
+  },
   { method: 'delete', path: '/v1/customers/:id', tag: 'customers', summary: 'Delete a customer', auth: 'server', success: NO_CONTENT },
-  { method: 'post', path: '/v1/customers/:id/permanent-deletion', tag: 'customers', summary: 'Delete every row about the customer', auth: 'server' },
+  {
+    method: 'post',
+    path: '/v1/customers/:id/permanent-deletion',
+    tag: 'customers',
+    summary: 'Delete every row about the customer',
+    auth: 'server',
+  },
   { method: 'get', path: '/v1/customers/:id/segments', tag: 'segments', summary: "The customer's segments", auth: 'server' },
-  { method: 'get', path: '/v1/customers/:id/activity', tag: 'customers', summary: 'Activity: customer.created, custom events, segment entered/left, redemptions and rollbacks', auth: 'server', query: activityQuerySchema },
-  { method: 'get', path: '/v1/customers/:id/activities', tag: 'customers', summary: 'The same activity in the deprecated envelope with total (SDK listActivities)', auth: 'server', query: activitiesQuerySchema },
-  { method: 'get', path: '/v1/async-actions', tag: 'customers', summary: 'Async actions, newest first, without their results', auth: 'server', query: asyncActionListQuerySchema },
-  { method: 'get', path: '/v1/async-actions/:id', tag: 'customers', summary: 'An async action (bulk, metadata, CSV import) and its report', auth: 'server' },
+  {
+    method: 'get',
+    path: '/v1/customers/:id/activity',
+    tag: 'customers',
+    summary: 'Activity: customer.created, custom events, segment entered/left, redemptions and rollbacks',
+    auth: 'server',
+    query: activityQuerySchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/customers/:id/activities',
+    tag: 'customers',
+    summary: 'The same activity in the deprecated envelope with total (SDK listActivities)',
+    auth: 'server',
+    query: activitiesQuerySchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/async-actions',
+    tag: 'customers',
+    summary: 'Async actions, newest first, without their results',
+    auth: 'server',
+    query: asyncActionListQuerySchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/async-actions/:id',
+    tag: 'customers',
+    summary: 'An async action (bulk, metadata, CSV import) and its report',
+    auth: 'server',
+  },
 
   // Segments
-  { method: 'post', path: '/v1/segments', tag: 'segments', summary: 'Create a static, auto-update or passive segment', auth: 'server', body: segmentCreateSchema },
+  {
+    method: 'post',
+    path: '/v1/segments',
+    tag: 'segments',
+    summary: 'Create a static, auto-update or passive segment',
+    auth: 'server',
+    body: segmentCreateSchema,
+  },
   { method: 'get', path: '/v1/segments', tag: 'segments', summary: 'List segments', auth: 'server', query: segmentListQuerySchema },
   { method: 'get', path: '/v1/segments/:id', tag: 'segments', summary: 'Get a segment', auth: 'server' },
   {
@@ -184,7 +318,8 @@ export const CATALOGUE: readonly Route[] = [
     writes: false,
     tag: 'segments',
     summary: 'Explain why a customer or visitor is or is not in a segment',
-    description: 'Our addition. `member` as GET /v1/customers/{id}/segments reports it (stored members; the filter now for a passive segment), and the filter\'s trace now. A customer reference naming nobody is judged as an empty profile.',
+    description:
+      "Our addition. `member` as GET /v1/customers/{id}/segments reports it (stored members; the filter now for a passive segment), and the filter's trace now. A customer reference naming nobody is judged as an empty profile.",
     auth: 'server',
     body: segmentExplainSchema,
     answer: 'SegmentExplanation',
@@ -204,7 +339,8 @@ export const CATALOGUE: readonly Route[] = [
     method: 'put',
     path: '/v1/segments/:id',
     tag: 'segments',
-    summary: "Our addition: rename a segment; a passive segment's filter may change too (vouchers whose rules name it judge with the new one at once); an auto-update segment's filter is fixed",
+    summary:
+      "Our addition: rename a segment; a passive segment's filter may change too (vouchers whose rules name it judge with the new one at once); an auto-update segment's filter is fixed",
     auth: 'server',
     body: segmentUpdateSchema,
   },
@@ -212,25 +348,74 @@ export const CATALOGUE: readonly Route[] = [
     method: 'get',
     path: '/v1/segments/:id/sizes',
     tag: 'segments',
-    summary: "Our addition: the segment's size per UTC day as the cron recorded it (stored members; a passive segment's filter count), the last `days` (1-365, default 30), oldest first",
+    summary:
+      "Our addition: the segment's size per UTC day as the cron recorded it (stored members; a passive segment's filter count), the last `days` (1-365, default 30), oldest first",
     auth: 'server',
     query: segmentSizesQuerySchema,
   },
 
   // Events
-  { method: 'post', path: '/v1/events', writes: false, tag: 'events', summary: 'Track a custom event (customer upserted by source_id)', auth: 'server', body: eventCreateSchema },
-  { method: 'post', path: '/client/v1/events', writes: false, tag: 'client', summary: 'Track a custom event with the client key', auth: 'client', body: eventCreateSchema },
+  {
+    method: 'post',
+    path: '/v1/events',
+    writes: false,
+    tag: 'events',
+    summary: 'Track a custom event (customer upserted by source_id)',
+    auth: 'server',
+    body: eventCreateSchema,
+  },
+  {
+    method: 'post',
+    path: '/client/v1/events',
+    writes: false,
+    tag: 'client',
+    summary: 'Track a custom event with the client key',
+    auth: 'client',
+    body: eventCreateSchema,
+  },
 
   // Vouchers and rules
-  { method: 'post', path: '/v1/vouchers', tag: 'vouchers', summary: 'Create a voucher (code generated when absent)', auth: 'server', body: voucherCreateSchema },
-  { method: 'post', path: '/v1/vouchers/:code', tag: 'vouchers', summary: 'Create a voucher with this code', auth: 'server', body: voucherCreateSchema },
-  { method: 'get', path: '/v1/vouchers', tag: 'vouchers', summary: 'List vouchers (code, ids, customer, campaign name or campaign_id, created_at/updated_at before|after, order; category filters refused)', auth: 'server', query: voucherListQuerySchema },
+  {
+    method: 'post',
+    path: '/v1/vouchers',
+    tag: 'vouchers',
+    summary: 'Create a voucher (code generated when absent)',
+    auth: 'server',
+    body: voucherCreateSchema,
+  },
+  {
+    method: 'post',
+    path: '/v1/vouchers/:code',
+    tag: 'vouchers',
+    summary: 'Create a voucher with this code',
+    auth: 'server',
+    body: voucherCreateSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/vouchers',
+    tag: 'vouchers',
+    summary:
+      'List vouchers (code, ids, customer, campaign name or campaign_id, created_at/updated_at before|after, order; category filters refused)',
+    auth: 'server',
+    query: voucherListQuerySchema,
+  },
   { method: 'get', path: '/v1/vouchers/:code', tag: 'vouchers', summary: 'Get a voucher', auth: 'server' },
   { method: 'put', path: '/v1/vouchers/:code', tag: 'vouchers', summary: 'Update a voucher', auth: 'server', body: voucherUpdateSchema },
   { method: 'delete', path: '/v1/vouchers/:code', tag: 'vouchers', summary: 'Delete a voucher', auth: 'server', success: NO_CONTENT },
   { method: 'post', path: '/v1/vouchers/:code/enable', tag: 'vouchers', summary: 'Enable a voucher', auth: 'server' },
   { method: 'post', path: '/v1/vouchers/:code/disable', tag: 'vouchers', summary: 'Disable a voucher', auth: 'server' },
-  { method: 'post', path: '/v1/vouchers/:code/validate', writes: false, tag: 'validation', summary: 'Validate a voucher (always 200 with valid)', auth: 'server', body: validationContextSchema, query: trackingIdQuery.extend(explainQueryFields.shape), description: EXPLAIN_NOTE },
+  {
+    method: 'post',
+    path: '/v1/vouchers/:code/validate',
+    writes: false,
+    tag: 'validation',
+    summary: 'Validate a voucher (always 200 with valid)',
+    auth: 'server',
+    body: validationContextSchema,
+    query: trackingIdQuery.extend(explainQueryFields.shape),
+    description: EXPLAIN_NOTE,
+  },
   {
     method: 'post',
     path: '/v1/vouchers/:code/redemption',
@@ -242,14 +427,64 @@ export const CATALOGUE: readonly Route[] = [
     headers: [idempotencyKey],
   },
   // Campaigns (DISCOUNT_COUPONS) and publications
-  { method: 'post', path: '/v1/campaigns', tag: 'campaigns', summary: 'Create a campaign; its vouchers_count codes are generated by the queue (vouchers_generation_status)', auth: 'server', body: campaignCreateSchema },
+  {
+    method: 'post',
+    path: '/v1/campaigns',
+    tag: 'campaigns',
+    summary: 'Create a campaign; its vouchers_count codes are generated by the queue (vouchers_generation_status)',
+    auth: 'server',
+    body: campaignCreateSchema,
+  },
   { method: 'get', path: '/v1/campaigns', tag: 'campaigns', summary: 'List campaigns', auth: 'server', query: campaignListQuerySchema },
-  { method: 'get', path: '/v1/campaigns/:id', tag: 'campaigns', summary: 'Get a campaign by id or name (generation status and progress)', auth: 'server' },
-  { method: 'put', path: '/v1/campaigns/:id', tag: 'campaigns', summary: 'Update a campaign (dates, validity, discount written through to its codes)', auth: 'server', body: campaignUpdateSchema },
-  { method: 'delete', path: '/v1/campaigns/:id', tag: 'campaigns', summary: 'Delete a campaign and its codes', auth: 'server', success: ACCEPTED },
-  { method: 'post', path: '/v1/campaigns/:id/vouchers', tag: 'campaigns', summary: 'Add a code (generated), or vouchers_count codes (202, async action)', auth: 'server', body: campaignVoucherAddSchema, query: campaignVoucherAddQuerySchema },
-  { method: 'post', path: '/v1/campaigns/:id/vouchers/:code', tag: 'campaigns', summary: 'Add a code of your own', auth: 'server', body: campaignVoucherAddSchema },
-  { method: 'post', path: '/v1/campaigns/:id/import', tag: 'campaigns', summary: 'Import codes (JSON array); a duplicate code fails its row alone', auth: 'server', body: z.array(campaignImportItemSchema), success: ACCEPTED },
+  {
+    method: 'get',
+    path: '/v1/campaigns/:id',
+    tag: 'campaigns',
+    summary: 'Get a campaign by id or name (generation status and progress)',
+    auth: 'server',
+  },
+  {
+    method: 'put',
+    path: '/v1/campaigns/:id',
+    tag: 'campaigns',
+    summary: 'Update a campaign (dates, validity, discount written through to its codes)',
+    auth: 'server',
+    body: campaignUpdateSchema,
+  },
+  {
+    method: 'delete',
+    path: '/v1/campaigns/:id',
+    tag: 'campaigns',
+    summary: 'Delete a campaign and its codes',
+    auth: 'server',
+    success: ACCEPTED,
+  },
+  {
+    method: 'post',
+    path: '/v1/campaigns/:id/vouchers',
+    tag: 'campaigns',
+    summary: 'Add a code (generated), or vouchers_count codes (202, async action)',
+    auth: 'server',
+    body: campaignVoucherAddSchema,
+    query: campaignVoucherAddQuerySchema,
+  },
+  {
+    method: 'post',
+    path: '/v1/campaigns/:id/vouchers/:code',
+    tag: 'campaigns',
+    summary: 'Add a code of your own',
+    auth: 'server',
+    body: campaignVoucherAddSchema,
+  },
+  {
+    method: 'post',
+    path: '/v1/campaigns/:id/import',
+    tag: 'campaigns',
+    summary: 'Import codes (JSON array); a duplicate code fails its row alone',
+    auth: 'server',
+    body: z.array(campaignImportItemSchema),
+    success: ACCEPTED,
+  },
   {
     method: 'post',
     path: '/v1/campaigns/:id/importCSV',
@@ -258,7 +493,15 @@ export const CATALOGUE: readonly Route[] = [
     auth: 'server',
     form: z.object({ file: z.string().describe('the CSV file') }),
   },
-  { method: 'post', path: '/v1/publications', tag: 'campaigns', summary: "Publish a campaign's free code (or a given code) to a customer, who becomes its holder (join_once: the same code again)", auth: 'server', body: publicationCreateSchema, query: publicationCreateQuerySchema },
+  {
+    method: 'post',
+    path: '/v1/publications',
+    tag: 'campaigns',
+    summary: "Publish a campaign's free code (or a given code) to a customer, who becomes its holder (join_once: the same code again)",
+    auth: 'server',
+    body: publicationCreateSchema,
+    query: publicationCreateQuerySchema,
+  },
   {
     method: 'post',
     path: '/v1/publications/segment',
@@ -269,29 +512,154 @@ export const CATALOGUE: readonly Route[] = [
     body: distributionCreateSchema,
     success: ACCEPTED,
   },
-  { method: 'get', path: '/v1/publications', tag: 'campaigns', summary: 'List publications (customer, campaign, voucher, source_id)', auth: 'server', query: publicationListQuerySchema },
+  {
+    method: 'get',
+    path: '/v1/publications',
+    tag: 'campaigns',
+    summary: 'List publications (customer, campaign, voucher, source_id)',
+    auth: 'server',
+    query: publicationListQuerySchema,
+  },
 
-  { method: 'post', path: '/v1/validation-rules', tag: 'vouchers', summary: 'Create a validation rule', auth: 'server', body: validationRuleCreateSchema },
-  { method: 'get', path: '/v1/validation-rules', tag: 'vouchers', summary: 'List validation rules', auth: 'server', query: validationRuleListQuerySchema },
+  {
+    method: 'post',
+    path: '/v1/validation-rules',
+    tag: 'vouchers',
+    summary: 'Create a validation rule',
+    auth: 'server',
+    body: validationRuleCreateSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/validation-rules',
+    tag: 'vouchers',
+    summary: 'List validation rules',
+    auth: 'server',
+    query: validationRuleListQuerySchema,
+  },
   { method: 'get', path: '/v1/validation-rules/:id', tag: 'vouchers', summary: 'Get a validation rule', auth: 'server' },
-  { method: 'put', path: '/v1/validation-rules/:id', tag: 'vouchers', summary: 'Update a validation rule (the vouchers it is assigned to see the change at once)', auth: 'server', body: validationRuleUpdateSchema },
-  { method: 'delete', path: '/v1/validation-rules/:id', tag: 'vouchers', summary: 'Delete a validation rule', auth: 'server', success: NO_CONTENT },
-  { method: 'post', path: '/v1/validation-rules/:id/assignments', tag: 'vouchers', summary: 'Assign a rule to a voucher ({voucher} or {related_object_type, related_object_id})', auth: 'server', body: assignmentCreateSchema },
-  { method: 'get', path: '/v1/validation-rules/:id/assignments', tag: 'vouchers', summary: "A rule's assignments", auth: 'server', query: ruleAssignmentListQuerySchema },
-  { method: 'delete', path: '/v1/validation-rules/:id/assignments/:assignmentId', tag: 'vouchers', summary: 'Remove an assignment', auth: 'server', success: NO_CONTENT },
-  { method: 'get', path: '/v1/validation-rules-assignments', tag: 'vouchers', summary: 'Assignments of every rule (rule, related_object_id)', auth: 'server', query: assignmentListQuerySchema },
-  { method: 'post', path: '/v1/validations', writes: false, tag: 'validation', summary: 'Stackable validate', auth: 'server', body: stackableSchema, query: explainQueryFields, description: `${EXPLAIN_NOTE} Each redeemable carries its own.` },
-  { method: 'post', path: '/v1/redemptions', tag: 'redemptions', summary: 'Stackable redeem (all or nothing): {redemptions, parent_redemption, order}', auth: 'server', body: stackableSchema, query: trackingIdQuery, headers: [idempotencyKey] },
-  { method: 'get', path: '/v1/redemptions', tag: 'redemptions', summary: 'List redemptions and rollbacks (result, customer, created_at, order, filters)', auth: 'server', query: redemptionListQuerySchema },
+  {
+    method: 'put',
+    path: '/v1/validation-rules/:id',
+    tag: 'vouchers',
+    summary: 'Update a validation rule (the vouchers it is assigned to see the change at once)',
+    auth: 'server',
+    body: validationRuleUpdateSchema,
+  },
+  {
+    method: 'delete',
+    path: '/v1/validation-rules/:id',
+    tag: 'vouchers',
+    summary: 'Delete a validation rule',
+    auth: 'server',
+    success: NO_CONTENT,
+  },
+  {
+    method: 'post',
+    path: '/v1/validation-rules/:id/assignments',
+    tag: 'vouchers',
+    summary: 'Assign a rule to a voucher ({voucher} or {related_object_type, related_object_id})',
+    auth: 'server',
+    body: assignmentCreateSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/validation-rules/:id/assignments',
+    tag: 'vouchers',
+    summary: "A rule's assignments",
+    auth: 'server',
+    query: ruleAssignmentListQuerySchema,
+  },
+  {
+    method: 'delete',
+    path: '/v1/validation-rules/:id/assignments/:assignmentId',
+    tag: 'vouchers',
+    summary: 'Remove an assignment',
+    auth: 'server',
+    success: NO_CONTENT,
+  },
+  {
+    method: 'get',
+    path: '/v1/validation-rules-assignments',
+    tag: 'vouchers',
+    summary: 'Assignments of every rule (rule, related_object_id)',
+    auth: 'server',
+    query: assignmentListQuerySchema,
+  },
+  {
+    method: 'post',
+    path: '/v1/validations',
+    writes: false,
+    tag: 'validation',
+    summary: 'Stackable validate',
+    auth: 'server',
+    body: stackableSchema,
+    query: explainQueryFields,
+    description: `${EXPLAIN_NOTE} Each redeemable carries its own.`,
+  },
+  {
+    method: 'post',
+    path: '/v1/redemptions',
+    tag: 'redemptions',
+    summary: 'Stackable redeem (all or nothing): {redemptions, parent_redemption, order}',
+    auth: 'server',
+    body: stackableSchema,
+    query: trackingIdQuery,
+    headers: [idempotencyKey],
+  },
+  {
+    method: 'get',
+    path: '/v1/redemptions',
+    tag: 'redemptions',
+    summary: 'List redemptions and rollbacks (result, customer, created_at, order, filters)',
+    auth: 'server',
+    query: redemptionListQuerySchema,
+  },
   { method: 'get', path: '/v1/redemptions/:id', tag: 'redemptions', summary: 'Get a redemption or rollback', auth: 'server' },
-  { method: 'post', path: '/v1/redemptions/:id/rollback', tag: 'redemptions', summary: 'Roll back a redemption that is not stacked', auth: 'server', query: rollbackQuerySchema, body: rollbackBodySchema },
-  { method: 'post', path: '/v1/redemptions/:id/rollbacks', tag: 'redemptions', summary: 'Roll back a stacked redemption (parent id) with all its children', auth: 'server', query: rollbackQuerySchema, body: rollbackBodySchema },
-  { method: 'get', path: '/v1/vouchers/:code/redemption', tag: 'redemptions', summary: "A voucher's redemption entries", auth: 'server', query: voucherRedemptionsQuerySchema },
+  {
+    method: 'post',
+    path: '/v1/redemptions/:id/rollback',
+    tag: 'redemptions',
+    summary: 'Roll back a redemption that is not stacked',
+    auth: 'server',
+    query: rollbackQuerySchema,
+    body: rollbackBodySchema,
+  },
+  {
+    method: 'post',
+    path: '/v1/redemptions/:id/rollbacks',
+    tag: 'redemptions',
+    summary: 'Roll back a stacked redemption (parent id) with all its children',
+    auth: 'server',
+    query: rollbackQuerySchema,
+    body: rollbackBodySchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/vouchers/:code/redemption',
+    tag: 'redemptions',
+    summary: "A voucher's redemption entries",
+    auth: 'server',
+    query: voucherRedemptionsQuerySchema,
+  },
 
   // Exports
-  { method: 'post', path: '/v1/exports', tag: 'exports', summary: 'Create a customer export (fields, order, filters incl. segment_id; formulas neutralised unless parameters.raw_values)', auth: 'server', body: exportCreateSchema },
+  {
+    method: 'post',
+    path: '/v1/exports',
+    tag: 'exports',
+    summary: 'Create a customer export (fields, order, filters incl. segment_id; formulas neutralised unless parameters.raw_values)',
+    auth: 'server',
+    body: exportCreateSchema,
+  },
   { method: 'get', path: '/v1/exports', tag: 'exports', summary: 'List exports', auth: 'server', query: exportListQuerySchema },
-  { method: 'get', path: '/v1/exports/:id', tag: 'exports', summary: 'Get an export; result.url is a fresh signed download URL (1 hour)', auth: 'server' },
+  {
+    method: 'get',
+    path: '/v1/exports/:id',
+    tag: 'exports',
+    summary: 'Get an export; result.url is a fresh signed download URL (1 hour)',
+    auth: 'server',
+  },
   { method: 'delete', path: '/v1/exports/:id', tag: 'exports', summary: 'Delete an export', auth: 'server', success: NO_CONTENT },
   {
     method: 'get',
@@ -305,12 +673,19 @@ export const CATALOGUE: readonly Route[] = [
 
   // Segment (Actions) destination compatibility: our addition, the routes Segment's (and PostHog's)
   // "Voucherify (Actions)" destination posts to its Custom URL, with the server key pair in its headers.
-  { method: 'get', path: '/segmentio/test-authentication', tag: 'segmentio', summary: "Segment (Actions) destination compatibility: the destination's key check (200, or 401)", auth: 'segment' },
+  {
+    method: 'get',
+    path: '/segmentio/test-authentication',
+    tag: 'segmentio',
+    summary: "Segment (Actions) destination compatibility: the destination's key check (200, or 401)",
+    auth: 'segment',
+  },
   {
     method: 'post',
     path: '/segmentio/customer-processing',
     tag: 'segmentio',
-    summary: 'Segment (Actions) destination compatibility: identify → the customer upserted by source_id (first_name + last_name → name, street → address.line_1, metadata merged; null and "" leave a field as it is)',
+    summary:
+      'Segment (Actions) destination compatibility: identify → the customer upserted by source_id (first_name + last_name → name, street → address.line_1, metadata merged; null and "" leave a field as it is)',
     auth: 'segment',
     body: segmentIdentifySchema,
   },
@@ -319,7 +694,8 @@ export const CATALOGUE: readonly Route[] = [
     path: '/segmentio/event-processing',
     writes: false,
     tag: 'segmentio',
-    summary: 'Segment (Actions) destination compatibility: track / page / screen → a custom event as POST /v1/events records it; each run of characters outside A-Z a-z 0-9 _ - in the name becomes "_" ("Order Completed" → Order_Completed)',
+    summary:
+      'Segment (Actions) destination compatibility: track / page / screen → a custom event as POST /v1/events records it; each run of characters outside A-Z a-z 0-9 _ - in the name becomes "_" ("Order Completed" → Order_Completed)',
     auth: 'segment',
     body: segmentEventSchema,
   },
@@ -327,53 +703,202 @@ export const CATALOGUE: readonly Route[] = [
     method: 'post',
     path: '/segmentio/group-processing',
     tag: 'segmentio',
-    summary: 'Segment (Actions) destination compatibility: group → the group\'s traits merged into the customer\'s metadata.groups.<group_id> (customer upserted by source_id)',
+    summary:
+      "Segment (Actions) destination compatibility: group → the group's traits merged into the customer's metadata.groups.<group_id> (customer upserted by source_id)",
     auth: 'segment',
     body: segmentGroupSchema,
   },
   // Webhooks (our addition: Voucherify configures them in its dashboard). docs/webhooks.md.
-  { method: 'post', path: '/v1/webhooks', tag: 'webhooks', summary: 'Create a webhook endpoint (https URL, event types); the answer carries its signing secret (whsec_…), shown once', auth: 'server', body: webhookCreateSchema },
+  {
+    method: 'post',
+    path: '/v1/webhooks',
+    tag: 'webhooks',
+    summary: 'Create a webhook endpoint (https URL, event types); the answer carries its signing secret (whsec_…), shown once',
+    auth: 'server',
+    body: webhookCreateSchema,
+  },
   { method: 'get', path: '/v1/webhooks', tag: 'webhooks', summary: 'List webhook endpoints (secrets masked)', auth: 'server' },
-  { method: 'get', path: '/v1/webhooks/:id', tag: 'webhooks', summary: 'Get a webhook endpoint (secret masked; disabled_reason when Vouchsafe disabled it)', auth: 'server' },
-  { method: 'put', path: '/v1/webhooks/:id', tag: 'webhooks', summary: 'Update url, events, description or enabled (re-enabling clears disabled_reason and failing_since)', auth: 'server', body: webhookUpdateSchema },
-  { method: 'delete', path: '/v1/webhooks/:id', tag: 'webhooks', summary: 'Delete a webhook endpoint and its delivery log', auth: 'server', success: NO_CONTENT },
-  { method: 'post', path: '/v1/webhooks/:id/secret/rotate', tag: 'webhooks', summary: 'A new signing secret; deliveries are signed with the old one too for 24 hours', auth: 'server' },
-  { method: 'get', path: '/v1/webhooks/:id/deliveries', tag: 'webhooks', summary: 'The delivery log, newest first (status, attempts, last response code and time)', auth: 'server', query: deliveryListQuerySchema },
-  { method: 'post', path: '/v1/webhooks/:id/deliveries/:deliveryId/retry', tag: 'webhooks', summary: 'Attempt a dead or failed delivery again now (same webhook-id)', auth: 'server', success: ACCEPTED },
+  {
+    method: 'get',
+    path: '/v1/webhooks/:id',
+    tag: 'webhooks',
+    summary: 'Get a webhook endpoint (secret masked; disabled_reason when Vouchsafe disabled it)',
+    auth: 'server',
+  },
+  {
+    method: 'put',
+    path: '/v1/webhooks/:id',
+    tag: 'webhooks',
+    summary: 'Update url, events, description or enabled (re-enabling clears disabled_reason and failing_since)',
+    auth: 'server',
+    body: webhookUpdateSchema,
+  },
+  {
+    method: 'delete',
+    path: '/v1/webhooks/:id',
+    tag: 'webhooks',
+    summary: 'Delete a webhook endpoint and its delivery log',
+    auth: 'server',
+    success: NO_CONTENT,
+  },
+  {
+    method: 'post',
+    path: '/v1/webhooks/:id/secret/rotate',
+    tag: 'webhooks',
+    summary: 'A new signing secret; deliveries are signed with the old one too for 24 hours',
+    auth: 'server',
+  },
+  {
+    method: 'get',
+    path: '/v1/webhooks/:id/deliveries',
+    tag: 'webhooks',
+    summary: 'The delivery log, newest first (status, attempts, last response code and time)',
+    auth: 'server',
+    query: deliveryListQuerySchema,
+  },
+  {
+    method: 'post',
+    path: '/v1/webhooks/:id/deliveries/:deliveryId/retry',
+    tag: 'webhooks',
+    summary: 'Attempt a dead or failed delivery again now (same webhook-id)',
+    auth: 'server',
+    success: ACCEPTED,
+  },
 
   // Client side (browser key + allowed Origin)
-  { method: 'get', path: '/client/v1/validate', tag: 'client', summary: "Validate with the client key, in the official client SDK's query format", auth: 'client', query: clientValidateQuerySchema },
-  { method: 'post', path: '/client/v1/validations', writes: false, tag: 'client', summary: 'Stackable validate with the client key', auth: 'client', body: stackableSchema },
-  { method: 'post', path: '/client/v1/redemptions', tag: 'client', summary: 'Stackable redeem with the client key (CLIENT_REDEMPTIONS=on only; names existing customers, writes none; metadata, items and order bounded)', auth: 'client', body: clientStackableSchema, headers: [clientIdempotencyKey] },
+  {
+    method: 'get',
+    path: '/client/v1/validate',
+    tag: 'client',
+    summary: "Validate with the client key, in the official client SDK's query format",
+    auth: 'client',
+    query: clientValidateQuerySchema,
+  },
+  {
+    method: 'post',
+    path: '/client/v1/validations',
+    writes: false,
+    tag: 'client',
+    summary: 'Stackable validate with the client key',
+    auth: 'client',
+    body: stackableSchema,
+  },
+  {
+    method: 'post',
+    path: '/client/v1/redemptions',
+    tag: 'client',
+    summary:
+      'Stackable redeem with the client key (CLIENT_REDEMPTIONS=on only; names existing customers, writes none; metadata, items and order bounded)',
+    auth: 'client',
+    body: clientStackableSchema,
+    headers: [clientIdempotencyKey],
+  },
 
   // The operator console (docs/console.md): HTML pages and htmx fragments that call this
   // API in-process with the server key. Forms, not JSON; not in OpenAPI.
   { method: 'get', path: '/console/assets/*', tag: 'console', summary: 'The stylesheet and htmx (no session needed)', auth: 'console' },
   { method: 'get', path: '/console', tag: 'console', summary: 'Redirect to the first page', auth: 'console', success: REDIRECT },
   { method: 'get', path: '/console/sign-in', tag: 'console', summary: 'The sign-in page', auth: 'console', success: HTML },
-  { method: 'post', path: '/console/sign-in', tag: 'console', summary: 'Sign in with the server token: a session cookie', auth: 'console', success: REDIRECT },
+  {
+    method: 'post',
+    path: '/console/sign-in',
+    tag: 'console',
+    summary: 'Sign in with the server token: a session cookie',
+    auth: 'console',
+    success: REDIRECT,
+  },
   { method: 'post', path: '/console/sign-out', tag: 'console', summary: 'End the session', auth: 'console', success: REDIRECT },
   { method: 'get', path: '/console/segments', tag: 'console', summary: 'Segments, with their sizes', auth: 'console', success: HTML },
   { method: 'get', path: '/console/segments/new', tag: 'console', summary: 'The segment builder', auth: 'console', success: HTML },
-  { method: 'post', path: '/console/segments/preview', tag: 'console', summary: "The builder's live preview (a fragment)", auth: 'console', success: HTML },
-  { method: 'post', path: '/console/segments/builder', tag: 'console', summary: "The builder's rows after a row is added, removed or changed (a fragment)", auth: 'console', success: HTML },
+  {
+    method: 'post',
+    path: '/console/segments/preview',
+    tag: 'console',
+    summary: "The builder's live preview (a fragment)",
+    auth: 'console',
+    success: HTML,
+  },
+  {
+    method: 'post',
+    path: '/console/segments/builder',
+    tag: 'console',
+    summary: "The builder's rows after a row is added, removed or changed (a fragment)",
+    auth: 'console',
+    success: HTML,
+  },
   { method: 'post', path: '/console/segments', tag: 'console', summary: 'Save a new segment', auth: 'console', success: HTML },
-  { method: 'get', path: '/console/segments/:id/size', tag: 'console', summary: "A segment's size and its history (a fragment)", auth: 'console', success: HTML },
+  {
+    method: 'get',
+    path: '/console/segments/:id/size',
+    tag: 'console',
+    summary: "A segment's size and its history (a fragment)",
+    auth: 'console',
+    success: HTML,
+  },
   { method: 'get', path: '/console/segments/:id', tag: 'console', summary: 'A segment', auth: 'console', success: HTML },
   { method: 'post', path: '/console/segments/:id', tag: 'console', summary: 'Change a segment', auth: 'console', success: HTML },
   { method: 'get', path: '/console/customers', tag: 'console', summary: 'Customers', auth: 'console', success: HTML },
-  { method: 'get', path: '/console/customers/open', tag: 'console', summary: 'Open a customer by id or source_id', auth: 'console', success: REDIRECT },
-  { method: 'get', path: '/console/customers/:id', tag: 'console', summary: 'A customer: profile, segments, activity, redemptions', auth: 'console', success: HTML },
-  { method: 'get', path: '/console/customers/:id/why/:segmentId', tag: 'console', summary: "Why the customer is or is not in a segment (a fragment)", auth: 'console', success: HTML },
-  { method: 'post', path: '/console/customers/:id/redemptions/:redemptionId/rollback', tag: 'console', summary: "Roll back one of the customer's redemptions", auth: 'console', success: HTML },
+  {
+    method: 'get',
+    path: '/console/customers/open',
+    tag: 'console',
+    summary: 'Open a customer by id or source_id',
+    auth: 'console',
+    success: REDIRECT,
+  },
+  {
+    method: 'get',
+    path: '/console/customers/:id',
+    tag: 'console',
+    summary: 'A customer: profile, segments, activity, redemptions',
+    auth: 'console',
+    success: HTML,
+  },
+  {
+    method: 'get',
+    path: '/console/customers/:id/why/:segmentId',
+    tag: 'console',
+    summary: 'Why the customer is or is not in a segment (a fragment)',
+    auth: 'console',
+    success: HTML,
+  },
+  {
+    method: 'post',
+    path: '/console/customers/:id/redemptions/:redemptionId/rollback',
+    tag: 'console',
+    summary: "Roll back one of the customer's redemptions",
+    auth: 'console',
+    success: HTML,
+  },
   { method: 'get', path: '/console/vouchers', tag: 'console', summary: 'Vouchers', auth: 'console', success: HTML },
   { method: 'post', path: '/console/vouchers', tag: 'console', summary: 'Create a voucher', auth: 'console', success: HTML },
-  { method: 'post', path: '/console/vouchers/:code/enable', tag: 'console', summary: 'Enable a voucher (a fragment)', auth: 'console', success: HTML },
-  { method: 'post', path: '/console/vouchers/:code/disable', tag: 'console', summary: 'Disable a voucher (a fragment)', auth: 'console', success: HTML },
+  {
+    method: 'post',
+    path: '/console/vouchers/:code/enable',
+    tag: 'console',
+    summary: 'Enable a voucher (a fragment)',
+    auth: 'console',
+    success: HTML,
+  },
+  {
+    method: 'post',
+    path: '/console/vouchers/:code/disable',
+    tag: 'console',
+    summary: 'Disable a voucher (a fragment)',
+    auth: 'console',
+    success: HTML,
+  },
   { method: 'get', path: '/console/campaigns', tag: 'console', summary: 'Campaigns', auth: 'console', success: HTML },
   { method: 'post', path: '/console/campaigns', tag: 'console', summary: 'Create a campaign', auth: 'console', success: HTML },
   { method: 'get', path: '/console/simulator', tag: 'console', summary: 'The checkout simulator', auth: 'console', success: HTML },
-  { method: 'post', path: '/console/simulator', tag: 'console', summary: "The simulator's verdict, explained", auth: 'console', success: HTML },
+  {
+    method: 'post',
+    path: '/console/simulator',
+    tag: 'console',
+    summary: "The simulator's verdict, explained",
+    auth: 'console',
+    success: HTML,
+  },
   { method: 'get', path: '/console/imports', tag: 'console', summary: 'Imports and exports', auth: 'console', success: HTML },
   {
     method: 'post',
@@ -385,8 +910,22 @@ export const CATALOGUE: readonly Route[] = [
     // Passed on to POST /v1/customers/importCSV as it streams; that route counts the bytes.
     bodyLimit: 'streamed',
   },
-  { method: 'get', path: '/console/imports/actions/:id', tag: 'console', summary: 'An import and its report', auth: 'console', success: HTML },
-  { method: 'get', path: '/console/imports/actions/:id/progress', tag: 'console', summary: "An import's progress (a fragment)", auth: 'console', success: HTML },
+  {
+    method: 'get',
+    path: '/console/imports/actions/:id',
+    tag: 'console',
+    summary: 'An import and its report',
+    auth: 'console',
+    success: HTML,
+  },
+  {
+    method: 'get',
+    path: '/console/imports/actions/:id/progress',
+    tag: 'console',
+    summary: "An import's progress (a fragment)",
+    auth: 'console',
+    success: HTML,
+  },
   { method: 'post', path: '/console/imports/exports', tag: 'console', summary: 'Start an export', auth: 'console', success: HTML },
 ];
 
@@ -409,7 +948,13 @@ export const BODY_LIMITS: ReadonlyMap<string, number | 'streamed'> = new Map(
  */
 const READ_ONLY_POSTS: readonly RegExp[] = CATALOGUE.filter((route) => route.method === 'post' && route.writes === false).map(
   // A parameter is one path segment, a wildcard anything; a trailing slash is the same route.
-  (route) => new RegExp(`^${route.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z0-9_]+/g, '[^/]+').replace(/\*/g, '.*')}/?$`),
+  (route) =>
+    new RegExp(
+      `^${route.path
+        .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+        .replace(/:[A-Za-z0-9_]+/g, '[^/]+')
+        .replace(/\*/g, '.*')}/?$`,
+    ),
 );
 
 export const isReadOnlyPost = (path: string): boolean => READ_ONLY_POSTS.some((route) => route.test(path));

@@ -87,6 +87,8 @@ export const notFound = (resourceType: string, id: string): ApiError =>
 
 export const unauthorized = (): ApiError => apiError('unauthorized');
 
-export const requestTooLarge = (maxBytes: number): ApiError => apiError('request_too_large', `The request body must be at most ${maxBytes} bytes.`);
+export const requestTooLarge = (maxBytes: number): ApiError =>
+  apiError('request_too_large', `The request body must be at most ${maxBytes} bytes.`);
 
-export const internalError = (): ApiError => apiError('internal_error', 'An unexpected error occurred; quote the request_id when reporting it.');
+export const internalError = (): ApiError =>
+  apiError('internal_error', 'An unexpected error occurred; quote the request_id when reporting it.');

@@ -52,15 +52,20 @@ const BOOKMARK_PARAMETER = {
   name: BOOKMARK_HEADER,
   in: 'header',
   required: false,
-  description: 'A bookmark from an earlier server response: this request reads at least the state it names (read-your-writes across read replicas). Malformed ones are ignored.',
+  description:
+    'A bookmark from an earlier server response: this request reads at least the state it names (read-your-writes across read replicas). Malformed ones are ignored.',
   schema: { type: 'string', maxLength: 128 },
 };
 const BOOKMARK_RESPONSE_HEADER = {
-  description: "The D1 session bookmark after this request's reads and writes; send it back to read your own writes. Never on client-key responses.",
+  description:
+    "The D1 session bookmark after this request's reads and writes; send it back to read your own writes. Never on client-key responses.",
   schema: { type: 'string' },
 };
 
-const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
 
 function operation(route: Route, path: string): JsonSchema {
   const parameters: JsonSchema[] = [...path.matchAll(/\{([^}]+)\}/g)].map(([, name]) => ({
@@ -70,20 +75,35 @@ function operation(route: Route, path: string): JsonSchema {
     schema: { type: 'string' },
   }));
   if (route.query) parameters.push(...queryParameters(route.query));
-  for (const header of route.headers ?? []) parameters.push({ name: header.name, in: 'header', required: false, description: header.description, schema: { type: 'string', maxLength: 255 } });
+  for (const header of route.headers ?? [])
+    parameters.push({
+      name: header.name,
+      in: 'header',
+      required: false,
+      description: header.description,
+      schema: { type: 'string', maxLength: 255 },
+    });
   // Our addition on every keyed route (docs/architecture.md, "Consistency"; middleware/d1-session.ts).
   if (route.auth === 'server' || route.auth === 'client') parameters.push(BOOKMARK_PARAMETER);
 
   const success = route.success ?? JSON_OK;
   const media = success.media ?? 'application/json';
   const responses: JsonSchema = {
-    [success.status]: success.status === 204 ? { description: 'No content' } : { description: 'Success', content: { [media]: { schema: media === 'application/json' ? { type: 'object' } : { type: 'string' } } } },
+    [success.status]:
+      success.status === 204
+        ? { description: 'No content' }
+        : {
+            description: 'Success',
+            content: { [media]: { schema: media === 'application/json' ? { type: 'object' } : { type: 'string' } } },
+          },
   };
   if (route.auth === 'server') (responses[success.status] as JsonSchema).headers = { [BOOKMARK_HEADER]: BOOKMARK_RESPONSE_HEADER };
   if (route.body || route.form || route.query) responses['400'] = errorResponse('Invalid input; details names the field');
-  if (route.auth === 'server' || route.auth === 'client' || route.auth === 'segment') responses['401'] = errorResponse('Missing or wrong key');
+  if (route.auth === 'server' || route.auth === 'client' || route.auth === 'segment')
+    responses['401'] = errorResponse('Missing or wrong key');
   if (route.auth === 'export-token') responses['401'] = errorResponse('No token');
-  if (route.auth === 'client' || route.auth === 'export-token') responses['403'] = errorResponse(route.auth === 'client' ? 'Origin not allowed' : 'Token wrong or expired');
+  if (route.auth === 'client' || route.auth === 'export-token')
+    responses['403'] = errorResponse(route.auth === 'client' ? 'Origin not allowed' : 'Token wrong or expired');
   if (path.includes('{')) responses['404'] = errorResponse('Not found');
   if (route.body || route.form) responses['413'] = errorResponse('Body too large');
 
@@ -130,7 +150,12 @@ export function openApiDocument(): JsonSchema {
         clientToken: { type: 'apiKey', in: 'header', name: 'X-Client-Token' },
         downloadToken: { type: 'apiKey', in: 'query', name: 'token' },
         // The Voucherify (Actions) destination's encoding of the server key pair (its index.ts extendRequest).
-        segmentApplicationId: { type: 'apiKey', in: 'header', name: 'Authorization', description: '"Basic " and base64 of APP_ID alone (not RFC 7617 id:password)' },
+        segmentApplicationId: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description: '"Basic " and base64 of APP_ID alone (not RFC 7617 id:password)',
+        },
         segmentSecretKey: { type: 'apiKey', in: 'header', name: 'secret-key', description: 'base64 of APP_TOKEN' },
       },
       schemas: {
@@ -156,8 +181,16 @@ export function openApiDocument(): JsonSchema {
           required: ['object', 'segment', 'customer', 'member', 'basis', 'explanation'],
           properties: {
             object: { const: 'segment_explanation' },
-            segment: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, type: { enum: ['static', 'auto-update', 'passive'] } } },
-            customer: { anyOf: [{ type: 'object', properties: { id: { type: 'string' }, source_id: { type: ['string', 'null'] } } }, { type: 'null' }] },
+            segment: {
+              type: 'object',
+              properties: { id: { type: 'string' }, name: { type: 'string' }, type: { enum: ['static', 'auto-update', 'passive'] } },
+            },
+            customer: {
+              anyOf: [
+                { type: 'object', properties: { id: { type: 'string' }, source_id: { type: ['string', 'null'] } } },
+                { type: 'null' },
+              ],
+            },
             member: { type: 'boolean' },
             basis: { enum: ['stored', 'filter'] },
             explanation: { anyOf: [{ $ref: '#/components/schemas/ExplainNode' }, { type: 'null' }] },

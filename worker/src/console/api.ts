@@ -47,7 +47,12 @@ export class ConsoleApi {
     return this.send<T>(method, path, body, { 'Content-Type': contentType });
   }
 
-  private async send<T>(method: string, path: string, body: BodyInit | undefined | null, headers: Record<string, string>): Promise<ApiResult<T>> {
+  private async send<T>(
+    method: string,
+    path: string,
+    body: BodyInit | undefined | null,
+    headers: Record<string, string>,
+  ): Promise<ApiResult<T>> {
     const { env } = this.c;
     const request = new Request(new URL(path, this.c.req.url), {
       method,

@@ -147,7 +147,13 @@ export function rowsToFilter(junction: Junction, rows: readonly BuilderRow[]): C
     if (shape === 'none') {
       operand = true;
     } else {
-      const values = shape === 'list' ? row.value.split(',').map((v) => v.trim()).filter(Boolean) : [row.value.trim()].filter(Boolean);
+      const values =
+        shape === 'list'
+          ? row.value
+              .split(',')
+              .map((v) => v.trim())
+              .filter(Boolean)
+          : [row.value.trim()].filter(Boolean);
       if (values.length === 0) return problems.push({ row: n, message: 'type a value' });
       operand = values;
     }
@@ -159,7 +165,11 @@ export function rowsToFilter(junction: Junction, rows: readonly BuilderRow[]): C
       entry = { conditions: {}, rows: new Map() };
       entries.set(path, entry);
     }
-    if (entry.rows.has(row.op)) return problems.push({ row: n, message: `${path} already has "${OPERATOR_LABELS[row.op as Operator]}" (row ${entry.rows.get(row.op)})` });
+    if (entry.rows.has(row.op))
+      return problems.push({
+        row: n,
+        message: `${path} already has "${OPERATOR_LABELS[row.op as Operator]}" (row ${entry.rows.get(row.op)})`,
+      });
     entry.conditions[row.op] = operand;
     entry.rows.set(row.op, n);
   });
@@ -212,7 +222,12 @@ function splitPath(path: string): { field: string; key: string } {
 export function normaliseRow(row: BuilderRow): BuilderRow {
   const ops = operatorsFor(row.field);
   const op = ops.includes(row.op as Operator) ? row.op : (ops[0] ?? '');
-  return { field: row.field, key: isFreeField(row.field) ? row.key : '', op, value: op && valueShape(op, row.field) === 'none' ? '' : row.value };
+  return {
+    field: row.field,
+    key: isFreeField(row.field) ? row.key : '',
+    op,
+    value: op && valueShape(op, row.field) === 'none' ? '' : row.value,
+  };
 }
 
 /** The rows of a submitted builder form, or how many it had when that is more than a filter may hold. */

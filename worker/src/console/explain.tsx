@@ -2,7 +2,8 @@
 import type { FC } from 'hono/jsx';
 import type { ExplainNode } from '../../../shared/explain';
 
-const show = (value: unknown): string => (value === undefined ? '' : value === null ? 'nothing (null)' : typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value));
+const show = (value: unknown): string =>
+  value === undefined ? '' : value === null ? 'nothing (null)' : typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value);
 
 const Node: FC<{ node: ExplainNode }> = ({ node }) => (
   <li data-passed={String(node.passed)}>

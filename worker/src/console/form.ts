@@ -7,7 +7,10 @@ import { invalidPayload } from '../errors';
  * multipart body without its boundary, or cut short, makes the runtime's formData() throw, which
  * would otherwise be a 500. Console pages post url-encoded forms, so only a hand-made request gets here.
  */
-export async function readForm(c: Context<AppBindings>, options: { all?: boolean } = {}): Promise<Record<string, string | File | (string | File)[]>> {
+export async function readForm(
+  c: Context<AppBindings>,
+  options: { all?: boolean } = {},
+): Promise<Record<string, string | File | (string | File)[]>> {
   try {
     return await c.req.parseBody(options);
   } catch {

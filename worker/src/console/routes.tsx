@@ -69,8 +69,8 @@ const WeakKeyPage = ({ problem }: { problem: string }) => (
     />
     <p>
       Set a random secret key of at least {MIN_APP_TOKEN_LENGTH} characters, for example{' '}
-      <code>openssl rand -base64 32 | npx wrangler secret put APP_TOKEN</code>, give the shop's backend the new value, and reload this
-      page. The demo key is accepted only on 127.0.0.1 or localhost, for the local demo.
+      <code>openssl rand -base64 32 | npx wrangler secret put APP_TOKEN</code>, give the shop's backend the new value, and reload this page.
+      The demo key is accepted only on 127.0.0.1 or localhost, for the local demo.
     </p>
   </Layout>
 );

@@ -48,7 +48,8 @@ function writeCookie(c: Context<AppBindings>, value: string, maxAge: number): vo
 }
 
 /** On https only the `__Host-` cookie counts: a plain one there may have been planted. */
-const readCookie = (c: Context<AppBindings>): string | undefined => (isHttps(c) ? getCookie(c, SESSION_COOKIE, 'host') : getCookie(c, SESSION_COOKIE));
+const readCookie = (c: Context<AppBindings>): string | undefined =>
+  isHttps(c) ? getCookie(c, SESSION_COOKIE, 'host') : getCookie(c, SESSION_COOKIE);
 
 export async function startSession(c: Context<AppBindings>, nowMs = Date.now()): Promise<void> {
   const expiresAt = Math.floor(nowMs / 1000) + SESSION_SECONDS;

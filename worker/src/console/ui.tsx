@@ -23,7 +23,12 @@ export const NAV = [
 ] as const;
 export type Section = (typeof NAV)[number][0];
 
-export const Layout: FC<{ title: string; section?: Section; signedIn?: boolean; children?: Child }> = ({ title, section, signedIn = true, children }) => (
+export const Layout: FC<{ title: string; section?: Section; signedIn?: boolean; children?: Child }> = ({
+  title,
+  section,
+  signedIn = true,
+  children,
+}) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />
@@ -104,7 +109,12 @@ export const Facts: FC<{ items: readonly (readonly [string, string | number])[] 
 );
 
 /** Previous / next links that keep the other query parameters. */
-export const Pager: FC<{ base: string; params: Record<string, string | undefined>; page: number; hasMore: boolean }> = ({ base, params, page, hasMore }) => {
+export const Pager: FC<{ base: string; params: Record<string, string | undefined>; page: number; hasMore: boolean }> = ({
+  base,
+  params,
+  page,
+  hasMore,
+}) => {
   const href = (p: number) => {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) if (v) q.set(k, v);

@@ -15,11 +15,19 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): P
     const now = Date.now();
     await recordDeadLetters(
       env.DB,
-      batch.messages.map((m) => ({ id: m.id, kind: isWebhookMessage(m.body) ? `webhook_${m.body.kind}` : null, body: JSON.stringify(m.body) ?? 'null', attempts: m.attempts })),
+      batch.messages.map((m) => ({
+        id: m.id,
+        kind: isWebhookMessage(m.body) ? `webhook_${m.body.kind}` : null,
+        body: JSON.stringify(m.body) ?? 'null',
+        attempts: m.attempts,
+      })),
       now,
     );
     const ids = batch.messages.flatMap((m) => (isWebhookMessage(m.body) && m.body.kind === 'attempt' ? [m.body.delivery_id] : []));
-    if (ids.length > 0) await webhooksDb.markDeliveriesDead(env.DB, ids, 'The delivery engine failed on this attempt past its retries (see dead_letters).').run();
+    if (ids.length > 0)
+      await webhooksDb
+        .markDeliveriesDead(env.DB, ids, 'The delivery engine failed on this attempt past its retries (see dead_letters).')
+        .run();
     batch.ackAll();
     return;
   }

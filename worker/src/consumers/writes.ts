@@ -11,7 +11,17 @@ import { bulkWriteTarget, WritePacer } from '../lib/write-pacer';
 import { customerEventStatements, profileEventStatements } from '../services/events';
 import { type ActiveSegment, loadActiveSegments } from '../services/membership';
 import { runSegmentJob, STATEMENTS_PER_STEP } from '../services/segment-sync';
-import { DEAD_LETTER_QUEUE, enqueue, type JobKind, type JobMessage, type MessageOf, type RecordKind, type RecordMessage, type WriteMessage, WRITES_QUEUE } from '../queue/messages';
+import {
+  DEAD_LETTER_QUEUE,
+  enqueue,
+  type JobKind,
+  type JobMessage,
+  type MessageOf,
+  type RecordKind,
+  type RecordMessage,
+  type WriteMessage,
+  WRITES_QUEUE,
+} from '../queue/messages';
 
 interface ConsumerContext {
   /** The auto-update segments, loaded once per delivery for the messages that write customers. */
@@ -60,7 +70,11 @@ interface Job<M> {
 /** Wall-clock time of one segment walk (a consumer invocation may run 15 minutes; D1 waits are most of it). */
 const WALK_MS = 25_000;
 
-async function segmentWalk(env: Env, message: MessageOf<'segment_sync' | 'segment_recompute'>, context: ConsumerContext): Promise<JobOutcome> {
+async function segmentWalk(
+  env: Env,
+  message: MessageOf<'segment_sync' | 'segment_recompute'>,
+  context: ConsumerContext,
+): Promise<JobOutcome> {
   const calls = Math.floor(context.budget.statements / STATEMENTS_PER_STEP);
   if (calls < 1) return { retryAfterSeconds: 0 };
   const report = await runSegmentJob(env.DB, env.WRITES, message, { calls, deadline: Date.now() + WALK_MS });
@@ -94,7 +108,12 @@ const STATEMENTS_PER_DELIVERY = 900;
 function isWriteMessage(body: unknown): body is WriteMessage {
   if (typeof body !== 'object' || body === null) return false;
   const { kind, id, at } = body as Record<string, unknown>;
-  return typeof kind === 'string' && (Object.hasOwn(WRITERS, kind) || Object.hasOwn(JOBS, kind)) && typeof id === 'string' && typeof at === 'number';
+  return (
+    typeof kind === 'string' &&
+    (Object.hasOwn(WRITERS, kind) || Object.hasOwn(JOBS, kind)) &&
+    typeof id === 'string' &&
+    typeof at === 'number'
+  );
 }
 
 const isJob = (body: WriteMessage): body is JobMessage => Object.hasOwn(JOBS, body.kind);
@@ -116,7 +135,12 @@ export async function consumeWrites(batch: MessageBatch<unknown>, env: Env): Pro
   if (batch.queue === DEAD_LETTER_QUEUE) {
     await recordDeadLetters(
       env.DB,
-      batch.messages.map((m) => ({ id: m.id, kind: isWriteMessage(m.body) ? m.body.kind : null, body: JSON.stringify(m.body) ?? 'null', attempts: m.attempts })),
+      batch.messages.map((m) => ({
+        id: m.id,
+        kind: isWriteMessage(m.body) ? m.body.kind : null,
+        body: JSON.stringify(m.body) ?? 'null',
+        attempts: m.attempts,
+      })),
       now,
     );
     // Each job kind's own dead-letter handling (its JOBS entry), in the order the messages came.
@@ -196,7 +220,9 @@ async function runJob(env: Env, message: Message<unknown>, body: JobMessage, con
     if (outcome) return later(env, message, body, outcome.retryAfterSeconds);
     message.ack();
   } catch (error) {
-    console.error(JSON.stringify({ queue: WRITES_QUEUE, message_id: message.id, kind: body.kind, attempts: message.attempts, error: String(error) }));
+    console.error(
+      JSON.stringify({ queue: WRITES_QUEUE, message_id: message.id, kind: body.kind, attempts: message.attempts, error: String(error) }),
+    );
     message.retry();
   }
 }

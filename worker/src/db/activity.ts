@@ -93,7 +93,8 @@ export async function listActivity(
   const cte = activityCte(q.customerId);
   const filters = activityFilters(q);
   const cursor: Sql[] = [];
-  if (q.startingAfterId !== undefined) cursor.push(sql`(created_at, id) ${sql.raw(after)} (SELECT created_at, id FROM activity WHERE id = ${q.startingAfterId})`);
+  if (q.startingAfterId !== undefined)
+    cursor.push(sql`(created_at, id) ${sql.raw(after)} (SELECT created_at, id FROM activity WHERE id = ${q.startingAfterId})`);
   if (q.startingAfter !== undefined) cursor.push(sql`created_at ${sql.raw(after)} ${q.startingAfter}`);
   const page = prepare(
     db,

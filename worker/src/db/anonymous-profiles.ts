@@ -23,17 +23,26 @@ export function cappedProfileEventStatements(
   cap: { since: number; max: number } | null,
 ): D1PreparedStatement[] {
   return [
-    prepare(db, sql`INSERT INTO tracking_profiles (id, identity_hmac, first_seen, last_seen) VALUES (${trackingId}, ${identityHmac}, ${event.createdAt}, ${event.createdAt})
-         ON CONFLICT (id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen), identity_hmac = coalesce(excluded.identity_hmac, identity_hmac)`),
-    prepare(db, sql`INSERT INTO events (id, profile_id, type, metadata, created_at)
+    prepare(
+      db,
+      sql`INSERT INTO tracking_profiles (id, identity_hmac, first_seen, last_seen) VALUES (${trackingId}, ${identityHmac}, ${event.createdAt}, ${event.createdAt})
+         ON CONFLICT (id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen), identity_hmac = coalesce(excluded.identity_hmac, identity_hmac)`,
+    ),
+    prepare(
+      db,
+      sql`INSERT INTO events (id, profile_id, type, metadata, created_at)
          SELECT ${event.id}, ${trackingId}, ${event.type}, ${JSON.stringify(event.metadata)}, ${event.createdAt}
-         WHERE ${cap?.max ?? null} IS NULL OR (SELECT count(*) FROM events WHERE profile_id = ${trackingId} AND created_at >= ${cap?.since ?? 0}) < ${cap?.max ?? null}`),
+         WHERE ${cap?.max ?? null} IS NULL OR (SELECT count(*) FROM events WHERE profile_id = ${trackingId} AND created_at >= ${cap?.since ?? 0}) < ${cap?.max ?? null}`,
+    ),
   ];
 }
 
 /** How many events a tracking profile has recorded since `since` (the daily cap's read). */
 export async function countProfileEventsSince(db: D1Database, trackingId: string, since: number): Promise<number> {
-  const row = await db.prepare('SELECT count(*) AS n FROM events WHERE profile_id = ? AND created_at >= ?').bind(trackingId, since).first<{ n: number }>();
+  const row = await db
+    .prepare('SELECT count(*) AS n FROM events WHERE profile_id = ? AND created_at >= ?')
+    .bind(trackingId, since)
+    .first<{ n: number }>();
   return row?.n ?? 0;
 }
 

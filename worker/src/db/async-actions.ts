@@ -19,8 +19,11 @@ export interface AsyncActionRow {
 }
 
 export function insertAsyncAction(db: D1Database, action: AsyncAction): D1PreparedStatement {
-  return prepare(db, sql`INSERT INTO async_actions (id, type, status, operation_status, result, request_id, processing_time, progress, created_at, updated_at)
-       VALUES (${action.id}, ${action.type}, ${action.status}, ${action.operation_status ?? 'IN_PROGRESS'}, ${JSON.stringify(action.result)}, ${action.request_id}, ${action.processing_time}, ${action.progress}, ${Date.parse(action.created_at)}, ${Date.parse(action.updated_at)})`);
+  return prepare(
+    db,
+    sql`INSERT INTO async_actions (id, type, status, operation_status, result, request_id, processing_time, progress, created_at, updated_at)
+       VALUES (${action.id}, ${action.type}, ${action.status}, ${action.operation_status ?? 'IN_PROGRESS'}, ${JSON.stringify(action.result)}, ${action.request_id}, ${action.processing_time}, ${action.progress}, ${Date.parse(action.created_at)}, ${Date.parse(action.updated_at)})`,
+  );
 }
 
 /** How a running action ends (a CSV import, when its last chunk is written). */
@@ -34,8 +37,11 @@ export interface AsyncActionUpdate {
 }
 
 export function updateAsyncAction(db: D1Database, id: string, update: AsyncActionUpdate): D1PreparedStatement {
-  return prepare(db, sql`UPDATE async_actions SET status = ${update.status}, operation_status = ${update.operationStatus ?? 'IN_PROGRESS'}, progress = ${update.progress}, result = ${JSON.stringify(update.result)}, processing_time = ${update.processingTime}, updated_at = ${update.updatedAt}
-       WHERE id = ${id} AND status = 'IN_PROGRESS'`);
+  return prepare(
+    db,
+    sql`UPDATE async_actions SET status = ${update.status}, operation_status = ${update.operationStatus ?? 'IN_PROGRESS'}, progress = ${update.progress}, result = ${JSON.stringify(update.result)}, processing_time = ${update.processingTime}, updated_at = ${update.updatedAt}
+       WHERE id = ${id} AND status = 'IN_PROGRESS'`,
+  );
 }
 
 export function findAsyncAction(db: D1Database, id: string): Promise<AsyncActionRow | null> {
@@ -47,8 +53,10 @@ export async function listAsyncActions(
   db: D1Database,
   q: { limit: number; createdBefore?: number },
 ): Promise<{ rows: AsyncActionRow[]; hasMore: boolean }> {
-  const { results } = await prepare(db, sql`SELECT * FROM async_actions WHERE ${q.createdBefore ?? null} IS NULL OR created_at < ${q.createdBefore ?? null}
-       ORDER BY created_at DESC, id DESC LIMIT ${q.limit + 1}`)
-    .all<AsyncActionRow>();
+  const { results } = await prepare(
+    db,
+    sql`SELECT * FROM async_actions WHERE ${q.createdBefore ?? null} IS NULL OR created_at < ${q.createdBefore ?? null}
+       ORDER BY created_at DESC, id DESC LIMIT ${q.limit + 1}`,
+  ).all<AsyncActionRow>();
   return { rows: results.slice(0, q.limit), hasMore: results.length > q.limit };
 }

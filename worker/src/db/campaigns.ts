@@ -38,7 +38,6 @@ export type CampaignRead = CampaignRow & { vouchers_count: number };
 
 export const templateOf = (row: Pick<CampaignRow, 'voucher'>): CampaignTemplate => JSON.parse(row.voucher) as CampaignTemplate;
 
-
 /** Campaign-level rule assignments, as the spec's assignment object (related_object_type 'campaign'). */
 export interface CampaignAssignmentRow {
   id: string;
@@ -50,9 +49,12 @@ export interface CampaignAssignmentRow {
 const READ = 'SELECT c.*, (SELECT count(*) FROM vouchers v WHERE v.campaign_id = c.id) AS vouchers_count FROM campaigns c';
 
 export function insertCampaign(db: D1Database, row: CampaignRow): D1PreparedStatement {
-  return prepare(db, sql`INSERT INTO campaigns (id, name, description, type, join_once, voucher, start_date, expiration_date, validity_timeframe,
+  return prepare(
+    db,
+    sql`INSERT INTO campaigns (id, name, description, type, join_once, voucher, start_date, expiration_date, validity_timeframe,
          validity_day_of_week, validity_hours, active, metadata, generation_target, generated_count, generation_status, created_at, updated_at)
-       VALUES (${row.id}, ${row.name}, ${row.description}, ${row.type}, ${row.join_once}, ${row.voucher}, ${row.start_date}, ${row.expiration_date}, ${row.validity_timeframe}, ${row.validity_day_of_week}, ${row.validity_hours}, ${row.active}, ${row.metadata}, ${row.generation_target}, 0, ${row.generation_status}, ${row.created_at}, NULL)`);
+       VALUES (${row.id}, ${row.name}, ${row.description}, ${row.type}, ${row.join_once}, ${row.voucher}, ${row.start_date}, ${row.expiration_date}, ${row.validity_timeframe}, ${row.validity_day_of_week}, ${row.validity_hours}, ${row.active}, ${row.metadata}, ${row.generation_target}, 0, ${row.generation_status}, ${row.created_at}, NULL)`,
+  );
 }
 
 /** By id, else by name (the path takes either: OA /v1/campaigns/{campaignId}). */
@@ -65,7 +67,10 @@ export function assignmentsOfCampaign(db: D1Database, campaignId: string): D1Pre
 }
 
 export function insertCampaignAssignment(db: D1Database, row: CampaignAssignmentRow): D1PreparedStatement {
-  return prepare(db, sql`INSERT INTO campaign_rule_assignments (id, rule_id, campaign_id, created_at) VALUES (${row.id}, ${row.rule_id}, ${row.campaign_id}, ${row.created_at})`);
+  return prepare(
+    db,
+    sql`INSERT INTO campaign_rule_assignments (id, rule_id, campaign_id, created_at) VALUES (${row.id}, ${row.rule_id}, ${row.campaign_id}, ${row.created_at})`,
+  );
 }
 
 const ORDER_BY: Record<CampaignListQuery['order'], string> = {
@@ -93,7 +98,16 @@ export async function listCampaigns(db: D1Database, q: CampaignListQuery) {
 type CampaignPatch = Partial<
   Pick<
     CampaignRow,
-    'description' | 'type' | 'join_once' | 'voucher' | 'start_date' | 'expiration_date' | 'validity_timeframe' | 'validity_day_of_week' | 'validity_hours' | 'metadata'
+    | 'description'
+    | 'type'
+    | 'join_once'
+    | 'voucher'
+    | 'start_date'
+    | 'expiration_date'
+    | 'validity_timeframe'
+    | 'validity_day_of_week'
+    | 'validity_hours'
+    | 'metadata'
   >
 >;
 
@@ -106,7 +120,12 @@ export function updateCampaign(
   db: D1Database,
   id: string,
   patch: CampaignPatch,
-  codePatch: Partial<Record<'start_date' | 'expiration_date' | 'validity_timeframe' | 'validity_day_of_week' | 'validity_hours' | 'discount', string | number | null>>,
+  codePatch: Partial<
+    Record<
+      'start_date' | 'expiration_date' | 'validity_timeframe' | 'validity_day_of_week' | 'validity_hours' | 'discount',
+      string | number | null
+    >
+  >,
   now: number,
 ): D1PreparedStatement[] {
   // Column names come from the patch keys the service sets, never from input.
@@ -149,7 +168,13 @@ export interface CampaignCode {
  */
 export type CodesLimit = number | 'generation' | { free: number };
 
-export function insertCampaignCodes(db: D1Database, campaign: CampaignRow, codes: CampaignCode[], now: number, limit: CodesLimit = -1): D1PreparedStatement {
+export function insertCampaignCodes(
+  db: D1Database,
+  campaign: CampaignRow,
+  codes: CampaignCode[],
+  now: number,
+  limit: CodesLimit = -1,
+): D1PreparedStatement {
   const template = templateOf(campaign);
   const limitSql =
     typeof limit === 'number'
@@ -205,13 +230,24 @@ export function generationChunk(db: D1Database, campaign: CampaignRow, candidate
 }
 
 /** Asks for `count` more generated codes (addVoucher with vouchers_count): the job writes them. */
-export function requestMoreCodes(db: D1Database, campaignId: string, count: number, actionId: string | null, now: number): D1PreparedStatement {
-  return prepare(db, sql`UPDATE campaigns SET generation_target = generation_target + ${count}, generation_status = 'IN_PROGRESS',
-         generation_action_id = coalesce(${actionId}, generation_action_id), updated_at = ${now} WHERE id = ${campaignId}`);
+export function requestMoreCodes(
+  db: D1Database,
+  campaignId: string,
+  count: number,
+  actionId: string | null,
+  now: number,
+): D1PreparedStatement {
+  return prepare(
+    db,
+    sql`UPDATE campaigns SET generation_target = generation_target + ${count}, generation_status = 'IN_PROGRESS',
+         generation_action_id = coalesce(${actionId}, generation_action_id), updated_at = ${now} WHERE id = ${campaignId}`,
+  );
 }
 
 export function failGeneration(db: D1Database, campaignId: string): D1PreparedStatement {
-  return db.prepare(`UPDATE campaigns SET generation_status = 'FAILED' WHERE id = ? AND generation_status = 'IN_PROGRESS'`).bind(campaignId);
+  return db
+    .prepare(`UPDATE campaigns SET generation_status = 'FAILED' WHERE id = ? AND generation_status = 'IN_PROGRESS'`)
+    .bind(campaignId);
 }
 
 /** The campaign a job works on, without the count (the job reads its own counters). */

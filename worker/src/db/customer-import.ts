@@ -22,7 +22,8 @@ const ROW_METADATA = `coalesce(${cell('metadata')}, '{}')`;
  * created_at of the new rows: one base (now, or past the newest customer), plus the row's index,
  * so the column stays unique (migration 0001). MATERIALIZED: computed once per statement.
  */
-const baseCte = (now: number): Sql => sql`WITH base(t) AS MATERIALIZED (SELECT max(${now}, coalesce((SELECT max(created_at) FROM customers), 0) + 1))`;
+const baseCte = (now: number): Sql =>
+  sql`WITH base(t) AS MATERIALIZED (SELECT max(${now}, coalesce((SELECT max(created_at) FROM customers), 0) + 1))`;
 
 const INSERT_COLUMNS = sql.raw(['id', 'source_id', ...TEXT_COLUMNS, 'metadata', 'created_at'].join(', '));
 const INSERT_VALUES = sql.raw([cell('id'), cell('source_id'), ...TEXT_COLUMNS.map(cell), ROW_METADATA, 'base.t + r.key'].join(', '));
@@ -42,7 +43,9 @@ function changes(target: string, row: (column: string) => string, rowMetadata: s
  * created or changed, with `created` 1 for new ones; unchanged rows return nothing.
  */
 export function upsertBySourceId(db: D1Database, records: ImportRecord[], now: number): D1PreparedStatement {
-  const set = sql.raw([...TEXT_COLUMNS.map((c) => `${c} = coalesce(excluded.${c}, ${c})`), 'metadata = json_patch(metadata, excluded.metadata)'].join(', '));
+  const set = sql.raw(
+    [...TEXT_COLUMNS.map((c) => `${c} = coalesce(excluded.${c}, ${c})`), 'metadata = json_patch(metadata, excluded.metadata)'].join(', '),
+  );
   return prepare(
     db,
     sql`${baseCte(now)}
@@ -72,7 +75,10 @@ export function insertNew(db: D1Database, records: ImportRecord[], now: number):
  */
 export function updateById(db: D1Database, records: ImportRecord[], now: number): D1PreparedStatement {
   const set = sql.raw(
-    [...['source_id', ...TEXT_COLUMNS].map((c) => `${c} = coalesce(${cell(c)}, customers.${c})`), `metadata = json_patch(customers.metadata, ${ROW_METADATA})`].join(', '),
+    [
+      ...['source_id', ...TEXT_COLUMNS].map((c) => `${c} = coalesce(${cell(c)}, customers.${c})`),
+      `metadata = json_patch(customers.metadata, ${ROW_METADATA})`,
+    ].join(', '),
   );
   return prepare(
     db,
@@ -128,8 +134,10 @@ export function findImport(db: D1Database, actionId: string): Promise<ImportStat
 
 /** The parts of a chunk written already: its own id, or `<id>/<path>` of its halves ('/' < '0'). */
 export async function appliedChunkParts(db: D1Database, chunkId: string): Promise<string[]> {
-  const { results } = await prepare(db, sql`SELECT id FROM import_chunks WHERE id = ${chunkId} OR (id > ${chunkId} || '/' AND id < ${chunkId} || '0')`)
-    .all<{ id: string }>();
+  const { results } = await prepare(
+    db,
+    sql`SELECT id FROM import_chunks WHERE id = ${chunkId} OR (id > ${chunkId} || '/' AND id < ${chunkId} || '0')`,
+  ).all<{ id: string }>();
   return results.map((r) => r.id);
 }
 
@@ -138,7 +146,10 @@ export async function appliedChunkParts(db: D1Database, chunkId: string): Promis
  * key and its batch (writes and counts) rolls back. `failed`: failures known before the batch.
  */
 export function openChunkPart(db: D1Database, partId: string, actionId: string, failed: unknown[], now: number): D1PreparedStatement {
-  return prepare(db, sql`INSERT INTO import_chunks (id, action_id, failed, applied_at) VALUES (${partId}, ${actionId}, ${JSON.stringify(failed)}, ${now})`);
+  return prepare(
+    db,
+    sql`INSERT INTO import_chunks (id, action_id, failed, applied_at) VALUES (${partId}, ${actionId}, ${JSON.stringify(failed)}, ${now})`,
+  );
 }
 
 /**
@@ -146,7 +157,10 @@ export function openChunkPart(db: D1Database, partId: string, actionId: string, 
  * counts of their own), so a part that overlaps one written before fails on its primary key too.
  */
 export function openChunkMarkers(db: D1Database, partIds: string[], actionId: string, now: number): D1PreparedStatement {
-  return prepare(db, sql`INSERT INTO import_chunks (id, action_id, failed, applied_at) SELECT r.value, ${actionId}, '[]', ${now} FROM json_each(${JSON.stringify(partIds)}) r`);
+  return prepare(
+    db,
+    sql`INSERT INTO import_chunks (id, action_id, failed, applied_at) SELECT r.value, ${actionId}, '[]', ${now} FROM json_each(${JSON.stringify(partIds)}) r`,
+  );
 }
 
 /** Whether a batch failed on openChunkPart, i.e. the part was written before. */
@@ -154,13 +168,16 @@ export const isChunkPartApplied = (error: unknown): boolean => /UNIQUE constrain
 
 /** Before the updates by id: the failures of the rows whose id names no customer. */
 export function countUnknownIds(db: D1Database, partId: string, rows: { id: string; failure: unknown }[]): D1PreparedStatement {
-  return prepare(db, sql`UPDATE import_chunks SET failed = (
+  return prepare(
+    db,
+    sql`UPDATE import_chunks SET failed = (
          SELECT json_group_array(json(f)) FROM (
            SELECT value AS f FROM json_each(import_chunks.failed)
            UNION ALL
            SELECT json(r.value -> 'failure') FROM json_each(${JSON.stringify(rows)}) r
            WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = r.value ->> 'id')))
-       WHERE id = ${partId}`);
+       WHERE id = ${partId}`,
+  );
 }
 
 // SQLite's changes() is the number of rows the statement before (in the batch) inserted or
@@ -168,23 +185,32 @@ export function countUnknownIds(db: D1Database, partId: string, rows: { id: stri
 
 /** Right after updateById(ids): those changed are updated, the other known ids unchanged. */
 export function countIdUpdates(db: D1Database, partId: string, ids: string[]): D1PreparedStatement {
-  return prepare(db, sql`UPDATE import_chunks SET updated = updated + changes(),
+  return prepare(
+    db,
+    sql`UPDATE import_chunks SET updated = updated + changes(),
          unchanged = unchanged + (SELECT count(*) FROM json_each(${JSON.stringify(ids)}) r WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = r.value)) - changes()
-       WHERE id = ${partId}`);
+       WHERE id = ${partId}`,
+  );
 }
 
 /** Right before upsertBySourceId: how many of its source ids no customer holds (each creates one). */
 export function countNewSourceIds(db: D1Database, partId: string, sourceIds: string[]): D1PreparedStatement {
-  return prepare(db, sql`UPDATE import_chunks SET pending = (
+  return prepare(
+    db,
+    sql`UPDATE import_chunks SET pending = (
          SELECT count(DISTINCT r.value) FROM json_each(${JSON.stringify(sourceIds)}) r WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.source_id = r.value))
-       WHERE id = ${partId}`);
+       WHERE id = ${partId}`,
+  );
 }
 
 /** Right after upsertBySourceId over `rows` rows: created, then updated and unchanged from changes(). */
 export function countSourceUpserts(db: D1Database, partId: string, rows: number): D1PreparedStatement {
-  return prepare(db, sql`UPDATE import_chunks SET created = created + pending, updated = updated + changes() - pending,
+  return prepare(
+    db,
+    sql`UPDATE import_chunks SET created = created + pending, updated = updated + changes() - pending,
          unchanged = unchanged + ${rows} - changes(), pending = 0
-       WHERE id = ${partId}`);
+       WHERE id = ${partId}`,
+  );
 }
 
 /** Right after insertNew: every row inserted is created. */
@@ -196,8 +222,16 @@ export function countInserted(db: D1Database, partId: string): D1PreparedStateme
  * Closes a part's batch: adds its counts to the action's result, its failures to the result's
  * list (up to `maxFailures`; failed_count counts them all).
  */
-export function addChunkPartToAction(db: D1Database, actionId: string, partId: string, maxFailures: number, now: number): D1PreparedStatement {
-  return prepare(db, sql`UPDATE async_actions SET result = json_set(result,
+export function addChunkPartToAction(
+  db: D1Database,
+  actionId: string,
+  partId: string,
+  maxFailures: number,
+  now: number,
+): D1PreparedStatement {
+  return prepare(
+    db,
+    sql`UPDATE async_actions SET result = json_set(result,
          '$.done_count', (result ->> 'done_count') + p.created + p.updated + p.unchanged,
          '$.created_count', (result ->> 'created_count') + p.created,
          '$.updated_count', (result ->> 'updated_count') + p.updated,
@@ -207,7 +241,8 @@ export function addChunkPartToAction(db: D1Database, actionId: string, partId: s
            SELECT value AS f FROM json_each(result, '$.failed') UNION ALL SELECT value FROM json_each(p.failed) LIMIT ${maxFailures}))),
          updated_at = ${now}
        FROM (SELECT * FROM import_chunks WHERE id = ${partId}) p
-       WHERE async_actions.id = ${actionId}`);
+       WHERE async_actions.id = ${actionId}`,
+  );
 }
 
 /**
@@ -216,8 +251,13 @@ export function addChunkPartToAction(db: D1Database, actionId: string, partId: s
  */
 export function completeChunk(db: D1Database, actionId: string): D1PreparedStatement[] {
   return [
-    db.prepare('UPDATE customer_imports SET chunks_done = chunks_done + 1 WHERE action_id = ? RETURNING chunks_done, chunks').bind(actionId),
-    prepare(db, sql`UPDATE async_actions SET progress = (SELECT min(99, 100 * chunks_done / chunks) FROM customer_imports WHERE action_id = ${actionId})
-         WHERE id = ${actionId} AND status = 'IN_PROGRESS'`),
+    db
+      .prepare('UPDATE customer_imports SET chunks_done = chunks_done + 1 WHERE action_id = ? RETURNING chunks_done, chunks')
+      .bind(actionId),
+    prepare(
+      db,
+      sql`UPDATE async_actions SET progress = (SELECT min(99, 100 * chunks_done / chunks) FROM customer_imports WHERE action_id = ${actionId})
+         WHERE id = ${actionId} AND status = 'IN_PROGRESS'`,
+    ),
   ];
 }

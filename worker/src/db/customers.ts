@@ -137,7 +137,10 @@ export function upsertCustomerBySourceId(
 ): D1PreparedStatement {
   const set = assignments(write);
   const { columns, values } = insertedRow(newId, set, now);
-  const updates = sql.list([...set.filter(([c]) => c !== 'source_id').map(([c]) => sql.raw(`${c} = excluded.${c}`)), sql`updated_at = ${now}`]);
+  const updates = sql.list([
+    ...set.filter(([c]) => c !== 'source_id').map(([c]) => sql.raw(`${c} = excluded.${c}`)),
+    sql`updated_at = ${now}`,
+  ]);
   return prepare(
     db,
     sql`INSERT INTO customers (${columns}) VALUES (${values})
@@ -151,7 +154,13 @@ export function upsertCustomerBySourceId(
  * one starts with `metadata` applied as a merge patch (the metadata bulk update's upsert), so it is
  * created as it ends up: one customer.created webhook event, not a creation and then an update.
  */
-export function insertCustomerIfMissing(db: D1Database, id: string, sourceId: string, now: number, metadata: Record<string, unknown> = {}): D1PreparedStatement {
+export function insertCustomerIfMissing(
+  db: D1Database,
+  id: string,
+  sourceId: string,
+  now: number,
+  metadata: Record<string, unknown> = {},
+): D1PreparedStatement {
   return prepare(
     db,
     sql`INSERT INTO customers (id, source_id, metadata, created_at) VALUES (${id}, ${sourceId}, json_patch('{}', ${JSON.stringify(metadata)}), ${nextCreatedAt(now)})
@@ -166,8 +175,10 @@ export function updateCustomer(db: D1Database, id: string, write: CustomerWrite,
 
 /** Looks a customer up by id, or else by source_id (an id match wins if both match). */
 export async function findCustomer(db: D1Database, idOrSourceId: string): Promise<CustomerRow | null> {
-  return prepare(db, sql`SELECT * FROM customers WHERE id = ${idOrSourceId} OR source_id = ${idOrSourceId} ORDER BY id = ${idOrSourceId} DESC LIMIT 1`)
-    .first<CustomerRow>();
+  return prepare(
+    db,
+    sql`SELECT * FROM customers WHERE id = ${idOrSourceId} OR source_id = ${idOrSourceId} ORDER BY id = ${idOrSourceId} DESC LIMIT 1`,
+  ).first<CustomerRow>();
 }
 
 export async function deleteCustomer(db: D1Database, id: string): Promise<boolean> {
@@ -247,8 +258,11 @@ export async function deleteCustomerPermanently(db: D1Database, id: string, iden
   ];
   // Last: the customer.deleted event just fired keeps only the customer's id and creation time
   // (an empty customer row: no field, zero counters).
-  const redact = prepare(db, sql`UPDATE webhook_outbox SET snapshot = json_object('customer', json_set(json(${JSON.stringify(emptyCustomerRow(id, 0))}), '$.created_at', snapshot -> '$.customer.created_at'))
-       WHERE customer_id = ${id} AND type = 'customer.deleted'`);
+  const redact = prepare(
+    db,
+    sql`UPDATE webhook_outbox SET snapshot = json_object('customer', json_set(json(${JSON.stringify(emptyCustomerRow(id, 0))}), '$.created_at', snapshot -> '$.customer.created_at'))
+       WHERE customer_id = ${id} AND type = 'customer.deleted'`,
+  );
   const results = await db.batch<Record<string, unknown>>([...outbox, ...steps.flatMap((s) => [s.count, s.remove]), redact]);
   const counts: Record<string, number> = {};
   steps.forEach(({ report }, i) => {
@@ -262,8 +276,15 @@ export async function deleteCustomerPermanently(db: D1Database, id: string, iden
  * these customers, it rolls the whole batch back (D1 refusal 'customer_metadata_too_large') when
  * any of them then stores more than `maxBytes` bytes of metadata, and writes nothing otherwise.
  */
-export function metadataSizeCheck(db: D1Database, customers: { ids?: string[]; sourceIds?: string[] }, maxBytes: number): D1PreparedStatement {
-  return prepare(db, sql`INSERT INTO customer_metadata_checks (ids, source_ids, max_bytes) VALUES (${JSON.stringify(customers.ids ?? [])}, ${JSON.stringify(customers.sourceIds ?? [])}, ${maxBytes})`);
+export function metadataSizeCheck(
+  db: D1Database,
+  customers: { ids?: string[]; sourceIds?: string[] },
+  maxBytes: number,
+): D1PreparedStatement {
+  return prepare(
+    db,
+    sql`INSERT INTO customer_metadata_checks (ids, source_ids, max_bytes) VALUES (${JSON.stringify(customers.ids ?? [])}, ${JSON.stringify(customers.sourceIds ?? [])}, ${maxBytes})`,
+  );
 }
 
 /**
@@ -276,11 +297,13 @@ export async function metadataMergesOverLimit(
   patch: Record<string, unknown>,
   maxBytes: number,
 ): Promise<{ source_id: string; bytes: number }[]> {
-  const { results } = await prepare(db, sql`SELECT source_id, bytes FROM (
+  const { results } = await prepare(
+    db,
+    sql`SELECT source_id, bytes FROM (
          SELECT source_id, length(CAST(json_patch(metadata, ${JSON.stringify(patch)}) AS BLOB)) AS bytes FROM customers
          WHERE source_id IN (SELECT value FROM json_each(${JSON.stringify(sourceIds)})))
-       WHERE bytes > ${maxBytes}`)
-    .all<{ source_id: string; bytes: number }>();
+       WHERE bytes > ${maxBytes}`,
+  ).all<{ source_id: string; bytes: number }>();
   return results;
 }
 
@@ -294,8 +317,11 @@ export function mergeMetadataBySourceIds(
   patch: Record<string, unknown>,
   now: number,
 ): D1PreparedStatement {
-  return prepare(db, sql`UPDATE customers SET metadata = json_patch(metadata, ${JSON.stringify(patch)}), updated_at = ${now}
-       WHERE source_id IN (SELECT value FROM json_each(${JSON.stringify(sourceIds)})) RETURNING id, source_id`);
+  return prepare(
+    db,
+    sql`UPDATE customers SET metadata = json_patch(metadata, ${JSON.stringify(patch)}), updated_at = ${now}
+       WHERE source_id IN (SELECT value FROM json_each(${JSON.stringify(sourceIds)})) RETURNING id, source_id`,
+  );
 }
 
 /** The keys a customer list sorts by. */
@@ -308,7 +334,7 @@ export interface ListKeys {
 
 /** SQLite's BINARY collation compares UTF-8 bytes, which order as code points (not UTF-16 units). */
 function compareText(a: string, b: string): number {
-  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
+  for (let i = 0, j = 0; i < a.length && j < b.length;) {
     const x = a.codePointAt(i) as number;
     const y = b.codePointAt(j) as number;
     if (x !== y) return x - y;
@@ -320,7 +346,11 @@ function compareText(a: string, b: string): number {
 
 /** NULL first or last, else `compare`; created_at (unique) breaks every tie. */
 const byThen =
-  <K extends 'updated_at' | 'source_id'>(key: K, descending: boolean, compare: (x: NonNullable<ListKeys[K]>, y: NonNullable<ListKeys[K]>) => number) =>
+  <K extends 'updated_at' | 'source_id'>(
+    key: K,
+    descending: boolean,
+    compare: (x: NonNullable<ListKeys[K]>, y: NonNullable<ListKeys[K]>) => number,
+  ) =>
   (a: ListKeys, b: ListKeys): number => {
     const x = a[key];
     const y = b[key];
@@ -348,11 +378,7 @@ export const LIST_ORDERS: Record<CustomerListQuery['order'], { sql: string; comp
 };
 
 /** The list's filters as WHERE terms; the cursor apart, since it narrows the page and not the total. */
-function listConditions(
-  q: CustomerListQuery,
-  restrict?: Sql,
-  membersOf?: string,
-): { where: Sql[]; cursor: Sql | null } {
+function listConditions(q: CustomerListQuery, restrict?: Sql, membersOf?: string): { where: Sql[]; cursor: Sql | null } {
   const where: Sql[] = [];
   if (restrict) where.push(sql`coalesce((${restrict}), 0)`);
   if (membersOf !== undefined) {
@@ -370,13 +396,20 @@ function listConditions(
   add((v) => sql`c.updated_at < ${v}`, q.updatedBefore);
   add((v) => sql`c.updated_at > ${v}`, q.updatedAfter);
   const cursor =
-    q.startingAfter === undefined ? null : q.order === 'created_at' ? sql`c.created_at > ${q.startingAfter}` : sql`c.created_at < ${q.startingAfter}`;
+    q.startingAfter === undefined
+      ? null
+      : q.order === 'created_at'
+        ? sql`c.created_at > ${q.startingAfter}`
+        : sql`c.created_at < ${q.startingAfter}`;
   return { where, cursor };
 }
 
 /** Conditions joined by AND, as written (an empty list: no WHERE clause). */
 const whereClause = (conditions: Sql[]): Sql => (conditions.length ? sql`WHERE ${conjunction(conditions)}` : sql.raw(''));
-const conjunction = (conditions: Sql[]): Sql => ({ sql: conditions.map((c) => c.sql).join(' AND '), params: conditions.flatMap((c) => c.params) });
+const conjunction = (conditions: Sql[]): Sql => ({
+  sql: conditions.map((c) => c.sql).join(' AND '),
+  params: conditions.flatMap((c) => c.params),
+});
 
 const storedMember = (segmentId: string): Sql => sql`c.id IN (SELECT customer_id FROM segment_members WHERE segment_id = ${segmentId})`;
 
@@ -397,7 +430,10 @@ export async function listCustomers(
   const pageWhere = whereClause(cursor ? [...where, cursor] : where);
 
   const [page, count] = await db.batch<Record<string, unknown>>([
-    prepare(db, sql`SELECT * FROM customers c ${pageWhere} ORDER BY ${sql.raw(LIST_ORDERS[q.order].sql)} LIMIT ${q.limit + 1} OFFSET ${(q.page - 1) * q.limit}`),
+    prepare(
+      db,
+      sql`SELECT * FROM customers c ${pageWhere} ORDER BY ${sql.raw(LIST_ORDERS[q.order].sql)} LIMIT ${q.limit + 1} OFFSET ${(q.page - 1) * q.limit}`,
+    ),
     onlyMembers
       ? db.prepare('SELECT count(*) AS total FROM segment_members WHERE segment_id = ?').bind(membersOf)
       : prepare(db, sql`SELECT count(*) AS total FROM customers c ${whereClause(where)}`),
@@ -436,7 +472,9 @@ export async function matchesInRange(
   const rows = (matches?.results ?? []) as unknown as (ListKeys & { matched: number; on_page: number })[];
   return {
     matched: Number(rows[0]?.matched ?? 0),
-    candidates: rows.filter((r) => r.on_page).map(({ id, created_at, updated_at, source_id }) => ({ id, created_at, updated_at, source_id })),
+    candidates: rows
+      .filter((r) => r.on_page)
+      .map(({ id, created_at, updated_at, source_id }) => ({ id, created_at, updated_at, source_id })),
     end: rangeEndOf(end),
   };
 }
@@ -444,7 +482,9 @@ export async function matchesInRange(
 /** The customers with these ids (any order). */
 export async function customersByIds(db: D1Database, ids: string[]): Promise<CustomerRow[]> {
   if (ids.length === 0) return [];
-  return (await db.prepare('SELECT * FROM customers WHERE id IN (SELECT value FROM json_each(?))').bind(JSON.stringify(ids)).all<CustomerRow>()).results;
+  return (
+    await db.prepare('SELECT * FROM customers WHERE id IN (SELECT value FROM json_each(?))').bind(JSON.stringify(ids)).all<CustomerRow>()
+  ).results;
 }
 
 /**

@@ -22,8 +22,11 @@ export function insertDistribution(
   db: D1Database,
   d: { id: string; campaignId: string; segmentId: string; joinOnce: boolean; cursor: number; now: number },
 ): D1PreparedStatement {
-  return prepare(db, sql`INSERT INTO distributions (id, campaign_id, segment_id, join_once, cursor, customers_total, created_at, updated_at)
-       VALUES (${d.id}, ${d.campaignId}, ${d.segmentId}, ${d.joinOnce ? 1 : 0}, ${d.cursor}, (SELECT count(*) FROM customers), ${d.now}, ${d.now})`);
+  return prepare(
+    db,
+    sql`INSERT INTO distributions (id, campaign_id, segment_id, join_once, cursor, customers_total, created_at, updated_at)
+       VALUES (${d.id}, ${d.campaignId}, ${d.segmentId}, ${d.joinOnce ? 1 : 0}, ${d.cursor}, (SELECT count(*) FROM customers), ${d.now}, ${d.now})`,
+  );
 }
 
 export function findDistribution(db: D1Database, id: string): Promise<DistributionRow | null> {
@@ -31,7 +34,10 @@ export function findDistribution(db: D1Database, id: string): Promise<Distributi
 }
 
 export function endDistribution(db: D1Database, id: string, status: 'DONE' | 'FAILED', now: number): D1PreparedStatement {
-  return prepare(db, sql`UPDATE distributions SET status = ${status}, updated_at = ${now} WHERE id = ${id} AND status = 'IN_PROGRESS' RETURNING *`);
+  return prepare(
+    db,
+    sql`UPDATE distributions SET status = ${status}, updated_at = ${now} WHERE id = ${id} AND status = 'IN_PROGRESS' RETURNING *`,
+  );
 }
 
 /** What one step needs: the distribution where it stands, its members' predicate, the range of customers. */

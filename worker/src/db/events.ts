@@ -25,9 +25,18 @@ export function insertCustomerEvent(
 }
 
 /** How many events the customer named by id or source id has recorded since `since` (the daily cap's read). */
-export async function countCustomerEventsSince(db: D1Database, customer: { id: string } | { source_id: string }, since: number): Promise<number> {
-  const who = 'id' in customer ? sql`SELECT id FROM customers WHERE id = ${customer.id}` : sql`SELECT id FROM customers WHERE source_id = ${customer.source_id}`;
-  const row = await prepare(db, sql`SELECT count(*) AS n FROM events WHERE profile_id = (${who}) AND created_at >= ${since}`).first<{ n: number }>();
+export async function countCustomerEventsSince(
+  db: D1Database,
+  customer: { id: string } | { source_id: string },
+  since: number,
+): Promise<number> {
+  const who =
+    'id' in customer
+      ? sql`SELECT id FROM customers WHERE id = ${customer.id}`
+      : sql`SELECT id FROM customers WHERE source_id = ${customer.source_id}`;
+  const row = await prepare(db, sql`SELECT count(*) AS n FROM events WHERE profile_id = (${who}) AND created_at >= ${since}`).first<{
+    n: number;
+  }>();
   return row?.n ?? 0;
 }
 
@@ -37,7 +46,10 @@ export function insertProfileEvent(
   event: { id: string; type: string; metadata: Record<string, unknown>; createdAt: number },
   profileId: string,
 ): D1PreparedStatement {
-  return prepare(db, sql`INSERT INTO events (id, profile_id, type, metadata, created_at) VALUES (${event.id}, ${profileId}, ${event.type}, ${JSON.stringify(event.metadata)}, ${event.createdAt})`);
+  return prepare(
+    db,
+    sql`INSERT INTO events (id, profile_id, type, metadata, created_at) VALUES (${event.id}, ${profileId}, ${event.type}, ${JSON.stringify(event.metadata)}, ${event.createdAt})`,
+  );
 }
 
 /** How many events of each type the customer has (for `events.<type>.count` in filters). */

@@ -13,7 +13,10 @@ export interface ExportRow {
 }
 
 export function insertExport(db: D1Database, row: ExportRow): D1PreparedStatement {
-  return prepare(db, sql`INSERT INTO exports (id, exported_object, parameters, channel, created_at, updated_at) VALUES (${row.id}, ${row.exported_object}, ${row.parameters}, ${row.channel}, ${row.created_at}, ${row.updated_at})`);
+  return prepare(
+    db,
+    sql`INSERT INTO exports (id, exported_object, parameters, channel, created_at, updated_at) VALUES (${row.id}, ${row.exported_object}, ${row.parameters}, ${row.channel}, ${row.created_at}, ${row.updated_at})`,
+  );
 }
 
 export function findExport(db: D1Database, id: string): Promise<ExportRow | null> {
@@ -51,7 +54,8 @@ export type ExportPageRow = Partial<Record<ExportableColumn, string | number | n
 export function exportFilter(fields: Sql | null, members: Sql[], junction: 'AND' | 'OR'): Sql | null {
   const parts: Sql[] = [];
   if (fields) parts.push(fields);
-  if (members.length > 0) parts.push({ sql: members.map((m) => `coalesce((${m.sql}), 0)`).join(' OR '), params: members.flatMap((m) => m.params) });
+  if (members.length > 0)
+    parts.push({ sql: members.map((m) => `coalesce((${m.sql}), 0)`).join(' OR '), params: members.flatMap((m) => m.params) });
   return parts.length === 0 ? null : sql.join(parts, junction);
 }
 
@@ -70,7 +74,10 @@ export async function exportRange(
   const inRange = rangePredicate(range);
   const filter = where ? sql` AND coalesce((${where}), 0)` : sql.raw('');
   const [page, end] = await db.batch<Record<string, unknown>>([
-    prepare(db, sql`SELECT ${sql.raw(select)} FROM customers c WHERE ${inRange}${filter} ORDER BY c.created_at ${sql.raw(range.descending ? 'DESC' : 'ASC')}`),
+    prepare(
+      db,
+      sql`SELECT ${sql.raw(select)} FROM customers c WHERE ${inRange}${filter} ORDER BY c.created_at ${sql.raw(range.descending ? 'DESC' : 'ASC')}`,
+    ),
     rangeEnd(db, range),
   ]);
   return { rows: (page?.results ?? []) as unknown as ExportPageRow[], end: rangeEndOf(end) };
@@ -82,7 +89,13 @@ export type VoucherExportRow = VoucherRow & { position: number; customer_source_
  * One page of a voucher export after `after` in insertion order (rowid: codes generated together
  * share created_at), only the campaign's when `campaignId` is given, each with its holder's source id.
  */
-export async function voucherExportPage(db: D1Database, campaignId: string | null, after: number, size: number, descending: boolean): Promise<VoucherExportRow[]> {
+export async function voucherExportPage(
+  db: D1Database,
+  campaignId: string | null,
+  after: number,
+  size: number,
+  descending: boolean,
+): Promise<VoucherExportRow[]> {
   const { results } = await prepare(
     db,
     sql`SELECT v.rowid AS position, v.*, (SELECT source_id FROM customers c WHERE c.id = v.holder_id) AS customer_source_id
@@ -107,7 +120,13 @@ export type PublicationExportRow = {
  * One page of a publication export after `after` in insertion order (rowid: a distribution's step
  * writes its publications with one created_at), only the campaign's when `campaignId` is given.
  */
-export async function publicationExportPage(db: D1Database, campaignId: string | null, after: number, size: number, descending: boolean): Promise<PublicationExportRow[]> {
+export async function publicationExportPage(
+  db: D1Database,
+  campaignId: string | null,
+  after: number,
+  size: number,
+  descending: boolean,
+): Promise<PublicationExportRow[]> {
   const { results } = await prepare(
     db,
     sql`SELECT p.rowid AS position, v.code AS voucher_code, p.customer_id, c.source_id AS customer_source_id, p.created_at, p.channel,

@@ -66,15 +66,24 @@ export function publishStatements(db: D1Database, target: PublicationTarget, p: 
  * its holder only if it has none yet (or already is this customer's). RETURNING the voucher.
  */
 export function claimVoucherHolder(db: D1Database, publicationId: string, customerId: string, now: number): D1PreparedStatement {
-  return prepare(db, sql`UPDATE vouchers SET holder_id = ${customerId}, updated_at = ${now}, publish_count = publish_count + 1
+  return prepare(
+    db,
+    sql`UPDATE vouchers SET holder_id = ${customerId}, updated_at = ${now}, publish_count = publish_count + 1
        WHERE id = (SELECT voucher_id FROM publications WHERE id = ${publicationId}) AND (holder_id IS NULL OR holder_id = ${customerId})
-       RETURNING *`);
+       RETURNING *`,
+  );
 }
 
 /** The customer's first publication of a campaign and its voucher (join_once hands it out again). */
-export async function publicationOfCustomer(db: D1Database, customerId: string, campaignId: string): Promise<{ publication: PublicationRow; voucher: VoucherRow } | null> {
+export async function publicationOfCustomer(
+  db: D1Database,
+  customerId: string,
+  campaignId: string,
+): Promise<{ publication: PublicationRow; voucher: VoucherRow } | null> {
   const [pub, voucher] = await db.batch<Record<string, unknown>>([
-    db.prepare('SELECT * FROM publications WHERE customer_id = ? AND campaign_id = ? ORDER BY created_at, id LIMIT 1').bind(customerId, campaignId),
+    db
+      .prepare('SELECT * FROM publications WHERE customer_id = ? AND campaign_id = ? ORDER BY created_at, id LIMIT 1')
+      .bind(customerId, campaignId),
     db
       .prepare(
         `SELECT * FROM vouchers WHERE id = (SELECT voucher_id FROM publications WHERE customer_id = ? AND campaign_id = ? ORDER BY created_at, id LIMIT 1)`,
@@ -91,8 +100,10 @@ export type PublicationListRow = PublicationRow & { code: string; campaign: stri
 /** One page of publications with their codes, and the total: one batch. */
 export async function listPublications(db: D1Database, q: PublicationListQuery): Promise<{ rows: PublicationListRow[]; total: number }> {
   const where: Sql[] = [];
-  if (q.customer !== undefined) where.push(sql`p.customer_id IN (SELECT id FROM customers WHERE id = ${q.customer} OR source_id = ${q.customer})`);
-  if (q.campaign !== undefined) where.push(sql`p.campaign_id IN (SELECT id FROM campaigns WHERE id = ${q.campaign} OR name = ${q.campaign})`);
+  if (q.customer !== undefined)
+    where.push(sql`p.customer_id IN (SELECT id FROM customers WHERE id = ${q.customer} OR source_id = ${q.customer})`);
+  if (q.campaign !== undefined)
+    where.push(sql`p.campaign_id IN (SELECT id FROM campaigns WHERE id = ${q.campaign} OR name = ${q.campaign})`);
   if (q.voucher !== undefined) where.push(sql`v.code = ${q.voucher}`);
   if (q.sourceId !== undefined) where.push(sql`p.source_id = ${q.sourceId}`);
   // Every stored publication succeeded; a FAILURE filter matches none.
@@ -101,7 +112,10 @@ export async function listPublications(db: D1Database, q: PublicationListQuery):
   const from = sql.raw('FROM publications p JOIN vouchers v ON v.id = p.voucher_id');
   const order = sql.raw(q.order === 'created_at' ? 'p.created_at ASC, p.id ASC' : 'p.created_at DESC, p.id DESC');
   const [page, count] = await db.batch<Record<string, unknown>>([
-    prepare(db, sql`SELECT p.*, v.code, v.campaign, v.discount ${from} ${filter} ORDER BY ${order} LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`),
+    prepare(
+      db,
+      sql`SELECT p.*, v.code, v.campaign, v.discount ${from} ${filter} ORDER BY ${order} LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`,
+    ),
     prepare(db, sql`SELECT count(*) AS total ${from} ${filter}`),
   ]);
   return { rows: (page?.results ?? []) as unknown as PublicationListRow[], total: Number(count?.results[0]?.total ?? 0) };

@@ -70,14 +70,22 @@ export function markApplied(db: D1Database, messageId: string, now: number): D1P
 /** Whether a failed batch failed on markApplied, i.e. its message was applied before. */
 export const isAlreadyApplied = (error: unknown): boolean => /UNIQUE constraint failed: applied_messages\.id/.test(String(error));
 
-export function recordDeadLetters(db: D1Database, letters: { id: string; kind: string | null; body: string; attempts: number }[], now: number): Promise<unknown> {
-  return prepare(db, sql`INSERT INTO dead_letters (id, kind, body, attempts, dead_at)
+export function recordDeadLetters(
+  db: D1Database,
+  letters: { id: string; kind: string | null; body: string; attempts: number }[],
+  now: number,
+): Promise<unknown> {
+  return prepare(
+    db,
+    sql`INSERT INTO dead_letters (id, kind, body, attempts, dead_at)
        SELECT l.value ->> 'id', l.value ->> 'kind', l.value ->> 'body', l.value ->> 'attempts', ${now} FROM json_each(${JSON.stringify(letters)}) l
-       WHERE true ON CONFLICT (id) DO NOTHING`)
-    .run();
+       WHERE true ON CONFLICT (id) DO NOTHING`,
+  ).run();
 }
 
-export function listDeadLetters(db: D1Database): Promise<{ id: string; kind: string | null; body: string; attempts: number; dead_at: number }[]> {
+export function listDeadLetters(
+  db: D1Database,
+): Promise<{ id: string; kind: string | null; body: string; attempts: number; dead_at: number }[]> {
   return db
     .prepare('SELECT * FROM dead_letters ORDER BY dead_at DESC LIMIT 100')
     .all<{ id: string; kind: string | null; body: string; attempts: number; dead_at: number }>()

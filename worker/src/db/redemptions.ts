@@ -38,9 +38,28 @@ export interface RedemptionRelations {
 }
 
 const COLUMNS = [
-  'id', 'object', 'result', 'status', 'voucher_id', 'code', 'customer_id', 'tracking_id', 'amount', 'discount_amount',
-  'order_json', 'metadata', 'failure_code', 'failure_message', 'parent_id', 'rollback_of', 'idempotency_key', 'created_at',
-  'request_hash', 'reason', 'error_message', 'channel_id',
+  'id',
+  'object',
+  'result',
+  'status',
+  'voucher_id',
+  'code',
+  'customer_id',
+  'tracking_id',
+  'amount',
+  'discount_amount',
+  'order_json',
+  'metadata',
+  'failure_code',
+  'failure_message',
+  'parent_id',
+  'rollback_of',
+  'idempotency_key',
+  'created_at',
+  'request_hash',
+  'reason',
+  'error_message',
+  'channel_id',
 ] as const satisfies readonly (keyof RedemptionRow)[];
 
 /**
@@ -57,7 +76,12 @@ const KEY_COLUMN: Record<KeyClass, string> = { server: 'idempotency_key', client
  * of the batch (it may be created by the same batch). `keyClass` is the key that made the request:
  * the row's idempotency_key is stored in that class's column.
  */
-export function insertRedemption(db: D1Database, row: RedemptionRow, customer?: Sql | null, keyClass: KeyClass = 'server'): D1PreparedStatement {
+export function insertRedemption(
+  db: D1Database,
+  row: RedemptionRow,
+  customer?: Sql | null,
+  keyClass: KeyClass = 'server',
+): D1PreparedStatement {
   const values = COLUMNS.map((column) =>
     column === 'customer_id' && customer
       ? sql`(SELECT c.id FROM customers c WHERE ${customer} LIMIT 1)`
@@ -86,8 +110,12 @@ export interface RedemptionGroup extends RedemptionRelations {
  * A redemption (by id, or by idempotency key within the namespace of the class of key that sent
  * it), its children and the customers and vouchers they name, in one batch.
  */
-export async function findRedemptionGroup(db: D1Database, by: { id: string } | { idempotencyKey: string; keyClass: KeyClass }): Promise<RedemptionGroup> {
-  const head = 'id' in by ? sql`${by.id}` : sql`(SELECT id FROM redemptions WHERE ${sql.raw(KEY_COLUMN[by.keyClass])} = ${by.idempotencyKey})`;
+export async function findRedemptionGroup(
+  db: D1Database,
+  by: { id: string } | { idempotencyKey: string; keyClass: KeyClass },
+): Promise<RedemptionGroup> {
+  const head =
+    'id' in by ? sql`${by.id}` : sql`(SELECT id FROM redemptions WHERE ${sql.raw(KEY_COLUMN[by.keyClass])} = ${by.idempotencyKey})`;
   const group = (column: string) => sql`SELECT ${sql.raw(column)} FROM redemptions WHERE id = ${head} OR parent_id = ${head}`;
   const [heads, children, customers, vouchers] = await db.batch<Record<string, unknown>>([
     prepare(db, sql`SELECT * FROM redemptions WHERE id = ${head}`),
@@ -149,7 +177,8 @@ function conditionsSql(expression: string, conditions: StringConditions): Sql {
   const column = sql.raw(expression);
   const parts: Sql[] = [];
   if (conditions.$in) parts.push(sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(conditions.$in)}))`);
-  if (conditions.$not_in) parts.push(sql`${column} IS NULL OR ${column} NOT IN (SELECT value FROM json_each(${JSON.stringify(conditions.$not_in)}))`);
+  if (conditions.$not_in)
+    parts.push(sql`${column} IS NULL OR ${column} NOT IN (SELECT value FROM json_each(${JSON.stringify(conditions.$not_in)}))`);
   if (conditions.$is !== undefined) parts.push(sql`${column} = ${conditions.$is}`);
   if (conditions.$is_not !== undefined) parts.push(sql`${column} IS NULL OR ${column} != ${conditions.$is_not}`);
   if (conditions.$has_value !== undefined) parts.push(sql`${column} IS NOT NULL`);
@@ -157,7 +186,8 @@ function conditionsSql(expression: string, conditions: StringConditions): Sql {
   if (conditions.$starts_with !== undefined) parts.push(sql`${column} LIKE ${`${likeEscape(conditions.$starts_with)}%`} ESCAPE '\\'`);
   if (conditions.$ends_with !== undefined) parts.push(sql`${column} LIKE ${`%${likeEscape(conditions.$ends_with)}`} ESCAPE '\\'`);
   if (conditions.$contains !== undefined) parts.push(sql`${column} LIKE ${`%${likeEscape(conditions.$contains)}%`} ESCAPE '\\'`);
-  if (conditions.$not_contain !== undefined) parts.push(sql`${column} IS NULL OR ${column} NOT LIKE ${`%${likeEscape(conditions.$not_contain)}%`} ESCAPE '\\'`);
+  if (conditions.$not_contain !== undefined)
+    parts.push(sql`${column} IS NULL OR ${column} NOT LIKE ${`%${likeEscape(conditions.$not_contain)}%`} ESCAPE '\\'`);
   return sql.join(parts, 'AND');
 }
 
@@ -165,17 +195,24 @@ function conditionsSql(expression: string, conditions: StringConditions): Sql {
 export function listPredicate(q: Omit<RedemptionListQuery, 'limit' | 'page' | 'order'>): Sql {
   const parts: Sql[] = [];
   // Redemptions of a deleted customer keep its id: an id that is no customer still matches.
-  if (q.customer !== undefined) parts.push(sql`r.customer_id IN (SELECT id FROM customers WHERE id = ${q.customer} OR source_id = ${q.customer}) OR r.customer_id = ${q.customer}`);
+  if (q.customer !== undefined)
+    parts.push(
+      sql`r.customer_id IN (SELECT id FROM customers WHERE id = ${q.customer} OR source_id = ${q.customer}) OR r.customer_id = ${q.customer}`,
+    );
   if (q.result) parts.push(sql`r.result IN (SELECT value FROM json_each(${JSON.stringify(q.result)}))`);
   // OA `campaign`: "the campaign **name** that the redemption resources originate from" (its id too, as elsewhere here).
   if (q.campaign !== undefined) {
-    parts.push(sql`r.voucher_id IN (SELECT v.id FROM vouchers v WHERE v.campaign_id IN (SELECT id FROM campaigns WHERE name = ${q.campaign} OR id = ${q.campaign}))`);
+    parts.push(
+      sql`r.voucher_id IN (SELECT v.id FROM vouchers v WHERE v.campaign_id IN (SELECT id FROM campaigns WHERE name = ${q.campaign} OR id = ${q.campaign}))`,
+    );
   }
   if (q.createdBefore !== undefined) parts.push(sql`r.created_at < ${q.createdBefore}`);
   if (q.createdAfter !== undefined) parts.push(sql`r.created_at > ${q.createdAfter}`);
   if (q.filters) {
     const { junction, ...fields } = q.filters;
-    const filters = Object.entries(fields).map(([field, filter]) => conditionsSql(FILTER_COLUMNS[field as RedemptionFilterField], filter.conditions));
+    const filters = Object.entries(fields).map(([field, filter]) =>
+      conditionsSql(FILTER_COLUMNS[field as RedemptionFilterField], filter.conditions),
+    );
     if (filters.length > 0) parts.push(sql.join(filters, junction === 'or' ? 'OR' : 'AND'));
   }
   return sql.join(parts, 'AND');
@@ -204,11 +241,15 @@ export async function listRedemptions(
   page: { limit: number; page: number; order: RedemptionListQuery['order'] },
 ): Promise<{ rows: RedemptionRow[]; total: number } & RedemptionRelations> {
   const [rows, count] = await db.batch<Record<string, unknown>>([
-    prepare(db, sql`SELECT r.* FROM redemptions r WHERE ${where} ORDER BY ${sql.raw(ORDER_BY[page.order])} LIMIT ${page.limit} OFFSET ${(page.page - 1) * page.limit}`),
+    prepare(
+      db,
+      sql`SELECT r.* FROM redemptions r WHERE ${where} ORDER BY ${sql.raw(ORDER_BY[page.order])} LIMIT ${page.limit} OFFSET ${(page.page - 1) * page.limit}`,
+    ),
     prepare(db, sql`SELECT count(*) AS total FROM redemptions r WHERE ${where}`),
   ]);
   const list = (rows?.results ?? []) as unknown as RedemptionRow[];
-  const related = list.length > 0 ? readRelations(await db.batch<Record<string, unknown>>(relationStatements(db, list))) : relations([], []);
+  const related =
+    list.length > 0 ? readRelations(await db.batch<Record<string, unknown>>(relationStatements(db, list))) : relations([], []);
   return { rows: list, total: Number(count?.results[0]?.total ?? 0), ...related };
 }
 
@@ -217,7 +258,13 @@ export async function listRedemptions(
  * (customer_redemption_limit_reached) when the customer `customer` selects has more than
  * `maxCount` successful, not rolled back redemptions of the voucher since `since`.
  */
-export function checkCustomerRedemptions(db: D1Database, voucherId: string, customer: Sql, since: number, maxCount: number): D1PreparedStatement {
+export function checkCustomerRedemptions(
+  db: D1Database,
+  voucherId: string,
+  customer: Sql,
+  since: number,
+  maxCount: number,
+): D1PreparedStatement {
   return prepare(
     db,
     sql`INSERT INTO redemption_limit_checks (voucher_id, customer_id, since, max_count)
@@ -237,8 +284,11 @@ export function takeVoucherUnit(db: D1Database, voucherId: string, now: number):
  * on the rows' UNIQUE rollback_of (already_rolled_back), never on the quantity's CHECK.
  */
 export function returnVoucherUnit(db: D1Database, voucherId: string, redemptionId: string, now: number): D1PreparedStatement {
-  return prepare(db, sql`UPDATE vouchers SET redeemed_quantity = redeemed_quantity - 1, updated_at = ${now}
-       WHERE id = ${voucherId} AND NOT EXISTS (SELECT 1 FROM redemptions WHERE rollback_of = ${redemptionId})`);
+  return prepare(
+    db,
+    sql`UPDATE vouchers SET redeemed_quantity = redeemed_quantity - 1, updated_at = ${now}
+       WHERE id = ${voucherId} AND NOT EXISTS (SELECT 1 FROM redemptions WHERE rollback_of = ${redemptionId})`,
+  );
 }
 
 /** summary.* after a redemption attempt of the selected customer. */
@@ -266,13 +316,16 @@ export function recordRedemptionInSummary(
 
 /** summary.* after a rollback: the order no longer counts. */
 export function recordRollbackInSummary(db: D1Database, customerId: string, orderAmount: number | null, now: number): D1PreparedStatement {
-  return prepare(db, sql`UPDATE customers SET
+  return prepare(
+    db,
+    sql`UPDATE customers SET
          redemptions_total_rolled_back = redemptions_total_rolled_back + 1,
          redemptions_total_rollback_succeeded = redemptions_total_rollback_succeeded + 1,
          orders_total_amount = max(0, orders_total_amount - ${orderAmount ?? 0}),
          orders_total_count = max(0, orders_total_count - ${orderAmount === null ? 0 : 1}),
          updated_at = ${now}
-       WHERE id = ${customerId}`);
+       WHERE id = ${customerId}`,
+  );
 }
 
 /** The redemption is rolled back; its order now reads as the rollback left it (status CANCELED). */
@@ -287,10 +340,12 @@ export function markRolledBack(db: D1Database, id: string, orderJson: string): D
  * Oldest first, through the partial index of client rows (migration 0024).
  */
 export async function deleteExpiredClientRedemptions(db: D1Database, before: number, limit: number): Promise<number> {
-  const { results } = await prepare(db, sql`SELECT id FROM redemptions
+  const { results } = await prepare(
+    db,
+    sql`SELECT id FROM redemptions
        WHERE key_class = 'client' AND created_at < ${before} AND parent_id IS NULL AND (customer_id IS NULL OR result = 'FAILURE')
-       ORDER BY created_at LIMIT ${limit}`)
-    .all<{ id: string }>();
+       ORDER BY created_at LIMIT ${limit}`,
+  ).all<{ id: string }>();
   if (results.length === 0) return 0;
   const heads = JSON.stringify(results.map((r) => r.id));
   const group = sql`SELECT id FROM redemptions WHERE id IN (SELECT value FROM json_each(${heads})) OR parent_id IN (SELECT value FROM json_each(${heads}))`;

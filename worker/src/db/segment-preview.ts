@@ -45,10 +45,14 @@ export async function previewStep(
   // A kind whose sample is already full is not read at all: after the first steps that is all of
   // them, and each read is a pass over the range (a third of a step's time without the filter).
   const picks = PREVIEW_KINDS.filter((kind) => keep[kind] > 0).map(
-    (kind) => sql`SELECT * FROM (SELECT ${sql.raw(`'${kind}'`)} AS kind, id FROM judged WHERE ${sql.raw(PICKED[kind])} ORDER BY created_at LIMIT ${keep[kind]})`,
+    (kind) =>
+      sql`SELECT * FROM (SELECT ${sql.raw(`'${kind}'`)} AS kind, id FROM judged WHERE ${sql.raw(PICKED[kind])} ORDER BY created_at LIMIT ${keep[kind]})`,
   );
   const picked: Sql = { sql: picks.map((pick) => pick.sql).join(' UNION ALL '), params: picks.flatMap((pick) => pick.params) };
-  const samples = picks.length === 0 ? sql.raw('') : sql`
+  const samples =
+    picks.length === 0
+      ? sql.raw('')
+      : sql`
     UNION ALL
     SELECT p.kind, c.id, c.source_id, c.name, c.email, c.created_at, NULL, NULL, NULL FROM (${picked}) p JOIN customers c ON c.id = p.id`;
   const query = sql`
@@ -59,7 +63,11 @@ export async function previewStep(
            coalesce(sum(hit), 0) AS match_n, coalesce(sum(hit AND NOT was), 0) AS enter_n, coalesce(sum(was AND NOT hit), 0) AS leave_n
     FROM judged${samples}`;
   const [rows, end] = await db.batch<Record<string, unknown>>([prepare(db, query), rangeEnd(db, range)]);
-  const step: PreviewStep = { counts: { match: 0, enter: 0, leave: 0 }, samples: { match: [], enter: [], leave: [] }, end: rangeEndOf(end) };
+  const step: PreviewStep = {
+    counts: { match: 0, enter: 0, leave: 0 },
+    samples: { match: [], enter: [], leave: [] },
+    end: rangeEndOf(end),
+  };
   const sampled = ((rows?.results ?? []) as unknown as Row[]).sort((a, b) => (a.created_at ?? 0) - (b.created_at ?? 0));
   for (const row of sampled) {
     if (row.kind === 'total') step.counts = { match: Number(row.match_n), enter: Number(row.enter_n), leave: Number(row.leave_n) };

@@ -24,9 +24,12 @@ export function recordStoredSize(db: D1Database, segmentId: string, day: string)
  * (`filter` is the stored text the count judged with): a count of an old filter is never written.
  */
 export function recordFilterSize(db: D1Database, segmentId: string, filter: string, day: string, size: number): D1PreparedStatement {
-  return prepare(db, sql`INSERT INTO segment_sizes (segment_id, day, size)
+  return prepare(
+    db,
+    sql`INSERT INTO segment_sizes (segment_id, day, size)
        SELECT s.id, ${day}, ${size} FROM segments s WHERE s.id = ${segmentId} AND s.filter = ${filter}
-       ON CONFLICT (segment_id, day) DO UPDATE SET size = excluded.size`);
+       ON CONFLICT (segment_id, day) DO UPDATE SET size = excluded.size`,
+  );
 }
 
 /** Forgets the days before `firstKept` (YYYY-MM-DD). */
@@ -39,7 +42,11 @@ export function pruneSizesBefore(db: D1Database, firstKept: string): D1PreparedS
  * caller groups them so that each statement stays within D1's 100 bound parameters), all in one
  * D1 call over at most range.size customers, with the range's end.
  */
-export async function filterCountsInRange(db: D1Database, groups: Sql[][], range: KeysetRange): Promise<{ counts: number[][]; end: RangeEnd }> {
+export async function filterCountsInRange(
+  db: D1Database,
+  groups: Sql[][],
+  range: KeysetRange,
+): Promise<{ counts: number[][]; end: RangeEnd }> {
   const inRange = rangePredicate(range);
   const statements = groups.map((filters) => {
     const sums = sql.list(filters.map((f, i) => sql`sum(coalesce((${f}), 0)) AS ${sql.raw(`n${i}`)}`));

@@ -17,8 +17,11 @@ export interface SegmentRow {
 }
 
 export function insertSegment(db: D1Database, row: SegmentRow): D1PreparedStatement {
-  return prepare(db, sql`INSERT INTO segments (id, name, type, filter, time_relative, initial_sync_status, sync_cursor, created_at, updated_at)
-       VALUES (${row.id}, ${row.name}, ${row.type}, ${row.filter}, ${row.time_relative}, ${row.initial_sync_status}, ${row.sync_cursor}, ${row.created_at}, ${row.updated_at})`);
+  return prepare(
+    db,
+    sql`INSERT INTO segments (id, name, type, filter, time_relative, initial_sync_status, sync_cursor, created_at, updated_at)
+       VALUES (${row.id}, ${row.name}, ${row.type}, ${row.filter}, ${row.time_relative}, ${row.initial_sync_status}, ${row.sync_cursor}, ${row.created_at}, ${row.updated_at})`,
+  );
 }
 
 export function findSegment(db: D1Database, id: string): Promise<SegmentRow | null> {
@@ -39,7 +42,8 @@ export async function updateSegment(
 ): Promise<SegmentRow | null> {
   const set: Sql[] = [];
   if (changes.name !== undefined) set.push(sql`name = ${changes.name}`);
-  if (changes.filter !== undefined) set.push(sql`filter = ${changes.filter.json}`, sql`time_relative = ${changes.filter.timeRelative ? 1 : 0}`);
+  if (changes.filter !== undefined)
+    set.push(sql`filter = ${changes.filter.json}`, sql`time_relative = ${changes.filter.timeRelative ? 1 : 0}`);
   set.push(sql`updated_at = ${now}`);
   return prepare(db, sql`UPDATE segments SET ${sql.list(set)} WHERE id = ${id} RETURNING *`).first<SegmentRow>();
 }
@@ -48,11 +52,7 @@ export async function deleteSegment(db: D1Database, id: string): Promise<boolean
   return (await db.prepare('DELETE FROM segments WHERE id = ?').bind(id).run()).meta.changes > 0;
 }
 
-export async function listSegments(
-  db: D1Database,
-  limit: number,
-  offset: number,
-): Promise<{ rows: SegmentRow[]; total: number }> {
+export async function listSegments(db: D1Database, limit: number, offset: number): Promise<{ rows: SegmentRow[]; total: number }> {
   const [page, count] = await db.batch<Record<string, unknown>>([
     db.prepare('SELECT * FROM segments ORDER BY created_at DESC, id LIMIT ? OFFSET ?').bind(limit, offset),
     db.prepare('SELECT count(*) AS total FROM segments'),
@@ -67,18 +67,14 @@ export async function countFilterSegments(db: D1Database): Promise<number> {
 
 /** Segments of a type (e.g. the auto-update and passive ones, whose definitions judge customers). */
 export async function listSegmentsOfType(db: D1Database, type: Segment['type']): Promise<SegmentRow[]> {
-  return (await db.prepare('SELECT * FROM segments WHERE type = ? ORDER BY created_at').bind(type).all<SegmentRow>())
-    .results;
+  return (await db.prepare('SELECT * FROM segments WHERE type = ? ORDER BY created_at').bind(type).all<SegmentRow>()).results;
 }
 
 /**
  * Resolves references (ids or source ids) to customer ids; the refs that match no customer come
  * back in `unknown`.
  */
-export async function resolveCustomerRefs(
-  db: D1Database,
-  refs: string[],
-): Promise<{ ids: string[]; unknown: string[] }> {
+export async function resolveCustomerRefs(db: D1Database, refs: string[]): Promise<{ ids: string[]; unknown: string[] }> {
   const { results } = await db
     .prepare(
       `SELECT r.value AS ref, c.id AS id FROM json_each(?) r
@@ -96,9 +92,12 @@ export async function resolveCustomerRefs(
 }
 
 export function insertMembers(db: D1Database, segmentId: string, customerIds: string[], now: number): D1PreparedStatement {
-  return prepare(db, sql`INSERT INTO segment_members (segment_id, customer_id, created_at)
+  return prepare(
+    db,
+    sql`INSERT INTO segment_members (segment_id, customer_id, created_at)
        SELECT ${segmentId}, c.id, ${now} FROM customers c WHERE c.id IN (SELECT value FROM json_each(${JSON.stringify(customerIds)}))
-       ON CONFLICT DO NOTHING`);
+       ON CONFLICT DO NOTHING`,
+  );
 }
 
 const NEW_EVENT_ID = sql.raw("'evcus_' || lower(hex(randomblob(12)))");
@@ -109,10 +108,12 @@ const NEW_EVENT_ID = sql.raw("'evcus_' || lower(hex(randomblob(12)))");
  * a customer the sync has not reached yet gets its membership set silently, as the sync would set
  * it (the sync records no events: existing customers did not just do anything).
  */
-const synced = (segmentId: string): Sql => sql`c.created_at <= coalesce((SELECT sync_cursor FROM segments WHERE id = ${segmentId}), c.created_at)`;
+const synced = (segmentId: string): Sql =>
+  sql`c.created_at <= coalesce((SELECT sync_cursor FROM segments WHERE id = ${segmentId}), c.created_at)`;
 
 /** The metadata of a customer.segment.entered / left event. */
-const segmentEventData = (segment: { id: string; name: string }): Sql => sql`json_object('segment', json_object('id', ${segment.id}, 'name', ${segment.name}))`;
+const segmentEventData = (segment: { id: string; name: string }): Sql =>
+  sql`json_object('segment', json_object('id', ${segment.id}, 'name', ${segment.name}))`;
 
 /**
  * Brings the stored membership of one auto-update segment in line with its filter for the selected
@@ -341,7 +342,11 @@ export async function autoUpdateSegmentsWithVersion(db: D1Database): Promise<{ v
 }
 
 /** Segments by id, with a voucher's definition version read in the same batch (services/definitions.ts). */
-export async function segmentsWithVoucherVersion(db: D1Database, ids: string[], voucherId: string): Promise<{ segments: SegmentRow[]; version: string | null }> {
+export async function segmentsWithVoucherVersion(
+  db: D1Database,
+  ids: string[],
+  voucherId: string,
+): Promise<{ segments: SegmentRow[]; version: string | null }> {
   const [segments, voucher] = await db.batch<Record<string, unknown>>([
     db.prepare('SELECT * FROM segments WHERE id IN (SELECT value FROM json_each(?))').bind(JSON.stringify(ids)),
     db.prepare(`SELECT ${VOUCHER_VERSION_SQL('v')} AS definition_version FROM vouchers v WHERE v.id = ?`).bind(voucherId),

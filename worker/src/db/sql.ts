@@ -35,15 +35,14 @@ sql.raw = (text: string): Sql => ({ sql: text, params: [] });
 
 /** Fragments joined, each parenthesised; `empty` when there are none. */
 sql.join = (parts: Sql[], junction: 'AND' | 'OR', empty: Sql = sql.raw('1')): Sql =>
-  parts.length === 0
-    ? empty
-    : { sql: parts.map((p) => `(${p.sql})`).join(` ${junction} `), params: parts.flatMap((p) => p.params) };
+  parts.length === 0 ? empty : { sql: parts.map((p) => `(${p.sql})`).join(` ${junction} `), params: parts.flatMap((p) => p.params) };
 
 /** Fragments separated by commas (a VALUES list). */
 sql.list = (parts: Sql[]): Sql => ({ sql: parts.map((p) => p.sql).join(', '), params: parts.flatMap((p) => p.params) });
 
 /** The `column = value, …` of a SET clause; the columns come from the code's own row and patch types, never from input. */
-sql.assignments = (entries: [column: string, value: SqlValue][]): Sql => sql.list(entries.map(([column, value]) => sql`${sql.raw(column)} = ${value}`));
+sql.assignments = (entries: [column: string, value: SqlValue][]): Sql =>
+  sql.list(entries.map(([column, value]) => sql`${sql.raw(column)} = ${value}`));
 
 /** A prepared statement of a fragment. */
 export const prepare = (db: D1Database, query: Sql): D1PreparedStatement => db.prepare(query.sql).bind(...query.params);

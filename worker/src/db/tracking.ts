@@ -93,7 +93,12 @@ export interface SubjectQuery {
  * version. What a validate records goes through the queue (queue/messages.ts).
  */
 export async function readValidationSubject(db: D1Database, q: SubjectQuery): Promise<ValidationSubject> {
-  const subject = subjectCustomerId({ customerId: q.customerRef.id, sourceId: q.customerRef.sourceId, trackingId: q.trackingId, identityHmac: q.identityHmac });
+  const subject = subjectCustomerId({
+    customerId: q.customerRef.id,
+    sourceId: q.customerRef.sourceId,
+    trackingId: q.trackingId,
+    identityHmac: q.identityHmac,
+  });
   const windows = redemptionWindowStarts(q.now);
   const profileStatement = db.prepare('SELECT * FROM tracking_profiles WHERE id = ?').bind(q.trackingId);
   const statements: D1PreparedStatement[] = [
@@ -129,22 +134,30 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
     vouchers: new Map(((vouchers?.results ?? []) as unknown as LiveVoucher[]).map((v) => [v.code, v])),
     segmentsVersion: segmentsVersionOf(version),
     redemptionCounts: new Map(
-      (counts?.results ?? []).map((r) => [String(r.voucher_id), { total: Number(r.total), monthly: Number(r.monthly), daily: Number(r.daily) }]),
+      (counts?.results ?? []).map((r) => [
+        String(r.voucher_id),
+        { total: Number(r.total), monthly: Number(r.monthly), daily: Number(r.daily) },
+      ]),
     ),
   };
 }
 
 /** Notes a visit of a tracking id, creating its profile on first sight. */
 export function touchTrackingProfile(db: D1Database, id: string, now: number): D1PreparedStatement {
-  return prepare(db, sql`INSERT INTO tracking_profiles (id, first_seen, last_seen) VALUES (${id}, ${now}, ${now})
-       ON CONFLICT (id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)`);
+  return prepare(
+    db,
+    sql`INSERT INTO tracking_profiles (id, first_seen, last_seen) VALUES (${id}, ${now}, ${now})
+       ON CONFLICT (id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)`,
+  );
 }
 
 /** When each of these tracking profiles was last linked to its customer (queue consumer: late anonymous events). */
 export async function profileLinks(db: D1Database, ids: string[]): Promise<Map<string, { customer_id: string; linked_at: number }>> {
   if (ids.length === 0) return new Map();
   const { results } = await db
-    .prepare('SELECT id, customer_id, linked_at FROM tracking_profiles WHERE id IN (SELECT value FROM json_each(?)) AND customer_id IS NOT NULL AND linked_at IS NOT NULL')
+    .prepare(
+      'SELECT id, customer_id, linked_at FROM tracking_profiles WHERE id IN (SELECT value FROM json_each(?)) AND customer_id IS NOT NULL AND linked_at IS NOT NULL',
+    )
     .bind(JSON.stringify(ids))
     .all<{ id: string; customer_id: string; linked_at: number }>();
   return new Map(results.map((r) => [r.id, { customer_id: r.customer_id, linked_at: r.linked_at }]));

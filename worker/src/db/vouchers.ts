@@ -67,16 +67,27 @@ export function rowValidity(row: VoucherRow) {
 }
 
 export function insertVoucher(db: D1Database, row: VoucherRow): D1PreparedStatement {
-  return prepare(db, sql`INSERT INTO vouchers (id, code, type, discount, quantity, redeemed_quantity, active, start_date, expiration_date,
+  return prepare(
+    db,
+    sql`INSERT INTO vouchers (id, code, type, discount, quantity, redeemed_quantity, active, start_date, expiration_date,
          validity_timeframe, validity_day_of_week, validity_hours, additional_info, metadata, created_at, updated_at)
-       VALUES (${row.id}, ${row.code}, ${row.type}, ${row.discount}, ${row.quantity}, ${row.redeemed_quantity}, ${row.active}, ${row.start_date}, ${row.expiration_date}, ${row.validity_timeframe}, ${row.validity_day_of_week}, ${row.validity_hours}, ${row.additional_info}, ${row.metadata}, ${row.created_at}, ${row.updated_at})`);
+       VALUES (${row.id}, ${row.code}, ${row.type}, ${row.discount}, ${row.quantity}, ${row.redeemed_quantity}, ${row.active}, ${row.start_date}, ${row.expiration_date}, ${row.validity_timeframe}, ${row.validity_day_of_week}, ${row.validity_hours}, ${row.additional_info}, ${row.metadata}, ${row.created_at}, ${row.updated_at})`,
+  );
 }
 
 type VoucherPatch = Partial<
   Pick<
     VoucherRow,
-    | 'discount' | 'quantity' | 'active' | 'start_date' | 'expiration_date' | 'metadata'
-    | 'validity_timeframe' | 'validity_day_of_week' | 'validity_hours' | 'additional_info'
+    | 'discount'
+    | 'quantity'
+    | 'active'
+    | 'start_date'
+    | 'expiration_date'
+    | 'metadata'
+    | 'validity_timeframe'
+    | 'validity_day_of_week'
+    | 'validity_hours'
+    | 'additional_info'
   >
 >;
 
@@ -123,7 +134,10 @@ export async function listVouchers(
   const [rows, count, assignments] = await db.batch<Record<string, unknown>>([
     prepare(db, page),
     prepare(db, sql`SELECT count(*) AS total FROM vouchers ${filter}`),
-    prepare(db, sql`SELECT * FROM validation_rule_assignments WHERE related_object_id IN (SELECT id FROM (${page})) ORDER BY created_at, id`),
+    prepare(
+      db,
+      sql`SELECT * FROM validation_rule_assignments WHERE related_object_id IN (SELECT id FROM (${page})) ORDER BY created_at, id`,
+    ),
   ]);
   return {
     rows: (rows?.results ?? []) as unknown as VoucherRow[],
@@ -167,14 +181,14 @@ export const ruleApplicableTo = (row: Pick<RuleRow, 'applicable_to'>): Applicabl
   row.applicable_to == null ? NO_ITEMS_SCOPED : (JSON.parse(row.applicable_to) as ApplicableToRules);
 
 export function insertRule(db: D1Database, row: RuleRow): D1PreparedStatement {
-  return prepare(db, sql`INSERT INTO validation_rules (id, name, rules, error, applicable_to, created_at, updated_at) VALUES (${row.id}, ${row.name}, ${row.rules}, ${row.error}, ${row.applicable_to}, ${row.created_at}, ${row.updated_at})`);
+  return prepare(
+    db,
+    sql`INSERT INTO validation_rules (id, name, rules, error, applicable_to, created_at, updated_at) VALUES (${row.id}, ${row.name}, ${row.rules}, ${row.error}, ${row.applicable_to}, ${row.created_at}, ${row.updated_at})`,
+  );
 }
 
 export function findRule(db: D1Database, id: string): Promise<(RuleRow & { assignments: number }) | null> {
-  return db
-    .prepare(`SELECT r.*, ${ASSIGNMENTS_COUNT} FROM validation_rules r WHERE r.id = ?`)
-    .bind(id)
-    .first();
+  return db.prepare(`SELECT r.*, ${ASSIGNMENTS_COUNT} FROM validation_rules r WHERE r.id = ?`).bind(id).first();
 }
 
 export function deleteRule(db: D1Database, id: string): D1PreparedStatement {
@@ -237,15 +251,14 @@ export async function missingRuleIds(db: D1Database, ids: string[]): Promise<str
  * One page of assignments and their total. `relatedObject` matches a voucher id, or the id of the
  * voucher with that code.
  */
-export async function listAssignments(
-  db: D1Database,
-  q: AssignmentListQuery,
-): Promise<{ rows: AssignmentRow[]; total: number }> {
+export async function listAssignments(db: D1Database, q: AssignmentListQuery): Promise<{ rows: AssignmentRow[]; total: number }> {
   const where: Sql[] = [];
   if (q.ruleId !== undefined) where.push(sql`rule_id = ${q.ruleId}`);
   if (q.relatedObjectId !== undefined) {
     const related = q.relatedObjectId;
-    where.push(sql`(related_object_id IN (SELECT id FROM vouchers WHERE id = ${related} OR code = ${related}) OR related_object_id IN (SELECT id FROM campaigns WHERE id = ${related} OR name = ${related}))`);
+    where.push(
+      sql`(related_object_id IN (SELECT id FROM vouchers WHERE id = ${related} OR code = ${related}) OR related_object_id IN (SELECT id FROM campaigns WHERE id = ${related} OR name = ${related}))`,
+    );
   }
   const filter = where.length ? sql`WHERE ${sql.join(where, 'AND')}` : sql.raw('');
   const order = sql.raw(q.order === 'created_at' ? 'created_at ASC, id ASC' : 'created_at DESC, id DESC');
@@ -271,8 +284,11 @@ export function deleteAssignment(db: D1Database, id: string): D1PreparedStatemen
 }
 
 export function insertAssignment(db: D1Database, row: AssignmentRow): D1PreparedStatement {
-  return prepare(db, sql`INSERT INTO validation_rule_assignments (id, rule_id, related_object_type, related_object_id, created_at)
-       VALUES (${row.id}, ${row.rule_id}, ${row.related_object_type}, ${row.related_object_id}, ${row.created_at})`);
+  return prepare(
+    db,
+    sql`INSERT INTO validation_rule_assignments (id, rule_id, related_object_type, related_object_id, created_at)
+       VALUES (${row.id}, ${row.rule_id}, ${row.related_object_type}, ${row.related_object_id}, ${row.created_at})`,
+  );
 }
 
 /** A voucher by its exact code and the rules assigned to it, read together (one batch). */
@@ -280,12 +296,15 @@ export async function definitionRows(db: D1Database, code: string): Promise<{ ro
   const [voucher, rules] = await db.batch<Record<string, unknown>>([
     db.prepare(`SELECT v.*, ${VOUCHER_VERSION_SQL('v')} AS definition_version FROM vouchers v WHERE v.code = ?`).bind(code),
     // The voucher's own rules, then its campaign's (migration 0017): all of them judge its codes.
-    prepare(db, sql`SELECT r.*, 0 AS level, a.created_at AS assigned_at FROM validation_rule_assignments a JOIN validation_rules r ON r.id = a.rule_id
+    prepare(
+      db,
+      sql`SELECT r.*, 0 AS level, a.created_at AS assigned_at FROM validation_rule_assignments a JOIN validation_rules r ON r.id = a.rule_id
          WHERE a.related_object_id = (SELECT id FROM vouchers WHERE code = ${code})
          UNION ALL
          SELECT r.*, 1, ca.created_at FROM campaign_rule_assignments ca JOIN validation_rules r ON r.id = ca.rule_id
          WHERE ca.campaign_id = (SELECT campaign_id FROM vouchers WHERE code = ${code})
-         ORDER BY level, assigned_at`),
+         ORDER BY level, assigned_at`,
+    ),
   ]);
   const row = voucher?.results[0] as unknown as VoucherRow | undefined;
   return row ? { row, rules: (rules?.results ?? []) as unknown as RuleRow[] } : null;

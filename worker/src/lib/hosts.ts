@@ -14,7 +14,14 @@
 export type HostKind = 'public' | 'loopback' | 'internal';
 
 /** Names that are a machine's own or a cloud's metadata service, whatever they resolve to. */
-const INTERNAL_NAMES = new Set(['localhost', 'metadata', 'metadata.google.internal', 'metadata.goog', 'instance-data', 'instance-data.ec2.internal']);
+const INTERNAL_NAMES = new Set([
+  'localhost',
+  'metadata',
+  'metadata.google.internal',
+  'metadata.goog',
+  'instance-data',
+  'instance-data.ec2.internal',
+]);
 /** Suffixes reserved for names that never leave a site: RFC 6761 (.localhost), mDNS (.local), ICANN's .internal, RFC 8375 (.home.arpa). */
 const INTERNAL_SUFFIXES = ['.localhost', '.local', '.internal', '.home.arpa'];
 
@@ -39,7 +46,8 @@ const ipv4Number = (dotted: string): number => dotted.split('.').reduce((n, part
 function ipv4Problem(address: number): { kind: HostKind; what: string } | null {
   for (const [first, prefix, what] of IPV4_RANGES) {
     const size = 2 ** (32 - prefix);
-    if (Math.floor(address / size) === Math.floor(ipv4Number(first) / size)) return { kind: first === '127.0.0.0' ? 'loopback' : 'internal', what };
+    if (Math.floor(address / size) === Math.floor(ipv4Number(first) / size))
+      return { kind: first === '127.0.0.0' ? 'loopback' : 'internal', what };
   }
   return null;
 }
@@ -64,7 +72,8 @@ function ipv6Problem(g: number[]): { kind: HostKind; what: string } | null {
   // An IPv4 address inside IPv6: mapped (::ffff:a.b.c.d), compatible (::a.b.c.d), translated
   // (::ffff:0:a.b.c.d), NAT64 (64:ff9b::a.b.c.d), 6to4 (2002:aabb:ccdd::). The rest of ::/64 is reserved.
   if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0) {
-    if (!((g4 === 0 && (g5 === 0xffff || g5 === 0)) || (g4 === 0xffff && g5 === 0))) return { kind: 'internal', what: 'a reserved address' };
+    if (!((g4 === 0 && (g5 === 0xffff || g5 === 0)) || (g4 === 0xffff && g5 === 0)))
+      return { kind: 'internal', what: 'a reserved address' };
     const v4 = embedded(g6, g7);
     return v4 ? { kind: 'internal', what: `${v4.what} inside an IPv6 address` } : null;
   }
@@ -95,7 +104,8 @@ export function classifyHost(url: URL): { kind: HostKind; what: string } {
     if (!groups) return { kind: 'internal', what: 'an IPv6 address that cannot be read' };
     return ipv6Problem(groups) ?? { kind: 'public', what: 'a public address' };
   }
-  if (INTERNAL_NAMES.has(hostname) || INTERNAL_SUFFIXES.some((s) => hostname.endsWith(s))) return { kind: 'internal', what: 'a local or metadata name' };
+  if (INTERNAL_NAMES.has(hostname) || INTERNAL_SUFFIXES.some((s) => hostname.endsWith(s)))
+    return { kind: 'internal', what: 'a local or metadata name' };
   // A name without a dot resolves, if at all, through a local search domain: never a public receiver.
   if (!hostname.includes('.')) return { kind: 'internal', what: 'a name without a domain' };
   return { kind: 'public', what: 'a public name' };

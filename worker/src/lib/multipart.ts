@@ -72,7 +72,12 @@ export async function readMultipartFile(request: Request, field: string, maxByte
  * yielded once and not kept. Null when the body is not multipart/form-data; when the body has no
  * such file, the iteration throws `missing()` at its end. Same limits as readMultipartFile.
  */
-export function streamMultipartFile(request: Request, field: string, maxBytes: number, missing: () => Error): AsyncGenerator<Uint8Array> | null {
+export function streamMultipartFile(
+  request: Request,
+  field: string,
+  maxBytes: number,
+  missing: () => Error,
+): AsyncGenerator<Uint8Array> | null {
   const boundary = boundaryOf(request.headers.get('Content-Type'));
   if (boundary === null || request.body === null) return null;
   return fileBytes(request, request.body, boundary, field, maxBytes, missing);

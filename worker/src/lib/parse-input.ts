@@ -37,7 +37,8 @@ export async function readJsonBody(c: Context): Promise<unknown> {
 function checkJsonValue(value: unknown, path: PropertyKey[], depth: number): void {
   const where = () => formatPath(path) || 'The request body';
   if (typeof value === 'string') {
-    if (hasLoneSurrogate(value)) throw invalidPayload(`${where()}: contains a lone UTF-16 surrogate, which is not text; send valid Unicode.`);
+    if (hasLoneSurrogate(value))
+      throw invalidPayload(`${where()}: contains a lone UTF-16 surrogate, which is not text; send valid Unicode.`);
     return;
   }
   if (typeof value !== 'object' || value === null) return;
@@ -53,7 +54,8 @@ function checkJsonValue(value: unknown, path: PropertyKey[], depth: number): voi
   for (const [key, item] of Object.entries(value)) {
     path.push(key);
     if (isPrototypeKey(key)) throw invalidPayload(`${where()}: ${PROTOTYPE_KEY_RULE}.`);
-    if (hasLoneSurrogate(key)) throw invalidPayload(`${where()}: the key contains a lone UTF-16 surrogate, which is not text; send valid Unicode.`);
+    if (hasLoneSurrogate(key))
+      throw invalidPayload(`${where()}: the key contains a lone UTF-16 surrogate, which is not text; send valid Unicode.`);
     checkJsonValue(item, path, depth + 1);
     path.pop();
   }

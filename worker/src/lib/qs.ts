@@ -67,11 +67,14 @@ export function checkQueryString(search: string): void {
   });
   let count = 0;
   for (const [rawKey] of new URLSearchParams(query)) {
-    if (++count > MAX_QUERY_PARAMS) throw invalidQueryParams(`query parameter ${count}: a query string carries at most ${MAX_QUERY_PARAMS} parameters.`);
+    if (++count > MAX_QUERY_PARAMS)
+      throw invalidQueryParams(`query parameter ${count}: a query string carries at most ${MAX_QUERY_PARAMS} parameters.`);
     if (keyNames(rawKey).some(isPrototypeKey)) throw invalidQueryParams(`query parameter "${rawKey}": ${PROTOTYPE_KEY_RULE}.`);
     const nesting = rawKey.split('[').length - 1;
     if (nesting > MAX_QUERY_NESTING) {
-      throw invalidQueryParams(`query parameter "${rawKey.length > 200 ? `${rawKey.slice(0, 200)}…` : rawKey}": nests ${nesting} brackets deep; at most ${MAX_QUERY_NESTING} (a[b][c] is 2).`);
+      throw invalidQueryParams(
+        `query parameter "${rawKey.length > 200 ? `${rawKey.slice(0, 200)}…` : rawKey}": nests ${nesting} brackets deep; at most ${MAX_QUERY_NESTING} (a[b][c] is 2).`,
+      );
     }
   }
 }

@@ -37,7 +37,9 @@ function observedStatement(statement: D1PreparedStatement, reads: boolean, route
     get(target, prop) {
       const value = Reflect.get(target, prop, target) as unknown;
       if (typeof value !== 'function') return value;
-      if (prop === 'bind') return (...args: unknown[]) => observedStatement((value as AnyFunction).apply(target, args) as D1PreparedStatement, reads, route, observe);
+      if (prop === 'bind')
+        return (...args: unknown[]) =>
+          observedStatement((value as AnyFunction).apply(target, args) as D1PreparedStatement, reads, route, observe);
       if (prop === 'first' || prop === 'all' || prop === 'run' || prop === 'raw') {
         return async (...args: unknown[]) => {
           await observe(reads ? route.readClass() : 'd1_primary');
@@ -52,7 +54,11 @@ function observedStatement(statement: D1PreparedStatement, reads: boolean, route
 }
 
 /** prepare/batch of a binding or a session, classified. */
-function observedQueries<T extends D1Database | D1DatabaseSession>(target: T, route: Route, observe: OpObserver): Pick<T, 'prepare' | 'batch'> {
+function observedQueries<T extends D1Database | D1DatabaseSession>(
+  target: T,
+  route: Route,
+  observe: OpObserver,
+): Pick<T, 'prepare' | 'batch'> {
   return {
     prepare: (query: string) => observedStatement(target.prepare(query), !writes(query), route, observe),
     batch: async <R>(statements: D1PreparedStatement[]) => {
@@ -111,7 +117,11 @@ export function observedKv(kv: KVNamespace, observe: OpObserver): KVNamespace {
       const value = Reflect.get(target, prop, target) as unknown;
       if (typeof value !== 'function') return value;
       const op: StorageOp | null =
-        prop === 'get' || prop === 'getWithMetadata' || prop === 'list' ? 'kv_reads' : prop === 'put' || prop === 'delete' ? 'kv_writes' : null;
+        prop === 'get' || prop === 'getWithMetadata' || prop === 'list'
+          ? 'kv_reads'
+          : prop === 'put' || prop === 'delete'
+            ? 'kv_writes'
+            : null;
       if (!op) return (value as AnyFunction).bind(target);
       return async (...args: unknown[]) => {
         await observe(op);

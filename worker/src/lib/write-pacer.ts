@@ -35,7 +35,9 @@ export function bulkWriteTarget(env: BulkWriteSettings | undefined): number {
   if (setting.toLowerCase() === 'unbounded') return Number.POSITIVE_INFINITY;
   const ms = Number(setting);
   if (Number.isFinite(ms) && ms >= 0) return ms;
-  console.error(JSON.stringify({ bulk_writes: 'BULK_WRITE_TARGET_MS is neither a number of ms nor "unbounded"; using the default', value: setting }));
+  console.error(
+    JSON.stringify({ bulk_writes: 'BULK_WRITE_TARGET_MS is neither a number of ms nor "unbounded"; using the default', value: setting }),
+  );
   return DEFAULT_BULK_WRITE_TARGET_MS;
 }
 

@@ -40,7 +40,12 @@ async function requestCharge(c: Context<AppBindings>): Promise<ClientCharge> {
     }
     if (isRecord(body)) {
       const sourceId = isRecord(body.customer) ? body.customer.source_id : undefined;
-      const fromBody = typeof body.tracking_id === 'string' ? body.tracking_id : typeof sourceId === 'string' && TRACKING_ID.test(sourceId) ? sourceId : undefined;
+      const fromBody =
+        typeof body.tracking_id === 'string'
+          ? body.tracking_id
+          : typeof sourceId === 'string' && TRACKING_ID.test(sourceId)
+            ? sourceId
+            : undefined;
       trackingId ??= fromBody;
       if (Array.isArray(body.redeemables)) units = Math.min(Math.max(body.redeemables.length, 1), MAX_UNITS);
     }

@@ -121,7 +121,8 @@ export function utf8Bytes(text: string): number {
   let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 0x800) bytes += c >= 0xd800 && c <= 0xdfff ? 1 : 2; // a surrogate pair is 4 bytes: 2 per half
+    if (c >= 0x800)
+      bytes += c >= 0xd800 && c <= 0xdfff ? 1 : 2; // a surrogate pair is 4 bytes: 2 per half
     else if (c >= 0x80) bytes += 1;
   }
   return bytes;
@@ -146,7 +147,8 @@ export class BatchSender {
   constructor(private readonly queue: WriteQueue) {}
 
   async add(message: WriteMessage, bytes = messageBytes(message)): Promise<void> {
-    if (this.pending.length >= MAX_BATCH_MESSAGES || (this.pending.length > 0 && this.pendingBytes + bytes > MAX_BATCH_BYTES)) await this.send();
+    if (this.pending.length >= MAX_BATCH_MESSAGES || (this.pending.length > 0 && this.pendingBytes + bytes > MAX_BATCH_BYTES))
+      await this.send();
     this.pending.push({ body: message, contentType: 'json' });
     this.pendingBytes += bytes;
   }

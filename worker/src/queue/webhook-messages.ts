@@ -23,7 +23,10 @@ export const WEBHOOKS_DEAD_LETTER_QUEUE = 'vouchsafe-webhooks-dlq';
 export const isWebhookMessage = (body: unknown): body is WebhookMessage => {
   if (typeof body !== 'object' || body === null) return false;
   const m = body as Record<string, unknown>;
-  return (m.kind === 'dispatch' && typeof m.at === 'number') || (m.kind === 'attempt' && typeof m.delivery_id === 'string' && typeof m.attempts === 'number');
+  return (
+    (m.kind === 'dispatch' && typeof m.at === 'number') ||
+    (m.kind === 'attempt' && typeof m.delivery_id === 'string' && typeof m.attempts === 'number')
+  );
 };
 
 /** Queues' limit of one sendBatch call. */
@@ -33,7 +36,13 @@ const MAX_BATCH_MESSAGES = 100;
 export async function sendWebhookMessages(queue: WebhookQueue, messages: { body: WebhookMessage; delaySeconds?: number }[]): Promise<void> {
   for (let i = 0; i < messages.length; i += MAX_BATCH_MESSAGES) {
     await queue.sendBatch(
-      messages.slice(i, i + MAX_BATCH_MESSAGES).map((m) => (m.delaySeconds ? { body: m.body, contentType: 'json' as const, delaySeconds: m.delaySeconds } : { body: m.body, contentType: 'json' as const })),
+      messages
+        .slice(i, i + MAX_BATCH_MESSAGES)
+        .map((m) =>
+          m.delaySeconds
+            ? { body: m.body, contentType: 'json' as const, delaySeconds: m.delaySeconds }
+            : { body: m.body, contentType: 'json' as const },
+        ),
     );
   }
 }

@@ -22,10 +22,18 @@ const importBodySchema = z.array(campaignImportItemSchema).min(1, 'must hold at 
 
 export const campaignRoutes = new Hono<AppBindings>()
   .post('/', async (c) => c.json(await service.createCampaign(c.env, await parseJsonBody(c, campaignCreateSchema))))
-  .get('/', async (c) => c.json(await service.listCampaigns(c.env.DB, parseInput(campaignListQuerySchema, query(c.req.url), invalidQueryParams))))
+  .get('/', async (c) =>
+    c.json(await service.listCampaigns(c.env.DB, parseInput(campaignListQuerySchema, query(c.req.url), invalidQueryParams))),
+  )
   .post('/:id/vouchers/:code', async (c) => {
     const body = await parseJsonBody(c, campaignVoucherAddSchema.default({}));
-    const result = await service.addCampaignVouchers(c.env, c.req.param('id'), { ...body, code: cleanCode(c.req.param('code')) }, 1, c.get('requestId'));
+    const result = await service.addCampaignVouchers(
+      c.env,
+      c.req.param('id'),
+      { ...body, code: cleanCode(c.req.param('code')) },
+      1,
+      c.get('requestId'),
+    );
     return c.json(result.body, result.status);
   })
   .post('/:id/vouchers', async (c) => {
@@ -36,7 +44,16 @@ export const campaignRoutes = new Hono<AppBindings>()
   })
   // OA answers 202 with the async action (readOnly-openAPI.json /v1/campaigns/{campaignId}/import).
   .post('/:id/import', async (c) =>
-    c.json(await service.importCampaignVouchers(c.env, c.req.param('id'), await parseJsonBody(c, importBodySchema), c.get('requestId'), 'CAMPAIGN.VOUCHERS_IMPORT'), 202),
+    c.json(
+      await service.importCampaignVouchers(
+        c.env,
+        c.req.param('id'),
+        await parseJsonBody(c, importBodySchema),
+        c.get('requestId'),
+        'CAMPAIGN.VOUCHERS_IMPORT',
+      ),
+      202,
+    ),
   )
   .post('/:id/importCSV', async (c) => {
     const file = await readMultipartFile(c.req.raw, 'file', service.MAX_CAMPAIGN_CSV_BYTES);

@@ -33,7 +33,9 @@ export const clientValidateRoutes = new Hono<AppBindings>().get('/', async (c) =
   // The SDK sends items as `item`, outside the order.
   const raw = { ...rest, order: item ? { ...order, items: [...(order?.items ?? []), ...item] } : order };
   const context = await trustedClientContext(c.env, raw, { request: c.req.raw });
-  const { body, trackingId } = await validateVoucher(c.env, rest.code, context, c.get('requestId'), { record: context.tracking_id !== undefined });
+  const { body, trackingId } = await validateVoucher(c.env, rest.code, context, c.get('requestId'), {
+    record: context.tracking_id !== undefined,
+  });
   return respond(c, withoutVoucherMetadata(body, { voucherMetadata: clientSeesVoucherMetadata(c.env) }), trackingId, context.tracking_id);
 });
 
@@ -43,6 +45,12 @@ export const clientValidationsRoutes = new Hono<AppBindings>().post('/', async (
   const { redeemables, ...raw } = parseInput(stackableSchema, input);
   const { identity_signature } = parseInput(clientIdentitySchema, input ?? {});
   const context = await trustedClientContext(c.env, raw, { request: c.req.raw, bodySignature: identity_signature });
-  const { body, trackingId } = await validateStackable(c.env, redeemables.map((r) => r.id), context, c.get('requestId'), { record: context.tracking_id !== undefined });
+  const { body, trackingId } = await validateStackable(
+    c.env,
+    redeemables.map((r) => r.id),
+    context,
+    c.get('requestId'),
+    { record: context.tracking_id !== undefined },
+  );
   return respond(c, withoutVoucherMetadata(body, { voucherMetadata: clientSeesVoucherMetadata(c.env) }), trackingId, context.tracking_id);
 });

@@ -44,9 +44,7 @@ export const customerRoutes = new Hono<AppBindings>()
     await service.deleteCustomer(c.env.DB, c.req.param('id'));
     return c.body(null, 204);
   })
-  .post('/:id/permanent-deletion', async (c) =>
-    c.json(await service.deleteCustomerPermanently(c.env, c.req.param('id'))),
-  )
+  .post('/:id/permanent-deletion', async (c) => c.json(await service.deleteCustomerPermanently(c.env, c.req.param('id'))))
   .get('/:id/segments', async (c) => c.json(await customerSegments(c.env.DB, c.req.param('id'), Date.now())))
   .get('/:id/activity', async (c) => {
     const query = parseInput(activityQuerySchema, c.req.query(), invalidQueryParams);

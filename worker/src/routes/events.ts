@@ -16,7 +16,12 @@ export const clientEventRoutes = new Hono<AppBindings>().post('/', async (c) => 
   const input = parseInput(eventCreateSchema, body);
   const { identity_hash, identity_signature } = parseInput(clientIdentitySchema, body ?? {});
   try {
-    return c.json(await trackClientEvent(c.env, input, { identityHash: identity_hash, proof: { request: c.req.raw, bodySignature: identity_signature } }));
+    return c.json(
+      await trackClientEvent(c.env, input, {
+        identityHash: identity_hash,
+        proof: { request: c.req.raw, bodySignature: identity_signature },
+      }),
+    );
   } catch (error) {
     if (error instanceof DailyEventCapReached) c.header('Retry-After', String(error.retryAfterSeconds));
     throw error;

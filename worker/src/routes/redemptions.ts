@@ -33,7 +33,12 @@ function listQuery(c: Context<AppBindings>) {
 async function redeemStackable(c: Context<AppBindings>, caller: RedeemRequest['caller']) {
   const input = await readJsonBody(c);
   const { redeemables, ...raw } = parseInput(stackableSchema, input);
-  const common = { route: 'stackable', caller, codes: redeemables.map((r) => r.id), idempotencyKey: c.req.header('idempotency-key') } as const;
+  const common = {
+    route: 'stackable',
+    caller,
+    codes: redeemables.map((r) => r.id),
+    idempotencyKey: c.req.header('idempotency-key'),
+  } as const;
   if (caller === 'server') {
     return redeem(c.env, { ...common, context: raw, trackingIdParam: c.req.query('tracking_id'), channelId: c.env.APP_ID });
   }
@@ -41,14 +46,22 @@ async function redeemStackable(c: Context<AppBindings>, caller: RedeemRequest['c
   // judged by the same rule; only a signed identity counts, and no customer field is believed. The
   // answer names only the tracking id the request carried.
   const claimed = { ...raw, tracking_id: raw.tracking_id ?? c.req.query('tracking_id') };
-  const context = await trustedClientContext(c.env, claimed, { request: c.req.raw, bodySignature: parseInput(clientIdentitySchema, input ?? {}).identity_signature });
+  const context = await trustedClientContext(c.env, claimed, {
+    request: c.req.raw,
+    bodySignature: parseInput(clientIdentitySchema, input ?? {}).identity_signature,
+  });
   const answer = await redeem(c.env, { ...common, context, channelId: c.env.CLIENT_APP_ID });
   return withTrackingIdShown(answer, context.tracking_id ?? null);
 }
 
 async function rollbackRequest(c: Context<AppBindings>) {
   const query = parseInput(rollbackQuerySchema, c.req.query(), invalidQueryParams);
-  return { id: c.req.param('id') as string, reason: query.reason, body: await parseJsonBody(c, rollbackBodySchema), channelId: c.env.APP_ID };
+  return {
+    id: c.req.param('id') as string,
+    reason: query.reason,
+    body: await parseJsonBody(c, rollbackBodySchema),
+    channelId: c.env.APP_ID,
+  };
 }
 
 export const redemptionRoutes = new Hono<AppBindings>()
@@ -82,7 +95,13 @@ export const voucherRedemptionRoutes = new Hono<AppBindings>()
 export const stackableValidationRoutes = new Hono<AppBindings>().post('/', async (c) => {
   const explain = parseInput(explainQuerySchema, c.req.query(), invalidQueryParams);
   const { redeemables, ...context } = await parseJsonBody(c, stackableSchema);
-  const { body } = await validateStackable(c.env, redeemables.map((r) => r.id), context, c.get('requestId'), { upsertCustomer: true, explain });
+  const { body } = await validateStackable(
+    c.env,
+    redeemables.map((r) => r.id),
+    context,
+    c.get('requestId'),
+    { upsertCustomer: true, explain },
+  );
   return c.json(body);
 });
 

@@ -2,7 +2,14 @@ import { Hono } from 'hono';
 import type { AppBindings } from '../env';
 import { invalidQueryParams } from '../errors';
 import { parseInput, parseJsonBody } from '../lib/parse-input';
-import { segmentCreateSchema, segmentExplainSchema, segmentListQuerySchema, segmentPreviewSchema, segmentSizesQuerySchema, segmentUpdateSchema } from '../schemas/segments';
+import {
+  segmentCreateSchema,
+  segmentExplainSchema,
+  segmentListQuerySchema,
+  segmentPreviewSchema,
+  segmentSizesQuerySchema,
+  segmentUpdateSchema,
+} from '../schemas/segments';
 import { explainSegment } from '../services/segment-explain';
 import { previewSegment } from '../services/segment-preview';
 import { segmentSizes } from '../services/segment-sizes';

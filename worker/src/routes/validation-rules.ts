@@ -14,7 +14,9 @@ import * as service from '../services/vouchers';
 
 export const validationRuleRoutes = new Hono<AppBindings>()
   .post('/', async (c) => c.json(await service.createValidationRule(c.env.DB, await parseJsonBody(c, validationRuleCreateSchema))))
-  .get('/', async (c) => c.json(await service.listValidationRules(c.env.DB, parseInput(validationRuleListQuerySchema, c.req.query(), invalidQueryParams))))
+  .get('/', async (c) =>
+    c.json(await service.listValidationRules(c.env.DB, parseInput(validationRuleListQuerySchema, c.req.query(), invalidQueryParams))),
+  )
   .get('/:id', async (c) => c.json(await service.getValidationRule(c.env.DB, c.req.param('id'))))
   .put('/:id', async (c) =>
     c.json(await service.updateValidationRule(c.env, c.req.param('id'), await parseJsonBody(c, validationRuleUpdateSchema))),

@@ -15,21 +15,30 @@ export const voucherRoutes = new Hono<AppBindings>()
   .post('/', async (c) => c.json(await service.createVoucher(c.env, await parseJsonBody(c, voucherCreateSchema))))
   // created_at[after]=… arrives qs-style, as the official SDK's vouchers.list writes it.
   .get('/', async (c) =>
-    c.json(await service.listVouchers(c.env.DB, parseInput(voucherListQuerySchema, parseQuery(new URL(c.req.url).searchParams), invalidQueryParams))),
+    c.json(
+      await service.listVouchers(
+        c.env.DB,
+        parseInput(voucherListQuerySchema, parseQuery(new URL(c.req.url).searchParams), invalidQueryParams),
+      ),
+    ),
   )
   // Specific paths first: "/{code}/validate" must not read as a voucher created under that code.
   .post('/:code/validate', async (c) => {
     const explain = parseInput(explainQuerySchema, c.req.query(), invalidQueryParams);
     const context = await parseJsonBody(c, validationContextSchema.default({}));
     context.tracking_id ??= c.req.query('tracking_id');
-    const { body } = await validateVoucher(c.env, pathCode(c.req.param('code')), context, c.get('requestId'), { upsertCustomer: true, explain });
+    const { body } = await validateVoucher(c.env, pathCode(c.req.param('code')), context, c.get('requestId'), {
+      upsertCustomer: true,
+      explain,
+    });
     return c.json(body);
   })
   .post('/:code/enable', async (c) => c.json(await service.setVoucherActive(c.env, pathCode(c.req.param('code')), true)))
   .post('/:code/disable', async (c) => c.json(await service.setVoucherActive(c.env, pathCode(c.req.param('code')), false)))
   .post('/:code', async (c) => {
     const body = await readJsonBody(c);
-    if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) throw invalidPayload('The body must be a JSON object.');
+    if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body)))
+      throw invalidPayload('The body must be a JSON object.');
     const input = parseInput(voucherCreateSchema, { ...(body as object | undefined), code: pathCode(c.req.param('code')) });
     return c.json(await service.createVoucher(c.env, input));
   })

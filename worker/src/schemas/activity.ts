@@ -48,7 +48,11 @@ export const activityQuerySchema = z
 /** GET /v1/customers/{id}/activities, deprecated (OA24 list-customer-activities parameters). */
 export const activitiesQuerySchema = z
   .object({ ...common, starting_after: isoDateParam.optional(), product_id: z.string().max(64).optional() })
-  .transform((q) => ({ ...toQuery(q), startingAfter: q.starting_after, campaignFilter: toQuery(q).campaignFilter || q.product_id !== undefined }));
+  .transform((q) => ({
+    ...toQuery(q),
+    startingAfter: q.starting_after,
+    campaignFilter: toQuery(q).campaignFilter || q.product_id !== undefined,
+  }));
 
 export type ActivityQueryInput = z.output<typeof activityQuerySchema>;
 export type ActivitiesQueryInput = z.output<typeof activitiesQuerySchema>;

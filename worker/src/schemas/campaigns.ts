@@ -36,8 +36,18 @@ export const codeConfigSchema = strictObject({
     .refine((c) => !/[\s#\u0000-\u001f\u007f]/.test(c), 'must not contain whitespace, control characters or #')
     .nullable()
     .optional(),
-  prefix: z.string().max(50).refine((t) => !/[\u0000-\u001f\u007f]/.test(t), 'must not contain control characters').nullable().optional(),
-  postfix: z.string().max(50).refine((t) => !/[\u0000-\u001f\u007f]/.test(t), 'must not contain control characters').nullable().optional(),
+  prefix: z
+    .string()
+    .max(50)
+    .refine((t) => !/[\u0000-\u001f\u007f]/.test(t), 'must not contain control characters')
+    .nullable()
+    .optional(),
+  postfix: z
+    .string()
+    .max(50)
+    .refine((t) => !/[\u0000-\u001f\u007f]/.test(t), 'must not contain control characters')
+    .nullable()
+    .optional(),
   pattern: z
     .string()
     .max(100)
@@ -64,7 +74,10 @@ export function normaliseCodeConfig(input: CodeConfigInput | null | undefined): 
   };
 }
 
-const redemptionSchema = z.object({ quantity: z.number().int().min(1).nullable().optional() }).nullable().optional();
+const redemptionSchema = z
+  .object({ quantity: z.number().int().min(1).nullable().optional() })
+  .nullable()
+  .optional();
 
 /** OA DiscountCouponsCampaignVoucher: the template of the campaign's codes. */
 const campaignVoucherSchema = strictObject({

@@ -20,11 +20,21 @@ const blankToAbsent = <T>(value: T | null | undefined): T | null | undefined => 
 
 /** A text field: string, null or "" (not sent), then `rule`. */
 const text = <R extends z.ZodType<unknown, string | null | undefined>>(rule: R) =>
-  z.string().nullable().optional().transform(blankToAbsent<string>).pipe(rule);
+  z
+    .string()
+    .nullable()
+    .optional()
+    .transform(blankToAbsent<string>)
+    .pipe(rule);
 
 /** An object field (metadata, traits): null or "" is not sent, anything else must pass `rule`. */
 const object = <R extends z.ZodType>(rule: R) =>
-  z.unknown().describe('an object; null or "" is not sent').transform(blankToAbsent<unknown>).pipe(rule).optional();
+  z
+    .unknown()
+    .describe('an object; null or "" is not sent')
+    .transform(blankToAbsent<unknown>)
+    .pipe(rule)
+    .optional();
 
 const sourceId = z.string({ error: 'is required' }).min(1, 'is required').max(255);
 
@@ -54,8 +64,7 @@ const eventName = text(
           `must be 1 to 64 characters once each run of characters other than A-Z a-z 0-9 _ - is replaced by "_" (${PROTOTYPE_KEY_RULE})`,
         ),
     ),
-)
-  .describe('required; each run of characters other than A-Z a-z 0-9 _ - becomes "_" ("Order Completed" is recorded as Order_Completed)');
+).describe('required; each run of characters other than A-Z a-z 0-9 _ - becomes "_" ("Order Completed" is recorded as Order_Completed)');
 
 /** Segment's birthdate field takes a date or an ISO 8601 date-time; the customer keeps the date as written. */
 const birthdate = z
@@ -111,7 +120,14 @@ export const segmentIdentifySchema = z
       ctx.addIssue({ code: 'custom', path: ['first_name'], message: 'first_name and last_name together must be at most 255 characters' });
       return z.NEVER;
     }
-    const fields: CustomerWrite = { name, description: p.description, email: p.email, phone: p.phone, birthdate: p.birthdate, address: p.address };
+    const fields: CustomerWrite = {
+      name,
+      description: p.description,
+      email: p.email,
+      phone: p.phone,
+      birthdate: p.birthdate,
+      address: p.address,
+    };
     const write = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as CustomerWrite;
     return { sourceId: p.source_id, write, metadata: p.metadata };
   });
@@ -128,15 +144,13 @@ export const segmentEventSchema = z
     loyalty: z.unknown().optional(),
     type: z.string().nullable().optional(),
   })
-  .transform(
-    (p): EventCreate => ({
-      event: p.event,
-      customer: { id: undefined, source_id: p.customer.source_id, ...(p.customer.email !== undefined ? { email: p.customer.email } : {}) },
-      metadata: p.metadata,
-      referral: p.referral,
-      loyalty: p.loyalty,
-    }),
-  );
+  .transform((p): EventCreate => ({
+    event: p.event,
+    customer: { id: undefined, source_id: p.customer.source_id, ...(p.customer.email !== undefined ? { email: p.customer.email } : {}) },
+    metadata: p.metadata,
+    referral: p.referral,
+    loyalty: p.loyalty,
+  }));
 
 /** POST /segmentio/group-processing: a group call (assignCustomerToGroup/index.ts fields). */
 export const segmentGroupSchema = z

@@ -86,7 +86,10 @@ function validationContext(order: z.ZodType<OrderInput, unknown>, int: Int) {
     // refused by name rather than accepted and ignored, so nobody relies on a lock that is not there.
     session: z
       .unknown()
-      .refine((value) => value === null || value === undefined, 'validation sessions (LOCK) are not supported; validate and redeem without a session')
+      .refine(
+        (value) => value === null || value === undefined,
+        'validation sessions (LOCK) are not supported; validate and redeem without a session',
+      )
       .optional(),
     gift: z.unknown().optional(),
     reward: z.unknown().optional(),
@@ -103,7 +106,16 @@ export const clientValidateQuerySchema = validationContext(query.order, queryInt
   code: z.string().max(200).transform(cleanCode).pipe(codeSchema),
   item: z.array(query.item).max(500).optional(),
   // The string shortcut customer=<source id> of Voucherify's own examples.
-  customer: z.union([contextCustomerSchema, z.string().min(1).max(255).transform((source_id) => ({ source_id }))]).optional(),
+  customer: z
+    .union([
+      contextCustomerSchema,
+      z
+        .string()
+        .min(1)
+        .max(255)
+        .transform((source_id) => ({ source_id })),
+    ])
+    .optional(),
 });
 
 const redeemableSchema = z.object({
@@ -124,7 +136,8 @@ export const stackableSchema = validationContextSchema.extend({
     .superRefine((redeemables, ctx) => {
       const seen = new Set<string>();
       redeemables.forEach((r, i) => {
-        if (seen.has(r.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `${r.id} is given more than once; each redeemable may be sent once` });
+        if (seen.has(r.id))
+          ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `${r.id} is given more than once; each redeemable may be sent once` });
         seen.add(r.id);
       });
     }),
@@ -157,7 +170,11 @@ const clientRecord = absentIfNull(atMostBytes(z.record(z.string().max(100), z.un
 const clientItem = json.item.extend({ metadata: clientMetadata, product: clientRecord, sku: clientRecord });
 const clientOrder = atMostBytes(
   json.order.extend({
-    items: absentIfNull(z.array(clientItem).max(CLIENT_REDEMPTION_LIMITS.items, `must hold at most ${CLIENT_REDEMPTION_LIMITS.items} items with the client key`)),
+    items: absentIfNull(
+      z
+        .array(clientItem)
+        .max(CLIENT_REDEMPTION_LIMITS.items, `must hold at most ${CLIENT_REDEMPTION_LIMITS.items} items with the client key`),
+    ),
     metadata: clientMetadata,
   }),
   CLIENT_REDEMPTION_LIMITS.orderBytes,
@@ -193,7 +210,9 @@ export const explainQueryFields = z.object({
   explain: z
     .enum(['true', 'false'], { message: 'must be true or false' })
     .optional()
-    .describe('Our addition (server key only): true adds `explanation`, the trace of each judgement (ExplainNode). The client key never gets one.'),
+    .describe(
+      'Our addition (server key only): true adds `explanation`, the trace of each judgement (ExplainNode). The client key never gets one.',
+    ),
 });
 export const explainQuerySchema = explainQueryFields.transform((q) => q.explain === 'true');
 

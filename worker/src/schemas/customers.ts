@@ -117,20 +117,11 @@ export const customerBulkSchema = z
 
 /** POST /v1/customers/metadata/async. */
 export const customerMetadataBulkSchema = z.object({
-  source_ids: z
-    .array(sourceId)
-    .max(MAX_METADATA_SOURCE_IDS, `must hold at most ${MAX_METADATA_SOURCE_IDS} source ids`),
+  source_ids: z.array(sourceId).max(MAX_METADATA_SOURCE_IDS, `must hold at most ${MAX_METADATA_SOURCE_IDS} source ids`),
   metadata: metadataSchema,
 });
 
-export const CUSTOMER_LIST_ORDERS = [
-  'created_at',
-  '-created_at',
-  'updated_at',
-  '-updated_at',
-  'source_id',
-  '-source_id',
-] as const;
+export const CUSTOMER_LIST_ORDERS = ['created_at', '-created_at', 'updated_at', '-updated_at', 'source_id', '-source_id'] as const;
 export type CustomerListOrder = (typeof CUSTOMER_LIST_ORDERS)[number];
 
 /** The deepest page offered; deeper walks use the `starting_after` cursor as scroll() does. */
@@ -152,10 +143,10 @@ export const customerListQuerySchema = z
     starting_after: isoDateParam.optional(),
     segment_id: z.string().min(1).max(64).optional(),
   })
-  .refine(
-    (q) => q.starting_after === undefined || q.order === undefined || q.order.endsWith('created_at'),
-    { message: 'starting_after is a created_at cursor: order must be created_at or -created_at', path: ['starting_after'] },
-  )
+  .refine((q) => q.starting_after === undefined || q.order === undefined || q.order.endsWith('created_at'), {
+    message: 'starting_after is a created_at cursor: order must be created_at or -created_at',
+    path: ['starting_after'],
+  })
   .transform((q) => ({
     limit: q.limit ?? 10,
     page: q.page ?? 1,

@@ -18,19 +18,59 @@ export const DEFAULT_EXPORT_FIELDS: CustomerExportField[] = ['name', 'source_id'
  * the holder; `metadata.<key>` too.
  */
 export const VOUCHER_EXPORT_FIELDS = [
-  'id', 'code', 'voucher_type', 'value', 'discount_type', 'discount_effect', 'discount_amount_limit', 'discount_unit_type',
-  'campaign', 'campaign_id', 'start_date', 'expiration_date', 'redemption_quantity', 'redemption_count', 'active',
-  'is_referral_code', 'metadata', 'additional_info', 'customer_id', 'customer_source_id', 'created_at', 'updated_at',
-  'validity_day_of_week', 'validity_timeframe_interval', 'validity_timeframe_duration',
+  'id',
+  'code',
+  'voucher_type',
+  'value',
+  'discount_type',
+  'discount_effect',
+  'discount_amount_limit',
+  'discount_unit_type',
+  'campaign',
+  'campaign_id',
+  'start_date',
+  'expiration_date',
+  'redemption_quantity',
+  'redemption_count',
+  'active',
+  'is_referral_code',
+  'metadata',
+  'additional_info',
+  'customer_id',
+  'customer_source_id',
+  'created_at',
+  'updated_at',
+  'validity_day_of_week',
+  'validity_timeframe_interval',
+  'validity_timeframe_duration',
 ] as const;
 export type VoucherExportField = (typeof VOUCHER_EXPORT_FIELDS)[number];
-export const DEFAULT_VOUCHER_EXPORT_FIELDS: VoucherExportField[] = ['code', 'voucher_type', 'value', 'discount_type', 'campaign', 'redemption_quantity', 'redemption_count', 'active', 'customer_id'];
+export const DEFAULT_VOUCHER_EXPORT_FIELDS: VoucherExportField[] = [
+  'code',
+  'voucher_type',
+  'value',
+  'discount_type',
+  'campaign',
+  'redemption_quantity',
+  'redemption_count',
+  'active',
+  'customer_id',
+];
 /**
  * The publication fields of OA ExportPublicationFields (readOnly-openAPI.json "Export Publication
  * Fields"); `metadata.<key>` too. The OA's defaults table (POST /v1/exports) lists `code`,
  * `customer_id`, `date`, `channel`: `code` is the enum's `voucher_code`.
  */
-export const PUBLICATION_EXPORT_FIELDS = ['voucher_code', 'customer_id', 'customer_source_id', 'date', 'channel', 'campaign', 'is_winner', 'metadata'] as const;
+export const PUBLICATION_EXPORT_FIELDS = [
+  'voucher_code',
+  'customer_id',
+  'customer_source_id',
+  'date',
+  'channel',
+  'campaign',
+  'is_winner',
+  'metadata',
+] as const;
 export type PublicationExportField = (typeof PUBLICATION_EXPORT_FIELDS)[number];
 export const DEFAULT_PUBLICATION_EXPORT_FIELDS: PublicationExportField[] = ['voucher_code', 'customer_id', 'date', 'channel'];
 export const EXPORT_ORDERS = ['created_at', '-created_at'] as const;

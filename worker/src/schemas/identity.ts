@@ -4,7 +4,10 @@ import { z } from 'zod';
 export const identitySignatureSchema = z
   .string()
   .max(400)
-  .regex(/^\s*\d{1,12}\.[0-9a-fA-F]{64}\s*(,\s*\d{1,12}\.[0-9a-fA-F]{64}\s*)*$/, 'must be <expiry>.<64 hex characters> (docs/identity.md, "Identity verification"), or several comma-separated');
+  .regex(
+    /^\s*\d{1,12}\.[0-9a-fA-F]{64}\s*(,\s*\d{1,12}\.[0-9a-fA-F]{64}\s*)*$/,
+    'must be <expiry>.<64 hex characters> (docs/identity.md, "Identity verification"), or several comma-separated',
+  );
 
 /**
  * What a client request may carry besides its route's own schema: the signature of its identity
@@ -12,6 +15,9 @@ export const identitySignatureSchema = z
  */
 export const clientIdentitySchema = z.object({
   identity_signature: identitySignatureSchema.optional(),
-  identity_hash: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters (SHA-256)').optional(),
+  identity_hash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters (SHA-256)')
+    .optional(),
 });
 export type ClientIdentityInput = z.output<typeof clientIdentitySchema>;

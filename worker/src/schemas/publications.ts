@@ -12,8 +12,15 @@ import { strictObject } from './vouchers';
 export const publicationCreateSchema = strictObject({
   campaign: z
     .union([
-      z.string().min(1).max(200).transform((name) => ({ name, count: 1 })),
-      strictObject({ name: z.string().min(1).max(200), count: z.literal(1, { error: 'not supported: more than one code per publication' }).optional() }),
+      z
+        .string()
+        .min(1)
+        .max(200)
+        .transform((name) => ({ name, count: 1 })),
+      strictObject({
+        name: z.string().min(1).max(200),
+        count: z.literal(1, { error: 'not supported: more than one code per publication' }).optional(),
+      }),
     ])
     .optional(),
   voucher: z.string().min(1).max(200).optional(),
@@ -29,7 +36,12 @@ export const publicationCreateSchema = strictObject({
 });
 export type PublicationCreate = z.output<typeof publicationCreateSchema>;
 
-export const publicationCreateQuerySchema = strictObject({ join_once: z.enum(['true', 'false']).transform((v) => v === 'true').optional() });
+export const publicationCreateQuerySchema = strictObject({
+  join_once: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
+});
 
 /**
  * POST /v1/publications/segment (ours; the spec has no segment-wide publication): the campaign (id

@@ -33,26 +33,31 @@ const applicableToEntry = z
       order_item_indices: readOnly,
       order_item_units: readOnly,
     },
-    { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}` : undefined) },
+    {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}` : undefined,
+    },
   )
   .superRefine((entry, ctx) => {
     if (entry.object === 'products_collection') {
-      ctx.addIssue({ code: 'custom', path: ['object'], message: 'not supported: products_collection (there is no product catalogue); name products or SKUs' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['object'],
+        message: 'not supported: products_collection (there is no product catalogue); name products or SKUs',
+      });
     } else if (!entry.id && !entry.source_id) {
       ctx.addIssue({ code: 'custom', path: ['id'], message: 'required (or source_id): the product or SKU id the order items carry' });
     }
   })
-  .transform(
-    (entry): ApplicableTo => ({
-      object: entry.object as ApplicableTo['object'],
-      id: entry.id ?? null,
-      ...(entry.source_id ? { source_id: entry.source_id } : {}),
-      ...(entry.product_id ? { product_id: entry.product_id } : {}),
-      ...(entry.product_source_id ? { product_source_id: entry.product_source_id } : {}),
-      strict: entry.strict ?? false,
-      effect: 'APPLY_TO_EVERY',
-    }),
-  );
+  .transform((entry): ApplicableTo => ({
+    object: entry.object as ApplicableTo['object'],
+    id: entry.id ?? null,
+    ...(entry.source_id ? { source_id: entry.source_id } : {}),
+    ...(entry.product_id ? { product_id: entry.product_id } : {}),
+    ...(entry.product_source_id ? { product_source_id: entry.product_source_id } : {}),
+    strict: entry.strict ?? false,
+    effect: 'APPLY_TO_EVERY',
+  }));
 
 /** OA ValidationRuleBase.applicable_to; stored normalised, answered as stored. null: no items scoped. */
 const applicableTo = z
@@ -87,7 +92,8 @@ const ruleFields = {
 /** A rule body refuses keys it does not know (OA ValidationRuleBase lists them all). */
 const ruleObject = <T extends z.ZodRawShape>(shape: T) =>
   z.strictObject(shape, {
-    error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}` : undefined),
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}` : undefined,
   });
 
 export const validationRuleCreateSchema = ruleObject(ruleFields);
@@ -112,7 +118,10 @@ const notPromotions = 'not supported: promotion tiers (assign rules to vouchers 
  */
 export const assignmentCreateSchema = z
   .strictObject({
-    related_object_type: z.enum(['voucher', 'campaign'], { error: 'must be voucher or campaign (promotion tiers are not supported)' }).nullable().optional(),
+    related_object_type: z
+      .enum(['voucher', 'campaign'], { error: 'must be voucher or campaign (promotion tiers are not supported)' })
+      .nullable()
+      .optional(),
     related_object_id: z.string().min(1).max(200).optional(),
     voucher: z.string().min(1).max(100).optional(),
     campaign: z.string().min(1).max(200).optional(),
@@ -124,15 +133,28 @@ export const assignmentCreateSchema = z
     const shortcut = body.voucher !== undefined ? 'voucher' : body.campaign !== undefined ? 'campaign' : undefined;
     const shortcutId = body.voucher ?? body.campaign;
     if (shortcut && body.related_object_type && body.related_object_type !== shortcut) {
-      ctx.addIssue({ code: 'custom', path: ['related_object_type'], message: `is ${body.related_object_type} but the body names a ${shortcut}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['related_object_type'],
+        message: `is ${body.related_object_type} but the body names a ${shortcut}`,
+      });
     } else if (shortcutId !== undefined && body.related_object_id !== undefined && shortcutId !== body.related_object_id) {
-      ctx.addIssue({ code: 'custom', path: [shortcut as string], message: 'names another object than related_object_id; give one of them' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [shortcut as string],
+        message: 'names another object than related_object_id; give one of them',
+      });
     } else if (shortcutId === undefined && body.related_object_id === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['related_object_id'], message: 'required (or voucher / campaign): the code or id of the voucher, or the id or name of the campaign' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['related_object_id'],
+        message: 'required (or voucher / campaign): the code or id of the voucher, or the id or name of the campaign',
+      });
     }
   })
   .transform((body) => ({
-    type: (body.campaign !== undefined ? 'campaign' : body.voucher !== undefined ? 'voucher' : (body.related_object_type ?? 'voucher')) as 'voucher' | 'campaign',
+    type: (body.campaign !== undefined ? 'campaign' : body.voucher !== undefined ? 'voucher' : (body.related_object_type ?? 'voucher')) as
+      'voucher' | 'campaign',
     ref: (body.voucher ?? body.campaign ?? body.related_object_id) as string,
   }));
 
@@ -156,7 +178,11 @@ export const ruleAssignmentListQuerySchema = z
 
 /** GET /v1/validation-rules-assignments (OA list-validation-rules-assignments: also related_object_id and rule). */
 export const assignmentListQuerySchema = z
-  .strictObject({ ...assignmentPage, related_object_id: z.string().min(1).max(100).optional(), rule: z.string().min(1).max(100).optional() })
+  .strictObject({
+    ...assignmentPage,
+    related_object_id: z.string().min(1).max(100).optional(),
+    rule: z.string().min(1).max(100).optional(),
+  })
   .transform((q) => ({
     limit: q.limit ?? 10,
     page: q.page ?? 1,

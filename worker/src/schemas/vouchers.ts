@@ -12,7 +12,8 @@ const cents = z.number().int('must be an integer number of cents').min(0).max(1_
  */
 export const strictObject = <T extends z.ZodRawShape>(shape: T) =>
   z.strictObject(shape, {
-    error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}` : undefined),
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}` : undefined,
   });
 
 /** A field of the spec that this service does not implement: accepted only empty (as it echoes it back). */
@@ -25,7 +26,13 @@ const noFormula = unsupported('discount formulas');
 const notDynamic = z.literal(false, { error: 'not supported: dynamic (formula) discounts' }).nullable().optional();
 
 /** OA DiscountAmountVouchersEffectTypes (readOnly-openAPI.json:L6064). */
-const AMOUNT_EFFECTS = ['APPLY_TO_ORDER', 'APPLY_TO_ITEMS', 'APPLY_TO_ITEMS_PROPORTIONALLY', 'APPLY_TO_ITEMS_PROPORTIONALLY_BY_QUANTITY', 'APPLY_TO_ITEMS_BY_QUANTITY'] as const;
+const AMOUNT_EFFECTS = [
+  'APPLY_TO_ORDER',
+  'APPLY_TO_ITEMS',
+  'APPLY_TO_ITEMS_PROPORTIONALLY',
+  'APPLY_TO_ITEMS_PROPORTIONALLY_BY_QUANTITY',
+  'APPLY_TO_ITEMS_BY_QUANTITY',
+] as const;
 /** OA DiscountPercentVouchersEffectTypes (L6206) = DiscountFixedVouchersEffectTypes (L6149). */
 const ORDER_OR_ITEMS = ['APPLY_TO_ORDER', 'APPLY_TO_ITEMS'] as const;
 const effectOf = <T extends readonly [string, ...string[]]>(values: T) =>
@@ -36,14 +43,17 @@ const effectOf = <T extends readonly [string, ...string[]]>(values: T) =>
  * definable for (OpenAPI24.json:L6050, L6081). Elsewhere it would be silently meaningless: a 400.
  */
 const aggregatedFor =
-  (effects: readonly string[]) =>
-  (discount: { effect: string; aggregated_amount_limit?: number | null }, ctx: z.RefinementCtx) => {
+  (effects: readonly string[]) => (discount: { effect: string; aggregated_amount_limit?: number | null }, ctx: z.RefinementCtx) => {
     if (discount.aggregated_amount_limit != null && !effects.includes(discount.effect)) {
       ctx.addIssue({ code: 'custom', path: ['aggregated_amount_limit'], message: `only with effect ${effects.join(' or ')}` });
     }
   };
 
-const unitRef = strictObject({ id: z.string().max(255).nullable().optional(), source_id: z.string().max(255).nullable().optional(), name: z.string().max(255).nullable().optional() });
+const unitRef = strictObject({
+  id: z.string().max(255).nullable().optional(),
+  source_id: z.string().max(255).nullable().optional(),
+  name: z.string().max(255).nullable().optional(),
+});
 /** OA DiscountUnitMultipleOneUnit (L6303): unit_off units of unit_type (the product or SKU id of the order item) free. */
 const unitGrant = {
   unit_off: z.number().int('must be a whole number of units').min(1).max(1000),
@@ -60,7 +70,11 @@ const unitDiscount = strictObject({
   effect: z
     .enum([...UNIT_EFFECTS, 'ADD_MANY_ITEMS'], { error: 'must be ADD_MISSING_ITEMS, ADD_NEW_ITEMS or ADD_MANY_ITEMS' })
     .default('ADD_MISSING_ITEMS'),
-  units: z.array(strictObject({ ...unitGrant, effect: effectOf(UNIT_EFFECTS) })).min(1).max(10).optional(),
+  units: z
+    .array(strictObject({ ...unitGrant, effect: effectOf(UNIT_EFFECTS) }))
+    .min(1)
+    .max(10)
+    .optional(),
   is_dynamic: notDynamic,
 }).superRefine((d, ctx) => {
   const record = d as Record<string, unknown>;
@@ -73,7 +87,8 @@ const unitDiscount = strictObject({
   }
   if (d.units) ctx.addIssue({ code: 'custom', path: ['units'], message: 'only with effect ADD_MANY_ITEMS' });
   for (const key of ['unit_off', 'unit_type'] as const) {
-    if (record[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `required for a UNIT discount with effect ${d.effect}` });
+    if (record[key] === undefined)
+      ctx.addIssue({ code: 'custom', path: [key], message: `required for a UNIT discount with effect ${d.effect}` });
   }
 });
 
@@ -107,7 +122,12 @@ export const discountSchema = z
     unitDiscount,
   ])
   // Stored as the engine reads it (shared/types Discount): absent rather than null limits.
-  .transform((d) => Object.fromEntries(Object.entries(d).filter(([k, v]) => !(v === null && (k === 'aggregated_amount_limit' || k === 'product' || k === 'sku')))) as Discount);
+  .transform(
+    (d) =>
+      Object.fromEntries(
+        Object.entries(d).filter(([k, v]) => !(v === null && (k === 'aggregated_amount_limit' || k === 'product' || k === 'sku'))),
+      ) as Discount,
+  );
 
 export const isoDate = isoDateParam.nullable();
 
@@ -197,7 +217,10 @@ export const voucherCreateSchema = strictObject({
 })
   .refine(datesInOrder, { message: 'must be after start_date', path: ['expiration_date'] })
   // OA ValidityTimeframe: "start_date **required** when including the validity_timeframe".
-  .refine((v) => !v.validity_timeframe || v.start_date, { message: 'required with validity_timeframe (its windows count from it)', path: ['start_date'] });
+  .refine((v) => !v.validity_timeframe || v.start_date, {
+    message: 'required with validity_timeframe (its windows count from it)',
+    path: ['start_date'],
+  });
 export type VoucherCreate = z.output<typeof voucherCreateSchema>;
 
 export const voucherUpdateSchema = strictObject({
@@ -219,7 +242,15 @@ export const voucherListQuerySchema = strictObject({
   limit: intParam(1, 100).optional(),
   page: intParam(1, 99).optional(),
   code: z.string().max(200).optional(),
-  ids: z.union([z.string().max(100).transform((id) => [id]), z.array(z.string().max(100)).max(100)]).optional(),
+  ids: z
+    .union([
+      z
+        .string()
+        .max(100)
+        .transform((id) => [id]),
+      z.array(z.string().max(100)).max(100),
+    ])
+    .optional(),
   // The holder of the vouchers (their holder_id), by id or source_id.
   customer: z.string().min(1).max(255).optional(),
   created_at: beforeAfter.optional(),
@@ -245,4 +276,3 @@ export const voucherListQuerySchema = strictObject({
   updatedAfter: q.updated_at?.after,
 }));
 export type VoucherListQuery = z.output<typeof voucherListQuerySchema>;
-

@@ -14,7 +14,9 @@ export const webhookCreateSchema = z.object({ url, events, description: descript
 export type WebhookCreate = z.output<typeof webhookCreateSchema>;
 
 /** Partial: what is absent stays. `enabled: true` on a disabled webhook clears disabled_reason and failing_since. */
-export const webhookUpdateSchema = z.object({ url: url.optional(), events: events.optional(), description: description.optional(), enabled: z.boolean().optional() }).strict();
+export const webhookUpdateSchema = z
+  .object({ url: url.optional(), events: events.optional(), description: description.optional(), enabled: z.boolean().optional() })
+  .strict();
 export type WebhookUpdate = z.output<typeof webhookUpdateSchema>;
 
 export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'failed', 'delivered', 'dead'] as const;

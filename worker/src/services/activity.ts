@@ -17,7 +17,10 @@ export async function customerActivity(db: D1Database, idOrSourceId: string, q: 
   const customer = await requireCustomer(db, idOrSourceId);
   if (q.campaignFilter) return activityListView([], false);
   const { rows, hasMore } = await activityDb.listActivity(db, { ...q, customerId: customer.id });
-  return activityListView(rows.map((row) => activityView(row, customer)), hasMore);
+  return activityListView(
+    rows.map((row) => activityView(row, customer)),
+    hasMore,
+  );
 }
 
 /** GET /v1/customers/{id}/activities (deprecated; the SDK's customers.listActivities). */
@@ -25,5 +28,8 @@ export async function customerActivities(db: D1Database, idOrSourceId: string, q
   const customer = await requireCustomer(db, idOrSourceId);
   if (q.campaignFilter) return activitiesListView([], 0);
   const { rows, total } = await activityDb.listActivity(db, { ...q, customerId: customer.id }, true);
-  return activitiesListView(rows.map((row) => activityView(row, customer)), total ?? 0);
+  return activitiesListView(
+    rows.map((row) => activityView(row, customer)),
+    total ?? 0,
+  );
 }

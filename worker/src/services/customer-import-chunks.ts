@@ -39,7 +39,13 @@ function distinctIdGroups(rows: ImportRow[]): ImportRow[][] {
  * import_chunks row (db/customer-import.ts: changes() of the statement before), then the refresh
  * of their customers' auto-update segments.
  */
-function rowWrites(db: D1Database, partId: string, rows: ImportRow[], active: membership.ActiveSegment[], now: number): D1PreparedStatement[] {
+function rowWrites(
+  db: D1Database,
+  partId: string,
+  rows: ImportRow[],
+  active: membership.ActiveSegment[],
+  now: number,
+): D1PreparedStatement[] {
   const byKind = (kind: RowKind) => rows.filter((r) => r.kind === kind);
   const [idRows, sourceRows, newRows] = [byKind('id'), byKind('source_id'), byKind('new')];
   const statements: D1PreparedStatement[] = [];
@@ -49,21 +55,51 @@ function rowWrites(db: D1Database, partId: string, rows: ImportRow[], active: me
       importDb.countUnknownIds(
         db,
         partId,
-        idRows.map((row) => ({ id: row.record.id as string, failure: { row: row.row, source_id: row.record.source_id ?? null, reason: reason(row) } })),
+        idRows.map((row) => ({
+          id: row.record.id as string,
+          failure: { row: row.row, source_id: row.record.source_id ?? null, reason: reason(row) },
+        })),
       ),
     );
     for (const group of distinctIdGroups(idRows)) {
-      statements.push(importDb.updateById(db, group.map((r) => r.record), now), importDb.countIdUpdates(db, partId, group.map((r) => r.record.id as string)));
+      statements.push(
+        importDb.updateById(
+          db,
+          group.map((r) => r.record),
+          now,
+        ),
+        importDb.countIdUpdates(
+          db,
+          partId,
+          group.map((r) => r.record.id as string),
+        ),
+      );
     }
   }
   if (sourceRows.length > 0) {
     statements.push(
-      importDb.countNewSourceIds(db, partId, sourceRows.map((r) => r.record.source_id as string)),
-      importDb.upsertBySourceId(db, sourceRows.map((r) => r.record), now),
+      importDb.countNewSourceIds(
+        db,
+        partId,
+        sourceRows.map((r) => r.record.source_id as string),
+      ),
+      importDb.upsertBySourceId(
+        db,
+        sourceRows.map((r) => r.record),
+        now,
+      ),
       importDb.countSourceUpserts(db, partId, sourceRows.length),
     );
   }
-  if (newRows.length > 0) statements.push(importDb.insertNew(db, newRows.map((r) => r.record), now), importDb.countInserted(db, partId));
+  if (newRows.length > 0)
+    statements.push(
+      importDb.insertNew(
+        db,
+        newRows.map((r) => r.record),
+        now,
+      ),
+      importDb.countInserted(db, partId),
+    );
   // Metadata cells merge into what is stored: the size guard rolls the part back when a customer
   // would then store more than the limit (the part is split until that row is alone, and failed).
   const withMetadata = rows.filter((r) => r.record.metadata !== undefined);
@@ -75,7 +111,8 @@ function rowWrites(db: D1Database, partId: string, rows: ImportRow[], active: me
 
   const ids = [...idRows, ...newRows].map((r) => r.record.id as string);
   if (ids.length > 0) statements.push(...membership.refreshMemberships(db, active, { ids }, now));
-  if (sourceRows.length > 0) statements.push(...membership.refreshMemberships(db, active, { sourceIds: sourceRows.map((r) => r.record.source_id as string) }, now));
+  if (sourceRows.length > 0)
+    statements.push(...membership.refreshMemberships(db, active, { sourceIds: sourceRows.map((r) => r.record.source_id as string) }, now));
   return statements;
 }
 
@@ -182,7 +219,9 @@ class ChunkWriter {
         ...rowWrites(db, partId, sliceRows(first, count), this.active, now),
         importDb.addChunkPartToAction(db, message.action_id, partId, MAX_REPORTED_FAILURES, now),
         // The part that leaves nothing pending also marks the chunk done.
-        ...(completes ? [importDb.openChunkPart(db, message.id, message.action_id, [], now), ...importDb.completeChunk(db, message.action_id)] : []),
+        ...(completes
+          ? [importDb.openChunkPart(db, message.id, message.action_id, [], now), ...importDb.completeChunk(db, message.action_id)]
+          : []),
       ];
       const outcome = await this.run(statements, count);
       if (outcome === 'written') {
@@ -197,7 +236,10 @@ class ChunkWriter {
       }
     }
     if (!this.applied.has(message.id)) {
-      await this.run([importDb.openChunkPart(db, message.id, message.action_id, [], Date.now()), ...importDb.completeChunk(db, message.action_id)], 0);
+      await this.run(
+        [importDb.openChunkPart(db, message.id, message.action_id, [], Date.now()), ...importDb.completeChunk(db, message.action_id)],
+        0,
+      );
     }
   }
 
@@ -216,7 +258,10 @@ class ChunkWriter {
     ];
     if (!this.splitBefore(path)) {
       const now = Date.now();
-      const outcome = await this.run([importDb.openChunkPart(db, partId, message.action_id, [], now), ...rowWrites(db, partId, rows, this.active, now), ...close()], units(rows));
+      const outcome = await this.run(
+        [importDb.openChunkPart(db, partId, message.action_id, [], now), ...rowWrites(db, partId, rows, this.active, now), ...close()],
+        units(rows),
+      );
       this.applied.add(partId);
       if (outcome === 'written' || outcome === 'taken') return;
       this.applied.delete(partId);
@@ -235,7 +280,13 @@ class ChunkWriter {
     const middle = Math.ceil(rows.length / 2);
     await this.write(rows.slice(0, middle), `${path}L`);
     await this.write(rows.slice(middle), `${path}R`);
-    await this.run([importDb.openChunkPart(db, partId, message.action_id, [], Date.now()), ...(path === '' ? importDb.completeChunk(db, message.action_id) : [])], 0);
+    await this.run(
+      [
+        importDb.openChunkPart(db, partId, message.action_id, [], Date.now()),
+        ...(path === '' ? importDb.completeChunk(db, message.action_id) : []),
+      ],
+      0,
+    );
     this.applied.add(partId);
   }
 
@@ -244,7 +295,10 @@ class ChunkWriter {
    * meanwhile (another delivery), so the part, or some of its slices, is done; or a taken
    * source_id or metadata past the limit, to report.
    */
-  private async run(statements: D1PreparedStatement[], slices: number): Promise<'written' | 'taken' | 'duplicate_source_id' | 'customer_metadata_too_large'> {
+  private async run(
+    statements: D1PreparedStatement[],
+    slices: number,
+  ): Promise<'written' | 'taken' | 'duplicate_source_id' | 'customer_metadata_too_large'> {
     if (statements.length > this.budget.statements) throw new OutOfBudget();
     this.budget.statements -= statements.length;
     try {

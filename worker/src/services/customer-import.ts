@@ -4,7 +4,14 @@ import * as importDb from '../db/customer-import';
 import { ApiError } from '../errors';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
-import { BatchSender, type ImportChunkMessage, type ImportChunkRow, MAX_MESSAGE_BYTES, utf8Bytes, type WriteQueue } from '../queue/messages';
+import {
+  BatchSender,
+  type ImportChunkMessage,
+  type ImportChunkRow,
+  MAX_MESSAGE_BYTES,
+  utf8Bytes,
+  type WriteQueue,
+} from '../queue/messages';
 import { operationStatus } from './async-actions';
 import { emptyScan, count, ImportRowReader, type ImportRow, type RowOutcome } from './customer-import-rows';
 import { finishedResult, initialResult } from './customer-import-report';
@@ -65,7 +72,13 @@ class ChunkBuilder {
 
   take(): { message: ImportChunkMessage; bytes: number } | null {
     if (this.rows.length === 0) return null;
-    const message: ImportChunkMessage = { kind: 'import_chunk', id: randomId('ich_'), at: this.at, action_id: this.actionId, rows: this.rows };
+    const message: ImportChunkMessage = {
+      kind: 'import_chunk',
+      id: randomId('ich_'),
+      at: this.at,
+      action_id: this.actionId,
+      rows: this.rows,
+    };
     const bytes = this.bytes;
     this.rows = [];
     this.bytes = ENVELOPE_BYTES;

@@ -13,7 +13,15 @@ import { apiError, ApiError, ERRORS, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
 import { parseInput } from '../lib/parse-input';
-import { type CustomerBulkRecord, customerBulkRecordSchema, type CustomerListQuery, type CustomerWrite, MAX_BULK_RECORDS, MAX_METADATA_BYTES, MAX_METADATA_SOURCE_IDS } from '../schemas/customers';
+import {
+  type CustomerBulkRecord,
+  customerBulkRecordSchema,
+  type CustomerListQuery,
+  type CustomerWrite,
+  MAX_BULK_RECORDS,
+  MAX_METADATA_BYTES,
+  MAX_METADATA_SOURCE_IDS,
+} from '../schemas/customers';
 import { completedAsyncAction } from './async-actions';
 import * as membership from './membership';
 import { hashIdentity } from '../../../shared/identity';
@@ -35,7 +43,8 @@ const metadataLimitDetails = (bytes?: number): string =>
   (bytes === undefined ? '' : ` (this change would make it ${bytes} bytes)`);
 
 /** The customers a selector of one write names, as the metadata size guard takes them. */
-const guardTarget = (selector: { ids: string[] } | { sourceIds: string[] }) => ('ids' in selector ? { ids: selector.ids } : { sourceIds: selector.sourceIds });
+const guardTarget = (selector: { ids: string[] } | { sourceIds: string[] }) =>
+  'ids' in selector ? { ids: selector.ids } : { sourceIds: selector.sourceIds };
 
 /**
  * Runs the writes of one customer through the customer-write pipeline; a taken source_id is a 409
@@ -52,7 +61,8 @@ async function writeCustomer(
   metadataPatched = false,
 ): Promise<customers.CustomerRow | null> {
   const writes = [statements].flat();
-  if (write.metadata !== undefined || metadataPatched) writes.push(customers.metadataSizeCheck(db, guardTarget(selector), MAX_METADATA_BYTES));
+  if (write.metadata !== undefined || metadataPatched)
+    writes.push(customers.metadataSizeCheck(db, guardTarget(selector), MAX_METADATA_BYTES));
   try {
     const { customers: written } = await membership.writeCustomers(db, writes, selector, now);
     return written[0] ?? null;
@@ -136,7 +146,11 @@ export async function deleteCustomerPermanently(env: Pick<Env, 'DB' | 'TRACKING_
   // The identity hashes the person's own e-mail and source id give (as the browser SDK hashes them).
   const identities = [...new Set([existing.email, existing.source_id].filter((v): v is string => !!v))];
   const hmacs = await Promise.all(identities.map(async (identity) => identityHmac(env.TRACKING_SECRET, await hashIdentity(identity))));
-  const counts = await customers.deleteCustomerPermanently(db, existing.id, hmacs.filter((h): h is string => h !== null));
+  const counts = await customers.deleteCustomerPermanently(
+    db,
+    existing.id,
+    hmacs.filter((h): h is string => h !== null),
+  );
   return {
     id: randomId('del_'),
     created_at: toIso(Date.now()),
@@ -152,7 +166,9 @@ export async function deleteCustomerPermanently(env: Pick<Env, 'DB' | 'TRACKING_
 export async function listCustomers(db: D1Database, query: CustomerListQuery): Promise<CustomerList> {
   const members = query.segmentId ? await segmentMembers(db, query.segmentId, Date.now()) : undefined;
   const { rows, total, hasMore } =
-    members?.kind === 'filter' ? await listFilterMembers(db, query, members.predicate) : await customers.listCustomers(db, query, members?.segmentId);
+    members?.kind === 'filter'
+      ? await listFilterMembers(db, query, members.predicate)
+      : await customers.listCustomers(db, query, members?.segmentId);
   return {
     object: 'list',
     data_ref: 'customers',
@@ -226,7 +242,12 @@ export const METADATA_UPDATE_PACE: PaceLimits = { initial: 50, min: 10, max: MAX
  * them; the action that reports them commits with the last batch, so it exists only once every
  * record is written.
  */
-export async function bulkUpsertCustomers(db: D1Database, records: unknown[], requestId: string, settings: BulkWriteSettings = {}): Promise<AsyncAction> {
+export async function bulkUpsertCustomers(
+  db: D1Database,
+  records: unknown[],
+  requestId: string,
+  settings: BulkWriteSettings = {},
+): Promise<AsyncAction> {
   const startedAt = Date.now();
   const valid: CustomerBulkRecord[] = [];
   const errors: AsyncActionError[] = [];
@@ -289,7 +310,13 @@ export async function bulkMergeMetadata(
   /** Reports the merges the size limit refuses; answers the source ids still to write. */
   const judge = async (ids: string[]): Promise<string[]> => {
     const over = await customers.metadataMergesOverLimit(db, ids, metadata, MAX_METADATA_BYTES);
-    for (const o of over) errors.push({ message: ERRORS.limit_exceeded[1], details: metadataLimitDetails(o.bytes), key: 'limit_exceeded', source_id: o.source_id });
+    for (const o of over)
+      errors.push({
+        message: ERRORS.limit_exceeded[1],
+        details: metadataLimitDetails(o.bytes),
+        key: 'limit_exceeded',
+        source_id: o.source_id,
+      });
     const refused = new Set(over.map((o) => o.source_id));
     return ids.filter((sourceId) => !refused.has(sourceId));
   };

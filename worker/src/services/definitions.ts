@@ -24,7 +24,10 @@ const MAX_READ_ATTEMPTS = 3;
  * later version than the rest, so the definition serves the request that read it but is never
  * cached under a version its parts do not share.
  */
-async function readDefinition(db: D1Database, code: string): Promise<{ version: string; definition: VoucherDefinition; consistent: boolean } | null> {
+async function readDefinition(
+  db: D1Database,
+  code: string,
+): Promise<{ version: string; definition: VoucherDefinition; consistent: boolean } | null> {
   for (let attempt = 1; ; attempt++) {
     const first = await vouchersDb.definitionRows(db, code);
     if (!first) return null;
@@ -105,7 +108,11 @@ async function fill(env: { DB: D1Database; CACHE: KVNamespace }, code: string, v
  * When the version asked for was replaced before D1 was read, the answer is the newer definition,
  * its `version` says so: compare it with the version read live before relying on the two together.
  */
-export async function definitionAt(env: { DB: D1Database; CACHE: KVNamespace }, code: string, version: string): Promise<LoadedDefinition | null> {
+export async function definitionAt(
+  env: { DB: D1Database; CACHE: KVNamespace },
+  code: string,
+  version: string,
+): Promise<LoadedDefinition | null> {
   const key = `${code}:${version}`;
   const known = parsed.get(key);
   if (known) return known;

@@ -38,20 +38,41 @@ const STATEMENTS_PER_STEP = 6;
 /** Customers a step walks: sized by the bulk writers' D1 time target (lib/write-pacer.ts), 5,000 at most as the segment walks. */
 export const DISTRIBUTION_PACE: PaceLimits = { initial: 1_000, min: 100, max: MAX_RANGE };
 
-const jobMessage = (distributionId: string): MessageOf<'distribution'> => ({ kind: 'distribution', id: randomId('job_'), at: Date.now(), distribution_id: distributionId });
+const jobMessage = (distributionId: string): MessageOf<'distribution'> => ({
+  kind: 'distribution',
+  id: randomId('job_'),
+  at: Date.now(),
+  distribution_id: distributionId,
+});
 
 function resultOf(d: distributionsDb.DistributionRow, error?: { key: string; message: string; details: string }): DistributionResult {
   const errors = [];
-  if (d.failed > 0) errors.push({ ...NO_CODE, details: `${d.failed} member(s) of the segment got no code: the campaign had no free code left`, source_id: '' });
+  if (d.failed > 0)
+    errors.push({
+      ...NO_CODE,
+      details: `${d.failed} member(s) of the segment got no code: the campaign had no free code left`,
+      source_id: '',
+    });
   if (error) errors.push({ ...error, source_id: '' });
-  return { done_count: d.published, skipped_count: d.skipped, failed_count: d.failed, errors, campaign_id: d.campaign_id, segment_id: d.segment_id };
+  return {
+    done_count: d.published,
+    skipped_count: d.skipped,
+    failed_count: d.failed,
+    errors,
+    campaign_id: d.campaign_id,
+    segment_id: d.segment_id,
+  };
 }
 
 /**
  * POST /v1/publications/segment (ours): the distribution and its async action in one batch, then
  * the job that walks it. 404 for an unknown campaign or segment.
  */
-export async function distributeToSegment(env: Bindings, input: DistributionCreate, requestId: string): Promise<{ async_action_id: string }> {
+export async function distributeToSegment(
+  env: Bindings,
+  input: DistributionCreate,
+  requestId: string,
+): Promise<{ async_action_id: string }> {
   const db = env.DB;
   const campaign = await campaignsDb.findCampaign(db, input.campaign).first<campaignsDb.CampaignRead>();
   if (!campaign) throw notFound('campaign', input.campaign);
@@ -60,7 +81,14 @@ export async function distributeToSegment(env: Bindings, input: DistributionCrea
   const now = Date.now();
   const id = randomId('aa_');
   const joinOnce = campaign.join_once === 1 || input.join_once === true;
-  const result: DistributionResult = { done_count: 0, skipped_count: 0, failed_count: 0, errors: [], campaign_id: campaign.id, segment_id: segment.id };
+  const result: DistributionResult = {
+    done_count: 0,
+    skipped_count: 0,
+    failed_count: 0,
+    errors: [],
+    campaign_id: campaign.id,
+    segment_id: segment.id,
+  };
   const action: AsyncAction = {
     id,
     type: TYPE,
@@ -81,7 +109,11 @@ export async function distributeToSegment(env: Bindings, input: DistributionCrea
   return { async_action_id: id };
 }
 
-function actionUpdate(d: distributionsDb.DistributionRow, now: number, error?: { key: string; message: string; details: string }): asyncActionsDb.AsyncActionUpdate {
+function actionUpdate(
+  d: distributionsDb.DistributionRow,
+  now: number,
+  error?: { key: string; message: string; details: string },
+): asyncActionsDb.AsyncActionUpdate {
   const result = resultOf(d, error);
   const progress = d.status !== 'IN_PROGRESS' ? 100 : Math.min(99, Math.floor((100 * d.customers_walked) / Math.max(1, d.customers_total)));
   return {
@@ -95,7 +127,11 @@ function actionUpdate(d: distributionsDb.DistributionRow, now: number, error?: {
 }
 
 /** Ends a distribution that cannot go on (its segment is gone) and its action, FAILED with the reason. */
-async function fail(db: D1Database, d: distributionsDb.DistributionRow, error: { key: string; message: string; details: string }): Promise<void> {
+async function fail(
+  db: D1Database,
+  d: distributionsDb.DistributionRow,
+  error: { key: string; message: string; details: string },
+): Promise<void> {
   const now = Date.now();
   const ended = await distributionsDb.endDistribution(db, d.id, 'FAILED', now).first<distributionsDb.DistributionRow>();
   await asyncActionsDb.updateAsyncAction(db, d.id, actionUpdate(ended ?? { ...d, status: 'FAILED' }, now, error)).run();
@@ -107,7 +143,11 @@ async function fail(db: D1Database, d: distributionsDb.DistributionRow, error: {
  * batch holds only while the cursor it started from is current), so a redelivered message or two
  * runners at once only continue where D1 says the walk stands.
  */
-export async function runDistribution(env: Pick<Env, 'DB' | 'BULK_WRITE_TARGET_MS'>, message: MessageOf<'distribution'>, budget: StatementBudget): Promise<JobOutcome> {
+export async function runDistribution(
+  env: Pick<Env, 'DB' | 'BULK_WRITE_TARGET_MS'>,
+  message: MessageOf<'distribution'>,
+  budget: StatementBudget,
+): Promise<JobOutcome> {
   const db = env.DB;
   const found = await distributionsDb.findDistribution(db, message.distribution_id);
   const now = Date.now();
@@ -115,7 +155,14 @@ export async function runDistribution(env: Pick<Env, 'DB' | 'BULK_WRITE_TARGET_M
     // The campaign was deleted (its distributions with it): the action says so.
     const gone = { key: 'not_found', message: 'Resource not found', details: 'the campaign was deleted during the distribution' };
     await asyncActionsDb
-      .updateAsyncAction(db, message.distribution_id, { status: 'FAILED', operationStatus: 'FAILED', progress: 100, result: { done_count: 0, failed_count: 0, errors: [{ ...gone, source_id: '' }] }, processingTime: now - message.at, updatedAt: now })
+      .updateAsyncAction(db, message.distribution_id, {
+        status: 'FAILED',
+        operationStatus: 'FAILED',
+        progress: 100,
+        result: { done_count: 0, failed_count: 0, errors: [{ ...gone, source_id: '' }] },
+        processingTime: now - message.at,
+        updatedAt: now,
+      })
       .run();
     return;
   }
@@ -136,11 +183,17 @@ export async function runDistribution(env: Pick<Env, 'DB' | 'BULK_WRITE_TARGET_M
   try {
     members = (await segmentMembers(db, d.segment_id, now)).predicate;
   } catch (error) {
-    if (error instanceof ApiError) return fail(db, d, { key: 'not_found', message: 'Resource not found', details: `the segment ${d.segment_id} was deleted during the distribution` });
+    if (error instanceof ApiError)
+      return fail(db, d, {
+        key: 'not_found',
+        message: 'Resource not found',
+        details: `the segment ${d.segment_id} was deleted during the distribution`,
+      });
     throw error;
   }
   const campaign = await campaignsDb.campaignForJob(db, d.campaign_id);
-  if (!campaign) return fail(db, d, { key: 'not_found', message: 'Resource not found', details: 'the campaign was deleted during the distribution' });
+  if (!campaign)
+    return fail(db, d, { key: 'not_found', message: 'Resource not found', details: 'the campaign was deleted during the distribution' });
   const codeConfig = campaignsDb.templateOf(campaign).code_config;
   const pacer = new WritePacer(bulkWriteTarget(env), DISTRIBUTION_PACE);
   const deadline = Date.now() + RUN_MS;
@@ -153,9 +206,7 @@ export async function runDistribution(env: Pick<Env, 'DB' | 'BULK_WRITE_TARGET_M
     // take at most range.size of them (spares stay free for later publications).
     if (campaign.type === 'AUTO_UPDATE') {
       const candidates = [...new Set(generateCodes(codeConfig, range.size + 16))].map((code) => ({ code }));
-      statements.unshift(
-        campaignsDb.insertCampaignCodes(db, campaign, candidates, stepAt, { free: range.size }),
-      );
+      statements.unshift(campaignsDb.insertCampaignCodes(db, campaign, candidates, stepAt, { free: range.size }));
     }
     // The pacer gives way before every step but the first, and sizes the next by this one's D1 time.
     const results = await pacer.write(range.size, () => db.batch<Record<string, unknown>>(statements));
@@ -173,5 +224,10 @@ export async function runDistribution(env: Pick<Env, 'DB' | 'BULK_WRITE_TARGET_M
 /** A distribution whose message was dead-lettered cannot finish: it ends FAILED, with what it did. */
 export async function failDeadLetteredDistribution(db: D1Database, distributionId: string): Promise<void> {
   const d = await distributionsDb.findDistribution(db, distributionId);
-  if (d?.status === 'IN_PROGRESS') await fail(db, d, { key: 'distribution_stopped', message: 'The distribution stopped', details: 'its queue message failed repeatedly; the members not reached got no code' });
+  if (d?.status === 'IN_PROGRESS')
+    await fail(db, d, {
+      key: 'distribution_stopped',
+      message: 'The distribution stopped',
+      details: 'its queue message failed repeatedly; the members not reached got no code',
+    });
 }

@@ -30,13 +30,25 @@ export async function trackEvent(env: Pick<Env, 'DB' | 'WRITES'>, input: EventCr
   if (id !== undefined) {
     const existing = await customersDb.findCustomer(env.DB, id);
     if (!existing) throw notFound('customer', id);
-    await enqueue(env.WRITES, { kind: 'customer_event', id: event.id, at: now, customer: { id: existing.id, ...(sent ? { fields: sent } : {}) }, event });
+    await enqueue(env.WRITES, {
+      kind: 'customer_event',
+      id: event.id,
+      at: now,
+      customer: { id: existing.id, ...(sent ? { fields: sent } : {}) },
+      event,
+    });
     return eventResponse(input.event, withFields(existing, sent));
   }
   if (!source_id) throw missingCustomer();
   const existing = await customersDb.findCustomer(env.DB, source_id);
   const newId = existing?.id ?? randomId('cust_');
-  await enqueue(env.WRITES, { kind: 'customer_event', id: event.id, at: now, customer: { source_id, new_id: newId, fields: sent ?? {} }, event });
+  await enqueue(env.WRITES, {
+    kind: 'customer_event',
+    id: event.id,
+    at: now,
+    customer: { source_id, new_id: newId, fields: sent ?? {} },
+    event,
+  });
   return eventResponse(input.event, withFields(existing ?? { ...customersDb.emptyCustomerRow(newId, now), source_id }, sent));
 }
 
@@ -45,7 +57,10 @@ const missingCustomer = () => apiError('missing_customer', 'customer: give id or
 const queuedEvent = (input: EventCreate): QueuedEvent => ({ id: randomId('evcus_'), type: input.event, metadata: input.metadata ?? {} });
 
 /** The answer's customer: as read, with the fields the event sets. */
-function withFields(row: customersDb.CustomerRow, fields: CustomerWrite | undefined): Pick<customersDb.CustomerRow, 'id' | 'source_id' | 'name' | 'email' | 'metadata'> {
+function withFields(
+  row: customersDb.CustomerRow,
+  fields: CustomerWrite | undefined,
+): Pick<customersDb.CustomerRow, 'id' | 'source_id' | 'name' | 'email' | 'metadata'> {
   const answer = { id: row.id, source_id: row.source_id, name: row.name, email: row.email, metadata: row.metadata };
   if (fields?.name !== undefined) answer.name = fields.name;
   if (fields?.email !== undefined) answer.email = fields.email;
@@ -57,14 +72,34 @@ function withFields(row: customersDb.CustomerRow, fields: CustomerWrite | undefi
  * An event of a visitor known only by a tracking id, sent with the server key: it goes on the
  * tracking profile, or on the customer a redemption already linked that profile to.
  */
-async function trackAnonymousEvent(env: Pick<Env, 'DB' | 'WRITES'>, event: QueuedEvent, trackingId: string, now: number): Promise<EventResponse> {
+async function trackAnonymousEvent(
+  env: Pick<Env, 'DB' | 'WRITES'>,
+  event: QueuedEvent,
+  trackingId: string,
+  now: number,
+): Promise<EventResponse> {
   const profile = await findTrackingProfile(env.DB, trackingId);
   const linked = profile?.customer_id ? await customersDb.findCustomer(env.DB, profile.customer_id) : null;
   if (linked) {
-    await enqueue(env.WRITES, { kind: 'customer_event', id: event.id, at: now, customer: { id: linked.id }, event, touch_tracking_id: trackingId });
+    await enqueue(env.WRITES, {
+      kind: 'customer_event',
+      id: event.id,
+      at: now,
+      customer: { id: linked.id },
+      event,
+      touch_tracking_id: trackingId,
+    });
     return eventResponse(event.type, linked);
   }
-  await enqueue(env.WRITES, { kind: 'profile_event', id: event.id, at: now, tracking_id: trackingId, identity_hmac: null, event, cap: null });
+  await enqueue(env.WRITES, {
+    kind: 'profile_event',
+    id: event.id,
+    at: now,
+    tracking_id: trackingId,
+    identity_hmac: null,
+    event,
+    cap: null,
+  });
   return clientEventResponse(event.type, { source_id: trackingId });
 }
 
@@ -93,7 +128,11 @@ export function profileEventStatements(
  * event, then the customer's memberships refreshed with their entered/left events, in the one
  * batch of its message. An event for a customer id that does not exist records nothing.
  */
-export function customerEventStatements(db: D1Database, m: CustomerEventMessage, segments: membership.ActiveSegment[]): D1PreparedStatement[] {
+export function customerEventStatements(
+  db: D1Database,
+  m: CustomerEventMessage,
+  segments: membership.ActiveSegment[],
+): D1PreparedStatement[] {
   const writes: D1PreparedStatement[] = [];
   let selector: customersDb.CustomerSelector;
   if ('new_id' in m.customer) {
@@ -106,18 +145,29 @@ export function customerEventStatements(db: D1Database, m: CustomerEventMessage,
     );
   } else {
     selector = { ids: [m.customer.id] };
-    if (m.customer.fields && Object.keys(m.customer.fields).length > 0) writes.push(customersDb.updateCustomer(db, m.customer.id, m.customer.fields, m.at));
+    if (m.customer.fields && Object.keys(m.customer.fields).length > 0)
+      writes.push(customersDb.updateCustomer(db, m.customer.id, m.customer.fields, m.at));
   }
   if (m.touch_tracking_id) writes.push(touchTrackingProfile(db, m.touch_tracking_id, m.at));
   writes.push(eventsDb.insertCustomerEvent(db, { ...m.event, createdAt: m.at }, selector, m.cap ?? null));
   return membership.refreshedWrites(db, segments, writes, selector, m.at);
 }
 
-const eventResponse = (type: string, row: Pick<customersDb.CustomerRow, 'id' | 'source_id' | 'name' | 'email' | 'metadata'>): EventResponse => {
+const eventResponse = (
+  type: string,
+  row: Pick<customersDb.CustomerRow, 'id' | 'source_id' | 'name' | 'email' | 'metadata'>,
+): EventResponse => {
   return {
     object: 'event',
     type,
-    customer: { id: row.id, source_id: row.source_id, name: row.name, email: row.email, metadata: JSON.parse(row.metadata), object: 'customer' },
+    customer: {
+      id: row.id,
+      source_id: row.source_id,
+      name: row.name,
+      email: row.email,
+      metadata: JSON.parse(row.metadata),
+      object: 'customer',
+    },
     referral: null,
     loyalty: null,
   };
@@ -171,7 +221,9 @@ export async function trackClientEvent(env: Env, input: EventCreate, claims: Cli
   const ownProfile = id === undefined && source_id !== undefined && TRACKING_ID.test(source_id);
   const trusted = await trustedClientContext(
     env,
-    ownProfile ? { tracking_id: source_id, identity_hash: claims.identityHash } : { customer: { id, source_id }, identity_hash: claims.identityHash },
+    ownProfile
+      ? { tracking_id: source_id, identity_hash: claims.identityHash }
+      : { customer: { id, source_id }, identity_hash: claims.identityHash },
     claims.proof,
   );
 
@@ -186,7 +238,15 @@ export async function trackClientEvent(env: Env, input: EventCreate, claims: Cli
     // dropped by the consumer.
     const [count] = await Promise.all([
       countProfileEventsSince(env.DB, source_id, dayStart),
-      enqueue(env.WRITES, { kind: 'profile_event', id: event.id, at: now, tracking_id: source_id, identity_hmac: hmac, event, cap: { since: dayStart, max } }),
+      enqueue(env.WRITES, {
+        kind: 'profile_event',
+        id: event.id,
+        at: now,
+        tracking_id: source_id,
+        identity_hmac: hmac,
+        event,
+        cap: { since: dayStart, max },
+      }),
     ]);
     if (count >= max) throw new DailyEventCapReached(Math.ceil((dayStart + DAY_MS - now) / 1000), max);
     return answer;
@@ -216,7 +276,10 @@ async function sendCappedCustomerEvent(env: Env, message: CustomerEventMessage, 
   const since = now - (now % DAY_MS);
   const max = Number(env.CLIENT_EVENTS_PER_DAY) || DEFAULT_EVENTS_PER_DAY;
   const named = 'id' in message.customer ? { id: message.customer.id } : { source_id: message.customer.source_id };
-  const [count] = await Promise.all([eventsDb.countCustomerEventsSince(env.DB, named, since), enqueue(env.WRITES, { ...message, cap: { since, max } })]);
+  const [count] = await Promise.all([
+    eventsDb.countCustomerEventsSince(env.DB, named, since),
+    enqueue(env.WRITES, { ...message, cap: { since, max } }),
+  ]);
   if (count >= max) throw new DailyEventCapReached(Math.ceil((since + DAY_MS - now) / 1000), max);
 }
 
@@ -226,6 +289,11 @@ export class DailyEventCapReached extends ApiError {
     readonly retryAfterSeconds: number,
     max: number,
   ) {
-    super(429, 'too_many_requests', 'Too many requests hit the API too quickly.', `A visitor records at most ${max} events a day; retry after ${retryAfterSeconds} seconds.`);
+    super(
+      429,
+      'too_many_requests',
+      'Too many requests hit the API too quickly.',
+      `A visitor records at most ${max} events a day; retry after ${retryAfterSeconds} seconds.`,
+    );
   }
 }

@@ -2,7 +2,16 @@ import * as exportsDb from '../db/exports';
 import { apiError } from '../errors';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
-import { DEFAULT_PUBLICATION_EXPORT_FIELDS, DEFAULT_VOUCHER_EXPORT_FIELDS, EXPORT_ORDERS, PUBLICATION_EXPORT_FIELDS, type PublicationExportField, type ExportCreate, VOUCHER_EXPORT_FIELDS, type VoucherExportField } from '../schemas/exports';
+import {
+  DEFAULT_PUBLICATION_EXPORT_FIELDS,
+  DEFAULT_VOUCHER_EXPORT_FIELDS,
+  EXPORT_ORDERS,
+  PUBLICATION_EXPORT_FIELDS,
+  type PublicationExportField,
+  type ExportCreate,
+  VOUCHER_EXPORT_FIELDS,
+  type VoucherExportField,
+} from '../schemas/exports';
 import { parseDiscount, rowValidity } from '../db/vouchers';
 import { cellWriter, encoder, invalidParams, metadataCell, type StoredParameters } from './export-csv';
 
@@ -18,7 +27,8 @@ const CAMPAIGN_OBJECT_PAGE = 1000;
 function exportCampaign(params: NonNullable<ExportCreate['parameters']>, what: string): string | undefined {
   const { campaign_id: filter, junction: _junction, ...rest } = params.filters ?? {};
   const unknown = Object.keys(rest);
-  if (unknown.length > 0) throw invalidParams(`parameters.filters: only campaign_id is supported for ${what}, not ${unknown.map((k) => `"${k}"`).join(', ')}`);
+  if (unknown.length > 0)
+    throw invalidParams(`parameters.filters: only campaign_id is supported for ${what}, not ${unknown.map((k) => `"${k}"`).join(', ')}`);
   if (filter === undefined) return params.campaign_id;
   const conditions = (filter as { conditions?: Record<string, unknown> } | null)?.conditions ?? {};
   const values = conditions.$is ?? conditions.$in;
@@ -26,7 +36,8 @@ function exportCampaign(params: NonNullable<ExportCreate['parameters']>, what: s
   if (Object.keys(conditions).length !== 1 || list.length !== 1 || typeof list[0] !== 'string') {
     throw invalidParams('parameters.filters.campaign_id: must look like {"conditions": {"$is": ["camp_…"]}} (one campaign)');
   }
-  if (params.campaign_id !== undefined && params.campaign_id !== list[0]) throw invalidParams('parameters.campaign_id: names another campaign than filters.campaign_id');
+  if (params.campaign_id !== undefined && params.campaign_id !== list[0])
+    throw invalidParams('parameters.campaign_id: names another campaign than filters.campaign_id');
   return list[0] as string;
 }
 
@@ -73,11 +84,16 @@ export function campaignObjectExportRow(input: ExportCreate, kind: CampaignObjec
   if (fields.length === 0) throw apiError('invalid_export_fields', 'parameters.fields: list at least one field');
   const unknown = fields.filter((f) => !kind.fields.includes(f) && !/^metadata\.[^.]{1,100}(\.[^.]{1,100})*$/.test(f));
   if (unknown.length > 0) {
-    throw apiError('invalid_export_fields', `parameters.fields: unknown field(s) ${unknown.map((f) => `"${f}"`).join(', ')}; use ${kind.fields.join(', ')} or metadata.<key>`);
+    throw apiError(
+      'invalid_export_fields',
+      `parameters.fields: unknown field(s) ${unknown.map((f) => `"${f}"`).join(', ')}; use ${kind.fields.join(', ')} or metadata.<key>`,
+    );
   }
   const order = params.order ?? '';
-  if (order !== '' && !kind.orders.includes(order)) throw invalidParams(`parameters.order: must be ${kind.orders.join(' or ')} for ${kind.noun}`);
-  if (kind.campaignOnlyInFilters && params.campaign_id !== undefined) throw invalidParams(`parameters.campaign_id: ${kind.noun} are filtered by filters.campaign_id`);
+  if (order !== '' && !kind.orders.includes(order))
+    throw invalidParams(`parameters.order: must be ${kind.orders.join(' or ')} for ${kind.noun}`);
+  if (kind.campaignOnlyInFilters && params.campaign_id !== undefined)
+    throw invalidParams(`parameters.campaign_id: ${kind.noun} are filtered by filters.campaign_id`);
   const campaignId = exportCampaign(params, kind.noun);
   const row: exportsDb.ExportRow = {
     id: randomId('exp_'),
@@ -98,39 +114,64 @@ export function campaignObjectExportRow(input: ExportCreate, kind: CampaignObjec
 }
 
 export function voucherCell(row: exportsDb.VoucherExportRow, field: string): string {
-  if (field.startsWith('metadata.')) return metadataCell(JSON.parse(row.metadata) as Record<string, unknown>, field.slice('metadata.'.length).split('.'));
+  if (field.startsWith('metadata.'))
+    return metadataCell(JSON.parse(row.metadata) as Record<string, unknown>, field.slice('metadata.'.length).split('.'));
   const discount = parseDiscount(row.discount);
   const instant = (ms: number | null) => (ms === null ? '' : toIso(ms));
   const known = field as VoucherExportField;
   switch (known) {
-    case 'id': return row.id;
-    case 'code': return row.code;
-    case 'voucher_type': return row.type;
+    case 'id':
+      return row.id;
+    case 'code':
+      return row.code;
+    case 'voucher_type':
+      return row.type;
     case 'value': {
       const d = discount as unknown as Record<string, unknown>;
       return String(d.amount_off ?? d.percent_off ?? d.fixed_amount ?? d.unit_off ?? '');
     }
-    case 'discount_type': return discount.type;
-    case 'discount_effect': return String(discount.effect ?? '');
-    case 'discount_amount_limit': return String((discount as unknown as Record<string, unknown>).amount_limit ?? '');
-    case 'discount_unit_type': return String((discount as unknown as Record<string, unknown>).unit_type ?? '');
-    case 'campaign': return row.campaign ?? '';
-    case 'campaign_id': return row.campaign_id ?? '';
-    case 'start_date': return instant(row.start_date);
-    case 'expiration_date': return instant(row.expiration_date);
-    case 'redemption_quantity': return row.quantity === null ? '' : String(row.quantity);
-    case 'redemption_count': return String(row.redeemed_quantity);
-    case 'active': return row.active === 1 ? 'true' : 'false';
-    case 'is_referral_code': return 'false';
-    case 'metadata': return row.metadata;
-    case 'additional_info': return row.additional_info ?? '';
-    case 'customer_id': return row.holder_id ?? '';
-    case 'customer_source_id': return row.customer_source_id ?? '';
-    case 'created_at': return instant(row.created_at);
-    case 'updated_at': return instant(row.updated_at);
-    case 'validity_day_of_week': return (rowValidity(row).validity_day_of_week ?? []).join(',');
-    case 'validity_timeframe_interval': return rowValidity(row).validity_timeframe?.interval ?? '';
-    case 'validity_timeframe_duration': return rowValidity(row).validity_timeframe?.duration ?? '';
+    case 'discount_type':
+      return discount.type;
+    case 'discount_effect':
+      return String(discount.effect ?? '');
+    case 'discount_amount_limit':
+      return String((discount as unknown as Record<string, unknown>).amount_limit ?? '');
+    case 'discount_unit_type':
+      return String((discount as unknown as Record<string, unknown>).unit_type ?? '');
+    case 'campaign':
+      return row.campaign ?? '';
+    case 'campaign_id':
+      return row.campaign_id ?? '';
+    case 'start_date':
+      return instant(row.start_date);
+    case 'expiration_date':
+      return instant(row.expiration_date);
+    case 'redemption_quantity':
+      return row.quantity === null ? '' : String(row.quantity);
+    case 'redemption_count':
+      return String(row.redeemed_quantity);
+    case 'active':
+      return row.active === 1 ? 'true' : 'false';
+    case 'is_referral_code':
+      return 'false';
+    case 'metadata':
+      return row.metadata;
+    case 'additional_info':
+      return row.additional_info ?? '';
+    case 'customer_id':
+      return row.holder_id ?? '';
+    case 'customer_source_id':
+      return row.customer_source_id ?? '';
+    case 'created_at':
+      return instant(row.created_at);
+    case 'updated_at':
+      return instant(row.updated_at);
+    case 'validity_day_of_week':
+      return (rowValidity(row).validity_day_of_week ?? []).join(',');
+    case 'validity_timeframe_interval':
+      return rowValidity(row).validity_timeframe?.interval ?? '';
+    case 'validity_timeframe_duration':
+      return rowValidity(row).validity_timeframe?.duration ?? '';
   }
 }
 
@@ -169,17 +210,26 @@ export function campaignObjectCsv<R extends { position: number }>(
 // ---- Publication exports (exported_object 'publication': who got which code)
 
 export function publicationCell(row: exportsDb.PublicationExportRow, field: string): string {
-  if (field.startsWith('metadata.')) return metadataCell(JSON.parse(row.metadata) as Record<string, unknown>, field.slice('metadata.'.length).split('.'));
+  if (field.startsWith('metadata.'))
+    return metadataCell(JSON.parse(row.metadata) as Record<string, unknown>, field.slice('metadata.'.length).split('.'));
   switch (field as PublicationExportField) {
-    case 'voucher_code': return row.voucher_code;
-    case 'customer_id': return row.customer_id;
-    case 'customer_source_id': return row.customer_source_id ?? '';
-    case 'date': return toIso(row.created_at);
-    case 'channel': return row.channel;
-    case 'campaign': return row.campaign ?? '';
+    case 'voucher_code':
+      return row.voucher_code;
+    case 'customer_id':
+      return row.customer_id;
+    case 'customer_source_id':
+      return row.customer_source_id ?? '';
+    case 'date':
+      return toIso(row.created_at);
+    case 'channel':
+      return row.channel;
+    case 'campaign':
+      return row.campaign ?? '';
     // No giveaway campaigns here: no publication is a draw's winner.
-    case 'is_winner': return 'false';
-    case 'metadata': return row.metadata;
+    case 'is_winner':
+      return 'false';
+    case 'metadata':
+      return row.metadata;
   }
   return '';
 }

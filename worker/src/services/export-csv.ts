@@ -17,7 +17,10 @@ export function metadataCell(metadata: Record<string, unknown>, path: string[]):
   let value: unknown = Object.hasOwn(metadata, path.join('.')) ? metadata[path.join('.')] : undefined;
   if (value === undefined && path.length > 1) {
     value = path.reduce<unknown>(
-      (node, key) => (node !== null && typeof node === 'object' && !Array.isArray(node) && Object.hasOwn(node, key) ? (node as Record<string, unknown>)[key] : undefined),
+      (node, key) =>
+        node !== null && typeof node === 'object' && !Array.isArray(node) && Object.hasOwn(node, key)
+          ? (node as Record<string, unknown>)[key]
+          : undefined,
       metadata,
     );
   }

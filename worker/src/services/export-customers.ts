@@ -5,7 +5,13 @@ import { apiError } from '../errors';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
 import { giveWay, MAX_RANGE, RangeSizer } from '../lib/range-sizer';
-import { CUSTOMER_EXPORT_FIELDS, type CustomerExportField, DEFAULT_EXPORT_FIELDS, EXPORT_ORDERS, type ExportCreate } from '../schemas/exports';
+import {
+  CUSTOMER_EXPORT_FIELDS,
+  type CustomerExportField,
+  DEFAULT_EXPORT_FIELDS,
+  EXPORT_ORDERS,
+  type ExportCreate,
+} from '../schemas/exports';
 import { membersPredicate } from './segments';
 import { cellWriter, encoder, invalidParams, metadataCell, type StoredParameters } from './export-csv';
 import type { Sql } from '../db/sql';
@@ -53,12 +59,18 @@ function checkFields(fields: string[] | undefined): string[] {
       ...(unknown.length ? [`unknown field(s) ${unknown.map((f) => `"${f}"`).join(', ')}`] : []),
       ...(repeated.length ? [`repeated field(s) ${repeated.map((f) => `"${f}"`).join(', ')}`] : []),
     ];
-    throw apiError('invalid_export_fields', `parameters.fields: ${problems.join('; ')}; use ${CUSTOMER_EXPORT_FIELDS.join(', ')} or metadata.<key>`);
+    throw apiError(
+      'invalid_export_fields',
+      `parameters.fields: ${problems.join('; ')}; use ${CUSTOMER_EXPORT_FIELDS.join(', ')} or metadata.<key>`,
+    );
   }
   return list;
 }
 
-function rowFormatter(fields: string[], writeRow: (cells: string[]) => string): { columns: exportsDb.ExportableColumn[]; format: (row: exportsDb.ExportPageRow) => string } {
+function rowFormatter(
+  fields: string[],
+  writeRow: (cells: string[]) => string,
+): { columns: exportsDb.ExportableColumn[]; format: (row: exportsDb.ExportPageRow) => string } {
   const specs = fields.map((f) => fieldSpec(f) as FieldSpec);
   const columns = specs.map((s) => ('column' in s ? s.column : 'metadata'));
   const format = (row: exportsDb.ExportPageRow) => {
@@ -89,9 +101,14 @@ function segmentIds(condition: unknown): string[] {
   }
   const entries = Object.entries(conditions);
   const [op, values] = entries[0] ?? [];
-  if (entries.length !== 1 || (op !== '$is' && op !== '$in')) throw invalidParams(`${where}.conditions: takes exactly one operator, $is or $in`);
+  if (entries.length !== 1 || (op !== '$is' && op !== '$in'))
+    throw invalidParams(`${where}.conditions: takes exactly one operator, $is or $in`);
   const list = Array.isArray(values) ? values : [values];
-  if (list.length === 0 || list.length > MAX_EXPORT_SEGMENTS || !list.every((v) => typeof v === 'string' && v.length > 0 && v.length <= 64)) {
+  if (
+    list.length === 0 ||
+    list.length > MAX_EXPORT_SEGMENTS ||
+    !list.every((v) => typeof v === 'string' && v.length > 0 && v.length <= 64)
+  ) {
     throw invalidParams(`${where}.conditions.${op}: must list 1 to ${MAX_EXPORT_SEGMENTS} segment ids`);
   }
   return [...new Set(list as string[])];
@@ -121,7 +138,9 @@ async function exportPredicate(db: D1Database, filters: Record<string, unknown>,
   if (!predicate) return null;
   // The page query binds the cursor and the limit besides.
   if (predicate.params.length + 2 > MAX_SQL_PARAMS) {
-    throw invalidParams(`parameters.filters: the filters need ${predicate.params.length} SQL parameters; at most ${MAX_SQL_PARAMS - 2} fit`);
+    throw invalidParams(
+      `parameters.filters: the filters need ${predicate.params.length} SQL parameters; at most ${MAX_SQL_PARAMS - 2} fit`,
+    );
   }
   return predicate;
 }
@@ -142,7 +161,13 @@ export async function customerExportRow(db: D1Database, input: ExportCreate, now
   const row: exportsDb.ExportRow = {
     id: randomId('exp_'),
     exported_object: 'customer',
-    parameters: JSON.stringify({ order, fields, filters, response_format: 'CSV', ...(params.raw_values ? { raw_values: true } : {}) } satisfies StoredParameters),
+    parameters: JSON.stringify({
+      order,
+      fields,
+      filters,
+      response_format: 'CSV',
+      ...(params.raw_values ? { raw_values: true } : {}),
+    } satisfies StoredParameters),
     channel: 'API',
     created_at: now,
     updated_at: null,
@@ -156,7 +181,12 @@ export async function customerExportRow(db: D1Database, input: ExportCreate, now
  * A customer export's CSV, streamed page by page (keyset pagination on the unique created_at), so
  * 100,000 customers never sit in memory at once and every customer comes exactly once.
  */
-export async function customerCsv(db: D1Database, id: string, parameters: StoredParameters, now: number): Promise<ReadableStream<Uint8Array>> {
+export async function customerCsv(
+  db: D1Database,
+  id: string,
+  parameters: StoredParameters,
+  now: number,
+): Promise<ReadableStream<Uint8Array>> {
   // Filters are compiled now (clock-relative conditions mean "now"); a deleted segment is a 404 here.
   const where = await exportPredicate(db, parameters.filters, now);
   const writeRow = cellWriter(parameters.raw_values === true);

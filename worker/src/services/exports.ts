@@ -3,7 +3,14 @@ import * as exportsDb from '../db/exports';
 import { apiError, notFound } from '../errors';
 import { signToken, verifyToken } from '../lib/signed-token';
 import { type ExportCreate } from '../schemas/exports';
-import { campaignObjectCsv, campaignObjectExportRow, PUBLICATION_EXPORT, publicationCell, VOUCHER_EXPORT, voucherCell } from './export-campaign-objects';
+import {
+  campaignObjectCsv,
+  campaignObjectExportRow,
+  PUBLICATION_EXPORT,
+  publicationCell,
+  VOUCHER_EXPORT,
+  voucherCell,
+} from './export-campaign-objects';
 import { invalidParams, type StoredParameters } from './export-csv';
 import { customerExportRow, customerCsv } from './export-customers';
 import { exportListView, exportView } from '../views/export';
@@ -35,7 +42,9 @@ async function toExport(env: ExportEnv, origin: string, row: exportsDb.ExportRow
 /** POST /v1/exports. Checks everything the download will need, so that a stored export works. */
 export async function createExport(env: ExportEnv, origin: string, input: ExportCreate): Promise<Export> {
   if (input.exported_object !== 'customer' && input.exported_object !== 'voucher' && input.exported_object !== 'publication') {
-    throw invalidParams(`exported_object: only "customer", "voucher" and "publication" exports are supported, not "${input.exported_object}"`);
+    throw invalidParams(
+      `exported_object: only "customer", "voucher" and "publication" exports are supported, not "${input.exported_object}"`,
+    );
   }
   const now = Date.now();
   const row =
@@ -86,13 +95,22 @@ export async function downloadExport(
   now: number,
 ): Promise<{ filename: string; body: ReadableStream<Uint8Array> }> {
   // No credential at all is a 401, as everywhere under /v1; a token that is wrong or stale, a 403.
-  if (token === undefined || token === '') throw apiError('unauthorized', 'A download link carries its token: read the export for its result.url.');
+  if (token === undefined || token === '')
+    throw apiError('unauthorized', 'A download link carries its token: read the export for its result.url.');
   const check = await verifyToken(env.APP_TOKEN, TOKEN_PURPOSE, id, token, now);
   if (check === 'expired') throw apiError('forbidden', 'The download link has expired; read the export again for a fresh one.');
   if (check !== 'valid') throw apiError('forbidden', 'The download link is not valid.');
   const row = await requireExport(env.DB, id);
   const parameters = JSON.parse(row.parameters) as StoredParameters;
-  if (row.exported_object === 'voucher') return { filename: `${row.id}.csv`, body: campaignObjectCsv(id, parameters, (...page) => exportsDb.voucherExportPage(env.DB, ...page), voucherCell) };
-  if (row.exported_object === 'publication') return { filename: `${row.id}.csv`, body: campaignObjectCsv(id, parameters, (...page) => exportsDb.publicationExportPage(env.DB, ...page), publicationCell) };
+  if (row.exported_object === 'voucher')
+    return {
+      filename: `${row.id}.csv`,
+      body: campaignObjectCsv(id, parameters, (...page) => exportsDb.voucherExportPage(env.DB, ...page), voucherCell),
+    };
+  if (row.exported_object === 'publication')
+    return {
+      filename: `${row.id}.csv`,
+      body: campaignObjectCsv(id, parameters, (...page) => exportsDb.publicationExportPage(env.DB, ...page), publicationCell),
+    };
   return { filename: `${row.id}.csv`, body: await customerCsv(env.DB, id, parameters, now) };
 }

@@ -33,7 +33,11 @@ export interface IdentityVerifier {
  * and value, the HMAC under IDENTITY_SECRET (or IDENTITY_SECRET_PREVIOUS, during a rotation) and
  * has not expired; with no secret configured, none does.
  */
-export function identityVerifier(env: Pick<Env, 'IDENTITY_VERIFICATION' | 'IDENTITY_SECRET' | 'IDENTITY_SECRET_PREVIOUS'>, signatures: string[], now: number = Date.now()): IdentityVerifier {
+export function identityVerifier(
+  env: Pick<Env, 'IDENTITY_VERIFICATION' | 'IDENTITY_SECRET' | 'IDENTITY_SECRET_PREVIOUS'>,
+  signatures: string[],
+  now: number = Date.now(),
+): IdentityVerifier {
   if (env.IDENTITY_VERIFICATION === 'off') return { trusts: async () => true };
   const secrets = [env.IDENTITY_SECRET, env.IDENTITY_SECRET_PREVIOUS].filter((s): s is string => !!s);
   const live = signatures.flatMap((signature) => {

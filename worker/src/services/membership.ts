@@ -59,7 +59,11 @@ export function refreshMemberships(
   const selected = selectorSql(selector);
   return [
     ...segments.flatMap((segment) => segmentsDb.membershipDiff(db, segment, compileSql(segment.ast, now), selected, now)),
-    segmentsDb.recordPendingForUnknownSegments(db, segments.map((s) => s.id), selected),
+    segmentsDb.recordPendingForUnknownSegments(
+      db,
+      segments.map((s) => s.id),
+      selected,
+    ),
   ];
 }
 

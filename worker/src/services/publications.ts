@@ -122,7 +122,9 @@ export async function createPublication(env: Bindings, input: PublicationCreate,
 /** GET /v1/publications (OA PublicationsListResponseBody: data_ref 'publications'), newest first. */
 export async function listPublications(db: D1Database, query: PublicationListQuery) {
   const { rows, total } = await publicationsDb.listPublications(db, query);
-  const customers = new Map((await customersDb.customersByIds(db, [...new Set(rows.map((r) => r.customer_id))])).map((c) => [c.id, rowToCustomer(c)]));
+  const customers = new Map(
+    (await customersDb.customersByIds(db, [...new Set(rows.map((r) => r.customer_id))])).map((c) => [c.id, rowToCustomer(c)]),
+  );
   return {
     object: 'list' as const,
     data_ref: 'publications' as const,
@@ -130,7 +132,13 @@ export async function listPublications(db: D1Database, query: PublicationListQue
       const c = customers.get(row.customer_id);
       const customer = publicationCustomer(c ?? { id: row.customer_id, name: null, email: null, source_id: null, metadata: {} });
       // The list's short voucher (OA GET /v1/publications example): code, object, campaign, discount.
-      const voucher = { code: row.code, object: 'voucher' as const, campaign: row.campaign, discount: vouchersDb.parseDiscount(row.discount), is_referral_code: false };
+      const voucher = {
+        code: row.code,
+        object: 'voucher' as const,
+        campaign: row.campaign,
+        discount: vouchersDb.parseDiscount(row.discount),
+        is_referral_code: false,
+      };
       return publicationJson(row, customer, voucher);
     }),
     total,

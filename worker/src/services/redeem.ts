@@ -89,7 +89,11 @@ function customerPlan(db: D1Database, request: RedeemRequest, visitor: Visitor, 
 
   const fields = customer ? contextCustomerWrite(customer) : {};
   const hasFields = Object.keys(fields).length > 0;
-  const update = (id: string): Plan => ({ selector: { ids: [id] }, write: hasFields ? customersDb.updateCustomer(db, id, fields, now) : null, link: true });
+  const update = (id: string): Plan => ({
+    selector: { ids: [id] },
+    write: hasFields ? customersDb.updateCustomer(db, id, fields, now) : null,
+    link: true,
+  });
   const upsert = (sourceId: string): Plan => ({
     selector: { sourceIds: [sourceId] },
     write: customersDb.upsertCustomerBySourceId(db, randomId('cust_'), { ...fields, source_id: sourceId }, now),
@@ -113,7 +117,9 @@ function customerPlan(db: D1Database, request: RedeemRequest, visitor: Visitor, 
  * A refused redemption's error, as OA24 "Voucher disabled" (OA24:L64323): the generic reason in
  * `message`, the code in `details`, the rf_ redemption as the resource, a custom message in `error`.
  */
-function redeemError(row: Pick<redemptionsDb.RedemptionRow, 'id' | 'code' | 'failure_code' | 'failure_message' | 'error_message'>): ApiError {
+function redeemError(
+  row: Pick<redemptionsDb.RedemptionRow, 'id' | 'code' | 'failure_code' | 'failure_message' | 'error_message'>,
+): ApiError {
   const key = row.failure_code ?? 'invalid_voucher';
   if (key === 'not_found') return notFound('voucher', row.code);
   return new ApiError(400, key, row.failure_message ?? key, row.code, { id: row.id, type: 'redemption' }, row.error_message ?? undefined);
@@ -130,7 +136,9 @@ const missingCustomer = (code: string): Refused => ({
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
@@ -138,14 +146,21 @@ function canonicalJson(value: unknown): string {
 
 /** What an Idempotency-Key is bound to: the route, the caller, the codes and the parsed body. */
 async function requestHash(request: RedeemRequest): Promise<string> {
-  const canonical = canonicalJson({ route: request.route, caller: request.caller, codes: request.codes, context: request.context, tracking_id_param: request.trackingIdParam });
+  const canonical = canonicalJson({
+    route: request.route,
+    caller: request.caller,
+    codes: request.codes,
+    context: request.context,
+    tracking_id_param: request.trackingIdParam,
+  });
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonical));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** Stripe's semantics: a key names one request; another request with it is refused, never answered with the first one's result. */
 const idempotencyConflict = (key: string) =>
-  apiError('idempotency_key_conflict',
+  apiError(
+    'idempotency_key_conflict',
     `The Idempotency-Key ${key} was first used with a different request; use a new key for a new request.`,
   );
 
@@ -219,7 +234,9 @@ export function buildRedemptionRows(input: RowsInput): { head: redemptionsDb.Red
   if (request.route === 'voucher') {
     const id = randomId('r_');
     const voucher = loaded[0]?.voucher ?? null;
-    const head = row(id, voucher, pricings[0] ?? base, { [id]: { date, related_object_type: 'voucher', related_object_id: voucher?.id ?? null } });
+    const head = row(id, voucher, pricings[0] ?? base, {
+      [id]: { date, related_object_type: 'voucher', related_object_id: voucher?.id ?? null },
+    });
     return { head: keyed(head), children: [] };
   }
   const parentId = randomId('r_');
@@ -227,7 +244,10 @@ export function buildRedemptionRows(input: RowsInput): { head: redemptionsDb.Red
   const redemptions = { [parentId]: { date, related_object_type: 'redemption' as const, related_object_id: parentId, stacked: childIds } };
   return {
     head: keyed(row(parentId, null, combine(base, pricings), redemptions)),
-    children: loaded.map((d, i) => ({ ...row(childIds[i] as string, d.voucher, pricings[i] ?? base, redemptions, request.caller === 'server'), parent_id: parentId })),
+    children: loaded.map((d, i) => ({
+      ...row(childIds[i] as string, d.voucher, pricings[i] ?? base, redemptions, request.caller === 'server'),
+      parent_id: parentId,
+    })),
   };
 }
 
@@ -238,7 +258,10 @@ export function buildRedemptionRows(input: RowsInput): { head: redemptionsDb.Red
  * status the rules need kept. Any other redemption of the customer that commits first and uses up
  * the headroom, or a change of holder, aborts the batch.
  */
-function limitGuards(db: D1Database, input: { loaded: LoadedDefinition[]; judgements: Accepted[]; subject: ValidationSubject; customer: Sql; now: number }) {
+function limitGuards(
+  db: D1Database,
+  input: { loaded: LoadedDefinition[]; judgements: Accepted[]; subject: ValidationSubject; customer: Sql; now: number },
+) {
   const starts = redemptionWindowStarts(input.now);
   return input.loaded.flatMap((definition, i) => {
     const { redemptions, holder } = input.judgements[i]?.commit ?? { redemptions: null, holder: null };
@@ -246,7 +269,9 @@ function limitGuards(db: D1Database, input: { loaded: LoadedDefinition[]; judgem
     const counts = redemptionCountsOf(input.subject, id);
     const guards: D1PreparedStatement[] = [];
     for (const window of redemptions?.windows ?? []) {
-      guards.push(redemptionsDb.checkCustomerRedemptions(db, id, input.customer, starts[window], counts[window] + (redemptions?.headroom ?? 0)));
+      guards.push(
+        redemptionsDb.checkCustomerRedemptions(db, id, input.customer, starts[window], counts[window] + (redemptions?.headroom ?? 0)),
+      );
     }
     if (holder) guards.push(vouchersDb.checkVoucherHolder(db, id, input.customer, holder.isHolder));
     return guards;
@@ -254,7 +279,11 @@ function limitGuards(db: D1Database, input: { loaded: LoadedDefinition[]; judgem
 }
 
 /** The refusal to record when a limit guard aborted the batch: the first voucher whose judgement relied on that limit. */
-function guardRefusal(loaded: LoadedDefinition[], judgements: Accepted[], guard: 'redemptions' | 'holder'): { voucher: LoadedDefinition['voucher'] | null; refusal: Refusal } {
+function guardRefusal(
+  loaded: LoadedDefinition[],
+  judgements: Accepted[],
+  guard: 'redemptions' | 'holder',
+): { voucher: LoadedDefinition['voucher'] | null; refusal: Refusal } {
   const at = judgements.findIndex((j) => j.commit[guard] !== null);
   const violation = judgements[at]?.commit[guard]?.violation ?? { kind: guard === 'holder' ? 'holder' : 'customer_redemptions' };
   const voucher = loaded[Math.max(at, 0)]?.voucher ?? null;
@@ -299,7 +328,13 @@ function redemptionBatch(
   // The customer-write pipeline: these writes, the customer's segments refreshed, the customer read back.
   const customerWrite = plan.selector ? membership.customerWriteBatch(db, input.active, writes, plan.selector, now) : null;
   const statements = customerWrite ? customerWrite.statements : writes;
-  const vouchersAt = statements.push(vouchersDb.selectVouchers(db, input.loaded.map((d) => d.voucher.id))) - 1;
+  const vouchersAt =
+    statements.push(
+      vouchersDb.selectVouchers(
+        db,
+        input.loaded.map((d) => d.voucher.id),
+      ),
+    ) - 1;
   return {
     statements,
     read(results: D1Result<Record<string, unknown>>[]): redemptionsDb.RedemptionRelations & { customerId: string | null } {
@@ -315,7 +350,13 @@ function redemptionBatch(
 }
 
 /** The answer of a redeem route for rows already written (first answer, or a replay). */
-function answer(env: Env, request: RedeemRequest, head: redemptionsDb.RedemptionRow, children: redemptionsDb.RedemptionRow[], related: redemptionsDb.RedemptionRelations) {
+function answer(
+  env: Env,
+  request: RedeemRequest,
+  head: redemptionsDb.RedemptionRow,
+  children: redemptionsDb.RedemptionRow[],
+  related: redemptionsDb.RedemptionRelations,
+) {
   const stacked = head.code === '' && head.voucher_id === null;
   const shown = { voucherMetadata: clientSeesVoucherMetadata(env) };
   if (request.route === 'stackable' && stacked) return stackedRedemptionView(head, children, related, request.caller, shown);
@@ -328,7 +369,8 @@ function answer(env: Env, request: RedeemRequest, head: redemptionsDb.Redemption
  */
 export async function redeem(env: Env, request: RedeemRequest) {
   // The public key's request is bounded before anything is read or written: a 400 names the field.
-  if (request.caller === 'client') parseInput(clientRedemptionBoundsSchema, { metadata: request.context.metadata, order: request.context.order });
+  if (request.caller === 'client')
+    parseInput(clientRedemptionBoundsSchema, { metadata: request.context.metadata, order: request.context.order });
   for (let attempt = 1; ; attempt++) {
     try {
       return await redeemOnce(env, request);
@@ -369,7 +411,8 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
   // V+1, as if the voucher were still enabled. Both halves must be of one version; else the
   // voucher changed under the request and it is judged again from a fresh read, where that
   // definition is now cached.
-  if (loaded.some((d, i) => d.version !== visitor.subject.vouchers.get(request.codes[i] as string)?.definition_version)) throw new VoucherChanged();
+  if (loaded.some((d, i) => d.version !== visitor.subject.vouchers.get(request.codes[i] as string)?.definition_version))
+    throw new VoucherChanged();
 
   const plan = customerPlan(env.DB, request, visitor, now);
   const figures = orderFigures(context.order, context.amount);
@@ -378,7 +421,16 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
   if (refusedAt !== -1) {
     let refusal = judgements[refusedAt] as Refused;
     if (refusal.error.key === 'customer_rules_violated' && plan.selector === null) refusal = missingCustomer(refusal.error.details);
-    throw await recordFailure(env.DB, { request, plan, visitor, voucher: loaded[refusedAt]?.voucher ?? null, refusal, orderAmount: figures.amount, hash, now });
+    throw await recordFailure(env.DB, {
+      request,
+      plan,
+      visitor,
+      voucher: loaded[refusedAt]?.voucher ?? null,
+      refusal,
+      orderAmount: figures.amount,
+      hash,
+      now,
+    });
   }
 
   const accepted = judgements as Accepted[];
@@ -387,11 +439,28 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
   const limitedAt = accepted.findIndex((j) => j.commit.redemptions !== null || j.commit.holder !== null);
   if (plan.selector === null && limitedAt !== -1) {
     const voucher = loaded[limitedAt]?.voucher ?? null;
-    throw await recordFailure(env.DB, { request, plan, visitor, voucher, refusal: missingCustomer(voucher?.code ?? ''), orderAmount: figures.amount, hash, now });
+    throw await recordFailure(env.DB, {
+      request,
+      plan,
+      visitor,
+      voucher,
+      refusal: missingCustomer(voucher?.code ?? ''),
+      orderAmount: figures.amount,
+      hash,
+      now,
+    });
   }
 
   const pricings = accepted.map((j) => j.pricing);
-  const { head, children } = buildRedemptionRows({ request, loaded, pricings, orderAmount: figures.amount, trackingId: visitor.trackingId, hash, now });
+  const { head, children } = buildRedemptionRows({
+    request,
+    loaded,
+    pricings,
+    orderAmount: figures.amount,
+    trackingId: visitor.trackingId,
+    hash,
+    now,
+  });
   // The segments' version came with the visitor read: a current isolate cache costs no round trip.
   const active = plan.selector ? await membership.activeSegmentsAt(env.DB, visitor.subject.segmentsVersion) : [];
   const batch = redemptionBatch(env.DB, {
@@ -422,12 +491,24 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
       // Another redemption took the last unit between our read and our write.
       const limited = loaded.find((d) => visitor.subject.vouchers.get(d.voucher.code)?.quantity != null) ?? loaded[0];
       const refusal = { valid: false as const, ...quantityExceeded(limited?.voucher.code ?? '') };
-      throw await recordFailure(env.DB, { request, plan, visitor, voucher: limited?.voucher ?? null, refusal, orderAmount: figures.amount, hash, now });
+      throw await recordFailure(env.DB, {
+        request,
+        plan,
+        visitor,
+        voucher: limited?.voucher ?? null,
+        refusal,
+        orderAmount: figures.amount,
+        hash,
+        now,
+      });
     }
     if (reason === 'ambiguous_tracking_id' && visitor.trackingId) {
       // A concurrent redemption linked the profile to someone else after our read.
       // Named as the caller sent it: a raw identity's derived `track_…` id is never shown.
-      throw ambiguousTrackingId(context.tracking_id ?? request.trackingIdParam ?? visitor.trackingId, context.customer?.source_id ?? context.customer?.id ?? 'this customer');
+      throw ambiguousTrackingId(
+        context.tracking_id ?? request.trackingIdParam ?? visitor.trackingId,
+        context.customer?.source_id ?? context.customer?.id ?? 'this customer',
+      );
     }
     if (reason === 'duplicate_idempotency_key' && idempotencyKey) {
       const first = await redemptionsDb.findRedemptionGroup(env.DB, { idempotencyKey, keyClass: request.caller });
@@ -451,7 +532,10 @@ function replay(env: Env, request: RedeemRequest, hash: string | null, previous:
 
 function failureRow(
   request: RedeemRequest,
-  fields: Pick<redemptionsDb.RedemptionRow, 'code' | 'voucher_id' | 'tracking_id' | 'amount' | 'failure_code' | 'failure_message' | 'error_message' | 'request_hash' | 'created_at'>,
+  fields: Pick<
+    redemptionsDb.RedemptionRow,
+    'code' | 'voucher_id' | 'tracking_id' | 'amount' | 'failure_code' | 'failure_message' | 'error_message' | 'request_hash' | 'created_at'
+  >,
 ): redemptionsDb.RedemptionRow {
   return {
     ...fields,
@@ -477,7 +561,13 @@ function failureRow(
  * Not for the public client key: anyone can send it codes that do not exist, as fast as the rate
  * limit allows, and each row would be stored for them; its 404 records nothing.
  */
-async function recordUnknownCode(db: D1Database, request: RedeemRequest, code: string, hash: string | null, now: number): Promise<ApiError> {
+async function recordUnknownCode(
+  db: D1Database,
+  request: RedeemRequest,
+  code: string,
+  hash: string | null,
+  now: number,
+): Promise<ApiError> {
   if (request.caller === 'client') return notFound('voucher', code);
   const row = failureRow(request, {
     code,
@@ -501,7 +591,16 @@ async function recordUnknownCode(db: D1Database, request: RedeemRequest, code: s
 /** A refused redemption is recorded (rf_) and counts in the customer's summary.redemptions. */
 async function recordFailure(
   db: D1Database,
-  input: { request: RedeemRequest; plan: Plan; visitor: Visitor; voucher: LoadedDefinition['voucher'] | null; refusal: Refusal; orderAmount: number | null; hash: string | null; now: number },
+  input: {
+    request: RedeemRequest;
+    plan: Plan;
+    visitor: Visitor;
+    voucher: LoadedDefinition['voucher'] | null;
+    refusal: Refusal;
+    orderAmount: number | null;
+    hash: string | null;
+    now: number;
+  },
 ): Promise<ApiError> {
   const { plan, refusal, now } = input;
   const row = failureRow(input.request, {

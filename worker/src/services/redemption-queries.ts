@@ -21,6 +21,10 @@ export async function listRedemptions(db: D1Database, q: RedemptionListQuery) {
 export async function listVoucherRedemptions(db: D1Database, code: string, page: { limit: number; page: number }) {
   const voucher = await vouchersDb.findVoucher(db, code).first<vouchersDb.VoucherRow>();
   if (!voucher || voucher.code !== code) throw notFound('voucher', code);
-  const { rows, total, ...related } = await redemptionsDb.listRedemptions(db, { sql: 'r.voucher_id = ?', params: [voucher.id] }, { ...page, order: '-created_at' });
+  const { rows, total, ...related } = await redemptionsDb.listRedemptions(
+    db,
+    { sql: 'r.voucher_id = ?', params: [voucher.id] },
+    { ...page, order: '-created_at' },
+  );
   return voucherRedemptionsView(voucher, page, rows, total, related);
 }

@@ -34,7 +34,8 @@ export async function deleteStaleAnonymousProfiles(env: Env, now: number): Promi
  * to a customer is that customer's record and stays. Resolves to how many went.
  */
 export async function deleteExpiredClientRedemptionRows(env: Env, now: number): Promise<number> {
-  const days = [env.CLIENT_REDEMPTION_RETENTION_DAYS, env.ANONYMOUS_RETENTION_DAYS].map(Number).find((d) => d > 0) ?? DEFAULT_RETENTION_DAYS;
+  const days =
+    [env.CLIENT_REDEMPTION_RETENTION_DAYS, env.ANONYMOUS_RETENTION_DAYS].map(Number).find((d) => d > 0) ?? DEFAULT_RETENTION_DAYS;
   const before = now - days * DAY_MS;
   let deleted = 0;
   for (let batch = 0; batch < RETENTION_BATCHES_PER_RUN; batch++) {

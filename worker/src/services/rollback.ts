@@ -32,7 +32,12 @@ const invalidRedemption = () =>
  * updated … when passing the customer data in the request body", OA rollbacks requestBody); naming
  * another customer is refused.
  */
-function customerWrite(db: D1Database, body: RollbackBody, customer: customersDb.CustomerRow | undefined, now: number): D1PreparedStatement | null {
+function customerWrite(
+  db: D1Database,
+  body: RollbackBody,
+  customer: customersDb.CustomerRow | undefined,
+  now: number,
+): D1PreparedStatement | null {
   if (!body.customer) return null;
   const named = body.customer.id ?? body.customer.source_id;
   if (!customer || (named !== undefined && named !== customer.id && named !== customer.source_id)) {
@@ -97,7 +102,9 @@ async function rollback(env: Env, request: RollbackRequest, endpoint: 'single' |
   // leaves them, and the redemption as it was.
   const writes = [
     ...(write ? [write] : []),
-    ...returned.filter((row) => row.voucher_id !== null).map((row) => redemptionsDb.returnVoucherUnit(env.DB, row.voucher_id as string, row.id, now)),
+    ...returned
+      .filter((row) => row.voucher_id !== null)
+      .map((row) => redemptionsDb.returnVoucherUnit(env.DB, row.voucher_id as string, row.id, now)),
     // One order, however many vouchers it stacked: the summary reverses once.
     ...(customerId ? [redemptionsDb.recordRollbackInSummary(env.DB, customerId, original.amount, now)] : []),
     redemptionsDb.insertRedemption(env.DB, parentRollback),
@@ -106,7 +113,9 @@ async function rollback(env: Env, request: RollbackRequest, endpoint: 'single' |
   ];
   // Through the customer-write pipeline when there is a customer: its segments follow the reversed summary.
   const statements = [
-    ...(customerId ? membership.customerWriteBatch(env.DB, await membership.loadActiveSegments(env.DB), writes, { ids: [customerId] }, now).statements : writes),
+    ...(customerId
+      ? membership.customerWriteBatch(env.DB, await membership.loadActiveSegments(env.DB), writes, { ids: [customerId] }, now).statements
+      : writes),
     ...redemptionsDb.relationStatements(env.DB, [parentRollback, ...childRollbacks]),
   ];
   let results: D1Result<Record<string, unknown>>[];

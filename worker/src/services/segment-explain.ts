@@ -40,7 +40,13 @@ export async function explainSegment(
   const [row, visitor] = await Promise.all([
     segmentsDb.findSegment(env.DB, segmentId),
     // The server key names a customer by id or source id, as /v1/customers/{id} does.
-    readValidationSubject(env.DB, { now, trackingId, customerRef: { id: customerRef, sourceId: customerRef }, identityHmac: null, codes: [] }),
+    readValidationSubject(env.DB, {
+      now,
+      trackingId,
+      customerRef: { id: customerRef, sourceId: customerRef },
+      identityHmac: null,
+      codes: [],
+    }),
   ]);
   if (!row) throw notFound('segment', segmentId);
 

@@ -51,7 +51,11 @@ function groupByParams(filters: Sql[]): Sql[][] {
  * (a partial count would be a wrong one); the next run tries again. Days past the longest history
  * served are dropped.
  */
-export async function recordSegmentSizes(db: D1Database, at: number, budget: WalkBudget = { calls: 300, deadline: Date.now() + 60_000 }): Promise<{ stored: number; passive: number }> {
+export async function recordSegmentSizes(
+  db: D1Database,
+  at: number,
+  budget: WalkBudget = { calls: 300, deadline: Date.now() + 60_000 },
+): Promise<{ stored: number; passive: number }> {
   const day = utcDay(at);
   const [stored, passive] = await Promise.all([
     // An auto-update segment still in its initial sync has no size yet: its members are being counted in.

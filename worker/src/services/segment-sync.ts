@@ -73,12 +73,7 @@ function drainPending(db: D1Database, row: segmentsDb.SegmentRow, predicate: Sql
  * cursor is stored with each step, so whoever runs next (waitUntil, the cron, a queue consumer)
  * continues where this stopped.
  */
-export async function runInitialSync(
-  db: D1Database,
-  segmentId: string,
-  budget: WalkBudget,
-  sizer = new RangeSizer(),
-): Promise<WalkReport> {
+export async function runInitialSync(db: D1Database, segmentId: string, budget: WalkBudget, sizer = new RangeSizer()): Promise<WalkReport> {
   const row = await segmentsDb.findSegment(db, segmentId);
   const steps: number[] = [];
   if (!row || row.type !== 'auto-update') return { status: 'GONE', steps };
@@ -141,7 +136,12 @@ export async function recomputeSegment(
 }
 
 /** A job message that continues a segment's initial sync from its stored cursor. */
-export const syncJob = (segmentId: string, at = Date.now()): SegmentSyncMessage => ({ kind: 'segment_sync', id: randomId('job_'), at, segment_id: segmentId });
+export const syncJob = (segmentId: string, at = Date.now()): SegmentSyncMessage => ({
+  kind: 'segment_sync',
+  id: randomId('job_'),
+  at,
+  segment_id: segmentId,
+});
 
 const recomputeJob = (segmentId: string, now: number, after: number): SegmentRecomputeMessage => ({
   kind: 'segment_recompute',
@@ -157,7 +157,12 @@ const recomputeJob = (segmentId: string, now: number, after: number): SegmentRec
  * the budget is spent, then a job message for the rest, so the queue finishes it without waiting
  * for the cron.
  */
-export async function continueInitialSync(db: D1Database, queue: WriteQueue, segmentId: string, budget = backgroundBudget()): Promise<WalkReport> {
+export async function continueInitialSync(
+  db: D1Database,
+  queue: WriteQueue,
+  segmentId: string,
+  budget = backgroundBudget(),
+): Promise<WalkReport> {
   const report = await runInitialSync(db, segmentId, budget);
   if (report.status === 'IN_PROGRESS') await enqueue(queue, syncJob(segmentId));
   return report;
@@ -178,9 +183,11 @@ export async function runSegmentJob(
   const row = await segmentsDb.findSegment(db, message.segment_id);
   // Deleted, or changed back to a filter the clock does not move, or still in its initial sync
   // (which computes it at its own time): nothing to recompute.
-  if (!row || row.type !== 'auto-update' || row.time_relative !== 1 || row.initial_sync_status !== 'DONE') return { status: 'GONE', steps: [] };
+  if (!row || row.type !== 'auto-update' || row.time_relative !== 1 || row.initial_sync_status !== 'DONE')
+    return { status: 'GONE', steps: [] };
   const report = await recomputeSegment(db, row, message.now, budget, new RangeSizer(), message.after);
-  if (report.status === 'IN_PROGRESS' && report.cursor !== undefined) await enqueue(queue, recomputeJob(row.id, message.now, report.cursor));
+  if (report.status === 'IN_PROGRESS' && report.cursor !== undefined)
+    await enqueue(queue, recomputeJob(row.id, message.now, report.cursor));
   return report;
 }
 

@@ -119,7 +119,8 @@ export async function getSegment(db: D1Database, id: string): Promise<Segment> {
  */
 export async function updateSegment(db: D1Database, id: string, input: SegmentUpdate): Promise<Segment> {
   const row = await requireSegment(db, id);
-  if (input.type !== undefined && input.type !== row.type) throw invalidPayload(`type: a segment's type cannot change (this one is ${row.type})`);
+  if (input.type !== undefined && input.type !== row.type)
+    throw invalidPayload(`type: a segment's type cannot change (this one is ${row.type})`);
   let filter: { json: string; timeRelative: boolean } | undefined;
   if (input.filter !== undefined) {
     if (row.type === 'static') {
@@ -162,7 +163,8 @@ export async function segmentMembers(
   now: number,
 ): Promise<{ kind: 'stored' | 'filter'; segmentId: string; predicate: Sql }> {
   const row = await requireSegment(db, segmentId);
-  if (row.type === 'passive') return { kind: 'filter', segmentId: row.id, predicate: compileSql(parseFilter(JSON.parse(row.filter ?? '{}')), now) };
+  if (row.type === 'passive')
+    return { kind: 'filter', segmentId: row.id, predicate: compileSql(parseFilter(JSON.parse(row.filter ?? '{}')), now) };
   return { kind: 'stored', segmentId: row.id, predicate: segmentsDb.memberOf(row.id) };
 }
 

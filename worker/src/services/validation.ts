@@ -20,7 +20,6 @@ import { resolveTrackingId } from './tracking';
 import { checkoutCustomerWrites, claimedCustomer, definitionsOf, readVisitor } from './visitor';
 import { rowToCustomer } from '../views/customer';
 
-
 /**
  * A refusal in the words of Voucherify's examples: a lower-case message and the code as details
  * (OA24 reference/OpenAPI.json:L64323-L64328 voucher_disabled, :L58929-L58932 voucher_expired).
@@ -35,15 +34,20 @@ export const quantityExceeded = (code: string): Refusal => refusal('quantity exc
 
 export const voucherNotFound = (code: string): Refusal => ({
   reason: 'voucher not found',
-  error: { code: 404, key: 'not_found', message: 'Resource not found', details: `Cannot find voucher with id ${code}`, resource_id: code, resource_type: 'voucher' },
+  error: {
+    code: 404,
+    key: 'not_found',
+    message: 'Resource not found',
+    details: `Cannot find voucher with id ${code}`,
+    resource_id: code,
+    resource_type: 'voucher',
+  },
 });
 
 /** The order as the rules and the discount see it. */
 export function orderFigures(order: OrderInput | undefined, amount: number | undefined): { amount: number | null; itemsCount: number } {
   const items = order?.items ?? [];
-  const itemsAmount = items.length
-    ? items.reduce((sum, item) => sum + (item.amount ?? (item.price ?? 0) * (item.quantity ?? 1)), 0)
-    : null;
+  const itemsAmount = items.length ? items.reduce((sum, item) => sum + (item.amount ?? (item.price ?? 0) * (item.quantity ?? 1)), 0) : null;
   return {
     amount: order?.amount ?? amount ?? itemsAmount,
     // order.items.count counts units: two of one product are two items in the cart.
@@ -63,7 +67,9 @@ export const orderOf = (context: ValidationContext) => ({
  * visitor, an empty customer that only has its tracking profile's events.
  */
 export function subjectProfile(subject: ValidationSubject, context: ValidationContext): FilterProfile {
-  const base: Customer = rowToCustomer(subject.customer ?? emptyCustomerRow(subject.profile?.id ?? 'anonymous', subject.profile?.first_seen ?? Date.now()));
+  const base: Customer = rowToCustomer(
+    subject.customer ?? emptyCustomerRow(subject.profile?.id ?? 'anonymous', subject.profile?.first_seen ?? Date.now()),
+  );
   const metadata = context.customer?.metadata ? { ...base.metadata, ...context.customer.metadata } : base.metadata;
   return { ...base, metadata, events: subject.events };
 }
@@ -133,14 +139,8 @@ export function ruleRefusal(violation: RuleViolation, code: string): Refusal {
   return failure;
 }
 
-
 /** Every check of a voucher for one visitor and order, in Voucherify's order of reasons. */
-export function judge(
-  definition: LoadedDefinition,
-  subject: ValidationSubject,
-  context: ValidationContext,
-  now: number,
-): Judgement {
+export function judge(definition: LoadedDefinition, subject: ValidationSubject, context: ValidationContext, now: number): Judgement {
   return judgeCode(definition.voucher.code, definition, subject, context, now, null);
 }
 
@@ -148,7 +148,12 @@ export function judge(
  * A check of a validation, for its explanation. `actual` is what was read (for the dates: now),
  * and `operator` how it must compare with `expected` ("now $before expiration_date").
  */
-const checkNode = (label: string, passed: boolean, facts: Omit<ExplainNode, 'kind' | 'label' | 'passed'>): ExplainNode => ({ kind: 'check', label, passed, ...facts });
+const checkNode = (label: string, passed: boolean, facts: Omit<ExplainNode, 'kind' | 'label' | 'passed'>): ExplainNode => ({
+  kind: 'check',
+  label,
+  passed,
+  ...facts,
+});
 
 const isoOrNull = (ms: number | null) => (ms === null ? null : toIso(ms));
 
@@ -167,22 +172,53 @@ export function judgeCode(
 ): Judgement {
   const live = subject.vouchers.get(code);
   const found = definition !== null && live !== undefined;
-  trace?.push(checkNode('voucher exists', found, { field: 'code', expected: code, actual: found ? code : null, ...(found ? {} : { detail: 'no voucher with this code' }) }));
+  trace?.push(
+    checkNode('voucher exists', found, {
+      field: 'code',
+      expected: code,
+      actual: found ? code : null,
+      ...(found ? {} : { detail: 'no voucher with this code' }),
+    }),
+  );
   if (!definition || !live) return { valid: false, ...voucherNotFound(code) };
   const { voucher } = definition;
 
   const active = live.active === 1;
-  trace?.push(checkNode('active', active, { field: 'active', operator: '$is', expected: [true], actual: active, ...(active ? {} : { detail: 'voucher is disabled' }) }));
+  trace?.push(
+    checkNode('active', active, {
+      field: 'active',
+      operator: '$is',
+      expected: [true],
+      actual: active,
+      ...(active ? {} : { detail: 'voucher is disabled' }),
+    }),
+  );
   if (!active) return { valid: false, ...refusal('voucher is disabled', 'voucher_disabled', voucher.code) };
 
   if (voucher.start_date !== null) {
     const started = now >= voucher.start_date;
-    trace?.push(checkNode('start_date', started, { field: 'start_date', operator: '$after', expected: isoOrNull(voucher.start_date), actual: toIso(now), ...(started ? {} : { detail: 'voucher not active yet' }) }));
+    trace?.push(
+      checkNode('start_date', started, {
+        field: 'start_date',
+        operator: '$after',
+        expected: isoOrNull(voucher.start_date),
+        actual: toIso(now),
+        ...(started ? {} : { detail: 'voucher not active yet' }),
+      }),
+    );
     if (!started) return { valid: false, ...refusal('voucher not active', 'voucher_not_active', voucher.code) };
   }
   if (voucher.expiration_date !== null) {
     const unexpired = now <= voucher.expiration_date;
-    trace?.push(checkNode('expiration_date', unexpired, { field: 'expiration_date', operator: '$before', expected: isoOrNull(voucher.expiration_date), actual: toIso(now), ...(unexpired ? {} : { detail: 'voucher expired' }) }));
+    trace?.push(
+      checkNode('expiration_date', unexpired, {
+        field: 'expiration_date',
+        operator: '$before',
+        expected: isoOrNull(voucher.expiration_date),
+        actual: toIso(now),
+        ...(unexpired ? {} : { detail: 'voucher expired' }),
+      }),
+    );
     if (!unexpired) return { valid: false, ...refusal('voucher expired', 'voucher_expired', voucher.code) };
   }
   // Recurring windows (days, hours, timeframe): OA24 POST /v1/vouchers/{code}/redemption 400 "Voucher Inactive" (OpenAPI24.json:L64354).
@@ -191,7 +227,15 @@ export function judgeCode(
 
   if (live.quantity !== null) {
     const left = live.redeemed_quantity < live.quantity;
-    trace?.push(checkNode('quantity', left, { field: 'redeemed_quantity', operator: '$less_than', expected: [live.quantity], actual: live.redeemed_quantity, ...(left ? {} : { detail: 'quantity exceeded' }) }));
+    trace?.push(
+      checkNode('quantity', left, {
+        field: 'redeemed_quantity',
+        operator: '$less_than',
+        expected: [live.quantity],
+        actual: live.redeemed_quantity,
+        ...(left ? {} : { detail: 'quantity exceeded' }),
+      }),
+    );
     if (!left) return { valid: false, ...quantityExceeded(voucher.code) };
   }
   const figures = orderFigures(context.order, context.amount);
@@ -218,7 +262,15 @@ export function judgeCode(
   // An item-level discount needs the items to work on (errors.mdx: missing_order_items).
   if (worksOnItems(voucher.discount, definition.scope)) {
     const itemsGiven = order.lines.length > 0;
-    trace?.push(checkNode('order items', itemsGiven, { field: 'order.items', operator: '$has_value', expected: [true], actual: order.lines.length, ...(itemsGiven ? {} : { detail: 'the discount applies to items and the order lists none' }) }));
+    trace?.push(
+      checkNode('order items', itemsGiven, {
+        field: 'order.items',
+        operator: '$has_value',
+        expected: [true],
+        actual: order.lines.length,
+        ...(itemsGiven ? {} : { detail: 'the discount applies to items and the order lists none' }),
+      }),
+    );
     if (!itemsGiven) return { valid: false, ...refusal('order items were not specified', 'missing_order_items', voucher.code) };
   }
   const pricing = priceOrder(voucher.discount, order, definition.scope);
@@ -261,7 +313,13 @@ export interface ValidateOptions {
  * Validates one voucher for a visitor: one D1 batch that only reads (a replica may serve it), the
  * voucher's definition from this isolate or KV, and the attempt with its outcome sent to the queue.
  */
-export async function validateVoucher(env: Env, code: string, context: ValidationContext, requestId: string, options: ValidateOptions = {}) {
+export async function validateVoucher(
+  env: Env,
+  code: string,
+  context: ValidationContext,
+  requestId: string,
+  options: ValidateOptions = {},
+) {
   const now = Date.now();
   const visit = await readVisit(env, [code], context, options, now);
   const [definition = null] = await definitionsOf(env, visit.subject, [code]);
@@ -316,7 +374,13 @@ async function readVisit(env: Env, codes: string[], context: ValidationContext, 
  * POST /v1/validations and /client/v1/validations: several vouchers for one visitor and order,
  * each judged; the answer is built by views/validation.
  */
-export async function validateStackable(env: Env, codes: string[], context: ValidationContext, requestId: string, options: ValidateOptions = {}) {
+export async function validateStackable(
+  env: Env,
+  codes: string[],
+  context: ValidationContext,
+  requestId: string,
+  options: ValidateOptions = {},
+) {
   const now = Date.now();
   const base = unpriced(orderOf(context));
   const visit = await readVisit(env, codes, context, options, now);

@@ -98,7 +98,10 @@ export async function checkoutCustomerWrites(db: D1Database, context: Validation
     // An unknown id updates nothing: `id` is Voucherify's own, so it never creates a customer.
     writes = { statement: updateCustomer(db, customer.id, fields, now), selector: { ids: [customer.id] } };
   } else if (customer.source_id !== undefined) {
-    writes = { statement: upsertCustomerBySourceId(db, randomId('cust_'), { ...fields, source_id: customer.source_id }, now), selector: { sourceIds: [customer.source_id] } };
+    writes = {
+      statement: upsertCustomerBySourceId(db, randomId('cust_'), { ...fields, source_id: customer.source_id }, now),
+      selector: { sourceIds: [customer.source_id] },
+    };
   } else {
     return [];
   }
@@ -109,7 +112,11 @@ export async function checkoutCustomerWrites(db: D1Database, context: Validation
  * The definitions of the codes at the versions the visitor read found; null for a code with no
  * voucher (never looked up in KV: a guess costs nothing there).
  */
-export function definitionsOf(env: Pick<Env, 'DB' | 'CACHE'>, subject: ValidationSubject, codes: string[]): Promise<(LoadedDefinition | null)[]> {
+export function definitionsOf(
+  env: Pick<Env, 'DB' | 'CACHE'>,
+  subject: ValidationSubject,
+  codes: string[],
+): Promise<(LoadedDefinition | null)[]> {
   return Promise.all(
     codes.map((code) => {
       const live = subject.vouchers.get(code);

@@ -122,7 +122,8 @@ export async function updateVoucher(env: Bindings, code: string, input: VoucherU
   }
   const timeframe = input.validity_timeframe === undefined ? existing.validity_timeframe : input.validity_timeframe;
   // OA ValidityTimeframe: "start_date **required** when including the validity_timeframe".
-  if (timeframe !== null && startDate === null) throw invalidPayload('start_date: required with validity_timeframe (its windows count from it)');
+  if (timeframe !== null && startDate === null)
+    throw invalidPayload('start_date: required with validity_timeframe (its windows count from it)');
   const patch: Parameters<typeof vouchersDb.updateVoucher>[2] = {
     discount: input.discount === undefined ? undefined : JSON.stringify(input.discount),
     quantity: input.redemption?.quantity,
@@ -206,14 +207,20 @@ export async function updateValidationRule(env: Bindings, id: string, input: Val
   const existing = await vouchersDb.findRule(env.DB, id);
   if (!existing) throw notFound('validation_rules', id);
   const rules = input.rules ?? (JSON.parse(existing.rules) as Record<string, unknown>);
-  const error = input.error === undefined ? (existing.error === null ? null : (JSON.parse(existing.error) as { message: string })) : input.error;
+  const error =
+    input.error === undefined ? (existing.error === null ? null : (JSON.parse(existing.error) as { message: string })) : input.error;
   // A new custom message is checked with the rules it goes with, as on create.
   checkRules(rules, error);
   const row = await vouchersDb
     .updateRule(
       env.DB,
       id,
-      { name: input.name, rules: input.rules && JSON.stringify(input.rules), error: patchJson(input.error), applicable_to: patchJson(input.applicable_to) },
+      {
+        name: input.name,
+        rules: input.rules && JSON.stringify(input.rules),
+        error: patchJson(input.error),
+        applicable_to: patchJson(input.applicable_to),
+      },
       Date.now(),
     )
     .first<vouchersDb.RuleRow & { assignments: number }>();

@@ -91,21 +91,31 @@ export function retryDelays(env: Pick<Env, 'WEBHOOK_RETRY_DELAYS'>): number[] {
  * The delay after the `attemptsMade`-th failed attempt (1 = the first), with jitter; null when the
  * schedule is spent. `retryAfter` (a 429 or 503's Retry-After, seconds) lengthens it, never shortens.
  */
-export function nextDelaySeconds(delays: number[], attemptsMade: number, random = Math.random(), retryAfter: number | null = null): number | null {
+export function nextDelaySeconds(
+  delays: number[],
+  attemptsMade: number,
+  random = Math.random(),
+  retryAfter: number | null = null,
+): number | null {
   const base = delays[attemptsMade - 1];
   if (base === undefined) return null;
   const jittered = Math.max(1, Math.round(base * (1 - RETRY_JITTER + 2 * RETRY_JITTER * random)));
   return Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(jittered, retryAfter ?? 0));
 }
 
-type Bindings = Pick<Env, 'DB' | 'WEBHOOKS'> & Partial<Pick<Env, 'WEBHOOK_RETRY_DELAYS' | 'WEBHOOK_ALLOW_HTTP_LOOPBACK' | 'DEMO' | 'BULK_WRITE_TARGET_MS'>>;
+type Bindings = Pick<Env, 'DB' | 'WEBHOOKS'> &
+  Partial<Pick<Env, 'WEBHOOK_RETRY_DELAYS' | 'WEBHOOK_ALLOW_HTTP_LOOPBACK' | 'DEMO' | 'BULK_WRITE_TARGET_MS'>>;
 
 /**
  * Fans the outbox's unclaimed events out to their endpoints and sends one attempt message per new
  * delivery. Several dispatchers may run at once (wake-ups, the cron): each batch claims its events
  * in one transaction (db/webhooks.ts dispatchStatements), so none is claimed twice.
  */
-export async function dispatch(env: Bindings, queue: WebhookQueue = env.WEBHOOKS, clock: () => number = Date.now): Promise<{ events: number; deliveries: number }> {
+export async function dispatch(
+  env: Bindings,
+  queue: WebhookQueue = env.WEBHOOKS,
+  clock: () => number = Date.now,
+): Promise<{ events: number; deliveries: number }> {
   const until = clock() + DISPATCH_BUDGET_MS;
   const pacer = new WritePacer(bulkWriteTarget(env), DISPATCH_PACE);
   let events = 0;
@@ -118,10 +128,15 @@ export async function dispatch(env: Bindings, queue: WebhookQueue = env.WEBHOOKS
       return { events, deliveries };
     }
     const size = pacer.size;
-    const [inserted, claimed] = await pacer.write(size, () => env.DB.batch<{ id?: string; seq?: number }>(webhooksDb.dispatchStatements(env.DB, size, clock())));
+    const [inserted, claimed] = await pacer.write(size, () =>
+      env.DB.batch<{ id?: string; seq?: number }>(webhooksDb.dispatchStatements(env.DB, size, clock())),
+    );
     const ids = (inserted?.results ?? []).map((r) => r.id as string);
     // If this send is lost, the deliveries are pending and due: the sweeper sends them.
-    await sendWebhookMessages(queue, ids.map((id) => ({ body: { kind: 'attempt', delivery_id: id, attempts: 0 } })));
+    await sendWebhookMessages(
+      queue,
+      ids.map((id) => ({ body: { kind: 'attempt', delivery_id: id, attempts: 0 } })),
+    );
     const count = claimed?.results.length ?? 0;
     events += count;
     deliveries += ids.length;
@@ -153,12 +168,19 @@ interface AttemptResult {
  * claimAttemptStatements), at most six at a time, and records their outcomes in one batch.
  * Returns what happened to each delivery attempted, for the tests and logs.
  */
-export async function runAttempts(env: Bindings, claims: AttemptClaim[], queue: WebhookQueue = env.WEBHOOKS, clock: () => number = Date.now): Promise<AttemptOutcome[]> {
+export async function runAttempts(
+  env: Bindings,
+  claims: AttemptClaim[],
+  queue: WebhookQueue = env.WEBHOOKS,
+  clock: () => number = Date.now,
+): Promise<AttemptOutcome[]> {
   if (claims.length === 0) return [];
   const db = env.DB;
   const start = clock();
   const unique = [...new Map(claims.map((c) => [c[0], c])).values()];
-  const [claimed, , rows] = await db.batch<{ id: string }>(webhooksDb.claimAttemptStatements(db, unique, start, start + ATTEMPT_LEASE_MS, DISABLED_ERROR));
+  const [claimed, , rows] = await db.batch<{ id: string }>(
+    webhooksDb.claimAttemptStatements(db, unique, start, start + ATTEMPT_LEASE_MS, DISABLED_ERROR),
+  );
   const mine = new Set((claimed?.results ?? []).map((r) => r.id));
   const owed = ((rows?.results ?? []) as unknown as AttemptRow[]).filter((r) => mine.has(r.id));
   if (owed.length === 0) return [];
@@ -183,7 +205,15 @@ export async function runAttempts(env: Bindings, claims: AttemptClaim[], queue: 
   for (const r of results) {
     if (r.ok) {
       succeeded.add(r.row.endpoint_id);
-      outcomes.push({ id: r.row.id, attempts: r.row.attempts, status: 'delivered', code: r.code, error: null, next_attempt_at: null, delivered_at: r.at });
+      outcomes.push({
+        id: r.row.id,
+        attempts: r.row.attempts,
+        status: 'delivered',
+        code: r.code,
+        error: null,
+        next_attempt_at: null,
+        delivered_at: r.at,
+      });
       continue;
     }
     failingSince.set(r.row.endpoint_id, Math.min(failingSince.get(r.row.endpoint_id) ?? r.at, r.at));
@@ -205,12 +235,22 @@ export async function runAttempts(env: Bindings, claims: AttemptClaim[], queue: 
   const failing = [...failingSince].filter(([id]) => !succeeded.has(id));
   const now = clock();
   const [recorded, , , disabledFailing, disabledGone] = await db.batch<{ id: string }>(
-    webhooksDb.recordOutcomeStatements(db, outcomes, { succeeded: [...succeeded], failing, gone: [...gone] }, now, now - FAILING_DISABLES_AFTER_MS, GONE_REASON),
+    webhooksDb.recordOutcomeStatements(
+      db,
+      outcomes,
+      { succeeded: [...succeeded], failing, gone: [...gone] },
+      now,
+      now - FAILING_DISABLES_AFTER_MS,
+      GONE_REASON,
+    ),
   );
   if ((disabledFailing?.results.length ?? 0) + (disabledGone?.results.length ?? 0) > 0) noteEndpointsChanged();
   // Only the outcomes recorded here schedule a retry: one a later attempt overtook schedules nothing.
   const recordedIds = new Set((recorded?.results ?? []).map((r) => r.id));
-  await sendWebhookMessages(queue, retries.filter((m) => m.body.kind === 'attempt' && recordedIds.has(m.body.delivery_id)));
+  await sendWebhookMessages(
+    queue,
+    retries.filter((m) => m.body.kind === 'attempt' && recordedIds.has(m.body.delivery_id)),
+  );
   return outcomes.filter((o) => recordedIds.has(o.id));
 }
 
@@ -225,7 +265,8 @@ async function attempt(env: Bindings, row: AttemptRow, clock: () => number): Pro
     final,
     at: clock(),
   });
-  if (row.event_seq === null || row.event_created_at === null) return failure('The event is no longer in the log (past its retention).', true);
+  if (row.event_seq === null || row.event_created_at === null)
+    return failure('The event is no longer in the log (past its retention).', true);
   const problem = webhookUrlProblem(row.url, env);
   if (problem) return failure(`Not sent: ${problem}`);
 
@@ -247,7 +288,8 @@ async function attempt(env: Bindings, row: AttemptRow, clock: () => number): Pro
   const sentAt = clock();
   const timestamp = Math.floor(Date.now() / 1000);
   const secrets = [row.secret];
-  if (row.previous_secret && row.previous_secret_expires_at !== null && row.previous_secret_expires_at > sentAt) secrets.push(row.previous_secret);
+  if (row.previous_secret && row.previous_secret_expires_at !== null && row.previous_secret_expires_at > sentAt)
+    secrets.push(row.previous_secret);
   try {
     const response = await fetch(row.url, {
       method: 'POST',
@@ -267,7 +309,12 @@ async function attempt(env: Bindings, row: AttemptRow, clock: () => number): Pro
     // The body is never read: the log says what the status says, nothing the receiver wrote.
     await response.body?.cancel();
     if (ok) return { row, ok, code: response.status, error: null, retryAfter: null, final: false, at: clock() };
-    return failure(statusError(response.status), false, response.status, retryAfterSeconds(response.headers.get('Retry-After'), Date.now()));
+    return failure(
+      statusError(response.status),
+      false,
+      response.status,
+      retryAfterSeconds(response.headers.get('Retry-After'), Date.now()),
+    );
   } catch (error) {
     const name = (error as Error)?.name;
     if (name === 'TimeoutError' || name === 'AbortError') return failure(`No response within ${WEBHOOK_TIMEOUT_MS / 1000} s.`);
@@ -327,10 +374,17 @@ function retryAfterSeconds(header: string | null, now: number): number | null {
  * The cron's part (every minute): dispatch what no wake-up dispatched, send again the deliveries
  * whose message was lost, and trim the log past its retention.
  */
-export async function sweepWebhooks(env: Bindings, now: number, queue: WebhookQueue = env.WEBHOOKS): Promise<{ dispatched: number; resent: number }> {
+export async function sweepWebhooks(
+  env: Bindings,
+  now: number,
+  queue: WebhookQueue = env.WEBHOOKS,
+): Promise<{ dispatched: number; resent: number }> {
   const { deliveries } = await dispatch(env, queue);
   const overdue = await webhooksDb.claimOverdueDeliveries(env.DB, now - SWEEP_OVERDUE_MS, now + ATTEMPT_LEASE_MS, SWEEP_LIMIT);
-  await sendWebhookMessages(queue, overdue.map((d) => ({ body: { kind: 'attempt', delivery_id: d.id, attempts: d.attempts } })));
+  await sendWebhookMessages(
+    queue,
+    overdue.map((d) => ({ body: { kind: 'attempt', delivery_id: d.id, attempts: d.attempts } })),
+  );
   await env.DB.batch(webhooksDb.retentionStatements(env.DB, now - WEBHOOK_LOG_RETENTION_MS, RETENTION_WINDOW));
   return { dispatched: deliveries, resent: overdue.length };
 }

@@ -56,8 +56,25 @@ function required<T>(value: T | null | undefined, role: string, event: OutboxRow
 
 /** WH SimpleCampaign (L9081): the campaign object's fields that it lists. */
 const SIMPLE_CAMPAIGN_KEYS = [
-  'id', 'name', 'campaign_type', 'type', 'is_referral_code', 'voucher', 'auto_join', 'join_once', 'active', 'category_id',
-  'category', 'categories', 'metadata', 'start_date', 'expiration_date', 'description', 'created_at', 'updated_at', 'object',
+  'id',
+  'name',
+  'campaign_type',
+  'type',
+  'is_referral_code',
+  'voucher',
+  'auto_join',
+  'join_once',
+  'active',
+  'category_id',
+  'category',
+  'categories',
+  'metadata',
+  'start_date',
+  'expiration_date',
+  'description',
+  'created_at',
+  'updated_at',
+  'object',
 ] as const;
 
 /**
@@ -72,7 +89,9 @@ function simpleCampaign(voucher: VoucherRow, row: CampaignRow | null): Record<st
 }
 
 /** WH EventCustomerCreatedData / UpdatedData / DeletedData (L4015, L4069, L4202): `{customer}`, WH CustomerWithSummaryLoyaltyReferrals. */
-const customerData: DataBuilder = async (_db, snapshot, event) => ({ customer: rowToCustomer(required(snapshot.customer, 'customer', event)) });
+const customerData: DataBuilder = async (_db, snapshot, event) => ({
+  customer: rowToCustomer(required(snapshot.customer, 'customer', event)),
+});
 
 /** WH EventCustomerSegmentEnteredData (L4983) / LeftData: `{customer, segment}`, segment as WH SimpleSegment (L10302). */
 const segmentData: DataBuilder = async (_db, snapshot, event) => {
@@ -92,7 +111,11 @@ const segmentData: DataBuilder = async (_db, snapshot, event) => {
 async function redemptionParts(db: D1Database, snapshot: Snapshot, row: RedemptionRow) {
   const customer = snapshot.customer ?? null;
   const voucher = snapshot.voucher ?? null;
-  const context = await voucherContext(db, { campaignId: voucher?.campaign_id ?? null, holderId: voucher?.holder_id ?? null, voucherId: null });
+  const context = await voucherContext(db, {
+    campaignId: voucher?.campaign_id ?? null,
+    holderId: voucher?.holder_id ?? null,
+    voucherId: null,
+  });
   const related = {
     customers: new Map(customer ? [[customer.id, customer]] : []),
     vouchers: new Map(voucher ? [[voucher.id, voucher]] : []),

@@ -35,10 +35,12 @@ export function webhookUrlProblem(raw: string, env: Partial<Pick<Env, 'DEMO' | '
   }
   if (url.username || url.password) return 'must not carry credentials (user:password@)';
   const loopbackAllowed = env.DEMO === 'on' || env.WEBHOOK_ALLOW_HTTP_LOOPBACK === 'on';
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return loopbackAllowed ? 'must be https (http only to a loopback address: 127.0.0.1 or [::1])' : 'must be https';
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    return loopbackAllowed ? 'must be https (http only to a loopback address: 127.0.0.1 or [::1])' : 'must be https';
   const host = classifyHost(url);
   if (host.kind === 'loopback' && loopbackAllowed) return null;
-  if (url.protocol === 'http:') return loopbackAllowed ? 'must be https (http only to a loopback address: 127.0.0.1 or [::1])' : 'must be https';
+  if (url.protocol === 'http:')
+    return loopbackAllowed ? 'must be https (http only to a loopback address: 127.0.0.1 or [::1])' : 'must be https';
   if (host.kind !== 'public') return `must name a public host: ${url.hostname} is ${host.what}`;
   return null;
 }
@@ -78,7 +80,10 @@ export async function createWebhook(env: Env, input: WebhookCreate, now = Date.n
   return toView(row, now, true);
 }
 
-export async function listWebhooks(db: D1Database, now = Date.now()): Promise<{ object: 'list'; data_ref: 'webhooks'; webhooks: WebhookView[]; total: number }> {
+export async function listWebhooks(
+  db: D1Database,
+  now = Date.now(),
+): Promise<{ object: 'list'; data_ref: 'webhooks'; webhooks: WebhookView[]; total: number }> {
   const rows = await webhooksDb.listEndpoints(db);
   return webhookListView(rows.map((r) => toView(r, now)));
 }
@@ -144,9 +149,19 @@ export async function listDeliveries(
  * A dead or failed delivery is attempted again now, with the same `webhook-id`. A failure then
  * continues the schedule where the delivery stood (a dead one is dead again at once).
  */
-export async function retryDelivery(env: Pick<Env, 'DB'>, queue: WebhookQueue, id: string, deliveryId: string, now = Date.now()): Promise<DeliveryView> {
+export async function retryDelivery(
+  env: Pick<Env, 'DB'>,
+  queue: WebhookQueue,
+  id: string,
+  deliveryId: string,
+  now = Date.now(),
+): Promise<DeliveryView> {
   const endpoint = await existing(env.DB, id);
-  if (endpoint.enabled !== 1) throw apiError('webhook_disabled', `Webhook ${id} is disabled; enable it (PUT /v1/webhooks/${id} {"enabled": true}) before retrying its deliveries.`);
+  if (endpoint.enabled !== 1)
+    throw apiError(
+      'webhook_disabled',
+      `Webhook ${id} is disabled; enable it (PUT /v1/webhooks/${id} {"enabled": true}) before retrying its deliveries.`,
+    );
   const row = await webhooksDb.retryDelivery(env.DB, id, deliveryId, now);
   if (!row) {
     const delivery = await webhooksDb.findDelivery(env.DB, id, deliveryId);

@@ -123,4 +123,9 @@ export function activityListView(data: CustomerActivity[], hasMore: boolean): Cu
 }
 
 /** GET /v1/customers/{id}/activities (deprecated): a page and the total. */
-export const activitiesListView = (data: CustomerActivity[], total: number): CustomerActivitiesList => ({ object: 'list', data_ref: 'data', data, total });
+export const activitiesListView = (data: CustomerActivity[], total: number): CustomerActivitiesList => ({
+  object: 'list',
+  data_ref: 'data',
+  data,
+  total,
+});

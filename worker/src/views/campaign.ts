@@ -8,7 +8,13 @@ import { rowToAssignment } from './voucher';
 const jsonOrNull = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 
 export const campaignAssignmentJson = (a: CampaignAssignmentRow) => ({
-  ...rowToAssignment({ id: a.id, rule_id: a.rule_id, related_object_type: 'campaign', related_object_id: a.campaign_id, created_at: a.created_at } as AssignmentRow),
+  ...rowToAssignment({
+    id: a.id,
+    rule_id: a.rule_id,
+    related_object_type: 'campaign',
+    related_object_id: a.campaign_id,
+    created_at: a.created_at,
+  } as AssignmentRow),
   related_object_type: 'campaign' as const,
 });
 

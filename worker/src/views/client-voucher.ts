@@ -32,6 +32,7 @@ export function withoutVoucherMetadata<T extends object>(body: T, shown: ClientS
   if (shown.voucherMetadata) return body;
   const answer = body as Answer;
   if ('metadata' in answer) answer.metadata = {};
-  if (Array.isArray(answer.redeemables)) for (const r of answer.redeemables as Answer[]) if (r && typeof r === 'object' && 'metadata' in r) r.metadata = {};
+  if (Array.isArray(answer.redeemables))
+    for (const r of answer.redeemables as Answer[]) if (r && typeof r === 'object' && 'metadata' in r) r.metadata = {};
   return body;
 }

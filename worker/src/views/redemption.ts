@@ -103,7 +103,8 @@ function calculatedItem(item: OrderItemInput, line: LinePricing): OrderCalculate
       applied_quantity_amount: line.addedAmount,
     });
   }
-  if (line.discountQuantity > 0) Object.assign(out, { discount_quantity: line.discountQuantity, applied_discount_quantity: line.discountQuantity });
+  if (line.discountQuantity > 0)
+    Object.assign(out, { discount_quantity: line.discountQuantity, applied_discount_quantity: line.discountQuantity });
   return out;
 }
 
@@ -112,9 +113,20 @@ function calculatedItem(item: OrderItemInput, line: LinePricing): OrderCalculate
  * request's, else a new `ord_`), source_id, status (PAID unless given; OA24 "Discount Coupon"
  * OA24:L63959) and created_at; a validation echoes what the request gave of those.
  */
-export function orderSummary(order: OrderInput | undefined, pricing: Pricing, customerId: string | null, placed?: PlacedOrder): OrderCalculated {
+export function orderSummary(
+  order: OrderInput | undefined,
+  pricing: Pricing,
+  customerId: string | null,
+  placed?: PlacedOrder,
+): OrderCalculated {
   const identity: Partial<OrderCalculated> = placed
-    ? { id: placed.id, source_id: order?.source_id ?? null, status: order?.status ?? 'PAID', created_at: toIso(placed.createdAt), updated_at: null }
+    ? {
+        id: placed.id,
+        source_id: order?.source_id ?? null,
+        status: order?.status ?? 'PAID',
+        created_at: toIso(placed.createdAt),
+        updated_at: null,
+      }
     : {
         ...(order?.id !== undefined ? { id: order.id } : {}),
         ...(order?.source_id !== undefined ? { source_id: order.source_id } : {}),
@@ -154,7 +166,14 @@ export type Audience = 'server' | 'client';
 /** OA SimpleCustomer. */
 export function customerJson(row: CustomerRow | undefined) {
   if (!row) return null;
-  return { id: row.id, name: row.name, email: row.email, source_id: row.source_id, metadata: JSON.parse(row.metadata) as Record<string, unknown>, object: 'customer' as const };
+  return {
+    id: row.id,
+    name: row.name,
+    email: row.email,
+    source_id: row.source_id,
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    object: 'customer' as const,
+  };
 }
 
 /** A stacked parent, or a rollback of one: no voucher of its own (OA "Stacked Redemption" OA:L44395). */
@@ -177,7 +196,9 @@ function orderJson(row: RedemptionRow, customer: CustomerRow | undefined, audien
     customer_id: audience === 'client' ? null : row.customer_id,
     customer: customer && audience === 'server' ? { id: customer.id, object: 'customer' } : null,
     // Rows written before orders kept their redemptions map get the single-voucher entry.
-    redemptions: stored.redemptions ?? { [row.id]: { date: toIso(row.created_at), related_object_type: related.type, related_object_id: related.id } },
+    redemptions: stored.redemptions ?? {
+      [row.id]: { date: toIso(row.created_at), related_object_type: related.type, related_object_id: related.id },
+    },
   };
 }
 
@@ -186,17 +207,30 @@ function orderJson(row: RedemptionRow, customer: CustomerRow | undefined, audien
  * back: CANCELED, and its redemptions entry names the rollback (OA OrderRedemptionsEntry; OA24
  * rollback example "Gift Card" OA24:L64785).
  */
-export function rolledBackOrder(row: RedemptionRow, head: RedemptionRow, rollback: { id: string; date: number; stacked?: string[] }): OrderCalculated {
+export function rolledBackOrder(
+  row: RedemptionRow,
+  head: RedemptionRow,
+  rollback: { id: string; date: number; stacked?: string[] },
+): OrderCalculated {
   const order = JSON.parse(row.order_json) as OrderCalculated;
   const related = relatedObject(head);
-  const entry = order.redemptions?.[head.id] ?? { date: toIso(head.created_at), related_object_type: related.type, related_object_id: related.id };
+  const entry = order.redemptions?.[head.id] ?? {
+    date: toIso(head.created_at),
+    related_object_type: related.type,
+    related_object_id: related.id,
+  };
   return {
     ...order,
     status: 'CANCELED',
     updated_at: toIso(rollback.date),
     redemptions: {
       ...order.redemptions,
-      [head.id]: { ...entry, rollback_id: rollback.id, rollback_date: toIso(rollback.date), ...(rollback.stacked ? { rollback_stacked: rollback.stacked } : {}) },
+      [head.id]: {
+        ...entry,
+        rollback_id: rollback.id,
+        rollback_date: toIso(rollback.date),
+        ...(rollback.stacked ? { rollback_stacked: rollback.stacked } : {}),
+      },
     },
   };
 }
@@ -205,7 +239,12 @@ export function rolledBackOrder(row: RedemptionRow, head: RedemptionRow, rollbac
  * A redemption (OA24 RedemptionBase OA24:L18044, whose required keys are all present) or a
  * rollback (OA RedemptionRollback OA:L25204).
  */
-export function redemptionView(row: RedemptionRow, related: RedemptionRelations, audience: Audience = 'server', shown: ClientShown = { voucherMetadata: false }) {
+export function redemptionView(
+  row: RedemptionRow,
+  related: RedemptionRelations,
+  audience: Audience = 'server',
+  shown: ClientShown = { voucherMetadata: false },
+) {
   const customer = row.customer_id ? related.customers.get(row.customer_id) : undefined;
   const voucherRow = row.voucher_id ? related.vouchers.get(row.voucher_id) : undefined;
   const full: Voucher | null = voucherRow ? rowToVoucher(voucherRow, []) : null;

@@ -45,7 +45,10 @@ const resultList = (data: ApplicableTo[]) => ({ object: 'list' as const, data_re
  */
 function applicability(definition: LoadedDefinition, context: ValidationContext) {
   const lines = context.order?.items ?? [];
-  const withIndices = (ref: ApplicableTo): ApplicableTo => ({ ...ref, order_item_indices: lines.flatMap((line, i) => (lineMatches(line, ref) ? [i] : [])) });
+  const withIndices = (ref: ApplicableTo): ApplicableTo => ({
+    ...ref,
+    order_item_indices: lines.flatMap((line, i) => (lineMatches(line, ref) ? [i] : [])),
+  });
   const scope = definition.scope;
   return {
     applicable_to: resultList(scope ? scope.included.map(withIndices) : []),
@@ -85,8 +88,7 @@ const validateError = (failure: Refusal, requestId: string) => ({
 });
 
 /** True when the request says anything about an order: only then does the answer carry one. */
-const hasOrder = (context: ValidationContext): boolean =>
-  context.order != null || context.amount != null;
+const hasOrder = (context: ValidationContext): boolean => context.order != null || context.amount != null;
 
 /** What one code's validation came to: the voucher and its pricing, or why it cannot be used. */
 export type ValidateAnswer = { definition: LoadedDefinition; pricing: Pricing } | { failure: Refusal };
@@ -157,7 +159,13 @@ export function stackableValidateView(
   const valid = results.every((r) => r.judgement.valid);
   const applied: Pricing[] = [];
   const redeemables = results.map(({ code, definition, judgement, explanation }) => {
-    const common = { id: code, object: 'voucher' as const, metadata: definition?.voucher.metadata ?? {}, categories: [], ...(explanation ? { explanation } : {}) };
+    const common = {
+      id: code,
+      object: 'voucher' as const,
+      metadata: definition?.voucher.metadata ?? {},
+      categories: [],
+      ...(explanation ? { explanation } : {}),
+    };
     if (!judgement.valid) {
       return {
         status: 'INAPPLICABLE' as const,

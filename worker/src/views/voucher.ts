@@ -47,7 +47,12 @@ export function rowToVoucher(row: VoucherRow, assignments: AssignmentRow[]): Vou
     holder_id: row.holder_id ?? null,
     referrer_id: null,
     validation_rules_assignments: { object: 'list', data_ref: 'data', data: assignments.map(rowToAssignment), total: assignments.length },
-    redemption: { quantity: row.quantity, redeemed_quantity: row.redeemed_quantity, object: 'list', url: voucherLink(row.code, 'redemptions') },
+    redemption: {
+      quantity: row.quantity,
+      redeemed_quantity: row.redeemed_quantity,
+      object: 'list',
+      url: voucherLink(row.code, 'redemptions'),
+    },
     // OA Voucher.publish.count (readOnly-openAPI.json:L13339): "Publication events counter".
     publish: { object: 'list', count: row.publish_count ?? 0, url: voucherLink(row.code, 'publications') },
     object: 'voucher',

@@ -79,7 +79,17 @@ export function toDeliveryView(row: DeliveryRow): DeliveryView {
 }
 
 /** GET /v1/webhooks. */
-export const webhookListView = (webhooks: WebhookView[]) => ({ object: 'list' as const, data_ref: 'webhooks' as const, webhooks, total: webhooks.length });
+export const webhookListView = (webhooks: WebhookView[]) => ({
+  object: 'list' as const,
+  data_ref: 'webhooks' as const,
+  webhooks,
+  total: webhooks.length,
+});
 
 /** GET /v1/webhooks/{id}/deliveries. */
-export const deliveryListView = (deliveries: DeliveryView[], hasMore: boolean) => ({ object: 'list' as const, data_ref: 'deliveries' as const, deliveries, has_more: hasMore });
+export const deliveryListView = (deliveries: DeliveryView[], hasMore: boolean) => ({
+  object: 'list' as const,
+  data_ref: 'deliveries' as const,
+  deliveries,
+  has_more: hasMore,
+});

@@ -110,7 +110,11 @@ export function campaignPages(fetcher: ApiFetch) {
         vouchers_count: count,
         start_date: day(form.start_date),
         expiration_date: day(form.expiration_date),
-        voucher: { type: 'DISCOUNT_VOUCHER', discount: discount.discount, ...(form.prefix ? { code_config: { prefix: form.prefix, length: 8 } } : {}) },
+        voucher: {
+          type: 'DISCOUNT_VOUCHER',
+          discount: discount.discount,
+          ...(form.prefix ? { code_config: { prefix: form.prefix, length: 8 } } : {}),
+        },
       });
       if (!res.ok) return campaignsPage(fetcher, c, form, res.error);
       return campaignsPage(fetcher, c, {}, undefined, `Campaign ${res.body.name} created.`);

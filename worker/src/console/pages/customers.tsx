@@ -100,7 +100,11 @@ const CustomerTable: FC<{ customers: Customer[] }> = ({ customers }) => (
 );
 
 const Profile: FC<{ customer: Customer }> = ({ customer: c }) => {
-  const address = c.address ? [c.address.line_1, c.address.line_2, c.address.postal_code, c.address.city, c.address.state, c.address.country].filter(Boolean).join(', ') : '';
+  const address = c.address
+    ? [c.address.line_1, c.address.line_2, c.address.postal_code, c.address.city, c.address.state, c.address.country]
+        .filter(Boolean)
+        .join(', ')
+    : '';
   const fields: [string, string][] = [
     ['Id', c.id],
     ['Source id', c.source_id ?? '—'],
@@ -178,7 +182,8 @@ const Segments: FC<{ customerId: string; segments: SegmentRef[] | ApiProblem }> 
 function describeActivity(entry: CustomerActivity): string {
   const data = (entry.data?.data ?? {}) as Record<string, any>;
   if (entry.type === 'customer.custom_event') return `event ${String(data.event?.type ?? '')}`.trim();
-  if (entry.type.startsWith('customer.segment.')) return `${entry.type.slice('customer.segment.'.length)} segment ${data.segment?.name ?? data.segment?.id ?? ''}`.trim();
+  if (entry.type.startsWith('customer.segment.'))
+    return `${entry.type.slice('customer.segment.'.length)} segment ${data.segment?.name ?? data.segment?.id ?? ''}`.trim();
   if (entry.type.startsWith('customer.redemption.') || entry.type.startsWith('customer.validation.')) {
     return `${entry.type.slice('customer.'.length)} ${data.voucher?.code ?? data.redemption?.voucher?.code ?? ''}`.trim();
   }
@@ -211,7 +216,11 @@ export const Redemptions: FC<{ customerId: string; redemptions: RedemptionEntry[
   error,
   done,
 }) => {
-  const rolledBack = new Set(Array.isArray(redemptions) ? redemptions.filter((r) => r.object === 'redemption_rollback' && r.result === 'SUCCESS').map((r) => r.redemption) : []);
+  const rolledBack = new Set(
+    Array.isArray(redemptions)
+      ? redemptions.filter((r) => r.object === 'redemption_rollback' && r.result === 'SUCCESS').map((r) => r.redemption)
+      : [],
+  );
   return (
     <section id="redemptions" aria-labelledby="redemptions-h" data-testid="redemptions">
       <h2 id="redemptions-h">Redemptions</h2>
@@ -277,125 +286,136 @@ async function loadRedemptions(api: ConsoleApi, customerId: string): Promise<Red
 }
 
 export function customerPages(fetcher: ApiFetch) {
-  return new Hono<AppBindings>()
-    .get('/', async (c) => {
-      const api = new ConsoleApi(fetcher, c);
-      const by = (SEARCH_BY.find(([v]) => v === c.req.query('by'))?.[0] ?? 'email') as SearchBy;
-      const q = (c.req.query('q') ?? '').trim();
-      const pageNo = Math.max(1, Math.min(99, Number(c.req.query('page')) || 1));
-      const segmentId = (c.req.query('segment_id') ?? '').trim();
-      const query = new URLSearchParams({ limit: String(PAGE_SIZE), page: String(pageNo) });
-      if (q) query.set(by, q);
-      if (segmentId) query.set('segment_id', segmentId);
-      const res = await api.get<CustomerList>(`/v1/customers?${query}`);
-      return page(
-        c,
-        <Layout title={segmentId ? `Customers in ${segmentId}` : 'Customers'} section="customers">
-          <section>
-            <SearchForm by={by} q={q} />
-            <OpenForm />
-          </section>
-          <section aria-label="Customer list">
-            {!res.ok ? (
-              <ErrorAlert error={res.error} />
-            ) : res.body.customers.length === 0 ? (
-              <Empty>
-                {q
-                  ? `No customer has ${by} “${q}”.`
-                  : segmentId
-                    ? 'Nobody is in this segment.'
-                    : 'No customers yet. Import a CSV under Imports and exports, or create them through the API.'}
-              </Empty>
-            ) : (
-              <>
-                <p class="muted">
-                  {plural(res.body.total, 'customer')}
-                  {q ? ' found' : ''}.
-                </p>
-                <CustomerTable customers={res.body.customers} />
-                <Pager base="/console/customers" params={{ by: q ? by : undefined, q: q || undefined, segment_id: segmentId || undefined }} page={pageNo} hasMore={res.body.has_more} />
-              </>
-            )}
-          </section>
-        </Layout>,
-        res.ok ? 200 : 400,
-      );
-    })
-    .get('/open', (c) => {
-      const ref = (c.req.query('ref') ?? '').trim();
-      return c.redirect(ref ? `/console/customers/${enc(ref)}` : '/console/customers', 303);
-    })
-    .get('/:id', async (c) => {
-      const api = new ConsoleApi(fetcher, c);
-      const res = await api.get<Customer>(`/v1/customers/${enc(c.req.param('id'))}`);
-      if (!res.ok) {
+  return (
+    new Hono<AppBindings>()
+      .get('/', async (c) => {
+        const api = new ConsoleApi(fetcher, c);
+        const by = (SEARCH_BY.find(([v]) => v === c.req.query('by'))?.[0] ?? 'email') as SearchBy;
+        const q = (c.req.query('q') ?? '').trim();
+        const pageNo = Math.max(1, Math.min(99, Number(c.req.query('page')) || 1));
+        const segmentId = (c.req.query('segment_id') ?? '').trim();
+        const query = new URLSearchParams({ limit: String(PAGE_SIZE), page: String(pageNo) });
+        if (q) query.set(by, q);
+        if (segmentId) query.set('segment_id', segmentId);
+        const res = await api.get<CustomerList>(`/v1/customers?${query}`);
         return page(
           c,
-          <Layout title="Customer" section="customers">
-            <ErrorAlert error={res.error} />
-            <a href="/console/customers">All customers</a>
+          <Layout title={segmentId ? `Customers in ${segmentId}` : 'Customers'} section="customers">
+            <section>
+              <SearchForm by={by} q={q} />
+              <OpenForm />
+            </section>
+            <section aria-label="Customer list">
+              {!res.ok ? (
+                <ErrorAlert error={res.error} />
+              ) : res.body.customers.length === 0 ? (
+                <Empty>
+                  {q
+                    ? `No customer has ${by} “${q}”.`
+                    : segmentId
+                      ? 'Nobody is in this segment.'
+                      : 'No customers yet. Import a CSV under Imports and exports, or create them through the API.'}
+                </Empty>
+              ) : (
+                <>
+                  <p class="muted">
+                    {plural(res.body.total, 'customer')}
+                    {q ? ' found' : ''}.
+                  </p>
+                  <CustomerTable customers={res.body.customers} />
+                  <Pager
+                    base="/console/customers"
+                    params={{ by: q ? by : undefined, q: q || undefined, segment_id: segmentId || undefined }}
+                    page={pageNo}
+                    hasMore={res.body.has_more}
+                  />
+                </>
+              )}
+            </section>
           </Layout>,
-          res.status === 404 ? 404 : 400,
+          res.ok ? 200 : 400,
         );
-      }
-      const customer = res.body;
-      const [segments, activity, redemptions] = await Promise.all([
-        api.get<{ data: SegmentRef[] }>(`/v1/customers/${enc(customer.id)}/segments`),
-        api.get<CustomerActivityList>(`/v1/customers/${enc(customer.id)}/activity?limit=100`),
-        loadRedemptions(api, customer.id),
-      ]);
-      return page(
-        c,
-        <Layout title={`Customer ${customerLabel(customer)}`} section="customers">
-          <Profile customer={customer} />
-          <Summary customer={customer} />
-          <Segments customerId={customer.id} segments={segments.ok ? segments.body.data : segments.error} />
-          <Timeline activity={activity.ok ? activity.body.data : activity.error} />
-          <Redemptions customerId={customer.id} redemptions={redemptions} />
-        </Layout>,
-      );
-    })
-    // "Why?": the segment's explanation for this customer (POST /v1/segments/{id}/explain), as a fragment.
-    .get('/:id/why/:segmentId', async (c) => {
-      const api = new ConsoleApi(fetcher, c);
-      const res = await api.post<SegmentExplanation>(`/v1/segments/${enc(c.req.param('segmentId'))}/explain`, { customer: c.req.param('id') });
-      const body = !res.ok ? (
-        <ErrorAlert error={res.error} testId="why-error" />
-      ) : (
-        <div data-testid="why">
-          <p>
-            {res.body.member ? 'Member' : 'Not a member'} of <strong>{res.body.segment.name}</strong> ({res.body.segment.type};{' '}
-            {res.body.basis === 'stored' ? 'from the stored member list' : 'judged by the filter now'}).
-          </p>
-          {res.body.explanation ? (
-            <ExplainTree node={res.body.explanation} label={`Why, for segment ${res.body.segment.name}`} />
-          ) : (
-            <Empty>A static segment has no filter: its members were listed when it was created.</Empty>
-          )}
-        </div>
-      );
-      if (isHtmx(c)) return fragment(c, body);
-      return page(
-        c,
-        <Layout title="Why" section="customers">
-          {body}
-          <a href={`/console/customers/${enc(c.req.param('id'))}`}>Back to the customer</a>
-        </Layout>,
-      );
-    })
-    .post('/:id/redemptions/:redemptionId/rollback', async (c) => {
-      const api = new ConsoleApi(fetcher, c);
-      const customerId = c.req.param('id');
-      const res = await api.post(`/v1/redemptions/${enc(c.req.param('redemptionId'))}/rollback`, { reason: 'Rolled back in the operator console' });
-      if (!isHtmx(c)) return c.redirect(`/console/customers/${enc(customerId)}`, 303);
-      return fragment(
-        c,
-        <Redemptions
-          customerId={customerId}
-          redemptions={await loadRedemptions(api, customerId)}
-          error={res.ok ? undefined : res.error}
-          done={res.ok ? 'Rolled back.' : undefined}
-        />,
-      );
-    });
+      })
+      .get('/open', (c) => {
+        const ref = (c.req.query('ref') ?? '').trim();
+        return c.redirect(ref ? `/console/customers/${enc(ref)}` : '/console/customers', 303);
+      })
+      .get('/:id', async (c) => {
+        const api = new ConsoleApi(fetcher, c);
+        const res = await api.get<Customer>(`/v1/customers/${enc(c.req.param('id'))}`);
+        if (!res.ok) {
+          return page(
+            c,
+            <Layout title="Customer" section="customers">
+              <ErrorAlert error={res.error} />
+              <a href="/console/customers">All customers</a>
+            </Layout>,
+            res.status === 404 ? 404 : 400,
+          );
+        }
+        const customer = res.body;
+        const [segments, activity, redemptions] = await Promise.all([
+          api.get<{ data: SegmentRef[] }>(`/v1/customers/${enc(customer.id)}/segments`),
+          api.get<CustomerActivityList>(`/v1/customers/${enc(customer.id)}/activity?limit=100`),
+          loadRedemptions(api, customer.id),
+        ]);
+        return page(
+          c,
+          <Layout title={`Customer ${customerLabel(customer)}`} section="customers">
+            <Profile customer={customer} />
+            <Summary customer={customer} />
+            <Segments customerId={customer.id} segments={segments.ok ? segments.body.data : segments.error} />
+            <Timeline activity={activity.ok ? activity.body.data : activity.error} />
+            <Redemptions customerId={customer.id} redemptions={redemptions} />
+          </Layout>,
+        );
+      })
+      // "Why?": the segment's explanation for this customer (POST /v1/segments/{id}/explain), as a fragment.
+      .get('/:id/why/:segmentId', async (c) => {
+        const api = new ConsoleApi(fetcher, c);
+        const res = await api.post<SegmentExplanation>(`/v1/segments/${enc(c.req.param('segmentId'))}/explain`, {
+          customer: c.req.param('id'),
+        });
+        const body = !res.ok ? (
+          <ErrorAlert error={res.error} testId="why-error" />
+        ) : (
+          <div data-testid="why">
+            <p>
+              {res.body.member ? 'Member' : 'Not a member'} of <strong>{res.body.segment.name}</strong> ({res.body.segment.type};{' '}
+              {res.body.basis === 'stored' ? 'from the stored member list' : 'judged by the filter now'}).
+            </p>
+            {res.body.explanation ? (
+              <ExplainTree node={res.body.explanation} label={`Why, for segment ${res.body.segment.name}`} />
+            ) : (
+              <Empty>A static segment has no filter: its members were listed when it was created.</Empty>
+            )}
+          </div>
+        );
+        if (isHtmx(c)) return fragment(c, body);
+        return page(
+          c,
+          <Layout title="Why" section="customers">
+            {body}
+            <a href={`/console/customers/${enc(c.req.param('id'))}`}>Back to the customer</a>
+          </Layout>,
+        );
+      })
+      .post('/:id/redemptions/:redemptionId/rollback', async (c) => {
+        const api = new ConsoleApi(fetcher, c);
+        const customerId = c.req.param('id');
+        const res = await api.post(`/v1/redemptions/${enc(c.req.param('redemptionId'))}/rollback`, {
+          reason: 'Rolled back in the operator console',
+        });
+        if (!isHtmx(c)) return c.redirect(`/console/customers/${enc(customerId)}`, 303);
+        return fragment(
+          c,
+          <Redemptions
+            customerId={customerId}
+            redemptions={await loadRedemptions(api, customerId)}
+            error={res.ok ? undefined : res.error}
+            done={res.ok ? 'Rolled back.' : undefined}
+          />,
+        );
+      })
+  );
 }

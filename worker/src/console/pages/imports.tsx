@@ -22,8 +22,8 @@ const UploadForm: FC = () => (
   <section aria-labelledby="import-h">
     <h2 id="import-h">Import customers from a CSV</h2>
     <p class="hint">
-      A header row is required: Source_id, Name, Email, Phone, Birthdate, Address_* and Description map to fields, any other column becomes metadata. Rows with a
-      Source_id update that customer.
+      A header row is required: Source_id, Name, Email, Phone, Birthdate, Address_* and Description map to fields, any other column becomes
+      metadata. Rows with a Source_id update that customer.
     </p>
     <form method="post" action="/console/imports/customers" enctype="multipart/form-data">
       <label for="csv-file">CSV file</label>
@@ -61,11 +61,14 @@ export const Progress: FC<{ action: AsyncAction | ApiProblem; id: string }> = ({
   if (!('object' in action)) return <ErrorAlert error={action as ApiProblem} />;
   const result = action.result as ImportCsvResult;
   const running = action.status === 'IN_PROGRESS';
-  const polling = running ? { 'hx-get': `/console/imports/actions/${enc(id)}/progress`, 'hx-trigger': 'every 1s', 'hx-swap': 'outerHTML' } : {};
+  const polling = running
+    ? { 'hx-get': `/console/imports/actions/${enc(id)}/progress`, 'hx-trigger': 'every 1s', 'hx-swap': 'outerHTML' }
+    : {};
   return (
     <div id="import-progress" data-testid="import-progress" data-status={action.status} {...polling}>
       <label for="import-bar">
-        Import {action.status === 'DONE' ? 'done' : action.status === 'FAILED' ? 'failed' : 'in progress'}: <span data-testid="progress-percent">{action.progress} %</span>
+        Import {action.status === 'DONE' ? 'done' : action.status === 'FAILED' ? 'failed' : 'in progress'}:{' '}
+        <span data-testid="progress-percent">{action.progress} %</span>
       </label>
       <progress id="import-bar" max={100} value={action.progress}>
         {action.progress} %
@@ -89,7 +92,9 @@ export const Progress: FC<{ action: AsyncAction | ApiProblem; id: string }> = ({
             <Empty>No row failed.</Empty>
           ) : (
             <table data-testid="failed-rows">
-              <caption class="muted">{result.failed_truncated ? `The first ${result.failed.length} of ${result.failed_count}` : `${result.failed_count} failed`}</caption>
+              <caption class="muted">
+                {result.failed_truncated ? `The first ${result.failed.length} of ${result.failed_count}` : `${result.failed_count} failed`}
+              </caption>
               <thead>
                 <tr>
                   <th scope="col">Row</th>
@@ -162,7 +167,10 @@ const Exports: FC<{ exports: Export[] | ApiProblem }> = ({ exports }) =>
 
 async function importsPage(fetcher: ApiFetch, c: Context<AppBindings>, problem?: ApiProblem, done?: string) {
   const api = new ConsoleApi(fetcher, c);
-  const [actions, exports] = await Promise.all([api.get<AsyncActionList>('/v1/async-actions?limit=20'), api.get<ExportList>('/v1/exports?limit=20')]);
+  const [actions, exports] = await Promise.all([
+    api.get<AsyncActionList>('/v1/async-actions?limit=20'),
+    api.get<ExportList>('/v1/exports?limit=20'),
+  ]);
   return page(
     c,
     <Layout title="Imports and exports" section="imports">
@@ -182,46 +190,48 @@ async function importsPage(fetcher: ApiFetch, c: Context<AppBindings>, problem?:
 }
 
 export function importPages(fetcher: ApiFetch) {
-  return new Hono<AppBindings>()
-    .get('/', (c) => importsPage(fetcher, c))
-    // The upload streams on to the import (app.ts gives this path no body buffering); the import checks the file.
-    .post('/customers', async (c) => {
-      const api = new ConsoleApi(fetcher, c);
-      const type = c.req.header('content-type') ?? '';
-      const res = await api.forward<{ async_action_id: string }>('POST', '/v1/customers/importCSV', c.req.raw.body, type);
-      if (!res.ok) return importsPage(fetcher, c, res.error);
-      return c.redirect(`/console/imports/actions/${enc(res.body.async_action_id)}`, 303);
-    })
-    .get('/actions/:id', async (c) => {
-      const api = new ConsoleApi(fetcher, c);
-      const res = await api.get<AsyncAction>(`/v1/async-actions/${enc(c.req.param('id'))}`);
-      return page(
-        c,
-        <Layout title="Customer import" section="imports">
-          <section aria-live="polite">
-            <Progress action={res.ok ? res.body : res.error} id={c.req.param('id')} />
-          </section>
-          <a href="/console/imports">Imports and exports</a>
-        </Layout>,
-        res.ok ? 200 : 404,
-      );
-    })
-    .get('/actions/:id/progress', async (c) => {
-      const api = new ConsoleApi(fetcher, c);
-      const res = await api.get<AsyncAction>(`/v1/async-actions/${enc(c.req.param('id'))}`);
-      return fragment(c, <Progress action={res.ok ? res.body : res.error} id={c.req.param('id')} />);
-    })
-    .post('/exports', async (c) => {
-      const api = new ConsoleApi(fetcher, c);
-      const form = await readForm(c);
-      const text = (k: string) => (typeof form[k] === 'string' ? (form[k] as string).trim() : '');
-      const object = text('exported_object') || 'customer';
-      const parameters: Record<string, unknown> = {};
-      if (object === 'customer' && text('segment_id')) parameters.filters = { segment_id: { conditions: { $is: [text('segment_id')] } } };
-      if (object !== 'customer' && text('campaign_id')) parameters.campaign_id = text('campaign_id');
-      const res = await api.post<Export>('/v1/exports', { exported_object: object, parameters });
-      if (!res.ok) return importsPage(fetcher, c, res.error);
-      if (isHtmx(c)) return fragment(c, <Notice>Export created.</Notice>);
-      return c.redirect('/console/imports', 303);
-    });
+  return (
+    new Hono<AppBindings>()
+      .get('/', (c) => importsPage(fetcher, c))
+      // The upload streams on to the import (app.ts gives this path no body buffering); the import checks the file.
+      .post('/customers', async (c) => {
+        const api = new ConsoleApi(fetcher, c);
+        const type = c.req.header('content-type') ?? '';
+        const res = await api.forward<{ async_action_id: string }>('POST', '/v1/customers/importCSV', c.req.raw.body, type);
+        if (!res.ok) return importsPage(fetcher, c, res.error);
+        return c.redirect(`/console/imports/actions/${enc(res.body.async_action_id)}`, 303);
+      })
+      .get('/actions/:id', async (c) => {
+        const api = new ConsoleApi(fetcher, c);
+        const res = await api.get<AsyncAction>(`/v1/async-actions/${enc(c.req.param('id'))}`);
+        return page(
+          c,
+          <Layout title="Customer import" section="imports">
+            <section aria-live="polite">
+              <Progress action={res.ok ? res.body : res.error} id={c.req.param('id')} />
+            </section>
+            <a href="/console/imports">Imports and exports</a>
+          </Layout>,
+          res.ok ? 200 : 404,
+        );
+      })
+      .get('/actions/:id/progress', async (c) => {
+        const api = new ConsoleApi(fetcher, c);
+        const res = await api.get<AsyncAction>(`/v1/async-actions/${enc(c.req.param('id'))}`);
+        return fragment(c, <Progress action={res.ok ? res.body : res.error} id={c.req.param('id')} />);
+      })
+      .post('/exports', async (c) => {
+        const api = new ConsoleApi(fetcher, c);
+        const form = await readForm(c);
+        const text = (k: string) => (typeof form[k] === 'string' ? (form[k] as string).trim() : '');
+        const object = text('exported_object') || 'customer';
+        const parameters: Record<string, unknown> = {};
+        if (object === 'customer' && text('segment_id')) parameters.filters = { segment_id: { conditions: { $is: [text('segment_id')] } } };
+        if (object !== 'customer' && text('campaign_id')) parameters.campaign_id = text('campaign_id');
+        const res = await api.post<Export>('/v1/exports', { exported_object: object, parameters });
+        if (!res.ok) return importsPage(fetcher, c, res.error);
+        if (isHtmx(c)) return fragment(c, <Notice>Export created.</Notice>);
+        return c.redirect('/console/imports', 303);
+      })
+  );
 }

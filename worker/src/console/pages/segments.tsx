@@ -35,7 +35,13 @@ const SIZE_HISTORY_DAYS = 30;
  * Typing pauses 300 ms before the count is asked for; a newer question aborts the one in flight
  * (hx-sync), so an older count never lands after a newer one. The preview shows "counting…" meanwhile.
  */
-const COUNT = { 'hx-post': '/console/segments/preview', 'hx-target': '#preview', 'hx-swap': 'outerHTML', 'hx-sync': '#builder:replace', 'hx-indicator': '#preview' };
+const COUNT = {
+  'hx-post': '/console/segments/preview',
+  'hx-target': '#preview',
+  'hx-swap': 'outerHTML',
+  'hx-sync': '#builder:replace',
+  'hx-indicator': '#preview',
+};
 const LIVE = { ...COUNT, 'hx-trigger': 'input changed delay:300ms' };
 /** A change of structure (field, operator, a row added or removed) re-renders the rows, and the count with them. */
 const RESHAPE = { 'hx-post': '/console/segments/builder', 'hx-target': '#rows', 'hx-swap': 'outerHTML', 'hx-indicator': '#preview' };
@@ -53,10 +59,20 @@ export const Sparkline: FC<{ sizes: SegmentSize[] }> = ({ sizes }) => {
   const min = Math.min(...values);
   const max = Math.max(...values);
   const span = max - min || 1;
-  const points = values.map((v, i) => `${((i / (values.length - 1)) * width).toFixed(1)},${(height - 2 - ((v - min) / span) * (height - 4)).toFixed(1)}`).join(' ');
+  const points = values
+    .map((v, i) => `${((i / (values.length - 1)) * width).toFixed(1)},${(height - 2 - ((v - min) / span) * (height - 4)).toFixed(1)}`)
+    .join(' ');
   const label = `Size over ${plural(sizes.length, 'day')}, from ${sizes[0]?.day}: between ${min} and ${max}, now ${values[values.length - 1]}`;
   return (
-    <svg class="spark" width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="img" aria-label={label} data-testid="sparkline">
+    <svg
+      class="spark"
+      width={width}
+      height={height}
+      viewBox={`0 0 ${width} ${height}`}
+      role="img"
+      aria-label={label}
+      data-testid="sparkline"
+    >
       <title>{label}</title>
       <polyline points={points} />
     </svg>
@@ -174,7 +190,13 @@ const Row: FC<{ row: BuilderRow; i: number; autofocus: boolean }> = ({ row, i, a
           <input id={id('value')} name="value" value={row.value} autocomplete="off" {...LIVE} />
         </div>
       )}
-      <button type="button" class="secondary" {...RESHAPE} hx-vals={JSON.stringify({ remove: String(i) })} aria-label={`Remove condition ${i + 1}`}>
+      <button
+        type="button"
+        class="secondary"
+        {...RESHAPE}
+        hx-vals={JSON.stringify({ remove: String(i) })}
+        aria-label={`Remove condition ${i + 1}`}
+      >
         Remove
       </button>
     </div>
@@ -237,10 +259,14 @@ const Preview: FC<{ state: PreviewState; oob?: boolean }> = ({ state, oob }) => 
     {'preview' in state && (
       <>
         <p>
-          <strong data-testid="preview-count">{state.preview.count}</strong> {state.preview.count === 1 ? 'customer matches' : 'customers match'} now{' '}
-          <span class="muted">({state.preview.took_ms} ms)</span>
+          <strong data-testid="preview-count">{state.preview.count}</strong>{' '}
+          {state.preview.count === 1 ? 'customer matches' : 'customers match'} now <span class="muted">({state.preview.took_ms} ms)</span>
         </p>
-        {state.preview.count === 0 ? <Empty>Nobody matches this filter.</Empty> : <Sample customers={state.preview.sample} label="Sample of the customers who match" testId="preview-sample" />}
+        {state.preview.count === 0 ? (
+          <Empty>Nobody matches this filter.</Empty>
+        ) : (
+          <Sample customers={state.preview.sample} label="Sample of the customers who match" testId="preview-sample" />
+        )}
         {state.preview.against && (
           <>
             <h3>Against the saved version</h3>
@@ -262,7 +288,11 @@ const Preview: FC<{ state: PreviewState; oob?: boolean }> = ({ state, oob }) => 
 async function previewOf(api: ConsoleApi, junction: Junction, rows: BuilderRow[], against: string): Promise<PreviewState> {
   const converted = rowsToFilter(junction, rows);
   if (!converted.ok) return { problems: converted.problems };
-  const res = await api.post<SegmentPreview>('/v1/segments/preview', { filter: converted.filter, limit: SAMPLE_SIZE, ...(against ? { against } : {}) });
+  const res = await api.post<SegmentPreview>('/v1/segments/preview', {
+    filter: converted.filter,
+    limit: SAMPLE_SIZE,
+    ...(against ? { against } : {}),
+  });
   return res.ok ? { preview: res.body } : { error: res.error };
 }
 
@@ -309,7 +339,13 @@ async function readBuilder(c: Context<AppBindings>): Promise<(BuilderForm & { bo
   };
 }
 
-const BuilderPage: FC<{ form: BuilderForm; segment?: Segment; preview: PreviewState; problem?: ApiProblem | string; saved?: boolean }> = ({ form, segment, preview, problem, saved }) => (
+const BuilderPage: FC<{ form: BuilderForm; segment?: Segment; preview: PreviewState; problem?: ApiProblem | string; saved?: boolean }> = ({
+  form,
+  segment,
+  preview,
+  problem,
+  saved,
+}) => (
   <Layout title={segment ? `Segment ${segment.name}` : 'New segment'} section="segments">
     {saved && <Notice>Saved.</Notice>}
     {problem && <ErrorAlert error={problem} testId="save-error" />}
@@ -341,12 +377,10 @@ const BuilderPage: FC<{ form: BuilderForm; segment?: Segment; preview: PreviewSt
       <fieldset>
         <legend>Match</legend>
         <label>
-          <input type="radio" name="junction" value="and" checked={form.junction === 'and'} {...COUNT} hx-trigger="change" /> all
-          conditions
+          <input type="radio" name="junction" value="and" checked={form.junction === 'and'} {...COUNT} hx-trigger="change" /> all conditions
         </label>
         <label>
-          <input type="radio" name="junction" value="or" checked={form.junction === 'or'} {...COUNT} hx-trigger="change" /> any
-          condition
+          <input type="radio" name="junction" value="or" checked={form.junction === 'or'} {...COUNT} hx-trigger="change" /> any condition
         </label>
       </fieldset>
       <Rows rows={form.rows} />
@@ -387,72 +421,89 @@ export function segmentPages(fetcher: ApiFetch) {
     const { junction, rows } = filterToRows(segment.filter);
     const form: BuilderForm = override?.form ?? { name: segment.name, type: segment.type, junction, rows, against: segment.id };
     const preview = await previewOf(api, form.junction, form.rows, segment.id);
-    return page(c, <BuilderPage form={form} segment={segment} preview={preview} problem={override?.problem} saved={c.req.query('saved') === '1'} />, override ? 400 : 200);
+    return page(
+      c,
+      <BuilderPage form={form} segment={segment} preview={preview} problem={override?.problem} saved={c.req.query('saved') === '1'} />,
+      override ? 400 : 200,
+    );
   };
 
-  return new Hono<AppBindings>()
-    .get('/', (c) => listPage(fetcher, c))
-    .get('/new', async (c) => {
-      const form: BuilderForm = { name: '', type: 'auto-update', junction: 'and', rows: [BLANK_ROW], against: '' };
-      return page(c, <BuilderPage form={form} preview={await previewOf(new ConsoleApi(fetcher, c), form.junction, form.rows, '')} />);
-    })
-    .post('/preview', async (c) => {
-      const form = await readBuilder(c);
-      if ('refused' in form) return form.refused;
-      return fragment(c, <Preview state={await previewOf(new ConsoleApi(fetcher, c), form.junction, form.rows, form.against)} />);
-    })
-    // A structural change: a row added or removed, a field or operator changed.
-    .post('/builder', async (c) => {
-      const form = await readBuilder(c);
-      if ('refused' in form) return form.refused;
-      let rows = form.rows;
-      let focus: number | 'add' | undefined;
-      if (form.body.add !== undefined && rows.length < MAX_CONDITIONS) {
-        rows = [...rows, BLANK_ROW];
-        focus = rows.length - 1;
-      } else if (form.body.remove !== undefined) {
-        const at = Number(form.body.remove);
-        rows = rows.filter((_, i) => i !== at);
-        focus = 'add';
-      }
-      const preview = await previewOf(new ConsoleApi(fetcher, c), form.junction, rows, form.against);
-      return c.html(`${String(<Rows rows={rows} focus={focus} />)}${String(<Preview state={preview} oob />)}`);
-    })
-    .post('/', async (c) => {
-      const form = await readBuilder(c);
-      if ('refused' in form) return form.refused;
-      const api = new ConsoleApi(fetcher, c);
-      const converted = rowsToFilter(form.junction, form.rows);
-      const problem = !converted.ok
-        ? converted.problems.map((p) => (p.row ? `Condition ${p.row}: ${p.message}` : p.message)).join('; ')
-        : undefined;
-      const res = converted.ok ? await api.post<Segment>('/v1/segments', { name: form.name, type: form.type, filter: converted.filter }) : undefined;
-      if (res?.ok) return c.redirect(`/console/segments/${enc(res.body.id)}?saved=1`, 303);
-      const preview = await previewOf(api, form.junction, form.rows, '');
-      return page(c, <BuilderPage form={form} preview={preview} problem={problem ?? (res && !res.ok ? res.error : 'Not saved.')} />, 400);
-    })
-    .get('/:id/size', async (c) => {
-      const api = new ConsoleApi(fetcher, c);
-      const id = c.req.param('id');
-      const [members, sizes] = await Promise.all([
-        api.get<CustomerList>(`/v1/customers?segment_id=${enc(id)}&limit=1`),
-        api.get<{ data: SegmentSize[] }>(`/v1/segments/${enc(id)}/sizes?days=${SIZE_HISTORY_DAYS}`),
-      ]);
-      // No history (yet) or no history route: the count alone.
-      const history = sizes.ok && Array.isArray(sizes.body?.data) ? sizes.body.data : null;
-      return fragment(c, members.ok ? <SizeCell total={members.body.total} sizes={history} /> : <SizeCell problem={members.error} sizes={history} />);
-    })
-    .get('/:id', (c) => showSegment(c, c.req.param('id')))
-    .post('/:id', async (c) => {
-      const id = c.req.param('id');
-      const form = await readBuilder(c);
-      if ('refused' in form) return form.refused;
-      const converted = rowsToFilter(form.junction, form.rows);
-      if (!converted.ok) {
-        return showSegment(c, id, { form, problem: converted.problems.map((p) => (p.row ? `Condition ${p.row}: ${p.message}` : p.message)).join('; ') });
-      }
-      const res = await new ConsoleApi(fetcher, c).call<Segment>('PUT', `/v1/segments/${enc(id)}`, { name: form.name, filter: converted.filter });
-      if (res.ok) return c.redirect(`/console/segments/${enc(id)}?saved=1`, 303);
-      return showSegment(c, id, { form, problem: res.error });
-    });
+  return (
+    new Hono<AppBindings>()
+      .get('/', (c) => listPage(fetcher, c))
+      .get('/new', async (c) => {
+        const form: BuilderForm = { name: '', type: 'auto-update', junction: 'and', rows: [BLANK_ROW], against: '' };
+        return page(c, <BuilderPage form={form} preview={await previewOf(new ConsoleApi(fetcher, c), form.junction, form.rows, '')} />);
+      })
+      .post('/preview', async (c) => {
+        const form = await readBuilder(c);
+        if ('refused' in form) return form.refused;
+        return fragment(c, <Preview state={await previewOf(new ConsoleApi(fetcher, c), form.junction, form.rows, form.against)} />);
+      })
+      // A structural change: a row added or removed, a field or operator changed.
+      .post('/builder', async (c) => {
+        const form = await readBuilder(c);
+        if ('refused' in form) return form.refused;
+        let rows = form.rows;
+        let focus: number | 'add' | undefined;
+        if (form.body.add !== undefined && rows.length < MAX_CONDITIONS) {
+          rows = [...rows, BLANK_ROW];
+          focus = rows.length - 1;
+        } else if (form.body.remove !== undefined) {
+          const at = Number(form.body.remove);
+          rows = rows.filter((_, i) => i !== at);
+          focus = 'add';
+        }
+        const preview = await previewOf(new ConsoleApi(fetcher, c), form.junction, rows, form.against);
+        return c.html(`${String(<Rows rows={rows} focus={focus} />)}${String(<Preview state={preview} oob />)}`);
+      })
+      .post('/', async (c) => {
+        const form = await readBuilder(c);
+        if ('refused' in form) return form.refused;
+        const api = new ConsoleApi(fetcher, c);
+        const converted = rowsToFilter(form.junction, form.rows);
+        const problem = !converted.ok
+          ? converted.problems.map((p) => (p.row ? `Condition ${p.row}: ${p.message}` : p.message)).join('; ')
+          : undefined;
+        const res = converted.ok
+          ? await api.post<Segment>('/v1/segments', { name: form.name, type: form.type, filter: converted.filter })
+          : undefined;
+        if (res?.ok) return c.redirect(`/console/segments/${enc(res.body.id)}?saved=1`, 303);
+        const preview = await previewOf(api, form.junction, form.rows, '');
+        return page(c, <BuilderPage form={form} preview={preview} problem={problem ?? (res && !res.ok ? res.error : 'Not saved.')} />, 400);
+      })
+      .get('/:id/size', async (c) => {
+        const api = new ConsoleApi(fetcher, c);
+        const id = c.req.param('id');
+        const [members, sizes] = await Promise.all([
+          api.get<CustomerList>(`/v1/customers?segment_id=${enc(id)}&limit=1`),
+          api.get<{ data: SegmentSize[] }>(`/v1/segments/${enc(id)}/sizes?days=${SIZE_HISTORY_DAYS}`),
+        ]);
+        // No history (yet) or no history route: the count alone.
+        const history = sizes.ok && Array.isArray(sizes.body?.data) ? sizes.body.data : null;
+        return fragment(
+          c,
+          members.ok ? <SizeCell total={members.body.total} sizes={history} /> : <SizeCell problem={members.error} sizes={history} />,
+        );
+      })
+      .get('/:id', (c) => showSegment(c, c.req.param('id')))
+      .post('/:id', async (c) => {
+        const id = c.req.param('id');
+        const form = await readBuilder(c);
+        if ('refused' in form) return form.refused;
+        const converted = rowsToFilter(form.junction, form.rows);
+        if (!converted.ok) {
+          return showSegment(c, id, {
+            form,
+            problem: converted.problems.map((p) => (p.row ? `Condition ${p.row}: ${p.message}` : p.message)).join('; '),
+          });
+        }
+        const res = await new ConsoleApi(fetcher, c).call<Segment>('PUT', `/v1/segments/${enc(id)}`, {
+          name: form.name,
+          filter: converted.filter,
+        });
+        if (res.ok) return c.redirect(`/console/segments/${enc(id)}?saved=1`, 303);
+        return showSegment(c, id, { form, problem: res.error });
+      })
+  );
 }

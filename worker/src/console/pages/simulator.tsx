@@ -25,19 +25,30 @@ interface RedeemableVerdict {
 /** "sku,quantity,price" per line (price as a decimal amount) → order items, or the line that is not one. */
 export function itemsOf(text: string): { items: { sku_id: string; quantity: number; price: number }[] } | { problem: string } {
   const items: { sku_id: string; quantity: number; price: number }[] = [];
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   for (const [i, line] of lines.entries()) {
     const [sku, quantity, price] = line.split(',').map((p) => p.trim());
     const minor = toMinor(price ?? '');
     const qty = Number(quantity);
-    if (!sku || !Number.isInteger(qty) || qty < 1 || minor === null) return { problem: `Items, line ${i + 1}: write sku,quantity,price (e.g. shoes-1,2,19.99).` };
+    if (!sku || !Number.isInteger(qty) || qty < 1 || minor === null)
+      return { problem: `Items, line ${i + 1}: write sku,quantity,price (e.g. shoes-1,2,19.99).` };
     items.push({ sku_id: sku, quantity: qty, price: minor });
   }
   return { items };
 }
 
 const SimulatorForm: FC<{ form: Form }> = ({ form }) => (
-  <form method="post" action="/console/simulator" hx-post="/console/simulator" hx-target="#verdict" hx-select="#verdict" hx-swap="outerHTML">
+  <form
+    method="post"
+    action="/console/simulator"
+    hx-post="/console/simulator"
+    hx-target="#verdict"
+    hx-select="#verdict"
+    hx-swap="outerHTML"
+  >
     <p class="hint">A simulation is a real server-side validation: it is recorded in the customer's activity, and nothing is redeemed.</p>
     <label for="sim-code">Voucher code</label>
     <input id="sim-code" name="code" required value={form.code ?? ''} autocomplete="off" />
@@ -64,7 +75,9 @@ const SimulatorForm: FC<{ form: Form }> = ({ form }) => (
 );
 
 const Verdict: FC<{ body?: Record<string, any>; problem?: ApiProblem | string }> = ({ body, problem }) => {
-  const redeemables: RedeemableVerdict[] = body ? [...(body.redeemables ?? []), ...(body.inapplicable_redeemables ?? []), ...(body.skipped_redeemables ?? [])] : [];
+  const redeemables: RedeemableVerdict[] = body
+    ? [...(body.redeemables ?? []), ...(body.inapplicable_redeemables ?? []), ...(body.skipped_redeemables ?? [])]
+    : [];
   const explanations: ExplainNode[] = body ? findExplanations(body) : [];
   return (
     <section id="verdict" aria-live="polite" aria-label="Verdict" data-testid="verdict">

@@ -34,7 +34,8 @@ export function discountOf(form: Form): { discount: Record<string, unknown> } | 
   const value = form.discount_value ?? '';
   if (type === 'PERCENT') {
     const percent = Number(value);
-    if (!value || !Number.isFinite(percent) || percent <= 0 || percent > 100) return { problem: 'Discount: a percentage above 0 and at most 100.' };
+    if (!value || !Number.isFinite(percent) || percent <= 0 || percent > 100)
+      return { problem: 'Discount: a percentage above 0 and at most 100.' };
     return { discount: { type, percent_off: percent } };
   }
   const minor = toMinor(value);
@@ -172,7 +173,12 @@ async function vouchersPage(fetcher: ApiFetch, c: Context<AppBindings>, form: Fo
                 ))}
               </tbody>
             </table>
-            <Pager base="/console/vouchers" params={{ campaign_id: campaignId || undefined }} page={pageNo} hasMore={pageNo * PAGE_SIZE < res.body.total} />
+            <Pager
+              base="/console/vouchers"
+              params={{ campaign_id: campaignId || undefined }}
+              page={pageNo}
+              hasMore={pageNo * PAGE_SIZE < res.body.total}
+            />
           </>
         )}
       </section>
@@ -192,7 +198,9 @@ export function voucherPages(fetcher: ApiFetch) {
     if (!isHtmx(c)) return res.ok ? c.redirect('/console/vouchers', 303) : vouchersPage(fetcher, c, {}, res.error);
     if (res.ok) return fragment(c, <VoucherRow voucher={res.body} />);
     const current = await api.get<Voucher>(`/v1/vouchers/${enc(code)}`);
-    return current.ok ? fragment(c, <VoucherRow voucher={current.body} error={res.error} />) : fragment(c, <ErrorAlert error={res.error} />);
+    return current.ok
+      ? fragment(c, <VoucherRow voucher={current.body} error={res.error} />)
+      : fragment(c, <ErrorAlert error={res.error} />);
   };
   return new Hono<AppBindings>()
     .get('/', (c) => vouchersPage(fetcher, c))
@@ -201,7 +209,8 @@ export function voucherPages(fetcher: ApiFetch) {
       const discount = discountOf(form);
       if ('problem' in discount) return vouchersPage(fetcher, c, form, discount.problem);
       const quantity = form.quantity ? Number(form.quantity) : undefined;
-      if (quantity !== undefined && !(Number.isInteger(quantity) && quantity > 0)) return vouchersPage(fetcher, c, form, 'Redemptions allowed: a whole number above 0, or empty.');
+      if (quantity !== undefined && !(Number.isInteger(quantity) && quantity > 0))
+        return vouchersPage(fetcher, c, form, 'Redemptions allowed: a whole number above 0, or empty.');
       const api = new ConsoleApi(fetcher, c);
       const res = await api.post<Voucher>('/v1/vouchers', {
         ...(form.code ? { code: form.code } : {}),

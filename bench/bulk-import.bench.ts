@@ -16,7 +16,7 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { devVars, waitForHealth } from './edge.bench';
+import { buildAndMigrate, devVars, waitForHealth } from './edge.bench';
 import { postCsvFile } from './support/import-queue';
 import { type BenchRow, formatCount } from './table';
 
@@ -91,14 +91,7 @@ export async function run(): Promise<BenchRow[]> {
   const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' };
   let child: ChildProcess | undefined;
   try {
-    spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], {
-      env,
-      stdio: 'inherit',
-    });
-    spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], {
-      env,
-      stdio: 'ignore',
-    });
+    buildAndMigrate(persist, env);
     // The local queue broker stalls on 100-message deliveries of import chunks (scripts/local-config.js).
     writeLocalConfig('.', CONFIG, LOCAL_QUEUE_BATCH);
     const varArgs = Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]);

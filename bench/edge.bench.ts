@@ -40,6 +40,15 @@ export const freePort = () =>
     });
   });
 
+/** Builds the browser SDK and the demo (dist/public) and applies the migrations to the local D1 under `persist`. */
+export function buildAndMigrate(persist: string, env: NodeJS.ProcessEnv): void {
+  spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], {
+    env,
+    stdio: 'inherit',
+  });
+  spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { env, stdio: 'ignore' });
+}
+
 export async function waitForHealth(url: string) {
   for (let i = 0; i < 240; i++) {
     try {
@@ -60,14 +69,7 @@ export async function run(): Promise<BenchRow[]> {
   if (!baseUrl) {
     persist = mkdtempSync(join(tmpdir(), 'vouchsafe-bench-'));
     const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' };
-    spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], {
-      env,
-      stdio: 'inherit',
-    });
-    spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], {
-      env,
-      stdio: 'ignore',
-    });
+    buildAndMigrate(persist, env);
     const port = await freePort();
     const varArgs = Object.entries({ ...vars, ALLOWED_ORIGINS: ORIGIN, RATE_LIMITS: 'off', COUNT_OPS: 'on' }).flatMap(([k, v]) => [
       '--var',

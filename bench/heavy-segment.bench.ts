@@ -9,7 +9,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { devVars, freePort, waitForHealth } from './edge.bench';
+import { buildAndMigrate, devVars, freePort, waitForHealth } from './edge.bench';
 import { type BenchRow, formatCount } from './table';
 import { tenConditionFilter } from './support/ten-condition-filter';
 import { customerSpreadSql } from './support/customer-spread';
@@ -33,14 +33,7 @@ export async function run(): Promise<BenchRow[]> {
   const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' };
   let child: ChildProcess | undefined;
   try {
-    spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], {
-      env,
-      stdio: 'inherit',
-    });
-    spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], {
-      env,
-      stdio: 'ignore',
-    });
+    buildAndMigrate(persist, env);
     const now = Date.now();
     const t0 = performance.now();
     // The same spread as segment-members.bench.ts, in one SQL statement before the server starts.

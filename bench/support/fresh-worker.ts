@@ -6,7 +6,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { devVars, freePort, waitForHealth } from '../edge.bench';
+import { buildAndMigrate, devVars, freePort, waitForHealth } from '../edge.bench';
 
 const wrangler = 'node_modules/wrangler/bin/wrangler.js';
 
@@ -52,14 +52,7 @@ export async function startFreshWorker(
     rmSync(persist, { recursive: true, force: true });
   };
   try {
-    spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], {
-      env,
-      stdio: 'inherit',
-    });
-    spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], {
-      env,
-      stdio: 'ignore',
-    });
+    buildAndMigrate(persist, env);
     if (options.seedSql) {
       const seeded = d1(options.seedSql, false);
       if (seeded.status !== 0) throw new Error(`seeding failed: ${seeded.stderr}`);

@@ -17,7 +17,7 @@ import { createReadStream, createWriteStream, mkdtempSync, readdirSync, readFile
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { devVars, freePort, waitForHealth } from '../edge.bench';
+import { buildAndMigrate, devVars, freePort, waitForHealth } from '../edge.bench';
 
 export const IMPORT_QUEUE_ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 1_000_000);
 const QUEUE_BATCH = Number(process.env.BENCH_QUEUE_BATCH ?? LOCAL_QUEUE_BATCH);
@@ -143,14 +143,7 @@ export async function runImportThroughQueue(rows = IMPORT_QUEUE_ROWS): Promise<I
   try {
     const csv = join(dir, 'customers.csv');
     const fileBytes = await writeCsv(csv, rows);
-    spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'client/rollup.config.js', '--silent'], {
-      env,
-      stdio: 'inherit',
-    });
-    spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], {
-      env,
-      stdio: 'ignore',
-    });
+    buildAndMigrate(persist, env);
     const port = await freePort();
     const varArgs = Object.entries({ ...vars, RATE_LIMITS: 'off' }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
     writeLocalConfig('.', BENCH_CONFIG, QUEUE_BATCH);

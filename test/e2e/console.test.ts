@@ -142,8 +142,19 @@ describe('the operator console in Chromium', () => {
 
     // A field or operator change re-renders the rows (htmx); type into the new ones only, as a
     // person sees them: the server marks the chosen option `selected` in what it renders.
-    const rendered = (row: number, part: 'field' | 'op', value: string) =>
-      page.locator(`#row-${row}-${part} option[value="${value}"][selected]`).waitFor({ state: 'attached' });
+    // It is in the page before htmx has bound its triggers to it (htmx processes swapped content a
+    // moment later): typing in that moment fires no live preview, so wait for the binding too.
+    const rendered = async (row: number, part: 'field' | 'op', value: string) => {
+      await page.locator(`#row-${row}-${part} option[value="${value}"][selected]`).waitFor({ state: 'attached' });
+      await bound(`#row-${row}-${part}`);
+    };
+    const bound = async (selector: string) => {
+      for (let i = 0; i < 100; i++) {
+        if (await page.locator(selector).evaluate((el) => 'htmx-internal-data' in el)) return;
+        await page.waitForTimeout(20);
+      }
+      throw new Error(`htmx never processed ${selector}`);
+    };
 
     // Condition 1: metadata.e2e_run is this run.
     await Promise.all([reshaped(), page.locator('#row-0-field').selectOption('metadata')]);
@@ -152,7 +163,8 @@ describe('the operator console in Chromium', () => {
     await page.locator('#row-0-value').fill(RUN);
     // Condition 2: metadata.visits more than 2. The new row's field has the keyboard focus.
     await Promise.all([reshaped(), page.getByRole('button', { name: 'Add condition' }).click()]);
-    await page.waitForFunction("document.activeElement && document.activeElement.id === 'row-1-field'");
+    // A locator, not waitForFunction: the console's CSP forbids the eval a string predicate needs.
+    await page.locator('#row-1-field:focus').waitFor();
     await Promise.all([reshaped(), page.locator('#row-1-field').selectOption('metadata')]);
     await rendered(1, 'field', 'metadata');
     await page.locator('#row-1-key').fill('visits');

@@ -1,6 +1,5 @@
 import * as exportsDb from '../db/exports';
 import { apiError } from '../errors';
-import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
 import {
   DEFAULT_PUBLICATION_EXPORT_FIELDS,
@@ -13,7 +12,7 @@ import {
   type VoucherExportField,
 } from '../schemas/exports';
 import { parseDiscount, rowValidity } from '../db/vouchers';
-import { cellWriter, encoder, invalidParams, metadataCell, type StoredParameters } from './export-csv';
+import { cellWriter, encoder, invalidParams, metadataCell, newExportRow, type StoredParameters } from './export-csv';
 
 // Exports of a campaign's objects: its vouchers (codes) and its publications (who got which code).
 
@@ -95,22 +94,18 @@ export function campaignObjectExportRow(input: ExportCreate, kind: CampaignObjec
   if (kind.campaignOnlyInFilters && params.campaign_id !== undefined)
     throw invalidParams(`parameters.campaign_id: ${kind.noun} are filtered by filters.campaign_id`);
   const campaignId = exportCampaign(params, kind.noun);
-  const row: exportsDb.ExportRow = {
-    id: randomId('exp_'),
-    exported_object: kind.object,
-    parameters: JSON.stringify({
+  return newExportRow(
+    kind.object,
+    {
       order,
       fields,
       filters: campaignId ? { campaign_id: { conditions: { $in: [campaignId] } } } : {},
       response_format: 'CSV',
       ...(campaignId ? { campaign_id: campaignId } : {}),
-      ...(params.raw_values ? { raw_values: true } : {}),
-    } satisfies StoredParameters),
-    channel: 'API',
-    created_at: now,
-    updated_at: null,
-  };
-  return row;
+      ...(params.raw_values ? { raw_values: true as const } : {}),
+    },
+    now,
+  );
 }
 
 export function voucherCell(row: exportsDb.VoucherExportRow, field: string): string {

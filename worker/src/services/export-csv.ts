@@ -1,4 +1,7 @@
+import type { ExportRow } from '../db/exports';
 import { apiError } from '../errors';
+import { randomId } from '../lib/ids';
+import type { StoredParameters } from '../views/export';
 import { csvRow, neutraliseFormula } from '../lib/csv';
 
 // What the CSV of every kind of export shares: how cells are written (the stored parameters' type
@@ -35,3 +38,15 @@ export function metadataCell(metadata: Record<string, unknown>, path: string[]):
 export const cellWriter = (raw: boolean) => (raw ? csvRow : (cells: string[]) => csvRow(cells.map(neutraliseFormula)));
 
 export const encoder = new TextEncoder();
+
+/** The stored row of a new export of `object`, created through the API at `now`. */
+export function newExportRow(object: string, parameters: StoredParameters, now: number): ExportRow {
+  return {
+    id: randomId('exp_'),
+    exported_object: object,
+    parameters: JSON.stringify(parameters),
+    channel: 'API',
+    created_at: now,
+    updated_at: null,
+  };
+}

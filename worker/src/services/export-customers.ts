@@ -2,7 +2,6 @@ import { compileSql, FilterError, type FilterAst, MAX_SQL_PARAMS, parseFilter } 
 import { CUSTOMER_FIELDS } from '../../../shared/customer-fields';
 import * as exportsDb from '../db/exports';
 import { apiError } from '../errors';
-import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
 import { giveWay, MAX_RANGE, RangeSizer } from '../lib/range-sizer';
 import {
@@ -13,7 +12,7 @@ import {
   type ExportCreate,
 } from '../schemas/exports';
 import { membersPredicate } from './segments';
-import { cellWriter, encoder, invalidParams, metadataCell, type StoredParameters } from './export-csv';
+import { cellWriter, encoder, invalidParams, metadataCell, newExportRow, type StoredParameters } from './export-csv';
 import type { Sql } from '../db/sql';
 
 // Customer exports: their fields, their filters, and their CSV.
@@ -158,21 +157,11 @@ export async function customerExportRow(db: D1Database, input: ExportCreate, now
   const filters = { junction: 'and', ...params.filters };
   await exportPredicate(db, filters, now);
 
-  const row: exportsDb.ExportRow = {
-    id: randomId('exp_'),
-    exported_object: 'customer',
-    parameters: JSON.stringify({
-      order,
-      fields,
-      filters,
-      response_format: 'CSV',
-      ...(params.raw_values ? { raw_values: true } : {}),
-    } satisfies StoredParameters),
-    channel: 'API',
-    created_at: now,
-    updated_at: null,
-  };
-  return row;
+  return newExportRow(
+    'customer',
+    { order, fields, filters, response_format: 'CSV', ...(params.raw_values ? { raw_values: true as const } : {}) },
+    now,
+  );
 }
 
 // ---- The download

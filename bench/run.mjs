@@ -9,7 +9,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const outdir = fileURLToPath(new URL('../node_modules/.cache/vouchsafe-bench/', import.meta.url));
-const wanted = process.argv.slice(2);
+// Flags (`--quick`) are for the benches themselves, which read process.argv.
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const ORDER = [
   'sdk-size',
   'filter-evaluate',
@@ -23,6 +24,7 @@ const ORDER = [
   'campaign-codes',
   'segment-distribution',
   'webhooks',
+  'tracking',
 ];
 const names = readdirSync(here)
   .filter((f) => f.endsWith('.bench.ts'))

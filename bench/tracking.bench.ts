@@ -249,7 +249,8 @@ async function measure(worker: FreshWorker, deliveries: (ConsumerLine & { at: nu
     const after = await applied(target, deadline);
     const ms = performance.now() - started;
     const done = after[source] - before[source];
-    const lines = deliveries.filter((d) => d.at >= started && d.queue === 'vouchsafe-writes');
+    // The write queue's deliveries (not its dead-letter queue's, nor the webhook queue's).
+    const lines = deliveries.filter((d) => d.at >= started && !/dlq|webhook/.test(d.queue));
     const sum = (k: keyof ConsumerLine) => lines.reduce((s, d) => s + Number(d[k] ?? 0), 0);
     const d1 =
       lines.length === 0

@@ -197,4 +197,21 @@ describe('event counters', () => {
     expect(await counts(id)).toEqual({});
     expect(await counts(device)).toEqual({});
   });
+
+  it("the migration's backfill counts the events stored before it, once per profile and type", async () => {
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith('0026_'));
+    const backfill = migration?.queries.filter((q) => /^\s*INSERT INTO event_counters/i.test(q)) ?? [];
+    expect(backfill).toHaveLength(1);
+    // As before the migration: events stored, no counters.
+    expect((await env.DB.prepare('SELECT count(*) AS n FROM events').first<{ n: number }>())?.n).toBeGreaterThan(10);
+    await env.DB.prepare('DELETE FROM event_counters').run();
+    await env.DB.prepare(backfill[0] as string).run();
+    const stored = await env.DB.prepare(
+      'SELECT profile_id, type, count, first_at, last_at FROM event_counters ORDER BY profile_id, type',
+    ).all();
+    const expected = await env.DB.prepare(
+      'SELECT profile_id, type, count(*) AS count, min(created_at) AS first_at, max(created_at) AS last_at FROM events GROUP BY profile_id, type ORDER BY profile_id, type',
+    ).all();
+    expect(stored.results).toEqual(expected.results);
+  });
 });

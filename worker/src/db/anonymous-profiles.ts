@@ -15,6 +15,10 @@ export interface ProfileEvent {
  * identity HMAC when given), then record the event unless the profile already has `cap.max`
  * events since `cap.since`. Written by the queue consumer; the request checked the cap on a read
  * already (countProfileEventsSince), this keeps it exact when requests race.
+ *
+ * The cap counts raw rows, not event_counters: a day's rows are always within the retention window
+ * (a day or more; 0 is for tests and demos), the (profile_id, created_at) index reads at most the
+ * cap's own number of them, and a counter per day would cost a row per visitor and day for nothing.
  */
 export function cappedProfileEventStatements(
   db: D1Database,

@@ -21,7 +21,8 @@ CREATE TABLE event_counters (
 -- counts nothing. Only inserts count: a raw event deleted by retention stays counted. The other
 -- changes are explicit statements in db/: a redemption's link moves the tracking profile's counters
 -- onto the customer (db/tracking.ts linkAndMerge), and deleting an anonymous profile or erasing a
--- person deletes theirs.
+-- person deletes theirs. (No writer may use INSERT OR REPLACE on events: the replaced row would
+-- stay counted and its replacement count again.)
 CREATE TRIGGER event_counters_count AFTER INSERT ON events
 BEGIN
   INSERT INTO event_counters (profile_id, type, count, first_at, last_at)

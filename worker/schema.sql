@@ -256,6 +256,21 @@ CREATE TABLE distributions (
   updated_at      INTEGER NOT NULL
 );
 
+CREATE TABLE event_archive_hours (
+  hour   INTEGER PRIMARY KEY,
+  parts  INTEGER NOT NULL,
+  events INTEGER NOT NULL
+);
+
+CREATE TABLE event_counters (
+  profile_id TEXT NOT NULL,
+  type       TEXT NOT NULL,
+  count      INTEGER NOT NULL,
+  first_at   INTEGER NOT NULL,
+  last_at    INTEGER NOT NULL,
+  PRIMARY KEY (profile_id, type)
+) WITHOUT ROWID;
+
 CREATE TABLE events (
   id          TEXT PRIMARY KEY,
   profile_id  TEXT NOT NULL,
@@ -264,9 +279,19 @@ CREATE TABLE events (
   created_at  INTEGER NOT NULL
 );
 
+CREATE INDEX events_created_at ON events (created_at);
+
 CREATE INDEX events_profile_created ON events (profile_id, created_at);
 
-CREATE INDEX events_profile_type ON events (profile_id, type);
+CREATE TRIGGER event_counters_count AFTER INSERT ON events
+BEGIN
+  INSERT INTO event_counters (profile_id, type, count, first_at, last_at)
+  VALUES (NEW.profile_id, NEW.type, 1, NEW.created_at, NEW.created_at)
+  ON CONFLICT (profile_id, type) DO UPDATE SET
+    count = count + 1,
+    first_at = min(first_at, excluded.first_at),
+    last_at = max(last_at, excluded.last_at);
+END;
 
 CREATE TRIGGER webhook_customer_segment AFTER INSERT ON events
 WHEN NEW.type IN ('customer.segment.entered', 'customer.segment.left')

@@ -200,21 +200,23 @@ const unsupported = (field: Field, predicate: Predicate): never => {
 const jsonPath = (keys: readonly string[]): string => `$${keys.map((key) => `."${key}"`).join('')}`;
 
 /**
- * `count of the customer's events of this type <cmp> value`, without counting past the count that
- * decides it: every count from `enough` (the least integer above value) up compares alike, so the
- * count stops there (LIMIT); when that is 1 the test is "has one" or "has none" (EXISTS, which
- * stops at the first event) or holds for every customer either way.
+ * How many events of this type the customer has had: its counter (event_counters, one row per
+ * profile and type, kept by a trigger of the worker's schema in the transaction of every event, never lowered
+ * when raw events expire), read by one primary-key lookup; 0 when it has none.
+ */
+const eventCount = (params: Params, event: string): string =>
+  `coalesce((SELECT ec.count FROM event_counters AS ec WHERE ec.profile_id = c.id AND ec.type = ${params.bind(event)}), 0)`;
+
+/**
+ * `count of the customer's events of this type <cmp> value`. When 0 and 1 compare alike, so does
+ * every count (counts are integers from 0 up and `value` is below 1), and the test is a constant.
  */
 function eventCountTest(params: Params, event: string, cmp: Comparison, value: number): string {
-  const events = () => `FROM events AS ev WHERE ev.profile_id = c.id AND ev.type = ${params.bind(event)}`;
-  const enough = Math.max(0, Math.floor(value) + 1);
-  if (enough <= 1) {
+  if (Math.floor(value) + 1 <= 1) {
     const [none, some] = [compare(0, cmp, value), compare(1, cmp, value)];
     if (none === some) return none ? '1' : '0';
-    return `${none ? 'NOT ' : ''}EXISTS (SELECT 1 ${events()})`;
   }
-  if (!Number.isSafeInteger(enough)) return `coalesce((SELECT count(*) ${events()}) ${cmp} ${params.bind(value)}, 0)`;
-  return `coalesce((SELECT count(*) FROM (SELECT 1 ${events()} LIMIT ${params.bind(enough)})) ${cmp} ${params.bind(value)}, 0)`;
+  return `(${eventCount(params, event)} ${cmp} ${params.bind(value)})`;
 }
 
 /** The positive test as a 0/1 expression (never NULL), so callers may negate it with NOT. */
@@ -251,10 +253,7 @@ function compilePredicate(params: Params, field: Field, predicate: Predicate): s
     case 'event_count': {
       if (field.kind === 'event_count' && predicate.test === 'compare')
         return eventCountTest(params, field.event, predicate.cmp, predicate.value);
-      const value =
-        field.kind === 'event_count'
-          ? `(SELECT count(*) FROM events AS ev WHERE ev.profile_id = c.id AND ev.type = ${params.bind(field.event)})`
-          : `c.${field.column}`;
+      const value = field.kind === 'event_count' ? eventCount(params, field.event) : `c.${field.column}`;
       switch (predicate.test) {
         case 'present':
           return `(${value} IS NOT NULL)`;

@@ -134,8 +134,7 @@ describe('compileSql', () => {
     expect(params).toEqual([
       JSON.stringify([hostile]),
       '%_\\', // a single text operand is bound as itself
-      'sign_up',
-      3, // the count stops at 3 events: every count from 3 up is more than 2
+      'sign_up', // the counter's key (event_counters: one primary-key lookup, nothing to stop early)
       2,
       '$."x"',
       JSON.stringify([hostile, 7, true]),

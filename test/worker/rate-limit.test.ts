@@ -122,9 +122,10 @@ describe('every client route is rate-limited (the public key can neither flood s
     await settled();
     const eventsAfter = (await env.DB.prepare('SELECT count(*) AS n FROM events').first<{ n: number }>())?.n ?? 0;
     expect(eventsAfter - eventsBefore).toBe(accepted);
-    // Each accepted event is its row, at most one new tracking profile and the queue message's
-    // applied marker (kept 14 days); no customer is created.
-    expect((await rowCount()) - before).toBeLessThanOrEqual(3 * accepted);
+    // Each accepted event is its row, at most one new counter (event_counters: one per profile and
+    // type), at most one new tracking profile and the queue message's applied marker (kept 14
+    // days); no customer is created.
+    expect((await rowCount()) - before).toBeLessThanOrEqual(4 * accepted);
     expect((await env.DB.prepare('SELECT count(*) AS n FROM customers').first<{ n: number }>())?.n).toBe(0);
   }, 90_000);
 

@@ -55,6 +55,19 @@ export interface Env {
    * redemptions and failed ones (default: ANONYMOUS_RETENTION_DAYS, else 400).
    */
   CLIENT_REDEMPTION_RETENTION_DAYS?: string;
+  /**
+   * Days the raw events are kept for the activity feed (default 90): the cron then writes older ones
+   * to EVENT_ARCHIVE and deletes them; event counts (filters, rules) keep counting them. 0 expires,
+   * at the next cron run, every raw event written before it (tests and demos).
+   */
+  EVENT_RETENTION_DAYS?: string;
+  /** Events per archive object and delete batch at most (default 5,000; services/event-retention.ts). */
+  EVENT_ARCHIVE_BATCH?: string;
+  /**
+   * R2 bucket of expired raw events, gzip-compressed NDJSON per UTC hour (wrangler.toml
+   * [[r2_buckets]], bucket vouchsafe-event-archive). Without it nothing expires.
+   */
+  EVENT_ARCHIVE?: R2Bucket;
   /** "on" shows vouchers' metadata in /client/v1/* answers (Voucherify's behaviour); hidden unless set. */
   CLIENT_VOUCHER_METADATA?: string;
   /** Static files: the SDK builds and the demo storefront (dist/public). */

@@ -7,6 +7,7 @@ import { sweepWebhooks, WEBHOOK_SWEEP_CRON } from './services/webhook-delivery';
 import { wakeDispatcher, writesMayHaveWrittenEvents } from './services/webhook-wake';
 import type { Env } from './env';
 import { deleteExpiredClientRedemptionRows, deleteStaleAnonymousProfiles, forgetAppliedMessages } from './services/retention';
+import { expireRawEvents } from './services/event-retention';
 import { recordSegmentSizes } from './services/segment-sizes';
 import { runScheduledSegmentWork } from './services/segment-sync';
 
@@ -27,7 +28,8 @@ export default {
    * dispatcher's sweep (services/webhook-delivery.ts). Every 15 minutes: sends the queue a job per
    * clock-relative segment to recompute and per initial sync to finish (walked in bounded steps by
    * the consumer), records today's size of every segment (its history), and deletes anonymous
-   * tracking data and the public key's guest and failed redemptions past their retention.
+   * tracking data and the public key's guest and failed redemptions past their retention, and
+   * archives to R2 then deletes raw events past EVENT_RETENTION_DAYS (services/event-retention.ts).
    */
   async scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
     if (controller.cron === WEBHOOK_SWEEP_CRON) {
@@ -37,6 +39,7 @@ export default {
     ctx.waitUntil(deleteStaleAnonymousProfiles(env, controller.scheduledTime));
     ctx.waitUntil(deleteExpiredClientRedemptionRows(env, controller.scheduledTime));
     ctx.waitUntil(forgetAppliedMessages(env, controller.scheduledTime));
+    ctx.waitUntil(expireRawEvents(env, controller.scheduledTime));
     // Awaited (not only waitUntil): the invocation is the work, and its end is when the work ends.
     await runScheduledSegmentWork(env.DB, env.WRITES, controller.scheduledTime);
     await recordSegmentSizes(env.DB, controller.scheduledTime);

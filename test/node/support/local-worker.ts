@@ -38,6 +38,8 @@ export async function startLocalWorker(bindings: Record<string, string> = {}): P
     compatibilityDate: '2026-04-20',
     d1Databases: ['DB'],
     kvNamespaces: ['CACHE'],
+    // wrangler.toml's archive of expired raw events (services/event-retention.ts).
+    r2Buckets: ['EVENT_ARCHIVE'],
     // wrangler.toml's write and webhook queues, consumed by this same worker (a batch waits 50 ms for more, not 1 s).
     queueProducers: { WRITES: 'vouchsafe-writes', WEBHOOKS: 'vouchsafe-webhooks' },
     queueConsumers: {

@@ -1,3 +1,4 @@
+import { deleteEventCounters } from './event-counters';
 import { prepare, sql } from './sql';
 
 /** Writes by the public client key, bounded: capped events of a tracking profile, and retention. */
@@ -14,6 +15,10 @@ export interface ProfileEvent {
  * identity HMAC when given), then record the event unless the profile already has `cap.max`
  * events since `cap.since`. Written by the queue consumer; the request checked the cap on a read
  * already (countProfileEventsSince), this keeps it exact when requests race.
+ *
+ * The cap counts raw rows, not event_counters: a day's rows are always within the retention window
+ * (a day or more; 0 is for tests and demos), the (profile_id, created_at) index reads at most the
+ * cap's own number of them, and a counter per day would cost a row per visitor and day for nothing.
  */
 export function cappedProfileEventStatements(
   db: D1Database,
@@ -48,7 +53,7 @@ export async function countProfileEventsSince(db: D1Database, trackingId: string
 
 /**
  * Deletes up to `limit` anonymous tracking profiles (never linked to a customer) last seen before
- * `before`, with their events and validations, in one batch. Resolves to how many profiles went;
+ * `before`, with their events, event counters and validations, in one batch. Resolves to how many profiles went;
  * fewer than `limit` means none is left.
  */
 export async function deleteStaleAnonymousProfiles(db: D1Database, before: number, limit: number): Promise<number> {
@@ -62,6 +67,7 @@ export async function deleteStaleAnonymousProfiles(db: D1Database, before: numbe
   const stale = sql`SELECT id FROM tracking_profiles WHERE id IN (SELECT value FROM json_each(${ids})) AND customer_id IS NULL AND last_seen < ${before}`;
   await db.batch([
     prepare(db, sql`DELETE FROM events WHERE profile_id IN (${stale})`),
+    deleteEventCounters(db, stale),
     prepare(db, sql`DELETE FROM validations WHERE customer_id IS NULL AND tracking_id IN (${stale})`),
     prepare(db, sql`DELETE FROM tracking_profiles WHERE id IN (${stale})`),
   ]);

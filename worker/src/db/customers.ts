@@ -193,6 +193,7 @@ export async function deleteCustomer(db: D1Database, id: string): Promise<boolea
  */
 const PERSONAL_DATA: { table: string; column: string; report: string }[] = [
   { table: 'events', column: 'profile_id', report: 'events' },
+  { table: 'event_counters', column: 'profile_id', report: 'event_counters' },
   { table: 'validations', column: 'customer_id', report: 'validations' },
   { table: 'redemptions', column: 'customer_id', report: 'redemptions' },
   { table: 'tracking_profiles', column: 'customer_id', report: 'tracking_profiles' },
@@ -243,6 +244,7 @@ export async function deleteCustomerPermanently(db: D1Database, id: string, iden
   // that name it still exist.
   const steps: { report: string; count: D1PreparedStatement; remove: D1PreparedStatement }[] = [
     { report: 'events', ...rowsOf('events', sql`profile_id IN (${profiles})`) },
+    { report: 'event_counters', ...rowsOf('event_counters', sql`profile_id IN (${profiles})`) },
     { report: 'validations', ...rowsOf('validations', sql`tracking_id IN (${profiles})`) },
     { report: 'tracking_profiles', ...rowsOf('tracking_profiles', sql`id IN (${profiles})`) },
     ...PERSONAL_DATA.map(({ table, column, report }) => ({ report, ...rowsOf(table, sql`${sql.raw(column)} = ${id}`) })),

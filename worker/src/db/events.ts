@@ -1,4 +1,5 @@
 import { type CustomerSelector, selectorSql } from './customers';
+import { type EventCounts, eventCountsOf, selectEventCounts } from './event-counters';
 import { prepare, sql } from './sql';
 
 /**
@@ -52,11 +53,65 @@ export function insertProfileEvent(
   );
 }
 
-/** How many events of each type the customer has (for `events.<type>.count` in filters). */
-export async function eventCounts(db: D1Database, customerId: string): Promise<Record<string, { count: number }>> {
-  const { results } = await db
-    .prepare('SELECT type, count(*) AS n FROM events WHERE profile_id = ? GROUP BY type')
-    .bind(customerId)
-    .all<{ type: string; n: number }>();
-  return Object.fromEntries(results.map((r) => [r.type, { count: r.n }]));
+/**
+ * How many events of each type the customer has (for `events.<type>.count` in filters): its
+ * counters (migration 0026), which still count the raw events retention has deleted.
+ */
+export async function eventCounts(db: D1Database, customerId: string): Promise<EventCounts> {
+  return eventCountsOf(await selectEventCounts(db, [customerId]).all<Record<string, unknown>>());
+}
+
+/** A raw event as stored, the unit of the archive. */
+export interface EventRow {
+  id: string;
+  profile_id: string;
+  type: string;
+  metadata: string;
+  created_at: number;
+}
+
+/** When the oldest raw event written before `before` was written; null when there is none (index events_created_at). */
+export async function oldestEventBefore(db: D1Database, before: number): Promise<number | null> {
+  const row = await prepare(db, sql`SELECT min(created_at) AS at FROM events WHERE created_at < ${before}`).first<{ at: number | null }>();
+  return row?.at ?? null;
+}
+
+/**
+ * The raw events of one archive step: at most `limit` written in [from, to), oldest first (ties
+ * by id), and how many archive objects of the hour starting at `hour` are committed already
+ * (event_archive_hours.parts), in one batch.
+ */
+export async function expiringEvents(
+  db: D1Database,
+  q: { hour: number; from: number; to: number; limit: number },
+): Promise<{ rows: EventRow[]; parts: number }> {
+  const [rows, hour] = await db.batch<Record<string, unknown>>([
+    prepare(
+      db,
+      sql`SELECT id, profile_id, type, metadata, created_at FROM events
+         WHERE created_at >= ${q.from} AND created_at < ${q.to} ORDER BY created_at, id LIMIT ${q.limit}`,
+    ),
+    prepare(db, sql`SELECT parts FROM event_archive_hours WHERE hour = ${q.hour}`),
+  ]);
+  return {
+    rows: (rows?.results ?? []) as unknown as EventRow[],
+    parts: Number(hour?.results[0]?.parts ?? 0),
+  };
+}
+
+/**
+ * Commits one archive object: the hour's count of objects and events goes up, and exactly the
+ * archived rows (by id) are deleted, in one batch. Rows written since the step read them, even in
+ * the same range, stay for a later object. Resolves to the batch's results (their D1 time sizes
+ * the next step).
+ */
+export function deleteArchivedEvents(db: D1Database, hour: number, ids: string[]): Promise<D1Result[]> {
+  return db.batch([
+    prepare(
+      db,
+      sql`INSERT INTO event_archive_hours (hour, parts, events) VALUES (${hour}, 1, ${ids.length})
+         ON CONFLICT (hour) DO UPDATE SET parts = parts + 1, events = events + excluded.events`,
+    ),
+    prepare(db, sql`DELETE FROM events WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`),
+  ]);
 }

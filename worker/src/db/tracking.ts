@@ -2,6 +2,7 @@ import { NO_REDEMPTIONS, type RedemptionCounts, redemptionWindowStarts } from '.
 import type { CustomerRow } from './customers';
 import { segmentsVersionOf, selectSegmentsVersion } from './segments';
 import { selectLiveVouchers } from './vouchers';
+import { eventCountsOf, mergeEventCounters, selectEventCounts } from './event-counters';
 import { prepare, type Sql, sql } from './sql';
 
 /** The fields a validation needs about its subject, read in one D1 batch (one round trip). */
@@ -104,8 +105,8 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
   const statements: D1PreparedStatement[] = [
     profileStatement,
     prepare(db, sql`SELECT * FROM customers WHERE id = ${subject}`),
-    // The customer's events and the tracking profile's events not yet merged into it.
-    prepare(db, sql`SELECT type, count(*) AS n FROM events WHERE profile_id IN (${subject}, ${q.trackingId}) GROUP BY type`),
+    // The customer's event counters and the tracking profile's not yet merged into it.
+    selectEventCounts(db, [subject, q.trackingId]),
     // Every stored membership: which segments matter is known only once the definitions are, and
     // those are read by the version this batch returns.
     prepare(db, sql`SELECT segment_id FROM segment_members WHERE customer_id = ${subject}`),
@@ -129,7 +130,7 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
   return {
     profile: (profile?.results[0] as unknown as TrackingProfileRow | undefined) ?? null,
     customer: (customer?.results[0] as unknown as CustomerRow | undefined) ?? null,
-    events: Object.fromEntries((events?.results ?? []).map((r) => [String(r.type), { count: Number(r.n) }])),
+    events: eventCountsOf(events),
     memberOf: new Set((members?.results ?? []).map((r) => String(r.segment_id))),
     vouchers: new Map(((vouchers?.results ?? []) as unknown as LiveVoucher[]).map((v) => [v.code, v])),
     segmentsVersion: segmentsVersionOf(version),
@@ -169,8 +170,10 @@ export function findTrackingProfile(db: D1Database, id: string): Promise<Trackin
 
 /**
  * Links the tracking profile to the customer selected by `customerSql` (creating the profile if it
- * was never seen) and moves its events and validations onto the customer. The trigger of migration
- * 0003 aborts the batch when the profile already belongs to another customer.
+ * was never seen) and moves its events, event counters and validations onto the customer. The
+ * trigger of migration 0003 aborts the batch when the profile already belongs to another customer.
+ * The raw events move for the activity feed; the counters are merged rather than recounted from
+ * them, because retention may have deleted raw events the counters still hold.
  */
 export function linkAndMerge(db: D1Database, trackingId: string, customer: Sql, now: number): D1PreparedStatement[] {
   const customerId = sql`(SELECT c.id FROM customers c WHERE ${customer} LIMIT 1)`;
@@ -181,6 +184,7 @@ export function linkAndMerge(db: D1Database, trackingId: string, customer: Sql, 
           ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, last_seen = max(last_seen, excluded.last_seen), linked_at = excluded.linked_at`,
     ),
     prepare(db, sql`UPDATE events SET profile_id = ${customerId} WHERE profile_id = ${trackingId}`),
+    ...mergeEventCounters(db, trackingId, customerId),
     prepare(db, sql`UPDATE validations SET customer_id = ${customerId} WHERE tracking_id = ${trackingId} AND customer_id IS NULL`),
   ];
 }

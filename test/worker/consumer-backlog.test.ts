@@ -11,7 +11,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { compileSql, parseFilter } from '../../shared/filter';
 import type { Env } from '../../worker/src/env';
 import worker from '../../worker/src/index';
-import { WRITES_QUEUE, type WriteMessage } from '../../worker/src/queue/messages';
+import { sendBatchGroups, WRITES_QUEUE, type WriteMessage } from '../../worker/src/queue/messages';
 import { api, capturingQueue, settled } from './helpers';
 
 const SEGMENTS = 40;
@@ -190,6 +190,50 @@ describe('a delivery that outgrows its statement budget', () => {
     expect(await count('SELECT count(*) AS n FROM dead_letters')).toBe(0);
     await expectMembershipExact();
   }, 90_000);
+
+  it('sends large messages again in several sendBatch calls, each within 100 messages and 256 KB', async () => {
+    const queue = capturingQueue();
+    // 100 events of about 40 KB each: the 10 past the budget are 400 KB, more than one call carries.
+    const big = events('dd', Date.now()).map((m) => ({
+      ...m,
+      event: { ...(m as { event: object }).event, metadata: { pad: 'x'.repeat(40_000) } },
+    }));
+    const result = await deliver(big as WriteMessage[], { WRITES: queue as never });
+    expect(result.retried).toEqual([]);
+    expect(result.acked.length).toBe(CUSTOMERS);
+    expect(queue.sent.length).toBeGreaterThan(0);
+    expect(queue.batches.length).toBeGreaterThan(1);
+    expect(queue.batches.every((b) => b.messages <= 100 && b.bytes <= 256_000)).toBe(true);
+    expect(queue.batches.reduce((n, b) => n + b.messages, 0)).toBe(queue.sent.length);
+    // Delivered again as new messages, they are applied; nothing was lost or written twice.
+    let pending = [...queue.sent];
+    for (let round = 0; pending.length > 0 && round < 5; round++) {
+      queue.sent.length = 0;
+      expect((await deliver(pending, { WRITES: queue as never })).retried).toEqual([]);
+      pending = [...queue.sent];
+    }
+    expect(await count("SELECT count(*) AS n FROM events WHERE id GLOB 'evcus_dd_*'")).toBe(CUSTOMERS);
+    await expectMembershipExact();
+  });
+
+  it('groups messages for sendBatch by count and by bytes', () => {
+    const sizes = (groups: number[][]) => groups.map((g) => [g.length, g.reduce((a, b) => a + b, 0)]);
+    expect(sizes(sendBatchGroups(Array(250).fill(1_000), (b) => b))).toEqual([
+      [100, 100_000],
+      [100, 100_000],
+      [50, 50_000],
+    ]);
+    expect(sizes(sendBatchGroups([100_000, 100_000, 100_000, 56_000, 1], (b) => b))).toEqual([
+      [2, 200_000],
+      [3, 156_001],
+    ]);
+    // One message alone over the limit still gets a call (which refuses it: a fault, retried).
+    expect(sizes(sendBatchGroups([300_000, 1], (b) => b))).toEqual([
+      [1, 300_000],
+      [1, 1],
+    ]);
+    expect(sendBatchGroups([], () => 1)).toEqual([]);
+  });
 
   it('logs nothing unless COUNT_OPS=on', async () => {
     const log = vi.spyOn(console, 'log');

@@ -216,6 +216,16 @@ describe('a delivery that outgrows its statement budget', () => {
     await expectMembershipExact();
   });
 
+  it('retries the messages whose sending failed (a fault), and only those', async () => {
+    const failing = { send: async () => {}, sendBatch: async () => Promise.reject(new Error('Queue send failed')) };
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    const result = await deliver(events('eee', Date.now()), { WRITES: failing as never });
+    expect(result.retried.length).toBeGreaterThan(0);
+    expect(result.acked.length + result.retried.length).toBe(CUSTOMERS);
+    // The retried ones were not written: a redelivery applies them.
+    expect(await count("SELECT count(*) AS n FROM applied_messages WHERE id GLOB 'evmsg_eee_*'")).toBe(result.acked.length);
+  });
+
   it('groups messages for sendBatch by count and by bytes', () => {
     const sizes = (groups: number[][]) => groups.map((g) => [g.length, g.reduce((a, b) => a + b, 0)]);
     expect(sizes(sendBatchGroups(Array(250).fill(1_000), (b) => b))).toEqual([

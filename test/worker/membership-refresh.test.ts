@@ -410,6 +410,40 @@ describe('the membership refresh of a customer write', () => {
     });
   });
 
+  it('holds at the filter limits: the deepest nesting, the most values and conditions, the longest operands, all judged together', async () => {
+    const deepest: Record<string, unknown> = { junction: 'or' };
+    for (let k = 0; k < 10; k++)
+      deepest[`metadata.k${k}.a.b.c`] = { conditions: { $is_days_ago: [1], $this_week: true, $in: ['x', 1, true] } };
+    const widest = Object.fromEntries(Array.from({ length: 30 }, (_, k) => [`metadata.w${k}`, { conditions: { $is_not: [`v${k}`] } }]));
+    const heavy = [
+      deepest,
+      { ...deepest, junction: 'and' },
+      widest,
+      { ...widest, junction: 'or' },
+      on('name', { $in: [...Array.from({ length: 99 }, (_, k) => `nobody ${k}`), 'Person 8 Jones'] }),
+      on('description', { $contains: [`${'%_'.repeat(126)}ab%`] }),
+      on('metadata.tags', { $contains: Array.from({ length: 100 }, (_, k) => (k % 2 ? `t${k}` : k)) }),
+    ];
+    for (const [k, filter] of heavy.entries()) {
+      const res = await api('POST', '/v1/segments', { name: `heavy ${k}`, type: 'auto-update', filter });
+      expect([k, res.status]).toEqual([k, 200]);
+    }
+    const all = await loadActiveSegments(env.DB);
+    const refresh = refreshMemberships(env.DB, all, { ids: [cid(8)] }, Date.now());
+    // The heavy filters' text together passes 90 KB: a few judge statements, not one per segment.
+    expect(refresh.length).toBeGreaterThan(7);
+    expect(refresh.length).toBeLessThan(6 + all.length / 4);
+    await expectExactAfter(async () => {
+      for (const i of [8, 9]) {
+        const res = await api('PUT', `/v1/customers/${cid(i)}`, { name: 'Person 8 Jones', metadata: { w3: 'v3', tags: ['t1', 4] } });
+        expect(res.status).toBe(200);
+      }
+    });
+    expect(await members(all.find((s) => s.name === 'heavy 4')?.id as string)).toEqual(
+      (await allIds({ sql: "c.name = 'Person 8 Jones'", params: [] })).sort(),
+    );
+  });
+
   it('leaves static segments alone', async () => {
     const stat = await json(await api('POST', '/v1/segments', { name: 'fixed', type: 'static', customers: [cid(1), cid(2)] }));
     await expectExactAfter(async () => {

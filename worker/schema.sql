@@ -422,6 +422,12 @@ BEGIN
           CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
 END;
 
+CREATE TABLE segment_matches (
+  segment_id  TEXT NOT NULL,
+  customer_id TEXT NOT NULL,
+  PRIMARY KEY (segment_id, customer_id)
+) WITHOUT ROWID;
+
 CREATE TABLE segment_members (
   segment_id  TEXT NOT NULL REFERENCES segments (id) ON DELETE CASCADE,
   customer_id TEXT NOT NULL REFERENCES customers (id) ON DELETE CASCADE,

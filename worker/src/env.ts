@@ -83,7 +83,7 @@ export interface Env {
    * and the worker says so (console.warn). Only for a throwaway public demo, never a shop.
    */
   DEMO_PUBLIC_SIGNIN?: string;
-  /** "on" adds X-Vouchsafe-Ops (storage operations per request) to responses: local benchmarks only. */
+  /** "on" adds X-Vouchsafe-Ops (storage operations per request) to responses, and the writes consumer logs one JSON line per delivery: local benchmarks only. */
   COUNT_OPS?: string;
   /** "off" runs every D1 query on the primary, without sessions (the topology benchmark's comparison). */
   READ_REPLICAS?: string;

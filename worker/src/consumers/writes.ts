@@ -14,6 +14,8 @@ import { runSegmentJob, STATEMENTS_PER_STEP } from '../services/segment-sync';
 import {
   DEAD_LETTER_QUEUE,
   enqueue,
+  messageBytes,
+  sendBatchGroups,
   type JobKind,
   type JobMessage,
   type MessageOf,
@@ -101,9 +103,30 @@ const JOBS: { [K in JobKind]: Job<MessageOf<K>> } = {
   },
 };
 
-/** D1 statements per batch, and per delivery (Workers allow 1,000 queries an invocation): the rest is retried. */
+/**
+ * D1 statements per batch, and per delivery (Workers allow 1,000 queries an invocation): the record
+ * messages past the delivery's budget are sent again as new messages (see consumeWrites).
+ */
 const STATEMENTS_PER_BATCH = 300;
 const STATEMENTS_PER_DELIVERY = 900;
+
+/**
+ * What one delivery did, logged as one JSON line when COUNT_OPS=on (docs/benchmarks.md): messages
+ * delivered; record messages applied (or found applied already) and jobs run to an answer; messages
+ * sent again as new ones (past the budget, or a job's "later"); messages retried (faults only);
+ * the D1 statements of the record batches, the sum of their statements' meta.duration and the wall
+ * time around their db.batch calls.
+ */
+interface DeliveryStats {
+  queue: string;
+  messages: number;
+  applied: number;
+  resent: number;
+  retried: number;
+  statements: number;
+  d1_ms: number;
+  batch_ms: number;
+}
 
 function isWriteMessage(body: unknown): body is WriteMessage {
   if (typeof body !== 'object' || body === null) return false;
@@ -123,15 +146,62 @@ interface Prepared {
   statements: D1PreparedStatement[];
 }
 
+/** A delivery's acknowledgements, counted as they are given (the COUNT_OPS line). */
+class Settle {
+  readonly stats: DeliveryStats;
+  constructor(queue: string, messages: number) {
+    this.stats = { queue, messages, applied: 0, resent: 0, retried: 0, statements: 0, d1_ms: 0, batch_ms: 0 };
+  }
+  applied(message: Message<unknown>): void {
+    this.stats.applied++;
+    message.ack();
+  }
+  resent(message: Message<unknown>): void {
+    this.stats.resent++;
+    message.ack();
+  }
+  retry(message: Message<unknown>): void {
+    this.stats.retried++;
+    message.retry();
+  }
+  /** Runs one D1 batch of record statements, timed. */
+  async batch(db: D1Database, statements: D1PreparedStatement[]): Promise<void> {
+    this.stats.statements += statements.length;
+    const started = Date.now();
+    try {
+      const results = await db.batch(statements);
+      for (const r of results) this.stats.d1_ms += r.meta?.duration ?? 0;
+    } finally {
+      this.stats.batch_ms += Date.now() - started;
+    }
+  }
+}
+
 /**
  * The queue() handler. Each message is applied with its marker (migration 0013) in one batch, so
  * a redelivered message changes nothing and a message is never half-written. Messages are batched
  * together; when such a batch fails, each of its messages is tried alone: one already applied is
  * acknowledged, one that fails (a poison message) is retried and, past max_retries, moved to the
  * dead-letter queue by the platform, whose consumer (below) keeps it for an operator.
+ *
+ * Retries are for faults only. A record message that does not fit the delivery's statement budget
+ * is sent again as a new message (the same body, so the same id: its marker still makes it
+ * exactly-once) and acknowledged: every retry counts toward max_retries, so under a backlog a
+ * retried message would reach the dead-letter queue without anything being wrong with it, and be
+ * missing from counts and memberships until an operator replayed it. A new message starts at
+ * attempt 1. Jobs do the same with what outgrows their budget (later()).
  */
 export async function consumeWrites(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const now = Date.now();
+  const settle = new Settle(batch.queue, batch.messages.length);
+  try {
+    await consume(batch, env, settle, now);
+  } finally {
+    if (env.COUNT_OPS === 'on') console.log(JSON.stringify({ consumer: settle.stats }));
+  }
+}
+
+async function consume(batch: MessageBatch<unknown>, env: Env, settle: Settle, now: number): Promise<void> {
   if (batch.queue === DEAD_LETTER_QUEUE) {
     await recordDeadLetters(
       env.DB,
@@ -165,17 +235,23 @@ export async function consumeWrites(batch: MessageBatch<unknown>, env: Env): Pro
   };
 
   const prepared: Prepared[] = [];
+  const overflow: { message: Message<unknown>; body: RecordMessage }[] = [];
   const jobs: { message: Message<unknown>; body: JobMessage }[] = [];
   const { budget } = context;
   for (const message of batch.messages) {
     const body = message.body;
     if (!isWriteMessage(body)) {
       console.error(JSON.stringify({ queue: batch.queue, message_id: message.id, error: 'unknown message', attempts: message.attempts }));
-      message.retry();
+      settle.retry(message);
       continue;
     }
     if (isJob(body)) {
       jobs.push({ message, body });
+      continue;
+    }
+    // Nothing left of the budget: no need to build its statements to know it will not fit.
+    if (budget.statements <= 0 && prepared.length > 0) {
+      overflow.push({ message, body });
       continue;
     }
     try {
@@ -183,47 +259,65 @@ export async function consumeWrites(batch: MessageBatch<unknown>, env: Env): Pro
       // The marker first: a message applied before fails on it, not on a row of its own effects.
       const statements = [markApplied(db, body.id, now), ...(await writer(db, body, context))];
       if (statements.length > budget.statements && prepared.length > 0) {
-        message.retry();
+        overflow.push({ message, body });
         continue;
       }
       budget.statements -= statements.length;
       prepared.push({ message, statements });
     } catch (error) {
       console.error(JSON.stringify({ queue: batch.queue, message_id: message.id, kind: body.kind, error: String(error) }));
-      message.retry();
+      settle.retry(message);
     }
   }
-  for (const chunk of chunks(prepared)) await applyChunk(db, chunk);
+  for (const chunk of chunks(prepared)) await applyChunk(db, chunk, settle);
+  await sendAgain(env, overflow, settle);
   // Jobs run one after another until the delivery's time is spent; the rest go back on the queue
   // as new messages (no retry used). A delivery of 100 import chunks would otherwise hold one
   // invocation for minutes (and the local queue broker stalls on such deliveries).
   const jobsUntil = Date.now() + JOBS_PER_DELIVERY_MS;
   for (const [i, job] of jobs.entries()) {
-    if (i > 0 && Date.now() > jobsUntil) await later(env, job.message, job.body, 0);
-    else await runJob(env, job.message, job.body, context);
+    if (i > 0 && Date.now() > jobsUntil) await later(env, job.message, job.body, 0, settle);
+    else await runJob(env, job.message, job.body, context, settle);
+  }
+}
+
+/**
+ * Sends the record messages past the budget again as new messages, in sendBatch calls within
+ * Queues' limits (100 messages, 256 KB), and acknowledges each once the call that carried it
+ * succeeded. A call that fails is a fault: its messages are retried, which sends them again too.
+ */
+async function sendAgain(env: Env, overflow: { message: Message<unknown>; body: RecordMessage }[], settle: Settle): Promise<void> {
+  for (const group of sendBatchGroups(overflow, (o) => messageBytes(o.body))) {
+    try {
+      await env.WRITES.sendBatch(group.map((o) => ({ body: o.body, contentType: 'json' as const })));
+      for (const o of group) settle.resent(o.message);
+    } catch (error) {
+      console.error(JSON.stringify({ queue: WRITES_QUEUE, resend: group.length, error: String(error) }));
+      for (const o of group) settle.retry(o.message);
+    }
   }
 }
 
 /** Wall-clock time the jobs of one delivery may take, after the first (which always runs). */
 const JOBS_PER_DELIVERY_MS = 10_000;
 
-async function later(env: Env, message: Message<unknown>, body: JobMessage, delaySeconds: number): Promise<void> {
+async function later(env: Env, message: Message<unknown>, body: JobMessage, delaySeconds: number, settle: Settle): Promise<void> {
   await enqueue(env.WRITES, body, delaySeconds);
-  message.ack();
+  settle.resent(message);
 }
 
-async function runJob(env: Env, message: Message<unknown>, body: JobMessage, context: ConsumerContext): Promise<void> {
+async function runJob(env: Env, message: Message<unknown>, body: JobMessage, context: ConsumerContext, settle: Settle): Promise<void> {
   try {
     const job = JOBS[body.kind] as Job<JobMessage>;
     const outcome = await job.run(env, body, context);
     // Again later, as a new message with the same body (and id): waiting costs no retry.
-    if (outcome) return later(env, message, body, outcome.retryAfterSeconds);
-    message.ack();
+    if (outcome) return later(env, message, body, outcome.retryAfterSeconds, settle);
+    settle.applied(message);
   } catch (error) {
     console.error(
       JSON.stringify({ queue: WRITES_QUEUE, message_id: message.id, kind: body.kind, attempts: message.attempts, error: String(error) }),
     );
-    message.retry();
+    settle.retry(message);
   }
 }
 
@@ -245,30 +339,33 @@ function chunks(prepared: Prepared[]): Prepared[][] {
   return out;
 }
 
-async function applyChunk(db: D1Database, chunk: Prepared[]): Promise<void> {
+async function applyChunk(db: D1Database, chunk: Prepared[], settle: Settle): Promise<void> {
   try {
-    await db.batch(chunk.flatMap((p) => p.statements));
-    for (const p of chunk) p.message.ack();
+    await settle.batch(
+      db,
+      chunk.flatMap((p) => p.statements),
+    );
+    for (const p of chunk) settle.applied(p.message);
     return;
   } catch (error) {
-    if (chunk.length === 1) return settleFailure(chunk[0] as Prepared, error);
+    if (chunk.length === 1) return settleFailure(chunk[0] as Prepared, error, settle);
   }
   // One of them failed the whole batch: each alone, so the others are not held back by it.
   for (const p of chunk) {
     try {
-      await db.batch(p.statements);
-      p.message.ack();
+      await settle.batch(db, p.statements);
+      settle.applied(p.message);
     } catch (error) {
-      settleFailure(p, error);
+      settleFailure(p, error, settle);
     }
   }
 }
 
-function settleFailure(p: Prepared, error: unknown): void {
+function settleFailure(p: Prepared, error: unknown, settle: Settle): void {
   if (isAlreadyApplied(error)) {
-    p.message.ack();
+    settle.applied(p.message);
     return;
   }
   console.error(JSON.stringify({ queue: WRITES_QUEUE, message_id: p.message.id, attempts: p.message.attempts, error: String(error) }));
-  p.message.retry();
+  settle.retry(p.message);
 }

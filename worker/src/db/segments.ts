@@ -1,6 +1,7 @@
 import { VOUCHER_VERSION_SQL } from './vouchers';
 import type { Segment } from '../../../shared/types';
 import { type KeysetRange, rangeEnd, rangePredicate } from './customers';
+import { packParams } from '../../../shared/filter';
 import { prepare, type Sql, sql } from './sql';
 
 export interface SegmentRow {
@@ -163,6 +164,131 @@ export function membershipDiff(
            (SELECT c.id FROM customers c WHERE ${selected} AND NOT ${match})`,
     ),
   ];
+}
+
+/** An auto-update segment as a write's membership refresh judges it: its filter compiled at the write's time. */
+export interface JudgedSegment {
+  id: string;
+  predicate: Sql;
+}
+
+/**
+ * The longest text a judge statement may have: D1 refuses statements over 100 KB, and the rest is
+ * margin. A compiled filter is a few hundred bytes to a few KB (its values are bound, not written
+ * in), so every auto-update segment of a normal store fits one statement; only when their filters
+ * together outgrow this are they judged in several (one per 90 KB of filter text, not per segment).
+ */
+export const MAX_JUDGE_SQL = 90_000;
+
+/** What a segment's CASE branch adds to a judge statement's text: its filter, and each value rewritten by packParams. */
+const judgeBranchSize = (segment: JudgedSegment): number => segment.predicate.sql.length + 40 + segment.predicate.params.length * 24;
+
+/** The segments in consecutive groups whose judge statements stay under `maxSql`. */
+function judgeGroups(segments: JudgedSegment[], maxSql: number): JudgedSegment[][] {
+  const groups: JudgedSegment[][] = [];
+  let current: JudgedSegment[] = [];
+  let size = 0;
+  for (const segment of segments) {
+    const branch = judgeBranchSize(segment);
+    if (current.length > 0 && size + branch > maxSql) {
+      groups.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(segment);
+    size += branch;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+/**
+ * One statement judging every segment of `group` for the selected customers into segment_matches:
+ * each selected customer is paired with each segment (the customers first, as CROSS JOIN fixes the
+ * order: a handful of them, each found by its key), and a CASE on the segment's position runs only
+ * that segment's filter. The filters' values, up to 100 per filter and more together than D1's 100
+ * parameters, travel as one JSON array (shared/filter/json-params.ts packParams). `coalesce(…, 0)`
+ * makes an unknown (NULL) result count as "does not match", as membershipDiff does.
+ */
+function judgeStatement(db: D1Database, group: JudgedSegment[], selected: Sql): D1PreparedStatement {
+  const ids = JSON.stringify(group.map((s) => s.id));
+  const branches = group.map((segment, k) => sql`WHEN ${sql.raw(String(k))} THEN coalesce((${segment.predicate}), 0)`);
+  const cases: Sql = { sql: branches.map((b) => b.sql).join(' '), params: branches.flatMap((b) => b.params) };
+  const statement = sql`INSERT INTO segment_matches (segment_id, customer_id)
+     SELECT g.value, c.id FROM customers c CROSS JOIN json_each(${ids}) g
+     WHERE ${selected} AND CASE g.key ${cases} ELSE 0 END`;
+  const packed = packParams(statement);
+  return db.prepare(packed.sql).bind(...packed.params);
+}
+
+/** The segment's name and id as the metadata of a customer.segment.entered / left event, from `segments s`. */
+const SEGMENT_EVENT_DATA = sql.raw("json_object('segment', json_object('id', s.id, 'name', s.name))");
+
+/**
+ * The synced() guard of membershipDiff over `segments s` and `customers c`: the segment's initial
+ * sync has judged the customer already (or is DONE), so a change is a transition worth an event.
+ */
+const SYNCED = sql.raw('c.created_at <= coalesce(s.sync_cursor, c.created_at)');
+
+/**
+ * Brings the stored membership of every segment in `segments` in line with its filter for the
+ * selected customers, recording each transition as a customer.segment.entered / left event, in a
+ * number of statements that does not grow with the number of segments: the judge statement(s)
+ * (judgeStatement: one unless the filters' text together passes MAX_JUDGE_SQL), then four
+ * set-based statements that read the matches: entered events, new members, left events, removed
+ * members. The caller ends the group with clearSegmentMatches, in the same batch. The guarantees
+ * are membershipDiff's: events derive from the membership before it changes, inside the batch's
+ * transaction, so each transition is recorded exactly once however often this runs; only the
+ * listed segments are touched (a static segment's stored members, or a segment the writer did not
+ * know, are not); a customer the segment's initial sync has not reached gets its membership set
+ * silently. A segment deleted since the writer read the list matches nobody (the joins on
+ * `segments` find no row), so the write still commits.
+ */
+export function membershipRefresh(
+  db: D1Database,
+  segments: JudgedSegment[],
+  selected: Sql,
+  now: number,
+  maxSql = MAX_JUDGE_SQL,
+): D1PreparedStatement[] {
+  if (segments.length === 0) return [];
+  const known = sql`(SELECT value FROM json_each(${JSON.stringify(segments.map((s) => s.id))}))`;
+  const matched = sql.raw('EXISTS (SELECT 1 FROM segment_matches x WHERE x.segment_id = m.segment_id AND x.customer_id = m.customer_id)');
+  return [
+    ...judgeGroups(segments, maxSql).map((group) => judgeStatement(db, group, selected)),
+    prepare(
+      db,
+      sql`INSERT INTO events (id, profile_id, type, metadata, created_at)
+         SELECT ${NEW_EVENT_ID}, x.customer_id, 'customer.segment.entered', ${SEGMENT_EVENT_DATA}, ${now}
+         FROM segment_matches x JOIN segments s ON s.id = x.segment_id JOIN customers c ON c.id = x.customer_id
+         WHERE ${SYNCED}
+           AND NOT EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = x.segment_id AND m.customer_id = x.customer_id)`,
+    ),
+    prepare(
+      db,
+      sql`INSERT INTO segment_members (segment_id, customer_id, created_at)
+         SELECT x.segment_id, x.customer_id, ${now} FROM segment_matches x
+         WHERE EXISTS (SELECT 1 FROM segments s WHERE s.id = x.segment_id)
+         ON CONFLICT DO NOTHING`,
+    ),
+    prepare(
+      db,
+      sql`INSERT INTO events (id, profile_id, type, metadata, created_at)
+         SELECT ${NEW_EVENT_ID}, c.id, 'customer.segment.left', ${SEGMENT_EVENT_DATA}, ${now}
+         FROM customers c CROSS JOIN segment_members m ON m.customer_id = c.id CROSS JOIN segments s ON s.id = m.segment_id
+         WHERE ${selected} AND m.segment_id IN ${known} AND ${SYNCED} AND NOT ${matched}`,
+    ),
+    prepare(
+      db,
+      sql`DELETE FROM segment_members AS m
+         WHERE m.customer_id IN (SELECT c.id FROM customers c WHERE ${selected}) AND m.segment_id IN ${known} AND NOT ${matched}`,
+    ),
+  ];
+}
+
+/** Empties the scratch of membershipRefresh: the last statement of a write's refresh (migration 0027). */
+export function clearSegmentMatches(db: D1Database): D1PreparedStatement {
+  return db.prepare('DELETE FROM segment_matches');
 }
 
 /**

@@ -134,6 +134,30 @@ const MAX_BATCH_MESSAGES = 100;
 const MAX_BATCH_BYTES = 256_000;
 
 /**
+ * Items in consecutive groups that each fit one sendBatch call (at most 100 messages and 256 KB),
+ * for a sender that must know which messages each call carried (the writes consumer acknowledges a
+ * re-sent message only once the call that carried it succeeded). A single message over the byte
+ * limit still gets a group of its own: sendBatch then refuses it, and its sender treats that as a fault.
+ */
+export function sendBatchGroups<T>(items: T[], bytesOf: (item: T) => number): T[][] {
+  const groups: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = bytesOf(item);
+    if (current.length >= MAX_BATCH_MESSAGES || (current.length > 0 && bytes + size > MAX_BATCH_BYTES)) {
+      groups.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += size;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+/**
  * Gathers messages into sendBatch calls within Queues' limits: add() sends a full batch (one call
  * in flight at a time, so reading goes on while it is sent), flush() the rest. `bytes` is the
  * message's size when the caller knows it (messageBytes otherwise).

@@ -89,9 +89,10 @@ export const customerUpdateSchema = z.object(customerWriteFields).transform(toCu
 /**
  * Records in one POST /v1/customers/bulk/async. The OA bounds the request by size only (10 MB, see
  * MAX_BULK_BODY_BYTES); the count is bounded too because the valid records are written in one D1
- * batch, one upsert each, next to 4 membership statements per auto-update segment (at most
- * MAX_FILTER_SEGMENTS = 100, so 400): 500 + 400 + the action stays under D1's 1,000 queries per
- * Worker invocation even when every statement of a batch counts as one.
+ * batch, one upsert each, next to the membership refresh (7 statements whatever the number of
+ * auto-update segments, a few more only when their filters' text passes 90 KB): 500 + the refresh
+ * + the action stays under D1's 1,000 queries per Worker invocation even when every statement of a
+ * batch counts as one.
  */
 export const MAX_BULK_RECORDS = 500;
 /** The OA's limit of a bulk request ("The request can include up to 10 MB of data"). */

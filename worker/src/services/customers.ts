@@ -215,8 +215,8 @@ async function listFilterMembers(db: D1Database, query: CustomerListQuery, predi
 
 /**
  * D1 statements a bulk or metadata update may send (Workers: 1,000 queries per invocation, each
- * statement of a batch counted): every batch repeats the membership refresh (4 statements per
- * auto-update segment), so with many segments the batches are fewer and larger.
+ * statement of a batch counted): every batch repeats the membership refresh (7 statements with
+ * any auto-update segment, membership.ts refreshMemberships), counted per batch below.
  */
 const BULK_REQUEST_STATEMENTS = 950;
 

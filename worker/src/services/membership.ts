@@ -46,9 +46,14 @@ export async function loadActiveSegments(db: D1Database): Promise<ActiveSegment[
 /**
  * The statements that bring the selected customers' auto-update memberships up to date. They go
  * into the same batch as the write that changed the customers, after it: the write and the
- * entered/left events it causes commit together or not at all. The last one records the customers
- * as pending for any auto-update segment created since `segments` was read, which the segment's
- * sync then refreshes (services/segment-sync.ts): a write never leaves a membership stale.
+ * entered/left events it causes commit together or not at all. Their number does not grow with the
+ * number of segments (db/segments.ts membershipRefresh): one statement judges every segment into a
+ * scratch table (migration 0027), four set-based statements apply entered / member / left / delete
+ * from it, one records the customers as pending for any auto-update segment created since
+ * `segments` was read, which the segment's sync then refreshes (services/segment-sync.ts: a write
+ * never leaves a membership stale), and the last empties the scratch. 7 statements with any
+ * segment, 1 with none; more judge statements only when the filters' text
+ * together passes 90 KB (MAX_JUDGE_SQL).
  */
 export function refreshMemberships(
   db: D1Database,
@@ -57,14 +62,14 @@ export function refreshMemberships(
   now: number,
 ): D1PreparedStatement[] {
   const selected = selectorSql(selector);
-  return [
-    ...segments.flatMap((segment) => segmentsDb.membershipDiff(db, segment, compileSql(segment.ast, now), selected, now)),
-    segmentsDb.recordPendingForUnknownSegments(
-      db,
-      segments.map((s) => s.id),
-      selected,
-    ),
-  ];
+  const pending = segmentsDb.recordPendingForUnknownSegments(
+    db,
+    segments.map((s) => s.id),
+    selected,
+  );
+  if (segments.length === 0) return [pending];
+  const judged = segments.map((segment) => ({ id: segment.id, predicate: compileSql(segment.ast, now) }));
+  return [...segmentsDb.membershipRefresh(db, judged, selected, now), pending, segmentsDb.clearSegmentMatches(db)];
 }
 
 /** A customer write as one batch, with a named accessor for what it read back. */

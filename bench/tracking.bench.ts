@@ -92,6 +92,7 @@ interface ConsumerLine {
   retried: number;
   statements: number;
   d1_ms: number;
+  batch_ms: number;
 }
 
 interface Progress {
@@ -255,7 +256,16 @@ async function measure(worker: FreshWorker, deliveries: (ConsumerLine & { at: nu
     const d1 =
       lines.length === 0
         ? 'D1 time n/a (the consumer printed no COUNT_OPS line)'
-        : `D1 ${(sum('d1_ms') / Math.max(1, sum('applied'))).toFixed(2)} ms and ${(sum('statements') / Math.max(1, sum('applied'))).toFixed(1)} statements per event (${lines.length} deliveries, ${sum('resent')} resent, ${sum('retried')} retried)`;
+        : (() => {
+            const per = (k: keyof ConsumerLine) => sum(k) / Math.max(1, sum('applied'));
+            // What one D1 writer could apply if it did nothing else: the consumer's own capacity,
+            // which the HTTP senders of this one machine cannot reach (they are the bound above).
+            const capacity = per('batch_ms') > 0 ? `, so ${formatCount(1000 / per('batch_ms'))}/s per writer` : '';
+            return (
+              `D1 ${per('d1_ms').toFixed(2)} ms (batch wall time ${per('batch_ms').toFixed(2)} ms${capacity}) and ` +
+              `${per('statements').toFixed(1)} statements per event (${lines.length} deliveries, ${sum('resent')} resent, ${sum('retried')} retried)`
+            );
+          })();
     const way = source === 'server' ? 'POST /v1/events' : 'POST /client/v1/events (anonymous)';
     row(
       `events/s applied, ${segments} auto-update segments, ${way}`,

@@ -21,6 +21,8 @@
 // (8 connections sending events), BENCH_CONCURRENCY (4 validate connections), BENCH_SECONDS (10,
 // validate alone; `--quick` 5), BENCH_DRAIN_SECONDS (900: the most a burst may take to apply).
 import { loadavg } from 'node:os';
+import { gunzipSync } from 'node:zlib';
+import { archiveKey } from '../worker/src/services/event-retention';
 import { startFreshWorker, type FreshWorker } from './support/fresh-worker';
 import { formatLatencies, latencyUntil, type Latencies } from './support/latency';
 import { localD1File, readLocalD1, sqliteReader, tableSizes } from './support/local-d1-file';
@@ -112,9 +114,17 @@ export async function run(): Promise<BenchRow[]> {
       // a line cut short: not a delivery
     }
   };
-  const extraVars = { ALLOWED_ORIGINS: ORIGIN, RATE_LIMITS: 'off', COUNT_OPS: 'on', CLIENT_EVENTS_PER_DAY: '1000000000' };
+  // EVENT_RETENTION_DAYS=0: the cron run the bench triggers at the end expires every raw event
+  // written before it (wrangler dev runs no cron by itself, so nothing expires earlier).
+  const extraVars = {
+    ALLOWED_ORIGINS: ORIGIN,
+    RATE_LIMITS: 'off',
+    COUNT_OPS: 'on',
+    CLIENT_EVENTS_PER_DAY: '1000000000',
+    EVENT_RETENTION_DAYS: '0',
+  };
   const t0 = performance.now();
-  const worker = await startFreshWorker('tracking', { extraVars, onLine });
+  const worker = await startFreshWorker('tracking', { extraVars, onLine, testScheduled: true });
   try {
     console.log(
       `wrangler dev up in ${seconds(performance.now() - t0)}; polling the local D1 with ${sqliteReader() ?? 'wrangler d1 execute (slow)'}`,
@@ -390,6 +400,7 @@ async function measure(worker: FreshWorker, deliveries: (ConsumerLine & { at: nu
       'per 10 GB of D1: raw event rows / counter rows (profile × event type)',
       `${formatCount(tenGb / perRow(raw))} / ${formatCount(tenGb / perRow(counter))}`,
     );
+  for (const [measure, value] of await expireEvents(worker, sql)) row(measure, value);
   row(
     'load average at the end (2-minute runs on a shared machine: read the figures with it)',
     `${load()} (1 min), ${loadavg()
@@ -397,6 +408,67 @@ async function measure(worker: FreshWorker, deliveries: (ConsumerLine & { at: nu
       .join(' / ')}`,
   );
   return rows;
+}
+
+/**
+ * Raw events expire: the 15-minute cron, run through wrangler dev's /__scheduled until no raw event
+ * is left (each run archives a bounded amount). Then the counters and the stored memberships must
+ * be as before, and the R2 archive (its objects named from event_archive_hours, as
+ * services/event-retention.ts names them) must hold every expired event exactly once.
+ */
+async function expireEvents(worker: FreshWorker, sql: <Row>(text: string) => Promise<Row[]>): Promise<[string, string][]> {
+  const counters = () =>
+    worker.query<{ type: string; n: number }>('SELECT type, sum(count) AS n FROM event_counters GROUP BY type ORDER BY type');
+  const members = () =>
+    worker.query<{ segment_id: string; n: number }>('SELECT segment_id, count(*) AS n FROM segment_members GROUP BY 1 ORDER BY 1');
+  const [countersBefore, membersBefore] = [JSON.stringify(await counters()), JSON.stringify(await members())];
+  const ids = new Set((await sql<{ id: string }>('SELECT id FROM events')).map((r) => r.id));
+  const left = async () => (await sql<{ n: number }>('SELECT count(*) AS n FROM events'))[0]?.n ?? 0;
+  const started = performance.now();
+  let runs = 0;
+  for (let remaining = ids.size; remaining > 0 && runs < 50 && performance.now() - started < DRAIN_MS; runs++) {
+    const res = await fetch(`${worker.baseUrl}/__scheduled?cron=${encodeURIComponent('*/15 * * * *')}`);
+    if (!res.ok) throw new Error(`/__scheduled: ${res.status}`);
+    // The archive runs in waitUntil: wait until the count stops moving.
+    for (let last = -1; remaining !== last;) {
+      last = remaining;
+      await sleep(2_000);
+      remaining = await left();
+    }
+  }
+  const ms = performance.now() - started;
+  const hours = await worker.query<{ hour: number; parts: number; events: number }>('SELECT hour, parts, events FROM event_archive_hours');
+  const keys = hours.flatMap(({ hour, parts }) => Array.from({ length: parts }, (_, part) => archiveKey(hour, part)));
+  const seen = new Map<string, number>();
+  let bytes = 0;
+  for (const key of keys) {
+    const object = worker.r2Object('vouchsafe-event-archive', key);
+    bytes += object.length;
+    for (const line of gunzipSync(object).toString('utf8').split('\n')) {
+      if (!line) continue;
+      const { id } = JSON.parse(line) as { id: string };
+      seen.set(id, (seen.get(id) ?? 0) + 1);
+    }
+  }
+  const missing = [...ids].filter((id) => !seen.has(id)).length;
+  const twice = [...seen.values()].filter((n) => n > 1).length;
+  const extra = [...seen.keys()].filter((id) => !ids.has(id)).length;
+  const rawLeft = await left();
+  return [
+    [
+      `raw events expired (EVENT_RETENTION_DAYS=0, ${runs} cron runs)`,
+      `${formatCount(ids.size - rawLeft)} of ${formatCount(ids.size)} in ${seconds(ms)}; ${formatCount(rawLeft)} raw rows left`,
+    ],
+    [
+      'counters and stored memberships unchanged after the raw events expired',
+      JSON.stringify(await counters()) === countersBefore && JSON.stringify(await members()) === membersBefore ? 'yes' : 'NO',
+    ],
+    [
+      'R2 archive holds every expired event exactly once',
+      `${missing === 0 && twice === 0 && extra === 0 ? 'yes' : 'NO'}: ${formatCount(seen.size)} events in ${keys.length} objects ` +
+        `(${(bytes / Math.max(1, seen.size)).toFixed(1)} B per event compressed); ${missing} missing, ${twice} twice, ${extra} unknown`,
+    ],
+  ];
 }
 
 /** Polls an async action until it leaves IN_PROGRESS (bounded); throws unless DONE. */

@@ -26,13 +26,21 @@ export interface FreshWorker {
   query<Row>(sql: string): Promise<Row[]>;
   /** Stops wrangler dev (so the local D1 is flushed) and runs `sql` on it; the result rows. */
   queryAfterStop<Row>(sql: string): Promise<Row[]>;
+  /** Reads an object of a local R2 bucket (wrangler r2 object get --local); its bytes. */
+  r2Object(bucket: string, key: string): Buffer;
   /** Stops the server if running and removes the storage. */
   dispose(): void;
 }
 
 export async function startFreshWorker(
   prefix: string,
-  options: { seedSql?: string; extraVars?: Record<string, string>; onLine?: (line: string) => void } = {},
+  options: {
+    seedSql?: string;
+    extraVars?: Record<string, string>;
+    onLine?: (line: string) => void;
+    /** Serve `/__scheduled?cron=…` (wrangler dev --test-scheduled), so the bench runs the cron when it chooses. */
+    testScheduled?: boolean;
+  } = {},
 ): Promise<FreshWorker> {
   const vars = devVars();
   const persist = mkdtempSync(join(tmpdir(), `vouchsafe-${prefix}-`));
@@ -68,10 +76,25 @@ export async function startFreshWorker(
     }
     const port = await freePort();
     const varArgs = Object.entries({ ...vars, ...options.extraVars }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
-    child = spawn(process.execPath, [wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persist, ...varArgs], {
-      env,
-      stdio: ['ignore', options.onLine ? 'pipe' : 'ignore', 'ignore'],
-    });
+    child = spawn(
+      process.execPath,
+      [
+        wrangler,
+        'dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--persist-to',
+        persist,
+        ...(options.testScheduled ? ['--test-scheduled'] : []),
+        ...varArgs,
+      ],
+      {
+        env,
+        stdio: ['ignore', options.onLine ? 'pipe' : 'ignore', 'ignore'],
+      },
+    );
     if (options.onLine && child.stdout) createInterface({ input: child.stdout }).on('line', options.onLine);
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitForHealth(baseUrl);
@@ -103,6 +126,18 @@ export async function startFreshWorker(
       },
       async query<Row>(sql: string) {
         return rowsOf<Row>(await d1Async(sql));
+      },
+      r2Object(bucket, key) {
+        const got = spawnSync(
+          process.execPath,
+          [wrangler, 'r2', 'object', 'get', `${bucket}/${key}`, '--local', '--persist-to', persist, '--pipe'],
+          {
+            env,
+            maxBuffer: 256 * 1024 * 1024,
+          },
+        );
+        if (got.status !== 0) throw new Error(`r2 object get ${key} failed: ${got.stderr}`);
+        return got.stdout;
       },
       async queryAfterStop<Row>(sql: string) {
         child?.kill('SIGTERM');

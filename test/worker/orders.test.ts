@@ -1,0 +1,213 @@
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { api, json } from './helpers';
+
+// The orders API against Voucherify's spec. OA = voucherify-openapi production/readOnly-openAPI.json
+// @65c33a7: OrderCalculated (L18433), the create-order example answer (L58768), OrdersListResponseBody
+// (L19147), CustomerSummaryOrders (L5664: "Lists only data for orders with the PAID or FULFILLED
+// status. Data from orders with a CREATED or CANCELED status are not included. The data is updated
+// also when an order changes status."), /v1/orders/{orderId} ("Unique Voucherify order ID or order
+// source ID", L58871), import-orders (L59046: 2,000 orders per request, answers {async_action_id}).
+
+let n = 0;
+const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${++n}`;
+
+async function postOrder(body: unknown, status = 200) {
+  const res = await api('POST', '/v1/orders', body);
+  const out = await json(res);
+  expect(res.status, JSON.stringify(out)).toBe(status);
+  return out;
+}
+
+async function customer(ref: string) {
+  const res = await api('GET', `/v1/customers/${encodeURIComponent(ref)}`);
+  expect(res.status).toBe(200);
+  return json(res);
+}
+
+const summary = async (ref: string) => (await customer(ref)).summary.orders;
+
+describe('POST /v1/orders', () => {
+  it('creates an order in the OA OrderCalculated shape, with its customer created by source_id', async () => {
+    const source = unique('cust');
+    const order = await postOrder({
+      source_id: unique('ord'),
+      status: 'PAID',
+      amount: 20000,
+      customer: { source_id: source, name: 'Ann' },
+      items: [
+        { source_id: 'prod_1', related_object: 'product', quantity: 2, price: 6000, product: { name: 'Phone' } },
+        { sku_id: 'sku_2', quantity: 1, price: 8000 },
+      ],
+      metadata: { channel: 'web' },
+    });
+    expect(order.id).toMatch(/^ord_/);
+    expect(order).toMatchObject({
+      object: 'order',
+      status: 'PAID',
+      amount: 20000,
+      discount_amount: null,
+      total_amount: 20000,
+      metadata: { channel: 'web' },
+      customer: { object: 'customer' },
+      updated_at: null,
+    });
+    expect(order.customer_id).toBe(order.customer.id);
+    expect(order.items).toEqual([
+      {
+        object: 'order_item',
+        source_id: 'prod_1',
+        related_object: 'product',
+        quantity: 2,
+        price: 6000,
+        amount: 12000,
+        subtotal_amount: 12000,
+        product: { name: 'Phone' },
+      },
+      { object: 'order_item', sku_id: 'sku_2', quantity: 1, price: 8000, amount: 8000, subtotal_amount: 8000 },
+    ]);
+    const c = await customer(source);
+    expect(c.id).toBe(order.customer_id);
+    expect(c.name).toBe('Ann');
+    expect(c.summary.orders).toEqual({
+      total_amount: 20000,
+      total_count: 1,
+      average_amount: 20000,
+      last_order_amount: 20000,
+      last_order_date: order.created_at,
+    });
+  });
+
+  it('without an amount, the amount is the sum of the items (price × quantity)', async () => {
+    const order = await postOrder({
+      items: [
+        { product_id: 'p', quantity: 3, price: 100 },
+        { product_id: 'q', amount: 50 },
+      ],
+    });
+    expect(order.amount).toBe(350);
+    expect(order.customer).toBeNull();
+  });
+
+  it('resending an order changes nothing: the same order, the summary counted once, no new activity', async () => {
+    const source = unique('cust');
+    const body = { source_id: unique('ord'), status: 'PAID', amount: 1500, customer: { source_id: source } };
+    const first = await postOrder(body);
+    const second = await postOrder(body);
+    const third = await postOrder(body);
+    expect(second.id).toBe(first.id);
+    expect(third).toEqual(first);
+    expect(await summary(source)).toMatchObject({ total_amount: 1500, total_count: 1 });
+    const { results } = await env.DB.prepare('SELECT type FROM order_activities WHERE order_id = ?').bind(first.id).all();
+    expect(results.map((r) => r.type)).toEqual(['customer.order.created', 'customer.order.paid']);
+  });
+
+  it('upserts by id: the fields given change, the others stay', async () => {
+    const source = unique('cust');
+    const first = await postOrder({ status: 'CREATED', amount: 700, customer: { source_id: source }, metadata: { a: 1 } });
+    const second = await postOrder({ id: first.id, status: 'PAID' });
+    expect(second).toMatchObject({ id: first.id, status: 'PAID', amount: 700, metadata: { a: 1 }, customer_id: first.customer_id });
+    expect(second.updated_at).not.toBeNull();
+    expect(await summary(source)).toMatchObject({ total_amount: 700, total_count: 1 });
+  });
+
+  it('only PAID and FULFILLED orders count (OA CustomerSummaryOrders); a status change or a new amount adjusts exactly', async () => {
+    const source = unique('cust');
+    const sid = unique('ord');
+    await postOrder({ source_id: sid, status: 'CREATED', amount: 1000, customer: { source_id: source } });
+    expect(await summary(source)).toMatchObject({ total_amount: 0, total_count: 0, last_order_amount: 0 });
+    expect((await summary(source)).last_order_date).toBeUndefined();
+    await postOrder({ source_id: sid, status: 'PAID' });
+    expect(await summary(source)).toMatchObject({ total_amount: 1000, total_count: 1, last_order_amount: 1000 });
+    await postOrder({ source_id: sid, amount: 1200 });
+    expect(await summary(source)).toMatchObject({ total_amount: 1200, total_count: 1, last_order_amount: 1200 });
+    await postOrder({ source_id: unique('ord'), status: 'FULFILLED', amount: 800, customer: { source_id: source } });
+    expect(await summary(source)).toMatchObject({ total_amount: 2000, total_count: 2, average_amount: 1000, last_order_amount: 800 });
+    await postOrder({ source_id: sid, status: 'CANCELED' });
+    expect(await summary(source)).toMatchObject({ total_amount: 800, total_count: 1, average_amount: 800 });
+  });
+
+  it("an order moved to another customer leaves the first one's summary", async () => {
+    const a = unique('cust');
+    const b = unique('cust');
+    const sid = unique('ord');
+    await postOrder({ source_id: sid, status: 'PAID', amount: 500, customer: { source_id: a } });
+    await postOrder({ source_id: sid, customer: { source_id: b } });
+    expect(await summary(a)).toMatchObject({ total_amount: 0, total_count: 0 });
+    expect(await summary(b)).toMatchObject({ total_amount: 500, total_count: 1 });
+  });
+
+  it('an unknown customer id is a 404 in the error shape, and nothing is written', async () => {
+    const sid = unique('ord');
+    const err = await postOrder({ source_id: sid, status: 'PAID', amount: 1, customer: { id: 'cust_nobody' } }, 404);
+    expect(err).toMatchObject({ code: 404, key: 'not_found', resource_type: 'customer' });
+    expect((await api('GET', `/v1/orders/${sid}`)).status).toBe(404);
+  });
+
+  it('bad input is a 400 naming the field, never a 500', async () => {
+    for (const [body, field] of [
+      [{ status: 'SHIPPED' }, 'status'],
+      [{ amount: -1 }, 'amount'],
+      [{ amount: 1.5 }, 'amount'],
+      [{ items: Array.from({ length: 501 }, () => ({ product_id: 'p' })) }, 'items'],
+      [{ items: [{ product_id: 'p', product: { blob: 'x'.repeat(300_000) } }] }, 'items'],
+      [{ metadata: { big: 'x'.repeat(40_000) } }, 'metadata'],
+      [{ created_at: 'yesterday' }, 'created_at'],
+      [[1, 2], ''],
+    ] as const) {
+      const res = await api('POST', '/v1/orders', body);
+      const err = await json(res);
+      expect(res.status, JSON.stringify(body).slice(0, 80)).toBe(400);
+      expect(err).toMatchObject({ code: 400, key: 'invalid_payload' });
+      expect(String(err.details)).toContain(field);
+    }
+  });
+
+  it('an id naming a source_id another order holds is a 409, nothing written', async () => {
+    const taken = unique('ord');
+    await postOrder({ source_id: taken, status: 'PAID', amount: 1 });
+    const other = await postOrder({ amount: 2 });
+    const err = await postOrder({ id: other.id, source_id: taken, amount: 3 }, 409);
+    expect(err).toMatchObject({ code: 409, key: 'duplicate_source_id' });
+    expect((await json(await api('GET', `/v1/orders/${other.id}`))).amount).toBe(2);
+  });
+});
+
+describe('GET and PUT /v1/orders/{orderId}', () => {
+  it('finds an order by id or by source_id (OA L58871)', async () => {
+    const sid = unique('ord');
+    const order = await postOrder({ source_id: sid, amount: 10 });
+    expect(await json(await api('GET', `/v1/orders/${order.id}`))).toEqual(order);
+    expect(await json(await api('GET', `/v1/orders/${sid}`))).toEqual(order);
+    const missing = await api('GET', '/v1/orders/ord_missing');
+    expect(missing.status).toBe(404);
+    expect(await json(missing)).toMatchObject({ code: 404, key: 'not_found', resource_type: 'order' });
+  });
+
+  it('PUT changes the fields given and moves the summary', async () => {
+    const source = unique('cust');
+    const sid = unique('ord');
+    await postOrder({ source_id: sid, status: 'CREATED', amount: 300, customer: { source_id: source } });
+    const res = await api('PUT', `/v1/orders/${sid}`, { status: 'PAID' });
+    expect(res.status).toBe(200);
+    expect(await json(res)).toMatchObject({ source_id: sid, status: 'PAID', amount: 300 });
+    expect(await summary(source)).toMatchObject({ total_amount: 300, total_count: 1 });
+    expect((await api('PUT', '/v1/orders/ord_missing', { status: 'PAID' })).status).toBe(404);
+  });
+});
+
+describe('GET /v1/orders', () => {
+  it('lists orders oldest first by default (OA list-orders: "the most recent orders appearing last"), with the total', async () => {
+    const list = await json(await api('GET', '/v1/orders?limit=100'));
+    expect(list).toMatchObject({ object: 'list', data_ref: 'orders' });
+    expect(list.total).toBeGreaterThanOrEqual(list.orders.length);
+    const times = list.orders.map((o: { created_at: string }) => o.created_at);
+    expect([...times].sort()).toEqual(times);
+    const desc = await json(await api('GET', '/v1/orders?limit=2&order=-created_at'));
+    expect(desc.orders).toHaveLength(2);
+    expect(desc.orders[0].created_at >= desc.orders[1].created_at).toBe(true);
+    const bad = await api('GET', '/v1/orders?limit=0');
+    expect(bad.status).toBe(400);
+    expect(await json(bad)).toMatchObject({ key: 'invalid_query_params' });
+  });
+});

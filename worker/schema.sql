@@ -353,10 +353,10 @@ CREATE TRIGGER order_activity_created AFTER INSERT ON orders
 WHEN NEW.customer_id IS NOT NULL
 BEGIN
   INSERT INTO order_activities (id, order_id, customer_id, type, snapshot, created_at)
-  SELECT 'oev_' || lower(hex(randomblob(12))), NEW.id, NEW.customer_id, 'customer.order.created', snapshot, NEW.created_at
+  SELECT 'oev_' || printf('%015d', NEW.created_at) || '1' || lower(hex(randomblob(8))), NEW.id, NEW.customer_id, 'customer.order.created', snapshot, NEW.created_at
   FROM order_snapshots WHERE id = NEW.id;
   INSERT INTO order_activities (id, order_id, customer_id, type, snapshot, created_at)
-  SELECT 'oev_' || lower(hex(randomblob(12))), NEW.id, NEW.customer_id, 'customer.order.' || lower(NEW.status), snapshot, NEW.created_at
+  SELECT 'oev_' || printf('%015d', NEW.created_at) || '2' || lower(hex(randomblob(8))), NEW.id, NEW.customer_id, 'customer.order.' || lower(NEW.status), snapshot, NEW.created_at
   FROM order_snapshots WHERE id = NEW.id AND NEW.status != 'CREATED';
 END;
 
@@ -369,11 +369,11 @@ WHEN NEW.customer_id IS NOT NULL
        OR json(OLD.metadata) IS NOT json(NEW.metadata))
 BEGIN
   INSERT INTO order_activities (id, order_id, customer_id, type, snapshot, created_at)
-  SELECT 'oev_' || lower(hex(randomblob(12))), NEW.id, NEW.customer_id, 'customer.order.updated', snapshot,
+  SELECT 'oev_' || printf('%015d', coalesce(NEW.updated_at, NEW.created_at)) || '1' || lower(hex(randomblob(8))), NEW.id, NEW.customer_id, 'customer.order.updated', snapshot,
          coalesce(NEW.updated_at, NEW.created_at)
   FROM order_snapshots WHERE id = NEW.id;
   INSERT INTO order_activities (id, order_id, customer_id, type, snapshot, created_at)
-  SELECT 'oev_' || lower(hex(randomblob(12))), NEW.id, NEW.customer_id, 'customer.order.' || lower(NEW.status), snapshot,
+  SELECT 'oev_' || printf('%015d', coalesce(NEW.updated_at, NEW.created_at)) || '2' || lower(hex(randomblob(8))), NEW.id, NEW.customer_id, 'customer.order.' || lower(NEW.status), snapshot,
          coalesce(NEW.updated_at, NEW.created_at)
   FROM order_snapshots WHERE id = NEW.id AND NEW.status IS NOT OLD.status AND NEW.status != 'CREATED';
 END;

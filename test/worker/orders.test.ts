@@ -211,3 +211,181 @@ describe('GET /v1/orders', () => {
     expect(await json(bad)).toMatchObject({ key: 'invalid_query_params' });
   });
 });
+
+const voucher = async (code: string) => {
+  const res = await api('POST', `/v1/vouchers/${encodeURIComponent(code)}`, { discount: { type: 'AMOUNT', amount_off: 100 } });
+  expect(res.status).toBe(200);
+};
+const redeem = async (code: string, body: unknown, status = 200) => {
+  const res = await api('POST', `/v1/vouchers/${encodeURIComponent(code)}/redemption`, body);
+  const out = await json(res);
+  expect(res.status, JSON.stringify(out)).toBe(status);
+  return out;
+};
+
+describe('redemptions and orders', () => {
+  it('a redeem naming an existing order by source_id attaches to it: one order, counted once', async () => {
+    const code = unique('ATTACH').toUpperCase();
+    await voucher(code);
+    const source = unique('cust');
+    const sid = unique('ord');
+    const order = await postOrder({ source_id: sid, status: 'PAID', amount: 5000, customer: { source_id: source } });
+    const r = await redeem(code, { customer: { source_id: source }, order: { source_id: sid, amount: 5000 } });
+    expect(r.order.id).toBe(order.id);
+    expect((await json(await api('GET', `/v1/redemptions/${r.id}`))).order.id).toBe(order.id);
+    expect(await summary(source)).toMatchObject({ total_amount: 5000, total_count: 1 });
+    const stored = await json(await api('GET', `/v1/orders/${sid}`));
+    expect(stored).toMatchObject({ id: order.id, amount: 5000, status: 'PAID', discount_amount: 100 });
+  });
+
+  it('a redeem with an order amount writes a PAID order (OA: PAID unless given); a rollback makes it CANCELED and the summary drops it', async () => {
+    const code = unique('RB').toUpperCase();
+    await voucher(code);
+    const source = unique('cust');
+    await postOrder({ source_id: unique('ord'), status: 'PAID', amount: 1000, customer: { source_id: source } });
+    const r = await redeem(code, { customer: { source_id: source }, order: { amount: 3000 } });
+    const stored = await json(await api('GET', `/v1/orders/${r.order.id}`));
+    expect(stored).toMatchObject({ status: 'PAID', amount: 3000, customer_id: r.customer.id });
+    expect(await summary(source)).toMatchObject({ total_amount: 4000, total_count: 2, last_order_amount: 3000 });
+    const rb = await api('POST', `/v1/redemptions/${r.id}/rollback`, {});
+    expect(rb.status).toBe(200);
+    expect((await json(await api('GET', `/v1/orders/${r.order.id}`))).status).toBe('CANCELED');
+    expect(await summary(source)).toMatchObject({ total_amount: 1000, total_count: 1, last_order_amount: 1000 });
+  });
+
+  it('a redeem without an order amount writes no order and counts none, as before', async () => {
+    const code = unique('NOAMT').toUpperCase();
+    await voucher(code);
+    const source = unique('cust');
+    const r = await redeem(code, { customer: { source_id: source } });
+    expect((await api('GET', `/v1/orders/${r.order.id}`)).status).toBe(404);
+    expect(await summary(source)).toMatchObject({ total_count: 0 });
+  });
+
+  it('the migration backfill keeps every summary: one order per successful redemption not rolled back with an order amount', async () => {
+    const code = unique('BF').toUpperCase();
+    await voucher(code);
+    const a = unique('cust');
+    const b = unique('cust');
+    await redeem(code, { customer: { source_id: a }, order: { amount: 1000 } });
+    await redeem(code, {
+      customer: { source_id: a },
+      order: { amount: 2500, items: [{ product_id: 'bf-prod', quantity: 1, price: 2500 }] },
+    });
+    const gone = await redeem(code, { customer: { source_id: a }, order: { amount: 400 } });
+    await api('POST', `/v1/redemptions/${gone.id}/rollback`, {});
+    await redeem(code, { customer: { source_id: b }, order: { amount: 700 } });
+    await redeem(code, { customer: { source_id: b } });
+    const before = { a: await summary(a), b: await summary(b) };
+    const ids = [(await customer(a)).id, (await customer(b)).id];
+    const theirs = (table: string, columns: string) =>
+      env.DB.prepare(`SELECT ${columns} FROM ${table} WHERE customer_id IN (?, ?) ORDER BY 1, 2, 3`)
+        .bind(...ids)
+        .all();
+    const orders = await theirs('orders', 'customer_id, amount, status, products');
+    const products = await theirs('customer_products', 'customer_id, product, orders');
+    expect(orders.results).toHaveLength(4); // the rolled back one is CANCELED
+    // As the database stood before migration 0028: no orders; then the migration's backfill.
+    await env.DB.batch([env.DB.prepare('DELETE FROM orders'), env.DB.prepare('DELETE FROM customer_products')]);
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith('0028'));
+    const backfill = (migration?.queries ?? []).filter((q) => /INSERT (OR IGNORE )?INTO (orders|customer_products) /.test(q));
+    expect(backfill).toHaveLength(2);
+    await env.DB.batch(backfill.map((q) => env.DB.prepare(q)));
+    // The same orders but the rolled back one, with the same product keys; the same product counts.
+    expect((await theirs('orders', 'customer_id, amount, status, products')).results).toEqual(
+      orders.results.filter((o) => o.status !== 'CANCELED'),
+    );
+    expect((await theirs('customer_products', 'customer_id, product, orders')).results).toEqual(products.results);
+    // Recomputed from the backfilled orders (a PUT of one order recomputes its customer): unchanged.
+    for (const [ref, was] of Object.entries(before)) {
+      const id = (await customer(ref === 'a' ? a : b)).id;
+      const { results } = await env.DB.prepare('SELECT id FROM orders WHERE customer_id = ?').bind(id).all<{ id: string }>();
+      await api('PUT', `/v1/orders/${results[0]?.id}`, {});
+      expect(await summary(ref === 'a' ? a : b)).toEqual(was);
+    }
+    expect(before.a).toMatchObject({ total_amount: 3500, total_count: 2 });
+    expect(before.b).toMatchObject({ total_amount: 700, total_count: 1 });
+  });
+});
+
+describe('customers of orders', () => {
+  it('a tracking_id links the anonymous profile and merges its history into the customer, as redeem does', async () => {
+    const tid = `track_${`${++n}`.padStart(22, 'o')}`;
+    const eventId = `evcus_order_${n}`;
+    await env.DB.prepare('INSERT INTO tracking_profiles (id, first_seen, last_seen) VALUES (?, ?, ?)').bind(tid, 1, 1).run();
+    await env.DB.prepare("INSERT INTO events (id, profile_id, type, metadata, created_at) VALUES (?, ?, 'viewed', '{}', ?)")
+      .bind(eventId, tid, 1)
+      .run();
+    const source = unique('cust');
+    const order = await postOrder({
+      source_id: unique('ord'),
+      status: 'PAID',
+      amount: 10,
+      customer: { source_id: source },
+      tracking_id: tid,
+    });
+    const profile = await env.DB.prepare('SELECT customer_id FROM tracking_profiles WHERE id = ?').bind(tid).first();
+    expect(profile?.customer_id).toBe(order.customer_id);
+    const moved = await env.DB.prepare('SELECT profile_id FROM events WHERE id = ?').bind(eventId).first();
+    expect(moved?.profile_id).toBe(order.customer_id);
+    // A tracking id alone: the customer it is linked to.
+    const again = await postOrder({ amount: 20, status: 'PAID', tracking_id: tid });
+    expect(again.customer_id).toBe(order.customer_id);
+    // Linked to someone else: 400 ambiguous_tracking_id, nothing written.
+    const other = unique('ord');
+    const err = await postOrder({ source_id: other, amount: 1, customer: { source_id: unique('cust') }, tracking_id: tid }, 400);
+    expect(err).toMatchObject({ code: 400, key: 'ambiguous_tracking_id' });
+    expect((await api('GET', `/v1/orders/${other}`)).status).toBe(404);
+  });
+
+  it("orders appear in the customer's activity as customer.order.created / paid / updated / canceled (OA EventCustomerOrder)", async () => {
+    const source = unique('cust');
+    const sid = unique('ord');
+    await postOrder({ source_id: sid, status: 'CREATED', amount: 100, customer: { source_id: source } });
+    await api('PUT', `/v1/orders/${sid}`, { status: 'PAID' });
+    await api('PUT', `/v1/orders/${sid}`, { metadata: { note: 'gift' } });
+    await api('PUT', `/v1/orders/${sid}`, { status: 'CANCELED' });
+    const feed = await json(await api('GET', `/v1/customers/${source}/activity?order=created_at`));
+    const orders = feed.data.filter((a: { type: string }) => a.type.startsWith('customer.order.'));
+    expect(orders.map((a: { type: string }) => a.type)).toEqual([
+      'customer.order.created',
+      'customer.order.updated',
+      'customer.order.paid',
+      'customer.order.updated',
+      'customer.order.updated',
+      'customer.order.canceled',
+    ]);
+    expect(orders[0].data.data).toMatchObject({
+      customer: { source_id: source, object: 'customer' },
+      order: { source_id: sid, status: 'CREATED' },
+    });
+    expect(orders[2].data.data.order.status).toBe('PAID');
+    expect(orders[3].data.data.order.metadata).toEqual({ note: 'gift' });
+    const paid = await json(await api('GET', `/v1/customers/${source}/activity?type=customer.order.paid`));
+    expect(paid.data).toHaveLength(1);
+  });
+
+  it('an order that puts its customer in an auto-update segment records the entry and its webhook event in the same batch', async () => {
+    await env.DB.prepare(
+      `INSERT INTO webhook_endpoints (id, url, events, secret, enabled, created_at) VALUES ('wh_orders', 'https://hooks.example/in', ?, 'whsec_dGVzdA==', 1, ?)
+       ON CONFLICT (id) DO NOTHING`,
+    )
+      .bind(JSON.stringify(['customer.segment.entered', 'customer.created']), Date.now())
+      .run();
+    const seg = await json(
+      await api('POST', '/v1/segments', {
+        name: unique('big spenders'),
+        type: 'auto-update',
+        filter: { junction: 'and', 'summary.orders.total_amount': { conditions: { $more_than: [99_000] } } },
+      }),
+    );
+    const source = unique('cust');
+    const order = await postOrder({ source_id: unique('ord'), status: 'PAID', amount: 100_000, customer: { source_id: source } });
+    const members = await json(await api('GET', `/v1/customers?segment_id=${seg.id}`));
+    expect(members.customers.map((c: { id: string }) => c.id)).toContain(order.customer_id);
+    const { results } = await env.DB.prepare('SELECT type FROM webhook_outbox WHERE customer_id = ? ORDER BY seq')
+      .bind(order.customer_id)
+      .all();
+    expect(results.map((r) => r.type)).toEqual(['customer.created', 'customer.segment.entered']);
+  });
+});

@@ -1,6 +1,6 @@
--- Orders, with or without a code (Voucherify's orders API: POST/GET/PUT /v1/orders, the import).
+-- Orders, with or without a code (Voucherify orders API: POST/GET/PUT /v1/orders, the import).
 --
--- A customer's summary.orders.* is derived from this table, never counted up: every write of an
+-- The customer summary.orders.* is derived from this table, never counted up: every write of an
 -- order recomputes the summary of its customer (and of the customer it left) from the orders that
 -- count, PAID and FULFILLED ("Lists only data for orders with the PAID or FULFILLED status. Data
 -- from orders with a CREATED or CANCELED status are not included. The data is updated also when an
@@ -26,13 +26,13 @@ CREATE TABLE orders (
   updated_at      INTEGER
 );
 
--- The summary recompute reads a customer's counting orders; the list pages by created_at.
+-- The summary recompute reads the counting orders; the list pages by created_at.
 CREATE INDEX orders_customer ON orders (customer_id, created_at);
 CREATE INDEX orders_created ON orders (created_at);
 
--- Per customer and product, how many of the customer's counting orders (PAID, FULFILLED) name it:
+-- Per customer and product, how many of the customer counting orders (PAID, FULFILLED) name it:
 -- the input of the segment filter `orders.products.<product>.count`. Keyed by customer, so a split
--- of customers into shards keeps every input of a customer's filters with the customer. Rewritten
+-- of customers into shards keeps every input of a customer filters with the customer. Rewritten
 -- for a customer with every write of one of its orders, in the same batch.
 CREATE TABLE customer_products (
   customer_id TEXT NOT NULL,
@@ -42,9 +42,10 @@ CREATE TABLE customer_products (
 ) WITHOUT ROWID;
 
 -- The customer activity of orders (customer.order.created / updated / paid / canceled / fulfilled,
--- Voucherify's activity types), written by the triggers below in the order write's transaction, with
+-- Voucherify activity types), written by the triggers below in the order write transaction, with
 -- the order as it was then. An upsert that repeats the stored order changes no column and writes
--- nothing here.
+-- nothing here. Ids start with the time, then 1 for the created/updated entry and 2 for the status
+-- entry of the same write, so the feed tie-break on id keeps them in that order.
 CREATE TABLE order_activities (
   id          TEXT PRIMARY KEY,
   order_id    TEXT NOT NULL,
@@ -61,21 +62,23 @@ SELECT id, json_object('id', id, 'source_id', source_id, 'customer_id', customer
   'items', json(items), 'metadata', json(metadata), 'created_at', created_at, 'updated_at', updated_at) AS snapshot
 FROM orders;
 
+-- (Each CASE below ends in `END AS …`: wrangler splits this file into statements, and a CASE whose
+-- END is followed by a comma would keep it from seeing where the statement ends.)
 -- Backfill: one order per successful redemption not rolled back that carried an order amount (the
 -- redemptions that moved summary.orders.* until now), so the summaries recomputed from this table
--- equal the stored ones. A stacked redemption's children share their parent's order: the parent
+-- equal the stored ones. A stacked redemption children share their parent order: the parent
 -- stands for it. Its status is the one the redemption recorded (PAID unless the request said
--- otherwise). Oldest first: of two redemptions naming one order, the first one's is kept.
+-- otherwise). Oldest first: of two redemptions naming one order, the first one is kept.
 INSERT OR IGNORE INTO orders (id, source_id, customer_id, status, amount, discount_amount, items, metadata, products, created_at, updated_at)
 SELECT coalesce(json_extract(r.order_json, '$.id'), 'ord_' || substr(r.id, 3)),
        json_extract(r.order_json, '$.source_id'),
        r.customer_id,
        CASE WHEN json_extract(r.order_json, '$.status') IN ('CREATED', 'PAID', 'CANCELED', 'FULFILLED')
-            THEN json_extract(r.order_json, '$.status') ELSE 'PAID' END,
+            THEN json_extract(r.order_json, '$.status') ELSE 'PAID' END AS status,
        r.amount,
        r.discount_amount,
-       CASE WHEN json_type(r.order_json, '$.items') = 'array' THEN json_extract(r.order_json, '$.items') ELSE '[]' END,
-       CASE WHEN json_type(r.order_json, '$.metadata') = 'object' THEN json_extract(r.order_json, '$.metadata') ELSE '{}' END,
+       CASE WHEN json_type(r.order_json, '$.items') = 'array' THEN json_extract(r.order_json, '$.items') ELSE '[]' END AS items,
+       CASE WHEN json_type(r.order_json, '$.metadata') = 'object' THEN json_extract(r.order_json, '$.metadata') ELSE '{}' END AS metadata,
        coalesce((SELECT json_group_array(DISTINCT k.value) FROM json_each(r.order_json, '$.items') AS i,
                    json_each(json_array(json_extract(i.value, '$.product_id'), json_extract(i.value, '$.sku_id'),
                                         json_extract(i.value, '$.source_id'), json_extract(i.value, '$.product.id'),
@@ -100,10 +103,10 @@ CREATE TRIGGER order_activity_created AFTER INSERT ON orders
 WHEN NEW.customer_id IS NOT NULL
 BEGIN
   INSERT INTO order_activities (id, order_id, customer_id, type, snapshot, created_at)
-  SELECT 'oev_' || lower(hex(randomblob(12))), NEW.id, NEW.customer_id, 'customer.order.created', snapshot, NEW.created_at
+  SELECT 'oev_' || printf('%015d', NEW.created_at) || '1' || lower(hex(randomblob(8))), NEW.id, NEW.customer_id, 'customer.order.created', snapshot, NEW.created_at
   FROM order_snapshots WHERE id = NEW.id;
   INSERT INTO order_activities (id, order_id, customer_id, type, snapshot, created_at)
-  SELECT 'oev_' || lower(hex(randomblob(12))), NEW.id, NEW.customer_id, 'customer.order.' || lower(NEW.status), snapshot, NEW.created_at
+  SELECT 'oev_' || printf('%015d', NEW.created_at) || '2' || lower(hex(randomblob(8))), NEW.id, NEW.customer_id, 'customer.order.' || lower(NEW.status), snapshot, NEW.created_at
   FROM order_snapshots WHERE id = NEW.id AND NEW.status != 'CREATED';
 END;
 
@@ -116,11 +119,11 @@ WHEN NEW.customer_id IS NOT NULL
        OR json(OLD.metadata) IS NOT json(NEW.metadata))
 BEGIN
   INSERT INTO order_activities (id, order_id, customer_id, type, snapshot, created_at)
-  SELECT 'oev_' || lower(hex(randomblob(12))), NEW.id, NEW.customer_id, 'customer.order.updated', snapshot,
+  SELECT 'oev_' || printf('%015d', coalesce(NEW.updated_at, NEW.created_at)) || '1' || lower(hex(randomblob(8))), NEW.id, NEW.customer_id, 'customer.order.updated', snapshot,
          coalesce(NEW.updated_at, NEW.created_at)
   FROM order_snapshots WHERE id = NEW.id;
   INSERT INTO order_activities (id, order_id, customer_id, type, snapshot, created_at)
-  SELECT 'oev_' || lower(hex(randomblob(12))), NEW.id, NEW.customer_id, 'customer.order.' || lower(NEW.status), snapshot,
+  SELECT 'oev_' || printf('%015d', coalesce(NEW.updated_at, NEW.created_at)) || '2' || lower(hex(randomblob(8))), NEW.id, NEW.customer_id, 'customer.order.' || lower(NEW.status), snapshot,
          coalesce(NEW.updated_at, NEW.created_at)
   FROM order_snapshots WHERE id = NEW.id AND NEW.status IS NOT OLD.status AND NEW.status != 'CREATED';
 END;

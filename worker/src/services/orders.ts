@@ -1,12 +1,12 @@
 import * as customersDb from '../db/customers';
 import { d1Refusal } from '../db/errors';
 import * as ordersDb from '../db/orders';
-import type { Sql } from '../db/sql';
+import { type Sql, sql } from '../db/sql';
 import { findTrackingProfile, linkAndMerge } from '../db/tracking';
 import type { Env } from '../env';
 import { apiError, notFound } from '../errors';
 import { randomId } from '../lib/ids';
-import { contextCustomerWrite, type ContextCustomer, type OrderItemInput } from '../schemas/checkout';
+import { contextCustomerWrite, type ContextCustomer, type OrderInput, type OrderItemInput } from '../schemas/checkout';
 import type { OrderCreateInput, OrderListOrder, OrderUpdateInput } from '../schemas/orders';
 import { orderListView, orderView, type OrderView } from '../views/order';
 import * as membership from './membership';
@@ -252,4 +252,69 @@ export async function getOrder(db: D1Database, idOrSourceId: string): Promise<Or
 export async function listOrders(db: D1Database, q: { limit?: number; page?: number; order?: OrderListOrder }) {
   const { rows, total } = await ordersDb.listOrders(db, { limit: q.limit ?? 10, page: q.page ?? 1, order: q.order ?? 'created_at' });
   return orderListView(rows, total);
+}
+
+/** The order a redemption writes, and how its rows name it. */
+export interface RedemptionOrder {
+  /** The order upserted, then the summaries of its customers recomputed. */
+  statements: D1PreparedStatement[];
+  /** The stored order's id, as an expression at that point of the batch (for the redemption rows). */
+  id: Sql;
+  /** Reads the order back, for the answer. */
+  read: D1PreparedStatement;
+}
+
+/**
+ * The order of a successful redemption, in the orders table: by its source_id (a redeem naming an
+ * existing order's source_id attaches to it: "the original order data will be used, like items,
+ * amount", OA OrdersCreateRequestBody.source_id), else by its id (the request's, or the new ord_ the
+ * redemption made). A new order takes the request's figures, PAID unless the request says otherwise;
+ * an existing one keeps its figures and its customer (when it has one), and takes the status. Then
+ * summary.orders.* of the redeeming customer and of the order's customer are recomputed from the
+ * table. A redemption that carries no order amount and names no order writes none (it never moved
+ * the summary before either).
+ */
+export function redemptionOrder(
+  db: D1Database,
+  input: {
+    order: OrderInput | undefined;
+    /** The order id the redemption rows carry now. */
+    placedId: string;
+    amount: number | null;
+    discount: number | null;
+    /** The redeeming customer, as a predicate over `customers c`; null for a guest checkout. */
+    customer: Sql | null;
+    now: number;
+  },
+): RedemptionOrder | null {
+  const { order, now } = input;
+  if (input.amount === null && order?.id === undefined && order?.source_id === undefined) return null;
+  const key: ordersDb.OrderKey = order?.source_id !== undefined ? { sourceId: order.source_id } : { id: input.placedId };
+  const write: ordersDb.OrderWrite = {
+    ...orderWriteOf({ items: order?.items, metadata: order?.metadata }),
+    status: order?.status ?? 'PAID',
+    amount: input.amount,
+    discount_amount: input.discount,
+  };
+  const upsert = ordersDb.upsertOrder(db, key, input.placedId, write, input.customer ? { customer: input.customer } : 'unchanged', now, {
+    onExisting: { keep: ['amount', 'initial_amount', 'items', 'products', 'metadata'], keepCustomerIfSet: true },
+  });
+  const orderSql = ordersDb.orderKeySql(key);
+  const touched = sql`c.id IN (SELECT o.customer_id FROM orders o WHERE ${orderSql})`;
+  const customers = input.customer ? sql`(${input.customer}) OR ${touched}` : touched;
+  return {
+    statements: [upsert, ...ordersDb.derivedOrderWrites(db, customers, now)],
+    id: sql`(SELECT o.id FROM orders o WHERE ${orderSql})`,
+    read: ordersDb.selectOrder(db, key),
+  };
+}
+
+/**
+ * A rollback's order: CANCELED ("the order becomes CANCELED" as the rollback's answer shows it), then
+ * the summaries of its customer recomputed.
+ */
+export function rolledBackOrderWrites(db: D1Database, orderId: string, customerId: string | null, now: number): D1PreparedStatement[] {
+  const touched = sql`c.id IN (SELECT o.customer_id FROM orders o WHERE o.id = ${orderId})`;
+  const customers = customerId ? sql`c.id = ${customerId} OR ${touched}` : touched;
+  return [ordersDb.cancelOrder(db, orderId, now), ...ordersDb.derivedOrderWrites(db, customers, now)];
 }

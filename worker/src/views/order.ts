@@ -57,3 +57,9 @@ export const orderListView = (rows: OrderRow[], total: number) => ({
   orders: rows.map(orderView),
   total,
 });
+
+/** An order as a snapshot of order_activities holds it (the order_snapshots view, migration 0028). */
+export function orderSnapshotView(snapshot: string) {
+  const s = JSON.parse(snapshot) as Omit<OrderRow, 'items' | 'metadata' | 'products'> & { items: unknown; metadata: unknown };
+  return orderView({ ...s, items: JSON.stringify(s.items ?? []), metadata: JSON.stringify(s.metadata ?? {}) });
+}

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { api, json } from './helpers';
+import { api, call, capturingQueue, deliver, json, SERVER_HEADERS } from './helpers';
 
 // The orders API against Voucherify's spec. OA = voucherify-openapi production/readOnly-openAPI.json
 // @65c33a7: OrderCalculated (L18433), the create-order example answer (L58768), OrdersListResponseBody
@@ -387,5 +387,74 @@ describe('customers of orders', () => {
       .bind(order.customer_id)
       .all();
     expect(results.map((r) => r.type)).toEqual(['customer.created', 'customer.segment.entered']);
+  });
+});
+
+describe('POST /v1/orders/import', () => {
+  it('sends the valid orders as queue messages, reports the bad ones by index, and answers {async_action_id} (OA L19137)', async () => {
+    const queue = capturingQueue();
+    const body = [
+      { source_id: unique('imp'), status: 'PAID', amount: 10, customer: { source_id: unique('cust') } },
+      { source_id: unique('imp'), status: 'NOPE' },
+      { amount: 5 },
+    ];
+    const res = await call(
+      '/v1/orders/import',
+      { method: 'POST', headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify(body) },
+      { WRITES: queue } as never,
+    );
+    expect(res.status).toBe(200);
+    const { async_action_id } = await json(res);
+    const action = await json(await api('GET', `/v1/async-actions/${async_action_id}`));
+    expect(action).toMatchObject({ type: 'ORDERS.IMPORT', status: 'IN_PROGRESS', result: { done_count: 0, failed_count: 1 } });
+    expect(action.result.errors[0]).toMatchObject({ key: 'invalid_payload', source_id: body[1]?.source_id });
+    expect(queue.sent).toHaveLength(1);
+    expect(queue.sent[0]).toMatchObject({ kind: 'order_import', action_id: async_action_id, total: 2, from: 0 });
+    // An order without id or source_id got its id when sent: delivered twice, it is written once.
+    await deliver(queue.sent);
+    await deliver(queue.sent);
+    const done = await json(await api('GET', `/v1/async-actions/${async_action_id}`));
+    expect(done).toMatchObject({ status: 'DONE', progress: 100, result: { done_count: 2, failed_count: 1 } });
+    const message = queue.sent[0] as { orders: { key: { id?: string } }[] };
+    const newId = message.orders[1]?.key.id;
+    expect((await json(await api('GET', `/v1/orders/${newId}`))).amount).toBe(5);
+  });
+
+  it('a message larger than its run sends the orders left as a new message, from the first slice not written; every slice once', async () => {
+    const queue = capturingQueue();
+    const buyer = unique('cust');
+    const body = Array.from({ length: 1200 }, (_, i) => ({
+      source_id: `${buyer}-o${i}`,
+      status: 'PAID',
+      amount: 1,
+      customer: { source_id: buyer },
+    }));
+    const res = await call(
+      '/v1/orders/import',
+      { method: 'POST', headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify(body) },
+      { WRITES: queue } as never,
+    );
+    const { async_action_id } = await json(res);
+    const sent = [...queue.sent];
+    expect(sent.length).toBeGreaterThan(1);
+    // One message holding them all: its run ends on the delivery's statement budget.
+    const whole = { ...(sent[0] as object), orders: sent.flatMap((m) => (m as { orders: unknown[] }).orders) } as never;
+    const before = queue.sent.length;
+    await deliver([whole], { WRITES: queue } as never);
+    const rest = queue.sent.slice(before) as { from: number; orders: unknown[]; id: string }[];
+    expect(rest).toHaveLength(1);
+    expect(rest[0]?.from).toBeGreaterThan(0);
+    expect(rest[0]?.orders.length).toBe(1200 - (rest[0]?.from ?? 0) * 25);
+    // The original delivered again (as after a crash) writes nothing twice; then the rest, until done.
+    await deliver([whole], { WRITES: queue } as never);
+    let next = queue.sent.slice(before + 1) as never[];
+    for (let i = 0; i < 20 && next.length > 0; i++) {
+      const at = queue.sent.length;
+      await deliver(next, { WRITES: queue } as never);
+      next = queue.sent.slice(at) as never[];
+    }
+    const action = await json(await api('GET', `/v1/async-actions/${async_action_id}`));
+    expect(action).toMatchObject({ status: 'DONE', result: { done_count: 1200 } });
+    expect(await summary(buyer)).toMatchObject({ total_count: 1200, total_amount: 1200 });
   });
 });

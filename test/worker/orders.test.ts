@@ -458,3 +458,48 @@ describe('POST /v1/orders/import', () => {
     expect(await summary(buyer)).toMatchObject({ total_count: 1200, total_amount: 1200 });
   });
 });
+
+describe('the segment filter on products bought (our extension: orders.products.<id>.count)', () => {
+  it('an auto-update segment holds the customers with a counting order of the product; a cancellation takes them out', async () => {
+    const seg = await json(
+      await api('POST', '/v1/segments', {
+        name: unique('bought MacBookAir'),
+        type: 'auto-update',
+        filter: { junction: 'and', 'orders.products.MacBookAir.count': { conditions: { $more_than: [0] } } },
+      }),
+    );
+    const members = async () =>
+      (await json(await api('GET', `/v1/customers?segment_id=${seg.id}&limit=100`))).customers.map(
+        (c: { source_id: string }) => c.source_id,
+      );
+    const buyer = unique('cust');
+    const sid = unique('ord');
+    // By the item's source_id (related_object product), as the OA example names products.
+    await postOrder({
+      source_id: sid,
+      status: 'CREATED',
+      customer: { source_id: buyer },
+      items: [{ source_id: 'MacBookAir', related_object: 'product', quantity: 1, price: 99_900 }],
+    });
+    expect(await members()).not.toContain(buyer);
+    await api('PUT', `/v1/orders/${sid}`, { status: 'PAID' });
+    expect(await members()).toEqual([buyer]);
+    // Another buyer, by the product's own record in the item.
+    const other = unique('cust');
+    await postOrder({
+      status: 'FULFILLED',
+      customer: { source_id: other },
+      items: [{ product_id: 'prod_x', product: { source_id: 'MacBookAir' }, quantity: 1, price: 1 }],
+    });
+    expect((await members()).sort()).toEqual([buyer, other].sort());
+    await api('PUT', `/v1/orders/${sid}`, { status: 'CANCELED' });
+    expect(await members()).toEqual([other]);
+    // A filter path that names no product is a 400.
+    const bad = await api('POST', '/v1/segments', {
+      name: 'x',
+      type: 'passive',
+      filter: { 'orders.products.count': { conditions: { $more_than: [0] } } },
+    });
+    expect(bad.status).toBe(400);
+  });
+});

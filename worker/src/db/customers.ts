@@ -196,6 +196,10 @@ const PERSONAL_DATA: { table: string; column: string; report: string }[] = [
   { table: 'validations', column: 'customer_id', report: 'validations' },
   { table: 'redemptions', column: 'customer_id', report: 'redemptions' },
   { table: 'tracking_profiles', column: 'customer_id', report: 'tracking_profiles' },
+  // The customer's orders, their activity and the products they bought (migration 0028).
+  { table: 'order_activities', column: 'customer_id', report: 'order_events' },
+  { table: 'customer_products', column: 'customer_id', report: 'customer_products' },
+  { table: 'orders', column: 'customer_id', report: 'orders' },
   // Before the customer row, whose deletion would cascade to these uncounted.
   { table: 'segment_members', column: 'customer_id', report: 'segments' },
   { table: 'customers', column: 'id', report: 'customer' },

@@ -137,6 +137,15 @@ export function upsertOrder(
 /** The order a key names (id, else source_id), as a predicate over `orders o`. */
 export const orderKeySql = (key: OrderKey): Sql => ('id' in key ? sql`o.id = ${key.id}` : sql`o.source_id = ${key.sourceId}`);
 
+/** The stored id of the order a key names, as an expression at its point of a batch. */
+export const storedOrderId = (key: OrderKey): Sql => sql`(SELECT o.id FROM orders o WHERE ${orderKeySql(key)})`;
+
+/** The customer the order a key names has at that point of a batch, or `also`: a predicate over `customers c`. */
+export function customerOfOrderOr(key: OrderKey, also: Sql | null): Sql {
+  const ofOrder = sql`c.id IN (SELECT o.customer_id FROM orders o WHERE ${orderKeySql(key)})`;
+  return also ? sql.join([also, ofOrder], 'OR') : ofOrder;
+}
+
 /** The order a key names, read in a batch. */
 export const selectOrder = (db: D1Database, key: OrderKey): D1PreparedStatement =>
   prepare(db, sql`SELECT * FROM orders o WHERE ${orderKeySql(key)}`);

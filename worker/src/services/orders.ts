@@ -1,7 +1,7 @@
 import * as customersDb from '../db/customers';
 import { d1Refusal } from '../db/errors';
 import * as ordersDb from '../db/orders';
-import { type Sql, sql } from '../db/sql';
+import type { Sql } from '../db/sql';
 import { findTrackingProfile, linkAndMerge } from '../db/tracking';
 import type { Env } from '../env';
 import { apiError, notFound } from '../errors';
@@ -299,12 +299,10 @@ export function redemptionOrder(
   const upsert = ordersDb.upsertOrder(db, key, input.placedId, write, input.customer ? { customer: input.customer } : 'unchanged', now, {
     onExisting: { keep: ['amount', 'initial_amount', 'items', 'products', 'metadata'], keepCustomerIfSet: true },
   });
-  const orderSql = ordersDb.orderKeySql(key);
-  const touched = sql`c.id IN (SELECT o.customer_id FROM orders o WHERE ${orderSql})`;
-  const customers = input.customer ? sql`(${input.customer}) OR ${touched}` : touched;
+  const customers = ordersDb.customerOfOrderOr(key, input.customer);
   return {
     statements: [upsert, ...ordersDb.derivedOrderWrites(db, customers, now)],
-    id: sql`(SELECT o.id FROM orders o WHERE ${orderSql})`,
+    id: ordersDb.storedOrderId(key),
     read: ordersDb.selectOrder(db, key),
   };
 }
@@ -314,7 +312,9 @@ export function redemptionOrder(
  * the summaries of its customer recomputed.
  */
 export function rolledBackOrderWrites(db: D1Database, orderId: string, customerId: string | null, now: number): D1PreparedStatement[] {
-  const touched = sql`c.id IN (SELECT o.customer_id FROM orders o WHERE o.id = ${orderId})`;
-  const customers = customerId ? sql`c.id = ${customerId} OR ${touched}` : touched;
+  const customers = ordersDb.customerOfOrderOr(
+    { id: orderId },
+    customerId === null ? null : customersDb.selectorSql({ ids: [customerId] }),
+  );
   return [ordersDb.cancelOrder(db, orderId, now), ...ordersDb.derivedOrderWrites(db, customers, now)];
 }

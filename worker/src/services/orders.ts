@@ -19,6 +19,9 @@ import { ambiguousTrackingId } from './visitor';
 // and the product counts recomputed from the orders table, their auto-update segments refreshed
 // (entered/left events and their webhooks with them), and the order read back.
 
+/** What an order write needs of the environment. */
+type OrderEnv = Pick<Env, 'DB' | 'TRACKING_SECRET'>;
+
 /** The product and SKU identifiers an item names: any of them counts as "bought" for the product filter. */
 export function productKeys(items: readonly OrderItemInput[]): string[] {
   const keys = new Set<string>();
@@ -79,7 +82,7 @@ interface CustomerPlan {
  * customer of the fields given; none when nothing names one.
  */
 async function customerPlan(
-  env: Env,
+  env: OrderEnv,
   customer: ContextCustomer | undefined,
   givenTrackingId: string | undefined,
   now: number,
@@ -174,7 +177,7 @@ interface WriteRequest {
 }
 
 /** One order written as one batch; the order as it is now. */
-async function writeOrder(env: Env, request: WriteRequest): Promise<OrderView> {
+async function writeOrder(env: OrderEnv, request: WriteRequest): Promise<OrderView> {
   const now = Date.now();
   const plan = await customerPlan(env, request.customer, request.trackingId, now);
   const db = env.DB;
@@ -212,7 +215,7 @@ async function writeOrder(env: Env, request: WriteRequest): Promise<OrderView> {
  * "If you pass an id or a source_id that already exists in the order database, Voucherify will
  * return a related order object with updated fields", OA create-order).
  */
-export async function createOrder(env: Env, input: OrderCreateInput): Promise<OrderView> {
+export async function createOrder(env: OrderEnv, input: OrderCreateInput): Promise<OrderView> {
   const key: ordersDb.OrderKey | null =
     input.id !== undefined ? { id: input.id } : input.source_id !== undefined ? { sourceId: input.source_id } : null;
   const newId = randomId('ord_');
@@ -228,7 +231,7 @@ export async function createOrder(env: Env, input: OrderCreateInput): Promise<Or
 }
 
 /** PUT /v1/orders/{orderId}: the order by id or source_id; the fields given change. */
-export async function updateOrder(env: Env, idOrSourceId: string, input: OrderUpdateInput): Promise<OrderView> {
+export async function updateOrder(env: OrderEnv, idOrSourceId: string, input: OrderUpdateInput): Promise<OrderView> {
   const existing = await ordersDb.findOrder(env.DB, idOrSourceId);
   if (!existing) throw notFound('order', idOrSourceId);
   return writeOrder(env, {

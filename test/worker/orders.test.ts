@@ -503,3 +503,56 @@ describe('the segment filter on products bought (our extension: orders.products.
     expect(bad.status).toBe(400);
   });
 });
+
+describe('POST /v1/orders/importCSV (our addition)', () => {
+  const importCsv = (csv: string, queue: ReturnType<typeof capturingQueue>) => {
+    const form = new FormData();
+    form.append('file', new Blob([csv], { type: 'text/csv' }), 'orders.csv');
+    return call('/v1/orders/importCSV', { method: 'POST', headers: SERVER_HEADERS, body: form }, { WRITES: queue } as never);
+  };
+
+  it('one row per order line: rows of one Order_Source_Id make one order; other columns are metadata; a bad order is reported by its row', async () => {
+    const buyer = unique('cust');
+    const a = unique('csv');
+    const b = unique('csv');
+    const csv = [
+      'Order_Source_Id,Status,Amount,Customer_Source_Id,Customer_Email,Product_Id,Quantity,Price,Store',
+      `${a},paid,3000,${buyer},csv@example.com,MacBookAir,1,2000,Berlin`,
+      `${a},,,,,case-1,2,500,`,
+      `${b},SHIPPED,100,${buyer},,,,,`,
+      `,PAID,,,,p,1,1,`,
+    ].join('\r\n');
+    const queue = capturingQueue();
+    const res = await importCsv(csv, queue);
+    expect(res.status).toBe(200);
+    const { async_action_id } = await json(res);
+    await deliver(queue.sent);
+    const action = await json(await api('GET', `/v1/async-actions/${async_action_id}`));
+    expect(action).toMatchObject({ type: 'ORDERS.IMPORT', status: 'DONE', result: { done_count: 2, failed_count: 1 } });
+    expect(action.result.errors[0]).toMatchObject({ key: 'invalid_payload', source_id: b });
+    expect(action.result.errors[0].details).toMatch(/^row 3: status/);
+    const order = await json(await api('GET', `/v1/orders/${a}`));
+    expect(order).toMatchObject({ status: 'PAID', amount: 3000, metadata: { store: 'Berlin' } });
+    expect(order.items).toMatchObject([
+      { product_id: 'MacBookAir', quantity: 1, price: 2000 },
+      { product_id: 'case-1', quantity: 2, price: 500 },
+    ]);
+    expect(await customer(buyer)).toMatchObject({ email: 'csv@example.com', summary: { orders: { total_count: 1, total_amount: 3000 } } });
+  });
+
+  it('a file without an order key column, or not a file, is a 400 and starts nothing', async () => {
+    const queue = capturingQueue();
+    const res = await importCsv('Status,Amount\r\nPAID,1', queue);
+    expect(res.status).toBe(400);
+    expect(await json(res)).toMatchObject({ key: 'invalid_payload' });
+    const proto = await importCsv('Order_Id,__proto__\r\nx,1', queue);
+    expect(proto.status).toBe(400);
+    const none = await call('/v1/orders/importCSV', {
+      method: 'POST',
+      headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' },
+      body: '{}',
+    });
+    expect(none.status).toBe(400);
+    expect(queue.sent).toEqual([]);
+  });
+});

@@ -12,7 +12,9 @@ import { eventCreateSchema } from './schemas/events';
 import {
   MAX_IMPORT_BODY_BYTES as MAX_ORDER_IMPORT_BODY_BYTES,
   MAX_IMPORT_ORDERS,
+  MAX_ORDER_CSV_BYTES,
   orderCreateSchema,
+  orderCsvFormSchema,
   orderListQuerySchema,
   orderUpdateSchema,
 } from './schemas/orders';
@@ -282,6 +284,16 @@ export const CATALOGUE: readonly Route[] = [
     summary: `Import 1-${MAX_IMPORT_ORDERS} orders as an async action; a bad order is reported in the action's errors, the valid ones are written`,
     auth: 'server',
     body: z.array(orderCreateSchema).min(1).max(MAX_IMPORT_ORDERS),
+  },
+  {
+    method: 'post',
+    path: '/v1/orders/importCSV',
+    bodyLimit: MAX_ORDER_CSV_BYTES,
+    tag: 'orders',
+    summary: 'Import orders from a CSV file (one row per order line; columns in docs/imports-and-exports.md) as an async action',
+    description: 'Our addition: Voucherify imports orders as JSON only (POST /v1/orders/import).',
+    auth: 'server',
+    form: orderCsvFormSchema,
   },
   { method: 'get', path: '/v1/orders/:id', tag: 'orders', summary: 'Get an order by id or source_id', auth: 'server' },
   {

@@ -90,6 +90,18 @@ export const orderImportSchema = z
   .min(1, 'must hold at least one order')
   .max(MAX_IMPORT_ORDERS, `must hold at most ${MAX_IMPORT_ORDERS} orders`);
 
+/** Largest file POST /v1/orders/importCSV takes: it is read whole (the orders are then queue work). */
+export const MAX_ORDER_CSV_BYTES = 10 * 1024 * 1024;
+/** Most data rows (order lines) of one file. */
+export const MAX_ORDER_CSV_ROWS = 50_000;
+
+/** POST /v1/orders/importCSV: multipart/form-data with the CSV in the field `file`. */
+export const orderCsvFormSchema = z.object({
+  file: z
+    .file({ message: 'must be a file (multipart/form-data field "file")' })
+    .max(MAX_ORDER_CSV_BYTES, `must be at most ${MAX_ORDER_CSV_BYTES} bytes`),
+});
+
 export const orderListQuerySchema = z.object({
   limit: intParam(1, 100).optional(),
   page: intParam(1, MAX_LIST_PAGE).optional(),

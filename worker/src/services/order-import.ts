@@ -77,7 +77,13 @@ function importRecord(input: ReturnType<typeof orderCreateSchema.parse>): OrderI
  * Checks the orders, sends the valid ones, and stores the action (IN_PROGRESS, or DONE when none is
  * valid); returns it for the answer.
  */
-export async function startOrderImport(env: Pick<Env, 'DB' | 'WRITES'>, orders: unknown[], requestId: string): Promise<AsyncAction> {
+export async function startOrderImport(
+  env: Pick<Env, 'DB' | 'WRITES'>,
+  orders: unknown[],
+  requestId: string,
+  /** How the report names each order (the CSV import: its first row); `[index]` when not given. */
+  labels?: string[],
+): Promise<AsyncAction> {
   const startedAt = Date.now();
   const actionId = randomId('aa_');
   const valid: OrderImportRecord[] = [];
@@ -88,7 +94,7 @@ export async function startOrderImport(env: Pick<Env, 'DB' | 'WRITES'>, orders: 
       if (utf8Bytes(JSON.stringify(record)) > MAX_MESSAGE_ORDER_BYTES) {
         errors.push({
           message: 'Invalid payload',
-          details: `[${index}]: the order is too large to import (at most ${MAX_MESSAGE_ORDER_BYTES} bytes); create it with POST /v1/orders`,
+          details: `${labels?.[index] ?? `[${index}]`}: the order is too large to import (at most ${MAX_MESSAGE_ORDER_BYTES} bytes); create it with POST /v1/orders`,
           key: 'invalid_payload',
           source_id: sourceIdOf(order),
         });
@@ -97,7 +103,8 @@ export async function startOrderImport(env: Pick<Env, 'DB' | 'WRITES'>, orders: 
       valid.push(record);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      errors.push({ message: error.message, details: `[${index}].${error.details ?? ''}`, key: error.key, source_id: sourceIdOf(order) });
+      const where = labels?.[index] ? `${labels[index]}: ` : `[${index}].`;
+      errors.push({ message: error.message, details: `${where}${error.details ?? ''}`, key: error.key, source_id: sourceIdOf(order) });
     }
   });
   const result: BulkUpdateResult = { done_count: 0, failed_count: errors.length, errors };

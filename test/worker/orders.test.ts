@@ -397,6 +397,7 @@ describe('POST /v1/orders/import', () => {
       { source_id: unique('imp'), status: 'PAID', amount: 10, customer: { source_id: unique('cust') } },
       { source_id: unique('imp'), status: 'NOPE' },
       { amount: 5 },
+      { source_id: unique('imp'), amount: 7, customer: { id: 'cust_nobody' } },
     ];
     const res = await call(
       '/v1/orders/import',
@@ -406,15 +407,18 @@ describe('POST /v1/orders/import', () => {
     expect(res.status).toBe(200);
     const { async_action_id } = await json(res);
     const action = await json(await api('GET', `/v1/async-actions/${async_action_id}`));
-    expect(action).toMatchObject({ type: 'ORDERS.IMPORT', status: 'IN_PROGRESS', result: { done_count: 0, failed_count: 1 } });
+    expect(action).toMatchObject({ type: 'ORDERS.IMPORT', status: 'IN_PROGRESS', result: { done_count: 0, failed_count: 2 } });
     expect(action.result.errors[0]).toMatchObject({ key: 'invalid_payload', source_id: body[1]?.source_id });
+    // A customer id that names nobody fails its order, as POST /v1/orders answers 404.
+    expect(action.result.errors[1]).toMatchObject({ key: 'not_found', source_id: body[3]?.source_id });
+    expect(action.result.errors[1].details).toMatch(/^\[3\]: customer: /);
     expect(queue.sent).toHaveLength(1);
     expect(queue.sent[0]).toMatchObject({ kind: 'order_import', action_id: async_action_id, total: 2, from: 0 });
     // An order without id or source_id got its id when sent: delivered twice, it is written once.
     await deliver(queue.sent);
     await deliver(queue.sent);
     const done = await json(await api('GET', `/v1/async-actions/${async_action_id}`));
-    expect(done).toMatchObject({ status: 'DONE', progress: 100, result: { done_count: 2, failed_count: 1 } });
+    expect(done).toMatchObject({ status: 'DONE', progress: 100, result: { done_count: 2, failed_count: 2 } });
     const message = queue.sent[0] as { orders: { key: { id?: string } }[] };
     const newId = message.orders[1]?.key.id;
     expect((await json(await api('GET', `/v1/orders/${newId}`))).amount).toBe(5);
@@ -554,5 +558,23 @@ describe('POST /v1/orders/importCSV (our addition)', () => {
     });
     expect(none.status).toBe(400);
     expect(queue.sent).toEqual([]);
+  });
+});
+
+describe('deleting a customer', () => {
+  it('drops what it bought as a filter input; its orders stay, naming its id (as Voucherify keeps them)', async () => {
+    const buyer = unique('cust');
+    const order = await postOrder({
+      status: 'PAID',
+      amount: 10,
+      customer: { source_id: buyer },
+      items: [{ product_id: 'del-prod', quantity: 1 }],
+    });
+    const count = () =>
+      env.DB.prepare('SELECT count(*) AS n FROM customer_products WHERE customer_id = ?').bind(order.customer_id).first('n');
+    expect(await count()).toBe(1);
+    expect((await api('DELETE', `/v1/customers/${buyer}`)).status).toBe(204);
+    expect(await count()).toBe(0);
+    expect((await json(await api('GET', `/v1/orders/${order.id}`))).customer_id).toBe(order.customer_id);
   });
 });

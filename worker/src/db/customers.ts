@@ -181,9 +181,16 @@ export async function findCustomer(db: D1Database, idOrSourceId: string): Promis
   ).first<CustomerRow>();
 }
 
+/**
+ * Deletes the customer, and what it bought as a filter input (customer_products, migration 0028).
+ * Its orders stay, naming the customer id, as Voucherify keeps them.
+ */
 export async function deleteCustomer(db: D1Database, id: string): Promise<boolean> {
-  const result = await db.prepare('DELETE FROM customers WHERE id = ?').bind(id).run();
-  return result.meta.changes > 0;
+  const [, result] = await db.batch([
+    db.prepare('DELETE FROM customer_products WHERE customer_id = ?').bind(id),
+    db.prepare('DELETE FROM customers WHERE id = ?').bind(id),
+  ]);
+  return (result?.meta.changes ?? 0) > 0;
 }
 
 /**

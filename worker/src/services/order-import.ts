@@ -86,7 +86,7 @@ export async function startOrderImport(
 ): Promise<AsyncAction> {
   const startedAt = Date.now();
   const actionId = randomId('aa_');
-  const valid: OrderImportRecord[] = [];
+  const valid: { record: OrderImportRecord; index: number; order: unknown }[] = [];
   const errors: AsyncActionError[] = [];
   orders.forEach((order, index) => {
     try {
@@ -100,13 +100,29 @@ export async function startOrderImport(
         });
         return;
       }
-      valid.push(record);
+      valid.push({ record, index, order });
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       const where = labels?.[index] ? `${labels[index]}: ` : `[${index}].`;
       errors.push({ message: error.message, details: `${where}${error.details ?? ''}`, key: error.key, source_id: sourceIdOf(order) });
     }
   });
+  // An order naming a customer by id that does not exist fails, as POST /v1/orders answers 404.
+  const named = [...new Set(valid.flatMap(({ record }) => (record.customer?.kind === 'id' ? [record.customer.id] : [])))];
+  if (named.length > 0) {
+    const found = new Set((await customersDb.selectCustomers(env.DB, { ids: named }).all<{ id: string }>()).results.map((row) => row.id));
+    const known = valid.filter(({ record, index, order }) => {
+      if (record.customer?.kind !== 'id' || found.has(record.customer.id)) return true;
+      errors.push({
+        message: 'Resource not found',
+        details: `${labels?.[index] ?? `[${index}]`}: customer: Cannot find customer with id ${record.customer.id}`,
+        key: 'not_found',
+        source_id: sourceIdOf(order),
+      });
+      return false;
+    });
+    valid.splice(0, valid.length, ...known);
+  }
   const result: BulkUpdateResult = { done_count: 0, failed_count: errors.length, errors };
   const done = valid.length === 0;
   const now = Date.now();
@@ -127,7 +143,12 @@ export async function startOrderImport(
   await asyncActionsDb.insertAsyncAction(env.DB, action).run();
   if (!done) {
     const sender = new BatchSender(env.WRITES);
-    for (const message of messagesOf(actionId, valid, startedAt)) await sender.add(message, utf8Bytes(JSON.stringify(message)));
+    for (const message of messagesOf(
+      actionId,
+      valid.map((v) => v.record),
+      startedAt,
+    ))
+      await sender.add(message, utf8Bytes(JSON.stringify(message)));
     await sender.flush();
   }
   return action;

@@ -277,12 +277,15 @@ export async function runOrderImport(
   const deadline = Date.now() + RUN_MS;
   let at = 0;
   while (at < slices.length) {
-    const part = slices.slice(at, at + pacer.size);
+    let part = slices.slice(at, at + pacer.size);
     const now = Date.now();
-    const statements = await sliceStatements(db, message, part, segments, now);
-    if (statements.length + 2 > budget.statements || now > deadline) {
-      // Nothing written yet in this run: the whole message again, on a delivery with its own budget.
-      if (at === 0) return { retryAfterSeconds: 0 };
+    let statements = await sliceStatements(db, message, part, segments, now);
+    if (at === 0 && part.length > 1 && statements.length + 2 > budget.statements) {
+      // The run's first batch: one slice, so that every run writes something.
+      part = part.slice(0, 1);
+      statements = await sliceStatements(db, message, part, segments, now);
+    }
+    if (at > 0 && (statements.length + 2 > budget.statements || now > deadline)) {
       // The rest as a new message: the same id, from the first slice not written.
       const rest = slices.slice(at);
       await enqueue(env.WRITES, { ...message, from: rest[0]?.index ?? message.from, orders: rest.flatMap((s) => s.orders) });

@@ -496,8 +496,21 @@ describe('the segment filter on products bought (our extension: orders.products.
       items: [{ product_id: 'prod_x', product: { source_id: 'MacBookAir' }, quantity: 1, price: 1 }],
     });
     expect((await members()).sort()).toEqual([buyer, other].sort());
+    // A passive segment of the same filter, judged now for one customer (GET /v1/customers/{id}/segments).
+    const passive = await json(
+      await api('POST', '/v1/segments', {
+        name: unique('bought MacBookAir, passive'),
+        type: 'passive',
+        filter: { junction: 'and', 'orders.products.MacBookAir.count': { conditions: { $more_than: [0] } } },
+      }),
+    );
+    const segmentsOf = async (ref: string) =>
+      (await json(await api('GET', `/v1/customers/${ref}/segments`))).data.map((s: { id: string }) => s.id);
+    expect(await segmentsOf(buyer)).toContain(passive.id);
     await api('PUT', `/v1/orders/${sid}`, { status: 'CANCELED' });
     expect(await members()).toEqual([other]);
+    expect(await segmentsOf(buyer)).not.toContain(passive.id);
+    expect(await segmentsOf(other)).toContain(passive.id);
     // A filter path that names no product is a 400.
     const bad = await api('POST', '/v1/segments', {
       name: 'x',

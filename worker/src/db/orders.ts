@@ -218,9 +218,13 @@ export function derivedOrderWrites(db: D1Database, customers: Sql, now: number):
   return [recomputeOrderSummary(db, customers, now), ...rebuildCustomerProducts(db, customers)];
 }
 
-/** The products a customer bought (its counting orders), for judging one profile. */
-export function selectCustomerProducts(db: D1Database, customerId: string): D1PreparedStatement {
-  return prepare(db, sql`SELECT product, orders FROM customer_products WHERE customer_id = ${customerId}`);
+/** The products a customer bought (its counting orders), for judging one profile: per product id, the count. */
+export async function customerProductCounts(db: D1Database, customerId: string): Promise<Record<string, { count: number }>> {
+  const { results } = await prepare(db, sql`SELECT product, orders FROM customer_products WHERE customer_id = ${customerId}`).all<{
+    product: string;
+    orders: number;
+  }>();
+  return Object.fromEntries(results.map((r) => [r.product, { count: r.orders }]));
 }
 
 const ORDER_BY: Record<OrderListOrder, string> = {

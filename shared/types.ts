@@ -79,6 +79,8 @@ export interface AsyncAction {
     | 'CUSTOMERS.BULK_UPDATE'
     | 'CUSTOMERS.METADATA_UPDATE'
     | 'CUSTOMERS.IMPORT_CSV'
+    // OA AsyncActionBase.type of POST /v1/orders/import.
+    | 'ORDERS.IMPORT'
     // OA AsyncActionBase.type values of campaigns (readOnly-openAPI.json, "CAMPAIGN.VOUCHERS_IMPORT" etc.).
     | 'CAMPAIGN.VOUCHERS_IMPORT'
     | 'CAMPAIGN.VOUCHERS_IMPORT_CSV'

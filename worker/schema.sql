@@ -136,6 +136,13 @@ BEGIN
   END;
 END;
 
+CREATE TABLE customer_products (
+  customer_id TEXT NOT NULL,
+  product     TEXT NOT NULL,
+  orders      INTEGER NOT NULL,
+  PRIMARY KEY (customer_id, product)
+) WITHOUT ROWID;
+
 CREATE TABLE customers (
   id                  TEXT PRIMARY KEY,
   source_id           TEXT UNIQUE,
@@ -327,6 +334,74 @@ CREATE TABLE import_chunks (
 ) WITHOUT ROWID;
 
 CREATE INDEX import_chunks_action ON import_chunks (action_id);
+
+CREATE TABLE order_activities (
+  id          TEXT PRIMARY KEY,
+  order_id    TEXT NOT NULL,
+  customer_id TEXT NOT NULL,
+  type        TEXT NOT NULL,
+  snapshot    TEXT NOT NULL CHECK (json_valid(snapshot)),
+  created_at  INTEGER NOT NULL
+);
+
+CREATE INDEX order_activities_customer ON order_activities (customer_id, created_at);
+
+CREATE VIEW order_snapshots AS
+SELECT id, json_object('id', id, 'source_id', source_id, 'customer_id', customer_id, 'referrer_id', referrer_id,
+  'status', status, 'amount', amount, 'initial_amount', initial_amount, 'discount_amount', discount_amount,
+  'items', json(items), 'metadata', json(metadata), 'created_at', created_at, 'updated_at', updated_at) AS snapshot
+FROM orders;
+
+CREATE TABLE orders (
+  id              TEXT PRIMARY KEY,
+  source_id       TEXT UNIQUE,
+  customer_id     TEXT,
+  referrer_id     TEXT,
+  status          TEXT NOT NULL DEFAULT 'CREATED' CHECK (status IN ('CREATED', 'PAID', 'CANCELED', 'FULFILLED')),
+  amount          INTEGER,
+  initial_amount  INTEGER,
+  discount_amount INTEGER,
+  items           TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(items)),
+  metadata        TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metadata)),
+
+
+  products        TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(products)),
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER
+);
+
+CREATE INDEX orders_created ON orders (created_at);
+
+CREATE INDEX orders_customer ON orders (customer_id, created_at);
+
+CREATE TRIGGER order_activity_created AFTER INSERT ON orders
+WHEN NEW.customer_id IS NOT NULL
+BEGIN
+  INSERT INTO order_activities (id, order_id, customer_id, type, snapshot, created_at)
+  SELECT 'oev_' || printf('%015d', NEW.created_at) || '1' || lower(hex(randomblob(8))), NEW.id, NEW.customer_id, 'customer.order.created', snapshot, NEW.created_at
+  FROM order_snapshots WHERE id = NEW.id;
+  INSERT INTO order_activities (id, order_id, customer_id, type, snapshot, created_at)
+  SELECT 'oev_' || printf('%015d', NEW.created_at) || '2' || lower(hex(randomblob(8))), NEW.id, NEW.customer_id, 'customer.order.' || lower(NEW.status), snapshot, NEW.created_at
+  FROM order_snapshots WHERE id = NEW.id AND NEW.status != 'CREATED';
+END;
+
+CREATE TRIGGER order_activity_updated
+AFTER UPDATE OF source_id, customer_id, referrer_id, status, amount, initial_amount, discount_amount, items, metadata ON orders
+WHEN NEW.customer_id IS NOT NULL
+  AND (OLD.source_id IS NOT NEW.source_id OR OLD.customer_id IS NOT NEW.customer_id OR OLD.referrer_id IS NOT NEW.referrer_id
+       OR OLD.status IS NOT NEW.status OR OLD.amount IS NOT NEW.amount OR OLD.initial_amount IS NOT NEW.initial_amount
+       OR OLD.discount_amount IS NOT NEW.discount_amount OR json(OLD.items) IS NOT json(NEW.items)
+       OR json(OLD.metadata) IS NOT json(NEW.metadata))
+BEGIN
+  INSERT INTO order_activities (id, order_id, customer_id, type, snapshot, created_at)
+  SELECT 'oev_' || printf('%015d', coalesce(NEW.updated_at, NEW.created_at)) || '1' || lower(hex(randomblob(8))), NEW.id, NEW.customer_id, 'customer.order.updated', snapshot,
+         coalesce(NEW.updated_at, NEW.created_at)
+  FROM order_snapshots WHERE id = NEW.id;
+  INSERT INTO order_activities (id, order_id, customer_id, type, snapshot, created_at)
+  SELECT 'oev_' || printf('%015d', coalesce(NEW.updated_at, NEW.created_at)) || '2' || lower(hex(randomblob(8))), NEW.id, NEW.customer_id, 'customer.order.' || lower(NEW.status), snapshot,
+         coalesce(NEW.updated_at, NEW.created_at)
+  FROM order_snapshots WHERE id = NEW.id AND NEW.status IS NOT OLD.status AND NEW.status != 'CREATED';
+END;
 
 CREATE TABLE publications (
   id           TEXT PRIMARY KEY,

@@ -18,7 +18,11 @@ import {
 } from './semantics';
 
 /** A customer as the API returns it, plus how many events of each type it has. */
-export type FilterProfile = Customer & { events?: Record<string, { count: number }> };
+export type FilterProfile = Customer & {
+  events?: Record<string, { count: number }>;
+  /** Per product or SKU id: how many of the customer's counting orders hold it (customer_products). */
+  products?: Record<string, { count: number }>;
+};
 
 /**
  * Plans (see semantics.ts) depend on `now` only through its UTC day, so each parsed filter keeps the
@@ -108,6 +112,8 @@ function read(field: Field, profile: FilterProfile): unknown {
   switch (field.kind) {
     case 'event_count':
       return lookup(profile.events, [field.event, 'count']) ?? 0;
+    case 'product_count':
+      return lookup(profile.products, [field.product, 'count']) ?? 0;
     case 'json':
       return lookup(profile[field.column], field.keys);
     default:
@@ -172,7 +178,8 @@ function test(field: Field, predicate: Predicate, raw: unknown): boolean {
     }
 
     case 'number':
-    case 'event_count': {
+    case 'event_count':
+    case 'product_count': {
       const value = typeof raw === 'number' && Number.isFinite(raw) ? raw : null;
       if (predicate.test === 'present') return value !== null;
       if (value === null) return false;

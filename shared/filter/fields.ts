@@ -11,14 +11,18 @@ import { FilterError } from './errors';
  * - `timestamp`: an INTEGER column of epoch ms (NULL allowed); the profile holds an ISO string or nothing.
  * - `calendar_date`: a TEXT column `YYYY-MM-DD`; the profile holds the same string or null.
  * - `event_count`: how many events of one type the customer has; 0 when none.
+ * - `product_count`: how many of the customer's counting orders (PAID, FULFILLED) hold one product
+ *   or SKU (by id or source id); 0 when none. Our addition: Voucherify has no filter on what a
+ *   customer bought.
  * - `json`: a value inside the metadata or system_metadata JSON column; any JSON type, or missing.
  */
-export type FieldKind = 'text' | 'number' | 'timestamp' | 'calendar_date' | 'event_count' | 'json';
+export type FieldKind = 'text' | 'number' | 'timestamp' | 'calendar_date' | 'event_count' | 'product_count' | 'json';
 
 export type Field =
   | { kind: 'text'; path: string; column: string; profilePath: readonly string[]; foldCase: boolean }
   | { kind: 'number' | 'timestamp' | 'calendar_date'; path: string; column: string; profilePath: readonly string[] }
   | { kind: 'event_count'; path: string; event: string }
+  | { kind: 'product_count'; path: string; product: string }
   | { kind: 'json'; path: string; column: 'metadata' | 'system_metadata'; keys: readonly string[] };
 
 /** Longest field path, in dot-separated segments (`metadata.a.b.c.d`). */
@@ -33,7 +37,7 @@ export const KEY_PATTERN = new RegExp(`^(?!(?:${PROTOTYPE_KEYS.join('|')})$)[A-Z
 /** Event names the events API accepts: exactly the ones `events.<name>.count` can name. */
 export const EVENT_NAME_PATTERN = KEY_PATTERN;
 
-type FixedField = Exclude<Field, { kind: 'event_count' | 'json' }>;
+type FixedField = Exclude<Field, { kind: 'event_count' | 'product_count' | 'json' }>;
 
 /** Every customer field with a column of its own. Column names come only from the catalogue, never from input. */
 const FIXED_FIELDS: ReadonlyMap<string, FixedField> = new Map(
@@ -86,6 +90,21 @@ export function resolveField(path: string): Field {
       );
     }
     return { kind: 'event_count', path, event };
+  }
+
+  if (root === 'orders') {
+    const [products, product, count] = rest;
+    if (rest.length !== 3 || products !== 'products' || count !== 'count' || product === undefined) {
+      throw new FilterError('unknown_field', path, `order fields look like "orders.products.<product id>.count", not "${path}"`);
+    }
+    if (!KEY_PATTERN.test(product)) {
+      throw new FilterError(
+        'unknown_field',
+        path,
+        `"${product}" in field path "${path}" is not a product id a filter can name: use 1 to 64 of A-Z a-z 0-9 _ -`,
+      );
+    }
+    return { kind: 'product_count', path, product };
   }
 
   throw new FilterError('unknown_field', path, `unknown field "${path}"`);

@@ -78,12 +78,13 @@ const EQUALITY: Kinds = {
   text: 'texts',
   number: 'numbers',
   event_count: 'numbers',
+  product_count: 'numbers',
   timestamp: 'days',
   calendar_date: 'days',
   json: 'scalars',
 };
 // Set membership on a date would need day lists in SQL; `$is` with several dates covers it.
-const MEMBERSHIP: Kinds = { text: 'texts', number: 'numbers', event_count: 'numbers', json: 'scalars' };
+const MEMBERSHIP: Kinds = { text: 'texts', number: 'numbers', event_count: 'numbers', product_count: 'numbers', json: 'scalars' };
 // An event count is never unknown (no events is 0), so asking is almost surely a mistake for `$more_than: [0]`.
 const PRESENCE: Kinds = { text: 'flag', number: 'flag', timestamp: 'flag', calendar_date: 'flag', json: 'flag' };
 const STRING: Kinds = { text: 'texts', json: 'texts' };
@@ -91,13 +92,14 @@ const STRING: Kinds = { text: 'texts', json: 'texts' };
 const COMPARISON: Kinds = {
   number: 'number',
   event_count: 'number',
+  product_count: 'number',
   json: 'number',
   timestamp: 'day_count',
   calendar_date: 'day_count',
 };
 const DATE_INSTANT: Kinds = { timestamp: 'instant', calendar_date: 'instant', json: 'instant' };
 const DATE_DAYS: Kinds = { timestamp: 'day_count', calendar_date: 'day_count', json: 'day_count' };
-const COUNT: Kinds = { event_count: 'count', json: 'count' };
+const COUNT: Kinds = { event_count: 'count', product_count: 'count', json: 'count' };
 const WINDOW: Kinds = { timestamp: 'flag', calendar_date: 'flag', json: 'flag' };
 
 /** Which operand each operator takes on each field kind; a missing entry means "does not apply". */

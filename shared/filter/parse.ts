@@ -76,6 +76,7 @@ const FIELD_KIND_NAMES: Record<Field['kind'], string> = {
   timestamp: 'a date field',
   calendar_date: 'a date field',
   event_count: 'an event count',
+  product_count: 'a product count',
   json: 'a metadata field',
 };
 

@@ -22,17 +22,17 @@
  *   a precomposed "é" and "e" + combining accent are different strings.
  *
  * ## Operators by field kind
- * | Operator | text | number, event count | timestamp, birthdate | metadata value |
+ * | Operator | text | number, event count, product count | timestamp, birthdate | metadata value |
  * |---|---|---|---|---|
  * | `$is` `$is_not` | exact and case-sensitive; `email` ASCII case-insensitive | numeric equality | same UTC day as the operand date | JSON equality (below); arrays: some element |
  * | `$in` `$not_in` | as `$is` | as `$is` | - | as `$is` |
- * | `$has_value` `$is_unknown` | not null, not "" | numbers always have a value; not for events | not null, not "" | present, not null, not ""; `[]` and `{}` have a value |
+ * | `$has_value` `$is_unknown` | not null, not "" | numbers always have a value; not for event or product counts | not null, not "" | present, not null, not ""; `[]` and `{}` have a value |
  * | `$contains` `$not_contain` | substring, ASCII case-insensitive | - | - | string: substring; array: some element JSON-equal to the operand |
  * | `$starts_with` `$ends_with` | prefix / suffix, ASCII case-insensitive | - | - | string values only (arrays: false) |
  * | `$more_than` `$less_than` `$more_than_equal` `$less_than_equal` | - | > < >= <= | in days ago (below) | numeric values only, > < >= <= |
  * | `$before` `$after` | - | - | strictly before / after the instant | ISO date strings only |
  * | `$is_days_ago` ... `$less_than_future` | - | - | day ranges (below) | ISO date strings only |
- * | `$count` `$count_less` `$count_more` | - | events: count = < > N | - | array length = < > N; not an array: false |
+ * | `$count` `$count_less` `$count_more` | - | event and product counts: count = < > N | - | array length = < > N; not an array: false |
  * | calendar windows | - | - | UTC windows (below) | ISO date strings only |
  * An operator outside this table is refused by `parseFilter`.
  *

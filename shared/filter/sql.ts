@@ -118,6 +118,9 @@ function costOf(field: Field, predicate: Predicate): number {
       return predicate.test === 'equals' || predicate.test === 'contains' ? 24 : 12;
     case 'event_count':
       return 16;
+    case 'product_count':
+      // One primary-key lookup in customer_products.
+      return 12;
     case 'calendar_date':
       return predicate.test === 'present' ? 1 : 8;
     case 'text':
@@ -257,6 +260,21 @@ function compilePredicate(params: Params, field: Field, predicate: Predicate): s
       switch (predicate.test) {
         case 'present':
           return `(${value} IS NOT NULL)`;
+        case 'equals':
+          return `coalesce(${value} IN (SELECT value FROM json_each(${params.bind(JSON.stringify(predicate.values))})), 0)`;
+        case 'compare':
+          return `coalesce(${value} ${predicate.cmp} ${params.bind(predicate.value)}, 0)`;
+        default:
+          return unsupported(field, predicate);
+      }
+    }
+
+    case 'product_count': {
+      // The customer's count of counting orders holding the product (migration 0028), 0 when none.
+      const value = `coalesce((SELECT cp.orders FROM customer_products AS cp WHERE cp.customer_id = c.id AND cp.product = ${params.bind(field.product)}), 0)`;
+      switch (predicate.test) {
+        case 'present':
+          return '1';
         case 'equals':
           return `coalesce(${value} IN (SELECT value FROM json_each(${params.bind(JSON.stringify(predicate.values))})), 0)`;
         case 'compare':

@@ -380,3 +380,71 @@ describe('hostile bodies', () => {
     await settled();
   }, 180_000);
 });
+
+describe('Order Completed (Segment e-commerce spec) becomes an order', () => {
+  // Segment's e-commerce spec, "Order Completed": order_id, total / revenue (currency units),
+  // products[] with product_id, sku, price, quantity. The destination sends the properties as
+  // `metadata` (DEST/addCustomEvent/index.ts).
+  const completed = (sourceId: string, orderId: string, extra: Record<string, unknown> = {}) => ({
+    customer: { source_id: sourceId },
+    event: 'Order Completed',
+    metadata: {
+      order_id: orderId,
+      total: 27.5,
+      revenue: 25,
+      currency: 'USD',
+      products: [
+        { product_id: 'MacBookAir', sku: 'MBA-13', price: 20, quantity: 1 },
+        { product_id: 'case-1', price: 7.5, quantity: 1 },
+      ],
+      ...extra,
+    },
+    type: 'track',
+  });
+
+  it('a PAID order of the identified customer, in cents, with its products; a retry counts once; the event is recorded too', async () => {
+    const res = await post('event-processing', completed('sg-buyer-1', 'seg-order-1'));
+    expect(res.status).toBe(200);
+    expect(await json(res)).toMatchObject({ type: 'Order_Completed' });
+    await post('event-processing', completed('sg-buyer-1', 'seg-order-1'));
+    const order = await json(await api('GET', '/v1/orders/seg-order-1'));
+    expect(order).toMatchObject({ source_id: 'seg-order-1', status: 'PAID', amount: 2750 });
+    expect(order.items).toMatchObject([
+      { source_id: 'MacBookAir', related_object: 'product', sku: { source_id: 'MBA-13' }, price: 2000, quantity: 1, amount: 2000 },
+      { source_id: 'case-1', price: 750, quantity: 1 },
+    ]);
+    const buyer = await customer('sg-buyer-1');
+    expect(order.customer_id).toBe(buyer.id);
+    expect(buyer.summary.orders).toMatchObject({ total_count: 1, total_amount: 2750 });
+    expect(await segmentMembers({ junction: 'and', 'orders.products.MBA-13.count': { conditions: { $more_than: [0] } } })).toEqual([
+      'sg-buyer-1',
+    ]);
+    await settled();
+    const events = await json(await api('GET', '/v1/customers/sg-buyer-1/activity?type=customer.custom_event'));
+    expect(events.data).toHaveLength(2);
+  });
+
+  it('without total, revenue is the amount; without either, the sum of the products', async () => {
+    await post('event-processing', completed('sg-buyer-2', 'seg-order-2', { total: null }));
+    expect((await json(await api('GET', '/v1/orders/seg-order-2'))).amount).toBe(2500);
+    await post('event-processing', completed('sg-buyer-2', 'seg-order-3', { total: null, revenue: null }));
+    expect((await json(await api('GET', '/v1/orders/seg-order-3'))).amount).toBe(2750);
+  });
+
+  it('bad order properties are a 400 naming the field, and nothing is written', async () => {
+    await expectRefused(
+      await post('event-processing', completed('sg-buyer-3', 'seg-order-4', { total: -1 })),
+      400,
+      'invalid_payload',
+      'metadata.total',
+    );
+    await expectRefused(
+      await post('event-processing', completed('sg-buyer-3', 'seg-order-5', { products: [{ quantity: 1.5 }] })),
+      400,
+      'invalid_payload',
+      'metadata.products[0].quantity',
+    );
+    expect((await api('GET', '/v1/orders/seg-order-4')).status).toBe(404);
+    expect(await customer('sg-buyer-3')).toBeNull();
+  });
+});

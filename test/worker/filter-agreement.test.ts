@@ -185,6 +185,17 @@ const EVENTS: [string, string, number][] = [
   ['c03', 'purchase', 2],
 ];
 
+/**
+ * [customer, product, how many counting orders hold it]: customer_products (migration 0028), the
+ * input of `orders.products.<id>.count`.
+ */
+const PRODUCTS: [string, string, number][] = [
+  ['c01', 'MacBookAir', 2],
+  ['c01', 'sku_red', 1],
+  ['c03', 'MacBookAir', 1],
+  ['c05', 'sku_red', 4],
+];
+
 interface Case {
   name: string;
   filter: Record<string, unknown>;
@@ -422,6 +433,27 @@ const CASES: Case[] = [
   { name: 'loyalty.points $less_than_equal', filter: on('loyalty.points', { $less_than_equal: [20] }), expected: except('c01') },
   { name: 'loyalty.referred_customers $more_than', filter: on('loyalty.referred_customers', { $more_than: [1] }), expected: ['c01'] },
 
+  // ----- products bought (our extension: orders.products.<product or sku id>.count)
+  { name: 'bought a product', filter: on('orders.products.MacBookAir.count', { $more_than: [0] }), expected: ['c01', 'c03'] },
+  { name: 'bought a product twice', filter: on('orders.products.MacBookAir.count', { $is: [2] }), expected: ['c01'] },
+  { name: 'bought a product never', filter: on('orders.products.MacBookAir.count', { $less_than: [1] }), expected: except('c01', 'c03') },
+  { name: 'bought a product $in counts', filter: on('orders.products.sku_red.count', { $in: [1, 4] }), expected: ['c01', 'c05'] },
+  {
+    name: 'bought a product $count 0 includes customers without orders',
+    filter: on('orders.products.sku_red.count', { $count: [0] }),
+    expected: except('c01', 'c05'),
+  },
+  { name: 'bought a product $is_not', filter: on('orders.products.sku_red.count', { $is_not: [4] }), expected: except('c05') },
+  { name: 'bought an unknown product', filter: on('orders.products.nothing.count', { $more_than_equal: [1] }), expected: [] },
+  {
+    name: 'bought two products (and)',
+    filter: {
+      junction: 'and',
+      ...on('orders.products.MacBookAir.count', { $more_than: [0] }),
+      ...on('orders.products.sku_red.count', { $more_than: [0] }),
+    },
+    expected: ['c01'],
+  },
   // ----- events
   { name: 'events count $is a numeric string', filter: on('events.cart_abandoned.count', { $is: ['1'] }), expected: ['c02'] },
   { name: 'events count $more_than 0', filter: on('events.cart_abandoned.count', { $more_than: [0] }), expected: ['c01', 'c02'] },
@@ -669,6 +701,11 @@ beforeAll(async () => {
     ),
   );
   await env.DB.batch([...inserts, ...events]);
+  await env.DB.batch(
+    PRODUCTS.map(([customerId, product, orders]) =>
+      env.DB.prepare('INSERT INTO customer_products (customer_id, product, orders) VALUES (?, ?, ?)').bind(customerId, product, orders),
+    ),
+  );
 
   const { results: rows } = await env.DB.prepare('SELECT * FROM customers ORDER BY id').all<CustomerRow>();
   // evaluate() gets the counts validate reads: the counters (event_counters), as compileSql does.
@@ -680,7 +717,9 @@ beforeAll(async () => {
   profiles = rows.map((row) => {
     const events: Record<string, { count: number }> = {};
     for (const c of counts) if (c.profile_id === row.id) events[c.type] = { count: c.count };
-    return { ...rowToCustomer(row), events };
+    const products: Record<string, { count: number }> = {};
+    for (const [customerId, product, count] of PRODUCTS) if (customerId === row.id) products[product] = { count };
+    return { ...rowToCustomer(row), events, products };
   });
 });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { app } from '../../worker/src/app';
 import { type Auth, BODY_LIMITS, CATALOGUE, isReadOnlyPost, MAX_BODY_BYTES } from '../../worker/src/catalogue';
 import { MAX_BULK_BODY_BYTES } from '../../worker/src/schemas/customers';
+import { MAX_IMPORT_BODY_BYTES, MAX_ORDER_CSV_BYTES } from '../../worker/src/schemas/orders';
 import { call, json } from './helpers';
 
 const METHODS = ['get', 'post', 'put', 'delete', 'patch'] as const;
@@ -186,12 +187,14 @@ describe('the route catalogue (worker/src/catalogue.ts)', () => {
     expect(isReadOnlyPost('/v1/vouchers/a/b/validate')).toBe(false);
   });
 
-  it('derives the body limits: 1 MiB but for the imports that stream and the bulk upsert', () => {
+  it('derives the body limits: 1 MiB but for the imports that stream, the bulk upsert and the order imports', () => {
     expect(MAX_BODY_BYTES).toBe(1024 * 1024);
     expect(Object.fromEntries(BODY_LIMITS)).toEqual({
       '/v1/customers/importCSV': 'streamed',
       '/console/imports/customers': 'streamed',
       '/v1/customers/bulk/async': MAX_BULK_BODY_BYTES,
+      '/v1/orders/import': MAX_IMPORT_BODY_BYTES,
+      '/v1/orders/importCSV': MAX_ORDER_CSV_BYTES,
     });
   });
 });

@@ -9,6 +9,15 @@ import {
   MAX_BULK_RECORDS,
 } from './schemas/customers';
 import { eventCreateSchema } from './schemas/events';
+import {
+  MAX_IMPORT_BODY_BYTES as MAX_ORDER_IMPORT_BODY_BYTES,
+  MAX_IMPORT_ORDERS,
+  MAX_ORDER_CSV_BYTES,
+  orderCreateSchema,
+  orderCsvFormSchema,
+  orderListQuerySchema,
+  orderUpdateSchema,
+} from './schemas/orders';
 import { exportCreateSchema, exportDownloadQuerySchema, exportListQuerySchema } from './schemas/exports';
 import { customerImportFormSchema } from './schemas/imports';
 import { activitiesQuerySchema, activityQuerySchema } from './schemas/activity';
@@ -250,6 +259,50 @@ export const CATALOGUE: readonly Route[] = [
     auth: 'server',
     form: customerImportFormSchema,
     success: ACCEPTED,
+  },
+  {
+    method: 'post',
+    path: '/v1/orders',
+    tag: 'orders',
+    summary: "Create an order, or upsert by id / source_id; moves the customer's summary.orders.* (PAID and FULFILLED orders count)",
+    auth: 'server',
+    body: orderCreateSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/orders',
+    tag: 'orders',
+    summary: 'List orders (limit, page; order by created_at or updated_at)',
+    auth: 'server',
+    query: orderListQuerySchema,
+  },
+  {
+    method: 'post',
+    path: '/v1/orders/import',
+    bodyLimit: MAX_ORDER_IMPORT_BODY_BYTES,
+    tag: 'orders',
+    summary: `Import 1-${MAX_IMPORT_ORDERS} orders as an async action; a bad order is reported in the action's errors, the valid ones are written`,
+    auth: 'server',
+    body: z.array(orderCreateSchema).min(1).max(MAX_IMPORT_ORDERS),
+  },
+  {
+    method: 'post',
+    path: '/v1/orders/importCSV',
+    bodyLimit: MAX_ORDER_CSV_BYTES,
+    tag: 'orders',
+    summary: 'Import orders from a CSV file (one row per order line; columns in docs/imports-and-exports.md) as an async action',
+    description: 'Our addition: Voucherify imports orders as JSON only (POST /v1/orders/import).',
+    auth: 'server',
+    form: orderCsvFormSchema,
+  },
+  { method: 'get', path: '/v1/orders/:id', tag: 'orders', summary: 'Get an order by id or source_id', auth: 'server' },
+  {
+    method: 'put',
+    path: '/v1/orders/:id',
+    tag: 'orders',
+    summary: 'Update an order by id or source_id (the fields given change)',
+    auth: 'server',
+    body: orderUpdateSchema,
   },
   { method: 'get', path: '/v1/customers/:id', tag: 'customers', summary: 'Get a customer by id or source_id', auth: 'server' },
   {

@@ -6,6 +6,7 @@ import { runCampaignCodes } from '../services/campaigns';
 import { failDeadLetteredDistribution, runDistribution } from '../services/distributions';
 import { IMPORT_PACE, writeImportChunk } from '../services/customer-import-chunks';
 import { failImport } from '../services/customer-import-report';
+import { failDeadLetteredOrderImport, runOrderImport } from '../services/order-import';
 import type { JobOutcome, StatementBudget } from '../queue/jobs';
 import { bulkWriteTarget, WritePacer } from '../lib/write-pacer';
 import { customerEventStatements, profileEventStatements } from '../services/events';
@@ -91,6 +92,10 @@ const JOBS: { [K in JobKind]: Job<MessageOf<K>> } = {
   },
   segment_sync: { run: segmentWalk },
   segment_recompute: { run: segmentWalk },
+  order_import: {
+    run: (env, m, context) => runOrderImport(env, m, context.segments, context.budget),
+    deadLettered: (env, m) => failDeadLetteredOrderImport(env.DB, m.action_id),
+  },
   campaign_codes: {
     run: (env, m, context) => runCampaignCodes(env, m, context.budget),
     // A campaign's generation whose message gave up cannot finish either.

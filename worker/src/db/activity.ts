@@ -1,9 +1,10 @@
 import { prepare, type Sql, sql } from './sql';
 
 // The customer activity feed (GET /v1/customers/{id}/activity and /activities), read in one
-// statement from the three tables that record what happened to a customer: events (custom events
-// and segment transitions), redemptions (attempts, failures, rollbacks) and the customer row itself
-// (customer.created). Validations are not in it: the validations table records the attempt only,
+// statement from the tables that record what happened to a customer: events (custom events and
+// segment transitions), redemptions (attempts, failures, rollbacks), order_activities (orders
+// created, updated, paid, canceled, fulfilled: written by the orders table's triggers, migration
+// 0028) and the customer row itself (customer.created). Validations are not in it: the validations table records the attempt only,
 // not whether it succeeded, and the feed has no type for an attempt of unknown outcome.
 
 /** The activity types this feed can state (a subset of OA CustomerActivity.type). */
@@ -15,17 +16,22 @@ export const ACTIVITY_TYPES = [
   'customer.redemption.succeeded',
   'customer.redemption.failed',
   'customer.redemption.rollback.succeeded',
+  'customer.order.created',
+  'customer.order.updated',
+  'customer.order.paid',
+  'customer.order.canceled',
+  'customer.order.fulfilled',
 ] as const;
 export type ActivityType = (typeof ACTIVITY_TYPES)[number];
 
 export interface ActivityRow {
-  /** The id of the row the activity reports: evcus_… (events), r_/rf_/rr_… (redemptions), cust_… (created). */
+  /** The id of the row the activity reports: evcus_… (events), r_/rf_/rr_… (redemptions), oev_… (orders), cust_… (created). */
   id: string;
   type: ActivityType;
   created_at: number;
   /** The stored event type (the custom event's name); null for other sources. */
   name: string | null;
-  /** JSON: the event's metadata, or the redemption's columns; null for customer.created. */
+  /** JSON: the event's metadata, the redemption's columns, or the order as it was; null for customer.created. */
   detail: string | null;
 }
 
@@ -65,6 +71,8 @@ const activityCte = (customerId: string): Sql => sql`WITH activity (id, type, cr
                      'rollback_of', r.rollback_of, 'parent_id', r.parent_id)
   FROM redemptions r
   WHERE r.customer_id = ${customerId} AND NOT EXISTS (SELECT 1 FROM redemptions child WHERE child.parent_id = r.id)
+  UNION ALL
+  SELECT id, type, created_at, NULL, snapshot FROM order_activities WHERE customer_id = ${customerId}
   UNION ALL
   SELECT id, 'customer.created', created_at, NULL, NULL FROM customers WHERE id = ${customerId}
 )`;

@@ -60,3 +60,21 @@ export async function listAsyncActions(
   ).all<AsyncActionRow>();
   return { rows: results.slice(0, q.limit), hasMore: results.length > q.limit };
 }
+
+/**
+ * Adds `done` written records to a running action's done_count, moves its progress, and ends it
+ * DONE (SUCCESS) once `total` are written: in the batch that wrote them, so the count is exact under
+ * redelivery (the batch's markers refuse a second write).
+ */
+export function countAsyncActionDone(db: D1Database, id: string, done: number, total: number, now: number): D1PreparedStatement {
+  const count = sql`(json_extract(result, '$.done_count') + ${done})`;
+  return prepare(
+    db,
+    sql`UPDATE async_actions SET result = json_set(result, '$.done_count', ${count}),
+         progress = min(100, ${count} * 100 / max(1, ${total})),
+         status = CASE WHEN ${count} >= ${total} THEN 'DONE' ELSE status END,
+         operation_status = CASE WHEN ${count} >= ${total} THEN 'SUCCESS' ELSE operation_status END,
+         processing_time = ${now} - created_at, updated_at = ${now}
+       WHERE id = ${id} AND status = 'IN_PROGRESS'`,
+  );
+}

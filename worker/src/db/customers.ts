@@ -181,9 +181,16 @@ export async function findCustomer(db: D1Database, idOrSourceId: string): Promis
   ).first<CustomerRow>();
 }
 
+/**
+ * Deletes the customer, and what it bought as a filter input (customer_products, migration 0028).
+ * Its orders stay, naming the customer id, as Voucherify keeps them.
+ */
 export async function deleteCustomer(db: D1Database, id: string): Promise<boolean> {
-  const result = await db.prepare('DELETE FROM customers WHERE id = ?').bind(id).run();
-  return result.meta.changes > 0;
+  const [, result] = await db.batch([
+    db.prepare('DELETE FROM customer_products WHERE customer_id = ?').bind(id),
+    db.prepare('DELETE FROM customers WHERE id = ?').bind(id),
+  ]);
+  return (result?.meta.changes ?? 0) > 0;
 }
 
 /**
@@ -197,6 +204,10 @@ const PERSONAL_DATA: { table: string; column: string; report: string }[] = [
   { table: 'validations', column: 'customer_id', report: 'validations' },
   { table: 'redemptions', column: 'customer_id', report: 'redemptions' },
   { table: 'tracking_profiles', column: 'customer_id', report: 'tracking_profiles' },
+  // The customer's orders, their activity and the products they bought (migration 0028).
+  { table: 'order_activities', column: 'customer_id', report: 'order_events' },
+  { table: 'customer_products', column: 'customer_id', report: 'customer_products' },
+  { table: 'orders', column: 'customer_id', report: 'orders' },
   // Before the customer row, whose deletion would cascade to these uncounted.
   { table: 'segment_members', column: 'customer_id', report: 'segments' },
   { table: 'customers', column: 'id', report: 'customer' },

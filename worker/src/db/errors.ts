@@ -17,6 +17,8 @@ export type D1Refusal =
   /** UNIQUE redemptions.rollback_of: the redemption was rolled back already. */
   | 'already_rolled_back'
   | 'duplicate_source_id'
+  /** UNIQUE orders.source_id: an order given by id names a source_id another order holds (migration 0028). */
+  | 'duplicate_order_source_id'
   | 'duplicate_voucher_code'
   | 'duplicate_assignment'
   /** UNIQUE campaigns.name (migration 0017). */
@@ -36,6 +38,7 @@ const PATTERNS: [D1Refusal, string][] = [
   ['duplicate_idempotency_key', 'UNIQUE constraint failed: redemptions.client_idempotency_key'],
   ['already_rolled_back', 'UNIQUE constraint failed: redemptions.rollback_of'],
   ['duplicate_source_id', 'UNIQUE constraint failed: customers.source_id'],
+  ['duplicate_order_source_id', 'UNIQUE constraint failed: orders.source_id'],
   ['duplicate_voucher_code', 'UNIQUE constraint failed: vouchers.code'],
   ['duplicate_assignment', 'UNIQUE constraint failed: validation_rule_assignments'],
   ['duplicate_assignment', 'UNIQUE constraint failed: campaign_rule_assignments'],

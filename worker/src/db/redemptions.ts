@@ -74,20 +74,25 @@ const KEY_COLUMN: Record<KeyClass, string> = { server: 'idempotency_key', client
 /**
  * Inserts a row. With `customer`, customer_id is the customer that predicate selects at that point
  * of the batch (it may be created by the same batch). `keyClass` is the key that made the request:
- * the row's idempotency_key is stored in that class's column.
+ * the row's idempotency_key is stored in that class's column. With `orderId`, the stored order's id
+ * is that expression's value at that point of the batch.
  */
 export function insertRedemption(
   db: D1Database,
   row: RedemptionRow,
   customer?: Sql | null,
   keyClass: KeyClass = 'server',
+  orderId?: Sql,
 ): D1PreparedStatement {
   const values = COLUMNS.map((column) =>
     column === 'customer_id' && customer
       ? sql`(SELECT c.id FROM customers c WHERE ${customer} LIMIT 1)`
       : column === 'idempotency_key' && keyClass !== 'server'
         ? sql`${null}`
-        : sql`${row[column]}`,
+        : column === 'order_json' && orderId
+          ? // The order's id as stored: a redemption naming an order by source_id attaches to that order.
+            sql`json_set(${row.order_json}, '$.id', coalesce(${orderId}, json_extract(${row.order_json}, '$.id')))`
+          : sql`${row[column]}`,
   );
   const classed = [sql`${keyClass}`, sql`${keyClass === 'client' ? row.idempotency_key : null}`];
   return prepare(
@@ -291,38 +296,35 @@ export function returnVoucherUnit(db: D1Database, voucherId: string, redemptionI
   );
 }
 
-/** summary.* after a redemption attempt of the selected customer. */
+/**
+ * summary.redemptions.* after a redemption attempt of the selected customer. summary.orders.* is not
+ * counted here: the redemption writes its order to the orders table, and the summary is recomputed
+ * from that table in the same batch (db/orders.ts), so an order redeemed against twice counts once.
+ */
 export function recordRedemptionInSummary(
   db: D1Database,
   customer: Sql,
-  outcome: { succeeded: boolean; orderAmount: number | null; now: number },
+  outcome: { succeeded: boolean; now: number },
 ): D1PreparedStatement {
-  const { succeeded, orderAmount, now } = outcome;
-  const orders =
-    succeeded && orderAmount !== null
-      ? sql`, orders_total_amount = orders_total_amount + ${orderAmount}, orders_total_count = orders_total_count + 1,
-            orders_last_order_amount = ${orderAmount}, orders_last_order_date = ${now}`
-      : sql.raw('');
+  const { succeeded, now } = outcome;
   return prepare(
     db,
     sql`UPDATE customers AS c SET
           redemptions_total_redeemed = redemptions_total_redeemed + 1,
           redemptions_total_succeeded = redemptions_total_succeeded + ${succeeded ? 1 : 0},
           redemptions_total_failed = redemptions_total_failed + ${succeeded ? 0 : 1},
-          updated_at = ${now} ${orders}
+          updated_at = ${now}
         WHERE ${customer}`,
   );
 }
 
-/** summary.* after a rollback: the order no longer counts. */
-export function recordRollbackInSummary(db: D1Database, customerId: string, orderAmount: number | null, now: number): D1PreparedStatement {
+/** summary.redemptions.* after a rollback (its order is CANCELED and the orders summary recomputed beside it). */
+export function recordRollbackInSummary(db: D1Database, customerId: string, now: number): D1PreparedStatement {
   return prepare(
     db,
     sql`UPDATE customers SET
          redemptions_total_rolled_back = redemptions_total_rolled_back + 1,
          redemptions_total_rollback_succeeded = redemptions_total_rollback_succeeded + 1,
-         orders_total_amount = max(0, orders_total_amount - ${orderAmount ?? 0}),
-         orders_total_count = max(0, orders_total_count - ${orderAmount === null ? 0 : 1}),
          updated_at = ${now}
        WHERE id = ${customerId}`,
   );

@@ -22,6 +22,8 @@ export interface ValidationSubject {
    * voucher id and window (redemption.count.per_customer rules); absent: none (or no customer).
    */
   redemptionCounts: Map<string, RedemptionCounts>;
+  /** Per product or SKU id, how many of the customer's counting orders hold it (customer_products, migration 0028). */
+  products: Record<string, { count: number }>;
 }
 
 /** A customer's counts of one voucher, from the visitor read (all 0 when it found none). */
@@ -123,10 +125,12 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
            AND r.object = 'redemption' AND r.result = 'SUCCESS' AND r.status = 'SUCCEEDED'
          GROUP BY r.voucher_id`,
     ),
+    // What the customer bought, for filters on orders.products.<id>.count.
+    prepare(db, sql`SELECT product, orders FROM customer_products WHERE customer_id = ${subject}`),
   ];
   const writes = q.writes ?? [];
   const results = await db.batch<Record<string, unknown>>([...writes, ...statements]);
-  const [profile, customer, events, members, vouchers, version, counts] = results.slice(writes.length);
+  const [profile, customer, events, members, vouchers, version, counts, products] = results.slice(writes.length);
   return {
     profile: (profile?.results[0] as unknown as TrackingProfileRow | undefined) ?? null,
     customer: (customer?.results[0] as unknown as CustomerRow | undefined) ?? null,
@@ -140,6 +144,7 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
         { total: Number(r.total), monthly: Number(r.monthly), daily: Number(r.daily) },
       ]),
     ),
+    products: Object.fromEntries((products?.results ?? []).map((r) => [String(r.product), { count: Number(r.orders) }])),
   };
 }
 

@@ -74,6 +74,36 @@ export interface ImportChunkMessage extends Envelope<'import_chunk'> {
   rows: ImportChunkRow[];
 }
 
+/** How an imported order names its customer: by id (must exist), by source id (upserted), or a new one (its id chosen when sent). */
+export type OrderImportCustomer =
+  | { kind: 'id'; id: string; fields?: CustomerWrite }
+  | { kind: 'source_id'; source_id: string; new_id: string; fields?: CustomerWrite }
+  | { kind: 'new'; id: string; fields: CustomerWrite };
+
+/** One valid order of an import, keyed for an idempotent upsert: by its id or source_id, or the new id chosen when sent. */
+export interface OrderImportRecord {
+  key: { id: string } | { sourceId: string };
+  new_id: string;
+  /** The columns to set (db/orders.ts OrderWrite, JSON columns as text). */
+  write: Record<string, string | number | null>;
+  customer: OrderImportCustomer | null;
+}
+
+/**
+ * Orders of POST /v1/orders/import (services/order-import.ts). The consumer writes them in slices of
+ * ORDER_IMPORT_SLICE, each slice with its marker (`<id>:<slice>` in applied_messages), so a message
+ * delivered twice writes each slice once; a run that outgrows its budget sends the orders left as
+ * a new message with the same id, starting at slice `from`.
+ */
+export interface OrderImportMessage extends Envelope<'order_import'> {
+  action_id: string;
+  /** Valid orders of the whole import: the action is DONE when that many are written. */
+  total: number;
+  /** The absolute slice number of `orders[0]`. */
+  from: number;
+  orders: OrderImportRecord[];
+}
+
 /** Continue an auto-update segment's initial sync from its stored cursor (services/segment-sync.ts). */
 export interface SegmentSyncMessage extends Envelope<'segment_sync'> {
   segment_id: string;
@@ -99,7 +129,8 @@ export interface DistributionMessage extends Envelope<'distribution'> {
 /** What a validate or a track records: D1 statements, batched with the other messages of a delivery. */
 export type RecordMessage = ValidationAttemptMessage | ProfileEventMessage | CustomerEventMessage;
 /** Long work in pieces: each message is run by itself (success: ack; failure: retry). */
-export type JobMessage = ImportChunkMessage | SegmentSyncMessage | SegmentRecomputeMessage | CampaignCodesMessage | DistributionMessage;
+export type JobMessage =
+  ImportChunkMessage | OrderImportMessage | SegmentSyncMessage | SegmentRecomputeMessage | CampaignCodesMessage | DistributionMessage;
 
 export type WriteMessage = RecordMessage | JobMessage;
 export type WriteKind = WriteMessage['kind'];

@@ -168,3 +168,39 @@ export const segmentGroupSchema = z
   .transform((p) => ({ sourceId: p.customer.source_id, email: p.customer.email, groupId: p.group_id, traits: p.traits ?? {} }));
 
 export type SegmentGroup = z.output<typeof segmentGroupSchema>;
+
+/** The track event of Segment's e-commerce spec that is an order (its name once normalised). */
+export const ORDER_COMPLETED = normaliseEventName('Order Completed');
+
+/** Segment's money is in currency units (27.5); Voucherify's in cents (2750). */
+const money = z
+  .number()
+  .finite()
+  .min(0, 'must be at least 0')
+  .max(10_000_000_000, 'must be at most 10,000,000,000')
+  .transform((units) => Math.round(units * 100));
+const segmentId = z.union([z.string().min(1).max(255), z.number().finite().transform(String)]);
+
+/**
+ * The properties of an `Order Completed` track (Segment's e-commerce spec, "Order Completed":
+ * order_id, total, revenue, products[] with product_id, sku, price, quantity), as the destination
+ * sends them in `metadata`. Other properties stay in the event; these make the order.
+ */
+export const segmentOrderCompletedSchema = z.object({
+  metadata: z.object({
+    order_id: segmentId,
+    total: money.nullish(),
+    revenue: money.nullish(),
+    products: z
+      .array(
+        z.object({
+          product_id: segmentId.nullish(),
+          sku: segmentId.nullish(),
+          price: money.nullish(),
+          quantity: z.number().int('must be an integer').min(0).max(1_000_000).nullish(),
+        }),
+      )
+      .max(500, 'must hold at most 500 products')
+      .nullish(),
+  }),
+});

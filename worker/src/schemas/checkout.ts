@@ -56,6 +56,10 @@ const query = contextSchemas(queryInt);
 export const orderSchema = json.order;
 export type OrderInput = z.output<typeof orderSchema>;
 export type OrderItemInput = z.output<typeof json.item>;
+/** An order line of a JSON body (the orders API reuses it). */
+export const orderItemSchema = json.item;
+/** The most an amount may be, in cents. */
+export const MAX_CENTS = CENTS_MAX;
 
 /**
  * The customer of a validate or redeem call: every field the customers API accepts (written on a

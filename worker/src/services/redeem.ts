@@ -10,6 +10,7 @@ import { clientRedemptionBoundsSchema, contextCustomerWrite, type OrderInput, ty
 import { parseInput } from '../lib/parse-input';
 import type { LoadedDefinition } from './definitions';
 import * as membership from './membership';
+import { redemptionOrder } from './orders';
 import { resolveTrackingId, TRACKING_ID } from './tracking';
 import { redemptionWindowStarts } from '../../../shared/rules';
 import { redemptionCountsOf } from '../db/tracking';
@@ -309,6 +310,8 @@ function redemptionBatch(
     subject: ValidationSubject;
     trackingId: string | null;
     orderAmount: number | null;
+    /** The request's order: what a new order row takes. */
+    order: OrderInput | undefined;
     active: membership.ActiveSegment[];
     now: number;
   },
@@ -323,8 +326,22 @@ function redemptionBatch(
   if (sel) writes.push(...limitGuards(db, { ...input, customer: sel }));
   writes.push(...input.loaded.map((d) => redemptionsDb.takeVoucherUnit(db, d.voucher.id, now)));
   if (sel && plan.link && input.trackingId) writes.push(...linkAndMerge(db, input.trackingId, sel, now));
-  if (sel) writes.push(redemptionsDb.recordRedemptionInSummary(db, sel, { succeeded: true, orderAmount: input.orderAmount, now }));
-  writes.push(...input.rows.map((row) => redemptionsDb.insertRedemption(db, row, sel, input.keyClass)));
+  if (sel) writes.push(redemptionsDb.recordRedemptionInSummary(db, sel, { succeeded: true, now }));
+  // The order, in the orders table (an existing one by source_id is attached, not counted again),
+  // and summary.orders.* recomputed from it, before the segments are refreshed.
+  const head = input.rows[0];
+  const order = head
+    ? redemptionOrder(db, {
+        order: input.order,
+        placedId: (JSON.parse(head.order_json) as { id: string }).id,
+        amount: input.orderAmount,
+        discount: head.discount_amount,
+        customer: sel,
+        now,
+      })
+    : null;
+  if (order) writes.push(...order.statements);
+  writes.push(...input.rows.map((row) => redemptionsDb.insertRedemption(db, row, sel, input.keyClass, order?.id)));
   // The customer-write pipeline: these writes, the customer's segments refreshed, the customer read back.
   const customerWrite = plan.selector ? membership.customerWriteBatch(db, input.active, writes, plan.selector, now) : null;
   const statements = customerWrite ? customerWrite.statements : writes;
@@ -335,12 +352,17 @@ function redemptionBatch(
         input.loaded.map((d) => d.voucher.id),
       ),
     ) - 1;
+  const orderAt = order ? statements.push(order.read) - 1 : -1;
   return {
     statements,
-    read(results: D1Result<Record<string, unknown>>[]): redemptionsDb.RedemptionRelations & { customerId: string | null } {
+    read(
+      results: D1Result<Record<string, unknown>>[],
+    ): redemptionsDb.RedemptionRelations & { customerId: string | null; orderId: string | null } {
       const customer = customerWrite?.customers(results)[0];
       const vouchers = (results[vouchersAt]?.results ?? []) as unknown as vouchersDb.VoucherRow[];
+      const stored = orderAt === -1 ? undefined : (results[orderAt]?.results[0] as { id?: string } | undefined);
       return {
+        orderId: stored?.id ?? null,
         customerId: customer?.id ?? null,
         customers: new Map(customer ? [[customer.id, customer]] : []),
         vouchers: new Map(vouchers.map((v) => [v.id, v])),
@@ -472,6 +494,7 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
     subject: visitor.subject,
     trackingId: visitor.trackingId,
     orderAmount: figures.amount,
+    order: context.order,
     active,
     now,
   });
@@ -516,8 +539,10 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
     }
     throw error;
   }
-  const { customerId, ...related } = batch.read(results);
-  const written = (row: redemptionsDb.RedemptionRow) => ({ ...row, customer_id: customerId });
+  const { customerId, orderId, ...related } = batch.read(results);
+  // The order's id as stored (the existing order a source_id named), as the rows were written.
+  const withOrder = (json: string) => (orderId ? JSON.stringify({ ...(JSON.parse(json) as object), id: orderId }) : json);
+  const written = (row: redemptionsDb.RedemptionRow) => ({ ...row, customer_id: customerId, order_json: withOrder(row.order_json) });
   return answer(env, request, written(head), children.map(written), related);
 }
 
@@ -618,7 +643,7 @@ async function recordFailure(
   try {
     await db.batch([
       ...(plan.write ? [plan.write] : []),
-      ...(sel ? [redemptionsDb.recordRedemptionInSummary(db, sel, { succeeded: false, orderAmount: null, now })] : []),
+      ...(sel ? [redemptionsDb.recordRedemptionInSummary(db, sel, { succeeded: false, now })] : []),
       redemptionsDb.insertRedemption(db, row, sel, input.request.caller),
     ]);
   } catch (error) {

@@ -5,6 +5,7 @@ import { apiError, notFound } from '../errors';
 import { randomId } from '../lib/ids';
 import { contextCustomerWrite, type RollbackBody } from '../schemas/checkout';
 import * as membership from './membership';
+import { rolledBackOrderWrites } from './orders';
 import { redemptionView, rolledBackOrder, stackedRollbackView } from '../views/redemption';
 import { d1Refusal } from '../db/errors';
 
@@ -67,6 +68,7 @@ async function rollback(env: Env, request: RollbackRequest, endpoint: 'single' |
 
   const now = Date.now();
   const customerId = original.customer_id;
+  const orderId = (JSON.parse(original.order_json) as { id?: unknown }).id;
   const write = customerWrite(env.DB, request.body, customerId ? group.customers.get(customerId) : undefined, now);
   // Children rolled back one by one before stacks had their own endpoint stay as they are.
   const targets = stack ? group.children.filter((child) => child.status !== 'ROLLED_BACK') : [];
@@ -105,8 +107,10 @@ async function rollback(env: Env, request: RollbackRequest, endpoint: 'single' |
     ...returned
       .filter((row) => row.voucher_id !== null)
       .map((row) => redemptionsDb.returnVoucherUnit(env.DB, row.voucher_id as string, row.id, now)),
-    // One order, however many vouchers it stacked: the summary reverses once.
-    ...(customerId ? [redemptionsDb.recordRollbackInSummary(env.DB, customerId, original.amount, now)] : []),
+    // One order, however many vouchers it stacked: it becomes CANCELED once, and summary.orders.*
+    // is recomputed from the orders table without it.
+    ...(customerId ? [redemptionsDb.recordRollbackInSummary(env.DB, customerId, now)] : []),
+    ...(typeof orderId === 'string' ? rolledBackOrderWrites(env.DB, orderId, customerId, now) : []),
     redemptionsDb.insertRedemption(env.DB, parentRollback),
     ...childRollbacks.map((row) => redemptionsDb.insertRedemption(env.DB, row)),
     ...[original, ...targets].map((row) => redemptionsDb.markRolledBack(env.DB, row.id, reorder(row))),

@@ -2,6 +2,7 @@ import { compileSql, evaluate, FilterError, type FilterAst, isTimeRelative, pars
 import type { Segment } from '../../../shared/types';
 import * as customersDb from '../db/customers';
 import * as eventsDb from '../db/events';
+import * as ordersDb from '../db/orders';
 import * as segmentsDb from '../db/segments';
 import { apiError, invalidPayload, notFound } from '../errors';
 import { randomId } from '../lib/ids';
@@ -202,12 +203,13 @@ export async function customerSegments(db: D1Database, idOrSourceId: string, now
     const profile = untrackedProfile(idOrSourceId, now);
     matched = [...autoUpdate, ...passive].filter((s) => evaluate(storedFilter(s), profile, now));
   } else {
-    const [stored, passive, events] = await Promise.all([
+    const [stored, passive, events, products] = await Promise.all([
       segmentsDb.segmentsWithMember(db, row.id),
       segmentsDb.listSegmentsOfType(db, 'passive'),
       eventsDb.eventCounts(db, row.id),
+      ordersDb.customerProductCounts(db, row.id),
     ]);
-    const profile = { ...rowToCustomer(row), events };
+    const profile = { ...rowToCustomer(row), events, products };
     matched = [...stored, ...passive.filter((s) => evaluate(storedFilter(s), profile, now))];
   }
   const data = matched.map((s) => ({ id: s.id, name: s.name, object: 'segment' as const }));

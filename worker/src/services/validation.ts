@@ -71,7 +71,7 @@ export function subjectProfile(subject: ValidationSubject, context: ValidationCo
     subject.customer ?? emptyCustomerRow(subject.profile?.id ?? 'anonymous', subject.profile?.first_seen ?? Date.now()),
   );
   const metadata = context.customer?.metadata ? { ...base.metadata, ...context.customer.metadata } : base.metadata;
-  return { ...base, metadata, events: subject.events };
+  return { ...base, metadata, events: subject.events, products: subject.products };
 }
 
 /**

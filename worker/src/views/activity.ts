@@ -1,6 +1,7 @@
 import type { Customer, CustomerActivitiesList, CustomerActivity, CustomerActivityList } from '../../../shared/types';
 import type { ActivityRow } from '../db/activity';
 import { toIso } from '../lib/time';
+import { orderSnapshotView } from './order';
 
 // The customer activity feed in the OA's shapes: CustomerActivity (OA:L4638) puts the event data
 // object of each type under `data.data` (OA CustomerActivityData): EventCustomerCustomEvent
@@ -108,6 +109,14 @@ export function activityView(row: ActivityRow, customer: Customer): CustomerActi
     }
     case 'customer.created':
       data = { customer };
+      break;
+    case 'customer.order.created':
+    case 'customer.order.updated':
+    case 'customer.order.paid':
+    case 'customer.order.canceled':
+    case 'customer.order.fulfilled':
+      // OA EventCustomerOrder: the customer, and the order as it was when this happened.
+      data = { customer: simpleCustomer(customer), order: orderSnapshotView(row.detail ?? '{}') };
       break;
     default:
       data = redemptionData(row, customer);

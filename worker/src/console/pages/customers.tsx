@@ -187,13 +187,20 @@ function describeActivity(entry: CustomerActivity): string {
   if (entry.type.startsWith('customer.redemption.') || entry.type.startsWith('customer.validation.')) {
     return `${entry.type.slice('customer.'.length)} ${data.voucher?.code ?? data.redemption?.voucher?.code ?? ''}`.trim();
   }
+  if (entry.type.startsWith('customer.order.')) {
+    const order = (data.order ?? {}) as { id?: string; source_id?: string | null; status?: string; amount?: number | null };
+    const amount = typeof order.amount === 'number' ? ` ${(order.amount / 100).toFixed(2)}` : '';
+    return `order ${order.source_id ?? order.id ?? ''} ${order.status ?? ''}${amount}`.replace(/\s+/g, ' ').trim();
+  }
   return entry.type.replace(/^customer\./, '');
 }
 
 const Timeline: FC<{ activity: CustomerActivity[] | ApiProblem }> = ({ activity }) => (
   <section aria-labelledby="timeline-h" data-testid="timeline">
     <h2 id="timeline-h">Timeline</h2>
-    <p class="hint">Anonymous events recorded before sign-in, segments entered and left, validations and redemptions, newest first.</p>
+    <p class="hint">
+      Anonymous events recorded before sign-in, segments entered and left, validations, redemptions and orders, newest first.
+    </p>
     {!Array.isArray(activity) ? (
       <ErrorAlert error={activity} />
     ) : activity.length === 0 ? (

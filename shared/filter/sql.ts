@@ -210,6 +210,10 @@ const jsonPath = (keys: readonly string[]): string => `$${keys.map((key) => `."$
 const eventCount = (params: Params, event: string): string =>
   `coalesce((SELECT ec.count FROM event_counters AS ec WHERE ec.profile_id = c.id AND ec.type = ${params.bind(event)}), 0)`;
 
+/** How many of the customer's counting orders hold the product (customer_products, migration 0028); 0 when none. */
+const productCount = (params: Params, product: string): string =>
+  `coalesce((SELECT cp.orders FROM customer_products AS cp WHERE cp.customer_id = c.id AND cp.product = ${params.bind(product)}), 0)`;
+
 /**
  * `count of the customer's events of this type <cmp> value`. When 0 and 1 compare alike, so does
  * every count (counts are integers from 0 up and `value` is below 1), and the test is a constant.
@@ -253,28 +257,19 @@ function compilePredicate(params: Params, field: Field, predicate: Predicate): s
     }
 
     case 'number':
-    case 'event_count': {
+    case 'event_count':
+    case 'product_count': {
       if (field.kind === 'event_count' && predicate.test === 'compare')
         return eventCountTest(params, field.event, predicate.cmp, predicate.value);
-      const value = field.kind === 'event_count' ? eventCount(params, field.event) : `c.${field.column}`;
+      const value =
+        field.kind === 'event_count'
+          ? eventCount(params, field.event)
+          : field.kind === 'product_count'
+            ? productCount(params, field.product)
+            : `c.${field.column}`;
       switch (predicate.test) {
         case 'present':
           return `(${value} IS NOT NULL)`;
-        case 'equals':
-          return `coalesce(${value} IN (SELECT value FROM json_each(${params.bind(JSON.stringify(predicate.values))})), 0)`;
-        case 'compare':
-          return `coalesce(${value} ${predicate.cmp} ${params.bind(predicate.value)}, 0)`;
-        default:
-          return unsupported(field, predicate);
-      }
-    }
-
-    case 'product_count': {
-      // The customer's count of counting orders holding the product (migration 0028), 0 when none.
-      const value = `coalesce((SELECT cp.orders FROM customer_products AS cp WHERE cp.customer_id = c.id AND cp.product = ${params.bind(field.product)}), 0)`;
-      switch (predicate.test) {
-        case 'present':
-          return '1';
         case 'equals':
           return `coalesce(${value} IN (SELECT value FROM json_each(${params.bind(JSON.stringify(predicate.values))})), 0)`;
         case 'compare':

@@ -21,28 +21,43 @@ export function operationStatus(
   return 'SUCCESS';
 }
 
-/** An action that ran to completion inside the request (bulk and metadata updates). */
-export function completedAsyncAction(
-  type: AsyncAction['type'],
-  result: AsyncAction['result'] & { done_count: number; failed_count: number },
-  requestId: string,
-  startedAt: number,
-): AsyncAction {
+/**
+ * A new action as it is first recorded: DONE (100 %, with its operation_status) when it ran to
+ * completion inside the request (bulk and metadata updates, a deletion), else IN_PROGRESS (0 %)
+ * while the queue consumer does its work (imports, code generation, distributions).
+ */
+export function newAsyncAction(action: {
+  id?: string;
+  type: AsyncAction['type'];
+  result: AsyncAction['result'] & { done_count: number; failed_count: number };
+  requestId: string;
+  startedAt: number;
+  done: boolean;
+}): AsyncAction {
+  const { type, result, requestId, startedAt, done } = action;
   const now = Date.now();
   return {
-    id: randomId('aa_'),
+    id: action.id ?? randomId('aa_'),
     type,
-    status: 'DONE',
-    operation_status: operationStatus(result),
+    status: done ? 'DONE' : 'IN_PROGRESS',
+    ...(done ? { operation_status: operationStatus(result) } : {}),
     result,
     created_at: toIso(startedAt),
     updated_at: toIso(now),
     request_id: requestId,
-    progress: 100,
-    processing_time: now - startedAt,
+    progress: done ? 100 : 0,
+    processing_time: done ? now - startedAt : 0,
     object: 'async_action',
   };
 }
+
+/** An action that ran to completion inside the request (bulk and metadata updates). */
+export const completedAsyncAction = (
+  type: AsyncAction['type'],
+  result: AsyncAction['result'] & { done_count: number; failed_count: number },
+  requestId: string,
+  startedAt: number,
+): AsyncAction => newAsyncAction({ type, result, requestId, startedAt, done: true });
 
 /**
  * A CSV import's chunks are written by the queue consumer; a chunk that fails past its retries

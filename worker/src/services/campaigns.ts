@@ -1,4 +1,4 @@
-import type { AsyncAction, BulkUpdateResult } from '../../../shared/types';
+import type { BulkUpdateResult } from '../../../shared/types';
 import * as asyncActionsDb from '../db/async-actions';
 import * as campaignsDb from '../db/campaigns';
 import { d1Refusal } from '../db/errors';
@@ -8,7 +8,6 @@ import { apiError, invalidPayload, notFound } from '../errors';
 import { codeSpace, generateCodes } from '../lib/codes';
 import { CsvEncodingError, decodeCsv, parseCsv } from '../lib/csv';
 import { randomId } from '../lib/ids';
-import { toIso } from '../lib/time';
 import { bulkWriteTarget, type PaceLimits, WritePacer, writeInBatches } from '../lib/write-pacer';
 import { enqueue, type MessageOf } from '../queue/messages';
 import {
@@ -23,7 +22,7 @@ import {
   normaliseCodeConfig,
 } from '../schemas/campaigns';
 import type { JobOutcome, StatementBudget } from '../queue/jobs';
-import { operationStatus } from './async-actions';
+import { newAsyncAction, operationStatus } from './async-actions';
 import { rowToVoucher } from '../views/voucher';
 import { rowToCampaign } from '../views/campaign';
 
@@ -190,29 +189,6 @@ export async function updateCampaign(env: Bindings, idOrName: string, input: Cam
   return readCampaign(env.DB, existing.id);
 }
 
-function recordedAction(
-  type: AsyncAction['type'],
-  requestId: string,
-  startedAt: number,
-  result: BulkUpdateResult,
-  status: AsyncAction['status'] = 'DONE',
-): AsyncAction {
-  const now = Date.now();
-  return {
-    id: randomId('aa_'),
-    type,
-    status,
-    ...(status === 'DONE' ? { operation_status: operationStatus(result) } : {}),
-    result,
-    created_at: toIso(startedAt),
-    updated_at: toIso(now),
-    request_id: requestId,
-    progress: status === 'DONE' ? 100 : 0,
-    processing_time: now - startedAt,
-    object: 'async_action',
-  };
-}
-
 /**
  * DELETE /v1/campaigns/{id}: the campaign, its codes, their publications and rule assignments in
  * one statement (ON DELETE CASCADE, migration 0017). OA answers 202 with an async action
@@ -221,10 +197,12 @@ function recordedAction(
 export async function deleteCampaign(env: Bindings, idOrName: string, requestId: string): Promise<{ async_action_id: string }> {
   const startedAt = Date.now();
   const existing = await requireCampaign(env.DB, idOrName);
-  const action = recordedAction('CAMPAIGN.VOUCHERS_DELETE', requestId, startedAt, {
-    done_count: existing.vouchers_count,
-    failed_count: 0,
-    errors: [],
+  const action = newAsyncAction({
+    type: 'CAMPAIGN.VOUCHERS_DELETE',
+    result: { done_count: existing.vouchers_count, failed_count: 0, errors: [] },
+    requestId,
+    startedAt,
+    done: true,
   });
   await env.DB.batch([campaignsDb.deleteCampaign(env.DB, existing.id), asyncActionsDb.insertAsyncAction(env.DB, action)]);
   return { async_action_id: action.id };
@@ -250,13 +228,13 @@ export async function addCampaignVouchers(
       throw invalidPayload("code_config: not supported with vouchers_count > 1 (the campaign's code_config generates them)");
     checkCapacity(config, count, campaign.generation_target, 'vouchers_count');
     const startedAt = Date.now();
-    const action = recordedAction(
-      'CAMPAIGN.VOUCHERS_GENERATE',
+    const action = newAsyncAction({
+      type: 'CAMPAIGN.VOUCHERS_GENERATE',
+      result: { done_count: 0, failed_count: 0, errors: [] },
       requestId,
       startedAt,
-      { done_count: 0, failed_count: 0, errors: [] },
-      'IN_PROGRESS',
-    );
+      done: false,
+    });
     await env.DB.batch([
       asyncActionsDb.insertAsyncAction(env.DB, action),
       campaignsDb.requestMoreCodes(env.DB, campaign.id, count, action.id, startedAt),
@@ -347,7 +325,13 @@ export async function importCampaignVouchers(
       });
     }
   }
-  const action = recordedAction(type, requestId, startedAt, { done_count: written.size, failed_count: errors.length, errors });
+  const action = newAsyncAction({
+    type,
+    result: { done_count: written.size, failed_count: errors.length, errors },
+    requestId,
+    startedAt,
+    done: true,
+  });
   await asyncActionsDb.insertAsyncAction(env.DB, action).run();
   return { async_action_id: action.id };
 }

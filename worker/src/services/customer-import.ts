@@ -3,7 +3,6 @@ import * as asyncActions from '../db/async-actions';
 import * as importDb from '../db/customer-import';
 import { ApiError } from '../errors';
 import { randomId } from '../lib/ids';
-import { toIso } from '../lib/time';
 import {
   BatchSender,
   type ImportChunkMessage,
@@ -12,7 +11,7 @@ import {
   utf8Bytes,
   type WriteQueue,
 } from '../queue/messages';
-import { operationStatus } from './async-actions';
+import { newAsyncAction } from './async-actions';
 import { emptyScan, count, ImportRowReader, type ImportRow, type RowOutcome } from './customer-import-rows';
 import { finishedResult, initialResult } from './customer-import-report';
 
@@ -137,22 +136,16 @@ export async function startCustomerImport(
     throw error;
   }
 
-  const now = Date.now();
   const result = initialResult(scan);
   const done = chunks.count === 0;
-  const action: AsyncAction = {
+  const action = newAsyncAction({
     id: actionId,
     type: 'CUSTOMERS.IMPORT_CSV',
-    status: done ? 'DONE' : 'IN_PROGRESS',
     result: done ? finishedResult(result) : result,
-    created_at: toIso(startedAt),
-    updated_at: toIso(now),
-    request_id: requestId,
-    progress: done ? 100 : 0,
-    processing_time: done ? now - startedAt : 0,
-    object: 'async_action',
-  };
-  if (done) action.operation_status = operationStatus(result);
+    requestId,
+    startedAt,
+    done,
+  });
   await db.batch([asyncActions.insertAsyncAction(db, action), importDb.acceptImport(db, actionId, chunks.count)]);
   return action;
 }

@@ -9,10 +9,9 @@ import { generateCodes } from '../lib/codes';
 import { randomId } from '../lib/ids';
 import { MAX_RANGE } from '../lib/range-sizer';
 import { bulkWriteTarget, type PaceLimits, WritePacer } from '../lib/write-pacer';
-import { toIso } from '../lib/time';
 import { enqueue, type MessageOf } from '../queue/messages';
 import type { DistributionCreate } from '../schemas/publications';
-import { operationStatus } from './async-actions';
+import { newAsyncAction, operationStatus } from './async-actions';
 import type { JobOutcome, StatementBudget } from '../queue/jobs';
 import { segmentMembers } from './segments';
 import { BEFORE_ALL } from './segment-sync';
@@ -89,18 +88,7 @@ export async function distributeToSegment(
     campaign_id: campaign.id,
     segment_id: segment.id,
   };
-  const action: AsyncAction = {
-    id,
-    type: TYPE,
-    status: 'IN_PROGRESS',
-    result,
-    created_at: toIso(now),
-    updated_at: toIso(now),
-    request_id: requestId,
-    progress: 0,
-    processing_time: 0,
-    object: 'async_action',
-  };
+  const action = newAsyncAction({ id, type: TYPE, result, requestId, startedAt: now, done: false });
   await db.batch([
     asyncActionsDb.insertAsyncAction(db, action),
     distributionsDb.insertDistribution(db, { id, campaignId: campaign.id, segmentId: segment.id, joinOnce, cursor: BEFORE_ALL, now }),

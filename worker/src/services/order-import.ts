@@ -7,7 +7,6 @@ import type { Env } from '../env';
 import { ApiError } from '../errors';
 import { randomId } from '../lib/ids';
 import { parseInput } from '../lib/parse-input';
-import { toIso } from '../lib/time';
 import { bulkWriteTarget, type PaceLimits, WritePacer } from '../lib/write-pacer';
 import type { JobOutcome, StatementBudget } from '../queue/jobs';
 import {
@@ -21,7 +20,7 @@ import {
 } from '../queue/messages';
 import { contextCustomerWrite } from '../schemas/checkout';
 import { orderCreateSchema } from '../schemas/orders';
-import { operationStatus } from './async-actions';
+import { newAsyncAction, operationStatus } from './async-actions';
 import * as membership from './membership';
 import { orderCustomerWrites, orderWriteOf } from './orders';
 
@@ -125,20 +124,7 @@ export async function startOrderImport(
   }
   const result: BulkUpdateResult = { done_count: 0, failed_count: errors.length, errors };
   const done = valid.length === 0;
-  const now = Date.now();
-  const action: AsyncAction = {
-    id: actionId,
-    type: 'ORDERS.IMPORT',
-    status: done ? 'DONE' : 'IN_PROGRESS',
-    result,
-    created_at: toIso(startedAt),
-    updated_at: toIso(now),
-    request_id: requestId,
-    progress: done ? 100 : 0,
-    processing_time: done ? now - startedAt : 0,
-    object: 'async_action',
-  };
-  if (done) action.operation_status = operationStatus(result);
+  const action = newAsyncAction({ id: actionId, type: 'ORDERS.IMPORT', result, requestId, startedAt, done });
   // The action first: a message written before it exists would count into nothing.
   await asyncActionsDb.insertAsyncAction(env.DB, action).run();
   if (!done) {

@@ -22,6 +22,7 @@
 // validate alone; `--quick` 5), BENCH_DRAIN_SECONDS (900: the most a burst may take to apply).
 import { loadavg } from 'node:os';
 import { gunzipSync } from 'node:zlib';
+import type { DeliveryStats } from '../worker/src/consumers/writes';
 import { archiveKey } from '../worker/src/services/event-retention';
 import { startFreshWorker, type FreshWorker } from './support/fresh-worker';
 import { formatLatencies, latencyUntil, type Latencies } from './support/latency';
@@ -86,16 +87,8 @@ function filterOf(i: number): Record<string, unknown> {
 /** A tracking id of the SDK's format (track_ + 22 base64url characters). */
 const trackingId = (j: number) => `track_${`bench${j}`.padEnd(22, 'x')}`;
 
-interface ConsumerLine {
-  queue: string;
-  messages: number;
-  applied: number;
-  resent: number;
-  retried: number;
-  statements: number;
-  d1_ms: number;
-  batch_ms: number;
-}
+/** The consumer's COUNT_OPS line: what one delivery did. */
+type ConsumerLine = DeliveryStats;
 
 interface Progress {
   server: number;
@@ -399,6 +392,23 @@ async function measure(worker: FreshWorker, deliveries: (ConsumerLine & { at: nu
     row(
       'per 10 GB of D1: raw event rows / counter rows (profile × event type)',
       `${formatCount(tenGb / perRow(raw))} / ${formatCount(tenGb / perRow(counter))}`,
+    );
+  // What the rest of a customer costs, for the capacity of one database (docs/benchmarks.md).
+  const others = await tableSizes(file, [
+    'customers',
+    'segment_members',
+    'tracking_profiles',
+    'orders',
+    'customer_products',
+    'order_activities',
+  ]);
+  if (others)
+    row(
+      'bytes per row, table with its indexes',
+      [...others]
+        .filter(([, size]) => size.rows > 0)
+        .map(([table, size]) => `${table} ${perRow(size).toFixed(0)} B (${formatCount(size.rows)} rows)`)
+        .join('; '),
     );
   for (const [measure, value] of await expireEvents(worker, sql)) row(measure, value);
   row(

@@ -122,7 +122,7 @@ const STATEMENTS_PER_DELIVERY = 900;
  * the D1 statements of the record batches, the sum of their statements' meta.duration and the wall
  * time around their db.batch calls.
  */
-interface DeliveryStats {
+export interface DeliveryStats {
   queue: string;
   messages: number;
   applied: number;

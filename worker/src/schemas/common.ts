@@ -18,3 +18,9 @@ export const intParam = (min: number, max: number) =>
     .regex(/^\d+$/, 'must be an integer')
     .transform(Number)
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+/** A CSV upload: multipart/form-data with the file in the field `file`, of at most `maxBytes`. */
+export const csvUploadSchema = (maxBytes: number) =>
+  z.object({
+    file: z.file({ message: 'must be a file (multipart/form-data field "file")' }).max(maxBytes, `must be at most ${maxBytes} bytes`),
+  });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { customerWriteFields, toCustomerWrite } from './customers';
+import { csvUploadSchema } from './common';
 
 /** Largest body POST /v1/customers/importCSV takes (counted by routes/imports.ts as it streams). */
 export const MAX_IMPORT_BYTES = 25 * 1024 * 1024;
@@ -14,11 +15,7 @@ export const MAX_IMPORT_ROWS = 1_000_000;
  * POST /v1/customers/importCSV: multipart/form-data with the CSV in the field `file`. The route reads
  * the body as a stream (lib/multipart.ts) with the same rules; this schema documents it (openapi.ts).
  */
-export const customerImportFormSchema = z.object({
-  file: z
-    .file({ message: 'must be a file (multipart/form-data field "file")' })
-    .max(MAX_IMPORT_BYTES, `must be at most ${MAX_IMPORT_BYTES} bytes`),
-});
+export const customerImportFormSchema = csvUploadSchema(MAX_IMPORT_BYTES);
 
 /**
  * One CSV row once its cells are mapped to customer fields: the same rules as the customers API

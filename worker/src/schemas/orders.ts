@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseIsoMs } from '../lib/time';
 import { contextCustomerSchema, MAX_CENTS, orderItemSchema } from './checkout';
-import { intParam } from './common';
+import { csvUploadSchema, intParam } from './common';
 import { MAX_LIST_PAGE, metadataSchema } from './customers';
 
 // Request schemas of the orders API (voucherify-openapi production/readOnly-openAPI.json:
@@ -96,11 +96,7 @@ export const MAX_ORDER_CSV_BYTES = 10 * 1024 * 1024;
 export const MAX_ORDER_CSV_ROWS = 50_000;
 
 /** POST /v1/orders/importCSV: multipart/form-data with the CSV in the field `file`. */
-export const orderCsvFormSchema = z.object({
-  file: z
-    .file({ message: 'must be a file (multipart/form-data field "file")' })
-    .max(MAX_ORDER_CSV_BYTES, `must be at most ${MAX_ORDER_CSV_BYTES} bytes`),
-});
+export const orderCsvFormSchema = csvUploadSchema(MAX_ORDER_CSV_BYTES);
 
 export const orderListQuerySchema = z.object({
   limit: intParam(1, 100).optional(),

@@ -344,6 +344,8 @@ CREATE TABLE order_activities (
   created_at  INTEGER NOT NULL
 );
 
+CREATE INDEX order_activities_created ON order_activities (created_at);
+
 CREATE INDEX order_activities_customer ON order_activities (customer_id, created_at);
 
 CREATE VIEW order_snapshots AS

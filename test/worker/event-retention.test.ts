@@ -195,6 +195,56 @@ describe('raw event retention and the R2 archive', () => {
     expect(ids2).toHaveLength(7);
   });
 
+  it('order activities (each with a snapshot of its order) expire with the raw events; the order, its summary and product counts stay', async () => {
+    const segment = await json(
+      await api('POST', '/v1/segments', {
+        name: 'ret buyers',
+        type: 'auto-update',
+        filter: { 'orders.products.RetLamp.count': { conditions: { $more_than_equal: [1] } } },
+      }),
+    );
+    const order = await json(
+      await api('POST', '/v1/orders', {
+        source_id: 'ret-order-1',
+        status: 'PAID',
+        amount: 4_200,
+        items: [{ product_id: 'RetLamp', quantity: 1, price: 4_200 }],
+        customer: { source_id: 'ret-buyer' },
+      }),
+    );
+    await settled();
+    const buyer = await json(await api('GET', '/v1/customers/ret-buyer'));
+    const activityIds = async () =>
+      (await all<{ id: string }>('SELECT id FROM order_activities WHERE customer_id = ? ORDER BY id', buyer.id)).map((r) => r.id);
+    const orderActivities = await activityIds();
+    // customer.order.created and customer.order.paid.
+    expect(orderActivities).toHaveLength(2);
+    const before = {
+      order: await json(await api('GET', `/v1/orders/${order.id}`)),
+      summary: buyer.summary.orders,
+      products: await all('SELECT * FROM customer_products WHERE customer_id = ?', buyer.id),
+      members: await memberRows(),
+    };
+    expect(before.summary).toMatchObject({ total_count: 1, total_amount: 4_200 });
+    expect(before.members).toContainEqual({ segment_id: segment.id, customer_id: buyer.id });
+
+    await runCron({ EVENT_RETENTION_DAYS: '0' });
+
+    expect(await activityIds()).toEqual([]);
+    const lines = [...(await archived()).values()].flat().filter((l) => l.profile_id === buyer.id && l.type.startsWith('customer.order.'));
+    expect(lines.map((l) => l.id).sort()).toEqual(orderActivities);
+    expect(lines.map((l) => l.type).sort()).toEqual(['customer.order.created', 'customer.order.paid']);
+    // An archived order activity carries the order as it was, as the feed showed it.
+    expect(lines[0]?.metadata).toMatchObject({ id: order.id, source_id: 'ret-order-1', amount: 4_200 });
+    // The order and everything derived from it stay.
+    expect(await json(await api('GET', `/v1/orders/${order.id}`))).toEqual(before.order);
+    expect((await json(await api('GET', `/v1/customers/${buyer.id}`))).summary.orders).toEqual(before.summary);
+    expect(await all('SELECT * FROM customer_products WHERE customer_id = ?', buyer.id)).toEqual(before.products);
+    expect(await memberRows()).toEqual(before.members);
+    const feed = (await json(await api('GET', `/v1/customers/${buyer.id}/activity?limit=100`))).data.map((a: any) => a.type);
+    expect(feed.filter((t: string) => t.startsWith('customer.order.'))).toEqual([]);
+  });
+
   it('keeps what is inside the window: with the default 90 days nothing recent goes', async () => {
     const recent = await insertEvents('recent', 'cust_RetentionRecent', [Date.now() - 89 * DAY, Date.now() - DAY]);
     const old = await insertEvents('old', 'cust_RetentionOld', [Date.now() - 91 * DAY]);

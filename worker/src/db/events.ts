@@ -70,26 +70,41 @@ export interface EventRow {
   created_at: number;
 }
 
-/** When the oldest raw event written before `before` was written; null when there is none (index events_created_at). */
+// What the retention cron archives and deletes: the raw events, and the order activities (each
+// with a snapshot of its order: migrations 0028, 0029), read as one stream of rows of the same
+// shape (the order activity's customer as profile_id, its snapshot as metadata).
+const [events, orderActivities] = [
+  sql.raw('SELECT id, profile_id, type, metadata, created_at FROM events'),
+  sql.raw('SELECT id, customer_id AS profile_id, type, snapshot AS metadata, created_at FROM order_activities'),
+];
+
+/** When the oldest raw event or order activity written before `before` was written; null when there is none (their created_at indexes). */
 export async function oldestEventBefore(db: D1Database, before: number): Promise<number | null> {
-  const row = await prepare(db, sql`SELECT min(created_at) AS at FROM events WHERE created_at < ${before}`).first<{ at: number | null }>();
+  const row = await prepare(
+    db,
+    sql`SELECT min(at) AS at FROM (SELECT min(created_at) AS at FROM events WHERE created_at < ${before}
+          UNION ALL SELECT min(created_at) FROM order_activities WHERE created_at < ${before})`,
+  ).first<{ at: number | null }>();
   return row?.at ?? null;
 }
 
 /**
- * The raw events of one archive step: at most `limit` written in [from, to), oldest first (ties
- * by id), and how many archive objects of the hour starting at `hour` are committed already
- * (event_archive_hours.parts), in one batch.
+ * The rows of one archive step: at most `limit` raw events and order activities written in
+ * [from, to), oldest first (ties by id), and how many archive objects of the hour starting at
+ * `hour` are committed already (event_archive_hours.parts), in one batch.
  */
 export async function expiringEvents(
   db: D1Database,
   q: { hour: number; from: number; to: number; limit: number },
 ): Promise<{ rows: EventRow[]; parts: number }> {
+  const range = sql`WHERE created_at >= ${q.from} AND created_at < ${q.to} ORDER BY created_at, id LIMIT ${q.limit}`;
   const [rows, hour] = await db.batch<Record<string, unknown>>([
+    // Each source its first `limit` of the range by its own created_at index, then the first
+    // `limit` of both: the step never sorts more than twice its size.
     prepare(
       db,
-      sql`SELECT id, profile_id, type, metadata, created_at FROM events
-         WHERE created_at >= ${q.from} AND created_at < ${q.to} ORDER BY created_at, id LIMIT ${q.limit}`,
+      sql`SELECT * FROM (SELECT * FROM (${events} ${range}) UNION ALL SELECT * FROM (${orderActivities} ${range}))
+         ORDER BY created_at, id LIMIT ${q.limit}`,
     ),
     prepare(db, sql`SELECT parts FROM event_archive_hours WHERE hour = ${q.hour}`),
   ]);
@@ -101,17 +116,19 @@ export async function expiringEvents(
 
 /**
  * Commits one archive object: the hour's count of objects and events goes up, and exactly the
- * archived rows (by id) are deleted, in one batch. Rows written since the step read them, even in
- * the same range, stay for a later object. Resolves to the batch's results (their D1 time sizes
- * the next step).
+ * archived rows (by id, raw events and order activities) are deleted, in one batch. Rows written
+ * since the step read them, even in the same range, stay for a later object. Resolves to the
+ * batch's results (their D1 time sizes the next step).
  */
 export function deleteArchivedEvents(db: D1Database, hour: number, ids: string[]): Promise<D1Result[]> {
+  const archived = sql`(SELECT value FROM json_each(${JSON.stringify(ids)}))`;
   return db.batch([
     prepare(
       db,
       sql`INSERT INTO event_archive_hours (hour, parts, events) VALUES (${hour}, 1, ${ids.length})
          ON CONFLICT (hour) DO UPDATE SET parts = parts + 1, events = events + excluded.events`,
     ),
-    prepare(db, sql`DELETE FROM events WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`),
+    prepare(db, sql`DELETE FROM events WHERE id IN ${archived}`),
+    prepare(db, sql`DELETE FROM order_activities WHERE id IN ${archived}`),
   ]);
 }

@@ -2,7 +2,7 @@
 // Field names follow Voucherify exactly; where Vouchsafe goes further it adds fields, never renames.
 
 import type { ExplainNode } from './explain';
-import type { DayOfWeek, ValidityHours, ValidityTimeframe } from './validity';
+import type { DayOfWeek, RedeemableStatus, ValidityHours, ValidityTimeframe } from './validity';
 
 export interface ApiErrorBody {
   code: number;
@@ -258,6 +258,30 @@ export interface CustomerActivityList {
   object: 'list';
   data_ref: 'data';
   data: CustomerActivity[];
+  has_more: boolean;
+  more_starting_after?: string;
+}
+
+/** One code in a customer's wallet (OA CustomerRedeemable). */
+export interface CustomerRedeemable {
+  id: string;
+  created_at: string;
+  redeemable_id: string;
+  redeemable_object: 'voucher';
+  customer_id: string;
+  holder_role: 'OWNER';
+  campaign_id: string | null;
+  campaign_type: 'DISCOUNT_COUPONS' | null;
+  voucher_type: 'DISCOUNT_VOUCHER';
+  redeemable: { type: 'voucher'; voucher: Voucher; status: RedeemableStatus };
+}
+
+/** GET /v1/customers/{id}/redeemables (OA CustomerRedeemablesList). */
+export interface CustomerRedeemableList {
+  object: 'list';
+  data_ref: 'data';
+  data: CustomerRedeemable[];
+  total: number;
   has_more: boolean;
   more_starting_after?: string;
 }

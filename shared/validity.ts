@@ -185,3 +185,23 @@ export function validityRefusal(terms: ValidityTerms, now: number, trace: Explai
   }
   return null;
 }
+
+/** OA CustomerRedeemable.redeemable.status: what a wallet shows for one code. */
+export type RedeemableStatus = 'ACTIVE' | 'USED' | 'DISABLED' | 'NOT_ACTIVE_YET' | 'EXPIRED';
+
+/**
+ * A code's status at `now`, judged in validate's order (disabled, not started, expired, used up) so a
+ * wallet never calls ACTIVE a code validate would refuse for one of those reasons. A recurring window
+ * (days, hours, timeframe) that is closed right now leaves the code ACTIVE: it opens again by itself,
+ * and the spec's statuses have no value for "active, but not at this hour".
+ */
+export function redeemableStatus(
+  code: { active: boolean; start_date: number | null; expiration_date: number | null; quantity: number | null; redeemed_quantity: number },
+  now: number,
+): RedeemableStatus {
+  if (!code.active) return 'DISABLED';
+  if (code.start_date !== null && now < code.start_date) return 'NOT_ACTIVE_YET';
+  if (code.expiration_date !== null && now > code.expiration_date) return 'EXPIRED';
+  if (code.quantity !== null && code.redeemed_quantity >= code.quantity) return 'USED';
+  return 'ACTIVE';
+}

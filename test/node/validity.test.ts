@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { inTimeframe, parseIsoDuration, parseTimeOfDay, type ValidityTerms, validityRefusal } from '../../shared/validity';
+import {
+  inTimeframe,
+  parseIsoDuration,
+  parseTimeOfDay,
+  redeemableStatus,
+  type ValidityTerms,
+  validityRefusal,
+} from '../../shared/validity';
 
 // The fields judged here: OA ValidityTimeframe / ValidityDayOfWeek / ValidityHours
 // (spec/readOnly-openAPI.json:L30418-L30500). Times in UTC.
@@ -116,5 +123,26 @@ describe('validityRefusal', () => {
     expect(validityRefusal(terms, at('2030-01-07T10:00:00Z'))).toBeNull(); // Monday, in hours
     expect(validityRefusal(terms, at('2030-01-08T10:00:00Z'))?.restriction).toBe('validity_day_of_week'); // Tuesday
     expect(validityRefusal(terms, at('2030-01-07T18:00:00Z'))?.restriction).toBe('validity_hours');
+  });
+});
+
+// OA CustomerRedeemable.redeemable.status (voucherify-openapi documentation/openapi/customers.json:L3636):
+// ACTIVE, USED, DISABLED, NOT_ACTIVE_YET, EXPIRED (NO_BALANCE is for gift cards, which do not exist here).
+describe('redeemableStatus', () => {
+  const now = at('2030-06-01T12:00:00Z');
+  const code = { active: true, start_date: null, expiration_date: null, quantity: null, redeemed_quantity: 0 };
+  it.each([
+    ['ACTIVE', {}],
+    ['ACTIVE', { start_date: at('2030-06-01T12:00:00Z'), expiration_date: at('2030-06-01T12:00:00Z') }],
+    ['ACTIVE', { quantity: 2, redeemed_quantity: 1 }],
+    ['DISABLED', { active: false }],
+    ['NOT_ACTIVE_YET', { start_date: at('2030-06-02T00:00:00Z') }],
+    ['EXPIRED', { expiration_date: at('2030-05-31T00:00:00Z') }],
+    ['USED', { quantity: 1, redeemed_quantity: 1 }],
+    // Validate's order: disabled first, then the dates, then the quantity.
+    ['DISABLED', { active: false, expiration_date: at('2030-05-31T00:00:00Z'), quantity: 1, redeemed_quantity: 1 }],
+    ['EXPIRED', { expiration_date: at('2030-05-31T00:00:00Z'), quantity: 1, redeemed_quantity: 1 }],
+  ] as const)('%s for %j', (status, change) => {
+    expect(redeemableStatus({ ...code, ...change }, now)).toBe(status);
   });
 });

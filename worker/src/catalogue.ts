@@ -20,6 +20,7 @@ import {
 } from './schemas/orders';
 import { exportCreateSchema, exportDownloadQuerySchema, exportListQuerySchema } from './schemas/exports';
 import { customerImportFormSchema } from './schemas/imports';
+import { walletQuerySchema } from './schemas/wallet';
 import { activitiesQuerySchema, activityQuerySchema } from './schemas/activity';
 import { asyncActionListQuerySchema } from './schemas/async-actions';
 import {
@@ -337,6 +338,14 @@ export const CATALOGUE: readonly Route[] = [
     summary: 'The same activity in the deprecated envelope with total (SDK listActivities)',
     auth: 'server',
     query: activitiesQuerySchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/customers/:id/redeemables',
+    tag: 'customers',
+    summary: "The customer's wallet: codes published to or held by the customer, each with its status (SDK listRedeemables)",
+    auth: 'server',
+    query: walletQuerySchema,
   },
   {
     method: 'get',

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { AppBindings } from '../env';
 import { invalidQueryParams } from '../errors';
 import { parseInput, parseJsonBody } from '../lib/parse-input';
+import { parseQuery } from '../lib/qs';
 import {
   customerBulkSchema,
   customerCreateSchema,
@@ -11,10 +12,12 @@ import {
 } from '../schemas/customers';
 import { activitiesQuerySchema, activityQuerySchema } from '../schemas/activity';
 import { asyncActionListQuerySchema } from '../schemas/async-actions';
+import { walletQuerySchema } from '../schemas/wallet';
 import { customerActivities, customerActivity } from '../services/activity';
 import { getAsyncAction, listAsyncActions } from '../services/async-actions';
 import * as service from '../services/customers';
 import { customerSegments } from '../services/segments';
+import { customerWallet } from '../services/wallet';
 
 export const customerRoutes = new Hono<AppBindings>()
   .post('/', async (c) => {
@@ -53,6 +56,11 @@ export const customerRoutes = new Hono<AppBindings>()
   .get('/:id/activities', async (c) => {
     const query = parseInput(activitiesQuerySchema, c.req.query(), invalidQueryParams);
     return c.json(await customerActivities(c.env.DB, c.req.param('id'), query));
+  })
+  .get('/:id/redeemables', async (c) => {
+    // Parsed as nested (filters[...]) so that the refused advanced filters are seen by name.
+    const query = parseInput(walletQuerySchema, parseQuery(new URL(c.req.url).searchParams), invalidQueryParams);
+    return c.json(await customerWallet(c.env.DB, c.req.param('id'), query, Date.now()));
   });
 
 export const asyncActionRoutes = new Hono<AppBindings>()

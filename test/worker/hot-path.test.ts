@@ -134,6 +134,76 @@ describe('the client validate hot path', () => {
     expect((await redeem(3)).ops).toEqual({ d1_primary: 2, d1_replica: 0, kv_reads: 0, kv_writes: 0, queue_sends: 0 });
   });
 
+  it('server validate with a customer sent as stored: no trip to the primary; a new field is written and judged', async () => {
+    await api('POST', '/v1/vouchers/HOT-S', { discount: { type: 'AMOUNT', amount_off: 300 } });
+    const gold = await json(
+      await api('POST', '/v1/segments', {
+        name: 'hot-s-gold',
+        type: 'auto-update',
+        filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } },
+      }),
+    );
+    const rule = await json(
+      await api('POST', '/v1/validation-rules', {
+        name: 'hot-s gold only',
+        rules: { '1': { name: 'customer.segment', conditions: { $is: [gold.id] } } },
+      }),
+    );
+    await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'HOT-S' });
+    const context = (tier: string) => ({
+      customer: { source_id: 'hot-s-1', name: 'Hot S', email: 'hot-s@example.com', metadata: { tier } },
+      order: { amount: 5000, items: [{ sku_id: 'hot-s-sku', quantity: 1, price: 5000 }] },
+      tracking_id: 'track_HotServerHotServerHot0',
+    });
+    const post = (path: string, body: unknown) =>
+      counted(path, { method: 'POST', headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const validate = (tier: string) => post('/v1/vouchers/HOT-S/validate', context(tier));
+    const stacked = (tier: string) => post('/v1/validations', { ...context(tier), redeemables: [{ object: 'voucher', id: 'HOT-S' }] });
+
+    // First sight of the customer: it is created (and enters the segment) before it is judged.
+    const cold = await validate('gold');
+    const coldBody = await json(cold.res);
+    expect(coldBody).toMatchObject({ valid: true, code: 'HOT-S', discount: { type: 'AMOUNT', amount_off: 300 } });
+    expect(cold.ops.d1_primary).toBe(1);
+
+    // The same customer again: nothing new to store, so the visitor read (one batch that only reads,
+    // a replica may serve it) is all the D1 it costs, and the attempt goes to the queue as a client
+    // validate's does (the issue's budget: a warm server validate makes 0 primary round trips).
+    const warm = await validate('gold');
+    const warmBody = await json(warm.res);
+    expect(warm.ops).toEqual({ d1_primary: 0, d1_replica: 1, kv_reads: 0, kv_writes: 0, queue_sends: 1 });
+    // The same answer as when the customer was written first (Voucherify's validate response,
+    // OA24 reference/OpenAPI.json:L3667 VouchersValidateValidResponseBody): only the request's id differs.
+    expect(warmBody).toEqual({ ...coldBody, request_id: warmBody.request_id });
+    const warmStack = await stacked('gold');
+    expect((await json(warmStack.res)).valid).toBe(true);
+    expect(warmStack.ops).toEqual({ d1_primary: 0, d1_replica: 1, kv_reads: 0, kv_writes: 0, queue_sends: 1 });
+    // The customer named by id, fields as stored: the same.
+    const stored = await json(await api('GET', '/v1/customers/hot-s-1'));
+    const byId = await post('/v1/vouchers/HOT-S/validate', { ...context('gold'), customer: { id: stored.id, name: 'Hot S' } });
+    expect((await json(byId.res)).valid).toBe(true);
+    expect(byId.ops).toEqual({ d1_primary: 0, d1_replica: 1, kv_reads: 0, kv_writes: 0, queue_sends: 1 });
+    // Without a customer, tracking id or order: the same read, the same send.
+    const bare = await post('/v1/vouchers/HOT-S/validate', {});
+    expect(bare.ops).toEqual({ d1_primary: 0, d1_replica: 1, kv_reads: 0, kv_writes: 0, queue_sends: 1 });
+
+    // A changed field is new: it is written (the customer leaves the segment) and judged as written
+    // (the stacked answer, OA24 reference/OpenAPI.json:L15580 ValidationsValidateResponseBody).
+    const changed = await stacked('silver');
+    expect(changed.ops.d1_primary).toBe(1);
+    expect(await json(changed.res)).toMatchObject({
+      valid: false,
+      redeemables: [{ status: 'INAPPLICABLE', result: { error: { key: 'customer_rules_violated' } } }],
+    });
+    expect((await json(await api('GET', '/v1/customers/hot-s-1'))).metadata).toEqual({ tier: 'silver' });
+    // Writing costs the read that found the change and one batch on the primary (write, refresh,
+    // read again); the parsed segments come from the isolate's cache at the version first read.
+    const back = await validate('gold');
+    expect(back.ops).toEqual({ d1_primary: 1, d1_replica: 1, kv_reads: 0, kv_writes: 0, queue_sends: 1 });
+    expect((await json(back.res)).valid).toBe(true);
+    expect((await validate('gold')).ops).toEqual({ d1_primary: 0, d1_replica: 1, kv_reads: 0, kv_writes: 0, queue_sends: 1 });
+  });
+
   it('sees a change of the voucher at once: the definition version moves on with every change', async () => {
     await api('POST', '/v1/vouchers/CHANGE', { discount: { type: 'AMOUNT', amount_off: 100 } });
     expect((await json((await clientValidate('code=CHANGE&amount=5000')).res)).discount.amount_off).toBe(100);

@@ -105,6 +105,19 @@ function assignments(write: CustomerWrite): Assignment[] {
 }
 
 /**
+ * Whether writing `write` over `row` would change it: some field the write sets holds another value
+ * in the row. Metadata is replaced whole by a write, so it is compared as the JSON it would store
+ * (keys in their order: a reordering counts as a change, and is written). Lets a server validate
+ * that sends a customer as stored skip its write (services/visitor.ts customerWriteNeeded).
+ */
+export function changesCustomer(row: CustomerRow, write: CustomerWrite): boolean {
+  const stored = row as unknown as Record<string, string | number | null | undefined>;
+  return assignments(write).some(([column, value]) =>
+    column === 'metadata' ? value !== JSON.stringify(JSON.parse(String(stored.metadata ?? '{}'))) : (stored[column] ?? null) !== value,
+  );
+}
+
+/**
  * created_at for a new row: now, or one millisecond past the newest customer, whichever is later.
  * This keeps created_at unique (see migration 0001) inside a batch and across requests, since D1
  * runs statements one at a time.

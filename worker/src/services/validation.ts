@@ -17,7 +17,7 @@ import { type StackedResult, stackableValidateView, type ValidateAnswer, validat
 import type { LoadedDefinition } from './definitions';
 import { enqueue } from '../queue/messages';
 import { resolveTrackingId } from './tracking';
-import { checkoutCustomerWrites, claimedCustomer, definitionsOf, readVisitor } from './visitor';
+import { checkoutCustomerWrites, claimedCustomer, customerWriteNeeded, definitionsOf, readVisitor } from './visitor';
 import { rowToCustomer } from '../views/customer';
 
 /**
@@ -295,7 +295,10 @@ export const validationExplanation = (code: string, judgement: Judgement, checks
 });
 
 export interface ValidateOptions {
-  /** Server key only: write the customer of the request first, as the customers API would. */
+  /**
+   * Server key only: the customer of the request is written as the customers API would write it,
+   * before it is judged, when it carries something new to store (visitor.ts customerWriteNeeded).
+   */
   upsertCustomer?: boolean;
   /**
    * false: record nothing (no tracking profile, no attempt). A client request that carries no
@@ -339,15 +342,20 @@ export async function validateVoucher(
  * The visitor of a validate call, and how to record the call once judged: the attempt of each
  * code with its outcome, and the visit of the tracking profile, as one queue message (the
  * consumer writes it; nothing is written on the request's path). A call that records nothing (a
- * client request without a tracking id) sends nothing.
+ * client request without a tracking id) sends nothing. The visitor is read in one batch that only
+ * reads (a replica may serve it); a server-key call whose customer carries something new to store
+ * (visitor.ts customerWriteNeeded) then writes it and reads the visitor again in one batch, which
+ * goes to the primary: the rules judge the customer as written.
  */
 async function readVisit(env: Env, codes: string[], context: ValidationContext, options: ValidateOptions, now: number) {
-  const [tracking, writes] = await Promise.all([
-    resolveTrackingId(env.TRACKING_SECRET, context.tracking_id),
-    options.upsertCustomer ? checkoutCustomerWrites(env.DB, context, now) : undefined,
-  ]);
+  const tracking = await resolveTrackingId(env.TRACKING_SECRET, context.tracking_id);
   const recorded = options.record !== false;
-  const subject = await readVisitor(env, codes, context, recorded ? tracking.id : null, now, writes);
+  const trackingId = recorded ? tracking.id : null;
+  let subject = await readVisitor(env, codes, context, trackingId, now);
+  if (options.upsertCustomer && customerWriteNeeded(subject, context)) {
+    const writes = await checkoutCustomerWrites(env.DB, context, subject.segmentsVersion, now);
+    subject = await readVisitor(env, codes, context, trackingId, now, writes);
+  }
   const record = async (judged: { code: string; judgement: Judgement }[]) => {
     if (!recorded) return;
     await enqueue(env.WRITES, {

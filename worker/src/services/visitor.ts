@@ -1,4 +1,4 @@
-import { type CustomerSelector, updateCustomer, upsertCustomerBySourceId } from '../db/customers';
+import { changesCustomer, type CustomerSelector, updateCustomer, upsertCustomerBySourceId } from '../db/customers';
 import { type CustomerRef, readValidationSubject, type ValidationSubject } from '../db/tracking';
 import type { CustomerRow } from '../db/customers';
 import type { Env } from '../env';
@@ -6,7 +6,7 @@ import { ApiError, ERRORS } from '../errors';
 import { randomId } from '../lib/ids';
 import { contextCustomerWrite, type ValidationContext } from '../schemas/checkout';
 import { definitionAt, type LoadedDefinition } from './definitions';
-import { loadActiveSegments, refreshedWrites } from './membership';
+import { activeSegmentsAt, refreshedWrites } from './membership';
 import { identityHmac } from './tracking';
 
 /** The customer a request names: `customer.id` wins over `customer.source_id`. */
@@ -82,13 +82,41 @@ export async function readVisitor(
 }
 
 /**
- * A server-key validate upserts the customer it is sent, as the customers API would (issue: customer
- * data at checkout; `null` clears a field): by source_id, creating it, or by id when that customer
- * exists. The statements run first in the visitor read's batch, with the customer's segments
- * refreshed, so the rules judge the customer as written. Nothing is written for a request that
- * names no customer, and never for the client key (its routes do not ask for this).
+ * Whether a server-key validate must write the customer it is sent before judging, decided on the
+ * visitor read made without writes (a replica may serve it). A validate upserts its customer as the
+ * customers API would (customer data at checkout; `null` clears a field), but a customer sent as it
+ * is stored, or a request naming none, has nothing new to store: it is judged on that read, as a
+ * client validate is, with no round trip to the primary. Its stored auto-update memberships are used
+ * as every customer write and the cron keep them, as client validate uses them. A write is needed
+ * (and may go to the primary) only when the read did not find the customer named (a new source_id;
+ * an id the read did not find, in case the replica has not seen it yet) or the request sets a field
+ * to another value than the read found. A replica behind the primary can only make this write more
+ * often, except that a value changed since by another caller that did not pass its bookmark along is
+ * not written back: the same bound as every read of a session (docs/architecture.md, Consistency).
  */
-export async function checkoutCustomerWrites(db: D1Database, context: ValidationContext, now: number): Promise<D1PreparedStatement[]> {
+export function customerWriteNeeded(subject: ValidationSubject, context: ValidationContext): boolean {
+  const customer = context.customer;
+  if (!customer || (customer.id === undefined && customer.source_id === undefined)) return false;
+  const fields = contextCustomerWrite(customer);
+  // An id with no fields writes nothing (checkoutCustomerWrites): `id` never creates a customer.
+  if (customer.id !== undefined && Object.keys(fields).length === 0) return false;
+  const stored = isClaimedCustomer(subject.customer, context) ? subject.customer : null;
+  return stored === null || changesCustomer(stored, fields);
+}
+
+/**
+ * The statements of a server-key validate's customer write (when customerWriteNeeded says so): by
+ * source_id, creating it, or by id when that customer exists, with the customer's segments refreshed.
+ * They run first in a second visitor read's batch, so the rules judge the customer as written.
+ * `segmentsVersion` is the one the first visitor read found (the refresh records any segment
+ * created since as pending). Never for the client key (its routes do not ask for this).
+ */
+export async function checkoutCustomerWrites(
+  db: D1Database,
+  context: ValidationContext,
+  segmentsVersion: string,
+  now: number,
+): Promise<D1PreparedStatement[]> {
   const customer = context.customer;
   if (!customer) return [];
   const fields = contextCustomerWrite(customer);
@@ -105,7 +133,7 @@ export async function checkoutCustomerWrites(db: D1Database, context: Validation
   } else {
     return [];
   }
-  return refreshedWrites(db, await loadActiveSegments(db), [writes.statement], writes.selector, now);
+  return refreshedWrites(db, await activeSegmentsAt(db, segmentsVersion), [writes.statement], writes.selector, now);
 }
 
 /**

@@ -131,18 +131,31 @@ export async function listVouchers(
   add((v) => sql`updated_at > ${v}`, q.updatedAfter);
   const filter = where.length ? sql`WHERE ${sql.join(where, 'AND')}` : sql.raw('');
   const page = sql`SELECT * FROM vouchers ${filter} ORDER BY ${sql.raw(VOUCHER_ORDER_BY[q.order])} LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`;
-  const [rows, count, assignments] = await db.batch<Record<string, unknown>>([
+  return voucherPage<VoucherRow>(db, page, sql`SELECT count(*) AS total FROM vouchers ${filter}`);
+}
+
+/**
+ * A page of vouchers (`page`: rows with the voucher's `id`), the `total` its `count` query gives
+ * and the rule assignments of the page's vouchers, in one batch: the voucher list and a
+ * customer's wallet.
+ */
+export async function voucherPage<Row>(
+  db: D1Database,
+  page: Sql,
+  count: Sql,
+): Promise<{ rows: Row[]; assignments: AssignmentRow[]; total: number }> {
+  const [rows, total, assignments] = await db.batch<Record<string, unknown>>([
     prepare(db, page),
-    prepare(db, sql`SELECT count(*) AS total FROM vouchers ${filter}`),
+    prepare(db, count),
     prepare(
       db,
       sql`SELECT * FROM validation_rule_assignments WHERE related_object_id IN (SELECT id FROM (${page})) ORDER BY created_at, id`,
     ),
   ]);
   return {
-    rows: (rows?.results ?? []) as unknown as VoucherRow[],
+    rows: (rows?.results ?? []) as unknown as Row[],
     assignments: (assignments?.results ?? []) as unknown as AssignmentRow[],
-    total: Number(count?.results[0]?.total ?? 0),
+    total: Number(total?.results[0]?.total ?? 0),
   };
 }
 

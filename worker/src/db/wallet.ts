@@ -1,6 +1,6 @@
 import type { WalletQuery } from '../schemas/wallet';
-import { prepare, sql } from './sql';
-import type { AssignmentRow, VoucherRow } from './vouchers';
+import { sql } from './sql';
+import { type AssignmentRow, type VoucherRow, voucherPage } from './vouchers';
 
 /** A code in a customer's wallet: the voucher, and when the customer came to hold it. */
 export type WalletRow = VoucherRow & { held_at: number };
@@ -45,17 +45,5 @@ export async function listWallet(
   const after = q.startingAfterId === undefined ? sql.raw('1') : sql`EXISTS (SELECT 1 FROM cursor) AND ${sql.raw(AFTER[q.order])}`;
   const page = sql`WITH ${wallet}, cursor AS (SELECT id, held_at FROM wallet WHERE id = ${cursorId})
           SELECT * FROM wallet WHERE ${after} ORDER BY ${sql.raw(ORDER_BY[q.order])} LIMIT ${q.limit + 1}`;
-  const [rows, count, assignments] = await db.batch<Record<string, unknown>>([
-    prepare(db, page),
-    prepare(db, sql`SELECT count(*) AS total FROM vouchers WHERE holder_id = ${customerId}`),
-    prepare(
-      db,
-      sql`SELECT * FROM validation_rule_assignments WHERE related_object_id IN (SELECT id FROM (${page})) ORDER BY created_at, id`,
-    ),
-  ]);
-  return {
-    rows: (rows?.results ?? []) as unknown as WalletRow[],
-    assignments: (assignments?.results ?? []) as unknown as AssignmentRow[],
-    total: Number(count?.results[0]?.total ?? 0),
-  };
+  return voucherPage<WalletRow>(db, page, sql`SELECT count(*) AS total FROM vouchers WHERE holder_id = ${customerId}`);
 }

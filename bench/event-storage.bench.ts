@@ -9,30 +9,13 @@
 //   counter:             an event_counters row (WITHOUT ROWID, primary key (profile_id, type));
 //   event with counter:  an insert through the trigger, 10 events per counter, as the service writes.
 // Ids, types and metadata are shaped like real ones (evcus_ + 24, cust_ + 24, a short JSON object).
-import { readD1Migrations } from '@cloudflare/vitest-pool-workers';
-import { Miniflare } from 'miniflare';
+import { migratedD1 } from './support/migrated-d1';
 import { type BenchRow, formatCount } from './table';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const PROFILES = EVENTS / 20;
 const TYPES = 2;
 const now = Date.UTC(2026, 11, 1);
-
-/** A fresh local D1 with the migrations applied whose file name sorts at or before `upTo`. */
-async function freshDb(upTo: string) {
-  const mf = new Miniflare({
-    modules: true,
-    script: 'export default { fetch() { return new Response(null) } }',
-    compatibilityDate: '2026-04-20',
-    d1Databases: ['DB'],
-  });
-  const db = await mf.getD1Database('DB');
-  for (const migration of await readD1Migrations('worker/migrations')) {
-    if (migration.name > upTo) break;
-    await db.batch(migration.queries.map((q) => db.prepare(q)));
-  }
-  return { mf, db };
-}
 
 const size = async (db: D1Database) => Number((await db.prepare('SELECT 1').run()).meta.size_after);
 
@@ -55,7 +38,7 @@ async function bytesPerRow(
   insert: (db: D1Database) => Promise<unknown>,
   rows: number,
 ) {
-  const { mf, db } = await freshDb(upTo);
+  const { mf, db } = await migratedD1(upTo);
   try {
     await prepare(db);
     const before = await size(db);

@@ -1,8 +1,7 @@
 // Members of a 10-condition segment over 100,000 generated customers in local D1 (Miniflare, the
 // runtime of `wrangler dev`): compileSql() in the database against loading every customer and
 // running evaluate() in JavaScript. Prints both times and the ratio.
-import { readD1Migrations } from '@cloudflare/vitest-pool-workers';
-import { Miniflare } from 'miniflare';
+import { migratedD1 } from './support/migrated-d1';
 import { compileSql, evaluate, parseFilter } from '../shared/filter';
 import { type CustomerRow } from '../worker/src/db/customers';
 import { type BenchRow, formatCount } from './table';
@@ -14,16 +13,7 @@ const now = Date.UTC(2026, 5, 15, 12);
 const DAY = 86_400_000;
 
 export async function run(): Promise<BenchRow[]> {
-  const mf = new Miniflare({
-    modules: true,
-    script: 'export default { fetch() { return new Response(null) } }',
-    compatibilityDate: '2026-04-20',
-    d1Databases: ['DB'],
-  });
-  const db = await mf.getD1Database('DB');
-  for (const migration of await readD1Migrations('worker/migrations')) {
-    await db.batch(migration.queries.map((q) => db.prepare(q)));
-  }
+  const { mf, db } = await migratedD1();
 
   // Generated in SQL so that setup takes seconds: a spread of cities, tiers, ages, orders and dates.
   const t0 = performance.now();

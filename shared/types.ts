@@ -344,7 +344,8 @@ export interface ValidationRuleAssignment {
   id: string;
   rule_id: string;
   related_object_id: string;
-  related_object_type: 'voucher' | 'campaign';
+  /** 'promotion_tier': a rule of a promotion tier (migration 0030), OA ValidationRulesAssignment. */
+  related_object_type: 'voucher' | 'campaign' | 'promotion_tier';
   created_at: string;
   object: 'validation_rules_assignment';
 }

@@ -97,11 +97,18 @@ CREATE TABLE campaigns (
   definition_version    TEXT NOT NULL DEFAULT '',
   created_at            INTEGER NOT NULL,
   updated_at            INTEGER
-);
+, campaign_type TEXT NOT NULL DEFAULT 'DISCOUNT_COUPONS'
+  CHECK (campaign_type IN ('DISCOUNT_COUPONS', 'PROMOTION')));
 
 CREATE INDEX campaigns_created ON campaigns (created_at);
 
 CREATE TRIGGER campaign_version_on_insert AFTER INSERT ON campaigns
+BEGIN
+  UPDATE campaigns SET definition_version = lower(hex(randomblob(8))) WHERE id = NEW.id;
+END;
+
+CREATE TRIGGER campaign_version_on_update
+AFTER UPDATE OF start_date, expiration_date, validity_timeframe, validity_day_of_week, validity_hours, active ON campaigns
 BEGIN
   UPDATE campaigns SET definition_version = lower(hex(randomblob(8))) WHERE id = NEW.id;
 END;
@@ -715,7 +722,7 @@ CREATE TABLE vouchers (
   expiration_date   INTEGER,
   metadata          TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metadata)),
   created_at        INTEGER NOT NULL,
-  updated_at        INTEGER, validity_timeframe TEXT CHECK (validity_timeframe IS NULL OR json_valid(validity_timeframe)), validity_day_of_week TEXT CHECK (validity_day_of_week IS NULL OR json_valid(validity_day_of_week)), validity_hours TEXT CHECK (validity_hours IS NULL OR json_valid(validity_hours)), additional_info TEXT, definition_version TEXT NOT NULL DEFAULT '', holder_id TEXT REFERENCES customers (id) ON DELETE SET NULL, campaign_id TEXT REFERENCES campaigns (id) ON DELETE CASCADE, campaign TEXT, publish_count INTEGER NOT NULL DEFAULT 0,
+  updated_at        INTEGER, validity_timeframe TEXT CHECK (validity_timeframe IS NULL OR json_valid(validity_timeframe)), validity_day_of_week TEXT CHECK (validity_day_of_week IS NULL OR json_valid(validity_day_of_week)), validity_hours TEXT CHECK (validity_hours IS NULL OR json_valid(validity_hours)), additional_info TEXT, definition_version TEXT NOT NULL DEFAULT '', holder_id TEXT REFERENCES customers (id) ON DELETE SET NULL, campaign_id TEXT REFERENCES campaigns (id) ON DELETE CASCADE, campaign TEXT, publish_count INTEGER NOT NULL DEFAULT 0, name TEXT, banner TEXT, hierarchy INTEGER,
 
 
   CONSTRAINT voucher_quantity_exceeded CHECK (quantity IS NULL OR redeemed_quantity <= quantity),
@@ -728,6 +735,8 @@ CREATE INDEX vouchers_created_at ON vouchers (created_at);
 
 CREATE INDEX vouchers_holder ON vouchers (holder_id) WHERE holder_id IS NOT NULL;
 
+CREATE INDEX vouchers_promotion_tiers ON vouchers (campaign_id, hierarchy) WHERE type = 'PROMOTION_TIER';
+
 CREATE INDEX vouchers_updated_at ON vouchers (updated_at);
 
 CREATE TRIGGER voucher_version_on_insert AFTER INSERT ON vouchers
@@ -737,13 +746,13 @@ END;
 
 CREATE TRIGGER voucher_version_on_update
 AFTER UPDATE OF code, type, discount, quantity, active, start_date, expiration_date, metadata,
-  validity_timeframe, validity_day_of_week, validity_hours, additional_info ON vouchers
+  validity_timeframe, validity_day_of_week, validity_hours, additional_info, name, banner, hierarchy ON vouchers
 BEGIN
   UPDATE vouchers SET definition_version = lower(hex(randomblob(8))) WHERE id = NEW.id;
 END;
 
 CREATE TRIGGER webhook_voucher_created AFTER INSERT ON vouchers
-WHEN EXISTS (SELECT 1 FROM webhook_subscriptions WHERE type = 'voucher.created')
+WHEN NEW.type != 'PROMOTION_TIER' AND EXISTS (SELECT 1 FROM webhook_subscriptions WHERE type = 'voucher.created')
 BEGIN
   INSERT INTO webhook_outbox (id, type, object_id, snapshot, created_at)
   VALUES ('evt_' || lower(hex(randomblob(12))), 'voucher.created', NEW.id,
@@ -752,7 +761,7 @@ BEGIN
 END;
 
 CREATE TRIGGER webhook_voucher_deleted BEFORE DELETE ON vouchers
-WHEN EXISTS (SELECT 1 FROM webhook_subscriptions WHERE type = 'voucher.deleted')
+WHEN OLD.type != 'PROMOTION_TIER' AND EXISTS (SELECT 1 FROM webhook_subscriptions WHERE type = 'voucher.deleted')
 BEGIN
   INSERT INTO webhook_outbox (id, type, object_id, snapshot, created_at)
   VALUES ('evt_' || lower(hex(randomblob(12))), 'voucher.deleted', OLD.id,
@@ -763,7 +772,8 @@ END;
 CREATE TRIGGER webhook_voucher_updated
 AFTER UPDATE OF code, type, discount, quantity, active, start_date, expiration_date, metadata,
   validity_timeframe, validity_day_of_week, validity_hours, additional_info ON vouchers
-WHEN (OLD.code IS NOT NEW.code OR OLD.type IS NOT NEW.type OR json(OLD.discount) IS NOT json(NEW.discount)
+WHEN NEW.type != 'PROMOTION_TIER'
+  AND (OLD.code IS NOT NEW.code OR OLD.type IS NOT NEW.type OR json(OLD.discount) IS NOT json(NEW.discount)
       OR OLD.quantity IS NOT NEW.quantity OR OLD.active IS NOT NEW.active OR OLD.start_date IS NOT NEW.start_date
       OR OLD.expiration_date IS NOT NEW.expiration_date OR json(OLD.metadata) IS NOT json(NEW.metadata)
       OR OLD.validity_timeframe IS NOT NEW.validity_timeframe OR OLD.validity_day_of_week IS NOT NEW.validity_day_of_week

@@ -25,6 +25,7 @@ import { rootRoutes, sdkRoutes } from './routes/static';
 import { validationRuleAssignmentRoutes, validationRuleRoutes } from './routes/validation-rules';
 import { voucherRoutes } from './routes/vouchers';
 import { campaignRoutes } from './routes/campaigns';
+import { promotionRoutes } from './routes/promotions';
 import { publicationRoutes } from './routes/publications';
 import { webhookRoutes } from './routes/webhooks';
 import { wakeWebhookDispatcher } from './middleware/wake-webhook-dispatcher';
@@ -97,6 +98,7 @@ app.route('/v1/validations', stackableValidationRoutes);
 app.route('/v1/redemptions', redemptionRoutes);
 app.route('/v1/exports', exportRoutes);
 app.route('/v1/campaigns', campaignRoutes);
+app.route('/v1/promotions', promotionRoutes);
 app.route('/v1/publications', publicationRoutes);
 app.route('/v1/webhooks', webhookRoutes);
 

@@ -1,6 +1,7 @@
 import type { Discount } from '../../../shared/types';
 import type { CampaignListQuery, CodeConfig } from '../schemas/campaigns';
 import { prepare, sql, type SqlValue } from './sql';
+import { NOT_A_TIER } from './vouchers';
 
 /** A campaign's code template as stored (migration 0017). */
 export interface CampaignTemplate {
@@ -14,6 +15,8 @@ export interface CampaignRow {
   id: string;
   name: string;
   description: string | null;
+  /** Migration 0030: a PROMOTION campaign holds promotion tiers instead of codes (db/promotion-tiers.ts). */
+  campaign_type: 'DISCOUNT_COUPONS' | 'PROMOTION';
   type: 'AUTO_UPDATE' | 'STATIC';
   join_once: number;
   voucher: string;
@@ -46,14 +49,15 @@ export interface CampaignAssignmentRow {
   created_at: number;
 }
 
-const READ = 'SELECT c.*, (SELECT count(*) FROM vouchers v WHERE v.campaign_id = c.id) AS vouchers_count FROM campaigns c';
+// A promotion's tiers are rows of vouchers too (migration 0030), but not codes: never counted as such.
+const READ = `SELECT c.*, (SELECT count(*) FROM vouchers v WHERE v.campaign_id = c.id AND ${NOT_A_TIER('v')}) AS vouchers_count FROM campaigns c`;
 
 export function insertCampaign(db: D1Database, row: CampaignRow): D1PreparedStatement {
   return prepare(
     db,
-    sql`INSERT INTO campaigns (id, name, description, type, join_once, voucher, start_date, expiration_date, validity_timeframe,
+    sql`INSERT INTO campaigns (id, name, description, campaign_type, type, join_once, voucher, start_date, expiration_date, validity_timeframe,
          validity_day_of_week, validity_hours, active, metadata, generation_target, generated_count, generation_status, created_at, updated_at)
-       VALUES (${row.id}, ${row.name}, ${row.description}, ${row.type}, ${row.join_once}, ${row.voucher}, ${row.start_date}, ${row.expiration_date}, ${row.validity_timeframe}, ${row.validity_day_of_week}, ${row.validity_hours}, ${row.active}, ${row.metadata}, ${row.generation_target}, 0, ${row.generation_status}, ${row.created_at}, NULL)`,
+       VALUES (${row.id}, ${row.name}, ${row.description}, ${row.campaign_type}, ${row.type}, ${row.join_once}, ${row.voucher}, ${row.start_date}, ${row.expiration_date}, ${row.validity_timeframe}, ${row.validity_day_of_week}, ${row.validity_hours}, ${row.active}, ${row.metadata}, ${row.generation_target}, 0, ${row.generation_status}, ${row.created_at}, NULL)`,
   );
 }
 
@@ -82,10 +86,11 @@ const ORDER_BY: Record<CampaignListQuery['order'], string> = {
 
 /** One page of campaigns, their rule assignments and the total: one batch. */
 export async function listCampaigns(db: D1Database, q: CampaignListQuery) {
-  const page = sql`${sql.raw(READ)} ORDER BY ${sql.raw(ORDER_BY[q.order])} LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`;
+  const where = q.typeFilter === undefined ? sql.raw('') : sql`WHERE c.campaign_type = ${q.typeFilter}`;
+  const page = sql`${sql.raw(READ)} ${where} ORDER BY ${sql.raw(ORDER_BY[q.order])} LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`;
   const [rows, count, assignments] = await db.batch<Record<string, unknown>>([
     prepare(db, page),
-    db.prepare('SELECT count(*) AS total FROM campaigns'),
+    prepare(db, sql`SELECT count(*) AS total FROM campaigns c ${where}`),
     prepare(db, sql`SELECT * FROM campaign_rule_assignments WHERE campaign_id IN (SELECT id FROM (${page})) ORDER BY created_at, id`),
   ]);
   return {
@@ -133,7 +138,13 @@ export function updateCampaign(
   const statements = [prepare(db, sql`UPDATE campaigns SET ${sql.assignments([...set, ['updated_at', now]])} WHERE id = ${id}`)];
   const codeSet = Object.entries(codePatch).filter(([, v]) => v !== undefined) as [string, SqlValue][];
   if (codeSet.length > 0) {
-    statements.push(prepare(db, sql`UPDATE vouchers SET ${sql.assignments([...codeSet, ['updated_at', now]])} WHERE campaign_id = ${id}`));
+    // A promotion's tiers keep dates and windows of their own (migration 0030): never written through.
+    statements.push(
+      prepare(
+        db,
+        sql`UPDATE vouchers SET ${sql.assignments([...codeSet, ['updated_at', now]])} WHERE campaign_id = ${id} AND ${sql.raw(NOT_A_TIER())}`,
+      ),
+    );
   }
   return statements;
 }

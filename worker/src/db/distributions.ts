@@ -1,5 +1,6 @@
 import { type KeysetRange, rangePredicate } from './customers';
 import { prepare, type Sql, sql } from './sql';
+import { NOT_A_TIER } from './vouchers';
 
 /** A segment-wide distribution of a campaign's codes (migration 0018). */
 export interface DistributionRow {
@@ -85,7 +86,7 @@ export function distributionStepStatements(db: D1Database, step: DistributionSte
        ),
        f AS (
          SELECT v.id, row_number() OVER (ORDER BY v.rowid) AS n FROM vouchers v
-         WHERE v.campaign_id = ${d.campaign_id} AND v.holder_id IS NULL ORDER BY v.rowid LIMIT (SELECT count(*) FROM m)
+         WHERE v.campaign_id = ${d.campaign_id} AND v.holder_id IS NULL AND ${sql.raw(NOT_A_TIER('v'))} ORDER BY v.rowid LIMIT (SELECT count(*) FROM m)
        )
        INSERT INTO publications (id, voucher_id, customer_id, campaign_id, source_id, channel, metadata, created_at, distribution_id)
        SELECT 'pub_' || lower(hex(randomblob(12))), f.id, m.id, ${d.campaign_id}, NULL, 'API', '{}', ${now}, ${d.id} FROM m JOIN f ON f.n = m.n`,

@@ -1,5 +1,5 @@
 import { CUSTOMER_FIELDS } from '../../../shared/customer-fields';
-import type { VoucherRow } from './vouchers';
+import { NOT_A_TIER, type VoucherRow } from './vouchers';
 import { type KeysetRange, type RangeEnd, rangeEnd, rangeEndOf, rangePredicate } from './customers';
 import { prepare, type Sql, sql } from './sql';
 
@@ -100,6 +100,7 @@ export async function voucherExportPage(
     db,
     sql`SELECT v.rowid AS position, v.*, (SELECT source_id FROM customers c WHERE c.id = v.holder_id) AS customer_source_id
        FROM vouchers v WHERE v.rowid ${sql.raw(descending ? '<' : '>')} ${after} AND (${campaignId} IS NULL OR v.campaign_id = ${campaignId})
+         AND ${sql.raw(NOT_A_TIER('v'))}
        ORDER BY v.rowid ${sql.raw(descending ? 'DESC' : 'ASC')} LIMIT ${size}`,
   ).all<VoucherExportRow>();
   return results;

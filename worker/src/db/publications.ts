@@ -1,6 +1,6 @@
 import type { PublicationListQuery } from '../schemas/publications';
 import { prepare, type Sql, sql } from './sql';
-import type { VoucherRow } from './vouchers';
+import { NOT_A_TIER, type VoucherRow } from './vouchers';
 
 export interface PublicationRow {
   id: string;
@@ -44,7 +44,7 @@ export function publishStatements(db: D1Database, target: PublicationTarget, p: 
           db,
           sql`INSERT INTO publications (id, voucher_id, customer_id, campaign_id, source_id, channel, metadata, created_at)
              SELECT ${p.id}, v.id, ${p.customerId}, v.campaign_id, ${p.sourceId}, ${p.channel}, ${p.metadata}, ${p.now} FROM vouchers v
-             WHERE v.campaign_id = ${target.campaignId} AND v.holder_id IS NULL
+             WHERE v.campaign_id = ${target.campaignId} AND v.holder_id IS NULL AND ${sql.raw(NOT_A_TIER('v'))}
                AND (${target.joinOnce ? 1 : 0} = 0 OR NOT EXISTS (SELECT 1 FROM vouchers h WHERE h.campaign_id = ${target.campaignId} AND h.holder_id = ${p.customerId}))
              LIMIT 1
              RETURNING *`,
@@ -53,7 +53,7 @@ export function publishStatements(db: D1Database, target: PublicationTarget, p: 
           db,
           sql`INSERT INTO publications (id, voucher_id, customer_id, campaign_id, source_id, channel, metadata, created_at)
              SELECT ${p.id}, v.id, ${p.customerId}, v.campaign_id, ${p.sourceId}, ${p.channel}, ${p.metadata}, ${p.now} FROM vouchers v
-             WHERE v.id = (SELECT id FROM vouchers WHERE code = ${target.voucher} OR id = ${target.voucher} ORDER BY code = ${target.voucher} DESC LIMIT 1)
+             WHERE v.id = (SELECT id FROM vouchers WHERE (code = ${target.voucher} OR id = ${target.voucher}) AND ${sql.raw(NOT_A_TIER())} ORDER BY code = ${target.voucher} DESC LIMIT 1)
                AND (v.holder_id IS NULL OR v.holder_id = ${p.customerId})
                AND (${target.joinOnceCampaignId ?? null} IS NULL OR NOT EXISTS (SELECT 1 FROM vouchers h WHERE h.campaign_id = ${target.joinOnceCampaignId ?? null} AND h.holder_id = ${p.customerId}))
              RETURNING *`,

@@ -41,6 +41,16 @@ export interface VoucherRow {
 export const VOUCHER_VERSION_SQL = (alias: string) =>
   `${alias}.definition_version || coalesce((SELECT '.' || c.definition_version FROM campaigns c WHERE c.id = ${alias}.campaign_id), '')`;
 
+/**
+ * The type of a promotion tier's row (migration 0030): a tier is a code-less redeemable kept in
+ * `vouchers` so that it shares the definitions, the judge and the ledger of codes. It is never a
+ * voucher on the wire: every query of a voucher route adds `NOT_A_TIER`.
+ */
+export const TIER_TYPE = 'PROMOTION_TIER';
+
+/** The condition that leaves promotion tiers out of a voucher query (`alias`: the vouchers table's). */
+export const NOT_A_TIER = (alias?: string) => `${alias ? `${alias}.` : ''}type != '${TIER_TYPE}'`;
+
 export interface AssignmentRow {
   id: string;
   rule_id: string;
@@ -115,7 +125,8 @@ export async function listVouchers(
   db: D1Database,
   q: VoucherListQuery,
 ): Promise<{ rows: VoucherRow[]; assignments: AssignmentRow[]; total: number }> {
-  const where: Sql[] = [];
+  // A promotion tier is a row of vouchers but never a voucher on the wire (migration 0030).
+  const where: Sql[] = [sql.raw(NOT_A_TIER())];
   const add = (clause: (value: string | number) => Sql, value: string | number | undefined) => {
     if (value !== undefined) where.push(clause(value));
   };
@@ -129,7 +140,7 @@ export async function listVouchers(
   add((v) => sql`created_at > ${v}`, q.createdAfter);
   add((v) => sql`updated_at < ${v}`, q.updatedBefore);
   add((v) => sql`updated_at > ${v}`, q.updatedAfter);
-  const filter = where.length ? sql`WHERE ${sql.join(where, 'AND')}` : sql.raw('');
+  const filter = sql`WHERE ${sql.join(where, 'AND')}`;
   const page = sql`SELECT * FROM vouchers ${filter} ORDER BY ${sql.raw(VOUCHER_ORDER_BY[q.order])} LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`;
   return voucherPage<VoucherRow>(db, page, sql`SELECT count(*) AS total FROM vouchers ${filter}`);
 }
@@ -159,9 +170,12 @@ export async function voucherPage<Row>(
   };
 }
 
-/** By code (the API's key for vouchers) or by id. */
+/** By code (the API's key for vouchers) or by id; never a promotion tier (a voucher route answers 404 for one). */
 export function findVoucher(db: D1Database, codeOrId: string): D1PreparedStatement {
-  return prepare(db, sql`SELECT * FROM vouchers WHERE code = ${codeOrId} OR id = ${codeOrId} ORDER BY code = ${codeOrId} DESC LIMIT 1`);
+  return prepare(
+    db,
+    sql`SELECT * FROM vouchers WHERE (code = ${codeOrId} OR id = ${codeOrId}) AND ${sql.raw(NOT_A_TIER())} ORDER BY code = ${codeOrId} DESC LIMIT 1`,
+  );
 }
 
 export function selectVouchers(db: D1Database, ids: string[]): D1PreparedStatement {
@@ -348,7 +362,7 @@ export function checkVoucherVersion(db: D1Database, voucherId: string, version: 
 export function setVoucherHolder(db: D1Database, codeOrId: string, customerId: string | null, now: number): D1PreparedStatement {
   return prepare(
     db,
-    sql`UPDATE vouchers SET holder_id = ${customerId}, updated_at = ${now} WHERE id = (SELECT id FROM vouchers WHERE code = ${codeOrId} OR id = ${codeOrId} ORDER BY code = ${codeOrId} DESC LIMIT 1) RETURNING *`,
+    sql`UPDATE vouchers SET holder_id = ${customerId}, updated_at = ${now} WHERE id = (SELECT id FROM vouchers WHERE (code = ${codeOrId} OR id = ${codeOrId}) AND ${sql.raw(NOT_A_TIER())} ORDER BY code = ${codeOrId} DESC LIMIT 1) RETURNING *`,
   );
 }
 

@@ -1,6 +1,6 @@
 import type { WalletQuery } from '../schemas/wallet';
 import { sql } from './sql';
-import { type AssignmentRow, type VoucherRow, voucherPage } from './vouchers';
+import { type AssignmentRow, NOT_A_TIER, type VoucherRow, voucherPage } from './vouchers';
 
 /** A code in a customer's wallet: the voucher, and when the customer came to hold it. */
 export type WalletRow = VoucherRow & { held_at: number };
@@ -41,9 +41,13 @@ export async function listWallet(
       SELECT v.*, coalesce(
         (SELECT min(p.created_at) FROM publications p WHERE p.voucher_id = v.id AND p.customer_id = ${customerId}),
         v.updated_at, v.created_at) AS held_at
-      FROM vouchers v WHERE v.holder_id = ${customerId})`;
+      FROM vouchers v WHERE v.holder_id = ${customerId} AND ${sql.raw(NOT_A_TIER('v'))})`;
   const after = q.startingAfterId === undefined ? sql.raw('1') : sql`EXISTS (SELECT 1 FROM cursor) AND ${sql.raw(AFTER[q.order])}`;
   const page = sql`WITH ${wallet}, cursor AS (SELECT id, held_at FROM wallet WHERE id = ${cursorId})
           SELECT * FROM wallet WHERE ${after} ORDER BY ${sql.raw(ORDER_BY[q.order])} LIMIT ${q.limit + 1}`;
-  return voucherPage<WalletRow>(db, page, sql`SELECT count(*) AS total FROM vouchers WHERE holder_id = ${customerId}`);
+  return voucherPage<WalletRow>(
+    db,
+    page,
+    sql`SELECT count(*) AS total FROM vouchers WHERE holder_id = ${customerId} AND ${sql.raw(NOT_A_TIER())}`,
+  );
 }

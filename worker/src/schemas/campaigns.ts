@@ -124,7 +124,8 @@ const datesInOrder = (v: { start_date?: number | null; expiration_date?: number 
 export const campaignCreateSchema = strictObject({
   name: z.string().trim().min(1, 'must not be empty').max(200),
   description: z.string().max(1000).nullable().optional(),
-  campaign_type: z.literal('DISCOUNT_COUPONS', { error: 'only DISCOUNT_COUPONS is supported' }).optional(),
+  // PROMOTION bodies are read by schemas/promotions.ts promotionCampaignCreateSchema (routes/campaigns.ts picks).
+  campaign_type: z.literal('DISCOUNT_COUPONS', { error: 'only DISCOUNT_COUPONS and PROMOTION are supported' }).optional(),
   type: z.enum(['AUTO_UPDATE', 'STATIC'], { error: 'must be AUTO_UPDATE or STATIC' }).nullable().optional(),
   join_once: z.boolean().nullable().optional(),
   vouchers_count: z.number().int('must be an integer').min(0).max(MAX_VOUCHERS_COUNT).nullable().optional(),
@@ -159,7 +160,9 @@ export type CampaignUpdate = z.output<typeof campaignUpdateSchema>;
 export const campaignListQuerySchema = strictObject({
   limit: intParam(1, 100).optional(),
   page: intParam(1, 1000).optional(),
-  campaign_type: z.literal('DISCOUNT_COUPONS', { error: 'only DISCOUNT_COUPONS campaigns exist here' }).optional(),
+  campaign_type: z
+    .enum(['DISCOUNT_COUPONS', 'PROMOTION'], { error: 'only DISCOUNT_COUPONS and PROMOTION campaigns exist here' })
+    .optional(),
   order: z.enum(['created_at', '-created_at', 'name', '-name']).optional(),
   expand: z.literal('category').optional(),
   filters: z.never({ error: 'not supported: advanced filters' }).optional(),

@@ -1,6 +1,7 @@
 import type { BulkUpdateResult } from '../../../shared/types';
 import * as asyncActionsDb from '../db/async-actions';
 import * as campaignsDb from '../db/campaigns';
+import * as tiersDb from '../db/promotion-tiers';
 import { d1Refusal } from '../db/errors';
 import * as vouchersDb from '../db/vouchers';
 import type { Env } from '../env';
@@ -32,16 +33,39 @@ const jsonOrNull = (value: unknown) => (value === null || value === undefined ? 
 /** undefined: leave the column as it is; null: clear it. */
 const patchJson = (value: unknown) => (value === undefined ? undefined : jsonOrNull(value));
 
-async function requireCampaign(db: D1Database, idOrName: string): Promise<campaignsDb.CampaignRead> {
+export async function requireCampaign(db: D1Database, idOrName: string): Promise<campaignsDb.CampaignRead> {
   const row = await campaignsDb.findCampaign(db, idOrName).first<campaignsDb.CampaignRead>();
   if (!row) throw notFound('campaign', idOrName);
   return row;
 }
 
-async function readCampaign(db: D1Database, idOrName: string) {
+/** The campaigns among `rows` that hold tiers (PROMOTION, migration 0030), and their tiers. */
+async function tiersOf(db: D1Database, rows: campaignsDb.CampaignRead[]) {
+  return tiersDb.tiersOfCampaigns(
+    db,
+    rows.filter((r) => r.campaign_type === 'PROMOTION').map((r) => r.id),
+  );
+}
+
+const tiersOfOne = (tiers: Awaited<ReturnType<typeof tiersOf>>, campaignId: string) => {
+  const rows = tiers.rows.filter((t) => t.campaign_id === campaignId);
+  const ids = new Set(rows.map((t) => t.id));
+  return { rows, assignments: tiers.assignments.filter((a) => ids.has(a.related_object_id)) };
+};
+
+export async function readCampaign(db: D1Database, idOrName: string) {
   const row = await requireCampaign(db, idOrName);
   const { results } = await campaignsDb.assignmentsOfCampaign(db, row.id).all<campaignsDb.CampaignAssignmentRow>();
-  return rowToCampaign(row, results);
+  return rowToCampaign(row, results, tiersOfOne(await tiersOf(db, [row]), row.id));
+}
+
+/** A campaign of codes: a PROMOTION campaign holds tiers, never codes (a 400 for a code route). */
+function requireCodeCampaign(campaign: campaignsDb.CampaignRead): void {
+  if (campaign.campaign_type === 'PROMOTION') {
+    throw invalidPayload(
+      `campaign ${campaign.id} is a PROMOTION campaign: it holds promotion tiers, not codes (POST /v1/promotions/${campaign.id}/tiers adds one)`,
+    );
+  }
 }
 
 /**
@@ -87,6 +111,7 @@ export async function createCampaign(env: Bindings, input: CampaignCreate) {
     id: randomId('camp_'),
     name: input.name,
     description: input.description ?? null,
+    campaign_type: 'DISCOUNT_COUPONS',
     type: input.type ?? 'AUTO_UPDATE',
     join_once: input.join_once ? 1 : 0,
     voucher: JSON.stringify(template),
@@ -129,6 +154,7 @@ export const getCampaign = (db: D1Database, idOrName: string) => readCampaign(db
 /** GET /v1/campaigns (OA CampaignsListResponseBody: data_ref 'campaigns'). */
 export async function listCampaigns(db: D1Database, query: CampaignListQuery) {
   const { rows, total, assignments } = await campaignsDb.listCampaigns(db, query);
+  const tiers = await tiersOf(db, rows);
   return {
     object: 'list' as const,
     data_ref: 'campaigns' as const,
@@ -136,6 +162,7 @@ export async function listCampaigns(db: D1Database, query: CampaignListQuery) {
       rowToCampaign(
         row,
         assignments.filter((a) => a.campaign_id === row.id),
+        tiersOfOne(tiers, row.id),
       ),
     ),
     total,
@@ -145,6 +172,8 @@ export async function listCampaigns(db: D1Database, query: CampaignListQuery) {
 /** PUT /v1/campaigns/{id}: the campaign and, in the same batch, the fields its codes copy. */
 export async function updateCampaign(env: Bindings, idOrName: string, input: CampaignUpdate) {
   const existing = await requireCampaign(env.DB, idOrName);
+  if (existing.campaign_type === 'PROMOTION' && input.discount !== undefined)
+    throw invalidPayload('discount: a PROMOTION campaign has no discount of its own; each tier has its action.discount');
   const startDate = input.start_date === undefined ? existing.start_date : input.start_date;
   const expirationDate = input.expiration_date === undefined ? existing.expiration_date : input.expiration_date;
   if (startDate !== null && expirationDate !== null && startDate >= expirationDate)
@@ -221,6 +250,7 @@ export async function addCampaignVouchers(
   requestId: string,
 ): Promise<{ status: 200; body: unknown } | { status: 202; body: { async_action_id: string } }> {
   const campaign = await requireCampaign(env.DB, idOrName);
+  requireCodeCampaign(campaign);
   const config = campaignsDb.templateOf(campaign).code_config;
   if (count > 1) {
     if (input.code != null) throw invalidPayload('code: one code cannot be added vouchers_count times');
@@ -282,6 +312,7 @@ export async function importCampaignVouchers(
 ): Promise<{ async_action_id: string }> {
   const startedAt = Date.now();
   const campaign = await requireCampaign(env.DB, idOrName);
+  requireCodeCampaign(campaign);
   if (items.length + rowErrors.length > MAX_IMPORT_CODES) throw invalidPayload(`at most ${MAX_IMPORT_CODES} codes per import`);
   const errors = [...rowErrors];
   const seen = new Set<string>();

@@ -1,6 +1,8 @@
 import { type CampaignAssignmentRow, type CampaignRead, templateOf } from '../db/campaigns';
+import type { TierRow } from '../db/promotion-tiers';
 import type { AssignmentRow } from '../db/vouchers';
 import { toIso } from '../lib/time';
+import { tierList } from './promotion-tier';
 import { rowToAssignment } from './voucher';
 
 // The campaign object and its rule assignments, built from their rows.
@@ -18,16 +20,23 @@ export const campaignAssignmentJson = (a: CampaignAssignmentRow) => ({
   related_object_type: 'campaign' as const,
 });
 
-/** The campaign object in the order of the spec's example (OA CampaignsCreateResponseBody, readOnly-openAPI.json:L2068 CampaignBase). */
-export function rowToCampaign(row: CampaignRead, assignments: CampaignAssignmentRow[]) {
+/** A promotion campaign's tiers, with their rule assignments: its `promotion` list. */
+export interface CampaignTiers {
+  rows: TierRow[];
+  assignments: AssignmentRow[];
+}
+
+/** What a campaign holds: the template of its codes, or (PROMOTION, migration 0030) its tiers. */
+function campaignHolds(row: CampaignRead, tiers: CampaignTiers | undefined) {
+  if (row.campaign_type === 'PROMOTION') {
+    const { rows, assignments } = tiers ?? { rows: [], assignments: [] };
+    // OA Campaign.promotion (readOnly-openAPI.json:L2058, PromotionTiersList); the spec's PROMOTION
+    // example of POST /v1/campaigns (readOnly-openAPI.json:L38544) carries no `voucher`.
+    return { promotion: tierList(rows, assignments, rows.length, false) };
+  }
   const template = templateOf(row);
   const { length, charset, prefix, postfix, pattern } = template.code_config;
   return {
-    id: row.id,
-    name: row.name,
-    description: row.description,
-    campaign_type: 'DISCOUNT_COUPONS' as const,
-    type: row.type,
     voucher: {
       type: template.type,
       discount: template.discount,
@@ -35,6 +44,21 @@ export function rowToCampaign(row: CampaignRead, assignments: CampaignAssignment
       redemption: { quantity: template.redemption.quantity },
       is_referral_code: false,
     },
+  };
+}
+
+/**
+ * The campaign object in the order of the spec's example (OA CampaignsCreateResponseBody,
+ * readOnly-openAPI.json:L2068 CampaignBase). `tiers`: a PROMOTION campaign's (none given: listed empty).
+ */
+export function rowToCampaign(row: CampaignRead, assignments: CampaignAssignmentRow[], tiers?: CampaignTiers) {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    campaign_type: row.campaign_type,
+    type: row.type,
+    ...campaignHolds(row, tiers),
     auto_join: false,
     join_once: row.join_once === 1,
     use_voucher_metadata_schema: false,

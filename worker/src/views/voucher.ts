@@ -10,7 +10,8 @@ export function rowToAssignment(row: AssignmentRow): ValidationRuleAssignment {
     id: row.id,
     rule_id: row.rule_id,
     related_object_id: row.related_object_id,
-    related_object_type: row.related_object_type === 'campaign' ? 'campaign' : 'voucher',
+    related_object_type:
+      row.related_object_type === 'campaign' || row.related_object_type === 'promotion_tier' ? row.related_object_type : 'voucher',
     created_at: toIso(row.created_at),
     object: 'validation_rules_assignment',
   };

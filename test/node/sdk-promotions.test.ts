@@ -1,4 +1,4 @@
-import { VoucherifyServerSide } from '@voucherify/sdk';
+import { type PromotionTier, VoucherifyServerSide } from '@voucherify/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalWorker, startLocalWorker } from './support/local-worker';
 import { loose, serverSdk } from './support/server-sdk';
@@ -115,6 +115,58 @@ describe('@voucherify/sdk promotions against Vouchsafe', () => {
     // The campaign reads back with all its tiers in hierarchy order (GET /v1/campaigns/{id}).
     const read = (await sdk.campaigns.get(campaign.id)) as unknown as typeof campaign;
     expect(read.promotion.tiers!.map((t) => t.id)).toEqual([gated.id, open.id, added.id]);
+  });
+
+  it('tiers.listAll, tiers.list, tiers.update, tiers.delete; a rule assigned with createAssignment({promotion_tier})', async () => {
+    const campaign = await sdk.promotions.create(
+      loose({
+        name: 'SDK promotion 2',
+        campaign_type: 'PROMOTION',
+        promotion: {
+          tiers: [
+            { name: 'One', banner: 'One', action: { discount: amount } },
+            { name: 'Two', banner: 'Two', action: { discount: percent }, active: false },
+          ],
+        },
+      }),
+    );
+    const [one, two] = campaign.promotion.tiers! as [PromotionTier, PromotionTier];
+    // PromotionTiersListAllResponse (types/PromotionTiers.d.ts): object, data_ref 'tiers', tiers, has_more.
+    const listed = await sdk.promotions.tiers.list(campaign.id);
+    expect(listed).toMatchObject({ object: 'list', data_ref: 'tiers', has_more: false });
+    expect(listed.tiers.map((t) => t.id)).toEqual([one.id, two.id]);
+    const available = await sdk.promotions.tiers.listAll({ is_available: true, limit: 100 });
+    expect(available.tiers.map((t) => t.id)).toContain(one.id);
+    expect(available.tiers.map((t) => t.id)).not.toContain(two.id);
+    const firstPage = await sdk.promotions.tiers.listAll({ limit: 1, page: 1 });
+    expect(firstPage).toMatchObject({ object: 'list', data_ref: 'tiers', has_more: true });
+    expect(firstPage.tiers).toHaveLength(1);
+
+    // The SDK sends the whole params, id included, as the PUT body (voucherifysdk.esm.js:792).
+    const updated = await sdk.promotions.tiers.update(
+      loose({
+        id: two.id,
+        name: 'Two renamed',
+        action: { discount: amount },
+        metadata: { v: 2 },
+      }),
+    );
+    expect(updated).toMatchObject({ id: two.id, name: 'Two renamed', banner: 'Two', action: { discount: amount }, metadata: { v: 2 } });
+    expect(await sdk.promotions.tiers.get(two.id)).toEqual(updated);
+
+    const rule = await sdk.validationRules.create(
+      loose({ name: 'sdk-tier-rule', rules: { '1': { name: 'order.amount', conditions: { $more_than: [100] } }, logic: '1' } }),
+    );
+    const assignment = await sdk.validationRules.createAssignment(rule.id, { promotion_tier: one.id });
+    expect(assignment).toMatchObject({ rule_id: rule.id, related_object_id: one.id, related_object_type: 'promotion_tier' });
+    expect((await sdk.promotions.tiers.get(one.id)).validation_rule_assignments).toMatchObject({ total: 1, data: [{ id: assignment.id }] });
+
+    // OA DELETE /v1/promotions/tiers/{id}: 204, no content.
+    await sdk.promotions.tiers.delete(two.id);
+    await expect(sdk.promotions.tiers.get(two.id)).rejects.toMatchObject({ code: 404 });
+    expect((await sdk.promotions.tiers.list(campaign.id)).tiers.map((t) => t.id)).toEqual([one.id]);
+    // A tier is never a voucher (GET /v1/vouchers/{code}).
+    await expect(sdk.vouchers.get(one.id)).rejects.toMatchObject({ code: 404 });
   });
 
   it('refuses what a tier cannot be, by name, and an unknown tier or campaign is a 404', async () => {

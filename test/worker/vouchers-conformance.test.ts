@@ -392,13 +392,9 @@ describe('validation rules', () => {
   });
 
   it.each([
-    ['a promotion tier', { promotion_tier: 'promo_1' }, 'promotion_tier: not supported'],
-    [
-      'related_object_type promotion_tier',
-      { related_object_type: 'promotion_tier', related_object_id: 'promo_1' },
-      'related_object_type: must be voucher or campaign',
-    ],
-    ['a voucher and a campaign', { voucher: 'A', campaign: 'C' }, 'campaign: give a voucher or a campaign'],
+    ['an unknown object type', { related_object_type: 'loyalty_card', related_object_id: 'x' }, 'related_object_type: must be voucher'],
+    ['a voucher and a campaign', { voucher: 'A', campaign: 'C' }, 'campaign: give one of a voucher, a campaign or a promotion_tier'],
+    ['a voucher and a tier', { voucher: 'A', promotion_tier: 'promo_1' }, 'campaign: give one of'],
     ['nothing to assign to', {}, 'related_object_id: required'],
     ['two different vouchers', { voucher: 'A', related_object_id: 'B' }, 'voucher: names another object'],
   ])('refuses %s with 400 naming the field', async (_, body, details) => {

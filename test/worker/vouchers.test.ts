@@ -152,6 +152,6 @@ describe('validation rules', () => {
           related_object_id: 'p_1',
         })
       ).status,
-    ).toBe(400);
+    ).toBe(404);
   });
 });

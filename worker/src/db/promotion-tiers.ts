@@ -135,11 +135,12 @@ export async function tiersOfCampaigns(db: D1Database, campaignIds: string[]): P
   };
 }
 
+// Tiers written together (a campaign's create) share created_at: then their campaign's order and hierarchy.
 const ORDER_BY: Record<TierListQuery['order'], string> = {
-  created_at: 'v.created_at ASC, v.id ASC',
-  '-created_at': 'v.created_at DESC, v.id DESC',
-  updated_at: 'v.updated_at ASC NULLS FIRST, v.created_at ASC, v.id ASC',
-  '-updated_at': 'v.updated_at DESC NULLS LAST, v.created_at DESC, v.id DESC',
+  created_at: 'v.created_at ASC, c.created_at ASC, c.id ASC, v.hierarchy ASC, v.id ASC',
+  '-created_at': 'v.created_at DESC, c.created_at DESC, c.id DESC, v.hierarchy DESC, v.id DESC',
+  updated_at: 'v.updated_at ASC NULLS FIRST, v.created_at ASC, v.hierarchy ASC, v.id ASC',
+  '-updated_at': 'v.updated_at DESC NULLS LAST, v.created_at DESC, v.hierarchy DESC, v.id DESC',
 };
 
 /**

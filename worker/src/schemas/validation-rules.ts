@@ -107,31 +107,41 @@ export const validationRuleUpdateSchema = ruleObject({
 });
 export type ValidationRuleUpdate = z.output<typeof validationRuleUpdateSchema>;
 
-const notPromotions = 'not supported: promotion tiers (assign rules to vouchers and campaigns)';
+type AssignmentTarget = 'voucher' | 'campaign' | 'promotion_tier';
 
 /**
  * POST /v1/validation-rules/{id}/assignments in both of its spellings: the spec's
- * `{related_object_type ('voucher' by default, or 'campaign'), related_object_id}` (OA
- * ValidationRulesAssignmentsCreateRequestBody, readOnly-openAPI.json:L29673) and the official SDK's
- * `{voucher}` / `{campaign}` (SDK ValidationRules.d.ts:38). A voucher by code or id, a campaign by
- * id or name; a campaign's rules judge every code of it (migration 0017).
+ * `{related_object_type ('voucher' by default, 'campaign' or 'promotion_tier'), related_object_id}`
+ * (OA ValidationRulesAssignmentsCreateRequestBody, readOnly-openAPI.json:L29673) and the official
+ * SDK's `{voucher}` / `{campaign}` / `{promotion_tier}` (SDK ValidationRules.d.ts:38). A voucher by
+ * code or id, a campaign by id or name, a tier by id; a campaign's rules judge every code and tier
+ * of it (migrations 0017, 0030).
  */
 export const assignmentCreateSchema = z
   .strictObject({
     related_object_type: z
-      .enum(['voucher', 'campaign'], { error: 'must be voucher or campaign (promotion tiers are not supported)' })
+      .enum(['voucher', 'campaign', 'promotion_tier'], { error: 'must be voucher, campaign or promotion_tier' })
       .nullable()
       .optional(),
     related_object_id: z.string().min(1).max(200).optional(),
     voucher: z.string().min(1).max(100).optional(),
     campaign: z.string().min(1).max(200).optional(),
-    promotion_tier: z.never({ error: notPromotions }).optional(),
+    promotion_tier: z.string().min(1).max(100).optional(),
   })
   .superRefine((body, ctx) => {
-    const named = [body.voucher, body.campaign].filter((v) => v !== undefined).length;
-    if (named > 1) ctx.addIssue({ code: 'custom', path: ['campaign'], message: 'give a voucher or a campaign, not both' });
-    const shortcut = body.voucher !== undefined ? 'voucher' : body.campaign !== undefined ? 'campaign' : undefined;
-    const shortcutId = body.voucher ?? body.campaign;
+    const named = [body.voucher, body.campaign, body.promotion_tier].filter((v) => v !== undefined).length;
+    if (named > 1)
+      ctx.addIssue({ code: 'custom', path: ['campaign'], message: 'give one of a voucher, a campaign or a promotion_tier, not two' });
+    const shortcut: AssignmentTarget | undefined =
+      body.voucher !== undefined
+        ? 'voucher'
+        : body.campaign !== undefined
+          ? 'campaign'
+          : body.promotion_tier !== undefined
+            ? 'promotion_tier'
+            : undefined;
+    const shortcutId = body.voucher ?? body.campaign ?? body.promotion_tier;
+    if (named > 1) return;
     if (shortcut && body.related_object_type && body.related_object_type !== shortcut) {
       ctx.addIssue({
         code: 'custom',
@@ -148,14 +158,20 @@ export const assignmentCreateSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['related_object_id'],
-        message: 'required (or voucher / campaign): the code or id of the voucher, or the id or name of the campaign',
+        message:
+          'required (or voucher / campaign / promotion_tier): the code or id of the voucher, the id or name of the campaign, or the id of the tier',
       });
     }
   })
   .transform((body) => ({
-    type: (body.campaign !== undefined ? 'campaign' : body.voucher !== undefined ? 'voucher' : (body.related_object_type ?? 'voucher')) as
-      'voucher' | 'campaign',
-    ref: (body.voucher ?? body.campaign ?? body.related_object_id) as string,
+    type: (body.campaign !== undefined
+      ? 'campaign'
+      : body.voucher !== undefined
+        ? 'voucher'
+        : body.promotion_tier !== undefined
+          ? 'promotion_tier'
+          : (body.related_object_type ?? 'voucher')) as AssignmentTarget,
+    ref: (body.voucher ?? body.campaign ?? body.promotion_tier ?? body.related_object_id) as string,
   }));
 
 const pageFields = { limit: intParam(1, 100).optional(), page: intParam(1, 100).optional() };

@@ -1,6 +1,7 @@
 import { parseRuleSet, RuleError } from '../../../shared/rules';
 import type { ApplicableToRules, ValidationRule, Voucher, VoucherList } from '../../../shared/types';
 import * as vouchersDb from '../db/vouchers';
+import * as tiersDb from '../db/promotion-tiers';
 import type { Env } from '../env';
 import { apiError, invalidPayload, notFound } from '../errors';
 import { randomId } from '../lib/ids';
@@ -243,7 +244,11 @@ const assignmentJson = (row: vouchersDb.AssignmentRow) => {
  * POST /v1/validation-rules/{id}/assignments: the voucher named by code or id, or the campaign by
  * id or name (its codes' definitions take the rule through the campaign's version, migration 0017).
  */
-export async function assignValidationRule(env: Bindings, ruleId: string, target: { type: 'voucher' | 'campaign'; ref: string }) {
+export async function assignValidationRule(
+  env: Bindings,
+  ruleId: string,
+  target: { type: 'voucher' | 'campaign' | 'promotion_tier'; ref: string },
+) {
   if (!(await vouchersDb.findRule(env.DB, ruleId))) throw notFound('validation_rules', ruleId);
   const now = Date.now();
   let row: vouchersDb.AssignmentRow;
@@ -255,6 +260,13 @@ export async function assignValidationRule(env: Bindings, ruleId: string, target
     row = { id: randomId('asgm_'), rule_id: ruleId, related_object_type: 'campaign', related_object_id: campaign.id, created_at: now };
     insert = insertCampaignAssignment(env.DB, { id: row.id, rule_id: ruleId, campaign_id: campaign.id, created_at: now });
     name = `campaign ${campaign.name}`;
+  } else if (target.type === 'promotion_tier') {
+    // A tier's rules are ordinary assignments of its vouchers row (migration 0030).
+    const tier = await tiersDb.findTier(env.DB, target.ref).first<tiersDb.TierRow>();
+    if (!tier) throw notFound('promotion_tier', target.ref);
+    row = { id: randomId('asgm_'), rule_id: ruleId, related_object_type: 'promotion_tier', related_object_id: tier.id, created_at: now };
+    insert = vouchersDb.insertAssignment(env.DB, row);
+    name = `promotion tier ${tier.id}`;
   } else {
     const voucher = await requireVoucher(env.DB, target.ref);
     row = { id: randomId('asgm_'), rule_id: ruleId, related_object_type: 'voucher', related_object_id: voucher.id, created_at: now };

@@ -260,9 +260,17 @@ describe('a tier is never a voucher on the wire', () => {
       const res = await api(method, path, body);
       expect(res.status, `${method} ${path}`).toBe(404);
     }
-    // A campaign publication finds no code in a promotion (its tiers are never handed out).
-    const byCampaign = await api('POST', '/v1/publications', { campaign: tierCampaignId, customer: { source_id: 'tier-holder' } });
-    expect(await json(byCampaign)).toMatchObject({ key: 'no_voucher_suitable_for_publication' });
+    // A promotion's tiers are never handed out, by a publication or a segment distribution.
+    const byCampaign = await api('POST', '/v1/publications', { campaign: tierCampaignId, customer: { source_id: 'promo-holder' } });
+    expect(byCampaign.status).toBe(400);
+    expect((await json(byCampaign)).details).toContain('is a PROMOTION campaign; its tiers are not published');
+    // Refused before anything is written: the customer it named was not created.
+    expect((await api('GET', '/v1/customers/promo-holder')).status).toBe(404);
+    const member = await ok(api('GET', '/v1/customers/tier-holder'));
+    const segment = await ok(api('POST', '/v1/segments', { name: 'tier segment', type: 'static', customers: [member.id] }));
+    const distribution = await api('POST', '/v1/publications/segment', { campaign: tierCampaignId, segment: segment.id });
+    expect(distribution.status).toBe(400);
+    expect((await json(distribution)).details).toContain('is a PROMOTION campaign');
     expect((await ok(api('GET', `/v1/promotions/tiers/${id}`))).active).toBe(true);
     const row = await env.DB.prepare('SELECT holder_id, publish_count FROM vouchers WHERE id = ?').bind(id).first();
     expect(row).toEqual({ holder_id: null, publish_count: 0 });

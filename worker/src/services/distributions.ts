@@ -5,6 +5,7 @@ import * as distributionsDb from '../db/distributions';
 import * as segmentsDb from '../db/segments';
 import type { Env } from '../env';
 import { ApiError, notFound } from '../errors';
+import { promotionNotPublished } from './promotions';
 import { generateCodes } from '../lib/codes';
 import { randomId } from '../lib/ids';
 import { MAX_RANGE } from '../lib/range-sizer';
@@ -75,6 +76,7 @@ export async function distributeToSegment(
   const db = env.DB;
   const campaign = await campaignsDb.findCampaign(db, input.campaign).first<campaignsDb.CampaignRead>();
   if (!campaign) throw notFound('campaign', input.campaign);
+  if (campaign.campaign_type === 'PROMOTION') throw promotionNotPublished(campaign.id);
   const segment = await segmentsDb.findSegment(db, input.segment);
   if (!segment) throw notFound('segment', input.segment);
   const now = Date.now();

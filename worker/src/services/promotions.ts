@@ -21,6 +21,10 @@ import { readCampaign, requireCampaign } from './campaigns';
 
 type Bindings = Pick<Env, 'DB'>;
 
+/** A publication or distribution naming a PROMOTION campaign: its tiers apply to whoever they fit, nobody holds one. */
+export const promotionNotPublished = (campaignId: string) =>
+  invalidPayload(`campaign: ${campaignId} is a PROMOTION campaign; its tiers are not published (only codes are)`);
+
 const jsonOrNull = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
 /** undefined: leave the column as it is; null: clear it. */
 const patchJson = (value: unknown) => (value === undefined ? undefined : jsonOrNull(value));

@@ -5,6 +5,7 @@ import * as publicationsDb from '../db/publications';
 import * as vouchersDb from '../db/vouchers';
 import type { Env } from '../env';
 import { apiError, notFound } from '../errors';
+import { promotionNotPublished } from './promotions';
 import { randomId } from '../lib/ids';
 import { generateCodes } from '../lib/codes';
 import { toIso } from '../lib/time';
@@ -60,6 +61,8 @@ export async function createPublication(env: Bindings, input: PublicationCreate,
   if (input.campaign) {
     campaign = await campaignsDb.findCampaign(db, input.campaign.name).first<campaignsDb.CampaignRead>();
     if (!campaign) throw notFound('campaign', input.campaign.name);
+    // Refused before the customer is written: a promotion's tiers are never handed out.
+    if (campaign.campaign_type === 'PROMOTION') throw promotionNotPublished(campaign.id);
   }
   const { id, write } = input.customer;
   const customer =

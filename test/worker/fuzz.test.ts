@@ -295,6 +295,12 @@ async function makeFixtures(): Promise<void> {
     campaign_type: 'DISCOUNT_COUPONS',
     voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 } },
   });
+  // A PROMOTION campaign and a tier of it, for the /v1/promotions routes (a tier is added to it by id).
+  const promotion = await created('/v1/campaigns', { name: `fz-promo-${Date.now()}`, campaign_type: 'PROMOTION' });
+  const tier = await created(`/v1/promotions/${promotion}/tiers`, {
+    name: 'fz tier',
+    action: { discount: { type: 'AMOUNT', amount_off: 100 } },
+  });
   const redemption = await created('/v1/redemptions', {
     redeemables: [{ object: 'voucher', id: 'fz-1' }],
     customer: { source_id: 'fz-1' },
@@ -319,6 +325,8 @@ async function makeFixtures(): Promise<void> {
     'validation-rules': rule,
     assignments: assignment,
     campaigns: campaign,
+    promotions: promotion,
+    tiers: tier,
     redemptions: redemption,
     exports: exported,
     'async-actions': action,

@@ -194,6 +194,9 @@ describe('promotion tiers: the model and its API', () => {
     const discount = await api('PUT', `/v1/campaigns/${p.id}`, { discount: percent });
     expect(discount.status).toBe(400);
     expect((await json(discount)).details).toContain('discount');
+    const autoUpdate = await api('PUT', `/v1/campaigns/${p.id}`, { type: 'AUTO_UPDATE' });
+    expect(autoUpdate.status).toBe(400);
+    expect((await json(autoUpdate)).details).toContain('type: a PROMOTION campaign is STATIC');
     // A promotion campaign is STATIC (the SDK's PromotionsCreateResponse), and its tiers are refused by field.
     expect((await api('POST', '/v1/campaigns', { name: 'Bad type', campaign_type: 'PROMOTION', type: 'AUTO_UPDATE' })).status).toBe(400);
     const voucherField = await api('POST', '/v1/campaigns', {

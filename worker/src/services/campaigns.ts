@@ -174,6 +174,8 @@ export async function updateCampaign(env: Bindings, idOrName: string, input: Cam
   const existing = await requireCampaign(env.DB, idOrName);
   if (existing.campaign_type === 'PROMOTION' && input.discount !== undefined)
     throw invalidPayload('discount: a PROMOTION campaign has no discount of its own; each tier has its action.discount');
+  if (existing.campaign_type === 'PROMOTION' && input.type === 'AUTO_UPDATE')
+    throw invalidPayload('type: a PROMOTION campaign is STATIC (it makes no codes)');
   const startDate = input.start_date === undefined ? existing.start_date : input.start_date;
   const expirationDate = input.expiration_date === undefined ? existing.expiration_date : input.expiration_date;
   if (startDate !== null && expirationDate !== null && startDate >= expirationDate)

@@ -70,8 +70,8 @@ describe('Vouchsafe.qualifications() (needs POST /client/v1/qualifications)', ()
     expect(cookie?.value).toMatch(TRACKING_ID);
 
     const { answer, body } = await qualify(demo);
-    expect(answer.error, JSON.stringify(answer)).toBeUndefined();
     expect(body).toEqual({ order: CART, tracking_id: cookie?.value });
+    expect(answer.error, JSON.stringify(answer)).toBeUndefined();
     expect(answer.redeemables).toMatchObject({ object: 'list', data_ref: 'data', has_more: expect.any(Boolean) });
     expect(answer.redeemables!.total).toBe(answer.redeemables!.data.length);
     for (const offer of answer.redeemables!.data) expect(['voucher', 'promotion_tier']).toContain(offer.object);
@@ -82,17 +82,18 @@ describe('Vouchsafe.qualifications() (needs POST /client/v1/qualifications)', ()
     const demo = await openDemo(browser, t, '/demo/?consent=required');
     await demo.signIn('alice@example.com', 'Alice Morgan');
     const before = await qualify(demo);
-    expect(before.answer.error, JSON.stringify(before.answer)).toBeUndefined();
     expect(before.body).toEqual({ order: CART });
     expect(before.signature).toBeUndefined();
     expect((await demo.context.cookies()).map((c) => c.name)).not.toContain('vs_tid');
 
     await demo.testId('consent-accept').click();
     const cookie = await demo.trackingCookie();
+    expect(cookie?.value).toMatch(TRACKING_ID);
     const after = await qualify(demo);
-    expect(after.answer.error, JSON.stringify(after.answer)).toBeUndefined();
     expect(after.body).toEqual({ order: CART, tracking_id: cookie?.value, identity_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(after.signature).toMatch(/^\d+\.[0-9a-f]{64}$/);
+    expect(before.answer.error, JSON.stringify(before.answer)).toBeUndefined();
+    expect(after.answer.error, JSON.stringify(after.answer)).toBeUndefined();
     // A client answer names nobody: no stored customer id anywhere in it.
     expect(JSON.stringify(after.answer)).not.toMatch(/"customer_id":"cust_/);
     await sameVerdicts(demo, after.answer);

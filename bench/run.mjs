@@ -14,6 +14,7 @@ const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const ORDER = [
   'sdk-size',
   'filter-evaluate',
+  'qualification-judge',
   'segment-members',
   'import-heap',
   'edge',

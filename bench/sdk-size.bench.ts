@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { type BenchRow, formatCount } from './table';
 
 const FILES = [
-  ['IIFE (script tag, js-cookie inside)', 'dist/public/sdk/v1.js', 3000],
+  ['IIFE (script tag, js-cookie inside)', 'dist/public/sdk/v1.js', 3072],
   ['ESM (npm)', 'dist/client/index.js', null],
   ['loader snippet', 'dist/public/sdk/snippet.min.js', 600],
 ] as const;

@@ -8,7 +8,9 @@
 // 15 ms, redeem ≤ health + 260 ms, at p50), the X-Vouchsafe-Ops of one warm request of each route,
 // how soon a client event counts in a segment rule (the queue consumer writes it; its batches wait
 // up to max_batch_timeout = 1 s), and the edge path once more with every delay 0: the local cost
-// that wrangler dev adds on top of the simulated waits.
+// that wrangler dev adds on top of the simulated waits. Also client qualifications over 200 active
+// offers (codes seeded through the API, a mix of discounts, rules and windows), goal p50 ≤ health
+// p50 + 30 ms; a worker without POST /client/v1/qualifications gives the row "route missing (404)".
 //
 // Requests are sequential (one at a time): latency, not throughput. BENCH_REQUESTS (default 150) and
 // BENCH_SECONDS (default 30) bound each route; BENCH_VISIBILITY_TRIES (default 20) the event tries.
@@ -30,7 +32,11 @@ const POLL_MS = 20;
 const WARM_UP = 10;
 const ORIGIN = 'https://bench.example';
 const wrangler = 'node_modules/wrangler/bin/wrangler.js';
-const GOALS = { validate: 30, track: 15, redeem: 260 } as const;
+const GOALS = { validate: 30, track: 15, redeem: 260, qualifications: 30 } as const;
+/** Active offers a client qualifications request judges. */
+const OFFERS = 200;
+/** Voucher creations in flight at once while seeding the offers (each is a primary write). */
+const SEED_CONCURRENCY = 10;
 const delayOverrides: Record<string, string> = process.env.TOPOLOGY_DELAYS ? { TOPOLOGY_DELAYS: process.env.TOPOLOGY_DELAYS } : {};
 
 interface Latency {
@@ -44,7 +50,11 @@ interface Measured {
   validate: Latency;
   track: Latency;
   redeem: Latency;
-  ops: { validate: string; track: string; redeem: string };
+  /** null: the worker has no POST /client/v1/qualifications (it answered 404). */
+  qualifications: Latency | null;
+  /** How many offers one warm qualifications answer listed (its redeemables.total). */
+  qualified: number | null;
+  ops: { validate: string; track: string; redeem: string; qualifications: string };
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
@@ -139,6 +149,7 @@ async function seed(url: string, vars: Record<string, string>, label: string) {
     related_object_type: 'voucher',
     related_object_id: 'TOPO-REDEEM',
   });
+  await seedOffers(api, [validateRule.id as string, redeemRule.id as string]);
 
   const validateUrl = (tid: string) => `${url}/client/v1/validate?code=TOPO-VALIDATE&amount=5000&tracking_id=${tid}`;
   const isValid = async (tid: string) => {
@@ -170,7 +181,36 @@ async function seed(url: string, vars: Record<string, string>, label: string) {
   const visitor = trackingId(`${label}VISITOR`, 0);
   if (!Number.isFinite(await eventVisibleAfter(visitor)))
     throw new Error("the seeded visitor's event never counted: is the queue consumer running?");
-  return { server, client, validateUrl: validateUrl(visitor), track, eventVisibleAfter };
+  return { server, client, visitor, validateUrl: validateUrl(visitor), track, eventVisibleAfter };
+}
+
+/**
+ * The active offers a qualification judges: OFFERS codes, each with its own definition: percent,
+ * amount and fixed discounts in turn; no rule, the order rule, the segment-and-order rule or an
+ * items rule in turn; some with an end date or weekday window. They are ordinary codes: the client
+ * route lists codes the shop marked public, and that mark is added here once the route has it.
+ */
+async function seedOffers(api: (method: string, path: string, body?: unknown) => Promise<Record<string, unknown>>, ruleIds: string[]) {
+  const itemsRule = await api('POST', '/v1/validation-rules', {
+    name: 'carts with sku_1',
+    rules: { '1': { name: 'order.items.any', conditions: { $is: [{ object: 'sku', id: 'sku_1' }] } } },
+  });
+  const rules = [[], [ruleIds[1]], [ruleIds[0]], [itemsRule.id]] as string[][];
+  const discounts = [
+    { type: 'PERCENT', percent_off: 10 },
+    { type: 'AMOUNT', amount_off: 500 },
+    { type: 'FIXED', fixed_amount: 4000 },
+  ];
+  const offer = (i: number) =>
+    api('POST', `/v1/vouchers/TOPO-OFFER-${String(i).padStart(3, '0')}`, {
+      discount: discounts[i % discounts.length],
+      validation_rules: rules[i % rules.length],
+      ...(i % 5 === 0 ? { expiration_date: '2099-01-01T00:00:00.000Z' } : {}),
+      ...(i % 7 === 0 ? { validity_day_of_week: [0, 1, 2, 3, 4, 5, 6] } : {}),
+    });
+  for (let i = 0; i < OFFERS; i += SEED_CONCURRENCY) {
+    await Promise.all(Array.from({ length: Math.min(SEED_CONCURRENCY, OFFERS - i) }, (_, k) => offer(i + k)));
+  }
 }
 
 /** One route, sequentially: at most REQUESTS requests and ROUTE_MS, after a warm-up; every answer must be 200. */
@@ -225,14 +265,45 @@ async function measureRoutes(
       });
     const validate = () => fetch(s.validateUrl, { headers: s.client });
     const track = (n: number) => s.track(trackingId(`${label}TRACK`, n + 100), 'bench_seen');
+    // The seeded visitor (its event counts in the segment) and a cart the offers' rules read.
+    const qualifications = () =>
+      fetch(`${worker.url}/client/v1/qualifications`, {
+        method: 'POST',
+        headers: { ...s.client, 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          order: { amount: 5000, items: [{ sku_id: 'sku_1', quantity: 2, price: 2500 }] },
+          tracking_id: s.visitor,
+        }),
+      });
 
     const health = await measure('GET /health', () => fetch(`${worker.url}/health`));
     const validateLatency = await measure('client validate', validate);
     const trackLatency = await measure('client track', track);
     const redeemLatency = await measure('server redeem', redeem);
+    const probe = await qualifications();
+    const probeBody = await probe.text();
+    let qualificationsLatency: Latency | null = null;
+    let qualified: number | null = null;
+    if (probe.status === 404) {
+      console.log(`  client qualifications: route missing (404)`);
+    } else {
+      if (probe.status !== 200) throw new Error(`client qualifications answered ${probe.status}: ${probeBody}`);
+      qualificationsLatency = await measure(`client qualifications, ${OFFERS} offers`, qualifications);
+      const warm = await qualifications();
+      const total = ((await warm.clone().json()) as { redeemables?: { total?: number } }).redeemables?.total;
+      qualified = typeof total === 'number' ? total : null;
+      console.log(`  client qualifications list ${qualified ?? 'no redeemables.total'} of ${OFFERS} offers`);
+    }
     const opsOf = async (res: Promise<Response>) => (await res).headers.get('X-Vouchsafe-Ops') ?? 'n/a (COUNT_OPS is off)';
-    const ops = { validate: await opsOf(validate()), track: await opsOf(track(REQUESTS + 1)), redeem: await opsOf(redeem(REQUESTS + 1)) };
-    console.log(`  ops: validate ${ops.validate}\n       track    ${ops.track}\n       redeem   ${ops.redeem}`);
+    const ops = {
+      validate: await opsOf(validate()),
+      track: await opsOf(track(REQUESTS + 1)),
+      redeem: await opsOf(redeem(REQUESTS + 1)),
+      qualifications: qualificationsLatency ? await opsOf(qualifications()) : 'route missing (404)',
+    };
+    console.log(
+      `  ops: validate ${ops.validate}\n       track    ${ops.track}\n       redeem   ${ops.redeem}\n       qualifications ${ops.qualifications}`,
+    );
 
     let visible: number[] | undefined;
     if (visibility) {
@@ -241,7 +312,16 @@ async function measureRoutes(
       const v = summary(visible);
       console.log(`  event → counts in a segment rule: p50 ${v.p50.toFixed(0)} ms, p99 ${v.p99.toFixed(0)} ms (${v.count} tries)`);
     }
-    return { health, validate: validateLatency, track: trackLatency, redeem: redeemLatency, ops, ...(visible ? { visible } : {}) };
+    return {
+      health,
+      validate: validateLatency,
+      track: trackLatency,
+      redeem: redeemLatency,
+      qualifications: qualificationsLatency,
+      qualified,
+      ops,
+      ...(visible ? { visible } : {}),
+    };
   } finally {
     await worker.stop();
   }
@@ -264,9 +344,11 @@ export async function run(): Promise<BenchRow[]> {
   const local = await measureRoutes('local cost', { TOPOLOGY_DELAYS: STORAGE_OPS.map((op) => `${op}=0`).join(',') }, false);
 
   const ms = (n: number) => `${n.toFixed(1)} ms`;
+  const MISSING = 'route missing (404)';
   const rows: BenchRow[] = [];
   const routes = [
     ['GET /health', 'health'],
+    [`client qualifications, ${OFFERS} active offers`, 'qualifications'],
     ['client validate', 'validate'],
     ['client track', 'track'],
     ['server redeem', 'redeem'],
@@ -277,29 +359,39 @@ export async function run(): Promise<BenchRow[]> {
     rows.push({
       area: 'Topology (far)',
       measure: `${name}: edge | primary only`,
-      value: `p50 ${ms(e.p50)}, p99 ${ms(e.p99)} | p50 ${ms(p.p50)}, p99 ${ms(p.p99)} (×${(p.p50 / e.p50).toFixed(1)} at p50)`,
+      value:
+        e && p
+          ? `p50 ${ms(e.p50)}, p99 ${ms(e.p99)} | p50 ${ms(p.p50)}, p99 ${ms(p.p99)} (×${(p.p50 / e.p50).toFixed(1)} at p50)` +
+            (key === 'qualifications' ? `, ${edge.qualified ?? '?'} listed` : '')
+          : MISSING,
     });
   }
   for (const [name, key] of routes) {
+    const l = local[key];
     rows.push({
       area: 'Topology (far)',
       measure: `${name}: all delays 0 (local cost), edge`,
-      value: `p50 ${ms(local[key].p50)}, p99 ${ms(local[key].p99)}`,
+      value: l ? `p50 ${ms(l.p50)}, p99 ${ms(l.p99)}` : MISSING,
     });
   }
-  for (const key of ['validate', 'track', 'redeem'] as const) {
+  for (const key of ['qualifications', 'validate', 'track', 'redeem'] as const) {
+    const e = edge[key];
+    const l = local[key];
     const budget = edge.health.p50 + GOALS[key];
-    const met = edge[key].p50 <= budget;
+    const met = e !== null && e.p50 <= budget;
     rows.push({
       area: 'Topology (far)',
       measure: `goal: ${key} p50 ≤ health p50 + ${GOALS[key]} ms`,
-      value: `${met ? 'met' : 'NOT met'}: ${ms(edge[key].p50)} ${met ? '≤' : '>'} ${ms(edge.health.p50)} + ${GOALS[key]} ms = ${ms(budget)} (delays 0: health + ${ms(local[key].p50 - local.health.p50)})`,
+      value: e
+        ? `${met ? 'met' : 'NOT met'}: ${ms(e.p50)} ${met ? '≤' : '>'} ${ms(edge.health.p50)} + ${GOALS[key]} ms = ${ms(budget)}` +
+          (l ? ` (delays 0: health + ${ms(l.p50 - local.health.p50)})` : '')
+        : MISSING,
     });
   }
-  for (const key of ['validate', 'track', 'redeem'] as const) {
+  for (const key of ['qualifications', 'validate', 'track', 'redeem'] as const) {
     rows.push({ area: 'Topology (far)', measure: `ops of one warm ${key} (edge)`, value: edge.ops[key] });
   }
-  for (const key of ['validate', 'track', 'redeem'] as const) {
+  for (const key of ['qualifications', 'validate', 'track', 'redeem'] as const) {
     rows.push({ area: 'Topology (far)', measure: `ops of one warm ${key} (primary only)`, value: primary.ops[key] });
   }
   const visible = summary(edge.visible ?? []);

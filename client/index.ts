@@ -11,6 +11,9 @@ import type {
   EventResponse,
   IdentityOptions,
   InitOptions,
+  QualificationsFailure,
+  QualificationsParams,
+  QualificationsResponse,
   TrackFailure,
   ValidateFailure,
   ValidateParams,
@@ -166,6 +169,27 @@ const visitor = () => (trackingId ? { tracking_id: trackingId, identity_hash: id
 const signed = () => (trackingId ? identitySignature : undefined);
 
 /**
+ * The one way a request goes out: after the last `setIdentity()` settled, with the client key,
+ * the visitor's cookies only while tracking is allowed, and the identity signature only with its
+ * identity. `make` gives the path and the JSON body (none for a GET), or the message of an input
+ * error (nothing is sent). Resolves to the 2xx JSON object, else to `fail(error)`; never rejects.
+ */
+async function call<T>(name: string, fail: (error: ApiError) => T, make: () => string | [string, unknown?]): Promise<T> {
+  try {
+    await identityReady;
+    const r = config ? make() : NOT_INITIALISED;
+    if (typeof r == 'string') return fail({ message: r });
+    const reply = await send(config!, r[0], r[1], !!trackingId, signed());
+    return reply?.ok && isObject(reply.body) ? (reply.body as T) : fail(replyError(reply));
+  } catch (e) {
+    warn(name + '() failed', e);
+    return fail({ message: messageOf(e) });
+  }
+}
+
+const failure = (error: ApiError) => ({ error });
+
+/**
  * Validates a voucher code for this visitor: `GET /client/v1/validate` in the official SDK's query
  * format, plus `tracking_id` and, after `setIdentity()`, `identity_hash` (its signature in the
  * X-Vouchsafe-Identity-Signature header), unless tracking is not allowed. Never rejects.
@@ -174,16 +198,14 @@ const signed = () => (trackingId ? identitySignature : undefined);
  * const r = await validate({ code: 'SUMMER-10', amount: 5000, items: [{ sku_id: 'sku_1', quantity: 2 }] })
  * if (r.valid) showDiscount(r.discount)
  */
-export async function validate(input: string | ValidateParams): Promise<ValidateResponse | ValidateFailure> {
-  try {
-    await identityReady;
-    if (!config) return validateFailure({ message: NOT_INITIALISED });
+export function validate(input: string | ValidateParams): Promise<ValidateResponse | ValidateFailure> {
+  return call('validate', validateFailure, () => {
     const p: ValidateParams = typeof input === 'string' ? { code: input } : input;
     // Same cleanup as the official SDK: stray control whitespace goes, inner spaces stay.
     const code = String(p?.code ?? '')
       .replace(/[\r\n\t\f\v]/g, '')
       .trim();
-    if (!code) return validateFailure({ message: 'A voucher code is required' });
+    if (!code) return 'A voucher code is required';
     const query = toQuery({
       code,
       item: p.items,
@@ -197,12 +219,34 @@ export async function validate(input: string | ValidateParams): Promise<Validate
       session_ttl: p.session_ttl,
       session_ttl_unit: p.session_ttl_unit,
     });
-    const reply = await send(config, '/client/v1/validate?' + query, undefined, !!trackingId, signed());
-    return reply?.ok && isObject(reply.body) ? (reply.body as ValidateResponse) : validateFailure(replyError(reply));
-  } catch (e) {
-    warn('validate() failed', e);
-    return validateFailure({ message: messageOf(e) });
-  }
+    return ['/client/v1/validate?' + query];
+  });
+}
+
+/**
+ * Asks which offers this visitor can use with this cart: `POST /client/v1/qualifications` with
+ * the spec's body (`order` built from `amount`, `items` and `orderMetadata`; `scenario`,
+ * `options`, `metadata` and `customer` as given, the customer counting only when signed, as on
+ * validate) plus the same `tracking_id` and `identity_hash` as `validate()` sends, and neither
+ * while tracking is not allowed. Resolves to the answer (`redeemables.data`, each with its `result.discount`) or to
+ * `{ error }`. Never rejects.
+ *
+ * @example
+ * const r = await qualifications({ amount: 5000, items: [{ sku_id: 'sku_1', quantity: 2 }] })
+ * if (!('error' in r)) showOffers(r.redeemables.data)
+ */
+export function qualifications(p: QualificationsParams = {}): Promise<QualificationsResponse | QualificationsFailure> {
+  return call('qualifications', failure, () => [
+    '/client/v1/qualifications',
+    {
+      customer: p.customer,
+      order: { amount: p.amount, items: p.items, metadata: p.orderMetadata },
+      scenario: p.scenario,
+      options: p.options,
+      metadata: p.metadata,
+      ...visitor(),
+    },
+  ]);
 }
 
 /**
@@ -211,17 +255,10 @@ export async function validate(input: string | ValidateParams): Promise<Validate
  *
  * @example await track('newsletter_signup', { list: 'weekly' })
  */
-export async function track(event: string, metadata?: Record<string, unknown>): Promise<EventResponse | TrackFailure> {
-  try {
-    await identityReady;
-    if (!config) return { error: { message: NOT_INITIALISED } };
-    if (!event || typeof event !== 'string') return { error: { message: 'An event name is required' } };
-    if (!trackingId) return { error: { message: 'No consent' } };
-    const body = { event, customer: { source_id: trackingId }, metadata: metadata ?? {}, identity_hash: identityHash };
-    const reply = await send(config, '/client/v1/events', body, true, signed());
-    return reply?.ok && isObject(reply.body) ? (reply.body as unknown as EventResponse) : { error: replyError(reply) };
-  } catch (e) {
-    warn('track() failed', e);
-    return { error: { message: messageOf(e) } };
-  }
+export function track(event: string, metadata?: Record<string, unknown>): Promise<EventResponse | TrackFailure> {
+  return call('track', failure, () => {
+    if (!event || typeof event !== 'string') return 'An event name is required';
+    if (!trackingId) return 'No consent';
+    return ['/client/v1/events', { event, customer: { source_id: trackingId }, metadata: metadata ?? {}, identity_hash: identityHash }];
+  });
 }

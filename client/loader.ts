@@ -1,13 +1,13 @@
 /** @module Script-tag start-up: auto-init from `data-` attributes, then take over the snippet's queue. */
 import type { Browser, ScriptTag } from './env';
-import { consent, getTrackingId, init, reset, setIdentity, track, validate } from './index';
+import { consent, getTrackingId, init, qualifications, reset, setIdentity, track, validate } from './index';
 import type { InitOptions } from './types';
 
 /** A call made before the SDK loaded, as the loader snippet queues it in `Vouchsafe._q`. */
 export type QueuedCall = [method: string, args: unknown[], resolve: (v: unknown) => void, reject: (e: unknown) => void];
 
 /** The script-tag global: the same functions as the ESM entry. */
-export const api = { init, getTrackingId, setIdentity, validate, track, consent, reset };
+export const api = { init, getTrackingId, setIdentity, validate, qualifications, track, consent, reset };
 
 /**
  * `init()` options from the script tag's `data-` attributes (`data-api-url`,

@@ -20,7 +20,7 @@
   // Loaded already, or a snippet ran before: replacing it would lose the SDK's state or the queue.
   if (w.Vouchsafe) return;
   var vs = (w.Vouchsafe = { _q: [] });
-  'init getTrackingId setIdentity validate track consent reset'.split(' ').forEach(function (m) {
+  'init getTrackingId setIdentity validate qualifications track consent reset'.split(' ').forEach(function (m) {
     vs[m] = function () {
       var args = [].slice.call(arguments);
       var v = w.Vouchsafe;

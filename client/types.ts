@@ -92,3 +92,65 @@ export interface EventResponse {
 export interface TrackFailure {
   error: ApiError;
 }
+
+/**
+ * What `qualifications()` asks about. The cart goes out as the spec's `order`
+ * (`ClientQualificationsCheckEligibilityRequestBody`); the SDK adds its own `tracking_id` and identity.
+ */
+export interface QualificationsParams {
+  amount?: number;
+  items?: ValidateItem[];
+  /** Default `ALL` on the server. Scenarios the server does not support answer an error naming them. */
+  scenario?: 'ALL' | 'CUSTOMER_WALLET' | 'AUDIENCE_ONLY' | 'PRODUCTS' | 'PRODUCTS_DISCOUNT' | (string & {});
+  /** `limit` (up to 50), `starting_after`, `filters`, `expand`, `sorting_rule`, as the spec's `QualificationsOption`. */
+  options?: {
+    limit?: number;
+    starting_after?: string;
+    filters?: Record<string, unknown>;
+    expand?: string[];
+    sorting_rule?: string;
+    [key: string]: unknown;
+  };
+  metadata?: Record<string, unknown>;
+  orderMetadata?: Record<string, unknown>;
+  /** As on `validate()`: the API believes `source_id` only with the shop backend's signature of it. */
+  customer?: { source_id?: string; metadata?: Record<string, unknown> };
+}
+
+/** One offer the visitor qualifies for: a voucher code or a promotion tier (`id` is the code or the tier id). */
+export interface QualifiedRedeemable {
+  id: string;
+  object: 'voucher' | 'promotion_tier' | 'campaign' | 'promotion_stack';
+  created_at?: string;
+  /** `discount` as validate would compute it for this cart. */
+  result?: { discount?: Record<string, unknown>; error?: ApiError; [key: string]: unknown };
+  order?: Record<string, unknown>;
+  applicable_to?: Record<string, unknown>;
+  inapplicable_to?: Record<string, unknown>;
+  name?: string;
+  banner?: string;
+  campaign_id?: string;
+  campaign_name?: string;
+  metadata?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** Body of a 2xx `POST /client/v1/qualifications` (`ClientQualificationsCheckEligibilityResponseBody`). */
+export interface QualificationsResponse {
+  redeemables: {
+    object: 'list';
+    data_ref: 'data';
+    data: QualifiedRedeemable[];
+    total: number;
+    has_more: boolean;
+    more_starting_after?: string;
+  };
+  tracking_id?: string;
+  order?: Record<string, unknown>;
+  stacking_rules?: Record<string, unknown>;
+}
+
+/** What `qualifications()` resolves to when no answer came (HTTP error, network error, before `init()`). */
+export interface QualificationsFailure {
+  error: ApiError;
+}

@@ -189,6 +189,33 @@ describe('built script-tag SDK (dist/public/sdk/v1.js)', () => {
     expect(id).toMatch(/^track_[\w-]{22}$/);
     expect(cookieJar().vs_tid).toBe(id);
     expect(requests[0]!.url).toBe(`https://vs.example.com/client/v1/validate?code=BUNDLE&amount=100&tracking_id=${id}`);
-    expect(Object.keys(global()).sort()).toEqual(['consent', 'getTrackingId', 'init', 'reset', 'setIdentity', 'track', 'validate']);
+    expect(Object.keys(global()).sort()).toEqual([
+      'consent',
+      'getTrackingId',
+      'init',
+      'qualifications',
+      'reset',
+      'setIdentity',
+      'track',
+      'validate',
+    ]);
+  });
+
+  it('queues an early qualifications() like any other call and sends it once loaded', async () => {
+    const { requests } = stubFetch(() =>
+      json(200, { redeemables: { object: 'list', data_ref: 'data', data: [], total: 0, has_more: false } }),
+    );
+    runScript(read('dist/public/sdk/snippet.min.js'));
+    const early = call('qualifications', { amount: 100 });
+    expect(global()._q!.map(([method, args]) => [method, args])).toEqual([['qualifications', [{ amount: 100 }]]]);
+    const tag = scriptTag({ src: 'https://vs.example.com/sdk/v1.js', ...keyAttrs });
+    Object.defineProperty(win.document, 'currentScript', { value: tag, configurable: true });
+    runScript(read('dist/public/sdk/v1.js'));
+
+    expect(await early).toMatchObject({ redeemables: { total: 0 } });
+    const id = call('getTrackingId') as unknown;
+    expect(requests.map((r) => [r.url, r.init.method, r.init.body])).toEqual([
+      ['https://vs.example.com/client/v1/qualifications', 'POST', `{"order":{"amount":100},"tracking_id":"${id}"}`],
+    ]);
   });
 });

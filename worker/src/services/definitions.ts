@@ -64,7 +64,8 @@ async function readDefinition(
   }
 }
 
-function load(version: string, definition: VoucherDefinition): LoadedDefinition {
+/** A definition as cached (plain JSON) made ready to judge with: its rule sets and segment filters parsed. */
+export function load(version: string, definition: VoucherDefinition): LoadedDefinition {
   const ruleSets = definition.rules.map((r) => parseRuleSet(r.rules, r.error ?? undefined));
   const segmentFilters = new Map(
     definition.segments.map((s) => [s.id, { type: s.type, ast: s.filter === null ? null : parseFilter(s.filter) }]),

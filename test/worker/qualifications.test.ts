@@ -461,6 +461,24 @@ describe('cost and staleness', () => {
     expect(warm.ops).toEqual({ d1_primary: 0, d1_replica: 1, kv_reads: 0, kv_writes: 0, queue_sends: 0 });
     const listed = (await json(warm.res)).redeemables.data.map((r: { id: string }) => r.id);
     expect(listed).toContain('COST-HELD');
+    // Filters, sorting and scenarios share the one entry: none of them costs a read of its own.
+    for (const options of [
+      { filters: { code: { conditions: { $in: ['COST-1'] } } } },
+      { sorting_rule: 'BEST_DEAL', limit: 3 },
+      { filters: { resource_type: { conditions: { $in: ['promotion_tier'] } } } },
+    ]) {
+      for (const scenario of ['ALL', 'AUDIENCE_ONLY']) {
+        const filtered = await server({ ...body, scenario, options });
+        expect(filtered.res.status).toBe(200);
+        expect(filtered.ops, JSON.stringify({ scenario, options })).toEqual({
+          d1_primary: 0,
+          d1_replica: 1,
+          kv_reads: 0,
+          kv_writes: 0,
+          queue_sends: 0,
+        });
+      }
+    }
     const signed = { 'X-Vouchsafe-Identity-Signature': await signAs('source_id', 'cost-1') };
     const warmClient = await client(body, signed);
     expect(warmClient.res.status).toBe(200);

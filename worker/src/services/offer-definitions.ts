@@ -65,13 +65,19 @@ async function fill(env: { DB: D1Database; CACHE: KVNamespace }, digest: string,
   return remember(digest, catalogue);
 }
 
-/** The definitions of the candidates read live, by code (a code deleted since is absent). */
+/**
+ * The definitions of the candidates read live, by code (a code deleted since is absent). The shared
+ * entry always covers every offer nobody holds, whatever the request filters, so that filters and
+ * scenarios share one entry instead of each making its own; `wanted` picks the customer's own codes
+ * to load (each is a read of its own when not in this isolate).
+ */
 export async function offerDefinitions(
   env: { DB: D1Database; CACHE: KVNamespace },
   rows: OfferRow[],
+  wanted: (row: OfferRow) => boolean,
 ): Promise<Map<string, LoadedDefinition>> {
   const shared = rows.filter((r) => r.holder_id === null);
-  const held = rows.filter((r) => r.holder_id !== null);
+  const held = rows.filter((r) => r.holder_id !== null && wanted(r));
   const [catalogue, own] = await Promise.all([
     sharedCatalogue(env, shared),
     Promise.all(held.map((r) => definitionAt(env, r.code, r.definition_version))),

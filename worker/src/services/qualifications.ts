@@ -116,9 +116,11 @@ export async function qualify(env: Env, input: QualificationInput, requestId: st
   });
   assertOneCustomer(subject, context);
   const customerId = subject.customer?.id ?? null;
+  const candidates = [...subject.vouchers.values()] as OfferRow[];
+  const wanted = (row: OfferRow) => passesFilters(row, options.filters, customerId);
   // In the order read: newest first (created_at, then id, descending).
-  const rows = ([...subject.vouchers.values()] as OfferRow[]).filter((row) => passesFilters(row, options.filters, customerId));
-  const definitions = await offerDefinitions(env, rows);
+  const rows = candidates.filter(wanted);
+  const definitions = await offerDefinitions(env, candidates, wanted);
   const base = unpriced(orderOf(context));
   const qualified: QualifiedOffer[] = [];
   for (const row of rows) {

@@ -479,6 +479,14 @@ describe('cost and staleness', () => {
         });
       }
     }
+    // One offer changed: the next request reads the changed definition (D1, one KV write of its own)
+    // and writes the new entry; the unchanged ones come from this isolate, not one KV read each.
+    await api('PUT', '/v1/vouchers/COST-3', { discount: { type: 'AMOUNT', amount_off: 999 } });
+    const changed = await server({ ...body, options: { limit: 50 } });
+    expect((await json(changed.res)).redeemables.data.find((r: { id: string }) => r.id === 'COST-3').result.discount.amount_off).toBe(999);
+    expect(changed.ops.d1_primary).toBe(0);
+    expect(changed.ops.kv_reads).toBeLessThanOrEqual(2);
+    expect(changed.ops.kv_writes).toBe(2);
     const signed = { 'X-Vouchsafe-Identity-Signature': await signAs('source_id', 'cost-1') };
     const warmClient = await client(body, signed);
     expect(warmClient.res.status).toBe(200);

@@ -46,7 +46,16 @@ async function fill(env: { DB: D1Database; CACHE: KVNamespace }, digest: string,
     const stored = JSON.parse(cached) as Stored;
     return remember(digest, new Map(Object.entries(stored).map(([code, e]) => [code, load(e.version, e.definition)])));
   }
-  const definitions = await Promise.all(rows.map((r) => definitionAt(env, r.code, r.definition_version)));
+  // A new set is mostly the last one with one offer changed: what this isolate already parsed at the
+  // same version is taken from its earlier entries, the rest from the per-code definitions.
+  const known = (r: OfferRow) => {
+    for (const entry of parsed.values()) {
+      const d = entry.get(r.code);
+      if (d?.version === r.definition_version) return d;
+    }
+    return null;
+  };
+  const definitions = await Promise.all(rows.map((r) => known(r) ?? definitionAt(env, r.code, r.definition_version)));
   const catalogue = new Map<string, LoadedDefinition>();
   definitions.forEach((d, i) => {
     if (d) catalogue.set((rows[i] as OfferRow).code, d);

@@ -69,7 +69,7 @@ export const clientQualificationRoutes = new Hono<AppBindings>().post('/', async
   const raw = parseInput(qualificationSchema, input);
   const { identity_signature } = parseInput(clientIdentitySchema, input ?? {});
   const context = await trustedClientContext(c.env, raw, { request: c.req.raw, bodySignature: identity_signature });
-  const { body, trackingId } = await qualify(c.env, context, c.get('requestId'), {
+  const { body, trackingId } = await qualify(c.env, context, {
     client: true,
     wallet: context.customer !== undefined || context.identity_hash !== undefined,
     showMetadata: clientSeesVoucherMetadata(c.env),

@@ -11,6 +11,6 @@ import { qualify } from '../services/qualifications';
  */
 export const qualificationRoutes = new Hono<AppBindings>().post('/', async (c) => {
   const input = await parseJsonBody(c, qualificationSchema);
-  const { body } = await qualify(c.env, input, c.get('requestId'), { client: false, wallet: true, showMetadata: true });
+  const { body } = await qualify(c.env, input, { client: false, wallet: true, showMetadata: true });
   return c.json(body);
 });

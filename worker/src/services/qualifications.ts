@@ -100,7 +100,7 @@ function audienceOnly(definition: LoadedDefinition): LoadedDefinition {
  * or one KV entry (services/offer-definitions.ts), each judged by judgeCode as validate judges it,
  * with the discount validate computes. Nothing is written: no customer, no attempt, no visit.
  */
-export async function qualify(env: Env, input: QualificationInput, requestId: string, who: QualifyOptions) {
+export async function qualify(env: Env, input: QualificationInput, who: QualifyOptions) {
   const now = Date.now();
   const options = qualificationOptions(input);
   const context: ValidationContext = input;

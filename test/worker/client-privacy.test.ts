@@ -434,7 +434,7 @@ describe('qualifications list a customer’s own codes to that verified customer
   const listsOwn = async (res: Response) => {
     expect(res.status).toBe(200);
     const text = await res.text();
-    for (const counter of ['"quantity"', '"redeemed_quantity"', '"holder_id"', '"holder_role"', '"publish"'])
+    for (const counter of ['"quantity"', '"redeemed_quantity"', '"holder_id"', '"holder_role"', '"publish"', '"validation_rule_id"'])
       expect(text.includes(counter), `answer contains ${counter}`).toBe(false);
     return (JSON.parse(text).redeemables.data as { id: string }[]).some((r) => r.id === OWN);
   };
@@ -442,6 +442,14 @@ describe('qualifications list a customer’s own codes to that verified customer
   beforeAll(async () => {
     await api('POST', `/v1/vouchers/${OWN}`, { discount: { type: 'AMOUNT', amount_off: 100 }, redemption: { quantity: 5 } });
     await setHolder(OWN, VICTIM.source_id);
+    // A rule of the shop's: its id is the shop's own, never shown to the public key.
+    const rule = await json(
+      await api('POST', '/v1/validation-rules', {
+        name: 'q any order',
+        rules: { '1': { name: 'order.amount', conditions: { $more_than: [0] } } },
+      }),
+    );
+    await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: OWN });
     await api('POST', '/v1/customers', { source_id: 'q-someone-else' });
   });
 

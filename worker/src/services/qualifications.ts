@@ -137,6 +137,7 @@ export async function qualify(env: Env, input: QualificationInput, who: QualifyO
   return {
     body: qualificationView(page, context, base, tracking.id, who.client ? null : customerId, {
       metadata: !who.client || who.showMetadata,
+      ruleIds: !who.client,
     }),
     trackingId: tracking.id,
   };

@@ -42,6 +42,16 @@ function applicability(definition: LoadedDefinition, context: ValidationContext)
   };
 }
 
+/**
+ * What an answer may show: the server key sees everything; the public client key sees the voucher
+ * metadata only when the operator opts in (CLIENT_VOUCHER_METADATA) and never the shop's rule ids,
+ * as its validate answers never carry the rule assignments.
+ */
+export interface Shown {
+  metadata: boolean;
+  ruleIds: boolean;
+}
+
 const hasOrder = (context: ValidationContext): boolean => context.order != null || context.amount != null;
 
 /**
@@ -50,7 +60,7 @@ const hasOrder = (context: ValidationContext): boolean => context.order != null 
  * `voucher` with its code as id, a tier `promotion_tier` with its tier id; `order` is the order with
  * this offer alone applied, as validate prices it.
  */
-function redeemableView(offer: QualifiedOffer, context: ValidationContext, customerId: string | null, shown: { metadata: boolean }) {
+function redeemableView(offer: QualifiedOffer, context: ValidationContext, customerId: string | null, shown: Shown) {
   const { row, definition } = offer;
   const tier = row.type === 'PROMOTION_TIER';
   const rule = definition.rules[0];
@@ -60,7 +70,7 @@ function redeemableView(offer: QualifiedOffer, context: ValidationContext, custo
     created_at: toIso(row.created_at),
     result: { discount: definition.voucher.discount },
     ...(hasOrder(context) ? { order: orderSummary(context.order, offer.pricing, customerId) } : {}),
-    ...(rule ? { validation_rule_id: rule.id } : {}),
+    ...(rule && shown.ruleIds ? { validation_rule_id: rule.id } : {}),
     ...applicability(definition, context),
     metadata: shown.metadata ? definition.voucher.metadata : {},
     categories: [],
@@ -82,7 +92,7 @@ export function qualificationView(
   base: Pricing,
   trackingId: string,
   customerId: string | null,
-  shown: { metadata: boolean },
+  shown: Shown,
 ) {
   const data = page.data.map((offer) => redeemableView(offer, context, customerId, shown));
   return {

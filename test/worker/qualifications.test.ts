@@ -527,3 +527,31 @@ describe('cost and staleness', () => {
     expect(await Promise.all(['customers', 'validations', 'tracking_profiles'].map(count))).toEqual(before);
   });
 });
+
+describe('client qualifications are rate-limited like the other client routes', () => {
+  it('one token a request: a tracking id asking too often gets a 429 in the error shape', async () => {
+    // The worker with its production default (RATE_LIMITS unset: limits on), as rate-limit.test.ts.
+    const bindings = { ...env, RATE_LIMITS: undefined } as unknown as Env;
+    const statuses: number[] = [];
+    let refused: Response | undefined;
+    for (let i = 0; i < 40 && !refused; i++) {
+      const ctx = createExecutionContext();
+      const res = await app.fetch(
+        new Request('https://vouchsafe.test/client/v1/qualifications', {
+          method: 'POST',
+          headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json', 'CF-Connecting-IP': `10.9.0.${i}` },
+          body: JSON.stringify({ tracking_id: 'track_QualifyLimitQualifyLi0', order: { amount: 100 } }),
+        }),
+        bindings,
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      statuses.push(res.status);
+      if (res.status === 429) refused = res;
+      else await res.arrayBuffer();
+    }
+    expect(refused).toBeDefined();
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(30);
+    expect(await json(refused as Response)).toMatchObject({ code: 429, key: 'too_many_requests' });
+  });
+});

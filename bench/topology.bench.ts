@@ -72,11 +72,11 @@ const trackingId = (label: string, n: number) => {
 };
 
 /** `wrangler dev` on a free port with fresh local storage and these vars; stop() ends its process group. */
-async function startWorker(vars: Record<string, string>) {
+export async function startWorker(vars: Record<string, string>, fixedPort?: number) {
   const persist = mkdtempSync(join(tmpdir(), 'vouchsafe-topology-'));
   const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' };
   spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { env, stdio: 'ignore' });
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const varArgs = Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   // Its own process group, so stopping it also ends the workerd it starts.
   const child: ChildProcess = spawn(

@@ -370,6 +370,8 @@ export interface Voucher {
   validity_day_of_week: DayOfWeek[] | null;
   validity_hours: ValidityHours | null;
   active: boolean;
+  /** Vouchsafe extension (migration 0031): the shop offers the code to anyone (qualifications). */
+  public?: boolean;
   additional_info: string | null;
   metadata: Metadata;
   /** No images are rendered here: the ids name the assets, the urls are null. */

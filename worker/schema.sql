@@ -98,7 +98,7 @@ CREATE TABLE campaigns (
   created_at            INTEGER NOT NULL,
   updated_at            INTEGER
 , campaign_type TEXT NOT NULL DEFAULT 'DISCOUNT_COUPONS'
-  CHECK (campaign_type IN ('DISCOUNT_COUPONS', 'PROMOTION')));
+  CHECK (campaign_type IN ('DISCOUNT_COUPONS', 'PROMOTION')), public INTEGER NOT NULL DEFAULT 0);
 
 CREATE INDEX campaigns_created ON campaigns (created_at);
 
@@ -722,7 +722,7 @@ CREATE TABLE vouchers (
   expiration_date   INTEGER,
   metadata          TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metadata)),
   created_at        INTEGER NOT NULL,
-  updated_at        INTEGER, validity_timeframe TEXT CHECK (validity_timeframe IS NULL OR json_valid(validity_timeframe)), validity_day_of_week TEXT CHECK (validity_day_of_week IS NULL OR json_valid(validity_day_of_week)), validity_hours TEXT CHECK (validity_hours IS NULL OR json_valid(validity_hours)), additional_info TEXT, definition_version TEXT NOT NULL DEFAULT '', holder_id TEXT REFERENCES customers (id) ON DELETE SET NULL, campaign_id TEXT REFERENCES campaigns (id) ON DELETE CASCADE, campaign TEXT, publish_count INTEGER NOT NULL DEFAULT 0, name TEXT, banner TEXT, hierarchy INTEGER,
+  updated_at        INTEGER, validity_timeframe TEXT CHECK (validity_timeframe IS NULL OR json_valid(validity_timeframe)), validity_day_of_week TEXT CHECK (validity_day_of_week IS NULL OR json_valid(validity_day_of_week)), validity_hours TEXT CHECK (validity_hours IS NULL OR json_valid(validity_hours)), additional_info TEXT, definition_version TEXT NOT NULL DEFAULT '', holder_id TEXT REFERENCES customers (id) ON DELETE SET NULL, campaign_id TEXT REFERENCES campaigns (id) ON DELETE CASCADE, campaign TEXT, publish_count INTEGER NOT NULL DEFAULT 0, name TEXT, banner TEXT, hierarchy INTEGER, public INTEGER NOT NULL DEFAULT 0,
 
 
   CONSTRAINT voucher_quantity_exceeded CHECK (quantity IS NULL OR redeemed_quantity <= quantity),
@@ -734,6 +734,8 @@ CREATE INDEX vouchers_campaign ON vouchers (campaign_id, holder_id) WHERE campai
 CREATE INDEX vouchers_created_at ON vouchers (created_at);
 
 CREATE INDEX vouchers_holder ON vouchers (holder_id) WHERE holder_id IS NOT NULL;
+
+CREATE INDEX vouchers_offered ON vouchers (type, public) WHERE public = 1 OR type = 'PROMOTION_TIER';
 
 CREATE INDEX vouchers_promotion_tiers ON vouchers (campaign_id, hierarchy) WHERE type = 'PROMOTION_TIER';
 

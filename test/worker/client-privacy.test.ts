@@ -78,7 +78,8 @@ beforeAll(async () => {
       filter: { 'metadata.tier': { conditions: { $is: ['gold'] } } },
     }),
   );
-  await api('POST', '/v1/vouchers/GATED', { discount: { type: 'AMOUNT', amount_off: 100 } });
+  // Marked public (migration 0031) so that qualifications list it to whoever its rules accept.
+  await api('POST', '/v1/vouchers/GATED', { discount: { type: 'AMOUNT', amount_off: 100 }, public: true });
   await api('POST', '/v1/vouchers/OPEN-Q', { discount: { type: 'AMOUNT', amount_off: 100 } });
   const rule = await json(
     await api('POST', '/v1/validation-rules', {
@@ -120,7 +121,12 @@ describe.each([['required'], ['off']])('IDENTITY_VERIFICATION=%s', (mode) => {
   it('covers every client route', () => {
     const routes = clientRoutes();
     expect(routes.map((r) => `${r.method} ${r.path}`)).toEqual(
-      expect.arrayContaining(['GET /client/v1/validate', 'POST /client/v1/validations', 'POST /client/v1/events']),
+      expect.arrayContaining([
+        'GET /client/v1/validate',
+        'POST /client/v1/validations',
+        'POST /client/v1/events',
+        'POST /client/v1/qualifications',
+      ]),
     );
   });
 
@@ -239,6 +245,9 @@ describe('an identity claim counts only signed, on every client route and in eve
     const body = await json(res.clone());
     if (path === '/client/v1/redemptions') return res.status === 200;
     if (path === '/client/v1/events') return false; // judged by what was written, below
+    // Qualifications: granted when the gold-only code is among the offers listed.
+    if (path === '/client/v1/qualifications')
+      return res.status === 200 && body.redeemables.data.some((r: { id: string }) => r.id === 'GATED');
     return body.valid === true;
   };
 
@@ -406,5 +415,69 @@ describe('a voucher as the public key sees it', () => {
     // The server key sees the voucher whole, as before.
     const server = await json(await api('POST', '/v1/redemptions', bodyOf('/v1/redemptions')));
     expect(server.redemptions[0].voucher).toMatchObject({ holder_id: victimId, metadata: { internal_note: NOTE } });
+  });
+});
+
+/**
+ * Qualifications with the client key (docs/qualifications.md): a customer's own codes are listed
+ * only to that customer named by a verified claim, never to a device linked to them, a forged claim
+ * or another verified customer; and no answer counts anything of anyone (no quantities, no holders).
+ */
+describe('qualifications list a customer’s own codes to that verified customer only', () => {
+  const OWN = 'Q-OWN-CODE';
+  const ask = (claims: Claims, headers: Record<string, string> = {}) =>
+    call('/client/v1/qualifications', {
+      method: 'POST',
+      headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json', ...headers },
+      body: JSON.stringify({ order: { amount: 1000 }, options: { limit: 50 }, ...claims }),
+    });
+  const listsOwn = async (res: Response) => {
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    for (const counter of ['"quantity"', '"redeemed_quantity"', '"holder_id"', '"holder_role"', '"publish"', '"validation_rule_id"'])
+      expect(text.includes(counter), `answer contains ${counter}`).toBe(false);
+    return (JSON.parse(text).redeemables.data as { id: string }[]).some((r) => r.id === OWN);
+  };
+
+  beforeAll(async () => {
+    await api('POST', `/v1/vouchers/${OWN}`, { discount: { type: 'AMOUNT', amount_off: 100 }, redemption: { quantity: 5 } });
+    await setHolder(OWN, VICTIM.source_id);
+    // A rule of the shop's: its id is the shop's own, never shown to the public key.
+    const rule = await json(
+      await api('POST', '/v1/validation-rules', {
+        name: 'q any order',
+        rules: { '1': { name: 'order.amount', conditions: { $more_than: [0] } } },
+      }),
+    );
+    await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: OWN });
+    await api('POST', '/v1/customers', { source_id: 'q-someone-else' });
+  });
+
+  it('unsigned, or by a linked device: not listed', async () => {
+    for (const [name, claims] of probes()) {
+      expect(await listsOwn(await ask(claims)), name).toBe(false);
+    }
+  });
+
+  it('signed as the victim: listed; signed as someone else: not', async () => {
+    expect(
+      await listsOwn(
+        await ask(
+          { customer: { source_id: VICTIM.source_id } },
+          { 'X-Vouchsafe-Identity-Signature': await signAs('source_id', VICTIM.source_id) },
+        ),
+      ),
+    ).toBe(true);
+    expect(await listsOwn(await ask({ identity_hash: emailHash }, { 'X-Vouchsafe-Identity-Signature': await signHash(emailHash) }))).toBe(
+      true,
+    );
+    expect(
+      await listsOwn(
+        await ask(
+          { customer: { source_id: 'q-someone-else' } },
+          { 'X-Vouchsafe-Identity-Signature': await signAs('source_id', 'q-someone-else') },
+        ),
+      ),
+    ).toBe(false);
   });
 });

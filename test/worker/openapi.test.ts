@@ -173,6 +173,9 @@ describe('the route catalogue (worker/src/catalogue.ts)', () => {
         '/v1/segments/preview',
         '/v1/validations',
         '/v1/vouchers/:code/validate',
+        // Qualifications write nothing (docs/qualifications.md).
+        '/v1/qualifications',
+        '/client/v1/qualifications',
       ].sort(),
     );
     for (const r of readOnly) {

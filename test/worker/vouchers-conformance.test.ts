@@ -78,6 +78,8 @@ describe('the voucher object', () => {
         'redemption',
         'publish',
         'object',
+        // Vouchsafe's one addition (migration 0031, docs/qualifications.md): offered to anyone by qualifications.
+        'public',
       ].sort(),
     );
     expect(v).toMatchObject({

@@ -11,7 +11,8 @@ import { observeStorage } from './middleware/observe-storage';
 import { rateLimitClient } from './middleware/rate-limit';
 import { asyncActionRoutes, customerRoutes } from './routes/customers';
 import { orderRoutes } from './routes/orders';
-import { clientValidateRoutes, clientValidationsRoutes } from './routes/client';
+import { clientQualificationRoutes, clientValidateRoutes, clientValidationsRoutes } from './routes/client';
+import { qualificationRoutes } from './routes/qualifications';
 import { consoleRoutes } from './console/routes';
 import { demoRoutes } from './routes/demo';
 import { clientEventRoutes, eventRoutes } from './routes/events';
@@ -95,6 +96,7 @@ app.route('/v1/vouchers', voucherRoutes);
 app.route('/v1/validation-rules', validationRuleRoutes);
 app.route('/v1/validation-rules-assignments', validationRuleAssignmentRoutes);
 app.route('/v1/validations', stackableValidationRoutes);
+app.route('/v1/qualifications', qualificationRoutes);
 app.route('/v1/redemptions', redemptionRoutes);
 app.route('/v1/exports', exportRoutes);
 app.route('/v1/campaigns', campaignRoutes);
@@ -110,6 +112,7 @@ app.use('/client/v1/*', requireAllowedOrigin, clientCors, clientKeyAuth, rateLim
 app.route('/client/v1/events', clientEventRoutes);
 app.route('/client/v1/validate', clientValidateRoutes);
 app.route('/client/v1/validations', clientValidationsRoutes);
+app.route('/client/v1/qualifications', clientQualificationRoutes);
 app.route('/client/v1/redemptions', clientRedemptionRoutes);
 
 app.notFound(() => {

@@ -51,6 +51,7 @@ import {
   voucherRedemptionsQuerySchema,
 } from './schemas/checkout';
 import { voucherCreateSchema, voucherListQuerySchema, voucherUpdateSchema } from './schemas/vouchers';
+import { qualificationSchema } from './schemas/qualifications';
 import {
   campaignCreateSchema,
   campaignImportItemSchema,
@@ -704,6 +705,18 @@ export const CATALOGUE: readonly Route[] = [
     query: explainQueryFields,
     description: `${EXPLAIN_NOTE} Each redeemable carries its own.`,
   },
+  // Qualifications (docs/qualifications.md): read-only, like validate.
+  {
+    method: 'post',
+    path: '/v1/qualifications',
+    writes: false,
+    tag: 'validation',
+    summary: "Qualifications: the offers (promotion tiers, public codes, the customer's codes) this customer and order qualify for",
+    auth: 'server',
+    body: qualificationSchema,
+    description:
+      'Scenarios ALL, CUSTOMER_WALLET and AUDIENCE_ONLY; each offer judged as validate judges it. Writes nothing, not even the customer sent.',
+  },
   {
     method: 'post',
     path: '/v1/redemptions',
@@ -889,6 +902,16 @@ export const CATALOGUE: readonly Route[] = [
     summary: 'Stackable validate with the client key',
     auth: 'client',
     body: stackableSchema,
+  },
+  // Qualifications with the client key (docs/qualifications.md): stored data only, no customer named.
+  {
+    method: 'post',
+    path: '/client/v1/qualifications',
+    writes: false,
+    tag: 'client',
+    summary: "Qualifications with the client key: promotion tiers and public codes; the customer's own codes for a verified customer",
+    auth: 'client',
+    body: qualificationSchema,
   },
   {
     method: 'post',

@@ -34,6 +34,8 @@ export interface CampaignRow {
   definition_version: string;
   created_at: number;
   updated_at: number | null;
+  /** Migration 0031: 1 when the campaign's codes nobody holds are offered to anyone (qualifications); absent: 0. */
+  public?: number;
 }
 
 /** A campaign with what reads add: its codes, counted (the index on vouchers.campaign_id). */
@@ -56,8 +58,8 @@ export function insertCampaign(db: D1Database, row: CampaignRow): D1PreparedStat
   return prepare(
     db,
     sql`INSERT INTO campaigns (id, name, description, campaign_type, type, join_once, voucher, start_date, expiration_date, validity_timeframe,
-         validity_day_of_week, validity_hours, active, metadata, generation_target, generated_count, generation_status, created_at, updated_at)
-       VALUES (${row.id}, ${row.name}, ${row.description}, ${row.campaign_type}, ${row.type}, ${row.join_once}, ${row.voucher}, ${row.start_date}, ${row.expiration_date}, ${row.validity_timeframe}, ${row.validity_day_of_week}, ${row.validity_hours}, ${row.active}, ${row.metadata}, ${row.generation_target}, 0, ${row.generation_status}, ${row.created_at}, NULL)`,
+         validity_day_of_week, validity_hours, active, metadata, generation_target, generated_count, generation_status, created_at, updated_at, public)
+       VALUES (${row.id}, ${row.name}, ${row.description}, ${row.campaign_type}, ${row.type}, ${row.join_once}, ${row.voucher}, ${row.start_date}, ${row.expiration_date}, ${row.validity_timeframe}, ${row.validity_day_of_week}, ${row.validity_hours}, ${row.active}, ${row.metadata}, ${row.generation_target}, 0, ${row.generation_status}, ${row.created_at}, NULL, ${row.public ?? 0})`,
   );
 }
 
@@ -113,6 +115,7 @@ type CampaignPatch = Partial<
     | 'validity_day_of_week'
     | 'validity_hours'
     | 'metadata'
+    | 'public'
   >
 >;
 

@@ -86,6 +86,13 @@ export interface SubjectQuery {
   codes: string[];
   /** Writes that go first in the same batch, so the reads see them (a customer sent with a server validate). */
   writes?: D1PreparedStatement[];
+  /**
+   * Instead of `codes`: the query of the vouchers to read live, chosen in SQL about the visitor
+   * (given the SQL of the customer's id), so that a qualification reads its candidates and their
+   * counters in this same batch (db/qualifications.ts). Its rows may carry more columns than
+   * LiveVoucher; the customer's redemption counts then cover every voucher they redeemed.
+   */
+  liveVouchers?: (customer: Sql) => Sql;
   /** When the request is judged: where the daily and monthly redemption windows start. */
   now: number;
 }
@@ -112,7 +119,7 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
     // Every stored membership: which segments matter is known only once the definitions are, and
     // those are read by the version this batch returns.
     prepare(db, sql`SELECT segment_id FROM segment_members WHERE customer_id = ${subject}`),
-    selectLiveVouchers(db, q.codes),
+    q.liveVouchers ? prepare(db, q.liveVouchers(subject)) : selectLiveVouchers(db, q.codes),
     selectSegmentsVersion(db),
     // The customer's redemptions of these vouchers, for the per-customer rules: in this same batch,
     // so the limits cost validate no round trip of their own.
@@ -121,7 +128,7 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
       sql`SELECT r.voucher_id, count(*) AS total, sum(r.created_at >= ${windows.monthly}) AS monthly, sum(r.created_at >= ${windows.daily}) AS daily
          FROM redemptions r
          WHERE r.customer_id = ${subject}
-           AND r.voucher_id IN (SELECT v.id FROM vouchers v WHERE v.code IN (SELECT value FROM json_each(${JSON.stringify(q.codes)})))
+           AND ${q.liveVouchers ? sql.raw('1') : sql`r.voucher_id IN (SELECT v.id FROM vouchers v WHERE v.code IN (SELECT value FROM json_each(${JSON.stringify(q.codes)})))`}
            AND r.object = 'redemption' AND r.result = 'SUCCESS' AND r.status = 'SUCCEEDED'
          GROUP BY r.voucher_id`,
     ),

@@ -31,6 +31,8 @@ export interface VoucherRow {
   /** The campaign of the code and its name (migration 0017); null for a standalone voucher. */
   campaign_id: string | null;
   campaign: string | null;
+  /** Migration 0031: 1 when the shop offers the code to anyone (qualifications); absent in rows built before it: 0. */
+  public?: number;
 }
 
 /**
@@ -80,8 +82,8 @@ export function insertVoucher(db: D1Database, row: VoucherRow): D1PreparedStatem
   return prepare(
     db,
     sql`INSERT INTO vouchers (id, code, type, discount, quantity, redeemed_quantity, active, start_date, expiration_date,
-         validity_timeframe, validity_day_of_week, validity_hours, additional_info, metadata, created_at, updated_at)
-       VALUES (${row.id}, ${row.code}, ${row.type}, ${row.discount}, ${row.quantity}, ${row.redeemed_quantity}, ${row.active}, ${row.start_date}, ${row.expiration_date}, ${row.validity_timeframe}, ${row.validity_day_of_week}, ${row.validity_hours}, ${row.additional_info}, ${row.metadata}, ${row.created_at}, ${row.updated_at})`,
+         validity_timeframe, validity_day_of_week, validity_hours, additional_info, metadata, created_at, updated_at, public)
+       VALUES (${row.id}, ${row.code}, ${row.type}, ${row.discount}, ${row.quantity}, ${row.redeemed_quantity}, ${row.active}, ${row.start_date}, ${row.expiration_date}, ${row.validity_timeframe}, ${row.validity_day_of_week}, ${row.validity_hours}, ${row.additional_info}, ${row.metadata}, ${row.created_at}, ${row.updated_at}, ${row.public ?? 0})`,
   );
 }
 
@@ -98,6 +100,7 @@ type VoucherPatch = Partial<
     | 'validity_day_of_week'
     | 'validity_hours'
     | 'additional_info'
+    | 'public'
   >
 >;
 

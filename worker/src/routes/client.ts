@@ -8,6 +8,8 @@ import { trustedClientContext, withoutCustomerIds, withTrackingIdShown } from '.
 import { TRACKING_ID, trackingCookie } from '../services/tracking';
 import { validateStackable, validateVoucher } from '../services/validation';
 import { clientSeesVoucherMetadata, withoutVoucherMetadata } from '../views/client-voucher';
+import { qualificationSchema } from '../schemas/qualifications';
+import { qualify } from '../services/qualifications';
 
 /**
  * A validate answer for a browser: never cached, naming only the tracking id the request carried
@@ -53,4 +55,24 @@ export const clientValidationsRoutes = new Hono<AppBindings>().post('/', async (
     { record: context.tracking_id !== undefined },
   );
   return respond(c, withoutVoucherMetadata(body, { voucherMetadata: clientSeesVoucherMetadata(c.env) }), trackingId, context.tracking_id);
+});
+
+/**
+ * POST /client/v1/qualifications (the official client SDK's `qualifications`): judged on stored data
+ * only (trustedClientContext drops the browser's customer fields and unsigned identities); promotion
+ * tiers and codes the shop marked public to anyone, and the customer's own codes only when identity
+ * verification accepted who the customer is. The answer names no customer (order.customer_id null)
+ * and shows no voucher metadata unless the operator opts in; nothing is recorded.
+ */
+export const clientQualificationRoutes = new Hono<AppBindings>().post('/', async (c) => {
+  const input = await readJsonBody(c);
+  const raw = parseInput(qualificationSchema, input);
+  const { identity_signature } = parseInput(clientIdentitySchema, input ?? {});
+  const context = await trustedClientContext(c.env, raw, { request: c.req.raw, bodySignature: identity_signature });
+  const { body, trackingId } = await qualify(c.env, context, {
+    client: true,
+    wallet: context.customer !== undefined || context.identity_hash !== undefined,
+    showMetadata: clientSeesVoucherMetadata(c.env),
+  });
+  return respond(c, body, trackingId, context.tracking_id);
 });

@@ -131,6 +131,8 @@ export const campaignCreateSchema = strictObject({
   vouchers_count: z.number().int('must be an integer').min(0).max(MAX_VOUCHERS_COUNT).nullable().optional(),
   ...validityFields,
   active: z.boolean().optional(),
+  // Vouchsafe extension (migration 0031): its codes nobody holds are offered to anyone by qualifications (docs/qualifications.md).
+  public: z.boolean().optional(),
   metadata: metadataSchema.nullable().optional(),
   validation_rules: z.array(z.string().min(1).max(100)).max(10).nullable().optional(),
   voucher: campaignVoucherSchema,
@@ -150,6 +152,8 @@ export const campaignUpdateSchema = strictObject({
   join_once: z.boolean().nullable().optional(),
   ...validityFields,
   discount: discountSchema.optional(),
+  // Vouchsafe extension (migration 0031): its codes nobody holds are offered to anyone by qualifications (docs/qualifications.md).
+  public: z.boolean().optional(),
   metadata: metadataSchema.nullable().optional(),
   unset_metadata_fields: z.array(z.string().max(100)).max(100).optional(),
   ...campaignUnsupported,

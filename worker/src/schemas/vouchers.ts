@@ -176,6 +176,8 @@ const voucherFields = {
   validity_day_of_week: daysOfWeek.nullable().optional(),
   validity_hours: validityHoursSchema.nullable().optional(),
   active: z.boolean().optional(),
+  // Vouchsafe extension (migration 0031): offered to anyone by qualifications (docs/qualifications.md).
+  public: z.boolean().optional(),
   additional_info: z.string().max(1000).nullable().optional(),
   // quantity is the one writable member; the others (redeemed_quantity, object, url) are counters and links.
   redemption: z.object({ quantity: z.number().int().min(1).nullable().optional() }).optional(),

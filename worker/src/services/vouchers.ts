@@ -59,6 +59,7 @@ export async function createVoucher(env: Bindings, input: VoucherCreate): Promis
       quantity: input.redemption?.quantity ?? null,
       redeemed_quantity: 0,
       active: input.active === false ? 0 : 1,
+      public: input.public ? 1 : 0,
       start_date: input.start_date ?? null,
       expiration_date: input.expiration_date ?? null,
       // Set by the insert trigger (migration 0012).
@@ -129,6 +130,7 @@ export async function updateVoucher(env: Bindings, code: string, input: VoucherU
     discount: input.discount === undefined ? undefined : JSON.stringify(input.discount),
     quantity: input.redemption?.quantity,
     active: input.active === undefined ? undefined : input.active ? 1 : 0,
+    public: input.public === undefined ? undefined : input.public ? 1 : 0,
     start_date: input.start_date,
     expiration_date: input.expiration_date,
     validity_timeframe: patchJson(input.validity_timeframe),

@@ -69,6 +69,8 @@ export function rowToCampaign(row: CampaignRead, assignments: CampaignAssignment
     validity_hours: jsonOrNull(row.validity_hours),
     vouchers_count: row.vouchers_count,
     active: row.active === 1,
+    // Vouchsafe extension (migration 0031): its codes nobody holds are offered to anyone by qualifications.
+    public: row.public === 1,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     created_at: toIso(row.created_at),
     updated_at: row.updated_at === null ? null : toIso(row.updated_at),

@@ -39,6 +39,8 @@ export function rowToVoucher(row: VoucherRow, assignments: AssignmentRow[]): Vou
     expiration_date: row.expiration_date === null ? null : toIso(row.expiration_date),
     ...rowValidity(row),
     active: row.active === 1,
+    // Vouchsafe extension (migration 0031): offered to anyone by qualifications.
+    public: row.public === 1,
     additional_info: row.additional_info,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     assets: { qr: { id: `qr_${row.id}`, url: null }, barcode: { id: `barcode_${row.id}`, url: null } },

@@ -1,0 +1,16 @@
+-- Qualifications (docs/qualifications.md) list the offers a shopper may use. A promotion tier is
+-- offered to whoever its rules accept, and a code to the customer who holds it; any other code is
+-- offered only where the shop says so, because a code handed to a browser is a code anyone can
+-- redeem: `public` on a voucher (a Vouchsafe extension of the voucher object) marks a code the
+-- shop offers to anyone, and on a campaign, every code of that campaign nobody holds. Both
+-- default to 0: an existing code is never shown to a client key without the shop's say.
+--
+-- No version trigger: a qualification reads the live row of every candidate (its counters and
+-- definition version, which it needs anyway) and keys its cached definitions by the set it read,
+-- so a code that becomes public or stops being public changes that set on the next request.
+ALTER TABLE vouchers ADD COLUMN public INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE campaigns ADD COLUMN public INTEGER NOT NULL DEFAULT 0;
+
+-- The candidates of a qualification, found without a scan of every code: the codes marked public
+-- and the promotion tiers (the wallet's codes use vouchers_holder, a campaign's vouchers_campaign).
+CREATE INDEX vouchers_offered ON vouchers (type, public) WHERE public = 1 OR type = 'PROMOTION_TIER';

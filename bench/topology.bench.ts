@@ -187,8 +187,8 @@ async function seed(url: string, vars: Record<string, string>, label: string) {
 /**
  * The active offers a qualification judges: OFFERS codes, each with its own definition: percent,
  * amount and fixed discounts in turn; no rule, the order rule, the segment-and-order rule or an
- * items rule in turn; some with an end date or weekday window. They are ordinary codes: the client
- * route lists codes the shop marked public, and that mark is added here once the route has it.
+ * items rule in turn; some with an end date or weekday window. Each is marked `public` (migration
+ * 0031): the client route offers a code nobody holds only when the shop marked it so.
  */
 async function seedOffers(api: (method: string, path: string, body?: unknown) => Promise<Record<string, unknown>>, ruleIds: string[]) {
   const itemsRule = await api('POST', '/v1/validation-rules', {
@@ -204,6 +204,7 @@ async function seedOffers(api: (method: string, path: string, body?: unknown) =>
   const offer = (i: number) =>
     api('POST', `/v1/vouchers/TOPO-OFFER-${String(i).padStart(3, '0')}`, {
       discount: discounts[i % discounts.length],
+      public: true,
       validation_rules: rules[i % rules.length],
       ...(i % 5 === 0 ? { expiration_date: '2099-01-01T00:00:00.000Z' } : {}),
       ...(i % 7 === 0 ? { validity_day_of_week: [0, 1, 2, 3, 4, 5, 6] } : {}),

@@ -51,7 +51,8 @@ export const demoSegments = [
  * discount: applicable_to and an order.items.any rule).
  */
 export const demoVouchers = [
-  { code: 'WELCOME10', discount: { type: 'PERCENT', percent_off: 10 }, metadata: { demo: true } },
+  // public: offered to anyone who asks which offers they can use (docs/qualifications.md).
+  { code: 'WELCOME10', discount: { type: 'PERCENT', percent_off: 10 }, metadata: { demo: true }, public: true },
   { code: 'GOLD20', discount: { type: 'PERCENT', percent_off: 20, amount_limit: 5000 }, segment: 'Gold customers' },
   { code: 'BROWSE5', discount: { type: 'AMOUNT', amount_off: 500 }, segment: 'Engaged visitors' },
   { code: 'LIMITED', discount: { type: 'FIXED', fixed_amount: 1000 }, redemption: { quantity: 3 } },
@@ -64,5 +65,30 @@ export const demoVouchers = [
       rules: { 1: { name: 'order.items.any', conditions: { $is: [{ object: 'sku', id: 'sku_tee' }] } } },
       applicable_to: { included: [{ object: 'sku', id: 'sku_tee' }] },
     },
+  },
+];
+
+/**
+ * Promotions by campaign name: code-less offers that apply to whoever their rules accept, with no
+ * code typed (docs/vouchers-and-campaigns.md, "Promotions"). A tier's `segment` names a demo
+ * segment and `minAmount` a least order amount (in cents): each becomes its validation rule.
+ */
+export const demoPromotions = [
+  {
+    name: 'Automatic offers',
+    tiers: [
+      {
+        name: 'Gold customers: 5% off',
+        banner: '5% off every order for our Gold customers',
+        discount: { type: 'PERCENT', percent_off: 5 },
+        segment: 'Gold customers',
+      },
+      {
+        name: 'Orders of 100 or more: 10 off',
+        banner: '10 off any order of 100 or more',
+        discount: { type: 'AMOUNT', amount_off: 1000 },
+        minAmount: 10000,
+      },
+    ],
   },
 ];

@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { writeLocalConfig } from './local-config.js';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { demoCustomers, demoSegments, demoVouchers } from './demo-data.js';
+import { demoCustomers, demoPromotions, demoSegments, demoVouchers } from './demo-data.js';
 import { demoWarnings } from './demo-warning.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -86,7 +86,7 @@ async function seedDemoData(baseUrl, vars) {
     if (res.status !== 200) throw new Error(`seeding ${what} failed: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body;
   };
-  const created = { customers: 0, segments: 0, vouchers: 0 };
+  const created = { customers: 0, segments: 0, vouchers: 0, promotions: 0 };
 
   for (const customer of demoCustomers) {
     if ((await api('GET', `/v1/customers/${encodeURIComponent(customer.source_id)}`)).status === 200) continue;
@@ -134,8 +134,27 @@ async function seedDemoData(baseUrl, vars) {
     }
     created.vouchers++;
   }
+
+  const promotions = must(await api('GET', '/v1/campaigns?campaign_type=PROMOTION&limit=100'), 'promotion list').campaigns;
+  const promotionNames = new Set(promotions.map((c) => c.name));
+  for (const promotion of demoPromotions) {
+    if (promotionNames.has(promotion.name)) continue;
+    const tiers = [];
+    for (const { segment, minAmount, discount, ...tier } of promotion.tiers) {
+      const condition = segment
+        ? { name: 'customer.segment', conditions: { $is: [segmentIds.get(segment)] } }
+        : { name: 'order.amount', conditions: { $more_than_equal: [minAmount] } };
+      const rule = must(
+        await api('POST', '/v1/validation-rules', { name: `${tier.name}: who`, rules: { 1: condition } }),
+        `rule of ${tier.name}`,
+      );
+      tiers.push({ ...tier, action: { discount }, validation_rules: [rule.id] });
+    }
+    must(await api('POST', '/v1/campaigns', { name: promotion.name, campaign_type: 'PROMOTION', promotion: { tiers } }), promotion.name);
+    created.promotions++;
+  }
   log(
-    `demo data created: ${plural(created.customers, 'customer')}, ${plural(created.segments, 'segment')}, ${plural(created.vouchers, 'voucher')} (the rest were there)`,
+    `demo data created: ${plural(created.customers, 'customer')}, ${plural(created.segments, 'segment')}, ${plural(created.vouchers, 'voucher')}, ${plural(created.promotions, 'promotion')} (the rest were there)`,
   );
 }
 

@@ -36,6 +36,8 @@ export interface LiveVoucher {
   quantity: number | null;
   redeemed_quantity: number;
   active: number;
+  /** 'PROMOTION_TIER' for a promotion tier (migration 0030). */
+  type?: string;
   definition_version: string;
   /** Migration 0016: the customer the voucher was published to, read live (a publication does not change the definition). */
   holder_id: string | null;
@@ -84,6 +86,8 @@ export interface SubjectQuery {
   identityHmac: string | null;
   /** The codes of the request: their live state and definition version are read with the visitor. */
   codes: string[];
+  /** Every active promotion tier's live state too, with the codes (the promotions validation). */
+  activeTiers?: boolean;
   /** Writes that go first in the same batch, so the reads see them (a customer sent with a server validate). */
   writes?: D1PreparedStatement[];
   /** When the request is judged: where the daily and monthly redemption windows start. */
@@ -112,7 +116,7 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
     // Every stored membership: which segments matter is known only once the definitions are, and
     // those are read by the version this batch returns.
     prepare(db, sql`SELECT segment_id FROM segment_members WHERE customer_id = ${subject}`),
-    selectLiveVouchers(db, q.codes),
+    selectLiveVouchers(db, q.codes, q.activeTiers === true),
     selectSegmentsVersion(db),
     // The customer's redemptions of these vouchers, for the per-customer rules: in this same batch,
     // so the limits cost validate no round trip of their own.
@@ -121,7 +125,8 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
       sql`SELECT r.voucher_id, count(*) AS total, sum(r.created_at >= ${windows.monthly}) AS monthly, sum(r.created_at >= ${windows.daily}) AS daily
          FROM redemptions r
          WHERE r.customer_id = ${subject}
-           AND r.voucher_id IN (SELECT v.id FROM vouchers v WHERE v.code IN (SELECT value FROM json_each(${JSON.stringify(q.codes)})))
+           AND r.voucher_id IN (SELECT v.id FROM vouchers v WHERE v.code IN (SELECT value FROM json_each(${JSON.stringify(q.codes)}))
+             OR (${q.activeTiers ? 1 : 0} = 1 AND v.type = 'PROMOTION_TIER' AND v.active = 1))
            AND r.object = 'redemption' AND r.result = 'SUCCESS' AND r.status = 'SUCCEEDED'
          GROUP BY r.voucher_id`,
     ),

@@ -1,5 +1,9 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { CLIENT_HEADERS, api, call, json } from './helpers';
+import { app } from '../../worker/src/app';
+import type { Env } from '../../worker/src/env';
+import { CLIENT_HEADERS, SERVER_HEADERS, api, call, json } from './helpers';
 
 /**
  * Promotion tiers at checkout: a tier is a row of `vouchers` (migration 0030), judged by the same
@@ -250,5 +254,50 @@ describe('POST /v1/promotions/validation and GET /client/v1/promotions/validatio
     expect(clientIds).toContain(everyone);
     expect(clientIds).not.toContain(tierId);
     expect(client.promotions.every((p: Json) => p.order.customer_id === null && Object.keys(p.metadata).length === 0)).toBe(true);
+  });
+});
+
+/** A request with COUNT_OPS=on: the X-Vouchsafe-Ops header says what it cost (as test/worker/hot-path.test.ts counts). */
+async function counted(path: string, init: RequestInit = {}) {
+  const bindings = { ...env, COUNT_OPS: 'on' } as unknown as Env;
+  const ctx = createExecutionContext();
+  const res = await app.fetch(new Request(`https://vouchsafe.test${path}`, init), bindings, ctx);
+  await waitOnExecutionContext(ctx);
+  const ops = Object.fromEntries(
+    (res.headers.get('X-Vouchsafe-Ops') ?? '').split(', ').map((pair) => {
+      const [key, value] = pair.split('=');
+      return [key, Number(value)];
+    }),
+  );
+  return { res, ops };
+}
+
+describe('the cost of judging tiers', () => {
+  it('warm, every validate with tiers is one replica read and one queue send: no primary trip, no KV', async () => {
+    const { member, tierId } = await segmentTier(tenOff, [{ name: 'Cost open', action: { discount: fiveOff } }]);
+    const body = { customer: { source_id: member }, order: { amount: 10_000 }, tracking_id: 'track_PromoCostPromoCost0000' };
+    const post = (path: string, payload: unknown) =>
+      counted(path, { method: 'POST', headers: { ...SERVER_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify(payload) });
+    const warmOps = { d1_primary: 0, d1_replica: 1, kv_reads: 0, kv_writes: 0, queue_sends: 1 };
+
+    // Cold: the customer is stored as sent, the definitions come from D1 and go to KV.
+    const cold = await post('/v1/promotions/validation', body);
+    expect((await json(cold.res)).valid).toBe(true);
+    expect(cold.ops.kv_writes).toBeGreaterThanOrEqual(2);
+
+    const warm = await post('/v1/promotions/validation', body);
+    const answer = await json(warm.res);
+    expect(answer.promotions.map((p: Json) => p.id)).toContain(tierId);
+    expect(warm.ops).toEqual(warmOps);
+
+    const stacked = await post('/v1/validations', { ...body, redeemables: [tier(tierId)] });
+    expect((await json(stacked.res)).valid).toBe(true);
+    expect(stacked.ops).toEqual(warmOps);
+
+    const client = await counted('/client/v1/promotions/validation?amount=10000&tracking_id=track_PromoCostPromoCost0000', {
+      headers: CLIENT_HEADERS,
+    });
+    expect((await json(client.res)).valid).toBe(true);
+    expect(client.ops).toEqual(warmOps);
   });
 });

@@ -9,9 +9,10 @@ import * as vouchersDb from '../db/vouchers';
 export type { LoadedDefinition, VoucherDefinition } from '../../../shared/voucher-definition';
 import type { LoadedDefinition, VoucherDefinition } from '../../../shared/voucher-definition';
 
-// v4: a tier's entry says it is one (v3 entries lack `tier`, so they are never read again; v2
-// entries, keyed by code alone, neither).
-const kvKey = (code: string, version: string) => `voucher-def:v4:${code}:${version}`;
+// v3: keyed by version (v2 entries, keyed by code alone, are never read again). A tier's entry says
+// it is one (`tier`); tiers reach checkout in the same release that writes that field, so no
+// entry of a tier without it is ever cached.
+const kvKey = (code: string, version: string) => `voucher-def:v3:${code}:${version}`;
 /** Old versions are never read again; this only bounds how long they occupy KV. */
 const CACHE_TTL_SECONDS = 86_400;
 /** Reads of a definition that a concurrent change interrupted are retried this often. */

@@ -1,7 +1,7 @@
 import { NO_REDEMPTIONS, type RedemptionCounts, redemptionWindowStarts } from '../../../shared/rules';
 import type { CustomerRow } from './customers';
 import { segmentsVersionOf, selectSegmentsVersion } from './segments';
-import { selectLiveVouchers } from './vouchers';
+import { ACTIVE_TIERS_SQL, selectLiveVouchers } from './vouchers';
 import { eventCountsOf, mergeEventCounters, selectEventCounts } from './event-counters';
 import { prepare, type Sql, sql } from './sql';
 
@@ -126,7 +126,7 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
          FROM redemptions r
          WHERE r.customer_id = ${subject}
            AND r.voucher_id IN (SELECT v.id FROM vouchers v WHERE v.code IN (SELECT value FROM json_each(${JSON.stringify(q.codes)}))
-             OR (${q.activeTiers ? 1 : 0} = 1 AND v.type = 'PROMOTION_TIER' AND v.active = 1))
+             ${q.activeTiers ? sql.raw(`UNION ${ACTIVE_TIERS_SQL}`) : sql.raw('')})
            AND r.object = 'redemption' AND r.result = 'SUCCESS' AND r.status = 'SUCCEEDED'
          GROUP BY r.voucher_id`,
     ),

@@ -140,9 +140,16 @@ describe('promotion_tier redeemables in stackable validate', () => {
     expect(single).toMatchObject({ valid: false, error: { code: 404, resource_type: 'voucher' } });
     const redeemed = await api('POST', `/v1/vouchers/${tierId}/redemption`, { customer: { source_id: member } });
     expect(redeemed.status).toBe(404);
+    expect((await api('GET', `/v1/vouchers/${tierId}/redemption`)).status).toBe(404);
     const viaTier = await api('POST', '/v1/promotions/tiers/PC-CODE/redemption', { customer: { source_id: member } });
     expect(viaTier.status).toBe(404);
     expect(await json(viaTier)).toMatchObject({ key: 'not_found', details: 'Cannot find promotion_tier with id PC-CODE' });
+    // A retry with the same Idempotency-Key replays that answer, naming the kind asked for.
+    const keyed = () =>
+      api('POST', '/v1/redemptions', { redeemables: [tier('promo_NoSuchTierNoSuchTier0000')] }, { 'Idempotency-Key': 'pc-missing-tier' });
+    const first = await json(await keyed());
+    expect(first).toMatchObject({ code: 404, resource_type: 'promotion_tier' });
+    expect(await json(await keyed())).toMatchObject({ code: 404, resource_type: 'promotion_tier', details: first.details });
     // Other kinds of redeemable are refused by name.
     const gift = await api('POST', '/v1/validations', { redeemables: [{ object: 'gift_card', id: 'X' }] });
     expect(gift.status).toBe(400);

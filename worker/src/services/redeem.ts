@@ -132,9 +132,10 @@ function customerPlan(db: D1Database, request: RedeemRequest, visitor: Visitor, 
  */
 function redeemError(
   row: Pick<redemptionsDb.RedemptionRow, 'id' | 'code' | 'failure_code' | 'failure_message' | 'error_message'>,
+  kind: RedeemableKind = 'voucher',
 ): ApiError {
   const key = row.failure_code ?? 'invalid_voucher';
-  if (key === 'not_found') return notFound('voucher', row.code);
+  if (key === 'not_found') return notFound(kind, row.code);
   return new ApiError(400, key, row.failure_message ?? key, row.code, { id: row.id, type: 'redemption' }, row.error_message ?? undefined);
 }
 
@@ -567,7 +568,8 @@ function replay(env: Env, request: RedeemRequest, hash: string | null, previous:
   const head = previous.head as redemptionsDb.RedemptionRow;
   // Rows written before migration 0006 have no hash: they are answered as before.
   if (head.request_hash !== null && head.request_hash !== hash) throw idempotencyConflict(request.idempotencyKey ?? '');
-  if (head.result === 'FAILURE') throw redeemError(head);
+  // An unknown redeemable's replay names it as the kind the request asked for, as the first answer did.
+  if (head.result === 'FAILURE') throw redeemError(head, request.kinds?.[request.codes.indexOf(head.code)] ?? 'voucher');
   return answer(env, request, head, previous.children, previous);
 }
 

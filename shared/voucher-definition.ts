@@ -35,6 +35,20 @@ export interface VoucherDefinition {
     /** The code's campaign (migration 0017; never changes). Absent in entries cached before it. */
     campaign_id?: string | null;
     campaign?: string | null;
+    /**
+     * A promotion tier's row (migration 0030) is judged like a code: what sets it apart is its type,
+     * its name and banner (shown by the promotions validation answer), its hierarchy (the order of
+     * that answer), and its campaign's active flag and dates, which a tier does not copy (a tier has
+     * dates of its own beside them). Absent: a code.
+     */
+    tier?: {
+      name: string | null;
+      banner: string | null;
+      hierarchy: number | null;
+      campaign_active: boolean;
+      campaign_start_date: number | null;
+      campaign_expiration_date: number | null;
+    };
   };
   /** Raw rule sets as stored (parsed again on use; parsing is cheap and keeps the cache plain JSON). */
   rules: { id: string; rules: unknown; error: unknown; applicable_to?: ApplicableToRules | null }[];

@@ -88,6 +88,12 @@ beforeAll(async () => {
     }),
   );
   await api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'GATED' });
+  // A promotion tier behind the same rule, so that the promotions validation has a verdict about the victim to give away.
+  await api('POST', '/v1/campaigns', {
+    name: 'gold promotion',
+    campaign_type: 'PROMOTION',
+    promotion: { tiers: [{ name: 'Gold tier', action: { discount: { type: 'AMOUNT', amount_off: 100 } }, validation_rules: [rule.id] }] },
+  });
   // The victim's own device: redeemed once with this tracking id and a signed identity hash.
   await call(`/client/v1/validate?code=GATED&tracking_id=${LINKED_TID}&identity_hash=${emailHash}`, {
     headers: { ...CLIENT_HEADERS, 'X-Vouchsafe-Identity-Signature': await signHash(emailHash) },
@@ -126,6 +132,7 @@ describe.each([['required'], ['off']])('IDENTITY_VERIFICATION=%s', (mode) => {
         'POST /client/v1/validations',
         'POST /client/v1/events',
         'POST /client/v1/qualifications',
+        'GET /client/v1/promotions/validation',
       ]),
     );
   });

@@ -169,6 +169,7 @@ describe('the route catalogue (worker/src/catalogue.ts)', () => {
         '/client/v1/validations',
         '/segmentio/event-processing',
         '/v1/events',
+        '/v1/promotions/validation',
         '/v1/segments/:id/explain',
         '/v1/segments/preview',
         '/v1/validations',
@@ -187,6 +188,7 @@ describe('the route catalogue (worker/src/catalogue.ts)', () => {
       expect(isReadOnlyPost(sample(r.path)), r.path).toBe(false);
     }
     expect(isReadOnlyPost('/v1/vouchers/x-1/redemption')).toBe(false);
+    expect(isReadOnlyPost('/v1/promotions/tiers/x-1/redemption')).toBe(false);
     expect(isReadOnlyPost('/v1/vouchers/a/b/validate')).toBe(false);
   });
 

@@ -27,6 +27,7 @@ import { validationRuleAssignmentRoutes, validationRuleRoutes } from './routes/v
 import { voucherRoutes } from './routes/vouchers';
 import { campaignRoutes } from './routes/campaigns';
 import { promotionRoutes } from './routes/promotions';
+import { clientPromotionValidationRoutes, promotionCheckoutRoutes } from './routes/promotion-checkout';
 import { publicationRoutes } from './routes/publications';
 import { webhookRoutes } from './routes/webhooks';
 import { wakeWebhookDispatcher } from './middleware/wake-webhook-dispatcher';
@@ -100,6 +101,7 @@ app.route('/v1/qualifications', qualificationRoutes);
 app.route('/v1/redemptions', redemptionRoutes);
 app.route('/v1/exports', exportRoutes);
 app.route('/v1/campaigns', campaignRoutes);
+app.route('/v1/promotions', promotionCheckoutRoutes);
 app.route('/v1/promotions', promotionRoutes);
 app.route('/v1/publications', publicationRoutes);
 app.route('/v1/webhooks', webhookRoutes);
@@ -113,6 +115,7 @@ app.route('/client/v1/events', clientEventRoutes);
 app.route('/client/v1/validate', clientValidateRoutes);
 app.route('/client/v1/validations', clientValidationsRoutes);
 app.route('/client/v1/qualifications', clientQualificationRoutes);
+app.route('/client/v1/promotions/validation', clientPromotionValidationRoutes);
 app.route('/client/v1/redemptions', clientRedemptionRoutes);
 
 app.notFound(() => {

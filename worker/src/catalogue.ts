@@ -717,6 +717,26 @@ export const CATALOGUE: readonly Route[] = [
     description:
       'Scenarios ALL, CUSTOMER_WALLET and AUDIENCE_ONLY; each offer judged as validate judges it. Writes nothing, not even the customer sent.',
   },
+  // Promotion tiers at checkout (routes/promotion-checkout.ts)
+  {
+    method: 'post',
+    path: '/v1/promotions/validation',
+    writes: false,
+    tag: 'promotions',
+    summary: 'The active promotion tiers that apply to a customer and an order, most important hierarchy first',
+    auth: 'server',
+    body: validationContextSchema,
+  },
+  {
+    method: 'post',
+    path: '/v1/promotions/tiers/:id/redemption',
+    tag: 'promotions',
+    summary: 'Redeem a promotion tier; merges the tracking profile into the customer',
+    auth: 'server',
+    body: validationContextSchema,
+    query: trackingIdQuery,
+    headers: [idempotencyKey],
+  },
   {
     method: 'post',
     path: '/v1/redemptions',
@@ -912,6 +932,14 @@ export const CATALOGUE: readonly Route[] = [
     summary: "Qualifications with the client key: promotion tiers and public codes; the customer's own codes for a verified customer",
     auth: 'client',
     body: qualificationSchema,
+  },
+  {
+    method: 'get',
+    path: '/client/v1/promotions/validation',
+    tag: 'client',
+    summary: "The promotion tiers that apply, with the client key (the official client SDK's validate without a code)",
+    auth: 'client',
+    query: clientValidateQuerySchema.omit({ code: true }),
   },
   {
     method: 'post',

@@ -70,7 +70,7 @@ export function parseDiscount(text: string): Discount {
 const parseJsonOrNull = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 
 /** The validity windows of a row, parsed (shared/validity judges them). */
-export function rowValidity(row: VoucherRow) {
+export function rowValidity(row: Pick<VoucherRow, 'validity_timeframe' | 'validity_day_of_week' | 'validity_hours'>) {
   return {
     validity_timeframe: parseJsonOrNull<ValidityTimeframe>(row.validity_timeframe),
     validity_day_of_week: parseJsonOrNull<DayOfWeek[]>(row.validity_day_of_week),
@@ -322,9 +322,26 @@ export function insertAssignment(db: D1Database, row: AssignmentRow): D1Prepared
 }
 
 /** A voucher by its exact code and the rules assigned to it, read together (one batch). */
-export async function definitionRows(db: D1Database, code: string): Promise<{ row: VoucherRow; rules: RuleRow[] } | null> {
+/** A definition's voucher row: with a tier's own columns and its campaign's active flag and dates (migration 0030). */
+export type DefinitionRow = Omit<VoucherRow, 'type'> & {
+  type: string;
+  name?: string | null;
+  banner?: string | null;
+  hierarchy?: number | null;
+  campaign_active: number | null;
+  campaign_start_date: number | null;
+  campaign_expiration_date: number | null;
+};
+
+export async function definitionRows(db: D1Database, code: string): Promise<{ row: DefinitionRow; rules: RuleRow[] } | null> {
   const [voucher, rules] = await db.batch<Record<string, unknown>>([
-    db.prepare(`SELECT v.*, ${VOUCHER_VERSION_SQL('v')} AS definition_version FROM vouchers v WHERE v.code = ?`).bind(code),
+    db
+      .prepare(
+        `SELECT v.*, ${VOUCHER_VERSION_SQL('v')} AS definition_version, c.active AS campaign_active,
+           c.start_date AS campaign_start_date, c.expiration_date AS campaign_expiration_date
+         FROM vouchers v LEFT JOIN campaigns c ON c.id = v.campaign_id WHERE v.code = ?`,
+      )
+      .bind(code),
     // The voucher's own rules, then its campaign's (migration 0017): all of them judge its codes.
     prepare(
       db,
@@ -336,18 +353,26 @@ export async function definitionRows(db: D1Database, code: string): Promise<{ ro
          ORDER BY level, assigned_at`,
     ),
   ]);
-  const row = voucher?.results[0] as unknown as VoucherRow | undefined;
+  const row = voucher?.results[0] as unknown as DefinitionRow | undefined;
   return row ? { row, rules: (rules?.results ?? []) as unknown as RuleRow[] } : null;
 }
 
-/** The live state of vouchers by code, as validate and redeem read it with the visitor. */
-export function selectLiveVouchers(db: D1Database, codes: string[]): D1PreparedStatement {
-  return db
-    .prepare(
-      `SELECT v.id, v.code, v.quantity, v.redeemed_quantity, v.active, ${VOUCHER_VERSION_SQL('v')} AS definition_version, v.holder_id
-       FROM vouchers v WHERE v.code IN (SELECT value FROM json_each(?))`,
-    )
-    .bind(JSON.stringify(codes));
+/**
+ * The ids of every active promotion tier, for a query that reads them beside some codes: a
+ * separate arm (UNION), so the codes' arm keeps its index on `code` and this one reads the partial
+ * index of tiers (migration 0030); one `OR` over both would scan the whole table.
+ */
+export const ACTIVE_TIERS_SQL = `SELECT t.id FROM vouchers t WHERE t.type = '${TIER_TYPE}' AND t.active = 1`;
+
+/**
+ * The live state of vouchers by code, as validate and redeem read it with the visitor; with
+ * `activeTiers`, every active promotion tier's too (the promotions validation judges them all, in
+ * the same read).
+ */
+export function selectLiveVouchers(db: D1Database, codes: string[], activeTiers = false): D1PreparedStatement {
+  const columns = `SELECT v.id, v.code, v.type, v.quantity, v.redeemed_quantity, v.active, ${VOUCHER_VERSION_SQL('v')} AS definition_version, v.holder_id FROM vouchers v`;
+  const byCode = `${columns} WHERE v.code IN (SELECT value FROM json_each(?))`;
+  return db.prepare(activeTiers ? `${byCode} UNION ${columns} WHERE v.id IN (${ACTIVE_TIERS_SQL})` : byCode).bind(JSON.stringify(codes));
 }
 
 /** The redeem batch's guard: aborts it when the voucher is gone or changed since it was judged (migration 0012). */

@@ -17,7 +17,7 @@ import { qualify } from '../services/qualifications';
  * where allowed, but only for a device id (`track_…`) the request carried: a request without one
  * (no consent yet) gets no cookie, and a raw identity is never turned into one.
  */
-function respond(c: Context<AppBindings>, body: object, trackingId: string, carried: string | undefined) {
+export function respond(c: Context<AppBindings>, body: object, trackingId: string, carried: string | undefined) {
   const cookie = carried !== undefined && TRACKING_ID.test(carried) ? trackingCookie(carried, c.req.raw) : null;
   if (cookie) c.header('Set-Cookie', cookie);
   c.header('Cache-Control', 'no-store');
@@ -52,7 +52,7 @@ export const clientValidationsRoutes = new Hono<AppBindings>().post('/', async (
     redeemables.map((r) => r.id),
     context,
     c.get('requestId'),
-    { record: context.tracking_id !== undefined },
+    { record: context.tracking_id !== undefined, kinds: redeemables.map((r) => r.object) },
   );
   return respond(c, withoutVoucherMetadata(body, { voucherMetadata: clientSeesVoucherMetadata(c.env) }), trackingId, context.tracking_id);
 });

@@ -37,6 +37,7 @@ async function redeemStackable(c: Context<AppBindings>, caller: RedeemRequest['c
     route: 'stackable',
     caller,
     codes: redeemables.map((r) => r.id),
+    kinds: redeemables.map((r) => r.object),
     idempotencyKey: c.req.header('idempotency-key'),
   } as const;
   if (caller === 'server') {
@@ -100,7 +101,7 @@ export const stackableValidationRoutes = new Hono<AppBindings>().post('/', async
     redeemables.map((r) => r.id),
     context,
     c.get('requestId'),
-    { upsertCustomer: true, explain },
+    { upsertCustomer: true, explain, kinds: redeemables.map((r) => r.object) },
   );
   return c.json(body);
 });

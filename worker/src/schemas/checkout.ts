@@ -122,8 +122,10 @@ export const clientValidateQuerySchema = validationContext(query.order, queryInt
     .optional(),
 });
 
+// A code or a promotion tier (OA StackableValidateRedeemBase.redeemables: "object": voucher |
+// promotion_tier | …); gift cards, loyalty cards and promotion stacks are refused by name.
 const redeemableSchema = z.object({
-  object: z.literal('voucher', { message: 'only vouchers are supported' }),
+  object: z.enum(['voucher', 'promotion_tier'], { message: 'only voucher and promotion_tier redeemables are supported' }),
   id: codeSchema,
 });
 

@@ -15,7 +15,17 @@ import { resolveTrackingId, TRACKING_ID } from './tracking';
 import { redemptionWindowStarts } from '../../../shared/rules';
 import { redemptionCountsOf } from '../db/tracking';
 import { combine, type Pricing, totalDiscount, unpriced } from '../../../shared/discount';
-import { judge, type Judgement, orderFigures, orderOf, quantityExceeded, type Refusal, ruleRefusal } from './validation';
+import {
+  judge,
+  type Judgement,
+  kindOf,
+  type RedeemableKind,
+  orderFigures,
+  orderOf,
+  quantityExceeded,
+  type Refusal,
+  ruleRefusal,
+} from './validation';
 import { ambiguousTrackingId, definitionsOf, isClaimedCustomer, readVisitor } from './visitor';
 import { type Audience, type OrderRedemptionsEntry, orderSummary, redemptionView, stackedRedemptionView } from '../views/redemption';
 import { d1Refusal } from '../db/errors';
@@ -28,6 +38,8 @@ export interface RedeemRequest {
   /** The client key is public: it may name an existing customer, never write one. */
   caller: Audience;
   codes: string[];
+  /** What each of `codes` was named as (absent: all vouchers); the tier route names one promotion tier. */
+  kinds?: RedeemableKind[];
   context: ValidationContext;
   /** `?tracking_id=` of the URL; the body's tracking_id wins. */
   trackingIdParam?: string;
@@ -120,9 +132,10 @@ function customerPlan(db: D1Database, request: RedeemRequest, visitor: Visitor, 
  */
 function redeemError(
   row: Pick<redemptionsDb.RedemptionRow, 'id' | 'code' | 'failure_code' | 'failure_message' | 'error_message'>,
+  kind: RedeemableKind = 'voucher',
 ): ApiError {
   const key = row.failure_code ?? 'invalid_voucher';
-  if (key === 'not_found') return notFound('voucher', row.code);
+  if (key === 'not_found') return notFound(kind, row.code);
   return new ApiError(400, key, row.failure_message ?? key, row.code, { id: row.id, type: 'redemption' }, row.error_message ?? undefined);
 }
 
@@ -151,6 +164,8 @@ async function requestHash(request: RedeemRequest): Promise<string> {
     route: request.route,
     caller: request.caller,
     codes: request.codes,
+    // Only when a tier is named: the keys of requests made before tiers hash as they did.
+    ...(request.kinds?.some((k) => k !== 'voucher') ? { kinds: request.kinds } : {}),
     context: request.context,
     tracking_id_param: request.trackingIdParam,
   });
@@ -236,7 +251,7 @@ export function buildRedemptionRows(input: RowsInput): { head: redemptionsDb.Red
     const id = randomId('r_');
     const voucher = loaded[0]?.voucher ?? null;
     const head = row(id, voucher, pricings[0] ?? base, {
-      [id]: { date, related_object_type: 'voucher', related_object_id: voucher?.id ?? null },
+      [id]: { date, related_object_type: voucher?.tier ? 'promotion_tier' : 'voucher', related_object_id: voucher?.id ?? null },
     });
     return { head: keyed(head), children: [] };
   }
@@ -422,8 +437,10 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
   const trackingId = await redemptionTrackingId(env, context, request.trackingIdParam);
   const visitor: Visitor = { trackingId, subject: await readVisitor(env, request.codes, context, trackingId, now) };
   const definitions = await definitionsOf(env, visitor.subject, request.codes);
-  const missing = definitions.findIndex((d) => d === null);
-  if (missing !== -1) throw await recordUnknownCode(env.DB, request, request.codes[missing] as string, hash, now);
+  const kindAt = (i: number): RedeemableKind => request.kinds?.[i] ?? 'voucher';
+  // A code named as a tier, or a tier named as a code, is not found as the kind asked for.
+  const missing = definitions.findIndex((d, i) => d === null || kindOf(d) !== kindAt(i));
+  if (missing !== -1) throw await recordUnknownCode(env.DB, request, request.codes[missing] as string, kindAt(missing), hash, now);
   const loaded = definitions as LoadedDefinition[];
   // The judgement rests on two reads: the live state read with the visitor (active, quantity,
   // holder, at version V) and the definition of V. A definition missing from the caches is read
@@ -438,7 +455,7 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
 
   const plan = customerPlan(env.DB, request, visitor, now);
   const figures = orderFigures(context.order, context.amount);
-  const judgements = loaded.map((definition) => judge(definition, visitor.subject, context, now));
+  const judgements = loaded.map((definition, i) => judge(definition, visitor.subject, context, now, kindAt(i)));
   const refusedAt = judgements.findIndex((j) => !j.valid);
   if (refusedAt !== -1) {
     let refusal = judgements[refusedAt] as Refused;
@@ -551,7 +568,8 @@ function replay(env: Env, request: RedeemRequest, hash: string | null, previous:
   const head = previous.head as redemptionsDb.RedemptionRow;
   // Rows written before migration 0006 have no hash: they are answered as before.
   if (head.request_hash !== null && head.request_hash !== hash) throw idempotencyConflict(request.idempotencyKey ?? '');
-  if (head.result === 'FAILURE') throw redeemError(head);
+  // An unknown redeemable's replay names it as the kind the request asked for, as the first answer did.
+  if (head.result === 'FAILURE') throw redeemError(head, request.kinds?.[request.codes.indexOf(head.code)] ?? 'voucher');
   return answer(env, request, head, previous.children, previous);
 }
 
@@ -590,10 +608,11 @@ async function recordUnknownCode(
   db: D1Database,
   request: RedeemRequest,
   code: string,
+  kind: RedeemableKind,
   hash: string | null,
   now: number,
 ): Promise<ApiError> {
-  if (request.caller === 'client') return notFound('voucher', code);
+  if (request.caller === 'client') return notFound(kind, code);
   const row = failureRow(request, {
     code,
     voucher_id: null,
@@ -610,7 +629,7 @@ async function recordUnknownCode(
   } catch (error) {
     if (d1Refusal(error) !== 'duplicate_idempotency_key') throw error;
   }
-  return notFound('voucher', code);
+  return notFound(kind, code);
 }
 
 /** A refused redemption is recorded (rf_) and counts in the customer's summary.redemptions. */

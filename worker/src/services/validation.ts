@@ -44,6 +44,28 @@ export const voucherNotFound = (code: string): Refusal => ({
   },
 });
 
+/** What a redeemable names: a code, or a promotion tier (a row of `vouchers` too, migration 0030). */
+export type RedeemableKind = 'voucher' | 'promotion_tier';
+
+/** The kind of redeemable a definition is. */
+export const kindOf = (definition: LoadedDefinition): RedeemableKind => (definition.voucher.tier ? 'promotion_tier' : 'voucher');
+
+/** "Not found" in the words of the kind asked for (OA ValidationsValidateResponseBody "False" example: resource_type). */
+export const redeemableNotFound = (id: string, kind: RedeemableKind): Refusal =>
+  kind === 'voucher'
+    ? voucherNotFound(id)
+    : {
+        reason: 'promotion tier not found',
+        error: {
+          code: 404,
+          key: 'not_found',
+          message: 'Resource not found',
+          details: `Cannot find promotion_tier with id ${id}`,
+          resource_id: id,
+          resource_type: 'promotion_tier',
+        },
+      };
+
 /** The order as the rules and the discount see it. */
 export function orderFigures(order: OrderInput | undefined, amount: number | undefined): { amount: number | null; itemsCount: number } {
   const items = order?.items ?? [];
@@ -140,8 +162,14 @@ export function ruleRefusal(violation: RuleViolation, code: string): Refusal {
 }
 
 /** Every check of a voucher for one visitor and order, in Voucherify's order of reasons. */
-export function judge(definition: LoadedDefinition, subject: ValidationSubject, context: ValidationContext, now: number): Judgement {
-  return judgeCode(definition.voucher.code, definition, subject, context, now, null);
+export function judge(
+  definition: LoadedDefinition,
+  subject: ValidationSubject,
+  context: ValidationContext,
+  now: number,
+  kind?: RedeemableKind,
+): Judgement {
+  return judgeCode(definition.voucher.code, definition, subject, context, now, null, kind);
 }
 
 /**
@@ -158,9 +186,12 @@ const checkNode = (label: string, passed: boolean, facts: Omit<ExplainNode, 'kin
 const isoOrNull = (ms: number | null) => (ms === null ? null : toIso(ms));
 
 /**
- * Judges one code (null definition: no such voucher). With `trace`, each check is appended as it
- * is made, with what it read, up to the one that refuses: the trace is this judgement, recorded,
- * never a second implementation of it. Without, nothing is allocated for it.
+ * Judges one code or promotion tier (null definition: no such redeemable). With `trace`, each check
+ * is appended as it is made, with what it read, up to the one that refuses: the trace is this
+ * judgement, recorded, never a second implementation of it. Without, nothing is allocated for it.
+ * `kind`, when given, is what the caller asked for: a code named as a tier, or a tier named as a
+ * code, is not found (a tier is never a voucher on the wire, and a code never a tier). Without it,
+ * either kind is judged (a caller that already knows what it holds, as a qualification does).
  */
 export function judgeCode(
   code: string,
@@ -169,19 +200,40 @@ export function judgeCode(
   context: ValidationContext,
   now: number,
   trace: ExplainNode[] | null,
+  kind?: RedeemableKind,
 ): Judgement {
   const live = subject.vouchers.get(code);
-  const found = definition !== null && live !== undefined;
+  const found = definition !== null && live !== undefined && (kind === undefined || kindOf(definition) === kind);
   trace?.push(
-    checkNode('voucher exists', found, {
-      field: 'code',
+    checkNode(kind === 'promotion_tier' ? 'promotion tier exists' : 'voucher exists', found, {
+      field: kind === 'promotion_tier' ? 'id' : 'code',
       expected: code,
       actual: found ? code : null,
-      ...(found ? {} : { detail: 'no voucher with this code' }),
+      ...(found ? {} : { detail: kind === 'promotion_tier' ? 'no promotion tier with this id' : 'no voucher with this code' }),
     }),
   );
-  if (!definition || !live) return { valid: false, ...voucherNotFound(code) };
+  if (!definition || !live || !found) return { valid: false, ...redeemableNotFound(code, kind ?? 'voucher') };
   const { voucher } = definition;
+
+  // A tier's campaign is switched off, or outside its dates: the whole promotion is (its dates and
+  // flag are read from the campaign, which moves the tier's version when they change).
+  const tier = voucher.tier;
+  if (tier) {
+    const campaignOn =
+      tier.campaign_active &&
+      (tier.campaign_start_date === null || now >= tier.campaign_start_date) &&
+      (tier.campaign_expiration_date === null || now <= tier.campaign_expiration_date);
+    trace?.push(
+      checkNode('campaign active', campaignOn, {
+        field: 'campaign.active',
+        operator: '$is',
+        expected: [true],
+        actual: campaignOn,
+        ...(campaignOn ? {} : { detail: 'the promotion campaign is disabled or outside its dates' }),
+      }),
+    );
+    if (!campaignOn) return { valid: false, ...refusal('promotion is not active', 'promotion_not_active', voucher.code) };
+  }
 
   const active = live.active === 1;
   trace?.push(
@@ -310,6 +362,8 @@ export interface ValidateOptions {
    * It costs no storage operation: the trace is recorded by the judgement already being made.
    */
   explain?: boolean;
+  /** Stackable: what each redeemable was named as, in the order of the ids (absent: all vouchers). */
+  kinds?: RedeemableKind[];
 }
 
 /**
@@ -327,7 +381,7 @@ export async function validateVoucher(
   const visit = await readVisit(env, [code], context, options, now);
   const [definition = null] = await definitionsOf(env, visit.subject, [code]);
   const checks: ExplainNode[] | null = options.explain ? [] : null;
-  const judgement = judgeCode(code, definition, visit.subject, context, now, checks);
+  const judgement = judgeCode(code, definition, visit.subject, context, now, checks, 'voucher');
   await visit.record([{ code, judgement }]);
   const answer: ValidateAnswer = !judgement.valid
     ? { failure: judgement }
@@ -347,14 +401,21 @@ export async function validateVoucher(
  * (visitor.ts customerWriteNeeded) then writes it and reads the visitor again in one batch, which
  * goes to the primary: the rules judge the customer as written.
  */
-async function readVisit(env: Env, codes: string[], context: ValidationContext, options: ValidateOptions, now: number) {
+export async function readVisit(
+  env: Env,
+  codes: string[],
+  context: ValidationContext,
+  options: ValidateOptions & { activeTiers?: boolean },
+  now: number,
+) {
   const tracking = await resolveTrackingId(env.TRACKING_SECRET, context.tracking_id);
   const recorded = options.record !== false;
   const trackingId = recorded ? tracking.id : null;
-  let subject = await readVisitor(env, codes, context, trackingId, now);
+  const tiers = options.activeTiers === true;
+  let subject = await readVisitor(env, codes, context, trackingId, now, undefined, tiers);
   if (options.upsertCustomer && customerWriteNeeded(subject, context)) {
     const writes = await checkoutCustomerWrites(env.DB, context, subject.segmentsVersion, now);
-    subject = await readVisitor(env, codes, context, trackingId, now, writes);
+    subject = await readVisitor(env, codes, context, trackingId, now, writes, tiers);
   }
   const record = async (judged: { code: string; judgement: Judgement }[]) => {
     if (!recorded) return;
@@ -398,8 +459,9 @@ export async function validateStackable(
   const results: StackedResult[] = codes.map((code, i) => {
     const definition = definitions[i] ?? null;
     const checks: ExplainNode[] | null = options.explain ? [] : null;
-    const judgement = judgeCode(code, definition, subject, context, now, checks);
-    return { code, definition, judgement, explanation: checks && validationExplanation(code, judgement, checks) };
+    const kind = options.kinds?.[i] ?? 'voucher';
+    const judgement = judgeCode(code, definition, subject, context, now, checks, kind);
+    return { code, kind, definition, judgement, explanation: checks && validationExplanation(code, judgement, checks) };
   });
   await visit.record(results);
   return {

@@ -66,6 +66,7 @@ export async function readVisitor(
   trackingId: string | null,
   now: number,
   writes?: D1PreparedStatement[],
+  activeTiers = false,
 ): Promise<ValidationSubject & { identityHmac: string | null }> {
   const hmac = await identityHmac(env.TRACKING_SECRET, context.identity_hash);
   const subject = await readValidationSubject(env.DB, {
@@ -75,6 +76,7 @@ export async function readVisitor(
     customerRef: claimedCustomerRef(context),
     identityHmac: hmac,
     codes,
+    ...(activeTiers ? { activeTiers } : {}),
   });
   assertOneCustomer(subject, context);
   // The HMAC the read used, for the caller's record of the visit (computed once a request).

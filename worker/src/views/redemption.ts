@@ -2,6 +2,7 @@ import { type LinePricing, type Pricing, totalDiscount } from '../../../shared/d
 import type { Voucher } from '../../../shared/types';
 import type { CustomerRow } from '../db/customers';
 import type { RedemptionRelations, RedemptionRow } from '../db/redemptions';
+import type { VoucherRow } from '../db/vouchers';
 import { toIso } from '../lib/time';
 import { type ClientShown, clientVoucher } from './client-voucher';
 import type { OrderInput, OrderItemInput } from '../schemas/checkout';
@@ -41,7 +42,7 @@ export interface OrderCalculatedItem {
 /** OA OrderRedemptionsEntry. */
 export interface OrderRedemptionsEntry {
   date: string;
-  related_object_type: 'voucher' | 'redemption';
+  related_object_type: 'voucher' | 'promotion_tier' | 'redemption';
   related_object_id: string | null;
   stacked?: string[];
   rollback_id?: string;
@@ -186,6 +187,25 @@ function relatedObject(row: RedemptionRow): { type: 'voucher' | 'redemption'; id
   return { type: 'voucher', id: row.voucher_id };
 }
 
+/**
+ * A redemption of a promotion tier (a `vouchers` row of type PROMOTION_TIER, migration 0030) is
+ * about the tier: related_object_type 'promotion_tier' and the `promotion_tier` field in place of
+ * `voucher` (OA Redemption.promotion_tier; SDK PromotionTierRedeemDetailsSimple,
+ * types/PromotionTiers.d.ts:105).
+ */
+const isTierRow = (row: VoucherRow | undefined): row is VoucherRow => (row?.type as string | undefined) === 'PROMOTION_TIER';
+
+function tierJson(row: VoucherRow) {
+  const tier = row as VoucherRow & { name?: string | null; banner?: string | null };
+  return {
+    id: row.id,
+    name: tier.name ?? null,
+    banner: tier.banner ?? null,
+    campaign: { id: row.campaign_id },
+    object: 'promotion_tier' as const,
+  };
+}
+
 function orderJson(row: RedemptionRow, customer: CustomerRow | undefined, audience: Audience): OrderCalculated | null {
   // A failed redemption has no order (OA "Failed Voucher" example, OA:L44469).
   if (row.result === 'FAILURE') return null;
@@ -246,10 +266,13 @@ export function redemptionView(
   shown: ClientShown = { voucherMetadata: false },
 ) {
   const customer = row.customer_id ? related.customers.get(row.customer_id) : undefined;
-  const voucherRow = row.voucher_id ? related.vouchers.get(row.voucher_id) : undefined;
+  const relatedRow = row.voucher_id ? related.vouchers.get(row.voucher_id) : undefined;
+  const tierRow = isTierRow(relatedRow) ? relatedRow : undefined;
+  const voucherRow = tierRow ? undefined : relatedRow;
   const full: Voucher | null = voucherRow ? rowToVoucher(voucherRow, []) : null;
   const voucher = full && audience === 'client' ? clientVoucher(full, shown) : full;
-  const target = relatedObject(row);
+  const related0 = relatedObject(row);
+  const target = tierRow && related0.type === 'voucher' ? { type: 'promotion_tier' as const, id: related0.id } : related0;
   const rollback = row.object === 'redemption_rollback';
   return {
     id: row.id,
@@ -270,6 +293,7 @@ export function redemptionView(
     related_object_type: target.type,
     related_object_id: target.id,
     voucher,
+    ...(tierRow ? { promotion_tier: tierJson(tierRow) } : {}),
   };
 }
 export type RedemptionJson = ReturnType<typeof redemptionView>;

@@ -127,6 +127,8 @@ export function validateView(
 /** One redeemable of a stackable validate, judged. */
 export interface StackedResult {
   code: string;
+  /** What the request named it as: a code or a promotion tier (OA ValidationsRedeemableInapplicable.object). */
+  kind: 'voucher' | 'promotion_tier';
   definition: LoadedDefinition | null;
   judgement: Judgement;
   /** With explain: the trace of the judgement. */
@@ -158,10 +160,10 @@ export function stackableValidateView(
 ) {
   const valid = results.every((r) => r.judgement.valid);
   const applied: Pricing[] = [];
-  const redeemables = results.map(({ code, definition, judgement, explanation }) => {
+  const redeemables = results.map(({ code, kind, definition, judgement, explanation }) => {
     const common = {
       id: code,
-      object: 'voucher' as const,
+      object: kind,
       metadata: definition?.voucher.metadata ?? {},
       categories: [],
       ...(explanation ? { explanation } : {}),

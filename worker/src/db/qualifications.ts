@@ -13,11 +13,13 @@ export interface OfferRow extends LiveVoucher {
   banner: string | null;
 }
 
-/** Which candidates a qualification reads (docs/qualifications.md, "Which offers are candidates"). */
+/** Which offers are read live (docs/qualifications.md, "Which offers are candidates"). */
 export interface OfferScope {
-  /** false: only the customer's wallet (scenario CUSTOMER_WALLET). */
-  offered: boolean;
-  /** Whether the customer's own codes count (server key; client key only for a verified customer). */
+  /** Every promotion tier (all a promotions validation reads). */
+  tiers: boolean;
+  /** The codes nobody holds that the shop marked public, on the code or its campaign. */
+  publicCodes: boolean;
+  /** The customer's own codes (server key; client key only for a verified customer). */
   wallet: boolean;
 }
 
@@ -40,13 +42,12 @@ export const offerRows =
   (scope: OfferScope) =>
   (customer: Sql): Sql => {
     const sources: Sql[] = [];
-    if (scope.offered) {
+    if (scope.tiers) sources.push(sql`SELECT id FROM vouchers WHERE type = 'PROMOTION_TIER'`);
+    if (scope.publicCodes)
       sources.push(
-        sql`SELECT id FROM vouchers WHERE type = 'PROMOTION_TIER'`,
         sql`SELECT id FROM vouchers WHERE public = 1 AND holder_id IS NULL`,
         sql`SELECT id FROM vouchers WHERE holder_id IS NULL AND campaign_id IN (SELECT id FROM campaigns WHERE public = 1)`,
       );
-    }
     if (scope.wallet) sources.push(sql`SELECT id FROM vouchers WHERE holder_id = ${customer}`);
     const ids =
       sources.length === 0

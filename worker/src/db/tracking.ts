@@ -1,7 +1,7 @@
 import { NO_REDEMPTIONS, type RedemptionCounts, redemptionWindowStarts } from '../../../shared/rules';
 import type { CustomerRow } from './customers';
 import { segmentsVersionOf, selectSegmentsVersion } from './segments';
-import { ACTIVE_TIERS_SQL, selectLiveVouchers } from './vouchers';
+import { selectLiveVouchers } from './vouchers';
 import { eventCountsOf, mergeEventCounters, selectEventCounts } from './event-counters';
 import { prepare, type Sql, sql } from './sql';
 
@@ -86,8 +86,6 @@ export interface SubjectQuery {
   identityHmac: string | null;
   /** The codes of the request: their live state and definition version are read with the visitor. */
   codes: string[];
-  /** Every active promotion tier's live state too, with the codes (the promotions validation). */
-  activeTiers?: boolean;
   /** Writes that go first in the same batch, so the reads see them (a customer sent with a server validate). */
   writes?: D1PreparedStatement[];
   /**
@@ -123,7 +121,7 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
     // Every stored membership: which segments matter is known only once the definitions are, and
     // those are read by the version this batch returns.
     prepare(db, sql`SELECT segment_id FROM segment_members WHERE customer_id = ${subject}`),
-    q.liveVouchers ? prepare(db, q.liveVouchers(subject)) : selectLiveVouchers(db, q.codes, q.activeTiers === true),
+    q.liveVouchers ? prepare(db, q.liveVouchers(subject)) : selectLiveVouchers(db, q.codes),
     selectSegmentsVersion(db),
     // The customer's redemptions of these vouchers, for the per-customer rules: in this same batch,
     // so the limits cost validate no round trip of their own.
@@ -135,8 +133,7 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
            AND ${
              q.liveVouchers
                ? sql.raw('1')
-               : sql`r.voucher_id IN (SELECT v.id FROM vouchers v WHERE v.code IN (SELECT value FROM json_each(${JSON.stringify(q.codes)}))
-                   ${q.activeTiers ? sql.raw(`UNION ${ACTIVE_TIERS_SQL}`) : sql.raw('')})`
+               : sql`r.voucher_id IN (SELECT v.id FROM vouchers v WHERE v.code IN (SELECT value FROM json_each(${JSON.stringify(q.codes)})))`
            }
            AND r.object = 'redemption' AND r.result = 'SUCCESS' AND r.status = 'SUCCEEDED'
          GROUP BY r.voucher_id`,

@@ -357,22 +357,14 @@ export async function definitionRows(db: D1Database, code: string): Promise<{ ro
   return row ? { row, rules: (rules?.results ?? []) as unknown as RuleRow[] } : null;
 }
 
-/**
- * The ids of every active promotion tier, for a query that reads them beside some codes: a
- * separate arm (UNION), so the codes' arm keeps its index on `code` and this one reads the partial
- * index of tiers (migration 0030); one `OR` over both would scan the whole table.
- */
-export const ACTIVE_TIERS_SQL = `SELECT t.id FROM vouchers t WHERE t.type = '${TIER_TYPE}' AND t.active = 1`;
-
-/**
- * The live state of vouchers by code, as validate and redeem read it with the visitor; with
- * `activeTiers`, every active promotion tier's too (the promotions validation judges them all, in
- * the same read).
- */
-export function selectLiveVouchers(db: D1Database, codes: string[], activeTiers = false): D1PreparedStatement {
-  const columns = `SELECT v.id, v.code, v.type, v.quantity, v.redeemed_quantity, v.active, ${VOUCHER_VERSION_SQL('v')} AS definition_version, v.holder_id FROM vouchers v`;
-  const byCode = `${columns} WHERE v.code IN (SELECT value FROM json_each(?))`;
-  return db.prepare(activeTiers ? `${byCode} UNION ${columns} WHERE v.id IN (${ACTIVE_TIERS_SQL})` : byCode).bind(JSON.stringify(codes));
+/** The live state of vouchers by code (a promotion tier by its id), as validate and redeem read it with the visitor. */
+export function selectLiveVouchers(db: D1Database, codes: string[]): D1PreparedStatement {
+  return db
+    .prepare(
+      `SELECT v.id, v.code, v.type, v.quantity, v.redeemed_quantity, v.active, ${VOUCHER_VERSION_SQL('v')} AS definition_version, v.holder_id
+       FROM vouchers v WHERE v.code IN (SELECT value FROM json_each(?))`,
+    )
+    .bind(JSON.stringify(codes));
 }
 
 /** The redeem batch's guard: aborts it when the voucher is gone or changed since it was judged (migration 0012). */

@@ -1,7 +1,8 @@
 import type { Env } from '../env';
 import type { ValidationContext } from '../schemas/checkout';
 import { type ApplicableTier, promotionValidationView } from '../views/promotion-validation';
-import { definitionsOf } from './visitor';
+import { type OfferRow, offerRows } from '../db/qualifications';
+import { offerDefinitions } from './offer-definitions';
 import { judgeCode, readVisit, type ValidateOptions } from './validation';
 import { redeem, type RedeemRequest } from './redeem';
 
@@ -10,20 +11,23 @@ import { redeem, type RedeemRequest } from './redeem';
 // its definition comes from this isolate or KV by version, and judgeCode judges it as a code.
 
 /**
- * POST /v1/promotions/validation and GET /client/v1/promotions/validation: every active tier,
- * judged for the visitor and the order. The tiers' live state comes in the visitor read itself (no
- * extra round trip, a replica may serve it), their definitions by version; the tiers that apply are
- * recorded as validation attempts, as a stackable validate records its redeemables.
+ * POST /v1/promotions/validation and GET /client/v1/promotions/validation: every tier, judged for
+ * the visitor and the order. The tiers' live rows come in the visitor read itself, as a
+ * qualification reads its candidates (db/qualifications.ts offerRows: no extra round trip, a
+ * replica may serve it), their definitions as one entry by the versions read
+ * (services/offer-definitions.ts); the tiers that apply are recorded as validation attempts, as a
+ * stackable validate records its redeemables.
  */
 export async function validatePromotions(env: Env, context: ValidationContext, options: ValidateOptions = {}) {
   const now = Date.now();
-  const visit = await readVisit(env, [], context, { ...options, activeTiers: true }, now);
+  const liveVouchers = offerRows({ tiers: true, publicCodes: false, wallet: false });
+  const visit = await readVisit(env, [], context, { ...options, liveVouchers }, now);
   const { subject } = visit;
-  const ids = [...subject.vouchers.values()].filter((v) => v.type === 'PROMOTION_TIER').map((v) => v.code);
-  const definitions = await definitionsOf(env, subject, ids);
+  const rows = [...subject.vouchers.values()] as OfferRow[];
+  const definitions = await offerDefinitions(env, rows, () => true);
   const applicable: ApplicableTier[] = [];
-  const judged = ids.map((id, i) => {
-    const definition = definitions[i] ?? null;
+  const judged = rows.map(({ code: id }) => {
+    const definition = definitions.get(id) ?? null;
     const judgement = judgeCode(id, definition, subject, context, now, null, 'promotion_tier');
     if (judgement.valid && definition) applicable.push({ definition, pricing: judgement.pricing });
     return { code: id, judgement };

@@ -112,7 +112,11 @@ export async function qualify(env: Env, input: QualificationInput, who: QualifyO
     customerRef: claimedCustomerRef(context),
     identityHmac: hmac,
     codes: [],
-    liveVouchers: offerRows({ offered: options.scenario !== 'CUSTOMER_WALLET', wallet: who.wallet }),
+    liveVouchers: offerRows({
+      tiers: options.scenario !== 'CUSTOMER_WALLET',
+      publicCodes: options.scenario !== 'CUSTOMER_WALLET',
+      wallet: who.wallet,
+    }),
   });
   assertOneCustomer(subject, context);
   const customerId = subject.customer?.id ?? null;

@@ -8,7 +8,7 @@ import type { Judgement, Refusal } from '../views/validation';
 export type { Judgement, Refusal };
 import { validityRefusal } from '../../../shared/validity';
 import { emptyCustomerRow } from '../db/customers';
-import { redemptionCountsOf, type ValidationSubject } from '../db/tracking';
+import { redemptionCountsOf, type SubjectQuery, type ValidationSubject } from '../db/tracking';
 import type { Env } from '../env';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
@@ -399,23 +399,23 @@ export async function validateVoucher(
  * client request without a tracking id) sends nothing. The visitor is read in one batch that only
  * reads (a replica may serve it); a server-key call whose customer carries something new to store
  * (visitor.ts customerWriteNeeded) then writes it and reads the visitor again in one batch, which
- * goes to the primary: the rules judge the customer as written.
+ * goes to the primary: the rules judge the customer as written. `liveVouchers` reads the vouchers
+ * chosen by that query instead of `codes` (the promotions validation: every tier), in the same batch.
  */
 export async function readVisit(
   env: Env,
   codes: string[],
   context: ValidationContext,
-  options: ValidateOptions & { activeTiers?: boolean },
+  options: ValidateOptions & { liveVouchers?: SubjectQuery['liveVouchers'] },
   now: number,
 ) {
   const tracking = await resolveTrackingId(env.TRACKING_SECRET, context.tracking_id);
   const recorded = options.record !== false;
   const trackingId = recorded ? tracking.id : null;
-  const tiers = options.activeTiers === true;
-  let subject = await readVisitor(env, codes, context, trackingId, now, undefined, tiers);
+  let subject = await readVisitor(env, codes, context, trackingId, now, undefined, options.liveVouchers);
   if (options.upsertCustomer && customerWriteNeeded(subject, context)) {
     const writes = await checkoutCustomerWrites(env.DB, context, subject.segmentsVersion, now);
-    subject = await readVisitor(env, codes, context, trackingId, now, writes, tiers);
+    subject = await readVisitor(env, codes, context, trackingId, now, writes, options.liveVouchers);
   }
   const record = async (judged: { code: string; judgement: Judgement }[]) => {
     if (!recorded) return;

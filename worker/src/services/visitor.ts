@@ -1,5 +1,5 @@
 import { changesCustomer, type CustomerSelector, updateCustomer, upsertCustomerBySourceId } from '../db/customers';
-import { type CustomerRef, readValidationSubject, type ValidationSubject } from '../db/tracking';
+import { type CustomerRef, readValidationSubject, type SubjectQuery, type ValidationSubject } from '../db/tracking';
 import type { CustomerRow } from '../db/customers';
 import type { Env } from '../env';
 import { ApiError, ERRORS } from '../errors';
@@ -66,7 +66,7 @@ export async function readVisitor(
   trackingId: string | null,
   now: number,
   writes?: D1PreparedStatement[],
-  activeTiers = false,
+  liveVouchers?: SubjectQuery['liveVouchers'],
 ): Promise<ValidationSubject & { identityHmac: string | null }> {
   const hmac = await identityHmac(env.TRACKING_SECRET, context.identity_hash);
   const subject = await readValidationSubject(env.DB, {
@@ -76,7 +76,7 @@ export async function readVisitor(
     customerRef: claimedCustomerRef(context),
     identityHmac: hmac,
     codes,
-    ...(activeTiers ? { activeTiers } : {}),
+    ...(liveVouchers ? { liveVouchers } : {}),
   });
   assertOneCustomer(subject, context);
   // The HMAC the read used, for the caller's record of the visit (computed once a request).

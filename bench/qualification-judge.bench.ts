@@ -159,13 +159,18 @@ const context: ValidationContext = {
   },
 };
 
-/** One pass over the first `n` offers; returns how many were valid (kept, so the work is not dead code). */
+/**
+ * One pass over the first `n` offers, as one request judges them; returns how many were valid (kept,
+ * so the work is not dead code). Each pass is a request of its own (a new context object), so the
+ * visitor's profile, which judgeCode builds once per request, is built once per pass as it would be.
+ */
 function pass(n: number, explain: boolean): number {
   let valid = 0;
+  const request = { ...context };
   for (let i = 0; i < n; i++) {
     const d = definitions[i]!;
     const trace: ExplainNode[] | null = explain ? [] : null;
-    if (judgeCode(d.voucher.code, d, subject, context, NOW, trace).valid) valid++;
+    if (judgeCode(d.voucher.code, d, subject, request, NOW, trace).valid) valid++;
   }
   return valid;
 }

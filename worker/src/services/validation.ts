@@ -97,6 +97,22 @@ export function subjectProfile(subject: ValidationSubject, context: ValidationCo
 }
 
 /**
+ * The profile of one visitor and request, built once however many offers judge it: a
+ * qualification or a promotions validation judges hundreds of offers for the same visitor, and
+ * building the profile (the customer row parsed, metadata laid over it) was most of each judgement's
+ * cost (bench/qualification-judge.bench.ts). Keyed by the objects of the request, so it lives as
+ * long as they do and never outlives a change of either.
+ */
+const profiles = new WeakMap<ValidationSubject, WeakMap<ValidationContext, FilterProfile>>();
+function profileOf(subject: ValidationSubject, context: ValidationContext): FilterProfile {
+  let byContext = profiles.get(subject);
+  if (!byContext) profiles.set(subject, (byContext = new WeakMap()));
+  let profile = byContext.get(context);
+  if (!profile) byContext.set(context, (profile = subjectProfile(subject, context)));
+  return profile;
+}
+
+/**
  * Where a visitor's membership of a segment comes from: the stored members (a static segment; an
  * auto-update one, for a stored customer) or the filter judged now (a passive segment; an
  * auto-update one for a visitor with no customer, who cannot be a stored member). One rule for
@@ -291,7 +307,7 @@ export function judgeCode(
     if (!left) return { valid: false, ...quantityExceeded(voucher.code) };
   }
   const figures = orderFigures(context.order, context.amount);
-  const profile = subjectProfile(subject, context);
+  const profile = profileOf(subject, context);
   const customerId = subject.customer?.id ?? null;
   const segmentTraces = trace && new Map<string, ExplainNode>();
   const ruleContext = {

@@ -3,6 +3,7 @@ import { env } from 'cloudflare:workers';
 import worker from '../../worker/src/index';
 import { setVoucherHolder } from '../../worker/src/db/vouchers';
 import type { Env } from '../../worker/src/env';
+import { STORAGE_OPS, type StorageOp } from '../../worker/src/lib/storage-ops';
 import { isStatementMessage } from '../../worker/src/consumers/writes';
 import { WRITES_QUEUE, type WriteMessage, type WriteQueue } from '../../worker/src/queue/messages';
 import { type IdentityKind, signClaim, type SignOptions, signIdentityHash } from '../../shared/identity';
@@ -26,6 +27,17 @@ export async function call(path: string, init: RequestInit = {}, bindings: Parti
   const res = await worker.fetch(new Request(`https://vouchsafe.test${path}`, init), { ...env, ...bindings } as unknown as Env, ctx);
   await waitOnExecutionContext(ctx);
   return res;
+}
+
+/**
+ * A request with COUNT_OPS=on, and what it cost: the X-Vouchsafe-Ops header as numbers by storage
+ * class (`d1_primary`, `d1_replica`, `kv_reads`, `kv_writes`, `queue_sends`).
+ */
+export async function counted(path: string, init: RequestInit = {}): Promise<{ res: Response; ops: Record<StorageOp, number> }> {
+  const res = await call(path, init, { COUNT_OPS: 'on' });
+  const header = new Map((res.headers.get('X-Vouchsafe-Ops') ?? '').split(', ').map((pair) => pair.split('=') as [string, string]));
+  const ops = Object.fromEntries(STORAGE_OPS.map((op) => [op, Number(header.get(op))])) as Record<StorageOp, number>;
+  return { res, ops };
 }
 
 /** Ids of the messages the requests of this file sent that the consumer writes with a marker, not yet seen written. */

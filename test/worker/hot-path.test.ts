@@ -3,22 +3,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { app } from '../../worker/src/app';
 import type { Env } from '../../worker/src/env';
-import { CLIENT_HEADERS, SERVER_HEADERS, api, json, signAs } from './helpers';
-
-/** A request to the worker with COUNT_OPS=on: the X-Vouchsafe-Ops header says what it cost. */
-async function counted(path: string, init: RequestInit = {}) {
-  const bindings = { ...env, COUNT_OPS: 'on' } as unknown as Env;
-  const ctx = createExecutionContext();
-  const res = await app.fetch(new Request(`https://vouchsafe.test${path}`, init), bindings, ctx);
-  await waitOnExecutionContext(ctx);
-  const ops = Object.fromEntries(
-    (res.headers.get('X-Vouchsafe-Ops') ?? '').split(', ').map((pair) => {
-      const [key, value] = pair.split('=');
-      return [key, Number(value)];
-    }),
-  );
-  return { res, ops };
-}
+import { CLIENT_HEADERS, SERVER_HEADERS, api, counted, json, signAs } from './helpers';
 
 const clientValidate = (query: string, headers: Record<string, string> = {}) =>
   counted(`/client/v1/validate?${query}`, { headers: { ...CLIENT_HEADERS, ...headers } });

@@ -1,9 +1,5 @@
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
-import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { app } from '../../worker/src/app';
-import type { Env } from '../../worker/src/env';
-import { CLIENT_HEADERS, SERVER_HEADERS, api, call, json } from './helpers';
+import { CLIENT_HEADERS, SERVER_HEADERS, api, call, counted, json } from './helpers';
 
 /**
  * Promotion tiers at checkout: a tier is a row of `vouchers` (migration 0030), judged by the same
@@ -263,21 +259,6 @@ describe('POST /v1/promotions/validation and GET /client/v1/promotions/validatio
     expect(client.promotions.every((p: Json) => p.order.customer_id === null && Object.keys(p.metadata).length === 0)).toBe(true);
   });
 });
-
-/** A request with COUNT_OPS=on: the X-Vouchsafe-Ops header says what it cost (as test/worker/hot-path.test.ts counts). */
-async function counted(path: string, init: RequestInit = {}) {
-  const bindings = { ...env, COUNT_OPS: 'on' } as unknown as Env;
-  const ctx = createExecutionContext();
-  const res = await app.fetch(new Request(`https://vouchsafe.test${path}`, init), bindings, ctx);
-  await waitOnExecutionContext(ctx);
-  const ops = Object.fromEntries(
-    (res.headers.get('X-Vouchsafe-Ops') ?? '').split(', ').map((pair) => {
-      const [key, value] = pair.split('=');
-      return [key, Number(value)];
-    }),
-  );
-  return { res, ops };
-}
 
 describe('the cost of judging tiers', () => {
   it('warm, every validate with tiers is one replica read and one queue send: no primary trip, no KV', async () => {

@@ -12,7 +12,7 @@ import type { Env } from '../../worker/src/env';
 import type { OfferRow } from '../../worker/src/db/qualifications';
 import { pageOf } from '../../worker/src/services/qualifications';
 import type { QualifiedOffer } from '../../worker/src/views/qualification';
-import { CLIENT_HEADERS, api, call, json, setHolder, settled, signAs } from './helpers';
+import { CLIENT_HEADERS, api, call, counted, json, setHolder, settled, signAs } from './helpers';
 
 const DAY = 86_400_000;
 
@@ -478,21 +478,6 @@ describe('promotion tiers are judged as codes are', () => {
     expect(await tiers('tier-plain')).toEqual([]);
   });
 });
-
-/** A request to the worker with COUNT_OPS=on: the X-Vouchsafe-Ops header says what it cost (as hot-path.test.ts). */
-async function counted(path: string, init: RequestInit) {
-  const bindings = { ...env, COUNT_OPS: 'on' } as unknown as Env;
-  const ctx = createExecutionContext();
-  const res = await app.fetch(new Request(`https://vouchsafe.test${path}`, init), bindings, ctx);
-  await waitOnExecutionContext(ctx);
-  const ops = Object.fromEntries(
-    (res.headers.get('X-Vouchsafe-Ops') ?? '').split(', ').map((pair) => {
-      const [key, value] = pair.split('=');
-      return [key, Number(value)];
-    }),
-  );
-  return { res, ops };
-}
 
 describe('cost and staleness', () => {
   const server = (body: unknown) =>

@@ -1,11 +1,10 @@
-import { lineMatches, type Pricing } from '../../../shared/discount';
-import type { ApplicableTo } from '../../../shared/types';
+import type { Pricing } from '../../../shared/discount';
 import type { LoadedDefinition } from '../../../shared/voucher-definition';
 import type { OfferRow } from '../db/qualifications';
 import { toIso } from '../lib/time';
 import type { ValidationContext } from '../schemas/checkout';
 import { orderSummary } from './redemption';
-import { STACKING_RULES } from './validation';
+import { applicability, STACKING_RULES } from './validation';
 
 /** One offer that qualified: its live row, the definition it was judged by, and its pricing of the order. */
 export interface QualifiedOffer {
@@ -22,23 +21,6 @@ export interface QualifiedOffer {
  */
 export function promotionTierFields(row: OfferRow): { name?: string; banner?: string } {
   return { ...(row.name !== null ? { name: row.name } : {}), ...(row.banner !== null ? { banner: row.banner } : {}) };
-}
-
-/** OA ApplicableToResultList, as validate shows it. */
-const resultList = (data: ApplicableTo[]) => ({ object: 'list' as const, data_ref: 'data' as const, data, total: data.length });
-
-/** The products and SKUs the offer's rules include and exclude, each with the order lines it matched (as validate's answer). */
-function applicability(definition: LoadedDefinition, context: ValidationContext) {
-  const lines = context.order?.items ?? [];
-  const withIndices = (ref: ApplicableTo): ApplicableTo => ({
-    ...ref,
-    order_item_indices: lines.flatMap((line, i) => (lineMatches(line, ref) ? [i] : [])),
-  });
-  const scope = definition.scope;
-  return {
-    applicable_to: resultList(scope ? scope.included.map(withIndices) : []),
-    inapplicable_to: resultList(scope ? scope.excluded.map(withIndices) : []),
-  };
 }
 
 /**

@@ -43,7 +43,7 @@ const resultList = (data: ApplicableTo[]) => ({ object: 'list' as const, data_re
  * rules include and exclude (as the OA24 stackable example lists them, OpenAPI24.json:L47218-L47248),
  * each with the `order_item_indices` of the order lines it matched (OA ApplicableTo.order_item_indices).
  */
-function applicability(definition: LoadedDefinition, context: ValidationContext) {
+export function applicability(definition: LoadedDefinition, context: ValidationContext) {
   const lines = context.order?.items ?? [];
   const withIndices = (ref: ApplicableTo): ApplicableTo => ({
     ...ref,

@@ -147,12 +147,13 @@ describe('console promotions', () => {
     });
 
     // What the page refuses (a discount, metadata that is not an object) and what the API refuses
-    // (hierarchy 0: OA PromotionTier.hierarchy starts at 1) are shown, and change nothing.
-    for (const [change, message] of [
+    // (hierarchy 0: schemas/promotions.ts counts it from 1, the first tier to apply) are shown, and change nothing.
+    const refusals: [Record<string, string>, string][] = [
       [{ discount_type: 'PERCENT', discount_value: '0' }, 'Discount: a percentage above 0 and at most 100.'],
       [{ metadata: '[1]' }, 'Metadata: a JSON object'],
-      [{ hierarchy: '0' }, 'hierarchy'],
-    ] as const) {
+      [{ hierarchy: '0' }, 'hierarchy: Too small'],
+    ];
+    for (const [change, message] of refusals) {
       const res = await consolePost(
         `/console/promotions/tiers/${tierId}`,
         { name: 'Changed', banner: '', discount_type: 'AMOUNT', discount_value: '15', hierarchy: '3', metadata: '{}', ...change },
@@ -169,6 +170,40 @@ describe('console promotions', () => {
     const missing = await consoleGet('/console/promotions/tiers/promo_nothing', { cookie });
     expect(missing.status).toBe(404);
     expect(await missing.text()).toContain('role="alert"');
+  });
+
+  it('keeps what the discount fields cannot show (a limit) when the discount is not changed', async () => {
+    const res = await api('POST', `/v1/promotions/${campaignId}/tiers`, {
+      name: 'Capped',
+      action: { discount: { type: 'PERCENT', percent_off: 20, amount_limit: 500 } },
+    });
+    expect(res.status).toBe(200);
+    const capped = (await json(res)).id;
+    const form = await html(`/console/promotions/tiers/${capped}`, cookie);
+    // The page shows the percentage, and remembers what it showed.
+    expect(form).toContain('name="discount_value" inputmode="decimal" required="" value="20"');
+    expect(form).toContain('name="shown_discount_value" value="20"');
+    const fields = { banner: '', hierarchy: '2', metadata: '{}', shown_discount_type: 'PERCENT', shown_discount_value: '20' };
+    const renamed = await consolePost(
+      `/console/promotions/tiers/${capped}`,
+      { ...fields, name: 'Capped twenty', discount_type: 'PERCENT', discount_value: '20' },
+      { cookie },
+    );
+    expect(renamed.status).toBe(200);
+    expect(await json(await api('GET', `/v1/promotions/tiers/${capped}`))).toMatchObject({
+      name: 'Capped twenty',
+      action: { discount: { type: 'PERCENT', percent_off: 20, amount_limit: 500 } },
+    });
+    // Changed, the discount is the form's: the limit goes with the old one.
+    await consolePost(
+      `/console/promotions/tiers/${capped}`,
+      { ...fields, name: 'Capped', discount_type: 'PERCENT', discount_value: '25' },
+      { cookie },
+    );
+    const changed = (await json(await api('GET', `/v1/promotions/tiers/${capped}`))).action.discount;
+    expect(changed).toMatchObject({ type: 'PERCENT', percent_off: 25 });
+    expect(changed.amount_limit).toBeUndefined();
+    expect((await api('DELETE', `/v1/promotions/tiers/${capped}`)).status).toBe(204);
   });
 
   it('disables and enables a tier (htmx: its row again; a plain post: back to the list)', async () => {

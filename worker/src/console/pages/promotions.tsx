@@ -235,13 +235,18 @@ function discountForm(d: Record<string, any> | undefined): Form {
   return { discount_type: 'AMOUNT', discount_value: money(d?.amount_off) };
 }
 
-const tierForm = (t: PromotionTier): Form => ({
-  name: t.name,
-  banner: t.banner ?? '',
-  hierarchy: String(t.hierarchy),
-  metadata: JSON.stringify(t.metadata ?? {}, null, 2),
-  ...discountForm(t.action?.discount),
-});
+const tierForm = (t: PromotionTier): Form => {
+  const discount = discountForm(t.action?.discount);
+  return {
+    name: t.name,
+    banner: t.banner ?? '',
+    hierarchy: String(t.hierarchy),
+    metadata: JSON.stringify(t.metadata ?? {}, null, 2),
+    ...discount,
+    shown_discount_type: discount.discount_type ?? '',
+    shown_discount_value: discount.discount_value ?? '',
+  };
+};
 
 const TierEditForm: FC<{ id: string; form: Form }> = ({ id, form }) => (
   <form method="post" action={`/console/promotions/tiers/${enc(id)}`} aria-labelledby="edit-tier-h">
@@ -259,6 +264,10 @@ const TierEditForm: FC<{ id: string; form: Form }> = ({ id, form }) => (
     <label for="tier-banner">Banner shown to shoppers (empty: none)</label>
     <input id="tier-banner" name="banner" value={form.banner ?? ''} />
     <DiscountFields form={form} prefix="tier" />
+    {/* The discount as shown: unchanged, it is not sent, so what the two fields cannot show (a
+        limit, an effect, a UNIT discount) stays as the API holds it. */}
+    <input type="hidden" name="shown_discount_type" value={form.shown_discount_type ?? ''} />
+    <input type="hidden" name="shown_discount_value" value={form.shown_discount_value ?? ''} />
     <label for="tier-metadata">Metadata (a JSON object)</label>
     <textarea id="tier-metadata" name="metadata" rows={4}>
       {form.metadata ?? '{}'}
@@ -301,8 +310,9 @@ async function tierPage(fetcher: ApiFetch, c: Context<AppBindings>, id: string, 
 
 /** The edit form as the API's tier update, or the field that is not one. */
 function tierUpdateOf(form: Form): { body: Record<string, unknown> } | { problem: string } {
-  const discount = discountOf(form);
-  if ('problem' in discount) return discount;
+  const unchanged = form.discount_type === form.shown_discount_type && form.discount_value === form.shown_discount_value;
+  const discount = unchanged ? null : discountOf(form);
+  if (discount && 'problem' in discount) return discount;
   const hierarchy = Number(form.hierarchy);
   if (!Number.isInteger(hierarchy)) return { problem: 'Hierarchy: a whole number such as 1.' };
   let metadata: unknown;
@@ -314,7 +324,13 @@ function tierUpdateOf(form: Form): { body: Record<string, unknown> } | { problem
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))
     return { problem: 'Metadata: a JSON object such as {"label": "gold"}.' };
   return {
-    body: { name: form.name ?? '', banner: form.banner ? form.banner : null, action: { discount: discount.discount }, hierarchy, metadata },
+    body: {
+      name: form.name ?? '',
+      banner: form.banner ? form.banner : null,
+      ...(discount ? { action: { discount: discount.discount } } : {}),
+      hierarchy,
+      metadata,
+    },
   };
 }
 

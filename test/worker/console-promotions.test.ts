@@ -285,6 +285,10 @@ describe("the simulator's qualification mode", () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('');
     expect((await api('GET', `/v1/promotions/tiers/${tierId}`)).status).toBe(404);
+    // Deleted again (another tab, a plain post): the API's 404 on the list page.
+    const again = await consolePost(`/console/promotions/tiers/${tierId}/delete`, {}, { cookie });
+    expect(again.status).toBe(404);
+    expect(await again.text()).toContain('role="alert"');
     const list = text(await html('/console/promotions', cookie));
     expect(list).toContain('Gold week');
     expect(list).toContain('No tiers.');

@@ -224,7 +224,8 @@ async function promotionsPage(fetcher: ApiFetch, c: Context<AppBindings>, form: 
         <PromotionForm form={form} segments={ctx.names} />
       </section>
     </Layout>,
-    problem ? 400 : res.ok ? 200 : 400,
+    // A tier that is gone (deleted in another tab) is the API's 404, as the tier's own page answers.
+    problem ? (typeof problem !== 'string' && problem.code === 404 ? 404 : 400) : res.ok ? 200 : 400,
   );
 }
 

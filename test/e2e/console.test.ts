@@ -257,6 +257,34 @@ describe('the operator console in Chromium', () => {
     await expectAccessible('simulator with a verdict');
   });
 
+  it('promotions: a promotion for a segment is listed with it, and the simulator says its tier qualifies for a member only', async () => {
+    await page.getByRole('link', { name: 'Promotions', exact: true }).click();
+    await page.getByLabel('Promotion name').fill(`Promo ${RUN}`);
+    await page.getByLabel("First tier's name").fill(`Tier ${RUN}`);
+    await page.getByLabel('Banner shown to shoppers (optional)').fill('10 % off for frequent visitors');
+    await page.getByLabel('Discount').selectOption('PERCENT');
+    await page.getByLabel('Value (amount or percent)').fill('10');
+    await page.getByLabel('Only for members of (optional)').selectOption({ label: `Frequent ${RUN}` });
+    await page.getByRole('button', { name: 'Create promotion' }).click();
+    await page.getByRole('status').filter({ hasText: 'created' }).waitFor();
+    const row = page.getByTestId('tier-row').filter({ hasText: `Tier ${RUN}` });
+    expect(await row.getByTestId('tier-segments').textContent()).toBe(`Frequent ${RUN}`);
+    await expectAccessible('promotions');
+
+    const offerFor = async (customer: string) => {
+      await page.getByRole('link', { name: 'Validate simulator' }).click();
+      await page.getByLabel('Customer id or source id (optional)').fill(customer);
+      await page.getByLabel('Order amount').fill('20');
+      await page.getByRole('button', { name: 'Which offers qualify?' }).click();
+      await page.getByTestId('offers-count').waitFor();
+      return page.getByTestId('offer').filter({ hasText: `Tier ${RUN}` });
+    };
+    // visits 4 is in the segment (visits > 2), visits 1 is not.
+    expect(await (await offerFor(`console-${RUN}-4`)).getAttribute('data-qualifies')).toBe('true');
+    await expectAccessible('simulator with qualifying offers');
+    expect(await (await offerFor(`console-${RUN}-1`)).getAttribute('data-qualifies')).toBe('false');
+  });
+
   it('refuses a cross-origin POST that carries the session cookie', async () => {
     const code = `X-${RUN}`.toUpperCase();
     // The browser context's request API sends the context's cookies: the session goes along.

@@ -41,6 +41,31 @@ describe('console page size budget', () => {
       }),
     );
     await api('POST', '/v1/vouchers', { code: 'SIZE10', discount: { type: 'PERCENT', percent_off: 10 } });
+    // Three promotions of three tiers each, every tier for the segment: the promotions page with data.
+    const rule = await json(
+      await api('POST', '/v1/validation-rules', {
+        name: 'size members',
+        rules: { '1': { name: 'customer.segment', conditions: { $is: [segment.id] } } },
+      }),
+    );
+    let tierId = '';
+    for (let p = 0; p < 3; p++) {
+      const promotion = await json(
+        await api('POST', '/v1/campaigns', {
+          name: `Size promotion ${p}`,
+          campaign_type: 'PROMOTION',
+          promotion: {
+            tiers: [0, 1, 2].map((t) => ({
+              name: `Size tier ${p}.${t}`,
+              banner: `${5 * (t + 1)} % off for members`,
+              action: { discount: { type: 'PERCENT', percent_off: 5 * (t + 1) } },
+              validation_rules: [rule.id],
+            })),
+          },
+        }),
+      );
+      tierId = promotion.promotion.tiers[0].id;
+    }
     const customer = await json(await api('GET', '/v1/customers/size-0@example.com'));
     const pages = [
       '/console/sign-in',
@@ -51,6 +76,8 @@ describe('console page size budget', () => {
       `/console/customers/${customer.id}`,
       '/console/vouchers',
       '/console/campaigns',
+      '/console/promotions',
+      `/console/promotions/tiers/${tierId}`,
       '/console/simulator',
       '/console/imports',
     ];
@@ -62,6 +89,17 @@ describe('console page size budget', () => {
     }
     const verdict = await consolePost('/console/simulator', { code: 'SIZE10', amount: '20' }, { cookie });
     expect(await gzipped(await verdict.text())).toBeLessThanOrEqual(PAGE_BUDGET);
+    // The qualification mode over the 9 tiers and the code, each offer with its explanation where the API gives one.
+    const offers = await consolePost(
+      '/console/simulator',
+      { mode: 'qualify', customer: 'size-0@example.com', amount: '20', code: 'SIZE10' },
+      { cookie },
+    );
+    const offersMarkup = await offers.text();
+    expect(offersMarkup.match(/data-testid="offer"/g)?.length).toBe(10);
+    const offersBytes = await gzipped(offersMarkup);
+    console.log(`qualification verdict: ${offersMarkup.length} B raw, ${offersBytes} B gzip (budget ${PAGE_BUDGET} B)`);
+    expect(offersBytes).toBeLessThanOrEqual(PAGE_BUDGET);
 
     // A builder with 30 conditions (MAX_CONDITIONS), as its re-render sends it.
     const rows = Array.from({ length: 30 }, (_, i) => i);

@@ -372,8 +372,12 @@ describe('malformed requests', () => {
         const text = await res.clone().text();
         await checked(state, what, route, async () => res);
         // A route that reads the body as text refuses it by the byte (lib/parse-input.ts); none may
-        // read it with U+FFFD in place of the bytes, in its answer or in what it stores.
-        if (text.includes('\uFFFD') || (state.fingerprint.includes('\uFFFD') && !before.includes('\uFFFD')))
+        // read it with U+FFFD in place of the bytes, in its answer or in what it stores. A console
+        // page also shows stored names (the promotion form lists the segments), and the random
+        // bodies above may have stored a name holding U+FFFD: there, its answer is judged only
+        // while nothing stored holds one.
+        const shown = text.includes('\uFFFD') && !(route.family === 'console' && before.includes('\uFFFD'));
+        if (shown || (state.fingerprint.includes('\uFFFD') && !before.includes('\uFFFD')))
           state.problems.push(`${what} read the body with U+FFFD: ${text.slice(0, 200)}`);
         let error: { key?: string; details?: string } | null = null;
         try {

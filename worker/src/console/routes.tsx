@@ -11,6 +11,7 @@ import { customerPages } from './pages/customers';
 import { importPages } from './pages/imports';
 import { segmentPages } from './pages/segments';
 import { campaignPages } from './pages/campaigns';
+import { promotionPages } from './pages/promotions';
 import { simulatorPages } from './pages/simulator';
 import { voucherPages } from './pages/vouchers';
 import { readForm } from './form';
@@ -171,6 +172,7 @@ export function consoleRoutes(fetcher: ApiFetch) {
       .route('/customers', customerPages(fetcher))
       .route('/vouchers', voucherPages(fetcher))
       .route('/campaigns', campaignPages(fetcher))
+      .route('/promotions', promotionPages(fetcher))
       .route('/simulator', simulatorPages(fetcher))
       .route('/imports', importPages(fetcher))
       .all('*', (c) =>

@@ -18,6 +18,7 @@ export const NAV = [
   ['customers', 'Customers', '/console/customers'],
   ['vouchers', 'Vouchers', '/console/vouchers'],
   ['campaigns', 'Campaigns', '/console/campaigns'],
+  ['promotions', 'Promotions', '/console/promotions'],
   ['simulator', 'Validate simulator', '/console/simulator'],
   ['imports', 'Imports and exports', '/console/imports'],
 ] as const;

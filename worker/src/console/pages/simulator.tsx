@@ -1,6 +1,7 @@
 /**
  * @module The validate simulator (POST /v1/validations?explain=true: the verdict and, when the API
- * gives it, why).
+ * gives it, why), and its second question, "which offers qualify?" (POST /v1/qualifications, each
+ * offer with its verdict, discount and explanation).
  */
 
 import { type Context, Hono } from 'hono';
@@ -10,8 +11,9 @@ import type { Voucher } from '../../../../shared/types';
 import type { AppBindings } from '../../env';
 import { type ApiFetch, type ApiProblem, ConsoleApi } from '../api';
 import { ExplainTree, findExplanations } from '../explain';
-import { Empty, ErrorAlert, Layout, money, page, toMinor } from '../ui';
-import { type Form, formOf } from './vouchers';
+import { Empty, ErrorAlert, Layout, money, Notice, page, toMinor } from '../ui';
+import type { PromotionTier } from './promotions';
+import { describeDiscount, type Form, formOf } from './vouchers';
 
 // ---- Validate simulator
 
@@ -50,8 +52,8 @@ const SimulatorForm: FC<{ form: Form }> = ({ form }) => (
     hx-swap="outerHTML"
   >
     <p class="hint">A simulation is a real server-side validation: it is recorded in the customer's activity, and nothing is redeemed.</p>
-    <label for="sim-code">Voucher code</label>
-    <input id="sim-code" name="code" required value={form.code ?? ''} autocomplete="off" />
+    <label for="sim-code">Voucher code (to validate; optional for offers)</label>
+    <input id="sim-code" name="code" value={form.code ?? ''} autocomplete="off" />
     <div class="row">
       <div>
         <label for="sim-customer">Customer id or source id (optional)</label>
@@ -69,7 +71,13 @@ const SimulatorForm: FC<{ form: Form }> = ({ form }) => (
       {form.items ?? ''}
     </textarea>
     <p>
-      <button type="submit">Validate</button> <span class="htmx-indicator muted">Validating…</span>
+      <button type="submit" name="mode" value="validate">
+        Validate
+      </button>{' '}
+      <button type="submit" name="mode" value="qualify" class="secondary">
+        Which offers qualify?
+      </button>{' '}
+      <span class="htmx-indicator muted">Asking…</span>
     </p>
   </form>
 );
@@ -116,32 +124,212 @@ const Verdict: FC<{ body?: Record<string, any>; problem?: ApiProblem | string }>
   );
 };
 
+/** One offer of a qualification answer (qualifications.json QualificationsRedeemableBase), as far as the page shows it. */
+interface QualifiedOffer {
+  id: string;
+  object: 'voucher' | 'promotion_tier';
+  name?: string;
+  banner?: string;
+  campaign_name?: string;
+  result?: { discount?: Record<string, any> };
+  order?: { total_discount_amount?: number; total_amount?: number };
+}
+
+/** What the page shows of one offer: the qualification's verdict, and the validate explanation when the API gave one. */
+interface OfferVerdict {
+  id: string;
+  kind: 'voucher' | 'promotion_tier';
+  name?: string;
+  banner?: string | null;
+  qualifies: boolean;
+  discount?: Record<string, any>;
+  order?: QualifiedOffer['order'];
+  explanation?: ExplainNode;
+  reason?: ApiProblem;
+}
+
+interface Qualification {
+  offers: OfferVerdict[];
+  /** Offers beyond the qualification's page: the tiers not listed cannot be called not qualifying. */
+  hasMore: boolean;
+  /** Why some offers have no explanation (the API refused to explain that kind of offer). */
+  unexplained: { kind: OfferVerdict['kind']; problem: ApiProblem }[];
+}
+
+/** The most offers a qualification lists (qualifications.json QualificationsOption.limit, maximum 50). */
+const QUALIFY_LIMIT = 50;
+/** The most redeemables one POST /v1/validations judges (stacking_rules.redeemables_limit). */
+const EXPLAIN_LIMIT = 30;
+
+const Qualified: FC<{ result?: Qualification; problem?: ApiProblem | string }> = ({ result, problem }) => (
+  <section id="verdict" aria-live="polite" aria-label="Offers" data-testid="offers">
+    {problem && <ErrorAlert error={problem} />}
+    {result && (
+      <>
+        <p>
+          <strong data-testid="offers-count">
+            {result.offers.filter((o) => o.qualifies).length} of {result.offers.length} offers qualify
+          </strong>{' '}
+          <span class="muted">
+            (POST /v1/qualifications lists those that qualify; the promotion tiers it leaves out are shown as not qualifying. Codes are
+            shown only when they qualify, or when typed above.)
+          </span>
+        </p>
+        {result.hasMore && (
+          <Notice>More offers qualify than one answer lists ({QUALIFY_LIMIT}): the tiers not listed are not judged here.</Notice>
+        )}
+        {result.unexplained.map(({ kind, problem }) => (
+          <ErrorAlert
+            error={{
+              ...problem,
+              message: `No explanation of the ${kind === 'voucher' ? 'codes' : 'promotion tiers'}, validate answered: ${problem.message ?? ''}`,
+            }}
+            testId="unexplained"
+          />
+        ))}
+        {result.offers.length === 0 ? (
+          <Empty>No offer qualifies, and there are no promotion tiers.</Empty>
+        ) : (
+          <ul class="offers">
+            {result.offers.map((o) => (
+              <li data-testid="offer" data-offer={o.id} data-qualifies={String(o.qualifies)}>
+                <strong class={o.qualifies ? 'pass' : 'fail'}>{o.qualifies ? 'Qualifies' : 'Does not qualify'}</strong>{' '}
+                {o.kind === 'promotion_tier' ? 'tier' : 'code'} <code>{o.id}</code>
+                {o.name && <> {o.name}</>}
+                {o.banner && <span class="muted"> “{o.banner}”</span>}
+                {o.qualifies && (
+                  <>
+                    {' '}
+                    · {describeDiscount(o.discount)}: discount {money(o.order?.total_discount_amount)}, to pay{' '}
+                    {money(o.order?.total_amount)}
+                  </>
+                )}
+                {o.reason && <ErrorAlert error={{ ...o.reason, code: 400 }} testId="offer-reason" />}
+                {o.explanation && <ExplainTree node={o.explanation} label={`Why ${o.id}`} />}
+              </li>
+            ))}
+          </ul>
+        )}
+      </>
+    )}
+  </section>
+);
+
+type Explained = Map<string, { explanation?: ExplainNode; reason?: ApiProblem }>;
+
+/**
+ * The explanations of the offers, by POST /v1/validations?explain=true: one call for the codes and
+ * one for the tiers, so that an API that does not judge one kind still explains the other. Each
+ * redeemable of a stackable validate is judged alone (the same judge as qualifications), so its
+ * explanation is that offer's.
+ */
+async function explain(api: ConsoleApi, kind: 'voucher' | 'promotion_tier', ids: string[], context: Record<string, unknown>) {
+  const out: Explained = new Map();
+  if (ids.length === 0) return { out, refused: undefined };
+  const res = await api.post<{ redeemables?: (RedeemableVerdict & { explanation?: ExplainNode })[] }>('/v1/validations?explain=true', {
+    ...context,
+    redeemables: ids.slice(0, EXPLAIN_LIMIT).map((id) => ({ object: kind, id })),
+  });
+  if (!res.ok) return { out, refused: res.error };
+  for (const r of res.body.redeemables ?? [])
+    out.set(r.id, { explanation: r.explanation, reason: r.result?.error ? { ...r.result.error, code: 400 } : undefined });
+  return { out, refused: undefined };
+}
+
+/**
+ * "Which offers qualify?": POST /v1/qualifications (scenario ALL) for the customer and cart, the
+ * promotion tiers it did not list (GET /v1/promotions/tiers) as not qualifying, and each offer's
+ * explanation from validate.
+ */
+async function qualification(
+  api: ConsoleApi,
+  context: Record<string, unknown>,
+  code: string,
+): Promise<{ result?: Qualification; problem?: ApiProblem }> {
+  const [answer, tiers] = await Promise.all([
+    api.post<{ redeemables: { data: QualifiedOffer[]; has_more: boolean } }>('/v1/qualifications', {
+      ...context,
+      scenario: 'ALL',
+      options: { limit: QUALIFY_LIMIT },
+    }),
+    api.get<{ tiers: PromotionTier[] }>('/v1/promotions/tiers?limit=100'),
+  ]);
+  if (!answer.ok) return { problem: answer.error };
+  const listed = answer.body.redeemables.data;
+  const hasMore = answer.body.redeemables.has_more;
+  const offers: OfferVerdict[] = listed.map((r) => ({
+    id: r.id,
+    kind: r.object,
+    name: r.name ?? r.campaign_name,
+    banner: r.banner,
+    qualifies: true,
+    discount: r.result?.discount,
+    order: r.order,
+  }));
+  const seen = new Set(offers.map((o) => o.id));
+  if (!hasMore && tiers.ok)
+    for (const t of tiers.body.tiers)
+      if (!seen.has(t.id)) offers.push({ id: t.id, kind: 'promotion_tier', name: t.name, banner: t.banner, qualifies: false });
+  if (code && !seen.has(code) && !hasMore) offers.push({ id: code, kind: 'voucher', qualifies: false });
+  const ids = (kind: OfferVerdict['kind']) => offers.filter((o) => o.kind === kind).map((o) => o.id);
+  const [codes, promotionTiers] = await Promise.all([
+    explain(api, 'voucher', ids('voucher'), context),
+    explain(api, 'promotion_tier', ids('promotion_tier'), context),
+  ]);
+  for (const o of offers) Object.assign(o, (o.kind === 'voucher' ? codes : promotionTiers).out.get(o.id) ?? {});
+  const unexplained = (
+    [
+      ['voucher', codes.refused],
+      ['promotion_tier', promotionTiers.refused],
+    ] as const
+  ).flatMap(([kind, problem]) => (problem ? [{ kind, problem }] : []));
+  return { result: { offers, hasMore, unexplained } };
+}
+
 export function simulatorPages(fetcher: ApiFetch) {
-  const render = (c: Context<AppBindings>, form: Form, verdict?: { body?: Record<string, any>; problem?: ApiProblem | string }) =>
+  const render = (
+    c: Context<AppBindings>,
+    form: Form,
+    verdict?: { body?: Record<string, any>; problem?: ApiProblem | string },
+    offers?: { result?: Qualification; problem?: ApiProblem | string },
+  ) =>
     page(
       c,
       <Layout title="Validate simulator" section="simulator">
         <section>
           <SimulatorForm form={form} />
         </section>
-        {verdict ? <Verdict {...verdict} /> : <section id="verdict" aria-live="polite" aria-label="Verdict"></section>}
+        {offers ? (
+          <Qualified {...offers} />
+        ) : verdict ? (
+          <Verdict {...verdict} />
+        ) : (
+          <section id="verdict" aria-live="polite" aria-label="Verdict"></section>
+        )}
       </Layout>,
     );
   return new Hono<AppBindings>()
     .get('/', (c) => render(c, {}))
     .post('/', async (c) => {
       const form = await formOf(c);
+      const qualify = form.mode === 'qualify';
+      const refuse = (problem: string) => (qualify ? render(c, form, undefined, { problem }) : render(c, form, { problem }));
       const amount = toMinor(form.amount ?? '');
-      if (amount === null) return render(c, form, { problem: 'Order amount: an amount such as 25 or 24.99.' });
+      if (amount === null) return refuse('Order amount: an amount such as 25 or 24.99.');
       const items = itemsOf(form.items ?? '');
-      if ('problem' in items) return render(c, form, { problem: items.problem });
+      if ('problem' in items) return refuse(items.problem);
       const ref = form.customer ?? '';
-      const api = new ConsoleApi(fetcher, c);
-      const res = await api.post<Record<string, any>>('/v1/validations?explain=true', {
-        redeemables: [{ object: 'voucher', id: form.code ?? '' }],
+      const context = {
         order: { amount, ...(items.items.length ? { items: items.items } : {}) },
         ...(ref ? { customer: ref.startsWith('cust_') ? { id: ref } : { source_id: ref } } : {}),
         ...(form.tracking_id ? { tracking_id: form.tracking_id } : {}),
+      };
+      const api = new ConsoleApi(fetcher, c);
+      if (qualify) return render(c, form, undefined, await qualification(api, context, form.code ?? ''));
+      if (!form.code) return refuse('Voucher code: needed to validate (or ask which offers qualify).');
+      const res = await api.post<Record<string, any>>('/v1/validations?explain=true', {
+        redeemables: [{ object: 'voucher', id: form.code }],
+        ...context,
       });
       return render(c, form, res.ok ? { body: res.body } : { problem: res.error });
     });

@@ -897,5 +897,5 @@ CREATE VIEW webhook_voucher_rows AS SELECT id, json_object(
   'created_at', created_at, 'updated_at', updated_at, 'validity_timeframe', validity_timeframe,
   'validity_day_of_week', validity_day_of_week, 'validity_hours', validity_hours, 'additional_info', additional_info,
   'definition_version', definition_version, 'holder_id', holder_id, 'campaign_id', campaign_id, 'campaign', campaign,
-  'publish_count', publish_count
+  'publish_count', publish_count, 'name', name, 'banner', banner, 'hierarchy', hierarchy, 'public', public
 ) AS row FROM vouchers;

@@ -405,6 +405,25 @@ describe('customer events', () => {
 });
 
 describe('redemption events', () => {
+  it('redemption.succeeded of a promotion tier names the tier and no voucher (WH EventCustomerRedemption.promotion_tier)', async () => {
+    const promotion = await ok(
+      api('POST', '/v1/campaigns', {
+        name: 'pl promotion',
+        campaign_type: 'PROMOTION',
+        promotion: { tiers: [{ name: 'pl tier', banner: 'Five off', action: { discount: { type: 'AMOUNT', amount_off: 500 } } }] },
+      }),
+    );
+    const tierId = promotion.promotion.tiers[0].id;
+    const redemption = await ok(
+      api('POST', `/v1/promotions/tiers/${tierId}/redemption`, { customer: { source_id: 'pl-tier' }, order: { amount: 4000 } }),
+    );
+    const data = await payloadOf(redemption.id, 'redemption.succeeded');
+    expect(data.voucher).toBeNull();
+    expect(data.promotion_tier).toEqual(redemption.promotion_tier);
+    expect(data.promotion_tier).toMatchObject({ id: tierId, name: 'pl tier', object: 'promotion_tier' });
+    expect(data.redemption).toEqual(redemption);
+  });
+
   it('redemption.succeeded: EventCustomerRedemption whose redemption is the redeem answer', async () => {
     await ok(api('POST', '/v1/vouchers/PL-R', { discount: { type: 'AMOUNT', amount_off: 500 }, redemption: { quantity: 5 } }));
     const redemption = await ok(

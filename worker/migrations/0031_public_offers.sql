@@ -14,3 +14,16 @@ ALTER TABLE campaigns ADD COLUMN public INTEGER NOT NULL DEFAULT 0;
 -- The candidates of a qualification, found without a scan of every code: the codes marked public
 -- and the promotion tiers (the wallet's codes use vouchers_holder, a campaign's vouchers_campaign).
 CREATE INDEX vouchers_offered ON vouchers (type, public) WHERE public = 1 OR type = 'PROMOTION_TIER';
+
+-- The voucher snapshot of webhook events (migration 0022) holds every column of `vouchers`, so an
+-- event renders the voucher as the API does: with the public mark, and a promotion tier's name,
+-- banner and hierarchy (migration 0030), which a redemption of a tier shows.
+DROP VIEW webhook_voucher_rows;
+CREATE VIEW webhook_voucher_rows AS SELECT id, json_object(
+  'id', id, 'code', code, 'type', type, 'discount', discount, 'quantity', quantity, 'redeemed_quantity', redeemed_quantity,
+  'active', active, 'start_date', start_date, 'expiration_date', expiration_date, 'metadata', metadata,
+  'created_at', created_at, 'updated_at', updated_at, 'validity_timeframe', validity_timeframe,
+  'validity_day_of_week', validity_day_of_week, 'validity_hours', validity_hours, 'additional_info', additional_info,
+  'definition_version', definition_version, 'holder_id', holder_id, 'campaign_id', campaign_id, 'campaign', campaign,
+  'publish_count', publish_count, 'name', name, 'banner', banner, 'hierarchy', hierarchy, 'public', public
+) AS row FROM vouchers;

@@ -105,8 +105,8 @@ const segmentData: DataBuilder = async (_db, snapshot, event) => {
 /**
  * WH EventCustomerRedemption (L4555), the data of redemption.succeeded (EventRedemptionSucceededData
  * L5700) and redemption.failed (L5511): customer and holder as WH SimpleCustomer, the order, the
- * campaign, the voucher and the redemption as our API answers them (views/redemption.ts); no
- * promotion tiers here (null). `created_at`: when the redemption was made.
+ * campaign, the voucher or the promotion tier and the redemption as our API answers them
+ * (views/redemption.ts). `created_at`: when the redemption was made.
  */
 async function redemptionParts(db: D1Database, snapshot: Snapshot, row: RedemptionRow) {
   const customer = snapshot.customer ?? null;
@@ -130,7 +130,8 @@ async function redemptionParts(db: D1Database, snapshot: Snapshot, row: Redempti
       campaign: voucher ? simpleCampaign(voucher, context.campaign) : null,
       voucher: redemption.voucher,
       holder: customerJson(context.holder ?? undefined),
-      promotion_tier: null,
+      // A promotion tier's redemption (migration 0030: a tier is a row of vouchers) names the tier here and no voucher.
+      promotion_tier: redemption.promotion_tier ?? null,
     },
     redemption,
   };

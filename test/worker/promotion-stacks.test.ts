@@ -1,4 +1,8 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { app } from '../../worker/src/app';
+import type { Env } from '../../worker/src/env';
 import { CLIENT_HEADERS, api, call, json } from './helpers';
 
 /**
@@ -285,5 +289,42 @@ describe('promotion_stack redeemables at checkout', () => {
     expect(mixedRedeem.status).toBe(400);
     const unknown = await ok(api('POST', '/v1/redemptions', { redeemables: stackRedeemable('stack_nope') }), 404);
     expect(unknown).toMatchObject({ code: 404, key: 'not_found', details: 'Cannot find promotion_stack with id stack_nope' });
+  });
+});
+
+/** A request with COUNT_OPS=on: the X-Vouchsafe-Ops header says what it cost (as test/worker/hot-path.test.ts counts). */
+async function counted(path: string, init: RequestInit) {
+  const ctx = createExecutionContext();
+  const res = await app.fetch(new Request(`https://vouchsafe.test${path}`, init), { ...env, COUNT_OPS: 'on' } as unknown as Env, ctx);
+  await waitOnExecutionContext(ctx);
+  const ops = Object.fromEntries(
+    (res.headers.get('X-Vouchsafe-Ops') ?? '').split(', ').map((pair) => {
+      const [key, value] = pair.split('=');
+      return [key, Number(value)];
+    }),
+  );
+  return { res, ops };
+}
+
+describe('the cost of a stack at checkout', () => {
+  it('a warm client validate of a stack: the stack read and the visitor read, both on a replica; nothing on the primary', async () => {
+    const { campaign, a, c } = await promotion();
+    const stack = await ok(create(campaign.id, { name: 'counted', tiers: { ids: [a, c] } }));
+    const request = () =>
+      counted('/client/v1/validations', {
+        method: 'POST',
+        headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          redeemables: stackRedeemable(stack.id),
+          order: { amount: 5000 },
+          tracking_id: 'track_StackCostStackCostSta0',
+        }),
+      });
+    await request();
+    const warm = await request();
+    expect((await json(warm.res)).valid).toBe(true);
+    // One replica read more than a list of tiers costs (hot-path.test.ts: d1_replica 1): the stack's tier ids are read live,
+    // before the visitor read that needs them.
+    expect(warm.ops).toEqual({ d1_primary: 0, d1_replica: 2, kv_reads: 0, kv_writes: 0, queue_sends: 1 });
   });
 });

@@ -270,6 +270,25 @@ describe('promotion_stack redeemables at checkout', () => {
     for (const id of [a, c]) expect((await ok(api('GET', `/v1/promotions/tiers/${id}`))).summary.redemptions.total_redeemed).toBe(0);
   });
 
+  it('an Idempotency-Key is bound to the stack named: its replay after the stack changed answers the first redemption', async () => {
+    const { campaign, a, c } = await promotion();
+    const stack = await ok(create(campaign.id, { name: 'keyed', tiers: { ids: [a] } }));
+    const send = () =>
+      api(
+        'POST',
+        '/v1/redemptions',
+        { redeemables: stackRedeemable(stack.id), order: { amount: 10_000 } },
+        { 'Idempotency-Key': `ps-key-${seq}` },
+      );
+    const first = await ok(send());
+    await ok(api('PUT', `/v1/promotions/${campaign.id}/stacks/${stack.id}`, { tiers: { ids: [c] } }));
+    const again = await ok(send());
+    expect(again.parent_redemption.id).toBe(first.parent_redemption.id);
+    expect(again.redemptions.map((r: Json) => r.related_object_id)).toEqual([a]);
+    expect((await ok(api('GET', `/v1/promotions/tiers/${a}`))).summary.redemptions.total_redeemed).toBe(1);
+    expect((await ok(api('GET', `/v1/promotions/tiers/${c}`))).summary.redemptions.total_redeemed).toBe(0);
+  });
+
   it('refuses a stack sent beside other redeemables, and an unknown stack, in the error shape', async () => {
     const { campaign, a } = await promotion();
     const stack = await ok(create(campaign.id, { name: 'alone', tiers: { ids: [a] } }));

@@ -34,12 +34,13 @@ function listQuery(c: Context<AppBindings>) {
 async function redeemStackable(c: Context<AppBindings>, caller: RedeemRequest['caller']) {
   const input = await readJsonBody(c);
   const { redeemables, ...raw } = parseInput(stackableSchema, input);
-  const { codes, kinds } = await stackableRedeemables(c.env.DB, redeemables);
+  const { codes, kinds, stackId } = await stackableRedeemables(c.env.DB, redeemables);
   const common = {
     route: 'stackable',
     caller,
     codes,
     kinds,
+    ...(stackId === undefined ? {} : { stackId }),
     idempotencyKey: c.req.header('idempotency-key'),
   } as const;
   if (caller === 'server') {

@@ -111,7 +111,7 @@ export interface RequestedRedeemable {
 export async function stackableRedeemables(
   db: D1Database,
   redeemables: RequestedRedeemable[],
-): Promise<{ codes: string[]; kinds: RedeemableKind[] }> {
+): Promise<{ codes: string[]; kinds: RedeemableKind[]; stackId?: string }> {
   const stack = redeemables.find((r) => r.object === 'promotion_stack');
   if (!stack) return { codes: redeemables.map((r) => r.id), kinds: redeemables.map((r) => r.object as RedeemableKind) };
   const row = await stacksDb.findStack(db, stack.id);
@@ -119,5 +119,5 @@ export async function stackableRedeemables(
   const ids = stacksDb.parseTierIds(row);
   // Every tier of it deleted since: nothing left to judge.
   if (ids.length === 0) throw invalidPayload(`redeemables: promotion stack ${stack.id} holds no tiers`);
-  return { codes: ids, kinds: ids.map(() => 'promotion_tier' as const) };
+  return { codes: ids, kinds: ids.map(() => 'promotion_tier' as const), stackId: stack.id };
 }

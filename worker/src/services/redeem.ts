@@ -40,6 +40,12 @@ export interface RedeemRequest {
   codes: string[];
   /** What each of `codes` was named as (absent: all vouchers); the tier route names one promotion tier. */
   kinds?: RedeemableKind[];
+  /**
+   * The promotion stack the caller sent, when `codes` are its tiers (services/promotion-stacks.ts):
+   * an Idempotency-Key is bound to the stack named, not to the tiers it held then, so a replay after
+   * the stack changed answers the first request instead of refusing the key.
+   */
+  stackId?: string;
   context: ValidationContext;
   /** `?tracking_id=` of the URL; the body's tracking_id wins. */
   trackingIdParam?: string;
@@ -163,9 +169,13 @@ async function requestHash(request: RedeemRequest): Promise<string> {
   const canonical = canonicalJson({
     route: request.route,
     caller: request.caller,
-    codes: request.codes,
-    // Only when a tier is named: the keys of requests made before tiers hash as they did.
-    ...(request.kinds?.some((k) => k !== 'voucher') ? { kinds: request.kinds } : {}),
+    ...(request.stackId !== undefined
+      ? { stack: request.stackId }
+      : {
+          codes: request.codes,
+          // Only when a tier is named: the keys of requests made before tiers hash as they did.
+          ...(request.kinds?.some((k) => k !== 'voucher') ? { kinds: request.kinds } : {}),
+        }),
     context: request.context,
     tracking_id_param: request.trackingIdParam,
   });
@@ -569,7 +579,9 @@ function replay(env: Env, request: RedeemRequest, hash: string | null, previous:
   // Rows written before migration 0006 have no hash: they are answered as before.
   if (head.request_hash !== null && head.request_hash !== hash) throw idempotencyConflict(request.idempotencyKey ?? '');
   // An unknown redeemable's replay names it as the kind the request asked for, as the first answer did.
-  if (head.result === 'FAILURE') throw redeemError(head, request.kinds?.[request.codes.indexOf(head.code)] ?? 'voucher');
+  // A stack's tiers may have changed since the first answer: what it redeemed were tiers.
+  const kind = request.stackId !== undefined ? 'promotion_tier' : (request.kinds?.[request.codes.indexOf(head.code)] ?? 'voucher');
+  if (head.result === 'FAILURE') throw redeemError(head, kind);
   return answer(env, request, head, previous.children, previous);
 }
 

@@ -99,7 +99,7 @@ describe('promotions.stack through the official SDK', () => {
     const redeemed = await sdk.redemptions.redeemStackable(
       loose({ redeemables: [{ object: 'promotion_stack', id: stack.id }], order: { amount: 10_000 } }),
     );
-    expect((redeemed as { redemptions: { related_object_id: string }[] }).redemptions.map((r) => r.related_object_id)).toEqual([
+    expect((redeemed as unknown as { redemptions: { related_object_id: string }[] }).redemptions.map((r) => r.related_object_id)).toEqual([
       tenTier,
       fiveTier,
     ]);

@@ -1,5 +1,5 @@
 import type { StackListQuery } from '../schemas/promotion-stacks';
-import { TIER_TYPE } from './vouchers';
+import { TIER_TYPE, VOUCHER_VERSION_SQL } from './vouchers';
 import { prepare, type Sql, sql } from './sql';
 
 /**
@@ -142,4 +142,24 @@ export async function listStacks(db: D1Database, q: StackListQuery): Promise<{ r
     prepare(db, sql`SELECT count(*) AS total FROM promotion_stacks s WHERE ${filter}`),
   ]);
   return { rows: (rows?.results ?? []) as unknown as StackRow[], total: Number(count?.results[0]?.total ?? 0) };
+}
+
+/**
+ * The live state of a stack's tiers in the stack's order, as selectLiveVouchers (db/vouchers.ts)
+ * reads codes: a statement of the visitor batch (db/tracking.ts), so a stack at checkout costs no
+ * read of its own.
+ */
+export function selectStackLiveVouchers(db: D1Database, stackId: string): D1PreparedStatement {
+  return db
+    .prepare(
+      `SELECT v.id, v.code, v.type, v.quantity, v.redeemed_quantity, v.active, ${VOUCHER_VERSION_SQL('v')} AS definition_version, v.holder_id
+       FROM promotion_stack_tiers st JOIN vouchers v ON v.id = st.tier_id
+       WHERE st.stack_id = ? AND v.type = ? ORDER BY st.position`,
+    )
+    .bind(stackId, TIER_TYPE);
+}
+
+/** Whether the stack exists (a stack whose tiers were all deleted still does): the visitor batch's last statement. */
+export function selectStackExists(db: D1Database, stackId: string): D1PreparedStatement {
+  return prepare(db, sql`SELECT id FROM promotion_stacks WHERE id = ${stackId}`);
 }

@@ -48,10 +48,10 @@ export const clientValidationsRoutes = new Hono<AppBindings>().post('/', async (
   const { redeemables, ...raw } = parseInput(stackableSchema, input);
   const { identity_signature } = parseInput(clientIdentitySchema, input ?? {});
   const context = await trustedClientContext(c.env, raw, { request: c.req.raw, bodySignature: identity_signature });
-  const { codes, kinds } = await stackableRedeemables(c.env.DB, redeemables);
+  const { codes, ...named } = stackableRedeemables(redeemables);
   const { body, trackingId } = await validateStackable(c.env, codes, context, c.get('requestId'), {
     record: context.tracking_id !== undefined,
-    kinds,
+    ...named,
   });
   return respond(c, withoutVoucherMetadata(body, { voucherMetadata: clientSeesVoucherMetadata(c.env) }), trackingId, context.tracking_id);
 });

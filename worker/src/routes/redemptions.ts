@@ -34,7 +34,7 @@ function listQuery(c: Context<AppBindings>) {
 async function redeemStackable(c: Context<AppBindings>, caller: RedeemRequest['caller']) {
   const input = await readJsonBody(c);
   const { redeemables, ...raw } = parseInput(stackableSchema, input);
-  const { codes, kinds, stackId } = await stackableRedeemables(c.env.DB, redeemables);
+  const { codes, kinds, stackId } = stackableRedeemables(redeemables);
   const common = {
     route: 'stackable',
     caller,
@@ -99,8 +99,8 @@ export const voucherRedemptionRoutes = new Hono<AppBindings>()
 export const stackableValidationRoutes = new Hono<AppBindings>().post('/', async (c) => {
   const explain = parseInput(explainQuerySchema, c.req.query(), invalidQueryParams);
   const { redeemables, ...context } = await parseJsonBody(c, stackableSchema);
-  const { codes, kinds } = await stackableRedeemables(c.env.DB, redeemables);
-  const { body } = await validateStackable(c.env, codes, context, c.get('requestId'), { upsertCustomer: true, explain, kinds });
+  const { codes, ...named } = stackableRedeemables(redeemables);
+  const { body } = await validateStackable(c.env, codes, context, c.get('requestId'), { upsertCustomer: true, explain, ...named });
   return c.json(body);
 });
 

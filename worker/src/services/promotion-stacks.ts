@@ -7,6 +7,7 @@ import type { StackCreate, StackListQuery, StackUpdate } from '../schemas/promot
 import { rowToStack, stackList } from '../views/promotion-stack';
 import { requirePromotion } from './promotions';
 import type { RedeemableKind } from './validation';
+import type { ValidationSubject } from '../db/tracking';
 
 // Promotion stacks: a named, ordered group of the tiers of one PROMOTION campaign (migration
 // 0032). At checkout a stack is sent as one `promotion_stack` redeemable and judged as its tiers,
@@ -101,23 +102,31 @@ export interface RequestedRedeemable {
 }
 
 /**
- * What a stackable validate or redeem judges: the codes and tiers named, or, for a
- * `promotion_stack` (which the schema lets through only alone, as the spec has it: "send one
- * unique promotion_stack in the array", OA StackableValidateRedeemBase.redeemables), its tiers in
- * the stack's order, each a `promotion_tier` redeemable. The stack is read live through the
- * request's D1 session (a replica for validate), so a change of it counts from the next request;
- * nothing of it is cached. A call without a stack reads nothing here.
+ * What a stackable validate or redeem names: the codes and tiers, or a `promotion_stack`, which
+ * the schema lets through only alone, as the spec has it ("send one unique promotion_stack in the
+ * array", OA StackableValidateRedeemBase.redeemables). A stack's tiers are not known yet: they are
+ * read with the visitor, in the same batch (db/tracking.ts SubjectQuery.stackId), and handed on by
+ * `stackTiers`.
  */
-export async function stackableRedeemables(
-  db: D1Database,
-  redeemables: RequestedRedeemable[],
-): Promise<{ codes: string[]; kinds: RedeemableKind[]; stackId?: string }> {
+export function stackableRedeemables(redeemables: RequestedRedeemable[]): {
+  codes: string[];
+  kinds: RedeemableKind[];
+  stackId?: string;
+} {
   const stack = redeemables.find((r) => r.object === 'promotion_stack');
-  if (!stack) return { codes: redeemables.map((r) => r.id), kinds: redeemables.map((r) => r.object as RedeemableKind) };
-  const row = await stacksDb.findStack(db, stack.id);
-  if (!row) throw notFound('promotion_stack', stack.id);
-  const ids = stacksDb.parseTierIds(row);
+  if (stack) return { codes: [], kinds: [], stackId: stack.id };
+  return { codes: redeemables.map((r) => r.id), kinds: redeemables.map((r) => r.object as RedeemableKind) };
+}
+
+/**
+ * The stack's tiers as the visitor read found them, in the stack's order, each a `promotion_tier`
+ * redeemable judged by judgeCode as a tier sent on its own. Read live with the visitor, never
+ * cached, so a change of the stack counts from the next request.
+ */
+export function stackTiers(subject: ValidationSubject, stackId: string): { codes: string[]; kinds: RedeemableKind[] } {
+  const ids = subject.stackTierIds;
+  if (ids === null || ids === undefined) throw notFound('promotion_stack', stackId);
   // Every tier of it deleted since: nothing left to judge.
-  if (ids.length === 0) throw invalidPayload(`redeemables: promotion stack ${stack.id} holds no tiers`);
-  return { codes: ids, kinds: ids.map(() => 'promotion_tier' as const), stackId: stack.id };
+  if (ids.length === 0) throw invalidPayload(`redeemables: promotion stack ${stackId} holds no tiers`);
+  return { codes: ids, kinds: ids.map(() => 'promotion_tier' as const) };
 }

@@ -27,6 +27,7 @@ import {
   ruleRefusal,
 } from './validation';
 import { ambiguousTrackingId, definitionsOf, isClaimedCustomer, readVisitor } from './visitor';
+import { stackTiers } from './promotion-stacks';
 import { type Audience, type OrderRedemptionsEntry, orderSummary, redemptionView, stackedRedemptionView } from '../views/redemption';
 import { d1Refusal } from '../db/errors';
 import { clientSeesVoucherMetadata } from '../views/client-voucher';
@@ -41,8 +42,8 @@ export interface RedeemRequest {
   /** What each of `codes` was named as (absent: all vouchers); the tier route names one promotion tier. */
   kinds?: RedeemableKind[];
   /**
-   * The promotion stack the caller sent, when `codes` are its tiers (services/promotion-stacks.ts):
-   * an Idempotency-Key is bound to the stack named, not to the tiers it held then, so a replay after
+   * The promotion stack the caller sent (services/promotion-stacks.ts): `codes` are empty until the
+   * visitor read has read its tiers, and are its tiers after. An Idempotency-Key is bound to the stack named, not to the tiers it held then, so a replay after
    * the stack changed answers the first request instead of refusing the key.
    */
   stackId?: string;
@@ -445,7 +446,10 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
   }
   const now = Date.now();
   const trackingId = await redemptionTrackingId(env, context, request.trackingIdParam);
-  const visitor: Visitor = { trackingId, subject: await readVisitor(env, request.codes, context, trackingId, now) };
+  const subject = await readVisitor(env, request.codes, context, trackingId, now, undefined, undefined, request.stackId);
+  // A stack is redeemed as its tiers, read with the visitor (services/promotion-stacks.ts).
+  if (request.stackId !== undefined) request = { ...request, ...stackTiers(subject, request.stackId) };
+  const visitor: Visitor = { trackingId, subject };
   const definitions = await definitionsOf(env, visitor.subject, request.codes);
   const kindAt = (i: number): RedeemableKind => request.kinds?.[i] ?? 'voucher';
   // A code named as a tier, or a tier named as a code, is not found as the kind asked for.

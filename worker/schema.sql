@@ -412,6 +412,29 @@ BEGIN
   FROM order_snapshots WHERE id = NEW.id AND NEW.status IS NOT OLD.status AND NEW.status != 'CREATED';
 END;
 
+CREATE TABLE promotion_stack_tiers (
+  stack_id TEXT NOT NULL REFERENCES promotion_stacks (id) ON DELETE CASCADE,
+  tier_id  TEXT NOT NULL REFERENCES vouchers (id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  PRIMARY KEY (stack_id, tier_id)
+);
+
+CREATE INDEX promotion_stack_tiers_tier ON promotion_stack_tiers (tier_id);
+
+CREATE TABLE promotion_stacks (
+  id             TEXT PRIMARY KEY,
+  campaign_id    TEXT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+  name           TEXT NOT NULL,
+
+  hierarchy_mode TEXT NOT NULL DEFAULT 'MANUAL' CHECK (hierarchy_mode IN ('MANUAL')),
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER
+);
+
+CREATE INDEX promotion_stacks_campaign ON promotion_stacks (campaign_id, created_at);
+
+CREATE INDEX promotion_stacks_created ON promotion_stacks (created_at);
+
 CREATE TABLE publications (
   id           TEXT PRIMARY KEY,
   voucher_id   TEXT NOT NULL REFERENCES vouchers (id) ON DELETE CASCADE,

@@ -60,6 +60,7 @@ import {
   campaignVoucherAddQuerySchema,
   campaignVoucherAddSchema,
 } from './schemas/campaigns';
+import { stackCreateSchema, stackListQuerySchema, stackUpdateSchema } from './schemas/promotion-stacks';
 import { promotionCampaignCreateSchema, tierCreateSchema, tierListQuerySchema, tierUpdateSchema } from './schemas/promotions';
 import {
   distributionCreateSchema,
@@ -600,6 +601,53 @@ export const CATALOGUE: readonly Route[] = [
     summary: 'Add a promotion tier to a PROMOTION campaign',
     auth: 'server',
     body: tierCreateSchema,
+  },
+  // Promotion stacks: a named, ordered group of one PROMOTION campaign's tiers, sent as one promotion_stack redeemable
+  {
+    method: 'get',
+    path: '/v1/promotions/stacks',
+    tag: 'promotions',
+    summary: "List every campaign's promotion stacks (newest first by default)",
+    auth: 'server',
+    query: stackListQuerySchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/promotions/:campaignId/stacks',
+    tag: 'promotions',
+    summary: "List a PROMOTION campaign's stacks",
+    auth: 'server',
+  },
+  {
+    method: 'post',
+    path: '/v1/promotions/:campaignId/stacks',
+    tag: 'promotions',
+    summary: "Create a promotion stack: up to 30 of the campaign's tiers, in the order their discounts apply",
+    auth: 'server',
+    body: stackCreateSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/promotions/:campaignId/stacks/:stackId',
+    tag: 'promotions',
+    summary: 'Get a promotion stack',
+    auth: 'server',
+  },
+  {
+    method: 'put',
+    path: '/v1/promotions/:campaignId/stacks/:stackId',
+    tag: 'promotions',
+    summary: 'Update a promotion stack (its name; its tiers replaced when given); the next validate uses it',
+    auth: 'server',
+    body: stackUpdateSchema,
+  },
+  {
+    method: 'delete',
+    path: '/v1/promotions/:campaignId/stacks/:stackId',
+    tag: 'promotions',
+    summary: 'Delete a promotion stack (its tiers stay)',
+    auth: 'server',
+    success: NO_CONTENT,
   },
   {
     method: 'post',

@@ -1,6 +1,7 @@
 import { NO_REDEMPTIONS, type RedemptionCounts, redemptionWindowStarts } from '../../../shared/rules';
 import type { CustomerRow } from './customers';
 import { segmentsVersionOf, selectSegmentsVersion } from './segments';
+import { selectStackExists, selectStackLiveVouchers } from './promotion-stacks';
 import { selectLiveVouchers } from './vouchers';
 import { eventCountsOf, mergeEventCounters, selectEventCounts } from './event-counters';
 import { prepare, type Sql, sql } from './sql';
@@ -24,6 +25,8 @@ export interface ValidationSubject {
   redemptionCounts: Map<string, RedemptionCounts>;
   /** Per product or SKU id, how many of the customer's counting orders hold it (customer_products, migration 0028). */
   products: Record<string, { count: number }>;
+  /** A stack named (SubjectQuery.stackId): its tier ids in the stack's order; null when no such stack. */
+  stackTierIds?: string[] | null;
 }
 
 /** A customer's counts of one voucher, from the visitor read (all 0 when it found none). */
@@ -95,6 +98,12 @@ export interface SubjectQuery {
    * LiveVoucher; the customer's redemption counts then cover every voucher they redeemed.
    */
   liveVouchers?: (customer: Sql) => Sql;
+  /**
+   * Instead of `codes`: a promotion stack named at checkout. Its tiers are read live in the stack's
+   * order, and the stack itself, in this same batch (db/promotion-stacks.ts), so a stack costs no
+   * read of its own before the visitor's.
+   */
+  stackId?: string;
   /** When the request is judged: where the daily and monthly redemption windows start. */
   now: number;
 }
@@ -121,7 +130,11 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
     // Every stored membership: which segments matter is known only once the definitions are, and
     // those are read by the version this batch returns.
     prepare(db, sql`SELECT segment_id FROM segment_members WHERE customer_id = ${subject}`),
-    q.liveVouchers ? prepare(db, q.liveVouchers(subject)) : selectLiveVouchers(db, q.codes),
+    q.liveVouchers
+      ? prepare(db, q.liveVouchers(subject))
+      : q.stackId !== undefined
+        ? selectStackLiveVouchers(db, q.stackId)
+        : selectLiveVouchers(db, q.codes),
     selectSegmentsVersion(db),
     // The customer's redemptions of these vouchers, for the per-customer rules: in this same batch,
     // so the limits cost validate no round trip of their own.
@@ -133,23 +146,27 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
            AND ${
              q.liveVouchers
                ? sql.raw('1')
-               : sql`r.voucher_id IN (SELECT v.id FROM vouchers v WHERE v.code IN (SELECT value FROM json_each(${JSON.stringify(q.codes)})))`
+               : q.stackId !== undefined
+                 ? sql`r.voucher_id IN (SELECT tier_id FROM promotion_stack_tiers WHERE stack_id = ${q.stackId})`
+                 : sql`r.voucher_id IN (SELECT v.id FROM vouchers v WHERE v.code IN (SELECT value FROM json_each(${JSON.stringify(q.codes)})))`
            }
            AND r.object = 'redemption' AND r.result = 'SUCCESS' AND r.status = 'SUCCEEDED'
          GROUP BY r.voucher_id`,
     ),
     // What the customer bought, for filters on orders.products.<id>.count.
     prepare(db, sql`SELECT product, orders FROM customer_products WHERE customer_id = ${subject}`),
+    ...(q.stackId !== undefined ? [selectStackExists(db, q.stackId)] : []),
   ];
   const writes = q.writes ?? [];
   const results = await db.batch<Record<string, unknown>>([...writes, ...statements]);
-  const [profile, customer, events, members, vouchers, version, counts, products] = results.slice(writes.length);
+  const [profile, customer, events, members, vouchers, version, counts, products, stack] = results.slice(writes.length);
+  const liveVouchers = (vouchers?.results ?? []) as unknown as LiveVoucher[];
   return {
     profile: (profile?.results[0] as unknown as TrackingProfileRow | undefined) ?? null,
     customer: (customer?.results[0] as unknown as CustomerRow | undefined) ?? null,
     events: eventCountsOf(events),
     memberOf: new Set((members?.results ?? []).map((r) => String(r.segment_id))),
-    vouchers: new Map(((vouchers?.results ?? []) as unknown as LiveVoucher[]).map((v) => [v.code, v])),
+    vouchers: new Map(liveVouchers.map((v) => [v.code, v])),
     segmentsVersion: segmentsVersionOf(version),
     redemptionCounts: new Map(
       (counts?.results ?? []).map((r) => [
@@ -158,6 +175,8 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
       ]),
     ),
     products: Object.fromEntries((products?.results ?? []).map((r) => [String(r.product), { count: Number(r.orders) }])),
+    // The stack's tiers in its order (the live rows come ordered by position); null: no such stack.
+    ...(q.stackId !== undefined ? { stackTierIds: stack?.results.length ? liveVouchers.map((v) => v.code) : null } : {}),
   };
 }
 

@@ -7,6 +7,7 @@ import { clientValidateQuerySchema, stackableSchema } from '../schemas/checkout'
 import { trustedClientContext, withoutCustomerIds, withTrackingIdShown } from '../services/identity';
 import { TRACKING_ID, trackingCookie } from '../services/tracking';
 import { validateStackable, validateVoucher } from '../services/validation';
+import { stackableRedeemables } from '../services/promotion-stacks';
 import { clientSeesVoucherMetadata, withoutVoucherMetadata } from '../views/client-voucher';
 import { qualificationSchema } from '../schemas/qualifications';
 import { qualify } from '../services/qualifications';
@@ -47,13 +48,11 @@ export const clientValidationsRoutes = new Hono<AppBindings>().post('/', async (
   const { redeemables, ...raw } = parseInput(stackableSchema, input);
   const { identity_signature } = parseInput(clientIdentitySchema, input ?? {});
   const context = await trustedClientContext(c.env, raw, { request: c.req.raw, bodySignature: identity_signature });
-  const { body, trackingId } = await validateStackable(
-    c.env,
-    redeemables.map((r) => r.id),
-    context,
-    c.get('requestId'),
-    { record: context.tracking_id !== undefined, kinds: redeemables.map((r) => r.object) },
-  );
+  const { codes, ...named } = stackableRedeemables(redeemables);
+  const { body, trackingId } = await validateStackable(c.env, codes, context, c.get('requestId'), {
+    record: context.tracking_id !== undefined,
+    ...named,
+  });
   return respond(c, withoutVoucherMetadata(body, { voucherMetadata: clientSeesVoucherMetadata(c.env) }), trackingId, context.tracking_id);
 });
 

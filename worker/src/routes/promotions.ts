@@ -4,6 +4,8 @@ import { invalidQueryParams } from '../errors';
 import { parseInput, parseJsonBody } from '../lib/parse-input';
 import { parseQuery } from '../lib/qs';
 import { tierCreateSchema, tierListQuerySchema, tierUpdateSchema } from '../schemas/promotions';
+import { stackCreateSchema, stackListQuerySchema, stackUpdateSchema } from '../schemas/promotion-stacks';
+import * as stacks from '../services/promotion-stacks';
 import * as service from '../services/promotions';
 
 const query = (url: string) => parseQuery(new URL(url).searchParams);
@@ -22,6 +24,25 @@ export const promotionRoutes = new Hono<AppBindings>()
   })
   .post('/tiers/:id/enable', async (c) => c.json(await service.setTierActive(c.env, c.req.param('id'), true)))
   .post('/tiers/:id/disable', async (c) => c.json(await service.setTierActive(c.env, c.req.param('id'), false)))
+  // Stacks (OA readOnly-openAPI.json:L41346-L41960; the SDK's promotions.stack.*).
+  .get('/stacks', async (c) =>
+    c.json(await stacks.listStacks(c.env.DB, parseInput(stackListQuerySchema, query(c.req.url), invalidQueryParams))),
+  )
+  .get('/:campaignId/stacks', async (c) => c.json(await stacks.listCampaignStacks(c.env.DB, c.req.param('campaignId'))))
+  .post('/:campaignId/stacks', async (c) =>
+    c.json(await stacks.createStack(c.env, c.req.param('campaignId'), await parseJsonBody(c, stackCreateSchema))),
+  )
+  .get('/:campaignId/stacks/:stackId', async (c) =>
+    c.json(await stacks.getStack(c.env.DB, c.req.param('campaignId'), c.req.param('stackId'))),
+  )
+  .put('/:campaignId/stacks/:stackId', async (c) =>
+    c.json(await stacks.updateStack(c.env, c.req.param('campaignId'), c.req.param('stackId'), await parseJsonBody(c, stackUpdateSchema))),
+  )
+  // OA: 204 with no content.
+  .delete('/:campaignId/stacks/:stackId', async (c) => {
+    await stacks.deleteStack(c.env, c.req.param('campaignId'), c.req.param('stackId'));
+    return c.body(null, 204);
+  })
   .get('/:campaignId/tiers', async (c) => c.json(await service.listCampaignTiers(c.env.DB, c.req.param('campaignId'))))
   .post('/:campaignId/tiers', async (c) =>
     c.json(await service.createTier(c.env, c.req.param('campaignId'), await parseJsonBody(c, tierCreateSchema))),

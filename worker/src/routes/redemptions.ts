@@ -15,6 +15,7 @@ import {
 import { clientIdentitySchema } from '../schemas/identity';
 import { cleanCode } from '../schemas/vouchers';
 import { trustedClientContext, withTrackingIdShown } from '../services/identity';
+import { stackableRedeemables } from '../services/promotion-stacks';
 import { redeem, type RedeemRequest } from '../services/redeem';
 import { getRedemption, listRedemptions, listVoucherRedemptions } from '../services/redemption-queries';
 import { rollbackRedemption, rollbackStackedRedemption } from '../services/rollback';
@@ -33,11 +34,13 @@ function listQuery(c: Context<AppBindings>) {
 async function redeemStackable(c: Context<AppBindings>, caller: RedeemRequest['caller']) {
   const input = await readJsonBody(c);
   const { redeemables, ...raw } = parseInput(stackableSchema, input);
+  const { codes, kinds, stackId } = stackableRedeemables(redeemables);
   const common = {
     route: 'stackable',
     caller,
-    codes: redeemables.map((r) => r.id),
-    kinds: redeemables.map((r) => r.object),
+    codes,
+    kinds,
+    ...(stackId === undefined ? {} : { stackId }),
     idempotencyKey: c.req.header('idempotency-key'),
   } as const;
   if (caller === 'server') {
@@ -96,13 +99,8 @@ export const voucherRedemptionRoutes = new Hono<AppBindings>()
 export const stackableValidationRoutes = new Hono<AppBindings>().post('/', async (c) => {
   const explain = parseInput(explainQuerySchema, c.req.query(), invalidQueryParams);
   const { redeemables, ...context } = await parseJsonBody(c, stackableSchema);
-  const { body } = await validateStackable(
-    c.env,
-    redeemables.map((r) => r.id),
-    context,
-    c.get('requestId'),
-    { upsertCustomer: true, explain, kinds: redeemables.map((r) => r.object) },
-  );
+  const { codes, ...named } = stackableRedeemables(redeemables);
+  const { body } = await validateStackable(c.env, codes, context, c.get('requestId'), { upsertCustomer: true, explain, ...named });
   return c.json(body);
 });
 

@@ -122,17 +122,22 @@ export const clientValidateQuerySchema = validationContext(query.order, queryInt
     .optional(),
 });
 
-// A code or a promotion tier (OA StackableValidateRedeemBase.redeemables: "object": voucher |
-// promotion_tier | …); gift cards, loyalty cards and promotion stacks are refused by name.
+// A code, a promotion tier or a promotion stack (OA StackableValidateRedeemBase.redeemables:
+// "object": voucher | promotion_tier | promotion_stack | …); gift cards and loyalty cards are
+// refused by name.
 const redeemableSchema = z.object({
-  object: z.enum(['voucher', 'promotion_tier'], { message: 'only voucher and promotion_tier redeemables are supported' }),
+  object: z.enum(['voucher', 'promotion_tier', 'promotion_stack'], {
+    message: 'only voucher, promotion_tier and promotion_stack redeemables are supported',
+  }),
   id: codeSchema,
 });
 
 /**
  * POST /v1/validations, /v1/redemptions and their client twins. "Each unique redeemable can be sent
  * in one request only once" (OA StackableValidateRedeemBase.redeemables): a code sent twice is
- * refused rather than discounted twice.
+ * refused rather than discounted twice. "Alternatively, send one unique promotion_stack in the
+ * array" (the same field, readOnly-openAPI.json:L28540): a stack comes alone, and is judged as its
+ * tiers (services/promotion-stacks.ts).
  */
 export const stackableSchema = validationContextSchema.extend({
   redeemables: z
@@ -146,6 +151,13 @@ export const stackableSchema = validationContextSchema.extend({
           ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `${r.id} is given more than once; each redeemable may be sent once` });
         seen.add(r.id);
       });
+      const stack = redeemables.findIndex((r) => r.object === 'promotion_stack');
+      if (stack !== -1 && redeemables.length > 1)
+        ctx.addIssue({
+          code: 'custom',
+          path: [stack, 'object'],
+          message: 'a promotion_stack is sent alone: its tiers are the redeemables of the request',
+        });
     }),
 });
 export type StackableInput = z.output<typeof stackableSchema>;

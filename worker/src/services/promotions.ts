@@ -124,7 +124,8 @@ export async function createPromotionCampaign(env: Bindings, input: PromotionCam
   return readCampaign(env.DB, row.id);
 }
 
-async function requirePromotion(db: D1Database, idOrName: string) {
+/** The PROMOTION campaign by id or name: 404 when none, 400 when it is a campaign of codes. */
+export async function requirePromotion(db: D1Database, idOrName: string) {
   const campaign = await requireCampaign(db, idOrName);
   if (campaign.campaign_type !== 'PROMOTION') {
     throw invalidPayload(

@@ -27,6 +27,7 @@ import {
   ruleRefusal,
 } from './validation';
 import { ambiguousTrackingId, definitionsOf, isClaimedCustomer, readVisitor } from './visitor';
+import { stackTiers } from './promotion-stacks';
 import { type Audience, type OrderRedemptionsEntry, orderSummary, redemptionView, stackedRedemptionView } from '../views/redemption';
 import { d1Refusal } from '../db/errors';
 import { clientSeesVoucherMetadata } from '../views/client-voucher';
@@ -40,6 +41,12 @@ export interface RedeemRequest {
   codes: string[];
   /** What each of `codes` was named as (absent: all vouchers); the tier route names one promotion tier. */
   kinds?: RedeemableKind[];
+  /**
+   * The promotion stack the caller sent (services/promotion-stacks.ts): `codes` are empty until the
+   * visitor read has read its tiers, and are its tiers after. An Idempotency-Key is bound to the stack named, not to the tiers it held then, so a replay after
+   * the stack changed answers the first request instead of refusing the key.
+   */
+  stackId?: string;
   context: ValidationContext;
   /** `?tracking_id=` of the URL; the body's tracking_id wins. */
   trackingIdParam?: string;
@@ -163,9 +170,13 @@ async function requestHash(request: RedeemRequest): Promise<string> {
   const canonical = canonicalJson({
     route: request.route,
     caller: request.caller,
-    codes: request.codes,
-    // Only when a tier is named: the keys of requests made before tiers hash as they did.
-    ...(request.kinds?.some((k) => k !== 'voucher') ? { kinds: request.kinds } : {}),
+    ...(request.stackId !== undefined
+      ? { stack: request.stackId }
+      : {
+          codes: request.codes,
+          // Only when a tier is named: the keys of requests made before tiers hash as they did.
+          ...(request.kinds?.some((k) => k !== 'voucher') ? { kinds: request.kinds } : {}),
+        }),
     context: request.context,
     tracking_id_param: request.trackingIdParam,
   });
@@ -435,7 +446,10 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
   }
   const now = Date.now();
   const trackingId = await redemptionTrackingId(env, context, request.trackingIdParam);
-  const visitor: Visitor = { trackingId, subject: await readVisitor(env, request.codes, context, trackingId, now) };
+  const subject = await readVisitor(env, request.codes, context, trackingId, now, undefined, undefined, request.stackId);
+  // A stack is redeemed as its tiers, read with the visitor (services/promotion-stacks.ts).
+  if (request.stackId !== undefined) request = { ...request, ...stackTiers(subject, request.stackId) };
+  const visitor: Visitor = { trackingId, subject };
   const definitions = await definitionsOf(env, visitor.subject, request.codes);
   const kindAt = (i: number): RedeemableKind => request.kinds?.[i] ?? 'voucher';
   // A code named as a tier, or a tier named as a code, is not found as the kind asked for.
@@ -569,7 +583,9 @@ function replay(env: Env, request: RedeemRequest, hash: string | null, previous:
   // Rows written before migration 0006 have no hash: they are answered as before.
   if (head.request_hash !== null && head.request_hash !== hash) throw idempotencyConflict(request.idempotencyKey ?? '');
   // An unknown redeemable's replay names it as the kind the request asked for, as the first answer did.
-  if (head.result === 'FAILURE') throw redeemError(head, request.kinds?.[request.codes.indexOf(head.code)] ?? 'voucher');
+  // A stack's tiers may have changed since the first answer: what it redeemed were tiers.
+  const kind = request.stackId !== undefined ? 'promotion_tier' : (request.kinds?.[request.codes.indexOf(head.code)] ?? 'voucher');
+  if (head.result === 'FAILURE') throw redeemError(head, kind);
   return answer(env, request, head, previous.children, previous);
 }
 

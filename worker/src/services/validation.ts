@@ -15,6 +15,7 @@ import { toIso } from '../lib/time';
 import type { OrderInput, ValidationContext } from '../schemas/checkout';
 import { type StackedResult, stackableValidateView, type ValidateAnswer, validateView } from '../views/validation';
 import type { LoadedDefinition } from './definitions';
+import { stackTiers } from './promotion-stacks';
 import { enqueue } from '../queue/messages';
 import { resolveTrackingId } from './tracking';
 import { checkoutCustomerWrites, claimedCustomer, customerWriteNeeded, definitionsOf, readVisitor } from './visitor';
@@ -380,6 +381,8 @@ export interface ValidateOptions {
   explain?: boolean;
   /** Stackable: what each redeemable was named as, in the order of the ids (absent: all vouchers). */
   kinds?: RedeemableKind[];
+  /** Stackable: a promotion stack named instead of ids; its tiers are read with the visitor (promotion-stacks.ts). */
+  stackId?: string;
 }
 
 /**
@@ -428,10 +431,10 @@ export async function readVisit(
   const tracking = await resolveTrackingId(env.TRACKING_SECRET, context.tracking_id);
   const recorded = options.record !== false;
   const trackingId = recorded ? tracking.id : null;
-  let subject = await readVisitor(env, codes, context, trackingId, now, undefined, options.liveVouchers);
+  let subject = await readVisitor(env, codes, context, trackingId, now, undefined, options.liveVouchers, options.stackId);
   if (options.upsertCustomer && customerWriteNeeded(subject, context)) {
     const writes = await checkoutCustomerWrites(env.DB, context, subject.segmentsVersion, now);
-    subject = await readVisitor(env, codes, context, trackingId, now, writes, options.liveVouchers);
+    subject = await readVisitor(env, codes, context, trackingId, now, writes, options.liveVouchers, options.stackId);
   }
   const record = async (judged: { code: string; judgement: Judgement }[]) => {
     if (!recorded) return;
@@ -457,25 +460,28 @@ export async function readVisit(
 
 /**
  * POST /v1/validations and /client/v1/validations: several vouchers for one visitor and order,
- * each judged; the answer is built by views/validation.
+ * each judged; the answer is built by views/validation. `named`: the codes and tiers of the
+ * request (none when it names a stack, options.stackId).
  */
 export async function validateStackable(
   env: Env,
-  codes: string[],
+  named: string[],
   context: ValidationContext,
   requestId: string,
   options: ValidateOptions = {},
 ) {
   const now = Date.now();
   const base = unpriced(orderOf(context));
-  const visit = await readVisit(env, codes, context, options, now);
+  const visit = await readVisit(env, named, context, options, now);
   const { subject } = visit;
+  // A stack is judged as its tiers, read with the visitor.
+  const { codes, kinds } = options.stackId !== undefined ? stackTiers(subject, options.stackId) : { codes: named, kinds: options.kinds };
   const definitions = await definitionsOf(env, subject, codes);
   const customerId = subject.customer?.id ?? null;
   const results: StackedResult[] = codes.map((code, i) => {
     const definition = definitions[i] ?? null;
     const checks: ExplainNode[] | null = options.explain ? [] : null;
-    const kind = options.kinds?.[i] ?? 'voucher';
+    const kind = kinds?.[i] ?? 'voucher';
     const judgement = judgeCode(code, definition, subject, context, now, checks, kind);
     return { code, kind, definition, judgement, explanation: checks && validationExplanation(code, judgement, checks) };
   });

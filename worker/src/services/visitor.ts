@@ -67,6 +67,7 @@ export async function readVisitor(
   now: number,
   writes?: D1PreparedStatement[],
   liveVouchers?: SubjectQuery['liveVouchers'],
+  stackId?: string,
 ): Promise<ValidationSubject & { identityHmac: string | null }> {
   const hmac = await identityHmac(env.TRACKING_SECRET, context.identity_hash);
   const subject = await readValidationSubject(env.DB, {
@@ -77,6 +78,7 @@ export async function readVisitor(
     identityHmac: hmac,
     codes,
     ...(liveVouchers ? { liveVouchers } : {}),
+    ...(stackId !== undefined ? { stackId } : {}),
   });
   assertOneCustomer(subject, context);
   // The HMAC the read used, for the caller's record of the visit (computed once a request).

@@ -1,5 +1,6 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
+import { expect } from 'vitest';
 import worker from '../../worker/src/index';
 import { setVoucherHolder } from '../../worker/src/db/vouchers';
 import type { Env } from '../../worker/src/env';
@@ -94,6 +95,14 @@ export function api(method: string, path: string, body?: unknown, headers: Recor
 
 export async function json<T = any>(response: Response): Promise<T> {
   return (await response.json()) as T;
+}
+
+/** The JSON body of an answer that must have `status` (200 by default; a 204 has no body: `{}`). */
+export async function ok(response: Response | Promise<Response>, status = 200): Promise<Record<string, any>> {
+  const res = await response;
+  const body = res.status === 204 ? {} : await json(res);
+  expect(res.status, JSON.stringify(body)).toBe(status);
+  return body;
 }
 
 /** The signature a shop's backend would give its page for an identity hash (shared/identity.ts). */

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { WEBHOOK_EVENT_TYPES } from '../../shared/webhook-events';
 import { MAX_METADATA_BYTES } from '../../worker/src/schemas/customers';
 import { TEST_ENV } from '../test-env';
-import { api, call, json, SERVER_HEADERS } from './helpers';
+import { api, call, json, SERVER_HEADERS, ok } from './helpers';
 
 type Json = Record<string, any>;
 const db = env.DB;
@@ -21,13 +21,6 @@ const storedBytes = async (sourceId: string): Promise<number> =>
   -1;
 const stored = async (sourceId: string): Promise<Json> =>
   JSON.parse((await db.prepare('SELECT metadata FROM customers WHERE source_id = ?').bind(sourceId).first<string>('metadata')) ?? 'null');
-
-const ok = async (res: Response | Promise<Response>, status = 200): Promise<Json> => {
-  const r = await res;
-  const body = await json(r);
-  expect(r.status, JSON.stringify(body)).toBe(status);
-  return body;
-};
 
 /** A 400 in the Voucherify error shape whose details name the limit. */
 async function refusedForSize(res: Response | Promise<Response>): Promise<void> {

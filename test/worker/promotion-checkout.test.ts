@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLIENT_HEADERS, SERVER_HEADERS, api, call, counted, json } from './helpers';
+import { CLIENT_HEADERS, SERVER_HEADERS, api, call, counted, json, ok } from './helpers';
 
 /**
  * Promotion tiers at checkout: a tier is a row of `vouchers` (migration 0030), judged by the same
@@ -15,13 +15,6 @@ import { CLIENT_HEADERS, SERVER_HEADERS, api, call, counted, json } from './help
 type Json = Record<string, any>;
 const tenOff = { type: 'PERCENT', percent_off: 10, effect: 'APPLY_TO_ORDER' };
 const fiveOff = { type: 'AMOUNT', amount_off: 500, effect: 'APPLY_TO_ORDER' };
-
-async function ok(response: Promise<Response> | Response, status = 200): Promise<Json> {
-  const res = await response;
-  const body = res.status === 204 ? {} : await json(res);
-  expect(res.status, JSON.stringify(body)).toBe(status);
-  return body;
-}
 
 let seq = 0;
 /** A customer, a static segment holding it, and a PROMOTION campaign whose one tier is for that segment. */

@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { app } from '../../worker/src/app';
 import type { Env } from '../../worker/src/env';
-import { CLIENT_HEADERS, SERVER_HEADERS, api, call, json } from './helpers';
+import { CLIENT_HEADERS, SERVER_HEADERS, api, call, json, ok } from './helpers';
 
 /**
  * Promotion stacks (migration 0032): a named, ordered group of one PROMOTION campaign's tiers.
@@ -22,13 +22,6 @@ type Json = Record<string, any>;
 const tenOff = { type: 'PERCENT', percent_off: 10, effect: 'APPLY_TO_ORDER' };
 const fiveOff = { type: 'AMOUNT', amount_off: 500, effect: 'APPLY_TO_ORDER' };
 const oneOff = { type: 'AMOUNT', amount_off: 100, effect: 'APPLY_TO_ORDER' };
-
-async function ok(response: Promise<Response> | Response, status = 200): Promise<Json> {
-  const res = await response;
-  const body = res.status === 204 ? {} : await json(res);
-  expect(res.status, JSON.stringify(body)).toBe(status);
-  return body;
-}
 
 let seq = 0;
 /** A PROMOTION campaign with three tiers: A (10%), B (5 off, only for orders of 100 or more), C (1 off). */

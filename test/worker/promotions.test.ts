@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../../worker/src/lib/csv';
-import { api, call, json } from './helpers';
+import { api, call, json, ok } from './helpers';
 
 /**
  * Promotion tiers as rows of `vouchers` (migration 0030). Shapes from the spec
@@ -16,13 +16,6 @@ import { api, call, json } from './helpers';
 type Json = Record<string, any>;
 const amount = { type: 'AMOUNT', amount_off: 1000, effect: 'APPLY_TO_ORDER' };
 const percent = { type: 'PERCENT', percent_off: 15, effect: 'APPLY_TO_ORDER' };
-
-async function ok(response: Promise<Response> | Response, status = 200): Promise<Json> {
-  const res = await response;
-  const body = res.status === 204 ? {} : await json(res);
-  expect(res.status, JSON.stringify(body)).toBe(status);
-  return body;
-}
 
 async function promotion(name: string, tiers: Json[], extra: Json = {}): Promise<Json> {
   return ok(api('POST', '/v1/campaigns', { name, campaign_type: 'PROMOTION', promotion: { tiers }, ...extra }));

@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WRITABLE_FIELDS } from '../../shared/customer-fields';
 import { WEBHOOK_EVENT_TYPES } from '../../shared/webhook-events';
-import { api, call, CLIENT_HEADERS, json, SERVER_HEADERS, settled } from './helpers';
+import { api, call, CLIENT_HEADERS, json, SERVER_HEADERS, settled, ok } from './helpers';
 
 // Migration 0022: the triggers that fill the webhook outbox (migration 0020). What is checked here is
 // the contract with the delivery engine: each event appears exactly once per committed write, about
@@ -35,13 +35,6 @@ async function eventsOf(write: () => Promise<unknown>): Promise<[string, string]
   await write();
   return (await eventsSince(since)).map((e) => [e.type, e.object_id]);
 }
-
-const ok = async (res: Response | Promise<Response>, status = 200): Promise<Json> => {
-  const r = await res;
-  const body = await json(r);
-  expect(r.status, JSON.stringify(body)).toBe(status);
-  return body;
-};
 
 /**
  * An endpoint row as the endpoints API stores it, subscribed to every type but async_action.done

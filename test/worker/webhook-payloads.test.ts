@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { WEBHOOK_EVENT_TYPES } from '../../shared/webhook-events';
 import type { OutboxRow } from '../../worker/src/db/webhook-outbox';
 import { webhookPayload } from '../../worker/src/services/webhook-payloads';
-import { api, json } from './helpers';
+import { api, json, ok } from './helpers';
 
 // The body of each webhook event (services/webhook-payloads.ts), checked against the shapes of
 // Voucherify's webhook reference. WH = reference/OpenAPIWebhooks.json of voucherifyio/voucherify-openapi: `webhooks["EVENTS.…"]`
@@ -333,13 +333,6 @@ async function payloadOf(objectId: string, type: string): Promise<Json> {
   if (schema) expect(violations(payload.data, schema, 'data')).toEqual([]);
   return payload.data;
 }
-
-const ok = async (res: Response | Promise<Response>, status = 200): Promise<Json> => {
-  const r = await res;
-  const body = await json(r);
-  expect(r.status, JSON.stringify(body)).toBe(status);
-  return body;
-};
 
 // Subscribed to every type: the triggers record a type only while an enabled endpoint subscribes to it.
 beforeAll(async () => {

@@ -18,7 +18,7 @@ const REFUSED_SCENARIOS: Record<string, string> = {
   PRODUCTS_DISCOUNT: 'product-level qualification needs a product catalogue, which this service does not keep',
   PRODUCTS_BY_CUSTOMER: 'product-level qualification needs a product catalogue, which this service does not keep',
   PRODUCTS_DISCOUNT_BY_CUSTOMER: 'product-level qualification needs a product catalogue, which this service does not keep',
-  PROMOTION_STACKS: 'promotion stacks are not qualified',
+  PROMOTION_STACKS: 'stacks are not qualified as a whole here: the scenario ALL judges and lists each of their tiers',
 };
 
 const scenarioSchema = z.string().transform((value, ctx) => {

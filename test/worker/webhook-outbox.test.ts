@@ -386,7 +386,9 @@ describe('with an enabled endpoint', () => {
     ]);
     // join_once: the same publication answered again writes nothing, so sends nothing.
     expect(
-      await eventsOf(() => ok(api('POST', '/v1/publications?join_once=true', { campaign: 'wh codes', customer: { source_id: 'wh-holder' } }))),
+      await eventsOf(() =>
+        ok(api('POST', '/v1/publications?join_once=true', { campaign: 'wh codes', customer: { source_id: 'wh-holder' } })),
+      ),
     ).toEqual([]);
 
     const updated = await eventsOf(() => ok(api('PUT', `/v1/campaigns/${campaign.id}`, { expiration_date: '2099-01-01T00:00:00.000Z' })));
@@ -405,7 +407,8 @@ describe('with an enabled endpoint', () => {
     );
     await ok(api('POST', `/v1/campaigns/${campaign.id}/vouchers/WH-SW1`, {}));
     // Whatever route flips it (the campaign's enable / disable, a PUT), the trigger on campaigns.active fires.
-    const flip = (active: number) => eventsOf(() => db.prepare('UPDATE campaigns SET active = ? WHERE id = ?').bind(active, campaign.id).run());
+    const flip = (active: number) =>
+      eventsOf(() => db.prepare('UPDATE campaigns SET active = ? WHERE id = ?').bind(active, campaign.id).run());
     expect(await flip(0)).toEqual([['campaign.disabled', campaign.id]]);
     expect(await flip(0)).toEqual([]);
     expect(await flip(1)).toEqual([['campaign.enabled', campaign.id]]);

@@ -557,15 +557,13 @@ CREATE INDEX redemptions_voucher ON redemptions (voucher_id, created_at);
 CREATE TRIGGER webhook_redemption AFTER INSERT ON redemptions
 WHEN (NEW.code != '' OR NEW.result = 'FAILURE')
   AND EXISTS (SELECT 1 FROM webhook_subscriptions WHERE type =
-        CASE WHEN NEW.object = 'redemption_rollback' AND NEW.result = 'FAILURE' THEN 'redemption.rollback.failed'
-             WHEN NEW.object = 'redemption_rollback' THEN 'redemption.rollback.succeeded'
+        CASE WHEN NEW.object = 'redemption_rollback' THEN 'redemption.rollback.succeeded'
              WHEN NEW.result = 'SUCCESS' THEN 'redemption.succeeded'
              ELSE 'redemption.failed' END)
 BEGIN
   INSERT INTO webhook_outbox (id, type, object_id, customer_id, snapshot, created_at)
   VALUES ('evt_' || lower(hex(randomblob(12))),
-          CASE WHEN NEW.object = 'redemption_rollback' AND NEW.result = 'FAILURE' THEN 'redemption.rollback.failed'
-               WHEN NEW.object = 'redemption_rollback' THEN 'redemption.rollback.succeeded'
+          CASE WHEN NEW.object = 'redemption_rollback' THEN 'redemption.rollback.succeeded'
                WHEN NEW.result = 'SUCCESS' THEN 'redemption.succeeded'
                ELSE 'redemption.failed' END,
           NEW.id, NEW.customer_id,

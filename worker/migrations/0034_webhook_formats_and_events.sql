@@ -21,8 +21,6 @@
 --      status nor the definition version; enabled / disabled is the flip of campaigns.active.
 --    - business_validation_rule.created / updated / deleted (Voucherify's names, OpenAPIWebhooks.json
 --      EVENTS.BUS_VAL_RULE.*): the rows of validation_rules.
---    - redemption.rollback.failed: a rollback row whose result is FAILURE (0023's redemption
---      trigger, now with a fourth case).
 --    A promotion tier (a row of vouchers, migration 0030) still sends no voucher.* event.
 --
 -- The snapshot views of the new tables follow 0022's rule: every column, so the worker's own row
@@ -111,33 +109,6 @@ BEGIN
                       'publication', json((SELECT row FROM webhook_publication_rows WHERE id =
                         (SELECT p.id FROM publications p WHERE p.voucher_id = NEW.id ORDER BY p.created_at DESC, p.rowid DESC LIMIT 1))),
                       'customer', json((SELECT row FROM webhook_customer_rows WHERE id = NEW.holder_id))),
-          CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
-END;
-
--- ---- Redemptions
-
--- 0023's trigger, with redemption.rollback.failed: a rollback recorded as refused (services/rollback.ts).
-DROP TRIGGER webhook_redemption;
-
-CREATE TRIGGER webhook_redemption AFTER INSERT ON redemptions
-WHEN (NEW.code != '' OR NEW.result = 'FAILURE')
-  AND EXISTS (SELECT 1 FROM webhook_subscriptions WHERE type =
-        CASE WHEN NEW.object = 'redemption_rollback' AND NEW.result = 'FAILURE' THEN 'redemption.rollback.failed'
-             WHEN NEW.object = 'redemption_rollback' THEN 'redemption.rollback.succeeded'
-             WHEN NEW.result = 'SUCCESS' THEN 'redemption.succeeded'
-             ELSE 'redemption.failed' END)
-BEGIN
-  INSERT INTO webhook_outbox (id, type, object_id, customer_id, snapshot, created_at)
-  VALUES ('evt_' || lower(hex(randomblob(12))),
-          CASE WHEN NEW.object = 'redemption_rollback' AND NEW.result = 'FAILURE' THEN 'redemption.rollback.failed'
-               WHEN NEW.object = 'redemption_rollback' THEN 'redemption.rollback.succeeded'
-               WHEN NEW.result = 'SUCCESS' THEN 'redemption.succeeded'
-               ELSE 'redemption.failed' END,
-          NEW.id, NEW.customer_id,
-          json_object('redemption', json((SELECT row FROM webhook_redemption_rows WHERE id = NEW.id)),
-                      'rolled_back', json((SELECT row FROM webhook_redemption_rows WHERE id = NEW.rollback_of)),
-                      'customer', json((SELECT row FROM webhook_customer_rows WHERE id = NEW.customer_id)),
-                      'voucher', json((SELECT row FROM webhook_voucher_rows WHERE id = NEW.voucher_id))),
           CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
 END;
 

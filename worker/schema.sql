@@ -113,6 +113,51 @@ BEGIN
   UPDATE campaigns SET definition_version = lower(hex(randomblob(8))) WHERE id = NEW.id;
 END;
 
+CREATE TRIGGER webhook_campaign_active AFTER UPDATE OF active ON campaigns
+WHEN OLD.active IS NOT NEW.active
+  AND EXISTS (SELECT 1 FROM webhook_subscriptions WHERE type = CASE WHEN NEW.active = 1 THEN 'campaign.enabled' ELSE 'campaign.disabled' END)
+BEGIN
+  INSERT INTO webhook_outbox (id, type, object_id, snapshot, created_at)
+  VALUES ('evt_' || lower(hex(randomblob(12))), CASE WHEN NEW.active = 1 THEN 'campaign.enabled' ELSE 'campaign.disabled' END, NEW.id,
+          json_object('campaign', json((SELECT row FROM webhook_campaign_rows WHERE id = NEW.id))),
+          CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
+
+CREATE TRIGGER webhook_campaign_created AFTER INSERT ON campaigns
+WHEN EXISTS (SELECT 1 FROM webhook_subscriptions WHERE type = 'campaign.created')
+BEGIN
+  INSERT INTO webhook_outbox (id, type, object_id, snapshot, created_at)
+  VALUES ('evt_' || lower(hex(randomblob(12))), 'campaign.created', NEW.id,
+          json_object('campaign', json((SELECT row FROM webhook_campaign_rows WHERE id = NEW.id))),
+          CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
+
+CREATE TRIGGER webhook_campaign_deleted BEFORE DELETE ON campaigns
+WHEN EXISTS (SELECT 1 FROM webhook_subscriptions WHERE type = 'campaign.deleted')
+BEGIN
+  INSERT INTO webhook_outbox (id, type, object_id, snapshot, created_at)
+  VALUES ('evt_' || lower(hex(randomblob(12))), 'campaign.deleted', OLD.id,
+          json_object('campaign', json((SELECT row FROM webhook_campaign_rows WHERE id = OLD.id))),
+          CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
+
+CREATE TRIGGER webhook_campaign_updated
+AFTER UPDATE OF name, description, type, join_once, voucher, start_date, expiration_date, validity_timeframe,
+  validity_day_of_week, validity_hours, metadata, campaign_type, public ON campaigns
+WHEN (OLD.name IS NOT NEW.name OR OLD.description IS NOT NEW.description OR OLD.type IS NOT NEW.type
+      OR OLD.join_once IS NOT NEW.join_once OR json(OLD.voucher) IS NOT json(NEW.voucher)
+      OR OLD.start_date IS NOT NEW.start_date OR OLD.expiration_date IS NOT NEW.expiration_date
+      OR OLD.validity_timeframe IS NOT NEW.validity_timeframe OR OLD.validity_day_of_week IS NOT NEW.validity_day_of_week
+      OR OLD.validity_hours IS NOT NEW.validity_hours OR json(OLD.metadata) IS NOT json(NEW.metadata)
+      OR OLD.campaign_type IS NOT NEW.campaign_type OR OLD.public IS NOT NEW.public)
+  AND EXISTS (SELECT 1 FROM webhook_subscriptions WHERE type = 'campaign.updated')
+BEGIN
+  INSERT INTO webhook_outbox (id, type, object_id, snapshot, created_at)
+  VALUES ('evt_' || lower(hex(randomblob(12))), 'campaign.updated', NEW.id,
+          json_object('campaign', json((SELECT row FROM webhook_campaign_rows WHERE id = NEW.id))),
+          CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
+
 CREATE TABLE console_session_revocations (
   session_id TEXT PRIMARY KEY,
   expires_at INTEGER NOT NULL
@@ -690,6 +735,35 @@ BEGIN
   WHERE id IN (SELECT related_object_id FROM validation_rule_assignments WHERE rule_id = NEW.id);
 END;
 
+CREATE TRIGGER webhook_rule_created AFTER INSERT ON validation_rules
+WHEN EXISTS (SELECT 1 FROM webhook_subscriptions WHERE type = 'business_validation_rule.created')
+BEGIN
+  INSERT INTO webhook_outbox (id, type, object_id, snapshot, created_at)
+  VALUES ('evt_' || lower(hex(randomblob(12))), 'business_validation_rule.created', NEW.id,
+          json_object('rule', json((SELECT row FROM webhook_rule_rows WHERE id = NEW.id))),
+          CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
+
+CREATE TRIGGER webhook_rule_deleted BEFORE DELETE ON validation_rules
+WHEN EXISTS (SELECT 1 FROM webhook_subscriptions WHERE type = 'business_validation_rule.deleted')
+BEGIN
+  INSERT INTO webhook_outbox (id, type, object_id, snapshot, created_at)
+  VALUES ('evt_' || lower(hex(randomblob(12))), 'business_validation_rule.deleted', OLD.id,
+          json_object('rule', json((SELECT row FROM webhook_rule_rows WHERE id = OLD.id))),
+          CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
+
+CREATE TRIGGER webhook_rule_updated AFTER UPDATE OF name, rules, error, applicable_to ON validation_rules
+WHEN (OLD.name IS NOT NEW.name OR json(OLD.rules) IS NOT json(NEW.rules) OR OLD.error IS NOT NEW.error
+      OR OLD.applicable_to IS NOT NEW.applicable_to)
+  AND EXISTS (SELECT 1 FROM webhook_subscriptions WHERE type = 'business_validation_rule.updated')
+BEGIN
+  INSERT INTO webhook_outbox (id, type, object_id, snapshot, created_at)
+  VALUES ('evt_' || lower(hex(randomblob(12))), 'business_validation_rule.updated', NEW.id,
+          json_object('rule', json((SELECT row FROM webhook_rule_rows WHERE id = NEW.id))),
+          CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
+
 CREATE TABLE validations (
   id          TEXT PRIMARY KEY,
   tracking_id TEXT,
@@ -776,6 +850,31 @@ BEGIN
   UPDATE vouchers SET definition_version = lower(hex(randomblob(8))) WHERE id = NEW.id;
 END;
 
+CREATE TRIGGER webhook_publication_succeeded AFTER UPDATE OF publish_count ON vouchers
+WHEN NEW.type != 'PROMOTION_TIER' AND NEW.publish_count > OLD.publish_count
+  AND EXISTS (SELECT 1 FROM webhook_subscriptions WHERE type = 'publication.succeeded')
+BEGIN
+  INSERT INTO webhook_outbox (id, type, object_id, customer_id, snapshot, created_at)
+  VALUES ('evt_' || lower(hex(randomblob(12))), 'publication.succeeded',
+          (SELECT p.id FROM publications p WHERE p.voucher_id = NEW.id ORDER BY p.created_at DESC, p.rowid DESC LIMIT 1),
+          NEW.holder_id,
+          json_object('voucher', json((SELECT row FROM webhook_voucher_rows WHERE id = NEW.id)),
+                      'publication', json((SELECT row FROM webhook_publication_rows WHERE id =
+                        (SELECT p.id FROM publications p WHERE p.voucher_id = NEW.id ORDER BY p.created_at DESC, p.rowid DESC LIMIT 1))),
+                      'customer', json((SELECT row FROM webhook_customer_rows WHERE id = NEW.holder_id))),
+          CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
+
+CREATE TRIGGER webhook_voucher_active AFTER UPDATE OF active ON vouchers
+WHEN NEW.type != 'PROMOTION_TIER' AND OLD.active IS NOT NEW.active
+  AND EXISTS (SELECT 1 FROM webhook_subscriptions WHERE type = CASE WHEN NEW.active = 1 THEN 'voucher.enabled' ELSE 'voucher.disabled' END)
+BEGIN
+  INSERT INTO webhook_outbox (id, type, object_id, snapshot, created_at)
+  VALUES ('evt_' || lower(hex(randomblob(12))), CASE WHEN NEW.active = 1 THEN 'voucher.enabled' ELSE 'voucher.disabled' END, NEW.id,
+          json_object('voucher', json((SELECT row FROM webhook_voucher_rows WHERE id = NEW.id))),
+          CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
+
 CREATE TRIGGER webhook_voucher_created AFTER INSERT ON vouchers
 WHEN NEW.type != 'PROMOTION_TIER' AND EXISTS (SELECT 1 FROM webhook_subscriptions WHERE type = 'voucher.created')
 BEGIN
@@ -794,12 +893,25 @@ BEGIN
           CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
 END;
 
+CREATE TRIGGER webhook_voucher_published AFTER UPDATE OF publish_count ON vouchers
+WHEN NEW.type != 'PROMOTION_TIER' AND NEW.publish_count > OLD.publish_count
+  AND EXISTS (SELECT 1 FROM webhook_subscriptions WHERE type = 'voucher.published')
+BEGIN
+  INSERT INTO webhook_outbox (id, type, object_id, customer_id, snapshot, created_at)
+  VALUES ('evt_' || lower(hex(randomblob(12))), 'voucher.published', NEW.id, NEW.holder_id,
+          json_object('voucher', json((SELECT row FROM webhook_voucher_rows WHERE id = NEW.id)),
+                      'publication', json((SELECT row FROM webhook_publication_rows WHERE id =
+                        (SELECT p.id FROM publications p WHERE p.voucher_id = NEW.id ORDER BY p.created_at DESC, p.rowid DESC LIMIT 1))),
+                      'customer', json((SELECT row FROM webhook_customer_rows WHERE id = NEW.holder_id))),
+          CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
+
 CREATE TRIGGER webhook_voucher_updated
-AFTER UPDATE OF code, type, discount, quantity, active, start_date, expiration_date, metadata,
+AFTER UPDATE OF code, type, discount, quantity, start_date, expiration_date, metadata,
   validity_timeframe, validity_day_of_week, validity_hours, additional_info ON vouchers
 WHEN NEW.type != 'PROMOTION_TIER'
   AND (OLD.code IS NOT NEW.code OR OLD.type IS NOT NEW.type OR json(OLD.discount) IS NOT json(NEW.discount)
-      OR OLD.quantity IS NOT NEW.quantity OR OLD.active IS NOT NEW.active OR OLD.start_date IS NOT NEW.start_date
+      OR OLD.quantity IS NOT NEW.quantity OR OLD.start_date IS NOT NEW.start_date
       OR OLD.expiration_date IS NOT NEW.expiration_date OR json(OLD.metadata) IS NOT json(NEW.metadata)
       OR OLD.validity_timeframe IS NOT NEW.validity_timeframe OR OLD.validity_day_of_week IS NOT NEW.validity_day_of_week
       OR OLD.validity_hours IS NOT NEW.validity_hours OR OLD.additional_info IS NOT NEW.additional_info)
@@ -810,6 +922,15 @@ BEGIN
           json_object('voucher', json((SELECT row FROM webhook_voucher_rows WHERE id = NEW.id))),
           CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
 END;
+
+CREATE VIEW webhook_campaign_rows AS SELECT id, json_object(
+  'id', id, 'name', name, 'description', description, 'type', type, 'join_once', join_once, 'voucher', voucher,
+  'start_date', start_date, 'expiration_date', expiration_date, 'validity_timeframe', validity_timeframe,
+  'validity_day_of_week', validity_day_of_week, 'validity_hours', validity_hours, 'active', active, 'metadata', metadata,
+  'generation_target', generation_target, 'generated_count', generated_count, 'generation_status', generation_status,
+  'generation_action_id', generation_action_id, 'definition_version', definition_version, 'created_at', created_at,
+  'updated_at', updated_at, 'campaign_type', campaign_type, 'public', public
+) AS row FROM campaigns;
 
 CREATE VIEW webhook_customer_rows AS SELECT id, json_object(
   'id', id, 'source_id', source_id, 'name', name, 'description', description, 'email', email, 'phone', phone,
@@ -864,7 +985,7 @@ CREATE TABLE webhook_endpoints (
   failing_since       INTEGER,
   created_at          INTEGER NOT NULL,
   updated_at          INTEGER
-);
+, format TEXT NOT NULL DEFAULT 'standard' CHECK (format IN ('standard', 'voucherify')));
 
 CREATE INDEX webhook_endpoints_enabled ON webhook_endpoints (enabled);
 
@@ -899,6 +1020,11 @@ CREATE INDEX webhook_outbox_customer ON webhook_outbox (customer_id) WHERE custo
 
 CREATE INDEX webhook_outbox_pending ON webhook_outbox (seq) WHERE dispatched_at IS NULL;
 
+CREATE VIEW webhook_publication_rows AS SELECT id, json_object(
+  'id', id, 'voucher_id', voucher_id, 'customer_id', customer_id, 'campaign_id', campaign_id, 'source_id', source_id,
+  'channel', channel, 'metadata', metadata, 'created_at', created_at, 'distribution_id', distribution_id
+) AS row FROM publications;
+
 CREATE VIEW webhook_redemption_rows AS SELECT id, json_object(
   'id', id, 'object', object, 'result', result, 'status', status, 'voucher_id', voucher_id, 'code', code,
   'customer_id', customer_id, 'tracking_id', tracking_id, 'amount', amount, 'discount_amount', discount_amount,
@@ -907,6 +1033,11 @@ CREATE VIEW webhook_redemption_rows AS SELECT id, json_object(
   'request_hash', request_hash, 'reason', reason, 'error_message', error_message, 'channel_id', channel_id,
   'client_idempotency_key', client_idempotency_key, 'key_class', key_class
 ) AS row FROM redemptions;
+
+CREATE VIEW webhook_rule_rows AS SELECT id, json_object(
+  'id', id, 'name', name, 'rules', rules, 'error', error, 'created_at', created_at, 'updated_at', updated_at,
+  'applicable_to', applicable_to
+) AS row FROM validation_rules;
 
 CREATE TABLE webhook_subscriptions (
   type        TEXT NOT NULL,

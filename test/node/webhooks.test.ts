@@ -3,6 +3,7 @@
 // (`new Webhook(secret).verify(body, headers)`, node_modules/standardwebhooks/dist/index.js:L41),
 // not with our code. Events come from real writes: POST /v1/customers/bulk/async ends an async
 // action, which the 0021 trigger writes as async_action.done. WEBHOOK_RETRY_DELAYS=1,2,4.
+import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
@@ -132,6 +133,30 @@ describe('webhook deliveries', () => {
       next_attempt_at: null,
     });
     expect(log[0].delivered_at).toEqual(expect.any(String));
+  });
+
+  it("in the voucherify format, a node:http receiver verifies them as Voucherify's docs show (crypto.createHmac, hex, x-voucherify-signature)", async () => {
+    const r = await receiver();
+    servers.push(r.server);
+    const hook = await api('POST', '/v1/webhooks', { url: r.url, events: ['async_action.done'], format: 'voucherify' });
+    hooks.push(hook.id);
+    const { actionId } = await write();
+    const [delivery] = await until('the delivery', () => (r.received.length > 0 ? r.received : undefined));
+    if (!delivery) throw new Error('unreachable');
+    // voucherify-openapi documentation/api-reference/introduction-to-webhooks.mdx, the NodeJS example:
+    // crypto.createHmac('sha256', secretKey).update(message).digest('hex') === signature.
+    const signature = createHmac('sha256', hook.secret).update(delivery.body).digest('hex');
+    expect(delivery.headers['x-voucherify-signature']).toBe(signature);
+    expect(createHmac('sha256', 'another secret').update(delivery.body).digest('hex')).not.toBe(signature);
+    expect(delivery.headers['webhook-signature']).toBeUndefined();
+    const body = JSON.parse(delivery.body);
+    expect(body).toMatchObject({
+      project_id: 'proj_vouchsafe',
+      type: 'async_action.done',
+      data: { async_action: { id: actionId, status: 'DONE' } },
+      source: { id: hook.id, object: 'webhook', target_url: r.url },
+      event: { id: expect.stringMatching(/^evt_/), type: 'async_action.done', entity_id: actionId },
+    });
   });
 
   it('a receiver answering 500 twice then 200 gets exactly three attempts of one event, 1 s then 2 s apart', async () => {

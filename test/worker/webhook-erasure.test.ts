@@ -77,6 +77,29 @@ async function rowsNaming(customerId: string, sourceId: string): Promise<{ type:
 describe('erasure and the webhook outbox', () => {
   beforeEach(removeEndpoints);
 
+  it('a publication names its holder: voucher.published and publication.succeeded go with the person', async () => {
+    await api('POST', '/v1/webhooks', { url: REFUSED, events: [...WEBHOOK_EVENT_TYPES] });
+    const source = 'erase-pub';
+    const eve = await api('POST', '/v1/customers', { source_id: source, ...PERSON, email: 'eve.pub@example.com' });
+    await api('POST', '/v1/vouchers/ERASE-PUB', { discount: { type: 'AMOUNT', amount_off: 100 } });
+    await api('POST', '/v1/publications', { voucher: 'ERASE-PUB', customer: { source_id: source } });
+    const carrying = async () =>
+      (
+        await db
+          .prepare(
+            `SELECT type FROM webhook_outbox WHERE type IN ('voucher.published', 'publication.succeeded') AND snapshot LIKE '%' || ? || '%'`,
+          )
+          .bind(eve.id)
+          .all<{ type: string }>()
+      ).results
+        .map((r) => r.type)
+        .sort();
+    expect(await carrying()).toEqual(['publication.succeeded', 'voucher.published']);
+    await api('POST', `/v1/customers/${eve.id}/permanent-deletion`);
+    expect(await carrying()).toEqual([]);
+    expect((await rowsNaming(eve.id, source)).map((r) => r.type)).toEqual(['customer.deleted']);
+  });
+
   it('a permanent deletion leaves no outbox event naming the person and no delivery still owed; customer.deleted keeps only the id', async () => {
     const hook = await api('POST', '/v1/webhooks', { url: REFUSED, events: [...WEBHOOK_EVENT_TYPES] });
     const source = 'erase-eve';

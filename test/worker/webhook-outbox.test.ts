@@ -319,7 +319,7 @@ describe('with an enabled endpoint', () => {
     expect(events.filter((e) => e.type === 'redemption.failed')).toHaveLength(5);
   });
 
-  it('voucher.created, .updated (terms, enable, disable) and .deleted; none for an update that changes nothing or a publication', async () => {
+  it('voucher.created, .updated (terms), .disabled, .enabled and .deleted; none for an update that changes nothing', async () => {
     let voucher: Json = {};
     expect(
       await eventsOf(
@@ -329,14 +329,22 @@ describe('with an enabled endpoint', () => {
     ).toEqual([['voucher.created', voucher.id]]);
     expect(await eventsOf(() => ok(api('PUT', '/v1/vouchers/WH-V1', { metadata: { a: 2 } })))).toEqual([['voucher.updated', voucher.id]]);
     expect(await eventsOf(() => ok(api('PUT', '/v1/vouchers/WH-V1', { metadata: { a: 2 } })))).toEqual([]);
-    expect(await eventsOf(() => ok(api('POST', '/v1/vouchers/WH-V1/disable')))).toEqual([['voucher.updated', voucher.id]]);
-    expect(await eventsOf(() => ok(api('POST', '/v1/vouchers/WH-V1/enable')))).toEqual([['voucher.updated', voucher.id]]);
+    // The flip of `active` is voucher.disabled / .enabled (OpenAPIWebhooks.json EVENTS.VOUCHER.DISABLED
+    // L18121, ENABLED L18236), once per flip, and no longer voucher.updated.
+    expect(await eventsOf(() => ok(api('POST', '/v1/vouchers/WH-V1/disable')))).toEqual([['voucher.disabled', voucher.id]]);
+    expect(await eventsOf(() => ok(api('POST', '/v1/vouchers/WH-V1/disable')))).toEqual([]);
+    expect(await eventsOf(() => ok(api('POST', '/v1/vouchers/WH-V1/enable')))).toEqual([['voucher.enabled', voucher.id]]);
+    // One write that changes a term and the flag: each event once.
+    expect((await eventsOf(() => ok(api('PUT', '/v1/vouchers/WH-V1', { metadata: { a: 3 }, active: false })))).sort()).toEqual([
+      ['voucher.disabled', voucher.id],
+      ['voucher.updated', voucher.id],
+    ]);
     expect(await eventsOf(async () => expect((await api('DELETE', '/v1/vouchers/WH-V1')).status).toBe(204))).toEqual([
       ['voucher.deleted', voucher.id],
     ]);
   });
 
-  it('a campaign: voucher.created per generated code (through the queue), .updated per code a campaign update writes through, .deleted per code of a deleted campaign', async () => {
+  it('a campaign: campaign.created and voucher.created per generated code (through the queue), a publication, campaign.updated and voucher.updated per code a campaign update writes through, campaign.deleted and voucher.deleted per code of a deleted campaign', async () => {
     await ok(api('POST', '/v1/customers', { source_id: 'wh-holder' }));
     const since = await lastSeq();
     const campaign = await ok(
@@ -356,17 +364,86 @@ describe('with an enabled endpoint', () => {
     );
     expect(codes).toHaveLength(25);
     const created = await eventsSince(since);
-    expect(created.map((e) => [e.type, e.object_id]).sort()).toEqual(codes.map((id) => ['voucher.created', id]).sort());
+    expect(created.map((e) => [e.type, e.object_id]).sort()).toEqual(
+      [['campaign.created', campaign.id], ...codes.map((id) => ['voucher.created', id])].sort(),
+    );
 
-    // A publication hands a code to a customer: holder_id and publish_count move, no voucher.updated.
+    // A publication hands a code to a customer: voucher.published and publication.succeeded, no voucher.updated.
+    let publication: Json = {};
+    const published = await eventsOf(
+      async () => (publication = await ok(api('POST', '/v1/publications', { campaign: 'wh codes', customer: { source_id: 'wh-holder' } }))),
+    );
+    expect(published.sort()).toEqual([
+      ['publication.succeeded', publication.id],
+      ['voucher.published', publication.voucher.id],
+    ]);
+    // join_once: the same publication answered again writes nothing, so sends nothing.
     expect(
-      await eventsOf(() => ok(api('POST', '/v1/publications', { campaign: 'wh codes', customer: { source_id: 'wh-holder' } }))),
+      await eventsOf(() =>
+        ok(api('POST', '/v1/publications?join_once=true', { campaign: 'wh codes', customer: { source_id: 'wh-holder' } })),
+      ),
     ).toEqual([]);
 
     const updated = await eventsOf(() => ok(api('PUT', `/v1/campaigns/${campaign.id}`, { expiration_date: '2099-01-01T00:00:00.000Z' })));
-    expect(updated.sort()).toEqual(codes.map((id) => ['voucher.updated', id]).sort());
+    expect(updated.sort()).toEqual([['campaign.updated', campaign.id], ...codes.map((id) => ['voucher.updated', id])].sort());
     const deleted = await eventsOf(() => ok(api('DELETE', `/v1/campaigns/${campaign.id}`), 202));
-    expect(deleted.sort()).toEqual(codes.map((id) => ['voucher.deleted', id]).sort());
+    expect(deleted.sort()).toEqual([['campaign.deleted', campaign.id], ...codes.map((id) => ['voucher.deleted', id])].sort());
+  });
+
+  it('campaign.enabled and .disabled: once per flip of the campaign, none for a write that flips nothing nor for its codes', async () => {
+    const campaign = await ok(
+      api('POST', '/v1/campaigns', {
+        name: 'wh switch',
+        campaign_type: 'DISCOUNT_COUPONS',
+        voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 } },
+      }),
+    );
+    await ok(api('POST', `/v1/campaigns/${campaign.id}/vouchers/WH-SW1`, {}));
+    // Whatever route flips it (the campaign's enable / disable, a PUT), the trigger on campaigns.active fires.
+    const flip = (active: number) =>
+      eventsOf(() => db.prepare('UPDATE campaigns SET active = ? WHERE id = ?').bind(active, campaign.id).run());
+    expect(await flip(0)).toEqual([['campaign.disabled', campaign.id]]);
+    expect(await flip(0)).toEqual([]);
+    expect(await flip(1)).toEqual([['campaign.enabled', campaign.id]]);
+    expect(await eventsOf(() => ok(api('PUT', `/v1/campaigns/${campaign.id}`, { description: 'same flag' })))).toEqual([
+      ['campaign.updated', campaign.id],
+    ]);
+  });
+
+  it('business_validation_rule.created, .updated and .deleted, once each; none for an update that changes nothing', async () => {
+    let rule: Json = {};
+    expect(
+      await eventsOf(
+        async () =>
+          (rule = await ok(
+            api('POST', '/v1/validation-rules', {
+              name: 'wh rule',
+              rules: { '1': { name: 'order.amount', conditions: { $more_than: [1000] } }, logic: '1' },
+            }),
+          )),
+      ),
+    ).toEqual([['business_validation_rule.created', rule.id]]);
+    expect(await eventsOf(() => ok(api('PUT', `/v1/validation-rules/${rule.id}`, { name: 'wh rule 2' })))).toEqual([
+      ['business_validation_rule.updated', rule.id],
+    ]);
+    expect(await eventsOf(() => ok(api('PUT', `/v1/validation-rules/${rule.id}`, { name: 'wh rule 2' })))).toEqual([]);
+    expect(await eventsOf(async () => expect((await api('DELETE', `/v1/validation-rules/${rule.id}`)).status).toBe(204))).toEqual([
+      ['business_validation_rule.deleted', rule.id],
+    ]);
+  });
+
+  it('a refused write of a campaign, a rule or a publication leaves no event', async () => {
+    await ok(api('POST', '/v1/vouchers/WH-TAKEN', { discount: { type: 'AMOUNT', amount_off: 100 } }));
+    await ok(api('POST', '/v1/publications', { voucher: 'WH-TAKEN', customer: { source_id: 'wh-first' } }));
+    await ok(api('POST', '/v1/customers', { source_id: 'wh-second' }));
+    expect(
+      await eventsOf(async () => {
+        // Held by another customer: 400 voucher_already_published, nothing written.
+        expect((await api('POST', '/v1/publications', { voucher: 'WH-TAKEN', customer: { source_id: 'wh-second' } })).status).toBe(400);
+        expect((await api('POST', '/v1/campaigns', { name: '', campaign_type: 'DISCOUNT_COUPONS' })).status).toBe(400);
+        expect((await api('POST', '/v1/validation-rules', { name: 'wh bad', rules: { logic: '1' } })).status).toBe(400);
+      }),
+    ).toEqual([]);
   });
 
   it('validate and track record nothing here: a tracking touch and a custom event are no customer change', async () => {
@@ -394,6 +471,9 @@ describe('the snapshot views and the update triggers follow the tables and the c
     ['customers', 'webhook_customer_rows'],
     ['vouchers', 'webhook_voucher_rows'],
     ['redemptions', 'webhook_redemption_rows'],
+    ['campaigns', 'webhook_campaign_rows'],
+    ['validation_rules', 'webhook_rule_rows'],
+    ['publications', 'webhook_publication_rows'],
   ])('%s: the snapshot view holds every column (a migration that adds one must add it to %s)', async (table, view) => {
     expect(keysIn(await viewSql(view)).sort()).toEqual((await columns(table)).sort());
   });

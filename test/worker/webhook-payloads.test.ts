@@ -19,6 +19,8 @@ interface Schema {
   nullable?: boolean;
   enum?: unknown[];
   properties?: Record<string, Schema>;
+  /** An array's items (checked each). */
+  items?: Schema;
 }
 
 const str: Schema = { type: 'string' };
@@ -153,6 +155,22 @@ const simpleVoucher: Schema = {
     object: { type: 'string', enum: ['voucher'] },
   },
 };
+// WH BusValRuleAssignment (L495, required id, rule_id, related_object_id, related_object_type, object,
+// validation_status, validation_omitted_rules).
+const busValRuleAssignment: Schema = {
+  type: 'object',
+  required: ['id', 'rule_id', 'related_object_id', 'related_object_type', 'object', 'validation_status', 'validation_omitted_rules'],
+  properties: {
+    id: str,
+    rule_id: str,
+    related_object_id: str,
+    related_object_type: { type: 'string', enum: ['campaign', 'voucher', 'earning_rule'] },
+    created_at: str,
+    object: { type: 'string', enum: ['validation_rules_assignment'] },
+    validation_status: { type: 'string', enum: ['VALID', 'PARTIALLY_VALID', 'INVALID'] },
+    validation_omitted_rules: { type: 'array', items: str },
+  },
+};
 // WH Voucher (L11370).
 const voucher: Schema = {
   type: 'object',
@@ -181,7 +199,10 @@ const voucher: Schema = {
     created_at: str,
     updated_at: str,
     holder_id: str,
-    validation_rules_assignments: obj,
+    validation_rules_assignments: {
+      type: 'object',
+      properties: { data: { type: 'array', items: busValRuleAssignment } },
+    },
     referrer_id: str,
     object: str,
     publish: obj,
@@ -198,7 +219,21 @@ const simpleCampaign: Schema = {
     campaign_type: str,
     type: { type: 'string', enum: ['AUTO_UPDATE', 'STATIC', 'STANDALONE'] },
     is_referral_code: bool,
-    voucher: obj,
+    // WH SimpleCampaignVoucher (L9187, required type, redemption {quantity, redeemed_quantity}, code_config).
+    voucher: {
+      type: 'object',
+      required: ['type', 'redemption', 'code_config'],
+      properties: {
+        type: { type: 'string', enum: ['DISCOUNT_VOUCHER', 'LOYALTY_CARD', 'GIFT_VOUCHER'] },
+        discount: obj,
+        redemption: {
+          type: 'object',
+          required: ['quantity', 'redeemed_quantity'],
+          properties: { quantity: { type: 'integer', nullable: true }, redeemed_quantity: int },
+        },
+        code_config: obj,
+      },
+    },
     auto_join: bool,
     join_once: bool,
     active: bool,
@@ -249,6 +284,119 @@ const customerRedemption: Record<string, Schema> = {
   redemption: simpleRedemption,
 };
 
+// WH Campaign (L579) = CampaignBase (L602, its required list) + promotion, validation_rules_assignments.
+const fullCampaign: Schema = {
+  type: 'object',
+  nullable: true,
+  required: [
+    'id',
+    'name',
+    'campaign_type',
+    'type',
+    'auto_join',
+    'join_once',
+    'use_voucher_metadata_schema',
+    'created_at',
+    'creation_status',
+    'vouchers_generation_status',
+    'protected',
+    'category_id',
+    'categories',
+    'object',
+  ],
+  properties: {
+    id: str,
+    name: str,
+    description: str,
+    campaign_type: { type: 'string', enum: ['LOYALTY_PROGRAM', 'GIFT_VOUCHERS', 'DISCOUNT_COUPONS', 'PROMOTION', 'REFERRAL_PROGRAM'] },
+    type: { type: 'string', enum: ['AUTO_UPDATE', 'STATIC', 'STANDALONE'] },
+    // WH CampaignVoucher (required type, redemption {quantity}, code_config, is_referral_code).
+    voucher: {
+      type: 'object',
+      required: ['type', 'redemption', 'code_config', 'is_referral_code'],
+      properties: {
+        type: str,
+        discount: obj,
+        redemption: { type: 'object', required: ['quantity'] },
+        code_config: obj,
+        is_referral_code: bool,
+      },
+    },
+    auto_join: bool,
+    join_once: bool,
+    use_voucher_metadata_schema: bool,
+    validity_timeframe: obj,
+    validity_day_of_week: arr,
+    validity_hours: obj,
+    vouchers_count: int,
+    start_date: str,
+    expiration_date: str,
+    active: bool,
+    metadata: obj,
+    created_at: str,
+    updated_at: str,
+    category: str,
+    creation_status: { type: 'string', enum: ['DONE', 'IN_PROGRESS', 'FAILED', 'DRAFT', 'MODIFYING'] },
+    vouchers_generation_status: { type: 'string', enum: ['DONE', 'IN_PROGRESS', 'FAILED', 'DRAFT', 'MODIFYING'] },
+    protected: bool,
+    category_id: { type: 'string', nullable: true },
+    categories: arr,
+    object: str,
+    promotion: obj,
+    validation_rules_assignments: {
+      type: 'object',
+      required: ['object', 'data_ref', 'data', 'total'],
+      properties: { data: { type: 'array', items: busValRuleAssignment }, total: int },
+    },
+  },
+};
+// WH ValidationRule (L10639, required id, name, rules, applicable_to, created_at, type, context_type, object).
+const validationRule: Schema = {
+  type: 'object',
+  nullable: true,
+  required: ['id', 'name', 'rules', 'applicable_to', 'created_at', 'type', 'context_type', 'object'],
+  properties: {
+    id: str,
+    name: str,
+    rules: obj,
+    error: obj,
+    applicable_to: obj,
+    type: { type: 'string', enum: ['expression', 'basic', 'advanced', 'complex'] },
+    context_type: str,
+    created_at: str,
+    updated_at: str,
+    assignments_count: int,
+    object: str,
+  },
+};
+// WH ListPublicationsItemBase (L6787, required id, object, created_at, customer_id, metadata, channel,
+// source_id, customer, vouchers_id); its customer is WH CustomerWithSummaryLoyaltyReferrals.
+const publicationItem: Schema = {
+  type: 'object',
+  nullable: true,
+  required: ['id', 'object', 'created_at', 'customer_id', 'metadata', 'channel', 'source_id', 'customer', 'vouchers_id'],
+  properties: {
+    id: str,
+    object: { type: 'string', enum: ['publication'] },
+    created_at: str,
+    customer_id: str,
+    tracking_id: str,
+    metadata: obj,
+    channel: str,
+    source_id: { type: 'string', nullable: true },
+    result: { type: 'string', enum: ['SUCCESS'] },
+    customer: customerWithSummary,
+    vouchers_id: { type: 'array', items: str },
+  },
+};
+// WH EventPublicationBase (L5370): what voucher.published and publication.succeeded data hold.
+const publicationBase: Record<string, Schema> = {
+  customer: simpleCustomer,
+  campaign: simpleCampaign,
+  publication: publicationItem,
+  voucher: simpleVoucher,
+};
+
 /** Each event's data schema, as `webhooks["EVENTS.…"]` gives it. */
 const DATA: Record<string, Schema> = {
   // WH EVENTS.CUSTOMER.CREATED (L13115) → EventCustomerCreatedData (L4015); UPDATED (L13200) → L4069; DELETED (L13293) → L4202.
@@ -279,6 +427,41 @@ const DATA: Record<string, Schema> = {
   'voucher.created': { type: 'object', required: ['voucher'], properties: { voucher, campaign: simpleCampaign } },
   'voucher.updated': { type: 'object', required: ['voucher'], properties: { voucher, campaign: simpleCampaign } },
   'voucher.deleted': { type: 'object', required: ['voucher'], properties: { voucher, campaign: simpleCampaign } },
+  // WH EVENTS.VOUCHER.ENABLED (L18236) → EventVoucherEnabledData (L6002); DISABLED (L18121) → L5941: `{voucher, campaign}`.
+  'voucher.enabled': { type: 'object', required: ['voucher'], properties: { voucher, campaign: simpleCampaign } },
+  'voucher.disabled': { type: 'object', required: ['voucher'], properties: { voucher, campaign: simpleCampaign } },
+  // WH EVENTS.VOUCHER.PUBLISHED (L18440) → EventVoucherPublishedData (L6667): EventPublicationBase + created_at.
+  'voucher.published': { type: 'object', required: ['voucher', 'publication'], properties: { ...publicationBase, created_at: str } },
+  // WH EVENTS.PUBLICATION.SUCCEEDED (L17857) → EventPublicationSucceededData (L5441): EventPublicationBase + user.
+  'publication.succeeded': {
+    type: 'object',
+    required: ['voucher', 'publication', 'user'],
+    properties: { ...publicationBase, user: { type: 'object', nullable: true } },
+  },
+  // WH EVENTS.CAMPAIGN.CREATED (L20446) → EventCampaignCreatedData (L3561, + created_at); UPDATED (L20720) →
+  // L3895; ENABLED (L20665) → L3738; DISABLED (L20610) → L3683; DELETED (L20775) → L3622 (+ deleted_at).
+  'campaign.created': { type: 'object', required: ['campaign', 'created_at'], properties: { campaign: fullCampaign, created_at: str } },
+  'campaign.updated': { type: 'object', required: ['campaign'], properties: { campaign: fullCampaign } },
+  'campaign.enabled': { type: 'object', required: ['campaign'], properties: { campaign: fullCampaign } },
+  'campaign.disabled': { type: 'object', required: ['campaign'], properties: { campaign: fullCampaign } },
+  'campaign.deleted': { type: 'object', required: ['campaign', 'deleted_at'], properties: { campaign: fullCampaign, deleted_at: str } },
+  // WH EVENTS.BUS_VAL_RULE.CREATED (L21609) → EventBusValRuleCreatedData (L3378, + created_at); UPDATED
+  // (L21697) → L3500 (+ updated_at); DELETED (L22020) → L3439 (+ deleted_at).
+  'business_validation_rule.created': {
+    type: 'object',
+    required: ['rule', 'created_at'],
+    properties: { rule: validationRule, created_at: str },
+  },
+  'business_validation_rule.updated': {
+    type: 'object',
+    required: ['rule', 'updated_at'],
+    properties: { rule: validationRule, updated_at: str },
+  },
+  'business_validation_rule.deleted': {
+    type: 'object',
+    required: ['rule', 'deleted_at'],
+    properties: { rule: validationRule, deleted_at: str },
+  },
 };
 
 /**
@@ -292,6 +475,8 @@ function violations(value: unknown, schema: Schema, at: string): string[] {
   const actual = Array.isArray(value) ? 'array' : Number.isInteger(value) ? 'integer' : typeof value;
   if (actual !== schema.type) return [`${at}: ${actual}, not ${schema.type}`];
   if (schema.enum && !schema.enum.includes(value)) return [`${at}: ${JSON.stringify(value)} not in ${JSON.stringify(schema.enum)}`];
+  if (schema.type === 'array')
+    return (value as unknown[]).flatMap((item, i) => (schema.items ? violations(item, schema.items, `${at}[${i}]`) : []));
   if (schema.type !== 'object') return [];
   const record = value as Record<string, unknown>;
   const out: string[] = [];
@@ -556,6 +741,147 @@ describe('voucher events', () => {
       voucher: code,
       campaign: { id: campaign.id, name: 'pl gone', object: 'campaign' },
     });
+  });
+});
+
+describe('the events added for Voucherify integrations', () => {
+  it('every type of the catalogue but our own async_action.done has its WH data schema here', () => {
+    expect(WEBHOOK_EVENT_TYPES.filter((t) => !DATA[t])).toEqual(['async_action.done']);
+  });
+
+  it('voucher.disabled and .enabled: {voucher, campaign} as the flip left it; assignments as WH BusValRuleAssignment', async () => {
+    const created = await ok(api('POST', '/v1/vouchers/PL-SW', { discount: { type: 'AMOUNT', amount_off: 100 } }));
+    const rule = await ok(
+      api('POST', '/v1/validation-rules', {
+        name: 'pl sw',
+        rules: { '1': { name: 'order.amount', conditions: { $more_than: [1] } }, logic: '1' },
+      }),
+    );
+    await ok(api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'voucher', related_object_id: 'PL-SW' }));
+    const disabled = await ok(api('POST', '/v1/vouchers/PL-SW/disable'));
+    const enabled = await ok(api('POST', '/v1/vouchers/PL-SW/enable'));
+    const off = await payloadOf(created.id, 'voucher.disabled');
+    const on = await payloadOf(created.id, 'voucher.enabled');
+    expect(off.voucher).toMatchObject({ code: 'PL-SW', active: false, updated_at: disabled.updated_at });
+    expect(on.voucher).toMatchObject({ code: 'PL-SW', active: true, updated_at: enabled.updated_at });
+    // The audit's gap: WH BusValRuleAssignment (L495) requires validation_status and validation_omitted_rules.
+    expect(on.voucher.validation_rules_assignments.data).toEqual([
+      {
+        ...enabled.validation_rules_assignments.data[0],
+        validation_status: 'VALID',
+        validation_omitted_rules: [],
+      },
+    ]);
+    expect(on.campaign).toBeNull();
+  });
+
+  it('voucher.published and publication.succeeded: EventPublicationBase, the voucher as published, the publication as POST /v1/publications answers it', async () => {
+    const campaign = await ok(
+      api('POST', '/v1/campaigns', {
+        name: 'pl pub',
+        campaign_type: 'DISCOUNT_COUPONS',
+        voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 }, redemption: { quantity: 3 } },
+      }),
+    );
+    await ok(api('POST', `/v1/campaigns/${campaign.id}/vouchers/PL-PUB`, {}));
+    const customer = await ok(api('POST', '/v1/customers', { source_id: 'pl-pub', name: 'Pub', email: 'pub@example.com' }));
+    const publication = await ok(
+      api('POST', '/v1/publications', { campaign: { name: 'pl pub' }, customer: { source_id: 'pl-pub' }, metadata: { via: 'mail' } }),
+    );
+    const published = await payloadOf(publication.voucher.id, 'voucher.published');
+    const { voucher: _voucher, ...item } = publication;
+    const expected = {
+      customer: { id: customer.id, name: 'Pub', email: 'pub@example.com', source_id: 'pl-pub', metadata: {}, object: 'customer' },
+      publication: { ...item, customer },
+      voucher: { ...publication.voucher, validation_rules_assignments: publication.voucher.validation_rules_assignments },
+    };
+    expect(published).toMatchObject({ ...expected, created_at: publication.created_at });
+    expect(published.voucher).toMatchObject({ code: 'PL-PUB', holder_id: customer.id, publish: { count: 1 } });
+    // WH SimpleCampaignVoucher (L9187): the campaign's template with redemption.redeemed_quantity.
+    expect(published.campaign).toMatchObject({
+      id: campaign.id,
+      name: 'pl pub',
+      voucher: { type: 'DISCOUNT_VOUCHER', redemption: { quantity: 3, redeemed_quantity: 0 } },
+      object: 'campaign',
+    });
+    const succeeded = await payloadOf(publication.id, 'publication.succeeded');
+    expect(succeeded).toEqual({ ...published, created_at: undefined, user: null });
+  });
+
+  it('campaign.created, .updated, .disabled, .enabled and .deleted: {campaign} as GET /v1/campaigns/{id} answers it after each write', async () => {
+    const created = await ok(
+      api('POST', '/v1/campaigns', {
+        name: 'pl camp',
+        campaign_type: 'DISCOUNT_COUPONS',
+        voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 5 } },
+      }),
+    );
+    const rule = await ok(
+      api('POST', '/v1/validation-rules', {
+        name: 'pl camp',
+        rules: { '1': { name: 'order.amount', conditions: { $more_than: [1] } }, logic: '1' },
+      }),
+    );
+    await ok(
+      api('POST', `/v1/validation-rules/${rule.id}/assignments`, { related_object_type: 'campaign', related_object_id: created.id }),
+    );
+    const updated = await ok(api('PUT', `/v1/campaigns/${created.id}`, { description: 'five off' }));
+    const withAssignment = (c: Json) => ({
+      ...c,
+      validation_rules_assignments: {
+        ...c.validation_rules_assignments,
+        data: c.validation_rules_assignments.data.map((a: Json) => ({ ...a, validation_status: 'VALID', validation_omitted_rules: [] })),
+      },
+    });
+    const createdData = await payloadOf(created.id, 'campaign.created');
+    // The campaign as its write left it; its assignments as they are when delivered.
+    expect(createdData).toEqual({
+      campaign: withAssignment({ ...created, validation_rules_assignments: updated.validation_rules_assignments }),
+      created_at: created.created_at,
+    });
+    expect(await payloadOf(created.id, 'campaign.updated')).toEqual({ campaign: withAssignment(updated) });
+
+    await db.prepare('UPDATE campaigns SET active = 0 WHERE id = ?').bind(created.id).run();
+    const disabled = await ok(api('GET', `/v1/campaigns/${created.id}`));
+    await db.prepare('UPDATE campaigns SET active = 1 WHERE id = ?').bind(created.id).run();
+    expect(await payloadOf(created.id, 'campaign.disabled')).toEqual({ campaign: withAssignment(disabled) });
+    expect((await payloadOf(created.id, 'campaign.enabled')).campaign).toMatchObject({ id: created.id, active: true });
+
+    await ok(api('DELETE', `/v1/campaigns/${created.id}`), 202);
+    const deleted = await payloadOf(created.id, 'campaign.deleted');
+    expect(deleted.campaign).toMatchObject({ id: created.id, name: 'pl camp', description: 'five off', active: true, object: 'campaign' });
+    expect(deleted.deleted_at).toEqual(expect.any(String));
+  });
+
+  it('a promotion campaign: campaign.created holds its tiers in `promotion`, and its tiers send no voucher.* event', async () => {
+    const promotion = await ok(
+      api('POST', '/v1/campaigns', {
+        name: 'pl promo camp',
+        campaign_type: 'PROMOTION',
+        promotion: { tiers: [{ name: 'pl t1', action: { discount: { type: 'AMOUNT', amount_off: 100 } } }] },
+      }),
+    );
+    const data = await payloadOf(promotion.id, 'campaign.created');
+    expect(data.campaign.promotion).toEqual(promotion.promotion);
+    const tierId = promotion.promotion.tiers[0].id;
+    await ok(api('PUT', `/v1/promotions/tiers/${tierId}`, { name: 'pl t1 renamed', active: false }));
+    expect(await outboxAbout(tierId)).toEqual([]);
+  });
+
+  it('business_validation_rule.created, .updated and .deleted: {rule} as GET /v1/validation-rules/{id} answers it, and the time of the change', async () => {
+    const created = await ok(
+      api('POST', '/v1/validation-rules', {
+        name: 'pl rule',
+        rules: { '1': { name: 'order.amount', conditions: { $more_than: [1000] } }, logic: '1' },
+        error: { message: 'Spend more' },
+      }),
+    );
+    const updated = await ok(api('PUT', `/v1/validation-rules/${created.id}`, { name: 'pl rule 2' }));
+    expect((await api('DELETE', `/v1/validation-rules/${created.id}`)).status).toBe(204);
+    expect(await payloadOf(created.id, 'business_validation_rule.created')).toEqual({ rule: created, created_at: created.created_at });
+    expect(await payloadOf(created.id, 'business_validation_rule.updated')).toEqual({ rule: updated, updated_at: updated.updated_at });
+    const deleted = await payloadOf(created.id, 'business_validation_rule.deleted');
+    expect(deleted).toEqual({ rule: updated, deleted_at: expect.any(String) });
   });
 });
 

@@ -901,7 +901,8 @@ export const CATALOGUE: readonly Route[] = [
     method: 'post',
     path: '/v1/webhooks',
     tag: 'webhooks',
-    summary: 'Create a webhook endpoint (https URL, event types); the answer carries its signing secret (whsec_…), shown once',
+    summary:
+      'Create a webhook endpoint (https URL, event types, format standard or voucherify); the answer carries its signing secret (whsec_…), shown once',
     auth: 'server',
     body: webhookCreateSchema,
   },

@@ -16,6 +16,11 @@ export interface Env {
   WEBHOOK_RETRY_DELAYS?: string;
   /** "on" lets a webhook URL name a loopback IP literal (127.0.0.0/8, [::1]), over http or https: tests only. DEMO=on allows it too. */
   WEBHOOK_ALLOW_HTTP_LOOPBACK?: string;
+  /**
+   * The `project_id` of a `voucherify`-format webhook's envelope (Voucherify's project id, e.g.
+   * proj_…), for a receiver that checks it. Default "proj_vouchsafe".
+   */
+  WEBHOOK_PROJECT_ID?: string;
   /** Server-side key pair (X-App-Id / X-App-Token). */
   APP_ID: string;
   APP_TOKEN: string;

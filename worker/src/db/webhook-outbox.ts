@@ -1,8 +1,9 @@
 // The webhook outbox (migrations 0020, 0022): the rows its triggers write, and what the payload
 // builder (services/webhook-payloads.ts) reads beside a row's snapshot.
-import type { CampaignRow } from './campaigns';
+import { assignmentsOfCampaign, type CampaignAssignmentRow, type CampaignRow } from './campaigns';
 import type { CustomerRow } from './customers';
-import type { AssignmentRow } from './vouchers';
+import { type TierRow, tiersOfCampaigns } from './promotion-tiers';
+import { type AssignmentRow, findRule, TIER_TYPE } from './vouchers';
 
 /** A row of webhook_outbox (migration 0020). */
 export interface OutboxRow {
@@ -43,4 +44,32 @@ export async function voucherContext(
     holder: (holder?.results[0] as unknown as CustomerRow | undefined) ?? null,
     assignments: (assignments?.results ?? []) as unknown as AssignmentRow[],
   };
+}
+
+/** What a campaign's event shows beside the campaign itself, as it is now: its rule assignments, code count and tiers. */
+export interface CampaignContext {
+  assignments: CampaignAssignmentRow[];
+  vouchersCount: number;
+  tiers: { rows: TierRow[]; assignments: AssignmentRow[] };
+}
+
+/**
+ * A campaign event's context, read when it is delivered. Campaign events are one per campaign write
+ * (not per code), so the count over its codes is paid once per event, as GET /v1/campaigns/{id} pays it.
+ */
+export async function campaignContext(db: D1Database, campaignId: string, campaignType: string): Promise<CampaignContext> {
+  const [assignments, count] = await db.batch<Record<string, unknown>>([
+    assignmentsOfCampaign(db, campaignId),
+    db.prepare('SELECT count(*) AS n FROM vouchers WHERE campaign_id = ? AND type != ?').bind(campaignId, TIER_TYPE),
+  ]);
+  return {
+    assignments: (assignments?.results ?? []) as unknown as CampaignAssignmentRow[],
+    vouchersCount: Number(count?.results[0]?.n ?? 0),
+    tiers: campaignType === 'PROMOTION' ? await tiersOfCampaigns(db, [campaignId]) : { rows: [], assignments: [] },
+  };
+}
+
+/** How many assignments a rule has now (0 once it is deleted). */
+export async function ruleAssignmentsCount(db: D1Database, ruleId: string): Promise<number> {
+  return (await findRule(db, ruleId))?.assignments ?? 0;
 }

@@ -3,6 +3,7 @@
 
 import { prepare, sql } from './sql';
 
+import type { WebhookFormat } from '../../../shared/webhook-events';
 import type { OutboxRow } from './webhook-outbox';
 
 /** A row of webhook_outbox: one event, written by a trigger in the same transaction as its write (db/webhook-outbox.ts). */
@@ -22,6 +23,8 @@ export interface EndpointRow {
   failing_since: number | null;
   created_at: number;
   updated_at: number | null;
+  /** How its deliveries are shaped and signed (migration 0034). */
+  format: WebhookFormat;
 }
 
 export type DeliveryStatus = 'pending' | 'failed' | 'delivered' | 'dead';
@@ -64,8 +67,8 @@ export function insertEndpoint(db: D1Database, row: EndpointRow): D1PreparedStat
   return prepare(
     db,
     sql`INSERT INTO webhook_endpoints (id, url, description, events, secret, previous_secret, previous_secret_expires_at,
-         enabled, disabled_reason, failing_since, created_at, updated_at)
-       VALUES (${row.id}, ${row.url}, ${row.description}, ${row.events}, ${row.secret}, ${row.previous_secret}, ${row.previous_secret_expires_at}, ${row.enabled}, ${row.disabled_reason}, ${row.failing_since}, ${row.created_at}, ${row.updated_at})`,
+         enabled, disabled_reason, failing_since, created_at, updated_at, format)
+       VALUES (${row.id}, ${row.url}, ${row.description}, ${row.events}, ${row.secret}, ${row.previous_secret}, ${row.previous_secret_expires_at}, ${row.enabled}, ${row.disabled_reason}, ${row.failing_since}, ${row.created_at}, ${row.updated_at}, ${row.format})`,
   );
 }
 
@@ -91,11 +94,11 @@ export async function anyEnabledEndpoint(db: D1Database): Promise<boolean> {
 export function updateEndpoint(
   db: D1Database,
   id: string,
-  change: Pick<EndpointRow, 'url' | 'description' | 'events' | 'enabled' | 'disabled_reason' | 'failing_since' | 'updated_at'>,
+  change: Pick<EndpointRow, 'url' | 'description' | 'events' | 'enabled' | 'disabled_reason' | 'failing_since' | 'updated_at' | 'format'>,
 ): D1PreparedStatement {
   return prepare(
     db,
-    sql`UPDATE webhook_endpoints SET url = ${change.url}, description = ${change.description}, events = ${change.events}, enabled = ${change.enabled}, disabled_reason = ${change.disabled_reason}, failing_since = ${change.failing_since}, updated_at = ${change.updated_at}
+    sql`UPDATE webhook_endpoints SET url = ${change.url}, description = ${change.description}, events = ${change.events}, enabled = ${change.enabled}, disabled_reason = ${change.disabled_reason}, failing_since = ${change.failing_since}, updated_at = ${change.updated_at}, format = ${change.format}
        WHERE id = ${id} RETURNING *`,
   );
 }
@@ -156,10 +159,11 @@ export function dispatchStatements(db: D1Database, limit: number, now: number): 
 
 // ---- attempts --------------------------------------------------------------------------------
 
-/** What an attempt needs: the delivery, its endpoint's url and secrets, and its event. */
+/** What an attempt needs: the delivery, its endpoint's url, secrets and format, and its event. */
 export interface AttemptRow {
   id: string;
   endpoint_id: string;
+  format: WebhookFormat;
   status: DeliveryStatus;
   attempts: number;
   last_attempt_at: number | null;
@@ -219,7 +223,7 @@ export function claimAttemptStatements(
     prepare(
       db,
       sql`SELECT d.id, d.endpoint_id, d.status, d.attempts, d.last_attempt_at,
-                e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, e.enabled,
+                e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, e.enabled, e.format,
                 o.seq AS event_seq, d.event_id, d.event_type, o.object_id AS event_object_id, o.snapshot AS event_snapshot,
                 o.created_at AS event_created_at, o.dispatched_at AS event_dispatched_at
          FROM webhook_deliveries d

@@ -2,13 +2,15 @@ import * as webhooksDb from '../db/webhooks';
 import type { AttemptClaim, AttemptOutcome, AttemptRow, OutboxRow } from '../db/webhooks';
 import type { Env } from '../env';
 import { signatureHeader } from '../lib/standard-webhooks';
+import { VOUCHERIFY_SIGNATURE_HEADER, voucherifySignature } from '../lib/voucherify-webhooks';
 import { bulkWriteTarget, type PaceLimits, WritePacer } from '../lib/write-pacer';
 import { sendWebhookMessages, type WebhookMessage, type WebhookQueue } from '../queue/webhook-messages';
-import { webhookPayload } from './webhook-payloads';
+import { DEFAULT_PROJECT_ID, voucherifyEnvelope, webhookPayload } from './webhook-payloads';
 import { noteEndpointsChanged } from './webhook-wake';
 import { webhookUrlProblem } from './webhooks';
 
-// The webhook delivery engine: at least once, signed as Standard Webhooks says.
+// The webhook delivery engine: at least once, signed as Standard Webhooks says, or as Voucherify
+// does for an endpoint of the `voucherify` format (migration 0034).
 //
 //   outbox row (trigger, same transaction as the write)
 //     -> dispatch(): one D1 batch inserts a delivery per subscribed endpoint and claims the rows
@@ -104,7 +106,7 @@ export function nextDelaySeconds(
 }
 
 type Bindings = Pick<Env, 'DB' | 'WEBHOOKS'> &
-  Partial<Pick<Env, 'WEBHOOK_RETRY_DELAYS' | 'WEBHOOK_ALLOW_HTTP_LOOPBACK' | 'DEMO' | 'BULK_WRITE_TARGET_MS'>>;
+  Partial<Pick<Env, 'WEBHOOK_RETRY_DELAYS' | 'WEBHOOK_ALLOW_HTTP_LOOPBACK' | 'DEMO' | 'BULK_WRITE_TARGET_MS' | 'WEBHOOK_PROJECT_ID'>>;
 
 /**
  * Fans the outbox's unclaimed events out to their endpoints and sends one attempt message per new
@@ -281,25 +283,25 @@ async function attempt(env: Bindings, row: AttemptRow, clock: () => number): Pro
   };
   let body: string;
   try {
-    body = JSON.stringify(await webhookPayload(env.DB, event));
+    const payload = await webhookPayload(env.DB, event);
+    body = JSON.stringify(
+      row.format === 'voucherify'
+        ? voucherifyEnvelope(payload, {
+            sendId: row.id,
+            projectId: env.WEBHOOK_PROJECT_ID?.trim() || DEFAULT_PROJECT_ID,
+            endpointId: row.endpoint_id,
+            url: row.url,
+            entityId: event.object_id,
+          })
+        : payload,
+    );
   } catch (error) {
     return failure(`The payload could not be built: ${String(error)}`);
   }
-  const sentAt = clock();
-  const timestamp = Math.floor(Date.now() / 1000);
-  const secrets = [row.secret];
-  if (row.previous_secret && row.previous_secret_expires_at !== null && row.previous_secret_expires_at > sentAt)
-    secrets.push(row.previous_secret);
   try {
     const response = await fetch(row.url, {
       method: 'POST',
-      headers: {
-        'Content-Type': 'application/json',
-        'User-Agent': USER_AGENT,
-        'webhook-id': row.event_id,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': await signatureHeader(secrets, row.event_id, timestamp, body),
-      },
+      headers: { 'Content-Type': 'application/json', 'User-Agent': USER_AGENT, ...(await signatureHeaders(row, body, clock())) },
       body,
       // Spec: a 3xx is a failure (the URL should be updated), not followed.
       redirect: 'manual',
@@ -324,6 +326,25 @@ async function attempt(env: Bindings, row: AttemptRow, clock: () => number): Pro
 }
 
 const NETWORK_ERROR = 'Network error: the receiver could not be reached.';
+
+/**
+ * The signature headers of one attempt. Standard Webhooks: the event's id, the attempt's time, and
+ * a signature per valid secret (during a rotation, the previous one too). Voucherify: one hex
+ * HMAC of the body in x-voucherify-signature, with the current secret only (the header has room
+ * for one signature, so a rotation switches at once: docs/webhooks.md says how to roll it out).
+ */
+async function signatureHeaders(row: AttemptRow, body: string, sentAt: number): Promise<Record<string, string>> {
+  if (row.format === 'voucherify') return { [VOUCHERIFY_SIGNATURE_HEADER]: await voucherifySignature(row.secret, body) };
+  const timestamp = Math.floor(Date.now() / 1000);
+  const secrets = [row.secret];
+  if (row.previous_secret && row.previous_secret_expires_at !== null && row.previous_secret_expires_at > sentAt)
+    secrets.push(row.previous_secret);
+  return {
+    'webhook-id': row.event_id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': await signatureHeader(secrets, row.event_id, timestamp, body),
+  };
+}
 
 /** RFC 9110's reason phrases for the statuses a receiver commonly answers. */
 const REASONS: Record<number, string> = {

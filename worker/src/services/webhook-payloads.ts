@@ -15,13 +15,14 @@
 import type { WebhookEventType } from '../../../shared/webhook-events';
 import { type CampaignRow } from '../db/campaigns';
 import { type CustomerRow } from '../db/customers';
+import type { PublicationRow } from '../db/publications';
 import type { RedemptionRow } from '../db/redemptions';
-import { type VoucherRow } from '../db/vouchers';
-import { type OutboxRow, voucherContext } from '../db/webhook-outbox';
+import { type AssignmentRow, type RuleRow, type VoucherRow } from '../db/vouchers';
+import { campaignContext, type OutboxRow, ruleAssignmentsCount, voucherContext } from '../db/webhook-outbox';
 import { toIso } from '../lib/time';
 import { customerJson, redemptionView } from '../views/redemption';
 import { getAsyncAction } from './async-actions';
-import { rowToVoucher } from '../views/voucher';
+import { rowToRule, rowToVoucher } from '../views/voucher';
 import { rowToCampaign } from '../views/campaign';
 import { rowToCustomer } from '../views/customer';
 
@@ -44,6 +45,12 @@ interface Snapshot {
   /** A rollback's redemption, as it was before the rollback. */
   rolled_back?: RedemptionRow | null;
   segment?: { id: string; name: string } | null;
+  /** voucher.published, publication.succeeded (migration 0034): the publication that took the unit. */
+  publication?: PublicationRow | null;
+  /** campaign.* (migration 0034). */
+  campaign?: CampaignRow | null;
+  /** business_validation_rule.* (migration 0034). */
+  rule?: RuleRow | null;
 }
 
 type DataBuilder = (db: D1Database, snapshot: Snapshot, event: OutboxRow) => Promise<Record<string, unknown>>;
@@ -84,8 +91,34 @@ const SIMPLE_CAMPAIGN_KEYS = [
 function simpleCampaign(voucher: VoucherRow, row: CampaignRow | null): Record<string, unknown> | null {
   if (voucher.campaign_id === null) return null;
   if (row === null) return { id: voucher.campaign_id, name: voucher.campaign, object: 'campaign' };
-  const campaign: Record<string, unknown> = { ...rowToCampaign({ ...row, vouchers_count: 0 }, []), is_referral_code: false };
+  const full = rowToCampaign({ ...row, vouchers_count: 0 }, []);
+  const campaign: Record<string, unknown> = {
+    ...full,
+    is_referral_code: false,
+    // WH SimpleCampaignVoucher (L9081 → voucher) requires redemption.redeemed_quantity beside quantity:
+    // the template itself is never redeemed (each code counts its own), as Voucherify's
+    // voucher.published example shows it (project-settings-webhooks.mdx: `redeemed_quantity: 0`).
+    ...(full.voucher ? { voucher: { ...full.voucher, redemption: { ...full.voucher.redemption, redeemed_quantity: 0 } } } : {}),
+  };
   return Object.fromEntries(SIMPLE_CAMPAIGN_KEYS.map((key) => [key, campaign[key] ?? null]));
+}
+
+/**
+ * WH BusValRuleAssignment (L495) requires validation_status and validation_omitted_rules beside what
+ * our API answers: every rule of ours applies to the object it is assigned to, whole, so each
+ * assignment is VALID with no rule omitted.
+ */
+const webhookAssignment = <T extends object>(assignment: T) => ({
+  ...assignment,
+  validation_status: 'VALID' as const,
+  validation_omitted_rules: [] as string[],
+});
+
+/** WH Voucher (L11370) with its assignments as WH BusValRuleAssignment. */
+function webhookVoucher(row: VoucherRow, assignments: AssignmentRow[]) {
+  const voucher = rowToVoucher(row, assignments);
+  const list = voucher.validation_rules_assignments;
+  return list ? { ...voucher, validation_rules_assignments: { ...list, data: list.data.map(webhookAssignment) } } : voucher;
 }
 
 /** WH EventCustomerCreatedData / UpdatedData / DeletedData (L4015, L4069, L4202): `{customer}`, WH CustomerWithSummaryLoyaltyReferrals. */
@@ -159,7 +192,80 @@ const rollbackData: DataBuilder = async (db, snapshot, event) => {
 const voucherData: DataBuilder = async (db, snapshot, event) => {
   const voucher = required(snapshot.voucher, 'voucher', event);
   const context = await voucherContext(db, { campaignId: voucher.campaign_id, holderId: null, voucherId: voucher.id });
-  return { voucher: rowToVoucher(voucher, context.assignments), campaign: simpleCampaign(voucher, context.campaign) };
+  return { voucher: webhookVoucher(voucher, context.assignments), campaign: simpleCampaign(voucher, context.campaign) };
+};
+
+/**
+ * WH EventPublicationBase (the data of voucher.published, EventVoucherPublishedData, and of
+ * publication.succeeded, EventPublicationSucceededData): the holder as WH SimpleCustomer, the
+ * campaign, the publication as WH ListPublicationsItemBase (its customer in full, as the spec
+ * requires) and the voucher as it was published.
+ */
+async function publicationParts(db: D1Database, snapshot: Snapshot, event: OutboxRow) {
+  const voucher = required(snapshot.voucher, 'voucher', event);
+  const publication = required(snapshot.publication, 'publication', event);
+  const customer = snapshot.customer ?? null;
+  const context = await voucherContext(db, { campaignId: voucher.campaign_id, holderId: null, voucherId: voucher.id });
+  return {
+    customer: customerJson(customer ?? undefined),
+    campaign: simpleCampaign(voucher, context.campaign),
+    publication: {
+      id: publication.id,
+      object: 'publication' as const,
+      created_at: toIso(publication.created_at),
+      customer_id: publication.customer_id,
+      // As POST /v1/publications answers it: the customer's source id (services/publications.ts).
+      tracking_id: customer?.source_id ?? null,
+      metadata: JSON.parse(publication.metadata) as Record<string, unknown>,
+      channel: publication.channel,
+      source_id: publication.source_id,
+      result: 'SUCCESS' as const,
+      customer: customer ? rowToCustomer(customer) : null,
+      vouchers_id: [publication.voucher_id],
+    },
+    voucher: webhookVoucher(voucher, context.assignments),
+  };
+}
+
+/** WH EventVoucherPublishedData (L6667): EventPublicationBase and `created_at`, the publication's time. */
+const publishedData: DataBuilder = async (db, snapshot, event) => {
+  const parts = await publicationParts(db, snapshot, event);
+  return { ...parts, created_at: parts.publication.created_at };
+};
+
+/** WH EventPublicationSucceededData (L5441): EventPublicationBase and `user`, null for a publication through the API. */
+const publicationData: DataBuilder = async (db, snapshot, event) => ({ ...(await publicationParts(db, snapshot, event)), user: null });
+
+/** WH Campaign (L579): the campaign as GET /v1/campaigns/{id} answers it, its assignments as WH BusValRuleAssignment. */
+async function webhookCampaign(db: D1Database, row: CampaignRow) {
+  const context = await campaignContext(db, row.id, row.campaign_type);
+  const campaign = rowToCampaign({ ...row, vouchers_count: context.vouchersCount }, context.assignments, context.tiers);
+  const list = campaign.validation_rules_assignments;
+  return { ...campaign, validation_rules_assignments: { ...list, data: list.data.map(webhookAssignment) } };
+}
+
+/**
+ * WH EventCampaignCreatedData (L3561, + created_at), UpdatedData (L3895), EnabledData (L3738),
+ * DisabledData (L3683), DeletedData (L3622, + deleted_at): `{campaign}`, WH Campaign, as the write
+ * left it; its assignments, code count and tiers as they are at delivery (none once deleted).
+ */
+const campaignData: DataBuilder = async (db, snapshot, event) => {
+  const campaign = await webhookCampaign(db, required(snapshot.campaign, 'campaign', event));
+  if (event.type === 'campaign.created') return { campaign, created_at: campaign.created_at };
+  if (event.type === 'campaign.deleted') return { campaign, deleted_at: toIso(event.created_at) };
+  return { campaign };
+};
+
+/**
+ * WH EventBusValRuleCreatedData (L3378, + created_at), UpdatedData (L3500, + updated_at), DeletedData
+ * (L3439, + deleted_at): `{rule}`, WH ValidationRule, as GET /v1/validation-rules/{id} answers it.
+ */
+const ruleData: DataBuilder = async (db, snapshot, event) => {
+  const row = required(snapshot.rule, 'rule', event);
+  const rule = rowToRule(row, await ruleAssignmentsCount(db, row.id));
+  if (event.type === 'business_validation_rule.created') return { rule, created_at: rule.created_at };
+  if (event.type === 'business_validation_rule.updated') return { rule, updated_at: rule.updated_at ?? toIso(event.created_at) };
+  return { rule, deleted_at: toIso(event.created_at) };
 };
 
 /** Vouchsafe's own (Voucherify has no such webhook): the action as GET /v1/async-actions/{id} answers, read when delivered (a DONE action no longer changes). */
@@ -180,6 +286,18 @@ const EVENT_DATA: Record<WebhookEventType, DataBuilder> = {
   'voucher.created': voucherData,
   'voucher.updated': voucherData,
   'voucher.deleted': voucherData,
+  'voucher.enabled': voucherData,
+  'voucher.disabled': voucherData,
+  'voucher.published': publishedData,
+  'publication.succeeded': publicationData,
+  'campaign.created': campaignData,
+  'campaign.updated': campaignData,
+  'campaign.enabled': campaignData,
+  'campaign.disabled': campaignData,
+  'campaign.deleted': campaignData,
+  'business_validation_rule.created': ruleData,
+  'business_validation_rule.updated': ruleData,
+  'business_validation_rule.deleted': ruleData,
   'async_action.done': asyncActionData,
 };
 
@@ -187,10 +305,8 @@ const isEventType = (type: string): type is WebhookEventType => Object.hasOwn(EV
 
 /**
  * The body of an outbox event: the same for every endpoint and every attempt, except for what it
- * reads as context (see the top of this file). Voucherify's envelope also carries project_id,
- * source (the endpoint) and event (OpenAPIWebhooks project-settings-webhooks.mdx "Project setting
- * webhook payload"); here the endpoint is the receiver's own URL and the event's id is the
- * Standard Webhooks `webhook-id`, so the envelope is the event itself.
+ * reads as context (see the top of this file). This is the `standard` format's whole body; the
+ * `voucherify` format wraps the same type and data in Voucherify's envelope (voucherifyEnvelope).
  */
 export async function webhookPayload(db: D1Database, event: OutboxRow): Promise<WebhookPayload> {
   if (!isEventType(event.type)) throw new Error(`webhook event ${event.id} has an unknown type ${event.type}`);
@@ -201,5 +317,47 @@ export async function webhookPayload(db: D1Database, event: OutboxRow): Promise<
     created_at: toIso(event.created_at),
     object: 'event',
     data: await EVENT_DATA[event.type](db, snapshot, event),
+  };
+}
+
+/** The envelope's project_id when WEBHOOK_PROJECT_ID is not set. */
+export const DEFAULT_PROJECT_ID = 'proj_vouchsafe';
+
+/** Where a `voucherify`-format delivery goes: what its envelope names besides the event. */
+export interface VoucherifySendOut {
+  /** The delivery's id (whd_…): one per event and endpoint, the same on every retry, as Voucherify's send-out id. */
+  sendId: string;
+  projectId: string;
+  endpointId: string;
+  url: string;
+  /** The object the event is about (the outbox row's object_id). */
+  entityId: string | null;
+}
+
+/**
+ * Voucherify's webhook envelope (voucherify-openapi documentation/api-reference/project-settings-webhooks.mdx,
+ * "Project setting webhook payload"; introduction-to-webhooks.mdx "Voucherify webhook structure": id,
+ * project_id, created_at, type, data, source, event) around the same `type` and `data` the standard
+ * format sends. `event.id` is the outbox event's id (the same for every endpoint), `id` the send-out
+ * (the delivery). What the outbox does not know is null, never made up: `group_id` (the request
+ * that caused the event: a trigger sees no request); the channel is always API (every write comes
+ * through the API, its jobs or its queue; there is no dashboard user).
+ */
+export function voucherifyEnvelope(payload: WebhookPayload, to: VoucherifySendOut) {
+  return {
+    id: to.sendId,
+    project_id: to.projectId,
+    created_at: payload.created_at,
+    type: payload.type,
+    data: payload.data,
+    source: { id: to.endpointId, object: 'webhook' as const, target_url: to.url },
+    event: {
+      id: payload.id,
+      type: payload.type,
+      created_at: payload.created_at,
+      entity_id: to.entityId,
+      group_id: null,
+      event_source: { channel: 'API' as const },
+    },
   };
 }

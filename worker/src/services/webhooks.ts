@@ -74,6 +74,7 @@ export async function createWebhook(env: Env, input: WebhookCreate, now = Date.n
     failing_since: null,
     created_at: now,
     updated_at: null,
+    format: input.format ?? 'standard',
   };
   await webhooksDb.insertEndpoint(env.DB, row).run();
   noteEndpointsChanged(true);
@@ -107,6 +108,7 @@ export async function updateWebhook(env: Env, id: string, input: WebhookUpdate, 
       disabled_reason: enabled ? null : row.disabled_reason,
       failing_since: reenabled ? null : row.failing_since,
       updated_at: now,
+      format: input.format ?? row.format,
     })
     .first<EndpointRow>();
   if (!updated) throw notFound('webhook', id);

@@ -9,6 +9,8 @@ export interface WebhookView {
   object: 'webhook';
   url: string;
   events: string[];
+  /** How deliveries are shaped and signed: 'standard' (Standard Webhooks) or 'voucherify'. */
+  format: EndpointRow['format'];
   description: string | null;
   enabled: boolean;
   /** Why Vouchsafe disabled it (failing for 24 h, or 410 Gone); null when enabled or disabled by an operator. */
@@ -49,6 +51,7 @@ export function toView(row: EndpointRow, now: number, withSecret = false): Webho
     object: 'webhook',
     url: row.url,
     events: JSON.parse(row.events) as string[],
+    format: row.format,
     description: row.description,
     enabled: row.enabled === 1,
     disabled_reason: row.disabled_reason,

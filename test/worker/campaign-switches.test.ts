@@ -116,6 +116,20 @@ describe('POST /v1/campaigns/{id}/enable and /disable', () => {
     expect((await validate(code)).valid).toBe(true);
   });
 
+  it("a held code of a disabled campaign shows DISABLED in its holder's wallet, ACTIVE again once enabled", async () => {
+    const { campaign } = await codeCampaign();
+    const holder = `sw-holder-${seq}`;
+    const published = await ok(api('POST', '/v1/publications', { campaign: { name: campaign.name }, customer: { source_id: holder } }));
+    const wallet = async () =>
+      ((await ok(api('GET', `/v1/customers/${holder}/redeemables`))).data as Json[]).find((r) => r.redeemable_id === published.voucher.id);
+    // The wallet's status enum (customers.json of voucherify-openapi, CustomerRedeemable.redeemable.status).
+    expect((await wallet())?.redeemable.status).toBe('ACTIVE');
+    await ok(api('POST', `/v1/campaigns/${campaign.id}/disable`));
+    expect((await wallet())?.redeemable.status).toBe('DISABLED');
+    await ok(api('POST', `/v1/campaigns/${campaign.id}/enable`));
+    expect((await wallet())?.redeemable.status).toBe('ACTIVE');
+  });
+
   it('a campaign created disabled refuses its codes until enabled (codes keep their own switch on)', async () => {
     const { campaign, code } = await codeCampaign({ active: false });
     expect(await ok(api('GET', `/v1/vouchers/${code}`))).toMatchObject({ active: true });

@@ -461,7 +461,8 @@ export interface Export {
   channel: 'API';
   exported_object: 'customer' | 'voucher' | 'publication';
   parameters: {
-    order: string;
+    /** Absent when the export was created without one. */
+    order?: string;
     fields: string[];
     filters: Record<string, unknown>;
     response_format: 'CSV';

@@ -36,16 +36,22 @@ export interface VoucherDefinition {
     campaign_id?: string | null;
     campaign?: string | null;
     /**
+     * Its campaign's switch (POST /v1/campaigns/{id}/enable|disable): false refuses the code or
+     * tier whatever its own flag says. The campaign's version is part of the definition version
+     * (db/vouchers.ts VOUCHER_VERSION_SQL), so a flip reaches every code and tier of it on the
+     * next request. Absent: no campaign.
+     */
+    campaign_active?: boolean;
+    /**
      * A promotion tier's row (migration 0030) is judged like a code: what sets it apart is its type,
      * its name and banner (shown by the promotions validation answer), its hierarchy (the order of
-     * that answer), and its campaign's active flag and dates, which a tier does not copy (a tier has
-     * dates of its own beside them). Absent: a code.
+     * that answer), and its campaign's dates, which a tier does not copy (a tier has dates of its
+     * own beside them). Absent: a code.
      */
     tier?: {
       name: string | null;
       banner: string | null;
       hierarchy: number | null;
-      campaign_active: boolean;
       campaign_start_date: number | null;
       campaign_expiration_date: number | null;
     };

@@ -161,4 +161,33 @@ describe('@voucherify/sdk: campaigns and publications', () => {
     await expect(server.campaigns.get('SDK Lapsed buyers')).rejects.toMatchObject({ code: 404 });
     await expect(server.vouchers.get(code)).rejects.toMatchObject({ code: 404 });
   });
+
+  // SDK Campaigns.d.ts:52,56 enable/disable(campaignId): Promise<{}>, POST /campaigns/{id}/enable|disable
+  // (readOnly-openAPI.json L39906, L39955: "Returns an empty json `{}`").
+  it('campaigns.disable and campaigns.enable switch every code of a campaign off and on again', async () => {
+    const campaign = await server.campaigns.create(
+      loose({
+        name: 'SDK Switched',
+        campaign_type: 'DISCOUNT_COUPONS',
+        voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 300 } },
+      }),
+    );
+    await server.campaigns.addVoucher('SDK Switched', loose({}), undefined);
+    const [code] = (await server.vouchers.list({ campaign: 'SDK Switched', limit: 10 } as never)).vouchers.map((v) => v.code);
+    const order = { order: { amount: 2000 } };
+    expect(await server.validations.validateVoucher(code as string, order)).toMatchObject({ valid: true });
+
+    expect(await server.campaigns.disable(campaign.id)).toEqual({});
+    expect(await server.campaigns.get(campaign.id)).toMatchObject({ active: false });
+    expect(await server.validations.validateVoucher(code as string, order)).toMatchObject({
+      valid: false,
+      error: { key: 'voucher_disabled' },
+    });
+    await expect(server.redemptions.redeem(code as string, order)).rejects.toMatchObject({ code: 400, key: 'voucher_disabled' });
+
+    expect(await server.campaigns.enable(campaign.id)).toEqual({});
+    expect(await server.campaigns.get(campaign.id)).toMatchObject({ active: true });
+    expect(await server.redemptions.redeem(code as string, order)).toMatchObject({ result: 'SUCCESS', voucher: { code } });
+    await expect(server.campaigns.disable('camp_no_such_campaign')).rejects.toMatchObject({ code: 404 });
+  });
 });

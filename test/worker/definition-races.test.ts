@@ -54,12 +54,12 @@ describe('a change applies to the very next request, whatever the cache holds', 
     await api('POST', '/v1/vouchers/LATE-FILL', { discount: { type: 'AMOUNT', amount_off: 100 } });
     expect((await validate('LATE-FILL')).valid).toBe(true);
     const old = await liveVersion('LATE-FILL');
-    const oldEntry = await env.CACHE.get(`voucher-def:v3:LATE-FILL:${old}`);
+    const oldEntry = await env.CACHE.get(`voucher-def:v4:LATE-FILL:${old}`);
     expect(oldEntry).not.toBeNull();
     await api('PUT', '/v1/vouchers/LATE-FILL', { expiration_date: PAST });
     expect(await liveVersion('LATE-FILL')).not.toBe(old);
     // The fill that read the old terms finishes only now: it writes under the old version's key.
-    await env.CACHE.put(`voucher-def:v3:LATE-FILL:${old}`, oldEntry as string);
+    await env.CACHE.put(`voucher-def:v4:LATE-FILL:${old}`, oldEntry as string);
     expect(await validate('LATE-FILL')).toMatchObject({ valid: false, error: { key: 'voucher_expired' } });
     expect((await redeem('LATE-FILL', 'late-fill')).status).toBe(400);
   });

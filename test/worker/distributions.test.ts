@@ -225,7 +225,8 @@ describe('POST /v1/publications/segment', () => {
     expect(exp).toMatchObject({
       object: 'export',
       exported_object: 'publication',
-      status: 'DONE',
+      // The create answer's only status (readOnly-openAPI.json L10527 ExportScheduledBase).
+      status: 'SCHEDULED',
       parameters: { fields: ['customer_source_id', 'customer_id', 'voucher_code', 'campaign', 'date'] },
     });
     const url = new URL(exp.result.url);

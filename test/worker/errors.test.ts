@@ -11,10 +11,49 @@ describe('the error model', () => {
     expect(body.request_id).toBe(res.headers.get('X-Request-Id'));
   });
 
-  it('answers an unsupported method on a known path with 404', async () => {
-    const res = await api('PATCH', '/v1/customers', {});
-    expect(res.status).toBe(404);
-    expect((await json(res)).key).toBe('not_found');
+  // documentation/api-reference/errors.mdx (voucherify-openapi) L12-L14 the error's words, L39: 405
+  // "Method Not Allowed … Error details include a hint on which methods are allowed".
+  it('answers a wrong method on a known path with 405, the methods allowed in details and Allow', async () => {
+    const res = await api('PATCH', '/v1/customers/alice@example.com', {});
+    expect(res.status).toBe(405);
+    expect(res.headers.get('Allow')).toBe('GET, PUT, DELETE');
+    const body = await json(res);
+    expect(body).toMatchObject({
+      code: 405,
+      key: 'method_not_allowed',
+      message: 'HTTP Method Not Allowed',
+      details: 'PATCH is not supported by this endpoint. Did you mean GET, PUT or DELETE?',
+    });
+    expect(body.request_id).toBe(res.headers.get('X-Request-Id'));
+    const list = await api('DELETE', '/v1/customers');
+    expect(list.status).toBe(405);
+    expect(list.headers.get('Allow')).toBe('GET, POST');
+    const one = await api('GET', '/v1/campaigns/camp_x/enable');
+    expect(one.status).toBe(405);
+    expect(one.headers.get('Allow')).toBe('POST');
+    expect((await json(one)).details).toBe('GET is not supported by this endpoint. Did you mean POST?');
+    // A path no route serves stays a 404, whatever the method.
+    const nowhere = await api('PATCH', '/v1/nowhere', {});
+    expect(nowhere.status).toBe(404);
+    expect(nowhere.headers.get('Allow')).toBeNull();
+    // Keys are checked before routes: no key, no hint about the methods.
+    expect((await call('/v1/customers', { method: 'DELETE' })).status).toBe(401);
+  });
+
+  it('derives every 405 from the route catalogue: each catalogued path refuses the methods it lacks', async () => {
+    const { CATALOGUE } = await import('../../worker/src/catalogue');
+    const byPath = new Map<string, Set<string>>();
+    for (const route of CATALOGUE.filter((r) => r.auth === 'server')) {
+      const path = route.path.replace(/:[A-Za-z0-9_]+/g, 'x1');
+      byPath.set(path, (byPath.get(path) ?? new Set()).add(route.method.toUpperCase()));
+    }
+    expect(byPath.size).toBeGreaterThan(50);
+    for (const [path, methods] of byPath) {
+      if (methods.size === 4) continue;
+      const res = await api('PATCH', path, {});
+      expect(res.status, path).toBe(405);
+      for (const m of methods) expect(res.headers.get('Allow'), path).toContain(m);
+    }
   });
 
   it('gives every response its own request id', async () => {

@@ -61,14 +61,18 @@ describe('POST /v1/exports (customers)', () => {
       'metadata.missing',
     ];
     const exp = await createExport({ fields, filters: { junction: 'and', source_id: { conditions: { $is: ['exp-ada'] } } } });
+    // Created: SCHEDULED, the only status of the spec's create answer (readOnly-openAPI.json:L10527
+    // ExportScheduledBase.status enum, :L10606 ExportsCreateResponseBody); no order was given, so
+    // none is shown (the order enums have no empty string, :L10060 ExportCustomerOrder).
     expect(exp).toMatchObject({
       object: 'export',
-      status: 'DONE',
+      status: 'SCHEDULED',
       channel: 'API',
       exported_object: 'customer',
-      parameters: { order: '', fields, response_format: 'CSV', filters: { junction: 'and' } },
+      parameters: { fields, response_format: 'CSV', filters: { junction: 'and' } },
       user_id: null,
     });
+    expect(exp.parameters).not.toHaveProperty('order');
     expect(exp.id).toMatch(/^exp_/);
     expect(exp.result.url).toMatch(new RegExp(`^https://vouchsafe\\.test/v1/exports/${exp.id}/download\\?token=\\d+\\.[A-Za-z0-9_-]{43}$`));
 
@@ -256,12 +260,18 @@ describe('export download links', () => {
   it('GET returns a fresh URL; list and DELETE work; a deleted export is a 404 even with its token', async () => {
     const exp = await createExport({ fields: ['email'] });
     const got = await json(await api('GET', `/v1/exports/${exp.id}`));
+    // SCHEDULED when created, DONE once written (readOnly-openAPI.json:L10527 the create answer's
+    // status; a read of a written export is DONE with its result.url).
+    expect(exp.status).toBe('SCHEDULED');
     expect(got).toMatchObject({
       id: exp.id,
       status: 'DONE',
       parameters: { fields: ['email'] },
       result: { url: expect.stringContaining(`/v1/exports/${exp.id}/download?token=`) },
     });
+    expect(got.parameters).not.toHaveProperty('order');
+    const ordered = await createExport({ fields: ['email'], order: '-created_at' });
+    expect(ordered.parameters).toMatchObject({ order: '-created_at' });
     expect((await download(got.result.url)).status).toBe(200);
 
     const list = await json(await api('GET', '/v1/exports?limit=100'));

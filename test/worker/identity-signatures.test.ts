@@ -3,7 +3,7 @@
  * rotated with IDENTITY_SECRET_PREVIOUS, and never read from a URL. A customer named by source id
  * is looked up by source id only, by id by id only.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { hashIdentity, signClaim, signIdentity } from '../../shared/identity';
 import { identityVerifier } from '../../worker/src/services/identity';
 import { TEST_ENV } from '../test-env';
@@ -17,8 +17,11 @@ const validate = (query: string, signature?: string, bindings = {}) =>
   );
 
 let alice: { id: string };
+/** console.warn, watched from before this file's first client request (the operator's hint is logged once per isolate). */
+let warnings: MockInstance<typeof console.warn>;
 
 beforeAll(async () => {
+  warnings = vi.spyOn(console, 'warn');
   alice = await json(await api('POST', '/v1/customers', { source_id: 'alice@sig.example', metadata: { tier: 'gold' } }));
   const segment = await json(
     await api('POST', '/v1/segments', {
@@ -156,5 +159,100 @@ describe('a signed customer is matched as the kind the caller named', () => {
     expect(
       (await json(await api('POST', '/v1/vouchers/SIGGOLD/validate', { customer: { id: alice.id }, order: { amount: 5000 } }))).valid,
     ).toBe(true);
+  });
+});
+
+/**
+ * X-Vouchsafe-Identity: what became of a client request's claim of who it is. An unchanged
+ * Voucherify storefront names its customer unsigned (the client SDK's customer[source_id] or
+ * tracking_id, OA24 reference/OpenAPI.json L93850 of voucherify-openapi), which the default
+ * IDENTITY_VERIFICATION=required ignores: the header says so, so that the shop can tell why a
+ * segment member gets customer_rules_violated.
+ */
+describe('the X-Vouchsafe-Identity header', () => {
+  const HEADER = 'X-Vouchsafe-Identity';
+  const claim = 'customer%5Bsource_id%5D=alice%40sig.example';
+  const post = (path: string, body: object, signature?: string, bindings = {}) =>
+    call(
+      path,
+      {
+        method: 'POST',
+        headers: {
+          ...CLIENT_HEADERS,
+          'Content-Type': 'application/json',
+          ...(signature ? { 'X-Vouchsafe-Identity-Signature': signature } : {}),
+        },
+        body: JSON.stringify(body),
+      },
+      bindings,
+    );
+
+  it('is unverified for an unsigned claim, verified for a signed one, absent with no claim or with verification off', async () => {
+    const unsigned = await validate(claim);
+    expect(unsigned.headers.get(HEADER)).toBe('unverified');
+    expect(await json(unsigned)).toMatchObject({ valid: false, error: { key: 'customer_rules_violated' } });
+    const signed = await validate(claim, await signAs('source_id', 'alice@sig.example'));
+    expect(signed.headers.get(HEADER)).toBe('verified');
+    expect((await json(signed)).valid).toBe(true);
+    // A raw identity as tracking_id (the client SDK's setIdentity) is a claim too; a device's own id is not.
+    expect((await validate('tracking_id=alice%40sig.example')).headers.get(HEADER)).toBe('unverified');
+    expect((await validate('tracking_id=track_DeviceDeviceDeviceDev0')).headers.get(HEADER)).toBeNull();
+    expect((await validate('')).headers.get(HEADER)).toBeNull();
+    // One claim signed and another not: something was ignored.
+    const mixed = await validate(`${claim}&tracking_id=bob%40sig.example`, await signAs('source_id', 'alice@sig.example'));
+    expect(mixed.headers.get(HEADER)).toBe('unverified');
+    // IDENTITY_VERIFICATION=off believes every claim: nothing was verified, nothing ignored.
+    const off = await validate(claim, undefined, { IDENTITY_VERIFICATION: 'off' });
+    expect(off.headers.get(HEADER)).toBeNull();
+    expect((await json(off)).valid).toBe(true);
+  });
+
+  it('is on every client route that reads a claim: validations, qualifications, promotions validation, redemptions, events', async () => {
+    const customer = { source_id: 'alice@sig.example' };
+    const signature = await signAs('source_id', 'alice@sig.example');
+    const routes: [string, (signature?: string) => Promise<Response>][] = [
+      [
+        'POST /client/v1/validations',
+        (s) => post('/client/v1/validations', { redeemables: [{ object: 'voucher', id: 'SIGGOLD' }], customer }, s),
+      ],
+      ['POST /client/v1/qualifications', (s) => post('/client/v1/qualifications', { customer, order: { amount: 5000 } }, s)],
+      [
+        'GET /client/v1/promotions/validation',
+        (s) =>
+          call(`/client/v1/promotions/validation?amount=5000&${claim}`, {
+            headers: { ...CLIENT_HEADERS, ...(s ? { 'X-Vouchsafe-Identity-Signature': s } : {}) },
+          }),
+      ],
+      [
+        'POST /client/v1/redemptions',
+        (s) =>
+          post('/client/v1/redemptions', { redeemables: [{ object: 'voucher', id: 'SIGGOLD' }], customer, order: { amount: 5000 } }, s),
+      ],
+      ['POST /client/v1/events', (s) => post('/client/v1/events', { event: 'viewed', customer }, s)],
+    ];
+    for (const [route, send] of routes) {
+      const unsigned = await send();
+      expect(unsigned.headers.get(HEADER), `${route} unsigned (${unsigned.status})`).toBe('unverified');
+      const signed = await send(signature);
+      expect(signed.headers.get(HEADER), `${route} signed (${signed.status})`).toBe('verified');
+    }
+    // The server key's routes believe the shop's backend: no such header.
+    const server = await api('POST', '/v1/vouchers/SIGGOLD/validate', { customer, order: { amount: 5000 } });
+    expect(server.headers.get(HEADER)).toBeNull();
+  });
+
+  it('is readable by browser code (Access-Control-Expose-Headers)', async () => {
+    const res = await validate(claim);
+    expect((res.headers.get('Access-Control-Expose-Headers') ?? '').toLowerCase()).toContain('x-vouchsafe-identity');
+  });
+
+  it("logs one hint for the operator per isolate, naming the way out and nobody's identity", async () => {
+    await validate(claim);
+    await validate(claim);
+    const hints = warnings.mock.calls.map((args) => String(args[0])).filter((line) => line.includes('identity_unverified'));
+    expect(hints).toHaveLength(1);
+    expect(hints[0]).toContain('IDENTITY_VERIFICATION=off');
+    expect(hints[0]).toContain('X-Vouchsafe-Identity-Signature');
+    expect(hints[0]).not.toContain('alice');
   });
 });

@@ -215,14 +215,14 @@ describe('a definition read while its voucher keeps changing', () => {
     const label = definition?.version as string;
     expect(label).not.toBe(await liveVersion('CHURN'));
     // Not in KV, under any version, and not in this isolate: asking for that version reads D1 again.
-    expect((await env.CACHE.list({ prefix: 'voucher-def:v3:CHURN:' })).keys).toEqual([]);
+    expect((await env.CACHE.list({ prefix: 'voucher-def:v4:CHURN:' })).keys).toEqual([]);
     const quiet = churning('CHURN', 0);
     const again = await definitionAt({ DB: quiet.db, CACHE: env.CACHE }, 'CHURN', label);
     expect(quiet.batches()).toBe(2);
     // Once the voucher holds still, the read is consistent and cached under the version it found.
     expect(again?.version).toBe(await liveVersion('CHURN'));
-    expect((await env.CACHE.list({ prefix: 'voucher-def:v3:CHURN:' })).keys.map((k) => k.name)).toEqual([
-      `voucher-def:v3:CHURN:${again?.version}`,
+    expect((await env.CACHE.list({ prefix: 'voucher-def:v4:CHURN:' })).keys.map((k) => k.name)).toEqual([
+      `voucher-def:v4:CHURN:${again?.version}`,
     ]);
   });
 });

@@ -145,7 +145,7 @@ describe('under faults', () => {
     const version = (
       await env.DB.prepare("SELECT definition_version FROM vouchers WHERE code = 'STALE'").first<{ definition_version: string }>()
     )?.definition_version;
-    const key = `voucher-def:v3:STALE:${version}`;
+    const key = `voucher-def:v4:STALE:${version}`;
     const cached = await env.CACHE.get(key);
     expect(cached).not.toBeNull();
     await api('DELETE', '/v1/vouchers/STALE');
@@ -159,7 +159,7 @@ describe('under faults', () => {
     const version = (
       await env.DB.prepare("SELECT definition_version FROM vouchers WHERE code = 'NOKV'").first<{ definition_version: string }>()
     )?.definition_version;
-    await env.CACHE.delete(`voucher-def:v3:NOKV:${version}`);
+    await env.CACHE.delete(`voucher-def:v4:NOKV:${version}`);
     expect((await json(await call('/client/v1/validate?code=NOKV', { headers: CLIENT_HEADERS }))).valid).toBe(true);
   });
 });

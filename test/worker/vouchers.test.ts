@@ -155,3 +155,26 @@ describe('validation rules', () => {
     ).toBe(404);
   });
 });
+
+/**
+ * Voucherify's own operations under /v1/vouchers that share the shape of POST /v1/vouchers/{code}:
+ * import (readOnly-openAPI.json of voucherify-openapi, L37521), importCSV (L37798) and the old
+ * qualification (OA24 reference/OpenAPI.json L84501). Not served here: each is the 404 "No such
+ * route" of any unknown route, and never creates a voucher under that code.
+ */
+describe('operations that are not voucher codes', () => {
+  it('POST /v1/vouchers/import, /importCSV and /qualification answer 404 No such route and create nothing', async () => {
+    const bodies: Record<string, unknown> = {
+      import: [{ code: 'IMPORTED-1', discount: { type: 'AMOUNT', amount_off: 100 } }],
+      importCSV: undefined,
+      qualification: { discount: { type: 'AMOUNT', amount_off: 1 } },
+    };
+    for (const [operation, body] of Object.entries(bodies)) {
+      const res = await api('POST', `/v1/vouchers/${operation}`, body);
+      expect(res.status, operation).toBe(404);
+      expect(await json(res)).toMatchObject({ code: 404, key: 'not_found', details: 'No such route' });
+      expect((await api('GET', `/v1/vouchers/${operation}`)).status, operation).toBe(404);
+    }
+    expect((await api('GET', '/v1/vouchers/IMPORTED-1')).status).toBe(404);
+  });
+});

@@ -31,7 +31,8 @@ import { clientPromotionValidationRoutes, promotionCheckoutRoutes } from './rout
 import { publicationRoutes } from './routes/publications';
 import { webhookRoutes } from './routes/webhooks';
 import { wakeWebhookDispatcher } from './middleware/wake-webhook-dispatcher';
-import { BODY_LIMITS, MAX_BODY_BYTES } from './catalogue';
+import { identityHint } from './middleware/identity-hint';
+import { allowedMethods, BODY_LIMITS, MAX_BODY_BYTES } from './catalogue';
 
 export const app = new Hono<AppBindings>();
 
@@ -110,7 +111,7 @@ app.route('/v1/webhooks', webhookRoutes);
 app.use('/segmentio/*', segmentAuth, wakeWebhookDispatcher);
 app.route('/segmentio', segmentioRoutes);
 
-app.use('/client/v1/*', requireAllowedOrigin, clientCors, clientKeyAuth, rateLimitClient, wakeWebhookDispatcher);
+app.use('/client/v1/*', requireAllowedOrigin, clientCors, clientKeyAuth, rateLimitClient, wakeWebhookDispatcher, identityHint);
 app.route('/client/v1/events', clientEventRoutes);
 app.route('/client/v1/validate', clientValidateRoutes);
 app.route('/client/v1/validations', clientValidationsRoutes);
@@ -118,7 +119,17 @@ app.route('/client/v1/qualifications', clientQualificationRoutes);
 app.route('/client/v1/promotions/validation', clientPromotionValidationRoutes);
 app.route('/client/v1/redemptions', clientRedemptionRoutes);
 
-app.notFound(() => {
+// A path the catalogue serves, asked with another method: 405 naming the methods it serves, in the
+// details (Voucherify's words, errors.mdx:L12-L14) and in `Allow` (RFC 9110 15.5.6). Any other
+// path: 404. HEAD is served wherever GET is (Hono answers it with the GET route).
+app.notFound((c) => {
+  const allowed = allowedMethods(c.req.path);
+  const method = c.req.method.toUpperCase();
+  if (allowed.length > 0 && !allowed.includes(method) && !(method === 'HEAD' && allowed.includes('GET'))) {
+    const hint = allowed.length === 1 ? allowed[0] : `${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}`;
+    const error = apiError('method_not_allowed', `${method} is not supported by this endpoint. Did you mean ${hint}?`);
+    return c.json(error.toBody(c.get('requestId')), 405, { Allow: allowed.join(', ') });
+  }
   throw apiError('not_found', 'No such route');
 });
 

@@ -527,6 +527,20 @@ export const CATALOGUE: readonly Route[] = [
   },
   {
     method: 'post',
+    path: '/v1/campaigns/:id/enable',
+    tag: 'campaigns',
+    summary: 'Enable a campaign: its codes and tiers are judged on their own again, from the next request',
+    auth: 'server',
+  },
+  {
+    method: 'post',
+    path: '/v1/campaigns/:id/disable',
+    tag: 'campaigns',
+    summary: 'Disable a campaign: every code and tier of it is refused, from the next request',
+    auth: 'server',
+  },
+  {
+    method: 'post',
     path: '/v1/campaigns/:id/vouchers',
     tag: 'campaigns',
     summary: 'Add a code (generated), or vouchers_count codes (202, async action)',
@@ -1097,6 +1111,22 @@ export const CATALOGUE: readonly Route[] = [
   },
   { method: 'get', path: '/console/campaigns', tag: 'console', summary: 'Campaigns', auth: 'console', success: HTML },
   { method: 'post', path: '/console/campaigns', tag: 'console', summary: 'Create a campaign', auth: 'console', success: HTML },
+  {
+    method: 'post',
+    path: '/console/campaigns/:id/enable',
+    tag: 'console',
+    summary: 'Enable a campaign',
+    auth: 'console',
+    success: HTML,
+  },
+  {
+    method: 'post',
+    path: '/console/campaigns/:id/disable',
+    tag: 'console',
+    summary: 'Disable a campaign',
+    auth: 'console',
+    success: HTML,
+  },
   { method: 'get', path: '/console/promotions', tag: 'console', summary: 'Promotions and their tiers', auth: 'console', success: HTML },
   {
     method: 'post',
@@ -1188,6 +1218,15 @@ export const BODY_LIMITS: ReadonlyMap<string, number | 'streamed'> = new Map(
   }),
 );
 
+/** A catalogue path as a pattern: a parameter is one path segment, a wildcard anything; a trailing slash is the same route. */
+const pathPattern = (path: string): RegExp =>
+  new RegExp(
+    `^${path
+      .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/:[A-Za-z0-9_]+/g, '[^/]+')
+      .replace(/\*/g, '.*')}/?$`,
+  );
+
 /**
  * POST routes that write nothing to D1 themselves (`writes: false` above): what they record goes
  * through the WRITES queue (validations, events), or they record nothing (a segment preview or
@@ -1195,15 +1234,25 @@ export const BODY_LIMITS: ReadonlyMap<string, number | 'streamed'> = new Map(
  * middleware/d1-session.ts) and by the webhook wake-up (such a request wrote no event itself:
  * services/webhook-wake.ts).
  */
-const READ_ONLY_POSTS: readonly RegExp[] = CATALOGUE.filter((route) => route.method === 'post' && route.writes === false).map(
-  // A parameter is one path segment, a wildcard anything; a trailing slash is the same route.
-  (route) =>
-    new RegExp(
-      `^${route.path
-        .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
-        .replace(/:[A-Za-z0-9_]+/g, '[^/]+')
-        .replace(/\*/g, '.*')}/?$`,
-    ),
+const READ_ONLY_POSTS: readonly RegExp[] = CATALOGUE.filter((route) => route.method === 'post' && route.writes === false).map((route) =>
+  pathPattern(route.path),
 );
 
 export const isReadOnlyPost = (path: string): boolean => READ_ONLY_POSTS.some((route) => route.test(path));
+
+const ROUTE_PATTERNS: readonly { pattern: RegExp; method: Method }[] = CATALOGUE.map((route) => ({
+  pattern: pathPattern(route.path),
+  method: route.method,
+}));
+
+/**
+ * The methods the catalogue serves on a path, upper case, in a fixed order (none: no such path).
+ * app.ts answers a known path asked with another method 405 with these in `Allow`, as Voucherify
+ * does (documentation/api-reference/errors.mdx:L39: "Error details include a hint on which methods
+ * are allowed"), derived from this list so that it can never disagree with the routes mounted.
+ */
+export function allowedMethods(path: string): string[] {
+  const methods = new Set<Method>();
+  for (const { pattern, method } of ROUTE_PATTERNS) if (pattern.test(path)) methods.add(method);
+  return (['get', 'post', 'put', 'delete'] as const).filter((m) => methods.has(m)).map((m) => m.toUpperCase());
+}

@@ -58,6 +58,8 @@ export const ERRORS = {
   unauthorized: [401, 'Unauthorized'],
   forbidden: [403, 'Forbidden'],
   not_found: [404, 'Resource not found'],
+  // errors.mdx:L12-L14, L39: a known path asked with a method it does not serve.
+  method_not_allowed: [405, 'HTTP Method Not Allowed'],
   duplicate_found: [409, 'Duplicated resource found'],
   duplicate_source_id: [409, 'Duplicate source_id'],
   idempotency_key_conflict: [409, 'Idempotency key conflict'],

@@ -120,6 +120,18 @@ type CampaignPatch = Partial<
 >;
 
 /**
+ * A campaign's switch (POST /v1/campaigns/{id}/enable|disable): its `active` flag alone. Its codes
+ * and tiers keep their own flags: the judge refuses them while their campaign is off, and migration
+ * 0030's trigger moves the campaign's version, which is part of each of their definition versions,
+ * so the next request of any of them reads the new state. A campaign already in that state is not
+ * written (no version moved, no cache emptied, nothing for an update trigger to report).
+ */
+export function setCampaignActive(db: D1Database, id: string, active: boolean, now: number): D1PreparedStatement {
+  const flag = active ? 1 : 0;
+  return prepare(db, sql`UPDATE campaigns SET active = ${flag}, updated_at = ${now} WHERE id = ${id} AND active != ${flag}`);
+}
+
+/**
  * A campaign's update and its write-through to its codes, in one batch: the fields the codes copy
  * (dates, validity windows, discount) are set on every code, whose definitions move on by
  * migration 0012's trigger. `codePatch` holds only those, already as stored.
@@ -203,7 +215,9 @@ export function insertCampaignCodes(
        SELECT 'v_' || lower(hex(randomblob(12))), json_extract(j.value, '$.code'), 'DISCOUNT_VOUCHER', ${JSON.stringify(template.discount)},
          CASE WHEN json_type(j.value, '$.quantity') IS NULL THEN ${template.redemption.quantity} ELSE json_extract(j.value, '$.quantity') END,
          0,
-         coalesce(json_extract(j.value, '$.active'), c.active),
+         -- The code's own switch: on unless the code says otherwise. The campaign's switch is its
+         -- own and judged beside it (services/validation.ts), so enabling the campaign frees them all.
+         coalesce(json_extract(j.value, '$.active'), 1),
          CASE WHEN json_type(j.value, '$.start_date') IS NULL THEN c.start_date ELSE json_extract(j.value, '$.start_date') END,
          CASE WHEN json_type(j.value, '$.expiration_date') IS NULL THEN c.expiration_date ELSE json_extract(j.value, '$.expiration_date') END,
          c.validity_timeframe, c.validity_day_of_week, c.validity_hours,

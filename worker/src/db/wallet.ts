@@ -2,8 +2,8 @@ import type { WalletQuery } from '../schemas/wallet';
 import { sql } from './sql';
 import { type AssignmentRow, NOT_A_TIER, type VoucherRow, voucherPage } from './vouchers';
 
-/** A code in a customer's wallet: the voucher, and when the customer came to hold it. */
-export type WalletRow = VoucherRow & { held_at: number };
+/** A code in a customer's wallet: the voucher, when the customer came to hold it, and its campaign's switch (null: no campaign). */
+export type WalletRow = VoucherRow & { held_at: number; campaign_active: number | null };
 
 /** The wallet entry's id is the voucher's id behind this prefix (OA CustomerRedeemable.id rh_…). */
 export const WALLET_ID_PREFIX = 'rh_';
@@ -40,7 +40,8 @@ export async function listWallet(
   const wallet = sql`wallet AS (
       SELECT v.*, coalesce(
         (SELECT min(p.created_at) FROM publications p WHERE p.voucher_id = v.id AND p.customer_id = ${customerId}),
-        v.updated_at, v.created_at) AS held_at
+        v.updated_at, v.created_at) AS held_at,
+        (SELECT c.active FROM campaigns c WHERE c.id = v.campaign_id) AS campaign_active
       FROM vouchers v WHERE v.holder_id = ${customerId} AND ${sql.raw(NOT_A_TIER('v'))})`;
   const after = q.startingAfterId === undefined ? sql.raw('1') : sql`EXISTS (SELECT 1 FROM cursor) AND ${sql.raw(AFTER[q.order])}`;
   const page = sql`WITH ${wallet}, cursor AS (SELECT id, held_at FROM wallet WHERE id = ${cursorId})

@@ -107,7 +107,8 @@ export const CLIENT_ALLOW_HEADERS = [
   'Content-Type',
   'Accept',
 ];
-const EXPOSED_HEADERS = ['X-Request-Id', 'Retry-After', 'X-Rate-Limit-Limit', 'X-Rate-Limit-Remaining'];
+// X-Vouchsafe-Identity: whether the request's identity claim was believed (middleware/identity-hint.ts).
+const EXPOSED_HEADERS = ['X-Request-Id', 'Retry-After', 'X-Rate-Limit-Limit', 'X-Rate-Limit-Remaining', 'X-Vouchsafe-Identity'];
 const CORS_COMMON = {
   allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
   allowHeaders: CLIENT_ALLOW_HEADERS,

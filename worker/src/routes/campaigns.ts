@@ -68,6 +68,9 @@ export const campaignRoutes = new Hono<AppBindings>()
     if (!file) throw invalidPayload('file: must be a file (multipart/form-data field "file")');
     return c.json(await service.importCampaignCsv(c.env, c.req.param('id'), file, c.get('requestId')));
   })
+  // OA /v1/campaigns/{campaignId}/enable and /disable (readOnly-openAPI.json:L39906, :L39955): {}.
+  .post('/:id/enable', async (c) => c.json(await service.setCampaignActive(c.env, c.req.param('id'), true)))
+  .post('/:id/disable', async (c) => c.json(await service.setCampaignActive(c.env, c.req.param('id'), false)))
   .get('/:id', async (c) => c.json(await service.getCampaign(c.env.DB, c.req.param('id'))))
   .put('/:id', async (c) => c.json(await service.updateCampaign(c.env, c.req.param('id'), await parseJsonBody(c, campaignUpdateSchema))))
   // OA: 202 with the async action of the deletion (CampaignsDeleteResponseBody).

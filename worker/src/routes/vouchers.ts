@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { AppBindings } from '../env';
-import { invalidPayload, invalidQueryParams } from '../errors';
+import { apiError, invalidPayload, invalidQueryParams } from '../errors';
 import { parseQuery } from '../lib/qs';
 import { parseInput, parseJsonBody, readJsonBody } from '../lib/parse-input';
 import { explainQuerySchema, validationContextSchema } from '../schemas/checkout';
@@ -10,6 +10,14 @@ import * as service from '../services/vouchers';
 
 /** A code in the path, cleaned as the official SDK cleans codes. */
 const pathCode = (raw: string) => cleanCode(raw);
+
+/**
+ * Voucherify's own operations that share the shape of POST /v1/vouchers/{code}: import
+ * (readOnly-openAPI.json:L37521), importCSV (:L37798) and the old qualification (OA24
+ * reference/OpenAPI.json:L84501). None is served here, and none may read as a voucher created
+ * under that code: they answer as any unknown route does.
+ */
+const OPERATIONS_NOT_CODES: ReadonlySet<string> = new Set(['import', 'importCSV', 'qualification']);
 
 export const voucherRoutes = new Hono<AppBindings>()
   .post('/', async (c) => c.json(await service.createVoucher(c.env, await parseJsonBody(c, voucherCreateSchema))))
@@ -36,6 +44,7 @@ export const voucherRoutes = new Hono<AppBindings>()
   .post('/:code/enable', async (c) => c.json(await service.setVoucherActive(c.env, pathCode(c.req.param('code')), true)))
   .post('/:code/disable', async (c) => c.json(await service.setVoucherActive(c.env, pathCode(c.req.param('code')), false)))
   .post('/:code', async (c) => {
+    if (OPERATIONS_NOT_CODES.has(c.req.param('code'))) throw apiError('not_found', 'No such route');
     const body = await readJsonBody(c);
     if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body)))
       throw invalidPayload('The body must be a JSON object.');

@@ -223,6 +223,18 @@ export async function updateCampaign(env: Bindings, idOrName: string, input: Cam
 }
 
 /**
+ * POST /v1/campaigns/{id}/enable and /disable: the campaign's `active` flag, for every code and tier
+ * of it at once, from the next request on (services/validation.ts judgeCode refuses them while it is
+ * off). OA answers an empty object (readOnly-openAPI.json CampaignsEnableResponseBody,
+ * CampaignsDisableResponseBody); the campaign may be named by id or name, as the OA path says.
+ */
+export async function setCampaignActive(env: Pick<Env, 'DB'>, idOrName: string, active: boolean): Promise<Record<string, never>> {
+  const existing = await requireCampaign(env.DB, idOrName);
+  await campaignsDb.setCampaignActive(env.DB, existing.id, active, Date.now()).run();
+  return {};
+}
+
+/**
  * DELETE /v1/campaigns/{id}: the campaign, its codes, their publications and rule assignments in
  * one statement (ON DELETE CASCADE, migration 0017). OA answers 202 with an async action
  * (CampaignsDeleteResponseBody); it is recorded DONE, as the deletion is.

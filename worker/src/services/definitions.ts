@@ -9,10 +9,10 @@ import * as vouchersDb from '../db/vouchers';
 export type { LoadedDefinition, VoucherDefinition } from '../../../shared/voucher-definition';
 import type { LoadedDefinition, VoucherDefinition } from '../../../shared/voucher-definition';
 
-// v3: keyed by version (v2 entries, keyed by code alone, are never read again). A tier's entry says
-// it is one (`tier`); tiers reach checkout in the same release that writes that field, so no
-// entry of a tier without it is ever cached.
-const kvKey = (code: string, version: string) => `voucher-def:v3:${code}:${version}`;
+// v4: keyed by version (v2 entries, keyed by code alone, are never read again). A tier's entry says
+// it is one (`tier`); every entry carries its campaign's switch (`campaign_active`), which v3
+// entries held for tiers only, so none of them is read again either.
+const kvKey = (code: string, version: string) => `voucher-def:v4:${code}:${version}`;
 /** Old versions are never read again; this only bounds how long they occupy KV. */
 const CACHE_TTL_SECONDS = 86_400;
 /** Reads of a definition that a concurrent change interrupted are retried this often. */
@@ -53,13 +53,13 @@ async function readDefinition(
           metadata: JSON.parse(row.metadata) as Record<string, unknown>,
           campaign_id: row.campaign_id,
           campaign: row.campaign,
+          ...(row.campaign_id ? { campaign_active: row.campaign_active !== 0 } : {}),
           ...(row.type === vouchersDb.TIER_TYPE
             ? {
                 tier: {
                   name: row.name ?? null,
                   banner: row.banner ?? null,
                   hierarchy: row.hierarchy ?? null,
-                  campaign_active: row.campaign_active !== 0,
                   campaign_start_date: row.campaign_start_date ?? null,
                   campaign_expiration_date: row.campaign_expiration_date ?? null,
                 },

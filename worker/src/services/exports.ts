@@ -35,8 +35,8 @@ async function downloadUrl(env: ExportEnv, origin: string, id: string, now: numb
   return `${origin}/v1/exports/${encodeURIComponent(id)}/download?token=${token}`;
 }
 
-async function toExport(env: ExportEnv, origin: string, row: exportsDb.ExportRow, now: number): Promise<Export> {
-  return exportView(row, await downloadUrl(env, origin, row.id, now));
+async function toExport(env: ExportEnv, origin: string, row: exportsDb.ExportRow, now: number, scheduled = false): Promise<Export> {
+  return exportView(row, await downloadUrl(env, origin, row.id, now), scheduled);
 }
 
 /** POST /v1/exports. Checks everything the download will need, so that a stored export works. */
@@ -54,7 +54,7 @@ export async function createExport(env: ExportEnv, origin: string, input: Export
         ? campaignObjectExportRow(input, PUBLICATION_EXPORT, now)
         : await customerExportRow(env.DB, input, now);
   await exportsDb.insertExport(env.DB, row).run();
-  return toExport(env, origin, row, now);
+  return toExport(env, origin, row, now, true);
 }
 
 async function requireExport(db: D1Database, id: string): Promise<exportsDb.ExportRow> {

@@ -18,6 +18,27 @@ import type { ValidationContext } from '../schemas/checkout';
 
 export const SIGNATURE_HEADER = 'X-Vouchsafe-Identity-Signature';
 
+/**
+ * What became of a client request's identity claims, told back to the caller in this header
+ * (middleware/identity-hint.ts): `unverified` when some claim was ignored for want of a valid
+ * signature (the request was judged as if it had not named that customer), `verified` when every
+ * claim was signed; absent when the request claimed nobody (a device's own `track_…` id is not a
+ * claim) or when IDENTITY_VERIFICATION=off believes every claim. An unchanged Voucherify storefront
+ * names its customers unsigned: without this, it sees `customer_rules_violated` and cannot tell why.
+ */
+export const IDENTITY_HEADER = 'X-Vouchsafe-Identity';
+export type IdentityOutcome = 'verified' | 'unverified';
+
+/** Per request, what trustedClientContext made of its claims (a request may be judged more than once: any claim ignored wins). */
+const outcomes = new WeakMap<Request, IdentityOutcome>();
+
+/** What trustedClientContext made of the claims of `request`, if it claimed anyone. */
+export const identityOutcomeOf = (request: Request): IdentityOutcome | undefined => outcomes.get(request);
+
+function noteOutcome(request: Request, outcome: IdentityOutcome): void {
+  if (outcomes.get(request) !== 'unverified') outcomes.set(request, outcome);
+}
+
 /** A request may carry a few signatures (one per kind it claims), comma-separated; more are ignored. */
 const MAX_SIGNATURES = 4;
 
@@ -106,6 +127,21 @@ export async function trustedClientContext<T extends ValidationContext>(env: Env
     keepIf(customer?.id, (v) => verifier.trusts('id', v)),
     keepIf(customer?.source_id ?? undefined, (v) => verifier.trusts('source_id', v)),
   ]);
+  if (env.IDENTITY_VERIFICATION !== 'off') {
+    const claimed = [
+      tracking_id !== undefined && !TRACKING_ID.test(tracking_id),
+      identity_hash !== undefined,
+      customer?.id !== undefined,
+      (customer?.source_id ?? undefined) !== undefined,
+    ];
+    const kept = [
+      trackingId !== undefined && !TRACKING_ID.test(trackingId),
+      identityHash !== undefined,
+      id !== undefined,
+      sourceId !== undefined,
+    ];
+    if (claimed.some(Boolean)) noteOutcome(proof.request, claimed.every((c, i) => !c || kept[i]) ? 'verified' : 'unverified');
+  }
   const trusted = { ...rest } as T;
   if (trackingId !== undefined) trusted.tracking_id = trackingId;
   if (identityHash !== undefined) trusted.identity_hash = identityHash;

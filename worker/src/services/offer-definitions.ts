@@ -15,7 +15,8 @@ import { definitionAt, load, type LoadedDefinition, type VoucherDefinition } fro
  * a new set is filled from the per-code definitions (isolate, KV, else D1) and written once.
  * The customer's own codes differ per customer: each comes from its per-code definition.
  */
-const kvKey = (digest: string) => `offers:v1:${digest}`;
+// v2: the per-code definitions it holds are of their v4 shape (services/definitions.ts).
+const kvKey = (digest: string) => `offers:v2:${digest}`;
 const CACHE_TTL_SECONDS = 86_400;
 
 /** Catalogues parsed in this isolate, by digest; a few, since a new set replaces the old at once. */

@@ -232,24 +232,48 @@ export function judgeCode(
   if (!definition || !live || !found) return { valid: false, ...redeemableNotFound(code, kind ?? 'voucher') };
   const { voucher } = definition;
 
-  // A tier's campaign is switched off, or outside its dates: the whole promotion is (its dates and
-  // flag are read from the campaign, which moves the tier's version when they change).
-  const tier = voucher.tier;
-  if (tier) {
-    const campaignOn =
-      tier.campaign_active &&
-      (tier.campaign_start_date === null || now >= tier.campaign_start_date) &&
-      (tier.campaign_expiration_date === null || now <= tier.campaign_expiration_date);
+  // The campaign's switch, one rule for codes and tiers: while it is off, every code and tier of it
+  // is refused, whatever its own flag says (OA "Disable Campaign": "The vouchers in this campaign
+  // can no longer be redeemed", readOnly-openAPI.json:L39955). A tier answers the spec's key for a
+  // disabled promotion, a code the spec's key for a disabled voucher (documentation/api-reference/
+  // errors.mdx:L97 `promotion_inactive`, :L104 `voucher_disabled`; OA24 reference/OpenAPI.json:L65556).
+  if (voucher.campaign_active !== undefined) {
+    const campaignOn = voucher.campaign_active;
     trace?.push(
       checkNode('campaign active', campaignOn, {
         field: 'campaign.active',
         operator: '$is',
         expected: [true],
         actual: campaignOn,
-        ...(campaignOn ? {} : { detail: 'the promotion campaign is disabled or outside its dates' }),
+        ...(campaignOn ? {} : { detail: 'the campaign is disabled' }),
       }),
     );
-    if (!campaignOn) return { valid: false, ...refusal('promotion is not active', 'promotion_not_active', voucher.code) };
+    if (!campaignOn)
+      return {
+        valid: false,
+        ...(voucher.tier
+          ? refusal('promotion is inactive', 'promotion_inactive', voucher.code)
+          : refusal('voucher is disabled', 'voucher_disabled', voucher.code)),
+      };
+  }
+
+  // A tier's campaign outside its dates: the whole promotion is (its dates are read from the
+  // campaign, which moves the tier's version when they change).
+  const tier = voucher.tier;
+  if (tier) {
+    const inDates =
+      (tier.campaign_start_date === null || now >= tier.campaign_start_date) &&
+      (tier.campaign_expiration_date === null || now <= tier.campaign_expiration_date);
+    trace?.push(
+      checkNode('campaign dates', inDates, {
+        field: 'campaign.start_date, campaign.expiration_date',
+        operator: '$between',
+        expected: [isoOrNull(tier.campaign_start_date), isoOrNull(tier.campaign_expiration_date)],
+        actual: toIso(now),
+        ...(inDates ? {} : { detail: 'the promotion campaign is outside its dates' }),
+      }),
+    );
+    if (!inDates) return { valid: false, ...refusal('promotion is not active', 'promotion_not_active', voucher.code) };
   }
 
   const active = live.active === 1;

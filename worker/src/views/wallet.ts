@@ -29,7 +29,8 @@ export function walletEntryView(row: WalletRow, assignments: AssignmentRow[], no
       ),
       status: redeemableStatus(
         {
-          active: row.active === 1,
+          // A disabled campaign's code is refused at checkout whatever its own flag: DISABLED here too.
+          active: row.active === 1 && row.campaign_active !== 0,
           start_date: row.start_date,
           expiration_date: row.expiration_date,
           quantity: row.quantity,

@@ -1,4 +1,4 @@
-/** @module Campaigns: the list and creation (a campaign and its generated codes). */
+/** @module Campaigns: the list, creation (a campaign and its generated codes), and each campaign's enable / disable switch. */
 
 import { type Context, Hono } from 'hono';
 import type { FC } from 'hono/jsx';
@@ -65,6 +65,7 @@ async function campaignsPage(fetcher: ApiFetch, c: Context<AppBindings>, form: F
                 <th scope="col">Codes</th>
                 <th scope="col">Valid</th>
                 <th scope="col">State</th>
+                <th scope="col">Switch</th>
               </tr>
             </thead>
             <tbody>
@@ -78,13 +79,23 @@ async function campaignsPage(fetcher: ApiFetch, c: Context<AppBindings>, form: F
                   <td>
                     {when(k.start_date)} – {when(k.expiration_date)}
                   </td>
-                  <td>{k.active ? 'Active' : 'Inactive'}</td>
+                  <td data-testid="campaign-state">{k.active ? 'Active' : 'Inactive'}</td>
+                  <td>
+                    <form method="post" action={`/console/campaigns/${enc(k.id)}/${k.active ? 'disable' : 'enable'}`} class="inline">
+                      <button type="submit" class="secondary" aria-label={`${k.active ? 'Disable' : 'Enable'} ${k.name}`}>
+                        {k.active ? 'Disable' : 'Enable'}
+                      </button>
+                    </form>
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
         )}
-        <p class="hint">The API has no campaign-wide switch: enable or disable a campaign's codes from its voucher list.</p>
+        <p class="hint">
+          A disabled campaign refuses every one of its codes and tiers at the next validate, redeem or qualification, whatever each one's
+          own switch says; enabling it again gives each back its own state.
+        </p>
       </section>
       <section>
         <CampaignForm form={form} />
@@ -95,8 +106,18 @@ async function campaignsPage(fetcher: ApiFetch, c: Context<AppBindings>, form: F
 }
 
 export function campaignPages(fetcher: ApiFetch) {
+  /** The switch goes through the API (POST /v1/campaigns/{id}/enable|disable), then the list again. */
+  const toggle = (active: boolean) => async (c: Context<AppBindings>) => {
+    const api = new ConsoleApi(fetcher, c);
+    const id = c.req.param('id') as string;
+    const res = await api.post<Record<string, never>>(`/v1/campaigns/${enc(id)}/${active ? 'enable' : 'disable'}`);
+    if (!res.ok) return campaignsPage(fetcher, c, {}, res.error);
+    return campaignsPage(fetcher, c, {}, undefined, `Campaign ${active ? 'enabled' : 'disabled'}.`);
+  };
   return new Hono<AppBindings>()
     .get('/', (c) => campaignsPage(fetcher, c))
+    .post('/:id/enable', toggle(true))
+    .post('/:id/disable', toggle(false))
     .post('/', async (c) => {
       const form = await formOf(c);
       const discount = discountOf(form);

@@ -329,8 +329,20 @@ export interface DiscountUnitGrant {
   unit_off: number;
   unit_type: string;
   effect: UnitEffect;
-  product?: { id?: string | null; source_id?: string | null; name?: string | null };
-  sku?: { id?: string | null; source_id?: string | null; name?: string | null };
+  product?: DiscountUnitRef;
+  sku?: DiscountUnitRef;
+}
+
+/**
+ * The product or SKU of a free unit (OA SimpleProductDiscountUnit L27637, SimpleSkuDiscountUnit
+ * L28156). `price` is this service's addition: there is no catalogue, so a unit the order does
+ * not hold is priced by it (shared/discount.ts).
+ */
+export interface DiscountUnitRef {
+  id?: string | null;
+  source_id?: string | null;
+  name?: string | null;
+  price?: number | null;
 }
 
 export type Discount =

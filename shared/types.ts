@@ -90,7 +90,7 @@ export interface AsyncAction {
     | 'CAMPAIGN.VOUCHERS_PUBLISH';
   /** Bulk and metadata actions are DONE when answered; a CSV import moves IN_PROGRESS → DONE (or FAILED). */
   status: 'IN_PROGRESS' | 'DONE' | 'FAILED';
-  /** The OA enum (AsyncActionBase.operation_status); absent while the action is IN_PROGRESS. */
+  /** The OA enum (AsyncActionBase.operation_status); UNKNOWN while the action is IN_PROGRESS. */
   operation_status?: 'SUCCESS' | 'FAILED' | 'UNKNOWN';
   result: BulkUpdateResult | MetadataUpdateResult | ImportCsvResult | DistributionResult;
   created_at: string;
@@ -309,6 +309,8 @@ export interface EventResponse {
   };
   referral: null;
   loyalty: null;
+  /** The event's metadata as sent (OA24 EventsCreateResponseBody requires it, OpenAPI24.json:L42146). */
+  metadata: Metadata;
 }
 
 /** OA DiscountAmountVouchersEffectTypes (readOnly-openAPI.json:L6064). */

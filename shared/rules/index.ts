@@ -409,7 +409,14 @@ export function checkRuleSet(
     }),
   );
   const holds = evaluateLogic(ruleSet.logic, (key) => truth.get(key) === true);
-  trace?.push({ kind: 'rules', label, passed: holds, logic: ruleSet.logicSource, children: ruleNodes ?? [] });
+  // A rule set without rules (only applicable_to) has no logic to show.
+  trace?.push({
+    kind: 'rules',
+    label,
+    passed: holds,
+    ...(ruleSet.logicSource ? { logic: ruleSet.logicSource } : {}),
+    children: ruleNodes ?? [],
+  });
   if (holds) return null;
   // Blame the first rule that does not hold (by number); under "or" logic several may.
   const failed = ruleSet.rules.filter((r) => !truth.get(r.key)).sort((a, b) => Number(a.key) - Number(b.key))[0];

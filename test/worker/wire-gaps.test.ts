@@ -92,6 +92,10 @@ describe('a validation rule with only applicable_to', () => {
     expect(v.order.items.map((i: { discount_amount: number }) => i.discount_amount)).toEqual([1500, 0]);
     expect(v.order).toMatchObject({ amount: 12000, items_discount_amount: 1500, total_amount: 10500 });
     expect(v.applicable_to.data).toMatchObject([{ object: 'product', id: 'prod_shoes', order_item_indices: [0] }]);
+    // Explained: the rule set holds with no rule to judge and no logic to show.
+    const explained = await json(await api('POST', '/v1/vouchers/WG-SHOES15/validate?explain=true', { order: { items } }));
+    const rulesNode = (explained.explanation.children as { kind: string }[]).find((n) => n.kind === 'rules');
+    expect(rulesNode).toEqual({ kind: 'rules', label: rule.id, passed: true, children: [] });
     // No shoes in the order: valid with no effect (redeemables_no_effect_rule REDEEM_ANYWAY).
     const none = await validate('WG-SHOES15', { order: { items: [items[1]] } });
     expect(none).toMatchObject({ valid: true, order: { total_discount_amount: 0 } });

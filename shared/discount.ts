@@ -15,9 +15,13 @@
  * - UNIT (OA DiscountUnit L6214, DiscountUnitMultiple L6269): unit_off units of unit_type free;
  *   ADD_MISSING_ITEMS tops the line up to unit_off units, ADD_NEW_ITEMS adds unit_off units; the
  *   added units raise the line's and the order's amount (OA OrderCalculated.initial_amount: "before
- *   any discount or other effect (e.g. add missing units) is applied").
+ *   any discount or other effect (e.g. add missing units) is applied"). A unit whose product or SKU
+ *   is in no line is added as a line of its own with `initial_quantity: 0`, as OA24's validate
+ *   examples "Free Shipping" (OpenAPI24.json:L58304) and "Unit - Add order items" (L58576) show it;
+ *   there is no catalogue, so it is priced by the price its grant names (`product.price` /
+ *   `sku.price`), else it has no price and moves no total (the "Free Shipping" line).
  */
-import type { Discount, DiscountUnitGrant } from './types';
+import type { Discount, DiscountUnitGrant, DiscountUnitRef } from './types';
 
 /** An order line as the discount sees it (OA OrderItem: what identifies and prices it). */
 export interface OrderLine {
@@ -113,6 +117,22 @@ export interface LinePricing {
   discount: number;
 }
 
+/**
+ * A line a UNIT discount added because its product or SKU is in no line of the order (OA24
+ * validate "Unit - Add order items", OpenAPI24.json:L58576): all its units are free.
+ */
+export interface AddedLine {
+  /** The grant's unit_type: the product id, or the SKU id when `sku` is set. */
+  unitType: string;
+  product?: DiscountUnitRef;
+  sku?: DiscountUnitRef;
+  quantity: number;
+  /** The unit price the grant names; null: none known (no amount, no effect on the totals). */
+  price: number | null;
+  amount: number | null;
+  discount: number;
+}
+
 /** An order after one discount (or several, combined). */
 export interface Pricing {
   /** Before any effect: the order's amount as given, else the sum of its lines. */
@@ -124,6 +144,8 @@ export interface Pricing {
   /** The sum of the lines' discounts (OA OrderCalculated.items_discount_amount). */
   itemsDiscount: number;
   lines: LinePricing[];
+  /** Lines a UNIT discount added (after `lines` in the answer); their amounts are in `amount` and `itemsDiscount`. */
+  added: AddedLine[];
 }
 
 export const totalDiscount = (p: Pricing): number => p.orderDiscount + p.itemsDiscount;
@@ -206,7 +228,7 @@ export function unpriced(order: { amount: number | null; lines: OrderLine[] }): 
     discount: 0,
   }));
   const initialAmount = Math.max(0, order.amount ?? sum(lines.map((l) => l.amount ?? 0)));
-  return { initialAmount, amount: initialAmount, orderDiscount: 0, itemsDiscount: 0, lines };
+  return { initialAmount, amount: initialAmount, orderDiscount: 0, itemsDiscount: 0, lines, added: [] };
 }
 
 /** True when the discount works on order lines (so an order without lines gets nothing from it). */
@@ -246,13 +268,40 @@ function itemDiscounts(discount: Exclude<Discount, { type: 'UNIT' }>, lines: Ord
 const unitLine = (lines: OrderLine[], unitType: string): number =>
   lines.findIndex((line) => lineMatches(line, { object: 'product', id: unitType }) || lineMatches(line, { object: 'sku', id: unitType }));
 
+/** A unit the order does not hold: a line of its own, priced as the grant says, all of it free. */
+function addLine(pricing: Pricing, grant: DiscountUnitGrant): void {
+  const price = grant.sku?.price ?? grant.product?.price ?? null;
+  let line = pricing.added.find((l) => l.unitType === grant.unit_type);
+  if (!line) {
+    line = {
+      unitType: grant.unit_type,
+      ...(grant.product ? { product: grant.product } : {}),
+      ...(grant.sku ? { sku: grant.sku } : {}),
+      quantity: 0,
+      price,
+      amount: price === null ? null : 0,
+      discount: 0,
+    };
+    pricing.added.push(line);
+  }
+  // Both effects bring the missing line from none to unit_off units.
+  line.quantity += grant.unit_off;
+  if (line.price !== null) {
+    const cost = grant.unit_off * line.price;
+    line.amount = (line.amount ?? 0) + cost;
+    line.discount += cost;
+    pricing.amount += cost;
+  }
+}
+
 function grantUnits(pricing: Pricing, lines: OrderLine[], grant: DiscountUnitGrant): void {
   const at = unitLine(lines, grant.unit_type);
   const line = lines[at];
   const priced = pricing.lines[at];
-  const price = line ? unitPrice(line) : null;
-  // Without a catalogue the free unit is priced by its line: no line (or no price), no effect.
-  if (!line || !priced || price === null || price <= 0) return;
+  if (!line || !priced) return addLine(pricing, grant);
+  const price = unitPrice(line);
+  // The free unit is priced by its line: a line without a price gains nothing.
+  if (price === null || price <= 0) return;
   const quantity = priced.quantity ?? 1;
   const added = grant.effect === 'ADD_NEW_ITEMS' ? grant.unit_off : Math.max(0, grant.unit_off - quantity);
   priced.quantity = quantity + added;
@@ -288,12 +337,27 @@ export function priceOrder(discount: Discount, order: { amount: number | null; l
   // The lines may say more than the order's given amount: the items never take more than the order.
   capTotal(
     pricing.lines.map((l) => l.discount),
-    pricing.amount,
+    pricing.amount - sum(pricing.added.map((l) => l.amount ?? 0)),
   ).forEach((d, i) => {
     (pricing.lines[i] as LinePricing).discount = d;
   });
-  pricing.itemsDiscount = sum(pricing.lines.map((l) => l.discount));
+  pricing.itemsDiscount = sum(pricing.lines.map((l) => l.discount)) + sum(pricing.added.map((l) => l.discount));
   return pricing;
+}
+
+/** The added lines of several pricings, one per unit_type: their units, amounts and discounts add up. */
+function combineAdded(pricings: Pricing[]): AddedLine[] {
+  const byUnit = new Map<string, AddedLine>();
+  for (const line of pricings.flatMap((p) => p.added)) {
+    const known = byUnit.get(line.unitType);
+    if (!known) byUnit.set(line.unitType, { ...line });
+    else {
+      known.quantity += line.quantity;
+      known.amount = known.amount === null && line.amount === null ? null : (known.amount ?? 0) + (line.amount ?? 0);
+      known.discount += line.discount;
+    }
+  }
+  return [...byUnit.values()];
 }
 
 /**
@@ -316,14 +380,16 @@ export function combine(base: Pricing, pricings: Pricing[]): Pricing {
       discount: Math.min(amount ?? 0, sum(parts.map((p) => p.discount))),
     };
   });
-  const amount = base.initialAmount + sum(lines.map((l) => l.addedAmount));
+  const added = combineAdded(pricings);
+  const addedAmount = sum(added.map((l) => l.amount ?? 0));
+  const amount = base.initialAmount + sum(lines.map((l) => l.addedAmount)) + addedAmount;
   capTotal(
     lines.map((l) => l.discount),
-    amount,
+    amount - addedAmount,
   ).forEach((d, i) => {
     (lines[i] as LinePricing).discount = d;
   });
-  const itemsDiscount = sum(lines.map((l) => l.discount));
+  const itemsDiscount = sum(lines.map((l) => l.discount)) + sum(added.map((l) => l.discount));
   const orderDiscount = Math.min(amount - itemsDiscount, sum(pricings.map((p) => p.orderDiscount)));
-  return { initialAmount: base.initialAmount, amount, orderDiscount, itemsDiscount, lines };
+  return { initialAmount: base.initialAmount, amount, orderDiscount, itemsDiscount, lines, added };
 }

@@ -90,7 +90,7 @@ export interface AsyncAction {
     | 'CAMPAIGN.VOUCHERS_PUBLISH';
   /** Bulk and metadata actions are DONE when answered; a CSV import moves IN_PROGRESS → DONE (or FAILED). */
   status: 'IN_PROGRESS' | 'DONE' | 'FAILED';
-  /** The OA enum (AsyncActionBase.operation_status); absent while the action is IN_PROGRESS. */
+  /** The OA enum (AsyncActionBase.operation_status); UNKNOWN while the action is IN_PROGRESS. */
   operation_status?: 'SUCCESS' | 'FAILED' | 'UNKNOWN';
   result: BulkUpdateResult | MetadataUpdateResult | ImportCsvResult | DistributionResult;
   created_at: string;
@@ -309,6 +309,8 @@ export interface EventResponse {
   };
   referral: null;
   loyalty: null;
+  /** The event's metadata as sent (OA24 EventsCreateResponseBody requires it, OpenAPI24.json:L42146). */
+  metadata: Metadata;
 }
 
 /** OA DiscountAmountVouchersEffectTypes (readOnly-openAPI.json:L6064). */
@@ -329,8 +331,20 @@ export interface DiscountUnitGrant {
   unit_off: number;
   unit_type: string;
   effect: UnitEffect;
-  product?: { id?: string | null; source_id?: string | null; name?: string | null };
-  sku?: { id?: string | null; source_id?: string | null; name?: string | null };
+  product?: DiscountUnitRef;
+  sku?: DiscountUnitRef;
+}
+
+/**
+ * The product or SKU of a free unit (OA SimpleProductDiscountUnit L27637, SimpleSkuDiscountUnit
+ * L28156). `price` is this service's addition: there is no catalogue, so a unit the order does
+ * not hold is priced by it (shared/discount.ts).
+ */
+export interface DiscountUnitRef {
+  id?: string | null;
+  source_id?: string | null;
+  name?: string | null;
+  price?: number | null;
 }
 
 export type Discount =

@@ -228,14 +228,25 @@ function parseRule(key: string, input: unknown): Rule {
 
 /** Validates a rule set once (on create); the stored input parses again without error. */
 export function parseRuleSet(rules: unknown, error?: unknown): RuleSet {
+  // No rules at all (absent, null, or `{logic: ''}` as Voucherify's own scope-only examples write
+  // it, OA GET /v1/validation-rules "Business Validation Rule - Get some $ off"): a rule that only
+  // scopes the discount with its applicable_to and refuses nothing by itself.
+  if (rules === undefined || rules === null)
+    return { rules: [], logic: { kind: 'always' }, logicSource: '', message: ruleMessage(error, 'error') };
   if (!isObject(rules)) throw new RuleError('', 'must be an object of numbered rules and a logic expression');
   const keys = Object.keys(rules).filter((k) => k !== 'logic');
-  if (keys.length === 0 || keys.length > 20) throw new RuleError('', 'must hold 1 to 20 rules');
+  if (keys.length > 20) throw new RuleError('', 'must hold at most 20 rules');
   const bad = keys.find((k) => !/^[0-9]{1,3}$/.test(k));
   if (bad !== undefined) throw new RuleError(bad, 'rule keys are numbers: "1", "2", …');
   const parsed = keys.map((k) => parseRule(k, rules[k]));
-  const logicSource = rules.logic ?? keys.join(' and ');
-  if (typeof logicSource !== 'string' || logicSource.length > 500) throw new RuleError('logic', 'must be a string');
+  const written = rules.logic ?? '';
+  if (typeof written !== 'string' || written.length > 500) throw new RuleError('logic', 'must be a string');
+  if (keys.length === 0) {
+    if (written.trim() !== '') throw new RuleError('logic', 'names rules but the rule set has none');
+    return { rules: [], logic: { kind: 'always' }, logicSource: '', message: ruleMessage(error, 'error') };
+  }
+  // An empty logic (as `{logic: ''}` is written with no rules) joins the rules by "and", as no logic does.
+  const logicSource = written.trim() === '' ? keys.join(' and ') : written;
   let logic: Logic;
   try {
     logic = parseLogic(logicSource, new Set(keys));
@@ -398,7 +409,14 @@ export function checkRuleSet(
     }),
   );
   const holds = evaluateLogic(ruleSet.logic, (key) => truth.get(key) === true);
-  trace?.push({ kind: 'rules', label, passed: holds, logic: ruleSet.logicSource, children: ruleNodes ?? [] });
+  // A rule set without rules (only applicable_to) has no logic to show.
+  trace?.push({
+    kind: 'rules',
+    label,
+    passed: holds,
+    ...(ruleSet.logicSource ? { logic: ruleSet.logicSource } : {}),
+    children: ruleNodes ?? [],
+  });
   if (holds) return null;
   // Blame the first rule that does not hold (by number); under "or" logic several may.
   const failed = ruleSet.rules.filter((r) => !truth.get(r.key)).sort((a, b) => Number(a.key) - Number(b.key))[0];

@@ -1,6 +1,11 @@
 /** @module The `logic` of a validation rule set: rule keys joined by and / or / not with parentheses. */
 
-export type Logic = { kind: 'rule'; key: string } | { kind: 'not'; operand: Logic } | { kind: 'and' | 'or'; left: Logic; right: Logic };
+export type Logic =
+  | { kind: 'rule'; key: string }
+  | { kind: 'not'; operand: Logic }
+  | { kind: 'and' | 'or'; left: Logic; right: Logic }
+  /** The logic of a rule set with no rules (only `applicable_to`): it always holds. */
+  | { kind: 'always' };
 
 export class LogicError extends Error {
   override readonly name = 'LogicError';
@@ -72,6 +77,8 @@ export function parseLogic(source: string, keys: ReadonlySet<string>): Logic {
 
 export function evaluateLogic(logic: Logic, truth: (key: string) => boolean): boolean {
   switch (logic.kind) {
+    case 'always':
+      return true;
     case 'rule':
       return truth(logic.key);
     case 'not':

@@ -47,6 +47,8 @@ const grant = fc.record({
   unit_off: fc.integer({ min: 1, max: 5 }),
   unit_type: fc.constantFrom(...PRODUCTS, 's1'),
   effect: fc.constantFrom('ADD_MISSING_ITEMS' as const, 'ADD_NEW_ITEMS' as const),
+  // The price of a unit the order does not hold (it is added as a line of its own).
+  product: fc.option(fc.record({ price: fc.option(fc.integer({ min: 0, max: 100_000 }), { nil: null }) }), { nil: undefined }),
 });
 const discount: fc.Arbitrary<Discount> = fc.oneof(
   fc.record({
@@ -85,7 +87,9 @@ function checkInvariants(p: Pricing) {
   // Never a negative total.
   expect(totalDiscount(p)).toBeLessThanOrEqual(p.amount);
   expect(p.amount).toBeGreaterThanOrEqual(p.initialAmount);
-  expect(p.itemsDiscount).toBe(p.lines.reduce((s, l) => s + l.discount, 0));
+  expect(p.itemsDiscount).toBe(p.lines.reduce((s, l) => s + l.discount, 0) + p.added.reduce((s, l) => s + l.discount, 0));
+  // An added line is free: all its units, never more.
+  for (const l of p.added) expect(l.discount).toBe(l.amount ?? 0);
   for (const l of p.lines) {
     expect(isCents(l.discount)).toBe(true);
     expect(l.discount).toBeLessThanOrEqual(Math.max(0, l.amount ?? 0));
@@ -188,6 +192,48 @@ describe('priceOrder', () => {
     );
     expect(mug).toMatchObject({ initialAmount: 11000, amount: 13000, itemsDiscount: 3000 });
     expect(mug.lines[1]).toMatchObject({ quantity: 3, addedQuantity: 2, addedAmount: 2000, discountQuantity: 3, discount: 3000 });
+  });
+
+  it('adds a line for a unit the order does not hold (OA24 validate "Free Shipping", OpenAPI24.json:L58304; "Unit - Add order items", L58576)', () => {
+    const items: OrderLine[] = [{ product_id: 'coffee', quantity: 1, price: 4300 }];
+    // No price known: the line is added, the totals do not move (the "Free Shipping" example: amount 4300, total 4300).
+    const shipping = priceOrder(
+      {
+        type: 'UNIT',
+        unit_off: 1,
+        unit_type: 'prod_shipping',
+        effect: 'ADD_MISSING_ITEMS',
+        product: { id: 'prod_shipping', name: 'Shipping' },
+      },
+      { amount: 4300, lines: items },
+      null,
+    );
+    expect(shipping).toMatchObject({ initialAmount: 4300, amount: 4300, itemsDiscount: 0, orderDiscount: 0 });
+    expect(shipping.added).toEqual([
+      {
+        unitType: 'prod_shipping',
+        product: { id: 'prod_shipping', name: 'Shipping' },
+        quantity: 1,
+        price: null,
+        amount: null,
+        discount: 0,
+      },
+    ]);
+    // A price named by the grant: the order's amount and its item discount include the added units
+    // (the "Unit - Add order items" example: amount 117700 over initial_amount 28000, 3 × 29900 free).
+    const jacket = priceOrder(
+      { type: 'UNIT', unit_off: 3, unit_type: 'sku_jacket', effect: 'ADD_NEW_ITEMS', sku: { id: 'sku_jacket', price: 29900 } },
+      { amount: 28000, lines: [{ sku_id: 'sku_keychain', quantity: 1, price: 28000 }] },
+      null,
+    );
+    expect(jacket).toMatchObject({ initialAmount: 28000, amount: 117700, itemsDiscount: 89700 });
+    expect(jacket.added[0]).toMatchObject({ quantity: 3, price: 29900, amount: 89700, discount: 89700 });
+    expect(totalDiscount(jacket)).toBe(89700);
+    // Two codes of a stack adding the same unit: one line with the units of both.
+    const both = combine(unpriced({ amount: 28000, lines: [] }), [jacket, jacket]);
+    expect(both.added).toHaveLength(1);
+    expect(both.added[0]).toMatchObject({ quantity: 6, amount: 179400, discount: 179400 });
+    expect(both).toMatchObject({ amount: 28000 + 179400, itemsDiscount: 179400 });
   });
 });
 

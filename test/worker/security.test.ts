@@ -255,6 +255,8 @@ describe('the public client key: nothing stored leaks, nothing claimed counts', 
         },
         referral: null,
         loyalty: null,
+        // The event's own metadata as the caller sent it (OA24 EventsCreateResponseBody, OpenAPI24.json:L42146).
+        metadata: {},
       });
     }
     // Nor does validate say whether the e-mail is a customer (order.customer_id), signed or not.

@@ -120,7 +120,13 @@ describe('validation rules', () => {
       { '1': { name: 'customer.segment', conditions: { $contains: ['seg_x'] } } },
       'rules.1.conditions.$contains',
     ],
-    ['no rules', {}, 'rules'],
+    // No rules at all is a rule that only scopes items (accepted); a logic over rules it lacks is not.
+    ['a logic naming rules the set does not hold', { logic: '1 or 2' }, 'rules.logic'],
+    [
+      'more than 20 rules',
+      Object.fromEntries(Array.from({ length: 21 }, (_, i) => [String(i + 1), { name: 'order.amount', conditions: { $more_than: [1] } }])),
+      'rules',
+    ],
   ])('refuses %s with 400 naming the path', async (_, rules, path) => {
     const res = await api('POST', '/v1/validation-rules', { name: 'bad', rules });
     expect(res.status).toBe(400);

@@ -8,7 +8,7 @@ import { checkQueryString } from './lib/qs';
 import { clientCors, clientKeyAuth, requireAllowedOrigin, segmentAuth, serverAuth } from './middleware/auth';
 import { d1Session } from './middleware/d1-session';
 import { observeStorage } from './middleware/observe-storage';
-import { rateLimitClient } from './middleware/rate-limit';
+import { apiLimitHeaders, rateLimitClient } from './middleware/rate-limit';
 import { asyncActionRoutes, customerRoutes } from './routes/customers';
 import { orderRoutes } from './routes/orders';
 import { clientQualificationRoutes, clientValidateRoutes, clientValidationsRoutes } from './routes/client';
@@ -85,7 +85,7 @@ app.route(
 // the server-key check.
 app.route('/v1/exports', exportDownloadRoutes);
 
-app.use('/v1/*', serverAuth);
+app.use('/v1/*', apiLimitHeaders, serverAuth);
 app.use('/v1/*', wakeWebhookDispatcher);
 app.route(CUSTOMER_IMPORT_PATH, customerImportRoutes);
 app.route('/v1/customers', customerRoutes);

@@ -1,6 +1,6 @@
 import type { Discount } from '../../../shared/types';
 import type { CampaignListQuery, CodeConfig } from '../schemas/campaigns';
-import { prepare, sql, type SqlValue } from './sql';
+import { prepare, type Sql, sql, type SqlValue } from './sql';
 import { NOT_A_TIER } from './vouchers';
 
 /** A campaign's code template as stored (migration 0017). */
@@ -82,13 +82,19 @@ export function insertCampaignAssignment(db: D1Database, row: CampaignAssignment
 const ORDER_BY: Record<CampaignListQuery['order'], string> = {
   created_at: 'c.created_at ASC, c.id ASC',
   '-created_at': 'c.created_at DESC, c.id DESC',
+  updated_at: 'c.updated_at ASC NULLS FIRST, c.created_at ASC, c.id ASC',
+  '-updated_at': 'c.updated_at DESC NULLS LAST, c.created_at DESC, c.id DESC',
   name: 'c.name ASC',
   '-name': 'c.name DESC',
 };
 
 /** One page of campaigns, their rule assignments and the total: one batch. */
 export async function listCampaigns(db: D1Database, q: CampaignListQuery) {
-  const where = q.typeFilter === undefined ? sql.raw('') : sql`WHERE c.campaign_type = ${q.typeFilter}`;
+  const parts: Sql[] = [];
+  if (q.typeFilter !== undefined) parts.push(sql`c.campaign_type = ${q.typeFilter}`);
+  if (q.status !== undefined) parts.push(sql`c.generation_status = ${q.status}`);
+  if (q.matchesNone) parts.push(sql.raw('0'));
+  const where = parts.length ? sql`WHERE ${sql.join(parts, 'AND')}` : sql.raw('');
   const page = sql`${sql.raw(READ)} ${where} ORDER BY ${sql.raw(ORDER_BY[q.order])} LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`;
   const [rows, count, assignments] = await db.batch<Record<string, unknown>>([
     prepare(db, page),

@@ -1,4 +1,6 @@
-import type { PublicationListQuery } from '../schemas/publications';
+import type { StringConditions } from '../schemas/common';
+import type { PublicationFilterField, PublicationListQuery } from '../schemas/publications';
+import { conditionsSql } from './redemptions';
 import { prepare, type Sql, sql } from './sql';
 import { NOT_A_TIER, type VoucherRow } from './vouchers';
 
@@ -97,6 +99,40 @@ export async function publicationOfCustomer(
 
 export type PublicationListRow = PublicationRow & { code: string; campaign: string | null; discount: string };
 
+/**
+ * The filterable fields of GET /v1/publications as SQL over `publications p JOIN vouchers v`, as
+ * the publication object shows them: every stored publication succeeded (result SUCCESS, no
+ * failure_code), of a discount code that is no referral code; its parent object is the campaign,
+ * its related object the voucher.
+ */
+const FILTER_COLUMNS: Record<PublicationFilterField, string> = {
+  failure_code: 'NULL',
+  result: "'SUCCESS'",
+  customer_id: 'p.customer_id',
+  campaign_name: '(SELECT c.name FROM campaigns c WHERE c.id = p.campaign_id)',
+  voucher_type: "'discount'",
+  is_referral_code: "'false'",
+  parent_object_id: 'p.campaign_id',
+  related_object_id: 'v.id',
+  source_id: 'p.source_id',
+};
+
+/** OA `order` of the list; `tracking_id` is the customer's source id, as the publication shows it. */
+const ORDER_BY: Record<PublicationListQuery['order'], string> = {
+  id: 'p.id ASC',
+  '-id': 'p.id DESC',
+  voucher_code: 'v.code ASC, p.id ASC',
+  '-voucher_code': 'v.code DESC, p.id DESC',
+  tracking_id: '(SELECT source_id FROM customers WHERE id = p.customer_id) ASC NULLS LAST, p.created_at ASC, p.id ASC',
+  '-tracking_id': '(SELECT source_id FROM customers WHERE id = p.customer_id) DESC NULLS LAST, p.created_at DESC, p.id DESC',
+  customer_id: 'p.customer_id ASC, p.created_at ASC, p.id ASC',
+  '-customer_id': 'p.customer_id DESC, p.created_at DESC, p.id DESC',
+  created_at: 'p.created_at ASC, p.id ASC',
+  '-created_at': 'p.created_at DESC, p.id DESC',
+  channel: 'p.channel ASC, p.created_at ASC, p.id ASC',
+  '-channel': 'p.channel DESC, p.created_at DESC, p.id DESC',
+};
+
 /** One page of publications with their codes, and the total: one batch. */
 export async function listPublications(db: D1Database, q: PublicationListQuery): Promise<{ rows: PublicationListRow[]; total: number }> {
   const where: Sql[] = [];
@@ -107,10 +143,17 @@ export async function listPublications(db: D1Database, q: PublicationListQuery):
   if (q.voucher !== undefined) where.push(sql`v.code = ${q.voucher}`);
   if (q.sourceId !== undefined) where.push(sql`p.source_id = ${q.sourceId}`);
   // Every stored publication succeeded; a FAILURE filter matches none.
-  if (q.result === 'FAILURE') where.push(sql.raw('0'));
+  if (q.result === 'FAILURE' || q.matchesNone) where.push(sql.raw('0'));
+  if (q.filters) {
+    const { junction, ...fields } = q.filters;
+    const filters = Object.entries(fields).map(([field, filter]) =>
+      conditionsSql(FILTER_COLUMNS[field as PublicationFilterField], (filter as { conditions: StringConditions }).conditions),
+    );
+    if (filters.length > 0) where.push(sql`(${sql.join(filters, junction === 'or' ? 'OR' : 'AND')})`);
+  }
   const filter = where.length ? sql`WHERE ${sql.join(where, 'AND')}` : sql.raw('');
   const from = sql.raw('FROM publications p JOIN vouchers v ON v.id = p.voucher_id');
-  const order = sql.raw(q.order === 'created_at' ? 'p.created_at ASC, p.id ASC' : 'p.created_at DESC, p.id DESC');
+  const order = sql.raw(ORDER_BY[q.order]);
   const [page, count] = await db.batch<Record<string, unknown>>([
     prepare(
       db,

@@ -178,7 +178,7 @@ const FILTER_COLUMNS: Record<RedemptionFilterField, string> = {
 const likeEscape = (value: string) => value.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 
 /** OA FilterConditionsString on one column; every condition given must hold. */
-function conditionsSql(expression: string, conditions: StringConditions): Sql {
+export function conditionsSql(expression: string, conditions: StringConditions): Sql {
   const column = sql.raw(expression);
   const parts: Sql[] = [];
   if (conditions.$in) parts.push(sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(conditions.$in)}))`);

@@ -1,7 +1,9 @@
 import type { ApplicableToRules, Discount } from '../../../shared/types';
 import type { DayOfWeek, ValidityHours, ValidityTimeframe } from '../../../shared/validity';
 import type { AssignmentListQuery, ValidationRuleListQuery } from '../schemas/validation-rules';
-import type { VoucherListQuery } from '../schemas/vouchers';
+import type { StringConditions } from '../schemas/common';
+import type { VoucherFilterField, VoucherListQuery } from '../schemas/vouchers';
+import { conditionsSql } from './redemptions';
 import { prepare, type Sql, sql, type SqlValue } from './sql';
 
 export interface VoucherRow {
@@ -118,6 +120,24 @@ const VOUCHER_ORDER_BY: Record<VoucherListQuery['order'], string> = {
   '-updated_at': 'updated_at DESC NULLS LAST, created_at DESC, id DESC',
   code: 'code ASC',
   '-code': 'code DESC',
+  // Every voucher listed is a DISCOUNT_VOUCHER and none has a category: the creation order decides.
+  type: 'created_at ASC, id ASC',
+  '-type': 'created_at DESC, id DESC',
+  campaign: 'campaign ASC NULLS FIRST, created_at ASC, id ASC',
+  '-campaign': 'campaign DESC NULLS LAST, created_at DESC, id DESC',
+  category: 'created_at ASC, id ASC',
+  '-category': 'created_at DESC, id DESC',
+};
+
+/** The fields `filters` may name, as SQL over `vouchers` (as the voucher object shows them). */
+const FILTER_COLUMNS: Record<VoucherFilterField, string> = {
+  code: 'code',
+  id: 'id',
+  campaign: 'campaign',
+  campaign_id: 'campaign_id',
+  category: 'NULL',
+  holder_id: 'holder_id',
+  type: "'DISCOUNT_VOUCHER'",
 };
 
 /**
@@ -143,6 +163,15 @@ export async function listVouchers(
   add((v) => sql`created_at > ${v}`, q.createdAfter);
   add((v) => sql`updated_at < ${v}`, q.updatedBefore);
   add((v) => sql`updated_at > ${v}`, q.updatedAfter);
+  // No voucher here has a category (creating one with a category is refused).
+  if (q.category !== undefined) where.push(sql.raw('0'));
+  if (q.filters) {
+    const { junction, ...fields } = q.filters;
+    const filters = Object.entries(fields).map(([field, filter]) =>
+      conditionsSql(FILTER_COLUMNS[field as VoucherFilterField], (filter as { conditions: StringConditions }).conditions),
+    );
+    if (filters.length > 0) where.push(sql.join(filters, junction === 'or' ? 'OR' : 'AND'));
+  }
   const filter = sql`WHERE ${sql.join(where, 'AND')}`;
   const page = sql`SELECT * FROM vouchers ${filter} ORDER BY ${sql.raw(VOUCHER_ORDER_BY[q.order])} LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`;
   return voucherPage<VoucherRow>(db, page, sql`SELECT count(*) AS total FROM vouchers ${filter}`);

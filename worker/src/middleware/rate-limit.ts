@@ -11,7 +11,29 @@ const MAX_UNITS = 30;
 
 export const tooManyRequests = (c: Context, retryAfterSeconds: number, details = `Retry after ${retryAfterSeconds} seconds.`) => {
   c.header('Retry-After', String(retryAfterSeconds));
+  // Voucherify's names for the same (limits.mdx "Response headers"): when, in epoch seconds, the next request may be made.
+  c.header('X-Rate-Limit-Retry', String(Math.ceil(Date.now() / 1000) + retryAfterSeconds));
+  c.header('X-Rate-Limit-Remaining', '0');
   return apiError('too_many_requests', details);
+};
+
+/**
+ * What every /v1 answer says of the server key's limit. This service limits only the public client
+ * key (wrangler.toml); the server key has no request limit of its own here. The official SDK's
+ * apiLimitsHandler reads `x-rate-limit-limit` and `x-rate-limit-remaining` from the last answer and
+ * reads a missing one as 0 (voucherifysdk.esm.js ApiLimitsHandler.getRateLimit /
+ * getRateLimitRemaining), which a caller throttling on "remaining is 0" takes for "stop". So the
+ * headers Voucherify sends on each answer (limits.mdx, "Response headers": X-Rate-Limit-Limit,
+ * -Remaining, -Retry) state room that never runs out: the same ceiling for both, and now as the time
+ * the next request may be made.
+ */
+export const SERVER_KEY_RATE_LIMIT = 1_000_000;
+
+export const apiLimitHeaders: MiddlewareHandler = async (c, next) => {
+  c.header('X-Rate-Limit-Limit', String(SERVER_KEY_RATE_LIMIT));
+  c.header('X-Rate-Limit-Remaining', String(SERVER_KEY_RATE_LIMIT));
+  c.header('X-Rate-Limit-Retry', String(Math.floor(Date.now() / 1000)));
+  await next();
 };
 
 /** What a client request costs: one token per voucher code it tries, charged to these buckets. */

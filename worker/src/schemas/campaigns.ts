@@ -167,10 +167,24 @@ export const campaignListQuerySchema = strictObject({
   campaign_type: z
     .enum(['DISCOUNT_COUPONS', 'PROMOTION'], { error: 'only DISCOUNT_COUPONS and PROMOTION campaigns exist here' })
     .optional(),
-  order: z.enum(['created_at', '-created_at', 'name', '-name']).optional(),
+  order: z.enum(['created_at', '-created_at', 'updated_at', '-updated_at', 'name', '-name']).optional(),
   expand: z.literal('category').optional(),
+  // OA GET /v1/campaigns `campaign_status` (DONE, IN_PROGRESS, FAILED, DRAFT, MODIFYING): the codes'
+  // generation status here; no campaign is ever a DRAFT or MODIFYING, so those match none.
+  campaign_status: z
+    .enum(['DONE', 'IN_PROGRESS', 'FAILED', 'DRAFT', 'MODIFYING'], { error: 'must be DONE, IN_PROGRESS, FAILED, DRAFT or MODIFYING' })
+    .optional(),
+  // OA `is_referral_code`: no campaign here has referral codes.
+  is_referral_code: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
   filters: z.never({ error: 'not supported: advanced filters' }).optional(),
-}).transform((q) => ({ limit: q.limit ?? 10, page: q.page ?? 1, order: q.order ?? '-created_at', typeFilter: q.campaign_type }));
+}).transform((q) => ({
+  limit: q.limit ?? 10,
+  page: q.page ?? 1,
+  order: q.order ?? '-created_at',
+  typeFilter: q.campaign_type,
+  status: q.campaign_status,
+  matchesNone: q.is_referral_code === 'true',
+}));
 export type CampaignListQuery = z.output<typeof campaignListQuerySchema>;
 
 /** POST /v1/campaigns/{id}/vouchers (OA CampaignsVouchersCreateInBulkRequestBody) and …/vouchers/{code}. */

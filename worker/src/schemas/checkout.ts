@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { intParam, isoDateParam } from './common';
+import { intParam, isoDateParam, type StringConditions, stringConditions } from './common';
 import { customerWriteFields, metadataSchema, toCustomerWrite } from './customers';
 import { cleanCode, codeSchema } from './vouchers';
 
@@ -251,22 +251,7 @@ export const REDEMPTION_FILTER_FIELDS = [
 ] as const;
 export type RedemptionFilterField = (typeof REDEMPTION_FILTER_FIELDS)[number];
 
-/** OA FilterConditionsString; qs may send a one-value list as an object {0: v} or an array. */
-const filterValue = z.string().max(255);
-const filterList = z.union([z.array(filterValue).max(100), filterValue.transform((v) => [v])]);
-const stringConditions = z.strictObject({
-  $in: filterList.optional(),
-  $not_in: filterList.optional(),
-  $is: filterValue.optional(),
-  $is_not: filterValue.optional(),
-  $has_value: z.string().max(10).optional(),
-  $is_unknown: z.string().max(10).optional(),
-  $starts_with: filterValue.optional(),
-  $ends_with: filterValue.optional(),
-  $contains: filterValue.optional(),
-  $not_contain: filterValue.optional(),
-});
-export type StringConditions = z.output<typeof stringConditions>;
+export { type StringConditions, stringConditions } from './common';
 
 const filtersSchema = z.strictObject({
   junction: z

@@ -24,3 +24,20 @@ export const csvUploadSchema = (maxBytes: number) =>
   z.object({
     file: z.file({ message: 'must be a file (multipart/form-data field "file")' }).max(maxBytes, `must be at most ${maxBytes} bytes`),
   });
+
+/** OA FilterConditionsString; qs may send a one-value list as an object {0: v} or an array. */
+const filterValue = z.string().max(255);
+const filterList = z.union([z.array(filterValue).max(100), filterValue.transform((v) => [v])]);
+export const stringConditions = z.strictObject({
+  $in: filterList.optional(),
+  $not_in: filterList.optional(),
+  $is: filterValue.optional(),
+  $is_not: filterValue.optional(),
+  $has_value: z.string().max(10).optional(),
+  $is_unknown: z.string().max(10).optional(),
+  $starts_with: filterValue.optional(),
+  $ends_with: filterValue.optional(),
+  $contains: filterValue.optional(),
+  $not_contain: filterValue.optional(),
+});
+export type StringConditions = z.output<typeof stringConditions>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { intParam } from './common';
+import { intParam, type StringConditions, stringConditions } from './common';
 import { customerCreateSchema, metadataSchema } from './customers';
 import { strictObject } from './vouchers';
 
@@ -55,19 +55,68 @@ export const distributionCreateSchema = strictObject({
 });
 export type DistributionCreate = z.output<typeof distributionCreateSchema>;
 
-/** GET /v1/publications (OA parameters: limit, page, order, campaign, customer, voucher, result, source_id). */
+/** OA GET /v1/publications `order` (readOnly-openAPI.json:L42716 parameters): six fields, each either way. */
+export const PUBLICATION_LIST_ORDERS = [
+  'id',
+  '-id',
+  'voucher_code',
+  '-voucher_code',
+  'tracking_id',
+  '-tracking_id',
+  'customer_id',
+  '-customer_id',
+  'created_at',
+  '-created_at',
+  'channel',
+  '-channel',
+] as const;
+
+/** OA GET /v1/publications `filters` (readOnly-openAPI.json:L42716 parameters): its fields, each FilterConditionsString. */
+export const PUBLICATION_FILTER_FIELDS = [
+  'failure_code',
+  'result',
+  'customer_id',
+  'campaign_name',
+  'voucher_type',
+  'is_referral_code',
+  'parent_object_id',
+  'related_object_id',
+  'source_id',
+] as const;
+export type PublicationFilterField = (typeof PUBLICATION_FILTER_FIELDS)[number];
+
+const publicationFilters = z.strictObject({
+  junction: z
+    .string()
+    .transform((j) => j.toLowerCase())
+    .pipe(z.enum(['and', 'or'], { message: 'must be and or or' }))
+    .optional(),
+  ...Object.fromEntries(PUBLICATION_FILTER_FIELDS.map((field) => [field, z.strictObject({ conditions: stringConditions }).optional()])),
+}) as z.ZodType<{ junction?: 'and' | 'or' } & Partial<Record<PublicationFilterField, { conditions: StringConditions }>>>;
+
+/**
+ * GET /v1/publications (OA parameters, readOnly-openAPI.json:L42716: limit, page, order, campaign,
+ * customer, voucher, result, voucher_type, is_referral_code, filters, source_id). Every code here
+ * is a discount code and none is a referral code, so `voucher_type=loyalty` and
+ * `is_referral_code=true` match nothing rather than being refused.
+ */
 export const publicationListQuerySchema = strictObject({
   limit: intParam(1, 100).optional(),
   page: intParam(1, 1000).optional(),
-  order: z.enum(['created_at', '-created_at']).optional(),
+  order: z.enum(PUBLICATION_LIST_ORDERS).optional(),
   campaign: z.string().min(1).max(200).optional(),
   customer: z.string().min(1).max(255).optional(),
   voucher: z.string().min(1).max(200).optional(),
   result: z.enum(['SUCCESS', 'FAILURE']).optional(),
   source_id: z.string().min(1).max(255).optional(),
-  voucher_type: z.literal('DISCOUNT', { error: 'only DISCOUNT vouchers exist here' }).optional(),
-  is_referral_code: z.literal('false', { error: 'no referral codes exist here' }).optional(),
-  filters: z.never({ error: 'not supported: advanced filters' }).optional(),
+  // The spec's enum is lower-case (discount, loyalty); the SDK's type says DISCOUNT (Distributions.d.ts).
+  voucher_type: z
+    .string()
+    .transform((t) => t.toLowerCase())
+    .pipe(z.enum(['discount', 'loyalty'], { message: 'must be discount or loyalty' }))
+    .optional(),
+  is_referral_code: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
+  filters: publicationFilters.optional(),
 }).transform((q) => ({
   limit: q.limit ?? 10,
   page: q.page ?? 1,
@@ -77,5 +126,8 @@ export const publicationListQuerySchema = strictObject({
   voucher: q.voucher,
   result: q.result,
   sourceId: q.source_id,
+  // No loyalty cards and no referral codes are ever published here.
+  matchesNone: q.voucher_type === 'loyalty' || q.is_referral_code === 'true',
+  filters: q.filters,
 }));
 export type PublicationListQuery = z.output<typeof publicationListQuerySchema>;

@@ -74,7 +74,14 @@ const applicableTo = z
 
 const ruleFields = {
   name: z.string().min(1, 'must not be empty').max(200),
-  rules: z.record(z.string(), z.unknown()),
+  // Optional (OA ValidationRuleBase, readOnly-openAPI.json:L29530; SDK ValidationRules.d.ts:7
+  // `rules?`): a rule with only applicable_to scopes the discount. Stored as Voucherify shows such a
+  // rule, `{logic: ''}` (OA GET /v1/validation-rules example, L61415).
+  rules: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .optional()
+    .transform((rules) => rules ?? { logic: '' }),
   error: z.object({ message: z.string().max(500) }).optional(),
   applicable_to: applicableTo,
   bundle_rules: z.null({ error: 'not supported: bundle rules' }).optional(),
@@ -102,7 +109,7 @@ export const validationRuleCreateSchema = ruleObject(ruleFields);
 export const validationRuleUpdateSchema = ruleObject({
   ...ruleFields,
   name: ruleFields.name.optional(),
-  rules: ruleFields.rules.optional(),
+  rules: z.record(z.string(), z.unknown()).nullable().optional(),
   error: ruleFields.error.unwrap().nullable().optional(),
 });
 export type ValidationRuleUpdate = z.output<typeof validationRuleUpdateSchema>;

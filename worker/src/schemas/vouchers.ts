@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { intParam, isoDateParam } from './common';
+import { intParam, isoDateParam, type StringConditions, stringConditions } from './common';
 import { metadataSchema } from './customers';
 import type { Discount } from '../../../shared/types';
 import { type DayOfWeek, parseIsoDuration, parseTimeOfDay } from '../../../shared/validity';
@@ -53,6 +53,8 @@ const unitRef = strictObject({
   id: z.string().max(255).nullable().optional(),
   source_id: z.string().max(255).nullable().optional(),
   name: z.string().max(255).nullable().optional(),
+  // Our addition: what one unit costs, for a unit the order does not hold (no catalogue to ask).
+  price: cents.nullable().optional(),
 });
 /** OA DiscountUnitMultipleOneUnit (L6303): unit_off units of unit_type (the product or SKU id of the order item) free. */
 const unitGrant = {
@@ -233,7 +235,48 @@ export const voucherUpdateSchema = strictObject({
 }).refine(datesInOrder, { message: 'must be after start_date', path: ['expiration_date'] });
 export type VoucherUpdate = z.output<typeof voucherUpdateSchema>;
 
-const VOUCHER_LIST_ORDERS = ['created_at', '-created_at', 'updated_at', '-updated_at', 'code', '-code'] as const;
+/**
+ * OA GET /v1/vouchers `order` (created_at, updated_at, code), and the SDK's type, campaign and
+ * category (VouchersListParams.order, SDK Vouchers.d.ts:166).
+ */
+const VOUCHER_LIST_ORDERS = [
+  'created_at',
+  '-created_at',
+  'updated_at',
+  '-updated_at',
+  'code',
+  '-code',
+  'type',
+  '-type',
+  'campaign',
+  '-campaign',
+  'category',
+  '-category',
+] as const;
+
+/**
+ * The fields `filters` may name (OA GET /v1/vouchers `filters`: an object; SDK Vouchers.d.ts:167
+ * `{junction, [field]: conditions}`), each with FilterConditionsString; another field is a 400
+ * naming it, never ignored.
+ */
+export const VOUCHER_FILTER_FIELDS = ['code', 'id', 'campaign', 'campaign_id', 'category', 'holder_id', 'type'] as const;
+export type VoucherFilterField = (typeof VOUCHER_FILTER_FIELDS)[number];
+const voucherFilters = z.strictObject(
+  {
+    junction: z
+      .string()
+      .transform((j) => j.toLowerCase())
+      .pipe(z.enum(['and', 'or'], { message: 'must be and or or' }))
+      .optional(),
+    ...Object.fromEntries(VOUCHER_FILTER_FIELDS.map((field) => [field, z.strictObject({ conditions: stringConditions }).optional()])),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `not supported: filter ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} (use ${VOUCHER_FILTER_FIELDS.join(', ')})`
+        : undefined,
+  },
+) as z.ZodType<{ junction?: 'and' | 'or' } & Partial<Record<VoucherFilterField, { conditions: StringConditions }>>>;
 const beforeAfter = strictObject({ before: isoDateParam.optional(), after: isoDateParam.optional() });
 
 /**
@@ -261,8 +304,9 @@ export const voucherListQuerySchema = strictObject({
   // OA GET /v1/vouchers `campaign` (name) and `campaign_id` (readOnly-openAPI.json, /v1/vouchers parameters).
   campaign: z.string().min(1).max(255).optional(),
   campaign_id: z.string().min(1).max(100).optional(),
-  category: z.never({ error: 'not supported: categories' }).optional(),
-  filters: z.never({ error: 'not supported: advanced filters (use code, ids, created_at, updated_at)' }).optional(),
+  // No voucher here has a category: a category filter matches none (OA GET /v1/vouchers `category`).
+  category: z.string().min(1).max(255).optional(),
+  filters: voucherFilters.optional(),
 }).transform((q) => ({
   limit: q.limit ?? 10,
   page: q.page ?? 1,
@@ -276,5 +320,7 @@ export const voucherListQuerySchema = strictObject({
   createdAfter: q.created_at?.after,
   updatedBefore: q.updated_at?.before,
   updatedAfter: q.updated_at?.after,
+  category: q.category,
+  filters: q.filters,
 }));
 export type VoucherListQuery = z.output<typeof voucherListQuerySchema>;

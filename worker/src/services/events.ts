@@ -37,7 +37,7 @@ export async function trackEvent(env: Pick<Env, 'DB' | 'WRITES'>, input: EventCr
       customer: { id: existing.id, ...(sent ? { fields: sent } : {}) },
       event,
     });
-    return eventResponse(input.event, withFields(existing, sent));
+    return eventResponse(event, withFields(existing, sent));
   }
   if (!source_id) throw missingCustomer();
   const existing = await customersDb.findCustomer(env.DB, source_id);
@@ -49,7 +49,7 @@ export async function trackEvent(env: Pick<Env, 'DB' | 'WRITES'>, input: EventCr
     customer: { source_id, new_id: newId, fields: sent ?? {} },
     event,
   });
-  return eventResponse(input.event, withFields(existing ?? { ...customersDb.emptyCustomerRow(newId, now), source_id }, sent));
+  return eventResponse(event, withFields(existing ?? { ...customersDb.emptyCustomerRow(newId, now), source_id }, sent));
 }
 
 const missingCustomer = () => apiError('missing_customer', 'customer: give id or source_id');
@@ -89,7 +89,7 @@ async function trackAnonymousEvent(
       event,
       touch_tracking_id: trackingId,
     });
-    return eventResponse(event.type, linked);
+    return eventResponse(event, linked);
   }
   await enqueue(env.WRITES, {
     kind: 'profile_event',
@@ -100,7 +100,7 @@ async function trackAnonymousEvent(
     event,
     cap: null,
   });
-  return clientEventResponse(event.type, { source_id: trackingId });
+  return clientEventResponse(event, { source_id: trackingId });
 }
 
 /**
@@ -153,13 +153,17 @@ export function customerEventStatements(
   return membership.refreshedWrites(db, segments, writes, selector, m.at);
 }
 
+/**
+ * The answer of POST /v1/events: OA24 EventsCreateResponseBody (OpenAPI24.json:L42146), whose
+ * required keys include the event's `metadata` (as sent).
+ */
 const eventResponse = (
-  type: string,
+  event: Pick<QueuedEvent, 'type' | 'metadata'>,
   row: Pick<customersDb.CustomerRow, 'id' | 'source_id' | 'name' | 'email' | 'metadata'>,
 ): EventResponse => {
   return {
     object: 'event',
-    type,
+    type: event.type,
     customer: {
       id: row.id,
       source_id: row.source_id,
@@ -170,6 +174,7 @@ const eventResponse = (
     },
     referral: null,
     loyalty: null,
+    metadata: event.metadata,
   };
 };
 
@@ -177,12 +182,14 @@ const eventResponse = (
  * The answer to the public client key: the event, and of the customer only the identifiers the
  * caller sent. The same for a known and an unknown customer, recorded or not.
  */
-const clientEventResponse = (type: string, sent: { id?: string; source_id?: string }): EventResponse => ({
+const clientEventResponse = (event: Pick<QueuedEvent, 'type' | 'metadata'>, sent: { id?: string; source_id?: string }): EventResponse => ({
   object: 'event',
-  type,
+  type: event.type,
   customer: { id: sent.id ?? null, source_id: sent.source_id ?? null, name: null, email: null, metadata: {}, object: 'customer' },
   referral: null,
   loyalty: null,
+  // The event's own metadata, as the caller sent it (nothing stored about anyone).
+  metadata: event.metadata,
 });
 
 /** Client event metadata is stored for anyone who holds the public key: kept small, so the key cannot fill the database. */
@@ -214,7 +221,7 @@ export async function trackClientEvent(env: Env, input: EventCreate, claims: Cli
   }
   const { id } = input.customer;
   const source_id = input.customer.source_id ?? undefined;
-  const answer = clientEventResponse(input.event, { id, source_id });
+  const answer = clientEventResponse({ type: input.event, metadata }, { id, source_id });
   const event = { ...queuedEvent(input), metadata };
   // The visitor's own `track_…` id is its device, not a claim; every other name is judged by the
   // one rule of all client routes (trustedClientContext).

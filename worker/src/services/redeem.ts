@@ -70,6 +70,12 @@ async function redemptionTrackingId(env: Env, context: ValidationContext, param:
 interface Visitor {
   trackingId: string | null;
   subject: ValidationSubject;
+  /**
+   * The tracking_id the redemption shows (OA Redemption.tracking_id, "Hashed customer source ID",
+   * readOnly-openAPI.json:L24546): the request's, else the one the customer's source_id hashes to
+   * (the id the browser SDK's identity of that customer resolves to). Shown only: it links nothing.
+   */
+  shownTrackingId: string | null;
 }
 
 interface Plan {
@@ -449,7 +455,9 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
   const subject = await readVisitor(env, request.codes, context, trackingId, now, undefined, undefined, request.stackId);
   // A stack is redeemed as its tiers, read with the visitor (services/promotion-stacks.ts).
   if (request.stackId !== undefined) request = { ...request, ...stackTiers(subject, request.stackId) };
-  const visitor: Visitor = { trackingId, subject };
+  const sourceId = context.customer?.source_id;
+  const shownTrackingId = trackingId ?? (sourceId ? (await resolveTrackingId(env.TRACKING_SECRET, sourceId)).id : null);
+  const visitor: Visitor = { trackingId, subject, shownTrackingId };
   const definitions = await definitionsOf(env, visitor.subject, request.codes);
   const kindAt = (i: number): RedeemableKind => request.kinds?.[i] ?? 'voucher';
   // A code named as a tier, or a tier named as a code, is not found as the kind asked for.
@@ -510,7 +518,7 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
     loaded,
     pricings,
     orderAmount: figures.amount,
-    trackingId: visitor.trackingId,
+    trackingId: visitor.shownTrackingId,
     hash,
     now,
   });
@@ -666,7 +674,7 @@ async function recordFailure(
   const row = failureRow(input.request, {
     code: input.voucher?.code ?? '',
     voucher_id: input.voucher?.id ?? null,
-    tracking_id: input.visitor.trackingId,
+    tracking_id: input.visitor.shownTrackingId,
     amount: input.orderAmount,
     failure_code: refusal.error.key,
     failure_message: refusal.reason,

@@ -209,7 +209,9 @@ export async function listValidationRules(db: D1Database, query: ValidationRuleL
 export async function updateValidationRule(env: Bindings, id: string, input: ValidationRuleUpdate): Promise<ValidationRule> {
   const existing = await vouchersDb.findRule(env.DB, id);
   if (!existing) throw notFound('validation_rules', id);
-  const rules = input.rules ?? (JSON.parse(existing.rules) as Record<string, unknown>);
+  // `rules: null` leaves the rule with its applicable_to only, stored as a rule set without rules is.
+  const given = input.rules === null ? { logic: '' } : input.rules;
+  const rules = given ?? (JSON.parse(existing.rules) as Record<string, unknown>);
   const error =
     input.error === undefined ? (existing.error === null ? null : (JSON.parse(existing.error) as { message: string })) : input.error;
   // A new custom message is checked with the rules it goes with, as on create.
@@ -220,7 +222,7 @@ export async function updateValidationRule(env: Bindings, id: string, input: Val
       id,
       {
         name: input.name,
-        rules: input.rules && JSON.stringify(input.rules),
+        rules: given && JSON.stringify(given),
         error: patchJson(input.error),
         applicable_to: patchJson(input.applicable_to),
       },

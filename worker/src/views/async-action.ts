@@ -17,10 +17,10 @@ export function asyncActionView(row: AsyncActionRow): AsyncAction {
     processing_time: row.processing_time,
     object: 'async_action',
   };
-  // Not yet known while the action runs.
-  if (row.operation_status !== 'IN_PROGRESS') {
-    action.operation_status = row.operation_status === 'PARTIAL_SUCCESS' ? 'SUCCESS' : row.operation_status;
-  }
+  // Not yet known while the action runs: the OA enum's UNKNOWN ("whether it failed, succeeded, or
+  // the status is unknown", AsyncActionBase.operation_status, readOnly-openAPI.json:L1432).
+  action.operation_status =
+    row.operation_status === 'IN_PROGRESS' ? 'UNKNOWN' : row.operation_status === 'PARTIAL_SUCCESS' ? 'SUCCESS' : row.operation_status;
   return action;
 }
 

@@ -1,4 +1,4 @@
-import { type LinePricing, type Pricing, totalDiscount } from '../../../shared/discount';
+import { type AddedLine, type LinePricing, type Pricing, totalDiscount } from '../../../shared/discount';
 import type { Voucher } from '../../../shared/types';
 import type { CustomerRow } from '../db/customers';
 import type { RedemptionRelations, RedemptionRow } from '../db/redemptions';
@@ -109,6 +109,46 @@ function calculatedItem(item: OrderItemInput, line: LinePricing): OrderCalculate
   return out;
 }
 
+/** The ref of a free unit as an item shows it: without the price, which the item carries itself. */
+const unitRefJson = ({ price: _price, ...ref }: NonNullable<AddedLine['product']>) => ref;
+
+/**
+ * A line a UNIT discount added (its product or SKU was not in the order), as OA24's validate
+ * examples show one: "Free Shipping" (OpenAPI24.json:L58304, no price, no amounts) and "Unit - Add
+ * order items" (L58576: quantity and discount_quantity the units, initial_quantity 0, amount the
+ * units' price, all of it discounted, subtotal_amount 0). A SKU's line names the SKU and, when the
+ * grant names it, its product.
+ */
+function addedItem(line: AddedLine): OrderCalculatedItem {
+  const isSku = line.sku !== undefined || line.unitType.startsWith('sku_');
+  const productId = isSku ? (line.product?.id ?? undefined) : line.unitType;
+  const out: Record<string, unknown> = {
+    object: 'order_item',
+    ...(productId ? { product_id: productId } : {}),
+    ...(isSku ? { sku_id: line.unitType } : {}),
+    quantity: line.quantity,
+    discount_quantity: line.quantity,
+    applied_discount_quantity: line.quantity,
+    initial_quantity: 0,
+    applied_quantity: line.quantity,
+  };
+  if (line.price !== null && line.amount !== null) {
+    Object.assign(out, {
+      amount: line.amount,
+      discount_amount: line.discount,
+      initial_amount: 0,
+      applied_discount_amount: line.discount,
+      applied_quantity_amount: line.amount,
+      price: line.price,
+      subtotal_amount: line.amount - line.discount,
+    });
+  }
+  const product = line.product ? unitRefJson(line.product) : isSku ? undefined : { id: line.unitType };
+  if (product) out.product = product;
+  if (line.sku) out.sku = unitRefJson(line.sku);
+  return out as unknown as OrderCalculatedItem;
+}
+
 /**
  * The order of a validate or redeem answer. A redemption's order (`placed`) has an id (the
  * request's, else a new `ord_`), source_id, status (PAID unless given; OA24 "Discount Coupon"
@@ -136,7 +176,7 @@ export function orderSummary(
   const total = totalDiscount(pricing);
   // Order-level and item-level discounts apart, and their sum (OA OrderCalculated; the APPLY_TO_ITEMS
   // example of OA24 POST /v1/validations "True - 5 Redeemables", OpenAPI24.json:L47174-L47180).
-  const withItems = order?.items !== undefined;
+  const withItems = order?.items !== undefined || pricing.added.length > 0;
   const summary: OrderCalculated = {
     ...identity,
     amount: pricing.amount,
@@ -153,7 +193,12 @@ export function orderSummary(
     referrer_id: null,
     object: 'order',
   };
-  if (order?.items) summary.items = order.items.map((item, i) => calculatedItem(item, pricing.lines[i] as LinePricing));
+  if (order?.items || pricing.added.length > 0) {
+    summary.items = [
+      ...(order?.items ?? []).map((item, i) => calculatedItem(item, pricing.lines[i] as LinePricing)),
+      ...pricing.added.map(addedItem),
+    ];
+  }
   return summary;
 }
 

@@ -3,7 +3,7 @@ import type { AppBindings } from '../env';
 import { parseQuery } from '../lib/qs';
 import { parseInput, readJsonBody } from '../lib/parse-input';
 import { clientIdentitySchema } from '../schemas/identity';
-import { clientValidateQuerySchema, stackableSchema } from '../schemas/checkout';
+import { clientValidateQuerySchema, sessionSchema, stackableSchema } from '../schemas/checkout';
 import { trustedClientContext, withoutCustomerIds, withTrackingIdShown } from '../services/identity';
 import { TRACKING_ID, trackingCookie } from '../services/tracking';
 import { validateStackable, validateVoucher } from '../services/validation';
@@ -32,9 +32,13 @@ export function respond(c: Context<AppBindings>, body: object, trackingId: strin
  */
 export const clientValidateRoutes = new Hono<AppBindings>().get('/', async (c) => {
   const query = parseQuery(new URL(c.req.url).searchParams);
-  const { item, order, ...rest } = parseInput(clientValidateQuerySchema, query);
-  // The SDK sends items as `item`, outside the order.
-  const raw = { ...rest, order: item ? { ...order, items: [...(order?.items ?? []), ...item] } : order };
+  const { item, order, session_type, session_key, session_ttl, session_ttl_unit, ...rest } = parseInput(clientValidateQuerySchema, query);
+  // The SDK sends items as `item`, outside the order, and the session as flat parameters.
+  const session =
+    session_type !== undefined || session_key !== undefined
+      ? parseInput(sessionSchema, { type: session_type, key: session_key, ttl: session_ttl, ttl_unit: session_ttl_unit })
+      : undefined;
+  const raw = { ...rest, order: item ? { ...order, items: [...(order?.items ?? []), ...item] } : order, session };
   const context = await trustedClientContext(c.env, raw, { request: c.req.raw });
   const { body, trackingId } = await validateVoucher(c.env, rest.code, context, c.get('requestId'), {
     record: context.tracking_id !== undefined,

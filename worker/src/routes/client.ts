@@ -37,7 +37,7 @@ export const clientValidateRoutes = new Hono<AppBindings>().get('/', async (c) =
   const session =
     session_type !== undefined || session_key !== undefined
       ? parseInput(sessionSchema, { type: session_type, key: session_key, ttl: session_ttl, ttl_unit: session_ttl_unit })
-      : undefined;
+      : rest.session;
   const raw = { ...rest, order: item ? { ...order, items: [...(order?.items ?? []), ...item] } : order, session };
   const context = await trustedClientContext(c.env, raw, { request: c.req.raw });
   const { body, trackingId } = await validateVoucher(c.env, rest.code, context, c.get('requestId'), {

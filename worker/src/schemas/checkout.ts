@@ -145,8 +145,7 @@ export type ValidationContext = z.output<typeof validationContextSchema>;
 export const clientValidateQuerySchema = validationContext(query.order, queryInt).extend({
   code: z.string().max(200).transform(cleanCode).pipe(codeSchema),
   // The client SDK's session parameters (ClientSide.d.ts:27-30), flat in the query: the route turns
-  // them into `session`. A session in the query's bracket form is not what the SDK writes.
-  session: z.undefined({ message: 'send session_type, session_key, session_ttl and session_ttl_unit' }).optional(),
+  // them into `session`.
   session_type: z.literal('LOCK', { message: 'LOCK is the only session type' }).optional(),
   session_key: sessionKeySchema.optional(),
   session_ttl: z

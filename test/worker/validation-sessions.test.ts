@@ -236,6 +236,27 @@ describe('client validate with the SDK session parameters', () => {
     expect((await redeem('SS-CLIENT', { session: { key: body.session.key } })).status).toBe(200);
   });
 
+  it('holds for at most CLIENT_SESSION_MAX_MINUTES (default 60) with the public key, and says so', async () => {
+    await voucher('SS-CAP', 5);
+    // No ttl: the spec's 7 days, bounded for the client key.
+    const res = await call('/client/v1/validate?code=SS-CAP&session_type=LOCK', { headers: CLIENT_HEADERS });
+    const body = await json(res);
+    expect(body.session).toMatchObject({ type: 'LOCK', ttl: 3600, ttl_unit: 'SECONDS' });
+    const row = await db
+      .prepare('SELECT expires_at - created_at AS ms FROM validation_sessions WHERE session_key = ?')
+      .bind(body.session.key)
+      .first<{ ms: number }>();
+    expect(row?.ms).toBe(3_600_000);
+    const short = await call(
+      '/client/v1/validate?code=SS-CAP&session_type=LOCK',
+      { headers: CLIENT_HEADERS },
+      { CLIENT_SESSION_MAX_MINUTES: '5' },
+    );
+    expect((await json(short)).session).toMatchObject({ ttl: 300, ttl_unit: 'SECONDS' });
+    // The server key's session is as long as asked.
+    expect((await validate('SS-CAP', { session: { type: 'LOCK' } })).session).toMatchObject({ ttl: 7, ttl_unit: 'DAYS' });
+  });
+
   it('holds through POST /client/v1/validations with session in the body', async () => {
     await voucher('SS-CSTACK', 1);
     const res = await call('/client/v1/validations', {

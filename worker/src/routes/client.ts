@@ -7,6 +7,7 @@ import { clientValidateQuerySchema, sessionSchema, stackableSchema } from '../sc
 import { trustedClientContext, withoutCustomerIds, withTrackingIdShown } from '../services/identity';
 import { TRACKING_ID, trackingCookie } from '../services/tracking';
 import { validateStackable, validateVoucher } from '../services/validation';
+import { clientSessionMaxMs } from '../services/validation-sessions';
 import { stackableRedeemables } from '../services/promotion-stacks';
 import { clientSeesVoucherMetadata, withoutVoucherMetadata } from '../views/client-voucher';
 import { qualificationSchema } from '../schemas/qualifications';
@@ -42,6 +43,7 @@ export const clientValidateRoutes = new Hono<AppBindings>().get('/', async (c) =
   const context = await trustedClientContext(c.env, raw, { request: c.req.raw });
   const { body, trackingId } = await validateVoucher(c.env, rest.code, context, c.get('requestId'), {
     record: context.tracking_id !== undefined,
+    sessionMaxMs: clientSessionMaxMs(c.env),
   });
   return respond(c, withoutVoucherMetadata(body, { voucherMetadata: clientSeesVoucherMetadata(c.env) }), trackingId, context.tracking_id);
 });
@@ -55,6 +57,7 @@ export const clientValidationsRoutes = new Hono<AppBindings>().post('/', async (
   const { codes, ...named } = stackableRedeemables(redeemables);
   const { body, trackingId } = await validateStackable(c.env, codes, context, c.get('requestId'), {
     record: context.tracking_id !== undefined,
+    sessionMaxMs: clientSessionMaxMs(c.env),
     ...named,
   });
   return respond(c, withoutVoucherMetadata(body, { voucherMetadata: clientSeesVoucherMetadata(c.env) }), trackingId, context.tracking_id);

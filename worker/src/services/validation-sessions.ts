@@ -23,12 +23,24 @@ export interface SessionAnswer {
 /** "If you do not establish a session time frame ... it will be active for 7 days" (the guide's note). */
 const DEFAULT_TTL = { ttl: 7, ttl_unit: 'DAYS' as const };
 
-/** The session a request asks for, with its key (a new ssn_ key when none was sent) and its length in ms. */
-export function sessionOf(input: SessionInput): SessionAnswer & { ms: number } {
+/**
+ * The session a request asks for, with its key (a new ssn_ key when none was sent) and its length
+ * in ms, at most `maxMs`: a longer one is held `maxMs`, answered in seconds.
+ */
+export function sessionOf(input: SessionInput, maxMs = Number.POSITIVE_INFINITY): SessionAnswer & { ms: number } {
+  const key = input.key ?? randomId('ssn_', 32);
   const ttl = input.ttl ?? DEFAULT_TTL.ttl;
   // A ttl without its unit is read in the default's unit.
   const unit = input.ttl_unit ?? DEFAULT_TTL.ttl_unit;
-  return { key: input.key ?? randomId('ssn_', 32), type: 'LOCK', ttl, ttl_unit: unit, ms: ttl * TTL_UNIT_MS[unit] };
+  const ms = ttl * TTL_UNIT_MS[unit];
+  if (ms <= maxMs) return { key, type: 'LOCK', ttl, ttl_unit: unit, ms };
+  return { key, type: 'LOCK', ttl: Math.floor(maxMs / 1000), ttl_unit: 'SECONDS', ms: maxMs };
+}
+
+/** CLIENT_SESSION_MAX_MINUTES (default 60): how long a session of the public client key may hold units. */
+export function clientSessionMaxMs(env: Pick<Env, 'CLIENT_SESSION_MAX_MINUTES'>): number {
+  const minutes = Number(env.CLIENT_SESSION_MAX_MINUTES ?? '60');
+  return (Number.isFinite(minutes) && minutes >= 0 ? minutes : 60) * 60_000;
 }
 
 /** One redeemable judged valid, to hold a unit of. */

@@ -386,6 +386,8 @@ export interface ValidateOptions {
   kinds?: RedeemableKind[];
   /** Stackable: a promotion stack named instead of ids; its tiers are read with the visitor (promotion-stacks.ts). */
   stackId?: string;
+  /** The longest a validation session of this caller may hold units, in ms (the client key's bound); absent: as asked. */
+  sessionMaxMs?: number;
 }
 
 /**
@@ -407,7 +409,7 @@ export async function validateVoucher(
   let session: SessionAnswer | null = null;
   if (context.session && judgement.valid && definition) {
     // The one write of a validate with a session: the hold, for what the judgement found valid.
-    const held = await holdSessions(env, context.session, [{ code, definition, judgement }], visit.subject, now);
+    const held = await holdSessions(env, context.session, [{ code, definition, judgement }], visit.subject, now, options.sessionMaxMs);
     judgement = held.judgements[0] ?? judgement;
     session = held.session;
   }
@@ -502,7 +504,7 @@ export async function validateStackable(
   let session: SessionAnswer | null = null;
   // A session holds a unit of every redeemable, only when all apply: an invalid answer holds nothing.
   if (context.session && results.length > 0 && results.every((r) => r.judgement.valid && r.definition)) {
-    const held = await holdSessions(env, context.session, results as HeldCandidate[], subject, now);
+    const held = await holdSessions(env, context.session, results as HeldCandidate[], subject, now, options.sessionMaxMs);
     results = results.map((r, i) => {
       const judgement = held.judgements[i] ?? r.judgement;
       if (judgement === r.judgement) return r;
@@ -542,8 +544,9 @@ async function holdSessions(
   candidates: HeldCandidate[],
   subject: ValidationSubject,
   now: number,
+  maxMs?: number,
 ): Promise<{ judgements: Judgement[]; session: SessionAnswer | null }> {
-  const session = sessionOf(input);
+  const session = sessionOf(input, maxMs);
   const outcomes = await holdUnits(
     env.DB,
     session,

@@ -164,6 +164,19 @@ describe('a LOCK session on validate', () => {
     expect(await validate('SS-ONCE', alice)).toMatchObject({ valid: false, error: { key: 'redemption_rules_violated' } });
   });
 
+  it('lets one of 20 racing sessions of one customer hold a once-per-customer code', async () => {
+    await voucher('SS-ONCE-RACE', null, {
+      '1': { name: 'redemption.count.per_customer', conditions: { $less_than_or_equal: [1] } },
+      logic: '1',
+    });
+    await api('POST', '/v1/customers', { source_id: 'ss-dave' });
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => validate('SS-ONCE-RACE', { customer: { source_id: 'ss-dave' }, ...lock() })),
+    );
+    expect(answers.filter((a) => a.valid)).toHaveLength(1);
+    for (const loser of answers.filter((a) => !a.valid)) expect(loser.error.key).toBe('redemption_rules_violated');
+  });
+
   it('holds every redeemable of a stackable validate, or none when one cannot be held', async () => {
     await voucher('SS-A', 3);
     await voucher('SS-B', 1);
@@ -207,6 +220,35 @@ describe('a LOCK session on validate', () => {
     });
     expect(redeemed.status).toBe(200);
     expect(await holds(both.session.key)).toBe(0);
+  });
+
+  it('holds a promotion tier as it holds a code: its customer limit sees the hold', async () => {
+    const rule = await json(
+      await api('POST', '/v1/validation-rules', {
+        name: 'sessions tier once',
+        rules: { '1': { name: 'redemption.count.per_customer', conditions: { $less_than_or_equal: [1] } }, logic: '1' },
+      }),
+    );
+    const campaign = await json(
+      await api('POST', '/v1/campaigns', {
+        name: 'sessions-promo',
+        campaign_type: 'PROMOTION',
+        promotion: { tiers: [{ name: 'Once', action: { discount: { type: 'AMOUNT', amount_off: 100 } }, validation_rules: [rule.id] }] },
+      }),
+    );
+    const [tier] = (await json(await api('GET', `/v1/promotions/${campaign.id}/tiers`))).tiers as { id: string }[];
+    const body = (extra: Record<string, unknown> = {}) => ({
+      redeemables: [{ object: 'promotion_tier', id: tier?.id }],
+      order: { amount: 1000 },
+      customer: { source_id: 'ss-tier-carol' },
+      ...extra,
+    });
+    const held = await json(await api('POST', '/v1/validations', body(lock())));
+    expect(held).toMatchObject({ valid: true, session: { type: 'LOCK' } });
+    const again = await json(await api('POST', '/v1/validations', body()));
+    expect(again.redeemables[0]).toMatchObject({ status: 'INAPPLICABLE', result: { error: { key: 'redemption_rules_violated' } } });
+    expect((await api('POST', '/v1/redemptions', body({ session: { key: held.session.key } }))).status).toBe(200);
+    expect(await holds(held.session.key)).toBe(0);
   });
 
   it('refuses what is not a LOCK session, or a ttl past a year, with a 400 naming the field', async () => {

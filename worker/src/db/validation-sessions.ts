@@ -1,4 +1,5 @@
 import { prepare, type Sql, sql } from './sql';
+import { NOT_A_TIER } from './vouchers';
 
 // Validation sessions (migration 0033): holds of one unit of a voucher or tier under a session key,
 // each alive until its expires_at. Every reader passes its own `now`; an expired row counts nowhere.
@@ -92,15 +93,15 @@ export function selectUnitsLeft(db: D1Database, voucherIds: string[], key: strin
 
 /**
  * All or nothing: when not every one of `voucherIds` is held by `key` until `expiresAt` (a hold of
- * the same batch was refused), the holds this batch wrote are taken back, so an invalid answer holds
- * nothing.
+ * the same batch was refused), the holds this batch created (at `now`) are taken back, so an invalid
+ * answer holds nothing new; a hold the session had before keeps its unit.
  */
-export function undoPartialHolds(db: D1Database, voucherIds: string[], key: string, expiresAt: number): D1PreparedStatement {
+export function undoPartialHolds(db: D1Database, voucherIds: string[], key: string, expiresAt: number, now: number): D1PreparedStatement {
   const ids = JSON.stringify(voucherIds);
   return prepare(
     db,
     sql`DELETE FROM validation_sessions
-        WHERE session_key = ${key} AND expires_at = ${expiresAt} AND voucher_id IN (SELECT value FROM json_each(${ids}))
+        WHERE session_key = ${key} AND created_at = ${now} AND expires_at = ${expiresAt} AND voucher_id IN (SELECT value FROM json_each(${ids}))
           AND (SELECT count(*) FROM validation_sessions
                WHERE session_key = ${key} AND expires_at = ${expiresAt} AND voucher_id IN (SELECT value FROM json_each(${ids}))) < ${voucherIds.length}`,
   );
@@ -131,14 +132,15 @@ export function checkVoucherQuantity(db: D1Database, voucherId: string, now: num
 }
 
 /**
- * Releases the session `key` on the voucher or tier with this code (DELETE
- * /v1/vouchers/{code}/sessions/{key}). Resolves to whether a live hold was released; expired rows
- * of the key are deleted too, but release nothing.
+ * Releases the session `key` on the voucher with this code (DELETE
+ * /v1/vouchers/{code}/sessions/{key}). A tier is never a voucher on the wire, and Voucherify's
+ * guide releases "for vouchers only": a tier's hold ends by redemption or expiry. Resolves to
+ * whether a live hold was released; expired rows of the key are deleted too, but release nothing.
  */
 export async function releaseHolds(db: D1Database, code: string, key: string, now: number): Promise<boolean> {
   const { results } = await prepare(
     db,
-    sql`DELETE FROM validation_sessions WHERE session_key = ${key} AND voucher_id IN (SELECT id FROM vouchers WHERE code = ${code})
+    sql`DELETE FROM validation_sessions WHERE session_key = ${key} AND voucher_id IN (SELECT id FROM vouchers WHERE code = ${code} AND ${sql.raw(NOT_A_TIER())})
         RETURNING expires_at`,
   ).all<{ expires_at: number }>();
   return results.some((r) => r.expires_at > now);

@@ -56,8 +56,8 @@ export type HoldOutcome = 'held' | 'quantity_exceeded' | 'limit_reached';
  * Holds one unit of each redeemable under the session, all or nothing, in one primary batch: the
  * expired holds of these vouchers deleted, each hold written by a statement that counts the units
  * redeemed and the live holds of others against the quantity (and the customer's redemptions and
- * other holds against each limit its judgement relied on), then the holds taken back if any was
- * refused, then why each refused one was. Renewing the session's own hold moves its expiry.
+ * other holds against each limit its judgement relied on), then the holds it created taken back if
+ * any was refused, then why each refused one was. Renewing the session's own hold moves its expiry.
  */
 export async function holdUnits(
   db: D1Database,
@@ -90,7 +90,7 @@ export async function holdUnits(
         limits,
       });
     }),
-    undoPartialHolds(db, ids, session.key, expiresAt),
+    undoPartialHolds(db, ids, session.key, expiresAt, now),
     selectUnitsLeft(db, ids, session.key, now),
   ];
   const results = await db.batch<Record<string, unknown>>(statements);

@@ -707,6 +707,8 @@ CREATE TABLE validation_sessions (
 
 CREATE INDEX validation_sessions_customer ON validation_sessions (customer_id, voucher_id, expires_at) WHERE customer_id IS NOT NULL;
 
+CREATE INDEX validation_sessions_expiry ON validation_sessions (expires_at);
+
 CREATE INDEX validation_sessions_voucher ON validation_sessions (voucher_id, expires_at);
 
 CREATE TABLE validations (

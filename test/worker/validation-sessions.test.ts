@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { d1Refusal } from '../../worker/src/db/errors';
 import { takeVoucherUnit } from '../../worker/src/db/redemptions';
 import { checkVoucherQuantity, consumeHolds } from '../../worker/src/db/validation-sessions';
+import { forgetExpiredSessions } from '../../worker/src/services/validation-sessions';
 import { CLIENT_HEADERS, api, call, counted, json, SERVER_HEADERS } from './helpers';
 
 /**
@@ -97,6 +98,19 @@ describe('a LOCK session on validate', () => {
     expect(await validate('SS-TTL')).toMatchObject({ valid: true });
     // The expired hold's key holds nothing to release.
     expect((await api('DELETE', `/v1/vouchers/SS-TTL/sessions/${held.session.key}`)).status).toBe(404);
+  });
+
+  it('has its expired rows deleted by the cron, and only those', async () => {
+    await voucher('SS-CRON', 5);
+    const live = (await validate('SS-CRON', lock())).session.key as string;
+    const old = (await validate('SS-CRON', lock())).session.key as string;
+    await db
+      .prepare('UPDATE validation_sessions SET expires_at = ? WHERE session_key = ?')
+      .bind(Date.now() - 1, old)
+      .run();
+    expect(await forgetExpiredSessions({ DB: db }, Date.now())).toBeGreaterThanOrEqual(1);
+    expect(await holds(old)).toBe(0);
+    expect(await holds(live)).toBe(1);
   });
 
   it('lets exactly one of 50 racing shoppers hold the last unit, and the holder redeems it', async () => {

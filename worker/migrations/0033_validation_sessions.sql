@@ -5,7 +5,8 @@
 -- request: the quantity check, and the per-customer limits of the customer it was judged for.
 --
 -- Expiry needs no cron: every reader compares expires_at with its own `now`, so an expired row is
--- as good as absent; the hold write deletes the expired rows of the vouchers it touches.
+-- as good as absent; the hold write deletes the expired rows of the vouchers it touches, and the
+-- 15-minute cron the rest.
 CREATE TABLE validation_sessions (
   session_key TEXT NOT NULL,
   voucher_id  TEXT NOT NULL REFERENCES vouchers (id) ON DELETE CASCADE,
@@ -20,6 +21,8 @@ CREATE TABLE validation_sessions (
 -- The live holds of a voucher (quantity), and of one customer on a voucher (limits).
 CREATE INDEX validation_sessions_voucher ON validation_sessions (voucher_id, expires_at);
 CREATE INDEX validation_sessions_customer ON validation_sessions (customer_id, voucher_id, expires_at) WHERE customer_id IS NOT NULL;
+-- The cron's delete of expired rows, oldest first (tidiness only: an expired row counts nowhere).
+CREATE INDEX validation_sessions_expiry ON validation_sessions (expires_at);
 
 -- The redeem batch's quantity guard: inserted after the unit is taken (and after the redeeming
 -- session's own hold is consumed), it aborts the batch when the units redeemed plus the live holds

@@ -145,3 +145,12 @@ export async function releaseHolds(db: D1Database, code: string, key: string, no
   ).all<{ expires_at: number }>();
   return results.some((r) => r.expires_at > now);
 }
+
+/** Deletes up to `limit` holds expired before `now`, oldest first; resolves to how many. */
+export async function deleteExpiredSessions(db: D1Database, now: number, limit: number): Promise<number> {
+  const result = await prepare(
+    db,
+    sql`DELETE FROM validation_sessions WHERE rowid IN (SELECT rowid FROM validation_sessions WHERE expires_at <= ${now} ORDER BY expires_at LIMIT ${limit})`,
+  ).run();
+  return result.meta.changes ?? 0;
+}

@@ -1,6 +1,13 @@
 import { redemptionWindowStarts } from '../../../shared/rules';
 import { redemptionCountsOf, type ValidationSubject } from '../db/tracking';
-import { deleteExpiredHolds, holdUnit, releaseHolds, selectUnitsLeft, undoPartialHolds } from '../db/validation-sessions';
+import {
+  deleteExpiredHolds,
+  deleteExpiredSessions,
+  holdUnit,
+  releaseHolds,
+  selectUnitsLeft,
+  undoPartialHolds,
+} from '../db/validation-sessions';
 import type { Env } from '../env';
 import { notFound } from '../errors';
 import { randomId } from '../lib/ids';
@@ -107,4 +114,21 @@ export async function holdUnits(
 export async function releaseSession(env: Env, code: string, key: string): Promise<void> {
   const released = await releaseHolds(env.DB, code, key, Date.now());
   if (!released) throw notFound('session', key);
+}
+
+const EXPIRED_PER_BATCH = 5_000;
+const EXPIRED_BATCHES_PER_RUN = 10;
+
+/**
+ * The 15-minute cron: expired holds deleted in bounded batches. Only tidiness: every reader
+ * already ignores an expired hold, so nothing waits for this.
+ */
+export async function forgetExpiredSessions(env: Pick<Env, 'DB'>, now: number): Promise<number> {
+  let deleted = 0;
+  for (let batch = 0; batch < EXPIRED_BATCHES_PER_RUN; batch++) {
+    const n = await deleteExpiredSessions(env.DB, now, EXPIRED_PER_BATCH);
+    deleted += n;
+    if (n < EXPIRED_PER_BATCH) break;
+  }
+  return deleted;
 }

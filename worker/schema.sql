@@ -506,14 +506,17 @@ CREATE TABLE redemption_limit_checks (
   customer_id TEXT,
   since       INTEGER NOT NULL,
   max_count   INTEGER NOT NULL
-);
+, at INTEGER);
 
 CREATE TRIGGER redemption_limit_check BEFORE INSERT ON redemption_limit_checks
 BEGIN
   SELECT CASE
     WHEN (SELECT count(*) FROM redemptions
           WHERE customer_id = NEW.customer_id AND voucher_id = NEW.voucher_id AND created_at >= NEW.since
-            AND object = 'redemption' AND result = 'SUCCESS' AND status = 'SUCCEEDED') > NEW.max_count
+            AND object = 'redemption' AND result = 'SUCCESS' AND status = 'SUCCEEDED')
+         + (SELECT count(*) FROM validation_sessions
+            WHERE customer_id = NEW.customer_id AND voucher_id = NEW.voucher_id AND NEW.at IS NOT NULL AND expires_at > NEW.at)
+         > NEW.max_count
     THEN RAISE(ABORT, 'customer_redemption_limit_reached')
     ELSE RAISE(IGNORE)
   END;
@@ -764,6 +767,24 @@ BEGIN
           CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
 END;
 
+CREATE TABLE validation_sessions (
+  session_key TEXT NOT NULL,
+  voucher_id  TEXT NOT NULL REFERENCES vouchers (id) ON DELETE CASCADE,
+
+  customer_id TEXT REFERENCES customers (id) ON DELETE SET NULL,
+  ttl         REAL NOT NULL,
+  ttl_unit    TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  PRIMARY KEY (session_key, voucher_id)
+);
+
+CREATE INDEX validation_sessions_customer ON validation_sessions (customer_id, voucher_id, expires_at) WHERE customer_id IS NOT NULL;
+
+CREATE INDEX validation_sessions_expiry ON validation_sessions (expires_at);
+
+CREATE INDEX validation_sessions_voucher ON validation_sessions (voucher_id, expires_at);
+
 CREATE TABLE validations (
   id          TEXT PRIMARY KEY,
   tracking_id TEXT,
@@ -788,6 +809,24 @@ BEGIN
   SELECT CASE
     WHEN coalesce((SELECT holder_id = NEW.customer_id FROM vouchers WHERE id = NEW.voucher_id), 0) != NEW.is_holder
     THEN RAISE(ABORT, 'voucher_holder_mismatch')
+    ELSE RAISE(IGNORE)
+  END;
+END;
+
+CREATE TABLE voucher_quantity_checks (
+  voucher_id TEXT NOT NULL,
+  at         INTEGER NOT NULL
+);
+
+CREATE TRIGGER voucher_quantity_check BEFORE INSERT ON voucher_quantity_checks
+BEGIN
+  SELECT CASE
+    WHEN (SELECT v.quantity IS NOT NULL
+                 AND v.redeemed_quantity
+                     + (SELECT count(*) FROM validation_sessions s WHERE s.voucher_id = v.id AND s.expires_at > NEW.at)
+                     > v.quantity
+          FROM vouchers v WHERE v.id = NEW.voucher_id)
+    THEN RAISE(ABORT, 'voucher_quantity_exceeded')
     ELSE RAISE(IGNORE)
   END;
 END;

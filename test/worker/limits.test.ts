@@ -312,9 +312,13 @@ describe('the redeem batch guards (migration 0016)', () => {
     expect(await guarded(checkVoucherHolder(db, voucher.id, a, false), 'cust_guard_3')).toBe('committed');
 
     expect((await redeem('GUARD', 'guard-a')).status).toBe(200);
-    expect(await guarded(checkCustomerRedemptions(db, voucher.id, a, 0, 1), 'cust_guard_4')).toBe('committed');
-    expect(await guarded(checkCustomerRedemptions(db, voucher.id, a, 0, 0), 'cust_guard_5')).toBe('customer_redemption_limit_reached');
+    expect(await guarded(checkCustomerRedemptions(db, voucher.id, a, 0, 1, Date.now()), 'cust_guard_4')).toBe('committed');
+    expect(await guarded(checkCustomerRedemptions(db, voucher.id, a, 0, 0, Date.now()), 'cust_guard_5')).toBe(
+      'customer_redemption_limit_reached',
+    );
     // Only redemptions since the window's start count.
-    expect(await guarded(checkCustomerRedemptions(db, voucher.id, a, Date.now() + 60_000, 0), 'cust_guard_6')).toBe('committed');
+    expect(await guarded(checkCustomerRedemptions(db, voucher.id, a, Date.now() + 60_000, 0, Date.now()), 'cust_guard_6')).toBe(
+      'committed',
+    );
   });
 });

@@ -471,6 +471,14 @@ export const CATALOGUE: readonly Route[] = [
   { method: 'post', path: '/v1/vouchers/:code/enable', tag: 'vouchers', summary: 'Enable a voucher', auth: 'server' },
   { method: 'post', path: '/v1/vouchers/:code/disable', tag: 'vouchers', summary: 'Disable a voucher', auth: 'server' },
   {
+    method: 'delete',
+    path: '/v1/vouchers/:code/sessions/:key',
+    tag: 'validation',
+    summary: 'Release a validation session: the unit it holds of this code is free again (404 when it holds none)',
+    auth: 'server',
+    success: NO_CONTENT,
+  },
+  {
     method: 'post',
     path: '/v1/vouchers/:code/validate',
     writes: false,

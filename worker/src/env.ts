@@ -104,6 +104,12 @@ export interface Env {
   BULK_WRITE_TARGET_MS?: string;
   /** "on" serves POST /client/v1/redemptions (redeem with the public client key); off unless set. */
   CLIENT_REDEMPTIONS?: string;
+  /**
+   * The longest a validation session asked for with the public client key holds its units, in
+   * minutes (default 60; services/validation-sessions.ts clientSessionMaxMs). Longer asks are held
+   * this long, and the answer says so.
+   */
+  CLIENT_SESSION_MAX_MINUTES?: string;
 }
 
 export interface AppVariables {

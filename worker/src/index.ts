@@ -8,6 +8,7 @@ import { wakeDispatcher, writesMayHaveWrittenEvents } from './services/webhook-w
 import type { Env } from './env';
 import { deleteExpiredClientRedemptionRows, deleteStaleAnonymousProfiles, forgetAppliedMessages } from './services/retention';
 import { expireRawEvents } from './services/event-retention';
+import { forgetExpiredSessions } from './services/validation-sessions';
 import { recordSegmentSizes } from './services/segment-sizes';
 import { runScheduledSegmentWork } from './services/segment-sync';
 
@@ -29,7 +30,8 @@ export default {
    * clock-relative segment to recompute and per initial sync to finish (walked in bounded steps by
    * the consumer), records today's size of every segment (its history), and deletes anonymous
    * tracking data and the public key's guest and failed redemptions past their retention, and
-   * archives to R2 then deletes raw events past EVENT_RETENTION_DAYS (services/event-retention.ts).
+   * archives to R2 then deletes raw events past EVENT_RETENTION_DAYS (services/event-retention.ts),
+   * and deletes expired validation-session holds (services/validation-sessions.ts).
    */
   async scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
     if (controller.cron === WEBHOOK_SWEEP_CRON) {
@@ -40,6 +42,7 @@ export default {
     ctx.waitUntil(deleteExpiredClientRedemptionRows(env, controller.scheduledTime));
     ctx.waitUntil(forgetAppliedMessages(env, controller.scheduledTime));
     ctx.waitUntil(expireRawEvents(env, controller.scheduledTime));
+    ctx.waitUntil(forgetExpiredSessions(env, controller.scheduledTime));
     // Awaited (not only waitUntil): the invocation is the work, and its end is when the work ends.
     await runScheduledSegmentWork(env.DB, env.WRITES, controller.scheduledTime);
     await recordSegmentSizes(env.DB, controller.scheduledTime);

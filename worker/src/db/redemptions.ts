@@ -259,9 +259,10 @@ export async function listRedemptions(
 }
 
 /**
- * The redeem batch's per-customer guard (migration 0016): aborts it
+ * The redeem batch's per-customer guard (migrations 0016, 0033): aborts it
  * (customer_redemption_limit_reached) when the customer `customer` selects has more than
- * `maxCount` successful, not rolled back redemptions of the voucher since `since`.
+ * `maxCount` successful, not rolled back redemptions of the voucher since `since`, counting its
+ * validation sessions' holds still live at `now` as redemptions.
  */
 export function checkCustomerRedemptions(
   db: D1Database,
@@ -269,11 +270,12 @@ export function checkCustomerRedemptions(
   customer: Sql,
   since: number,
   maxCount: number,
+  now: number,
 ): D1PreparedStatement {
   return prepare(
     db,
-    sql`INSERT INTO redemption_limit_checks (voucher_id, customer_id, since, max_count)
-        VALUES (${voucherId}, (SELECT c.id FROM customers c WHERE ${customer} LIMIT 1), ${since}, ${maxCount})`,
+    sql`INSERT INTO redemption_limit_checks (voucher_id, customer_id, since, max_count, at)
+        VALUES (${voucherId}, (SELECT c.id FROM customers c WHERE ${customer} LIMIT 1), ${since}, ${maxCount}, ${now})`,
   );
 }
 

@@ -4,6 +4,7 @@ import { segmentsVersionOf, selectSegmentsVersion } from './segments';
 import { selectStackExists, selectStackLiveVouchers } from './promotion-stacks';
 import { selectLiveVouchers } from './vouchers';
 import { eventCountsOf, mergeEventCounters, selectEventCounts } from './event-counters';
+import { type HeldUnits, heldUnitsOf, selectHeldUnits } from './validation-sessions';
 import { prepare, type Sql, sql } from './sql';
 
 /** The fields a validation needs about its subject, read in one D1 batch (one round trip). */
@@ -27,11 +28,25 @@ export interface ValidationSubject {
   products: Record<string, { count: number }>;
   /** A stack named (SubjectQuery.stackId): its tier ids in the stack's order; null when no such stack. */
   stackTierIds?: string[] | null;
+  /**
+   * Live holds of validation sessions other than the request's own (migration 0033), by voucher id;
+   * absent: none. They count as taken units, and those judged for this customer as its redemptions.
+   */
+  held?: Map<string, HeldUnits>;
 }
 
-/** A customer's counts of one voucher, from the visitor read (all 0 when it found none). */
-export const redemptionCountsOf = (subject: ValidationSubject, voucherId: string): RedemptionCounts =>
-  subject.redemptionCounts.get(voucherId) ?? NO_REDEMPTIONS;
+/**
+ * A customer's counts of one voucher, from the visitor read (all 0 when it found none): its
+ * redemptions, and the live holds of its other sessions, which would be redemptions made now.
+ */
+export const redemptionCountsOf = (subject: ValidationSubject, voucherId: string): RedemptionCounts => {
+  const counts = subject.redemptionCounts.get(voucherId) ?? NO_REDEMPTIONS;
+  const held = subject.held?.get(voucherId)?.byCustomer ?? 0;
+  return held === 0 ? counts : { total: counts.total + held, monthly: counts.monthly + held, daily: counts.daily + held };
+};
+
+/** Units of a voucher held by other sessions' live holds: taken, for this request. */
+export const heldUnits = (subject: ValidationSubject, voucherId: string): number => subject.held?.get(voucherId)?.held ?? 0;
 
 export interface LiveVoucher {
   id: string;
@@ -104,6 +119,8 @@ export interface SubjectQuery {
    * read of its own before the visitor's.
    */
   stackId?: string;
+  /** The request's validation session: its own holds are not counted against it. */
+  sessionKey?: string | null;
   /** When the request is judged: where the daily and monthly redemption windows start. */
   now: number;
 }
@@ -155,11 +172,23 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
     ),
     // What the customer bought, for filters on orders.products.<id>.count.
     prepare(db, sql`SELECT product, orders FROM customer_products WHERE customer_id = ${subject}`),
+    // Live holds of validation sessions on these vouchers: in this same batch, so a validate
+    // without a session costs no round trip more for them.
+    selectHeldUnits(db, {
+      vouchers: q.liveVouchers
+        ? null
+        : q.stackId !== undefined
+          ? sql`SELECT tier_id FROM promotion_stack_tiers WHERE stack_id = ${q.stackId}`
+          : sql`SELECT v.id FROM vouchers v WHERE v.code IN (SELECT value FROM json_each(${JSON.stringify(q.codes)}))`,
+      customer: subject,
+      ownKey: q.sessionKey ?? null,
+      now: q.now,
+    }),
     ...(q.stackId !== undefined ? [selectStackExists(db, q.stackId)] : []),
   ];
   const writes = q.writes ?? [];
   const results = await db.batch<Record<string, unknown>>([...writes, ...statements]);
-  const [profile, customer, events, members, vouchers, version, counts, products, stack] = results.slice(writes.length);
+  const [profile, customer, events, members, vouchers, version, counts, products, held, stack] = results.slice(writes.length);
   const liveVouchers = (vouchers?.results ?? []) as unknown as LiveVoucher[];
   return {
     profile: (profile?.results[0] as unknown as TrackingProfileRow | undefined) ?? null,
@@ -175,6 +204,7 @@ export async function readValidationSubject(db: D1Database, q: SubjectQuery): Pr
       ]),
     ),
     products: Object.fromEntries((products?.results ?? []).map((r) => [String(r.product), { count: Number(r.orders) }])),
+    held: heldUnitsOf(held),
     // The stack's tiers in its order (the live rows come ordered by position); null: no such stack.
     ...(q.stackId !== undefined ? { stackTierIds: stack?.results.length ? liveVouchers.map((v) => v.code) : null } : {}),
   };

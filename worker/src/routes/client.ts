@@ -3,10 +3,11 @@ import type { AppBindings } from '../env';
 import { parseQuery } from '../lib/qs';
 import { parseInput, readJsonBody } from '../lib/parse-input';
 import { clientIdentitySchema } from '../schemas/identity';
-import { clientValidateQuerySchema, stackableSchema } from '../schemas/checkout';
+import { clientValidateQuerySchema, sessionSchema, stackableSchema } from '../schemas/checkout';
 import { trustedClientContext, withoutCustomerIds, withTrackingIdShown } from '../services/identity';
 import { TRACKING_ID, trackingCookie } from '../services/tracking';
 import { validateStackable, validateVoucher } from '../services/validation';
+import { clientSessionMaxMs } from '../services/validation-sessions';
 import { stackableRedeemables } from '../services/promotion-stacks';
 import { clientSeesVoucherMetadata, withoutVoucherMetadata } from '../views/client-voucher';
 import { qualificationSchema } from '../schemas/qualifications';
@@ -32,12 +33,17 @@ export function respond(c: Context<AppBindings>, body: object, trackingId: strin
  */
 export const clientValidateRoutes = new Hono<AppBindings>().get('/', async (c) => {
   const query = parseQuery(new URL(c.req.url).searchParams);
-  const { item, order, ...rest } = parseInput(clientValidateQuerySchema, query);
-  // The SDK sends items as `item`, outside the order.
-  const raw = { ...rest, order: item ? { ...order, items: [...(order?.items ?? []), ...item] } : order };
+  const { item, order, session_type, session_key, session_ttl, session_ttl_unit, ...rest } = parseInput(clientValidateQuerySchema, query);
+  // The SDK sends items as `item`, outside the order, and the session as flat parameters.
+  const session =
+    session_type !== undefined || session_key !== undefined
+      ? parseInput(sessionSchema, { type: session_type, key: session_key, ttl: session_ttl, ttl_unit: session_ttl_unit })
+      : rest.session;
+  const raw = { ...rest, order: item ? { ...order, items: [...(order?.items ?? []), ...item] } : order, session };
   const context = await trustedClientContext(c.env, raw, { request: c.req.raw });
   const { body, trackingId } = await validateVoucher(c.env, rest.code, context, c.get('requestId'), {
     record: context.tracking_id !== undefined,
+    sessionMaxMs: clientSessionMaxMs(c.env),
   });
   return respond(c, withoutVoucherMetadata(body, { voucherMetadata: clientSeesVoucherMetadata(c.env) }), trackingId, context.tracking_id);
 });
@@ -51,6 +57,7 @@ export const clientValidationsRoutes = new Hono<AppBindings>().post('/', async (
   const { codes, ...named } = stackableRedeemables(redeemables);
   const { body, trackingId } = await validateStackable(c.env, codes, context, c.get('requestId'), {
     record: context.tracking_id !== undefined,
+    sessionMaxMs: clientSessionMaxMs(c.env),
     ...named,
   });
   return respond(c, withoutVoucherMetadata(body, { voucherMetadata: clientSeesVoucherMetadata(c.env) }), trackingId, context.tracking_id);

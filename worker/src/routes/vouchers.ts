@@ -6,6 +6,7 @@ import { parseInput, parseJsonBody, readJsonBody } from '../lib/parse-input';
 import { explainQuerySchema, validationContextSchema } from '../schemas/checkout';
 import { cleanCode, voucherCreateSchema, voucherListQuerySchema, voucherUpdateSchema } from '../schemas/vouchers';
 import { validateVoucher } from '../services/validation';
+import { releaseSession } from '../services/validation-sessions';
 import * as service from '../services/vouchers';
 
 /** A code in the path, cleaned as the official SDK cleans codes. */
@@ -55,6 +56,11 @@ export const voucherRoutes = new Hono<AppBindings>()
   .put('/:code', async (c) =>
     c.json(await service.updateVoucher(c.env, pathCode(c.req.param('code')), await parseJsonBody(c, voucherUpdateSchema))),
   )
+  // The SDK's vouchers.releaseValidationSession (Vouchers.d.ts:64): 204, as the spec answers (readOnly-openAPI.json:L38025).
+  .delete('/:code/sessions/:key', async (c) => {
+    await releaseSession(c.env, pathCode(c.req.param('code')), c.req.param('key'));
+    return c.body(null, 204);
+  })
   .delete('/:code', async (c) => {
     await service.deleteVoucher(c.env, pathCode(c.req.param('code')));
     return c.body(null, 204);

@@ -78,6 +78,50 @@ export const contextCustomerWrite = ({ id: _id, source_id: _sourceId, ...fields 
 const trackingIdField = absentIfNull(z.string().min(1).max(255));
 const identityHashField = absentIfNull(z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters (SHA-256)'));
 
+/** OA Session.ttl_unit (readOnly-openAPI.json:L27017-L27027). */
+export const SESSION_TTL_UNITS = ['DAYS', 'HOURS', 'MICROSECONDS', 'MILLISECONDS', 'MINUTES', 'NANOSECONDS', 'SECONDS'] as const;
+export type SessionTtlUnit = (typeof SESSION_TTL_UNITS)[number];
+
+/** Milliseconds per unit of a session's ttl. */
+export const TTL_UNIT_MS: Record<SessionTtlUnit, number> = {
+  DAYS: 86_400_000,
+  HOURS: 3_600_000,
+  MINUTES: 60_000,
+  SECONDS: 1000,
+  MILLISECONDS: 1,
+  MICROSECONDS: 0.001,
+  NANOSECONDS: 0.000001,
+};
+
+/** The longest hold a session may ask for: a year (the spec's default is 7 days). */
+export const SESSION_MAX_MS = 366 * 86_400_000;
+
+/** A session's key: ours are ssn_ + 32 base62; a caller's own may be any printable text. */
+const sessionKeySchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(200)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+
+const sessionTtlFits = (s: { ttl?: number | undefined; ttl_unit?: SessionTtlUnit | undefined }) =>
+  s.ttl === undefined || s.ttl * TTL_UNIT_MS[s.ttl_unit ?? 'DAYS'] <= SESSION_MAX_MS;
+const TTL_TOO_LONG = { message: 'must be at most 366 days', path: ['ttl'] };
+
+/**
+ * OA Session (readOnly-openAPI.json:L26995): a LOCK session holds one unit of each redeemable
+ * judged valid until it expires (services/validation-sessions.ts). On a redeem, `key` names the
+ * session whose holds it consumes (OA RedemptionsRedeemRequestBody, SDK ValidationSessionReleaseParams).
+ */
+export const sessionSchema = z
+  .object({
+    type: absentIfNull(z.literal('LOCK', { message: 'LOCK is the only session type' })),
+    key: absentIfNull(sessionKeySchema),
+    ttl: absentIfNull(z.number().positive('must be more than 0').finite()),
+    ttl_unit: absentIfNull(z.enum(SESSION_TTL_UNITS)),
+  })
+  .refine(sessionTtlFits, TTL_TOO_LONG);
+export type SessionInput = z.output<typeof sessionSchema>;
+
 function validationContext(order: z.ZodType<OrderInput, unknown>, int: Int) {
   return z.object({
     customer: absentIfNull(contextCustomerSchema),
@@ -86,15 +130,7 @@ function validationContext(order: z.ZodType<OrderInput, unknown>, int: Int) {
     metadata: absentIfNull(metadataSchema),
     tracking_id: trackingIdField,
     identity_hash: identityHashField,
-    // Voucherify's LOCK sessions reserve a unit between validate and redeem (OA Session). Not built:
-    // refused by name rather than accepted and ignored, so nobody relies on a lock that is not there.
-    session: z
-      .unknown()
-      .refine(
-        (value) => value === null || value === undefined,
-        'validation sessions (LOCK) are not supported; validate and redeem without a session',
-      )
-      .optional(),
+    session: absentIfNull(sessionSchema),
     gift: z.unknown().optional(),
     reward: z.unknown().optional(),
     options: z.unknown().optional(),
@@ -108,6 +144,17 @@ export type ValidationContext = z.output<typeof validationContextSchema>;
 /** GET /client/v1/validate, after the qs-style query is parsed into an object (values are strings). */
 export const clientValidateQuerySchema = validationContext(query.order, queryInt).extend({
   code: z.string().max(200).transform(cleanCode).pipe(codeSchema),
+  // The client SDK's session parameters (ClientSide.d.ts:27-30), flat in the query: the route turns
+  // them into `session`.
+  session_type: z.literal('LOCK', { message: 'LOCK is the only session type' }).optional(),
+  session_key: sessionKeySchema.optional(),
+  session_ttl: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'must be a number')
+    .transform(Number)
+    .pipe(z.number().positive('must be more than 0'))
+    .optional(),
+  session_ttl_unit: z.enum(SESSION_TTL_UNITS).optional(),
   item: z.array(query.item).max(500).optional(),
   // The string shortcut customer=<source id> of Voucherify's own examples.
   customer: z

@@ -32,6 +32,7 @@ import { type Audience, type OrderRedemptionsEntry, orderSummary, redemptionView
 import { d1Refusal } from '../db/errors';
 import { clientSeesVoucherMetadata } from '../views/client-voucher';
 import type { Sql } from '../db/sql';
+import { checkVoucherQuantity, consumeHolds } from '../db/validation-sessions';
 
 export interface RedeemRequest {
   /** POST /v1/vouchers/{code}/redemption answers one redemption; POST /v1/redemptions the stacked envelope. */
@@ -303,7 +304,14 @@ function limitGuards(
     const guards: D1PreparedStatement[] = [];
     for (const window of redemptions?.windows ?? []) {
       guards.push(
-        redemptionsDb.checkCustomerRedemptions(db, id, input.customer, starts[window], counts[window] + (redemptions?.headroom ?? 0)),
+        redemptionsDb.checkCustomerRedemptions(
+          db,
+          id,
+          input.customer,
+          starts[window],
+          counts[window] + (redemptions?.headroom ?? 0),
+          input.now,
+        ),
       );
     }
     if (holder) guards.push(vouchersDb.checkVoucherHolder(db, id, input.customer, holder.isHolder));
@@ -345,6 +353,8 @@ function redemptionBatch(
     /** The request's order: what a new order row takes. */
     order: OrderInput | undefined;
     active: membership.ActiveSegment[];
+    /** The validation session the redemption carries: its holds of these vouchers are consumed. */
+    sessionKey: string | null;
     now: number;
   },
 ) {
@@ -352,11 +362,18 @@ function redemptionBatch(
   const sel = plan.selector ? customersDb.selectorSql(plan.selector) : null;
   const writes: D1PreparedStatement[] = [];
   if (plan.write) writes.push(plan.write);
+  const voucherIds = input.loaded.map((d) => d.voucher.id);
+  // The session's own holds go first, so that every guard below counts only the holds of others.
+  if (input.sessionKey !== null) writes.push(consumeHolds(db, input.sessionKey, voucherIds));
   // First: each voucher is still the one judged (else the batch aborts: voucher_definition_changed).
   writes.push(...input.loaded.map((d) => vouchersDb.checkVoucherVersion(db, d.voucher.id, d.version)));
   // Then the per-customer and holder limits, against the customer as the plan's write left it.
   if (sel) writes.push(...limitGuards(db, { ...input, customer: sel }));
   writes.push(...input.loaded.map((d) => redemptionsDb.takeVoucherUnit(db, d.voucher.id, now)));
+  // The units redeemed plus the live holds of other sessions within the quantity (migration 0033).
+  for (const d of input.loaded) {
+    if (input.subject.vouchers.get(d.voucher.code)?.quantity != null) writes.push(checkVoucherQuantity(db, d.voucher.id, now));
+  }
   if (sel && plan.link && input.trackingId) writes.push(...linkAndMerge(db, input.trackingId, sel, now));
   if (sel) writes.push(redemptionsDb.recordRedemptionInSummary(db, sel, { succeeded: true, now }));
   // The order, in the orders table (an existing one by source_id is attached, not counted again),
@@ -452,7 +469,9 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
   }
   const now = Date.now();
   const trackingId = await redemptionTrackingId(env, context, request.trackingIdParam);
-  const subject = await readVisitor(env, request.codes, context, trackingId, now, undefined, undefined, request.stackId);
+  // A redemption carrying a validation session's key: that session's holds are its own units.
+  const sessionKey = context.session?.key ?? null;
+  const subject = await readVisitor(env, request.codes, context, trackingId, now, undefined, undefined, request.stackId, sessionKey);
   // A stack is redeemed as its tiers, read with the visitor (services/promotion-stacks.ts).
   if (request.stackId !== undefined) request = { ...request, ...stackTiers(subject, request.stackId) };
   const sourceId = context.customer?.source_id;
@@ -535,6 +554,7 @@ async function redeemOnce(env: Env, request: RedeemRequest) {
     orderAmount: figures.amount,
     order: context.order,
     active,
+    sessionKey,
     now,
   });
   let results: D1Result<Record<string, unknown>>[];

@@ -8,7 +8,7 @@ import type { Judgement, Refusal } from '../views/validation';
 export type { Judgement, Refusal };
 import { validityRefusal } from '../../../shared/validity';
 import { emptyCustomerRow } from '../db/customers';
-import { redemptionCountsOf, type SubjectQuery, type ValidationSubject } from '../db/tracking';
+import { heldUnits, redemptionCountsOf, type SubjectQuery, type ValidationSubject } from '../db/tracking';
 import type { Env } from '../env';
 import { randomId } from '../lib/ids';
 import { toIso } from '../lib/time';
@@ -20,6 +20,7 @@ import { enqueue } from '../queue/messages';
 import { resolveTrackingId } from './tracking';
 import { checkoutCustomerWrites, claimedCustomer, customerWriteNeeded, definitionsOf, readVisitor } from './visitor';
 import { rowToCustomer } from '../views/customer';
+import { type HoldOutcome, holdUnits, type SessionAnswer, sessionOf } from './validation-sessions';
 
 /**
  * A refusal in the words of Voucherify's examples: a lower-case message and the code as details
@@ -319,14 +320,16 @@ export function judgeCode(
   if (outsideWindow) return { valid: false, ...refusal('voucher not active now', 'voucher_not_active_now', voucher.code) };
 
   if (live.quantity !== null) {
-    const left = live.redeemed_quantity < live.quantity;
+    // Units held by other validation sessions are taken, for this request (services/validation-sessions.ts).
+    const held = heldUnits(subject, live.id);
+    const left = live.redeemed_quantity + held < live.quantity;
     trace?.push(
       checkNode('quantity', left, {
         field: 'redeemed_quantity',
         operator: '$less_than',
         expected: [live.quantity],
-        actual: live.redeemed_quantity,
-        ...(left ? {} : { detail: 'quantity exceeded' }),
+        actual: live.redeemed_quantity + held,
+        ...(left ? {} : { detail: held > 0 ? `quantity exceeded (${held} held by validation sessions)` : 'quantity exceeded' }),
       }),
     );
     if (!left) return { valid: false, ...quantityExceeded(voucher.code) };
@@ -407,6 +410,8 @@ export interface ValidateOptions {
   kinds?: RedeemableKind[];
   /** Stackable: a promotion stack named instead of ids; its tiers are read with the visitor (promotion-stacks.ts). */
   stackId?: string;
+  /** The longest a validation session of this caller may hold units, in ms (the client key's bound); absent: as asked. */
+  sessionMaxMs?: number;
 }
 
 /**
@@ -424,14 +429,21 @@ export async function validateVoucher(
   const visit = await readVisit(env, [code], context, options, now);
   const [definition = null] = await definitionsOf(env, visit.subject, [code]);
   const checks: ExplainNode[] | null = options.explain ? [] : null;
-  const judgement = judgeCode(code, definition, visit.subject, context, now, checks, 'voucher');
+  let judgement = judgeCode(code, definition, visit.subject, context, now, checks, 'voucher');
+  let session: SessionAnswer | null = null;
+  if (context.session && judgement.valid && definition) {
+    // The one write of a validate with a session: the hold, for what the judgement found valid.
+    const held = await holdSessions(env, context.session, [{ code, definition, judgement }], visit.subject, now, options.sessionMaxMs);
+    judgement = held.judgements[0] ?? judgement;
+    session = held.session;
+  }
   await visit.record([{ code, judgement }]);
   const answer: ValidateAnswer = !judgement.valid
     ? { failure: judgement }
     : definition
       ? { definition, pricing: judgement.pricing }
       : { failure: voucherNotFound(code) };
-  const body = validateView(code, answer, context, visit.trackingId, visit.subject.customer?.id ?? null, requestId);
+  const body = validateView(code, answer, context, visit.trackingId, visit.subject.customer?.id ?? null, requestId, session);
   return { body: checks ? { ...body, explanation: validationExplanation(code, judgement, checks) } : body, trackingId: visit.trackingId };
 }
 
@@ -455,10 +467,12 @@ export async function readVisit(
   const tracking = await resolveTrackingId(env.TRACKING_SECRET, context.tracking_id);
   const recorded = options.record !== false;
   const trackingId = recorded ? tracking.id : null;
-  let subject = await readVisitor(env, codes, context, trackingId, now, undefined, options.liveVouchers, options.stackId);
+  // The request's own session: its holds are not counted against it.
+  const sessionKey = context.session?.key ?? null;
+  let subject = await readVisitor(env, codes, context, trackingId, now, undefined, options.liveVouchers, options.stackId, sessionKey);
   if (options.upsertCustomer && customerWriteNeeded(subject, context)) {
     const writes = await checkoutCustomerWrites(env.DB, context, subject.segmentsVersion, now);
-    subject = await readVisitor(env, codes, context, trackingId, now, writes, options.liveVouchers, options.stackId);
+    subject = await readVisitor(env, codes, context, trackingId, now, writes, options.liveVouchers, options.stackId, sessionKey);
   }
   const record = async (judged: { code: string; judgement: Judgement }[]) => {
     if (!recorded) return;
@@ -502,16 +516,71 @@ export async function validateStackable(
   const { codes, kinds } = options.stackId !== undefined ? stackTiers(subject, options.stackId) : { codes: named, kinds: options.kinds };
   const definitions = await definitionsOf(env, subject, codes);
   const customerId = subject.customer?.id ?? null;
-  const results: StackedResult[] = codes.map((code, i) => {
+  const traces: (ExplainNode[] | null)[] = [];
+  let results: StackedResult[] = codes.map((code, i) => {
     const definition = definitions[i] ?? null;
     const checks: ExplainNode[] | null = options.explain ? [] : null;
+    traces.push(checks);
     const kind = kinds?.[i] ?? 'voucher';
     const judgement = judgeCode(code, definition, subject, context, now, checks, kind);
     return { code, kind, definition, judgement, explanation: checks && validationExplanation(code, judgement, checks) };
   });
+  let session: SessionAnswer | null = null;
+  // A session holds a unit of every redeemable, only when all apply: an invalid answer holds nothing.
+  if (context.session && results.length > 0 && results.every((r) => r.judgement.valid && r.definition)) {
+    const held = await holdSessions(env, context.session, results as HeldCandidate[], subject, now, options.sessionMaxMs);
+    results = results.map((r, i) => {
+      const judgement = held.judgements[i] ?? r.judgement;
+      if (judgement === r.judgement) return r;
+      const checks = traces[i] ?? null;
+      return { ...r, judgement, explanation: checks && validationExplanation(r.code, judgement, checks) };
+    });
+    session = held.session;
+  }
   await visit.record(results);
   return {
-    body: stackableValidateView(randomId('valid_'), results, base, context, visit.trackingId, customerId, requestId),
+    body: stackableValidateView(randomId('valid_'), results, base, context, visit.trackingId, customerId, requestId, session),
     trackingId: visit.trackingId,
   };
 }
+
+/** A redeemable judged valid, to hold a unit of. */
+type HeldCandidate = { code: string; definition: LoadedDefinition; judgement: Judgement };
+
+/** The refusal of a hold that found no unit, or the customer's limit reached, at write time. */
+function holdRefusal(outcome: HoldOutcome, candidate: HeldCandidate): Judgement {
+  const { code, judgement } = candidate;
+  if (outcome === 'held') return judgement;
+  if (outcome === 'limit_reached' && judgement.valid && judgement.commit.redemptions)
+    return { valid: false, ...ruleRefusal(judgement.commit.redemptions.violation, code) };
+  return { valid: false, ...quantityExceeded(code) };
+}
+
+/**
+ * Holds a unit of each redeemable judged valid under the request's session (one primary batch,
+ * services/validation-sessions.ts). A hold refused at write time (another session or redemption
+ * took the last unit between the read and the write) turns that redeemable's judgement into the
+ * refusal, and the session holds nothing; else the answer names the session.
+ */
+async function holdSessions(
+  env: Env,
+  input: NonNullable<ValidationContext['session']>,
+  candidates: HeldCandidate[],
+  subject: ValidationSubject,
+  now: number,
+  maxMs?: number,
+): Promise<{ judgements: Judgement[]; session: SessionAnswer | null }> {
+  const session = sessionOf(input, maxMs);
+  const outcomes = await holdUnits(
+    env.DB,
+    session,
+    candidates.map((c) => ({ voucherId: c.definition.voucher.id, commit: c.judgement.valid ? c.judgement.commit : NO_COMMIT })),
+    subject,
+    now,
+  );
+  const judgements = candidates.map((c, i) => holdRefusal(outcomes[i] ?? 'quantity_exceeded', c));
+  const { ms: _ms, ...answer } = session;
+  return { judgements, session: outcomes.every((o) => o === 'held') ? answer : null };
+}
+
+const NO_COMMIT: CommitChecks = { redemptions: null, holder: null };

@@ -68,6 +68,7 @@ export async function readVisitor(
   writes?: D1PreparedStatement[],
   liveVouchers?: SubjectQuery['liveVouchers'],
   stackId?: string,
+  sessionKey?: string | null,
 ): Promise<ValidationSubject & { identityHmac: string | null }> {
   const hmac = await identityHmac(env.TRACKING_SECRET, context.identity_hash);
   const subject = await readValidationSubject(env.DB, {
@@ -79,6 +80,7 @@ export async function readVisitor(
     codes,
     ...(liveVouchers ? { liveVouchers } : {}),
     ...(stackId !== undefined ? { stackId } : {}),
+    sessionKey: sessionKey ?? null,
   });
   assertOneCustomer(subject, context);
   // The HMAC the read used, for the caller's record of the visit (computed once a request).

@@ -101,6 +101,7 @@ export function validateView(
   trackingId: string,
   customerId: string | null,
   requestId: string,
+  session: object | null = null,
 ) {
   if ('failure' in answer) {
     const { failure } = answer;
@@ -113,6 +114,8 @@ export function validateView(
     code: voucher.code,
     ...applicability(definition, context),
     tracking_id: trackingId,
+    // The validation session that holds the code (OA24 VouchersValidateValidResponseBody.session, OpenAPI24.json:L3759).
+    ...(session ? { session } : {}),
     ...(hasOrder(context) ? { order: orderSummary(context.order, answer.pricing, customerId) } : {}),
     discount: voucher.discount,
     metadata: voucher.metadata,
@@ -157,6 +160,7 @@ export function stackableValidateView(
   trackingId: string,
   customerId: string | null,
   requestId: string,
+  session: object | null = null,
 ) {
   const valid = results.every((r) => r.judgement.valid);
   const applied: Pricing[] = [];
@@ -196,6 +200,8 @@ export function stackableValidateView(
     inapplicable_redeemables: redeemables.filter((r) => r.status === 'INAPPLICABLE'),
     ...(hasOrder(context) ? { order: orderSummary(context.order, valid ? combine(base, applied) : base, customerId) } : {}),
     tracking_id: trackingId,
+    // The validation session holding every redeemable (OA ValidationsValidateResponseBody.session, readOnly-openAPI.json:L30402).
+    ...(session ? { session } : {}),
     stacking_rules: STACKING_RULES,
   };
 }

@@ -156,6 +156,16 @@ describe('promotion_tier redeemables in stackable validate', () => {
     const off = await stackable([tier(tierId)], body);
     expect(off.redeemables[0]).toMatchObject({ status: 'INAPPLICABLE', result: { error: { key: 'promotion_not_active' } } });
   });
+
+  it('a tier switched off on its own is refused as a disabled promotion, promotion_inactive (errors.mdx:L97), until switched on', async () => {
+    const { member, tierId } = await segmentTier();
+    const body = { customer: { source_id: member }, order: { amount: 10_000 } };
+    await ok(api('POST', `/v1/promotions/tiers/${tierId}/disable`));
+    const off = await stackable([tier(tierId)], body);
+    expect(off.redeemables[0]).toMatchObject({ status: 'INAPPLICABLE', result: { error: { key: 'promotion_inactive' } } });
+    await ok(api('POST', `/v1/promotions/tiers/${tierId}/enable`));
+    expect((await stackable([tier(tierId)], body)).redeemables[0].status).toBe('APPLICABLE');
+  });
 });
 
 describe('redeeming a tier', () => {

@@ -232,12 +232,17 @@ export function judgeCode(
   );
   if (!definition || !live || !found) return { valid: false, ...redeemableNotFound(code, kind ?? 'voucher') };
   const { voucher } = definition;
+  // Switched off (itself or its campaign): a tier answers the spec's key for a disabled promotion, a
+  // code the spec's key for a disabled voucher (documentation/api-reference/errors.mdx:L97
+  // `promotion_inactive`, :L104 `voucher_disabled`; OA24 reference/OpenAPI.json:L65556).
+  const switchedOff = (): Refusal =>
+    voucher.tier
+      ? refusal('promotion is inactive', 'promotion_inactive', voucher.code)
+      : refusal('voucher is disabled', 'voucher_disabled', voucher.code);
 
   // The campaign's switch, one rule for codes and tiers: while it is off, every code and tier of it
   // is refused, whatever its own flag says (OA "Disable Campaign": "The vouchers in this campaign
-  // can no longer be redeemed", readOnly-openAPI.json:L39955). A tier answers the spec's key for a
-  // disabled promotion, a code the spec's key for a disabled voucher (documentation/api-reference/
-  // errors.mdx:L97 `promotion_inactive`, :L104 `voucher_disabled`; OA24 reference/OpenAPI.json:L65556).
+  // can no longer be redeemed", readOnly-openAPI.json:L39955).
   if (voucher.campaign_active !== undefined) {
     const campaignOn = voucher.campaign_active;
     trace?.push(
@@ -249,13 +254,7 @@ export function judgeCode(
         ...(campaignOn ? {} : { detail: 'the campaign is disabled' }),
       }),
     );
-    if (!campaignOn)
-      return {
-        valid: false,
-        ...(voucher.tier
-          ? refusal('promotion is inactive', 'promotion_inactive', voucher.code)
-          : refusal('voucher is disabled', 'voucher_disabled', voucher.code)),
-      };
+    if (!campaignOn) return { valid: false, ...switchedOff() };
   }
 
   // A tier's campaign outside its dates: the whole promotion is (its dates are read from the
@@ -284,10 +283,10 @@ export function judgeCode(
       operator: '$is',
       expected: [true],
       actual: active,
-      ...(active ? {} : { detail: 'voucher is disabled' }),
+      ...(active ? {} : { detail: voucher.tier ? 'promotion tier is disabled' : 'voucher is disabled' }),
     }),
   );
-  if (!active) return { valid: false, ...refusal('voucher is disabled', 'voucher_disabled', voucher.code) };
+  if (!active) return { valid: false, ...switchedOff() };
 
   if (voucher.start_date !== null) {
     const started = now >= voucher.start_date;

@@ -14,6 +14,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'redemption.succeeded',
   'redemption.failed',
   'redemption.rollback.succeeded',
+  'redemption.rollback.failed',
   'voucher.created',
   'voucher.updated',
   'voucher.deleted',

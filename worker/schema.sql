@@ -541,7 +541,7 @@ CREATE TABLE redemptions (
   rollback_of     TEXT UNIQUE,
   idempotency_key TEXT UNIQUE,
   created_at      INTEGER NOT NULL
-, request_hash TEXT, reason TEXT, error_message TEXT, channel_id TEXT, client_idempotency_key TEXT, key_class TEXT NOT NULL DEFAULT 'server' CHECK (key_class IN ('server', 'client')));
+, request_hash TEXT, reason TEXT, error_message TEXT, channel_id TEXT, client_idempotency_key TEXT, key_class TEXT NOT NULL DEFAULT 'server' CHECK (key_class IN ('server', 'client')), failed_rollback_of TEXT);
 
 CREATE INDEX redemptions_client_created ON redemptions (created_at) WHERE key_class = 'client';
 
@@ -553,6 +553,8 @@ CREATE INDEX redemptions_customer ON redemptions (customer_id, created_at);
 
 CREATE INDEX redemptions_customer_voucher ON redemptions (customer_id, voucher_id, created_at);
 
+CREATE INDEX redemptions_failed_rollback_of ON redemptions (failed_rollback_of) WHERE failed_rollback_of IS NOT NULL;
+
 CREATE INDEX redemptions_parent ON redemptions (parent_id);
 
 CREATE INDEX redemptions_voucher ON redemptions (voucher_id, created_at);
@@ -560,18 +562,20 @@ CREATE INDEX redemptions_voucher ON redemptions (voucher_id, created_at);
 CREATE TRIGGER webhook_redemption AFTER INSERT ON redemptions
 WHEN (NEW.code != '' OR NEW.result = 'FAILURE')
   AND EXISTS (SELECT 1 FROM webhook_subscriptions WHERE type =
-        CASE WHEN NEW.object = 'redemption_rollback' THEN 'redemption.rollback.succeeded'
+        CASE WHEN NEW.object = 'redemption_rollback' AND NEW.result = 'FAILURE' THEN 'redemption.rollback.failed'
+             WHEN NEW.object = 'redemption_rollback' THEN 'redemption.rollback.succeeded'
              WHEN NEW.result = 'SUCCESS' THEN 'redemption.succeeded'
              ELSE 'redemption.failed' END)
 BEGIN
   INSERT INTO webhook_outbox (id, type, object_id, customer_id, snapshot, created_at)
   VALUES ('evt_' || lower(hex(randomblob(12))),
-          CASE WHEN NEW.object = 'redemption_rollback' THEN 'redemption.rollback.succeeded'
+          CASE WHEN NEW.object = 'redemption_rollback' AND NEW.result = 'FAILURE' THEN 'redemption.rollback.failed'
+               WHEN NEW.object = 'redemption_rollback' THEN 'redemption.rollback.succeeded'
                WHEN NEW.result = 'SUCCESS' THEN 'redemption.succeeded'
                ELSE 'redemption.failed' END,
           NEW.id, NEW.customer_id,
           json_object('redemption', json((SELECT row FROM webhook_redemption_rows WHERE id = NEW.id)),
-                      'rolled_back', json((SELECT row FROM webhook_redemption_rows WHERE id = NEW.rollback_of)),
+                      'rolled_back', json((SELECT row FROM webhook_redemption_rows WHERE id = coalesce(NEW.rollback_of, NEW.failed_rollback_of))),
                       'customer', json((SELECT row FROM webhook_customer_rows WHERE id = NEW.customer_id)),
                       'voucher', json((SELECT row FROM webhook_voucher_rows WHERE id = NEW.voucher_id))),
           CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
@@ -1070,7 +1074,7 @@ CREATE VIEW webhook_redemption_rows AS SELECT id, json_object(
   'order_json', order_json, 'metadata', metadata, 'failure_code', failure_code, 'failure_message', failure_message,
   'parent_id', parent_id, 'rollback_of', rollback_of, 'idempotency_key', idempotency_key, 'created_at', created_at,
   'request_hash', request_hash, 'reason', reason, 'error_message', error_message, 'channel_id', channel_id,
-  'client_idempotency_key', client_idempotency_key, 'key_class', key_class
+  'client_idempotency_key', client_idempotency_key, 'key_class', key_class, 'failed_rollback_of', failed_rollback_of
 ) AS row FROM redemptions;
 
 CREATE VIEW webhook_rule_rows AS SELECT id, json_object(

@@ -16,6 +16,7 @@ export const ACTIVITY_TYPES = [
   'customer.redemption.succeeded',
   'customer.redemption.failed',
   'customer.redemption.rollback.succeeded',
+  'customer.redemption.rollback.failed',
   'customer.order.created',
   'customer.order.updated',
   'customer.order.paid',
@@ -25,7 +26,7 @@ export const ACTIVITY_TYPES = [
 export type ActivityType = (typeof ACTIVITY_TYPES)[number];
 
 export interface ActivityRow {
-  /** The id of the row the activity reports: evcus_… (events), r_/rf_/rr_… (redemptions), oev_… (orders), cust_… (created). */
+  /** The id of the row the activity reports: evcus_… (events), r_/rf_/rr_/rrf_… (redemptions), oev_… (orders), cust_… (created). */
   id: string;
   type: ActivityType;
   created_at: number;
@@ -61,14 +62,15 @@ const activityCte = (customerId: string): Sql => sql`WITH activity (id, type, cr
   FROM events WHERE profile_id = ${customerId}
   UNION ALL
   SELECT r.id,
-         CASE WHEN r.object = 'redemption_rollback' THEN 'customer.redemption.rollback.succeeded'
+         CASE WHEN r.object = 'redemption_rollback' AND r.result = 'FAILURE' THEN 'customer.redemption.rollback.failed'
+              WHEN r.object = 'redemption_rollback' THEN 'customer.redemption.rollback.succeeded'
               WHEN r.result = 'SUCCESS' THEN 'customer.redemption.succeeded'
               ELSE 'customer.redemption.failed' END,
          r.created_at, NULL,
          json_object('voucher_id', r.voucher_id, 'code', r.code, 'tracking_id', r.tracking_id,
                      'order', json(r.order_json), 'metadata', json(r.metadata), 'result', r.result,
                      'failure_code', r.failure_code, 'failure_message', r.failure_message, 'reason', r.reason,
-                     'rollback_of', r.rollback_of, 'parent_id', r.parent_id)
+                     'rollback_of', coalesce(r.rollback_of, r.failed_rollback_of), 'parent_id', r.parent_id)
   FROM redemptions r
   WHERE r.customer_id = ${customerId} AND NOT EXISTS (SELECT 1 FROM redemptions child WHERE child.parent_id = r.id)
   UNION ALL

@@ -23,6 +23,12 @@ export interface RedemptionRow {
   /** A stacked child: its parent redemption; a stacked rollback's child: the parent rollback. */
   parent_id: string | null;
   rollback_of: string | null;
+  /**
+   * A failed rollback: the redemption it tried to roll back (migration 0035). Apart from
+   * rollback_of, whose UNIQUE guards that a redemption is rolled back once, so a redemption may be
+   * refused any number of times. Absent on rows built before it existed: stored as null.
+   */
+  failed_rollback_of?: string | null;
   idempotency_key: string | null;
   created_at: number;
   request_hash: string | null;
@@ -60,6 +66,7 @@ const COLUMNS = [
   'reason',
   'error_message',
   'channel_id',
+  'failed_rollback_of',
 ] as const satisfies readonly (keyof RedemptionRow)[];
 
 /**
@@ -92,7 +99,7 @@ export function insertRedemption(
         : column === 'order_json' && orderId
           ? // The order's id as stored: a redemption naming an order by source_id attaches to that order.
             sql`json_set(${row.order_json}, '$.id', coalesce(${orderId}, json_extract(${row.order_json}, '$.id')))`
-          : sql`${row[column]}`,
+          : sql`${row[column] ?? null}`,
   );
   const classed = [sql`${keyClass}`, sql`${keyClass === 'client' ? row.idempotency_key : null}`];
   return prepare(
@@ -164,7 +171,7 @@ const REDEMPTION_CAMPAIGN_ID = '(SELECT v.campaign_id FROM vouchers v WHERE v.id
  */
 const FILTER_COLUMNS: Record<RedemptionFilterField, string> = {
   voucher_code: "nullif(r.code, '')",
-  related_object_id: "CASE WHEN r.code = '' THEN coalesce(r.rollback_of, r.id) ELSE coalesce(r.voucher_id, r.id) END",
+  related_object_id: "CASE WHEN r.code = '' THEN coalesce(r.rollback_of, r.failed_rollback_of, r.id) ELSE coalesce(r.voucher_id, r.id) END",
   related_object_parent_id: REDEMPTION_CAMPAIGN_ID,
   parent_redemption_id: 'r.parent_id',
   failure_code: 'r.failure_code',
@@ -332,6 +339,15 @@ export function recordRollbackInSummary(db: D1Database, customerId: string, now:
   );
 }
 
+/** summary.redemptions.total_rollback_failed after a refused rollback was stored (migration 0035). */
+export function recordFailedRollbackInSummary(db: D1Database, customerId: string, now: number): D1PreparedStatement {
+  return prepare(
+    db,
+    sql`UPDATE customers SET redemptions_total_rollback_failed = redemptions_total_rollback_failed + 1, updated_at = ${now}
+       WHERE id = ${customerId}`,
+  );
+}
+
 /** The redemption is rolled back; its order now reads as the rollback left it (status CANCELED). */
 export function markRolledBack(db: D1Database, id: string, orderJson: string): D1PreparedStatement {
   return db.prepare("UPDATE redemptions SET status = 'ROLLED_BACK', order_json = ? WHERE id = ?").bind(orderJson, id);
@@ -354,8 +370,10 @@ export async function deleteExpiredClientRedemptions(db: D1Database, before: num
   const heads = JSON.stringify(results.map((r) => r.id));
   const group = sql`SELECT id FROM redemptions WHERE id IN (SELECT value FROM json_each(${heads})) OR parent_id IN (SELECT value FROM json_each(${heads}))`;
   await db.batch([
-    // A rollback (and each child's rollback) names what it rolled back: it goes with it.
+    // A rollback (and each child's rollback) names what it rolled back: it goes with it, and so
+    // does a failed rollback, which names it in its own column (migration 0035).
     prepare(db, sql`DELETE FROM redemptions WHERE rollback_of IN (${group})`),
+    prepare(db, sql`DELETE FROM redemptions WHERE failed_rollback_of IN (${group})`),
     prepare(db, sql`DELETE FROM redemptions WHERE id IN (${group})`),
   ]);
   return results.length;

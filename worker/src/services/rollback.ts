@@ -17,8 +17,57 @@ export interface RollbackRequest {
   channelId: string;
 }
 
-const alreadyRolledBack = (id: string) =>
-  apiError('already_rolled_back', `Redemption ${id} has already been rolled back`, { id, type: 'redemption' });
+/**
+ * The refusal of a redemption rolled back already names the failed rollback stored for it (OA24
+ * rollback 400 example "Already rolledback", OA24:L65067: `resource_id: rrf_…`, `resource_type:
+ * redemption_rollback`), which GET /v1/redemptions/{id} then answers.
+ */
+const alreadyRolledBack = (id: string, failedRollbackId: string) =>
+  apiError('already_rolled_back', `Redemption ${id} has already been rolled back`, { id: failedRollbackId, type: 'redemption_rollback' });
+
+/**
+ * Stores a refused rollback as Voucherify does (migration 0035) and answers the refusal: a
+ * `redemption_rollback` row (`rrf_…`) with result FAILURE, status FAILED, failure_code
+ * already_rolled_back and `redemption` naming `original` (OA24 7_obj_redemption_rollback_object_voucher_fail
+ * OA24:L20674; the failure_message of the WH redemption.rollback.failed example, OpenAPIWebhooks.json
+ * L13104), and the customer's summary.redemptions.total_rollback_failed counted, in one batch whose
+ * insert fires redemption.rollback.failed. Through the customer-write pipeline when there is a
+ * customer, as a successful rollback: a segment may read that counter.
+ */
+async function refuseRolledBack(env: Env, request: RollbackRequest, original: redemptionsDb.RedemptionRow): Promise<never> {
+  const now = Date.now();
+  const failed: redemptionsDb.RedemptionRow = {
+    ...original,
+    id: randomId('rrf_'),
+    object: 'redemption_rollback',
+    result: 'FAILURE',
+    status: 'FAILED',
+    metadata: request.body.metadata ? JSON.stringify(request.body.metadata) : '{}',
+    failure_code: 'already_rolled_back',
+    failure_message: 'Already rolled back',
+    parent_id: null,
+    rollback_of: null,
+    failed_rollback_of: original.id,
+    idempotency_key: null,
+    request_hash: null,
+    reason: request.reason ?? request.body.reason ?? null,
+    error_message: null,
+    channel_id: request.channelId,
+    created_at: now,
+  };
+  const customerId = original.customer_id;
+  const writes = [
+    // The counter first: the event's snapshot shows the customer with this failure counted.
+    ...(customerId ? [redemptionsDb.recordFailedRollbackInSummary(env.DB, customerId, now)] : []),
+    redemptionsDb.insertRedemption(env.DB, failed),
+  ];
+  await env.DB.batch(
+    customerId
+      ? membership.customerWriteBatch(env.DB, await membership.loadActiveSegments(env.DB), writes, { ids: [customerId] }, now).statements
+      : writes,
+  );
+  throw alreadyRolledBack(original.id, failed.id);
+}
 
 /** A stacked child is rolled back with its parent only (OA24 example "Invalid Redemption Parent", OA24:L65078). */
 const invalidRedemptionParent = () =>
@@ -61,7 +110,7 @@ async function rollback(env: Env, request: RollbackRequest, endpoint: 'single' |
   if (original.parent_id !== null) throw invalidRedemptionParent();
   const stack = original.code === '' && original.voucher_id === null;
   if (stack && endpoint === 'single') throw invalidRedemption();
-  if (original.status === 'ROLLED_BACK') throw alreadyRolledBack(request.id);
+  if (original.status === 'ROLLED_BACK') return refuseRolledBack(env, request, original);
   if (original.result !== 'SUCCESS') {
     throw apiError('invalid_rollback_params', `Redemption ${request.id} did not succeed`, { id: request.id, type: 'redemption' });
   }
@@ -127,7 +176,7 @@ async function rollback(env: Env, request: RollbackRequest, endpoint: 'single' |
     results = await env.DB.batch<Record<string, unknown>>(statements);
   } catch (error) {
     // A concurrent rollback of the same redemption inserted its rollback first.
-    if (d1Refusal(error) === 'already_rolled_back') throw alreadyRolledBack(request.id);
+    if (d1Refusal(error) === 'already_rolled_back') return refuseRolledBack(env, request, original);
     throw error;
   }
   const related = redemptionsDb.readRelations(results.slice(-2));

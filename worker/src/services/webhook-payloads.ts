@@ -179,7 +179,10 @@ const redemptionData: DataBuilder = async (db, snapshot, event) => {
 /**
  * WH EventRedemptionRollbackSucceededData (L5638): EventCustomerRedemption whose `redemption` is the
  * redemption rolled back, as it was (the example at L12691: status SUCCEEDED, order PAID), and
- * `redemption_rollback` the rollback; the top-level order is the rollback's (CANCELED).
+ * `redemption_rollback` the rollback; the top-level order is the rollback's (CANCELED). Also WH
+ * EventRedemptionRollbackFailedData (L5576), the same shape: `redemption` is the redemption the
+ * failed rollback names (ROLLED_BACK already, as the example at L12916 shows it), the order null
+ * (a failure has none).
  */
 const rollbackData: DataBuilder = async (db, snapshot, event) => {
   const rollback = required(snapshot.redemption, 'redemption', event);
@@ -283,6 +286,7 @@ const EVENT_DATA: Record<WebhookEventType, DataBuilder> = {
   'redemption.succeeded': redemptionData,
   'redemption.failed': redemptionData,
   'redemption.rollback.succeeded': rollbackData,
+  'redemption.rollback.failed': rollbackData,
   'voucher.created': voucherData,
   'voucher.updated': voucherData,
   'voucher.deleted': voucherData,

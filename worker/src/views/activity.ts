@@ -29,6 +29,7 @@ interface RedemptionDetail {
   failure_message: string | null;
   /** A rollback's reason (migration 0006). */
   reason: string | null;
+  /** What a rollback rolled back, or a failed one tried to (migration 0035). */
   rollback_of: string | null;
   parent_id: string | null;
 }
@@ -48,19 +49,24 @@ function redemptionData(row: ActivityRow, customer: Customer): Record<string, un
     ...(detail.parent_id ? { redemption: detail.parent_id } : {}),
   };
   const data: Record<string, unknown> = { customer: simpleCustomer(customer), order: detail.order, voucher };
-  if (row.type === 'customer.redemption.rollback.succeeded') {
-    // Only a successful redemption can be rolled back (services/rollback.ts).
+  if (row.type === 'customer.redemption.rollback.succeeded' || row.type === 'customer.redemption.rollback.failed') {
+    // Only a successful redemption can be rolled back (services/rollback.ts); a failed rollback
+    // (migration 0035) is one of a redemption rolled back already.
+    const succeeded = detail.result === 'SUCCESS';
     data.redemption = { id: detail.rollback_of, ...common, result: 'SUCCESS', object: 'redemption' };
     data.redemption_rollback = {
       id: row.id,
       ...common,
       date: toIso(row.created_at),
-      result: 'SUCCESS',
-      status: 'SUCCEEDED',
+      result: detail.result,
+      status: succeeded ? 'SUCCEEDED' : 'FAILED',
+      ...(succeeded ? {} : { failure_code: detail.failure_code, failure_message: detail.failure_message }),
       ...(detail.reason ? { reason: detail.reason } : {}),
       redemption: detail.rollback_of,
       object: 'redemption_rollback',
     };
+    // A failed rollback has no order (WH redemption.rollback.failed example, OpenAPIWebhooks.json L12942: order null).
+    if (!succeeded) data.order = null;
   } else {
     const succeeded = detail.result === 'SUCCESS';
     data.redemption = {

@@ -227,7 +227,7 @@ const isStackedParent = (row: RedemptionRow) => row.code === '';
 
 /** What the row is about: its voucher; for a stacked parent, itself; for an unknown code, itself (OA24:L63247). */
 function relatedObject(row: RedemptionRow): { type: 'voucher' | 'redemption'; id: string } {
-  if (isStackedParent(row)) return { type: 'redemption', id: row.rollback_of ?? row.id };
+  if (isStackedParent(row)) return { type: 'redemption', id: row.rollback_of ?? row.failed_rollback_of ?? row.id };
   if (row.voucher_id === null) return { type: 'redemption', id: row.id };
   return { type: 'voucher', id: row.voucher_id };
 }
@@ -326,8 +326,9 @@ export function redemptionView(
     customer_id: audience === 'client' ? null : row.customer_id,
     tracking_id: row.tracking_id,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
-    // A child: its parent (OA:L24562; SDK Redemptions.d.ts:158). A rollback: what it rolled back.
-    redemption: rollback ? row.rollback_of : row.parent_id,
+    // A child: its parent (OA:L24562; SDK Redemptions.d.ts:158). A rollback: what it rolled back,
+    // or tried to (a failed one, OA24 7_obj_redemption_rollback_object_voucher_fail OA24:L20674).
+    redemption: rollback ? (row.rollback_of ?? row.failed_rollback_of ?? null) : row.parent_id,
     ...(rollback ? { reason: row.reason } : {}),
     result: row.result,
     status: row.status,

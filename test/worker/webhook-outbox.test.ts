@@ -236,7 +236,7 @@ describe('with an enabled endpoint', () => {
     expect(voucher.code).toBe('WH-R1');
   });
 
-  it('two concurrent rollbacks of one redemption: one rollback, one event, the unit given back once', async () => {
+  it('concurrent rollbacks of one redemption: one rollback and its event, each refusal stored as a failed rollback with its own event, the unit given back once', async () => {
     await ok(api('POST', '/v1/vouchers/WH-RR', { discount: { type: 'AMOUNT', amount_off: 100 }, redemption: { quantity: 1 } }));
     const redemption = await ok(
       api('POST', '/v1/vouchers/WH-RR/redemption', { customer: { source_id: 'wh-rr' }, order: { amount: 1000 } }),
@@ -244,9 +244,22 @@ describe('with an enabled endpoint', () => {
     const since = await lastSeq();
     const answers = await Promise.all([1, 2, 3].map(() => api('POST', `/v1/redemptions/${redemption.id}/rollback`, {})));
     expect(answers.map((r) => r.status).sort()).toEqual([200, 400, 400]);
-    for (const refused of answers.filter((r) => r.status === 400)) expect((await json(refused)).key).toBe('already_rolled_back');
+    const failures: string[] = [];
+    for (const refused of answers.filter((r) => r.status === 400)) {
+      const body = await json(refused);
+      expect(body.key).toBe('already_rolled_back');
+      failures.push(body.resource_id);
+    }
     const rollback = (await db.prepare('SELECT id FROM redemptions WHERE rollback_of = ?').bind(redemption.id).first<{ id: string }>())?.id;
-    expect((await eventsSince(since)).map((e) => [e.type, e.object_id])).toEqual([['redemption.rollback.succeeded', rollback]]);
+    const events = (await eventsSince(since)).map((e) => [e.type, e.object_id]);
+    expect(events.filter(([type]) => type === 'redemption.rollback.succeeded')).toEqual([['redemption.rollback.succeeded', rollback]]);
+    expect(
+      events
+        .filter(([type]) => type === 'redemption.rollback.failed')
+        .map(([, id]) => id)
+        .sort(),
+    ).toEqual(failures.sort());
+    expect(events).toHaveLength(3);
     expect((await ok(api('GET', '/v1/vouchers/WH-RR'))).redemption.redeemed_quantity).toBe(0);
   });
 

@@ -423,6 +423,25 @@ const DATA: Record<string, Schema> = {
     required: ['redemption', 'redemption_rollback'],
     properties: { ...customerRedemption, redemption_rollback: simpleRedemption },
   },
+  // WH EVENTS.REDEMPTION.ROLLBACK.FAILED (L12916) → EventRedemptionRollbackFailedData (L5576): the same shape.
+  // Its `redemption` is the one rolled back already: the example's status is "ROLLED_BACK" (L13040),
+  // as OA24 spells it (OpenAPI.json blob ae6b585 L18107), where WH SimpleRedemption's enum (L10076)
+  // says "ROLLED BACK"; the example is taken.
+  'redemption.rollback.failed': {
+    type: 'object',
+    required: ['redemption', 'redemption_rollback'],
+    properties: {
+      ...customerRedemption,
+      redemption: {
+        ...simpleRedemption,
+        properties: {
+          ...simpleRedemption.properties,
+          status: { type: 'string', nullable: true, enum: ['SUCCEEDED', 'FAILED', 'ROLLED BACK', 'ROLLED_BACK'] },
+        },
+      },
+      redemption_rollback: simpleRedemption,
+    },
+  },
   // WH EVENTS.VOUCHER.CREATED (L17996) → EventVoucherCreatedData (L5819); UPDATED (L18351) → L6732; DELETED (L20307) → L5880.
   'voucher.created': { type: 'object', required: ['voucher'], properties: { voucher, campaign: simpleCampaign } },
   'voucher.updated': { type: 'object', required: ['voucher'], properties: { voucher, campaign: simpleCampaign } },
@@ -669,6 +688,32 @@ describe('redemption events', () => {
     expect(data.order).toEqual(rollback.order);
     // The succeeded event, delivered after the rollback, still says what happened then.
     expect((await payloadOf(redemption.id, 'redemption.succeeded')).redemption).toEqual(redemption);
+  });
+
+  it('redemption.rollback.failed: the redemption as already rolled back (ROLLED_BACK, WH L13040), the failed rollback (FAILURE, already_rolled_back), no order (WH L12942)', async () => {
+    await ok(api('POST', '/v1/vouchers/PL-RBF', { discount: { type: 'AMOUNT', amount_off: 500 } }));
+    const redemption = await ok(
+      api('POST', '/v1/vouchers/PL-RBF/redemption', { customer: { source_id: 'pl-rbf' }, order: { amount: 2000 } }),
+    );
+    await ok(api('POST', `/v1/redemptions/${redemption.id}/rollback`, {}));
+    const refused = await ok(api('POST', `/v1/redemptions/${redemption.id}/rollback?reason=again`, {}), 400);
+    const failure = await ok(api('GET', `/v1/redemptions/${refused.resource_id}`));
+    const data = await payloadOf(failure.id, 'redemption.rollback.failed');
+    expect(data.order).toBeNull();
+    expect(data.redemption).toMatchObject({ id: redemption.id, result: 'SUCCESS', status: 'ROLLED_BACK', object: 'redemption' });
+    expect(data.redemption_rollback).toEqual(failure);
+    expect(data.redemption_rollback).toMatchObject({
+      object: 'redemption_rollback',
+      result: 'FAILURE',
+      status: 'FAILED',
+      failure_code: 'already_rolled_back',
+      failure_message: 'Already rolled back',
+      redemption: redemption.id,
+      reason: 'again',
+      order: null,
+    });
+    expect(data.voucher).toMatchObject({ code: 'PL-RBF', object: 'voucher' });
+    expect(data.customer).toMatchObject({ source_id: 'pl-rbf', object: 'customer' });
   });
 
   it('a campaign code held by a customer: campaign as WH SimpleCampaign, holder as WH SimpleCustomer', async () => {

@@ -145,6 +145,8 @@ async function everyKindOfWrite(prefix: string): Promise<void> {
     api('POST', `/v1/vouchers/${code}/redemption`, { customer: { source_id: `${prefix}-c` }, order: { amount: 1000 } }),
   );
   await ok(api('POST', `/v1/redemptions/${redemption.id}/rollback`, {}));
+  // Again: refused, stored as a failed rollback (redemption.rollback.failed).
+  expect((await ok(api('POST', `/v1/redemptions/${redemption.id}/rollback`, {}), 400)).key).toBe('already_rolled_back');
   expect((await api('DELETE', `/v1/vouchers/${code}`)).status).toBe(204);
 
   const campaign = await ok(

@@ -30,7 +30,7 @@ const alreadyRolledBack = (id: string, failedRollbackId: string) =>
  * `redemption_rollback` row (`rrf_…`) with result FAILURE, status FAILED, failure_code
  * already_rolled_back and `redemption` naming `original` (OA24 7_obj_redemption_rollback_object_voucher_fail
  * OA24:L20674; the failure_message of the WH redemption.rollback.failed example, OpenAPIWebhooks.json
- * L13104), and the customer's summary.redemptions.total_rollback_failed counted, in one batch whose
+ * L13105), and the customer's summary.redemptions.total_rollback_failed counted, in one batch whose
  * insert fires redemption.rollback.failed. Through the customer-write pipeline when there is a
  * customer, as a successful rollback: a segment may read that counter.
  */

@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { deleteExpiredClientRedemptions } from '../../worker/src/db/redemptions';
 import type { OutboxRow } from '../../worker/src/db/webhook-outbox';
 import { voucherifyEnvelope, webhookPayload } from '../../worker/src/services/webhook-payloads';
 import { api, json, ok } from './helpers';
@@ -266,6 +267,25 @@ describe('stacked and concurrent', () => {
     }
     expect(await summary('rbf-race')).toMatchObject({ total_rolled_back: 1, total_rollback_succeeded: 1, total_rollback_failed: 2 });
     expect((await ok(api('GET', '/v1/vouchers/RBF-RACE'))).redemption.redeemed_quantity).toBe(0);
+  });
+});
+
+describe('retention', () => {
+  it("a client key's guest redemption deleted by the retention takes its rollback and failed rollbacks with it", async () => {
+    await voucher('RBF-GUEST');
+    const guest = await ok(api('POST', '/v1/vouchers/RBF-GUEST/redemption', { order: { amount: 1000 } }));
+    // As if the client key had made it (migration 0024): the retention deletes only those.
+    await db.prepare("UPDATE redemptions SET key_class = 'client' WHERE id = ?").bind(guest.id).run();
+    const rolledBack = await ok(rollback(guest.id));
+    const refused = await ok(rollback(guest.id), 400);
+    const named = () =>
+      db
+        .prepare('SELECT count(*) AS n FROM redemptions WHERE id IN (?1, ?2, ?3)')
+        .bind(guest.id, rolledBack.id, refused.resource_id)
+        .first<{ n: number }>();
+    expect((await named())?.n).toBe(3);
+    await deleteExpiredClientRedemptions(db, Date.now() + 1_000, 100);
+    expect((await named())?.n).toBe(0);
   });
 });
 

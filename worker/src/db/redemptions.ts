@@ -1,4 +1,5 @@
-import type { RedemptionFilterField, RedemptionListQuery, StringConditions } from '../schemas/checkout';
+import type { RedemptionFilterField, RedemptionListQuery } from '../schemas/checkout';
+import type { StringConditions } from '../schemas/common';
 import type { CustomerRow } from './customers';
 import type { VoucherRow } from './vouchers';
 import { prepare, type Sql, sql } from './sql';

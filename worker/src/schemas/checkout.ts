@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { intParam, isoDateParam, type StringConditions, stringConditions } from './common';
+import { intParam, isoDateParam, stringFilters } from './common';
 import { customerWriteFields, metadataSchema, toCustomerWrite } from './customers';
 import { cleanCode, codeSchema } from './vouchers';
 
@@ -298,16 +298,7 @@ export const REDEMPTION_FILTER_FIELDS = [
 ] as const;
 export type RedemptionFilterField = (typeof REDEMPTION_FILTER_FIELDS)[number];
 
-export { type StringConditions, stringConditions } from './common';
-
-const filtersSchema = z.strictObject({
-  junction: z
-    .string()
-    .transform((j) => j.toLowerCase())
-    .pipe(z.enum(['and', 'or'], { message: 'must be and or or' }))
-    .optional(),
-  ...Object.fromEntries(REDEMPTION_FILTER_FIELDS.map((field) => [field, z.strictObject({ conditions: stringConditions }).optional()])),
-}) as z.ZodType<{ junction?: 'and' | 'or' } & Partial<Record<RedemptionFilterField, { conditions: StringConditions }>>>;
+const filtersSchema = stringFilters(REDEMPTION_FILTER_FIELDS);
 
 export const REDEMPTION_LIST_ORDERS = [
   'created_at',

@@ -41,3 +41,22 @@ export const stringConditions = z.strictObject({
   $not_contain: filterValue.optional(),
 });
 export type StringConditions = z.output<typeof stringConditions>;
+
+/**
+ * A list's `filters` over string fields, in Voucherify's shape (`{junction, [field]: {conditions}}`,
+ * OA FilterConditionsString per field): only the fields given; another field is a 400 naming it
+ * (the message from `unknownField`, else zod's), never ignored.
+ */
+export function stringFilters<F extends string>(fields: readonly F[], unknownField?: (keys: string[]) => string) {
+  return z.strictObject(
+    {
+      junction: z
+        .string()
+        .transform((j) => j.toLowerCase())
+        .pipe(z.enum(['and', 'or'], { message: 'must be and or or' }))
+        .optional(),
+      ...Object.fromEntries(fields.map((field) => [field, z.strictObject({ conditions: stringConditions }).optional()])),
+    },
+    unknownField ? { error: (issue) => (issue.code === 'unrecognized_keys' ? unknownField(issue.keys) : undefined) } : undefined,
+  ) as unknown as z.ZodType<{ junction?: 'and' | 'or' } & Partial<Record<F, { conditions: StringConditions }>>>;
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { intParam, type StringConditions, stringConditions } from './common';
+import { intParam, stringFilters } from './common';
 import { customerCreateSchema, metadataSchema } from './customers';
 import { strictObject } from './vouchers';
 
@@ -85,14 +85,7 @@ export const PUBLICATION_FILTER_FIELDS = [
 ] as const;
 export type PublicationFilterField = (typeof PUBLICATION_FILTER_FIELDS)[number];
 
-const publicationFilters = z.strictObject({
-  junction: z
-    .string()
-    .transform((j) => j.toLowerCase())
-    .pipe(z.enum(['and', 'or'], { message: 'must be and or or' }))
-    .optional(),
-  ...Object.fromEntries(PUBLICATION_FILTER_FIELDS.map((field) => [field, z.strictObject({ conditions: stringConditions }).optional()])),
-}) as z.ZodType<{ junction?: 'and' | 'or' } & Partial<Record<PublicationFilterField, { conditions: StringConditions }>>>;
+const publicationFilters = stringFilters(PUBLICATION_FILTER_FIELDS);
 
 /**
  * GET /v1/publications (OA parameters, readOnly-openAPI.json:L42716: limit, page, order, campaign,

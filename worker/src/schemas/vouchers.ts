@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { intParam, isoDateParam, type StringConditions, stringConditions } from './common';
+import { intParam, isoDateParam, stringFilters } from './common';
 import { metadataSchema } from './customers';
 import type { Discount } from '../../../shared/types';
 import { type DayOfWeek, parseIsoDuration, parseTimeOfDay } from '../../../shared/validity';
@@ -261,22 +261,10 @@ const VOUCHER_LIST_ORDERS = [
  */
 export const VOUCHER_FILTER_FIELDS = ['code', 'id', 'campaign', 'campaign_id', 'category', 'holder_id', 'type'] as const;
 export type VoucherFilterField = (typeof VOUCHER_FILTER_FIELDS)[number];
-const voucherFilters = z.strictObject(
-  {
-    junction: z
-      .string()
-      .transform((j) => j.toLowerCase())
-      .pipe(z.enum(['and', 'or'], { message: 'must be and or or' }))
-      .optional(),
-    ...Object.fromEntries(VOUCHER_FILTER_FIELDS.map((field) => [field, z.strictObject({ conditions: stringConditions }).optional()])),
-  },
-  {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? `not supported: filter ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} (use ${VOUCHER_FILTER_FIELDS.join(', ')})`
-        : undefined,
-  },
-) as z.ZodType<{ junction?: 'and' | 'or' } & Partial<Record<VoucherFilterField, { conditions: StringConditions }>>>;
+const voucherFilters = stringFilters(
+  VOUCHER_FILTER_FIELDS,
+  (keys) => `not supported: filter ${keys.map((k) => JSON.stringify(k)).join(', ')} (use ${VOUCHER_FILTER_FIELDS.join(', ')})`,
+);
 const beforeAfter = strictObject({ before: isoDateParam.optional(), after: isoDateParam.optional() });
 
 /**

@@ -1,5 +1,6 @@
 import { VoucherifyClientSide, VoucherifyServerSide } from '@voucherify/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signClaim } from '../../shared/identity';
 import { TEST_ENV } from '../test-env';
 import { type LocalWorker, startLocalWorker } from './support/local-worker';
 import { serverSdk } from './support/server-sdk';
@@ -19,12 +20,14 @@ const ORIGIN = 'https://shop.example';
 let worker: LocalWorker;
 let server: ReturnType<typeof VoucherifyServerSide>;
 
-const client = () =>
+/** The client SDK; with a signature (the shop backend's, in the SDK's customHeaders) its customer is believed. */
+const client = (signature?: string) =>
   VoucherifyClientSide({
     clientApplicationId: TEST_ENV.CLIENT_APP_ID,
     clientSecretKey: TEST_ENV.CLIENT_TOKEN,
     apiUrl: worker.url,
     origin: ORIGIN,
+    ...(signature ? { customHeaders: { 'X-Vouchsafe-Identity-Signature': signature } } : {}),
   });
 
 const lastUnit = (code: string) =>
@@ -85,11 +88,19 @@ describe('validation sessions through the official SDK', () => {
     });
   });
 
-  it('client.validate with the session parameters holds the code for the browser; the backend redeems with its key', async () => {
+  it('client.validate with the session parameters holds the code for a signed-in shopper; the backend redeems with its key', async () => {
     await lastUnit('SDK-CLIENT');
-    const res: any = await client().validate({
+    // The public key holds units only for a customer the request identifies (a signed claim).
+    await server.customers.create({ source_id: 'sdk-client@example.com' });
+    const shopper = client(await signClaim(TEST_ENV.IDENTITY_SECRET, 'source_id', 'sdk-client@example.com'));
+    const customer = { source_id: 'sdk-client@example.com' };
+    const anonymous: any = await client().validate({ code: 'SDK-CLIENT', amount: 1000, session_type: 'LOCK' });
+    expect(anonymous.valid).toBe(true);
+    expect(anonymous.session).toBeUndefined();
+    const res: any = await shopper.validate({
       code: 'SDK-CLIENT',
       amount: 1000,
+      customer,
       session_type: 'LOCK',
       session_ttl: 15,
       session_ttl_unit: 'MINUTES',
@@ -97,7 +108,13 @@ describe('validation sessions through the official SDK', () => {
     expect(res).toMatchObject({ valid: true, session: { type: 'LOCK', ttl: 15, ttl_unit: 'MINUTES' } });
     expect((await client().validate({ code: 'SDK-CLIENT', amount: 1000 })).valid).toBe(false);
     // The same key again renews the hold of the browser that holds it.
-    const renewed: any = await client().validate({ code: 'SDK-CLIENT', amount: 1000, session_type: 'LOCK', session_key: res.session.key });
+    const renewed: any = await shopper.validate({
+      code: 'SDK-CLIENT',
+      amount: 1000,
+      customer,
+      session_type: 'LOCK',
+      session_key: res.session.key,
+    });
     expect(renewed).toMatchObject({ valid: true, session: { key: res.session.key } });
     const redeemed = await server.redemptions.redeem('SDK-CLIENT', { order: { amount: 1000 }, session: { key: res.session.key } });
     expect(redeemed.result).toBe('SUCCESS');

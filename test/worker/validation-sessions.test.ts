@@ -4,7 +4,7 @@ import { d1Refusal } from '../../worker/src/db/errors';
 import { takeVoucherUnit } from '../../worker/src/db/redemptions';
 import { checkVoucherQuantity, consumeHolds } from '../../worker/src/db/validation-sessions';
 import { forgetExpiredSessions } from '../../worker/src/services/validation-sessions';
-import { CLIENT_HEADERS, api, call, counted, json, SERVER_HEADERS } from './helpers';
+import { CLIENT_HEADERS, api, call, counted, json, SERVER_HEADERS, signAs } from './helpers';
 
 /**
  * Validation sessions (LOCK). The spec:
@@ -280,11 +280,19 @@ describe('a LOCK session on validate', () => {
 });
 
 describe('client validate with the SDK session parameters', () => {
+  /** The client key holds units for a customer the request identifies: here a signed claim (services/identity.ts). */
+  const shopper = async (sourceId: string) => {
+    expect((await api('POST', '/v1/customers', { source_id: sourceId })).status).toBe(200);
+    return { ...CLIENT_HEADERS, 'X-Vouchsafe-Identity-Signature': await signAs('source_id', sourceId) };
+  };
+
   it('holds with session_type, session_key, session_ttl and session_ttl_unit in the query (ClientSide.d.ts:27-30)', async () => {
     await voucher('SS-CLIENT', 1);
-    const res = await call('/client/v1/validate?code=SS-CLIENT&amount=1000&session_type=LOCK&session_ttl=10&session_ttl_unit=MINUTES', {
-      headers: CLIENT_HEADERS,
-    });
+    const headers = await shopper('ss-client@example.com');
+    const res = await call(
+      '/client/v1/validate?code=SS-CLIENT&amount=1000&customer[source_id]=ss-client@example.com&session_type=LOCK&session_ttl=10&session_ttl_unit=MINUTES',
+      { headers },
+    );
     const body = await json(res);
     expect(body).toMatchObject({ valid: true, session: { type: 'LOCK', ttl: 10, ttl_unit: 'MINUTES' } });
     expect(await validate('SS-CLIENT')).toMatchObject({ valid: false, error: { key: 'quantity_exceeded' } });
@@ -292,10 +300,30 @@ describe('client validate with the SDK session parameters', () => {
     expect((await redeem('SS-CLIENT', { session: { key: body.session.key } })).status).toBe(200);
   });
 
+  it('holds nothing for an anonymous visitor of the public key: the answer is valid, without a session', async () => {
+    await voucher('SS-ANON', 1);
+    const res = await call('/client/v1/validate?code=SS-ANON&amount=1000&session_type=LOCK&session_ttl=10&session_ttl_unit=MINUTES', {
+      headers: CLIENT_HEADERS,
+    });
+    const body = await json(res);
+    expect(body.valid).toBe(true);
+    expect(body).not.toHaveProperty('session');
+    // Nothing was held: the last unit is still there for anyone.
+    expect(await validate('SS-ANON')).toMatchObject({ valid: true });
+    // An unsigned claim is no customer either (IDENTITY_VERIFICATION=required).
+    const unsigned = await call('/client/v1/validate?code=SS-ANON&amount=1000&customer[source_id]=ss-anon@example.com&session_type=LOCK', {
+      headers: CLIENT_HEADERS,
+    });
+    expect(await json(unsigned)).not.toHaveProperty('session');
+    expect(await validate('SS-ANON')).toMatchObject({ valid: true });
+  });
+
   it('holds for at most CLIENT_SESSION_MAX_MINUTES (default 60) with the public key, and says so', async () => {
     await voucher('SS-CAP', 5);
+    const headers = await shopper('ss-cap@example.com');
+    const path = '/client/v1/validate?code=SS-CAP&customer[source_id]=ss-cap@example.com&session_type=LOCK';
     // No ttl: the spec's 7 days, bounded for the client key.
-    const res = await call('/client/v1/validate?code=SS-CAP&session_type=LOCK', { headers: CLIENT_HEADERS });
+    const res = await call(path, { headers });
     const body = await json(res);
     expect(body.session).toMatchObject({ type: 'LOCK', ttl: 3600, ttl_unit: 'SECONDS' });
     const row = await db
@@ -303,11 +331,7 @@ describe('client validate with the SDK session parameters', () => {
       .bind(body.session.key)
       .first<{ ms: number }>();
     expect(row?.ms).toBe(3_600_000);
-    const short = await call(
-      '/client/v1/validate?code=SS-CAP&session_type=LOCK',
-      { headers: CLIENT_HEADERS },
-      { CLIENT_SESSION_MAX_MINUTES: '5' },
-    );
+    const short = await call(path, { headers }, { CLIENT_SESSION_MAX_MINUTES: '5' });
     expect((await json(short)).session).toMatchObject({ ttl: 300, ttl_unit: 'SECONDS' });
     // The server key's session is as long as asked.
     expect((await validate('SS-CAP', { session: { type: 'LOCK' } })).session).toMatchObject({ ttl: 7, ttl_unit: 'DAYS' });
@@ -315,10 +339,16 @@ describe('client validate with the SDK session parameters', () => {
 
   it('holds through POST /client/v1/validations with session in the body', async () => {
     await voucher('SS-CSTACK', 1);
+    const headers = await shopper('ss-cstack@example.com');
     const res = await call('/client/v1/validations', {
       method: 'POST',
-      headers: { ...CLIENT_HEADERS, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ redeemables: [{ object: 'voucher', id: 'SS-CSTACK' }], order: { amount: 1000 }, ...lock() }),
+      headers: { ...headers, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        redeemables: [{ object: 'voucher', id: 'SS-CSTACK' }],
+        customer: { source_id: 'ss-cstack@example.com' },
+        order: { amount: 1000 },
+        ...lock(),
+      }),
     });
     const body = await json(res);
     expect(body).toMatchObject({ valid: true, session: { type: 'LOCK' } });

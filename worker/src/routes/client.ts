@@ -43,7 +43,7 @@ export const clientValidateRoutes = new Hono<AppBindings>().get('/', async (c) =
   const context = await trustedClientContext(c.env, raw, { request: c.req.raw });
   const { body, trackingId } = await validateVoucher(c.env, rest.code, context, c.get('requestId'), {
     record: context.tracking_id !== undefined,
-    sessionMaxMs: clientSessionMaxMs(c.env),
+    clientSessions: { maxMs: clientSessionMaxMs(c.env) },
   });
   return respond(c, withoutVoucherMetadata(body, { voucherMetadata: clientSeesVoucherMetadata(c.env) }), trackingId, context.tracking_id);
 });
@@ -57,7 +57,7 @@ export const clientValidationsRoutes = new Hono<AppBindings>().post('/', async (
   const { codes, ...named } = stackableRedeemables(redeemables);
   const { body, trackingId } = await validateStackable(c.env, codes, context, c.get('requestId'), {
     record: context.tracking_id !== undefined,
-    sessionMaxMs: clientSessionMaxMs(c.env),
+    clientSessions: { maxMs: clientSessionMaxMs(c.env) },
     ...named,
   });
   return respond(c, withoutVoucherMetadata(body, { voucherMetadata: clientSeesVoucherMetadata(c.env) }), trackingId, context.tracking_id);

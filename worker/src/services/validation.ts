@@ -409,9 +409,18 @@ export interface ValidateOptions {
   kinds?: RedeemableKind[];
   /** Stackable: a promotion stack named instead of ids; its tiers are read with the visitor (promotion-stacks.ts). */
   stackId?: string;
-  /** The longest a validation session of this caller may hold units, in ms (the client key's bound); absent: as asked. */
-  sessionMaxMs?: number;
+  /**
+   * The public client key's bounds on validation sessions (absent: the server key's, none): the
+   * longest a hold may last, and holds only for a customer the request identifies (a verified claim,
+   * or a tracking id a redemption linked). The client key ships in every page: without these, an
+   * anonymous caller could hold every unit of a limited code, renewing as often as it liked.
+   */
+  clientSessions?: { maxMs: number };
 }
+
+/** Whether a session may hold units for this visitor: always with the server key; with the client key, for a known customer only. */
+const mayHold = (subject: ValidationSubject, options: ValidateOptions): boolean =>
+  options.clientSessions === undefined || subject.customer !== null;
 
 /**
  * Validates one voucher for a visitor: one D1 batch that only reads (a replica may serve it), the
@@ -430,9 +439,16 @@ export async function validateVoucher(
   const checks: ExplainNode[] | null = options.explain ? [] : null;
   let judgement = judgeCode(code, definition, visit.subject, context, now, checks, 'voucher');
   let session: SessionAnswer | null = null;
-  if (context.session && judgement.valid && definition) {
+  if (context.session && mayHold(visit.subject, options) && judgement.valid && definition) {
     // The one write of a validate with a session: the hold, for what the judgement found valid.
-    const held = await holdSessions(env, context.session, [{ code, definition, judgement }], visit.subject, now, options.sessionMaxMs);
+    const held = await holdSessions(
+      env,
+      context.session,
+      [{ code, definition, judgement }],
+      visit.subject,
+      now,
+      options.clientSessions?.maxMs,
+    );
     judgement = held.judgements[0] ?? judgement;
     session = held.session;
   }
@@ -526,8 +542,8 @@ export async function validateStackable(
   });
   let session: SessionAnswer | null = null;
   // A session holds a unit of every redeemable, only when all apply: an invalid answer holds nothing.
-  if (context.session && results.length > 0 && results.every((r) => r.judgement.valid && r.definition)) {
-    const held = await holdSessions(env, context.session, results as HeldCandidate[], subject, now, options.sessionMaxMs);
+  if (context.session && mayHold(subject, options) && results.length > 0 && results.every((r) => r.judgement.valid && r.definition)) {
+    const held = await holdSessions(env, context.session, results as HeldCandidate[], subject, now, options.clientSessions?.maxMs);
     results = results.map((r, i) => {
       const judgement = held.judgements[i] ?? r.judgement;
       if (judgement === r.judgement) return r;

@@ -12,6 +12,7 @@ import {
   readOnly,
   strictObject,
   unsupported,
+  validityFields,
   validityHoursSchema,
 } from './vouchers';
 
@@ -95,14 +96,6 @@ const campaignVoucherSchema = strictObject({
   validity_day_of_week: daysOfWeek.nullable().optional(),
   validity_hours: validityHoursSchema.nullable().optional(),
 });
-
-const validityFields = {
-  start_date: isoDate.optional(),
-  expiration_date: isoDate.optional(),
-  validity_timeframe: strictObject({ interval: isoDuration, duration: isoDuration }).nullable().optional(),
-  validity_day_of_week: daysOfWeek.nullable().optional(),
-  validity_hours: validityHoursSchema.nullable().optional(),
-};
 
 /** Fields of the spec this service does not implement for campaigns: accepted empty, else a 400. */
 const campaignUnsupported = {

@@ -1,18 +1,10 @@
 import { z } from 'zod';
 import { intParam } from './common';
 import { metadataSchema } from './customers';
-import { daysOfWeek, discountSchema, isoDate, isoDuration, readOnly, strictObject, unsupported, validityHoursSchema } from './vouchers';
+import { discountSchema, readOnly, strictObject, unsupported, validityFields } from './vouchers';
 
 /** Tiers one promotion campaign may hold (Voucherify's dashboard stops far below; a bound keeps a campaign's read one page). */
 export const MAX_TIERS_PER_CAMPAIGN = 100;
-
-const validityFields = {
-  start_date: isoDate.optional(),
-  expiration_date: isoDate.optional(),
-  validity_timeframe: strictObject({ interval: isoDuration, duration: isoDuration }).nullable().optional(),
-  validity_day_of_week: daysOfWeek.nullable().optional(),
-  validity_hours: validityHoursSchema.nullable().optional(),
-};
 
 const datesInOrder = (v: { start_date?: number | null; expiration_date?: number | null }) =>
   !v.start_date || !v.expiration_date || v.start_date < v.expiration_date;

@@ -169,14 +169,19 @@ export const validityHoursSchema = strictObject({
     .max(20),
 });
 
-const voucherFields = {
-  type: z.literal('DISCOUNT_VOUCHER', { error: 'only DISCOUNT_VOUCHER is supported' }).nullable().optional(),
-  discount: discountSchema,
+/** When a code, a campaign or a promotion tier applies: its dates and recurring windows (OA validity fields). */
+export const validityFields = {
   start_date: isoDate.optional(),
   expiration_date: isoDate.optional(),
   validity_timeframe: strictObject({ interval: isoDuration, duration: isoDuration }).nullable().optional(),
   validity_day_of_week: daysOfWeek.nullable().optional(),
   validity_hours: validityHoursSchema.nullable().optional(),
+};
+
+const voucherFields = {
+  type: z.literal('DISCOUNT_VOUCHER', { error: 'only DISCOUNT_VOUCHER is supported' }).nullable().optional(),
+  discount: discountSchema,
+  ...validityFields,
   active: z.boolean().optional(),
   // Vouchsafe extension (migration 0031): offered to anyone by qualifications (docs/qualifications.md).
   public: z.boolean().optional(),
